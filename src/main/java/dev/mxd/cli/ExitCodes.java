@@ -1,0 +1,20 @@
+package dev.mxd.cli;
+
+/** Exit statuses, from sysexits.h where one fits. */
+final class ExitCodes {
+    static final int OK = 0;
+    /** A permanent outcome: retrying will not help. */
+    static final int PERMANENT = 1;
+    /** EX_USAGE: the command line is wrong. */
+    static final int USAGE = 64;
+    /** EX_DATAERR: an input file (a zone file) is wrong. */
+    static final int DATA_ERROR = 65;
+    /** EX_SOFTWARE. */
+    static final int SOFTWARE = 70;
+    /** EX_TEMPFAIL: try again later. */
+    static final int TEMPORARY = 75;
+    /** EX_CONFIG: the configuration is wrong. */
+    static final int CONFIG = 78;
+
+    private ExitCodes() {}
+}

@@ -1,0 +1,82 @@
+package dev.mxd.cli;
+
+import dev.mxd.dns.AddressText;
+import dev.mxd.dns.MailDomain;
+import dev.mxd.dns.MxHost;
+import dev.mxd.dns.MxOutcome;
+import dev.mxd.dns.SkippedHost;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code mxd lookup}: the mail exchangers a delivery to DOMAIN would try, in order. */
+@Command(name = "lookup", mixinStandardHelpOptions = true,
+        description = {"Resolve DOMAIN's mail exchangers as a sending MTA must (RFC 5321 §5.1, RFC 7505).",
+                "Exit status: 0 routes, 1 permanent failure, 75 temporary failure, 64 usage error."})
+final class LookupCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "DOMAIN", description = "The mail domain (Unicode or A-labels).")
+    String domain;
+
+    @Mixin
+    ResolverOptions resolverOptions;
+
+    @Option(names = "--json", description = "Print one JSON object instead of a table.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        MailDomain parsed;
+        try {
+            parsed = MailDomain.parse(domain);
+            MxOutcome outcome = resolverOptions.resolver().resolve(parsed);
+            if (json) {
+                out.println(MxOutcomeJson.of(outcome).toString());
+            } else {
+                printTable(out, outcome);
+            }
+            out.flush();
+            return MxOutcomeJson.exitCode(outcome);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+    }
+
+    static void printTable(PrintWriter out, MxOutcome outcome) {
+        String ascii = outcome.domain().ascii();
+        String shown = outcome.domain().given().equals(ascii) ? ascii : outcome.domain().given() + " (" + ascii + ")";
+        if (outcome instanceof MxOutcome.Routes r) {
+            out.printf("%s: %d mail exchanger%s%s, in the order delivery tries them%n", shown, r.hosts().size(),
+                    r.hosts().size() == 1 ? "" : "s", r.implicit() ? " (implicit MX: no MX records, the domain's own address)" : "");
+            int width = Math.max(4, r.hosts().stream().mapToInt(h -> h.name().length()).max().orElse(4));
+            out.printf("  %-5s %-" + width + "s  %s%n", "PREF", "HOST", "ADDRESSES");
+            for (MxHost h : r.hosts()) {
+                String addrs = h.addresses().stream().map(AddressText::of).collect(Collectors.joining(", "));
+                out.printf("  %-5d %-" + width + "s  %s%n", h.preference(), h.name(), addrs);
+                for (String w : h.warnings()) {
+                    out.printf("        warning: %s%n", w);
+                }
+            }
+        } else {
+            out.printf("%s: %s (%s): %s%n", shown, outcome.kind(), outcome.status(), outcome.error().orElse(""));
+        }
+        if (!outcome.skipped().isEmpty()) {
+            out.println("skipped:");
+            for (SkippedHost s : outcome.skipped()) {
+                out.printf("  %-5d %s: %s%n", s.preference(), s.name(), s.reason());
+            }
+        }
+        for (String w : outcome.warnings()) {
+            out.printf("warning: %s%n", w);
+        }
+    }
+}

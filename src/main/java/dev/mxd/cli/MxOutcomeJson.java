@@ -1,0 +1,63 @@
+package dev.mxd.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mxd.dns.AddressText;
+import dev.mxd.dns.MxHost;
+import dev.mxd.dns.MxOutcome;
+import dev.mxd.dns.SkippedHost;
+import java.net.InetAddress;
+
+/** The JSON form of an {@link MxOutcome}, as {@code mxd lookup --json} prints it. */
+final class MxOutcomeJson {
+
+    static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private MxOutcomeJson() {}
+
+    static ObjectNode of(MxOutcome outcome) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("domain", outcome.domain().given());
+        o.put("ascii", outcome.domain().ascii());
+        o.put("outcome", outcome.kind());
+        o.put("status", outcome.status());
+        o.put("implicit", outcome instanceof MxOutcome.Routes r && r.implicit());
+        ArrayNode hosts = o.putArray("hosts");
+        if (outcome instanceof MxOutcome.Routes r) {
+            for (MxHost h : r.hosts()) {
+                ObjectNode hn = hosts.addObject();
+                hn.put("preference", h.preference());
+                hn.put("name", h.name());
+                ArrayNode addrs = hn.putArray("addresses");
+                for (InetAddress a : h.addresses()) {
+                    addrs.add(AddressText.of(a));
+                }
+                ArrayNode w = hn.putArray("warnings");
+                h.warnings().forEach(w::add);
+            }
+        }
+        ArrayNode skipped = o.putArray("skipped");
+        for (SkippedHost s : outcome.skipped()) {
+            ObjectNode sn = skipped.addObject();
+            sn.put("preference", s.preference());
+            sn.put("name", s.name());
+            sn.put("reason", s.reason());
+        }
+        ArrayNode warnings = o.putArray("warnings");
+        outcome.warnings().forEach(warnings::add);
+        if (outcome.error().isPresent()) {
+            o.put("error", outcome.error().get());
+        } else {
+            o.putNull("error");
+        }
+        return o;
+    }
+
+    static int exitCode(MxOutcome outcome) {
+        if (outcome instanceof MxOutcome.Routes) {
+            return ExitCodes.OK;
+        }
+        return outcome.permanent() ? ExitCodes.PERMANENT : ExitCodes.TEMPORARY;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.mxd.cli;
+
+import dev.mxd.dns.AddressOrder;
+import dev.mxd.dns.DnsClient;
+import dev.mxd.dns.DnsSettings;
+import dev.mxd.dns.MxPolicy;
+import dev.mxd.dns.MxResolver;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The DNS options every command that resolves MX shares. */
+final class ResolverOptions {
+
+    @Option(names = "--dns", paramLabel = "HOST[:PORT]",
+            description = "DNS server to ask (repeatable); default: the system's resolver configuration.")
+    List<String> servers = new ArrayList<>();
+
+    @Option(names = "--local-name", paramLabel = "NAME",
+            description = "A host name that is this MTA (repeatable): MX records from it on are not tried (RFC 5321 §5.1).")
+    List<String> localNames = new ArrayList<>();
+
+    @Option(names = "--strict", description = "Treat an MX that names an alias (CNAME) as unusable instead of following it.")
+    boolean strict;
+
+    @Option(names = "--address-order", paramLabel = "ORDER", defaultValue = "ipv6-first",
+            description = "ipv6-first (default), ipv4-first, ipv4 or ipv6.")
+    String addressOrder;
+
+    /** Builds a resolver; throws IllegalArgumentException with a sentence for a bad option value. */
+    MxResolver resolver() {
+        DnsSettings settings;
+        if (servers.isEmpty()) {
+            settings = DnsSettings.system();
+        } else {
+            List<InetSocketAddress> parsed = new ArrayList<>();
+            for (String s : servers) {
+                InetSocketAddress a = DnsSettings.parseServer(s);
+                if (a.isUnresolved()) {
+                    throw new IllegalArgumentException("--dns " + s + ": cannot resolve the host name; give an IP address");
+                }
+                parsed.add(a);
+            }
+            settings = DnsSettings.of(parsed);
+        }
+        MxPolicy policy = MxPolicy.defaults()
+                .withLocalNames(localNames)
+                .withStrictCnames(strict)
+                .withAddressOrder(AddressOrder.parse(addressOrder));
+        return new MxResolver(new DnsClient(settings), policy);
+    }
+}

@@ -1,0 +1,75 @@
+package dev.mxd.dns;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import org.xbill.DNS.Name;
+
+/**
+ * Answers remembered for their TTL, negative ones for the SOA's negative TTL (RFC 2308 §5),
+ * in a fixed number of slots; the least recently used answer leaves first.
+ */
+final class DnsCache {
+
+    private record Key(Name name, int type) {}
+
+    private record Entry(DnsAnswer answer, long expiresAtNanos) {}
+
+    private final int capacity;
+    private final LongSupplier nanoClock;
+    private final Map<Key, Entry> entries;
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+
+    DnsCache(int capacity, LongSupplier nanoClock) {
+        this.capacity = capacity;
+        this.nanoClock = nanoClock;
+        this.entries = new LinkedHashMap<>(Math.min(capacity, 1024), 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Key, Entry> eldest) {
+                return size() > DnsCache.this.capacity;
+            }
+        };
+    }
+
+    DnsAnswer get(Name name, int type) {
+        Key key = new Key(name, type);
+        synchronized (entries) {
+            Entry e = entries.get(key);
+            if (e != null && e.expiresAtNanos - nanoClock.getAsLong() > 0) {
+                hits.increment();
+                return e.answer;
+            }
+            if (e != null) {
+                entries.remove(key);
+            }
+        }
+        misses.increment();
+        return null;
+    }
+
+    void put(Name name, int type, DnsAnswer answer, long ttlSeconds) {
+        if (capacity == 0 || ttlSeconds <= 0) {
+            return;
+        }
+        long expires = nanoClock.getAsLong() + ttlSeconds * 1_000_000_000L;
+        synchronized (entries) {
+            entries.put(new Key(name, type), new Entry(answer, expires));
+        }
+    }
+
+    int size() {
+        synchronized (entries) {
+            return entries.size();
+        }
+    }
+
+    long hits() {
+        return hits.sum();
+    }
+
+    long misses() {
+        return misses.sum();
+    }
+}

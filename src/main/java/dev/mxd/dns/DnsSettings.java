@@ -1,0 +1,91 @@
+package dev.mxd.dns;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import org.xbill.DNS.ResolverConfig;
+
+/**
+ * How mxd talks to DNS: which servers, how long it waits, how far it follows aliases,
+ * and how much it remembers. Every bound here keeps one resolution finite.
+ *
+ * @param servers        upstream servers, tried in order
+ * @param timeout        wait for one answer from one server
+ * @param attempts       rounds over all servers before giving up
+ * @param deadline       the most one question may take, all rounds together
+ * @param maxCnameChain  aliases followed before the chain counts as broken
+ * @param cacheSize      answers remembered (least recently used go first)
+ * @param maxTtl         no answer is remembered longer than this, whatever its TTL
+ */
+public record DnsSettings(List<InetSocketAddress> servers, Duration timeout, int attempts, Duration deadline,
+                          int maxCnameChain, int cacheSize, Duration maxTtl) {
+
+    public static final int DEFAULT_PORT = 53;
+
+    public DnsSettings {
+        servers = List.copyOf(servers);
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("no DNS servers: give at least one HOST[:PORT]");
+        }
+        if (attempts < 1 || maxCnameChain < 1 || cacheSize < 0) {
+            throw new IllegalArgumentException("attempts and CNAME chain must be at least 1, cache size not negative");
+        }
+    }
+
+    /** Defaults for the given servers: 3 s per try, 2 rounds, 10 s in all, 8 aliases, 10,000 answers, 1 day. */
+    public static DnsSettings of(List<InetSocketAddress> servers) {
+        return new DnsSettings(servers, Duration.ofSeconds(3), 2, Duration.ofSeconds(10), 8, 10_000, Duration.ofDays(1));
+    }
+
+    /** Defaults with the servers of the system's resolver configuration (/etc/resolv.conf). */
+    public static DnsSettings system() {
+        List<InetSocketAddress> servers = ResolverConfig.getCurrentConfig().servers();
+        if (servers.isEmpty()) {
+            servers = List.of(new InetSocketAddress("127.0.0.1", DEFAULT_PORT));
+        }
+        return of(servers);
+    }
+
+    /** Parses HOST[:PORT], [V6]:PORT or a bare IPv6 address; the port defaults to 53. */
+    public static InetSocketAddress parseServer(String text) {
+        String s = text.strip();
+        String host;
+        int port = DEFAULT_PORT;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("'" + text + "': missing ']' after the IPv6 address");
+            }
+            host = s.substring(1, close);
+            String rest = s.substring(close + 1);
+            if (rest.startsWith(":")) {
+                port = parsePort(text, rest.substring(1));
+            } else if (!rest.isEmpty()) {
+                throw new IllegalArgumentException("'" + text + "': expected [ADDRESS]:PORT");
+            }
+        } else if (s.indexOf(':') != s.lastIndexOf(':')) {
+            host = s; // bare IPv6 address
+        } else if (s.indexOf(':') > 0) {
+            host = s.substring(0, s.indexOf(':'));
+            port = parsePort(text, s.substring(s.indexOf(':') + 1));
+        } else {
+            host = s;
+        }
+        if (host.isEmpty()) {
+            throw new IllegalArgumentException("'" + text + "': the host is empty");
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+    private static int parsePort(String text, String port) {
+        try {
+            int p = Integer.parseInt(port);
+            if (p < 1 || p > 65535) {
+                throw new NumberFormatException();
+            }
+            return p;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "': the port must be a number from 1 to 65535");
+        }
+    }
+}

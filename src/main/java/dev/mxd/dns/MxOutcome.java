@@ -1,0 +1,163 @@
+package dev.mxd.dns;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The result of resolving a mail domain into mail exchangers (RFC 5321 §5.1, RFC 7505).
+ * Exactly one of: routes to try, or a permanent or temporary reason there are none.
+ */
+public sealed interface MxOutcome {
+
+    MailDomain domain();
+
+    /** Exchanges that were looked at and will not be tried, with reasons. */
+    List<SkippedHost> skipped();
+
+    /** Things wrong with the domain's DNS that did not stop delivery. */
+    List<String> warnings();
+
+    /** The outcome's name as {@code mxd lookup --json} prints it. */
+    String kind();
+
+    /** The RFC 3463 enhanced status code a failure carries; "2.0.0" for routes. */
+    String status();
+
+    /** One sentence saying what is wrong, empty for routes. */
+    Optional<String> error();
+
+    /** True when retrying later cannot help. */
+    default boolean permanent() {
+        return status().startsWith("5");
+    }
+
+    /** Hosts in the order a delivery attempt tries them; {@code implicit} when they come from the domain's own A/AAAA. */
+    record Routes(MailDomain domain, boolean implicit, List<MxHost> hosts, List<SkippedHost> skipped,
+                  List<String> warnings) implements MxOutcome {
+        public Routes {
+            hosts = List.copyOf(hosts);
+            skipped = List.copyOf(skipped);
+            warnings = List.copyOf(warnings);
+        }
+
+        public String kind() {
+            return "routes";
+        }
+
+        public String status() {
+            return "2.0.0";
+        }
+
+        public Optional<String> error() {
+            return Optional.empty();
+        }
+    }
+
+    /** RFC 7505: the domain says it accepts no mail (a single MX "0 ."). */
+    record NullMx(MailDomain domain, List<String> warnings) implements MxOutcome {
+        public NullMx {
+            warnings = List.copyOf(warnings);
+        }
+
+        public List<SkippedHost> skipped() {
+            return List.of();
+        }
+
+        public String kind() {
+            return "null-mx";
+        }
+
+        public String status() {
+            return "5.1.10";
+        }
+
+        public Optional<String> error() {
+            return Optional.of(domain.ascii() + " publishes a null MX (RFC 7505): it accepts no mail");
+        }
+    }
+
+    /** NXDOMAIN for the domain. */
+    record NoSuchDomain(MailDomain domain, List<String> warnings) implements MxOutcome {
+        public NoSuchDomain {
+            warnings = List.copyOf(warnings);
+        }
+
+        public List<SkippedHost> skipped() {
+            return List.of();
+        }
+
+        public String kind() {
+            return "no-such-domain";
+        }
+
+        public String status() {
+            return "5.1.2";
+        }
+
+        public Optional<String> error() {
+            return Optional.of(domain.ascii() + " does not exist in DNS (NXDOMAIN)");
+        }
+    }
+
+    /** No MX records and no A or AAAA records either. */
+    record NotMailEnabled(MailDomain domain, List<String> warnings) implements MxOutcome {
+        public NotMailEnabled {
+            warnings = List.copyOf(warnings);
+        }
+
+        public List<SkippedHost> skipped() {
+            return List.of();
+        }
+
+        public String kind() {
+            return "not-mail-enabled";
+        }
+
+        public String status() {
+            return "5.1.2";
+        }
+
+        public Optional<String> error() {
+            return Optional.of(domain.ascii() + " has no MX records and no A or AAAA records, so it cannot receive mail");
+        }
+    }
+
+    /** This host is the best mail exchanger for the domain, and no better one exists (RFC 5321 §5.1). */
+    record LoopsToSelf(MailDomain domain, String localName, List<SkippedHost> skipped, List<String> warnings)
+            implements MxOutcome {
+        public LoopsToSelf {
+            skipped = List.copyOf(skipped);
+            warnings = List.copyOf(warnings);
+        }
+
+        public String kind() {
+            return "loops-to-self";
+        }
+
+        public String status() {
+            return "5.4.6";
+        }
+
+        public Optional<String> error() {
+            return Optional.of("mail for " + domain.ascii() + " loops back to myself: " + localName
+                    + " is its best mail exchanger");
+        }
+    }
+
+    /** DNS could not answer now, or no exchange had an address: defer, never bounce. */
+    record TemporaryFailure(MailDomain domain, String reason, String status, List<SkippedHost> skipped,
+                            List<String> warnings) implements MxOutcome {
+        public TemporaryFailure {
+            skipped = List.copyOf(skipped);
+            warnings = List.copyOf(warnings);
+        }
+
+        public String kind() {
+            return "temporary-failure";
+        }
+
+        public Optional<String> error() {
+            return Optional.of(reason);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+package dev.mxd.dns;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.Address;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+/**
+ * Turns a mail domain into the mail exchangers a sending MTA must try, in order:
+ * RFC 5321 §5.1 (MX, implicit MX, preference order, loop prevention), RFC 7505 (null MX)
+ * and RFC 2181 §10.3 (an MX must not name an alias). This class is the one place MX
+ * ordering is decided.
+ */
+public final class MxResolver {
+
+    private static final Logger log = LoggerFactory.getLogger(MxResolver.class);
+
+    private final DnsClient dns;
+    private final MxPolicy policy;
+    private final Supplier<Random> random;
+
+    public MxResolver(DnsClient dns, MxPolicy policy) {
+        this(dns, policy, ThreadLocalRandom::current);
+    }
+
+    MxResolver(DnsClient dns, MxPolicy policy, Supplier<Random> random) {
+        this.dns = dns;
+        this.policy = policy;
+        this.random = random;
+    }
+
+    public MxPolicy policy() {
+        return policy;
+    }
+
+    public DnsClient dns() {
+        return dns;
+    }
+
+    /** Resolves a domain as given by a user or an address; throws IllegalArgumentException if it is not a domain. */
+    public MxOutcome resolve(String domain) {
+        return resolve(MailDomain.parse(domain));
+    }
+
+    public MxOutcome resolve(MailDomain domain) {
+        Name name = toName(domain.ascii());
+        List<String> warnings = new ArrayList<>();
+        DnsAnswer answer = dns.query(name, Type.MX);
+        if (answer instanceof DnsAnswer.NoSuchName) {
+            return new MxOutcome.NoSuchDomain(domain, warnings);
+        }
+        if (answer instanceof DnsAnswer.Failed failed) {
+            return new MxOutcome.TemporaryFailure(domain, "MX lookup for " + domain.ascii() + " failed: " + failed.reason(),
+                    "4.4.3", List.of(), warnings);
+        }
+        if (answer instanceof DnsAnswer.NoData) {
+            return implicitMx(domain, name, warnings);
+        }
+        return fromMxRecords(domain, ((DnsAnswer.Found) answer).records(), warnings);
+    }
+
+    /** RFC 5321 §5.1: no MX records, so the domain itself is the exchange, preference 0. */
+    private MxOutcome implicitMx(MailDomain domain, Name name, List<String> warnings) {
+        if (policy.localNames().contains(domain.ascii())) {
+            return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
+        }
+        Addresses found = addressesOf(name);
+        if (!found.addresses.isEmpty()) {
+            MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings);
+            return new MxOutcome.Routes(domain, true, List.of(host), List.of(), warnings);
+        }
+        if (found.temporaryFailure != null) {
+            return new MxOutcome.TemporaryFailure(domain, domain.ascii() + " has no MX records and its address lookup failed: "
+                    + found.temporaryFailure, "4.4.3", List.of(), warnings);
+        }
+        return new MxOutcome.NotMailEnabled(domain, warnings);
+    }
+
+    private MxOutcome fromMxRecords(MailDomain domain, List<Record> records, List<String> warnings) {
+        List<MXRecord> mx = new ArrayList<>();
+        int nullMx = 0;
+        for (Record r : records) {
+            MXRecord m = (MXRecord) r;
+            if (m.getTarget().equals(Name.root)) {
+                nullMx++;
+                if (m.getPriority() != 0) {
+                    warnings.add("null MX with preference " + m.getPriority() + "; RFC 7505 §3 says it must be 0");
+                }
+            } else {
+                mx.add(m);
+            }
+        }
+        if (mx.isEmpty()) {
+            return new MxOutcome.NullMx(domain, warnings);
+        }
+        if (nullMx > 0) {
+            warnings.add("ignored a null MX (\".\") listed beside " + mx.size()
+                    + " real MX record(s); RFC 7505 §3 says a null MX must stand alone");
+        }
+
+        // One entry per exchange, at its best preference.
+        Map<String, Integer> best = new LinkedHashMap<>();
+        for (MXRecord m : mx) {
+            String host = DnsClient.display(m.getTarget());
+            Integer seen = best.get(host);
+            if (seen != null) {
+                warnings.add(host + " is listed more than once; using its lowest preference");
+            }
+            best.merge(host, m.getPriority(), Math::min);
+        }
+        List<Map.Entry<String, Integer>> ordered = orderByPreference(best);
+
+        List<SkippedHost> skipped = new ArrayList<>();
+        ordered = truncateAtSelf(ordered, skipped);
+        if (ordered.isEmpty()) {
+            String self = skipped.isEmpty() ? domain.ascii() : skipped.get(0).name();
+            return new MxOutcome.LoopsToSelf(domain, self, skipped, warnings);
+        }
+        if (ordered.size() > policy.maxExchanges()) {
+            warnings.add("only the first " + policy.maxExchanges() + " of " + ordered.size() + " mail exchangers are used");
+            ordered = ordered.subList(0, policy.maxExchanges());
+        }
+
+        List<MxHost> hosts = new ArrayList<>();
+        boolean anyTemporary = false;
+        for (Map.Entry<String, Integer> e : ordered) {
+            String host = e.getKey();
+            int preference = e.getValue();
+            if (isIpLiteral(host)) {
+                skipped.add(new SkippedHost(preference, host, "an MX must name a host, not an IP address ("
+                        + host + "); RFC 5321 §5.1 and RFC 1035 §3.3.9"));
+                log.warn("MX for {} is an IP literal {}; skipped", domain.ascii(), host);
+                continue;
+            }
+            Addresses found = addressesOf(toName(host));
+            if (found.alias != null && policy.strictCnames()) {
+                skipped.add(new SkippedHost(preference, host, host + " is an alias (CNAME) for " + found.alias
+                        + "; RFC 2181 §10.3 says an MX must name the host itself"));
+                continue;
+            }
+            if (found.addresses.isEmpty()) {
+                anyTemporary |= found.temporaryFailure != null;
+                skipped.add(new SkippedHost(preference, host, found.emptyReason(host)));
+                continue;
+            }
+            List<String> hostWarnings = new ArrayList<>(found.warnings);
+            if (found.alias != null) {
+                hostWarnings.add(0, host + " is an alias (CNAME) for " + found.alias
+                        + "; RFC 2181 §10.3 says an MX must name the host itself (followed anyway)");
+                log.warn("MX {} for {} is a CNAME for {}; followed", host, domain.ascii(), found.alias);
+            }
+            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings));
+        }
+        if (hosts.isEmpty()) {
+            String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";
+            return new MxOutcome.TemporaryFailure(domain, "no mail exchanger of " + domain.ascii() + " can be tried: "
+                    + why, "4.4.4", skipped, warnings);
+        }
+        return new MxOutcome.Routes(domain, false, hosts, skipped, warnings);
+    }
+
+    /** Lowest preference first; exchanges of equal preference in a fresh uniform random order each time. */
+    private List<Map.Entry<String, Integer>> orderByPreference(Map<String, Integer> best) {
+        List<Map.Entry<String, Integer>> all = new ArrayList<>(best.entrySet());
+        Collections.shuffle(all, random.get());
+        all.sort(Comparator.comparingInt(Map.Entry::getValue)); // stable: the shuffle survives within a preference
+        return all;
+    }
+
+    /**
+     * RFC 5321 §5.1: if this host is an exchange, only strictly better exchanges may be tried;
+     * without any, mail would loop back to ourselves.
+     */
+    private List<Map.Entry<String, Integer>> truncateAtSelf(List<Map.Entry<String, Integer>> ordered, List<SkippedHost> skipped) {
+        int selfPreference = Integer.MAX_VALUE;
+        for (Map.Entry<String, Integer> e : ordered) {
+            if (policy.localNames().contains(e.getKey())) {
+                selfPreference = Math.min(selfPreference, e.getValue());
+            }
+        }
+        if (selfPreference == Integer.MAX_VALUE) {
+            return ordered;
+        }
+        List<Map.Entry<String, Integer>> kept = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : ordered) {
+            if (e.getValue() < selfPreference) {
+                kept.add(e);
+            } else if (policy.localNames().contains(e.getKey())) {
+                skipped.add(0, new SkippedHost(e.getValue(), e.getKey(), "this host (a local name); never deliver to myself"));
+            } else {
+                skipped.add(new SkippedHost(e.getValue(), e.getKey(), "not better than this host's own preference "
+                        + selfPreference + " (RFC 5321 §5.1)"));
+            }
+        }
+        return kept;
+    }
+
+    private static boolean isIpLiteral(String host) {
+        return host.startsWith("[") || Address.isDottedQuad(host) || Address.toByteArray(host, Address.IPv6) != null;
+    }
+
+    /** A host's usable addresses and what went wrong finding them. */
+    private static final class Addresses {
+        final List<InetAddress> addresses = new ArrayList<>();
+        final List<String> warnings = new ArrayList<>();
+        String alias;
+        String temporaryFailure;
+        boolean noSuchName = true;
+
+        String emptyReason(String host) {
+            if (temporaryFailure != null) {
+                return "address lookup failed for now: " + temporaryFailure;
+            }
+            if (noSuchName) {
+                return host + " does not exist (NXDOMAIN)";
+            }
+            return host + " has no A or AAAA records";
+        }
+    }
+
+    private Addresses addressesOf(Name host) {
+        Addresses out = new Addresses();
+        List<InetAddress> v4 = new ArrayList<>();
+        List<InetAddress> v6 = new ArrayList<>();
+        AddressOrder order = policy.addressOrder();
+        if (order.wantsIpv6()) {
+            collect(dns.query(host, Type.AAAA), v6, out, "AAAA");
+        }
+        if (order.wantsIpv4()) {
+            collect(dns.query(host, Type.A), v4, out, "A");
+        }
+        // Postfix smtp_randomize_addresses: spread load over a host's addresses of one family.
+        Random rnd = random.get();
+        Collections.shuffle(v4, rnd);
+        Collections.shuffle(v6, rnd);
+        if (order == AddressOrder.IPV4_FIRST || order == AddressOrder.IPV4_ONLY) {
+            out.addresses.addAll(v4);
+            out.addresses.addAll(v6);
+        } else {
+            out.addresses.addAll(v6);
+            out.addresses.addAll(v4);
+        }
+        if (!out.addresses.isEmpty() && out.temporaryFailure != null) {
+            out.warnings.add("some address lookups failed: " + out.temporaryFailure);
+        }
+        return out;
+    }
+
+    private static void collect(DnsAnswer answer, List<InetAddress> into, Addresses out, String type) {
+        if (!answer.aliases().isEmpty() && out.alias == null) {
+            out.alias = DnsClient.display(answer.aliases().get(answer.aliases().size() - 1));
+        }
+        if (!(answer instanceof DnsAnswer.NoSuchName)) {
+            out.noSuchName = false;
+        }
+        if (answer instanceof DnsAnswer.Failed f) {
+            out.temporaryFailure = type + " lookup: " + f.reason();
+        } else if (answer instanceof DnsAnswer.Found found) {
+            for (Record r : found.records()) {
+                InetAddress a = r instanceof ARecord ar ? ar.getAddress() : ((AAAARecord) r).getAddress();
+                if (!into.contains(a)) {
+                    into.add(a);
+                }
+            }
+        }
+    }
+
+    static Name toName(String ascii) {
+        try {
+            return Name.fromString(ascii, Name.root);
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("'" + ascii + "' is not a valid DNS name: " + e.getMessage(), e);
+        }
+    }
+
+    static boolean isIpv4(InetAddress a) {
+        return a instanceof Inet4Address;
+    }
+}

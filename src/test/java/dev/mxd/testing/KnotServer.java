@@ -1,0 +1,119 @@
+package dev.mxd.testing;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+/**
+ * A real authoritative DNS server (Knot DNS, Debian's knot package) for tests: started in a
+ * temporary directory on a loopback port with the given zone files, stopped by its PID.
+ */
+public final class KnotServer implements AutoCloseable {
+
+    private final Path dir;
+    private final Process process;
+    private final InetSocketAddress address;
+
+    private KnotServer(Path dir, Process process, InetSocketAddress address) {
+        this.dir = dir;
+        this.process = process;
+        this.address = address;
+    }
+
+    /** Starts knotd serving each origin from its zone file; waits until it answers the first zone's SOA. */
+    public static KnotServer start(Map<String, Path> zones) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("mxd-knot");
+        Files.createDirectories(dir.resolve("run"));
+        Files.createDirectories(dir.resolve("db"));
+        int port = FreePort.tcpAndUdp("127.0.0.1");
+        StringBuilder conf = new StringBuilder()
+                .append("server:\n    listen: 127.0.0.1@").append(port).append('\n')
+                .append("    rundir: ").append(dir.resolve("run")).append('\n')
+                .append("    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n")
+                .append("log:\n  - target: stderr\n    any: warning\n")
+                .append("database:\n    storage: ").append(dir.resolve("db")).append('\n')
+                .append("template:\n  - id: default\n    zonefile-sync: -1\n    journal-content: none\n")
+                .append("zone:\n");
+        for (Map.Entry<String, Path> z : zones.entrySet()) {
+            conf.append("  - domain: ").append(z.getKey()).append('\n')
+                    .append("    file: ").append(z.getValue().toAbsolutePath()).append('\n');
+        }
+        Path confFile = dir.resolve("knot.conf");
+        Files.writeString(confFile, conf.toString(), StandardCharsets.UTF_8);
+        Process p = new ProcessBuilder("knotd", "-c", confFile.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("knotd.log").toFile())
+                .start();
+        KnotServer server = new KnotServer(dir, p, new InetSocketAddress("127.0.0.1", port));
+        server.awaitReady(zones.keySet().iterator().next());
+        return server;
+    }
+
+    public static KnotServer start(String origin, Path zoneFile) throws IOException, InterruptedException {
+        Map<String, Path> zones = new LinkedHashMap<>();
+        zones.put(origin, zoneFile);
+        return start(zones);
+    }
+
+    private void awaitReady(String origin) throws IOException, InterruptedException {
+        SimpleResolver r = new SimpleResolver(address);
+        r.setTimeout(Duration.ofMillis(200));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException("knotd exited with " + process.exitValue() + ": " + log());
+            }
+            try {
+                Message m = r.send(Message.newQuery(Record.newRecord(Name.fromString(origin, Name.root), Type.SOA, DClass.IN)));
+                if (m != null) {
+                    return; // answering (even SERVFAIL for a zone that failed to load)
+                }
+            } catch (IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        close();
+        throw new IOException("knotd did not answer within 15 s: " + log());
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public int port() {
+        return address.getPort();
+    }
+
+    public String log() {
+        try {
+            return Files.readString(dir.resolve("knotd.log"));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        TestDirs.deleteTree(dir);
+    }
+}
