@@ -76,11 +76,20 @@ public final class DnsClient {
 
     /** Asks for records of {@code type} at {@code name}, following CNAMEs. Never throws for DNS trouble. */
     public DnsAnswer query(Name name, int type) {
+        return query(name, type, deadline());
+    }
+
+    /** The {@link System#nanoTime()} by which a question asked now must be answered. */
+    public long deadline() {
+        return nanoClock.getAsLong() + settings.deadline().toNanos();
+    }
+
+    /** As {@link #query(Name, int)}, giving up at {@code deadline} (a {@link #deadline()} shared by several questions). */
+    public DnsAnswer query(Name name, int type, long deadline) {
         DnsAnswer cached = cache.get(name, type);
         if (cached != null) {
             return cached;
         }
-        long deadline = nanoClock.getAsLong() + settings.deadline().toNanos();
         List<Name> aliases = new ArrayList<>();
         long ttl = settings.maxTtl().toSeconds();
         Name current = name;
@@ -176,8 +185,8 @@ public final class DnsClient {
                 String server = describe(resolver.getAddress());
                 long remaining = deadline - nanoClock.getAsLong();
                 if (remaining <= 0) {
-                    return new Exchange(null, server, "no answer within " + settings.deadline().toSeconds()
-                            + " s for " + display(qname) + "/" + Type.string(type) + " (" + last + ")");
+                    return new Exchange(null, server, "no answer in time for " + display(qname) + "/"
+                            + Type.string(type) + " (" + last + ")");
                 }
                 Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
                 queriesSent.increment();

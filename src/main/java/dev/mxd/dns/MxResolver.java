@@ -1,6 +1,5 @@
 package dev.mxd.dns;
 
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -62,7 +61,9 @@ public final class MxResolver {
     public MxOutcome resolve(MailDomain domain) {
         Name name = toName(domain.ascii());
         List<String> warnings = new ArrayList<>();
-        DnsAnswer answer = dns.query(name, Type.MX);
+        // One time budget for the whole resolution, so a slow server cannot stretch it host by host.
+        long deadline = dns.deadline();
+        DnsAnswer answer = dns.query(name, Type.MX, deadline);
         if (answer instanceof DnsAnswer.NoSuchName) {
             return new MxOutcome.NoSuchDomain(domain, warnings);
         }
@@ -71,17 +72,17 @@ public final class MxResolver {
                     "4.4.3", List.of(), warnings);
         }
         if (answer instanceof DnsAnswer.NoData) {
-            return implicitMx(domain, name, warnings);
+            return implicitMx(domain, name, warnings, deadline);
         }
-        return fromMxRecords(domain, ((DnsAnswer.Found) answer).records(), warnings);
+        return fromMxRecords(domain, ((DnsAnswer.Found) answer).records(), warnings, deadline);
     }
 
     /** RFC 5321 §5.1: no MX records, so the domain itself is the exchange, preference 0. */
-    private MxOutcome implicitMx(MailDomain domain, Name name, List<String> warnings) {
+    private MxOutcome implicitMx(MailDomain domain, Name name, List<String> warnings, long deadline) {
         if (policy.localNames().contains(domain.ascii())) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
-        Addresses found = addressesOf(name);
+        Addresses found = addressesOf(name, deadline);
         if (!found.addresses.isEmpty()) {
             MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings);
             return new MxOutcome.Routes(domain, true, List.of(host), List.of(), warnings);
@@ -93,7 +94,7 @@ public final class MxResolver {
         return new MxOutcome.NotMailEnabled(domain, warnings);
     }
 
-    private MxOutcome fromMxRecords(MailDomain domain, List<Record> records, List<String> warnings) {
+    private MxOutcome fromMxRecords(MailDomain domain, List<Record> records, List<String> warnings, long deadline) {
         List<MXRecord> mx = new ArrayList<>();
         int nullMx = 0;
         for (Record r : records) {
@@ -149,7 +150,7 @@ public final class MxResolver {
                 log.warn("MX for {} is an IP literal {}; skipped", domain.ascii(), host);
                 continue;
             }
-            Addresses found = addressesOf(toName(host));
+            Addresses found = addressesOf(toName(host), deadline);
             if (found.alias != null && policy.strictCnames()) {
                 skipped.add(new SkippedHost(preference, host, host + " is an alias (CNAME) for " + found.alias
                         + "; RFC 2181 §10.3 says an MX must name the host itself"));
@@ -235,16 +236,16 @@ public final class MxResolver {
         }
     }
 
-    private Addresses addressesOf(Name host) {
+    private Addresses addressesOf(Name host, long deadline) {
         Addresses out = new Addresses();
         List<InetAddress> v4 = new ArrayList<>();
         List<InetAddress> v6 = new ArrayList<>();
         AddressOrder order = policy.addressOrder();
         if (order.wantsIpv6()) {
-            collect(dns.query(host, Type.AAAA), v6, out, "AAAA");
+            collect(dns.query(host, Type.AAAA, deadline), v6, out, "AAAA");
         }
         if (order.wantsIpv4()) {
-            collect(dns.query(host, Type.A), v4, out, "A");
+            collect(dns.query(host, Type.A, deadline), v4, out, "A");
         }
         // Postfix smtp_randomize_addresses: spread load over a host's addresses of one family.
         Random rnd = random.get();
@@ -288,9 +289,5 @@ public final class MxResolver {
         } catch (TextParseException e) {
             throw new IllegalArgumentException("'" + ascii + "' is not a valid DNS name: " + e.getMessage(), e);
         }
-    }
-
-    static boolean isIpv4(InetAddress a) {
-        return a instanceof Inet4Address;
     }
 }

@@ -20,7 +20,7 @@ import org.xbill.DNS.Type;
  * A real authoritative DNS server (Knot DNS, Debian's knot package) for tests: started in a
  * temporary directory on a loopback port with the given zone files, stopped by its PID.
  */
-public final class KnotServer implements AutoCloseable {
+public final class KnotServer implements AuthoritativeDns {
 
     private final Path dir;
     private final Process process;
@@ -88,6 +88,7 @@ public final class KnotServer implements AutoCloseable {
         throw new IOException("knotd did not answer within 15 s: " + log());
     }
 
+    @Override
     public InetSocketAddress address() {
         return address;
     }
