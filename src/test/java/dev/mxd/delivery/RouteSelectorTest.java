@@ -1,0 +1,107 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.dns.MailDomain;
+import dev.mxd.dns.MxHost;
+import dev.mxd.dns.MxOutcome;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class RouteSelectorTest {
+
+    private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-26T10:00:00Z"));
+    private final InstantSource clock = () -> now.get();
+    private final HostStatusTable table = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, clock);
+
+    private static InetAddress ip(String a) throws Exception {
+        return InetAddress.getByName(a);
+    }
+
+    private MxOutcome.Routes plan() throws Exception {
+        return new MxOutcome.Routes(MailDomain.parse("example.test"), false, List.of(
+                new MxHost(10, "mx1.example.test", List.of(ip("127.0.0.11")), List.of()),
+                new MxHost(20, "mx2.example.test", List.of(ip("127.0.0.12"), ip("::1")), List.of()),
+                new MxHost(30, "mx3.example.test", List.of(ip("127.0.0.13")), List.of())), List.of(), List.of());
+    }
+
+    private void advance(Duration d) {
+        now.set(now.get().plus(d));
+    }
+
+    @Test
+    void routesFollowThePlanAndAreCappedAtMaxAddresses() throws Exception {
+        RouteSelector.Selection all = new RouteSelector(table, 5, 2525).select(plan());
+        assertThat(all.routes()).extracting(Route::toString).containsExactly(
+                "mx1.example.test[127.0.0.11]:2525", "mx2.example.test[127.0.0.12]:2525",
+                "mx2.example.test[::1]:2525", "mx3.example.test[127.0.0.13]:2525");
+        assertThat(new RouteSelector(table, 2, 25).select(plan()).routes()).extracting(Route::host)
+                .containsExactly("mx1.example.test", "mx2.example.test");
+    }
+
+    @Test
+    void failedHostIsPostponedUntilItsRetryTimeThenTriedAgain() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 5, 25);
+        Route primary = selector.select(plan()).routes().get(0);
+        table.failed(primary, "connection refused");
+
+        RouteSelector.Selection during = selector.select(plan());
+        assertThat(during.routes()).extracting(Route::host).doesNotContain("mx1.example.test").first()
+                .isEqualTo("mx2.example.test");
+        assertThat(during.postponed()).singleElement().satisfies(s -> {
+            assertThat(s.host()).isEqualTo("mx1.example.test");
+            assertThat(s.lastError()).isEqualTo("connection refused");
+            assertThat(s.retryAt()).isEqualTo(now.get().plusSeconds(60));
+        });
+
+        advance(Duration.ofSeconds(61));
+        assertThat(selector.select(plan()).routes().get(0).host()).isEqualTo("mx1.example.test");
+    }
+
+    @Test
+    void repeatedFailuresBackOffUpToTheMaximum() throws Exception {
+        Route primary = new RouteSelector(table, 5, 25).select(plan()).routes().get(0);
+        assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(60));
+        assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(120));
+        assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(240));
+        for (int i = 0; i < 10; i++) {
+            table.failed(primary, "timeout");
+        }
+        assertThat(Duration.between(now.get(), table.status(primary).orElseThrow().retryAt())).isEqualTo(Duration.ofMinutes(10));
+    }
+
+    @Test
+    void successMakesAHostHealthyAtOnce() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 5, 25);
+        Route primary = selector.select(plan()).routes().get(0);
+        table.failed(primary, "timeout");
+        table.succeeded(primary);
+        assertThat(table.snapshot()).isEmpty();
+        assertThat(selector.select(plan()).routes().get(0)).isEqualTo(primary);
+    }
+
+    @Test
+    void everyRoutePostponedLeavesNothingToTryNow() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 5, 25);
+        for (Route r : selector.select(plan()).routes()) {
+            table.failed(r, "connection refused");
+        }
+        RouteSelector.Selection s = selector.select(plan());
+        assertThat(s.routes()).isEmpty();
+        assertThat(s.postponed()).hasSize(4);
+    }
+
+    @Test
+    void tableIsBounded() throws Exception {
+        HostStatusTable small = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 2, clock);
+        for (Route r : new RouteSelector(small, 5, 25).select(plan()).routes()) {
+            small.failed(r, "timeout");
+        }
+        assertThat(small.snapshot()).hasSize(2);
+    }
+}
