@@ -1,0 +1,91 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import jakarta.mail.BodyPart;
+import jakarta.mail.Session;
+import jakarta.mail.internet.MimeMessage;
+import jakarta.mail.internet.MimeMultipart;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class DsnWriterTest {
+
+    private static final byte[] ORIGINAL = ("From: alice@example.test\r\nTo: bob@example.org\r\nSubject: hello\r\n"
+            + "Message-ID: <m1@example.test>\r\n\r\nHi Bob.\r\n").getBytes(StandardCharsets.US_ASCII);
+
+    private static DsnReport report(boolean full, byte[] original) {
+        DsnReport.Recipient failed = new DsnReport.Recipient("bob@example.org", Optional.of("rfc822;Bob@Example.org"),
+                DsnReport.Action.FAILED, "5.1.1", Optional.of("mx1.example.org"),
+                Optional.of("550 5.1.1 <bob@example.org>: no such user"), Instant.parse("2026-11-26T10:05:00Z"));
+        return new DsnReport("mx.example.test", "Q123", Optional.of("ENV-42"), "alice@example.test",
+                Instant.parse("2026-11-26T10:00:00Z"), List.of(failed), full, original);
+    }
+
+    private static MimeMessage parse(byte[] bytes) throws Exception {
+        return new MimeMessage(Session.getInstance(new Properties()), new ByteArrayInputStream(bytes));
+    }
+
+    private static String text(BodyPart p) throws Exception {
+        try (InputStream in = p.getInputStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void failureReportIsMultipartReportWithTheRfc3464Fields() throws Exception {
+        MimeMessage m = parse(new DsnWriter().write(report(true, ORIGINAL)));
+        assertThat(m.getContentType()).startsWith("multipart/report").contains("report-type=delivery-status");
+        assertThat(m.getHeader("To")[0]).contains("alice@example.test");
+        assertThat(m.getHeader("Auto-Submitted")[0]).isEqualTo("auto-replied");
+        assertThat(m.getFrom()[0].toString()).contains("MAILER-DAEMON@mx.example.test");
+        MimeMultipart mp = (MimeMultipart) m.getContent();
+        assertThat(mp.getCount()).isEqualTo(3);
+        assertThat(mp.getBodyPart(0).getContentType()).startsWith("text/plain");
+        assertThat(text(mp.getBodyPart(0))).contains("bob@example.org", "550 5.1.1", "permanent");
+        assertThat(mp.getBodyPart(1).getContentType()).startsWith("message/delivery-status");
+        String status = text(mp.getBodyPart(1));
+        assertThat(status).contains("Reporting-MTA: dns; mx.example.test", "Original-Envelope-Id: ENV-42",
+                "Arrival-Date: Thu, 26 Nov 2026 10:00:00 +0000", "Original-Recipient: rfc822;Bob@Example.org",
+                "Final-Recipient: rfc822; bob@example.org", "Action: failed", "Status: 5.1.1",
+                "Remote-MTA: dns; mx1.example.org", "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: no such user");
+        assertThat(mp.getBodyPart(2).getContentType()).startsWith("message/rfc822");
+        assertThat(text(mp.getBodyPart(2))).contains("Subject: hello", "Hi Bob.");
+    }
+
+    @Test
+    void retHdrsReturnsOnlyTheHeaders() throws Exception {
+        MimeMultipart mp = (MimeMultipart) parse(new DsnWriter().write(report(false, ORIGINAL))).getContent();
+        assertThat(mp.getBodyPart(2).getContentType()).startsWith("text/rfc822-headers");
+        assertThat(text(mp.getBodyPart(2))).contains("Subject: hello").doesNotContain("Hi Bob.");
+    }
+
+    @Test
+    void largeOriginalComesBackAsHeadersOnly() throws Exception {
+        byte[] big = (new String(ORIGINAL, StandardCharsets.US_ASCII) + "x".repeat(200) + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        MimeMultipart mp = (MimeMultipart) parse(new DsnWriter(100).write(report(true, big))).getContent();
+        assertThat(mp.getBodyPart(2).getContentType()).startsWith("text/rfc822-headers");
+    }
+
+    @Test
+    void neverBouncesABounce() {
+        assertThatThrownBy(() -> new DsnReport("mx.example.test", "Q1", Optional.empty(), "", Instant.now(),
+                report(true, ORIGINAL).recipients(), true, ORIGINAL)).hasMessageContaining("never bounce a bounce");
+    }
+
+    @Test
+    void headersEndAtTheFirstEmptyLine() {
+        assertThat(new String(DsnWriter.headersOf(ORIGINAL), StandardCharsets.US_ASCII))
+                .endsWith("Message-ID: <m1@example.test>\r\n");
+        assertThat(new String(DsnWriter.headersOf("A: b\n\nbody".getBytes(StandardCharsets.US_ASCII)),
+                StandardCharsets.US_ASCII)).isEqualTo("A: b\n");
+    }
+}
