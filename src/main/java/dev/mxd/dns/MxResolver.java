@@ -8,7 +8,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -168,7 +167,7 @@ public final class MxResolver {
                         + "; RFC 2181 §10.3 says an MX must name the host itself (followed anyway)");
                 log.warn("MX {} for {} is a CNAME for {}; followed", host, domain.ascii(), found.alias);
             }
-            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, Optional.ofNullable(found.alias)));
+            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings));
         }
         if (hosts.isEmpty()) {
             String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";
