@@ -6,7 +6,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
 
 # Debian packages the peer tests need; each test starts its own daemon on loopback.
-packages=(knot knot-dnsutils dnsutils swaks)
+packages=(knot knot-dnsutils dnsutils swaks postfix)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -17,6 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
   echo "test.sh: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # postfix asks which mail set-up to write; none: tests run its tools (smtp-sink) themselves.
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -146,19 +146,20 @@ public final class MxResolver {
             int preference = e.getValue();
             if (isIpLiteral(host)) {
                 skipped.add(new SkippedHost(preference, host, "an MX must name a host, not an IP address ("
-                        + host + "); RFC 5321 §5.1 and RFC 1035 §3.3.9"));
+                        + host + "); RFC 5321 §5.1 and RFC 1035 §3.3.9", SkippedHost.Cause.IP_LITERAL));
                 log.warn("MX for {} is an IP literal {}; skipped", domain.ascii(), host);
                 continue;
             }
             Addresses found = addressesOf(toName(host), deadline);
             if (found.alias != null && policy.strictCnames()) {
                 skipped.add(new SkippedHost(preference, host, host + " is an alias (CNAME) for " + found.alias
-                        + "; RFC 2181 §10.3 says an MX must name the host itself"));
+                        + "; RFC 2181 §10.3 says an MX must name the host itself", SkippedHost.Cause.ALIAS));
                 continue;
             }
             if (found.addresses.isEmpty()) {
                 anyTemporary |= found.temporaryFailure != null;
-                skipped.add(new SkippedHost(preference, host, found.emptyReason(host)));
+                skipped.add(new SkippedHost(preference, host, found.emptyReason(host), found.temporaryFailure != null
+                        ? SkippedHost.Cause.LOOKUP_FAILED : SkippedHost.Cause.NO_ADDRESSES));
                 continue;
             }
             List<String> hostWarnings = new ArrayList<>(found.warnings);
@@ -204,10 +205,11 @@ public final class MxResolver {
             if (e.getValue() < selfPreference) {
                 kept.add(e);
             } else if (policy.localNames().contains(e.getKey())) {
-                skipped.add(0, new SkippedHost(e.getValue(), e.getKey(), "this host (a local name); never deliver to myself"));
+                skipped.add(0, new SkippedHost(e.getValue(), e.getKey(), "this host (a local name); never deliver to myself",
+                        SkippedHost.Cause.LOCAL));
             } else {
                 skipped.add(new SkippedHost(e.getValue(), e.getKey(), "not better than this host's own preference "
-                        + selfPreference + " (RFC 5321 §5.1)"));
+                        + selfPreference + " (RFC 5321 §5.1)", SkippedHost.Cause.NOT_BETTER_THAN_LOCAL));
             }
         }
         return kept;

@@ -1,0 +1,61 @@
+package dev.mxd.check;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.util.Optional;
+
+/**
+ * Says whether an address can be reached from the Internet at large. An MX of a public domain
+ * that publishes one of these sends other people's mail to their own machine or nowhere.
+ */
+final class AddressScope {
+
+    private AddressScope() {}
+
+    /** What kind of non-public address this is, or empty for an address others can reach. */
+    static Optional<String> nonPublic(InetAddress a) {
+        if (a.isLoopbackAddress()) {
+            return Optional.of("a loopback address (127.0.0.0/8, ::1)");
+        }
+        if (a.isAnyLocalAddress()) {
+            return Optional.of("the unspecified address");
+        }
+        if (a.isLinkLocalAddress()) {
+            return Optional.of("a link-local address (169.254.0.0/16, fe80::/10)");
+        }
+        byte[] b = a.getAddress();
+        if (a instanceof Inet6Address) {
+            if ((b[0] & 0xfe) == 0xfc) {
+                return Optional.of("a unique local address (fc00::/7, RFC 4193)");
+            }
+            if (a.isSiteLocalAddress()) {
+                return Optional.of("a site-local address (fec0::/10, deprecated by RFC 3879)");
+            }
+            return Optional.empty();
+        }
+        if (a.isSiteLocalAddress()) {
+            return Optional.of("a private address (RFC 1918)");
+        }
+        if ((b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64) {
+            return Optional.of("a shared address (100.64.0.0/10, RFC 6598)");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * False for names under a special-use top-level domain that never exists in the public DNS
+     * (RFC 6761 test, example, invalid, localhost; RFC 6762 local; RFC 8375 home.arpa; ICANN's internal):
+     * private addresses are expected there.
+     */
+    static boolean isPublicDomain(String ascii) {
+        String d = ascii.endsWith(".") ? ascii.substring(0, ascii.length() - 1) : ascii;
+        if (d.equals("home.arpa") || d.endsWith(".home.arpa")) {
+            return false;
+        }
+        String tld = d.substring(d.lastIndexOf('.') + 1);
+        return switch (tld) {
+            case "test", "example", "invalid", "localhost", "local", "internal" -> false;
+            default -> true;
+        };
+    }
+}

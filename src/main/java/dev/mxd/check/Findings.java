@@ -1,0 +1,173 @@
+package dev.mxd.check;
+
+import dev.mxd.dns.AddressText;
+import dev.mxd.dns.MailDomain;
+import dev.mxd.dns.MxHost;
+import dev.mxd.dns.MxOutcome;
+import dev.mxd.dns.SkippedHost;
+import dev.mxd.smtp.EhloExtensions;
+import dev.mxd.smtp.client.ProbeResult;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Grades what the MX resolution and the SMTP probes show, the way an operator reads it: an
+ * {@link Severity#ERROR} means mail to the domain fails, a {@link Severity#WARNING} means it flows
+ * but something is fragile, insecure or against an RFC, a {@link Severity#NOTE} is worth knowing.
+ * A pure function of its inputs, so every rule is unit-tested without a network.
+ *
+ * <p>Choices that are not obvious:
+ * <ul>
+ * <li>A null MX (RFC 7505) is a note: it is how a domain says on purpose that it takes no mail,
+ *     and a check of a send-only domain should pass.</li>
+ * <li>When every exchange is skipped for lack of addresses (or names an IP literal), the resolver
+ *     calls that a temporary failure because DNS may change; here it is an error, because the
+ *     domain's published data is wrong now. Only a DNS lookup that failed counts as temporary.</li>
+ * <li>A greeting that names another host than the MX is a note, not a warning: pools behind one
+ *     MX name and one machine serving many MX names greet with the machine's own name, and
+ *     delivery never depends on it (certificate checks of DANE and MTA-STS use the MX name).</li>
+ * <li>Loopback and private addresses are flagged only for domains under public top-level
+ *     domains; under .test, .local, home.arpa and the like they are what one expects.</li>
+ * </ul>
+ */
+public final class Findings {
+
+    private Findings() {}
+
+    /** Findings for this outcome and these probes on {@code port}, errors first, then warnings, then notes. */
+    public static List<Finding> of(MxOutcome outcome, List<HostProbe> probes, int port) {
+        List<Finding> out = new ArrayList<>();
+        domainFindings(outcome, out);
+        for (SkippedHost s : outcome.skipped()) {
+            skippedFinding(s, out);
+        }
+        for (String w : outcome.warnings()) {
+            out.add(Finding.of(Severity.WARNING, w));
+        }
+        if (outcome instanceof MxOutcome.Routes routes) {
+            routeFindings(routes, out);
+        }
+        probeFindings(outcome.domain(), probes, port, out);
+        out.sort(Comparator.comparing(Finding::severity)); // stable: same-severity findings keep their order
+        return List.copyOf(out);
+    }
+
+    /** The MX lookup itself, or some exchange's address lookup, failed for now: nothing is known yet. */
+    static boolean dnsTemporaryFailure(MxOutcome outcome) {
+        return outcome instanceof MxOutcome.TemporaryFailure t
+                && (t.skipped().isEmpty() || t.skipped().stream().anyMatch(s -> s.cause() == SkippedHost.Cause.LOOKUP_FAILED));
+    }
+
+    private static void domainFindings(MxOutcome outcome, List<Finding> out) {
+        String d = outcome.domain().ascii();
+        if (outcome instanceof MxOutcome.NoSuchDomain) {
+            out.add(Finding.of(Severity.ERROR, d + " does not exist in DNS (NXDOMAIN): nobody can send it mail;"
+                    + " check the spelling, or that the zone is published and delegated"));
+        } else if (outcome instanceof MxOutcome.NotMailEnabled n) {
+            out.add(Finding.of(Severity.ERROR, n.error().orElseThrow()
+                    + "; publish MX records naming hosts that run an SMTP server"));
+        } else if (outcome instanceof MxOutcome.NullMx) {
+            out.add(Finding.of(Severity.NOTE, d + " publishes a null MX (RFC 7505): it accepts no mail and senders bounce"
+                    + " at once; right for a domain that sends no mail or only sends, otherwise replace it with MX records"));
+        } else if (outcome instanceof MxOutcome.LoopsToSelf l) {
+            out.add(Finding.of(Severity.ERROR, l.error().orElseThrow()
+                    + "; this host must not be the best MX of a domain it relays for (RFC 5321 §5.1)"));
+        } else if (outcome instanceof MxOutcome.TemporaryFailure t) {
+            if (dnsTemporaryFailure(t)) {
+                out.add(Finding.of(Severity.ERROR, t.reason() + "; DNS could not answer now, so the check cannot tell"
+                        + " anything: run it again later or ask another server with --dns"));
+            } else {
+                out.add(Finding.of(Severity.ERROR, "no MX host of " + d + " can be used: every one is skipped (see the"
+                        + " findings for each); senders defer and finally bounce all mail for " + d));
+            }
+        }
+    }
+
+    private static void skippedFinding(SkippedHost s, List<Finding> out) {
+        switch (s.cause()) {
+            case IP_LITERAL -> out.add(Finding.about(Severity.ERROR, s.name(), "the MX (preference " + s.preference()
+                    + ") names the IP address " + s.name() + " instead of a host name (RFC 5321 §5.1, RFC 1035 §3.3.9):"
+                    + " senders skip it; publish a host name with A/AAAA records and point the MX at it"));
+            case NO_ADDRESSES -> out.add(Finding.about(Severity.ERROR, s.name(), s.reason() + " (MX preference "
+                    + s.preference() + "): senders skip it; publish its A or AAAA records or remove the MX record"));
+            case ALIAS -> out.add(Finding.about(Severity.WARNING, s.name(), s.reason()
+                    + "; skipped under --strict: point the MX at the canonical name"));
+            case LOOKUP_FAILED -> out.add(Finding.about(Severity.WARNING, s.name(), s.reason() + "; not checked"));
+            case LOCAL, NOT_BETTER_THAN_LOCAL -> out.add(Finding.about(Severity.NOTE, s.name(), "not checked: " + s.reason()));
+        }
+    }
+
+    private static void routeFindings(MxOutcome.Routes routes, List<Finding> out) {
+        String d = routes.domain().ascii();
+        List<MxHost> hosts = routes.hosts();
+        for (MxHost h : hosts) {
+            for (String w : h.warnings()) { // includes RFC 2181 §10.3 for an MX that is a CNAME
+                out.add(Finding.about(Severity.WARNING, h.name(), w));
+            }
+        }
+        if (AddressScope.isPublicDomain(d)) {
+            for (MxHost h : hosts) {
+                for (InetAddress a : h.addresses()) {
+                    AddressScope.nonPublic(a).ifPresent(kind -> out.add(Finding.about(Severity.WARNING, h.name(),
+                            h.name() + " has " + AddressText.of(a) + ", " + kind + ", but " + d + " is a public domain:"
+                                    + " senders elsewhere cannot reach it there; publish the server's public address")));
+                }
+            }
+        }
+        Set<InetAddress> distinct = new LinkedHashSet<>();
+        hosts.forEach(h -> distinct.addAll(h.addresses()));
+        if (hosts.size() > 1 && distinct.size() == 1) {
+            out.add(Finding.of(Severity.WARNING, "all " + hosts.size() + " MX hosts of " + d + " resolve to the one address "
+                    + AddressText.of(distinct.iterator().next()) + ": no redundancy, a backup MX on the same machine"
+                    + " is down whenever the primary is; put a backup MX on another machine"));
+        }
+        if (routes.implicit()) {
+            out.add(Finding.of(Severity.NOTE, d + " has no MX records: senders use its own address records as an implicit"
+                    + " MX (RFC 5321 §5.1); publish an MX record to say so explicitly"));
+        } else if (hosts.size() == 1) {
+            out.add(Finding.about(Severity.NOTE, hosts.get(0).name(), "only one usable MX host (" + hosts.get(0).name()
+                    + "): while it is down, senders queue mail for " + d + " and retry; a backup MX adds redundancy"));
+        }
+        Map<Integer, List<String>> byPreference = new TreeMap<>();
+        hosts.forEach(h -> byPreference.computeIfAbsent(h.preference(), p -> new ArrayList<>()).add(h.name()));
+        byPreference.forEach((pref, names) -> {
+            if (names.size() > 1) {
+                out.add(Finding.of(Severity.NOTE, String.join(", ", names) + " share preference " + pref
+                        + ": senders pick among them at random, which spreads the load (RFC 5321 §5.1)"));
+            }
+        });
+    }
+
+    private static void probeFindings(MailDomain domain, List<HostProbe> probes, int port, List<Finding> out) {
+        for (HostProbe p : probes) {
+            String at = p.host() + " (" + AddressText.of(p.address()) + ")";
+            if (p.result() instanceof ProbeResult.Failed f) {
+                out.add(Finding.about(Severity.WARNING, p.host(), f.detail()));
+            } else if (p.result() instanceof ProbeResult.Reached r) {
+                if (!r.starttls()) {
+                    out.add(Finding.about(Severity.WARNING, p.host(), at + " does not offer STARTTLS (RFC 3207): mail to it"
+                            + " crosses the network in clear text; give the server a certificate and enable STARTTLS"));
+                }
+                String named = MailDomain.normalizeHost(EhloExtensions.firstWord(r.greeting().firstLine()));
+                if (!named.equals(MailDomain.normalizeHost(p.host()))) {
+                    out.add(Finding.about(Severity.NOTE, p.host(), at + " calls itself '" + named + "' in its greeting,"
+                            + " not " + p.host() + ": harmless for delivery, but it helps people reading logs"
+                            + " when the names match"));
+                }
+            }
+        }
+        if (!probes.isEmpty() && probes.stream().noneMatch(HostProbe::reached)) {
+            String hosts = probes.stream().map(HostProbe::host).distinct().collect(Collectors.joining(", "));
+            out.add(Finding.of(Severity.ERROR, "no MX host of " + domain.ascii() + " accepted an SMTP session on port " + port
+                    + " (tried " + probes.size() + " address" + (probes.size() == 1 ? "" : "es") + " of " + hosts
+                    + "): mail cannot be delivered now; senders queue it, retry, and finally bounce it"));
+        }
+    }
+}

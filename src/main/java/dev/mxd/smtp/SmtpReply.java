@@ -1,0 +1,77 @@
+package dev.mxd.smtp;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One SMTP reply (RFC 5321 §4.2): a three-digit code, the enhanced status code of RFC 3463 when
+ * the first line starts with one, and the text of each line (after the code and its "-" or " ").
+ * Multi-line replies carry one entry per line; the text is kept as sent, status code included.
+ */
+public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<String> lines) {
+
+    public SmtpReply {
+        if (!validCode(code)) {
+            throw new IllegalArgumentException("SMTP reply code must be 2yz to 5yz with y 0-5 (RFC 5321 §4.2), not " + code);
+        }
+        lines = List.copyOf(lines);
+        if (lines.isEmpty()) {
+            throw new IllegalArgumentException("an SMTP reply has at least one line");
+        }
+    }
+
+    /** A reply from its code and lines, finding the enhanced status on the first line. */
+    public static SmtpReply of(int code, List<String> lines) {
+        return new SmtpReply(code, lines.isEmpty() ? Optional.empty() : EnhancedStatus.atStartOf(lines.get(0), code), lines);
+    }
+
+    /**
+     * RFC 5321 §4.2: first digit 2 to 5 (1yz is unused in SMTP), second digit 0 to 5, third any;
+     * anything else is not a reply a client can act on.
+     */
+    public static boolean validCode(int code) {
+        return code >= 200 && code <= 599 && (code / 10) % 10 <= 5;
+    }
+
+    /** 2yz: the command was accepted. */
+    public boolean positive() {
+        return code / 100 == 2;
+    }
+
+    /** 4yz: rejected for now; the same command may succeed later. */
+    public boolean transientFailure() {
+        return code / 100 == 4;
+    }
+
+    /** 5yz: rejected; repeating the command will not help. */
+    public boolean permanentFailure() {
+        return code / 100 == 5;
+    }
+
+    public String firstLine() {
+        return lines.get(0);
+    }
+
+    /** The reply as one line for people and logs: "250 first line" (further lines left out). */
+    public String summary() {
+        String first = firstLine();
+        return first.isEmpty() ? String.valueOf(code) : code + " " + first;
+    }
+
+    /** The reply as it appears on the wire, without the final CRLF: "250-a\r\n250 b". */
+    public String toWire() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < lines.size(); i++) {
+            if (i > 0) {
+                sb.append("\r\n");
+            }
+            sb.append(code).append(i == lines.size() - 1 ? ' ' : '-').append(lines.get(i));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return toWire().replace("\r\n", " | ");
+    }
+}

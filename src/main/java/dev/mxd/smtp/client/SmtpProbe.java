@@ -1,0 +1,202 @@
+package dev.mxd.smtp.client;
+
+import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.EhloExtensions;
+import dev.mxd.smtp.MalformedReplyException;
+import dev.mxd.smtp.SmtpReply;
+import dev.mxd.smtp.SmtpReplyReader;
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Opens an SMTP session the way a sending MTA would and stops before any mail: connect, read the
+ * greeting, EHLO (HELO if EHLO gets 5yz, RFC 5321 §4.1.4), QUIT. Blocking; every step is bounded
+ * by {@link ProbeSettings}. Never throws for anything the network or the peer does: the answer is
+ * a {@link ProbeResult}. Safe to use from several threads (it keeps no state between probes).
+ */
+public final class SmtpProbe {
+
+    /** QUIT is a courtesy (RFC 5321 §4.1.1.10); its reply is not worth a full read timeout. */
+    private static final Duration QUIT_WAIT = Duration.ofSeconds(2);
+
+    private final ProbeSettings settings;
+
+    public SmtpProbe(ProbeSettings settings) {
+        this.settings = settings;
+    }
+
+    public ProbeSettings settings() {
+        return settings;
+    }
+
+    public ProbeResult probe(InetSocketAddress target) {
+        String where = describe(target);
+        Socket socket = new Socket();
+        long started = System.nanoTime();
+        try {
+            socket.connect(target, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
+        } catch (IOException e) {
+            closeQuietly(socket);
+            return connectFailure(target, where, e);
+        }
+        long connectMillis = (System.nanoTime() - started) / 1_000_000;
+        try (socket) {
+            return new Session(target, where, socket, connectMillis).run();
+        } catch (IOException e) {
+            // Only socket set-up can get here; every exchange is caught inside the session.
+            return new ProbeResult.Failed(target, ProbeStage.GREETING, ProbeFailure.CLOSED, where + ": " + e.getMessage(),
+                    OptionalLong.of(connectMillis), Optional.empty(), Optional.empty());
+        }
+    }
+
+    private ProbeResult connectFailure(InetSocketAddress target, String where, IOException e) {
+        ProbeFailure failure;
+        String detail;
+        if (e instanceof SocketTimeoutException) {
+            failure = ProbeFailure.TIMEOUT;
+            detail = "no TCP connection to " + where + " within " + text(settings.connectTimeout())
+                    + ": the host is down or a firewall drops the port";
+        } else if (e instanceof ConnectException && String.valueOf(e.getMessage()).contains("refused")) {
+            failure = ProbeFailure.REFUSED;
+            detail = "connection to " + where + " refused: nothing listens there; start the SMTP server"
+                    + " or stop publishing this address";
+        } else {
+            failure = ProbeFailure.UNREACHABLE;
+            detail = "cannot connect to " + where + ": " + e.getMessage();
+        }
+        return new ProbeResult.Failed(target, ProbeStage.CONNECT, failure, detail, OptionalLong.empty(),
+                Optional.empty(), Optional.empty());
+    }
+
+    /** One connection's exchange; remembers how far it got so a failure can say where. */
+    private final class Session {
+        private final InetSocketAddress target;
+        private final String where;
+        private final Socket socket;
+        private final long connectMillis;
+        private final DeadlineInputStream input;
+        private final SmtpReplyReader reader;
+        private final OutputStream output;
+        private ProbeStage stage = ProbeStage.GREETING;
+        private SmtpReply greeting;
+
+        Session(InetSocketAddress target, String where, Socket socket, long connectMillis) throws IOException {
+            this.target = target;
+            this.where = where;
+            this.socket = socket;
+            this.connectMillis = connectMillis;
+            this.input = new DeadlineInputStream(socket);
+            this.reader = new SmtpReplyReader(new BufferedInputStream(input));
+            this.output = socket.getOutputStream();
+        }
+
+        ProbeResult run() {
+            try {
+                greeting = read(settings.readTimeout());
+                if (!greeting.positive()) {
+                    quit();
+                    return failed(ProbeFailure.REJECTED, where + " greeted with " + greeting.summary()
+                            + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
+                            + " (RFC 5321 §3.1)", greeting);
+                }
+                stage = ProbeStage.EHLO;
+                String name = settings.ehloName().orElseGet(() -> addressLiteral(socket.getLocalAddress()));
+                SmtpReply hello = command("EHLO " + name);
+                boolean esmtp = true;
+                if (hello.permanentFailure()) {
+                    esmtp = false;
+                    hello = command("HELO " + name);
+                }
+                if (!hello.positive()) {
+                    quit();
+                    return failed(ProbeFailure.REJECTED, where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO")
+                            + " from " + name + ": " + hello.summary(), hello);
+                }
+                EhloExtensions extensions = esmtp
+                        ? EhloExtensions.of(hello)
+                        : EhloExtensions.none(EhloExtensions.firstWord(hello.firstLine()));
+                quit();
+                return new ProbeResult.Reached(target, connectMillis, greeting, hello, esmtp, extensions);
+            } catch (SocketTimeoutException e) {
+                return failed(ProbeFailure.TIMEOUT, stage == ProbeStage.GREETING
+                        ? where + " accepted the connection but sent no greeting within " + text(settings.readTimeout())
+                                + ": the server is overloaded, stuck, or a tarpit"
+                        : where + " did not answer EHLO within " + text(settings.readTimeout()), null);
+            } catch (EOFException e) {
+                return failed(ProbeFailure.CLOSED, where + " closed the connection while we waited for "
+                        + (stage == ProbeStage.GREETING ? "its greeting" : "its EHLO reply") + " (" + e.getMessage() + ")", null);
+            } catch (MalformedReplyException e) {
+                return failed(ProbeFailure.PROTOCOL_ERROR, where + " sent a malformed " + stage.label()
+                        + " reply: " + e.getMessage() + "; is this port really SMTP?", null);
+            } catch (IOException e) {
+                return failed(ProbeFailure.CLOSED, where + ": connection broke at " + stage.label() + ": " + e.getMessage(), null);
+            }
+        }
+
+        private SmtpReply command(String line) throws IOException {
+            output.write((line + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            output.flush();
+            return read(settings.readTimeout());
+        }
+
+        private SmtpReply read(Duration limit) throws IOException {
+            input.deadline(System.nanoTime() + limit.toNanos());
+            return reader.read();
+        }
+
+        /** Says goodbye; a server that does not answer QUIT promptly costs nothing more. */
+        private void quit() {
+            try {
+                output.write("QUIT\r\n".getBytes(StandardCharsets.US_ASCII));
+                output.flush();
+                read(QUIT_WAIT.compareTo(settings.readTimeout()) < 0 ? QUIT_WAIT : settings.readTimeout());
+            } catch (IOException ignored) {
+                // the session already said what we came for
+            }
+        }
+
+        private ProbeResult failed(ProbeFailure failure, String detail, SmtpReply reply) {
+            return new ProbeResult.Failed(target, stage, failure, detail, OptionalLong.of(connectMillis),
+                    Optional.ofNullable(greeting), Optional.ofNullable(reply));
+        }
+    }
+
+    /** RFC 5321 §4.1.3 address literal: "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
+    static String addressLiteral(InetAddress address) {
+        return address instanceof Inet6Address ? "[IPv6:" + AddressText.of(address) + "]" : "[" + AddressText.of(address) + "]";
+    }
+
+    static String describe(InetSocketAddress target) {
+        String host = AddressText.of(target.getAddress());
+        return host.indexOf(':') >= 0 ? "[" + host + "]:" + target.getPort() : host + ":" + target.getPort();
+    }
+
+    /** "10 s", "1500 ms", "2 min": timeouts in messages, as the options are written. */
+    static String text(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 60_000 == 0) {
+            return ms / 60_000 + " min";
+        }
+        return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing was open
+        }
+    }
+}

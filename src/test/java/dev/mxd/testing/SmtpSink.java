@@ -1,0 +1,120 @@
+package dev.mxd.testing;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Postfix's smtp-sink (Debian package postfix): a real SMTP server that accepts and discards mail,
+ * started on one loopback address and port with the given flags (see smtp-sink(1): -h NAME for the
+ * greeting, -f CONNECT to reject at greeting, -f EHLO to refuse EHLO, -W CMD:SECONDS to stall), and
+ * stopped by its PID.
+ */
+public final class SmtpSink implements AutoCloseable {
+
+    public static final String BINARY = "/usr/sbin/smtp-sink";
+
+    private final Process process;
+    private final Path log;
+    private final InetSocketAddress address;
+
+    private SmtpSink(Process process, Path log, InetSocketAddress address) {
+        this.process = process;
+        this.log = log;
+        this.address = address;
+    }
+
+    /** Starts smtp-sink on host:port and waits (at most 10 s) until it accepts connections. */
+    public static SmtpSink start(String host, int port, String... flags) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(BINARY));
+        if ("root".equals(System.getProperty("user.name"))) {
+            cmd.addAll(List.of("-u", "nobody")); // smtp-sink refuses to run as root without it
+        }
+        cmd.addAll(List.of(flags));
+        cmd.add(host + ":" + port);
+        cmd.add("64");
+        Path log = Files.createTempFile("mxd-smtp-sink", ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        SmtpSink sink = new SmtpSink(p, log, new InetSocketAddress(host, port));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                String out = sink.log();
+                sink.close();
+                throw new IOException("smtp-sink " + String.join(" ", cmd) + " exited with " + p.exitValue() + ": " + out);
+            }
+            try (Socket s = new Socket()) {
+                s.connect(sink.address, 200);
+                return sink;
+            } catch (IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        sink.close();
+        throw new IOException("smtp-sink on " + host + ":" + port + " did not accept connections within 10 s");
+    }
+
+    /** A TCP port that is free on every one of these loopback addresses right now (MX hosts share port 25's stand-in). */
+    public static int freePortOn(String... hosts) {
+        for (int i = 0; i < 200; i++) {
+            int port = ThreadLocalRandom.current().nextInt(20_000, 60_000);
+            List<ServerSocket> bound = new ArrayList<>();
+            try {
+                for (String h : hosts) {
+                    ServerSocket s = new ServerSocket();
+                    bound.add(s);
+                    s.bind(new InetSocketAddress(InetAddress.getByName(h), port));
+                }
+                return port;
+            } catch (IOException busy) {
+                // try another
+            } finally {
+                for (ServerSocket s : bound) {
+                    try {
+                        s.close();
+                    } catch (IOException ignored) {
+                        // closing a probe socket
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no TCP port free on all of " + String.join(", ", hosts) + " after 200 tries");
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public String log() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            Files.deleteIfExists(log);
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}
