@@ -36,7 +36,7 @@ final class DnsCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         InetSocketAddress address;
@@ -73,7 +73,19 @@ final class DnsCommand implements Callable<Integer> {
         String host = server.address().getAddress().getHostAddress();
         out.printf("listening on %s:%d (UDP and TCP)%n", host.indexOf(':') >= 0 ? "[" + host + "]" : host, server.port());
         out.flush();
-        server.awaitStop();
+        try {
+            server.awaitStop();
+        } catch (InterruptedException stop) {
+            // embedded (tests, a demo): interrupting the thread stops the server like a signal
+            Thread.currentThread().interrupt();
+        } finally {
+            server.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run: nothing to remove
+            }
+        }
         return ExitCodes.OK;
     }
 }
