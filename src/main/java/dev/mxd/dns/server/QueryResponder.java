@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.EDNSOption;
 import org.xbill.DNS.ExtendedErrorCodeOption;
@@ -108,8 +109,11 @@ public final class QueryResponder {
             return error(header, question, opt, Rcode.BADVERS).toWire(); // RFC 6891 §6.1.3
         }
         Record q = question.orElseThrow();
+        if (q.getDClass() != DClass.IN || q.getType() == Type.AXFR || q.getType() == Type.IXFR) {
+            return error(header, question, opt, Rcode.REFUSED).toWire(); // only IN data; no zone transfers
+        }
         Optional<ServedZone> zone = zones.zoneFor(q.getName());
-        if (zone.isEmpty() || q.getDClass() != DClass.IN || q.getType() == Type.AXFR || q.getType() == Type.IXFR) {
+        if (zone.isEmpty()) {
             Message refused = error(header, question, Optional.empty(), Rcode.REFUSED);
             // RFC 8914 §4.21: say why, as Knot does, when the client speaks EDNS.
             opt.ifPresent(o -> refused.addRecord(responseOpt(o, Rcode.REFUSED,
@@ -139,7 +143,7 @@ public final class QueryResponder {
                 break;
             } else if (found instanceof ZoneLookup.Alias a) {
                 add(response, a.cname(), Section.ANSWER, needAddresses);
-                name = ((org.xbill.DNS.CNAMERecord) a.cname().first()).getTarget();
+                name = ((CNAMERecord) a.cname().first()).getTarget();
                 // Like Knot, follow the chain only inside this zone (a child zone's data is not ours to vouch for here).
                 if (!zones.zoneFor(name).map(z -> z == zone).orElse(false)) {
                     break;
@@ -204,7 +208,7 @@ public final class QueryResponder {
         }
         Message truncated = new Message(response.getHeader().getID());
         Header h = truncated.getHeader();
-        for (int flag : new int[] {Flags.QR, Flags.AA, Flags.RD, Flags.CD}) {
+        for (int flag : new int[] {Flags.QR, Flags.AA, Flags.RD}) {
             if (response.getHeader().getFlag(flag)) {
                 h.setFlag(flag);
             }
@@ -224,16 +228,18 @@ public final class QueryResponder {
         return m;
     }
 
-    /** Header of a reply: same ID and opcode, QR set, RD and CD copied, RA never set (no recursion here). */
+    /**
+     * Header of a reply: same ID and opcode, QR set, RD copied (RFC 1035 §4.1.1), RA never set (no
+     * recursion here). CD is not copied: this server does not speak DNSSEC, and Knot does not copy
+     * it for unsigned zones either.
+     */
     private static Message reply(Header queryHeader, Optional<Record> question, int rcode) {
         Message m = new Message(queryHeader.getID());
         Header h = m.getHeader();
         h.setFlag(Flags.QR);
         h.setOpcode(queryHeader.getOpcode());
-        for (int flag : new int[] {Flags.RD, Flags.CD}) {
-            if (queryHeader.getFlag(flag)) {
-                h.setFlag(flag);
-            }
+        if (queryHeader.getFlag(Flags.RD)) {
+            h.setFlag(Flags.RD);
         }
         h.setRcode(rcode & 0xF);
         question.ifPresent(q -> m.addRecord(q, Section.QUESTION));

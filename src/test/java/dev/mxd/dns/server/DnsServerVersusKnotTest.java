@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The same zone files served by Knot DNS and by mxd, asked the same questions with the real
- * {@code dig}: over UDP with and without EDNS, with RD, and over TCP. Rcode, header flags, EDNS
+ * {@code dig}: over UDP with and without EDNS, with RD, with DO and CD, and over TCP. Rcode, header flags, EDNS
  * line, answer, authority and additional sections must agree (as sets: servers may order records
  * differently; names and data compared case-insensitively, TTLs included).
  */
@@ -43,6 +43,7 @@ class DnsServerVersusKnotTest {
         UDP_EDNS("+ignore"),
         UDP_PLAIN("+ignore", "+noedns"),
         UDP_RD("+ignore", "+rec"),
+        UDP_DNSSEC_CD("+ignore", "+dnssec", "+cd"),
         TCP("+tcp");
 
         final List<String> options;
