@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.DClass;
@@ -395,6 +396,21 @@ class DnsServerTest {
         }
         DnsServer onSamePort = DnsServer.start(zones, bound, DnsServer.Limits.defaults());
         onSamePort.close();
+    }
+
+    @Test
+    void servesOnIpv6Loopback() throws Exception {
+        InetSocketAddress v6 = new InetSocketAddress("::1", 0);
+        try (DatagramSocket probe = new DatagramSocket(v6)) {
+            // ::1 is usable on this machine
+        } catch (IOException noIpv6) {
+            Assumptions.abort("no IPv6 loopback here: " + noIpv6.getMessage());
+        }
+        try (DnsServer onV6 = DnsServer.start(new Zones(List.of(ServedZoneTest.srv())), v6, DnsServer.Limits.defaults())) {
+            assertThat(onV6.address().getAddress().getHostAddress()).isIn("0:0:0:0:0:0:0:1", "::1");
+            assertThat(WireClient.udp(onV6.address(), query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
+            assertThat(WireClient.tcp(onV6.address(), query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
+        }
     }
 
     @Test
