@@ -1,0 +1,91 @@
+package dev.mxd.cli;
+
+import dev.mxd.dns.DnsSettings;
+import dev.mxd.dns.server.DnsServer;
+import dev.mxd.dns.server.ServedZone;
+import dev.mxd.dns.server.ZoneFileException;
+import dev.mxd.dns.server.Zones;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code mxd dns}: publish zone files (the domains' MX, A, AAAA, ...) as an authoritative DNS server. */
+@Command(name = "dns", mixinStandardHelpOptions = true,
+        description = {"Serve RFC 1035 zone files as an authoritative DNS server over UDP and TCP, until SIGTERM or SIGINT.",
+                "Exit status: 65 a zone file is wrong, 75 the address cannot be listened on, 64 usage error."})
+final class DnsCommand implements Callable<Integer> {
+
+    static final String DEFAULT_LISTEN = "127.0.0.1:5354";
+
+    @Option(names = "--zone", paramLabel = "FILE", required = true, arity = "1..*",
+            description = "A zone file (repeatable). Origin: its $ORIGIN or SOA owner, else the file name without .zone/.db.")
+    List<Path> zoneFiles = new ArrayList<>();
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = DEFAULT_LISTEN,
+            description = "Address for UDP and TCP (default ${DEFAULT-VALUE}).")
+    String listen;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        InetSocketAddress address;
+        try {
+            address = DnsSettings.parseServer(listen);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--listen " + e.getMessage(), e);
+        }
+        Zones zones;
+        try {
+            List<ServedZone> loaded = new ArrayList<>();
+            for (Path file : zoneFiles) {
+                loaded.add(ServedZone.load(file));
+            }
+            zones = new Zones(loaded);
+        } catch (ZoneFileException | IllegalArgumentException e) {
+            err.println("mxd dns: " + e.getMessage());
+            err.flush();
+            return ExitCodes.DATA_ERROR;
+        }
+        DnsServer server;
+        try {
+            server = DnsServer.start(zones, address, DnsServer.Limits.defaults());
+        } catch (IOException e) {
+            err.println("mxd dns: " + e.getMessage() + " (choose another --listen HOST:PORT)");
+            err.flush();
+            return ExitCodes.TEMPORARY;
+        }
+        Thread hook = new Thread(server::close, "mxd-dns-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        for (ServedZone z : zones.all()) {
+            out.printf("zone %s: %d records from %s%n", z.origin(), z.recordCount(), z.file());
+        }
+        String host = server.address().getAddress().getHostAddress();
+        out.printf("listening on %s:%d (UDP and TCP)%n", host.indexOf(':') >= 0 ? "[" + host + "]" : host, server.port());
+        out.flush();
+        try {
+            server.awaitStop();
+        } catch (InterruptedException stop) {
+            // embedded (tests, a demo): interrupting the thread stops the server like a signal
+            Thread.currentThread().interrupt();
+        } finally {
+            server.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run: nothing to remove
+            }
+        }
+        return ExitCodes.OK;
+    }
+}

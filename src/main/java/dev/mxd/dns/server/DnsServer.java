@@ -1,0 +1,288 @@
+package dev.mxd.dns.server;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded authoritative DNS server: one UDP socket and one TCP listener on the same address
+ * and port, answering from zones held in memory. Start it with {@link #start}, read the bound
+ * port from {@link #address()}, stop it with {@link #close()}.
+ *
+ * <p>UDP queries are answered on the receiving thread: a lookup in memory is faster than handing
+ * the packet to another thread. TCP connections (RFC 7766) each get a thread from a fixed pool;
+ * a connection carries any number of length-framed queries, is closed when idle, and a connection
+ * beyond the limit is closed at once.
+ */
+public final class DnsServer implements AutoCloseable {
+
+    /**
+     * Bounds that keep one client from exhausting the server.
+     *
+     * @param maxRequestBytes   the largest query accepted (UDP buffer; a longer TCP frame closes the connection)
+     * @param maxTcpConnections TCP connections served at once; more are closed on accept
+     * @param tcpIdleTimeout    a TCP connection silent this long is closed (RFC 7766 §6.2.3)
+     */
+    public record Limits(int maxRequestBytes, int maxTcpConnections, Duration tcpIdleTimeout) {
+        public Limits {
+            if (maxRequestBytes < 512 || maxRequestBytes > 65_535) {
+                throw new IllegalArgumentException("maxRequestBytes must be 512 to 65535, not " + maxRequestBytes);
+            }
+            if (maxTcpConnections < 1) {
+                throw new IllegalArgumentException("maxTcpConnections must be at least 1, not " + maxTcpConnections);
+            }
+            if (tcpIdleTimeout.isNegative() || tcpIdleTimeout.isZero()) {
+                throw new IllegalArgumentException("tcpIdleTimeout must be positive, not " + tcpIdleTimeout);
+            }
+        }
+
+        /** 4 KiB queries (ample: a query is one question plus EDNS), 64 TCP connections, 10 s idle. */
+        public static Limits defaults() {
+            return new Limits(4096, 64, Duration.ofSeconds(10));
+        }
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(DnsServer.class);
+    /** Tries to find a port free for both UDP and TCP when the caller asks for port 0. */
+    private static final int BIND_ATTEMPTS = 20;
+
+    private final QueryResponder responder;
+    private final Limits limits;
+    private final DatagramSocket udp;
+    private final ServerSocket tcp;
+    private final InetSocketAddress address;
+
+    // TCP connections: a slot each, the threads serving them, the sockets to close on stop
+    private final Semaphore connectionSlots;
+    private final ExecutorService connectionThreads;
+    private final Set<Socket> openConnections = ConcurrentHashMap.newKeySet();
+
+    // lifecycle
+    private final Thread udpThread;
+    private final Thread acceptThread;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean closing;
+
+    private DnsServer(QueryResponder responder, Limits limits, DatagramSocket udp, ServerSocket tcp) {
+        this.responder = responder;
+        this.limits = limits;
+        this.udp = udp;
+        this.tcp = tcp;
+        this.address = new InetSocketAddress(tcp.getInetAddress(), tcp.getLocalPort());
+        this.connectionSlots = new Semaphore(limits.maxTcpConnections());
+        AtomicInteger n = new AtomicInteger();
+        this.connectionThreads = Executors.newFixedThreadPool(limits.maxTcpConnections(),
+                r -> daemon(r, "mxd-dns-tcp-" + n.incrementAndGet()));
+        this.udpThread = daemon(this::receiveUdp, "mxd-dns-udp");
+        this.acceptThread = daemon(this::acceptTcp, "mxd-dns-tcp-accept");
+    }
+
+    /** Binds UDP and TCP on {@code listen} (port 0: a port free for both) and starts answering. */
+    public static DnsServer start(Zones zones, InetSocketAddress listen, Limits limits) throws IOException {
+        if (listen.isUnresolved()) {
+            throw new IOException("cannot listen on " + listen.getHostString() + ": not an address of this host");
+        }
+        for (int attempt = 1; ; attempt++) {
+            DatagramSocket udp = bindUdp(listen);
+            ServerSocket tcp = new ServerSocket();
+            try {
+                tcp.setReuseAddress(true);
+                tcp.bind(new InetSocketAddress(listen.getAddress(), udp.getLocalPort()));
+            } catch (IOException e) {
+                udp.close();
+                tcp.close();
+                if (listen.getPort() == 0 && e instanceof BindException && attempt < BIND_ATTEMPTS) {
+                    continue; // UDP's free port is taken for TCP: try another
+                }
+                throw new IOException("cannot listen on " + describe(listen.getAddress(), udp.getLocalPort())
+                        + " (TCP): " + e.getMessage() + "; is another server using that port?", e);
+            }
+            DnsServer server = new DnsServer(new QueryResponder(zones), limits, udp, tcp);
+            server.udpThread.start();
+            server.acceptThread.start();
+            return server;
+        }
+    }
+
+    private static DatagramSocket bindUdp(InetSocketAddress listen) throws IOException {
+        DatagramSocket udp = new DatagramSocket(null);
+        try {
+            udp.bind(listen);
+            return udp;
+        } catch (IOException e) {
+            udp.close();
+            throw new IOException("cannot listen on " + describe(listen.getAddress(), listen.getPort())
+                    + " (UDP): " + e.getMessage() + "; is another server using that port?", e);
+        }
+    }
+
+    /** The address and port both sockets are bound to (the real port when 0 was asked for). */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public int port() {
+        return address.getPort();
+    }
+
+    /** Blocks until {@link #close()} has stopped the server. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    private void receiveUdp() {
+        byte[] buffer = new byte[limits.maxRequestBytes()];
+        DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
+        while (!closing) {
+            try {
+                packet.setLength(buffer.length);
+                udp.receive(packet); // a longer datagram is cut to the buffer and then fails to parse: FORMERR
+                Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP);
+                if (answer.isPresent()) {
+                    udp.send(new DatagramPacket(answer.get(), answer.get().length, packet.getSocketAddress()));
+                }
+            } catch (IOException e) {
+                if (!closing) {
+                    log.warn("UDP on {}: {}", address, e.toString());
+                }
+            }
+        }
+    }
+
+    private void acceptTcp() {
+        while (!closing) {
+            Socket connection;
+            try {
+                connection = tcp.accept();
+            } catch (IOException e) {
+                if (!closing) {
+                    log.warn("TCP accept on {}: {}", address, e.toString());
+                }
+                continue;
+            }
+            if (!connectionSlots.tryAcquire()) {
+                log.debug("TCP connection from {} closed: {} connections already open",
+                        connection.getRemoteSocketAddress(), limits.maxTcpConnections());
+                closeQuietly(connection);
+                continue;
+            }
+            openConnections.add(connection);
+            try {
+                connectionThreads.execute(() -> serve(connection));
+            } catch (RejectedExecutionException stopping) {
+                release(connection);
+            }
+        }
+    }
+
+    /** Length-framed queries (RFC 1035 §4.2.2), answered in order, until the client closes or idles. */
+    private void serve(Socket connection) {
+        try {
+            connection.setSoTimeout((int) Math.min(Integer.MAX_VALUE, limits.tcpIdleTimeout().toMillis()));
+            connection.setTcpNoDelay(true);
+            DataInputStream in = new DataInputStream(new BufferedInputStream(connection.getInputStream()));
+            OutputStream out = new BufferedOutputStream(connection.getOutputStream());
+            while (!closing) {
+                int length;
+                try {
+                    length = in.readUnsignedShort();
+                } catch (EOFException | SocketTimeoutException closedOrIdle) {
+                    return;
+                }
+                if (length > limits.maxRequestBytes()) {
+                    log.debug("TCP from {}: {}-byte query is over the {}-byte limit; closing",
+                            connection.getRemoteSocketAddress(), length, limits.maxRequestBytes());
+                    return;
+                }
+                byte[] query = new byte[length];
+                in.readFully(query);
+                Optional<byte[]> answer = responder.respond(query, length, QueryResponder.Transport.TCP);
+                if (answer.isEmpty()) {
+                    return; // not a query: nothing more to expect from this peer
+                }
+                byte[] a = answer.get();
+                out.write(a.length >>> 8);
+                out.write(a.length & 0xFF);
+                out.write(a);
+                out.flush();
+            }
+        } catch (IOException e) {
+            if (!closing) {
+                log.debug("TCP from {}: {}", connection.getRemoteSocketAddress(), e.toString());
+            }
+        } finally {
+            release(connection);
+        }
+    }
+
+    private void release(Socket connection) {
+        if (openConnections.remove(connection)) {
+            closeQuietly(connection);
+            connectionSlots.release();
+        }
+    }
+
+    /** Closes both sockets and every open connection, and waits briefly for the threads to end. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        udp.close();
+        closeQuietly(tcp);
+        openConnections.forEach(this::release);
+        connectionThreads.shutdownNow();
+        try {
+            udpThread.join(2_000);
+            acceptThread.join(2_000);
+            connectionThreads.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing on the way out: nothing left to do with the error
+        }
+    }
+
+    private static String describe(java.net.InetAddress host, int port) {
+        String h = host.getHostAddress();
+        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + port;
+    }
+}

@@ -1,0 +1,254 @@
+package dev.mxd.dns.server;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.ExtendedErrorCodeOption;
+import org.xbill.DNS.ExtendedFlags;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Header;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.NSRecord;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Opcode;
+import org.xbill.DNS.RRset;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SRVRecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.Type;
+
+/**
+ * Turns one query in wire format into the authoritative answer in wire format: the whole
+ * protocol decision, apart from sockets, so it can be tested on bytes. Stateless and
+ * thread-safe; the zones are immutable.
+ */
+public final class QueryResponder {
+
+    /** How the query came, which bounds the answer's size. */
+    public enum Transport { UDP, TCP }
+
+    /** Our EDNS UDP payload size (DNS flag day 2020): large enough for most answers, small enough not to fragment. */
+    public static final int EDNS_PAYLOAD = 1232;
+    /** Without EDNS a UDP message is at most 512 octets (RFC 1035 §4.2.1); EDNS never advertises less (RFC 6891 §6.2.5). */
+    public static final int PLAIN_UDP_PAYLOAD = 512;
+    static final int TCP_MESSAGE_LIMIT = 65_535;
+    /** Aliases followed inside a zone before the chain is cut short (it may loop). */
+    static final int MAX_CNAME_CHAIN = 16;
+
+    /** TC in the third octet of the header (RFC 1035 §4.1.1). */
+    private static final int TC_BIT = 0x02;
+
+    private static final Logger log = LoggerFactory.getLogger(QueryResponder.class);
+
+    private final Zones zones;
+
+    public QueryResponder(Zones zones) {
+        this.zones = zones;
+    }
+
+    /**
+     * The answer to {@code length} bytes of {@code buffer}, or empty when nothing should be sent:
+     * too short for a header, or itself a response (QR set; answering it could start a loop).
+     * A query that does not parse gets FORMERR built from its header alone.
+     */
+    public Optional<byte[]> respond(byte[] buffer, int length, Transport transport) {
+        if (length < Header.LENGTH) {
+            return Optional.empty();
+        }
+        byte[] wire = Arrays.copyOf(buffer, length);
+        Header header;
+        try {
+            header = new Header(wire);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        if (header.getFlag(Flags.QR)) {
+            return Optional.empty();
+        }
+        Message query;
+        try {
+            query = new Message(wire);
+        } catch (IOException | RuntimeException malformed) {
+            return Optional.of(error(header, Optional.empty(), Optional.empty(), Rcode.FORMERR).toWire());
+        }
+        try {
+            return Optional.of(respond(query, transport));
+        } catch (RuntimeException bug) {
+            log.warn("cannot answer {}: {}", query.getQuestion(), bug.toString(), bug);
+            return Optional.of(error(header, Optional.ofNullable(query.getQuestion()), Optional.empty(), Rcode.SERVFAIL).toWire());
+        }
+    }
+
+    private byte[] respond(Message query, Transport transport) {
+        Header header = query.getHeader();
+        Optional<Record> question = Optional.ofNullable(query.getQuestion());
+        List<Record> opts = query.getSection(Section.ADDITIONAL).stream().filter(r -> r.getType() == Type.OPT).toList();
+        if (opts.size() > 1) {
+            return error(header, question, Optional.empty(), Rcode.FORMERR).toWire(); // RFC 6891 §6.1.1
+        }
+        Optional<OPTRecord> opt = opts.stream().map(OPTRecord.class::cast).findFirst();
+        if (header.getOpcode() != Opcode.QUERY) {
+            return error(header, question, opt, Rcode.NOTIMP).toWire();
+        }
+        if (header.getCount(Section.QUESTION) != 1) {
+            return error(header, Optional.empty(), opt, Rcode.FORMERR).toWire();
+        }
+        if (opt.isPresent() && opt.get().getVersion() > 0) {
+            return error(header, question, opt, Rcode.BADVERS).toWire(); // RFC 6891 §6.1.3
+        }
+        Record q = question.orElseThrow();
+        if (q.getDClass() != DClass.IN || q.getType() == Type.AXFR || q.getType() == Type.IXFR) {
+            return error(header, question, opt, Rcode.REFUSED).toWire(); // only IN data; no zone transfers
+        }
+        Optional<ServedZone> zone = zones.zoneFor(q.getName());
+        if (zone.isEmpty()) {
+            Message refused = error(header, question, Optional.empty(), Rcode.REFUSED);
+            // RFC 8914 §4.21: say why, as Knot does, when the client speaks EDNS.
+            opt.ifPresent(o -> refused.addRecord(responseOpt(o, Rcode.REFUSED,
+                    List.of(new ExtendedErrorCodeOption(ExtendedErrorCodeOption.NOT_AUTHORITATIVE))), Section.ADDITIONAL));
+            return refused.toWire();
+        }
+        Message response = answer(header, q, zone.get());
+        opt.ifPresent(o -> response.addRecord(responseOpt(o, Rcode.NOERROR, List.of()), Section.ADDITIONAL));
+        return render(response, sizeLimit(opt, transport));
+    }
+
+    /**
+     * The authoritative answer (RFC 1034 §4.3.2): data, or an alias chain followed inside the
+     * zone, or a referral, or a negative answer with the zone's SOA (RFC 2308 §3).
+     */
+    private Message answer(Header queryHeader, Record question, ServedZone zone) {
+        Message response = reply(queryHeader, Optional.of(question), Rcode.NOERROR);
+        response.getHeader().setFlag(Flags.AA);
+        Set<Name> needAddresses = new LinkedHashSet<>();
+        Name name = question.getName();
+        int type = question.getType();
+        Set<Name> visited = new LinkedHashSet<>();
+        for (int hop = 0; hop <= MAX_CNAME_CHAIN && visited.add(name); hop++) {
+            ZoneLookup found = zone.lookup(name, type);
+            if (found instanceof ZoneLookup.Found f) {
+                add(response, f.rrset(), Section.ANSWER, needAddresses);
+                break;
+            } else if (found instanceof ZoneLookup.Alias a) {
+                add(response, a.cname(), Section.ANSWER, needAddresses);
+                name = ((CNAMERecord) a.cname().first()).getTarget();
+                // Like Knot, follow the chain only inside this zone (a child zone's data is not ours to vouch for here).
+                if (!zones.zoneFor(name).map(z -> z == zone).orElse(false)) {
+                    break;
+                }
+            } else if (found instanceof ZoneLookup.Referral r) {
+                if (hop == 0) {
+                    response.getHeader().unsetFlag(Flags.AA); // the child zone's servers are the authority
+                }
+                add(response, r.ns(), Section.AUTHORITY, needAddresses);
+                break;
+            } else if (found instanceof ZoneLookup.NoData) {
+                response.addRecord(zone.negativeSoa(), Section.AUTHORITY);
+                break;
+            } else if (found instanceof ZoneLookup.NxDomain) {
+                response.getHeader().setRcode(Rcode.NXDOMAIN);
+                response.addRecord(zone.negativeSoa(), Section.AUTHORITY);
+                break;
+            }
+        }
+        // Additional section processing (RFC 1035 §3.3.9, §3.3.11): addresses the zone has for the named hosts, glue included.
+        for (Name host : needAddresses) {
+            for (RRset set : zone.addresses(host)) {
+                set.rrs(false).forEach(r -> response.addRecord(r, Section.ADDITIONAL));
+            }
+        }
+        return response;
+    }
+
+    private static void add(Message response, RRset set, int section, Set<Name> needAddresses) {
+        for (Record r : set.rrs(false)) {
+            response.addRecord(r, section);
+            if (r instanceof MXRecord mx) {
+                needAddresses.add(mx.getTarget());
+            } else if (r instanceof NSRecord ns) {
+                needAddresses.add(ns.getTarget());
+            } else if (r instanceof SRVRecord srv) {
+                needAddresses.add(srv.getTarget());
+            }
+        }
+    }
+
+    /**
+     * UDP answers fit the client's EDNS buffer, at least 512 and at most our 1232 (RFC 6891 §6.2.5),
+     * or 512 without EDNS; TCP answers fit the 2-octet length (RFC 1035 §4.2.2).
+     */
+    static int sizeLimit(Optional<OPTRecord> opt, Transport transport) {
+        if (transport == Transport.TCP) {
+            return TCP_MESSAGE_LIMIT;
+        }
+        return opt.map(o -> Math.max(PLAIN_UDP_PAYLOAD, Math.min(o.getPayloadSize(), EDNS_PAYLOAD))).orElse(PLAIN_UDP_PAYLOAD);
+    }
+
+    /**
+     * dnsjava drops whole RRsets that do not fit: from the additional section silently, from the
+     * answer or authority section with TC set (RFC 2181 §9). A TC answer is then sent as Knot sends
+     * it: header, question and OPT only, since the client must ask again over TCP anyway.
+     */
+    private static byte[] render(Message response, int limit) {
+        byte[] wire = response.toWire(limit);
+        if ((wire[2] & TC_BIT) == 0) {
+            return wire;
+        }
+        Message truncated = new Message(response.getHeader().getID());
+        Header h = truncated.getHeader();
+        for (int flag : new int[] {Flags.QR, Flags.AA, Flags.RD}) {
+            if (response.getHeader().getFlag(flag)) {
+                h.setFlag(flag);
+            }
+        }
+        h.setFlag(Flags.TC);
+        h.setOpcode(response.getHeader().getOpcode());
+        h.setRcode(response.getHeader().getRcode());
+        truncated.addRecord(response.getQuestion(), Section.QUESTION);
+        Optional.ofNullable(response.getOPT()).ifPresent(o -> truncated.addRecord(o, Section.ADDITIONAL));
+        return truncated.toWire();
+    }
+
+    /** An answer with no data: the rcode, the question when there is one, and OPT when the query had one. */
+    private static Message error(Header queryHeader, Optional<Record> question, Optional<OPTRecord> opt, int rcode) {
+        Message m = reply(queryHeader, question, rcode);
+        opt.ifPresent(o -> m.addRecord(responseOpt(o, rcode, List.of()), Section.ADDITIONAL));
+        return m;
+    }
+
+    /**
+     * Header of a reply: same ID and opcode, QR set, RD copied (RFC 1035 §4.1.1), RA never set (no
+     * recursion here). CD is not copied: this server does not speak DNSSEC, and Knot does not copy
+     * it for unsigned zones either.
+     */
+    private static Message reply(Header queryHeader, Optional<Record> question, int rcode) {
+        Message m = new Message(queryHeader.getID());
+        Header h = m.getHeader();
+        h.setFlag(Flags.QR);
+        h.setOpcode(queryHeader.getOpcode());
+        if (queryHeader.getFlag(Flags.RD)) {
+            h.setFlag(Flags.RD);
+        }
+        h.setRcode(rcode & 0xF);
+        question.ifPresent(q -> m.addRecord(q, Section.QUESTION));
+        return m;
+    }
+
+    /** Our OPT: payload 1232, version 0, the upper rcode bits, DO copied (RFC 3225 §3). */
+    private static OPTRecord responseOpt(OPTRecord queryOpt, int rcode, List<EDNSOption> options) {
+        int flags = queryOpt.getFlags() & ExtendedFlags.DO;
+        return new OPTRecord(EDNS_PAYLOAD, rcode >>> 4, 0, flags, new ArrayList<>(options));
+    }
+}

@@ -1,0 +1,236 @@
+package dev.mxd.dns.server;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Master;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.RRset;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+import org.xbill.DNS.Zone;
+
+/**
+ * One zone served with authority: the records of an RFC 1035 master file, parsed by dnsjava,
+ * and the lookup an authoritative server does in them (RFC 1034 §4.3.2 step 3).
+ *
+ * <p>dnsjava's {@link Zone} parses and checks the file (one SOA at the origin, NS at the apex),
+ * but its {@code findRecords} reports a name that exists only as an empty non-terminal as
+ * NXDOMAIN, lets a wildcard answer below an existing closest encloser, and answers DS from the
+ * child side of a cut. Knot and RFC 4592 do neither, so the descent here is our own, over an
+ * index built once from the parsed zone. Immutable after loading: lookups need no locks.
+ */
+public final class ServedZone {
+
+    private static final Name WILDCARD_LABEL = Name.fromConstantString("*");
+    /** dnsjava's parse errors read "file.zone:7: reason". */
+    private static final Pattern PARSE_ERROR = Pattern.compile("(?s)(.*?):(\\d+): (.*)");
+
+    private final Path file;
+    private final Name origin;
+    private final SOARecord soa;
+    private final Map<Name, Map<Integer, RRset>> nodes;
+    /** Every name that exists: owners and the empty non-terminals between them and the origin. */
+    private final Set<Name> names;
+    private final int recordCount;
+
+    private ServedZone(Path file, Zone zone) {
+        this.file = file;
+        this.origin = zone.getOrigin();
+        this.soa = zone.getSOA();
+        Map<Name, Map<Integer, RRset>> index = new HashMap<>();
+        Set<Name> existing = new HashSet<>();
+        int count = 0;
+        for (Iterator<RRset> it = zone.iterator(); it.hasNext(); ) {
+            RRset set = it.next();
+            index.computeIfAbsent(set.getName(), n -> new LinkedHashMap<>()).put(set.getType(), set);
+            count += set.size();
+            for (Name n = set.getName(); n.labels() >= origin.labels() && existing.add(n); n = new Name(n, 1)) {
+                // walk up to the origin, stopping where an ancestor is already known
+            }
+        }
+        index.replaceAll((name, types) -> Collections.unmodifiableMap(types));
+        this.nodes = Collections.unmodifiableMap(index);
+        this.names = Collections.unmodifiableSet(existing);
+        this.recordCount = count;
+    }
+
+    /**
+     * Parses a master file. The origin is the owner of its SOA record (the file's $ORIGIN, or
+     * an absolute SOA owner); relative names before any $ORIGIN are taken relative to the file
+     * name without a {@code .zone} or {@code .db} suffix, as a name server's configuration would
+     * name the zone.
+     */
+    public static ServedZone load(Path file) throws ZoneFileException {
+        if (!Files.isRegularFile(file)) {
+            throw new ZoneFileException(file, OptionalInt.empty(), "no such file (give the path of an RFC 1035 zone file)");
+        }
+        List<Record> records = new ArrayList<>();
+        try (Master master = new Master(file.toString(), originFromFileName(file).orElse(null))) {
+            for (Record r = master.nextRecord(); r != null; r = master.nextRecord()) {
+                records.add(r);
+            }
+        } catch (TextParseException e) {
+            throw parseError(file, e);
+        } catch (IOException e) {
+            throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
+        }
+        List<Record> soas = records.stream().filter(r -> r.getType() == Type.SOA).toList();
+        if (soas.isEmpty()) {
+            throw new ZoneFileException(file, OptionalInt.empty(),
+                    "no SOA record: a zone file must give the SOA of its origin (RFC 1035 §5.2)");
+        }
+        if (soas.size() > 1) {
+            throw new ZoneFileException(file, OptionalInt.empty(), "more than one SOA record (" + soas.get(0).getName()
+                    + " and " + soas.get(1).getName() + "): one zone per file");
+        }
+        Name origin = soas.get(0).getName();
+        for (Record r : records) {
+            if (r.getDClass() != DClass.IN) {
+                throw new ZoneFileException(file, OptionalInt.empty(), r.getName() + " " + Type.string(r.getType())
+                        + ": class " + DClass.string(r.getDClass()) + " is not served; only IN");
+            }
+            if (!r.getName().subdomain(origin)) {
+                throw new ZoneFileException(file, OptionalInt.empty(), r.getName() + " " + Type.string(r.getType())
+                        + " is outside the zone " + origin + " (check $ORIGIN and trailing dots)");
+            }
+        }
+        try {
+            return new ServedZone(file, new Zone(origin, records.toArray(new Record[0])));
+        } catch (IOException e) {
+            throw new ZoneFileException(file, OptionalInt.empty(), e.getMessage());
+        }
+    }
+
+    /** "srv.test.zone" and "srv.test.db" name the zone srv.test. */
+    static Optional<Name> originFromFileName(Path file) {
+        String base = file.getFileName().toString().replaceFirst("\\.(zone|db)$", "");
+        try {
+            return Optional.of(Name.fromString(base, Name.root));
+        } catch (TextParseException notAName) {
+            return Optional.empty();
+        }
+    }
+
+    private static ZoneFileException parseError(Path file, TextParseException e) {
+        Matcher m = PARSE_ERROR.matcher(String.valueOf(e.getMessage()));
+        if (!m.matches()) {
+            return new ZoneFileException(file, OptionalInt.empty(), String.valueOf(e.getMessage()));
+        }
+        String named = m.group(1);
+        // A $INCLUDEd file reports its own name: point at that file, next to the zone file.
+        Path where = named.equals(file.getFileName().toString()) ? file : file.resolveSibling(named);
+        return new ZoneFileException(where, OptionalInt.of(Integer.parseInt(m.group(2))), m.group(3));
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public Name origin() {
+        return origin;
+    }
+
+    public int recordCount() {
+        return recordCount;
+    }
+
+    /**
+     * The zone's SOA for the authority section of a negative answer: its TTL is the lesser of
+     * the SOA's own TTL and its MINIMUM field (RFC 2308 §3).
+     */
+    public SOARecord negativeSoa() {
+        long ttl = Math.min(soa.getTTL(), soa.getMinimum());
+        return new SOARecord(origin, DClass.IN, ttl, soa.getHost(), soa.getAdmin(), soa.getSerial(),
+                soa.getRefresh(), soa.getRetry(), soa.getExpire(), soa.getMinimum());
+    }
+
+    /**
+     * Looks {@code qname} up (it must be at or below the origin). Descends from the origin one
+     * label at a time: a zone cut below the apex is a referral, except for DS at the cut, which
+     * the parent answers (RFC 4035 §3.1.4.1); the first missing name makes its parent the closest
+     * encloser, whose wildcard child, if any, answers in the name's place (RFC 4592 §3.3.1).
+     */
+    public ZoneLookup lookup(Name qname, int type) {
+        int total = qname.labels();
+        for (int labels = origin.labels() + 1; labels <= total; labels++) {
+            Name name = labels == total ? qname : new Name(qname, total - labels);
+            if (!names.contains(name)) {
+                Name closestEncloser = new Name(qname, total - labels + 1);
+                Map<Integer, RRset> wildcard = nodes.get(wildcardOf(closestEncloser));
+                return wildcard == null ? new ZoneLookup.NxDomain() : atNode(wildcard, qname, type);
+            }
+            RRset ns = nodes.getOrDefault(name, Map.of()).get(Type.NS);
+            if (ns != null && !(labels == total && type == Type.DS)) {
+                return new ZoneLookup.Referral(ns);
+            }
+        }
+        return atNode(nodes.getOrDefault(qname, Map.of()), qname, type);
+    }
+
+    /** The A and AAAA RRsets at {@code name} (glue below a cut included), for the additional section. */
+    public List<RRset> addresses(Name name) {
+        Map<Integer, RRset> node = nodes.getOrDefault(name, Map.of());
+        List<RRset> out = new ArrayList<>(2);
+        for (int type : new int[] {Type.A, Type.AAAA}) {
+            RRset set = node.get(type);
+            if (set != null) {
+                out.add(set);
+            }
+        }
+        return out;
+    }
+
+    private static Name wildcardOf(Name closestEncloser) {
+        try {
+            return Name.concatenate(WILDCARD_LABEL, closestEncloser);
+        } catch (org.xbill.DNS.NameTooLongException e) {
+            return closestEncloser; // no wildcard can exist under a name this long
+        }
+    }
+
+    /** The data at one node, with owner names spelled as the query spelled them. */
+    private static ZoneLookup atNode(Map<Integer, RRset> node, Name qname, int type) {
+        if (type == Type.ANY) {
+            // RFC 8482 §4.2: one RRset answers ANY. Like Knot, the one of the lowest type.
+            return node.values().stream().min(Comparator.comparingInt(RRset::getType))
+                    .<ZoneLookup>map(s -> new ZoneLookup.Found(renamed(s, qname)))
+                    .orElseGet(ZoneLookup.NoData::new);
+        }
+        RRset exact = node.get(type);
+        if (exact != null) {
+            return new ZoneLookup.Found(renamed(exact, qname));
+        }
+        RRset cname = node.get(Type.CNAME);
+        if (cname != null) {
+            return new ZoneLookup.Alias(renamed(cname, qname));
+        }
+        return new ZoneLookup.NoData();
+    }
+
+    /** Wildcard synthesis (RFC 4592 §3.4.1) and case preservation both give records the query's name. */
+    private static RRset renamed(RRset set, Name owner) {
+        RRset out = new RRset();
+        for (Record r : set.rrs(false)) {
+            out.addRR(r.withName(owner));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,131 @@
+package dev.mxd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import dev.mxd.testing.FreePort;
+import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+import picocli.CommandLine;
+
+/**
+ * {@code mxd dns}: what it prints and serves, and its start-up failures with the exit status and
+ * the message an operator reads. The timeout
+ * interrupts a command that wrongly started serving; the command then stops its server.
+ */
+@Timeout(value = 20, unit = TimeUnit.SECONDS)
+class DnsCommandTest {
+
+    static final String ZONES = "src/test/resources/zones/server/";
+
+    /** A free port, so that a broken check that lets the server start does not collide with anything. */
+    static String freeListen() {
+        return "127.0.0.1:" + FreePort.tcpAndUdp("127.0.0.1");
+    }
+
+    record Run(int status, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int status = cl.execute(args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    @Test
+    void badZoneFileExits65WithFileLineAndReason() {
+        Run r = run("dns", "--zone", ZONES + "relative.test.zone", "--zone", ZONES + "bad.zone", "--listen", freeListen());
+        assertThat(r.status()).isEqualTo(65);
+        assertThat(r.err()).isEqualTo("mxd dns: " + ZONES + "bad.zone line 7: expected an integer" + System.lineSeparator());
+        assertThat(r.out()).isEmpty(); // nothing is served when one zone is wrong
+    }
+
+    @Test
+    void zoneWithoutSoaExits65() {
+        Run r = run("dns", "--zone", ZONES + "nosoa.zone", "--listen", freeListen());
+        assertThat(r.status()).isEqualTo(65);
+        assertThat(r.err()).startsWith("mxd dns: " + ZONES + "nosoa.zone: no SOA record");
+    }
+
+    @Test
+    void missingZoneFileExits65() {
+        Run r = run("dns", "--zone", ZONES + "does-not-exist.zone");
+        assertThat(r.status()).isEqualTo(65);
+        assertThat(r.err()).contains("does-not-exist.zone: no such file");
+    }
+
+    @Test
+    void zoneIsRequired() {
+        Run r = run("dns");
+        assertThat(r.status()).isEqualTo(64);
+        assertThat(r.err()).contains("--zone");
+    }
+
+    @Test
+    void badListenAddressIsAUsageError() {
+        Run r = run("dns", "--zone", ZONES + "srv.test.zone", "--listen", "127.0.0.1:99999");
+        assertThat(r.status()).isEqualTo(64);
+        assertThat(r.err()).contains("--listen").contains("port");
+    }
+
+    @Test
+    void portInUseExits75() throws Exception {
+        try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            Run r = run("dns", "--zone", ZONES + "srv.test.zone", "--listen", "127.0.0.1:" + taken.getLocalPort());
+            assertThat(r.status()).isEqualTo(75);
+            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort());
+        }
+    }
+
+    @Test
+    void servesItsZonesUntilStopped() throws Exception {
+        int port = FreePort.tcpAndUdp("127.0.0.1");
+        StringWriter out = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(new StringWriter(), true));
+        AtomicInteger status = new AtomicInteger(-1);
+        Thread serving = new Thread(() -> status.set(cl.execute("dns", "--zone", ZONES + "srv.test.zone",
+                "--zone", ZONES + "relative.test.zone", "--listen", "127.0.0.1:" + port)), "mxd-dns-command-test");
+        serving.start();
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("listening on"));
+            assertThat(out.toString()).isEqualTo(String.join(System.lineSeparator(),
+                    "zone srv.test.: 88 records from " + ZONES + "srv.test.zone",
+                    "zone relative.test.: 5 records from " + ZONES + "relative.test.zone",
+                    "listening on 127.0.0.1:" + port + " (UDP and TCP)", ""));
+            SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", port));
+            resolver.setTimeout(Duration.ofSeconds(2));
+            Message answer = resolver.send(Message.newQuery(
+                    Record.newRecord(Name.fromConstantString("relative.test."), Type.MX, DClass.IN)));
+            assertThat(answer.getRcode()).isEqualTo(Rcode.NOERROR);
+            assertThat(answer.getSection(Section.ANSWER)).hasSize(1);
+        } finally {
+            serving.interrupt();
+            serving.join(5_000);
+        }
+        assertThat(serving.isAlive()).isFalse();
+        assertThat(status.get()).isZero();
+        try (DatagramSocket again = new DatagramSocket(new InetSocketAddress("127.0.0.1", port))) {
+            assertThat(again.getLocalPort()).isEqualTo(port); // the socket was closed on the way out
+        }
+    }
+}

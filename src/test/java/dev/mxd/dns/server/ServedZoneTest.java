@@ -1,0 +1,139 @@
+package dev.mxd.dns.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Type;
+
+class ServedZoneTest {
+
+    static final Path ZONES = Path.of("src/test/resources/zones/server");
+
+    @TempDir
+    Path tmp;
+
+    static Name name(String s) {
+        return Name.fromConstantString(s);
+    }
+
+    static ServedZone srv() throws ZoneFileException {
+        return ServedZone.load(ZONES.resolve("srv.test.zone"));
+    }
+
+    @Test
+    void originComesFromDollarOrigin() throws Exception {
+        ServedZone z = srv();
+        assertThat(z.origin()).isEqualTo(name("srv.test."));
+        assertThat(z.recordCount()).isEqualTo(88);
+    }
+
+    @Test
+    void originComesFromFileNameWhenNamesAreRelative() throws Exception {
+        ServedZone z = ServedZone.load(ZONES.resolve("relative.test.zone"));
+        assertThat(z.origin()).isEqualTo(name("relative.test."));
+        assertThat(z.lookup(name("mail.relative.test."), Type.A)).isInstanceOf(ZoneLookup.Found.class);
+    }
+
+    @Test
+    void dbSuffixIsNotPartOfTheOrigin() throws Exception {
+        Path file = tmp.resolve("plain.example.db");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.1\n");
+        assertThat(ServedZone.load(file).origin()).isEqualTo(name("plain.example."));
+    }
+
+    @Test
+    void absoluteSoaOwnerWinsOverTheFileName() throws Exception {
+        Path file = tmp.resolve("whatever.zone");
+        Files.writeString(file, "$TTL 60\nreal.example. SOA ns1.real.example. admin.real.example. 1 2 3 4 5\n"
+                + "real.example. NS ns1.real.example.\n");
+        assertThat(ServedZone.load(file).origin()).isEqualTo(name("real.example."));
+    }
+
+    @Test
+    void parseErrorNamesFileLineAndReason() {
+        Path bad = ZONES.resolve("bad.zone");
+        assertThatThrownBy(() -> ServedZone.load(bad))
+                .isInstanceOfSatisfying(ZoneFileException.class, e -> {
+                    assertThat(e.file()).isEqualTo(bad);
+                    assertThat(e.line()).isEqualTo(OptionalInt.of(7));
+                    assertThat(e.reason()).contains("integer");
+                })
+                .hasMessage(bad + " line 7: expected an integer");
+    }
+
+    @Test
+    void zoneWithoutSoaIsRejected() {
+        assertThatThrownBy(() -> ServedZone.load(ZONES.resolve("nosoa.zone")))
+                .isInstanceOf(ZoneFileException.class)
+                .hasMessageContaining("nosoa.zone")
+                .hasMessageContaining("no SOA record");
+    }
+
+    @Test
+    void recordOutsideTheOriginIsRejected() throws Exception {
+        Path file = tmp.resolve("a.example.zone");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nstray.other.example. A 127.0.0.1\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).hasMessageContaining("stray.other.example. A is outside the zone a.example.");
+    }
+
+    @Test
+    void missingFileIsAnError() {
+        assertThatThrownBy(() -> ServedZone.load(tmp.resolve("nope.zone"))).hasMessageContaining("nope.zone: no such file");
+    }
+
+    @Test
+    void emptyNonTerminalExistsWithoutData() throws Exception {
+        assertThat(srv().lookup(name("b.ent.srv.test."), Type.A)).isInstanceOf(ZoneLookup.NoData.class);
+        assertThat(srv().lookup(name("ent.srv.test."), Type.A)).isInstanceOf(ZoneLookup.NoData.class);
+        assertThat(srv().lookup(name("c.ent.srv.test."), Type.A)).isInstanceOf(ZoneLookup.NxDomain.class);
+    }
+
+    @Test
+    void wildcardSynthesisesTheQueryName() throws Exception {
+        ZoneLookup found = srv().lookup(name("Deep.Below.wild.srv.test."), Type.A);
+        assertThat(found).isInstanceOfSatisfying(ZoneLookup.Found.class, f -> {
+            Record r = f.rrset().first();
+            assertThat(r.getName().toString()).isEqualTo("Deep.Below.wild.srv.test.");
+            assertThat(r.rdataToString()).isEqualTo("127.0.0.99");
+        });
+        assertThat(srv().lookup(name("x.wild.srv.test."), Type.TXT)).isInstanceOf(ZoneLookup.NoData.class);
+    }
+
+    @Test
+    void wildcardDoesNotAnswerBelowAnotherExistingName() throws Exception {
+        // closest encloser mx1.srv.test has no wildcard child; *.wild is not an ancestor's wildcard
+        assertThat(srv().lookup(name("x.mx1.srv.test."), Type.A)).isInstanceOf(ZoneLookup.NxDomain.class);
+    }
+
+    @Test
+    void zoneCutIsAReferralExceptForDs() throws Exception {
+        assertThat(srv().lookup(name("host.sub.srv.test."), Type.MX)).isInstanceOfSatisfying(ZoneLookup.Referral.class,
+                r -> assertThat(r.ns().getName()).isEqualTo(name("sub.srv.test.")));
+        assertThat(srv().lookup(name("sub.srv.test."), Type.DS)).isInstanceOf(ZoneLookup.NoData.class);
+    }
+
+    @Test
+    void aliasIsReportedForOtherTypesButAnsweredForCname() throws Exception {
+        assertThat(srv().lookup(name("www.srv.test."), Type.MX)).isInstanceOf(ZoneLookup.Alias.class);
+        assertThat(srv().lookup(name("www.srv.test."), Type.CNAME)).isInstanceOf(ZoneLookup.Found.class);
+    }
+
+    @Test
+    void anyIsAnsweredWithTheLowestTypeOnly() throws Exception {
+        assertThat(srv().lookup(name("mx3.srv.test."), Type.ANY)).isInstanceOfSatisfying(ZoneLookup.Found.class,
+                f -> assertThat(f.rrset().getType()).isEqualTo(Type.A));
+    }
+
+    @Test
+    void negativeSoaTtlIsTheLesserOfTtlAndMinimum() throws Exception {
+        assertThat(srv().negativeSoa().getTTL()).isEqualTo(120);
+        assertThat(ServedZone.load(ZONES.resolve("relative.test.zone")).negativeSoa().getTTL()).isEqualTo(300);
+    }
+}
