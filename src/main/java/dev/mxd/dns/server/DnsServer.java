@@ -256,14 +256,20 @@ public final class DnsServer implements AutoCloseable {
         closeQuietly(tcp);
         openConnections.forEach(this::release);
         connectionThreads.shutdownNow();
+        // A blocked receive() releases the port only when its thread leaves it: wait for that even
+        // when the caller was interrupted (a stop signal), then pass the interrupt on.
+        boolean interrupted = Thread.interrupted();
         try {
             udpThread.join(2_000);
             acceptThread.join(2_000);
             connectionThreads.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            interrupted = true;
         } finally {
             stopped.countDown();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
