@@ -26,6 +26,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,7 @@ public final class SmtpServer implements AutoCloseable {
     private final ExecutorService storeExecutor;
     private final ChannelGroup connections = new DefaultChannelGroup("smtp", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new ArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, RecipientPolicy policy, MessageStore store) {
         this.config = config;
@@ -140,6 +142,9 @@ public final class SmtpServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         for (Channel l : listeners) {
             l.close().syncUninterruptibly();
         }
