@@ -31,7 +31,12 @@ public final class DurableFiles {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        move(tmp, target);
+        try {
+            move(tmp, target);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
     }
 
     /** Atomically renames and makes the rename durable (fsync of the target's directory). */
