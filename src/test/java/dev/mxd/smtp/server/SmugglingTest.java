@@ -3,17 +3,12 @@ package dev.mxd.smtp.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Certificates;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -115,7 +110,7 @@ class SmugglingTest {
     void plaintextPipelinedAfterStartTlsIsDiscarded() throws Exception {
         Path cert = mx.dir().resolve("cert.pem");
         Path key = mx.dir().resolve("key.pem");
-        selfSigned(cert, key);
+        Certificates.selfSigned(cert, key);
         try (TestMx tls = TestMx.start("tls:\n  certificate: " + cert + "\n  private-key: " + key + "\n");
              RawSmtp c = new RawSmtp(tls.smtp())) {
             assertThat(c.code()).isEqualTo(220);
@@ -124,7 +119,7 @@ class SmugglingTest {
             // The injection: commands after STARTTLS in the same packet, before the handshake.
             c.send("STARTTLS\r\nMAIL FROM:<injected@attacker.test>\r\n");
             assertThat(c.reply()).startsWith("220 2.0.0");
-            SSLSocket s = (SSLSocket) trustAll().getSocketFactory().createSocket(c.socket(), "mx1.example.test", tls.smtp().getPort(), true);
+            SSLSocket s = (SSLSocket) Certificates.trustAll().getSocketFactory().createSocket(c.socket(), "mx1.example.test", tls.smtp().getPort(), true);
             s.setSoTimeout(5000);
             s.startHandshake();
             c.use(s);
@@ -145,32 +140,5 @@ class SmugglingTest {
         assertThat(mx.mx().spool().ids(QueueState.DEFERRED)).isEmpty();
         assertThat(mx.delivered("alice")).isEmpty();
         assertThat(mx.delivered("bob")).isEmpty();
-    }
-
-    /** A self-signed certificate and PKCS#8 key made with openssl, valid for a day. */
-    static void selfSigned(Path cert, Path key) throws Exception {
-        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(),
-                "-out", cert.toString(), "-days", "1", "-subj", "/CN=mx1.example.test")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isZero();
-        assertThat(Files.exists(key)).isTrue();
-    }
-
-    static SSLContext trustAll() throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
-        return ctx;
     }
 }
