@@ -1,0 +1,60 @@
+package dev.mxd.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.net.InetAddress;
+
+/** A network written {@code 127.0.0.0/8} or {@code ::1/128} (a bare address is a /32 or /128). */
+public record Cidr(InetAddress network, int prefix) {
+
+    public Cidr {
+        int max = network.getAddress().length * 8;
+        if (prefix < 0 || prefix > max) {
+            throw new IllegalArgumentException("prefix /" + prefix + " is out of range 0.." + max);
+        }
+    }
+
+    @JsonCreator
+    public static Cidr parse(String text) {
+        String s = text.strip();
+        int slash = s.indexOf('/');
+        String host = slash < 0 ? s : s.substring(0, slash);
+        InetAddress address = HostPort.ipLiteral(text, host);
+        int max = address.getAddress().length * 8;
+        int prefix = max;
+        if (slash >= 0) {
+            try {
+                prefix = Integer.parseInt(s.substring(slash + 1));
+            } catch (NumberFormatException e) {
+                prefix = -1;
+            }
+            if (prefix < 0 || prefix > max) {
+                throw new IllegalArgumentException("'" + text + "': the prefix length must be a number from 0 to " + max);
+            }
+        }
+        return new Cidr(address, prefix);
+    }
+
+    /** Whether {@code a} is inside this network (an IPv4 address is never inside an IPv6 network). */
+    public boolean contains(InetAddress a) {
+        byte[] net = network.getAddress();
+        byte[] x = a.getAddress();
+        if (net.length != x.length) {
+            return false;
+        }
+        int bits = prefix;
+        for (int i = 0; i < net.length && bits > 0; i++, bits -= 8) {
+            int mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+            if ((net[i] & mask) != (x[i] & mask)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @JsonValue
+    @Override
+    public String toString() {
+        return network.getHostAddress() + "/" + prefix;
+    }
+}

@@ -1,0 +1,200 @@
+package dev.mxd.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.type.LogicalType;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Reads the YAML configuration strictly: an unknown key, a value of the wrong type or an
+ * invalid address is an error naming the file and line, never silently ignored, because a
+ * mistyped key in a mail server's config can turn it into an open relay or lose mail.
+ */
+public final class ConfigLoader {
+
+    private static final ObjectMapper MAPPER = mapper();
+
+    private ConfigLoader() {}
+
+    public static MxdConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file, 0, "no such file; give the path of an existing YAML configuration", e);
+        } catch (IOException e) {
+            throw new ConfigException(file, 0, "cannot read the file: " + e.getMessage(), e);
+        }
+        return parse(text, file);
+    }
+
+    /** Parses YAML text; {@code file} is only used to name the source in error messages. */
+    public static MxdConfig parse(String yaml, Path file) throws ConfigException {
+        MxdConfig config;
+        if (yaml.isBlank()) {
+            throw new ConfigException(file, 1, "the file is empty; see docs/config.md for an example", null);
+        }
+        try {
+            config = MAPPER.readValue(yaml, MxdConfig.class);
+        } catch (JsonProcessingException e) {
+            throw translate(file, yaml, e);
+        }
+        if (config == null) {
+            throw new ConfigException(file, 1, "the file is empty; see docs/config.md for an example", null);
+        }
+        return config;
+    }
+
+    private static ConfigException translate(Path file, String yaml, JsonProcessingException e) {
+        JsonLocation loc = e.getLocation();
+        int line = loc == null ? 0 : loc.getLineNr();
+        if (e instanceof UnrecognizedPropertyException u) {
+            // Jackson reports where it finished skipping the value; the operator wants the key's own line.
+            line = lineOfKey(yaml, steps(u.getPath())).orElse(line);
+        }
+        String where = e instanceof JsonMappingException m ? keyPath(m.getPath()) : "";
+        String prefix = where.isEmpty() ? "" : where + ": ";
+        String problem;
+        if (e instanceof UnrecognizedPropertyException u) {
+            problem = "unknown key '" + u.getPropertyName() + "'" + (where.contains(".") ? " in " + where.substring(0, where.lastIndexOf('.')) : "")
+                    + "; known keys here: " + known(u.getKnownPropertyIds());
+            prefix = "";
+        } else if (e instanceof ValueInstantiationException v && v.getCause() != null) {
+            problem = rootMessage(v.getCause());
+        } else if (e instanceof InvalidFormatException f) {
+            problem = "'" + f.getValue() + "' is not " + expected(f.getTargetType());
+        } else if (e instanceof MismatchedInputException mi && mi.getTargetType() != null
+                && mi.getOriginalMessage().matches("(?s)Cannot (deserialize|coerce).*")) {
+            problem = "wrong type: expected " + expected(mi.getTargetType());
+        } else if (e instanceof JsonMappingException && e.getCause() instanceof IllegalArgumentException iae) {
+            problem = iae.getMessage();
+        } else {
+            problem = e.getOriginalMessage();
+        }
+        return new ConfigException(file, line, prefix + problem, e);
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getMessage() == null) {
+            c = c.getCause();
+        }
+        return c.getMessage();
+    }
+
+    private static String known(Collection<Object> ids) {
+        return ids == null ? "(none)" : ids.stream().map(String::valueOf).sorted().collect(Collectors.joining(", "));
+    }
+
+    private static List<String> steps(List<JsonMappingException.Reference> path) {
+        return path.stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : r.getIndex() >= 0 ? "[" + r.getIndex() + "]" : "?")
+                .toList();
+    }
+
+    private static String keyPath(List<JsonMappingException.Reference> path) {
+        return String.join(".", steps(path)).replace(".[", "[");
+    }
+
+    /** The line where the key at {@code path} is written, found by reading the YAML tokens once more. */
+    private static java.util.OptionalInt lineOfKey(String yaml, List<String> path) {
+        try (JsonParser p = MAPPER.getFactory().createParser(yaml)) {
+            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                if (t == JsonToken.FIELD_NAME && contextPath(p.getParsingContext()).equals(path)) {
+                    @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
+                    int line = p.getTokenLocation().getLineNr();
+                    return java.util.OptionalInt.of(line);
+                }
+            }
+        } catch (IOException e) {
+            // fall back to Jackson's own location
+        }
+        return java.util.OptionalInt.empty();
+    }
+
+    private static List<String> contextPath(com.fasterxml.jackson.core.JsonStreamContext ctx) {
+        java.util.ArrayDeque<String> out = new java.util.ArrayDeque<>();
+        for (com.fasterxml.jackson.core.JsonStreamContext c = ctx; c != null && !c.inRoot(); c = c.getParent()) {
+            out.addFirst(c.inArray() ? "[" + c.getCurrentIndex() + "]" : String.valueOf(c.getCurrentName()));
+        }
+        return List.copyOf(out);
+    }
+
+    private static String expected(Class<?> type) {
+        if (type == int.class || type == Integer.class || type == long.class || type == Long.class) {
+            return "a whole number";
+        }
+        if (type == String.class) {
+            return "a text value";
+        }
+        if (List.class.isAssignableFrom(type) || Collection.class.isAssignableFrom(type)) {
+            return "a list (- item, or [a, b])";
+        }
+        if (Map.class.isAssignableFrom(type) || type.isRecord()) {
+            return "a mapping (key: value lines)";
+        }
+        if (type == Duration.class) {
+            return "a duration like 30s, 5m, 4h or 5d";
+        }
+        if (type == DataSize.class) {
+            return "a size like 25MB";
+        }
+        if (type == boolean.class || type == Boolean.class) {
+            return "true or false";
+        }
+        return "a " + type.getSimpleName();
+    }
+
+    private static ObjectMapper mapper() {
+        SimpleModule durations = new SimpleModule("mxd-durations");
+        durations.addDeserializer(Duration.class, new JsonDeserializer<>() {
+            @Override
+            public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                if (p.currentToken() != JsonToken.VALUE_STRING && p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+                    return (Duration) ctxt.handleUnexpectedToken(Duration.class, p);
+                }
+                try {
+                    return Durations.parse(p.getText());
+                } catch (IllegalArgumentException e) {
+                    throw JsonMappingException.from(p, e.getMessage(), e);
+                }
+            }
+        });
+        JsonMapper m = JsonMapper.builder(new YAMLFactory())
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+                .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+                .addModule(durations)
+                .build();
+        // "max-recipients: abc" must be an error, and so must a number where a list of text is expected.
+        m.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
+        m.coercionConfigFor(LogicalType.Textual).setCoercion(CoercionInputShape.Integer, CoercionAction.Fail);
+        return m;
+    }
+}

@@ -1,0 +1,81 @@
+package dev.mxd.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * One domain mxd receives mail for. Mailbox names become directory names under the data
+ * directory, so they are restricted to a safe alphabet and compared in lowercase.
+ *
+ * @param role      local (final destination) or backup (lower-priority MX)
+ * @param mailboxes the local parts that exist; for backup, empty means every recipient is accepted
+ * @param aliases   local part to one or more mailboxes of this domain
+ * @param catchAll  the mailbox that receives mail for unknown local parts, if any
+ */
+public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll) {
+
+    private static final Pattern MAILBOX = Pattern.compile("[a-z0-9_+=-][a-z0-9._+=-]{0,63}");
+
+    public DomainConfig {
+        mailboxes = Set.copyOf(mailboxes);
+        aliases = Map.copyOf(aliases);
+        for (String m : mailboxes) {
+            checkName("mailbox", m);
+        }
+        for (Map.Entry<String, List<String>> a : aliases.entrySet()) {
+            checkName("alias", a.getKey());
+            if (a.getValue().isEmpty()) {
+                throw new IllegalArgumentException("alias '" + a.getKey() + "' has no target; name at least one mailbox");
+            }
+            for (String t : a.getValue()) {
+                if (!mailboxes.contains(t)) {
+                    throw new IllegalArgumentException("alias '" + a.getKey() + "' points to '" + t
+                            + "', which is not in this domain's mailboxes " + mailboxes);
+                }
+            }
+        }
+        if (catchAll.isPresent() && !mailboxes.contains(catchAll.get())) {
+            throw new IllegalArgumentException("catch-all '" + catchAll.get() + "' is not in this domain's mailboxes " + mailboxes);
+        }
+    }
+
+    @JsonCreator
+    static DomainConfig fromYaml(@JsonProperty(value = "role", required = true) Role role,
+                                 @JsonProperty("mailboxes") List<String> mailboxes,
+                                 @JsonProperty("aliases") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+                                 Map<String, List<String>> aliases,
+                                 @JsonProperty("catch-all") String catchAll) {
+        if (role == null) {
+            throw new IllegalArgumentException("role is missing; write role: local or role: backup");
+        }
+        Set<String> boxes = new LinkedHashSet<>();
+        if (mailboxes != null) {
+            mailboxes.forEach(m -> boxes.add(lower(m)));
+        }
+        Map<String, List<String>> al = new LinkedHashMap<>();
+        if (aliases != null) {
+            aliases.forEach((k, v) -> al.put(lower(k), v == null ? List.of() : v.stream().map(DomainConfig::lower).toList()));
+        }
+        return new DomainConfig(role, boxes, al, Optional.ofNullable(catchAll).map(DomainConfig::lower));
+    }
+
+    private static String lower(String s) {
+        return s.strip().toLowerCase(Locale.ROOT);
+    }
+
+    private static void checkName(String what, String name) {
+        if (!MAILBOX.matcher(name).matches()) {
+            throw new IllegalArgumentException(what + " '" + name
+                    + "' is not allowed: use letters, digits and . _ + = - (not first: .), at most 64 characters");
+        }
+    }
+}

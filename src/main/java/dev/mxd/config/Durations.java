@@ -1,0 +1,47 @@
+package dev.mxd.config;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Durations as an operator writes them: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 4h}, {@code 5d}. */
+public final class Durations {
+
+    private static final Pattern FORM = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+
+    private Durations() {}
+
+    public static Duration parse(String text) {
+        Matcher m = FORM.matcher(text.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new IllegalArgumentException("'" + text + "' is not a duration; write it like 500ms, 30s, 5m, 4h or 5d");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
+    }
+
+    /** The shortest exact form, for printing a configuration back. */
+    public static String format(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 86_400_000 == 0 && ms != 0) {
+            return ms / 86_400_000 + "d";
+        }
+        if (ms % 3_600_000 == 0 && ms != 0) {
+            return ms / 3_600_000 + "h";
+        }
+        if (ms % 60_000 == 0 && ms != 0) {
+            return ms / 60_000 + "m";
+        }
+        if (ms % 1000 == 0) {
+            return ms / 1000 + "s";
+        }
+        return ms + "ms";
+    }
+}

@@ -1,0 +1,85 @@
+package dev.mxd.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+
+/**
+ * A listening or server address written {@code HOST:PORT} or {@code [IPV6]:PORT}. The host must be
+ * an IP address: a listener bound by name would change meaning when DNS changes.
+ */
+public record HostPort(InetAddress address, int port) {
+
+    @JsonCreator
+    public static HostPort parse(String text) {
+        return parse(text, -1);
+    }
+
+    /** Parses HOST[:PORT]; without a port, {@code defaultPort} is used (or it is an error when negative). */
+    public static HostPort parse(String text, int defaultPort) {
+        String s = text.strip();
+        String host;
+        String port = null;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("'" + text + "': missing ']' after the IPv6 address");
+            }
+            host = s.substring(1, close);
+            String rest = s.substring(close + 1);
+            if (rest.startsWith(":")) {
+                port = rest.substring(1);
+            } else if (!rest.isEmpty()) {
+                throw new IllegalArgumentException("'" + text + "': write [IPV6]:PORT");
+            }
+        } else if (s.indexOf(':') != s.lastIndexOf(':')) {
+            host = s;
+        } else if (s.indexOf(':') >= 0) {
+            host = s.substring(0, s.indexOf(':'));
+            port = s.substring(s.indexOf(':') + 1);
+        } else {
+            host = s;
+        }
+        int p;
+        if (port == null) {
+            if (defaultPort < 0) {
+                throw new IllegalArgumentException("'" + text + "': the port is missing; write HOST:PORT, for example 127.0.0.1:2525");
+            }
+            p = defaultPort;
+        } else {
+            try {
+                p = Integer.parseInt(port);
+            } catch (NumberFormatException e) {
+                p = -1;
+            }
+            if (p < 0 || p > 65535) {
+                throw new IllegalArgumentException("'" + text + "': port '" + port + "' is not a number from 0 to 65535");
+            }
+        }
+        return new HostPort(ipLiteral(text, host), p);
+    }
+
+    static InetAddress ipLiteral(String text, String host) {
+        if (host.isEmpty() || !(host.indexOf(':') >= 0 || host.matches("[0-9.]+"))) {
+            throw new IllegalArgumentException("'" + text + "': '" + host + "' is not an IP address (host names are not allowed here)");
+        }
+        try {
+            return InetAddress.getByName(host); // a literal: no DNS query is made
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + text + "': '" + host + "' is not a valid IP address");
+        }
+    }
+
+    public InetSocketAddress socketAddress() {
+        return new InetSocketAddress(address, port);
+    }
+
+    @JsonValue
+    @Override
+    public String toString() {
+        String h = address.getHostAddress();
+        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + port;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.mxd.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.net.IDN;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The whole configuration of one mxd instance, as read from its YAML file (docs/config.md).
+ * Immutable; every default is applied here so nothing downstream checks for absent keys.
+ *
+ * @param hostname        this MX's name: greeting, Received headers, loop detection
+ * @param smtpListeners   where the SMTP server listens
+ * @param adminListener   where the admin API listens (later issues)
+ * @param dataDir         spool and mailboxes live under here
+ * @param dnsServers      DNS servers to ask; empty means the system's resolver configuration
+ * @param localNames      names that are this host (the hostname always counts)
+ * @param trustedNetworks clients that may relay to any domain
+ * @param domains         the domains mxd receives for, by lowercase A-label name
+ * @param limits          per-connection and per-message bounds
+ * @param timeouts        how long the server waits for clients
+ * @param tls             the STARTTLS certificate, if STARTTLS is offered
+ */
+public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
+                        List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
+                        Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls) {
+
+    public static final List<Cidr> DEFAULT_TRUSTED = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128"));
+
+    public MxdConfig {
+        smtpListeners = List.copyOf(smtpListeners);
+        if (smtpListeners.isEmpty()) {
+            throw new IllegalArgumentException("listen.smtp is empty; give at least one HOST:PORT");
+        }
+        dnsServers = List.copyOf(dnsServers);
+        localNames = List.copyOf(localNames);
+        trustedNetworks = List.copyOf(trustedNetworks);
+        domains = Map.copyOf(domains);
+    }
+
+    /** The domain's settings, by any spelling of its name. */
+    public Optional<DomainConfig> domain(String name) {
+        return Optional.ofNullable(domains.get(domainKey(name)));
+    }
+
+    /** The key a domain is filed under: lowercase A-labels, no trailing dot. */
+    public static String domainKey(String name) {
+        String s = name.strip();
+        if (s.endsWith(".")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        try {
+            return IDN.toASCII(s, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + name + "' is not a valid domain name: " + e.getMessage());
+        }
+    }
+
+    /** The listen key; admin may be absent (null only inside this file). */
+    record Listen(List<HostPort> smtp, HostPort admin) {
+        @JsonCreator
+        static Listen fromYaml(@JsonProperty("smtp") List<HostPort> smtp, @JsonProperty("admin") HostPort admin) {
+            return new Listen(smtp == null ? List.of(HostPort.parse("127.0.0.1:2525")) : smtp, admin);
+        }
+    }
+
+    /** The dns key. */
+    record Dns(List<HostPort> servers, List<String> localNames) {
+        @JsonCreator
+        static Dns fromYaml(@JsonProperty("servers") List<String> servers, @JsonProperty("local-names") List<String> localNames) {
+            return new Dns(servers == null ? List.of() : servers.stream().map(s -> HostPort.parse(s, 53)).toList(),
+                    localNames == null ? List.of() : localNames.stream().map(MxdConfig::domainKey).toList());
+        }
+    }
+
+    @JsonCreator
+    static MxdConfig fromYaml(@JsonProperty("hostname") String hostname,
+                              @JsonProperty("listen") Listen listen,
+                              @JsonProperty("data-dir") String dataDir,
+                              @JsonProperty("dns") Dns dns,
+                              @JsonProperty("trusted-networks") List<Cidr> trusted,
+                              @JsonProperty("domains") Map<String, DomainConfig> domains,
+                              @JsonProperty("limits") Limits limits,
+                              @JsonProperty("timeouts") Timeouts timeouts,
+                              @JsonProperty("tls") Tls tls) {
+        String host = hostname == null ? "localhost" : domainKey(hostname);
+        Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
+        Dns d = dns == null ? Dns.fromYaml(null, null) : dns;
+        Map<String, DomainConfig> byKey = new LinkedHashMap<>();
+        if (domains != null) {
+            for (Map.Entry<String, DomainConfig> e : domains.entrySet()) {
+                if (e.getValue() == null) {
+                    throw new IllegalArgumentException("domain '" + e.getKey() + "' has no settings; give at least role: local or role: backup");
+                }
+                if (byKey.put(domainKey(e.getKey()), e.getValue()) != null) {
+                    throw new IllegalArgumentException("domain '" + e.getKey() + "' is listed twice");
+                }
+            }
+        }
+        return new MxdConfig(host, l.smtp(), Optional.ofNullable(l.admin()),
+                Path.of(dataDir == null ? "./mxd-data" : dataDir), d.servers(), d.localNames(),
+                trusted == null ? DEFAULT_TRUSTED : trusted, byKey,
+                limits == null ? Limits.DEFAULTS : limits, timeouts == null ? Timeouts.DEFAULTS : timeouts,
+                Optional.ofNullable(tls));
+    }
+
+    /** The embedded default: a laptop-ready local MX for {@code localhost} with a mailbox for {@code user}. */
+    public static MxdConfig embeddedDefault(String user) {
+        String box = user.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._+=-]", "_");
+        DomainConfig localhost = new DomainConfig(Role.LOCAL, java.util.Set.of(box), Map.of("postmaster", List.of(box)), Optional.empty());
+        return new MxdConfig("localhost", List.of(HostPort.parse("127.0.0.1:2525")), Optional.empty(), Path.of("./mxd-data"),
+                List.of(), List.of(), DEFAULT_TRUSTED, Map.of("localhost", localhost), Limits.DEFAULTS, Timeouts.DEFAULTS,
+                Optional.empty());
+    }
+}

@@ -1,0 +1,50 @@
+package dev.mxd.delivery;
+
+import dev.mxd.queue.DurableFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Maildir delivery (the convention of qmail's maildir(5), which Dovecot reads): the file is
+ * written in {@code tmp/} under a name unique to this host, process and delivery, fsynced,
+ * then renamed into {@code new/}, and {@code new/} is fsynced. A reader never sees a partial
+ * message, and a delivery the caller was told about survives a crash.
+ * Mailboxes live at {@code <mail-root>/<domain>/<mailbox>/Maildir}.
+ */
+public final class Maildir {
+
+    private final Path mailRoot;
+    private final String host;
+    private final Clock clock;
+    private final long pid = ProcessHandle.current().pid();
+    private final AtomicLong deliveries = new AtomicLong();
+
+    public Maildir(Path mailRoot, String hostname, Clock clock) {
+        this.mailRoot = mailRoot;
+        // maildir(5): "/" and ":" in the host name are written as \057 and \072.
+        this.host = hostname.replace("/", "\\057").replace(":", "\\072");
+        this.clock = clock;
+    }
+
+    /** The Maildir directory of a mailbox (domain and mailbox names were validated by the configuration). */
+    public Path directory(String domain, String mailbox) {
+        return mailRoot.resolve(domain).resolve(mailbox).resolve("Maildir");
+    }
+
+    /** Delivers {@code parts} (concatenated) as one message; returns the file in {@code new/}. */
+    public Path deliver(String domain, String mailbox, byte[]... parts) throws IOException {
+        Path dir = directory(domain, mailbox);
+        Files.createDirectories(dir.resolve("tmp"));
+        Files.createDirectories(dir.resolve("new"));
+        Files.createDirectories(dir.resolve("cur"));
+        Instant now = clock.instant();
+        String name = now.getEpochSecond() + ".M" + (now.getNano() / 1000) + "P" + pid + "Q" + deliveries.incrementAndGet() + "." + host;
+        Path target = dir.resolve("new").resolve(name);
+        DurableFiles.write(dir.resolve("tmp").resolve(name), target, parts);
+        return target;
+    }
+}

@@ -1,0 +1,76 @@
+package dev.mxd.policy;
+
+import dev.mxd.config.Cidr;
+import dev.mxd.config.DomainConfig;
+import dev.mxd.config.MxdConfig;
+import dev.mxd.config.Role;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.Replies;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.RcptDecision;
+import dev.mxd.smtp.server.RecipientPolicy;
+import dev.mxd.smtp.server.Route;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The roles of ARCHITECTURE.md "Roles of a domain", decided per recipient at RCPT time:
+ * local domains accept only recipients that resolve to a mailbox (550 5.1.1 otherwise, never
+ * accept-then-bounce); backup domains accept every recipient or only the listed ones; any
+ * other domain only from a trusted network (554 5.7.1 otherwise). Local parts are matched
+ * exactly, so "%" and "!" routing tricks never turn into relaying.
+ */
+public final class DomainPolicy implements RecipientPolicy {
+
+    private final MxdConfig config;
+
+    public DomainPolicy(MxdConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public RcptDecision decide(Mailbox recipient, ClientInfo client) {
+        String domain = recipient.domainKey();
+        Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
+        if (d.isPresent()) {
+            return d.get().role() == Role.LOCAL ? local(recipient, domain, d.get()) : backup(recipient, domain, d.get());
+        }
+        if (trusted(client.remote().getAddress())) {
+            return new RcptDecision.Accept(new Route.Relay(domain));
+        }
+        return new RcptDecision.Refuse(Replies.relayDenied(recipient.toString()));
+    }
+
+    private static RcptDecision local(Mailbox recipient, String domain, DomainConfig d) {
+        return resolve(recipient, d)
+                .<RcptDecision>map(boxes -> new RcptDecision.Accept(new Route.Local(domain, boxes)))
+                .or(() -> d.catchAll().map(box -> new RcptDecision.Accept(new Route.Local(domain, List.of(box)))))
+                .orElse(new RcptDecision.Refuse(Replies.unknownUser(recipient.toString())));
+    }
+
+    private static RcptDecision backup(Mailbox recipient, String domain, DomainConfig d) {
+        if (d.mailboxes().isEmpty() || resolve(recipient, d).isPresent()) {
+            return new RcptDecision.Accept(new Route.Relay(domain));
+        }
+        return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));
+    }
+
+    /** A mailbox by its own name, or the mailboxes an alias names. */
+    private static Optional<List<String>> resolve(Mailbox recipient, DomainConfig d) {
+        String local = recipient.localKey();
+        if (d.mailboxes().contains(local)) {
+            return Optional.of(List.of(local));
+        }
+        return Optional.ofNullable(d.aliases().get(local));
+    }
+
+    private boolean trusted(InetAddress client) {
+        for (Cidr net : config.trustedNetworks()) {
+            if (net.contains(client)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.mxd.queue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Writes that survive a crash: write a temporary file, fsync it, rename it into place, fsync
+ * the directory (so the rename itself is on disk). This is the durability contract of
+ * ARCHITECTURE.md; the spool and Maildir delivery both use it.
+ */
+public final class DurableFiles {
+
+    private DurableFiles() {}
+
+    /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
+    public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (byte[] part : parts) {
+                ByteBuffer b = ByteBuffer.wrap(part);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+            }
+            ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        try {
+            move(tmp, target);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
+    /** Atomically renames and makes the rename durable (fsync of the target's directory). */
+    public static void move(Path from, Path to) throws IOException {
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        syncDirectory(to.getParent());
+    }
+
+    public static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}

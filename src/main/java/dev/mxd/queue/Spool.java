@@ -1,0 +1,215 @@
+package dev.mxd.queue;
+
+import dev.mxd.smtp.Replies;
+import dev.mxd.smtp.server.MessageStore;
+import dev.mxd.smtp.server.ReceivedMessage;
+import dev.mxd.smtp.server.Recipient;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable spool (docs/spool.md). A message is two files: its text in {@code data/ID},
+ * written once, and its envelope in {@code STATE/ID.json}, where STATE is incoming, active,
+ * deferred or hold. The envelope's rename into {@code incoming/} is the moment of acceptance;
+ * everything before it is undone at start-up. Per-recipient state is persisted by rewriting
+ * the small envelope file, never the text.
+ */
+public final class Spool implements MessageStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
+    private static final DateTimeFormatter RFC5322_DATE =
+            DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+    private final Path root;
+    private final Path tmp;
+    private final Path data;
+    private final String hostname;
+    private final Clock clock;
+    private final QueueIds ids = new QueueIds();
+    private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+
+    private Spool(Path root, String hostname, Clock clock) {
+        this.root = root;
+        this.tmp = root.resolve("tmp");
+        this.data = root.resolve("data");
+        this.hostname = hostname;
+        this.clock = clock;
+    }
+
+    /**
+     * Opens (creating) the spool under {@code root} and recovers it: unfinished writes are
+     * removed, messages that were being delivered go back to incoming, text without an
+     * envelope (a crash before acceptance) is deleted.
+     */
+    public static Spool open(Path root, String hostname, Clock clock) throws IOException {
+        Spool s = new Spool(root, hostname, clock);
+        Files.createDirectories(s.tmp);
+        Files.createDirectories(s.data);
+        for (QueueState q : QueueState.values()) {
+            Files.createDirectories(root.resolve(q.directory()));
+        }
+        s.recover();
+        return s;
+    }
+
+    private void recover() throws IOException {
+        for (Path f : list(tmp)) {
+            Files.deleteIfExists(f);
+        }
+        for (String id : ids(QueueState.ACTIVE)) {
+            DurableFiles.move(envelopePath(QueueState.ACTIVE, id), envelopePath(QueueState.INCOMING, id));
+        }
+        for (Path f : list(data)) {
+            String id = f.getFileName().toString();
+            if (state(id).isEmpty()) {
+                LOG.info("spool: removing {} (never acknowledged: no envelope)", id);
+                Files.deleteIfExists(f);
+            }
+        }
+        int count = 0;
+        for (QueueState q : QueueState.values()) {
+            count += ids(q).size();
+        }
+        LOG.info("spool {}: {} message(s) recovered", root, count);
+    }
+
+    /** Called with the queue id of every message accepted from now on (the delivery loop listens). */
+    public void onAccepted(Consumer<String> listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public StoreOutcome store(ReceivedMessage m) {
+        Instant now = clock.instant();
+        String id = ids.next(now.toEpochMilli());
+        Path text = data.resolve(id);
+        try {
+            if (Files.exists(text)) {
+                id = ids.next(now.toEpochMilli());
+                text = data.resolve(id);
+            }
+            byte[] received = receivedHeader(m, id, now);
+            DurableFiles.write(tmp.resolve(id + ".msg"), text, received, m.content());
+            List<RecipientStatus> rs = new ArrayList<>();
+            for (Recipient r : m.recipients()) {
+                rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", now));
+            }
+            Envelope e = new Envelope(id, m.sender(), m.parameters(), rs, m.client(), m.arrival(),
+                    (long) received.length + m.content().length);
+            DurableFiles.write(tmp.resolve(id + ".json"), envelopePath(QueueState.INCOMING, id), EnvelopeJson.write(e));
+        } catch (IOException | RuntimeException e) {
+            LOG.error("spool {}: cannot store a message from {} ({}); answered 452 4.3.1", root, m.client().remote(), e.toString());
+            try {
+                Files.deleteIfExists(text);
+            } catch (IOException ignored) {
+                // the next start-up removes text without an envelope
+            }
+            return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
+        }
+        for (Consumer<String> l : listeners) {
+            l.accept(id);
+        }
+        return new StoreOutcome.Stored(id);
+    }
+
+    /** The trace header RFC 5321 §4.4 requires, with the protocol names of RFC 3848. */
+    private byte[] receivedHeader(ReceivedMessage m, String id, Instant now) {
+        var c = m.client();
+        String protocol = m.parameters().smtputf8() ? "UTF8SMTP" : c.esmtp() ? "ESMTP" : "SMTP";
+        if (c.tls() && !protocol.equals("SMTP")) {
+            protocol += "S"; // RFC 3848 has no name for HELO inside TLS
+        }
+        String ip = c.remote().getAddress().getHostAddress();
+        String literal = ip.indexOf(':') >= 0 ? "[IPv6:" + ip + "]" : "[" + ip + "]";
+        StringBuilder h = new StringBuilder("Received: from ").append(c.helo()).append(" (").append(literal).append(")\r\n")
+                .append("\tby ").append(hostname).append(" (mxd) with ").append(protocol).append(" id ").append(id);
+        if (m.recipients().size() == 1) {
+            h.append("\r\n\tfor <").append(m.recipients().get(0).address()).append('>');
+        }
+        h.append("; ").append(RFC5322_DATE.format(now)).append("\r\n");
+        return h.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The queue ids in one state, oldest first (ids sort by arrival). */
+    public List<String> ids(QueueState state) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (Path f : list(root.resolve(state.directory()))) {
+            String name = f.getFileName().toString();
+            if (name.endsWith(".json")) {
+                out.add(name.substring(0, name.length() - 5));
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** Which state directory holds this message's envelope, if it is in the spool. */
+    public Optional<QueueState> state(String id) {
+        for (QueueState q : QueueState.values()) {
+            if (Files.exists(envelopePath(q, id))) {
+                return Optional.of(q);
+            }
+        }
+        return Optional.empty();
+    }
+
+    public Envelope envelope(QueueState state, String id) throws IOException {
+        return EnvelopeJson.read(Files.readAllBytes(envelopePath(state, id)));
+    }
+
+    /** The spooled text (Received header first). */
+    public Path text(String id) {
+        return data.resolve(id);
+    }
+
+    /** Persists new recipient states in place: the next attempt sees them even after a crash. */
+    public void update(QueueState state, Envelope e) throws IOException {
+        Path t = tmp.resolve(e.id() + ".json." + System.nanoTime());
+        DurableFiles.write(t, envelopePath(state, e.id()), EnvelopeJson.write(e));
+    }
+
+    public void move(String id, QueueState from, QueueState to) throws IOException {
+        DurableFiles.move(envelopePath(from, id), envelopePath(to, id));
+    }
+
+    /** Removes a finished message: the envelope first, so a crash in between leaves only text, removed at start-up. */
+    public void remove(QueueState state, String id) throws IOException {
+        Files.deleteIfExists(envelopePath(state, id));
+        DurableFiles.syncDirectory(root.resolve(state.directory()));
+        Files.deleteIfExists(data.resolve(id));
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    private Path envelopePath(QueueState state, String id) {
+        return root.resolve(state.directory()).resolve(id + ".json");
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(out::add);
+        } catch (NoSuchFileException e) {
+            return out;
+        }
+        return out;
+    }
+}

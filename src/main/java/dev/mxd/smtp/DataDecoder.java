@@ -1,0 +1,138 @@
+package dev.mxd.smtp;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Reads message text after DATA, byte by byte, so that the end of the text is found exactly
+ * where RFC 5321 §4.1.1.4 puts it and nowhere else: a line that is a single "." ended by
+ * CRLF. A leading dot is removed from other lines (dot-unstuffing, §4.5.2). Any bare CR or
+ * bare LF stops decoding: those are what "SMTP smuggling" uses to make two servers disagree
+ * on where a message ends.
+ *
+ * <p>Feed it bytes as they arrive; it tells how many it used, so bytes after the end of the
+ * text stay with the caller as the next commands.
+ */
+public final class DataDecoder {
+
+    private enum State { LINE_START, DOT, DOT_CR, TEXT, CR, FINISHED }
+
+    // Limits.
+    private final long maxSize;
+    private final int maxLineLength;
+
+    // Decoding state.
+    private State state = State.LINE_START;
+    private int lineLength; // octets of the current line so far, CRLF not counted
+    private long offset;    // octets read, for messages
+
+    // What was found.
+    private byte[] content = new byte[4096];
+    private long size;
+    private boolean tooLong;
+    private DataOutcome outcome;
+
+    public DataDecoder(long maxSize, int maxLineLength) {
+        this.maxSize = maxSize;
+        this.maxLineLength = maxLineLength;
+    }
+
+    /** Reads from {@code buf[off..off+len)} and returns how many bytes it used; stops at the end of the text. */
+    public int feed(byte[] buf, int off, int len) {
+        int k = off;
+        int end = off + len;
+        while (k < end && state != State.FINISHED) {
+            byte b = buf[k++];
+            offset++;
+            switch (state) {
+                case LINE_START -> {
+                    if (b == '.') {
+                        state = State.DOT; // removed: either the end marker or a stuffed dot
+                    } else {
+                        text(b);
+                    }
+                }
+                case DOT -> {
+                    if (b == '\r') {
+                        state = State.DOT_CR;
+                    } else {
+                        text(b);
+                    }
+                }
+                case DOT_CR -> {
+                    if (b == '\n') {
+                        finish(null);
+                    } else {
+                        bare();
+                    }
+                }
+                case TEXT -> text(b);
+                case CR -> {
+                    if (b == '\n') {
+                        append((byte) '\r');
+                        append((byte) '\n');
+                        lineLength = 0;
+                        state = State.LINE_START;
+                    } else {
+                        bare();
+                    }
+                }
+                default -> throw new IllegalStateException(state.name());
+            }
+        }
+        return k - off;
+    }
+
+    private void text(byte b) {
+        if (b == '\r') {
+            state = State.CR;
+        } else if (b == '\n') {
+            bare();
+        } else {
+            if (++lineLength > maxLineLength - 2) {
+                tooLong = true;
+            }
+            append(b);
+            state = State.TEXT;
+        }
+    }
+
+    private void bare() {
+        finish(new DataOutcome.BareLineEnding(offset - 1));
+    }
+
+    private void finish(DataOutcome problem) {
+        state = State.FINISHED;
+        if (problem != null) {
+            outcome = problem;
+        } else if (size > maxSize) {
+            outcome = new DataOutcome.TooBig(size);
+        } else if (tooLong) {
+            outcome = new DataOutcome.LineTooLong(maxLineLength);
+        } else {
+            outcome = new DataOutcome.Complete(Arrays.copyOf(content, (int) size));
+        }
+        content = null;
+    }
+
+    private void append(byte b) {
+        size++;
+        if (size > maxSize || tooLong) {
+            return; // keep counting, stop storing: the message will be refused
+        }
+        if (size > content.length) {
+            content = Arrays.copyOf(content, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(content.length * 2L, size)));
+        }
+        content[(int) size - 1] = b;
+    }
+
+    /** The outcome once the text has ended (or was refused); empty while more bytes are needed. */
+    public Optional<DataOutcome> outcome() {
+        return Optional.ofNullable(outcome);
+    }
+
+    /** Octets of message text so far, after unstuffing. */
+    public long size() {
+        return size;
+    }
+}

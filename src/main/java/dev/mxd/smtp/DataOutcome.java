@@ -1,0 +1,21 @@
+package dev.mxd.smtp;
+
+/** How the message text after DATA ended (RFC 5321 §4.1.1.4). */
+public sealed interface DataOutcome {
+
+    /** CRLF.CRLF arrived and the text is acceptable; {@code content} is unstuffed and ends with CRLF (or is empty). */
+    record Complete(byte[] content) implements DataOutcome {}
+
+    /** CRLF.CRLF arrived but the text was larger than the limit (RFC 1870 §6: 552). */
+    record TooBig(long size) implements DataOutcome {}
+
+    /** CRLF.CRLF arrived but a line was longer than the limit. */
+    record LineTooLong(int limit) implements DataOutcome {}
+
+    /**
+     * A CR not followed by LF, or an LF not preceded by CR. This is how SMTP smuggling hides a
+     * second message, so the text is rejected at once and the connection must be closed
+     * (RFC 5321 §2.3.8; as Postfix smtpd_forbid_bare_newline).
+     */
+    record BareLineEnding(long offset) implements DataOutcome {}
+}

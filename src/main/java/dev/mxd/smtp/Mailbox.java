@@ -1,0 +1,78 @@
+package dev.mxd.smtp;
+
+import java.net.IDN;
+import java.util.Locale;
+
+/**
+ * An SMTP mailbox, {@code Local-part "@" ( Domain / address-literal )} (RFC 5321 §4.1.2), with
+ * the UTF-8 extensions of RFC 6531 §3.3. The local part is kept as the client wrote it, unquoted:
+ * its meaning belongs to the domain (RFC 5321 §2.4), and {@link #toString()} quotes it again
+ * when needed.
+ *
+ * @param localPart the local part without surrounding quotes or quoted-pair backslashes
+ * @param domain    a domain name as given, or an address literal with its brackets
+ */
+public record Mailbox(String localPart, String domain) {
+
+    public Mailbox {
+        if (localPart.isEmpty() || domain.isEmpty()) {
+            throw new IllegalArgumentException("a mailbox needs a local part and a domain");
+        }
+    }
+
+    /** Parses {@code local@domain} as written inside a path, with no angle brackets. */
+    public static Mailbox parse(String text) {
+        PathParser p = new PathParser(text, 0);
+        Mailbox m = p.mailbox();
+        if (!p.atEnd()) {
+            throw new IllegalArgumentException("unexpected '" + text.substring(p.position()) + "' after the mailbox");
+        }
+        return m;
+    }
+
+    /** Whether the domain part is an address literal such as {@code [192.0.2.1]}. */
+    public boolean isAddressLiteral() {
+        return domain.startsWith("[");
+    }
+
+    /** Whether any part uses non-ASCII characters, which needs SMTPUTF8 (RFC 6531 §3.4). */
+    public boolean isUtf8() {
+        return !(localPart + domain).chars().allMatch(c -> c < 0x80);
+    }
+
+    /** The domain as a lookup key: lowercase A-labels; address literals lowercase as written. */
+    public String domainKey() {
+        if (isAddressLiteral()) {
+            return domain.toLowerCase(Locale.ROOT);
+        }
+        String d = domain.endsWith(".") ? domain.substring(0, domain.length() - 1) : domain;
+        try {
+            return IDN.toASCII(d, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            return d.toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The local part as a mailbox key (mxd's mailbox names are case-insensitive). */
+    public String localKey() {
+        return localPart.toLowerCase(Locale.ROOT);
+    }
+
+    /** The address as it goes on the wire: the local part quoted when it is not a dot-string. */
+    @Override
+    public String toString() {
+        return (PathParser.isDotString(localPart) ? localPart : quote(localPart)) + "@" + domain;
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.append('"').toString();
+    }
+}

@@ -1,0 +1,206 @@
+package dev.mxd.smtp;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Optional;
+
+/**
+ * A cursor over one command's argument text that reads the path grammar of RFC 5321 §4.1.2
+ * with the UTF-8 additions of RFC 6531 §3.3. Errors are {@link IllegalArgumentException}s
+ * whose message becomes the text of a 501 reply.
+ */
+final class PathParser {
+
+    private final String s;
+    private int i;
+
+    PathParser(String s, int start) {
+        this.s = s;
+        this.i = start;
+    }
+
+    int position() {
+        return i;
+    }
+
+    boolean atEnd() {
+        return i >= s.length();
+    }
+
+    /** Reverse-path = Path / "<>"; empty means the null sender (RFC 5321 §4.5.5). */
+    Optional<Mailbox> reversePath() {
+        if (s.startsWith("<>", i)) {
+            i += 2;
+            return Optional.empty();
+        }
+        return Optional.of(path());
+    }
+
+    /** Path = "<" [ A-d-l ":" ] Mailbox ">"; the source route is read and ignored (RFC 5321 §4.1.1.3, Appendix C). */
+    Mailbox path() {
+        expect('<', "an address in angle brackets, like <user@example.org>");
+        if (peek() == '@') {
+            while (peek() == '@') {
+                i++;
+                domain();
+                if (peek() == ',') {
+                    i++;
+                }
+            }
+            expect(':', "':' after the source route");
+        }
+        Mailbox m = mailbox();
+        expect('>', "'>' after the address");
+        return m;
+    }
+
+    Mailbox mailbox() {
+        String local = peek() == '"' ? quotedString() : dotString();
+        expect('@', "'@' and a domain after the local part");
+        String domain = peek() == '[' ? addressLiteral() : domain();
+        if (local.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 64 && local.chars().allMatch(c -> c < 0x80)) {
+            throw new IllegalArgumentException("local part longer than 64 octets (RFC 5321 §4.5.3.1.1)");
+        }
+        return new Mailbox(local, domain);
+    }
+
+    private String dotString() {
+        int start = i;
+        atom();
+        while (peek() == '.') {
+            i++;
+            atom();
+        }
+        return s.substring(start, i);
+    }
+
+    private void atom() {
+        int start = i;
+        while (!atEnd() && isAtext(s.charAt(i))) {
+            i++;
+        }
+        if (i == start) {
+            throw new IllegalArgumentException("invalid local part at '" + rest() + "'");
+        }
+    }
+
+    private String quotedString() {
+        i++; // opening DQUOTE
+        StringBuilder b = new StringBuilder();
+        while (true) {
+            if (atEnd()) {
+                throw new IllegalArgumentException("unterminated quoted local part");
+            }
+            char c = s.charAt(i++);
+            if (c == '"') {
+                break;
+            }
+            if (c == '\\') {
+                if (atEnd() || s.charAt(i) < 32 || s.charAt(i) > 126) {
+                    throw new IllegalArgumentException("bad quoted-pair in local part");
+                }
+                b.append(s.charAt(i++));
+            } else if ((c >= 32 && c <= 126) || c >= 0x80) { // qtextSMTP, SP, and UTF8-non-ascii (RFC 6531)
+                b.append(c);
+            } else {
+                throw new IllegalArgumentException("control character in quoted local part");
+            }
+        }
+        if (b.length() == 0) {
+            throw new IllegalArgumentException("empty quoted local part");
+        }
+        return b.toString();
+    }
+
+    /** Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str], or U-label (RFC 6531). */
+    private String domain() {
+        int start = i;
+        do {
+            if (i > start) {
+                i++; // the dot
+            }
+            int label = i;
+            while (!atEnd() && (isLetDig(s.charAt(i)) || s.charAt(i) == '-' || s.charAt(i) >= 0x80)) {
+                i++;
+            }
+            if (i == label || s.charAt(label) == '-' || s.charAt(i - 1) == '-' || i - label > 63) {
+                throw new IllegalArgumentException("invalid domain at '" + s.substring(start) + "'");
+            }
+        } while (peek() == '.');
+        if (i - start > 255) {
+            throw new IllegalArgumentException("domain longer than 255 octets (RFC 5321 §4.5.3.1.2)");
+        }
+        return s.substring(start, i);
+    }
+
+    /** address-literal = "[" ( IPv4 / "IPv6:" IPv6 / General-address-literal ) "]" (RFC 5321 §4.1.3). */
+    private String addressLiteral() {
+        int close = s.indexOf(']', i);
+        if (close < 0) {
+            throw new IllegalArgumentException("address literal without ']'");
+        }
+        String inner = s.substring(i + 1, close);
+        boolean valid;
+        if (inner.regionMatches(true, 0, "IPv6:", 0, 5)) {
+            valid = ip(inner.substring(5), true);
+        } else if (inner.matches("[0-9.]+")) {
+            valid = inner.matches("\\d{1,3}(\\.\\d{1,3}){3}") && ip(inner, false);
+        } else {
+            // General-address-literal = Standardized-tag ":" 1*dcontent
+            valid = inner.matches("[A-Za-z0-9-]*[A-Za-z0-9]:[\\x21-\\x5a\\x5e-\\x7e]+");
+        }
+        if (!valid) {
+            throw new IllegalArgumentException("invalid address literal [" + inner + "]");
+        }
+        i = close + 1;
+        return "[" + inner + "]";
+    }
+
+    private static boolean ip(String text, boolean v6) {
+        if (v6 ? !text.matches("[0-9A-Fa-f:.]+") || text.indexOf(':') < 0 : false) {
+            return false;
+        }
+        try {
+            InetAddress a = InetAddress.getByName(text); // literal only: no DNS query
+            return v6 == (a.getAddress().length == 16) || (v6 && text.contains("."));
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private void expect(char c, String what) {
+        if (peek() != c) {
+            throw new IllegalArgumentException("expected " + what + " at '" + rest() + "'");
+        }
+        i++;
+    }
+
+    private char peek() {
+        return atEnd() ? '\0' : s.charAt(i);
+    }
+
+    private String rest() {
+        return atEnd() ? "end of line" : s.substring(i);
+    }
+
+    private static boolean isLetDig(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    }
+
+    /** atext (RFC 5322 §3.2.3) plus UTF8-non-ascii (RFC 6531 §3.3). */
+    static boolean isAtext(char c) {
+        return isLetDig(c) || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0 || c >= 0x80;
+    }
+
+    static boolean isDotString(String s) {
+        if (s.isEmpty() || s.startsWith(".") || s.endsWith(".") || s.contains("..")) {
+            return false;
+        }
+        for (int k = 0; k < s.length(); k++) {
+            if (s.charAt(k) != '.' && !isAtext(s.charAt(k))) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.mxd.smtp;
+
+import java.util.List;
+
+/**
+ * Every reply the receiving server gives, in one table, so that codes and enhanced status
+ * codes (RFC 5321 §4.2.2-4.2.3, RFC 3463) are decided in one place.
+ */
+public final class Replies {
+
+    private Replies() {}
+
+    // Connection and greeting (RFC 5321 §4.2, §3.1; no enhanced code on greetings, RFC 2034 §3).
+    public static ServerReply greeting(String host) {
+        return ServerReply.of(220, "", host + " ESMTP mxd");
+    }
+
+    public static ServerReply closing(String host) {
+        return ServerReply.of(221, "2.0.0", host + " closing connection");
+    }
+
+    public static ServerReply shuttingDown(String host) {
+        return ServerReply.of(421, "4.3.2", host + " shutting down, try again later");
+    }
+
+    public static ServerReply timeout(String host) {
+        return ServerReply.of(421, "4.4.2", host + " timeout exceeded, closing connection");
+    }
+
+    public static final ServerReply TOO_MANY_CONNECTIONS = ServerReply.of(421, "4.7.0", "too many connections, try again later");
+    public static final ServerReply TOO_MANY_CONNECTIONS_FROM_YOU =
+            ServerReply.of(421, "4.7.0", "too many connections from your address, try again later");
+    public static final ServerReply TALKED_BEFORE_GREETING =
+            ServerReply.of(554, "5.5.1", "protocol error: you sent before my greeting");
+
+    // Positive completions.
+    public static final ServerReply OK = ServerReply.of(250, "2.0.0", "OK");
+    public static final ServerReply SENDER_OK = ServerReply.of(250, "2.1.0", "sender OK");
+    public static final ServerReply RECIPIENT_OK = ServerReply.of(250, "2.1.5", "recipient OK");
+    public static final ServerReply RESET = ServerReply.of(250, "2.0.0", "reset");
+    public static final ServerReply START_DATA = ServerReply.of(354, "", "end data with <CR><LF>.<CR><LF>");
+    public static final ServerReply START_TLS = ServerReply.of(220, "2.0.0", "ready to start TLS");
+    /** RFC 5321 §3.5.3: 252 when the server will not verify but will try to deliver. */
+    public static final ServerReply CANNOT_VERIFY = ServerReply.of(252, "2.5.0", "cannot VRFY user, but will accept message and attempt delivery");
+    public static final ServerReply HELP = new ServerReply(214, "2.0.0",
+            List.of("mxd: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS", "see RFC 5321"));
+
+    public static ServerReply hello(String host, String client) {
+        return ServerReply.of(250, "", host + " hello " + client);
+    }
+
+    public static ServerReply queued(String queueId) {
+        return ServerReply.of(250, "2.0.0", "OK queued as " + queueId);
+    }
+
+    // Syntax and sequence (RFC 5321 §4.2.4, §4.3.2; RFC 3463 X.5.x).
+    public static final ServerReply UNKNOWN_COMMAND = ServerReply.of(500, "5.5.2", "command not recognized");
+    public static final ServerReply LINE_TOO_LONG = ServerReply.of(500, "5.5.6", "line too long");
+    public static final ServerReply BAD_SEQUENCE_HELO = ServerReply.of(503, "5.5.1", "bad sequence of commands: send EHLO or HELO first");
+    public static final ServerReply BAD_SEQUENCE_MAIL = ServerReply.of(503, "5.5.1", "bad sequence of commands: send MAIL first");
+    public static final ServerReply BAD_SEQUENCE_RCPT = ServerReply.of(503, "5.5.1", "bad sequence of commands: no valid recipients");
+    public static final ServerReply NESTED_MAIL = ServerReply.of(503, "5.5.1", "bad sequence of commands: MAIL already given, RSET first");
+    public static final ServerReply ALREADY_TLS = ServerReply.of(503, "5.5.1", "TLS already active");
+    public static final ServerReply TLS_NOT_AVAILABLE = ServerReply.of(502, "5.5.1", "STARTTLS not available: no certificate configured");
+    public static final ServerReply BARE_LINE_ENDING =
+            ServerReply.of(521, "5.5.2", "bare <LF> or <CR> received; lines must end with <CR><LF> (RFC 5321 §2.3.8), closing");
+    public static final ServerReply DATA_LINE_TOO_LONG = ServerReply.of(500, "5.5.6", "message line too long, message rejected");
+    public static final ServerReply MESSAGE_TOO_BIG = ServerReply.of(552, "5.3.4", "message size exceeds fixed maximum message size");
+    public static final ServerReply TOO_MANY_RECIPIENTS = ServerReply.of(452, "4.5.3", "too many recipients");
+    public static final ServerReply STORAGE_FAILURE = ServerReply.of(452, "4.3.1", "insufficient system storage, try again later");
+    public static final ServerReply UTF8_NOT_PERMITTED =
+            ServerReply.of(553, "5.6.7", "non-ASCII address requires the SMTPUTF8 parameter on MAIL (RFC 6531)");
+    public static final ServerReply BODY_NOT_SUPPORTED = ServerReply.of(504, "5.5.4", "BODY type not supported; use 7BIT or 8BITMIME");
+
+    /** 501: the arguments of a known command are wrong. */
+    public static ServerReply syntax(String what) {
+        return ServerReply.of(501, "5.5.4", what);
+    }
+
+    /** 555: MAIL/RCPT parameters not recognized or not implemented (RFC 5321 §4.1.1.11). */
+    public static ServerReply unknownParameter(String name) {
+        return ServerReply.of(555, "5.5.4", "parameter " + name + " not recognized");
+    }
+
+    // Policy (RFC 3463 X.1.x addressing, X.7.x security).
+    public static ServerReply unknownUser(String address) {
+        return ServerReply.of(550, "5.1.1", "<" + address + ">: no such user here");
+    }
+
+    public static ServerReply relayDenied(String address) {
+        return ServerReply.of(554, "5.7.1", "<" + address + ">: relay access denied");
+    }
+}

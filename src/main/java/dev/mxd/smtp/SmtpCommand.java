@@ -1,0 +1,243 @@
+package dev.mxd.smtp;
+
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * One SMTP command as the server receives it (RFC 5321 §4.1.1). A line that is not a valid
+ * command parses to {@link Invalid}, carrying the reply the client must get; the session
+ * never sees malformed input any other way.
+ */
+public sealed interface SmtpCommand {
+
+    /** HELO domain (RFC 5321 §4.1.1.1). */
+    record Helo(String domain) implements SmtpCommand {}
+
+    /** EHLO domain-or-address-literal (RFC 5321 §4.1.1.1). */
+    record Ehlo(String domain) implements SmtpCommand {}
+
+    /** MAIL FROM:&lt;reverse-path&gt; [params]; an empty sender is the null reverse-path. */
+    record Mail(Optional<Mailbox> sender, MailParameters parameters) implements SmtpCommand {}
+
+    /** RCPT TO:&lt;forward-path&gt; [params]. */
+    record Rcpt(Mailbox recipient, RcptParameters parameters) implements SmtpCommand {}
+
+    record Data() implements SmtpCommand {}
+
+    record Rset() implements SmtpCommand {}
+
+    record Noop() implements SmtpCommand {}
+
+    record Quit() implements SmtpCommand {}
+
+    record Vrfy(String argument) implements SmtpCommand {}
+
+    record Help(String argument) implements SmtpCommand {}
+
+    record StartTls() implements SmtpCommand {}
+
+    /** Not a valid command; {@code reply} says why (500 unknown, 501 bad arguments, 555 bad parameter). */
+    record Invalid(ServerReply reply) implements SmtpCommand {}
+
+    /** Parses one command line without its CRLF. Non-ASCII must be valid UTF-8 (RFC 6531). */
+    static SmtpCommand parse(byte[] line) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(line)).toString();
+        } catch (CharacterCodingException e) {
+            return new Invalid(Replies.syntax("command is not valid UTF-8"));
+        }
+        return parse(text);
+    }
+
+    static SmtpCommand parse(String line) {
+        int sp = line.indexOf(' ');
+        String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
+        String arg = sp < 0 ? "" : line.substring(sp + 1);
+        try {
+            return switch (verb) {
+                case "EHLO" -> new Ehlo(helloArgument(arg, "EHLO"));
+                case "HELO" -> new Helo(helloArgument(arg, "HELO"));
+                case "MAIL" -> mail(arg);
+                case "RCPT" -> rcpt(arg);
+                case "DATA" -> noArgument(arg, "DATA", new Data());
+                case "RSET" -> noArgument(arg, "RSET", new Rset());
+                case "QUIT" -> noArgument(arg, "QUIT", new Quit());
+                case "STARTTLS" -> noArgument(arg, "STARTTLS", new StartTls());
+                case "NOOP" -> new Noop(); // NOOP may carry a string, which is ignored (RFC 5321 §4.1.1.9)
+                case "VRFY" -> arg.isBlank() ? new Invalid(Replies.syntax("VRFY needs an argument")) : new Vrfy(arg.strip());
+                case "HELP" -> new Help(arg.strip());
+                default -> new Invalid(Replies.UNKNOWN_COMMAND);
+            };
+        } catch (ParameterException e) {
+            return new Invalid(e.reply);
+        } catch (IllegalArgumentException e) {
+            return new Invalid(Replies.syntax(e.getMessage()));
+        }
+    }
+
+    private static SmtpCommand noArgument(String arg, String verb, SmtpCommand command) {
+        return arg.isBlank() ? command : new Invalid(Replies.syntax(verb + " takes no arguments"));
+    }
+
+    private static String helloArgument(String arg, String verb) {
+        String a = arg.strip();
+        if (a.isEmpty() || a.indexOf(' ') >= 0) {
+            throw new IllegalArgumentException(verb + " needs one argument: your host name or address literal");
+        }
+        return a;
+    }
+
+    private static SmtpCommand mail(String arg) {
+        PathParser p = new PathParser(arg, afterKeyword(arg, "FROM:"));
+        Optional<Mailbox> sender = p.reversePath();
+        MailParameters params = mailParameters(arg.substring(p.position()));
+        if (sender.isPresent() && sender.get().isUtf8() && !params.smtputf8()) {
+            throw new ParameterException(Replies.UTF8_NOT_PERMITTED);
+        }
+        return new Mail(sender, params);
+    }
+
+    private static SmtpCommand rcpt(String arg) {
+        PathParser p = new PathParser(arg, afterKeyword(arg, "TO:"));
+        Mailbox rcpt = p.path();
+        return new Rcpt(rcpt, rcptParameters(arg.substring(p.position())));
+    }
+
+    /** "FROM:" / "TO:" case-insensitively; a space after the colon is tolerated, as most servers do. */
+    private static int afterKeyword(String arg, String keyword) {
+        if (!arg.regionMatches(true, 0, keyword, 0, keyword.length())) {
+            throw new IllegalArgumentException("expected " + keyword + "<address>");
+        }
+        int i = keyword.length();
+        while (i < arg.length() && arg.charAt(i) == ' ') {
+            i++;
+        }
+        return i;
+    }
+
+    /** Splits " KEY=VALUE KEY2" (RFC 5321 §4.1.2 Mail-parameters); each keyword at most once. */
+    private static String[][] parameters(String rest) {
+        if (rest.isEmpty()) {
+            return new String[0][];
+        }
+        if (rest.charAt(0) != ' ') {
+            throw new IllegalArgumentException("expected a space before the parameters at '" + rest + "'");
+        }
+        String[] words = rest.strip().split(" +");
+        String[][] out = new String[words.length][];
+        Set<String> seen = new HashSet<>();
+        for (int k = 0; k < words.length; k++) {
+            String w = words[k];
+            int eq = w.indexOf('=');
+            String key = (eq < 0 ? w : w.substring(0, eq)).toUpperCase(Locale.ROOT);
+            if (!key.matches("[A-Z0-9][A-Z0-9-]*")) {
+                throw new IllegalArgumentException("bad parameter '" + w + "'");
+            }
+            if (!seen.add(key)) {
+                throw new IllegalArgumentException("parameter " + key + " given twice");
+            }
+            out[k] = new String[] {key, eq < 0 ? null : w.substring(eq + 1)};
+        }
+        return out;
+    }
+
+    private static MailParameters mailParameters(String rest) {
+        OptionalLong size = OptionalLong.empty();
+        MailParameters.Body body = MailParameters.Body.SEVEN_BIT;
+        boolean utf8 = false;
+        Optional<MailParameters.Ret> ret = Optional.empty();
+        Optional<String> envid = Optional.empty();
+        for (String[] kv : parameters(rest)) {
+            String key = kv[0];
+            String value = kv[1];
+            switch (key) {
+                case "SIZE" -> {
+                    if (value == null || !value.matches("\\d{1,18}")) {
+                        throw new IllegalArgumentException("SIZE needs a number of octets (RFC 1870)");
+                    }
+                    size = OptionalLong.of(Long.parseLong(value));
+                }
+                case "BODY" -> {
+                    String v = value == null ? "" : value.toUpperCase(Locale.ROOT);
+                    body = switch (v) {
+                        case "7BIT" -> MailParameters.Body.SEVEN_BIT;
+                        case "8BITMIME" -> MailParameters.Body.EIGHT_BIT_MIME;
+                        default -> throw new ParameterException(Replies.BODY_NOT_SUPPORTED);
+                    };
+                }
+                case "SMTPUTF8" -> {
+                    if (value != null) {
+                        throw new IllegalArgumentException("SMTPUTF8 takes no value (RFC 6531 §3.4)");
+                    }
+                    utf8 = true;
+                }
+                case "RET" -> {
+                    String v = value == null ? "" : value.toUpperCase(Locale.ROOT);
+                    if (!v.equals("FULL") && !v.equals("HDRS")) {
+                        throw new IllegalArgumentException("RET must be FULL or HDRS (RFC 3461 §4.3)");
+                    }
+                    ret = Optional.of(MailParameters.Ret.valueOf(v));
+                }
+                case "ENVID" -> {
+                    if (value == null || value.isEmpty() || value.length() > 100) {
+                        throw new IllegalArgumentException("ENVID needs an xtext value of at most 100 characters (RFC 3461 §4.4)");
+                    }
+                    envid = Optional.of(Xtext.decode(value));
+                }
+                default -> throw new ParameterException(Replies.unknownParameter(key));
+            }
+        }
+        return new MailParameters(size, body, utf8, ret, envid);
+    }
+
+    private static RcptParameters rcptParameters(String rest) {
+        Set<RcptParameters.Notify> notify = EnumSet.noneOf(RcptParameters.Notify.class);
+        Optional<String> orcpt = Optional.empty();
+        for (String[] kv : parameters(rest)) {
+            String value = kv[1];
+            switch (kv[0]) {
+                case "NOTIFY" -> {
+                    if (value == null || value.isEmpty()) {
+                        throw new IllegalArgumentException("NOTIFY needs NEVER or a list of SUCCESS, FAILURE, DELAY");
+                    }
+                    for (String n : value.toUpperCase(Locale.ROOT).split(",", -1)) {
+                        try {
+                            notify.add(RcptParameters.Notify.valueOf(n));
+                        } catch (IllegalArgumentException e) {
+                            throw new IllegalArgumentException("NOTIFY value '" + n + "' is not NEVER, SUCCESS, FAILURE or DELAY");
+                        }
+                    }
+                }
+                case "ORCPT" -> {
+                    int semi = value == null ? -1 : value.indexOf(';');
+                    if (semi <= 0 || semi == value.length() - 1) {
+                        throw new IllegalArgumentException("ORCPT needs addr-type;address, like rfc822;user@example.org (RFC 3461 §4.2)");
+                    }
+                    orcpt = Optional.of(value.substring(0, semi) + ";" + Xtext.decode(value.substring(semi + 1)));
+                }
+                default -> throw new ParameterException(Replies.unknownParameter(kv[0]));
+            }
+        }
+        return new RcptParameters(notify, orcpt);
+    }
+
+    /** A parameter problem that has its own reply code rather than 501. */
+    final class ParameterException extends RuntimeException {
+        final transient ServerReply reply;
+
+        ParameterException(ServerReply reply) {
+            super(reply.summary(), null, false, false);
+            this.reply = reply;
+        }
+    }
+}

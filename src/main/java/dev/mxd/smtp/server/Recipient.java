@@ -1,0 +1,7 @@
+package dev.mxd.smtp.server;
+
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+
+/** An accepted recipient: the address as given, its DSN parameters, and its route. */
+public record Recipient(Mailbox address, RcptParameters dsn, Route route) {}

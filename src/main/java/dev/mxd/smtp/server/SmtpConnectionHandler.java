@@ -1,0 +1,212 @@
+package dev.mxd.smtp.server;
+
+import dev.mxd.config.Limits;
+import dev.mxd.config.Timeouts;
+import dev.mxd.smtp.DataDecoder;
+import dev.mxd.smtp.Replies;
+import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpCommand;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Connects one channel to its {@link SmtpSession}: turns frames into session input and
+ * session steps into replies, mode switches, TLS and storage. All of it runs on the
+ * channel's event loop except {@link MessageStore#store}, which blocks on fsync.
+ */
+final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SmtpConnectionHandler.class);
+
+    private final String hostname;
+    private final Limits limits;
+    private final Timeouts timeouts;
+    private final Optional<SslContext> tls;
+    private final RecipientPolicy policy;
+    private final MessageStore store;
+    private final ExecutorService storeExecutor;
+
+    private SmtpSession session;
+    private SmtpFrameDecoder decoder;
+    private boolean storing;
+    private boolean closing;
+
+    SmtpConnectionHandler(String hostname, Limits limits, Timeouts timeouts, Optional<SslContext> tls, RecipientPolicy policy,
+                          MessageStore store, ExecutorService storeExecutor) {
+        this.hostname = hostname;
+        this.limits = limits;
+        this.timeouts = timeouts;
+        this.tls = tls;
+        this.policy = policy;
+        this.store = store;
+        this.storeExecutor = storeExecutor;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        decoder = ctx.pipeline().get(SmtpFrameDecoder.class);
+        session = new SmtpSession(hostname, limits, tls.isPresent(), policy, (InetSocketAddress) ctx.channel().remoteAddress(),
+                Clock.systemUTC());
+        ServerReply greeting = Replies.greeting(hostname);
+        if (timeouts.greetPause().isZero()) {
+            greet(ctx, greeting);
+        } else {
+            // Postscreen's trick: a first greeting line now, the last one after a pause; a client
+            // that sends in between has not waited for the greeting (RFC 5321 §3.1) and is refused.
+            String first = greeting.code() + "-" + greeting.lines().get(0) + "\r\n";
+            ctx.writeAndFlush(Unpooled.copiedBuffer(first, java.nio.charset.StandardCharsets.US_ASCII));
+            ctx.executor().schedule(() -> greet(ctx, greeting), timeouts.greetPause().toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void greet(ChannelHandlerContext ctx, ServerReply greeting) {
+        if (closing || !ctx.channel().isActive()) {
+            return;
+        }
+        decoder.greeted();
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(greeting.encode()));
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+        if (closing) {
+            return;
+        }
+        if (frame instanceof Frame.CommandLine line) {
+            perform(ctx, session.onCommand(SmtpCommand.parse(line.bytes())));
+        } else if (frame instanceof Frame.CommandTooLong) {
+            reply(ctx, Replies.LINE_TOO_LONG, false);
+        } else if (frame instanceof Frame.BareLineEnding) {
+            reply(ctx, Replies.BARE_LINE_ENDING, true);
+        } else if (frame instanceof Frame.TalkedEarly) {
+            LOG.info("{}: sent before the greeting; refused", ctx.channel().remoteAddress());
+            reply(ctx, Replies.TALKED_BEFORE_GREETING, true);
+        } else if (frame instanceof Frame.DataEnd end) {
+            idle(ctx, timeouts.command());
+            perform(ctx, session.onData(end.outcome()));
+        }
+    }
+
+    private void perform(ChannelHandlerContext ctx, SessionStep step) {
+        if (step instanceof SessionStep.Reply r) {
+            reply(ctx, r.reply(), r.close());
+        } else if (step instanceof SessionStep.BeginData d) {
+            decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength()));
+            idle(ctx, timeouts.data());
+            reply(ctx, d.reply(), false);
+        } else if (step instanceof SessionStep.BeginTls t) {
+            startTls(ctx, t.reply());
+        } else if (step instanceof SessionStep.Store s) {
+            store(ctx, s.message());
+        }
+    }
+
+    private void startTls(ChannelHandlerContext ctx, ServerReply ready) {
+        decoder.discardBuffered(); // plaintext pipelined after STARTTLS is never executed (RFC 3207 §4.2)
+        SslHandler ssl = new SslHandler(tls.orElseThrow().newEngine(ctx.alloc()), true); // true: the 220 goes out in plaintext
+        ctx.pipeline().addFirst(SmtpServer.TLS, ssl);
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(ready.encode()));
+        ssl.handshakeFuture().addListener(f -> {
+            if (f.isSuccess()) {
+                session.tlsStarted();
+            } else {
+                LOG.info("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), f.cause().toString());
+                ctx.close();
+            }
+        });
+    }
+
+    private void store(ChannelHandlerContext ctx, ReceivedMessage message) {
+        storing = true;
+        decoder.pause(); // pipelined commands wait until this message has its reply
+        ctx.channel().config().setAutoRead(false);
+        CompletableFuture.supplyAsync(() -> store.store(message), storeExecutor)
+                .exceptionally(e -> {
+                    LOG.error("storing a message from {} failed", message.client().remote(), e);
+                    return new MessageStore.StoreOutcome.Failed(Replies.STORAGE_FAILURE);
+                })
+                .thenAccept(outcome -> ctx.executor().execute(() -> stored(ctx, message, outcome)));
+    }
+
+    private void stored(ChannelHandlerContext ctx, ReceivedMessage message, MessageStore.StoreOutcome outcome) {
+        storing = false;
+        ServerReply reply = session.onStored(outcome);
+        if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
+            LOG.info("{}: queued {} from=<{}> recipients={} size={}", message.client().remote(), s.queueId(),
+                    message.sender().map(Object::toString).orElse(""), message.recipients().size(), message.content().length);
+        }
+        reply(ctx, reply, false);
+        ctx.flush();
+        if (closing) {
+            shutdown(ctx);
+            return;
+        }
+        ctx.channel().config().setAutoRead(true);
+        try {
+            decoder.resume();
+        } catch (Exception e) {
+            ctx.fireExceptionCaught(e);
+        }
+    }
+
+    private void reply(ChannelHandlerContext ctx, ServerReply reply, boolean close) {
+        if (close) {
+            closing = true;
+            decoder.close();
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.write(Unpooled.wrappedBuffer(reply.encode()));
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.flush(); // RFC 2920: replies to a pipelined group may go out together
+        ctx.fireChannelReadComplete();
+    }
+
+    /** Replaces the idle timer: commands and message text have different limits (RFC 5321 §4.5.3.2). */
+    private void idle(ChannelHandlerContext ctx, Duration timeout) {
+        ctx.pipeline().replace(SmtpServer.IDLE, SmtpServer.IDLE, new IdleStateHandler(timeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && !storing && !closing) {
+            LOG.info("{}: timeout", ctx.channel().remoteAddress());
+            reply(ctx, Replies.timeout(hostname), true);
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    /** The server stops: 421 now, or right after the reply to a message being stored. Event loop only. */
+    void shutdown(ChannelHandlerContext ctx) {
+        closing = true;
+        if (!storing && ctx.channel().isActive()) {
+            decoder.close();
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(Replies.shuttingDown(hostname).encode())).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debug("{}: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+}

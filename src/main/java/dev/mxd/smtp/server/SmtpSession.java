@@ -1,0 +1,214 @@
+package dev.mxd.smtp.server;
+
+import dev.mxd.config.Limits;
+import dev.mxd.smtp.DataOutcome;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.Replies;
+import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpCommand;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The SMTP conversation of one connection as a state machine (RFC 5321 §4.1.4 command order),
+ * free of any network code: it takes parsed commands and DATA outcomes and says what to do.
+ */
+final class SmtpSession {
+
+    // Settings.
+    private final String hostname;
+    private final Limits limits;
+    private final boolean tlsAvailable;
+    private final RecipientPolicy policy;
+    private final Clock clock;
+
+    // Connection state.
+    private final InetSocketAddress remote;
+    private Optional<String> helo = Optional.empty();
+    private boolean esmtp;
+    private boolean tls;
+
+    // Transaction state (RFC 5321 §3.3): MAIL, then RCPTs, then DATA.
+    private boolean inTransaction;
+    private Optional<Mailbox> sender = Optional.empty();
+    private MailParameters mailParameters = MailParameters.NONE;
+    private final List<Recipient> recipients = new ArrayList<>();
+
+    SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote, Clock clock) {
+        this.hostname = hostname;
+        this.limits = limits;
+        this.tlsAvailable = tlsAvailable;
+        this.policy = policy;
+        this.remote = remote;
+        this.clock = clock;
+    }
+
+    SessionStep onCommand(SmtpCommand command) {
+        if (command instanceof SmtpCommand.Invalid i) {
+            return reply(i.reply());
+        } else if (command instanceof SmtpCommand.Ehlo e) {
+            return hello(e.domain(), true);
+        } else if (command instanceof SmtpCommand.Helo h) {
+            return hello(h.domain(), false);
+        } else if (command instanceof SmtpCommand.Mail m) {
+            return mail(m);
+        } else if (command instanceof SmtpCommand.Rcpt r) {
+            return rcpt(r);
+        } else if (command instanceof SmtpCommand.Data) {
+            return data();
+        } else if (command instanceof SmtpCommand.Rset) {
+            resetTransaction();
+            return reply(Replies.RESET);
+        } else if (command instanceof SmtpCommand.Noop) {
+            return reply(Replies.OK);
+        } else if (command instanceof SmtpCommand.Quit) {
+            return new SessionStep.Reply(Replies.closing(hostname), true);
+        } else if (command instanceof SmtpCommand.Vrfy) {
+            return reply(Replies.CANNOT_VERIFY); // RFC 5321 §3.5.3: never disclose which users exist
+        } else if (command instanceof SmtpCommand.Help) {
+            return reply(Replies.HELP);
+        } else if (command instanceof SmtpCommand.StartTls) {
+            return startTls();
+        }
+        throw new IllegalStateException("unhandled command " + command);
+    }
+
+    private SessionStep hello(String name, boolean extended) {
+        resetTransaction(); // RFC 5321 §4.1.4: HELO/EHLO mid-transaction resets it
+        helo = Optional.of(name);
+        esmtp = extended;
+        if (!extended) {
+            return reply(Replies.hello(hostname, name));
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add(hostname + " hello " + name);
+        lines.add("PIPELINING");                                 // RFC 2920
+        lines.add("SIZE " + limits.maxMessageSize().bytes());   // RFC 1870
+        lines.add("8BITMIME");                                   // RFC 6152
+        lines.add("SMTPUTF8");                                   // RFC 6531
+        lines.add("ENHANCEDSTATUSCODES");                        // RFC 2034
+        lines.add("DSN");                                        // RFC 3461
+        if (tlsAvailable && !tls) {
+            lines.add("STARTTLS");                               // RFC 3207
+        }
+        lines.add("HELP");
+        return reply(new ServerReply(250, "", lines));
+    }
+
+    private SessionStep mail(SmtpCommand.Mail m) {
+        if (helo.isEmpty()) {
+            return reply(Replies.BAD_SEQUENCE_HELO);
+        }
+        if (inTransaction) {
+            return reply(Replies.NESTED_MAIL);
+        }
+        MailParameters p = m.parameters();
+        if (!esmtp && !p.equals(MailParameters.NONE)) {
+            return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
+        }
+        if (p.size().isPresent() && p.size().getAsLong() > limits.maxMessageSize().bytes()) {
+            return reply(Replies.MESSAGE_TOO_BIG); // RFC 1870 §6.1
+        }
+        inTransaction = true;
+        sender = m.sender();
+        mailParameters = p;
+        return reply(Replies.SENDER_OK);
+    }
+
+    private SessionStep rcpt(SmtpCommand.Rcpt r) {
+        if (!inTransaction) {
+            return reply(Replies.BAD_SEQUENCE_MAIL);
+        }
+        if (recipients.size() >= limits.maxRecipients()) {
+            return reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10
+        }
+        if (r.recipient().isUtf8() && !mailParameters.smtputf8()) {
+            return reply(Replies.UTF8_NOT_PERMITTED);
+        }
+        if (!esmtp && !r.parameters().equals(RcptParameters.NONE)) {
+            return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
+        }
+        RcptDecision d = policy.decide(r.recipient(), clientInfo());
+        if (d instanceof RcptDecision.Refuse refuse) {
+            return reply(refuse.reply());
+        }
+        recipients.add(new Recipient(r.recipient(), r.parameters(), ((RcptDecision.Accept) d).route()));
+        return reply(Replies.RECIPIENT_OK);
+    }
+
+    private SessionStep data() {
+        if (!inTransaction) {
+            return reply(Replies.BAD_SEQUENCE_MAIL);
+        }
+        if (recipients.isEmpty()) {
+            return reply(Replies.BAD_SEQUENCE_RCPT);
+        }
+        return new SessionStep.BeginData(Replies.START_DATA);
+    }
+
+    private SessionStep startTls() {
+        if (!tlsAvailable) {
+            return reply(Replies.TLS_NOT_AVAILABLE);
+        }
+        if (tls) {
+            return reply(Replies.ALREADY_TLS);
+        }
+        return new SessionStep.BeginTls(Replies.START_TLS);
+    }
+
+    /** RFC 3207 §4.2: after the handshake, forget everything the client said before it. */
+    void tlsStarted() {
+        tls = true;
+        helo = Optional.empty();
+        esmtp = false;
+        resetTransaction();
+    }
+
+    /** The text after DATA ended; a complete message goes to the store, anything else resets the transaction. */
+    SessionStep onData(DataOutcome outcome) {
+        if (outcome instanceof DataOutcome.Complete c) {
+            return new SessionStep.Store(new ReceivedMessage(sender, mailParameters, recipients, clientInfo(), clock.instant(), c.content()));
+        }
+        resetTransaction();
+        if (outcome instanceof DataOutcome.TooBig) {
+            return reply(Replies.MESSAGE_TOO_BIG);
+        }
+        if (outcome instanceof DataOutcome.LineTooLong) {
+            return reply(Replies.DATA_LINE_TOO_LONG);
+        }
+        return new SessionStep.Reply(Replies.BARE_LINE_ENDING, true);
+    }
+
+    /** The store's answer to the last message; the transaction ends either way (RFC 5321 §4.1.1.4). */
+    ServerReply onStored(MessageStore.StoreOutcome outcome) {
+        resetTransaction();
+        if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
+            return Replies.queued(s.queueId());
+        }
+        return ((MessageStore.StoreOutcome.Failed) outcome).reply();
+    }
+
+    boolean tls() {
+        return tls;
+    }
+
+    ClientInfo clientInfo() {
+        return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls);
+    }
+
+    private void resetTransaction() {
+        inTransaction = false;
+        sender = Optional.empty();
+        mailParameters = MailParameters.NONE;
+        recipients.clear();
+    }
+
+    private static SessionStep reply(ServerReply r) {
+        return new SessionStep.Reply(r, false);
+    }
+}

@@ -1,0 +1,213 @@
+package dev.mxd.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    static final Path FILE = Path.of("mxd.yaml");
+
+    static final String FULL = """
+            hostname: mx1.example.test
+            listen:
+              smtp: ["127.0.0.1:2525", "[::1]:2525"]
+              admin: "127.0.0.1:8025"
+            data-dir: /var/lib/mxd
+            dns:
+              servers: ["127.0.0.1:5354", "127.0.0.2"]
+              local-names: [mx1.example.test]
+            trusted-networks: ["127.0.0.0/8", "::1/128"]
+            domains:
+              example.test:
+                role: local
+                mailboxes: [alice, bob]
+                aliases: {postmaster: alice, team: [alice, bob]}
+                catch-all: null
+              Example.ORG:
+                role: backup
+            limits:
+              max-message-size: 25MB
+              max-recipients: 100
+              max-connections: 500
+              max-connections-per-ip: 20
+            timeouts:
+              command: 5m
+              data: 10m
+              greet-pause: 0s
+            """;
+
+    @Test
+    void readsEveryDocumentedKey() throws Exception {
+        MxdConfig c = ConfigLoader.parse(FULL, FILE);
+        assertThat(c.hostname()).isEqualTo("mx1.example.test");
+        assertThat(c.smtpListeners()).extracting(HostPort::toString).containsExactly("127.0.0.1:2525", "[0:0:0:0:0:0:0:1]:2525");
+        assertThat(c.adminListener()).map(HostPort::port).contains(8025);
+        assertThat(c.dataDir()).isEqualTo(Path.of("/var/lib/mxd"));
+        assertThat(c.dnsServers()).extracting(HostPort::port).containsExactly(5354, 53);
+        assertThat(c.localNames()).containsExactly("mx1.example.test");
+        assertThat(c.trustedNetworks()).hasSize(2);
+        DomainConfig local = c.domain("EXAMPLE.test.").orElseThrow();
+        assertThat(local.role()).isEqualTo(Role.LOCAL);
+        assertThat(local.mailboxes()).containsExactlyInAnyOrder("alice", "bob");
+        assertThat(local.aliases()).containsEntry("postmaster", List.of("alice")).containsEntry("team", List.of("alice", "bob"));
+        assertThat(local.catchAll()).isEmpty();
+        assertThat(c.domain("example.org").orElseThrow().role()).isEqualTo(Role.BACKUP);
+        assertThat(c.limits().maxMessageSize().bytes()).isEqualTo(25L << 20);
+        assertThat(c.limits().maxRecipients()).isEqualTo(100);
+        assertThat(c.timeouts().command()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(c.timeouts().greetPause()).isZero();
+        assertThat(c.tls()).isEmpty();
+    }
+
+    @Test
+    void absentKeysTakeDefaults() throws Exception {
+        MxdConfig c = ConfigLoader.parse("hostname: mx.test\n", FILE);
+        assertThat(c.smtpListeners()).extracting(HostPort::toString).containsExactly("127.0.0.1:2525");
+        assertThat(c.trustedNetworks()).isEqualTo(MxdConfig.DEFAULT_TRUSTED);
+        assertThat(c.limits()).isEqualTo(Limits.DEFAULTS);
+        assertThat(c.timeouts()).isEqualTo(Timeouts.DEFAULTS);
+    }
+
+    @Test
+    void durationsAndSizes() {
+        assertThat(Durations.parse("30s")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(Durations.parse("5m")).isEqualTo(Duration.ofMinutes(5));
+        assertThat(Durations.parse("4h")).isEqualTo(Duration.ofHours(4));
+        assertThat(Durations.parse("5d")).isEqualTo(Duration.ofDays(5));
+        assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
+        assertThat(DataSize.parse("25MB").bytes()).isEqualTo(26_214_400L);
+        assertThat(DataSize.parse("512KB").bytes()).isEqualTo(524_288L);
+        assertThat(DataSize.parse("1000").bytes()).isEqualTo(1000L);
+    }
+
+    @Test
+    void cidrContains() throws Exception {
+        Cidr c = Cidr.parse("10.1.0.0/16");
+        assertThat(c.contains(java.net.InetAddress.getByName("10.1.200.3"))).isTrue();
+        assertThat(c.contains(java.net.InetAddress.getByName("10.2.0.1"))).isFalse();
+        assertThat(Cidr.parse("::1/128").contains(java.net.InetAddress.getByName("::1"))).isTrue();
+        assertThat(Cidr.parse("0.0.0.0/0").contains(java.net.InetAddress.getByName("::1"))).isFalse();
+    }
+
+    private static ConfigException error(String yaml) {
+        try {
+            ConfigLoader.parse(yaml, FILE);
+        } catch (ConfigException e) {
+            return e;
+        }
+        throw new AssertionError("expected a ConfigException for:\n" + yaml);
+    }
+
+    @Test
+    void unknownKeyNamesFileLineAndKey() {
+        ConfigException e = error("hostname: mx.test\nlimits:\n  max-recipents: 5\n");
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.getMessage()).startsWith("mxd.yaml:3: ").contains("unknown key 'max-recipents'").contains("max-recipients");
+    }
+
+    @Test
+    void unknownTopLevelKey() {
+        ConfigException e = error("hostname: mx.test\nrelay-everything: true\n");
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).contains("unknown key 'relay-everything'");
+    }
+
+    @Test
+    void wrongTypeNamesTheKey() {
+        ConfigException e = error("limits:\n  max-recipients: many\n");
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).contains("limits.max-recipients").contains("whole number");
+    }
+
+    @Test
+    void listWhereMappingExpected() {
+        ConfigException e = error("domains:\n  example.test: [alice]\n");
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).contains("domains.example.test");
+    }
+
+    @Test
+    void badListenAddress() {
+        ConfigException e = error("listen:\n  smtp: [\"127.0.0.1\"]\n");
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).contains("listen.smtp").contains("port is missing");
+        assertThat(error("listen:\n  smtp: [\"mail.example:25\"]\n").getMessage()).contains("not an IP address");
+        assertThat(error("listen:\n  smtp: [\"127.0.0.1:99999\"]\n").getMessage()).contains("0 to 65535");
+    }
+
+    @Test
+    void badCidr() {
+        ConfigException e = error("hostname: mx.test\ntrusted-networks:\n  - 10.0.0.0/33\n");
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.getMessage()).contains("trusted-networks[0]").contains("prefix length");
+    }
+
+    @Test
+    void badRole() {
+        ConfigException e = error("domains:\n  example.test:\n    role: lcal\n");
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.getMessage()).contains("lcal").contains("local or backup");
+    }
+
+    @Test
+    void missingRole() {
+        assertThat(error("domains:\n  example.test:\n    mailboxes: [a]\n").getMessage()).contains("role");
+    }
+
+    @Test
+    void aliasToUnknownMailbox() {
+        ConfigException e = error("domains:\n  example.test:\n    role: local\n    mailboxes: [alice]\n    aliases: {team: [alice, carol]}\n");
+        assertThat(e.line()).isGreaterThanOrEqualTo(2);
+        assertThat(e.getMessage()).contains("carol").contains("not in this domain's mailboxes");
+    }
+
+    @Test
+    void unsafeMailboxName() {
+        assertThat(error("domains:\n  example.test:\n    role: local\n    mailboxes: [\"../etc\"]\n").getMessage())
+                .contains("'../etc' is not allowed");
+    }
+
+    @Test
+    void badDurationAndSize() {
+        ConfigException d = error("timeouts:\n  command: 5 minutes\n");
+        assertThat(d.line()).isEqualTo(2);
+        assertThat(d.getMessage()).contains("timeouts.command").contains("like 500ms, 30s");
+        ConfigException s = error("limits:\n  max-message-size: 25 parsecs\n");
+        assertThat(s.line()).isEqualTo(2);
+        assertThat(s.getMessage()).contains("like 25MB");
+    }
+
+    @Test
+    void yamlSyntaxError() {
+        ConfigException e = error("hostname: mx.test\nlimits: [unclosed\n");
+        assertThat(e.line()).isPositive();
+        assertThat(e.getMessage()).startsWith("mxd.yaml:");
+    }
+
+    @Test
+    void missingFile(@TempDir Path dir) {
+        Path missing = dir.resolve("nope.yaml");
+        assertThatThrownBy(() -> ConfigLoader.load(missing)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(missing.toString()).hasMessageContaining("no such file");
+    }
+
+    @Test
+    void missingTlsFile(@TempDir Path dir) throws IOException {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "x");
+        ConfigException e = error("tls:\n  certificate: " + cert + "\n  private-key: " + dir.resolve("key.pem") + "\n");
+        assertThat(e.getMessage()).contains("private-key").contains("does not exist");
+    }
+
+    @Test
+    void emptyFile() {
+        assertThat(error("").getMessage()).contains("empty");
+    }
+}

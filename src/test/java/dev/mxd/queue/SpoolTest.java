@@ -1,0 +1,107 @@
+package dev.mxd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.MessageStore.StoreOutcome;
+import dev.mxd.smtp.server.ReceivedMessage;
+import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.Route;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpoolTest {
+
+    @TempDir
+    Path dir;
+
+    static ReceivedMessage message(String body) {
+        return new ReceivedMessage(Optional.of(Mailbox.parse("a@b.test")), MailParameters.NONE,
+                List.of(new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Local("example.test", List.of("alice")))),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 40000), "client.test", true, false), Instant.now(),
+                body.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void storedMessageIsInIncomingWithTextAndEnvelope() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        StoreOutcome o = s.store(message("Subject: x\r\n\r\nhi\r\n"));
+        String id = ((StoreOutcome.Stored) o).queueId();
+        assertThat(s.ids(QueueState.INCOMING)).containsExactly(id);
+        assertThat(Files.readString(s.text(id))).startsWith("Received: from client.test ([127.0.0.1])\r\n\tby mx.test (mxd) with ESMTP id " + id)
+                .endsWith("Subject: x\r\n\r\nhi\r\n");
+        Envelope e = s.envelope(QueueState.INCOMING, id);
+        assertThat(e.sender()).contains(Mailbox.parse("a@b.test"));
+        assertThat(e.recipients()).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.PENDING));
+        assertThat(e.size()).isEqualTo(Files.size(s.text(id)));
+        try (var tmp = Files.list(dir.resolve("tmp"))) {
+            assertThat(tmp).isEmpty();
+        }
+    }
+
+    @Test
+    void queueIdsAreUnique() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            ids.add(((StoreOutcome.Stored) s.store(message("m" + i + "\r\n"))).queueId());
+        }
+        assertThat(ids).hasSize(200);
+        assertThat(Spool.open(dir, "mx.test", Clock.systemUTC()).ids(QueueState.INCOMING)).hasSize(200);
+    }
+
+    @Test
+    void ioFailureIs452AndNothingIsAccepted() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Files.delete(dir.resolve("incoming"));
+        Files.writeString(dir.resolve("incoming"), "not a directory"); // every envelope write now fails
+        StoreOutcome o = s.store(message("x\r\n"));
+        assertThat(o).isInstanceOf(StoreOutcome.Failed.class);
+        assertThat(((StoreOutcome.Failed) o).reply().summary()).startsWith("452 4.3.1");
+        try (var data = Files.list(dir.resolve("data")); var tmp = Files.list(dir.resolve("tmp"))) {
+            assertThat(data).isEmpty();
+            assertThat(tmp).isEmpty();
+        }
+    }
+
+    @Test
+    void recoveryUndoesWhatWasNeverAcknowledged() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String kept = ((StoreOutcome.Stored) s.store(message("kept\r\n"))).queueId();
+        String active = ((StoreOutcome.Stored) s.store(message("active\r\n"))).queueId();
+        s.move(active, QueueState.INCOMING, QueueState.ACTIVE);
+        Files.writeString(dir.resolve("tmp").resolve("HALF.msg"), "half-written");
+        Files.writeString(dir.resolve("data").resolve("ORPHAN"), "text whose envelope was never written");
+        Spool again = Spool.open(dir, "mx.test", Clock.systemUTC());
+        assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(kept, active);
+        assertThat(dir.resolve("tmp").resolve("HALF.msg")).doesNotExist();
+        assertThat(dir.resolve("data").resolve("ORPHAN")).doesNotExist();
+        assertThat(dir.resolve("data").resolve(kept)).exists();
+    }
+
+    @Test
+    void recipientStateIsPersistedInPlace() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String id = ((StoreOutcome.Stored) s.store(message("x\r\n"))).queueId();
+        Envelope e = s.envelope(QueueState.INCOMING, id);
+        Envelope delivered = e.withRecipients(List.of(e.recipients().get(0).with(DeliveryState.DELIVERED, "ok", Instant.now())));
+        s.update(QueueState.INCOMING, delivered);
+        assertThat(s.envelope(QueueState.INCOMING, id).done()).isTrue();
+        s.remove(QueueState.INCOMING, id);
+        assertThat(s.state(id)).isEmpty();
+        assertThat(s.text(id)).doesNotExist();
+    }
+}

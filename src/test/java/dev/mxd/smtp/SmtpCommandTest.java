@@ -1,0 +1,132 @@
+package dev.mxd.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class SmtpCommandTest {
+
+    private static SmtpCommand parse(String line) {
+        return SmtpCommand.parse(line.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static ServerReply invalid(String line) {
+        SmtpCommand c = parse(line);
+        assertThat(c).as(line).isInstanceOf(SmtpCommand.Invalid.class);
+        return ((SmtpCommand.Invalid) c).reply();
+    }
+
+    @Test
+    void simpleCommandsCaseInsensitive() {
+        assertThat(parse("ehlo client.example")).isEqualTo(new SmtpCommand.Ehlo("client.example"));
+        assertThat(parse("HELO [192.0.2.1]")).isEqualTo(new SmtpCommand.Helo("[192.0.2.1]"));
+        assertThat(parse("data")).isInstanceOf(SmtpCommand.Data.class);
+        assertThat(parse("RSET")).isInstanceOf(SmtpCommand.Rset.class);
+        assertThat(parse("NOOP anything")).isInstanceOf(SmtpCommand.Noop.class);
+        assertThat(parse("QUIT")).isInstanceOf(SmtpCommand.Quit.class);
+        assertThat(parse("StartTLS")).isInstanceOf(SmtpCommand.StartTls.class);
+        assertThat(parse("VRFY alice")).isEqualTo(new SmtpCommand.Vrfy("alice"));
+        assertThat(parse("HELP")).isEqualTo(new SmtpCommand.Help(""));
+    }
+
+    @Test
+    void unknownAndMalformed() {
+        assertThat(invalid("EXPN list").code()).isEqualTo(500);
+        assertThat(invalid("EXPN list").status()).isEqualTo("5.5.2");
+        assertThat(invalid("EHLO").summary()).startsWith("501 5.5.4");
+        assertThat(invalid("DATA now").code()).isEqualTo(501);
+        assertThat(invalid("STARTTLS x").code()).isEqualTo(501);
+        assertThat(invalid("MAIL TO:<a@b.example>").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@b.example").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<>").code()).isEqualTo(501);
+        assertThat(SmtpCommand.parse(new byte[] {'V', 'R', 'F', 'Y', ' ', (byte) 0xff})).isInstanceOf(SmtpCommand.Invalid.class);
+    }
+
+    @Test
+    void mailWithNullSenderAndParameters() {
+        SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:<> SIZE=12345 BODY=8BITMIME RET=HDRS ENVID=QQ+2B314");
+        assertThat(m.sender()).isEmpty();
+        assertThat(m.parameters().size()).hasValue(12345);
+        assertThat(m.parameters().body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME);
+        assertThat(m.parameters().ret()).contains(MailParameters.Ret.HDRS);
+        assertThat(m.parameters().envid()).contains("QQ+314");
+        assertThat(m.parameters().smtputf8()).isFalse();
+    }
+
+    @Test
+    void mailToleratesSpaceAfterColonAndSourceRoute() {
+        SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM: <@relay1.example,@relay2.example:joe@example.org>");
+        assertThat(m.sender()).contains(new Mailbox("joe", "example.org"));
+    }
+
+    @Test
+    void badParameters() {
+        assertThat(invalid("MAIL FROM:<a@b.example> SIZE=big").code()).isEqualTo(501);
+        assertThat(invalid("MAIL FROM:<a@b.example> BODY=BINARYMIME").code()).isEqualTo(504);
+        assertThat(invalid("MAIL FROM:<a@b.example> AUTH=<>").code()).isEqualTo(555);
+        assertThat(invalid("MAIL FROM:<a@b.example> SIZE=1 SIZE=2").code()).isEqualTo(501);
+        assertThat(invalid("MAIL FROM:<a@b.example> RET=ALL").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@b.example> NOTIFY=NEVER,SUCCESS").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@b.example> NOTIFY=SOMETIMES").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@b.example> ORCPT=nosemicolon").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@b.example> FOO").code()).isEqualTo(555);
+    }
+
+    @Test
+    void rcptWithDsnParameters() {
+        SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<Bob@Example.TEST> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx@example.test");
+        assertThat(r.recipient()).isEqualTo(new Mailbox("Bob", "Example.TEST"));
+        assertThat(r.recipient().domainKey()).isEqualTo("example.test");
+        assertThat(r.recipient().localKey()).isEqualTo("bob");
+        assertThat(r.parameters().notifyOn()).isEqualTo(Set.of(RcptParameters.Notify.SUCCESS, RcptParameters.Notify.FAILURE));
+        assertThat(r.parameters().orcpt()).contains("rfc822;bob+x@example.test");
+    }
+
+    @Test
+    void quotedLocalPartKeepsItsText() {
+        SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<\"john \\\"q\\\" doe\"@example.test>");
+        assertThat(r.recipient().localPart()).isEqualTo("john \"q\" doe");
+        assertThat(r.recipient().toString()).isEqualTo("\"john \\\"q\\\" doe\"@example.test");
+        assertThat(new Mailbox("a.b", "x.test").toString()).isEqualTo("a.b@x.test");
+    }
+
+    @Test
+    void addressLiterals() {
+        assertThat(Mailbox.parse("a@[192.0.2.1]").isAddressLiteral()).isTrue();
+        assertThat(Mailbox.parse("a@[IPv6:2001:db8::1]").domain()).isEqualTo("[IPv6:2001:db8::1]");
+        assertThatThrownBy(() -> Mailbox.parse("a@[999.1.1.1]")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Mailbox.parse("a@[IPv6:zz]")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Mailbox.parse("a@-bad.example")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Mailbox.parse("a..b@x.example")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void utf8AddressNeedsSmtputf8() {
+        SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:<José@exämple.test> SMTPUTF8");
+        assertThat(m.sender().orElseThrow().isUtf8()).isTrue();
+        assertThat(m.sender().orElseThrow().domainKey()).isEqualTo("xn--exmple-cua.test");
+        assertThat(invalid("MAIL FROM:<José@example.test>").summary()).startsWith("553 5.6.7");
+        SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<δοκιμή@παράδειγμα.δοκιμή>");
+        assertThat(r.recipient().isUtf8()).isTrue();
+    }
+
+    @Test
+    void xtextRoundTrip() {
+        assertThat(Xtext.decode(Xtext.encode("a+b=c d"))).isEqualTo("a+b=c d");
+        assertThatThrownBy(() -> Xtext.decode("a+2")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void replyWireForm() {
+        assertThat(new String(Replies.unknownUser("x@y.test").encode(), StandardCharsets.US_ASCII))
+                .isEqualTo("550 5.1.1 <x@y.test>: no such user here\r\n");
+        assertThat(new String(Replies.HELP.encode(), StandardCharsets.US_ASCII))
+                .isEqualTo("214-2.0.0 mxd: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS\r\n214 2.0.0 see RFC 5321\r\n");
+        assertThat(new String(Replies.greeting("mx.test").encode(), StandardCharsets.US_ASCII)).isEqualTo("220 mx.test ESMTP mxd\r\n");
+        assertThat(Optional.of(Replies.STORAGE_FAILURE.summary())).contains("452 4.3.1 insufficient system storage, try again later");
+    }
+}

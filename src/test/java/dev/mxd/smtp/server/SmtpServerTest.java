@@ -1,0 +1,191 @@
+package dev.mxd.smtp.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.QueueState;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestMx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The reply codes of issue 3 point 3, over a real socket. */
+class SmtpServerTest {
+
+    private TestMx mx;
+
+    @BeforeEach
+    void start() throws Exception {
+        mx = TestMx.start("trusted-networks: []\nlimits:\n  max-recipients: 3\n  max-message-size: 1KB\n  max-connections-per-ip: 3\n");
+    }
+
+    @AfterEach
+    void stop() {
+        mx.close();
+    }
+
+    private RawSmtp greeted() throws Exception {
+        RawSmtp c = new RawSmtp(mx.smtp());
+        assertThat(c.reply()).isEqualTo("220 mx1.example.test ESMTP mxd");
+        return c;
+    }
+
+    private String say(RawSmtp c, String line) throws Exception {
+        c.send(line + "\r\n");
+        return c.reply();
+    }
+
+    @Test
+    void ehloAdvertisesTheExtensions() throws Exception {
+        try (RawSmtp c = greeted()) {
+            assertThat(say(c, "EHLO client.test")).contains("250-PIPELINING", "250-SIZE 1024", "250-8BITMIME", "250-SMTPUTF8",
+                    "250-ENHANCEDSTATUSCODES", "250-DSN").doesNotContain("STARTTLS");
+            assertThat(say(c, "STARTTLS")).startsWith("502 5.5.1");
+            assertThat(say(c, "VRFY alice")).startsWith("252 2.5.0");
+            assertThat(say(c, "HELP")).startsWith("214-2.0.0");
+            assertThat(say(c, "NOOP")).startsWith("250 2.0.0");
+            assertThat(say(c, "QUIT")).startsWith("221 2.0.0");
+        }
+    }
+
+    @Test
+    void sequenceAndSyntaxErrors() throws Exception {
+        try (RawSmtp c = greeted()) {
+            assertThat(say(c, "MAIL FROM:<a@b.test>")).startsWith("503 5.5.1");
+            assertThat(say(c, "EHLO client.test")).startsWith("250-");
+            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("503 5.5.1");
+            assertThat(say(c, "DATA")).startsWith("503 5.5.1");
+            assertThat(say(c, "FROB")).startsWith("500 5.5.2");
+            assertThat(say(c, "MAIL FROM:a@b.test")).startsWith("501 5.5.4");
+            assertThat(say(c, "MAIL FROM:<a@b.test>")).startsWith("250 2.1.0");
+            assertThat(say(c, "MAIL FROM:<a@b.test>")).startsWith("503 5.5.1");
+            assertThat(say(c, "DATA")).startsWith("503 5.5.1");
+            assertThat(say(c, "RSET")).startsWith("250 2.0.0");
+            assertThat(say(c, "X".repeat(3000))).startsWith("500 5.5.6");
+            assertThat(say(c, "NOOP")).startsWith("250"); // still in step after the long line
+        }
+    }
+
+    @Test
+    void rolesAtRcptTime() throws Exception {
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            say(c, "MAIL FROM:<a@b.test>");
+            assertThat(say(c, "RCPT TO:<carol@example.test>")).startsWith("550 5.1.1");
+            assertThat(say(c, "RCPT TO:<someone@elsewhere.test>")).startsWith("554 5.7.1");
+            assertThat(say(c, "RCPT TO:<bob%elsewhere.test@example.test>")).startsWith("550 5.1.1");
+            assertThat(say(c, "RCPT TO:<@example.test:bob@elsewhere.test>")).startsWith("554 5.7.1");
+            assertThat(say(c, "RCPT TO:<bob@[127.0.0.1]>")).startsWith("554 5.7.1");
+            assertThat(say(c, "RCPT TO:<Postmaster@EXAMPLE.test>")).startsWith("250 2.1.5");
+            assertThat(say(c, "RCPT TO:<anyone@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;anyone@example.org")).startsWith("250 2.1.5");
+        }
+    }
+
+    @Test
+    void recipientAndSizeLimits() throws Exception {
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            assertThat(say(c, "MAIL FROM:<a@b.test> SIZE=5000")).startsWith("552 5.3.4");
+            assertThat(say(c, "MAIL FROM:<a@b.test> SIZE=500")).startsWith("250");
+            for (int i = 0; i < 3; i++) {
+                assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("250");
+            }
+            assertThat(say(c, "RCPT TO:<bob@example.test>")).startsWith("452 4.5.3");
+            assertThat(say(c, "DATA")).startsWith("354");
+            assertThat(say(c, "x".repeat(900) + "\r\n" + "y".repeat(900) + "\r\n.")).startsWith("552 5.3.4");
+            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("503"); // the transaction is over
+        }
+        assertThat(mx.mx().spool().ids(QueueState.INCOMING)).isEmpty();
+    }
+
+    @Test
+    void connectionsPerAddressAreLimited() throws Exception {
+        List<RawSmtp> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                open.add(greeted());
+            }
+            try (RawSmtp fourth = new RawSmtp(mx.smtp())) {
+                assertThat(fourth.reply()).startsWith("421 4.7.0");
+                assertThat(fourth.closedByServer()).isTrue();
+            }
+        } finally {
+            for (RawSmtp c : open) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void acceptedMessageHasReceivedHeaderQueueIdAndDsnEnvelope() throws Exception {
+        String id;
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            say(c, "MAIL FROM:<José@exämple.test> SMTPUTF8 BODY=8BITMIME RET=HDRS ENVID=env+2B1");
+            assertThat(say(c, "RCPT TO:<alice@example.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;alice@example.test")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<anyone@example.org>")).startsWith("250");
+            say(c, "DATA");
+            c.send("Subject: caf\u00e9\r\n\r\n8-bit: \u00e9\u00e8\r\n.\r\n".getBytes(StandardCharsets.UTF_8));
+            String r = c.reply();
+            assertThat(r).startsWith("250 2.0.0 OK queued as ");
+            id = r.substring("250 2.0.0 OK queued as ".length());
+        }
+        List<Path> alice = mx.awaitDelivered("alice", 1, Duration.ofSeconds(10));
+        assertThat(alice).hasSize(1);
+        String text = Files.readString(alice.get(0), StandardCharsets.UTF_8);
+        assertThat(text).startsWith("Return-Path: <José@exämple.test>\r\nDelivered-To: alice@example.test\r\nReceived: from client.test ([127.0.0.1])\r\n"
+                + "\tby mx1.example.test (mxd) with UTF8SMTP id " + id + "; ");
+        assertThat(text).endsWith("Subject: caf\u00e9\r\n\r\n8-bit: \u00e9\u00e8\r\n");
+        // The backup recipient stays in the spool for the delivery agent, with its DSN parameters.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (mx.mx().spool().state(id).orElse(null) != QueueState.DEFERRED && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        Envelope e = mx.mx().spool().envelope(QueueState.DEFERRED, id);
+        assertThat(e.parameters().envid()).contains("env+1");
+        assertThat(e.parameters().ret()).isPresent();
+        assertThat(e.recipients()).hasSize(2);
+        assertThat(e.recipients().get(0).recipient().dsn().notifyOn())
+                .isEqualTo(Set.of(RcptParameters.Notify.FAILURE, RcptParameters.Notify.DELAY));
+        assertThat(e.recipients().get(0).recipient().dsn().orcpt()).contains("rfc822;alice@example.test");
+        assertThat(e.recipients().get(0).state().done()).isTrue();
+        assertThat(e.recipients().get(1).state().done()).isFalse();
+        assertThat(e.recipients().get(1).recipient().route()).isEqualTo(new Route.Relay("example.org"));
+    }
+
+    @Test
+    void utf8RecipientWithoutSmtputf8IsRefused() throws Exception {
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            say(c, "MAIL FROM:<a@b.test>");
+            assertThat(say(c, "RCPT TO:<δοκιμή@example.org>")).startsWith("553 5.6.7");
+        }
+    }
+
+    @Test
+    void idleClientTimesOut() throws Exception {
+        try (TestMx quick = TestMx.start("timeouts:\n  command: 300ms\n  greet-pause: 0s\n"); RawSmtp c = new RawSmtp(quick.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(c.reply()).startsWith("421 4.4.2");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void stopSends421ToOpenSessions() throws Exception {
+        RawSmtp c = greeted();
+        say(c, "EHLO client.test");
+        mx.mx().close();
+        assertThat(c.reply()).startsWith("421 4.3.2");
+        c.close();
+    }
+}

@@ -1,0 +1,144 @@
+package dev.mxd.smtp.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Certificates;
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestMx;
+import java.nio.file.Path;
+import java.time.Duration;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * SMTP smuggling and STARTTLS injection (issue 3 point 4), each variant sent as raw bytes to
+ * a real server on loopback. The smuggled message is addressed to bob; bob must get nothing.
+ */
+class SmugglingTest {
+
+    private TestMx mx;
+
+    @BeforeEach
+    void start() throws Exception {
+        mx = TestMx.start("");
+    }
+
+    @AfterEach
+    void stop() {
+        mx.close();
+    }
+
+    private RawSmtp transactionUpToData() throws Exception {
+        RawSmtp c = new RawSmtp(mx.smtp());
+        assertThat(c.code()).isEqualTo(220);
+        c.send("EHLO client.test\r\n");
+        assertThat(c.code()).isEqualTo(250);
+        c.send("MAIL FROM:<eve@attacker.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+        assertThat(c.code()).isEqualTo(250);
+        assertThat(c.code()).isEqualTo(250);
+        assertThat(c.code()).isEqualTo(354);
+        return c;
+    }
+
+    private static final String SMUGGLED = "MAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+            + "Subject: smuggled\r\n\r\nspoofed\r\n.\r\n";
+
+    @ParameterizedTest(name = "fake end of data {0}")
+    @ValueSource(strings = {"\\n.\\r\\n", "\\n.\\n", "\\r.\\r", "\\r\\n.\\r", "\\r\\n.\\n", "\\n.\\r"})
+    void fakeEndOfDataRejectsTheMessageAndClosesTheConnection(String escaped) throws Exception {
+        String fakeEnd = escaped.replace("\\r", "\r").replace("\\n", "\n");
+        try (RawSmtp c = transactionUpToData()) {
+            c.send("Subject: first\r\n\r\nbody" + fakeEnd + SMUGGLED);
+            String reply = c.reply();
+            assertThat(reply).startsWith("521 5.5.2");
+            assertThat(c.closedByServer()).isTrue();
+        }
+        assertNothingAccepted();
+    }
+
+    @Test
+    void bareLfInsideDataRejectsTheMessage() throws Exception {
+        try (RawSmtp c = transactionUpToData()) {
+            c.send("Subject: x\r\n\r\nline one\nline two\r\n.\r\n");
+            assertThat(c.reply()).startsWith("521 5.5.2");
+            assertThat(c.closedByServer()).isTrue();
+        }
+        assertNothingAccepted();
+    }
+
+    @Test
+    void bareLfInACommandIsRefused() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\n");
+            assertThat(c.reply()).startsWith("521 5.5.2");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void realEndOfDataFollowedByPipelinedCommandsIsTwoMessages() throws Exception {
+        try (RawSmtp c = transactionUpToData()) {
+            c.send("Subject: first\r\n\r\nbody\r\n.\r\n" + SMUGGLED + "QUIT\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 OK queued as ");
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(354);
+            assertThat(c.reply()).startsWith("250 2.0.0 OK queued as ");
+            assertThat(c.code()).isEqualTo(221);
+        }
+        assertThat(mx.awaitDelivered("alice", 1, Duration.ofSeconds(10))).hasSize(1);
+        assertThat(mx.awaitDelivered("bob", 1, Duration.ofSeconds(10))).hasSize(1);
+    }
+
+    @Test
+    void clientTalkingBeforeTheGreetingIsRefused() throws Exception {
+        try (TestMx slow = TestMx.start("timeouts:\n  greet-pause: 500ms\n"); RawSmtp c = new RawSmtp(slow.smtp())) {
+            c.send("EHLO eager.test\r\nMAIL FROM:<a@b.test>\r\n");
+            String r = c.reply();
+            assertThat(r).startsWith("220-").contains("\n554 5.5.1");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void plaintextPipelinedAfterStartTlsIsDiscarded() throws Exception {
+        Path cert = mx.dir().resolve("cert.pem");
+        Path key = mx.dir().resolve("key.pem");
+        Certificates.selfSigned(cert, key);
+        try (TestMx tls = TestMx.start("tls:\n  certificate: " + cert + "\n  private-key: " + key + "\n");
+             RawSmtp c = new RawSmtp(tls.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\r\n");
+            assertThat(c.reply()).contains("STARTTLS");
+            // The injection: commands after STARTTLS in the same packet, before the handshake.
+            c.send("STARTTLS\r\nMAIL FROM:<injected@attacker.test>\r\n");
+            assertThat(c.reply()).startsWith("220 2.0.0");
+            SSLSocket s = (SSLSocket) Certificates.trustAll().getSocketFactory().createSocket(c.socket(), "mx1.example.test", tls.smtp().getPort(), true);
+            s.setSoTimeout(5000);
+            s.startHandshake();
+            c.use(s);
+            c.send("EHLO client.test\r\n");
+            String ehlo = c.reply();
+            assertThat(ehlo).startsWith("250-").doesNotContain("STARTTLS");
+            // Had MAIL been executed, RCPT would now succeed.
+            c.send("RCPT TO:<alice@example.test>\r\n");
+            assertThat(c.reply()).startsWith("503 5.5.1");
+            c.send("QUIT\r\n");
+            assertThat(c.code()).isEqualTo(221);
+        }
+    }
+
+    private void assertNothingAccepted() throws Exception {
+        Thread.sleep(200);
+        assertThat(mx.mx().spool().ids(QueueState.INCOMING)).isEmpty();
+        assertThat(mx.mx().spool().ids(QueueState.DEFERRED)).isEmpty();
+        assertThat(mx.delivered("alice")).isEmpty();
+        assertThat(mx.delivered("bob")).isEmpty();
+    }
+}
