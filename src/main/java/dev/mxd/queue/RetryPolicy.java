@@ -6,9 +6,10 @@ import java.util.Optional;
 
 /**
  * When a deferred message is tried again, and when it is given up: the one place retry
- * timing is decided. Like Postfix (minimal_backoff_time 300s, maximal_backoff_time 4000s,
- * maximal_queue_lifetime 5d) the delay doubles from {@code first} to at most {@code max},
- * and a message older than {@code giveUp} is bounced instead of retried.
+ * timing is decided. As in Postfix's queue manager, the wait after a failed attempt is the
+ * message's age, kept between {@code first} and {@code max}; a message that keeps failing is
+ * so tried at about 5m, 10m, 20m, 40m, then hourly, with no attempt counter to persist.
+ * A message older than {@code giveUp} is bounced instead of retried.
  */
 public record RetryPolicy(Duration first, Duration max, Duration giveUp) {
 
@@ -19,21 +20,27 @@ public record RetryPolicy(Duration first, Duration max, Duration giveUp) {
         }
     }
 
+    /** Postfix-like defaults: first retry after 5m, at most 1h apart, give up after 5d. */
     public static RetryPolicy defaults() {
         return new RetryPolicy(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofDays(5));
     }
 
+    /** Whether a message that arrived at {@code arrival} has outlived the queue lifetime at {@code now}. */
+    public boolean expired(Instant arrival, Instant now) {
+        return !now.isBefore(arrival.plus(giveUp));
+    }
+
     /**
-     * The next attempt after {@code attempts} failed ones, or empty when the message, which
-     * arrived at {@code arrival}, is past its queue lifetime and must be bounced.
+     * The next attempt for a message that arrived at {@code arrival} and failed at {@code now},
+     * or empty when it has outlived the queue lifetime and must be bounced.
      */
-    public Optional<Instant> nextAttempt(Instant arrival, int attempts, Instant now) {
-        if (!now.isBefore(arrival.plus(giveUp))) {
+    public Optional<Instant> nextAttempt(Instant arrival, Instant now) {
+        if (expired(arrival, now)) {
             return Optional.empty();
         }
-        Duration delay = first;
-        for (int i = 1; i < attempts && delay.compareTo(max) < 0; i++) {
-            delay = delay.multipliedBy(2);
+        Duration delay = Duration.between(arrival, now);
+        if (delay.compareTo(first) < 0) {
+            delay = first;
         }
         if (delay.compareTo(max) > 0) {
             delay = max;

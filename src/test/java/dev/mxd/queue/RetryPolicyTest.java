@@ -12,31 +12,41 @@ class RetryPolicyTest {
     private final Instant arrival = Instant.parse("2026-11-26T00:00:00Z");
     private final RetryPolicy policy = RetryPolicy.defaults();
 
-    private Duration delayAfter(int attempts, Instant now) {
-        return Duration.between(now, policy.nextAttempt(arrival, attempts, now).orElseThrow());
+    private Instant retryAfterFailureAt(Instant now) {
+        return policy.nextAttempt(arrival, now).orElseThrow();
     }
 
     @Test
     void delayDoublesFromFiveMinutesToAnHour() {
-        Instant now = arrival.plusSeconds(10);
-        assertThat(delayAfter(1, now)).isEqualTo(Duration.ofMinutes(5));
-        assertThat(delayAfter(2, now)).isEqualTo(Duration.ofMinutes(10));
-        assertThat(delayAfter(3, now)).isEqualTo(Duration.ofMinutes(20));
-        assertThat(delayAfter(4, now)).isEqualTo(Duration.ofMinutes(40));
-        assertThat(delayAfter(5, now)).isEqualTo(Duration.ofHours(1));
-        assertThat(delayAfter(50, now)).isEqualTo(Duration.ofHours(1));
+        Instant t = arrival;
+        Instant t1 = retryAfterFailureAt(t);
+        assertThat(Duration.between(t, t1)).isEqualTo(Duration.ofMinutes(5));
+        Instant t2 = retryAfterFailureAt(t1);
+        assertThat(Duration.between(t1, t2)).isEqualTo(Duration.ofMinutes(5));
+        Instant t3 = retryAfterFailureAt(t2);
+        assertThat(Duration.between(t2, t3)).isEqualTo(Duration.ofMinutes(10));
+        Instant t4 = retryAfterFailureAt(t3);
+        assertThat(Duration.between(t3, t4)).isEqualTo(Duration.ofMinutes(20));
+        Instant t5 = retryAfterFailureAt(t4);
+        assertThat(Duration.between(t4, t5)).isEqualTo(Duration.ofMinutes(40));
+        Instant t6 = retryAfterFailureAt(t5);
+        assertThat(Duration.between(t5, t6)).isEqualTo(Duration.ofHours(1));
+        assertThat(Duration.between(arrival.plus(Duration.ofDays(2)), retryAfterFailureAt(arrival.plus(Duration.ofDays(2)))))
+                .isEqualTo(Duration.ofHours(1));
     }
 
     @Test
     void messagePastItsLifetimeIsGivenUp() {
-        assertThat(policy.nextAttempt(arrival, 100, arrival.plus(Duration.ofDays(5)))).isEmpty();
-        assertThat(policy.nextAttempt(arrival, 100, arrival.plus(Duration.ofDays(6)))).isEmpty();
+        assertThat(policy.nextAttempt(arrival, arrival.plus(Duration.ofDays(5)))).isEmpty();
+        assertThat(policy.nextAttempt(arrival, arrival.plus(Duration.ofDays(6)))).isEmpty();
+        assertThat(policy.expired(arrival, arrival.plus(Duration.ofDays(5)))).isTrue();
+        assertThat(policy.expired(arrival, arrival.plus(Duration.ofDays(4)))).isFalse();
     }
 
     @Test
     void lastRetryLandsAtTheEndOfTheLifetime() {
         Instant now = arrival.plus(Duration.ofDays(5)).minus(Duration.ofMinutes(10));
-        assertThat(policy.nextAttempt(arrival, 20, now)).contains(arrival.plus(Duration.ofDays(5)));
+        assertThat(policy.nextAttempt(arrival, now)).contains(arrival.plus(Duration.ofDays(5)));
     }
 
     @Test
