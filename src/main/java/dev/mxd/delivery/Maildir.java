@@ -37,14 +37,33 @@ public final class Maildir {
 
     /** Delivers {@code parts} (concatenated) as one message; returns the file in {@code new/}. */
     public Path deliver(String domain, String mailbox, byte[]... parts) throws IOException {
+        Path dir = prepare(domain, mailbox);
+        String name = uniqueName();
+        Path target = dir.resolve("new").resolve(name);
+        DurableFiles.write(dir.resolve("tmp").resolve(name), target, parts);
+        return target;
+    }
+
+    /** Delivers {@code headers} followed by the file {@code text}, streamed; returns the file in {@code new/}. */
+    public Path deliver(String domain, String mailbox, byte[] headers, Path text) throws IOException {
+        Path dir = prepare(domain, mailbox);
+        String name = uniqueName();
+        Path target = dir.resolve("new").resolve(name);
+        DurableFiles.write(dir.resolve("tmp").resolve(name), target, headers, text);
+        return target;
+    }
+
+    private Path prepare(String domain, String mailbox) throws IOException {
         Path dir = directory(domain, mailbox);
         Files.createDirectories(dir.resolve("tmp"));
         Files.createDirectories(dir.resolve("new"));
         Files.createDirectories(dir.resolve("cur"));
+        return dir;
+    }
+
+    /** maildir(5): seconds, microseconds, process id and a counter make the name unique on this host. */
+    private String uniqueName() {
         Instant now = clock.instant();
-        String name = now.getEpochSecond() + ".M" + (now.getNano() / 1000) + "P" + pid + "Q" + deliveries.incrementAndGet() + "." + host;
-        Path target = dir.resolve("new").resolve(name);
-        DurableFiles.write(dir.resolve("tmp").resolve(name), target, parts);
-        return target;
+        return now.getEpochSecond() + ".M" + (now.getNano() / 1000) + "P" + pid + "Q" + deliveries.incrementAndGet() + "." + host;
     }
 }

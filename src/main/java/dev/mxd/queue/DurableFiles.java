@@ -39,6 +39,38 @@ public final class DurableFiles {
         }
     }
 
+    /**
+     * Writes {@code head} then the content of {@code body} to {@code tmp}, fsyncs, and renames it
+     * to {@code target}; the body is copied by the kernel, never held in memory.
+     */
+    public static void write(Path tmp, Path target, byte[] head, Path body) throws IOException {
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+             FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.wrap(head);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            long size = in.size();
+            for (long done = 0; done < size; ) {
+                long n = in.transferTo(done, size - done, ch);
+                if (n <= 0) {
+                    throw new IOException("copying " + body + " stopped at byte " + done + " of " + size);
+                }
+                done += n;
+            }
+            ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        try {
+            move(tmp, target);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
     /** Atomically renames and makes the rename durable (fsync of the target's directory). */
     public static void move(Path from, Path to) throws IOException {
         Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);

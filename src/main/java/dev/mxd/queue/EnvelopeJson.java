@@ -70,6 +70,8 @@ final class EnvelopeJson {
             r.put("state", s.state().name().toLowerCase(java.util.Locale.ROOT));
             r.put("detail", s.detail());
             r.put("updated", s.updated().toString());
+            s.status().ifPresent(v -> r.put("status", v));
+            s.remoteMta().ifPresent(v -> r.put("remote-mta", v));
         }
         return MAPPER.writeValueAsBytes(o);
     }
@@ -104,7 +106,9 @@ final class EnvelopeJson {
                 }
                 rs.add(new RecipientStatus(new Recipient(Mailbox.parse(r.path("address").asText()), dsn, route),
                         DeliveryState.valueOf(r.path("state").asText().toUpperCase(java.util.Locale.ROOT)),
-                        r.path("detail").asText(), Instant.parse(r.path("updated").asText())));
+                        r.path("detail").asText(), Instant.parse(r.path("updated").asText()),
+                        r.hasNonNull("status") ? Optional.of(r.get("status").asText()) : Optional.empty(),
+                        r.hasNonNull("remote-mta") ? Optional.of(r.get("remote-mta").asText()) : Optional.empty()));
             }
             return new Envelope(o.path("id").asText(), sender.isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(sender)), p, rs,
                     client, Instant.parse(o.path("arrival").asText()), o.path("size").asLong());

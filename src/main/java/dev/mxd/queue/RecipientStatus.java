@@ -2,6 +2,7 @@ package dev.mxd.queue;
 
 import dev.mxd.smtp.server.Recipient;
 import java.time.Instant;
+import java.util.Optional;
 
 /**
  * One recipient of a spooled message and how far its delivery got.
@@ -10,10 +11,24 @@ import java.time.Instant;
  * @param state     pending, delivered, deferred or failed
  * @param detail    the last reply or error, for logs and bounces ("" when none)
  * @param updated   when the state last changed
+ * @param status    the RFC 3463 enhanced status of the last attempt, for a DSN's Status field
+ * @param remoteMta the host that gave the last reply, for a DSN's Remote-MTA field
  */
-public record RecipientStatus(Recipient recipient, DeliveryState state, String detail, Instant updated) {
+public record RecipientStatus(Recipient recipient, DeliveryState state, String detail, Instant updated,
+                              Optional<String> status, Optional<String> remoteMta) {
+
+    /** A status with no enhanced code and no remote host (a new or a locally handled recipient). */
+    public RecipientStatus(Recipient recipient, DeliveryState state, String detail, Instant updated) {
+        this(recipient, state, detail, updated, Optional.empty(), Optional.empty());
+    }
 
     public RecipientStatus with(DeliveryState newState, String newDetail, Instant when) {
-        return new RecipientStatus(recipient, newState, newDetail, when);
+        return new RecipientStatus(recipient, newState, newDetail, when, Optional.empty(), Optional.empty());
+    }
+
+    /** The outcome of an attempt, with the enhanced status and the host that answered when known. */
+    public RecipientStatus with(DeliveryState newState, String newDetail, Instant when, String enhancedStatus,
+                                Optional<String> answeredBy) {
+        return new RecipientStatus(recipient, newState, newDetail, when, Optional.of(enhancedStatus), answeredBy);
     }
 }

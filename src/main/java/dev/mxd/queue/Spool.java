@@ -10,6 +10,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -182,6 +183,43 @@ public final class Spool implements MessageStore {
     public void update(QueueState state, Envelope e) throws IOException {
         Path t = tmp.resolve(e.id() + ".json." + System.nanoTime());
         DurableFiles.write(t, envelopePath(state, e.id()), EnvelopeJson.write(e));
+    }
+
+    /**
+     * Files a message in {@code deferred/} until {@code nextAttempt}. As in Postfix, the time is
+     * the envelope file's modification time, so finding due messages reads no envelope.
+     */
+    public void defer(String id, QueueState from, Instant nextAttempt) throws IOException {
+        if (from != QueueState.DEFERRED) {
+            move(id, from, QueueState.DEFERRED);
+        }
+        Files.setLastModifiedTime(envelopePath(QueueState.DEFERRED, id), FileTime.from(nextAttempt));
+    }
+
+    /** When a deferred message is next due (its envelope's modification time). */
+    public Instant nextAttempt(String id) throws IOException {
+        return Files.getLastModifiedTime(envelopePath(QueueState.DEFERRED, id)).toInstant();
+    }
+
+    /** Up to {@code limit} deferred messages due at {@code now}, by reading only the directory and file times. */
+    public List<String> due(Instant now, int limit) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(QueueState.DEFERRED.directory()), "*.json")) {
+            for (Path f : dir) {
+                if (out.size() >= limit) {
+                    break;
+                }
+                try {
+                    if (!Files.getLastModifiedTime(f).toInstant().isAfter(now)) {
+                        String name = f.getFileName().toString();
+                        out.add(name.substring(0, name.length() - 5));
+                    }
+                } catch (NoSuchFileException movedMeanwhile) {
+                    // taken by another step since the listing
+                }
+            }
+        }
+        return out;
     }
 
     public void move(String id, QueueState from, QueueState to) throws IOException {

@@ -1,0 +1,338 @@
+package dev.mxd.queue;
+
+import dev.mxd.smtp.server.Route;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Postfix's qmgr for mxd: takes messages from {@code incoming/} as they arrive and from
+ * {@code deferred/} when they are due, hands each message's recipients to the delivery
+ * agent of their destination (local mailboxes, or one remote domain per group, so all
+ * recipients of a domain go in one SMTP transaction), persists every recipient's new state
+ * before anything else happens to the message, and files the message by what is left:
+ * removed when every recipient is done, deferred until its next attempt, or bounced when
+ * its queue lifetime runs out.
+ *
+ * <p>Only message ids are held in memory, and at most {@code settings.activeLimit()} of them
+ * are queued for work at once; the deferred queue is found by directory scans.
+ */
+public final class QueueManager implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(QueueManager.class);
+
+    /** Destination key for local mailboxes. */
+    static final String LOCAL = "local";
+
+    /**
+     * @param concurrency    messages delivered at once
+     * @param perDestination deliveries at once to one destination (a remote domain, or local mailboxes)
+     * @param retry          retry timing and queue lifetime
+     * @param scanInterval   how often {@code deferred/} is scanned for due messages
+     * @param activeLimit    message ids waiting for a worker at most; more wait on disk
+     */
+    public record Settings(int concurrency, int perDestination, RetryPolicy retry, Duration scanInterval, int activeLimit) {
+        public Settings {
+            if (concurrency < 1 || perDestination < 1 || activeLimit < 1) {
+                throw new IllegalArgumentException("concurrency, per-destination concurrency and active limit must be at least 1");
+            }
+        }
+
+        public static Settings defaults() {
+            return new Settings(100, 20, RetryPolicy.defaults(), Duration.ofSeconds(30), 10_000);
+        }
+    }
+
+    private final Spool spool;
+    private final Settings settings;
+    private final DeliveryAgent local;
+    private final DeliveryAgent remote;
+    private final DeliveryNotices notices;
+    private final Clock clock;
+
+    private final LinkedBlockingQueue<String> ready;
+    private final Set<String> scheduled = ConcurrentHashMap.newKeySet();
+    private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
+    private final Semaphore workers;
+    private final ExecutorService pool;
+    private final Thread scheduler;
+    private final AtomicInteger busy = new AtomicInteger();
+    private volatile boolean running = true;
+    private volatile long nextScanNanos;
+
+    public QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
+                        DeliveryNotices notices, Clock clock) {
+        this.spool = spool;
+        this.settings = settings;
+        this.local = local;
+        this.remote = remote;
+        this.notices = notices;
+        this.clock = clock;
+        this.ready = new LinkedBlockingQueue<>(settings.activeLimit());
+        this.workers = new Semaphore(settings.concurrency());
+        AtomicInteger n = new AtomicInteger();
+        this.pool = Executors.newFixedThreadPool(settings.concurrency(), r -> daemon(r, "mxd-delivery-" + n.incrementAndGet()));
+        this.scheduler = daemon(this::schedule, "mxd-qmgr");
+    }
+
+    /** Starts with what the spool holds (incoming first, then due deferred mail), then takes new mail as it arrives. */
+    public void start() throws IOException {
+        spool.onAccepted(this::offer);
+        for (String id : spool.ids(QueueState.INCOMING)) {
+            offer(id);
+        }
+        scanDeferred();
+        scheduler.start();
+    }
+
+    /** Asks for every deferred message to be tried now (the operator's {@code flush}). */
+    public void flush() throws IOException {
+        Instant now = clock.instant();
+        for (String id : spool.ids(QueueState.DEFERRED)) {
+            spool.defer(id, QueueState.DEFERRED, now);
+        }
+        nextScanNanos = 0;
+    }
+
+    /** True when no message is waiting for or in delivery (tests and the demo wait for this). */
+    public boolean idle() {
+        return ready.isEmpty() && busy.get() == 0;
+    }
+
+    private void offer(String id) {
+        if (scheduled.add(id) && !ready.offer(id)) {
+            scheduled.remove(id); // full: it stays on disk and a later scan finds it
+        }
+    }
+
+    private void schedule() {
+        while (running) {
+            try {
+                if (System.nanoTime() - nextScanNanos >= 0) {
+                    scanDeferred();
+                }
+                String id = ready.poll(200, TimeUnit.MILLISECONDS);
+                if (id == null) {
+                    continue;
+                }
+                busy.incrementAndGet();
+                try {
+                    workers.acquire();
+                } catch (InterruptedException e) {
+                    busy.decrementAndGet();
+                    throw e;
+                }
+                pool.execute(() -> {
+                    try {
+                        process(id);
+                    } finally {
+                        scheduled.remove(id);
+                        busy.decrementAndGet();
+                        workers.release();
+                    }
+                });
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.error("queue manager: {}; going on", e.toString());
+            }
+        }
+    }
+
+    private void scanDeferred() throws IOException {
+        nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
+        int room = ready.remainingCapacity();
+        if (room > 0) {
+            for (String id : spool.due(clock.instant(), room)) {
+                offer(id);
+            }
+        }
+    }
+
+    /** One delivery attempt for one message: every destination it still has, then file it. */
+    void process(String id) {
+        try {
+            Optional<QueueState> state = spool.state(id);
+            if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
+                return; // gone, held by the operator, or already being worked on
+            }
+            spool.move(id, state.get(), QueueState.ACTIVE);
+            Envelope e = spool.envelope(QueueState.ACTIVE, id);
+            Path text = spool.text(id);
+            for (Map.Entry<String, List<Integer>> group : byDestination(e).entrySet()) {
+                e = attempt(e, text, group.getKey(), group.getValue());
+            }
+            file(e, text);
+        } catch (IOException | RuntimeException ex) {
+            LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString());
+            try {
+                if (spool.state(id).orElse(null) == QueueState.ACTIVE) {
+                    spool.defer(id, QueueState.ACTIVE, clock.instant().plus(settings.retry().first()));
+                }
+            } catch (IOException again) {
+                LOG.error("{}: cannot file it back as deferred ({}); recovered at next start", id, again.toString());
+            }
+        }
+    }
+
+    /** Indexes of the recipients still to deliver, grouped by destination, in first-seen order. */
+    private static Map<String, List<Integer>> byDestination(Envelope e) {
+        Map<String, List<Integer>> groups = new LinkedHashMap<>();
+        List<RecipientStatus> rs = e.recipients();
+        for (int i = 0; i < rs.size(); i++) {
+            if (!rs.get(i).state().done()) {
+                groups.computeIfAbsent(destination(rs.get(i)), k -> new ArrayList<>()).add(i);
+            }
+        }
+        return groups;
+    }
+
+    private static String destination(RecipientStatus r) {
+        return r.recipient().route() instanceof Route.Relay relay ? relay.domain() : LOCAL;
+    }
+
+    private Envelope attempt(Envelope e, Path text, String destination, List<Integer> indexes) throws IOException {
+        List<RecipientStatus> before = new ArrayList<>();
+        for (int i : indexes) {
+            before.add(e.recipients().get(i));
+        }
+        Semaphore limit = destinations.computeIfAbsent(destination, k -> new Semaphore(settings.perDestination()));
+        List<RecipientStatus> after;
+        try {
+            limit.acquire();
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            return e;
+        }
+        try {
+            DeliveryAgent agent = destination.equals(LOCAL) ? local : remote;
+            after = agent.deliver(e, text, before);
+        } finally {
+            limit.release();
+        }
+        if (after.size() != before.size()) {
+            throw new IllegalStateException("delivery agent for " + destination + " returned " + after.size()
+                    + " results for " + before.size() + " recipients");
+        }
+        List<RecipientStatus> updated = new ArrayList<>(e.recipients());
+        List<RecipientStatus> toReport = new ArrayList<>();
+        for (int k = 0; k < indexes.size(); k++) {
+            RecipientStatus r = after.get(k);
+            updated.set(indexes.get(k), r);
+            log(e, r);
+            if (r.state() == DeliveryState.FAILED || (r.state() == DeliveryState.DELIVERED && wantsSuccessNotice(r))) {
+                toReport.add(r);
+            }
+        }
+        if (!toReport.isEmpty()) {
+            notices.send(e, text, toReport); // before the states are recorded: a crash repeats a notice, never loses one
+        }
+        Envelope next = e.withRecipients(updated);
+        spool.update(QueueState.ACTIVE, next);
+        return next;
+    }
+
+    private static boolean wantsSuccessNotice(RecipientStatus r) {
+        return r.recipient().dsn().notifyOn().contains(dev.mxd.smtp.RcptParameters.Notify.SUCCESS);
+    }
+
+    /** After an attempt: remove a finished message, bounce an expired one, defer the rest. */
+    private void file(Envelope e, Path text) throws IOException {
+        if (e.done()) {
+            spool.remove(QueueState.ACTIVE, e.id());
+            LOG.info("{}: removed", e.id());
+            return;
+        }
+        Instant now = clock.instant();
+        Optional<Instant> next = settings.retry().nextAttempt(e.arrival(), now);
+        if (next.isPresent()) {
+            spool.defer(e.id(), QueueState.ACTIVE, next.get());
+            LOG.info("{}: deferred until {}", e.id(), next.get());
+            nudge(next.get());
+            return;
+        }
+        List<RecipientStatus> expired = new ArrayList<>();
+        List<RecipientStatus> updated = new ArrayList<>();
+        for (RecipientStatus r : e.recipients()) {
+            if (r.state().done()) {
+                updated.add(r);
+            } else {
+                RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
+                        "delivery time expired after " + settings.retry().giveUp().toDays() + " days; last problem: " + r.detail(),
+                        now, Optional.of("4.4.7"), r.remoteMta());
+                expired.add(failed);
+                updated.add(failed);
+                log(e, failed);
+            }
+        }
+        notices.send(e, text, expired);
+        spool.remove(QueueState.ACTIVE, e.id());
+        LOG.info("{}: removed after its queue lifetime ({} recipient(s) bounced)", e.id(), expired.size());
+    }
+
+    /** Scans again no later than {@code due}, so short retry times (tests, the demo) are honoured. */
+    private void nudge(Instant due) {
+        long wait = Duration.between(clock.instant(), due).toNanos();
+        long at = System.nanoTime() + Math.max(0, wait);
+        if (at - nextScanNanos < 0) {
+            nextScanNanos = at;
+        }
+    }
+
+    /** Postfix-style log line: {@code ID: to=<…>, status=sent (…)}. */
+    private void log(Envelope e, RecipientStatus r) {
+        String status;
+        switch (r.state()) {
+            case DELIVERED: status = "sent"; break;
+            case FAILED: status = "bounced"; break;
+            default: status = "deferred"; break;
+        }
+        long delayMillis = Duration.between(e.arrival(), clock.instant()).toMillis();
+        LOG.info("{}: to=<{}>, relay={}, delay={}, status={} ({})", e.id(), r.recipient().address(),
+                r.remoteMta().orElse(destination(r).equals(LOCAL) ? "local" : "none"),
+                String.format(java.util.Locale.ROOT, "%.2f", delayMillis / 1000.0), status, r.detail());
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        scheduler.interrupt();
+        try {
+            scheduler.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        pool.shutdown();
+        try {
+            if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
+                pool.shutdownNow(); // messages left in active/ go back to incoming at the next start
+            }
+        } catch (InterruptedException e) {
+            pool.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+}
