@@ -89,6 +89,8 @@ public final class SmtpConnection implements AutoCloseable {
         SmtpConnection c = new SmtpConnection(target, host, settings);
         Socket socket = new Socket();
         try {
+            // Commands and content are buffered and flushed once per step: Nagle would only delay them.
+            socket.setTcpNoDelay(true);
             socket.connect(target, (int) settings.timeouts().connect().toMillis());
         } catch (IOException e) {
             SmtpProbe.closeQuietly(socket);
