@@ -204,7 +204,9 @@ public final class SmtpConnection implements AutoCloseable {
      * With PIPELINING the commands up to DATA go out in one write and the replies are read in order
      * (RFC 2920 §3.1); otherwise in lock-step. Refuses locally, without a command, a message larger
      * than the server's SIZE (5.3.4, RFC 1870 §6) and one that needs SMTPUTF8 from a server without
-     * it (5.6.7, RFC 6531 §3.4).
+     * it (5.6.7, RFC 6531 §3.4). After a transaction that ended without a reply to its content (MAIL
+     * or every RCPT refused, DATA refused) the next one starts with RSET (RFC 5321 §4.1.1.5); after a
+     * completed one the server has reset itself and MAIL follows directly, as Postfix does.
      *
      * @throws IllegalStateException if the connection is not {@link #reusable()}
      */
