@@ -1,6 +1,6 @@
 package dev.mxd.smtp.client;
 
-/** Why a probe stopped, whatever the {@link ProbeStage}. */
+/** Why an SMTP session stopped, whatever the stage: used by {@link SmtpProbe} and {@link SmtpConnection}. */
 public enum ProbeFailure {
     /** Nothing listens: the host answered the connection with a reset. */
     REFUSED,

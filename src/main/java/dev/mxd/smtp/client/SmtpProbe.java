@@ -62,22 +62,25 @@ public final class SmtpProbe {
     }
 
     private ProbeResult connectFailure(InetSocketAddress target, String where, IOException e) {
-        ProbeFailure failure;
-        String detail;
-        if (e instanceof SocketTimeoutException) {
-            failure = ProbeFailure.TIMEOUT;
-            detail = "no TCP connection to " + where + " within " + text(settings.connectTimeout())
-                    + ": the host is down or a firewall drops the port";
-        } else if (e instanceof ConnectException && String.valueOf(e.getMessage()).contains("refused")) {
-            failure = ProbeFailure.REFUSED;
-            detail = "connection to " + where + " refused: nothing listens there; start the SMTP server"
-                    + " or stop publishing this address";
-        } else {
-            failure = ProbeFailure.UNREACHABLE;
-            detail = "cannot connect to " + where + ": " + e.getMessage();
-        }
-        return new ProbeResult.Failed(target, ProbeStage.CONNECT, failure, detail, OptionalLong.empty(),
+        ConnectError error = ConnectError.of(e, where, settings.connectTimeout());
+        return new ProbeResult.Failed(target, ProbeStage.CONNECT, error.failure(), error.detail(), OptionalLong.empty(),
                 Optional.empty(), Optional.empty());
+    }
+
+    /** Why a TCP connect failed, in words for people; shared by the probe and {@link SmtpConnection}. */
+    record ConnectError(ProbeFailure failure, String detail) {
+
+        static ConnectError of(IOException e, String where, Duration timeout) {
+            if (e instanceof SocketTimeoutException) {
+                return new ConnectError(ProbeFailure.TIMEOUT, "no TCP connection to " + where + " within " + text(timeout)
+                        + ": the host is down or a firewall drops the port");
+            }
+            if (e instanceof ConnectException && String.valueOf(e.getMessage()).contains("refused")) {
+                return new ConnectError(ProbeFailure.REFUSED, "connection to " + where
+                        + " refused: nothing listens there; start the SMTP server or stop publishing this address");
+            }
+            return new ConnectError(ProbeFailure.UNREACHABLE, "cannot connect to " + where + ": " + e.getMessage());
+        }
     }
 
     /** One connection's exchange; remembers how far it got so a failure can say where. */
@@ -192,7 +195,7 @@ public final class SmtpProbe {
         return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
     }
 
-    private static void closeQuietly(Socket socket) {
+    static void closeQuietly(Socket socket) {
         try {
             socket.close();
         } catch (IOException ignored) {

@@ -1,0 +1,69 @@
+package dev.mxd.smtp.client;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One mail transaction to one server: the envelope of RFC 5321 §2.3.1 with the parameters that
+ * go with MAIL FROM (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8, RFC 3461 RET and ENVID), and
+ * the content to stream after DATA.
+ *
+ * @param sender     the reverse-path without angle brackets; "" is the null path {@code <>} of bounces
+ * @param recipients one or more, each sent as RCPT TO, in this order
+ * @param eightBit   the content has 8-bit bytes and needs BODY=8BITMIME (RFC 6152)
+ * @param smtputf8   the message needs SMTPUTF8 (RFC 6531) even if every address is ASCII, for
+ *                   example UTF-8 in its headers; non-ASCII addresses need it anyway
+ * @param ret        RFC 3461 §4.3 RET: what a bounce should carry
+ * @param envid      RFC 3461 §4.4 ENVID: the sender's identifier for the transaction, unencoded
+ * @param content    the message itself; its size is what SIZE= declares
+ */
+public record Envelope(String sender, List<Recipient> recipients, boolean eightBit, boolean smtputf8,
+                       Optional<Ret> ret, Optional<String> envid, MessageContent content) {
+
+    /** RFC 3461 §4.3 RET values. */
+    public enum Ret { FULL, HDRS }
+
+    public Envelope {
+        checkPath(sender, "sender");
+        recipients = List.copyOf(recipients);
+        if (recipients.isEmpty()) {
+            throw new IllegalArgumentException("a mail transaction needs at least one recipient");
+        }
+        if (envid.isPresent() && envid.get().chars().anyMatch(c -> c < 0x20 || c > 0x7e)) {
+            throw new IllegalArgumentException("ENVID must be printable ASCII (RFC 3461 §4.4): '" + envid.get() + "'");
+        }
+    }
+
+    /** A plain transaction: no DSN parameters, 7-bit, ASCII. */
+    public static Envelope of(String sender, List<Recipient> recipients, MessageContent content) {
+        return new Envelope(sender, recipients, false, false, Optional.empty(), Optional.empty(), content);
+    }
+
+    public Envelope withEightBit(boolean value) {
+        return new Envelope(sender, recipients, value, smtputf8, ret, envid, content);
+    }
+
+    public Envelope withDsn(Optional<Ret> r, Optional<String> id) {
+        return new Envelope(sender, recipients, eightBit, smtputf8, r, id, content);
+    }
+
+    /** True when SMTPUTF8 is needed: asked for, or an address that is not ASCII (RFC 6531 §3.4). */
+    public boolean needsSmtputf8() {
+        return smtputf8 || nonAscii(sender) || recipients.stream().anyMatch(Recipient::utf8);
+    }
+
+    static boolean nonAscii(String s) {
+        return s.chars().anyMatch(c -> c > 0x7e);
+    }
+
+    /** Paths go into command lines: CR, LF, angle brackets or spaces would change the command. */
+    static void checkPath(String path, String what) {
+        if (path == null) {
+            throw new IllegalArgumentException(what + " must not be null; use \"\" for the null path <>");
+        }
+        if (path.chars().anyMatch(c -> c <= ' ' || c == '<' || c == '>' || c == 0x7f)) {
+            throw new IllegalArgumentException(what + " address must have no spaces, control characters or angle brackets: '"
+                    + path + "'");
+        }
+    }
+}

@@ -1,0 +1,631 @@
+package dev.mxd.smtp.client;
+
+import dev.mxd.smtp.EhloExtensions;
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.MalformedReplyException;
+import dev.mxd.smtp.SmtpReply;
+import dev.mxd.smtp.SmtpReplyReader;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * One outbound SMTP session to one MX address (RFC 5321 §3, §4), blocking, for a delivery thread:
+ * {@link #open} connects, reads the greeting, says EHLO (HELO after a 5yz, §4.1.4) and upgrades
+ * with STARTTLS as {@link TlsPolicy} says; {@link #send} runs one mail transaction, pipelined when
+ * the server offers PIPELINING (RFC 2920); the same session then takes more messages to this host
+ * while {@link #reusable()}. Trouble with the network or the server is a result, never an
+ * exception: {@link OpenResult}, {@link TransactionResult}, {@link RecipientOutcome}. Every read has
+ * a deadline for the whole reply and every write a time limit. Not thread-safe: one thread at a time.
+ */
+public final class SmtpConnection implements AutoCloseable {
+
+    /** QUIT is a courtesy (RFC 5321 §4.1.1.10): its reply is not worth a full command timeout. */
+    private static final Duration QUIT_WAIT = Duration.ofSeconds(2);
+    /** Content is read from the spool and written in blocks of this size. */
+    private static final int BLOCK = 64 * 1024;
+    /** RFC 3463 codes for outcomes decided here rather than by a server reply. */
+    private static final EnhancedStatus BAD_CONNECTION = new EnhancedStatus(4, 4, 2);
+    private static final EnhancedStatus LOCAL_ERROR = new EnhancedStatus(4, 3, 0);
+    private static final EnhancedStatus TOO_BIG = new EnhancedStatus(5, 3, 4);
+    private static final EnhancedStatus NEEDS_SMTPUTF8 = new EnhancedStatus(5, 6, 7);
+
+    // Where we are connected.
+    private final InetSocketAddress target;
+    private final String host;
+    private final String where;
+    private final ClientSettings settings;
+
+    // The transport; replaced once by STARTTLS.
+    private Socket socket;
+    private DeadlineInputStream input;
+    private SmtpReplyReader reader;
+    private WriteDeadlineOutputStream rawOutput;
+    private OutputStream output;
+
+    // What the server said about itself.
+    private SmtpReply greeting;
+    private EhloExtensions extensions;
+    private boolean esmtp;
+    private boolean tls;
+
+    // Session state between transactions.
+    private SessionStage stage = SessionStage.CONNECT;
+    private boolean broken;
+    private boolean closed;
+    private boolean needsRset;
+    private int transactions;
+
+    private SmtpConnection(InetSocketAddress target, String host, ClientSettings settings) {
+        this.target = target;
+        this.host = host;
+        this.where = host + "[" + SmtpProbe.describe(target) + "]";
+        this.settings = settings;
+    }
+
+    /**
+     * Connects to {@code target}, the address of MX host {@code host} (used for TLS SNI and messages),
+     * and opens the session. On failure the socket is closed and the result says where and why.
+     */
+    public static OpenResult open(InetSocketAddress target, String host, ClientSettings settings) {
+        SmtpConnection c = new SmtpConnection(target, host, settings);
+        Socket socket = new Socket();
+        try {
+            // Commands and content are buffered and flushed once per step: Nagle would only delay them.
+            socket.setTcpNoDelay(true);
+            socket.connect(target, (int) settings.timeouts().connect().toMillis());
+        } catch (IOException e) {
+            SmtpProbe.closeQuietly(socket);
+            SmtpProbe.ConnectError error = SmtpProbe.ConnectError.of(e, c.where, settings.timeouts().connect());
+            return new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, error.failure(),
+                    error.detail(), Optional.empty()));
+        }
+        try {
+            c.attach(socket);
+            Optional<SessionFailure> failure = c.handshake();
+            if (failure.isPresent()) {
+                c.close();
+                return new OpenResult.Failed(failure.get());
+            }
+            return new OpenResult.Ready(c);
+        } catch (IOException e) {
+            return new OpenResult.Failed(c.lost(e));
+        }
+    }
+
+    private void attach(Socket s) throws IOException {
+        socket = s;
+        input = new DeadlineInputStream(s);
+        // A new buffer after STARTTLS drops any plain text sent behind the 220 (the CVE-2011-0411 injection).
+        reader = new SmtpReplyReader(new BufferedInputStream(input));
+        rawOutput = new WriteDeadlineOutputStream(s, settings.timeouts().helo());
+        output = new BufferedOutputStream(rawOutput, BLOCK);
+    }
+
+    /** Greeting, EHLO, STARTTLS; a failure if the session cannot carry mail. */
+    private Optional<SessionFailure> handshake() throws IOException {
+        stage = SessionStage.GREETING;
+        greeting = read(settings.timeouts().greeting());
+        if (!greeting.positive()) {
+            return Optional.of(rejected(greeting, where + " greeted with " + greeting.summary()
+                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
+                    + " (RFC 5321 §3.1); trying the next address"));
+        }
+        Optional<SessionFailure> hello = hello();
+        if (hello.isPresent() || settings.tls() == TlsPolicy.NONE) {
+            return hello;
+        }
+        if (!extensions.starttls()) {
+            return settings.tls() == TlsPolicy.REQUIRE
+                    ? Optional.of(new SessionFailure(target, host, SessionStage.STARTTLS, ProbeFailure.REJECTED, where
+                            + " does not offer STARTTLS and the TLS policy requires it", Optional.empty()))
+                    : Optional.empty();
+        }
+        stage = SessionStage.STARTTLS;
+        SmtpReply starttls = command("STARTTLS", settings.timeouts().helo());
+        if (!starttls.positive()) {
+            if (settings.tls() == TlsPolicy.REQUIRE || starttls.code() == 421) {
+                return Optional.of(rejected(starttls, where + " refused STARTTLS: " + starttls.summary()));
+            }
+            return Optional.empty(); // RFC 3207 §4: the session goes on in plain text, as before STARTTLS
+        }
+        Optional<SessionFailure> upgraded = startTls();
+        return upgraded.isPresent() ? upgraded : hello();
+    }
+
+    /** EHLO, or HELO when EHLO gets 5yz (RFC 5321 §4.1.4); sets {@link #extensions}. */
+    private Optional<SessionFailure> hello() throws IOException {
+        stage = SessionStage.EHLO;
+        SmtpReply reply = command("EHLO " + settings.heloName(), settings.timeouts().helo());
+        esmtp = true;
+        if (reply.permanentFailure() && !tls) {
+            esmtp = false;
+            reply = command("HELO " + settings.heloName(), settings.timeouts().helo());
+        }
+        if (!reply.positive()) {
+            return Optional.of(rejected(reply, where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from "
+                    + settings.heloName() + ": " + reply.summary() + "; trying the next address"));
+        }
+        extensions = esmtp ? EhloExtensions.of(reply) : EhloExtensions.none(EhloExtensions.firstWord(reply.firstLine()));
+        return Optional.empty();
+    }
+
+    /** RFC 3207 §4: TLS handshake after the 220 to STARTTLS; the session starts over with EHLO (§4.2). */
+    private Optional<SessionFailure> startTls() {
+        stage = SessionStage.TLS_HANDSHAKE;
+        Socket plain = socket;
+        AtomicBoolean expired = new AtomicBoolean();
+        ScheduledFuture<?> alarm = WriteDeadlineOutputStream.closeLater(plain, settings.timeouts().helo(), () -> expired.set(true));
+        try {
+            SSLSocket s = (SSLSocket) settings.sslContext().getSocketFactory()
+                    .createSocket(plain, host, target.getPort(), true);
+            List<String> supported = Arrays.asList(s.getSupportedProtocols());
+            s.setEnabledProtocols(settings.tlsProtocols().stream().filter(supported::contains).toArray(String[]::new));
+            s.setUseClientMode(true);
+            s.setSoTimeout((int) settings.timeouts().helo().toMillis());
+            s.startHandshake();
+            attach(s);
+            tls = true;
+            return Optional.empty();
+        } catch (IOException e) {
+            broken = true;
+            SmtpProbe.closeQuietly(plain);
+            String why = expired.get() ? "did not finish within " + SmtpProbe.text(settings.timeouts().helo()) : e.getMessage();
+            return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE,
+                    expired.get() ? ProbeFailure.TIMEOUT : e instanceof SSLException ? ProbeFailure.PROTOCOL_ERROR : ProbeFailure.CLOSED,
+                    "TLS handshake with " + where + " failed (" + why + ")"
+                            + (settings.tls() == TlsPolicy.OPPORTUNISTIC ? "; retry this host without TLS" : ""),
+                    Optional.empty()));
+        } finally {
+            alarm.cancel(false);
+        }
+    }
+
+    /**
+     * Runs one mail transaction: MAIL FROM, RCPT TO for each recipient, DATA and the content.
+     * With PIPELINING the commands up to DATA go out in one write and the replies are read in order
+     * (RFC 2920 §3.1); otherwise in lock-step. Refuses locally, without a command, a message larger
+     * than the server's SIZE (5.3.4, RFC 1870 §6) and one that needs SMTPUTF8 from a server without
+     * it (5.6.7, RFC 6531 §3.4). After a transaction that ended without a reply to its content (MAIL
+     * or every RCPT refused, DATA refused) the next one starts with RSET (RFC 5321 §4.1.1.5); after a
+     * completed one the server has reset itself and MAIL follows directly, as Postfix does.
+     *
+     * @throws IllegalStateException if the connection is not {@link #reusable()}
+     */
+    public TransactionResult send(Envelope envelope) {
+        if (!reusable()) {
+            throw new IllegalStateException("SMTP connection to " + where + " is "
+                    + (closed ? "closed" : "broken") + "; open a new one");
+        }
+        transactions++;
+        List<Recipient> rcpts = envelope.recipients();
+        if (envelope.needsSmtputf8() && !extensions.offers("SMTPUTF8")) {
+            return refuseAll(rcpts, NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and the message has non-ASCII"
+                    + " addresses or headers (RFC 6531 §3.4); not sent");
+        }
+        long size = envelope.content().size();
+        if (extensions.maxSize().isPresent() && size > extensions.maxSize().getAsLong()) {
+            return refuseAll(rcpts, TOO_BIG, "message of " + size + " bytes is larger than the "
+                    + extensions.maxSize().getAsLong() + " bytes " + where + " takes (SIZE, RFC 1870); not sent");
+        }
+        boolean eightBitUnannounced = envelope.eightBit() && !extensions.offers("8BITMIME");
+        try {
+            return transaction(envelope, eightBitUnannounced);
+        } catch (IOException e) {
+            return new TransactionResult.Failed(lost(e));
+        }
+    }
+
+    private TransactionResult transaction(Envelope envelope, boolean eightBitUnannounced) throws IOException {
+        List<Recipient> rcpts = envelope.recipients();
+        ClientSettings.Timeouts t = settings.timeouts();
+        boolean pipelining = extensions.offers("PIPELINING");
+        boolean rset = needsRset;
+        needsRset = true; // until a final reply closes the transaction (RFC 5321 §4.1.1.4)
+        String mail = mailCommand(envelope);
+        List<String> rcptCommands = rcpts.stream().map(this::rcptCommand).toList();
+
+        Replies replies = new Replies();
+        if (pipelining) {
+            stage = rset ? SessionStage.RSET : SessionStage.MAIL;
+            StringBuilder batch = new StringBuilder();
+            if (rset) {
+                batch.append("RSET\r\n");
+            }
+            batch.append(mail).append("\r\n");
+            rcptCommands.forEach(c -> batch.append(c).append("\r\n"));
+            batch.append("DATA\r\n");
+            write(batch.toString(), t.mail());
+            if (rset && !replies.next(SessionStage.RSET, t.helo()).positive()) {
+                return new TransactionResult.Failed(closeRejected(replies.last, "RSET"));
+            }
+            replies.next(SessionStage.MAIL, t.mail());
+            for (int i = 0; i < rcpts.size(); i++) {
+                replies.rcpt.add(replies.next(SessionStage.RCPT, t.rcpt()));
+            }
+            replies.data = replies.next(SessionStage.DATA, t.dataInit());
+        } else {
+            if (rset && !lockStep(replies, "RSET", SessionStage.RSET, t.helo()).positive()) {
+                return new TransactionResult.Failed(closeRejected(replies.last, "RSET"));
+            }
+            if (lockStep(replies, mail, SessionStage.MAIL, t.mail()).positive()) {
+                for (String c : rcptCommands) {
+                    replies.rcpt.add(lockStep(replies, c, SessionStage.RCPT, t.rcpt()));
+                }
+                if (replies.rcpt.stream().anyMatch(SmtpReply::positive)) {
+                    replies.data = lockStep(replies, "DATA", SessionStage.DATA, t.dataInit());
+                }
+            }
+        }
+        replies.mail = replies.first(SessionStage.MAIL);
+        return finish(envelope, replies, eightBitUnannounced);
+    }
+
+    /** After the replies up to DATA: the content, and one outcome per recipient. */
+    private TransactionResult finish(Envelope envelope, Replies replies, boolean eightBitUnannounced) throws IOException {
+        List<Recipient> rcpts = envelope.recipients();
+        boolean dataGo = replies.data != null && replies.data.code() / 100 == 3;
+        if (!replies.mail.positive()) {
+            endEmptyData(dataGo);
+            String why = where + " refused MAIL FROM:<" + envelope.sender() + ">: " + replies.mail.summary();
+            return completed(rcpts.stream().map(r -> verdict(r, SessionStage.MAIL, replies.mail, why)).toList(), eightBitUnannounced);
+        }
+        List<RecipientOutcome> outcomes = new ArrayList<>();
+        List<Integer> accepted = new ArrayList<>();
+        for (int i = 0; i < rcpts.size(); i++) {
+            SmtpReply r = replies.rcpt.get(i);
+            if (r.positive()) {
+                accepted.add(i);
+                outcomes.add(null); // decided by DATA and the final dot
+            } else {
+                outcomes.add(verdict(rcpts.get(i), SessionStage.RCPT, r, where + " refused RCPT TO:<"
+                        + rcpts.get(i).address() + ">: " + r.summary()));
+            }
+        }
+        if (accepted.isEmpty()) {
+            endEmptyData(dataGo);
+            return completed(outcomes, eightBitUnannounced);
+        }
+        if (!dataGo) {
+            SmtpReply data = replies.data;
+            if (data.positive()) {
+                broken = true; // 2yz to DATA: we cannot tell what the server expects next
+            }
+            for (int i : accepted) {
+                outcomes.set(i, data.positive()
+                        ? deferred(rcpts.get(i), SessionStage.DATA, Optional.of(data), LOCAL_ERROR,
+                                where + " answered DATA with " + data.summary() + " instead of 354", false)
+                        : verdict(rcpts.get(i), SessionStage.DATA, data, where + " refused DATA: " + data.summary()));
+            }
+            return completed(outcomes, eightBitUnannounced);
+        }
+        Optional<SmtpReply> fin = streamContent(envelope, accepted, outcomes);
+        if (fin.isPresent()) {
+            SmtpReply f = fin.get();
+            needsRset = false;
+            for (int i : accepted) {
+                Recipient r = rcpts.get(i);
+                outcomes.set(i, f.positive()
+                        ? new RecipientOutcome.Accepted(r, replies.rcpt.get(i), f, status(f), where + " said: " + f.summary())
+                        : verdict(r, SessionStage.FINAL_DOT, f, where + " refused the message after its content: " + f.summary()));
+            }
+        }
+        return completed(outcomes, eightBitUnannounced);
+    }
+
+    /**
+     * Sends the content and the final dot and reads the reply to it. A broken connection or an
+     * unreadable spool file defers the accepted recipients (filled into {@code outcomes}) and
+     * returns empty; after the final dot went out, "maybe delivered" (RFC 1047).
+     */
+    private Optional<SmtpReply> streamContent(Envelope envelope, List<Integer> accepted, List<RecipientOutcome> outcomes)
+            throws IOException {
+        List<Recipient> rcpts = envelope.recipients();
+        stage = SessionStage.MESSAGE;
+        rawOutput.limit(settings.timeouts().dataBlock());
+        DotStuffingOutputStream data = new DotStuffingOutputStream(output);
+        long read = 0;
+        try (InputStream content = envelope.content().open()) {
+            byte[] block = new byte[BLOCK];
+            for (int n; (n = readSpool(content, block)) >= 0; ) {
+                read += n;
+                data.write(block, 0, n);
+            }
+        } catch (SpoolReadException e) {
+            // The server must not take a partial message: drop the connection without the final dot (§4.1.1.4).
+            closeBroken();
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, LOCAL_ERROR, "could not read the spooled message"
+                    + " after " + read + " bytes (" + e.getCause().getMessage() + "); connection to " + where + " dropped", false);
+            return Optional.empty();
+        } catch (IOException e) {
+            SessionFailure f = lost(e);
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, BAD_CONNECTION, f.detail() + " after "
+                    + data.written() + " bytes of content", false);
+            return Optional.empty();
+        }
+        try {
+            data.finish();
+        } catch (IOException e) {
+            SessionFailure f = lost(e);
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, BAD_CONNECTION, f.detail(), false);
+            return Optional.empty();
+        }
+        try {
+            stage = SessionStage.FINAL_DOT;
+            SmtpReply reply = read(settings.timeouts().dataDone());
+            if (reply.code() == 421) {
+                broken = true;
+            }
+            return Optional.of(reply);
+        } catch (IOException e) {
+            SessionFailure f = lost(e);
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.FINAL_DOT, BAD_CONNECTION, f.detail()
+                    + "; the message went out whole and may have been delivered", true);
+            return Optional.empty();
+        }
+    }
+
+    /** A spool read failure, kept apart from socket failures: it is our fault, not the server's. */
+    private static final class SpoolReadException extends IOException {
+        SpoolReadException(IOException cause) {
+            super(cause);
+        }
+    }
+
+    private static int readSpool(InputStream content, byte[] block) throws SpoolReadException {
+        try {
+            return content.read(block);
+        } catch (IOException e) {
+            throw new SpoolReadException(e);
+        }
+    }
+
+    private void deferAccepted(List<Recipient> rcpts, List<Integer> accepted, List<RecipientOutcome> outcomes,
+                               SessionStage at, EnhancedStatus status, String detail, boolean maybeDelivered) {
+        for (int i : accepted) {
+            outcomes.set(i, deferred(rcpts.get(i), at, Optional.empty(), status, detail, maybeDelivered));
+        }
+    }
+
+    /**
+     * RFC 2920 §3.1: when every RCPT failed but the pipelined DATA still got 354, an empty message
+     * ends it; a server that took it anyway has no recipient to deliver to.
+     */
+    private void endEmptyData(boolean dataGo) throws IOException {
+        if (dataGo) {
+            stage = SessionStage.FINAL_DOT;
+            write(".\r\n", settings.timeouts().dataBlock());
+            read(settings.timeouts().dataDone());
+        }
+    }
+
+    /** The replies of one transaction, in the order the commands went out; a 421 stands for all after it. */
+    private final class Replies {
+        private final List<SmtpReply> all = new ArrayList<>();
+        private final List<SessionStage> stages = new ArrayList<>();
+        private final List<SmtpReply> rcpt = new ArrayList<>();
+        private SmtpReply mail;
+        private SmtpReply data;
+        private SmtpReply last;
+        private SmtpReply closing;
+
+        /**
+         * The next reply. After a 421 the server closes the connection (RFC 5321 §3.8), so the
+         * replies still owed are taken to be that 421, not read.
+         */
+        SmtpReply next(SessionStage at, Duration limit) throws IOException {
+            stage = at;
+            SmtpReply r = closing != null ? closing : read(limit);
+            if (r.code() == 421) {
+                closing = r;
+                broken = true;
+            }
+            all.add(r);
+            stages.add(at);
+            last = r;
+            return r;
+        }
+
+        SmtpReply first(SessionStage at) {
+            return all.get(stages.indexOf(at));
+        }
+    }
+
+    private SmtpReply lockStep(Replies replies, String command, SessionStage at, Duration limit) throws IOException {
+        stage = at;
+        if (replies.closing == null) {
+            write(command + "\r\n", limit);
+        }
+        return replies.next(at, limit);
+    }
+
+    /** RFC 5321 §4.1.1.2 MAIL FROM with the parameters the server announced. */
+    private String mailCommand(Envelope e) {
+        StringBuilder sb = new StringBuilder("MAIL FROM:<").append(e.sender()).append('>');
+        if (extensions.offers("SIZE")) {
+            sb.append(" SIZE=").append(e.content().size()); // RFC 1870 §3
+        }
+        if (e.eightBit() && extensions.offers("8BITMIME")) {
+            sb.append(" BODY=8BITMIME"); // RFC 6152 §2
+        }
+        if (e.needsSmtputf8()) {
+            sb.append(" SMTPUTF8"); // RFC 6531 §3.4; only reached when offered
+        }
+        if (extensions.offers("DSN")) {
+            e.ret().ifPresent(r -> sb.append(" RET=").append(r.name())); // RFC 3461 §4.3
+            e.envid().ifPresent(id -> sb.append(" ENVID=").append(Xtext.encode(id))); // RFC 3461 §4.4
+        }
+        return sb.toString();
+    }
+
+    /** RFC 5321 §4.1.1.3 RCPT TO; NOTIFY and ORCPT only to servers that announce DSN (RFC 3461 §4). */
+    private String rcptCommand(Recipient r) {
+        StringBuilder sb = new StringBuilder("RCPT TO:<").append(r.address()).append('>');
+        if (extensions.offers("DSN")) {
+            if (!r.notifyOn().isEmpty()) {
+                sb.append(" NOTIFY=").append(r.notifyOn().stream().sorted().map(Enum::name).collect(Collectors.joining(",")));
+            }
+            r.orcpt().ifPresent(o -> sb.append(" ORCPT=rfc822;").append(Xtext.encode(o)));
+        }
+        return sb.toString();
+    }
+
+    /** A server's 4yz defers, 5yz fails. */
+    private static RecipientOutcome verdict(Recipient r, SessionStage at, SmtpReply reply, String detail) {
+        return reply.permanentFailure()
+                ? new RecipientOutcome.Failed(r, at, Optional.of(reply), status(reply), detail)
+                : deferred(r, at, Optional.of(reply), status(reply), detail, false);
+    }
+
+    private static RecipientOutcome.Deferred deferred(Recipient r, SessionStage at, Optional<SmtpReply> reply,
+                                                      EnhancedStatus status, String detail, boolean maybeDelivered) {
+        return new RecipientOutcome.Deferred(r, at, reply, status, detail, maybeDelivered);
+    }
+
+    /** The reply's RFC 3463 code, or the class's "other" code X.0.0 when the server sent none (RFC 3463 §3.1). */
+    private static EnhancedStatus status(SmtpReply reply) {
+        return reply.enhancedStatus().orElseGet(() -> new EnhancedStatus(reply.code() / 100, 0, 0));
+    }
+
+    private TransactionResult refuseAll(List<Recipient> rcpts, EnhancedStatus status, String detail) {
+        Function<Recipient, RecipientOutcome> fail = r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(),
+                status, detail);
+        return completed(rcpts.stream().map(fail).toList(), false);
+    }
+
+    private static TransactionResult completed(List<RecipientOutcome> outcomes, boolean eightBitUnannounced) {
+        return new TransactionResult.Completed(outcomes, eightBitUnannounced);
+    }
+
+    private SessionFailure rejected(SmtpReply reply, String detail) {
+        return new SessionFailure(target, host, stage, ProbeFailure.REJECTED, detail, Optional.of(reply));
+    }
+
+    private SessionFailure closeRejected(SmtpReply reply, String command) {
+        SessionFailure f = rejected(reply, where + " refused " + command + ": " + reply.summary());
+        close();
+        return f;
+    }
+
+    /** Turns an I/O failure into a session failure at the current stage and closes the connection. */
+    private SessionFailure lost(IOException e) {
+        ProbeFailure cause;
+        String what;
+        if (e instanceof SocketTimeoutException) {
+            cause = ProbeFailure.TIMEOUT;
+            what = "timed out";
+        } else if (e instanceof MalformedReplyException) {
+            cause = ProbeFailure.PROTOCOL_ERROR;
+            what = "sent a malformed reply";
+        } else if (e instanceof EOFException) {
+            cause = ProbeFailure.CLOSED;
+            what = "closed the connection";
+        } else {
+            cause = ProbeFailure.CLOSED;
+            what = "lost the connection";
+        }
+        closeBroken();
+        return new SessionFailure(target, host, stage, cause, where + " " + what + " at " + stage.label() + ": "
+                + e.getMessage(), Optional.empty());
+    }
+
+    private void write(String commands, Duration limit) throws IOException {
+        rawOutput.limit(limit);
+        output.write(commands.getBytes(StandardCharsets.UTF_8)); // UTF-8 only reaches SMTPUTF8 servers
+        output.flush();
+    }
+
+    private SmtpReply command(String line, Duration limit) throws IOException {
+        write(line + "\r\n", limit);
+        return read(limit);
+    }
+
+    private SmtpReply read(Duration limit) throws IOException {
+        input.deadline(System.nanoTime() + limit.toNanos());
+        return reader.read();
+    }
+
+    /** True while this session can take another {@link #send}: open, in step, and not told 421. */
+    public boolean reusable() {
+        return !closed && !broken;
+    }
+
+    /** Transactions started on this connection (including those refused before any command). */
+    public int transactions() {
+        return transactions;
+    }
+
+    public SmtpReply greeting() {
+        return greeting;
+    }
+
+    /** What the server announced in its last EHLO (after TLS: the EHLO over TLS); none after HELO. */
+    public EhloExtensions extensions() {
+        return extensions;
+    }
+
+    /** False when the server refused EHLO and the session runs on HELO (no extensions). */
+    public boolean esmtp() {
+        return esmtp;
+    }
+
+    /** The TLS protocol in use ("TLSv1.3"), empty in plain text. */
+    public Optional<String> tlsProtocol() {
+        return tls ? Optional.of(((SSLSocket) socket).getSession().getProtocol()) : Optional.empty();
+    }
+
+    public InetSocketAddress target() {
+        return target;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    /** Says QUIT when the session is in step (RFC 5321 §4.1.1.10) and closes the socket. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (!broken) {
+            try {
+                Duration wait = QUIT_WAIT.compareTo(settings.timeouts().helo()) < 0 ? QUIT_WAIT : settings.timeouts().helo();
+                write("QUIT\r\n", wait);
+                read(wait);
+            } catch (IOException ignored) {
+                // the mail is settled; a server that does not answer QUIT costs nothing more
+            }
+        }
+        closeBroken();
+    }
+
+    private void closeBroken() {
+        broken = true;
+        closed = true;
+        SmtpProbe.closeQuietly(socket);
+    }
+
+    @Override
+    public String toString() {
+        return where + (tls ? " (TLS)" : "") + (reusable() ? "" : " (closed)");
+    }
+}

@@ -1,0 +1,60 @@
+package dev.mxd.smtp.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The DATA encoding on bytes: transparency dots, CRLF line ends, the final dot. */
+class DotStuffingOutputStreamTest {
+
+    private static String encode(String content, int blockSize) throws IOException {
+        ByteArrayOutputStream wire = new ByteArrayOutputStream();
+        DotStuffingOutputStream out = new DotStuffingOutputStream(wire);
+        byte[] bytes = content.getBytes(StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < bytes.length; i += blockSize) {
+            out.write(bytes, i, Math.min(blockSize, bytes.length - i));
+        }
+        out.finish();
+        assertThat(out.written()).isEqualTo(wire.size());
+        return wire.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    @Test
+    void leadingDotsAreDoubledOnEveryLine() throws IOException {
+        assertThat(encode(".a\r\nb.\r\n..c\r\n.\r\n", 1000)).isEqualTo("..a\r\nb.\r\n...c\r\n..\r\n.\r\n");
+    }
+
+    @Test
+    void bareLineFeedsBecomeCrLf() throws IOException {
+        assertThat(encode("Subject: x\n\nbody\r\nmore\n", 1000)).isEqualTo("Subject: x\r\n\r\nbody\r\nmore\r\n.\r\n");
+    }
+
+    @Test
+    void aLastLineWithoutEndGetsOne() throws IOException {
+        assertThat(encode("a\r\nno end", 1000)).isEqualTo("a\r\nno end\r\n.\r\n");
+        assertThat(encode("ends in cr\r", 1000)).isEqualTo("ends in cr\r\n.\r\n");
+    }
+
+    @Test
+    void emptyContentIsJustTheFinalDot() throws IOException {
+        assertThat(encode("", 1000)).isEqualTo(".\r\n");
+    }
+
+    @Test
+    void blockBoundariesDoNotMatter() throws IOException {
+        String content = ".x\n.\r\n\r\n.y\rz\n..\n\u00e9t\u00e9\n";
+        String whole = encode(content, 1000);
+        for (int block = 1; block <= 5; block++) {
+            assertThat(encode(content, block)).as("block size %d", block).isEqualTo(whole);
+        }
+        assertThat(whole).isEqualTo("..x\r\n..\r\n\r\n..y\rz\r\n...\r\n\u00e9t\u00e9\r\n.\r\n");
+    }
+
+    @Test
+    void aBareCarriageReturnIsNotALineEnd() throws IOException {
+        assertThat(encode("a\r.b\n", 1000)).isEqualTo("a\r.b\r\n.\r\n");
+    }
+}

@@ -1,0 +1,398 @@
+package dev.mxd.smtp.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.mxd.testing.FakeSmtpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** {@link SmtpConnection} against a scripted server: the misbehaviour real servers do not produce on demand. */
+class SmtpConnectionTest {
+
+    private static final List<String> FULL = List.of("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN", "SMTPUTF8",
+            "ENHANCEDSTATUSCODES");
+    private static final byte[] MESSAGE = "Subject: test\r\n\r\nHello\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : open) {
+            c.close();
+        }
+    }
+
+    private FakeSmtpServer server(String greeting, List<String> ehlo, Function<String, String> responder) throws IOException {
+        FakeSmtpServer s = FakeSmtpServer.start(greeting, ehlo, responder);
+        open.add(s);
+        return s;
+    }
+
+    private FakeSmtpServer server(List<String> ehlo, Function<String, String> responder) throws IOException {
+        return server("220 fake.test ESMTP", ehlo, responder);
+    }
+
+    private static ClientSettings settings() {
+        return ClientSettings.defaults("client.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
+    }
+
+    private OpenResult open(FakeSmtpServer s, ClientSettings settings) {
+        OpenResult r = SmtpConnection.open(s.address(), "mx.fake.test", settings);
+        if (r instanceof OpenResult.Ready ready) {
+            open.add(ready.connection());
+        }
+        return r;
+    }
+
+    private SmtpConnection connect(FakeSmtpServer s) {
+        OpenResult r = open(s, settings());
+        assertThat(r).as("open").isInstanceOf(OpenResult.Ready.class);
+        return ((OpenResult.Ready) r).connection();
+    }
+
+    private static SessionFailure failure(OpenResult r) {
+        assertThat(r).isInstanceOf(OpenResult.Failed.class);
+        return ((OpenResult.Failed) r).failure();
+    }
+
+    private static TransactionResult.Completed completed(TransactionResult r) {
+        assertThat(r).isInstanceOf(TransactionResult.Completed.class);
+        return (TransactionResult.Completed) r;
+    }
+
+    private static Envelope envelope(String... rcpts) {
+        return Envelope.of("sender@client.test", List.of(rcpts).stream().map(Recipient::of).toList(), MessageContent.of(MESSAGE));
+    }
+
+    @Test
+    void greeting421IsASessionFailureAtTheGreeting() throws IOException {
+        FakeSmtpServer s = server("421 4.3.2 fake.test too busy", FULL, c -> null);
+        SessionFailure f = failure(open(s, settings()));
+        assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
+        assertThat(f.cause()).isEqualTo(ProbeFailure.REJECTED);
+        assertThat(f.reply()).get().extracting(r -> r.code()).isEqualTo(421);
+        assertThat(f.detail()).contains("421 4.3.2 fake.test too busy").contains("turns sessions away for now");
+        assertThat(f.code()).isEqualTo("greeting-rejected");
+    }
+
+    @Test
+    void aGreetingThatNeverComesTimesOutAtTheGreetingTimeout() throws IOException {
+        FakeSmtpServer s = server(FakeSmtpServer.SILENCE, FULL, c -> null);
+        ClientSettings quick = settings().withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))
+                .withGreeting(Duration.ofMillis(400)));
+        long start = System.nanoTime();
+        SessionFailure f = failure(open(s, quick));
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
+        assertThat(f.cause()).isEqualTo(ProbeFailure.TIMEOUT);
+        assertThat(millis).isBetween(350L, 3_000L);
+    }
+
+    @Test
+    void aClosedPortIsRefusedAtConnect() throws IOException {
+        InetSocketAddress nothing;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            nothing = (InetSocketAddress) probe.getLocalSocketAddress();
+        }
+        SessionFailure f = failure(SmtpConnection.open(nothing, "gone.test", settings()));
+        assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
+        assertThat(f.cause()).isEqualTo(ProbeFailure.REFUSED);
+        assertThat(f.host()).isEqualTo("gone.test");
+    }
+
+    @Test
+    void ehloRefusedWith5xxFallsBackToHelo() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("EHLO") ? "502 5.5.2 what is EHLO" : null);
+        SmtpConnection c = connect(s);
+        assertThat(c.esmtp()).isFalse();
+        assertThat(c.extensions().keywords()).isEmpty();
+        assertThat(s.commands).containsExactly("EHLO client.test", "HELO client.test");
+        completed(c.send(envelope("a@fake.test")));
+        // No extensions after HELO: a plain MAIL FROM without SIZE or BODY.
+        assertThat(s.commands("MAIL")).containsExactly("MAIL FROM:<sender@client.test>");
+    }
+
+    @Test
+    void ehloRefusedWith4xxIsASessionFailure() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("EHLO") ? "421 4.7.0 slow down" : null);
+        SessionFailure f = failure(open(s, settings()));
+        assertThat(f.stage()).isEqualTo(SessionStage.EHLO);
+        assertThat(f.cause()).isEqualTo(ProbeFailure.REJECTED);
+        assertThat(s.commands).noneMatch(c -> c.startsWith("HELO"));
+    }
+
+    @Test
+    void eachRecipientGetsItsOwnVerdictAndTheFinalReplyGoesToTheAccepted() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("RCPT TO:<later@") ? "450 4.2.1 mailbox busy"
+                : c.startsWith("RCPT TO:<nobody@") ? "550 5.1.1 no such user"
+                : c.equals(".") ? "250 2.0.0 queued as 42" : null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("a@fake.test", "later@fake.test", "nobody@fake.test",
+                "b@fake.test")));
+        List<RecipientOutcome> r = done.recipients();
+        assertThat(r.get(0)).isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(((RecipientOutcome.Accepted) r.get(0)).finalReply().summary()).isEqualTo("250 2.0.0 queued as 42");
+        assertThat(r.get(1)).isInstanceOf(RecipientOutcome.Deferred.class);
+        assertThat(r.get(1).status()).hasToString("4.2.1");
+        assertThat(((RecipientOutcome.Deferred) r.get(1)).stage()).isEqualTo(SessionStage.RCPT);
+        assertThat(((RecipientOutcome.Deferred) r.get(1)).maybeDelivered()).isFalse();
+        assertThat(r.get(2)).isInstanceOf(RecipientOutcome.Failed.class);
+        assertThat(r.get(2).status()).hasToString("5.1.1");
+        assertThat(r.get(2).detail()).contains("nobody@fake.test").contains("550 5.1.1 no such user");
+        assertThat(r.get(3)).isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(done.accepted()).hasSize(2);
+        assertThat(s.messages).hasSize(1);
+        assertThat(c.reusable()).isTrue();
+    }
+
+    @Test
+    void aRefusedMailFromAppliesToEveryRecipientAndTheNextTransactionStartsWithRset() throws IOException {
+        List<String> noPipelining = List.of("SIZE 10240000", "ENHANCEDSTATUSCODES");
+        int[] mails = {0};
+        FakeSmtpServer s = server(noPipelining, c -> c.startsWith("MAIL") && mails[0]++ == 0 ? "451 4.3.0 try later" : null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed first = completed(c.send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(first.recipients()).allSatisfy(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class);
+            assertThat(((RecipientOutcome.Deferred) o).stage()).isEqualTo(SessionStage.MAIL);
+            assertThat(o.status()).hasToString("4.3.0");
+        });
+        assertThat(s.commands("RCPT")).isEmpty(); // lock-step: no RCPT after a refused MAIL
+        assertThat(c.reusable()).isTrue();
+        TransactionResult.Completed second = completed(c.send(envelope("a@fake.test")));
+        assertThat(second.accepted()).hasSize(1);
+        assertThat(s.commands.subList(2, s.commands.size())).startsWith("RSET", "MAIL FROM:<sender@client.test> SIZE=" + MESSAGE.length);
+    }
+
+    @Test
+    void aPermanentMailRefusalFailsEveryRecipientEvenWhenPipelined() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("MAIL") ? "553 5.7.1 sender rejected"
+                : c.startsWith("DATA") ? "554 5.5.1 no valid recipients" : null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.recipients()).allSatisfy(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
+            assertThat(o.status()).hasToString("5.7.1");
+        });
+        assertThat(s.messages).isEmpty();
+        assertThat(c.reusable()).isTrue();
+    }
+
+    @Test
+    void pipeliningSendsMailRcptAndDataInOneWrite() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> null);
+        SmtpConnection c = connect(s);
+        completed(c.send(envelope("a@fake.test", "b@fake.test")));
+        // " +": more commands were already waiting when the server read this one.
+        assertThat(s.commands("MAIL")).singleElement().asString().endsWith(" +");
+        assertThat(s.commands("RCPT")).containsExactly("RCPT TO:<a@fake.test> +", "RCPT TO:<b@fake.test> +");
+        assertThat(s.commands("DATA")).containsExactly("DATA");
+    }
+
+    @Test
+    void withoutPipeliningEachCommandWaitsForItsReply() throws IOException {
+        FakeSmtpServer s = server(List.of("8BITMIME"), c -> null);
+        SmtpConnection c = connect(s);
+        completed(c.send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(s.commands).containsSequence("MAIL FROM:<sender@client.test>", "RCPT TO:<a@fake.test>",
+                "RCPT TO:<b@fake.test>", "DATA", ".");
+    }
+
+    @Test
+    void aHangUpInTheMiddleOfTheContentDefersTheAcceptedRecipients() throws IOException {
+        FakeSmtpServer s = FakeSmtpServer.hangingUpInData(List.of("PIPELINING", "8BITMIME"), 1000);
+        open.add(s);
+        SmtpConnection c = connect(s);
+        // Much more than the socket buffers hold, so the client is still writing when the server leaves.
+        Envelope big = Envelope.of("s@client.test", List.of(Recipient.of("a@fake.test")), new GeneratedContent(32 << 20, 7));
+        TransactionResult.Completed done = completed(c.send(big));
+        RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) done.recipients().get(0);
+        assertThat(d.stage()).isEqualTo(SessionStage.MESSAGE);
+        assertThat(d.maybeDelivered()).isFalse();
+        assertThat(d.status()).hasToString("4.4.2");
+        assertThat(c.reusable()).isFalse();
+    }
+
+    @Test
+    void noReplyAfterTheFinalDotMeansMaybeDelivered() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.equals(".") ? FakeSmtpServer.HANG_UP : null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.recipients()).allSatisfy(o -> {
+            RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) o;
+            assertThat(d.stage()).isEqualTo(SessionStage.FINAL_DOT);
+            assertThat(d.maybeDelivered()).isTrue();
+            assertThat(d.detail()).contains("may have been delivered");
+        });
+        assertThat(s.messages).hasSize(1);
+        assertThat(c.reusable()).isFalse();
+    }
+
+    @Test
+    void aLostConnectionBeforeTheContentIsASessionFailure() throws IOException {
+        FakeSmtpServer s = server(List.of("SIZE 1000000"), c -> c.startsWith("RCPT") ? FakeSmtpServer.HANG_UP : null);
+        SmtpConnection c = connect(s);
+        TransactionResult r = c.send(envelope("a@fake.test"));
+        assertThat(r).isInstanceOf(TransactionResult.Failed.class);
+        SessionFailure f = ((TransactionResult.Failed) r).failure();
+        assertThat(f.stage()).isEqualTo(SessionStage.RCPT);
+        assertThat(f.cause()).isEqualTo(ProbeFailure.CLOSED);
+        assertThat(c.reusable()).isFalse();
+        assertThatThrownBy(() -> c.send(envelope("a@fake.test"))).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void aSilentRcptReplyTimesOut() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("RCPT") ? FakeSmtpServer.SILENCE : null);
+        ClientSettings quick = settings().withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))
+                .withCommand(Duration.ofMillis(300)));
+        OpenResult r = open(s, quick);
+        SmtpConnection c = ((OpenResult.Ready) r).connection();
+        TransactionResult t = c.send(envelope("a@fake.test"));
+        SessionFailure f = ((TransactionResult.Failed) t).failure();
+        assertThat(f.stage()).isEqualTo(SessionStage.RCPT);
+        assertThat(f.cause()).isEqualTo(ProbeFailure.TIMEOUT);
+    }
+
+    @Test
+    void a421InThePipelineStandsForTheRepliesThatDoNotCome() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("RCPT TO:<b@") ? "421 4.4.5 shutting down\r\n" + FakeSmtpServer.HANG_UP : null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("a@fake.test", "b@fake.test", "c@fake.test")));
+        assertThat(done.recipients()).allSatisfy(o -> assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class));
+        assertThat(((RecipientOutcome.Deferred) done.recipients().get(2)).reply()).get()
+                .extracting(rep -> rep.code()).isEqualTo(421);
+        assertThat(s.messages).isEmpty();
+        assertThat(c.reusable()).isFalse();
+    }
+
+    @Test
+    void aMessageOverTheServersSizeLimitIsRefusedHereWith534() throws IOException {
+        FakeSmtpServer s = server(List.of("PIPELINING", "SIZE 10"), c -> null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("a@fake.test")));
+        RecipientOutcome.Failed f = (RecipientOutcome.Failed) done.recipients().get(0);
+        assertThat(f.status()).hasToString("5.3.4");
+        assertThat(f.reply()).isEmpty();
+        assertThat(f.detail()).contains(MESSAGE.length + " bytes").contains("10 bytes");
+        assertThat(s.commands("MAIL")).isEmpty();
+        assertThat(c.reusable()).isTrue();
+    }
+
+    @Test
+    void aUtf8AddressToAServerWithoutSmtputf8FailsWith567WithoutSending() throws IOException {
+        FakeSmtpServer s = server(List.of("PIPELINING", "8BITMIME"), c -> null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("j\u00fcrgen@fake.test", "ascii@fake.test")));
+        assertThat(done.recipients()).allSatisfy(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
+            assertThat(o.status()).hasToString("5.6.7");
+        });
+        assertThat(s.commands("MAIL")).isEmpty();
+    }
+
+    @Test
+    void smtputf8IsAskedForWhenOfferedAndNeeded() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> null);
+        SmtpConnection c = connect(s);
+        assertThat(completed(c.send(envelope("j\u00fcrgen@fake.test"))).accepted()).hasSize(1);
+        assertThat(s.commands("MAIL").get(0)).contains(" SMTPUTF8");
+        assertThat(s.commands("RCPT").get(0)).startsWith("RCPT TO:<j\u00fcrgen@fake.test>");
+    }
+
+    @Test
+    void dsnParametersGoOnlyToServersThatOfferDsn() throws IOException {
+        Recipient r = new Recipient("a@fake.test", Set.of(Recipient.Notify.FAILURE, Recipient.Notify.SUCCESS),
+                Optional.of("orig+1@fake.test"));
+        Envelope e = Envelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
+                .withDsn(Optional.of(Envelope.Ret.HDRS), Optional.of("id=1 x"));
+        FakeSmtpServer withDsn = server(FULL, c -> null);
+        completed(connect(withDsn).send(e));
+        assertThat(withDsn.commands("MAIL").get(0)).contains(" RET=HDRS ENVID=id+3D1+20x");
+        assertThat(withDsn.commands("RCPT").get(0)).startsWith("RCPT TO:<a@fake.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2B1@fake.test");
+        FakeSmtpServer without = server(List.of("PIPELINING", "SIZE 1000"), c -> null);
+        completed(connect(without).send(e));
+        assertThat(without.commands("MAIL").get(0)).doesNotContain("RET=").doesNotContain("ENVID=");
+        assertThat(without.commands("RCPT").get(0)).doesNotContain("NOTIFY").doesNotContain("ORCPT");
+    }
+
+    @Test
+    void eightBitContentAsksForBody8bitmimeOrSaysItWentUnannounced() throws IOException {
+        Envelope e = envelope("a@fake.test").withEightBit(true);
+        FakeSmtpServer with = server(FULL, c -> null);
+        TransactionResult.Completed a = completed(connect(with).send(e));
+        assertThat(with.commands("MAIL").get(0)).contains(" BODY=8BITMIME");
+        assertThat(a.eightBitUnannounced()).isFalse();
+        FakeSmtpServer without = server(List.of("PIPELINING"), c -> null);
+        TransactionResult.Completed b = completed(connect(without).send(e));
+        assertThat(without.commands("MAIL").get(0)).doesNotContain("BODY=");
+        assertThat(b.eightBitUnannounced()).isTrue();
+        assertThat(b.accepted()).hasSize(1);
+    }
+
+    @Test
+    void contentIsDotStuffedWithCrLfOnTheWire() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> null);
+        byte[] content = "Subject: dots\n\n.leading\n..two\nlast line without end".getBytes(StandardCharsets.US_ASCII);
+        completed(connect(s).send(Envelope.of("s@client.test", List.of(Recipient.of("a@fake.test")), MessageContent.of(content))));
+        assertThat(new String(s.messages.get(0), StandardCharsets.US_ASCII))
+                .isEqualTo("Subject: dots\r\n\r\n..leading\r\n...two\r\nlast line without end\r\n");
+    }
+
+    @Test
+    void oneConnectionCarriesSeveralMessagesAndSaysQuitAtTheEnd() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> null);
+        SmtpConnection c = connect(s);
+        for (int i = 0; i < 3; i++) {
+            assertThat(completed(c.send(envelope("r" + i + "@fake.test"))).accepted()).hasSize(1);
+            assertThat(c.reusable()).isTrue();
+        }
+        c.close();
+        assertThat(s.messages).hasSize(3);
+        assertThat(s.commands).noneMatch(cmd -> cmd.startsWith("RSET")); // a finished transaction needs none
+        assertThat(s.commands.get(s.commands.size() - 1)).isEqualTo("QUIT");
+        assertThat(c.reusable()).isFalse();
+        assertThat(c.transactions()).isEqualTo(3);
+    }
+
+    @Test
+    void requiredTlsWithoutStarttlsIsASessionFailure() throws IOException {
+        FakeSmtpServer s = server(List.of("PIPELINING"), c -> null);
+        SessionFailure f = failure(open(s, settings().withTls(TlsPolicy.REQUIRE)));
+        assertThat(f.stage()).isEqualTo(SessionStage.STARTTLS);
+        assertThat(f.detail()).contains("does not offer STARTTLS");
+    }
+
+    @Test
+    void opportunisticTlsGoesOnInPlainTextWhenStarttlsIsRefused() throws IOException {
+        FakeSmtpServer s = server(List.of("PIPELINING", "STARTTLS"), c -> null); // answers STARTTLS with 454
+        SmtpConnection c = connect(s);
+        assertThat(c.tlsProtocol()).isEmpty();
+        assertThat(completed(c.send(envelope("a@fake.test"))).accepted()).hasSize(1);
+    }
+
+    @Test
+    void aBrokenTlsHandshakeIsItsOwnFailureSoTheHostCanBeRetriedWithoutTls() throws IOException {
+        FakeSmtpServer s = server(List.of("STARTTLS"), c -> c.equals("STARTTLS") ? "220 2.0.0 go ahead\r\nthis is not TLS" : null);
+        SessionFailure f = failure(open(s, settings()));
+        assertThat(f.tlsFailed()).isTrue();
+        assertThat(f.stage()).isEqualTo(SessionStage.TLS_HANDSHAKE);
+        assertThat(f.detail()).contains("retry this host without TLS");
+        // The same host without TLS takes the mail.
+        OpenResult plain = open(s, settings().withTls(TlsPolicy.NONE));
+        assertThat(plain).isInstanceOf(OpenResult.Ready.class);
+        assertThat(s.commands("STARTTLS")).hasSize(1);
+    }
+}

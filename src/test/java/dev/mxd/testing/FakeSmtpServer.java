@@ -1,0 +1,229 @@
+package dev.mxd.testing;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+
+/**
+ * A scripted SMTP server for the cases a real server will not produce on demand: a 421 greeting,
+ * no greeting at all, a hang-up in the middle of DATA or right after the final dot. Each command
+ * line is answered by a {@code responder} (default: 250 to everything, 354 to DATA); the reply
+ * {@link #HANG_UP} closes the connection without a word and {@link #SILENCE} says nothing.
+ * It records every command (marked " +" when more input was already waiting, which is how a
+ * test sees that the client pipelined) and the raw DATA bytes of each message. Loopback only;
+ * bounded in connections, commands and message size.
+ */
+public final class FakeSmtpServer implements AutoCloseable {
+
+    public static final String HANG_UP = "<hang up>";
+    public static final String SILENCE = "<silence>";
+
+    private static final int MAX_CONNECTIONS = 32;
+    private static final int MAX_COMMANDS = 10_000;
+    private static final int MAX_LINE = 4096;
+
+    private final ServerSocket server;
+    private final String greeting;
+    private final List<String> ehlo;
+    private final Function<String, String> responder;
+    private final long hangUpAfterDataBytes;
+    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+
+    /** Every command line received, in order, over all connections; " +" when more input was already waiting. */
+    public final List<String> commands = new CopyOnWriteArrayList<>();
+    /** The DATA content of each message as it came over the wire (dot-stuffed, CRLF), without the final ".". */
+    public final List<byte[]> messages = new CopyOnWriteArrayList<>();
+
+    private FakeSmtpServer(String greeting, List<String> ehlo, Function<String, String> responder, long hangUpAfterDataBytes)
+            throws IOException {
+        this.server = new ServerSocket();
+        this.server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        this.greeting = greeting;
+        this.ehlo = List.copyOf(ehlo);
+        this.responder = responder;
+        this.hangUpAfterDataBytes = hangUpAfterDataBytes;
+        Thread acceptor = new Thread(this::acceptLoop, "fake-smtp-" + server.getLocalPort());
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    /**
+     * @param greeting   the greeting line, e.g. "220 fake.test ESMTP", or {@link #SILENCE}
+     * @param ehlo       the EHLO reply's keyword lines ("PIPELINING", "SIZE 1000"); the first line is added
+     * @param responder  reply for each other command line (MAIL, RCPT, DATA, ".", RSET, STARTTLS, ...);
+     *                   null falls back to the defaults
+     */
+    public static FakeSmtpServer start(String greeting, List<String> ehlo, Function<String, String> responder)
+            throws IOException {
+        return new FakeSmtpServer(greeting, ehlo, responder, -1);
+    }
+
+    /** Like {@link #start} but hangs up after receiving {@code bytes} bytes of DATA content. */
+    public static FakeSmtpServer hangingUpInData(List<String> ehlo, long bytes) throws IOException {
+        return new FakeSmtpServer("220 fake.test ESMTP", ehlo, c -> null, bytes);
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.getLocalSocketAddress();
+    }
+
+    /** The commands whose verb is {@code verb} ("MAIL", "RCPT", ...). */
+    public List<String> commands(String verb) {
+        return commands.stream().filter(c -> c.toUpperCase(Locale.ROOT).startsWith(verb)).toList();
+    }
+
+    private void acceptLoop() {
+        for (int i = 0; i < MAX_CONNECTIONS && !server.isClosed(); i++) {
+            try {
+                Socket s = server.accept();
+                sockets.add(s);
+                Thread t = new Thread(() -> converse(s), "fake-smtp-session");
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException closed) {
+                return;
+            }
+        }
+    }
+
+    private void converse(Socket s) {
+        try (s) {
+            InputStream in = new BufferedInputStream(s.getInputStream());
+            OutputStream out = s.getOutputStream();
+            if (!reply(out, greeting)) {
+                return;
+            }
+            for (int i = 0; i < MAX_COMMANDS; i++) {
+                String line = readLine(in);
+                if (line == null) {
+                    return;
+                }
+                commands.add(in.available() > 0 ? line + " +" : line);
+                String verb = line.split(" ", 2)[0].toUpperCase(Locale.ROOT);
+                String answer = responder.apply(line);
+                if (answer == null) {
+                    answer = switch (verb) {
+                        case "EHLO" -> ehloReply();
+                        case "DATA" -> "354 End data with <CR><LF>.<CR><LF>";
+                        case "QUIT" -> "221 2.0.0 Bye";
+                        case "STARTTLS" -> "454 4.7.0 TLS not available";
+                        default -> "250 2.0.0 Ok";
+                    };
+                }
+                if (!reply(out, answer)) {
+                    return;
+                }
+                if (verb.equals("QUIT")) {
+                    return;
+                }
+                if (verb.equals("DATA") && answer.startsWith("354")) {
+                    if (!readData(in)) {
+                        return;
+                    }
+                    commands.add(".");
+                    String done = responder.apply(".");
+                    if (!reply(out, done == null ? "250 2.0.0 Ok: queued as FAKE" : done)) {
+                        return;
+                    }
+                }
+            }
+        } catch (IOException ignored) {
+            // the client went away; the test looks at what was recorded
+        }
+    }
+
+    private String ehloReply() {
+        StringBuilder sb = new StringBuilder("250");
+        sb.append(ehlo.isEmpty() ? " " : "-").append("fake.test");
+        for (int i = 0; i < ehlo.size(); i++) {
+            sb.append("\r\n250").append(i == ehlo.size() - 1 ? " " : "-").append(ehlo.get(i));
+        }
+        return sb.toString();
+    }
+
+    /** False when the script says to stop: hang up now, or stay silent until the client leaves. */
+    private boolean reply(OutputStream out, String text) throws IOException {
+        if (HANG_UP.equals(text)) {
+            return false;
+        }
+        if (SILENCE.equals(text)) {
+            waitForClose();
+            return false;
+        }
+        out.write((text + "\r\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        return true;
+    }
+
+    private void waitForClose() {
+        for (int i = 0; i < 600 && !server.isClosed(); i++) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Reads DATA content up to CRLF.CRLF; false when the hang-up point came first. At most 64 MB. */
+    private boolean readData(InputStream in) throws IOException {
+        ByteArrayOutputStream data = new ByteArrayOutputStream();
+        int state = 2; // 0: mid-line, 1: after CR, 2: at line start, 3: after "." at line start, 4: after ".\r"
+        long limit = hangUpAfterDataBytes >= 0 ? hangUpAfterDataBytes : 64L << 20;
+        while (data.size() < limit) {
+            int b = in.read();
+            if (b < 0) {
+                return false;
+            }
+            data.write(b);
+            state = switch (state) {
+                case 2 -> b == '.' ? 3 : b == '\r' ? 1 : 0;
+                case 3 -> b == '\r' ? 4 : b == '\n' ? 2 : 0;
+                case 4 -> b == '\n' ? 5 : 0;
+                default -> b == '\r' ? 1 : (state == 1 && b == '\n') ? 2 : 0;
+            };
+            if (state == 5) {
+                byte[] all = data.toByteArray();
+                messages.add(java.util.Arrays.copyOf(all, all.length - 3));
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int i = 0; i < MAX_LINE; i++) {
+            int b = in.read();
+            if (b < 0) {
+                return null;
+            }
+            if (b == '\n') {
+                String s = line.toString(StandardCharsets.UTF_8);
+                return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+            }
+            line.write(b);
+        }
+        throw new IOException("command line longer than " + MAX_LINE + " bytes");
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        for (Socket s : sockets) {
+            s.close();
+        }
+    }
+}
