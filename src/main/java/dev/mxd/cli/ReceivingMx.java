@@ -1,33 +1,56 @@
 package dev.mxd.cli;
 
+import dev.mxd.config.Delivery;
+import dev.mxd.config.HostPort;
 import dev.mxd.config.MxdConfig;
-import dev.mxd.delivery.LocalDelivery;
+import dev.mxd.delivery.ConnectionCache;
+import dev.mxd.delivery.DsnNotices;
+import dev.mxd.delivery.DsnWriter;
+import dev.mxd.delivery.HostStatusTable;
+import dev.mxd.delivery.LocalDeliveryAgent;
 import dev.mxd.delivery.Maildir;
+import dev.mxd.delivery.RemoteDeliveryAgent;
+import dev.mxd.delivery.RouteSelector;
+import dev.mxd.dns.DnsClient;
+import dev.mxd.dns.DnsSettings;
+import dev.mxd.dns.MxPolicy;
+import dev.mxd.dns.MxResolver;
 import dev.mxd.policy.DomainPolicy;
+import dev.mxd.queue.QueueManager;
+import dev.mxd.queue.RetryPolicy;
 import dev.mxd.queue.Spool;
+import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.server.SmtpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The receiving MX put together, in the order mail flows: SMTP server → recipient policy →
- * spool → local delivery. {@code mxd serve} runs one; tests start one in-process.
+ * mxd put together, in the order mail flows: SMTP server → recipient policy → spool →
+ * queue manager → local Maildir delivery or remote delivery by MX, with bounces back into
+ * the spool. {@code mxd serve} runs one; tests start one in-process.
  */
 public final class ReceivingMx implements AutoCloseable {
 
     private final MxdConfig config;
     private final Spool spool;
-    private final LocalDelivery delivery;
+    private final QueueManager queue;
+    private final RemoteDeliveryAgent remote;
+    private final ConnectionCache connections;
     private final SmtpServer server;
 
-    private ReceivingMx(MxdConfig config, Spool spool, LocalDelivery delivery, SmtpServer server) {
+    private ReceivingMx(MxdConfig config, Spool spool, QueueManager queue, RemoteDeliveryAgent remote,
+                        ConnectionCache connections, SmtpServer server) {
         this.config = config;
         this.spool = spool;
-        this.delivery = delivery;
+        this.queue = queue;
+        this.remote = remote;
+        this.connections = connections;
         this.server = server;
     }
 
@@ -35,16 +58,41 @@ public final class ReceivingMx implements AutoCloseable {
     public static ReceivingMx start(MxdConfig config) throws IOException {
         Clock clock = Clock.systemUTC();
         Path data = config.dataDir();
+        Delivery d = config.delivery();
         Spool spool = Spool.open(data.resolve("spool"), config.hostname(), clock);
-        LocalDelivery delivery = new LocalDelivery(spool, new Maildir(data.resolve("mail"), config.hostname(), clock), clock,
-                Duration.ofMinutes(1));
-        delivery.start();
+        DomainPolicy policy = new DomainPolicy(config);
+
+        List<String> localNames = new ArrayList<>(config.localNames());
+        localNames.add(config.hostname());
+        MxResolver resolver = new MxResolver(new DnsClient(dnsSettings(config)), MxPolicy.defaults().withLocalNames(localNames));
+        HostStatusTable hosts = new HostStatusTable(d.hostRetry().first(), d.hostRetry().max(), 10_000, InstantSource.system());
+        ClientSettings client = ClientSettings.defaults(config.hostname()).withTimeouts(ClientSettings.Timeouts.rfc5321()
+                .withCommand(d.commandTimeout()).withConnect(d.connectTimeout()).withGreeting(d.greetingTimeout()));
+        // Postfix's smtp_connection_cache_time_limit is 2s; a busy destination keeps its connections warm.
+        ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
+        RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
+                hosts, client, connections, clock);
+        LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock), clock);
+        DsnNotices notices = new DsnNotices(config.hostname(), spool, policy, new DsnWriter(), clock);
+        QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),
+                new RetryPolicy(d.retry().first(), d.retry().max(), d.retry().giveUp()), d.scanInterval(), 10_000),
+                local, remote, notices, clock);
+        queue.start();
         try {
-            return new ReceivingMx(config, spool, delivery, SmtpServer.start(config, new DomainPolicy(config), spool));
+            return new ReceivingMx(config, spool, queue, remote, connections, SmtpServer.start(config, policy, spool));
         } catch (IOException | RuntimeException e) {
-            delivery.close();
+            queue.close();
+            connections.close();
             throw e;
         }
+    }
+
+    private static DnsSettings dnsSettings(MxdConfig config) {
+        if (config.dnsServers().isEmpty()) {
+            return DnsSettings.system();
+        }
+        List<InetSocketAddress> servers = config.dnsServers().stream().map(HostPort::socketAddress).toList();
+        return DnsSettings.of(servers);
     }
 
     public List<InetSocketAddress> smtpAddresses() {
@@ -53,6 +101,14 @@ public final class ReceivingMx implements AutoCloseable {
 
     public Spool spool() {
         return spool;
+    }
+
+    public QueueManager queue() {
+        return queue;
+    }
+
+    public HostStatusTable hostStatus() {
+        return remote.hostStatus();
     }
 
     public MxdConfig config() {
@@ -68,6 +124,7 @@ public final class ReceivingMx implements AutoCloseable {
     @Override
     public void close() {
         server.close();
-        delivery.close();
+        queue.close();
+        connections.close();
     }
 }

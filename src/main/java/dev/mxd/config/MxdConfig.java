@@ -25,10 +25,12 @@ import java.util.Optional;
  * @param limits          per-connection and per-message bounds
  * @param timeouts        how long the server waits for clients
  * @param tls             the STARTTLS certificate, if STARTTLS is offered
+ * @param delivery        onward delivery by MX: port, timeouts, concurrency, retries
  */
 public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
                         List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
-                        Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls) {
+                        Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
+                        Delivery delivery) {
 
     public static final List<Cidr> DEFAULT_TRUSTED = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128"));
 
@@ -87,7 +89,8 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                               @JsonProperty("domains") Map<String, DomainConfig> domains,
                               @JsonProperty("limits") Limits limits,
                               @JsonProperty("timeouts") Timeouts timeouts,
-                              @JsonProperty("tls") Tls tls) {
+                              @JsonProperty("tls") Tls tls,
+                              @JsonProperty("delivery") Delivery delivery) {
         String host = hostname == null ? "localhost" : domainKey(hostname);
         Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
         Dns d = dns == null ? Dns.fromYaml(null, null) : dns;
@@ -106,7 +109,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 Path.of(dataDir == null ? "./mxd-data" : dataDir), d.servers(), d.localNames(),
                 trusted == null ? DEFAULT_TRUSTED : trusted, byKey,
                 limits == null ? Limits.DEFAULTS : limits, timeouts == null ? Timeouts.DEFAULTS : timeouts,
-                Optional.ofNullable(tls));
+                Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery);
     }
 
     /** The embedded default: a laptop-ready local MX for {@code localhost} with a mailbox for {@code user}. */
@@ -115,6 +118,6 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         DomainConfig localhost = new DomainConfig(Role.LOCAL, java.util.Set.of(box), Map.of("postmaster", List.of(box)), Optional.empty());
         return new MxdConfig("localhost", List.of(HostPort.parse("127.0.0.1:2525")), Optional.empty(), Path.of("./mxd-data"),
                 List.of(), List.of(), DEFAULT_TRUSTED, Map.of("localhost", localhost), Limits.DEFAULTS, Timeouts.DEFAULTS,
-                Optional.empty());
+                Optional.empty(), Delivery.DEFAULTS);
     }
 }

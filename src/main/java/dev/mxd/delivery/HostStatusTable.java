@@ -45,7 +45,7 @@ public final class HostStatusTable {
     }
 
     /** Records a connection-level failure and returns the new status. */
-    public synchronized Status failed(Route route, String error) {
+    public synchronized Status failed(MxRoute route, String error) {
         InetSocketAddress key = route.socketAddress();
         Status before = failed.remove(key);
         int failures = before == null ? 1 : before.failures() + 1;
@@ -59,17 +59,17 @@ public final class HostStatusTable {
     }
 
     /** A successful connection: the address is healthy again. */
-    public synchronized void succeeded(Route route) {
+    public synchronized void succeeded(MxRoute route) {
         failed.remove(route.socketAddress());
     }
 
     /** True while the address is within its retry period. */
-    public synchronized boolean isPostponed(Route route) {
+    public synchronized boolean isPostponed(MxRoute route) {
         Status s = failed.get(route.socketAddress());
         return s != null && s.retryAt().isAfter(clock.instant());
     }
 
-    public synchronized java.util.Optional<Status> status(Route route) {
+    public synchronized java.util.Optional<Status> status(MxRoute route) {
         return java.util.Optional.ofNullable(failed.get(route.socketAddress()));
     }
 

@@ -15,7 +15,7 @@ import java.util.List;
 public final class RouteSelector {
 
     /** The routes to try now, and those held back with their status. */
-    public record Selection(List<Route> routes, List<HostStatusTable.Status> postponed) {
+    public record Selection(List<MxRoute> routes, List<HostStatusTable.Status> postponed) {
         public Selection {
             routes = List.copyOf(routes);
             postponed = List.copyOf(postponed);
@@ -36,11 +36,11 @@ public final class RouteSelector {
     }
 
     public Selection select(MxOutcome.Routes plan) {
-        List<Route> routes = new ArrayList<>();
+        List<MxRoute> routes = new ArrayList<>();
         List<HostStatusTable.Status> postponed = new ArrayList<>();
         for (MxHost host : plan.hosts()) {
             for (InetAddress address : host.addresses()) {
-                Route route = new Route(host.name(), host.preference(), address, port);
+                MxRoute route = new MxRoute(host.name(), host.preference(), address, port);
                 if (hostStatus.isPostponed(route)) {
                     hostStatus.status(route).ifPresent(postponed::add);
                 } else if (routes.size() < maxAddresses) {

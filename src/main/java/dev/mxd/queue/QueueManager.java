@@ -237,7 +237,9 @@ public final class QueueManager implements AutoCloseable {
             RecipientStatus r = after.get(k);
             updated.set(indexes.get(k), r);
             log(e, r);
-            if (r.state() == DeliveryState.FAILED || (r.state() == DeliveryState.DELIVERED && wantsSuccessNotice(r))) {
+            // Success notices only where mxd is the final hop (RFC 3461 §5.2.2): a relay passes NOTIFY on.
+            if (r.state() == DeliveryState.FAILED
+                    || (r.state() == DeliveryState.DELIVERED && destination.equals(LOCAL) && wantsSuccessNotice(r))) {
                 toReport.add(r);
             }
         }

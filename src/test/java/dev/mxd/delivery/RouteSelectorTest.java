@@ -37,21 +37,21 @@ class RouteSelectorTest {
     @Test
     void routesFollowThePlanAndAreCappedAtMaxAddresses() throws Exception {
         RouteSelector.Selection all = new RouteSelector(table, 5, 2525).select(plan());
-        assertThat(all.routes()).extracting(Route::toString).containsExactly(
+        assertThat(all.routes()).extracting(MxRoute::toString).containsExactly(
                 "mx1.example.test[127.0.0.11]:2525", "mx2.example.test[127.0.0.12]:2525",
                 "mx2.example.test[::1]:2525", "mx3.example.test[127.0.0.13]:2525");
-        assertThat(new RouteSelector(table, 2, 25).select(plan()).routes()).extracting(Route::host)
+        assertThat(new RouteSelector(table, 2, 25).select(plan()).routes()).extracting(MxRoute::host)
                 .containsExactly("mx1.example.test", "mx2.example.test");
     }
 
     @Test
     void failedHostIsPostponedUntilItsRetryTimeThenTriedAgain() throws Exception {
         RouteSelector selector = new RouteSelector(table, 5, 25);
-        Route primary = selector.select(plan()).routes().get(0);
+        MxRoute primary = selector.select(plan()).routes().get(0);
         table.failed(primary, "connection refused");
 
         RouteSelector.Selection during = selector.select(plan());
-        assertThat(during.routes()).extracting(Route::host).doesNotContain("mx1.example.test").first()
+        assertThat(during.routes()).extracting(MxRoute::host).doesNotContain("mx1.example.test").first()
                 .isEqualTo("mx2.example.test");
         assertThat(during.postponed()).singleElement().satisfies(s -> {
             assertThat(s.host()).isEqualTo("mx1.example.test");
@@ -65,7 +65,7 @@ class RouteSelectorTest {
 
     @Test
     void repeatedFailuresBackOffUpToTheMaximum() throws Exception {
-        Route primary = new RouteSelector(table, 5, 25).select(plan()).routes().get(0);
+        MxRoute primary = new RouteSelector(table, 5, 25).select(plan()).routes().get(0);
         assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(60));
         assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(120));
         assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(240));
@@ -78,7 +78,7 @@ class RouteSelectorTest {
     @Test
     void successMakesAHostHealthyAtOnce() throws Exception {
         RouteSelector selector = new RouteSelector(table, 5, 25);
-        Route primary = selector.select(plan()).routes().get(0);
+        MxRoute primary = selector.select(plan()).routes().get(0);
         table.failed(primary, "timeout");
         table.succeeded(primary);
         assertThat(table.snapshot()).isEmpty();
@@ -88,7 +88,7 @@ class RouteSelectorTest {
     @Test
     void everyRoutePostponedLeavesNothingToTryNow() throws Exception {
         RouteSelector selector = new RouteSelector(table, 5, 25);
-        for (Route r : selector.select(plan()).routes()) {
+        for (MxRoute r : selector.select(plan()).routes()) {
             table.failed(r, "connection refused");
         }
         RouteSelector.Selection s = selector.select(plan());
@@ -99,7 +99,7 @@ class RouteSelectorTest {
     @Test
     void tableIsBounded() throws Exception {
         HostStatusTable small = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 2, clock);
-        for (Route r : new RouteSelector(small, 5, 25).select(plan()).routes()) {
+        for (MxRoute r : new RouteSelector(small, 5, 25).select(plan()).routes()) {
             small.failed(r, "timeout");
         }
         assertThat(small.snapshot()).hasSize(2);

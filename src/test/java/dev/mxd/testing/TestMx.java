@@ -40,7 +40,12 @@ public final class TestMx implements AutoCloseable {
     public static TestMx start(String extra) throws Exception {
         Path dir = Files.createTempDirectory("mxd-test");
         int port = FreePort.tcpAndUdp("127.0.0.1");
-        String text = yaml(dir.resolve("data"), port, extra.contains("timeouts:") ? extra : extra + "timeouts:\n  greet-pause: 0s\n");
+        String withDefaults = extra.contains("timeouts:") ? extra : extra + "timeouts:\n  greet-pause: 0s\n";
+        if (!withDefaults.contains("dns:")) {
+            // Never the system's resolver: remote lookups go to a loopback port where nothing answers.
+            withDefaults += "dns:\n  servers: [\"127.0.0.1:" + FreePort.tcpAndUdp("127.0.0.1") + "\"]\n";
+        }
+        String text = yaml(dir.resolve("data"), port, withDefaults);
         MxdConfig config = ConfigLoader.parse(text, dir.resolve("mxd.yaml"));
         return new TestMx(dir, ReceivingMx.start(config));
     }

@@ -5,7 +5,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /** One place to connect to: an MX host's address and the SMTP port, with the host's name and preference. */
-public record Route(String host, int preference, InetAddress address, int port) {
+public record MxRoute(String host, int preference, InetAddress address, int port) {
 
     public InetSocketAddress socketAddress() {
         return new InetSocketAddress(address, port);

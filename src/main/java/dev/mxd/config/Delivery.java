@@ -1,0 +1,109 @@
+package dev.mxd.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.time.Duration;
+
+/**
+ * Onward delivery by MX (the {@code delivery:} key; docs/config.md). Defaults follow Postfix:
+ * smtp_connect_timeout 30s, smtp_helo_timeout 300s, smtp_mx_address_limit 5,
+ * default_destination_concurrency_limit 20, minimal/maximal backoff 5m/1h (Postfix's maximal
+ * is 4000s), maximal_queue_lifetime 5d.
+ *
+ * @param port                      the SMTP port of MX hosts (MX records carry none: 25)
+ * @param connectTimeout            to open a TCP connection
+ * @param greetingTimeout           for the server's 220 greeting (RFC 5321 §4.5.3.2: 5 minutes)
+ * @param commandTimeout            for the reply to each command
+ * @param maxAddresses              MX addresses tried in one attempt
+ * @param concurrency               messages in delivery at once
+ * @param concurrencyPerDestination deliveries to one domain at once
+ * @param retry                     when deferred mail is retried, and when it is bounced
+ * @param hostRetry                 how long a host that failed is passed over
+ * @param scanInterval              how often the deferred queue is looked at for due mail
+ */
+public record Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
+                       int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
+                       Duration scanInterval) {
+
+    public static final Delivery DEFAULTS = new Delivery(25, Duration.ofSeconds(30), Duration.ofMinutes(5),
+            Duration.ofMinutes(5), 5, 100, 20, Retry.DEFAULTS, HostRetry.DEFAULTS, Duration.ofSeconds(30));
+
+    public Delivery {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("delivery.port " + port + " is not a TCP port (1 to 65535)");
+        }
+        if (maxAddresses < 1 || concurrency < 1 || concurrencyPerDestination < 1) {
+            throw new IllegalArgumentException("delivery.max-addresses, concurrency and concurrency-per-destination must be at least 1");
+        }
+        positive("delivery.connect-timeout", connectTimeout);
+        positive("delivery.greeting-timeout", greetingTimeout);
+        positive("delivery.command-timeout", commandTimeout);
+        positive("delivery.scan-interval", scanInterval);
+    }
+
+    static void positive(String key, Duration d) {
+        if (d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException(key + " must be longer than 0 (got " + d + ")");
+        }
+    }
+
+    @JsonCreator
+    static Delivery fromYaml(@JsonProperty("port") Integer port,
+                             @JsonProperty("connect-timeout") Duration connectTimeout,
+                             @JsonProperty("greeting-timeout") Duration greetingTimeout,
+                             @JsonProperty("command-timeout") Duration commandTimeout,
+                             @JsonProperty("max-addresses") Integer maxAddresses,
+                             @JsonProperty("concurrency") Integer concurrency,
+                             @JsonProperty("concurrency-per-destination") Integer perDestination,
+                             @JsonProperty("retry") Retry retry,
+                             @JsonProperty("host-retry") HostRetry hostRetry,
+                             @JsonProperty("scan-interval") Duration scanInterval) {
+        Delivery d = DEFAULTS;
+        return new Delivery(port != null ? port : d.port(), connectTimeout != null ? connectTimeout : d.connectTimeout(),
+                greetingTimeout != null ? greetingTimeout : d.greetingTimeout(),
+                commandTimeout != null ? commandTimeout : d.commandTimeout(),
+                maxAddresses != null ? maxAddresses : d.maxAddresses(), concurrency != null ? concurrency : d.concurrency(),
+                perDestination != null ? perDestination : d.concurrencyPerDestination(),
+                retry != null ? retry : d.retry(), hostRetry != null ? hostRetry : d.hostRetry(),
+                scanInterval != null ? scanInterval : d.scanInterval());
+    }
+
+    /** {@code retry: {first, max, give-up}}. */
+    public record Retry(Duration first, Duration max, Duration giveUp) {
+        public static final Retry DEFAULTS = new Retry(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofDays(5));
+
+        public Retry {
+            positive("delivery.retry.first", first);
+            if (max.compareTo(first) < 0) {
+                throw new IllegalArgumentException("delivery.retry.max (" + max + ") is shorter than first (" + first + ")");
+            }
+            if (giveUp.isNegative()) {
+                throw new IllegalArgumentException("delivery.retry.give-up must not be negative");
+            }
+        }
+
+        @JsonCreator
+        static Retry fromYaml(@JsonProperty("first") Duration first, @JsonProperty("max") Duration max,
+                              @JsonProperty("give-up") Duration giveUp) {
+            return new Retry(first != null ? first : DEFAULTS.first(), max != null ? max : DEFAULTS.max(),
+                    giveUp != null ? giveUp : DEFAULTS.giveUp());
+        }
+    }
+
+    /** {@code host-retry: {first, max}}. */
+    public record HostRetry(Duration first, Duration max) {
+        public static final HostRetry DEFAULTS = new HostRetry(Duration.ofSeconds(60), Duration.ofHours(1));
+
+        public HostRetry {
+            positive("delivery.host-retry.first", first);
+            if (max.compareTo(first) < 0) {
+                throw new IllegalArgumentException("delivery.host-retry.max (" + max + ") is shorter than first (" + first + ")");
+            }
+        }
+
+        @JsonCreator
+        static HostRetry fromYaml(@JsonProperty("first") Duration first, @JsonProperty("max") Duration max) {
+            return new HostRetry(first != null ? first : DEFAULTS.first(), max != null ? max : DEFAULTS.max());
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package dev.mxd.delivery;
+
+import dev.mxd.dns.MxOutcome;
+import dev.mxd.dns.MxResolver;
+import dev.mxd.queue.DeliveryAgent;
+import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.client.ClientSettings;
+import dev.mxd.smtp.client.MessageContent;
+import dev.mxd.smtp.client.OpenResult;
+import dev.mxd.smtp.client.RecipientOutcome;
+import dev.mxd.smtp.client.SessionFailure;
+import dev.mxd.smtp.client.SessionStage;
+import dev.mxd.smtp.client.SmtpConnection;
+import dev.mxd.smtp.client.TlsPolicy;
+import dev.mxd.smtp.client.TransactionResult;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers a message's recipients in one domain by MX (Postfix's smtp agent): resolves the
+ * domain's delivery plan, tries its addresses in order (skipping those the host status table
+ * postpones), and gives the recipients' outcomes from the first address that takes the
+ * transaction. Connection-level trouble (refused, timeout, bad greeting, EHLO or TLS failure)
+ * moves on to the next address within the same attempt and marks the address failed; an
+ * answered transaction is final for this attempt: RCPT 2xx delivered, 4xx deferred, 5xx
+ * failed (RFC 5321 §5.1, §4.2.5).
+ */
+public final class RemoteDeliveryAgent implements DeliveryAgent {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RemoteDeliveryAgent.class);
+
+    private final MxResolver resolver;
+    private final RouteSelector selector;
+    private final HostStatusTable hostStatus;
+    private final ClientSettings client;
+    private final ConnectionCache connections;
+    private final Clock clock;
+
+    public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
+                               ClientSettings client, ConnectionCache connections, Clock clock) {
+        this.resolver = resolver;
+        this.selector = selector;
+        this.hostStatus = hostStatus;
+        this.client = client;
+        this.connections = connections;
+        this.clock = clock;
+    }
+
+    public HostStatusTable hostStatus() {
+        return hostStatus;
+    }
+
+    @Override
+    public List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
+        String domain = ((dev.mxd.smtp.server.Route.Relay) recipients.get(0).recipient().route()).domain();
+        MxOutcome plan;
+        try {
+            plan = resolver.resolve(domain);
+        } catch (IllegalArgumentException badDomain) {
+            return all(recipients, DeliveryState.FAILED, "5.1.2", "bad destination domain: " + badDomain.getMessage(), null);
+        }
+        if (!(plan instanceof MxOutcome.Routes routes)) {
+            DeliveryState state = plan.permanent() ? DeliveryState.FAILED : DeliveryState.DEFERRED;
+            return all(recipients, state, plan.status(), plan.error().orElse(plan.kind()), null);
+        }
+        RouteSelector.Selection selection = selector.select(routes);
+        if (selection.routes().isEmpty()) {
+            String why = selection.postponed().stream()
+                    .map(s -> s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "] until "
+                            + s.retryAt() + " (" + s.lastError() + ")")
+                    .collect(Collectors.joining("; "));
+            return all(recipients, DeliveryState.DEFERRED, "4.4.1",
+                    "every MX host of " + domain + " failed recently and is passed over: " + why, null);
+        }
+        dev.mxd.smtp.client.Envelope transaction;
+        try {
+            transaction = transaction(envelope, text, recipients);
+        } catch (java.io.IOException e) {
+            return all(recipients, DeliveryState.DEFERRED, "4.3.0", "cannot read the spooled message: " + e.getMessage(), null);
+        }
+        String lastProblem = "no MX address answered";
+        for (MxRoute route : selection.routes()) {
+            Try t = attempt(route, transaction, client);
+            if (t.result().isEmpty()) {
+                lastProblem = t.problem();
+                continue;
+            }
+            return outcomes(recipients, (TransactionResult.Completed) t.result().get(), route);
+        }
+        return all(recipients, DeliveryState.DEFERRED, "4.4.1", "could not deliver to any MX host of " + domain
+                + ": " + lastProblem, null);
+    }
+
+    /** What one address did: the transaction's result, or why it could not take it. */
+    private record Try(Optional<TransactionResult> result, String problem) {}
+
+    /** One address: a cached or new connection, then the transaction. */
+    private Try attempt(MxRoute route, dev.mxd.smtp.client.Envelope transaction, ClientSettings settings) {
+        SmtpConnection connection = connections.take(route.socketAddress()).orElse(null);
+        if (connection == null) {
+            OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), settings);
+            if (opened instanceof OpenResult.Failed f) {
+                return retryWithoutTlsOrFail(route, transaction, settings, f.failure());
+            }
+            connection = ((OpenResult.Ready) opened).connection();
+        }
+        TransactionResult result = connection.send(transaction);
+        if (result instanceof TransactionResult.Failed f) {
+            connection.close();
+            return new Try(Optional.empty(), noteFailure(route, f.failure()));
+        }
+        hostStatus.succeeded(route);
+        connections.release(route.socketAddress(), connection);
+        return new Try(Optional.of(result), "");
+    }
+
+    private Try retryWithoutTlsOrFail(MxRoute route, dev.mxd.smtp.client.Envelope transaction,
+                                                              ClientSettings settings, SessionFailure failure) {
+        if (failure.tlsFailed() && settings.tls() == TlsPolicy.OPPORTUNISTIC) {
+            LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, failure.detail());
+            return attempt(route, transaction, settings.withTls(TlsPolicy.NONE));
+        }
+        return new Try(Optional.empty(), noteFailure(route, failure));
+    }
+
+    /** Connection-level failures postpone the address; a broken transaction says nothing about the host. */
+    private String noteFailure(MxRoute route, SessionFailure failure) {
+        String what = failure.detail();
+        if (failure.stage().compareTo(SessionStage.RSET) < 0) {
+            HostStatusTable.Status s = hostStatus.failed(route, what);
+            LOG.warn("{}: {} ({}); passed over until {}", route, what, failure.code(), s.retryAt());
+        } else {
+            LOG.warn("{}: {} ({})", route, what, failure.code());
+        }
+        return route + ": " + what;
+    }
+
+    private List<RecipientStatus> outcomes(List<RecipientStatus> recipients, TransactionResult.Completed done, MxRoute route) {
+        List<RecipientStatus> out = new ArrayList<>();
+        String mta = route.toString();
+        for (int i = 0; i < recipients.size(); i++) {
+            RecipientStatus r = recipients.get(i);
+            RecipientOutcome o = done.recipients().get(i);
+            DeliveryState state = o instanceof RecipientOutcome.Accepted ? DeliveryState.DELIVERED
+                    : o instanceof RecipientOutcome.Failed ? DeliveryState.FAILED : DeliveryState.DEFERRED;
+            out.add(r.with(state, o.detail(), clock.instant(), o.status().toString(), Optional.of(mta)));
+        }
+        return out;
+    }
+
+    private List<RecipientStatus> all(List<RecipientStatus> recipients, DeliveryState state, String status, String detail,
+                                      String mta) {
+        List<RecipientStatus> out = new ArrayList<>();
+        for (RecipientStatus r : recipients) {
+            out.add(r.with(state, detail, clock.instant(), status, Optional.ofNullable(mta)));
+        }
+        return out;
+    }
+
+    private static dev.mxd.smtp.client.Envelope transaction(Envelope e, Path text, List<RecipientStatus> recipients)
+            throws java.io.IOException {
+        List<dev.mxd.smtp.client.Recipient> rcpts = new ArrayList<>();
+        for (RecipientStatus r : recipients) {
+            RcptParameters dsn = r.recipient().dsn();
+            Set<dev.mxd.smtp.client.Recipient.Notify> notify = EnumSet.noneOf(dev.mxd.smtp.client.Recipient.Notify.class);
+            dsn.notifyOn().forEach(n -> notify.add(dev.mxd.smtp.client.Recipient.Notify.valueOf(n.name())));
+            Optional<String> orcpt = dsn.orcpt().map(o -> o.regionMatches(true, 0, "rfc822;", 0, 7) ? o.substring(7) : o);
+            rcpts.add(new dev.mxd.smtp.client.Recipient(r.recipient().address().toString(), notify, orcpt));
+        }
+        MailParameters p = e.parameters();
+        return new dev.mxd.smtp.client.Envelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
+                p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
+                p.ret().map(r -> dev.mxd.smtp.client.Envelope.Ret.valueOf(r.name())), p.envid(), MessageContent.of(text));
+    }
+}
