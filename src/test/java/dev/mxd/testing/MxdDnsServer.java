@@ -20,12 +20,16 @@ public final class MxdDnsServer implements AuthoritativeDns {
 
     /** Serves the zone files (the origins come from the files themselves). */
     public static MxdDnsServer start(Map<String, Path> zones) throws Exception {
+        return start(zones.values(), new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    /** Serves the zone files on a chosen address (port 0: any free one). */
+    public static MxdDnsServer start(java.util.Collection<Path> zoneFiles, InetSocketAddress listen) throws Exception {
         List<ServedZone> served = new ArrayList<>();
-        for (Path file : zones.values()) {
+        for (Path file : zoneFiles) {
             served.add(ServedZone.load(file));
         }
-        return new MxdDnsServer(DnsServer.start(new Zones(served), new InetSocketAddress("127.0.0.1", 0),
-                DnsServer.Limits.defaults()));
+        return new MxdDnsServer(DnsServer.start(new Zones(served), listen, DnsServer.Limits.defaults()));
     }
 
     @Override

@@ -20,10 +20,12 @@ public final class TestMx implements AutoCloseable {
 
     private final Path dir;
     private final ReceivingMx mx;
+    private final boolean deleteOnClose;
 
-    private TestMx(Path dir, ReceivingMx mx) {
+    private TestMx(Path dir, ReceivingMx mx, boolean deleteOnClose) {
         this.dir = dir;
         this.mx = mx;
+        this.deleteOnClose = deleteOnClose;
     }
 
     public static String yaml(Path dataDir, int port, String extra) {
@@ -38,7 +40,15 @@ public final class TestMx implements AutoCloseable {
     }
 
     public static TestMx start(String extra) throws Exception {
-        Path dir = Files.createTempDirectory("mxd-test");
+        return start(Files.createTempDirectory("mxd-test"), extra, true);
+    }
+
+    /** An mxd whose data stays in {@code dir} after close, so a second one can start on it (a restart). */
+    public static TestMx startIn(Path dir, String extra) throws Exception {
+        return start(dir, extra, false);
+    }
+
+    private static TestMx start(Path dir, String extra, boolean deleteOnClose) throws Exception {
         int port = FreePort.tcpAndUdp("127.0.0.1");
         String withDefaults = extra.contains("timeouts:") ? extra : extra + "timeouts:\n  greet-pause: 0s\n";
         if (!withDefaults.contains("dns:")) {
@@ -47,7 +57,7 @@ public final class TestMx implements AutoCloseable {
         }
         String text = yaml(dir.resolve("data"), port, withDefaults);
         MxdConfig config = ConfigLoader.parse(text, dir.resolve("mxd.yaml"));
-        return new TestMx(dir, ReceivingMx.start(config));
+        return new TestMx(dir, ReceivingMx.start(config), deleteOnClose);
     }
 
     public InetSocketAddress smtp() {
@@ -89,6 +99,8 @@ public final class TestMx implements AutoCloseable {
     @Override
     public void close() {
         mx.close();
-        TestDirs.deleteTree(dir);
+        if (deleteOnClose) {
+            TestDirs.deleteTree(dir);
+        }
     }
 }

@@ -1,0 +1,365 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.QueueState;
+import dev.mxd.smtp.client.ClientSettings;
+import dev.mxd.smtp.client.MessageContent;
+import dev.mxd.smtp.client.OpenResult;
+import dev.mxd.smtp.client.Recipient;
+import dev.mxd.smtp.client.RecipientOutcome;
+import dev.mxd.smtp.client.SmtpConnection;
+import dev.mxd.smtp.client.TlsPolicy;
+import dev.mxd.smtp.client.TransactionResult;
+import dev.mxd.testing.KnotServer;
+import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.SinkDump;
+import dev.mxd.testing.SmtpSink;
+import dev.mxd.testing.Tarpit;
+import dev.mxd.testing.TestDirs;
+import dev.mxd.testing.TestMx;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Delivery by MX end to end (issue 4): a sending mxd relays a trusted client's mail by real
+ * MX lookups (zone served by mxd dns) to receiving MX hosts on 127.0.0.x addresses, all on one
+ * port standing in for 25: Postfix's smtp-sink (plain, or refusing at greeting or RCPT), a
+ * tarpit that never greets, and addresses where nothing listens. Retry and timeout settings
+ * are shortened in the config; nothing sleeps for real minutes.
+ */
+@Tag("peer")
+class MxDeliveryPeerTest {
+
+    static final String GOOD = "127.0.0.32";
+    static final String REFUSED = "127.0.0.31";
+    static final String TARPIT = "127.0.0.33";
+    static final String BUSY = "127.0.0.34";
+    static final String SOFT = "127.0.0.35";
+    static final String HARD = "127.0.0.36";
+    static final String EQUAL_A = "127.0.0.37";
+    static final String EQUAL_B = "127.0.0.38";
+    static final String PRIMARY = "127.0.0.41";
+    static final String BACKUP = "127.0.0.42";
+    static final String LATE = "127.0.0.43";
+
+    static Path dir;
+    static int port;
+    static MxdDnsServer dns;
+    static final List<AutoCloseable> peers = new ArrayList<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        dir = Files.createTempDirectory("mxd-delivery");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
+        port = SmtpSink.freePortOn(GOOD, REFUSED, TARPIT, BUSY, SOFT, HARD, EQUAL_A, EQUAL_B, PRIMARY, BACKUP, LATE);
+        Path zone = Files.writeString(dir.resolve("dest.test.zone"), String.join("\n",
+                "$ORIGIN dest.test.", "$TTL 300",
+                "@ IN SOA ns.dest.test. hostmaster.dest.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53",
+                "good IN A " + GOOD, "refused IN A " + REFUSED, "tarpit IN A " + TARPIT, "busy IN A " + BUSY,
+                "soft IN A " + SOFT, "hard IN A " + HARD, "eqa IN A " + EQUAL_A, "eqb IN A " + EQUAL_B,
+                "late IN A " + LATE,
+                "down MX 10 refused", "down MX 20 good",
+                "slow MX 10 tarpit", "slow MX 20 good",
+                "greet MX 10 busy", "greet MX 20 good",
+                "defer MX 10 soft",
+                "reject MX 10 hard",
+                "share MX 10 eqa", "share MX 10 eqb",
+                "nullmx MX 0 .",
+                "later MX 10 late",
+                "") + "\n");
+        Path backupZone = Files.writeString(dir.resolve("bk.test.zone"), String.join("\n",
+                "$ORIGIN bk.test.", "$TTL 300",
+                "@ IN SOA ns.bk.test. hostmaster.bk.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53",
+                "@ MX 10 prim", "@ MX 20 back", "prim IN A " + PRIMARY, "back IN A " + BACKUP, "") + "\n");
+        dns = MxdDnsServer.start(List.of(zone, backupZone), new InetSocketAddress("127.0.0.1", 0));
+        peers.add(SmtpSink.start(GOOD, port, "-d", dumps(GOOD)));
+        peers.add(SmtpSink.start(BUSY, port, "-r", "CONNECT"));
+        peers.add(SmtpSink.start(HARD, port, "-f", "RCPT", "-B", "550 5.1.1 no such user here"));
+        peers.add(SmtpSink.start(EQUAL_A, port, "-d", dumps(EQUAL_A)));
+        peers.add(SmtpSink.start(EQUAL_B, port, "-d", dumps(EQUAL_B)));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (AutoCloseable p : peers) {
+            p.close();
+        }
+        dns.close();
+        TestDirs.deleteTree(dir);
+    }
+
+    static String dumps(String host) {
+        return dir.resolve("dumps-" + host) + "/%M.";
+    }
+
+    static Path dumpsOf(String host) {
+        return dir.resolve("dumps-" + host);
+    }
+
+    static int dumpCount(String host) throws IOException {
+        if (!Files.isDirectory(dumpsOf(host))) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.list(dumpsOf(host))) {
+            return (int) s.count();
+        }
+    }
+
+    /** Messages at a sink whose text contains {@code marker}. */
+    static long dumpsWith(String host, String marker) throws IOException {
+        if (!Files.isDirectory(dumpsOf(host))) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.list(dumpsOf(host))) {
+            return s.filter(f -> {
+                try {
+                    return Files.readString(f, StandardCharsets.ISO_8859_1).contains(marker);
+                } catch (IOException e) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+
+    static String delivery(String dnsServer, String extra) {
+        return "dns:\n  servers: [\"" + dnsServer + "\"]\n"
+                + "delivery:\n  port: " + port + "\n  connect-timeout: 1s\n  greeting-timeout: 1s\n  command-timeout: 2s\n"
+                + "  retry: {first: 1s, max: 2s, give-up: 1h}\n  host-retry: {first: 3s, max: 6s}\n  scan-interval: 200ms\n"
+                + extra;
+    }
+
+    static TestMx sender() throws Exception {
+        return TestMx.start(delivery("127.0.0.1:" + dns.address().getPort(), ""));
+    }
+
+    /** Submits one message to mxd as a trusted client; returns the marker in its body. */
+    static String submit(InetSocketAddress mx, String from, String to) {
+        String marker = UUID.randomUUID().toString();
+        byte[] body = ("From: <" + from + ">\r\nTo: <" + to + ">\r\nSubject: test " + marker + "\r\n\r\nmarker " + marker + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        OpenResult opened = SmtpConnection.open(mx, "mxd-under-test",
+                ClientSettings.defaults("client.test").withTls(TlsPolicy.NONE)
+                        .withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(10))));
+        assertThat(opened).isInstanceOf(OpenResult.Ready.class);
+        try (SmtpConnection c = ((OpenResult.Ready) opened).connection()) {
+            TransactionResult r = c.send(dev.mxd.smtp.client.Envelope.of(from, List.of(Recipient.of(to)), MessageContent.of(body)));
+            assertThat(r).isInstanceOf(TransactionResult.Completed.class);
+            assertThat(((TransactionResult.Completed) r).recipients().get(0)).isInstanceOf(RecipientOutcome.Accepted.class);
+        }
+        return marker;
+    }
+
+    static void awaitAt(String host, String marker) {
+        Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> dumpsWith(host, marker) == 1);
+    }
+
+    /** The DSNs in alice's mailbox (alice@example.test is the sender of failing mail). */
+    static String awaitBounce(TestMx mx) throws Exception {
+        List<Path> box = mx.awaitDelivered("alice", 1, Duration.ofSeconds(20));
+        assertThat(box).as("a DSN in the sender's Maildir").hasSize(1);
+        return Files.readString(box.get(0), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void primaryRefusingConnectionsSendsMailToTheSecondary() throws Exception {
+        try (TestMx mx = sender()) {
+            String marker = submit(mx.smtp(), "alice@example.test", "user@down.dest.test");
+            awaitAt(GOOD, marker);
+            assertThat(mx.mx().hostStatus().snapshot()).anySatisfy(s -> {
+                assertThat(s.address().getAddress().getHostAddress()).isEqualTo(REFUSED);
+                assertThat(s.lastError()).contains("refused");
+            });
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> mx.mx().spool().ids(QueueState.DEFERRED).isEmpty()
+                    && mx.mx().queue().idle());
+        }
+    }
+
+    @Test
+    void tarpitPrimaryCostsOneTimeoutThenIsPassedOverUntilItsRetryTime() throws Exception {
+        Tarpit tarpit = Tarpit.start(TARPIT, port);
+        try (TestMx mx = sender()) {
+            long t0 = System.nanoTime();
+            awaitAt(GOOD, submit(mx.smtp(), "alice@example.test", "first@slow.dest.test"));
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+            assertThat(tarpit.accepted()).isEqualTo(1);
+
+            long t1 = System.nanoTime();
+            for (int i = 0; i < 5; i++) {
+                awaitAt(GOOD, submit(mx.smtp(), "alice@example.test", "next" + i + "@slow.dest.test"));
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - t1)).as("no greeting timeout while the primary is postponed")
+                    .isLessThan(Duration.ofSeconds(4));
+            assertThat(tarpit.accepted()).isEqualTo(1);
+
+            // The primary comes back: after its retry time it gets mail again.
+            tarpit.close();
+            try (SmtpSink back = SmtpSink.start(TARPIT, port, "-d", dumps(TARPIT))) {
+                Instant retry = mx.mx().hostStatus().snapshot().get(0).retryAt();
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Instant.now().isAfter(retry));
+                awaitAt(TARPIT, submit(mx.smtp(), "alice@example.test", "again@slow.dest.test"));
+                assertThat(mx.mx().hostStatus().snapshot()).isEmpty();
+            }
+        } finally {
+            tarpit.close();
+        }
+    }
+
+    @Test
+    void fourXxGreetingMovesOnToTheNextHost() throws Exception {
+        try (TestMx mx = sender()) {
+            awaitAt(GOOD, submit(mx.smtp(), "alice@example.test", "user@greet.dest.test"));
+            assertThat(mx.mx().hostStatus().snapshot()).anySatisfy(s ->
+                    assertThat(s.address().getAddress().getHostAddress()).isEqualTo(BUSY));
+        }
+    }
+
+    @Test
+    void fourXxAtRcptDefersThenDeliversOnRetry() throws Exception {
+        try (TestMx mx = sender()) {
+            String marker;
+            try (SmtpSink soft = SmtpSink.start(SOFT, port, "-r", "RCPT", "-b", "450 4.2.0 try again later")) {
+                marker = submit(mx.smtp(), "alice@example.test", "user@defer.dest.test");
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !mx.mx().spool().ids(QueueState.DEFERRED).isEmpty());
+                String id = mx.mx().spool().ids(QueueState.DEFERRED).get(0);
+                Envelope e = mx.mx().spool().envelope(QueueState.DEFERRED, id);
+                assertThat(e.recipients().get(0).state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(e.recipients().get(0).detail()).contains("450");
+            }
+            try (SmtpSink fixed = SmtpSink.start(SOFT, port, "-d", dumps(SOFT))) {
+                awaitAt(SOFT, marker); // the 1 s retry, no flush needed
+            }
+            assertThat(mx.delivered("alice")).as("no bounce for a deferral").isEmpty();
+        }
+    }
+
+    @Test
+    void fiveXxAtRcptBouncesToTheSendersMaildir() throws Exception {
+        try (TestMx mx = sender()) {
+            submit(mx.smtp(), "alice@example.test", "nobody@reject.dest.test");
+            String dsn = awaitBounce(mx);
+            assertThat(dsn).contains("Return-Path: <>", "multipart/report", "report-type=delivery-status",
+                    "Final-Recipient: rfc822; nobody@reject.dest.test", "Action: failed", "Status: 5.1.1",
+                    "Remote-MTA: dns; hard.dest.test[" + HARD + "]:" + port, "550 5.1.1 no such user here",
+                    "Reporting-MTA: dns; mx1.example.test");
+        }
+    }
+
+    @Test
+    void equalPreferenceHostsShareTheLoad() throws Exception {
+        int before = dumpCount(EQUAL_A) + dumpCount(EQUAL_B);
+        try (TestMx mx = sender()) {
+            int n = 60;
+            for (int i = 0; i < n; i++) {
+                submit(mx.smtp(), "alice@example.test", "user" + i + "@share.dest.test");
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> dumpCount(EQUAL_A) + dumpCount(EQUAL_B) - before >= n);
+            int a = dumpCount(EQUAL_A);
+            int b = dumpCount(EQUAL_B);
+            // Each about half: binomial(60, 1/2) has sd ≈ 3.9; 15..45 is 3.9 sd either side.
+            assertThat(a).isBetween(15, 45);
+            assertThat(b).isBetween(15, 45);
+        }
+    }
+
+    @Test
+    void nullMxBouncesAtOnce() throws Exception {
+        try (TestMx mx = sender()) {
+            submit(mx.smtp(), "alice@example.test", "user@nullmx.dest.test");
+            String dsn = awaitBounce(mx);
+            assertThat(dsn).contains("Final-Recipient: rfc822; user@nullmx.dest.test", "Status: 5.1.10", "null MX");
+        }
+    }
+
+    @Test
+    void nxdomainBounces() throws Exception {
+        try (TestMx mx = sender()) {
+            submit(mx.smtp(), "alice@example.test", "user@no-such-host.dest.test");
+            String dsn = awaitBounce(mx);
+            assertThat(dsn).contains("Final-Recipient: rfc822; user@no-such-host.dest.test", "Status: 5.1.2", "NXDOMAIN");
+        }
+    }
+
+    @Test
+    void servfailDefersUntilDnsAnswers() throws Exception {
+        Path broken = Files.writeString(dir.resolve("sf.test.zone.broken"), String.join("\n",
+                "$ORIGIN sf.test.", "$TTL 300", "@ IN SOA ns.sf.test. h.sf.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX ten good", "good IN A " + GOOD, "") + "\n");
+        Path fixed = Files.writeString(dir.resolve("sf.test.zone"), String.join("\n",
+                "$ORIGIN sf.test.", "$TTL 300", "@ IN SOA ns.sf.test. h.sf.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 good", "good IN A " + GOOD, "") + "\n");
+        KnotServer knot = KnotServer.start("sf.test", broken);
+        InetSocketAddress dnsAddress = knot.address();
+        try (TestMx mx = TestMx.start(delivery("127.0.0.1:" + dnsAddress.getPort(), ""))) {
+            String marker = submit(mx.smtp(), "alice@example.test", "user@sf.test");
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !mx.mx().spool().ids(QueueState.DEFERRED).isEmpty());
+            String id = mx.mx().spool().ids(QueueState.DEFERRED).get(0);
+            assertThat(mx.mx().spool().envelope(QueueState.DEFERRED, id).recipients().get(0).detail()).contains("SERVFAIL");
+            knot.close();
+            // The zone is repaired: the same DNS address now answers (mxd dns with the fixed zone).
+            try (MxdDnsServer repaired = MxdDnsServer.start(List.of(fixed), dnsAddress)) {
+                awaitAt(GOOD, marker);
+            }
+            assertThat(mx.delivered("alice")).isEmpty();
+        } finally {
+            knot.close();
+        }
+    }
+
+    @Test
+    void restartMidQueueLosesNothingAndKeepsTheSchedule() throws Exception {
+        Path data = Files.createTempDirectory("mxd-restart");
+        String extra = delivery("127.0.0.1:" + dns.address().getPort(), "").replace("retry: {first: 1s, max: 2s, give-up: 1h}",
+                "retry: {first: 1h, max: 2h, give-up: 5d}");
+        Map<String, Instant> schedule = new HashMap<>();
+        List<String> markers = new ArrayList<>();
+        try {
+            try (TestMx mx = TestMx.startIn(data, extra)) {
+                for (int i = 0; i < 3; i++) {
+                    markers.add(submit(mx.smtp(), "alice@example.test", "user" + i + "@later.dest.test"));
+                }
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> mx.mx().spool().ids(QueueState.DEFERRED).size() == 3
+                        && mx.mx().queue().idle());
+                for (String id : mx.mx().spool().ids(QueueState.DEFERRED)) {
+                    schedule.put(id, mx.mx().spool().nextAttempt(id));
+                }
+            }
+            assertThat(schedule.values()).allSatisfy(t -> assertThat(t).isAfter(Instant.now().plus(Duration.ofMinutes(50))));
+            try (SmtpSink late = SmtpSink.start(LATE, port, "-d", dumps(LATE)); TestMx mx = TestMx.startIn(data, extra)) {
+                Thread.sleep(1000); // a scan or two: nothing is due, nothing is sent
+                assertThat(dumpCount(LATE)).isZero();
+                for (String id : mx.mx().spool().ids(QueueState.DEFERRED)) {
+                    assertThat(mx.mx().spool().nextAttempt(id)).isEqualTo(schedule.get(id));
+                }
+                assertThat(mx.mx().spool().ids(QueueState.DEFERRED)).containsExactlyInAnyOrderElementsOf(schedule.keySet());
+                mx.mx().queue().flush();
+                for (String marker : markers) {
+                    awaitAt(LATE, marker);
+                }
+            }
+        } finally {
+            TestDirs.deleteTree(data);
+        }
+    }
+}
