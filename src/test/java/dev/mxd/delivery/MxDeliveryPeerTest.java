@@ -155,15 +155,21 @@ class MxDeliveryPeerTest {
 
     /** Submits one message to mxd as a trusted client; returns the marker in its body. */
     static String submit(InetSocketAddress mx, String from, String to) {
+        return submit(mx, from, Recipient.of(to), e -> e);
+    }
+
+    /** Submits one message with DSN parameters of the caller's choosing. */
+    static String submit(InetSocketAddress mx, String from, Recipient to,
+                         java.util.function.UnaryOperator<dev.mxd.smtp.client.Envelope> dsn) {
         String marker = UUID.randomUUID().toString();
-        byte[] body = ("From: <" + from + ">\r\nTo: <" + to + ">\r\nSubject: test " + marker + "\r\n\r\nmarker " + marker + "\r\n")
-                .getBytes(StandardCharsets.US_ASCII);
+        byte[] body = ("From: <" + from + ">\r\nTo: <" + to.address() + ">\r\nSubject: test " + marker
+                + "\r\n\r\nmarker " + marker + "\r\n").getBytes(StandardCharsets.US_ASCII);
         OpenResult opened = SmtpConnection.open(mx, "mxd-under-test",
                 ClientSettings.defaults("client.test").withTls(TlsPolicy.NONE)
                         .withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(10))));
         assertThat(opened).isInstanceOf(OpenResult.Ready.class);
         try (SmtpConnection c = ((OpenResult.Ready) opened).connection()) {
-            TransactionResult r = c.send(dev.mxd.smtp.client.Envelope.of(from, List.of(Recipient.of(to)), MessageContent.of(body)));
+            TransactionResult r = c.send(dsn.apply(dev.mxd.smtp.client.Envelope.of(from, List.of(to), MessageContent.of(body))));
             assertThat(r).isInstanceOf(TransactionResult.Completed.class);
             assertThat(((TransactionResult.Completed) r).recipients().get(0)).isInstanceOf(RecipientOutcome.Accepted.class);
         }
@@ -361,5 +367,71 @@ class MxDeliveryPeerTest {
         } finally {
             TestDirs.deleteTree(data);
         }
+    }
+    @Test
+    void notifyNeverSuppressesTheBounce() throws Exception {
+        try (TestMx mx = sender()) {
+            submit(mx.smtp(), "alice@example.test", new Recipient("nobody@reject.dest.test",
+                    java.util.Set.of(Recipient.Notify.NEVER), java.util.Optional.empty()), e -> e);
+            awaitEmptyQueue(mx);
+            Thread.sleep(500);
+            assertThat(mx.delivered("alice")).isEmpty();
+        }
+    }
+
+    @Test
+    void aBounceIsNeverBounced() throws Exception {
+        try (TestMx mx = sender()) {
+            submit(mx.smtp(), "", Recipient.of("nobody@reject.dest.test"), e -> e);
+            awaitEmptyQueue(mx);
+            Thread.sleep(500);
+            assertThat(mx.delivered("alice")).isEmpty();
+            assertThat(mx.delivered("bob")).isEmpty();
+            assertThat(mx.mx().spool().ids(QueueState.INCOMING)).isEmpty();
+        }
+    }
+
+    @Test
+    void notifySuccessGetsASuccessNoticeWhereMxdIsTheFinalHop() throws Exception {
+        try (TestMx mx = sender()) {
+            submit(mx.smtp(), "alice@example.test", new Recipient("bob@example.test",
+                    java.util.Set.of(Recipient.Notify.SUCCESS, Recipient.Notify.FAILURE), java.util.Optional.of("bob@example.test")),
+                    e -> e.withDsn(java.util.Optional.of(dev.mxd.smtp.client.Envelope.Ret.HDRS), java.util.Optional.of("track-42")));
+            assertThat(mx.awaitDelivered("bob", 1, Duration.ofSeconds(10))).hasSize(1);
+            String dsn = awaitBounce(mx);
+            assertThat(dsn).contains("Action: delivered", "Status: 2.0.0", "Final-Recipient: rfc822; bob@example.test",
+                    "Original-Recipient: rfc822;bob@example.test", "Original-Envelope-Id: track-42", "text/rfc822-headers");
+        }
+    }
+
+    @Test
+    void bounceCarriesEnvidOrcptAndHeadersOnlyForRetHdrs() throws Exception {
+        try (TestMx mx = sender()) {
+            String marker = submit(mx.smtp(), "alice@example.test", new Recipient("nobody@reject.dest.test", java.util.Set.of(),
+                    java.util.Optional.of("Nobody@Reject.dest.test")),
+                    e -> e.withDsn(java.util.Optional.of(dev.mxd.smtp.client.Envelope.Ret.HDRS), java.util.Optional.of("env-7")));
+            String dsn = awaitBounce(mx);
+            assertThat(dsn).contains("Original-Envelope-Id: env-7", "Original-Recipient: rfc822;Nobody@Reject.dest.test",
+                    "text/rfc822-headers", "Subject: test " + marker).doesNotContain("marker " + marker);
+        }
+    }
+
+    @Test
+    void mailPastItsQueueLifetimeBounces() throws Exception {
+        String extra = delivery("127.0.0.1:" + dns.address().getPort(), "")
+                .replace("give-up: 1h", "give-up: 3s");
+        try (TestMx mx = TestMx.start(extra)) {
+            submit(mx.smtp(), "alice@example.test", "user@later.dest.test"); // nothing listens at late.dest.test yet
+            String dsn = awaitBounce(mx);
+            assertThat(dsn).contains("Action: failed", "Status: 4.4.7", "delivery time expired",
+                    "Final-Recipient: rfc822; user@later.dest.test");
+            awaitEmptyQueue(mx);
+        }
+    }
+
+    static void awaitEmptyQueue(TestMx mx) {
+        Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50)).until(() ->
+                mx.mx().queue().idle() && mx.mx().spool().ids(QueueState.DEFERRED).isEmpty()
+                        && mx.mx().spool().ids(QueueState.INCOMING).isEmpty() && mx.mx().spool().ids(QueueState.ACTIVE).isEmpty());
     }
 }
