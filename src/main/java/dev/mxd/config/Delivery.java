@@ -20,13 +20,15 @@ import java.time.Duration;
  * @param retry                     when deferred mail is retried, and when it is bounced
  * @param hostRetry                 how long a host that failed is passed over
  * @param scanInterval              how often the deferred queue is looked at for due mail
+ * @param doubleBounceRecipient     where a failed bounce goes (Postfix's 2bounce_notice_recipient); empty: logged and dropped
  */
 public record Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
                        int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
-                       Duration scanInterval) {
+                       Duration scanInterval, java.util.Optional<String> doubleBounceRecipient) {
 
     public static final Delivery DEFAULTS = new Delivery(25, Duration.ofSeconds(30), Duration.ofMinutes(5),
-            Duration.ofMinutes(5), 5, 100, 20, Retry.DEFAULTS, HostRetry.DEFAULTS, Duration.ofSeconds(30));
+            Duration.ofMinutes(5), 5, 100, 20, Retry.DEFAULTS, HostRetry.DEFAULTS, Duration.ofSeconds(30),
+            java.util.Optional.empty());
 
     public Delivery {
         if (port < 1 || port > 65535) {
@@ -57,7 +59,8 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                              @JsonProperty("concurrency-per-destination") Integer perDestination,
                              @JsonProperty("retry") Retry retry,
                              @JsonProperty("host-retry") HostRetry hostRetry,
-                             @JsonProperty("scan-interval") Duration scanInterval) {
+                             @JsonProperty("scan-interval") Duration scanInterval,
+                             @JsonProperty("double-bounce-recipient") String doubleBounceRecipient) {
         Delivery d = DEFAULTS;
         return new Delivery(port != null ? port : d.port(), connectTimeout != null ? connectTimeout : d.connectTimeout(),
                 greetingTimeout != null ? greetingTimeout : d.greetingTimeout(),
@@ -65,7 +68,18 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                 maxAddresses != null ? maxAddresses : d.maxAddresses(), concurrency != null ? concurrency : d.concurrency(),
                 perDestination != null ? perDestination : d.concurrencyPerDestination(),
                 retry != null ? retry : d.retry(), hostRetry != null ? hostRetry : d.hostRetry(),
-                scanInterval != null ? scanInterval : d.scanInterval());
+                scanInterval != null ? scanInterval : d.scanInterval(),
+                java.util.Optional.ofNullable(doubleBounceRecipient).map(Delivery::mailbox));
+    }
+
+    /** A mailbox address, checked when the configuration is read rather than when the first bounce fails. */
+    private static String mailbox(String address) {
+        try {
+            return dev.mxd.smtp.Mailbox.parse(address.strip()).toString();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("delivery.double-bounce-recipient '" + address + "' is not a mail address: "
+                    + e.getMessage());
+        }
     }
 
     /** {@code retry: {first, max, give-up}}. */

@@ -45,8 +45,15 @@ public final class DsnNotices implements DeliveryNotices {
     private final RecipientPolicy policy;
     private final DsnWriter writer;
     private final Clock clock;
+    private final Optional<Mailbox> doubleBounceRecipient;
 
-    public DsnNotices(String hostname, MessageStore store, RecipientPolicy policy, DsnWriter writer, Clock clock) {
+    /**
+     * @param doubleBounceRecipient where notices about undeliverable bounces go (Postfix's
+     *                              2bounce_notice_recipient); empty: they are logged and dropped
+     */
+    public DsnNotices(String hostname, MessageStore store, RecipientPolicy policy, DsnWriter writer, Clock clock,
+                      Optional<Mailbox> doubleBounceRecipient) {
+        this.doubleBounceRecipient = doubleBounceRecipient;
         this.hostname = hostname;
         this.store = store;
         this.policy = policy;
@@ -65,12 +72,16 @@ public final class DsnNotices implements DeliveryNotices {
         if (lines.isEmpty()) {
             return;
         }
-        if (envelope.sender().isEmpty()) {
+        if (envelope.sender().isEmpty() && doubleBounceRecipient.isEmpty()) {
             LOG.warn("{}: undeliverable bounce dropped (never bounce a bounce): {}", envelope.id(),
                     lines.stream().map(l -> l.finalRecipient() + " " + l.status()).toList());
             return;
         }
-        Mailbox sender = envelope.sender().get();
+        // A bounce that cannot be delivered is never returned to its null sender; the postmaster may see it.
+        Mailbox sender = envelope.sender().or(() -> doubleBounceRecipient).orElseThrow();
+        if (envelope.sender().isEmpty()) {
+            LOG.warn("{}: undeliverable bounce; notice to the postmaster <{}>", envelope.id(), sender);
+        }
         boolean full = envelope.parameters().ret().map(ret -> ret == MailParameters.Ret.FULL).orElse(true);
         byte[] original = readAtMost(text, DsnWriter.DEFAULT_RETURN_LIMIT + 1);
         if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
