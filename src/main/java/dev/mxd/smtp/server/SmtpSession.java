@@ -9,7 +9,6 @@ import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.ServerReply;
 import dev.mxd.smtp.SmtpCommand;
 import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -25,7 +24,6 @@ final class SmtpSession {
     private final Limits limits;
     private final boolean tlsAvailable;
     private final RecipientPolicy policy;
-    private final Clock clock;
 
     // Connection state.
     private final InetSocketAddress remote;
@@ -39,13 +37,12 @@ final class SmtpSession {
     private MailParameters mailParameters = MailParameters.NONE;
     private final List<Recipient> recipients = new ArrayList<>();
 
-    SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote, Clock clock) {
+    SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote) {
         this.hostname = hostname;
         this.limits = limits;
         this.tlsAvailable = tlsAvailable;
         this.policy = policy;
         this.remote = remote;
-        this.clock = clock;
     }
 
     SessionStep onCommand(SmtpCommand command) {
@@ -148,7 +145,7 @@ final class SmtpSession {
         if (recipients.isEmpty()) {
             return reply(Replies.BAD_SEQUENCE_RCPT);
         }
-        return new SessionStep.BeginData(Replies.START_DATA);
+        return new SessionStep.BeginData(Replies.START_DATA, transaction());
     }
 
     private SessionStep startTls() {
@@ -172,7 +169,7 @@ final class SmtpSession {
     /** The text after DATA ended; a complete message goes to the store, anything else resets the transaction. */
     SessionStep onData(DataOutcome outcome) {
         if (outcome instanceof DataOutcome.Complete c) {
-            return new SessionStep.Store(new ReceivedMessage(sender, mailParameters, recipients, clientInfo(), clock.instant(), c.content()));
+            return new SessionStep.Store(transaction(), c.size());
         }
         resetTransaction();
         if (outcome instanceof DataOutcome.TooBig) {
@@ -199,6 +196,10 @@ final class SmtpSession {
 
     ClientInfo clientInfo() {
         return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls);
+    }
+
+    private Transaction transaction() {
+        return new Transaction(sender, mailParameters, recipients, clientInfo());
     }
 
     private void resetTransaction() {
