@@ -55,7 +55,9 @@ final class SmtpSession {
         } else if (command instanceof SmtpCommand.Mail m) {
             return mail(m);
         } else if (command instanceof SmtpCommand.Rcpt r) {
-            return rcpt(r);
+            return rcpt(Optional.of(r.recipient()), r.parameters());
+        } else if (command instanceof SmtpCommand.RcptPostmaster p) {
+            return rcpt(policy.postmaster(), p.parameters());
         } else if (command instanceof SmtpCommand.Data) {
             return data();
         } else if (command instanceof SmtpCommand.Rset) {
@@ -117,24 +119,29 @@ final class SmtpSession {
         return reply(Replies.SENDER_OK);
     }
 
-    private SessionStep rcpt(SmtpCommand.Rcpt r) {
+    /** One RCPT; an empty {@code recipient} is {@code <Postmaster>} on an MX without a local postmaster. */
+    private SessionStep rcpt(Optional<Mailbox> recipient, RcptParameters parameters) {
         if (!inTransaction) {
             return reply(Replies.BAD_SEQUENCE_MAIL);
         }
         if (recipients.size() >= limits.maxRecipients()) {
             return reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10
         }
-        if (r.recipient().isUtf8() && !mailParameters.smtputf8()) {
+        if (recipient.isEmpty()) {
+            return reply(Replies.NO_LOCAL_POSTMASTER);
+        }
+        Mailbox to = recipient.get();
+        if (to.isUtf8() && !mailParameters.smtputf8()) {
             return reply(Replies.UTF8_NOT_PERMITTED);
         }
-        if (!esmtp && !r.parameters().equals(RcptParameters.NONE)) {
+        if (!esmtp && !parameters.equals(RcptParameters.NONE)) {
             return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
         }
-        RcptDecision d = policy.decide(r.recipient(), clientInfo());
+        RcptDecision d = policy.decide(to, clientInfo());
         if (d instanceof RcptDecision.Refuse refuse) {
             return reply(refuse.reply());
         }
-        recipients.add(new Recipient(r.recipient(), r.parameters(), ((RcptDecision.Accept) d).route()));
+        recipients.add(new Recipient(to, parameters, ((RcptDecision.Accept) d).route()));
         return reply(Replies.RECIPIENT_OK);
     }
 
