@@ -14,7 +14,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
@@ -84,17 +86,23 @@ public final class LocalDelivery implements AutoCloseable {
         byte[] text = null;
         List<RecipientStatus> updated = new ArrayList<>();
         boolean localLeft = false;
+        Set<String> filled = mailboxesDelivered(e);
         for (RecipientStatus r : e.recipients()) {
             if (r.state().done() || !(r.recipient().route() instanceof Route.Local local)) {
                 updated.add(r);
                 continue;
             }
-            if (text == null) {
-                text = Files.readAllBytes(spool.text(id));
-            }
             Instant now = clock.instant();
             try {
                 for (String box : local.mailboxes()) {
+                    if (!filled.add(local.domain() + "/" + box)) {
+                        LOG.info("{}: <{}> mailbox {}/{} already has this message; not delivered twice", id, r.recipient().address(),
+                                local.domain(), box);
+                        continue;
+                    }
+                    if (text == null) {
+                        text = Files.readAllBytes(spool.text(id));
+                    }
                     maildir.deliver(local.domain(), box, deliveryHeaders(e, r.recipient().address()), text);
                     LOG.info("{}: delivered to <{}> mailbox {}/{}", id, r.recipient().address(), local.domain(), box);
                 }
@@ -118,6 +126,22 @@ public final class LocalDelivery implements AutoCloseable {
             spool.move(id, QueueState.INCOMING, QueueState.DEFERRED);
             LOG.info("{}: waiting in deferred/ for remote delivery", id);
         }
+    }
+
+    /**
+     * The mailboxes that already hold this message: those of recipients delivered in an earlier
+     * attempt. A message gets one copy per mailbox however many of its recipients lead there
+     * (an alias and the mailbox itself, two aliases, the same RCPT twice), as Postfix's local
+     * delivery suppresses duplicates; the copy carries the Delivered-To of the first such recipient.
+     */
+    private static Set<String> mailboxesDelivered(Envelope e) {
+        Set<String> filled = new HashSet<>();
+        for (RecipientStatus r : e.recipients()) {
+            if (r.state() == DeliveryState.DELIVERED && r.recipient().route() instanceof Route.Local local) {
+                local.mailboxes().forEach(box -> filled.add(local.domain() + "/" + box));
+            }
+        }
+        return filled;
     }
 
     /** RFC 5321 §4.4: the final delivery adds Return-Path; Delivered-To names the recipient, as Postfix's local does. */
