@@ -162,6 +162,34 @@ class SmtpServerTest {
         assertThat(e.recipients().get(1).recipient().route()).isEqualTo(new Route.Relay("example.org"));
     }
 
+    /** The SMTPUTF8 part of issue 3 point 8 over a raw socket: Debian's swaks 20201014.0 cannot send SMTPUTF8. */
+    @Test
+    void smtputf8AddressesArriveIntact() throws Exception {
+        String id;
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            assertThat(say(c, "MAIL FROM:<José@exämple.test> SMTPUTF8")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<bob@example.test>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<δοκιμή@example.org>")).startsWith("250");
+            say(c, "DATA");
+            c.send("From: José <José@exämple.test>\r\nTo: δοκιμή@example.org\r\n\r\nΓειά\r\n.\r\n".getBytes(StandardCharsets.UTF_8));
+            String r = c.reply();
+            assertThat(r).startsWith("250 2.0.0 OK queued as ");
+            id = r.substring("250 2.0.0 OK queued as ".length());
+        }
+        List<Path> bob = mx.awaitDelivered("bob", 1, Duration.ofSeconds(10));
+        assertThat(bob).hasSize(1);
+        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).startsWith("Return-Path: <José@exämple.test>\r\n")
+                .contains(" with UTF8SMTP id " + id).endsWith("From: José <José@exämple.test>\r\nTo: δοκιμή@example.org\r\n\r\nΓειά\r\n");
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (mx.mx().spool().state(id).orElse(null) != QueueState.DEFERRED && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        Envelope e = mx.mx().spool().envelope(QueueState.DEFERRED, id);
+        assertThat(e.parameters().smtputf8()).isTrue();
+        assertThat(e.recipients().get(1).recipient().address().toString()).isEqualTo("δοκιμή@example.org");
+    }
+
     @Test
     void utf8RecipientWithoutSmtputf8IsRefused() throws Exception {
         try (RawSmtp c = greeted()) {
