@@ -136,17 +136,6 @@ public final class Dovecot implements AutoCloseable {
         }
         List<ProcessHandle> children = master.get().descendants().toList();
         master.get().destroy();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (master.get().isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        if (master.get().isAlive()) {
-            master.get().destroyForcibly();
-        }
-        for (ProcessHandle c : children) {
-            if (c.isAlive()) {
-                c.destroyForcibly();
-            }
-        }
+        Daemons.awaitExit(master.get(), children, java.time.Duration.ofSeconds(10));
     }
 }

@@ -160,17 +160,6 @@ public final class PostfixRelay implements AutoCloseable {
         if (master.isEmpty()) {
             return;
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (master.get().isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        if (master.get().isAlive()) {
-            master.get().destroyForcibly();
-        }
-        for (ProcessHandle c : children) {
-            if (c.isAlive()) {
-                c.destroyForcibly();
-            }
-        }
+        Daemons.awaitExit(master.get(), children, java.time.Duration.ofSeconds(20));
     }
 }
