@@ -54,7 +54,7 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         if (role == Role.LOCAL && !mailboxes.contains(POSTMASTER) && !aliases.containsKey(POSTMASTER) && catchAll.isEmpty()) {
             throw new IllegalArgumentException("a local domain must deliver mail for postmaster (RFC 5321 §4.5.1), and this one has "
                     + "no mailbox, alias or catch-all for it; add an alias such as aliases: {postmaster: "
-                    + (mailboxes.isEmpty() ? "someone" : mailboxes.iterator().next()) + "}");
+                    + mailboxes.stream().sorted().findFirst().orElse("someone") + "}"); // sorted: the same hint every time
         }
     }
 
