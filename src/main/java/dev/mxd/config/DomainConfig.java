@@ -23,6 +23,9 @@ import java.util.regex.Pattern;
  */
 public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll) {
 
+    /** The reserved local part every local domain must deliver (RFC 5321 §4.5.1), compared in lowercase. */
+    public static final String POSTMASTER = "postmaster";
+
     private static final Pattern MAILBOX = Pattern.compile("[a-z0-9_+=-][a-z0-9._+=-]{0,63}");
 
     public DomainConfig {
@@ -45,6 +48,13 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         }
         if (catchAll.isPresent() && !mailboxes.contains(catchAll.get())) {
             throw new IllegalArgumentException("catch-all '" + catchAll.get() + "' is not in this domain's mailboxes " + mailboxes);
+        }
+        // RFC 5321 §4.5.1: postmaster@ every domain a server delivers for MUST be deliverable.
+        // Who reads it is the operator's decision, so it is never guessed.
+        if (role == Role.LOCAL && !mailboxes.contains(POSTMASTER) && !aliases.containsKey(POSTMASTER) && catchAll.isEmpty()) {
+            throw new IllegalArgumentException("a local domain must deliver mail for postmaster (RFC 5321 §4.5.1), and this one has "
+                    + "no mailbox, alias or catch-all for it; add an alias such as aliases: {postmaster: "
+                    + mailboxes.stream().sorted().findFirst().orElse("someone") + "}"); // sorted: the same hint every time
         }
     }
 

@@ -42,7 +42,12 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         dnsServers = List.copyOf(dnsServers);
         localNames = List.copyOf(localNames);
         trustedNetworks = List.copyOf(trustedNetworks);
-        domains = Map.copyOf(domains);
+        domains = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(domains)); // file order: the first local domain matters
+    }
+
+    /** The first domain with role local, in file order: where {@code <Postmaster>} without a domain goes. */
+    public Optional<String> firstLocalDomain() {
+        return domains.entrySet().stream().filter(e -> e.getValue().role() == Role.LOCAL).map(Map.Entry::getKey).findFirst();
     }
 
     /** The domain's settings, by any spelling of its name. */

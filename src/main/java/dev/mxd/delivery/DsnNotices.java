@@ -4,6 +4,7 @@ import dev.mxd.queue.DeliveryNotices;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.RecipientStatus;
+import dev.mxd.queue.Spool;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
@@ -41,7 +42,7 @@ public final class DsnNotices implements DeliveryNotices {
             "localhost", true, false);
 
     private final String hostname;
-    private final MessageStore store;
+    private final Spool store;
     private final RecipientPolicy policy;
     private final DsnWriter writer;
     private final Clock clock;
@@ -51,7 +52,7 @@ public final class DsnNotices implements DeliveryNotices {
      * @param doubleBounceRecipient where notices about undeliverable bounces go (Postfix's
      *                              2bounce_notice_recipient); empty: they are logged and dropped
      */
-    public DsnNotices(String hostname, MessageStore store, RecipientPolicy policy, DsnWriter writer, Clock clock,
+    public DsnNotices(String hostname, Spool store, RecipientPolicy policy, DsnWriter writer, Clock clock,
                       Optional<Mailbox> doubleBounceRecipient) {
         this.doubleBounceRecipient = doubleBounceRecipient;
         this.hostname = hostname;

@@ -39,7 +39,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
     @Override
     public List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
         List<RecipientStatus> out = new ArrayList<>();
-        Set<String> delivered = new HashSet<>();
+        Set<String> delivered = mailboxesDelivered(envelope);
         for (RecipientStatus r : recipients) {
             if (!(r.recipient().route() instanceof Route.Local local)) {
                 throw new IllegalArgumentException(r.recipient().address() + " is not a local recipient");
@@ -58,6 +58,22 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
         }
         return out;
+    }
+
+    /**
+     * The mailboxes that already hold this message: those of recipients delivered in an earlier
+     * attempt. A message gets one copy per mailbox however many of its recipients lead there
+     * (an alias and the mailbox itself, two aliases, the same RCPT twice), as Postfix's local
+     * delivery suppresses duplicates; the copy carries the Delivered-To of the first such recipient.
+     */
+    private static Set<String> mailboxesDelivered(Envelope e) {
+        Set<String> filled = new HashSet<>();
+        for (RecipientStatus r : e.recipients()) {
+            if (r.state() == DeliveryState.DELIVERED && r.recipient().route() instanceof Route.Local local) {
+                local.mailboxes().forEach(box -> filled.add(local.domain() + "/" + box));
+            }
+        }
+        return filled;
     }
 
     /** RFC 5321 §4.4: the final delivery adds Return-Path; Delivered-To names the recipient, as Postfix's local does. */

@@ -24,9 +24,17 @@ import java.util.Optional;
 public final class DomainPolicy implements RecipientPolicy {
 
     private final MxdConfig config;
+    private final Optional<Mailbox> postmaster;
 
     public DomainPolicy(MxdConfig config) {
         this.config = config;
+        // Postfix appends @$myorigin to a bare <postmaster>; here it is the first local domain of the file.
+        this.postmaster = config.firstLocalDomain().map(d -> new Mailbox(DomainConfig.POSTMASTER, d));
+    }
+
+    @Override
+    public Optional<Mailbox> postmaster() {
+        return postmaster;
     }
 
     @Override
@@ -49,8 +57,9 @@ public final class DomainPolicy implements RecipientPolicy {
                 .orElse(new RcptDecision.Refuse(Replies.unknownUser(recipient.toString())));
     }
 
+    /** Postmaster is always accepted (RFC 5321 §4.5.1), even when only listed mailboxes are. */
     private static RcptDecision backup(Mailbox recipient, String domain, DomainConfig d) {
-        if (d.mailboxes().isEmpty() || resolve(recipient, d).isPresent()) {
+        if (d.mailboxes().isEmpty() || resolve(recipient, d).isPresent() || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
             return new RcptDecision.Accept(new Route.Relay(domain));
         }
         return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));

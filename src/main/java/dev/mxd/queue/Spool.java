@@ -4,6 +4,7 @@ import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.server.MessageStore;
 import dev.mxd.smtp.server.ReceivedMessage;
 import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.Transaction;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -30,12 +31,19 @@ import org.slf4j.LoggerFactory;
  * deferred or hold. The envelope's rename into {@code incoming/} is the moment of acceptance;
  * everything before it is undone at start-up. Per-recipient state is persisted by rewriting
  * the small envelope file, never the text.
+ *
+ * <p>Text arrives through {@link #begin}: in memory up to {@link #MEMORY_LIMIT} octets, then
+ * straight into {@code tmp/ID.msg} as the client sends it, so memory per connection is bounded
+ * whatever the message size.
  */
 public final class Spool implements MessageStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
     private static final DateTimeFormatter RFC5322_DATE =
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+    /** Octets of message text kept in memory before it goes to its file in {@code tmp/}. */
+    public static final int MEMORY_LIMIT = 64 * 1024;
 
     private final Path root;
     private final Path tmp;
@@ -95,42 +103,102 @@ public final class Spool implements MessageStore {
         listeners.add(listener);
     }
 
+    /**
+     * Starts a message at DATA: allocates its queue id and writes the Received header first, as
+     * Postfix's smtpd does when DATA is accepted (so the header's time is the start of DATA).
+     * Nothing here blocks on the disk; text larger than {@link #MEMORY_LIMIT} is written to
+     * {@code tmp/ID.msg} as it arrives.
+     */
     @Override
-    public StoreOutcome store(ReceivedMessage m) {
+    public IncomingMessage begin(Transaction t) {
         Instant now = clock.instant();
         String id = ids.next(now.toEpochMilli());
-        Path text = data.resolve(id);
-        try {
-            if (Files.exists(text)) {
-                id = ids.next(now.toEpochMilli());
-                text = data.resolve(id);
+        if (Files.exists(data.resolve(id)) || Files.exists(tmp.resolve(id + ".msg"))) {
+            id = ids.next(now.toEpochMilli());
+        }
+        Draft d = new Draft(id, t, new IncomingText(tmp.resolve(id + ".msg"), MEMORY_LIMIT));
+        byte[] received = receivedHeader(t, id, now);
+        d.write(received, 0, received.length);
+        return d;
+    }
+
+    /** Stores a message held whole in memory (bounces mxd makes, tests) the same way as one received by SMTP. */
+    public StoreOutcome store(ReceivedMessage m) {
+        Draft d = (Draft) begin(m.transaction());
+        d.write(m.content(), 0, m.content().length);
+        return d.commit(m.arrival());
+    }
+
+    /** A message being received: its text, then (at commit) the envelope whose rename accepts it. */
+    private final class Draft implements IncomingMessage {
+
+        private final String id;
+        private final Transaction transaction;
+        private final IncomingText text;
+        private boolean ended;
+
+        Draft(String id, Transaction transaction, IncomingText text) {
+            this.id = id;
+            this.transaction = transaction;
+            this.text = text;
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            text.write(b, off, len);
+        }
+
+        @Override
+        public StoreOutcome commit() {
+            return commit(clock.instant());
+        }
+
+        /** The durability contract of docs/spool.md, steps 1 and 2; 452 4.3.1 and nothing left behind on failure. */
+        synchronized StoreOutcome commit(Instant arrival) {
+            if (ended) {
+                throw new IllegalStateException(id + ": already committed or discarded");
             }
-            byte[] received = receivedHeader(m, id, now);
-            DurableFiles.write(tmp.resolve(id + ".msg"), text, received, m.content());
-            List<RecipientStatus> rs = new ArrayList<>();
-            for (Recipient r : m.recipients()) {
-                rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", now));
-            }
-            Envelope e = new Envelope(id, m.sender(), m.parameters(), rs, m.client(), m.arrival(),
-                    (long) received.length + m.content().length);
-            DurableFiles.write(tmp.resolve(id + ".json"), envelopePath(QueueState.INCOMING, id), EnvelopeJson.write(e));
-        } catch (IOException | RuntimeException e) {
-            LOG.error("spool {}: cannot store a message from {} ({}); answered 452 4.3.1", root, m.client().remote(), e.toString());
+            ended = true;
+            Path target = data.resolve(id);
             try {
-                Files.deleteIfExists(text);
-            } catch (IOException ignored) {
-                // the next start-up removes text without an envelope
+                text.persist(target);
+                List<RecipientStatus> rs = new ArrayList<>();
+                for (Recipient r : transaction.recipients()) {
+                    rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
+                }
+                Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size());
+                DurableFiles.write(tmp.resolve(id + ".json"), envelopePath(QueueState.INCOMING, id), EnvelopeJson.write(e));
+            } catch (IOException | RuntimeException e) {
+                LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
+                        e.toString());
+                text.discard();
+                try {
+                    Files.deleteIfExists(target);
+                } catch (IOException ignored) {
+                    // the next start-up removes text without an envelope
+                }
+                return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
             }
-            return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
+            if (text.spilled()) {
+                LOG.debug("{}: {} octets, streamed to disk while arriving", id, text.size());
+            }
+            for (Consumer<String> l : listeners) {
+                l.accept(id);
+            }
+            return new StoreOutcome.Stored(id);
         }
-        for (Consumer<String> l : listeners) {
-            l.accept(id);
+
+        @Override
+        public synchronized void discard() {
+            if (!ended) {
+                ended = true;
+                text.discard();
+            }
         }
-        return new StoreOutcome.Stored(id);
     }
 
     /** The trace header RFC 5321 §4.4 requires, with the protocol names of RFC 3848. */
-    private byte[] receivedHeader(ReceivedMessage m, String id, Instant now) {
+    private byte[] receivedHeader(Transaction m, String id, Instant now) {
         var c = m.client();
         String protocol = m.parameters().smtputf8() ? "UTF8SMTP" : c.esmtp() ? "ESMTP" : "SMTP";
         if (c.tls() && !protocol.equals("SMTP")) {

@@ -1,6 +1,5 @@
 package dev.mxd.smtp;
 
-import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -11,7 +10,10 @@ import java.util.Optional;
  * on where a message ends.
  *
  * <p>Feed it bytes as they arrive; it tells how many it used, so bytes after the end of the
- * text stay with the caller as the next commands.
+ * text stay with the caller as the next commands. The decoded text goes to a {@link TextSink}
+ * in small pieces: memory per message is this decoder's staging buffer, whatever the size.
+ * Once the text is over the size limit or has an over-long line it will be refused, and
+ * nothing more goes to the sink.
  */
 public final class DataDecoder {
 
@@ -26,15 +28,21 @@ public final class DataDecoder {
     private int lineLength; // octets of the current line so far, CRLF not counted
     private long offset;    // octets read, for messages
 
+    // Where the text goes: through a small staging buffer, so the sink sees few large writes.
+    private static final int STAGING = 8 * 1024;
+    private final TextSink sink;
+    private final byte[] staged = new byte[STAGING];
+    private int stagedLength;
+
     // What was found.
-    private byte[] content = new byte[4096];
     private long size;
     private boolean tooLong;
     private DataOutcome outcome;
 
-    public DataDecoder(long maxSize, int maxLineLength) {
+    public DataDecoder(long maxSize, int maxLineLength, TextSink sink) {
         this.maxSize = maxSize;
         this.maxLineLength = maxLineLength;
+        this.sink = sink;
     }
 
     /** Reads from {@code buf[off..off+len)} and returns how many bytes it used; stops at the end of the text. */
@@ -110,9 +118,9 @@ public final class DataDecoder {
         } else if (tooLong) {
             outcome = new DataOutcome.LineTooLong(maxLineLength);
         } else {
-            outcome = new DataOutcome.Complete(Arrays.copyOf(content, (int) size));
+            flush();
+            outcome = new DataOutcome.Complete(size);
         }
-        content = null;
     }
 
     private void append(byte b) {
@@ -120,10 +128,17 @@ public final class DataDecoder {
         if (size > maxSize || tooLong) {
             return; // keep counting, stop storing: the message will be refused
         }
-        if (size > content.length) {
-            content = Arrays.copyOf(content, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(content.length * 2L, size)));
+        if (stagedLength == STAGING) {
+            flush();
         }
-        content[(int) size - 1] = b;
+        staged[stagedLength++] = b;
+    }
+
+    private void flush() {
+        if (stagedLength > 0) {
+            sink.write(staged, 0, stagedLength);
+            stagedLength = 0;
+        }
     }
 
     /** The outcome once the text has ended (or was refused); empty while more bytes are needed. */

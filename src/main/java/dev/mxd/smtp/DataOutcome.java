@@ -3,8 +3,11 @@ package dev.mxd.smtp;
 /** How the message text after DATA ended (RFC 5321 §4.1.1.4). */
 public sealed interface DataOutcome {
 
-    /** CRLF.CRLF arrived and the text is acceptable; {@code content} is unstuffed and ends with CRLF (or is empty). */
-    record Complete(byte[] content) implements DataOutcome {}
+    /**
+     * CRLF.CRLF arrived and the text is acceptable: all {@code size} octets of it, unstuffed and
+     * ending with CRLF (or empty), went to the decoder's {@link TextSink}.
+     */
+    record Complete(long size) implements DataOutcome {}
 
     /** CRLF.CRLF arrived but the text was larger than the limit (RFC 1870 §6: 552). */
     record TooBig(long size) implements DataOutcome {}

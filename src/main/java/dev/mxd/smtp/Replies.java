@@ -70,6 +70,9 @@ public final class Replies {
     public static final ServerReply STORAGE_FAILURE = ServerReply.of(452, "4.3.1", "insufficient system storage, try again later");
     public static final ServerReply UTF8_NOT_PERMITTED =
             ServerReply.of(553, "5.6.7", "non-ASCII address requires the SMTPUTF8 parameter on MAIL (RFC 6531)");
+    /** RCPT TO:&lt;Postmaster&gt; on an MX with no local domain (docs/config.md, "Postmaster"). */
+    public static final ServerReply NO_LOCAL_POSTMASTER = ServerReply.of(550, "5.1.1",
+            "<Postmaster>: this MX has no local domain to deliver it to; write to postmaster@ the domain you mean");
     public static final ServerReply BODY_NOT_SUPPORTED = ServerReply.of(504, "5.5.4", "BODY type not supported; use 7BIT or 8BITMIME");
 
     /** 501: the arguments of a known command are wrong. */

@@ -30,6 +30,12 @@ public sealed interface SmtpCommand {
     /** RCPT TO:&lt;forward-path&gt; [params]. */
     record Rcpt(Mailbox recipient, RcptParameters parameters) implements SmtpCommand {}
 
+    /**
+     * RCPT TO:&lt;Postmaster&gt; [params]: the reserved mailbox without a domain (RFC 5321
+     * §4.1.1.3), which every server must accept and deliver (§4.5.1); its meaning is local.
+     */
+    record RcptPostmaster(RcptParameters parameters) implements SmtpCommand {}
+
     record Data() implements SmtpCommand {}
 
     record Rset() implements SmtpCommand {}
@@ -108,7 +114,12 @@ public sealed interface SmtpCommand {
     }
 
     private static SmtpCommand rcpt(String arg) {
-        PathParser p = new PathParser(arg, afterKeyword(arg, "TO:"));
+        int start = afterKeyword(arg, "TO:");
+        String postmaster = "<postmaster>"; // case-insensitive, RFC 5321 §4.5.1
+        if (arg.regionMatches(true, start, postmaster, 0, postmaster.length())) {
+            return new RcptPostmaster(rcptParameters(arg.substring(start + postmaster.length())));
+        }
+        PathParser p = new PathParser(arg, start);
         Mailbox rcpt = p.path();
         return new Rcpt(rcpt, rcptParameters(arg.substring(p.position())));
     }

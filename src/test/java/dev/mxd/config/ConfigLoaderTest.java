@@ -170,6 +170,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void localDomainWithoutPostmasterIsRefusedWithWhatToAdd() {
+        ConfigException e = error("domains:\n  example.test:\n    role: local\n    mailboxes: [alice, bob]\n");
+        assertThat(e.getMessage()).startsWith("mxd.yaml:").contains("domains.example.test").contains("postmaster")
+                .contains("RFC 5321 §4.5.1").contains("aliases: {postmaster: alice}");
+    }
+
+    @Test
+    void postmasterMayBeAMailboxAnAliasOrTheCatchAll() throws Exception {
+        MxdConfig c = ConfigLoader.parse("domains:\n  a.test:\n    role: local\n    mailboxes: [postmaster]\n"
+                + "  b.test:\n    role: local\n    mailboxes: [bob]\n    catch-all: bob\n"
+                + "  c.test:\n    role: backup\n    mailboxes: [carol]\n", FILE);
+        assertThat(c.firstLocalDomain()).contains("a.test");
+        assertThat(c.domains().keySet()).containsExactly("a.test", "b.test", "c.test"); // file order is kept
+    }
+
+    @Test
     void unsafeMailboxName() {
         assertThat(error("domains:\n  example.test:\n    role: local\n    mailboxes: [\"../etc\"]\n").getMessage())
                 .contains("'../etc' is not allowed");

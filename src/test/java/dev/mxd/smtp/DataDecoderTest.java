@@ -2,17 +2,25 @@ package dev.mxd.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class DataDecoderTest {
 
+    /** The text the decoder under test has written to its sink. */
+    private final ByteArrayOutputStream text = new ByteArrayOutputStream();
+
+    private String content() {
+        return text.toString(StandardCharsets.ISO_8859_1);
+    }
+
     private static byte[] b(String s) {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }
 
-    private static DataDecoder decoder() {
-        return new DataDecoder(1 << 20, 1000);
+    private DataDecoder decoder() {
+        return new DataDecoder(1 << 20, 1000, text::write);
     }
 
     @Test
@@ -22,15 +30,16 @@ class DataDecoderTest {
         int used = d.feed(in, 0, in.length);
         assertThat(new String(in, used, in.length - used, StandardCharsets.US_ASCII)).isEqualTo("QUIT\r\n");
         assertThat(d.outcome()).containsInstanceOf(DataOutcome.Complete.class);
-        assertThat(new String(((DataOutcome.Complete) d.outcome().get()).content(), StandardCharsets.US_ASCII))
-                .isEqualTo("Subject: x\r\n\r\nhello\r\n");
+        assertThat(content()).isEqualTo("Subject: x\r\n\r\nhello\r\n");
+        assertThat(((DataOutcome.Complete) d.outcome().get()).size()).isEqualTo(21);
     }
 
     @Test
     void emptyMessage() {
         DataDecoder d = decoder();
         assertThat(d.feed(b(".\r\n"), 0, 3)).isEqualTo(3);
-        assertThat(((DataOutcome.Complete) d.outcome().get()).content()).isEmpty();
+        assertThat(((DataOutcome.Complete) d.outcome().get()).size()).isZero();
+        assertThat(content()).isEmpty();
     }
 
     @Test
@@ -38,8 +47,8 @@ class DataDecoderTest {
         DataDecoder d = decoder();
         byte[] in = b("..leading dot\r\n...\r\n.x\r\n.\r\n");
         d.feed(in, 0, in.length);
-        assertThat(new String(((DataOutcome.Complete) d.outcome().get()).content(), StandardCharsets.US_ASCII))
-                .isEqualTo(".leading dot\r\n..\r\nx\r\n");
+        assertThat(d.outcome()).containsInstanceOf(DataOutcome.Complete.class);
+        assertThat(content()).isEqualTo(".leading dot\r\n..\r\nx\r\n");
     }
 
     @Test
@@ -51,8 +60,8 @@ class DataDecoderTest {
             used += d.feed(in, i, 1);
         }
         assertThat(used).isEqualTo(in.length - 4);
-        assertThat(new String(((DataOutcome.Complete) d.outcome().get()).content(), StandardCharsets.US_ASCII))
-                .isEqualTo("a\r\n.b\r\n\r\n");
+        assertThat(d.outcome()).containsInstanceOf(DataOutcome.Complete.class);
+        assertThat(content()).isEqualTo("a\r\n.b\r\n\r\n");
     }
 
     @Test
@@ -60,10 +69,11 @@ class DataDecoderTest {
         DataDecoder d = decoder();
         byte[] in = {(byte) 0xe9, (byte) 0xff, (byte) 0x80, '\r', '\n', '.', '\r', '\n'};
         d.feed(in, 0, in.length);
-        assertThat(((DataOutcome.Complete) d.outcome().get()).content()).containsExactly((byte) 0xe9, (byte) 0xff, (byte) 0x80, (byte) 13, (byte) 10);
+        assertThat(d.outcome()).containsInstanceOf(DataOutcome.Complete.class);
+        assertThat(text.toByteArray()).containsExactly((byte) 0xe9, (byte) 0xff, (byte) 0x80, (byte) 13, (byte) 10);
     }
 
-    private static DataOutcome outcomeOf(String text) {
+    private DataOutcome outcomeOf(String text) {
         DataDecoder d = decoder();
         byte[] in = b(text);
         d.feed(in, 0, in.length);
@@ -93,7 +103,7 @@ class DataDecoderTest {
 
     @Test
     void tooBigIsReportedAtTheEnd() {
-        DataDecoder d = new DataDecoder(10, 1000);
+        DataDecoder d = new DataDecoder(10, 1000, text::write);
         byte[] in = b("0123456789abcdef\r\n.\r\n");
         assertThat(d.feed(in, 0, in.length)).isEqualTo(in.length);
         assertThat(d.outcome()).containsInstanceOf(DataOutcome.TooBig.class);
@@ -101,13 +111,46 @@ class DataDecoderTest {
 
     @Test
     void lineLengthIsBounded() {
-        DataDecoder d = new DataDecoder(1 << 20, 1000);
+        DataDecoder d = new DataDecoder(1 << 20, 1000, text::write);
         byte[] in = b("x".repeat(999) + "\r\n.\r\n");
         d.feed(in, 0, in.length);
         assertThat(d.outcome()).containsInstanceOf(DataOutcome.LineTooLong.class);
-        DataDecoder ok = new DataDecoder(1 << 20, 1000);
+        DataDecoder ok = new DataDecoder(1 << 20, 1000, (b, off, len) -> { });
         byte[] fits = b("x".repeat(998) + "\r\n.\r\n");
         ok.feed(fits, 0, fits.length);
         assertThat(ok.outcome()).containsInstanceOf(DataOutcome.Complete.class);
+    }
+
+    @Test
+    void longTextReachesTheSinkInBoundedPiecesAndWhole() {
+        java.util.List<Integer> pieces = new java.util.ArrayList<>();
+        DataDecoder d = new DataDecoder(1 << 22, 1000, (b, off, len) -> {
+            pieces.add(len);
+            text.write(b, off, len);
+        });
+        StringBuilder in = new StringBuilder();
+        for (int i = 0; i < 20_000; i++) {
+            in.append(i % 7 == 0 ? ".." : "").append("line ").append(i).append("\r\n");
+        }
+        byte[] bytes = b(in + ".\r\n");
+        for (int off = 0; off < bytes.length && d.outcome().isEmpty(); off += 1500) {
+            d.feed(bytes, off, Math.min(1500, bytes.length - off));
+        }
+        String expected = in.toString().replace("\r\n..", "\r\n.").replaceFirst("^\\.\\.", ".");
+        assertThat(content()).isEqualTo(expected);
+        assertThat(((DataOutcome.Complete) d.outcome().get()).size()).isEqualTo(expected.length());
+        assertThat(pieces).allMatch(n -> n <= 8192);
+    }
+
+    @Test
+    void nothingPastTheSizeLimitReachesTheSink() {
+        DataDecoder d = new DataDecoder(20_000, 1000, text::write);
+        byte[] in = b("y".repeat(998) + "\r\n");
+        for (int i = 0; i < 100; i++) {
+            d.feed(in, 0, in.length);
+        }
+        d.feed(b(".\r\n"), 0, 3);
+        assertThat(d.outcome()).containsInstanceOf(DataOutcome.TooBig.class);
+        assertThat(text.size()).isLessThanOrEqualTo(20_000);
     }
 }

@@ -87,6 +87,15 @@ class SmtpCommandTest {
     }
 
     @Test
+    void postmasterWithoutDomainIsItsOwnCommand() {
+        assertThat(parse("RCPT TO:<Postmaster>")).isEqualTo(new SmtpCommand.RcptPostmaster(RcptParameters.NONE));
+        SmtpCommand.RcptPostmaster p = (SmtpCommand.RcptPostmaster) parse("rcpt to:<POSTMASTER> NOTIFY=NEVER");
+        assertThat(p.parameters().notifyOn()).containsExactly(RcptParameters.Notify.NEVER);
+        assertThat(parse("RCPT TO:<postmaster@Example.test>")).isInstanceOf(SmtpCommand.Rcpt.class);
+        assertThat(parse("RCPT TO:<postmasterx>")).isInstanceOf(SmtpCommand.Invalid.class);
+    }
+
+    @Test
     void quotedLocalPartKeepsItsText() {
         SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<\"john \\\"q\\\" doe\"@example.test>");
         assertThat(r.recipient().localPart()).isEqualTo("john \"q\" doe");

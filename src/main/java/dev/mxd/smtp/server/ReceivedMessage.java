@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * One message as received, before it is stored: the envelope and the unstuffed text.
+ * One whole message in memory, envelope and unstuffed text: for messages mxd makes itself
+ * (bounces) and tests. The SMTP server never builds one; it streams text through
+ * {@link MessageStore#begin}.
  *
  * @param sender     the reverse-path; empty for the null sender (bounces)
  * @param parameters MAIL FROM parameters (BODY, SMTPUTF8, RET, ENVID)
@@ -24,5 +26,9 @@ public record ReceivedMessage(Optional<Mailbox> sender, MailParameters parameter
         if (recipients.isEmpty()) {
             throw new IllegalArgumentException("a message needs at least one recipient");
         }
+    }
+
+    public Transaction transaction() {
+        return new Transaction(sender, parameters, recipients, client);
     }
 }

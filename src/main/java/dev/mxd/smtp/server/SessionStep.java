@@ -8,12 +8,12 @@ sealed interface SessionStep {
     /** Send the reply; close the connection afterwards when {@code close}. */
     record Reply(ServerReply reply, boolean close) implements SessionStep {}
 
-    /** Send 354 and read message text until CRLF.CRLF. */
-    record BeginData(ServerReply reply) implements SessionStep {}
+    /** Send 354 and stream the message text of {@code transaction} into the store until CRLF.CRLF. */
+    record BeginData(ServerReply reply, Transaction transaction) implements SessionStep {}
 
     /** Send 220, discard anything buffered in plaintext, and start the TLS handshake (RFC 3207 §4). */
     record BeginTls(ServerReply reply) implements SessionStep {}
 
-    /** Store the message off the event loop, then give the session the outcome. */
-    record Store(ReceivedMessage message) implements SessionStep {}
+    /** Commit the message ({@code size} octets of text) off the event loop, then give the session the outcome. */
+    record Store(Transaction transaction, long size) implements SessionStep {}
 }

@@ -15,7 +15,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -27,7 +26,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Connects one channel to its {@link SmtpSession}: turns frames into session input and
  * session steps into replies, mode switches, TLS and storage. All of it runs on the
- * channel's event loop except {@link MessageStore#store}, which blocks on fsync.
+ * channel's event loop except {@link MessageStore.IncomingMessage#commit}, which blocks on fsync.
+ * Message text goes to the store as it arrives; a message that does not end in a commit (refused
+ * text, a client gone, a timeout) is discarded, so nothing of it stays behind.
  */
 final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
@@ -43,6 +44,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     private SmtpSession session;
     private SmtpFrameDecoder decoder;
+    private MessageStore.IncomingMessage incoming; // the message whose text is arriving (null once it is committed)
     private boolean storing;
     private boolean closing;
 
@@ -60,8 +62,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         decoder = ctx.pipeline().get(SmtpFrameDecoder.class);
-        session = new SmtpSession(hostname, limits, tls.isPresent(), policy, (InetSocketAddress) ctx.channel().remoteAddress(),
-                Clock.systemUTC());
+        session = new SmtpSession(hostname, limits, tls.isPresent(), policy, (InetSocketAddress) ctx.channel().remoteAddress());
         ServerReply greeting = Replies.greeting(hostname);
         if (timeouts.greetPause().isZero()) {
             greet(ctx, greeting);
@@ -98,7 +99,11 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             reply(ctx, Replies.TALKED_BEFORE_GREETING, true);
         } else if (frame instanceof Frame.DataEnd end) {
             idle(ctx, timeouts.command());
-            perform(ctx, session.onData(end.outcome()));
+            SessionStep step = session.onData(end.outcome());
+            if (!(step instanceof SessionStep.Store)) {
+                discardIncoming(); // refused text: nothing of it is kept
+            }
+            perform(ctx, step);
         }
     }
 
@@ -106,13 +111,14 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         if (step instanceof SessionStep.Reply r) {
             reply(ctx, r.reply(), r.close());
         } else if (step instanceof SessionStep.BeginData d) {
-            decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength()));
+            incoming = store.begin(d.transaction());
+            decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), incoming));
             idle(ctx, timeouts.data());
             reply(ctx, d.reply(), false);
         } else if (step instanceof SessionStep.BeginTls t) {
             startTls(ctx, t.reply());
         } else if (step instanceof SessionStep.Store s) {
-            store(ctx, s.message());
+            store(ctx, s.transaction(), s.size());
         }
     }
 
@@ -131,24 +137,27 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         });
     }
 
-    private void store(ChannelHandlerContext ctx, ReceivedMessage message) {
+    private void store(ChannelHandlerContext ctx, Transaction transaction, long size) {
         storing = true;
         decoder.pause(); // pipelined commands wait until this message has its reply
         ctx.channel().config().setAutoRead(false);
-        CompletableFuture.supplyAsync(() -> store.store(message), storeExecutor)
+        MessageStore.IncomingMessage message = incoming;
+        incoming = null; // from here the commit owns it: it succeeds or cleans up itself
+        CompletableFuture.supplyAsync(message::commit, storeExecutor)
                 .exceptionally(e -> {
-                    LOG.error("storing a message from {} failed", message.client().remote(), e);
+                    LOG.error("storing a message from {} failed", transaction.client().remote(), e);
+                    message.discard();
                     return new MessageStore.StoreOutcome.Failed(Replies.STORAGE_FAILURE);
                 })
-                .thenAccept(outcome -> ctx.executor().execute(() -> stored(ctx, message, outcome)));
+                .thenAccept(outcome -> ctx.executor().execute(() -> stored(ctx, transaction, size, outcome)));
     }
 
-    private void stored(ChannelHandlerContext ctx, ReceivedMessage message, MessageStore.StoreOutcome outcome) {
+    private void stored(ChannelHandlerContext ctx, Transaction transaction, long size, MessageStore.StoreOutcome outcome) {
         storing = false;
         ServerReply reply = session.onStored(outcome);
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
-            LOG.info("{}: queued {} from=<{}> recipients={} size={}", message.client().remote(), s.queueId(),
-                    message.sender().map(Object::toString).orElse(""), message.recipients().size(), message.content().length);
+            LOG.info("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
+                    transaction.sender().map(Object::toString).orElse(""), transaction.recipients().size(), size);
         }
         reply(ctx, reply, false);
         ctx.flush();
@@ -172,6 +181,20 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         } else {
             ctx.write(Unpooled.wrappedBuffer(reply.encode()));
         }
+    }
+
+    private void discardIncoming() {
+        if (incoming != null) {
+            incoming.discard();
+            incoming = null;
+        }
+    }
+
+    /** A client gone in the middle of DATA (or closed for a timeout, a bare LF, a stop) leaves nothing behind. */
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        discardIncoming();
+        super.channelInactive(ctx);
     }
 
     @Override

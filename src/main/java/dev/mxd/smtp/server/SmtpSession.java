@@ -9,7 +9,6 @@ import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.ServerReply;
 import dev.mxd.smtp.SmtpCommand;
 import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -25,7 +24,6 @@ final class SmtpSession {
     private final Limits limits;
     private final boolean tlsAvailable;
     private final RecipientPolicy policy;
-    private final Clock clock;
 
     // Connection state.
     private final InetSocketAddress remote;
@@ -39,13 +37,12 @@ final class SmtpSession {
     private MailParameters mailParameters = MailParameters.NONE;
     private final List<Recipient> recipients = new ArrayList<>();
 
-    SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote, Clock clock) {
+    SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote) {
         this.hostname = hostname;
         this.limits = limits;
         this.tlsAvailable = tlsAvailable;
         this.policy = policy;
         this.remote = remote;
-        this.clock = clock;
     }
 
     SessionStep onCommand(SmtpCommand command) {
@@ -58,7 +55,9 @@ final class SmtpSession {
         } else if (command instanceof SmtpCommand.Mail m) {
             return mail(m);
         } else if (command instanceof SmtpCommand.Rcpt r) {
-            return rcpt(r);
+            return rcpt(Optional.of(r.recipient()), r.parameters());
+        } else if (command instanceof SmtpCommand.RcptPostmaster p) {
+            return rcpt(policy.postmaster(), p.parameters());
         } else if (command instanceof SmtpCommand.Data) {
             return data();
         } else if (command instanceof SmtpCommand.Rset) {
@@ -120,24 +119,29 @@ final class SmtpSession {
         return reply(Replies.SENDER_OK);
     }
 
-    private SessionStep rcpt(SmtpCommand.Rcpt r) {
+    /** One RCPT; an empty {@code recipient} is {@code <Postmaster>} on an MX without a local postmaster. */
+    private SessionStep rcpt(Optional<Mailbox> recipient, RcptParameters parameters) {
         if (!inTransaction) {
             return reply(Replies.BAD_SEQUENCE_MAIL);
         }
         if (recipients.size() >= limits.maxRecipients()) {
             return reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10
         }
-        if (r.recipient().isUtf8() && !mailParameters.smtputf8()) {
+        if (recipient.isEmpty()) {
+            return reply(Replies.NO_LOCAL_POSTMASTER);
+        }
+        Mailbox to = recipient.get();
+        if (to.isUtf8() && !mailParameters.smtputf8()) {
             return reply(Replies.UTF8_NOT_PERMITTED);
         }
-        if (!esmtp && !r.parameters().equals(RcptParameters.NONE)) {
+        if (!esmtp && !parameters.equals(RcptParameters.NONE)) {
             return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
         }
-        RcptDecision d = policy.decide(r.recipient(), clientInfo());
+        RcptDecision d = policy.decide(to, clientInfo());
         if (d instanceof RcptDecision.Refuse refuse) {
             return reply(refuse.reply());
         }
-        recipients.add(new Recipient(r.recipient(), r.parameters(), ((RcptDecision.Accept) d).route()));
+        recipients.add(new Recipient(to, parameters, ((RcptDecision.Accept) d).route()));
         return reply(Replies.RECIPIENT_OK);
     }
 
@@ -148,7 +152,7 @@ final class SmtpSession {
         if (recipients.isEmpty()) {
             return reply(Replies.BAD_SEQUENCE_RCPT);
         }
-        return new SessionStep.BeginData(Replies.START_DATA);
+        return new SessionStep.BeginData(Replies.START_DATA, transaction());
     }
 
     private SessionStep startTls() {
@@ -172,7 +176,7 @@ final class SmtpSession {
     /** The text after DATA ended; a complete message goes to the store, anything else resets the transaction. */
     SessionStep onData(DataOutcome outcome) {
         if (outcome instanceof DataOutcome.Complete c) {
-            return new SessionStep.Store(new ReceivedMessage(sender, mailParameters, recipients, clientInfo(), clock.instant(), c.content()));
+            return new SessionStep.Store(transaction(), c.size());
         }
         resetTransaction();
         if (outcome instanceof DataOutcome.TooBig) {
@@ -199,6 +203,10 @@ final class SmtpSession {
 
     ClientInfo clientInfo() {
         return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls);
+    }
+
+    private Transaction transaction() {
+        return new Transaction(sender, mailParameters, recipients, clientInfo());
     }
 
     private void resetTransaction() {

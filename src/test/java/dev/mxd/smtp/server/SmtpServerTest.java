@@ -39,6 +39,25 @@ class SmtpServerTest {
         return c;
     }
 
+    /** DATA, the text (unstuffed is fine: no line starts with a dot) and the end; returns the queue id of the 250. */
+    private static String data(RawSmtp c, String text) throws Exception {
+        c.send("DATA\r\n");
+        assertThat(c.code()).isEqualTo(354);
+        c.send((text + ".\r\n").getBytes(StandardCharsets.UTF_8));
+        String r = c.reply();
+        assertThat(r).startsWith("250 2.0.0 OK queued as ");
+        return r.substring("250 2.0.0 OK queued as ".length());
+    }
+
+    /** The envelope once the message waits in deferred/ for remote delivery (bounded wait). */
+    private Envelope deferred(String id) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (mx.mx().spool().state(id).orElse(null) != QueueState.DEFERRED && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        return mx.mx().spool().envelope(QueueState.DEFERRED, id);
+    }
+
     private String say(RawSmtp c, String line) throws Exception {
         c.send(line + "\r\n");
         return c.reply();
@@ -133,11 +152,7 @@ class SmtpServerTest {
             say(c, "MAIL FROM:<José@exämple.test> SMTPUTF8 BODY=8BITMIME RET=HDRS ENVID=env+2B1");
             assertThat(say(c, "RCPT TO:<alice@example.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;alice@example.test")).startsWith("250");
             assertThat(say(c, "RCPT TO:<anyone@example.org>")).startsWith("250");
-            say(c, "DATA");
-            c.send("Subject: caf\u00e9\r\n\r\n8-bit: \u00e9\u00e8\r\n.\r\n".getBytes(StandardCharsets.UTF_8));
-            String r = c.reply();
-            assertThat(r).startsWith("250 2.0.0 OK queued as ");
-            id = r.substring("250 2.0.0 OK queued as ".length());
+            id = data(c, "Subject: caf\u00e9\r\n\r\n8-bit: \u00e9\u00e8\r\n");
         }
         List<Path> alice = mx.awaitDelivered("alice", 1, Duration.ofSeconds(10));
         assertThat(alice).hasSize(1);
@@ -146,11 +161,7 @@ class SmtpServerTest {
                 + "\tby mx1.example.test (mxd) with UTF8SMTP id " + id + "; ");
         assertThat(text).endsWith("Subject: caf\u00e9\r\n\r\n8-bit: \u00e9\u00e8\r\n");
         // The backup recipient stays in the spool for the delivery agent, with its DSN parameters.
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (mx.mx().spool().state(id).orElse(null) != QueueState.DEFERRED && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        Envelope e = mx.mx().spool().envelope(QueueState.DEFERRED, id);
+        Envelope e = deferred(id);
         assertThat(e.parameters().envid()).contains("env+1");
         assertThat(e.parameters().ret()).isPresent();
         assertThat(e.recipients()).hasSize(2);
@@ -160,6 +171,26 @@ class SmtpServerTest {
         assertThat(e.recipients().get(0).state().done()).isTrue();
         assertThat(e.recipients().get(1).state().done()).isFalse();
         assertThat(e.recipients().get(1).recipient().route()).isEqualTo(new Route.Relay("example.org"));
+    }
+
+    /** The SMTPUTF8 part of issue 3 point 8 over a raw socket: Debian's swaks 20201014.0 cannot send SMTPUTF8. */
+    @Test
+    void smtputf8AddressesArriveIntact() throws Exception {
+        String id;
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            assertThat(say(c, "MAIL FROM:<José@exämple.test> SMTPUTF8")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<bob@example.test>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<δοκιμή@example.org>")).startsWith("250");
+            id = data(c, "From: José <José@exämple.test>\r\nTo: δοκιμή@example.org\r\n\r\nΓειά\r\n");
+        }
+        List<Path> bob = mx.awaitDelivered("bob", 1, Duration.ofSeconds(10));
+        assertThat(bob).hasSize(1);
+        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).startsWith("Return-Path: <José@exämple.test>\r\n")
+                .contains(" with UTF8SMTP id " + id).endsWith("From: José <José@exämple.test>\r\nTo: δοκιμή@example.org\r\n\r\nΓειά\r\n");
+        Envelope e = deferred(id);
+        assertThat(e.parameters().smtputf8()).isTrue();
+        assertThat(e.recipients().get(1).recipient().address().toString()).isEqualTo("δοκιμή@example.org");
     }
 
     @Test

@@ -1,0 +1,140 @@
+package dev.mxd.queue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+
+/**
+ * The text of one message while it arrives. The first {@code memoryLimit} octets stay in
+ * memory (most mail is small, and a small message then costs one write at the end); past that
+ * the text spills to its file in {@code spool/tmp/} and every later piece is written straight
+ * through, so a connection holds at most {@code memoryLimit} octets of text however large the
+ * message is. Nothing is fsynced until {@link #persist}, the first step of the durability
+ * contract (docs/spool.md).
+ *
+ * <p>Not thread-safe: written on one thread, then persisted or discarded after a hand-off that
+ * orders memory (an executor submission).
+ */
+final class IncomingText {
+
+    private final Path tmp;
+    private final int memoryLimit;
+
+    private byte[] memory = new byte[4096];
+    private int inMemory;
+    private FileChannel file;     // open once the text spilled
+    private boolean spilled;
+    private long size;
+    private IOException failure;  // the first write error: the message will be answered 452
+    private boolean finished;
+
+    IncomingText(Path tmp, int memoryLimit) {
+        this.tmp = tmp;
+        this.memoryLimit = memoryLimit;
+    }
+
+    /** Appends text; an I/O error is remembered for {@link #persist}, not thrown (the client is still sending). */
+    void write(byte[] b, int off, int len) {
+        if (finished || failure != null) {
+            return;
+        }
+        size += len;
+        try {
+            if (file == null && inMemory + len <= memoryLimit) {
+                if (inMemory + len > memory.length) {
+                    memory = Arrays.copyOf(memory, Math.min(memoryLimit, Math.max(memory.length * 2, inMemory + len)));
+                }
+                System.arraycopy(b, off, memory, inMemory, len);
+                inMemory += len;
+                return;
+            }
+            spill();
+            writeFully(ByteBuffer.wrap(b, off, len));
+        } catch (IOException e) {
+            failure = e;
+            closeQuietly();
+            deleteQuietly();
+        }
+    }
+
+    /** Moves what is in memory to the file and frees the memory. */
+    private void spill() throws IOException {
+        if (file != null) {
+            return;
+        }
+        file = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        spilled = !finished && failure == null && size > memoryLimit;
+        writeFully(ByteBuffer.wrap(memory, 0, inMemory));
+        memory = null;
+        inMemory = 0;
+    }
+
+    private void writeFully(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            file.write(b);
+        }
+    }
+
+    /** Octets written so far. */
+    long size() {
+        return size;
+    }
+
+    /** Whether the text went to its file before the end (it was larger than the memory limit). */
+    boolean spilled() {
+        return spilled;
+    }
+
+    /**
+     * Makes the text durable at {@code target}: written out, fsynced, renamed, directory fsynced.
+     * Throws the write error remembered earlier, if any; on any failure nothing is left behind.
+     */
+    void persist(Path target) throws IOException {
+        if (finished) {
+            throw new IllegalStateException("message text already persisted or discarded");
+        }
+        try {
+            if (failure != null) {
+                throw failure;
+            }
+            spill();
+            file.force(true);
+            file.close();
+            finished = true;
+            DurableFiles.move(tmp, target);
+        } catch (IOException e) {
+            discard();
+            throw e;
+        }
+    }
+
+    /** Drops the text: closes and deletes the temporary file. Safe to call again. */
+    void discard() {
+        finished = true;
+        memory = null;
+        closeQuietly();
+        deleteQuietly();
+    }
+
+    private void closeQuietly() {
+        if (file != null) {
+            try {
+                file.close();
+            } catch (IOException ignored) {
+                // the file is deleted next; start-up empties tmp/ anyway
+            }
+        }
+    }
+
+    private void deleteQuietly() {
+        try {
+            Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+            // start-up empties tmp/
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.mxd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.testing.Dovecot;
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestMx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 3 point 6: Dovecot (a real IMAP server) reads mxd's Maildir and serves the delivered
+ * message byte for byte: the delivery headers and Received header mxd added, then exactly what
+ * the client sent (unstuffed, 8-bit intact).
+ */
+@Tag("peer")
+class DovecotImapTest {
+
+    @Test
+    void dovecotServesTheDeliveredMessageByteForByte() throws Exception {
+        byte[] original = ("From: sender@client.test\r\nTo: alice@example.test\r\nSubject: over IMAP\r\n"
+                + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                + "Grüße aus dem Maildir\r\n.a line that started with a dot\r\n\r\nend\r\n").getBytes(StandardCharsets.UTF_8);
+        String stuffed = new String(original, StandardCharsets.UTF_8).replace("\r\n.", "\r\n..");
+        try (TestMx mx = TestMx.start("")) {
+            try (RawSmtp c = new RawSmtp(mx.smtp())) {
+                assertThat(c.code()).isEqualTo(220);
+                c.send("EHLO client.test\r\nMAIL FROM:<sender@client.test> BODY=8BITMIME\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+                assertThat(c.reply()).startsWith("250-");
+                assertThat(c.code()).isEqualTo(250);
+                assertThat(c.code()).isEqualTo(250);
+                assertThat(c.code()).isEqualTo(354);
+                c.send(stuffed.getBytes(StandardCharsets.UTF_8)).send(".\r\n");
+                assertThat(c.reply()).startsWith("250 2.0.0 OK queued as");
+            }
+            List<Path> files = mx.awaitDelivered("alice", 1, Duration.ofSeconds(20));
+            assertThat(files).hasSize(1);
+            byte[] delivered = Files.readAllBytes(files.get(0));
+            String text = new String(delivered, StandardCharsets.UTF_8);
+            assertThat(text).startsWith("Return-Path: <sender@client.test>\r\nDelivered-To: alice@example.test\r\nReceived: from client.test")
+                    .endsWith(new String(original, StandardCharsets.UTF_8));
+
+            Path mailRoot = mx.mx().maildir("example.test", "alice").getParent().getParent();
+            Dovecot.giveToMailUser(mx.dir(), mx.mx().maildir("example.test", "alice").getParent());
+            try (Dovecot imap = Dovecot.start(mx.dir().resolve("dovecot"), mailRoot)) {
+                byte[] fetched = imap.fetch("alice", "INBOX", 1);
+                assertThat(new String(fetched, StandardCharsets.UTF_8)).as(imap.log()).isEqualTo(text);
+                assertThat(fetched).isEqualTo(delivered);
+            }
+        }
+    }
+}

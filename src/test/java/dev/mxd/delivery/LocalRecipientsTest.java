@@ -1,0 +1,96 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestMx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Local recipients end to end: RFC 5321 §4.5.1 postmaster (with and without a domain), and one
+ * copy per mailbox however many recipients of a message lead to it. TestMx's example.test has
+ * mailboxes alice and bob, aliases postmaster → alice and team → alice, bob.
+ */
+class LocalRecipientsTest {
+
+    private TestMx mx;
+
+    @BeforeEach
+    void start() throws Exception {
+        mx = TestMx.start("trusted-networks: []\n");
+    }
+
+    @AfterEach
+    void stop() {
+        mx.close();
+    }
+
+    /** Sends one message to the given RCPT arguments (each must be accepted); returns the queue id. */
+    private String send(String subject, String... rcpts) throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("MAIL FROM:<sender@client.test>\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            for (String r : rcpts) {
+                c.send("RCPT TO:" + r + "\r\n");
+                assertThat(c.reply()).as(r).startsWith("250 2.1.5");
+            }
+            c.send("DATA\r\n");
+            assertThat(c.code()).isEqualTo(354);
+            c.send("Subject: " + subject + "\r\n\r\nbody\r\n.\r\n");
+            String reply = c.reply();
+            assertThat(reply).startsWith("250 2.0.0 OK queued as ");
+            return reply.substring("250 2.0.0 OK queued as ".length());
+        }
+    }
+
+    private void awaitSpoolEmpty(String id) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (mx.mx().spool().state(id).isPresent() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(mx.mx().spool().state(id)).as("message %s delivered and removed", id).isEmpty();
+    }
+
+    @Test
+    void barePostmasterIsAcceptedInAnyCaseAndDeliveredToTheLocalPostmaster() throws Exception {
+        awaitSpoolEmpty(send("bare", "<Postmaster>"));
+        awaitSpoolEmpty(send("upper", "<POSTMASTER> NOTIFY=NEVER"));
+        List<Path> alice = mx.delivered("alice");
+        assertThat(alice).hasSize(2);
+        for (Path p : alice) {
+            assertThat(Files.readString(p, StandardCharsets.UTF_8)).contains("Delivered-To: postmaster@example.test\r\n")
+                    .contains("\tfor <postmaster@example.test>;");
+        }
+        assertThat(mx.delivered("bob")).isEmpty();
+    }
+
+    @Test
+    void postmasterAtTheLocalDomainIsAlwaysDeliverable() throws Exception {
+        awaitSpoolEmpty(send("domain", "<pOstMaster@EXAMPLE.TEST>"));
+        assertThat(mx.delivered("alice")).hasSize(1);
+    }
+
+    @Test
+    void oneCopyPerMailboxWhateverLeadsThere() throws Exception {
+        // alice four ways (herself, team, postmaster, herself again); bob once through team.
+        String id = send("dup", "<alice@example.test>", "<team@example.test>", "<Postmaster>", "<ALICE@example.test>");
+        awaitSpoolEmpty(id);
+        List<Path> alice = mx.delivered("alice");
+        List<Path> bob = mx.delivered("bob");
+        assertThat(alice).hasSize(1);
+        assertThat(bob).hasSize(1);
+        assertThat(Files.readString(alice.get(0), StandardCharsets.UTF_8)).startsWith("Return-Path: <sender@client.test>\r\n"
+                + "Delivered-To: alice@example.test\r\n");
+        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).contains("Delivered-To: team@example.test\r\n");
+    }
+}

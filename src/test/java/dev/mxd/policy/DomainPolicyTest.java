@@ -1,0 +1,53 @@
+package dev.mxd.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.config.ConfigLoader;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.RcptDecision;
+import dev.mxd.smtp.server.Route;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** RFC 5321 §4.5.1 postmaster rules of {@link DomainPolicy}, on configurations alone. */
+class DomainPolicyTest {
+
+    private static final ClientInfo STRANGER = new ClientInfo(new InetSocketAddress("192.0.2.9", 4000), "x.test", true, false);
+
+    private static DomainPolicy policy(String yaml) throws Exception {
+        return new DomainPolicy(ConfigLoader.parse("trusted-networks: []\n" + yaml, Path.of("mxd.yaml")));
+    }
+
+    @Test
+    void barePostmasterIsThePostmasterOfTheFirstLocalDomain() throws Exception {
+        DomainPolicy p = policy("domains:\n  relay.test:\n    role: backup\n"
+                + "  first.test:\n    role: local\n    mailboxes: [alice]\n    aliases: {postmaster: alice}\n"
+                + "  second.test:\n    role: local\n    mailboxes: [postmaster]\n");
+        assertThat(p.postmaster()).contains(new Mailbox("postmaster", "first.test"));
+        assertThat(p.decide(p.postmaster().orElseThrow(), STRANGER))
+                .isEqualTo(new RcptDecision.Accept(new Route.Local("first.test", List.of("alice"))));
+        assertThat(p.decide(Mailbox.parse("PostMaster@Second.test"), STRANGER))
+                .isEqualTo(new RcptDecision.Accept(new Route.Local("second.test", List.of("postmaster"))));
+    }
+
+    @Test
+    void postmasterOfABackupDomainIsAcceptedEvenWhenOnlyListedMailboxesAre() throws Exception {
+        DomainPolicy p = policy("domains:\n  relay.test:\n    role: backup\n    mailboxes: [carol]\n");
+        assertThat(p.decide(Mailbox.parse("postmaster@relay.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
+        assertThat(p.decide(Mailbox.parse("dave@relay.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+    }
+
+    @Test
+    void withoutALocalDomainThereIsNoBarePostmaster() throws Exception {
+        assertThat(policy("domains:\n  relay.test:\n    role: backup\n").postmaster()).isEmpty();
+    }
+
+    @Test
+    void catchAllReceivesPostmasterWhenNothingElseDoes() throws Exception {
+        DomainPolicy p = policy("domains:\n  c.test:\n    role: local\n    mailboxes: [bob]\n    catch-all: bob\n");
+        assertThat(p.decide(Mailbox.parse("postmaster@c.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Local("c.test", List.of("bob"))));
+    }
+}
