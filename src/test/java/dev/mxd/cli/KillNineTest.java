@@ -42,7 +42,8 @@ class KillNineTest {
         try {
             int port = FreePort.tcpAndUdp("127.0.0.1");
             Path data = dir.resolve("data");
-            Path config = Files.writeString(dir.resolve("mxd.yaml"), TestMx.yaml(data, port, "timeouts:\n  greet-pause: 0s\n"));
+            Path config = Files.writeString(dir.resolve("mxd.yaml"), TestMx.yaml(data, port,
+                    "timeouts:\n  greet-pause: 0s\ndelivery:\n  retry: {first: 1s, max: 1s, give-up: 1h}\n  scan-interval: 200ms\n"));
             Path aliceBlock = data.resolve("mail/example.test/alice");
             Files.createDirectories(aliceBlock.getParent());
             Files.writeString(aliceBlock, "blocks delivery to alice until the restart");
@@ -68,8 +69,11 @@ class KillNineTest {
             Set<String> acknowledged = new HashSet<>(acked);
             assertThat(acknowledged).hasSizeGreaterThanOrEqualTo(40);
             long spooled;
-            try (Stream<Path> s = Files.list(data.resolve("spool/incoming"))) {
-                spooled = s.count();
+            spooled = 0;
+            for (String queue : List.of("incoming", "active", "deferred")) {
+                try (Stream<Path> s = Files.list(data.resolve("spool").resolve(queue))) {
+                    spooled += s.count();
+                }
             }
 
             Files.delete(aliceBlock);

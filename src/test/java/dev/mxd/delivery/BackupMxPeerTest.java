@@ -60,7 +60,7 @@ class BackupMxPeerTest {
                 + "dns:\n  servers: [\"127.0.0.1:" + dns.address().getPort() + "\"]\n"
                 + "trusted-networks: []\n"
                 + "domains:\n  bk.test: {role: backup}\n  best.bk.test: {role: backup}\n"
-                + "  back.local: {role: local, mailboxes: [alice]}\n"
+                + "  back.local: {role: local, mailboxes: [alice], aliases: {postmaster: alice}}\n"
                 + "timeouts: {greet-pause: 0s}\n"
                 + "delivery:\n  port: " + port + "\n  connect-timeout: 1s\n  greeting-timeout: 1s\n  command-timeout: 2s\n"
                 + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 1s, max: 1s}\n  scan-interval: 200ms\n";
