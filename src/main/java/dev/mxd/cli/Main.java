@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "mxd", mixinStandardHelpOptions = true, version = "mxd 0.1.0",
         description = "A mail exchanger: publishes, resolves, receives and delivers by DNS MX.",
         exitCodeOnInvalidInput = ExitCodes.USAGE,
-        subcommands = {LookupCommand.class, CheckCommand.class, DnsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {LookupCommand.class, CheckCommand.class, DnsCommand.class, QuarantineCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
