@@ -3,6 +3,7 @@ package dev.mxd.testing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -49,7 +50,7 @@ public class PeerProcess implements AutoCloseable {
         return process.pid();
     }
 
-    /** SIGSTOP: the kernel still accepts connections, but nothing answers. */
+    /** SIGSTOP to the daemon and its workers: the kernel still accepts connections, but nothing answers. */
     public void pause() throws IOException, InterruptedException {
         signal("-STOP");
     }
@@ -60,9 +61,11 @@ public class PeerProcess implements AutoCloseable {
     }
 
     private void signal(String sig) throws IOException, InterruptedException {
-        Process kill = new ProcessBuilder("kill", sig, String.valueOf(process.pid())).inheritIO().start();
+        List<String> cmd = new ArrayList<>(List.of("kill", sig, String.valueOf(process.pid())));
+        process.descendants().forEach(p -> cmd.add(String.valueOf(p.pid()))); // workers forked by the daemon we started
+        Process kill = new ProcessBuilder(cmd).inheritIO().start();
         if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-            throw new IOException("kill " + sig + " " + process.pid() + " failed");
+            throw new IOException(String.join(" ", cmd) + " failed");
         }
     }
 
