@@ -46,12 +46,7 @@ public final class ClamdClient implements ScanEngine {
 
     @Override
     public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
-        long size;
-        try {
-            size = message.size();
-        } catch (IOException e) {
-            return unreadable(e);
-        }
+        long size = message.size();
         if (size > streamMaxLength) {
             return new EngineResult.TooLarge(Engine.CLAMD, size, "over filters.clamd.stream-max-length " + streamMaxLength);
         }
@@ -81,7 +76,7 @@ public final class ClamdClient implements ScanEngine {
             }
             return parse(reply, size);
         } catch (IOException e) {
-            return unreadable(e);
+            return EngineResult.Unavailable.messageUnreadable(Engine.CLAMD, e);
         }
     }
 
@@ -166,10 +161,6 @@ public final class ClamdClient implements ScanEngine {
         }
     }
 
-    private EngineResult.Unavailable unreadable(IOException e) {
-        return new EngineResult.Unavailable(Engine.CLAMD, EngineResult.Reason.PROTOCOL_ERROR,
-                "cannot read the message to scan: " + e.getMessage());
-    }
 
     /** Reply text for an error message: control bytes shown as '?', at most 200 characters. */
     static String printable(String s) {

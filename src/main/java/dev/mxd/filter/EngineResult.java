@@ -1,5 +1,6 @@
 package dev.mxd.filter;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
 
@@ -73,6 +74,11 @@ public sealed interface EngineResult {
 
     /** No verdict from this engine; {@code detail} says what happened and where. */
     record Unavailable(Engine engine, Reason reason, String detail) implements EngineResult {
+        /** The message source failed while an engine was reading it (the spool file vanished or a disk error). */
+        static Unavailable messageUnreadable(Engine engine, IOException e) {
+            return new Unavailable(engine, Reason.PROTOCOL_ERROR, "cannot read the message to scan: " + e.getMessage());
+        }
+
         @Override
         public String summary() {
             return engine + ": unavailable (" + reason.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ": " + detail + ")";

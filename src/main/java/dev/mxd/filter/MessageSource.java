@@ -14,16 +14,21 @@ import java.nio.file.Path;
 public interface MessageSource {
 
     /** Size in bytes; engines send it ahead (spamd Content-length, HTTP Content-Length, clamd's cap). */
-    long size() throws IOException;
+    long size();
 
     /** A fresh stream from the first byte; the caller closes it. */
     InputStream open() throws IOException;
 
-    static MessageSource of(Path file) {
+    /**
+     * A complete file, such as the spool file written at end of DATA; its size is read now, so an
+     * unreadable spool file is the caller's error (451 4.3.0), not an engine's.
+     */
+    static MessageSource of(Path file) throws IOException {
+        long size = Files.size(file);
         return new MessageSource() {
             @Override
-            public long size() throws IOException {
-                return Files.size(file);
+            public long size() {
+                return size;
             }
 
             @Override

@@ -61,13 +61,7 @@ public final class RspamdClient implements ScanEngine {
 
     @Override
     public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
-        long size;
-        try {
-            size = message.size();
-        } catch (IOException e) {
-            return new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.PROTOCOL_ERROR,
-                    "cannot read the message to scan: " + e.getMessage());
-        }
+        long size = message.size();
         HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.fromPublisher(
                 HttpRequest.BodyPublishers.ofInputStream(() -> {
                     try {
@@ -120,8 +114,7 @@ public final class RspamdClient implements ScanEngine {
                     "cannot connect to " + checkUri + ": " + cause + " (is rspamd running there?)");
         }
         if (cause instanceof UncheckedIOException u) {
-            return new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.PROTOCOL_ERROR,
-                    "cannot read the message to scan: " + u.getCause().getMessage());
+            return EngineResult.Unavailable.messageUnreadable(Engine.RSPAMD, u.getCause());
         }
         return new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.PROTOCOL_ERROR,
                 "POST " + checkUri + " failed: " + cause);

@@ -53,12 +53,7 @@ public final class SpamdClient implements ScanEngine {
 
     @Override
     public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
-        long size;
-        try {
-            size = message.size();
-        } catch (IOException e) {
-            return unreadable(e);
-        }
+        long size = message.size();
         EngineConnection c;
         try {
             c = EngineConnection.open(address, timeout);
@@ -83,7 +78,7 @@ public final class SpamdClient implements ScanEngine {
                         sendFailure != null ? "sending the message" : "reading the reply", sendFailure != null ? sendFailure : e);
             }
         } catch (IOException e) {
-            return unreadable(e);
+            return EngineResult.Unavailable.messageUnreadable(Engine.SPAMD, e);
         }
     }
 
@@ -210,10 +205,6 @@ public final class SpamdClient implements ScanEngine {
         return new EngineResult.Unavailable(Engine.SPAMD, EngineResult.Reason.PROTOCOL_ERROR, "unreadable spamd response: " + what);
     }
 
-    private EngineResult.Unavailable unreadable(IOException e) {
-        return new EngineResult.Unavailable(Engine.SPAMD, EngineResult.Reason.PROTOCOL_ERROR,
-                "cannot read the message to scan: " + e.getMessage());
-    }
 
     @Override
     public String toString() {
