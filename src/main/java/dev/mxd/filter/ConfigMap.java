@@ -1,0 +1,195 @@
+package dev.mxd.filter;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One mapping of the YAML configuration as the loader gives it (a {@code Map} from Jackson), read
+ * with the key path in every error, so that "filters.clamd.address: ..." tells the operator which
+ * line to fix.
+ */
+final class ConfigMap {
+
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)");
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,12})\\s*([kKmMgG]?)[bB]?");
+
+    private final String path;
+    private final Map<?, ?> map;
+
+    ConfigMap(String path, Map<?, ?> map) {
+        this.path = path;
+        this.map = map == null ? Map.of() : map;
+    }
+
+    String path() {
+        return path;
+    }
+
+    String at(String key) {
+        return path + "." + key;
+    }
+
+    /** Rejects keys not in {@code known}: a misspelt key silently ignored is a filter silently off. */
+    ConfigMap onlyKeys(String... known) {
+        Set<String> allowed = Set.of(known);
+        for (Object k : map.keySet()) {
+            if (!allowed.contains(String.valueOf(k))) {
+                throw new IllegalArgumentException(path + ": unknown key '" + k + "' (known keys: "
+                        + String.join(", ", new TreeSet<>(allowed)) + ")");
+            }
+        }
+        return this;
+    }
+
+    boolean has(String key) {
+        return map.get(key) != null;
+    }
+
+    Optional<String> string(String key) {
+        Object v = map.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Map || v instanceof List) {
+            throw new IllegalArgumentException(at(key) + ": expected a single value, not " + (v instanceof Map ? "a mapping" : "a list"));
+        }
+        return Optional.of(String.valueOf(v));
+    }
+
+    String required(String key, String example) {
+        return string(key).filter(s -> !s.isBlank())
+                .orElseThrow(() -> new IllegalArgumentException(at(key) + " is required, for example " + example));
+    }
+
+    Optional<ConfigMap> map(String key) {
+        Object v = map.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (!(v instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException(at(key) + ": expected a mapping ({key: value, ...}), not '" + v + "'");
+        }
+        return Optional.of(new ConfigMap(at(key), m));
+    }
+
+    List<String> strings(String key) {
+        Object v = map.get(key);
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof List<?> list)) {
+            throw new IllegalArgumentException(at(key) + ": expected a list, like [clamd, spamd], not '" + v + "'");
+        }
+        List<String> out = new ArrayList<>();
+        for (Object o : list) {
+            out.add(String.valueOf(o));
+        }
+        return out;
+    }
+
+    Optional<Double> number(String key) {
+        Object v = map.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Number n) {
+            return Optional.of(n.doubleValue());
+        }
+        try {
+            return Optional.of(Double.parseDouble(String.valueOf(v).strip()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(at(key) + ": '" + v + "' is not a number (a score, like 5.0)", e);
+        }
+    }
+
+    Optional<Boolean> bool(String key) {
+        Optional<String> v = string(key);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        return switch (v.get().toLowerCase(Locale.ROOT)) {
+            case "true", "yes" -> Optional.of(true);
+            case "false", "no" -> Optional.of(false);
+            default -> throw new IllegalArgumentException(at(key) + ": '" + v.get() + "' is not true or false");
+        };
+    }
+
+    /** "30s", "500ms", "2m", "1h", or a plain number of seconds. */
+    Optional<Duration> duration(String key) {
+        Optional<String> v = string(key);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        String s = v.get().strip();
+        Duration d;
+        if (s.matches("\\d{1,9}")) {
+            d = Duration.ofSeconds(Long.parseLong(s));
+        } else {
+            Matcher m = DURATION.matcher(s);
+            if (!m.matches()) {
+                throw new IllegalArgumentException(at(key) + ": '" + s + "' is not a duration: write a number and a unit, like 500ms, 30s or 2m");
+            }
+            long n = Long.parseLong(m.group(1));
+            d = switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofHours(n);
+            };
+        }
+        if (d.isZero()) {
+            throw new IllegalArgumentException(at(key) + ": a timeout must be longer than zero");
+        }
+        return Optional.of(d);
+    }
+
+    /** Bytes: "25M", "512K", "1G" (powers of 1024, as clamd.conf writes them) or a plain number. */
+    Optional<Long> size(String key) {
+        Optional<String> v = string(key);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        Matcher m = SIZE.matcher(v.get().strip());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(at(key) + ": '" + v.get() + "' is not a size: write bytes or a number with K, M or G, like 25M");
+        }
+        long n = Long.parseLong(m.group(1));
+        long unit = switch (m.group(2).toUpperCase(Locale.ROOT)) {
+            case "K" -> 1024L;
+            case "M" -> 1024L * 1024;
+            case "G" -> 1024L * 1024 * 1024;
+            default -> 1L;
+        };
+        if (n == 0) {
+            throw new IllegalArgumentException(at(key) + ": a size must be larger than zero");
+        }
+        return Optional.of(Math.multiplyExact(n, unit));
+    }
+
+    /** One of {@code choices} (lower case in the file). */
+    <E extends Enum<E>> Optional<E> choice(String key, Class<E> type) {
+        Optional<String> v = string(key);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        String wanted = v.get().strip().toUpperCase(Locale.ROOT).replace('-', '_');
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equals(wanted)) {
+                return Optional.of(e);
+            }
+        }
+        List<String> names = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        throw new IllegalArgumentException(at(key) + ": '" + v.get() + "' is not one of " + String.join(" | ", names));
+    }
+}

@@ -1,0 +1,130 @@
+package dev.mxd.filter;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The {@code filters:} section of mxd's configuration (issue 7): where each engine listens, one
+ * timeout for every engine exchange, and what to do when an engine gives no answer.
+ * <pre>
+ * filters:
+ *   clamd: {address: "127.0.0.1:3310", stream-max-length: 25M}   # or "unix:/run/clamav/clamd.ctl"
+ *   spamd: {address: "127.0.0.1:783", user: mxd}
+ *   rspamd: {url: "http://127.0.0.1:11333"}
+ *   timeout: 30s
+ *   on-error: tempfail          # tempfail | accept
+ *   on-too-large: accept        # accept | reject  (a message over clamd's stream-max-length)
+ * </pre>
+ */
+public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Optional<Rspamd> rspamd, Duration timeout,
+                            OnError onError, OnTooLarge onTooLarge) {
+
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+    /** clamd's listener and the largest message mxd sends it (keep it at or under clamd's StreamMaxLength). */
+    public record Clamd(EngineAddress address, long streamMaxLength) {}
+
+    /** spamd's listener and the SpamAssassin user whose preferences apply. */
+    public record Spamd(EngineAddress address, String user) {}
+
+    /** Rspamd's normal worker, for example http://127.0.0.1:11333. */
+    public record Rspamd(URI url) {}
+
+    /** An engine that is down, times out or answers nonsense. */
+    public enum OnError {
+        /** 451 4.7.1: nothing is lost, the client retries (the default). */
+        TEMPFAIL,
+        /** Accept unscanned, marked with X-Mxd-Scan: skipped. */
+        ACCEPT
+    }
+
+    /** A message larger than clamd takes: refusing it at every retry would be pointless, so no tempfail. */
+    public enum OnTooLarge {
+        /** Accept it unscanned, marked with X-Mxd-Scan: skipped (the default). */
+        ACCEPT,
+        /** 552 5.3.4: too big to scan. */
+        REJECT
+    }
+
+    public FiltersConfig {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("filters.timeout must be longer than zero, not " + timeout);
+        }
+    }
+
+    /** No engines: every domain without a filter section is accepted unscanned. */
+    public static FiltersConfig none() {
+        return new FiltersConfig(Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_TIMEOUT, OnError.TEMPFAIL, OnTooLarge.ACCEPT);
+    }
+
+    /** The value of the {@code filters:} key as the YAML loader gives it; errors name the key path. */
+    public static FiltersConfig fromMap(Map<?, ?> filters) {
+        ConfigMap m = new ConfigMap("filters", filters).onlyKeys("clamd", "spamd", "rspamd", "timeout", "on-error", "on-too-large");
+        Optional<Clamd> clamd = m.map("clamd").map(c -> {
+            c.onlyKeys("address", "stream-max-length");
+            return new Clamd(address(c, "127.0.0.1:3310"), c.size("stream-max-length").orElse(ClamdClient.DEFAULT_STREAM_MAX_LENGTH));
+        });
+        Optional<Spamd> spamd = m.map("spamd").map(c -> {
+            c.onlyKeys("address", "user");
+            String user = c.string("user").orElse(SpamdClient.DEFAULT_USER);
+            if (user.isBlank() || user.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
+                throw new IllegalArgumentException(c.at("user") + ": '" + user + "' must be a name without spaces");
+            }
+            return new Spamd(address(c, "127.0.0.1:783"), user);
+        });
+        Optional<Rspamd> rspamd = m.map("rspamd").map(c -> {
+            c.onlyKeys("url");
+            String url = c.required("url", "http://127.0.0.1:11333");
+            URI uri;
+            try {
+                uri = URI.create(url);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(c.at("url") + ": '" + url + "' is not a URL: " + e.getMessage(), e);
+            }
+            if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+                throw new IllegalArgumentException(c.at("url") + ": '" + url + "' must be an http:// URL with a host, like http://127.0.0.1:11333");
+            }
+            return new Rspamd(uri);
+        });
+        return new FiltersConfig(clamd, spamd, rspamd, m.duration("timeout").orElse(DEFAULT_TIMEOUT),
+                m.choice("on-error", OnError.class).orElse(OnError.TEMPFAIL),
+                m.choice("on-too-large", OnTooLarge.class).orElse(OnTooLarge.ACCEPT));
+    }
+
+    private static EngineAddress address(ConfigMap c, String example) {
+        String text = c.required("address", example);
+        try {
+            return EngineAddress.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(c.at("address") + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether {@code engine} has its section here. */
+    public boolean configures(Engine engine) {
+        return switch (engine) {
+            case CLAMD -> clamd.isPresent();
+            case SPAMD -> spamd.isPresent();
+            case RSPAMD -> rspamd.isPresent();
+        };
+    }
+
+    /**
+     * Checks that every engine a domain's filter names is configured here; the message names the
+     * domain and the key to add. Call it for each domain when loading the configuration.
+     */
+    public void check(String domain, DomainFilter filter) {
+        for (Engine e : filter.engines()) {
+            if (!configures(e)) {
+                throw new IllegalArgumentException("domains." + domain + ".filter.engines lists " + e + ", but filters." + e
+                        + " is not configured: add filters." + e + (e == Engine.RSPAMD ? ".url" : ".address") + " or remove it from the list");
+            }
+        }
+        if (filter.spam().map(SpamPolicy::rspamdAction).orElse(false) && !filter.engines().contains(Engine.RSPAMD)) {
+            throw new IllegalArgumentException("domains." + domain + ".filter.spam.rspamd-action is true, but rspamd is not in"
+                    + " domains." + domain + ".filter.engines: add it there");
+        }
+    }
+}

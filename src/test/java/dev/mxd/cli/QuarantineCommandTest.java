@@ -1,0 +1,88 @@
+package dev.mxd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.filter.EngineResult;
+import dev.mxd.filter.Engine;
+import dev.mxd.filter.MessageSource;
+import dev.mxd.filter.Quarantine;
+import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.filter.ScanEnvelope;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code mxd quarantine list|show|release|delete --data-dir DIR}: output and exit statuses. */
+class QuarantineCommandTest {
+
+    @TempDir
+    Path dataDir;
+
+    QuarantineEntry quarantined() throws Exception {
+        return new Quarantine(dataDir).store(MessageSource.of("Subject: x\r\n\r\nvirus here\r\n".getBytes(StandardCharsets.US_ASCII)),
+                ScanEnvelope.of("Q9", "a@x.test", List.of("b@example.test")), "virus Local.EICAR.UNOFFICIAL (clamd)",
+                List.of(new EngineResult.Infected(Engine.CLAMD, "Local.EICAR.UNOFFICIAL")), Instant.parse("2026-11-26T05:00:00Z"));
+    }
+
+    DnsCommandTest.Run run(String... args) {
+        return DnsCommandTest.run(args);
+    }
+
+    @Test
+    void listShowsEntriesAndJson() throws Exception {
+        QuarantineEntry e = quarantined();
+        DnsCommandTest.Run text = run("quarantine", "list", "--data-dir", dataDir.toString());
+        assertThat(text.status()).isZero();
+        assertThat(text.out()).contains(e.id()).contains("2026-11-26T05:00:00Z").contains("a@x.test")
+                .contains("virus Local.EICAR.UNOFFICIAL (clamd)").contains("1 of 1 shown");
+        DnsCommandTest.Run json = run("quarantine", "list", "--json", "--data-dir", dataDir.toString());
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        assertThat(root.get("total").asInt()).isEqualTo(1);
+        assertThat(root.get("entries").get(0).get("recipients").get(0).asText()).isEqualTo("b@example.test");
+        assertThat(root.get("entries").get(0).get("verdicts").get(0).asText()).isEqualTo("clamd: infected with Local.EICAR.UNOFFICIAL");
+    }
+
+    @Test
+    void emptyQuarantine() {
+        DnsCommandTest.Run r = run("quarantine", "list", "--data-dir", dataDir.toString());
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).isEqualTo("quarantine is empty" + System.lineSeparator());
+    }
+
+    @Test
+    void showPrintsMetadataThenText() throws Exception {
+        QuarantineEntry e = quarantined();
+        DnsCommandTest.Run r = run("quarantine", "show", "--data-dir", dataDir.toString(), e.id());
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("recipients: b@example.test").contains("verdict:    clamd: infected with Local.EICAR.UNOFFICIAL")
+                .endsWith("Subject: x\r\n\r\nvirus here\r\n");
+    }
+
+    @Test
+    void releaseThenDeleteAndUnknownIds() throws Exception {
+        QuarantineEntry e = quarantined();
+        DnsCommandTest.Run released = run("quarantine", "release", "--data-dir", dataDir.toString(), e.id());
+        assertThat(released.status()).isZero();
+        assertThat(released.out()).contains("released:   " + dataDir.resolve("quarantine/released/" + e.id() + ".eml"));
+        DnsCommandTest.Run again = run("quarantine", "release", "--data-dir", dataDir.toString(), e.id());
+        assertThat(again.status()).isEqualTo(1);
+        assertThat(again.err()).isEqualTo("mxd quarantine release: no entry " + e.id() + " in " + dataDir.resolve("quarantine")
+                + " (see mxd quarantine list)" + System.lineSeparator());
+        QuarantineEntry second = quarantined();
+        assertThat(run("quarantine", "delete", "--data-dir", dataDir.toString(), second.id()).out()).isEqualTo("deleted " + second.id()
+                + System.lineSeparator());
+        assertThat(run("quarantine", "delete", "--data-dir", dataDir.toString(), second.id()).status()).isEqualTo(1);
+    }
+
+    @Test
+    void usageErrors() {
+        assertThat(run("quarantine", "list").status()).isEqualTo(64); // --data-dir is required
+        assertThat(run("quarantine").status()).isEqualTo(64);
+        assertThat(run("quarantine", "list", "--limit", "0", "--data-dir", dataDir.toString()).status()).isEqualTo(64);
+    }
+}
