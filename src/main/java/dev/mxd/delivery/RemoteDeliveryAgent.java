@@ -110,6 +110,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent {
     /** One address: a cached or new connection, then the transaction. */
     private Try attempt(MxRoute route, dev.mxd.smtp.client.Envelope transaction, ClientSettings settings) {
         SmtpConnection connection = connections.take(route.socketAddress()).orElse(null);
+        boolean cached = connection != null;
         if (connection == null) {
             OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), settings);
             if (opened instanceof OpenResult.Failed f) {
@@ -120,6 +121,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent {
         TransactionResult result = connection.send(transaction);
         if (result instanceof TransactionResult.Failed f) {
             connection.close();
+            if (cached) {
+                // The server may have closed an idle cached connection: that says nothing about the host.
+                LOG.debug("{}: cached connection unusable ({}); opening a new one", route, f.failure().detail());
+                return attempt(route, transaction, settings);
+            }
             return new Try(Optional.empty(), noteFailure(route, f.failure()));
         }
         hostStatus.succeeded(route);

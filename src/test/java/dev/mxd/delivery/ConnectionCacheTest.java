@@ -1,0 +1,72 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.smtp.client.ClientSettings;
+import dev.mxd.smtp.client.Envelope;
+import dev.mxd.smtp.client.MessageContent;
+import dev.mxd.smtp.client.OpenResult;
+import dev.mxd.smtp.client.Recipient;
+import dev.mxd.smtp.client.SmtpConnection;
+import dev.mxd.smtp.client.TlsPolicy;
+import dev.mxd.smtp.client.TransactionResult;
+import dev.mxd.testing.FakeSmtpServer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConnectionCacheTest {
+
+    private static SmtpConnection open(FakeSmtpServer server) {
+        OpenResult r = SmtpConnection.open(server.address(), "fake.test",
+                ClientSettings.defaults("mxd.test").withTls(TlsPolicy.NONE).withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))));
+        return ((OpenResult.Ready) r).connection();
+    }
+
+    private static void send(SmtpConnection c) {
+        TransactionResult r = c.send(Envelope.of("a@x.test", List.of(Recipient.of("b@y.test")),
+                MessageContent.of("Subject: x\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII))));
+        assertThat(r).isInstanceOf(TransactionResult.Completed.class);
+    }
+
+    @Test
+    void aConnectionIsReusedForTheNextMessageToTheSameAddress() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of("PIPELINING"), c -> null);
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), 100, 4)) {
+            SmtpConnection first = open(server);
+            send(first);
+            cache.release(server.address(), first);
+            SmtpConnection again = cache.take(server.address()).orElseThrow();
+            assertThat(again).isSameAs(first);
+            send(again);
+            assertThat(server.commands("EHLO")).hasSize(1); // one session carried both messages
+            assertThat(cache.take(server.address())).isEmpty();
+            again.close();
+        }
+    }
+
+    @Test
+    void anIdleConnectionPastTheLimitIsClosedNotReused() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
+             ConnectionCache cache = new ConnectionCache(Duration.ofMillis(50), 100, 4)) {
+            SmtpConnection c = open(server);
+            send(c);
+            cache.release(server.address(), c);
+            Thread.sleep(120);
+            assertThat(cache.take(server.address())).isEmpty();
+            assertThat(c.reusable()).isFalse();
+        }
+    }
+
+    @Test
+    void aConnectionThatCarriedItsShareIsClosed() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), 1, 4)) {
+            SmtpConnection c = open(server);
+            send(c);
+            cache.release(server.address(), c);
+            assertThat(cache.take(server.address())).isEmpty();
+        }
+    }
+}
