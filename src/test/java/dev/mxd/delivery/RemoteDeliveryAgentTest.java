@@ -1,0 +1,125 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.dns.DnsClient;
+import dev.mxd.dns.DnsSettings;
+import dev.mxd.dns.MxPolicy;
+import dev.mxd.dns.MxResolver;
+import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.client.ClientSettings;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.Route;
+import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.TestDirs;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The remote agent's decisions with an in-process zone and a scripted MX host on 127.0.0.1. */
+class RemoteDeliveryAgentTest {
+
+    private Path dir;
+    private MxdDnsServer dns;
+
+    @BeforeEach
+    void zone() throws Exception {
+        dir = Files.createTempDirectory("mxd-agent");
+        Path zone = Files.writeString(dir.resolve("agent.test.zone"), String.join("\n",
+                "$ORIGIN agent.test.", "$TTL 300", "@ IN SOA ns.agent.test. h.agent.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx", "mx IN A 127.0.0.1", "") + "\n");
+        dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    @AfterEach
+    void stop() {
+        dns.close();
+        TestDirs.deleteTree(dir);
+    }
+
+    private RemoteDeliveryAgent agent(int port, HostStatusTable hosts) {
+        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+        ClientSettings client = ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
+        return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, port), hosts, client,
+                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC());
+    }
+
+    private List<RecipientStatus> deliver(RemoteDeliveryAgent agent) throws Exception {
+        Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+        Recipient r = new Recipient(Mailbox.parse("user@agent.test"), RcptParameters.NONE, new Route.Relay("agent.test"));
+        RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
+        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+        return agent.deliver(e, text, List.of(pending));
+    }
+
+    private static HostStatusTable hosts() {
+        return new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+    }
+
+    @Test
+    void aBrokenTlsHandshakeIsRetriedOnTheSameHostWithoutTls() throws Exception {
+        Function<String, String> brokenTls = c -> c.equals("STARTTLS") ? "220 2.0.0 go ahead\r\nthis is not TLS" : null;
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("STARTTLS"), brokenTls)) {
+            HostStatusTable hosts = hosts();
+            List<RecipientStatus> out = deliver(agent(mx.address().getPort(), hosts));
+            assertThat(out).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED);
+                assertThat(r.remoteMta()).hasValueSatisfying(m -> assertThat(m).startsWith("mx.agent.test[127.0.0.1]"));
+            });
+            assertThat(mx.commands("STARTTLS")).hasSize(1);
+            assertThat(mx.messages).hasSize(1);
+            assertThat(hosts.snapshot()).isEmpty();
+        }
+    }
+
+    @Test
+    void aFourXxGreetingPostponesTheHostAndDefers() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("421 4.3.2 busy, try later", List.of(), c -> null)) {
+            HostStatusTable hosts = hosts();
+            RemoteDeliveryAgent agent = agent(mx.address().getPort(), hosts);
+            assertThat(deliver(agent)).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("421");
+            });
+            assertThat(hosts.snapshot()).singleElement().satisfies(s -> assertThat(s.host()).isEqualTo("mx.agent.test"));
+            // While postponed, the next message does not even connect.
+            int before = mx.commands("EHLO").size() + mx.commands("HELO").size();
+            assertThat(deliver(agent)).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("passed over");
+            });
+            assertThat(mx.commands("EHLO").size() + mx.commands("HELO").size()).isEqualTo(before);
+        }
+    }
+
+    @Test
+    void rcptRepliesDecideEachRecipient() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
+                c -> c.startsWith("RCPT") ? "550 5.1.1 no such user" : null)) {
+            assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                assertThat(r.status()).contains("5.1.1");
+            });
+        }
+    }
+}
