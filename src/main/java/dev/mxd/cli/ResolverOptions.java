@@ -36,11 +36,11 @@ final class ResolverOptions {
         } else {
             List<InetSocketAddress> parsed = new ArrayList<>();
             for (String s : servers) {
-                InetSocketAddress a = DnsSettings.parseServer(s);
-                if (a.isUnresolved()) {
-                    throw new IllegalArgumentException("--dns " + s + ": cannot resolve the host name; give an IP address");
+                try {
+                    parsed.add(DnsSettings.parseServer(s));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--dns " + e.getMessage(), e);
                 }
-                parsed.add(a);
             }
             settings = DnsSettings.of(parsed);
         }

@@ -1,5 +1,6 @@
 package dev.mxd.dns;
 
+import dev.mxd.config.HostPort;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -46,46 +47,8 @@ public record DnsSettings(List<InetSocketAddress> servers, Duration timeout, int
         return of(servers);
     }
 
-    /** Parses HOST[:PORT], [V6]:PORT or a bare IPv6 address; the port defaults to 53. */
+    /** Parses HOST[:PORT], [V6]:PORT or a bare IPv6 address (IP addresses only); the port defaults to 53. */
     public static InetSocketAddress parseServer(String text) {
-        String s = text.strip();
-        String host;
-        int port = DEFAULT_PORT;
-        if (s.startsWith("[")) {
-            int close = s.indexOf(']');
-            if (close < 0) {
-                throw new IllegalArgumentException("'" + text + "': missing ']' after the IPv6 address");
-            }
-            host = s.substring(1, close);
-            String rest = s.substring(close + 1);
-            if (rest.startsWith(":")) {
-                port = parsePort(text, rest.substring(1));
-            } else if (!rest.isEmpty()) {
-                throw new IllegalArgumentException("'" + text + "': expected [ADDRESS]:PORT");
-            }
-        } else if (s.indexOf(':') != s.lastIndexOf(':')) {
-            host = s; // bare IPv6 address
-        } else if (s.indexOf(':') > 0) {
-            host = s.substring(0, s.indexOf(':'));
-            port = parsePort(text, s.substring(s.indexOf(':') + 1));
-        } else {
-            host = s;
-        }
-        if (host.isEmpty()) {
-            throw new IllegalArgumentException("'" + text + "': the host is empty");
-        }
-        return new InetSocketAddress(host, port);
-    }
-
-    private static int parsePort(String text, String port) {
-        try {
-            int p = Integer.parseInt(port);
-            if (p < 1 || p > 65535) {
-                throw new NumberFormatException();
-            }
-            return p;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "': the port must be a number from 1 to 65535");
-        }
+        return HostPort.parse(text, DEFAULT_PORT).socketAddress();
     }
 }

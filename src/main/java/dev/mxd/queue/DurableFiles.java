@@ -19,13 +19,43 @@ public final class DurableFiles {
 
     /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
     public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        write(tmp, target, ch -> {
             for (byte[] part : parts) {
-                ByteBuffer b = ByteBuffer.wrap(part);
-                while (b.hasRemaining()) {
-                    ch.write(b);
+                writeFully(ch, part);
+            }
+        });
+    }
+
+    /**
+     * Writes {@code head} then the content of {@code body} to {@code tmp}, fsyncs, and renames it
+     * to {@code target}; the body is copied by the kernel, never held in memory.
+     */
+    public static void write(Path tmp, Path target, byte[] head, Path body) throws IOException {
+        write(tmp, target, ch -> {
+            writeFully(ch, head);
+            try (FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
+                long size = in.size();
+                for (long done = 0; done < size; ) {
+                    long n = in.transferTo(done, size - done, ch);
+                    if (n <= 0) {
+                        throw new IOException("copying " + body + " stopped at byte " + done + " of " + size);
+                    }
+                    done += n;
                 }
             }
+        });
+    }
+
+    /** What goes into a file being written. */
+    @FunctionalInterface
+    private interface Content {
+        void writeTo(FileChannel ch) throws IOException;
+    }
+
+    /** Content into {@code tmp}, fsync, rename to {@code target}, fsync its directory; nothing left behind on failure. */
+    private static void write(Path tmp, Path target, Content content) throws IOException {
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            content.writeTo(ch);
             ch.force(true);
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
@@ -39,35 +69,10 @@ public final class DurableFiles {
         }
     }
 
-    /**
-     * Writes {@code head} then the content of {@code body} to {@code tmp}, fsyncs, and renames it
-     * to {@code target}; the body is copied by the kernel, never held in memory.
-     */
-    public static void write(Path tmp, Path target, byte[] head, Path body) throws IOException {
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-             FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
-            ByteBuffer b = ByteBuffer.wrap(head);
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            long size = in.size();
-            for (long done = 0; done < size; ) {
-                long n = in.transferTo(done, size - done, ch);
-                if (n <= 0) {
-                    throw new IOException("copying " + body + " stopped at byte " + done + " of " + size);
-                }
-                done += n;
-            }
-            ch.force(true);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        try {
-            move(tmp, target);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
+    private static void writeFully(FileChannel ch, byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            ch.write(b);
         }
     }
 
