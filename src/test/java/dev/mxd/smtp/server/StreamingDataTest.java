@@ -141,7 +141,8 @@ class StreamingDataTest {
         assertThat(tail(got, expected.length)).isEqualTo(expected);
         assertThat(new String(got, 0, got.length - expected.length, StandardCharsets.UTF_8))
                 .startsWith("Return-Path: <sender@client.test>\r\nDelivered-To: alice@example.test\r\nReceived: from client.test");
-        assertThat(files("tmp")).isEmpty();
+        // The queue manager records the delivery (a short-lived tmp/ID.json.N) just after the Maildir write.
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> files("tmp").isEmpty());
     }
 
     @Test
