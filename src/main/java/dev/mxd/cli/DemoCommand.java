@@ -52,15 +52,15 @@ import picocli.CommandLine.Option;
                 "",
                 "It prints a timeline with each node's counts (accepted; queued, i.e. held; mx1's Maildir) and a tally: "
                         + "sent, accepted by each node, delivered to mx1's Maildir, lost, found by a marker header in each "
-                        + "message. Retry times are 1s instead of minutes, so it takes about 10-20 seconds.",
+                        + "message. Retry times are 1s instead of minutes, so it takes about 5-15 seconds.",
                 "",
                 "Exit status: 0 every message is in mx1's Maildir; 1 a message was lost, refused, bounced or still queued "
                         + "at the deadline; 64 usage error; 75 the cluster could not start (no free port, disk)."},
         footer = {"", "Examples:",
-                "  mxd demo                       200 messages; everything removed at the end",
-                "  mxd demo --messages 60         a quicker run",
-                "  mxd demo --keep /tmp/mxd-demo  keep the zone file, the node configs, the spools and mx1's Maildir",
-                "  MXD_LOG_LEVEL=INFO mxd demo    also each node's log (one line per delivery) on stderr"})
+                "  mxd demo                      200 messages; all removed at the end",
+                "  mxd demo --messages 60        a quicker run",
+                "  mxd demo --keep /tmp/demo     keep configs, zone, spools, Maildir",
+                "  MXD_LOG_LEVEL=INFO mxd demo   each node's log lines on stderr too"})
 final class DemoCommand implements Callable<Integer> {
 
     static final int MIN_MESSAGES = 10;
