@@ -80,6 +80,7 @@ final class DemoCluster implements AutoCloseable {
     private final int port;
     private final DnsServer dns;
     private final Map<Node, Slot> nodes = new EnumMap<>(Node.class);
+    private boolean closed;
 
     private DemoCluster(Path dir, boolean keep, int port, DnsServer dns) {
         this.dir = dir;
@@ -94,14 +95,16 @@ final class DemoCluster implements AutoCloseable {
      */
     static DemoCluster start(Path dir, boolean keep) throws IOException {
         Files.createDirectories(dir);
-        int port = freePortOnEvery(Stream.of(Node.values()).map(n -> n.address).toList());
-        Path zone = Files.writeString(dir.resolve(DOMAIN + ".zone"), zoneText());
+        int port;
         DnsServer dns;
         try {
-            dns = DnsServer.start(new Zones(List.of(ServedZone.load(zone))), new InetSocketAddress("127.0.0.1", 0),
-                    DnsServer.Limits.defaults());
-        } catch (ZoneFileException e) {
-            throw new IllegalStateException("the demo's own zone file " + zone + " does not load: " + e.getMessage(), e);
+            port = freePortOnEvery(Stream.of(Node.values()).map(n -> n.address).toList());
+            dns = startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zoneText()));
+        } catch (IOException | RuntimeException e) {
+            if (!keep) {
+                deleteTree(dir);
+            }
+            throw e;
         }
         DemoCluster c = new DemoCluster(dir, keep, port, dns);
         try {
@@ -119,6 +122,15 @@ final class DemoCluster implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             c.close();
             throw e;
+        }
+    }
+
+    private static DnsServer startDns(Path zone) throws IOException {
+        try {
+            return DnsServer.start(new Zones(List.of(ServedZone.load(zone))), new InetSocketAddress("127.0.0.1", 0),
+                    DnsServer.Limits.defaults());
+        } catch (ZoneFileException e) {
+            throw new IllegalStateException("the demo's own zone file " + zone + " does not load: " + e.getMessage(), e);
         }
     }
 
@@ -275,7 +287,11 @@ final class DemoCluster implements AutoCloseable {
 
     /** Stops every node and the DNS server, then removes the directory unless it is to be kept. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return; // the shutdown hook of an interrupted demo, then the normal end
+        }
+        closed = true;
         for (Node n : List.of(Node.SENDER, Node.MX2, Node.MX3, Node.MX1)) {
             Slot s = nodes.get(n);
             if (s != null) {

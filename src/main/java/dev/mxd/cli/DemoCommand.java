@@ -106,7 +106,14 @@ final class DemoCommand implements Callable<Integer> {
             Path dir = keep != null ? keep : Files.createTempDirectory("mxd-demo");
             DemoTally tally;
             try (DemoCluster cluster = DemoCluster.start(dir, keep != null)) {
-                tally = run(cluster);
+                // Ctrl-C stops the nodes and removes the temporary files too.
+                Thread hook = new Thread(cluster::close, "mxd-demo-stop");
+                Runtime.getRuntime().addShutdownHook(hook);
+                try {
+                    tally = run(cluster);
+                } finally {
+                    removeHook(hook);
+                }
             }
             tally.print(out, seconds());
             if (keep == null) {
@@ -136,7 +143,8 @@ final class DemoCommand implements Callable<Integer> {
         event("all nodes up");
 
         submit(client, 1, part1, "with every MX up");
-        await("sender delivers them to mx1", () -> queued(c, Node.SENDER) == 0 && c.mx1Maildir().size() >= part1);
+        await("sender delivers them to mx1", () -> queued(c, Node.SENDER) == 0 && queued(c, Node.MX1) == 0
+                && c.mx1Maildir().size() >= part1);
         table(c);
 
         c.stopNode(Node.MX1);
@@ -145,8 +153,8 @@ final class DemoCommand implements Callable<Integer> {
         await("sender hands them to the backups", () -> queued(c, Node.SENDER) == 0);
         c.viewOfMx1(Node.SENDER).ifPresent(s -> event("sender's host status: mx1 failed " + s.failures() + "x ("
                 + s.lastError() + "); passed over until its retry time"));
-        event("mx2 and mx3 share the load (equal preference) and hold the mail: only mx1 is a better MX");
-        table(c);
+        event("mx2 holds " + queued(c, Node.MX2) + ", mx3 holds " + queued(c, Node.MX3)
+                + ": equal preference shares the load, and only mx1 is a better MX to hand it to");
         Instant held = Instant.now().plusMillis(500); // later than the backups' first attempts, earlier than their retries
         await("mx2 and mx3 have retried mx1 (refused again) and keep holding the mail",
                 () -> retriedSince(c, Node.MX2, held) && retriedSince(c, Node.MX3, held));
@@ -266,6 +274,14 @@ final class DemoCommand implements Callable<Integer> {
 
     private double seconds() {
         return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running: it closes the cluster
+        }
     }
 
     private static boolean emptyOrAbsent(Path dir) {
