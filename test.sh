@@ -27,3 +27,6 @@ fi
 
 # The launcher as a user meets it: builds the jar when sources are newer, then runs.
 ./mxd --version
+
+# The README's main command on a fresh clone: an HA MX cluster on loopback, nothing lost (exit 0).
+./mxd demo

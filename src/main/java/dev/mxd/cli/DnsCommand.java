@@ -19,7 +19,9 @@ import picocli.CommandLine.Option;
 /** {@code mxd dns}: publish zone files (the domains' MX, A, AAAA, ...) as an authoritative DNS server. */
 @Command(name = "dns", mixinStandardHelpOptions = true,
         description = {"Serve RFC 1035 zone files as an authoritative DNS server over UDP and TCP, until SIGTERM or SIGINT.",
-                "Exit status: 65 a zone file is wrong, 75 the address cannot be listened on, 64 usage error."})
+                "Exit status: 65 a zone file is wrong, 75 the address cannot be listened on, 64 usage error."},
+        footer = {"", "Example:", "  mxd dns --zone example.test.zone --listen 127.0.0.1:5354",
+                "  dig +norec -p 5354 @127.0.0.1 example.test MX"})
 final class DnsCommand implements Callable<Integer> {
 
     static final String DEFAULT_LISTEN = "127.0.0.1:5354";

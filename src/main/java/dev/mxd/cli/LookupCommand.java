@@ -17,7 +17,9 @@ import picocli.CommandLine.Parameters;
 /** {@code mxd lookup}: the mail exchangers a delivery to DOMAIN would try, in order. */
 @Command(name = "lookup", mixinStandardHelpOptions = true,
         description = {"Resolve DOMAIN's mail exchangers as a sending MTA must (RFC 5321 §5.1, RFC 7505).",
-                "Exit status: 0 routes, 1 permanent failure, 75 temporary failure, 64 usage error."})
+                "Exit status: 0 routes, 1 permanent failure, 75 temporary failure, 64 usage error."},
+        footer = {"", "Examples:", "  mxd lookup example.org",
+                "  mxd lookup --dns 127.0.0.1:5354 --local-name mx2.example.test --json example.test"})
 final class LookupCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "DOMAIN", description = "The mail domain (Unicode or A-labels).")

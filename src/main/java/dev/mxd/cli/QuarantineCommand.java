@@ -28,7 +28,8 @@ import picocli.CommandLine.Parameters;
         description = {"List, show, release or delete quarantined messages.",
                 "Exit status: 0 done, 1 no such entry, 75 the quarantine could not be read or written, 64 usage error."},
         subcommands = {QuarantineCommand.ListEntries.class, QuarantineCommand.Show.class, QuarantineCommand.Release.class,
-                QuarantineCommand.Delete.class})
+                QuarantineCommand.Delete.class},
+        footer = {"", "Example:", "  mxd quarantine list --data-dir /var/lib/mxd"})
 final class QuarantineCommand implements Runnable {
 
     @CommandLine.Spec

@@ -19,10 +19,13 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Receive mail as a domain's MX: ESMTP server, durable spool, Maildir delivery (docs/config.md).",
                 "Without --config: SMTP on 127.0.0.1:2525, local domain localhost with a mailbox for you, data in ./mxd-data.",
-                "Exit status: 0 after a clean stop, 78 invalid configuration, 75 cannot listen or open the spool."})
+                "Exit status: 0 after a clean stop, 78 invalid configuration, 75 cannot listen or open the spool."},
+        footer = {"", "Examples:", "  mxd serve                             embedded default, for a first look",
+                "  mxd serve --config /etc/mxd/mxd.yaml  see packaging/mxd.yaml",
+                "  MXD_LOG_LEVEL=DEBUG mxd serve         more detail than the default INFO"})
 final class ServeCommand implements Callable<Integer> {
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The YAML configuration file.")
+    @Option(names = "--config", paramLabel = "FILE", description = "The YAML configuration file (every key: docs/config.md). Default: the embedded configuration above.")
     Path config;
 
     @CommandLine.Spec

@@ -1,0 +1,353 @@
+package dev.mxd.cli;
+
+import dev.mxd.config.ConfigException;
+import dev.mxd.config.ConfigLoader;
+import dev.mxd.config.MxdConfig;
+import dev.mxd.delivery.HostStatusTable;
+import dev.mxd.dns.server.DnsServer;
+import dev.mxd.dns.server.ServedZone;
+import dev.mxd.dns.server.ZoneFileException;
+import dev.mxd.dns.server.Zones;
+import dev.mxd.queue.Spool;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * The machines of {@code mxd demo}, all in this JVM and on loopback only: an authoritative
+ * DNS server ({@code mxd dns}) for example.test, that domain's three MX hosts and a sending
+ * node. Every node is a whole {@link ReceivingMx} started from its own YAML file and data
+ * directory, so stopping mx1 and starting it again on the same directory does to its spool
+ * and Maildir what a restart of a real server does.
+ *
+ * <p>Nothing can leave the machine: every node asks only the demo's DNS server, which answers
+ * for example.test alone, and every address in the zone is a 127.0.0.x address.
+ */
+final class DemoCluster implements AutoCloseable {
+
+    static final String DOMAIN = "example.test";
+    static final String MAILBOX = "alice";
+    static final String SENDER_DOMAIN = "demo.test";
+    static final String SENDER_MAILBOX = "demo";
+
+    /** A node of the demo: its name, its loopback address and what it is for example.test. */
+    enum Node {
+        SENDER("sender", "127.0.0.10", "sending MTA: relays a trusted client's mail by MX"),
+        MX1("mx1", "127.0.0.11", "MX 10, final destination: Maildir"),
+        MX2("mx2", "127.0.0.12", "MX 20, backup: holds mail for mx1"),
+        MX3("mx3", "127.0.0.13", "MX 20, backup: holds mail for mx1");
+
+        final String label;
+        final String address;
+        final String role;
+
+        Node(String label, String address, String role) {
+            this.label = label;
+            this.address = address;
+            this.role = role;
+        }
+    }
+
+    /** What one node holds and has taken, at one moment. */
+    record NodeCounts(Node node, boolean running, long accepted, int queued) {}
+
+    /** A running node, or the last instance of a stopped one (its spool can still be counted). */
+    private static final class Slot {
+        final MxdConfig config;
+        final AtomicLong accepted = new AtomicLong();
+        ReceivingMx mx;
+        boolean running;
+
+        Slot(MxdConfig config) {
+            this.config = config;
+        }
+    }
+
+    private final Path dir;
+    private final boolean keep;
+    private final int port;
+    private final DnsServer dns;
+    private final Map<Node, Slot> nodes = new EnumMap<>(Node.class);
+    private boolean closed;
+
+    private DemoCluster(Path dir, boolean keep, int port, DnsServer dns) {
+        this.dir = dir;
+        this.keep = keep;
+        this.port = port;
+        this.dns = dns;
+    }
+
+    /**
+     * Writes the zone file and the four node configurations into {@code dir}, then starts the
+     * DNS server, the MX hosts and the sending node. On failure everything started is stopped.
+     */
+    static DemoCluster start(Path dir, boolean keep) throws IOException {
+        Files.createDirectories(dir);
+        int port;
+        DnsServer dns;
+        try {
+            port = freePortOnEvery(Stream.of(Node.values()).map(n -> n.address).toList());
+            dns = startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zoneText()));
+        } catch (IOException | RuntimeException e) {
+            if (!keep) {
+                deleteTree(dir);
+            }
+            throw e;
+        }
+        DemoCluster c = new DemoCluster(dir, keep, port, dns);
+        try {
+            for (Node n : Node.values()) {
+                Path file = Files.writeString(dir.resolve(n.label + ".yaml"), c.configText(n));
+                c.nodes.put(n, new Slot(ConfigLoader.load(file)));
+            }
+            for (Node n : List.of(Node.MX1, Node.MX2, Node.MX3, Node.SENDER)) {
+                c.startNode(n);
+            }
+            return c;
+        } catch (ConfigException e) {
+            c.close();
+            throw new IllegalStateException("the demo's own configuration does not load: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private static DnsServer startDns(Path zone) throws IOException {
+        try {
+            return DnsServer.start(new Zones(List.of(ServedZone.load(zone))), new InetSocketAddress("127.0.0.1", 0),
+                    DnsServer.Limits.defaults());
+        } catch (ZoneFileException e) {
+            throw new IllegalStateException("the demo's own zone file " + zone + " does not load: " + e.getMessage(), e);
+        }
+    }
+
+    /** The zone the MX hosts are published in: the seed's picture, one primary and two equal backups. */
+    static String zoneText() {
+        return String.join("\n",
+                "; mxd demo: example.test with one primary MX and two backups of equal preference",
+                "$ORIGIN " + DOMAIN + ".",
+                "$TTL 60",
+                "@    IN SOA ns." + DOMAIN + ". hostmaster." + DOMAIN + ". ( 1 3600 600 86400 60 )",
+                "@    IN NS  ns",
+                "ns   IN A   127.0.0.1",
+                "@    IN MX  10 mx1",
+                "@    IN MX  20 mx2",
+                "@    IN MX  20 mx3",
+                "mx1  IN A   " + Node.MX1.address,
+                "mx2  IN A   " + Node.MX2.address,
+                "mx3  IN A   " + Node.MX3.address,
+                "");
+    }
+
+    /**
+     * One node's configuration. Retry times are seconds instead of Postfix's minutes so that the
+     * outage and the hand-over fit in a few seconds; everything else is an ordinary mxd.
+     */
+    private String configText(Node n) {
+        String domains = switch (n) {
+            case SENDER -> "  " + SENDER_DOMAIN + ":                # bounces would land here; the demo checks there are none\n"
+                    + "    role: local\n    mailboxes: [" + SENDER_MAILBOX + "]\n    aliases: {postmaster: " + SENDER_MAILBOX + "}\n";
+            case MX1 -> "  " + DOMAIN + ":\n    role: local\n    mailboxes: [" + MAILBOX + "]\n    aliases: {postmaster: " + MAILBOX + "}\n";
+            case MX2, MX3 -> "  " + DOMAIN + ":\n    role: backup\n";
+        };
+        return "# mxd demo: " + n.label + " (" + n.address + "), " + n.role + "\n"
+                + "hostname: " + hostname(n) + "\n"
+                + "listen:\n  smtp: [\"" + n.address + ":" + port + "\"]\n"
+                + "data-dir: " + dir.resolve(n.label).toAbsolutePath() + "\n"
+                + "dns:\n  servers: [\"127.0.0.1:" + dns.port() + "\"]   # the demo's own zone: nothing leaves the machine\n"
+                + "trusted-networks: " + (n == Node.SENDER ? "[\"127.0.0.0/8\"]   # the demo's client relays through it" : "[]")
+                + "\n"
+                + "domains:\n" + domains
+                + "limits:\n  max-connections-per-ip: 200   # every node connects from 127.0.0.1 here\n"
+                + "timeouts:\n  greet-pause: 0s\n"
+                + "delivery:\n"
+                + "  port: " + port + "                # MX hosts listen here instead of 25\n"
+                + "  connect-timeout: 5s\n  greeting-timeout: 15s\n  command-timeout: 30s\n"
+                + "  concurrency: 20\n  concurrency-per-destination: 10\n"
+                + "  retry: {first: 1s, max: 1s, give-up: 1h}\n"
+                + "  host-retry: {first: 1s, max: 1s}\n"
+                + "  scan-interval: 200ms\n";
+    }
+
+    static String hostname(Node n) {
+        return n == Node.SENDER ? "sender." + SENDER_DOMAIN : n.label + "." + DOMAIN;
+    }
+
+    /** Starts a node on its data directory: a stopped mx1 comes back with what its spool held. */
+    void startNode(Node n) throws IOException {
+        Slot s = nodes.get(n);
+        if (s.running) {
+            return;
+        }
+        s.mx = ReceivingMx.start(s.config);
+        s.mx.spool().onAccepted(id -> s.accepted.incrementAndGet());
+        s.running = true;
+    }
+
+    /** Stops a node as {@code mxd serve} stops on SIGTERM: 421 to open sessions, then delivery ends. */
+    void stopNode(Node n) {
+        Slot s = nodes.get(n);
+        if (s.running) {
+            s.running = false;
+            s.mx.close();
+        }
+    }
+
+    /** Asks a node to retry its deferred mail now, as an operator's {@code flush} does. */
+    void flush(Node n) throws IOException {
+        Slot s = nodes.get(n);
+        if (s.running) {
+            s.mx.queue().flush();
+        }
+    }
+
+    NodeCounts counts(Node n) {
+        Slot s = nodes.get(n);
+        return new NodeCounts(n, s.running, s.accepted.get(), queued(s.mx.spool()));
+    }
+
+    List<NodeCounts> counts() {
+        return Stream.of(Node.values()).map(this::counts).toList();
+    }
+
+    /**
+     * Messages a spool holds: its texts in {@code data/} (docs/spool.md). A text stays put while
+     * its envelope moves between state directories, so the count never misses a message in motion.
+     */
+    private static int queued(Spool spool) {
+        try (Stream<Path> texts = Files.list(spool.root().resolve("data"))) {
+            return (int) texts.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the spool " + spool.root() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a node's host status table says about mx1 (failed, passed over until its retry time), if anything. */
+    Optional<HostStatusTable.Status> viewOfMx1(Node n) {
+        Slot s = nodes.get(n);
+        return s.mx.hostStatus().snapshot().stream()
+                .filter(st -> st.address().getAddress().getHostAddress().equals(Node.MX1.address)).findFirst();
+    }
+
+    InetSocketAddress smtp(Node n) {
+        return new InetSocketAddress(n.address, port);
+    }
+
+    int port() {
+        return port;
+    }
+
+    InetSocketAddress dnsAddress() {
+        return dns.address();
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    /** The files in a Maildir's new/ and cur/: delivered messages. */
+    List<Path> delivered(Node n, String domain, String mailbox) {
+        Path box = nodes.get(n).mx.maildir(domain, mailbox);
+        List<Path> out = new ArrayList<>();
+        for (String sub : List.of("new", "cur")) {
+            Path d = box.resolve(sub);
+            if (Files.isDirectory(d)) {
+                try (Stream<Path> files = Files.list(d)) {
+                    files.forEach(out::add);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot list the Maildir " + d + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** mx1's Maildir for alice@example.test, where the whole burst must end up. */
+    List<Path> mx1Maildir() {
+        return delivered(Node.MX1, DOMAIN, MAILBOX);
+    }
+
+    /** Bounces the sending node wrote back to the demo's sender address (there should be none). */
+    List<Path> bounces() {
+        return delivered(Node.SENDER, SENDER_DOMAIN, SENDER_MAILBOX);
+    }
+
+    /** Stops every node and the DNS server, then removes the directory unless it is to be kept. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return; // the shutdown hook of an interrupted demo, then the normal end
+        }
+        closed = true;
+        for (Node n : List.of(Node.SENDER, Node.MX2, Node.MX3, Node.MX1)) {
+            Slot s = nodes.get(n);
+            if (s != null) {
+                stopNode(n);
+            }
+        }
+        dns.close();
+        if (!keep) {
+            deleteTree(dir);
+        }
+    }
+
+    /**
+     * A port that is free on every one of the addresses at once: the kernel picks one on the
+     * first address, and it is kept only if the others can bind it too.
+     */
+    static int freePortOnEvery(List<String> addresses) throws IOException {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            List<ServerSocket> held = new ArrayList<>();
+            try {
+                ServerSocket first = new ServerSocket(0, 1, InetAddress.getByName(addresses.get(0)));
+                held.add(first);
+                int candidate = first.getLocalPort();
+                boolean free = true;
+                for (String a : addresses.subList(1, addresses.size())) {
+                    try {
+                        held.add(new ServerSocket(candidate, 1, InetAddress.getByName(a)));
+                    } catch (IOException taken) {
+                        free = false;
+                        break;
+                    }
+                }
+                if (free) {
+                    return candidate;
+                }
+            } finally {
+                for (ServerSocket s : held) {
+                    s.close();
+                }
+            }
+        }
+        throw new IOException("no TCP port is free on all of " + addresses + " after 100 tries; is something binding "
+                + "127.0.0.10-13 in a loop?");
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove the demo's directory " + root + ": " + e.getMessage()
+                    + "; remove it by hand", e);
+        }
+    }
+}
