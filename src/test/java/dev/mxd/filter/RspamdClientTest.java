@@ -98,7 +98,7 @@ class RspamdClientTest {
         });
         server.start();
         try {
-            RspamdClient client = new RspamdClient(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/"), Duration.ofMillis(400));
+            RspamdClient client = new RspamdClient(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/"), Duration.ofSeconds(3));
             EngineResult.Unavailable e = (EngineResult.Unavailable) client.scan(MessageSource.of(new byte[] {'x'}),
                     ScanEnvelope.of("Q1", "", List.of("b@example.test")));
             assertThat(e.reason()).isEqualTo(EngineResult.Reason.ENGINE_ERROR);
