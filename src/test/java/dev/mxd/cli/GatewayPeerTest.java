@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
 import dev.mxd.testing.Clamd;
+import dev.mxd.testing.PeerProcess;
 import dev.mxd.testing.Rspamd;
 import dev.mxd.testing.Spamd;
 import dev.mxd.testing.TestDirs;
@@ -60,12 +61,7 @@ class GatewayPeerTest {
 
     @AfterAll
     static void stop() {
-        if (spamd != null) {
-            spamd.close();
-        }
-        if (clamd != null) {
-            clamd.close();
-        }
+        PeerProcess.closeAll(spamd, clamd);
         TestDirs.deleteTree(work);
     }
 
