@@ -91,6 +91,32 @@ class QuarantineCommandTest {
     }
 
     @Test
+    void aReleaseInterruptedByACrashIsFinishedByTheNextRelease() throws Exception {
+        QuarantineEntry e = quarantined();
+        new Quarantine(dataDir).release(e.id()); // moved to released/, then the process died before the spool had it
+        assertThat(run("quarantine", "list", "--data-dir", dataDir.toString()).out()).contains("quarantine is empty");
+        Path config = dataDir.resolve("mxd.yaml");
+        java.nio.file.Files.writeString(config, "data-dir: " + dataDir + "\ndomains:\n  example.test:\n    role: local\n"
+                + "    mailboxes: [b]\n    aliases: {postmaster: b}\n");
+        DnsCommandTest.Run r = run("quarantine", "release", "--config", config.toString(), e.id());
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).contains("released:   queued as ");
+        assertThat(new Quarantine(dataDir).pendingReleases()).isEmpty();
+    }
+
+    @Test
+    void aReleaseToNobodyTheConfigurationAcceptsKeepsTheEntry() throws Exception {
+        QuarantineEntry e = quarantined();
+        Path config = dataDir.resolve("mxd.yaml");
+        java.nio.file.Files.writeString(config, "data-dir: " + dataDir + "\ntrusted-networks: []\ndomains:\n  example.test:\n"
+                + "    role: local\n    mailboxes: [c]\n    aliases: {postmaster: c}\n");
+        DnsCommandTest.Run r = run("quarantine", "release", "--config", config.toString(), e.id());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("accepts none of its recipients: b@example.test (550 5.1.1");
+        assertThat(new Quarantine(dataDir).find(e.id())).isPresent();
+    }
+
+    @Test
     void usageErrors() {
         assertThat(run("quarantine", "list").status()).isEqualTo(64); // --config or --data-dir is required
         assertThat(run("quarantine", "list", "--config", dataDir.resolve("none.yaml").toString()).status()).isEqualTo(78);
