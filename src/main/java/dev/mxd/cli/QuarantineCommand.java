@@ -3,14 +3,20 @@ package dev.mxd.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mxd.config.ConfigException;
+import dev.mxd.config.ConfigLoader;
+import dev.mxd.config.MxdConfig;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.policy.DomainPolicy;
+import dev.mxd.queue.Spool;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -21,12 +27,13 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code mxd quarantine}: what the filter held back, for an operator to look at, release or delete.
- * Works on the data directory directly for now; the running server's admin API (and --config)
- * comes with a later issue, and with it release re-injecting into the spool.
+ * Works on the data directory directly, found from {@code --config FILE} (or given with
+ * {@code --data-dir}); release puts the message into the spool for a running or a later server.
  */
 @Command(name = "quarantine", mixinStandardHelpOptions = true,
         description = {"List, show, release or delete quarantined messages.",
-                "Exit status: 0 done, 1 no such entry, 75 the quarantine could not be read or written, 64 usage error."},
+                "Exit status: 0 done, 1 no such entry (or nobody left to release to), 75 the quarantine or spool could not be"
+                        + " read or written, 78 invalid configuration, 64 usage error."},
         subcommands = {QuarantineCommand.ListEntries.class, QuarantineCommand.Show.class, QuarantineCommand.Release.class,
                 QuarantineCommand.Delete.class},
         footer = {"", "Example:", "  mxd quarantine list --data-dir /var/lib/mxd"})
@@ -40,14 +47,33 @@ final class QuarantineCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "name a quarantine command: list, show, release or delete");
     }
 
-    /** The data directory option every subcommand takes. */
+    /** Where the quarantine is: from the configuration, or a data directory given directly. */
     static final class Store {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true,
-                description = "mxd's data directory; the quarantine is DIR/quarantine.")
+        @Option(names = "--config", paramLabel = "FILE", description = "mxd's YAML configuration; its data-dir holds the quarantine.")
+        Path config;
+
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "mxd's data directory (overrides the configuration's);"
+                + " the quarantine is DIR/quarantine.")
         Path dataDir;
 
-        Quarantine quarantine() {
-            return new Quarantine(dataDir);
+        private MxdConfig loaded;
+
+        MxdConfig config(CommandLine.Model.CommandSpec spec, String why) throws ConfigException {
+            if (config == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "give --config FILE" + why);
+            }
+            if (loaded == null) {
+                loaded = ConfigLoader.load(config);
+            }
+            return loaded;
+        }
+
+        Path dataDir(CommandLine.Model.CommandSpec spec) throws ConfigException {
+            return dataDir != null ? dataDir : config(spec, " (or --data-dir DIR): it says where the quarantine is").dataDir();
+        }
+
+        Quarantine quarantine(CommandLine.Model.CommandSpec spec) throws ConfigException {
+            return new Quarantine(dataDir(spec));
         }
     }
 
@@ -65,20 +91,36 @@ final class QuarantineCommand implements Runnable {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
+            Quarantine q;
             try {
-                boolean found = act(store.quarantine(), out);
+                q = store.quarantine(spec);
+            } catch (ConfigException e) {
+                return fail(spec, "invalid configuration: " + e.getMessage(), ExitCodes.CONFIG);
+            }
+            try {
+                boolean found = act(q, out);
                 out.flush();
                 if (!found) {
-                    return fail(spec, "no entry " + id + " in " + store.quarantine().directory() + " (see mxd quarantine list)",
-                            ExitCodes.PERMANENT);
+                    return fail(spec, "no entry " + id + " in " + q.directory() + " (see mxd quarantine list)", ExitCodes.PERMANENT);
                 }
                 return ExitCodes.OK;
             } catch (IOException e) {
-                return fail(spec, e.getMessage() + " (in " + store.quarantine().directory() + ")", ExitCodes.TEMPORARY);
+                return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
+            } catch (ConfigException e) {
+                return fail(spec, "invalid configuration: " + e.getMessage(), ExitCodes.CONFIG);
+            } catch (NotDeliverable e) {
+                return fail(spec, e.getMessage(), ExitCodes.PERMANENT);
             }
         }
 
-        abstract boolean act(Quarantine q, PrintWriter out) throws IOException;
+        abstract boolean act(Quarantine q, PrintWriter out) throws IOException, ConfigException;
+    }
+
+    /** A release that found nobody the configuration still accepts mail for. */
+    static final class NotDeliverable extends RuntimeException {
+        NotDeliverable(String message) {
+            super(message);
+        }
     }
 
     static int fail(CommandLine.Model.CommandSpec spec, String message, int status) {
@@ -111,11 +153,17 @@ final class QuarantineCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be 1 or more and --offset 0 or more");
             }
             PrintWriter out = spec.commandLine().getOut();
+            Quarantine q;
             Quarantine.Page page;
             try {
-                page = store.quarantine().list(offset, limit);
+                q = store.quarantine(spec);
+            } catch (ConfigException e) {
+                return fail(spec, "invalid configuration: " + e.getMessage(), ExitCodes.CONFIG);
+            }
+            try {
+                page = q.list(offset, limit);
             } catch (IOException e) {
-                return fail(spec, e.getMessage() + " (in " + store.quarantine().directory() + ")", ExitCodes.TEMPORARY);
+                return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
             }
             if (json) {
                 ObjectMapper m = new ObjectMapper();
@@ -175,18 +223,31 @@ final class QuarantineCommand implements Runnable {
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true,
-            description = {"Take an entry out of the quarantine for delivery to its original recipients.",
-                    "Until the server's admin API exists, the entry moves to DIR/quarantine/released/ and the running"
-                            + " server re-injects it; this prints its envelope and message file."})
+            description = {"Deliver an entry to its original recipients: it goes into the spool as a new message from its"
+                    + " original sender, routed by the configuration's domains, without being scanned again.",
+                    "A running server delivers it at its next deferred-queue scan (delivery.scan-interval); a stopped one when"
+                            + " it starts. Needs --config."})
     static final class Release extends OneEntry {
         @Override
-        boolean act(Quarantine q, PrintWriter out) throws IOException {
-            Optional<Quarantine.Released> r = q.release(id);
-            if (r.isEmpty()) {
+        boolean act(Quarantine q, PrintWriter out) throws IOException, ConfigException {
+            MxdConfig c = store.config(spec, ": a released message is routed by its domains");
+            Clock clock = Clock.systemUTC();
+            Spool spool = Spool.attach(q.directory().resolveSibling("spool"), c.hostname(), clock);
+            QuarantineRelease.Outcome o = new QuarantineRelease(q, spool, new DomainPolicy(c), clock,
+                    QuarantineRelease.HandOver.DEFERRED_NOW).release(id);
+            if (o instanceof QuarantineRelease.Outcome.NotFound) {
                 return false;
             }
-            printEntry(out, r.get().entry());
-            out.printf("released:   %s%n", r.get().messageFile());
+            if (o instanceof QuarantineRelease.Outcome.NoRecipients n) {
+                throw new NotDeliverable(id + " not released: the configuration " + store.config + " accepts none of its recipients: "
+                        + String.join(", ", n.refused()));
+            }
+            QuarantineRelease.Outcome.Queued queued = (QuarantineRelease.Outcome.Queued) o;
+            printEntry(out, queued.entry());
+            for (String r : queued.refused()) {
+                out.printf("not sent:   %s%n", r);
+            }
+            out.printf("released:   queued as %s%n", queued.queueId());
             return true;
         }
     }

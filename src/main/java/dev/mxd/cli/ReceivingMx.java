@@ -1,6 +1,7 @@
 package dev.mxd.cli;
 
 import dev.mxd.config.Delivery;
+import dev.mxd.config.DomainConfig;
 import dev.mxd.config.HostPort;
 import dev.mxd.config.MxdConfig;
 import dev.mxd.delivery.ConnectionCache;
@@ -15,11 +16,15 @@ import dev.mxd.dns.DnsClient;
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.MxPolicy;
 import dev.mxd.dns.MxResolver;
+import dev.mxd.filter.FilterChain;
+import dev.mxd.filter.FilteringStore;
+import dev.mxd.filter.Quarantine;
 import dev.mxd.policy.DomainPolicy;
 import dev.mxd.queue.QueueManager;
 import dev.mxd.queue.RetryPolicy;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.client.ClientSettings;
+import dev.mxd.smtp.server.MessageStore;
 import dev.mxd.smtp.server.SmtpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -80,12 +85,23 @@ public final class ReceivingMx implements AutoCloseable {
                 local, remote, notices, clock);
         queue.start();
         try {
-            return new ReceivingMx(config, spool, queue, remote, connections, SmtpServer.start(config, policy, spool));
+            new QuarantineRelease(new Quarantine(data), spool, policy, clock, QuarantineRelease.HandOver.LISTENER).resumePending();
+            return new ReceivingMx(config, spool, queue, remote, connections,
+                    SmtpServer.start(config, policy, receivingStore(config, spool, clock)));
         } catch (IOException | RuntimeException e) {
             queue.close();
             connections.close();
             throw e;
         }
+    }
+
+    /** The gateway filter in front of the spool when a domain filters its mail (issue 7); else the spool itself. */
+    private static MessageStore receivingStore(MxdConfig config, Spool spool, Clock clock) {
+        if (config.domains().values().stream().noneMatch(d -> d.filter().isPresent())) {
+            return spool;
+        }
+        return new FilteringStore(spool, FilterChain.fromConfig(config.filters()),
+                domain -> config.domain(domain).flatMap(DomainConfig::filter), new Quarantine(config.dataDir()), clock);
     }
 
     private static DnsSettings dnsSettings(MxdConfig config) {

@@ -71,6 +71,11 @@ public final class ConfigLoader {
     }
 
     private static ConfigException translate(Path file, String yaml, JsonProcessingException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ConfigProblem p) {
+                return new ConfigException(file, lineOfNearestKey(yaml, p.keyPath()), p.getMessage(), e);
+            }
+        }
         JsonLocation loc = e.getLocation();
         int line = loc == null ? 0 : loc.getLineNr();
         if (e instanceof UnrecognizedPropertyException u) {
@@ -119,6 +124,17 @@ public final class ConfigLoader {
 
     private static String keyPath(List<JsonMappingException.Reference> path) {
         return String.join(".", steps(path)).replace(".[", "[");
+    }
+
+    /** The line of the key at {@code path}, or of the nearest enclosing key that is written in the file. */
+    private static int lineOfNearestKey(String yaml, List<String> path) {
+        for (int n = path.size(); n > 0; n--) {
+            java.util.OptionalInt line = lineOfKey(yaml, path.subList(0, n));
+            if (line.isPresent()) {
+                return line.getAsInt();
+            }
+        }
+        return 0;
     }
 
     /** The line where the key at {@code path} is written, found by reading the YAML tokens once more. */
@@ -191,6 +207,7 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
                 .addModule(durations)
+                .addModule(FilterSections.module())
                 .build();
         // "max-recipients: abc" must be an error, and so must a number where a list of text is expected.
         m.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.String, CoercionAction.Fail);

@@ -3,6 +3,7 @@ package dev.mxd.config;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.mxd.filter.DomainFilter;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,8 +21,10 @@ import java.util.regex.Pattern;
  * @param mailboxes the local parts that exist; for backup, empty means every recipient is accepted
  * @param aliases   local part to one or more mailboxes of this domain
  * @param catchAll  the mailbox that receives mail for unknown local parts, if any
+ * @param filter    the gateway filter for this domain's mail (issue 7); none: accepted unscanned
  */
-public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll) {
+public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll,
+                           Optional<DomainFilter> filter) {
 
     /** The reserved local part every local domain must deliver (RFC 5321 §4.5.1), compared in lowercase. */
     public static final String POSTMASTER = "postmaster";
@@ -58,12 +61,18 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         }
     }
 
+    /** A domain without a filter. */
+    public DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll) {
+        this(role, mailboxes, aliases, catchAll, Optional.empty());
+    }
+
     @JsonCreator
     static DomainConfig fromYaml(@JsonProperty(value = "role", required = true) Role role,
                                  @JsonProperty("mailboxes") List<String> mailboxes,
                                  @JsonProperty("aliases") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
                                  Map<String, List<String>> aliases,
-                                 @JsonProperty("catch-all") String catchAll) {
+                                 @JsonProperty("catch-all") String catchAll,
+                                 @JsonProperty("filter") DomainFilter filter) {
         if (role == null) {
             throw new IllegalArgumentException("role is missing; write role: local or role: backup");
         }
@@ -75,7 +84,7 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         if (aliases != null) {
             aliases.forEach((k, v) -> al.put(lower(k), v == null ? List.of() : v.stream().map(DomainConfig::lower).toList()));
         }
-        return new DomainConfig(role, boxes, al, Optional.ofNullable(catchAll).map(DomainConfig::lower));
+        return new DomainConfig(role, boxes, al, Optional.ofNullable(catchAll).map(DomainConfig::lower), Optional.ofNullable(filter));
     }
 
     private static String lower(String s) {

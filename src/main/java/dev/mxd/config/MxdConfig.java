@@ -2,6 +2,7 @@ package dev.mxd.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.mxd.filter.FiltersConfig;
 import java.net.IDN;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -26,11 +27,12 @@ import java.util.Optional;
  * @param timeouts        how long the server waits for clients
  * @param tls             the STARTTLS certificate, if STARTTLS is offered
  * @param delivery        onward delivery by MX: port, timeouts, concurrency, retries
+ * @param filters         the scanning engines domains may use (issue 7); none configured by default
  */
 public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
                         List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
                         Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
-                        Delivery delivery) {
+                        Delivery delivery, FiltersConfig filters) {
 
     public static final List<Cidr> DEFAULT_TRUSTED = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128"));
 
@@ -43,6 +45,14 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         localNames = List.copyOf(localNames);
         trustedNetworks = List.copyOf(trustedNetworks);
         domains = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(domains)); // file order: the first local domain matters
+    }
+
+    /** A configuration without filters. */
+    public MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
+                     List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
+                     Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls, Delivery delivery) {
+        this(hostname, smtpListeners, adminListener, dataDir, dnsServers, localNames, trustedNetworks, domains, limits, timeouts,
+                tls, delivery, FiltersConfig.none());
     }
 
     /** The first domain with role local, in file order: where {@code <Postmaster>} without a domain goes. */
@@ -95,7 +105,8 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                               @JsonProperty("limits") Limits limits,
                               @JsonProperty("timeouts") Timeouts timeouts,
                               @JsonProperty("tls") Tls tls,
-                              @JsonProperty("delivery") Delivery delivery) {
+                              @JsonProperty("delivery") Delivery delivery,
+                              @JsonProperty("filters") FiltersConfig filters) {
         String host = hostname == null ? "localhost" : domainKey(hostname);
         Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
         Dns d = dns == null ? Dns.fromYaml(null, null) : dns;
@@ -108,13 +119,26 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 if (byKey.put(domainKey(e.getKey()), e.getValue()) != null) {
                     throw new IllegalArgumentException("domain '" + e.getKey() + "' is listed twice");
                 }
+                checkFilter(filters == null ? FiltersConfig.none() : filters, e.getKey(), e.getValue());
             }
         }
         return new MxdConfig(host, l.smtp(), Optional.ofNullable(l.admin()),
                 Path.of(dataDir == null ? "./mxd-data" : dataDir), d.servers(), d.localNames(),
                 trusted == null ? DEFAULT_TRUSTED : trusted, byKey,
                 limits == null ? Limits.DEFAULTS : limits, timeouts == null ? Timeouts.DEFAULTS : timeouts,
-                Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery);
+                Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery,
+                filters == null ? FiltersConfig.none() : filters);
+    }
+
+    /** A domain's filter may only name engines the filters section configures. */
+    private static void checkFilter(FiltersConfig filters, String name, DomainConfig domain) {
+        if (domain.filter().isPresent()) {
+            try {
+                filters.check(domainKey(name), domain.filter().get());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigProblem(List.of("domains", name, "filter", "engines"), e.getMessage(), e);
+            }
+        }
     }
 
     /** The embedded default: a laptop-ready local MX for {@code localhost} with a mailbox for {@code user}. */

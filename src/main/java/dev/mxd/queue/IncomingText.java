@@ -1,7 +1,13 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.server.MessageStore;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,6 +93,63 @@ final class IncomingText {
     /** Whether the text went to its file before the end (it was larger than the memory limit). */
     boolean spilled() {
         return spilled;
+    }
+
+    /**
+     * The text so far, read where it is: the memory buffer (not copied) or the temporary file
+     * (written through the file channel, so a reader sees every byte). Throws the remembered
+     * write error, if any.
+     */
+    MessageStore.ReceivedText received() throws IOException {
+        if (failure != null) {
+            throw new IOException("the message text could not be written: " + failure.getMessage(), failure);
+        }
+        if (finished) {
+            throw new IllegalStateException("message text already persisted or discarded");
+        }
+        long length = size;
+        byte[] head = memory;
+        int headLength = inMemory;
+        boolean onDisk = file != null;
+        return new MessageStore.ReceivedText() {
+            @Override
+            public long size() {
+                return length;
+            }
+
+            @Override
+            public InputStream open() throws IOException {
+                return onDisk ? Files.newInputStream(tmp) : new ByteArrayInputStream(head, 0, headLength);
+            }
+        };
+    }
+
+    /**
+     * Makes the text durable at {@code target} as {@code rewrite} copies it: the rewritten text goes
+     * to a second temporary file, fsynced, renamed; the original is dropped. Nothing is left behind
+     * on failure.
+     */
+    void persist(Path target, MessageStore.TextRewrite rewrite) throws IOException {
+        Path rewritten = tmp.resolveSibling(tmp.getFileName() + ".rewritten");
+        try {
+            MessageStore.ReceivedText original = received();
+            long written;
+            try (InputStream in = original.open();
+                 FileChannel ch = FileChannel.open(rewritten, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
+                rewrite.copy(in, out);
+                out.flush();
+                ch.force(true);
+                written = ch.size();
+            }
+            discard();
+            size = written;
+            DurableFiles.move(rewritten, target);
+        } catch (IOException | RuntimeException e) {
+            discard();
+            Files.deleteIfExists(rewritten);
+            throw e;
+        }
     }
 
     /**

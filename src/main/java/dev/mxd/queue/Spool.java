@@ -77,6 +77,20 @@ public final class Spool implements MessageStore {
         return s;
     }
 
+    /**
+     * The spool of a server that may be running, for another process that only adds messages
+     * ({@code mxd quarantine release}): never recovers, since recovery would delete the running
+     * server's messages in progress. Hand what it adds to the server through {@link #defer}: the
+     * server's queue manager scans {@code deferred/} for due mail, not {@code incoming/}.
+     */
+    public static Spool attach(Path root, String hostname, Clock clock) throws IOException {
+        Spool s = new Spool(root, hostname, clock);
+        if (!Files.isDirectory(s.data) || !Files.isDirectory(root.resolve(QueueState.DEFERRED.directory()))) {
+            return open(root, hostname, clock); // no spool yet: nothing to disturb
+        }
+        return s;
+    }
+
     private void recover() throws IOException {
         for (Path f : list(tmp)) {
             Files.deleteIfExists(f);
@@ -126,7 +140,7 @@ public final class Spool implements MessageStore {
     public StoreOutcome store(ReceivedMessage m) {
         Draft d = (Draft) begin(m.transaction());
         d.write(m.content(), 0, m.content().length);
-        return d.commit(m.arrival());
+        return d.commit(m.arrival(), Optional.empty());
     }
 
     /** A message being received: its text, then (at commit) the envelope whose rename accepts it. */
@@ -149,19 +163,38 @@ public final class Spool implements MessageStore {
         }
 
         @Override
+        public String id() {
+            return id;
+        }
+
+        @Override
+        public synchronized ReceivedText text() throws IOException {
+            return text.received();
+        }
+
+        @Override
         public StoreOutcome commit() {
-            return commit(clock.instant());
+            return commit(clock.instant(), Optional.empty());
+        }
+
+        @Override
+        public StoreOutcome commit(TextRewrite rewrite) {
+            return commit(clock.instant(), Optional.of(rewrite));
         }
 
         /** The durability contract of docs/spool.md, steps 1 and 2; 452 4.3.1 and nothing left behind on failure. */
-        synchronized StoreOutcome commit(Instant arrival) {
+        synchronized StoreOutcome commit(Instant arrival, Optional<TextRewrite> rewrite) {
             if (ended) {
                 throw new IllegalStateException(id + ": already committed or discarded");
             }
             ended = true;
             Path target = data.resolve(id);
             try {
-                text.persist(target);
+                if (rewrite.isPresent()) {
+                    text.persist(target, rewrite.get());
+                } else {
+                    text.persist(target);
+                }
                 List<RecipientStatus> rs = new ArrayList<>();
                 for (Recipient r : transaction.recipients()) {
                     rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));

@@ -64,12 +64,23 @@ class QuarantineCommandTest {
     }
 
     @Test
-    void releaseThenDeleteAndUnknownIds() throws Exception {
+    void releaseQueuesForDeliveryThenDeleteAndUnknownIds() throws Exception {
         QuarantineEntry e = quarantined();
-        DnsCommandTest.Run released = run("quarantine", "release", "--data-dir", dataDir.toString(), e.id());
-        assertThat(released.status()).isZero();
-        assertThat(released.out()).contains("released:   " + dataDir.resolve("quarantine/released/" + e.id() + ".eml"));
-        DnsCommandTest.Run again = run("quarantine", "release", "--data-dir", dataDir.toString(), e.id());
+        Path config = dataDir.resolve("mxd.yaml");
+        java.nio.file.Files.writeString(config, "data-dir: " + dataDir + "\ndomains:\n  example.test:\n    role: local\n"
+                + "    mailboxes: [b]\n    aliases: {postmaster: b}\n");
+        assertThat(run("quarantine", "release", "--data-dir", dataDir.toString(), e.id()).status()).isEqualTo(64); // needs --config
+        DnsCommandTest.Run released = run("quarantine", "release", "--config", config.toString(), e.id());
+        assertThat(released.status()).as(released.err()).isZero();
+        assertThat(released.out()).contains("recipients: b@example.test").contains("released:   queued as ");
+        String queueId = released.out().substring(released.out().indexOf("queued as ") + 10).strip();
+        dev.mxd.queue.Spool spool = dev.mxd.queue.Spool.attach(dataDir.resolve("spool"), "localhost", java.time.Clock.systemUTC());
+        assertThat(spool.state(queueId)).contains(dev.mxd.queue.QueueState.DEFERRED); // due now: a running server's next scan
+        assertThat(java.nio.file.Files.readString(spool.text(queueId))).startsWith("Received: from quarantine-release")
+                .endsWith("Subject: x\r\n\r\nvirus here\r\n");
+        assertThat(new Quarantine(dataDir).pendingReleases()).isEmpty();
+        assertThat(run("quarantine", "list", "--config", config.toString()).out()).contains("quarantine is empty");
+        DnsCommandTest.Run again = run("quarantine", "release", "--config", config.toString(), e.id());
         assertThat(again.status()).isEqualTo(1);
         assertThat(again.err()).isEqualTo("mxd quarantine release: no entry " + e.id() + " in " + dataDir.resolve("quarantine")
                 + " (see mxd quarantine list)" + System.lineSeparator());
@@ -80,8 +91,35 @@ class QuarantineCommandTest {
     }
 
     @Test
+    void aReleaseInterruptedByACrashIsFinishedByTheNextRelease() throws Exception {
+        QuarantineEntry e = quarantined();
+        new Quarantine(dataDir).release(e.id()); // moved to released/, then the process died before the spool had it
+        assertThat(run("quarantine", "list", "--data-dir", dataDir.toString()).out()).contains("quarantine is empty");
+        Path config = dataDir.resolve("mxd.yaml");
+        java.nio.file.Files.writeString(config, "data-dir: " + dataDir + "\ndomains:\n  example.test:\n    role: local\n"
+                + "    mailboxes: [b]\n    aliases: {postmaster: b}\n");
+        DnsCommandTest.Run r = run("quarantine", "release", "--config", config.toString(), e.id());
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).contains("released:   queued as ");
+        assertThat(new Quarantine(dataDir).pendingReleases()).isEmpty();
+    }
+
+    @Test
+    void aReleaseToNobodyTheConfigurationAcceptsKeepsTheEntry() throws Exception {
+        QuarantineEntry e = quarantined();
+        Path config = dataDir.resolve("mxd.yaml");
+        java.nio.file.Files.writeString(config, "data-dir: " + dataDir + "\ntrusted-networks: []\ndomains:\n  example.test:\n"
+                + "    role: local\n    mailboxes: [c]\n    aliases: {postmaster: c}\n");
+        DnsCommandTest.Run r = run("quarantine", "release", "--config", config.toString(), e.id());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("accepts none of its recipients: b@example.test (550 5.1.1");
+        assertThat(new Quarantine(dataDir).find(e.id())).isPresent();
+    }
+
+    @Test
     void usageErrors() {
-        assertThat(run("quarantine", "list").status()).isEqualTo(64); // --data-dir is required
+        assertThat(run("quarantine", "list").status()).isEqualTo(64); // --config or --data-dir is required
+        assertThat(run("quarantine", "list", "--config", dataDir.resolve("none.yaml").toString()).status()).isEqualTo(78);
         assertThat(run("quarantine").status()).isEqualTo(64);
         assertThat(run("quarantine", "list", "--limit", "0", "--data-dir", dataDir.toString()).status()).isEqualTo(64);
     }

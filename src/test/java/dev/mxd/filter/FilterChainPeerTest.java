@@ -3,6 +3,7 @@ package dev.mxd.filter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.Clamd;
+import dev.mxd.testing.PeerProcess;
 import dev.mxd.testing.Spamd;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -44,12 +45,7 @@ class FilterChainPeerTest {
 
     @AfterAll
     static void stop() {
-        if (spamd != null) {
-            spamd.close();
-        }
-        if (clamd != null) {
-            clamd.close();
-        }
+        PeerProcess.closeAll(spamd, clamd);
     }
 
     static FiltersConfig config(FiltersConfig.OnError onError, Duration timeout, EngineAddress clamdAddress) {

@@ -33,11 +33,15 @@ public final class Clamd extends PeerProcess {
 
     /** Starts clamd with the given StreamMaxLength (clamd.conf syntax, like "1M"). */
     public static Clamd start(String streamMaxLength) throws IOException, InterruptedException {
+        return start(streamMaxLength, SmtpSink.freePortOn("127.0.0.1"));
+    }
+
+    /** On a given loopback port: a clamd that comes back where it was (engine-down tests). */
+    public static Clamd start(String streamMaxLength, int port) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("mxd-clamd");
         Path db = Files.createDirectories(dir.resolve("db"));
         byte[] eicar = EICAR.getBytes(StandardCharsets.US_ASCII);
         Files.writeString(db.resolve("local.hdb"), md5(eicar) + ":" + eicar.length + ":Local.EICAR\n");
-        int port = SmtpSink.freePortOn("127.0.0.1");
         StringBuilder conf = new StringBuilder()
                 .append("DatabaseDirectory ").append(db).append('\n')
                 .append("TCPSocket ").append(port).append('\n')

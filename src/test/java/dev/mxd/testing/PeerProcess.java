@@ -77,6 +77,15 @@ public class PeerProcess implements AutoCloseable {
         }
     }
 
+    /** Stops each daemon that was started (nulls are those that never came up), in the order given. */
+    public static void closeAll(PeerProcess... daemons) {
+        for (PeerProcess d : daemons) {
+            if (d != null) {
+                d.close();
+            }
+        }
+    }
+
     @Override
     public void close() {
         try {

@@ -14,7 +14,8 @@ import java.util.stream.Stream;
 /**
  * An in-process receiving mxd on a free loopback port with a temporary data directory:
  * hostname mx1.example.test, local domain example.test (alice, bob; postmaster and team
- * aliases), backup domain example.org. {@code extra} YAML is appended to that configuration.
+ * aliases), backup domain example.org. {@code extra} YAML is appended to that configuration;
+ * {@code exampleTestExtra} goes inside example.test (its {@code filter:}, for instance).
  */
 public final class TestMx implements AutoCloseable {
 
@@ -29,33 +30,43 @@ public final class TestMx implements AutoCloseable {
     }
 
     public static String yaml(Path dataDir, int port, String extra) {
+        return yaml(dataDir, port, "", extra);
+    }
+
+    public static String yaml(Path dataDir, int port, String exampleTestExtra, String extra) {
         return "hostname: mx1.example.test\n"
                 + "listen:\n  smtp: [\"127.0.0.1:" + port + "\"]\n"
                 + "data-dir: " + dataDir + "\n"
                 + "domains:\n"
                 + "  example.test:\n    role: local\n    mailboxes: [alice, bob]\n"
                 + "    aliases: {postmaster: alice, team: [alice, bob]}\n"
+                + exampleTestExtra.indent(4)
                 + "  example.org:\n    role: backup\n"
                 + extra;
     }
 
     public static TestMx start(String extra) throws Exception {
-        return start(Files.createTempDirectory("mxd-test"), extra, true);
+        return start(Files.createTempDirectory("mxd-test"), "", extra, true);
+    }
+
+    /** With {@code exampleTestExtra} inside the example.test domain (indented for it here). */
+    public static TestMx start(String exampleTestExtra, String extra) throws Exception {
+        return start(Files.createTempDirectory("mxd-test"), exampleTestExtra, extra, true);
     }
 
     /** An mxd whose data stays in {@code dir} after close, so a second one can start on it (a restart). */
     public static TestMx startIn(Path dir, String extra) throws Exception {
-        return start(dir, extra, false);
+        return start(dir, "", extra, false);
     }
 
-    private static TestMx start(Path dir, String extra, boolean deleteOnClose) throws Exception {
+    private static TestMx start(Path dir, String exampleTestExtra, String extra, boolean deleteOnClose) throws Exception {
         int port = FreePort.tcpAndUdp("127.0.0.1");
         String withDefaults = extra.contains("timeouts:") ? extra : extra + "timeouts:\n  greet-pause: 0s\n";
         if (!withDefaults.contains("dns:")) {
             // Never the system's resolver: remote lookups go to a loopback port where nothing answers.
             withDefaults += "dns:\n  servers: [\"127.0.0.1:" + FreePort.tcpAndUdp("127.0.0.1") + "\"]\n";
         }
-        String text = yaml(dir.resolve("data"), port, withDefaults);
+        String text = yaml(dir.resolve("data"), port, exampleTestExtra, withDefaults);
         MxdConfig config = ConfigLoader.parse(text, dir.resolve("mxd.yaml"));
         return new TestMx(dir, ReceivingMx.start(config), deleteOnClose);
     }

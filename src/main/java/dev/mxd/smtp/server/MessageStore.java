@@ -2,6 +2,9 @@ package dev.mxd.smtp.server;
 
 import dev.mxd.smtp.ServerReply;
 import dev.mxd.smtp.TextSink;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 
 /**
  * Takes responsibility for received messages. The text streams in while the client sends it,
@@ -24,10 +27,41 @@ public interface MessageStore {
      */
     interface IncomingMessage extends TextSink {
 
+        /** The id the message is logged under from DATA on (the spool's queue id). */
+        String id();
+
+        /**
+         * The text received so far, readable before the message is committed: a decorating store
+         * (the gateway filter) reads it at the end of DATA, off the event loop, to decide the reply.
+         * Reads what the store already holds (memory or its temporary file); copies nothing.
+         * Throws the write error remembered while the text arrived, if there was one.
+         */
+        ReceivedText text() throws IOException;
+
         StoreOutcome commit();
+
+        /**
+         * Commits the text as {@code rewrite} copies it (headers added at the end of DATA), streamed
+         * into the durable copy; otherwise the same contract as {@link #commit()}.
+         */
+        StoreOutcome commit(TextRewrite rewrite);
 
         /** Forgets the message and whatever of it was written; safe to call more than once. */
         void discard();
+    }
+
+    /** A message's text as far as it arrived: its size, and a fresh stream from its first byte each time. */
+    interface ReceivedText {
+        long size();
+
+        /** The caller closes it. */
+        InputStream open() throws IOException;
+    }
+
+    /** Copies the text from {@code in} to {@code out}, changing it on the way; streams, never holds it whole. */
+    @FunctionalInterface
+    interface TextRewrite {
+        void copy(InputStream in, OutputStream out) throws IOException;
     }
 
     /** The result of storing: durable with a queue id, or not stored with the reply to give. */

@@ -1,0 +1,169 @@
+package dev.mxd.cli;
+
+import dev.mxd.filter.Quarantine;
+import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.queue.QueueState;
+import dev.mxd.queue.Spool;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.MessageStore;
+import dev.mxd.smtp.server.RcptDecision;
+import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.RecipientPolicy;
+import dev.mxd.smtp.server.Transaction;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Releasing a quarantined message (issue 7): it goes into the spool as a new message from its
+ * original sender to its original recipients, each routed by the domain policy as at RCPT time,
+ * and past the filter (an operator decided). Crash-safe in the order {@link Quarantine} describes:
+ * the entry moves to {@code released/}, the spool accepts the copy (fsynced), then the entry is
+ * forgotten; a crash in between leaves it in {@code released/}, injected again by the next
+ * {@code release} of that id or the next server start (a duplicate at worst, never a loss).
+ *
+ * @param handOver how the queue manager learns of the new message: {@link HandOver#LISTENER} in
+ *                 the server's own process, {@link HandOver#DEFERRED_NOW} from another process
+ */
+record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPolicy policy, Clock clock, HandOver handOver) {
+
+    private static final Logger LOG = LoggerFactory.getLogger(QuarantineRelease.class);
+
+    /** The client a released message is recorded as coming from (its Received header, the policy's trust check). */
+    static final ClientInfo RELEASE_CLIENT = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+            "quarantine-release", true, false);
+
+    /** How a message added to the spool reaches the queue manager. */
+    enum HandOver {
+        /** Same process: the spool's accept listener offers it at once. */
+        LISTENER,
+        /**
+         * Another process: filed in deferred/ due now, where the running server's queue manager finds
+         * it at its next scan (delivery.scan-interval), or a starting server at once. A server's
+         * listener never hears about another process's commit, and it does not scan incoming/.
+         */
+        DEFERRED_NOW
+    }
+
+    /** What a release did. */
+    sealed interface Outcome {
+        /** Queued for delivery as {@code queueId}; {@code refused} lists recipients the policy no longer accepts. */
+        record Queued(QuarantineEntry entry, String queueId, List<String> refused) implements Outcome {}
+
+        /** No entry with that id, in the quarantine or half-released. */
+        record NotFound() implements Outcome {}
+
+        /** Every recipient is refused by the current configuration; the entry stays in the quarantine. */
+        record NoRecipients(QuarantineEntry entry, List<String> refused) implements Outcome {}
+    }
+
+    /** Releases one entry, or finishes its release if a crash interrupted one. */
+    Outcome release(String id) throws IOException {
+        Optional<Quarantine.Released> pending = quarantine.pendingReleases().stream().filter(r -> r.entry().id().equals(id)).findFirst();
+        if (pending.isPresent()) {
+            return inject(pending.get());
+        }
+        Optional<QuarantineEntry> entry = quarantine.find(id);
+        if (entry.isEmpty()) {
+            return new Outcome.NotFound();
+        }
+        Routed routed = route(entry.get());
+        if (routed.recipients().isEmpty()) {
+            return new Outcome.NoRecipients(entry.get(), routed.refused());
+        }
+        Optional<Quarantine.Released> released = quarantine.release(id);
+        if (released.isEmpty()) {
+            return new Outcome.NotFound(); // released or deleted by someone else just now
+        }
+        return inject(released.get());
+    }
+
+    /** Injects every release a crash left half done (server start). */
+    void resumePending() throws IOException {
+        for (Quarantine.Released r : quarantine.pendingReleases()) {
+            Outcome o = inject(r);
+            LOG.info("quarantine release {} resumed after a restart: {}", r.entry().id(), o);
+        }
+    }
+
+    private record Routed(List<Recipient> recipients, List<String> refused) {}
+
+    private Routed route(QuarantineEntry entry) {
+        List<Recipient> recipients = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        for (String address : entry.recipients()) {
+            try {
+                RcptDecision d = policy.decide(Mailbox.parse(address), RELEASE_CLIENT);
+                if (d instanceof RcptDecision.Accept a) {
+                    recipients.add(new Recipient(Mailbox.parse(address), RcptParameters.NONE, a.route()));
+                } else {
+                    refused.add(address + " (" + ((RcptDecision.Refuse) d).reply().summary() + ")");
+                }
+            } catch (IllegalArgumentException e) {
+                refused.add(address + " (" + e.getMessage() + ")");
+            }
+        }
+        return new Routed(recipients, refused);
+    }
+
+    private Outcome inject(Quarantine.Released released) throws IOException {
+        QuarantineEntry entry = released.entry();
+        Routed routed = route(entry);
+        if (routed.recipients().isEmpty()) {
+            return new Outcome.NoRecipients(entry, routed.refused()); // stays in released/ until the configuration accepts one
+        }
+        Optional<Mailbox> sender = entry.sender().isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(entry.sender()));
+        boolean utf8 = sender.map(Mailbox::isUtf8).orElse(false) || routed.recipients().stream().anyMatch(r -> r.address().isUtf8());
+        MailParameters parameters = new MailParameters(OptionalLong.of(entry.size()),
+                eightBit(released) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, utf8, Optional.empty(),
+                Optional.empty());
+        MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
+        try (InputStream in = Files.newInputStream(released.messageFile())) {
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                m.write(buf, 0, n);
+            }
+        } catch (IOException e) {
+            m.discard();
+            throw e;
+        }
+        MessageStore.StoreOutcome outcome = m.commit();
+        if (outcome instanceof MessageStore.StoreOutcome.Failed f) {
+            throw new IOException("the spool " + spool.root() + " did not take the message: " + f.reply().summary());
+        }
+        String queueId = ((MessageStore.StoreOutcome.Stored) outcome).queueId();
+        if (handOver == HandOver.DEFERRED_NOW) {
+            spool.defer(queueId, QueueState.INCOMING, clock.instant());
+        }
+        quarantine.forget(released);
+        LOG.info("quarantine {} released as {} to {}", entry.id(), queueId, routed.recipients().size() + " recipient(s)");
+        return new Outcome.Queued(entry, queueId, routed.refused());
+    }
+
+    /** BODY=8BITMIME only when the text has 8-bit octets (RFC 6152), so 7-bit mail stays 7-bit for onward delivery. */
+    private static boolean eightBit(Quarantine.Released released) throws IOException {
+        try (InputStream in = Files.newInputStream(released.messageFile())) {
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                for (int i = 0; i < n; i++) {
+                    if (buf[i] < 0) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,191 @@
+package dev.mxd.filter;
+
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.Replies;
+import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
+import dev.mxd.smtp.server.MessageStore;
+import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.Route;
+import dev.mxd.smtp.server.Transaction;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway filter in the receiving path (issue 7): wraps the store the SMTP server writes into
+ * (the spool) and, at the end of DATA, before the reply, scans the text the store already holds
+ * and acts on the verdict, so a refusal is a 5xx to the client, never a bounce.
+ *
+ * <ul>
+ *   <li>Accept: committed as received, or, when tagged, with the verdict's headers and subject
+ *       prefix applied while the durable copy is written (streamed);</li>
+ *   <li>Reject, TempFail: the engine's reply, and the text is dropped;</li>
+ *   <li>Quarantine: stored (fsynced) in the quarantine, never spooled for delivery, then 250;</li>
+ *   <li>Discard: 250 and nothing kept.</li>
+ * </ul>
+ * It sits between smtp.server and the spool by implementing the server's {@link MessageStore}, so
+ * neither of them knows it exists. {@link MessageStore.IncomingMessage#commit} already runs off
+ * the event loop, and so does the scan.
+ */
+public final class FilteringStore implements MessageStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FilteringStore.class);
+
+    private final MessageStore inner;
+    private final FilterChain chain;
+    private final Function<String, Optional<DomainFilter>> filterOfDomain;
+    private final Quarantine quarantine;
+    private final Clock clock;
+
+    /**
+     * @param inner          where accepted messages go (the spool)
+     * @param filterOfDomain a recipient domain's filter (by the domain of its route, as decided at RCPT)
+     */
+    public FilteringStore(MessageStore inner, FilterChain chain, Function<String, Optional<DomainFilter>> filterOfDomain,
+                          Quarantine quarantine, Clock clock) {
+        this.inner = inner;
+        this.chain = chain;
+        this.filterOfDomain = filterOfDomain;
+        this.quarantine = quarantine;
+        this.clock = clock;
+    }
+
+    /** Verdicts so far by kind (accept, tagged, reject, tempfail, quarantine, discard). */
+    public Map<String, Long> counts() {
+        return chain.counts();
+    }
+
+    @Override
+    public IncomingMessage begin(Transaction transaction) {
+        IncomingMessage message = inner.begin(transaction);
+        Map<String, DomainFilter> policies = new LinkedHashMap<>();
+        for (Recipient r : transaction.recipients()) {
+            String domain = domainOf(r.route());
+            if (!policies.containsKey(domain)) {
+                filterOfDomain.apply(domain).ifPresent(f -> policies.put(domain, f));
+            }
+        }
+        return policies.isEmpty() ? message : new Filtered(message, transaction, List.copyOf(policies.values()));
+    }
+
+    private static String domainOf(Route route) {
+        if (route instanceof Route.Local l) {
+            return l.domain();
+        }
+        return ((Route.Relay) route).domain();
+    }
+
+    /** A message at least one of whose recipients' domains filters: scanned when its text has ended. */
+    private final class Filtered implements IncomingMessage {
+
+        private final IncomingMessage message;
+        private final Transaction transaction;
+        private final List<DomainFilter> policies;
+
+        Filtered(IncomingMessage message, Transaction transaction, List<DomainFilter> policies) {
+            this.message = message;
+            this.transaction = transaction;
+            this.policies = policies;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            message.write(b, off, len);
+        }
+
+        @Override
+        public String id() {
+            return message.id();
+        }
+
+        @Override
+        public ReceivedText text() throws IOException {
+            return message.text();
+        }
+
+        @Override
+        public StoreOutcome commit() {
+            MessageSource source;
+            try {
+                source = source(message.text());
+            } catch (IOException e) {
+                return message.commit(); // the text could not be written: the store answers that (452 4.3.1)
+            }
+            ScanEnvelope envelope = envelope(id(), transaction);
+            FilterVerdict verdict = chain.filter(source, envelope, policies);
+            if (verdict instanceof FilterVerdict.Accept a) {
+                return a.unchanged() ? message.commit() : message.commit((in, out) -> MessageTagger.apply(a, in, out));
+            }
+            if (verdict instanceof FilterVerdict.Reject r) {
+                message.discard();
+                return new StoreOutcome.Failed(serverReply(r.reply()));
+            }
+            if (verdict instanceof FilterVerdict.TempFail t) {
+                message.discard();
+                return new StoreOutcome.Failed(serverReply(t.reply()));
+            }
+            if (verdict instanceof FilterVerdict.Quarantine q) {
+                try {
+                    QuarantineEntry entry = quarantine.store(source, envelope, q.reason(), q.results(), clock.instant());
+                    LOG.info("{}: quarantined as {} ({}); not queued for delivery", id(), entry.id(), q.reason());
+                } catch (IOException | RuntimeException e) {
+                    LOG.error("{}: cannot write to the quarantine {} ({}); answered 452 4.3.1", id(), quarantine.directory(), e.toString());
+                    message.discard();
+                    return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
+                }
+                message.discard();
+                return new StoreOutcome.Stored(id());
+            }
+            LOG.info("{}: discarded ({})", id(), ((FilterVerdict.Discard) verdict).reason());
+            message.discard();
+            return new StoreOutcome.Stored(id());
+        }
+
+        @Override
+        public StoreOutcome commit(TextRewrite rewrite) {
+            throw new UnsupportedOperationException("the gateway filter decides how a message is rewritten; call commit()");
+        }
+
+        @Override
+        public void discard() {
+            message.discard();
+        }
+    }
+
+    /** The store's text as the engines read it: each engine opens its own stream, nothing is copied. */
+    private static MessageSource source(ReceivedText text) {
+        return new MessageSource() {
+            @Override
+            public long size() {
+                return text.size();
+            }
+
+            @Override
+            public InputStream open() throws IOException {
+                return text.open();
+            }
+        };
+    }
+
+    static ScanEnvelope envelope(String id, Transaction t) {
+        return new ScanEnvelope(id, t.sender().map(Mailbox::toString).orElse(""),
+                t.recipients().stream().map(r -> r.address().toString()).toList(),
+                Optional.of(t.client().remote().getAddress()), Optional.of(t.client().helo()), Optional.empty());
+    }
+
+    /** The engine's reply as the server sends it: the enhanced status code moves from the text to its own field. */
+    static ServerReply serverReply(SmtpReply reply) {
+        String status = reply.enhancedStatus().map(Object::toString).orElse("");
+        List<String> lines = reply.lines().stream()
+                .map(l -> !status.isEmpty() && l.startsWith(status + " ") ? l.substring(status.length() + 1) : l).toList();
+        return new ServerReply(reply.code(), status, lines);
+    }
+}
