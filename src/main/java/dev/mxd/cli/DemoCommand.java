@@ -259,8 +259,9 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Whether a backup's host status table records a failed attempt to reach mx1 after {@code since}. */
+    /** A backup that holds mail has tried mx1 again since {@code since}; one holding nothing has nothing to try. */
     private static boolean retriedSince(DemoCluster c, Node backup, Instant since) {
-        return c.viewOfMx1(backup).filter(s -> s.failedAt().isAfter(since)).isPresent();
+        return queued(c, backup) == 0 || c.viewOfMx1(backup).filter(s -> s.failedAt().isAfter(since)).isPresent();
     }
 
     private static int queued(DemoCluster c, Node n) {
