@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "A mail exchanger: publishes, resolves, receives and delivers by DNS MX.",
         exitCodeOnInvalidInput = ExitCodes.USAGE,
         subcommands = {LookupCommand.class, CheckCommand.class, DnsCommand.class, ServeCommand.class,
-                QuarantineCommand.class, CommandLine.HelpCommand.class})
+                QuarantineCommand.class, QueueCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,5 +1,6 @@
 package dev.mxd.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,6 +12,9 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -21,12 +25,14 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code mxd quarantine}: what the filter held back, for an operator to look at, release or delete.
- * Works on the data directory directly for now; the running server's admin API (and --config)
- * comes with a later issue, and with it release re-injecting into the spool.
+ * With {@code --config} it asks the running server's admin API (release re-injects into the spool
+ * at once); with {@code --data-dir} it works on the files directly, also while mxd is down (a
+ * released entry is then injected when the server next starts).
  */
 @Command(name = "quarantine", mixinStandardHelpOptions = true,
         description = {"List, show, release or delete quarantined messages.",
-                "Exit status: 0 done, 1 no such entry, 75 the quarantine could not be read or written, 64 usage error."},
+                "Exit status: 0 done, 1 no such entry, 75 the quarantine could not be read or written, 64 usage error,"
+                        + " 69 (--config) no server to talk to, 77 token refused."},
         subcommands = {QuarantineCommand.ListEntries.class, QuarantineCommand.Show.class, QuarantineCommand.Release.class,
                 QuarantineCommand.Delete.class})
 final class QuarantineCommand implements Runnable {
@@ -39,15 +45,61 @@ final class QuarantineCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "name a quarantine command: list, show, release or delete");
     }
 
-    /** The data directory option every subcommand takes. */
+    /** Where the quarantine is: a data directory (offline), or the server run with a configuration (admin API). */
     static final class Store {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true,
-                description = "mxd's data directory; the quarantine is DIR/quarantine.")
-        Path dataDir;
+        @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+        Where where;
+
+        static final class Where {
+            @Option(names = "--data-dir", paramLabel = "DIR", required = true,
+                    description = "mxd's data directory; the quarantine is DIR/quarantine (works while mxd is down).")
+            Path dataDir;
+
+            @Option(names = "--config", paramLabel = "FILE", required = true,
+                    description = "The configuration mxd serve runs with: ask the running server through its admin listener.")
+            Path config;
+        }
 
         Quarantine quarantine() {
-            return new Quarantine(dataDir);
+            return new Quarantine(where.dataDir);
         }
+
+        boolean remote() {
+            return where.config != null;
+        }
+
+        AdminClient admin() throws AdminClient.Failure {
+            return AdminClient.forConfig(where.config);
+        }
+    }
+
+    /** Runs one admin API call for a subcommand; a failure is printed and becomes the exit status. */
+    @FunctionalInterface
+    interface RemoteCall {
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
+    }
+
+    static int remote(CommandLine.Model.CommandSpec spec, Store store, RemoteCall call) {
+        PrintWriter out = spec.commandLine().getOut();
+        try {
+            int status = call.run(store.admin(), out);
+            out.flush();
+            return status;
+        } catch (AdminClient.Failure f) {
+            out.flush();
+            return fail(spec, f.getMessage(), f.status);
+        }
+    }
+
+    /** 404 is "no such entry" (exit 1), with the server's words. */
+    static JsonNode answer(AdminClient.Response r) throws AdminClient.Failure {
+        if (r.status() == 404) {
+            throw new AdminClient.Failure(r.error(), ExitCodes.PERMANENT);
+        }
+        if (r.status() != 200) {
+            throw new AdminClient.Failure("unexpected answer " + r.status() + ": " + r.error(), ExitCodes.SOFTWARE);
+        }
+        return r.json();
     }
 
     /** An entry id on the command line, with the answer for one that is not there. */
@@ -64,6 +116,9 @@ final class QuarantineCommand implements Runnable {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
+            if (store.remote()) {
+                return remote(spec, store, this::actRemote);
+            }
             try {
                 boolean found = act(store.quarantine(), out);
                 out.flush();
@@ -78,6 +133,8 @@ final class QuarantineCommand implements Runnable {
         }
 
         abstract boolean act(Quarantine q, PrintWriter out) throws IOException;
+
+        abstract int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
     }
 
     static int fail(CommandLine.Model.CommandSpec spec, String message, int status) {
@@ -110,33 +167,56 @@ final class QuarantineCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be 1 or more and --offset 0 or more");
             }
             PrintWriter out = spec.commandLine().getOut();
+            if (store.remote()) {
+                return remote(spec, store, (admin, o) -> {
+                    JsonNode page = answer(admin.get("/api/quarantine?offset=" + offset + "&limit=" + limit));
+                    List<QuarantineEntry> entries = new ArrayList<>();
+                    page.path("entries").forEach(e -> entries.add(entry(e)));
+                    print(o, entries, page.path("total").asInt(), offset);
+                    return ExitCodes.OK;
+                });
+            }
             Quarantine.Page page;
             try {
                 page = store.quarantine().list(offset, limit);
             } catch (IOException e) {
                 return fail(spec, e.getMessage() + " (in " + store.quarantine().directory() + ")", ExitCodes.TEMPORARY);
             }
-            if (json) {
-                ObjectMapper m = new ObjectMapper();
-                ObjectNode root = m.createObjectNode();
-                root.put("total", page.total());
-                root.put("offset", offset);
-                ArrayNode entries = root.putArray("entries");
-                page.entries().forEach(e -> entries.add(e.toJson()));
-                out.println(root);
-            } else if (page.total() == 0) {
-                out.println("quarantine is empty");
-            } else {
-                out.printf("%-28s %-20s %-30s %s%n", "ID", "ARRIVAL", "SENDER", "REASON");
-                for (QuarantineEntry e : page.entries()) {
-                    out.printf("%-28s %-20s %-30s %s%n", e.id(), e.arrival().toString().substring(0, 19) + "Z",
-                            e.sender().isEmpty() ? "<>" : e.sender(), e.reason());
-                }
-                out.printf("%d of %d shown%n", page.entries().size(), page.total());
-            }
+            print(out, page.entries(), page.total(), offset);
             out.flush();
             return ExitCodes.OK;
         }
+
+        private void print(PrintWriter out, List<QuarantineEntry> entries, int total, int offset) {
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode root = m.createObjectNode();
+                root.put("total", total);
+                root.put("offset", offset);
+                ArrayNode list = root.putArray("entries");
+                entries.forEach(e -> list.add(e.toJson()));
+                out.println(root);
+            } else if (total == 0) {
+                out.println("quarantine is empty");
+            } else {
+                out.printf("%-28s %-20s %-30s %s%n", "ID", "ARRIVAL", "SENDER", "REASON");
+                for (QuarantineEntry e : entries) {
+                    out.printf("%-28s %-20s %-30s %s%n", e.id(), e.arrival().toString().substring(0, 19) + "Z",
+                            e.sender().isEmpty() ? "<>" : e.sender(), e.reason());
+                }
+                out.printf("%d of %d shown%n", entries.size(), total);
+            }
+        }
+    }
+
+    /** An entry from the admin API's JSON (the same fields as the stored metadata). */
+    static QuarantineEntry entry(JsonNode o) {
+        List<String> recipients = new ArrayList<>();
+        o.path("recipients").forEach(n -> recipients.add(n.asText()));
+        List<String> verdicts = new ArrayList<>();
+        o.path("verdicts").forEach(n -> verdicts.add(n.asText()));
+        return new QuarantineEntry(o.path("id").asText(), Instant.parse(o.path("arrival").asText()), o.path("queue_id").asText(),
+                o.path("sender").asText(), recipients, o.path("reason").asText(), o.path("size").asLong(), verdicts);
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "An entry's metadata, then its message text.")
@@ -158,6 +238,19 @@ final class QuarantineCommand implements Runnable {
             }
             return true;
         }
+
+        @Override
+        int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            QuarantineEntry e = entry(answer(admin.get("/api/quarantine/" + id)));
+            AdminClient.Response text = admin.get("/api/quarantine/" + id + "/message");
+            if (text.status() != 200) {
+                answer(text);
+            }
+            printEntry(out, e);
+            out.println();
+            out.write(text.body());
+            return ExitCodes.OK;
+        }
     }
 
     static void printEntry(PrintWriter out, QuarantineEntry e) {
@@ -175,8 +268,8 @@ final class QuarantineCommand implements Runnable {
 
     @Command(name = "release", mixinStandardHelpOptions = true,
             description = {"Take an entry out of the quarantine for delivery to its original recipients.",
-                    "Until the server's admin API exists, the entry moves to DIR/quarantine/released/ and the running"
-                            + " server re-injects it; this prints its envelope and message file."})
+                    "With --config the running server puts it back into its queue at once and prints the new queue id.",
+                    "With --data-dir the entry moves to DIR/quarantine/released/ and mxd serve injects it when it next starts."})
     static final class Release extends OneEntry {
         @Override
         boolean act(Quarantine q, PrintWriter out) throws IOException {
@@ -187,6 +280,14 @@ final class QuarantineCommand implements Runnable {
             printEntry(out, r.get().entry());
             out.printf("released:   %s%n", r.get().messageFile());
             return true;
+        }
+
+        @Override
+        int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            JsonNode o = answer(admin.post("/api/quarantine/" + id + "/release"));
+            printEntry(out, entry(o));
+            out.printf("released:   queued as %s%n", o.path("released_as").asText());
+            return ExitCodes.OK;
         }
     }
 
@@ -199,6 +300,13 @@ final class QuarantineCommand implements Runnable {
             }
             out.printf("deleted %s%n", id);
             return true;
+        }
+
+        @Override
+        int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            answer(admin.delete("/api/quarantine/" + id));
+            out.printf("deleted %s%n", id);
+            return ExitCodes.OK;
         }
     }
 }
