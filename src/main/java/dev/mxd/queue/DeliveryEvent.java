@@ -49,7 +49,9 @@ public record DeliveryEvent(String queueId, String recipient, String transport, 
      * habits) work: {@code ID: to=<b@example.test>, relay=mx[192.0.2.1]:25, delay=0.52, dsn=2.0.0, status=sent (250 2.0.0 Ok)}.
      */
     public String logLine() {
+        // As Postfix: a sent line shows the reply alone (relay= names who gave it); a failure keeps "host … said: …".
+        String why = outcome == Outcome.SENT && detail.contains(" said: ") ? detail.substring(detail.indexOf(" said: ") + 7) : detail;
         return String.format(Locale.ROOT, "%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", queueId, recipient, relay,
-                delay().toMillis() / 1000.0, dsn, outcome.word(), detail);
+                delay().toMillis() / 1000.0, dsn, outcome.word(), why);
     }
 }
