@@ -12,7 +12,6 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -93,12 +92,7 @@ final class QuarantineCommand implements Runnable {
 
     /** 404 is "no such entry" (exit 1), with the server's words. */
     static JsonNode answer(AdminClient.Response r) throws AdminClient.Failure {
-        if (r.status() == 404) {
-            throw new AdminClient.Failure(r.error(), ExitCodes.PERMANENT);
-        }
-        if (r.status() != 200) {
-            throw new AdminClient.Failure("unexpected answer " + r.status() + ": " + r.error(), ExitCodes.SOFTWARE);
-        }
+        QueueCommand.checkChange(r);
         return r.json();
     }
 
@@ -171,7 +165,9 @@ final class QuarantineCommand implements Runnable {
                 return remote(spec, store, (admin, o) -> {
                     JsonNode page = answer(admin.get("/api/quarantine?offset=" + offset + "&limit=" + limit));
                     List<QuarantineEntry> entries = new ArrayList<>();
-                    page.path("entries").forEach(e -> entries.add(entry(e)));
+                    for (JsonNode e : page.path("entries")) {
+                        entries.add(entry(e));
+                    }
                     print(o, entries, page.path("total").asInt(), offset);
                     return ExitCodes.OK;
                 });
@@ -210,13 +206,12 @@ final class QuarantineCommand implements Runnable {
     }
 
     /** An entry from the admin API's JSON (the same fields as the stored metadata). */
-    static QuarantineEntry entry(JsonNode o) {
-        List<String> recipients = new ArrayList<>();
-        o.path("recipients").forEach(n -> recipients.add(n.asText()));
-        List<String> verdicts = new ArrayList<>();
-        o.path("verdicts").forEach(n -> verdicts.add(n.asText()));
-        return new QuarantineEntry(o.path("id").asText(), Instant.parse(o.path("arrival").asText()), o.path("queue_id").asText(),
-                o.path("sender").asText(), recipients, o.path("reason").asText(), o.path("size").asLong(), verdicts);
+    static QuarantineEntry entry(JsonNode o) throws AdminClient.Failure {
+        try {
+            return QuarantineEntry.fromJson(o);
+        } catch (IOException e) {
+            throw new AdminClient.Failure("the admin API sent a quarantine entry without all its fields: " + o, ExitCodes.SOFTWARE);
+        }
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "An entry's metadata, then its message text.")

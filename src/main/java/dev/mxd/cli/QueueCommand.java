@@ -67,22 +67,29 @@ final class QueueCommand implements Runnable {
         abstract int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
     }
 
-    /** A command on one message: POST/DELETE, then the API's answer in a line. */
+    /** A command on one message: a request to {@code /api/queue/ID[suffix]}, then the API's answer in a line. */
     abstract static class OnOneMessage extends AdminCall {
         @Parameters(paramLabel = "ID", description = "The queue id, as mxd queue list prints it.")
         String id;
 
-        @Override
-        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
-            AdminClient.Response r = request(admin, "/api/queue/" + id);
-            checkChange(r);
-            out.println(id + ": " + done(r.json()));
-            return ExitCodes.OK;
+        private final String method;
+        private final String suffix;
+        private final java.util.function.Function<JsonNode, String> done;
+
+        OnOneMessage(String method, String suffix, java.util.function.Function<JsonNode, String> done) {
+            this.method = method;
+            this.suffix = suffix;
+            this.done = done;
         }
 
-        abstract AdminClient.Response request(AdminClient admin, String path) throws AdminClient.Failure;
-
-        abstract String done(JsonNode answer);
+        @Override
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            String path = "/api/queue/" + id + suffix;
+            AdminClient.Response r = method.equals("DELETE") ? admin.delete(path) : admin.post(path);
+            checkChange(r);
+            out.println(id + ": " + done.apply(r.json()));
+            return ExitCodes.OK;
+        }
     }
 
     /** 404: no such message (exit 1); 409: refused, temporary when it is being delivered (75), else 1. */
@@ -217,40 +224,22 @@ final class QueueCommand implements Runnable {
     @Command(name = "delete", mixinStandardHelpOptions = true,
             description = "Delete a message for good: no delivery, no bounce. Refused while it is being delivered.")
     static final class Delete extends OnOneMessage {
-        @Override
-        AdminClient.Response request(AdminClient admin, String path) throws AdminClient.Failure {
-            return admin.delete(path);
-        }
-
-        @Override
-        String done(JsonNode answer) {
-            return "deleted (was " + answer.path("from").asText() + ")";
+        Delete() {
+            super("DELETE", "", answer -> "deleted (was " + answer.path("from").asText() + ")");
         }
     }
 
     @Command(name = "hold", mixinStandardHelpOptions = true, description = "Put a message on hold: it is not delivered until released.")
     static final class Hold extends OnOneMessage {
-        @Override
-        AdminClient.Response request(AdminClient admin, String path) throws AdminClient.Failure {
-            return admin.post(path + "/hold");
-        }
-
-        @Override
-        String done(JsonNode answer) {
-            return "on hold";
+        Hold() {
+            super("POST", "/hold", answer -> "on hold");
         }
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true, description = "Take a message off hold; it is tried at once.")
     static final class Release extends OnOneMessage {
-        @Override
-        AdminClient.Response request(AdminClient admin, String path) throws AdminClient.Failure {
-            return admin.post(path + "/release");
-        }
-
-        @Override
-        String done(JsonNode answer) {
-            return "released, due now";
+        Release() {
+            super("POST", "/release", answer -> "released, due now");
         }
     }
 

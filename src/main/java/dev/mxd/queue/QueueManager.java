@@ -133,64 +133,58 @@ public final class QueueManager implements AutoCloseable {
 
     /** Tries one message now: a deferred message becomes due, an incoming one is queued for a worker. */
     public QueueChange flush(String id) throws IOException {
-        synchronized (claim) {
-            Optional<QueueState> state = spool.state(id);
-            if (state.isEmpty()) {
-                return new QueueChange.NoSuchMessage(id);
+        return whenIdle(id, state -> {
+            if (state == QueueState.HOLD) {
+                return new QueueChange.Refused(id, QueueState.HOLD, "the message is on hold; release it to deliver it");
             }
-            switch (state.get()) {
-                case HOLD:
-                    return new QueueChange.Refused(id, QueueState.HOLD, "the message is on hold; release it to deliver it");
-                case ACTIVE:
-                    return new QueueChange.Refused(id, QueueState.ACTIVE, "the message is being delivered right now");
-                case DEFERRED:
-                    spool.defer(id, QueueState.DEFERRED, clock.instant());
-                    break;
-                default:
-                    break;
+            if (state == QueueState.DEFERRED) {
+                spool.defer(id, QueueState.DEFERRED, clock.instant());
             }
             offer(id);
-            return new QueueChange.Done(id, state.get(), state);
-        }
+            return new QueueChange.Done(id, state, Optional.of(state));
+        });
     }
 
     /** Puts a message aside (Postfix's {@code postsuper -h}): it is not delivered until released. */
     public QueueChange hold(String id) throws IOException {
-        synchronized (claim) {
-            Optional<QueueState> state = spool.state(id);
-            if (state.isEmpty()) {
-                return new QueueChange.NoSuchMessage(id);
+        return whenIdle(id, state -> {
+            if (state != QueueState.HOLD) {
+                spool.move(id, state, QueueState.HOLD);
+                LOG.info("{}: hold: put on hold by the operator (was {})", id, state.directory());
             }
-            if (state.get() == QueueState.ACTIVE) {
-                return busy(id);
-            }
-            if (state.get() != QueueState.HOLD) {
-                spool.move(id, state.get(), QueueState.HOLD);
-                LOG.info("{}: hold: put on hold by the operator (was {})", id, state.get().directory());
-            }
-            return new QueueChange.Done(id, state.get(), Optional.of(QueueState.HOLD));
-        }
+            return new QueueChange.Done(id, state, Optional.of(QueueState.HOLD));
+        });
     }
 
     /** Takes a message off hold (Postfix's {@code postsuper -H}): it is due at once. */
     public QueueChange release(String id) throws IOException {
-        synchronized (claim) {
-            Optional<QueueState> state = spool.state(id);
-            if (state.isEmpty()) {
-                return new QueueChange.NoSuchMessage(id);
-            }
-            if (state.get() != QueueState.HOLD) {
-                return new QueueChange.Refused(id, state.get(), "the message is not on hold (it is " + state.get().directory() + ")");
+        return whenIdle(id, state -> {
+            if (state != QueueState.HOLD) {
+                return new QueueChange.Refused(id, state, "the message is not on hold (it is " + state.directory() + ")");
             }
             spool.defer(id, QueueState.HOLD, clock.instant());
             LOG.info("{}: released from hold by the operator", id);
             offer(id);
             return new QueueChange.Done(id, QueueState.HOLD, Optional.of(QueueState.DEFERRED));
-        }
+        });
     }
 
     /** Deletes a message for good (Postfix's {@code postsuper -d}): no delivery, no bounce. Envelope first, then text. */
     public QueueChange delete(String id) throws IOException {
+        return whenIdle(id, state -> {
+            spool.remove(state, id);
+            LOG.info("{}: removed by the operator (was {})", id, state.directory());
+            return new QueueChange.Done(id, state, Optional.empty());
+        });
+    }
+
+    /** An operator's change to a message in {@code state} (never active), made while no delivery can take it. */
+    @FunctionalInterface
+    private interface Change {
+        QueueChange apply(QueueState state) throws IOException;
+    }
+
+    private QueueChange whenIdle(String id, Change change) throws IOException {
         synchronized (claim) {
             Optional<QueueState> state = spool.state(id);
             if (state.isEmpty()) {
@@ -199,9 +193,7 @@ public final class QueueManager implements AutoCloseable {
             if (state.get() == QueueState.ACTIVE) {
                 return busy(id);
             }
-            spool.remove(state.get(), id);
-            LOG.info("{}: removed by the operator (was {})", id, state.get().directory());
-            return new QueueChange.Done(id, state.get(), Optional.empty());
+            return change.apply(state.get());
         }
     }
 
