@@ -1,5 +1,6 @@
 package dev.mxd.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,6 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -27,16 +30,19 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code mxd quarantine}: what the filter held back, for an operator to look at, release or delete.
- * Works on the data directory directly, found from {@code --config FILE} (or given with
- * {@code --data-dir}); release puts the message into the spool for a running or a later server.
+ * With {@code --config} of a server that has an admin listener it asks that server's admin API
+ * (release re-injects into the spool at once). With {@code --config} of one without, it works on
+ * that configuration's data directory: a release goes into the spool as a new message, due now,
+ * which a running server picks up at its next deferred-queue scan. With {@code --data-dir} alone
+ * (no configuration to route by) a released entry waits in {@code released/} for the next start.
  */
 @Command(name = "quarantine", mixinStandardHelpOptions = true,
         description = {"List, show, release or delete quarantined messages.",
-                "Exit status: 0 done, 1 no such entry (or nobody left to release to), 75 the quarantine or spool could not be"
-                        + " read or written, 78 invalid configuration, 64 usage error."},
+                "Exit status: 0 done, 1 no such entry (or nobody left to release to), 75 the quarantine or spool could not"
+                        + " be read or written, 78 invalid configuration, 64 usage error, 69 (--config) no server to talk to,"
+                        + " 77 token refused."},
         subcommands = {QuarantineCommand.ListEntries.class, QuarantineCommand.Show.class, QuarantineCommand.Release.class,
-                QuarantineCommand.Delete.class},
-        footer = {"", "Example:", "  mxd quarantine list --data-dir /var/lib/mxd"})
+                QuarantineCommand.Delete.class})
 final class QuarantineCommand implements Runnable {
 
     @CommandLine.Spec
@@ -47,34 +53,70 @@ final class QuarantineCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "name a quarantine command: list, show, release or delete");
     }
 
-    /** Where the quarantine is: from the configuration, or a data directory given directly. */
+    /** Where the quarantine is: a data directory (offline), or the server run with a configuration (admin API). */
     static final class Store {
-        @Option(names = "--config", paramLabel = "FILE", description = "mxd's YAML configuration; its data-dir holds the quarantine.")
-        Path config;
+        @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+        Where where;
 
-        @Option(names = "--data-dir", paramLabel = "DIR", description = "mxd's data directory (overrides the configuration's);"
-                + " the quarantine is DIR/quarantine.")
-        Path dataDir;
+        static final class Where {
+            @Option(names = "--data-dir", paramLabel = "DIR", required = true,
+                    description = "mxd's data directory; the quarantine is DIR/quarantine (works while mxd is down).")
+            Path dataDir;
+
+            @Option(names = "--config", paramLabel = "FILE", required = true,
+                    description = "The configuration mxd serve runs with: ask the running server through its admin listener,"
+                            + " or, without listen.admin, work on its data directory.")
+            Path config;
+        }
 
         private MxdConfig loaded;
 
-        MxdConfig config(CommandLine.Model.CommandSpec spec, String why) throws ConfigException {
-            if (config == null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "give --config FILE" + why);
+        /** The configuration given with --config; empty with --data-dir. */
+        Optional<MxdConfig> config() throws ConfigException {
+            if (where.config == null) {
+                return Optional.empty();
             }
             if (loaded == null) {
-                loaded = ConfigLoader.load(config);
+                loaded = ConfigLoader.load(where.config);
             }
-            return loaded;
+            return Optional.of(loaded);
         }
 
-        Path dataDir(CommandLine.Model.CommandSpec spec) throws ConfigException {
-            return dataDir != null ? dataDir : config(spec, " (or --data-dir DIR): it says where the quarantine is").dataDir();
+        Quarantine quarantine() throws ConfigException {
+            return new Quarantine(where.dataDir != null ? where.dataDir : config().orElseThrow().dataDir());
         }
 
-        Quarantine quarantine(CommandLine.Model.CommandSpec spec) throws ConfigException {
-            return new Quarantine(dataDir(spec));
+        boolean remote() throws ConfigException {
+            return config().map(c -> c.adminListener().isPresent()).orElse(false);
         }
+
+        AdminClient admin() throws AdminClient.Failure {
+            return AdminClient.forConfig(where.config);
+        }
+    }
+
+    /** Runs one admin API call for a subcommand; a failure is printed and becomes the exit status. */
+    @FunctionalInterface
+    interface RemoteCall {
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
+    }
+
+    static int remote(CommandLine.Model.CommandSpec spec, Store store, RemoteCall call) {
+        PrintWriter out = spec.commandLine().getOut();
+        try {
+            int status = call.run(store.admin(), out);
+            out.flush();
+            return status;
+        } catch (AdminClient.Failure f) {
+            out.flush();
+            return fail(spec, f.getMessage(), f.status);
+        }
+    }
+
+    /** 404 is "no such entry" (exit 1), with the server's words. */
+    static JsonNode answer(AdminClient.Response r) throws AdminClient.Failure {
+        QueueCommand.checkChange(r);
+        return r.json();
     }
 
     /** An entry id on the command line, with the answer for one that is not there. */
@@ -88,14 +130,20 @@ final class QuarantineCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        /** What act() wants the exit status to be when it found the entry (a release with nobody to deliver to). */
+        int status = ExitCodes.OK;
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             Quarantine q;
             try {
-                q = store.quarantine(spec);
+                if (store.remote()) {
+                    return remote(spec, store, this::actRemote);
+                }
+                q = store.quarantine();
             } catch (ConfigException e) {
-                return fail(spec, "invalid configuration: " + e.getMessage(), ExitCodes.CONFIG);
+                return fail(spec, e.getMessage(), ExitCodes.CONFIG);
             }
             try {
                 boolean found = act(q, out);
@@ -103,24 +151,17 @@ final class QuarantineCommand implements Runnable {
                 if (!found) {
                     return fail(spec, "no entry " + id + " in " + q.directory() + " (see mxd quarantine list)", ExitCodes.PERMANENT);
                 }
-                return ExitCodes.OK;
+                return status;
             } catch (IOException e) {
                 return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
             } catch (ConfigException e) {
-                return fail(spec, "invalid configuration: " + e.getMessage(), ExitCodes.CONFIG);
-            } catch (NotDeliverable e) {
-                return fail(spec, e.getMessage(), ExitCodes.PERMANENT);
+                return fail(spec, e.getMessage(), ExitCodes.CONFIG);
             }
         }
 
         abstract boolean act(Quarantine q, PrintWriter out) throws IOException, ConfigException;
-    }
 
-    /** A release that found nobody the configuration still accepts mail for. */
-    static final class NotDeliverable extends RuntimeException {
-        NotDeliverable(String message) {
-            super(message);
-        }
+        abstract int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
     }
 
     static int fail(CommandLine.Model.CommandSpec spec, String message, int status) {
@@ -154,37 +195,61 @@ final class QuarantineCommand implements Runnable {
             }
             PrintWriter out = spec.commandLine().getOut();
             Quarantine q;
-            Quarantine.Page page;
             try {
-                q = store.quarantine(spec);
+                if (store.remote()) {
+                    return remote(spec, store, (admin, o) -> {
+                        JsonNode page = answer(admin.get("/api/quarantine?offset=" + offset + "&limit=" + limit));
+                        List<QuarantineEntry> entries = new ArrayList<>();
+                        for (JsonNode e : page.path("entries")) {
+                            entries.add(entry(e));
+                        }
+                        print(o, entries, page.path("total").asInt(), offset);
+                        return ExitCodes.OK;
+                    });
+                }
+                q = store.quarantine();
             } catch (ConfigException e) {
-                return fail(spec, "invalid configuration: " + e.getMessage(), ExitCodes.CONFIG);
+                return fail(spec, e.getMessage(), ExitCodes.CONFIG);
             }
+            Quarantine.Page page;
             try {
                 page = q.list(offset, limit);
             } catch (IOException e) {
                 return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
             }
+            print(out, page.entries(), page.total(), offset);
+            out.flush();
+            return ExitCodes.OK;
+        }
+
+        private void print(PrintWriter out, List<QuarantineEntry> entries, int total, int offset) {
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode root = m.createObjectNode();
-                root.put("total", page.total());
+                root.put("total", total);
                 root.put("offset", offset);
-                ArrayNode entries = root.putArray("entries");
-                page.entries().forEach(e -> entries.add(e.toJson()));
+                ArrayNode list = root.putArray("entries");
+                entries.forEach(e -> list.add(e.toJson()));
                 out.println(root);
-            } else if (page.total() == 0) {
+            } else if (total == 0) {
                 out.println("quarantine is empty");
             } else {
                 out.printf("%-28s %-20s %-30s %s%n", "ID", "ARRIVAL", "SENDER", "REASON");
-                for (QuarantineEntry e : page.entries()) {
+                for (QuarantineEntry e : entries) {
                     out.printf("%-28s %-20s %-30s %s%n", e.id(), e.arrival().toString().substring(0, 19) + "Z",
                             e.sender().isEmpty() ? "<>" : e.sender(), e.reason());
                 }
-                out.printf("%d of %d shown%n", page.entries().size(), page.total());
+                out.printf("%d of %d shown%n", entries.size(), total);
             }
-            out.flush();
-            return ExitCodes.OK;
+        }
+    }
+
+    /** An entry from the admin API's JSON (the same fields as the stored metadata). */
+    static QuarantineEntry entry(JsonNode o) throws AdminClient.Failure {
+        try {
+            return QuarantineEntry.fromJson(o);
+        } catch (IOException e) {
+            throw new AdminClient.Failure("the admin API sent a quarantine entry without all its fields: " + o, ExitCodes.SOFTWARE);
         }
     }
 
@@ -207,6 +272,19 @@ final class QuarantineCommand implements Runnable {
             }
             return true;
         }
+
+        @Override
+        int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            QuarantineEntry e = entry(answer(admin.get("/api/quarantine/" + id)));
+            AdminClient.Response text = admin.get("/api/quarantine/" + id + "/message");
+            if (text.status() != 200) {
+                answer(text);
+            }
+            printEntry(out, e);
+            out.println();
+            out.write(text.body());
+            return ExitCodes.OK;
+        }
     }
 
     static void printEntry(PrintWriter out, QuarantineEntry e) {
@@ -225,22 +303,36 @@ final class QuarantineCommand implements Runnable {
     @Command(name = "release", mixinStandardHelpOptions = true,
             description = {"Deliver an entry to its original recipients: it goes into the spool as a new message from its"
                     + " original sender, routed by the configuration's domains, without being scanned again.",
-                    "A running server delivers it at its next deferred-queue scan (delivery.scan-interval); a stopped one when"
-                            + " it starts. Needs --config."})
+                    "With --config of a server with listen.admin, that server queues it at once and prints the new queue id;"
+                            + " without listen.admin, it is queued due now and a running server delivers it at its next"
+                            + " deferred-queue scan (delivery.scan-interval), a stopped one when it starts.",
+                    "With --data-dir the entry moves to DIR/quarantine/released/ and mxd serve injects it when it next starts."})
     static final class Release extends OneEntry {
         @Override
         boolean act(Quarantine q, PrintWriter out) throws IOException, ConfigException {
-            MxdConfig c = store.config(spec, ": a released message is routed by its domains");
+            Optional<MxdConfig> config = store.config();
+            if (config.isEmpty()) {
+                Optional<Quarantine.Released> r = q.release(id);
+                if (r.isEmpty()) {
+                    return false;
+                }
+                printEntry(out, r.get().entry());
+                out.printf("released:   %s%n", r.get().messageFile());
+                return true;
+            }
+            MxdConfig c = config.get();
             Clock clock = Clock.systemUTC();
-            Spool spool = Spool.attach(q.directory().resolveSibling("spool"), c.hostname(), clock);
+            Spool spool = Spool.attach(c.dataDir().resolve("spool"), c.hostname(), clock);
             QuarantineRelease.Outcome o = new QuarantineRelease(q, spool, new DomainPolicy(c), clock,
                     QuarantineRelease.HandOver.DEFERRED_NOW).release(id);
             if (o instanceof QuarantineRelease.Outcome.NotFound) {
                 return false;
             }
             if (o instanceof QuarantineRelease.Outcome.NoRecipients n) {
-                throw new NotDeliverable(id + " not released: the configuration " + store.config + " accepts none of its recipients: "
-                        + String.join(", ", n.refused()));
+                spec.commandLine().getErr().println("mxd quarantine release: " + id + " not released: the configuration "
+                        + store.where.config + " accepts none of its recipients: " + String.join(", ", n.refused()));
+                status = ExitCodes.PERMANENT;
+                return true;
             }
             QuarantineRelease.Outcome.Queued queued = (QuarantineRelease.Outcome.Queued) o;
             printEntry(out, queued.entry());
@@ -249,6 +341,14 @@ final class QuarantineCommand implements Runnable {
             }
             out.printf("released:   queued as %s%n", queued.queueId());
             return true;
+        }
+
+        @Override
+        int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            JsonNode o = answer(admin.post("/api/quarantine/" + id + "/release"));
+            printEntry(out, entry(o));
+            out.printf("released:   queued as %s%n", o.path("released_as").asText());
+            return ExitCodes.OK;
         }
     }
 
@@ -261,6 +361,13 @@ final class QuarantineCommand implements Runnable {
             }
             out.printf("deleted %s%n", id);
             return true;
+        }
+
+        @Override
+        int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            answer(admin.delete("/api/quarantine/" + id));
+            out.printf("deleted %s%n", id);
+            return ExitCodes.OK;
         }
     }
 }

@@ -20,6 +20,9 @@ import dev.mxd.filter.FilterChain;
 import dev.mxd.filter.FilteringStore;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.policy.DomainPolicy;
+import dev.mxd.ops.AdminServer;
+import dev.mxd.ops.Metrics;
+import dev.mxd.ops.RecentEvents;
 import dev.mxd.queue.QueueManager;
 import dev.mxd.queue.RetryPolicy;
 import dev.mxd.queue.Spool;
@@ -48,15 +51,17 @@ public final class ReceivingMx implements AutoCloseable {
     private final RemoteDeliveryAgent remote;
     private final ConnectionCache connections;
     private final SmtpServer server;
+    private final Operations ops;
 
     private ReceivingMx(MxdConfig config, Spool spool, QueueManager queue, RemoteDeliveryAgent remote,
-                        ConnectionCache connections, SmtpServer server) {
+                        ConnectionCache connections, SmtpServer server, Operations ops) {
         this.config = config;
         this.spool = spool;
         this.queue = queue;
         this.remote = remote;
         this.connections = connections;
         this.server = server;
+        this.ops = ops;
     }
 
     /** Recovers the spool, starts delivering what it holds, then opens the SMTP listeners. */
@@ -69,7 +74,8 @@ public final class ReceivingMx implements AutoCloseable {
 
         List<String> localNames = new ArrayList<>(config.localNames());
         localNames.add(config.hostname());
-        MxResolver resolver = new MxResolver(new DnsClient(dnsSettings(config)), MxPolicy.defaults().withLocalNames(localNames));
+        DnsClient dns = new DnsClient(dnsSettings(config));
+        MxResolver resolver = new MxResolver(dns, MxPolicy.defaults().withLocalNames(localNames));
         HostStatusTable hosts = new HostStatusTable(d.hostRetry().first(), d.hostRetry().max(), 10_000, InstantSource.system());
         ClientSettings client = ClientSettings.defaults(config.hostname()).withTimeouts(ClientSettings.Timeouts.rfc5321()
                 .withCommand(d.commandTimeout()).withConnect(d.connectTimeout()).withGreeting(d.greetingTimeout()));
@@ -83,12 +89,22 @@ public final class ReceivingMx implements AutoCloseable {
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),
                 new RetryPolicy(d.retry().first(), d.retry().max(), d.retry().giveUp()), d.scanInterval(), 10_000),
                 local, remote, notices, clock);
+        Metrics metrics = new Metrics(clock);
+        RecentEvents recent = new RecentEvents(200);
+        spool.onAccepted(id -> metrics.received());
+        queue.onDelivery(metrics::delivered);
+        queue.onDelivery(recent::add);
         queue.start();
+        SmtpServer server = null;
         try {
             new QuarantineRelease(new Quarantine(data), spool, policy, clock, QuarantineRelease.HandOver.LISTENER).resumePending();
-            return new ReceivingMx(config, spool, queue, remote, connections,
-                    SmtpServer.start(config, policy, receivingStore(config, spool, clock)));
+            server = SmtpServer.start(config, Operations.counting(policy, metrics), receivingStore(config, spool, metrics, clock));
+            Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock);
+            return new ReceivingMx(config, spool, queue, remote, connections, server, ops);
         } catch (IOException | RuntimeException e) {
+            if (server != null) {
+                server.close();
+            }
             queue.close();
             connections.close();
             throw e;
@@ -96,12 +112,14 @@ public final class ReceivingMx implements AutoCloseable {
     }
 
     /** The gateway filter in front of the spool when a domain filters its mail (issue 7); else the spool itself. */
-    private static MessageStore receivingStore(MxdConfig config, Spool spool, Clock clock) {
+    private static MessageStore receivingStore(MxdConfig config, Spool spool, Metrics metrics, Clock clock) {
         if (config.domains().values().stream().noneMatch(d -> d.filter().isPresent())) {
             return spool;
         }
-        return new FilteringStore(spool, FilterChain.fromConfig(config.filters()),
-                domain -> config.domain(domain).flatMap(DomainConfig::filter), new Quarantine(config.dataDir()), clock);
+        FilterChain chain = FilterChain.fromConfig(config.filters());
+        metrics.bindFilters(chain);
+        return new FilteringStore(spool, chain, domain -> config.domain(domain).flatMap(DomainConfig::filter),
+                new Quarantine(config.dataDir()), clock);
     }
 
     private static DnsSettings dnsSettings(MxdConfig config) {
@@ -128,6 +146,15 @@ public final class ReceivingMx implements AutoCloseable {
         return remote.hostStatus();
     }
 
+    /** Where the admin listener is bound, when {@code listen.admin} is configured. */
+    public java.util.Optional<InetSocketAddress> adminAddress() {
+        return ops.admin().map(AdminServer::address);
+    }
+
+    public Metrics metrics() {
+        return ops.metrics();
+    }
+
     public MxdConfig config() {
         return config;
     }
@@ -140,6 +167,7 @@ public final class ReceivingMx implements AutoCloseable {
     /** Stops receiving first (421 to open sessions, stored messages acknowledged), then delivery. */
     @Override
     public void close() {
+        ops.close();
         server.close();
         queue.close();
         connections.close();

@@ -1,6 +1,5 @@
 package dev.mxd.cli;
 
-import ch.qos.logback.classic.Level;
 import dev.mxd.config.ConfigException;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.config.MxdConfig;
@@ -10,7 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
-import org.slf4j.LoggerFactory;
+import dev.mxd.ops.LogSetup;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -43,9 +42,13 @@ final class ServeCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.CONFIG;
         }
-        if (System.getenv("MXD_LOG_LEVEL") == null) {
-            // Queue ids and deliveries are what an operator follows: show them by default when serving.
-            ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.mxd")).setLevel(Level.INFO);
+        try {
+            // Queue ids and deliveries are what an operator follows: info, to stdout or log.file, by default.
+            LogSetup.apply(c.log(), java.util.Optional.ofNullable(System.getenv("MXD_LOG_LEVEL")));
+        } catch (IOException e) {
+            err.println("mxd serve: cannot write the log: " + e.getMessage());
+            err.flush();
+            return ExitCodes.CONFIG;
         }
         ReceivingMx mx;
         try {
@@ -67,6 +70,8 @@ final class ServeCommand implements Callable<Integer> {
                 d.mailboxes().isEmpty() ? "" : " mailboxes " + String.join(", ", d.mailboxes().stream().sorted().toList())));
         out.printf("  spool:   %s%n", mx.spool().root().toAbsolutePath().normalize());
         out.printf("  mail:    %s%n", c.dataDir().resolve("mail").toAbsolutePath().normalize());
+        mx.adminAddress().ifPresent(a -> out.printf("  admin:   http://%s:%d/ (status page, API, /metrics; token in %s)%n",
+                a.getAddress().getHostAddress(), a.getPort(), c.adminToken().toAbsolutePath().normalize()));
         out.printf("  tls:     %s%n", c.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("off (no certificate configured)"));
         out.flush();
         try {

@@ -17,7 +17,7 @@ import java.util.Optional;
  *
  * @param hostname        this MX's name: greeting, Received headers, loop detection
  * @param smtpListeners   where the SMTP server listens
- * @param adminListener   where the admin API listens (later issues)
+ * @param adminListener   where the admin API, metrics and status page listen (docs/operations.md); none when absent
  * @param dataDir         spool and mailboxes live under here
  * @param dnsServers      DNS servers to ask; empty means the system's resolver configuration
  * @param localNames      names that are this host (the hostname always counts)
@@ -28,11 +28,13 @@ import java.util.Optional;
  * @param tls             the STARTTLS certificate, if STARTTLS is offered
  * @param delivery        onward delivery by MX: port, timeouts, concurrency, retries
  * @param filters         the scanning engines domains may use (issue 7); none configured by default
+ * @param adminTokenFile  where the admin API's bearer token is kept; empty: {@code <data-dir>/admin.token}
+ * @param log             log level and destination of {@code mxd serve}
  */
 public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
                         List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
                         Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
-                        Delivery delivery, FiltersConfig filters) {
+                        Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log) {
 
     public static final List<Cidr> DEFAULT_TRUSTED = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128"));
 
@@ -45,14 +47,25 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         localNames = List.copyOf(localNames);
         trustedNetworks = List.copyOf(trustedNetworks);
         domains = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(domains)); // file order: the first local domain matters
+        if (adminListener.isPresent() && !adminListener.get().address().isLoopbackAddress() && adminTokenFile.isEmpty()) {
+            // A generated token is only as safe as the data directory; off the host, insist the operator chose one.
+            throw new IllegalArgumentException("listen.admin " + adminListener.get() + " is not a loopback address; the admin API"
+                    + " controls the queue, so set admin-token-file to a token file you created (mode 600), or listen on 127.0.0.1");
+        }
     }
 
-    /** A configuration without filters. */
+
+    /** Where the admin API's token is: {@code admin-token-file}, or {@code <data-dir>/admin.token}. */
+    public Path adminToken() {
+        return adminTokenFile.orElse(dataDir.resolve("admin.token"));
+    }
+
+    /** A configuration without filters, explicit admin token file or logging settings. */
     public MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
                      List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
                      Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls, Delivery delivery) {
         this(hostname, smtpListeners, adminListener, dataDir, dnsServers, localNames, trustedNetworks, domains, limits, timeouts,
-                tls, delivery, FiltersConfig.none());
+                tls, delivery, FiltersConfig.none(), Optional.empty(), Logging.DEFAULTS);
     }
 
     /** The first domain with role local, in file order: where {@code <Postmaster>} without a domain goes. */
@@ -106,7 +119,9 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                               @JsonProperty("timeouts") Timeouts timeouts,
                               @JsonProperty("tls") Tls tls,
                               @JsonProperty("delivery") Delivery delivery,
-                              @JsonProperty("filters") FiltersConfig filters) {
+                              @JsonProperty("filters") FiltersConfig filters,
+                              @JsonProperty("admin-token-file") String adminTokenFile,
+                              @JsonProperty("log") Logging log) {
         String host = hostname == null ? "localhost" : domainKey(hostname);
         Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
         Dns d = dns == null ? Dns.fromYaml(null, null) : dns;
@@ -127,7 +142,8 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 trusted == null ? DEFAULT_TRUSTED : trusted, byKey,
                 limits == null ? Limits.DEFAULTS : limits, timeouts == null ? Timeouts.DEFAULTS : timeouts,
                 Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery,
-                filters == null ? FiltersConfig.none() : filters);
+                filters == null ? FiltersConfig.none() : filters,
+                Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log);
     }
 
     /** A domain's filter may only name engines the filters section configures. */
@@ -141,11 +157,17 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         }
     }
 
-    /** The embedded default: a laptop-ready local MX for {@code localhost} with a mailbox for {@code user}. */
+    /** The admin listener of the embedded default (and of {@code mxd queue} without {@code --config}). */
+    public static final HostPort DEFAULT_ADMIN = HostPort.parse("127.0.0.1:8025");
+
+    /**
+     * The embedded default: a laptop-ready local MX for {@code localhost} with a mailbox for {@code user},
+     * with the admin listener on {@link #DEFAULT_ADMIN} so {@code mxd queue} works without options.
+     */
     public static MxdConfig embeddedDefault(String user) {
         String box = user.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._+=-]", "_");
         DomainConfig localhost = new DomainConfig(Role.LOCAL, java.util.Set.of(box), Map.of("postmaster", List.of(box)), Optional.empty());
-        return new MxdConfig("localhost", List.of(HostPort.parse("127.0.0.1:2525")), Optional.empty(), Path.of("./mxd-data"),
+        return new MxdConfig("localhost", List.of(HostPort.parse("127.0.0.1:2525")), Optional.of(DEFAULT_ADMIN), Path.of("./mxd-data"),
                 List.of(), List.of(), DEFAULT_TRUSTED, Map.of("localhost", localhost), Limits.DEFAULTS, Timeouts.DEFAULTS,
                 Optional.empty(), Delivery.DEFAULTS);
     }

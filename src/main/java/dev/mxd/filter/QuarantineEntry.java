@@ -37,7 +37,7 @@ public record QuarantineEntry(String id, Instant arrival, String queueId, String
     }
 
     /** Reads stored metadata; a file that does not have every field is reported as damaged. */
-    static QuarantineEntry fromJson(JsonNode o) throws IOException {
+    public static QuarantineEntry fromJson(JsonNode o) throws IOException {
         try {
             List<String> recipients = new ArrayList<>();
             o.get("recipients").forEach(n -> recipients.add(n.asText()));

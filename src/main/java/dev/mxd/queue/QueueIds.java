@@ -13,6 +13,18 @@ final class QueueIds {
 
     private final AtomicLong counter = new AtomicLong(new SecureRandom().nextInt(1 << 20));
 
+    /** When the message with this id arrived (to the millisecond), read from the id alone; empty for a foreign name. */
+    static java.util.Optional<java.time.Instant> arrival(String id) {
+        if (id.length() < 6) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(java.time.Instant.ofEpochMilli(Long.parseLong(id.substring(0, id.length() - 5), 36)));
+        } catch (NumberFormatException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     String next(long epochMillis) {
         long n = counter.getAndIncrement() & 0xFFFFF;
         return (Long.toString(epochMillis, 36) + String.format("%05X", n)).toUpperCase(Locale.ROOT);

@@ -74,6 +74,9 @@ public final class QueueManager implements AutoCloseable {
     private final ExecutorService pool;
     private final Thread scheduler;
     private final AtomicInteger busy = new AtomicInteger();
+    private final List<DeliveryListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Taking a message into active/ and an operator's command on it never interleave (see {@link QueueChange}). */
+    private final Object claim = new Object();
     private volatile boolean running = true;
     private volatile long nextScanNanos;
 
@@ -102,13 +105,101 @@ public final class QueueManager implements AutoCloseable {
         scheduler.start();
     }
 
-    /** Asks for every deferred message to be tried now (the operator's {@code flush}). */
-    public void flush() throws IOException {
+    /** Tells {@code listener} of every recipient's delivery outcome from now on. */
+    public void onDelivery(DeliveryListener listener) {
+        listeners.add(listener);
+    }
+
+    /** Whether the scheduler is running (for /health). */
+    public boolean running() {
+        return running && scheduler.isAlive();
+    }
+
+    /** Asks for every deferred message to be tried now (the operator's {@code flush}); returns how many. */
+    public int flush() throws IOException {
         Instant now = clock.instant();
+        int n = 0;
         for (String id : spool.ids(QueueState.DEFERRED)) {
-            spool.defer(id, QueueState.DEFERRED, now);
+            try {
+                spool.defer(id, QueueState.DEFERRED, now);
+                n++;
+            } catch (java.nio.file.NoSuchFileException takenMeanwhile) {
+                // picked up for delivery (or deleted) since the listing: nothing to hurry
+            }
         }
         nextScanNanos = 0;
+        return n;
+    }
+
+    /** Tries one message now: a deferred message becomes due, an incoming one is queued for a worker. */
+    public QueueChange flush(String id) throws IOException {
+        return whenIdle(id, state -> {
+            if (state == QueueState.HOLD) {
+                return new QueueChange.Refused(id, QueueState.HOLD, "the message is on hold; release it to deliver it");
+            }
+            if (state == QueueState.DEFERRED) {
+                spool.defer(id, QueueState.DEFERRED, clock.instant());
+            }
+            offer(id);
+            return new QueueChange.Done(id, state, Optional.of(state));
+        });
+    }
+
+    /** Puts a message aside (Postfix's {@code postsuper -h}): it is not delivered until released. */
+    public QueueChange hold(String id) throws IOException {
+        return whenIdle(id, state -> {
+            if (state != QueueState.HOLD) {
+                spool.move(id, state, QueueState.HOLD);
+                LOG.info("{}: hold: put on hold by the operator (was {})", id, state.directory());
+            }
+            return new QueueChange.Done(id, state, Optional.of(QueueState.HOLD));
+        });
+    }
+
+    /** Takes a message off hold (Postfix's {@code postsuper -H}): it is due at once. */
+    public QueueChange release(String id) throws IOException {
+        return whenIdle(id, state -> {
+            if (state != QueueState.HOLD) {
+                return new QueueChange.Refused(id, state, "the message is not on hold (it is " + state.directory() + ")");
+            }
+            spool.defer(id, QueueState.HOLD, clock.instant());
+            LOG.info("{}: released from hold by the operator", id);
+            offer(id);
+            return new QueueChange.Done(id, QueueState.HOLD, Optional.of(QueueState.DEFERRED));
+        });
+    }
+
+    /** Deletes a message for good (Postfix's {@code postsuper -d}): no delivery, no bounce. Envelope first, then text. */
+    public QueueChange delete(String id) throws IOException {
+        return whenIdle(id, state -> {
+            spool.remove(state, id);
+            LOG.info("{}: removed by the operator (was {})", id, state.directory());
+            return new QueueChange.Done(id, state, Optional.empty());
+        });
+    }
+
+    /** An operator's change to a message in {@code state} (never active), made while no delivery can take it. */
+    @FunctionalInterface
+    private interface Change {
+        QueueChange apply(QueueState state) throws IOException;
+    }
+
+    private QueueChange whenIdle(String id, Change change) throws IOException {
+        synchronized (claim) {
+            Optional<QueueState> state = spool.state(id);
+            if (state.isEmpty()) {
+                return new QueueChange.NoSuchMessage(id);
+            }
+            if (state.get() == QueueState.ACTIVE) {
+                return busy(id);
+            }
+            return change.apply(state.get());
+        }
+    }
+
+    private static QueueChange busy(String id) {
+        return new QueueChange.Refused(id, QueueState.ACTIVE,
+                "the message is being delivered right now; repeat the command when this attempt ends (a few seconds, at most the delivery timeouts)");
     }
 
     /** True when no message is waiting for or in delivery (tests and the demo wait for this). */
@@ -169,11 +260,13 @@ public final class QueueManager implements AutoCloseable {
     /** One delivery attempt for one message: every destination it still has, then file it. */
     void process(String id) {
         try {
-            Optional<QueueState> state = spool.state(id);
-            if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
-                return; // gone, held by the operator, or already being worked on
+            synchronized (claim) {
+                Optional<QueueState> state = spool.state(id);
+                if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
+                    return; // gone, held by the operator, or already being worked on
+                }
+                spool.move(id, state.get(), QueueState.ACTIVE);
             }
-            spool.move(id, state.get(), QueueState.ACTIVE);
             Envelope e = spool.envelope(QueueState.ACTIVE, id);
             Path text = spool.text(id);
             for (Map.Entry<String, List<Integer>> group : byDestination(e).entrySet()) {
@@ -298,18 +391,25 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** Postfix-style log line: {@code ID: to=<…>, status=sent (…)}. */
+    /** The Postfix-style line for one recipient's outcome (see {@link DeliveryEvent#logLine}), then the listeners. */
     private void log(Envelope e, RecipientStatus r) {
-        String status;
-        switch (r.state()) {
-            case DELIVERED: status = "sent"; break;
-            case FAILED: status = "bounced"; break;
-            default: status = "deferred"; break;
+        boolean local = destination(r).equals(LOCAL);
+        String dsn = r.status().orElse(switch (r.state()) {
+            case DELIVERED -> "2.0.0";
+            case FAILED -> "5.0.0";
+            default -> "4.0.0";
+        });
+        DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), local ? "local" : "smtp",
+                r.remoteMta().orElse(local ? "local" : "none"), DeliveryEvent.Outcome.of(r.state()), dsn, r.detail(),
+                e.arrival(), clock.instant());
+        LOG.info("{}", event.logLine());
+        for (DeliveryListener l : listeners) {
+            try {
+                l.delivered(event);
+            } catch (RuntimeException ex) {
+                LOG.warn("{}: delivery listener failed: {}", e.id(), ex.toString());
+            }
         }
-        long delayMillis = Duration.between(e.arrival(), clock.instant()).toMillis();
-        LOG.info("{}: to=<{}>, relay={}, delay={}, status={} ({})", e.id(), r.recipient().address(),
-                r.remoteMta().orElse(destination(r).equals(LOCAL) ? "local" : "none"),
-                String.format(java.util.Locale.ROOT, "%.2f", delayMillis / 1000.0), status, r.detail());
     }
 
     @Override

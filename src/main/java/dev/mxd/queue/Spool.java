@@ -215,6 +215,7 @@ public final class Spool implements MessageStore {
             if (text.spilled()) {
                 LOG.debug("{}: {} octets, streamed to disk while arriving", id, text.size());
             }
+            logAccepted(transaction, id, text.size());
             for (Consumer<String> l : listeners) {
                 l.accept(id);
             }
@@ -228,6 +229,18 @@ public final class Spool implements MessageStore {
                 text.discard();
             }
         }
+    }
+
+    /**
+     * Postfix's two lines for an accepted message, the first a message's log has:
+     * {@code ID: client=unknown[192.0.2.7], helo=<client.test>} and
+     * {@code ID: from=<a@x.test>, size=1234, nrcpt=2 (queue incoming)}. mxd does no reverse DNS
+     * lookup of clients, so the name is always Postfix's {@code unknown}.
+     */
+    private static void logAccepted(Transaction t, String id, long size) {
+        LOG.info("{}: client=unknown[{}], helo=<{}>", id, t.client().remote().getAddress().getHostAddress(), t.client().helo());
+        LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue incoming)", id, t.sender().map(Object::toString).orElse(""), size,
+                t.recipients().size());
     }
 
     /** The trace header RFC 5321 §4.4 requires, with the protocol names of RFC 3848. */
@@ -259,6 +272,24 @@ public final class Spool implements MessageStore {
         }
         out.sort(null);
         return out;
+    }
+
+    /** How many messages are in one state: a directory listing, no envelope is read (metrics, the status page). */
+    public int count(QueueState state) throws IOException {
+        int n = 0;
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(state.directory()), "*.json")) {
+            for (Path ignored : dir) {
+                n++;
+            }
+        } catch (NoSuchFileException e) {
+            return 0;
+        }
+        return n;
+    }
+
+    /** When a message arrived, from its queue id alone (ids begin with the arrival time); empty for a foreign name. */
+    public static Optional<Instant> arrivalOf(String id) {
+        return QueueIds.arrival(id);
     }
 
     /** Which state directory holds this message's envelope, if it is in the spool. */

@@ -155,7 +155,7 @@ class GatewayPeerTest {
             });
 
             Path config = Files.writeString(mx.dir().resolve("mxd.yaml"),
-                    TestMx.yaml(mx.mx().config().dataDir(), 2525, filter("clamd", "quarantine", "").strip(), filters()));
+                    TestMx.yaml(mx.mx().config().dataDir(), 2525, 0, filter("clamd", "quarantine", "").strip(), filters()));
             DnsCommandTest.Run r = DnsCommandTest.run("quarantine", "release", "--config", config.toString(), held.get(0).id());
             assertThat(r.status()).as(r.err()).isZero();
             assertThat(r.out()).contains("released:   queued as ");

@@ -69,7 +69,10 @@ class QuarantineCommandTest {
         Path config = dataDir.resolve("mxd.yaml");
         java.nio.file.Files.writeString(config, "data-dir: " + dataDir + "\ndomains:\n  example.test:\n    role: local\n"
                 + "    mailboxes: [b]\n    aliases: {postmaster: b}\n");
-        assertThat(run("quarantine", "release", "--data-dir", dataDir.toString(), e.id()).status()).isEqualTo(64); // needs --config
+        // Without a configuration to route by, the entry waits in released/ for the next server start ...
+        assertThat(run("quarantine", "release", "--data-dir", dataDir.toString(), e.id()).status()).isZero();
+        assertThat(new Quarantine(dataDir).pendingReleases()).hasSize(1);
+        // ... or for a release with the configuration, which finishes it.
         DnsCommandTest.Run released = run("quarantine", "release", "--config", config.toString(), e.id());
         assertThat(released.status()).as(released.err()).isZero();
         assertThat(released.out()).contains("recipients: b@example.test").contains("released:   queued as ");

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import dev.mxd.queue.QueueState;
 import java.util.stream.Stream;
 
 /**
@@ -30,12 +31,14 @@ public final class TestMx implements AutoCloseable {
     }
 
     public static String yaml(Path dataDir, int port, String extra) {
-        return yaml(dataDir, port, "", extra);
+        return yaml(dataDir, port, 0, "", extra);
     }
 
-    public static String yaml(Path dataDir, int port, String exampleTestExtra, String extra) {
+    /** The configuration, with the admin listener on {@code adminPort} when it is not 0. */
+    public static String yaml(Path dataDir, int port, int adminPort, String exampleTestExtra, String extra) {
         return "hostname: mx1.example.test\n"
                 + "listen:\n  smtp: [\"127.0.0.1:" + port + "\"]\n"
+                + (adminPort == 0 ? "" : "  admin: \"127.0.0.1:" + adminPort + "\"\n")
                 + "data-dir: " + dataDir + "\n"
                 + "domains:\n"
                 + "  example.test:\n    role: local\n    mailboxes: [alice, bob]\n"
@@ -46,33 +49,56 @@ public final class TestMx implements AutoCloseable {
     }
 
     public static TestMx start(String extra) throws Exception {
-        return start(Files.createTempDirectory("mxd-test"), "", extra, true);
+        return start(Files.createTempDirectory("mxd-test"), "", extra, true, false);
     }
 
     /** With {@code exampleTestExtra} inside the example.test domain (indented for it here). */
     public static TestMx start(String exampleTestExtra, String extra) throws Exception {
-        return start(Files.createTempDirectory("mxd-test"), exampleTestExtra, extra, true);
+        return start(Files.createTempDirectory("mxd-test"), exampleTestExtra, extra, true, false);
+    }
+
+    /** With the admin listener on a free loopback port; the configuration is written to {@link #configFile()}. */
+    public static TestMx startWithAdmin(String extra) throws Exception {
+        return start(Files.createTempDirectory("mxd-test"), "", extra, true, true);
     }
 
     /** An mxd whose data stays in {@code dir} after close, so a second one can start on it (a restart). */
     public static TestMx startIn(Path dir, String extra) throws Exception {
-        return start(dir, "", extra, false);
+        return start(dir, "", extra, false, false);
     }
 
-    private static TestMx start(Path dir, String exampleTestExtra, String extra, boolean deleteOnClose) throws Exception {
+    private static TestMx start(Path dir, String exampleTestExtra, String extra, boolean deleteOnClose, boolean admin)
+            throws Exception {
         int port = FreePort.tcpAndUdp("127.0.0.1");
         String withDefaults = extra.contains("timeouts:") ? extra : extra + "timeouts:\n  greet-pause: 0s\n";
         if (!withDefaults.contains("dns:")) {
             // Never the system's resolver: remote lookups go to a loopback port where nothing answers.
             withDefaults += "dns:\n  servers: [\"127.0.0.1:" + FreePort.tcpAndUdp("127.0.0.1") + "\"]\n";
         }
-        String text = yaml(dir.resolve("data"), port, exampleTestExtra, withDefaults);
+        String text = yaml(dir.resolve("data"), port, admin ? FreePort.tcpAndUdp("127.0.0.1") : 0, exampleTestExtra, withDefaults);
+        Files.writeString(dir.resolve("mxd.yaml"), text);
         MxdConfig config = ConfigLoader.parse(text, dir.resolve("mxd.yaml"));
         return new TestMx(dir, ReceivingMx.start(config), deleteOnClose);
     }
 
     public InetSocketAddress smtp() {
         return mx.smtpAddresses().get(0);
+    }
+
+    /** The configuration file this mxd runs with ({@code mxd queue --config}). */
+    public Path configFile() {
+        return dir.resolve("mxd.yaml");
+    }
+
+    /** The admin listener's base URL, like {@code http://127.0.0.1:PORT}. */
+    public String adminUrl() {
+        InetSocketAddress a = mx.adminAddress().orElseThrow(() -> new IllegalStateException("started without an admin listener"));
+        return "http://127.0.0.1:" + a.getPort();
+    }
+
+    /** The admin API's bearer token. */
+    public String adminToken() throws IOException {
+        return Files.readString(mx.config().adminToken()).strip();
     }
 
     public ReceivingMx mx() {
@@ -105,6 +131,53 @@ public final class TestMx implements AutoCloseable {
             Thread.sleep(20);
         }
         return delivered(mailbox);
+    }
+
+    /** Sends one message to {@code to}; returns its queue id. */
+    public String sendTo(String to) throws Exception {
+        try (RawSmtp c = new RawSmtp(smtp())) {
+            check(c.code(), 220);
+            c.send("EHLO client.test\r\n");
+            check(c.code(), 250);
+            c.send("MAIL FROM:<sender@client.test>\r\n");
+            check(c.code(), 250);
+            c.send("RCPT TO:<" + to + ">\r\n");
+            check(c.code(), 250);
+            c.send("DATA\r\n");
+            check(c.code(), 354);
+            c.send("Subject: admin test\r\n\r\nbody\r\n.\r\n");
+            String reply = c.reply();
+            if (!reply.startsWith("250 2.0.0 OK queued as ")) {
+                throw new AssertionError("message to " + to + " not queued: " + reply);
+            }
+            return reply.substring("250 2.0.0 OK queued as ".length()).strip();
+        }
+    }
+
+    /**
+     * Waits (bounded) until an attempt has filed the message as deferred: in deferred/ with its next
+     * attempt in the future (a message just released or flushed is in deferred/ too, but due now).
+     */
+    public void awaitDeferred(String id) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (mx.spool().state(id).orElse(null) == QueueState.DEFERRED
+                        && mx.spool().nextAttempt(id).isAfter(java.time.Instant.now().plusSeconds(1))) {
+                    return;
+                }
+            } catch (java.nio.file.NoSuchFileException movedMeanwhile) {
+                // being delivered: look again
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError(id + " was not deferred in 60 s; it is " + mx.spool().state(id));
+    }
+
+    private static void check(int code, int expected) {
+        if (code != expected) {
+            throw new AssertionError("expected " + expected + ", got " + code);
+        }
     }
 
     @Override

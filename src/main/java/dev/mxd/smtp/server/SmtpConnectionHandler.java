@@ -156,7 +156,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         storing = false;
         ServerReply reply = session.onStored(outcome);
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
-            LOG.info("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
+            LOG.debug("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
                     transaction.sender().map(Object::toString).orElse(""), transaction.recipients().size(), size);
         }
         reply(ctx, reply, false);

@@ -131,6 +131,11 @@ public final class SmtpServer implements AutoCloseable {
         return listeners.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
     }
 
+    /** Whether every listener is bound and open (for /health). */
+    public boolean listening() {
+        return !closed.get() && !listeners.isEmpty() && listeners.stream().allMatch(Channel::isActive);
+    }
+
     /** Connections open now. */
     public int openConnections() {
         return limiter.open();

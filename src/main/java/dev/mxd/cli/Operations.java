@@ -1,0 +1,84 @@
+package dev.mxd.cli;
+
+import dev.mxd.config.MxdConfig;
+import dev.mxd.delivery.HostStatusTable;
+import dev.mxd.dns.DnsClient;
+import dev.mxd.filter.Quarantine;
+import dev.mxd.ops.AdminServer;
+import dev.mxd.ops.AdminToken;
+import dev.mxd.ops.Metrics;
+import dev.mxd.ops.QuarantineReleases;
+import dev.mxd.ops.QueueView;
+import dev.mxd.ops.RecentEvents;
+import dev.mxd.queue.QueueManager;
+import dev.mxd.queue.QueueState;
+import dev.mxd.queue.Spool;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.RcptDecision;
+import dev.mxd.smtp.server.RecipientPolicy;
+import dev.mxd.smtp.server.SmtpServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The operator's side of a running mxd, put together in one place so {@link ReceivingMx} stays a
+ * list of mail components: meters bound to the spool, queue, hosts, DNS and SMTP server; released
+ * quarantine entries injected; and, when {@code listen.admin} is set, the admin listener.
+ */
+record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> admin) implements AutoCloseable {
+
+    static Operations start(MxdConfig config, Spool spool, QueueManager queue, HostStatusTable hosts, DnsClient dns,
+                            SmtpServer server, RecipientPolicy policy, Metrics metrics, RecentEvents recent, Clock clock)
+            throws IOException {
+        metrics.bindSpool(spool);
+        metrics.bindSmtpSessions(server::openConnections);
+        metrics.bindHosts(hosts);
+        metrics.bindDns(dns);
+        QuarantineReleases releases = new QuarantineReleases(new Quarantine(config.dataDir()), spool, policy, clock);
+        releases.injectPending(); // released while mxd was down (mxd quarantine release --data-dir)
+        if (config.adminListener().isEmpty()) {
+            return new Operations(metrics, recent, Optional.empty());
+        }
+        AdminToken token = AdminToken.loadOrCreate(config.adminToken());
+        AdminServer.Health health = () -> {
+            Map<String, com.fasterxml.jackson.databind.node.ObjectNode> checks = new LinkedHashMap<>();
+            checks.put("smtp", AdminServer.check(server.listening(), "listening on " + server.addresses()));
+            boolean writable = Files.isWritable(spool.root().resolve(QueueState.INCOMING.directory()));
+            checks.put("spool", AdminServer.check(writable, spool.root() + (writable ? " is writable" : " is not writable")));
+            checks.put("queue", AdminServer.check(queue.running(), queue.running() ? "queue manager running" : "queue manager stopped"));
+            return checks;
+        };
+        AdminServer admin = AdminServer.start(config.adminListener().get(), new AdminServer.Parts(token, queue,
+                new QueueView(spool, hosts, recent, clock), metrics, Optional.of(releases), health));
+        return new Operations(metrics, recent, Optional.of(admin));
+    }
+
+    /** The recipient policy, counting refusals by reply (mxd_smtp_rejected_total). */
+    static RecipientPolicy counting(RecipientPolicy policy, Metrics metrics) {
+        return new RecipientPolicy() {
+            @Override
+            public RcptDecision decide(Mailbox recipient, ClientInfo client) {
+                RcptDecision d = policy.decide(recipient, client);
+                if (d instanceof RcptDecision.Refuse r) {
+                    metrics.rcptRejected(r.reply());
+                }
+                return d;
+            }
+
+            @Override
+            public Optional<Mailbox> postmaster() {
+                return policy.postmaster();
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        admin.ifPresent(AdminServer::close);
+    }
+}

@@ -1,0 +1,275 @@
+package dev.mxd.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code mxd queue}: look at and steer the queue of a running {@code mxd serve}, through its admin
+ * listener (docs/operations.md). Postfix's mailq, postqueue -f/-i and postsuper -d/-h/-H in one command.
+ */
+@Command(name = "queue", mixinStandardHelpOptions = true,
+        description = {"List and steer the queue of a running mxd serve, through its admin listener (listen.admin).",
+                "Exit status: 0 done, 1 no such message (or not in a state that allows it), 64 usage error,"
+                        + " 69 no server to talk to, 75 the message is being delivered (try again), 77 token refused, 78 bad configuration."},
+        subcommands = {QueueCommand.ListMessages.class, QueueCommand.Show.class, QueueCommand.Flush.class, QueueCommand.Delete.class,
+                QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Hosts.class})
+final class QueueCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "name a queue command: list, show, flush, delete, hold, release or hosts");
+    }
+
+    /** {@code --config}: which server to talk to. */
+    static final class Server {
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "The configuration mxd serve runs with: its listen.admin and admin token are used."
+                        + " Without it: 127.0.0.1:8025 and ./mxd-data/admin.token (mxd serve without --config).")
+        Path config;
+    }
+
+    /** One request to the admin API, its output, and the exit status; failures printed the same way everywhere. */
+    abstract static class AdminCall implements Callable<Integer> {
+        @Mixin
+        Server server;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            try {
+                int status = run(AdminClient.forConfig(server.config), out);
+                out.flush();
+                return status;
+            } catch (AdminClient.Failure f) {
+                out.flush();
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("mxd " + spec.qualifiedName(" ").replaceFirst("^mxd ", "") + ": " + f.getMessage());
+                err.flush();
+                return f.status;
+            }
+        }
+
+        abstract int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
+    }
+
+    /** A command on one message: a request to {@code /api/queue/ID[suffix]}, then the API's answer in a line. */
+    abstract static class OnOneMessage extends AdminCall {
+        @Parameters(paramLabel = "ID", description = "The queue id, as mxd queue list prints it.")
+        String id;
+
+        private final String method;
+        private final String suffix;
+        private final java.util.function.Function<JsonNode, String> done;
+
+        OnOneMessage(String method, String suffix, java.util.function.Function<JsonNode, String> done) {
+            this.method = method;
+            this.suffix = suffix;
+            this.done = done;
+        }
+
+        @Override
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            String path = "/api/queue/" + id + suffix;
+            AdminClient.Response r = method.equals("DELETE") ? admin.delete(path) : admin.post(path);
+            checkChange(r);
+            out.println(id + ": " + done.apply(r.json()));
+            return ExitCodes.OK;
+        }
+    }
+
+    /** 404: no such message (exit 1); 409: refused, temporary when it is being delivered (75), else 1. */
+    static void checkChange(AdminClient.Response r) throws AdminClient.Failure {
+        if (r.status() == 404) {
+            throw new AdminClient.Failure(r.error(), ExitCodes.PERMANENT);
+        }
+        if (r.status() == 409) {
+            boolean busy = r.json().path("state").asText().equals("active");
+            throw new AdminClient.Failure(r.error(), busy ? ExitCodes.TEMPORARY : ExitCodes.PERMANENT);
+        }
+        if (r.status() != 200) {
+            throw new AdminClient.Failure("unexpected answer " + r.status() + ": " + r.error(), ExitCodes.SOFTWARE);
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Messages in the queue, oldest first: id, state, age, size, sender, each recipient with its state and last reply.")
+    static final class ListMessages extends AdminCall {
+        @Option(names = "--json", description = "The API's answer as it is: total, states, messages.")
+        boolean json;
+
+        @Option(names = "--limit", paramLabel = "N", defaultValue = "100", description = "Messages per page, 1 to 1000 (default ${DEFAULT-VALUE}).")
+        int limit;
+
+        @Option(names = "--offset", paramLabel = "N", defaultValue = "0", description = "Messages to skip (default 0).")
+        int offset;
+
+        @Override
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            if (limit < 1 || limit > 1000 || offset < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be 1 to 1000 and --offset 0 or more");
+            }
+            AdminClient.Response r = admin.get("/api/queue?offset=" + offset + "&limit=" + limit);
+            checkChange(r);
+            JsonNode page = r.json();
+            if (json) {
+                out.println(page.toString());
+                return ExitCodes.OK;
+            }
+            if (page.path("total").asInt() == 0) {
+                out.println("queue is empty");
+                return ExitCodes.OK;
+            }
+            out.printf("%-14s %-9s %6s %9s  %s%n", "ID", "STATE", "AGE", "SIZE", "SENDER / RECIPIENTS");
+            for (JsonNode m : page.path("messages")) {
+                printMessage(out, m);
+            }
+            JsonNode st = page.path("states");
+            out.printf("-- %d message(s): %d incoming, %d active, %d deferred, %d hold; %d shown from %d%n", page.path("total").asInt(),
+                    st.path("incoming").asInt(), st.path("active").asInt(), st.path("deferred").asInt(), st.path("hold").asInt(),
+                    page.path("messages").size(), offset);
+            return ExitCodes.OK;
+        }
+    }
+
+    static void printMessage(PrintWriter out, JsonNode m) {
+        String sender = m.path("sender").asText();
+        String next = m.path("next_attempt").isNull() ? "" : "  next attempt " + m.path("next_attempt").asText();
+        out.printf("%-14s %-9s %6s %9d  <%s>%s%n", m.path("id").asText(), m.path("state").asText(),
+                age(m.path("age_seconds").asLong()), m.path("size").asLong(), sender, next);
+        for (JsonNode r : m.path("recipients")) {
+            String reply = r.path("last_reply").asText();
+            out.printf("%42s<%s> %s%s%n", "", r.path("address").asText(), r.path("state").asText(), reply.isEmpty() ? "" : " (" + reply + ")");
+        }
+    }
+
+    /** 42s, 7m, 3h, 2d: as wide as mailq's. */
+    static String age(long seconds) {
+        Duration d = Duration.ofSeconds(seconds);
+        if (seconds < 60) {
+            return seconds + "s";
+        }
+        if (seconds < 3600) {
+            return d.toMinutes() + "m";
+        }
+        return seconds < 86_400 ? d.toHours() + "h" : d.toDays() + "d";
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "One message: envelope, state, next attempt, each recipient's last reply.")
+    static final class Show extends AdminCall {
+        @Parameters(paramLabel = "ID", description = "The queue id.")
+        String id;
+
+        @Option(names = "--json", description = "The API's answer as it is.")
+        boolean json;
+
+        @Override
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            AdminClient.Response r = admin.get("/api/queue/" + id);
+            checkChange(r);
+            JsonNode m = r.json();
+            if (json) {
+                out.println(m.toString());
+                return ExitCodes.OK;
+            }
+            out.printf("id:           %s%n", m.path("id").asText());
+            out.printf("state:        %s%n", m.path("state").asText());
+            out.printf("arrival:      %s (%s ago)%n", m.path("arrival").asText(), age(m.path("age_seconds").asLong()));
+            out.printf("size:         %d bytes%n", m.path("size").asLong());
+            out.printf("sender:       <%s>%n", m.path("sender").asText());
+            out.printf("next attempt: %s%n", m.path("next_attempt").isNull() ? "none (on hold or being delivered)" : m.path("next_attempt").asText());
+            for (JsonNode rc : m.path("recipients")) {
+                out.printf("recipient:    <%s> %s via %s%s%n", rc.path("address").asText(), rc.path("state").asText(),
+                        rc.path("destination").asText(), rc.path("last_reply").asText().isEmpty() ? "" : " (" + rc.path("last_reply").asText() + ")");
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "flush", mixinStandardHelpOptions = true,
+            description = "Try deferred mail now: every deferred message, or the one named.")
+    static final class Flush extends AdminCall {
+        @Parameters(paramLabel = "ID", arity = "0..1", description = "Only this message.")
+        String id;
+
+        @Override
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            if (id == null) {
+                AdminClient.Response r = admin.post("/api/queue/flush");
+                checkChange(r);
+                out.printf("%d deferred message(s) due now%n", r.json().path("flushed").asInt());
+                return ExitCodes.OK;
+            }
+            AdminClient.Response r = admin.post("/api/queue/" + id + "/flush");
+            checkChange(r);
+            out.println(id + ": due now");
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Delete a message for good: no delivery, no bounce. Refused while it is being delivered.")
+    static final class Delete extends OnOneMessage {
+        Delete() {
+            super("DELETE", "", answer -> "deleted (was " + answer.path("from").asText() + ")");
+        }
+    }
+
+    @Command(name = "hold", mixinStandardHelpOptions = true, description = "Put a message on hold: it is not delivered until released.")
+    static final class Hold extends OnOneMessage {
+        Hold() {
+            super("POST", "/hold", answer -> "on hold");
+        }
+    }
+
+    @Command(name = "release", mixinStandardHelpOptions = true, description = "Take a message off hold; it is tried at once.")
+    static final class Release extends OnOneMessage {
+        Release() {
+            super("POST", "/release", answer -> "released, due now");
+        }
+    }
+
+    @Command(name = "hosts", mixinStandardHelpOptions = true,
+            description = "MX hosts: those passed over after a connection failure (until when, last error) and those that took mail lately.")
+    static final class Hosts extends AdminCall {
+        @Option(names = "--json", description = "The API's answer as it is.")
+        boolean json;
+
+        @Override
+        int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            AdminClient.Response r = admin.get("/api/hosts");
+            checkChange(r);
+            JsonNode hosts = r.json();
+            if (json) {
+                out.println(hosts.toString());
+                return ExitCodes.OK;
+            }
+            if (hosts.path("hosts").isEmpty()) {
+                out.println("no MX host failed or took mail since mxd started");
+                return ExitCodes.OK;
+            }
+            out.printf("%-40s %-10s %-25s %s%n", "HOST[ADDRESS]:PORT", "STATE", "UNTIL / LAST ACCEPTED", "LAST ERROR");
+            for (JsonNode h : hosts.path("hosts")) {
+                boolean up = h.path("state").asText().equals("up");
+                out.printf("%-40s %-10s %-25s %s%n", h.path("address").asText(), h.path("state").asText(),
+                        up ? h.path("last_accepted").asText() : h.path("retry_at").asText(),
+                        up ? "" : h.path("last_error").asText() + " (" + h.path("failures").asInt() + " failure(s))");
+            }
+            return ExitCodes.OK;
+        }
+    }
+}

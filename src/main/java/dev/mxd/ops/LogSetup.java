@@ -1,0 +1,73 @@
+package dev.mxd.ops;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.OutputStreamAppender;
+import dev.mxd.config.Logging;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Points {@code mxd serve}'s log where the {@code log:} key says: one line per event, with UTC
+ * time, level and source, then the event itself, which starts with the queue id wherever there
+ * is one ({@code ID: to=<…>, relay=…, delay=…, dsn=…, status=sent (…)}, as Postfix writes it).
+ * Standard output by default (a service manager's journal takes it); a file is appended to.
+ * The other commands keep logback.xml's default: warnings on standard error.
+ */
+public final class LogSetup {
+
+    /** UTC timestamps, so lines from several nodes sort together. */
+    public static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSS'Z',UTC} %-5level %logger{0}: %msg%n";
+
+    private LogSetup() {}
+
+    /**
+     * Replaces the root logger's appenders with one for {@code log.file()} (or standard output) and
+     * sets mxd's level; {@code levelOverride} (the MXD_LOG_LEVEL variable) wins over the file's level.
+     */
+    public static void apply(Logging log, Optional<String> levelOverride) throws IOException {
+        LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(ctx);
+        encoder.setPattern(PATTERN);
+        encoder.start();
+        OutputStreamAppender<ILoggingEvent> appender;
+        if (log.file().isPresent()) {
+            Path file = log.file().get().toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            if (Files.exists(file) && !Files.isWritable(file)) {
+                throw new IOException("log.file " + file + " is not writable by this user");
+            }
+            FileAppender<ILoggingEvent> f = new FileAppender<>();
+            f.setFile(file.toString());
+            f.setAppend(true);
+            appender = f;
+        } else {
+            ConsoleAppender<ILoggingEvent> c = new ConsoleAppender<>();
+            c.setTarget("System.out");
+            appender = c;
+        }
+        appender.setContext(ctx);
+        appender.setName("mxd-serve");
+        appender.setEncoder(encoder);
+        appender.start();
+        Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.detachAndStopAllAppenders();
+        root.addAppender(appender);
+        Level level = Level.toLevel(levelOverride.orElse(log.level().name()), Level.INFO);
+        ctx.getLogger("dev.mxd").setLevel(level);
+        if (level.isGreaterOrEqual(Level.WARN)) {
+            root.setLevel(level);
+        } else {
+            root.setLevel(Level.WARN); // libraries stay quiet unless they warn
+        }
+    }
+}

@@ -1,0 +1,278 @@
+package dev.mxd.ops;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mxd.delivery.HostStatusTable;
+import dev.mxd.queue.DeliveryEvent;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.QueueState;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.queue.Spool;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.server.Route;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The queue as JSON for the admin API (docs/operations.md): pages of messages, one message,
+ * the queue by destination, hosts and recent events. A page lists ids from the state
+ * directories (ids sort by arrival) and reads only that page's envelopes, so looking at a
+ * queue of a million messages costs directory listings, not a million file reads.
+ */
+public final class QueueView {
+
+    /** Envelopes read at most for the by-destination summary; past that it says it is partial. */
+    static final int SUMMARY_LIMIT = 10_000;
+
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+    private static final List<QueueState> ORDER = List.of(QueueState.ACTIVE, QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD);
+
+    private final Spool spool;
+    private final HostStatusTable hosts;
+    private final RecentEvents recent;
+    private final Clock clock;
+
+    public QueueView(Spool spool, HostStatusTable hosts, RecentEvents recent, Clock clock) {
+        this.spool = spool;
+        this.hosts = hosts;
+        this.recent = recent;
+        this.clock = clock;
+    }
+
+    /** A message id and the state directory it was listed in. */
+    private record Listed(String id, QueueState state) {}
+
+    /** Messages oldest first, {@code limit} from {@code offset}, with the total and the count per state. */
+    public ObjectNode page(int offset, int limit) throws IOException {
+        if (offset < 0 || limit < 1 || limit > 1000) {
+            throw new IllegalArgumentException("offset must be 0 or more and limit from 1 to 1000 (got offset " + offset + ", limit " + limit + ")");
+        }
+        List<Listed> all = listAll();
+        ObjectNode root = JSON.objectNode();
+        root.put("total", all.size());
+        root.put("offset", offset);
+        root.put("limit", limit);
+        root.set("states", stateCounts(all));
+        ArrayNode items = root.putArray("messages");
+        for (int i = offset; i < all.size() && i < offset + limit; i++) {
+            message(all.get(i).id()).ifPresent(items::add); // delivered or deleted since the listing: skipped
+        }
+        return root;
+    }
+
+    /** One message, if it is in the spool. */
+    public Optional<ObjectNode> message(String id) throws IOException {
+        for (int tries = 0; tries < 3; tries++) { // it may move between states while we look: look again
+            Optional<QueueState> state = spool.state(id);
+            if (state.isEmpty()) {
+                return Optional.empty();
+            }
+            try {
+                Envelope e = spool.envelope(state.get(), id);
+                Optional<Instant> next = Optional.empty();
+                if (state.get() == QueueState.DEFERRED) {
+                    next = Optional.of(spool.nextAttempt(id));
+                } else if (state.get() == QueueState.INCOMING) {
+                    next = Optional.of(clock.instant());
+                }
+                return Optional.of(toJson(e, state.get(), next));
+            } catch (NoSuchFileException moved) {
+                // try again
+            }
+        }
+        return Optional.empty();
+    }
+
+    private ObjectNode toJson(Envelope e, QueueState state, Optional<Instant> next) {
+        ObjectNode o = JSON.objectNode();
+        o.put("id", e.id());
+        o.put("state", state.directory());
+        o.put("arrival", e.arrival().toString());
+        o.put("age_seconds", Math.max(0, Duration.between(e.arrival(), clock.instant()).toSeconds()));
+        o.put("size", e.size());
+        o.put("sender", e.sender().map(Mailbox::toString).orElse(""));
+        if (next.isPresent()) {
+            o.put("next_attempt", next.get().toString());
+        } else {
+            o.putNull("next_attempt");
+        }
+        ArrayNode rs = o.putArray("recipients");
+        for (RecipientStatus r : e.recipients()) {
+            ObjectNode j = rs.addObject();
+            j.put("address", r.recipient().address().toString());
+            j.put("destination", destination(r));
+            j.put("state", r.state().name().toLowerCase(java.util.Locale.ROOT));
+            j.put("last_reply", r.detail());
+            r.status().ifPresent(s -> j.put("dsn", s));
+            r.remoteMta().ifPresent(m -> j.put("relay", m));
+            j.put("updated", r.updated().toString());
+        }
+        return o;
+    }
+
+    private static String destination(RecipientStatus r) {
+        return r.recipient().route() instanceof Route.Relay relay ? relay.domain() : "local";
+    }
+
+    /**
+     * The queue by destination (Postfix's qshape, roughly): for each destination, messages and
+     * recipients not yet done, how many are deferred, the oldest arrival and the last reply.
+     */
+    public ObjectNode destinations() throws IOException {
+        List<Listed> all = listAll();
+        Map<String, Destination> by = new TreeMap<>();
+        int read = 0;
+        for (Listed l : all) {
+            if (read >= SUMMARY_LIMIT) {
+                break;
+            }
+            Envelope e;
+            try {
+                e = spool.envelope(l.state(), l.id());
+            } catch (NoSuchFileException moved) {
+                continue;
+            }
+            read++;
+            Map<String, Boolean> seen = new LinkedHashMap<>();
+            for (RecipientStatus r : e.recipients()) {
+                if (r.state().done()) {
+                    continue;
+                }
+                Destination d = by.computeIfAbsent(destination(r), Destination::new);
+                d.recipients++;
+                if (l.state() == QueueState.DEFERRED || r.state() == dev.mxd.queue.DeliveryState.DEFERRED) {
+                    d.deferred++;
+                }
+                if (l.state() == QueueState.HOLD) {
+                    d.held++;
+                }
+                if (seen.put(d.name, true) == null) {
+                    d.messages++;
+                }
+                if (d.oldest == null || e.arrival().isBefore(d.oldest)) {
+                    d.oldest = e.arrival();
+                }
+                if (!r.detail().isEmpty() && (d.lastUpdate == null || r.updated().isAfter(d.lastUpdate))) {
+                    d.lastUpdate = r.updated();
+                    d.lastReply = r.detail();
+                }
+            }
+        }
+        ObjectNode root = JSON.objectNode();
+        root.put("total", all.size());
+        root.put("complete", read == all.size() || all.size() <= SUMMARY_LIMIT);
+        root.set("states", stateCounts(all));
+        ArrayNode list = root.putArray("destinations");
+        by.values().stream().sorted(Comparator.comparingInt((Destination d) -> -d.recipients).thenComparing(d -> d.name))
+                .forEach(d -> {
+                    ObjectNode j = list.addObject();
+                    j.put("destination", d.name);
+                    j.put("messages", d.messages);
+                    j.put("recipients", d.recipients);
+                    j.put("deferred", d.deferred);
+                    j.put("held", d.held);
+                    j.put("oldest", d.oldest.toString());
+                    j.put("oldest_age_seconds", Math.max(0, Duration.between(d.oldest, clock.instant()).toSeconds()));
+                    j.put("last_reply", d.lastReply);
+                });
+        return root;
+    }
+
+    /** One destination's tally, filled while reading envelopes. */
+    private static final class Destination {
+        final String name;
+        int messages;
+        int recipients;
+        int deferred;
+        int held;
+        Instant oldest;
+        Instant lastUpdate;
+        String lastReply = "";
+
+        Destination(String name) {
+            this.name = name;
+        }
+    }
+
+    /**
+     * MX hosts: those the host status table postpones (or remembers as failed, retry due) and
+     * those that took mail recently. {@code state} is {@code postponed}, {@code retry-due} or {@code up}.
+     */
+    public ObjectNode hosts() {
+        Instant now = clock.instant();
+        ObjectNode root = JSON.objectNode();
+        ArrayNode list = root.putArray("hosts");
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        for (HostStatusTable.Status s : hosts.snapshot()) {
+            ObjectNode j = list.addObject();
+            String relay = s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "]:" + s.address().getPort();
+            listed.add(relay);
+            j.put("host", s.host());
+            j.put("address", relay);
+            j.put("state", s.retryAt().isAfter(now) ? "postponed" : "retry-due");
+            j.put("failures", s.failures());
+            j.put("last_error", s.lastError());
+            j.put("failed_at", s.failedAt().toString());
+            j.put("retry_at", s.retryAt().toString());
+        }
+        for (RecentEvents.HostSeen h : recent.hostsSeen()) {
+            if (listed.add(h.relay())) {
+                ObjectNode j = list.addObject();
+                j.put("host", h.relay().substring(0, Math.max(0, h.relay().indexOf('['))));
+                j.put("address", h.relay());
+                j.put("state", "up");
+                j.put("last_accepted", h.lastAccepted().toString());
+                j.put("last_queue_id", h.queueId());
+            }
+        }
+        return root;
+    }
+
+    /** The recent delivery events, newest first. */
+    public ObjectNode events() {
+        ObjectNode root = JSON.objectNode();
+        ArrayNode list = root.putArray("events");
+        for (DeliveryEvent e : recent.newestFirst()) {
+            ObjectNode j = list.addObject();
+            j.put("at", e.at().toString());
+            j.put("id", e.queueId());
+            j.put("to", e.recipient());
+            j.put("relay", e.relay());
+            j.put("status", e.outcome().word());
+            j.put("dsn", e.dsn());
+            j.put("delay_seconds", e.delay().toMillis() / 1000.0);
+            j.put("detail", e.detail());
+        }
+        return root;
+    }
+
+    private List<Listed> listAll() throws IOException {
+        List<Listed> all = new ArrayList<>();
+        for (QueueState s : ORDER) {
+            for (String id : spool.ids(s)) {
+                all.add(new Listed(id, s));
+            }
+        }
+        all.sort(Comparator.comparing(Listed::id)); // ids sort by arrival
+        return all;
+    }
+
+    private static ObjectNode stateCounts(List<Listed> all) {
+        ObjectNode o = JSON.objectNode();
+        for (QueueState s : ORDER) {
+            o.put(s.directory(), all.stream().filter(l -> l.state() == s).count());
+        }
+        return o;
+    }
+}

@@ -1,0 +1,57 @@
+package dev.mxd.queue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+
+/**
+ * The outcome of one delivery attempt for one recipient, as the queue manager decides it: what
+ * the log line says, what the metrics count and what the status page lists. One record, so the
+ * three can never disagree.
+ *
+ * @param queueId   the message's queue id
+ * @param recipient the recipient address
+ * @param transport {@code local} (Maildir) or {@code smtp} (by MX); a bounded label for metrics
+ * @param relay     Postfix's relay field: {@code host[address]:port}, {@code local}, or {@code none}
+ * @param outcome   sent, deferred or bounced
+ * @param dsn       the RFC 3463 enhanced status of the attempt
+ * @param detail    the reply or error, as the log and a bounce show it
+ * @param arrival   when the message was accepted
+ * @param at        when the attempt ended
+ */
+public record DeliveryEvent(String queueId, String recipient, String transport, String relay, Outcome outcome, String dsn,
+                            String detail, Instant arrival, Instant at) {
+
+    /** Postfix's status words. */
+    public enum Outcome {
+        SENT, DEFERRED, BOUNCED;
+
+        public String word() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static Outcome of(DeliveryState s) {
+            return switch (s) {
+                case DELIVERED -> SENT;
+                case FAILED -> BOUNCED;
+                default -> DEFERRED;
+            };
+        }
+    }
+
+    /** From arrival to the end of this attempt. */
+    public Duration delay() {
+        return Duration.between(arrival, at);
+    }
+
+    /**
+     * The log line, in Postfix's form so that tools written for Postfix logs (pflogsumm, grep
+     * habits) work: {@code ID: to=<b@example.test>, relay=mx[192.0.2.1]:25, delay=0.52, dsn=2.0.0, status=sent (250 2.0.0 Ok)}.
+     */
+    public String logLine() {
+        // As Postfix: a sent line shows the reply alone (relay= names who gave it); a failure keeps "host … said: …".
+        String why = outcome == Outcome.SENT && detail.contains(" said: ") ? detail.substring(detail.indexOf(" said: ") + 7) : detail;
+        return String.format(Locale.ROOT, "%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", queueId, recipient, relay,
+                delay().toMillis() / 1000.0, dsn, outcome.word(), why);
+    }
+}

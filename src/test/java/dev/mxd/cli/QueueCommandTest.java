@@ -1,0 +1,163 @@
+package dev.mxd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.filter.Engine;
+import dev.mxd.filter.EngineResult;
+import dev.mxd.filter.MessageSource;
+import dev.mxd.filter.Quarantine;
+import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.filter.ScanEnvelope;
+import dev.mxd.queue.QueueState;
+import dev.mxd.testing.FreePort;
+import dev.mxd.testing.TestMx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code mxd queue …} and {@code mxd quarantine … --config} against a running in-process mxd,
+ * found through its configuration file: output, effects and exit statuses (0, 1, 69, 64).
+ */
+class QueueCommandTest {
+
+    static TestMx mx;
+    static String config;
+
+    @BeforeAll
+    static void start() throws Exception {
+        mx = TestMx.startWithAdmin("delivery:\n  retry: {first: 1h, max: 1h, give-up: 5d}\n");
+        config = mx.configFile().toString();
+    }
+
+    @AfterAll
+    static void stop() {
+        mx.close();
+    }
+
+    static DnsCommandTest.Run run(String... args) {
+        return DnsCommandTest.run(args);
+    }
+
+    @Test
+    void listShowAndJson() throws Exception {
+        String id = mx.sendTo("someone@nowhere.test");
+        mx.awaitDeferred(id);
+        DnsCommandTest.Run list = run("queue", "list", "--config", config);
+        assertThat(list.status()).as(list.err()).isZero();
+        assertThat(list.out()).containsPattern(id + " +deferred +\\d+s +\\d+  <sender@client.test>  next attempt 20")
+                .containsPattern("<someone@nowhere.test> deferred \\(.+\\)")
+                .contains(" deferred, 0 hold; ").contains(" shown from 0");
+        JsonNode json = new ObjectMapper().readTree(run("queue", "list", "--json", "--config", config).out());
+        assertThat(json.path("messages").findValuesAsText("id")).contains(id);
+
+        DnsCommandTest.Run show = run("queue", "show", id, "--config", config);
+        assertThat(show.status()).isZero();
+        assertThat(show.out()).contains("id:           " + id).contains("state:        deferred")
+                .contains("recipient:    <someone@nowhere.test> deferred via nowhere.test (");
+        mx.mx().queue().delete(id);
+    }
+
+    @Test
+    void holdReleaseFlushDeleteAndUnknownIds() throws Exception {
+        String id = mx.sendTo("other@nowhere.test");
+        mx.awaitDeferred(id);
+        DnsCommandTest.Run hold = run("queue", "hold", id, "--config", config);
+        assertThat(hold.out()).isEqualTo(id + ": on hold" + System.lineSeparator());
+        assertThat(mx.mx().spool().state(id)).contains(QueueState.HOLD);
+        DnsCommandTest.Run flushHeld = run("queue", "flush", id, "--config", config);
+        assertThat(flushHeld.status()).isEqualTo(1);
+        assertThat(flushHeld.err()).contains("mxd queue flush: " + id + ": the message is on hold");
+        assertThat(run("queue", "release", id, "--config", config).out()).isEqualTo(id + ": released, due now" + System.lineSeparator());
+        mx.awaitDeferred(id);
+        assertThat(run("queue", "flush", id, "--config", config).out()).isEqualTo(id + ": due now" + System.lineSeparator());
+        mx.awaitDeferred(id);
+        assertThat(run("queue", "flush", "--config", config).out()).endsWith("deferred message(s) due now" + System.lineSeparator());
+        mx.awaitDeferred(id);
+        run("queue", "hold", id, "--config", config);
+        DnsCommandTest.Run delete = run("queue", "delete", id, "--config", config);
+        assertThat(delete.status()).isZero();
+        assertThat(delete.out()).isEqualTo(id + ": deleted (was hold)" + System.lineSeparator());
+        assertThat(mx.mx().spool().state(id)).isEmpty();
+
+        DnsCommandTest.Run again = run("queue", "delete", id, "--config", config);
+        assertThat(again.status()).isEqualTo(1);
+        assertThat(again.err()).isEqualTo("mxd queue delete: no message " + id
+                + " in the queue (delivered, deleted, or never there; see mxd queue list)" + System.lineSeparator());
+        assertThat(run("queue", "show", "NOSUCHID0000", "--config", config).status()).isEqualTo(1);
+    }
+
+    @Test
+    void hostsWhenNoneFailed() {
+        DnsCommandTest.Run hosts = run("queue", "hosts", "--config", config);
+        assertThat(hosts.status()).isZero();
+        assertThat(run("queue", "hosts", "--json", "--config", config).out()).startsWith("{\"hosts\":[");
+    }
+
+    @Test
+    void noServerIsExit69WithWhatToDo(@TempDir Path dir) throws Exception {
+        int port = FreePort.tcpAndUdp("127.0.0.1");
+        Path cfg = Files.writeString(dir.resolve("mxd.yaml"), TestMx.yaml(dir.resolve("data"), FreePort.tcpAndUdp("127.0.0.1"), port, "", ""));
+        DnsCommandTest.Run noToken = run("queue", "list", "--config", cfg.toString());
+        assertThat(noToken.status()).isEqualTo(69);
+        assertThat(noToken.err()).contains("no admin token at " + dir.resolve("data/admin.token") + ": is mxd serve running with this config?");
+        Files.createDirectories(dir.resolve("data"));
+        Files.writeString(dir.resolve("data/admin.token"), "sometoken\n");
+        DnsCommandTest.Run down = run("queue", "list", "--config", cfg.toString());
+        assertThat(down.status()).isEqualTo(69);
+        assertThat(down.err()).isEqualTo("mxd queue list: no mxd admin listener at 127.0.0.1:" + port
+                + ": is mxd serve running with this config?" + System.lineSeparator());
+        Path noAdmin = Files.writeString(dir.resolve("plain.yaml"), TestMx.yaml(dir.resolve("data"), port, ""));
+        DnsCommandTest.Run none = run("queue", "list", "--config", noAdmin.toString());
+        assertThat(none.status()).isEqualTo(78);
+        assertThat(none.err()).contains("has no admin listener; add listen: {admin: \"127.0.0.1:8025\"}");
+    }
+
+    @Test
+    void wrongTokenIsRefused(@TempDir Path dir) throws Exception {
+        String yaml = Files.readString(mx.configFile()).replaceFirst("(?m)^data-dir: .*$", "data-dir: " + dir);
+        Path other = Files.writeString(dir.resolve("mxd.yaml"), yaml);
+        Files.writeString(dir.resolve("admin.token"), "not-the-token\n");
+        DnsCommandTest.Run r = run("queue", "list", "--config", other.toString());
+        assertThat(r.status()).isEqualTo(77);
+        assertThat(r.err()).contains("refused the token in " + dir.resolve("admin.token"));
+    }
+
+    @Test
+    void usageErrors() {
+        assertThat(run("queue", "hold", "--config", config).status()).isEqualTo(64);
+        assertThat(run("queue", "list", "--limit", "0", "--config", config).status()).isEqualTo(64);
+        assertThat(run("queue").status()).isEqualTo(64);
+    }
+
+    @Test
+    void quarantineThroughTheServerReleasesIntoTheQueue() throws Exception {
+        QuarantineEntry e = new Quarantine(mx.mx().config().dataDir()).store(
+                MessageSource.of("Subject: held\r\n\r\nvirus here\r\n".getBytes(StandardCharsets.US_ASCII)),
+                ScanEnvelope.of("Q1", "a@x.test", List.of("bob@example.test")), "virus Local.EICAR.UNOFFICIAL (clamd)",
+                List.of(new EngineResult.Infected(Engine.CLAMD, "Local.EICAR.UNOFFICIAL")), Instant.parse("2026-11-26T05:00:00Z"));
+        DnsCommandTest.Run list = run("quarantine", "list", "--config", config);
+        assertThat(list.status()).as(list.err()).isZero();
+        assertThat(list.out()).contains(e.id()).contains("virus Local.EICAR.UNOFFICIAL (clamd)").contains("1 of 1 shown");
+        DnsCommandTest.Run show = run("quarantine", "show", e.id(), "--config", config);
+        assertThat(show.out()).contains("recipients: bob@example.test").endsWith("Subject: held\r\n\r\nvirus here\r\n");
+        DnsCommandTest.Run released = run("quarantine", "release", e.id(), "--config", config);
+        assertThat(released.status()).as(released.err()).isZero();
+        assertThat(released.out()).contains("released:   queued as ");
+        List<Path> delivered = mx.awaitDelivered("bob", 1, Duration.ofSeconds(30));
+        assertThat(delivered).hasSize(1);
+        assertThat(Files.readString(delivered.get(0))).contains("Subject: held");
+        assertThat(run("quarantine", "release", e.id(), "--config", config).status()).isEqualTo(1);
+        assertThat(run("quarantine", "list", "--config", config).out()).isEqualTo("quarantine is empty" + System.lineSeparator());
+        assertThat(run("quarantine", "list", "--config", config, "--data-dir", "/tmp").status()).isEqualTo(64);
+    }
+}

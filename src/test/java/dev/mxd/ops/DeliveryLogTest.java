@@ -1,0 +1,127 @@
+package dev.mxd.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.mxd.config.Logging;
+import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.TestDirs;
+import dev.mxd.testing.TestMx;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The log of a message's life, line by line in Postfix's form (docs/operations.md): acceptance
+ * (client, from/size/nrcpt), one line per recipient outcome with relay, delay, dsn and status,
+ * and removal. A remote recipient goes by MX (mxd's own DNS server in-process) to a fake SMTP
+ * server, so the relay field is {@code host[address]:port}.
+ */
+class DeliveryLogTest {
+
+    private Path dir;
+    private MxdDnsServer dns;
+    private FakeSmtpServer far;
+    private TestMx mx;
+    private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    private final Logger mxdLogger = (Logger) LoggerFactory.getLogger("dev.mxd");
+    private Level before;
+
+    @BeforeEach
+    void start() throws Exception {
+        dir = Files.createTempDirectory("mxd-log");
+        Path zone = Files.writeString(dir.resolve("far.test.zone"), String.join("\n", "$ORIGIN far.test.", "$TTL 300",
+                "@ IN SOA ns.far.test. hostmaster.far.test. ( 1 3600 600 86400 60 )", "@ IN NS ns", "ns IN A 127.0.0.1",
+                "@ MX 10 mx", "mx IN A 127.0.0.1", "") + "\n");
+        dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+        far = FakeSmtpServer.start("220 mx.far.test ESMTP", List.of("PIPELINING"),
+                c -> c.equals(".") ? "250 2.0.0 Ok: queued as FAR1" : null);
+        before = mxdLogger.getLevel();
+        mxdLogger.setLevel(Level.INFO);
+        lines.start();
+        mxdLogger.addAppender(lines);
+        mx = TestMx.start("dns:\n  servers: [\"127.0.0.1:" + dns.address().getPort() + "\"]\n"
+                + "delivery:\n  port: " + far.address().getPort() + "\n");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        mx.close();
+        mxdLogger.detachAppender(lines);
+        mxdLogger.setLevel(before);
+        far.close();
+        dns.close();
+        TestDirs.deleteTree(dir);
+    }
+
+    private List<String> linesOf(String id) {
+        return lines.list.stream().map(ILoggingEvent::getFormattedMessage).filter(l -> l.startsWith(id + ": ")).toList();
+    }
+
+    private List<String> awaitLines(String id, String last) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline && linesOf(id).stream().noneMatch(l -> l.equals(last))) {
+            Thread.sleep(20);
+        }
+        return linesOf(id);
+    }
+
+    @Test
+    void localDeliveryLogsAcceptanceOutcomeAndRemoval() throws Exception {
+        String id = mx.sendTo("alice@example.test");
+        List<String> log = awaitLines(id, id + ": removed");
+        long size = Long.parseLong(log.get(1).replaceAll(".*size=(\\d+),.*", "$1"));
+        assertThat(size).isGreaterThan(30);
+        assertThat(log).hasSize(4);
+        assertThat(log.get(0)).isEqualTo(id + ": client=unknown[127.0.0.1], helo=<client.test>");
+        assertThat(log.get(1)).isEqualTo(id + ": from=<sender@client.test>, size=" + size + ", nrcpt=1 (queue incoming)");
+        assertThat(log.get(2)).matches(id + ": to=<alice@example.test>, relay=local, delay=\\d+\\.\\d\\d, dsn=2\\.0\\.0,"
+                + " status=sent \\(delivered to maildir\\)");
+        assertThat(log.get(3)).isEqualTo(id + ": removed");
+    }
+
+    @Test
+    void remoteDeliveryNamesTheRelayHostAddressAndPort() throws Exception {
+        String id = mx.sendTo("bob@far.test");
+        List<String> log = awaitLines(id, id + ": removed");
+        assertThat(log).anySatisfy(l -> assertThat(l).matches(id + ": to=<bob@far\\.test>, relay=mx\\.far\\.test\\[127\\.0\\.0\\.1]:"
+                + far.address().getPort() + ", delay=\\d+\\.\\d\\d, dsn=2\\.0\\.0, status=sent \\(250 2\\.0\\.0 Ok: queued as FAR1\\)"));
+        assertThat(log.get(log.size() - 1)).isEqualTo(id + ": removed");
+    }
+
+    @Test
+    void logFileAndLevelFromTheConfiguration() throws Exception {
+        Path file = dir.resolve("logs/mxd.log");
+        try {
+            LogSetup.apply(new Logging(Logging.Level.WARN, Optional.of(file)), Optional.empty());
+            org.slf4j.Logger queue = LoggerFactory.getLogger("dev.mxd.queue.QueueManager");
+            queue.info("ABC123: to=<x@y.test>, status=sent (not written at warn)");
+            queue.warn("ABC123: written at warn");
+            assertThat(Files.readAllLines(file)).singleElement().satisfies(l -> assertThat(l)
+                    .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z WARN  QueueManager: ABC123: written at warn"));
+            LogSetup.apply(new Logging(Logging.Level.DEBUG, Optional.of(file)), Optional.of("error"));
+            queue.warn("ABC123: not written: MXD_LOG_LEVEL=error wins");
+            assertThat(Files.readAllLines(file)).hasSize(1);
+        } finally {
+            restoreDefaultLogging();
+        }
+    }
+
+    /** Back to logback.xml for the tests that run after this one in the same JVM. */
+    static void restoreDefaultLogging() throws Exception {
+        ch.qos.logback.classic.LoggerContext ctx = (ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory();
+        ctx.reset();
+        new ch.qos.logback.classic.util.ContextInitializer(ctx).autoConfig();
+    }
+}
