@@ -7,7 +7,7 @@ import dev.mxd.filter.Quarantine;
 import dev.mxd.ops.AdminServer;
 import dev.mxd.ops.AdminToken;
 import dev.mxd.ops.Metrics;
-import dev.mxd.ops.QuarantineReleases;
+import dev.mxd.ops.QuarantineRelease;
 import dev.mxd.ops.QueueView;
 import dev.mxd.ops.RecentEvents;
 import dev.mxd.queue.QueueManager;
@@ -39,8 +39,9 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         metrics.bindSmtpSessions(server::openConnections);
         metrics.bindHosts(hosts);
         metrics.bindDns(dns);
-        QuarantineReleases releases = new QuarantineReleases(new Quarantine(config.dataDir()), spool, policy, clock);
-        releases.injectPending(); // released while mxd was down (mxd quarantine release --data-dir)
+        QuarantineRelease releases = new QuarantineRelease(new Quarantine(config.dataDir()), spool, policy, clock,
+                QuarantineRelease.HandOver.LISTENER);
+        releases.resumePending(); // released while mxd was down (--data-dir), or a release a crash interrupted
         if (config.adminListener().isEmpty()) {
             return new Operations(metrics, recent, Optional.empty());
         }

@@ -9,6 +9,7 @@ import dev.mxd.config.ConfigLoader;
 import dev.mxd.config.MxdConfig;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.ops.QuarantineRelease;
 import dev.mxd.policy.DomainPolicy;
 import dev.mxd.queue.Spool;
 import java.io.IOException;

@@ -97,7 +97,6 @@ public final class ReceivingMx implements AutoCloseable {
         queue.start();
         SmtpServer server = null;
         try {
-            new QuarantineRelease(new Quarantine(data), spool, policy, clock, QuarantineRelease.HandOver.LISTENER).resumePending();
             server = SmtpServer.start(config, Operations.counting(policy, metrics), receivingStore(config, spool, metrics, clock));
             Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock);
             return new ReceivingMx(config, spool, queue, remote, connections, server, ops);

@@ -60,7 +60,7 @@ public final class AdminServer implements AutoCloseable {
      * @param quarantine empty when quarantine operations are not available
      */
     public record Parts(AdminToken token, QueueManager queue, QueueView view, Metrics metrics,
-                        Optional<QuarantineReleases> quarantine, Health health) {}
+                        Optional<QuarantineRelease> quarantine, Health health) {}
 
     private final HttpServer http;
     private final ExecutorService executor;
@@ -261,7 +261,7 @@ public final class AdminServer implements AutoCloseable {
         if (parts.quarantine().isEmpty()) {
             return Answer.error(404, "this server has no quarantine");
         }
-        QuarantineReleases q = parts.quarantine().get();
+        QuarantineRelease q = parts.quarantine().get();
         if (action.isEmpty() && method.equals("GET")) {
             return q.quarantine().find(id).map(e -> Answer.ok(e.toJson())).orElseGet(() -> noSuchEntry(id));
         }
@@ -275,11 +275,17 @@ public final class AdminServer implements AutoCloseable {
             return Answer.ok(o);
         }
         if (action.equals(Optional.of("release")) && method.equals("POST")) {
-            QuarantineReleases.Outcome out = q.release(id);
-            if (out instanceof QuarantineReleases.Outcome.Released r) {
+            QuarantineRelease.Outcome out = q.release(id);
+            if (out instanceof QuarantineRelease.Outcome.Queued r) {
                 ObjectNode o = r.entry().toJson();
                 o.put("released_as", r.queueId());
+                ArrayNode refused = o.putArray("not_sent");
+                r.refused().forEach(refused::add);
                 return Answer.ok(o);
+            }
+            if (out instanceof QuarantineRelease.Outcome.NoRecipients n) {
+                return Answer.error(409, "quarantine entry " + id + " not released: the configuration accepts none of its"
+                        + " recipients: " + String.join(", ", n.refused()));
             }
             return noSuchEntry(id);
         }

@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.ops;
 
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
@@ -37,16 +37,16 @@ import org.slf4j.LoggerFactory;
  * @param handOver how the queue manager learns of the new message: {@link HandOver#LISTENER} in
  *                 the server's own process, {@link HandOver#DEFERRED_NOW} from another process
  */
-record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPolicy policy, Clock clock, HandOver handOver) {
+public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPolicy policy, Clock clock, HandOver handOver) {
 
     private static final Logger LOG = LoggerFactory.getLogger(QuarantineRelease.class);
 
     /** The client a released message is recorded as coming from (its Received header, the policy's trust check). */
-    static final ClientInfo RELEASE_CLIENT = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+    public static final ClientInfo RELEASE_CLIENT = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             "quarantine-release", true, false);
 
     /** How a message added to the spool reaches the queue manager. */
-    enum HandOver {
+    public enum HandOver {
         /** Same process: the spool's accept listener offers it at once. */
         LISTENER,
         /**
@@ -58,7 +58,7 @@ record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPolicy pol
     }
 
     /** What a release did. */
-    sealed interface Outcome {
+    public sealed interface Outcome {
         /** Queued for delivery as {@code queueId}; {@code refused} lists recipients the policy no longer accepts. */
         record Queued(QuarantineEntry entry, String queueId, List<String> refused) implements Outcome {}
 
@@ -70,7 +70,7 @@ record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPolicy pol
     }
 
     /** Releases one entry, or finishes its release if a crash interrupted one. */
-    Outcome release(String id) throws IOException {
+    public Outcome release(String id) throws IOException {
         Optional<Quarantine.Released> pending = quarantine.pendingReleases().stream().filter(r -> r.entry().id().equals(id)).findFirst();
         if (pending.isPresent()) {
             return inject(pending.get());
@@ -91,7 +91,7 @@ record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPolicy pol
     }
 
     /** Injects every release a crash left half done (server start). */
-    void resumePending() throws IOException {
+    public void resumePending() throws IOException {
         for (Quarantine.Released r : quarantine.pendingReleases()) {
             Outcome o = inject(r);
             LOG.info("quarantine release {} resumed after a restart: {}", r.entry().id(), o);
