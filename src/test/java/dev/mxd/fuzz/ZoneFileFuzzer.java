@@ -36,7 +36,7 @@ public final class ZoneFileFuzzer {
         if (upper.contains("$INCLUDE") || upper.contains("$GENERATE")) {
             return;
         }
-        String zone = "$ORIGIN fuzz.test.\n$TTL 300\n@ IN SOA ns.fuzz.test. hostmaster.fuzz.test. ( 1 3600 600 86400 60 )\n" + body + "\n";
+        String zone = "$ORIGIN fuzz.test.\n$TTL 300\n@ IN SOA ns.fuzz.test. hostmaster.fuzz.test. ( 1 3600 600 86400 60 )\n@ NS ns\nns A 192.0.2.53\n" + body + "\n";
         Files.writeString(FILE, zone, StandardCharsets.UTF_8);
         try {
             ServedZone.load(FILE);

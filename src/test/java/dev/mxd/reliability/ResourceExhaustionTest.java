@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
+import dev.mxd.testing.UnreadPipelining;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
@@ -11,6 +12,7 @@ import java.lang.management.MemoryMXBean;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -41,7 +43,7 @@ class ResourceExhaustionTest {
     void attacksStayBoundedAndAWellBehavedClientIsServedThroughout() throws Exception {
         try (TestMx mx = TestMx.start("limits:\n  max-connections: 200\n  max-connections-per-ip: 20\n"
                 + "timeouts:\n  greet-pause: 0s\n  command: 30s\n  data: 30s\n")) {
-            long baseline = heapAfterGc();
+            long baseline = UnreadPipelining.heapAfterGc();
             AtomicBoolean attacking = new AtomicBoolean(true);
             AtomicLong peak = new AtomicLong();
             Thread sampler = daemon("heap-sampler", () -> {
@@ -163,24 +165,10 @@ class ResourceExhaustionTest {
                 try (Socket flood = new Socket()) {
                     flood.bind(new java.net.InetSocketAddress(InetAddress.getByName("127.0.0.69"), 0));
                     flood.connect(mx.smtp(), 5000);
-                    AtomicLong written = new AtomicLong();
-                    Thread writer = daemon("no-read-flood", () -> {
-                        byte[] block = "NOOP\r\n".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
-                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                        try {
-                            OutputStream out = flood.getOutputStream();
-                            while (written.get() < (8 << 20) && System.nanoTime() < deadline) {
-                                out.write(block);
-                                written.addAndGet(block.length);
-                            }
-                        } catch (IOException closed) {
-                            // the test closed the socket to end a blocked write
-                        }
-                    });
-                    writer.join(12_000);
-                    long retained = heapAfterGc() - baseline;
+                    UnreadPipelining flooded = UnreadPipelining.flood(flood, 8 << 20, Duration.ofSeconds(10));
+                    long retained = UnreadPipelining.heapAfterGc() - baseline;
                     results.put("pipelined NOOPs, replies never read", String.format("%.1f MB written in %s; heap retained meanwhile %.1f MB",
-                            written.get() / 1048576.0, writer.isAlive() ? "10 s (mxd stopped reading: TCP back-pressure)" : "full",
+                            flooded.written() / 1048576.0, flooded.finished() ? "full" : "10 s (mxd stopped reading: TCP back-pressure)",
                             retained / 1048576.0));
                 }
 
@@ -190,7 +178,7 @@ class ResourceExhaustionTest {
                 results.put("5 clients sending one byte per second for 10 s", "replies after the line was complete: " + slowReplies);
                 assertThat(slowReplies).hasSize(5).allMatch(r -> r.startsWith("250"));
 
-                long retained = heapAfterGc() - baseline;
+                long retained = UnreadPipelining.heapAfterGc() - baseline;
                 results.put("heap", String.format("baseline %.1f MB after GC; %.1f MB more retained after GC with the 20 flood connections open;"
                         + " peak sampled %.1f MB", baseline / 1048576.0, retained / 1048576.0, peak.get() / 1048576.0));
                 assertThat(retained).as("heap retained by the attacks").isLessThan(64L << 20);
@@ -227,14 +215,6 @@ class ResourceExhaustionTest {
             c.send("Subject: polite " + i + "\r\n\r\nhello\r\n.\r\nQUIT\r\n");
             return c.reply();
         }
-    }
-
-    private static long heapAfterGc() {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            sleep(50);
-        }
-        return MEMORY.getHeapMemoryUsage().getUsed();
     }
 
     private static Thread daemon(String name, Runnable r) {

@@ -3,15 +3,11 @@ package dev.mxd.smtp.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.TestMx;
+import dev.mxd.testing.UnreadPipelining;
 import java.io.BufferedInputStream;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,26 +23,10 @@ class BackPressureTest {
         try (TestMx mx = TestMx.start(""); Socket s = new Socket()) {
             s.connect(mx.smtp(), 5000);
             s.setSoTimeout(20_000);
-            long before = heapAfterGc();
-            AtomicLong written = new AtomicLong();
-            Thread writer = new Thread(() -> {
-                byte[] block = "NOOP\r\n".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                try {
-                    OutputStream out = s.getOutputStream();
-                    while (written.get() < (16 << 20) && System.nanoTime() < deadline) {
-                        out.write(block);
-                        written.addAndGet(block.length);
-                    }
-                } catch (IOException e) {
-                    // closed by the test
-                }
-            }, "noop-flood");
-            writer.setDaemon(true);
-            writer.start();
-            writer.join(7_000);
-            long retained = heapAfterGc() - before;
-            assertThat(retained).as("heap held for %d octets of unread pipelined NOOPs", written.get()).isLessThan(24L << 20);
+            long before = UnreadPipelining.heapAfterGc();
+            UnreadPipelining flooded = UnreadPipelining.flood(s, 16 << 20, Duration.ofSeconds(5));
+            long retained = UnreadPipelining.heapAfterGc() - before;
+            assertThat(retained).as("heap held for %d octets of unread pipelined NOOPs", flooded.written()).isLessThan(24L << 20);
 
             // The client catches up: mxd answers on, past what its buffers could ever have held.
             InputStream in = new BufferedInputStream(s.getInputStream());
@@ -59,13 +39,5 @@ class BackPressureTest {
             }
             assertThat(replies).isEqualTo(400_000);
         }
-    }
-
-    private static long heapAfterGc() throws InterruptedException {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(50);
-        }
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 }
