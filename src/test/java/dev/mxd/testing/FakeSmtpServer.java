@@ -28,8 +28,11 @@ public final class FakeSmtpServer implements AutoCloseable {
 
     public static final String HANG_UP = "<hang up>";
     public static final String SILENCE = "<silence>";
+    /** As the answer to DATA: 354, then a hang-up after the first 100 octets of text. */
+    public static final String HANG_UP_IN_DATA = "<hang up in data>";
 
     private static final int MAX_CONNECTIONS = 32;
+    private static final int IN_DATA_HANG_UP_OCTETS = 100;
     private static final int MAX_COMMANDS = 10_000;
     private static final int MAX_LINE = 4096;
 
@@ -38,6 +41,7 @@ public final class FakeSmtpServer implements AutoCloseable {
     private final List<String> ehlo;
     private final Function<String, String> responder;
     private final long hangUpAfterDataBytes;
+    private final int maxConnections;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
     /** Every command line received, in order, over all connections; " +" when more input was already waiting. */
@@ -45,10 +49,15 @@ public final class FakeSmtpServer implements AutoCloseable {
     /** The DATA content of each message as it came over the wire (dot-stuffed, CRLF), without the final ".". */
     public final List<byte[]> messages = new CopyOnWriteArrayList<>();
 
-    private FakeSmtpServer(String greeting, List<String> ehlo, Function<String, String> responder, long hangUpAfterDataBytes)
-            throws IOException {
+    private FakeSmtpServer(InetSocketAddress bind, int maxConnections, String greeting, List<String> ehlo,
+                           Function<String, String> responder, long hangUpAfterDataBytes) throws IOException {
+        if (!bind.getAddress().isLoopbackAddress()) {
+            throw new IllegalArgumentException("FakeSmtpServer listens on loopback only, not " + bind);
+        }
         this.server = new ServerSocket();
-        this.server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        this.server.setReuseAddress(true);
+        this.server.bind(bind);
+        this.maxConnections = maxConnections;
         this.greeting = greeting;
         this.ehlo = List.copyOf(ehlo);
         this.responder = responder;
@@ -66,12 +75,24 @@ public final class FakeSmtpServer implements AutoCloseable {
      */
     public static FakeSmtpServer start(String greeting, List<String> ehlo, Function<String, String> responder)
             throws IOException {
-        return new FakeSmtpServer(greeting, ehlo, responder, -1);
+        return new FakeSmtpServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), MAX_CONNECTIONS, greeting, ehlo,
+                responder, -1);
+    }
+
+    /**
+     * Like {@link #start} on a chosen loopback address and port (an MX host at 127.0.0.x), for
+     * up to {@code maxConnections} connections. A reply ending in {@link #HANG_UP} is sent, then
+     * the connection closed.
+     */
+    public static FakeSmtpServer startOn(InetSocketAddress bind, int maxConnections, String greeting, List<String> ehlo,
+                                         Function<String, String> responder) throws IOException {
+        return new FakeSmtpServer(bind, maxConnections, greeting, ehlo, responder, -1);
     }
 
     /** Like {@link #start} but hangs up after receiving {@code bytes} bytes of DATA content. */
     public static FakeSmtpServer hangingUpInData(List<String> ehlo, long bytes) throws IOException {
-        return new FakeSmtpServer("220 fake.test ESMTP", ehlo, c -> null, bytes);
+        return new FakeSmtpServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), MAX_CONNECTIONS,
+                "220 fake.test ESMTP", ehlo, c -> null, bytes);
     }
 
     public InetSocketAddress address() {
@@ -84,7 +105,7 @@ public final class FakeSmtpServer implements AutoCloseable {
     }
 
     private void acceptLoop() {
-        for (int i = 0; i < MAX_CONNECTIONS && !server.isClosed(); i++) {
+        for (int i = 0; i < maxConnections && !server.isClosed(); i++) {
             try {
                 Socket s = server.accept();
                 sockets.add(s);
@@ -112,6 +133,11 @@ public final class FakeSmtpServer implements AutoCloseable {
                 commands.add(in.available() > 0 ? line + " +" : line);
                 String verb = line.split(" ", 2)[0].toUpperCase(Locale.ROOT);
                 String answer = responder.apply(line);
+                if (verb.equals("DATA") && HANG_UP_IN_DATA.equals(answer)) {
+                    reply(out, "354 End data with <CR><LF>.<CR><LF>");
+                    in.readNBytes(IN_DATA_HANG_UP_OCTETS);
+                    return;
+                }
                 if (answer == null) {
                     answer = switch (verb) {
                         case "EHLO" -> ehloReply();
@@ -155,6 +181,11 @@ public final class FakeSmtpServer implements AutoCloseable {
     /** False when the script says to stop: hang up now, or stay silent until the client leaves. */
     private boolean reply(OutputStream out, String text) throws IOException {
         if (HANG_UP.equals(text)) {
+            return false;
+        }
+        if (text.endsWith(HANG_UP)) {
+            out.write((text.substring(0, text.length() - HANG_UP.length()) + "\r\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
             return false;
         }
         if (SILENCE.equals(text)) {

@@ -19,7 +19,15 @@ public final class RawSmtp implements AutoCloseable {
     private OutputStream out;
 
     public RawSmtp(InetSocketAddress server) throws IOException {
+        this(server, null);
+    }
+
+    /** Connects from a chosen local address (another 127.x "client host"), or any when null. */
+    public RawSmtp(InetSocketAddress server, java.net.InetAddress from) throws IOException {
         socket = new Socket();
+        if (from != null) {
+            socket.bind(new InetSocketAddress(from, 0));
+        }
         socket.connect(server, 5000);
         socket.setSoTimeout(5000);
         use(socket);

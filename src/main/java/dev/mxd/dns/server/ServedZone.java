@@ -91,6 +91,11 @@ public final class ServedZone {
             throw parseError(file, e);
         } catch (IOException e) {
             throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // dnsjava's parser fails this way on some malformed names (a line of empty quoted strings,
+            // found by fuzzing); it reports no line, so say how far it got.
+            throw new ZoneFileException(file, OptionalInt.empty(), "cannot parse the record after the " + records.size()
+                    + " read so far (" + e + "); look there for an empty or badly quoted name");
         }
         List<Record> soas = records.stream().filter(r -> r.getType() == Type.SOA).toList();
         if (soas.isEmpty()) {

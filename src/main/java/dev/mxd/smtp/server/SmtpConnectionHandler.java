@@ -165,7 +165,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             shutdown(ctx);
             return;
         }
-        ctx.channel().config().setAutoRead(true);
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
         try {
             decoder.resume();
         } catch (Exception e) {
@@ -195,6 +195,22 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         discardIncoming();
         super.channelInactive(ctx);
+    }
+
+    /**
+     * Back-pressure: while the client leaves replies unread (more than the channel's write buffer
+     * high-water mark, 64 KB), mxd reads nothing more from it; reading resumes when it catches up.
+     */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        boolean writable = ctx.channel().isWritable();
+        if (!storing && !closing) {
+            ctx.channel().config().setAutoRead(writable);
+            if (writable) {
+                decoder.writable();
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override

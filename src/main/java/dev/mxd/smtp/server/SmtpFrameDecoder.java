@@ -70,13 +70,24 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         channelRead(ctx, Unpooled.EMPTY_BUFFER);
     }
 
+    /** Continues with buffered bytes once the client has read its replies (see {@link #decode}). Event loop only. */
+    void writable() throws Exception {
+        if (!paused) {
+            channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            ctx.flush();
+        }
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         if (mode == Mode.CLOSED) {
             in.skipBytes(in.readableBytes());
             return;
         }
-        if (paused) {
+        // A client that pipelines commands and never reads the replies would otherwise make mxd queue
+        // replies without end: no further command is taken while the replies wait (the handler has
+        // stopped reading too), so what one connection holds is bounded by the write buffer.
+        if (paused || mode == Mode.COMMANDS && !ctx.channel().isWritable()) {
             return;
         }
         switch (mode) {

@@ -72,8 +72,7 @@ public final class SmtpServer implements AutoCloseable {
         Optional<SslContext> ssl = Optional.empty();
         if (config.tls().isPresent()) {
             try {
-                ssl = Optional.of(SslContextBuilder.forServer(config.tls().get().certificate().toFile(),
-                        config.tls().get().privateKey().toFile()).build());
+                ssl = Optional.of(sslContext(config.tls().get()));
             } catch (SSLException | IllegalArgumentException e) {
                 throw new IOException("cannot load the TLS certificate or key (" + config.tls().get().certificate() + ", "
                         + config.tls().get().privateKey() + "): " + e.getMessage(), e);
@@ -88,6 +87,27 @@ public final class SmtpServer implements AutoCloseable {
         }
         return server;
     }
+
+    /**
+     * TLS 1.3 and 1.2 only (RFC 8996 deprecated 1.0 and 1.1), and Netty's default suites (forward
+     * secret AEAD first; no RC4, DES, 3DES, NULL, anonymous or export suites), without weak
+     * suites even where a JVM's java.security was loosened. A suite a peer lacks is not an
+     * argument for a weaker one here: senders fall back to plaintext only when no suite matches.
+     */
+    static SslContext sslContext(dev.mxd.config.Tls tls) throws SSLException {
+        return SslContextBuilder.forServer(tls.certificate().toFile(), tls.privateKey().toFile())
+                .protocols(TLS_PROTOCOLS)
+                .ciphers(null, (ciphers, defaults, supported) -> defaults.stream()
+                        .filter(c -> supported.contains(c) && !WEAK_SUITE.matcher(c).find()).toArray(String[]::new))
+                .build();
+    }
+
+    /** The protocols STARTTLS speaks. */
+    static final List<String> TLS_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+
+    /** Suite names (JDK or OpenSSL spelling) that are never offered. */
+    static final java.util.regex.Pattern WEAK_SUITE =
+            java.util.regex.Pattern.compile("(?i)(RC4|_DES_|DES-CBC|3DES|DES_EDE|NULL|_anon_|ADH|AECDH|EXPORT|_MD5|-MD5)");
 
     private void bind() throws IOException {
         ServerBootstrap b = new ServerBootstrap()

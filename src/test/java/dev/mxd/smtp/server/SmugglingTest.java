@@ -49,7 +49,8 @@ class SmugglingTest {
             + "Subject: smuggled\r\n\r\nspoofed\r\n.\r\n";
 
     @ParameterizedTest(name = "fake end of data {0}")
-    @ValueSource(strings = {"\\n.\\r\\n", "\\n.\\n", "\\r.\\r", "\\r\\n.\\r", "\\r\\n.\\n", "\\n.\\r"})
+    @ValueSource(strings = {"\\n.\\r\\n", "\\n.\\n", "\\r.\\r", "\\r\\n.\\r", "\\r\\n.\\n", "\\n.\\r", "\\r.\\r\\n",
+        "\\r.\\n", "\\r\\n.\\r\\r\\n", "\\n\\r.\\r\\n"})
     void fakeEndOfDataRejectsTheMessageAndClosesTheConnection(String escaped) throws Exception {
         String fakeEnd = escaped.replace("\\r", "\r").replace("\\n", "\n");
         try (RawSmtp c = transactionUpToData()) {
@@ -57,6 +58,40 @@ class SmugglingTest {
             String reply = c.reply();
             assertThat(reply).startsWith("521 5.5.2");
             assertThat(c.closedByServer()).isTrue();
+        }
+        assertNothingAccepted();
+    }
+
+    /**
+     * NUL next to the dot (variants tried against Exim and Sendmail after the December 2023
+     * advisories): not an end of data here, so whatever follows stays text of the first message
+     * and the smuggled MAIL never runs; bob gets nothing.
+     */
+    @ParameterizedTest(name = "NUL beside the dot {0}")
+    @ValueSource(strings = {"\\r\\n\\0.\\r\\n", "\\r\\n.\\0\\r\\n", "\\r\\n\\0.\\0\\r\\n"})
+    void nulBesideTheDotIsNoEndOfData(String escaped) throws Exception {
+        String fakeEnd = escaped.replace("\\r", "\r").replace("\\n", "\n").replace("\\0", "\0");
+        try (RawSmtp c = transactionUpToData()) {
+            c.send("Subject: first\r\n\r\nbody" + fakeEnd + SMUGGLED);
+            String reply = c.reply();
+            assertThat(reply).matches("^(250 2\\.0\\.0 OK queued as |5).*");
+            c.send("QUIT\r\n");
+        }
+        Thread.sleep(200);
+        assertThat(mx.delivered("bob")).isEmpty();
+        assertThat(mx.mx().spool().ids(QueueState.INCOMING).size() + mx.delivered("alice").size()).isLessThanOrEqualTo(1);
+    }
+
+    @Test
+    void chunkingIsNotOfferedSoBdatCannotCarryASmuggledMessage() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\r\n");
+            assertThat(c.reply()).doesNotContain("CHUNKING");
+            c.send("MAIL FROM:<eve@attacker.test>\r\nRCPT TO:<alice@example.test>\r\nBDAT 7 LAST\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.reply()).startsWith("5");
         }
         assertNothingAccepted();
     }

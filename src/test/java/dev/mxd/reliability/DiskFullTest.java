@@ -1,0 +1,175 @@
+package dev.mxd.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.mxd.queue.QueueState;
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestDirs;
+import dev.mxd.testing.TestMx;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Disk full (issue 6 point 2): mxd's data directory is a tmpfs of 8 MB that the test mounts (as
+ * root) and nearly fills with a filler file. Messages of 10 KB (held in memory until the end)
+ * and 200 KB (spilled to disk while they arrive) are sent until the disk is full: mxd must answer
+ * 452 4.3.1, never 250 for what it could not store, keep serving the same and new connections,
+ * and deliver every message it acknowledged, whole, once the tmpfs is remounted at 64 MB.
+ */
+@Tag("peer")
+class DiskFullTest {
+
+    private static final Pattern MARKER = Pattern.compile("\nSubject: (full-\\d+)\r\n");
+
+    @Test
+    void fullDiskAnswers452AcknowledgesNothingUnstoredAndDeliversEverythingOnceSpaceIsBack() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root to mount a tmpfs for the data directory (run the peer tests as root, as CI does)");
+        Path dir = Files.createTempDirectory("mxd-diskfull");
+        Path data = dir.resolve("data");
+        Files.createDirectories(data);
+        boolean mounted = run("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", data.toString()) == 0;
+        try {
+            assumeTrue(mounted, "mount -t tmpfs -o size=8m tmpfs " + data + " failed: this machine lets no tmpfs be mounted");
+            try (TestMx mx = TestMx.startIn(dir, "delivery:\n  retry: {first: 1s, max: 1s, give-up: 1h}\n  scan-interval: 200ms\n")) {
+                // Leave about 1.5 MB free: the queue and Maildirs fill the rest within a few messages.
+                FileStore store = Files.getFileStore(data);
+                long fill = store.getUsableSpace() - 1_500_000;
+                try (RandomAccessFile filler = new RandomAccessFile(data.resolve("filler").toFile(), "rw")) {
+                    byte[] block = new byte[1 << 20];
+                    for (long written = 0; written < fill; written += block.length) {
+                        filler.write(block, 0, (int) Math.min(block.length, fill - written));
+                    }
+                }
+
+                Set<String> acked = new HashSet<>();
+                List<String> replies = new ArrayList<>();
+                int refused = 0;
+                try (RawSmtp c = new RawSmtp(mx.smtp())) {
+                    assertThat(c.code()).isEqualTo(220);
+                    c.send("EHLO client.test\r\n");
+                    assertThat(c.code()).isEqualTo(250);
+                    for (int i = 0; i < 60 && refused < 6; i++) {
+                        String subject = "full-" + i;
+                        String reply = sendOne(c, subject, i % 2 == 0 ? 200_000 : 10_000);
+                        replies.add(subject + " " + reply.lines().reduce((a, b) -> b).orElse(""));
+                        if (reply.startsWith("250 ")) {
+                            acked.add(subject);
+                        } else {
+                            assertThat(reply).as("the reply to %s on a full disk", subject).startsWith("452 4.3.1");
+                            refused++;
+                        }
+                    }
+                    assertThat(refused).as("replies: %s", replies).isEqualTo(6);
+                    // Same connection still served after 452s.
+                    c.send("NOOP\r\n");
+                    assertThat(c.code()).isEqualTo(250);
+                }
+                // New connections are served too.
+                try (RawSmtp c = new RawSmtp(mx.smtp())) {
+                    assertThat(c.code()).isEqualTo(220);
+                    c.send("EHLO client.test\r\nQUIT\r\n");
+                    assertThat(c.code()).isEqualTo(250);
+                    assertThat(c.code()).isEqualTo(221);
+                }
+                System.out.printf("disk full: %d acknowledged before the disk filled, %d answered 452 4.3.1: %s%n",
+                        acked.size(), refused, replies);
+
+                assertThat(run("mount", "-o", "remount,size=64m", data.toString())).isZero();
+                try (RawSmtp c = new RawSmtp(mx.smtp())) {
+                    assertThat(c.code()).isEqualTo(220);
+                    c.send("EHLO client.test\r\n");
+                    assertThat(c.code()).isEqualTo(250);
+                    for (int i = 100; i < 104; i++) {
+                        assertThat(sendOne(c, "full-" + i, 200_000)).startsWith("250 ");
+                        acked.add("full-" + i);
+                    }
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                Set<String> delivered = Set.of();
+                while (System.nanoTime() < deadline) {
+                    delivered = delivered(mx);
+                    if (delivered.containsAll(acked) && mx.mx().spool().ids(QueueState.INCOMING).isEmpty()
+                            && mx.mx().spool().ids(QueueState.DEFERRED).isEmpty()) {
+                        break;
+                    }
+                    Thread.sleep(100);
+                }
+                assertThat(delivered).as("every acknowledged message, whole, in a Maildir").containsAll(acked);
+                assertThat(delivered).as("nothing that was refused").hasSameSizeAs(acked);
+                try (Stream<Path> tmp = Files.list(data.resolve("spool/tmp"))) {
+                    assertThat(tmp.toList()).as("nothing left in the spool's tmp/").isEmpty();
+                }
+                System.out.printf("disk full: after remounting at 64 MB, all %d acknowledged messages delivered%n", acked.size());
+            }
+        } finally {
+            if (mounted) {
+                run("umount", data.toString());
+            }
+            TestDirs.deleteTree(dir);
+        }
+    }
+
+    /** One transaction to alice with a body of about {@code size} octets; the reply after the text. */
+    private static String sendOne(RawSmtp c, String subject, int size) throws IOException {
+        c.send("MAIL FROM:<s@sender.test>\r\nRCPT TO:<" + (subject.hashCode() % 2 == 0 ? "alice" : "bob") + "@example.test>\r\nDATA\r\n");
+        String mail = c.reply();
+        String rcpt = c.reply();
+        String data = c.reply();
+        if (!data.startsWith("354")) {
+            return mail + " / " + rcpt + " / " + data;
+        }
+        StringBuilder m = new StringBuilder(size + 200).append("Subject: ").append(subject).append("\r\n\r\n");
+        String line = "x".repeat(76) + "\r\n";
+        while (m.length() < size) {
+            m.append(line);
+        }
+        m.append("end of ").append(subject).append("\r\n.\r\n");
+        c.send(m.toString());
+        return c.reply();
+    }
+
+    /** Subjects of the messages in alice's and bob's Maildirs whose text arrived whole. */
+    private static Set<String> delivered(TestMx mx) throws IOException {
+        Set<String> subjects = new HashSet<>();
+        for (String box : List.of("alice", "bob")) {
+            for (Path f : mx.delivered(box)) {
+                String text = Files.readString(f, StandardCharsets.ISO_8859_1);
+                Matcher m = MARKER.matcher(text);
+                if (m.find() && text.endsWith("end of " + m.group(1) + "\r\n")) {
+                    subjects.add(m.group(1));
+                }
+            }
+        }
+        return subjects;
+    }
+
+    private static int run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        if (p.exitValue() != 0) {
+            System.out.println(String.join(" ", command) + ": " + out);
+        }
+        return p.exitValue();
+    }
+}

@@ -1,0 +1,145 @@
+package dev.mxd.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.QueueState;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.server.Route;
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestMx;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The open-relay probe set (issue 6 point 5) from an untrusted client ({@code trusted-networks: []},
+ * so loopback counts as the Internet). Each probe is one transaction; whatever mxd accepts must be
+ * for its own domains (example.test local, example.org backup), never for other.test or an address
+ * literal, and the queue must hold nothing for another destination. No probe connects anywhere:
+ * the only check is the RCPT reply and the spool.
+ */
+class OpenRelayProbeTest {
+
+    private static TestMx mx;
+
+    @BeforeAll
+    static void start() throws Exception {
+        mx = TestMx.start("trusted-networks: []\n");
+    }
+
+    @AfterAll
+    static void stop() {
+        mx.close();
+    }
+
+    /** Probes that name another domain in some disguise: the RCPT must be refused. */
+    @ParameterizedTest(name = "RCPT TO:{0} is refused")
+    @ValueSource(strings = {
+        "<user@other.test>",
+        "<user@OTHER.TEST>",
+        "<user@Other.Test.>",
+        "<user@other.test.>",
+        "<user%other.test@example.test>",       // percent hack
+        "<user%other.test@[127.0.0.1]>",
+        "<alice%other.test@example.test>",
+        "<@example.test:user@other.test>",      // source route through us
+        "<@example.test,@relay.test:user@other.test>",
+        "<other.test!user@example.test>",       // bang path
+        "<other.test!user>",
+        "<\"user@other.test\"@example.test>",   // quoted local part
+        "<\"user%other.test\"@example.test>",
+        "<\"user@other.test\">",
+        "<user@[192.0.2.1]>",                   // IP literal
+        "<user@[IPv6:2001:db8::1]>",
+        "<user@[127.0.0.1]>",
+        "<postmaster@[192.0.2.1]>",
+        "<user@other.test@example.test>",
+        "<user@example.test@other.test>",
+        "<user@example.test.other.test>",
+        "<user@other.test%example.test>",
+        "<user@xn--exmple-cua.test>",
+        "<user@example.test\u3002other.test>",
+        "user@other.test",
+        "<user@other.test> NOTIFY=NEVER",
+        "<alice@example.test> <user@other.test>",
+    })
+    void disguisedRelayIsRefused(String rcpt) throws Exception {
+        String reply = rcpt(rcpt);
+        assertThat(reply).as("RCPT TO:%s", rcpt).matches("^[45]\\d\\d[ -].*");
+    }
+
+    /** Probes that really are for mxd's own domains, in odd spellings: accepted, and kept for those domains only. */
+    @ParameterizedTest(name = "RCPT TO:{0} is for our own domain")
+    @ValueSource(strings = {"<ALICE@EXAMPLE.TEST>", "<alice@Example.Test>", "<user%other.test@example.org>",
+        "<other.test!user@example.org>", "<\"user@other.test\"@example.org>", "<@other.test:user@example.org>"})
+    void ownDomainsInOddSpellingsStayOwnDomains(String rcpt) throws Exception {
+        String reply = rcpt(rcpt);
+        if (reply.startsWith("250")) {
+            assertThat(rcpt.toLowerCase(java.util.Locale.ROOT)).containsAnyOf("@example.test>", "@example.org>");
+        }
+    }
+
+    @Test
+    void afterEveryProbeTheQueueHoldsNothingForAnotherDomain() throws Exception {
+        // Run every probe once more with DATA, so that anything accepted is really queued.
+        List<String> all = new ArrayList<>(List.of("<user%other.test@example.test>", "<@example.test:user@other.test>",
+                "<other.test!user@example.test>", "<\"user@other.test\"@example.test>", "<user@[192.0.2.1]>",
+                "<user@other.test.>", "<user@OTHER.TEST>", "<user%other.test@example.org>", "<\"user@other.test\"@example.org>",
+                "<@other.test:user@example.org>", "<other.test!user@example.org>"));
+        int accepted = 0;
+        for (String rcpt : all) {
+            if (transaction(rcpt)) {
+                accepted++;
+            }
+        }
+        List<String> domains = new ArrayList<>();
+        for (QueueState q : List.of(QueueState.INCOMING, QueueState.ACTIVE, QueueState.DEFERRED)) {
+            for (String id : mx.mx().spool().ids(q)) {
+                Envelope e = mx.mx().spool().envelope(q, id);
+                for (RecipientStatus r : e.recipients()) {
+                    domains.add(r.recipient().address().domainKey());
+                    Route route = r.recipient().route();
+                    domains.add(route instanceof Route.Local l ? l.domain() : ((Route.Relay) route).domain());
+                }
+            }
+        }
+        System.out.printf("open-relay probes: %d transactions, %d accepted for own domains, queued recipient domains %s%n",
+                all.size(), accepted, domains);
+        assertThat(domains).allMatch(d -> Set.of("example.test", "example.org").contains(d));
+    }
+
+    private static String rcpt(String rcpt) throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO probe.other.test\r\nMAIL FROM:<probe@other.test>\r\nRCPT TO:" + rcpt + "\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(250);
+            return c.reply();
+        }
+    }
+
+    /** A whole transaction to one recipient; true when the message was accepted. */
+    private static boolean transaction(String rcpt) throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            c.reply();
+            c.send("EHLO probe.other.test\r\nMAIL FROM:<probe@other.test>\r\nRCPT TO:" + rcpt + "\r\n");
+            c.reply();
+            c.reply();
+            if (c.code() != 250) {
+                return false;
+            }
+            c.send("DATA\r\n");
+            if (c.code() != 354) {
+                return false;
+            }
+            c.send("Subject: relay probe\r\n\r\nprobe " + rcpt + "\r\n.\r\n");
+            return c.reply().startsWith("250 ");
+        }
+    }
+}
