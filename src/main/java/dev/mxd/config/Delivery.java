@@ -44,9 +44,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
     }
 
     static void positive(String key, Duration d) {
-        if (d.isZero() || d.isNegative()) {
-            throw new IllegalArgumentException(key + " must be longer than 0 (got " + d + ")");
-        }
+        Durations.requirePositive(key, d);
     }
 
     @JsonCreator
@@ -87,7 +85,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         public static final Retry DEFAULTS = new Retry(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofDays(5));
 
         public Retry {
-            positive("delivery.retry.first", first);
+            Durations.requirePositive("delivery.retry.first", first); // not Delivery.positive: see Durations
             if (max.compareTo(first) < 0) {
                 throw new IllegalArgumentException("delivery.retry.max (" + max + ") is shorter than first (" + first + ")");
             }
@@ -109,7 +107,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         public static final HostRetry DEFAULTS = new HostRetry(Duration.ofSeconds(60), Duration.ofHours(1));
 
         public HostRetry {
-            positive("delivery.host-retry.first", first);
+            Durations.requirePositive("delivery.host-retry.first", first);
             if (max.compareTo(first) < 0) {
                 throw new IllegalArgumentException("delivery.host-retry.max (" + max + ") is shorter than first (" + first + ")");
             }
