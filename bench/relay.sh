@@ -8,6 +8,7 @@
 # Usage: bench/relay.sh [MESSAGES [SESSIONS [RUNS [SIZE]]]]     (default 20000 50 3 4096)
 # Env:   MXD_JAVA_OPTS  extra JVM options for mxd (e.g. -XX:StartFlightRecording=filename=x.jfr)
 #        KEEP=1         keep the work directory (logs) for a look afterwards
+#        MTAS="mxd"     measure only these (default "mxd postfix")
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -96,12 +97,11 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$RUNS"); do
   echo "run $r (load $(cut -d' ' -f1 /proc/loadavg))"
   ceiling_one
-  run_one mxd
-  run_one postfix
+  for m in ${MTAS:-mxd postfix}; do run_one "$m"; done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
+col() { [ -f "$work/$1.txt" ] && awk -v c="$2" '{print $c}' "$work/$1.txt" | median || echo n/a; }
 echo
 printf '%-28s %12s %12s %10s\n' "median of $RUNS" mxd postfix mxd/postfix
 for m in "1 accept rate (msgs/s)" "2 end-to-end rate (msgs/s)" "3 peak memory PSS (MB)" "4 CPU s per 1000 msgs"; do

@@ -19,7 +19,21 @@ public final class DurableFiles {
 
     /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
     public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        writeSynced(tmp, parts);
+        try {
+            move(tmp, target);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
+    /**
+     * Writes {@code parts} to a new file {@code file} and fsyncs it, without a rename: the spool
+     * renames it later, after an fsync it shares with other messages ({@link GroupSync}).
+     */
+    static void writeSynced(Path file, byte[]... parts) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             for (byte[] part : parts) {
                 ByteBuffer b = ByteBuffer.wrap(part);
                 while (b.hasRemaining()) {
@@ -28,15 +42,14 @@ public final class DurableFiles {
             }
             ch.force(true);
         } catch (IOException e) {
-            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(file);
             throw e;
         }
-        try {
-            move(tmp, target);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
+    }
+
+    /** Atomically renames; the rename is durable only once the target's directory is fsynced (the caller's job). */
+    static void rename(Path from, Path to) throws IOException {
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**

@@ -173,7 +173,7 @@ public final class QueueManager implements AutoCloseable {
             if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
                 return; // gone, held by the operator, or already being worked on
             }
-            spool.move(id, state.get(), QueueState.ACTIVE);
+            spool.activate(id, state.get());
             Envelope e = spool.envelope(QueueState.ACTIVE, id);
             Path text = spool.text(id);
             for (Map.Entry<String, List<Integer>> group : byDestination(e).entrySet()) {
@@ -247,7 +247,11 @@ public final class QueueManager implements AutoCloseable {
             notices.send(e, text, toReport); // before the states are recorded: a crash repeats a notice, never loses one
         }
         Envelope next = e.withRecipients(updated);
-        spool.update(QueueState.ACTIVE, next);
+        if (!next.done()) {
+            // A finished message is removed next instead: rewriting its envelope first would cost two
+            // fsyncs to guard the same crash window (delivered, not yet recorded: a rare duplicate).
+            spool.update(QueueState.ACTIVE, next);
+        }
         return next;
     }
 

@@ -17,8 +17,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -51,6 +53,9 @@ public final class Spool implements MessageStore {
     private final String hostname;
     private final Clock clock;
     private final QueueIds ids = new QueueIds();
+    // Group commit: concurrent messages share one fsync of each directory they renamed into.
+    private final GroupSync dataSync;
+    private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
     private Spool(Path root, String hostname, Clock clock) {
@@ -59,6 +64,10 @@ public final class Spool implements MessageStore {
         this.data = root.resolve("data");
         this.hostname = hostname;
         this.clock = clock;
+        this.dataSync = new GroupSync(data);
+        for (QueueState q : QueueState.values()) {
+            stateSync.put(q, new GroupSync(root.resolve(q.directory())));
+        }
     }
 
     /**
@@ -153,13 +162,21 @@ public final class Spool implements MessageStore {
             return commit(clock.instant());
         }
 
-        /** The durability contract of docs/spool.md, steps 1 and 2; 452 4.3.1 and nothing left behind on failure. */
+        /**
+         * The durability contract of docs/spool.md, steps 1 and 2, in that order; 452 4.3.1 and
+         * nothing left behind on failure. The text and envelope files are fsynced by this thread;
+         * the fsyncs of {@code data/} and {@code incoming/} are shared with the messages being
+         * committed at the same time (group commit), and the envelope enters {@code incoming/}
+         * only once the text's directory entry is on disk.
+         */
         synchronized StoreOutcome commit(Instant arrival) {
             if (ended) {
                 throw new IllegalStateException(id + ": already committed or discarded");
             }
             ended = true;
             Path target = data.resolve(id);
+            Path envelopeTmp = tmp.resolve(id + ".json");
+            Path envelope = envelopePath(QueueState.INCOMING, id);
             try {
                 text.persist(target);
                 List<RecipientStatus> rs = new ArrayList<>();
@@ -167,15 +184,22 @@ public final class Spool implements MessageStore {
                     rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
                 }
                 Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size());
-                DurableFiles.write(tmp.resolve(id + ".json"), envelopePath(QueueState.INCOMING, id), EnvelopeJson.write(e));
+                DurableFiles.writeSynced(envelopeTmp, EnvelopeJson.write(e));
+                dataSync.await();
+                DurableFiles.rename(envelopeTmp, envelope);
+                stateSync.get(QueueState.INCOMING).await();
             } catch (IOException | RuntimeException e) {
                 LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
                         e.toString());
                 text.discard();
-                try {
-                    Files.deleteIfExists(target);
-                } catch (IOException ignored) {
-                    // the next start-up removes text without an envelope
+                // The envelope may have been renamed and its directory's fsync failed: not accepted either.
+                // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
+                for (Path p : List.of(envelopeTmp, envelope, target)) {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (IOException ignored) {
+                        // see above
+                    }
                 }
                 return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
             }
@@ -294,10 +318,22 @@ public final class Spool implements MessageStore {
         DurableFiles.move(envelopePath(from, id), envelopePath(to, id));
     }
 
-    /** Removes a finished message: the envelope first, so a crash in between leaves only text, removed at start-up. */
+    /**
+     * Moves a message into {@code active/} for a delivery attempt. No directory fsync: start-up
+     * moves {@code active/} back to {@code incoming/}, so after a crash the message is where it
+     * would be either way; whatever the attempt changes is persisted with its own fsyncs.
+     */
+    public void activate(String id, QueueState from) throws IOException {
+        DurableFiles.rename(envelopePath(from, id), envelopePath(QueueState.ACTIVE, id));
+    }
+
+    /**
+     * Removes a finished message: the envelope first, so a crash in between leaves only text,
+     * removed at start-up. The directory fsync is shared with other removals at the same time.
+     */
     public void remove(QueueState state, String id) throws IOException {
         Files.deleteIfExists(envelopePath(state, id));
-        DurableFiles.syncDirectory(root.resolve(state.directory()));
+        stateSync.get(state).await();
         Files.deleteIfExists(data.resolve(id));
     }
 
