@@ -28,21 +28,33 @@ public final class DurableFiles {
         }
     }
 
+    /** Writes {@code parts} to a new file {@code file} and fsyncs it, without a rename. */
+    private static void writeSynced(Path file, byte[]... parts) throws IOException {
+        try (FileChannel ch = create(file, parts)) {
+            ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+    }
+
     /**
-     * Writes {@code parts} to a new file {@code file} and fsyncs it, without a rename: the spool
-     * renames it later, after an fsync it shares with other messages ({@link GroupSync}).
+     * Writes {@code parts} to a new file and returns it open and not yet fsynced: the spool writes
+     * a message's envelope, fsyncs the text, then the envelope, whose fsync then finds most of its
+     * work done. The caller fsyncs, closes, and deletes the file on failure.
      */
-    static void writeSynced(Path file, byte[]... parts) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    static FileChannel create(Path file, byte[]... parts) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
             for (byte[] part : parts) {
                 ByteBuffer b = ByteBuffer.wrap(part);
                 while (b.hasRemaining()) {
                     ch.write(b);
                 }
             }
-            ch.force(true);
+            return ch;
         } catch (IOException e) {
-            Files.deleteIfExists(file);
+            ch.close();
             throw e;
         }
     }

@@ -2,11 +2,12 @@ package dev.mxd.queue;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
- * Group commit for one directory: every caller needs the directory's entries it has just
- * renamed or deleted to be on disk, and one {@code fsync} of the directory makes all of them
- * durable at once. The first caller to arrive syncs for everyone whose change came before the
+ * Group commit for directories: every caller needs the entries it has just renamed or deleted
+ * in them to be on disk, and one {@code fsync} of each directory makes all of them durable at
+ * once. The first caller to arrive syncs for everyone whose change came before the
  * sync started; callers that arrive meanwhile wait and are covered by the next sync, which one
  * of them runs. Under load one fsync serves many messages; alone, a caller pays exactly one
  * fsync, as before.
@@ -16,7 +17,7 @@ import java.nio.file.Path;
  */
 final class GroupSync {
 
-    private final Path directory;
+    private final List<Path> directories;
 
     /** The callers waiting for one fsync, and its result. */
     private static final class Batch {
@@ -27,11 +28,11 @@ final class GroupSync {
     private Batch open = new Batch(); // callers arriving now join it; its fsync starts only after they joined
     private boolean syncing;
 
-    GroupSync(Path directory) {
-        this.directory = directory;
+    GroupSync(Path... directories) {
+        this.directories = List.of(directories);
     }
 
-    /** Returns once this directory's entries changed before the call are on disk; throws if that fsync failed. */
+    /** Returns once the directories' entries changed before the call are on disk; throws if an fsync failed. */
     void await() throws IOException {
         Batch batch;
         synchronized (this) {
@@ -39,7 +40,7 @@ final class GroupSync {
             while (true) {
                 if (batch.done) {
                     if (batch.failure != null) {
-                        throw new IOException("fsync of " + directory + " failed: " + batch.failure.getMessage(), batch.failure);
+                        throw new IOException("fsync of " + directories + " failed: " + batch.failure.getMessage(), batch.failure);
                     }
                     return;
                 }
@@ -52,13 +53,15 @@ final class GroupSync {
                     wait();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while waiting for the fsync of " + directory, e);
+                    throw new IOException("interrupted while waiting for the fsync of " + directories, e);
                 }
             }
         }
         IOException error = null;
         try {
-            DurableFiles.syncDirectory(directory);
+            for (Path d : directories) {
+                DurableFiles.syncDirectory(d);
+            }
         } catch (IOException e) {
             error = e;
         }

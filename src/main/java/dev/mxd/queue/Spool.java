@@ -6,6 +6,7 @@ import dev.mxd.smtp.server.ReceivedMessage;
 import dev.mxd.smtp.server.Recipient;
 import dev.mxd.smtp.server.Transaction;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -54,7 +55,7 @@ public final class Spool implements MessageStore {
     private final Clock clock;
     private final QueueIds ids = new QueueIds();
     // Group commit: concurrent messages share one fsync of each directory they renamed into.
-    private final GroupSync dataSync;
+    private final GroupSync acceptSync;
     private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
@@ -64,7 +65,7 @@ public final class Spool implements MessageStore {
         this.data = root.resolve("data");
         this.hostname = hostname;
         this.clock = clock;
-        this.dataSync = new GroupSync(data);
+        this.acceptSync = new GroupSync(data, root.resolve(QueueState.INCOMING.directory()));
         for (QueueState q : QueueState.values()) {
             stateSync.put(q, new GroupSync(root.resolve(q.directory())));
         }
@@ -98,6 +99,13 @@ public final class Spool implements MessageStore {
             if (state(id).isEmpty()) {
                 LOG.info("spool: removing {} (never acknowledged: no envelope)", id);
                 Files.deleteIfExists(f);
+            }
+        }
+        for (String id : ids(QueueState.INCOMING)) {
+            if (!Files.exists(data.resolve(id))) {
+                // A crash during the shared fsync of data/ and incoming/: this message had no 250 yet.
+                LOG.info("spool: removing {} (never acknowledged: envelope without text)", id);
+                Files.deleteIfExists(envelopePath(QueueState.INCOMING, id));
             }
         }
         int count = 0;
@@ -163,11 +171,11 @@ public final class Spool implements MessageStore {
         }
 
         /**
-         * The durability contract of docs/spool.md, steps 1 and 2, in that order; 452 4.3.1 and
-         * nothing left behind on failure. The text and envelope files are fsynced by this thread;
-         * the fsyncs of {@code data/} and {@code incoming/} are shared with the messages being
-         * committed at the same time (group commit), and the envelope enters {@code incoming/}
-         * only once the text's directory entry is on disk.
+         * The durability contract of docs/spool.md; 452 4.3.1 and nothing left behind on failure.
+         * The text and envelope files are fsynced by this thread (the envelope written first, so
+         * its fsync finds the text's journal commit done); the fsyncs of {@code data/} and
+         * {@code incoming/} are shared with the messages committed at the same time (group
+         * commit). Only then is the message accepted.
          */
         synchronized StoreOutcome commit(Instant arrival) {
             if (ended) {
@@ -178,16 +186,17 @@ public final class Spool implements MessageStore {
             Path envelopeTmp = tmp.resolve(id + ".json");
             Path envelope = envelopePath(QueueState.INCOMING, id);
             try {
-                text.persist(target);
                 List<RecipientStatus> rs = new ArrayList<>();
                 for (Recipient r : transaction.recipients()) {
                     rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
                 }
                 Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size());
-                DurableFiles.writeSynced(envelopeTmp, EnvelopeJson.write(e));
-                dataSync.await();
+                try (FileChannel envelopeFile = DurableFiles.create(envelopeTmp, EnvelopeJson.write(e))) {
+                    text.persist(target);
+                    envelopeFile.force(true);
+                }
                 DurableFiles.rename(envelopeTmp, envelope);
-                stateSync.get(QueueState.INCOMING).await();
+                acceptSync.await();
             } catch (IOException | RuntimeException e) {
                 LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
                         e.toString());
