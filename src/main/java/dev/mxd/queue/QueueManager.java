@@ -38,6 +38,9 @@ public final class QueueManager implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(QueueManager.class);
 
+    /** How old an envelope in incoming/ must be before a scan takes it (a younger one may be mid-commit). */
+    static final Duration INCOMING_GRACE = Duration.ofMinutes(1);
+
     /** Destination key for local mailboxes. */
     static final String LOCAL = "local";
 
@@ -76,6 +79,7 @@ public final class QueueManager implements AutoCloseable {
     private final AtomicInteger busy = new AtomicInteger();
     private volatile boolean running = true;
     private volatile long nextScanNanos;
+    private volatile boolean backlog; // the last scan filled the ready queue: more is waiting on disk
 
     public QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
                         DeliveryNotices notices, Clock clock) {
@@ -125,7 +129,7 @@ public final class QueueManager implements AutoCloseable {
     private void schedule() {
         while (running) {
             try {
-                if (System.nanoTime() - nextScanNanos >= 0) {
+                if (System.nanoTime() - nextScanNanos >= 0 || (backlog && ready.size() <= settings.activeLimit() / 2)) {
                     scanDeferred();
                 }
                 String id = ready.poll(200, TimeUnit.MILLISECONDS);
@@ -156,14 +160,27 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Finds work on disk: due deferred mail, and incoming mail that found the ready queue full
+     * when it arrived (older than {@link #INCOMING_GRACE}, so a message still being committed is
+     * never picked up before its 250). When a scan fills the queue, the next one runs as soon as
+     * half of it is worked off, not a whole scan interval later: a large queue (a destination that
+     * came back) drains at delivery speed.
+     */
     private void scanDeferred() throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
         int room = ready.remainingCapacity();
-        if (room > 0) {
-            for (String id : spool.due(clock.instant(), room)) {
-                offer(id);
-            }
+        if (room <= 0) {
+            backlog = true;
+            return;
         }
+        Instant now = clock.instant();
+        List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), room));
+        found.addAll(spool.due(now, room - found.size()));
+        for (String id : found) {
+            offer(id);
+        }
+        backlog = found.size() >= room;
     }
 
     /** One delivery attempt for one message: every destination it still has, then file it. */

@@ -304,8 +304,16 @@ public final class Spool implements MessageStore {
 
     /** Up to {@code limit} deferred messages due at {@code now}, by reading only the directory and file times. */
     public List<String> due(Instant now, int limit) throws IOException {
+        return due(QueueState.DEFERRED, now, limit);
+    }
+
+    /**
+     * Up to {@code limit} messages in {@code state} whose envelope file time is {@code now} or
+     * earlier (for {@code deferred/}, the next attempt; elsewhere, the last write).
+     */
+    public List<String> due(QueueState state, Instant now, int limit) throws IOException {
         List<String> out = new ArrayList<>();
-        try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(QueueState.DEFERRED.directory()), "*.json")) {
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(state.directory()), "*.json")) {
             for (Path f : dir) {
                 if (out.size() >= limit) {
                     break;
