@@ -126,7 +126,7 @@ timeouts:
 delivery:
   port: $sink
 YAML
-  MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} java ${MXD_JAVA_OPTS:-} "$@" -jar "$bench_root/target/mxd.jar" serve --config "$dir/mxd.yaml" \
+  MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} MXD_JAVA_OPTS="${MXD_JAVA_OPTS:-} $*" "$bench_root/mxd" serve --config "$dir/mxd.yaml" \
     >"$dir/mxd.log" 2>&1 &
   MXD_PID=$!
   wait_port "$MXD_PORT" 60 || die "mxd did not listen within 60 s: $(tail -20 "$dir/mxd.log")"
