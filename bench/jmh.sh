@@ -34,5 +34,5 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 java -cp "$cp" org.openjdk.jmh.Main 'SmtpCodecBenchmark|MxLookupBenchmark' -p dns="127.0.0.1:$DNS_PORT" -p domain=multi.test \
   -f 1 -wi 2 -w 1s -i 3 -r 2s "$@" | tee "$work/jmh.txt" | grep -E "^(Benchmark|SmtpCodec|MxLookup)"
 echo "DATA decoding in MB/s:"
-awk '/SmtpCodecBenchmark.decodeData/ {size=$(NF-5); printf "  %8d-octet messages: %.0f MB/s\n", size, $(NF-2)*size/1048576}' "$work/jmh.txt"
+awk '/^SmtpCodecBenchmark.decodeData/ {size=$(NF-6); printf "  %8d-octet messages: %.0f MB/s\n", size, $(NF-3)*size/1048576}' "$work/jmh.txt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -20,7 +20,6 @@ import org.openjdk.jmh.infra.Blackhole;
  * one SMTP transaction, and decoding DATA (dot-unstuffing, line limits, end marker). DATA is
  * reported as messages per second of {@code size} octets; bench/jmh.sh turns it into MB/s.
  */
-@State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class SmtpCodecBenchmark {
@@ -34,21 +33,25 @@ public class SmtpCodecBenchmark {
         bytes("QUIT"),
     };
 
-    @Param({"4096", "1048576"})
-    public int size;
+    /** Message text as the client sends it: short lines, every tenth one dot-stuffed. */
+    @State(Scope.Thread)
+    public static class Text {
 
-    private byte[] wire;
+        @Param({"4096", "1048576"})
+        public int size;
 
-    @Setup(Level.Trial)
-    public void setUp() {
-        StringBuilder b = new StringBuilder("From: a@client.test\r\nTo: user@sink.test\r\nSubject: bench\r\n\r\n");
-        int n = 0;
-        while (b.length() < size - 3) {
-            // every tenth line starts with a dot, which the client stuffed
-            b.append(n++ % 10 == 0 ? ".." : "").append("The quick brown fox jumps over the lazy dog 0123456789 abcdefghij\r\n");
+        byte[] wire;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            StringBuilder b = new StringBuilder("From: a@client.test\r\nTo: user@sink.test\r\nSubject: bench\r\n\r\n");
+            int n = 0;
+            while (b.length() < size - 3) {
+                b.append(n++ % 10 == 0 ? ".." : "").append("The quick brown fox jumps over the lazy dog 0123456789 abcdefghij\r\n");
+            }
+            b.append(".\r\n");
+            wire = b.toString().getBytes(StandardCharsets.US_ASCII);
         }
-        b.append(".\r\n");
-        wire = b.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
     @Benchmark
@@ -59,7 +62,8 @@ public class SmtpCodecBenchmark {
     }
 
     @Benchmark
-    public Object decodeData(Blackhole bh) {
+    public Object decodeData(Text text, Blackhole bh) {
+        byte[] wire = text.wire;
         DataDecoder d = new DataDecoder(64L << 20, 65536, (buf, off, len) -> bh.consume(len));
         // as Netty hands it over: reads of up to 16 KB
         for (int off = 0; off < wire.length; ) {
