@@ -21,7 +21,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * next message at once, and that lateness is reported too, so a server that cannot keep up
  * shows as such rather than as a lower rate with good latencies.
  *
- * <p>Usage: {@code AcceptLatency HOST:PORT RATE CONNECTIONS SECONDS [SIZE]} (bench/latency.sh).
+ * <p>The first {@code WARMUP} seconds are offered the same way and not counted: both servers are
+ * measured in their steady state (for mxd, after the JIT compiled the hot paths).
+ *
+ * <p>Usage: {@code AcceptLatency HOST:PORT RATE CONNECTIONS SECONDS [SIZE [WARMUP]]} (bench/latency.sh).
  * Prints one line: {@code sent ok failed p50_ms p99_ms p999_ms max_ms late_ms}.
  */
 public final class AcceptLatency {
@@ -37,8 +40,9 @@ public final class AcceptLatency {
         InetSocketAddress server = new InetSocketAddress(args[0].substring(0, colon), Integer.parseInt(args[0].substring(colon + 1)));
         double rate = Double.parseDouble(args[1]);
         int connections = Integer.parseInt(args[2]);
-        int total = (int) Math.round(rate * Double.parseDouble(args[3]));
         int size = args.length > 4 ? Integer.parseInt(args[4]) : 4096;
+        int warmup = (int) Math.round(rate * (args.length > 5 ? Double.parseDouble(args[5]) : 0));
+        int total = warmup + (int) Math.round(rate * Double.parseDouble(args[3]));
         byte[] text = message(size);
 
         long[] latencies = new long[total];
@@ -78,8 +82,8 @@ public final class AcceptLatency {
         for (Thread t : sessions) {
             t.join(Math.max(60_000, (long) (2_000 * total / rate)));
         }
-        long[] ok = Arrays.stream(latencies).filter(l -> l >= 0).sorted().toArray();
-        System.out.printf(java.util.Locale.ROOT, "%d %d %d %.2f %.2f %.2f %.2f %.0f%n", total, ok.length, failed.get(),
+        long[] ok = Arrays.stream(latencies, warmup, total).filter(l -> l >= 0).sorted().toArray();
+        System.out.printf(java.util.Locale.ROOT, "%d %d %d %.2f %.2f %.2f %.2f %.0f%n", total - warmup, ok.length, failed.get(),
                 percentile(ok, 50), percentile(ok, 99), percentile(ok, 99.9), ok.length == 0 ? 0 : ok[ok.length - 1] / 1e6,
                 worstLateness.get() / 1e6);
     }
