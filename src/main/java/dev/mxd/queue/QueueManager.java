@@ -162,10 +162,10 @@ public final class QueueManager implements AutoCloseable {
 
     /**
      * Finds work on disk: due deferred mail, and incoming mail that found the ready queue full
-     * when it arrived (older than {@link #INCOMING_GRACE}, so a message still being committed is
-     * never picked up before its 250). When a scan fills the queue, the next one runs as soon as
-     * half of it is worked off, not a whole scan interval later: a large queue (a destination that
-     * came back) drains at delivery speed.
+     * when it arrived (older than {@link #INCOMING_GRACE}: a commit takes milliseconds, so a
+     * message is not picked up between its envelope's rename and its 250). When a scan fills the
+     * queue, the next one runs as soon as half of it is worked off, not a whole scan interval
+     * later: a large queue (a destination that came back) drains at delivery speed.
      */
     private void scanDeferred() throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
