@@ -44,20 +44,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
     }
 
     static void positive(String key, Duration d) {
-        Checks.positive(key, d);
-    }
-
-    /**
-     * Kept out of Delivery itself: Retry and HostRetry check their values with it, and calling a
-     * static method of Delivery from them would start Delivery's initialisation, whose DEFAULTS
-     * need Retry.DEFAULTS, before Retry's own DEFAULTS exist (Jackson builds the inner record first).
-     */
-    private static final class Checks {
-        static void positive(String key, Duration d) {
-            if (d.isZero() || d.isNegative()) {
-                throw new IllegalArgumentException(key + " must be longer than 0 (got " + d + ")");
-            }
-        }
+        Durations.requirePositive(key, d);
     }
 
     @JsonCreator
@@ -98,7 +85,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         public static final Retry DEFAULTS = new Retry(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofDays(5));
 
         public Retry {
-            Checks.positive("delivery.retry.first", first);
+            Durations.requirePositive("delivery.retry.first", first); // not Delivery.positive: see Durations
             if (max.compareTo(first) < 0) {
                 throw new IllegalArgumentException("delivery.retry.max (" + max + ") is shorter than first (" + first + ")");
             }
@@ -120,7 +107,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         public static final HostRetry DEFAULTS = new HostRetry(Duration.ofSeconds(60), Duration.ofHours(1));
 
         public HostRetry {
-            Checks.positive("delivery.host-retry.first", first);
+            Durations.requirePositive("delivery.host-retry.first", first);
             if (max.compareTo(first) < 0) {
                 throw new IllegalArgumentException("delivery.host-retry.max (" + max + ") is shorter than first (" + first + ")");
             }

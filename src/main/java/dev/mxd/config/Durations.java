@@ -27,6 +27,18 @@ public final class Durations {
         };
     }
 
+    /**
+     * Refuses a zero or negative duration. Here rather than in {@link Delivery}: the nested
+     * {@code Delivery.Retry} calling a {@code Delivery} method from its constructor started
+     * {@code Delivery}'s class initialisation in the middle of its own, and {@code Delivery.DEFAULTS}
+     * then got a null {@code retry} when {@code Retry} happened to be loaded first.
+     */
+    static void requirePositive(String key, Duration d) {
+        if (d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException(key + " must be longer than 0 (got " + d + ")");
+        }
+    }
+
     /** The shortest exact form, for printing a configuration back. */
     public static String format(Duration d) {
         long ms = d.toMillis();

@@ -19,11 +19,49 @@ public final class DurableFiles {
 
     /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
     public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
-        write(tmp, target, ch -> {
+        writeSynced(tmp, parts);
+        try {
+            move(tmp, target);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
+    /** Writes {@code parts} to a new file {@code file} and fsyncs it, without a rename. */
+    private static void writeSynced(Path file, byte[]... parts) throws IOException {
+        try (FileChannel ch = create(file, parts)) {
+            ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+    }
+
+    /**
+     * Writes {@code parts} to a new file and returns it open and not yet fsynced: the spool writes
+     * a message's envelope, fsyncs the text, then the envelope, whose fsync then finds most of its
+     * work done. The caller fsyncs, closes, and deletes the file on failure.
+     */
+    static FileChannel create(Path file, byte[]... parts) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
             for (byte[] part : parts) {
-                writeFully(ch, part);
+                ByteBuffer b = ByteBuffer.wrap(part);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
             }
-        });
+            return ch;
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** Atomically renames; the rename is durable only once the target's directory is fsynced (the caller's job). */
+    static void rename(Path from, Path to) throws IOException {
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**
@@ -31,31 +69,20 @@ public final class DurableFiles {
      * to {@code target}; the body is copied by the kernel, never held in memory.
      */
     public static void write(Path tmp, Path target, byte[] head, Path body) throws IOException {
-        write(tmp, target, ch -> {
-            writeFully(ch, head);
-            try (FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
-                long size = in.size();
-                for (long done = 0; done < size; ) {
-                    long n = in.transferTo(done, size - done, ch);
-                    if (n <= 0) {
-                        throw new IOException("copying " + body + " stopped at byte " + done + " of " + size);
-                    }
-                    done += n;
-                }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+             FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.wrap(head);
+            while (b.hasRemaining()) {
+                ch.write(b);
             }
-        });
-    }
-
-    /** What goes into a file being written. */
-    @FunctionalInterface
-    private interface Content {
-        void writeTo(FileChannel ch) throws IOException;
-    }
-
-    /** Content into {@code tmp}, fsync, rename to {@code target}, fsync its directory; nothing left behind on failure. */
-    private static void write(Path tmp, Path target, Content content) throws IOException {
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            content.writeTo(ch);
+            long size = in.size();
+            for (long done = 0; done < size; ) {
+                long n = in.transferTo(done, size - done, ch);
+                if (n <= 0) {
+                    throw new IOException("copying " + body + " stopped at byte " + done + " of " + size);
+                }
+                done += n;
+            }
             ch.force(true);
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
@@ -66,13 +93,6 @@ public final class DurableFiles {
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
             throw e;
-        }
-    }
-
-    private static void writeFully(FileChannel ch, byte[] bytes) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-            ch.write(b);
         }
     }
 

@@ -153,8 +153,10 @@ final class IncomingText {
     }
 
     /**
-     * Makes the text durable at {@code target}: written out, fsynced, renamed, directory fsynced.
-     * Throws the write error remembered earlier, if any; on any failure nothing is left behind.
+     * Makes the text durable at {@code target}: written out, fsynced, renamed. The rename is
+     * durable once the caller fsyncs {@code target}'s directory, which it shares with other
+     * messages (group commit). Throws the write error remembered earlier, if any; on any failure
+     * nothing is left behind.
      */
     void persist(Path target) throws IOException {
         if (finished) {
@@ -168,7 +170,7 @@ final class IncomingText {
             file.force(true);
             file.close();
             finished = true;
-            DurableFiles.move(tmp, target);
+            DurableFiles.rename(tmp, target);
         } catch (IOException e) {
             discard();
             throw e;

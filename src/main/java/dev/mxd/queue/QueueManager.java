@@ -38,6 +38,9 @@ public final class QueueManager implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(QueueManager.class);
 
+    /** How old an envelope in incoming/ must be before a scan takes it (a younger one may be mid-commit). */
+    static final Duration INCOMING_GRACE = Duration.ofMinutes(1);
+
     /** Destination key for local mailboxes. */
     static final String LOCAL = "local";
 
@@ -79,6 +82,7 @@ public final class QueueManager implements AutoCloseable {
     private final Object claim = new Object();
     private volatile boolean running = true;
     private volatile long nextScanNanos;
+    private volatile boolean backlog; // the last scan filled the ready queue: more is waiting on disk
 
     public QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
                         DeliveryNotices notices, Clock clock) {
@@ -216,7 +220,7 @@ public final class QueueManager implements AutoCloseable {
     private void schedule() {
         while (running) {
             try {
-                if (System.nanoTime() - nextScanNanos >= 0) {
+                if (System.nanoTime() - nextScanNanos >= 0 || (backlog && ready.size() <= settings.activeLimit() / 2)) {
                     scanDeferred();
                 }
                 String id = ready.poll(200, TimeUnit.MILLISECONDS);
@@ -247,14 +251,27 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Finds work on disk: due deferred mail, and incoming mail that found the ready queue full
+     * when it arrived (older than {@link #INCOMING_GRACE}: a commit takes milliseconds, so a
+     * message is not picked up between its envelope's rename and its 250). When a scan fills the
+     * queue, the next one runs as soon as half of it is worked off, not a whole scan interval
+     * later: a large queue (a destination that came back) drains at delivery speed.
+     */
     private void scanDeferred() throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
         int room = ready.remainingCapacity();
-        if (room > 0) {
-            for (String id : spool.due(clock.instant(), room)) {
-                offer(id);
-            }
+        if (room <= 0) {
+            backlog = true;
+            return;
         }
+        Instant now = clock.instant();
+        List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), room));
+        found.addAll(spool.due(now, room - found.size()));
+        for (String id : found) {
+            offer(id);
+        }
+        backlog = found.size() >= room;
     }
 
     /** One delivery attempt for one message: every destination it still has, then file it. */
@@ -265,7 +282,7 @@ public final class QueueManager implements AutoCloseable {
                 if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
                     return; // gone, held by the operator, or already being worked on
                 }
-                spool.move(id, state.get(), QueueState.ACTIVE);
+                spool.activate(id, state.get()); // no directory fsync: start-up moves active/ back to incoming/ anyway
             }
             Envelope e = spool.envelope(QueueState.ACTIVE, id);
             Path text = spool.text(id);
@@ -340,7 +357,11 @@ public final class QueueManager implements AutoCloseable {
             notices.send(e, text, toReport); // before the states are recorded: a crash repeats a notice, never loses one
         }
         Envelope next = e.withRecipients(updated);
-        spool.update(QueueState.ACTIVE, next);
+        if (!next.done()) {
+            // A finished message is removed next instead: rewriting its envelope first would cost two
+            // fsyncs to guard the same crash window (delivered, not yet recorded: a rare duplicate).
+            spool.update(QueueState.ACTIVE, next);
+        }
         return next;
     }
 

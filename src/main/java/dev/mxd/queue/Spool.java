@@ -6,6 +6,7 @@ import dev.mxd.smtp.server.ReceivedMessage;
 import dev.mxd.smtp.server.Recipient;
 import dev.mxd.smtp.server.Transaction;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -17,8 +18,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -51,6 +54,9 @@ public final class Spool implements MessageStore {
     private final String hostname;
     private final Clock clock;
     private final QueueIds ids = new QueueIds();
+    // Group commit: concurrent messages share one fsync of each directory they renamed into.
+    private final GroupSync acceptSync;
+    private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
     private Spool(Path root, String hostname, Clock clock) {
@@ -59,6 +65,10 @@ public final class Spool implements MessageStore {
         this.data = root.resolve("data");
         this.hostname = hostname;
         this.clock = clock;
+        this.acceptSync = new GroupSync(data, root.resolve(QueueState.INCOMING.directory()));
+        for (QueueState q : QueueState.values()) {
+            stateSync.put(q, new GroupSync(root.resolve(q.directory())));
+        }
     }
 
     /**
@@ -103,6 +113,13 @@ public final class Spool implements MessageStore {
             if (state(id).isEmpty()) {
                 LOG.info("spool: removing {} (never acknowledged: no envelope)", id);
                 Files.deleteIfExists(f);
+            }
+        }
+        for (String id : ids(QueueState.INCOMING)) {
+            if (!Files.exists(data.resolve(id))) {
+                // A crash during the shared fsync of data/ and incoming/: this message had no 250 yet.
+                LOG.info("spool: removing {} (never acknowledged: envelope without text)", id);
+                Files.deleteIfExists(envelopePath(QueueState.INCOMING, id));
             }
         }
         int count = 0;
@@ -182,33 +199,51 @@ public final class Spool implements MessageStore {
             return commit(clock.instant(), Optional.of(rewrite));
         }
 
-        /** The durability contract of docs/spool.md, steps 1 and 2; 452 4.3.1 and nothing left behind on failure. */
+        /**
+         * The durability contract of docs/spool.md; 452 4.3.1 and nothing left behind on failure.
+         * The text and envelope files are fsynced by this thread (the envelope written first, so
+         * its fsync finds the text's journal commit done); the fsyncs of {@code data/} and
+         * {@code incoming/} are shared with the messages committed at the same time (group
+         * commit). Only then is the message accepted. A text the filter rewrites (tags) is written
+         * out, fsynced and renamed with its own directory fsync first, so the envelope has its size.
+         */
         synchronized StoreOutcome commit(Instant arrival, Optional<TextRewrite> rewrite) {
             if (ended) {
                 throw new IllegalStateException(id + ": already committed or discarded");
             }
             ended = true;
             Path target = data.resolve(id);
+            Path envelopeTmp = tmp.resolve(id + ".json");
+            Path envelope = envelopePath(QueueState.INCOMING, id);
             try {
                 if (rewrite.isPresent()) {
                     text.persist(target, rewrite.get());
-                } else {
-                    text.persist(target);
                 }
                 List<RecipientStatus> rs = new ArrayList<>();
                 for (Recipient r : transaction.recipients()) {
                     rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
                 }
                 Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size());
-                DurableFiles.write(tmp.resolve(id + ".json"), envelopePath(QueueState.INCOMING, id), EnvelopeJson.write(e));
+                try (FileChannel envelopeFile = DurableFiles.create(envelopeTmp, EnvelopeJson.write(e))) {
+                    if (rewrite.isEmpty()) {
+                        text.persist(target);
+                    }
+                    envelopeFile.force(true);
+                }
+                DurableFiles.rename(envelopeTmp, envelope);
+                acceptSync.await();
             } catch (IOException | RuntimeException e) {
                 LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
                         e.toString());
                 text.discard();
-                try {
-                    Files.deleteIfExists(target);
-                } catch (IOException ignored) {
-                    // the next start-up removes text without an envelope
+                // The envelope may have been renamed and its directory's fsync failed: not accepted either.
+                // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
+                for (Path p : List.of(envelopeTmp, envelope, target)) {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (IOException ignored) {
+                        // see above
+                    }
                 }
                 return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
             }
@@ -335,8 +370,16 @@ public final class Spool implements MessageStore {
 
     /** Up to {@code limit} deferred messages due at {@code now}, by reading only the directory and file times. */
     public List<String> due(Instant now, int limit) throws IOException {
+        return due(QueueState.DEFERRED, now, limit);
+    }
+
+    /**
+     * Up to {@code limit} messages in {@code state} whose envelope file time is {@code now} or
+     * earlier (for {@code deferred/}, the next attempt; elsewhere, the last write).
+     */
+    public List<String> due(QueueState state, Instant now, int limit) throws IOException {
         List<String> out = new ArrayList<>();
-        try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(QueueState.DEFERRED.directory()), "*.json")) {
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(state.directory()), "*.json")) {
             for (Path f : dir) {
                 if (out.size() >= limit) {
                     break;
@@ -358,10 +401,22 @@ public final class Spool implements MessageStore {
         DurableFiles.move(envelopePath(from, id), envelopePath(to, id));
     }
 
-    /** Removes a finished message: the envelope first, so a crash in between leaves only text, removed at start-up. */
+    /**
+     * Moves a message into {@code active/} for a delivery attempt. No directory fsync: start-up
+     * moves {@code active/} back to {@code incoming/}, so after a crash the message is where it
+     * would be either way; whatever the attempt changes is persisted with its own fsyncs.
+     */
+    public void activate(String id, QueueState from) throws IOException {
+        DurableFiles.rename(envelopePath(from, id), envelopePath(QueueState.ACTIVE, id));
+    }
+
+    /**
+     * Removes a finished message: the envelope first, so a crash in between leaves only text,
+     * removed at start-up. The directory fsync is shared with other removals at the same time.
+     */
     public void remove(QueueState state, String id) throws IOException {
         Files.deleteIfExists(envelopePath(state, id));
-        DurableFiles.syncDirectory(root.resolve(state.directory()));
+        stateSync.get(state).await();
         Files.deleteIfExists(data.resolve(id));
     }
 

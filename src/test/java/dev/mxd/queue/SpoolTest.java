@@ -85,10 +85,13 @@ class SpoolTest {
         s.move(active, QueueState.INCOMING, QueueState.ACTIVE);
         Files.writeString(dir.resolve("tmp").resolve("HALF.msg"), "half-written");
         Files.writeString(dir.resolve("data").resolve("ORPHAN"), "text whose envelope was never written");
+        String textless = ((StoreOutcome.Stored) s.store(message("crash before data/ was synced\r\n"))).queueId();
+        Files.delete(dir.resolve("data").resolve(textless)); // its rename into data/ never reached the disk
         Spool again = Spool.open(dir, "mx.test", Clock.systemUTC());
         assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(kept, active);
         assertThat(dir.resolve("tmp").resolve("HALF.msg")).doesNotExist();
         assertThat(dir.resolve("data").resolve("ORPHAN")).doesNotExist();
+        assertThat(again.state(textless)).isEmpty();
         assertThat(dir.resolve("data").resolve(kept)).exists();
     }
 

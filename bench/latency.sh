@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Accept latency (end of DATA -> 250) at a fixed offered rate, mxd against a stock Postfix,
+# alternating, each relaying to smtp-sink as in bench/relay.sh. The load generator is
+# dev.mxd.bench.AcceptLatency (src/test/java).
+# Usage: bench/latency.sh [RATE [CONNECTIONS [SECONDS [RUNS]]]]   (default 200 20 30 3)
+# Env:   WARMUP=S  seconds offered first and not counted (default 10), for both MTAs
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+RATE=${1:-200}; CONNS=${2:-20}; SECS=${3:-30}; RUNS=${4:-3}; WARMUP=${WARMUP:-10}
+
+bench_prepare
+(cd "$bench_root" && ./mvnw -q -B -DskipTests test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test)
+cp="$bench_root/target/test-classes:$bench_root/target/classes:$(cat "$bench_root/target/bench.classpath")"
+work=$(mktemp -d /tmp/mxd-latency.XXXXXX)
+chmod 755 "$work" # Postfix daemons run as user postfix
+SINK_PID=""
+cleanup() { stop_pid "${MXD_PID:-}"; stop_postfix; stop_pid "$SINK_PID"; stop_pid "${DNS_PID:-}"; rm -rf "$work"; }
+trap cleanup EXIT
+start_dns "$work"
+SINK_PORT=$(free_port)
+smtp-sink -u nobody "127.0.0.1:$SINK_PORT" 1024 >"$work/sink.out" 2>&1 &
+SINK_PID=$!
+wait_port "$SINK_PORT" 10 || die "smtp-sink did not listen"
+
+measure() { # NAME PORT
+  timeout $((SECS * 3 + 120)) java -cp "$cp" dev.mxd.bench.AcceptLatency "127.0.0.1:$2" "$RATE" "$CONNS" "$SECS" 4096 "$WARMUP" 2>>"$work/gen.err" \
+    | tee -a "$work/$1.txt" | awk -v n="$1" '{printf "  %-8s sent %s ok %s failed %s  p50 %6.2f ms  p99 %7.2f ms  p99.9 %7.2f ms  max %7.2f ms  (worst lateness %s ms)\n", n, $1, $2, $3, $4, $5, $6, $7, $8}'
+}
+
+echo "accept latency: $RATE msgs/s offered over $CONNS connections for $SECS s after $WARMUP s not counted, 4 KB, $RUNS runs each"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq 1 "$RUNS"); do
+  echo "run $r (load $(cut -d' ' -f1 /proc/loadavg))"
+  start_mxd "$work/mxd" "$SINK_PORT"; measure mxd "$MXD_PORT"; stop_pid "$MXD_PID"; MXD_PID=""; rm -rf "$work/mxd"
+  start_postfix "$work/postfix" "$SINK_PORT"; measure postfix "$PF_PORT"; stop_postfix; rm -rf "$work/postfix"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf '%-10s %10s %10s %10s\n' "median ms" p50 p99 p99.9
+for m in mxd postfix; do
+  printf '%-10s %10s %10s %10s\n' "$m" "$(awk '{print $4}' "$work/$m.txt" | median)" "$(awk '{print $5}' "$work/$m.txt" | median)" "$(awk '{print $6}' "$work/$m.txt" | median)"
+done

@@ -1,0 +1,78 @@
+package dev.mxd.queue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Group commit for directories: every caller needs the entries it has just renamed or deleted
+ * in them to be on disk, and one {@code fsync} of each directory makes all of them durable at
+ * once. The first caller to arrive syncs for everyone whose change came before the
+ * sync started; callers that arrive meanwhile wait and are covered by the next sync, which one
+ * of them runs. Under load one fsync serves many messages; alone, a caller pays exactly one
+ * fsync, as before.
+ *
+ * <p>Each caller returns only after an fsync that started after its call, so the guarantee
+ * is the same as calling {@link DurableFiles#syncDirectory} itself.
+ */
+final class GroupSync {
+
+    private final List<Path> directories;
+
+    /** The callers waiting for one fsync, and its result. */
+    private static final class Batch {
+        boolean done;
+        IOException failure;
+    }
+
+    private Batch open = new Batch(); // callers arriving now join it; its fsync starts only after they joined
+    private boolean syncing;
+
+    GroupSync(Path... directories) {
+        this.directories = List.of(directories);
+    }
+
+    /** Returns once the directories' entries changed before the call are on disk; throws if an fsync failed. */
+    void await() throws IOException {
+        Batch batch;
+        synchronized (this) {
+            batch = open;
+            while (true) {
+                if (batch.done) {
+                    if (batch.failure != null) {
+                        throw new IOException("fsync of " + directories + " failed: " + batch.failure.getMessage(), batch.failure);
+                    }
+                    return;
+                }
+                if (!syncing) {
+                    syncing = true; // this caller syncs for its whole batch; later callers form the next one
+                    open = new Batch();
+                    break;
+                }
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the fsync of " + directories, e);
+                }
+            }
+        }
+        IOException error = null;
+        try {
+            for (Path d : directories) {
+                DurableFiles.syncDirectory(d);
+            }
+        } catch (IOException e) {
+            error = e;
+        }
+        synchronized (this) {
+            batch.done = true;
+            batch.failure = error;
+            syncing = false;
+            notifyAll();
+        }
+        if (error != null) {
+            throw error;
+        }
+    }
+}

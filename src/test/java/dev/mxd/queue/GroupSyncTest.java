@@ -1,0 +1,54 @@
+package dev.mxd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GroupSyncTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyConcurrentCallerReturnsAfterASync() throws Exception {
+        GroupSync sync = new GroupSync(dir);
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<?>> calls = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                int n = i;
+                calls.add(pool.submit(() -> {
+                    Files.writeString(dir.resolve("f" + n), "x");
+                    sync.await();
+                    return null;
+                }));
+            }
+            for (Future<?> f : calls) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(Files.list(dir).count()).isEqualTo(200);
+    }
+
+    @Test
+    void aFailedSyncIsReportedToItsCaller() throws IOException {
+        Path missing = dir.resolve("gone");
+        GroupSync sync = new GroupSync(missing);
+        assertThatThrownBy(sync::await).isInstanceOf(IOException.class);
+        Files.createDirectory(missing);
+        sync.await(); // the next batch gets a fresh fsync
+    }
+}
