@@ -98,23 +98,12 @@ public final class KnotServer implements AuthoritativeDns {
     }
 
     public String log() {
-        try {
-            return Files.readString(dir.resolve("knotd.log"));
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
+        return Processes.log(dir.resolve("knotd.log"));
     }
 
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Processes.stop(process, 10);
         TestDirs.deleteTree(dir);
     }
 }

@@ -1,7 +1,6 @@
 package dev.mxd.testing;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,11 +69,7 @@ public class PeerProcess implements AutoCloseable {
     }
 
     public String log() {
-        try {
-            return Files.readString(log);
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
+        return Processes.log(log);
     }
 
     /** Stops each daemon that was started (nulls are those that never came up), in the order given. */
@@ -95,14 +90,7 @@ public class PeerProcess implements AutoCloseable {
         } catch (IOException | InterruptedException ignored) {
             // stopping anyway
         }
-        process.destroy();
-        try {
-            if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Processes.stop(process, 15);
         TestDirs.deleteTree(dir);
     }
 }
