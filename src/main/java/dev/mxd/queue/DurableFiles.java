@@ -20,6 +20,11 @@ public final class DurableFiles {
     /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
     public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
         writeSynced(tmp, parts);
+        moveOrDelete(tmp, target);
+    }
+
+    /** The durable rename of a written, fsynced temporary file; the file is removed if it fails. */
+    private static void moveOrDelete(Path tmp, Path target) throws IOException {
         try {
             move(tmp, target);
         } catch (IOException e) {
@@ -69,12 +74,7 @@ public final class DurableFiles {
      * to {@code target}; the body is copied by the kernel, never held in memory.
      */
     public static void write(Path tmp, Path target, byte[] head, Path body) throws IOException {
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-             FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
-            ByteBuffer b = ByteBuffer.wrap(head);
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
+        try (FileChannel ch = create(tmp, head); FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
             long size = in.size();
             for (long done = 0; done < size; ) {
                 long n = in.transferTo(done, size - done, ch);
@@ -88,12 +88,7 @@ public final class DurableFiles {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        try {
-            move(tmp, target);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
+        moveOrDelete(tmp, target);
     }
 
     /** Atomically renames and makes the rename durable (fsync of the target's directory). */
