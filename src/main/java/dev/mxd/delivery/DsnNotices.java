@@ -84,7 +84,7 @@ public final class DsnNotices implements DeliveryNotices {
             LOG.warn("{}: undeliverable bounce; notice to the postmaster <{}>", envelope.id(), sender);
         }
         boolean full = envelope.parameters().ret().map(ret -> ret == MailParameters.Ret.FULL).orElse(true);
-        byte[] original = readAtMost(text, DsnWriter.DEFAULT_RETURN_LIMIT + 1);
+        byte[] original = readAtMost(text, (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1));
         if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
             original = DsnWriter.headersOf(original);
             full = false;

@@ -47,7 +47,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             try {
                 for (String box : local.mailboxes()) {
                     if (delivered.add(local.domain() + "/" + box)) {
-                        Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text);
+                        Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
                         LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
                     }
                 }

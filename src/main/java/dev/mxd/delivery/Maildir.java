@@ -44,12 +44,12 @@ public final class Maildir {
         return target;
     }
 
-    /** Delivers {@code headers} followed by the file {@code text}, streamed; returns the file in {@code new/}. */
-    public Path deliver(String domain, String mailbox, byte[] headers, Path text) throws IOException {
+    /** Delivers {@code headers} followed by the first {@code length} octets of the file {@code text}, streamed; returns the file in {@code new/}. */
+    public Path deliver(String domain, String mailbox, byte[] headers, Path text, long length) throws IOException {
         Path dir = prepare(domain, mailbox);
         String name = uniqueName();
         Path target = dir.resolve("new").resolve(name);
-        DurableFiles.write(dir.resolve("tmp").resolve(name), target, headers, text);
+        DurableFiles.write(dir.resolve("tmp").resolve(name), target, headers, text, length);
         return target;
     }
 

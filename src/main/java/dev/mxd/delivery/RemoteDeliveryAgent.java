@@ -189,6 +189,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent {
         MailParameters p = e.parameters();
         return new dev.mxd.smtp.client.Envelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
                 p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
-                p.ret().map(r -> dev.mxd.smtp.client.Envelope.Ret.valueOf(r.name())), p.envid(), MessageContent.of(text));
+                p.ret().map(r -> dev.mxd.smtp.client.Envelope.Ret.valueOf(r.name())), p.envid(), MessageContent.of(text, e.size()));
     }
 }

@@ -70,12 +70,16 @@ public final class DurableFiles {
     }
 
     /**
-     * Writes {@code head} then the content of {@code body} to {@code tmp}, fsyncs, and renames it
-     * to {@code target}; the body is copied by the kernel, never held in memory.
+     * Writes {@code head} then the first {@code length} octets of {@code body} to {@code tmp},
+     * fsyncs, and renames it to {@code target}; the body is copied by the kernel, never held in
+     * memory.
      */
-    public static void write(Path tmp, Path target, byte[] head, Path body) throws IOException {
+    public static void write(Path tmp, Path target, byte[] head, Path body, long length) throws IOException {
         try (FileChannel ch = create(tmp, head); FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
-            long size = in.size();
+            long size = length;
+            if (in.size() < size) {
+                throw new IOException(body + " has " + in.size() + " octets, " + size + " expected");
+            }
             for (long done = 0; done < size; ) {
                 long n = in.transferTo(done, size - done, ch);
                 if (n <= 0) {

@@ -17,17 +17,18 @@ import java.util.Arrays;
 /**
  * The text of one message while it arrives. The first {@code memoryLimit} octets stay in
  * memory (most mail is small, and a small message then costs one write at the end); past that
- * the text spills to its file in {@code spool/tmp/} and every later piece is written straight
- * through, so a connection holds at most {@code memoryLimit} octets of text however large the
- * message is. Nothing is fsynced until {@link #persist}, the first step of the durability
- * contract (docs/spool.md).
+ * the text spills to its final file, {@code spool/data/ID}, and every later piece is written
+ * straight through, so a connection holds at most {@code memoryLimit} octets of text however
+ * large the message is. The text is written where it will stay and never renamed: until its
+ * envelope exists it is not a message, and start-up removes text without an envelope. Nothing
+ * is fsynced until {@link #persist}, the first step of the durability contract (docs/spool.md).
  *
  * <p>Not thread-safe: written on one thread, then persisted or discarded after a hand-off that
  * orders memory (an executor submission).
  */
 final class IncomingText {
 
-    private final Path tmp;
+    private final Path path;
     private final int memoryLimit;
 
     private byte[] memory = new byte[4096];
@@ -38,8 +39,8 @@ final class IncomingText {
     private IOException failure;  // the first write error: the message will be answered 452
     private boolean finished;
 
-    IncomingText(Path tmp, int memoryLimit) {
-        this.tmp = tmp;
+    IncomingText(Path path, int memoryLimit) {
+        this.path = path;
         this.memoryLimit = memoryLimit;
     }
 
@@ -72,7 +73,7 @@ final class IncomingText {
         if (file != null) {
             return;
         }
-        file = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        file = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         spilled = !finished && failure == null && size > memoryLimit;
         writeFully(ByteBuffer.wrap(memory, 0, inMemory));
         memory = null;
@@ -119,33 +120,37 @@ final class IncomingText {
 
             @Override
             public InputStream open() throws IOException {
-                return onDisk ? Files.newInputStream(tmp) : new ByteArrayInputStream(head, 0, headLength);
+                return onDisk ? Files.newInputStream(path) : new ByteArrayInputStream(head, 0, headLength);
             }
         };
     }
 
     /**
-     * Makes the text durable at {@code target} as {@code rewrite} copies it: the rewritten text goes
-     * to a second temporary file, fsynced, renamed; the original is dropped. Nothing is left behind
-     * on failure.
+     * Replaces the text with what {@code rewrite} makes of it: written to a second file beside
+     * this one and renamed over it (in one directory, which the caller fsyncs). The new text is
+     * made durable by {@link #persist} like any other. Nothing is left behind on failure.
      */
-    void persist(Path target, MessageStore.TextRewrite rewrite) throws IOException {
-        Path rewritten = tmp.resolveSibling(tmp.getFileName() + ".rewritten");
+    void rewrite(MessageStore.TextRewrite rewrite) throws IOException {
+        Path rewritten = path.resolveSibling(path.getFileName() + ".rewritten");
+        FileChannel ch = null;
         try {
             MessageStore.ReceivedText original = received();
-            long written;
-            try (InputStream in = original.open();
-                 FileChannel ch = FileChannel.open(rewritten, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch = FileChannel.open(rewritten, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try (InputStream in = original.open()) {
                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
                 rewrite.copy(in, out);
                 out.flush();
-                ch.force(true);
-                written = ch.size();
             }
+            long written = ch.size();
             discard();
+            DurableFiles.rename(rewritten, path);
+            finished = false;
+            file = ch;
             size = written;
-            DurableFiles.move(rewritten, target);
         } catch (IOException | RuntimeException e) {
+            if (ch != null) {
+                ch.close();
+            }
             discard();
             Files.deleteIfExists(rewritten);
             throw e;
@@ -153,12 +158,13 @@ final class IncomingText {
     }
 
     /**
-     * Makes the text durable at {@code target}: written out, fsynced, renamed. The rename is
-     * durable once the caller fsyncs {@code target}'s directory, which it shares with other
-     * messages (group commit). Throws the write error remembered earlier, if any; on any failure
-     * nothing is left behind.
+     * Makes the text durable where it is, followed by {@code trailer} (the envelope, which is not
+     * counted in {@link #size}): written out (if it was all in memory) and fsynced. Its directory
+     * entry is durable once the caller fsyncs the directory, which it shares with other messages
+     * (group commit). Throws the write error remembered earlier, if any; on any failure nothing is
+     * left behind.
      */
-    void persist(Path target) throws IOException {
+    void persist(byte[] trailer) throws IOException {
         if (finished) {
             throw new IllegalStateException("message text already persisted or discarded");
         }
@@ -167,10 +173,10 @@ final class IncomingText {
                 throw failure;
             }
             spill();
+            writeFully(ByteBuffer.wrap(trailer));
             file.force(true);
             file.close();
             finished = true;
-            DurableFiles.rename(tmp, target);
         } catch (IOException e) {
             discard();
             throw e;
@@ -190,16 +196,16 @@ final class IncomingText {
             try {
                 file.close();
             } catch (IOException ignored) {
-                // the file is deleted next; start-up empties tmp/ anyway
+                // the file is deleted next; start-up removes text without an envelope anyway
             }
         }
     }
 
     private void deleteQuietly() {
         try {
-            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(path);
         } catch (IOException ignored) {
-            // start-up empties tmp/
+            // start-up removes text without an envelope
         }
     }
 }

@@ -78,8 +78,12 @@ public final class QueueManager implements AutoCloseable {
     private final Thread scheduler;
     private final AtomicInteger busy = new AtomicInteger();
     private final List<DeliveryListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-    /** Taking a message into active/ and an operator's command on it never interleave (see {@link QueueChange}). */
-    private final Object claim = new Object();
+    /**
+     * Taking a message into active/ and an operator's command on it never interleave (see
+     * {@link QueueChange}). Striped by queue id: one lock for all would make every worker wait for
+     * the others' renames, which the kernel serialises behind journal commits under load.
+     */
+    private final Object[] claims = new Object[64];
     private volatile boolean running = true;
     private volatile long nextScanNanos;
     private volatile boolean backlog; // the last scan filled the ready queue: more is waiting on disk
@@ -97,6 +101,13 @@ public final class QueueManager implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         this.pool = Executors.newFixedThreadPool(settings.concurrency(), r -> daemon(r, "mxd-delivery-" + n.incrementAndGet()));
         this.scheduler = daemon(this::schedule, "mxd-qmgr");
+        for (int i = 0; i < claims.length; i++) {
+            claims[i] = new Object();
+        }
+    }
+
+    private Object claim(String id) {
+        return claims[Math.floorMod(id.hashCode(), claims.length)];
     }
 
     /** Starts with what the spool holds (incoming first, then due deferred mail), then takes new mail as it arrives. */
@@ -189,7 +200,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private QueueChange whenIdle(String id, Change change) throws IOException {
-        synchronized (claim) {
+        synchronized (claim(id)) {
             Optional<QueueState> state = spool.state(id);
             if (state.isEmpty()) {
                 return new QueueChange.NoSuchMessage(id);
@@ -277,7 +288,7 @@ public final class QueueManager implements AutoCloseable {
     /** One delivery attempt for one message: every destination it still has, then file it. */
     void process(String id) {
         try {
-            synchronized (claim) {
+            synchronized (claim(id)) {
                 Optional<QueueState> state = spool.state(id);
                 if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
                     return; // gone, held by the operator, or already being worked on

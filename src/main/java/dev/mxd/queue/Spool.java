@@ -29,15 +29,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The durable spool (docs/spool.md). A message is two files: its text in {@code data/ID},
- * written once, and its envelope in {@code STATE/ID.json}, where STATE is incoming, active,
- * deferred or hold. The envelope's rename into {@code incoming/} is the moment of acceptance;
- * everything before it is undone at start-up. Per-recipient state is persisted by rewriting
- * the small envelope file, never the text.
+ * The durable spool (docs/spool.md). A message is its text in {@code data/ID}, written once,
+ * and its envelope in {@code STATE/ID.json}, where STATE is incoming, active, deferred or hold.
+ * At acceptance the envelope is written after the text in the same file and
+ * {@code incoming/ID.json} is a hard link to it (see {@link EnvelopeFile}); the link's
+ * appearance is the moment of acceptance, and everything before it is undone at start-up.
+ * Per-recipient state is persisted by rewriting {@code STATE/ID.json} as a small JSON file,
+ * never the text.
  *
  * <p>Text arrives through {@link #begin}: in memory up to {@link #MEMORY_LIMIT} octets, then
- * straight into {@code tmp/ID.msg} as the client sends it, so memory per connection is bounded
- * whatever the message size.
+ * straight into {@code data/ID} as the client sends it, so memory per connection is bounded
+ * whatever the message size. Files are written in the directory where they stay and renamed
+ * only within it ({@code ID.json.new} to {@code ID.json}): Linux serialises renames between
+ * directories file-system wide.
  */
 public final class Spool implements MessageStore {
 
@@ -45,7 +49,7 @@ public final class Spool implements MessageStore {
     private static final DateTimeFormatter RFC5322_DATE =
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
 
-    /** Octets of message text kept in memory before it goes to its file in {@code tmp/}. */
+    /** Octets of message text kept in memory before it goes to its file in {@code data/}. */
     public static final int MEMORY_LIMIT = 64 * 1024;
 
     private final Path root;
@@ -101,16 +105,28 @@ public final class Spool implements MessageStore {
         return s;
     }
 
+    /** Suffix of an envelope being written beside the one it becomes (same directory, so its rename is cheap). */
+    private static final String NEW = ".new";
+
     private void recover() throws IOException {
         for (Path f : list(tmp)) {
-            Files.deleteIfExists(f);
+            Files.deleteIfExists(f); // spools written by earlier versions kept unfinished files here
+        }
+        for (QueueState q : QueueState.values()) {
+            for (Path f : list(root.resolve(q.directory()))) {
+                if (f.getFileName().toString().endsWith(NEW)) {
+                    Files.deleteIfExists(f); // an envelope write that never finished
+                }
+            }
         }
         for (String id : ids(QueueState.ACTIVE)) {
             DurableFiles.move(envelopePath(QueueState.ACTIVE, id), envelopePath(QueueState.INCOMING, id));
         }
         for (Path f : list(data)) {
             String id = f.getFileName().toString();
-            if (state(id).isEmpty()) {
+            if (id.indexOf('.') >= 0) {
+                Files.deleteIfExists(f); // a filter's rewrite of a text that never finished
+            } else if (state(id).isEmpty()) {
                 LOG.info("spool: removing {} (never acknowledged: no envelope)", id);
                 Files.deleteIfExists(f);
             }
@@ -138,16 +154,16 @@ public final class Spool implements MessageStore {
      * Starts a message at DATA: allocates its queue id and writes the Received header first, as
      * Postfix's smtpd does when DATA is accepted (so the header's time is the start of DATA).
      * Nothing here blocks on the disk; text larger than {@link #MEMORY_LIMIT} is written to
-     * {@code tmp/ID.msg} as it arrives.
+     * {@code data/ID} as it arrives.
      */
     @Override
     public IncomingMessage begin(Transaction t) {
         Instant now = clock.instant();
         String id = ids.next(now.toEpochMilli());
-        if (Files.exists(data.resolve(id)) || Files.exists(tmp.resolve(id + ".msg"))) {
+        if (Files.exists(data.resolve(id))) {
             id = ids.next(now.toEpochMilli());
         }
-        Draft d = new Draft(id, t, new IncomingText(tmp.resolve(id + ".msg"), MEMORY_LIMIT));
+        Draft d = new Draft(id, t, new IncomingText(data.resolve(id), MEMORY_LIMIT));
         byte[] received = receivedHeader(t, id, now);
         d.write(received, 0, received.length);
         return d;
@@ -201,11 +217,12 @@ public final class Spool implements MessageStore {
 
         /**
          * The durability contract of docs/spool.md; 452 4.3.1 and nothing left behind on failure.
-         * The text and envelope files are fsynced by this thread (the envelope written first, so
-         * its fsync finds the text's journal commit done); the fsyncs of {@code data/} and
-         * {@code incoming/} are shared with the messages committed at the same time (group
-         * commit). Only then is the message accepted. A text the filter rewrites (tags) is written
-         * out, fsynced and renamed with its own directory fsync first, so the envelope has its size.
+         * The text, followed by its first envelope, is written to {@code data/ID} and fsynced by
+         * this thread; {@code incoming/ID.json} is made a hard link to it (one inode per message:
+         * creating inodes is what a busy spool's file system spends most of its time on). The
+         * fsyncs of {@code data/} and {@code incoming/} are shared with the messages committed at
+         * the same time (group commit). Only then is the message accepted. A text the filter
+         * rewrites (tags) is rewritten first, so the envelope has its size.
          */
         synchronized StoreOutcome commit(Instant arrival, Optional<TextRewrite> rewrite) {
             if (ended) {
@@ -213,32 +230,26 @@ public final class Spool implements MessageStore {
             }
             ended = true;
             Path target = data.resolve(id);
-            Path envelopeTmp = tmp.resolve(id + ".json");
             Path envelope = envelopePath(QueueState.INCOMING, id);
             try {
                 if (rewrite.isPresent()) {
-                    text.persist(target, rewrite.get());
+                    text.rewrite(rewrite.get());
                 }
                 List<RecipientStatus> rs = new ArrayList<>();
                 for (Recipient r : transaction.recipients()) {
                     rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
                 }
                 Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size());
-                try (FileChannel envelopeFile = DurableFiles.create(envelopeTmp, EnvelopeJson.write(e))) {
-                    if (rewrite.isEmpty()) {
-                        text.persist(target);
-                    }
-                    envelopeFile.force(true);
-                }
-                DurableFiles.rename(envelopeTmp, envelope);
+                text.persist(EnvelopeFile.trailer(EnvelopeJson.write(e)));
+                Files.createLink(envelope, target);
                 acceptSync.await();
             } catch (IOException | RuntimeException e) {
                 LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
                         e.toString());
                 text.discard();
-                // The envelope may have been renamed and its directory's fsync failed: not accepted either.
+                // The envelope may have been linked and its directory's fsync failed: not accepted either.
                 // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
-                for (Path p : List.of(envelopeTmp, envelope, target)) {
+                for (Path p : List.of(envelope, target)) {
                     try {
                         Files.deleteIfExists(p);
                     } catch (IOException ignored) {
@@ -338,18 +349,21 @@ public final class Spool implements MessageStore {
     }
 
     public Envelope envelope(QueueState state, String id) throws IOException {
-        return EnvelopeJson.read(Files.readAllBytes(envelopePath(state, id)));
+        return EnvelopeFile.read(envelopePath(state, id));
     }
 
-    /** The spooled text (Received header first). */
+    /**
+     * The file holding the spooled text (Received header first): read only its first
+     * {@link Envelope#size()} octets; the envelope the message was accepted with may follow.
+     */
     public Path text(String id) {
         return data.resolve(id);
     }
 
     /** Persists new recipient states in place: the next attempt sees them even after a crash. */
     public void update(QueueState state, Envelope e) throws IOException {
-        Path t = tmp.resolve(e.id() + ".json." + System.nanoTime());
-        DurableFiles.write(t, envelopePath(state, e.id()), EnvelopeJson.write(e));
+        Path target = envelopePath(state, e.id());
+        DurableFiles.write(target.resolveSibling(target.getFileName() + NEW), target, EnvelopeJson.write(e));
     }
 
     /**

@@ -116,7 +116,7 @@ class FilteringStoreTest {
     String spooled(MessageStore.StoreOutcome o) throws IOException {
         String id = ((MessageStore.StoreOutcome.Stored) o).queueId();
         assertThat(spool.state(id)).contains(QueueState.INCOMING);
-        return Files.readString(spool.text(id));
+        return dev.mxd.testing.SpoolFiles.text(spool, id);
     }
 
     void spoolIsEmpty() throws IOException {

@@ -41,15 +41,17 @@ class SpoolTest {
         StoreOutcome o = s.store(message("Subject: x\r\n\r\nhi\r\n"));
         String id = ((StoreOutcome.Stored) o).queueId();
         assertThat(s.ids(QueueState.INCOMING)).containsExactly(id);
-        assertThat(Files.readString(s.text(id))).startsWith("Received: from client.test ([127.0.0.1])\r\n\tby mx.test (mxd) with ESMTP id " + id)
-                .endsWith("Subject: x\r\n\r\nhi\r\n");
         Envelope e = s.envelope(QueueState.INCOMING, id);
+        String text = new String(Files.readAllBytes(s.text(id)), 0, (int) e.size(), StandardCharsets.UTF_8);
+        assertThat(text).startsWith("Received: from client.test ([127.0.0.1])\r\n\tby mx.test (mxd) with ESMTP id " + id)
+                .endsWith("Subject: x\r\n\r\nhi\r\n");
+        // One inode per message: incoming/ID.json is a hard link to the text, whose end holds the envelope.
+        assertThat(Files.isSameFile(dir.resolve("incoming").resolve(id + ".json"), s.text(id))).isTrue();
+        assertThat(Files.readString(s.text(id))).endsWith("}\n#mxd-envelope " + String.format("%010d",
+                Files.size(s.text(id)) - e.size() - "\n#mxd-envelope 0000000000\n".length()) + "\n");
         assertThat(e.sender()).contains(Mailbox.parse("a@b.test"));
         assertThat(e.recipients()).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.PENDING));
-        assertThat(e.size()).isEqualTo(Files.size(s.text(id)));
-        try (var tmp = Files.list(dir.resolve("tmp"))) {
-            assertThat(tmp).isEmpty();
-        }
+        assertThat(dev.mxd.testing.SpoolFiles.strays(dir)).isEmpty();
     }
 
     @Test
@@ -71,10 +73,10 @@ class SpoolTest {
         StoreOutcome o = s.store(message("x\r\n"));
         assertThat(o).isInstanceOf(StoreOutcome.Failed.class);
         assertThat(((StoreOutcome.Failed) o).reply().summary()).startsWith("452 4.3.1");
-        try (var data = Files.list(dir.resolve("data")); var tmp = Files.list(dir.resolve("tmp"))) {
+        try (var data = Files.list(dir.resolve("data"))) {
             assertThat(data).isEmpty();
-            assertThat(tmp).isEmpty();
         }
+        assertThat(dev.mxd.testing.SpoolFiles.strays(dir)).isEmpty();
     }
 
     @Test
@@ -83,13 +85,18 @@ class SpoolTest {
         String kept = ((StoreOutcome.Stored) s.store(message("kept\r\n"))).queueId();
         String active = ((StoreOutcome.Stored) s.store(message("active\r\n"))).queueId();
         s.move(active, QueueState.INCOMING, QueueState.ACTIVE);
-        Files.writeString(dir.resolve("tmp").resolve("HALF.msg"), "half-written");
+        Files.writeString(dir.resolve("tmp").resolve("HALF.msg"), "half-written by an earlier version");
+        Files.writeString(dir.resolve("incoming").resolve("HALF.json.new"), "{\"version\" : 1, \"id\"");
+        Files.writeString(dir.resolve("data").resolve(kept + ".rewritten"), "a filter's rewrite, cut short");
         Files.writeString(dir.resolve("data").resolve("ORPHAN"), "text whose envelope was never written");
         String textless = ((StoreOutcome.Stored) s.store(message("crash before data/ was synced\r\n"))).queueId();
         Files.delete(dir.resolve("data").resolve(textless)); // its rename into data/ never reached the disk
         Spool again = Spool.open(dir, "mx.test", Clock.systemUTC());
         assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(kept, active);
         assertThat(dir.resolve("tmp").resolve("HALF.msg")).doesNotExist();
+        assertThat(dir.resolve("incoming").resolve("HALF.json.new")).doesNotExist();
+        assertThat(dir.resolve("data").resolve(kept + ".rewritten")).doesNotExist();
+        assertThat(dev.mxd.testing.SpoolFiles.strays(dir)).isEmpty();
         assertThat(dir.resolve("data").resolve("ORPHAN")).doesNotExist();
         assertThat(again.state(textless)).isEmpty();
         assertThat(dir.resolve("data").resolve(kept)).exists();
@@ -101,8 +108,13 @@ class SpoolTest {
         String id = ((StoreOutcome.Stored) s.store(message("x\r\n"))).queueId();
         Envelope e = s.envelope(QueueState.INCOMING, id);
         Envelope delivered = e.withRecipients(List.of(e.recipients().get(0).with(DeliveryState.DELIVERED, "ok", Instant.now())));
+        byte[] textBefore = Files.readAllBytes(s.text(id));
         s.update(QueueState.INCOMING, delivered);
         assertThat(s.envelope(QueueState.INCOMING, id).done()).isTrue();
+        // The update is a plain JSON file of its own; the text file (and the envelope it was accepted with) is untouched.
+        assertThat(Files.isSameFile(dir.resolve("incoming").resolve(id + ".json"), s.text(id))).isFalse();
+        assertThat(Files.readString(dir.resolve("incoming").resolve(id + ".json"))).startsWith("{");
+        assertThat(Files.readAllBytes(s.text(id))).isEqualTo(textBefore);
         s.remove(QueueState.INCOMING, id);
         assertThat(s.state(id)).isEmpty();
         assertThat(s.text(id)).doesNotExist();

@@ -19,13 +19,17 @@ public interface MessageContent {
     /** The size in bytes, as declared with SIZE= (RFC 1870 §3 allows an estimate). */
     long size();
 
-    /** A spooled file. */
+    /** A spooled file, whole. */
     static MessageContent of(Path file) throws IOException {
-        long size = Files.size(file);
+        return of(file, Files.size(file));
+    }
+
+    /** The first {@code size} octets of a spooled file (the spool may keep more after the text). */
+    static MessageContent of(Path file, long size) {
         return new MessageContent() {
             @Override
             public InputStream open() throws IOException {
-                return Files.newInputStream(file);
+                return new BoundedInputStream(Files.newInputStream(file), size);
             }
 
             @Override

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 3, bounded memory: message text streams into {@code spool/tmp/} while it arrives (past
+ * Issue 3, bounded memory: message text streams into {@code spool/data/} while it arrives (past
  * {@link Spool#MEMORY_LIMIT}), arrives byte for byte, and a refused or abandoned message
  * leaves nothing behind. The heap test holds several large messages in flight at once and
  * measures the retained heap after a full GC, which does not depend on timing.
@@ -90,31 +90,29 @@ class StreamingDataTest {
         }
     }
 
-    /** Octets in spool/tmp/*.msg now. */
-    private long inTmp() throws IOException {
+    /** Octets of text in spool/data now (no message is accepted while these tests look: only text arriving). */
+    private long arriving() throws IOException {
         long n = 0;
-        for (Path f : files("tmp")) {
-            if (f.getFileName().toString().endsWith(".msg")) {
-                try {
-                    n += Files.size(f);
-                } catch (java.nio.file.NoSuchFileException removedSinceListed) {
-                    // the message was discarded between the listing and now: it counts as nothing
-                }
+        for (Path f : files("data")) {
+            try {
+                n += Files.size(f);
+            } catch (java.nio.file.NoSuchFileException removedSinceListed) {
+                // the message was discarded between the listing and now: it counts as nothing
             }
         }
         return n;
     }
 
-    /** Waits (at most 20 s) until the octets in spool/tmp satisfy {@code condition}. */
-    private boolean awaitTmp(LongPredicate condition) throws Exception {
+    /** Waits (at most 20 s) until the octets of arriving text in spool/data satisfy {@code condition}. */
+    private boolean awaitArriving(LongPredicate condition) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
-            if (condition.test(inTmp())) {
+            if (condition.test(arriving())) {
                 return true;
             }
             Thread.sleep(20);
         }
-        return condition.test(inTmp());
+        return condition.test(arriving());
     }
 
     private static byte[] tail(byte[] all, int length) {
@@ -133,7 +131,7 @@ class StreamingDataTest {
             int first = wire.length - 1000;
             c.send(java.util.Arrays.copyOf(wire, first));
             // Before the end of data, the text is already on disk: it was spilled past the memory limit.
-            assertThat(awaitTmp(n -> n >= 300 * 1024)).as("text streamed to spool/tmp before the end of data").isTrue();
+            assertThat(awaitArriving(n -> n >= 300 * 1024)).as("text streamed to spool/data before the end of data").isTrue();
             c.send(java.util.Arrays.copyOfRange(wire, first, wire.length));
             c.send(".\r\n");
             reply = c.reply();
@@ -153,7 +151,8 @@ class StreamingDataTest {
         while (mx.mx().spool().state(id).isPresent() && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertThat(files("tmp")).isEmpty();
+        assertThat(dev.mxd.testing.SpoolFiles.strays(spoolDir("."))).isEmpty();
+        assertThat(files("data")).isEmpty();
     }
 
     @Test
@@ -164,24 +163,24 @@ class StreamingDataTest {
             c.send(tooBig).send(".\r\n");
             assertThat(c.reply()).startsWith("552 5.3.4");
         }
-        assertThat(files("tmp")).isEmpty();
+        assertThat(files("data")).isEmpty();
 
         byte[] large = new Body(3, 200 * 1024).wire.toByteArray();
         try (RawSmtp c = upToData("alice@example.test")) {
             c.send(large);
-            assertThat(awaitTmp(n -> n >= 100 * 1024)).isTrue();
+            assertThat(awaitArriving(n -> n >= 100 * 1024)).isTrue();
             c.send("bare\nLF\r\n.\r\n");
             assertThat(c.reply()).startsWith("521 5.5.2");
         }
-        assertThat(awaitTmp(n -> n == 0)).as("a bare LF discards the spilled text").isTrue();
+        assertThat(awaitArriving(n -> n == 0)).as("a bare LF discards the spilled text").isTrue();
 
         RawSmtp gone = upToData("alice@example.test");
         gone.send(large);
-        assertThat(awaitTmp(n -> n >= 100 * 1024)).isTrue();
+        assertThat(awaitArriving(n -> n >= 100 * 1024)).isTrue();
         gone.close(); // the client disappears in the middle of DATA
-        assertThat(awaitTmp(n -> n == 0)).as("a client gone mid-DATA leaves no text").isTrue();
+        assertThat(awaitArriving(n -> n == 0)).as("a client gone mid-DATA leaves no text").isTrue();
 
-        assertThat(files("tmp")).isEmpty();
+        assertThat(files("data")).isEmpty();
         assertThat(files("data")).isEmpty();
         assertThat(mx.mx().spool().ids(QueueState.INCOMING)).isEmpty();
         assertThat(mx.delivered("alice")).isEmpty();
@@ -213,11 +212,11 @@ class StreamingDataTest {
                 sent += w.length - 100;
             }
             long target = sent - clients * (long) size / 50; // the server has read (nearly) all of it
-            assertThat(awaitTmp(n -> n >= target)).as("every message streamed to spool/tmp").isTrue();
+            assertThat(awaitArriving(n -> n >= target)).as("every message streamed to spool/data").isTrue();
             long during = retainedHeap(memory);
             long grew = during - before;
             System.out.printf("heap retained with %d x %d MB in flight: before %.1f MB, during %.1f MB, growth %.1f MB (text on disk: %.1f MB)%n",
-                    clients, size >> 20, before / 1048576.0, during / 1048576.0, grew / 1048576.0, inTmp() / 1048576.0);
+                    clients, size >> 20, before / 1048576.0, during / 1048576.0, grew / 1048576.0, arriving() / 1048576.0);
             // Holding the text would retain at least clients * size = 72 MB; streaming keeps about 64 KB + 8 KB per connection.
             assertThat(grew).as("heap growth while %d messages of %d MB are in flight", clients, size >> 20)
                     .isLessThan(clients * (long) size / 8);
