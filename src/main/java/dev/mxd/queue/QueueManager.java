@@ -383,7 +383,7 @@ public final class QueueManager implements AutoCloseable {
     /** After an attempt: remove a finished message, bounce an expired one, defer the rest. */
     private void file(Envelope e, Path text) throws IOException {
         if (e.done()) {
-            spool.remove(QueueState.ACTIVE, e.id());
+            spool.finish(QueueState.ACTIVE, e.id());
             LOG.info("{}: removed", e.id());
             return;
         }
@@ -410,7 +410,7 @@ public final class QueueManager implements AutoCloseable {
             }
         }
         notices.send(e, text, expired);
-        spool.remove(QueueState.ACTIVE, e.id());
+        spool.finish(QueueState.ACTIVE, e.id());
         LOG.info("{}: removed after its queue lifetime ({} recipient(s) bounced)", e.id(), expired.size());
     }
 

@@ -19,6 +19,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -108,39 +109,50 @@ public final class Spool implements MessageStore {
     /** Suffix of an envelope being written beside the one it becomes (same directory, so its rename is cheap). */
     private static final String NEW = ".new";
 
+    /**
+     * One listing of each directory and no {@code stat} per message, so a spool of a million
+     * messages opens in seconds: envelopes are collected by id, then matched with the texts.
+     */
     private void recover() throws IOException {
         for (Path f : list(tmp)) {
             Files.deleteIfExists(f); // spools written by earlier versions kept unfinished files here
         }
+        Map<String, QueueState> envelopes = new HashMap<>();
         for (QueueState q : QueueState.values()) {
-            for (Path f : list(root.resolve(q.directory()))) {
-                if (f.getFileName().toString().endsWith(NEW)) {
-                    Files.deleteIfExists(f); // an envelope write that never finished
+            try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(q.directory()))) {
+                for (Path f : dir) {
+                    String name = f.getFileName().toString();
+                    if (name.endsWith(".json")) {
+                        envelopes.put(name.substring(0, name.length() - ".json".length()), q);
+                    } else if (name.endsWith(NEW)) {
+                        Files.deleteIfExists(f); // an envelope write that never finished
+                    }
                 }
             }
         }
-        for (String id : ids(QueueState.ACTIVE)) {
-            DurableFiles.move(envelopePath(QueueState.ACTIVE, id), envelopePath(QueueState.INCOMING, id));
-        }
-        for (Path f : list(data)) {
-            String id = f.getFileName().toString();
-            if (id.indexOf('.') >= 0) {
-                Files.deleteIfExists(f); // a filter's rewrite of a text that never finished
-            } else if (state(id).isEmpty()) {
-                LOG.info("spool: removing {} (never acknowledged: no envelope)", id);
-                Files.deleteIfExists(f);
-            }
-        }
-        for (String id : ids(QueueState.INCOMING)) {
-            if (!Files.exists(data.resolve(id))) {
-                // A crash during the shared fsync of data/ and incoming/: this message had no 250 yet.
-                LOG.info("spool: removing {} (never acknowledged: envelope without text)", id);
-                Files.deleteIfExists(envelopePath(QueueState.INCOMING, id));
-            }
-        }
         int count = 0;
-        for (QueueState q : QueueState.values()) {
-            count += ids(q).size();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(data)) {
+            for (Path f : dir) {
+                String id = f.getFileName().toString();
+                QueueState state = id.indexOf('.') >= 0 ? null : envelopes.remove(id);
+                if (id.indexOf('.') >= 0) {
+                    Files.deleteIfExists(f); // a filter's rewrite of a text that never finished
+                } else if (state == null) {
+                    LOG.info("spool: removing {} (never acknowledged: no envelope)", id);
+                    Files.deleteIfExists(f);
+                } else {
+                    if (state == QueueState.ACTIVE) {
+                        DurableFiles.move(envelopePath(QueueState.ACTIVE, id), envelopePath(QueueState.INCOMING, id));
+                    }
+                    count++;
+                }
+            }
+        }
+        for (Map.Entry<String, QueueState> e : envelopes.entrySet()) {
+            // A crash during the shared fsync of data/ and incoming/: this message had no 250 yet. (Elsewhere,
+            // a removal whose text went first: its recipients were all done.)
+            LOG.info("spool: removing {} from {} (envelope without text)", e.getKey(), e.getValue().directory());
+            Files.deleteIfExists(envelopePath(e.getValue(), e.getKey()));
         }
         LOG.info("spool {}: {} message(s) recovered", root, count);
     }
@@ -425,12 +437,24 @@ public final class Spool implements MessageStore {
     }
 
     /**
-     * Removes a finished message: the envelope first, so a crash in between leaves only text,
-     * removed at start-up. The directory fsync is shared with other removals at the same time.
+     * Removes a message for good (the operator's delete): the envelope first, made durable by a
+     * directory fsync (shared with other removals at the same time), then the text, so a crash in
+     * between leaves only text, removed at start-up.
      */
     public void remove(QueueState state, String id) throws IOException {
         Files.deleteIfExists(envelopePath(state, id));
         stateSync.get(state).await();
+        Files.deleteIfExists(data.resolve(id));
+    }
+
+    /**
+     * Removes a message whose recipients are all done, without waiting for the disk, as Postfix
+     * does: after a crash either both files are gone, or start-up removes the one left (text
+     * without envelope, or envelope without text), or both are back and the message is delivered
+     * again (a duplicate, never a loss).
+     */
+    public void finish(QueueState state, String id) throws IOException {
+        Files.deleteIfExists(envelopePath(state, id));
         Files.deleteIfExists(data.resolve(id));
     }
 

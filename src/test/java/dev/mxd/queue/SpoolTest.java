@@ -91,7 +91,12 @@ class SpoolTest {
         Files.writeString(dir.resolve("data").resolve("ORPHAN"), "text whose envelope was never written");
         String textless = ((StoreOutcome.Stored) s.store(message("crash before data/ was synced\r\n"))).queueId();
         Files.delete(dir.resolve("data").resolve(textless)); // its rename into data/ never reached the disk
+        String finished = ((StoreOutcome.Stored) s.store(message("delivered, its removal half on disk\r\n"))).queueId();
+        s.defer(finished, QueueState.INCOMING, Instant.now());
+        Files.delete(dir.resolve("data").resolve(finished)); // the text's unlink reached the disk, the envelope's did not
         Spool again = Spool.open(dir, "mx.test", Clock.systemUTC());
+        assertThat(again.state(finished)).isEmpty();
+        assertThat(again.state(active)).contains(QueueState.INCOMING);
         assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(kept, active);
         assertThat(dir.resolve("tmp").resolve("HALF.msg")).doesNotExist();
         assertThat(dir.resolve("incoming").resolve("HALF.json.new")).doesNotExist();
@@ -118,5 +123,10 @@ class SpoolTest {
         s.remove(QueueState.INCOMING, id);
         assertThat(s.state(id)).isEmpty();
         assertThat(s.text(id)).doesNotExist();
+        String other = ((StoreOutcome.Stored) s.store(message("y\r\n"))).queueId();
+        s.finish(QueueState.INCOMING, other);
+        assertThat(s.state(other)).isEmpty();
+        assertThat(s.text(other)).doesNotExist();
+        assertThat(dev.mxd.testing.SpoolFiles.strays(dir)).isEmpty();
     }
 }
