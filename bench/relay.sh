@@ -91,13 +91,18 @@ ceiling_one() {
     | awk '{printf "  ceiling  smtp-source -> smtp-sink %6s/s\n", $1}'
 }
 
+# Each run deletes N spool files. On ext4 without a journal (this machine's) the inode allocator
+# skips inodes freed in the last 30 s, so a run started right after another pays for the other's
+# deletions: wait that long first (SETTLE seconds), so every run starts from the same state.
+settle() { sleep "${SETTLE:-35}"; }
+
 echo "relay benchmark: $N messages of $SIZE bytes, $SESSIONS sessions, 1 recipient, $RUNS runs each"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo), $(java -version 2>&1 | head -1), $(postconf -d mail_version 2>/dev/null)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$RUNS"); do
   echo "run $r (load $(cut -d' ' -f1 /proc/loadavg))"
   ceiling_one
-  for m in ${MTAS:-mxd postfix}; do run_one "$m"; done
+  for m in ${MTAS:-mxd postfix}; do settle; run_one "$m"; done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 

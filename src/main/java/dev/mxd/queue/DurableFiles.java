@@ -34,7 +34,7 @@ public final class DurableFiles {
     }
 
     /** Writes {@code parts} to a new file {@code file} and fsyncs it, without a rename. */
-    private static void writeSynced(Path file, byte[]... parts) throws IOException {
+    static void writeSynced(Path file, byte[]... parts) throws IOException {
         try (FileChannel ch = create(file, parts)) {
             ch.force(true);
         } catch (IOException e) {

@@ -372,10 +372,22 @@ public final class Spool implements MessageStore {
         return data.resolve(id);
     }
 
-    /** Persists new recipient states in place: the next attempt sees them even after a crash. */
+    /**
+     * Persists new recipient states in place: the next attempt sees them even after a crash.
+     * Written beside the old envelope, fsynced, renamed over it; the directory fsync is shared
+     * with the other updates of the moment.
+     */
     public void update(QueueState state, Envelope e) throws IOException {
         Path target = envelopePath(state, e.id());
-        DurableFiles.write(target.resolveSibling(target.getFileName() + NEW), target, EnvelopeJson.write(e));
+        Path next = target.resolveSibling(target.getFileName() + NEW);
+        DurableFiles.writeSynced(next, EnvelopeJson.write(e));
+        try {
+            DurableFiles.rename(next, target);
+        } catch (IOException x) {
+            Files.deleteIfExists(next);
+            throw x;
+        }
+        stateSync.get(state).await();
     }
 
     /**
@@ -423,8 +435,10 @@ public final class Spool implements MessageStore {
         return out;
     }
 
+    /** Moves a message to another state, durably; the directory fsync is shared with the other moves of the moment. */
     public void move(String id, QueueState from, QueueState to) throws IOException {
-        DurableFiles.move(envelopePath(from, id), envelopePath(to, id));
+        DurableFiles.rename(envelopePath(from, id), envelopePath(to, id));
+        stateSync.get(to).await();
     }
 
     /**
