@@ -101,7 +101,8 @@ ZONE
 }
 
 # --- mxd ----------------------------------------------------------------------------------
-# start_mxd DIR SINK_PORT [JAVA_OPTS...] -> sets MXD_PID, MXD_PORT. Relays sink.test (MX lookup
+# start_mxd DIR SINK_PORT [JAVA_OPTS...] -> sets MXD_PID, MXD_PORT (and the admin listener on
+# MXD_ADMIN_PORT when that is set). Relays sink.test (MX lookup
 # through mxd dns) for trusted loopback clients, as stock as possible: no greet pause (Postfix
 # has none without postscreen) and room for 50+ sessions from one address.
 start_mxd() {
@@ -111,7 +112,8 @@ start_mxd() {
   cat > "$dir/mxd.yaml" <<YAML
 hostname: mx.relay.test
 listen:
-  smtp: ["127.0.0.1:$MXD_PORT"]
+  smtp: ["127.0.0.1:$MXD_PORT"]${MXD_ADMIN_PORT:+
+  admin: "127.0.0.1:$MXD_ADMIN_PORT"}
 data-dir: $dir/data
 dns:
   servers: ["127.0.0.1:$DNS_PORT"]

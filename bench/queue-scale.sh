@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A large queue: with the destination down, N messages are accepted and deferred; then the heap
-# (mxd runs with -Xmx512m), the start-up time with them all on disk, paging through the deferred
-# queue, and the delivery of all of them once the destination (smtp-sink) comes back.
+# (mxd runs with -Xmx512m), `mxd queue list` against the running server (first and middle page),
+# the start-up time with them all on disk, paging through the spool, and the delivery of all of
+# them once the destination (smtp-sink) comes back.
 # Usage: bench/queue-scale.sh [N [SESSIONS]]   (default 100000 50; the issue's target is 1000000)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,6 +18,7 @@ SINK_PID=""
 cleanup() { stop_pid "${MXD_PID:-}"; stop_pid "$SINK_PID"; stop_pid "${DNS_PID:-}"; rm -rf "$work"; }
 trap cleanup EXIT
 start_dns "$work"
+export MXD_ADMIN_PORT=$(free_port)
 DEST=$(free_port) # nothing listens here until the destination "returns"
 spool="$work/mxd/data/spool"
 count() { find "$spool/$1" -name '*.json' 2>/dev/null | wc -l; }
@@ -33,9 +35,18 @@ deadline=$((SECONDS + LIMIT))
 while [ $((  $(count incoming) + $(count active) )) -gt 0 ] && [ $SECONDS -lt $deadline ]; do sleep 1; done
 queued=$(since "$t")
 echo "accepted $N in $accept s ($(awk -v n="$N" -v s="$accept" 'BEGIN {printf "%.0f", n/s}') msgs/s); all deferred after $queued s; deferred: $(count deferred)"
+heap() { jstat -gc "$MXD_PID" | awk 'NR == 2 {printf "%.1f MB used of %.1f MB committed", ($3 + $4 + $6 + $8) / 1024, ($1 + $2 + $5 + $7) / 1024}'; }
+echo "heap before a full GC: $(heap)"
 jcmd "$MXD_PID" GC.run >/dev/null
-echo "heap after a full GC: $(jcmd "$MXD_PID" GC.heap_info | awk '/garbage-first heap|def new|PSYoung|total/ && /used/ {print; exit}' | sed 's/^ *//')"
+echo "heap after a full GC: $(heap)"
 echo "peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$MXD_PID/status)"
+# mxd queue list, as an operator runs it (a JVM start included), against the server holding them all.
+for offset in 0 $((N / 2)) 0; do
+  t=$(now)
+  lines=$("$bench_root/mxd" queue list --config "$work/mxd/mxd.yaml" --offset "$offset" --limit 100 | wc -l)
+  echo "mxd queue list --offset $offset --limit 100: $lines lines in $(since "$t") s"
+done
+echo "heap after listing: $(heap)"
 stop_pid "$MXD_PID"; MXD_PID=""
 
 java -Xmx512m -cp "$cp" dev.mxd.bench.SpoolPaging "$spool"
@@ -53,4 +64,4 @@ deadline=$((SECONDS + LIMIT))
 while [ -d "/proc/$SINK_PID" ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
 d=$(since "$t")
 echo "delivered all $N after the destination returned: $d s ($(awk -v n="$N" -v s="$d" 'BEGIN {printf "%.0f", n/s}') msgs/s); left in the spool: $(( $(count deferred) + $(count incoming) + $(count active) ))"
-echo "heap used now: $(jcmd "$MXD_PID" GC.heap_info | awk '/used/ {print; exit}' | sed 's/^ *//'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "heap now: $(heap); load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -53,21 +53,28 @@ public final class QueueView {
     /** A message id and the state directory it was listed in. */
     private record Listed(String id, QueueState state) {}
 
+    /** Looks at one listed message; false to stop. */
+    @FunctionalInterface
+    private interface Visitor {
+        boolean visit(Listed l) throws IOException;
+    }
+
     /** Messages oldest first, {@code limit} from {@code offset}, with the total and the count per state. */
     public ObjectNode page(int offset, int limit) throws IOException {
         if (offset < 0 || limit < 1 || limit > 1000) {
             throw new IllegalArgumentException("offset must be 0 or more and limit from 1 to 1000 (got offset " + offset + ", limit " + limit + ")");
         }
-        List<Listed> all = listAll();
+        Listing all = new Listing();
         ObjectNode root = JSON.objectNode();
-        root.put("total", all.size());
+        root.put("total", all.total());
         root.put("offset", offset);
         root.put("limit", limit);
-        root.set("states", stateCounts(all));
+        root.set("states", all.counts());
         ArrayNode items = root.putArray("messages");
-        for (int i = offset; i < all.size() && i < offset + limit; i++) {
-            message(all.get(i).id()).ifPresent(items::add); // delivered or deleted since the listing: skipped
-        }
+        all.forEach(offset, limit, l -> {
+            message(l.id()).ifPresent(items::add); // delivered or deleted since the listing: skipped
+            return true;
+        });
         return root;
     }
 
@@ -130,20 +137,17 @@ public final class QueueView {
      * recipients not yet done, how many are deferred, the oldest arrival and the last reply.
      */
     public ObjectNode destinations() throws IOException {
-        List<Listed> all = listAll();
+        Listing all = new Listing();
         Map<String, Destination> by = new TreeMap<>();
-        int read = 0;
-        for (Listed l : all) {
-            if (read >= SUMMARY_LIMIT) {
-                break;
-            }
+        int[] read = {0};
+        all.forEach(0, all.total(), l -> {
             Envelope e;
             try {
                 e = spool.envelope(l.state(), l.id());
             } catch (NoSuchFileException moved) {
-                continue;
+                return true;
             }
-            read++;
+            read[0]++;
             Map<String, Boolean> seen = new LinkedHashMap<>();
             for (RecipientStatus r : e.recipients()) {
                 if (r.state().done()) {
@@ -168,11 +172,12 @@ public final class QueueView {
                     d.lastReply = r.detail();
                 }
             }
-        }
+            return read[0] < SUMMARY_LIMIT;
+        });
         ObjectNode root = JSON.objectNode();
-        root.put("total", all.size());
-        root.put("complete", read == all.size() || all.size() <= SUMMARY_LIMIT);
-        root.set("states", stateCounts(all));
+        root.put("total", all.total());
+        root.put("complete", read[0] == all.total() || all.total() <= SUMMARY_LIMIT);
+        root.set("states", all.counts());
         ArrayNode list = root.putArray("destinations");
         by.values().stream().sorted(Comparator.comparingInt((Destination d) -> -d.recipients).thenComparing(d -> d.name))
                 .forEach(d -> {
@@ -257,22 +262,50 @@ public final class QueueView {
         return root;
     }
 
-    private List<Listed> listAll() throws IOException {
-        List<Listed> all = new ArrayList<>();
-        for (QueueState s : ORDER) {
-            for (String id : spool.ids(s)) {
-                all.add(new Listed(id, s));
+    /**
+     * Every queued id, per state, each array sorted (ids sort by arrival): one directory listing
+     * per state and no object per message, so a queue of a million costs a few arrays of strings.
+     */
+    private final class Listing {
+        private final Map<QueueState, List<String>> ids = new java.util.EnumMap<>(QueueState.class);
+
+        Listing() throws IOException {
+            for (QueueState s : ORDER) {
+                ids.put(s, spool.ids(s));
             }
         }
-        all.sort(Comparator.comparing(Listed::id)); // ids sort by arrival
-        return all;
-    }
 
-    private static ObjectNode stateCounts(List<Listed> all) {
-        ObjectNode o = JSON.objectNode();
-        for (QueueState s : ORDER) {
-            o.put(s.directory(), all.stream().filter(l -> l.state() == s).count());
+        int total() {
+            return ids.values().stream().mapToInt(List::size).sum();
         }
-        return o;
+
+        ObjectNode counts() {
+            ObjectNode o = JSON.objectNode();
+            for (QueueState s : ORDER) {
+                o.put(s.directory(), ids.get(s).size());
+            }
+            return o;
+        }
+
+        /** Calls {@code each} with up to {@code limit} messages from {@code offset}, oldest first (a merge of the sorted states). */
+        void forEach(int offset, int limit, Visitor each) throws IOException {
+            int[] at = new int[ORDER.size()];
+            for (long seen = 0; seen < (long) offset + limit; seen++) {
+                int best = -1;
+                for (int k = 0; k < ORDER.size(); k++) {
+                    List<String> l = ids.get(ORDER.get(k));
+                    if (at[k] < l.size() && (best < 0 || l.get(at[k]).compareTo(ids.get(ORDER.get(best)).get(at[best])) < 0)) {
+                        best = k;
+                    }
+                }
+                if (best < 0) {
+                    return;
+                }
+                String id = ids.get(ORDER.get(best)).get(at[best]++);
+                if (seen >= offset && !each.visit(new Listed(id, ORDER.get(best)))) {
+                    return;
+                }
+            }
+        }
     }
 }

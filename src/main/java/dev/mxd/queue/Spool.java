@@ -319,17 +319,28 @@ public final class Spool implements MessageStore {
         return h.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The queue ids in one state, oldest first (ids sort by arrival). */
+    /**
+     * The queue ids in one state, oldest first (ids sort by arrival). One listing of the directory
+     * as names, no object per file: a million ids cost about 60 MB while they are held.
+     */
     public List<String> ids(QueueState state) throws IOException {
-        List<String> out = new ArrayList<>();
-        for (Path f : list(root.resolve(state.directory()))) {
-            String name = f.getFileName().toString();
+        java.io.File dir = root.resolve(state.directory()).toFile();
+        String[] names = dir.list();
+        if (names == null) {
+            if (!dir.exists()) {
+                return new ArrayList<>();
+            }
+            throw new IOException("cannot list " + dir);
+        }
+        int n = 0;
+        for (String name : names) {
             if (name.endsWith(".json")) {
-                out.add(name.substring(0, name.length() - 5));
+                names[n++] = name.substring(0, name.length() - ".json".length());
             }
         }
-        out.sort(null);
-        return out;
+        String[] out = java.util.Arrays.copyOf(names, n);
+        java.util.Arrays.sort(out);
+        return new ArrayList<>(java.util.Arrays.asList(out));
     }
 
     /** How many messages are in one state: a directory listing, no envelope is read (metrics, the status page). */

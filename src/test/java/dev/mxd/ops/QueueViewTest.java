@@ -1,0 +1,76 @@
+package dev.mxd.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mxd.delivery.HostStatusTable;
+import dev.mxd.queue.QueueState;
+import dev.mxd.queue.Spool;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.ReceivedMessage;
+import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.Route;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Paging the queue: one listing per state, merged oldest first, with offsets across states. */
+class QueueViewTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void pagesMergeTheStatesOldestFirst() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        List<String> ids = new ArrayList<>();
+        QueueState[] states = {QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD};
+        for (int i = 0; i < 12; i++) {
+            String id = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("m" + i))).queueId();
+            QueueState to = states[i % 3];
+            if (to != QueueState.INCOMING) {
+                spool.move(id, QueueState.INCOMING, to);
+            }
+            ids.add(id);
+            Thread.sleep(2); // ids carry the arrival time: each a later one
+        }
+        QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, Clock.systemUTC()),
+                new RecentEvents(10), Clock.systemUTC());
+
+        JsonNode first = view.page(0, 5);
+        assertThat(first.path("total").asInt()).isEqualTo(12);
+        assertThat(first.path("states").path("deferred").asInt()).isEqualTo(4);
+        assertThat(first.path("states").path("hold").asInt()).isEqualTo(4);
+        assertThat(idsOf(first)).containsExactlyElementsOf(ids.subList(0, 5));
+        assertThat(idsOf(view.page(5, 5))).containsExactlyElementsOf(ids.subList(5, 10));
+        assertThat(idsOf(view.page(10, 5))).containsExactlyElementsOf(ids.subList(10, 12));
+        assertThat(idsOf(view.page(12, 5))).isEmpty();
+        assertThat(view.page(3, 1).path("messages").get(0).path("state").asText()).isEqualTo("incoming");
+        assertThat(view.page(4, 1).path("messages").get(0).path("state").asText()).isEqualTo("deferred");
+        assertThat(view.destinations().path("total").asInt()).isEqualTo(12);
+    }
+
+    private static List<String> idsOf(JsonNode page) {
+        List<String> out = new ArrayList<>();
+        page.path("messages").forEach(m -> out.add(m.path("id").asText()));
+        return out;
+    }
+
+    private static ReceivedMessage message(String body) {
+        return new ReceivedMessage(Optional.of(Mailbox.parse("a@b.test")), MailParameters.NONE,
+                List.of(new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Local("example.test", List.of("alice")))),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 40000), "client.test", true, false), Instant.now(),
+                (body + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    }
+}
