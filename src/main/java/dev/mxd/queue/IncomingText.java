@@ -31,7 +31,7 @@ final class IncomingText {
     private final Path path;
     private final int memoryLimit;
 
-    private byte[] memory = new byte[4096];
+    private byte[] memory = new byte[8192]; // a typical message (a few KB and a Received header) without growing
     private int inMemory;
     private FileChannel file;     // open once the text spilled
     private boolean spilled;

@@ -106,6 +106,8 @@ public final class Spool implements MessageStore {
         return s;
     }
 
+    private static final QueueState[] STATES = QueueState.values(); // values() copies its array at every call
+
     /** Suffix of an envelope being written beside the one it becomes (same directory, so its rename is cheap). */
     private static final String NEW = ".new";
 
@@ -363,7 +365,7 @@ public final class Spool implements MessageStore {
 
     /** Which state directory holds this message's envelope, if it is in the spool. */
     public Optional<QueueState> state(String id) {
-        for (QueueState q : QueueState.values()) {
+        for (QueueState q : STATES) {
             if (Files.exists(envelopePath(q, id))) {
                 return Optional.of(q);
             }

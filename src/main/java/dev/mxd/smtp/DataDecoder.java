@@ -31,7 +31,7 @@ public final class DataDecoder {
     // Where the text goes: through a small staging buffer, so the sink sees few large writes.
     private static final int STAGING = 8 * 1024;
     private final TextSink sink;
-    private final byte[] staged = new byte[STAGING];
+    private final byte[] staged;
     private int stagedLength;
 
     // What was found.
@@ -40,9 +40,26 @@ public final class DataDecoder {
     private DataOutcome outcome;
 
     public DataDecoder(long maxSize, int maxLineLength, TextSink sink) {
+        this(maxSize, maxLineLength, sink, newStaging());
+    }
+
+    /**
+     * A decoder staging its output in {@code staging} (from {@link #newStaging}), which a
+     * connection reuses for each of its messages instead of allocating one per message.
+     */
+    public DataDecoder(long maxSize, int maxLineLength, TextSink sink, byte[] staging) {
+        if (staging.length != STAGING) {
+            throw new IllegalArgumentException("staging buffer of " + staging.length + " octets; use newStaging()");
+        }
         this.maxSize = maxSize;
         this.maxLineLength = maxLineLength;
         this.sink = sink;
+        this.staged = staging;
+    }
+
+    /** A staging buffer for {@link #DataDecoder(long, int, TextSink, byte[])}. */
+    public static byte[] newStaging() {
+        return new byte[STAGING];
     }
 
     /** Reads from {@code buf[off..off+len)} and returns how many bytes it used; stops at the end of the text. */

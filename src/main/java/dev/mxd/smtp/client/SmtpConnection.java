@@ -73,6 +73,7 @@ public final class SmtpConnection implements AutoCloseable {
     private boolean closed;
     private boolean needsRset;
     private int transactions;
+    private byte[] block; // for reading the spooled content, reused for each message of the connection
 
     private SmtpConnection(InetSocketAddress target, String host, ClientSettings settings) {
         this.target = target;
@@ -344,7 +345,9 @@ public final class SmtpConnection implements AutoCloseable {
         DotStuffingOutputStream data = new DotStuffingOutputStream(output);
         long read = 0;
         try (InputStream content = envelope.content().open()) {
-            byte[] block = new byte[BLOCK];
+            if (block == null) {
+                block = new byte[BLOCK];
+            }
             for (int n; (n = readSpool(content, block)) >= 0; ) {
                 read += n;
                 data.write(block, 0, n);

@@ -45,6 +45,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private SmtpSession session;
     private SmtpFrameDecoder decoder;
     private MessageStore.IncomingMessage incoming; // the message whose text is arriving (null once it is committed)
+    private byte[] staging; // the DATA decoder's buffer, reused for each message of the connection (handler runs on one event loop)
     private boolean storing;
     private boolean closing;
 
@@ -112,7 +113,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             reply(ctx, r.reply(), r.close());
         } else if (step instanceof SessionStep.BeginData d) {
             incoming = store.begin(d.transaction());
-            decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), incoming));
+            if (staging == null) {
+                staging = DataDecoder.newStaging();
+            }
+            decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), incoming, staging));
             idle(ctx, timeouts.data());
             reply(ctx, d.reply(), false);
         } else if (step instanceof SessionStep.BeginTls t) {
