@@ -43,11 +43,41 @@ public final class QueueView {
     private final RecentEvents recent;
     private final Clock clock;
 
+    /** Queues of at least this many messages are listed at most once per {@link #SNAPSHOT_FOR}. */
+    static final int SNAPSHOT_FROM = 10_000;
+    /** How long the listing of a large queue is reused: paging through it costs a page each, not a listing. */
+    static final Duration SNAPSHOT_FOR = Duration.ofSeconds(10);
+
+    private final int snapshotFrom;
+    private Listing snapshot; // the last listing of a large queue, and when it was made
+    private Instant snapshotAt = Instant.MIN;
+
     public QueueView(Spool spool, HostStatusTable hosts, RecentEvents recent, Clock clock) {
+        this(spool, hosts, recent, clock, SNAPSHOT_FROM);
+    }
+
+    QueueView(Spool spool, HostStatusTable hosts, RecentEvents recent, Clock clock, int snapshotFrom) {
         this.spool = spool;
         this.hosts = hosts;
         this.recent = recent;
         this.clock = clock;
+        this.snapshotFrom = snapshotFrom;
+    }
+
+    /**
+     * The queue's ids. A large queue's listing (a million ids take about 1.5 s to list and sort)
+     * is reused for {@link #SNAPSHOT_FOR}; each message on a page is still read as it is now, and
+     * one delivered meanwhile is left out of the page.
+     */
+    private synchronized Listing listing() throws IOException {
+        Instant now = clock.instant();
+        if (snapshot != null && now.isBefore(snapshotAt.plus(SNAPSHOT_FOR)) && !now.isBefore(snapshotAt)) {
+            return snapshot;
+        }
+        Listing l = new Listing();
+        snapshot = l.total() >= snapshotFrom ? l : null;
+        snapshotAt = now;
+        return l;
     }
 
     /** A message id and the state directory it was listed in. */
@@ -64,7 +94,7 @@ public final class QueueView {
         if (offset < 0 || limit < 1 || limit > 1000) {
             throw new IllegalArgumentException("offset must be 0 or more and limit from 1 to 1000 (got offset " + offset + ", limit " + limit + ")");
         }
-        Listing all = new Listing();
+        Listing all = listing();
         ObjectNode root = JSON.objectNode();
         root.put("total", all.total());
         root.put("offset", offset);
@@ -137,7 +167,7 @@ public final class QueueView {
      * recipients not yet done, how many are deferred, the oldest arrival and the last reply.
      */
     public ObjectNode destinations() throws IOException {
-        Listing all = new Listing();
+        Listing all = listing();
         Map<String, Destination> by = new TreeMap<>();
         int[] read = {0};
         all.forEach(0, all.total(), l -> {

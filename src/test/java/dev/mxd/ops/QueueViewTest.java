@@ -61,6 +61,53 @@ class QueueViewTest {
         assertThat(view.destinations().path("total").asInt()).isEqualTo(12);
     }
 
+    @Test
+    void aLargeQueuesListingIsReusedForAFewSeconds() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String first = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("one"))).queueId();
+        Instant[] now = {Instant.parse("2026-11-26T08:00:00Z")};
+        Clock clock = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return now[0];
+            }
+        };
+        // "Large" from one message here, so the test needs no ten thousand.
+        QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, clock),
+                new RecentEvents(10), clock, 1);
+        assertThat(idsOf(view.page(0, 10))).containsExactly(first);
+        String second = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("two"))).queueId();
+        spool.finish(QueueState.INCOMING, first);
+        now[0] = now[0].plusSeconds(5);
+        JsonNode within = view.page(0, 10);
+        assertThat(within.path("total").asInt()).as("the snapshot's count").isEqualTo(1);
+        assertThat(idsOf(within)).as("a message gone since the listing is left out").isEmpty();
+        now[0] = now[0].plus(QueueView.SNAPSHOT_FOR);
+        JsonNode after = view.page(0, 10);
+        assertThat(after.path("total").asInt()).isEqualTo(1);
+        assertThat(idsOf(after)).containsExactly(second);
+    }
+
+    @Test
+    void aSmallQueueIsListedAfreshEachTime() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, Clock.systemUTC()),
+                new RecentEvents(10), Clock.systemUTC());
+        assertThat(view.page(0, 10).path("total").asInt()).isZero();
+        String id = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("now"))).queueId();
+        assertThat(idsOf(view.page(0, 10))).containsExactly(id);
+    }
+
     private static List<String> idsOf(JsonNode page) {
         List<String> out = new ArrayList<>();
         page.path("messages").forEach(m -> out.add(m.path("id").asText()));
