@@ -75,9 +75,17 @@ public final class Replies {
             "<Postmaster>: this MX has no local domain to deliver it to; write to postmaster@ the domain you mean");
     public static final ServerReply BODY_NOT_SUPPORTED = ServerReply.of(504, "5.5.4", "BODY type not supported; use 7BIT or 8BITMIME");
 
-    /** 501: the arguments of a known command are wrong. */
+    /**
+     * 501: the arguments of a known command are wrong. {@code what} may quote the client's
+     * text: control characters in it (a CR or LF would end the reply line) are shown as '?'.
+     */
     public static ServerReply syntax(String what) {
-        return ServerReply.of(501, "5.5.4", what);
+        StringBuilder visible = new StringBuilder(what.length());
+        for (int i = 0; i < what.length(); i++) {
+            char c = what.charAt(i);
+            visible.append(c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        return ServerReply.of(501, "5.5.4", visible.toString());
     }
 
     /** 555: MAIL/RCPT parameters not recognized or not implemented (RFC 5321 §4.1.1.11). */

@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every Jazzer target, fuzzed for a short bounded time ({@code -Dmxd.fuzz.seconds}, default 10)
  * in its own JVM. A finding fails the test with Jazzer's report; it then becomes a regression
- * test in FuzzRegressionTest. bench/fuzz.sh runs the same targets for minutes.
+ * unit test of the code it found (as SmtpCommandTest did for a 501 quoting a bare LF). bench/fuzz.sh
+ * runs the same targets for minutes.
  */
 @Tag("peer")
 class FuzzTargetsTest {

@@ -20,6 +20,18 @@ class SmtpCommandTest {
         return ((SmtpCommand.Invalid) c).reply();
     }
 
+    /** Found by SmtpCommandFuzzer: the client's text quoted in a 501 ended the reply line early. */
+    @Test
+    void controlCharactersQuotedInASyntaxReplyAreMadeVisible() {
+        SmtpCommand c = SmtpCommand.parse("RCPT TO:  \n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(c).isInstanceOf(SmtpCommand.Invalid.class);
+        ServerReply r = ((SmtpCommand.Invalid) c).reply();
+        assertThat(r.code()).isEqualTo(501);
+        assertThat(r.lines()).allSatisfy(l -> assertThat(l).doesNotContain("\n", "\r"));
+        SmtpCommand cr = SmtpCommand.parse("MAIL FROM:<a@b\r.test>".getBytes(StandardCharsets.US_ASCII));
+        assertThat(cr).isInstanceOf(SmtpCommand.Invalid.class);
+    }
+
     @Test
     void simpleCommandsCaseInsensitive() {
         assertThat(parse("ehlo client.example")).isEqualTo(new SmtpCommand.Ehlo("client.example"));
