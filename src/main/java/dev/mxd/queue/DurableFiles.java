@@ -19,14 +19,23 @@ public final class DurableFiles {
 
     /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
     public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
-        writeSynced(tmp, parts);
-        moveOrDelete(tmp, target);
+        replace(tmp, target, parts);
+        syncDirectory(target.getParent());
     }
 
-    /** The durable rename of a written, fsynced temporary file; the file is removed if it fails. */
-    private static void moveOrDelete(Path tmp, Path target) throws IOException {
+    /**
+     * {@link #write} without the directory fsync: the rename is durable once the caller fsyncs
+     * {@code target}'s directory (the spool shares that fsync among concurrent writers).
+     */
+    static void replace(Path tmp, Path target, byte[]... parts) throws IOException {
+        writeSynced(tmp, parts);
+        renameOrDelete(tmp, target);
+    }
+
+    /** Renames a written, fsynced temporary file into place; the file is removed if that fails. */
+    private static void renameOrDelete(Path tmp, Path target) throws IOException {
         try {
-            move(tmp, target);
+            rename(tmp, target);
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
             throw e;
@@ -34,7 +43,7 @@ public final class DurableFiles {
     }
 
     /** Writes {@code parts} to a new file {@code file} and fsyncs it, without a rename. */
-    static void writeSynced(Path file, byte[]... parts) throws IOException {
+    private static void writeSynced(Path file, byte[]... parts) throws IOException {
         try (FileChannel ch = create(file, parts)) {
             ch.force(true);
         } catch (IOException e) {
@@ -92,7 +101,8 @@ public final class DurableFiles {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        moveOrDelete(tmp, target);
+        renameOrDelete(tmp, target);
+        syncDirectory(target.getParent());
     }
 
     /** Atomically renames and makes the rename durable (fsync of the target's directory). */

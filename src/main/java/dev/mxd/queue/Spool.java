@@ -71,7 +71,7 @@ public final class Spool implements MessageStore {
         this.hostname = hostname;
         this.clock = clock;
         this.acceptSync = new GroupSync(data, root.resolve(QueueState.INCOMING.directory()));
-        for (QueueState q : QueueState.values()) {
+        for (QueueState q : STATES) {
             stateSync.put(q, new GroupSync(root.resolve(q.directory())));
         }
     }
@@ -85,7 +85,7 @@ public final class Spool implements MessageStore {
         Spool s = new Spool(root, hostname, clock);
         Files.createDirectories(s.tmp);
         Files.createDirectories(s.data);
-        for (QueueState q : QueueState.values()) {
+        for (QueueState q : STATES) {
             Files.createDirectories(root.resolve(q.directory()));
         }
         s.recover();
@@ -120,7 +120,7 @@ public final class Spool implements MessageStore {
             Files.deleteIfExists(f); // spools written by earlier versions kept unfinished files here
         }
         Map<String, QueueState> envelopes = new HashMap<>();
-        for (QueueState q : QueueState.values()) {
+        for (QueueState q : STATES) {
             try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(q.directory()))) {
                 for (Path f : dir) {
                     String name = f.getFileName().toString();
@@ -133,22 +133,29 @@ public final class Spool implements MessageStore {
             }
         }
         int count = 0;
+        boolean reactivated = false;
         try (DirectoryStream<Path> dir = Files.newDirectoryStream(data)) {
             for (Path f : dir) {
                 String id = f.getFileName().toString();
-                QueueState state = id.indexOf('.') >= 0 ? null : envelopes.remove(id);
                 if (id.indexOf('.') >= 0) {
                     Files.deleteIfExists(f); // a filter's rewrite of a text that never finished
-                } else if (state == null) {
+                    continue;
+                }
+                QueueState state = envelopes.remove(id);
+                if (state == null) {
                     LOG.info("spool: removing {} (never acknowledged: no envelope)", id);
                     Files.deleteIfExists(f);
-                } else {
-                    if (state == QueueState.ACTIVE) {
-                        DurableFiles.move(envelopePath(QueueState.ACTIVE, id), envelopePath(QueueState.INCOMING, id));
-                    }
-                    count++;
+                    continue;
                 }
+                if (state == QueueState.ACTIVE) {
+                    DurableFiles.rename(envelopePath(QueueState.ACTIVE, id), envelopePath(QueueState.INCOMING, id));
+                    reactivated = true;
+                }
+                count++;
             }
+        }
+        if (reactivated) {
+            DurableFiles.syncDirectory(root.resolve(QueueState.INCOMING.directory())); // one fsync for all moved back
         }
         for (Map.Entry<String, QueueState> e : envelopes.entrySet()) {
             // A crash during the shared fsync of data/ and incoming/: this message had no 250 yet. (Elsewhere,
@@ -392,14 +399,7 @@ public final class Spool implements MessageStore {
      */
     public void update(QueueState state, Envelope e) throws IOException {
         Path target = envelopePath(state, e.id());
-        Path next = target.resolveSibling(target.getFileName() + NEW);
-        DurableFiles.writeSynced(next, EnvelopeJson.write(e));
-        try {
-            DurableFiles.rename(next, target);
-        } catch (IOException x) {
-            Files.deleteIfExists(next);
-            throw x;
-        }
+        DurableFiles.replace(target.resolveSibling(target.getFileName() + NEW), target, EnvelopeJson.write(e));
         stateSync.get(state).await();
     }
 
