@@ -322,7 +322,9 @@ public final class Spool implements MessageStore {
         StringBuilder h = new StringBuilder("Received: from ").append(c.helo()).append(" (").append(literal).append(")\r\n")
                 .append("\tby ").append(hostname).append(" (mxd) with ").append(protocol).append(" id ").append(id);
         if (m.recipients().size() == 1) {
-            h.append("\r\n\tfor <").append(m.recipients().get(0).address()).append('>');
+            // A-labels where the domain has them: this trace field alone must not make the text need SMTPUTF8.
+            var to = m.recipients().get(0).address();
+            h.append("\r\n\tfor <").append(to.toAscii().orElse(to)).append('>');
         }
         h.append("; ").append(RFC5322_DATE.format(now)).append("\r\n");
         return h.toString().getBytes(StandardCharsets.UTF_8);

@@ -2,6 +2,7 @@ package dev.mxd.smtp;
 
 import java.net.IDN;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * An SMTP mailbox, {@code Local-part "@" ( Domain / address-literal )} (RFC 5321 §4.1.2), with
@@ -50,6 +51,37 @@ public record Mailbox(String localPart, String domain) {
             return IDN.toASCII(d, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
         } catch (IllegalArgumentException e) {
             return d.toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * This mailbox with its domain in A-labels (RFC 5890 §2.3.2.1), for a server without SMTPUTF8
+     * (RFC 6531 §3.2 lets a client convert the domain); itself when already ASCII; empty when the
+     * local part is not ASCII or the domain has no faithful A-label form ({@link #asciiDomain}).
+     */
+    public Optional<Mailbox> toAscii() {
+        if (!localPart.chars().allMatch(c -> c < 0x80)) {
+            return Optional.empty();
+        }
+        return asciiDomain(domain).map(d -> d.equals(domain) ? this : new Mailbox(localPart, d));
+    }
+
+    /**
+     * A domain in A-labels: itself when ASCII; else the IDNA form, but only when it converts back
+     * to the same name, case aside. Java's IDN is IDNA2003, which maps some names to other names
+     * ("faß" to "fass"); such a domain is not rewritten into another one, the answer is empty.
+     */
+    public static Optional<String> asciiDomain(String domain) {
+        if (domain.chars().allMatch(c -> c < 0x80)) {
+            return Optional.of(domain);
+        }
+        try {
+            String aLabels = IDN.toASCII(domain, IDN.ALLOW_UNASSIGNED);
+            String back = IDN.toUnicode(aLabels, IDN.ALLOW_UNASSIGNED);
+            boolean same = back.toLowerCase(Locale.ROOT).equals(domain.toLowerCase(Locale.ROOT));
+            return same && aLabels.chars().allMatch(c -> c < 0x80) ? Optional.of(aLabels) : Optional.empty();
+        } catch (IllegalArgumentException notIdna) {
+            return Optional.empty();
         }
     }
 

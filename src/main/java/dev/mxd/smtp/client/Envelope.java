@@ -11,8 +11,9 @@ import java.util.Optional;
  * @param sender     the reverse-path without angle brackets; "" is the null path {@code <>} of bounces
  * @param recipients one or more, each sent as RCPT TO, in this order
  * @param eightBit   the content has 8-bit bytes and needs BODY=8BITMIME (RFC 6152)
- * @param smtputf8   the message needs SMTPUTF8 (RFC 6531) even if every address is ASCII, for
- *                   example UTF-8 in its headers; non-ASCII addresses need it anyway
+ * @param smtputf8   the message was received with SMTPUTF8 (RFC 6531 §3.4), so it may have UTF-8
+ *                   headers: sent with the parameter to a server that offers it; to one that does
+ *                   not, the header section is read to decide ({@link AsciiTransaction})
  * @param ret        RFC 3461 §4.3 RET: what a bounce should carry
  * @param envid      RFC 3461 §4.4 ENVID: the sender's identifier for the transaction, unencoded
  * @param content    the message itself; its size is what SIZE= declares
@@ -47,7 +48,16 @@ public record Envelope(String sender, List<Recipient> recipients, boolean eightB
         return new Envelope(sender, recipients, eightBit, smtputf8, r, id, content);
     }
 
-    /** True when SMTPUTF8 is needed: asked for, or an address that is not ASCII (RFC 6531 §3.4). */
+    /** The same transaction for other recipients: the rest of a 452-split transaction, for instance. */
+    public Envelope withRecipients(List<Recipient> others) {
+        return new Envelope(sender, others, eightBit, smtputf8, ret, envid, content);
+    }
+
+    /**
+     * True when the message goes with the SMTPUTF8 parameter where it is offered: received with it,
+     * or an address that is not ASCII (RFC 6531 §3.4). Where it is not offered, {@link AsciiTransaction}
+     * decides whether it really needs it.
+     */
     public boolean needsSmtputf8() {
         return smtputf8 || nonAscii(sender) || recipients.stream().anyMatch(Recipient::utf8);
     }

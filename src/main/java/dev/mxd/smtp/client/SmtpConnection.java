@@ -47,6 +47,7 @@ public final class SmtpConnection implements AutoCloseable {
     private static final EnhancedStatus LOCAL_ERROR = new EnhancedStatus(4, 3, 0);
     private static final EnhancedStatus TOO_BIG = new EnhancedStatus(5, 3, 4);
     private static final EnhancedStatus NEEDS_SMTPUTF8 = new EnhancedStatus(5, 6, 7);
+    private static final EnhancedStatus TOO_MANY_RECIPIENTS = new EnhancedStatus(4, 5, 3);
 
     // Where we are connected.
     private final InetSocketAddress target;
@@ -204,10 +205,15 @@ public final class SmtpConnection implements AutoCloseable {
      * Runs one mail transaction: MAIL FROM, RCPT TO for each recipient, DATA and the content.
      * With PIPELINING the commands up to DATA go out in one write and the replies are read in order
      * (RFC 2920 §3.1); otherwise in lock-step. Refuses locally, without a command, a message larger
-     * than the server's SIZE (5.3.4, RFC 1870 §6) and one that needs SMTPUTF8 from a server without
-     * it (5.6.7, RFC 6531 §3.4). After a transaction that ended without a reply to its content (MAIL
-     * or every RCPT refused, DATA refused) the next one starts with RSET (RFC 5321 §4.1.1.5); after a
-     * completed one the server has reset itself and MAIL follows directly, as Postfix does.
+     * than the server's SIZE (5.3.4, RFC 1870 §6). To a server without SMTPUTF8, a message received
+     * with it goes without the parameter unless its sender or a header field is not ASCII (then every
+     * recipient fails 5.6.7, RFC 6531 §3.4), and only the recipients whose address has no ASCII form
+     * fail 5.6.7, unsent ({@link AsciiTransaction}). Recipients refused with 452 "too many
+     * recipients" while others were taken go again at once in a new transaction on this
+     * connection (RFC 5321 §4.5.3.1.10), at most as many rounds as recipients. After a transaction
+     * that ended without a reply to its content (MAIL or every RCPT refused, DATA refused) the next
+     * one starts with RSET (RFC 5321 §4.1.1.5); after a completed one the server has reset itself
+     * and MAIL follows directly, as Postfix does.
      *
      * @throws IllegalStateException if the connection is not {@link #reusable()}
      */
@@ -218,9 +224,33 @@ public final class SmtpConnection implements AutoCloseable {
         }
         transactions++;
         List<Recipient> rcpts = envelope.recipients();
+        RecipientOutcome[] outcomes = new RecipientOutcome[rcpts.size()];
+        Envelope wire = envelope;
+        List<Integer> sent = java.util.stream.IntStream.range(0, rcpts.size()).boxed().toList();
         if (envelope.needsSmtputf8() && !extensions.offers("SMTPUTF8")) {
-            return refuseAll(rcpts, NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and the message has non-ASCII"
-                    + " addresses or headers (RFC 6531 §3.4); not sent");
+            AsciiTransaction plan;
+            try {
+                plan = AsciiTransaction.of(envelope);
+            } catch (IOException e) {
+                return completed(rcpts.stream().map(r -> (RecipientOutcome) deferred(r, SessionStage.MAIL, Optional.empty(),
+                        LOCAL_ERROR, "could not read the spooled message's header section (" + e.getMessage()
+                                + ") to tell whether it needs SMTPUTF8, which " + where + " does not offer", false)).toList(), false);
+            }
+            if (plan instanceof AsciiTransaction.Refused refused) {
+                return refuseAll(rcpts, NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + refused.reason()
+                        + " (RFC 6531 §3.4); not sent");
+            }
+            AsciiTransaction.Downgraded ascii = (AsciiTransaction.Downgraded) plan;
+            for (AsciiTransaction.LeftOut l : ascii.left()) {
+                // RFC 6531 §3.2: such an address must not reach a server without SMTPUTF8; its co-recipients may.
+                outcomes[l.index()] = new RecipientOutcome.Failed(rcpts.get(l.index()), SessionStage.RCPT, Optional.empty(),
+                        NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + l.reason() + " (RFC 6531 §3.2); not sent");
+            }
+            if (ascii.sent().isEmpty()) {
+                return completed(List.of(outcomes), false);
+            }
+            wire = ascii.envelope();
+            sent = ascii.sent();
         }
         long size = envelope.content().size();
         if (extensions.maxSize().isPresent() && size > extensions.maxSize().getAsLong()) {
@@ -228,11 +258,95 @@ public final class SmtpConnection implements AutoCloseable {
                     + extensions.maxSize().getAsLong() + " bytes " + where + " takes (SIZE, RFC 1870); not sent");
         }
         boolean eightBitUnannounced = envelope.eightBit() && !extensions.offers("8BITMIME");
-        try {
-            return transaction(envelope, eightBitUnannounced);
-        } catch (IOException e) {
-            return new TransactionResult.Failed(lost(e));
+        return rounds(envelope, wire, sent, outcomes, eightBitUnannounced);
+    }
+
+    /**
+     * The transaction, then again for the recipients a server refused with 452 as too many
+     * (RFC 5321 §4.5.3.1.10) while it took others: a new transaction on this connection right away,
+     * rather than a retry much later. Ends when a round brings nothing more, at most one round per
+     * recipient. A session that breaks in a later round defers what is left: the earlier rounds
+     * delivered, so the caller must not try the whole envelope at the next address.
+     *
+     * @param wire     what goes out: the envelope, or its ASCII form
+     * @param sent     for each recipient of {@code wire}, its index in {@code envelope}
+     * @param outcomes one slot per recipient of {@code envelope}; the recipients left out are filled in
+     */
+    private TransactionResult rounds(Envelope envelope, Envelope wire, List<Integer> sent, RecipientOutcome[] outcomes,
+                                     boolean eightBitUnannounced) {
+        List<Recipient> original = envelope.recipients();
+        Envelope round = wire;
+        List<Integer> indices = sent;
+        for (int n = 1; ; n++) {
+            if (n > 1) {
+                transactions++;
+            }
+            TransactionResult result;
+            try {
+                result = transaction(round, eightBitUnannounced);
+            } catch (IOException e) {
+                result = new TransactionResult.Failed(lost(e));
+            }
+            if (result instanceof TransactionResult.Failed failed) {
+                if (n == 1) {
+                    return failed;
+                }
+                SessionFailure f = failed.failure();
+                for (int i : indices) {
+                    outcomes[i] = deferred(original.get(i), f.stage(), f.reply(), BAD_CONNECTION, f.detail()
+                            + " (in a new transaction for recipients refused as too many)", false);
+                }
+                return completed(List.of(outcomes), eightBitUnannounced);
+            }
+            List<RecipientOutcome> done = ((TransactionResult.Completed) result).recipients();
+            List<Integer> again = new ArrayList<>();
+            boolean someAccepted = false;
+            for (int k = 0; k < indices.size(); k++) {
+                RecipientOutcome o = done.get(k);
+                outcomes[indices.get(k)] = about(o, original.get(indices.get(k)));
+                someAccepted |= o instanceof RecipientOutcome.Accepted;
+                if (tooManyRecipients(o)) {
+                    again.add(k);
+                }
+            }
+            if (again.isEmpty() || !someAccepted || !reusable() || n >= sent.size()) {
+                return completed(List.of(outcomes), eightBitUnannounced);
+            }
+            List<Recipient> rest = new ArrayList<>();
+            List<Integer> restIndices = new ArrayList<>();
+            for (int k : again) {
+                rest.add(round.recipients().get(k));
+                restIndices.add(indices.get(k));
+            }
+            round = round.withRecipients(rest);
+            indices = restIndices;
         }
+    }
+
+    /**
+     * RFC 5321 §4.5.3.1.10: 452 to a RCPT means "too many recipients" (RFC 3463 4.5.3), unless its
+     * enhanced code says otherwise (4.2.2 mailbox full, 4.3.1 out of storage), which another
+     * transaction would not change.
+     */
+    private static boolean tooManyRecipients(RecipientOutcome o) {
+        return o instanceof RecipientOutcome.Deferred d && d.stage() == SessionStage.RCPT
+                && d.reply().map(r -> r.code() == 452
+                        && r.enhancedStatus().map(TOO_MANY_RECIPIENTS::equals).orElse(true)).orElse(false);
+    }
+
+    /** The outcome with the envelope's recipient, where the wire had its ASCII form. */
+    private static RecipientOutcome about(RecipientOutcome o, Recipient r) {
+        if (o.recipient().equals(r)) {
+            return o;
+        }
+        if (o instanceof RecipientOutcome.Accepted a) {
+            return new RecipientOutcome.Accepted(r, a.rcptReply(), a.finalReply(), a.status(), a.detail());
+        }
+        if (o instanceof RecipientOutcome.Deferred d) {
+            return new RecipientOutcome.Deferred(r, d.stage(), d.reply(), d.status(), d.detail(), d.maybeDelivered());
+        }
+        RecipientOutcome.Failed f = (RecipientOutcome.Failed) o;
+        return new RecipientOutcome.Failed(r, f.stage(), f.reply(), f.status(), f.detail());
     }
 
     private TransactionResult transaction(Envelope envelope, boolean eightBitUnannounced) throws IOException {
