@@ -34,6 +34,12 @@ public final class PostfixServer implements AutoCloseable {
      * @param relayHost    "[127.0.0.62]:2526": where it relays them
      */
     public static PostfixServer start(String listen, String relayDomains, String relayHost) throws IOException, InterruptedException {
+        return start(listen, relayDomains, relayHost, List.of());
+    }
+
+    /** Like {@link #start(String, String, String)} with more main.cf lines ("smtputf8_enable = no"). */
+    public static PostfixServer start(String listen, String relayDomains, String relayHost, List<String> mainCf)
+            throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("mxd-postfix");
         try {
             // Postfix's daemons run as the postfix user and must reach the queue below this directory.
@@ -66,6 +72,7 @@ public final class PostfixServer implements AutoCloseable {
                     "smtpd_tls_cert_file = " + dir.resolve("cert.pem"),
                     "smtpd_tls_key_file = " + dir.resolve("key.pem"),
                     "smtp_tls_security_level = none",
+                    String.join("\n", mainCf),
                     "") );
             String etc = dir.resolve("etc").toString();
             run(dir, List.of("postconf", "-c", etc, "-MX", "smtp/inet"));
