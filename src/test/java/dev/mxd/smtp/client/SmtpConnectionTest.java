@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -394,5 +395,207 @@ class SmtpConnectionTest {
         OpenResult plain = open(s, settings().withTls(TlsPolicy.NONE));
         assertThat(plain).isInstanceOf(OpenResult.Ready.class);
         assertThat(s.commands("STARTTLS")).hasSize(1);
+    }
+
+    // A message received with SMTPUTF8 going to a server without it (RFC 6531 §3.2, §3.4): sent without the
+    // parameter when nothing in it needs SMTPUTF8, refused whole when its sender or a header field does, and
+    // per recipient when only some addresses have no ASCII form.
+
+    private static final List<String> NO_SMTPUTF8 = List.of("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES");
+
+    /** Received with SMTPUTF8 (the flag), as mxd's delivery builds it from the spooled envelope. */
+    private static Envelope utf8(String sender, String text, String... rcpts) {
+        return new Envelope(sender, List.of(rcpts).stream().map(Recipient::of).toList(), false, true,
+                Optional.empty(), Optional.empty(), MessageContent.of(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void anAsciiMessageReceivedWithSmtputf8GoesWithoutTheParameter() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("a@client.test",
+                "Subject: plain\r\n\r\nbody \u00e9t\u00e9 in UTF-8 is 8BITMIME's business\r\n", "x@fake.test", "y@fake.test")));
+        assertThat(done.accepted()).hasSize(2);
+        assertThat(s.commands("MAIL").get(0)).isEqualTo("MAIL FROM:<a@client.test> +").doesNotContain("SMTPUTF8");
+        assertThat(s.messages).hasSize(1);
+    }
+
+    @Test
+    void aNonAsciiHeaderFieldFailsEveryRecipientWith567() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("a@client.test",
+                "From: a@client.test\r\nSubject: gr\u00fc\u00dfe\r\n\r\nbody\r\n", "x@fake.test", "y@fake.test")));
+        assertThat(done.recipients()).hasSize(2).allSatisfy(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
+            assertThat(o.status()).hasToString("5.6.7");
+            assertThat(o.detail()).contains("Subject header field");
+        });
+        assertThat(s.commands("MAIL")).isEmpty();
+    }
+
+    @Test
+    void aFoldedNonAsciiContinuationCountsForItsField() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("a@client.test",
+                "Subject: long\n and \u00fc folded\nX: y\n\nbody\n", "x@fake.test")));
+        assertThat(done.recipients().get(0).detail()).contains("Subject header field");
+        assertThat(s.commands("MAIL")).isEmpty();
+    }
+
+    @Test
+    void aNonAsciiSenderFailsEveryRecipientWith567() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("j\u00fcrgen@client.test",
+                "Subject: plain\r\n\r\nbody\r\n", "x@fake.test")));
+        assertThat(done.recipients()).singleElement().satisfies(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
+            assertThat(o.status()).hasToString("5.6.7");
+            assertThat(o.detail()).contains("sender address");
+        });
+        assertThat(s.commands("MAIL")).isEmpty();
+    }
+
+    @Test
+    void aSenderWithAnIdnDomainGoesInALabels() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        completed(connect(s).send(utf8("a@b\u00fccher.test", "Subject: plain\r\n\r\nbody\r\n", "x@fake.test")));
+        assertThat(s.commands("MAIL").get(0)).startsWith("MAIL FROM:<a@xn--bcher-kva.test>");
+    }
+
+    @Test
+    void onlyTheRecipientsWithANonAsciiLocalPartFailAndKeepTheirPlace() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        Envelope e = utf8("a@client.test", "Subject: plain\r\n\r\nbody\r\n", "x@fake.test", "\u7528\u6237@fake.test",
+                "y@fake.test");
+        TransactionResult.Completed done = completed(connect(s).send(e));
+        assertThat(done.recipients()).extracting(o -> o.recipient().address())
+                .containsExactly("x@fake.test", "\u7528\u6237@fake.test", "y@fake.test");
+        assertThat(done.recipients().get(0)).isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(done.recipients().get(1)).isInstanceOf(RecipientOutcome.Failed.class);
+        assertThat(done.recipients().get(1).status()).hasToString("5.6.7");
+        assertThat(done.recipients().get(1).detail()).contains("non-ASCII local part");
+        assertThat(done.recipients().get(2)).isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(s.commands("RCPT")).extracting(c -> c.replace(" +", ""))
+                .containsExactly("RCPT TO:<x@fake.test>", "RCPT TO:<y@fake.test>");
+    }
+
+    @Test
+    void aRecipientWithAnIdnDomainGoesInALabelsAndIsReportedAsGiven() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("a@client.test", "Subject: plain\r\n\r\nbody\r\n",
+                "user@b\u00fccher.test")));
+        assertThat(done.accepted()).singleElement().satisfies(a -> assertThat(a.recipient().address()).isEqualTo("user@b\u00fccher.test"));
+        assertThat(s.commands("RCPT").get(0)).startsWith("RCPT TO:<user@xn--bcher-kva.test>");
+    }
+
+    @Test
+    void aDomainThatIdna2003WouldMapToAnotherNameIsNotRewritten() throws IOException {
+        assertThat(AsciiTransaction.ascii("user@fa\u00df.test")).isEmpty(); // IDNA2003 says fass.test, another domain
+        assertThat(AsciiTransaction.ascii("user@B\u00fccher.test")).contains("user@xn--bcher-kva.test");
+        assertThat(AsciiTransaction.ascii("\"a@b\"@b\u00fccher.test")).contains("\"a@b\"@xn--bcher-kva.test");
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("a@client.test", "Subject: plain\r\n\r\nbody\r\n",
+                "user@fa\u00df.test", "x@fake.test")));
+        assertThat(done.recipients().get(0)).isInstanceOf(RecipientOutcome.Failed.class);
+        assertThat(done.recipients().get(0).detail()).contains("no A-label form");
+        assertThat(done.recipients().get(1)).isInstanceOf(RecipientOutcome.Accepted.class);
+    }
+
+    @Test
+    void aServerWithSmtputf8GetsEverythingAsBefore() throws IOException {
+        FakeSmtpServer s = server(List.of("PIPELINING", "8BITMIME", "SMTPUTF8"), c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("j\u00fcrgen@client.test",
+                "Subject: gr\u00fc\u00dfe\r\n\r\nbody\r\n", "\u7528\u6237@fake.test", "x@b\u00fccher.test")));
+        assertThat(done.accepted()).hasSize(2);
+        assertThat(s.commands("MAIL").get(0)).contains(" SMTPUTF8");
+        assertThat(s.commands("RCPT")).extracting(c -> c.replace(" +", ""))
+                .containsExactly("RCPT TO:<\u7528\u6237@fake.test>", "RCPT TO:<x@b\u00fccher.test>");
+    }
+
+    @Test
+    void theHeaderScanStopsAtTheEmptyLineAndNamesTheField() throws IOException {
+        assertThat(AsciiTransaction.nonAsciiHeaderField(MessageContent.of(
+                "A: b\r\n\r\n\u00fc\r\n".getBytes(StandardCharsets.UTF_8)))).isEmpty();
+        assertThat(AsciiTransaction.nonAsciiHeaderField(MessageContent.of(
+                "A: b\nTo: \u00fc@x\n\nbody".getBytes(StandardCharsets.UTF_8)))).contains("To");
+        assertThat(AsciiTransaction.nonAsciiHeaderField(MessageContent.of(
+                "A: b\r\nC: d".getBytes(StandardCharsets.UTF_8)))).isEmpty(); // no body at all
+    }
+
+    // RFC 5321 §4.5.3.1.10: a server may take some RCPTs of a transaction and answer 452 "too many
+    // recipients" to the others; those go again at once in a new transaction on the same connection.
+
+    /** Answers {@code refusal} to every RCPT after the first of each transaction. */
+    private FakeSmtpServer onePerTransaction(List<String> ehlo, String refusal) throws IOException {
+        AtomicInteger rcpts = new AtomicInteger();
+        Function<String, String> responder = line -> {
+            String verb = line.split(" ", 2)[0];
+            if (verb.equals("MAIL")) {
+                rcpts.set(0);
+            } else if (verb.equals("RCPT") && rcpts.incrementAndGet() > 1) {
+                return refusal;
+            }
+            return null;
+        };
+        return server(ehlo, responder);
+    }
+
+    @Test
+    void recipientsRefusedAsTooManyGoInANewTransactionAtOnce() throws IOException {
+        for (List<String> ehlo : List.of(List.of("PIPELINING", "ENHANCEDSTATUSCODES"), List.of("ENHANCEDSTATUSCODES"))) {
+            FakeSmtpServer s = onePerTransaction(ehlo, "452 4.5.3 Too many recipients");
+            SmtpConnection c = connect(s);
+            TransactionResult.Completed done = completed(c.send(envelope("a@fake.test", "b@fake.test", "c@fake.test")));
+            assertThat(done.recipients()).as("with %s", ehlo).allSatisfy(o -> assertThat(o).isInstanceOf(RecipientOutcome.Accepted.class));
+            assertThat(done.recipients()).extracting(o -> o.recipient().address())
+                    .containsExactly("a@fake.test", "b@fake.test", "c@fake.test");
+            assertThat(s.messages).as("one copy per transaction").hasSize(3);
+            assertThat(s.commands("MAIL")).hasSize(3);
+            assertThat(s.commands("RSET")).as("a completed transaction needs no RSET").isEmpty();
+            assertThat(c.transactions()).isEqualTo(3);
+            assertThat(c.reusable()).isTrue();
+        }
+    }
+
+    @Test
+    void a452WithoutAnEnhancedCodeCountsAsTooMany() throws IOException {
+        FakeSmtpServer s = onePerTransaction(List.of("PIPELINING"), "452 Too many recipients");
+        TransactionResult.Completed done = completed(connect(s).send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.accepted()).hasSize(2);
+    }
+
+    @Test
+    void a452ForAFullMailboxIsDeferredNotResent() throws IOException {
+        FakeSmtpServer s = onePerTransaction(List.of("PIPELINING", "ENHANCEDSTATUSCODES"), "452 4.2.2 Mailbox full");
+        TransactionResult.Completed done = completed(connect(s).send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.recipients().get(0)).isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(done.recipients().get(1)).isInstanceOf(RecipientOutcome.Deferred.class);
+        assertThat(s.commands("MAIL")).hasSize(1);
+    }
+
+    @Test
+    void withNoRecipientAcceptedThe452sAreDeferredNotResent() throws IOException {
+        FakeSmtpServer s = server(List.of("PIPELINING", "ENHANCEDSTATUSCODES"),
+                line -> line.startsWith("RCPT") ? "452 4.5.3 Too many recipients" : null);
+        TransactionResult.Completed done = completed(connect(s).send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.recipients()).allSatisfy(o -> assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class));
+        assertThat(s.commands("MAIL")).hasSize(1);
+    }
+
+    @Test
+    void aConnectionLostInALaterRoundDefersOnlyTheRest() throws IOException {
+        AtomicInteger mails = new AtomicInteger();
+        AtomicInteger rcpts = new AtomicInteger();
+        FakeSmtpServer s = server(List.of("ENHANCEDSTATUSCODES"), line -> {
+            if (line.startsWith("MAIL")) {
+                rcpts.set(0);
+                return mails.incrementAndGet() > 1 ? FakeSmtpServer.HANG_UP : null;
+            }
+            return line.startsWith("RCPT") && rcpts.incrementAndGet() > 1 ? "452 4.5.3 Too many recipients" : null;
+        });
+        TransactionResult.Completed done = completed(connect(s).send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.recipients().get(0)).as("the first round delivered it: not to be sent elsewhere")
+                .isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(done.recipients().get(1)).isInstanceOf(RecipientOutcome.Deferred.class);
+        assertThat(((RecipientOutcome.Deferred) done.recipients().get(1)).maybeDelivered()).isFalse();
     }
 }
