@@ -501,6 +501,21 @@ class SmtpConnectionTest {
     }
 
     @Test
+    void anUnreadableSpoolFileDefersEveryRecipientWhenTheHeaderMustBeRead() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        MessageContent gone = MessageContent.of(java.nio.file.Path.of("/nonexistent/mxd/spool/text"), 100);
+        Envelope e = new Envelope("a@client.test", List.of(Recipient.of("x@fake.test")), false, true,
+                Optional.empty(), Optional.empty(), gone);
+        TransactionResult.Completed done = completed(connect(s).send(e));
+        assertThat(done.recipients()).singleElement().satisfies(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class);
+            assertThat(o.status()).hasToString("4.3.0");
+            assertThat(o.detail()).contains("header section");
+        });
+        assertThat(s.commands("MAIL")).isEmpty();
+    }
+
+    @Test
     void aServerWithSmtputf8GetsEverythingAsBefore() throws IOException {
         FakeSmtpServer s = server(List.of("PIPELINING", "8BITMIME", "SMTPUTF8"), c -> null);
         TransactionResult.Completed done = completed(connect(s).send(utf8("j\u00fcrgen@client.test",
