@@ -24,6 +24,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 
@@ -226,7 +227,7 @@ public final class SmtpConnection implements AutoCloseable {
         List<Recipient> rcpts = envelope.recipients();
         RecipientOutcome[] outcomes = new RecipientOutcome[rcpts.size()];
         Envelope wire = envelope;
-        List<Integer> sent = java.util.stream.IntStream.range(0, rcpts.size()).boxed().toList();
+        List<Integer> sent = IntStream.range(0, rcpts.size()).boxed().toList();
         if (envelope.needsSmtputf8() && !extensions.offers("SMTPUTF8")) {
             AsciiTransaction plan;
             try {
