@@ -11,6 +11,12 @@ cases=${1:-2000}
 crash=${2:-100}
 seed=${SEED:-$(( (RANDOM << 16) ^ RANDOM ^ $(date +%s) ))}
 echo "model: $cases cases, $crash with kill -9, seed $seed" >&2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
 ./mvnw -q -B test -Dmxd.excludedGroups=none -Dtest=PipelineModelTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dmxd.model.seed="$seed" -Dmxd.model.cases="$cases" -Dmxd.model.crash-cases="$crash" \
-  -Dsurefire.timeout=0 2>&1 | grep -E "pipeline model|replay with|Tests run:|invariant|got 250|copy at|did not drain" || true
+  -Dsurefire.timeout=0 >"$log" 2>&1 || status=$?
+grep -E "pipeline model|replay with|got 250|copy at|did not drain|quarantined by" "$log" || true
+[ "$status" -eq 0 ] && echo "model: no case broke the invariant (seed $seed)" || echo "model: FAILED (seed $seed; see the replay lines)"
+exit "$status"

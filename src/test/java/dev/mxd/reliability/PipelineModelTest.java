@@ -143,19 +143,21 @@ class PipelineModelTest {
         long started = System.nanoTime();
         Map<String, Integer> faultsSeen = new java.util.TreeMap<>();
         int accepted = 0;
-        for (int i = 0; i < CASES; i++) {
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < CASES && failures.size() < 5; i++) { // five failed cases say enough
             long seed = BASE_SEED + i;
             Case c = Case.generate(seed, tmpfs, 3);
             c.faults().forEach(f -> faultsSeen.merge(f, 1, Integer::sum));
             try {
                 accepted += run(c);
             } catch (AssertionError | Exception e) {
-                throw new AssertionError("pipeline model case failed; replay with -Dmxd.model.seed=" + seed
-                        + " -Dmxd.model.cases=1\n" + c + "\n" + e.getMessage(), e);
+                failures.add("case failed; replay with -Dmxd.model.seed=" + seed + " -Dmxd.model.cases=1\n" + c + "\n"
+                        + e.getMessage());
             }
         }
-        System.out.printf("pipeline model: %d cases from seed %d, %d accepted recipients, %.1f s; faults %s%n", CASES,
-                BASE_SEED, accepted, (System.nanoTime() - started) / 1e9, faultsSeen);
+        System.out.printf("pipeline model: %d cases from seed %d, %d accepted recipients, %d failed, %.1f s; faults %s%n",
+                CASES, BASE_SEED, accepted, failures.size(), (System.nanoTime() - started) / 1e9, faultsSeen);
+        assertThat(failures).as("pipeline model cases that broke the invariant").isEmpty();
         assertThat(accepted).as("the model accepted some recipients").isGreaterThan(CASES);
     }
 
