@@ -1,0 +1,112 @@
+package dev.mxd.reliability;
+
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Section;
+
+/**
+ * A UDP relay in front of the model's authoritative server (a real {@code mxd dns}) that answers
+ * SERVFAIL for the names under the domains the model has "broken", as a recursive resolver does
+ * when a zone's servers fail. Everything else is passed to the real server and its answer back.
+ * Loopback only; each query waits at most 2 s for the real server.
+ */
+final class ServfailSwitch implements AutoCloseable {
+
+    private final DatagramSocket socket;
+    private final InetSocketAddress upstream;
+    private final Set<String> failing = ConcurrentHashMap.newKeySet();
+    private final Thread worker;
+
+    ServfailSwitch(InetSocketAddress listen, InetSocketAddress upstream) throws IOException {
+        if (!listen.getAddress().isLoopbackAddress() || !upstream.getAddress().isLoopbackAddress()) {
+            throw new IllegalArgumentException("loopback only");
+        }
+        this.socket = new DatagramSocket(listen);
+        this.upstream = upstream;
+        this.worker = new Thread(this::serve, "model-servfail-switch");
+        worker.setDaemon(true);
+        worker.start();
+    }
+
+    InetSocketAddress address() {
+        return (InetSocketAddress) socket.getLocalSocketAddress();
+    }
+
+    void fail(String domain) {
+        failing.add(domain.toLowerCase(Locale.ROOT));
+    }
+
+    void heal() {
+        failing.clear();
+    }
+
+    private void serve() {
+        byte[] buf = new byte[4096];
+        while (!socket.isClosed()) {
+            try {
+                DatagramPacket query = new DatagramPacket(buf, buf.length);
+                socket.receive(query);
+                byte[] q = java.util.Arrays.copyOf(query.getData(), query.getLength());
+                byte[] answer = answer(q);
+                if (answer != null) {
+                    socket.send(new DatagramPacket(answer, answer.length, query.getSocketAddress()));
+                }
+            } catch (IOException e) {
+                if (socket.isClosed()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private byte[] answer(byte[] query) throws IOException {
+        Message m = new Message(query);
+        Name name = m.getQuestion() == null ? null : m.getQuestion().getName();
+        if (name != null && broken(name)) {
+            Message r = new Message(m.getHeader().getID());
+            r.getHeader().setFlag(Flags.QR);
+            r.getHeader().setFlag(Flags.RA);
+            r.getHeader().setRcode(Rcode.SERVFAIL);
+            r.addRecord(m.getQuestion(), Section.QUESTION);
+            return r.toWire();
+        }
+        try (DatagramSocket up = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            up.setSoTimeout(2000);
+            up.send(new DatagramPacket(query, query.length, upstream));
+            byte[] buf = new byte[65535];
+            DatagramPacket reply = new DatagramPacket(buf, buf.length);
+            try {
+                up.receive(reply);
+            } catch (SocketTimeoutException lost) {
+                return null;
+            }
+            return java.util.Arrays.copyOf(reply.getData(), reply.getLength());
+        }
+    }
+
+    private boolean broken(Name name) {
+        String n = name.toString(true).toLowerCase(Locale.ROOT);
+        for (String d : failing) {
+            if (n.equals(d) || n.endsWith("." + d)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        socket.close();
+        worker.join(2000);
+    }
+}
