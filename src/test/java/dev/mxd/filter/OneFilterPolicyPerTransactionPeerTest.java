@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PostfixRelay;
 import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -160,6 +162,49 @@ class OneFilterPolicyPerTransactionPeerTest {
             assertThat(awaitMaildir(mx, "other.test", "carol", 1)).hasSize(1);
             assertThat(maildir(mx, "example.test", "alice")).isEmpty(); // discarded at DATA: never spooled
             assertThat(quarantine(mx).list(0, 10).total()).isZero();
+        }
+    }
+
+    /**
+     * A real Postfix as the sending MTA, one message to both domains: Postfix puts both recipients in
+     * one transaction, defers the one mxd answers 452 and sends it again in a transaction of its own
+     * at its next queue run (here within seconds: minimal_backoff_time and queue_run_delay are 1 s;
+     * the defaults are 300 s). Each copy ends where its own domain's policy says.
+     */
+    @Test
+    void postfixSendingToBothDomainsGetsEachCopyWhereItsOwnPolicySays() throws Exception {
+        Path work = Files.createTempDirectory("mxd-postfix-split");
+        try (TestMx mx = TestMx.start(filter("quarantine"), extra("quarantine"));
+             PostfixRelay postfix = PostfixRelay.start(work, List.of("example.test", "other.test"), mx.smtp().getPort(),
+                     List.of("minimal_backoff_time = 1s", "maximal_backoff_time = 2s", "queue_run_delay = 1s"))) {
+            long sent;
+            try (RawSmtp c = new RawSmtp(postfix.address())) {
+                assertThat(c.code()).isEqualTo(220);
+                assertThat(say(c, "EHLO client.test")).startsWith("250");
+                assertThat(say(c, "MAIL FROM:<mallory@client.test>")).startsWith("250");
+                assertThat(say(c, "RCPT TO:<alice@example.test>")).as(postfix.log()).startsWith("250");
+                assertThat(say(c, "RCPT TO:<carol@other.test>")).as(postfix.log()).startsWith("250");
+                assertThat(data(c, eicarMessage())).startsWith("250");
+                sent = System.nanoTime();
+                say(c, "QUIT");
+            }
+            List<Path> carol = awaitMaildir(mx, "other.test", "carol", 1);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+            assertThat(carol).as(postfix.log()).hasSize(1);
+            System.out.println("carol's copy arrived " + ms + " ms after Postfix accepted the message");
+            assertThat(Files.readString(carol.get(0), StandardCharsets.US_ASCII)).contains("by relay.client.test (Postfix)")
+                    .contains("filename=\"eicar.com\"");
+            assertThat(quarantine(mx).list(0, 10).entries()).singleElement().satisfies(e -> {
+                assertThat(e.reason()).isEqualTo("virus " + Clamd.VIRUS_NAME + " (clamd)");
+                assertThat(e.recipients()).containsExactly("alice@example.test");
+            });
+            assertThat(maildir(mx, "example.test", "alice")).isEmpty();
+            String log = postfix.log();
+            assertThat(log).containsPattern("to=<carol@other.test>.*status=deferred \\(host 127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\] said: 452 4\\.5\\.3 ")
+                    .containsPattern("to=<carol@other.test>.*status=sent")
+                    .containsPattern("to=<alice@example.test>.*status=sent");
+        } finally {
+            TestDirs.deleteTree(work);
         }
     }
 }
