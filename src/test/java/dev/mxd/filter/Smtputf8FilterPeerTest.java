@@ -1,5 +1,6 @@
 package dev.mxd.filter;
 
+import static dev.mxd.filter.OneFilterPolicyPerTransactionPeerTest.say;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.Clamd;
@@ -68,11 +69,6 @@ class Smtputf8FilterPeerTest {
     static String exampleOrgFilter(String engines, String onError, String engineSection) {
         return "    filter:\n      engines: [" + engines + "]\n      virus: reject\n      spam: {tag: 5.0, reject: 15.0}\n"
                 + "filters:\n" + engineSection + "  timeout: 60s\n  on-error: " + onError + "\n";
-    }
-
-    static String say(RawSmtp c, String line) throws IOException {
-        c.send(line + "\r\n");
-        return c.reply();
     }
 
     /** One message from {@code from} to {@code to}; the reply to its end of DATA. */
