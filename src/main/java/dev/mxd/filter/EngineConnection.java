@@ -32,6 +32,11 @@ final class EngineConnection implements Closeable {
         return t;
     });
 
+    /** Runs {@code action} (closing a connection) once {@code timeout} has passed, unless cancelled first. */
+    static ScheduledFuture<?> atDeadline(Duration timeout, Runnable action) {
+        return WATCHDOG.schedule(action, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
     private final SocketChannel channel;
     private final ScheduledFuture<?> alarm;
     private final AtomicBoolean expired;

@@ -20,12 +20,13 @@ import org.slf4j.LoggerFactory;
  * for over one message, each reading it from its source, and turns their results into one
  * {@link FilterVerdict} before the SMTP reply is given, so a rejection needs no bounce.
  *
- * <p>One message, one reply: with recipients in several domains, each domain's policy is applied
- * to the same engine results and the strictest verdict wins, in this order: reject, tempfail,
- * discard, quarantine, accept tagged as spam, accept. A 5xx after DATA refuses the message for
- * every recipient, so one domain's reject policy refuses it for all; a domain wanting it tagged
- * gets it tagged for all. Servers that want per-domain outcomes accept one domain per transaction
- * (452 4.5.3 at RCPT for another domain, RFC 5321 §3.3) and the client sends the rest separately.
+ * <p>One message, one reply: the SMTP session keeps recipients whose domains filter differently out
+ * of one transaction (452 4.5.3 at RCPT, RFC 5321 §4.5.3.1.10: the client sends them in another), so
+ * every policy given here is one that each recipient's own domain asked for. Several domains with
+ * equal filter settings may still share a message; each policy is then applied to the same engine
+ * results and the strictest verdict wins, in this order: reject, tempfail, discard, quarantine,
+ * accept tagged as spam, accept (equal policies give equal verdicts, so nobody's copy is decided by
+ * a policy other than its own).
  *
  * <p>Engines run one after the other (clamd, spamd, rspamd); once clamd finds a virus and every
  * domain scans with clamd, the spam engines are skipped: the virus action decides.
@@ -81,7 +82,7 @@ public final class FilterChain {
             ScanEngine client = engines.get(e);
             EngineResult r = client == null
                     ? new EngineResult.Unavailable(e, EngineResult.Reason.ENGINE_ERROR, "filters." + e + " is not configured")
-                    : client.scan(message, envelope);
+                    : scan(client, message, envelope);
             results.add(r);
             if (r instanceof EngineResult.Infected && everyDomainScansViruses) {
                 break;
@@ -95,6 +96,22 @@ public final class FilterChain {
             }
         }
         return count(envelope, verdict);
+    }
+
+    /**
+     * One engine's result. Clients report every failure as {@link EngineResult.Unavailable}; should one
+     * throw all the same (a bug), that is an unavailable engine too, so filters.on-error decides what the
+     * client hears, never an exception turned into 452 further up.
+     */
+    private static EngineResult scan(ScanEngine client, MessageSource message, ScanEnvelope envelope) {
+        try {
+            return client.scan(message, envelope);
+        } catch (RuntimeException ex) {
+            log.error("{} filter: {} failed unexpectedly; treated as unavailable (filters.on-error decides)",
+                    envelope.queueId(), client, ex);
+            return new EngineResult.Unavailable(client.engine(), EngineResult.Reason.PROTOCOL_ERROR,
+                    "the " + client.engine() + " client failed: " + ex);
+        }
     }
 
     /** Verdicts so far by kind (accept, tagged, reject, tempfail, quarantine, discard), for metrics. */

@@ -42,10 +42,10 @@ public final class DomainPolicy implements RecipientPolicy {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
         if (d.isPresent()) {
-            return d.get().role() == Role.LOCAL ? local(recipient, domain, d.get()) : backup(recipient, domain, d.get());
+            return withFilter(d.get().role() == Role.LOCAL ? local(recipient, domain, d.get()) : backup(recipient, domain, d.get()), d.get());
         }
         if (trusted(client.remote().getAddress())) {
-            return new RcptDecision.Accept(new Route.Relay(domain));
+            return new RcptDecision.Accept(new Route.Relay(domain)); // a domain not configured here: unfiltered
         }
         return new RcptDecision.Refuse(Replies.relayDenied(recipient.toString()));
     }
@@ -55,6 +55,17 @@ public final class DomainPolicy implements RecipientPolicy {
                 .<RcptDecision>map(boxes -> new RcptDecision.Accept(new Route.Local(domain, boxes)))
                 .or(() -> d.catchAll().map(box -> new RcptDecision.Accept(new Route.Local(domain, List.of(box)))))
                 .orElse(new RcptDecision.Refuse(Replies.unknownUser(recipient.toString())));
+    }
+
+    /**
+     * An accepted recipient of a domain with a filter carries that filter's settings as its group: domains
+     * with equal settings share one (DomainFilter is a record), every domain without a filter is unfiltered.
+     */
+    private static RcptDecision withFilter(RcptDecision decision, DomainConfig d) {
+        if (decision instanceof RcptDecision.Accept a && d.filter().isPresent()) {
+            return new RcptDecision.Accept(a.route(), new RcptDecision.FilterGroup(d.filter().get()));
+        }
+        return decision;
     }
 
     /** Postmaster is always accepted (RFC 5321 §4.5.1), even when only listed mailboxes are. */

@@ -67,6 +67,9 @@ public final class Replies {
     public static final ServerReply DATA_LINE_TOO_LONG = ServerReply.of(500, "5.5.6", "message line too long, message rejected");
     public static final ServerReply MESSAGE_TOO_BIG = ServerReply.of(552, "5.3.4", "message size exceeds fixed maximum message size");
     public static final ServerReply TOO_MANY_RECIPIENTS = ServerReply.of(452, "4.5.3", "too many recipients");
+    /** A recipient whose domain filters mail differently from those already accepted (RFC 5321 §4.5.3.1.10). */
+    public static final ServerReply OTHER_FILTER_POLICY = ServerReply.of(452, "4.5.3",
+            "too many recipients: this domain filters mail differently, send to it in a new transaction");
     public static final ServerReply STORAGE_FAILURE = ServerReply.of(452, "4.3.1", "insufficient system storage, try again later");
     public static final ServerReply UTF8_NOT_PERMITTED =
             ServerReply.of(553, "5.6.7", "non-ASCII address requires the SMTPUTF8 parameter on MAIL (RFC 6531)");

@@ -174,4 +174,32 @@ class FilterChainTest {
         chain.filter(MESSAGE, ENVELOPE, List.of(new DomainFilter(List.of(Engine.CLAMD), DomainFilter.VirusAction.REJECT, Optional.empty())));
         assertThat(chain.counts()).containsEntry("reject", 1L).containsEntry("accept", 0L);
     }
+
+    /** An engine client that throws instead of returning Unavailable (a bug in it): handled like an engine down. */
+    @Test
+    void aThrowingEngineClientIsUnavailableAndOnErrorDecides() {
+        ScanEngine broken = new ScanEngine() {
+            @Override
+            public Engine engine() {
+                return Engine.RSPAMD;
+            }
+
+            @Override
+            public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
+                throw new IllegalArgumentException("invalid header value: \"δ@x\"");
+            }
+        };
+        DomainFilter policy = new DomainFilter(List.of(Engine.RSPAMD), DomainFilter.VirusAction.REJECT, Optional.of(STEPS));
+        FilterVerdict accepted = new FilterChain(config(FiltersConfig.OnError.ACCEPT), Map.of(Engine.RSPAMD, broken))
+                .filter(MESSAGE, ENVELOPE, List.of(policy));
+        assertThat(accepted).isInstanceOf(FilterVerdict.Accept.class);
+        assertThat(((FilterVerdict.Accept) accepted).headers()).extracting(Object::toString)
+                .containsExactly("X-Mxd-Scan: skipped (rspamd protocol error)");
+        FilterVerdict deferred = new FilterChain(config(FiltersConfig.OnError.TEMPFAIL), Map.of(Engine.RSPAMD, broken))
+                .filter(MESSAGE, ENVELOPE, List.of(policy));
+        assertThat(deferred).isInstanceOf(FilterVerdict.TempFail.class);
+        assertThat(deferred.results()).singleElement().satisfies(r ->
+                assertThat(r.summary()).startsWith("rspamd: unavailable (protocol error: the rspamd client failed: "
+                        + "java.lang.IllegalArgumentException: invalid header value"));
+    }
 }

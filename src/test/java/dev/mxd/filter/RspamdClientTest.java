@@ -122,4 +122,52 @@ class RspamdClientTest {
                 .scan(MessageSource.of(new byte[] {'x'}), ScanEnvelope.of("Q1", "", List.of("b@example.test")));
         assertThat(u.reason()).isEqualTo(EngineResult.Reason.REFUSED);
     }
+
+    /**
+     * An SMTPUTF8 envelope (RFC 6531) goes out as UTF-8 bytes, which is how Rspamd reads its headers; a
+     * HELO with a line break in it cannot start a header of its own. The fake reads the raw request and
+     * answers in chunks, as an HTTP/1.1 server may.
+     */
+    @Test
+    void utf8EnvelopeGoesOutAsUtf8BytesAndChunkedAnswersAreRead() throws Exception {
+        try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.CompletableFuture<byte[]> request = new java.util.concurrent.CompletableFuture<>();
+            Thread server = new Thread(() -> {
+                try (java.net.Socket s = listener.accept()) {
+                    java.io.InputStream in = s.getInputStream();
+                    java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+                    while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                        head.write(in.read());
+                    }
+                    in.readNBytes(5); // the body: "hello"
+                    request.complete(head.toByteArray());
+                    byte[] json = GTUBE_ANSWER.getBytes(StandardCharsets.UTF_8);
+                    java.io.OutputStream out = s.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.write((Integer.toHexString(10) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(json, 0, 10);
+                    out.write(("\r\n" + Integer.toHexString(json.length - 10) + ";x=y\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(json, 10, json.length - 10);
+                    out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                } catch (IOException e) {
+                    request.completeExceptionally(e);
+                }
+            });
+            server.start();
+            ScanEnvelope env = new ScanEnvelope("Q8", "jösé@bücher.example", List.of("δοκιμή@example.org", "b@example.test"),
+                    Optional.empty(), Optional.of("evil\r\nRcpt: injected@x.test"), Optional.empty());
+            EngineResult r = new RspamdClient(URI.create("http://127.0.0.1:" + listener.getLocalPort()), Duration.ofSeconds(5))
+                    .scan(MessageSource.of("hello".getBytes(StandardCharsets.US_ASCII)), env);
+            assertThat(r).isEqualTo(new EngineResult.Scored(Engine.RSPAMD, 15.0, 15.0, true, List.of("GTUBE"), Optional.of("reject")));
+            String head = new String(request.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+            assertThat(head).startsWith("POST /checkv2 HTTP/1.1\r\n")
+                    .contains("\r\nContent-Length: 5\r\n")
+                    .contains("\r\nFrom: jösé@bücher.example\r\n")
+                    .contains("\r\nRcpt: δοκιμή@example.org\r\nRcpt: b@example.test\r\n")
+                    .contains("\r\nHelo: evil??Rcpt: injected@x.test\r\n")
+                    .doesNotContain("\r\nRcpt: injected");
+            server.join(5000);
+        }
+    }
 }

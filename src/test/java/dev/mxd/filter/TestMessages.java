@@ -20,13 +20,17 @@ final class TestMessages {
      * is the MD5 of the 68-byte file itself, so it must arrive as a part of its own.
      */
     static MessageSource eicar() {
+        return MessageSource.of(eicarText().getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** {@link #eicar()} as text, for tests that send it over SMTP. */
+    static String eicarText() {
         String b64 = Base64.getMimeEncoder().encodeToString(Clamd.EICAR.getBytes(StandardCharsets.US_ASCII));
-        return MessageSource.of(("From: Alice <alice@x.test>\r\nTo: Bob <bob@example.test>\r\nSubject: Test file\r\n"
+        return ("From: Alice <alice@x.test>\r\nTo: Bob <bob@example.test>\r\nSubject: Test file\r\n"
                 + "Date: Thu, 26 Nov 2026 05:00:00 +0000\r\nMessage-ID: <eicar@x.test>\r\nMIME-Version: 1.0\r\n"
                 + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n"
                 + "--b1\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\nContent-Transfer-Encoding: base64\r\n"
-                + "Content-Disposition: attachment; filename=\"eicar.com\"\r\n\r\n" + b64 + "\r\n--b1--\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
+                + "Content-Disposition: attachment; filename=\"eicar.com\"\r\n\r\n" + b64 + "\r\n--b1--\r\n");
     }
 
     static MessageSource gtube() {

@@ -35,6 +35,17 @@ public final class PostfixRelay implements AutoCloseable {
 
     /** Starts Postfix relaying {@code domain} to {@code [127.0.0.1]:nextHopPort}; waits (at most 30 s) until it listens. */
     public static PostfixRelay start(Path work, String domain, int nextHopPort) throws IOException, InterruptedException {
+        return start(work, List.of(domain), nextHopPort, List.of());
+    }
+
+    /**
+     * Starts Postfix relaying each of {@code domains} to {@code [127.0.0.1]:nextHopPort}, with {@code mainCf}
+     * lines added to main.cf (retry timing, for instance); waits (at most 30 s) until it listens.
+     */
+    public static PostfixRelay start(Path work, List<String> domains, int nextHopPort, List<String> mainCf)
+            throws IOException, InterruptedException {
+        String domain = String.join(", ", domains);
+        String transports = String.join(", ", domains.stream().map(d -> "{ " + d + " = smtp:[127.0.0.1]:" + nextHopPort + " }").toList());
         PostfixRelay p = new PostfixRelay(work, FreePort.tcpAndUdp("127.0.0.1"));
         Path queue = work.resolve("queue");
         Path data = work.resolve("data");
@@ -62,7 +73,7 @@ public final class PostfixRelay implements AutoCloseable {
                 "mydestination =",
                 "mynetworks = 127.0.0.0/8",
                 "relay_domains = " + domain,
-                "transport_maps = inline:{ { " + domain + " = smtp:[127.0.0.1]:" + nextHopPort + " } }",
+                "transport_maps = inline:{ " + transports + " }",
                 "smtp_dns_support_level = disabled",
                 "smtputf8_enable = yes",
                 "alias_maps =",
@@ -70,6 +81,7 @@ public final class PostfixRelay implements AutoCloseable {
                 "local_recipient_maps =",
                 "maillog_file_prefixes = " + work,
                 "maillog_file = " + work.resolve("postfix.log"),
+                String.join("\n", mainCf),
                 ""), StandardCharsets.UTF_8);
         // Only the services a relay needs, none chrooted; the SMTP listener on its own loopback port.
         Files.writeString(p.config.resolve("master.cf"), String.join("\n",

@@ -29,6 +29,11 @@ public final class Rspamd extends PeerProcess {
     }
 
     public static Rspamd start() throws IOException, InterruptedException {
+        return start("");
+    }
+
+    /** With {@code localLua} as its rspamd.local.lua (rules of the test's own; empty for none). */
+    public static Rspamd start(String localLua) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("mxd-rspamd");
         for (String sub : List.of("db", "run", "log", "local/local.d")) {
             Files.createDirectories(dir.resolve(sub));
@@ -54,6 +59,9 @@ public final class Rspamd extends PeerProcess {
         Files.writeString(dir.resolve("local/local.d/options.inc"), """
                 dns { nameserver = ["127.0.0.1:1"]; timeout = 100ms; retransmits = 1; }
                 """);
+        if (!localLua.isEmpty()) {
+            Files.writeString(dir.resolve("local/rspamd.local.lua"), localLua, java.nio.charset.StandardCharsets.UTF_8);
+        }
         List<String> cmd = new ArrayList<>(List.of("rspamd", "-f", "-c", dir.resolve("rspamd.conf").toString(),
                 "--var", "LOCAL_CONFDIR=" + dir.resolve("local"), "--var", "DBDIR=" + dir.resolve("db"),
                 "--var", "RUNDIR=" + dir.resolve("run"), "--var", "LOGDIR=" + dir.resolve("log")));

@@ -36,6 +36,8 @@ final class SmtpSession {
     private Optional<Mailbox> sender = Optional.empty();
     private MailParameters mailParameters = MailParameters.NONE;
     private final List<Recipient> recipients = new ArrayList<>();
+    /** The filter policy of the accepted recipients; every later one must share it (one reply after DATA). */
+    private Optional<RcptDecision.FilterGroup> filterGroup = Optional.empty();
 
     SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote) {
         this.hostname = hostname;
@@ -141,7 +143,15 @@ final class SmtpSession {
         if (d instanceof RcptDecision.Refuse refuse) {
             return reply(refuse.reply());
         }
-        recipients.add(new Recipient(to, parameters, ((RcptDecision.Accept) d).route()));
+        RcptDecision.Accept accept = (RcptDecision.Accept) d;
+        if (filterGroup.isPresent() && !filterGroup.get().equals(accept.filter())) {
+            // One transaction, one reply after DATA: a recipient whose domain filters differently would be
+            // rejected, quarantined or discarded by another domain's policy. 452 4.5.3 makes the client send
+            // it in a transaction of its own (RFC 5321 §4.5.3.1.10); the ones accepted so far stay.
+            return reply(Replies.OTHER_FILTER_POLICY);
+        }
+        filterGroup = Optional.of(accept.filter());
+        recipients.add(new Recipient(to, parameters, accept.route()));
         return reply(Replies.RECIPIENT_OK);
     }
 
@@ -214,6 +224,7 @@ final class SmtpSession {
         sender = Optional.empty();
         mailParameters = MailParameters.NONE;
         recipients.clear();
+        filterGroup = Optional.empty();
     }
 
     private static SessionStep reply(ServerReply r) {
