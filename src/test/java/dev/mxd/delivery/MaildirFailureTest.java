@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.mxd.queue.DeliveryEvent;
-import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +46,8 @@ class MaildirFailureTest {
         Files.createDirectories(bobMaildir.getParent());
         Files.writeString(bobMaildir, "not a directory");
 
-        String id = send(order.split(","));
+        String[] rcpts = java.util.Arrays.stream(order.split(",")).map(r -> "<" + r + "@example.test>").toArray(String[]::new);
+        String id = LocalRecipientsTest.send(mx, "partial failure", rcpts).strip();
         // The first attempt is over: something was deferred and the message filed for its retry.
         await().atMost(Duration.ofSeconds(20)).until(() -> !deferred(id).isEmpty()
                 && mx.mx().spool().state(id).orElse(null) == dev.mxd.queue.QueueState.DEFERRED);
@@ -69,25 +69,5 @@ class MaildirFailureTest {
 
     private List<DeliveryEvent> deferred(String id) {
         return events.stream().filter(e -> e.queueId().equals(id) && e.outcome() == DeliveryEvent.Outcome.DEFERRED).toList();
-    }
-
-    private String send(String... localParts) throws Exception {
-        try (RawSmtp c = new RawSmtp(mx.smtp())) {
-            assertThat(c.code()).isEqualTo(220);
-            c.send("EHLO client.test\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            c.send("MAIL FROM:<sender@client.test>\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            for (String r : localParts) {
-                c.send("RCPT TO:<" + r + "@example.test>\r\n");
-                assertThat(c.reply()).as(r).startsWith("250 2.1.5");
-            }
-            c.send("DATA\r\n");
-            assertThat(c.code()).isEqualTo(354);
-            c.send("Subject: partial failure\r\n\r\nbody\r\n.\r\n");
-            String reply = c.reply();
-            assertThat(reply).startsWith("250 2.0.0 OK queued as ");
-            return reply.substring("250 2.0.0 OK queued as ".length()).strip();
-        }
     }
 }
