@@ -20,6 +20,8 @@ import dev.mxd.smtp.server.MessageStore.StoreOutcome;
 import dev.mxd.smtp.server.ReceivedMessage;
 import dev.mxd.smtp.server.Recipient;
 import dev.mxd.smtp.server.Route;
+import dev.mxd.testing.FreePort;
+import dev.mxd.testing.MxdProcess;
 import dev.mxd.testing.SpoolFiles;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
@@ -284,6 +286,21 @@ class IntermediateStateTest {
         awaitReleased(q);
         assertThat(subjects("alice")).containsExactly("only the " + moved + " moved");
         assertThat(q.list(0, 10).total()).isZero();
+    }
+
+    @Test
+    void mxdServeStartsOnTheStateThatStoppedItBefore() throws Exception {
+        // Issue 13, case 4 as reported: `mxd serve` exited 75 ("cannot start: …/released/….eml") on this state.
+        Quarantine q = new Quarantine(data());
+        QuarantineEntry e = store(q, "served");
+        moveToReleased(q, e.id() + ".json");
+        Path config = Files.writeString(dir.resolve("serve.yaml"), TestMx.yaml(data(), FreePort.tcpAndUdp("127.0.0.1"),
+                "timeouts:\n  greet-pause: 0s\n" + CONFIG));
+        try (MxdProcess serve = MxdProcess.serve(config, dir.resolve("serve.log"))) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> copies("alice") == 1);
+            assertThat(subjects("alice")).containsExactly("served");
+            assertThat(files(q.directory().resolve("released"))).isEmpty();
+        }
     }
 
     @Test
