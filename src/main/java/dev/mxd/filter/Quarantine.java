@@ -66,31 +66,50 @@ public final class Quarantine {
     /** What re-injection needs: the original envelope and the message text. */
     public record Released(QuarantineEntry entry, Path messageFile) {}
 
-    /** Stores a message durably; returns its entry once text, metadata and directory are on disk. */
+    /**
+     * Stores a message durably; returns its entry once text, metadata and directory are on disk.
+     * On failure (the caller answers 452) nothing that is not an entry is left behind, as far as
+     * the file system lets it be removed; what a crash leaves, {@link #removeLeftovers} removes.
+     */
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, String reason, List<EngineResult> results,
                                  Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
         Files.createDirectories(tmp);
         String id = ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt());
-        long size;
         Path tmpText = tmp.resolve(id + ".eml");
-        try (InputStream in = message.open(); FileChannel ch = FileChannel.open(tmpText, StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE)) {
-            OutputStream out = Channels.newOutputStream(ch);
-            size = in.transferTo(out);
-            ch.force(true);
-        }
-        QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
-                size, results.stream().map(EngineResult::summary).toList());
         Path tmpMeta = tmp.resolve(id + ".json");
-        try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
-            ch.force(true);
+        try {
+            long size;
+            try (InputStream in = message.open(); FileChannel ch = FileChannel.open(tmpText, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                OutputStream out = Channels.newOutputStream(ch);
+                size = in.transferTo(out);
+                ch.force(true);
+            }
+            QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
+                    size, results.stream().map(EngineResult::summary).toList());
+            try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
+                ch.force(true);
+            }
+            move(tmpText, dir.resolve(id + ".eml"));
+            move(tmpMeta, dir.resolve(id + ".json"));
+            fsyncDirectory(dir);
+            return entry;
+        } catch (IOException | RuntimeException e) {
+            List<Path> unfinished = new ArrayList<>(List.of(tmpText, tmpMeta));
+            if (!Files.exists(dir.resolve(id + ".json"))) {
+                unfinished.add(dir.resolve(id + ".eml")); // the text moved, its metadata did not: no entry
+            }
+            for (Path p : unfinished) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // removed at a later start (removeLeftovers)
+                }
+            }
+            throw e;
         }
-        move(tmpText, dir.resolve(id + ".eml"));
-        move(tmpMeta, dir.resolve(id + ".json"));
-        fsyncDirectory(dir);
-        return entry;
     }
 
     /** Entries newest first, {@code limit} from {@code offset}. */

@@ -260,6 +260,32 @@ class IntermediateStateTest {
     }
 
     @Test
+    void quarantineStoreThatFailsLeavesNoHalfEntry() throws Exception {
+        Quarantine q = new Quarantine(data());
+        MessageSource failing = new MessageSource() {
+            @Override
+            public long size() {
+                return 1000;
+            }
+
+            @Override
+            public java.io.InputStream open() {
+                return new java.io.SequenceInputStream(new java.io.ByteArrayInputStream("Subject: half\r\n".getBytes(StandardCharsets.US_ASCII)),
+                        new java.io.InputStream() {
+                            @Override
+                            public int read() throws IOException {
+                                throw new IOException("the spool file went away");
+                            }
+                        });
+            }
+        };
+        org.assertj.core.api.Assertions.assertThatIOException().isThrownBy(() -> q.store(failing,
+                ScanEnvelope.of("Q1", "sender@client.test", List.of("alice@example.test")), "virus", List.of(), Instant.now()));
+        assertThat(files(q.directory().resolve("tmp"))).isEmpty();
+        assertThat(files(q.directory())).isEmpty();
+    }
+
+    @Test
     void quarantineDeleteCutShortLeavesNoEntry() throws Exception {
         Quarantine q = new Quarantine(data());
         QuarantineEntry e = store(q, "deleted");
