@@ -36,7 +36,7 @@ import java.util.regex.Pattern;
  * <p>{@link #release} moves an entry to {@code released/} (text first, JSON last) and returns what
  * re-injection needs; the caller deletes it with {@link #forget} once the spool has it, so a crash
  * in between leaves it in {@code released/} to be injected again rather than lost.
- * {@link #pendingReleases} accepts whatever a crash leaves between those steps.
+ * {@link #pending} accepts whatever a crash leaves between those steps.
  */
 public final class Quarantine {
 
@@ -65,6 +65,14 @@ public final class Quarantine {
 
     /** What re-injection needs: the original envelope and the message text. */
     public record Released(QuarantineEntry entry, Path messageFile) {}
+
+    /** Released entries to inject, and those a person must look at (each a sentence saying what and where). */
+    public record Pending(List<Released> releases, List<String> problems) {
+        public Pending {
+            releases = List.copyOf(releases);
+            problems = List.copyOf(problems);
+        }
+    }
 
     /**
      * Stores a message durably; returns its entry once text, metadata and directory are on disk.
@@ -158,7 +166,7 @@ public final class Quarantine {
      * not listed or released twice. Call {@link #forget} when the spool has accepted it. The text
      * moves first and the metadata last, as in {@link #store}: an entry is released once its JSON
      * is in {@code released/}, and its text is there by then. A release cut short (the text moved,
-     * the JSON not) is finished here or by {@link #pendingReleases}.
+     * the JSON not) is finished here or by {@link #pending}.
      */
     public Optional<Released> release(String id) throws IOException {
         Optional<QuarantineEntry> entry = find(id);
@@ -203,14 +211,15 @@ public final class Quarantine {
      *   <li>a text alone, its JSON in neither place: the rest of a {@link #forget} (the JSON goes
      *       first), removed;</li>
      *   <li>a JSON whose text is nowhere, or that cannot be read: left in place and reported in
-     *       {@code problems}, since there is nothing to deliver and only an operator can say why.</li>
+     *       {@link Pending#problems}, since there is nothing to deliver and only an operator can say why.</li>
      * </ul>
      */
-    public List<Released> pendingReleases(List<String> problems) throws IOException {
+    public Pending pending() throws IOException {
         Path released = dir.resolve("released");
         List<Released> out = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
         if (!Files.isDirectory(released)) {
-            return out;
+            return new Pending(out, problems);
         }
         Set<String> ids = new TreeSet<>(ids(released));
         ids.addAll(texts(released));
@@ -252,17 +261,17 @@ public final class Quarantine {
             fsyncDirectory(released);
             fsyncDirectory(dir);
         }
-        return out;
+        return new Pending(out, problems);
     }
 
-    /** {@link #pendingReleases(List)} without the entries only an operator can put right. */
+    /** The releases ready to inject, from {@link #pending}; those only an operator can put right are left out. */
     public List<Released> pendingReleases() throws IOException {
-        return pendingReleases(new ArrayList<>());
+        return pending().releases();
     }
 
     /**
      * Removes a released entry once it has been re-injected: the JSON first, so a crash in between
-     * leaves only a text, which {@link #pendingReleases} recognises and removes.
+     * leaves only a text, which {@link #pending} recognises and removes.
      */
     public void forget(Released r) throws IOException {
         Path released = dir.resolve("released");

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * forgotten; a crash in between leaves it in {@code released/}, injected again by the next
  * {@code release} of that id or the next server start (a duplicate at worst, when the spool had
  * the copy already; never a loss). Every state a crash leaves between the steps is accepted
- * ({@link Quarantine#pendingReleases(List)}), and none of them stops a server start.
+ * ({@link Quarantine#pending}), and none of them stops a server start.
  *
  * @param handOver how the queue manager learns of the new message: {@link HandOver#LISTENER} in
  *                 the server's own process, {@link HandOver#DEFERRED_NOW} from another process
@@ -135,12 +135,11 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
 
     /** The releases to inject, after the quarantine put right what a crash left; entries only an operator can fix are logged. */
     private List<Quarantine.Released> pending() throws IOException {
-        List<String> problems = new ArrayList<>();
-        List<Quarantine.Released> out = quarantine.pendingReleases(problems);
-        for (String p : problems) {
+        Quarantine.Pending pending = quarantine.pending();
+        for (String p : pending.problems()) {
             LOG.warn("quarantine release: {}", p);
         }
-        return out;
+        return pending.releases();
     }
 
     private record Routed(List<Recipient> recipients, List<String> refused) {}

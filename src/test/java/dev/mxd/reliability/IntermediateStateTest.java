@@ -377,9 +377,9 @@ class IntermediateStateTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> copies("alice") == 1);
         awaitQueueEmpty();
         assertThat(subjects("alice")).containsExactly("released beside it");
-        List<String> problems = new ArrayList<>();
-        assertThat(q.pendingReleases(problems)).isEmpty();
-        assertThat(problems).singleElement().asString().contains(e.id() + ".json has no message text");
+        Quarantine.Pending pending = q.pending();
+        assertThat(pending.releases()).isEmpty();
+        assertThat(pending.problems()).singleElement().asString().contains(e.id() + ".json has no message text");
     }
 
     @Test
