@@ -5,14 +5,17 @@ import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.server.Recipient;
 import dev.mxd.smtp.server.Route;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -22,7 +25,11 @@ import org.slf4j.LoggerFactory;
  * Final delivery to local Maildirs (Postfix's local agent). The spooled text is streamed
  * into each mailbox, never read into memory; a mailbox reached by several recipients of one
  * message (an alias and its member, two aliases) gets one copy, as Postfix's duplicate
- * filter does. A failed write defers that recipient; it is retried like any deferred mail.
+ * filter does. A mailbox counts as holding the copy only once its write succeeded; a recipient is
+ * delivered when every mailbox it leads to holds one (written now or in an earlier attempt), else
+ * deferred, with its route narrowed to the mailboxes still missing, and retried like any
+ * deferred mail. A recipient leading to a mailbox whose write failed in this attempt is deferred
+ * too, without a second try now.
  */
 public final class LocalDeliveryAgent implements DeliveryAgent {
 
@@ -39,22 +46,44 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
     @Override
     public List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
         List<RecipientStatus> out = new ArrayList<>();
-        Set<String> delivered = mailboxesDelivered(envelope);
+        Set<String> filled = mailboxesDelivered(envelope);
+        // Mailboxes whose write failed in this attempt: every recipient leading there waits for the retry.
+        Map<String, IOException> failed = new HashMap<>();
         for (RecipientStatus r : recipients) {
             if (!(r.recipient().route() instanceof Route.Local local)) {
                 throw new IllegalArgumentException(r.recipient().address() + " is not a local recipient");
             }
-            try {
-                for (String box : local.mailboxes()) {
-                    if (delivered.add(local.domain() + "/" + box)) {
-                        Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
-                        LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
-                    }
+            List<String> missing = new ArrayList<>();
+            List<String> problems = new ArrayList<>();
+            for (String box : local.mailboxes()) {
+                String key = local.domain() + "/" + box;
+                if (filled.contains(key)) {
+                    continue;
                 }
+                IOException earlier = failed.get(key);
+                if (earlier != null) {
+                    missing.add(box);
+                    problems.add(box + ": " + earlier.getMessage());
+                    continue;
+                }
+                try {
+                    Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
+                    filled.add(key); // only once the copy is on disk
+                    LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
+                } catch (IOException ex) {
+                    failed.put(key, ex);
+                    missing.add(box);
+                    problems.add(box + ": " + ex.getMessage());
+                }
+            }
+            if (missing.isEmpty()) {
                 out.add(r.with(DeliveryState.DELIVERED, "delivered to maildir", clock.instant(), "2.0.0", Optional.empty()));
-            } catch (IOException ex) {
-                out.add(r.with(DeliveryState.DEFERRED, "maildir delivery failed: " + ex.getMessage(), clock.instant(),
-                        "4.3.0", Optional.empty()));
+            } else {
+                // Only the mailboxes still without a copy stay on the recipient's route, so the retry
+                // writes to those and the mailboxes already served get no second copy.
+                Recipient rest = new Recipient(r.recipient().address(), r.recipient().dsn(), new Route.Local(local.domain(), missing));
+                out.add(new RecipientStatus(rest, DeliveryState.DEFERRED, "maildir delivery failed: " + String.join("; ", problems),
+                        clock.instant(), Optional.of("4.3.0"), Optional.empty()));
             }
         }
         return out;
@@ -65,6 +94,9 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
      * attempt. A message gets one copy per mailbox however many of its recipients lead there
      * (an alias and the mailbox itself, two aliases, the same RCPT twice), as Postfix's local
      * delivery suppresses duplicates; the copy carries the Delivered-To of the first such recipient.
+     * A mailbox filled by a recipient that is still deferred is not among them, and needs not be:
+     * that recipient's route no longer names it, and every other recipient leading there was in
+     * the same attempt (all of a message's local recipients are) and is delivered.
      */
     private static Set<String> mailboxesDelivered(Envelope e) {
         Set<String> filled = new HashSet<>();

@@ -12,7 +12,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Maildir delivery (the convention of qmail's maildir(5), which Dovecot reads): the file is
  * written in {@code tmp/} under a name unique to this host, process and delivery, fsynced,
  * then renamed into {@code new/}, and {@code new/} is fsynced. A reader never sees a partial
- * message, and a delivery the caller was told about survives a crash.
+ * message, and a delivery the caller was told about survives a crash. A crash while the file is
+ * in {@code tmp/} leaves it there, unseen by readers (which remove such files after 36 hours, as
+ * maildir(5) says), and the spool delivers the message again whole; a crash after the rename and
+ * before the spool records the delivery delivers it twice, never not at all.
  * Mailboxes live at {@code <mail-root>/<domain>/<mailbox>/Maildir}.
  */
 public final class Maildir {

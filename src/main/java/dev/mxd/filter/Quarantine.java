@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -31,9 +33,10 @@ import java.util.regex.Pattern;
  * its JSON does. IDs sort by arrival ({@code 20261126T052300123Z-3f9a1c2b}), which makes
  * newest-first paging a sort of file names.
  *
- * <p>{@link #release} moves an entry to {@code released/} and returns what re-injection needs; the
- * caller deletes it with {@link #forget} once the spool has it, so a crash in between leaves it in
- * {@code released/} to be injected again rather than lost.
+ * <p>{@link #release} moves an entry to {@code released/} (text first, JSON last) and returns what
+ * re-injection needs; the caller deletes it with {@link #forget} once the spool has it, so a crash
+ * in between leaves it in {@code released/} to be injected again rather than lost.
+ * {@link #pending} accepts whatever a crash leaves between those steps.
  */
 public final class Quarantine {
 
@@ -63,31 +66,58 @@ public final class Quarantine {
     /** What re-injection needs: the original envelope and the message text. */
     public record Released(QuarantineEntry entry, Path messageFile) {}
 
-    /** Stores a message durably; returns its entry once text, metadata and directory are on disk. */
+    /** Released entries to inject, and those a person must look at (each a sentence saying what and where). */
+    public record Pending(List<Released> releases, List<String> problems) {
+        public Pending {
+            releases = List.copyOf(releases);
+            problems = List.copyOf(problems);
+        }
+    }
+
+    /**
+     * Stores a message durably; returns its entry once text, metadata and directory are on disk.
+     * On failure (the caller answers 452) nothing that is not an entry is left behind, as far as
+     * the file system lets it be removed; what a crash leaves, {@link #removeLeftovers} removes.
+     */
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, String reason, List<EngineResult> results,
                                  Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
         Files.createDirectories(tmp);
         String id = ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt());
-        long size;
         Path tmpText = tmp.resolve(id + ".eml");
-        try (InputStream in = message.open(); FileChannel ch = FileChannel.open(tmpText, StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE)) {
-            OutputStream out = Channels.newOutputStream(ch);
-            size = in.transferTo(out);
-            ch.force(true);
-        }
-        QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
-                size, results.stream().map(EngineResult::summary).toList());
         Path tmpMeta = tmp.resolve(id + ".json");
-        try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
-            ch.force(true);
+        try {
+            long size;
+            try (InputStream in = message.open(); FileChannel ch = FileChannel.open(tmpText, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                OutputStream out = Channels.newOutputStream(ch);
+                size = in.transferTo(out);
+                ch.force(true);
+            }
+            QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
+                    size, results.stream().map(EngineResult::summary).toList());
+            try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
+                ch.force(true);
+            }
+            move(tmpText, dir.resolve(id + ".eml"));
+            move(tmpMeta, dir.resolve(id + ".json"));
+            fsyncDirectory(dir);
+            return entry;
+        } catch (IOException | RuntimeException e) {
+            List<Path> unfinished = new ArrayList<>(List.of(tmpText, tmpMeta));
+            if (!Files.exists(dir.resolve(id + ".json"))) {
+                unfinished.add(dir.resolve(id + ".eml")); // the text moved, its metadata did not: no entry
+            }
+            for (Path p : unfinished) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // removed at a later start (removeLeftovers)
+                }
+            }
+            throw e;
         }
-        move(tmpText, dir.resolve(id + ".eml"));
-        move(tmpMeta, dir.resolve(id + ".json"));
-        fsyncDirectory(dir);
-        return entry;
     }
 
     /** Entries newest first, {@code limit} from {@code offset}. */
@@ -133,7 +163,10 @@ public final class Quarantine {
 
     /**
      * Takes an entry out of the quarantine for re-injection: moved to {@code released/}, so it is
-     * not listed or released twice. Call {@link #forget} when the spool has accepted it.
+     * not listed or released twice. Call {@link #forget} when the spool has accepted it. The text
+     * moves first and the metadata last, as in {@link #store}: an entry is released once its JSON
+     * is in {@code released/}, and its text is there by then. A release cut short (the text moved,
+     * the JSON not) is finished here or by {@link #pending}.
      */
     public Optional<Released> release(String id) throws IOException {
         Optional<QuarantineEntry> entry = find(id);
@@ -143,32 +176,163 @@ public final class Quarantine {
         Path released = dir.resolve("released");
         Files.createDirectories(released);
         try {
-            move(dir.resolve(id + ".json"), released.resolve(id + ".json"));
-        } catch (NoSuchFileException raced) {
+            move(dir.resolve(id + ".eml"), released.resolve(id + ".eml"));
+        } catch (NoSuchFileException notThere) {
+            if (!Files.exists(released.resolve(id + ".eml"))) {
+                return Optional.empty(); // deleted by someone else just now
+            }
+            // moved by a release a crash interrupted: finish it
+        }
+        if (!finishMove(id)) {
             return Optional.empty(); // released or deleted by someone else just now
         }
-        move(dir.resolve(id + ".eml"), released.resolve(id + ".eml"));
         fsyncDirectory(released);
         fsyncDirectory(dir);
         return Optional.of(new Released(entry.get(), released.resolve(id + ".eml")));
     }
 
-    /** Released entries not yet forgotten (after a crash: inject them again). */
-    public List<Released> pendingReleases() throws IOException {
-        Path released = dir.resolve("released");
-        List<Released> out = new ArrayList<>();
-        for (String id : ids(released)) {
-            out.add(new Released(QuarantineEntry.fromJson(JSON.readTree(Files.readAllBytes(released.resolve(id + ".json")))), released.resolve(id + ".eml")));
+    /** Moves {@code ID.json} after its text into {@code released/}; false if it is in neither place. */
+    private boolean finishMove(String id) throws IOException {
+        Path target = dir.resolve("released").resolve(id + ".json");
+        try {
+            move(dir.resolve(id + ".json"), target);
+            return true;
+        } catch (NoSuchFileException movedMeanwhile) {
+            return Files.exists(target); // another process finished this release first
         }
-        return out;
     }
 
-    /** Removes a released entry once it has been re-injected. */
+    /**
+     * Released entries not yet forgotten (after a crash: inject them again), with every state a
+     * crash can leave in {@code released/} put right first (docs/filters.md):
+     * <ul>
+     *   <li>the text moved, the JSON still in the quarantine: the JSON follows (the release is finished);</li>
+     *   <li>the JSON moved, the text still in the quarantine (the order of mxd before issue 13): the text follows;</li>
+     *   <li>a text alone, its JSON in neither place: the rest of a {@link #forget} (the JSON goes
+     *       first), removed;</li>
+     *   <li>a JSON whose text is nowhere, or that cannot be read: left in place and reported in
+     *       {@link Pending#problems}, since there is nothing to deliver and only an operator can say why.</li>
+     * </ul>
+     */
+    public Pending pending() throws IOException {
+        Path released = dir.resolve("released");
+        List<Released> out = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        if (!Files.isDirectory(released)) {
+            return new Pending(out, problems);
+        }
+        Set<String> ids = new TreeSet<>(ids(released));
+        ids.addAll(texts(released));
+        boolean moved = false;
+        for (String id : ids) {
+            Path json = released.resolve(id + ".json");
+            Path eml = released.resolve(id + ".eml");
+            if (!Files.exists(json)) {
+                // JSON moves only from the quarantine to released/, so absent from both, checked in that order, it is gone.
+                if (Files.exists(dir.resolve(id + ".json")) || Files.exists(json)) {
+                    if (!finishMove(id)) {
+                        continue; // forgotten or deleted by someone else just now
+                    }
+                    moved = true;
+                } else {
+                    Files.deleteIfExists(eml);
+                    moved = true;
+                    continue;
+                }
+            }
+            if (!Files.exists(eml)) {
+                try {
+                    move(dir.resolve(id + ".eml"), eml);
+                    moved = true;
+                } catch (NoSuchFileException nowhere) {
+                    problems.add(json + " has no message text (" + id + ".eml) in " + released + " or " + dir
+                            + ": nothing to deliver; remove it once you know why");
+                    continue;
+                }
+            }
+            try {
+                out.add(new Released(QuarantineEntry.fromJson(JSON.readTree(Files.readAllBytes(json))), eml));
+            } catch (IOException | RuntimeException unreadable) {
+                problems.add(json + " cannot be read (" + unreadable.getMessage() + "): repair or remove it; "
+                        + id + ".eml beside it is the message");
+            }
+        }
+        if (moved) {
+            fsyncDirectory(released);
+            fsyncDirectory(dir);
+        }
+        return new Pending(out, problems);
+    }
+
+    /** The releases ready to inject, from {@link #pending}; those only an operator can put right are left out. */
+    public List<Released> pendingReleases() throws IOException {
+        return pending().releases();
+    }
+
+    /**
+     * Removes a released entry once it has been re-injected: the JSON first, so a crash in between
+     * leaves only a text, which {@link #pending} recognises and removes.
+     */
     public void forget(Released r) throws IOException {
         Path released = dir.resolve("released");
         Files.deleteIfExists(released.resolve(r.entry().id() + ".json"));
         Files.deleteIfExists(released.resolve(r.entry().id() + ".eml"));
         fsyncDirectory(released);
+    }
+
+    /**
+     * Removes what a crash can leave behind that is no entry: files in {@code tmp/} (a store cut
+     * short, so never answered 250) and texts in the quarantine without a JSON anywhere (the rest
+     * of a {@link #delete}, or of a store whose JSON never left {@code tmp/}). Only those last
+     * changed before {@code before}: a store of the running server may be between its two renames.
+     * Returns how many files were removed.
+     */
+    public int removeLeftovers(Instant before) throws IOException {
+        int removed = 0;
+        for (Path f : files(dir.resolve("tmp"), "*")) {
+            removed += removeIfOlder(f, before);
+        }
+        for (String id : texts(dir)) {
+            if (!Files.exists(dir.resolve(id + ".json")) && !Files.exists(dir.resolve("released").resolve(id + ".json"))) {
+                removed += removeIfOlder(dir.resolve(id + ".eml"), before);
+            }
+        }
+        return removed;
+    }
+
+    private static int removeIfOlder(Path f, Instant before) throws IOException {
+        try {
+            if (Files.isRegularFile(f) && Files.getLastModifiedTime(f).toInstant().isBefore(before)) {
+                return Files.deleteIfExists(f) ? 1 : 0;
+            }
+        } catch (NoSuchFileException gone) {
+            // removed meanwhile
+        }
+        return 0;
+    }
+
+    /** The ids of the message texts ({@code ID.eml}) in a directory. */
+    private static List<String> texts(Path in) throws IOException {
+        List<String> ids = new ArrayList<>();
+        for (Path f : files(in, "*.eml")) {
+            String name = f.getFileName().toString();
+            String id = name.substring(0, name.length() - ".eml".length());
+            if (ID.matcher(id).matches()) {
+                ids.add(id);
+            }
+        }
+        return ids;
+    }
+
+    private static List<Path> files(Path in, String glob) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(in)) {
+            return out;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(in, glob)) {
+            files.forEach(out::add);
+        }
+        return out;
     }
 
     private static List<String> ids(Path in) throws IOException {

@@ -19,6 +19,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -32,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * and past the filter (an operator decided). Crash-safe in the order {@link Quarantine} describes:
  * the entry moves to {@code released/}, the spool accepts the copy (fsynced), then the entry is
  * forgotten; a crash in between leaves it in {@code released/}, injected again by the next
- * {@code release} of that id or the next server start (a duplicate at worst, never a loss).
+ * {@code release} of that id or the next server start (a duplicate at worst, when the spool had
+ * the copy already; never a loss). Every state a crash leaves between the steps is accepted
+ * ({@link Quarantine#pending}), and none of them stops a server start.
  *
  * @param handOver how the queue manager learns of the new message: {@link HandOver#LISTENER} in
  *                 the server's own process, {@link HandOver#DEFERRED_NOW} from another process
@@ -40,6 +43,12 @@ import org.slf4j.LoggerFactory;
 public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPolicy policy, Clock clock, HandOver handOver) {
 
     private static final Logger LOG = LoggerFactory.getLogger(QuarantineRelease.class);
+
+    /**
+     * How old an unfinished quarantine file must be before start-up removes it: well past any
+     * store of the running server, like maildir(5)'s 36 hours for {@code tmp/}.
+     */
+    static final Duration LEFTOVER_AGE = Duration.ofHours(36);
 
     /** The client a released message is recorded as coming from (its Received header, the policy's trust check). */
     public static final ClientInfo RELEASE_CLIENT = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
@@ -71,7 +80,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
 
     /** Releases one entry, or finishes its release if a crash interrupted one. */
     public Outcome release(String id) throws IOException {
-        Optional<Quarantine.Released> pending = quarantine.pendingReleases().stream().filter(r -> r.entry().id().equals(id)).findFirst();
+        Optional<Quarantine.Released> pending = pending().stream().filter(r -> r.entry().id().equals(id)).findFirst();
         if (pending.isPresent()) {
             return inject(pending.get());
         }
@@ -90,12 +99,47 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         return inject(released.get());
     }
 
-    /** Injects every release a crash left half done (server start). */
-    public void resumePending() throws IOException {
-        for (Quarantine.Released r : quarantine.pendingReleases()) {
-            Outcome o = inject(r);
-            LOG.info("quarantine release {} resumed after a restart: {}", r.entry().id(), o);
+    /**
+     * Injects every release a crash left half done, or one made with {@code --data-dir} while mxd
+     * was down (server start), and removes a crash's leftovers that are no entry. Nothing here
+     * stops a start: an entry that cannot be injected now is logged and stays in
+     * {@code released/} for the next start or the next {@code release} of its id.
+     */
+    public void resumePending() {
+        List<Quarantine.Released> pending;
+        try {
+            pending = pending();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("quarantine {}: cannot look for releases to resume ({}); they stay in released/ until the next start",
+                    quarantine.directory(), e.toString());
+            return;
         }
+        for (Quarantine.Released r : pending) {
+            try {
+                Outcome o = inject(r);
+                LOG.info("quarantine release {} resumed after a restart: {}", r.entry().id(), o);
+            } catch (IOException | RuntimeException e) {
+                LOG.error("quarantine release {} not resumed ({}); it stays in {} for the next start or mxd quarantine release",
+                        r.entry().id(), e.toString(), r.messageFile().getParent());
+            }
+        }
+        try {
+            int removed = quarantine.removeLeftovers(clock.instant().minus(LEFTOVER_AGE));
+            if (removed > 0) {
+                LOG.info("quarantine {}: removed {} file(s) a crash left unfinished (no entry)", quarantine.directory(), removed);
+            }
+        } catch (IOException e) {
+            LOG.warn("quarantine {}: cannot remove unfinished files ({})", quarantine.directory(), e.toString());
+        }
+    }
+
+    /** The releases to inject, after the quarantine put right what a crash left; entries only an operator can fix are logged. */
+    private List<Quarantine.Released> pending() throws IOException {
+        Quarantine.Pending pending = quarantine.pending();
+        for (String p : pending.problems()) {
+            LOG.warn("quarantine release: {}", p);
+        }
+        return pending.releases();
     }
 
     private record Routed(List<Recipient> recipients, List<String> refused) {}

@@ -32,8 +32,12 @@ class LocalRecipientsTest {
         mx.close();
     }
 
-    /** Sends one message to the given RCPT arguments (each must be accepted); returns the queue id. */
     private String send(String subject, String... rcpts) throws Exception {
+        return send(mx, subject, rcpts);
+    }
+
+    /** Sends one message to the given RCPT arguments (each must be accepted); returns the queue id. */
+    static String send(TestMx mx, String subject, String... rcpts) throws Exception {
         try (RawSmtp c = new RawSmtp(mx.smtp())) {
             assertThat(c.code()).isEqualTo(220);
             c.send("EHLO client.test\r\n");
