@@ -74,7 +74,7 @@ class DsnPeerTest {
         JsonNode h = d.path("headers");
         assertThat(h.path("Subject").asText()).isEqualTo(subject);
         assertThat(h.path("From").asText()).isEqualTo("Mail Delivery System <MAILER-DAEMON@" + HOST + ">");
-        assertThat(h.path("To").asText()).isEqualTo("<alice@example.test>");
+        assertThat(h.path("To").asText()).contains("alice@example.test");
         assertThat(h.path("Message-ID").asText()).as("Message-ID in mxd's own host name").matches("<[^@<>]+@" + HOST + ">");
         assertThat(h.path("Auto-Submitted").asText()).isEqualTo("auto-replied");
         assertThat(h.path("MIME-Version").asText()).isEqualTo("1.0");

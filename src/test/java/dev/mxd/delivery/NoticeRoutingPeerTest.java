@@ -93,11 +93,11 @@ class NoticeRoutingPeerTest {
             String refusing = send(mx, "dave@refusing.test");
             String noSuchMailbox = send(mx, "nobody@example.test");
 
+            // A remote sender: the DSN relayed by MX to its domain although 127.0.0.1 is not trusted.
+            Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dumpsWith(remote) == 1);
             // The null sender: the postmaster is told.
             assertThat(DsnMail.read(DsnMail.await(alice, nullSender, "Postmaster Copy: Undelivered Mail")))
                     .contains("Final-Recipient: rfc822; user@example.org");
-            // A remote sender: the DSN relayed by MX to its domain although 127.0.0.1 is not trusted.
-            Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dumpsWith(remote) == 1);
             // A sender that leads to no mailbox here: the postmaster instead.
             DsnMail.await(alice, noSuchMailbox, "Postmaster Copy: Undelivered Mail");
             // A sender whose MX refuses the DSN: the postmaster gets the double bounce, naming that DSN's recipient.
