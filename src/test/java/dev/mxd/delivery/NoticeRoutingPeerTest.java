@@ -144,6 +144,24 @@ class NoticeRoutingPeerTest {
         }
     }
 
+    @Test
+    void withoutALocalDomainThePostmasterNoticeGoesToAMaildirOfThisHost() throws Exception {
+        Path data = Files.createTempDirectory("mxd-no-local");
+        int smtp = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        String yaml = "hostname: mx9.example.test\nlisten:\n  smtp: [\"127.0.0.1:" + smtp + "\"]\ndata-dir: " + data + "\n"
+                + "domains:\n  example.org:\n    role: backup\ntimeouts:\n  greet-pause: 0s\n" + untrusted("");
+        try (dev.mxd.cli.ReceivingMx mx = dev.mxd.cli.ReceivingMx.start(
+                dev.mxd.config.ConfigLoader.parse(yaml, data.resolve("mxd.yaml")))) {
+            String marker = DsnMail.submit(mx.smtpAddresses().get(0), "", "", "user@example.org", "", "marker body");
+            Path postmaster = data.resolve("mail/mx9.example.test/postmaster/Maildir");
+            Path notice = DsnMail.await(postmaster, marker, "Postmaster Copy: Undelivered Mail");
+            assertThat(DsnMail.recipient(DsnMail.parse(notice)).path("Final-Recipient").asText())
+                    .isEqualTo("rfc822; user@example.org");
+        } finally {
+            TestDirs.deleteTree(data);
+        }
+    }
+
     static long dumpsWith(String marker) throws Exception {
         Path dumps = dir.resolve("dumps");
         if (!Files.isDirectory(dumps)) {
