@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -40,6 +41,18 @@ final class DsnMail {
             sb.append(r).append('\n');
         }
         return Files.writeString(dir.resolve(origin + ".zone"), sb.toString());
+    }
+
+    /** Configuration for delivery by MX to the test's peers on {@code port}, with DNS from {@code dns} and a short retry. */
+    static String delivery(InetSocketAddress dns, int port, String retry) {
+        return "dns:\n  servers: [\"127.0.0.1:" + dns.getPort() + "\"]\n"
+                + "delivery:\n  port: " + port + "\n  connect-timeout: 1s\n  greeting-timeout: 2s\n  command-timeout: 2s\n"
+                + "  retry: " + retry + "\n  scan-interval: 200ms\n";
+    }
+
+    /** A real next hop that refuses every recipient: smtp-sink answering RCPT with 550 5.1.1. */
+    static SmtpSink refusingEveryRecipient(String host, int port) throws IOException, InterruptedException {
+        return SmtpSink.start(host, port, "-f", "RCPT", "-B", "550 5.1.1 no such user here");
     }
 
     /**

@@ -47,10 +47,8 @@ class DsnPeerTest {
         int port = SmtpSink.freePortOn(HARD, LATE);
         dns = MxdDnsServer.start(List.of(DsnMail.zone(dir, "dest.test", "hard IN A " + HARD, "late IN A " + LATE,
                 "reject MX 10 hard", "later MX 10 late")), new InetSocketAddress("127.0.0.1", 0));
-        hard = SmtpSink.start(HARD, port, "-f", "RCPT", "-B", "550 5.1.1 no such user here");
-        mx = TestMx.start("dns:\n  servers: [\"127.0.0.1:" + dns.address().getPort() + "\"]\n"
-                + "delivery:\n  port: " + port + "\n  connect-timeout: 1s\n  greeting-timeout: 2s\n  command-timeout: 2s\n"
-                + "  retry: {first: 1s, max: 1s, give-up: 4s}\n  scan-interval: 200ms\n");
+        hard = DsnMail.refusingEveryRecipient(HARD, port);
+        mx = TestMx.start(DsnMail.delivery(dns.address(), port, "{first: 1s, max: 1s, give-up: 4s}"));
         alice = mx.mx().maildir("example.test", "alice");
         Path bob = mx.mx().maildir("example.test", "bob").getParent();
         Files.createDirectories(bob.getParent());
@@ -101,6 +99,15 @@ class DsnPeerTest {
             assertThat(r.path("Diagnostic-Code").asText()).matches("(smtp; [245]\\d\\d .*|X-mxd; .*)");
         }
         return d;
+    }
+
+    /** The failure DSN, an RFC 3464 report, for a plain message from alice to {@code to}; its recipient group. */
+    static JsonNode plainFailure(String to, String body) throws Exception {
+        String m = DsnMail.submit(mx.smtp(), "alice@example.test", "", to, "", body);
+        JsonNode d = dsn(m, "Undelivered Mail Returned to Sender");
+        asPlainRfc822Report(d);
+        assertThat(d.path("returned").path("headers").path("Subject").asText()).isEqualTo("test " + m);
+        return DsnMail.recipient(d);
     }
 
     static void asPlainRfc822Report(JsonNode d) {
@@ -197,10 +204,7 @@ class DsnPeerTest {
 
     @Test
     void dnsFailureHasNoRemoteMtaAndAnMxdDiagnostic() throws Exception {
-        String m = DsnMail.submit(mx.smtp(), "alice@example.test", "", "user@no-such-host.dest.test", "", "plain body");
-        JsonNode d = dsn(m, "Undelivered Mail Returned to Sender");
-        asPlainRfc822Report(d);
-        JsonNode r = DsnMail.recipient(d);
+        JsonNode r = plainFailure("user@no-such-host.dest.test", "plain body");
         assertThat(r.path("Status").asText()).isEqualTo("5.1.2");
         assertThat(r.has("Remote-MTA")).isFalse();
         assertThat(r.path("Diagnostic-Code").asText()).startsWith("X-mxd; ").contains("NXDOMAIN");
@@ -208,10 +212,7 @@ class DsnPeerTest {
 
     @Test
     void localMaildirFailureExpiresWith447() throws Exception {
-        String m = DsnMail.submit(mx.smtp(), "alice@example.test", "", "bob@example.test", "", "plain body");
-        JsonNode d = dsn(m, "Undelivered Mail Returned to Sender");
-        asPlainRfc822Report(d);
-        JsonNode r = DsnMail.recipient(d);
+        JsonNode r = plainFailure("bob@example.test", "plain body");
         assertThat(r.path("Final-Recipient").asText()).isEqualTo("rfc822; bob@example.test");
         assertThat(r.path("Status").asText()).isEqualTo("4.4.7");
         assertThat(r.path("Action").asText()).isEqualTo("failed");
@@ -221,10 +222,7 @@ class DsnPeerTest {
 
     @Test
     void remoteDeliveryExpiresWith447() throws Exception {
-        String m = DsnMail.submit(mx.smtp(), "alice@example.test", "", "user@later.dest.test", "", "plain body");
-        JsonNode d = dsn(m, "Undelivered Mail Returned to Sender");
-        asPlainRfc822Report(d);
-        JsonNode r = DsnMail.recipient(d);
+        JsonNode r = plainFailure("user@later.dest.test", "plain body");
         assertThat(r.path("Status").asText()).isEqualTo("4.4.7");
         assertThat(r.path("Diagnostic-Code").asText()).startsWith("X-mxd; delivery time expired");
     }

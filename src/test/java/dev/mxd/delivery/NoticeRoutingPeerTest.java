@@ -53,7 +53,7 @@ class NoticeRoutingPeerTest {
                 DsnMail.zone(dir, "example.org", "@ MX 10 hard.dest.test."),
                 DsnMail.zone(dir, "remote.test", "@ MX 10 good.dest.test."),
                 DsnMail.zone(dir, "refusing.test", "@ MX 10 refuser.dest.test.")), new InetSocketAddress("127.0.0.1", 0));
-        peers.add(SmtpSink.start(HARD, port, "-f", "RCPT", "-B", "550 5.1.1 no such user here"));
+        peers.add(DsnMail.refusingEveryRecipient(HARD, port));
         peers.add(SmtpSink.start(GOOD, port, "-d", dir.resolve("dumps") + "/%M."));
         refuser = FakeSmtpServer.startOn(new InetSocketAddress(REFUSER, port), 32, "220 refuser.dest.test ESMTP", List.of(),
                 c -> c.toUpperCase(java.util.Locale.ROOT).startsWith("RCPT") ? "550 5.7.1 no bounces wanted here" : null);
@@ -71,10 +71,7 @@ class NoticeRoutingPeerTest {
 
     /** 127.0.0.1 is not trusted; delivery by MX to the test's peers; retries within seconds. */
     static String untrusted(String more) {
-        return "trusted-networks: []\n"
-                + "dns:\n  servers: [\"127.0.0.1:" + dns.address().getPort() + "\"]\n"
-                + "delivery:\n  port: " + port + "\n  connect-timeout: 1s\n  greeting-timeout: 2s\n  command-timeout: 2s\n"
-                + "  retry: {first: 1s, max: 2s, give-up: 1h}\n  scan-interval: 200ms\n" + more;
+        return "trusted-networks: []\n" + DsnMail.delivery(dns.address(), port, "{first: 1s, max: 2s, give-up: 1h}") + more;
     }
 
     static String send(TestMx mx, String from) throws Exception {
