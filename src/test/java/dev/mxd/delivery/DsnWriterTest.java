@@ -83,6 +83,15 @@ class DsnWriterTest {
     }
 
     @Test
+    void longFieldsAreFoldedAtSpacesAndUnfoldBackToTheSameText() {
+        String line = "Diagnostic-Code: X-mxd; " + "word ".repeat(60).strip();
+        String folded = DsnWriter.fold(line);
+        assertThat(folded.split("\r\n")).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(78)).hasSizeGreaterThan(3);
+        assertThat(folded.replace("\r\n", "")).isEqualTo(line);
+        assertThat(DsnWriter.fold("Status: 5.1.1")).isEqualTo("Status: 5.1.1\r\n");
+    }
+
+    @Test
     void headersEndAtTheFirstEmptyLine() {
         assertThat(new String(DsnWriter.headersOf(ORIGINAL), StandardCharsets.US_ASCII))
                 .endsWith("Message-ID: <m1@example.test>\r\n");
