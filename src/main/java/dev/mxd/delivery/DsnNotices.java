@@ -88,15 +88,12 @@ public final class DsnNotices implements DeliveryNotices {
     @Override
     public void send(Envelope envelope, Path text, List<RecipientStatus> reported) throws IOException {
         List<DsnReport.Recipient> lines = new ArrayList<>();
-        List<DsnReport.Recipient> failures = new ArrayList<>();
         for (RecipientStatus r : reported) {
             if (wanted(r)) {
                 lines.add(line(r));
-                if (r.state() == DeliveryState.FAILED) {
-                    failures.add(line(r));
-                }
             }
         }
+        List<DsnReport.Recipient> failures = failures(lines);
         switch (envelope.kind()) {
             case POSTMASTER_NOTICE -> {
                 if (!failures.isEmpty()) {
@@ -128,8 +125,7 @@ public final class DsnNotices implements DeliveryNotices {
             route = Optional.empty();
         }
         if (route.isEmpty()) {
-            toPostmaster(envelope, text, lines.stream().filter(l -> l.action() == DsnReport.Action.FAILED).toList(),
-                    "its sender <" + sender + "> leads to no mailbox here");
+            toPostmaster(envelope, text, failures(lines), "its sender <" + sender + "> leads to no mailbox here");
             return;
         }
         String queued = spool(envelope, text, lines, new Recipient(sender, RcptParameters.NONE, route.get()),
@@ -166,6 +162,11 @@ public final class DsnNotices implements DeliveryNotices {
             throw new IOException("cannot spool the delivery status notice for " + envelope.id() + ": " + f.reply());
         }
         return ((MessageStore.StoreOutcome.Stored) stored).queueId();
+    }
+
+    /** The postmaster hears of failures only, never of success notices the sender asked for. */
+    private static List<DsnReport.Recipient> failures(List<DsnReport.Recipient> lines) {
+        return lines.stream().filter(l -> l.action() == DsnReport.Action.FAILED).toList();
     }
 
     /** RFC 3461 §4.1: no NOTIFY means failures only; NEVER means nothing. */
