@@ -84,8 +84,8 @@ public final class ReceivingMx implements AutoCloseable {
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock);
         LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock), clock);
-        DsnNotices notices = new DsnNotices(config.hostname(), spool, policy, new DsnWriter(), clock,
-                d.doubleBounceRecipient().map(dev.mxd.smtp.Mailbox::parse));
+        DsnNotices notices = new DsnNotices(config.hostname(), spool, policy::routeLocalMail, policy.noticePostmaster(),
+                new DsnWriter(), clock);
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),
                 new RetryPolicy(d.retry().first(), d.retry().max(), d.retry().giveUp()), d.scanInterval(), 10_000),
                 local, remote, notices, clock);

@@ -20,7 +20,8 @@ import java.time.Duration;
  * @param retry                     when deferred mail is retried, and when it is bounced
  * @param hostRetry                 how long a host that failed is passed over
  * @param scanInterval              how often the deferred queue is looked at for due mail
- * @param doubleBounceRecipient     where a failed bounce goes (Postfix's 2bounce_notice_recipient); empty: logged and dropped
+ * @param doubleBounceRecipient     where notices go that cannot go to a sender (Postfix's 2bounce_notice_recipient);
+ *                                  empty: the postmaster (DomainPolicy.noticePostmaster), never nobody
  */
 public record Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
                        int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,

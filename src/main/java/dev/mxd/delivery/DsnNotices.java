@@ -10,10 +10,9 @@ import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
 import dev.mxd.smtp.server.ClientInfo;
 import dev.mxd.smtp.server.MessageStore;
-import dev.mxd.smtp.server.RcptDecision;
 import dev.mxd.smtp.server.ReceivedMessage;
 import dev.mxd.smtp.server.Recipient;
-import dev.mxd.smtp.server.RecipientPolicy;
+import dev.mxd.smtp.server.Route;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -24,40 +23,64 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends delivery status notifications (RFC 3464) back into the spool, addressed to the
- * original sender from the null path: bounces for failed recipients, success notices where
- * a recipient asked with NOTIFY=SUCCESS (RFC 3461 §4.1). Never bounces a bounce: a failure
- * of mail from the null sender is logged and dropped, as RFC 5321 §4.5.5 requires.
+ * Sends delivery status notifications (RFC 3464) from the null path: bounces for failed
+ * recipients, success notices where a recipient asked with NOTIFY=SUCCESS (RFC 3461 §4.1).
+ * A notice is mail mxd makes itself: it goes into the spool directly, with a route for local
+ * mail, never through the inbound recipient policy and its trust check.
+ *
+ * <p>Where it goes, as with Postfix's bounce and 2bounce_notice_recipient: to the sender; to
+ * the postmaster when the sender is the null path (RFC 5321 §4.5.5: never to it), when the
+ * sender's address leads to no mailbox here, or when the failed message was itself a notice to
+ * a sender (a double bounce); and to nobody when the failed message was a notice to the
+ * postmaster: that is logged and ends there, so no loop of notices can start. Which of these a
+ * message is, is kept in its envelope ({@link Envelope.Kind}).
  */
 public final class DsnNotices implements DeliveryNotices {
 
     private static final Logger LOG = LoggerFactory.getLogger(DsnNotices.class);
 
-    /** Bounces are injected as if a trusted local client sent them, so they may be relayed by MX. */
+    /** The "client" of a notice's Received header: mxd itself. */
     private static final ClientInfo SELF = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             "localhost", true, false);
 
+    /**
+     * The SMTP reply at the end of a remote delivery agent's detail: "HOST refused RCPT TO:&lt;a&gt;:
+     * 550 5.1.1 ..." (or MAIL FROM, DATA, the content; "HOST said: 250 ..." for a success).
+     */
+    private static final Pattern REPLY = Pattern.compile(
+            "^\\S+ (?:refused (?:MAIL FROM:<[^>]*>|RCPT TO:<[^>]*>|DATA|the message after its content)|said): ([2-5][0-9]{2}(?: .*)?)$",
+            Pattern.DOTALL);
+
+    /** Where mail mxd makes goes; empty when a local domain's address leads to no mailbox. */
+    @FunctionalInterface
+    public interface LocalMailRoutes {
+        Optional<Route> route(Mailbox recipient);
+    }
+
     private final String hostname;
     private final Spool store;
-    private final RecipientPolicy policy;
+    private final LocalMailRoutes routes;
+    private final Recipient postmaster;
     private final DsnWriter writer;
     private final Clock clock;
-    private final Optional<Mailbox> doubleBounceRecipient;
 
     /**
-     * @param doubleBounceRecipient where notices about undeliverable bounces go (Postfix's
-     *                              2bounce_notice_recipient); empty: they are logged and dropped
+     * @param routes     how mail mxd makes is routed ({@code DomainPolicy.routeLocalMail})
+     * @param postmaster who gets the notices a sender cannot (Postfix's 2bounce_notice_recipient),
+     *                   routed ({@code DomainPolicy.noticePostmaster})
      */
-    public DsnNotices(String hostname, Spool store, RecipientPolicy policy, DsnWriter writer, Clock clock,
-                      Optional<Mailbox> doubleBounceRecipient) {
-        this.doubleBounceRecipient = doubleBounceRecipient;
+    public DsnNotices(String hostname, Spool store, LocalMailRoutes routes, Recipient postmaster, DsnWriter writer, Clock clock) {
         this.hostname = hostname;
         this.store = store;
-        this.policy = policy;
+        this.routes = routes;
+        this.postmaster = postmaster;
         this.writer = writer;
         this.clock = clock;
     }
@@ -70,43 +93,80 @@ public final class DsnNotices implements DeliveryNotices {
                 lines.add(line(r));
             }
         }
+        List<DsnReport.Recipient> failures = failures(lines);
+        switch (envelope.kind()) {
+            case POSTMASTER_NOTICE -> {
+                if (!failures.isEmpty()) {
+                    LOG.error("{}: notice to the postmaster <{}> undeliverable; it ends here (no notice about a notice "
+                                    + "to the postmaster): {}", envelope.id(),
+                            envelope.recipients().get(0).recipient().address(), summary(failures));
+                }
+            }
+            case SENDER_NOTICE -> toPostmaster(envelope, text, failures, "the notice to its sender could not be delivered");
+            case MAIL -> {
+                if (envelope.sender().isEmpty()) {
+                    toPostmaster(envelope, text, failures, "its sender is the null path");
+                } else {
+                    toSender(envelope, text, lines, envelope.sender().get());
+                }
+            }
+        }
+    }
+
+    private void toSender(Envelope envelope, Path text, List<DsnReport.Recipient> lines, Mailbox sender) throws IOException {
         if (lines.isEmpty()) {
             return;
         }
-        if (envelope.sender().isEmpty() && doubleBounceRecipient.isEmpty()) {
-            LOG.warn("{}: undeliverable bounce dropped (never bounce a bounce): {}", envelope.id(),
-                    lines.stream().map(l -> l.finalRecipient() + " " + l.status()).toList());
+        Optional<Route> route;
+        try {
+            route = routes.route(sender);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: cannot route a notice to <{}>: {}", envelope.id(), sender, e.toString());
+            route = Optional.empty();
+        }
+        if (route.isEmpty()) {
+            toPostmaster(envelope, text, failures(lines), "its sender <" + sender + "> leads to no mailbox here");
             return;
         }
-        // A bounce that cannot be delivered is never returned to its null sender; the postmaster may see it.
-        Mailbox sender = envelope.sender().or(() -> doubleBounceRecipient).orElseThrow();
-        if (envelope.sender().isEmpty()) {
-            LOG.warn("{}: undeliverable bounce; notice to the postmaster <{}>", envelope.id(), sender);
+        String queued = spool(envelope, text, lines, new Recipient(sender, RcptParameters.NONE, route.get()),
+                DsnReport.Audience.SENDER, Envelope.Kind.SENDER_NOTICE);
+        LOG.info("{}: sender delivery status notification: {}", envelope.id(), queued);
+    }
+
+    private void toPostmaster(Envelope envelope, Path text, List<DsnReport.Recipient> failures, String why) throws IOException {
+        if (failures.isEmpty()) {
+            return;
         }
+        String queued = spool(envelope, text, failures, postmaster, DsnReport.Audience.POSTMASTER, Envelope.Kind.POSTMASTER_NOTICE);
+        LOG.warn("{}: undeliverable and {}: notice to the postmaster <{}>: {}", envelope.id(), why, postmaster.address(), queued);
+    }
+
+    /** Writes the notice and stores it; its queue id. */
+    private String spool(Envelope envelope, Path text, List<DsnReport.Recipient> lines, Recipient to,
+                         DsnReport.Audience audience, Envelope.Kind kind) throws IOException {
         boolean full = envelope.parameters().ret().map(ret -> ret == MailParameters.Ret.FULL).orElse(true);
         byte[] original = readAtMost(text, (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1));
         if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
             original = DsnWriter.headersOf(original);
             full = false;
         }
-        DsnReport report = new DsnReport(hostname, envelope.id(), envelope.parameters().envid(), sender.toString(),
-                envelope.arrival(), lines, full, original);
-        byte[] dsn = writer.write(report);
-
-        RcptDecision decision = policy.decide(sender, SELF);
-        if (decision instanceof RcptDecision.Refuse refuse) {
-            LOG.warn("{}: cannot return a notice to <{}>: {}; dropped", envelope.id(), sender, refuse.reply());
-            return;
-        }
-        Recipient to = new Recipient(sender, RcptParameters.NONE, ((RcptDecision.Accept) decision).route());
-        MailParameters params = new MailParameters(java.util.OptionalLong.empty(), MailParameters.Body.EIGHT_BIT_MIME,
-                envelope.parameters().smtputf8(), Optional.empty(), Optional.empty());
+        boolean international = envelope.parameters().smtputf8();
+        byte[] dsn = writer.write(new DsnReport(hostname, envelope.id(), envelope.parameters().envid(), to.address().toString(),
+                audience, envelope.arrival(), lines, full, international, original));
+        MailParameters params = new MailParameters(OptionalLong.empty(),
+                eightBit(dsn) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, international,
+                Optional.empty(), Optional.empty());
         MessageStore.StoreOutcome stored = store.store(new ReceivedMessage(Optional.empty(), params, List.of(to), SELF,
-                clock.instant(), dsn));
+                clock.instant(), dsn), kind);
         if (stored instanceof MessageStore.StoreOutcome.Failed f) {
             throw new IOException("cannot spool the delivery status notice for " + envelope.id() + ": " + f.reply());
         }
-        LOG.info("{}: sender non-delivery notification: {}", envelope.id(), ((MessageStore.StoreOutcome.Stored) stored).queueId());
+        return ((MessageStore.StoreOutcome.Stored) stored).queueId();
+    }
+
+    /** The postmaster hears of failures only, never of success notices the sender asked for. */
+    private static List<DsnReport.Recipient> failures(List<DsnReport.Recipient> lines) {
+        return lines.stream().filter(l -> l.action() == DsnReport.Action.FAILED).toList();
     }
 
     /** RFC 3461 §4.1: no NOTIFY means failures only; NEVER means nothing. */
@@ -121,12 +181,55 @@ public final class DsnNotices implements DeliveryNotices {
         return r.state() == DeliveryState.DELIVERED && notify.contains(RcptParameters.Notify.SUCCESS);
     }
 
-    private static DsnReport.Recipient line(RecipientStatus r) {
+    static DsnReport.Recipient line(RecipientStatus r) {
         DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED : DsnReport.Action.DELIVERED;
         String status = r.status().orElse(action == DsnReport.Action.FAILED ? "5.0.0" : "2.0.0");
-        Optional<String> diagnostic = r.remoteMta().isPresent() ? Optional.of(r.detail()) : Optional.empty();
+        Optional<String> host = r.remoteMta().map(DsnNotices::hostName).filter(h -> !h.isEmpty());
         return new DsnReport.Recipient(r.recipient().address().toString(), r.recipient().dsn().orcpt(), action, status,
-                r.remoteMta(), diagnostic.or(() -> Optional.of(r.detail()).filter(d -> !d.isEmpty())), r.updated());
+                host, diagnostic(r), r.updated());
+    }
+
+    /** RFC 3464 §2.3.6: "smtp" for a reply a server gave, "X-mxd" for what mxd found itself (DNS, Maildir, expiry). */
+    private static Optional<DsnReport.Diagnostic> diagnostic(RecipientStatus r) {
+        if (r.detail().isEmpty()) {
+            return Optional.empty();
+        }
+        if (r.remoteMta().isPresent()) {
+            Matcher m = REPLY.matcher(r.detail());
+            if (m.matches()) {
+                return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, m.group(1)));
+            }
+        }
+        return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, r.detail()));
+    }
+
+    /**
+     * RFC 3464 §2.3.5: Remote-MTA names the host, "dns; mx.example.org": the agents record
+     * Postfix's log form "host[address]:port", of which only the host is kept.
+     */
+    static String hostName(String remoteMta) {
+        int bracket = remoteMta.indexOf('[');
+        if (bracket > 0) {
+            return remoteMta.substring(0, bracket);
+        }
+        if (bracket == 0) {
+            int end = remoteMta.indexOf(']');
+            return end > 0 ? remoteMta.substring(1, end) : remoteMta.substring(1);
+        }
+        return remoteMta.replaceFirst(":[0-9]+$", "");
+    }
+
+    private static String summary(List<DsnReport.Recipient> lines) {
+        return lines.stream().map(l -> l.finalRecipient() + " " + l.status()).toList().toString();
+    }
+
+    private static boolean eightBit(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static byte[] readAtMost(Path file, int limit) throws IOException {

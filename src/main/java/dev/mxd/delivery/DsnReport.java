@@ -11,23 +11,34 @@ import java.util.Optional;
  * @param reportingMta     this MTA's host name (Reporting-MTA)
  * @param queueId          our queue id, for the operator (X-Mxd-Queue-ID)
  * @param envelopeId       ENVID from the original MAIL command (RFC 3461 §4.4), if any
- * @param sender           the original envelope sender: the notification goes to it
+ * @param notifyTo         who the notification goes to: the original sender, or the postmaster
+ * @param audience         whether that is the sender or the postmaster (a double bounce)
  * @param arrival          when we accepted the message (Arrival-Date)
  * @param recipients       one entry per recipient being reported
  * @param returnFull       RET=FULL (the whole message comes back) or RET=HDRS (headers only)
+ * @param international    the original came with SMTPUTF8: it and the report go back as RFC 6533 message/global*
  * @param original         the original message as it was spooled
  */
-public record DsnReport(String reportingMta, String queueId, Optional<String> envelopeId, String sender, Instant arrival,
-                        List<Recipient> recipients, boolean returnFull, byte[] original) {
+public record DsnReport(String reportingMta, String queueId, Optional<String> envelopeId, String notifyTo, Audience audience,
+                        Instant arrival, List<Recipient> recipients, boolean returnFull, boolean international,
+                        byte[] original) {
 
     public DsnReport {
         recipients = List.copyOf(recipients);
         if (recipients.isEmpty()) {
             throw new IllegalArgumentException("a delivery status notification reports at least one recipient");
         }
-        if (sender.isEmpty()) {
-            throw new IllegalArgumentException("never bounce a bounce: the original sender is the null path");
+        if (notifyTo.isEmpty()) {
+            throw new IllegalArgumentException("a delivery status notification never goes to the null path (RFC 3461 §6.2)");
         }
+    }
+
+    /** Who reads the notification. */
+    public enum Audience {
+        /** The original message's sender. */
+        SENDER,
+        /** The postmaster, because the sender cannot be told (null sender, a failed notice, no such mailbox). */
+        POSTMASTER
     }
 
     /** RFC 3464 §2.3.3 Action values mxd reports. */
@@ -46,16 +57,37 @@ public record DsnReport(String reportingMta, String queueId, Optional<String> en
     }
 
     /**
+     * RFC 3464 §2.3.6: the diagnostic-type says what kind of text follows. {@code smtp} only for
+     * a reply an SMTP server gave; mxd's own findings (DNS, Maildir, expiry) are {@code X-mxd}.
+     */
+    public enum DiagnosticType {
+        SMTP("smtp"), MXD("X-mxd");
+
+        private final String field;
+
+        DiagnosticType(String field) {
+            this.field = field;
+        }
+
+        public String field() {
+            return field;
+        }
+    }
+
+    /** A Diagnostic-Code: its type and its text. */
+    public record Diagnostic(DiagnosticType type, String text) {}
+
+    /**
      * One recipient's fate.
      *
-     * @param finalRecipient    the address we tried (Final-Recipient: rfc822;…)
+     * @param finalRecipient    the address we tried (Final-Recipient)
      * @param originalRecipient ORCPT as given by the client, "type;address" (RFC 3461 §4.2), if any
      * @param action            failed, delayed, delivered or relayed
      * @param status            RFC 3463 enhanced status code, e.g. 5.1.1
-     * @param remoteMta         the MX host that answered, if one did
-     * @param diagnostic        the remote reply ("550 5.1.1 no such user"), if any
+     * @param remoteMta         the name of the MX host that answered, if one did (no address, no port)
+     * @param diagnostic        the remote reply ("550 5.1.1 no such user") or mxd's own finding, if any
      * @param lastAttempt       when we last tried
      */
     public record Recipient(String finalRecipient, Optional<String> originalRecipient, Action action, String status,
-                            Optional<String> remoteMta, Optional<String> diagnostic, Instant lastAttempt) {}
+                            Optional<String> remoteMta, Optional<Diagnostic> diagnostic, Instant lastAttempt) {}
 }

@@ -1,29 +1,25 @@
 package dev.mxd.delivery;
 
-import jakarta.activation.DataHandler;
-import jakarta.mail.MessagingException;
-import jakarta.mail.Session;
-import jakarta.mail.internet.InternetAddress;
-import jakarta.mail.internet.MimeBodyPart;
-import jakarta.mail.internet.MimeMessage;
-import jakarta.mail.internet.MimeMultipart;
-import jakarta.mail.util.ByteArrayDataSource;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.Date;
+import java.util.Arrays;
 import java.util.Locale;
-import java.util.Properties;
 import java.util.UUID;
 
 /**
- * Writes a delivery status notification (RFC 3464) as a multipart/report (RFC 6522):
- * a human-readable part, a message/delivery-status part, and the original message
- * (RET=FULL) or its headers (RET=HDRS). Like Postfix's bounce_size_limit, a large original
- * comes back as headers only.
+ * Writes a delivery status notification (RFC 3464) as a multipart/report (RFC 6522): a
+ * human-readable part, the delivery-status part, and the original message (RET=FULL) or its
+ * headers (RET=HDRS). Like Postfix's bounce_size_limit, a large original comes back as headers
+ * only. Written by hand, octet for octet, so that each part has the transfer encoding its type
+ * allows (RFC 2046 §5.2.1: a message/rfc822 part is 7bit or 8bit, never base64) and the
+ * delivery-status part stays readable text.
+ *
+ * <p>An original that came with SMTPUTF8 goes back as RFC 6533 {@code message/global} (or
+ * {@code message/global-headers}) beside a {@code message/global-delivery-status} part (RFC
+ * 6533 §6), whose addresses may be UTF-8 ({@code utf-8} address type, RFC 6533 §3).
  */
 public final class DsnWriter {
 
@@ -32,6 +28,8 @@ public final class DsnWriter {
 
     private static final DateTimeFormatter RFC5322 =
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
+    /** RFC 5322 §2.1.1: lines SHOULD be at most 78 characters; longer fields are folded at a space. */
+    private static final int LINE = 78;
 
     private final int returnLimit;
 
@@ -43,51 +41,76 @@ public final class DsnWriter {
         this(DEFAULT_RETURN_LIMIT);
     }
 
-    /** The notification as bytes ready to spool, addressed to the report's sender. */
+    /** The notification as bytes ready to spool (CRLF lines), addressed to the report's {@code notifyTo}. */
     public byte[] write(DsnReport report) {
-        try {
-            MimeMessage m = new MimeMessage(Session.getInstance(new Properties()));
-            m.setFrom(new InternetAddress("MAILER-DAEMON@" + report.reportingMta(), "Mail Delivery System"));
-            m.setRecipients(jakarta.mail.Message.RecipientType.TO, report.sender());
-            m.setSubject(subject(report), "UTF-8");
-            m.setSentDate(new Date());
-            m.setHeader("Auto-Submitted", "auto-replied"); // RFC 3834 §5: no auto-reply loops
-            m.setHeader("Message-ID", "<" + UUID.randomUUID() + "@" + report.reportingMta() + ">");
+        boolean whole = report.returnFull() && report.original().length <= returnLimit;
+        byte[] returned = whole ? report.original() : headersOf(report.original());
+        String status = deliveryStatus(report);
+        // RFC 6533 §6: a UTF-8 field (an SMTPUTF8 address) needs the global type; so does an SMTPUTF8 original.
+        boolean global = report.international() || !ascii(status);
+        String boundary = "=_mxd_" + UUID.randomUUID();
+        String human = humanText(report);
+        boolean eightBit = !ascii(human) || !ascii(status) || !ascii(returned);
 
-            MimeMultipart report3464 = new MimeMultipart("report; report-type=delivery-status");
-            MimeBodyPart human = new MimeBodyPart();
-            human.setText(humanText(report), "UTF-8");
-            report3464.addBodyPart(human);
+        Out out = new Out();
+        out.line("From: Mail Delivery System <MAILER-DAEMON@" + report.reportingMta() + ">");
+        out.line("To: <" + report.notifyTo() + ">");
+        out.line("Subject: " + subject(report));
+        out.line("Date: " + RFC5322.format(Instant.now()));
+        out.line("Message-ID: <" + UUID.randomUUID() + "@" + report.reportingMta() + ">");
+        out.line("Auto-Submitted: auto-replied"); // RFC 3834 §5: no auto-reply loops
+        out.line("MIME-Version: 1.0");
+        // RFC 6522 §3: report-type is the subtype of the second part.
+        out.line("Content-Type: multipart/report; report-type=" + (global ? "global-delivery-status" : "delivery-status") + ";");
+        out.line("\tboundary=\"" + boundary + "\"");
+        out.line("Content-Transfer-Encoding: " + (eightBit ? "8bit" : "7bit")); // RFC 2045 §6.4: a multipart is 7bit or 8bit
+        out.line("");
+        out.line("This is a MIME-encapsulated message.");
+        out.line("");
 
-            MimeBodyPart status = new MimeBodyPart();
-            status.setDataHandler(new DataHandler(new ByteArrayDataSource(
-                    deliveryStatus(report).getBytes(StandardCharsets.UTF_8), "message/delivery-status")));
-            report3464.addBodyPart(status);
+        out.line("--" + boundary);
+        out.line("Content-Description: Notification");
+        out.line("Content-Type: text/plain; charset=utf-8");
+        out.line("Content-Transfer-Encoding: " + encoding(human));
+        out.line("");
+        out.text(human);
 
-            MimeBodyPart original = new MimeBodyPart();
-            if (report.returnFull() && report.original().length <= returnLimit) {
-                original.setDataHandler(new DataHandler(new ByteArrayDataSource(report.original(), "message/rfc822")));
-            } else {
-                original.setDataHandler(new DataHandler(new ByteArrayDataSource(headersOf(report.original()),
-                        "text/rfc822-headers")));
-            }
-            report3464.addBodyPart(original);
+        out.line("--" + boundary);
+        out.line("Content-Description: Delivery report");
+        out.line("Content-Type: " + (global ? "message/global-delivery-status" : "message/delivery-status"));
+        out.line("Content-Transfer-Encoding: " + encoding(status));
+        out.line("");
+        out.text(status);
 
-            m.setContent(report3464);
-            m.saveChanges();
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            m.writeTo(out);
-            return out.toByteArray();
-        } catch (MessagingException e) {
-            throw new IllegalStateException("cannot build the delivery status notification for " + report.queueId(), e);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        out.line("--" + boundary);
+        out.line("Content-Description: " + (whole ? "Undelivered Message" : "Undelivered Message Headers"));
+        out.line("Content-Type: " + returnedType(whole, report.international()));
+        out.line("Content-Transfer-Encoding: " + (ascii(returned) ? "7bit" : "8bit"));
+        out.line("");
+        out.octets(returned);
+        out.line("");
+        out.line("--" + boundary + "--");
+        return out.bytes();
+    }
+
+    /** RFC 6522 §3 and RFC 6533 §3: the whole message or only its header, global when it came with SMTPUTF8. */
+    private static String returnedType(boolean whole, boolean international) {
+        if (whole) {
+            return international ? "message/global" : "message/rfc822";
         }
+        return international ? "message/global-headers" : "text/rfc822-headers";
+    }
+
+    private static String encoding(String text) {
+        return ascii(text) ? "7bit" : "8bit";
     }
 
     private static String subject(DsnReport report) {
         boolean failed = report.recipients().stream().anyMatch(r -> r.action() == DsnReport.Action.FAILED);
         boolean delayed = report.recipients().stream().anyMatch(r -> r.action() == DsnReport.Action.DELAYED);
+        if (report.audience() == DsnReport.Audience.POSTMASTER) {
+            return "Postmaster Copy: Undelivered Mail";
+        }
         if (failed) {
             return "Undelivered Mail Returned to Sender";
         }
@@ -96,64 +119,125 @@ public final class DsnWriter {
 
     private static String humanText(DsnReport report) {
         StringBuilder sb = new StringBuilder();
-        sb.append("This is the mail system at host ").append(report.reportingMta()).append(".\n\n");
+        sb.append("This is the mail system at host ").append(report.reportingMta()).append(".\r\n\r\n");
+        if (report.audience() == DsnReport.Audience.POSTMASTER) {
+            sb.append("This copy is for the postmaster: the message's sender cannot be told (it is the null sender,\r\n"
+                    + "it is a delivery notice that could not be delivered, or its address leads to no mailbox).\r\n"
+                    + "No further notice is sent about this one.\r\n\r\n");
+        }
         for (DsnReport.Recipient r : report.recipients()) {
             switch (r.action()) {
-                case FAILED:
-                    sb.append("Your message could not be delivered to <").append(r.finalRecipient())
-                            .append(">. This is a permanent error; it will not be retried.\n");
-                    break;
-                case DELAYED:
-                    sb.append("Your message to <").append(r.finalRecipient())
-                            .append("> has not been delivered yet. It will be retried; you need not resend it.\n");
-                    break;
-                default:
-                    sb.append("Your message was delivered to <").append(r.finalRecipient()).append(">.\n");
-                    break;
+                case FAILED -> sb.append("Your message could not be delivered to <").append(r.finalRecipient())
+                        .append(">.\r\nThis is a permanent error; it will not be retried.\r\n");
+                case DELAYED -> sb.append("Your message to <").append(r.finalRecipient())
+                        .append("> has not been delivered yet.\r\nIt will be retried; you need not resend it.\r\n");
+                default -> sb.append("Your message was delivered to <").append(r.finalRecipient()).append(">.\r\n");
             }
-            r.remoteMta().ifPresent(mta -> sb.append("  Remote host: ").append(mta).append('\n'));
-            r.diagnostic().ifPresent(d -> sb.append("  It said: ").append(d).append('\n'));
-            sb.append("  Status: ").append(r.status()).append("\n\n");
+            r.remoteMta().ifPresent(mta -> sb.append("  Remote host: ").append(mta).append("\r\n"));
+            r.diagnostic().ifPresent(d -> sb.append(fold("  It said: " + oneLine(d.text()))));
+            sb.append("  Status: ").append(r.status()).append("\r\n\r\n");
         }
-        sb.append("Queue id: ").append(report.queueId()).append('\n');
+        sb.append("Queue id: ").append(report.queueId()).append("\r\n");
         return sb.toString();
     }
 
     /** RFC 3464 §2.2 per-message fields, then §2.3 per-recipient fields, each group after a blank line. */
     static String deliveryStatus(DsnReport report) {
         StringBuilder sb = new StringBuilder();
-        sb.append("Reporting-MTA: dns; ").append(report.reportingMta()).append("\r\n");
-        sb.append("X-Mxd-Queue-ID: ").append(report.queueId()).append("\r\n");
-        report.envelopeId().ifPresent(id -> sb.append("Original-Envelope-Id: ").append(id).append("\r\n"));
-        sb.append("Arrival-Date: ").append(RFC5322.format(report.arrival())).append("\r\n");
+        sb.append(fold("Reporting-MTA: dns; " + report.reportingMta()));
+        sb.append(fold("X-Mxd-Queue-ID: " + report.queueId()));
+        report.envelopeId().ifPresent(id -> sb.append(fold("Original-Envelope-Id: " + id)));
+        sb.append(fold("Arrival-Date: " + RFC5322.format(report.arrival())));
         for (DsnReport.Recipient r : report.recipients()) {
             sb.append("\r\n");
-            r.originalRecipient().ifPresent(o -> sb.append("Original-Recipient: ").append(o).append("\r\n"));
-            sb.append("Final-Recipient: rfc822; ").append(r.finalRecipient()).append("\r\n");
-            sb.append("Action: ").append(r.action().field()).append("\r\n");
-            sb.append("Status: ").append(r.status()).append("\r\n");
-            r.remoteMta().ifPresent(mta -> sb.append("Remote-MTA: dns; ").append(mta).append("\r\n"));
-            r.diagnostic().ifPresent(d -> sb.append("Diagnostic-Code: smtp; ").append(oneLine(d)).append("\r\n"));
-            sb.append("Last-Attempt-Date: ").append(RFC5322.format(r.lastAttempt())).append("\r\n");
+            r.originalRecipient().ifPresent(o -> sb.append(fold("Original-Recipient: " + o)));
+            sb.append(fold("Final-Recipient: " + addressType(r.finalRecipient()) + "; " + r.finalRecipient()));
+            sb.append(fold("Action: " + r.action().field()));
+            sb.append(fold("Status: " + r.status()));
+            r.remoteMta().ifPresent(mta -> sb.append(fold("Remote-MTA: dns; " + mta)));
+            r.diagnostic().ifPresent(d -> sb.append(fold("Diagnostic-Code: " + d.type().field() + "; " + oneLine(d.text()))));
+            sb.append(fold("Last-Attempt-Date: " + RFC5322.format(r.lastAttempt())));
         }
         return sb.toString();
+    }
+
+    /** RFC 6533 §3: an address with UTF-8 in it is of type utf-8 (allowed in message/global-delivery-status only). */
+    private static String addressType(String address) {
+        return ascii(address) ? "rfc822" : "utf-8";
+    }
+
+    /** One field or text line, folded at spaces before {@link #LINE} characters (RFC 5322 §2.2.3), CRLF-ended. */
+    static String fold(String line) {
+        StringBuilder sb = new StringBuilder();
+        String rest = line;
+        while (rest.length() > LINE) {
+            int cut = rest.lastIndexOf(' ', LINE);
+            if (cut <= 0 || rest.substring(0, cut).isBlank()) {
+                cut = rest.indexOf(' ', LINE);
+                if (cut < 0) {
+                    break;
+                }
+            }
+            sb.append(rest, 0, cut).append("\r\n");
+            rest = rest.substring(cut); // the space starts the continuation line: unfolding gives the line back
+        }
+        return sb.append(rest).append("\r\n").toString();
     }
 
     private static String oneLine(String s) {
         return s.replace("\r", " ").replace("\n", " ");
     }
 
+    private static boolean ascii(String s) {
+        return s.chars().allMatch(c -> c < 0x80);
+    }
+
+    private static boolean ascii(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The header section of a message: everything before the first empty line. */
     static byte[] headersOf(byte[] message) {
         for (int i = 0; i + 1 < message.length; i++) {
             if (message[i] == '\n' && message[i + 1] == '\n') {
-                return java.util.Arrays.copyOf(message, i + 1);
+                return Arrays.copyOf(message, i + 1);
             }
             if (i + 3 < message.length && message[i] == '\r' && message[i + 1] == '\n'
                     && message[i + 2] == '\r' && message[i + 3] == '\n') {
-                return java.util.Arrays.copyOf(message, i + 2);
+                return Arrays.copyOf(message, i + 2);
             }
         }
         return message;
+    }
+
+    /** The notification being written: CRLF lines of UTF-8. */
+    private static final class Out {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+        void line(String s) {
+            bytes.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+            bytes.writeBytes(new byte[] {'\r', '\n'});
+        }
+
+        void text(String s) {
+            bytes.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** Octets that end with a line end, so the boundary after them starts a line. */
+        void octets(byte[] b) {
+            bytes.writeBytes(b);
+            if (b.length > 0 && b[b.length - 1] != '\n') {
+                line("");
+            }
+        }
+
+        byte[] bytes() {
+            return bytes.toByteArray();
+        }
     }
 }

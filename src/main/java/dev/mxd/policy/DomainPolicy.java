@@ -5,9 +5,11 @@ import dev.mxd.config.DomainConfig;
 import dev.mxd.config.MxdConfig;
 import dev.mxd.config.Role;
 import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.server.ClientInfo;
 import dev.mxd.smtp.server.RcptDecision;
+import dev.mxd.smtp.server.Recipient;
 import dev.mxd.smtp.server.RecipientPolicy;
 import dev.mxd.smtp.server.Route;
 import java.net.InetAddress;
@@ -48,6 +50,35 @@ public final class DomainPolicy implements RecipientPolicy {
             return new RcptDecision.Accept(new Route.Relay(domain)); // a domain not configured here: unfiltered
         }
         return new RcptDecision.Refuse(Replies.relayDenied(recipient.toString()));
+    }
+
+    /**
+     * Where mail mxd makes itself (a delivery status notice) to {@code recipient} goes. No client
+     * sent it, so no trust is asked for: an address in a local domain goes to its mailboxes, any
+     * other (backup or remote) by MX to its domain. Empty when the address is in a local domain
+     * and leads to no mailbox there (the caller then tells the postmaster instead).
+     */
+    public Optional<Route> routeLocalMail(Mailbox recipient) {
+        String domain = recipient.domainKey();
+        Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
+        if (d.isPresent() && d.get().role() == Role.LOCAL) {
+            return local(recipient, domain, d.get()) instanceof RcptDecision.Accept a ? Optional.of(a.route()) : Optional.empty();
+        }
+        return Optional.of(new Route.Relay(domain));
+    }
+
+    /**
+     * Who gets the notices that cannot go to a sender (Postfix's 2bounce_notice_recipient):
+     * {@code delivery.double-bounce-recipient}, else the postmaster of the first local domain,
+     * else (no local domain, or an address that leads to no mailbox) the mailbox postmaster of
+     * this host's name, written to {@code DATA-DIR/mail/HOSTNAME/postmaster/Maildir}, so that
+     * such a notice always has somewhere to go.
+     */
+    public Recipient noticePostmaster() {
+        Optional<Mailbox> chosen = config.delivery().doubleBounceRecipient().map(Mailbox::parse).or(() -> postmaster);
+        Optional<Recipient> routed = chosen.flatMap(m -> routeLocalMail(m).map(r -> new Recipient(m, RcptParameters.NONE, r)));
+        return routed.orElseGet(() -> new Recipient(new Mailbox(DomainConfig.POSTMASTER, config.hostname()), RcptParameters.NONE,
+                new Route.Local(config.hostname(), List.of(DomainConfig.POSTMASTER))));
     }
 
     private static RcptDecision local(Mailbox recipient, String domain, DomainConfig d) {

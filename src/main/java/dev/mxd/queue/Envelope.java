@@ -18,16 +18,37 @@ import java.util.Optional;
  * @param client     the client that sent the message
  * @param arrival    when mxd accepted it
  * @param size       octets of the spooled text (Received header included)
+ * @param kind       mail from a client, or a notice mxd made itself (what its own failure leads to)
  */
 public record Envelope(String id, Optional<Mailbox> sender, MailParameters parameters, List<RecipientStatus> recipients,
-                       ClientInfo client, Instant arrival, long size) {
+                       ClientInfo client, Instant arrival, long size, Kind kind) {
+
+    /**
+     * What a spooled message is, kept in its envelope so that a notice's failure is never
+     * guessed from its headers: mail's failure is reported to its sender, a sender notice's to
+     * the postmaster (Postfix's double bounce), a postmaster notice's to nobody (no loop).
+     */
+    public enum Kind {
+        /** Mail received from a client. */
+        MAIL,
+        /** A delivery status notice mxd sent to a message's sender. */
+        SENDER_NOTICE,
+        /** A notice mxd sent to the postmaster: the last of the chain, never reported on. */
+        POSTMASTER_NOTICE
+    }
 
     public Envelope {
         recipients = List.copyOf(recipients);
     }
 
+    /** Mail received from a client. */
+    public Envelope(String id, Optional<Mailbox> sender, MailParameters parameters, List<RecipientStatus> recipients,
+                    ClientInfo client, Instant arrival, long size) {
+        this(id, sender, parameters, recipients, client, arrival, size, Kind.MAIL);
+    }
+
     public Envelope withRecipients(List<RecipientStatus> updated) {
-        return new Envelope(id, sender, parameters, updated, client, arrival, size);
+        return new Envelope(id, sender, parameters, updated, client, arrival, size, kind);
     }
 
     /** Whether every recipient is delivered or failed, so the message can leave the spool. */

@@ -45,6 +45,12 @@ final class EnvelopeJson {
         o.put("smtputf8", p.smtputf8());
         p.ret().ifPresent(r -> o.put("ret", r.name()));
         p.envid().ifPresent(v -> o.put("envid", v));
+        // Written only for notices: envelopes without the key (all of those before it) are mail.
+        switch (e.kind()) {
+            case SENDER_NOTICE -> o.put("notice", "sender");
+            case POSTMASTER_NOTICE -> o.put("notice", "postmaster");
+            case MAIL -> { }
+        }
         ObjectNode c = o.putObject("client");
         c.put("address", e.client().remote().getAddress().getHostAddress());
         c.put("port", e.client().remote().getPort());
@@ -74,6 +80,17 @@ final class EnvelopeJson {
             s.remoteMta().ifPresent(v -> r.put("remote-mta", v));
         }
         return MAPPER.writeValueAsBytes(o);
+    }
+
+    private static Envelope.Kind kind(JsonNode notice) throws IOException {
+        if (notice.isMissingNode() || notice.isNull()) {
+            return Envelope.Kind.MAIL;
+        }
+        return switch (notice.asText()) {
+            case "sender" -> Envelope.Kind.SENDER_NOTICE;
+            case "postmaster" -> Envelope.Kind.POSTMASTER_NOTICE;
+            default -> throw new IOException("envelope field notice is '" + notice.asText() + "', not sender or postmaster");
+        };
     }
 
     static Envelope read(byte[] bytes) throws IOException {
@@ -111,7 +128,7 @@ final class EnvelopeJson {
                         r.hasNonNull("remote-mta") ? Optional.of(r.get("remote-mta").asText()) : Optional.empty()));
             }
             return new Envelope(o.path("id").asText(), sender.isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(sender)), p, rs,
-                    client, Instant.parse(o.path("arrival").asText()), o.path("size").asLong());
+                    client, Instant.parse(o.path("arrival").asText()), o.path("size").asLong(), kind(o.path("notice")));
         } catch (RuntimeException e) {
             throw new IOException("malformed envelope: " + e.getMessage(), e);
         }

@@ -190,11 +190,16 @@ public final class Spool implements MessageStore {
         return d;
     }
 
-    /** Stores a message held whole in memory (bounces mxd makes, tests) the same way as one received by SMTP. */
+    /** Stores a message held whole in memory (tests) the same way as one received by SMTP. */
     public StoreOutcome store(ReceivedMessage m) {
+        return store(m, Envelope.Kind.MAIL);
+    }
+
+    /** Stores a message held whole in memory, such as a notice mxd makes, marked in its envelope as {@code kind}. */
+    public StoreOutcome store(ReceivedMessage m, Envelope.Kind kind) {
         Draft d = (Draft) begin(m.transaction());
         d.write(m.content(), 0, m.content().length);
-        return d.commit(m.arrival(), Optional.empty());
+        return d.commit(m.arrival(), Optional.empty(), kind);
     }
 
     /** A message being received: its text, then (at commit) the envelope whose rename accepts it. */
@@ -228,12 +233,12 @@ public final class Spool implements MessageStore {
 
         @Override
         public StoreOutcome commit() {
-            return commit(clock.instant(), Optional.empty());
+            return commit(clock.instant(), Optional.empty(), Envelope.Kind.MAIL);
         }
 
         @Override
         public StoreOutcome commit(TextRewrite rewrite) {
-            return commit(clock.instant(), Optional.of(rewrite));
+            return commit(clock.instant(), Optional.of(rewrite), Envelope.Kind.MAIL);
         }
 
         /**
@@ -245,7 +250,7 @@ public final class Spool implements MessageStore {
          * the same time (group commit). Only then is the message accepted. A text the filter
          * rewrites (tags) is rewritten first, so the envelope has its size.
          */
-        synchronized StoreOutcome commit(Instant arrival, Optional<TextRewrite> rewrite) {
+        synchronized StoreOutcome commit(Instant arrival, Optional<TextRewrite> rewrite, Envelope.Kind kind) {
             if (ended) {
                 throw new IllegalStateException(id + ": already committed or discarded");
             }
@@ -260,7 +265,8 @@ public final class Spool implements MessageStore {
                 for (Recipient r : transaction.recipients()) {
                     rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
                 }
-                Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size());
+                Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size(),
+                        kind);
                 text.persist(EnvelopeFile.trailer(EnvelopeJson.write(e)));
                 Files.createLink(envelope, target);
                 acceptSync.await();

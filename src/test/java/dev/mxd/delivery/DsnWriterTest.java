@@ -24,9 +24,10 @@ class DsnWriterTest {
     private static DsnReport report(boolean full, byte[] original) {
         DsnReport.Recipient failed = new DsnReport.Recipient("bob@example.org", Optional.of("rfc822;Bob@Example.org"),
                 DsnReport.Action.FAILED, "5.1.1", Optional.of("mx1.example.org"),
-                Optional.of("550 5.1.1 <bob@example.org>: no such user"), Instant.parse("2026-11-26T10:05:00Z"));
-        return new DsnReport("mx.example.test", "Q123", Optional.of("ENV-42"), "alice@example.test",
-                Instant.parse("2026-11-26T10:00:00Z"), List.of(failed), full, original);
+                Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, "550 5.1.1 <bob@example.org>: no such user")),
+                Instant.parse("2026-11-26T10:05:00Z"));
+        return new DsnReport("mx.example.test", "Q123", Optional.of("ENV-42"), "alice@example.test", DsnReport.Audience.SENDER,
+                Instant.parse("2026-11-26T10:00:00Z"), List.of(failed), full, false, original);
     }
 
     private static MimeMessage parse(byte[] bytes) throws Exception {
@@ -76,9 +77,18 @@ class DsnWriterTest {
     }
 
     @Test
-    void neverBouncesABounce() {
-        assertThatThrownBy(() -> new DsnReport("mx.example.test", "Q1", Optional.empty(), "", Instant.now(),
-                report(true, ORIGINAL).recipients(), true, ORIGINAL)).hasMessageContaining("never bounce a bounce");
+    void neverAddressedToTheNullPath() {
+        assertThatThrownBy(() -> new DsnReport("mx.example.test", "Q1", Optional.empty(), "", DsnReport.Audience.SENDER,
+                Instant.now(), report(true, ORIGINAL).recipients(), true, false, ORIGINAL)).hasMessageContaining("null path");
+    }
+
+    @Test
+    void longFieldsAreFoldedAtSpacesAndUnfoldBackToTheSameText() {
+        String line = "Diagnostic-Code: X-mxd; " + "word ".repeat(60).strip();
+        String folded = DsnWriter.fold(line);
+        assertThat(folded.split("\r\n")).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(78)).hasSizeGreaterThan(3);
+        assertThat(folded.replace("\r\n", "")).isEqualTo(line);
+        assertThat(DsnWriter.fold("Status: 5.1.1")).isEqualTo("Status: 5.1.1\r\n");
     }
 
     @Test

@@ -1,0 +1,56 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.Route;
+import java.time.Instant;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** How a recipient's recorded state becomes its DSN fields: Remote-MTA a host name, Diagnostic-Code typed. */
+class DsnNoticesTest {
+
+    private static DsnReport.Recipient line(String detail, Optional<String> remoteMta) {
+        Recipient to = new Recipient(Mailbox.parse("bob@dest.test"), RcptParameters.NONE, new Route.Relay("dest.test"));
+        return DsnNotices.line(new RecipientStatus(to, DeliveryState.FAILED, detail, Instant.EPOCH, Optional.of("5.1.1"), remoteMta));
+    }
+
+    @Test
+    void remoteMtaIsTheHostNameAlone() {
+        assertThat(DsnNotices.hostName("mx1.dest.test[192.0.2.7]:25")).isEqualTo("mx1.dest.test");
+        assertThat(DsnNotices.hostName("mx1.dest.test[2001:db8::7]:2525")).isEqualTo("mx1.dest.test");
+        assertThat(DsnNotices.hostName("[192.0.2.7]:25")).isEqualTo("192.0.2.7");
+        assertThat(DsnNotices.hostName("mx1.dest.test:25")).isEqualTo("mx1.dest.test");
+        assertThat(DsnNotices.hostName("mx1.dest.test")).isEqualTo("mx1.dest.test");
+    }
+
+    @Test
+    void aServersReplyIsAnSmtpDiagnosticWhateverTheStage() {
+        String at = "mx1.dest.test[192.0.2.7]:25";
+        for (String detail : new String[] {at + " refused RCPT TO:<bob@dest.test>: 550 5.1.1 no such user",
+                at + " refused MAIL FROM:<a@b.test>: 550 5.1.1 no such user", at + " refused DATA: 550 5.1.1 no such user",
+                at + " refused the message after its content: 550 5.1.1 no such user"}) {
+            DsnReport.Recipient r = line(detail, Optional.of(at));
+            assertThat(r.remoteMta()).contains("mx1.dest.test");
+            assertThat(r.diagnostic()).contains(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, "550 5.1.1 no such user"));
+        }
+    }
+
+    @Test
+    void mxdsOwnFindingsAreXMxdDiagnostics() {
+        String at = "mx1.dest.test[192.0.2.7]:25";
+        String own = at + " does not offer SMTPUTF8 and the message has non-ASCII addresses";
+        assertThat(line(own, Optional.of(at)).diagnostic()).contains(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, own));
+        String expired = "delivery time expired after 5 days; last problem: " + at + " refused RCPT TO:<b@d.test>: 450 busy";
+        assertThat(line(expired, Optional.of(at)).diagnostic())
+                .contains(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, expired));
+        assertThat(line("NXDOMAIN: dest.test does not exist", Optional.empty()).diagnostic())
+                .contains(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, "NXDOMAIN: dest.test does not exist"));
+        assertThat(line("", Optional.empty()).diagnostic()).isEmpty();
+    }
+}
