@@ -438,6 +438,11 @@ class PipelineModelTest {
             if (mx != null) {
                 mx.close();
             }
+            if (Boolean.getBoolean("mxd.model.keep")) { // -Dmxd.model.keep=true copies the case's files to look at
+                Path kept = Path.of(System.getProperty("java.io.tmpdir"), "mxd-model-case-" + c.seed());
+                new ProcessBuilder("cp", "-a", dir.toString(), kept.toString()).inheritIO().start().waitFor();
+                System.out.println("pipeline model: case " + c.seed() + " kept in " + kept);
+            }
             TestDirs.deleteTree(dir);
         }
     }
@@ -631,7 +636,7 @@ class PipelineModelTest {
         for (ModelNextHop.Delivery d : hop.deliveries) {
             // One transaction is one copy for each recipient it names, however often RCPT repeated it.
             for (String rcpt : new LinkedHashSet<>(d.recipients().stream().map(a -> a.toLowerCase(Locale.ROOT)).toList())) {
-                found.add(new Found("hop:" + rcpt, d.text(), d.sender().isEmpty()));
+                found.add(new Found("hop:" + rcpt, d.text(), isNotice(d.text())));
             }
         }
         Map<String, List<String>> quarantined = quarantined(data);
@@ -698,8 +703,8 @@ class PipelineModelTest {
 
     private static boolean isNotice(String text) {
         String head = text.substring(0, Math.max(0, text.indexOf("\r\n\r\n") < 0 ? text.indexOf("\n\n") : text.indexOf("\r\n\r\n")));
-        return head.toLowerCase(Locale.ROOT).contains("report-type=delivery-status")
-                || head.toLowerCase(Locale.ROOT).contains("report-type=\"delivery-status\"");
+        // RFC 6522 report-type delivery-status, or RFC 6533's global-delivery-status (quoted or not).
+        return Pattern.compile("report-type=\"?(global-)?delivery-status", Pattern.CASE_INSENSITIVE).matcher(head).find();
     }
 
     /** A notice naming {@code rcpt} of message {@code m}, where its sender (or the postmaster) reads it. */
