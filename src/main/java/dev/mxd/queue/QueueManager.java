@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,7 +34,14 @@ import org.slf4j.LoggerFactory;
  * its queue lifetime runs out.
  *
  * <p>Only message ids are held in memory, and at most {@code settings.activeLimit()} of them
- * are queued for work at once; the deferred queue is found by directory scans.
+ * at once (ready for a worker, being delivered, or set aside); the deferred queue is found by
+ * directory scans.
+ *
+ * <p>A worker never waits for a destination. As Postfix's qmgr keeps a queue per destination,
+ * a message whose destination has {@code perDestination} deliveries running is set aside on that
+ * destination's waiting list and the worker takes other work; the destination hands its next
+ * free slot to the first message waiting for it. A message with several destinations delivers to
+ * those with room and waits for the rest; each attempt's recipient states are on disk already.
  */
 public final class QueueManager implements AutoCloseable {
 
@@ -49,7 +58,9 @@ public final class QueueManager implements AutoCloseable {
      * @param perDestination deliveries at once to one destination (a remote domain, or local mailboxes)
      * @param retry          retry timing and queue lifetime
      * @param scanInterval   how often {@code deferred/} is scanned for due messages
-     * @param activeLimit    message ids waiting for a worker at most; more wait on disk
+     * @param activeLimit    message ids held in memory at most (waiting for a worker or for a destination,
+     *                       or being delivered); more wait on disk. One destination's waiting list takes
+     *                       at most half of it, so other destinations always find room
      */
     public record Settings(int concurrency, int perDestination, RetryPolicy retry, Duration scanInterval, int activeLimit) {
         public Settings {
@@ -70,9 +81,17 @@ public final class QueueManager implements AutoCloseable {
     private final DeliveryNotices notices;
     private final Clock clock;
 
-    private final LinkedBlockingQueue<String> ready;
+    private final LinkedBlockingDeque<String> ready;
+    /** Every id held in memory: ready for a worker, being delivered, or waiting for a destination. */
     private final Set<String> scheduled = ConcurrentHashMap.newKeySet();
-    private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
+
+    // Per-destination limits: slots in use, the messages set aside until one is free, and the
+    // slots handed to a woken message that has not started yet.
+    private final Map<String, Slots> destinations = new ConcurrentHashMap<>();
+    /** For a message set aside after delivering to some destinations: those still to try in this round. */
+    private final Map<String, Set<String>> owed = new ConcurrentHashMap<>();
+    /** A destination's slot handed to a waiting message (queue id to destination), taken when it starts. */
+    private final Map<String, String> granted = new ConcurrentHashMap<>();
     private final Semaphore workers;
     private final ExecutorService pool;
     private final Thread scheduler;
@@ -96,7 +115,7 @@ public final class QueueManager implements AutoCloseable {
         this.remote = remote;
         this.notices = notices;
         this.clock = clock;
-        this.ready = new LinkedBlockingQueue<>(settings.activeLimit());
+        this.ready = new LinkedBlockingDeque<>(settings.activeLimit());
         this.workers = new Semaphore(settings.concurrency());
         AtomicInteger n = new AtomicInteger();
         this.pool = Executors.newFixedThreadPool(settings.concurrency(), r -> daemon(r, "mxd-delivery-" + n.incrementAndGet()));
@@ -217,14 +236,17 @@ public final class QueueManager implements AutoCloseable {
                 "the message is being delivered right now; repeat the command when this attempt ends (a few seconds, at most the delivery timeouts)");
     }
 
-    /** True when no message is waiting for or in delivery (tests and the demo wait for this). */
+    /** True when no message is waiting for a worker or a destination, or in delivery (tests and the demo wait for this). */
     public boolean idle() {
-        return ready.isEmpty() && busy.get() == 0;
+        return scheduled.isEmpty() && ready.isEmpty() && busy.get() == 0;
     }
 
     private void offer(String id) {
+        if (scheduled.size() >= settings.activeLimit()) {
+            return; // memory is full: it stays on disk and a later scan finds it
+        }
         if (scheduled.add(id) && !ready.offer(id)) {
-            scheduled.remove(id); // full: it stays on disk and a later scan finds it
+            scheduled.remove(id);
         }
     }
 
@@ -247,9 +269,8 @@ public final class QueueManager implements AutoCloseable {
                 }
                 pool.execute(() -> {
                     try {
-                        process(id);
+                        process(id); // forgets the id unless it waits for a destination
                     } finally {
-                        scheduled.remove(id);
                         busy.decrementAndGet();
                         workers.release();
                     }
@@ -271,7 +292,7 @@ public final class QueueManager implements AutoCloseable {
      */
     private void scanDeferred() throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
-        int room = ready.remainingCapacity();
+        int room = Math.min(ready.remainingCapacity(), settings.activeLimit() - scheduled.size());
         if (room <= 0) {
             backlog = true;
             return;
@@ -285,22 +306,57 @@ public final class QueueManager implements AutoCloseable {
         backlog = found.size() >= room;
     }
 
-    /** One delivery attempt for one message: every destination it still has, then file it. */
+    /**
+     * One delivery attempt for one message: every destination it still has (in this round) that
+     * has a free slot, then file it. A message none of whose destinations has room is set aside
+     * untouched on disk; one that delivered to some is filed due now and waits for the others.
+     */
     void process(String id) {
+        boolean kept = false; // set aside: it stays in memory, waiting for a destination
+        String grant = granted.remove(id); // a slot handed over while the message waited
+        Set<String> round = owed.remove(id);
         try {
+            Envelope e;
+            Map<String, List<Integer>> groups;
             synchronized (claim(id)) {
                 Optional<QueueState> state = spool.state(id);
                 if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
                     return; // gone, held by the operator, or already being worked on
                 }
+                e = spool.envelope(state.get(), id);
+                groups = byDestination(e);
+                if (round != null) {
+                    groups.keySet().retainAll(round);
+                }
+                String handed = grant;
+                if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> d.equals(handed) || hasRoom(d))) {
+                    kept = setAside(id, groups.keySet());
+                    return;
+                }
                 spool.activate(id, state.get()); // no directory fsync: start-up moves active/ back to incoming/ anyway
             }
-            Envelope e = spool.envelope(QueueState.ACTIVE, id);
             Path text = spool.text(id);
-            for (Map.Entry<String, List<Integer>> group : byDestination(e).entrySet()) {
-                e = attempt(e, text, group.getKey(), group.getValue());
+            List<String> full = new ArrayList<>();
+            for (Map.Entry<String, List<Integer>> group : groups.entrySet()) {
+                String destination = group.getKey();
+                if (destination.equals(grant)) {
+                    grant = null; // the slot handed over is used now
+                } else if (!reserve(destination)) {
+                    full.add(destination);
+                    continue;
+                }
+                try {
+                    e = attempt(e, text, destination, group.getValue());
+                } finally {
+                    freeSlot(destination);
+                }
             }
-            file(e, text);
+            if (full.isEmpty()) {
+                file(e, text);
+            } else {
+                spool.defer(id, QueueState.ACTIVE, clock.instant()); // due now: a restart tries it at once
+                kept = setAside(id, full);
+            }
         } catch (IOException | RuntimeException ex) {
             LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString());
             try {
@@ -310,7 +366,100 @@ public final class QueueManager implements AutoCloseable {
             } catch (IOException again) {
                 LOG.error("{}: cannot file it back as deferred ({}); recovered at next start", id, again.toString());
             }
+        } finally {
+            if (grant != null) {
+                freeSlot(grant); // not needed after all (delivered meanwhile, held, gone): the next one gets it
+            }
+            if (!kept) {
+                scheduled.remove(id);
+            }
         }
+    }
+
+    /** Slots of one destination: deliveries running, and the messages waiting for one to end. */
+    private static final class Slots {
+        int active;
+        final ArrayDeque<String> waiting = new ArrayDeque<>();
+    }
+
+    private Slots slots(String destination) {
+        return destinations.computeIfAbsent(destination, k -> new Slots());
+    }
+
+    private boolean hasRoom(String destination) {
+        Slots s = slots(destination);
+        synchronized (s) {
+            return s.active < settings.perDestination();
+        }
+    }
+
+    /** Takes a slot of {@code destination} if one is free; never waits. */
+    private boolean reserve(String destination) {
+        Slots s = slots(destination);
+        synchronized (s) {
+            if (s.active < settings.perDestination()) {
+                s.active++;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** Ends a delivery: its slot goes to the first message waiting for the destination, else it is free. */
+    private void freeSlot(String destination) {
+        Slots s = slots(destination);
+        while (true) {
+            String next;
+            synchronized (s) {
+                next = s.waiting.poll();
+                if (next == null) {
+                    s.active--;
+                    return;
+                }
+                granted.put(next, destination);
+            }
+            if (ready.offerFirst(next)) {
+                return;
+            }
+            granted.remove(next); // cannot happen while memory holds at most activeLimit ids; if it does,
+            owed.remove(next);    // the message is due on disk and a scan finds it
+            scheduled.remove(next);
+        }
+    }
+
+    /**
+     * Puts a message on the waiting list of the first of {@code pending} (destinations with no
+     * free slot), to try them when that one has room. Returns whether the message stays in memory:
+     * not when that waiting list already holds half the active limit; it is then left on disk and
+     * due again after a scan interval, so one destination's backlog cannot fill the memory.
+     */
+    private boolean setAside(String id, Collection<String> pending) throws IOException {
+        String destination = pending.iterator().next();
+        Slots s = slots(destination);
+        boolean wait;
+        synchronized (s) {
+            wait = s.active >= settings.perDestination();
+            if (wait && s.waiting.size() < Math.max(1, settings.activeLimit() / 2)) {
+                owed.put(id, Set.copyOf(pending));
+                s.waiting.add(id);
+                LOG.debug("{}: waits for a free slot at {} ({} waiting)", id, destination, s.waiting.size());
+                return true;
+            }
+        }
+        if (!wait) {
+            owed.put(id, Set.copyOf(pending)); // a slot came free meanwhile: straight back to the workers
+            if (ready.offerFirst(id)) {
+                return true;
+            }
+            owed.remove(id);
+        }
+        synchronized (claim(id)) {
+            Optional<QueueState> state = spool.state(id);
+            if (state.isPresent() && state.get() != QueueState.HOLD && state.get() != QueueState.ACTIVE) {
+                spool.defer(id, state.get(), clock.instant().plus(settings.scanInterval()));
+            }
+        }
+        return false;
     }
 
     /** Indexes of the recipients still to deliver, grouped by destination, in first-seen order. */
@@ -334,20 +483,8 @@ public final class QueueManager implements AutoCloseable {
         for (int i : indexes) {
             before.add(e.recipients().get(i));
         }
-        Semaphore limit = destinations.computeIfAbsent(destination, k -> new Semaphore(settings.perDestination()));
-        List<RecipientStatus> after;
-        try {
-            limit.acquire();
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            return e;
-        }
-        try {
-            DeliveryAgent agent = destination.equals(LOCAL) ? local : remote;
-            after = agent.deliver(e, text, before);
-        } finally {
-            limit.release();
-        }
+        DeliveryAgent agent = destination.equals(LOCAL) ? local : remote;
+        List<RecipientStatus> after = agent.deliver(e, text, before);
         if (after.size() != before.size()) {
             throw new IllegalStateException("delivery agent for " + destination + " returned " + after.size()
                     + " results for " + before.size() + " recipients");
