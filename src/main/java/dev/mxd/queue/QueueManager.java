@@ -97,6 +97,7 @@ public final class QueueManager implements AutoCloseable {
     private final Thread scheduler;
     private final AtomicInteger busy = new AtomicInteger();
     private final List<DeliveryListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<FlushListener> flushListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
      * Taking a message into active/ and an operator's command on it never interleave (see
      * {@link QueueChange}). Striped by queue id: one lock for all would make every worker wait for
@@ -144,6 +145,11 @@ public final class QueueManager implements AutoCloseable {
         listeners.add(listener);
     }
 
+    /** Tells {@code listener} of every operator's flush, before the mail it makes due is tried. */
+    public void onFlush(FlushListener listener) {
+        flushListeners.add(listener);
+    }
+
     /** Whether the scheduler is running (for /health). */
     public boolean running() {
         return running && scheduler.isAlive();
@@ -151,6 +157,9 @@ public final class QueueManager implements AutoCloseable {
 
     /** Asks for every deferred message to be tried now (the operator's {@code flush}); returns how many. */
     public int flush() throws IOException {
+        for (FlushListener l : flushListeners) {
+            l.flushedAll();
+        }
         Instant now = clock.instant();
         int n = 0;
         for (String id : spool.ids(QueueState.DEFERRED)) {
@@ -167,6 +176,12 @@ public final class QueueManager implements AutoCloseable {
 
     /** Tries one message now: a deferred message becomes due, an incoming one is queued for a worker. */
     public QueueChange flush(String id) throws IOException {
+        Set<String> destinations = remoteDestinations(id);
+        if (!destinations.isEmpty()) {
+            for (FlushListener l : flushListeners) {
+                l.flushed(destinations);
+            }
+        }
         return whenIdle(id, state -> {
             if (state == QueueState.HOLD) {
                 return new QueueChange.Refused(id, QueueState.HOLD, "the message is on hold; release it to deliver it");
@@ -177,6 +192,21 @@ public final class QueueManager implements AutoCloseable {
             offer(id);
             return new QueueChange.Done(id, state, Optional.of(state));
         });
+    }
+
+    /** The remote domains a queued message still has to reach; none when it is gone or being delivered. */
+    private Set<String> remoteDestinations(String id) throws IOException {
+        Optional<QueueState> state = spool.state(id);
+        if (state.isEmpty() || state.get() == QueueState.ACTIVE) {
+            return Set.of();
+        }
+        try {
+            Set<String> domains = new java.util.TreeSet<>(byDestination(spool.envelope(state.get(), id)).keySet());
+            domains.remove(LOCAL);
+            return domains;
+        } catch (java.nio.file.NoSuchFileException movedMeanwhile) {
+            return Set.of(); // whenIdle says what became of it
+        }
     }
 
     /** Puts a message aside (Postfix's {@code postsuper -h}): it is not delivered until released. */
