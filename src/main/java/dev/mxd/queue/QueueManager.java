@@ -33,9 +33,8 @@ import org.slf4j.LoggerFactory;
  * removed when every recipient is done, deferred until its next attempt, or bounced when
  * its queue lifetime runs out.
  *
- * <p>Only message ids are held in memory, and at most {@code settings.activeLimit()} of them
- * at once (ready for a worker, being delivered, or set aside); the deferred queue is found by
- * directory scans.
+ * <p>Only message ids are held in memory: at most {@code settings.activeLimit()} waiting for a
+ * worker and as many set aside for a destination; the deferred queue is found by directory scans.
  *
  * <p>A worker never waits for a destination. As Postfix's qmgr keeps a queue per destination,
  * a message whose destination has {@code perDestination} deliveries running is set aside on that
@@ -58,9 +57,8 @@ public final class QueueManager implements AutoCloseable {
      * @param perDestination deliveries at once to one destination (a remote domain, or local mailboxes)
      * @param retry          retry timing and queue lifetime
      * @param scanInterval   how often {@code deferred/} is scanned for due messages
-     * @param activeLimit    message ids held in memory at most (waiting for a worker or for a destination,
-     *                       or being delivered); more wait on disk. One destination's waiting list takes
-     *                       at most half of it, so other destinations always find room
+     * @param activeLimit    message ids waiting for a worker at most, and as many waiting for a destination's
+     *                       slot (one destination's list at most half of them); more wait on disk
      */
     public record Settings(int concurrency, int perDestination, RetryPolicy retry, Duration scanInterval, int activeLimit) {
         public Settings {
@@ -92,6 +90,8 @@ public final class QueueManager implements AutoCloseable {
     private final Map<String, Set<String>> owed = new ConcurrentHashMap<>();
     /** A destination's slot handed to a waiting message (queue id to destination), taken when it starts. */
     private final Map<String, String> granted = new ConcurrentHashMap<>();
+    /** Ids on all waiting lists together (at most the active limit). */
+    private final AtomicInteger waiting = new AtomicInteger();
     private final Semaphore workers;
     private final ExecutorService pool;
     private final Thread scheduler;
@@ -272,11 +272,8 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private void offer(String id) {
-        if (scheduled.size() >= settings.activeLimit()) {
-            return; // memory is full: it stays on disk and a later scan finds it
-        }
         if (scheduled.add(id) && !ready.offer(id)) {
-            scheduled.remove(id);
+            scheduled.remove(id); // full: it stays on disk and a later scan finds it
         }
     }
 
@@ -318,22 +315,24 @@ public final class QueueManager implements AutoCloseable {
      * when it arrived (older than {@link #INCOMING_GRACE}: a commit takes milliseconds, so a
      * message is not picked up between its envelope's rename and its 250). When a scan fills the
      * queue, the next one runs as soon as half of it is worked off, not a whole scan interval
-     * later: a large queue (a destination that came back) drains at delivery speed.
+     * later: a large queue (a destination that came back) drains at delivery speed. Messages set
+     * aside for a destination are due on disk too: the scan looks past them.
      */
     private void scanDeferred() throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
-        int room = Math.min(ready.remainingCapacity(), settings.activeLimit() - scheduled.size());
+        int room = ready.remainingCapacity();
         if (room <= 0) {
             backlog = true;
             return;
         }
+        int want = room + waiting.get();
         Instant now = clock.instant();
-        List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), room));
-        found.addAll(spool.due(now, room - found.size()));
+        List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), want));
+        found.addAll(spool.due(now, want - found.size()));
         for (String id : found) {
             offer(id);
         }
-        backlog = found.size() >= room;
+        backlog = found.size() >= want;
     }
 
     /**
@@ -446,13 +445,14 @@ public final class QueueManager implements AutoCloseable {
                     s.active--;
                     return;
                 }
+                waiting.decrementAndGet();
                 granted.put(next, destination);
             }
             if (ready.offerFirst(next)) {
                 return;
             }
-            granted.remove(next); // cannot happen while memory holds at most activeLimit ids; if it does,
-            owed.remove(next);    // the message is due on disk and a scan finds it
+            granted.remove(next); // the ready queue is full: the message is due on disk and a scan finds it
+            owed.remove(next);
             scheduled.remove(next);
         }
     }
@@ -460,8 +460,9 @@ public final class QueueManager implements AutoCloseable {
     /**
      * Puts a message on the waiting list of the first of {@code pending} (destinations with no
      * free slot), to try them when that one has room. Returns whether the message stays in memory:
-     * not when that waiting list already holds half the active limit; it is then left on disk and
-     * due again after a scan interval, so one destination's backlog cannot fill the memory.
+     * not when that waiting list already holds half the active limit, or all lists together the
+     * active limit; it is then left on disk, due again after a scan interval, so a destination's
+     * backlog neither fills the memory nor keeps the scans from finding other mail.
      */
     private boolean setAside(String id, Collection<String> pending) throws IOException {
         String destination = pending.iterator().next();
@@ -469,9 +470,10 @@ public final class QueueManager implements AutoCloseable {
         boolean wait;
         synchronized (s) {
             wait = s.active >= settings.perDestination();
-            if (wait && s.waiting.size() < Math.max(1, settings.activeLimit() / 2)) {
+            if (wait && s.waiting.size() < Math.max(1, settings.activeLimit() / 2) && waiting.get() < settings.activeLimit()) {
                 owed.put(id, Set.copyOf(pending));
                 s.waiting.add(id);
+                waiting.incrementAndGet();
                 LOG.debug("{}: waits for a free slot at {} ({} waiting)", id, destination, s.waiting.size());
                 return true;
             }
