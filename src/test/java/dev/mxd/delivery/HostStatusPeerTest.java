@@ -5,20 +5,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.AdminHttp;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.Tarpit;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -85,19 +84,7 @@ class HostStatusPeerTest {
 
     /** Messages at a sink whose text names {@code recipient}. */
     long arrived(String host, String recipient) throws IOException {
-        Path d = dir.resolve("dumps-" + host);
-        if (!Files.isDirectory(d)) {
-            return 0;
-        }
-        try (Stream<Path> s = Files.list(d)) {
-            return s.filter(f -> {
-                try {
-                    return Files.readString(f, StandardCharsets.ISO_8859_1).contains(recipient);
-                } catch (IOException e) {
-                    return false;
-                }
-            }).count();
-        }
+        return SinkDump.countWith(dir.resolve("dumps-" + host), recipient);
     }
 
     static boolean postponed(TestMx mx, String address) {
