@@ -4,8 +4,8 @@ import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.MxResolver;
 import dev.mxd.queue.DeliveryAgent;
 import dev.mxd.queue.DeliveryState;
-import dev.mxd.queue.FlushListener;
 import dev.mxd.queue.Envelope;
+import dev.mxd.queue.FlushListener;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
@@ -113,9 +113,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, String domain,
                                           RouteSelector.Selection selection, List<MxRoute> probing) {
         if (selection.routes().isEmpty()) {
+            java.time.Instant now = clock.instant();
             String why = selection.postponed().stream()
-                    .map(s -> s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "] until "
-                            + s.retryAt() + " (" + s.lastError() + ")")
+                    .map(s -> s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "] "
+                            + (s.retryAt().isAfter(now) ? "until " + s.retryAt() : "while another delivery probes it")
+                            + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
             return all(recipients, DeliveryState.DEFERRED, "4.4.1",
                     "every MX host of " + domain + " failed recently and is passed over: " + why, null);
