@@ -142,7 +142,7 @@ class HostStatusPeerTest {
         peers.add(pit);
         // Each probe costs the greeting timeout (3 s); messages come back every second and must pass the host over.
         try (TestMx mx = TestMx.start(config("  greeting-timeout: 3s\n  concurrency: 20\n"
-                + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 2s, max: 8s}\n"))) {
+                + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 4s, max: 16s}\n"))) {
             mx.sendTo("first@dead.hosts.test");
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> postponed(mx, PIT));
             assertThat(pit.accepted()).isEqualTo(1);
@@ -153,7 +153,7 @@ class HostStatusPeerTest {
             assertThat(pit.accepted()).as("passed over during its retry time").isEqualTo(1);
 
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Instant.now().isAfter(retry) && pit.accepted() >= 2);
-            // The probe holds its connection for 3 s, then the host is postponed 4 s more: 11 messages, one connection.
+            // The probe holds its connection for 3 s, then the host is postponed 8 s more: 11 messages, one connection.
             Awaitility.await().during(Duration.ofMillis(3500)).atMost(Duration.ofSeconds(5)).until(() -> pit.accepted() == 2);
             assertThat(mx.mx().hostStatus().snapshot()).singleElement().satisfies(s -> {
                 assertThat(s.failures()).isEqualTo(2);
