@@ -201,7 +201,8 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "flush", mixinStandardHelpOptions = true,
-            description = "Try deferred mail now: every deferred message, or the one named.")
+            description = "Try deferred mail now: every deferred message, or the one named. Dead MX hosts it goes to are"
+                    + " forgotten (all of them, or those of the message's destinations), so a host that came back is tried at once.")
     static final class Flush extends AdminCall {
         @Parameters(paramLabel = "ID", arity = "0..1", description = "Only this message.")
         String id;

@@ -94,6 +94,7 @@ public final class ReceivingMx implements AutoCloseable {
         spool.onAccepted(id -> metrics.received());
         queue.onDelivery(metrics::delivered);
         queue.onDelivery(recent::add);
+        queue.onFlush(remote); // a flush forgets dead MX hosts, as Postfix's postqueue -f does
         queue.start();
         SmtpServer server = null;
         try {

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,8 +15,14 @@ import java.util.Map;
  * Remembers MX addresses that just failed at the connection level (refused, timeout, bad
  * greeting), like OkHttp's RouteDatabase or Exim's retry database: a failed address is
  * postponed until its retry time, backing off from {@code first} to {@code max}, so one
- * dead primary costs one timeout per retry period instead of one per message. Success
- * forgets the failure at once, so a host that comes back gets mail again.
+ * dead primary costs one timeout per retry period instead of one per message.
+ *
+ * <p>Once the retry time has passed, one delivery at a time may probe the address: it takes
+ * the probe lease ({@link #admit}), and every other delivery keeps passing the address over
+ * until that probe ends. Success forgets the failure at once, so a host that comes back gets
+ * mail again; another failure postpones it with a longer wait. The operator's flush forgets
+ * failures ({@link #clear}, {@link #forget}), as Postfix's {@code postqueue -f} makes its
+ * queue manager forget dead destinations.
  */
 public final class HostStatusTable {
 
@@ -28,6 +35,11 @@ public final class HostStatusTable {
     private final int capacity;
     private final InstantSource clock;
     private final Map<InetSocketAddress, Status> failed = new LinkedHashMap<>();
+    /**
+     * Addresses a delivery is probing now, and since when. A lease is ended by its holder
+     * ({@link #endProbe}); one older than {@code max} is taken for lost (its delivery died).
+     */
+    private final Map<InetSocketAddress, Instant> probing = new HashMap<>();
 
     public HostStatusTable(Duration first, Duration max, int capacity, InstantSource clock) {
         if (first.isNegative() || first.isZero() || max.compareTo(first) < 0) {
@@ -63,10 +75,52 @@ public final class HostStatusTable {
         failed.remove(route.socketAddress());
     }
 
-    /** True while the address is within its retry period. */
-    public synchronized boolean isPostponed(MxRoute route) {
-        Status s = failed.get(route.socketAddress());
-        return s != null && s.retryAt().isAfter(clock.instant());
+    /** Whether a delivery may connect to an address now, and on what terms. */
+    public enum Admission {
+        /** No failure is known: connect. */
+        HEALTHY,
+        /** Its retry time has passed and this delivery holds the probe lease: connect, then {@link #endProbe}. */
+        PROBE,
+        /** In its retry period, or another delivery is probing it: pass it over. */
+        POSTPONED
+    }
+
+    /**
+     * Decides for one delivery whether it may connect to {@code route}. {@code lastResort}: every
+     * other address of the domain has been tried in this attempt and failed, so a postponed
+     * address may be probed before its retry time, still by one delivery at a time.
+     */
+    public synchronized Admission admit(MxRoute route, boolean lastResort) {
+        InetSocketAddress key = route.socketAddress();
+        Status s = failed.get(key);
+        if (s == null) {
+            return Admission.HEALTHY;
+        }
+        Instant now = clock.instant();
+        Instant since = probing.get(key);
+        if (since != null && since.plus(max).isAfter(now)) {
+            return Admission.POSTPONED; // someone else's probe: wait for its result
+        }
+        if (lastResort || !s.retryAt().isAfter(now)) {
+            probing.put(key, now);
+            return Admission.PROBE;
+        }
+        return Admission.POSTPONED;
+    }
+
+    /** Ends this delivery's probe of {@code route}, after {@link #failed} or {@link #succeeded} or without a try. */
+    public synchronized void endProbe(MxRoute route) {
+        probing.remove(route.socketAddress());
+    }
+
+    /** Forgets one address's failures (the operator's flush of a message to it). */
+    public synchronized void forget(MxRoute route) {
+        failed.remove(route.socketAddress());
+    }
+
+    /** Forgets every failure (the operator's flush of the whole queue). Probes under way still report. */
+    public synchronized void clear() {
+        failed.clear();
     }
 
     public synchronized java.util.Optional<Status> status(MxRoute route) {

@@ -5,6 +5,7 @@ import dev.mxd.dns.MxResolver;
 import dev.mxd.queue.DeliveryAgent;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
+import dev.mxd.queue.FlushListener;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
@@ -38,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * answered transaction is final for this attempt: RCPT 2xx delivered, 4xx deferred, 5xx
  * failed (RFC 5321 §5.1, §4.2.5).
  */
-public final class RemoteDeliveryAgent implements DeliveryAgent {
+public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(RemoteDeliveryAgent.class);
 
@@ -63,6 +64,30 @@ public final class RemoteDeliveryAgent implements DeliveryAgent {
         return hostStatus;
     }
 
+    /** The operator flushed the queue: every dead host gets its chance again at once. */
+    @Override
+    public void flushedAll() {
+        hostStatus.clear();
+        LOG.info("flush: host status forgotten for every MX host");
+    }
+
+    /** The operator flushed a message: its destinations' MX hosts get their chance again at once. */
+    @Override
+    public void flushed(Set<String> destinations) {
+        for (String domain : destinations) {
+            MxOutcome plan;
+            try {
+                plan = resolver.resolve(domain);
+            } catch (IllegalArgumentException badDomain) {
+                continue;
+            }
+            if (plan instanceof MxOutcome.Routes routes) {
+                selector.all(routes).forEach(hostStatus::forget);
+                LOG.info("flush: host status forgotten for the MX hosts of {}", domain);
+            }
+        }
+    }
+
     @Override
     public List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
         String domain = ((dev.mxd.smtp.server.Route.Relay) recipients.get(0).recipient().route()).domain();
@@ -77,10 +102,22 @@ public final class RemoteDeliveryAgent implements DeliveryAgent {
             return all(recipients, state, plan.status(), plan.error().orElse(plan.kind()), null);
         }
         RouteSelector.Selection selection = selector.select(routes);
+        List<MxRoute> probing = new ArrayList<>(selection.probes());
+        try {
+            return deliver(envelope, text, recipients, domain, selection, probing);
+        } finally {
+            probing.forEach(hostStatus::endProbe); // its result is recorded: others may connect, or wait for the retry time
+        }
+    }
+
+    private List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, String domain,
+                                          RouteSelector.Selection selection, List<MxRoute> probing) {
         if (selection.routes().isEmpty()) {
+            java.time.Instant now = clock.instant();
             String why = selection.postponed().stream()
-                    .map(s -> s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "] until "
-                            + s.retryAt() + " (" + s.lastError() + ")")
+                    .map(s -> s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "] "
+                            + (s.retryAt().isAfter(now) ? "until " + s.retryAt() : "while another delivery probes it")
+                            + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
             return all(recipients, DeliveryState.DEFERRED, "4.4.1",
                     "every MX host of " + domain + " failed recently and is passed over: " + why, null);
@@ -92,16 +129,45 @@ public final class RemoteDeliveryAgent implements DeliveryAgent {
             return all(recipients, DeliveryState.DEFERRED, "4.3.0", "cannot read the spooled message: " + e.getMessage(), null);
         }
         String lastProblem = "no MX address answered";
-        for (MxRoute route : selection.routes()) {
+        List<MxRoute> tries = new ArrayList<>(selection.routes());
+        for (int i = 0; i < tries.size(); i++) {
+            MxRoute route = tries.get(i);
             Try t = attempt(route, transaction, client);
-            if (t.result().isEmpty()) {
-                lastProblem = t.problem();
-                continue;
+            if (t.result().isPresent()) {
+                return outcomes(recipients, (TransactionResult.Completed) t.result().get(), route);
             }
-            return outcomes(recipients, (TransactionResult.Completed) t.result().get(), route);
+            lastProblem = t.problem();
+            if (i == tries.size() - 1) {
+                lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
+            }
         }
         return all(recipients, DeliveryState.DEFERRED, "4.4.1", "could not deliver to any MX host of " + domain
                 + ": " + lastProblem, null);
+    }
+
+    /**
+     * The next postponed address to try when every other one has failed in this attempt, if
+     * another delivery is not probing it already (then this one takes the probe lease).
+     */
+    private Optional<MxRoute> lastResort(RouteSelector.Selection selection, List<MxRoute> tried, List<MxRoute> probing) {
+        for (MxRoute route : selection.lastResort()) {
+            if (tried.contains(route)) {
+                continue;
+            }
+            switch (hostStatus.admit(route, true)) {
+                case PROBE -> {
+                    probing.add(route);
+                    return Optional.of(route);
+                }
+                case HEALTHY -> {
+                    return Optional.of(route); // forgotten meanwhile (a flush)
+                }
+                case POSTPONED -> {
+                    // another delivery is probing it: its result decides
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /** What one address did: the transaction's result, or why it could not take it. */

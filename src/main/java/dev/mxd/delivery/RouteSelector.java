@@ -9,15 +9,28 @@ import java.util.List;
 /**
  * Decides which addresses one delivery attempt tries, in order: the MX plan's hosts by
  * preference, each host's addresses in order, at most {@code maxAddresses} of them
- * (Postfix smtp_mx_address_limit). Addresses the {@link HostStatusTable} postpones are left
- * out until their retry time, so a dead host does not cost every message a timeout.
+ * (Postfix smtp_mx_address_limit). An address the {@link HostStatusTable} postpones is
+ * passed over until its retry time, so a dead host does not cost every message a timeout;
+ * then one delivery at a time probes it in its place. Postponed addresses are tried last,
+ * as OkHttp's RouteSelector tries postponed routes: when every other address has failed in
+ * this attempt, and still one delivery at a time.
  */
 public final class RouteSelector {
 
-    /** The routes to try now, and those held back with their status. */
-    public record Selection(List<MxRoute> routes, List<HostStatusTable.Status> postponed) {
+    /**
+     * @param routes     to try now, in order: healthy addresses, and those this delivery probes
+     * @param probes     the routes this delivery holds the probe lease for: end each with
+     *                   {@link HostStatusTable#endProbe} however the attempt ends
+     * @param lastResort postponed addresses to try after every route has failed, each only if
+     *                   {@link HostStatusTable#admit} lets this delivery probe it then
+     * @param postponed  what is known about every address passed over
+     */
+    public record Selection(List<MxRoute> routes, List<MxRoute> probes, List<MxRoute> lastResort,
+                            List<HostStatusTable.Status> postponed) {
         public Selection {
             routes = List.copyOf(routes);
+            probes = List.copyOf(probes);
+            lastResort = List.copyOf(lastResort);
             postponed = List.copyOf(postponed);
         }
     }
@@ -37,17 +50,37 @@ public final class RouteSelector {
 
     public Selection select(MxOutcome.Routes plan) {
         List<MxRoute> routes = new ArrayList<>();
+        List<MxRoute> probes = new ArrayList<>();
+        List<MxRoute> passedOver = new ArrayList<>();
         List<HostStatusTable.Status> postponed = new ArrayList<>();
-        for (MxHost host : plan.hosts()) {
-            for (InetAddress address : host.addresses()) {
-                MxRoute route = new MxRoute(host.name(), host.preference(), address, port);
-                if (hostStatus.isPostponed(route)) {
-                    hostStatus.status(route).ifPresent(postponed::add);
-                } else if (routes.size() < maxAddresses) {
+        for (MxRoute route : all(plan)) {
+            if (routes.size() >= maxAddresses) {
+                break;
+            }
+            switch (hostStatus.admit(route, false)) {
+                case HEALTHY -> routes.add(route);
+                case PROBE -> {
                     routes.add(route);
+                    probes.add(route);
+                }
+                case POSTPONED -> {
+                    passedOver.add(route);
+                    hostStatus.status(route).ifPresent(postponed::add);
                 }
             }
         }
-        return new Selection(routes, postponed);
+        int room = maxAddresses - routes.size();
+        return new Selection(routes, probes, passedOver.subList(0, Math.min(room, passedOver.size())), postponed);
+    }
+
+    /** Every address of the plan in order, whatever its status (the operator's flush forgets them). */
+    public List<MxRoute> all(MxOutcome.Routes plan) {
+        List<MxRoute> all = new ArrayList<>();
+        for (MxHost host : plan.hosts()) {
+            for (InetAddress address : host.addresses()) {
+                all.add(new MxRoute(host.name(), host.preference(), address, port));
+            }
+        }
+        return all;
     }
 }

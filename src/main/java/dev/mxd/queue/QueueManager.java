@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,8 +33,14 @@ import org.slf4j.LoggerFactory;
  * removed when every recipient is done, deferred until its next attempt, or bounced when
  * its queue lifetime runs out.
  *
- * <p>Only message ids are held in memory, and at most {@code settings.activeLimit()} of them
- * are queued for work at once; the deferred queue is found by directory scans.
+ * <p>Only message ids are held in memory: at most {@code settings.activeLimit()} waiting for a
+ * worker and as many set aside for a destination; the deferred queue is found by directory scans.
+ *
+ * <p>A worker never waits for a destination. As Postfix's qmgr keeps a queue per destination,
+ * a message whose destination has {@code perDestination} deliveries running is set aside on that
+ * destination's waiting list and the worker takes other work; the destination hands its next
+ * free slot to the first message waiting for it. A message with several destinations delivers to
+ * those with room and waits for the rest; each attempt's recipient states are on disk already.
  */
 public final class QueueManager implements AutoCloseable {
 
@@ -49,7 +57,8 @@ public final class QueueManager implements AutoCloseable {
      * @param perDestination deliveries at once to one destination (a remote domain, or local mailboxes)
      * @param retry          retry timing and queue lifetime
      * @param scanInterval   how often {@code deferred/} is scanned for due messages
-     * @param activeLimit    message ids waiting for a worker at most; more wait on disk
+     * @param activeLimit    message ids waiting for a worker at most, and as many waiting for a destination's
+     *                       slot (one destination's list at most half of them); more wait on disk
      */
     public record Settings(int concurrency, int perDestination, RetryPolicy retry, Duration scanInterval, int activeLimit) {
         public Settings {
@@ -70,14 +79,25 @@ public final class QueueManager implements AutoCloseable {
     private final DeliveryNotices notices;
     private final Clock clock;
 
-    private final LinkedBlockingQueue<String> ready;
+    private final LinkedBlockingDeque<String> ready;
+    /** Every id held in memory: ready for a worker, being delivered, or waiting for a destination. */
     private final Set<String> scheduled = ConcurrentHashMap.newKeySet();
-    private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
+
+    // Per-destination limits: slots in use, the messages set aside until one is free, and the
+    // slots handed to a woken message that has not started yet.
+    private final Map<String, Slots> destinations = new ConcurrentHashMap<>();
+    /** For a message set aside after delivering to some destinations: those still to try in this round. */
+    private final Map<String, Set<String>> owed = new ConcurrentHashMap<>();
+    /** A destination's slot handed to a waiting message (queue id to destination), taken when it starts. */
+    private final Map<String, String> granted = new ConcurrentHashMap<>();
+    /** Ids on all waiting lists together (at most the active limit). */
+    private final AtomicInteger waiting = new AtomicInteger();
     private final Semaphore workers;
     private final ExecutorService pool;
     private final Thread scheduler;
     private final AtomicInteger busy = new AtomicInteger();
     private final List<DeliveryListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<FlushListener> flushListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
      * Taking a message into active/ and an operator's command on it never interleave (see
      * {@link QueueChange}). Striped by queue id: one lock for all would make every worker wait for
@@ -96,7 +116,7 @@ public final class QueueManager implements AutoCloseable {
         this.remote = remote;
         this.notices = notices;
         this.clock = clock;
-        this.ready = new LinkedBlockingQueue<>(settings.activeLimit());
+        this.ready = new LinkedBlockingDeque<>(settings.activeLimit());
         this.workers = new Semaphore(settings.concurrency());
         AtomicInteger n = new AtomicInteger();
         this.pool = Executors.newFixedThreadPool(settings.concurrency(), r -> daemon(r, "mxd-delivery-" + n.incrementAndGet()));
@@ -125,6 +145,11 @@ public final class QueueManager implements AutoCloseable {
         listeners.add(listener);
     }
 
+    /** Tells {@code listener} of every operator's flush, before the mail it makes due is tried. */
+    public void onFlush(FlushListener listener) {
+        flushListeners.add(listener);
+    }
+
     /** Whether the scheduler is running (for /health). */
     public boolean running() {
         return running && scheduler.isAlive();
@@ -132,6 +157,9 @@ public final class QueueManager implements AutoCloseable {
 
     /** Asks for every deferred message to be tried now (the operator's {@code flush}); returns how many. */
     public int flush() throws IOException {
+        for (FlushListener l : flushListeners) {
+            l.flushedAll();
+        }
         Instant now = clock.instant();
         int n = 0;
         for (String id : spool.ids(QueueState.DEFERRED)) {
@@ -148,6 +176,12 @@ public final class QueueManager implements AutoCloseable {
 
     /** Tries one message now: a deferred message becomes due, an incoming one is queued for a worker. */
     public QueueChange flush(String id) throws IOException {
+        Set<String> destinations = remoteDestinations(id);
+        if (!destinations.isEmpty()) {
+            for (FlushListener l : flushListeners) {
+                l.flushed(destinations);
+            }
+        }
         return whenIdle(id, state -> {
             if (state == QueueState.HOLD) {
                 return new QueueChange.Refused(id, QueueState.HOLD, "the message is on hold; release it to deliver it");
@@ -158,6 +192,21 @@ public final class QueueManager implements AutoCloseable {
             offer(id);
             return new QueueChange.Done(id, state, Optional.of(state));
         });
+    }
+
+    /** The remote domains a queued message still has to reach; none when it is gone or being delivered. */
+    private Set<String> remoteDestinations(String id) throws IOException {
+        Optional<QueueState> state = spool.state(id);
+        if (state.isEmpty() || state.get() == QueueState.ACTIVE) {
+            return Set.of();
+        }
+        try {
+            Set<String> domains = new java.util.TreeSet<>(byDestination(spool.envelope(state.get(), id)).keySet());
+            domains.remove(LOCAL);
+            return domains;
+        } catch (java.nio.file.NoSuchFileException movedMeanwhile) {
+            return Set.of(); // whenIdle says what became of it
+        }
     }
 
     /** Puts a message aside (Postfix's {@code postsuper -h}): it is not delivered until released. */
@@ -217,9 +266,9 @@ public final class QueueManager implements AutoCloseable {
                 "the message is being delivered right now; repeat the command when this attempt ends (a few seconds, at most the delivery timeouts)");
     }
 
-    /** True when no message is waiting for or in delivery (tests and the demo wait for this). */
+    /** True when no message is waiting for a worker or a destination, or in delivery (tests and the demo wait for this). */
     public boolean idle() {
-        return ready.isEmpty() && busy.get() == 0;
+        return scheduled.isEmpty() && ready.isEmpty() && busy.get() == 0;
     }
 
     private void offer(String id) {
@@ -247,9 +296,8 @@ public final class QueueManager implements AutoCloseable {
                 }
                 pool.execute(() -> {
                     try {
-                        process(id);
+                        process(id); // forgets the id unless it waits for a destination
                     } finally {
-                        scheduled.remove(id);
                         busy.decrementAndGet();
                         workers.release();
                     }
@@ -267,7 +315,8 @@ public final class QueueManager implements AutoCloseable {
      * when it arrived (older than {@link #INCOMING_GRACE}: a commit takes milliseconds, so a
      * message is not picked up between its envelope's rename and its 250). When a scan fills the
      * queue, the next one runs as soon as half of it is worked off, not a whole scan interval
-     * later: a large queue (a destination that came back) drains at delivery speed.
+     * later: a large queue (a destination that came back) drains at delivery speed. Messages set
+     * aside for a destination are due on disk too: the scan looks past them.
      */
     private void scanDeferred() throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
@@ -276,31 +325,67 @@ public final class QueueManager implements AutoCloseable {
             backlog = true;
             return;
         }
+        int want = room + waiting.get();
         Instant now = clock.instant();
-        List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), room));
-        found.addAll(spool.due(now, room - found.size()));
+        List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), want));
+        found.addAll(spool.due(now, want - found.size()));
         for (String id : found) {
             offer(id);
         }
-        backlog = found.size() >= room;
+        backlog = found.size() >= want;
     }
 
-    /** One delivery attempt for one message: every destination it still has, then file it. */
+    /**
+     * One delivery attempt for one message: every destination it still has (in this round) that
+     * has a free slot, then file it. A message none of whose destinations has room is set aside
+     * untouched on disk; one that delivered to some is filed due now and waits for the others.
+     */
     void process(String id) {
+        boolean kept = false; // set aside: it stays in memory, waiting for a destination
+        String grant = granted.remove(id); // a slot handed over while the message waited
+        Set<String> round = owed.remove(id);
         try {
+            Envelope e;
+            Map<String, List<Integer>> groups;
             synchronized (claim(id)) {
                 Optional<QueueState> state = spool.state(id);
                 if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
                     return; // gone, held by the operator, or already being worked on
                 }
+                e = spool.envelope(state.get(), id);
+                groups = byDestination(e);
+                if (round != null) {
+                    groups.keySet().retainAll(round);
+                }
+                String handed = grant;
+                if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> d.equals(handed) || hasRoom(d))) {
+                    kept = setAside(id, groups.keySet());
+                    return;
+                }
                 spool.activate(id, state.get()); // no directory fsync: start-up moves active/ back to incoming/ anyway
             }
-            Envelope e = spool.envelope(QueueState.ACTIVE, id);
             Path text = spool.text(id);
-            for (Map.Entry<String, List<Integer>> group : byDestination(e).entrySet()) {
-                e = attempt(e, text, group.getKey(), group.getValue());
+            List<String> full = new ArrayList<>();
+            for (Map.Entry<String, List<Integer>> group : groups.entrySet()) {
+                String destination = group.getKey();
+                if (destination.equals(grant)) {
+                    grant = null; // the slot handed over is used now
+                } else if (!reserve(destination)) {
+                    full.add(destination);
+                    continue;
+                }
+                try {
+                    e = attempt(e, text, destination, group.getValue());
+                } finally {
+                    freeSlot(destination);
+                }
             }
-            file(e, text);
+            if (full.isEmpty()) {
+                file(e, text);
+            } else {
+                spool.defer(id, QueueState.ACTIVE, clock.instant()); // due now: a restart tries it at once
+                kept = setAside(id, full);
+            }
         } catch (IOException | RuntimeException ex) {
             LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString());
             try {
@@ -310,7 +395,103 @@ public final class QueueManager implements AutoCloseable {
             } catch (IOException again) {
                 LOG.error("{}: cannot file it back as deferred ({}); recovered at next start", id, again.toString());
             }
+        } finally {
+            if (grant != null) {
+                freeSlot(grant); // not needed after all (delivered meanwhile, held, gone): the next one gets it
+            }
+            if (!kept) {
+                scheduled.remove(id);
+            }
         }
+    }
+
+    /** Slots of one destination: deliveries running, and the messages waiting for one to end. */
+    private static final class Slots {
+        int active;
+        final ArrayDeque<String> waiting = new ArrayDeque<>();
+    }
+
+    private Slots slots(String destination) {
+        return destinations.computeIfAbsent(destination, k -> new Slots());
+    }
+
+    private boolean hasRoom(String destination) {
+        Slots s = slots(destination);
+        synchronized (s) {
+            return s.active < settings.perDestination();
+        }
+    }
+
+    /** Takes a slot of {@code destination} if one is free; never waits. */
+    private boolean reserve(String destination) {
+        Slots s = slots(destination);
+        synchronized (s) {
+            if (s.active < settings.perDestination()) {
+                s.active++;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** Ends a delivery: its slot goes to the first message waiting for the destination, else it is free. */
+    private void freeSlot(String destination) {
+        Slots s = slots(destination);
+        while (true) {
+            String next;
+            synchronized (s) {
+                next = s.waiting.poll();
+                if (next == null) {
+                    s.active--;
+                    return;
+                }
+                waiting.decrementAndGet();
+                granted.put(next, destination);
+            }
+            if (ready.offerFirst(next)) {
+                return;
+            }
+            granted.remove(next); // the ready queue is full: the message is due on disk and a scan finds it
+            owed.remove(next);
+            scheduled.remove(next);
+        }
+    }
+
+    /**
+     * Puts a message on the waiting list of the first of {@code pending} (destinations with no
+     * free slot), to try them when that one has room. Returns whether the message stays in memory:
+     * not when that waiting list already holds half the active limit, or all lists together the
+     * active limit; it is then left on disk, due again after a scan interval, so a destination's
+     * backlog neither fills the memory nor keeps the scans from finding other mail.
+     */
+    private boolean setAside(String id, Collection<String> pending) throws IOException {
+        String destination = pending.iterator().next();
+        Slots s = slots(destination);
+        boolean wait;
+        synchronized (s) {
+            wait = s.active >= settings.perDestination();
+            if (wait && s.waiting.size() < Math.max(1, settings.activeLimit() / 2) && waiting.get() < settings.activeLimit()) {
+                owed.put(id, Set.copyOf(pending));
+                s.waiting.add(id);
+                waiting.incrementAndGet();
+                LOG.debug("{}: waits for a free slot at {} ({} waiting)", id, destination, s.waiting.size());
+                return true;
+            }
+        }
+        if (!wait) {
+            owed.put(id, Set.copyOf(pending)); // a slot came free meanwhile: straight back to the workers
+            if (ready.offerFirst(id)) {
+                return true;
+            }
+            owed.remove(id);
+        }
+        synchronized (claim(id)) {
+            Optional<QueueState> state = spool.state(id);
+            if (state.isPresent() && state.get() != QueueState.HOLD && state.get() != QueueState.ACTIVE) {
+                spool.defer(id, state.get(), clock.instant().plus(settings.scanInterval()));
+            }
+        }
+        return false;
     }
 
     /** Indexes of the recipients still to deliver, grouped by destination, in first-seen order. */
@@ -334,20 +515,8 @@ public final class QueueManager implements AutoCloseable {
         for (int i : indexes) {
             before.add(e.recipients().get(i));
         }
-        Semaphore limit = destinations.computeIfAbsent(destination, k -> new Semaphore(settings.perDestination()));
-        List<RecipientStatus> after;
-        try {
-            limit.acquire();
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            return e;
-        }
-        try {
-            DeliveryAgent agent = destination.equals(LOCAL) ? local : remote;
-            after = agent.deliver(e, text, before);
-        } finally {
-            limit.release();
-        }
+        DeliveryAgent agent = destination.equals(LOCAL) ? local : remote;
+        List<RecipientStatus> after = agent.deliver(e, text, before);
         if (after.size() != before.size()) {
             throw new IllegalStateException("delivery agent for " + destination + " returned " + after.size()
                     + " results for " + before.size() + " recipients");

@@ -128,18 +128,7 @@ class MxDeliveryPeerTest {
 
     /** Messages at a sink whose text contains {@code marker}. */
     static long dumpsWith(String host, String marker) throws IOException {
-        if (!Files.isDirectory(dumpsOf(host))) {
-            return 0;
-        }
-        try (Stream<Path> s = Files.list(dumpsOf(host))) {
-            return s.filter(f -> {
-                try {
-                    return Files.readString(f, StandardCharsets.ISO_8859_1).contains(marker);
-                } catch (IOException e) {
-                    return false;
-                }
-            }).count();
-        }
+        return SinkDump.countWith(dumpsOf(host), marker);
     }
 
     static String delivery(String dnsServer, String extra) {

@@ -104,4 +104,85 @@ class RouteSelectorTest {
         }
         assertThat(small.snapshot()).hasSize(2);
     }
+
+    @Test
+    void onceItsRetryTimePassesOneDeliveryProbesTheHostAndTheOthersPassItOver() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 5, 25);
+        MxRoute primary = selector.select(plan()).routes().get(0);
+        table.failed(primary, "timeout");
+        advance(Duration.ofSeconds(61));
+
+        RouteSelector.Selection probe = selector.select(plan());
+        assertThat(probe.routes().get(0)).isEqualTo(primary);
+        assertThat(probe.probes()).containsExactly(primary);
+        RouteSelector.Selection other = selector.select(plan());
+        assertThat(other.routes()).doesNotContain(primary);
+        assertThat(other.probes()).isEmpty();
+        assertThat(other.lastResort()).containsExactly(primary);
+        assertThat(table.admit(primary, true)).as("not even as a last resort while it is probed").isEqualTo(HostStatusTable.Admission.POSTPONED);
+
+        table.failed(primary, "timeout again");
+        table.endProbe(primary);
+        assertThat(selector.select(plan()).routes()).doesNotContain(primary);
+        advance(Duration.ofSeconds(121));
+        assertThat(selector.select(plan()).probes()).containsExactly(primary);
+        table.succeeded(primary);
+        table.endProbe(primary);
+        RouteSelector.Selection healthy = selector.select(plan());
+        assertThat(healthy.routes().get(0)).isEqualTo(primary);
+        assertThat(healthy.probes()).isEmpty();
+    }
+
+    @Test
+    void aPostponedAddressIsOfferedLastAndProbedByOneDeliveryWhenNothingElseIsLeft() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 5, 25);
+        MxRoute primary = selector.select(plan()).routes().get(0);
+        table.failed(primary, "connection refused");
+        RouteSelector.Selection s = selector.select(plan());
+        assertThat(s.lastResort()).containsExactly(primary);
+        assertThat(table.admit(primary, false)).isEqualTo(HostStatusTable.Admission.POSTPONED);
+        assertThat(table.admit(primary, true)).isEqualTo(HostStatusTable.Admission.PROBE);
+        assertThat(table.admit(primary, true)).isEqualTo(HostStatusTable.Admission.POSTPONED);
+        table.endProbe(primary);
+        assertThat(table.admit(primary, true)).isEqualTo(HostStatusTable.Admission.PROBE);
+    }
+
+    @Test
+    void aProbeWhoseDeliveryNeverEndedItIsTakenForLostAfterTheLongestRetry() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 5, 25);
+        MxRoute primary = selector.select(plan()).routes().get(0);
+        table.failed(primary, "timeout");
+        advance(Duration.ofSeconds(61));
+        assertThat(table.admit(primary, false)).isEqualTo(HostStatusTable.Admission.PROBE);
+        advance(Duration.ofMinutes(9));
+        assertThat(table.admit(primary, false)).isEqualTo(HostStatusTable.Admission.POSTPONED);
+        advance(Duration.ofMinutes(2));
+        assertThat(table.admit(primary, false)).isEqualTo(HostStatusTable.Admission.PROBE);
+    }
+
+    @Test
+    void addressesBeyondMaxAddressesAreNeitherTriedNorProbed() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 2, 25);
+        List<MxRoute> all = selector.all(plan());
+        table.failed(all.get(0), "timeout");
+        table.failed(all.get(3), "timeout");
+        advance(Duration.ofSeconds(61));
+        RouteSelector.Selection s = selector.select(plan());
+        assertThat(s.routes()).containsExactly(all.get(0), all.get(1));
+        assertThat(s.probes()).containsExactly(all.get(0));
+        assertThat(table.admit(all.get(3), false)).as("mx3 was not reached, so its lease is free").isEqualTo(HostStatusTable.Admission.PROBE);
+    }
+
+    @Test
+    void forgetClearsOneAddressAndClearEveryOne() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 5, 25);
+        List<MxRoute> all = selector.all(plan());
+        all.forEach(r -> table.failed(r, "refused"));
+        table.forget(all.get(0));
+        assertThat(table.snapshot()).hasSize(3);
+        assertThat(selector.select(plan()).routes()).containsExactly(all.get(0));
+        table.clear();
+        assertThat(table.snapshot()).isEmpty();
+        assertThat(selector.select(plan()).routes()).isEqualTo(all);
+    }
 }

@@ -76,6 +76,22 @@ public record SinkDump(Path file, List<String> records, long messageOffset, long
         }
     }
 
+    /** How many dump files in {@code dir} (none yet: 0) contain {@code marker}, complete or still being written. */
+    public static long countWith(Path dir, String marker) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> {
+                try {
+                    return Files.readString(f, StandardCharsets.ISO_8859_1).contains(marker);
+                } catch (IOException gone) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+
     /** The X- record's value, e.g. "X-Mail-Args" → "&lt;a@x.test&gt; SIZE=12". */
     public List<String> record(String name) {
         return records.stream().filter(r -> r.startsWith(name + ": ")).map(r -> r.substring(name.length() + 2)).toList();

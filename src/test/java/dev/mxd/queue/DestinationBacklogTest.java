@@ -1,0 +1,115 @@
+package dev.mxd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.smtp.server.MessageStore.StoreOutcome;
+import dev.mxd.smtp.server.ReceivedMessage;
+import dev.mxd.smtp.server.Recipient;
+import dev.mxd.smtp.server.Route;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A destination's backlog larger than the active limit (the ids the queue manager keeps in
+ * memory): its waiting list takes at most half of it, the rest stays on disk, and mail for
+ * another destination still goes at once; when the destination frees up, every message of the
+ * backlog is delivered, none lost. The remote agent here is a stand-in that holds deliveries to
+ * one domain until the test lets them go; DestinationLimitsPeerTest does the same against real
+ * next hops with the default limit.
+ */
+class DestinationBacklogTest {
+
+    @TempDir
+    Path dir;
+
+    QueueManager queue;
+
+    @AfterEach
+    void close() {
+        if (queue != null) {
+            queue.close();
+        }
+    }
+
+    static ReceivedMessage to(String address) {
+        return new ReceivedMessage(Optional.of(Mailbox.parse("a@b.test")), MailParameters.NONE,
+                List.of(new Recipient(Mailbox.parse(address), RcptParameters.NONE,
+                        new Route.Relay(address.substring(address.indexOf('@') + 1)))),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 40000), "client.test", true, false), Instant.now(),
+                ("Subject: " + address + "\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void aBacklogBeyondTheActiveLimitWaitsOnDiskAndNeitherBlocksOthersNorIsLost() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        CountDownLatch slowMayGo = new CountDownLatch(1);
+        AtomicInteger slowOpen = new AtomicInteger();
+        AtomicInteger slowMost = new AtomicInteger();
+        Set<String> delivered = ConcurrentHashMap.newKeySet();
+        Map<String, Instant> fastAt = new ConcurrentHashMap<>();
+        DeliveryAgent remote = (e, text, rs) -> {
+            String address = rs.get(0).recipient().address().toString();
+            if (address.endsWith("@slow.test")) {
+                slowMost.accumulateAndGet(slowOpen.incrementAndGet(), Math::max);
+                try {
+                    slowMayGo.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    slowOpen.decrementAndGet();
+                }
+            } else {
+                fastAt.put(address, Instant.now());
+            }
+            delivered.add(address);
+            return rs.stream().map(r -> r.with(DeliveryState.DELIVERED, "250 ok", Instant.now())).toList();
+        };
+        DeliveryAgent local = (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+        // 20 ids in memory at most, so a waiting list holds 10; 2 slots per destination, 4 workers.
+        queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
+                new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1)), Duration.ofMillis(200), 20),
+                local, remote, (e, t, r) -> { }, Clock.systemUTC());
+        queue.start();
+
+        for (int i = 0; i < 100; i++) {
+            assertThat(spool.store(to("user" + i + "@slow.test"))).isInstanceOf(StoreOutcome.Stored.class);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> slowOpen.get() == 2);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> spool.count(QueueState.DEFERRED) >= 80);
+
+        Instant sent = Instant.now();
+        for (int i = 0; i < 5; i++) {
+            assertThat(spool.store(to("user" + i + "@fast.test"))).isInstanceOf(StoreOutcome.Stored.class);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(3)).until(() -> fastAt.size() == 5);
+        assertThat(Duration.between(sent, fastAt.values().stream().max(Instant::compareTo).orElseThrow()))
+                .isLessThan(Duration.ofSeconds(2));
+
+        slowMayGo.countDown();
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> delivered.size() == 105 && queue.idle()
+                && spool.count(QueueState.DEFERRED) == 0 && spool.count(QueueState.INCOMING) == 0);
+        assertThat(slowMost.get()).isEqualTo(2);
+    }
+}
