@@ -90,6 +90,16 @@ public final class QueueManager implements AutoCloseable {
     private final Map<String, Set<String>> owed = new ConcurrentHashMap<>();
     /** A destination's slot handed to a waiting message (queue id to destination), taken when it starts. */
     private final Map<String, String> granted = new ConcurrentHashMap<>();
+    /**
+     * Outcomes of an attempt that could not be written (disk full, I/O error), by queue id: the
+     * next attempt writes them first and delivers only what they leave, so a recipient already
+     * delivered is not delivered again and a failure's notice is not lost while mxd runs. (After
+     * a crash the envelope on disk decides: a duplicate, never a loss.)
+     */
+    private final Map<String, Unrecorded> unrecorded = new ConcurrentHashMap<>();
+
+    /** Recipient states newer than the envelope on disk, and the failures whose notice is not spooled yet. */
+    private record Unrecorded(Envelope envelope, List<RecipientStatus> toReport) {}
     /** Ids on all waiting lists together (at most the active limit). */
     private final AtomicInteger waiting = new AtomicInteger();
     private final Semaphore workers;
@@ -237,6 +247,7 @@ public final class QueueManager implements AutoCloseable {
     public QueueChange delete(String id) throws IOException {
         return whenIdle(id, state -> {
             spool.remove(state, id);
+            unrecorded.remove(id);
             LOG.info("{}: removed by the operator (was {})", id, state.directory());
             return new QueueChange.Done(id, state, Optional.empty());
         });
@@ -350,9 +361,13 @@ public final class QueueManager implements AutoCloseable {
             synchronized (claim(id)) {
                 Optional<QueueState> state = spool.state(id);
                 if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
+                    if (state.isEmpty()) {
+                        unrecorded.remove(id);
+                    }
                     return; // gone, held by the operator, or already being worked on
                 }
-                e = spool.envelope(state.get(), id);
+                Unrecorded pending = unrecorded.get(id);
+                e = pending != null ? pending.envelope() : spool.envelope(state.get(), id);
                 groups = byDestination(e);
                 if (round != null) {
                     groups.keySet().retainAll(round);
@@ -365,6 +380,10 @@ public final class QueueManager implements AutoCloseable {
                 spool.activate(id, state.get()); // no directory fsync: start-up moves active/ back to incoming/ anyway
             }
             Path text = spool.text(id);
+            Unrecorded pending = unrecorded.get(id);
+            if (pending != null) {
+                record(pending.envelope(), text, pending.toReport()); // the last attempt's outcomes first
+            }
             List<String> full = new ArrayList<>();
             for (Map.Entry<String, List<Integer>> group : groups.entrySet()) {
                 String destination = group.getKey();
@@ -386,6 +405,7 @@ public final class QueueManager implements AutoCloseable {
                 spool.defer(id, QueueState.ACTIVE, clock.instant()); // due now: a restart tries it at once
                 kept = setAside(id, full);
             }
+            unrecorded.remove(id); // the spool holds every outcome now
         } catch (IOException | RuntimeException ex) {
             LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString());
             try {
@@ -533,16 +553,27 @@ public final class QueueManager implements AutoCloseable {
                 toReport.add(r);
             }
         }
-        if (!toReport.isEmpty()) {
-            notices.send(e, text, toReport); // before the states are recorded: a crash repeats a notice, never loses one
-        }
         Envelope next = e.withRecipients(updated);
+        record(next, text, toReport);
+        return next;
+    }
+
+    /**
+     * Writes an attempt's outcomes: the notices first (a crash repeats a notice, never loses one),
+     * then the recipient states. Until both are done they are kept in memory, so that a write that
+     * fails (disk full) makes the next attempt record them instead of delivering again.
+     */
+    private void record(Envelope next, Path text, List<RecipientStatus> toReport) throws IOException {
+        unrecorded.put(next.id(), new Unrecorded(next, toReport));
+        if (!toReport.isEmpty()) {
+            notices.send(next, text, toReport);
+            unrecorded.put(next.id(), new Unrecorded(next, List.of()));
+        }
         if (!next.done()) {
             // A finished message is removed next instead: rewriting its envelope first would cost two
             // fsyncs to guard the same crash window (delivered, not yet recorded: a rare duplicate).
             spool.update(QueueState.ACTIVE, next);
         }
-        return next;
     }
 
     private static boolean wantsSuccessNotice(RecipientStatus r) {
