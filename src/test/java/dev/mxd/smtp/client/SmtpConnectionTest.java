@@ -329,6 +329,19 @@ class SmtpConnectionTest {
         assertThat(without.commands("RCPT").get(0)).doesNotContain("NOTIFY").doesNotContain("ORCPT");
     }
 
+    /** An ORCPT with a line break or space in it (an envelope from an older spool) goes on as xtext, one command line. */
+    @Test
+    void orcptWithALineBreakGoesOnXtextEncoded() throws IOException {
+        Recipient r = new Recipient("a@fake.test", Set.of(Recipient.Notify.FAILURE), Optional.of("a@fake.test\r\nAction: delivered"));
+        Envelope e = Envelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
+                .withDsn(Optional.empty(), Optional.of("env 1+2=3"));
+        FakeSmtpServer s = server(FULL, c -> null);
+        assertThat(completed(connect(s).send(e)).accepted()).hasSize(1);
+        assertThat(s.commands("MAIL").get(0)).contains(" ENVID=env+201+2B2+3D3");
+        assertThat(s.commands("RCPT")).singleElement().asString() // " +": pipelined after MAIL
+                .startsWith("RCPT TO:<a@fake.test> NOTIFY=FAILURE ORCPT=rfc822;a@fake.test+0D+0AAction:+20delivered");
+    }
+
     @Test
     void eightBitContentAsksForBody8bitmimeOrSaysItWentUnannounced() throws IOException {
         Envelope e = envelope("a@fake.test").withEightBit(true);
