@@ -304,6 +304,26 @@ class SmtpConnectionTest {
         assertThat(s.commands("MAIL").get(0)).doesNotContain("SMTPUTF8");
     }
 
+    /**
+     * The 5.6.7 of a recipient left out for want of SMTPUTF8 is decided before MAIL: a connection
+     * that drops at MAIL must not turn it into a retry that bounces only at expiry. The result
+     * stays Failed, so the caller still tries the next address for the others.
+     */
+    @Test
+    void aRecipientLeftOutForWantOfSmtputf8KeepsIts567WhenTheSessionBreaksAtMail() throws IOException {
+        FakeSmtpServer s = server(List.of("8BITMIME"), c -> c.startsWith("MAIL") ? FakeSmtpServer.HANG_UP : null);
+        SmtpConnection c = connect(s);
+        TransactionResult r = c.send(envelope("j\u00fcrgen@fake.test", "ascii@fake.test"));
+        assertThat(r).isInstanceOfSatisfying(TransactionResult.Failed.class, f -> {
+            assertThat(f.failure().stage()).isEqualTo(SessionStage.MAIL);
+            assertThat(f.settled()).containsOnlyKeys(0);
+            assertThat(f.settled().get(0).recipient().address()).isEqualTo("j\u00fcrgen@fake.test");
+            assertThat(f.settled().get(0).status()).hasToString("5.6.7");
+            assertThat(f.settled().get(0).detail()).contains("does not offer SMTPUTF8");
+        });
+        assertThat(s.commands("RCPT")).allSatisfy(l -> assertThat(l).doesNotContain("j\u00fcrgen"));
+    }
+
     @Test
     void smtputf8IsAskedForWhenOfferedAndNeeded() throws IOException {
         FakeSmtpServer s = server(FULL, c -> null);
