@@ -30,6 +30,8 @@ public final class DsnWriter {
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
     /** RFC 5322 §2.1.1: lines SHOULD be at most 78 characters; longer fields are folded at a space. */
     private static final int LINE = 78;
+    /** RFC 5322 §2.1.1: no line may be longer than 998 octets, CRLF not counted. */
+    private static final int MAX_LINE = 998;
 
     private final int returnLimit;
 
@@ -146,11 +148,12 @@ public final class DsnWriter {
         StringBuilder sb = new StringBuilder();
         sb.append(fold("Reporting-MTA: dns; " + report.reportingMta()));
         sb.append(fold("X-Mxd-Queue-ID: " + report.queueId()));
-        report.envelopeId().ifPresent(id -> sb.append(fold("Original-Envelope-Id: " + id)));
+        // RFC 3464 §2.2.1: the envelope-id goes back as xtext, as it came in the ENVID parameter.
+        report.envelopeId().ifPresent(id -> sb.append(fold("Original-Envelope-Id: " + xtext(id))));
         sb.append(fold("Arrival-Date: " + RFC5322.format(report.arrival())));
         for (DsnReport.Recipient r : report.recipients()) {
             sb.append("\r\n");
-            r.originalRecipient().ifPresent(o -> sb.append(fold("Original-Recipient: " + o)));
+            r.originalRecipient().ifPresent(o -> sb.append(fold("Original-Recipient: " + originalRecipient(o))));
             sb.append(fold("Final-Recipient: " + addressType(r.finalRecipient()) + "; " + r.finalRecipient()));
             sb.append(fold("Action: " + r.action().field()));
             sb.append(fold("Status: " + r.status()));
@@ -161,22 +164,63 @@ public final class DsnWriter {
         return sb.toString();
     }
 
+    /**
+     * RFC 3464 §2.3.1: "addr-type;address" with the address in xtext, as the ORCPT parameter
+     * carried it (RFC 3461 §4.2). The type, an atom when mxd accepted it, is encoded the same way
+     * so that nothing from an envelope on disk can end the field.
+     */
+    private static String originalRecipient(String orcpt) {
+        int semi = orcpt.indexOf(';');
+        return semi < 0 ? "unknown;" + xtext(orcpt) : xtext(orcpt.substring(0, semi)) + ";" + xtext(orcpt.substring(semi + 1));
+    }
+
+    /**
+     * RFC 3461 §4 xtext: printable ASCII other than "+" and "=" as is, every other ASCII
+     * character (CR, LF, space, controls) as "+" and two hex digits, so that a value can
+     * never start a field of its own. Non-ASCII stays as it is: it only occurs in an
+     * SMTPUTF8 report, whose message/global-delivery-status part is UTF-8 (RFC 6533 §3).
+     */
+    static String xtext(String value) {
+        StringBuilder sb = new StringBuilder(value.length() + 8);
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c >= 0x80 || (c > ' ' && c < 0x7f && c != '+' && c != '=')) {
+                sb.append(c);
+            } else {
+                sb.append('+').append(String.format("%02X", (int) c));
+            }
+        }
+        return sb.toString();
+    }
+
     /** RFC 6533 §3: an address with UTF-8 in it is of type utf-8 (allowed in message/global-delivery-status only). */
     private static String addressType(String address) {
         return ascii(address) ? "rfc822" : "utf-8";
     }
 
-    /** One field or text line, folded at spaces before {@link #LINE} characters (RFC 5322 §2.2.3), CRLF-ended. */
+    /**
+     * One field or text line, folded at spaces before {@link #LINE} characters (RFC 5322 §2.2.3),
+     * CRLF-ended. A CR, LF or other control character in it becomes a space: a value can never
+     * end the field and start one of its own. A run without spaces longer than RFC 5322 §2.1.1's
+     * 998 octets (a long Diagnostic-Code token) is broken there, the continuation starting with a
+     * space; unfolding then reads one space inside the token, which beats a line servers may cut.
+     */
     static String fold(String line) {
         StringBuilder sb = new StringBuilder();
-        String rest = line;
+        String rest = oneLine(line);
         while (rest.length() > LINE) {
             int cut = rest.lastIndexOf(' ', LINE);
             if (cut <= 0 || rest.substring(0, cut).isBlank()) {
                 cut = rest.indexOf(' ', LINE);
-                if (cut < 0) {
-                    break;
+            }
+            int fits = fitting(rest);
+            if (cut < 0 || cut > fits) {
+                if (fits == rest.length()) {
+                    break; // longer than 78 characters, no space to fold at, but within 998 octets
                 }
+                sb.append(rest, 0, fits).append("\r\n");
+                rest = " " + rest.substring(fits);
+                continue;
             }
             sb.append(rest, 0, cut).append("\r\n");
             rest = rest.substring(cut); // the space starts the continuation line: unfolding gives the line back
@@ -184,8 +228,30 @@ public final class DsnWriter {
         return sb.append(rest).append("\r\n").toString();
     }
 
+    /** How many leading characters of {@code s} fit in {@link #MAX_LINE} octets of UTF-8, never splitting a pair. */
+    private static int fitting(String s) {
+        int octets = 0;
+        int i = 0;
+        while (i < s.length()) {
+            int cp = s.codePointAt(i);
+            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            if (octets + n > MAX_LINE) {
+                break;
+            }
+            octets += n;
+            i += Character.charCount(cp);
+        }
+        return i;
+    }
+
+    /** The text with every control character but TAB (CR and LF above all) as a space. */
     private static String oneLine(String s) {
-        return s.replace("\r", " ").replace("\n", " ");
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            sb.append((c < 0x20 && c != '\t') || c == 0x7f ? ' ' : c);
+        }
+        return sb.toString();
     }
 
     private static boolean ascii(String s) {

@@ -23,7 +23,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -129,6 +131,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             return all(recipients, DeliveryState.DEFERRED, "4.3.0", "cannot read the spooled message: " + e.getMessage(), null);
         }
         String lastProblem = "no MX address answered";
+        // Recipients an address could never take (no SMTPUTF8 for a non-ASCII address): failed, not retried.
+        Map<Integer, RecipientStatus> settled = new HashMap<>();
         List<MxRoute> tries = new ArrayList<>(selection.routes());
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
@@ -136,13 +140,17 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             if (t.result().isPresent()) {
                 return outcomes(recipients, (TransactionResult.Completed) t.result().get(), route);
             }
+            t.settled().forEach((k, o) -> settled.put(k, recipients.get(k).with(DeliveryState.FAILED, o.detail(),
+                    clock.instant(), o.status().toString(), Optional.of(route.toString()))));
             lastProblem = t.problem();
             if (i == tries.size() - 1) {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
             }
         }
-        return all(recipients, DeliveryState.DEFERRED, "4.4.1", "could not deliver to any MX host of " + domain
-                + ": " + lastProblem, null);
+        List<RecipientStatus> out = new ArrayList<>(all(recipients, DeliveryState.DEFERRED, "4.4.1",
+                "could not deliver to any MX host of " + domain + ": " + lastProblem, null));
+        settled.forEach(out::set);
+        return out;
     }
 
     /**
@@ -171,7 +179,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     /** What one address did: the transaction's result, or why it could not take it. */
-    private record Try(Optional<TransactionResult> result, String problem) {}
+    private record Try(Optional<TransactionResult> result, String problem, Map<Integer, RecipientOutcome.Failed> settled) {
+        Try(Optional<TransactionResult> result, String problem) {
+            this(result, problem, Map.of());
+        }
+    }
 
     /** One address: a cached or new connection, then the transaction. */
     private Try attempt(MxRoute route, dev.mxd.smtp.client.Envelope transaction, ClientSettings settings) {
@@ -192,7 +204,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 LOG.debug("{}: cached connection unusable ({}); opening a new one", route, f.failure().detail());
                 return attempt(route, transaction, settings);
             }
-            return new Try(Optional.empty(), noteFailure(route, f.failure()));
+            return new Try(Optional.empty(), noteFailure(route, f.failure()), f.settled());
         }
         hostStatus.succeeded(route);
         connections.release(route.socketAddress(), connection);

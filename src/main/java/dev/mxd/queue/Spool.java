@@ -1,5 +1,6 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.server.MessageStore;
 import dev.mxd.smtp.server.ReceivedMessage;
@@ -317,6 +318,19 @@ public final class Spool implements MessageStore {
     }
 
     /** The trace header RFC 5321 §4.4 requires, with the protocol names of RFC 3848. */
+    /**
+     * The client's HELO/EHLO name as the trace field may carry it: ASCII, so that the field
+     * alone never makes the text need SMTPUTF8 (RFC 6532 allows UTF-8 fields only there). A
+     * U-label name goes in A-labels (RFC 5890 §2.3.2.1); anything else outside printable ASCII
+     * (a name that is not valid IDNA, a control character) becomes '?'.
+     */
+    static String asciiHelo(String helo) {
+        String name = Mailbox.asciiDomain(helo).orElse(helo);
+        StringBuilder sb = new StringBuilder(name.length());
+        name.codePoints().forEach(cp -> sb.append(cp > ' ' && cp < 0x7f ? (char) cp : '?'));
+        return sb.toString();
+    }
+
     private byte[] receivedHeader(Transaction m, String id, Instant now) {
         var c = m.client();
         String protocol = m.parameters().smtputf8() ? "UTF8SMTP" : c.esmtp() ? "ESMTP" : "SMTP";
@@ -325,7 +339,7 @@ public final class Spool implements MessageStore {
         }
         String ip = c.remote().getAddress().getHostAddress();
         String literal = ip.indexOf(':') >= 0 ? "[IPv6:" + ip + "]" : "[" + ip + "]";
-        StringBuilder h = new StringBuilder("Received: from ").append(c.helo()).append(" (").append(literal).append(")\r\n")
+        StringBuilder h = new StringBuilder("Received: from ").append(asciiHelo(c.helo())).append(" (").append(literal).append(")\r\n")
                 .append("\tby ").append(hostname).append(" (mxd) with ").append(protocol).append(" id ").append(id);
         if (m.recipients().size() == 1) {
             // A-labels where the domain has them: this trace field alone must not make the text need SMTPUTF8.

@@ -203,7 +203,7 @@ public sealed interface SmtpCommand {
                     if (value == null || value.isEmpty() || value.length() > 100) {
                         throw new IllegalArgumentException("ENVID needs an xtext value of at most 100 characters (RFC 3461 §4.4)");
                     }
-                    envid = Optional.of(Xtext.decode(value));
+                    envid = Optional.of(envelopeId(value));
                 }
                 default -> throw new ParameterException(Replies.unknownParameter(key));
             }
@@ -230,16 +230,52 @@ public sealed interface SmtpCommand {
                     }
                 }
                 case "ORCPT" -> {
-                    int semi = value == null ? -1 : value.indexOf(';');
-                    if (semi <= 0 || semi == value.length() - 1) {
-                        throw new IllegalArgumentException("ORCPT needs addr-type;address, like rfc822;user@example.org (RFC 3461 §4.2)");
-                    }
-                    orcpt = Optional.of(value.substring(0, semi) + ";" + Xtext.decode(value.substring(semi + 1)));
+                    orcpt = Optional.of(originalRecipient(value));
                 }
                 default -> throw new ParameterException(Replies.unknownParameter(kv[0]));
             }
         }
         return new RcptParameters(notify, orcpt);
+    }
+
+    /**
+     * ENVID's decoded value: RFC 3461 §4.4 allows printable US-ASCII only. A decoded CR or LF
+     * (sent as "+0D+0A") would otherwise reach the delivery-status part of a later DSN.
+     */
+    private static String envelopeId(String value) {
+        String id = Xtext.decode(value);
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (c < 0x20 || c > 0x7e) {
+                throw new IllegalArgumentException(String.format(
+                        "ENVID must decode to printable US-ASCII (RFC 3461 §4.4); +%02X is not allowed", (int) c & 0xff));
+            }
+        }
+        return id;
+    }
+
+    /**
+     * ORCPT as "addr-type;address" with the address decoded (RFC 3461 §4.2): addr-type is an
+     * atom, the address is xtext that must not decode to a control character.
+     */
+    private static String originalRecipient(String value) {
+        int semi = value == null ? -1 : value.indexOf(';');
+        if (semi <= 0 || semi == value.length() - 1) {
+            throw new IllegalArgumentException("ORCPT needs addr-type;address, like rfc822;user@example.org (RFC 3461 §4.2)");
+        }
+        String type = value.substring(0, semi);
+        if (!type.matches("[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")) {
+            throw new IllegalArgumentException("ORCPT address type '" + type + "' is not an atom like rfc822 (RFC 3461 §4.2)");
+        }
+        String address = Xtext.decode(value.substring(semi + 1));
+        for (int i = 0; i < address.length(); i++) {
+            char c = address.charAt(i);
+            if (Character.isISOControl(c)) {
+                throw new IllegalArgumentException(String.format(
+                        "ORCPT address must not contain control characters (RFC 3461 §4.2); +%02X is not allowed", (int) c & 0xff));
+            }
+        }
+        return type + ";" + address;
     }
 
     /** A parameter problem that has its own reply code rather than 501. */

@@ -98,4 +98,68 @@ class DsnWriterTest {
         assertThat(new String(DsnWriter.headersOf("A: b\n\nbody".getBytes(StandardCharsets.US_ASCII)),
                 StandardCharsets.US_ASCII)).isEqualTo("A: b\n");
     }
+
+    /**
+     * ENVID and ORCPT are the client's text: decoded to a CR LF they would add a recipient group
+     * (or a second Action) of the client's choosing to the delivery-status part. They go back
+     * xtext-encoded (RFC 3464 §2.2.1, §2.3.1), so an envelope already on disk cannot do it either.
+     */
+    @Test
+    void envelopeIdAndOriginalRecipientCannotAddFieldsOrRecipientGroups() throws Exception {
+        DsnReport.Recipient failed = new DsnReport.Recipient("bob@example.org",
+                Optional.of("rfc822;bob@example.org\r\nAction: delivered"),
+                DsnReport.Action.FAILED, "5.1.1", Optional.of("mx1.example.org"), Optional.empty(), Instant.parse("2026-11-26T10:05:00Z"));
+        DsnReport r = new DsnReport("mx.example.test", "Q1",
+                Optional.of("x\r\n\r\nFinal-Recipient: rfc822; ceo@victim.test\r\nAction: delivered\r\nStatus: 2.0.0"),
+                "alice@example.test", DsnReport.Audience.SENDER, Instant.parse("2026-11-26T10:00:00Z"), List.of(failed), true, false,
+                "Subject: x\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII));
+        String status = DsnWriter.deliveryStatus(r);
+        assertThat(status).doesNotContain("\r\nFinal-Recipient: rfc822; ceo@victim.test\r\n");
+        assertThat(status).doesNotContain("\r\nAction: delivered\r\n");
+        assertThat(status.replace("\r\n ", " ")).contains("Original-Envelope-Id: x+0D+0A+0D+0AFinal-Recipient:+20rfc822;+20ceo@victim.test+0D+0A",
+                "Original-Recipient: rfc822;bob@example.org+0D+0AAction:+20delivered\r\n");
+        // Exactly one per-message group and one recipient group, the one that failed.
+        assertThat(status.split("\r\n\r\n")).hasSize(2);
+        assertThat(status).containsOnlyOnce("Action: ").contains("Action: failed");
+        // Read by a MIME parser as the bounce processor would: the status part still says failed.
+        MimeMultipart mp = (MimeMultipart) parse(new DsnWriter().write(r)).getContent();
+        String part = text(mp.getBodyPart(1));
+        assertThat(part).doesNotContain("ceo@victim.test\r\n").doesNotContain("Action: delivered");
+        // A "+" or "=" in an ORCPT address is encoded too; plain values read as before.
+        DsnReport.Recipient plus = new DsnReport.Recipient("b+x@example.org", Optional.of("rfc822;B+x@example.org"),
+                DsnReport.Action.FAILED, "5.1.1", Optional.empty(), Optional.empty(), Instant.parse("2026-11-26T10:05:00Z"));
+        assertThat(DsnWriter.deliveryStatus(new DsnReport("mx.example.test", "Q1", Optional.of("ENV-42"), "alice@example.test",
+                DsnReport.Audience.SENDER, Instant.parse("2026-11-26T10:00:00Z"), List.of(plus), true, false, ORIGINAL)))
+                .contains("Original-Envelope-Id: ENV-42\r\n", "Original-Recipient: rfc822;B+2Bx@example.org\r\n");
+    }
+
+    /** RFC 5322 §2.1.1: no line of a DSN is longer than 998 octets, even a Diagnostic-Code without spaces. */
+    @Test
+    void noLineIsLongerThan998OctetsEvenForALongTokenWithoutSpaces() throws Exception {
+        String token = "x".repeat(2500) + "\u00e9".repeat(700);
+        String diagnostic = "550 5.7.1 " + token + " end";
+        DsnReport.Recipient failed = new DsnReport.Recipient("bob@example.org", Optional.empty(),
+                DsnReport.Action.FAILED, "5.7.1", Optional.of("mx1.example.org"),
+                Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, diagnostic)),
+                Instant.parse("2026-11-26T10:05:00Z"));
+        DsnReport r = new DsnReport("mx.example.test", "Q1", Optional.empty(), "alice@example.test", DsnReport.Audience.SENDER,
+                Instant.parse("2026-11-26T10:00:00Z"), List.of(failed), true, false, ORIGINAL);
+        byte[] dsn = new DsnWriter().write(r);
+        int start = 0;
+        for (int i = 0; i < dsn.length; i++) {
+            if (dsn[i] == '\n') {
+                assertThat(i - start - 1).as("line at octet %d", start).isLessThanOrEqualTo(998);
+                start = i + 1;
+            }
+        }
+        // Unfolded, the field holds the whole diagnostic; the breaks only add folding white space.
+        String field = DsnWriter.fold("Diagnostic-Code: smtp; " + diagnostic);
+        assertThat(field.split("\r\n")).hasSizeGreaterThan(3).allSatisfy(l -> {
+            assertThat(l.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(998);
+            assertThat(l).isNotBlank();
+        });
+        assertThat(field.replace("\r\n", "").replace(" ", "")).isEqualTo(("Diagnostic-Code: smtp; " + diagnostic).replace(" ", ""));
+        MimeMultipart mp = (MimeMultipart) parse(dsn).getContent();
+        assertThat(text(mp.getBodyPart(1)).replace("\r\n ", "")).contains(token);
+    }
 }

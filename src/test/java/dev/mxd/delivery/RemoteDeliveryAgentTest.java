@@ -122,4 +122,34 @@ class RemoteDeliveryAgentTest {
             });
         }
     }
+
+    /**
+     * An SMTPUTF8 message to a host without SMTPUTF8 that hangs up at MAIL: the non-ASCII
+     * recipient, which could never go there, fails with 5.6.7 now (a DSN at once, not 4.4.7 at
+     * expiry); its ASCII co-recipient is deferred for the retry, after the next address.
+     */
+    @Test
+    void aRecipientLeftOutForWantOfSmtputf8FailsWith567EvenWhenTheSessionBreaks() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
+                c -> c.startsWith("MAIL") ? FakeSmtpServer.HANG_UP : null)) {
+            Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+            MailParameters utf8 = new MailParameters(java.util.OptionalLong.empty(), MailParameters.Body.SEVEN_BIT, true,
+                    Optional.empty(), Optional.empty());
+            List<RecipientStatus> pending = List.of("j\u00fcrgen@agent.test", "user@agent.test").stream()
+                    .map(a -> new RecipientStatus(new Recipient(Mailbox.parse(a), RcptParameters.NONE, new Route.Relay("agent.test")),
+                            DeliveryState.PENDING, "", Instant.now())).toList();
+            Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), utf8, pending,
+                    new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+            List<RecipientStatus> out = agent(mx.address().getPort(), hosts()).deliver(e, text, pending);
+            assertThat(out).hasSize(2);
+            assertThat(out.get(0).state()).isEqualTo(DeliveryState.FAILED);
+            assertThat(out.get(0).status()).contains("5.6.7");
+            assertThat(out.get(0).detail()).contains("does not offer SMTPUTF8");
+            assertThat(out.get(1).state()).isEqualTo(DeliveryState.DEFERRED);
+            assertThat(out.get(1).status()).contains("4.4.1");
+            assertThat(out.get(1).detail()).contains("could not deliver to any MX host");
+            assertThat(mx.commands("MAIL")).isNotEmpty();
+            assertThat(mx.messages).isEmpty();
+        }
+    }
 }

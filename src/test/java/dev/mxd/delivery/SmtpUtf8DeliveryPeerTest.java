@@ -92,9 +92,14 @@ class SmtpUtf8DeliveryPeerTest {
 
     /** Hands a message to mxd with MAIL FROM:<alice@example.test> SMTPUTF8, as an EAI client would. */
     static void submit(TestMx mx, String headers, String... rcpts) throws IOException {
+        submitAs(mx, "client.test", headers, rcpts);
+    }
+
+    /** As {@link #submit}, the client saying EHLO {@code helo}. */
+    static void submitAs(TestMx mx, String helo, String headers, String... rcpts) throws IOException {
         try (RawSmtp c = new RawSmtp(mx.smtp())) {
             assertThat(c.code()).isEqualTo(220);
-            c.send("EHLO client.test\r\n");
+            c.send(("EHLO " + helo + "\r\n").getBytes(StandardCharsets.UTF_8));
             assertThat(c.reply()).contains("SMTPUTF8");
             c.send("MAIL FROM:<alice@example.test> BODY=8BITMIME SMTPUTF8\r\n");
             assertThat(c.code()).isEqualTo(250);
@@ -151,6 +156,25 @@ class SmtpUtf8DeliveryPeerTest {
             Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
                     .until(() -> rcptArgs(dumpsWith(marker)).size() == 2);
             assertThat(String.join(" ", rcptArgs(dumpsWith(marker)))).contains("x@plain.utf8.test", "y@plain.utf8.test");
+            awaitQueueEmpty(mx);
+            assertThat(mx.delivered("alice")).as("no DSN").isEmpty();
+        }
+    }
+
+    /**
+     * A client that says EHLO with a UTF-8 name: mxd's Received field names it in A-labels, so the
+     * all-ASCII message still goes to the next hop without SMTPUTF8 rather than failing 5.6.7 for
+     * every recipient, and no 8-bit header octet reaches that hop.
+     */
+    @Test
+    void aUtf8EhloNameDoesNotMakeAnAsciiMessageNeedSmtputf8() throws Exception {
+        String marker = UUID.randomUUID().toString();
+        try (TestMx mx = sender()) {
+            submitAs(mx, "b\u00fccher.example", asciiHeaders(marker), "x@plain.utf8.test", "y@plain.utf8.test");
+            Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> rcptArgs(dumpsWith(marker)).size() == 2);
+            String arrived = new String(dumpsWith(marker).get(0).message(), StandardCharsets.UTF_8);
+            assertThat(arrived).contains("Received: from xn--bcher-kva.example ([127.0.0.1])").doesNotContain("b\u00fccher");
             awaitQueueEmpty(mx);
             assertThat(mx.delivered("alice")).as("no DSN").isEmpty();
         }

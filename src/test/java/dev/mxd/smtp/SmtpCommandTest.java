@@ -86,6 +86,14 @@ class SmtpCommandTest {
         assertThat(invalid("RCPT TO:<a@b.example> NOTIFY=SOMETIMES").code()).isEqualTo(501);
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=nosemicolon").code()).isEqualTo(501);
         assertThat(invalid("RCPT TO:<a@b.example> FOO").code()).isEqualTo(555);
+        // RFC 3461 §4.4 / §4.2: ENVID is printable US-ASCII, ORCPT's address has no control characters.
+        assertThat(invalid("MAIL FROM:<a@b.example> ENVID=x+0D+0AAction:+20delivered").summary()).startsWith("501 5.5.4 ENVID");
+        assertThat(invalid("MAIL FROM:<a@b.example> ENVID=x+7F").code()).isEqualTo(501);
+        assertThat(invalid("MAIL FROM:<a@b.example> ENVID=x+C3+BC").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc822;a@b.example+0AAction:+20delivered").summary())
+                .startsWith("501 5.5.4 ORCPT").doesNotContain("\n");
+        assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc822;a@b.example+0D").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc(822);a@b.example").code()).isEqualTo(501);
     }
 
     @Test

@@ -18,7 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -290,7 +292,15 @@ public final class SmtpConnection implements AutoCloseable {
             }
             if (result instanceof TransactionResult.Failed failed) {
                 if (n == 1) {
-                    return failed;
+                    // Nothing went here; the caller tries the next address. The recipients left out
+                    // for want of SMTPUTF8 keep their 5.6.7 in case no address takes the message.
+                    Map<Integer, RecipientOutcome.Failed> settled = new HashMap<>();
+                    for (int i = 0; i < outcomes.length; i++) {
+                        if (outcomes[i] instanceof RecipientOutcome.Failed leftOut) {
+                            settled.put(i, leftOut);
+                        }
+                    }
+                    return new TransactionResult.Failed(failed.failure(), settled);
                 }
                 SessionFailure f = failed.failure();
                 for (int i : indices) {

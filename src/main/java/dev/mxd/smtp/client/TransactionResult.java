@@ -1,6 +1,7 @@
 package dev.mxd.smtp.client;
 
 import java.util.List;
+import java.util.Map;
 
 /** The end of one {@link SmtpConnection#send(Envelope)}. */
 public sealed interface TransactionResult {
@@ -26,8 +27,23 @@ public sealed interface TransactionResult {
 
     /**
      * The session broke before the content went out (lost connection, timeout, garbled reply, or
-     * STARTTLS trouble): nothing was delivered here, every recipient is still to do, and the
-     * caller tries the next address. The connection is closed.
+     * STARTTLS trouble): nothing was delivered here, and the caller tries the next address. The
+     * connection is closed.
+     *
+     * @param failure what broke
+     * @param settled recipients already failed for good before any command was sent, by index in
+     *                the envelope: those whose address has no ASCII form, left out because this
+     *                server does not offer SMTPUTF8 (5.6.7, RFC 6531 §3.2). If no other address
+     *                takes the message, these fail rather than wait for a retry. Every other
+     *                recipient is still to do.
      */
-    record Failed(SessionFailure failure) implements TransactionResult {}
+    record Failed(SessionFailure failure, Map<Integer, RecipientOutcome.Failed> settled) implements TransactionResult {
+        public Failed {
+            settled = Map.copyOf(settled);
+        }
+
+        public Failed(SessionFailure failure) {
+            this(failure, Map.of());
+        }
+    }
 }

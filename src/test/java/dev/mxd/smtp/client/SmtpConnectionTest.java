@@ -304,6 +304,26 @@ class SmtpConnectionTest {
         assertThat(s.commands("MAIL").get(0)).doesNotContain("SMTPUTF8");
     }
 
+    /**
+     * The 5.6.7 of a recipient left out for want of SMTPUTF8 is decided before MAIL: a connection
+     * that drops at MAIL must not turn it into a retry that bounces only at expiry. The result
+     * stays Failed, so the caller still tries the next address for the others.
+     */
+    @Test
+    void aRecipientLeftOutForWantOfSmtputf8KeepsIts567WhenTheSessionBreaksAtMail() throws IOException {
+        FakeSmtpServer s = server(List.of("8BITMIME"), c -> c.startsWith("MAIL") ? FakeSmtpServer.HANG_UP : null);
+        SmtpConnection c = connect(s);
+        TransactionResult r = c.send(envelope("j\u00fcrgen@fake.test", "ascii@fake.test"));
+        assertThat(r).isInstanceOfSatisfying(TransactionResult.Failed.class, f -> {
+            assertThat(f.failure().stage()).isEqualTo(SessionStage.MAIL);
+            assertThat(f.settled()).containsOnlyKeys(0);
+            assertThat(f.settled().get(0).recipient().address()).isEqualTo("j\u00fcrgen@fake.test");
+            assertThat(f.settled().get(0).status()).hasToString("5.6.7");
+            assertThat(f.settled().get(0).detail()).contains("does not offer SMTPUTF8");
+        });
+        assertThat(s.commands("RCPT")).allSatisfy(l -> assertThat(l).doesNotContain("j\u00fcrgen"));
+    }
+
     @Test
     void smtputf8IsAskedForWhenOfferedAndNeeded() throws IOException {
         FakeSmtpServer s = server(FULL, c -> null);
@@ -327,6 +347,19 @@ class SmtpConnectionTest {
         completed(connect(without).send(e));
         assertThat(without.commands("MAIL").get(0)).doesNotContain("RET=").doesNotContain("ENVID=");
         assertThat(without.commands("RCPT").get(0)).doesNotContain("NOTIFY").doesNotContain("ORCPT");
+    }
+
+    /** An ORCPT with a line break or space in it (an envelope from an older spool) goes on as xtext, one command line. */
+    @Test
+    void orcptWithALineBreakGoesOnXtextEncoded() throws IOException {
+        Recipient r = new Recipient("a@fake.test", Set.of(Recipient.Notify.FAILURE), Optional.of("a@fake.test\r\nAction: delivered"));
+        Envelope e = Envelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
+                .withDsn(Optional.empty(), Optional.of("env 1+2=3"));
+        FakeSmtpServer s = server(FULL, c -> null);
+        assertThat(completed(connect(s).send(e)).accepted()).hasSize(1);
+        assertThat(s.commands("MAIL").get(0)).contains(" ENVID=env+201+2B2+3D3");
+        assertThat(s.commands("RCPT")).singleElement().asString() // " +": pipelined after MAIL
+                .startsWith("RCPT TO:<a@fake.test> NOTIFY=FAILURE ORCPT=rfc822;a@fake.test+0D+0AAction:+20delivered");
     }
 
     @Test

@@ -109,6 +109,29 @@ class SmtpServerTest {
         }
     }
 
+    /**
+     * An ENVID or ORCPT whose xtext decodes to a CR LF would write fields of its own (a forged
+     * "Action: delivered") into the delivery-status part of a later DSN: it is a 501, and the
+     * session goes on.
+     */
+    @Test
+    void envidAndOrcptThatDecodeToLineBreaksAreSyntaxErrors() throws Exception {
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            assertThat(say(c, "MAIL FROM:<a@b.test> ENVID=x+0D+0A+0D+0AFinal-Recipient:+20rfc822;+20ceo@victim.test"))
+                    .startsWith("501 5.5.4 ENVID must decode to printable US-ASCII");
+            assertThat(say(c, "MAIL FROM:<a@b.test> ENVID=a+00b")).startsWith("501 5.5.4");
+            assertThat(say(c, "MAIL FROM:<a@b.test> ENVID=env+20+2B1")).startsWith("250 2.1.0");
+            assertThat(say(c, "RCPT TO:<c@d.test> ORCPT=rfc822;c@d.test+0D+0AAction:+20delivered"))
+                    .startsWith("501 5.5.4 ORCPT address must not contain control characters");
+            assertThat(say(c, "RCPT TO:<alice@example.test> ORCPT=rfc@822;alice@example.test"))
+                    .startsWith("501 5.5.4 ORCPT address type");
+            assertThat(say(c, "RCPT TO:<alice@example.test> ORCPT=rfc822;alice@example.test+09")).startsWith("501 5.5.4");
+            assertThat(say(c, "RCPT TO:<alice@example.test> ORCPT=rfc822;Alice+2Bx@example.test")).startsWith("250 2.1.5");
+            assertThat(say(c, "NOOP")).startsWith("250");
+        }
+    }
+
     @Test
     void recipientAndSizeLimits() throws Exception {
         try (RawSmtp c = greeted()) {
