@@ -174,23 +174,9 @@ public final class DsnWriter {
         return semi < 0 ? "unknown;" + xtext(orcpt) : xtext(orcpt.substring(0, semi)) + ";" + xtext(orcpt.substring(semi + 1));
     }
 
-    /**
-     * RFC 3461 §4 xtext: printable ASCII other than "+" and "=" as is, every other ASCII
-     * character (CR, LF, space, controls) as "+" and two hex digits, so that a value can
-     * never start a field of its own. Non-ASCII stays as it is: it only occurs in an
-     * SMTPUTF8 report, whose message/global-delivery-status part is UTF-8 (RFC 6533 §3).
-     */
+    /** RFC 3461 §4 xtext, keeping UTF-8 as it is (it only occurs in an SMTPUTF8 report, RFC 6533 §3). */
     static String xtext(String value) {
-        StringBuilder sb = new StringBuilder(value.length() + 8);
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c >= 0x80 || (c > ' ' && c < 0x7f && c != '+' && c != '=')) {
-                sb.append(c);
-            } else {
-                sb.append('+').append(String.format("%02X", (int) c));
-            }
-        }
-        return sb.toString();
+        return dev.mxd.smtp.Xtext.encode(value, true);
     }
 
     /** RFC 6533 §3: an address with UTF-8 in it is of type utf-8 (allowed in message/global-delivery-status only). */

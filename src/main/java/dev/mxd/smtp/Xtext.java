@@ -25,15 +25,34 @@ public final class Xtext {
         return b.toString();
     }
 
-    public static String encode(String text) {
-        StringBuilder b = new StringBuilder();
-        for (char c : text.toCharArray()) {
-            if (c < 33 || c > 126 || c == '+' || c == '=') {
-                b.append('+').append(String.format("%02X", (int) c & 0xff));
+    /** Encodes a value as xtext; non-ASCII goes as its UTF-8 octets, each "+" and two hex digits. */
+    public static String encode(String value) {
+        return encode(value, false);
+    }
+
+    /**
+     * Encodes a value as xtext: printable ASCII other than "+" and "=" as is, every other octet
+     * (space, CR, LF, controls) as "+" and two upper-case hex digits, so a value can never end a
+     * parameter or start a field of its own. With {@code keepUtf8}, non-ASCII characters stay as
+     * they are (RFC 6533 §3: a message/global-delivery-status part is UTF-8).
+     */
+    public static String encode(String value, boolean keepUtf8) {
+        StringBuilder sb = new StringBuilder(value.length() + 8);
+        for (int i = 0; i < value.length(); ) {
+            int cp = value.codePointAt(i);
+            i += Character.charCount(cp);
+            if (cp >= 0x80 && keepUtf8) {
+                sb.appendCodePoint(cp);
+            } else if (cp > ' ' && cp < 0x7f && cp != '+' && cp != '=') {
+                sb.append((char) cp);
             } else {
-                b.append(c);
+                for (byte b : new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+                    sb.append('+').append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
+                }
             }
         }
-        return b.toString();
+        return sb.toString();
     }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 }

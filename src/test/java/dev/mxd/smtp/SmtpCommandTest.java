@@ -146,6 +146,8 @@ class SmtpCommandTest {
     @Test
     void xtextRoundTrip() {
         assertThat(Xtext.decode(Xtext.encode("a+b=c d"))).isEqualTo("a+b=c d");
+        assertThat(Xtext.encode("j\u00f6rg\r\n")).isEqualTo("j+C3+B6rg+0D+0A"); // UTF-8 octets, never a raw line break
+        assertThat(Xtext.encode("j\u00f6rg\r\n", true)).isEqualTo("j\u00f6rg+0D+0A"); // RFC 6533 reports keep UTF-8
         assertThatThrownBy(() -> Xtext.decode("a+2")).isInstanceOf(IllegalArgumentException.class);
     }
 

@@ -3,6 +3,7 @@ package dev.mxd.smtp.client;
 import dev.mxd.smtp.EhloExtensions;
 import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.MalformedReplyException;
+import dev.mxd.smtp.Xtext;
 import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.SmtpReplyReader;
 import java.io.BufferedInputStream;
