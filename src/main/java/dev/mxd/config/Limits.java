@@ -12,16 +12,19 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param maxConnectionsPerIp  SMTP connections at once from one client address
  * @param maxLineLength        longest command line in octets, CRLF included (RFC 5321 §4.5.3.1.4 needs 512)
  * @param maxDataLineLength    longest line of message text in octets, CRLF included (RFC 5321 §4.5.3.1.6 needs 1000)
+ * @param maxHops              most Received header fields a message may arrive with (RFC 5321 §6.3: a loop is
+ *                             detected by counting them; Postfix's hopcount_limit is 50)
  */
 public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
-                     int maxLineLength, int maxDataLineLength) {
+                     int maxLineLength, int maxDataLineLength, int maxHops) {
 
-    public static final Limits DEFAULTS = new Limits(DataSize.parse("25MB"), 100, 500, 20, 2048, 65536);
+    public static final Limits DEFAULTS = new Limits(DataSize.parse("25MB"), 100, 500, 20, 2048, 65536, 50);
 
     public Limits {
         positive("max-recipients", maxRecipients);
         positive("max-connections", maxConnections);
         positive("max-connections-per-ip", maxConnectionsPerIp);
+        positive("max-hops", maxHops);
         if (maxLineLength < 512) {
             throw new IllegalArgumentException("max-line-length must be at least 512 (RFC 5321 §4.5.3.1.4)");
         }
@@ -36,14 +39,16 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
                            @JsonProperty("max-connections") Integer maxConnections,
                            @JsonProperty("max-connections-per-ip") Integer maxConnectionsPerIp,
                            @JsonProperty("max-line-length") Integer maxLineLength,
-                           @JsonProperty("max-data-line-length") Integer maxDataLineLength) {
+                           @JsonProperty("max-data-line-length") Integer maxDataLineLength,
+                           @JsonProperty("max-hops") Integer maxHops) {
         Limits d = DEFAULTS;
         return new Limits(maxMessageSize != null ? maxMessageSize : d.maxMessageSize(),
                 maxRecipients != null ? maxRecipients : d.maxRecipients(),
                 maxConnections != null ? maxConnections : d.maxConnections(),
                 maxConnectionsPerIp != null ? maxConnectionsPerIp : d.maxConnectionsPerIp(),
                 maxLineLength != null ? maxLineLength : d.maxLineLength(),
-                maxDataLineLength != null ? maxDataLineLength : d.maxDataLineLength());
+                maxDataLineLength != null ? maxDataLineLength : d.maxDataLineLength(),
+                maxHops != null ? maxHops : d.maxHops());
     }
 
     private static void positive(String key, int value) {

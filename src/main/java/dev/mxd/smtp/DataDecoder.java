@@ -22,6 +22,7 @@ public final class DataDecoder {
     // Limits.
     private final long maxSize;
     private final int maxLineLength;
+    private final int maxHops;
 
     // Decoding state.
     private State state = State.LINE_START;
@@ -33,6 +34,13 @@ public final class DataDecoder {
     private final TextSink sink;
     private final byte[] staged;
     private int stagedLength;
+
+    // The header section, scanned as it passes for Received fields (hop counting, RFC 5321 §6.3).
+    private static final byte[] RECEIVED = "received:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private boolean inHeader = true;
+    private int headerColumn;        // octets of the current header line so far, CR not counted
+    private boolean receivedSoFar = true; // the current line starts like "Received:" so far
+    private int hops;
 
     // What was found.
     private long size;
@@ -48,11 +56,17 @@ public final class DataDecoder {
      * connection reuses for each of its messages instead of allocating one per message.
      */
     public DataDecoder(long maxSize, int maxLineLength, TextSink sink, byte[] staging) {
+        this(maxSize, maxLineLength, Integer.MAX_VALUE, sink, staging);
+    }
+
+    /** A decoder that also refuses a header section with more than {@code maxHops} Received fields. */
+    public DataDecoder(long maxSize, int maxLineLength, int maxHops, TextSink sink, byte[] staging) {
         if (staging.length != STAGING) {
             throw new IllegalArgumentException("staging buffer of " + staging.length + " octets; use newStaging()");
         }
         this.maxSize = maxSize;
         this.maxLineLength = maxLineLength;
+        this.maxHops = maxHops;
         this.sink = sink;
         this.staged = staging;
     }
@@ -134,6 +148,8 @@ public final class DataDecoder {
             outcome = new DataOutcome.TooBig(size);
         } else if (tooLong) {
             outcome = new DataOutcome.LineTooLong(maxLineLength);
+        } else if (hops > maxHops) {
+            outcome = new DataOutcome.TooManyHops(hops, maxHops);
         } else {
             flush();
             outcome = new DataOutcome.Complete(size);
@@ -141,6 +157,9 @@ public final class DataDecoder {
     }
 
     private void append(byte b) {
+        if (inHeader) {
+            header(b);
+        }
         size++;
         if (size > maxSize || tooLong) {
             return; // keep counting, stop storing: the message will be refused
@@ -149,6 +168,27 @@ public final class DataDecoder {
             flush();
         }
         staged[stagedLength++] = b;
+    }
+
+    /** Counts the header section's Received fields; a continuation line starts with white space, so it never counts. */
+    private void header(byte b) {
+        if (b == '\r') {
+            return;
+        }
+        if (b == '\n') {
+            if (headerColumn == 0) {
+                inHeader = false; // the empty line: the body starts
+            } else if (receivedSoFar && headerColumn >= RECEIVED.length) {
+                hops++;
+            }
+            headerColumn = 0;
+            receivedSoFar = true;
+            return;
+        }
+        if (headerColumn < RECEIVED.length) {
+            receivedSoFar &= (b | 0x20) == RECEIVED[headerColumn]; // ASCII letters lowered; ':' has the bit already
+        }
+        headerColumn++;
     }
 
     private void flush() {

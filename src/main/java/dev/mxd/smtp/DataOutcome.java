@@ -16,6 +16,12 @@ public sealed interface DataOutcome {
     record LineTooLong(int limit) implements DataOutcome {}
 
     /**
+     * CRLF.CRLF arrived but the header section has more Received fields than the limit: the message
+     * has gone round in a loop (RFC 5321 §6.3).
+     */
+    record TooManyHops(int received, int limit) implements DataOutcome {}
+
+    /**
      * A CR not followed by LF, or an LF not preceded by CR. This is how SMTP smuggling hides a
      * second message, so the text is rejected at once and the connection must be closed
      * (RFC 5321 §2.3.8; as Postfix smtpd_forbid_bare_newline).

@@ -65,6 +65,12 @@ public final class Replies {
     public static final ServerReply BARE_LINE_ENDING =
             ServerReply.of(521, "5.5.2", "bare <LF> or <CR> received; lines must end with <CR><LF> (RFC 5321 §2.3.8), closing");
     public static final ServerReply DATA_LINE_TOO_LONG = ServerReply.of(500, "5.5.6", "message line too long, message rejected");
+    /** RFC 5321 §6.3: too many Received fields means a loop; Postfix says "too many hops" (5.4.6). */
+    public static ServerReply tooManyHops(int received, int limit) {
+        return ServerReply.of(554, "5.4.6", "too many hops: " + received + " Received header fields, more than "
+                + limit + "; the message is looping, message rejected");
+    }
+
     public static final ServerReply MESSAGE_TOO_BIG = ServerReply.of(552, "5.3.4", "message size exceeds fixed maximum message size");
     public static final ServerReply TOO_MANY_RECIPIENTS = ServerReply.of(452, "4.5.3", "too many recipients");
     /** A recipient whose domain filters mail differently from those already accepted (RFC 5321 §4.5.3.1.10). */

@@ -31,6 +31,11 @@ class OpenRelayProbeTest {
     @BeforeAll
     static void start() throws Exception {
         mx = TestMx.start("trusted-networks: []\n");
+        mx.mx().queue().onDelivery(event -> {
+            if (event.transport().equals("local")) {
+                localDeliveries.put(event.queueId(), event.recipient());
+            }
+        });
     }
 
     @AfterAll
@@ -79,10 +84,50 @@ class OpenRelayProbeTest {
     @ValueSource(strings = {"<ALICE@EXAMPLE.TEST>", "<alice@Example.Test>", "<user%other.test@example.org>",
         "<other.test!user@example.org>", "<\"user@other.test\"@example.org>", "<@other.test:user@example.org>"})
     void ownDomainsInOddSpellingsStayOwnDomains(String rcpt) throws Exception {
-        String reply = rcpt(rcpt);
-        if (reply.startsWith("250")) {
-            assertThat(rcpt.toLowerCase(java.util.Locale.ROOT)).containsAnyOf("@example.test>", "@example.org>");
+        String id = accepted(rcpt);
+        // Where mxd filed it: delivered to a local mailbox of example.test, or queued for the backup
+        // domain example.org; never a route to another domain.
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> routeDomain(id).isPresent() || localDeliveries.containsKey(id));
+        String expected = rcpt.toLowerCase(java.util.Locale.ROOT).endsWith("@example.test>") ? "example.test" : "example.org";
+        java.util.Optional<String> queuedFor = routeDomain(id);
+        String filed = queuedFor.orElseGet(() -> localDeliveries.get(id).toLowerCase(java.util.Locale.ROOT)
+                .substring(localDeliveries.get(id).indexOf('@') + 1));
+        assertThat(filed).as("where mxd filed RCPT TO:%s", rcpt).isEqualTo(expected);
+    }
+
+    /** Local deliveries by queue id: the recipient address mxd delivered. */
+    private static final java.util.Map<String, String> localDeliveries = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A whole transaction to one recipient, which must be accepted; returns its queue id. */
+    private static String accepted(String rcpt) throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO probe.other.test\r\nMAIL FROM:<probe@other.test>\r\nRCPT TO:" + rcpt + "\r\n");
+            assertThat(c.code()).as("EHLO").isEqualTo(250);
+            assertThat(c.code()).as("MAIL").isEqualTo(250);
+            assertThat(c.reply()).as("RCPT TO:%s", rcpt).startsWith("250");
+            c.send("DATA\r\n");
+            assertThat(c.code()).isEqualTo(354);
+            c.send("Subject: odd spelling\r\n\r\nprobe " + rcpt + "\r\n.\r\n");
+            String reply = c.reply();
+            assertThat(reply).startsWith("250 ");
+            return reply.substring(reply.lastIndexOf(' ') + 1).strip();
         }
+    }
+
+    /** The route domain of a queued message's only recipient, while it is in the spool. */
+    private static java.util.Optional<String> routeDomain(String id) throws Exception {
+        for (QueueState q : QueueState.values()) {
+            try {
+                Envelope e = mx.mx().spool().envelope(q, id);
+                Route route = e.recipients().get(0).recipient().route();
+                return java.util.Optional.of(route instanceof Route.Local l ? l.domain() : ((Route.Relay) route).domain());
+            } catch (java.nio.file.NoSuchFileException notInThisState) {
+                // try the next state
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     @Test

@@ -153,4 +153,28 @@ class DataDecoderTest {
         assertThat(d.outcome()).containsInstanceOf(DataOutcome.TooBig.class);
         assertThat(text.size()).isLessThanOrEqualTo(20_000);
     }
+
+    private static String received(int n) {
+        return "Received: from hop" + n + ".test by hop" + (n + 1) + ".test;\r\n\tThu, 3 Dec 2026 10:00:00 +0000\r\n";
+    }
+
+    private DataOutcome decodeWithHops(String headers, int maxHops) {
+        DataDecoder d = new DataDecoder(1 << 20, 1000, maxHops, text::write, DataDecoder.newStaging());
+        byte[] in = b(headers + "Subject: loop\r\n\r\nReceived: in the body does not count\r\n.\r\n");
+        d.feed(in, 0, in.length);
+        return d.outcome().orElseThrow();
+    }
+
+    @Test
+    void moreReceivedFieldsThanTheHopLimitIsALoop() {
+        assertThat(decodeWithHops(received(1).repeat(5), 5)).isInstanceOf(DataOutcome.Complete.class);
+        text.reset();
+        assertThat(decodeWithHops(received(1).repeat(6), 5)).isEqualTo(new DataOutcome.TooManyHops(6, 5));
+        text.reset();
+        // Any case, and not a field whose name only starts like it; folded lines are one field.
+        String mixed = "RECEIVED: a\r\nreceived: b\r\n  received: folded\r\nReceived-SPF: pass\r\nX-Received: c\r\n";
+        assertThat(decodeWithHops(mixed, 1)).isEqualTo(new DataOutcome.TooManyHops(2, 1));
+        text.reset();
+        assertThat(decodeWithHops(mixed, 2)).isInstanceOf(DataOutcome.Complete.class);
+    }
 }

@@ -116,7 +116,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             if (staging == null) {
                 staging = DataDecoder.newStaging();
             }
-            decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), incoming, staging));
+            decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), limits.maxHops(),
+                    incoming, staging));
             idle(ctx, timeouts.data());
             reply(ctx, d.reply(), false);
         } else if (step instanceof SessionStep.BeginTls t) {

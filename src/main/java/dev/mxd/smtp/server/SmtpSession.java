@@ -195,6 +195,9 @@ final class SmtpSession {
         if (outcome instanceof DataOutcome.LineTooLong) {
             return reply(Replies.DATA_LINE_TOO_LONG);
         }
+        if (outcome instanceof DataOutcome.TooManyHops hops) {
+            return reply(Replies.tooManyHops(hops.received(), hops.limit()));
+        }
         return new SessionStep.Reply(Replies.BARE_LINE_ENDING, true);
     }
 
