@@ -37,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * the copy already; never a loss). Every state a crash leaves between the steps is accepted
  * ({@link Quarantine#pending}), and none of them stops a server start.
  *
+ * <p>Each release, from taking the entry to forgetting it, and the resumption at start, holds the
+ * quarantine's lock ({@link Quarantine#lock}: threads of this process and other processes, such as
+ * {@code mxd quarantine release --config} beside a running server). Without it, a release could
+ * find in {@code released/} an entry another one had just taken and not yet forgotten, and both
+ * would queue it.
+ *
  * @param handOver how the queue manager learns of the new message: {@link HandOver#LISTENER} in
  *                 the server's own process, {@link HandOver#DEFERRED_NOW} from another process
  */
@@ -80,6 +86,12 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
 
     /** Releases one entry, or finishes its release if a crash interrupted one. */
     public Outcome release(String id) throws IOException {
+        try (Quarantine.Lock held = quarantine.lock()) {
+            return releaseLocked(id);
+        }
+    }
+
+    private Outcome releaseLocked(String id) throws IOException {
         Optional<Quarantine.Released> pending = pending().stream().filter(r -> r.entry().id().equals(id)).findFirst();
         if (pending.isPresent()) {
             return inject(pending.get());
@@ -106,6 +118,18 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
      * {@code released/} for the next start or the next {@code release} of its id.
      */
     public void resumePending() {
+        if (!Files.isDirectory(quarantine.directory())) {
+            return; // nothing was ever quarantined
+        }
+        try (Quarantine.Lock held = quarantine.lock()) {
+            resumePendingLocked();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("quarantine {}: cannot resume releases ({}); they stay in released/ until the next start",
+                    quarantine.directory(), e.toString());
+        }
+    }
+
+    private void resumePendingLocked() {
         List<Quarantine.Released> pending;
         try {
             pending = pending();
