@@ -1,6 +1,7 @@
 package dev.mxd.filter;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.smtp.MailParameters;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -143,6 +144,21 @@ public final class Quarantine {
      */
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, String reason, List<EngineResult> results,
                                  Instant arrival) throws IOException {
+        return store(message, envelope, Optional.empty(), reason, results, arrival);
+    }
+
+    /**
+     * As {@link #store(MessageSource, ScanEnvelope, String, List, Instant)}, keeping the MAIL
+     * parameters the message came with (SMTPUTF8, BODY) for its release.
+     */
+    public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, MailParameters received, String reason,
+                                 List<EngineResult> results, Instant arrival) throws IOException {
+        return store(message, envelope, Optional.of(new QuarantineEntry.Received(received.smtputf8(),
+                received.body() == MailParameters.Body.EIGHT_BIT_MIME)), reason, results, arrival);
+    }
+
+    private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
+                                  String reason, List<EngineResult> results, Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
         Files.createDirectories(tmp);
         String id = ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt());
@@ -157,7 +173,7 @@ public final class Quarantine {
                 ch.force(true);
             }
             QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
-                    size, results.stream().map(EngineResult::summary).toList());
+                    size, results.stream().map(EngineResult::summary).toList(), received);
             try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
                 ch.force(true);

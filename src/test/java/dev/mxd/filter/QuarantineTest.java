@@ -164,4 +164,23 @@ class QuarantineTest {
             assertThat(left.filter(Files::isRegularFile)).isEmpty();
         }
     }
+
+    /** SMTPUTF8 and BODY=8BITMIME are kept for the release; an entry stored before mxd kept them reads as unknown. */
+    @Test
+    void theMailParametersAreKeptAndOldEntriesStillRead() throws Exception {
+        Quarantine q = new Quarantine(dataDir);
+        MailParameters utf8 = new MailParameters(OptionalLong.empty(), MailParameters.Body.EIGHT_BIT_MIME, true, Optional.empty(),
+                Optional.empty());
+        QuarantineEntry e = q.store(MessageSource.of(TEXT), ScanEnvelope.of("Q1", "a@x.test", List.of("b@example.test")), utf8,
+                "virus", List.of(), Instant.parse("2026-11-26T05:00:00Z"));
+        assertThat(e.received()).contains(new QuarantineEntry.Received(true, true));
+        assertThat(q.find(e.id())).contains(e);
+        ObjectNode json = (ObjectNode) new ObjectMapper().readTree(dataDir.resolve("quarantine/" + e.id() + ".json").toFile());
+        assertThat(json.get("smtputf8").asBoolean()).isTrue();
+        assertThat(json.get("body").asText()).isEqualTo("8BITMIME");
+        json.remove(List.of("smtputf8", "body"));
+        assertThat(QuarantineEntry.fromJson(json).received()).isEmpty();
+        json.put("body", "BINARYMIME");
+        assertThatIOException().isThrownBy(() -> QuarantineEntry.fromJson(json)).withMessageContaining("BINARYMIME");
+    }
 }

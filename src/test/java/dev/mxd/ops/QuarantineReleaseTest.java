@@ -99,4 +99,33 @@ class QuarantineReleaseTest {
             assertThat(q.pendingReleases()).isEmpty();
         }
     }
+
+    /**
+     * An entry quarantined before mxd kept the SMTPUTF8 flag: a header section that is not ASCII
+     * needs SMTPUTF8 onward (RFC 6531 §3.4) even when the addresses are ASCII; 8-bit octets only in
+     * the body need BODY=8BITMIME (RFC 6152), not SMTPUTF8.
+     */
+    @Test
+    void anOlderEntryWithUtf8HeadersIsReleasedWithSmtputf8(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        ScanEnvelope env = ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test"));
+        QuarantineEntry utf8Headers = q.store(MessageSource.of("Subject: Gr\u00fc\u00dfe\r\n\r\nhi\r\n".getBytes(StandardCharsets.UTF_8)),
+                env, "virus", List.of(), Instant.now());
+        QuarantineEntry utf8Body = q.store(MessageSource.of("Subject: hello\r\n\r\nGr\u00fc\u00dfe\r\n".getBytes(StandardCharsets.UTF_8)),
+                env, "virus", List.of(), Instant.now());
+        assertThat(utf8Headers.received()).isEmpty(); // as an entry written before the flag was kept
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+
+        String first = ((QuarantineRelease.Outcome.Queued) release.release(utf8Headers.id())).queueId();
+        assertThat(spool.envelope(QueueState.DEFERRED, first).parameters())
+                .satisfies(p -> assertThat(p.smtputf8()).as("SMTPUTF8").isTrue())
+                .satisfies(p -> assertThat(p.body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME));
+        String second = ((QuarantineRelease.Outcome.Queued) release.release(utf8Body.id())).queueId();
+        assertThat(spool.envelope(QueueState.DEFERRED, second).parameters())
+                .satisfies(p -> assertThat(p.smtputf8()).as("SMTPUTF8").isFalse())
+                .satisfies(p -> assertThat(p.body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME));
+    }
 }
