@@ -1,9 +1,13 @@
-package dev.mxd.cli;
+package dev.mxd.filter;
+
+import static dev.mxd.filter.OneFilterPolicyPerTransactionPeerTest.say;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mxd.filter.Quarantine;
-import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.config.ConfigLoader;
+import dev.mxd.config.MxdConfig;
+import dev.mxd.ops.QuarantineRelease;
+import dev.mxd.policy.DomainPolicy;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
 import dev.mxd.queue.Spool;
@@ -13,11 +17,9 @@ import dev.mxd.testing.PeerProcess;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -54,21 +56,6 @@ class QuarantineSmtputf8PeerTest {
                 + "filters:\n  clamd: {address: \"" + clamd.address() + "\"}\n  timeout: 60s\n  on-error: tempfail\n";
     }
 
-    /** A message with EICAR attached (base64), its Subject {@code subject}. */
-    static String eicar(String subject) {
-        String b64 = Base64.getMimeEncoder().encodeToString(Clamd.EICAR.getBytes(StandardCharsets.US_ASCII));
-        return "From: Carol <carol@client.test>\r\nTo: <rcpt@example.org>\r\nSubject: " + subject + "\r\n"
-                + "Date: Thu, 26 Nov 2026 05:00:00 +0000\r\nMIME-Version: 1.0\r\n"
-                + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n"
-                + "--b1\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\nContent-Transfer-Encoding: base64\r\n"
-                + "Content-Disposition: attachment; filename=\"eicar.com\"\r\n\r\n" + b64 + "\r\n--b1--\r\n";
-    }
-
-    static String say(RawSmtp c, String line) throws Exception {
-        c.send(line + "\r\n");
-        return c.reply();
-    }
-
     static String send(TestMx mx, String mailFrom, String text) throws Exception {
         try (RawSmtp c = new RawSmtp(mx.smtp())) {
             assertThat(c.reply()).startsWith("220");
@@ -83,24 +70,30 @@ class QuarantineSmtputf8PeerTest {
         }
     }
 
-    /** The released message's envelope as the spool holds it (due now in deferred/; the server is stopped). */
+    /**
+     * Releases an entry as {@code mxd quarantine release --config} does beside a server (the server
+     * is stopped here, so the copy waits due now in deferred/); the released copy's MAIL parameters.
+     */
     static MailParameters release(Path dir, String id) throws Exception {
-        DnsCommandTest.Run r = DnsCommandTest.run("quarantine", "release", "--config", dir.resolve("mxd.yaml").toString(), id);
-        assertThat(r.status()).as(r.err()).isZero();
-        String queueId = r.out().substring(r.out().indexOf("queued as ") + 10).strip();
-        Spool spool = Spool.attach(dir.resolve("data/spool"), "mx1.example.test", Clock.systemUTC());
-        Envelope e = spool.envelope(QueueState.DEFERRED, queueId);
+        Path file = dir.resolve("mxd.yaml");
+        MxdConfig config = ConfigLoader.parse(Files.readString(file), file);
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.attach(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease.Outcome o = new QuarantineRelease(new Quarantine(config.dataDir()), spool, new DomainPolicy(config), clock,
+                QuarantineRelease.HandOver.DEFERRED_NOW).release(id);
+        assertThat(o).isInstanceOf(QuarantineRelease.Outcome.Queued.class);
+        Envelope e = spool.envelope(QueueState.DEFERRED, ((QuarantineRelease.Outcome.Queued) o).queueId());
         return e.parameters();
     }
 
     @Test
     void aMessageReceivedWithSmtputf8IsReleasedWithSmtputf8() throws Exception {
-        String utf8Headers = eicar("Grüße, Test file");
+        String utf8Headers = TestMessages.eicarText().replace("Subject: Test file", "Subject: Grüße, Test file");
         Path dir = Files.createTempDirectory("mxd-quarantine-utf8");
         try {
             try (TestMx mx = TestMx.startIn(dir, quarantineViruses())) {
                 assertThat(send(mx, "MAIL FROM:<carol@client.test> SMTPUTF8 BODY=8BITMIME", utf8Headers)).startsWith("250");
-                assertThat(send(mx, "MAIL FROM:<dave@client.test>", eicar("Test file"))).startsWith("250");
+                assertThat(send(mx, "MAIL FROM:<dave@client.test>", TestMessages.eicarText())).startsWith("250");
             }
             List<QuarantineEntry> held = new Quarantine(dir.resolve("data")).list(0, 10).entries();
             assertThat(held).hasSize(2).allSatisfy(e -> assertThat(e.reason()).isEqualTo("virus Local.EICAR.UNOFFICIAL (clamd)"));
