@@ -87,14 +87,15 @@ public final class Quarantine {
      * {@code mxd quarantine release} command beside a running server). Reentrant in one thread.
      */
     public Lock lock() throws IOException {
-        ReentrantLock local = LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize(), d -> new ReentrantLock());
+        Files.createDirectories(dir);
+        // by the real path: one directory reached by two names is still one lock (a second FileLock would throw)
+        ReentrantLock local = LOCKS.computeIfAbsent(dir.toRealPath(), d -> new ReentrantLock());
         local.lock();
         if (local.getHoldCount() > 1) {
             return local::unlock;
         }
         FileChannel channel = null;
         try {
-            Files.createDirectories(dir);
             channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             java.nio.channels.FileLock held = channel.lock();
             FileChannel open = channel;
