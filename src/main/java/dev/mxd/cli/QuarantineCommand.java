@@ -313,7 +313,14 @@ final class QuarantineCommand implements Runnable {
         boolean act(Quarantine q, PrintWriter out) throws IOException, ConfigException {
             Optional<MxdConfig> config = store.config();
             if (config.isEmpty()) {
-                Optional<Quarantine.Released> r = q.release(id);
+                Optional<Quarantine.Released> r;
+                try (Quarantine.Lock held = q.lock()) { // a running server may be releasing it too
+                    // under the lock, a half-moved entry is a crash's: finish that move rather than answer "no entry"
+                    r = q.pendingReleases().stream().filter(p -> p.entry().id().equals(id)).findFirst();
+                    if (r.isEmpty()) {
+                        r = q.release(id);
+                    }
+                }
                 if (r.isEmpty()) {
                     return false;
                 }

@@ -134,7 +134,8 @@ public final class FilteringStore implements MessageStore {
             }
             if (verdict instanceof FilterVerdict.Quarantine q) {
                 try {
-                    QuarantineEntry entry = quarantine.store(source, envelope, q.reason(), q.results(), clock.instant());
+                    QuarantineEntry entry = quarantine.store(source, envelope, transaction.parameters(), q.reason(), q.results(),
+                            clock.instant());
                     LOG.info("{}: quarantined as {} ({}); not queued for delivery", id(), entry.id(), q.reason());
                 } catch (IOException | RuntimeException e) {
                     LOG.error("{}: cannot write to the quarantine {} ({}); answered 452 4.3.1", id(), quarantine.directory(), e.toString());

@@ -1,6 +1,7 @@
 package dev.mxd.filter;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.smtp.MailParameters;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,6 +24,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 /**
@@ -37,6 +40,11 @@ import java.util.regex.Pattern;
  * re-injection needs; the caller deletes it with {@link #forget} once the spool has it, so a crash
  * in between leaves it in {@code released/} to be injected again rather than lost.
  * {@link #pending} accepts whatever a crash leaves between those steps.
+ *
+ * <p>Releases of one entry may race (two admin requests, or {@code mxd quarantine release} beside
+ * a running server): {@link #release} hands an entry to the one caller whose own rename of its text
+ * succeeded. Whoever releases, injects and forgets, or resumes {@link #pending} releases, does so
+ * holding {@link #lock}, so nothing already released is injected a second time from {@code released/}.
  */
 public final class Quarantine {
 
@@ -45,11 +53,67 @@ public final class Quarantine {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** One in-process lock per quarantine directory: a file lock is held by the JVM, not by a thread. */
+    private static final ConcurrentHashMap<Path, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
+
     private final Path dir;
+    private final DirectorySync sync;
+
+    /** Makes the renames in a directory durable; a test may make it fail (no real way exists for root). */
+    @FunctionalInterface
+    interface DirectorySync {
+        void fsync(Path dir) throws IOException;
+    }
 
     /** The quarantine of a data directory; nothing is created until a message is stored. */
     public Quarantine(Path dataDir) {
+        this(dataDir, Quarantine::fsyncDirectory);
+    }
+
+    Quarantine(Path dataDir, DirectorySync sync) {
         this.dir = dataDir.resolve("quarantine");
+        this.sync = sync;
+    }
+
+    /** Held while a release is taken, injected and forgotten; close it to let the next one in. */
+    public interface Lock extends AutoCloseable {
+        @Override
+        void close() throws IOException;
+    }
+
+    /**
+     * Waits for the quarantine's release lock: a lock of this process (threads) and, on the
+     * outermost hold, an exclusive lock of {@code quarantine/.lock} for other processes (the
+     * {@code mxd quarantine release} command beside a running server). Reentrant in one thread.
+     */
+    public Lock lock() throws IOException {
+        Files.createDirectories(dir);
+        // by the real path: one directory reached by two names is still one lock (a second FileLock would throw)
+        ReentrantLock local = LOCKS.computeIfAbsent(dir.toRealPath(), d -> new ReentrantLock());
+        local.lock();
+        if (local.getHoldCount() > 1) {
+            return local::unlock;
+        }
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            java.nio.channels.FileLock held = channel.lock();
+            FileChannel open = channel;
+            return () -> {
+                try (open) {
+                    held.release();
+                } finally {
+                    local.unlock();
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            if (channel != null) {
+                channel.close();
+            }
+            local.unlock();
+            throw new IOException("cannot lock " + dir.resolve(".lock") + " for a quarantine release (" + e + ")"
+                    + ": check that the directory is writable", e);
+        }
     }
 
     public Path directory() {
@@ -81,6 +145,21 @@ public final class Quarantine {
      */
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, String reason, List<EngineResult> results,
                                  Instant arrival) throws IOException {
+        return store(message, envelope, Optional.empty(), reason, results, arrival);
+    }
+
+    /**
+     * As {@link #store(MessageSource, ScanEnvelope, String, List, Instant)}, keeping the MAIL
+     * parameters the message came with (SMTPUTF8, BODY) for its release.
+     */
+    public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, MailParameters received, String reason,
+                                 List<EngineResult> results, Instant arrival) throws IOException {
+        return store(message, envelope, Optional.of(new QuarantineEntry.Received(received.smtputf8(),
+                received.body() == MailParameters.Body.EIGHT_BIT_MIME)), reason, results, arrival);
+    }
+
+    private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
+                                  String reason, List<EngineResult> results, Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
         Files.createDirectories(tmp);
         String id = ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt());
@@ -95,25 +174,31 @@ public final class Quarantine {
                 ch.force(true);
             }
             QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
-                    size, results.stream().map(EngineResult::summary).toList());
+                    size, results.stream().map(EngineResult::summary).toList(), received);
             try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
                 ch.force(true);
             }
             move(tmpText, dir.resolve(id + ".eml"));
             move(tmpMeta, dir.resolve(id + ".json"));
-            fsyncDirectory(dir);
+            sync.fsync(dir);
             return entry;
         } catch (IOException | RuntimeException e) {
-            List<Path> unfinished = new ArrayList<>(List.of(tmpText, tmpMeta));
-            if (!Files.exists(dir.resolve(id + ".json"))) {
-                unfinished.add(dir.resolve(id + ".eml")); // the text moved, its metadata did not: no entry
-            }
-            for (Path p : unfinished) {
+            // The caller answers 452 and the client sends the message again: whatever got into place
+            // goes too (the JSON first, so no entry is left without its text), or it would be held twice.
+            boolean placed = false;
+            for (Path p : List.of(dir.resolve(id + ".json"), dir.resolve(id + ".eml"), tmpText, tmpMeta)) {
                 try {
-                    Files.deleteIfExists(p);
+                    placed |= Files.deleteIfExists(p) && p.getParent().equals(dir);
                 } catch (IOException ignored) {
-                    // removed at a later start (removeLeftovers)
+                    // removed at a later start (removeLeftovers), or by an operator (the log names the directory)
+                }
+            }
+            if (placed) {
+                try {
+                    sync.fsync(dir);
+                } catch (IOException ignored) {
+                    // a removal lost in a crash leaves an entry an operator may delete; nothing more can be done here
                 }
             }
             throw e;
@@ -157,7 +242,7 @@ public final class Quarantine {
             return false;
         }
         Files.deleteIfExists(dir.resolve(id + ".eml"));
-        fsyncDirectory(dir);
+        sync.fsync(dir);
         return true;
     }
 
@@ -165,8 +250,12 @@ public final class Quarantine {
      * Takes an entry out of the quarantine for re-injection: moved to {@code released/}, so it is
      * not listed or released twice. Call {@link #forget} when the spool has accepted it. The text
      * moves first and the metadata last, as in {@link #store}: an entry is released once its JSON
-     * is in {@code released/}, and its text is there by then. A release cut short (the text moved,
-     * the JSON not) is finished here or by {@link #pending}.
+     * is in {@code released/}, and its text is there by then.
+     *
+     * <p>The rename of the text claims the entry: only the caller whose own two renames succeed gets
+     * it. A text already in {@code released/} may be a release running now in another thread or
+     * process, so it is never taken for one a crash cut short; finishing those is {@link #pending}'s
+     * work, under {@link #lock}.
      */
     public Optional<Released> release(String id) throws IOException {
         Optional<QuarantineEntry> entry = find(id);
@@ -177,17 +266,16 @@ public final class Quarantine {
         Files.createDirectories(released);
         try {
             move(dir.resolve(id + ".eml"), released.resolve(id + ".eml"));
-        } catch (NoSuchFileException notThere) {
-            if (!Files.exists(released.resolve(id + ".eml"))) {
-                return Optional.empty(); // deleted by someone else just now
-            }
-            // moved by a release a crash interrupted: finish it
+        } catch (NoSuchFileException claimedOrDeleted) {
+            return Optional.empty(); // another release took it first, or it was deleted just now
         }
-        if (!finishMove(id)) {
-            return Optional.empty(); // released or deleted by someone else just now
+        try {
+            move(dir.resolve(id + ".json"), released.resolve(id + ".json"));
+        } catch (NoSuchFileException deletedOrFinished) {
+            return Optional.empty(); // deleted just now, or pending() finished the move and hands it out itself
         }
-        fsyncDirectory(released);
-        fsyncDirectory(dir);
+        sync.fsync(released);
+        sync.fsync(dir);
         return Optional.of(new Released(entry.get(), released.resolve(id + ".eml")));
     }
 
@@ -213,6 +301,8 @@ public final class Quarantine {
      *   <li>a JSON whose text is nowhere, or that cannot be read: left in place and reported in
      *       {@link Pending#problems}, since there is nothing to deliver and only an operator can say why.</li>
      * </ul>
+     * Call it holding {@link #lock}, as every release does: a text in {@code released/} beside a JSON
+     * still in the quarantine is then a crash's work, never a release running now.
      */
     public Pending pending() throws IOException {
         Path released = dir.resolve("released");
@@ -258,8 +348,8 @@ public final class Quarantine {
             }
         }
         if (moved) {
-            fsyncDirectory(released);
-            fsyncDirectory(dir);
+            sync.fsync(released);
+            sync.fsync(dir);
         }
         return new Pending(out, problems);
     }
@@ -277,7 +367,7 @@ public final class Quarantine {
         Path released = dir.resolve("released");
         Files.deleteIfExists(released.resolve(r.entry().id() + ".json"));
         Files.deleteIfExists(released.resolve(r.entry().id() + ".eml"));
-        fsyncDirectory(released);
+        sync.fsync(released);
     }
 
     /**

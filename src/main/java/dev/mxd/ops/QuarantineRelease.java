@@ -37,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * the copy already; never a loss). Every state a crash leaves between the steps is accepted
  * ({@link Quarantine#pending}), and none of them stops a server start.
  *
+ * <p>Each release, from taking the entry to forgetting it, and the resumption at start, holds the
+ * quarantine's lock ({@link Quarantine#lock}: threads of this process and other processes, such as
+ * {@code mxd quarantine release --config} beside a running server). Without it, a release could
+ * find in {@code released/} an entry another one had just taken and not yet forgotten, and both
+ * would queue it.
+ *
  * @param handOver how the queue manager learns of the new message: {@link HandOver#LISTENER} in
  *                 the server's own process, {@link HandOver#DEFERRED_NOW} from another process
  */
@@ -80,6 +86,12 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
 
     /** Releases one entry, or finishes its release if a crash interrupted one. */
     public Outcome release(String id) throws IOException {
+        try (Quarantine.Lock held = quarantine.lock()) {
+            return releaseLocked(id);
+        }
+    }
+
+    private Outcome releaseLocked(String id) throws IOException {
         Optional<Quarantine.Released> pending = pending().stream().filter(r -> r.entry().id().equals(id)).findFirst();
         if (pending.isPresent()) {
             return inject(pending.get());
@@ -106,6 +118,18 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
      * {@code released/} for the next start or the next {@code release} of its id.
      */
     public void resumePending() {
+        if (!Files.isDirectory(quarantine.directory())) {
+            return; // nothing was ever quarantined
+        }
+        try (Quarantine.Lock held = quarantine.lock()) {
+            resumePendingLocked();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("quarantine {}: cannot resume releases ({}); they stay in released/ until the next start",
+                    quarantine.directory(), e.toString());
+        }
+    }
+
+    private void resumePendingLocked() {
         List<Quarantine.Released> pending;
         try {
             pending = pending();
@@ -169,9 +193,13 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
             return new Outcome.NoRecipients(entry, routed.refused()); // stays in released/ until the configuration accepts one
         }
         Optional<Mailbox> sender = entry.sender().isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(entry.sender()));
-        boolean utf8 = sender.map(Mailbox::isUtf8).orElse(false) || routed.recipients().stream().anyMatch(r -> r.address().isUtf8());
+        // RFC 6531 §3.4: the flag the message came with, or the addresses, or for an entry stored before
+        // mxd kept the flag, a header section that is not ASCII (UTF-8 headers need SMTPUTF8 onward).
+        boolean utf8 = sender.map(Mailbox::isUtf8).orElse(false) || routed.recipients().stream().anyMatch(r -> r.address().isUtf8())
+                || entry.received().map(QuarantineEntry.Received::smtputf8).orElseGet(() -> eightBitHeaders(released));
+        boolean eightBitMime = entry.received().map(QuarantineEntry.Received::eightBitMime).orElse(false) || eightBit(released);
         MailParameters parameters = new MailParameters(OptionalLong.of(entry.size()),
-                eightBit(released) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, utf8, Optional.empty(),
+                eightBitMime ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, utf8, Optional.empty(),
                 Optional.empty());
         MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
         try (InputStream in = Files.newInputStream(released.messageFile())) {
@@ -196,7 +224,31 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         return new Outcome.Queued(entry, queueId, routed.refused());
     }
 
-    /** BODY=8BITMIME only when the text has 8-bit octets (RFC 6152), so 7-bit mail stays 7-bit for onward delivery. */
+    /**
+     * Whether the header section (up to the first empty line, RFC 5322 §2.1) has an octet that is not
+     * ASCII. Unreadable text counts as ASCII here: the injection that follows reads it and says why.
+     */
+    private static boolean eightBitHeaders(Quarantine.Released released) {
+        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(released.messageFile()))) {
+            int previous = -1;
+            for (int b; (b = in.read()) != -1; ) {
+                if (b >= 0x80) {
+                    return true;
+                }
+                if (b == '\n' && previous == '\n') {
+                    return false; // the empty line: the body starts
+                }
+                if (b != '\r') {
+                    previous = b;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    /** BODY=8BITMIME when the message came with it, or the text has 8-bit octets (RFC 6152); 7-bit mail stays 7-bit. */
     private static boolean eightBit(Quarantine.Released released) throws IOException {
         try (InputStream in = Files.newInputStream(released.messageFile())) {
             byte[] buf = new byte[64 * 1024];

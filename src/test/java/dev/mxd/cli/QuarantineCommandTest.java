@@ -126,4 +126,29 @@ class QuarantineCommandTest {
         assertThat(run("quarantine").status()).isEqualTo(64);
         assertThat(run("quarantine", "list", "--limit", "0", "--data-dir", dataDir.toString()).status()).isEqualTo(64);
     }
+
+    /**
+     * {@code mxd quarantine release} in another process (a JVM of its own, as beside a running
+     * server) waits while this process holds the quarantine's lock, for instance in the middle of
+     * a release, and releases the entry once the lock is let go.
+     */
+    @Test
+    void aReleaseInAnotherProcessWaitsForTheQuarantineLock() throws Exception {
+        QuarantineEntry e = quarantined();
+        Quarantine q = new Quarantine(dataDir);
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path out = dataDir.resolve("release.out");
+        Process p;
+        try (Quarantine.Lock held = q.lock()) {
+            p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), "dev.mxd.cli.Main", "quarantine", "release",
+                    "--data-dir", dataDir.toString(), e.id()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            // long enough for the other JVM to start and reach the release (about a second here)
+            assertThat(p.waitFor(8, java.util.concurrent.TimeUnit.SECONDS)).as("the other process waits for the lock").isFalse();
+            assertThat(q.find(e.id())).isPresent();
+        }
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(java.nio.file.Files.readString(out)).isZero();
+        assertThat(q.find(e.id())).isEmpty();
+        assertThat(q.pendingReleases()).singleElement().satisfies(r -> assertThat(r.entry().id()).isEqualTo(e.id()));
+    }
 }

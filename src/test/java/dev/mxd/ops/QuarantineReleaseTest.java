@@ -1,0 +1,131 @@
+package dev.mxd.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.mxd.config.ConfigLoader;
+import dev.mxd.config.MxdConfig;
+import dev.mxd.filter.MessageSource;
+import dev.mxd.filter.Quarantine;
+import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.filter.ScanEnvelope;
+import dev.mxd.queue.QueueState;
+import dev.mxd.queue.Spool;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.policy.DomainPolicy;
+import dev.mxd.testing.AdminHttp;
+import dev.mxd.testing.TestMx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Releasing quarantined messages through the server's admin API and the command's own path, at the same time. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class QuarantineReleaseTest {
+
+    static final int ENTRIES = 40;
+
+    /**
+     * Each entry is released three times at once: twice by the server's admin API (two handler
+     * threads), once as {@code mxd quarantine release --config} does without an admin listener
+     * (its own QuarantineRelease, due now in deferred/). Exactly one release queues it and alice's
+     * Maildir gets exactly one copy of each message.
+     */
+    @Test
+    void concurrentReleasesOfOneEntryDeliverExactlyOneCopy() throws Exception {
+        try (TestMx mx = TestMx.startWithAdmin("delivery:\n  scan-interval: 1s\n")) {
+            Path dataDir = mx.mx().config().dataDir();
+            Quarantine q = new Quarantine(dataDir);
+            AdminHttp admin = new AdminHttp(mx);
+            QuarantineRelease command = new QuarantineRelease(q, Spool.attach(dataDir.resolve("spool"),
+                    mx.mx().config().hostname(), Clock.systemUTC()), new DomainPolicy(mx.mx().config()), Clock.systemUTC(),
+                    QuarantineRelease.HandOver.DEFERRED_NOW);
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            int queued = 0;
+            List<String> problems = new ArrayList<>();
+            try {
+                for (int i = 0; i < ENTRIES; i++) {
+                    QuarantineEntry e = q.store(MessageSource.of(("Subject: release " + i + "\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII)),
+                            ScanEnvelope.of("Q" + i, "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
+                    CyclicBarrier start = new CyclicBarrier(3);
+                    String path = "/api/quarantine/" + e.id() + "/release";
+                    List<Future<Boolean>> releases = List.of(
+                            pool.submit(() -> { start.await(); return admin.send("POST", path).status() == 200; }),
+                            pool.submit(() -> { start.await(); return admin.send("POST", path).status() == 200; }),
+                            pool.submit(() -> { start.await(); return command.release(e.id()) instanceof QuarantineRelease.Outcome.Queued; }));
+                    int n = 0;
+                    for (Future<Boolean> r : releases) {
+                        try {
+                            n += r.get(60, TimeUnit.SECONDS) ? 1 : 0;
+                        } catch (ExecutionException failed) {
+                            problems.add(e.id() + ": a release failed: " + failed.getCause());
+                        }
+                    }
+                    queued += n;
+                    if (n != 1) {
+                        problems.add(e.id() + " queued " + n + " times");
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            // everything queued is delivered (the deferred ones at the next 1 s scan); then count the copies
+            await().atMost(Duration.ofSeconds(60)).until(() -> mx.delivered("alice").size() >= ENTRIES
+                    && mx.mx().spool().count(QueueState.INCOMING) + mx.mx().spool().count(QueueState.ACTIVE)
+                    + mx.mx().spool().count(QueueState.DEFERRED) == 0);
+            List<String> subjects = new ArrayList<>();
+            for (Path f : mx.delivered("alice")) {
+                String text = Files.readString(f, StandardCharsets.UTF_8);
+                subjects.add(text.substring(text.indexOf("Subject: ")).lines().findFirst().orElseThrow());
+            }
+            assertThat(subjects).as("Subject lines in alice's Maildir").doesNotHaveDuplicates().hasSize(ENTRIES);
+            assertThat(problems).isEmpty();
+            assertThat(queued).isEqualTo(ENTRIES);
+            assertThat(q.list(0, 10).total()).isZero();
+            assertThat(q.pendingReleases()).isEmpty();
+        }
+    }
+
+    /**
+     * An entry quarantined before mxd kept the SMTPUTF8 flag: a header section that is not ASCII
+     * needs SMTPUTF8 onward (RFC 6531 §3.4) even when the addresses are ASCII; 8-bit octets only in
+     * the body need BODY=8BITMIME (RFC 6152), not SMTPUTF8.
+     */
+    @Test
+    void anOlderEntryWithUtf8HeadersIsReleasedWithSmtputf8(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        ScanEnvelope env = ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test"));
+        QuarantineEntry utf8Headers = q.store(MessageSource.of("Subject: Gr\u00fc\u00dfe\r\n\r\nhi\r\n".getBytes(StandardCharsets.UTF_8)),
+                env, "virus", List.of(), Instant.now());
+        QuarantineEntry utf8Body = q.store(MessageSource.of("Subject: hello\r\n\r\nGr\u00fc\u00dfe\r\n".getBytes(StandardCharsets.UTF_8)),
+                env, "virus", List.of(), Instant.now());
+        assertThat(utf8Headers.received()).isEmpty(); // as an entry written before the flag was kept
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+
+        String first = ((QuarantineRelease.Outcome.Queued) release.release(utf8Headers.id())).queueId();
+        assertThat(spool.envelope(QueueState.DEFERRED, first).parameters())
+                .satisfies(p -> assertThat(p.smtputf8()).as("SMTPUTF8").isTrue())
+                .satisfies(p -> assertThat(p.body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME));
+        String second = ((QuarantineRelease.Outcome.Queued) release.release(utf8Body.id())).queueId();
+        assertThat(spool.envelope(QueueState.DEFERRED, second).parameters())
+                .satisfies(p -> assertThat(p.smtputf8()).as("SMTPUTF8").isFalse())
+                .satisfies(p -> assertThat(p.body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME));
+    }
+}
