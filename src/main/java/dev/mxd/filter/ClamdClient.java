@@ -139,7 +139,8 @@ public final class ClamdClient implements ScanEngine {
                 "clamd answered '" + printable(r) + "', expected 'stream: OK', '... FOUND' or '... ERROR'");
     }
 
-    /** zPING: empty when clamd answers PONG, else why not. */
+    /** zPING (clamd(8)): empty when clamd answers PONG, else why not. */
+    @Override
     public Optional<EngineResult.Unavailable> ping() {
         EngineConnection c;
         try {

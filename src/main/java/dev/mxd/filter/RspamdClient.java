@@ -116,6 +116,52 @@ public final class RspamdClient implements ScanEngine {
         }
     }
 
+    /**
+     * {@code GET /ping} on the same worker (Rspamd's protocol documentation: the normal worker answers
+     * {@code pong}): empty when it did, else why not. One deadline, {@code timeout}, as for a scan.
+     */
+    @Override
+    public Optional<EngineResult.Unavailable> ping() {
+        String path = checkUri.getRawPath();
+        URI pingUri = checkUri.resolve(path.substring(0, path.length() - "checkv2".length()) + "ping");
+        Socket socket = new Socket();
+        AtomicBoolean expired = new AtomicBoolean();
+        ScheduledFuture<?> alarm = EngineConnection.atDeadline(timeout, () -> {
+            expired.set(true);
+            closeQuietly(socket);
+        });
+        try {
+            Socket s;
+            try {
+                s = connect(socket);
+            } catch (ConnectException | UnknownHostException e) {
+                return Optional.of(new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.REFUSED,
+                        "cannot connect to " + pingUri + ": " + e + " (is rspamd running there?)"));
+            }
+            OutputStream out = s.getOutputStream();
+            out.write(("GET " + pingUri.getRawPath() + " HTTP/1.1\r\nHost: " + checkUri.getRawAuthority()
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Response r = readResponse(new BufferedInputStream(s.getInputStream()));
+            String body = new String(r.body(), StandardCharsets.UTF_8).strip();
+            if (r.status() == 200 && body.equals("pong")) {
+                return Optional.empty();
+            }
+            return Optional.of(new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.ENGINE_ERROR, "HTTP " + r.status()
+                    + " '" + ClamdClient.printable(body) + "' from " + pingUri + ", expected 200 'pong'"));
+        } catch (IOException e) {
+            if (expired.get()) {
+                return Optional.of(new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.TIMEOUT,
+                        "no answer to GET " + pingUri + " within " + timeout.toMillis() + " ms"));
+            }
+            return Optional.of(new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.PROTOCOL_ERROR,
+                    "GET " + pingUri + " failed: " + e));
+        } finally {
+            alarm.cancel(false);
+            closeQuietly(socket);
+        }
+    }
+
     private Socket connect(Socket socket) throws IOException {
         socket.connect(new InetSocketAddress(host, port), (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())));
         if (!tls) {
