@@ -62,6 +62,14 @@ public final class TestMx implements AutoCloseable {
         return start(Files.createTempDirectory("mxd-test"), "", extra, true, true);
     }
 
+    /**
+     * With the admin listener, {@code exampleTestExtra} inside example.test, and its data in {@code dir}, which
+     * stays after close (a test that mounts a file system there removes it itself).
+     */
+    public static TestMx startWithAdmin(Path dir, String exampleTestExtra, String extra) throws Exception {
+        return start(dir, exampleTestExtra, extra, false, true);
+    }
+
     /** An mxd whose data stays in {@code dir} after close, so a second one can start on it (a restart). */
     public static TestMx startIn(Path dir, String extra) throws Exception {
         return start(dir, "", extra, false, false);
