@@ -88,25 +88,10 @@ public final class SpamdClient implements ScanEngine {
      */
     @Override
     public Optional<EngineResult.Unavailable> ping() {
-        EngineConnection c;
-        try {
-            c = EngineConnection.open(address, timeout);
-        } catch (EngineConnection.ConnectFailure e) {
-            return Optional.of(EngineConnection.connectFailure(Engine.SPAMD, address, e));
-        }
-        try (c) {
-            c.out().write("PING SPAMC/1.5\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            c.out().flush();
-            String status = line(c.in());
-            Matcher m = STATUS_LINE.matcher(status);
-            if (m.matches() && m.group(2).equals("0") && m.group(3).strip().equals("PONG")) {
-                return Optional.empty();
-            }
-            return Optional.of(new EngineResult.Unavailable(Engine.SPAMD, EngineResult.Reason.PROTOCOL_ERROR,
-                    "spamd at " + address + " answered '" + ClamdClient.printable(status) + "' to PING, expected 'SPAMD/1.5 0 PONG'"));
-        } catch (IOException e) {
-            return Optional.of(EngineConnection.failure(Engine.SPAMD, address, c, timeout, "PING", e));
-        }
+        return EngineConnection.ping(Engine.SPAMD, address, timeout, "PING SPAMC/1.5\r\n\r\n", '\n', reply -> {
+            Matcher m = STATUS_LINE.matcher(reply);
+            return m.matches() && m.group(2).equals("0") && m.group(3).strip().equals("PONG");
+        }, "'SPAMD/1.5 0 PONG'");
     }
 
     /** The request head: SPAMC/1.5 wants Content-length to be the exact number of message bytes. */

@@ -12,12 +12,10 @@ import dev.mxd.filter.ScanEngine;
 import dev.mxd.testing.AdminHttp;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
-import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.Rspamd;
 import dev.mxd.testing.Spamd;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
-import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +60,7 @@ class HealthEnginePeerTest {
                 for (String engine : new String[] {"clamd", "spamd", "rspamd"}) {
                     assertThat(well.path("checks").path(engine).path("ok").asBoolean()).as("%s in %s", engine, well).isTrue();
                 }
-                assertThat(send(mx)).startsWith("250 ");
+                assertThat(mx.replyToMessage("alice@example.test", "health")).startsWith("250 ");
 
                 clamd.close();
                 long stopped = System.nanoTime();
@@ -74,11 +72,11 @@ class HealthEnginePeerTest {
                 assertThat(failing.path("checks").path("spamd").path("ok").asBoolean()).isTrue();
                 assertThat(failing.path("checks").path("rspamd").path("ok").asBoolean()).isTrue();
                 // what /health says is what clients meet: filters.on-error tempfail
-                assertThat(send(mx)).startsWith("451 4.7.1");
+                assertThat(mx.replyToMessage("alice@example.test", "health")).startsWith("451 4.7.1");
 
                 clamd = Clamd.start("25M", clamdPort); // back where mxd expects it
                 awaitHealth(admin, 200);
-                assertThat(send(mx)).startsWith("250 ");
+                assertThat(mx.replyToMessage("alice@example.test", "health")).startsWith("250 ");
             }
         } finally {
             PeerProcess.closeAll(clamd, spamd, rspamd);
@@ -106,20 +104,5 @@ class HealthEnginePeerTest {
     private static JsonNode awaitHealth(AdminHttp admin, int status) throws Exception {
         return Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
                 .until(() -> admin.send("GET", "/health", null), a -> a.status() == status).json();
-    }
-
-    /** One message to alice (example.test filters); the reply to its end of data. */
-    private static String send(TestMx mx) throws IOException {
-        try (RawSmtp c = new RawSmtp(mx.smtp())) {
-            assertThat(c.code()).isEqualTo(220);
-            c.send("EHLO client.test\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            c.send("MAIL FROM:<s@sender.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            assertThat(c.code()).isEqualTo(250);
-            assertThat(c.code()).isEqualTo(354);
-            c.send("Subject: health\r\n\r\nhello\r\n.\r\n");
-            return c.reply();
-        }
     }
 }

@@ -5,16 +5,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.testing.AdminHttp;
-import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.Processes;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,14 +40,14 @@ class HealthSpaceTest {
     }
 
     private void mount(String options) throws Exception {
-        mounted = run("mount", "-t", "tmpfs", "-o", options, "tmpfs", data.toString()) == 0;
+        mounted = Processes.run("mount", "-t", "tmpfs", "-o", options, "tmpfs", data.toString()) == 0;
         assumeTrue(mounted, "mount -t tmpfs -o " + options + " tmpfs " + data + " failed: this machine lets no tmpfs be mounted");
     }
 
     @AfterEach
     void unmount() throws Exception {
         if (mounted) {
-            run("umount", data.toString());
+            Processes.run("umount", data.toString());
         }
         if (dir != null) {
             TestDirs.deleteTree(dir);
@@ -71,7 +69,7 @@ class HealthSpaceTest {
 
             Path filler = data.resolve("filler");
             fillUp(filler);
-            assertThat(send(mx, "on a full disk")).startsWith("452 4.3.1");
+            assertThat(mx.replyToMessage("alice@example.test", "on a full disk")).startsWith("452 4.3.1");
 
             JsonNode failing = health(admin, 503);
             assertThat(failing.path("status").asText()).isEqualTo("failing");
@@ -81,7 +79,7 @@ class HealthSpaceTest {
             assertThat(failing.path("checks").path("spool").path("ok").asBoolean()).as("a full disk is the space check's").isTrue();
 
             Files.delete(filler);
-            assertThat(send(mx, "space is back")).startsWith("250 ");
+            assertThat(mx.replyToMessage("alice@example.test", "space is back")).startsWith("250 ");
             JsonNode back = health(admin, 200);
             assertThat(back.path("reasons")).isEmpty();
             assertThat(back.path("checks").path("space").path("free_bytes").asLong()).isGreaterThan(7L << 20);
@@ -100,7 +98,7 @@ class HealthSpaceTest {
             JsonNode low = health(admin, 503);
             assertThat(low.path("reasons").toString()).contains("space: ").contains("under limits.min-free-space 4.0 MB");
             // Not full yet, so mail is still taken: /health warns before clients see 452.
-            assertThat(send(mx, "under the minimum")).startsWith("250 ");
+            assertThat(mx.replyToMessage("alice@example.test", "under the minimum")).startsWith("250 ");
             Files.delete(filler);
             health(admin, 200);
 
@@ -145,33 +143,5 @@ class HealthSpaceTest {
                 f.write(block, 0, (int) Math.min(block.length, size - written));
             }
         }
-    }
-
-    /** One message to alice; the reply to its end of data. */
-    private static String send(TestMx mx, String subject) throws IOException {
-        try (RawSmtp c = new RawSmtp(mx.smtp())) {
-            assertThat(c.code()).isEqualTo(220);
-            c.send("EHLO client.test\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            c.send("MAIL FROM:<s@sender.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            assertThat(c.code()).isEqualTo(250);
-            assertThat(c.code()).isEqualTo(354);
-            c.send("Subject: " + subject + "\r\n\r\n" + "x".repeat(76) + "\r\n.\r\n");
-            return c.reply();
-        }
-    }
-
-    private static int run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return -1;
-        }
-        if (p.exitValue() != 0) {
-            System.out.println(String.join(" ", command) + ": " + out);
-        }
-        return p.exitValue();
     }
 }

@@ -162,6 +162,21 @@ public final class TestMx implements AutoCloseable {
         }
     }
 
+    /** Sends one message to {@code to} with {@code subject}; the reply to its end of data, whatever it is. */
+    public String replyToMessage(String to, String subject) throws IOException {
+        try (RawSmtp c = new RawSmtp(smtp())) {
+            check(c.code(), 220);
+            c.send("EHLO client.test\r\n");
+            check(c.code(), 250);
+            c.send("MAIL FROM:<sender@client.test>\r\nRCPT TO:<" + to + ">\r\nDATA\r\n");
+            check(c.code(), 250);
+            check(c.code(), 250);
+            check(c.code(), 354);
+            c.send("Subject: " + subject + "\r\n\r\n" + "x".repeat(76) + "\r\n.\r\n");
+            return c.reply();
+        }
+    }
+
     /**
      * Waits (bounded) until an attempt has filed the message as deferred: in deferred/ with its next
      * attempt in the future (a message just released or flushed is in deferred/ too, but due now).
