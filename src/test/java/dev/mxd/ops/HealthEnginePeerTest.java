@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * /health and the filter engines (issue 16 point 7): mxd filters example.test with a real clamd,
  * spamd and rspamd; /health is 200 while all three answer, 503 naming clamd within a few seconds of
- * clamd being stopped (by its PID), and 200 again once a clamd listens on the same port.
+ * clamd being stopped (by its PID), and 200 again once a clamd listens on the same port; a clamd
+ * that hangs (SIGSTOP) fails the check when its ping's deadline passes.
  */
 @Tag("peer")
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
@@ -77,6 +78,13 @@ class HealthEnginePeerTest {
                 clamd = Clamd.start("25M", clamdPort); // back where mxd expects it
                 awaitHealth(admin, 200);
                 assertThat(mx.replyToMessage("alice@example.test", "health")).startsWith("250 ");
+
+                // A hung clamd still accepts connections: the ping's deadline (5 s) finds it.
+                clamd.pause();
+                JsonNode hung = awaitHealth(admin, 503);
+                assertThat(hung.path("reasons").get(0).asText()).startsWith("clamd: ").contains("timeout").contains("within 5000 ms");
+                clamd.resume();
+                awaitHealth(admin, 200);
             }
         } finally {
             PeerProcess.closeAll(clamd, spamd, rspamd);
