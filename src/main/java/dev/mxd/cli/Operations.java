@@ -6,6 +6,7 @@ import dev.mxd.dns.DnsClient;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.ops.AdminServer;
 import dev.mxd.ops.AdminToken;
+import dev.mxd.ops.HealthProbes;
 import dev.mxd.ops.Metrics;
 import dev.mxd.ops.QuarantineRelease;
 import dev.mxd.ops.QueueView;
@@ -19,7 +20,6 @@ import dev.mxd.smtp.server.RcptDecision;
 import dev.mxd.smtp.server.RecipientPolicy;
 import dev.mxd.smtp.server.SmtpServer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,7 +30,8 @@ import java.util.Optional;
  * list of mail components: meters bound to the spool, queue, hosts, DNS and SMTP server; released
  * quarantine entries injected; and, when {@code listen.admin} is set, the admin listener.
  */
-record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> admin) implements AutoCloseable {
+record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> admin, Optional<HealthProbes> probes)
+        implements AutoCloseable {
 
     static Operations start(MxdConfig config, Spool spool, QueueManager queue, HostStatusTable hosts, DnsClient dns,
                             SmtpServer server, RecipientPolicy policy, Metrics metrics, RecentEvents recent, Clock clock)
@@ -43,20 +44,27 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
                 QuarantineRelease.HandOver.LISTENER);
         releases.resumePending(); // released while mxd was down (--data-dir), or a release a crash interrupted
         if (config.adminListener().isEmpty()) {
-            return new Operations(metrics, recent, Optional.empty());
+            return new Operations(metrics, recent, Optional.empty(), Optional.empty());
         }
         AdminToken token = AdminToken.loadOrCreate(config.adminToken());
+        HealthProbes probes = HealthProbes.start(config, spool, clock);
         AdminServer.Health health = () -> {
             Map<String, com.fasterxml.jackson.databind.node.ObjectNode> checks = new LinkedHashMap<>();
             checks.put("smtp", AdminServer.check(server.listening(), "listening on " + server.addresses()));
-            boolean writable = Files.isWritable(spool.root().resolve(QueueState.INCOMING.directory()));
-            checks.put("spool", AdminServer.check(writable, spool.root() + (writable ? " is writable" : " is not writable")));
+            checks.put("spool", probes.spool(spool.root().resolve(QueueState.INCOMING.directory())));
             checks.put("queue", AdminServer.check(queue.running(), queue.running() ? "queue manager running" : "queue manager stopped"));
+            checks.putAll(probes.checks()); // space, then each filter engine in use
             return checks;
         };
-        AdminServer admin = AdminServer.start(config.adminListener().get(), new AdminServer.Parts(token, queue,
-                new QueueView(spool, hosts, recent, clock), metrics, Optional.of(releases), health));
-        return new Operations(metrics, recent, Optional.of(admin));
+        AdminServer admin;
+        try {
+            admin = AdminServer.start(config.adminListener().get(), new AdminServer.Parts(token, queue,
+                    new QueueView(spool, hosts, recent, clock), metrics, Optional.of(releases), health));
+        } catch (IOException | RuntimeException e) {
+            probes.close();
+            throw e;
+        }
+        return new Operations(metrics, recent, Optional.of(admin), Optional.of(probes));
     }
 
     /** The recipient policy, counting refusals by reply (mxd_smtp_rejected_total). */
@@ -81,5 +89,6 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
     @Override
     public void close() {
         admin.ifPresent(AdminServer::close);
+        probes.ifPresent(HealthProbes::close);
     }
 }

@@ -14,11 +14,20 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param maxDataLineLength    longest line of message text in octets, CRLF included (RFC 5321 §4.5.3.1.6 needs 1000)
  * @param maxHops              most Received header fields a message may arrive with (RFC 5321 §6.3: a loop is
  *                             detected by counting them; Postfix's hopcount_limit is 50)
+ * @param minFreeSpace         free space the spool's file system should keep; below it /health fails (by default
+ *                             1.5 times maxMessageSize, where Postfix's smtpd starts refusing mail)
  */
 public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
-                     int maxLineLength, int maxDataLineLength, int maxHops) {
+                     int maxLineLength, int maxDataLineLength, int maxHops, DataSize minFreeSpace) {
 
-    public static final Limits DEFAULTS = new Limits(DataSize.parse("25MB"), 100, 500, 20, 2048, 65536, 50);
+    public static final Limits DEFAULTS = new Limits(DataSize.parse("25MB"), 100, 500, 20, 2048, 65536, 50,
+            minFreeSpaceFor(DataSize.parse("25MB")));
+
+    /** The default of min-free-space: room for one and a half messages of the largest size. */
+    static DataSize minFreeSpaceFor(DataSize maxMessageSize) {
+        long b = maxMessageSize.bytes();
+        return DataSize.ofBytes(b > Long.MAX_VALUE / 3 * 2 ? Long.MAX_VALUE : b + b / 2);
+    }
 
     public Limits {
         positive("max-recipients", maxRecipients);
@@ -40,7 +49,8 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
                            @JsonProperty("max-connections-per-ip") Integer maxConnectionsPerIp,
                            @JsonProperty("max-line-length") Integer maxLineLength,
                            @JsonProperty("max-data-line-length") Integer maxDataLineLength,
-                           @JsonProperty("max-hops") Integer maxHops) {
+                           @JsonProperty("max-hops") Integer maxHops,
+                           @JsonProperty("min-free-space") DataSize minFreeSpace) {
         Limits d = DEFAULTS;
         return new Limits(maxMessageSize != null ? maxMessageSize : d.maxMessageSize(),
                 maxRecipients != null ? maxRecipients : d.maxRecipients(),
@@ -48,7 +58,8 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
                 maxConnectionsPerIp != null ? maxConnectionsPerIp : d.maxConnectionsPerIp(),
                 maxLineLength != null ? maxLineLength : d.maxLineLength(),
                 maxDataLineLength != null ? maxDataLineLength : d.maxDataLineLength(),
-                maxHops != null ? maxHops : d.maxHops());
+                maxHops != null ? maxHops : d.maxHops(),
+                minFreeSpace != null ? minFreeSpace : minFreeSpaceFor(maxMessageSize != null ? maxMessageSize : d.maxMessageSize()));
     }
 
     private static void positive(String key, int value) {

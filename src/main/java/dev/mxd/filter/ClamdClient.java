@@ -139,28 +139,11 @@ public final class ClamdClient implements ScanEngine {
                 "clamd answered '" + printable(r) + "', expected 'stream: OK', '... FOUND' or '... ERROR'");
     }
 
-    /** zPING: empty when clamd answers PONG, else why not. */
+    /** zPING (clamd(8)): empty when clamd answers PONG, else why not. */
+    @Override
     public Optional<EngineResult.Unavailable> ping() {
-        EngineConnection c;
-        try {
-            c = EngineConnection.open(address, timeout);
-        } catch (EngineConnection.ConnectFailure e) {
-            return Optional.of(EngineConnection.connectFailure(Engine.CLAMD, address, e));
-        }
-        try (c) {
-            c.out().write("zPING\0".getBytes(StandardCharsets.US_ASCII));
-            c.out().flush();
-            String reply = new String(EngineConnection.readUntil(c.in(), 0, MAX_REPLY), StandardCharsets.US_ASCII).strip();
-            if (reply.equals("PONG")) {
-                return Optional.empty();
-            }
-            return Optional.of(new EngineResult.Unavailable(Engine.CLAMD, EngineResult.Reason.PROTOCOL_ERROR,
-                    "clamd at " + address + " answered '" + printable(reply) + "' to PING, expected PONG"));
-        } catch (IOException e) {
-            return Optional.of(EngineConnection.failure(Engine.CLAMD, address, c, timeout, "PING", e));
-        }
+        return EngineConnection.ping(Engine.CLAMD, address, timeout, "zPING\0", 0, "PONG"::equals, "PONG");
     }
-
 
     /** Reply text for an error message: control bytes shown as '?', at most 200 characters. */
     static String printable(String s) {

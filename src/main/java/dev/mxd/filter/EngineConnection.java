@@ -10,12 +10,15 @@ import java.net.StandardProtocolFamily;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnresolvedAddressException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 
 /**
  * One connection to clamd or spamd, TCP or unix socket, bounded by one deadline for the whole
@@ -142,6 +145,32 @@ final class EngineConnection implements Closeable {
         }
         return new EngineResult.Unavailable(engine, EngineResult.Reason.PROTOCOL_ERROR,
                 stage + " with " + address + " failed: " + e.getMessage());
+    }
+
+    /**
+     * A daemon's PING (clamd's zPING, spamd's PING SPAMC/1.5) within {@code timeout}: {@code request} sent,
+     * one reply read up to {@code terminator}; empty when {@code answered} accepts it, else why not.
+     */
+    static Optional<EngineResult.Unavailable> ping(Engine engine, EngineAddress address, Duration timeout, String request,
+                                                   int terminator, Predicate<String> answered, String expected) {
+        EngineConnection c;
+        try {
+            c = open(address, timeout);
+        } catch (ConnectFailure e) {
+            return Optional.of(connectFailure(engine, address, e));
+        }
+        try (c) {
+            c.out().write(request.getBytes(StandardCharsets.US_ASCII));
+            c.out().flush();
+            String reply = new String(readUntil(c.in(), terminator, 4096), StandardCharsets.US_ASCII).strip();
+            if (answered.test(reply)) {
+                return Optional.empty();
+            }
+            return Optional.of(new EngineResult.Unavailable(engine, EngineResult.Reason.PROTOCOL_ERROR,
+                    engine + " at " + address + " answered '" + ClamdClient.printable(reply) + "' to PING, expected " + expected));
+        } catch (IOException e) {
+            return Optional.of(failure(engine, address, c, timeout, "PING", e));
+        }
     }
 
     /** The result when connecting failed. */

@@ -1,6 +1,7 @@
 package dev.mxd.filter;
 
 import dev.mxd.smtp.SmtpReply;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumMap;
@@ -43,11 +44,16 @@ public final class FilterChain {
 
     /** A chain with its own clients for the engines configured. */
     public static FilterChain fromConfig(FiltersConfig config) {
+        return new FilterChain(config, clients(config, config.timeout()));
+    }
+
+    /** A client for each engine configured, each exchange bounded by {@code timeout} (health probes use a shorter one). */
+    public static Map<Engine, ScanEngine> clients(FiltersConfig config, Duration timeout) {
         Map<Engine, ScanEngine> clients = new EnumMap<>(Engine.class);
-        config.clamd().ifPresent(c -> clients.put(Engine.CLAMD, new ClamdClient(c.address(), config.timeout(), c.streamMaxLength())));
-        config.spamd().ifPresent(c -> clients.put(Engine.SPAMD, new SpamdClient(c.address(), config.timeout(), c.user())));
-        config.rspamd().ifPresent(c -> clients.put(Engine.RSPAMD, new RspamdClient(c.url(), config.timeout())));
-        return new FilterChain(config, clients);
+        config.clamd().ifPresent(c -> clients.put(Engine.CLAMD, new ClamdClient(c.address(), timeout, c.streamMaxLength())));
+        config.spamd().ifPresent(c -> clients.put(Engine.SPAMD, new SpamdClient(c.address(), timeout, c.user())));
+        config.rspamd().ifPresent(c -> clients.put(Engine.RSPAMD, new RspamdClient(c.url(), timeout)));
+        return clients;
     }
 
     /** A chain with the given engine clients (tests, or clients shared with something else). */

@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLParameters;
@@ -79,7 +80,36 @@ public final class RspamdClient implements ScanEngine {
 
     @Override
     public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
-        byte[] head = requestHead(envelope, message.size());
+        return exchange("POST", checkUri, requestHead(envelope, message.size()), message, this::answer, u -> u);
+    }
+
+    /**
+     * {@code GET /ping} on the same worker (Rspamd's protocol documentation: the normal worker answers
+     * {@code pong}): empty when it did, else why not. One deadline, {@code timeout}, as for a scan.
+     */
+    @Override
+    public Optional<EngineResult.Unavailable> ping() {
+        String path = checkUri.getRawPath();
+        URI pingUri = checkUri.resolve(path.substring(0, path.length() - "checkv2".length()) + "ping");
+        byte[] head = ("GET " + pingUri.getRawPath() + " HTTP/1.1\r\nHost: " + checkUri.getRawAuthority()
+                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        return exchange("GET", pingUri, head, MessageSource.of(new byte[0]), r -> {
+            String body = new String(r.body(), StandardCharsets.UTF_8).strip();
+            if (r.status() == 200 && body.equals("pong")) {
+                return Optional.empty();
+            }
+            return Optional.of(new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.ENGINE_ERROR, "HTTP " + r.status()
+                    + " '" + ClamdClient.printable(body) + "' from " + pingUri + ", expected 200 'pong'"));
+        }, Optional::of);
+    }
+
+    /**
+     * One HTTP exchange with the worker within {@code timeout}: {@code head} (a {@code method} request for
+     * {@code uri}), then {@code body} streamed,
+     * then the answer read and handed to {@code answer}; any failure goes to {@code failed}.
+     */
+    private <T> T exchange(String method, URI uri, byte[] head, MessageSource body, Function<Response, T> answer,
+                           Function<EngineResult.Unavailable, T> failed) {
         Socket socket = new Socket();
         AtomicBoolean expired = new AtomicBoolean();
         ScheduledFuture<?> alarm = EngineConnection.atDeadline(timeout, () -> {
@@ -91,25 +121,26 @@ public final class RspamdClient implements ScanEngine {
             try {
                 s = connect(socket);
             } catch (ConnectException | UnknownHostException e) {
-                return new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.REFUSED,
-                        "cannot connect to " + checkUri + ": " + e + " (is rspamd running there?)");
+                return failed.apply(new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.REFUSED,
+                        "cannot connect to " + uri + ": " + e + " (is rspamd running there?)"));
             } catch (SocketTimeoutException e) {
-                return timedOut();
+                return failed.apply(timedOut(uri));
             }
-            try (InputStream text = message.open()) {
+            try (InputStream text = body.open()) {
                 OutputStream out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
                 out.write(head);
                 copy(text, out);
                 out.flush();
-                return answer(readResponse(new BufferedInputStream(s.getInputStream())));
+                return answer.apply(readResponse(new BufferedInputStream(s.getInputStream())));
             }
         } catch (SourceFailure e) {
-            return EngineResult.Unavailable.messageUnreadable(Engine.RSPAMD, e.cause);
+            return failed.apply(EngineResult.Unavailable.messageUnreadable(Engine.RSPAMD, e.cause));
         } catch (IOException e) {
             if (expired.get()) {
-                return timedOut();
+                return failed.apply(timedOut(uri));
             }
-            return new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.PROTOCOL_ERROR, "POST " + checkUri + " failed: " + e);
+            return failed.apply(new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.PROTOCOL_ERROR,
+                    method + " " + uri + " failed: " + e));
         } finally {
             alarm.cancel(false);
             closeQuietly(socket);
@@ -294,9 +325,9 @@ public final class RspamdClient implements ScanEngine {
         return parse(response.body());
     }
 
-    private EngineResult.Unavailable timedOut() {
+    private EngineResult.Unavailable timedOut(URI uri) {
         return new EngineResult.Unavailable(Engine.RSPAMD, EngineResult.Reason.TIMEOUT,
-                "no complete answer from " + checkUri + " within " + timeout.toMillis() + " ms");
+                "no complete answer from " + uri + " within " + timeout.toMillis() + " ms");
     }
 
     private static void closeQuietly(Socket socket) {

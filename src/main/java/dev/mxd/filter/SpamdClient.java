@@ -82,6 +82,18 @@ public final class SpamdClient implements ScanEngine {
         }
     }
 
+    /**
+     * {@code PING SPAMC/1.5} and an empty header block (protocol 1.5 expects headers even here; spamd's
+     * own reading of it): empty when spamd answers {@code SPAMD/1.5 0 PONG}, else why not.
+     */
+    @Override
+    public Optional<EngineResult.Unavailable> ping() {
+        return EngineConnection.ping(Engine.SPAMD, address, timeout, "PING SPAMC/1.5\r\n\r\n", '\n', reply -> {
+            Matcher m = STATUS_LINE.matcher(reply);
+            return m.matches() && m.group(2).equals("0") && m.group(3).strip().equals("PONG");
+        }, "'SPAMD/1.5 0 PONG'");
+    }
+
     /** The request head: SPAMC/1.5 wants Content-length to be the exact number of message bytes. */
     static byte[] request(long size, String user) {
         return ("SYMBOLS SPAMC/1.5\r\nContent-length: " + size + "\r\nUser: " + user + "\r\n\r\n")

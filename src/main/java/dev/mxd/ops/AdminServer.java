@@ -313,11 +313,16 @@ public final class AdminServer implements AutoCloseable {
         ObjectNode root = JSON.createObjectNode();
         boolean ok = true;
         ObjectNode checks = root.putObject("checks");
+        ArrayNode reasons = JSON.createArrayNode();
         for (Map.Entry<String, ObjectNode> c : parts.health().checks().entrySet()) {
             checks.set(c.getKey(), c.getValue());
-            ok &= c.getValue().path("ok").asBoolean(false);
+            if (!c.getValue().path("ok").asBoolean(false)) {
+                ok = false;
+                reasons.add(c.getKey() + ": " + c.getValue().path("detail").asText());
+            }
         }
         root.put("status", ok ? "ok" : "failing");
+        root.set("reasons", reasons); // the failing checks, one line each: what a load balancer's log shows
         return new Answer(ok ? 200 : 503, root);
     }
 

@@ -64,6 +64,7 @@ public final class Spool implements MessageStore {
     private final GroupSync acceptSync;
     private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+    private volatile Optional<StoreFailure> lastFailure = Optional.empty();
 
     private Spool(Path root, String hostname, Clock clock) {
         this.root = root;
@@ -165,6 +166,29 @@ public final class Spool implements MessageStore {
             Files.deleteIfExists(envelopePath(e.getValue(), e.getKey()));
         }
         LOG.info("spool {}: {} message(s) recovered", root, count);
+    }
+
+    /**
+     * A message the spool could not store (answered 452 4.3.1).
+     *
+     * @param noSpace the file system said it is full: no space or no inode left (ENOSPC), or a quota (EDQUOT)
+     */
+    public record StoreFailure(Instant at, String error, boolean noSpace) {}
+
+    /** The failure of the last message stored, when it failed; empty once a message is stored again (/health reads it). */
+    public Optional<StoreFailure> lastStoreFailure() {
+        return lastFailure;
+    }
+
+    /** ENOSPC or EDQUOT anywhere in the chain: the JDK reports both only by the system's message text. */
+    static boolean noSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (m.contains("No space left on device") || m.contains("Disk quota exceeded")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Called with the queue id of every message accepted from now on (the delivery loop listens). */
@@ -274,6 +298,7 @@ public final class Spool implements MessageStore {
             } catch (IOException | RuntimeException e) {
                 LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
                         e.toString());
+                lastFailure = Optional.of(new StoreFailure(clock.instant(), e.toString(), noSpace(e)));
                 text.discard();
                 // The envelope may have been linked and its directory's fsync failed: not accepted either.
                 // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
@@ -289,6 +314,7 @@ public final class Spool implements MessageStore {
             if (text.spilled()) {
                 LOG.debug("{}: {} octets, streamed to disk while arriving", id, text.size());
             }
+            lastFailure = Optional.empty();
             logAccepted(transaction, id, text.size());
             for (Consumer<String> l : listeners) {
                 l.accept(id);

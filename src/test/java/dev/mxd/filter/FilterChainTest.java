@@ -49,6 +49,15 @@ class FilterChainTest {
         }
 
         @Override
+
+        public Optional<EngineResult.Unavailable> ping() {
+
+            return Optional.empty();
+
+        }
+
+
+        @Override
         public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
             ran.add(engine);
             return result;
@@ -183,6 +192,15 @@ class FilterChainTest {
             public Engine engine() {
                 return Engine.RSPAMD;
             }
+
+            @Override
+
+            public Optional<EngineResult.Unavailable> ping() {
+
+                return Optional.empty();
+
+            }
+
 
             @Override
             public EngineResult scan(MessageSource message, ScanEnvelope envelope) {

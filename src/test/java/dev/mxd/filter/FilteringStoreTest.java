@@ -58,6 +58,15 @@ class FilteringStoreTest {
         }
 
         @Override
+
+        public Optional<EngineResult.Unavailable> ping() {
+
+            return Optional.empty();
+
+        }
+
+
+        @Override
         public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
             String text;
             try (InputStream in = message.open()) {

@@ -57,6 +57,12 @@ class AdminApiTest {
         assertThat(h.json().path("status").asText()).isEqualTo("ok");
         assertThat(h.json().path("checks").path("smtp").path("ok").asBoolean()).isTrue();
         assertThat(h.json().path("checks").path("spool").path("ok").asBoolean()).isTrue();
+        JsonNode space = h.json().path("checks").path("space");
+        assertThat(space.path("ok").asBoolean()).as("%s", space).isTrue();
+        assertThat(space.path("free_bytes").asLong()).isPositive().isLessThanOrEqualTo(space.path("total_bytes").asLong());
+        assertThat(space.path("min_free_bytes").asLong()).as("1.5 x the default max-message-size").isEqualTo(25L * 1024 * 1024 * 3 / 2);
+        assertThat(h.json().path("reasons")).isEmpty();
+        assertThat(h.json().path("checks").has("clamd")).as("no domain filters: no engine is probed").isFalse();
     }
 
     @Test

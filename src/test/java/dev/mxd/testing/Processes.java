@@ -22,6 +22,20 @@ public final class Processes {
         }
     }
 
+    /** Runs a command (mount, umount) for at most 30 s; its exit code, -1 on timeout. Its output is printed when it fails. */
+    public static int run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        if (p.exitValue() != 0) {
+            System.out.println(String.join(" ", command) + ": " + out);
+        }
+        return p.exitValue();
+    }
+
     /** A daemon's log for a failure message; never throws. */
     public static String log(Path file) {
         try {

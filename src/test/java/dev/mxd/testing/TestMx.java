@@ -62,6 +62,14 @@ public final class TestMx implements AutoCloseable {
         return start(Files.createTempDirectory("mxd-test"), "", extra, true, true);
     }
 
+    /**
+     * With the admin listener, {@code exampleTestExtra} inside example.test, and its data in {@code dir}, which
+     * stays after close (a test that mounts a file system there removes it itself).
+     */
+    public static TestMx startWithAdmin(Path dir, String exampleTestExtra, String extra) throws Exception {
+        return start(dir, exampleTestExtra, extra, false, true);
+    }
+
     /** An mxd whose data stays in {@code dir} after close, so a second one can start on it (a restart). */
     public static TestMx startIn(Path dir, String extra) throws Exception {
         return start(dir, "", extra, false, false);
@@ -151,6 +159,21 @@ public final class TestMx implements AutoCloseable {
                 throw new AssertionError("message to " + to + " not queued: " + reply);
             }
             return reply.substring("250 2.0.0 OK queued as ".length()).strip();
+        }
+    }
+
+    /** Sends one message to {@code to} with {@code subject}; the reply to its end of data, whatever it is. */
+    public String replyToMessage(String to, String subject) throws IOException {
+        try (RawSmtp c = new RawSmtp(smtp())) {
+            check(c.code(), 220);
+            c.send("EHLO client.test\r\n");
+            check(c.code(), 250);
+            c.send("MAIL FROM:<sender@client.test>\r\nRCPT TO:<" + to + ">\r\nDATA\r\n");
+            check(c.code(), 250);
+            check(c.code(), 250);
+            check(c.code(), 354);
+            c.send("Subject: " + subject + "\r\n\r\n" + "x".repeat(76) + "\r\n.\r\n");
+            return c.reply();
         }
     }
 
