@@ -70,8 +70,10 @@ final class DnsCommand implements Callable<Integer> {
         Thread hook = new Thread(server::close, "mxd-dns-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         for (ServedZone z : zones.all()) {
+            z.warnings().forEach(w -> err.println("mxd dns: warning: " + z.file() + " " + w));
             out.printf("zone %s: %d records from %s%n", z.origin(), z.recordCount(), z.file());
         }
+        err.flush();
         String host = server.address().getAddress().getHostAddress();
         out.printf("listening on %s:%d (UDP and TCP)%n", host.indexOf(':') >= 0 ? "[" + host + "]" : host, server.port());
         out.flush();

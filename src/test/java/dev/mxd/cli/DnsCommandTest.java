@@ -59,6 +59,16 @@ class DnsCommandTest {
     }
 
     @Test
+    void cnameBesideOtherDataExits65WithFileAndLine() {
+        Run r = run("dns", "--zone", ZONES + "alias-conflict.test.zone", "--listen", freeListen());
+        assertThat(r.status()).isEqualTo(65);
+        assertThat(r.err()).isEqualTo("mxd dns: " + ZONES + "alias-conflict.test.zone line 10: www.alias-conflict.test. has a"
+                + " CNAME and MX data; an alias can have no other data (RFC 1034 §3.6.2): remove one of them"
+                + System.lineSeparator());
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
     void zoneWithoutSoaExits65() {
         Run r = run("dns", "--zone", ZONES + "nosoa.zone", "--listen", freeListen());
         assertThat(r.status()).isEqualTo(65);
@@ -126,6 +136,46 @@ class DnsCommandTest {
         assertThat(status.get()).isZero();
         try (DatagramSocket again = new DatagramSocket(new InetSocketAddress("127.0.0.1", port))) {
             assertThat(again.getLocalPort()).isEqualTo(port); // the socket was closed on the way out
+        }
+    }
+
+    /** {@code mxd dns} running in a thread of this JVM; closing it interrupts the command, which stops its server. */
+    record Serving(Thread thread, StringWriter out, StringWriter err, AtomicInteger status, int port) implements AutoCloseable {
+        static Serving start(String... args) {
+            int port = FreePort.tcpAndUdp("127.0.0.1");
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            CommandLine cl = Main.commandLine();
+            cl.setOut(new PrintWriter(out, true));
+            cl.setErr(new PrintWriter(err, true));
+            AtomicInteger status = new AtomicInteger(-1);
+            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                    java.util.stream.Stream.of("--listen", "127.0.0.1:" + port)).toArray(String[]::new);
+            Thread t = new Thread(() -> status.set(cl.execute(all)), "mxd-dns-command-test");
+            t.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("listening on") || !t.isAlive());
+            return new Serving(t, out, err, status, port);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            thread.interrupt();
+            thread.join(5_000);
+        }
+    }
+
+    @Test
+    void rrsetWithMixedTtlsIsServedAtTheLowestWithAWarning() throws Exception {
+        try (Serving s = Serving.start("dns", "--zone", ZONES + "mixed-ttl.test.zone")) {
+            assertThat(s.out().toString()).contains("listening on");
+            assertThat(s.err().toString()).isEqualTo("mxd dns: warning: " + ZONES + "mixed-ttl.test.zone line 6:"
+                    + " mx1.mixed-ttl.test. A has records with TTLs 60, 600; an RRset has one TTL (RFC 2181 §5.2),"
+                    + " so all are served with 60" + System.lineSeparator());
+            SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", s.port()));
+            resolver.setTimeout(Duration.ofSeconds(2));
+            Message answer = resolver.send(Message.newQuery(
+                    Record.newRecord(Name.fromConstantString("mx1.mixed-ttl.test."), Type.A, DClass.IN)));
+            assertThat(answer.getSection(Section.ANSWER)).hasSize(2).allSatisfy(r -> assertThat(r.getTTL()).isEqualTo(60));
         }
     }
 }
