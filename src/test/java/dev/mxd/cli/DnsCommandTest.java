@@ -97,6 +97,32 @@ class DnsCommandTest {
     }
 
     @Test
+    void badRateLimitOrSlipIsAUsageError() {
+        Run r = run("dns", "--zone", ZONES + "srv.test.zone", "--rate-limit", "-1", "--listen", freeListen());
+        assertThat(r.status()).isEqualTo(64);
+        assertThat(r.err()).contains("--rate-limit -1 --slip 2: the rate limit must be 0 (off)");
+        Run s = run("dns", "--zone", ZONES + "srv.test.zone", "--slip", "101", "--listen", freeListen());
+        assertThat(s.status()).isEqualTo(64);
+        assertThat(s.err()).contains("slip must be 0 (never truncate) to 100, not 101");
+    }
+
+    @Test
+    void helpDescribesTheRateLimit() {
+        Run r = run("dns", "--help");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("--rate-limit=N").contains("--slip=N").contains("default 20").contains("default 2)")
+                .contains("TCP is never limited");
+    }
+
+    @Test
+    void rateLimitOffIsNotAnnounced() throws Exception {
+        try (Serving s = Serving.start("dns", "--zone", ZONES + "relative.test.zone", "--rate-limit", "0")) {
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> s.out().toString().contains("(UDP and TCP)"));
+            assertThat(s.out().toString()).doesNotContain("rate limit");
+        }
+    }
+
+    @Test
     void portInUseExits75() throws Exception {
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
             Run r = run("dns", "--zone", ZONES + "srv.test.zone", "--listen", "127.0.0.1:" + taken.getLocalPort());
@@ -117,11 +143,12 @@ class DnsCommandTest {
                 "--zone", ZONES + "relative.test.zone", "--listen", "127.0.0.1:" + port)), "mxd-dns-command-test");
         serving.start();
         try {
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("listening on"));
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("rate limit"));
             assertThat(out.toString()).isEqualTo(String.join(System.lineSeparator(),
                     "zone srv.test.: 88 records from " + ZONES + "srv.test.zone",
                     "zone relative.test.: 5 records from " + ZONES + "relative.test.zone",
-                    "listening on 127.0.0.1:" + port + " (UDP and TCP)", ""));
+                    "listening on 127.0.0.1:" + port + " (UDP and TCP)",
+                    "rate limit: 20 UDP answers a second per client network, slip 2", ""));
             SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", port));
             resolver.setTimeout(Duration.ofSeconds(2));
             Message answer = resolver.send(Message.newQuery(
