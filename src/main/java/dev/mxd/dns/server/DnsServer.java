@@ -180,19 +180,20 @@ public final class DnsServer implements AutoCloseable {
                 packet.setLength(buffer.length);
                 udp.receive(packet); // a longer datagram is cut to the buffer and then fails to parse: FORMERR
                 InetSocketAddress client = (InetSocketAddress) packet.getSocketAddress();
+                // Every datagram with a query's header gets an answer (FORMERR at least), so the limit is
+                // applied before the work: an answer that would be dropped is not even built.
+                boolean query = packet.getLength() >= org.xbill.DNS.Header.LENGTH && (buffer[2] & 0x80) == 0;
+                ResponseRateLimiter.Verdict verdict = query ? rateLimiter.verdict(client.getAddress())
+                        : ResponseRateLimiter.Verdict.ANSWER;
+                if (verdict == ResponseRateLimiter.Verdict.DROP) {
+                    limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())
+                            + " are over the rate limit of " + limits.rateLimit().answersPerSecond()
+                            + " a second: " + limitedFate(limits.rateLimit().slip()));
+                    continue;
+                }
                 Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
                 if (answer.isPresent()) {
-                    byte[] reply = switch (rateLimiter.verdict(client.getAddress())) {
-                        case ANSWER -> answer.get();
-                        case SLIP -> QueryResponder.truncated(answer.get());
-                        case DROP -> null;
-                    };
-                    if (reply == null) {
-                        limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())
-                                + " are over the rate limit of " + limits.rateLimit().answersPerSecond()
-                                + " a second: " + limitedFate(limits.rateLimit().slip()));
-                        continue;
-                    }
+                    byte[] reply = verdict == ResponseRateLimiter.Verdict.SLIP ? QueryResponder.truncated(answer.get()) : answer.get();
                     udp.send(new DatagramPacket(reply, reply.length, client));
                 }
             } catch (IOException e) {
