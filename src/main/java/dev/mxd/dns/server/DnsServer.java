@@ -185,11 +185,13 @@ public final class DnsServer implements AutoCloseable {
                 boolean query = packet.getLength() >= org.xbill.DNS.Header.LENGTH && (buffer[2] & 0x80) == 0;
                 ResponseRateLimiter.Verdict verdict = query ? rateLimiter.verdict(client.getAddress())
                         : ResponseRateLimiter.Verdict.ANSWER;
-                if (verdict == ResponseRateLimiter.Verdict.DROP) {
+                if (verdict != ResponseRateLimiter.Verdict.ANSWER) {
                     limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())
                             + " are over the rate limit of " + limits.rateLimit().answersPerSecond()
                             + " a second: " + limitedFate(limits.rateLimit().slip()));
-                    continue;
+                    if (verdict == ResponseRateLimiter.Verdict.DROP) {
+                        continue;
+                    }
                 }
                 Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
                 if (answer.isPresent()) {

@@ -251,6 +251,16 @@ class DnsAbuseTest {
         }
     }
 
+    @Test
+    void withSlipOneEveryLimitedAnswerIsTruncatedAndTheLimitIsLogged() throws Exception {
+        try (DnsServer server = start(new ResponseRateLimit(10, 1))) {
+            int[] flooded = flood(server.address(), 300, new AtomicBoolean(true));
+            assertThat(flooded[1]).as("truncated answers").isGreaterThan(flooded[0] / 2);
+            assertThat(log.list).anySatisfy(e -> assertThat(e.getFormattedMessage()).isEqualTo("UDP answers to 127.0.0.0/24 are"
+                    + " over the rate limit of 10 a second: sent truncated (TC) to be asked again over TCP"));
+        }
+    }
+
     static String dig(DnsServer server, String transport) throws Exception {
         Process p = new ProcessBuilder("dig", transport, "+tries=1", "+time=1", "-b", FLOODER.getHostAddress(),
                 "-p", String.valueOf(server.port()), "@127.0.0.1", "srv.test.", "TXT").redirectErrorStream(true).start();
