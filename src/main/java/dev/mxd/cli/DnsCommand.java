@@ -2,6 +2,7 @@ package dev.mxd.cli;
 
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.server.DnsServer;
+import dev.mxd.dns.server.ResponseRateLimit;
 import dev.mxd.dns.server.ServedZone;
 import dev.mxd.dns.server.ZoneFileException;
 import dev.mxd.dns.server.Zones;
@@ -34,6 +35,17 @@ final class DnsCommand implements Callable<Integer> {
             description = "Address for UDP and TCP (default ${DEFAULT-VALUE}).")
     String listen;
 
+    @Option(names = "--rate-limit", paramLabel = "N", defaultValue = "20",
+            description = {"UDP answers a second to one client network (IPv4 /24, IPv6 /56); more are dropped"
+                    + " (response-rate limiting, as Knot's and BIND's RRL). 0 turns it off; TCP is never limited"
+                    + " (default ${DEFAULT-VALUE})."})
+    int rateLimit;
+
+    @Option(names = "--slip", paramLabel = "N", defaultValue = "2",
+            description = {"Of the answers over --rate-limit, send every Nth truncated (TC, no records) so a real"
+                    + " resolver asks again over TCP; 1 all of them, 0 none (default ${DEFAULT-VALUE})."})
+    int slip;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -46,6 +58,12 @@ final class DnsCommand implements Callable<Integer> {
             address = DnsSettings.parseServer(listen);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--listen " + e.getMessage(), e);
+        }
+        ResponseRateLimit rrl;
+        try {
+            rrl = new ResponseRateLimit(rateLimit, slip);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rate-limit " + rateLimit + " --slip " + slip + ": " + e.getMessage(), e);
         }
         Zones zones;
         try {
@@ -61,7 +79,7 @@ final class DnsCommand implements Callable<Integer> {
         }
         DnsServer server;
         try {
-            server = DnsServer.start(zones, address, DnsServer.Limits.defaults());
+            server = DnsServer.start(zones, address, DnsServer.Limits.defaults().withRateLimit(rrl));
         } catch (IOException e) {
             err.println("mxd dns: " + e.getMessage() + " (choose another --listen HOST:PORT)");
             err.flush();
@@ -70,10 +88,15 @@ final class DnsCommand implements Callable<Integer> {
         Thread hook = new Thread(server::close, "mxd-dns-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         for (ServedZone z : zones.all()) {
+            z.warnings().forEach(w -> err.println("mxd dns: warning: " + z.file() + " " + w));
             out.printf("zone %s: %d records from %s%n", z.origin(), z.recordCount(), z.file());
         }
+        err.flush();
         String host = server.address().getAddress().getHostAddress();
         out.printf("listening on %s:%d (UDP and TCP)%n", host.indexOf(':') >= 0 ? "[" + host + "]" : host, server.port());
+        if (rrl.enabled()) {
+            out.printf("rate limit: %d UDP answers a second per client network, slip %d%n", rrl.answersPerSecond(), rrl.slip());
+        }
         out.flush();
         try {
             server.awaitStop();

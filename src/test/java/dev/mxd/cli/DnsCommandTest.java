@@ -59,6 +59,16 @@ class DnsCommandTest {
     }
 
     @Test
+    void cnameBesideOtherDataExits65WithFileAndLine() {
+        Run r = run("dns", "--zone", ZONES + "alias-conflict.test.zone", "--listen", freeListen());
+        assertThat(r.status()).isEqualTo(65);
+        assertThat(r.err()).isEqualTo("mxd dns: " + ZONES + "alias-conflict.test.zone line 10: www.alias-conflict.test. has a"
+                + " CNAME and MX data; an alias can have no other data (RFC 1034 §3.6.2): remove one of them"
+                + System.lineSeparator());
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
     void zoneWithoutSoaExits65() {
         Run r = run("dns", "--zone", ZONES + "nosoa.zone", "--listen", freeListen());
         assertThat(r.status()).isEqualTo(65);
@@ -87,6 +97,32 @@ class DnsCommandTest {
     }
 
     @Test
+    void badRateLimitOrSlipIsAUsageError() {
+        Run r = run("dns", "--zone", ZONES + "srv.test.zone", "--rate-limit", "-1", "--listen", freeListen());
+        assertThat(r.status()).isEqualTo(64);
+        assertThat(r.err()).contains("--rate-limit -1 --slip 2: the rate limit must be 0 (off)");
+        Run s = run("dns", "--zone", ZONES + "srv.test.zone", "--slip", "101", "--listen", freeListen());
+        assertThat(s.status()).isEqualTo(64);
+        assertThat(s.err()).contains("slip must be 0 (never truncate) to 100, not 101");
+    }
+
+    @Test
+    void helpDescribesTheRateLimit() {
+        Run r = run("dns", "--help");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("--rate-limit=N").contains("--slip=N").contains("default 20").contains("default 2)")
+                .contains("TCP is never limited");
+    }
+
+    @Test
+    void rateLimitOffIsNotAnnounced() throws Exception {
+        try (Serving s = Serving.start("dns", "--zone", ZONES + "relative.test.zone", "--rate-limit", "0")) {
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> s.out().toString().contains("(UDP and TCP)"));
+            assertThat(s.out().toString()).doesNotContain("rate limit");
+        }
+    }
+
+    @Test
     void portInUseExits75() throws Exception {
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
             Run r = run("dns", "--zone", ZONES + "srv.test.zone", "--listen", "127.0.0.1:" + taken.getLocalPort());
@@ -107,11 +143,12 @@ class DnsCommandTest {
                 "--zone", ZONES + "relative.test.zone", "--listen", "127.0.0.1:" + port)), "mxd-dns-command-test");
         serving.start();
         try {
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("listening on"));
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("rate limit"));
             assertThat(out.toString()).isEqualTo(String.join(System.lineSeparator(),
                     "zone srv.test.: 88 records from " + ZONES + "srv.test.zone",
                     "zone relative.test.: 5 records from " + ZONES + "relative.test.zone",
-                    "listening on 127.0.0.1:" + port + " (UDP and TCP)", ""));
+                    "listening on 127.0.0.1:" + port + " (UDP and TCP)",
+                    "rate limit: 20 UDP answers a second per client network, slip 2", ""));
             SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", port));
             resolver.setTimeout(Duration.ofSeconds(2));
             Message answer = resolver.send(Message.newQuery(
@@ -126,6 +163,46 @@ class DnsCommandTest {
         assertThat(status.get()).isZero();
         try (DatagramSocket again = new DatagramSocket(new InetSocketAddress("127.0.0.1", port))) {
             assertThat(again.getLocalPort()).isEqualTo(port); // the socket was closed on the way out
+        }
+    }
+
+    /** {@code mxd dns} running in a thread of this JVM; closing it interrupts the command, which stops its server. */
+    record Serving(Thread thread, StringWriter out, StringWriter err, AtomicInteger status, int port) implements AutoCloseable {
+        static Serving start(String... args) {
+            int port = FreePort.tcpAndUdp("127.0.0.1");
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            CommandLine cl = Main.commandLine();
+            cl.setOut(new PrintWriter(out, true));
+            cl.setErr(new PrintWriter(err, true));
+            AtomicInteger status = new AtomicInteger(-1);
+            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                    java.util.stream.Stream.of("--listen", "127.0.0.1:" + port)).toArray(String[]::new);
+            Thread t = new Thread(() -> status.set(cl.execute(all)), "mxd-dns-command-test");
+            t.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("listening on") || !t.isAlive());
+            return new Serving(t, out, err, status, port);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            thread.interrupt();
+            thread.join(5_000);
+        }
+    }
+
+    @Test
+    void rrsetWithMixedTtlsIsServedAtTheLowestWithAWarning() throws Exception {
+        try (Serving s = Serving.start("dns", "--zone", ZONES + "mixed-ttl.test.zone")) {
+            assertThat(s.out().toString()).contains("listening on");
+            assertThat(s.err().toString()).isEqualTo("mxd dns: warning: " + ZONES + "mixed-ttl.test.zone line 6:"
+                    + " mx1.mixed-ttl.test. A has records with TTLs 60, 600; an RRset has one TTL (RFC 2181 §5.2),"
+                    + " so all are served with 60" + System.lineSeparator());
+            SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", s.port()));
+            resolver.setTimeout(Duration.ofSeconds(2));
+            Message answer = resolver.send(Message.newQuery(
+                    Record.newRecord(Name.fromConstantString("mx1.mixed-ttl.test."), Type.A, DClass.IN)));
+            assertThat(answer.getSection(Section.ANSWER)).hasSize(2).allSatisfy(r -> assertThat(r.getTTL()).isEqualTo(60));
         }
     }
 }

@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * <p>UDP queries are answered on the receiving thread: a lookup in memory is faster than handing
  * the packet to another thread. TCP connections (RFC 7766) each get a thread from a fixed pool;
  * a connection carries any number of length-framed queries, is closed when idle, and a connection
- * beyond the limit is closed at once.
+ * beyond the limit is closed at once. UDP answers may be rate-limited per client network
+ * ({@link ResponseRateLimit}); TCP answers never are, since a TCP client cannot spoof its address.
  */
 public final class DnsServer implements AutoCloseable {
 
@@ -45,8 +46,9 @@ public final class DnsServer implements AutoCloseable {
      * @param maxRequestBytes   the largest query accepted (UDP buffer; a longer TCP frame closes the connection)
      * @param maxTcpConnections TCP connections served at once; more are closed on accept
      * @param tcpIdleTimeout    a TCP connection silent this long is closed (RFC 7766 §6.2.3)
+     * @param rateLimit         response-rate limiting of UDP answers per client network (TCP is never limited)
      */
-    public record Limits(int maxRequestBytes, int maxTcpConnections, Duration tcpIdleTimeout) {
+    public record Limits(int maxRequestBytes, int maxTcpConnections, Duration tcpIdleTimeout, ResponseRateLimit rateLimit) {
         public Limits {
             if (maxRequestBytes < 512 || maxRequestBytes > 65_535) {
                 throw new IllegalArgumentException("maxRequestBytes must be 512 to 65535, not " + maxRequestBytes);
@@ -59,9 +61,22 @@ public final class DnsServer implements AutoCloseable {
             }
         }
 
-        /** 4 KiB queries (ample: a query is one question plus EDNS), 64 TCP connections, 10 s idle. */
+        /** Without response-rate limiting. */
+        public Limits(int maxRequestBytes, int maxTcpConnections, Duration tcpIdleTimeout) {
+            this(maxRequestBytes, maxTcpConnections, tcpIdleTimeout, ResponseRateLimit.OFF);
+        }
+
+        /**
+         * 4 KiB queries (ample: a query is one question plus EDNS), 64 TCP connections, 10 s idle,
+         * no rate limit: a server embedded in tests and the demo answers its own queries at any
+         * rate. {@code mxd dns} adds {@link ResponseRateLimit#DEFAULT} unless told otherwise.
+         */
         public static Limits defaults() {
             return new Limits(4096, 64, Duration.ofSeconds(10));
+        }
+
+        public Limits withRateLimit(ResponseRateLimit rateLimit) {
+            return new Limits(maxRequestBytes, maxTcpConnections, tcpIdleTimeout, rateLimit);
         }
     }
 
@@ -71,6 +86,9 @@ public final class DnsServer implements AutoCloseable {
 
     private final QueryResponder responder;
     private final Limits limits;
+    private final ResponseRateLimiter rateLimiter;
+    private final ThrottledWarning limitedAnswers = new ThrottledWarning(log);
+    private final ThrottledWarning udpErrors = new ThrottledWarning(log);
     private final DatagramSocket udp;
     private final ServerSocket tcp;
     private final InetSocketAddress address;
@@ -89,6 +107,7 @@ public final class DnsServer implements AutoCloseable {
     private DnsServer(QueryResponder responder, Limits limits, DatagramSocket udp, ServerSocket tcp) {
         this.responder = responder;
         this.limits = limits;
+        this.rateLimiter = new ResponseRateLimiter(limits.rateLimit(), System::nanoTime);
         this.udp = udp;
         this.tcp = tcp;
         this.address = new InetSocketAddress(tcp.getInetAddress(), tcp.getLocalPort());
@@ -160,16 +179,39 @@ public final class DnsServer implements AutoCloseable {
             try {
                 packet.setLength(buffer.length);
                 udp.receive(packet); // a longer datagram is cut to the buffer and then fails to parse: FORMERR
-                Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP);
+                InetSocketAddress client = (InetSocketAddress) packet.getSocketAddress();
+                // Every datagram with a query's header gets an answer (FORMERR at least), so the limit is
+                // applied before the work: an answer that would be dropped is not even built.
+                boolean query = packet.getLength() >= org.xbill.DNS.Header.LENGTH && (buffer[2] & 0x80) == 0;
+                ResponseRateLimiter.Verdict verdict = query ? rateLimiter.verdict(client.getAddress())
+                        : ResponseRateLimiter.Verdict.ANSWER;
+                if (verdict != ResponseRateLimiter.Verdict.ANSWER) {
+                    limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())
+                            + " are over the rate limit of " + limits.rateLimit().answersPerSecond()
+                            + " a second: " + limitedFate(limits.rateLimit().slip()));
+                    if (verdict == ResponseRateLimiter.Verdict.DROP) {
+                        continue;
+                    }
+                }
+                Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
                 if (answer.isPresent()) {
-                    udp.send(new DatagramPacket(answer.get(), answer.get().length, packet.getSocketAddress()));
+                    byte[] reply = verdict == ResponseRateLimiter.Verdict.SLIP ? QueryResponder.truncated(answer.get()) : answer.get();
+                    udp.send(new DatagramPacket(reply, reply.length, client));
                 }
             } catch (IOException e) {
                 if (!closing) {
-                    log.warn("UDP on {}: {}", address, e.toString());
+                    udpErrors.warn(() -> "UDP on " + address + ": " + e);
                 }
             }
         }
+    }
+
+    private static String limitedFate(int slip) {
+        return switch (slip) {
+            case 0 -> "dropped";
+            case 1 -> "sent truncated (TC) to be asked again over TCP";
+            default -> "dropped, one in " + slip + " sent truncated (TC) to be asked again over TCP";
+        };
     }
 
     private void acceptTcp() {
@@ -219,7 +261,8 @@ public final class DnsServer implements AutoCloseable {
                 }
                 byte[] query = new byte[length];
                 in.readFully(query);
-                Optional<byte[]> answer = responder.respond(query, length, QueryResponder.Transport.TCP);
+                Optional<byte[]> answer = responder.respond(query, length, QueryResponder.Transport.TCP,
+                        (InetSocketAddress) connection.getRemoteSocketAddress());
                 if (answer.isEmpty()) {
                     return; // not a query: nothing more to expect from this peer
                 }

@@ -1,6 +1,7 @@
 package dev.mxd.dns.server;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -31,8 +32,8 @@ import org.xbill.DNS.Type;
 
 /**
  * Turns one query in wire format into the authoritative answer in wire format: the whole
- * protocol decision, apart from sockets, so it can be tested on bytes. Stateless and
- * thread-safe; the zones are immutable.
+ * protocol decision, apart from sockets, so it can be tested on bytes. Thread-safe; the zones
+ * are immutable, and the only state is the throttle of its warnings.
  */
 public final class QueryResponder {
 
@@ -53,18 +54,26 @@ public final class QueryResponder {
     private static final Logger log = LoggerFactory.getLogger(QueryResponder.class);
 
     private final Zones zones;
+    /** Malformed packets are the client's doing: logged at most once per interval, with a count. */
+    private final ThrottledWarning badPackets = new ThrottledWarning(log);
+    /** A query this server cannot answer is a bug here: its stack trace, but not once per packet. */
+    private final ThrottledWarning bugs = new ThrottledWarning(log);
 
     public QueryResponder(Zones zones) {
         this.zones = zones;
     }
 
     /**
-     * The answer to {@code length} bytes of {@code buffer}, or empty when nothing should be sent:
-     * too short for a header, or itself a response (QR set; answering it could start a loop).
-     * A query that does not parse gets FORMERR built from its header alone.
+     * The answer to {@code length} bytes of {@code buffer} from {@code client}, or empty when
+     * nothing should be sent: too short for a header, or itself a response (QR set; answering it
+     * could start a loop). A query that does not parse, or holds fewer records than its header
+     * counts, gets FORMERR built from its header alone (RFC 1035 §4.1.1). Each is logged, at most
+     * once per {@link ThrottledWarning#DEFAULT_INTERVAL}.
      */
-    public Optional<byte[]> respond(byte[] buffer, int length, Transport transport) {
+    public Optional<byte[]> respond(byte[] buffer, int length, Transport transport, InetSocketAddress client) {
         if (length < Header.LENGTH) {
+            badPackets.warn(() -> "ignored a " + length + "-octet " + transport + " message from " + describe(client)
+                    + ": shorter than a DNS header");
             return Optional.empty();
         }
         byte[] wire = Arrays.copyOf(buffer, length);
@@ -72,23 +81,55 @@ public final class QueryResponder {
         try {
             header = new Header(wire);
         } catch (IOException e) {
-            return Optional.empty();
+            return Optional.empty(); // 12 octets always make a header
         }
         if (header.getFlag(Flags.QR)) {
+            badPackets.warn(() -> "ignored a DNS response (QR set) sent to this server by " + describe(client));
             return Optional.empty();
         }
         Message query;
         try {
             query = new Message(wire);
         } catch (IOException | RuntimeException malformed) {
-            return Optional.of(error(header, Optional.empty(), Optional.empty(), Rcode.FORMERR).toWire());
+            return Optional.of(formErr(header, client, malformed.getMessage()));
+        }
+        for (int section = Section.QUESTION; section <= Section.ADDITIONAL; section++) {
+            // dnsjava stops quietly at a record cut short when TC is set; such a query is malformed all the same
+            if (query.getSection(section).size() != header.getCount(section)) {
+                return Optional.of(formErr(header, client, Section.string(section) + " section holds "
+                        + query.getSection(section).size() + " of the " + header.getCount(section) + " records its header counts"));
+            }
         }
         try {
             return Optional.of(respond(query, transport));
         } catch (RuntimeException bug) {
-            log.warn("cannot answer {}: {}", query.getQuestion(), bug.toString(), bug);
+            bugs.warn(() -> "cannot answer " + ThrottledWarning.printable(String.valueOf(query.getQuestion())) + " from "
+                    + describe(client) + ": " + bug, bug);
             return Optional.of(error(header, Optional.ofNullable(query.getQuestion()), Optional.empty(), Rcode.SERVFAIL).toWire());
         }
+    }
+
+    private byte[] formErr(Header header, InetSocketAddress client, String reason) {
+        badPackets.warn(() -> "malformed query from " + describe(client) + " answered FORMERR: "
+                + ThrottledWarning.printable(String.valueOf(reason)));
+        return error(header, Optional.empty(), Optional.empty(), Rcode.FORMERR).toWire();
+    }
+
+    /**
+     * The truncated form of an answer (TC set; header, question and OPT only), sent instead of the
+     * answer when the rate limit slips one through: the client is told to ask again over TCP.
+     */
+    static byte[] truncated(byte[] answer) {
+        try {
+            return truncatedCopy(new Message(answer));
+        } catch (IOException ownAnswer) {
+            throw new IllegalStateException("cannot parse an answer this server built", ownAnswer);
+        }
+    }
+
+    private static String describe(InetSocketAddress client) {
+        String h = client.getAddress().getHostAddress();
+        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + client.getPort();
     }
 
     private byte[] respond(Message query, Transport transport) {
@@ -206,6 +247,11 @@ public final class QueryResponder {
         if ((wire[2] & TC_BIT) == 0) {
             return wire;
         }
+        return truncatedCopy(response);
+    }
+
+    /** Header, question and OPT of {@code response}, with TC set (RFC 2181 §9). */
+    private static byte[] truncatedCopy(Message response) {
         Message truncated = new Message(response.getHeader().getID());
         Header h = truncated.getHeader();
         for (int flag : new int[] {Flags.QR, Flags.AA, Flags.RD}) {
@@ -216,7 +262,7 @@ public final class QueryResponder {
         h.setFlag(Flags.TC);
         h.setOpcode(response.getHeader().getOpcode());
         h.setRcode(response.getHeader().getRcode());
-        truncated.addRecord(response.getQuestion(), Section.QUESTION);
+        Optional.ofNullable(response.getQuestion()).ifPresent(q -> truncated.addRecord(q, Section.QUESTION));
         Optional.ofNullable(response.getOPT()).ifPresent(o -> truncated.addRecord(o, Section.ADDITIONAL));
         return truncated.toWire();
     }

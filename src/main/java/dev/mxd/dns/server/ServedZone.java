@@ -17,6 +17,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;
@@ -50,9 +51,11 @@ public final class ServedZone {
     /** Every name that exists: owners and the empty non-terminals between them and the origin. */
     private final Set<Name> names;
     private final int recordCount;
+    private final List<String> warnings;
 
-    private ServedZone(Path file, Zone zone) {
+    private ServedZone(Path file, Zone zone, List<String> warnings) {
         this.file = file;
+        this.warnings = List.copyOf(warnings);
         this.origin = zone.getOrigin();
         this.soa = zone.getSOA();
         Map<Name, Map<Integer, RRset>> index = new HashMap<>();
@@ -117,11 +120,72 @@ public final class ServedZone {
                         + " is outside the zone " + origin + " (check $ORIGIN and trailing dots)");
             }
         }
+        RecordLines lines = new RecordLines(file, originFromFileName(file));
+        checkAliases(file, records, lines);
+        List<String> warnings = mixedTtls(records, lines);
         try {
-            return new ServedZone(file, new Zone(origin, records.toArray(new Record[0])));
+            return new ServedZone(file, new Zone(origin, records.toArray(new Record[0])), warnings);
         } catch (IOException e) {
             throw new ZoneFileException(file, OptionalInt.empty(), e.getMessage());
         }
+    }
+
+    /**
+     * A CNAME owner has no other data (RFC 1034 §3.6.2) and one CNAME (RFC 2181 §10.1); only the
+     * DNSSEC records of the alias itself may stand beside it (RFC 4035 §2.5). Knot refuses such a
+     * zone, and so does this server: which answer a resolver got would depend on the type it asked.
+     */
+    private static void checkAliases(Path file, List<Record> records, RecordLines lines) throws ZoneFileException {
+        Map<Name, Record> aliases = new HashMap<>();
+        for (Record r : records) {
+            if (r.getType() == Type.CNAME) {
+                Record before = aliases.putIfAbsent(r.getName(), r);
+                if (before != null) {
+                    throw aliasError(file, lines, r, r.getName() + " has a second CNAME (" + before.rdataToString() + " and "
+                            + r.rdataToString() + "); an alias names one target (RFC 2181 §10.1)");
+                }
+            }
+        }
+        for (Record r : records) {
+            Record alias = aliases.get(r.getName());
+            if (alias != null && r.getType() != Type.CNAME && r.getType() != Type.RRSIG && r.getType() != Type.NSEC) {
+                Record later = lines.lineOf(r).orElse(0) > lines.lineOf(alias).orElse(0) ? r : alias;
+                throw aliasError(file, lines, later, r.getName() + " has a CNAME and " + Type.string(r.getType())
+                        + " data; an alias can have no other data (RFC 1034 §3.6.2): remove one of them");
+            }
+        }
+    }
+
+    private static ZoneFileException aliasError(Path file, RecordLines lines, Record at, String reason) {
+        OptionalInt line = lines.lineOf(at);
+        return new ZoneFileException(file, line, line.isPresent() ? reason : reason + " (in a file it $INCLUDEs)");
+    }
+
+    /**
+     * RRsets whose records were given different TTLs. RFC 2181 §5.2 forbids that; dnsjava serves the
+     * whole set at the lowest, as BIND and Knot do, so the zone loads, with a warning naming the set.
+     * RRSIGs are left out: those covering different types share an owner and type and may differ.
+     */
+    private static List<String> mixedTtls(List<Record> records, RecordLines lines) {
+        Map<List<Object>, List<Record>> sets = new LinkedHashMap<>();
+        for (Record r : records) {
+            if (r.getType() != Type.RRSIG) {
+                sets.computeIfAbsent(List.of(r.getName(), r.getType()), k -> new ArrayList<>()).add(r);
+            }
+        }
+        List<String> warnings = new ArrayList<>();
+        for (List<Record> set : sets.values()) {
+            List<Long> ttls = set.stream().map(Record::getTTL).distinct().sorted().toList();
+            if (ttls.size() > 1) {
+                Record first = set.get(0);
+                OptionalInt line = lines.lineOf(first);
+                warnings.add((line.isPresent() ? "line " + line.getAsInt() + ": " : "") + first.getName() + " "
+                        + Type.string(first.getType()) + " has records with TTLs " + ttls.stream().map(String::valueOf)
+                        .collect(Collectors.joining(", ")) + "; an RRset has one TTL (RFC 2181 §5.2), so all are served with "
+                        + ttls.get(0));
+            }
+        }
+        return warnings;
     }
 
     /** "srv.test.zone" and "srv.test.db" name the zone srv.test. */
@@ -151,6 +215,11 @@ public final class ServedZone {
 
     public Name origin() {
         return origin;
+    }
+
+    /** What loaded but deserves the operator's eye (an RRset with mixed TTLs), each naming its line. */
+    public List<String> warnings() {
+        return warnings;
     }
 
     public int recordCount() {

@@ -136,4 +136,59 @@ class ServedZoneTest {
         assertThat(srv().negativeSoa().getTTL()).isEqualTo(120);
         assertThat(ServedZone.load(ZONES.resolve("relative.test.zone")).negativeSoa().getTTL()).isEqualTo(300);
     }
+
+    @Test
+    void cnameBesideOtherDataIsRefusedWithFileAndLine() {
+        Path file = ZONES.resolve("alias-conflict.test.zone");
+        assertThatThrownBy(() -> ServedZone.load(file))
+                .isInstanceOfSatisfying(ZoneFileException.class, e -> {
+                    assertThat(e.file()).isEqualTo(file);
+                    assertThat(e.line()).isEqualTo(OptionalInt.of(10)); // the MX after the CNAME
+                })
+                .hasMessage(file + " line 10: www.alias-conflict.test. has a CNAME and MX data; an alias can have no"
+                        + " other data (RFC 1034 §3.6.2): remove one of them");
+    }
+
+    @Test
+    void cnameLineIsGivenWhenTheAliasComesSecond() throws Exception {
+        Path file = tmp.resolve("late.example.zone");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin (\n  1 2 3 4 5 )\n@ NS ns1\nns1 A 127.0.0.1\n"
+                + "mail MX 10 ns1\n\n; an alias for a name that has data\n$TTL 90\nmail CNAME ns1\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOfSatisfying(ZoneFileException.class,
+                e -> assertThat(e.line()).isEqualTo(OptionalInt.of(10)));
+    }
+
+    @Test
+    void twoCnamesAtOneNameAreRefused() throws Exception {
+        Path file = tmp.resolve("two.example.zone");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.1\nw CNAME ns1\nw CNAME ns2\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).hasMessage(file + " line 6: w.two.example. has a second CNAME"
+                + " (ns1.two.example. and ns2.two.example.); an alias names one target (RFC 2181 §10.1)");
+    }
+
+    @Test
+    void dnssecRecordsMayStandBesideACname() throws Exception {
+        Path file = tmp.resolve("signed.example.zone");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.1\nw CNAME ns1\n"
+                + "w NSEC ns1 CNAME RRSIG NSEC\n"
+                + "w RRSIG CNAME 13 3 60 20270101000000 20260101000000 12345 signed.example. AAAA\n");
+        ServedZone z = ServedZone.load(file);
+        assertThat(z.lookup(name("w.signed.example."), Type.A)).isInstanceOf(ZoneLookup.Alias.class);
+        assertThat(z.warnings()).isEmpty();
+    }
+
+    @Test
+    void rrsetWithMixedTtlsLoadsWithAWarningNamingIt() throws Exception {
+        ServedZone z = ServedZone.load(ZONES.resolve("mixed-ttl.test.zone"));
+        assertThat(z.warnings()).containsExactly("line 6: mx1.mixed-ttl.test. A has records with TTLs 60, 600; an RRset"
+                + " has one TTL (RFC 2181 §5.2), so all are served with 60");
+        assertThat(z.lookup(name("mx1.mixed-ttl.test."), Type.A)).isInstanceOfSatisfying(ZoneLookup.Found.class,
+                f -> assertThat(f.rrset().getTTL()).isEqualTo(60));
+    }
+
+    @Test
+    void zonesWithoutMixedTtlsHaveNoWarnings() throws Exception {
+        assertThat(srv().warnings()).isEmpty();
+        assertThat(ServedZone.load(ZONES.resolve("relative.test.zone")).warnings()).isEmpty();
+    }
 }

@@ -1,0 +1,85 @@
+package dev.mxd.dns.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.mxd.dns.server.ResponseRateLimiter.Verdict;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The token buckets of the rate limit, on a clock the test moves. */
+class ResponseRateLimiterTest {
+
+    private final AtomicLong now = new AtomicLong(123_456_789_000L);
+
+    static InetAddress ip(String s) throws Exception {
+        return InetAddress.getByName(s);
+    }
+
+    List<Verdict> ask(ResponseRateLimiter l, String client, int times) throws Exception {
+        List<Verdict> out = new ArrayList<>();
+        for (int i = 0; i < times; i++) {
+            out.add(l.verdict(ip(client)));
+        }
+        return out;
+    }
+
+    @Test
+    void aBurstOfTheRateThenEverySlipthIsTruncatedAndTheRestDropped() throws Exception {
+        ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(20, 2), now::get);
+        assertThat(ask(l, "192.0.2.1", 20)).containsOnly(Verdict.ANSWER);
+        assertThat(ask(l, "192.0.2.77", 6)).containsExactly(Verdict.DROP, Verdict.SLIP, Verdict.DROP, Verdict.SLIP,
+                Verdict.DROP, Verdict.SLIP); // same /24
+        assertThat(ask(l, "192.0.3.1", 20)).as("another /24").containsOnly(Verdict.ANSWER);
+    }
+
+    @Test
+    void tokensComeBackAtTheRate() throws Exception {
+        ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(10, 0), now::get);
+        assertThat(ask(l, "198.51.100.9", 10)).containsOnly(Verdict.ANSWER);
+        assertThat(ask(l, "198.51.100.9", 3)).containsOnly(Verdict.DROP);
+        now.addAndGet(100_000_000L); // 0.1 s: one answer's worth
+        assertThat(ask(l, "198.51.100.9", 2)).containsExactly(Verdict.ANSWER, Verdict.DROP);
+        now.addAndGet(5_000_000_000L); // long quiet: a full burst again, not more
+        assertThat(ask(l, "198.51.100.9", 11)).containsExactly(Verdict.ANSWER, Verdict.ANSWER, Verdict.ANSWER,
+                Verdict.ANSWER, Verdict.ANSWER, Verdict.ANSWER, Verdict.ANSWER, Verdict.ANSWER, Verdict.ANSWER,
+                Verdict.ANSWER, Verdict.DROP);
+    }
+
+    @Test
+    void ipv6ClientsAreCountedBySlash56() throws Exception {
+        ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(2, 1), now::get);
+        assertThat(ask(l, "2001:db8:0:1100::1", 2)).containsOnly(Verdict.ANSWER);
+        assertThat(ask(l, "2001:db8:0:11ff:ffff::2", 1)).as("same /56").containsExactly(Verdict.SLIP);
+        assertThat(ask(l, "2001:db8:0:1200::1", 1)).as("next /56").containsExactly(Verdict.ANSWER);
+        assertThat(ResponseRateLimiter.describe(ip("2001:db8:0:11ff::2"))).isEqualTo("2001:db8:0:1100:0:0:0:0/56");
+        assertThat(ResponseRateLimiter.describe(ip("192.0.2.200"))).isEqualTo("192.0.2.0/24");
+    }
+
+    @Test
+    void offAnswersEverything() throws Exception {
+        ResponseRateLimiter l = new ResponseRateLimiter(ResponseRateLimit.OFF, now::get);
+        assertThat(ask(l, "192.0.2.1", 1_000)).containsOnly(Verdict.ANSWER);
+    }
+
+    @Test
+    void aFloodFromManyNetworksDoesNotResetABusyOne() throws Exception {
+        ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(5, 0), now::get);
+        assertThat(ask(l, "203.0.113.1", 6)).endsWith(Verdict.DROP);
+        for (int a = 0; a < 256; a++) {
+            for (int b = 0; b < 256; b++) {
+                l.verdict(ip("10." + a + "." + b + ".1"));
+            }
+            assertThat(l.verdict(ip("203.0.113.1"))).isEqualTo(Verdict.DROP);
+        }
+    }
+
+    @Test
+    void limitsAreChecked() {
+        assertThatThrownBy(() -> new ResponseRateLimit(-1, 2)).hasMessageContaining("0 (off)");
+        assertThatThrownBy(() -> new ResponseRateLimit(20, 101)).hasMessageContaining("slip must be 0");
+    }
+}
