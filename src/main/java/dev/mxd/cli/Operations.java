@@ -52,6 +52,11 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             boolean writable = Files.isWritable(spool.root().resolve(QueueState.INCOMING.directory()));
             checks.put("spool", AdminServer.check(writable, spool.root() + (writable ? " is writable" : " is not writable")));
             checks.put("queue", AdminServer.check(queue.running(), queue.running() ? "queue manager running" : "queue manager stopped"));
+            // Warnings, not failures: an expired or short-keyed certificate still encrypts for senders that do not verify.
+            var tls = AdminServer.check(true, config.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("off (no certificate configured)"));
+            var warnings = tls.putArray("warnings");
+            server.tlsWarnings().forEach(warnings::add);
+            checks.put("tls", tls);
             return checks;
         };
         AdminServer admin = AdminServer.start(config.adminListener().get(), new AdminServer.Parts(token, queue,
