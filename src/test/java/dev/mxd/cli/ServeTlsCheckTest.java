@@ -45,15 +45,16 @@ class ServeTlsCheckTest {
     }
 
     /** Runs mxd serve, which must end by itself within a minute. */
-    private static Exit serveExpectingExit(Path config) throws Exception {
+    private Exit serveExpectingExit(Path config) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path output = dir.resolve("serve.out");
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.mxd.cli.Main", "serve",
-                "--config", config.toString()).redirectErrorStream(true).start();
+                "--config", config.toString()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
         boolean ended = p.waitFor(60, TimeUnit.SECONDS);
         if (!ended) {
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String out = Files.readString(output, StandardCharsets.UTF_8);
         assertThat(ended).as("mxd serve should refuse to start, but it is running:\n" + out).isTrue();
         return new Exit(p.exitValue(), out);
     }
