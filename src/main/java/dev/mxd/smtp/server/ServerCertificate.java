@@ -121,9 +121,13 @@ public final class ServerCertificate {
             return new Refused(tls.privateKey(), e.getMessage());
         }
         X509Certificate cert = chain.get(0);
+        if (key.getAlgorithm().equals("DSA")) {
+            return new Refused(tls.privateKey(), "a DSA key signs no handshake STARTTLS offers (ECDHE suites are signed"
+                    + " with RSA or ECDSA); make an RSA (2048 bits or more) or EC key and certificate");
+        }
         if (!key.getAlgorithm().equals("RSA") && !key.getAlgorithm().equals("EC")) {
-            return new Refused(tls.privateKey(), "a " + key.getAlgorithm() + " key signs no handshake STARTTLS offers (ECDHE"
-                    + " suites are signed with RSA or ECDSA); make an RSA (2048 bits or more) or EC key and certificate");
+            return new Refused(tls.privateKey(), "mxd takes RSA and EC keys, which every sender can verify, not "
+                    + key.getAlgorithm() + "; make an RSA (2048 bits or more) or EC key and certificate");
         }
         if (!belongsTo(key, cert.getPublicKey())) {
             return new Refused(tls.privateKey(), "is not the key of the certificate in " + tls.certificate() + " ("
