@@ -59,14 +59,20 @@ class ServeTlsCheckTest {
         return new Exit(p.exitValue(), out);
     }
 
+    /** mxd serve with this certificate and key exits 78, saying {@code expected}. */
+    private void assertRefusedAtStart(Path cert, Path key, String expected) throws Exception {
+        Exit e = serveExpectingExit(config(cert, key, 0));
+        System.out.println(e.output());
+        assertThat(e.code()).isEqualTo(78);
+        assertThat(e.output()).contains(expected);
+    }
+
     @Test
     void keyOfAnotherCertificateExits78NamingTheKey() throws Exception {
         Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
         Certificates.selfSigned(dir.resolve("other.pem"), dir.resolve("other.key"));
-        Exit e = serveExpectingExit(config(dir.resolve("cert.pem"), dir.resolve("other.key"), 0));
-        System.out.println(e.output());
-        assertThat(e.code()).isEqualTo(78);
-        assertThat(e.output()).contains("invalid configuration: tls: " + dir.resolve("other.key") + ": is not the key of the certificate in "
+        assertRefusedAtStart(dir.resolve("cert.pem"), dir.resolve("other.key"),
+                "invalid configuration: tls: " + dir.resolve("other.key") + ": is not the key of the certificate in "
                 + dir.resolve("cert.pem"));
     }
 
@@ -75,29 +81,20 @@ class ServeTlsCheckTest {
         Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
         Certificates.openssl("pkcs8", "-topk8", "-in", dir.resolve("key.pem").toString(), "-out", dir.resolve("key.p8").toString(),
                 "-passout", "pass:secret");
-        Exit e = serveExpectingExit(config(dir.resolve("cert.pem"), dir.resolve("key.p8"), 0));
-        System.out.println(e.output());
-        assertThat(e.code()).isEqualTo(78);
-        assertThat(e.output()).contains(dir.resolve("key.p8") + ": the key is encrypted");
+        assertRefusedAtStart(dir.resolve("cert.pem"), dir.resolve("key.p8"), dir.resolve("key.p8") + ": the key is encrypted");
     }
 
     @Test
     void dsaKeyExits78NamingTheKey() throws Exception {
         Certificates.selfSignedDsa(dir.resolve("cert.pem"), dir.resolve("key.pem"));
-        Exit e = serveExpectingExit(config(dir.resolve("cert.pem"), dir.resolve("key.pem"), 0));
-        System.out.println(e.output());
-        assertThat(e.code()).isEqualTo(78);
-        assertThat(e.output()).contains(dir.resolve("key.pem") + ": a DSA key signs no handshake");
+        assertRefusedAtStart(dir.resolve("cert.pem"), dir.resolve("key.pem"), dir.resolve("key.pem") + ": a DSA key signs no handshake");
     }
 
     @Test
     void unreadableKeyExits78NamingTheKey() throws Exception {
         Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
         Path notAFile = Files.createDirectory(dir.resolve("key.d")); // readable even by root, yet no file to read
-        Exit e = serveExpectingExit(config(dir.resolve("cert.pem"), notAFile, 0));
-        System.out.println(e.output());
-        assertThat(e.code()).isEqualTo(78);
-        assertThat(e.output()).contains(notAFile + ": cannot read it");
+        assertRefusedAtStart(dir.resolve("cert.pem"), notAFile, notAFile + ": cannot read it");
     }
 
     @Test

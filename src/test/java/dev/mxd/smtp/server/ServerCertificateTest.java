@@ -27,6 +27,14 @@ class ServerCertificateTest {
         return ServerCertificate.load(new Tls(cert, key), Instant.now());
     }
 
+    /** Loading is refused, naming {@code file}. */
+    private ServerCertificate.Refused refused(Path file) {
+        ServerCertificate.Loading l = load();
+        assertThat(l).isInstanceOf(ServerCertificate.Refused.class);
+        assertThat(((ServerCertificate.Refused) l).file()).isEqualTo(file);
+        return (ServerCertificate.Refused) l;
+    }
+
     private void pair(String name) throws Exception {
         cert = dir.resolve(name + ".crt");
         key = dir.resolve(name + ".key");
@@ -61,9 +69,7 @@ class ServerCertificateTest {
         Path encrypted = dir.resolve("enc.p8");
         Certificates.openssl("pkcs8", "-topk8", "-in", key.toString(), "-out", encrypted.toString(), "-passout", "pass:secret");
         key = encrypted;
-        ServerCertificate.Refused r = (ServerCertificate.Refused) load();
-        assertThat(r.file()).isEqualTo(encrypted);
-        assertThat(r.reason()).contains("encrypted with a passphrase");
+        assertThat(refused(encrypted).reason()).contains("encrypted with a passphrase");
     }
 
     @Test
@@ -73,9 +79,7 @@ class ServerCertificateTest {
         Certificates.openssl("pkey", "-in", key.toString(), "-traditional", "-out", pkcs1.toString());
         assertThat(Files.readString(pkcs1)).contains("BEGIN RSA PRIVATE KEY");
         key = pkcs1;
-        ServerCertificate.Refused r = (ServerCertificate.Refused) load();
-        assertThat(r.file()).isEqualTo(pkcs1);
-        assertThat(r.reason()).contains("openssl pkcs8 -topk8 -nocrypt");
+        assertThat(refused(pkcs1).reason()).contains("openssl pkcs8 -topk8 -nocrypt");
     }
 
     @Test
@@ -83,18 +87,14 @@ class ServerCertificateTest {
         cert = dir.resolve("dsa.crt");
         key = dir.resolve("dsa.key");
         Certificates.selfSignedDsa(cert, key);
-        ServerCertificate.Refused r = (ServerCertificate.Refused) load();
-        assertThat(r.file()).isEqualTo(key);
-        assertThat(r.reason()).contains("a DSA key signs no handshake");
+        assertThat(refused(key).reason()).contains("a DSA key signs no handshake");
     }
 
     @Test
     void certificateFileThatIsNoCertificateIsRefused() throws Exception {
         pair("swapped");
         cert = key; // the key where the certificate should be
-        ServerCertificate.Refused r = (ServerCertificate.Refused) load();
-        assertThat(r.file()).isEqualTo(cert);
-        assertThat(r.reason()).containsAnyOf("no certificate", "not a PEM certificate");
+        assertThat(refused(cert).reason()).containsAnyOf("no certificate", "not a PEM certificate");
     }
 
     @Test
