@@ -54,6 +54,11 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             checks.put("spool", probes.spool(spool.root().resolve(QueueState.INCOMING.directory())));
             checks.put("queue", AdminServer.check(queue.running(), queue.running() ? "queue manager running" : "queue manager stopped"));
             checks.putAll(probes.checks()); // space, then each filter engine in use
+            // Warnings, not failures: an expired or short-keyed certificate still encrypts for senders that do not verify.
+            var tls = AdminServer.check(true, config.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("off (no certificate configured)"));
+            var warnings = tls.putArray("warnings");
+            server.tlsWarnings().forEach(warnings::add);
+            checks.put("tls", tls);
             return checks;
         };
         AdminServer admin;

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import dev.mxd.ops.LogSetup;
+import dev.mxd.smtp.server.ServerCertificate;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Receive mail as a domain's MX: ESMTP server, durable spool, Maildir delivery (docs/config.md).",
                 "Without --config: SMTP on 127.0.0.1:2525, local domain localhost with a mailbox for you, data in ./mxd-data.",
-                "Exit status: 0 after a clean stop, 78 invalid configuration, 75 cannot listen or open the spool."},
+                "Exit status: 0 after a clean stop, 78 invalid configuration (also a TLS certificate or key that cannot be used), 75 cannot listen or open the spool."},
         footer = {"", "Examples:", "  mxd serve                             embedded default, for a first look",
                 "  mxd serve --config /etc/mxd/mxd.yaml  see packaging/mxd.yaml",
                 "  MXD_LOG_LEVEL=DEBUG mxd serve         more detail than the default INFO"})
@@ -53,6 +54,11 @@ final class ServeCommand implements Callable<Integer> {
         ReceivingMx mx;
         try {
             mx = ReceivingMx.start(c);
+        } catch (ServerCertificate.UnusableException e) {
+            // A wrong key or an unreadable file will not get better by restarting (systemd restarts on 75).
+            err.println("mxd serve: invalid configuration: tls: " + e.refused().message());
+            err.flush();
+            return ExitCodes.CONFIG;
         } catch (IOException e) {
             err.println("mxd serve: cannot start: " + e.getMessage());
             err.flush();

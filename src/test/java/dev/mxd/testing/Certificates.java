@@ -23,6 +23,52 @@ public final class Certificates {
         }
     }
 
+    /** A self-signed RSA certificate of {@code bits} (1024: one mxd warns about), valid for a day. */
+    public static void selfSignedRsa(Path cert, Path key, int bits) throws Exception {
+        openssl("req", "-x509", "-newkey", "rsa:" + bits, "-nodes", "-keyout", key.toString(), "-out", cert.toString(),
+                "-days", "1", "-subj", "/CN=mx1.example.test");
+    }
+
+    /**
+     * A self-signed certificate that expired yesterday: keytool can back-date (openssl req cannot),
+     * openssl turns its PKCS#12 store into PEM files.
+     */
+    public static void expired(Path cert, Path key) throws Exception {
+        Path store = key.resolveSibling(key.getFileName() + ".p12");
+        run(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-genkeypair", "-keyalg", "RSA",
+                "-keysize", "2048", "-alias", "mx", "-dname", "CN=mx1.example.test", "-startdate", "-3d", "-validity", "2",
+                "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", "changeit");
+        openssl("pkcs12", "-in", store.toString(), "-passin", "pass:changeit", "-nokeys", "-out", cert.toString());
+        openssl("pkcs12", "-in", store.toString(), "-passin", "pass:changeit", "-nocerts", "-nodes", "-out", key.toString());
+        Files.delete(store);
+    }
+
+    /** A self-signed certificate with a DSA key, which no ECDHE suite can use. */
+    public static void selfSignedDsa(Path cert, Path key) throws Exception {
+        Path params = key.resolveSibling(key.getFileName() + ".params");
+        openssl("genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:2048", "-out", params.toString());
+        openssl("genpkey", "-paramfile", params.toString(), "-out", key.toString());
+        openssl("req", "-x509", "-new", "-key", key.toString(), "-out", cert.toString(), "-days", "1", "-subj", "/CN=mx1.example.test");
+        Files.delete(params);
+    }
+
+    /** Runs openssl with these arguments; fails the test when it does not succeed within a minute. */
+    public static void openssl(String... args) throws Exception {
+        String[] cmd = new String[args.length + 1];
+        cmd[0] = "openssl";
+        System.arraycopy(args, 0, cmd, 1, args.length);
+        run(cmd);
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+        }
+    }
+
     public static SSLContext trustAll() throws Exception {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, new TrustManager[] {new X509TrustManager() {

@@ -27,6 +27,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +50,8 @@ public final class SmtpServer implements AutoCloseable {
 
     private final MxdConfig config;
     private final Optional<SslContext> sslContext;
+    /** What is wrong with the STARTTLS certificate though it is usable (expired, short key); for /health. */
+    private final List<String> tlsWarnings;
     private final RecipientPolicy policy;
     private final MessageStore store;
     private final ConnectionLimiter limiter;
@@ -57,9 +62,11 @@ public final class SmtpServer implements AutoCloseable {
     private final List<Channel> listeners = new ArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, RecipientPolicy policy, MessageStore store) {
+    private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
+                       MessageStore store) {
         this.config = config;
         this.sslContext = sslContext;
+        this.tlsWarnings = List.copyOf(tlsWarnings);
         this.policy = policy;
         this.store = store;
         this.limiter = new ConnectionLimiter(config.limits().maxConnections(), config.limits().maxConnectionsPerIp());
@@ -72,18 +79,25 @@ public final class SmtpServer implements AutoCloseable {
         });
     }
 
-    /** Binds every listener of the configuration; throws when one cannot be bound (nothing is left open then). */
+    /**
+     * Binds every listener of the configuration; throws when one cannot be bound (nothing is left
+     * open then), or {@link ServerCertificate.UnusableException} when the TLS certificate or key
+     * cannot be used (STARTTLS is never offered with a handshake that always fails).
+     */
     public static SmtpServer start(MxdConfig config, RecipientPolicy policy, MessageStore store) throws IOException {
         Optional<SslContext> ssl = Optional.empty();
+        List<String> tlsWarnings = List.of();
         if (config.tls().isPresent()) {
-            try {
-                ssl = Optional.of(sslContext(config.tls().get()));
-            } catch (SSLException | IllegalArgumentException e) {
-                throw new IOException("cannot load the TLS certificate or key (" + config.tls().get().certificate() + ", "
-                        + config.tls().get().privateKey() + "): " + e.getMessage(), e);
+            ServerCertificate.Loading loading = ServerCertificate.load(config.tls().get(), Instant.now());
+            if (loading instanceof ServerCertificate.Refused r) {
+                throw new ServerCertificate.UnusableException(r);
             }
+            ServerCertificate.Loaded loaded = (ServerCertificate.Loaded) loading;
+            loaded.warnings().forEach(w -> LOG.warn("TLS: {}", w));
+            ssl = Optional.of(loaded.context());
+            tlsWarnings = loaded.warnings();
         }
-        SmtpServer server = new SmtpServer(config, ssl, policy, store);
+        SmtpServer server = new SmtpServer(config, ssl, tlsWarnings, policy, store);
         try {
             server.bind();
         } catch (IOException | RuntimeException e) {
@@ -94,25 +108,32 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /**
-     * TLS 1.3 and 1.2 only (RFC 8996 deprecated 1.0 and 1.1), and Netty's default suites (forward
-     * secret AEAD first; no RC4, DES, 3DES, NULL, anonymous or export suites), without weak
-     * suites even where a JVM's java.security was loosened. A suite a peer lacks is not an
-     * argument for a weaker one here: senders fall back to plaintext only when no suite matches.
+     * TLS 1.3 and 1.2 only (RFC 8996 deprecated 1.0 and 1.1), and of the suites the TLS engine supports
+     * only the forward-secret AEAD ones ({@link #OFFERED_SUITE}), whatever a JVM's
+     * java.security allows. A suite a peer lacks is not an argument for a weaker one here: senders
+     * fall back to plaintext only when no suite matches.
      */
-    static SslContext sslContext(dev.mxd.config.Tls tls) throws SSLException {
-        return SslContextBuilder.forServer(tls.certificate().toFile(), tls.privateKey().toFile())
+    static SslContext sslContext(PrivateKey key, List<X509Certificate> chain) throws SSLException {
+        return SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new))
                 .protocols(TLS_PROTOCOLS)
-                .ciphers(null, (ciphers, defaults, supported) -> defaults.stream()
-                        .filter(c -> supported.contains(c) && !WEAK_SUITE.matcher(c).find()).toArray(String[]::new))
+                .ciphers(null, (ciphers, defaults, supported) -> supported.stream()
+                        .filter(c -> OFFERED_SUITE.matcher(c).matches()).toArray(String[]::new))
                 .build();
     }
 
     /** The protocols STARTTLS speaks. */
     static final List<String> TLS_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
-    /** Suite names (JDK or OpenSSL spelling) that are never offered. */
-    static final java.util.regex.Pattern WEAK_SUITE =
-            java.util.regex.Pattern.compile("(?i)(RC4|_DES_|DES-CBC|3DES|DES_EDE|NULL|_anon_|ADH|AECDH|EXPORT|_MD5|-MD5)");
+    /**
+     * The suites STARTTLS may offer (JDK or OpenSSL spelling): TLS 1.3's (all AEAD, all forward
+     * secret), and for TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305 only (RFC 7525 §4.2): no CBC
+     * (Lucky13 and padding oracles), no static RSA key exchange (no forward secrecy, ROBOT), no
+     * finite-field DHE (weak or slow groups).
+     */
+    static final java.util.regex.Pattern OFFERED_SUITE = java.util.regex.Pattern.compile(
+            "TLS_AES_(128|256)_GCM_SHA(256|384)|TLS_CHACHA20_POLY1305_SHA256"
+                    + "|TLS_ECDHE_(RSA|ECDSA)_WITH_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)"
+                    + "|ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)");
 
     private void bind() throws IOException {
         ServerBootstrap b = new ServerBootstrap()
@@ -159,6 +180,11 @@ public final class SmtpServer implements AutoCloseable {
     /** Whether every listener is bound and open (for /health). */
     public boolean listening() {
         return !closed.get() && !listeners.isEmpty() && listeners.stream().allMatch(Channel::isActive);
+    }
+
+    /** Warnings about the STARTTLS certificate found at start (expired, RSA key under 2048 bits); empty without TLS. */
+    public List<String> tlsWarnings() {
+        return tlsWarnings;
     }
 
     /** Connections open now. */

@@ -1,0 +1,133 @@
+package dev.mxd.smtp.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.config.Tls;
+import dev.mxd.testing.Certificates;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The certificate and key STARTTLS presents are checked before it is offered (issue 16 point 6):
+ * each unusable pair is refused naming the file at fault, each usable but weak one loads with a
+ * warning. The files are made by openssl and keytool, as an operator would make them.
+ */
+class ServerCertificateTest {
+
+    @TempDir
+    Path dir;
+
+    private Path cert;
+    private Path key;
+
+    private ServerCertificate.Loading load() {
+        return ServerCertificate.load(new Tls(cert, key), Instant.now());
+    }
+
+    /** Loading is refused, naming {@code file}. */
+    private ServerCertificate.Refused refused(Path file) {
+        ServerCertificate.Loading l = load();
+        assertThat(l).isInstanceOf(ServerCertificate.Refused.class);
+        assertThat(((ServerCertificate.Refused) l).file()).isEqualTo(file);
+        return (ServerCertificate.Refused) l;
+    }
+
+    private void pair(String name) throws Exception {
+        cert = dir.resolve(name + ".crt");
+        key = dir.resolve(name + ".key");
+        Certificates.selfSigned(cert, key);
+    }
+
+    @Test
+    void goodPairLoadsWithoutWarnings() throws Exception {
+        pair("good");
+        ServerCertificate.Loading l = load();
+        assertThat(l).isInstanceOf(ServerCertificate.Loaded.class);
+        assertThat(((ServerCertificate.Loaded) l).warnings()).isEmpty();
+    }
+
+    @Test
+    void keyOfAnotherCertificateIsRefused() throws Exception {
+        pair("one");
+        Path otherCert = dir.resolve("two.crt");
+        Path otherKey = dir.resolve("two.key");
+        Certificates.selfSigned(otherCert, otherKey);
+        key = otherKey;
+        ServerCertificate.Loading l = load();
+        assertThat(l).isInstanceOf(ServerCertificate.Refused.class);
+        ServerCertificate.Refused r = (ServerCertificate.Refused) l;
+        assertThat(r.file()).isEqualTo(otherKey);
+        assertThat(r.reason()).contains("is not the key of the certificate in " + cert);
+    }
+
+    @Test
+    void encryptedKeyIsRefused() throws Exception {
+        pair("enc");
+        Path encrypted = dir.resolve("enc.p8");
+        Certificates.openssl("pkcs8", "-topk8", "-in", key.toString(), "-out", encrypted.toString(), "-passout", "pass:secret");
+        key = encrypted;
+        assertThat(refused(encrypted).reason()).contains("encrypted with a passphrase");
+    }
+
+    @Test
+    void traditionalRsaKeyIsRefusedWithTheConversion() throws Exception {
+        pair("trad");
+        Path pkcs1 = dir.resolve("trad.rsa");
+        Certificates.openssl("pkey", "-in", key.toString(), "-traditional", "-out", pkcs1.toString());
+        assertThat(Files.readString(pkcs1)).contains("BEGIN RSA PRIVATE KEY");
+        key = pkcs1;
+        assertThat(refused(pkcs1).reason()).contains("openssl pkcs8 -topk8 -nocrypt");
+    }
+
+    @Test
+    void dsaKeyIsRefused() throws Exception {
+        cert = dir.resolve("dsa.crt");
+        key = dir.resolve("dsa.key");
+        Certificates.selfSignedDsa(cert, key);
+        assertThat(refused(key).reason()).contains("a DSA key signs no handshake");
+    }
+
+    @Test
+    void certificateFileThatIsNoCertificateIsRefused() throws Exception {
+        pair("swapped");
+        cert = key; // the key where the certificate should be
+        assertThat(refused(cert).reason()).containsAnyOf("no certificate", "not a PEM certificate");
+    }
+
+    @Test
+    void keyFileWithoutKeyIsRefused() throws Exception {
+        pair("nokey");
+        key = cert; // the certificate where the key should be
+        ServerCertificate.Refused r = (ServerCertificate.Refused) load();
+        assertThat(r.reason()).contains("holds no PEM private key");
+    }
+
+    @Test
+    void shortRsaKeyLoadsWithAWarning() throws Exception {
+        cert = dir.resolve("short.crt");
+        key = dir.resolve("short.key");
+        Certificates.selfSignedRsa(cert, key, 1024);
+        ServerCertificate.Loaded l = (ServerCertificate.Loaded) load();
+        assertThat(l.warnings()).singleElement().asString().contains(cert.toString()).contains("1024 bits, under 2048");
+    }
+
+    @Test
+    void expiredCertificateLoadsWithAWarning() throws Exception {
+        cert = dir.resolve("old.crt");
+        key = dir.resolve("old.key");
+        Certificates.expired(cert, key);
+        ServerCertificate.Loaded l = (ServerCertificate.Loaded) load();
+        assertThat(l.warnings()).singleElement().asString().contains(cert.toString()).contains("expired on");
+    }
+
+    @Test
+    void certificateExpiresByTheClockGiven() throws Exception {
+        pair("day");
+        ServerCertificate.Loaded l = (ServerCertificate.Loaded) ServerCertificate.load(new Tls(cert, key),
+                Instant.now().plusSeconds(3 * 86_400));
+        assertThat(l.warnings()).singleElement().asString().contains("expired on");
+    }
+}
