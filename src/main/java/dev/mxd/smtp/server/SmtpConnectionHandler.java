@@ -89,6 +89,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             return;
         }
         decoder.greeted();
+        activity.progressed(); // the command timeout counts from the greeting
         ctx.writeAndFlush(Unpooled.wrappedBuffer(greeting.encode()));
     }
 
