@@ -40,8 +40,8 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     /** One admitted connection. */
     private record Client(Channel channel, InetAddress address, InetAddress network, SessionActivity activity) {}
 
-    /** A bound, the clients it counts, and the reply a newcomer gets when no one can make room. */
-    private record Bound(int max, Predicate<Client> within, ServerReply refusal) {}
+    /** A bound, the clients it counts (how many are open now), and the reply a newcomer gets when no one can make room. */
+    private record Bound(int max, int open, Predicate<Client> within, ServerReply refusal) {}
 
     private final Limits limits;
     private final long shedAfterNanos;
@@ -88,14 +88,14 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
      */
     private synchronized Optional<ServerReply> admit(Client client, List<Client> shed) {
         List<Bound> bounds = List.of(
-                new Bound(limits.maxConnectionsPerIp(), c -> c.address().equals(client.address()),
-                        Replies.TOO_MANY_CONNECTIONS_FROM_YOU),
-                new Bound(limits.maxConnectionsPerNetwork(), c -> c.network().equals(client.network()),
-                        Replies.TOO_MANY_CONNECTIONS_FROM_YOUR_NETWORK),
-                new Bound(limits.maxConnections(), c -> true, Replies.TOO_MANY_CONNECTIONS));
+                new Bound(limits.maxConnectionsPerIp(), perAddress.getOrDefault(client.address(), 0),
+                        c -> c.address().equals(client.address()), Replies.TOO_MANY_CONNECTIONS_FROM_YOU),
+                new Bound(limits.maxConnectionsPerNetwork(), perNetwork.getOrDefault(client.network(), 0),
+                        c -> c.network().equals(client.network()), Replies.TOO_MANY_CONNECTIONS_FROM_YOUR_NETWORK),
+                new Bound(limits.maxConnections(), open.size(), c -> true, Replies.TOO_MANY_CONNECTIONS));
         long now = System.nanoTime();
         for (Bound b : bounds) {
-            long inside = open.values().stream().filter(b.within()).count() - shed.stream().filter(b.within()).count();
+            long inside = b.open() - shed.stream().filter(b.within()).count();
             if (inside < b.max()) {
                 continue;
             }
