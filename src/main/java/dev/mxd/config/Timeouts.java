@@ -6,27 +6,40 @@ import java.time.Duration;
 
 /**
  * How long the SMTP server waits for a client (RFC 5321 §4.5.3.2: at least 5 minutes for a
- * command, 10 minutes for the end of DATA), and how long it pauses before the greeting's last
- * line to catch clients that talk before they are greeted.
+ * command, 10 minutes for the end of DATA), how long it pauses before the greeting's last
+ * line to catch clients that talk before they are greeted, and how it slows and sheds clients.
  *
- * @param command    idle time allowed while waiting for a command
- * @param data       idle time allowed while receiving message text
- * @param greetPause pause between the first and the last line of the 220 greeting; 0 disables the check
+ * @param command              time allowed to complete a command, counted from the previous one (or the
+ *                             connection, or the end of DATA); bytes that do not complete a command do not extend it
+ * @param data                 idle time allowed while receiving message text
+ * @param greetPause           pause between the first and the last line of the 220 greeting; 0 disables the check
+ * @param errorDelay           wait before each reply once a session has made more than
+ *                             {@link Limits#errorsBeforeDelay()} errors (Postfix's smtpd_error_sleep_time)
+ * @param commandUnderPressure while a connection limit is reached, a session that has completed no command
+ *                             for this long is closed (421 4.4.2) to make room for a new client (Postfix's
+ *                             smtpd_timeout under stress is 10 s)
  */
-public record Timeouts(Duration command, Duration data, Duration greetPause) {
+public record Timeouts(Duration command, Duration data, Duration greetPause, Duration errorDelay,
+                       Duration commandUnderPressure) {
 
-    public static final Timeouts DEFAULTS = new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMillis(300));
+    public static final Timeouts DEFAULTS = new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMillis(300),
+            Duration.ofSeconds(1), Duration.ofSeconds(10));
 
     public Timeouts {
-        if (command.isZero() || command.isNegative() || data.isZero() || data.isNegative() || greetPause.isNegative()) {
-            throw new IllegalArgumentException("timeouts must be positive (greet-pause may be 0)");
+        if (command.isZero() || command.isNegative() || data.isZero() || data.isNegative() || greetPause.isNegative()
+                || errorDelay.isNegative() || commandUnderPressure.isZero() || commandUnderPressure.isNegative()) {
+            throw new IllegalArgumentException("timeouts must be positive (greet-pause and error-delay may be 0)");
         }
     }
 
     @JsonCreator
     static Timeouts fromYaml(@JsonProperty("command") Duration command, @JsonProperty("data") Duration data,
-                             @JsonProperty("greet-pause") Duration greetPause) {
+                             @JsonProperty("greet-pause") Duration greetPause,
+                             @JsonProperty("error-delay") Duration errorDelay,
+                             @JsonProperty("command-under-pressure") Duration commandUnderPressure) {
         return new Timeouts(command != null ? command : DEFAULTS.command(), data != null ? data : DEFAULTS.data(),
-                greetPause != null ? greetPause : DEFAULTS.greetPause());
+                greetPause != null ? greetPause : DEFAULTS.greetPause(),
+                errorDelay != null ? errorDelay : DEFAULTS.errorDelay(),
+                commandUnderPressure != null ? commandUnderPressure : DEFAULTS.commandUnderPressure());
     }
 }

@@ -30,6 +30,18 @@ public final class Replies {
     public static final ServerReply TOO_MANY_CONNECTIONS = ServerReply.of(421, "4.7.0", "too many connections, try again later");
     public static final ServerReply TOO_MANY_CONNECTIONS_FROM_YOU =
             ServerReply.of(421, "4.7.0", "too many connections from your address, try again later");
+    public static final ServerReply TOO_MANY_CONNECTIONS_FROM_YOUR_NETWORK =
+            ServerReply.of(421, "4.7.0", "too many connections from your network, try again later");
+
+    /** The session made {@code limits.max-errors} errors without delivering a message (as Postfix's hard error limit). */
+    public static ServerReply tooManyErrors(String host) {
+        return ServerReply.of(421, "4.7.0", host + " too many errors, closing connection");
+    }
+
+    /** Closed to make room for a new client while the connection limits are reached (the idlest session goes first). */
+    public static ServerReply shedIdle(String host) {
+        return ServerReply.of(421, "4.4.2", host + " idle too long while busy, closing connection; try again later");
+    }
     public static final ServerReply TALKED_BEFORE_GREETING =
             ServerReply.of(554, "5.5.1", "protocol error: you sent before my greeting");
 

@@ -1,55 +1,148 @@
 package dev.mxd.smtp.server;
 
+import dev.mxd.config.Limits;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.ServerReply;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Bounds connections in total and per client address. An excess connection gets 421 4.7.0
- * instead of a greeting (RFC 5321 §3.1) and is closed; nothing it sends is read.
+ * Bounds connections in total, per client address and per client network (an IPv4 /24, an
+ * IPv6 /64: one host rarely has more). When a bound is reached, the session that has been idle
+ * longest within it (no command completed, no message text received) is closed with 421 4.4.2
+ * to make room, provided it has been idle for {@code timeouts.command-under-pressure}; otherwise
+ * the newcomer gets 421 4.7.0 instead of a greeting (RFC 5321 §3.1) and is closed, and nothing
+ * it sends is read. Also feeds each session's {@link SessionActivity} with the bytes it reads.
  */
 @ChannelHandler.Sharable
 final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
-    private static final AttributeKey<Boolean> COUNTED = AttributeKey.valueOf("mxd.counted");
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimiter.class);
 
-    private final int maxTotal;
-    private final int maxPerAddress;
-    private final AtomicInteger total = new AtomicInteger();
-    private final ConcurrentHashMap<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    /** One admitted connection. */
+    private record Client(Channel channel, InetAddress address, InetAddress network, SessionActivity activity) {}
 
-    ConnectionLimiter(int maxTotal, int maxPerAddress) {
-        this.maxTotal = maxTotal;
-        this.maxPerAddress = maxPerAddress;
+    /** A bound, the clients it counts (how many are open now), and the reply a newcomer gets when no one can make room. */
+    private record Bound(int max, int open, Predicate<Client> within, ServerReply refusal) {}
+
+    private final Limits limits;
+    private final long shedAfterNanos;
+    private final Map<Channel, Client> open = new HashMap<>(); // guarded by this
+    private final Map<InetAddress, Integer> perAddress = new HashMap<>(); // guarded by this
+    private final Map<InetAddress, Integer> perNetwork = new HashMap<>(); // guarded by this
+    private volatile int total;
+
+    ConnectionLimiter(Limits limits, Duration shedAfter) {
+        this.limits = limits;
+        this.shedAfterNanos = shedAfter.toNanos();
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        InetAddress client = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
-        int all = total.incrementAndGet();
-        int mine = perAddress.computeIfAbsent(client, k -> new AtomicInteger()).incrementAndGet();
-        ctx.channel().attr(COUNTED).set(true);
-        if (all > maxTotal) {
-            refuse(ctx, Replies.TOO_MANY_CONNECTIONS);
-        } else if (mine > maxPerAddress) {
-            refuse(ctx, Replies.TOO_MANY_CONNECTIONS_FROM_YOU);
+        Channel ch = ctx.channel();
+        InetAddress address = ((InetSocketAddress) ch.remoteAddress()).getAddress();
+        Client client = new Client(ch, address, network(address), new SessionActivity());
+        ch.attr(SessionActivity.KEY).set(client.activity());
+        List<Client> shed = new ArrayList<>();
+        Optional<ServerReply> refusal = admit(client, shed);
+        for (Client idle : shed) {
+            LOG.info("{}: idle {} ms while the connection limits are reached; closed to make room for {}",
+                    idle.channel().remoteAddress(), idle.activity().idleNanos(System.nanoTime()) / 1_000_000, address);
+            idle.channel().eventLoop().execute(() -> {
+                SmtpConnectionHandler h = idle.channel().pipeline().get(SmtpConnectionHandler.class);
+                if (h != null) {
+                    h.shed(idle.channel().pipeline().context(h));
+                } else {
+                    idle.channel().close();
+                }
+            });
+        }
+        if (refusal.isPresent()) {
+            refuse(ctx, refusal.get());
         } else {
             ctx.fireChannelActive();
         }
     }
 
+    /**
+     * Counts {@code client} in, after choosing (into {@code shed}) the idlest session of each bound
+     * that is full, narrowest bound first; or the refusal when a full bound has no session idle enough.
+     */
+    private synchronized Optional<ServerReply> admit(Client client, List<Client> shed) {
+        List<Bound> bounds = List.of(
+                new Bound(limits.maxConnectionsPerIp(), perAddress.getOrDefault(client.address(), 0),
+                        c -> c.address().equals(client.address()), Replies.TOO_MANY_CONNECTIONS_FROM_YOU),
+                new Bound(limits.maxConnectionsPerNetwork(), perNetwork.getOrDefault(client.network(), 0),
+                        c -> c.network().equals(client.network()), Replies.TOO_MANY_CONNECTIONS_FROM_YOUR_NETWORK),
+                new Bound(limits.maxConnections(), open.size(), c -> true, Replies.TOO_MANY_CONNECTIONS));
+        long now = System.nanoTime();
+        for (Bound b : bounds) {
+            long inside = b.open() - shed.stream().filter(b.within()).count();
+            if (inside < b.max()) {
+                continue;
+            }
+            Optional<Client> idlest = open.values().stream()
+                    .filter(b.within())
+                    .filter(c -> !shed.contains(c) && !c.activity().storing() && c.activity().idleNanos(now) >= shedAfterNanos)
+                    .max((x, y) -> Long.compare(x.activity().idleNanos(now), y.activity().idleNanos(now)));
+            if (idlest.isEmpty()) {
+                shed.clear();
+                return Optional.of(b.refusal());
+            }
+            shed.add(idlest.get());
+        }
+        for (Client c : shed) {
+            release(c.channel());
+        }
+        open.put(client.channel(), client);
+        perAddress.merge(client.address(), 1, Integer::sum);
+        perNetwork.merge(client.network(), 1, Integer::sum);
+        total = open.size();
+        return Optional.empty();
+    }
+
+    private synchronized void release(Channel ch) {
+        Client c = open.remove(ch);
+        if (c != null) {
+            perAddress.computeIfPresent(c.address(), (k, n) -> n == 1 ? null : n - 1);
+            perNetwork.computeIfPresent(c.network(), (k, n) -> n == 1 ? null : n - 1);
+            total = open.size();
+        }
+    }
+
+    /** The client's network: its IPv4 /24 or IPv6 /64. */
+    static InetAddress network(InetAddress address) {
+        byte[] bytes = address.getAddress();
+        int keep = bytes.length == 4 ? 3 : 8;
+        for (int i = keep; i < bytes.length; i++) {
+            bytes[i] = 0;
+        }
+        try {
+            return InetAddress.getByAddress(bytes);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("an address of " + bytes.length + " bytes", e);
+        }
+    }
+
     private static void refuse(ChannelHandlerContext ctx, ServerReply reply) {
-        ctx.channel().attr(COUNTED).set(true);
         ctx.channel().config().setAutoRead(false);
         ctx.pipeline().remove(SmtpServer.DECODER);
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);
@@ -61,20 +154,22 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg); // a refused connection: nothing it says is read
             return;
         }
+        if (msg instanceof ByteBuf b && b.isReadable()) {
+            SessionActivity activity = ctx.channel().attr(SessionActivity.KEY).get();
+            if (activity != null) {
+                activity.bytesRead();
+            }
+        }
         ctx.fireChannelRead(msg);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (Boolean.TRUE.equals(ctx.channel().attr(COUNTED).getAndSet(false))) {
-            total.decrementAndGet();
-            InetAddress client = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
-            perAddress.computeIfPresent(client, (k, n) -> n.decrementAndGet() == 0 ? null : n);
-        }
+        release(ctx.channel());
         ctx.fireChannelInactive();
     }
 
     int open() {
-        return total.get();
+        return total;
     }
 }

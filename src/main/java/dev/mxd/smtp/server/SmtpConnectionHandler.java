@@ -48,6 +48,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private byte[] staging; // the DATA decoder's buffer, reused for each message of the connection (handler runs on one event loop)
     private boolean storing;
     private boolean closing;
+    private boolean delaying; // a reply waits out timeouts.error-delay; no command is read meanwhile
+    private boolean receivingText;
+    private SessionActivity activity;
+    private ClientErrors errors;
 
     SmtpConnectionHandler(String hostname, Limits limits, Timeouts timeouts, Optional<SslContext> tls, RecipientPolicy policy,
                           MessageStore store, ExecutorService storeExecutor) {
@@ -64,6 +68,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     public void channelActive(ChannelHandlerContext ctx) {
         decoder = ctx.pipeline().get(SmtpFrameDecoder.class);
         session = new SmtpSession(hostname, limits, tls.isPresent(), policy, (InetSocketAddress) ctx.channel().remoteAddress());
+        SessionActivity counted = ctx.channel().attr(SessionActivity.KEY).get();
+        activity = counted != null ? counted : new SessionActivity();
+        errors = new ClientErrors(limits);
+        watchCommands(ctx, timeouts.command().toNanos());
         ServerReply greeting = Replies.greeting(hostname);
         if (timeouts.greetPause().isZero()) {
             greet(ctx, greeting);
@@ -81,6 +89,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             return;
         }
         decoder.greeted();
+        activity.progressed(); // the command timeout counts from the greeting
         ctx.writeAndFlush(Unpooled.wrappedBuffer(greeting.encode()));
     }
 
@@ -90,16 +99,26 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             return;
         }
         if (frame instanceof Frame.CommandLine line) {
-            perform(ctx, session.onCommand(SmtpCommand.parse(line.bytes())));
+            activity.progressed();
+            SmtpCommand command = SmtpCommand.parse(line.bytes());
+            SessionStep step = session.onCommand(command);
+            if (step instanceof SessionStep.Reply r && !r.close()) {
+                answer(ctx, ClientErrors.junk(command), r.reply());
+            } else {
+                perform(ctx, step);
+            }
         } else if (frame instanceof Frame.CommandTooLong) {
-            reply(ctx, Replies.LINE_TOO_LONG, false);
+            activity.progressed();
+            answer(ctx, false, Replies.LINE_TOO_LONG);
         } else if (frame instanceof Frame.BareLineEnding) {
             reply(ctx, Replies.BARE_LINE_ENDING, true);
         } else if (frame instanceof Frame.TalkedEarly) {
             LOG.info("{}: sent before the greeting; refused", ctx.channel().remoteAddress());
             reply(ctx, Replies.TALKED_BEFORE_GREETING, true);
         } else if (frame instanceof Frame.DataEnd end) {
-            idle(ctx, timeouts.command());
+            receivingText = false;
+            activity.receivingText(false);
+            ctx.pipeline().replace(SmtpServer.IDLE, SmtpServer.IDLE, SmtpServer.noIdleTimer());
             SessionStep step = session.onData(end.outcome());
             if (!(step instanceof SessionStep.Store)) {
                 discardIncoming(); // refused text: nothing of it is kept
@@ -119,6 +138,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), limits.maxHops(),
                     incoming, staging));
             idle(ctx, timeouts.data());
+            receivingText = true;
+            activity.receivingText(true);
             reply(ctx, d.reply(), false);
         } else if (step instanceof SessionStep.BeginTls t) {
             startTls(ctx, t.reply());
@@ -142,8 +163,56 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         });
     }
 
+    /**
+     * Counts a command's reply (ClientErrors) and sends it: at once, after timeouts.error-delay
+     * once the session has made too many errors, or followed by 421 4.7.0 and a close at
+     * limits.max-errors.
+     */
+    private void answer(ChannelHandlerContext ctx, boolean junk, ServerReply reply) {
+        switch (errors.count(junk, reply)) {
+            case ANSWER -> reply(ctx, reply, false);
+            case DELAY -> delayed(ctx, reply);
+            case DISCONNECT -> {
+                LOG.info("{}: {} errors without delivering a message; closed", ctx.channel().remoteAddress(), errors.errors());
+                reply(ctx, reply, false);
+                reply(ctx, Replies.tooManyErrors(hostname), true);
+            }
+        }
+    }
+
+    /**
+     * Sends {@code reply} after timeouts.error-delay without holding the event loop: reading and
+     * framing stop meanwhile, so pipelined commands wait and their replies stay in order.
+     */
+    private void delayed(ChannelHandlerContext ctx, ServerReply reply) {
+        if (timeouts.errorDelay().isZero()) {
+            reply(ctx, reply, false);
+            return;
+        }
+        delaying = true;
+        decoder.pause();
+        ctx.channel().config().setAutoRead(false);
+        ctx.flush(); // the replies before this one go out now
+        ctx.executor().schedule(() -> {
+            delaying = false;
+            if (closing || !ctx.channel().isActive()) {
+                return;
+            }
+            reply(ctx, reply, false);
+            ctx.flush();
+            ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+            try {
+                decoder.resume();
+                ctx.flush();
+            } catch (Exception e) {
+                ctx.fireExceptionCaught(e);
+            }
+        }, timeouts.errorDelay().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
     private void store(ChannelHandlerContext ctx, Transaction transaction, long size) {
         storing = true;
+        activity.storing(true);
         decoder.pause(); // pipelined commands wait until this message has its reply
         ctx.channel().config().setAutoRead(false);
         MessageStore.IncomingMessage message = incoming;
@@ -159,8 +228,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     private void stored(ChannelHandlerContext ctx, Transaction transaction, long size, MessageStore.StoreOutcome outcome) {
         storing = false;
+        activity.storing(false);
         ServerReply reply = session.onStored(outcome);
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
+            errors.delivered();
             LOG.debug("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
                     transaction.sender().map(Object::toString).orElse(""), transaction.recipients().size(), size);
         }
@@ -209,7 +280,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
         boolean writable = ctx.channel().isWritable();
-        if (!storing && !closing) {
+        if (!storing && !closing && !delaying) {
             ctx.channel().config().setAutoRead(writable);
             if (writable) {
                 decoder.writable();
@@ -229,6 +300,28 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         ctx.pipeline().replace(SmtpServer.IDLE, SmtpServer.IDLE, new IdleStateHandler(timeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
     }
 
+    /**
+     * The command timeout: a session must complete a command within timeouts.command of the
+     * previous one (RFC 5321 §4.5.3.2.7); bytes that complete nothing do not extend it, so a
+     * client trickling a byte at a time is closed like a silent one. Message text has its own
+     * idle timer (timeouts.data), and a message being stored waits for its reply.
+     */
+    private void watchCommands(ChannelHandlerContext ctx, long inNanos) {
+        ctx.executor().schedule(() -> {
+            if (closing || !ctx.channel().isActive()) {
+                return;
+            }
+            long limit = timeouts.command().toNanos();
+            long idle = activity.idleNanos(System.nanoTime());
+            if (receivingText || storing || delaying || idle < limit) {
+                watchCommands(ctx, receivingText || storing || delaying ? limit : limit - idle);
+                return;
+            }
+            LOG.info("{}: no command completed in {} ms; timeout", ctx.channel().remoteAddress(), idle / 1_000_000);
+            reply(ctx, Replies.timeout(hostname), true);
+        }, inNanos, TimeUnit.NANOSECONDS);
+    }
+
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent && !storing && !closing) {
@@ -246,6 +339,14 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             decoder.close();
             ctx.writeAndFlush(Unpooled.wrappedBuffer(Replies.shuttingDown(hostname).encode())).addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /** Closed to make room for a new client (ConnectionLimiter): 421 4.4.2 unless a message is being stored. Event loop only. */
+    void shed(ChannelHandlerContext ctx) {
+        if (closing || storing || !ctx.channel().isActive()) {
+            return;
+        }
+        reply(ctx, Replies.shedIdle(hostname), true);
     }
 
     @Override

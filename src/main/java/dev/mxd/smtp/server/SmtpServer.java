@@ -69,7 +69,7 @@ public final class SmtpServer implements AutoCloseable {
         this.tlsWarnings = List.copyOf(tlsWarnings);
         this.policy = policy;
         this.store = store;
-        this.limiter = new ConnectionLimiter(config.limits().maxConnections(), config.limits().maxConnectionsPerIp());
+        this.limiter = new ConnectionLimiter(config.limits(), config.timeouts().commandUnderPressure());
         // Commits wait on fsync, not on the CPU; the more of them at once, the more messages share
         // each directory fsync (Spool's group commit). 64 keeps 50 busy sessions from queueing.
         this.storeExecutor = Executors.newFixedThreadPool(STORE_THREADS, r -> {
@@ -161,15 +161,21 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /**
-     * The data flow of one connection, in order: connection limits, (TLS, added by STARTTLS),
-     * idle timeout, framing (commands / message text), the session.
+     * The data flow of one connection, in order: (TLS, added by STARTTLS), connection limits,
+     * idle timeout of message text (none between commands: the session times commands itself),
+     * framing (commands / message text), the session.
      */
     private void pipeline(ChannelPipeline p) {
         p.addLast(LIMITER, limiter);
-        p.addLast(IDLE, new IdleStateHandler(config.timeouts().command().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        p.addLast(IDLE, noIdleTimer());
         p.addLast(DECODER, new SmtpFrameDecoder(config.limits().maxLineLength()));
         p.addLast(SESSION, new SmtpConnectionHandler(config.hostname(), config.limits(), config.timeouts(), sslContext,
                 policy, store, storeExecutor));
+    }
+
+    /** The place of the message text's idle timer, while no message text is being received. */
+    static IdleStateHandler noIdleTimer() {
+        return new IdleStateHandler(0, 0, 0);
     }
 
     /** The addresses actually bound (port 0 in the config becomes a real port here). */

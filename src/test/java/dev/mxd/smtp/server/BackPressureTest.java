@@ -20,7 +20,8 @@ class BackPressureTest {
 
     @Test
     void clientNotReadingRepliesIsNotReadEitherAndIsServedWhenItCatchesUp() throws Exception {
-        try (TestMx mx = TestMx.start(""); Socket s = new Socket()) {
+        // Junk commands unlimited here: this is about replies left unread, not about NOOPs (SlowAndJunkClientsTest).
+        try (TestMx mx = TestMx.start("limits:\n  max-junk-commands: 10000000\n"); Socket s = new Socket()) {
             s.connect(mx.smtp(), 5000);
             s.setSoTimeout(20_000);
             long before = UnreadPipelining.heapAfterGc();

@@ -1,0 +1,60 @@
+package dev.mxd.smtp.server;
+
+import dev.mxd.config.Limits;
+import dev.mxd.smtp.Replies;
+import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpCommand;
+
+/**
+ * The errors and junk commands of one session, as Postfix counts them: replies of 400 and more
+ * to commands are errors, and so is every junk command (NOOP, RSET, VRFY, HELP) beyond
+ * {@code limits.max-junk-commands}. Past {@code limits.errors-before-delay} errors every reply
+ * waits; at {@code limits.max-errors} the session is closed. Delivering a message starts both
+ * counts again. Not counted: 452 for too many recipients (RFC 5321 §4.5.3.1.10 tells the client
+ * to send the rest later, which a pipelining client discovers only from the replies) and 452 for
+ * a full spool (the server's trouble, not the client's).
+ */
+final class ClientErrors {
+
+    /** What to do with the reply just counted. */
+    enum Verdict { ANSWER, DELAY, DISCONNECT }
+
+    private final Limits limits;
+    private int junk;
+    private int errors;
+
+    ClientErrors(Limits limits) {
+        this.limits = limits;
+    }
+
+    static boolean junk(SmtpCommand command) {
+        return command instanceof SmtpCommand.Noop || command instanceof SmtpCommand.Rset
+                || command instanceof SmtpCommand.Vrfy || command instanceof SmtpCommand.Help;
+    }
+
+    /** Counts one reply to a command ({@code junk}: the command was one of the junk commands). */
+    Verdict count(boolean junk, ServerReply reply) {
+        if (junk && ++this.junk > limits.maxJunkCommands() || error(reply)) {
+            errors++;
+        }
+        if (errors >= limits.maxErrors()) {
+            return Verdict.DISCONNECT;
+        }
+        return errors > limits.errorsBeforeDelay() ? Verdict.DELAY : Verdict.ANSWER;
+    }
+
+    /** A message was delivered (stored): the client is doing what SMTP is for. */
+    void delivered() {
+        junk = 0;
+        errors = 0;
+    }
+
+    int errors() {
+        return errors;
+    }
+
+    private static boolean error(ServerReply reply) {
+        return reply.code() >= 400 && !reply.equals(Replies.TOO_MANY_RECIPIENTS) && !reply.equals(Replies.OTHER_FILTER_POLICY)
+                && !reply.equals(Replies.STORAGE_FAILURE);
+    }
+}
