@@ -2,6 +2,7 @@ package dev.mxd.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.mxd.smtp.BareLf;
 
 /**
  * Bounds that keep one client from exhausting the server.
@@ -14,17 +15,20 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param maxDataLineLength    longest line of message text in octets, CRLF included (RFC 5321 §4.5.3.1.6 needs 1000)
  * @param maxHops              most Received header fields a message may arrive with (RFC 5321 §6.3: a loop is
  *                             detected by counting them; Postfix's hopcount_limit is 50)
+ * @param bareLf               a line feed without CR before it: refused, or taken as a line end (docs/config.md
+ *                             argues for normalize); either way only CRLF.CRLF ends the message text
  */
 public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
-                     int maxLineLength, int maxDataLineLength, int maxHops) {
+                     int maxLineLength, int maxDataLineLength, int maxHops, BareLf bareLf) {
 
-    public static final Limits DEFAULTS = new Limits(DataSize.parse("25MB"), 100, 500, 20, 2048, 65536, 50);
+    public static final Limits DEFAULTS = new Limits(DataSize.parse("25MB"), 100, 500, 20, 2048, 65536, 50, BareLf.NORMALIZE);
 
     public Limits {
         positive("max-recipients", maxRecipients);
         positive("max-connections", maxConnections);
         positive("max-connections-per-ip", maxConnectionsPerIp);
         positive("max-hops", maxHops);
+        java.util.Objects.requireNonNull(bareLf, "bare-lf");
         if (maxLineLength < 512) {
             throw new IllegalArgumentException("max-line-length must be at least 512 (RFC 5321 §4.5.3.1.4)");
         }
@@ -40,7 +44,8 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
                            @JsonProperty("max-connections-per-ip") Integer maxConnectionsPerIp,
                            @JsonProperty("max-line-length") Integer maxLineLength,
                            @JsonProperty("max-data-line-length") Integer maxDataLineLength,
-                           @JsonProperty("max-hops") Integer maxHops) {
+                           @JsonProperty("max-hops") Integer maxHops,
+                           @JsonProperty("bare-lf") String bareLf) {
         Limits d = DEFAULTS;
         return new Limits(maxMessageSize != null ? maxMessageSize : d.maxMessageSize(),
                 maxRecipients != null ? maxRecipients : d.maxRecipients(),
@@ -48,7 +53,8 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
                 maxConnectionsPerIp != null ? maxConnectionsPerIp : d.maxConnectionsPerIp(),
                 maxLineLength != null ? maxLineLength : d.maxLineLength(),
                 maxDataLineLength != null ? maxDataLineLength : d.maxDataLineLength(),
-                maxHops != null ? maxHops : d.maxHops());
+                maxHops != null ? maxHops : d.maxHops(),
+                bareLf != null ? BareLf.parse(bareLf) : d.bareLf());
     }
 
     private static void positive(String key, int value) {

@@ -117,7 +117,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 staging = DataDecoder.newStaging();
             }
             decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), limits.maxHops(),
-                    incoming, staging));
+                    limits.bareLf(), incoming, staging));
             idle(ctx, timeouts.data());
             reply(ctx, d.reply(), false);
         } else if (step instanceof SessionStep.BeginTls t) {
