@@ -3,6 +3,7 @@ package dev.mxd.smtp.server;
 import dev.mxd.config.Limits;
 import dev.mxd.config.Timeouts;
 import dev.mxd.smtp.DataDecoder;
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.ServerReply;
 import dev.mxd.smtp.SmtpCommand;
@@ -136,7 +137,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             if (f.isSuccess()) {
                 session.tlsStarted();
             } else {
-                LOG.info("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), f.cause().toString());
+                LOG.info("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), LogText.safe(f.cause()));
                 ctx.close();
             }
         });
@@ -162,7 +163,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         ServerReply reply = session.onStored(outcome);
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
             LOG.debug("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
-                    transaction.sender().map(Object::toString).orElse(""), transaction.recipients().size(), size);
+                    LogText.safe(transaction.sender().map(Object::toString).orElse("")), transaction.recipients().size(), size);
         }
         reply(ctx, reply, false);
         ctx.flush();
@@ -250,7 +251,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.debug("{}: {}", ctx.channel().remoteAddress(), cause.toString());
+        LOG.debug("{}: {}", ctx.channel().remoteAddress(), LogText.safe(cause));
         ctx.close();
     }
 }
