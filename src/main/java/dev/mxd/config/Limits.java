@@ -2,6 +2,7 @@ package dev.mxd.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.mxd.smtp.BareLf;
 
 /**
  * Bounds that keep one client from exhausting the server.
@@ -23,13 +24,15 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *                                  smtpd_hard_error_limit)
  * @param minFreeSpace              free space the spool's file system should keep; below it /health fails (by default
  *                                  1.5 times maxMessageSize, where Postfix's smtpd starts refusing mail)
+ * @param bareLf                    a line feed without CR before it: refused, or taken as a line end (docs/config.md
+ *                                  argues for normalize); either way only CRLF.CRLF ends the message text
  */
 public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
                      int maxConnectionsPerNetwork, int maxLineLength, int maxDataLineLength, int maxHops,
-                     int maxJunkCommands, int errorsBeforeDelay, int maxErrors, DataSize minFreeSpace) {
+                     int maxJunkCommands, int errorsBeforeDelay, int maxErrors, DataSize minFreeSpace, BareLf bareLf) {
 
     public static final Limits DEFAULTS = new Limits(DataSize.parse("25MB"), 100, 500, 20, 100, 2048, 65536, 50, 100, 10, 20,
-            minFreeSpaceFor(DataSize.parse("25MB")));
+            minFreeSpaceFor(DataSize.parse("25MB")), BareLf.NORMALIZE);
 
     /** The default of min-free-space: room for one and a half messages of the largest size. */
     static DataSize minFreeSpaceFor(DataSize maxMessageSize) {
@@ -48,6 +51,7 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
             throw new IllegalArgumentException("max-junk-commands and errors-before-delay must be at least 0, not "
                     + maxJunkCommands + " and " + errorsBeforeDelay);
         }
+        java.util.Objects.requireNonNull(bareLf, "bare-lf");
         if (maxLineLength < 512) {
             throw new IllegalArgumentException("max-line-length must be at least 512 (RFC 5321 §4.5.3.1.4)");
         }
@@ -68,7 +72,8 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
                            @JsonProperty("max-junk-commands") Integer maxJunkCommands,
                            @JsonProperty("errors-before-delay") Integer errorsBeforeDelay,
                            @JsonProperty("max-errors") Integer maxErrors,
-                           @JsonProperty("min-free-space") DataSize minFreeSpace) {
+                           @JsonProperty("min-free-space") DataSize minFreeSpace,
+                           @JsonProperty("bare-lf") String bareLf) {
         Limits d = DEFAULTS;
         return new Limits(maxMessageSize != null ? maxMessageSize : d.maxMessageSize(),
                 maxRecipients != null ? maxRecipients : d.maxRecipients(),
@@ -81,7 +86,8 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
                 maxJunkCommands != null ? maxJunkCommands : d.maxJunkCommands(),
                 errorsBeforeDelay != null ? errorsBeforeDelay : d.errorsBeforeDelay(),
                 maxErrors != null ? maxErrors : d.maxErrors(),
-                minFreeSpace != null ? minFreeSpace : minFreeSpaceFor(maxMessageSize != null ? maxMessageSize : d.maxMessageSize()));
+                minFreeSpace != null ? minFreeSpace : minFreeSpaceFor(maxMessageSize != null ? maxMessageSize : d.maxMessageSize()),
+                bareLf != null ? BareLf.parse(bareLf) : d.bareLf());
     }
 
     private static void positive(String key, int value) {

@@ -5,6 +5,7 @@ import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.queue.Spool;
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
@@ -99,7 +100,7 @@ public final class DsnNotices implements DeliveryNotices {
                 if (!failures.isEmpty()) {
                     LOG.error("{}: notice to the postmaster <{}> undeliverable; it ends here (no notice about a notice "
                                     + "to the postmaster): {}", envelope.id(),
-                            envelope.recipients().get(0).recipient().address(), summary(failures));
+                            LogText.safe(envelope.recipients().get(0).recipient().address()), LogText.safe(summary(failures)));
                 }
             }
             case SENDER_NOTICE -> toPostmaster(envelope, text, failures, "the notice to its sender could not be delivered");
@@ -121,7 +122,7 @@ public final class DsnNotices implements DeliveryNotices {
         try {
             route = routes.route(sender);
         } catch (RuntimeException e) {
-            LOG.warn("{}: cannot route a notice to <{}>: {}", envelope.id(), sender, e.toString());
+            LOG.warn("{}: cannot route a notice to <{}>: {}", envelope.id(), LogText.safe(sender), LogText.safe(e.toString()));
             route = Optional.empty();
         }
         if (route.isEmpty()) {
@@ -138,7 +139,8 @@ public final class DsnNotices implements DeliveryNotices {
             return;
         }
         String queued = spool(envelope, text, failures, postmaster, DsnReport.Audience.POSTMASTER, Envelope.Kind.POSTMASTER_NOTICE);
-        LOG.warn("{}: undeliverable and {}: notice to the postmaster <{}>: {}", envelope.id(), why, postmaster.address(), queued);
+        LOG.warn("{}: undeliverable and {}: notice to the postmaster <{}>: {}", envelope.id(), LogText.safe(why), postmaster.address(),
+                queued);
     }
 
     /** Writes the notice and stores it; its queue id. */

@@ -7,6 +7,7 @@ import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.FlushListener;
 import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
@@ -201,7 +202,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             connection.close();
             if (cached) {
                 // The server may have closed an idle cached connection: that says nothing about the host.
-                LOG.debug("{}: cached connection unusable ({}); opening a new one", route, f.failure().detail());
+                LOG.debug("{}: cached connection unusable ({}); opening a new one", route, LogText.safe(f.failure().detail()));
                 return attempt(route, transaction, settings);
             }
             return new Try(Optional.empty(), noteFailure(route, f.failure()), f.settled());
@@ -214,7 +215,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private Try retryWithoutTlsOrFail(MxRoute route, dev.mxd.smtp.client.Envelope transaction,
                                                               ClientSettings settings, SessionFailure failure) {
         if (failure.tlsFailed() && settings.tls() == TlsPolicy.OPPORTUNISTIC) {
-            LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, failure.detail());
+            LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, LogText.safe(failure.detail()));
             return attempt(route, transaction, settings.withTls(TlsPolicy.NONE));
         }
         return new Try(Optional.empty(), noteFailure(route, failure));
@@ -225,9 +226,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         String what = failure.detail();
         if (failure.stage().compareTo(SessionStage.RSET) < 0) {
             HostStatusTable.Status s = hostStatus.failed(route, what);
-            LOG.warn("{}: {} ({}); passed over until {}", route, what, failure.code(), s.retryAt());
+            LOG.warn("{}: {} ({}); passed over until {}", route, LogText.safe(what), failure.code(), s.retryAt());
         } else {
-            LOG.warn("{}: {} ({})", route, what, failure.code());
+            LOG.warn("{}: {} ({})", route, LogText.safe(what), failure.code());
         }
         return route + ": " + what;
     }

@@ -1,5 +1,6 @@
 package dev.mxd.filter;
 
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.ServerReply;
@@ -136,7 +137,7 @@ public final class FilteringStore implements MessageStore {
                 try {
                     QuarantineEntry entry = quarantine.store(source, envelope, transaction.parameters(), q.reason(), q.results(),
                             clock.instant());
-                    LOG.info("{}: quarantined as {} ({}); not queued for delivery", id(), entry.id(), q.reason());
+                    LOG.info("{}: quarantined as {} ({}); not queued for delivery", id(), entry.id(), LogText.safe(q.reason()));
                 } catch (IOException | RuntimeException e) {
                     LOG.error("{}: cannot write to the quarantine {} ({}); answered 452 4.3.1", id(), quarantine.directory(), e.toString());
                     message.discard();
@@ -145,7 +146,7 @@ public final class FilteringStore implements MessageStore {
                 message.discard();
                 return new StoreOutcome.Stored(id());
             }
-            LOG.info("{}: discarded ({})", id(), ((FilterVerdict.Discard) verdict).reason());
+            LOG.info("{}: discarded ({})", id(), LogText.safe(((FilterVerdict.Discard) verdict).reason()));
             message.discard();
             return new StoreOutcome.Stored(id());
         }

@@ -1,5 +1,6 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.LogText;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
@@ -51,7 +52,7 @@ public record DeliveryEvent(String queueId, String recipient, String transport, 
     public String logLine() {
         // As Postfix: a sent line shows the reply alone (relay= names who gave it); a failure keeps "host … said: …".
         String why = outcome == Outcome.SENT && detail.contains(" said: ") ? detail.substring(detail.indexOf(" said: ") + 7) : detail;
-        return String.format(Locale.ROOT, "%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", queueId, recipient, relay,
-                delay().toMillis() / 1000.0, dsn, outcome.word(), why);
+        return String.format(Locale.ROOT, "%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", queueId, LogText.safe(recipient),
+                LogText.safe(relay), delay().toMillis() / 1000.0, dsn, outcome.word(), LogText.safe(why));
     }
 }

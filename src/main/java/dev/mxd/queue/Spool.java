@@ -1,5 +1,6 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.server.MessageStore;
@@ -338,8 +339,9 @@ public final class Spool implements MessageStore {
      * lookup of clients, so the name is always Postfix's {@code unknown}.
      */
     private static void logAccepted(Transaction t, String id, long size) {
-        LOG.info("{}: client=unknown[{}], helo=<{}>", id, t.client().remote().getAddress().getHostAddress(), t.client().helo());
-        LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue incoming)", id, t.sender().map(Object::toString).orElse(""), size,
+        // The HELO name and the sender are the client's text: escaped (LogText), as every log line with outside text.
+        LOG.info("{}: client=unknown[{}], helo=<{}>", id, t.client().remote().getAddress().getHostAddress(), LogText.safe(t.client().helo()));
+        LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue incoming)", id, LogText.safe(t.sender().map(Object::toString).orElse("")), size,
                 t.recipients().size());
     }
 

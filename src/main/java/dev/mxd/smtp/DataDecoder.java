@@ -5,9 +5,10 @@ import java.util.Optional;
 /**
  * Reads message text after DATA, byte by byte, so that the end of the text is found exactly
  * where RFC 5321 §4.1.1.4 puts it and nowhere else: a line that is a single "." ended by
- * CRLF. A leading dot is removed from other lines (dot-unstuffing, §4.5.2). Any bare CR or
- * bare LF stops decoding: those are what "SMTP smuggling" uses to make two servers disagree
- * on where a message ends.
+ * CRLF. A leading dot is removed from other lines (dot-unstuffing, §4.5.2). A bare CR stops
+ * decoding, and so does a bare LF unless the decoder normalizes it ({@link BareLf}): those are
+ * what "SMTP smuggling" uses to make two servers disagree on where a message ends. A normalized
+ * LF is stored as CRLF, but a "." line it starts or ends is text, never the end of the message.
  *
  * <p>Feed it bytes as they arrive; it tells how many it used, so bytes after the end of the
  * text stay with the caller as the next commands. The decoded text goes to a {@link TextSink}
@@ -23,11 +24,13 @@ public final class DataDecoder {
     private final long maxSize;
     private final int maxLineLength;
     private final int maxHops;
+    private final BareLf bareLf;
 
     // Decoding state.
     private State state = State.LINE_START;
     private int lineLength; // octets of the current line so far, CRLF not counted
     private long offset;    // octets read, for messages
+    private boolean afterBareLf; // the current line began after a normalized bare LF: a lone "." on it is text
 
     // Where the text goes: through a small staging buffer, so the sink sees few large writes.
     private static final int STAGING = 8 * 1024;
@@ -56,17 +59,21 @@ public final class DataDecoder {
      * connection reuses for each of its messages instead of allocating one per message.
      */
     public DataDecoder(long maxSize, int maxLineLength, TextSink sink, byte[] staging) {
-        this(maxSize, maxLineLength, Integer.MAX_VALUE, sink, staging);
+        this(maxSize, maxLineLength, Integer.MAX_VALUE, BareLf.REJECT, sink, staging);
     }
 
-    /** A decoder that also refuses a header section with more than {@code maxHops} Received fields. */
-    public DataDecoder(long maxSize, int maxLineLength, int maxHops, TextSink sink, byte[] staging) {
+    /**
+     * A decoder that also refuses a header section with more than {@code maxHops} Received fields,
+     * and treats a bare LF as {@code bareLf} says.
+     */
+    public DataDecoder(long maxSize, int maxLineLength, int maxHops, BareLf bareLf, TextSink sink, byte[] staging) {
         if (staging.length != STAGING) {
             throw new IllegalArgumentException("staging buffer of " + staging.length + " octets; use newStaging()");
         }
         this.maxSize = maxSize;
         this.maxLineLength = maxLineLength;
         this.maxHops = maxHops;
+        this.bareLf = bareLf;
         this.sink = sink;
         this.staged = staging;
     }
@@ -94,24 +101,25 @@ public final class DataDecoder {
                 case DOT -> {
                     if (b == '\r') {
                         state = State.DOT_CR;
+                    } else if (b == '\n' && bareLf == BareLf.NORMALIZE) {
+                        dotLineAsText(true); // "." then a bare LF: not the end (RFC 5321 §4.1.1.4 wants CRLF)
                     } else {
                         text(b);
                     }
                 }
                 case DOT_CR -> {
-                    if (b == '\n') {
-                        finish(null);
-                    } else {
+                    if (b != '\n') {
                         bare();
+                    } else if (afterBareLf) {
+                        dotLineAsText(false); // LF "." CRLF: the line did not begin with CRLF, so not the end
+                    } else {
+                        finish(null);
                     }
                 }
                 case TEXT -> text(b);
                 case CR -> {
                     if (b == '\n') {
-                        append((byte) '\r');
-                        append((byte) '\n');
-                        lineLength = 0;
-                        state = State.LINE_START;
+                        lineEnd(false);
                     } else {
                         bare();
                     }
@@ -126,7 +134,11 @@ public final class DataDecoder {
         if (b == '\r') {
             state = State.CR;
         } else if (b == '\n') {
-            bare();
+            if (bareLf == BareLf.NORMALIZE) {
+                lineEnd(true);
+            } else {
+                bare();
+            }
         } else {
             if (++lineLength > maxLineLength - 2) {
                 tooLong = true;
@@ -134,6 +146,22 @@ public final class DataDecoder {
             append(b);
             state = State.TEXT;
         }
+    }
+
+    /** A line ends: stored with CRLF whatever ended it; {@code bareLfEnded} when a bare LF did. */
+    private void lineEnd(boolean bareLfEnded) {
+        append((byte) '\r');
+        append((byte) '\n');
+        lineLength = 0;
+        afterBareLf = bareLfEnded;
+        state = State.LINE_START;
+    }
+
+    /** A "." line that is not the end of the text (a bare LF before or after it) is kept as a line of text. */
+    private void dotLineAsText(boolean bareLfEnded) {
+        lineLength = 1;
+        append((byte) '.');
+        lineEnd(bareLfEnded);
     }
 
     private void bare() {

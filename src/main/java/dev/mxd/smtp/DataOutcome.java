@@ -22,9 +22,9 @@ public sealed interface DataOutcome {
     record TooManyHops(int received, int limit) implements DataOutcome {}
 
     /**
-     * A CR not followed by LF, or an LF not preceded by CR. This is how SMTP smuggling hides a
-     * second message, so the text is rejected at once and the connection must be closed
-     * (RFC 5321 §2.3.8; as Postfix smtpd_forbid_bare_newline).
+     * A CR not followed by LF, or (unless bare LFs are normalized, {@link BareLf}) an LF not
+     * preceded by CR. This is how SMTP smuggling hides a second message, so the text is rejected
+     * at once and the connection must be closed (RFC 5321 §2.3.8; as Postfix smtpd_forbid_bare_newline).
      */
     record BareLineEnding(long offset) implements DataOutcome {}
 }

@@ -36,6 +36,33 @@ final class PathParser {
         return Optional.of(path());
     }
 
+    /**
+     * The argument of EHLO or HELO, all of it: a Domain or an address literal (RFC 5321 §4.1.1.1).
+     * Two things real clients send are let through that a path's domain refuses: an underscore in a
+     * label (Windows host names) and a final dot. A name with U-labels must have an A-label form
+     * (RFC 5890), which the Received field then shows. No control character, space or other
+     * character outside the grammar passes: the name is echoed, logged and written into a header.
+     */
+    String helloName() {
+        String name;
+        if (peek() == '[') {
+            name = addressLiteral();
+        } else {
+            name = domain(true);
+            if (peek() == '.' && i == s.length() - 1) {
+                i++;
+                name += ".";
+            }
+            if (!name.chars().allMatch(c -> c < 0x80) && Mailbox.asciiDomain(name).isEmpty()) {
+                throw new IllegalArgumentException("host name '" + name + "' has no IDNA A-label form (RFC 5890)");
+            }
+        }
+        if (!atEnd()) {
+            throw new IllegalArgumentException("invalid host name at '" + rest() + "'; send your host name or an address literal");
+        }
+        return name;
+    }
+
     /** Path = "<" [ A-d-l ":" ] Mailbox ">"; the source route is read and ignored (RFC 5321 §4.1.1.3, Appendix C). */
     Mailbox path() {
         expect('<', "an address in angle brackets, like <user@example.org>");
@@ -100,7 +127,7 @@ final class PathParser {
                     throw new IllegalArgumentException("bad quoted-pair in local part");
                 }
                 b.append(s.charAt(i++));
-            } else if ((c >= 32 && c <= 126) || c >= 0x80) { // qtextSMTP, SP, and UTF8-non-ascii (RFC 6531)
+            } else if ((c >= 32 && c <= 126) || isUtf8NonAscii(c)) { // qtextSMTP, SP, and UTF8-non-ascii (RFC 6531)
                 b.append(c);
             } else {
                 throw new IllegalArgumentException("control character in quoted local part");
@@ -114,19 +141,25 @@ final class PathParser {
 
     /** Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str], or U-label (RFC 6531). */
     private String domain() {
+        return domain(false);
+    }
+
+    /** A domain; {@code hello}: an EHLO name, whose labels may hold '_' and which may end in a dot ({@link #helloName}). */
+    private String domain(boolean hello) {
         int start = i;
         do {
             if (i > start) {
                 i++; // the dot
             }
             int label = i;
-            while (!atEnd() && (isLetDig(s.charAt(i)) || s.charAt(i) == '-' || s.charAt(i) >= 0x80)) {
+            while (!atEnd() && (isLetDig(s.charAt(i)) || s.charAt(i) == '-' || isUtf8NonAscii(s.charAt(i))
+                    || hello && s.charAt(i) == '_')) {
                 i++;
             }
             if (i == label || s.charAt(label) == '-' || s.charAt(i - 1) == '-' || i - label > 63) {
                 throw new IllegalArgumentException("invalid domain at '" + s.substring(start) + "'");
             }
-        } while (peek() == '.');
+        } while (peek() == '.' && !(hello && i == s.length() - 1));
         if (i - start > 255) {
             throw new IllegalArgumentException("domain longer than 255 octets (RFC 5321 §4.5.3.1.2)");
         }
@@ -189,7 +222,15 @@ final class PathParser {
 
     /** atext (RFC 5322 §3.2.3) plus UTF8-non-ascii (RFC 6531 §3.3). */
     static boolean isAtext(char c) {
-        return isLetDig(c) || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0 || c >= 0x80;
+        return isLetDig(c) || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0 || isUtf8NonAscii(c);
+    }
+
+    /**
+     * A non-ASCII character an address or host name may hold (RFC 6531 §3.3): not a C1 control
+     * (U+0080-U+009F) nor a line or paragraph separator, which would break a log line or a header.
+     */
+    static boolean isUtf8NonAscii(char c) {
+        return c >= 0xa0 && c != '\u2028' && c != '\u2029';
     }
 
     static boolean isDotString(String s) {

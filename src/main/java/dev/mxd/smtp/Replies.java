@@ -98,13 +98,14 @@ public final class Replies {
 
     /**
      * 501: the arguments of a known command are wrong. {@code what} may quote the client's
-     * text: control characters in it (a CR or LF would end the reply line) are shown as '?'.
+     * text: control characters in it (a CR or LF would end the reply line), C1 controls and
+     * Unicode line separators are shown as '?'.
      */
     public static ServerReply syntax(String what) {
         StringBuilder visible = new StringBuilder(what.length());
         for (int i = 0; i < what.length(); i++) {
             char c = what.charAt(i);
-            visible.append(c < 0x20 || c == 0x7f ? '?' : c);
+            visible.append(c < 0x20 || c >= 0x7f && c < 0xa0 || c == '\u2028' || c == '\u2029' ? '?' : c);
         }
         return ServerReply.of(501, "5.5.4", visible.toString());
     }

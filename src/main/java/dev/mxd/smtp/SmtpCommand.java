@@ -95,12 +95,36 @@ public sealed interface SmtpCommand {
         return arg.isBlank() ? command : new Invalid(Replies.syntax(verb + " takes no arguments"));
     }
 
+    /**
+     * EHLO and HELO take one Domain or address-literal (RFC 5321 §4.1.1.1), checked like a path's
+     * domain: the name is echoed in the reply, written into the Received field and logged.
+     */
     private static String helloArgument(String arg, String verb) {
-        String a = arg.strip();
+        String a = stripSpaces(arg);
+        for (int k = 0; k < a.length(); k++) {
+            char c = a.charAt(k);
+            if (c < 0x20 || c >= 0x7f && c < 0xa0) {
+                throw new IllegalArgumentException(String.format(
+                        "%s argument has the control character 0x%02X; send your host name or an address literal", verb, (int) c));
+            }
+        }
         if (a.isEmpty() || a.indexOf(' ') >= 0) {
             throw new IllegalArgumentException(verb + " needs one argument: your host name or address literal");
         }
-        return a;
+        return new PathParser(a, 0).helloName();
+    }
+
+    /** Spaces only: a tab or other control character around the argument is refused, not dropped. */
+    private static String stripSpaces(String s) {
+        int from = 0;
+        int to = s.length();
+        while (from < to && s.charAt(from) == ' ') {
+            from++;
+        }
+        while (to > from && s.charAt(to - 1) == ' ') {
+            to--;
+        }
+        return s.substring(from, to);
     }
 
     private static SmtpCommand mail(String arg) {

@@ -114,6 +114,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void bareLfIsNormalizeByDefaultAndRejectOrNormalizeWhenSet() throws Exception {
+        assertThat(Limits.DEFAULTS.bareLf()).isEqualTo(dev.mxd.smtp.BareLf.NORMALIZE);
+        assertThat(ConfigLoader.parse("limits:\n  bare-lf: reject\n", FILE).limits().bareLf()).isEqualTo(dev.mxd.smtp.BareLf.REJECT);
+        ConfigException e = error("hostname: mx.test\nlimits:\n  bare-lf: strict\n");
+        assertThat(e.getMessage()).startsWith("mxd.yaml:").contains("'strict' is not reject or normalize");
+    }
+
+    @Test
     void unknownTopLevelKey() {
         ConfigException e = error("hostname: mx.test\nrelay-everything: true\n");
         assertThat(e.line()).isEqualTo(2);

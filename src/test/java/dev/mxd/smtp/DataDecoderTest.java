@@ -159,7 +159,11 @@ class DataDecoderTest {
     }
 
     private DataOutcome decodeWithHops(String headers, int maxHops) {
-        DataDecoder d = new DataDecoder(1 << 20, 1000, maxHops, text::write, DataDecoder.newStaging());
+        return decodeWithHops(headers, maxHops, BareLf.REJECT);
+    }
+
+    private DataOutcome decodeWithHops(String headers, int maxHops, BareLf bareLf) {
+        DataDecoder d = new DataDecoder(1 << 20, 1000, maxHops, bareLf, text::write, DataDecoder.newStaging());
         byte[] in = b(headers + "Subject: loop\r\n\r\nReceived: in the body does not count\r\n.\r\n");
         d.feed(in, 0, in.length);
         return d.outcome().orElseThrow();
@@ -176,5 +180,60 @@ class DataDecoderTest {
         assertThat(decodeWithHops(mixed, 1)).isEqualTo(new DataOutcome.TooManyHops(2, 1));
         text.reset();
         assertThat(decodeWithHops(mixed, 2)).isInstanceOf(DataOutcome.Complete.class);
+    }
+
+    @Test
+    void hopsAreCountedOnLinesEndedByANormalizedBareLf() {
+        String lfOnly = "Received: a\nreceived: b\n  received: folded\nX-Received: c\n";
+        assertThat(decodeWithHops(lfOnly, 1, BareLf.NORMALIZE)).isEqualTo(new DataOutcome.TooManyHops(2, 1));
+        text.reset();
+        assertThat(decodeWithHops(lfOnly, 2, BareLf.NORMALIZE)).isInstanceOf(DataOutcome.Complete.class);
+        assertThat(content()).startsWith("Received: a\r\nreceived: b\r\n  received: folded\r\n");
+    }
+
+    private DataDecoder normalizing() {
+        return new DataDecoder(1 << 20, 1000, Integer.MAX_VALUE, BareLf.NORMALIZE, text::write, DataDecoder.newStaging());
+    }
+
+    @Test
+    void normalizedBareLfIsStoredAsCrLf() {
+        DataDecoder d = normalizing();
+        byte[] in = b("Subject: x\n\nline one\n..stuffed after LF\nline two\r\n..stuffed\r\n.\r\nQUIT\r\n");
+        int used = d.feed(in, 0, in.length);
+        assertThat(d.outcome()).containsInstanceOf(DataOutcome.Complete.class);
+        assertThat(content()).isEqualTo("Subject: x\r\n\r\nline one\r\n.stuffed after LF\r\nline two\r\n.stuffed\r\n");
+        assertThat(new String(in, used, in.length - used, StandardCharsets.US_ASCII)).isEqualTo("QUIT\r\n");
+    }
+
+    /** Normalizing: every fake end of data is text (a "." line) or, with a bare CR, refused; only CRLF.CRLF ends. */
+    @Test
+    void smugglingVariantsNeverEndANormalizedMessage() {
+        String[][] textCases = {
+            {"a\r\n\n.\r\nMAIL FROM:<x@y>\r\n.\r\n", "a\r\n\r\n.\r\nMAIL FROM:<x@y>\r\n"},   // <LF>.<CR><LF>
+            {"a\r\n.\nMAIL FROM:<x@y>\r\n.\r\n", "a\r\n.\r\nMAIL FROM:<x@y>\r\n"},           // <CR><LF>.<LF>
+            {"a\n.\nMAIL FROM:<x@y>\n.\r\n.\r\n", "a\r\n.\r\nMAIL FROM:<x@y>\r\n.\r\n"},             // <LF>.<LF>, twice
+            {"a\n.\r\n.\r\n", "a\r\n.\r\n"},                                                   // the real end after a fake one
+        };
+        for (String[] c : textCases) {
+            text.reset();
+            DataDecoder d = normalizing();
+            byte[] in = b(c[0]);
+            assertThat(d.feed(in, 0, in.length)).as(c[0]).isEqualTo(in.length);
+            assertThat(d.outcome()).as(c[0]).containsInstanceOf(DataOutcome.Complete.class);
+            assertThat(content()).as(c[0]).isEqualTo(c[1]);
+        }
+        for (String refused : new String[] {"a\r.\rMAIL FROM:<x@y>\r", "a\r\n.\r\r\n", "a\r\n.\rX", "a\n\r.\r\n",
+            "bare cr\rinside\r\n.\r\n", "a\r.\n", "a\n.\rX"}) {
+            text.reset();
+            DataDecoder d = normalizing();
+            byte[] in = b(refused);
+            d.feed(in, 0, in.length);
+            assertThat(d.outcome()).as(refused).containsInstanceOf(DataOutcome.BareLineEnding.class);
+        }
+        text.reset();
+        DataDecoder open = normalizing();
+        byte[] unfinished = b("a\n.\nb\r\n.\n");
+        open.feed(unfinished, 0, unfinished.length);
+        assertThat(open.outcome()).as("no CRLF.CRLF yet").isEmpty();
     }
 }

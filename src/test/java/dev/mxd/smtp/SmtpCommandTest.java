@@ -45,6 +45,25 @@ class SmtpCommandTest {
         assertThat(parse("HELP")).isEqualTo(new SmtpCommand.Help(""));
     }
 
+    /** Issue 16 point 3: the EHLO name is echoed, logged and written into Received, so it is checked. */
+    @Test
+    void helloNamesAreDomainsOrAddressLiterals() {
+        for (String ok : new String[] {"client.example", "CLIENT-1.Example", "localhost", "mail_gw.corp.example",
+            "client.example.", "192.0.2.1", "[192.0.2.1]", "[IPv6:2001:db8::1]", "bücher.example", "x"}) {
+            assertThat(parse("EHLO " + ok)).as(ok).isEqualTo(new SmtpCommand.Ehlo(ok));
+            assertThat(parse("HELO  " + ok + " ")).as(ok).isEqualTo(new SmtpCommand.Helo(ok));
+        }
+        for (String bad : new String[] {"ev\0il\u001b[2J\u0007.test", "client.example\t", "\tclient.example", "a\u007fb",
+            "a\u0085b.example", "a\u2028b.example", "two words", "-lead.example", "trail-.example", "a..b", ".example",
+            "a.example..", "cli<nt>.example", "a@b.example", "[192.0.2.300]", "[IPv6:zz]", "[192.0.2.1", "[192.0.2.1]x",
+            "a\\b", "\"quoted\"", "a/b", "x".repeat(64) + ".example", ("a".repeat(60) + ".").repeat(5) + "example"}) {
+            ServerReply r = invalid("EHLO " + bad);
+            assertThat(r.summary()).as(bad).startsWith("501 5.5.4");
+            assertThat(String.join("", r.lines())).as(bad).doesNotContainPattern("[\\x00-\\x1f\\x7f\\x80-\\x9f\\u2028\\u2029]");
+            assertThat(invalid("HELO " + bad).code()).as(bad).isEqualTo(501);
+        }
+    }
+
     @Test
     void unknownAndMalformed() {
         assertThat(invalid("EXPN list").code()).isEqualTo(500);

@@ -3,6 +3,7 @@ package dev.mxd.smtp.server;
 import dev.mxd.config.Limits;
 import dev.mxd.config.Timeouts;
 import dev.mxd.smtp.DataDecoder;
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.ServerReply;
 import dev.mxd.smtp.SmtpCommand;
@@ -136,7 +137,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 staging = DataDecoder.newStaging();
             }
             decoder.startData(new DataDecoder(limits.maxMessageSize().bytes(), limits.maxDataLineLength(), limits.maxHops(),
-                    incoming, staging));
+                    limits.bareLf(), incoming, staging));
             idle(ctx, timeouts.data());
             receivingText = true;
             activity.receivingText(true);
@@ -157,7 +158,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             if (f.isSuccess()) {
                 session.tlsStarted();
             } else {
-                LOG.info("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), f.cause().toString());
+                LOG.info("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), LogText.safe(f.cause()));
                 ctx.close();
             }
         });
@@ -233,7 +234,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
             errors.delivered();
             LOG.debug("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
-                    transaction.sender().map(Object::toString).orElse(""), transaction.recipients().size(), size);
+                    LogText.safe(transaction.sender().map(Object::toString).orElse("")), transaction.recipients().size(), size);
         }
         reply(ctx, reply, false);
         ctx.flush();
@@ -351,7 +352,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.debug("{}: {}", ctx.channel().remoteAddress(), cause.toString());
+        LOG.debug("{}: {}", ctx.channel().remoteAddress(), LogText.safe(cause));
         ctx.close();
     }
 }

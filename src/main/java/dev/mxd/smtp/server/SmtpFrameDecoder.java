@@ -1,5 +1,6 @@
 package dev.mxd.smtp.server;
 
+import dev.mxd.smtp.BareLf;
 import dev.mxd.smtp.DataDecoder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -20,6 +21,7 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private static final int CHUNK = 64 * 1024;
 
     private final int maxLineLength;
+    private final BareLf bareLf;
     private Mode mode = Mode.BEFORE_GREETING;
     private boolean paused;
     private boolean skippingLongLine;
@@ -27,8 +29,9 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private final byte[] chunk = new byte[CHUNK];
     private ChannelHandlerContext ctx;
 
-    SmtpFrameDecoder(int maxLineLength) {
+    SmtpFrameDecoder(int maxLineLength, BareLf bareLf) {
         this.maxLineLength = maxLineLength;
+        this.bareLf = bareLf;
     }
 
     @Override
@@ -129,15 +132,19 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
             out.add(new Frame.CommandTooLong());
             return;
         }
-        if (length < 2 || in.getByte(lf - 1) != '\r' || in.indexOf(in.readerIndex(), lf - 1, (byte) '\r') >= 0) {
+        // RFC 5321 §2.3.8: CRLF ends a command. A bare LF does too when normalized (as Postfix does with
+        // smtpd_forbid_bare_newline = normalize); a CR anywhere else in the line is refused in either mode.
+        boolean crlf = length >= 2 && in.getByte(lf - 1) == '\r';
+        int textEnd = crlf ? lf - 1 : lf;
+        if (!crlf && bareLf == BareLf.REJECT || in.indexOf(in.readerIndex(), textEnd, (byte) '\r') >= 0) {
             in.skipBytes(in.readableBytes());
             mode = Mode.CLOSED;
             out.add(new Frame.BareLineEnding());
             return;
         }
-        byte[] line = new byte[length - 2];
+        byte[] line = new byte[textEnd - in.readerIndex()];
         in.readBytes(line);
-        in.skipBytes(2);
+        in.skipBytes(crlf ? 2 : 1);
         out.add(new Frame.CommandLine(line));
     }
 

@@ -168,7 +168,7 @@ public final class SmtpServer implements AutoCloseable {
     private void pipeline(ChannelPipeline p) {
         p.addLast(LIMITER, limiter);
         p.addLast(IDLE, noIdleTimer());
-        p.addLast(DECODER, new SmtpFrameDecoder(config.limits().maxLineLength()));
+        p.addLast(DECODER, new SmtpFrameDecoder(config.limits().maxLineLength(), config.limits().bareLf()));
         p.addLast(SESSION, new SmtpConnectionHandler(config.hostname(), config.limits(), config.timeouts(), sslContext,
                 policy, store, storeExecutor));
     }

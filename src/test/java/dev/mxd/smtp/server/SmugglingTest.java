@@ -3,29 +3,40 @@ package dev.mxd.smtp.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.smtp.BareLf;
 import dev.mxd.testing.Certificates;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * SMTP smuggling and STARTTLS injection (issue 3 point 4), each variant sent as raw bytes to
  * a real server on loopback. The smuggled message is addressed to bob; bob must get nothing.
+ * Every probe runs with {@code limits.bare-lf} set to reject and to normalize (issue 16 point 9).
  */
+@ParameterizedClass(name = "limits.bare-lf: {0}")
+@EnumSource(BareLf.class)
 class SmugglingTest {
+
+    @Parameter
+    BareLf bareLf;
 
     private TestMx mx;
 
     @BeforeEach
     void start() throws Exception {
-        mx = TestMx.start("");
+        mx = TestMx.start("limits:\n  bare-lf: " + bareLf.name().toLowerCase(java.util.Locale.ROOT) + "\n");
     }
 
     @AfterEach
@@ -51,15 +62,31 @@ class SmugglingTest {
     @ParameterizedTest(name = "fake end of data {0}")
     @ValueSource(strings = {"\\n.\\r\\n", "\\n.\\n", "\\r.\\r", "\\r\\n.\\r", "\\r\\n.\\n", "\\n.\\r", "\\r.\\r\\n",
         "\\r.\\n", "\\r\\n.\\r\\r\\n", "\\n\\r.\\r\\n"})
-    void fakeEndOfDataRejectsTheMessageAndClosesTheConnection(String escaped) throws Exception {
+    void fakeEndOfDataNeverEndsTheMessage(String escaped) throws Exception {
         String fakeEnd = escaped.replace("\\r", "\r").replace("\\n", "\n");
+        boolean bareCr = fakeEnd.replace("\r\n", "").indexOf('\r') >= 0;
         try (RawSmtp c = transactionUpToData()) {
             c.send("Subject: first\r\n\r\nbody" + fakeEnd + SMUGGLED);
             String reply = c.reply();
-            assertThat(reply).startsWith("521 5.5.2");
-            assertThat(c.closedByServer()).isTrue();
+            if (bareLf == BareLf.REJECT || bareCr) {
+                // A bare CR is refused in both modes; a bare LF too unless normalized.
+                assertThat(reply).startsWith("521 5.5.2");
+                assertThat(c.closedByServer()).isTrue();
+                assertNothingAccepted();
+                return;
+            }
+            // Normalized: the fake end and the smuggled commands are text of alice's message, which the
+            // smuggled text's own CRLF.CRLF ends; no second transaction ever starts.
+            assertThat(reply).startsWith("250 2.0.0 OK queued as ");
+            c.send("QUIT\r\n");
+            assertThat(c.code()).isEqualTo(221);
         }
-        assertNothingAccepted();
+        String delivered = Files.readString(mx.awaitDelivered("alice", 1, Duration.ofSeconds(10)).get(0));
+        assertThat(delivered).contains("\r\nMAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\n")
+                .contains("Subject: smuggled").doesNotContain("body\n.").doesNotContain("\r\r");
+        Thread.sleep(200);
+        assertThat(mx.delivered("bob")).isEmpty();
+        assertThat(mx.delivered("alice")).hasSize(1);
     }
 
     /**
@@ -97,20 +124,42 @@ class SmugglingTest {
     }
 
     @Test
-    void bareLfInsideDataRejectsTheMessage() throws Exception {
+    void bareLfInsideDataIsRefusedOrStoredAsCrLf() throws Exception {
         try (RawSmtp c = transactionUpToData()) {
             c.send("Subject: x\r\n\r\nline one\nline two\r\n.\r\n");
-            assertThat(c.reply()).startsWith("521 5.5.2");
-            assertThat(c.closedByServer()).isTrue();
+            if (bareLf == BareLf.REJECT) {
+                assertThat(c.reply()).startsWith("521 5.5.2");
+                assertThat(c.closedByServer()).isTrue();
+                assertNothingAccepted();
+                return;
+            }
+            assertThat(c.reply()).startsWith("250 2.0.0 OK queued as ");
         }
-        assertNothingAccepted();
+        String delivered = Files.readString(mx.awaitDelivered("alice", 1, Duration.ofSeconds(10)).get(0));
+        assertThat(delivered).endsWith("\r\nSubject: x\r\n\r\nline one\r\nline two\r\n");
     }
 
     @Test
-    void bareLfInACommandIsRefused() throws Exception {
+    void bareLfInACommandIsRefusedOrTakenAsTheLineEnd() throws Exception {
         try (RawSmtp c = new RawSmtp(mx.smtp())) {
             assertThat(c.code()).isEqualTo(220);
             c.send("EHLO client.test\n");
+            if (bareLf == BareLf.REJECT) {
+                assertThat(c.reply()).startsWith("521 5.5.2");
+                assertThat(c.closedByServer()).isTrue();
+                return;
+            }
+            assertThat(c.reply()).startsWith("250-mx1.example.test hello client.test");
+            c.send("NOOP\n");
+            assertThat(c.code()).isEqualTo(250);
+        }
+    }
+
+    @Test
+    void bareCrInACommandIsRefused() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\rMAIL FROM:<eve@attacker.test>\r\n");
             assertThat(c.reply()).startsWith("521 5.5.2");
             assertThat(c.closedByServer()).isTrue();
         }
