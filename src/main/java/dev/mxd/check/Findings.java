@@ -6,6 +6,7 @@ import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.SkippedHost;
 import dev.mxd.smtp.EhloExtensions;
+import dev.mxd.smtp.client.PresentedCertificate;
 import dev.mxd.smtp.client.ProbeResult;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -155,6 +156,7 @@ public final class Findings {
                     out.add(Finding.about(Severity.WARNING, p.host(), at + " does not offer STARTTLS (RFC 3207): mail to it"
                             + " crosses the network in clear text; give the server a certificate and enable STARTTLS"));
                 }
+                r.tls().ifPresent(tls -> tlsFindings(p.host(), at, tls, java.time.Instant.now(), out));
                 String named = MailDomain.normalizeHost(EhloExtensions.firstWord(r.greeting().firstLine()));
                 if (!named.equals(MailDomain.normalizeHost(p.host()))) {
                     out.add(Finding.about(Severity.NOTE, p.host(), at + " calls itself '" + named + "' in its greeting,"
@@ -168,6 +170,44 @@ public final class Findings {
             out.add(Finding.of(Severity.ERROR, "no MX host of " + domain.ascii() + " accepted an SMTP session on port " + port
                     + " (tried " + probes.size() + " address" + (probes.size() == 1 ? "" : "es") + " of " + hosts
                     + "): mail cannot be delivered now; senders queue it, retry, and finally bounce it"));
+        }
+    }
+
+    /** How long before its end a certificate's renewal is worth a note. */
+    private static final java.time.Duration RENEW_SOON = java.time.Duration.ofDays(14);
+
+    /**
+     * The certificate an MX presents after STARTTLS. Opportunistic senders take any certificate, so
+     * nothing here stops mail today; but senders that authenticate the MX (MTA-STS, RFC 8461 §4.2; DANE
+     * with PKIX usages, RFC 7672) defer mail to a host whose certificate is expired, not yet valid, or
+     * not for its name, so those are warnings; a key under 2048 bits is one too (RFC 8446 and current
+     * CA rules ask for 2048); a self-signed certificate is a note (DANE-EE can authenticate it).
+     */
+    static void tlsFindings(String host, String at, ProbeResult.Tls tls, java.time.Instant now, List<Finding> out) {
+        if (tls instanceof ProbeResult.Tls.Failed f) {
+            out.add(Finding.about(Severity.WARNING, host, f.detail() + ": senders that try TLS fall back to clear text"
+                    + " or defer; check the server's certificate and key"));
+            return;
+        }
+        PresentedCertificate c = ((ProbeResult.Tls.Presented) tls).certificate();
+        if (c.notAfter().isBefore(now)) {
+            out.add(Finding.about(Severity.WARNING, host, at + " presents a certificate that expired on " + c.notAfter()
+                    + ": senders that authenticate the MX (MTA-STS, DANE) defer its mail; renew the certificate"));
+        } else if (c.notBefore().isAfter(now)) {
+            out.add(Finding.about(Severity.WARNING, host, at + " presents a certificate not valid before " + c.notBefore()
+                    + ": check the server's clock and the certificate"));
+        } else if (c.notAfter().isBefore(now.plus(RENEW_SOON))) {
+            out.add(Finding.about(Severity.NOTE, host, at + "'s certificate expires on " + c.notAfter() + ": renew it soon"));
+        }
+        c.rsaBits().filter(bits -> bits < 2048).ifPresent(bits -> out.add(Finding.about(Severity.WARNING, host, at
+                + " presents a " + bits + "-bit RSA key: use at least 2048 bits (or an EC key)")));
+        if (!c.namesHost(host)) {
+            out.add(Finding.about(Severity.WARNING, host, at + "'s certificate is for " + c.names() + ", not " + host
+                    + ": senders that authenticate the MX (MTA-STS) defer its mail; add the MX name to the certificate"));
+        }
+        if (c.selfSigned()) {
+            out.add(Finding.about(Severity.NOTE, host, at + " presents a self-signed certificate: fine for opportunistic"
+                    + " TLS and DANE-EE, but MTA-STS senders need one from a public CA"));
         }
     }
 }

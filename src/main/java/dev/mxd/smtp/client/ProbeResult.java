@@ -19,7 +19,13 @@ public sealed interface ProbeResult {
 
     /** The server greeted with 220 and accepted EHLO (or HELO after refusing EHLO). */
     record Reached(InetSocketAddress target, long millis, SmtpReply greeting, SmtpReply hello, boolean esmtp,
-                   EhloExtensions extensions) implements ProbeResult {
+                   EhloExtensions extensions, Optional<Tls> tls) implements ProbeResult {
+
+        /** Reached without looking at TLS (a server that offers no STARTTLS, or a probe that did not try). */
+        public Reached(InetSocketAddress target, long millis, SmtpReply greeting, SmtpReply hello, boolean esmtp,
+                       EhloExtensions extensions) {
+            this(target, millis, greeting, hello, esmtp, extensions, Optional.empty());
+        }
 
         public OptionalLong connectMillis() {
             return OptionalLong.of(millis);
@@ -33,6 +39,13 @@ public sealed interface ProbeResult {
         public boolean starttls() {
             return extensions.starttls();
         }
+    }
+
+    /** What STARTTLS gave: the certificate the server presented, or why the handshake did not complete. */
+    sealed interface Tls {
+        record Presented(String protocol, String cipherSuite, PresentedCertificate certificate) implements Tls {}
+
+        record Failed(String detail) implements Tls {}
     }
 
     /**

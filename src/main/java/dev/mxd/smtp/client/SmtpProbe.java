@@ -130,8 +130,12 @@ public final class SmtpProbe {
                 EhloExtensions extensions = esmtp
                         ? EhloExtensions.of(hello)
                         : EhloExtensions.none(EhloExtensions.firstWord(hello.firstLine()));
-                quit();
-                return new ProbeResult.Reached(target, connectMillis, greeting, hello, esmtp, extensions);
+                if (!extensions.starttls()) {
+                    quit();
+                    return new ProbeResult.Reached(target, connectMillis, greeting, hello, esmtp, extensions);
+                }
+                ProbeResult.Tls tls = startTls();
+                return new ProbeResult.Reached(target, connectMillis, greeting, hello, esmtp, extensions, Optional.of(tls));
             } catch (SocketTimeoutException e) {
                 return failed(ProbeFailure.TIMEOUT, stage == ProbeStage.GREETING
                         ? where + " accepted the connection but sent no greeting within " + text(settings.readTimeout())
@@ -145,6 +149,40 @@ public final class SmtpProbe {
                         + " reply: " + e.getMessage() + "; is this port really SMTP?", null);
             } catch (IOException e) {
                 return failed(ProbeFailure.CLOSED, where + ": connection broke at " + stage.label() + ": " + e.getMessage(), null);
+            }
+        }
+
+        /**
+         * STARTTLS (RFC 3207) to see the certificate the server presents to senders; any certificate is
+         * accepted here, since the point is to describe it. The session ends after the handshake.
+         */
+        private ProbeResult.Tls startTls() {
+            try {
+                SmtpReply ready = command("STARTTLS");
+                if (ready.code() != 220) {
+                    quit();
+                    return new ProbeResult.Tls.Failed(where + " offers STARTTLS but answered it " + ready.summary());
+                }
+                javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+                context.init(null, new javax.net.ssl.TrustManager[] {new DescribeOnly()}, null);
+                javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+                        .createSocket(socket, target.getHostString(), target.getPort(), true);
+                tls.setSoTimeout((int) Math.min(Integer.MAX_VALUE, settings.readTimeout().toMillis()));
+                tls.startHandshake();
+                javax.net.ssl.SSLSession session = tls.getSession();
+                java.security.cert.Certificate[] chain = session.getPeerCertificates();
+                ProbeResult.Tls result = chain.length > 0 && chain[0] instanceof java.security.cert.X509Certificate x
+                        ? new ProbeResult.Tls.Presented(session.getProtocol(), session.getCipherSuite(), PresentedCertificate.of(x))
+                        : new ProbeResult.Tls.Failed(where + " presented no X.509 certificate");
+                try {
+                    tls.getOutputStream().write("QUIT\r\n".getBytes(StandardCharsets.US_ASCII));
+                    tls.getOutputStream().flush();
+                } catch (IOException ignored) {
+                    // the handshake already told what we came for
+                }
+                return result;
+            } catch (IOException | java.security.GeneralSecurityException e) {
+                return new ProbeResult.Tls.Failed(where + ": the STARTTLS handshake failed: " + e.getMessage());
             }
         }
 
@@ -173,6 +211,24 @@ public final class SmtpProbe {
         private ProbeResult failed(ProbeFailure failure, String detail, SmtpReply reply) {
             return new ProbeResult.Failed(target, stage, failure, detail, OptionalLong.of(connectMillis),
                     Optional.ofNullable(greeting), Optional.ofNullable(reply));
+        }
+    }
+
+    /** Accepts every server certificate: the probe describes it, it does not rely on it. */
+    private static final class DescribeOnly implements javax.net.ssl.X509TrustManager {
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+            throw new UnsupportedOperationException("the probe is a client");
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+            // described by PresentedCertificate and graded by mxd check, never trusted for anything
+        }
+
+        @Override
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+            return new java.security.cert.X509Certificate[0];
         }
     }
 
