@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Test;
  * chosen recipients refused with 5xx for good, a next hop without SMTPUTF8, SERVFAIL for a
  * domain, a filter engine down, the disk full (a tmpfs). A fresh mxd takes the case; the faults
  * last through the first delivery attempts, then stop, and the queue drains. Then, for every
- * recipient that got a 250, one of these holds (ARCHITECTURE.md's invariant):
+ * recipient that got a 250, one of these holds (the durability contract, docs/spool.md and docs/reliability.md):
  * <ul>
  *   <li>each of its mailboxes, or its next hop, has a copy;</li>
  *   <li>or its sender (the postmaster, for a null sender or a notice that could not be delivered)
