@@ -358,6 +358,7 @@ public final class QueueManager implements AutoCloseable {
         try {
             Envelope e;
             Map<String, List<Integer>> groups;
+            Unrecorded pending; // the last attempt's outcomes that could not be written yet, if any
             synchronized (claim(id)) {
                 Optional<QueueState> state = spool.state(id);
                 if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
@@ -366,7 +367,7 @@ public final class QueueManager implements AutoCloseable {
                     }
                     return; // gone, held by the operator, or already being worked on
                 }
-                Unrecorded pending = unrecorded.get(id);
+                pending = unrecorded.get(id);
                 e = pending != null ? pending.envelope() : spool.envelope(state.get(), id);
                 groups = byDestination(e);
                 if (round != null) {
@@ -380,7 +381,6 @@ public final class QueueManager implements AutoCloseable {
                 spool.activate(id, state.get()); // no directory fsync: start-up moves active/ back to incoming/ anyway
             }
             Path text = spool.text(id);
-            Unrecorded pending = unrecorded.get(id);
             if (pending != null) {
                 record(pending.envelope(), text, pending.toReport()); // the last attempt's outcomes first
             }
