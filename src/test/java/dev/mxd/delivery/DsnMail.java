@@ -33,16 +33,6 @@ final class DsnMail {
 
     private DsnMail() {}
 
-    /** A zone file for {@code origin} with the given records after its SOA and NS. */
-    static Path zone(Path dir, String origin, String... records) throws IOException {
-        StringBuilder sb = new StringBuilder("$ORIGIN " + origin + ".\n$TTL 300\n@ IN SOA ns." + origin + ". hostmaster." + origin
-                + ". ( 1 3600 600 86400 60 )\n@ IN NS ns\nns IN A 127.0.0.53\n");
-        for (String r : records) {
-            sb.append(r).append('\n');
-        }
-        return Files.writeString(dir.resolve(origin + ".zone"), sb.toString());
-    }
-
     /** Configuration for delivery by MX to the test's peers on {@code port}, with DNS from {@code dns} and a short retry. */
     static String delivery(InetSocketAddress dns, int port, String retry) {
         return "dns:\n  servers: [\"127.0.0.1:" + dns.getPort() + "\"]\n"

@@ -45,7 +45,7 @@ class DsnPeerTest {
     static void start() throws Exception {
         dir = Files.createTempDirectory("mxd-dsn");
         int port = SmtpSink.freePortOn(HARD, LATE);
-        dns = MxdDnsServer.start(List.of(DsnMail.zone(dir, "dest.test", "hard IN A " + HARD, "late IN A " + LATE,
+        dns = MxdDnsServer.start(List.of(TestDirs.zone(dir, "dest.test", "hard IN A " + HARD, "late IN A " + LATE,
                 "reject MX 10 hard", "later MX 10 late")), new InetSocketAddress("127.0.0.1", 0));
         hard = DsnMail.refusingEveryRecipient(HARD, port);
         mx = TestMx.start(DsnMail.delivery(dns.address(), port, "{first: 1s, max: 1s, give-up: 4s}"));

@@ -47,16 +47,11 @@ class HostStatusPeerTest {
 
     @BeforeEach
     void start() throws Exception {
-        dir = Files.createTempDirectory("mxd-hosts");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
+        dir = TestDirs.forSmtpSink("mxd-hosts");
         port = SmtpSink.freePortOn(ONLY, OTHER, PIT, FIRST, SECOND);
-        Path zone = Files.writeString(dir.resolve("hosts.test.zone"), String.join("\n",
-                "$ORIGIN hosts.test.", "$TTL 300",
-                "@ IN SOA ns.hosts.test. hostmaster.hosts.test. ( 1 3600 600 86400 60 )",
-                "@ IN NS ns", "ns IN A 127.0.0.53",
+        Path zone = TestDirs.zone(dir, "hosts.test",
                 "only IN A " + ONLY, "other IN A " + OTHER, "pit IN A " + PIT, "first IN A " + FIRST, "second IN A " + SECOND,
-                "single MX 10 only", "elsewhere MX 10 other", "dead MX 10 pit", "two MX 10 first", "two MX 20 second",
-                "") + "\n");
+                "single MX 10 only", "elsewhere MX 10 other", "dead MX 10 pit", "two MX 10 first", "two MX 20 second");
         dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
     }
 

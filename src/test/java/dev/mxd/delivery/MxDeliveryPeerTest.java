@@ -68,13 +68,9 @@ class MxDeliveryPeerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("mxd-delivery");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
+        dir = TestDirs.forSmtpSink("mxd-delivery");
         port = SmtpSink.freePortOn(GOOD, REFUSED, TARPIT, BUSY, SOFT, HARD, EQUAL_A, EQUAL_B, PRIMARY, BACKUP, LATE);
-        Path zone = Files.writeString(dir.resolve("dest.test.zone"), String.join("\n",
-                "$ORIGIN dest.test.", "$TTL 300",
-                "@ IN SOA ns.dest.test. hostmaster.dest.test. ( 1 3600 600 86400 60 )",
-                "@ IN NS ns", "ns IN A 127.0.0.53",
+        Path zone = TestDirs.zone(dir, "dest.test",
                 "good IN A " + GOOD, "refused IN A " + REFUSED, "tarpit IN A " + TARPIT, "busy IN A " + BUSY,
                 "soft IN A " + SOFT, "hard IN A " + HARD, "eqa IN A " + EQUAL_A, "eqb IN A " + EQUAL_B,
                 "late IN A " + LATE,
@@ -85,13 +81,9 @@ class MxDeliveryPeerTest {
                 "reject MX 10 hard",
                 "share MX 10 eqa", "share MX 10 eqb",
                 "nullmx MX 0 .",
-                "later MX 10 late",
-                "") + "\n");
-        Path backupZone = Files.writeString(dir.resolve("bk.test.zone"), String.join("\n",
-                "$ORIGIN bk.test.", "$TTL 300",
-                "@ IN SOA ns.bk.test. hostmaster.bk.test. ( 1 3600 600 86400 60 )",
-                "@ IN NS ns", "ns IN A 127.0.0.53",
-                "@ MX 10 prim", "@ MX 20 back", "prim IN A " + PRIMARY, "back IN A " + BACKUP, "") + "\n");
+                "later MX 10 late");
+        Path backupZone = TestDirs.zone(dir, "bk.test",
+                "@ MX 10 prim", "@ MX 20 back", "prim IN A " + PRIMARY, "back IN A " + BACKUP);
         dns = MxdDnsServer.start(List.of(zone, backupZone), new InetSocketAddress("127.0.0.1", 0));
         peers.add(SmtpSink.start(GOOD, port, "-d", dumps(GOOD)));
         peers.add(SmtpSink.start(BUSY, port, "-r", "CONNECT"));

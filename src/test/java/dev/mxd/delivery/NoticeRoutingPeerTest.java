@@ -45,14 +45,13 @@ class NoticeRoutingPeerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("mxd-notices");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
+        dir = TestDirs.forSmtpSink("mxd-notices");
         port = SmtpSink.freePortOn(HARD, GOOD, REFUSER);
         dns = MxdDnsServer.start(List.of(
-                DsnMail.zone(dir, "dest.test", "hard IN A " + HARD, "good IN A " + GOOD, "refuser IN A " + REFUSER),
-                DsnMail.zone(dir, "example.org", "@ MX 10 hard.dest.test."),
-                DsnMail.zone(dir, "remote.test", "@ MX 10 good.dest.test."),
-                DsnMail.zone(dir, "refusing.test", "@ MX 10 refuser.dest.test.")), new InetSocketAddress("127.0.0.1", 0));
+                TestDirs.zone(dir, "dest.test", "hard IN A " + HARD, "good IN A " + GOOD, "refuser IN A " + REFUSER),
+                TestDirs.zone(dir, "example.org", "@ MX 10 hard.dest.test."),
+                TestDirs.zone(dir, "remote.test", "@ MX 10 good.dest.test."),
+                TestDirs.zone(dir, "refusing.test", "@ MX 10 refuser.dest.test.")), new InetSocketAddress("127.0.0.1", 0));
         peers.add(DsnMail.refusingEveryRecipient(HARD, port));
         peers.add(SmtpSink.start(GOOD, port, "-d", dir.resolve("dumps") + "/%M."));
         refuser = FakeSmtpServer.startOn(new InetSocketAddress(REFUSER, port), 32, "220 refuser.dest.test ESMTP", List.of(),

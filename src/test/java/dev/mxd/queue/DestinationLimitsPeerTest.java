@@ -63,16 +63,12 @@ class DestinationLimitsPeerTest {
 
     @BeforeEach
     void start() throws Exception {
-        dir = Files.createTempDirectory("mxd-limits");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
+        dir = TestDirs.forSmtpSink("mxd-limits");
         port = SmtpSink.freePortOn(SLOW, FAST);
-        Path zone = Files.writeString(dir.resolve("limits.test.zone"), String.join("\n",
-                "$ORIGIN limits.test.", "$TTL 300",
-                "@ IN SOA ns.limits.test. hostmaster.limits.test. ( 1 3600 600 86400 60 )",
-                "@ IN NS ns", "ns IN A 127.0.0.53",
+        Path zone = TestDirs.zone(dir, "limits.test",
                 "slowhost IN A " + SLOW, "fasthost IN A " + FAST,
                 "slow MX 10 slowhost", "slowb MX 10 slowhost", "slowc MX 10 slowhost",
-                "fast MX 10 fasthost", "") + "\n");
+                "fast MX 10 fasthost");
         dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
     }
 
