@@ -27,7 +27,7 @@ import dev.mxd.queue.QueueManager;
 import dev.mxd.queue.RetryPolicy;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.client.ClientSettings;
-import dev.mxd.smtp.server.MessageStore;
+import dev.mxd.mail.MessageStore;
 import dev.mxd.smtp.server.SmtpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;

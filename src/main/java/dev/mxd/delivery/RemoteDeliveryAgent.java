@@ -93,7 +93,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     @Override
     public List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
-        String domain = ((dev.mxd.smtp.server.Route.Relay) recipients.get(0).recipient().route()).domain();
+        String domain = ((dev.mxd.mail.Route.Relay) recipients.get(0).recipient().route()).domain();
         MxOutcome plan;
         try {
             plan = resolver.resolve(domain);

@@ -10,7 +10,7 @@ import dev.mxd.queue.QueueState;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.Mailbox;
-import dev.mxd.smtp.server.Route;
+import dev.mxd.mail.Route;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.time.Clock;

@@ -2,7 +2,7 @@ package dev.mxd.queue;
 
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
-import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.mail.ClientInfo;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;

@@ -1,6 +1,6 @@
 package dev.mxd.queue;
 
-import dev.mxd.smtp.server.MessageStore;
+import dev.mxd.mail.MessageStore;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

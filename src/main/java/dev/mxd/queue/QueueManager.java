@@ -1,6 +1,6 @@
 package dev.mxd.queue;
 
-import dev.mxd.smtp.server.Route;
+import dev.mxd.mail.Route;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;

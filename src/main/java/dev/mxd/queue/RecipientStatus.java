@@ -1,6 +1,6 @@
 package dev.mxd.queue;
 
-import dev.mxd.smtp.server.Recipient;
+import dev.mxd.mail.Recipient;
 import java.time.Instant;
 import java.util.Optional;
 

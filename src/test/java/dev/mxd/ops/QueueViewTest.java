@@ -9,10 +9,10 @@ import dev.mxd.queue.Spool;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
-import dev.mxd.smtp.server.ClientInfo;
-import dev.mxd.smtp.server.ReceivedMessage;
-import dev.mxd.smtp.server.Recipient;
-import dev.mxd.smtp.server.Route;
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.ReceivedMessage;
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.Route;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -37,7 +37,7 @@ class QueueViewTest {
         List<String> ids = new ArrayList<>();
         QueueState[] states = {QueueState.INCOMING, QueueState.DEFERRED, QueueState.HOLD};
         for (int i = 0; i < 12; i++) {
-            String id = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("m" + i))).queueId();
+            String id = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("m" + i))).queueId();
             QueueState to = states[i % 3];
             if (to != QueueState.INCOMING) {
                 spool.move(id, QueueState.INCOMING, to);
@@ -64,7 +64,7 @@ class QueueViewTest {
     @Test
     void aLargeQueuesListingIsReusedForAFewSeconds() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
-        String first = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("one"))).queueId();
+        String first = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("one"))).queueId();
         Instant[] now = {Instant.parse("2026-11-26T08:00:00Z")};
         Clock clock = new Clock() {
             @Override
@@ -86,7 +86,7 @@ class QueueViewTest {
         QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, clock),
                 new RecentEvents(10), clock, 1);
         assertThat(idsOf(view.page(0, 10))).containsExactly(first);
-        String second = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("two"))).queueId();
+        String second = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("two"))).queueId();
         spool.finish(QueueState.INCOMING, first);
         now[0] = now[0].plusSeconds(5);
         JsonNode within = view.page(0, 10);
@@ -104,7 +104,7 @@ class QueueViewTest {
         QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, Clock.systemUTC()),
                 new RecentEvents(10), Clock.systemUTC());
         assertThat(view.page(0, 10).path("total").asInt()).isZero();
-        String id = ((dev.mxd.smtp.server.MessageStore.StoreOutcome.Stored) spool.store(message("now"))).queueId();
+        String id = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("now"))).queueId();
         assertThat(idsOf(view.page(0, 10))).containsExactly(id);
     }
 

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.smtp.Mailbox;
-import dev.mxd.smtp.server.ClientInfo;
-import dev.mxd.smtp.server.RcptDecision;
-import dev.mxd.smtp.server.Route;
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.RcptDecision;
+import dev.mxd.mail.Route;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;

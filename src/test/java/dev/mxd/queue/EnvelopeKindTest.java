@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mxd.smtp.MailParameters;
-import dev.mxd.smtp.server.ClientInfo;
+import dev.mxd.mail.ClientInfo;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,7 @@ package dev.mxd.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mxd.smtp.server.MessageStore.StoreOutcome;
+import dev.mxd.mail.MessageStore.StoreOutcome;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
 import dev.mxd.queue.RecipientStatus;
-import dev.mxd.smtp.server.Route;
+import dev.mxd.mail.Route;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.util.ArrayList;

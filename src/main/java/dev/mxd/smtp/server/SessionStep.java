@@ -1,5 +1,6 @@
 package dev.mxd.smtp.server;
 
+import dev.mxd.mail.Transaction;
 import dev.mxd.smtp.ServerReply;
 
 /** What the connection must do after the session handled one input. */

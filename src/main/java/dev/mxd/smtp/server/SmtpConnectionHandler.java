@@ -2,6 +2,9 @@ package dev.mxd.smtp.server;
 
 import dev.mxd.config.Limits;
 import dev.mxd.config.Timeouts;
+import dev.mxd.mail.MessageStore;
+import dev.mxd.mail.RecipientPolicy;
+import dev.mxd.mail.Transaction;
 import dev.mxd.smtp.DataDecoder;
 import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Replies;

@@ -2,6 +2,8 @@ package dev.mxd.smtp.server;
 
 import dev.mxd.config.HostPort;
 import dev.mxd.config.MxdConfig;
+import dev.mxd.mail.MessageStore;
+import dev.mxd.mail.RecipientPolicy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;

@@ -1,6 +1,12 @@
 package dev.mxd.smtp.server;
 
 import dev.mxd.config.Limits;
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.MessageStore;
+import dev.mxd.mail.RcptDecision;
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.RecipientPolicy;
+import dev.mxd.mail.Transaction;
 import dev.mxd.smtp.DataOutcome;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;

@@ -7,10 +7,10 @@ import dev.mxd.queue.Spool;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
-import dev.mxd.smtp.server.ClientInfo;
-import dev.mxd.smtp.server.MessageStore.StoreOutcome;
-import dev.mxd.smtp.server.ReceivedMessage;
-import dev.mxd.smtp.server.Route;
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.MessageStore.StoreOutcome;
+import dev.mxd.mail.ReceivedMessage;
+import dev.mxd.mail.Route;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -35,8 +35,8 @@ class AsciiReceivedTest {
     /** Spools a two-recipient SMTPUTF8 message from a client that said {@code helo}; returns it as the client envelope. */
     private Envelope spooled(Spool spool, String helo) throws Exception {
         MailParameters utf8 = new MailParameters(OptionalLong.empty(), MailParameters.Body.SEVEN_BIT, true, Optional.empty(), Optional.empty());
-        var r1 = new dev.mxd.smtp.server.Recipient(Mailbox.parse("a@far.test"), RcptParameters.NONE, new Route.Relay("far.test"));
-        var r2 = new dev.mxd.smtp.server.Recipient(Mailbox.parse("b@far.test"), RcptParameters.NONE, new Route.Relay("far.test"));
+        var r1 = new dev.mxd.mail.Recipient(Mailbox.parse("a@far.test"), RcptParameters.NONE, new Route.Relay("far.test"));
+        var r2 = new dev.mxd.mail.Recipient(Mailbox.parse("b@far.test"), RcptParameters.NONE, new Route.Relay("far.test"));
         ReceivedMessage m = new ReceivedMessage(Optional.of(Mailbox.parse("s@client.test")), utf8, List.of(r1, r2),
                 new ClientInfo(new InetSocketAddress("192.0.2.1", 40000), helo, true, false), Instant.now(),
                 "From: s@client.test\r\nSubject: plain ascii\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII));

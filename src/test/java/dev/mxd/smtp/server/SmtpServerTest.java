@@ -2,6 +2,7 @@ package dev.mxd.smtp.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.mail.Route;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
 import dev.mxd.smtp.RcptParameters;

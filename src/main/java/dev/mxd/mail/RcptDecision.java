@@ -1,4 +1,4 @@
-package dev.mxd.smtp.server;
+package dev.mxd.mail;
 
 import dev.mxd.smtp.ServerReply;
 import java.util.Objects;

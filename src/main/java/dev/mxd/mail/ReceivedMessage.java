@@ -1,4 +1,4 @@
-package dev.mxd.smtp.server;
+package dev.mxd.mail;
 
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
