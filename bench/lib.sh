@@ -102,7 +102,8 @@ ZONE
 
 # --- mxd ----------------------------------------------------------------------------------
 # start_mxd DIR SINK_PORT [JAVA_OPTS...] -> sets MXD_PID, MXD_PORT (and the admin listener on
-# MXD_ADMIN_PORT when that is set). Relays sink.test (MX lookup
+# MXD_ADMIN_PORT when that is set). MXD_JAR, when set, runs that jar instead of this tree's
+# build (with the launcher's JVM options), to compare two builds in one run. Relays sink.test (MX lookup
 # through mxd dns) for trusted loopback clients, as stock as possible: no greet pause (Postfix
 # has none without postscreen) and room for 50+ sessions from one address.
 start_mxd() {
@@ -128,8 +129,13 @@ timeouts:
 delivery:
   port: $sink
 YAML
-  MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} MXD_JAVA_OPTS="${MXD_JAVA_OPTS:-} $*" "$bench_root/mxd" serve --config "$dir/mxd.yaml" \
-    >"$dir/mxd.log" 2>&1 &
+  if [ -n "${MXD_JAR:-}" ]; then
+    MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} java -XX:+UseSerialGC ${MXD_JAVA_OPTS:-} "$@" -jar "$MXD_JAR" serve --config "$dir/mxd.yaml" \
+      >"$dir/mxd.log" 2>&1 &
+  else
+    MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} MXD_JAVA_OPTS="${MXD_JAVA_OPTS:-} $*" "$bench_root/mxd" serve --config "$dir/mxd.yaml" \
+      >"$dir/mxd.log" 2>&1 &
+  fi
   MXD_PID=$!
   wait_port "$MXD_PORT" 60 || die "mxd did not listen within 60 s: $(tail -20 "$dir/mxd.log")"
 }

@@ -8,7 +8,9 @@
 # Usage: bench/relay.sh [MESSAGES [SESSIONS [RUNS [SIZE]]]]     (default 20000 50 3 4096)
 # Env:   MXD_JAVA_OPTS  extra JVM options for mxd (e.g. -XX:StartFlightRecording=filename=x.jfr)
 #        KEEP=1         keep the work directory (logs) for a look afterwards
-#        MTAS="mxd"     measure only these (default "mxd postfix")
+#        MTAS="mxd"     measure only these (default "mxd postfix", or "mxd baseline postfix" with BASELINE_JAR)
+#        BASELINE_JAR   another build of mxd (e.g. an older commit's target/mxd.jar) measured as
+#                       "baseline" in the same run, alternating with this tree's build
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -60,8 +62,8 @@ await_sink() {
 run_one() {
   local name=$1 root t0 t1 t2 c0 c1
   start_sink "$N"
-  if [ "$name" = mxd ]; then
-    start_mxd "$work/mxd" "$SINK_PORT"
+  if [ "$name" = mxd ] || [ "$name" = baseline ]; then
+    if [ "$name" = baseline ]; then MXD_JAR=$BASELINE_JAR start_mxd "$work/mxd" "$SINK_PORT"; else start_mxd "$work/mxd" "$SINK_PORT"; fi
     root=$MXD_PID; port=$MXD_PORT
   else
     start_postfix "$work/postfix" "$SINK_PORT"
@@ -75,7 +77,7 @@ run_one() {
   t2=$(now)
   c1=$(tree_cpu_ticks "$root")
   stop_pid "$SAMPLER_PID"; SAMPLER_PID=""
-  if [ "$name" = mxd ]; then stop_pid "$MXD_PID"; MXD_PID=""; rm -rf "$work/mxd"; else stop_postfix; rm -rf "$work/postfix"; fi
+  if [ "$name" != postfix ]; then stop_pid "$MXD_PID"; MXD_PID=""; rm -rf "$work/mxd"; else stop_postfix; rm -rf "$work/postfix"; fi
   stop_pid "$SINK_PID"; SINK_PID=""
   awk -v n="$N" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v hz="$CLK_TCK" -v pk="$(cat "$work/peak" 2>/dev/null || echo 0)" \
     'BEGIN {printf "%.0f %.0f %.0f %.2f\n", n/(t1-t0), n/(t2-t0), pk/1024, (c1-c0)/hz/n*1000}' | tee -a "$work/$name.txt" \
@@ -102,16 +104,26 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$RUNS"); do
   echo "run $r (load $(cut -d' ' -f1 /proc/loadavg))"
   ceiling_one
-  for m in ${MTAS:-mxd postfix}; do settle; run_one "$m"; done
+  for m in ${MTAS:-mxd ${BASELINE_JAR:+baseline} postfix}; do settle; run_one "$m"; done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 col() { [ -f "$work/$1.txt" ] && awk -v c="$2" '{print $c}' "$work/$1.txt" | median || echo n/a; }
 echo
-printf '%-28s %12s %12s %10s\n' "median of $RUNS" mxd postfix mxd/postfix
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a/b; else print "n/a"}'; }
+if [ -n "${BASELINE_JAR:-}" ]; then
+  printf '%-28s %12s %12s %12s %10s %13s\n' "median of $RUNS" mxd baseline postfix mxd/postfix mxd/baseline
+else
+  printf '%-28s %12s %12s %10s\n' "median of $RUNS" mxd postfix mxd/postfix
+fi
 for m in "1 accept rate (msgs/s)" "2 end-to-end rate (msgs/s)" "3 peak memory PSS (MB)" "4 CPU s per 1000 msgs"; do
   c=${m%% *}; label=${m#* }
   a=$(col mxd "$c"); b=$(col postfix "$c")
-  printf '%-28s %12s %12s %10s\n' "$label" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.2f", a/b; else print "n/a"}')"
+  if [ -n "${BASELINE_JAR:-}" ]; then
+    z=$(col baseline "$c")
+    printf '%-28s %12s %12s %12s %10s %13s\n' "$label" "$a" "$z" "$b" "$(ratio "$a" "$b")" "$(ratio "$a" "$z")"
+  else
+    printf '%-28s %12s %12s %10s\n' "$label" "$a" "$b" "$(ratio "$a" "$b")"
+  fi
 done
 printf '%-28s %12s\n' "ceiling source->sink (msgs/s)" "$(median < "$work/ceiling.txt")"
