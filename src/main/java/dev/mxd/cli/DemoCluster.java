@@ -8,6 +8,7 @@ import dev.mxd.dns.server.DnsServer;
 import dev.mxd.dns.server.ServedZone;
 import dev.mxd.dns.server.ZoneFileException;
 import dev.mxd.dns.server.Zones;
+import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.Spool;
 import java.io.IOException;
 import java.io.UncheckedIOException;

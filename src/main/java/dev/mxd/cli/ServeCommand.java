@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
+import dev.mxd.node.ReceivingMx;
 import dev.mxd.ops.LogSetup;
 import dev.mxd.smtp.server.ServerCertificate;
 import picocli.CommandLine;

@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.node;
 
 import dev.mxd.config.MxdConfig;
 import dev.mxd.delivery.HostStatusTable;
