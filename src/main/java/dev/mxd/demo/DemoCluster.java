@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.demo;
 
 import dev.mxd.config.ConfigException;
 import dev.mxd.config.ConfigLoader;
