@@ -8,7 +8,7 @@ import dev.mxd.ops.AdminServer;
 import dev.mxd.ops.AdminToken;
 import dev.mxd.ops.HealthProbes;
 import dev.mxd.ops.Metrics;
-import dev.mxd.ops.QuarantineRelease;
+import dev.mxd.ops.QuarantineOperations;
 import dev.mxd.ops.QueueView;
 import dev.mxd.ops.RecentEvents;
 import dev.mxd.queue.QueueManager;
@@ -40,8 +40,7 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         metrics.bindSmtpSessions(server::openConnections);
         metrics.bindHosts(hosts);
         metrics.bindDns(dns);
-        QuarantineRelease releases = new QuarantineRelease(new Quarantine(config.dataDir()), spool, policy, clock,
-                QuarantineRelease.HandOver.LISTENER);
+        QuarantineOperations releases = QuarantineOperations.inServer(new Quarantine(config.dataDir()), spool, policy, clock);
         releases.resumePending(); // released while mxd was down (--data-dir), or a release a crash interrupted
         if (config.adminListener().isEmpty()) {
             return new Operations(metrics, recent, Optional.empty(), Optional.empty());
