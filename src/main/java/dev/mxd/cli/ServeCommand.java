@@ -9,9 +9,9 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
+import dev.mxd.node.NodeStart;
 import dev.mxd.node.ReceivingMx;
 import dev.mxd.ops.LogSetup;
-import dev.mxd.smtp.server.ServerCertificate;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,19 +52,19 @@ final class ServeCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.CONFIG;
         }
-        ReceivingMx mx;
-        try {
-            mx = ReceivingMx.start(c);
-        } catch (ServerCertificate.UnusableException e) {
+        NodeStart start = NodeStart.attempt(c);
+        if (start instanceof NodeStart.UnusableCertificate u) {
             // A wrong key or an unreadable file will not get better by restarting (systemd restarts on 75).
-            err.println("mxd serve: invalid configuration: tls: " + e.refused().message());
+            err.println("mxd serve: invalid configuration: tls: " + u.reason());
             err.flush();
             return ExitCodes.CONFIG;
-        } catch (IOException e) {
-            err.println("mxd serve: cannot start: " + e.getMessage());
+        }
+        if (start instanceof NodeStart.Failed f) {
+            err.println("mxd serve: cannot start: " + f.cause().getMessage());
             err.flush();
             return ExitCodes.TEMPORARY;
         }
+        ReceivingMx mx = ((NodeStart.Running) start).mx();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             mx.close();
