@@ -302,8 +302,13 @@ final class QuarantineCommand implements Runnable {
         @Override
         boolean act(QuarantineOperations q, PrintWriter out) throws IOException {
             QuarantineRelease.Outcome o = q.release(id);
-            if (o instanceof QuarantineRelease.Outcome.NotFound) {
-                return false;
+            if (o instanceof QuarantineRelease.Outcome.Queued queued) {
+                printEntry(out, queued.entry());
+                for (String r : queued.refused()) {
+                    out.printf("not sent:   %s%n", r);
+                }
+                out.printf("released:   queued as %s%n", queued.queueId());
+                return true;
             }
             if (o instanceof QuarantineRelease.Outcome.Parked p) {
                 printEntry(out, p.entry());
@@ -316,13 +321,7 @@ final class QuarantineCommand implements Runnable {
                 status = ExitCodes.PERMANENT;
                 return true;
             }
-            QuarantineRelease.Outcome.Queued queued = (QuarantineRelease.Outcome.Queued) o;
-            printEntry(out, queued.entry());
-            for (String r : queued.refused()) {
-                out.printf("not sent:   %s%n", r);
-            }
-            out.printf("released:   queued as %s%n", queued.queueId());
-            return true;
+            return false; // NotFound
         }
 
         @Override

@@ -40,8 +40,8 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         metrics.bindSmtpSessions(server::openConnections);
         metrics.bindHosts(hosts);
         metrics.bindDns(dns);
-        QuarantineOperations releases = QuarantineOperations.inServer(new Quarantine(config.dataDir()), spool, policy, clock);
-        releases.resumePending(); // released while mxd was down (--data-dir), or a release a crash interrupted
+        QuarantineOperations quarantine = QuarantineOperations.inServer(new Quarantine(config.dataDir()), spool, policy, clock);
+        quarantine.resumePending(); // released while mxd was down (--data-dir), or a release a crash interrupted
         if (config.adminListener().isEmpty()) {
             return new Operations(metrics, recent, Optional.empty(), Optional.empty());
         }
@@ -63,7 +63,7 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         AdminServer admin;
         try {
             admin = AdminServer.start(config.adminListener().get(), new AdminServer.Parts(token, queue,
-                    new QueueView(spool, hosts, recent, clock), metrics, Optional.of(releases), health));
+                    new QueueView(spool, hosts, recent, clock), metrics, Optional.of(quarantine), health));
         } catch (IOException | RuntimeException e) {
             probes.close();
             throw e;
