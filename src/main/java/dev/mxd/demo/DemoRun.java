@@ -229,8 +229,10 @@ public final class DemoRun {
         event(what + " (" + String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - begin) / 1e9) + " s)");
     }
 
-    /** Whether a backup's host status table records a failed attempt to reach mx1 after {@code since}. */
-    /** A backup that holds mail has tried mx1 again since {@code since}; one holding nothing has nothing to try. */
+    /**
+     * Whether a backup has tried mx1 again since {@code since}: its host status table records a failed attempt
+     * after it. One holding no mail has nothing to try.
+     */
     private static boolean retriedSince(DemoCluster c, Node backup, Instant since) {
         return queued(c, backup) == 0 || c.viewOfMx1(backup).filter(s -> s.failedAt().isAfter(since)).isPresent();
     }
