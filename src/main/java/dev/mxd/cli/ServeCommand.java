@@ -7,10 +7,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import dev.mxd.node.NodeStart;
 import dev.mxd.node.ReceivingMx;
+import dev.mxd.node.StopOnSignal;
 import dev.mxd.ops.LogSetup;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -65,11 +65,7 @@ final class ServeCommand implements Callable<Integer> {
             return ExitCodes.TEMPORARY;
         }
         ReceivingMx mx = ((NodeStart.Running) start).mx();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            mx.close();
-            stopped.countDown();
-        }, "mxd-stop"));
+        StopOnSignal running = StopOnSignal.closing(mx);
         out.printf("mxd serving as %s (%s)%n", c.hostname(), config == null ? "embedded default configuration" : config);
         out.printf("  smtp:    %s%n", mx.smtpAddresses().stream().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort())
                 .collect(Collectors.joining(", ")));
@@ -81,11 +77,7 @@ final class ServeCommand implements Callable<Integer> {
                 a.getAddress().getHostAddress(), a.getPort(), c.adminToken().toAbsolutePath().normalize()));
         out.printf("  tls:     %s%n", c.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("off (no certificate configured)"));
         out.flush();
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        running.await();
         return ExitCodes.OK;
     }
 }
