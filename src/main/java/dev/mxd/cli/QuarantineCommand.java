@@ -1,17 +1,13 @@
 package dev.mxd.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.config.ConfigException;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.config.MxdConfig;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.ops.QuarantineOperations;
 import dev.mxd.ops.QuarantineRelease;
-import dev.mxd.policy.DomainPolicy;
-import dev.mxd.queue.Spool;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -83,8 +79,10 @@ final class QuarantineCommand implements Runnable {
             return Optional.of(loaded);
         }
 
-        Quarantine quarantine() throws ConfigException {
-            return new Quarantine(where.dataDir != null ? where.dataDir : config().orElseThrow().dataDir());
+        /** The operations on this quarantine: releases routed by --config's domains, or parked with --data-dir. */
+        QuarantineOperations operations() throws ConfigException {
+            Optional<MxdConfig> c = config();
+            return c.isPresent() ? QuarantineOperations.beside(c.get(), Clock.systemUTC()) : QuarantineOperations.onDataDir(where.dataDir);
         }
 
         boolean remote() throws ConfigException {
@@ -137,12 +135,12 @@ final class QuarantineCommand implements Runnable {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            Quarantine q;
+            QuarantineOperations q;
             try {
                 if (store.remote()) {
                     return remote(spec, store, this::actRemote);
                 }
-                q = store.quarantine();
+                q = store.operations();
             } catch (ConfigException e) {
                 return fail(spec, e.getMessage(), ExitCodes.CONFIG);
             }
@@ -155,12 +153,10 @@ final class QuarantineCommand implements Runnable {
                 return status;
             } catch (IOException e) {
                 return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
-            } catch (ConfigException e) {
-                return fail(spec, e.getMessage(), ExitCodes.CONFIG);
             }
         }
 
-        abstract boolean act(Quarantine q, PrintWriter out) throws IOException, ConfigException;
+        abstract boolean act(QuarantineOperations q, PrintWriter out) throws IOException;
 
         abstract int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
     }
@@ -195,7 +191,7 @@ final class QuarantineCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be 1 or more and --offset 0 or more");
             }
             PrintWriter out = spec.commandLine().getOut();
-            Quarantine q;
+            QuarantineOperations q;
             try {
                 if (store.remote()) {
                     return remote(spec, store, (admin, o) -> {
@@ -208,7 +204,7 @@ final class QuarantineCommand implements Runnable {
                         return ExitCodes.OK;
                     });
                 }
-                q = store.quarantine();
+                q = store.operations();
             } catch (ConfigException e) {
                 return fail(spec, e.getMessage(), ExitCodes.CONFIG);
             }
@@ -225,13 +221,7 @@ final class QuarantineCommand implements Runnable {
 
         private void print(PrintWriter out, List<QuarantineEntry> entries, int total, int offset) {
             if (json) {
-                ObjectMapper m = new ObjectMapper();
-                ObjectNode root = m.createObjectNode();
-                root.put("total", total);
-                root.put("offset", offset);
-                ArrayNode list = root.putArray("entries");
-                entries.forEach(e -> list.add(e.toJson()));
-                out.println(root);
+                out.println(QuarantineOperations.pageJson(entries, total, offset));
             } else if (total == 0) {
                 out.println("quarantine is empty");
             } else {
@@ -257,15 +247,15 @@ final class QuarantineCommand implements Runnable {
     @Command(name = "show", mixinStandardHelpOptions = true, description = "An entry's metadata, then its message text.")
     static final class Show extends OneEntry {
         @Override
-        boolean act(Quarantine q, PrintWriter out) throws IOException {
-            Optional<QuarantineEntry> e = q.find(id);
+        boolean act(QuarantineOperations q, PrintWriter out) throws IOException {
+            Optional<QuarantineOperations.Shown> e = q.show(id);
             if (e.isEmpty()) {
                 return false;
             }
-            printEntry(out, e.get());
+            printEntry(out, e.get().entry());
             out.println();
             out.flush();
-            try (InputStream in = Files.newInputStream(q.messageFile(id))) {
+            try (InputStream in = Files.newInputStream(e.get().text())) {
                 byte[] buf = new byte[64 * 1024];
                 for (int n; (n = in.read(buf)) > 0; ) {
                     out.write(new String(buf, 0, n, StandardCharsets.UTF_8));
@@ -310,31 +300,20 @@ final class QuarantineCommand implements Runnable {
                     "With --data-dir the entry moves to DIR/quarantine/released/ and mxd serve injects it when it next starts."})
     static final class Release extends OneEntry {
         @Override
-        boolean act(Quarantine q, PrintWriter out) throws IOException, ConfigException {
-            Optional<MxdConfig> config = store.config();
-            if (config.isEmpty()) {
-                Optional<Quarantine.Released> r;
-                try (Quarantine.Lock held = q.lock()) { // a running server may be releasing it too
-                    // under the lock, a half-moved entry is a crash's: finish that move rather than answer "no entry"
-                    r = q.pendingReleases().stream().filter(p -> p.entry().id().equals(id)).findFirst();
-                    if (r.isEmpty()) {
-                        r = q.release(id);
-                    }
+        boolean act(QuarantineOperations q, PrintWriter out) throws IOException {
+            QuarantineRelease.Outcome o = q.release(id);
+            if (o instanceof QuarantineRelease.Outcome.Queued queued) {
+                printEntry(out, queued.entry());
+                for (String r : queued.refused()) {
+                    out.printf("not sent:   %s%n", r);
                 }
-                if (r.isEmpty()) {
-                    return false;
-                }
-                printEntry(out, r.get().entry());
-                out.printf("released:   %s%n", r.get().messageFile());
+                out.printf("released:   queued as %s%n", queued.queueId());
                 return true;
             }
-            MxdConfig c = config.get();
-            Clock clock = Clock.systemUTC();
-            Spool spool = Spool.attach(c.dataDir().resolve("spool"), c.hostname(), clock);
-            QuarantineRelease.Outcome o = new QuarantineRelease(q, spool, new DomainPolicy(c), clock,
-                    QuarantineRelease.HandOver.DEFERRED_NOW).release(id);
-            if (o instanceof QuarantineRelease.Outcome.NotFound) {
-                return false;
+            if (o instanceof QuarantineRelease.Outcome.Parked p) {
+                printEntry(out, p.entry());
+                out.printf("released:   %s%n", p.messageFile());
+                return true;
             }
             if (o instanceof QuarantineRelease.Outcome.NoRecipients n) {
                 spec.commandLine().getErr().println("mxd quarantine release: " + id + " not released: the configuration "
@@ -342,13 +321,7 @@ final class QuarantineCommand implements Runnable {
                 status = ExitCodes.PERMANENT;
                 return true;
             }
-            QuarantineRelease.Outcome.Queued queued = (QuarantineRelease.Outcome.Queued) o;
-            printEntry(out, queued.entry());
-            for (String r : queued.refused()) {
-                out.printf("not sent:   %s%n", r);
-            }
-            out.printf("released:   queued as %s%n", queued.queueId());
-            return true;
+            return false; // NotFound
         }
 
         @Override
@@ -363,7 +336,7 @@ final class QuarantineCommand implements Runnable {
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete an entry for good.")
     static final class Delete extends OneEntry {
         @Override
-        boolean act(Quarantine q, PrintWriter out) throws IOException {
+        boolean act(QuarantineOperations q, PrintWriter out) throws IOException {
             if (!q.delete(id)) {
                 return false;
             }

@@ -7,10 +7,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
+import dev.mxd.node.NodeStart;
+import dev.mxd.node.ReceivingMx;
+import dev.mxd.node.StopOnSignal;
 import dev.mxd.ops.LogSetup;
-import dev.mxd.smtp.server.ServerCertificate;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,24 +52,20 @@ final class ServeCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.CONFIG;
         }
-        ReceivingMx mx;
-        try {
-            mx = ReceivingMx.start(c);
-        } catch (ServerCertificate.UnusableException e) {
+        NodeStart start = NodeStart.attempt(c);
+        if (start instanceof NodeStart.UnusableCertificate u) {
             // A wrong key or an unreadable file will not get better by restarting (systemd restarts on 75).
-            err.println("mxd serve: invalid configuration: tls: " + e.refused().message());
+            err.println("mxd serve: invalid configuration: tls: " + u.reason());
             err.flush();
             return ExitCodes.CONFIG;
-        } catch (IOException e) {
-            err.println("mxd serve: cannot start: " + e.getMessage());
+        }
+        if (start instanceof NodeStart.Failed f) {
+            err.println("mxd serve: cannot start: " + f.cause().getMessage());
             err.flush();
             return ExitCodes.TEMPORARY;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            mx.close();
-            stopped.countDown();
-        }, "mxd-stop"));
+        ReceivingMx mx = ((NodeStart.Running) start).mx();
+        StopOnSignal running = StopOnSignal.closing(mx);
         out.printf("mxd serving as %s (%s)%n", c.hostname(), config == null ? "embedded default configuration" : config);
         out.printf("  smtp:    %s%n", mx.smtpAddresses().stream().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort())
                 .collect(Collectors.joining(", ")));
@@ -80,11 +77,7 @@ final class ServeCommand implements Callable<Integer> {
                 a.getAddress().getHostAddress(), a.getPort(), c.adminToken().toAbsolutePath().normalize()));
         out.printf("  tls:     %s%n", c.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("off (no certificate configured)"));
         out.flush();
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        running.await();
         return ExitCodes.OK;
     }
 }

@@ -8,7 +8,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mxd.config.HostPort;
 import dev.mxd.filter.Quarantine;
-import dev.mxd.filter.QuarantineEntry;
 import dev.mxd.queue.QueueChange;
 import dev.mxd.queue.QueueManager;
 import java.io.IOException;
@@ -60,7 +59,7 @@ public final class AdminServer implements AutoCloseable {
      * @param quarantine empty when quarantine operations are not available
      */
     public record Parts(AdminToken token, QueueManager queue, QueueView view, Metrics metrics,
-                        Optional<QuarantineRelease> quarantine, Health health) {}
+                        Optional<QuarantineOperations> quarantine, Health health) {}
 
     private final HttpServer http;
     private final ExecutorService executor;
@@ -248,25 +247,20 @@ public final class AdminServer implements AutoCloseable {
         if (parts.quarantine().isEmpty()) {
             return Answer.error(404, "this server has no quarantine");
         }
-        Quarantine.Page page = parts.quarantine().get().quarantine().list(offset, limit);
-        ObjectNode root = JSON.createObjectNode();
-        root.put("total", page.total());
-        root.put("offset", offset);
-        ArrayNode entries = root.putArray("entries");
-        page.entries().forEach(e -> entries.add(e.toJson()));
-        return Answer.ok(root);
+        Quarantine.Page page = parts.quarantine().get().list(offset, limit);
+        return Answer.ok(QuarantineOperations.pageJson(page.entries(), page.total(), offset));
     }
 
     private Answer quarantineItem(String method, String id, Optional<String> action) throws IOException {
         if (parts.quarantine().isEmpty()) {
             return Answer.error(404, "this server has no quarantine");
         }
-        QuarantineRelease q = parts.quarantine().get();
+        QuarantineOperations q = parts.quarantine().get();
         if (action.isEmpty() && method.equals("GET")) {
-            return q.quarantine().find(id).map(e -> Answer.ok(e.toJson())).orElseGet(() -> noSuchEntry(id));
+            return q.show(id).map(s -> Answer.ok(s.entry().toJson())).orElseGet(() -> noSuchEntry(id));
         }
         if (action.isEmpty() && method.equals("DELETE")) {
-            if (!q.quarantine().delete(id)) {
+            if (!q.delete(id)) {
                 return noSuchEntry(id);
             }
             ObjectNode o = JSON.createObjectNode();
@@ -297,15 +291,15 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private void quarantineMessage(HttpExchange ex, String id) throws IOException {
-        Optional<QuarantineEntry> e = parts.quarantine().isEmpty() ? Optional.empty() : parts.quarantine().get().quarantine().find(id);
+        Optional<QuarantineOperations.Shown> e = parts.quarantine().isEmpty() ? Optional.empty() : parts.quarantine().get().show(id);
         if (e.isEmpty()) {
             send(ex, noSuchEntry(id));
             return;
         }
         ex.getResponseHeaders().set("Content-Type", "message/rfc822");
-        ex.sendResponseHeaders(200, Files.size(parts.quarantine().get().quarantine().messageFile(id)));
+        ex.sendResponseHeaders(200, Files.size(e.get().text()));
         try (OutputStream out = ex.getResponseBody()) {
-            Files.copy(parts.quarantine().get().quarantine().messageFile(id), out);
+            Files.copy(e.get().text(), out);
         }
     }
 

@@ -18,6 +18,7 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,6 +83,12 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
 
         /** Every recipient is refused by the current configuration; the entry stays in the quarantine. */
         record NoRecipients(QuarantineEntry entry, List<String> refused) implements Outcome {}
+
+        /**
+         * Moved to {@code released/} with no configuration to route it by ({@link QuarantineOperations#onDataDir}):
+         * the next server start injects {@code messageFile}. A {@link QuarantineRelease} itself never parks.
+         */
+        record Parked(QuarantineEntry entry, Path messageFile) implements Outcome {}
     }
 
     /** Releases one entry, or finishes its release if a crash interrupted one. */

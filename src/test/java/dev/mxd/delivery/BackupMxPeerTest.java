@@ -2,8 +2,8 @@ package dev.mxd.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mxd.cli.ReceivingMx;
 import dev.mxd.config.ConfigLoader;
+import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.SinkDump;

@@ -146,7 +146,7 @@ class NoticeRoutingPeerTest {
         int smtp = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
         String yaml = "hostname: mx9.example.test\nlisten:\n  smtp: [\"127.0.0.1:" + smtp + "\"]\ndata-dir: " + data + "\n"
                 + "domains:\n  example.org:\n    role: backup\ntimeouts:\n  greet-pause: 0s\n" + untrusted("");
-        try (dev.mxd.cli.ReceivingMx mx = dev.mxd.cli.ReceivingMx.start(
+        try (dev.mxd.node.ReceivingMx mx = dev.mxd.node.ReceivingMx.start(
                 dev.mxd.config.ConfigLoader.parse(yaml, data.resolve("mxd.yaml")))) {
             String marker = DsnMail.submit(mx.smtpAddresses().get(0), "", "", "user@example.org", "", "marker body");
             Path postmaster = data.resolve("mail/mx9.example.test/postmaster/Maildir");

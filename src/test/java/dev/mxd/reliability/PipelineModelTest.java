@@ -2,8 +2,8 @@ package dev.mxd.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mxd.cli.ReceivingMx;
 import dev.mxd.config.ConfigLoader;
+import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.FreePort;

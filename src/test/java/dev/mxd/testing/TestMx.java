@@ -1,6 +1,5 @@
 package dev.mxd.testing;
 
-import dev.mxd.cli.ReceivingMx;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.config.MxdConfig;
 import java.io.IOException;
@@ -9,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.QueueState;
 import java.util.stream.Stream;
 

@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.demo;
 
 import java.io.PrintWriter;
 import java.util.Map;

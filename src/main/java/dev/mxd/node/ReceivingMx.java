@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.node;
 
 import dev.mxd.config.Delivery;
 import dev.mxd.config.DomainConfig;

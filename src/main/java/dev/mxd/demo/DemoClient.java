@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.demo;
 
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.client.Envelope;

@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.node;
 
 import dev.mxd.config.MxdConfig;
 import dev.mxd.delivery.HostStatusTable;
@@ -8,7 +8,7 @@ import dev.mxd.ops.AdminServer;
 import dev.mxd.ops.AdminToken;
 import dev.mxd.ops.HealthProbes;
 import dev.mxd.ops.Metrics;
-import dev.mxd.ops.QuarantineRelease;
+import dev.mxd.ops.QuarantineOperations;
 import dev.mxd.ops.QueueView;
 import dev.mxd.ops.RecentEvents;
 import dev.mxd.queue.QueueManager;
@@ -40,9 +40,8 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         metrics.bindSmtpSessions(server::openConnections);
         metrics.bindHosts(hosts);
         metrics.bindDns(dns);
-        QuarantineRelease releases = new QuarantineRelease(new Quarantine(config.dataDir()), spool, policy, clock,
-                QuarantineRelease.HandOver.LISTENER);
-        releases.resumePending(); // released while mxd was down (--data-dir), or a release a crash interrupted
+        QuarantineOperations quarantine = QuarantineOperations.inServer(new Quarantine(config.dataDir()), spool, policy, clock);
+        quarantine.resumePending(); // released while mxd was down (--data-dir), or a release a crash interrupted
         if (config.adminListener().isEmpty()) {
             return new Operations(metrics, recent, Optional.empty(), Optional.empty());
         }
@@ -64,7 +63,7 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         AdminServer admin;
         try {
             admin = AdminServer.start(config.adminListener().get(), new AdminServer.Parts(token, queue,
-                    new QueueView(spool, hosts, recent, clock), metrics, Optional.of(releases), health));
+                    new QueueView(spool, hosts, recent, clock), metrics, Optional.of(quarantine), health));
         } catch (IOException | RuntimeException e) {
             probes.close();
             throw e;

@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.demo;
 
 import dev.mxd.config.ConfigException;
 import dev.mxd.config.ConfigLoader;
@@ -8,6 +8,7 @@ import dev.mxd.dns.server.DnsServer;
 import dev.mxd.dns.server.ServedZone;
 import dev.mxd.dns.server.ZoneFileException;
 import dev.mxd.dns.server.Zones;
+import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.Spool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
