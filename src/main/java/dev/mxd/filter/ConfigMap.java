@@ -1,5 +1,7 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.DataSize;
+import dev.mxd.config.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,8 +10,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One mapping of the YAML configuration as the loader gives it (a {@code Map} from Jackson), read
@@ -17,9 +17,6 @@ import java.util.regex.Pattern;
  * line to fix.
  */
 final class ConfigMap {
-
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)");
-    private static final Pattern SIZE = Pattern.compile("(\\d{1,12})\\s*([kKmMgG]?)[bB]?");
 
     private final String path;
     private final Map<?, ?> map;
@@ -122,56 +119,45 @@ final class ConfigMap {
         };
     }
 
-    /** "30s", "500ms", "2m", "1h", or a plain number of seconds. */
+    /** A duration in {@link Durations}' grammar, where a plain number means seconds: "30s", "500ms", "2m", "30". */
     Optional<Duration> duration(String key) {
         Optional<String> v = string(key);
         if (v.isEmpty()) {
             return Optional.empty();
         }
         String s = v.get().strip();
-        Duration d;
-        if (s.matches("\\d{1,9}")) {
-            d = Duration.ofSeconds(Long.parseLong(s));
-        } else {
-            Matcher m = DURATION.matcher(s);
-            if (!m.matches()) {
-                throw new IllegalArgumentException(at(key) + ": '" + s + "' is not a duration: write a number and a unit, like 500ms, 30s or 2m");
-            }
-            long n = Long.parseLong(m.group(1));
-            d = switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            };
+        Optional<Duration> read;
+        try {
+            read = Durations.read(s, Durations.BareNumber.SECONDS);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at(key) + ": " + e.getMessage(), e);
         }
+        Duration d = read.orElseThrow(() -> new IllegalArgumentException(
+                at(key) + ": '" + s + "' is not a duration: write a number and a unit, like 500ms, 30s or 2m"));
         if (d.isZero()) {
             throw new IllegalArgumentException(at(key) + ": a timeout must be longer than zero");
         }
         return Optional.of(d);
     }
 
-    /** Bytes: "25M", "512K", "1G" (powers of 1024, as clamd.conf writes them) or a plain number. */
+    /** Bytes in {@link DataSize}' grammar: "25M", "512K", "1G" (powers of 1024, as clamd.conf writes them) or a plain number. */
     Optional<Long> size(String key) {
         Optional<String> v = string(key);
         if (v.isEmpty()) {
             return Optional.empty();
         }
-        Matcher m = SIZE.matcher(v.get().strip());
-        if (!m.matches()) {
-            throw new IllegalArgumentException(at(key) + ": '" + v.get() + "' is not a size: write bytes or a number with K, M or G, like 25M");
+        Optional<DataSize> read;
+        try {
+            read = DataSize.read(v.get());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at(key) + ": " + e.getMessage(), e);
         }
-        long n = Long.parseLong(m.group(1));
-        long unit = switch (m.group(2).toUpperCase(Locale.ROOT)) {
-            case "K" -> 1024L;
-            case "M" -> 1024L * 1024;
-            case "G" -> 1024L * 1024 * 1024;
-            default -> 1L;
-        };
+        long n = read.orElseThrow(() -> new IllegalArgumentException(
+                at(key) + ": '" + v.get() + "' is not a size: write bytes or a number with K, M or G, like 25M")).bytes();
         if (n == 0) {
             throw new IllegalArgumentException(at(key) + ": a size must be larger than zero");
         }
-        return Optional.of(Math.multiplyExact(n, unit));
+        return Optional.of(n);
     }
 
     /** One of {@code choices} (lower case in the file). */
