@@ -3,7 +3,6 @@ package dev.mxd.config;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.mxd.filter.DomainFilter;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;

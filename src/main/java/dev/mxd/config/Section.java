@@ -1,7 +1,5 @@
-package dev.mxd.filter;
+package dev.mxd.config;
 
-import dev.mxd.config.DataSize;
-import dev.mxd.config.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,18 +10,31 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * One mapping of the YAML configuration as the loader gives it (a {@code Map} from Jackson), read
- * with the key path in every error, so that "filters.clamd.address: ..." tells the operator which
- * line to fix.
+ * One mapping of the filter sections ({@code filters:}, {@code domains.NAME.filter:}) as the loader
+ * reads it, in the same pass as the rest of the file. Every error is a {@link ConfigProblem}
+ * whose message starts with the dotted key path as the operator reads it ("filters.clamd.address:
+ * ...") and whose key path, relative to the section, lets the loader name the line at fault.
  */
-final class ConfigMap {
+final class Section {
 
     private final String path;
+    private final List<String> keys;
     private final Map<?, ?> map;
 
-    ConfigMap(String path, Map<?, ?> map) {
+    /**
+     * @param path the dotted name of this mapping in messages, for example {@code filters.clamd}
+     * @param keys the keys from the section's top to this mapping, as written in the file
+     * @param map  the mapping as Jackson gives it
+     */
+    Section(String path, List<String> keys, Map<?, ?> map) {
         this.path = path;
+        this.keys = List.copyOf(keys);
         this.map = map == null ? Map.of() : map;
+    }
+
+    /** The top of a section, named {@code path} in messages. */
+    Section(String path, Map<?, ?> map) {
+        this(path, List.of(), map);
     }
 
     String path() {
@@ -34,20 +45,33 @@ final class ConfigMap {
         return path + "." + key;
     }
 
+    /** A problem with this mapping as a whole. */
+    ConfigProblem problem(String message) {
+        return new ConfigProblem(keys, message, null);
+    }
+
+    /** A problem with the value of {@code key}. */
+    ConfigProblem problem(String key, String message) {
+        return problem(key, message, null);
+    }
+
+    /** A problem with the value of {@code key}, found by {@code cause}. */
+    ConfigProblem problem(String key, String message, Throwable cause) {
+        List<String> at = new ArrayList<>(keys);
+        at.add(key);
+        return new ConfigProblem(at, message, cause);
+    }
+
     /** Rejects keys not in {@code known}: a misspelt key silently ignored is a filter silently off. */
-    ConfigMap onlyKeys(String... known) {
+    Section onlyKeys(String... known) {
         Set<String> allowed = Set.of(known);
         for (Object k : map.keySet()) {
             if (!allowed.contains(String.valueOf(k))) {
-                throw new IllegalArgumentException(path + ": unknown key '" + k + "' (known keys: "
-                        + String.join(", ", new TreeSet<>(allowed)) + ")");
+                throw problem(String.valueOf(k), path + ": unknown key '" + k + "' (known keys: "
+                        + String.join(", ", new TreeSet<>(allowed)) + ")", null);
             }
         }
         return this;
-    }
-
-    boolean has(String key) {
-        return map.get(key) != null;
     }
 
     Optional<String> string(String key) {
@@ -56,25 +80,27 @@ final class ConfigMap {
             return Optional.empty();
         }
         if (v instanceof Map || v instanceof List) {
-            throw new IllegalArgumentException(at(key) + ": expected a single value, not " + (v instanceof Map ? "a mapping" : "a list"));
+            throw problem(key, at(key) + ": expected a single value, not " + (v instanceof Map ? "a mapping" : "a list"));
         }
         return Optional.of(String.valueOf(v));
     }
 
     String required(String key, String example) {
         return string(key).filter(s -> !s.isBlank())
-                .orElseThrow(() -> new IllegalArgumentException(at(key) + " is required, for example " + example));
+                .orElseThrow(() -> problem(key, at(key) + " is required, for example " + example));
     }
 
-    Optional<ConfigMap> map(String key) {
+    Optional<Section> map(String key) {
         Object v = map.get(key);
         if (v == null) {
             return Optional.empty();
         }
         if (!(v instanceof Map<?, ?> m)) {
-            throw new IllegalArgumentException(at(key) + ": expected a mapping ({key: value, ...}), not '" + v + "'");
+            throw problem(key, at(key) + ": expected a mapping ({key: value, ...}), not '" + v + "'");
         }
-        return Optional.of(new ConfigMap(at(key), m));
+        List<String> below = new ArrayList<>(keys);
+        below.add(key);
+        return Optional.of(new Section(at(key), below, m));
     }
 
     List<String> strings(String key) {
@@ -83,7 +109,7 @@ final class ConfigMap {
             return List.of();
         }
         if (!(v instanceof List<?> list)) {
-            throw new IllegalArgumentException(at(key) + ": expected a list, like [clamd, spamd], not '" + v + "'");
+            throw problem(key, at(key) + ": expected a list, like [clamd, spamd], not '" + v + "'");
         }
         List<String> out = new ArrayList<>();
         for (Object o : list) {
@@ -103,7 +129,7 @@ final class ConfigMap {
         try {
             return Optional.of(Double.parseDouble(String.valueOf(v).strip()));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(at(key) + ": '" + v + "' is not a number (a score, like 5.0)", e);
+            throw problem(key, at(key) + ": '" + v + "' is not a number (a score, like 5.0)", e);
         }
     }
 
@@ -115,7 +141,7 @@ final class ConfigMap {
         return switch (v.get().toLowerCase(Locale.ROOT)) {
             case "true", "yes" -> Optional.of(true);
             case "false", "no" -> Optional.of(false);
-            default -> throw new IllegalArgumentException(at(key) + ": '" + v.get() + "' is not true or false");
+            default -> throw problem(key, at(key) + ": '" + v.get() + "' is not true or false");
         };
     }
 
@@ -130,12 +156,12 @@ final class ConfigMap {
         try {
             read = Durations.read(s, Durations.BareNumber.SECONDS);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at(key) + ": " + e.getMessage(), e);
+            throw problem(key, at(key) + ": " + e.getMessage(), e);
         }
-        Duration d = read.orElseThrow(() -> new IllegalArgumentException(
+        Duration d = read.orElseThrow(() -> problem(key,
                 at(key) + ": '" + s + "' is not a duration: write a number and a unit, like 500ms, 30s or 2m"));
         if (d.isZero()) {
-            throw new IllegalArgumentException(at(key) + ": a timeout must be longer than zero");
+            throw problem(key, at(key) + ": a timeout must be longer than zero");
         }
         return Optional.of(d);
     }
@@ -150,12 +176,12 @@ final class ConfigMap {
         try {
             read = DataSize.read(v.get());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at(key) + ": " + e.getMessage(), e);
+            throw problem(key, at(key) + ": " + e.getMessage(), e);
         }
-        long n = read.orElseThrow(() -> new IllegalArgumentException(
+        long n = read.orElseThrow(() -> problem(key,
                 at(key) + ": '" + v.get() + "' is not a size: write bytes or a number with K, M or G, like 25M")).bytes();
         if (n == 0) {
-            throw new IllegalArgumentException(at(key) + ": a size must be larger than zero");
+            throw problem(key, at(key) + ": a size must be larger than zero");
         }
         return Optional.of(n);
     }
@@ -176,6 +202,6 @@ final class ConfigMap {
         for (E e : type.getEnumConstants()) {
             names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
         }
-        throw new IllegalArgumentException(at(key) + ": '" + v.get() + "' is not one of " + String.join(" | ", names));
+        throw problem(key, at(key) + ": '" + v.get() + "' is not one of " + String.join(" | ", names));
     }
 }
