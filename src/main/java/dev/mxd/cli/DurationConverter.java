@@ -1,29 +1,26 @@
 package dev.mxd.cli;
 
+import dev.mxd.config.Durations;
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Optional;
 import picocli.CommandLine;
 
-/** Durations on the command line as operators write them: "500ms", "5s", "30s", "2m", "1h". */
+/**
+ * Durations on the command line, in the configuration's own grammar ({@link Durations}): "500ms",
+ * "5s", "30s", "2m", "1h". A unit is required and a timeout of zero is refused.
+ */
 final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-
-    private static final Pattern SYNTAX = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
 
     @Override
     public Duration convert(String value) {
-        Matcher m = SYNTAX.matcher(value.strip());
-        if (!m.matches()) {
-            throw new CommandLine.TypeConversionException("'" + value + "' is not a duration: write a number and a unit,"
-                    + " like 500ms, 5s, 30s or 2m");
+        Optional<Duration> read;
+        try {
+            read = Durations.read(value, Durations.BareNumber.REFUSED);
+        } catch (IllegalArgumentException e) { // too large
+            throw new CommandLine.TypeConversionException(e.getMessage());
         }
-        long n = Long.parseLong(m.group(1));
-        Duration d = switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
+        Duration d = read.orElseThrow(() -> new CommandLine.TypeConversionException(
+                "'" + value + "' is not a duration: write a number and a unit, like 500ms, 5s, 30s or 2m"));
         if (d.isZero()) {
             throw new CommandLine.TypeConversionException("'" + value + "': a timeout must be longer than zero");
         }

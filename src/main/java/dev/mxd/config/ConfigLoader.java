@@ -186,6 +186,69 @@ public final class ConfigLoader {
         return "a " + type.getSimpleName();
     }
 
+    /**
+     * The {@code filters:} section and each domain's {@code filter:} are read here in the same pass,
+     * by {@link FiltersConfig#fromMap} and {@link DomainFilter#fromMap}: they word their mistakes
+     * as the filter documentation does ("filters.clamd: unknown key ..."), and each mistake carries
+     * its key path below the section, which is put under the section's own keys to name the line.
+     */
+    private static SimpleModule filterSections() {
+        SimpleModule m = new SimpleModule("mxd-filters");
+        m.addDeserializer(FiltersConfig.class, new JsonDeserializer<>() {
+            @Override
+            public FiltersConfig deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                List<String> where = keysOf(p);
+                Map<?, ?> map = section(p, where, "filters");
+                try {
+                    return FiltersConfig.fromMap(map);
+                } catch (IllegalArgumentException e) {
+                    throw below(where, e);
+                }
+            }
+        });
+        m.addDeserializer(DomainFilter.class, new JsonDeserializer<>() {
+            @Override
+            public DomainFilter deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                List<String> where = keysOf(p);
+                String domain = where.size() >= 2 ? MxdConfig.domainKey(where.get(where.size() - 2)) : "?";
+                Map<?, ?> map = section(p, where, "domains." + domain + ".filter");
+                try {
+                    return DomainFilter.fromMap(domain, map);
+                } catch (IllegalArgumentException e) {
+                    throw below(where, e);
+                }
+            }
+        });
+        return m;
+    }
+
+    /** A filter section's value as a mapping; anything else is an error at its key. */
+    private static Map<?, ?> section(JsonParser p, List<String> where, String named) throws IOException {
+        Object value = p.readValueAs(Object.class);
+        if (!(value instanceof Map<?, ?> map)) {
+            throw new ConfigProblem(where, named + ": expected a mapping (key: value lines), not '" + value + "'", null);
+        }
+        return map;
+    }
+
+    /** A mistake in the section at {@code where}: at its own key path below it, or at the section's key. */
+    private static ConfigProblem below(List<String> where, IllegalArgumentException e) {
+        List<String> path = new java.util.ArrayList<>(where);
+        if (e instanceof ConfigProblem p) {
+            path.addAll(p.keyPath());
+        }
+        return new ConfigProblem(path, e.getMessage(), e);
+    }
+
+    /** The keys leading to the value the parser is at, as written in the file. */
+    private static List<String> keysOf(JsonParser p) {
+        com.fasterxml.jackson.core.JsonStreamContext ctx = p.getParsingContext();
+        if (p.currentToken() == JsonToken.START_OBJECT || p.currentToken() == JsonToken.START_ARRAY) {
+            ctx = ctx.getParent(); // the value's own context has no name yet
+        }
+        return contextPath(ctx);
+    }
+
     private static ObjectMapper mapper() {
         SimpleModule durations = new SimpleModule("mxd-durations");
         durations.addDeserializer(Duration.class, new JsonDeserializer<>() {
@@ -207,7 +270,7 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
                 .addModule(durations)
-                .addModule(FilterSections.module())
+                .addModule(filterSections())
                 .build();
         // "max-recipients: abc" must be an error, and so must a number where a list of text is expected.
         m.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.String, CoercionAction.Fail);

@@ -3,10 +3,15 @@ package dev.mxd.config;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A size in bytes written as an operator would: {@code 25MB}, {@code 512KB}, {@code 1GB}, {@code 1000} (binary units). */
+/**
+ * A size in bytes, and the one grammar for sizes wherever mxd reads one: a whole number of bytes,
+ * or a number and {@code K}/{@code KB}, {@code M}/{@code MB}, {@code G}/{@code GB} (binary units,
+ * any case, as clamd.conf writes them too): {@code 25MB}, {@code 25M}, {@code 512KB}, {@code 1000}.
+ */
 public record DataSize(long bytes) {
 
     private static final Pattern FORM = Pattern.compile("(\\d+)\\s*(B|KB|K|MB|M|GB|G)?");
@@ -17,13 +22,23 @@ public record DataSize(long bytes) {
         }
     }
 
+    /** A size key of the configuration: the message names the value and says what is expected. */
     @JsonCreator
     public static DataSize parse(String text) {
+        return read(text).orElseThrow(
+                () -> new IllegalArgumentException("'" + text + "' is not a size; write it like 25MB, 512KB, 1GB or a number of bytes"));
+    }
+
+    /**
+     * The size {@code text} writes, or empty when it is not in the grammar.
+     *
+     * @throws IllegalArgumentException when the size does not fit in a long
+     */
+    public static Optional<DataSize> read(String text) {
         Matcher m = FORM.matcher(text.strip().toUpperCase(Locale.ROOT));
         if (!m.matches()) {
-            throw new IllegalArgumentException("'" + text + "' is not a size; write it like 25MB, 512KB, 1GB or a number of bytes");
+            return Optional.empty();
         }
-        long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "B" : m.group(2);
         int shift = switch (unit.charAt(0)) {
             case 'K' -> 10;
@@ -31,10 +46,16 @@ public record DataSize(long bytes) {
             case 'G' -> 30;
             default -> 0;
         };
+        long n;
+        try {
+            n = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) { // more digits than a long holds
+            throw new IllegalArgumentException("'" + text + "' is too large", e);
+        }
         if (n > (Long.MAX_VALUE >> shift)) {
             throw new IllegalArgumentException("'" + text + "' is too large");
         }
-        return new DataSize(n << shift);
+        return Optional.of(new DataSize(n << shift));
     }
 
     @JsonCreator

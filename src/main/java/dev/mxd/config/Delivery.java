@@ -2,6 +2,7 @@ package dev.mxd.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.mxd.smtp.Mailbox;
 import java.time.Duration;
 
 /**
@@ -74,7 +75,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
     /** A mailbox address, checked when the configuration is read rather than when the first bounce fails. */
     private static String mailbox(String address) {
         try {
-            return dev.mxd.smtp.Mailbox.parse(address.strip()).toString();
+            return Mailbox.parse(address.strip()).toString();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("delivery.double-bounce-recipient '" + address + "' is not a mail address: "
                     + e.getMessage());

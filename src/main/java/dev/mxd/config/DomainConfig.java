@@ -3,7 +3,6 @@ package dev.mxd.config;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.mxd.filter.DomainFilter;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -12,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * One domain mxd receives mail for. Mailbox names become directory names under the data
@@ -33,7 +33,7 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
 
     public DomainConfig {
         mailboxes = Set.copyOf(mailboxes);
-        aliases = Map.copyOf(aliases);
+        aliases = aliases.entrySet().stream().collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, a -> List.copyOf(a.getValue())));
         for (String m : mailboxes) {
             checkName("mailbox", m);
         }

@@ -2,7 +2,6 @@ package dev.mxd.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.mxd.filter.FiltersConfig;
 import java.net.IDN;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -1,5 +1,8 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.Engine;
+import dev.mxd.config.EngineAddress;
+import dev.mxd.config.FiltersConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -19,8 +22,8 @@ import java.util.Optional;
  */
 public final class ClamdClient implements ScanEngine {
 
-    /** clamd's own StreamMaxLength default before ClamAV 0.104 and a common setting since. */
-    public static final long DEFAULT_STREAM_MAX_LENGTH = 25L * 1024 * 1024;
+    /** The size sent at most when the configuration sets none: {@link FiltersConfig.Clamd#DEFAULT_STREAM_MAX_LENGTH}. */
+    public static final long DEFAULT_STREAM_MAX_LENGTH = FiltersConfig.Clamd.DEFAULT_STREAM_MAX_LENGTH;
 
     private static final int CHUNK = 64 * 1024;
     /** clamd replies are a line; a virus name is well under this. */

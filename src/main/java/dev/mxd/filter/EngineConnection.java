@@ -1,5 +1,7 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.Engine;
+import dev.mxd.config.EngineAddress;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;

@@ -1,5 +1,6 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.Engine;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;

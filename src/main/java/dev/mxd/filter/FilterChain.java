@@ -1,5 +1,9 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.DomainFilter;
+import dev.mxd.config.Engine;
+import dev.mxd.config.FiltersConfig;
+import dev.mxd.config.SpamPolicy;
 import dev.mxd.smtp.SmtpReply;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.DomainFilter;
 import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.Replies;

@@ -1,5 +1,6 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.Engine;
 import java.util.Optional;
 
 /** One engine client. Implementations never throw for engine trouble: they return {@link EngineResult.Unavailable}. */

@@ -1,5 +1,8 @@
 package dev.mxd.filter;
 
+import dev.mxd.config.Engine;
+import dev.mxd.config.EngineAddress;
+import dev.mxd.config.FiltersConfig;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,8 +25,8 @@ import java.util.regex.Pattern;
  */
 public final class SpamdClient implements ScanEngine {
 
-    /** The user whose SpamAssassin preferences spamd applies (spamc sends the caller's name). */
-    public static final String DEFAULT_USER = "mxd";
+    /** The user whose preferences apply when the configuration names none: {@link FiltersConfig.Spamd#DEFAULT_USER}. */
+    public static final String DEFAULT_USER = FiltersConfig.Spamd.DEFAULT_USER;
 
     private static final int MAX_LINE = 8192;
     private static final int MAX_HEADERS = 64;

@@ -2,8 +2,8 @@ package dev.mxd.ops;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.config.MxdConfig;
-import dev.mxd.filter.DomainFilter;
-import dev.mxd.filter.Engine;
+import dev.mxd.config.DomainFilter;
+import dev.mxd.config.Engine;
 import dev.mxd.filter.EngineResult;
 import dev.mxd.filter.FilterChain;
 import dev.mxd.filter.ScanEngine;

@@ -1,13 +1,13 @@
 package dev.mxd.bench;
 
-import dev.mxd.filter.DomainFilter;
-import dev.mxd.filter.Engine;
+import dev.mxd.config.DomainFilter;
+import dev.mxd.config.Engine;
 import dev.mxd.filter.FilterChain;
 import dev.mxd.filter.FilterVerdict;
-import dev.mxd.filter.FiltersConfig;
+import dev.mxd.config.FiltersConfig;
 import dev.mxd.filter.MessageSource;
 import dev.mxd.filter.ScanEnvelope;
-import dev.mxd.filter.SpamPolicy;
+import dev.mxd.config.SpamPolicy;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.Spamd;
 import java.nio.charset.StandardCharsets;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.filter.EngineResult;
-import dev.mxd.filter.Engine;
+import dev.mxd.config.Engine;
 import dev.mxd.filter.MessageSource;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;

@@ -3,9 +3,6 @@ package dev.mxd.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.mxd.filter.DomainFilter;
-import dev.mxd.filter.Engine;
-import dev.mxd.filter.FiltersConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

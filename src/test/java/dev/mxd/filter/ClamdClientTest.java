@@ -2,6 +2,8 @@ package dev.mxd.filter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.config.Engine;
+import dev.mxd.config.EngineAddress;
 import dev.mxd.testing.ScriptedServer;
 import java.io.DataInputStream;
 import java.io.IOException;

@@ -2,6 +2,11 @@ package dev.mxd.filter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.config.DomainFilter;
+import dev.mxd.config.Engine;
+import dev.mxd.config.EngineAddress;
+import dev.mxd.config.FiltersConfig;
+import dev.mxd.config.SpamPolicy;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
 import dev.mxd.testing.Spamd;

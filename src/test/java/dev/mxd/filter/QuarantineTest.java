@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatIOException;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mxd.config.Engine;
 import dev.mxd.smtp.MailParameters;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

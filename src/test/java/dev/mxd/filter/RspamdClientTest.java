@@ -3,6 +3,7 @@ package dev.mxd.filter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.mxd.config.Engine;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

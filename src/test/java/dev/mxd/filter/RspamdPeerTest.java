@@ -2,6 +2,10 @@ package dev.mxd.filter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.config.DomainFilter;
+import dev.mxd.config.Engine;
+import dev.mxd.config.FiltersConfig;
+import dev.mxd.config.SpamPolicy;
 import dev.mxd.testing.Rspamd;
 import java.net.InetAddress;
 import java.time.Duration;

@@ -3,11 +3,11 @@ package dev.mxd.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mxd.filter.Engine;
-import dev.mxd.filter.EngineAddress;
+import dev.mxd.config.Engine;
+import dev.mxd.config.EngineAddress;
 import dev.mxd.filter.EngineResult;
 import dev.mxd.filter.FilterChain;
-import dev.mxd.filter.FiltersConfig;
+import dev.mxd.config.FiltersConfig;
 import dev.mxd.filter.ScanEngine;
 import dev.mxd.testing.AdminHttp;
 import dev.mxd.testing.Clamd;

@@ -448,7 +448,7 @@ class PipelineModelTest {
     }
 
     private static String config(Case c, Path data, int port) {
-        String clamdAt = "127.0.0.1:" + (c.filterDown() ? deadClamdPort : ((dev.mxd.filter.EngineAddress.Tcp) clamd.address()).port());
+        String clamdAt = "127.0.0.1:" + (c.filterDown() ? deadClamdPort : ((dev.mxd.config.EngineAddress.Tcp) clamd.address()).port());
         return "hostname: " + HOSTNAME + "\n"
                 + "listen:\n  smtp: [\"127.0.0.1:" + port + "\"]\n"
                 + "data-dir: " + data + "\n"

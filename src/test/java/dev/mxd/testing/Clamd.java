@@ -1,7 +1,7 @@
 package dev.mxd.testing;
 
 import dev.mxd.filter.ClamdClient;
-import dev.mxd.filter.EngineAddress;
+import dev.mxd.config.EngineAddress;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;

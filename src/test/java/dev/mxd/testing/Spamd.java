@@ -1,6 +1,6 @@
 package dev.mxd.testing;
 
-import dev.mxd.filter.EngineAddress;
+import dev.mxd.config.EngineAddress;
 import dev.mxd.filter.EngineResult;
 import dev.mxd.filter.MessageSource;
 import dev.mxd.filter.ScanEnvelope;

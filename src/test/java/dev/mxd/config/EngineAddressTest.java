@@ -1,4 +1,4 @@
-package dev.mxd.filter;
+package dev.mxd.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

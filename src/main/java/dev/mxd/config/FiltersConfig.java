@@ -1,4 +1,4 @@
-package dev.mxd.filter;
+package dev.mxd.config;
 
 import java.net.URI;
 import java.time.Duration;
@@ -24,10 +24,16 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
     /** clamd's listener and the largest message mxd sends it (keep it at or under clamd's StreamMaxLength). */
-    public record Clamd(EngineAddress address, long streamMaxLength) {}
+    public record Clamd(EngineAddress address, long streamMaxLength) {
+        /** clamd's own StreamMaxLength default before ClamAV 0.104 and a common setting since. */
+        public static final long DEFAULT_STREAM_MAX_LENGTH = 25L * 1024 * 1024;
+    }
 
     /** spamd's listener and the SpamAssassin user whose preferences apply. */
-    public record Spamd(EngineAddress address, String user) {}
+    public record Spamd(EngineAddress address, String user) {
+        /** The user whose SpamAssassin preferences spamd applies (spamc sends the caller's name). */
+        public static final String DEFAULT_USER = "mxd";
+    }
 
     /** Rspamd's normal worker, for example http://127.0.0.1:11333. */
     public record Rspamd(URI url) {}
@@ -59,18 +65,26 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
         return new FiltersConfig(Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_TIMEOUT, OnError.TEMPFAIL, OnTooLarge.ACCEPT);
     }
 
-    /** The value of the {@code filters:} key as the YAML loader gives it; errors name the key path. */
+    /**
+     * The value of the {@code filters:} key as the YAML loader gives it; the loader calls this in its
+     * pass over the file. A mistake is a {@link ConfigProblem} whose message names the key path
+     * and whose key path is relative to {@code filters}.
+     */
     public static FiltersConfig fromMap(Map<?, ?> filters) {
-        ConfigMap m = new ConfigMap("filters", filters).onlyKeys("clamd", "spamd", "rspamd", "timeout", "on-error", "on-too-large");
+        return read(new Section("filters", filters));
+    }
+
+    private static FiltersConfig read(Section m) {
+        m.onlyKeys("clamd", "spamd", "rspamd", "timeout", "on-error", "on-too-large");
         Optional<Clamd> clamd = m.map("clamd").map(c -> {
             c.onlyKeys("address", "stream-max-length");
-            return new Clamd(address(c, "127.0.0.1:3310"), c.size("stream-max-length").orElse(ClamdClient.DEFAULT_STREAM_MAX_LENGTH));
+            return new Clamd(address(c, "127.0.0.1:3310"), c.size("stream-max-length").orElse(Clamd.DEFAULT_STREAM_MAX_LENGTH));
         });
         Optional<Spamd> spamd = m.map("spamd").map(c -> {
             c.onlyKeys("address", "user");
-            String user = c.string("user").orElse(SpamdClient.DEFAULT_USER);
+            String user = c.string("user").orElse(Spamd.DEFAULT_USER);
             if (user.isBlank() || user.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
-                throw new IllegalArgumentException(c.at("user") + ": '" + user + "' must be a name without spaces");
+                throw c.problem("user", c.at("user") + ": '" + user + "' must be a name without spaces");
             }
             return new Spamd(address(c, "127.0.0.1:783"), user);
         });
@@ -81,10 +95,10 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
             try {
                 uri = URI.create(url);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(c.at("url") + ": '" + url + "' is not a URL: " + e.getMessage(), e);
+                throw c.problem("url", c.at("url") + ": '" + url + "' is not a URL: " + e.getMessage(), e);
             }
             if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
-                throw new IllegalArgumentException(c.at("url") + ": '" + url + "' must be an http:// URL with a host, like http://127.0.0.1:11333");
+                throw c.problem("url", c.at("url") + ": '" + url + "' must be an http:// URL with a host, like http://127.0.0.1:11333");
             }
             return new Rspamd(uri);
         });
@@ -93,12 +107,12 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
                 m.choice("on-too-large", OnTooLarge.class).orElse(OnTooLarge.ACCEPT));
     }
 
-    private static EngineAddress address(ConfigMap c, String example) {
+    private static EngineAddress address(Section c, String example) {
         String text = c.required("address", example);
         try {
             return EngineAddress.parse(text);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(c.at("address") + ": " + e.getMessage(), e);
+            throw c.problem("address", c.at("address") + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.mxd.filter;
+package dev.mxd.config;
 
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -48,21 +48,21 @@ public record SpamPolicy(OptionalDouble tag, OptionalDouble quarantine, Optional
         return Optional.ofNullable(chosen);
     }
 
-    static SpamPolicy fromMap(ConfigMap m) {
+    static SpamPolicy fromMap(Section m) {
         m.onlyKeys("tag", "quarantine", "reject", "discard", "subject-prefix", "rspamd-action");
         SpamPolicy p = new SpamPolicy(score(m, "tag"), score(m, "quarantine"), score(m, "reject"), score(m, "discard"),
                 m.string("subject-prefix"), m.bool("rspamd-action").orElse(false));
         if (p.tag.isEmpty() && p.quarantine.isEmpty() && p.reject.isEmpty() && p.discard.isEmpty() && !p.rspamdAction) {
-            throw new IllegalArgumentException(m.path() + ": give at least one of tag, quarantine, reject, discard"
+            throw m.problem(m.path() + ": give at least one of tag, quarantine, reject, discard"
                     + " (score thresholds) or rspamd-action: true; to skip spam handling leave spam out");
         }
         if (p.subjectPrefix.isPresent() && p.tag.isEmpty() && !p.rspamdAction) {
-            throw new IllegalArgumentException(m.path() + ".subject-prefix is set but there is no tag threshold to apply it at: add tag");
+            throw m.problem("subject-prefix", m.path() + ".subject-prefix is set but there is no tag threshold to apply it at: add tag");
         }
         return p;
     }
 
-    private static OptionalDouble score(ConfigMap m, String key) {
+    private static OptionalDouble score(Section m, String key) {
         return m.number(key).map(OptionalDouble::of).orElse(OptionalDouble.empty());
     }
 }

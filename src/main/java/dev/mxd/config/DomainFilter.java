@@ -1,4 +1,4 @@
-package dev.mxd.filter;
+package dev.mxd.config;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -34,24 +34,28 @@ public record DomainFilter(List<Engine> engines, VirusAction virus, Optional<Spa
         }
     }
 
-    /** The value of {@code domains.DOMAIN.filter} as the YAML loader gives it. */
+    /**
+     * The value of {@code domains.DOMAIN.filter} as the YAML loader gives it; the loader calls this in
+     * its pass over the file. A mistake is a {@link ConfigProblem} whose message names the key path
+     * and whose key path is relative to {@code filter}.
+     */
     public static DomainFilter fromMap(String domain, Map<?, ?> filter) {
-        ConfigMap m = new ConfigMap("domains." + domain + ".filter", filter).onlyKeys("engines", "virus", "spam");
+        Section m = new Section("domains." + domain + ".filter", filter).onlyKeys("engines", "virus", "spam");
         List<Engine> engines = new ArrayList<>();
         for (String name : m.strings("engines")) {
             Engine e;
             try {
                 e = Engine.fromConfigName(name);
             } catch (IllegalArgumentException ex) {
-                throw new IllegalArgumentException(m.at("engines") + ": " + ex.getMessage(), ex);
+                throw m.problem("engines", m.at("engines") + ": " + ex.getMessage(), ex);
             }
             if (engines.contains(e)) {
-                throw new IllegalArgumentException(m.at("engines") + " lists " + e + " twice");
+                throw m.problem("engines", m.at("engines") + " lists " + e + " twice");
             }
             engines.add(e);
         }
         if (engines.isEmpty()) {
-            throw new IllegalArgumentException(m.at("engines") + " is required: list at least one of clamd, spamd, rspamd");
+            throw m.problem("engines", m.at("engines") + " is required: list at least one of clamd, spamd, rspamd");
         }
         return new DomainFilter(engines, m.choice("virus", VirusAction.class).orElse(VirusAction.REJECT),
                 m.map("spam").map(SpamPolicy::fromMap));

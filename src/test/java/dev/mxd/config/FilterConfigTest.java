@@ -1,4 +1,4 @@
-package dev.mxd.filter;
+package dev.mxd.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -26,7 +26,7 @@ class FilterConfigTest {
         FiltersConfig c = FiltersConfig.fromMap(map("{'clamd': {'address': '127.0.0.1:3310'}, 'spamd': {'address': '127.0.0.1:783'},"
                 + " 'rspamd': {'url': 'http://127.0.0.1:11333'}, 'timeout': '30s', 'on-error': 'tempfail'}"));
         assertThat(c).isEqualTo(new FiltersConfig(
-                Optional.of(new FiltersConfig.Clamd(new EngineAddress.Tcp("127.0.0.1", 3310), ClamdClient.DEFAULT_STREAM_MAX_LENGTH)),
+                Optional.of(new FiltersConfig.Clamd(new EngineAddress.Tcp("127.0.0.1", 3310), FiltersConfig.Clamd.DEFAULT_STREAM_MAX_LENGTH)),
                 Optional.of(new FiltersConfig.Spamd(new EngineAddress.Tcp("127.0.0.1", 783), "mxd")),
                 Optional.of(new FiltersConfig.Rspamd(URI.create("http://127.0.0.1:11333"))),
                 Duration.ofSeconds(30), FiltersConfig.OnError.TEMPFAIL, FiltersConfig.OnTooLarge.ACCEPT));

@@ -1,4 +1,4 @@
-package dev.mxd.filter;
+package dev.mxd.config;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
