@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.config.ConfigLoader;
+import dev.mxd.config.Engine;
 import dev.mxd.config.MxdConfig;
-import dev.mxd.filter.Engine;
 import dev.mxd.filter.EngineResult;
 import dev.mxd.filter.MessageSource;
 import dev.mxd.filter.Quarantine;
