@@ -1,5 +1,6 @@
 package dev.mxd.delivery;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.queue.DeliveryNotices;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
@@ -185,7 +186,7 @@ public final class DsnNotices implements DeliveryNotices {
 
     static DsnReport.Recipient line(RecipientStatus r) {
         DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED : DsnReport.Action.DELIVERED;
-        String status = r.status().orElse(action == DsnReport.Action.FAILED ? "5.0.0" : "2.0.0");
+        String status = r.status().orElse((action == DsnReport.Action.FAILED ? EnhancedStatus.PERMANENT_FAILURE : EnhancedStatus.OK).toString());
         Optional<String> host = r.remoteMta().map(DsnNotices::hostName).filter(h -> !h.isEmpty());
         return new DsnReport.Recipient(r.recipient().address().toString(), r.recipient().dsn().orcpt(), action, status,
                 host, diagnostic(r), r.updated());

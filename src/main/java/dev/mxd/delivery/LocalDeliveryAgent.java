@@ -1,5 +1,6 @@
 package dev.mxd.delivery;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.queue.DeliveryAgent;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
@@ -77,13 +78,13 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 }
             }
             if (missing.isEmpty()) {
-                out.add(r.with(DeliveryState.DELIVERED, "delivered to maildir", clock.instant(), "2.0.0", Optional.empty()));
+                out.add(r.with(DeliveryState.DELIVERED, "delivered to maildir", clock.instant(), EnhancedStatus.OK, Optional.empty()));
             } else {
                 // Only the mailboxes still without a copy stay on the recipient's route, so the retry
                 // writes to those and the mailboxes already served get no second copy.
                 Recipient rest = new Recipient(r.recipient().address(), r.recipient().dsn(), new Route.Local(local.domain(), missing));
                 out.add(new RecipientStatus(rest, DeliveryState.DEFERRED, "maildir delivery failed: " + String.join("; ", problems),
-                        clock.instant(), Optional.of("4.3.0"), Optional.empty()));
+                        clock.instant(), Optional.of(EnhancedStatus.LOCAL_ERROR.toString()), Optional.empty()));
             }
         }
         return out;

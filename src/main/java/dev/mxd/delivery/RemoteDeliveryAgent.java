@@ -1,5 +1,6 @@
 package dev.mxd.delivery;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.MxResolver;
 import dev.mxd.queue.DeliveryAgent;
@@ -98,7 +99,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         try {
             plan = resolver.resolve(domain);
         } catch (IllegalArgumentException badDomain) {
-            return all(recipients, DeliveryState.FAILED, "5.1.2", "bad destination domain: " + badDomain.getMessage(), null);
+            return all(recipients, DeliveryState.FAILED, EnhancedStatus.BAD_SYSTEM, "bad destination domain: " + badDomain.getMessage(), null);
         }
         if (!(plan instanceof MxOutcome.Routes routes)) {
             DeliveryState state = plan.permanent() ? DeliveryState.FAILED : DeliveryState.DEFERRED;
@@ -122,14 +123,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                             + (s.retryAt().isAfter(now) ? "until " + s.retryAt() : "while another delivery probes it")
                             + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
-            return all(recipients, DeliveryState.DEFERRED, "4.4.1",
+            return all(recipients, DeliveryState.DEFERRED, EnhancedStatus.NO_ANSWER,
                     "every MX host of " + domain + " failed recently and is passed over: " + why, null);
         }
         dev.mxd.smtp.client.Envelope transaction;
         try {
             transaction = transaction(envelope, text, recipients);
         } catch (java.io.IOException e) {
-            return all(recipients, DeliveryState.DEFERRED, "4.3.0", "cannot read the spooled message: " + e.getMessage(), null);
+            return all(recipients, DeliveryState.DEFERRED, EnhancedStatus.LOCAL_ERROR, "cannot read the spooled message: " + e.getMessage(), null);
         }
         String lastProblem = "no MX address answered";
         // Recipients an address could never take (no SMTPUTF8 for a non-ASCII address): failed, not retried.
@@ -142,13 +143,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 return outcomes(recipients, (TransactionResult.Completed) t.result().get(), route);
             }
             t.settled().forEach((k, o) -> settled.put(k, recipients.get(k).with(DeliveryState.FAILED, o.detail(),
-                    clock.instant(), o.status().toString(), Optional.of(route.toString()))));
+                    clock.instant(), o.status(), Optional.of(route.toString()))));
             lastProblem = t.problem();
             if (i == tries.size() - 1) {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
             }
         }
-        List<RecipientStatus> out = new ArrayList<>(all(recipients, DeliveryState.DEFERRED, "4.4.1",
+        List<RecipientStatus> out = new ArrayList<>(all(recipients, DeliveryState.DEFERRED, EnhancedStatus.NO_ANSWER,
                 "could not deliver to any MX host of " + domain + ": " + lastProblem, null));
         settled.forEach(out::set);
         return out;
@@ -241,12 +242,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             RecipientOutcome o = done.recipients().get(i);
             DeliveryState state = o instanceof RecipientOutcome.Accepted ? DeliveryState.DELIVERED
                     : o instanceof RecipientOutcome.Failed ? DeliveryState.FAILED : DeliveryState.DEFERRED;
-            out.add(r.with(state, o.detail(), clock.instant(), o.status().toString(), Optional.of(mta)));
+            out.add(r.with(state, o.detail(), clock.instant(), o.status(), Optional.of(mta)));
         }
         return out;
     }
 
-    private List<RecipientStatus> all(List<RecipientStatus> recipients, DeliveryState state, String status, String detail,
+    private List<RecipientStatus> all(List<RecipientStatus> recipients, DeliveryState state, EnhancedStatus status, String detail,
                                       String mta) {
         List<RecipientStatus> out = new ArrayList<>();
         for (RecipientStatus r : recipients) {

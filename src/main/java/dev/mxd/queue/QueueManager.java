@@ -1,5 +1,6 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.mail.Route;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -603,7 +604,7 @@ public final class QueueManager implements AutoCloseable {
             } else {
                 RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
                         "delivery time expired after " + settings.retry().giveUp().toDays() + " days; last problem: " + r.detail(),
-                        now, Optional.of("4.4.7"), r.remoteMta());
+                        now, Optional.of(EnhancedStatus.EXPIRED.toString()), r.remoteMta());
                 expired.add(failed);
                 updated.add(failed);
                 log(e, failed);
@@ -627,9 +628,9 @@ public final class QueueManager implements AutoCloseable {
     private void log(Envelope e, RecipientStatus r) {
         boolean local = destination(r).equals(LOCAL);
         String dsn = r.status().orElse(switch (r.state()) {
-            case DELIVERED -> "2.0.0";
-            case FAILED -> "5.0.0";
-            default -> "4.0.0";
+            case DELIVERED -> EnhancedStatus.OK.toString();
+            case FAILED -> EnhancedStatus.PERMANENT_FAILURE.toString();
+            default -> EnhancedStatus.TEMPORARY_FAILURE.toString();
         });
         DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), local ? "local" : "smtp",
                 r.remoteMta().orElse(local ? "local" : "none"), DeliveryEvent.Outcome.of(r.state()), dsn, r.detail(),

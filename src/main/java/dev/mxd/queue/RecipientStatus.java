@@ -1,5 +1,6 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.mail.Recipient;
 import java.time.Instant;
 import java.util.Optional;
@@ -27,8 +28,8 @@ public record RecipientStatus(Recipient recipient, DeliveryState state, String d
     }
 
     /** The outcome of an attempt, with the enhanced status and the host that answered when known. */
-    public RecipientStatus with(DeliveryState newState, String newDetail, Instant when, String enhancedStatus,
+    public RecipientStatus with(DeliveryState newState, String newDetail, Instant when, EnhancedStatus enhancedStatus,
                                 Optional<String> answeredBy) {
-        return new RecipientStatus(recipient, newState, newDetail, when, Optional.of(enhancedStatus), answeredBy);
+        return new RecipientStatus(recipient, newState, newDetail, when, Optional.of(enhancedStatus.toString()), answeredBy);
     }
 }

@@ -33,6 +33,16 @@ public record ServerReply(int code, String status, List<String> lines) {
         return new ServerReply(code, status, List.of(text));
     }
 
+    /** A one-line reply with an enhanced status code. */
+    public static ServerReply of(int code, EnhancedStatus status, String text) {
+        return new ServerReply(code, status.toString(), List.of(text));
+    }
+
+    /** A one-line reply without an enhanced status code (greeting, EHLO, 354). */
+    public static ServerReply of(int code, String text) {
+        return new ServerReply(code, "", List.of(text));
+    }
+
     public boolean isPositive() {
         return code < 400;
     }

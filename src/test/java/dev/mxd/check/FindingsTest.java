@@ -1,5 +1,6 @@
 package dev.mxd.check;
 
+import dev.mxd.smtp.EnhancedStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.dns.MailDomain;
@@ -116,7 +117,7 @@ class FindingsTest {
 
     @Test
     void everyExchangeWithoutAddressesIsAnErrorNotATemporaryFailure() {
-        MxOutcome.TemporaryFailure t = new MxOutcome.TemporaryFailure(PUBLIC, "no mail exchanger can be tried", "4.4.4",
+        MxOutcome.TemporaryFailure t = new MxOutcome.TemporaryFailure(PUBLIC, "no mail exchanger can be tried", EnhancedStatus.UNABLE_TO_ROUTE,
                 List.of(new SkippedHost(10, "mx.example.org", "mx.example.org has no A or AAAA records",
                         SkippedHost.Cause.NO_ADDRESSES)), List.of());
         List<Finding> f = Findings.of(t, List.of(), 25);
@@ -126,13 +127,13 @@ class FindingsTest {
 
     @Test
     void failedDnsLookupIsATemporaryFailure() {
-        MxOutcome.TemporaryFailure mxFailed = new MxOutcome.TemporaryFailure(PUBLIC, "MX lookup failed: SERVFAIL", "4.4.3",
+        MxOutcome.TemporaryFailure mxFailed = new MxOutcome.TemporaryFailure(PUBLIC, "MX lookup failed: SERVFAIL", EnhancedStatus.DNS_FAILURE,
                 List.of(), List.of());
         assertThat(Findings.dnsTemporaryFailure(mxFailed)).isTrue();
         assertThat(messages(Severity.ERROR, Findings.of(mxFailed, List.of(), 25))).singleElement().asString()
                 .contains("SERVFAIL").contains("run it again later");
 
-        MxOutcome.TemporaryFailure addressFailed = new MxOutcome.TemporaryFailure(PUBLIC, "none usable", "4.4.4",
+        MxOutcome.TemporaryFailure addressFailed = new MxOutcome.TemporaryFailure(PUBLIC, "none usable", EnhancedStatus.UNABLE_TO_ROUTE,
                 List.of(new SkippedHost(10, "mx.example.org", "address lookup failed for now", SkippedHost.Cause.LOOKUP_FAILED)),
                 List.of());
         assertThat(Findings.dnsTemporaryFailure(addressFailed)).isTrue();

@@ -47,11 +47,6 @@ public final class SmtpConnection implements AutoCloseable {
     /** Content is read from the spool and written in blocks of this size. */
     private static final int BLOCK = 64 * 1024;
     /** RFC 3463 codes for outcomes decided here rather than by a server reply. */
-    private static final EnhancedStatus BAD_CONNECTION = new EnhancedStatus(4, 4, 2);
-    private static final EnhancedStatus LOCAL_ERROR = new EnhancedStatus(4, 3, 0);
-    private static final EnhancedStatus TOO_BIG = new EnhancedStatus(5, 3, 4);
-    private static final EnhancedStatus NEEDS_SMTPUTF8 = new EnhancedStatus(5, 6, 7);
-    private static final EnhancedStatus TOO_MANY_RECIPIENTS = new EnhancedStatus(4, 5, 3);
 
     // Where we are connected.
     private final InetSocketAddress target;
@@ -237,18 +232,18 @@ public final class SmtpConnection implements AutoCloseable {
                 plan = AsciiTransaction.of(envelope);
             } catch (IOException e) {
                 return completed(rcpts.stream().map(r -> (RecipientOutcome) deferred(r, SessionStage.MAIL, Optional.empty(),
-                        LOCAL_ERROR, "could not read the spooled message's header section (" + e.getMessage()
+                        EnhancedStatus.LOCAL_ERROR, "could not read the spooled message's header section (" + e.getMessage()
                                 + ") to tell whether it needs SMTPUTF8, which " + where + " does not offer", false)).toList(), false);
             }
             if (plan instanceof AsciiTransaction.Refused refused) {
-                return refuseAll(rcpts, NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + refused.reason()
+                return refuseAll(rcpts, EnhancedStatus.NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + refused.reason()
                         + " (RFC 6531 §3.4); not sent");
             }
             AsciiTransaction.Downgraded ascii = (AsciiTransaction.Downgraded) plan;
             for (AsciiTransaction.LeftOut l : ascii.left()) {
                 // RFC 6531 §3.2: such an address must not reach a server without SMTPUTF8; its co-recipients may.
                 outcomes[l.index()] = new RecipientOutcome.Failed(rcpts.get(l.index()), SessionStage.RCPT, Optional.empty(),
-                        NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + l.reason() + " (RFC 6531 §3.2); not sent");
+                        EnhancedStatus.NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + l.reason() + " (RFC 6531 §3.2); not sent");
             }
             if (ascii.sent().isEmpty()) {
                 return completed(List.of(outcomes), false);
@@ -258,7 +253,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
         long size = envelope.content().size();
         if (extensions.maxSize().isPresent() && size > extensions.maxSize().getAsLong()) {
-            return refuseAll(rcpts, TOO_BIG, "message of " + size + " bytes is larger than the "
+            return refuseAll(rcpts, EnhancedStatus.TOO_BIG, "message of " + size + " bytes is larger than the "
                     + extensions.maxSize().getAsLong() + " bytes " + where + " takes (SIZE, RFC 1870); not sent");
         }
         boolean eightBitUnannounced = envelope.eightBit() && !extensions.offers("8BITMIME");
@@ -305,7 +300,7 @@ public final class SmtpConnection implements AutoCloseable {
                 }
                 SessionFailure f = failed.failure();
                 for (int i : indices) {
-                    outcomes[i] = deferred(original.get(i), f.stage(), f.reply(), BAD_CONNECTION, f.detail()
+                    outcomes[i] = deferred(original.get(i), f.stage(), f.reply(), EnhancedStatus.BAD_CONNECTION, f.detail()
                             + " (in a new transaction for recipients refused as too many)", false);
                 }
                 return completed(List.of(outcomes), eightBitUnannounced);
@@ -343,7 +338,7 @@ public final class SmtpConnection implements AutoCloseable {
     private static boolean tooManyRecipients(RecipientOutcome o) {
         return o instanceof RecipientOutcome.Deferred d && d.stage() == SessionStage.RCPT
                 && d.reply().map(r -> r.code() == 452
-                        && r.enhancedStatus().map(TOO_MANY_RECIPIENTS::equals).orElse(true)).orElse(false);
+                        && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS::equals).orElse(true)).orElse(false);
     }
 
     /** The outcome with the envelope's recipient, where the wire had its ASCII form. */
@@ -438,7 +433,7 @@ public final class SmtpConnection implements AutoCloseable {
             }
             for (int i : accepted) {
                 outcomes.set(i, data.positive()
-                        ? deferred(rcpts.get(i), SessionStage.DATA, Optional.of(data), LOCAL_ERROR,
+                        ? deferred(rcpts.get(i), SessionStage.DATA, Optional.of(data), EnhancedStatus.LOCAL_ERROR,
                                 where + " answered DATA with " + data.summary() + " instead of 354", false)
                         : verdict(rcpts.get(i), SessionStage.DATA, data, where + " refused DATA: " + data.summary()));
             }
@@ -481,12 +476,12 @@ public final class SmtpConnection implements AutoCloseable {
         } catch (SpoolReadException e) {
             // The server must not take a partial message: drop the connection without the final dot (§4.1.1.4).
             closeBroken();
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, LOCAL_ERROR, "could not read the spooled message"
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.LOCAL_ERROR, "could not read the spooled message"
                     + " after " + read + " bytes (" + e.getCause().getMessage() + "); connection to " + where + " dropped", false);
             return Optional.empty();
         } catch (IOException e) {
             SessionFailure f = lost(e);
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, BAD_CONNECTION, f.detail() + " after "
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.BAD_CONNECTION, f.detail() + " after "
                     + data.written() + " bytes of content", false);
             return Optional.empty();
         }
@@ -494,7 +489,7 @@ public final class SmtpConnection implements AutoCloseable {
             data.finish();
         } catch (IOException e) {
             SessionFailure f = lost(e);
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, BAD_CONNECTION, f.detail(), false);
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.BAD_CONNECTION, f.detail(), false);
             return Optional.empty();
         }
         try {
@@ -506,7 +501,7 @@ public final class SmtpConnection implements AutoCloseable {
             return Optional.of(reply);
         } catch (IOException e) {
             SessionFailure f = lost(e);
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.FINAL_DOT, BAD_CONNECTION, f.detail()
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.FINAL_DOT, EnhancedStatus.BAD_CONNECTION, f.detail()
                     + "; the message went out whole and may have been delivered", true);
             return Optional.empty();
         }
