@@ -26,8 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,14 +49,6 @@ public final class DsnNotices implements DeliveryNotices {
     /** The "client" of a notice's Received header: mxd itself. */
     private static final ClientInfo SELF = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             "localhost", true, false);
-
-    /**
-     * The SMTP reply at the end of a remote delivery agent's detail: "HOST refused RCPT TO:&lt;a&gt;:
-     * 550 5.1.1 ..." (or MAIL FROM, DATA, the content; "HOST said: 250 ..." for a success).
-     */
-    private static final Pattern REPLY = Pattern.compile(
-            "^\\S+ (?:refused (?:MAIL FROM:<[^>]*>|RCPT TO:<[^>]*>|DATA|the message after its content)|said): ([2-5][0-9]{2}(?: .*)?)$",
-            Pattern.DOTALL);
 
     /** Where mail mxd makes goes; empty when a local domain's address leads to no mailbox. */
     @FunctionalInterface
@@ -186,7 +176,7 @@ public final class DsnNotices implements DeliveryNotices {
 
     static DsnReport.Recipient line(RecipientStatus r) {
         DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED : DsnReport.Action.DELIVERED;
-        String status = r.status().orElse((action == DsnReport.Action.FAILED ? EnhancedStatus.PERMANENT_FAILURE : EnhancedStatus.OK).toString());
+        String status = r.status().orElse(action == DsnReport.Action.FAILED ? EnhancedStatus.PERMANENT_FAILURE : EnhancedStatus.OK).toString();
         Optional<String> host = r.remoteMta().map(DsnNotices::hostName).filter(h -> !h.isEmpty());
         return new DsnReport.Recipient(r.recipient().address().toString(), r.recipient().dsn().orcpt(), action, status,
                 host, diagnostic(r), r.updated());
@@ -197,11 +187,8 @@ public final class DsnNotices implements DeliveryNotices {
         if (r.detail().isEmpty()) {
             return Optional.empty();
         }
-        if (r.remoteMta().isPresent()) {
-            Matcher m = REPLY.matcher(r.detail());
-            if (m.matches()) {
-                return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, m.group(1)));
-            }
+        if (r.reply().isPresent()) {
+            return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, r.reply().get().summary()));
         }
         return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, r.detail()));
     }

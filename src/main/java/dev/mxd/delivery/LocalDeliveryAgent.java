@@ -84,7 +84,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 // writes to those and the mailboxes already served get no second copy.
                 Recipient rest = new Recipient(r.recipient().address(), r.recipient().dsn(), new Route.Local(local.domain(), missing));
                 out.add(new RecipientStatus(rest, DeliveryState.DEFERRED, "maildir delivery failed: " + String.join("; ", problems),
-                        clock.instant(), Optional.of(EnhancedStatus.LOCAL_ERROR.toString()), Optional.empty()));
+                        clock.instant(), Optional.of(EnhancedStatus.LOCAL_ERROR), Optional.empty()));
             }
         }
         return out;

@@ -12,6 +12,7 @@ import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.client.MessageContent;
 import dev.mxd.smtp.client.OpenResult;
@@ -143,7 +144,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 return outcomes(recipients, (TransactionResult.Completed) t.result().get(), route);
             }
             t.settled().forEach((k, o) -> settled.put(k, recipients.get(k).with(DeliveryState.FAILED, o.detail(),
-                    clock.instant(), o.status(), Optional.of(route.toString()))));
+                    clock.instant(), o.status(), Optional.of(route.toString()), o.reply())));
             lastProblem = t.problem();
             if (i == tries.size() - 1) {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
@@ -242,9 +243,25 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             RecipientOutcome o = done.recipients().get(i);
             DeliveryState state = o instanceof RecipientOutcome.Accepted ? DeliveryState.DELIVERED
                     : o instanceof RecipientOutcome.Failed ? DeliveryState.FAILED : DeliveryState.DEFERRED;
-            out.add(r.with(state, o.detail(), clock.instant(), o.status(), Optional.of(mta)));
+            out.add(r.with(state, o.detail(), clock.instant(), o.status(), Optional.of(mta), serverReply(o)));
         }
         return out;
+    }
+
+    /**
+     * The reply a recipient's outcome is the server's answer to, for the notice's Diagnostic-Code:
+     * the reply to the final dot, or the refusal of MAIL, RCPT, DATA or the content. Outcomes mxd
+     * decided itself (a lost connection, a message the server cannot take) have none.
+     */
+    private static Optional<SmtpReply> serverReply(RecipientOutcome o) {
+        if (o instanceof RecipientOutcome.Accepted a) {
+            return Optional.of(a.finalReply());
+        }
+        if (o instanceof RecipientOutcome.Failed f) {
+            return f.reply();
+        }
+        RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) o;
+        return d.reply().filter(reply -> !reply.positive()); // a 2yz to DATA is no refusal: the deferral is mxd's
     }
 
     private List<RecipientStatus> all(List<RecipientStatus> recipients, DeliveryState state, EnhancedStatus status, String detail,

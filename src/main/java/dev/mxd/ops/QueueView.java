@@ -151,7 +151,7 @@ public final class QueueView {
             j.put("destination", destination(r));
             j.put("state", r.state().name().toLowerCase(java.util.Locale.ROOT));
             j.put("last_reply", r.detail());
-            r.status().ifPresent(s -> j.put("dsn", s));
+            r.status().ifPresent(s -> j.put("dsn", s.toString()));
             r.remoteMta().ifPresent(m -> j.put("relay", m));
             j.put("updated", r.updated().toString());
         }

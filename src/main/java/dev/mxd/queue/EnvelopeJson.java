@@ -1,5 +1,6 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.EnhancedStatus;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -76,7 +77,7 @@ final class EnvelopeJson {
             r.put("state", s.state().name().toLowerCase(java.util.Locale.ROOT));
             r.put("detail", s.detail());
             r.put("updated", s.updated().toString());
-            s.status().ifPresent(v -> r.put("status", v));
+            s.status().ifPresent(v -> r.put("status", v.toString()));
             s.remoteMta().ifPresent(v -> r.put("remote-mta", v));
         }
         return MAPPER.writeValueAsBytes(o);
@@ -91,6 +92,14 @@ final class EnvelopeJson {
             case "postmaster" -> Envelope.Kind.POSTMASTER_NOTICE;
             default -> throw new IOException("envelope field notice is '" + notice.asText() + "', not sender or postmaster");
         };
+    }
+
+    /**
+     * A recipient's recorded status code. mxd writes only valid codes; one that is not (a file
+     * edited by hand) reads as none, so the message is still delivered, with X.0.0 in a notice.
+     */
+    private static Optional<EnhancedStatus> status(String text) {
+        return EnhancedStatus.parse(text);
     }
 
     static Envelope read(byte[] bytes) throws IOException {
@@ -124,7 +133,7 @@ final class EnvelopeJson {
                 rs.add(new RecipientStatus(new Recipient(Mailbox.parse(r.path("address").asText()), dsn, route),
                         DeliveryState.valueOf(r.path("state").asText().toUpperCase(java.util.Locale.ROOT)),
                         r.path("detail").asText(), Instant.parse(r.path("updated").asText()),
-                        r.hasNonNull("status") ? Optional.of(r.get("status").asText()) : Optional.empty(),
+                        r.hasNonNull("status") ? status(r.get("status").asText()) : Optional.empty(),
                         r.hasNonNull("remote-mta") ? Optional.of(r.get("remote-mta").asText()) : Optional.empty()));
             }
             return new Envelope(o.path("id").asText(), sender.isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(sender)), p, rs,

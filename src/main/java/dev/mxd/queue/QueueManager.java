@@ -604,7 +604,7 @@ public final class QueueManager implements AutoCloseable {
             } else {
                 RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
                         "delivery time expired after " + settings.retry().giveUp().toDays() + " days; last problem: " + r.detail(),
-                        now, Optional.of(EnhancedStatus.EXPIRED.toString()), r.remoteMta());
+                        now, Optional.of(EnhancedStatus.EXPIRED), r.remoteMta());
                 expired.add(failed);
                 updated.add(failed);
                 log(e, failed);
@@ -628,10 +628,10 @@ public final class QueueManager implements AutoCloseable {
     private void log(Envelope e, RecipientStatus r) {
         boolean local = destination(r).equals(LOCAL);
         String dsn = r.status().orElse(switch (r.state()) {
-            case DELIVERED -> EnhancedStatus.OK.toString();
-            case FAILED -> EnhancedStatus.PERMANENT_FAILURE.toString();
-            default -> EnhancedStatus.TEMPORARY_FAILURE.toString();
-        });
+            case DELIVERED -> EnhancedStatus.OK;
+            case FAILED -> EnhancedStatus.PERMANENT_FAILURE;
+            default -> EnhancedStatus.TEMPORARY_FAILURE;
+        }).toString();
         DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), local ? "local" : "smtp",
                 r.remoteMta().orElse(local ? "local" : "none"), DeliveryEvent.Outcome.of(r.state()), dsn, r.detail(),
                 e.arrival(), clock.instant());

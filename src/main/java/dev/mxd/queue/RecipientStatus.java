@@ -1,7 +1,8 @@
 package dev.mxd.queue;
 
-import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.mail.Recipient;
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.SmtpReply;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -14,22 +15,37 @@ import java.util.Optional;
  * @param updated   when the state last changed
  * @param status    the RFC 3463 enhanced status of the last attempt, for a DSN's Status field
  * @param remoteMta the host that gave the last reply, for a DSN's Remote-MTA field
+ * @param reply     the server's reply this state rests on, when a server decided it (a DSN's
+ *                  Diagnostic-Code is then of type "smtp"); empty when mxd decided it itself. It
+ *                  serves the notices of the attempt that got it and is not kept in the envelope file
  */
 public record RecipientStatus(Recipient recipient, DeliveryState state, String detail, Instant updated,
-                              Optional<String> status, Optional<String> remoteMta) {
+                              Optional<EnhancedStatus> status, Optional<String> remoteMta, Optional<SmtpReply> reply) {
 
     /** A status with no enhanced code and no remote host (a new or a locally handled recipient). */
     public RecipientStatus(Recipient recipient, DeliveryState state, String detail, Instant updated) {
-        this(recipient, state, detail, updated, Optional.empty(), Optional.empty());
+        this(recipient, state, detail, updated, Optional.empty(), Optional.empty(), Optional.empty());
+    }
+
+    /** A status no server's reply decided (mxd's own finding, or one read back from the spool). */
+    public RecipientStatus(Recipient recipient, DeliveryState state, String detail, Instant updated,
+                           Optional<EnhancedStatus> status, Optional<String> remoteMta) {
+        this(recipient, state, detail, updated, status, remoteMta, Optional.empty());
     }
 
     public RecipientStatus with(DeliveryState newState, String newDetail, Instant when) {
-        return new RecipientStatus(recipient, newState, newDetail, when, Optional.empty(), Optional.empty());
+        return new RecipientStatus(recipient, newState, newDetail, when);
     }
 
     /** The outcome of an attempt, with the enhanced status and the host that answered when known. */
     public RecipientStatus with(DeliveryState newState, String newDetail, Instant when, EnhancedStatus enhancedStatus,
                                 Optional<String> answeredBy) {
-        return new RecipientStatus(recipient, newState, newDetail, when, Optional.of(enhancedStatus.toString()), answeredBy);
+        return with(newState, newDetail, when, enhancedStatus, answeredBy, Optional.empty());
+    }
+
+    /** The outcome of an attempt that a server's reply decided. */
+    public RecipientStatus with(DeliveryState newState, String newDetail, Instant when, EnhancedStatus enhancedStatus,
+                                Optional<String> answeredBy, Optional<SmtpReply> serverReply) {
+        return new RecipientStatus(recipient, newState, newDetail, when, Optional.of(enhancedStatus), answeredBy, serverReply);
     }
 }

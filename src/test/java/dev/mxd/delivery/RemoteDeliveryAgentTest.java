@@ -10,8 +10,10 @@ import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.mail.ClientInfo;
 import dev.mxd.mail.Recipient;
@@ -118,7 +120,8 @@ class RemoteDeliveryAgentTest {
                 c -> c.startsWith("RCPT") ? "550 5.1.1 no such user" : null)) {
             assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement().satisfies(r -> {
                 assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
-                assertThat(r.status()).contains("5.1.1");
+                assertThat(r.status()).contains(EnhancedStatus.BAD_MAILBOX);
+                assertThat(r.reply()).map(SmtpReply::summary).contains("550 5.1.1 no such user");
             });
         }
     }
@@ -143,10 +146,11 @@ class RemoteDeliveryAgentTest {
             List<RecipientStatus> out = agent(mx.address().getPort(), hosts()).deliver(e, text, pending);
             assertThat(out).hasSize(2);
             assertThat(out.get(0).state()).isEqualTo(DeliveryState.FAILED);
-            assertThat(out.get(0).status()).contains("5.6.7");
+            assertThat(out.get(0).status()).contains(EnhancedStatus.NEEDS_SMTPUTF8);
+            assertThat(out.get(0).reply()).as("mxd decided it, no server").isEmpty();
             assertThat(out.get(0).detail()).contains("does not offer SMTPUTF8");
             assertThat(out.get(1).state()).isEqualTo(DeliveryState.DEFERRED);
-            assertThat(out.get(1).status()).contains("4.4.1");
+            assertThat(out.get(1).status()).contains(EnhancedStatus.NO_ANSWER);
             assertThat(out.get(1).detail()).contains("could not deliver to any MX host");
             assertThat(mx.commands("MAIL")).isNotEmpty();
             assertThat(mx.messages).isEmpty();
