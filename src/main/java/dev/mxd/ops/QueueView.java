@@ -10,7 +10,6 @@ import dev.mxd.queue.QueueState;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.Mailbox;
-import dev.mxd.mail.Route;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.time.Clock;
@@ -159,7 +158,7 @@ public final class QueueView {
     }
 
     private static String destination(RecipientStatus r) {
-        return r.recipient().route() instanceof Route.Relay relay ? relay.domain() : "local";
+        return dev.mxd.queue.Destination.of(r.recipient().route()).toString(); // "local", or the domain
     }
 
     /**

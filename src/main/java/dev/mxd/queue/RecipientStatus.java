@@ -37,15 +37,22 @@ public record RecipientStatus(Recipient recipient, DeliveryState state, String d
         return new RecipientStatus(recipient, newState, newDetail, when);
     }
 
-    /** The outcome of an attempt, with the enhanced status and the host that answered when known. */
-    public RecipientStatus with(DeliveryState newState, String newDetail, Instant when, EnhancedStatus enhancedStatus,
-                                Optional<String> answeredBy) {
-        return with(newState, newDetail, when, enhancedStatus, answeredBy, Optional.empty());
-    }
-
-    /** The outcome of an attempt that a server's reply decided. */
-    public RecipientStatus with(DeliveryState newState, String newDetail, Instant when, EnhancedStatus enhancedStatus,
-                                Optional<String> answeredBy, Optional<SmtpReply> serverReply) {
-        return new RecipientStatus(recipient, newState, newDetail, when, Optional.of(enhancedStatus), answeredBy, serverReply);
+    /**
+     * The status after an attempt, from the agent's result: delivered, deferred (on the route
+     * the retry takes, when the agent narrowed it) or failed.
+     */
+    public RecipientStatus after(DeliveryResult result, Instant when) {
+        Recipient next = recipient;
+        DeliveryState nextState;
+        if (result instanceof DeliveryResult.Delivered) {
+            nextState = DeliveryState.DELIVERED;
+        } else if (result instanceof DeliveryResult.Deferred d) {
+            nextState = DeliveryState.DEFERRED;
+            next = d.retryRoute().map(route -> new Recipient(recipient.address(), recipient.dsn(), route)).orElse(recipient);
+        } else {
+            nextState = DeliveryState.FAILED;
+        }
+        return new RecipientStatus(next, nextState, result.detail(), when, Optional.of(result.status()), result.remoteMta(),
+                result.reply());
     }
 }

@@ -216,15 +216,15 @@ public final class SmtpConnection implements AutoCloseable {
      *
      * @throws IllegalStateException if the connection is not {@link #reusable()}
      */
-    public TransactionResult send(Envelope envelope) {
+    public TransactionResult send(OutboundEnvelope envelope) {
         if (!reusable()) {
             throw new IllegalStateException("SMTP connection to " + where + " is "
                     + (closed ? "closed" : "broken") + "; open a new one");
         }
         transactions++;
-        List<Recipient> rcpts = envelope.recipients();
+        List<OutboundRecipient> rcpts = envelope.recipients();
         RecipientOutcome[] outcomes = new RecipientOutcome[rcpts.size()];
-        Envelope wire = envelope;
+        OutboundEnvelope wire = envelope;
         List<Integer> sent = IntStream.range(0, rcpts.size()).boxed().toList();
         if (envelope.needsSmtputf8() && !extensions.offers("SMTPUTF8")) {
             AsciiTransaction plan;
@@ -271,10 +271,10 @@ public final class SmtpConnection implements AutoCloseable {
      * @param sent     for each recipient of {@code wire}, its index in {@code envelope}
      * @param outcomes one slot per recipient of {@code envelope}; the recipients left out are filled in
      */
-    private TransactionResult rounds(Envelope envelope, Envelope wire, List<Integer> sent, RecipientOutcome[] outcomes,
+    private TransactionResult rounds(OutboundEnvelope envelope, OutboundEnvelope wire, List<Integer> sent, RecipientOutcome[] outcomes,
                                      boolean eightBitUnannounced) {
-        List<Recipient> original = envelope.recipients();
-        Envelope round = wire;
+        List<OutboundRecipient> original = envelope.recipients();
+        OutboundEnvelope round = wire;
         List<Integer> indices = sent;
         for (int n = 1; ; n++) {
             if (n > 1) {
@@ -319,7 +319,7 @@ public final class SmtpConnection implements AutoCloseable {
             if (again.isEmpty() || !someAccepted || !reusable() || n >= sent.size()) {
                 return completed(List.of(outcomes), eightBitUnannounced);
             }
-            List<Recipient> rest = new ArrayList<>();
+            List<OutboundRecipient> rest = new ArrayList<>();
             List<Integer> restIndices = new ArrayList<>();
             for (int k : again) {
                 rest.add(round.recipients().get(k));
@@ -342,7 +342,7 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** The outcome with the envelope's recipient, where the wire had its ASCII form. */
-    private static RecipientOutcome about(RecipientOutcome o, Recipient r) {
+    private static RecipientOutcome about(RecipientOutcome o, OutboundRecipient r) {
         if (o.recipient().equals(r)) {
             return o;
         }
@@ -356,8 +356,8 @@ public final class SmtpConnection implements AutoCloseable {
         return new RecipientOutcome.Failed(r, f.stage(), f.reply(), f.status(), f.detail());
     }
 
-    private TransactionResult transaction(Envelope envelope, boolean eightBitUnannounced) throws IOException {
-        List<Recipient> rcpts = envelope.recipients();
+    private TransactionResult transaction(OutboundEnvelope envelope, boolean eightBitUnannounced) throws IOException {
+        List<OutboundRecipient> rcpts = envelope.recipients();
         ClientSettings.Timeouts t = settings.timeouts();
         boolean pipelining = extensions.offers("PIPELINING");
         boolean rset = needsRset;
@@ -402,8 +402,8 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** After the replies up to DATA: the content, and one outcome per recipient. */
-    private TransactionResult finish(Envelope envelope, Replies replies, boolean eightBitUnannounced) throws IOException {
-        List<Recipient> rcpts = envelope.recipients();
+    private TransactionResult finish(OutboundEnvelope envelope, Replies replies, boolean eightBitUnannounced) throws IOException {
+        List<OutboundRecipient> rcpts = envelope.recipients();
         boolean dataGo = replies.data != null && replies.data.code() / 100 == 3;
         if (!replies.mail.positive()) {
             endEmptyData(dataGo);
@@ -444,7 +444,7 @@ public final class SmtpConnection implements AutoCloseable {
             SmtpReply f = fin.get();
             needsRset = false;
             for (int i : accepted) {
-                Recipient r = rcpts.get(i);
+                OutboundRecipient r = rcpts.get(i);
                 outcomes.set(i, f.positive()
                         ? new RecipientOutcome.Accepted(r, replies.rcpt.get(i), f, status(f), where + " said: " + f.summary())
                         : verdict(r, SessionStage.FINAL_DOT, f, where + " refused the message after its content: " + f.summary()));
@@ -458,9 +458,9 @@ public final class SmtpConnection implements AutoCloseable {
      * unreadable spool file defers the accepted recipients (filled into {@code outcomes}) and
      * returns empty; after the final dot went out, "maybe delivered" (RFC 1047).
      */
-    private Optional<SmtpReply> streamContent(Envelope envelope, List<Integer> accepted, List<RecipientOutcome> outcomes)
+    private Optional<SmtpReply> streamContent(OutboundEnvelope envelope, List<Integer> accepted, List<RecipientOutcome> outcomes)
             throws IOException {
-        List<Recipient> rcpts = envelope.recipients();
+        List<OutboundRecipient> rcpts = envelope.recipients();
         stage = SessionStage.MESSAGE;
         rawOutput.limit(settings.timeouts().dataBlock());
         DotStuffingOutputStream data = new DotStuffingOutputStream(output);
@@ -522,7 +522,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
     }
 
-    private void deferAccepted(List<Recipient> rcpts, List<Integer> accepted, List<RecipientOutcome> outcomes,
+    private void deferAccepted(List<OutboundRecipient> rcpts, List<Integer> accepted, List<RecipientOutcome> outcomes,
                                SessionStage at, EnhancedStatus status, String detail, boolean maybeDelivered) {
         for (int i : accepted) {
             outcomes.set(i, deferred(rcpts.get(i), at, Optional.empty(), status, detail, maybeDelivered));
@@ -582,7 +582,7 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** RFC 5321 §4.1.1.2 MAIL FROM with the parameters the server announced. */
-    private String mailCommand(Envelope e) {
+    private String mailCommand(OutboundEnvelope e) {
         StringBuilder sb = new StringBuilder("MAIL FROM:<").append(e.sender()).append('>');
         if (extensions.offers("SIZE")) {
             sb.append(" SIZE=").append(e.content().size()); // RFC 1870 §3
@@ -601,7 +601,7 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** RFC 5321 §4.1.1.3 RCPT TO; NOTIFY and ORCPT only to servers that announce DSN (RFC 3461 §4). */
-    private String rcptCommand(Recipient r) {
+    private String rcptCommand(OutboundRecipient r) {
         StringBuilder sb = new StringBuilder("RCPT TO:<").append(r.address()).append('>');
         if (extensions.offers("DSN")) {
             if (!r.notifyOn().isEmpty()) {
@@ -613,13 +613,13 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** A server's 4yz defers, 5yz fails. */
-    private static RecipientOutcome verdict(Recipient r, SessionStage at, SmtpReply reply, String detail) {
+    private static RecipientOutcome verdict(OutboundRecipient r, SessionStage at, SmtpReply reply, String detail) {
         return reply.permanentFailure()
                 ? new RecipientOutcome.Failed(r, at, Optional.of(reply), status(reply), detail)
                 : deferred(r, at, Optional.of(reply), status(reply), detail, false);
     }
 
-    private static RecipientOutcome.Deferred deferred(Recipient r, SessionStage at, Optional<SmtpReply> reply,
+    private static RecipientOutcome.Deferred deferred(OutboundRecipient r, SessionStage at, Optional<SmtpReply> reply,
                                                       EnhancedStatus status, String detail, boolean maybeDelivered) {
         return new RecipientOutcome.Deferred(r, at, reply, status, detail, maybeDelivered);
     }
@@ -629,8 +629,8 @@ public final class SmtpConnection implements AutoCloseable {
         return reply.enhancedStatus().orElseGet(() -> new EnhancedStatus(reply.code() / 100, 0, 0));
     }
 
-    private TransactionResult refuseAll(List<Recipient> rcpts, EnhancedStatus status, String detail) {
-        Function<Recipient, RecipientOutcome> fail = r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(),
+    private TransactionResult refuseAll(List<OutboundRecipient> rcpts, EnhancedStatus status, String detail) {
+        Function<OutboundRecipient, RecipientOutcome> fail = r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(),
                 status, detail);
         return completed(rcpts.stream().map(fail).toList(), false);
     }
