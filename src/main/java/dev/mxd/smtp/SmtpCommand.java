@@ -51,7 +51,7 @@ public sealed interface SmtpCommand {
     record StartTls() implements SmtpCommand {}
 
     /** Not a valid command; {@code reply} says why (500 unknown, 501 bad arguments, 555 bad parameter). */
-    record Invalid(ServerReply reply) implements SmtpCommand {}
+    record Invalid(SmtpReply reply) implements SmtpCommand {}
 
     /** Parses one command line without its CRLF. Non-ASCII must be valid UTF-8 (RFC 6531). */
     static SmtpCommand parse(byte[] line) {
@@ -304,9 +304,9 @@ public sealed interface SmtpCommand {
 
     /** A parameter problem that has its own reply code rather than 501. */
     final class ParameterException extends RuntimeException {
-        final transient ServerReply reply;
+        final transient SmtpReply reply;
 
-        ParameterException(ServerReply reply) {
+        ParameterException(SmtpReply reply) {
             super(reply.summary(), null, false, false);
             this.reply = reply;
         }
