@@ -1,5 +1,7 @@
 package dev.mxd.delivery;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.queue.DeliveryNotices;
 import dev.mxd.queue.DeliveryState;
@@ -137,7 +139,7 @@ public final class DsnNotices implements DeliveryNotices {
     /** Writes the notice and stores it; its queue id. */
     private String spool(Envelope envelope, Path text, List<DsnReport.Recipient> lines, Recipient to,
                          DsnReport.Audience audience, Envelope.Kind kind) throws IOException {
-        boolean full = envelope.parameters().ret().map(ret -> ret == MailParameters.Ret.FULL).orElse(true);
+        boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true);
         byte[] original = readAtMost(text, (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1));
         if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
             original = DsnWriter.headersOf(original);
@@ -165,13 +167,13 @@ public final class DsnNotices implements DeliveryNotices {
     /** RFC 3461 §4.1: no NOTIFY means failures only; NEVER means nothing. */
     private static boolean wanted(RecipientStatus r) {
         var notify = r.recipient().dsn().notifyOn();
-        if (notify.contains(RcptParameters.Notify.NEVER)) {
+        if (notify.contains(DsnNotify.NEVER)) {
             return false;
         }
         if (r.state() == DeliveryState.FAILED) {
-            return notify.isEmpty() || notify.contains(RcptParameters.Notify.FAILURE);
+            return notify.isEmpty() || notify.contains(DsnNotify.FAILURE);
         }
-        return r.state() == DeliveryState.DELIVERED && notify.contains(RcptParameters.Notify.SUCCESS);
+        return r.state() == DeliveryState.DELIVERED && notify.contains(DsnNotify.SUCCESS);
     }
 
     static DsnReport.Recipient line(RecipientStatus r) {

@@ -32,7 +32,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -279,14 +278,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         List<OutboundRecipient> rcpts = new ArrayList<>();
         for (RecipientStatus r : recipients) {
             RcptParameters dsn = r.recipient().dsn();
-            Set<OutboundRecipient.Notify> notify = EnumSet.noneOf(OutboundRecipient.Notify.class);
-            dsn.notifyOn().forEach(n -> notify.add(OutboundRecipient.Notify.valueOf(n.name())));
             Optional<String> orcpt = dsn.orcpt().map(o -> o.regionMatches(true, 0, "rfc822;", 0, 7) ? o.substring(7) : o);
-            rcpts.add(new OutboundRecipient(r.recipient().address().toString(), notify, orcpt));
+            rcpts.add(new OutboundRecipient(r.recipient().address().toString(), dsn.notifyOn(), orcpt));
         }
         MailParameters p = e.parameters();
         return new OutboundEnvelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
                 p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
-                p.ret().map(r -> OutboundEnvelope.Ret.valueOf(r.name())), p.envid(), MessageContent.of(text, e.size()));
+                p.ret(), p.envid(), MessageContent.of(text, e.size()));
     }
 }

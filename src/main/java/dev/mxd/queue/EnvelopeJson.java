@@ -1,5 +1,7 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.smtp.EnhancedStatus;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -112,15 +114,15 @@ final class EnvelopeJson {
             MailParameters p = new MailParameters(OptionalLong.empty(),
                     o.path("body").asText().equals("8BITMIME") ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT,
                     o.path("smtputf8").asBoolean(),
-                    o.hasNonNull("ret") ? Optional.of(MailParameters.Ret.valueOf(o.get("ret").asText())) : Optional.empty(),
+                    o.hasNonNull("ret") ? Optional.of(DsnReturn.valueOf(o.get("ret").asText())) : Optional.empty(),
                     o.hasNonNull("envid") ? Optional.of(o.get("envid").asText()) : Optional.empty());
             JsonNode c = o.path("client");
             ClientInfo client = new ClientInfo(new InetSocketAddress(InetAddress.getByName(c.path("address").asText()), c.path("port").asInt()),
                     c.path("helo").asText(), c.path("esmtp").asBoolean(), c.path("tls").asBoolean());
             List<RecipientStatus> rs = new ArrayList<>();
             for (JsonNode r : o.path("recipients")) {
-                Set<RcptParameters.Notify> notify = EnumSet.noneOf(RcptParameters.Notify.class);
-                r.path("notify").forEach(n -> notify.add(RcptParameters.Notify.valueOf(n.asText())));
+                Set<DsnNotify> notify = EnumSet.noneOf(DsnNotify.class);
+                r.path("notify").forEach(n -> notify.add(DsnNotify.valueOf(n.asText())));
                 RcptParameters dsn = new RcptParameters(notify, r.hasNonNull("orcpt") ? Optional.of(r.get("orcpt").asText()) : Optional.empty());
                 Route route;
                 if (r.path("route").asText().equals("local")) {

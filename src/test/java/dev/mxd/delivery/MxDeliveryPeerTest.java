@@ -2,6 +2,8 @@ package dev.mxd.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
@@ -353,7 +355,7 @@ class MxDeliveryPeerTest {
     void notifyNeverSuppressesTheBounce() throws Exception {
         try (TestMx mx = sender()) {
             submit(mx.smtp(), "alice@example.test", new OutboundRecipient("nobody@reject.dest.test",
-                    java.util.Set.of(OutboundRecipient.Notify.NEVER), java.util.Optional.empty()), e -> e);
+                    java.util.Set.of(DsnNotify.NEVER), java.util.Optional.empty()), e -> e);
             awaitEmptyQueue(mx);
             Thread.sleep(500);
             assertThat(mx.delivered("alice")).isEmpty();
@@ -379,8 +381,8 @@ class MxDeliveryPeerTest {
     void notifySuccessGetsASuccessNoticeWhereMxdIsTheFinalHop() throws Exception {
         try (TestMx mx = sender()) {
             submit(mx.smtp(), "alice@example.test", new OutboundRecipient("bob@example.test",
-                    java.util.Set.of(OutboundRecipient.Notify.SUCCESS, OutboundRecipient.Notify.FAILURE), java.util.Optional.of("bob@example.test")),
-                    e -> e.withDsn(java.util.Optional.of(dev.mxd.smtp.client.OutboundEnvelope.Ret.HDRS), java.util.Optional.of("track-42")));
+                    java.util.Set.of(DsnNotify.SUCCESS, DsnNotify.FAILURE), java.util.Optional.of("bob@example.test")),
+                    e -> e.withDsn(java.util.Optional.of(DsnReturn.HDRS), java.util.Optional.of("track-42")));
             assertThat(mx.awaitDelivered("bob", 1, Duration.ofSeconds(10))).hasSize(1);
             String dsn = awaitBounce(mx);
             assertThat(dsn).contains("Action: delivered", "Status: 2.0.0", "Final-Recipient: rfc822; bob@example.test",
@@ -393,7 +395,7 @@ class MxDeliveryPeerTest {
         try (TestMx mx = sender()) {
             String marker = submit(mx.smtp(), "alice@example.test", new OutboundRecipient("nobody@reject.dest.test", java.util.Set.of(),
                     java.util.Optional.of("Nobody@Reject.dest.test")),
-                    e -> e.withDsn(java.util.Optional.of(dev.mxd.smtp.client.OutboundEnvelope.Ret.HDRS), java.util.Optional.of("env-7")));
+                    e -> e.withDsn(java.util.Optional.of(DsnReturn.HDRS), java.util.Optional.of("env-7")));
             String dsn = awaitBounce(mx);
             assertThat(dsn).contains("Original-Envelope-Id: env-7", "Original-Recipient: rfc822;Nobody@Reject.dest.test",
                     "text/rfc822-headers", "Subject: test " + marker).doesNotContain("marker " + marker);

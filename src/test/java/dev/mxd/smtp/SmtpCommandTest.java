@@ -83,7 +83,7 @@ class SmtpCommandTest {
         assertThat(m.sender()).isEmpty();
         assertThat(m.parameters().size()).hasValue(12345);
         assertThat(m.parameters().body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME);
-        assertThat(m.parameters().ret()).contains(MailParameters.Ret.HDRS);
+        assertThat(m.parameters().ret()).contains(DsnReturn.HDRS);
         assertThat(m.parameters().envid()).contains("QQ+314");
         assertThat(m.parameters().smtputf8()).isFalse();
     }
@@ -121,7 +121,7 @@ class SmtpCommandTest {
         assertThat(r.recipient()).isEqualTo(new Mailbox("Bob", "Example.TEST"));
         assertThat(r.recipient().domainKey()).isEqualTo("example.test");
         assertThat(r.recipient().localKey()).isEqualTo("bob");
-        assertThat(r.parameters().notifyOn()).isEqualTo(Set.of(RcptParameters.Notify.SUCCESS, RcptParameters.Notify.FAILURE));
+        assertThat(r.parameters().notifyOn()).isEqualTo(Set.of(DsnNotify.SUCCESS, DsnNotify.FAILURE));
         assertThat(r.parameters().orcpt()).contains("rfc822;bob+x@example.test");
     }
 
@@ -129,7 +129,7 @@ class SmtpCommandTest {
     void postmasterWithoutDomainIsItsOwnCommand() {
         assertThat(parse("RCPT TO:<Postmaster>")).isEqualTo(new SmtpCommand.RcptPostmaster(RcptParameters.NONE));
         SmtpCommand.RcptPostmaster p = (SmtpCommand.RcptPostmaster) parse("rcpt to:<POSTMASTER> NOTIFY=NEVER");
-        assertThat(p.parameters().notifyOn()).containsExactly(RcptParameters.Notify.NEVER);
+        assertThat(p.parameters().notifyOn()).containsExactly(DsnNotify.NEVER);
         assertThat(parse("RCPT TO:<postmaster@Example.test>")).isInstanceOf(SmtpCommand.Rcpt.class);
         assertThat(parse("RCPT TO:<postmasterx>")).isInstanceOf(SmtpCommand.Invalid.class);
     }

@@ -1,5 +1,6 @@
 package dev.mxd.smtp.client;
 
+import dev.mxd.smtp.DsnReturn;
 import java.util.List;
 import java.util.Optional;
 
@@ -19,10 +20,7 @@ import java.util.Optional;
  * @param content    the message itself; its size is what SIZE= declares
  */
 public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients, boolean eightBit, boolean smtputf8,
-                       Optional<Ret> ret, Optional<String> envid, MessageContent content) {
-
-    /** RFC 3461 §4.3 RET values. */
-    public enum Ret { FULL, HDRS }
+                       Optional<DsnReturn> ret, Optional<String> envid, MessageContent content) {
 
     public OutboundEnvelope {
         checkPath(sender, "sender");
@@ -44,7 +42,7 @@ public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients
         return new OutboundEnvelope(sender, recipients, value, smtputf8, ret, envid, content);
     }
 
-    public OutboundEnvelope withDsn(Optional<Ret> r, Optional<String> id) {
+    public OutboundEnvelope withDsn(Optional<DsnReturn> r, Optional<String> id) {
         return new OutboundEnvelope(sender, recipients, eightBit, smtputf8, r, id, content);
     }
 

@@ -1,5 +1,6 @@
 package dev.mxd.smtp.client;
 
+import dev.mxd.smtp.DsnNotify;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
@@ -12,10 +13,7 @@ import java.util.Set;
  * @param notifyOn NOTIFY= values; empty: no NOTIFY parameter (the server's default applies)
  * @param orcpt   the original recipient as an RFC 3461 §4.2 address, without the "rfc822;" type
  */
-public record OutboundRecipient(String address, Set<Notify> notifyOn, Optional<String> orcpt) {
-
-    /** RFC 3461 §4.1 NOTIFY values. */
-    public enum Notify { NEVER, SUCCESS, FAILURE, DELAY }
+public record OutboundRecipient(String address, Set<DsnNotify> notifyOn, Optional<String> orcpt) {
 
     public OutboundRecipient {
         OutboundEnvelope.checkPath(address, "recipient");
@@ -23,7 +21,7 @@ public record OutboundRecipient(String address, Set<Notify> notifyOn, Optional<S
             throw new IllegalArgumentException("a recipient cannot be the null path <>");
         }
         notifyOn = notifyOn.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(notifyOn));
-        if (notifyOn.contains(Notify.NEVER) && notifyOn.size() > 1) {
+        if (notifyOn.contains(DsnNotify.NEVER) && notifyOn.size() > 1) {
             throw new IllegalArgumentException("NOTIFY=NEVER cannot be combined with other values (RFC 3461 §4.1): " + notifyOn);
         }
     }

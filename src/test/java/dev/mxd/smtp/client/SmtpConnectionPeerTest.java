@@ -2,6 +2,7 @@ package dev.mxd.smtp.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
@@ -101,7 +102,7 @@ class SmtpConnectionPeerTest {
     private static OutboundEnvelope message(byte[] content, String... rcpts) {
         List<OutboundRecipient> recipients = new ArrayList<>();
         for (String r : rcpts) {
-            recipients.add(new OutboundRecipient(r, Set.of(OutboundRecipient.Notify.FAILURE), Optional.of(r)));
+            recipients.add(new OutboundRecipient(r, Set.of(DsnNotify.FAILURE), Optional.of(r)));
         }
         return OutboundEnvelope.of("a@client.test", recipients, MessageContent.of(content)).withEightBit(true);
     }

@@ -3,6 +3,8 @@ package dev.mxd.smtp.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.testing.FakeSmtpServer;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -335,10 +337,10 @@ class SmtpConnectionTest {
 
     @Test
     void dsnParametersGoOnlyToServersThatOfferDsn() throws IOException {
-        OutboundRecipient r = new OutboundRecipient("a@fake.test", Set.of(OutboundRecipient.Notify.FAILURE, OutboundRecipient.Notify.SUCCESS),
+        OutboundRecipient r = new OutboundRecipient("a@fake.test", Set.of(DsnNotify.FAILURE, DsnNotify.SUCCESS),
                 Optional.of("orig+1@fake.test"));
         OutboundEnvelope e = OutboundEnvelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
-                .withDsn(Optional.of(OutboundEnvelope.Ret.HDRS), Optional.of("id=1 x"));
+                .withDsn(Optional.of(DsnReturn.HDRS), Optional.of("id=1 x"));
         FakeSmtpServer withDsn = server(FULL, c -> null);
         completed(connect(withDsn).send(e));
         assertThat(withDsn.commands("MAIL").get(0)).contains(" RET=HDRS ENVID=id+3D1+20x");
@@ -352,7 +354,7 @@ class SmtpConnectionTest {
     /** An ORCPT with a line break or space in it (an envelope from an older spool) goes on as xtext, one command line. */
     @Test
     void orcptWithALineBreakGoesOnXtextEncoded() throws IOException {
-        OutboundRecipient r = new OutboundRecipient("a@fake.test", Set.of(OutboundRecipient.Notify.FAILURE), Optional.of("a@fake.test\r\nAction: delivered"));
+        OutboundRecipient r = new OutboundRecipient("a@fake.test", Set.of(DsnNotify.FAILURE), Optional.of("a@fake.test\r\nAction: delivered"));
         OutboundEnvelope e = OutboundEnvelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
                 .withDsn(Optional.empty(), Optional.of("env 1+2=3"));
         FakeSmtpServer s = server(FULL, c -> null);
