@@ -9,9 +9,9 @@ import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.SkippedHost;
 import dev.mxd.smtp.EhloExtensions;
 import dev.mxd.smtp.SmtpReply;
-import dev.mxd.smtp.client.ProbeFailure;
+import dev.mxd.smtp.client.SessionFailure;
 import dev.mxd.smtp.client.ProbeResult;
-import dev.mxd.smtp.client.ProbeStage;
+import dev.mxd.smtp.client.SessionStage;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -57,11 +57,11 @@ class FindingsTest {
         return reached(h, h.name() + " ESMTP", "PIPELINING", "STARTTLS");
     }
 
-    private static HostProbe failed(MxHost h, ProbeStage stage, ProbeFailure failure) {
+    private static HostProbe failed(MxHost h, SessionStage stage, SessionFailure.Cause failure) {
         InetSocketAddress target = new InetSocketAddress(h.addresses().get(0), 25);
-        return new HostProbe(h.name(), h.preference(), new ProbeResult.Failed(target, stage, failure,
-                "probe of " + h.name() + " failed: " + stage.label() + " " + failure.label(), OptionalLong.empty(),
-                Optional.empty(), Optional.empty()));
+        return new HostProbe(h.name(), h.preference(), new ProbeResult.Failed(new SessionFailure(target, h.name(), stage, failure,
+                "probe of " + h.name() + " failed: " + stage.label() + " " + failure.label(), Optional.empty()),
+                OptionalLong.empty(), Optional.empty()));
     }
 
     private static List<Finding> of(Severity severity, List<Finding> all) {
@@ -225,15 +225,15 @@ class FindingsTest {
         MxHost a = host(10, "mx1.example.org", "192.0.2.1");
         MxHost b = host(20, "mx2.example.org", "192.0.2.2");
         List<Finding> one = Findings.of(routes(PUBLIC, a, b),
-                List.of(failed(a, ProbeStage.CONNECT, ProbeFailure.REFUSED), secure(b)), 25);
+                List.of(failed(a, SessionStage.CONNECT, SessionFailure.Cause.REFUSED), secure(b)), 25);
         assertThat(of(Severity.ERROR, one)).isEmpty();
         assertThat(of(Severity.WARNING, one)).singleElement().satisfies(x -> {
             assertThat(x.host()).hasValue("mx1.example.org");
             assertThat(x.message()).contains("connect refused");
         });
 
-        List<Finding> all = Findings.of(routes(PUBLIC, a, b), List.of(failed(a, ProbeStage.CONNECT, ProbeFailure.REFUSED),
-                failed(b, ProbeStage.GREETING, ProbeFailure.REJECTED)), 2525);
+        List<Finding> all = Findings.of(routes(PUBLIC, a, b), List.of(failed(a, SessionStage.CONNECT, SessionFailure.Cause.REFUSED),
+                failed(b, SessionStage.GREETING, SessionFailure.Cause.REJECTED)), 2525);
         assertThat(messages(Severity.ERROR, all)).singleElement().asString()
                 .contains("no MX host of example.org accepted an SMTP session on port 2525")
                 .contains("tried 2 addresses of mx1.example.org, mx2.example.org");

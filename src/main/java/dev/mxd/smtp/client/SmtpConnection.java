@@ -78,7 +78,7 @@ public final class SmtpConnection implements AutoCloseable {
     private SmtpConnection(InetSocketAddress target, String host, ClientSettings settings) {
         this.target = target;
         this.host = host;
-        this.where = host + "[" + SmtpProbe.describe(target) + "]";
+        this.where = host + "[" + Connect.describe(target) + "]";
         this.settings = settings;
     }
 
@@ -94,9 +94,9 @@ public final class SmtpConnection implements AutoCloseable {
             socket.setTcpNoDelay(true);
             socket.connect(target, (int) settings.timeouts().connect().toMillis());
         } catch (IOException e) {
-            SmtpProbe.closeQuietly(socket);
-            SmtpProbe.ConnectError error = SmtpProbe.ConnectError.of(e, c.where, settings.timeouts().connect());
-            return new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, error.failure(),
+            Connect.closeQuietly(socket);
+            Connect.Error error = Connect.Error.of(e, c.where, settings.timeouts().connect());
+            return new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, error.cause(),
                     error.detail(), Optional.empty()));
         }
         try {
@@ -136,7 +136,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
         if (!extensions.starttls()) {
             return settings.tls() == TlsPolicy.REQUIRE
-                    ? Optional.of(new SessionFailure(target, host, SessionStage.STARTTLS, ProbeFailure.REJECTED, where
+                    ? Optional.of(new SessionFailure(target, host, SessionStage.STARTTLS, SessionFailure.Cause.REJECTED, where
                             + " does not offer STARTTLS and the TLS policy requires it", Optional.empty()))
                     : Optional.empty();
         }
@@ -188,10 +188,10 @@ public final class SmtpConnection implements AutoCloseable {
             return Optional.empty();
         } catch (IOException e) {
             broken = true;
-            SmtpProbe.closeQuietly(plain);
-            String why = expired.get() ? "did not finish within " + SmtpProbe.text(settings.timeouts().helo()) : e.getMessage();
+            Connect.closeQuietly(plain);
+            String why = expired.get() ? "did not finish within " + Connect.text(settings.timeouts().helo()) : e.getMessage();
             return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE,
-                    expired.get() ? ProbeFailure.TIMEOUT : e instanceof SSLException ? ProbeFailure.PROTOCOL_ERROR : ProbeFailure.CLOSED,
+                    expired.get() ? SessionFailure.Cause.TIMEOUT : e instanceof SSLException ? SessionFailure.Cause.PROTOCOL_ERROR : SessionFailure.Cause.CLOSED,
                     "TLS handshake with " + where + " failed (" + why + ")"
                             + (settings.tls() == TlsPolicy.OPPORTUNISTIC ? "; retry this host without TLS" : ""),
                     Optional.empty()));
@@ -640,7 +640,7 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     private SessionFailure rejected(SmtpReply reply, String detail) {
-        return new SessionFailure(target, host, stage, ProbeFailure.REJECTED, detail, Optional.of(reply));
+        return new SessionFailure(target, host, stage, SessionFailure.Cause.REJECTED, detail, Optional.of(reply));
     }
 
     private SessionFailure closeRejected(SmtpReply reply, String command) {
@@ -651,19 +651,19 @@ public final class SmtpConnection implements AutoCloseable {
 
     /** Turns an I/O failure into a session failure at the current stage and closes the connection. */
     private SessionFailure lost(IOException e) {
-        ProbeFailure cause;
+        SessionFailure.Cause cause;
         String what;
         if (e instanceof SocketTimeoutException) {
-            cause = ProbeFailure.TIMEOUT;
+            cause = SessionFailure.Cause.TIMEOUT;
             what = "timed out";
         } else if (e instanceof MalformedReplyException) {
-            cause = ProbeFailure.PROTOCOL_ERROR;
+            cause = SessionFailure.Cause.PROTOCOL_ERROR;
             what = "sent a malformed reply";
         } else if (e instanceof EOFException) {
-            cause = ProbeFailure.CLOSED;
+            cause = SessionFailure.Cause.CLOSED;
             what = "closed the connection";
         } else {
-            cause = ProbeFailure.CLOSED;
+            cause = SessionFailure.Cause.CLOSED;
             what = "lost the connection";
         }
         closeBroken();
@@ -745,7 +745,7 @@ public final class SmtpConnection implements AutoCloseable {
     private void closeBroken() {
         broken = true;
         closed = true;
-        SmtpProbe.closeQuietly(socket);
+        Connect.closeQuietly(socket);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.mxd.smtp.client;
 
-import dev.mxd.dns.AddressText;
 import dev.mxd.smtp.EhloExtensions;
 import dev.mxd.smtp.MalformedReplyException;
 import dev.mxd.smtp.SmtpReply;
@@ -9,9 +8,6 @@ import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.ConnectException;
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -42,13 +38,13 @@ public final class SmtpProbe {
     }
 
     public ProbeResult probe(InetSocketAddress target) {
-        String where = describe(target);
+        String where = Connect.describe(target);
         Socket socket = new Socket();
         long started = System.nanoTime();
         try {
             socket.connect(target, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
         } catch (IOException e) {
-            closeQuietly(socket);
+            Connect.closeQuietly(socket);
             return connectFailure(target, where, e);
         }
         long connectMillis = (System.nanoTime() - started) / 1_000_000;
@@ -56,31 +52,21 @@ public final class SmtpProbe {
             return new Session(target, where, socket, connectMillis).run();
         } catch (IOException e) {
             // Only socket set-up can get here; every exchange is caught inside the session.
-            return new ProbeResult.Failed(target, ProbeStage.GREETING, ProbeFailure.CLOSED, where + ": " + e.getMessage(),
+            return failed(target, SessionStage.GREETING, SessionFailure.Cause.CLOSED, where + ": " + e.getMessage(),
                     OptionalLong.of(connectMillis), Optional.empty(), Optional.empty());
         }
     }
 
     private ProbeResult connectFailure(InetSocketAddress target, String where, IOException e) {
-        ConnectError error = ConnectError.of(e, where, settings.connectTimeout());
-        return new ProbeResult.Failed(target, ProbeStage.CONNECT, error.failure(), error.detail(), OptionalLong.empty(),
-                Optional.empty(), Optional.empty());
+        Connect.Error error = Connect.Error.of(e, where, settings.connectTimeout());
+        return failed(target, SessionStage.CONNECT, error.cause(), error.detail(), OptionalLong.empty(), Optional.empty(),
+                Optional.empty());
     }
 
-    /** Why a TCP connect failed, in words for people; shared by the probe and {@link SmtpConnection}. */
-    record ConnectError(ProbeFailure failure, String detail) {
-
-        static ConnectError of(IOException e, String where, Duration timeout) {
-            if (e instanceof SocketTimeoutException) {
-                return new ConnectError(ProbeFailure.TIMEOUT, "no TCP connection to " + where + " within " + text(timeout)
-                        + ": the host is down or a firewall drops the port");
-            }
-            if (e instanceof ConnectException && String.valueOf(e.getMessage()).contains("refused")) {
-                return new ConnectError(ProbeFailure.REFUSED, "connection to " + where
-                        + " refused: nothing listens there; start the SMTP server or stop publishing this address");
-            }
-            return new ConnectError(ProbeFailure.UNREACHABLE, "cannot connect to " + where + ": " + e.getMessage());
-        }
+    private static ProbeResult.Failed failed(InetSocketAddress target, SessionStage stage, SessionFailure.Cause cause, String detail,
+                                             OptionalLong connectMillis, Optional<SmtpReply> banner, Optional<SmtpReply> reply) {
+        return new ProbeResult.Failed(new SessionFailure(target, target.getHostString(), stage, cause, detail, reply),
+                connectMillis, banner);
     }
 
     /** One connection's exchange; remembers how far it got so a failure can say where. */
@@ -92,7 +78,7 @@ public final class SmtpProbe {
         private final DeadlineInputStream input;
         private final SmtpReplyReader reader;
         private final OutputStream output;
-        private ProbeStage stage = ProbeStage.GREETING;
+        private SessionStage stage = SessionStage.GREETING;
         private SmtpReply greeting;
 
         Session(InetSocketAddress target, String where, Socket socket, long connectMillis) throws IOException {
@@ -110,12 +96,12 @@ public final class SmtpProbe {
                 greeting = read(settings.readTimeout());
                 if (!greeting.positive()) {
                     quit();
-                    return failed(ProbeFailure.REJECTED, where + " greeted with " + greeting.summary()
+                    return failed(SessionFailure.Cause.REJECTED, where + " greeted with " + greeting.summary()
                             + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
                             + " (RFC 5321 §3.1)", greeting);
                 }
-                stage = ProbeStage.EHLO;
-                String name = settings.ehloName().orElseGet(() -> addressLiteral(socket.getLocalAddress()));
+                stage = SessionStage.EHLO;
+                String name = settings.ehloName().orElseGet(() -> Connect.addressLiteral(socket.getLocalAddress()));
                 SmtpReply hello = command("EHLO " + name);
                 boolean esmtp = true;
                 if (hello.permanentFailure()) {
@@ -124,7 +110,7 @@ public final class SmtpProbe {
                 }
                 if (!hello.positive()) {
                     quit();
-                    return failed(ProbeFailure.REJECTED, where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO")
+                    return failed(SessionFailure.Cause.REJECTED, where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO")
                             + " from " + name + ": " + hello.summary(), hello);
                 }
                 EhloExtensions extensions = esmtp
@@ -137,18 +123,18 @@ public final class SmtpProbe {
                 ProbeResult.Tls tls = startTls();
                 return new ProbeResult.Reached(target, connectMillis, greeting, hello, esmtp, extensions, Optional.of(tls));
             } catch (SocketTimeoutException e) {
-                return failed(ProbeFailure.TIMEOUT, stage == ProbeStage.GREETING
-                        ? where + " accepted the connection but sent no greeting within " + text(settings.readTimeout())
+                return failed(SessionFailure.Cause.TIMEOUT, stage == SessionStage.GREETING
+                        ? where + " accepted the connection but sent no greeting within " + Connect.text(settings.readTimeout())
                                 + ": the server is overloaded, stuck, or a tarpit"
-                        : where + " did not answer EHLO within " + text(settings.readTimeout()), null);
+                        : where + " did not answer EHLO within " + Connect.text(settings.readTimeout()), null);
             } catch (EOFException e) {
-                return failed(ProbeFailure.CLOSED, where + " closed the connection while we waited for "
-                        + (stage == ProbeStage.GREETING ? "its greeting" : "its EHLO reply") + " (" + e.getMessage() + ")", null);
+                return failed(SessionFailure.Cause.CLOSED, where + " closed the connection while we waited for "
+                        + (stage == SessionStage.GREETING ? "its greeting" : "its EHLO reply") + " (" + e.getMessage() + ")", null);
             } catch (MalformedReplyException e) {
-                return failed(ProbeFailure.PROTOCOL_ERROR, where + " sent a malformed " + stage.label()
+                return failed(SessionFailure.Cause.PROTOCOL_ERROR, where + " sent a malformed " + stage.label()
                         + " reply: " + e.getMessage() + "; is this port really SMTP?", null);
             } catch (IOException e) {
-                return failed(ProbeFailure.CLOSED, where + ": connection broke at " + stage.label() + ": " + e.getMessage(), null);
+                return failed(SessionFailure.Cause.CLOSED, where + ": connection broke at " + stage.label() + ": " + e.getMessage(), null);
             }
         }
 
@@ -208,8 +194,8 @@ public final class SmtpProbe {
             }
         }
 
-        private ProbeResult failed(ProbeFailure failure, String detail, SmtpReply reply) {
-            return new ProbeResult.Failed(target, stage, failure, detail, OptionalLong.of(connectMillis),
+        private ProbeResult failed(SessionFailure.Cause failure, String detail, SmtpReply reply) {
+            return SmtpProbe.failed(target, stage, failure, detail, OptionalLong.of(connectMillis),
                     Optional.ofNullable(greeting), Optional.ofNullable(reply));
         }
     }
@@ -229,33 +215,6 @@ public final class SmtpProbe {
         @Override
         public java.security.cert.X509Certificate[] getAcceptedIssuers() {
             return new java.security.cert.X509Certificate[0];
-        }
-    }
-
-    /** RFC 5321 §4.1.3 address literal: "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
-    static String addressLiteral(InetAddress address) {
-        return address instanceof Inet6Address ? "[IPv6:" + AddressText.of(address) + "]" : "[" + AddressText.of(address) + "]";
-    }
-
-    static String describe(InetSocketAddress target) {
-        String host = AddressText.of(target.getAddress());
-        return host.indexOf(':') >= 0 ? "[" + host + "]:" + target.getPort() : host + ":" + target.getPort();
-    }
-
-    /** "10 s", "1500 ms", "2 min": timeouts in messages, as the options are written. */
-    static String text(Duration d) {
-        long ms = d.toMillis();
-        if (ms % 60_000 == 0) {
-            return ms / 60_000 + " min";
-        }
-        return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
-    }
-
-    static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // nothing was open
         }
     }
 }

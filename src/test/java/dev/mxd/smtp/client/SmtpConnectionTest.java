@@ -84,7 +84,7 @@ class SmtpConnectionTest {
         FakeSmtpServer s = server("421 4.3.2 fake.test too busy", FULL, c -> null);
         SessionFailure f = failure(open(s, settings()));
         assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.REJECTED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REJECTED);
         assertThat(f.reply()).get().extracting(r -> r.code()).isEqualTo(421);
         assertThat(f.detail()).contains("421 4.3.2 fake.test too busy").contains("turns sessions away for now");
         assertThat(f.code()).isEqualTo("greeting-rejected");
@@ -99,7 +99,7 @@ class SmtpConnectionTest {
         SessionFailure f = failure(open(s, quick));
         long millis = (System.nanoTime() - start) / 1_000_000;
         assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.TIMEOUT);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
         assertThat(millis).isBetween(350L, 3_000L);
     }
 
@@ -111,7 +111,7 @@ class SmtpConnectionTest {
         }
         SessionFailure f = failure(SmtpConnection.open(nothing, "gone.test", settings()));
         assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.REFUSED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REFUSED);
         assertThat(f.host()).isEqualTo("gone.test");
     }
 
@@ -132,7 +132,7 @@ class SmtpConnectionTest {
         FakeSmtpServer s = server(FULL, c -> c.startsWith("EHLO") ? "421 4.7.0 slow down" : null);
         SessionFailure f = failure(open(s, settings()));
         assertThat(f.stage()).isEqualTo(SessionStage.EHLO);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.REJECTED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REJECTED);
         assertThat(s.commands).noneMatch(c -> c.startsWith("HELO"));
     }
 
@@ -251,7 +251,7 @@ class SmtpConnectionTest {
         assertThat(r).isInstanceOf(TransactionResult.Failed.class);
         SessionFailure f = ((TransactionResult.Failed) r).failure();
         assertThat(f.stage()).isEqualTo(SessionStage.RCPT);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.CLOSED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.CLOSED);
         assertThat(c.reusable()).isFalse();
         assertThatThrownBy(() -> c.send(envelope("a@fake.test"))).isInstanceOf(IllegalStateException.class);
     }
@@ -266,7 +266,7 @@ class SmtpConnectionTest {
         TransactionResult t = c.send(envelope("a@fake.test"));
         SessionFailure f = ((TransactionResult.Failed) t).failure();
         assertThat(f.stage()).isEqualTo(SessionStage.RCPT);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.TIMEOUT);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
     }
 
     @Test
