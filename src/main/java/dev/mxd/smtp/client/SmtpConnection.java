@@ -16,6 +16,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,12 +25,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 
 /**
@@ -39,6 +43,7 @@ import javax.net.ssl.SSLSocket;
  * while {@link #reusable()}. Trouble with the network or the server is a result, never an
  * exception: {@link OpenResult}, {@link TransactionResult}, {@link RecipientOutcome}. Every read has
  * a deadline for the whole reply and every write a time limit. Not thread-safe: one thread at a time.
+ * {@code mxd check}'s {@link SmtpProbe} opens its sessions with it too, in its own words ({@link Voice}).
  */
 public final class SmtpConnection implements AutoCloseable {
 
@@ -46,13 +51,14 @@ public final class SmtpConnection implements AutoCloseable {
     private static final Duration QUIT_WAIT = Duration.ofSeconds(2);
     /** Content is read from the spool and written in blocks of this size. */
     private static final int BLOCK = 64 * 1024;
-    /** RFC 3463 codes for outcomes decided here rather than by a server reply. */
 
     // Where we are connected.
     private final InetSocketAddress target;
     private final String host;
     private final String where;
     private final ClientSettings settings;
+    private final Voice voice;
+    private String heloName;
 
     // The transport; replaced once by STARTTLS.
     private Socket socket;
@@ -65,6 +71,7 @@ public final class SmtpConnection implements AutoCloseable {
     private SmtpReply greeting;
     private EhloExtensions extensions;
     private boolean esmtp;
+    private SmtpReply hello;
     private boolean tls;
 
     // Session state between transactions.
@@ -75,10 +82,68 @@ public final class SmtpConnection implements AutoCloseable {
     private int transactions;
     private byte[] block; // for reading the spooled content, reused for each message of the connection
 
-    private SmtpConnection(InetSocketAddress target, String host, ClientSettings settings) {
+    /**
+     * How a session names its peer and words the failures of its opening: the delivery client says
+     * what it does next (tries the next address); the probe of {@code mxd check} ({@link SmtpProbe})
+     * says what the failure means for senders and names our end by its address in EHLO.
+     */
+    interface Voice {
+
+        /** The peer in messages and logs. */
+        String where(String host, InetSocketAddress target);
+
+        /** The name for EHLO and HELO, once connected. */
+        String heloName(ClientSettings settings, Socket socket);
+
+        /** A greeting other than 2yz. */
+        String greetingRefused(String where, SmtpReply greeting);
+
+        /** EHLO (and HELO after it) refused. */
+        String helloRefused(String where, boolean esmtp, String name, SmtpReply reply);
+
+        /** The connection broke, timed out or carried something that is not SMTP at {@code stage}. */
+        String lost(String where, SessionStage stage, IOException e, String what);
+    }
+
+    /** The delivery client's words. */
+    static final Voice DELIVERY = new Voice() {
+        @Override
+        public String where(String host, InetSocketAddress target) {
+            return host + "[" + Connect.describe(target) + "]";
+        }
+
+        @Override
+        public String heloName(ClientSettings settings, Socket socket) {
+            return settings.heloName();
+        }
+
+        @Override
+        public String greetingRefused(String where, SmtpReply greeting) {
+            return where + " greeted with " + greeting.summary()
+                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
+                    + " (RFC 5321 §3.1); trying the next address";
+        }
+
+        @Override
+        public String helloRefused(String where, boolean esmtp, String name, SmtpReply reply) {
+            return where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from " + name + ": " + reply.summary()
+                    + "; trying the next address";
+        }
+
+        @Override
+        public String lost(String where, SessionStage stage, IOException e, String what) {
+            return where + " " + what + " at " + stage.label() + ": " + e.getMessage();
+        }
+    };
+
+    /** How far an opening got: its result, and for a report the connect time and the greeting, when they came. */
+    record Attempt(OpenResult result, OptionalLong connectMillis, Optional<SmtpReply> greeting) {}
+
+    private SmtpConnection(InetSocketAddress target, String host, ClientSettings settings, Voice voice) {
         this.target = target;
         this.host = host;
-        this.where = host + "[" + Connect.describe(target) + "]";
+        this.voice = voice;
+        this.where = voice.where(host, target);
         this.settings = settings;
     }
 
@@ -87,8 +152,14 @@ public final class SmtpConnection implements AutoCloseable {
      * and opens the session. On failure the socket is closed and the result says where and why.
      */
     public static OpenResult open(InetSocketAddress target, String host, ClientSettings settings) {
-        SmtpConnection c = new SmtpConnection(target, host, settings);
+        return attempt(target, host, settings, DELIVERY).result();
+    }
+
+    /** {@link #open}, in the words of {@code voice}, telling also how long the connect took and what greeted. */
+    static Attempt attempt(InetSocketAddress target, String host, ClientSettings settings, Voice voice) {
+        SmtpConnection c = new SmtpConnection(target, host, settings, voice);
         Socket socket = new Socket();
+        long started = System.nanoTime();
         try {
             // Commands and content are buffered and flushed once per step: Nagle would only delay them.
             socket.setTcpNoDelay(true);
@@ -96,20 +167,25 @@ public final class SmtpConnection implements AutoCloseable {
         } catch (IOException e) {
             Connect.closeQuietly(socket);
             Connect.Error error = Connect.Error.of(e, c.where, settings.timeouts().connect());
-            return new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, error.cause(),
-                    error.detail(), Optional.empty()));
+            return new Attempt(new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, error.cause(),
+                    error.detail(), Optional.empty())), OptionalLong.empty(), Optional.empty());
         }
+        OptionalLong connectMillis = OptionalLong.of((System.nanoTime() - started) / 1_000_000);
+        OpenResult result;
         try {
             c.attach(socket);
+            c.heloName = voice.heloName(settings, socket);
             Optional<SessionFailure> failure = c.handshake();
             if (failure.isPresent()) {
                 c.close();
-                return new OpenResult.Failed(failure.get());
+                result = new OpenResult.Failed(failure.get());
+            } else {
+                result = new OpenResult.Ready(c);
             }
-            return new OpenResult.Ready(c);
         } catch (IOException e) {
-            return new OpenResult.Failed(c.lost(e));
+            result = new OpenResult.Failed(c.lost(e));
         }
+        return new Attempt(result, connectMillis, Optional.ofNullable(c.greeting));
     }
 
     private void attach(Socket s) throws IOException {
@@ -126,9 +202,7 @@ public final class SmtpConnection implements AutoCloseable {
         stage = SessionStage.GREETING;
         greeting = read(settings.timeouts().greeting());
         if (!greeting.positive()) {
-            return Optional.of(rejected(greeting, where + " greeted with " + greeting.summary()
-                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
-                    + " (RFC 5321 §3.1); trying the next address"));
+            return Optional.of(rejected(greeting, voice.greetingRefused(where, greeting)));
         }
         Optional<SessionFailure> hello = hello();
         if (hello.isPresent() || settings.tls() == TlsPolicy.NONE) {
@@ -155,25 +229,40 @@ public final class SmtpConnection implements AutoCloseable {
     /** EHLO, or HELO when EHLO gets 5yz (RFC 5321 §4.1.4); sets {@link #extensions}. */
     private Optional<SessionFailure> hello() throws IOException {
         stage = SessionStage.EHLO;
-        SmtpReply reply = command("EHLO " + settings.heloName(), settings.timeouts().helo());
+        SmtpReply reply = command("EHLO " + heloName, settings.timeouts().helo());
         esmtp = true;
         if (reply.permanentFailure() && !tls) {
             esmtp = false;
-            reply = command("HELO " + settings.heloName(), settings.timeouts().helo());
+            reply = command("HELO " + heloName, settings.timeouts().helo());
         }
         if (!reply.positive()) {
-            return Optional.of(rejected(reply, where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from "
-                    + settings.heloName() + ": " + reply.summary() + "; trying the next address"));
+            return Optional.of(rejected(reply, voice.helloRefused(where, esmtp, heloName, reply)));
         }
+        hello = reply;
         extensions = esmtp ? EhloExtensions.of(reply) : EhloExtensions.none(EhloExtensions.firstWord(reply.firstLine()));
         return Optional.empty();
     }
 
     /** RFC 3207 §4: TLS handshake after the 220 to STARTTLS; the session starts over with EHLO (§4.2). */
     private Optional<SessionFailure> startTls() {
+        AtomicBoolean expired = new AtomicBoolean();
+        try {
+            handshakeTls(expired);
+            return Optional.empty();
+        } catch (IOException e) {
+            String why = expired.get() ? "did not finish within " + Connect.text(settings.timeouts().helo()) : e.getMessage();
+            return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE,
+                    expired.get() ? SessionFailure.Cause.TIMEOUT : e instanceof SSLException ? SessionFailure.Cause.PROTOCOL_ERROR : SessionFailure.Cause.CLOSED,
+                    "TLS handshake with " + where + " failed (" + why + ")"
+                            + (settings.tls() == TlsPolicy.OPPORTUNISTIC ? "; retry this host without TLS" : ""),
+                    Optional.empty()));
+        }
+    }
+
+    /** The TLS handshake on the connection, within the EHLO time limit ({@code expired} says it ran out); broken if it fails. */
+    private void handshakeTls(AtomicBoolean expired) throws IOException {
         stage = SessionStage.TLS_HANDSHAKE;
         Socket plain = socket;
-        AtomicBoolean expired = new AtomicBoolean();
         ScheduledFuture<?> alarm = WriteDeadlineOutputStream.closeLater(plain, settings.timeouts().helo(), () -> expired.set(true));
         try {
             SSLSocket s = (SSLSocket) settings.sslContext().getSocketFactory()
@@ -185,18 +274,45 @@ public final class SmtpConnection implements AutoCloseable {
             s.startHandshake();
             attach(s);
             tls = true;
-            return Optional.empty();
         } catch (IOException e) {
             broken = true;
             Connect.closeQuietly(plain);
-            String why = expired.get() ? "did not finish within " + Connect.text(settings.timeouts().helo()) : e.getMessage();
-            return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE,
-                    expired.get() ? SessionFailure.Cause.TIMEOUT : e instanceof SSLException ? SessionFailure.Cause.PROTOCOL_ERROR : SessionFailure.Cause.CLOSED,
-                    "TLS handshake with " + where + " failed (" + why + ")"
-                            + (settings.tls() == TlsPolicy.OPPORTUNISTIC ? "; retry this host without TLS" : ""),
-                    Optional.empty()));
+            throw e;
         } finally {
             alarm.cancel(false);
+        }
+    }
+
+    /**
+     * For {@link SmtpProbe}, on a session opened without TLS whose server offers STARTTLS: the
+     * upgrade as a sender would make it (STARTTLS, the handshake, EHLO again as RFC 3207 §4.2
+     * says), telling the TLS version, cipher and certificate the server presented, or why there
+     * are none. The session stays open for QUIT unless the handshake broke it.
+     */
+    ProbeResult.Tls upgradeToDescribe() {
+        AtomicBoolean expired = new AtomicBoolean();
+        try {
+            stage = SessionStage.STARTTLS;
+            SmtpReply ready = command("STARTTLS", settings.timeouts().helo());
+            if (ready.code() != 220) {
+                return new ProbeResult.Tls.Failed(where + " offers STARTTLS but answered it " + ready.summary());
+            }
+            handshakeTls(expired);
+            SSLSession session = ((SSLSocket) socket).getSession();
+            Certificate[] chain = session.getPeerCertificates();
+            ProbeResult.Tls result = chain.length > 0 && chain[0] instanceof X509Certificate x
+                    ? new ProbeResult.Tls.Presented(session.getProtocol(), session.getCipherSuite(), PresentedCertificate.of(x))
+                    : new ProbeResult.Tls.Failed(where + " presented no X.509 certificate");
+            try {
+                hello(); // what it says over TLS does not change what the handshake showed
+            } catch (IOException e) {
+                closeBroken();
+            }
+            return result;
+        } catch (IOException e) {
+            closeBroken();
+            String why = expired.get() ? "did not finish within " + Connect.text(settings.timeouts().helo()) : e.getMessage();
+            return new ProbeResult.Tls.Failed(where + ": the STARTTLS handshake failed: " + why);
         }
     }
 
@@ -667,8 +783,7 @@ public final class SmtpConnection implements AutoCloseable {
             what = "lost the connection";
         }
         closeBroken();
-        return new SessionFailure(target, host, stage, cause, where + " " + what + " at " + stage.label() + ": "
-                + e.getMessage(), Optional.empty());
+        return new SessionFailure(target, host, stage, cause, voice.lost(where, stage, e, what), Optional.empty());
     }
 
     private void write(String commands, Duration limit) throws IOException {
@@ -704,6 +819,11 @@ public final class SmtpConnection implements AutoCloseable {
     /** What the server announced in its last EHLO (after TLS: the EHLO over TLS); none after HELO. */
     public EhloExtensions extensions() {
         return extensions;
+    }
+
+    /** The server's reply to the last EHLO (or HELO) it accepted. */
+    SmtpReply helloReply() {
+        return hello;
     }
 
     /** False when the server refused EHLO and the session runs on HELO (no extensions). */
