@@ -4,6 +4,7 @@ import dev.mxd.delivery.HostStatusTable;
 import dev.mxd.dns.DnsClient;
 import dev.mxd.filter.FilterChain;
 import dev.mxd.queue.DeliveryEvent;
+import dev.mxd.queue.Destination;
 import dev.mxd.queue.QueueState;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.SmtpReply;
@@ -50,7 +51,7 @@ public final class Metrics {
         this.latency = Timer.builder("mxd.delivery.latency").description("arrival to delivery of each delivered recipient")
                 .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
         for (DeliveryEvent.Outcome o : DeliveryEvent.Outcome.values()) {
-            for (String transport : List.of("local", "smtp")) {
+            for (String transport : Destination.TRANSPORTS) {
                 deliveries(o, transport); // present at 0 from the start, so rate() works from the first scrape
             }
         }

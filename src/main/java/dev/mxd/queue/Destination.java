@@ -1,6 +1,7 @@
 package dev.mxd.queue;
 
 import dev.mxd.mail.Route;
+import java.util.List;
 
 /**
  * Where a group of a message's recipients is delivered, and so which agent takes them and
@@ -17,14 +18,22 @@ public sealed interface Destination {
     /** The local mailboxes (Maildir). */
     Local LOCAL = new Local();
 
+    /** Every {@link #transport()} label, for metrics that exist from the start. */
+    List<String> TRANSPORTS = List.of("local", "smtp");
+
     /** The metrics and log label of the agent that serves it: {@code local} or {@code smtp}. */
     String transport();
+
+    /** Delivered by MX to another host ({@code smtp}), not to a mailbox here. */
+    default boolean remote() {
+        return this instanceof Domain;
+    }
 
     /** Local mailboxes: shown as "local". */
     record Local() implements Destination {
         @Override
         public String transport() {
-            return "local";
+            return TRANSPORTS.get(0);
         }
 
         @Override
@@ -37,7 +46,7 @@ public sealed interface Destination {
     record Domain(String name) implements Destination {
         @Override
         public String transport() {
-            return "smtp";
+            return TRANSPORTS.get(1);
         }
 
         @Override

@@ -635,7 +635,7 @@ public final class QueueManager implements AutoCloseable {
             case FAILED -> EnhancedStatus.PERMANENT_FAILURE;
             default -> EnhancedStatus.TEMPORARY_FAILURE;
         }).toString();
-        DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), destination.transport(),
+        DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), destination,
                 r.remoteMta().orElse(local ? "local" : "none"), DeliveryEvent.Outcome.of(r.state()), dsn, r.detail(),
                 e.arrival(), clock.instant());
         LOG.info("{}", event.logLine());
