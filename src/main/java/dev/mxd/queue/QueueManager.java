@@ -1,6 +1,7 @@
 package dev.mxd.queue;
 
 import dev.mxd.smtp.DsnNotify;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.smtp.EnhancedStatus;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -580,7 +581,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private static boolean wantsSuccessNotice(RecipientStatus r) {
-        return r.recipient().dsn().notifyOn().contains(dev.mxd.smtp.DsnNotify.SUCCESS);
+        return r.recipient().dsn().notifyOn().contains(DsnNotify.SUCCESS);
     }
 
     /** After an attempt: remove a finished message, bounce an expired one, defer the rest. */
