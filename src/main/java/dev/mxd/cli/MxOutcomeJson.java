@@ -21,7 +21,7 @@ final class MxOutcomeJson {
         o.put("domain", outcome.domain().given());
         o.put("ascii", outcome.domain().ascii());
         o.put("outcome", outcome.kind());
-        o.put("status", outcome.status());
+        o.put("status", outcome.status().toString());
         o.put("implicit", outcome instanceof MxOutcome.Routes r && r.implicit());
         ArrayNode hosts = o.putArray("hosts");
         if (outcome instanceof MxOutcome.Routes r) {

@@ -1,5 +1,8 @@
 package dev.mxd.delivery;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.queue.DeliveryNotices;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
@@ -25,8 +28,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,14 +51,6 @@ public final class DsnNotices implements DeliveryNotices {
     /** The "client" of a notice's Received header: mxd itself. */
     private static final ClientInfo SELF = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             "localhost", true, false);
-
-    /**
-     * The SMTP reply at the end of a remote delivery agent's detail: "HOST refused RCPT TO:&lt;a&gt;:
-     * 550 5.1.1 ..." (or MAIL FROM, DATA, the content; "HOST said: 250 ..." for a success).
-     */
-    private static final Pattern REPLY = Pattern.compile(
-            "^\\S+ (?:refused (?:MAIL FROM:<[^>]*>|RCPT TO:<[^>]*>|DATA|the message after its content)|said): ([2-5][0-9]{2}(?: .*)?)$",
-            Pattern.DOTALL);
 
     /** Where mail mxd makes goes; empty when a local domain's address leads to no mailbox. */
     @FunctionalInterface
@@ -146,7 +139,7 @@ public final class DsnNotices implements DeliveryNotices {
     /** Writes the notice and stores it; its queue id. */
     private String spool(Envelope envelope, Path text, List<DsnReport.Recipient> lines, Recipient to,
                          DsnReport.Audience audience, Envelope.Kind kind) throws IOException {
-        boolean full = envelope.parameters().ret().map(ret -> ret == MailParameters.Ret.FULL).orElse(true);
+        boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true);
         byte[] original = readAtMost(text, (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1));
         if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
             original = DsnWriter.headersOf(original);
@@ -174,18 +167,18 @@ public final class DsnNotices implements DeliveryNotices {
     /** RFC 3461 §4.1: no NOTIFY means failures only; NEVER means nothing. */
     private static boolean wanted(RecipientStatus r) {
         var notify = r.recipient().dsn().notifyOn();
-        if (notify.contains(RcptParameters.Notify.NEVER)) {
+        if (notify.contains(DsnNotify.NEVER)) {
             return false;
         }
         if (r.state() == DeliveryState.FAILED) {
-            return notify.isEmpty() || notify.contains(RcptParameters.Notify.FAILURE);
+            return notify.isEmpty() || notify.contains(DsnNotify.FAILURE);
         }
-        return r.state() == DeliveryState.DELIVERED && notify.contains(RcptParameters.Notify.SUCCESS);
+        return r.state() == DeliveryState.DELIVERED && notify.contains(DsnNotify.SUCCESS);
     }
 
     static DsnReport.Recipient line(RecipientStatus r) {
         DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED : DsnReport.Action.DELIVERED;
-        String status = r.status().orElse(action == DsnReport.Action.FAILED ? "5.0.0" : "2.0.0");
+        String status = r.status().orElse(action == DsnReport.Action.FAILED ? EnhancedStatus.PERMANENT_FAILURE : EnhancedStatus.OK).toString();
         Optional<String> host = r.remoteMta().map(DsnNotices::hostName).filter(h -> !h.isEmpty());
         return new DsnReport.Recipient(r.recipient().address().toString(), r.recipient().dsn().orcpt(), action, status,
                 host, diagnostic(r), r.updated());
@@ -196,11 +189,8 @@ public final class DsnNotices implements DeliveryNotices {
         if (r.detail().isEmpty()) {
             return Optional.empty();
         }
-        if (r.remoteMta().isPresent()) {
-            Matcher m = REPLY.matcher(r.detail());
-            if (m.matches()) {
-                return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, m.group(1)));
-            }
+        if (r.reply().isPresent()) {
+            return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, r.reply().get().summary()));
         }
         return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, r.detail()));
     }

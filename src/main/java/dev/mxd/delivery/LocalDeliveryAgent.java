@@ -1,16 +1,16 @@
 package dev.mxd.delivery;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.queue.DeliveryAgent;
+import dev.mxd.queue.DeliveryResult;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.smtp.Mailbox;
-import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -36,16 +36,14 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
     private static final Logger LOG = LoggerFactory.getLogger(LocalDeliveryAgent.class);
 
     private final Maildir maildir;
-    private final Clock clock;
 
-    public LocalDeliveryAgent(Maildir maildir, Clock clock) {
+    public LocalDeliveryAgent(Maildir maildir) {
         this.maildir = maildir;
-        this.clock = clock;
     }
 
     @Override
-    public List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
-        List<RecipientStatus> out = new ArrayList<>();
+    public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
+        List<DeliveryResult> out = new ArrayList<>();
         Set<String> filled = mailboxesDelivered(envelope);
         // Mailboxes whose write failed in this attempt: every recipient leading there waits for the retry.
         Map<String, IOException> failed = new HashMap<>();
@@ -77,13 +75,12 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 }
             }
             if (missing.isEmpty()) {
-                out.add(r.with(DeliveryState.DELIVERED, "delivered to maildir", clock.instant(), "2.0.0", Optional.empty()));
+                out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
             } else {
                 // Only the mailboxes still without a copy stay on the recipient's route, so the retry
                 // writes to those and the mailboxes already served get no second copy.
-                Recipient rest = new Recipient(r.recipient().address(), r.recipient().dsn(), new Route.Local(local.domain(), missing));
-                out.add(new RecipientStatus(rest, DeliveryState.DEFERRED, "maildir delivery failed: " + String.join("; ", problems),
-                        clock.instant(), Optional.of("4.3.0"), Optional.empty()));
+                out.add(new DeliveryResult.Deferred(EnhancedStatus.LOCAL_ERROR, "maildir delivery failed: " + String.join("; ", problems),
+                        Optional.empty(), Optional.empty(), false, Optional.of(new Route.Local(local.domain(), missing))));
             }
         }
         return out;

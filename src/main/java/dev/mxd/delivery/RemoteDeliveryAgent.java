@@ -1,29 +1,37 @@
 package dev.mxd.delivery;
 
+import dev.mxd.dns.AddressText;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.MxResolver;
+import dev.mxd.mail.Route;
 import dev.mxd.queue.DeliveryAgent;
-import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.DeliveryResult;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.FlushListener;
 import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.client.MessageContent;
 import dev.mxd.smtp.client.OpenResult;
+import dev.mxd.smtp.client.OutboundEnvelope;
+import dev.mxd.smtp.client.OutboundRecipient;
 import dev.mxd.smtp.client.RecipientOutcome;
 import dev.mxd.smtp.client.SessionFailure;
 import dev.mxd.smtp.client.SessionStage;
 import dev.mxd.smtp.client.SmtpConnection;
 import dev.mxd.smtp.client.TlsPolicy;
 import dev.mxd.smtp.client.TransactionResult;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumSet;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -92,17 +100,18 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     @Override
-    public List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
-        String domain = ((dev.mxd.mail.Route.Relay) recipients.get(0).recipient().route()).domain();
+    public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
+        String domain = domainOf(recipients);
         MxOutcome plan;
         try {
             plan = resolver.resolve(domain);
         } catch (IllegalArgumentException badDomain) {
-            return all(recipients, DeliveryState.FAILED, "5.1.2", "bad destination domain: " + badDomain.getMessage(), null);
+            return all(recipients, DeliveryResult.Failed.of(EnhancedStatus.BAD_SYSTEM, "bad destination domain: " + badDomain.getMessage()));
         }
         if (!(plan instanceof MxOutcome.Routes routes)) {
-            DeliveryState state = plan.permanent() ? DeliveryState.FAILED : DeliveryState.DEFERRED;
-            return all(recipients, state, plan.status(), plan.error().orElse(plan.kind()), null);
+            String why = plan.error().orElse(plan.kind());
+            return all(recipients, plan.permanent() ? DeliveryResult.Failed.of(plan.status(), why)
+                    : DeliveryResult.Deferred.of(plan.status(), why));
         }
         RouteSelector.Selection selection = selector.select(routes);
         List<MxRoute> probing = new ArrayList<>(selection.probes());
@@ -113,43 +122,51 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         }
     }
 
-    private List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, String domain,
-                                          RouteSelector.Selection selection, List<MxRoute> probing) {
+    /** The domain the recipients go to: the agent serves one relay domain per call. */
+    private static String domainOf(List<RecipientStatus> recipients) {
+        Route route = recipients.get(0).recipient().route();
+        if (!(route instanceof Route.Relay relay)) {
+            throw new IllegalArgumentException(recipients.get(0).recipient().address() + " is not a remote recipient");
+        }
+        return relay.domain();
+    }
+
+    private List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, String domain,
+                                         RouteSelector.Selection selection, List<MxRoute> probing) {
         if (selection.routes().isEmpty()) {
-            java.time.Instant now = clock.instant();
+            Instant now = clock.instant();
             String why = selection.postponed().stream()
-                    .map(s -> s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "] "
+                    .map(s -> s.host() + "[" + AddressText.of(s.address().getAddress()) + "] "
                             + (s.retryAt().isAfter(now) ? "until " + s.retryAt() : "while another delivery probes it")
                             + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
-            return all(recipients, DeliveryState.DEFERRED, "4.4.1",
-                    "every MX host of " + domain + " failed recently and is passed over: " + why, null);
+            return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER,
+                    "every MX host of " + domain + " failed recently and is passed over: " + why));
         }
-        dev.mxd.smtp.client.Envelope transaction;
+        OutboundEnvelope transaction;
         try {
             transaction = transaction(envelope, text, recipients);
-        } catch (java.io.IOException e) {
-            return all(recipients, DeliveryState.DEFERRED, "4.3.0", "cannot read the spooled message: " + e.getMessage(), null);
+        } catch (IOException e) {
+            return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.LOCAL_ERROR, "cannot read the spooled message: " + e.getMessage()));
         }
         String lastProblem = "no MX address answered";
         // Recipients an address could never take (no SMTPUTF8 for a non-ASCII address): failed, not retried.
-        Map<Integer, RecipientStatus> settled = new HashMap<>();
+        Map<Integer, DeliveryResult> settled = new HashMap<>();
         List<MxRoute> tries = new ArrayList<>(selection.routes());
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
             Try t = attempt(route, transaction, client);
             if (t.result().isPresent()) {
-                return outcomes(recipients, (TransactionResult.Completed) t.result().get(), route);
+                return results(t.result().get(), route);
             }
-            t.settled().forEach((k, o) -> settled.put(k, recipients.get(k).with(DeliveryState.FAILED, o.detail(),
-                    clock.instant(), o.status().toString(), Optional.of(route.toString()))));
+            t.settled().forEach((k, o) -> settled.put(k, result(o, route)));
             lastProblem = t.problem();
             if (i == tries.size() - 1) {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
             }
         }
-        List<RecipientStatus> out = new ArrayList<>(all(recipients, DeliveryState.DEFERRED, "4.4.1",
-                "could not deliver to any MX host of " + domain + ": " + lastProblem, null));
+        List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER,
+                "could not deliver to any MX host of " + domain + ": " + lastProblem)));
         settled.forEach(out::set);
         return out;
     }
@@ -180,14 +197,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     /** What one address did: the transaction's result, or why it could not take it. */
-    private record Try(Optional<TransactionResult> result, String problem, Map<Integer, RecipientOutcome.Failed> settled) {
-        Try(Optional<TransactionResult> result, String problem) {
+    private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled) {
+        Try(Optional<TransactionResult.Completed> result, String problem) {
             this(result, problem, Map.of());
         }
     }
 
     /** One address: a cached or new connection, then the transaction. */
-    private Try attempt(MxRoute route, dev.mxd.smtp.client.Envelope transaction, ClientSettings settings) {
+    private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings) {
         SmtpConnection connection = connections.take(route.socketAddress()).orElse(null);
         boolean cached = connection != null;
         if (connection == null) {
@@ -198,7 +215,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             connection = ((OpenResult.Ready) opened).connection();
         }
         TransactionResult result = connection.send(transaction);
-        if (result instanceof TransactionResult.Failed f) {
+        if (!(result instanceof TransactionResult.Completed done)) {
+            TransactionResult.Failed f = (TransactionResult.Failed) result;
             connection.close();
             if (cached) {
                 // The server may have closed an idle cached connection: that says nothing about the host.
@@ -209,11 +227,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         }
         hostStatus.succeeded(route);
         connections.release(route.socketAddress(), connection);
-        return new Try(Optional.of(result), "");
+        return new Try(Optional.of(done), "");
     }
 
-    private Try retryWithoutTlsOrFail(MxRoute route, dev.mxd.smtp.client.Envelope transaction,
-                                                              ClientSettings settings, SessionFailure failure) {
+    private Try retryWithoutTlsOrFail(MxRoute route, OutboundEnvelope transaction, ClientSettings settings,
+                                      SessionFailure failure) {
         if (failure.tlsFailed() && settings.tls() == TlsPolicy.OPPORTUNISTIC) {
             LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, LogText.safe(failure.detail()));
             return attempt(route, transaction, settings.withTls(TlsPolicy.NONE));
@@ -233,41 +251,39 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return route + ": " + what;
     }
 
-    private List<RecipientStatus> outcomes(List<RecipientStatus> recipients, TransactionResult.Completed done, MxRoute route) {
-        List<RecipientStatus> out = new ArrayList<>();
-        String mta = route.toString();
-        for (int i = 0; i < recipients.size(); i++) {
-            RecipientStatus r = recipients.get(i);
-            RecipientOutcome o = done.recipients().get(i);
-            DeliveryState state = o instanceof RecipientOutcome.Accepted ? DeliveryState.DELIVERED
-                    : o instanceof RecipientOutcome.Failed ? DeliveryState.FAILED : DeliveryState.DEFERRED;
-            out.add(r.with(state, o.detail(), clock.instant(), o.status().toString(), Optional.of(mta)));
-        }
-        return out;
+    private List<DeliveryResult> results(TransactionResult.Completed done, MxRoute route) {
+        return done.recipients().stream().map(o -> result(o, route)).toList();
     }
 
-    private List<RecipientStatus> all(List<RecipientStatus> recipients, DeliveryState state, String status, String detail,
-                                      String mta) {
-        List<RecipientStatus> out = new ArrayList<>();
-        for (RecipientStatus r : recipients) {
-            out.add(r.with(state, detail, clock.instant(), status, Optional.ofNullable(mta)));
+    /** One recipient's result from what the server (or mxd, for it) decided in the transaction. */
+    private static DeliveryResult result(RecipientOutcome o, MxRoute route) {
+        Optional<String> mta = Optional.of(route.toString());
+        if (o instanceof RecipientOutcome.Accepted a) {
+            return new DeliveryResult.Delivered(a.status(), a.detail(), mta, Optional.of(a.finalReply()));
         }
-        return out;
+        if (o instanceof RecipientOutcome.Failed f) {
+            return new DeliveryResult.Failed(f.status(), f.detail(), mta, f.reply());
+        }
+        RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) o;
+        // A 2yz to DATA is no refusal: that deferral is mxd's own decision, not the server's.
+        Optional<SmtpReply> reply = d.reply().filter(r -> !r.positive());
+        return new DeliveryResult.Deferred(d.status(), d.detail(), mta, reply, d.maybeDelivered(), Optional.empty());
     }
 
-    private static dev.mxd.smtp.client.Envelope transaction(Envelope e, Path text, List<RecipientStatus> recipients)
-            throws java.io.IOException {
-        List<dev.mxd.smtp.client.Recipient> rcpts = new ArrayList<>();
+    private static List<DeliveryResult> all(List<RecipientStatus> recipients, DeliveryResult result) {
+        return Collections.nCopies(recipients.size(), result);
+    }
+
+    private static OutboundEnvelope transaction(Envelope e, Path text, List<RecipientStatus> recipients) throws IOException {
+        List<OutboundRecipient> rcpts = new ArrayList<>();
         for (RecipientStatus r : recipients) {
             RcptParameters dsn = r.recipient().dsn();
-            Set<dev.mxd.smtp.client.Recipient.Notify> notify = EnumSet.noneOf(dev.mxd.smtp.client.Recipient.Notify.class);
-            dsn.notifyOn().forEach(n -> notify.add(dev.mxd.smtp.client.Recipient.Notify.valueOf(n.name())));
             Optional<String> orcpt = dsn.orcpt().map(o -> o.regionMatches(true, 0, "rfc822;", 0, 7) ? o.substring(7) : o);
-            rcpts.add(new dev.mxd.smtp.client.Recipient(r.recipient().address().toString(), notify, orcpt));
+            rcpts.add(new OutboundRecipient(r.recipient().address().toString(), dsn.notifyOn(), orcpt));
         }
         MailParameters p = e.parameters();
-        return new dev.mxd.smtp.client.Envelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
+        return new OutboundEnvelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
                 p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
-                p.ret().map(r -> dev.mxd.smtp.client.Envelope.Ret.valueOf(r.name())), p.envid(), MessageContent.of(text, e.size()));
+                p.ret(), p.envid(), MessageContent.of(text, e.size()));
     }
 }

@@ -1,10 +1,10 @@
 package dev.mxd.demo;
 
 import dev.mxd.smtp.client.ClientSettings;
-import dev.mxd.smtp.client.Envelope;
+import dev.mxd.smtp.client.OutboundEnvelope;
 import dev.mxd.smtp.client.MessageContent;
 import dev.mxd.smtp.client.OpenResult;
-import dev.mxd.smtp.client.Recipient;
+import dev.mxd.smtp.client.OutboundRecipient;
 import dev.mxd.smtp.client.SmtpConnection;
 import dev.mxd.smtp.client.TlsPolicy;
 import dev.mxd.smtp.client.TransactionResult;
@@ -108,8 +108,8 @@ final class DemoClient {
                     }
                     c = ready.connection();
                 }
-                TransactionResult r = c.send(Envelope.of(DemoCluster.SENDER_MAILBOX + "@" + DemoCluster.SENDER_DOMAIN,
-                        List.of(Recipient.of(DemoCluster.MAILBOX + "@" + DemoCluster.DOMAIN)), MessageContent.of(message(n))));
+                TransactionResult r = c.send(OutboundEnvelope.of(DemoCluster.SENDER_MAILBOX + "@" + DemoCluster.SENDER_DOMAIN,
+                        List.of(OutboundRecipient.of(DemoCluster.MAILBOX + "@" + DemoCluster.DOMAIN)), MessageContent.of(message(n))));
                 if (r instanceof TransactionResult.Completed done && done.accepted().size() == 1) {
                     accepted.add(n);
                 } else {

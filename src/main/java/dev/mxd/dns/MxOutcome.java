@@ -1,5 +1,6 @@
 package dev.mxd.dns;
 
+import dev.mxd.smtp.EnhancedStatus;
 import java.util.List;
 import java.util.Optional;
 
@@ -20,15 +21,15 @@ public sealed interface MxOutcome {
     /** The outcome's name as {@code mxd lookup --json} prints it. */
     String kind();
 
-    /** The RFC 3463 enhanced status code a failure carries; "2.0.0" for routes. */
-    String status();
+    /** The RFC 3463 enhanced status code a failure carries; 2.0.0 for routes. */
+    EnhancedStatus status();
 
     /** One sentence saying what is wrong, empty for routes. */
     Optional<String> error();
 
     /** True when retrying later cannot help. */
     default boolean permanent() {
-        return status().startsWith("5");
+        return status().permanent();
     }
 
     /** Hosts in the order a delivery attempt tries them; {@code implicit} when they come from the domain's own A/AAAA. */
@@ -44,8 +45,8 @@ public sealed interface MxOutcome {
             return "routes";
         }
 
-        public String status() {
-            return "2.0.0";
+        public EnhancedStatus status() {
+            return EnhancedStatus.OK;
         }
 
         public Optional<String> error() {
@@ -67,8 +68,8 @@ public sealed interface MxOutcome {
             return "null-mx";
         }
 
-        public String status() {
-            return "5.1.10";
+        public EnhancedStatus status() {
+            return EnhancedStatus.NULL_MX;
         }
 
         public Optional<String> error() {
@@ -90,8 +91,8 @@ public sealed interface MxOutcome {
             return "no-such-domain";
         }
 
-        public String status() {
-            return "5.1.2";
+        public EnhancedStatus status() {
+            return EnhancedStatus.BAD_SYSTEM;
         }
 
         public Optional<String> error() {
@@ -113,8 +114,8 @@ public sealed interface MxOutcome {
             return "not-mail-enabled";
         }
 
-        public String status() {
-            return "5.1.2";
+        public EnhancedStatus status() {
+            return EnhancedStatus.BAD_SYSTEM;
         }
 
         public Optional<String> error() {
@@ -134,8 +135,8 @@ public sealed interface MxOutcome {
             return "loops-to-self";
         }
 
-        public String status() {
-            return "5.4.6";
+        public EnhancedStatus status() {
+            return EnhancedStatus.ROUTING_LOOP;
         }
 
         public Optional<String> error() {
@@ -145,7 +146,7 @@ public sealed interface MxOutcome {
     }
 
     /** DNS could not answer now, or no exchange had an address: defer, never bounce. */
-    record TemporaryFailure(MailDomain domain, String reason, String status, List<SkippedHost> skipped,
+    record TemporaryFailure(MailDomain domain, String reason, EnhancedStatus status, List<SkippedHost> skipped,
                             List<String> warnings) implements MxOutcome {
         public TemporaryFailure {
             skipped = List.copyOf(skipped);

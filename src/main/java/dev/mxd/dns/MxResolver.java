@@ -1,5 +1,6 @@
 package dev.mxd.dns;
 
+import dev.mxd.smtp.EnhancedStatus;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -69,7 +70,7 @@ public final class MxResolver {
         }
         if (answer instanceof DnsAnswer.Failed failed) {
             return new MxOutcome.TemporaryFailure(domain, "MX lookup for " + domain.ascii() + " failed: " + failed.reason(),
-                    "4.4.3", List.of(), warnings);
+                    EnhancedStatus.DNS_FAILURE, List.of(), warnings);
         }
         if (answer instanceof DnsAnswer.NoData) {
             return implicitMx(domain, name, warnings, deadline);
@@ -89,7 +90,7 @@ public final class MxResolver {
         }
         if (found.temporaryFailure != null) {
             return new MxOutcome.TemporaryFailure(domain, domain.ascii() + " has no MX records and its address lookup failed: "
-                    + found.temporaryFailure, "4.4.3", List.of(), warnings);
+                    + found.temporaryFailure, EnhancedStatus.DNS_FAILURE, List.of(), warnings);
         }
         return new MxOutcome.NotMailEnabled(domain, warnings);
     }
@@ -173,7 +174,7 @@ public final class MxResolver {
         if (hosts.isEmpty()) {
             String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";
             return new MxOutcome.TemporaryFailure(domain, "no mail exchanger of " + domain.ascii() + " can be tried: "
-                    + why, "4.4.4", skipped, warnings);
+                    + why, EnhancedStatus.UNABLE_TO_ROUTE, skipped, warnings);
         }
         return new MxOutcome.Routes(domain, false, hosts, skipped, warnings);
     }

@@ -4,6 +4,7 @@ import dev.mxd.config.DomainFilter;
 import dev.mxd.config.Engine;
 import dev.mxd.config.FiltersConfig;
 import dev.mxd.config.SpamPolicy;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.SmtpReply;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -161,20 +162,20 @@ public final class FilterChain {
             if (r instanceof EngineResult.Infected i) {
                 String virus = ClamdClient.printable(i.virus());
                 candidates.add(switch (policy.virus()) {
-                    case REJECT -> new FilterVerdict.Reject(reply(554, "5.7.1 Message refused: virus " + virus + " found"), all);
+                    case REJECT -> new FilterVerdict.Reject(reply(554, EnhancedStatus.NOT_AUTHORIZED, "Message refused: virus " + virus + " found"), all);
                     case QUARANTINE -> new FilterVerdict.Quarantine("virus " + virus + " (" + i.engine() + ")", all);
                     case DISCARD -> new FilterVerdict.Discard("virus " + virus + " (" + i.engine() + ")", all);
                 });
             } else if (r instanceof EngineResult.Unavailable u) {
                 if (config.onError() == FiltersConfig.OnError.TEMPFAIL) {
-                    candidates.add(new FilterVerdict.TempFail(reply(451, "4.7.1 Message not scanned (" + u.engine()
+                    candidates.add(new FilterVerdict.TempFail(reply(451, EnhancedStatus.NOT_AUTHORIZED_TEMPORARY, "Message not scanned (" + u.engine()
                             + " unavailable); try again later"), all));
                 } else {
                     skipped.add(u.engine() + " " + u.reason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
                 }
             } else if (r instanceof EngineResult.TooLarge t) {
                 if (config.onTooLarge() == FiltersConfig.OnTooLarge.REJECT) {
-                    candidates.add(new FilterVerdict.Reject(reply(552, "5.3.4 Message too big to scan for viruses"), all));
+                    candidates.add(new FilterVerdict.Reject(reply(552, EnhancedStatus.TOO_BIG, "Message too big to scan for viruses"), all));
                 } else {
                     skipped.add(t.engine() + " too large");
                 }
@@ -236,7 +237,7 @@ public final class FilterChain {
                         default -> Optional.empty();
                     };
                     if (action.equals("soft reject")) {
-                        rspamdVerdict = Optional.of(new FilterVerdict.TempFail(reply(451, "4.7.1 Message deferred by the spam filter;"
+                        rspamdVerdict = Optional.of(new FilterVerdict.TempFail(reply(451, EnhancedStatus.NOT_AUTHORIZED_TEMPORARY, "Message deferred by the spam filter;"
                                 + " try again later"), all));
                     }
                     if (fromAction.isPresent() && (step.isEmpty() || fromAction.get().compareTo(step.get()) > 0)) {
@@ -251,7 +252,7 @@ public final class FilterChain {
             case TAG -> Optional.<FilterVerdict>empty();
             case QUARANTINE -> Optional.of(new FilterVerdict.Quarantine(why, all));
             case DISCARD -> Optional.of(new FilterVerdict.Discard(why, all));
-            case REJECT -> Optional.of(new FilterVerdict.Reject(reply(550, "5.7.1 Message refused as spam"), all));
+            case REJECT -> Optional.of(new FilterVerdict.Reject(reply(550, EnhancedStatus.NOT_AUTHORIZED, "Message refused as spam"), all));
         });
         if (rspamdVerdict.isPresent() && (verdict.isEmpty() || rspamdVerdict.get().strictness() > verdict.get().strictness())) {
             verdict = rspamdVerdict;
@@ -259,7 +260,7 @@ public final class FilterChain {
         return new SpamDecision(score, required, step.isPresent(), verdict);
     }
 
-    private static SmtpReply reply(int code, String text) {
-        return SmtpReply.of(code, List.of(text));
+    private static SmtpReply reply(int code, EnhancedStatus status, String text) {
+        return SmtpReply.of(code, List.of(status + " " + text));
     }
 }

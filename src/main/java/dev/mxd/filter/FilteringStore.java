@@ -4,7 +4,6 @@ import dev.mxd.config.DomainFilter;
 import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.Replies;
-import dev.mxd.smtp.ServerReply;
 import dev.mxd.smtp.SmtpReply;
 import dev.mxd.mail.MessageStore;
 import dev.mxd.mail.Recipient;
@@ -128,11 +127,11 @@ public final class FilteringStore implements MessageStore {
             }
             if (verdict instanceof FilterVerdict.Reject r) {
                 message.discard();
-                return new StoreOutcome.Failed(serverReply(r.reply()));
+                return new StoreOutcome.Failed(r.reply());
             }
             if (verdict instanceof FilterVerdict.TempFail t) {
                 message.discard();
-                return new StoreOutcome.Failed(serverReply(t.reply()));
+                return new StoreOutcome.Failed(t.reply());
             }
             if (verdict instanceof FilterVerdict.Quarantine q) {
                 try {
@@ -182,13 +181,5 @@ public final class FilteringStore implements MessageStore {
         return new ScanEnvelope(id, t.sender().map(Mailbox::toString).orElse(""),
                 t.recipients().stream().map(r -> r.address().toString()).toList(),
                 Optional.of(t.client().remote().getAddress()), Optional.of(t.client().helo()), Optional.empty());
-    }
-
-    /** The engine's reply as the server sends it: the enhanced status code moves from the text to its own field. */
-    static ServerReply serverReply(SmtpReply reply) {
-        String status = reply.enhancedStatus().map(Object::toString).orElse("");
-        List<String> lines = reply.lines().stream()
-                .map(l -> !status.isEmpty() && l.startsWith(status + " ") ? l.substring(status.length() + 1) : l).toList();
-        return new ServerReply(reply.code(), status, lines);
     }
 }

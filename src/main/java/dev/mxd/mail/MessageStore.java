@@ -1,6 +1,6 @@
 package dev.mxd.mail;
 
-import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.TextSink;
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,6 +68,6 @@ public interface MessageStore {
     sealed interface StoreOutcome {
         record Stored(String queueId) implements StoreOutcome {}
 
-        record Failed(ServerReply reply) implements StoreOutcome {}
+        record Failed(SmtpReply reply) implements StoreOutcome {}
     }
 }

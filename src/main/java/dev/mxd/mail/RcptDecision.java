@@ -1,6 +1,6 @@
 package dev.mxd.mail;
 
-import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
 import java.util.Objects;
 
 /** The answer to one RCPT TO: accept with a route, or refuse with a reply. */
@@ -22,7 +22,7 @@ public sealed interface RcptDecision {
         }
     }
 
-    record Refuse(ServerReply reply) implements RcptDecision {}
+    record Refuse(SmtpReply reply) implements RcptDecision {}
 
     /**
      * Which filter policy decides for a recipient, as an opaque key compared with {@code equals}: a

@@ -4,9 +4,10 @@ import dev.mxd.delivery.HostStatusTable;
 import dev.mxd.dns.DnsClient;
 import dev.mxd.filter.FilterChain;
 import dev.mxd.queue.DeliveryEvent;
+import dev.mxd.queue.Destination;
 import dev.mxd.queue.QueueState;
 import dev.mxd.queue.Spool;
-import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -50,7 +51,7 @@ public final class Metrics {
         this.latency = Timer.builder("mxd.delivery.latency").description("arrival to delivery of each delivered recipient")
                 .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
         for (DeliveryEvent.Outcome o : DeliveryEvent.Outcome.values()) {
-            for (String transport : List.of("local", "smtp")) {
+            for (String transport : Destination.TRANSPORTS) {
                 deliveries(o, transport); // present at 0 from the start, so rate() works from the first scrape
             }
         }
@@ -75,9 +76,9 @@ public final class Metrics {
     }
 
     /** A recipient refused at RCPT, by the reply given (codes come from mxd's own table: bounded). */
-    public void rcptRejected(ServerReply reply) {
+    public void rcptRejected(SmtpReply reply) {
         Counter.builder("mxd.smtp.rejected").description("recipients refused at RCPT, by reply code and enhanced status")
-                .tag("code", String.valueOf(reply.code())).tag("status", reply.status()).register(registry).increment();
+                .tag("code", String.valueOf(reply.code())).tag("status", reply.enhancedStatus().map(Object::toString).orElse("")).register(registry).increment();
     }
 
     /** Queue size per state and the oldest message's age per state, from directory listings at each scrape. */

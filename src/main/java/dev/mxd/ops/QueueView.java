@@ -10,7 +10,6 @@ import dev.mxd.queue.QueueState;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.Mailbox;
-import dev.mxd.mail.Route;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.time.Clock;
@@ -151,7 +150,7 @@ public final class QueueView {
             j.put("destination", destination(r));
             j.put("state", r.state().name().toLowerCase(java.util.Locale.ROOT));
             j.put("last_reply", r.detail());
-            r.status().ifPresent(s -> j.put("dsn", s));
+            r.status().ifPresent(s -> j.put("dsn", s.toString()));
             r.remoteMta().ifPresent(m -> j.put("relay", m));
             j.put("updated", r.updated().toString());
         }
@@ -159,7 +158,7 @@ public final class QueueView {
     }
 
     private static String destination(RecipientStatus r) {
-        return r.recipient().route() instanceof Route.Relay relay ? relay.domain() : "local";
+        return dev.mxd.queue.Destination.of(r.recipient().route()).toString(); // "local", or the domain
     }
 
     /**

@@ -44,7 +44,7 @@ public final class RecentEvents {
             events.removeFirst();
         }
         events.addLast(e);
-        if (e.outcome() != DeliveryEvent.Outcome.DEFERRED && e.transport().equals("smtp") && !e.relay().equals("none")) {
+        if (e.outcome() != DeliveryEvent.Outcome.DEFERRED && e.destination().remote() && !e.relay().equals("none")) {
             hosts.put(e.relay(), new HostSeen(e.relay(), e.at(), e.queueId())); // it answered the transaction: it is up
         }
     }

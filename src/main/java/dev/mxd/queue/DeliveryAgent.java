@@ -6,8 +6,8 @@ import java.util.List;
 /**
  * Delivers some recipients of one spooled message: to local mailboxes, or by MX to one
  * destination domain. Like Postfix's local and smtp agents, it reports a result per
- * recipient and never throws for delivery trouble: a temporary problem is a DEFERRED
- * recipient, a permanent one a FAILED recipient.
+ * recipient and never throws for delivery trouble: a temporary problem is a
+ * {@link DeliveryResult.Deferred} result, a permanent one a {@link DeliveryResult.Failed}.
  */
 public interface DeliveryAgent {
 
@@ -15,7 +15,7 @@ public interface DeliveryAgent {
      * @param envelope   the message's envelope
      * @param text       the spooled text (Received header first)
      * @param recipients recipients of one destination, each PENDING or DEFERRED
-     * @return the new status of each recipient, in the same order
+     * @return the result for each recipient, in the same order
      */
-    List<RecipientStatus> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients);
+    List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients);
 }

@@ -12,7 +12,7 @@ import java.util.Locale;
  *
  * @param queueId   the message's queue id
  * @param recipient the recipient address
- * @param transport {@code local} (Maildir) or {@code smtp} (by MX); a bounded label for metrics
+ * @param destination where the recipient went: local mailboxes or a domain by MX (its {@link #transport()} label)
  * @param relay     Postfix's relay field: {@code host[address]:port}, {@code local}, or {@code none}
  * @param outcome   sent, deferred or bounced
  * @param dsn       the RFC 3463 enhanced status of the attempt
@@ -20,8 +20,13 @@ import java.util.Locale;
  * @param arrival   when the message was accepted
  * @param at        when the attempt ended
  */
-public record DeliveryEvent(String queueId, String recipient, String transport, String relay, Outcome outcome, String dsn,
+public record DeliveryEvent(String queueId, String recipient, Destination destination, String relay, Outcome outcome, String dsn,
                             String detail, Instant arrival, Instant at) {
+
+    /** {@code local} (Maildir) or {@code smtp} (by MX): a bounded label for metrics and logs. */
+    public String transport() {
+        return destination.transport();
+    }
 
     /** Postfix's status words. */
     public enum Outcome {

@@ -1,5 +1,8 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
+import dev.mxd.smtp.EnhancedStatus;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -76,7 +79,7 @@ final class EnvelopeJson {
             r.put("state", s.state().name().toLowerCase(java.util.Locale.ROOT));
             r.put("detail", s.detail());
             r.put("updated", s.updated().toString());
-            s.status().ifPresent(v -> r.put("status", v));
+            s.status().ifPresent(v -> r.put("status", v.toString()));
             s.remoteMta().ifPresent(v -> r.put("remote-mta", v));
         }
         return MAPPER.writeValueAsBytes(o);
@@ -93,6 +96,14 @@ final class EnvelopeJson {
         };
     }
 
+    /**
+     * A recipient's recorded status code. mxd writes only valid codes; one that is not (a file
+     * edited by hand) reads as none, so the message is still delivered, with X.0.0 in a notice.
+     */
+    private static Optional<EnhancedStatus> status(String text) {
+        return EnhancedStatus.parse(text);
+    }
+
     static Envelope read(byte[] bytes) throws IOException {
         JsonNode o = MAPPER.readTree(bytes);
         try {
@@ -103,15 +114,15 @@ final class EnvelopeJson {
             MailParameters p = new MailParameters(OptionalLong.empty(),
                     o.path("body").asText().equals("8BITMIME") ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT,
                     o.path("smtputf8").asBoolean(),
-                    o.hasNonNull("ret") ? Optional.of(MailParameters.Ret.valueOf(o.get("ret").asText())) : Optional.empty(),
+                    o.hasNonNull("ret") ? Optional.of(DsnReturn.valueOf(o.get("ret").asText())) : Optional.empty(),
                     o.hasNonNull("envid") ? Optional.of(o.get("envid").asText()) : Optional.empty());
             JsonNode c = o.path("client");
             ClientInfo client = new ClientInfo(new InetSocketAddress(InetAddress.getByName(c.path("address").asText()), c.path("port").asInt()),
                     c.path("helo").asText(), c.path("esmtp").asBoolean(), c.path("tls").asBoolean());
             List<RecipientStatus> rs = new ArrayList<>();
             for (JsonNode r : o.path("recipients")) {
-                Set<RcptParameters.Notify> notify = EnumSet.noneOf(RcptParameters.Notify.class);
-                r.path("notify").forEach(n -> notify.add(RcptParameters.Notify.valueOf(n.asText())));
+                Set<DsnNotify> notify = EnumSet.noneOf(DsnNotify.class);
+                r.path("notify").forEach(n -> notify.add(DsnNotify.valueOf(n.asText())));
                 RcptParameters dsn = new RcptParameters(notify, r.hasNonNull("orcpt") ? Optional.of(r.get("orcpt").asText()) : Optional.empty());
                 Route route;
                 if (r.path("route").asText().equals("local")) {
@@ -124,7 +135,7 @@ final class EnvelopeJson {
                 rs.add(new RecipientStatus(new Recipient(Mailbox.parse(r.path("address").asText()), dsn, route),
                         DeliveryState.valueOf(r.path("state").asText().toUpperCase(java.util.Locale.ROOT)),
                         r.path("detail").asText(), Instant.parse(r.path("updated").asText()),
-                        r.hasNonNull("status") ? Optional.of(r.get("status").asText()) : Optional.empty(),
+                        r.hasNonNull("status") ? status(r.get("status").asText()) : Optional.empty(),
                         r.hasNonNull("remote-mta") ? Optional.of(r.get("remote-mta").asText()) : Optional.empty()));
             }
             return new Envelope(o.path("id").asText(), sender.isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(sender)), p, rs,

@@ -1,6 +1,8 @@
 package dev.mxd.queue;
 
-import dev.mxd.mail.Route;
+import dev.mxd.smtp.DsnNotify;
+import dev.mxd.smtp.DsnNotify;
+import dev.mxd.smtp.EnhancedStatus;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -49,9 +51,6 @@ public final class QueueManager implements AutoCloseable {
     /** How old an envelope in incoming/ must be before a scan takes it (a younger one may be mid-commit). */
     static final Duration INCOMING_GRACE = Duration.ofMinutes(1);
 
-    /** Destination key for local mailboxes. */
-    static final String LOCAL = "local";
-
     /**
      * @param concurrency    messages delivered at once
      * @param perDestination deliveries at once to one destination (a remote domain, or local mailboxes)
@@ -85,11 +84,11 @@ public final class QueueManager implements AutoCloseable {
 
     // Per-destination limits: slots in use, the messages set aside until one is free, and the
     // slots handed to a woken message that has not started yet.
-    private final Map<String, Slots> destinations = new ConcurrentHashMap<>();
+    private final Map<Destination, Slots> destinations = new ConcurrentHashMap<>();
     /** For a message set aside after delivering to some destinations: those still to try in this round. */
-    private final Map<String, Set<String>> owed = new ConcurrentHashMap<>();
+    private final Map<String, Set<Destination>> owed = new ConcurrentHashMap<>();
     /** A destination's slot handed to a waiting message (queue id to destination), taken when it starts. */
-    private final Map<String, String> granted = new ConcurrentHashMap<>();
+    private final Map<String, Destination> granted = new ConcurrentHashMap<>();
     /**
      * Outcomes of an attempt that could not be written (disk full, I/O error), by queue id: the
      * next attempt writes them first and delivers only what they leave, so a recipient already
@@ -211,8 +210,12 @@ public final class QueueManager implements AutoCloseable {
             return Set.of();
         }
         try {
-            Set<String> domains = new java.util.TreeSet<>(byDestination(spool.envelope(state.get(), id)).keySet());
-            domains.remove(LOCAL);
+            Set<String> domains = new java.util.TreeSet<>();
+            for (Destination d : byDestination(spool.envelope(state.get(), id)).keySet()) {
+                if (d instanceof Destination.Domain domain) {
+                    domains.add(domain.name());
+                }
+            }
             return domains;
         } catch (java.nio.file.NoSuchFileException movedMeanwhile) {
             return Set.of(); // whenIdle says what became of it
@@ -353,11 +356,11 @@ public final class QueueManager implements AutoCloseable {
      */
     void process(String id) {
         boolean kept = false; // set aside: it stays in memory, waiting for a destination
-        String grant = granted.remove(id); // a slot handed over while the message waited
-        Set<String> round = owed.remove(id);
+        Destination grant = granted.remove(id); // a slot handed over while the message waited
+        Set<Destination> round = owed.remove(id);
         try {
             Envelope e;
-            Map<String, List<Integer>> groups;
+            Map<Destination, List<Integer>> groups;
             Unrecorded pending; // the last attempt's outcomes that could not be written yet, if any
             synchronized (claim(id)) {
                 Optional<QueueState> state = spool.state(id);
@@ -373,7 +376,7 @@ public final class QueueManager implements AutoCloseable {
                 if (round != null) {
                     groups.keySet().retainAll(round);
                 }
-                String handed = grant;
+                Destination handed = grant;
                 if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> d.equals(handed) || hasRoom(d))) {
                     kept = setAside(id, groups.keySet());
                     return;
@@ -384,9 +387,9 @@ public final class QueueManager implements AutoCloseable {
             if (pending != null) {
                 record(pending.envelope(), text, pending.toReport()); // the last attempt's outcomes first
             }
-            List<String> full = new ArrayList<>();
-            for (Map.Entry<String, List<Integer>> group : groups.entrySet()) {
-                String destination = group.getKey();
+            List<Destination> full = new ArrayList<>();
+            for (Map.Entry<Destination, List<Integer>> group : groups.entrySet()) {
+                Destination destination = group.getKey();
                 if (destination.equals(grant)) {
                     grant = null; // the slot handed over is used now
                 } else if (!reserve(destination)) {
@@ -431,11 +434,11 @@ public final class QueueManager implements AutoCloseable {
         final ArrayDeque<String> waiting = new ArrayDeque<>();
     }
 
-    private Slots slots(String destination) {
+    private Slots slots(Destination destination) {
         return destinations.computeIfAbsent(destination, k -> new Slots());
     }
 
-    private boolean hasRoom(String destination) {
+    private boolean hasRoom(Destination destination) {
         Slots s = slots(destination);
         synchronized (s) {
             return s.active < settings.perDestination();
@@ -443,7 +446,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Takes a slot of {@code destination} if one is free; never waits. */
-    private boolean reserve(String destination) {
+    private boolean reserve(Destination destination) {
         Slots s = slots(destination);
         synchronized (s) {
             if (s.active < settings.perDestination()) {
@@ -455,7 +458,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Ends a delivery: its slot goes to the first message waiting for the destination, else it is free. */
-    private void freeSlot(String destination) {
+    private void freeSlot(Destination destination) {
         Slots s = slots(destination);
         while (true) {
             String next;
@@ -484,8 +487,8 @@ public final class QueueManager implements AutoCloseable {
      * active limit; it is then left on disk, due again after a scan interval, so a destination's
      * backlog neither fills the memory nor keeps the scans from finding other mail.
      */
-    private boolean setAside(String id, Collection<String> pending) throws IOException {
-        String destination = pending.iterator().next();
+    private boolean setAside(String id, Collection<Destination> pending) throws IOException {
+        Destination destination = pending.iterator().next();
         Slots s = slots(destination);
         boolean wait;
         synchronized (s) {
@@ -515,8 +518,8 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Indexes of the recipients still to deliver, grouped by destination, in first-seen order. */
-    private static Map<String, List<Integer>> byDestination(Envelope e) {
-        Map<String, List<Integer>> groups = new LinkedHashMap<>();
+    private static Map<Destination, List<Integer>> byDestination(Envelope e) {
+        Map<Destination, List<Integer>> groups = new LinkedHashMap<>();
         List<RecipientStatus> rs = e.recipients();
         for (int i = 0; i < rs.size(); i++) {
             if (!rs.get(i).state().done()) {
@@ -526,30 +529,31 @@ public final class QueueManager implements AutoCloseable {
         return groups;
     }
 
-    private static String destination(RecipientStatus r) {
-        return r.recipient().route() instanceof Route.Relay relay ? relay.domain() : LOCAL;
+    private static Destination destination(RecipientStatus r) {
+        return Destination.of(r.recipient().route());
     }
 
-    private Envelope attempt(Envelope e, Path text, String destination, List<Integer> indexes) throws IOException {
+    private Envelope attempt(Envelope e, Path text, Destination destination, List<Integer> indexes) throws IOException {
         List<RecipientStatus> before = new ArrayList<>();
         for (int i : indexes) {
             before.add(e.recipients().get(i));
         }
-        DeliveryAgent agent = destination.equals(LOCAL) ? local : remote;
-        List<RecipientStatus> after = agent.deliver(e, text, before);
-        if (after.size() != before.size()) {
-            throw new IllegalStateException("delivery agent for " + destination + " returned " + after.size()
+        DeliveryAgent agent = destination instanceof Destination.Local ? local : remote;
+        List<DeliveryResult> results = agent.deliver(e, text, before);
+        if (results.size() != before.size()) {
+            throw new IllegalStateException("delivery agent for " + destination + " returned " + results.size()
                     + " results for " + before.size() + " recipients");
         }
+        Instant now = clock.instant();
         List<RecipientStatus> updated = new ArrayList<>(e.recipients());
         List<RecipientStatus> toReport = new ArrayList<>();
         for (int k = 0; k < indexes.size(); k++) {
-            RecipientStatus r = after.get(k);
+            RecipientStatus r = before.get(k).after(results.get(k), now);
             updated.set(indexes.get(k), r);
             log(e, r);
             // Success notices only where mxd is the final hop (RFC 3461 §5.2.2): a relay passes NOTIFY on.
             if (r.state() == DeliveryState.FAILED
-                    || (r.state() == DeliveryState.DELIVERED && destination.equals(LOCAL) && wantsSuccessNotice(r))) {
+                    || (r.state() == DeliveryState.DELIVERED && destination instanceof Destination.Local && wantsSuccessNotice(r))) {
                 toReport.add(r);
             }
         }
@@ -577,7 +581,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private static boolean wantsSuccessNotice(RecipientStatus r) {
-        return r.recipient().dsn().notifyOn().contains(dev.mxd.smtp.RcptParameters.Notify.SUCCESS);
+        return r.recipient().dsn().notifyOn().contains(DsnNotify.SUCCESS);
     }
 
     /** After an attempt: remove a finished message, bounce an expired one, defer the rest. */
@@ -603,7 +607,7 @@ public final class QueueManager implements AutoCloseable {
             } else {
                 RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
                         "delivery time expired after " + settings.retry().giveUp().toDays() + " days; last problem: " + r.detail(),
-                        now, Optional.of("4.4.7"), r.remoteMta());
+                        now, Optional.of(EnhancedStatus.EXPIRED), r.remoteMta());
                 expired.add(failed);
                 updated.add(failed);
                 log(e, failed);
@@ -625,13 +629,14 @@ public final class QueueManager implements AutoCloseable {
 
     /** The Postfix-style line for one recipient's outcome (see {@link DeliveryEvent#logLine}), then the listeners. */
     private void log(Envelope e, RecipientStatus r) {
-        boolean local = destination(r).equals(LOCAL);
+        Destination destination = destination(r);
+        boolean local = destination instanceof Destination.Local;
         String dsn = r.status().orElse(switch (r.state()) {
-            case DELIVERED -> "2.0.0";
-            case FAILED -> "5.0.0";
-            default -> "4.0.0";
-        });
-        DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), local ? "local" : "smtp",
+            case DELIVERED -> EnhancedStatus.OK;
+            case FAILED -> EnhancedStatus.PERMANENT_FAILURE;
+            default -> EnhancedStatus.TEMPORARY_FAILURE;
+        }).toString();
+        DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), destination,
                 r.remoteMta().orElse(local ? "local" : "none"), DeliveryEvent.Outcome.of(r.state()), dsn, r.detail(),
                 e.arrival(), clock.instant());
         LOG.info("{}", event.logLine());

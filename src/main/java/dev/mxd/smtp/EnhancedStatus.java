@@ -7,8 +7,73 @@ import java.util.regex.Pattern;
 /**
  * An RFC 3463 enhanced mail system status code ("5.1.1"): class, subject, detail. Servers that
  * announce ENHANCEDSTATUSCODES put it at the start of each reply line (RFC 2034 §4).
+ *
+ * <p>The constants below are the one table of codes mxd gives itself, in its replies, its
+ * delivery results and its notices; no other place spells a code as text.
  */
 public record EnhancedStatus(int statusClass, int subject, int detail) {
+
+    // Success (class 2).
+    /** 2.0.0: done, nothing more to say. */
+    public static final EnhancedStatus OK = new EnhancedStatus(2, 0, 0);
+    /** 2.1.0: the sender address is fine (X.1.0, other address status). */
+    public static final EnhancedStatus SENDER_OK = new EnhancedStatus(2, 1, 0);
+    /** 2.1.5: the destination address is valid. */
+    public static final EnhancedStatus RECIPIENT_OK = new EnhancedStatus(2, 1, 5);
+    /** 2.5.0: other protocol status (VRFY that cannot verify but will deliver). */
+    public static final EnhancedStatus PROTOCOL_OK = new EnhancedStatus(2, 5, 0);
+
+    // Transient failures (class 4).
+    /** 4.0.0: a temporary failure with nothing more specific to say. */
+    public static final EnhancedStatus TEMPORARY_FAILURE = new EnhancedStatus(4, 0, 0);
+    /** 4.3.0: other mail system status: trouble on this host (a file it cannot read or write). */
+    public static final EnhancedStatus LOCAL_ERROR = new EnhancedStatus(4, 3, 0);
+    /** 4.3.1: mail system full (no room to store the message). */
+    public static final EnhancedStatus SYSTEM_FULL = new EnhancedStatus(4, 3, 1);
+    /** 4.3.2: the system is not accepting network messages (shutting down). */
+    public static final EnhancedStatus NOT_ACCEPTING = new EnhancedStatus(4, 3, 2);
+    /** 4.4.1: no answer from the host (no MX host took the message). */
+    public static final EnhancedStatus NO_ANSWER = new EnhancedStatus(4, 4, 1);
+    /** 4.4.2: bad connection (lost, timed out, or closed to make room). */
+    public static final EnhancedStatus BAD_CONNECTION = new EnhancedStatus(4, 4, 2);
+    /** 4.4.3: directory server failure (DNS did not answer). */
+    public static final EnhancedStatus DNS_FAILURE = new EnhancedStatus(4, 4, 3);
+    /** 4.4.4: unable to route (no usable exchanger now). */
+    public static final EnhancedStatus UNABLE_TO_ROUTE = new EnhancedStatus(4, 4, 4);
+    /** 4.4.7: delivery time expired (the message stayed too long in the queue). */
+    public static final EnhancedStatus EXPIRED = new EnhancedStatus(4, 4, 7);
+    /** 4.5.3: too many recipients for this transaction. */
+    public static final EnhancedStatus TOO_MANY_RECIPIENTS = new EnhancedStatus(4, 5, 3);
+    /** 4.7.0: other security status (connection limits, too many errors). */
+    public static final EnhancedStatus SECURITY_TEMPORARY = new EnhancedStatus(4, 7, 0);
+    /** 4.7.1: not accepted for now by policy (a filter could not decide). */
+    public static final EnhancedStatus NOT_AUTHORIZED_TEMPORARY = new EnhancedStatus(4, 7, 1);
+
+    // Permanent failures (class 5).
+    /** 5.0.0: a permanent failure with nothing more specific to say. */
+    public static final EnhancedStatus PERMANENT_FAILURE = new EnhancedStatus(5, 0, 0);
+    /** 5.1.1: bad destination mailbox address (no such user). */
+    public static final EnhancedStatus BAD_MAILBOX = new EnhancedStatus(5, 1, 1);
+    /** 5.1.2: bad destination system address (the domain cannot receive mail). */
+    public static final EnhancedStatus BAD_SYSTEM = new EnhancedStatus(5, 1, 2);
+    /** 5.1.10: the recipient's domain publishes a null MX (RFC 7505). */
+    public static final EnhancedStatus NULL_MX = new EnhancedStatus(5, 1, 10);
+    /** 5.3.4: message too big for the system. */
+    public static final EnhancedStatus TOO_BIG = new EnhancedStatus(5, 3, 4);
+    /** 5.4.6: routing loop detected (too many hops, or the best MX is this host). */
+    public static final EnhancedStatus ROUTING_LOOP = new EnhancedStatus(5, 4, 6);
+    /** 5.5.1: invalid command (bad sequence, protocol error). */
+    public static final EnhancedStatus INVALID_COMMAND = new EnhancedStatus(5, 5, 1);
+    /** 5.5.2: syntax error (command not recognized, bare line ending). */
+    public static final EnhancedStatus SYNTAX_ERROR = new EnhancedStatus(5, 5, 2);
+    /** 5.5.4: invalid command arguments. */
+    public static final EnhancedStatus INVALID_ARGUMENTS = new EnhancedStatus(5, 5, 4);
+    /** 5.5.6: a line too long (as mxd answers it). */
+    public static final EnhancedStatus LINE_TOO_LONG = new EnhancedStatus(5, 5, 6);
+    /** 5.6.7: a non-ASCII address without SMTPUTF8 (RFC 6531). */
+    public static final EnhancedStatus NEEDS_SMTPUTF8 = new EnhancedStatus(5, 6, 7);
+    /** 5.7.1: delivery not authorized, message refused (relay denied, virus, spam). */
+    public static final EnhancedStatus NOT_AUTHORIZED = new EnhancedStatus(5, 7, 1);
 
     /** RFC 3463 §2: class is 2, 4 or 5; subject and detail are 1 to 3 digits. */
     private static final Pattern SYNTAX = Pattern.compile("([245])\\.(\\d{1,3})\\.(\\d{1,3})(?=\\s|$)");
@@ -36,6 +101,25 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
             return Optional.empty();
         }
         return Optional.of(new EnhancedStatus(statusClass, Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))));
+    }
+
+    /** A code written as text ("5.1.1", as {@link #toString()} gives it), or empty if it is not one. */
+    public static Optional<EnhancedStatus> parse(String text) {
+        Matcher m = SYNTAX.matcher(text);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        return Optional.of(new EnhancedStatus(m.group(1).charAt(0) - '0', Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))));
+    }
+
+    /** 2.x.x. */
+    public boolean success() {
+        return statusClass == 2;
+    }
+
+    /** 5.x.x: retrying cannot help. */
+    public boolean permanent() {
+        return statusClass == 5;
     }
 
     @Override

@@ -12,13 +12,10 @@ import java.util.OptionalLong;
  * @param ret      RET= FULL or HDRS: what a bounce should carry (RFC 3461 §4.3)
  * @param envid    ENVID= the sender's envelope identifier, xtext-decoded (RFC 3461 §4.4)
  */
-public record MailParameters(OptionalLong size, Body body, boolean smtputf8, Optional<Ret> ret, Optional<String> envid) {
+public record MailParameters(OptionalLong size, Body body, boolean smtputf8, Optional<DsnReturn> ret, Optional<String> envid) {
 
     public static final MailParameters NONE = new MailParameters(OptionalLong.empty(), Body.SEVEN_BIT, false, Optional.empty(), Optional.empty());
 
     /** BODY values (RFC 6152 §2). */
     public enum Body { SEVEN_BIT, EIGHT_BIT_MIME }
-
-    /** RET values (RFC 3461 §4.3). */
-    public enum Ret { FULL, HDRS }
 }

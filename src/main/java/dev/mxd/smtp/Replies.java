@@ -11,116 +11,116 @@ public final class Replies {
     private Replies() {}
 
     // Connection and greeting (RFC 5321 §4.2, §3.1; no enhanced code on greetings, RFC 2034 §3).
-    public static ServerReply greeting(String host) {
-        return ServerReply.of(220, "", host + " ESMTP mxd");
+    public static SmtpReply greeting(String host) {
+        return SmtpReply.of(220, host + " ESMTP mxd");
     }
 
-    public static ServerReply closing(String host) {
-        return ServerReply.of(221, "2.0.0", host + " closing connection");
+    public static SmtpReply closing(String host) {
+        return SmtpReply.of(221, EnhancedStatus.OK, host + " closing connection");
     }
 
-    public static ServerReply shuttingDown(String host) {
-        return ServerReply.of(421, "4.3.2", host + " shutting down, try again later");
+    public static SmtpReply shuttingDown(String host) {
+        return SmtpReply.of(421, EnhancedStatus.NOT_ACCEPTING, host + " shutting down, try again later");
     }
 
-    public static ServerReply timeout(String host) {
-        return ServerReply.of(421, "4.4.2", host + " timeout exceeded, closing connection");
+    public static SmtpReply timeout(String host) {
+        return SmtpReply.of(421, EnhancedStatus.BAD_CONNECTION, host + " timeout exceeded, closing connection");
     }
 
-    public static final ServerReply TOO_MANY_CONNECTIONS = ServerReply.of(421, "4.7.0", "too many connections, try again later");
-    public static final ServerReply TOO_MANY_CONNECTIONS_FROM_YOU =
-            ServerReply.of(421, "4.7.0", "too many connections from your address, try again later");
-    public static final ServerReply TOO_MANY_CONNECTIONS_FROM_YOUR_NETWORK =
-            ServerReply.of(421, "4.7.0", "too many connections from your network, try again later");
+    public static final SmtpReply TOO_MANY_CONNECTIONS = SmtpReply.of(421, EnhancedStatus.SECURITY_TEMPORARY, "too many connections, try again later");
+    public static final SmtpReply TOO_MANY_CONNECTIONS_FROM_YOU =
+            SmtpReply.of(421, EnhancedStatus.SECURITY_TEMPORARY, "too many connections from your address, try again later");
+    public static final SmtpReply TOO_MANY_CONNECTIONS_FROM_YOUR_NETWORK =
+            SmtpReply.of(421, EnhancedStatus.SECURITY_TEMPORARY, "too many connections from your network, try again later");
 
     /** The session made {@code limits.max-errors} errors without delivering a message (as Postfix's hard error limit). */
-    public static ServerReply tooManyErrors(String host) {
-        return ServerReply.of(421, "4.7.0", host + " too many errors, closing connection");
+    public static SmtpReply tooManyErrors(String host) {
+        return SmtpReply.of(421, EnhancedStatus.SECURITY_TEMPORARY, host + " too many errors, closing connection");
     }
 
     /** Closed to make room for a new client while the connection limits are reached (the idlest session goes first). */
-    public static ServerReply shedIdle(String host) {
-        return ServerReply.of(421, "4.4.2", host + " idle too long while busy, closing connection; try again later");
+    public static SmtpReply shedIdle(String host) {
+        return SmtpReply.of(421, EnhancedStatus.BAD_CONNECTION, host + " idle too long while busy, closing connection; try again later");
     }
-    public static final ServerReply TALKED_BEFORE_GREETING =
-            ServerReply.of(554, "5.5.1", "protocol error: you sent before my greeting");
+    public static final SmtpReply TALKED_BEFORE_GREETING =
+            SmtpReply.of(554, EnhancedStatus.INVALID_COMMAND, "protocol error: you sent before my greeting");
 
     // Positive completions.
-    public static final ServerReply OK = ServerReply.of(250, "2.0.0", "OK");
-    public static final ServerReply SENDER_OK = ServerReply.of(250, "2.1.0", "sender OK");
-    public static final ServerReply RECIPIENT_OK = ServerReply.of(250, "2.1.5", "recipient OK");
-    public static final ServerReply RESET = ServerReply.of(250, "2.0.0", "reset");
-    public static final ServerReply START_DATA = ServerReply.of(354, "", "end data with <CR><LF>.<CR><LF>");
-    public static final ServerReply START_TLS = ServerReply.of(220, "2.0.0", "ready to start TLS");
+    public static final SmtpReply OK = SmtpReply.of(250, EnhancedStatus.OK, "OK");
+    public static final SmtpReply SENDER_OK = SmtpReply.of(250, EnhancedStatus.SENDER_OK, "sender OK");
+    public static final SmtpReply RECIPIENT_OK = SmtpReply.of(250, EnhancedStatus.RECIPIENT_OK, "recipient OK");
+    public static final SmtpReply RESET = SmtpReply.of(250, EnhancedStatus.OK, "reset");
+    public static final SmtpReply START_DATA = SmtpReply.of(354, "end data with <CR><LF>.<CR><LF>");
+    public static final SmtpReply START_TLS = SmtpReply.of(220, EnhancedStatus.OK, "ready to start TLS");
     /** RFC 5321 §3.5.3: 252 when the server will not verify but will try to deliver. */
-    public static final ServerReply CANNOT_VERIFY = ServerReply.of(252, "2.5.0", "cannot VRFY user, but will accept message and attempt delivery");
-    public static final ServerReply HELP = new ServerReply(214, "2.0.0",
+    public static final SmtpReply CANNOT_VERIFY = SmtpReply.of(252, EnhancedStatus.PROTOCOL_OK, "cannot VRFY user, but will accept message and attempt delivery");
+    public static final SmtpReply HELP = SmtpReply.of(214, EnhancedStatus.OK,
             List.of("mxd: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS", "see RFC 5321"));
 
-    public static ServerReply hello(String host, String client) {
-        return ServerReply.of(250, "", host + " hello " + client);
+    public static SmtpReply hello(String host, String client) {
+        return SmtpReply.of(250, host + " hello " + client);
     }
 
-    public static ServerReply queued(String queueId) {
-        return ServerReply.of(250, "2.0.0", "OK queued as " + queueId);
+    public static SmtpReply queued(String queueId) {
+        return SmtpReply.of(250, EnhancedStatus.OK, "OK queued as " + queueId);
     }
 
     // Syntax and sequence (RFC 5321 §4.2.4, §4.3.2; RFC 3463 X.5.x).
-    public static final ServerReply UNKNOWN_COMMAND = ServerReply.of(500, "5.5.2", "command not recognized");
-    public static final ServerReply LINE_TOO_LONG = ServerReply.of(500, "5.5.6", "line too long");
-    public static final ServerReply BAD_SEQUENCE_HELO = ServerReply.of(503, "5.5.1", "bad sequence of commands: send EHLO or HELO first");
-    public static final ServerReply BAD_SEQUENCE_MAIL = ServerReply.of(503, "5.5.1", "bad sequence of commands: send MAIL first");
-    public static final ServerReply BAD_SEQUENCE_RCPT = ServerReply.of(503, "5.5.1", "bad sequence of commands: no valid recipients");
-    public static final ServerReply NESTED_MAIL = ServerReply.of(503, "5.5.1", "bad sequence of commands: MAIL already given, RSET first");
-    public static final ServerReply ALREADY_TLS = ServerReply.of(503, "5.5.1", "TLS already active");
-    public static final ServerReply TLS_NOT_AVAILABLE = ServerReply.of(502, "5.5.1", "STARTTLS not available: no certificate configured");
-    public static final ServerReply BARE_LINE_ENDING =
-            ServerReply.of(521, "5.5.2", "bare <LF> or <CR> received; lines must end with <CR><LF> (RFC 5321 §2.3.8), closing");
-    public static final ServerReply DATA_LINE_TOO_LONG = ServerReply.of(500, "5.5.6", "message line too long, message rejected");
+    public static final SmtpReply UNKNOWN_COMMAND = SmtpReply.of(500, EnhancedStatus.SYNTAX_ERROR, "command not recognized");
+    public static final SmtpReply LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.LINE_TOO_LONG, "line too long");
+    public static final SmtpReply BAD_SEQUENCE_HELO = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send EHLO or HELO first");
+    public static final SmtpReply BAD_SEQUENCE_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send MAIL first");
+    public static final SmtpReply BAD_SEQUENCE_RCPT = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: no valid recipients");
+    public static final SmtpReply NESTED_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: MAIL already given, RSET first");
+    public static final SmtpReply ALREADY_TLS = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "TLS already active");
+    public static final SmtpReply TLS_NOT_AVAILABLE = SmtpReply.of(502, EnhancedStatus.INVALID_COMMAND, "STARTTLS not available: no certificate configured");
+    public static final SmtpReply BARE_LINE_ENDING =
+            SmtpReply.of(521, EnhancedStatus.SYNTAX_ERROR, "bare <LF> or <CR> received; lines must end with <CR><LF> (RFC 5321 §2.3.8), closing");
+    public static final SmtpReply DATA_LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.LINE_TOO_LONG, "message line too long, message rejected");
     /** RFC 5321 §6.3: too many Received fields means a loop; Postfix says "too many hops" (5.4.6). */
-    public static ServerReply tooManyHops(int received, int limit) {
-        return ServerReply.of(554, "5.4.6", "too many hops: " + received + " Received header fields, more than "
+    public static SmtpReply tooManyHops(int received, int limit) {
+        return SmtpReply.of(554, EnhancedStatus.ROUTING_LOOP, "too many hops: " + received + " Received header fields, more than "
                 + limit + "; the message is looping, message rejected");
     }
 
-    public static final ServerReply MESSAGE_TOO_BIG = ServerReply.of(552, "5.3.4", "message size exceeds fixed maximum message size");
-    public static final ServerReply TOO_MANY_RECIPIENTS = ServerReply.of(452, "4.5.3", "too many recipients");
+    public static final SmtpReply MESSAGE_TOO_BIG = SmtpReply.of(552, EnhancedStatus.TOO_BIG, "message size exceeds fixed maximum message size");
+    public static final SmtpReply TOO_MANY_RECIPIENTS = SmtpReply.of(452, EnhancedStatus.TOO_MANY_RECIPIENTS, "too many recipients");
     /** A recipient whose domain filters mail differently from those already accepted (RFC 5321 §4.5.3.1.10). */
-    public static final ServerReply OTHER_FILTER_POLICY = ServerReply.of(452, "4.5.3",
+    public static final SmtpReply OTHER_FILTER_POLICY = SmtpReply.of(452, EnhancedStatus.TOO_MANY_RECIPIENTS,
             "too many recipients: this domain filters mail differently, send to it in a new transaction");
-    public static final ServerReply STORAGE_FAILURE = ServerReply.of(452, "4.3.1", "insufficient system storage, try again later");
-    public static final ServerReply UTF8_NOT_PERMITTED =
-            ServerReply.of(553, "5.6.7", "non-ASCII address requires the SMTPUTF8 parameter on MAIL (RFC 6531)");
+    public static final SmtpReply STORAGE_FAILURE = SmtpReply.of(452, EnhancedStatus.SYSTEM_FULL, "insufficient system storage, try again later");
+    public static final SmtpReply UTF8_NOT_PERMITTED =
+            SmtpReply.of(553, EnhancedStatus.NEEDS_SMTPUTF8, "non-ASCII address requires the SMTPUTF8 parameter on MAIL (RFC 6531)");
     /** RCPT TO:&lt;Postmaster&gt; on an MX with no local domain (docs/config.md, "Postmaster"). */
-    public static final ServerReply NO_LOCAL_POSTMASTER = ServerReply.of(550, "5.1.1",
+    public static final SmtpReply NO_LOCAL_POSTMASTER = SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX,
             "<Postmaster>: this MX has no local domain to deliver it to; write to postmaster@ the domain you mean");
-    public static final ServerReply BODY_NOT_SUPPORTED = ServerReply.of(504, "5.5.4", "BODY type not supported; use 7BIT or 8BITMIME");
+    public static final SmtpReply BODY_NOT_SUPPORTED = SmtpReply.of(504, EnhancedStatus.INVALID_ARGUMENTS, "BODY type not supported; use 7BIT or 8BITMIME");
 
     /**
      * 501: the arguments of a known command are wrong. {@code what} may quote the client's
      * text: control characters in it (a CR or LF would end the reply line), C1 controls and
      * Unicode line separators are shown as '?'.
      */
-    public static ServerReply syntax(String what) {
+    public static SmtpReply syntax(String what) {
         StringBuilder visible = new StringBuilder(what.length());
         for (int i = 0; i < what.length(); i++) {
             char c = what.charAt(i);
             visible.append(c < 0x20 || c >= 0x7f && c < 0xa0 || c == '\u2028' || c == '\u2029' ? '?' : c);
         }
-        return ServerReply.of(501, "5.5.4", visible.toString());
+        return SmtpReply.of(501, EnhancedStatus.INVALID_ARGUMENTS, visible.toString());
     }
 
     /** 555: MAIL/RCPT parameters not recognized or not implemented (RFC 5321 §4.1.1.11). */
-    public static ServerReply unknownParameter(String name) {
-        return ServerReply.of(555, "5.5.4", "parameter " + name + " not recognized");
+    public static SmtpReply unknownParameter(String name) {
+        return SmtpReply.of(555, EnhancedStatus.INVALID_ARGUMENTS, "parameter " + name + " not recognized");
     }
 
     // Policy (RFC 3463 X.1.x addressing, X.7.x security).
-    public static ServerReply unknownUser(String address) {
-        return ServerReply.of(550, "5.1.1", "<" + address + ">: no such user here");
+    public static SmtpReply unknownUser(String address) {
+        return SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX, "<" + address + ">: no such user here");
     }
 
-    public static ServerReply relayDenied(String address) {
-        return ServerReply.of(554, "5.7.1", "<" + address + ">: relay access denied");
+    public static SmtpReply relayDenied(String address) {
+        return SmtpReply.of(554, EnhancedStatus.NOT_AUTHORIZED, "<" + address + ">: relay access denied");
     }
 }

@@ -51,7 +51,7 @@ public sealed interface SmtpCommand {
     record StartTls() implements SmtpCommand {}
 
     /** Not a valid command; {@code reply} says why (500 unknown, 501 bad arguments, 555 bad parameter). */
-    record Invalid(ServerReply reply) implements SmtpCommand {}
+    record Invalid(SmtpReply reply) implements SmtpCommand {}
 
     /** Parses one command line without its CRLF. Non-ASCII must be valid UTF-8 (RFC 6531). */
     static SmtpCommand parse(byte[] line) {
@@ -190,7 +190,7 @@ public sealed interface SmtpCommand {
         OptionalLong size = OptionalLong.empty();
         MailParameters.Body body = MailParameters.Body.SEVEN_BIT;
         boolean utf8 = false;
-        Optional<MailParameters.Ret> ret = Optional.empty();
+        Optional<DsnReturn> ret = Optional.empty();
         Optional<String> envid = Optional.empty();
         for (String[] kv : parameters(rest)) {
             String key = kv[0];
@@ -221,7 +221,7 @@ public sealed interface SmtpCommand {
                     if (!v.equals("FULL") && !v.equals("HDRS")) {
                         throw new IllegalArgumentException("RET must be FULL or HDRS (RFC 3461 §4.3)");
                     }
-                    ret = Optional.of(MailParameters.Ret.valueOf(v));
+                    ret = Optional.of(DsnReturn.valueOf(v));
                 }
                 case "ENVID" -> {
                     if (value == null || value.isEmpty() || value.length() > 100) {
@@ -236,7 +236,7 @@ public sealed interface SmtpCommand {
     }
 
     private static RcptParameters rcptParameters(String rest) {
-        Set<RcptParameters.Notify> notify = EnumSet.noneOf(RcptParameters.Notify.class);
+        Set<DsnNotify> notify = EnumSet.noneOf(DsnNotify.class);
         Optional<String> orcpt = Optional.empty();
         for (String[] kv : parameters(rest)) {
             String value = kv[1];
@@ -247,7 +247,7 @@ public sealed interface SmtpCommand {
                     }
                     for (String n : value.toUpperCase(Locale.ROOT).split(",", -1)) {
                         try {
-                            notify.add(RcptParameters.Notify.valueOf(n));
+                            notify.add(DsnNotify.valueOf(n));
                         } catch (IllegalArgumentException e) {
                             throw new IllegalArgumentException("NOTIFY value '" + n + "' is not NEVER, SUCCESS, FAILURE or DELAY");
                         }
@@ -304,9 +304,9 @@ public sealed interface SmtpCommand {
 
     /** A parameter problem that has its own reply code rather than 501. */
     final class ParameterException extends RuntimeException {
-        final transient ServerReply reply;
+        final transient SmtpReply reply;
 
-        ParameterException(ServerReply reply) {
+        ParameterException(SmtpReply reply) {
             super(reply.summary(), null, false, false);
             this.reply = reply;
         }

@@ -1,12 +1,14 @@
 package dev.mxd.smtp;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * One SMTP reply (RFC 5321 §4.2): a three-digit code, the enhanced status code of RFC 3463 when
- * the first line starts with one, and the text of each line (after the code and its "-" or " ").
- * Multi-line replies carry one entry per line; the text is kept as sent, status code included.
+ * One SMTP reply (RFC 5321 §4.2), as mxd's server sends it and as its client reads it: a
+ * three-digit code, the enhanced status code of RFC 3463 when the first line starts with one
+ * (RFC 2034 §4), and the text of each line (after the code and its "-" or " "). The text is
+ * kept as it goes on the wire, status code included, so one reply reads and writes the same.
  */
 public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<String> lines) {
 
@@ -20,9 +22,38 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
         }
     }
 
-    /** A reply from its code and lines, finding the enhanced status on the first line. */
+    /** A reply as read: its code and lines, with the enhanced status found on the first line. */
     public static SmtpReply of(int code, List<String> lines) {
         return new SmtpReply(code, lines.isEmpty() ? Optional.empty() : EnhancedStatus.atStartOf(lines.get(0), code), lines);
+    }
+
+    /** A reply to send, one line with an enhanced status code (ENHANCEDSTATUSCODES, RFC 2034). */
+    public static SmtpReply of(int code, EnhancedStatus status, String text) {
+        return of(code, status, List.of(text));
+    }
+
+    /** A reply to send whose every line starts with {@code status} (RFC 2034 §4). */
+    public static SmtpReply of(int code, EnhancedStatus status, List<String> text) {
+        return new SmtpReply(code, Optional.of(status), sendable(text).stream().map(l -> status + " " + l).toList());
+    }
+
+    /** A reply to send without an enhanced status code, where RFC 2034 §3 has none (greeting, EHLO, 354). */
+    public static SmtpReply of(int code, String text) {
+        return withoutStatus(code, List.of(text));
+    }
+
+    /** A multi-line reply to send without an enhanced status code (EHLO). */
+    public static SmtpReply withoutStatus(int code, List<String> text) {
+        return new SmtpReply(code, Optional.empty(), sendable(text));
+    }
+
+    private static List<String> sendable(List<String> text) {
+        for (String l : text) {
+            if (l.indexOf('\r') >= 0 || l.indexOf('\n') >= 0) {
+                throw new IllegalArgumentException("reply text must not contain CR or LF: " + l);
+            }
+        }
+        return text;
     }
 
     /**
@@ -68,6 +99,11 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
             sb.append(code).append(i == lines.size() - 1 ? ' ' : '-').append(lines.get(i));
         }
         return sb.toString();
+    }
+
+    /** The bytes to send: "code-" on every line but the last, "code " on the last, each ending CRLF (RFC 5321 §4.2.1). */
+    public byte[] encode() {
+        return (toWire() + "\r\n").getBytes(StandardCharsets.UTF_8);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.mxd.check;
 
+import dev.mxd.smtp.EnhancedStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.dns.MailDomain;
@@ -8,9 +9,9 @@ import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.SkippedHost;
 import dev.mxd.smtp.EhloExtensions;
 import dev.mxd.smtp.SmtpReply;
-import dev.mxd.smtp.client.ProbeFailure;
+import dev.mxd.smtp.client.SessionFailure;
 import dev.mxd.smtp.client.ProbeResult;
-import dev.mxd.smtp.client.ProbeStage;
+import dev.mxd.smtp.client.SessionStage;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -56,11 +57,11 @@ class FindingsTest {
         return reached(h, h.name() + " ESMTP", "PIPELINING", "STARTTLS");
     }
 
-    private static HostProbe failed(MxHost h, ProbeStage stage, ProbeFailure failure) {
+    private static HostProbe failed(MxHost h, SessionStage stage, SessionFailure.Cause failure) {
         InetSocketAddress target = new InetSocketAddress(h.addresses().get(0), 25);
-        return new HostProbe(h.name(), h.preference(), new ProbeResult.Failed(target, stage, failure,
-                "probe of " + h.name() + " failed: " + stage.label() + " " + failure.label(), OptionalLong.empty(),
-                Optional.empty(), Optional.empty()));
+        return new HostProbe(h.name(), h.preference(), new ProbeResult.Failed(new SessionFailure(target, h.name(), stage, failure,
+                "probe of " + h.name() + " failed: " + stage.label() + " " + failure.label(), Optional.empty()),
+                OptionalLong.empty(), Optional.empty()));
     }
 
     private static List<Finding> of(Severity severity, List<Finding> all) {
@@ -116,7 +117,7 @@ class FindingsTest {
 
     @Test
     void everyExchangeWithoutAddressesIsAnErrorNotATemporaryFailure() {
-        MxOutcome.TemporaryFailure t = new MxOutcome.TemporaryFailure(PUBLIC, "no mail exchanger can be tried", "4.4.4",
+        MxOutcome.TemporaryFailure t = new MxOutcome.TemporaryFailure(PUBLIC, "no mail exchanger can be tried", EnhancedStatus.UNABLE_TO_ROUTE,
                 List.of(new SkippedHost(10, "mx.example.org", "mx.example.org has no A or AAAA records",
                         SkippedHost.Cause.NO_ADDRESSES)), List.of());
         List<Finding> f = Findings.of(t, List.of(), 25);
@@ -126,13 +127,13 @@ class FindingsTest {
 
     @Test
     void failedDnsLookupIsATemporaryFailure() {
-        MxOutcome.TemporaryFailure mxFailed = new MxOutcome.TemporaryFailure(PUBLIC, "MX lookup failed: SERVFAIL", "4.4.3",
+        MxOutcome.TemporaryFailure mxFailed = new MxOutcome.TemporaryFailure(PUBLIC, "MX lookup failed: SERVFAIL", EnhancedStatus.DNS_FAILURE,
                 List.of(), List.of());
         assertThat(Findings.dnsTemporaryFailure(mxFailed)).isTrue();
         assertThat(messages(Severity.ERROR, Findings.of(mxFailed, List.of(), 25))).singleElement().asString()
                 .contains("SERVFAIL").contains("run it again later");
 
-        MxOutcome.TemporaryFailure addressFailed = new MxOutcome.TemporaryFailure(PUBLIC, "none usable", "4.4.4",
+        MxOutcome.TemporaryFailure addressFailed = new MxOutcome.TemporaryFailure(PUBLIC, "none usable", EnhancedStatus.UNABLE_TO_ROUTE,
                 List.of(new SkippedHost(10, "mx.example.org", "address lookup failed for now", SkippedHost.Cause.LOOKUP_FAILED)),
                 List.of());
         assertThat(Findings.dnsTemporaryFailure(addressFailed)).isTrue();
@@ -224,15 +225,15 @@ class FindingsTest {
         MxHost a = host(10, "mx1.example.org", "192.0.2.1");
         MxHost b = host(20, "mx2.example.org", "192.0.2.2");
         List<Finding> one = Findings.of(routes(PUBLIC, a, b),
-                List.of(failed(a, ProbeStage.CONNECT, ProbeFailure.REFUSED), secure(b)), 25);
+                List.of(failed(a, SessionStage.CONNECT, SessionFailure.Cause.REFUSED), secure(b)), 25);
         assertThat(of(Severity.ERROR, one)).isEmpty();
         assertThat(of(Severity.WARNING, one)).singleElement().satisfies(x -> {
             assertThat(x.host()).hasValue("mx1.example.org");
             assertThat(x.message()).contains("connect refused");
         });
 
-        List<Finding> all = Findings.of(routes(PUBLIC, a, b), List.of(failed(a, ProbeStage.CONNECT, ProbeFailure.REFUSED),
-                failed(b, ProbeStage.GREETING, ProbeFailure.REJECTED)), 2525);
+        List<Finding> all = Findings.of(routes(PUBLIC, a, b), List.of(failed(a, SessionStage.CONNECT, SessionFailure.Cause.REFUSED),
+                failed(b, SessionStage.GREETING, SessionFailure.Cause.REJECTED)), 2525);
         assertThat(messages(Severity.ERROR, all)).singleElement().asString()
                 .contains("no MX host of example.org accepted an SMTP session on port 2525")
                 .contains("tried 2 addresses of mx1.example.org, mx2.example.org");

@@ -3,10 +3,10 @@ package dev.mxd.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.smtp.client.ClientSettings;
-import dev.mxd.smtp.client.Envelope;
+import dev.mxd.smtp.client.OutboundEnvelope;
 import dev.mxd.smtp.client.MessageContent;
 import dev.mxd.smtp.client.OpenResult;
-import dev.mxd.smtp.client.Recipient;
+import dev.mxd.smtp.client.OutboundRecipient;
 import dev.mxd.smtp.client.SmtpConnection;
 import dev.mxd.smtp.client.TlsPolicy;
 import dev.mxd.smtp.client.TransactionResult;
@@ -25,7 +25,7 @@ class ConnectionCacheTest {
     }
 
     private static void send(SmtpConnection c) {
-        TransactionResult r = c.send(Envelope.of("a@x.test", List.of(Recipient.of("b@y.test")),
+        TransactionResult r = c.send(OutboundEnvelope.of("a@x.test", List.of(OutboundRecipient.of("b@y.test")),
                 MessageContent.of("Subject: x\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII))));
         assertThat(r).isInstanceOf(TransactionResult.Completed.class);
     }

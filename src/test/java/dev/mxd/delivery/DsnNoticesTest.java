@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -16,8 +19,13 @@ import org.junit.jupiter.api.Test;
 class DsnNoticesTest {
 
     private static DsnReport.Recipient line(String detail, Optional<String> remoteMta) {
+        return line(detail, remoteMta, Optional.empty());
+    }
+
+    private static DsnReport.Recipient line(String detail, Optional<String> remoteMta, Optional<SmtpReply> reply) {
         Recipient to = new Recipient(Mailbox.parse("bob@dest.test"), RcptParameters.NONE, new Route.Relay("dest.test"));
-        return DsnNotices.line(new RecipientStatus(to, DeliveryState.FAILED, detail, Instant.EPOCH, Optional.of("5.1.1"), remoteMta));
+        return DsnNotices.line(new RecipientStatus(to, DeliveryState.FAILED, detail, Instant.EPOCH,
+                Optional.of(EnhancedStatus.BAD_MAILBOX), remoteMta, reply));
     }
 
     @Test
@@ -35,8 +43,9 @@ class DsnNoticesTest {
         for (String detail : new String[] {at + " refused RCPT TO:<bob@dest.test>: 550 5.1.1 no such user",
                 at + " refused MAIL FROM:<a@b.test>: 550 5.1.1 no such user", at + " refused DATA: 550 5.1.1 no such user",
                 at + " refused the message after its content: 550 5.1.1 no such user"}) {
-            DsnReport.Recipient r = line(detail, Optional.of(at));
+            DsnReport.Recipient r = line(detail, Optional.of(at), Optional.of(SmtpReply.of(550, List.of("5.1.1 no such user"))));
             assertThat(r.remoteMta()).contains("mx1.dest.test");
+            assertThat(r.status()).isEqualTo("5.1.1");
             assertThat(r.diagnostic()).contains(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, "550 5.1.1 no such user"));
         }
     }

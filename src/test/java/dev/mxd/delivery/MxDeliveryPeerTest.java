@@ -2,13 +2,15 @@ package dev.mxd.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.client.MessageContent;
 import dev.mxd.smtp.client.OpenResult;
-import dev.mxd.smtp.client.Recipient;
+import dev.mxd.smtp.client.OutboundRecipient;
 import dev.mxd.smtp.client.RecipientOutcome;
 import dev.mxd.smtp.client.SmtpConnection;
 import dev.mxd.smtp.client.TlsPolicy;
@@ -136,12 +138,12 @@ class MxDeliveryPeerTest {
 
     /** Submits one message to mxd as a trusted client; returns the marker in its body. */
     static String submit(InetSocketAddress mx, String from, String to) {
-        return submit(mx, from, Recipient.of(to), e -> e);
+        return submit(mx, from, OutboundRecipient.of(to), e -> e);
     }
 
     /** Submits one message with DSN parameters of the caller's choosing. */
-    static String submit(InetSocketAddress mx, String from, Recipient to,
-                         java.util.function.UnaryOperator<dev.mxd.smtp.client.Envelope> dsn) {
+    static String submit(InetSocketAddress mx, String from, OutboundRecipient to,
+                         java.util.function.UnaryOperator<dev.mxd.smtp.client.OutboundEnvelope> dsn) {
         String marker = UUID.randomUUID().toString();
         byte[] body = ("From: <" + from + ">\r\nTo: <" + to.address() + ">\r\nSubject: test " + marker
                 + "\r\n\r\nmarker " + marker + "\r\n").getBytes(StandardCharsets.US_ASCII);
@@ -150,7 +152,7 @@ class MxDeliveryPeerTest {
                         .withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(10))));
         assertThat(opened).isInstanceOf(OpenResult.Ready.class);
         try (SmtpConnection c = ((OpenResult.Ready) opened).connection()) {
-            TransactionResult r = c.send(dsn.apply(dev.mxd.smtp.client.Envelope.of(from, List.of(to), MessageContent.of(body))));
+            TransactionResult r = c.send(dsn.apply(dev.mxd.smtp.client.OutboundEnvelope.of(from, List.of(to), MessageContent.of(body))));
             assertThat(r).isInstanceOf(TransactionResult.Completed.class);
             assertThat(((TransactionResult.Completed) r).recipients().get(0)).isInstanceOf(RecipientOutcome.Accepted.class);
         }
@@ -352,8 +354,8 @@ class MxDeliveryPeerTest {
     @Test
     void notifyNeverSuppressesTheBounce() throws Exception {
         try (TestMx mx = sender()) {
-            submit(mx.smtp(), "alice@example.test", new Recipient("nobody@reject.dest.test",
-                    java.util.Set.of(Recipient.Notify.NEVER), java.util.Optional.empty()), e -> e);
+            submit(mx.smtp(), "alice@example.test", new OutboundRecipient("nobody@reject.dest.test",
+                    java.util.Set.of(DsnNotify.NEVER), java.util.Optional.empty()), e -> e);
             awaitEmptyQueue(mx);
             Thread.sleep(500);
             assertThat(mx.delivered("alice")).isEmpty();
@@ -363,7 +365,7 @@ class MxDeliveryPeerTest {
     @Test
     void aBounceIsNeverBouncedButThePostmasterIsTold() throws Exception {
         try (TestMx mx = sender()) {
-            submit(mx.smtp(), "", Recipient.of("nobody@reject.dest.test"), e -> e);
+            submit(mx.smtp(), "", OutboundRecipient.of("nobody@reject.dest.test"), e -> e);
             awaitEmptyQueue(mx);
             Thread.sleep(500);
             // alice is postmaster@example.test: one copy for the postmaster (Postfix's double bounce), nothing to <>.
@@ -378,9 +380,9 @@ class MxDeliveryPeerTest {
     @Test
     void notifySuccessGetsASuccessNoticeWhereMxdIsTheFinalHop() throws Exception {
         try (TestMx mx = sender()) {
-            submit(mx.smtp(), "alice@example.test", new Recipient("bob@example.test",
-                    java.util.Set.of(Recipient.Notify.SUCCESS, Recipient.Notify.FAILURE), java.util.Optional.of("bob@example.test")),
-                    e -> e.withDsn(java.util.Optional.of(dev.mxd.smtp.client.Envelope.Ret.HDRS), java.util.Optional.of("track-42")));
+            submit(mx.smtp(), "alice@example.test", new OutboundRecipient("bob@example.test",
+                    java.util.Set.of(DsnNotify.SUCCESS, DsnNotify.FAILURE), java.util.Optional.of("bob@example.test")),
+                    e -> e.withDsn(java.util.Optional.of(DsnReturn.HDRS), java.util.Optional.of("track-42")));
             assertThat(mx.awaitDelivered("bob", 1, Duration.ofSeconds(10))).hasSize(1);
             String dsn = awaitBounce(mx);
             assertThat(dsn).contains("Action: delivered", "Status: 2.0.0", "Final-Recipient: rfc822; bob@example.test",
@@ -391,9 +393,9 @@ class MxDeliveryPeerTest {
     @Test
     void bounceCarriesEnvidOrcptAndHeadersOnlyForRetHdrs() throws Exception {
         try (TestMx mx = sender()) {
-            String marker = submit(mx.smtp(), "alice@example.test", new Recipient("nobody@reject.dest.test", java.util.Set.of(),
+            String marker = submit(mx.smtp(), "alice@example.test", new OutboundRecipient("nobody@reject.dest.test", java.util.Set.of(),
                     java.util.Optional.of("Nobody@Reject.dest.test")),
-                    e -> e.withDsn(java.util.Optional.of(dev.mxd.smtp.client.Envelope.Ret.HDRS), java.util.Optional.of("env-7")));
+                    e -> e.withDsn(java.util.Optional.of(DsnReturn.HDRS), java.util.Optional.of("env-7")));
             String dsn = awaitBounce(mx);
             assertThat(dsn).contains("Original-Envelope-Id: env-7", "Original-Recipient: rfc822;Nobody@Reject.dest.test",
                     "text/rfc822-headers", "Subject: test " + marker).doesNotContain("marker " + marker);

@@ -6,12 +6,15 @@ import dev.mxd.dns.DnsClient;
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.MxPolicy;
 import dev.mxd.dns.MxResolver;
+import dev.mxd.queue.DeliveryResult;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.RecipientStatus;
 import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.mail.ClientInfo;
 import dev.mxd.mail.Recipient;
@@ -29,6 +32,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.IntStream;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -69,7 +73,14 @@ class RemoteDeliveryAgentTest {
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
         Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
                 new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
-        return agent.deliver(e, text, List.of(pending));
+        return after(List.of(pending), agent.deliver(e, text, List.of(pending)));
+    }
+
+    /** The recipients' statuses after the agent's results, as the queue manager records them. */
+    private static List<RecipientStatus> after(List<RecipientStatus> before, List<DeliveryResult> results) {
+        assertThat(results).hasSameSizeAs(before);
+        Instant now = Instant.now();
+        return IntStream.range(0, before.size()).mapToObj(i -> before.get(i).after(results.get(i), now)).toList();
     }
 
     private static HostStatusTable hosts() {
@@ -118,7 +129,8 @@ class RemoteDeliveryAgentTest {
                 c -> c.startsWith("RCPT") ? "550 5.1.1 no such user" : null)) {
             assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement().satisfies(r -> {
                 assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
-                assertThat(r.status()).contains("5.1.1");
+                assertThat(r.status()).contains(EnhancedStatus.BAD_MAILBOX);
+                assertThat(r.reply()).map(SmtpReply::summary).contains("550 5.1.1 no such user");
             });
         }
     }
@@ -140,13 +152,16 @@ class RemoteDeliveryAgentTest {
                             DeliveryState.PENDING, "", Instant.now())).toList();
             Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), utf8, pending,
                     new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
-            List<RecipientStatus> out = agent(mx.address().getPort(), hosts()).deliver(e, text, pending);
+            List<DeliveryResult> results = agent(mx.address().getPort(), hosts()).deliver(e, text, pending);
+            assertThat(results.get(0)).isInstanceOf(DeliveryResult.Failed.class);
+            List<RecipientStatus> out = after(pending, results);
             assertThat(out).hasSize(2);
             assertThat(out.get(0).state()).isEqualTo(DeliveryState.FAILED);
-            assertThat(out.get(0).status()).contains("5.6.7");
+            assertThat(out.get(0).status()).contains(EnhancedStatus.NEEDS_SMTPUTF8);
+            assertThat(out.get(0).reply()).as("mxd decided it, no server").isEmpty();
             assertThat(out.get(0).detail()).contains("does not offer SMTPUTF8");
             assertThat(out.get(1).state()).isEqualTo(DeliveryState.DEFERRED);
-            assertThat(out.get(1).status()).contains("4.4.1");
+            assertThat(out.get(1).status()).contains(EnhancedStatus.NO_ANSWER);
             assertThat(out.get(1).detail()).contains("could not deliver to any MX host");
             assertThat(mx.commands("MAIL")).isNotEmpty();
             assertThat(mx.messages).isEmpty();

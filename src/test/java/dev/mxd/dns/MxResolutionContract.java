@@ -163,7 +163,7 @@ abstract class MxResolutionContract {
         MxOutcome o = resolve("nullmx.mx.test");
         assertThat(o).isInstanceOf(MxOutcome.NullMx.class);
         assertThat(o.permanent()).isTrue();
-        assertThat(o.status()).isEqualTo("5.1.10");
+        assertThat(o.status()).hasToString("5.1.10");
         assertThat(o.error()).get().asString().contains("null MX");
     }
 
@@ -179,7 +179,7 @@ abstract class MxResolutionContract {
         MxOutcome o = resolve("no-such-name.mx.test");
         assertThat(o).isInstanceOf(MxOutcome.NoSuchDomain.class);
         assertThat(o.permanent()).isTrue();
-        assertThat(o.status()).isEqualTo("5.1.2");
+        assertThat(o.status()).hasToString("5.1.2");
     }
 
     @Test
@@ -255,7 +255,7 @@ abstract class MxResolutionContract {
         MxOutcome o = resolve("allnoaddr.mx.test");
         assertThat(o).isInstanceOf(MxOutcome.TemporaryFailure.class);
         assertThat(o.permanent()).isFalse();
-        assertThat(o.status()).isEqualTo("4.4.4");
+        assertThat(o.status()).hasToString("4.4.4");
         assertThat(o.skipped()).hasSize(2);
     }
 
@@ -263,7 +263,7 @@ abstract class MxResolutionContract {
     void selfAsBestExchangeLoopsBackToMyself() {
         MxOutcome o = resolver(MxPolicy.defaults().withLocalNames(List.of("H1.Self.MX.test."))).resolve("self.mx.test");
         assertThat(o).isInstanceOf(MxOutcome.LoopsToSelf.class);
-        assertThat(o.status()).isEqualTo("5.4.6");
+        assertThat(o.status()).hasToString("5.4.6");
         assertThat(o.error()).get().asString().contains("loops back to myself");
     }
 

@@ -2,6 +2,7 @@ package dev.mxd.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
@@ -82,7 +83,7 @@ class DestinationBacklogTest {
                 fastAt.put(address, Instant.now());
             }
             delivered.add(address);
-            return rs.stream().map(r -> r.with(DeliveryState.DELIVERED, "250 ok", Instant.now())).toList();
+            return rs.stream().map(r -> delivered("250 ok")).toList();
         };
         DeliveryAgent local = (e, text, rs) -> {
             throw new AssertionError("no local mail in this test");
@@ -111,5 +112,9 @@ class DestinationBacklogTest {
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> delivered.size() == 105 && queue.idle()
                 && spool.count(QueueState.DEFERRED) == 0 && spool.count(QueueState.INCOMING) == 0);
         assertThat(slowMost.get()).isEqualTo(2);
+    }
+
+    private static DeliveryResult delivered(String detail) {
+        return new DeliveryResult.Delivered(EnhancedStatus.OK, detail, Optional.empty(), Optional.empty());
     }
 }

@@ -2,6 +2,7 @@ package dev.mxd.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
@@ -56,8 +57,8 @@ class UnrecordedOutcomeTest {
             String address = r.recipient().address().toString();
             deliveries.computeIfAbsent(address, k -> new AtomicInteger()).incrementAndGet();
             return address.startsWith("gone@")
-                    ? r.with(DeliveryState.FAILED, "550 5.1.1 no such user", Instant.now())
-                    : r.with(DeliveryState.DELIVERED, "250 ok", Instant.now());
+                    ? DeliveryResult.Failed.of(EnhancedStatus.PERMANENT_FAILURE, "550 5.1.1 no such user")
+                    : (DeliveryResult) new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
         }).toList();
         DeliveryAgent local = (e, text, rs) -> {
             throw new AssertionError("no local mail in this test");

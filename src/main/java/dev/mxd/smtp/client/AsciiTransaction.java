@@ -29,16 +29,16 @@ sealed interface AsciiTransaction {
      * @param sent     for each recipient of {@code envelope}, its index in the original envelope
      * @param left     the original recipients that cannot be sent here, by index, with why
      */
-    record Downgraded(Envelope envelope, List<Integer> sent, List<LeftOut> left) implements AsciiTransaction {}
+    record Downgraded(OutboundEnvelope envelope, List<Integer> sent, List<LeftOut> left) implements AsciiTransaction {}
 
     /** An original recipient whose address has no ASCII form. */
     record LeftOut(int index, String reason) {}
 
     /**
-     * Decides for {@code e}, which {@link Envelope#needsSmtputf8() asks for} SMTPUTF8, going to a
+     * Decides for {@code e}, which {@link OutboundEnvelope#needsSmtputf8() asks for} SMTPUTF8, going to a
      * server without it. Reads the spooled header section (never the body).
      */
-    static AsciiTransaction of(Envelope e) throws IOException {
+    static AsciiTransaction of(OutboundEnvelope e) throws IOException {
         Optional<String> sender = ascii(e.sender());
         if (sender.isEmpty()) {
             return new Refused("the sender address <" + e.sender() + "> has a non-ASCII local part");
@@ -47,15 +47,15 @@ sealed interface AsciiTransaction {
         if (header.isPresent()) {
             return new Refused("the " + header.get() + " header field is not ASCII (RFC 6532 header)");
         }
-        List<Recipient> ascii = new ArrayList<>();
+        List<OutboundRecipient> ascii = new ArrayList<>();
         List<Integer> sent = new ArrayList<>();
         List<LeftOut> left = new ArrayList<>();
-        List<Recipient> rcpts = e.recipients();
+        List<OutboundRecipient> rcpts = e.recipients();
         for (int i = 0; i < rcpts.size(); i++) {
-            Recipient r = rcpts.get(i);
+            OutboundRecipient r = rcpts.get(i);
             Optional<String> address = ascii(r.address());
             if (address.isPresent()) {
-                ascii.add(new Recipient(address.get(), r.notifyOn(), r.orcpt()));
+                ascii.add(new OutboundRecipient(address.get(), r.notifyOn(), r.orcpt()));
                 sent.add(i);
             } else {
                 left.add(new LeftOut(i, "the recipient address <" + r.address() + "> "
@@ -64,8 +64,8 @@ sealed interface AsciiTransaction {
                                 : "has a domain with no A-label form that names the same domain")));
             }
         }
-        Envelope downgraded = sent.isEmpty() ? e
-                : new Envelope(sender.get(), ascii, e.eightBit(), false, e.ret(), e.envid(), e.content());
+        OutboundEnvelope downgraded = sent.isEmpty() ? e
+                : new OutboundEnvelope(sender.get(), ascii, e.eightBit(), false, e.ret(), e.envid(), e.content());
         return new Downgraded(downgraded, sent, left);
     }
 

@@ -49,16 +49,36 @@ public sealed interface ProbeResult {
     }
 
     /**
-     * The probe stopped at {@code stage} for {@code failure}; {@code reply} is the rejecting reply
-     * for {@link ProbeFailure#REJECTED}. {@code detail} is a sentence for people.
+     * The probe stopped where {@code failure} says, as a delivery would: the same stages, causes
+     * and record as {@link SmtpConnection}'s failures. {@code banner} is the greeting if one came.
      */
-    record Failed(InetSocketAddress target, ProbeStage stage, ProbeFailure failure, String detail,
-                  OptionalLong connectMillis, Optional<SmtpReply> banner, Optional<SmtpReply> reply)
-            implements ProbeResult {
+    record Failed(SessionFailure failure, OptionalLong connectMillis, Optional<SmtpReply> banner) implements ProbeResult {
 
-        /** "greeting-timeout", "connect-refused", ...: stage and failure for scripts. */
+        public InetSocketAddress target() {
+            return failure.target();
+        }
+
+        public SessionStage stage() {
+            return failure.stage();
+        }
+
+        public SessionFailure.Cause cause() {
+            return failure.cause();
+        }
+
+        /** A sentence for people: what happened, where, what it means. */
+        public String detail() {
+            return failure.detail();
+        }
+
+        /** The rejecting reply, for {@link SessionFailure.Cause#REJECTED}. */
+        public Optional<SmtpReply> reply() {
+            return failure.reply();
+        }
+
+        /** "greeting-timeout", "connect-refused", ...: stage and cause for scripts. */
         public String code() {
-            return stage.label() + "-" + failure.label();
+            return failure.code();
         }
     }
 }

@@ -11,7 +11,7 @@ import java.util.Optional;
  */
 public sealed interface RecipientOutcome {
 
-    Recipient recipient();
+    OutboundRecipient recipient();
 
     EnhancedStatus status();
 
@@ -19,7 +19,7 @@ public sealed interface RecipientOutcome {
     String detail();
 
     /** The server took responsibility for the message (RFC 5321 §4.1.1.4): {@code finalReply} is the reply to the final dot. */
-    record Accepted(Recipient recipient, SmtpReply rcptReply, SmtpReply finalReply, EnhancedStatus status, String detail)
+    record Accepted(OutboundRecipient recipient, SmtpReply rcptReply, SmtpReply finalReply, EnhancedStatus status, String detail)
             implements RecipientOutcome {}
 
     /**
@@ -28,10 +28,10 @@ public sealed interface RecipientOutcome {
      * so the server may have it (RFC 5321 §4.1.1.4 and the duplicate problem of RFC 1047): a retry
      * can deliver it twice, which the queue counts apart.
      */
-    record Deferred(Recipient recipient, SessionStage stage, Optional<SmtpReply> reply, EnhancedStatus status,
+    record Deferred(OutboundRecipient recipient, SessionStage stage, Optional<SmtpReply> reply, EnhancedStatus status,
                     String detail, boolean maybeDelivered) implements RecipientOutcome {}
 
     /** Permanently refused (5yz), or refused here before sending (5.3.4 too big, 5.6.7 needs SMTPUTF8). */
-    record Failed(Recipient recipient, SessionStage stage, Optional<SmtpReply> reply, EnhancedStatus status,
+    record Failed(OutboundRecipient recipient, SessionStage stage, Optional<SmtpReply> reply, EnhancedStatus status,
                   String detail) implements RecipientOutcome {}
 }

@@ -7,17 +7,38 @@ import java.util.Optional;
 /**
  * A session that could not carry mail to this address: the caller tries the next address of the
  * MX plan (RFC 5321 §5.1). Nothing was delivered: a failure after the content started is a
- * per-recipient {@link RecipientOutcome.Deferred} instead.
+ * per-recipient {@link RecipientOutcome.Deferred} instead. The probe of {@code mxd check} reports
+ * the opening of a session it could not complete with the same record ({@link ProbeResult.Failed}).
  *
  * @param target  the address connected to
  * @param host    the MX host name it belongs to
  * @param stage   where the session stopped
  * @param cause   why: refused, timeout, rejected (with {@code reply}), closed, protocol error
  * @param detail  a sentence for logs and people: what happened, where, what it means
- * @param reply   the server's rejecting reply, for {@link ProbeFailure#REJECTED}
+ * @param reply   the server's rejecting reply, for {@link Cause#REJECTED}
  */
-public record SessionFailure(InetSocketAddress target, String host, SessionStage stage, ProbeFailure cause,
+public record SessionFailure(InetSocketAddress target, String host, SessionStage stage, Cause cause,
                              String detail, Optional<SmtpReply> reply) {
+
+    /** Why a session stopped, whatever the stage. */
+    public enum Cause {
+        /** Nothing listens: the host answered the connection with a reset. */
+        REFUSED,
+        /** No route, network unreachable, or another connect error. */
+        UNREACHABLE,
+        /** The connect or the reply did not come within its time limit. */
+        TIMEOUT,
+        /** The server answered with 4yz or 5yz. */
+        REJECTED,
+        /** The server closed the connection. */
+        CLOSED,
+        /** The server sent something that is not an SMTP reply. */
+        PROTOCOL_ERROR;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
 
     /**
      * The TLS handshake failed: the same host may work without TLS (retry it with

@@ -16,6 +16,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,12 +25,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 
 /**
@@ -39,6 +43,7 @@ import javax.net.ssl.SSLSocket;
  * while {@link #reusable()}. Trouble with the network or the server is a result, never an
  * exception: {@link OpenResult}, {@link TransactionResult}, {@link RecipientOutcome}. Every read has
  * a deadline for the whole reply and every write a time limit. Not thread-safe: one thread at a time.
+ * {@code mxd check}'s {@link SmtpProbe} opens its sessions with it too, in its own words ({@link Voice}).
  */
 public final class SmtpConnection implements AutoCloseable {
 
@@ -46,18 +51,14 @@ public final class SmtpConnection implements AutoCloseable {
     private static final Duration QUIT_WAIT = Duration.ofSeconds(2);
     /** Content is read from the spool and written in blocks of this size. */
     private static final int BLOCK = 64 * 1024;
-    /** RFC 3463 codes for outcomes decided here rather than by a server reply. */
-    private static final EnhancedStatus BAD_CONNECTION = new EnhancedStatus(4, 4, 2);
-    private static final EnhancedStatus LOCAL_ERROR = new EnhancedStatus(4, 3, 0);
-    private static final EnhancedStatus TOO_BIG = new EnhancedStatus(5, 3, 4);
-    private static final EnhancedStatus NEEDS_SMTPUTF8 = new EnhancedStatus(5, 6, 7);
-    private static final EnhancedStatus TOO_MANY_RECIPIENTS = new EnhancedStatus(4, 5, 3);
 
     // Where we are connected.
     private final InetSocketAddress target;
     private final String host;
     private final String where;
     private final ClientSettings settings;
+    private final Voice voice;
+    private String heloName;
 
     // The transport; replaced once by STARTTLS.
     private Socket socket;
@@ -70,6 +71,7 @@ public final class SmtpConnection implements AutoCloseable {
     private SmtpReply greeting;
     private EhloExtensions extensions;
     private boolean esmtp;
+    private SmtpReply hello;
     private boolean tls;
 
     // Session state between transactions.
@@ -80,10 +82,68 @@ public final class SmtpConnection implements AutoCloseable {
     private int transactions;
     private byte[] block; // for reading the spooled content, reused for each message of the connection
 
-    private SmtpConnection(InetSocketAddress target, String host, ClientSettings settings) {
+    /**
+     * How a session names its peer and words the failures of its opening: the delivery client says
+     * what it does next (tries the next address); the probe of {@code mxd check} ({@link SmtpProbe})
+     * says what the failure means for senders and names our end by its address in EHLO.
+     */
+    interface Voice {
+
+        /** The peer in messages and logs. */
+        String where(String host, InetSocketAddress target);
+
+        /** The name for EHLO and HELO, once connected. */
+        String heloName(ClientSettings settings, Socket socket);
+
+        /** A greeting other than 2yz. */
+        String greetingRefused(String where, SmtpReply greeting);
+
+        /** EHLO (and HELO after it) refused. */
+        String helloRefused(String where, boolean esmtp, String name, SmtpReply reply);
+
+        /** The connection broke, timed out or carried something that is not SMTP at {@code stage}. */
+        String lost(String where, SessionStage stage, IOException e, String what);
+    }
+
+    /** The delivery client's words. */
+    static final Voice DELIVERY = new Voice() {
+        @Override
+        public String where(String host, InetSocketAddress target) {
+            return host + "[" + Connect.describe(target) + "]";
+        }
+
+        @Override
+        public String heloName(ClientSettings settings, Socket socket) {
+            return settings.heloName();
+        }
+
+        @Override
+        public String greetingRefused(String where, SmtpReply greeting) {
+            return where + " greeted with " + greeting.summary()
+                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
+                    + " (RFC 5321 §3.1); trying the next address";
+        }
+
+        @Override
+        public String helloRefused(String where, boolean esmtp, String name, SmtpReply reply) {
+            return where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from " + name + ": " + reply.summary()
+                    + "; trying the next address";
+        }
+
+        @Override
+        public String lost(String where, SessionStage stage, IOException e, String what) {
+            return where + " " + what + " at " + stage.label() + ": " + e.getMessage();
+        }
+    };
+
+    /** How far an opening got: its result, and for a report the connect time and the greeting, when they came. */
+    record Attempt(OpenResult result, OptionalLong connectMillis, Optional<SmtpReply> greeting) {}
+
+    private SmtpConnection(InetSocketAddress target, String host, ClientSettings settings, Voice voice) {
         this.target = target;
         this.host = host;
-        this.where = host + "[" + SmtpProbe.describe(target) + "]";
+        this.voice = voice;
+        this.where = voice.where(host, target);
         this.settings = settings;
     }
 
@@ -92,29 +152,40 @@ public final class SmtpConnection implements AutoCloseable {
      * and opens the session. On failure the socket is closed and the result says where and why.
      */
     public static OpenResult open(InetSocketAddress target, String host, ClientSettings settings) {
-        SmtpConnection c = new SmtpConnection(target, host, settings);
+        return attempt(target, host, settings, DELIVERY).result();
+    }
+
+    /** {@link #open}, in the words of {@code voice}, telling also how long the connect took and what greeted. */
+    static Attempt attempt(InetSocketAddress target, String host, ClientSettings settings, Voice voice) {
+        SmtpConnection c = new SmtpConnection(target, host, settings, voice);
         Socket socket = new Socket();
+        long started = System.nanoTime();
         try {
             // Commands and content are buffered and flushed once per step: Nagle would only delay them.
             socket.setTcpNoDelay(true);
             socket.connect(target, (int) settings.timeouts().connect().toMillis());
         } catch (IOException e) {
-            SmtpProbe.closeQuietly(socket);
-            SmtpProbe.ConnectError error = SmtpProbe.ConnectError.of(e, c.where, settings.timeouts().connect());
-            return new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, error.failure(),
-                    error.detail(), Optional.empty()));
+            Connect.closeQuietly(socket);
+            Connect.Error error = Connect.Error.of(e, c.where, settings.timeouts().connect());
+            return new Attempt(new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, error.cause(),
+                    error.detail(), Optional.empty())), OptionalLong.empty(), Optional.empty());
         }
+        OptionalLong connectMillis = OptionalLong.of((System.nanoTime() - started) / 1_000_000);
+        OpenResult result;
         try {
             c.attach(socket);
+            c.heloName = voice.heloName(settings, socket);
             Optional<SessionFailure> failure = c.handshake();
             if (failure.isPresent()) {
                 c.close();
-                return new OpenResult.Failed(failure.get());
+                result = new OpenResult.Failed(failure.get());
+            } else {
+                result = new OpenResult.Ready(c);
             }
-            return new OpenResult.Ready(c);
         } catch (IOException e) {
-            return new OpenResult.Failed(c.lost(e));
+            result = new OpenResult.Failed(c.lost(e));
         }
+        return new Attempt(result, connectMillis, Optional.ofNullable(c.greeting));
     }
 
     private void attach(Socket s) throws IOException {
@@ -131,9 +202,7 @@ public final class SmtpConnection implements AutoCloseable {
         stage = SessionStage.GREETING;
         greeting = read(settings.timeouts().greeting());
         if (!greeting.positive()) {
-            return Optional.of(rejected(greeting, where + " greeted with " + greeting.summary()
-                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
-                    + " (RFC 5321 §3.1); trying the next address"));
+            return Optional.of(rejected(greeting, voice.greetingRefused(where, greeting)));
         }
         Optional<SessionFailure> hello = hello();
         if (hello.isPresent() || settings.tls() == TlsPolicy.NONE) {
@@ -141,7 +210,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
         if (!extensions.starttls()) {
             return settings.tls() == TlsPolicy.REQUIRE
-                    ? Optional.of(new SessionFailure(target, host, SessionStage.STARTTLS, ProbeFailure.REJECTED, where
+                    ? Optional.of(new SessionFailure(target, host, SessionStage.STARTTLS, SessionFailure.Cause.REJECTED, where
                             + " does not offer STARTTLS and the TLS policy requires it", Optional.empty()))
                     : Optional.empty();
         }
@@ -160,25 +229,40 @@ public final class SmtpConnection implements AutoCloseable {
     /** EHLO, or HELO when EHLO gets 5yz (RFC 5321 §4.1.4); sets {@link #extensions}. */
     private Optional<SessionFailure> hello() throws IOException {
         stage = SessionStage.EHLO;
-        SmtpReply reply = command("EHLO " + settings.heloName(), settings.timeouts().helo());
+        SmtpReply reply = command("EHLO " + heloName, settings.timeouts().helo());
         esmtp = true;
         if (reply.permanentFailure() && !tls) {
             esmtp = false;
-            reply = command("HELO " + settings.heloName(), settings.timeouts().helo());
+            reply = command("HELO " + heloName, settings.timeouts().helo());
         }
         if (!reply.positive()) {
-            return Optional.of(rejected(reply, where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from "
-                    + settings.heloName() + ": " + reply.summary() + "; trying the next address"));
+            return Optional.of(rejected(reply, voice.helloRefused(where, esmtp, heloName, reply)));
         }
+        hello = reply;
         extensions = esmtp ? EhloExtensions.of(reply) : EhloExtensions.none(EhloExtensions.firstWord(reply.firstLine()));
         return Optional.empty();
     }
 
     /** RFC 3207 §4: TLS handshake after the 220 to STARTTLS; the session starts over with EHLO (§4.2). */
     private Optional<SessionFailure> startTls() {
+        AtomicBoolean expired = new AtomicBoolean();
+        try {
+            handshakeTls(expired);
+            return Optional.empty();
+        } catch (IOException e) {
+            String why = expired.get() ? "did not finish within " + Connect.text(settings.timeouts().helo()) : e.getMessage();
+            return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE,
+                    expired.get() ? SessionFailure.Cause.TIMEOUT : e instanceof SSLException ? SessionFailure.Cause.PROTOCOL_ERROR : SessionFailure.Cause.CLOSED,
+                    "TLS handshake with " + where + " failed (" + why + ")"
+                            + (settings.tls() == TlsPolicy.OPPORTUNISTIC ? "; retry this host without TLS" : ""),
+                    Optional.empty()));
+        }
+    }
+
+    /** The TLS handshake on the connection, within the EHLO time limit ({@code expired} says it ran out); broken if it fails. */
+    private void handshakeTls(AtomicBoolean expired) throws IOException {
         stage = SessionStage.TLS_HANDSHAKE;
         Socket plain = socket;
-        AtomicBoolean expired = new AtomicBoolean();
         ScheduledFuture<?> alarm = WriteDeadlineOutputStream.closeLater(plain, settings.timeouts().helo(), () -> expired.set(true));
         try {
             SSLSocket s = (SSLSocket) settings.sslContext().getSocketFactory()
@@ -190,18 +274,45 @@ public final class SmtpConnection implements AutoCloseable {
             s.startHandshake();
             attach(s);
             tls = true;
-            return Optional.empty();
         } catch (IOException e) {
             broken = true;
-            SmtpProbe.closeQuietly(plain);
-            String why = expired.get() ? "did not finish within " + SmtpProbe.text(settings.timeouts().helo()) : e.getMessage();
-            return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE,
-                    expired.get() ? ProbeFailure.TIMEOUT : e instanceof SSLException ? ProbeFailure.PROTOCOL_ERROR : ProbeFailure.CLOSED,
-                    "TLS handshake with " + where + " failed (" + why + ")"
-                            + (settings.tls() == TlsPolicy.OPPORTUNISTIC ? "; retry this host without TLS" : ""),
-                    Optional.empty()));
+            Connect.closeQuietly(plain);
+            throw e;
         } finally {
             alarm.cancel(false);
+        }
+    }
+
+    /**
+     * For {@link SmtpProbe}, on a session opened without TLS whose server offers STARTTLS: the
+     * upgrade as a sender would make it (STARTTLS, the handshake, EHLO again as RFC 3207 §4.2
+     * says), telling the TLS version, cipher and certificate the server presented, or why there
+     * are none. The session stays open for QUIT unless the handshake broke it.
+     */
+    ProbeResult.Tls upgradeToDescribe() {
+        AtomicBoolean expired = new AtomicBoolean();
+        try {
+            stage = SessionStage.STARTTLS;
+            SmtpReply ready = command("STARTTLS", settings.timeouts().helo());
+            if (ready.code() != 220) {
+                return new ProbeResult.Tls.Failed(where + " offers STARTTLS but answered it " + ready.summary());
+            }
+            handshakeTls(expired);
+            SSLSession session = ((SSLSocket) socket).getSession();
+            Certificate[] chain = session.getPeerCertificates();
+            ProbeResult.Tls result = chain.length > 0 && chain[0] instanceof X509Certificate x
+                    ? new ProbeResult.Tls.Presented(session.getProtocol(), session.getCipherSuite(), PresentedCertificate.of(x))
+                    : new ProbeResult.Tls.Failed(where + " presented no X.509 certificate");
+            try {
+                hello(); // what it says over TLS does not change what the handshake showed
+            } catch (IOException e) {
+                closeBroken();
+            }
+            return result;
+        } catch (IOException e) {
+            closeBroken();
+            String why = expired.get() ? "did not finish within " + Connect.text(settings.timeouts().helo()) : e.getMessage();
+            return new ProbeResult.Tls.Failed(where + ": the STARTTLS handshake failed: " + why);
         }
     }
 
@@ -221,15 +332,15 @@ public final class SmtpConnection implements AutoCloseable {
      *
      * @throws IllegalStateException if the connection is not {@link #reusable()}
      */
-    public TransactionResult send(Envelope envelope) {
+    public TransactionResult send(OutboundEnvelope envelope) {
         if (!reusable()) {
             throw new IllegalStateException("SMTP connection to " + where + " is "
                     + (closed ? "closed" : "broken") + "; open a new one");
         }
         transactions++;
-        List<Recipient> rcpts = envelope.recipients();
+        List<OutboundRecipient> rcpts = envelope.recipients();
         RecipientOutcome[] outcomes = new RecipientOutcome[rcpts.size()];
-        Envelope wire = envelope;
+        OutboundEnvelope wire = envelope;
         List<Integer> sent = IntStream.range(0, rcpts.size()).boxed().toList();
         if (envelope.needsSmtputf8() && !extensions.offers("SMTPUTF8")) {
             AsciiTransaction plan;
@@ -237,18 +348,18 @@ public final class SmtpConnection implements AutoCloseable {
                 plan = AsciiTransaction.of(envelope);
             } catch (IOException e) {
                 return completed(rcpts.stream().map(r -> (RecipientOutcome) deferred(r, SessionStage.MAIL, Optional.empty(),
-                        LOCAL_ERROR, "could not read the spooled message's header section (" + e.getMessage()
+                        EnhancedStatus.LOCAL_ERROR, "could not read the spooled message's header section (" + e.getMessage()
                                 + ") to tell whether it needs SMTPUTF8, which " + where + " does not offer", false)).toList(), false);
             }
             if (plan instanceof AsciiTransaction.Refused refused) {
-                return refuseAll(rcpts, NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + refused.reason()
+                return refuseAll(rcpts, EnhancedStatus.NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + refused.reason()
                         + " (RFC 6531 §3.4); not sent");
             }
             AsciiTransaction.Downgraded ascii = (AsciiTransaction.Downgraded) plan;
             for (AsciiTransaction.LeftOut l : ascii.left()) {
                 // RFC 6531 §3.2: such an address must not reach a server without SMTPUTF8; its co-recipients may.
                 outcomes[l.index()] = new RecipientOutcome.Failed(rcpts.get(l.index()), SessionStage.RCPT, Optional.empty(),
-                        NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + l.reason() + " (RFC 6531 §3.2); not sent");
+                        EnhancedStatus.NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + l.reason() + " (RFC 6531 §3.2); not sent");
             }
             if (ascii.sent().isEmpty()) {
                 return completed(List.of(outcomes), false);
@@ -258,7 +369,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
         long size = envelope.content().size();
         if (extensions.maxSize().isPresent() && size > extensions.maxSize().getAsLong()) {
-            return refuseAll(rcpts, TOO_BIG, "message of " + size + " bytes is larger than the "
+            return refuseAll(rcpts, EnhancedStatus.TOO_BIG, "message of " + size + " bytes is larger than the "
                     + extensions.maxSize().getAsLong() + " bytes " + where + " takes (SIZE, RFC 1870); not sent");
         }
         boolean eightBitUnannounced = envelope.eightBit() && !extensions.offers("8BITMIME");
@@ -276,10 +387,10 @@ public final class SmtpConnection implements AutoCloseable {
      * @param sent     for each recipient of {@code wire}, its index in {@code envelope}
      * @param outcomes one slot per recipient of {@code envelope}; the recipients left out are filled in
      */
-    private TransactionResult rounds(Envelope envelope, Envelope wire, List<Integer> sent, RecipientOutcome[] outcomes,
+    private TransactionResult rounds(OutboundEnvelope envelope, OutboundEnvelope wire, List<Integer> sent, RecipientOutcome[] outcomes,
                                      boolean eightBitUnannounced) {
-        List<Recipient> original = envelope.recipients();
-        Envelope round = wire;
+        List<OutboundRecipient> original = envelope.recipients();
+        OutboundEnvelope round = wire;
         List<Integer> indices = sent;
         for (int n = 1; ; n++) {
             if (n > 1) {
@@ -305,7 +416,7 @@ public final class SmtpConnection implements AutoCloseable {
                 }
                 SessionFailure f = failed.failure();
                 for (int i : indices) {
-                    outcomes[i] = deferred(original.get(i), f.stage(), f.reply(), BAD_CONNECTION, f.detail()
+                    outcomes[i] = deferred(original.get(i), f.stage(), f.reply(), EnhancedStatus.BAD_CONNECTION, f.detail()
                             + " (in a new transaction for recipients refused as too many)", false);
                 }
                 return completed(List.of(outcomes), eightBitUnannounced);
@@ -324,7 +435,7 @@ public final class SmtpConnection implements AutoCloseable {
             if (again.isEmpty() || !someAccepted || !reusable() || n >= sent.size()) {
                 return completed(List.of(outcomes), eightBitUnannounced);
             }
-            List<Recipient> rest = new ArrayList<>();
+            List<OutboundRecipient> rest = new ArrayList<>();
             List<Integer> restIndices = new ArrayList<>();
             for (int k : again) {
                 rest.add(round.recipients().get(k));
@@ -343,11 +454,11 @@ public final class SmtpConnection implements AutoCloseable {
     private static boolean tooManyRecipients(RecipientOutcome o) {
         return o instanceof RecipientOutcome.Deferred d && d.stage() == SessionStage.RCPT
                 && d.reply().map(r -> r.code() == 452
-                        && r.enhancedStatus().map(TOO_MANY_RECIPIENTS::equals).orElse(true)).orElse(false);
+                        && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS::equals).orElse(true)).orElse(false);
     }
 
     /** The outcome with the envelope's recipient, where the wire had its ASCII form. */
-    private static RecipientOutcome about(RecipientOutcome o, Recipient r) {
+    private static RecipientOutcome about(RecipientOutcome o, OutboundRecipient r) {
         if (o.recipient().equals(r)) {
             return o;
         }
@@ -361,8 +472,8 @@ public final class SmtpConnection implements AutoCloseable {
         return new RecipientOutcome.Failed(r, f.stage(), f.reply(), f.status(), f.detail());
     }
 
-    private TransactionResult transaction(Envelope envelope, boolean eightBitUnannounced) throws IOException {
-        List<Recipient> rcpts = envelope.recipients();
+    private TransactionResult transaction(OutboundEnvelope envelope, boolean eightBitUnannounced) throws IOException {
+        List<OutboundRecipient> rcpts = envelope.recipients();
         ClientSettings.Timeouts t = settings.timeouts();
         boolean pipelining = extensions.offers("PIPELINING");
         boolean rset = needsRset;
@@ -407,8 +518,8 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** After the replies up to DATA: the content, and one outcome per recipient. */
-    private TransactionResult finish(Envelope envelope, Replies replies, boolean eightBitUnannounced) throws IOException {
-        List<Recipient> rcpts = envelope.recipients();
+    private TransactionResult finish(OutboundEnvelope envelope, Replies replies, boolean eightBitUnannounced) throws IOException {
+        List<OutboundRecipient> rcpts = envelope.recipients();
         boolean dataGo = replies.data != null && replies.data.code() / 100 == 3;
         if (!replies.mail.positive()) {
             endEmptyData(dataGo);
@@ -438,7 +549,7 @@ public final class SmtpConnection implements AutoCloseable {
             }
             for (int i : accepted) {
                 outcomes.set(i, data.positive()
-                        ? deferred(rcpts.get(i), SessionStage.DATA, Optional.of(data), LOCAL_ERROR,
+                        ? deferred(rcpts.get(i), SessionStage.DATA, Optional.of(data), EnhancedStatus.LOCAL_ERROR,
                                 where + " answered DATA with " + data.summary() + " instead of 354", false)
                         : verdict(rcpts.get(i), SessionStage.DATA, data, where + " refused DATA: " + data.summary()));
             }
@@ -449,7 +560,7 @@ public final class SmtpConnection implements AutoCloseable {
             SmtpReply f = fin.get();
             needsRset = false;
             for (int i : accepted) {
-                Recipient r = rcpts.get(i);
+                OutboundRecipient r = rcpts.get(i);
                 outcomes.set(i, f.positive()
                         ? new RecipientOutcome.Accepted(r, replies.rcpt.get(i), f, status(f), where + " said: " + f.summary())
                         : verdict(r, SessionStage.FINAL_DOT, f, where + " refused the message after its content: " + f.summary()));
@@ -463,9 +574,9 @@ public final class SmtpConnection implements AutoCloseable {
      * unreadable spool file defers the accepted recipients (filled into {@code outcomes}) and
      * returns empty; after the final dot went out, "maybe delivered" (RFC 1047).
      */
-    private Optional<SmtpReply> streamContent(Envelope envelope, List<Integer> accepted, List<RecipientOutcome> outcomes)
+    private Optional<SmtpReply> streamContent(OutboundEnvelope envelope, List<Integer> accepted, List<RecipientOutcome> outcomes)
             throws IOException {
-        List<Recipient> rcpts = envelope.recipients();
+        List<OutboundRecipient> rcpts = envelope.recipients();
         stage = SessionStage.MESSAGE;
         rawOutput.limit(settings.timeouts().dataBlock());
         DotStuffingOutputStream data = new DotStuffingOutputStream(output);
@@ -481,12 +592,12 @@ public final class SmtpConnection implements AutoCloseable {
         } catch (SpoolReadException e) {
             // The server must not take a partial message: drop the connection without the final dot (§4.1.1.4).
             closeBroken();
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, LOCAL_ERROR, "could not read the spooled message"
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.LOCAL_ERROR, "could not read the spooled message"
                     + " after " + read + " bytes (" + e.getCause().getMessage() + "); connection to " + where + " dropped", false);
             return Optional.empty();
         } catch (IOException e) {
             SessionFailure f = lost(e);
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, BAD_CONNECTION, f.detail() + " after "
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.BAD_CONNECTION, f.detail() + " after "
                     + data.written() + " bytes of content", false);
             return Optional.empty();
         }
@@ -494,7 +605,7 @@ public final class SmtpConnection implements AutoCloseable {
             data.finish();
         } catch (IOException e) {
             SessionFailure f = lost(e);
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, BAD_CONNECTION, f.detail(), false);
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.BAD_CONNECTION, f.detail(), false);
             return Optional.empty();
         }
         try {
@@ -506,7 +617,7 @@ public final class SmtpConnection implements AutoCloseable {
             return Optional.of(reply);
         } catch (IOException e) {
             SessionFailure f = lost(e);
-            deferAccepted(rcpts, accepted, outcomes, SessionStage.FINAL_DOT, BAD_CONNECTION, f.detail()
+            deferAccepted(rcpts, accepted, outcomes, SessionStage.FINAL_DOT, EnhancedStatus.BAD_CONNECTION, f.detail()
                     + "; the message went out whole and may have been delivered", true);
             return Optional.empty();
         }
@@ -527,7 +638,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
     }
 
-    private void deferAccepted(List<Recipient> rcpts, List<Integer> accepted, List<RecipientOutcome> outcomes,
+    private void deferAccepted(List<OutboundRecipient> rcpts, List<Integer> accepted, List<RecipientOutcome> outcomes,
                                SessionStage at, EnhancedStatus status, String detail, boolean maybeDelivered) {
         for (int i : accepted) {
             outcomes.set(i, deferred(rcpts.get(i), at, Optional.empty(), status, detail, maybeDelivered));
@@ -587,7 +698,7 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** RFC 5321 §4.1.1.2 MAIL FROM with the parameters the server announced. */
-    private String mailCommand(Envelope e) {
+    private String mailCommand(OutboundEnvelope e) {
         StringBuilder sb = new StringBuilder("MAIL FROM:<").append(e.sender()).append('>');
         if (extensions.offers("SIZE")) {
             sb.append(" SIZE=").append(e.content().size()); // RFC 1870 §3
@@ -606,7 +717,7 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** RFC 5321 §4.1.1.3 RCPT TO; NOTIFY and ORCPT only to servers that announce DSN (RFC 3461 §4). */
-    private String rcptCommand(Recipient r) {
+    private String rcptCommand(OutboundRecipient r) {
         StringBuilder sb = new StringBuilder("RCPT TO:<").append(r.address()).append('>');
         if (extensions.offers("DSN")) {
             if (!r.notifyOn().isEmpty()) {
@@ -618,13 +729,13 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** A server's 4yz defers, 5yz fails. */
-    private static RecipientOutcome verdict(Recipient r, SessionStage at, SmtpReply reply, String detail) {
+    private static RecipientOutcome verdict(OutboundRecipient r, SessionStage at, SmtpReply reply, String detail) {
         return reply.permanentFailure()
                 ? new RecipientOutcome.Failed(r, at, Optional.of(reply), status(reply), detail)
                 : deferred(r, at, Optional.of(reply), status(reply), detail, false);
     }
 
-    private static RecipientOutcome.Deferred deferred(Recipient r, SessionStage at, Optional<SmtpReply> reply,
+    private static RecipientOutcome.Deferred deferred(OutboundRecipient r, SessionStage at, Optional<SmtpReply> reply,
                                                       EnhancedStatus status, String detail, boolean maybeDelivered) {
         return new RecipientOutcome.Deferred(r, at, reply, status, detail, maybeDelivered);
     }
@@ -634,8 +745,8 @@ public final class SmtpConnection implements AutoCloseable {
         return reply.enhancedStatus().orElseGet(() -> new EnhancedStatus(reply.code() / 100, 0, 0));
     }
 
-    private TransactionResult refuseAll(List<Recipient> rcpts, EnhancedStatus status, String detail) {
-        Function<Recipient, RecipientOutcome> fail = r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(),
+    private TransactionResult refuseAll(List<OutboundRecipient> rcpts, EnhancedStatus status, String detail) {
+        Function<OutboundRecipient, RecipientOutcome> fail = r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(),
                 status, detail);
         return completed(rcpts.stream().map(fail).toList(), false);
     }
@@ -645,7 +756,7 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     private SessionFailure rejected(SmtpReply reply, String detail) {
-        return new SessionFailure(target, host, stage, ProbeFailure.REJECTED, detail, Optional.of(reply));
+        return new SessionFailure(target, host, stage, SessionFailure.Cause.REJECTED, detail, Optional.of(reply));
     }
 
     private SessionFailure closeRejected(SmtpReply reply, String command) {
@@ -656,24 +767,23 @@ public final class SmtpConnection implements AutoCloseable {
 
     /** Turns an I/O failure into a session failure at the current stage and closes the connection. */
     private SessionFailure lost(IOException e) {
-        ProbeFailure cause;
+        SessionFailure.Cause cause;
         String what;
         if (e instanceof SocketTimeoutException) {
-            cause = ProbeFailure.TIMEOUT;
+            cause = SessionFailure.Cause.TIMEOUT;
             what = "timed out";
         } else if (e instanceof MalformedReplyException) {
-            cause = ProbeFailure.PROTOCOL_ERROR;
+            cause = SessionFailure.Cause.PROTOCOL_ERROR;
             what = "sent a malformed reply";
         } else if (e instanceof EOFException) {
-            cause = ProbeFailure.CLOSED;
+            cause = SessionFailure.Cause.CLOSED;
             what = "closed the connection";
         } else {
-            cause = ProbeFailure.CLOSED;
+            cause = SessionFailure.Cause.CLOSED;
             what = "lost the connection";
         }
         closeBroken();
-        return new SessionFailure(target, host, stage, cause, where + " " + what + " at " + stage.label() + ": "
-                + e.getMessage(), Optional.empty());
+        return new SessionFailure(target, host, stage, cause, voice.lost(where, stage, e, what), Optional.empty());
     }
 
     private void write(String commands, Duration limit) throws IOException {
@@ -709,6 +819,11 @@ public final class SmtpConnection implements AutoCloseable {
     /** What the server announced in its last EHLO (after TLS: the EHLO over TLS); none after HELO. */
     public EhloExtensions extensions() {
         return extensions;
+    }
+
+    /** The server's reply to the last EHLO (or HELO) it accepted. */
+    SmtpReply helloReply() {
+        return hello;
     }
 
     /** False when the server refused EHLO and the session runs on HELO (no extensions). */
@@ -750,7 +865,7 @@ public final class SmtpConnection implements AutoCloseable {
     private void closeBroken() {
         broken = true;
         closed = true;
-        SmtpProbe.closeQuietly(socket);
+        Connect.closeQuietly(socket);
     }
 
     @Override

@@ -1,40 +1,37 @@
 package dev.mxd.smtp.client;
 
-import dev.mxd.dns.AddressText;
-import dev.mxd.smtp.EhloExtensions;
 import dev.mxd.smtp.MalformedReplyException;
 import dev.mxd.smtp.SmtpReply;
-import dev.mxd.smtp.SmtpReplyReader;
-import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.ConnectException;
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * Opens an SMTP session the way a sending MTA would and stops before any mail: connect, read the
- * greeting, EHLO (HELO if EHLO gets 5yz, RFC 5321 §4.1.4), QUIT. Blocking; every step is bounded
- * by {@link ProbeSettings}. Never throws for anything the network or the peer does: the answer is
- * a {@link ProbeResult}. Safe to use from several threads (it keeps no state between probes).
+ * Opens an SMTP session the way a sending MTA would and stops before any mail, for
+ * {@code mxd check}: it is the delivery client's {@link SmtpConnection} opening (connect, greeting,
+ * EHLO, HELO if EHLO gets 5yz, RFC 5321 §4.1.4), then, where the server offers it, STARTTLS to see
+ * the certificate senders get (any certificate is accepted, since the point is to describe it) and
+ * EHLO again, then QUIT. Blocking; every step is bounded by {@link ProbeSettings}. Never throws for
+ * anything the network or the peer does: the answer is a {@link ProbeResult}. Safe to use from
+ * several threads (it keeps no state between probes).
  */
 public final class SmtpProbe {
 
-    /** QUIT is a courtesy (RFC 5321 §4.1.1.10); its reply is not worth a full read timeout. */
-    private static final Duration QUIT_WAIT = Duration.ofSeconds(2);
-
     private final ProbeSettings settings;
+    private final ClientSettings client;
+    private final SmtpConnection.Voice voice;
 
     public SmtpProbe(ProbeSettings settings) {
         this.settings = settings;
+        // TLS is not part of the opening here: the probe upgrades itself, to describe what it finds.
+        this.client = ClientSettings.defaults(settings.ehloName().orElse("localhost"))
+                .withTimeouts(ClientSettings.Timeouts.all(settings.readTimeout()).withConnect(settings.connectTimeout()))
+                .withTls(TlsPolicy.NONE);
+        this.voice = new ProbeVoice(settings);
     }
 
     public ProbeSettings settings() {
@@ -42,220 +39,69 @@ public final class SmtpProbe {
     }
 
     public ProbeResult probe(InetSocketAddress target) {
-        String where = describe(target);
-        Socket socket = new Socket();
-        long started = System.nanoTime();
-        try {
-            socket.connect(target, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
-        } catch (IOException e) {
-            closeQuietly(socket);
-            return connectFailure(target, where, e);
+        SmtpConnection.Attempt attempt = SmtpConnection.attempt(target, target.getHostString(), client, voice);
+        if (attempt.result() instanceof OpenResult.Failed f) {
+            return new ProbeResult.Failed(f.failure(), attempt.connectMillis(), attempt.greeting());
         }
-        long connectMillis = (System.nanoTime() - started) / 1_000_000;
-        try (socket) {
-            return new Session(target, where, socket, connectMillis).run();
-        } catch (IOException e) {
-            // Only socket set-up can get here; every exchange is caught inside the session.
-            return new ProbeResult.Failed(target, ProbeStage.GREETING, ProbeFailure.CLOSED, where + ": " + e.getMessage(),
-                    OptionalLong.of(connectMillis), Optional.empty(), Optional.empty());
+        SmtpConnection c = ((OpenResult.Ready) attempt.result()).connection();
+        try (c) {
+            long millis = attempt.connectMillis().orElse(0);
+            SmtpReply hello = c.helloReply();
+            if (!c.extensions().starttls()) {
+                return new ProbeResult.Reached(target, millis, c.greeting(), hello, c.esmtp(), c.extensions());
+            }
+            return new ProbeResult.Reached(target, millis, c.greeting(), hello, c.esmtp(), c.extensions(),
+                    Optional.of(c.upgradeToDescribe()));
         }
     }
 
-    private ProbeResult connectFailure(InetSocketAddress target, String where, IOException e) {
-        ConnectError error = ConnectError.of(e, where, settings.connectTimeout());
-        return new ProbeResult.Failed(target, ProbeStage.CONNECT, error.failure(), error.detail(), OptionalLong.empty(),
-                Optional.empty(), Optional.empty());
-    }
+    /** The probe's words: what a failure means for senders; our end named by its address literal unless set. */
+    private static final class ProbeVoice implements SmtpConnection.Voice {
+        private final ProbeSettings settings;
 
-    /** Why a TCP connect failed, in words for people; shared by the probe and {@link SmtpConnection}. */
-    record ConnectError(ProbeFailure failure, String detail) {
+        ProbeVoice(ProbeSettings settings) {
+            this.settings = settings;
+        }
 
-        static ConnectError of(IOException e, String where, Duration timeout) {
+        @Override
+        public String where(String host, InetSocketAddress target) {
+            return Connect.describe(target);
+        }
+
+        @Override
+        public String heloName(ClientSettings client, Socket socket) {
+            return settings.ehloName().orElseGet(() -> Connect.addressLiteral(socket.getLocalAddress()));
+        }
+
+        @Override
+        public String greetingRefused(String where, SmtpReply greeting) {
+            return where + " greeted with " + greeting.summary()
+                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
+                    + " (RFC 5321 §3.1)";
+        }
+
+        @Override
+        public String helloRefused(String where, boolean esmtp, String name, SmtpReply reply) {
+            return where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from " + name + ": " + reply.summary();
+        }
+
+        @Override
+        public String lost(String where, SessionStage stage, IOException e, String what) {
+            boolean greeting = stage == SessionStage.GREETING;
             if (e instanceof SocketTimeoutException) {
-                return new ConnectError(ProbeFailure.TIMEOUT, "no TCP connection to " + where + " within " + text(timeout)
-                        + ": the host is down or a firewall drops the port");
-            }
-            if (e instanceof ConnectException && String.valueOf(e.getMessage()).contains("refused")) {
-                return new ConnectError(ProbeFailure.REFUSED, "connection to " + where
-                        + " refused: nothing listens there; start the SMTP server or stop publishing this address");
-            }
-            return new ConnectError(ProbeFailure.UNREACHABLE, "cannot connect to " + where + ": " + e.getMessage());
-        }
-    }
-
-    /** One connection's exchange; remembers how far it got so a failure can say where. */
-    private final class Session {
-        private final InetSocketAddress target;
-        private final String where;
-        private final Socket socket;
-        private final long connectMillis;
-        private final DeadlineInputStream input;
-        private final SmtpReplyReader reader;
-        private final OutputStream output;
-        private ProbeStage stage = ProbeStage.GREETING;
-        private SmtpReply greeting;
-
-        Session(InetSocketAddress target, String where, Socket socket, long connectMillis) throws IOException {
-            this.target = target;
-            this.where = where;
-            this.socket = socket;
-            this.connectMillis = connectMillis;
-            this.input = new DeadlineInputStream(socket);
-            this.reader = new SmtpReplyReader(new BufferedInputStream(input));
-            this.output = socket.getOutputStream();
-        }
-
-        ProbeResult run() {
-            try {
-                greeting = read(settings.readTimeout());
-                if (!greeting.positive()) {
-                    quit();
-                    return failed(ProbeFailure.REJECTED, where + " greeted with " + greeting.summary()
-                            + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
-                            + " (RFC 5321 §3.1)", greeting);
-                }
-                stage = ProbeStage.EHLO;
-                String name = settings.ehloName().orElseGet(() -> addressLiteral(socket.getLocalAddress()));
-                SmtpReply hello = command("EHLO " + name);
-                boolean esmtp = true;
-                if (hello.permanentFailure()) {
-                    esmtp = false;
-                    hello = command("HELO " + name);
-                }
-                if (!hello.positive()) {
-                    quit();
-                    return failed(ProbeFailure.REJECTED, where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO")
-                            + " from " + name + ": " + hello.summary(), hello);
-                }
-                EhloExtensions extensions = esmtp
-                        ? EhloExtensions.of(hello)
-                        : EhloExtensions.none(EhloExtensions.firstWord(hello.firstLine()));
-                if (!extensions.starttls()) {
-                    quit();
-                    return new ProbeResult.Reached(target, connectMillis, greeting, hello, esmtp, extensions);
-                }
-                ProbeResult.Tls tls = startTls();
-                return new ProbeResult.Reached(target, connectMillis, greeting, hello, esmtp, extensions, Optional.of(tls));
-            } catch (SocketTimeoutException e) {
-                return failed(ProbeFailure.TIMEOUT, stage == ProbeStage.GREETING
-                        ? where + " accepted the connection but sent no greeting within " + text(settings.readTimeout())
+                return greeting
+                        ? where + " accepted the connection but sent no greeting within " + Connect.text(settings.readTimeout())
                                 + ": the server is overloaded, stuck, or a tarpit"
-                        : where + " did not answer EHLO within " + text(settings.readTimeout()), null);
-            } catch (EOFException e) {
-                return failed(ProbeFailure.CLOSED, where + " closed the connection while we waited for "
-                        + (stage == ProbeStage.GREETING ? "its greeting" : "its EHLO reply") + " (" + e.getMessage() + ")", null);
-            } catch (MalformedReplyException e) {
-                return failed(ProbeFailure.PROTOCOL_ERROR, where + " sent a malformed " + stage.label()
-                        + " reply: " + e.getMessage() + "; is this port really SMTP?", null);
-            } catch (IOException e) {
-                return failed(ProbeFailure.CLOSED, where + ": connection broke at " + stage.label() + ": " + e.getMessage(), null);
+                        : where + " did not answer EHLO within " + Connect.text(settings.readTimeout());
             }
-        }
-
-        /**
-         * STARTTLS (RFC 3207) to see the certificate the server presents to senders; any certificate is
-         * accepted here, since the point is to describe it. The session ends after the handshake.
-         */
-        private ProbeResult.Tls startTls() {
-            try {
-                SmtpReply ready = command("STARTTLS");
-                if (ready.code() != 220) {
-                    quit();
-                    return new ProbeResult.Tls.Failed(where + " offers STARTTLS but answered it " + ready.summary());
-                }
-                javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-                context.init(null, new javax.net.ssl.TrustManager[] {new DescribeOnly()}, null);
-                javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) context.getSocketFactory()
-                        .createSocket(socket, target.getHostString(), target.getPort(), true);
-                tls.setSoTimeout((int) Math.min(Integer.MAX_VALUE, settings.readTimeout().toMillis()));
-                tls.startHandshake();
-                javax.net.ssl.SSLSession session = tls.getSession();
-                java.security.cert.Certificate[] chain = session.getPeerCertificates();
-                ProbeResult.Tls result = chain.length > 0 && chain[0] instanceof java.security.cert.X509Certificate x
-                        ? new ProbeResult.Tls.Presented(session.getProtocol(), session.getCipherSuite(), PresentedCertificate.of(x))
-                        : new ProbeResult.Tls.Failed(where + " presented no X.509 certificate");
-                try {
-                    tls.getOutputStream().write("QUIT\r\n".getBytes(StandardCharsets.US_ASCII));
-                    tls.getOutputStream().flush();
-                } catch (IOException ignored) {
-                    // the handshake already told what we came for
-                }
-                return result;
-            } catch (IOException | java.security.GeneralSecurityException e) {
-                return new ProbeResult.Tls.Failed(where + ": the STARTTLS handshake failed: " + e.getMessage());
+            if (e instanceof EOFException) {
+                return where + " closed the connection while we waited for " + (greeting ? "its greeting" : "its EHLO reply")
+                        + " (" + e.getMessage() + ")";
             }
-        }
-
-        private SmtpReply command(String line) throws IOException {
-            output.write((line + "\r\n").getBytes(StandardCharsets.US_ASCII));
-            output.flush();
-            return read(settings.readTimeout());
-        }
-
-        private SmtpReply read(Duration limit) throws IOException {
-            input.deadline(System.nanoTime() + limit.toNanos());
-            return reader.read();
-        }
-
-        /** Says goodbye; a server that does not answer QUIT promptly costs nothing more. */
-        private void quit() {
-            try {
-                output.write("QUIT\r\n".getBytes(StandardCharsets.US_ASCII));
-                output.flush();
-                read(QUIT_WAIT.compareTo(settings.readTimeout()) < 0 ? QUIT_WAIT : settings.readTimeout());
-            } catch (IOException ignored) {
-                // the session already said what we came for
+            if (e instanceof MalformedReplyException) {
+                return where + " sent a malformed " + stage.label() + " reply: " + e.getMessage() + "; is this port really SMTP?";
             }
-        }
-
-        private ProbeResult failed(ProbeFailure failure, String detail, SmtpReply reply) {
-            return new ProbeResult.Failed(target, stage, failure, detail, OptionalLong.of(connectMillis),
-                    Optional.ofNullable(greeting), Optional.ofNullable(reply));
-        }
-    }
-
-    /** Accepts every server certificate: the probe describes it, it does not rely on it. */
-    private static final class DescribeOnly implements javax.net.ssl.X509TrustManager {
-        @Override
-        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {
-            throw new UnsupportedOperationException("the probe is a client");
-        }
-
-        @Override
-        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {
-            // described by PresentedCertificate and graded by mxd check, never trusted for anything
-        }
-
-        @Override
-        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-            return new java.security.cert.X509Certificate[0];
-        }
-    }
-
-    /** RFC 5321 §4.1.3 address literal: "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
-    static String addressLiteral(InetAddress address) {
-        return address instanceof Inet6Address ? "[IPv6:" + AddressText.of(address) + "]" : "[" + AddressText.of(address) + "]";
-    }
-
-    static String describe(InetSocketAddress target) {
-        String host = AddressText.of(target.getAddress());
-        return host.indexOf(':') >= 0 ? "[" + host + "]:" + target.getPort() : host + ":" + target.getPort();
-    }
-
-    /** "10 s", "1500 ms", "2 min": timeouts in messages, as the options are written. */
-    static String text(Duration d) {
-        long ms = d.toMillis();
-        if (ms % 60_000 == 0) {
-            return ms / 60_000 + " min";
-        }
-        return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
-    }
-
-    static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // nothing was open
+            return where + ": connection broke at " + stage.label() + ": " + e.getMessage();
         }
     }
 }

@@ -3,7 +3,7 @@ package dev.mxd.smtp.client;
 import java.util.List;
 import java.util.Map;
 
-/** The end of one {@link SmtpConnection#send(Envelope)}. */
+/** The end of one {@link SmtpConnection#send(OutboundEnvelope)}. */
 public sealed interface TransactionResult {
 
     /**

@@ -47,7 +47,7 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
             out.write(b, off, len);
         } catch (IOException e) {
             if (expired) {
-                throw new SocketTimeoutException("the server took no data for " + SmtpProbe.text(limit));
+                throw new SocketTimeoutException("the server took no data for " + Connect.text(limit));
             }
             throw e;
         } finally {

@@ -2,7 +2,7 @@ package dev.mxd.smtp.server;
 
 import dev.mxd.config.Limits;
 import dev.mxd.smtp.Replies;
-import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.SmtpCommand;
 
 /**
@@ -33,7 +33,7 @@ final class ClientErrors {
     }
 
     /** Counts one reply to a command ({@code junk}: the command was one of the junk commands). */
-    Verdict count(boolean junk, ServerReply reply) {
+    Verdict count(boolean junk, SmtpReply reply) {
         if (junk && ++this.junk > limits.maxJunkCommands() || error(reply)) {
             errors++;
         }
@@ -53,7 +53,7 @@ final class ClientErrors {
         return errors;
     }
 
-    private static boolean error(ServerReply reply) {
+    private static boolean error(SmtpReply reply) {
         return reply.code() >= 400 && !reply.equals(Replies.TOO_MANY_RECIPIENTS) && !reply.equals(Replies.OTHER_FILTER_POLICY)
                 && !reply.equals(Replies.STORAGE_FAILURE);
     }

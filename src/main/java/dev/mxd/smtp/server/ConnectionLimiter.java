@@ -2,7 +2,7 @@ package dev.mxd.smtp.server;
 
 import dev.mxd.config.Limits;
 import dev.mxd.smtp.Replies;
-import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -41,7 +41,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     private record Client(Channel channel, InetAddress address, InetAddress network, SessionActivity activity) {}
 
     /** A bound, the clients it counts (how many are open now), and the reply a newcomer gets when no one can make room. */
-    private record Bound(int max, int open, Predicate<Client> within, ServerReply refusal) {}
+    private record Bound(int max, int open, Predicate<Client> within, SmtpReply refusal) {}
 
     private final Limits limits;
     private final long shedAfterNanos;
@@ -62,7 +62,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         Client client = new Client(ch, address, network(address), new SessionActivity());
         ch.attr(SessionActivity.KEY).set(client.activity());
         List<Client> shed = new ArrayList<>();
-        Optional<ServerReply> refusal = admit(client, shed);
+        Optional<SmtpReply> refusal = admit(client, shed);
         for (Client idle : shed) {
             LOG.info("{}: idle {} ms while the connection limits are reached; closed to make room for {}",
                     idle.channel().remoteAddress(), idle.activity().idleNanos(System.nanoTime()) / 1_000_000, address);
@@ -86,7 +86,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
      * Counts {@code client} in, after choosing (into {@code shed}) the idlest session of each bound
      * that is full, narrowest bound first; or the refusal when a full bound has no session idle enough.
      */
-    private synchronized Optional<ServerReply> admit(Client client, List<Client> shed) {
+    private synchronized Optional<SmtpReply> admit(Client client, List<Client> shed) {
         List<Bound> bounds = List.of(
                 new Bound(limits.maxConnectionsPerIp(), perAddress.getOrDefault(client.address(), 0),
                         c -> c.address().equals(client.address()), Replies.TOO_MANY_CONNECTIONS_FROM_YOU),
@@ -142,7 +142,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static void refuse(ChannelHandlerContext ctx, ServerReply reply) {
+    private static void refuse(ChannelHandlerContext ctx, SmtpReply reply) {
         ctx.channel().config().setAutoRead(false);
         ctx.pipeline().remove(SmtpServer.DECODER);
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);

@@ -8,7 +8,7 @@ import dev.mxd.mail.Transaction;
 import dev.mxd.smtp.DataDecoder;
 import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.Replies;
-import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.SmtpCommand;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -76,7 +76,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         activity = counted != null ? counted : new SessionActivity();
         errors = new ClientErrors(limits);
         watchCommands(ctx, timeouts.command().toNanos());
-        ServerReply greeting = Replies.greeting(hostname);
+        SmtpReply greeting = Replies.greeting(hostname);
         if (timeouts.greetPause().isZero()) {
             greet(ctx, greeting);
         } else {
@@ -88,7 +88,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         }
     }
 
-    private void greet(ChannelHandlerContext ctx, ServerReply greeting) {
+    private void greet(ChannelHandlerContext ctx, SmtpReply greeting) {
         if (closing || !ctx.channel().isActive()) {
             return;
         }
@@ -152,7 +152,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         }
     }
 
-    private void startTls(ChannelHandlerContext ctx, ServerReply ready) {
+    private void startTls(ChannelHandlerContext ctx, SmtpReply ready) {
         decoder.discardBuffered(); // plaintext pipelined after STARTTLS is never executed (RFC 3207 §4.2)
         SslHandler ssl = new SslHandler(tls.orElseThrow().newEngine(ctx.alloc()), true); // true: the 220 goes out in plaintext
         ctx.pipeline().addFirst(SmtpServer.TLS, ssl);
@@ -172,7 +172,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
      * once the session has made too many errors, or followed by 421 4.7.0 and a close at
      * limits.max-errors.
      */
-    private void answer(ChannelHandlerContext ctx, boolean junk, ServerReply reply) {
+    private void answer(ChannelHandlerContext ctx, boolean junk, SmtpReply reply) {
         switch (errors.count(junk, reply)) {
             case ANSWER -> reply(ctx, reply, false);
             case DELAY -> delayed(ctx, reply);
@@ -188,7 +188,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
      * Sends {@code reply} after timeouts.error-delay without holding the event loop: reading and
      * framing stop meanwhile, so pipelined commands wait and their replies stay in order.
      */
-    private void delayed(ChannelHandlerContext ctx, ServerReply reply) {
+    private void delayed(ChannelHandlerContext ctx, SmtpReply reply) {
         if (timeouts.errorDelay().isZero()) {
             reply(ctx, reply, false);
             return;
@@ -233,7 +233,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private void stored(ChannelHandlerContext ctx, Transaction transaction, long size, MessageStore.StoreOutcome outcome) {
         storing = false;
         activity.storing(false);
-        ServerReply reply = session.onStored(outcome);
+        SmtpReply reply = session.onStored(outcome);
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
             errors.delivered();
             LOG.debug("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
@@ -253,7 +253,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         }
     }
 
-    private void reply(ChannelHandlerContext ctx, ServerReply reply, boolean close) {
+    private void reply(ChannelHandlerContext ctx, SmtpReply reply, boolean close) {
         if (close) {
             closing = true;
             decoder.close();

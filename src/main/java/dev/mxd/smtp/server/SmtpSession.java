@@ -12,7 +12,7 @@ import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
 import dev.mxd.smtp.Replies;
-import dev.mxd.smtp.ServerReply;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.SmtpCommand;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -104,7 +104,7 @@ final class SmtpSession {
             lines.add("STARTTLS");                               // RFC 3207
         }
         lines.add("HELP");
-        return reply(new ServerReply(250, "", lines));
+        return reply(SmtpReply.withoutStatus(250, lines));
     }
 
     private SessionStep mail(SmtpCommand.Mail m) {
@@ -208,7 +208,7 @@ final class SmtpSession {
     }
 
     /** The store's answer to the last message; the transaction ends either way (RFC 5321 §4.1.1.4). */
-    ServerReply onStored(MessageStore.StoreOutcome outcome) {
+    SmtpReply onStored(MessageStore.StoreOutcome outcome) {
         resetTransaction();
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
             return Replies.queued(s.queueId());
@@ -236,7 +236,7 @@ final class SmtpSession {
         filterGroup = Optional.empty();
     }
 
-    private static SessionStep reply(ServerReply r) {
+    private static SessionStep reply(SmtpReply r) {
         return new SessionStep.Reply(r, false);
     }
 }

@@ -2,6 +2,7 @@ package dev.mxd.smtp.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
@@ -98,12 +99,12 @@ class SmtpConnectionPeerTest {
         return (TransactionResult.Completed) r;
     }
 
-    private static Envelope message(byte[] content, String... rcpts) {
-        List<Recipient> recipients = new ArrayList<>();
+    private static OutboundEnvelope message(byte[] content, String... rcpts) {
+        List<OutboundRecipient> recipients = new ArrayList<>();
         for (String r : rcpts) {
-            recipients.add(new Recipient(r, Set.of(Recipient.Notify.FAILURE), Optional.of(r)));
+            recipients.add(new OutboundRecipient(r, Set.of(DsnNotify.FAILURE), Optional.of(r)));
         }
-        return Envelope.of("a@client.test", recipients, MessageContent.of(content)).withEightBit(true);
+        return OutboundEnvelope.of("a@client.test", recipients, MessageContent.of(content)).withEightBit(true);
     }
 
     @Test
@@ -163,7 +164,7 @@ class SmtpConnectionPeerTest {
     void tenMegabytesStreamWithoutBeingHeldAndArriveWhole() throws Exception {
         GeneratedContent big = new GeneratedContent(78L * 134_500, 3); // whole 78-byte lines, 10.5 MB
         try (SmtpConnection c = connect(BIG, TlsPolicy.NONE)) {
-            Envelope e = Envelope.of("a@client.test", List.of(Recipient.of("big@example.test")), big).withEightBit(true);
+            OutboundEnvelope e = OutboundEnvelope.of("a@client.test", List.of(OutboundRecipient.of("big@example.test")), big).withEightBit(true);
             assertThat(completed(c.send(e)).accepted()).hasSize(1);
         }
         SinkDump dump = SinkDump.await(dumpsOf(BIG), 1).get(0);
@@ -237,7 +238,7 @@ class SmtpConnectionPeerTest {
     void aMessageOverPostfixsSizeLimitIsRefusedWithoutSendingIt() {
         try (SmtpConnection c = connect(POSTFIX, TlsPolicy.OPPORTUNISTIC)) {
             long limit = c.extensions().maxSize().orElseThrow(); // Postfix's message_size_limit, 10240000 by default
-            Envelope e = Envelope.of("a@client.test", List.of(Recipient.of("big@example.test")), new GeneratedContent(limit + 1, 1));
+            OutboundEnvelope e = OutboundEnvelope.of("a@client.test", List.of(OutboundRecipient.of("big@example.test")), new GeneratedContent(limit + 1, 1));
             RecipientOutcome o = completed(c.send(e)).recipients().get(0);
             assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
             assertThat(o.status()).hasToString("5.3.4");

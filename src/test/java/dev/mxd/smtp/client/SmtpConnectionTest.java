@@ -3,6 +3,8 @@ package dev.mxd.smtp.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.testing.FakeSmtpServer;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -73,8 +75,8 @@ class SmtpConnectionTest {
         return (TransactionResult.Completed) r;
     }
 
-    private static Envelope envelope(String... rcpts) {
-        return Envelope.of("sender@client.test", List.of(rcpts).stream().map(Recipient::of).toList(), MessageContent.of(MESSAGE));
+    private static OutboundEnvelope envelope(String... rcpts) {
+        return OutboundEnvelope.of("sender@client.test", List.of(rcpts).stream().map(OutboundRecipient::of).toList(), MessageContent.of(MESSAGE));
     }
 
     @Test
@@ -82,7 +84,7 @@ class SmtpConnectionTest {
         FakeSmtpServer s = server("421 4.3.2 fake.test too busy", FULL, c -> null);
         SessionFailure f = failure(open(s, settings()));
         assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.REJECTED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REJECTED);
         assertThat(f.reply()).get().extracting(r -> r.code()).isEqualTo(421);
         assertThat(f.detail()).contains("421 4.3.2 fake.test too busy").contains("turns sessions away for now");
         assertThat(f.code()).isEqualTo("greeting-rejected");
@@ -97,7 +99,7 @@ class SmtpConnectionTest {
         SessionFailure f = failure(open(s, quick));
         long millis = (System.nanoTime() - start) / 1_000_000;
         assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.TIMEOUT);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
         assertThat(millis).isBetween(350L, 3_000L);
     }
 
@@ -109,7 +111,7 @@ class SmtpConnectionTest {
         }
         SessionFailure f = failure(SmtpConnection.open(nothing, "gone.test", settings()));
         assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.REFUSED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REFUSED);
         assertThat(f.host()).isEqualTo("gone.test");
     }
 
@@ -130,7 +132,7 @@ class SmtpConnectionTest {
         FakeSmtpServer s = server(FULL, c -> c.startsWith("EHLO") ? "421 4.7.0 slow down" : null);
         SessionFailure f = failure(open(s, settings()));
         assertThat(f.stage()).isEqualTo(SessionStage.EHLO);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.REJECTED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REJECTED);
         assertThat(s.commands).noneMatch(c -> c.startsWith("HELO"));
     }
 
@@ -217,7 +219,7 @@ class SmtpConnectionTest {
         open.add(s);
         SmtpConnection c = connect(s);
         // Much more than the socket buffers hold, so the client is still writing when the server leaves.
-        Envelope big = Envelope.of("s@client.test", List.of(Recipient.of("a@fake.test")), new GeneratedContent(32 << 20, 7));
+        OutboundEnvelope big = OutboundEnvelope.of("s@client.test", List.of(OutboundRecipient.of("a@fake.test")), new GeneratedContent(32 << 20, 7));
         TransactionResult.Completed done = completed(c.send(big));
         RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) done.recipients().get(0);
         assertThat(d.stage()).isEqualTo(SessionStage.MESSAGE);
@@ -249,7 +251,7 @@ class SmtpConnectionTest {
         assertThat(r).isInstanceOf(TransactionResult.Failed.class);
         SessionFailure f = ((TransactionResult.Failed) r).failure();
         assertThat(f.stage()).isEqualTo(SessionStage.RCPT);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.CLOSED);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.CLOSED);
         assertThat(c.reusable()).isFalse();
         assertThatThrownBy(() -> c.send(envelope("a@fake.test"))).isInstanceOf(IllegalStateException.class);
     }
@@ -264,7 +266,7 @@ class SmtpConnectionTest {
         TransactionResult t = c.send(envelope("a@fake.test"));
         SessionFailure f = ((TransactionResult.Failed) t).failure();
         assertThat(f.stage()).isEqualTo(SessionStage.RCPT);
-        assertThat(f.cause()).isEqualTo(ProbeFailure.TIMEOUT);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
     }
 
     @Test
@@ -335,10 +337,10 @@ class SmtpConnectionTest {
 
     @Test
     void dsnParametersGoOnlyToServersThatOfferDsn() throws IOException {
-        Recipient r = new Recipient("a@fake.test", Set.of(Recipient.Notify.FAILURE, Recipient.Notify.SUCCESS),
+        OutboundRecipient r = new OutboundRecipient("a@fake.test", Set.of(DsnNotify.FAILURE, DsnNotify.SUCCESS),
                 Optional.of("orig+1@fake.test"));
-        Envelope e = Envelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
-                .withDsn(Optional.of(Envelope.Ret.HDRS), Optional.of("id=1 x"));
+        OutboundEnvelope e = OutboundEnvelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
+                .withDsn(Optional.of(DsnReturn.HDRS), Optional.of("id=1 x"));
         FakeSmtpServer withDsn = server(FULL, c -> null);
         completed(connect(withDsn).send(e));
         assertThat(withDsn.commands("MAIL").get(0)).contains(" RET=HDRS ENVID=id+3D1+20x");
@@ -352,8 +354,8 @@ class SmtpConnectionTest {
     /** An ORCPT with a line break or space in it (an envelope from an older spool) goes on as xtext, one command line. */
     @Test
     void orcptWithALineBreakGoesOnXtextEncoded() throws IOException {
-        Recipient r = new Recipient("a@fake.test", Set.of(Recipient.Notify.FAILURE), Optional.of("a@fake.test\r\nAction: delivered"));
-        Envelope e = Envelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
+        OutboundRecipient r = new OutboundRecipient("a@fake.test", Set.of(DsnNotify.FAILURE), Optional.of("a@fake.test\r\nAction: delivered"));
+        OutboundEnvelope e = OutboundEnvelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
                 .withDsn(Optional.empty(), Optional.of("env 1+2=3"));
         FakeSmtpServer s = server(FULL, c -> null);
         assertThat(completed(connect(s).send(e)).accepted()).hasSize(1);
@@ -364,7 +366,7 @@ class SmtpConnectionTest {
 
     @Test
     void eightBitContentAsksForBody8bitmimeOrSaysItWentUnannounced() throws IOException {
-        Envelope e = envelope("a@fake.test").withEightBit(true);
+        OutboundEnvelope e = envelope("a@fake.test").withEightBit(true);
         FakeSmtpServer with = server(FULL, c -> null);
         TransactionResult.Completed a = completed(connect(with).send(e));
         assertThat(with.commands("MAIL").get(0)).contains(" BODY=8BITMIME");
@@ -380,7 +382,7 @@ class SmtpConnectionTest {
     void contentIsDotStuffedWithCrLfOnTheWire() throws IOException {
         FakeSmtpServer s = server(FULL, c -> null);
         byte[] content = "Subject: dots\n\n.leading\n..two\nlast line without end".getBytes(StandardCharsets.US_ASCII);
-        completed(connect(s).send(Envelope.of("s@client.test", List.of(Recipient.of("a@fake.test")), MessageContent.of(content))));
+        completed(connect(s).send(OutboundEnvelope.of("s@client.test", List.of(OutboundRecipient.of("a@fake.test")), MessageContent.of(content))));
         assertThat(new String(s.messages.get(0), StandardCharsets.US_ASCII))
                 .isEqualTo("Subject: dots\r\n\r\n..leading\r\n...two\r\nlast line without end\r\n");
     }
@@ -437,8 +439,8 @@ class SmtpConnectionTest {
     private static final List<String> NO_SMTPUTF8 = List.of("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES");
 
     /** Received with SMTPUTF8 (the flag), as mxd's delivery builds it from the spooled envelope. */
-    private static Envelope utf8(String sender, String text, String... rcpts) {
-        return new Envelope(sender, List.of(rcpts).stream().map(Recipient::of).toList(), false, true,
+    private static OutboundEnvelope utf8(String sender, String text, String... rcpts) {
+        return new OutboundEnvelope(sender, List.of(rcpts).stream().map(OutboundRecipient::of).toList(), false, true,
                 Optional.empty(), Optional.empty(), MessageContent.of(text.getBytes(StandardCharsets.UTF_8)));
     }
 
@@ -497,7 +499,7 @@ class SmtpConnectionTest {
     @Test
     void onlyTheRecipientsWithANonAsciiLocalPartFailAndKeepTheirPlace() throws IOException {
         FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
-        Envelope e = utf8("a@client.test", "Subject: plain\r\n\r\nbody\r\n", "x@fake.test", "\u7528\u6237@fake.test",
+        OutboundEnvelope e = utf8("a@client.test", "Subject: plain\r\n\r\nbody\r\n", "x@fake.test", "\u7528\u6237@fake.test",
                 "y@fake.test");
         TransactionResult.Completed done = completed(connect(s).send(e));
         assertThat(done.recipients()).extracting(o -> o.recipient().address())
@@ -537,7 +539,7 @@ class SmtpConnectionTest {
     void anUnreadableSpoolFileDefersEveryRecipientWhenTheHeaderMustBeRead() throws IOException {
         FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
         MessageContent gone = MessageContent.of(java.nio.file.Path.of("/nonexistent/mxd/spool/text"), 100);
-        Envelope e = new Envelope("a@client.test", List.of(Recipient.of("x@fake.test")), false, true,
+        OutboundEnvelope e = new OutboundEnvelope("a@client.test", List.of(OutboundRecipient.of("x@fake.test")), false, true,
                 Optional.empty(), Optional.empty(), gone);
         TransactionResult.Completed done = completed(connect(s).send(e));
         assertThat(done.recipients()).singleElement().satisfies(o -> {

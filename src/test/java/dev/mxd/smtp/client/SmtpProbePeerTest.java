@@ -107,8 +107,8 @@ class SmtpProbePeerTest {
     @Test
     void rejectingGreetingIsAFailureWithTheReply() {
         ProbeResult.Failed f = failed(probe(REJECT));
-        assertThat(f.stage()).isEqualTo(ProbeStage.GREETING);
-        assertThat(f.failure()).isEqualTo(ProbeFailure.REJECTED);
+        assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REJECTED);
         assertThat(f.banner()).hasValueSatisfying(b -> {
             assertThat(b.code()).isEqualTo(554);
             assertThat(b.enhancedStatus()).hasValue(new EnhancedStatus(5, 7, 1));
@@ -120,8 +120,8 @@ class SmtpProbePeerTest {
     @Test
     void serverHangingUpAfterEhloIsClosedAtEhlo() {
         ProbeResult.Failed f = failed(probe(HANGS_UP));
-        assertThat(f.stage()).isEqualTo(ProbeStage.EHLO);
-        assertThat(f.failure()).isEqualTo(ProbeFailure.CLOSED);
+        assertThat(f.stage()).isEqualTo(SessionStage.EHLO);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.CLOSED);
         assertThat(f.banner()).isPresent();
         assertThat(f.detail()).contains("closed the connection while we waited for its EHLO reply");
     }
@@ -131,8 +131,8 @@ class SmtpProbePeerTest {
         long start = System.nanoTime();
         ProbeResult.Failed f = failed(probe(NOTHING));
         assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(1_000L);
-        assertThat(f.stage()).isEqualTo(ProbeStage.CONNECT);
-        assertThat(f.failure()).isEqualTo(ProbeFailure.REFUSED);
+        assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REFUSED);
         assertThat(f.connectMillis()).isEmpty();
     }
 
@@ -141,8 +141,8 @@ class SmtpProbePeerTest {
         long start = System.nanoTime();
         ProbeResult.Failed f = failed(probe(TARPIT, Duration.ofSeconds(5), Duration.ofMillis(700)));
         long millis = (System.nanoTime() - start) / 1_000_000;
-        assertThat(f.stage()).isEqualTo(ProbeStage.GREETING);
-        assertThat(f.failure()).isEqualTo(ProbeFailure.TIMEOUT);
+        assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
         assertThat(f.detail()).contains("no greeting within 700 ms");
         assertThat(millis).isBetween(650L, 2_000L);
     }
@@ -152,8 +152,8 @@ class SmtpProbePeerTest {
         long start = System.nanoTime();
         ProbeResult.Failed f = failed(probe(SLOW_EHLO, Duration.ofSeconds(5), Duration.ofMillis(700)));
         long millis = (System.nanoTime() - start) / 1_000_000;
-        assertThat(f.stage()).isEqualTo(ProbeStage.EHLO);
-        assertThat(f.failure()).isEqualTo(ProbeFailure.TIMEOUT);
+        assertThat(f.stage()).isEqualTo(SessionStage.EHLO);
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
         assertThat(f.banner()).isPresent();
         assertThat(millis).isBetween(650L, 2_000L);
     }
@@ -183,8 +183,8 @@ class SmtpProbePeerTest {
                     .probe(new InetSocketAddress("127.0.0.49", p));
             long millis = (System.nanoTime() - start) / 1_000_000;
             ProbeResult.Failed f = failed(r);
-            assertThat(f.stage()).isEqualTo(ProbeStage.CONNECT);
-            assertThat(f.failure()).isEqualTo(ProbeFailure.TIMEOUT);
+            assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
+            assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
             assertThat(f.detail()).contains("within 500 ms");
             assertThat(millis).isBetween(450L, 1_500L);
         } finally {

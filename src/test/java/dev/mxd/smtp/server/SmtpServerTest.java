@@ -2,6 +2,7 @@ package dev.mxd.smtp.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.mail.Route;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
@@ -190,7 +191,7 @@ class SmtpServerTest {
         assertThat(e.parameters().ret()).isPresent();
         assertThat(e.recipients()).hasSize(2);
         assertThat(e.recipients().get(0).recipient().dsn().notifyOn())
-                .isEqualTo(Set.of(RcptParameters.Notify.FAILURE, RcptParameters.Notify.DELAY));
+                .isEqualTo(Set.of(DsnNotify.FAILURE, DsnNotify.DELAY));
         assertThat(e.recipients().get(0).recipient().dsn().orcpt()).contains("rfc822;alice@example.test");
         assertThat(e.recipients().get(0).state().done()).isTrue();
         assertThat(e.recipients().get(1).state().done()).isFalse();

@@ -1,5 +1,6 @@
 package dev.mxd.smtp.client;
 
+import dev.mxd.smtp.DsnNotify;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
@@ -12,28 +13,25 @@ import java.util.Set;
  * @param notifyOn NOTIFY= values; empty: no NOTIFY parameter (the server's default applies)
  * @param orcpt   the original recipient as an RFC 3461 §4.2 address, without the "rfc822;" type
  */
-public record Recipient(String address, Set<Notify> notifyOn, Optional<String> orcpt) {
+public record OutboundRecipient(String address, Set<DsnNotify> notifyOn, Optional<String> orcpt) {
 
-    /** RFC 3461 §4.1 NOTIFY values. */
-    public enum Notify { NEVER, SUCCESS, FAILURE, DELAY }
-
-    public Recipient {
-        Envelope.checkPath(address, "recipient");
+    public OutboundRecipient {
+        OutboundEnvelope.checkPath(address, "recipient");
         if (address.isEmpty()) {
             throw new IllegalArgumentException("a recipient cannot be the null path <>");
         }
         notifyOn = notifyOn.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(notifyOn));
-        if (notifyOn.contains(Notify.NEVER) && notifyOn.size() > 1) {
+        if (notifyOn.contains(DsnNotify.NEVER) && notifyOn.size() > 1) {
             throw new IllegalArgumentException("NOTIFY=NEVER cannot be combined with other values (RFC 3461 §4.1): " + notifyOn);
         }
     }
 
-    public static Recipient of(String address) {
-        return new Recipient(address, Set.of(), Optional.empty());
+    public static OutboundRecipient of(String address) {
+        return new OutboundRecipient(address, Set.of(), Optional.empty());
     }
 
     /** True when the address has non-ASCII characters, which only an SMTPUTF8 server takes (RFC 6531 §3.3). */
     public boolean utf8() {
-        return Envelope.nonAscii(address);
+        return OutboundEnvelope.nonAscii(address);
     }
 }

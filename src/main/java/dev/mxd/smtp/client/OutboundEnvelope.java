@@ -1,5 +1,6 @@
 package dev.mxd.smtp.client;
 
+import dev.mxd.smtp.DsnReturn;
 import java.util.List;
 import java.util.Optional;
 
@@ -18,13 +19,10 @@ import java.util.Optional;
  * @param envid      RFC 3461 §4.4 ENVID: the sender's identifier for the transaction, unencoded
  * @param content    the message itself; its size is what SIZE= declares
  */
-public record Envelope(String sender, List<Recipient> recipients, boolean eightBit, boolean smtputf8,
-                       Optional<Ret> ret, Optional<String> envid, MessageContent content) {
+public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients, boolean eightBit, boolean smtputf8,
+                       Optional<DsnReturn> ret, Optional<String> envid, MessageContent content) {
 
-    /** RFC 3461 §4.3 RET values. */
-    public enum Ret { FULL, HDRS }
-
-    public Envelope {
+    public OutboundEnvelope {
         checkPath(sender, "sender");
         recipients = List.copyOf(recipients);
         if (recipients.isEmpty()) {
@@ -36,21 +34,21 @@ public record Envelope(String sender, List<Recipient> recipients, boolean eightB
     }
 
     /** A plain transaction: no DSN parameters, 7-bit, ASCII. */
-    public static Envelope of(String sender, List<Recipient> recipients, MessageContent content) {
-        return new Envelope(sender, recipients, false, false, Optional.empty(), Optional.empty(), content);
+    public static OutboundEnvelope of(String sender, List<OutboundRecipient> recipients, MessageContent content) {
+        return new OutboundEnvelope(sender, recipients, false, false, Optional.empty(), Optional.empty(), content);
     }
 
-    public Envelope withEightBit(boolean value) {
-        return new Envelope(sender, recipients, value, smtputf8, ret, envid, content);
+    public OutboundEnvelope withEightBit(boolean value) {
+        return new OutboundEnvelope(sender, recipients, value, smtputf8, ret, envid, content);
     }
 
-    public Envelope withDsn(Optional<Ret> r, Optional<String> id) {
-        return new Envelope(sender, recipients, eightBit, smtputf8, r, id, content);
+    public OutboundEnvelope withDsn(Optional<DsnReturn> r, Optional<String> id) {
+        return new OutboundEnvelope(sender, recipients, eightBit, smtputf8, r, id, content);
     }
 
     /** The same transaction for other recipients: the rest of a 452-split transaction, for instance. */
-    public Envelope withRecipients(List<Recipient> others) {
-        return new Envelope(sender, others, eightBit, smtputf8, ret, envid, content);
+    public OutboundEnvelope withRecipients(List<OutboundRecipient> others) {
+        return new OutboundEnvelope(sender, others, eightBit, smtputf8, ret, envid, content);
     }
 
     /**
@@ -59,7 +57,7 @@ public record Envelope(String sender, List<Recipient> recipients, boolean eightB
      * decides whether it really needs it.
      */
     public boolean needsSmtputf8() {
-        return smtputf8 || nonAscii(sender) || recipients.stream().anyMatch(Recipient::utf8);
+        return smtputf8 || nonAscii(sender) || recipients.stream().anyMatch(OutboundRecipient::utf8);
     }
 
     static boolean nonAscii(String s) {
