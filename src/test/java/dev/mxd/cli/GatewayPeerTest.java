@@ -6,6 +6,7 @@ import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Rspamd;
 import dev.mxd.testing.Spamd;
 import dev.mxd.testing.TestDirs;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
  * clamd, spamd and Rspamd on loopback; the reply after DATA, the Maildir and the quarantine show
  * what each verdict did.
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class GatewayPeerTest {
 

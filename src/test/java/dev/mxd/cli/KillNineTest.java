@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -21,7 +22,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * (a file where its directory should be) until the restart, so her messages are certainly
  * still in the spool when the process dies.
  */
-@Tag("peer")
+@PeerTest
 class KillNineTest {
 
     private static final Pattern SUBJECT = Pattern.compile("\nSubject: (kill9-\\d+-\\d+)\r\n");

@@ -15,6 +15,7 @@ import dev.mxd.smtp.client.TlsPolicy;
 import dev.mxd.smtp.client.TransactionResult;
 import dev.mxd.testing.KnotServer;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.Tarpit;
@@ -36,7 +37,6 @@ import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * tarpit that never greets, and addresses where nothing listens. Retry and timeout settings
  * are shortened in the config; nothing sleeps for real minutes.
  */
-@Tag("peer")
+@PeerTest
 class MxDeliveryPeerTest {
 
     static final String GOOD = "127.0.0.32";

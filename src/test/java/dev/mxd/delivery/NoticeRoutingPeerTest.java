@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -17,7 +18,6 @@ import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * RCPT with 550. The senders' domains: remote.test, whose MX (a real smtp-sink) takes the bounce;
  * refusing.test, whose MX (a scripted server, to count the RCPTs it gets) refuses it with 550.
  */
-@Tag("peer")
+@PeerTest
 class NoticeRoutingPeerTest {
 
     static final String HARD = "127.0.13.1";

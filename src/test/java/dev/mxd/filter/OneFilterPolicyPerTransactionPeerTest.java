@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixRelay;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
@@ -19,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Timeout;
  * (452 4.5.3 at RCPT), so the unfiltered recipient's copy arrives through a transaction of its own
  * and is never held or dropped by example.test's policy. Domains with equal filters still share one.
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class OneFilterPolicyPerTransactionPeerTest {
 

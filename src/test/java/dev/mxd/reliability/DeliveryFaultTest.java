@@ -6,6 +6,7 @@ import dev.mxd.queue.QueueState;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestMx;
@@ -22,7 +23,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
  * arrive; a second copy is allowed only where the reply after the final dot was lost
  * (RFC 5321 §6.1 / RFC 1047: the sender cannot know), and those are counted.
  */
-@Tag("peer")
+@PeerTest
 class DeliveryFaultTest {
 
     static final String MX_HOST = "127.0.0.72";

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -22,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * 452 4.3.1, never 250 for what it could not store, keep serving the same and new connections,
  * and deliver every message it acknowledged, whole, once the tmpfs is remounted at 64 MB.
  */
-@Tag("peer")
+@PeerTest
 class DiskFullTest {
 
     private static final Pattern MARKER = Pattern.compile("\nSubject: (full-\\d+)\r\n");

@@ -8,6 +8,7 @@ import dev.mxd.queue.QueueState;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
 import java.io.IOException;
@@ -30,7 +31,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,7 +55,7 @@ import org.junit.jupiter.api.Test;
  * <p>{@code -Dmxd.model.seed=N} replays from seed N, {@code -Dmxd.model.cases=K} runs K cases;
  * {@code bench/model.sh} runs many with random seeds. A failure names the seed of its case.
  */
-@Tag("peer")
+@PeerTest
 class PipelineModelTest {
 
     static final String HOP_HOST = "127.0.0.91";

@@ -2,6 +2,7 @@ package dev.mxd.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import dev.mxd.testing.UnreadPipelining;
@@ -22,7 +23,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
  * every 100 ms, and after a GC with every attack connection still open). The figures are printed
  * for docs/reliability.md.
  */
-@Tag("peer")
+@PeerTest
 class ResourceExhaustionTest {
 
     private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
