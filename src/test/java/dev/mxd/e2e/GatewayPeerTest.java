@@ -1,7 +1,8 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.cli.DnsCommandTest;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
 import dev.mxd.testing.Clamd;
