@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.cli.DnsCommandTest;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
 import dev.mxd.testing.PeerTest;
@@ -108,10 +109,7 @@ class GatewayPeerTest {
     }
 
     static void nothingDelivered(TestMx mx) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!mx.mx().queue().idle() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        Await.within(Duration.ofSeconds(20), Duration.ofMillis(50), () -> mx.mx().queue().idle());
         assertThat(mx.delivered("alice")).isEmpty();
         assertThat(mx.mx().spool().ids(dev.mxd.queue.QueueState.INCOMING)).isEmpty();
         assertThat(mx.mx().spool().ids(dev.mxd.queue.QueueState.DEFERRED)).isEmpty();

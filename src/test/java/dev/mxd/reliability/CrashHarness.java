@@ -1,5 +1,6 @@
 package dev.mxd.reliability;
 
+import dev.mxd.testing.Await;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.MxdProcess;
 import dev.mxd.testing.RawSmtp;
@@ -168,9 +169,8 @@ public final class CrashHarness {
         // Kill 1: under load, at a random acknowledgement count in the middle of the round.
         int killAt = settings.messages() / 5 + random.nextInt(Math.max(1, settings.messages() * 3 / 5));
         long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-        while (acked.size() < killAt && next.get() < settings.messages() && System.nanoTime() < until) {
-            Thread.sleep(1);
-        }
+        Await.within(Duration.ofNanos(until - System.nanoTime()), Duration.ofMillis(1),
+                () -> acked.size() >= killAt || next.get() >= settings.messages());
         mxd.kill9();
         spooledAtKills += spooled();
         mxd = MxdProcess.serve(config, dir.resolve("mxd.log"));

@@ -3,6 +3,7 @@ package dev.mxd.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
@@ -15,12 +16,12 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -141,10 +142,7 @@ class DeliveryFaultTest {
     }
 
     private static void awaitAll(FakeSmtpServer receiver, Map<String, Fault> phaseOf) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline && !received(receiver).keySet().containsAll(phaseOf.keySet())) {
-            Thread.sleep(100);
-        }
+        Await.within(Duration.ofSeconds(30), Duration.ofMillis(100), () -> received(receiver).keySet().containsAll(phaseOf.keySet()));
         assertThat(received(receiver).keySet()).as("delivered once the fault stopped").containsAll(phaseOf.keySet());
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
@@ -19,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -101,16 +101,9 @@ class DiskFullTest {
                         acked.add("full-" + i);
                     }
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                Set<String> delivered = Set.of();
-                while (System.nanoTime() < deadline) {
-                    delivered = delivered(mx);
-                    if (delivered.containsAll(acked) && mx.mx().spool().ids(QueueState.INCOMING).isEmpty()
-                            && mx.mx().spool().ids(QueueState.DEFERRED).isEmpty()) {
-                        break;
-                    }
-                    Thread.sleep(100);
-                }
+                Await.within(Duration.ofSeconds(60), Duration.ofMillis(100), () -> delivered(mx).containsAll(acked)
+                        && mx.mx().spool().ids(QueueState.INCOMING).isEmpty() && mx.mx().spool().ids(QueueState.DEFERRED).isEmpty());
+                Set<String> delivered = delivered(mx);
                 assertThat(delivered).as("every acknowledged message, whole, in a Maildir").containsAll(acked);
                 assertThat(delivered).as("nothing that was refused").hasSameSizeAs(acked);
                 assertThat(dev.mxd.testing.SpoolFiles.strays(data.resolve("spool"))).as("no half-written file left in the spool").isEmpty();
