@@ -113,7 +113,7 @@ class DestinationLimitsPeerTest {
                 mostByDomain.computeIfAbsent(d, k -> new AtomicInteger()).accumulateAndGet(now, Math::max);
             } else if (line.equals(".")) {
                 try {
-                    Thread.sleep(hold.toMillis());
+                    Thread.sleep(hold.toMillis()); // this next hop holds each message a while: what fills the connection slots
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

@@ -102,7 +102,7 @@ class DeliveryFaultTest {
             for (int i = 0; i < 5; i++) {
                 phaseOf.put(submit(mx, "user" + i + "@later.faults.test", "DNS_DOWN-" + i), null);
             }
-            Thread.sleep(3000);
+            Thread.sleep(3000); // DNS stays down 3 s, retries every second: the outage is the behaviour under test
             assertThat(mx.mx().spool().ids(QueueState.DEFERRED)).as("deferred while DNS is down, never bounced").hasSize(5);
             assertThat(mx.delivered("alice")).as("no bounce to the sender").isEmpty();
             dns = MxdDnsServer.start(List.of(zone), dnsAddress);

@@ -49,7 +49,7 @@ class ResourceExhaustionTest {
             Thread sampler = daemon("heap-sampler", () -> {
                 for (int i = 0; i < 1200 && attacking.get(); i++) {
                     peak.accumulateAndGet(MEMORY.getHeapMemoryUsage().getUsed(), Math::max);
-                    sleep(100);
+                    sleep(100); // the heap sampler's period
                 }
             });
             List<Long> latencies = new CopyOnWriteArrayList<>();
@@ -66,7 +66,7 @@ class ResourceExhaustionTest {
                         politeFailures.add(e.toString());
                     }
                     latencies.add(TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - t0));
-                    sleep(250);
+                    sleep(250); // the polite client's pace
                 }
             });
 
@@ -84,7 +84,7 @@ class ResourceExhaustionTest {
                             byte[] line = "EHLO slow.test\r\n".getBytes(StandardCharsets.US_ASCII);
                             for (int b = 0; b < 10; b++) {
                                 c.send(new byte[] {line[b]});
-                                sleep(1000);
+                                sleep(1000); // the slow client's pace: one byte a second
                             }
                             c.send(java.util.Arrays.copyOfRange(line, 10, line.length));
                             slowReplies.add(c.reply().lines().findFirst().orElse(""));

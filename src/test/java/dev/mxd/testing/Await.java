@@ -23,8 +23,9 @@ public final class Await {
 
     /** Like {@link #within(Duration, Callable)}, polling every {@code every}. */
     public static boolean within(Duration max, Duration every, Callable<Boolean> condition) {
+        Duration atMost = max.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : max; // a deadline already past: one look
         try {
-            Awaitility.await().atMost(max).pollDelay(Duration.ZERO).pollInterval(every).pollInSameThread().until(condition);
+            Awaitility.await().atMost(atMost).pollDelay(Duration.ZERO).pollInterval(every).pollInSameThread().until(condition);
             return true;
         } catch (ConditionTimeoutException e) {
             return false;

@@ -240,7 +240,7 @@ class StreamingDataTest {
         long used = Long.MAX_VALUE;
         for (int i = 0; i < 3; i++) {
             System.gc();
-            Thread.sleep(50);
+            Thread.sleep(50); // lets the collection and reference processing settle; nothing observable to wait on
             used = Math.min(used, memory.getHeapMemoryUsage().getUsed());
         }
         return used;
