@@ -8,7 +8,9 @@ import org.awaitility.core.ConditionTimeoutException;
 /**
  * Waiting on a condition for tests whose own assertion, right after the wait, says best what is
  * missing: Awaitility polls (every 20 ms, in the calling thread) and the wait returns whether the
- * condition came true in time instead of failing on its own.
+ * condition came true in time instead of failing on its own. It leaves the JVM's default
+ * uncaught-exception handler alone (Awaitility swaps it by default), since server threads such as
+ * FakeSmtpServer's wait through it at the same time as the test thread.
  */
 public final class Await {
 
@@ -25,7 +27,8 @@ public final class Await {
     public static boolean within(Duration max, Duration every, Callable<Boolean> condition) {
         Duration atMost = max.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : max; // a deadline already past: one look
         try {
-            Awaitility.await().atMost(atMost).pollDelay(Duration.ZERO).pollInterval(every).pollInSameThread().until(condition);
+            Awaitility.await().atMost(atMost).pollDelay(Duration.ZERO).pollInterval(every).pollInSameThread()
+                    .dontCatchUncaughtExceptions().until(condition);
             return true;
         } catch (ConditionTimeoutException e) {
             return false;
