@@ -60,7 +60,7 @@ public final class AcceptLatency {
                         long due = start + i * intervalNanos;
                         long wait = due - System.nanoTime();
                         if (wait > 0) {
-                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000)); // the offered load's schedule
                         } else {
                             worstLateness.accumulateAndGet(-wait, Math::max);
                         }

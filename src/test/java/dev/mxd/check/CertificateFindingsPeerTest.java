@@ -6,6 +6,7 @@ import dev.mxd.smtp.client.ProbeResult;
 import dev.mxd.smtp.client.ProbeSettings;
 import dev.mxd.smtp.client.SmtpProbe;
 import dev.mxd.testing.Certificates;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
 import java.nio.file.Files;
@@ -14,7 +15,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * are warnings, a name that is not the MX's a warning, a self-signed one a note; a good one
  * gives only notes (self-signed, expires soon).
  */
-@Tag("peer")
+@PeerTest
 class CertificateFindingsPeerTest {
 
     private final Path dir;

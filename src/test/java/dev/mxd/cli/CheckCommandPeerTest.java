@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.testing.KnotServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.Tarpit;
 import java.io.PrintWriter;
@@ -18,7 +19,6 @@ import java.util.Map;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -26,7 +26,7 @@ import picocli.CommandLine;
  * {@code mxd check} end to end: zones served by real Knot DNS, MX hosts on 127.0.0.x answered by
  * real Postfix smtp-sink processes, a tarpit that never greets, and addresses where nothing listens.
  */
-@Tag("peer")
+@PeerTest
 class CheckCommandPeerTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();

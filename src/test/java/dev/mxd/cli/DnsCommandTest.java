@@ -29,7 +29,7 @@ import picocli.CommandLine;
  * interrupts a command that wrongly started serving; the command then stops its server.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-class DnsCommandTest {
+public class DnsCommandTest {
 
     static final String ZONES = "src/test/resources/zones/server/";
 
@@ -38,9 +38,10 @@ class DnsCommandTest {
         return "127.0.0.1:" + FreePort.tcpAndUdp("127.0.0.1");
     }
 
-    record Run(int status, String out, String err) {}
+    /** What one in-process run of the command line printed and returned; the e2e tests use it too. */
+    public record Run(int status, String out, String err) {}
 
-    static Run run(String... args) {
+    public static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = Main.commandLine();

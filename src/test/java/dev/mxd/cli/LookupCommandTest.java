@@ -5,18 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.KnotServer;
+import dev.mxd.testing.PeerTest;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Paths;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** {@code mxd lookup}: output formats and exit statuses, against real Knot. */
-@Tag("peer")
+@PeerTest
 class LookupCommandTest {
 
     private static KnotServer knot;

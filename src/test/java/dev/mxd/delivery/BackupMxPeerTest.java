@@ -6,6 +6,7 @@ import dev.mxd.config.ConfigLoader;
 import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
@@ -21,7 +22,6 @@ import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * the domain, hands it to the primary when the primary is back, and never sends it to itself
  * or to an MX no better than itself; where it is the best MX, the mail "loops back to myself".
  */
-@Tag("peer")
+@PeerTest
 class BackupMxPeerTest {
 
     static final String PRIMARY = "127.0.0.61";

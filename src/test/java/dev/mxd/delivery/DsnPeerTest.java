@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -14,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * late.dest.test's MX has nothing listening, so its mail expires (give-up 4s); bob's Maildir
  * cannot be made (a file stands where its directory would be), so his mail expires too.
  */
-@Tag("peer")
+@PeerTest
 class DsnPeerTest {
 
     static final String HARD = "127.0.13.11";

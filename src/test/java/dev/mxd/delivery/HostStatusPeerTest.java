@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.AdminHttp;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.Tarpit;
@@ -21,7 +22,6 @@ import java.util.List;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * the operator's flush, through the admin API, forgets the hosts it flushes towards, so a
  * single-MX domain whose host came back gets its mail at once with the default host retry (60 s).
  */
-@Tag("peer")
+@PeerTest
 class HostStatusPeerTest {
 
     static final String ONLY = "127.0.0.81";

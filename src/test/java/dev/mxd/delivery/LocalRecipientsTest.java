@@ -2,6 +2,7 @@ package dev.mxd.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.Await;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
@@ -58,10 +59,7 @@ class LocalRecipientsTest {
     }
 
     private void awaitSpoolEmpty(String id) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (mx.mx().spool().state(id).isPresent() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(20), () -> mx.mx().spool().state(id).isEmpty());
         assertThat(mx.mx().spool().state(id)).as("message %s delivered and removed", id).isEmpty();
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -17,7 +18,6 @@ import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * RCPT with 550. The senders' domains: remote.test, whose MX (a real smtp-sink) takes the bounce;
  * refusing.test, whose MX (a scripted server, to count the RCPTs it gets) refuses it with 550.
  */
-@Tag("peer")
+@PeerTest
 class NoticeRoutingPeerTest {
 
     static final String HARD = "127.0.13.1";
@@ -132,7 +132,7 @@ class NoticeRoutingPeerTest {
             Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
                     .until(() -> refuser.commands("RCPT").size() > refusedBefore);
             DsnMail.awaitEmptyQueue(mx);
-            Thread.sleep(1500);
+            Thread.sleep(1500); // several scans: a second notice would be sent now (nothing to wait for)
             assertThat(refuser.commands("RCPT").subList(refusedBefore, refuser.commands("RCPT").size()))
                     .containsExactly("RCPT TO:<pm@refusing.test>");
             assertThat(mx.delivered("alice")).isEmpty();

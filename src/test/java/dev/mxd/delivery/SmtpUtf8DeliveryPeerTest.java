@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.SinkDump;
@@ -24,7 +25,6 @@ import java.util.UUID;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * The sender, alice@example.test, is local to the sending mxd: its DSNs land in her Maildir.
  * Retries are ten minutes away, so whatever is not settled at the first attempt shows.
  */
-@Tag("peer")
+@PeerTest
 class SmtpUtf8DeliveryPeerTest {
 
     static final String NO_UTF8 = "127.0.0.81";

@@ -3,18 +3,18 @@ package dev.mxd.dns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.KnotServer;
+import dev.mxd.testing.PeerTest;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Type;
 
 /** The answer cache honours TTLs, negative TTLs (RFC 2308) and its size bound, against real Knot. */
-@Tag("peer")
+@PeerTest
 class DnsClientCacheTest {
 
     private static KnotServer knot;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.AuthoritativeDns;
 import dev.mxd.testing.FreePort;
+import dev.mxd.testing.PeerTest;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -17,7 +18,6 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.TestInstance;
  * Every rule of MX resolution (RFC 5321 §5.1, RFC 7505, RFC 2181 §10.3), checked against a
  * real authoritative server serving src/test/resources/zones/resolver. Subclasses choose the server.
  */
-@Tag("peer")
+@PeerTest
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class MxResolutionContract {
 

@@ -5,17 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.config.Engine;
 import dev.mxd.config.EngineAddress;
 import dev.mxd.testing.Clamd;
+import dev.mxd.testing.PeerTest;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** ClamdClient against the real clamd (Debian clamav-daemon) with a test-written EICAR signature. */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ClamdClientPeerTest {
 

@@ -9,6 +9,7 @@ import dev.mxd.config.FiltersConfig;
 import dev.mxd.config.SpamPolicy;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Spamd;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -22,7 +23,6 @@ import java.util.OptionalDouble;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * quarantine, discard), GTUBE (tag, quarantine, reject by threshold), an engine that is down
  * (tempfail or accept marked skipped) and one that stalls (timeout).
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class FilterChainPeerTest {
 

@@ -3,8 +3,10 @@ package dev.mxd.filter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixRelay;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
@@ -19,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.Timeout;
  * (452 4.5.3 at RCPT), so the unfiltered recipient's copy arrives through a transaction of its own
  * and is never held or dropped by example.test's policy. Domains with equal filters still share one.
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class OneFilterPolicyPerTransactionPeerTest {
 
@@ -92,18 +93,12 @@ class OneFilterPolicyPerTransactionPeerTest {
 
     /** Up to 60 s: Postfix's own queue run decides when its retry comes, and a loaded machine delays it. */
     static List<Path> awaitMaildir(TestMx mx, String domain, String mailbox, int count) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (maildir(mx, domain, mailbox).size() < count && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(60), () -> maildir(mx, domain, mailbox).size() >= count);
         return maildir(mx, domain, mailbox);
     }
 
     static void awaitIdle(TestMx mx) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while ((!mx.mx().queue().idle() || !mx.mx().spool().ids(QueueState.INCOMING).isEmpty()) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(20), () -> mx.mx().queue().idle() && mx.mx().spool().ids(QueueState.INCOMING).isEmpty());
     }
 
     static Quarantine quarantine(TestMx mx) {

@@ -14,6 +14,7 @@ import dev.mxd.queue.Spool;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -24,7 +25,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
  * (RFC 6531 §3.4), so it never goes raw to a next hop that does not offer the extension and its
  * bounce is message/global. The same message received without SMTPUTF8 is released without it.
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class QuarantineSmtputf8PeerTest {
 

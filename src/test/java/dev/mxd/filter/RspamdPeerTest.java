@@ -6,6 +6,7 @@ import dev.mxd.config.DomainFilter;
 import dev.mxd.config.Engine;
 import dev.mxd.config.FiltersConfig;
 import dev.mxd.config.SpamPolicy;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Rspamd;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -15,12 +16,11 @@ import java.util.OptionalDouble;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** RspamdClient and the chain's Rspamd paths against the real rspamd (Debian), with GTUBE. */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class RspamdPeerTest {
 

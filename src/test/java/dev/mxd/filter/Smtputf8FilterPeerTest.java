@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.Rspamd;
 import dev.mxd.testing.Spamd;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
  * the test then reads instead. clamd and spamd get no envelope, and a UTF-8 one must not keep them
  * from judging the message.
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class Smtputf8FilterPeerTest {
 

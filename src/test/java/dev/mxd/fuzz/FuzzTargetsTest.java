@@ -2,11 +2,11 @@ package dev.mxd.fuzz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * unit test of the code it found (as SmtpCommandTest did for a 501 quoting a bare LF). bench/fuzz.sh
  * runs the same targets for minutes.
  */
-@Tag("peer")
+@PeerTest
 class FuzzTargetsTest {
 
     static Stream<Class<?>> targets() {

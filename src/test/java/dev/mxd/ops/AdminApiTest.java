@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.AdminHttp;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.file.Files;
@@ -134,16 +135,11 @@ class AdminApiTest {
         assertThat(before).isAfter(Instant.now().plus(Duration.ofMinutes(50)));
         assertThat(api.send("POST", "/api/queue/" + id + "/flush").status()).isEqualTo(200);
         // tried again at once (not in an hour): a second attempt appears among the recent events
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline && api.get("/api/events").json().path("events").size() < 2) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(60), () -> api.get("/api/events").json().path("events").size() >= 2);
         assertThat(api.get("/api/events").json().path("events").size()).isEqualTo(2);
         mx.awaitDeferred(id);
         assertThat(api.send("POST", "/api/queue/flush").json().path("flushed").asInt()).isEqualTo(1);
-        while (System.nanoTime() < deadline && api.get("/api/events").json().path("events").size() < 3) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(60), () -> api.get("/api/events").json().path("events").size() >= 3);
         assertThat(api.get("/api/events").json().path("events").size()).isEqualTo(3);
     }
 
@@ -181,12 +177,9 @@ class AdminApiTest {
             c.send("RCPT TO:<nobody@example.test>\r\n");
             assertThat(c.reply()).startsWith("550 5.1.1");
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        Await.within(Duration.ofSeconds(30), Duration.ofMillis(50),
+                () -> api.get("/metrics").body().contains("mxd_deliveries_total{outcome=\"sent\",transport=\"local\"} 1.0"));
         String text = api.get("/metrics").body();
-        while (System.nanoTime() < deadline && !text.contains("mxd_deliveries_total{outcome=\"sent\",transport=\"local\"} 1.0")) {
-            Thread.sleep(50);
-            text = api.get("/metrics").body();
-        }
         assertThat(text)
                 .contains("mxd_messages_received_total 2.0")
                 .contains("mxd_deliveries_total{outcome=\"sent\",transport=\"local\"} 1.0")

@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.mxd.config.Logging;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.TestDirs;
@@ -70,10 +71,7 @@ class DeliveryLogTest {
     }
 
     private List<String> awaitLines(String id, String last) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline && linesOf(id).stream().noneMatch(l -> l.equals(last))) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(60), () -> linesOf(id).stream().anyMatch(l -> l.equals(last)));
         return linesOf(id);
     }
 

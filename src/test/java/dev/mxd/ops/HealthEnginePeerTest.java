@@ -12,6 +12,7 @@ import dev.mxd.filter.ScanEngine;
 import dev.mxd.testing.AdminHttp;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Rspamd;
 import dev.mxd.testing.Spamd;
 import dev.mxd.testing.TestDirs;
@@ -24,7 +25,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
  * clamd being stopped (by its PID), and 200 again once a clamd listens on the same port; a clamd
  * that hangs (SIGSTOP) fails the check when its ping's deadline passes.
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class HealthEnginePeerTest {
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.testing.AdminHttp;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Processes;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -16,7 +17,6 @@ import java.time.Duration;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * test mounts as root (as DiskFullTest does), filled for real, so mxd answers 452 4.3.1 from a file
  * system that is truly full; /health must say so with 503, and be well again once space is back.
  */
-@Tag("peer")
+@PeerTest
 class HealthSpaceTest {
 
     private Path dir;

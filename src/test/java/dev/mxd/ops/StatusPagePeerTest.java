@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.delivery.MxRoute;
 import dev.mxd.testing.AdminHttp;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * DOM shows a deferred message's destination, a postponed MX host with its last error, and the
  * recent deferral. Without the token the page asks for it and shows no data.
  */
-@Tag("peer")
+@PeerTest
 class StatusPagePeerTest {
 
     private TestMx mx;

@@ -12,6 +12,7 @@ import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
@@ -38,7 +39,6 @@ import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,7 +50,7 @@ import org.junit.jupiter.api.Test;
  * the fast one is Postfix's smtp-sink. Messages are spooled in-process (Spool.store), as SMTP
  * would accept them, so 5,000 of them take seconds rather than minutes.
  */
-@Tag("peer")
+@PeerTest
 class DestinationLimitsPeerTest {
 
     static final String SLOW = "127.0.0.71";
@@ -113,7 +113,7 @@ class DestinationLimitsPeerTest {
                 mostByDomain.computeIfAbsent(d, k -> new AtomicInteger()).accumulateAndGet(now, Math::max);
             } else if (line.equals(".")) {
                 try {
-                    Thread.sleep(hold.toMillis());
+                    Thread.sleep(hold.toMillis()); // this next hop holds each message a while: what fills the connection slots
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

@@ -1,5 +1,6 @@
 package dev.mxd.reliability;
 
+import dev.mxd.testing.Await;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.MxdProcess;
 import dev.mxd.testing.RawSmtp;
@@ -168,9 +169,8 @@ public final class CrashHarness {
         // Kill 1: under load, at a random acknowledgement count in the middle of the round.
         int killAt = settings.messages() / 5 + random.nextInt(Math.max(1, settings.messages() * 3 / 5));
         long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-        while (acked.size() < killAt && next.get() < settings.messages() && System.nanoTime() < until) {
-            Thread.sleep(1);
-        }
+        Await.within(Duration.ofNanos(Math.max(0, until - System.nanoTime())), Duration.ofMillis(1),
+                () -> acked.size() >= killAt || next.get() >= settings.messages());
         mxd.kill9();
         spooledAtKills += spooled();
         mxd = MxdProcess.serve(config, dir.resolve("mxd.log"));
@@ -178,25 +178,20 @@ public final class CrashHarness {
             th.join(TimeUnit.MINUTES.toMillis(10));
         }
         // Kill 2: while mxd delivers the backlog, 0 to 500 ms after the last message was sent.
-        Thread.sleep(random.nextInt(500));
+        Thread.sleep(random.nextInt(500)); // the random kill moment is what is under test
         mxd.kill9();
         spooledAtKills += spooled();
         long restarted = System.nanoTime();
         mxd = MxdProcess.serve(config, dir.resolve("mxd.log"));
 
-        Map<String, Integer> received = Map.of();
         long drainDeadline = restarted + settings.drainTimeout().toNanos();
         long drained = -1;
-        while (System.nanoTime() < drainDeadline) {
-            received = received(r);
-            if (received.keySet().containsAll(acked) && spooled() == 0) {
-                drained = System.nanoTime();
-                break;
-            }
-            Thread.sleep(100);
+        if (Await.within(Duration.ofNanos(Math.max(0, drainDeadline - System.nanoTime())), Duration.ofMillis(100),
+                () -> received(r).keySet().containsAll(acked) && spooled() == 0)) {
+            drained = System.nanoTime();
         }
-        Thread.sleep(300); // a late duplicate would arrive now, if at all
-        received = received(r);
+        Thread.sleep(300); // a late duplicate would arrive now, if at all: an absence has no condition to wait for
+        Map<String, Integer> received = received(r);
         int got = 0;
         int lost = 0;
         for (String id : acked) {

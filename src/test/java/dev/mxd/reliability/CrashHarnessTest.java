@@ -2,16 +2,16 @@ package dev.mxd.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.PeerTest;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The short run of the crash harness (issue 6 point 1): two rounds, each with a SIGKILL under
  * load and one while delivering; bench/crash.sh runs the long one.
  */
-@Tag("peer")
+@PeerTest
 class CrashHarnessTest {
 
     @Test

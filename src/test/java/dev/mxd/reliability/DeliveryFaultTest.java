@@ -3,9 +3,11 @@ package dev.mxd.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.FakeSmtpServer;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestMx;
@@ -14,15 +16,14 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * arrive; a second copy is allowed only where the reply after the final dot was lost
  * (RFC 5321 §6.1 / RFC 1047: the sender cannot know), and those are counted.
  */
-@Tag("peer")
+@PeerTest
 class DeliveryFaultTest {
 
     static final String MX_HOST = "127.0.0.72";
@@ -101,7 +102,7 @@ class DeliveryFaultTest {
             for (int i = 0; i < 5; i++) {
                 phaseOf.put(submit(mx, "user" + i + "@later.faults.test", "DNS_DOWN-" + i), null);
             }
-            Thread.sleep(3000);
+            Thread.sleep(3000); // DNS stays down 3 s, retries every second: the outage is the behaviour under test
             assertThat(mx.mx().spool().ids(QueueState.DEFERRED)).as("deferred while DNS is down, never bounced").hasSize(5);
             assertThat(mx.delivered("alice")).as("no bounce to the sender").isEmpty();
             dns = MxdDnsServer.start(List.of(zone), dnsAddress);
@@ -141,10 +142,7 @@ class DeliveryFaultTest {
     }
 
     private static void awaitAll(FakeSmtpServer receiver, Map<String, Fault> phaseOf) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline && !received(receiver).keySet().containsAll(phaseOf.keySet())) {
-            Thread.sleep(100);
-        }
+        Await.within(Duration.ofSeconds(30), Duration.ofMillis(100), () -> received(receiver).keySet().containsAll(phaseOf.keySet()));
         assertThat(received(receiver).keySet()).as("delivered once the fault stopped").containsAll(phaseOf.keySet());
     }
 

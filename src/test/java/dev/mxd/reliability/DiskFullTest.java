@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -18,11 +20,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * 452 4.3.1, never 250 for what it could not store, keep serving the same and new connections,
  * and deliver every message it acknowledged, whole, once the tmpfs is remounted at 64 MB.
  */
-@Tag("peer")
+@PeerTest
 class DiskFullTest {
 
     private static final Pattern MARKER = Pattern.compile("\nSubject: (full-\\d+)\r\n");
@@ -101,16 +101,9 @@ class DiskFullTest {
                         acked.add("full-" + i);
                     }
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                Set<String> delivered = Set.of();
-                while (System.nanoTime() < deadline) {
-                    delivered = delivered(mx);
-                    if (delivered.containsAll(acked) && mx.mx().spool().ids(QueueState.INCOMING).isEmpty()
-                            && mx.mx().spool().ids(QueueState.DEFERRED).isEmpty()) {
-                        break;
-                    }
-                    Thread.sleep(100);
-                }
+                Await.within(Duration.ofSeconds(60), Duration.ofMillis(100), () -> delivered(mx).containsAll(acked)
+                        && mx.mx().spool().ids(QueueState.INCOMING).isEmpty() && mx.mx().spool().ids(QueueState.DEFERRED).isEmpty());
+                Set<String> delivered = delivered(mx);
                 assertThat(delivered).as("every acknowledged message, whole, in a Maildir").containsAll(acked);
                 assertThat(delivered).as("nothing that was refused").hasSameSizeAs(acked);
                 assertThat(dev.mxd.testing.SpoolFiles.strays(data.resolve("spool"))).as("no half-written file left in the spool").isEmpty();

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
 import java.io.IOException;
@@ -18,6 +20,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -30,7 +33,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,7 +57,7 @@ import org.junit.jupiter.api.Test;
  * <p>{@code -Dmxd.model.seed=N} replays from seed N, {@code -Dmxd.model.cases=K} runs K cases;
  * {@code bench/model.sh} runs many with random seeds. A failure names the seed of its case.
  */
-@Tag("peer")
+@PeerTest
 class PipelineModelTest {
 
     static final String HOP_HOST = "127.0.0.91";
@@ -344,7 +346,7 @@ class PipelineModelTest {
             }, "model-sender");
             sender.start();
             due.await(60, java.util.concurrent.TimeUnit.SECONDS);
-            Thread.sleep(r.nextInt(150));
+            Thread.sleep(r.nextInt(150)); // a random moment to kill at: the crash timing is what is under test
             mx.kill9();
             sender.join(30_000);
             hop.mode(ModelNextHop.Mode.OK);
@@ -364,29 +366,29 @@ class PipelineModelTest {
 
     /** Waits until no envelope is in incoming/, active/ or deferred/ of a spool another process owns. */
     private static void awaitDrainedOnDisk(Path spool, int seconds) throws Exception {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        List<String> left = List.of();
-        int emptyRounds = 0;
-        while (System.nanoTime() < deadline) {
-            left = new ArrayList<>();
+        List<List<String>> left = new ArrayList<>(List.of(List.of()));
+        int[] emptyRounds = {0};
+        boolean drained = Await.within(Duration.ofSeconds(seconds), Duration.ofMillis(100), () -> {
+            List<String> now = new ArrayList<>();
             for (String state : List.of("incoming", "active", "deferred")) {
                 Path d = spool.resolve(state);
                 if (Files.isDirectory(d)) {
                     try (Stream<Path> files = Files.list(d)) {
                         for (Path f : files.toList()) {
-                            left.add(state + "/" + f.getFileName());
+                            now.add(state + "/" + f.getFileName());
                         }
                     }
                 }
             }
+            left.set(0, now);
             // Empty three times in a row: a notice spooled by the last delivery shows up in incoming/ at once.
-            emptyRounds = left.isEmpty() ? emptyRounds + 1 : 0;
-            if (emptyRounds >= 3) {
-                return;
-            }
-            Thread.sleep(100);
+            emptyRounds[0] = now.isEmpty() ? emptyRounds[0] + 1 : 0;
+            return emptyRounds[0] >= 3;
+        });
+        if (drained) {
+            return;
         }
-        throw new AssertionError("the restarted mxd did not drain its spool within " + seconds + " s: " + left);
+        throw new AssertionError("the restarted mxd did not drain its spool within " + seconds + " s: " + left.get(0));
     }
 
     /** Runs one case on a fresh mxd; returns how many recipients were accepted. */
@@ -500,17 +502,16 @@ class PipelineModelTest {
 
     /** Waits until no message waits for or is in delivery; with {@code drained}, until the spool is empty too. */
     private static void awaitQuiet(ReceivingMx mx, boolean drained, int seconds) throws Exception {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        int quietRounds = 0;
-        while (System.nanoTime() < deadline) {
+        int[] quietRounds = {0};
+        boolean quietNow = Await.within(Duration.ofSeconds(seconds), Duration.ofMillis(30), () -> {
             boolean quiet = mx.queue().idle() && mx.spool().count(QueueState.INCOMING) == 0
                     && mx.spool().count(QueueState.ACTIVE) == 0
                     && (!drained || mx.spool().count(QueueState.DEFERRED) == 0);
-            quietRounds = quiet ? quietRounds + 1 : 0;
-            if (quietRounds >= 3) {
-                return;
-            }
-            Thread.sleep(30);
+            quietRounds[0] = quiet ? quietRounds[0] + 1 : 0; // three looks in a row
+            return quietRounds[0] >= 3;
+        });
+        if (quietNow) {
+            return;
         }
         if (drained) {
             List<String> left = new ArrayList<>();

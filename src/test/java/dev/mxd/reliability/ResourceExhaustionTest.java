@@ -2,6 +2,7 @@ package dev.mxd.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import dev.mxd.testing.UnreadPipelining;
@@ -22,7 +23,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
  * every 100 ms, and after a GC with every attack connection still open). The figures are printed
  * for docs/reliability.md.
  */
-@Tag("peer")
+@PeerTest
 class ResourceExhaustionTest {
 
     private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
@@ -49,7 +49,7 @@ class ResourceExhaustionTest {
             Thread sampler = daemon("heap-sampler", () -> {
                 for (int i = 0; i < 1200 && attacking.get(); i++) {
                     peak.accumulateAndGet(MEMORY.getHeapMemoryUsage().getUsed(), Math::max);
-                    sleep(100);
+                    sleep(100); // the heap sampler's period
                 }
             });
             List<Long> latencies = new CopyOnWriteArrayList<>();
@@ -66,7 +66,7 @@ class ResourceExhaustionTest {
                         politeFailures.add(e.toString());
                     }
                     latencies.add(TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - t0));
-                    sleep(250);
+                    sleep(250); // the polite client's pace
                 }
             });
 
@@ -84,7 +84,7 @@ class ResourceExhaustionTest {
                             byte[] line = "EHLO slow.test\r\n".getBytes(StandardCharsets.US_ASCII);
                             for (int b = 0; b < 10; b++) {
                                 c.send(new byte[] {line[b]});
-                                sleep(1000);
+                                sleep(1000); // the slow client's pace: one byte a second
                             }
                             c.send(java.util.Arrays.copyOfRange(line, 10, line.length));
                             slowReplies.add(c.reply().lines().findFirst().orElse(""));

@@ -42,7 +42,7 @@ class SlowAndJunkClientsTest {
                     for (int i = 0; i < bytes.length && trickling.get(); i++) {
                         try {
                             slow.send(new byte[] {bytes[i]});
-                            Thread.sleep(300);
+                            Thread.sleep(300); // the slow client's pace: one byte every 300 ms
                         } catch (IOException | InterruptedException e) {
                             return; // closed by the server
                         }
@@ -57,7 +57,7 @@ class SlowAndJunkClientsTest {
                         try {
                             busy.send("NOOP\r\n");
                             busyReplies.add(busy.reply());
-                            Thread.sleep(500);
+                            Thread.sleep(500); // the busy but legitimate client's pace
                         } catch (IOException | InterruptedException e) {
                             busyReplies.add(e.toString());
                             return;
@@ -210,7 +210,7 @@ class SlowAndJunkClientsTest {
                             }
                         }
                     }
-                    sleepQuietly(500);
+                    sleepQuietly(500); // the attack's pace: a byte per connection every 500 ms
                 }
             }, "attack-trickle");
             trickler.setDaemon(true);
@@ -245,7 +245,7 @@ class SlowAndJunkClientsTest {
                         } catch (IOException e) {
                             // the attack goes on
                         }
-                        sleepQuietly(20);
+                        sleepQuietly(20); // the attack's reconnect pace
                     }
                 }, "attack-reconnect");
                 reconnecting.setDaemon(true);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.testing.Certificates;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * mxd itself checks in a certificate. Offline: no DNS ({@code --nodns none}), no CRL or OCSP
  * fetch (no {@code --phone-out}). About 80 s on two cores.
  */
-@Tag("peer")
+@PeerTest
 class TestsslScanTest {
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.mxd.testing.Certificates;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +18,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * (STARTTLS injection and downgrade: SmugglingTest.plaintextPipelinedAfterStartTlsIsDiscarded,
  * and EHLO after TLS no longer offering STARTTLS.)
  */
-@Tag("peer")
+@PeerTest
 class TlsHygieneTest {
 
     private static final Pattern CIPHER = Pattern.compile("Cipher is (\\S+)");

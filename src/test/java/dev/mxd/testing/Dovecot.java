@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -23,12 +23,12 @@ public final class Dovecot implements AutoCloseable {
     public static final String PASSWORD = "secret";
 
     private final Path work;
-    private final long pid;
+    private final Daemon master;
     private final int port;
 
-    private Dovecot(Path work, long pid, int port) {
+    private Dovecot(Path work, Daemon master, int port) {
         this.work = work;
-        this.pid = pid;
+        this.master = master;
         this.port = port;
     }
 
@@ -55,24 +55,12 @@ public final class Dovecot implements AutoCloseable {
                 "  inet_listener imaps {", "    port = 0", "  }", "}",
                 "service pop3-login {", "  inet_listener pop3 {", "    port = 0", "  }", "}",
                 ""), StandardCharsets.UTF_8);
-        Process p = new ProcessBuilder("dovecot", "-c", conf.toString()).redirectErrorStream(true)
-                .redirectOutput(work.resolve("dovecot.out").toFile()).start();
-        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new IOException("dovecot -c " + conf + " failed: " + read(work.resolve("dovecot.out")) + read(work.resolve("dovecot.log")));
-        }
-        Path pidFile = work.resolve("run").resolve("master.pid");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(pidFile) && !Files.readString(pidFile).isBlank()) {
-                Dovecot d = new Dovecot(work, Long.parseLong(Files.readString(pidFile).strip()), port);
-                if (d.accepts()) {
-                    return d;
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new IOException("dovecot did not listen on 127.0.0.1:" + port + " within 20 s: " + read(work.resolve("dovecot.log")));
+        Daemon master = Daemon.startDetached("dovecot", List.of("dovecot", "-c", conf.toString()), work,
+                work.resolve("dovecot.out"), work.resolve("run").resolve("master.pid"), Duration.ofSeconds(20),
+                work.resolve("dovecot.log"));
+        Dovecot d = new Dovecot(work, master, port);
+        master.awaitReady(Duration.ofSeconds(20), d::accepts);
+        return d;
     }
 
     private boolean accepts() {
@@ -130,12 +118,6 @@ public final class Dovecot implements AutoCloseable {
     /** SIGTERM to the master (it stops its children), waiting at most 10 s, then SIGKILL. */
     @Override
     public void close() throws InterruptedException {
-        Optional<ProcessHandle> master = ProcessHandle.of(pid);
-        if (master.isEmpty()) {
-            return;
-        }
-        List<ProcessHandle> children = master.get().descendants().toList();
-        master.get().destroy();
-        Daemons.awaitExit(master.get(), children, java.time.Duration.ofSeconds(10));
+        master.stop(Duration.ofSeconds(10));
     }
 }

@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -198,14 +199,7 @@ public final class FakeSmtpServer implements AutoCloseable {
     }
 
     private void waitForClose() {
-        for (int i = 0; i < 600 && !server.isClosed(); i++) {
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
+        Await.within(Duration.ofSeconds(60), Duration.ofMillis(100), server::isClosed);
     }
 
     /** Reads DATA content up to CRLF.CRLF; false when the hang-up point came first. At most 64 MB. */

@@ -2,6 +2,7 @@ package dev.mxd.testing;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -10,43 +11,32 @@ import java.util.function.BooleanSupplier;
 /**
  * A real daemon a test started in its own temporary directory: waited for until it answers,
  * paused and resumed with SIGSTOP/SIGCONT (a stalled engine, for timeouts), stopped by its PID.
+ * Started, polled and stopped by the shared {@link Daemon} fixture.
  */
 public class PeerProcess implements AutoCloseable {
 
     protected final String name;
     protected final Path dir;
-    protected final Process process;
-    protected final Path log;
+    protected final Daemon daemon;
 
     protected PeerProcess(String name, Path dir, List<String> command) throws IOException {
         this.name = name;
         this.dir = dir;
-        this.log = dir.resolve(name + ".log");
-        this.process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        this.daemon = Daemon.start(name, command, dir, dir.resolve(name + ".log"));
     }
 
-    /** Polls {@code ready} every 100 ms for at most {@code seconds}; fails with the daemon's log. */
+    /** Polls {@code ready} for at most {@code seconds}; fails with the daemon's log (and stops it and its directory). */
     protected void awaitReady(int seconds, BooleanSupplier ready) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                String out = log();
-                close();
-                throw new IOException(name + " exited with " + process.exitValue() + ": " + out);
-            }
-            if (ready.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(100);
+        try {
+            daemon.awaitReady(Duration.ofSeconds(seconds), ready);
+        } catch (IOException e) {
+            close();
+            throw e;
         }
-        String out = log();
-        close();
-        throw new IOException(name + " did not answer within " + seconds + " s: " + out);
     }
 
     public long pid() {
-        return process.pid();
+        return daemon.pid();
     }
 
     /** SIGSTOP to the daemon and its workers: the kernel still accepts connections, but nothing answers. */
@@ -60,8 +50,8 @@ public class PeerProcess implements AutoCloseable {
     }
 
     private void signal(String sig) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("kill", sig, String.valueOf(process.pid())));
-        process.descendants().forEach(p -> cmd.add(String.valueOf(p.pid()))); // workers forked by the daemon we started
+        List<String> cmd = new ArrayList<>(List.of("kill", sig));
+        daemon.processes().forEach(p -> cmd.add(String.valueOf(p.pid()))); // the daemon we started and the workers it forked
         Process kill = new ProcessBuilder(cmd).inheritIO().start();
         if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
             throw new IOException(String.join(" ", cmd) + " failed");
@@ -69,7 +59,7 @@ public class PeerProcess implements AutoCloseable {
     }
 
     public String log() {
-        return Processes.log(log);
+        return daemon.log();
     }
 
     /** Stops each daemon that was started (nulls are those that never came up), in the order given. */
@@ -84,13 +74,13 @@ public class PeerProcess implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (process.isAlive()) {
+            if (daemon.isAlive()) {
                 resume(); // a paused daemon cannot act on SIGTERM
             }
         } catch (IOException | InterruptedException ignored) {
             // stopping anyway
         }
-        Processes.stop(process, 15);
+        daemon.stop(Duration.ofSeconds(15));
         TestDirs.deleteTree(dir);
     }
 }

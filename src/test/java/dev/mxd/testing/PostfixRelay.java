@@ -8,8 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
+import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,7 +25,7 @@ public final class PostfixRelay implements AutoCloseable {
     private final Path work;
     private final Path config;
     private final int port;
-    private long masterPid = -1;
+    private Daemon master;
 
     private PostfixRelay(Path work, int port) {
         this.work = work;
@@ -106,20 +106,11 @@ public final class PostfixRelay implements AutoCloseable {
                 "scache    unix  - - n -  1 scache",
                 "postlog   unix-dgram n - n - 1 postlogd",
                 ""), StandardCharsets.UTF_8);
-        p.postfix("start");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        Path pidFile = queue.resolve("pid").resolve("master.pid");
-        while (System.nanoTime() < deadline) {
-            if (p.masterPid < 0 && Files.exists(pidFile) && !Files.readString(pidFile).isBlank()) {
-                p.masterPid = Long.parseLong(Files.readString(pidFile).strip());
-            }
-            if (p.masterPid > 0 && p.accepts()) {
-                return p;
-            }
-            Thread.sleep(100);
-        }
-        p.close();
-        throw new IOException("postfix did not listen on 127.0.0.1:" + p.port + " within 30 s: " + p.log());
+        p.master = Daemon.startDetached("postfix", List.of("postfix", "-c", p.config.toString(), "start"), work,
+                work.resolve("postfix-start.out"), queue.resolve("pid").resolve("master.pid"), Duration.ofSeconds(60),
+                work.resolve("postfix.log"));
+        p.master.awaitReady(Duration.ofSeconds(30), p::accepts);
+        return p;
     }
 
     private void postfix(String command) throws IOException, InterruptedException {
@@ -162,16 +153,16 @@ public final class PostfixRelay implements AutoCloseable {
     /** {@code postfix stop} (asynchronous), then waits at most 20 s for the master to exit; SIGKILL as a last resort. */
     @Override
     public void close() throws InterruptedException {
-        Optional<ProcessHandle> master = masterPid > 0 ? ProcessHandle.of(masterPid) : Optional.empty();
-        List<ProcessHandle> children = master.map(m -> m.descendants().toList()).orElse(List.of());
+        if (master == null) {
+            return;
+        }
+        List<ProcessHandle> children = master.processes();
         try {
             postfix("stop");
         } catch (IOException e) {
-            master.ifPresent(ProcessHandle::destroy);
-        }
-        if (master.isEmpty()) {
+            master.stop(Duration.ofSeconds(20));
             return;
         }
-        Daemons.awaitExit(master.get(), children, java.time.Duration.ofSeconds(20));
+        master.awaitExit(children, Duration.ofSeconds(20));
     }
 }

@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -21,11 +19,11 @@ import java.util.concurrent.TimeUnit;
 public final class PostfixServer implements AutoCloseable {
 
     private final Path dir;
-    private final long masterPid;
+    private final Daemon master;
 
-    private PostfixServer(Path dir, long masterPid) {
+    private PostfixServer(Path dir, Daemon master) {
         this.dir = dir;
-        this.masterPid = masterPid;
+        this.master = master;
     }
 
     /**
@@ -78,16 +76,8 @@ public final class PostfixServer implements AutoCloseable {
             run(dir, List.of("postconf", "-c", etc, "-MX", "smtp/inet"));
             run(dir, List.of("postconf", "-c", etc, "-M", listen + "/inet=" + listen + " inet n - n - - smtpd"));
             run(dir, List.of("postconf", "-c", etc, "-F", "*/*/chroot=n")); // no chroot: nothing to copy into the queue dir
-            run(dir, List.of("postfix", "-c", etc, "start"));
-            Path pidFile = dir.resolve("queue/pid/master.pid");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (System.nanoTime() < deadline) {
-                if (Files.exists(pidFile) && !Files.readString(pidFile).isBlank()) {
-                    return new PostfixServer(dir, Long.parseLong(Files.readString(pidFile).strip()));
-                }
-                Thread.sleep(50);
-            }
-            throw new IOException("Postfix in " + dir + " wrote no master.pid within 10 s: " + log(dir));
+            return new PostfixServer(dir, Daemon.startDetached("postfix", List.of("postfix", "-c", etc, "start"), dir,
+                    dir.resolve("cmd.out"), dir.resolve("queue/pid/master.pid"), Duration.ofSeconds(60), dir.resolve("postfix.log")));
         } catch (IOException | InterruptedException | RuntimeException e) {
             TestDirs.deleteTree(dir);
             throw e;
@@ -119,26 +109,10 @@ public final class PostfixServer implements AutoCloseable {
         return log(dir);
     }
 
+    /** SIGTERM to the master (it stops its children); at most 10 s for it and them to exit, then SIGKILL. */
     @Override
     public void close() throws InterruptedException {
-        Optional<ProcessHandle> master = ProcessHandle.of(masterPid);
-        if (master.isPresent()) {
-            master.get().destroy(); // SIGTERM: the master stops its children
-            try {
-                master.get().onExit().get(10, TimeUnit.SECONDS);
-            } catch (ExecutionException | TimeoutException e) {
-                // still going after 10 s: leave the rest to the bounded wait below
-            }
-        }
-        // Children notice the master is gone within a second or two; wait for them, bounded.
-        for (int i = 0; i < 50 && ProcessHandle.allProcesses().anyMatch(this::ours); i++) {
-            Thread.sleep(100);
-        }
+        master.stop(Duration.ofSeconds(10));
         TestDirs.deleteTree(dir);
-    }
-
-    private boolean ours(ProcessHandle p) {
-        return p.info().arguments().map(args -> String.join(" ", args).contains(dir.toString())).orElse(false)
-                || p.parent().map(pp -> pp.pid() == masterPid).orElse(false);
     }
 }

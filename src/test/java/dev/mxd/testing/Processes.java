@@ -5,22 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-/** Stopping a daemon a test started, and reading its log: the same steps for every fixture. */
+/** Running a short command (mount, umount) and reading a daemon's log; starting and stopping daemons is {@link Daemon}'s. */
 public final class Processes {
 
     private Processes() {}
-
-    /** SIGTERM, up to {@code graceSeconds} to exit, then SIGKILL: only the process the test started. */
-    public static void stop(Process process, int graceSeconds) {
-        process.destroy();
-        try {
-            if (!process.waitFor(graceSeconds, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 
     /** Runs a command (mount, umount) for at most 30 s; its exit code, -1 on timeout. Its output is printed when it fails. */
     public static int run(String... command) throws IOException, InterruptedException {

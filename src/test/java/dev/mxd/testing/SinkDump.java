@@ -7,9 +7,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -55,8 +55,8 @@ public record SinkDump(Path file, List<String> records, long messageOffset, long
 
     /** The dumped messages in a directory, oldest first, once {@code count} are complete (at most 10 s). */
     public static List<SinkDump> await(Path dir, int count) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
+        List<List<SinkDump>> last = new ArrayList<>(List.of(List.of()));
+        Await.within(Duration.ofSeconds(10), Duration.ofMillis(50), () -> {
             List<SinkDump> dumps = new ArrayList<>();
             boolean complete = true;
             // smtp-sink makes the directory with the first dump; a relay in between may take a while.
@@ -69,11 +69,10 @@ public record SinkDump(Path file, List<String> records, long messageOffset, long
                     }
                 }
             }
-            if (complete && dumps.size() >= count || System.nanoTime() > deadline) {
-                return dumps;
-            }
-            Thread.sleep(50);
-        }
+            last.set(0, dumps);
+            return complete && dumps.size() >= count;
+        });
+        return last.get(0);
     }
 
     /** How many dump files in {@code dir} (none yet: 0) contain {@code marker}, complete or still being written. */

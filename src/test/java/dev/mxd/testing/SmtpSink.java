@@ -7,10 +7,10 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Postfix's smtp-sink (Debian package postfix): a real SMTP server that accepts and discards mail,
@@ -22,12 +22,12 @@ public final class SmtpSink implements AutoCloseable {
 
     public static final String BINARY = "/usr/sbin/smtp-sink";
 
-    private final Process process;
+    private final Daemon daemon;
     private final Path log;
     private final InetSocketAddress address;
 
-    private SmtpSink(Process process, Path log, InetSocketAddress address) {
-        this.process = process;
+    private SmtpSink(Daemon daemon, Path log, InetSocketAddress address) {
+        this.daemon = daemon;
         this.log = log;
         this.address = address;
     }
@@ -42,24 +42,24 @@ public final class SmtpSink implements AutoCloseable {
         cmd.add(host + ":" + port);
         cmd.add("64");
         Path log = Files.createTempFile("mxd-smtp-sink", ".log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        SmtpSink sink = new SmtpSink(p, log, new InetSocketAddress(host, port));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                String out = sink.log();
-                sink.close();
-                throw new IOException("smtp-sink " + String.join(" ", cmd) + " exited with " + p.exitValue() + ": " + out);
-            }
-            try (Socket s = new Socket()) {
-                s.connect(sink.address, 200);
-                return sink;
-            } catch (IOException notYet) {
-                Thread.sleep(50);
-            }
+        SmtpSink sink = new SmtpSink(Daemon.start("smtp-sink " + String.join(" ", cmd), cmd, null, log), log,
+                new InetSocketAddress(host, port));
+        try {
+            sink.daemon.awaitReady(Duration.ofSeconds(10), sink::accepts);
+        } catch (IOException e) {
+            sink.close();
+            throw e;
         }
-        sink.close();
-        throw new IOException("smtp-sink on " + host + ":" + port + " did not accept connections within 10 s");
+        return sink;
+    }
+
+    private boolean accepts() {
+        try (Socket s = new Socket()) {
+            s.connect(address, 200);
+            return true;
+        } catch (IOException notYet) {
+            return false;
+        }
     }
 
     /** A TCP port that is free on every one of these loopback addresses right now (MX hosts share port 25's stand-in). */
@@ -94,12 +94,12 @@ public final class SmtpSink implements AutoCloseable {
     }
 
     public String log() {
-        return Processes.log(log);
+        return daemon.log();
     }
 
     @Override
     public void close() {
-        Processes.stop(process, 5);
+        daemon.stop(Duration.ofSeconds(5));
         try {
             Files.deleteIfExists(log);
         } catch (IOException ignored) {

@@ -130,14 +130,7 @@ public final class TestMx implements AutoCloseable {
 
     /** Waits (bounded) until a mailbox holds {@code count} messages; returns them. */
     public List<Path> awaitDelivered(String mailbox, int count, Duration max) throws Exception {
-        long deadline = System.nanoTime() + max.toNanos();
-        while (System.nanoTime() < deadline) {
-            List<Path> d = delivered(mailbox);
-            if (d.size() >= count) {
-                return d;
-            }
-            Thread.sleep(20);
-        }
+        Await.within(max, () -> delivered(mailbox).size() >= count);
         return delivered(mailbox);
     }
 
@@ -182,17 +175,16 @@ public final class TestMx implements AutoCloseable {
      * attempt in the future (a message just released or flushed is in deferred/ too, but due now).
      */
     public void awaitDeferred(String id) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
+        boolean deferred = Await.within(Duration.ofSeconds(60), () -> {
             try {
-                if (mx.spool().state(id).orElse(null) == QueueState.DEFERRED
-                        && mx.spool().nextAttempt(id).isAfter(java.time.Instant.now().plusSeconds(1))) {
-                    return;
-                }
+                return mx.spool().state(id).orElse(null) == QueueState.DEFERRED
+                        && mx.spool().nextAttempt(id).isAfter(java.time.Instant.now().plusSeconds(1));
             } catch (java.nio.file.NoSuchFileException movedMeanwhile) {
-                // being delivered: look again
+                return false; // being delivered: look again
             }
-            Thread.sleep(20);
+        });
+        if (deferred) {
+            return;
         }
         throw new AssertionError(id + " was not deferred in 60 s; it is " + mx.spool().state(id));
     }

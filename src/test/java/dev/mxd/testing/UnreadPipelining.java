@@ -43,7 +43,7 @@ public record UnreadPipelining(long written, boolean finished) {
     public static long heapAfterGc() throws InterruptedException {
         for (int i = 0; i < 3; i++) {
             System.gc();
-            Thread.sleep(50);
+            Thread.sleep(50); // lets the collection and reference processing settle; nothing observable to wait on
         }
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }

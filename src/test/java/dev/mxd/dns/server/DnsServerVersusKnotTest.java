@@ -3,6 +3,7 @@ package dev.mxd.dns.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.KnotServer;
+import dev.mxd.testing.PeerTest;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,7 +31,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * line, answer, authority and additional sections must agree (as sets: servers may order records
  * differently; names and data compared case-insensitively, TTLs included).
  */
-@Tag("peer")
+@PeerTest
 class DnsServerVersusKnotTest {
 
     static KnotServer knot;

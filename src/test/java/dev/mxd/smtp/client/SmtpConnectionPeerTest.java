@@ -3,6 +3,7 @@ package dev.mxd.smtp.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.smtp.DsnNotify;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
@@ -23,7 +24,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * and without PIPELINING, rejecting RCPT) and a private Postfix smtpd with STARTTLS relaying to an
  * smtp-sink, so what arrives is compared byte for byte with what was sent.
  */
-@Tag("peer")
+@PeerTest
 class SmtpConnectionPeerTest {
 
     private static final String PIPELINED = "127.0.0.51";

@@ -3,6 +3,7 @@ package dev.mxd.smtp.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.Tarpit;
 import java.io.IOException;
@@ -17,11 +18,10 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** {@link SmtpProbe} against real Postfix smtp-sink servers and misbehaving loopback peers. */
-@Tag("peer")
+@PeerTest
 class SmtpProbePeerTest {
 
     private static final String FULL = "127.0.0.41";

@@ -3,6 +3,7 @@ package dev.mxd.smtp.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.SinkDump;
@@ -20,7 +21,6 @@ import java.util.UUID;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * real Postfix, which passes it on to an smtp-sink: the sink gets exactly one message, for the
  * one recipient, with the would-be commands as text and CRLF line ends throughout.
  */
-@Tag("peer")
+@PeerTest
 class BareLfRelayPeerTest {
 
     private static final String POSTFIX = "127.0.0.161";

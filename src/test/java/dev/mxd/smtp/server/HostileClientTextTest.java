@@ -6,6 +6,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
@@ -92,17 +93,14 @@ class HostileClientTextTest {
     }
 
     private List<String> awaitLogLine(String part) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline && lines().stream().noneMatch(l -> l.contains(part))) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.contains(part)));
         List<String> all = lines();
         assertThat(all).as("log lines").anySatisfy(l -> assertThat(l).contains(part));
         return all;
     }
 
     private List<String> lines() {
-        synchronized (log.list) {
+        synchronized (log) { // AppenderBase.doAppend adds under the appender's own lock
             return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
         }
     }

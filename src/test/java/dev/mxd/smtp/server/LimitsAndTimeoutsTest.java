@@ -3,9 +3,11 @@ package dev.mxd.smtp.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -30,16 +32,14 @@ class LimitsAndTimeoutsTest {
                 }
                 open.remove(0).close();
                 // The slot is freed when the server sees the close; bounded retries, no fixed sleep.
-                String greeting = "";
-                for (int i = 0; i < 100 && !greeting.startsWith("220 "); i++) {
+                String[] greeting = {""};
+                Await.within(Duration.ofSeconds(10), () -> {
                     try (RawSmtp again = new RawSmtp(mx.smtp())) {
-                        greeting = again.reply();
+                        greeting[0] = again.reply();
                     }
-                    if (!greeting.startsWith("220 ")) {
-                        Thread.sleep(20);
-                    }
-                }
-                assertThat(greeting).startsWith("220 ");
+                    return greeting[0].startsWith("220 ");
+                });
+                assertThat(greeting[0]).startsWith("220 ");
             } finally {
                 for (RawSmtp c : open) {
                     c.close();

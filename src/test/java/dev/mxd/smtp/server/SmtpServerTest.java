@@ -7,6 +7,7 @@ import dev.mxd.mail.Route;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
@@ -53,10 +54,7 @@ class SmtpServerTest {
 
     /** The envelope once the message waits in deferred/ for remote delivery (bounded wait). */
     private Envelope deferred(String id) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (mx.mx().spool().state(id).orElse(null) != QueueState.DEFERRED && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(10), () -> mx.mx().spool().state(id).orElse(null) == QueueState.DEFERRED);
         return mx.mx().spool().envelope(QueueState.DEFERRED, id);
     }
 

@@ -84,7 +84,7 @@ class SmugglingTest {
         String delivered = Files.readString(mx.awaitDelivered("alice", 1, Duration.ofSeconds(10)).get(0));
         assertThat(delivered).contains("\r\nMAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\n")
                 .contains("Subject: smuggled").doesNotContain("body\n.").doesNotContain("\r\r");
-        Thread.sleep(200);
+        Thread.sleep(200); // a smuggled second message would be delivered by now: an absence has no condition to wait for
         assertThat(mx.delivered("bob")).isEmpty();
         assertThat(mx.delivered("alice")).hasSize(1);
     }
@@ -104,7 +104,7 @@ class SmugglingTest {
             assertThat(reply).matches("^(250 2\\.0\\.0 OK queued as |5).*");
             c.send("QUIT\r\n");
         }
-        Thread.sleep(200);
+        Thread.sleep(200); // as above: time for a smuggled message to show up
         assertThat(mx.delivered("bob")).isEmpty();
         assertThat(mx.mx().spool().ids(QueueState.INCOMING).size() + mx.delivered("alice").size()).isLessThanOrEqualTo(1);
     }
@@ -219,7 +219,7 @@ class SmugglingTest {
     }
 
     private void assertNothingAccepted() throws Exception {
-        Thread.sleep(200);
+        Thread.sleep(200); // time for a wrongly accepted message to reach the spool: an absence has no condition to wait for
         assertThat(mx.mx().spool().ids(QueueState.INCOMING)).isEmpty();
         assertThat(mx.mx().spool().ids(QueueState.DEFERRED)).isEmpty();
         assertThat(mx.delivered("alice")).isEmpty();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
 import dev.mxd.queue.Spool;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.io.ByteArrayOutputStream;
@@ -105,14 +106,7 @@ class StreamingDataTest {
 
     /** Waits (at most 20 s) until the octets of arriving text in spool/data satisfy {@code condition}. */
     private boolean awaitArriving(LongPredicate condition) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (condition.test(arriving())) {
-                return true;
-            }
-            Thread.sleep(20);
-        }
-        return condition.test(arriving());
+        return Await.within(Duration.ofSeconds(20), () -> condition.test(arriving()));
     }
 
     private static byte[] tail(byte[] all, int length) {
@@ -147,10 +141,7 @@ class StreamingDataTest {
                 .startsWith("Return-Path: <sender@client.test>\r\nDelivered-To: alice@example.test\r\nReceived: from client.test");
         // The Maildir copy comes before the queue manager records it and removes the message: wait for that end.
         String id = reply.substring("250 2.0.0 OK queued as ".length()).strip();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (mx.mx().spool().state(id).isPresent() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.within(Duration.ofSeconds(20), () -> mx.mx().spool().state(id).isEmpty());
         assertThat(dev.mxd.testing.SpoolFiles.strays(spoolDir("."))).isEmpty();
         assertThat(files("data")).isEmpty();
     }
@@ -249,7 +240,7 @@ class StreamingDataTest {
         long used = Long.MAX_VALUE;
         for (int i = 0; i < 3; i++) {
             System.gc();
-            Thread.sleep(50);
+            Thread.sleep(50); // lets the collection and reference processing settle; nothing observable to wait on
             used = Math.min(used, memory.getHeapMemoryUsage().getUsed());
         }
         return used;

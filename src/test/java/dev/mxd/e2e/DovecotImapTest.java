@@ -1,8 +1,9 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.testing.Dovecot;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * message byte for byte: the delivery headers and Received header mxd added, then exactly what
  * the client sent (unstuffed, 8-bit intact).
  */
-@Tag("peer")
+@PeerTest
 class DovecotImapTest {
 
     @Test

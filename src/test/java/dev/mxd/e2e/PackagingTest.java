@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

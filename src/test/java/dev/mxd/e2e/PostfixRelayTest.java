@@ -1,7 +1,8 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixRelay;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
@@ -11,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * header; the text after it is exactly what was injected, 8-bit and leading dots included). The
  * message carries Date and Message-ID, so Postfix's cleanup has nothing else to add.
  */
-@Tag("peer")
+@PeerTest
 class PostfixRelayTest {
 
     @Test

@@ -1,7 +1,8 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** swaks (a real SMTP client) against mxd: plain, pipelined, STARTTLS, 8-bit body; each message must arrive intact. */
-@org.junit.jupiter.api.Tag("peer")
+@PeerTest
 class SwaksTest {
 
     static TestMx mx;

@@ -1,11 +1,14 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.cli.DnsCommandTest;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
+import dev.mxd.testing.Await;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.PeerProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Rspamd;
 import dev.mxd.testing.Spamd;
 import dev.mxd.testing.TestDirs;
@@ -19,7 +22,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,7 +30,7 @@ import org.junit.jupiter.api.Timeout;
  * clamd, spamd and Rspamd on loopback; the reply after DATA, the Maildir and the quarantine show
  * what each verdict did.
  */
-@Tag("peer")
+@PeerTest
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class GatewayPeerTest {
 
@@ -107,10 +109,7 @@ class GatewayPeerTest {
     }
 
     static void nothingDelivered(TestMx mx) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!mx.mx().queue().idle() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        Await.within(Duration.ofSeconds(20), Duration.ofMillis(50), () -> mx.mx().queue().idle());
         assertThat(mx.delivered("alice")).isEmpty();
         assertThat(mx.mx().spool().ids(dev.mxd.queue.QueueState.INCOMING)).isEmpty();
         assertThat(mx.mx().spool().ids(dev.mxd.queue.QueueState.DEFERRED)).isEmpty();

@@ -1,4 +1,4 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.testing.Certificates;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestMx;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the reason; with a usable but expired certificate it serves, warns in its log, and /health
  * lists the warning (issue 16 point 6).
  */
-@Tag("peer")
+@PeerTest
 class ServeTlsCheckTest {
 
     @TempDir

@@ -1,9 +1,11 @@
-package dev.mxd.cli;
+package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.Await;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdProcess;
+import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -12,16 +14,15 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * (a file where its directory should be) until the restart, so her messages are certainly
  * still in the spool when the process dies.
  */
-@Tag("peer")
+@PeerTest
 class KillNineTest {
 
     private static final Pattern SUBJECT = Pattern.compile("\nSubject: (kill9-\\d+-\\d+)\r\n");
@@ -58,10 +59,7 @@ class KillNineTest {
                 th.start();
                 senders.add(th);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (acked.size() < 40 && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
+            Await.within(Duration.ofSeconds(60), Duration.ofMillis(1), () -> acked.size() >= 40);
             first.kill9();
             for (Thread th : senders) {
                 th.join(30_000);
@@ -78,15 +76,8 @@ class KillNineTest {
 
             Files.delete(aliceBlock);
             try (MxdProcess second = MxdProcess.serve(config, dir.resolve("second.log"))) {
-                Set<String> delivered = Set.of();
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (System.nanoTime() < until) {
-                    delivered = delivered(data);
-                    if (delivered.containsAll(acknowledged)) {
-                        break;
-                    }
-                    Thread.sleep(100);
-                }
+                Await.within(Duration.ofSeconds(60), Duration.ofMillis(100), () -> delivered(data).containsAll(acknowledged));
+                Set<String> delivered = delivered(data);
                 assertThat(delivered).as("%d acknowledged, %d in the spool at the kill; log after restart:%n%s", acknowledged.size(), spooled,
                                 Files.readString(dir.resolve("second.log")))
                         .containsAll(acknowledged);
