@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The roles of ARCHITECTURE.md "Roles of a domain", decided per recipient at RCPT time:
+ * The roles a domain can have (docs/config.md, "domains"), decided per recipient at RCPT time:
  * local domains accept only recipients that resolve to a mailbox (550 5.1.1 otherwise, never
  * accept-then-bounce); backup domains accept every recipient or only the listed ones; any
  * other domain only from a trusted network (554 5.7.1 otherwise). Local parts are matched

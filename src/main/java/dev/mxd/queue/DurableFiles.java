@@ -11,7 +11,7 @@ import java.nio.file.StandardOpenOption;
 /**
  * Writes that survive a crash: write a temporary file, fsync it, rename it into place, fsync
  * the directory (so the rename itself is on disk). This is the durability contract of
- * ARCHITECTURE.md; the spool and Maildir delivery both use it.
+ * docs/spool.md; the spool and Maildir delivery both use it.
  */
 public final class DurableFiles {
 

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Debian's Dovecot (dovecot-imapd) serving the Maildirs under one directory over IMAP on a
- * loopback port, with its own configuration, run and log directories (TESTING.md recipe).
+ * loopback port, with its own configuration, run and log directories.
  * Dovecot refuses to run mail processes as root, so users map to the {@code mail} account:
  * the caller hands the Maildirs to it with {@link #giveToMailUser}. Any user logs in with the
  * password {@code secret}. Stopped by its master PID.

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real Postfix (Debian package postfix) that relays one domain to a fixed next hop, as a
- * sending MTA in front of mxd (TESTING.md recipe). It runs entirely in its own directory:
+ * sending MTA in front of mxd. It runs entirely in its own directory:
  * {@code config_directory} (main.cf, master.cf), {@code queue_directory} and
  * {@code data_directory} under {@code work}, so it never reads or touches /etc/postfix's
  * configuration or /var/spool/postfix. It listens on 127.0.0.1 only, uses no DNS, logs to a
