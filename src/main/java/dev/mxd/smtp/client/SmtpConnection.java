@@ -95,11 +95,21 @@ public final class SmtpConnection implements AutoCloseable {
         /** The name for EHLO and HELO, once connected. */
         String heloName(ClientSettings settings, Socket socket);
 
+        /** What the caller does after a refusal, appended to its description ("" to say nothing). */
+        String afterRefusal();
+
         /** A greeting other than 2yz. */
-        String greetingRefused(String where, SmtpReply greeting);
+        default String greetingRefused(String where, SmtpReply greeting) {
+            return where + " greeted with " + greeting.summary()
+                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
+                    + " (RFC 5321 §3.1)" + afterRefusal();
+        }
 
         /** EHLO (and HELO after it) refused. */
-        String helloRefused(String where, boolean esmtp, String name, SmtpReply reply);
+        default String helloRefused(String where, boolean esmtp, String name, SmtpReply reply) {
+            return where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from " + name + ": " + reply.summary()
+                    + afterRefusal();
+        }
 
         /** The connection broke, timed out or carried something that is not SMTP at {@code stage}. */
         String lost(String where, SessionStage stage, IOException e, String what);
@@ -118,16 +128,8 @@ public final class SmtpConnection implements AutoCloseable {
         }
 
         @Override
-        public String greetingRefused(String where, SmtpReply greeting) {
-            return where + " greeted with " + greeting.summary()
-                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
-                    + " (RFC 5321 §3.1); trying the next address";
-        }
-
-        @Override
-        public String helloRefused(String where, boolean esmtp, String name, SmtpReply reply) {
-            return where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from " + name + ": " + reply.summary()
-                    + "; trying the next address";
+        public String afterRefusal() {
+            return "; trying the next address";
         }
 
         @Override

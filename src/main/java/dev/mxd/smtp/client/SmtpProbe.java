@@ -74,15 +74,8 @@ public final class SmtpProbe {
         }
 
         @Override
-        public String greetingRefused(String where, SmtpReply greeting) {
-            return where + " greeted with " + greeting.summary()
-                    + (greeting.transientFailure() ? ": it turns sessions away for now" : ": it refuses SMTP sessions")
-                    + " (RFC 5321 §3.1)";
-        }
-
-        @Override
-        public String helloRefused(String where, boolean esmtp, String name, SmtpReply reply) {
-            return where + " refused " + (esmtp ? "EHLO" : "EHLO and HELO") + " from " + name + ": " + reply.summary();
+        public String afterRefusal() {
+            return "";
         }
 
         @Override
