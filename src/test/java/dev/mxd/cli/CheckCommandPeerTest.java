@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.KnotServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
@@ -44,7 +45,7 @@ class CheckCommandPeerTest {
         zones.put("broken.test", ZONES.resolve("broken.test.zone"));
         knot = KnotServer.start(zones);
         // MX has no port: every host listens on the same one, as they would on 25.
-        port = SmtpSink.freePortOn("127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24", "127.0.0.25",
+        port = FreePort.tcpOn("127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24", "127.0.0.25",
                 "127.0.0.26", "127.0.0.27");
         peers.add(SmtpSink.start("127.0.0.21", port, "-h", "mx1.check.test"));
         peers.add(Tarpit.start("127.0.0.23", port));

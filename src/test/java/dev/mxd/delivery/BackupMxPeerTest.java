@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SinkDump;
@@ -45,7 +46,7 @@ class BackupMxPeerTest {
     void start() throws Exception {
         dir = Files.createTempDirectory("mxd-backup");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
-        port = SmtpSink.freePortOn(PRIMARY, BACKUP, WORSE);
+        port = FreePort.tcpOn(PRIMARY, BACKUP, WORSE);
         Path zone = Files.writeString(dir.resolve("bk.test.zone"), String.join("\n",
                 "$ORIGIN bk.test.", "$TTL 300",
                 "@ IN SOA ns.bk.test. hostmaster.bk.test. ( 1 3600 600 86400 60 )",

@@ -3,6 +3,7 @@ package dev.mxd.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
@@ -44,7 +45,7 @@ class DsnPeerTest {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("mxd-dsn");
-        int port = SmtpSink.freePortOn(HARD, LATE);
+        int port = FreePort.tcpOn(HARD, LATE);
         dns = MxdDnsServer.start(List.of(TestDirs.zone(dir, "dest.test", "hard IN A " + HARD, "late IN A " + LATE,
                 "reject MX 10 hard", "later MX 10 late")), new InetSocketAddress("127.0.0.1", 0));
         hard = DsnMail.refusingEveryRecipient(HARD, port);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.AdminHttp;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SinkDump;
@@ -48,7 +49,7 @@ class HostStatusPeerTest {
     @BeforeEach
     void start() throws Exception {
         dir = TestDirs.forSmtpSink("mxd-hosts");
-        port = SmtpSink.freePortOn(ONLY, OTHER, PIT, FIRST, SECOND);
+        port = FreePort.tcpOn(ONLY, OTHER, PIT, FIRST, SECOND);
         Path zone = TestDirs.zone(dir, "hosts.test",
                 "only IN A " + ONLY, "other IN A " + OTHER, "pit IN A " + PIT, "first IN A " + FIRST, "second IN A " + SECOND,
                 "single MX 10 only", "elsewhere MX 10 other", "dead MX 10 pit", "two MX 10 first", "two MX 20 second");

@@ -15,6 +15,7 @@ import dev.mxd.smtp.client.RecipientOutcome;
 import dev.mxd.smtp.client.SmtpConnection;
 import dev.mxd.smtp.client.TlsPolicy;
 import dev.mxd.smtp.client.TransactionResult;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.KnotServer;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
@@ -71,7 +72,7 @@ class MxDeliveryPeerTest {
     @BeforeAll
     static void start() throws Exception {
         dir = TestDirs.forSmtpSink("mxd-delivery");
-        port = SmtpSink.freePortOn(GOOD, REFUSED, TARPIT, BUSY, SOFT, HARD, EQUAL_A, EQUAL_B, PRIMARY, BACKUP, LATE);
+        port = FreePort.tcpOn(GOOD, REFUSED, TARPIT, BUSY, SOFT, HARD, EQUAL_A, EQUAL_B, PRIMARY, BACKUP, LATE);
         Path zone = TestDirs.zone(dir, "dest.test",
                 "good IN A " + GOOD, "refused IN A " + REFUSED, "tarpit IN A " + TARPIT, "busy IN A " + BUSY,
                 "soft IN A " + SOFT, "hard IN A " + HARD, "eqa IN A " + EQUAL_A, "eqb IN A " + EQUAL_B,

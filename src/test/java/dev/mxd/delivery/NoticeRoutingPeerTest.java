@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
@@ -46,7 +47,7 @@ class NoticeRoutingPeerTest {
     @BeforeAll
     static void start() throws Exception {
         dir = TestDirs.forSmtpSink("mxd-notices");
-        port = SmtpSink.freePortOn(HARD, GOOD, REFUSER);
+        port = FreePort.tcpOn(HARD, GOOD, REFUSER);
         dns = MxdDnsServer.start(List.of(
                 TestDirs.zone(dir, "dest.test", "hard IN A " + HARD, "good IN A " + GOOD, "refuser IN A " + REFUSER),
                 TestDirs.zone(dir, "example.org", "@ MX 10 hard.dest.test."),
@@ -143,7 +144,7 @@ class NoticeRoutingPeerTest {
     @Test
     void withoutALocalDomainThePostmasterNoticeGoesToAMaildirOfThisHost() throws Exception {
         Path data = Files.createTempDirectory("mxd-no-local");
-        int smtp = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        int smtp = FreePort.tcpAndUdp("127.0.0.1");
         String yaml = "hostname: mx9.example.test\nlisten:\n  smtp: [\"127.0.0.1:" + smtp + "\"]\ndata-dir: " + data + "\n"
                 + "domains:\n  example.org:\n    role: backup\ntimeouts:\n  greet-pause: 0s\n" + untrusted("");
         try (dev.mxd.node.ReceivingMx mx = dev.mxd.node.ReceivingMx.start(

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixServer;
@@ -54,7 +55,7 @@ class SmtpUtf8DeliveryPeerTest {
     static void start() throws Exception {
         dir = Files.createTempDirectory("mxd-smtputf8");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
-        port = SmtpSink.freePortOn(NO_UTF8, EAI, SINK, EAI_SINK, FEW);
+        port = FreePort.tcpOn(NO_UTF8, EAI, SINK, EAI_SINK, FEW);
         Path zone = Files.writeString(dir.resolve("utf8.test.zone"), String.join("\n",
                 "$ORIGIN utf8.test.", "$TTL 300",
                 "@ IN SOA ns.utf8.test. hostmaster.utf8.test. ( 1 3600 600 86400 60 )",

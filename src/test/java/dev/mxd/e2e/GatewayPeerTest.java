@@ -7,6 +7,7 @@ import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
 import dev.mxd.testing.Await;
 import dev.mxd.testing.Clamd;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.PeerProcess;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Rspamd;
@@ -215,7 +216,7 @@ class GatewayPeerTest {
 
     @Test
     void engineDownIsTempFailAndTheRetryArrivesOnceItIsBack() throws Exception {
-        int port = dev.mxd.testing.SmtpSink.freePortOn("127.0.0.1");
+        int port = FreePort.tcpOn("127.0.0.1");
         try (TestMx mx = TestMx.start(filter("clamd", "reject", ""), filters("127.0.0.1:" + port, "tempfail"))) {
             assertThat(dataReply(swaks(mx, "--data", "@" + clean)))
                     .isEqualTo("451 4.7.1 Message not scanned (clamd unavailable); try again later");
@@ -230,7 +231,7 @@ class GatewayPeerTest {
 
     @Test
     void engineDownWithOnErrorAcceptDeliversMarkedSkipped() throws Exception {
-        int port = dev.mxd.testing.SmtpSink.freePortOn("127.0.0.1");
+        int port = FreePort.tcpOn("127.0.0.1");
         try (TestMx mx = TestMx.start(filter("clamd", "reject", ""), filters("127.0.0.1:" + port, "accept"))) {
             assertThat(dataReply(swaks(mx, "--data", "@" + clean))).startsWith("250 2.0.0 OK queued as");
             assertThat(onlyDelivered(mx)).startsWith("Return-Path: <carol@client.test>\r\nDelivered-To: alice@example.test\r\n"

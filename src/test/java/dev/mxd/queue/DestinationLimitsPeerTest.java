@@ -11,6 +11,7 @@ import dev.mxd.mail.ReceivedMessage;
 import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
 import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SinkDump;
@@ -64,7 +65,7 @@ class DestinationLimitsPeerTest {
     @BeforeEach
     void start() throws Exception {
         dir = TestDirs.forSmtpSink("mxd-limits");
-        port = SmtpSink.freePortOn(SLOW, FAST);
+        port = FreePort.tcpOn(SLOW, FAST);
         Path zone = TestDirs.zone(dir, "limits.test",
                 "slowhost IN A " + SLOW, "fasthost IN A " + FAST,
                 "slow MX 10 slowhost", "slowb MX 10 slowhost", "slowc MX 10 slowhost",

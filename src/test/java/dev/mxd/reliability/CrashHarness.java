@@ -1,6 +1,7 @@
 package dev.mxd.reliability;
 
 import dev.mxd.testing.Await;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.MxdProcess;
 import dev.mxd.testing.RawSmtp;
@@ -111,8 +112,8 @@ public final class CrashHarness {
         Path dir = Files.createTempDirectory("mxd-crash");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
         try {
-            int smtpPort = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
-            int sinkPort = SmtpSink.freePortOn(SINK_HOST);
+            int smtpPort = FreePort.tcpAndUdp("127.0.0.1");
+            int sinkPort = FreePort.tcpOn(SINK_HOST);
             Path zone = Files.writeString(dir.resolve("dest.test.zone"), String.join("\n",
                     "$ORIGIN dest.test.", "$TTL 300",
                     "@ IN SOA ns.dest.test. hostmaster.dest.test. ( 1 3600 600 86400 60 )",

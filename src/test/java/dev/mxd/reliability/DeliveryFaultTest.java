@@ -9,7 +9,6 @@ import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.RawSmtp;
-import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestMx;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -63,7 +62,7 @@ class DeliveryFaultTest {
     @Test
     void everyFaultEndsWithEverythingDeliveredAndDuplicatesOnlyForALostFinalReply() throws Exception {
         Path dir = Files.createTempDirectory("mxd-faults");
-        int port = SmtpSink.freePortOn(MX_HOST);
+        int port = FreePort.tcpOn(MX_HOST);
         int dnsPort = FreePort.tcpAndUdp("127.0.0.1");
         InetSocketAddress dnsAddress = new InetSocketAddress("127.0.0.1", dnsPort);
         Path zone = Files.writeString(dir.resolve("faults.test.zone"), String.join("\n",

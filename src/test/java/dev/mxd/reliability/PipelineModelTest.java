@@ -10,7 +10,6 @@ import dev.mxd.testing.Clamd;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
-import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
 import java.io.IOException;
 import java.io.InputStream;
@@ -103,7 +102,7 @@ class PipelineModelTest {
         files.add(zone(zones, "model.test", "hop IN A " + HOP_HOST + "\nmx1 IN A 127.0.0.1"));
         dns = MxdDnsServer.start(files, new InetSocketAddress("127.0.0.1", FreePort.tcpAndUdp("127.0.0.1")));
         servfail = new ServfailSwitch(new InetSocketAddress("127.0.0.1", FreePort.tcpAndUdp("127.0.0.1")), dns.address());
-        hopPort = SmtpSink.freePortOn(HOP_HOST);
+        hopPort = FreePort.tcpOn(HOP_HOST);
         hop = new ModelNextHop(new InetSocketAddress(HOP_HOST, hopPort));
         clamd = Clamd.start("10M");
         deadClamdPort = FreePort.tcpAndUdp("127.0.0.1");

@@ -33,7 +33,7 @@ public final class Clamd extends PeerProcess {
 
     /** Starts clamd with the given StreamMaxLength (clamd.conf syntax, like "1M"). */
     public static Clamd start(String streamMaxLength) throws IOException, InterruptedException {
-        return start(streamMaxLength, SmtpSink.freePortOn("127.0.0.1"));
+        return start(streamMaxLength, FreePort.tcpOn("127.0.0.1"));
     }
 
     /** On a given loopback port: a clamd that comes back where it was (engine-down tests). */

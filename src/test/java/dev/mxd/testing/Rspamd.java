@@ -38,7 +38,7 @@ public final class Rspamd extends PeerProcess {
         for (String sub : List.of("db", "run", "log", "local/local.d")) {
             Files.createDirectories(dir.resolve(sub));
         }
-        int port = SmtpSink.freePortOn("127.0.0.1");
+        int port = FreePort.tcpOn("127.0.0.1");
         Files.writeString(dir.resolve("rspamd.conf"), """
                 .include "$CONFDIR/common.conf"
                 options {

@@ -1,16 +1,13 @@
 package dev.mxd.testing;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Postfix's smtp-sink (Debian package postfix): a real SMTP server that accepts and discards mail,
@@ -60,33 +57,6 @@ public final class SmtpSink implements AutoCloseable {
         } catch (IOException notYet) {
             return false;
         }
-    }
-
-    /** A TCP port that is free on every one of these loopback addresses right now (MX hosts share port 25's stand-in). */
-    public static int freePortOn(String... hosts) {
-        for (int i = 0; i < 200; i++) {
-            int port = ThreadLocalRandom.current().nextInt(20_000, 60_000);
-            List<ServerSocket> bound = new ArrayList<>();
-            try {
-                for (String h : hosts) {
-                    ServerSocket s = new ServerSocket();
-                    bound.add(s);
-                    s.bind(new InetSocketAddress(InetAddress.getByName(h), port));
-                }
-                return port;
-            } catch (IOException busy) {
-                // try another
-            } finally {
-                for (ServerSocket s : bound) {
-                    try {
-                        s.close();
-                    } catch (IOException ignored) {
-                        // closing a probe socket
-                    }
-                }
-            }
-        }
-        throw new IllegalStateException("no TCP port free on all of " + String.join(", ", hosts) + " after 200 tries");
     }
 
     public InetSocketAddress address() {

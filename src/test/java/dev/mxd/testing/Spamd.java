@@ -32,7 +32,7 @@ public final class Spamd extends PeerProcess {
 
     public static Spamd start() throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("mxd-spamd");
-        int port = SmtpSink.freePortOn("127.0.0.1");
+        int port = FreePort.tcpOn("127.0.0.1");
         List<String> cmd = new ArrayList<>(List.of("spamd", "-x", "-L", "-p", String.valueOf(port), "-i", "127.0.0.1",
                 "-A", "127.0.0.1", "--min-children", "1", "--max-children", "2", "-s", "stderr",
                 "--pidfile", dir.resolve("spamd.pid").toString()));

@@ -3,6 +3,7 @@ package dev.mxd.smtp.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.smtp.DsnNotify;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.SinkDump;
@@ -56,7 +57,7 @@ class SmtpConnectionPeerTest {
 
     @BeforeAll
     static void startPeers() throws Exception {
-        port = SmtpSink.freePortOn(PIPELINED, LOCK_STEP, SOFT_RCPT, HARD_RCPT, POSTFIX, BEHIND_POSTFIX, BIG, FAST, FAST_LOCK_STEP);
+        port = FreePort.tcpOn(PIPELINED, LOCK_STEP, SOFT_RCPT, HARD_RCPT, POSTFIX, BEHIND_POSTFIX, BIG, FAST, FAST_LOCK_STEP);
         dumps = Files.createTempDirectory("mxd-client-dumps");
         Files.setPosixFilePermissions(dumps, PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink writes as nobody
         peers.add(SmtpSink.start(PIPELINED, port, "-d", dumpDir(PIPELINED)));

@@ -3,6 +3,7 @@ package dev.mxd.smtp.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.Tarpit;
@@ -38,7 +39,7 @@ class SmtpProbePeerTest {
 
     @BeforeAll
     static void startPeers() throws Exception {
-        port = SmtpSink.freePortOn(FULL, HELO_ONLY, BARE, REJECT, HANGS_UP, SLOW_EHLO, TARPIT, NOTHING);
+        port = FreePort.tcpOn(FULL, HELO_ONLY, BARE, REJECT, HANGS_UP, SLOW_EHLO, TARPIT, NOTHING);
         peers.add(SmtpSink.start(FULL, port, "-h", "full.probe.test"));
         peers.add(SmtpSink.start(HELO_ONLY, port, "-f", "EHLO", "-h", "old.probe.test"));
         peers.add(SmtpSink.start(BARE, port, "-p", "-8", "-N", "-E", "-a", "-C", "-F", "-h", "bare.probe.test"));
@@ -164,7 +165,7 @@ class SmtpProbePeerTest {
      */
     @Test
     void connectionThatNeverOpensTimesOutAtConnect() throws IOException {
-        int p = SmtpSink.freePortOn("127.0.0.49");
+        int p = FreePort.tcpOn("127.0.0.49");
         List<Socket> fillers = new ArrayList<>();
         try (ServerSocket full = new ServerSocket(p, 1, InetAddress.getByName("127.0.0.49"))) {
             boolean queueFull = false;

@@ -2,6 +2,7 @@ package dev.mxd.smtp.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixServer;
@@ -45,7 +46,7 @@ class BareLfRelayPeerTest {
     void start() throws Exception {
         dir = Files.createTempDirectory("mxd-barelf");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink dumps as nobody
-        int port = SmtpSink.freePortOn(POSTFIX, SINK);
+        int port = FreePort.tcpOn(POSTFIX, SINK);
         Path zone = Files.writeString(dir.resolve("relay.test.zone"), String.join("\n", "$ORIGIN relay.test.", "$TTL 300",
                 "@ IN SOA ns.relay.test. hostmaster.relay.test. ( 1 3600 600 86400 60 )", "@ IN NS ns", "ns IN A 127.0.0.53",
                 "far MX 10 mx-far", "mx-far IN A " + POSTFIX, "") + "\n");
