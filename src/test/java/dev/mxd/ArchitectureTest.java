@@ -85,6 +85,43 @@ class ArchitectureTest {
         assertThat(cycles(rule)).as("cycles the rule table would allow").isEmpty();
     }
 
+    /**
+     * RFC 3463 codes come from the one table ({@code EnhancedStatus}'s constants), so a code is
+     * written once and a reader finds every use of it: no "4.4.1" or {@code new EnhancedStatus(…)}
+     * anywhere else in src/main.
+     */
+    @Test
+    void enhancedStatusCodesComeFromTheOneTable() throws IOException {
+        Pattern bare = Pattern.compile("\"[245]\\.\\d{1,3}\\.\\d{1,3}\\b|new EnhancedStatus\\(");
+        assertThat(linesMatching(bare, "EnhancedStatus.java"))
+                .as("status codes written outside dev.mxd.smtp.EnhancedStatus's table").isEmpty();
+    }
+
+    /** Typed results all the way: no unchecked cast is needed anywhere in src/main. */
+    @Test
+    void noUncheckedCasts() throws IOException {
+        assertThat(linesMatching(Pattern.compile("@SuppressWarnings\\(.*unchecked"), "")).isEmpty();
+    }
+
+    /** Lines of src/main (file:line: text) that match, leaving out the file named {@code except}. */
+    static List<String> linesMatching(Pattern pattern, String except) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(SOURCES)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".java"))::iterator) {
+                if (f.getFileName().toString().equals(except)) {
+                    continue;
+                }
+                List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+                for (int i = 0; i < lines.size(); i++) {
+                    if (pattern.matcher(lines.get(i)).find()) {
+                        out.add(SOURCES.relativize(f) + ":" + (i + 1) + ": " + lines.get(i).strip());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     @Test
     void theCheckSeesAViolation() {
         Map<String, Set<String>> graph = Map.of("a", Set.of("b"), "b", Set.of("c"), "c", Set.of("a"));

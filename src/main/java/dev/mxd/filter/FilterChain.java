@@ -261,6 +261,6 @@ public final class FilterChain {
     }
 
     private static SmtpReply reply(int code, EnhancedStatus status, String text) {
-        return SmtpReply.of(code, List.of(status + " " + text));
+        return SmtpReply.of(code, status, text);
     }
 }

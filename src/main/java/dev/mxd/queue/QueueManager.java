@@ -1,7 +1,6 @@
 package dev.mxd.queue;
 
 import dev.mxd.smtp.DsnNotify;
-import dev.mxd.smtp.DsnNotify;
 import dev.mxd.smtp.EnhancedStatus;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -88,6 +88,19 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     }
 
     /**
+     * The "other or undefined" status X.0.0 of a reply code's class (RFC 3463 §3.1): 2.0.0, 4.0.0 or
+     * 5.0.0, for a reply that came without an enhanced status code.
+     */
+    public static EnhancedStatus otherOfClass(int replyCode) {
+        return switch (replyCode / 100) {
+            case 2 -> OK;
+            case 4 -> TEMPORARY_FAILURE;
+            case 5 -> PERMANENT_FAILURE;
+            default -> throw new IllegalArgumentException("reply code " + replyCode + " has no enhanced status class");
+        };
+    }
+
+    /**
      * The status at the start of a reply line's text, if there is one whose class matches the
      * reply code's first digit (RFC 2034 §4 requires they agree; a mismatch is ordinary text).
      */

@@ -744,7 +744,7 @@ public final class SmtpConnection implements AutoCloseable {
 
     /** The reply's RFC 3463 code, or the class's "other" code X.0.0 when the server sent none (RFC 3463 §3.1). */
     private static EnhancedStatus status(SmtpReply reply) {
-        return reply.enhancedStatus().orElseGet(() -> new EnhancedStatus(reply.code() / 100, 0, 0));
+        return reply.enhancedStatus().orElseGet(() -> EnhancedStatus.otherOfClass(reply.code()));
     }
 
     private TransactionResult refuseAll(List<OutboundRecipient> rcpts, EnhancedStatus status, String detail) {
