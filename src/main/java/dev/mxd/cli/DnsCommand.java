@@ -6,6 +6,7 @@ import dev.mxd.dns.server.ResponseRateLimit;
 import dev.mxd.dns.server.ServedZone;
 import dev.mxd.dns.server.ZoneFileException;
 import dev.mxd.dns.server.Zones;
+import dev.mxd.node.StopOnSignal;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -85,8 +86,7 @@ final class DnsCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.TEMPORARY;
         }
-        Thread hook = new Thread(server::close, "mxd-dns-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        StopOnSignal running = StopOnSignal.stopping(server::close).onHangup(() -> reload(server, out, err));
         for (ServedZone z : zones.all()) {
             z.warnings().forEach(w -> err.println("mxd dns: warning: " + z.file() + " " + w));
             out.printf("zone %s: %d records from %s%n", z.origin(), z.recordCount(), z.file());
@@ -98,19 +98,37 @@ final class DnsCommand implements Callable<Integer> {
             out.printf("rate limit: %d UDP answers a second per client network, slip %d%n", rrl.answersPerSecond(), rrl.slip());
         }
         out.flush();
-        try {
-            server.awaitStop();
-        } catch (InterruptedException stop) {
-            // embedded (tests, a demo): interrupting the thread stops the server like a signal
-            Thread.currentThread().interrupt();
-        } finally {
-            server.close();
+        // SIGTERM or SIGINT closes the server (exit 0); interrupting the thread (embedded: tests, a demo) does too
+        running.await();
+        return ExitCodes.OK;
+    }
+
+    /**
+     * SIGHUP ({@code knotc reload}): every zone file read again; a file that no longer loads keeps the
+     * zone it held before, and says why with its file and line.
+     */
+    private void reload(DnsServer server, PrintWriter out, PrintWriter err) {
+        List<ServedZone> before = server.zones().all();
+        List<ServedZone> next = new ArrayList<>();
+        for (int i = 0; i < zoneFiles.size(); i++) {
+            Path file = zoneFiles.get(i);
             try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running or has run: nothing to remove
+                ServedZone z = ServedZone.load(file);
+                z.warnings().forEach(w -> err.println("mxd dns: warning: " + z.file() + " " + w));
+                next.add(z);
+                out.printf("reload: zone %s: %d records from %s%n", z.origin(), z.recordCount(), z.file());
+            } catch (ZoneFileException | RuntimeException e) {
+                ServedZone old = before.get(i);
+                err.println("mxd dns: reload: " + e.getMessage() + "; still serving the zone " + old.origin() + " loaded before");
+                next.add(old);
             }
         }
-        return ExitCodes.OK;
+        try {
+            server.replaceZones(new Zones(next));
+        } catch (IllegalArgumentException e) {
+            err.println("mxd dns: reload: " + e.getMessage() + "; still serving every zone loaded before");
+        }
+        out.flush();
+        err.flush();
     }
 }

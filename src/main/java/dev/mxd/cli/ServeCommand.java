@@ -65,7 +65,7 @@ final class ServeCommand implements Callable<Integer> {
             return ExitCodes.TEMPORARY;
         }
         ReceivingMx mx = ((NodeStart.Running) start).mx();
-        StopOnSignal running = StopOnSignal.closing(mx);
+        StopOnSignal running = StopOnSignal.closing(mx, java.util.Optional.ofNullable(config));
         out.printf("mxd serving as %s (%s)%n", c.hostname(), config == null ? "embedded default configuration" : config);
         out.printf("  smtp:    %s%n", mx.smtpAddresses().stream().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort())
                 .collect(Collectors.joining(", ")));

@@ -29,6 +29,10 @@ import dev.mxd.queue.Spool;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.mail.MessageStore;
 import dev.mxd.smtp.server.SmtpServer;
+import dev.mxd.config.ConfigException;
+import dev.mxd.config.ConfigLoader;
+import dev.mxd.mail.RecipientPolicy;
+import dev.mxd.smtp.server.ServerCertificate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -37,6 +41,8 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * mxd put together, in the order mail flows: SMTP server → recipient policy → spool →
@@ -45,16 +51,20 @@ import java.util.List;
  */
 public final class ReceivingMx implements AutoCloseable {
 
-    private final MxdConfig config;
+    private static final Logger LOG = LoggerFactory.getLogger(ReceivingMx.class);
+
+    private volatile MxdConfig config;
     private final Spool spool;
     private final QueueManager queue;
     private final RemoteDeliveryAgent remote;
     private final ConnectionCache connections;
     private final SmtpServer server;
     private final Operations ops;
+    private final Reloadable live;
 
     private ReceivingMx(MxdConfig config, Spool spool, QueueManager queue, RemoteDeliveryAgent remote,
-                        ConnectionCache connections, SmtpServer server, Operations ops) {
+                        ConnectionCache connections, SmtpServer server, Operations ops, Reloadable live) {
+        this.live = live;
         this.config = config;
         this.spool = spool;
         this.queue = queue;
@@ -70,7 +80,9 @@ public final class ReceivingMx implements AutoCloseable {
         Path data = config.dataDir();
         Delivery d = config.delivery();
         Spool spool = Spool.open(data.resolve("spool"), config.hostname(), clock);
-        DomainPolicy policy = new DomainPolicy(config);
+        Metrics metrics = new Metrics(clock);
+        Reloadable live = new Reloadable(config, spool, metrics, clock);
+        RecipientPolicy policy = live.policy;
 
         List<String> localNames = new ArrayList<>(config.localNames());
         localNames.add(config.hostname());
@@ -84,12 +96,11 @@ public final class ReceivingMx implements AutoCloseable {
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock);
         LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock));
-        DsnNotices notices = new DsnNotices(config.hostname(), spool, policy::routeLocalMail, policy.noticePostmaster(),
+        DsnNotices notices = new DsnNotices(config.hostname(), spool, live::routeLocalMail, live.current.noticePostmaster(),
                 new DsnWriter(), clock);
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),
                 new RetryPolicy(d.retry().first(), d.retry().max(), d.retry().giveUp()), d.scanInterval(), 10_000),
                 local, remote, notices, clock);
-        Metrics metrics = new Metrics(clock);
         RecentEvents recent = new RecentEvents(200);
         spool.onAccepted(id -> metrics.received());
         queue.onDelivery(metrics::delivered);
@@ -98,9 +109,9 @@ public final class ReceivingMx implements AutoCloseable {
         queue.start();
         SmtpServer server = null;
         try {
-            server = SmtpServer.start(config, Operations.counting(policy, metrics), receivingStore(config, spool, metrics, clock));
+            server = SmtpServer.start(config, Operations.counting(policy, metrics), live.store);
             Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock);
-            return new ReceivingMx(config, spool, queue, remote, connections, server, ops);
+            return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live);
         } catch (IOException | RuntimeException e) {
             if (server != null) {
                 server.close();
@@ -111,15 +122,127 @@ public final class ReceivingMx implements AutoCloseable {
         }
     }
 
-    /** The gateway filter in front of the spool when a domain filters its mail (issue 7); else the spool itself. */
-    private static MessageStore receivingStore(MxdConfig config, Spool spool, Metrics metrics, Clock clock) {
-        if (config.domains().values().stream().noneMatch(d -> d.filter().isPresent())) {
-            return spool;
+    /**
+     * What SIGHUP replaces: the recipient policy (domains, mailboxes, aliases, catch-alls, trusted
+     * networks) and the gateway filter in front of the spool. Both are asked afresh at each use, so a
+     * session that was open before a reload decides its next RCPT, and stores its next message, with
+     * the new settings; a recipient already accepted keeps its route.
+     */
+    private static final class Reloadable {
+
+        private final Spool spool;
+        private final Metrics metrics;
+        private final Clock clock;
+        private volatile MxdConfig config;
+        private volatile DomainPolicy current;
+        private volatile MessageStore currentStore;
+
+        final RecipientPolicy policy = new RecipientPolicy() {
+            @Override
+            public dev.mxd.mail.RcptDecision decide(dev.mxd.smtp.Mailbox recipient, dev.mxd.mail.ClientInfo client) {
+                return current.decide(recipient, client);
+            }
+
+            @Override
+            public java.util.Optional<dev.mxd.smtp.Mailbox> postmaster() {
+                return current.postmaster();
+            }
+        };
+        final MessageStore store = transaction -> currentStore.begin(transaction);
+
+        Reloadable(MxdConfig config, Spool spool, Metrics metrics, Clock clock) {
+            this.spool = spool;
+            this.metrics = metrics;
+            this.clock = clock;
+            this.config = config;
+            this.current = new DomainPolicy(config);
+            this.currentStore = receivingStore(config, null);
         }
-        FilterChain chain = FilterChain.fromConfig(config.filters());
-        metrics.bindFilters(chain);
-        return new FilteringStore(spool, chain, domain -> config.domain(domain).flatMap(DomainConfig::filter),
-                new Quarantine(config.dataDir()), clock);
+
+        java.util.Optional<dev.mxd.mail.Route> routeLocalMail(dev.mxd.smtp.Mailbox recipient) {
+            return current.routeLocalMail(recipient);
+        }
+
+        void replace(MxdConfig next) {
+            MxdConfig before = config;
+            config = next;
+            current = new DomainPolicy(next);
+            if (!next.filters().equals(before.filters()) || filtering(next) != filtering(before)) {
+                currentStore = receivingStore(next, before);
+            }
+        }
+
+        private static boolean filtering(MxdConfig config) {
+            return config.domains().values().stream().anyMatch(d -> d.filter().isPresent());
+        }
+
+        /** The gateway filter in front of the spool when a domain filters its mail (issue 7); else the spool itself. */
+        private MessageStore receivingStore(MxdConfig c, MxdConfig before) {
+            if (!filtering(c)) {
+                return spool;
+            }
+            FilterChain chain = FilterChain.fromConfig(c.filters());
+            if (before == null) {
+                metrics.bindFilters(chain); // the verdict counters follow the chain the node started with
+            }
+            return new FilteringStore(spool, chain, domain -> config.domain(domain).flatMap(DomainConfig::filter),
+                    new Quarantine(c.dataDir()), clock);
+        }
+    }
+
+    /**
+     * SIGHUP ({@code postfix reload}): reads {@code file} again and applies what can change while
+     * running: domains, mailboxes, aliases, catch-alls, filters, trusted networks, and the TLS
+     * certificate and key (for connections opened from now on). A file that does not load, or a
+     * certificate that cannot be used, changes nothing and is logged with its file and line. Any other
+     * setting that changed (listen addresses, data-dir, hostname, limits, timeouts, delivery, DNS,
+     * log) is logged as needing a restart and keeps the value it started with.
+     *
+     * @return whether the new configuration is in use
+     */
+    public synchronized boolean reload(Path file) {
+        MxdConfig next;
+        try {
+            next = ConfigLoader.load(file);
+        } catch (ConfigException e) {
+            LOG.error("reload: invalid configuration, still using the previous one: {}", e.getMessage());
+            return false;
+        }
+        MxdConfig old = config;
+        if (!next.tls().equals(old.tls()) || next.tls().isPresent()) { // the same file names may hold a renewed certificate
+            try {
+                server.replaceCertificate(next.tls());
+            } catch (ServerCertificate.UnusableException e) {
+                LOG.error("reload: invalid configuration, still using the previous one: {}: tls: {}", file, e.refused().message());
+                return false;
+            }
+        }
+        restartOnly(old, next).forEach(key -> LOG.warn("reload: {} changed in {}; that needs a restart, the value in use stays", key, file));
+        MxdConfig applied = new MxdConfig(old.hostname(), old.smtpListeners(), old.adminListener(), old.dataDir(), old.dnsServers(),
+                old.localNames(), next.trustedNetworks(), next.domains(), old.limits(), old.timeouts(), next.tls(), old.delivery(),
+                next.filters(), old.adminTokenFile(), old.log());
+        live.replace(applied);
+        config = applied;
+        LOG.info("reload: {} in use: {} domain(s), {} trusted network(s), tls {}", file, applied.domains().size(),
+                applied.trustedNetworks().size(), applied.tls().map(t -> "from " + t.certificate()).orElse("off"));
+        return true;
+    }
+
+    /** The keys, as written in the file, of settings that differ and cannot change without a restart. */
+    private static List<String> restartOnly(MxdConfig old, MxdConfig next) {
+        List<String> keys = new ArrayList<>();
+        if (!old.hostname().equals(next.hostname())) keys.add("hostname");
+        if (!old.smtpListeners().equals(next.smtpListeners())) keys.add("listen.smtp");
+        if (!old.adminListener().equals(next.adminListener())) keys.add("listen.admin");
+        if (!old.adminTokenFile().equals(next.adminTokenFile())) keys.add("admin-token-file");
+        if (!old.dataDir().equals(next.dataDir())) keys.add("data-dir");
+        if (!old.dnsServers().equals(next.dnsServers())) keys.add("dns.servers");
+        if (!old.localNames().equals(next.localNames())) keys.add("dns.local-names");
+        if (!old.limits().equals(next.limits())) keys.add("limits");
+        if (!old.timeouts().equals(next.timeouts())) keys.add("timeouts");
+        if (!old.delivery().equals(next.delivery())) keys.add("delivery");
+        if (!old.log().equals(next.log())) keys.add("log");
+        return keys;
     }
 
     private static DnsSettings dnsSettings(MxdConfig config) {

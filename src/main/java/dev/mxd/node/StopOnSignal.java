@@ -1,35 +1,119 @@
 package dev.mxd.node;
 
+import dev.mxd.ops.LogSetup;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
- * Runs a node until the JVM is asked to stop (SIGTERM from systemd, SIGINT from a terminal):
- * a shutdown hook closes it, receiving first and delivery after ({@link ReceivingMx#close}),
- * and the thread that started it waits here until that is done.
+ * The signals a running mxd answers, the way a Postfix operator expects them: SIGTERM (systemd's
+ * stop) and SIGINT (a terminal's Ctrl-C) stop the node cleanly, and the command then exits 0, not
+ * the JVM's 143 or 130; SIGHUP reloads ({@code postfix reload}): the configuration file for
+ * {@code mxd serve} ({@link ReceivingMx#reload}) and the log file reopened, the zone files for
+ * {@code mxd dns}. The only class that touches {@code sun.misc.Signal}: the JDK has no other way
+ * to catch SIGHUP.
  */
 public final class StopOnSignal {
 
-    private final CountDownLatch stopped = new CountDownLatch(1);
+    private static final Logger LOG = LoggerFactory.getLogger(StopOnSignal.class);
 
-    private StopOnSignal() {
+    private final CountDownLatch stopAsked = new CountDownLatch(1);
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Runnable close;
+    private final Thread hook;
+    /** The handlers these replaced, put back when the node has stopped (an embedded command leaves its JVM as it was). */
+    private final Map<Signal, SignalHandler> replaced = new LinkedHashMap<>();
+    private volatile String signal = "exit";
+
+    private StopOnSignal(Runnable close) {
+        this.close = close;
+        this.hook = new Thread(this::closeOnce, "mxd-stop");
     }
 
-    /** Registers the hook that closes {@code mx} when the JVM stops. */
+    /**
+     * Runs {@code mx} until SIGTERM or SIGINT; SIGHUP reloads {@code configFile} into it (when there is
+     * one: the embedded default configuration has nothing to reload) and reopens the log file. A
+     * shutdown hook still closes the node when the JVM ends any other way.
+     */
+    public static StopOnSignal closing(ReceivingMx mx, Optional<Path> configFile) {
+        return stopping(mx::close).onHangup(() -> {
+            LOG.info("SIGHUP: reloading");
+            configFile.ifPresent(mx::reload);
+            LogSetup.reopen();
+        });
+    }
+
+    /** Runs {@code mx} until SIGTERM or SIGINT, with nothing to reload (SIGHUP only reopens the log). */
     public static StopOnSignal closing(ReceivingMx mx) {
-        StopOnSignal s = new StopOnSignal();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            mx.close();
-            s.stopped.countDown();
-        }, "mxd-stop"));
+        return closing(mx, Optional.empty());
+    }
+
+    /**
+     * Catches SIGTERM and SIGINT: {@link #await} returns once {@code close} has run on its caller's
+     * thread, so the command ends with its own exit status.
+     */
+    public static StopOnSignal stopping(Runnable close) {
+        StopOnSignal s = new StopOnSignal(close);
+        for (String name : new String[] {"TERM", "INT"}) {
+            s.handle(name, sig -> s.ask("SIG" + sig.getName()));
+        }
+        Runtime.getRuntime().addShutdownHook(s.hook);
         return s;
     }
 
-    /** Waits until the hook has closed the node; an interrupt ends the wait early and stays set. */
+    /** Runs {@code reload} on each SIGHUP, one at a time, until the node has stopped. */
+    public StopOnSignal onHangup(Runnable reload) {
+        handle("HUP", sig -> {
+            synchronized (this) {
+                reload.run();
+            }
+        });
+        return this;
+    }
+
+    private void handle(String name, SignalHandler handler) {
+        Signal sig = new Signal(name);
+        replaced.put(sig, Signal.handle(sig, handler));
+    }
+
+    private void ask(String name) {
+        signal = name;
+        stopAsked.countDown();
+    }
+
+    private void closeOnce() {
+        if (closed.compareAndSet(false, true)) {
+            close.run();
+        }
+    }
+
+    /**
+     * Waits for SIGTERM or SIGINT, then stops the node (receiving first, then delivery) and logs it.
+     * An interrupt ends the wait early, stops the node too, and stays set.
+     */
     public void await() {
         try {
-            stopped.await();
+            stopAsked.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            signal = "interrupt";
+        }
+        LOG.info("stopping on {}: no new connections, 421 to open sessions, deliveries in progress finish or stay queued", signal);
+        long start = System.nanoTime();
+        closeOnce();
+        LOG.info("stopped after {} ms", (System.nanoTime() - start) / 1_000_000);
+        replaced.forEach(Signal::handle);
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the JVM is ending: the hook runs, and finds the node closed
         }
     }
 }

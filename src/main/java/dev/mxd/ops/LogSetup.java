@@ -70,4 +70,19 @@ public final class LogSetup {
             root.setLevel(Level.WARN); // libraries stay quiet unless they warn
         }
     }
+
+    /**
+     * Closes and reopens {@code log.file} under its name, so that a file renamed by logrotate is let go
+     * and a new one is written ({@code postfix logrotate}). Does nothing when the log goes to standard output.
+     */
+    public static void reopen() {
+        LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+        if (ctx.getLogger(Logger.ROOT_LOGGER_NAME).getAppender("mxd-serve") instanceof FileAppender<ILoggingEvent> f) {
+            synchronized (LogSetup.class) {
+                f.stop();
+                f.start();
+            }
+            ctx.getLogger(LogSetup.class).info("log file {} reopened", f.getFile());
+        }
+    }
 }

@@ -119,6 +119,19 @@ public final class DnsServer implements AutoCloseable {
         this.acceptThread = daemon(this::acceptTcp, "mxd-dns-tcp-accept");
     }
 
+    /**
+     * Answers from {@code next} from now on, for {@code mxd dns} at SIGHUP; queries already being
+     * answered finish from the zones they started with.
+     */
+    public void replaceZones(Zones next) {
+        responder.replaceZones(next);
+    }
+
+    /** The zones served now. */
+    public Zones zones() {
+        return responder.zones();
+    }
+
     /** Binds UDP and TCP on {@code listen} (port 0: a port free for both) and starts answering. */
     public static DnsServer start(Zones zones, InetSocketAddress listen, Limits limits) throws IOException {
         if (listen.isUnresolved()) {

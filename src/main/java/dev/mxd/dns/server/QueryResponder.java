@@ -53,7 +53,8 @@ public final class QueryResponder {
 
     private static final Logger log = LoggerFactory.getLogger(QueryResponder.class);
 
-    private final Zones zones;
+    /** Replaced whole by {@link #replaceZones} (SIGHUP); a query in progress may finish on the old set. */
+    private volatile Zones zones;
     /** Malformed packets are the client's doing: logged at most once per interval, with a count. */
     private final ThrottledWarning badPackets = new ThrottledWarning(log);
     /** A query this server cannot answer is a bug here: its stack trace, but not once per packet. */
@@ -61,6 +62,16 @@ public final class QueryResponder {
 
     public QueryResponder(Zones zones) {
         this.zones = zones;
+    }
+
+    /** Answers from {@code next} from now on. */
+    void replaceZones(Zones next) {
+        this.zones = next;
+    }
+
+    /** The zones answered from now. */
+    Zones zones() {
+        return zones;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.mxd.smtp.server;
 
 import dev.mxd.config.HostPort;
 import dev.mxd.config.MxdConfig;
+import dev.mxd.config.Tls;
 import dev.mxd.mail.MessageStore;
 import dev.mxd.mail.RecipientPolicy;
 import io.netty.bootstrap.ServerBootstrap;
@@ -51,9 +52,10 @@ public final class SmtpServer implements AutoCloseable {
     private static final int STORE_THREADS = 64;
 
     private final MxdConfig config;
-    private final Optional<SslContext> sslContext;
+    /** Replaced by {@link #replaceCertificate}; a connection keeps the one it started with. */
+    private volatile Optional<SslContext> sslContext;
     /** What is wrong with the STARTTLS certificate though it is usable (expired, short key); for /health. */
-    private final List<String> tlsWarnings;
+    private volatile List<String> tlsWarnings;
     private final RecipientPolicy policy;
     private final MessageStore store;
     private final ConnectionLimiter limiter;
@@ -87,19 +89,9 @@ public final class SmtpServer implements AutoCloseable {
      * cannot be used (STARTTLS is never offered with a handshake that always fails).
      */
     public static SmtpServer start(MxdConfig config, RecipientPolicy policy, MessageStore store) throws IOException {
-        Optional<SslContext> ssl = Optional.empty();
-        List<String> tlsWarnings = List.of();
-        if (config.tls().isPresent()) {
-            ServerCertificate.Loading loading = ServerCertificate.load(config.tls().get(), Instant.now());
-            if (loading instanceof ServerCertificate.Refused r) {
-                throw new ServerCertificate.UnusableException(r);
-            }
-            ServerCertificate.Loaded loaded = (ServerCertificate.Loaded) loading;
-            loaded.warnings().forEach(w -> LOG.warn("TLS: {}", w));
-            ssl = Optional.of(loaded.context());
-            tlsWarnings = loaded.warnings();
-        }
-        SmtpServer server = new SmtpServer(config, ssl, tlsWarnings, policy, store);
+        Optional<ServerCertificate.Loaded> loaded = loadCertificate(config.tls());
+        SmtpServer server = new SmtpServer(config, loaded.map(ServerCertificate.Loaded::context),
+                loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()), policy, store);
         try {
             server.bind();
         } catch (IOException | RuntimeException e) {
@@ -107,6 +99,30 @@ public final class SmtpServer implements AutoCloseable {
             throw e;
         }
         return server;
+    }
+
+    private static Optional<ServerCertificate.Loaded> loadCertificate(Optional<Tls> tls) throws ServerCertificate.UnusableException {
+        if (tls.isEmpty()) {
+            return Optional.empty();
+        }
+        ServerCertificate.Loading loading = ServerCertificate.load(tls.get(), Instant.now());
+        if (loading instanceof ServerCertificate.Refused r) {
+            throw new ServerCertificate.UnusableException(r);
+        }
+        ServerCertificate.Loaded loaded = (ServerCertificate.Loaded) loading;
+        loaded.warnings().forEach(w -> LOG.warn("TLS: {}", w));
+        return Optional.of(loaded);
+    }
+
+    /**
+     * Reads the certificate and key again (a renewed certificate, at SIGHUP) and offers them to
+     * connections opened from now on; open connections keep theirs. Empty {@code tls} turns STARTTLS
+     * off for new connections. When they cannot be used the ones in use stay, and this throws.
+     */
+    public void replaceCertificate(Optional<Tls> tls) throws ServerCertificate.UnusableException {
+        Optional<ServerCertificate.Loaded> loaded = loadCertificate(tls);
+        sslContext = loaded.map(ServerCertificate.Loaded::context);
+        tlsWarnings = loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of());
     }
 
     /**
