@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
 /** {@code mxd dns}: publish zone files (the domains' MX, A, AAAA, ...) as an authoritative DNS server. */
 @Command(name = "dns", mixinStandardHelpOptions = true,
         description = {"Serve RFC 1035 zone files as an authoritative DNS server over UDP and TCP, until SIGTERM or SIGINT.",
-                "Exit status: 65 a zone file is wrong, 75 the address cannot be listened on, 64 usage error."},
+                "SIGHUP: read every zone file again; a file that no longer loads keeps the zone it held (the error on stderr).",
+                "Exit status: 0 after a clean stop, 65 a zone file is wrong, 75 the address cannot be listened on, 64 usage error."},
         footer = {"", "Example:", "  mxd dns --zone example.test.zone --listen 127.0.0.1:5354",
                 "  dig +norec -p 5354 @127.0.0.1 example.test MX"})
 final class DnsCommand implements Callable<Integer> {
