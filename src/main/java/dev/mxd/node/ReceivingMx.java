@@ -31,7 +31,11 @@ import dev.mxd.mail.MessageStore;
 import dev.mxd.smtp.server.SmtpServer;
 import dev.mxd.config.ConfigException;
 import dev.mxd.config.ConfigLoader;
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.RcptDecision;
 import dev.mxd.mail.RecipientPolicy;
+import dev.mxd.mail.Route;
+import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.server.ServerCertificate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -41,6 +45,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -139,12 +144,12 @@ public final class ReceivingMx implements AutoCloseable {
 
         final RecipientPolicy policy = new RecipientPolicy() {
             @Override
-            public dev.mxd.mail.RcptDecision decide(dev.mxd.smtp.Mailbox recipient, dev.mxd.mail.ClientInfo client) {
+            public RcptDecision decide(Mailbox recipient, ClientInfo client) {
                 return current.decide(recipient, client);
             }
 
             @Override
-            public java.util.Optional<dev.mxd.smtp.Mailbox> postmaster() {
+            public Optional<Mailbox> postmaster() {
                 return current.postmaster();
             }
         };
@@ -159,7 +164,7 @@ public final class ReceivingMx implements AutoCloseable {
             this.currentStore = receivingStore(config, null);
         }
 
-        java.util.Optional<dev.mxd.mail.Route> routeLocalMail(dev.mxd.smtp.Mailbox recipient) {
+        Optional<Route> routeLocalMail(Mailbox recipient) {
             return current.routeLocalMail(recipient);
         }
 

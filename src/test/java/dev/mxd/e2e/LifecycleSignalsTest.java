@@ -157,6 +157,23 @@ class LifecycleSignalsTest {
     }
 
     @Test
+    void sighupKeepsTheListenAddressAndSaysItNeedsARestart() throws Exception {
+        Files.writeString(config, yaml("alice, bob", ""));
+        try (MxdProcess serve = MxdProcess.serve(config, out)) {
+            int other = FreePort.tcpAndUdp("127.0.0.1");
+            Files.writeString(config, yaml("alice, bob, carol", "").replace("127.0.0.1:" + port, "127.0.0.1:" + other));
+            signal(serve.pid(), "HUP");
+            assertThat(Await.within(WAIT, () -> read(out).contains("reload: " + config + " in use"))).as(read(out)).isTrue();
+            assertThat(read(out)).contains("listen.smtp changed in " + config + "; that needs a restart");
+            try (RawSmtp s = session(smtp())) { // still on the address it started with, with the new mailbox
+                assertThat(s.send("MAIL FROM:<s@client.test>\r\n").code()).isEqualTo(250);
+                assertThat(rcpt(s, "carol@example.test")).isEqualTo(250);
+            }
+            assertThat(serve.terminate()).isZero();
+        }
+    }
+
+    @Test
     void sighupServesARenewedCertificate() throws Exception {
         Path cert = dir.resolve("cert.pem");
         Path key = dir.resolve("key.pem");
