@@ -188,6 +188,12 @@ class LifecycleSignalsTest {
             assertThat(renewed).isNotEqualTo(first);
             signal(serve.pid(), "HUP");
             assertThat(Await.within(WAIT, Duration.ofMillis(200), () -> renewed.equals(servedSerial()))).as(read(out)).isTrue();
+
+            Files.writeString(key, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"); // a botched renewal
+            signal(serve.pid(), "HUP");
+            assertThat(Await.within(WAIT, () -> read(out).contains("reload: invalid configuration"))).as(read(out)).isTrue();
+            assertThat(read(out)).contains(": tls: ");
+            assertThat(servedSerial()).isEqualTo(renewed);
             assertThat(serve.terminate()).isZero();
         }
     }
