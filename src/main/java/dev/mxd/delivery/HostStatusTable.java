@@ -123,6 +123,63 @@ public final class HostStatusTable {
         failed.clear();
     }
 
+    /**
+     * Forgets the failures of the addresses {@code host} names ({@code mxd queue hosts --reset HOST}):
+     * an MX host name (any case, with or without the final dot), an address ({@code 192.0.2.1},
+     * {@code 2001:db8::1}), an address with its port ({@code 192.0.2.1:25}, {@code [2001:db8::1]:25}),
+     * or the three as {@code mxd queue hosts} lists them ({@code mx1.example.com[192.0.2.1]:25}).
+     * Returns what was forgotten, empty when nothing matched. Probes under way still report.
+     */
+    public synchronized List<Status> forget(String host) {
+        String wanted = host.trim().toLowerCase(java.util.Locale.ROOT);
+        if (wanted.endsWith(".") && wanted.length() > 1) {
+            wanted = wanted.substring(0, wanted.length() - 1);
+        }
+        List<Status> gone = new ArrayList<>();
+        for (java.util.Iterator<Status> it = failed.values().iterator(); it.hasNext(); ) {
+            Status s = it.next();
+            if (names(s, wanted)) {
+                gone.add(s);
+                it.remove();
+            }
+        }
+        return gone;
+    }
+
+    /** Forgets every failure ({@code mxd queue hosts --reset}) and returns what was forgotten. */
+    public synchronized List<Status> forgetAll() {
+        List<Status> gone = snapshot();
+        failed.clear();
+        return gone;
+    }
+
+    private static boolean names(Status s, String wanted) {
+        String name = s.host().toLowerCase(java.util.Locale.ROOT);
+        if (name.endsWith(".")) {
+            name = name.substring(0, name.length() - 1);
+        }
+        String address = dev.mxd.dns.AddressText.of(s.address().getAddress());
+        String withPort = (address.indexOf(':') >= 0 ? "[" + address + "]" : address) + ":" + s.address().getPort();
+        String bracketed = "[" + address + "]";
+        String listed = name + bracketed + ":" + s.address().getPort(); // as mxd queue hosts prints it
+        return wanted.equals(name) || wanted.equals(address) || wanted.equals(withPort) || wanted.equals(bracketed)
+                || wanted.equals(listed) || wanted.equals(s.host().toLowerCase(java.util.Locale.ROOT) + bracketed + ":" + s.address().getPort())
+                || sameAddress(wanted, s.address().getAddress());
+    }
+
+    /** An IPv6 address written another way ({@code 0:0:0:0:0:0:0:1} for {@code ::1}); never a DNS lookup. */
+    private static boolean sameAddress(String wanted, java.net.InetAddress address) {
+        String literal = wanted.startsWith("[") && wanted.endsWith("]") ? wanted.substring(1, wanted.length() - 1) : wanted;
+        if (!literal.matches("[0-9a-f:.]+") || literal.indexOf(':') < 0) {
+            return false; // an IPv6 literal: the JDK parses it without asking DNS
+        }
+        try {
+            return java.net.InetAddress.getByName("[" + literal + "]").equals(address); // brackets: a literal or an error
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     public synchronized java.util.Optional<Status> status(MxRoute route) {
         return java.util.Optional.ofNullable(failed.get(route.socketAddress()));
     }
