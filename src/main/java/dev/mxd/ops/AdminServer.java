@@ -213,7 +213,8 @@ public final class AdminServer implements AutoCloseable {
         if (!d.matches("(?i)[a-z0-9]([a-z0-9-]{0,62})(\\.[a-z0-9]([a-z0-9-]{0,62}))*\\.?") || d.length() > 254) {
             throw new IllegalArgumentException("domain='" + domain + "' is not a domain name (like example.com)");
         }
-        return d.toLowerCase(java.util.Locale.ROOT);
+        d = d.toLowerCase(java.util.Locale.ROOT);
+        return d.endsWith(".") ? d.substring(0, d.length() - 1) : d;
     }
 
     /** Forgets the host status of every MX address, or of those {@code host} names; lists what was forgotten. */
