@@ -154,27 +154,26 @@ public final class HostStatusTable {
     }
 
     private static boolean names(Status s, String wanted) {
-        String name = s.host().toLowerCase(java.util.Locale.ROOT);
-        if (name.endsWith(".")) {
-            name = name.substring(0, name.length() - 1);
-        }
+        String host = s.host().toLowerCase(java.util.Locale.ROOT);
+        String name = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
         String address = dev.mxd.dns.AddressText.of(s.address().getAddress());
-        String withPort = (address.indexOf(':') >= 0 ? "[" + address + "]" : address) + ":" + s.address().getPort();
         String bracketed = "[" + address + "]";
-        String listed = name + bracketed + ":" + s.address().getPort(); // as mxd queue hosts prints it
-        return wanted.equals(name) || wanted.equals(address) || wanted.equals(withPort) || wanted.equals(bracketed)
-                || wanted.equals(listed) || wanted.equals(s.host().toLowerCase(java.util.Locale.ROOT) + bracketed + ":" + s.address().getPort())
-                || sameAddress(wanted, s.address().getAddress());
+        String port = ":" + s.address().getPort();
+        String withPort = (address.indexOf(':') >= 0 ? bracketed : address) + port;
+        return List.of(name, address, bracketed, withPort, bracketed + port,
+                        name + bracketed + port, host + bracketed + port) // the last two: as mxd queue hosts lists it
+                .contains(wanted) || sameAddress(wanted, s.address().getAddress());
     }
 
     /** An IPv6 address written another way ({@code 0:0:0:0:0:0:0:1} for {@code ::1}); never a DNS lookup. */
     private static boolean sameAddress(String wanted, java.net.InetAddress address) {
         String literal = wanted.startsWith("[") && wanted.endsWith("]") ? wanted.substring(1, wanted.length() - 1) : wanted;
         if (!literal.matches("[0-9a-f:.]+") || literal.indexOf(':') < 0) {
-            return false; // an IPv6 literal: the JDK parses it without asking DNS
+            return false; // not an IPv6 literal (an IPv4 address has one spelling, compared above)
         }
         try {
-            return java.net.InetAddress.getByName("[" + literal + "]").equals(address); // brackets: a literal or an error
+            // In brackets the JDK parses an IPv6 literal or fails: it never asks DNS.
+            return java.net.InetAddress.getByName("[" + literal + "]").equals(address);
         } catch (java.net.UnknownHostException e) {
             return false;
         }
