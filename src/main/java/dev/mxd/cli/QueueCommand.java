@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code mxd queue}: look at and steer the queue of a running {@code mxd serve}, through its admin
- * listener (docs/operations.md). Postfix's mailq, postqueue -f/-i and postsuper -d/-h/-H in one command.
+ * listener (docs/operations.md). Postfix's mailq, postqueue -f/-i/-s and postsuper -d/-h/-H in one command,
+ * and a reset of the host status (which MX hosts are passed over after a failure) that Postfix has no command for.
  */
 @Command(name = "queue", mixinStandardHelpOptions = true,
         description = {"List and steer the queue of a running mxd serve, through its admin listener (listen.admin).",
