@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code mxd queue}: look at and steer the queue of a running {@code mxd serve}, through its admin
- * listener (docs/operations.md). Postfix's mailq, postqueue -f/-i and postsuper -d/-h/-H in one command.
+ * listener (docs/operations.md). Postfix's mailq, postqueue -f/-i/-s and postsuper -d/-h/-H in one command,
+ * and a reset of the host status (which MX hosts are passed over after a failure) that Postfix has no command for.
  */
 @Command(name = "queue", mixinStandardHelpOptions = true,
         description = {"List and steer the queue of a running mxd serve, through its admin listener (listen.admin).",
@@ -201,14 +202,32 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "flush", mixinStandardHelpOptions = true,
-            description = "Try deferred mail now: every deferred message, or the one named. Dead MX hosts it goes to are"
-                    + " forgotten (all of them, or those of the message's destinations), so a host that came back is tried at once.")
+            description = "Try deferred mail now: every deferred message, the one named, or those to one domain (--domain)."
+                    + " Dead MX hosts it goes to are forgotten (all of them, or those of the message's or domain's destinations),"
+                    + " so a host that came back is tried at once.")
     static final class Flush extends AdminCall {
         @Parameters(paramLabel = "ID", arity = "0..1", description = "Only this message.")
         String id;
 
+        @Option(names = "--domain", paramLabel = "DOMAIN",
+                description = "Only the deferred mail to this domain (Postfix's postqueue -s DOMAIN); its MX hosts are forgotten.")
+        String domain;
+
         @Override
         int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            if (domain != null) {
+                if (id != null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "name a message ID or --domain, not both");
+                }
+                AdminClient.Response r = admin.post("/api/queue/flush?domain="
+                        + java.net.URLEncoder.encode(domain, java.nio.charset.StandardCharsets.UTF_8));
+                if (r.status() == 400) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), r.error());
+                }
+                checkChange(r);
+                out.printf("%d deferred message(s) to %s due now%n", r.json().path("flushed").asInt(), r.json().path("domain").asText());
+                return ExitCodes.OK;
+            }
             if (id == null) {
                 AdminClient.Response r = admin.post("/api/queue/flush");
                 checkChange(r);
@@ -245,13 +264,27 @@ final class QueueCommand implements Runnable {
     }
 
     @Command(name = "hosts", mixinStandardHelpOptions = true,
-            description = "MX hosts: those passed over after a connection failure (until when, last error) and those that took mail lately.")
+            description = {"MX hosts: those passed over after a connection failure (until when, last error) and those that took mail lately.",
+                    "With --reset: forget the connection failures of every MX host, or of the one named, so it is tried at the next attempt."})
     static final class Hosts extends AdminCall {
         @Option(names = "--json", description = "The API's answer as it is.")
         boolean json;
 
+        @Option(names = "--reset", description = "Forget connection failures: of every MX host, or of HOST.")
+        boolean reset;
+
+        @Parameters(paramLabel = "HOST", arity = "0..1",
+                description = "With --reset: an MX host name, an address, address:port ([IPv6]:port), or HOST[ADDRESS]:PORT as listed.")
+        String host;
+
         @Override
         int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            if (reset) {
+                return reset(admin, out);
+            }
+            if (host != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "HOST goes with --reset (mxd queue hosts --reset HOST)");
+            }
             AdminClient.Response r = admin.get("/api/hosts");
             checkChange(r);
             JsonNode hosts = r.json();
@@ -269,6 +302,29 @@ final class QueueCommand implements Runnable {
                 out.printf("%-40s %-10s %-25s %s%n", h.path("address").asText(), h.path("state").asText(),
                         up ? h.path("last_accepted").asText() : h.path("retry_at").asText(),
                         up ? "" : h.path("last_error").asText() + " (" + h.path("failures").asInt() + " failure(s))");
+            }
+            return ExitCodes.OK;
+        }
+
+        private int reset(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
+            String path = "/api/hosts/reset" + (host == null ? ""
+                    : "?host=" + java.net.URLEncoder.encode(host, java.nio.charset.StandardCharsets.UTF_8));
+            AdminClient.Response r = admin.post(path);
+            if (r.status() == 400) {
+                throw new CommandLine.ParameterException(spec.commandLine(), r.error());
+            }
+            checkChange(r);
+            JsonNode answer = r.json();
+            if (json) {
+                out.println(answer.toString());
+            } else {
+                for (JsonNode h : answer.path("hosts")) {
+                    out.println(h.asText() + ": host status reset");
+                }
+                out.printf("%d MX address(es) will be tried at the next attempt%n", answer.path("reset").asInt());
+            }
+            if (host != null && answer.path("reset").asInt() == 0) {
+                throw new AdminClient.Failure("no MX host matching " + host + " has failed (see mxd queue hosts)", ExitCodes.PERMANENT);
             }
             return ExitCodes.OK;
         }

@@ -123,6 +123,62 @@ public final class HostStatusTable {
         failed.clear();
     }
 
+    /**
+     * Forgets the failures of the addresses {@code host} names ({@code mxd queue hosts --reset HOST}):
+     * an MX host name (any case, with or without the final dot), an address ({@code 192.0.2.1},
+     * {@code 2001:db8::1}), an address with its port ({@code 192.0.2.1:25}, {@code [2001:db8::1]:25}),
+     * or the three as {@code mxd queue hosts} lists them ({@code mx1.example.com[192.0.2.1]:25}).
+     * Returns what was forgotten, empty when nothing matched. Probes under way still report.
+     */
+    public synchronized List<Status> forget(String host) {
+        String wanted = host.trim().toLowerCase(java.util.Locale.ROOT);
+        if (wanted.endsWith(".") && wanted.length() > 1) {
+            wanted = wanted.substring(0, wanted.length() - 1);
+        }
+        List<Status> gone = new ArrayList<>();
+        for (java.util.Iterator<Status> it = failed.values().iterator(); it.hasNext(); ) {
+            Status s = it.next();
+            if (names(s, wanted)) {
+                gone.add(s);
+                it.remove();
+            }
+        }
+        return gone;
+    }
+
+    /** Forgets every failure ({@code mxd queue hosts --reset}) and returns what was forgotten. */
+    public synchronized List<Status> forgetAll() {
+        List<Status> gone = snapshot();
+        failed.clear();
+        return gone;
+    }
+
+    private static boolean names(Status s, String wanted) {
+        String host = s.host().toLowerCase(java.util.Locale.ROOT);
+        String name = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
+        String address = dev.mxd.dns.AddressText.of(s.address().getAddress());
+        String bracketed = "[" + address + "]";
+        String port = ":" + s.address().getPort();
+        String withPort = (address.indexOf(':') >= 0 ? bracketed : address) + port;
+        return List.of(name, address, bracketed, withPort, bracketed + port,
+                        name + bracketed + port, host + bracketed + port) // the last two: as mxd queue hosts lists it
+                .contains(wanted) || sameAddress(wanted, s.address().getAddress());
+    }
+
+    /** An IPv6 address written another way ({@code 0:0:0:0:0:0:0:1} for {@code ::1}); never a DNS lookup. */
+    private static boolean sameAddress(String wanted, java.net.InetAddress address) {
+        String literal = wanted.startsWith("[") && wanted.endsWith("]") ? wanted.substring(1, wanted.length() - 1) : wanted;
+        if (!literal.matches("[0-9a-f:.]+") || literal.indexOf(':') < 0) {
+            return false; // not an IPv6 literal (an IPv4 address has one spelling, compared above)
+        }
+        try {
+            // In brackets the JDK parses an IPv6 literal or fails: it never asks DNS.
+            return java.net.InetAddress.getByName("[" + literal + "]").equals(address);
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     public synchronized java.util.Optional<Status> status(MxRoute route) {
         return java.util.Optional.ofNullable(failed.get(route.socketAddress()));
     }

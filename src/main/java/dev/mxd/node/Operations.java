@@ -49,7 +49,7 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         HealthProbes probes = HealthProbes.start(config, spool, clock);
         AdminServer.Health health = () -> {
             Map<String, com.fasterxml.jackson.databind.node.ObjectNode> checks = new LinkedHashMap<>();
-            checks.put("smtp", AdminServer.check(server.listening(), "listening on " + server.addresses()));
+            checks.put("smtp", AdminServer.check(server.listening(), "listening on " + HealthProbes.addresses(server.addresses())));
             checks.put("spool", probes.spool(spool.root().resolve(QueueState.INCOMING.directory())));
             checks.put("queue", AdminServer.check(queue.running(), queue.running() ? "queue manager running" : "queue manager stopped"));
             checks.putAll(probes.checks()); // space, then each filter engine in use
@@ -94,5 +94,6 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
     public void close() {
         admin.ifPresent(AdminServer::close);
         probes.ifPresent(HealthProbes::close);
+        metrics.close();
     }
 }

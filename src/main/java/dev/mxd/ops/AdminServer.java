@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mxd.config.HostPort;
+import dev.mxd.delivery.HostStatusTable;
+import dev.mxd.dns.AddressText;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.queue.QueueChange;
 import dev.mxd.queue.QueueManager;
@@ -18,7 +20,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.LinkedHashMap;
-
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -172,9 +174,17 @@ public final class AdminServer implements AutoCloseable {
                 return Answer.ok(parts.view().page(intParam(query, "offset", 0), intParam(query, "limit", 100)));
             case "POST /api/queue/flush": {
                 ObjectNode o = JSON.createObjectNode();
-                o.put("flushed", parts.queue().flush());
+                String domain = query.get("domain");
+                if (domain == null) {
+                    o.put("flushed", parts.queue().flush());
+                } else {
+                    o.put("domain", checkedDomain(domain));
+                    o.put("flushed", parts.queue().flushDestination(domain));
+                }
                 return Answer.ok(o);
             }
+            case "POST /api/hosts/reset":
+                return hostsReset(Optional.ofNullable(query.get("host")));
             case "GET /api/destinations":
                 return Answer.ok(parts.view().destinations());
             case "GET /api/hosts":
@@ -195,6 +205,34 @@ public final class AdminServer implements AutoCloseable {
             return quarantineItem(method, m.group(1), Optional.ofNullable(m.group(3)));
         }
         return Answer.error(404, "no such API: " + method + " " + path + " (see docs/operations.md)");
+    }
+
+    /** A domain name as flush --domain takes it: letters, digits, hyphens and dots (an A-label for IDN). */
+    private static String checkedDomain(String domain) {
+        String d = domain.trim();
+        if (!d.matches("(?i)[a-z0-9]([a-z0-9-]{0,62})(\\.[a-z0-9]([a-z0-9-]{0,62}))*\\.?") || d.length() > 254) {
+            throw new IllegalArgumentException("domain='" + domain + "' is not a domain name (like example.com)");
+        }
+        d = d.toLowerCase(java.util.Locale.ROOT);
+        return d.endsWith(".") ? d.substring(0, d.length() - 1) : d;
+    }
+
+    /** Forgets the host status of every MX address, or of those {@code host} names; lists what was forgotten. */
+    private Answer hostsReset(Optional<String> host) {
+        if (host.isPresent() && host.get().isBlank()) {
+            throw new IllegalArgumentException("host= is empty: name an MX host or address, or leave host out to reset all");
+        }
+        HostStatusTable table = parts.view().hostStatus();
+        List<HostStatusTable.Status> gone = host.map(table::forget).orElseGet(table::forgetAll);
+        LOG.info("host status reset by the operator: {} ({} address(es) forgotten)", host.orElse("all hosts"), gone.size());
+        ObjectNode o = JSON.createObjectNode();
+        host.ifPresent(h -> o.put("host", h));
+        o.put("reset", gone.size());
+        ArrayNode list = o.putArray("hosts");
+        for (HostStatusTable.Status s : gone) {
+            list.add(s.host() + "[" + AddressText.of(s.address().getAddress()) + "]:" + s.address().getPort());
+        }
+        return Answer.ok(o);
     }
 
     private Answer queueItem(String method, String id, Optional<String> action) throws IOException {

@@ -70,6 +70,19 @@ public final class HealthProbes implements AutoCloseable {
     private volatile Optional<Inodes> inodes = Optional.empty();
     private final ScheduledExecutorService scheduler;
 
+    /**
+     * Listening addresses as /health shows them, comma-separated: {@code 127.0.0.20:3225}, an IPv6
+     * address in brackets ({@code [::1]:25}), never Java's {@code /127.0.0.20:3225}.
+     */
+    public static String addresses(List<java.net.InetSocketAddress> listening) {
+        List<String> out = new ArrayList<>();
+        for (java.net.InetSocketAddress a : listening) {
+            String host = a.getAddress() == null ? a.getHostString() : dev.mxd.dns.AddressText.of(a.getAddress());
+            out.add((host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort());
+        }
+        return out.isEmpty() ? "nothing" : String.join(", ", out);
+    }
+
     private HealthProbes(Spool spool, FileStore store, long minFreeSpace, Clock clock, Map<Engine, ScanEngine> engines) {
         this.spool = spool;
         this.store = store;

@@ -12,9 +12,18 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,8 +40,12 @@ import java.util.function.IntSupplier;
  *
  * <p>No label has unbounded values: outcomes, transports, queue states, filter verdicts and
  * enhanced status codes from mxd's own reply table. Nothing per recipient, domain or host.
+ *
+ * <p>Beside mxd's own meters, the process's: the JVM's memory, garbage collection, threads and
+ * classes, CPU and open files, and the uptime ({@code process_uptime_seconds}), from Micrometer's
+ * standard binders under their usual names, and the spool file system's free space.
  */
-public final class Metrics {
+public final class Metrics implements AutoCloseable {
 
     /** Arrival-to-delivery buckets: seconds for local mail, minutes to days for deferred mail. */
     private static final Duration[] LATENCY_BUCKETS = {Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(1),
@@ -43,6 +56,8 @@ public final class Metrics {
     private final Clock clock;
     private final Counter received;
     private final Timer latency;
+    /** Listens to the JVM's collection notifications until {@link #close}. */
+    private final JvmGcMetrics gc = new JvmGcMetrics();
 
     public Metrics(Clock clock) {
         this.clock = clock;
@@ -55,6 +70,19 @@ public final class Metrics {
                 deliveries(o, transport); // present at 0 from the start, so rate() works from the first scrape
             }
         }
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+    }
+
+    /** Stops listening to the JVM's garbage collections (the node stops). */
+    @Override
+    public void close() {
+        gc.close();
     }
 
     /** A message was accepted (the spool's acceptance listener). */
@@ -81,13 +109,34 @@ public final class Metrics {
                 .tag("code", String.valueOf(reply.code())).tag("status", reply.enhancedStatus().map(Object::toString).orElse("")).register(registry).increment();
     }
 
-    /** Queue size per state and the oldest message's age per state, from directory listings at each scrape. */
+    /**
+     * Queue size per state and the oldest message's age per state, from directory listings at each
+     * scrape; and the free and total space of the spool's file system (one statvfs at each scrape).
+     */
     public void bindSpool(Spool spool) {
+        Gauge.builder("mxd.spool.free", () -> space(spool, FileStore::getUsableSpace)).baseUnit("bytes")
+                .description("space the spool's file system has free for mxd (usable by its user)").register(registry);
+        Gauge.builder("mxd.spool.total", () -> space(spool, FileStore::getTotalSpace)).baseUnit("bytes")
+                .description("size of the spool's file system").register(registry);
         for (QueueState state : QueueState.values()) {
             Gauge.builder("mxd.queue.messages", () -> count(spool, state)).description("messages in the spool by state")
                     .tag("state", state.directory()).register(registry);
             Gauge.builder("mxd.queue.oldest.age", () -> oldestAge(spool, state)).baseUnit("seconds")
                     .description("age of the oldest message in this state (0 when empty)").tag("state", state.directory()).register(registry);
+        }
+    }
+
+    /** What one file store call says of the spool's file system, NaN when it cannot be read. */
+    @FunctionalInterface
+    private interface SpaceQuery {
+        long of(FileStore store) throws IOException;
+    }
+
+    private static double space(Spool spool, SpaceQuery query) {
+        try {
+            return query.of(Files.getFileStore(spool.root()));
+        } catch (IOException e) {
+            return Double.NaN;
         }
     }
 

@@ -273,6 +273,11 @@ public final class QueueView {
         return root;
     }
 
+    /** The host status table the hosts view reads (the admin API's host reset forgets from it). */
+    HostStatusTable hostStatus() {
+        return hosts;
+    }
+
     /** The recent delivery events, newest first. */
     public ObjectNode events() {
         ObjectNode root = JSON.objectNode();

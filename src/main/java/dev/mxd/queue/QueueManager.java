@@ -182,6 +182,44 @@ public final class QueueManager implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Asks for the deferred mail to one remote domain to be tried now (the operator's
+     * {@code flush --domain}, Postfix's {@code postqueue -s}); returns how many messages. The
+     * domain's MX hosts are forgotten first; a message that also goes elsewhere is tried for
+     * all its destinations, as any attempt is. Mail on hold stays on hold.
+     */
+    public int flushDestination(String domain) throws IOException {
+        String wanted = domainName(domain);
+        for (FlushListener l : flushListeners) {
+            l.flushed(Set.of(wanted));
+        }
+        Instant now = clock.instant();
+        int n = 0;
+        for (String id : spool.ids(QueueState.DEFERRED)) {
+            try {
+                boolean goes = byDestination(spool.envelope(QueueState.DEFERRED, id)).keySet().stream()
+                        .anyMatch(d -> d instanceof Destination.Domain dd && domainName(dd.name()).equals(wanted));
+                if (goes) {
+                    spool.defer(id, QueueState.DEFERRED, now);
+                    n++;
+                }
+            } catch (java.nio.file.NoSuchFileException takenMeanwhile) {
+                // picked up for delivery (or deleted) since the listing: nothing to hurry
+            }
+        }
+        if (n > 0) {
+            nextScanNanos = 0;
+        }
+        LOG.info("flush of {}: {} deferred message(s) due now", wanted, n);
+        return n;
+    }
+
+    /** A domain as destinations compare it: lower case, no final dot. */
+    private static String domainName(String domain) {
+        String d = domain.trim().toLowerCase(java.util.Locale.ROOT);
+        return d.endsWith(".") ? d.substring(0, d.length() - 1) : d;
+    }
+
     /** Tries one message now: a deferred message becomes due, an incoming one is queued for a worker. */
     public QueueChange flush(String id) throws IOException {
         Set<String> destinations = remoteDestinations(id);

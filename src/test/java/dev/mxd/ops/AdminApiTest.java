@@ -144,6 +144,27 @@ class AdminApiTest {
     }
 
     @Test
+    void flushOfADomainAndHostResetAnswerWhatTheyDid() throws Exception {
+        String id = mx.sendTo("someone@nowhere.test");
+        mx.awaitDeferred(id);
+        AdminHttp.Answer other = api.send("POST", "/api/queue/flush?domain=elsewhere.test");
+        assertThat(other.status()).isEqualTo(200);
+        assertThat(other.json().path("flushed").asInt()).isZero();
+        AdminHttp.Answer flushed = api.send("POST", "/api/queue/flush?domain=NOWHERE.test.");
+        assertThat(flushed.json().path("domain").asText()).isEqualTo("nowhere.test");
+        assertThat(flushed.json().path("flushed").asInt()).isEqualTo(1);
+        assertThat(api.send("POST", "/api/queue/flush?domain=a%20b").status()).isEqualTo(400);
+
+        AdminHttp.Answer reset = api.send("POST", "/api/hosts/reset");
+        assertThat(reset.status()).isEqualTo(200);
+        assertThat(reset.json().path("reset").asInt()).isZero();
+        assertThat(api.send("POST", "/api/hosts/reset?host=mx.nowhere.test").json().path("reset").asInt()).isZero();
+        assertThat(api.send("POST", "/api/hosts/reset?host=").status()).isEqualTo(400);
+        assertThat(api.send("GET", "/api/hosts/reset").status()).isEqualTo(404);
+        assertThat(api.send("POST", "/api/hosts/reset", null).status()).isEqualTo(401);
+    }
+
+    @Test
     void pagesReadOnlyTheirMessagesInArrivalOrder() throws Exception {
         mx.mx().queue().close(); // nothing moves while the pages are read
         List<String> ids = new ArrayList<>();
