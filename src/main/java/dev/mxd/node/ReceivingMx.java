@@ -83,7 +83,8 @@ public final class ReceivingMx implements AutoCloseable {
         ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock);
-        LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock));
+        LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock,
+                Maildir.Ownership.of(d.maildirOwner(), d.maildirGroup())));
         DsnNotices notices = new DsnNotices(config.hostname(), spool, policy::routeLocalMail, policy.noticePostmaster(),
                 new DsnWriter(), clock);
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),
