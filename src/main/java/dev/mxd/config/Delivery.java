@@ -62,7 +62,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
     /** A user or group name as useradd(8) allows them (or a numeric id); whether it exists is checked when mxd starts. */
     private static void account(String key, java.util.Optional<String> name) {
         if (name.isPresent() && !name.get().matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?")) {
-            throw new IllegalArgumentException(key + " '" + name.get() + "' is not a user or group name");
+            throw new ConfigProblem(java.util.List.of(key.split("\\.")), key + " '" + name.get() + "' is not a user or group name", null);
         }
     }
 
