@@ -32,6 +32,9 @@ import picocli.CommandLine.Parameters;
  * that configuration's data directory: a release goes into the spool as a new message, due now,
  * which a running server picks up at its next deferred-queue scan. With {@code --data-dir} alone
  * (no configuration to route by) a released entry waits in {@code released/} for the next start.
+ * With neither, it uses the defaults {@code mxd queue} uses: the embedded configuration of
+ * {@code mxd serve} without {@code --config}, that is the admin listener 127.0.0.1:8025 and the
+ * token in {@code ./mxd-data/admin.token}.
  */
 @Command(name = "quarantine", mixinStandardHelpOptions = true,
         description = {"List, show, release or delete quarantined messages.",
@@ -50,9 +53,12 @@ final class QuarantineCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "name a quarantine command: list, show, release or delete");
     }
 
-    /** Where the quarantine is: a data directory (offline), or the server run with a configuration (admin API). */
+    /**
+     * Where the quarantine is: a data directory (offline), or the server run with a configuration
+     * (admin API); without either, the server run with the embedded default, as for {@code mxd queue}.
+     */
     static final class Store {
-        @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+        @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
         Where where;
 
         static final class Where {
@@ -62,14 +68,23 @@ final class QuarantineCommand implements Runnable {
 
             @Option(names = "--config", paramLabel = "FILE", required = true,
                     description = "The configuration mxd serve runs with: ask the running server through its admin listener,"
-                            + " or, without listen.admin, work on its data directory.")
+                            + " or, without listen.admin, work on its data directory. Without --config and --data-dir:"
+                            + " 127.0.0.1:8025 and ./mxd-data/admin.token (mxd serve without --config), as mxd queue.")
             Path config;
         }
 
         private MxdConfig loaded;
 
-        /** The configuration given with --config; empty with --data-dir. */
+        /** The configuration file given with --config; null for the embedded default. */
+        Path configFile() {
+            return where == null ? null : where.config;
+        }
+
+        /** The configuration given with --config, or the embedded default without options; empty with --data-dir. */
         Optional<MxdConfig> config() throws ConfigException {
+            if (where == null) {
+                return Optional.of(MxdConfig.embeddedDefault(System.getProperty("user.name", "postmaster")));
+            }
             if (where.config == null) {
                 return Optional.empty();
             }
@@ -90,7 +105,7 @@ final class QuarantineCommand implements Runnable {
         }
 
         AdminClient admin() throws AdminClient.Failure {
-            return AdminClient.forConfig(where.config);
+            return AdminClient.forConfig(configFile());
         }
     }
 
@@ -317,7 +332,7 @@ final class QuarantineCommand implements Runnable {
             }
             if (o instanceof QuarantineRelease.Outcome.NoRecipients n) {
                 spec.commandLine().getErr().println("mxd quarantine release: " + id + " not released: the configuration "
-                        + store.where.config + " accepts none of its recipients: " + String.join(", ", n.refused()));
+                        + store.configFile() + " accepts none of its recipients: " + String.join(", ", n.refused()));
                 status = ExitCodes.PERMANENT;
                 return true;
             }

@@ -55,9 +55,9 @@ final class ServeCommand implements Callable<Integer> {
             return ExitCodes.CONFIG;
         }
         NodeStart start = NodeStart.attempt(c);
-        if (start instanceof NodeStart.UnusableCertificate u) {
-            // A wrong key or an unreadable file will not get better by restarting (systemd restarts on 75).
-            err.println("mxd serve: invalid configuration: tls: " + u.reason());
+        if (start instanceof NodeStart.UnusableSetting u) {
+            // A wrong key or a missing user will not get better by restarting (systemd restarts on 75).
+            err.println("mxd serve: invalid configuration: " + u.reason());
             err.flush();
             return ExitCodes.CONFIG;
         }

@@ -10,11 +10,18 @@ public final class ConfigException extends Exception {
 
     private final Path file;
     private final int line;
+    private final int column;
 
     public ConfigException(Path file, int line, String problem, Throwable cause) {
-        super(file + (line > 0 ? ":" + line : "") + ": " + problem, cause);
+        this(file, line, 0, problem, cause);
+    }
+
+    /** A problem at one character of the file: {@code FILE:LINE:COLUMN: problem}, as compilers write it. */
+    public ConfigException(Path file, int line, int column, String problem, Throwable cause) {
+        super(file + (line > 0 ? ":" + line + (column > 0 ? ":" + column : "") : "") + ": " + problem, cause);
         this.file = file;
         this.line = line;
+        this.column = line > 0 ? column : 0;
     }
 
     public Path file() {
@@ -24,5 +31,10 @@ public final class ConfigException extends Exception {
     /** The 1-based line the problem is on, or 0 when it is not about one line (a missing file). */
     public int line() {
         return line;
+    }
+
+    /** The 1-based column the problem is at (YAML syntax errors), or 0 when the whole line or key is meant. */
+    public int column() {
+        return column;
     }
 }

@@ -28,7 +28,6 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Reads the YAML configuration strictly: an unknown key, a value of the wrong type or an
@@ -59,6 +58,7 @@ public final class ConfigLoader {
         if (yaml.isBlank()) {
             throw new ConfigException(file, 1, "the file is empty; see docs/config.md for an example", null);
         }
+        checkSyntaxAndDuplicates(yaml, file);
         try {
             config = MAPPER.readValue(yaml, MxdConfig.class);
         } catch (JsonProcessingException e) {
@@ -68,6 +68,41 @@ public final class ConfigLoader {
             throw new ConfigException(file, 1, "the file is empty; see docs/config.md for an example", null);
         }
         return config;
+    }
+
+    /**
+     * Reads the YAML once as tokens before it is mapped: a syntax error becomes file, line, column
+     * and a sentence; a key given twice in one mapping (which YAML parsers silently resolve to the
+     * last one, so {@code hostname:} written twice would quietly change the host's name) is an
+     * error naming both lines.
+     */
+    private static void checkSyntaxAndDuplicates(String yaml, Path file) throws ConfigException {
+        java.util.ArrayDeque<Map<String, Integer>> open = new java.util.ArrayDeque<>();
+        try (JsonParser p = MAPPER.getFactory().createParser(yaml)) {
+            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                switch (t) {
+                    case START_OBJECT -> open.push(new java.util.HashMap<>());
+                    case START_ARRAY -> open.push(Map.of()); // a list has no keys; keeps the stack in step
+                    case END_OBJECT, END_ARRAY -> open.pop();
+                    case FIELD_NAME -> {
+                        @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
+                        int line = p.getTokenLocation().getLineNr();
+                        Integer first = open.peek().putIfAbsent(p.currentName(), line);
+                        if (first != null) {
+                            List<String> path = contextPath(p.getParsingContext());
+                            String in = path.size() > 1 ? " in " + String.join(".", path.subList(0, path.size() - 1)).replace(".[", "[") : "";
+                            throw new ConfigException(file, line, "duplicate key '" + p.currentName() + "'" + in + ": first on line "
+                                    + first + ", again on line " + line + "; keep one of them", null);
+                        }
+                    }
+                    default -> { }
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw YamlSyntax.describe(file, e);
+        } catch (IOException e) {
+            throw new ConfigException(file, 0, "cannot read the YAML: " + e.getMessage(), e);
+        }
     }
 
     private static ConfigException translate(Path file, String yaml, JsonProcessingException e) {
@@ -87,7 +122,7 @@ public final class ConfigLoader {
         String problem;
         if (e instanceof UnrecognizedPropertyException u) {
             problem = "unknown key '" + u.getPropertyName() + "'" + (where.contains(".") ? " in " + where.substring(0, where.lastIndexOf('.')) : "")
-                    + "; known keys here: " + known(u.getKnownPropertyIds());
+                    + "; known keys here: " + known(u.getReferringClass(), u.getKnownPropertyIds());
             prefix = "";
         } else if (e instanceof ValueInstantiationException v && v.getCause() != null) {
             problem = rootMessage(v.getCause());
@@ -112,8 +147,40 @@ public final class ConfigLoader {
         return c.getMessage();
     }
 
-    private static String known(Collection<Object> ids) {
-        return ids == null ? "(none)" : ids.stream().map(String::valueOf).sorted().collect(Collectors.joining(", "));
+    /**
+     * The keys a mapping accepts, as written in the file: the {@code @JsonProperty} names of its
+     * {@code @JsonCreator}. Jackson's own list also holds the Java names of the record's components
+     * ({@code smtpListeners}), which the file may not use.
+     */
+    static String known(Class<?> type, Collection<Object> ids) {
+        java.util.SortedSet<String> names = new java.util.TreeSet<>(creatorKeys(type));
+        if (names.isEmpty() && ids != null) {
+            // No creator to read: Jackson's list, less anything that is not written the file's way.
+            ids.stream().map(String::valueOf).filter(n -> n.matches("[a-z0-9]+(-[a-z0-9]+)*")).forEach(names::add);
+        }
+        return names.isEmpty() ? "(none)" : String.join(", ", names);
+    }
+
+    /** The {@code @JsonProperty} names of {@code type}'s {@code @JsonCreator} factory or constructor, if it has one. */
+    static List<String> creatorKeys(Class<?> type) {
+        if (type == null) {
+            return List.of();
+        }
+        List<java.lang.reflect.Executable> candidates = new java.util.ArrayList<>(List.of(type.getDeclaredMethods()));
+        candidates.addAll(List.of(type.getDeclaredConstructors()));
+        for (java.lang.reflect.Executable x : candidates) {
+            if (x.isAnnotationPresent(com.fasterxml.jackson.annotation.JsonCreator.class)) {
+                List<String> keys = new java.util.ArrayList<>();
+                for (java.lang.reflect.Parameter param : x.getParameters()) {
+                    com.fasterxml.jackson.annotation.JsonProperty jp = param.getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+                    if (jp != null && !jp.value().isEmpty()) {
+                        keys.add(jp.value());
+                    }
+                }
+                return keys;
+            }
+        }
+        return List.of();
     }
 
     private static List<String> steps(List<JsonMappingException.Reference> path) {

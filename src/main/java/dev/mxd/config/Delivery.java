@@ -23,14 +23,26 @@ import java.time.Duration;
  * @param scanInterval              how often the deferred queue is looked at for due mail
  * @param doubleBounceRecipient     where notices go that cannot go to a sender (Postfix's 2bounce_notice_recipient);
  *                                  empty: the postmaster (DomainPolicy.noticePostmaster), never nobody
+ * @param maildirOwner              the user that delivered Maildir files and directories are given to (as Postfix's
+ *                                  local delivers as the recipient); empty: the user mxd runs as. Needs root.
+ * @param maildirGroup              the group they are given to; empty: the user's (or mxd's) group. Needs root.
  */
 public record Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
                        int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
-                       Duration scanInterval, java.util.Optional<String> doubleBounceRecipient) {
+                       Duration scanInterval, java.util.Optional<String> doubleBounceRecipient,
+                       java.util.Optional<String> maildirOwner, java.util.Optional<String> maildirGroup) {
 
     public static final Delivery DEFAULTS = new Delivery(25, Duration.ofSeconds(30), Duration.ofMinutes(5),
             Duration.ofMinutes(5), 5, 100, 20, Retry.DEFAULTS, HostRetry.DEFAULTS, Duration.ofSeconds(30),
             java.util.Optional.empty());
+
+    /** Delivery settings whose Maildir files belong to the user mxd runs as. */
+    public Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
+                    int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
+                    Duration scanInterval, java.util.Optional<String> doubleBounceRecipient) {
+        this(port, connectTimeout, greetingTimeout, commandTimeout, maxAddresses, concurrency, concurrencyPerDestination, retry,
+                hostRetry, scanInterval, doubleBounceRecipient, java.util.Optional.empty(), java.util.Optional.empty());
+    }
 
     public Delivery {
         if (port < 1 || port > 65535) {
@@ -43,6 +55,15 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         positive("delivery.greeting-timeout", greetingTimeout);
         positive("delivery.command-timeout", commandTimeout);
         positive("delivery.scan-interval", scanInterval);
+        account("delivery.maildir-owner", maildirOwner);
+        account("delivery.maildir-group", maildirGroup);
+    }
+
+    /** A user or group name as useradd(8) allows them (or a numeric id); whether it exists is checked when mxd starts. */
+    private static void account(String key, java.util.Optional<String> name) {
+        if (name.isPresent() && !name.get().matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?")) {
+            throw new ConfigProblem(java.util.List.of(key.split("\\.")), key + " '" + name.get() + "' is not a user or group name", null);
+        }
     }
 
     static void positive(String key, Duration d) {
@@ -60,7 +81,9 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                              @JsonProperty("retry") Retry retry,
                              @JsonProperty("host-retry") HostRetry hostRetry,
                              @JsonProperty("scan-interval") Duration scanInterval,
-                             @JsonProperty("double-bounce-recipient") String doubleBounceRecipient) {
+                             @JsonProperty("double-bounce-recipient") String doubleBounceRecipient,
+                             @JsonProperty("maildir-owner") String maildirOwner,
+                             @JsonProperty("maildir-group") String maildirGroup) {
         Delivery d = DEFAULTS;
         return new Delivery(port != null ? port : d.port(), connectTimeout != null ? connectTimeout : d.connectTimeout(),
                 greetingTimeout != null ? greetingTimeout : d.greetingTimeout(),
@@ -69,7 +92,8 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                 perDestination != null ? perDestination : d.concurrencyPerDestination(),
                 retry != null ? retry : d.retry(), hostRetry != null ? hostRetry : d.hostRetry(),
                 scanInterval != null ? scanInterval : d.scanInterval(),
-                java.util.Optional.ofNullable(doubleBounceRecipient).map(Delivery::mailbox));
+                java.util.Optional.ofNullable(doubleBounceRecipient).map(Delivery::mailbox),
+                java.util.Optional.ofNullable(maildirOwner).map(String::strip), java.util.Optional.ofNullable(maildirGroup).map(String::strip));
     }
 
     /** A mailbox address, checked when the configuration is read rather than when the first bounce fails. */

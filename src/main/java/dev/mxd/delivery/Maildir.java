@@ -2,10 +2,26 @@ package dev.mxd.delivery;
 
 import dev.mxd.queue.DurableFiles;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -17,20 +33,84 @@ import java.util.concurrent.atomic.AtomicLong;
  * maildir(5) says), and the spool delivers the message again whole; a crash after the rename and
  * before the spool records the delivery delivers it twice, never not at all.
  * Mailboxes live at {@code <mail-root>/<domain>/<mailbox>/Maildir}.
+ *
+ * <p>Files are created mode 0600 and the directories mxd creates mode 0700, as Postfix's local
+ * and Dovecot's own delivery agent create them, and, when {@link Ownership} names a user or
+ * group, they are given to them before the rename, so the mailbox owner's IMAP server (which
+ * refuses to serve mail owned by root) can read them the moment they appear in {@code new/}.
  */
 public final class Maildir {
+
+    private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+    private static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
 
     private final Path mailRoot;
     private final String host;
     private final Clock clock;
+    private final Ownership ownership;
     private final long pid = ProcessHandle.current().pid();
     private final AtomicLong deliveries = new AtomicLong();
 
     public Maildir(Path mailRoot, String hostname, Clock clock) {
+        this(mailRoot, hostname, clock, Ownership.NONE);
+    }
+
+    public Maildir(Path mailRoot, String hostname, Clock clock, Ownership ownership) {
         this.mailRoot = mailRoot;
         // maildir(5): "/" and ":" in the host name are written as \057 and \072.
         this.host = hostname.replace("/", "\\057").replace(":", "\\072");
         this.clock = clock;
+        this.ownership = ownership;
+    }
+
+    /** Maildir owner or group settings that cannot work here: no such user, or mxd is not root. */
+    public static final class UnusableOwnership extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        UnusableOwnership(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Who delivered mail belongs to ({@code delivery.maildir-owner} and {@code maildir-group});
+     * empty: whoever mxd runs as. Giving files away needs root, so {@link #of} refuses a user or
+     * group when mxd does not run as root, at start-up rather than at the first delivery.
+     */
+    public record Ownership(Optional<UserPrincipal> owner, Optional<GroupPrincipal> group) {
+
+        public static final Ownership NONE = new Ownership(Optional.empty(), Optional.empty());
+
+        /** The owner and group by name, looked up in the system's user database. */
+        public static Ownership of(Optional<String> owner, Optional<String> group) throws IOException {
+            if (owner.isEmpty() && group.isEmpty()) {
+                return NONE;
+            }
+            String running = System.getProperty("user.name", "?");
+            long uid = ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
+            if (uid != 0 && (group.isPresent() || !owner.get().equals(running))) {
+                throw new UnusableOwnership("delivery.maildir-owner/maildir-group (" + owner.orElse("-") + ":" + group.orElse("-")
+                        + ") need mxd to run as root (it runs as " + running + ", uid " + uid + "): only root can give files"
+                        + " to another user; run mxd as root, or remove those keys and run mxd as the mailbox owner");
+            }
+            UserPrincipalLookupService users = Path.of("/").getFileSystem().getUserPrincipalLookupService();
+            try {
+                return new Ownership(owner.isEmpty() ? Optional.empty() : Optional.of(users.lookupPrincipalByName(owner.get())),
+                        group.isEmpty() ? Optional.empty() : Optional.of(users.lookupPrincipalByGroupName(group.get())));
+            } catch (UserPrincipalNotFoundException e) {
+                throw new UnusableOwnership("delivery.maildir-owner/maildir-group: no such user or group '" + e.getName() + "' on this system");
+            }
+        }
+
+        void apply(Path path) throws IOException {
+            if (owner.isPresent()) {
+                Files.setOwner(path, owner.get());
+            }
+            if (group.isPresent()) {
+                Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(group.get());
+            }
+        }
     }
 
     /** The Maildir directory of a mailbox (domain and mailbox names were validated by the configuration). */
@@ -42,25 +122,100 @@ public final class Maildir {
     public Path deliver(String domain, String mailbox, byte[]... parts) throws IOException {
         Path dir = prepare(domain, mailbox);
         String name = uniqueName();
-        Path target = dir.resolve("new").resolve(name);
-        DurableFiles.write(dir.resolve("tmp").resolve(name), target, parts);
-        return target;
+        Path tmp = dir.resolve("tmp").resolve(name);
+        try (FileChannel out = create(tmp)) {
+            for (byte[] part : parts) {
+                write(out, part);
+            }
+            out.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        return publish(dir, tmp, name);
     }
 
     /** Delivers {@code headers} followed by the first {@code length} octets of the file {@code text}, streamed; returns the file in {@code new/}. */
     public Path deliver(String domain, String mailbox, byte[] headers, Path text, long length) throws IOException {
         Path dir = prepare(domain, mailbox);
         String name = uniqueName();
+        Path tmp = dir.resolve("tmp").resolve(name);
+        try (FileChannel out = create(tmp); FileChannel in = FileChannel.open(text, StandardOpenOption.READ)) {
+            write(out, headers);
+            if (in.size() < length) {
+                throw new IOException(text + " has " + in.size() + " octets, " + length + " expected");
+            }
+            for (long done = 0; done < length; ) {
+                long n = in.transferTo(done, length - done, out); // copied by the kernel, never held in memory
+                if (n <= 0) {
+                    throw new IOException("copying " + text + " stopped at byte " + done + " of " + length);
+                }
+                done += n;
+            }
+            out.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        return publish(dir, tmp, name);
+    }
+
+    private static void write(FileChannel out, byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            out.write(b);
+        }
+    }
+
+    /** A new file, mode 0600, given to the owner before anything is written to it. */
+    private FileChannel create(Path tmp) throws IOException {
+        FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
+        try {
+            ownership.apply(tmp);
+            return ch;
+        } catch (IOException e) {
+            ch.close();
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
+    /** tmp/ → new/, and the rename made durable (docs/spool.md's contract, as the spool keeps it). */
+    private static Path publish(Path dir, Path tmp, String name) throws IOException {
         Path target = dir.resolve("new").resolve(name);
-        DurableFiles.write(dir.resolve("tmp").resolve(name), target, headers, text, length);
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        DurableFiles.syncDirectory(target.getParent());
         return target;
     }
 
+    /**
+     * The mailbox's directories; those this call creates get mode 0700 and the owner. Existing
+     * ones are left as the operator made them.
+     */
     private Path prepare(String domain, String mailbox) throws IOException {
-        Path dir = directory(domain, mailbox);
-        Files.createDirectories(dir.resolve("tmp"));
-        Files.createDirectories(dir.resolve("new"));
-        Files.createDirectories(dir.resolve("cur"));
+        Path box = mailRoot.resolve(domain).resolve(mailbox);
+        Path dir = box.resolve("Maildir");
+        if (Files.isDirectory(dir.resolve("tmp")) && Files.isDirectory(dir.resolve("new")) && Files.isDirectory(dir.resolve("cur"))) {
+            return dir;
+        }
+        Files.createDirectories(box.getParent());
+        for (Path d : List.of(box, dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur"))) {
+            try {
+                Files.createDirectory(d);
+            } catch (FileAlreadyExistsException e) {
+                if (!Files.isDirectory(d)) {
+                    throw e;
+                }
+                continue; // there already, or made by a concurrent delivery, which sets its mode
+            }
+            Files.setPosixFilePermissions(d, DIRECTORY_MODE);
+            ownership.apply(d);
+        }
         return dir;
     }
 

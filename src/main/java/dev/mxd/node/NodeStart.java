@@ -1,6 +1,7 @@
 package dev.mxd.node;
 
 import dev.mxd.config.MxdConfig;
+import dev.mxd.delivery.Maildir;
 import dev.mxd.smtp.server.ServerCertificate;
 import java.io.IOException;
 
@@ -15,12 +16,13 @@ public sealed interface NodeStart {
     record Running(ReceivingMx mx) implements NodeStart {}
 
     /**
-     * The TLS certificate or key cannot be used: a configuration error that a restart does not
-     * mend (a wrong key or an unreadable file).
+     * A setting cannot be used on this machine: a configuration error that a restart does not
+     * mend (a wrong TLS key, an unreadable certificate, a Maildir owner that does not exist or
+     * that mxd, not running as root, cannot give files to).
      *
-     * @param reason what is wrong with it, in a sentence
+     * @param reason what is wrong, in a sentence that starts with the setting
      */
-    record UnusableCertificate(String reason) implements NodeStart {}
+    record UnusableSetting(String reason) implements NodeStart {}
 
     /** The node cannot listen or open its spool; a later start may succeed. */
     record Failed(IOException cause) implements NodeStart {}
@@ -30,7 +32,9 @@ public sealed interface NodeStart {
         try {
             return new Running(ReceivingMx.start(config));
         } catch (ServerCertificate.UnusableException e) {
-            return new UnusableCertificate(e.refused().message());
+            return new UnusableSetting("tls: " + e.refused().message());
+        } catch (Maildir.UnusableOwnership e) {
+            return new UnusableSetting(e.getMessage());
         } catch (IOException e) {
             return new Failed(e);
         }

@@ -84,6 +84,8 @@ public final class ReceivingMx implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         Path data = config.dataDir();
         Delivery d = config.delivery();
+        // Before anything is opened: a Maildir owner that cannot work here is a configuration error.
+        Maildir.Ownership ownership = Maildir.Ownership.of(d.maildirOwner(), d.maildirGroup());
         Spool spool = Spool.open(data.resolve("spool"), config.hostname(), clock);
         Metrics metrics = new Metrics(clock);
         Reloadable live = new Reloadable(config, spool, metrics, clock);
@@ -100,7 +102,7 @@ public final class ReceivingMx implements AutoCloseable {
         ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock);
-        LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock));
+        LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership));
         DsnNotices notices = new DsnNotices(config.hostname(), spool, live::routeLocalMail, live.current.noticePostmaster(),
                 new DsnWriter(), clock);
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),

@@ -121,10 +121,25 @@ class QuarantineCommandTest {
 
     @Test
     void usageErrors() {
-        assertThat(run("quarantine", "list").status()).isEqualTo(64); // --config or --data-dir is required
         assertThat(run("quarantine", "list", "--config", dataDir.resolve("none.yaml").toString()).status()).isEqualTo(78);
         assertThat(run("quarantine").status()).isEqualTo(64);
         assertThat(run("quarantine", "list", "--limit", "0", "--data-dir", dataDir.toString()).status()).isEqualTo(64);
+    }
+
+    /**
+     * Issue 15 point 7: without --config and --data-dir, mxd quarantine uses the defaults of mxd queue
+     * (the embedded configuration's admin listener and ./mxd-data/admin.token) instead of refusing
+     * with a usage error (which the usage test above asserted before this issue). With no server
+     * behind those defaults here, both commands fail alike: same status, same explanation.
+     */
+    @Test
+    void withoutOptionsQuarantineUsesTheDefaultsOfQueue() {
+        DnsCommandTest.Run queue = run("queue", "list");
+        DnsCommandTest.Run quarantine = run("quarantine", "list");
+        assertThat(quarantine.status()).as(quarantine.err()).isNotEqualTo(64).isEqualTo(queue.status());
+        assertThat(queue.err()).startsWith("mxd queue list: ");
+        assertThat(quarantine.err()).isEqualTo(queue.err().replaceFirst("^mxd queue list: ", "mxd quarantine list: "));
+        assertThat(quarantine.err()).containsAnyOf("mxd-data/admin.token", "127.0.0.1:8025");
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.mxd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.FreePort;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -33,5 +34,16 @@ class ServeCommandTest {
         String[] r = run("serve", "--config", f.toString());
         assertThat(r[0]).isEqualTo("78");
         assertThat(r[1]).contains(f + ":3: unknown key 'max-recipents'");
+    }
+
+    @Test
+    void aMaildirOwnerThatDoesNotExistExits78BeforeAnythingOpens(@TempDir Path dir) throws Exception {
+        int port = FreePort.tcpOn("127.0.0.1");
+        Path f = Files.writeString(dir.resolve("mxd.yaml"), "hostname: mx.test\nlisten:\n  smtp: [\"127.0.0.1:" + port + "\"]\n"
+                + "data-dir: " + dir.resolve("data") + "\ndelivery:\n  maildir-owner: no-such-user-mxd\n");
+        String[] r = run("serve", "--config", f.toString());
+        assertThat(r[0]).isEqualTo("78");
+        assertThat(r[1]).contains("invalid configuration: delivery.maildir-owner").contains("no-such-user-mxd");
+        assertThat(dir.resolve("data/spool")).doesNotExist();
     }
 }

@@ -217,6 +217,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void maildirOwnerAndGroup() throws Exception {
+        MxdConfig c = ConfigLoader.parse("delivery:\n  maildir-owner: mail\n  maildir-group: mail\n", FILE);
+        assertThat(c.delivery().maildirOwner()).contains("mail");
+        assertThat(c.delivery().maildirGroup()).contains("mail");
+        assertThat(ConfigLoader.parse("hostname: mx.test\n", FILE).delivery().maildirOwner()).isEmpty();
+        ConfigException e = error("delivery:\n  maildir-owner: \"bad name\"\n");
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).contains("delivery.maildir-owner 'bad name' is not a user or group name");
+    }
+
+    @Test
     void missingFile(@TempDir Path dir) {
         Path missing = dir.resolve("nope.yaml");
         assertThatThrownBy(() -> ConfigLoader.load(missing)).isInstanceOf(ConfigException.class)

@@ -1,0 +1,114 @@
+package dev.mxd.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Issue 15 point 7: a configuration mistake is reported the way an operator can act on it: a key
+ * written twice names both lines, a YAML syntax error names line, column and what is wrong in a
+ * sentence, and an unknown key lists only keys the file may use.
+ */
+class ConfigSyntaxTest {
+
+    private static final Path FILE = Path.of("mxd.yaml");
+
+    private static ConfigException error(String yaml) {
+        try {
+            ConfigLoader.parse(yaml, FILE);
+        } catch (ConfigException e) {
+            return e;
+        }
+        throw new AssertionError("expected a ConfigException for:\n" + yaml);
+    }
+
+    @Test
+    void aTopLevelKeyWrittenTwiceIsAnErrorNamingBothLines() {
+        ConfigException e = error("hostname: mx1.example.test\ndata-dir: /tmp/x\nhostname: mx2.example.test\n");
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.getMessage()).isEqualTo("mxd.yaml:3: duplicate key 'hostname': first on line 1, again on line 3; keep one of them");
+    }
+
+    @Test
+    void aNestedKeyWrittenTwiceNamesItsSection() {
+        ConfigException e = error("domains:\n  example.test:\n    role: local\n    mailboxes: [postmaster]\n    role: backup\n");
+        assertThat(e.line()).isEqualTo(5);
+        assertThat(e.getMessage()).contains("duplicate key 'role' in domains.example.test: first on line 3, again on line 5");
+    }
+
+    @Test
+    void aKeyWrittenTwiceInsideAListItemOrFlowMappingIsFound() {
+        assertThat(error("listen:\n  smtp: [\"127.0.0.1:2525\"]\n  admin: \"127.0.0.1:8025\"\n  smtp: [\"127.0.0.1:2526\"]\n").getMessage())
+                .contains("duplicate key 'smtp' in listen: first on line 2, again on line 4");
+        assertThat(error("delivery: {port: 25, retry: {first: 1m, first: 2m}}\n").getMessage())
+                .contains("duplicate key 'first' in delivery.retry: first on line 1, again on line 1");
+    }
+
+    @Test
+    void theSameKeyInDifferentMappingsIsFine() throws Exception {
+        MxdConfig c = ConfigLoader.parse("delivery:\n  retry: {first: 1m, max: 2m}\n  host-retry: {first: 1m, max: 2m}\n"
+                + "domains:\n  a.test: {role: backup}\n  b.test: {role: backup}\n", FILE);
+        assertThat(c.domains()).hasSize(2);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            tab indentation    | hostname: mx.test\\n\\tdata-dir: /x\\n       | 2 | 1 | a tab character; YAML indents with spaces only
+            colon in value     | hostname: mx.test\\nlog:\\n  level: a: b\\n | 3 | 11 | a ':' that YAML cannot read here
+            unclosed list      | hostname: mx.test\\nlimits: [unclosed\\n    | 2 | 9 | the list opened with '[' on line 2 is not closed with ']'
+            unclosed mapping   | hostname: mx.test\\nlimits: {a: 1\\n        | 2 | 9 | the mapping opened with '{' on line 2 is not closed with '}'
+            unclosed quote     | hostname: mx.test\\ndata-dir: "/x\\n        | 2 | 11 | the quoted value that starts on line 2 has no closing quote
+            bad indentation    | listen:\\n  smtp: []\\n admin: x\\n          | 3 | 2 | this line is indented differently
+            text after quote   | hostname: mx.test\\ndata-dir: '/x'y\\n      | 2 | 15 | more text after a quoted value
+            at sign            | hostname: mx.test\\n@bad: 1\\n              | 2 | 1 | a value cannot start with '@'; put the value in quotes
+            """)
+    void syntaxErrorsNameLineColumnAndASentence(String name, String yaml, int line, int column, String sentence) {
+        ConfigException e = error(yaml.replace("\\n", "\n").replace("\\t", "\t"));
+        assertThat(e.line()).as(e.getMessage()).isEqualTo(line);
+        assertThat(e.column()).as(e.getMessage()).isEqualTo(column);
+        assertThat(e.getMessage()).startsWith("mxd.yaml:" + line + ":" + column + ": " + sentence)
+                .doesNotContain("while parsing").doesNotContain("<block").doesNotContain("Source:").doesNotContain("\n");
+    }
+
+    @ParameterizedTest(name = "section ''{0}''")
+    @ValueSource(strings = {"", "listen", "dns", "delivery", "delivery.retry", "delivery.host-retry", "limits", "timeouts", "log",
+            "domains.example.test"})
+    void knownKeysAreTheFilesOwnAndEachIsAccepted(String section) {
+        ConfigException e = error(nest(section, "no-such-key: 1"));
+        String message = e.getMessage();
+        assertThat(message).contains("unknown key 'no-such-key'").contains("known keys here: ");
+        List<String> known = List.of(message.substring(message.indexOf("known keys here: ") + "known keys here: ".length()).split(", "));
+        assertThat(known).isNotEmpty().allSatisfy(k -> assertThat(k).matches("[a-z0-9]+(-[a-z0-9]+)*"));
+        assertThat(known).doesNotContain("smtpListeners", "dataDir", "adminTokenFile", "connectTimeout", "maxRecipients");
+        for (String k : known) {
+            String withKey = nest(section, k + ": ~");
+            try {
+                ConfigLoader.parse(withKey, FILE);
+            } catch (ConfigException other) {
+                assertThat(other.getMessage()).as("'%s' is listed as known in '%s'", k, section).doesNotContain("unknown key");
+            }
+        }
+    }
+
+    /** {@code line} placed under the dotted {@code section} (top level when empty), with a role for a domain. */
+    private static String nest(String section, String line) {
+        List<String> parts = section.isEmpty() ? List.of()
+                : section.startsWith("domains.") ? List.of("domains", section.substring("domains.".length()))
+                : List.of(section.split("\\."));
+        StringBuilder b = new StringBuilder();
+        String indent = "";
+        for (String p : parts) {
+            b.append(indent).append(p).append(":\n");
+            indent += "  ";
+        }
+        if (section.startsWith("domains.") && !line.startsWith("role:")) {
+            b.append(indent).append("role: backup\n");
+        }
+        return b.append(indent).append(line).append('\n').toString();
+    }
+}

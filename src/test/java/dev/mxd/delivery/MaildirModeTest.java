@@ -1,0 +1,48 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Issue 15 point 7: Maildir files are private to the mailbox (0600, directories 0700), whoever owns them. */
+class MaildirModeTest {
+
+    @Test
+    void filesAre0600AndNewDirectories0700(@TempDir Path root) throws IOException {
+        Maildir m = new Maildir(root, "mx.test", Clock.systemUTC());
+        byte[] text = "Subject: x\r\n\r\nbody without a final line end".getBytes(StandardCharsets.UTF_8);
+        Path file = m.deliver("example.test", "alice", "Return-Path: <>\r\n".getBytes(StandardCharsets.UTF_8), text);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+        Path dir = m.directory("example.test", "alice");
+        for (Path d : new Path[] {dir.getParent(), dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur")}) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).as(d.toString()).isEqualTo("rwx------");
+        }
+        assertThat(Files.readString(file)).isEqualTo("Return-Path: <>\r\nSubject: x\r\n\r\nbody without a final line end");
+
+        Path spooled = Files.write(root.resolve("spooled"), "Subject: y\r\n\r\n.dot\r\nend\r\nENVELOPE".getBytes(StandardCharsets.UTF_8));
+        Path second = m.deliver("example.test", "alice", new byte[0], spooled, Files.size(spooled) - "ENVELOPE".length());
+        assertThat(Files.readString(second)).isEqualTo("Subject: y\r\n\r\n.dot\r\nend\r\n");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(second))).isEqualTo("rw-------");
+        assertThat(Files.list(dir.resolve("tmp"))).isEmpty();
+    }
+
+    @Test
+    void anUnknownOwnerIsRefusedByName() {
+        assertThatThrownBy(() -> Maildir.Ownership.of(Optional.of("no-such-user-mxd"), Optional.empty()))
+                .isInstanceOf(IOException.class).hasMessageContaining("no-such-user-mxd");
+    }
+
+    @Test
+    void noOwnerNoLookup() throws IOException {
+        assertThat(Maildir.Ownership.of(Optional.empty(), Optional.empty())).isSameAs(Maildir.Ownership.NONE);
+    }
+}
