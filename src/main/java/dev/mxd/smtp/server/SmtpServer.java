@@ -65,6 +65,7 @@ public final class SmtpServer implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("smtp", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new ArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile RejectionListener rejections = RejectionListener.NONE;
 
     private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
                        MessageStore store) {
@@ -188,7 +189,12 @@ public final class SmtpServer implements AutoCloseable {
         p.addLast(IDLE, noIdleTimer());
         p.addLast(DECODER, new SmtpFrameDecoder(config.limits().maxLineLength(), config.limits().bareLf()));
         p.addLast(SESSION, new SmtpConnectionHandler(config.hostname(), config.limits(), config.timeouts(), sslContext,
-                policy, store, storeExecutor));
+                policy, store, storeExecutor, (stage, code) -> rejections.rejected(stage, code)));
+    }
+
+    /** From now on, every refusal the server sends (4xx or 5xx) is also told to {@code listener} (metrics). */
+    public void countRejections(RejectionListener listener) {
+        rejections = listener;
     }
 
     /** The place of the message text's idle timer, while no message text is being received. */

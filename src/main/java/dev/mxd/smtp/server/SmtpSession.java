@@ -220,6 +220,24 @@ final class SmtpSession {
         return tls;
     }
 
+    /** The envelope sender of the open transaction, as text ({@code ""} for the null sender). */
+    Optional<String> senderText() {
+        return inTransaction ? Optional.of(sender.map(Object::toString).orElse("")) : Optional.empty();
+    }
+
+    /** The first recipient accepted in the open transaction. */
+    Optional<String> firstRecipient() {
+        return recipients.isEmpty() ? Optional.empty() : Optional.of(recipients.get(0).address().toString());
+    }
+
+    Optional<String> helo() {
+        return helo;
+    }
+
+    boolean esmtp() {
+        return esmtp;
+    }
+
     ClientInfo clientInfo() {
         return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls);
     }
