@@ -74,7 +74,8 @@ public final class SmtpServer implements AutoCloseable {
         this.tlsWarnings = List.copyOf(tlsWarnings);
         this.policy = policy;
         this.store = store;
-        this.limiter = new ConnectionLimiter(config.limits(), config.timeouts().commandUnderPressure());
+        this.limiter = new ConnectionLimiter(config.limits(), config.timeouts().commandUnderPressure(),
+                (stage, code) -> rejections.rejected(stage, code));
         // Commits wait on fsync, not on the CPU; the more of them at once, the more messages share
         // each directory fsync (Spool's group commit). 64 keeps 50 busy sessions from queueing.
         this.storeExecutor = Executors.newFixedThreadPool(STORE_THREADS, r -> {

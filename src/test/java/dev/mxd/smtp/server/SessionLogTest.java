@@ -35,7 +35,7 @@ class SessionLogTest {
         mxdLogger.setLevel(Level.INFO);
         log.start();
         mxdLogger.addAppender(log);
-        mx = TestMx.startWithAdmin("limits:\n  max-message-size: 10KB\n");
+        mx = TestMx.startWithAdmin("limits:\n  max-message-size: 10KB\n  max-connections-per-ip: 1\n");
     }
 
     @AfterEach
@@ -97,6 +97,20 @@ class SessionLogTest {
                 .endsWith("; from=<> to=<bob@example.test> proto=SMTP helo=<old.example>"));
         assertThat(lines).contains("disconnect from unknown[127.0.0.1] helo=1 mail=1 rcpt=1 data=0/1 quit=1 commands=4/5");
         assertThat(new AdminHttp(mx).get("/metrics").body()).contains("mxd_smtp_rejections_total{code=\"552\",stage=\"end-of-data\"} 1.0");
+    }
+
+    @Test
+    void aConnectionRefusedAtConnectIsLoggedAndCounted() throws Exception {
+        try (RawSmtp first = new RawSmtp(mx.smtp())) {
+            assertThat(first.code()).isEqualTo(220);
+            try (RawSmtp second = new RawSmtp(mx.smtp())) {
+                assertThat(second.reply()).startsWith("421 4.7.0");
+            }
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("NOQUEUE: reject: CONNECT ")));
+        assertThat(lines()).anySatisfy(l -> assertThat(l).startsWith("NOQUEUE: reject: CONNECT from unknown[127.0.0.1]: 421 4.7.0 ")
+                .endsWith("; proto=SMTP"));
+        assertThat(new AdminHttp(mx).get("/metrics").body()).contains("mxd_smtp_rejections_total{code=\"421\",stage=\"connect\"} 1.0");
     }
 
     private List<String> lines() {
