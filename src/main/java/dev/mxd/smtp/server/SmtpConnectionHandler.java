@@ -182,12 +182,26 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         ctx.writeAndFlush(Unpooled.wrappedBuffer(ready.encode()));
         ssl.handshakeFuture().addListener(f -> {
             if (f.isSuccess()) {
-                session.tlsStarted();
+                session.tlsStarted(tlsDetails(ssl.engine().getSession()));
             } else {
                 LOG.info("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), LogText.safe(f.cause()));
                 ctx.close();
             }
         });
+    }
+
+    /**
+     * The TLS session as Postfix names it in the Received header: {@code TLSv1.3 with cipher
+     * TLS_AES_256_GCM_SHA384 (256/256 bits)}, the bits when the suite's name says them.
+     */
+    static Optional<String> tlsDetails(javax.net.ssl.SSLSession s) {
+        if (s == null || s.getProtocol() == null || s.getCipherSuite() == null) {
+            return Optional.empty();
+        }
+        String suite = s.getCipherSuite();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("_(?:AES|CAMELLIA|ARIA)_(\\d{3})_").matcher(suite);
+        String bits = m.find() ? " (" + m.group(1) + "/" + m.group(1) + " bits)" : suite.contains("CHACHA20") ? " (256/256 bits)" : "";
+        return Optional.of(s.getProtocol() + " with cipher " + suite + bits);
     }
 
     /**
