@@ -135,6 +135,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             answering = "unknown";
             answer(ctx, false, Replies.LINE_TOO_LONG);
         } else if (frame instanceof Frame.BareLineEnding) {
+            if (receivingText) {
+                stage = "end-of-data";
+            }
             reply(ctx, Replies.BARE_LINE_ENDING, true);
         } else if (frame instanceof Frame.TalkedEarly) {
             stage = "connect";
@@ -357,6 +360,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         discardIncoming();
         if (log != null) {
+            if (dataPending) {
+                log.counted("data", false); // gone before the reply to its message
+                dataPending = false;
+            }
             log.disconnected();
         }
         super.channelInactive(ctx);

@@ -113,6 +113,20 @@ class SessionLogTest {
         assertThat(new AdminHttp(mx).get("/metrics").body()).contains("mxd_smtp_rejections_total{code=\"421\",stage=\"connect\"} 1.0");
     }
 
+    @Test
+    void aClientGoneDuringTheTextCountsItsDataAsRefused() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "EHLO client.example")).startsWith("250");
+            assertThat(say(c, "MAIL FROM:<a@sender.example>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("250");
+            assertThat(say(c, "DATA")).startsWith("354");
+            c.send("Subject: cut\r\n\r\nhalf a message\r\n");
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
+        assertThat(lines()).contains("disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=0/1 commands=3/4");
+    }
+
     private List<String> lines() {
         synchronized (log) { // AppenderBase.doAppend adds under the appender's own lock
             return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
