@@ -10,5 +10,13 @@ import java.net.InetSocketAddress;
  * @param helo   the name the client gave in HELO/EHLO
  * @param esmtp  whether it said EHLO (ESMTP) rather than HELO
  * @param tls    whether the session runs inside TLS (STARTTLS, RFC 3207)
+ * @param tlsDetails what the TLS session uses, for the Received header as Postfix writes it:
+ *               {@code TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)}; empty without TLS
  */
-public record ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls) {}
+public record ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls, java.util.Optional<String> tlsDetails) {
+
+    /** A client without TLS details (none, or not known: mail mxd writes itself, envelopes read back). */
+    public ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls) {
+        this(remote, helo, esmtp, tls, java.util.Optional.empty());
+    }
+}

@@ -38,6 +38,7 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             throws IOException {
         metrics.bindSpool(spool);
         metrics.bindSmtpSessions(server::openConnections);
+        server.countRejections(metrics::smtpRejected);
         metrics.bindHosts(hosts);
         metrics.bindDns(dns);
         QuarantineOperations quarantine = QuarantineOperations.inServer(new Quarantine(config.dataDir()), spool, policy, clock);

@@ -110,6 +110,16 @@ public final class Metrics implements AutoCloseable {
     }
 
     /**
+     * A refusal the SMTP server sent (any 4xx or 5xx, at any stage, after DATA included), by stage
+     * and reply code: {@code mxd_smtp_rejections_total{stage="rcpt",code="550"}}. Both labels are
+     * bounded (the server's stage names; codes 400 to 599).
+     */
+    public void smtpRejected(String stage, int code) {
+        Counter.builder("mxd.smtp.rejections").description("SMTP replies refusing something (4xx, 5xx), by stage and code")
+                .tag("stage", stage).tag("code", String.valueOf(code)).register(registry).increment();
+    }
+
+    /**
      * Queue size per state and the oldest message's age per state, from directory listings at each
      * scrape; and the free and total space of the spool's file system (one statvfs at each scrape).
      */

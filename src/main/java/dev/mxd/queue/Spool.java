@@ -367,8 +367,11 @@ public final class Spool implements MessageStore {
         }
         String ip = c.remote().getAddress().getHostAddress();
         String literal = ip.indexOf(':') >= 0 ? "[IPv6:" + ip + "]" : "[" + ip + "]";
-        StringBuilder h = new StringBuilder("Received: from ").append(asciiHelo(c.helo())).append(" (").append(literal).append(")\r\n")
-                .append("\tby ").append(hostname).append(" (mxd) with ").append(protocol).append(" id ").append(id);
+        StringBuilder h = new StringBuilder("Received: from ").append(asciiHelo(c.helo())).append(" (").append(literal).append(")\r\n");
+        // As Postfix: "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))"; ASCII only, the text is mxd's own.
+        c.tlsDetails().filter(t -> t.chars().allMatch(ch -> ch >= ' ' && ch < 0x7f))
+                .ifPresent(t -> h.append("\t(using ").append(t).append(")\r\n"));
+        h.append("\tby ").append(hostname).append(" (mxd) with ").append(protocol).append(" id ").append(id);
         if (m.recipients().size() == 1) {
             // A-labels where the domain has them: this trace field alone must not make the text need SMTPUTF8.
             var to = m.recipients().get(0).address();

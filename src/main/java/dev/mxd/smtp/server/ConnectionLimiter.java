@@ -49,8 +49,10 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     private final Map<InetAddress, Integer> perAddress = new HashMap<>(); // guarded by this
     private final Map<InetAddress, Integer> perNetwork = new HashMap<>(); // guarded by this
     private volatile int total;
+    private final RejectionListener rejections;
 
-    ConnectionLimiter(Limits limits, Duration shedAfter) {
+    ConnectionLimiter(Limits limits, Duration shedAfter, RejectionListener rejections) {
+        this.rejections = rejections;
         this.limits = limits;
         this.shedAfterNanos = shedAfter.toNanos();
     }
@@ -142,7 +144,9 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static void refuse(ChannelHandlerContext ctx, SmtpReply reply) {
+    private void refuse(ChannelHandlerContext ctx, SmtpReply reply) {
+        new SessionLog("unknown", (InetSocketAddress) ctx.channel().remoteAddress(), rejections)
+                .rejected("connect", reply, Optional.empty(), Optional.empty(), false, Optional.empty());
         ctx.channel().config().setAutoRead(false);
         ctx.pipeline().remove(SmtpServer.DECODER);
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);

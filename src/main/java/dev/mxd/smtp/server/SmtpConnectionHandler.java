@@ -56,9 +56,20 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private boolean receivingText;
     private SessionActivity activity;
     private ClientErrors errors;
+    private final RejectionListener rejections;
+    private SessionLog log;
+    // What the next reply answers, for the log: the stage, the command to count (null: none), and the envelope then.
+    private String stage = "connect";
+    private String answering;
+    private boolean dataPending; // 354 went out; DATA is counted with the reply after the text
+    private Optional<String> from = Optional.empty();
+    private Optional<String> to = Optional.empty();
+    private Optional<String> heloName = Optional.empty();
+    private boolean esmtp;
 
     SmtpConnectionHandler(String hostname, Limits limits, Timeouts timeouts, Optional<SslContext> tls, RecipientPolicy policy,
-                          MessageStore store, ExecutorService storeExecutor) {
+                          MessageStore store, ExecutorService storeExecutor, RejectionListener rejections) {
+        this.rejections = rejections;
         this.hostname = hostname;
         this.limits = limits;
         this.timeouts = timeouts;
@@ -75,6 +86,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         SessionActivity counted = ctx.channel().attr(SessionActivity.KEY).get();
         activity = counted != null ? counted : new SessionActivity();
         errors = new ClientErrors(limits);
+        log = new SessionLog("unknown", (InetSocketAddress) ctx.channel().remoteAddress(), rejections);
+        log.connected();
         watchCommands(ctx, timeouts.command().toNanos());
         SmtpReply greeting = Replies.greeting(hostname);
         if (timeouts.greetPause().isZero()) {
@@ -105,6 +118,11 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         if (frame instanceof Frame.CommandLine line) {
             activity.progressed();
             SmtpCommand command = SmtpCommand.parse(line.bytes());
+            about(command);
+            if (command instanceof SmtpCommand.Invalid) {
+                stage = SessionLog.commandName(line.bytes());
+                answering = stage;
+            }
             SessionStep step = session.onCommand(command);
             if (step instanceof SessionStep.Reply r && !r.close()) {
                 answer(ctx, ClientErrors.junk(command), r.reply());
@@ -113,13 +131,21 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             }
         } else if (frame instanceof Frame.CommandTooLong) {
             activity.progressed();
+            stage = "unknown";
+            answering = "unknown";
             answer(ctx, false, Replies.LINE_TOO_LONG);
         } else if (frame instanceof Frame.BareLineEnding) {
+            if (receivingText) {
+                stage = "end-of-data";
+            }
             reply(ctx, Replies.BARE_LINE_ENDING, true);
         } else if (frame instanceof Frame.TalkedEarly) {
+            stage = "connect";
             LOG.info("{}: sent before the greeting; refused", ctx.channel().remoteAddress());
             reply(ctx, Replies.TALKED_BEFORE_GREETING, true);
         } else if (frame instanceof Frame.DataEnd end) {
+            stage = "end-of-data";
+            to = session.firstRecipient();
             receivingText = false;
             activity.receivingText(false);
             ctx.pipeline().replace(SmtpServer.IDLE, SmtpServer.IDLE, SmtpServer.noIdleTimer());
@@ -159,12 +185,26 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         ctx.writeAndFlush(Unpooled.wrappedBuffer(ready.encode()));
         ssl.handshakeFuture().addListener(f -> {
             if (f.isSuccess()) {
-                session.tlsStarted();
+                session.tlsStarted(tlsDetails(ssl.engine().getSession()));
             } else {
                 LOG.info("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), LogText.safe(f.cause()));
                 ctx.close();
             }
         });
+    }
+
+    /**
+     * The TLS session as Postfix names it in the Received header: {@code TLSv1.3 with cipher
+     * TLS_AES_256_GCM_SHA384 (256/256 bits)}, the bits when the suite's name says them.
+     */
+    static Optional<String> tlsDetails(javax.net.ssl.SSLSession s) {
+        if (s == null || s.getProtocol() == null || s.getCipherSuite() == null) {
+            return Optional.empty();
+        }
+        String suite = s.getCipherSuite();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("_(?:AES|CAMELLIA|ARIA)_(\\d{3})_").matcher(suite);
+        String bits = m.find() ? " (" + m.group(1) + "/" + m.group(1) + " bits)" : suite.contains("CHACHA20") ? " (256/256 bits)" : "";
+        return Optional.of(s.getProtocol() + " with cipher " + suite + bits);
     }
 
     /**
@@ -253,7 +293,52 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         }
     }
 
+    /** Notes what {@code command} is, for the log lines of its reply: stage, and the envelope as the client gives it. */
+    private void about(SmtpCommand command) {
+        stage = SessionLog.commandName(command);
+        answering = stage;
+        from = session.senderText();
+        to = session.firstRecipient();
+        heloName = session.helo();
+        esmtp = session.esmtp();
+        if (command instanceof SmtpCommand.Mail m) {
+            from = Optional.of(m.sender().map(Object::toString).orElse(""));
+        } else if (command instanceof SmtpCommand.Rcpt r) {
+            to = Optional.of(r.recipient().toString());
+        } else if (command instanceof SmtpCommand.RcptPostmaster) {
+            to = Optional.of("Postmaster");
+        } else if (command instanceof SmtpCommand.Ehlo e) {
+            heloName = Optional.of(e.domain());
+            esmtp = true;
+        } else if (command instanceof SmtpCommand.Helo h) {
+            heloName = Optional.of(h.domain());
+            esmtp = false;
+        }
+    }
+
+    /** Logs a refusal and counts the command it answers (SessionLog). */
+    private void logged(SmtpReply reply) {
+        if (log == null) {
+            return;
+        }
+        if (reply.code() >= 400) {
+            log.rejected(stage, reply, from, to, esmtp, heloName);
+        }
+        if (answering != null) {
+            if (reply.code() == 354) {
+                dataPending = true;
+            } else {
+                log.counted(answering, reply.code() < 400);
+            }
+            answering = null;
+        } else if (dataPending && stage.equals("end-of-data")) {
+            log.counted("data", reply.code() < 400);
+            dataPending = false;
+        }
+    }
+
     private void reply(ChannelHandlerContext ctx, SmtpReply reply, boolean close) {
+        logged(reply);
         if (close) {
             closing = true;
             decoder.close();
@@ -274,6 +359,13 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         discardIncoming();
+        if (log != null) {
+            if (dataPending) {
+                log.counted("data", false); // gone before the reply to its message
+                dataPending = false;
+            }
+            log.disconnected();
+        }
         super.channelInactive(ctx);
     }
 
@@ -341,6 +433,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         closing = true;
         if (!storing && ctx.channel().isActive()) {
             decoder.close();
+            logged(Replies.shuttingDown(hostname));
             ctx.writeAndFlush(Unpooled.wrappedBuffer(Replies.shuttingDown(hostname).encode())).addListener(ChannelFutureListener.CLOSE);
         }
     }

@@ -65,6 +65,7 @@ public final class SmtpServer implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("smtp", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new ArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile RejectionListener rejections = RejectionListener.NONE;
 
     private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
                        MessageStore store) {
@@ -73,7 +74,8 @@ public final class SmtpServer implements AutoCloseable {
         this.tlsWarnings = List.copyOf(tlsWarnings);
         this.policy = policy;
         this.store = store;
-        this.limiter = new ConnectionLimiter(config.limits(), config.timeouts().commandUnderPressure());
+        this.limiter = new ConnectionLimiter(config.limits(), config.timeouts().commandUnderPressure(),
+                (stage, code) -> rejections.rejected(stage, code));
         // Commits wait on fsync, not on the CPU; the more of them at once, the more messages share
         // each directory fsync (Spool's group commit). 64 keeps 50 busy sessions from queueing.
         this.storeExecutor = Executors.newFixedThreadPool(STORE_THREADS, r -> {
@@ -188,7 +190,12 @@ public final class SmtpServer implements AutoCloseable {
         p.addLast(IDLE, noIdleTimer());
         p.addLast(DECODER, new SmtpFrameDecoder(config.limits().maxLineLength(), config.limits().bareLf()));
         p.addLast(SESSION, new SmtpConnectionHandler(config.hostname(), config.limits(), config.timeouts(), sslContext,
-                policy, store, storeExecutor));
+                policy, store, storeExecutor, (stage, code) -> rejections.rejected(stage, code)));
+    }
+
+    /** From now on, every refusal the server sends (4xx or 5xx) is also told to {@code listener} (metrics). */
+    public void countRejections(RejectionListener listener) {
+        rejections = listener;
     }
 
     /** The place of the message text's idle timer, while no message text is being received. */

@@ -36,6 +36,7 @@ final class SmtpSession {
     private Optional<String> helo = Optional.empty();
     private boolean esmtp;
     private boolean tls;
+    private Optional<String> tlsDetails = Optional.empty();
 
     // Transaction state (RFC 5321 §3.3): MAIL, then RCPTs, then DATA.
     private boolean inTransaction;
@@ -182,8 +183,9 @@ final class SmtpSession {
     }
 
     /** RFC 3207 §4.2: after the handshake, forget everything the client said before it. */
-    void tlsStarted() {
+    void tlsStarted(Optional<String> details) {
         tls = true;
+        tlsDetails = details;
         helo = Optional.empty();
         esmtp = false;
         resetTransaction();
@@ -220,8 +222,26 @@ final class SmtpSession {
         return tls;
     }
 
+    /** The envelope sender of the open transaction, as text ({@code ""} for the null sender). */
+    Optional<String> senderText() {
+        return inTransaction ? Optional.of(sender.map(Object::toString).orElse("")) : Optional.empty();
+    }
+
+    /** The first recipient accepted in the open transaction. */
+    Optional<String> firstRecipient() {
+        return recipients.isEmpty() ? Optional.empty() : Optional.of(recipients.get(0).address().toString());
+    }
+
+    Optional<String> helo() {
+        return helo;
+    }
+
+    boolean esmtp() {
+        return esmtp;
+    }
+
     ClientInfo clientInfo() {
-        return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls);
+        return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls, tlsDetails);
     }
 
     private Transaction transaction() {

@@ -1,0 +1,135 @@
+package dev.mxd.smtp.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.mxd.testing.AdminHttp;
+import dev.mxd.testing.Await;
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestMx;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The session's log lines as an operator reads them (connect, each refusal with the whole reply
+ * and envelope, disconnect with per-command counts, as Postfix's smtpd), and the refusals counted
+ * by stage and code at /metrics. A real mxd over a real socket.
+ */
+class SessionLogTest {
+
+    private TestMx mx;
+    private final ListAppender<ILoggingEvent> log = new ListAppender<>();
+    private final Logger mxdLogger = (Logger) LoggerFactory.getLogger("dev.mxd");
+    private Level before;
+
+    @BeforeEach
+    void start() throws Exception {
+        before = mxdLogger.getLevel();
+        mxdLogger.setLevel(Level.INFO);
+        log.start();
+        mxdLogger.addAppender(log);
+        mx = TestMx.startWithAdmin("limits:\n  max-message-size: 10KB\n  max-connections-per-ip: 1\n");
+    }
+
+    @AfterEach
+    void stop() {
+        mx.close();
+        mxdLogger.detachAppender(log);
+        mxdLogger.setLevel(before);
+    }
+
+    private static String say(RawSmtp c, String command) throws Exception {
+        c.send(command + "\r\n");
+        return c.reply();
+    }
+
+    @Test
+    void connectRefusalsAndDisconnectAreLoggedAndCounted() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "EHLO bad\tname")).startsWith("501");
+            assertThat(say(c, "EHLO client.example")).startsWith("250");
+            assertThat(say(c, "MAIL FROM:<big@sender.example> SIZE=99999999")).startsWith("552");
+            assertThat(say(c, "MAIL FROM:<a@sender.example>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<nobody@example.test>")).startsWith("550");
+            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("250");
+            assertThat(say(c, "DATA")).startsWith("354");
+            assertThat(say(c, "Subject: t\r\n\r\nbody\r\n.")).startsWith("250");
+            assertThat(say(c, "QUIT")).startsWith("221");
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
+        List<String> lines = lines();
+        assertThat(lines).contains("connect from unknown[127.0.0.1]");
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.1 ")
+                .endsWith("; from=<a@sender.example> to=<nobody@example.test> proto=ESMTP helo=<client.example>"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("NOQUEUE: reject: EHLO from unknown[127.0.0.1]: 501 5.5.4 ")
+                .endsWith("; proto=SMTP"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("NOQUEUE: reject: MAIL from unknown[127.0.0.1]: 552 ")
+                .endsWith("; from=<big@sender.example> proto=ESMTP helo=<client.example>"));
+        assertThat(lines).contains("disconnect from unknown[127.0.0.1] ehlo=1/2 mail=1/2 rcpt=1/2 data=1 quit=1 commands=5/8");
+
+        String metrics = new AdminHttp(mx).get("/metrics").body();
+        assertThat(metrics).contains("mxd_smtp_rejections_total{code=\"550\",stage=\"rcpt\"} 1.0")
+                .contains("mxd_smtp_rejections_total{code=\"552\",stage=\"mail\"} 1.0");
+    }
+
+    @Test
+    void refusalsAfterTheTextAreLoggedAndCountedAsEndOfMessage() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "HELO old.example")).startsWith("250");
+            assertThat(say(c, "MAIL FROM:<>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<bob@example.test>")).startsWith("250");
+            assertThat(say(c, "DATA")).startsWith("354");
+            assertThat(say(c, "Subject: big\r\n\r\n" + ("x".repeat(70) + "\r\n").repeat(200) + ".")).startsWith("552");
+            assertThat(say(c, "QUIT")).startsWith("221");
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
+        List<String> lines = lines();
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("NOQUEUE: reject: END-OF-MESSAGE from unknown[127.0.0.1]: 552 ")
+                .endsWith("; from=<> to=<bob@example.test> proto=SMTP helo=<old.example>"));
+        assertThat(lines).contains("disconnect from unknown[127.0.0.1] helo=1 mail=1 rcpt=1 data=0/1 quit=1 commands=4/5");
+        assertThat(new AdminHttp(mx).get("/metrics").body()).contains("mxd_smtp_rejections_total{code=\"552\",stage=\"end-of-data\"} 1.0");
+    }
+
+    @Test
+    void aConnectionRefusedAtConnectIsLoggedAndCounted() throws Exception {
+        try (RawSmtp first = new RawSmtp(mx.smtp())) {
+            assertThat(first.code()).isEqualTo(220);
+            try (RawSmtp second = new RawSmtp(mx.smtp())) {
+                assertThat(second.reply()).startsWith("421 4.7.0");
+            }
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("NOQUEUE: reject: CONNECT ")));
+        assertThat(lines()).anySatisfy(l -> assertThat(l).startsWith("NOQUEUE: reject: CONNECT from unknown[127.0.0.1]: 421 4.7.0 ")
+                .endsWith("; proto=SMTP"));
+        assertThat(new AdminHttp(mx).get("/metrics").body()).contains("mxd_smtp_rejections_total{code=\"421\",stage=\"connect\"} 1.0");
+    }
+
+    @Test
+    void aClientGoneDuringTheTextCountsItsDataAsRefused() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "EHLO client.example")).startsWith("250");
+            assertThat(say(c, "MAIL FROM:<a@sender.example>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("250");
+            assertThat(say(c, "DATA")).startsWith("354");
+            c.send("Subject: cut\r\n\r\nhalf a message\r\n");
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
+        assertThat(lines()).contains("disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=0/1 commands=3/4");
+    }
+
+    private List<String> lines() {
+        synchronized (log) { // AppenderBase.doAppend adds under the appender's own lock
+            return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        }
+    }
+}
