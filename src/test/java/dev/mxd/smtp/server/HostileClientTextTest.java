@@ -3,10 +3,8 @@ package dev.mxd.smtp.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.mxd.testing.Await;
+import dev.mxd.testing.LogCapture;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +15,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * Issue 16 point 3: control characters a client puts into EHLO, HELO, MAIL, RCPT or an unknown
@@ -32,24 +29,18 @@ class HostileClientTextTest {
     private static final Pattern RAW_IN_LOG = Pattern.compile("[\\x00-\\x1f\\x7f\\x80-\\x9f\\u2028\\u2029\\u202a-\\u202e]");
 
     private TestMx mx;
-    private final ListAppender<ILoggingEvent> log = new ListAppender<>();
-    private final Logger mxdLogger = (Logger) LoggerFactory.getLogger("dev.mxd");
-    private Level before;
+    private LogCapture log;
 
     @BeforeEach
     void start() throws Exception {
-        before = mxdLogger.getLevel();
-        mxdLogger.setLevel(Level.DEBUG);
-        log.start();
-        mxdLogger.addAppender(log);
+        log = LogCapture.start(Level.DEBUG);
         mx = TestMx.start("");
     }
 
     @AfterEach
     void stop() {
         mx.close();
-        mxdLogger.detachAppender(log);
-        mxdLogger.setLevel(before);
+        log.close();
     }
 
     /** One command; its reply must start with {@code expected} and hold no raw control character. */
@@ -100,8 +91,6 @@ class HostileClientTextTest {
     }
 
     private List<String> lines() {
-        synchronized (log) { // AppenderBase.doAppend adds under the appender's own lock
-            return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-        }
+        return log.lines();
     }
 }

@@ -3,11 +3,9 @@ package dev.mxd.smtp.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.mxd.testing.AdminHttp;
 import dev.mxd.testing.Await;
+import dev.mxd.testing.LogCapture;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.time.Duration;
@@ -15,7 +13,6 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * The session's log lines as an operator reads them (connect, each refusal with the whole reply
@@ -25,24 +22,18 @@ import org.slf4j.LoggerFactory;
 class SessionLogTest {
 
     private TestMx mx;
-    private final ListAppender<ILoggingEvent> log = new ListAppender<>();
-    private final Logger mxdLogger = (Logger) LoggerFactory.getLogger("dev.mxd");
-    private Level before;
+    private LogCapture log;
 
     @BeforeEach
     void start() throws Exception {
-        before = mxdLogger.getLevel();
-        mxdLogger.setLevel(Level.INFO);
-        log.start();
-        mxdLogger.addAppender(log);
+        log = LogCapture.start(Level.INFO);
         mx = TestMx.startWithAdmin("limits:\n  max-message-size: 10KB\n  max-connections-per-ip: 1\n");
     }
 
     @AfterEach
     void stop() {
         mx.close();
-        mxdLogger.detachAppender(log);
-        mxdLogger.setLevel(before);
+        log.close();
     }
 
     private static String say(RawSmtp c, String command) throws Exception {
@@ -128,8 +119,6 @@ class SessionLogTest {
     }
 
     private List<String> lines() {
-        synchronized (log) { // AppenderBase.doAppend adds under the appender's own lock
-            return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-        }
+        return log.lines();
     }
 }
