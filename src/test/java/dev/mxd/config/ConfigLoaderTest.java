@@ -97,7 +97,8 @@ class ConfigLoaderTest {
         assertThat(Cidr.parse("0.0.0.0/0").contains(java.net.InetAddress.getByName("::1"))).isFalse();
     }
 
-    private static ConfigException error(String yaml) {
+    /** The error loading {@code yaml} as mxd.yaml gives; fails the test when it loads. */
+    static ConfigException error(String yaml) {
         try {
             ConfigLoader.parse(yaml, FILE);
         } catch (ConfigException e) {

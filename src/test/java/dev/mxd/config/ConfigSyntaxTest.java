@@ -19,12 +19,7 @@ class ConfigSyntaxTest {
     private static final Path FILE = Path.of("mxd.yaml");
 
     private static ConfigException error(String yaml) {
-        try {
-            ConfigLoader.parse(yaml, FILE);
-        } catch (ConfigException e) {
-            return e;
-        }
-        throw new AssertionError("expected a ConfigException for:\n" + yaml);
+        return ConfigLoaderTest.error(yaml);
     }
 
     @Test

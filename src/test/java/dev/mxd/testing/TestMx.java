@@ -4,6 +4,7 @@ import dev.mxd.config.ConfigLoader;
 import dev.mxd.config.MxdConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -136,17 +137,27 @@ public final class TestMx implements AutoCloseable {
 
     /** Sends one message to {@code to}; returns its queue id. */
     public String sendTo(String to) throws Exception {
+        return send("", to, "Subject: admin test\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * Sends {@code text} (CRLF lines, dot-stuffed here) from sender@client.test to {@code to}, with
+     * {@code mailParameters} (such as " BODY=8BITMIME") after MAIL FROM; every reply must be a
+     * success. Returns the queue id.
+     */
+    public String send(String mailParameters, String to, byte[] text) throws Exception {
+        String stuffed = new String(text, StandardCharsets.UTF_8).replace("\r\n.", "\r\n..");
         try (RawSmtp c = new RawSmtp(smtp())) {
             check(c.code(), 220);
             c.send("EHLO client.test\r\n");
             check(c.code(), 250);
-            c.send("MAIL FROM:<sender@client.test>\r\n");
+            c.send("MAIL FROM:<sender@client.test>" + mailParameters + "\r\n");
             check(c.code(), 250);
             c.send("RCPT TO:<" + to + ">\r\n");
             check(c.code(), 250);
             c.send("DATA\r\n");
             check(c.code(), 354);
-            c.send("Subject: admin test\r\n\r\nbody\r\n.\r\n");
+            c.send((stuffed.startsWith(".") ? "." + stuffed : stuffed).getBytes(StandardCharsets.UTF_8)).send(".\r\n");
             String reply = c.reply();
             if (!reply.startsWith("250 2.0.0 OK queued as ")) {
                 throw new AssertionError("message to " + to + " not queued: " + reply);
