@@ -192,6 +192,10 @@ class StatusPageBrowserTest {
         click(By.cssSelector("button[data-act='reset-host'][data-host='" + relay + "']"));
         assertThat(Await.within(Duration.ofSeconds(10), () -> !postponed(relay))).isTrue();
         await("the reset notice", () -> text(By.id("notice")).equals(relay + ": 1 address(es) forgotten") ? true : null);
+
+        // Flush of the destination, on the page: the API's answer is shown.
+        click(By.cssSelector("button[data-act='flush-domain'][data-destination='" + DOMAIN + "']"));
+        await("the flush notice", () -> text(By.id("notice")).matches("[01] deferred message\\(s\\) to " + DOMAIN + " due now") ? true : null);
     }
 
     @Test
