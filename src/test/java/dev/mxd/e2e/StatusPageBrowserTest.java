@@ -153,7 +153,8 @@ class StatusPageBrowserTest {
         // The failing host: postponed, its error readable, a reset button.
         String relay = "mx-fail.status.test[" + MX_ADDRESS + "]:" + shedding.address().getPort();
         WebElement host = await("the failing host's row", () -> rowContaining("hosts", relay));
-        assertThat(host.getText()).contains("postponed").contains("is shedding load").contains("1 failure");
+        assertThat(host.getText()).contains("postponed").contains("is shedding load")
+                .containsPattern("… \\(\\d failures?\\)"); // a delivery may have probed it once more meanwhile
         assertThat(text(By.id("state-deferred"))).startsWith("2");
         assertThat(text(By.id("state-hold"))).startsWith("0").contains("HELD");
 
