@@ -155,6 +155,9 @@ class StatusPageBrowserTest {
         WebElement host = await("the failing host's row", () -> rowContaining("hosts", relay));
         assertThat(host.getText()).contains("postponed").contains("is shedding load")
                 .containsPattern("… \\(\\d failures?\\)"); // a delivery may have probed it once more meanwhile
+        WebElement error = host.findElement(By.cssSelector("td.detail"));
+        assertThat(error.getCssValue("overflow-wrap")).as("wraps between words, not anywhere").isEqualTo("break-word");
+        assertThat(error.getCssValue("word-break")).isEqualTo("normal");
         assertThat(text(By.id("state-deferred"))).startsWith("2");
         assertThat(text(By.id("state-hold"))).startsWith("0").contains("HELD");
 
