@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * from one operator need no event loop, and this keeps mxd's dependencies as they are (Netty's
  * HTTP codec is a separate artifact). Every {@code /api/} and {@code /metrics} request must carry
  * {@code Authorization: Bearer TOKEN} ({@link AdminToken}); {@code /health} says only whether mxd
- * is well, and {@code /} is a static page holding no secret (its script asks for the token).
+ * is well, and {@code /} is a static page holding no secret (its script asks for the token and
+ * sends it with every request, the writes its buttons make included).
  */
 public final class AdminServer implements AutoCloseable {
 
