@@ -29,11 +29,14 @@ import java.util.Optional;
  * @param filters         the scanning engines domains may use (issue 7); none configured by default
  * @param adminTokenFile  where the admin API's bearer token is kept; empty: {@code <data-dir>/admin.token}
  * @param log             log level and destination of {@code mxd serve}
+ * @param clientNameLookup whether the SMTP server names clients by a forward-confirmed reverse lookup
+ *                        ({@code dns.client-name-lookup}; Postfix's smtpd_peername_lookup), else {@code unknown}
  */
 public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
                         List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
                         Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
-                        Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log) {
+                        Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log,
+                        boolean clientNameLookup) {
 
     public static final List<Cidr> DEFAULT_TRUSTED = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128"));
 
@@ -57,6 +60,15 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
     /** Where the admin API's token is: {@code admin-token-file}, or {@code <data-dir>/admin.token}. */
     public Path adminToken() {
         return adminTokenFile.orElse(dataDir.resolve("admin.token"));
+    }
+
+    /** A configuration that looks client names up (the default of {@code dns.client-name-lookup}). */
+    public MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
+                     List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
+                     Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
+                     Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log) {
+        this(hostname, smtpListeners, adminListener, dataDir, dnsServers, localNames, trustedNetworks, domains, limits, timeouts,
+                tls, delivery, filters, adminTokenFile, log, true);
     }
 
     /** A configuration without filters, explicit admin token file or logging settings. */
@@ -99,11 +111,26 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
     }
 
     /** The dns key. */
-    record Dns(List<HostPort> servers, List<String> localNames) {
+    record Dns(List<HostPort> servers, List<String> localNames, boolean clientNameLookup) {
         @JsonCreator
-        static Dns fromYaml(@JsonProperty("servers") List<String> servers, @JsonProperty("local-names") List<String> localNames) {
+        static Dns fromYaml(@JsonProperty("servers") List<String> servers, @JsonProperty("local-names") List<String> localNames,
+                            @JsonProperty("client-name-lookup") Object clientNameLookup) {
             return new Dns(servers == null ? List.of() : servers.stream().map(s -> HostPort.parse(s, 53)).toList(),
-                    localNames == null ? List.of() : localNames.stream().map(MxdConfig::domainKey).toList());
+                    localNames == null ? List.of() : localNames.stream().map(MxdConfig::domainKey).toList(),
+                    onOff(clientNameLookup, true));
+        }
+
+        /** {@code on} or {@code off} (YAML's {@code true} and {@code false} too); absent: the default. */
+        private static boolean onOff(Object value, boolean absent) {
+            if (value == null) {
+                return absent;
+            }
+            return switch (String.valueOf(value).toLowerCase(Locale.ROOT)) {
+                case "on", "true" -> true;
+                case "off", "false" -> false;
+                default -> throw new ConfigProblem(List.of("dns", "client-name-lookup"),
+                        "dns.client-name-lookup: '" + value + "' is not on or off", null);
+            };
         }
     }
 
@@ -123,7 +150,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                               @JsonProperty("log") Logging log) {
         String host = hostname == null ? "localhost" : domainKey(hostname);
         Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
-        Dns d = dns == null ? Dns.fromYaml(null, null) : dns;
+        Dns d = dns == null ? Dns.fromYaml(null, null, null) : dns;
         Map<String, DomainConfig> byKey = new LinkedHashMap<>();
         if (domains != null) {
             for (Map.Entry<String, DomainConfig> e : domains.entrySet()) {
@@ -142,7 +169,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 limits == null ? Limits.DEFAULTS : limits, timeouts == null ? Timeouts.DEFAULTS : timeouts,
                 Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery,
                 filters == null ? FiltersConfig.none() : filters,
-                Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log);
+                Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log, d.clientNameLookup());
     }
 
     /** A domain's filter may only name engines the filters section configures. */

@@ -34,6 +34,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * before the spool records the delivery delivers it twice, never not at all.
  * Mailboxes live at {@code <mail-root>/<domain>/<mailbox>/Maildir}.
  *
+ * <p>Lines end in LF on disk, as Postfix's local and Dovecot's own delivery agent write them and
+ * as Dovecot expects (it adds the CR back when it serves a message over IMAP or POP3): the
+ * spooled text's CRLF pairs are converted while they are copied ({@link LineEnds}); a lone CR
+ * and every other octet are kept. The spool itself keeps CRLF, so mail forwarded on is unchanged.
+ *
  * <p>Files are created mode 0600 and the directories mxd creates mode 0700, as Postfix's local
  * and Dovecot's own delivery agent create them, and, when {@link Ownership} names a user or
  * group, they are given to them before the rename, so the mailbox owner's IMAP server (which
@@ -44,6 +49,7 @@ public final class Maildir {
     private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
     private static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
+    private static final int BUFFER = 64 * 1024;
 
     private final Path mailRoot;
     private final String host;
@@ -118,15 +124,17 @@ public final class Maildir {
         return mailRoot.resolve(domain).resolve(mailbox).resolve("Maildir");
     }
 
-    /** Delivers {@code parts} (concatenated) as one message; returns the file in {@code new/}. */
+    /** Delivers {@code parts} (concatenated, CRLF written as LF) as one message; returns the file in {@code new/}. */
     public Path deliver(String domain, String mailbox, byte[]... parts) throws IOException {
         Path dir = prepare(domain, mailbox);
         String name = uniqueName();
         Path tmp = dir.resolve("tmp").resolve(name);
         try (FileChannel out = create(tmp)) {
+            LfWriter lf = new LfWriter(out);
             for (byte[] part : parts) {
-                write(out, part);
+                lf.write(part, 0, part.length);
             }
+            lf.finish();
             out.force(true);
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
@@ -135,23 +143,31 @@ public final class Maildir {
         return publish(dir, tmp, name);
     }
 
-    /** Delivers {@code headers} followed by the first {@code length} octets of the file {@code text}, streamed; returns the file in {@code new/}. */
+    /**
+     * Delivers {@code headers} followed by the first {@code length} octets of the file {@code text},
+     * streamed, CRLF written as LF; returns the file in {@code new/}.
+     */
     public Path deliver(String domain, String mailbox, byte[] headers, Path text, long length) throws IOException {
         Path dir = prepare(domain, mailbox);
         String name = uniqueName();
         Path tmp = dir.resolve("tmp").resolve(name);
         try (FileChannel out = create(tmp); FileChannel in = FileChannel.open(text, StandardOpenOption.READ)) {
-            write(out, headers);
+            LfWriter lf = new LfWriter(out);
+            lf.write(headers, 0, headers.length);
             if (in.size() < length) {
                 throw new IOException(text + " has " + in.size() + " octets, " + length + " expected");
             }
+            ByteBuffer chunk = ByteBuffer.allocate(BUFFER); // streamed: one buffer, never the whole message
             for (long done = 0; done < length; ) {
-                long n = in.transferTo(done, length - done, out); // copied by the kernel, never held in memory
+                chunk.clear().limit((int) Math.min(BUFFER, length - done));
+                int n = in.read(chunk, done);
                 if (n <= 0) {
                     throw new IOException("copying " + text + " stopped at byte " + done + " of " + length);
                 }
+                lf.write(chunk.array(), 0, n);
                 done += n;
             }
+            lf.finish();
             out.force(true);
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
@@ -160,10 +176,33 @@ public final class Maildir {
         return publish(dir, tmp, name);
     }
 
-    private static void write(FileChannel out, byte[] bytes) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-            out.write(b);
+    /** The file's side of {@link LineEnds}: converted octets, written a buffer at a time. */
+    private static final class LfWriter {
+        private final FileChannel out;
+        private final LineEnds lineEnds = new LineEnds();
+        private final byte[] converted = new byte[BUFFER + 1];
+
+        LfWriter(FileChannel out) {
+            this.out = out;
+        }
+
+        void write(byte[] bytes, int off, int len) throws IOException {
+            for (int done = 0; done < len; ) {
+                int n = Math.min(BUFFER, len - done);
+                put(lineEnds.convert(bytes, off + done, n, converted));
+                done += n;
+            }
+        }
+
+        void finish() throws IOException {
+            put(lineEnds.finish(converted));
+        }
+
+        private void put(int length) throws IOException {
+            ByteBuffer b = ByteBuffer.wrap(converted, 0, length);
+            while (b.hasRemaining()) {
+                out.write(b);
+            }
         }
     }
 

@@ -12,8 +12,16 @@ import java.net.InetSocketAddress;
  * @param tls    whether the session runs inside TLS (STARTTLS, RFC 3207)
  * @param tlsDetails what the TLS session uses, for the Received header as Postfix writes it:
  *               {@code TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)}; empty without TLS
+ * @param name   the client's host name, confirmed by forward-confirmed reverse DNS at connect; empty:
+ *               {@code unknown} (no such name, or no lookup)
  */
-public record ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls, java.util.Optional<String> tlsDetails) {
+public record ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls, java.util.Optional<String> tlsDetails,
+                         java.util.Optional<String> name) {
+
+    /** A client whose name is not known. */
+    public ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls, java.util.Optional<String> tlsDetails) {
+        this(remote, helo, esmtp, tls, tlsDetails, java.util.Optional.empty());
+    }
 
     /** A client without TLS details (none, or not known: mail mxd writes itself, envelopes read back). */
     public ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls) {

@@ -28,6 +28,7 @@ import dev.mxd.queue.RetryPolicy;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.mail.MessageStore;
+import dev.mxd.smtp.server.ClientNameLookup;
 import dev.mxd.smtp.server.SmtpServer;
 import dev.mxd.config.ConfigException;
 import dev.mxd.config.ConfigLoader;
@@ -116,7 +117,9 @@ public final class ReceivingMx implements AutoCloseable {
         queue.start();
         SmtpServer server = null;
         try {
-            server = SmtpServer.start(config, Operations.counting(policy, metrics), live.store);
+            // Clients are named by forward-confirmed reverse DNS through the delivery's resolvers (dns.servers), as Postfix's smtpd does.
+            ClientNameLookup names = config.clientNameLookup() ? new ClientNames(dns) : ClientNameLookup.NONE;
+            server = SmtpServer.start(config, Operations.counting(policy, metrics), live.store, names);
             Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock);
             return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live);
         } catch (IOException | RuntimeException e) {
@@ -227,7 +230,7 @@ public final class ReceivingMx implements AutoCloseable {
         restartOnly(old, next).forEach(key -> LOG.warn("reload: {} changed in {}; that needs a restart, the value in use stays", key, file));
         MxdConfig applied = new MxdConfig(old.hostname(), old.smtpListeners(), old.adminListener(), old.dataDir(), old.dnsServers(),
                 old.localNames(), next.trustedNetworks(), next.domains(), old.limits(), old.timeouts(), next.tls(), old.delivery(),
-                next.filters(), old.adminTokenFile(), old.log());
+                next.filters(), old.adminTokenFile(), old.log(), old.clientNameLookup());
         live.replace(applied);
         config = applied;
         LOG.info("reload: {} in use: {} domain(s), {} trusted network(s), tls {}", file, applied.domains().size(),
@@ -245,6 +248,7 @@ public final class ReceivingMx implements AutoCloseable {
         if (!old.dataDir().equals(next.dataDir())) keys.add("data-dir");
         if (!old.dnsServers().equals(next.dnsServers())) keys.add("dns.servers");
         if (!old.localNames().equals(next.localNames())) keys.add("dns.local-names");
+        if (old.clientNameLookup() != next.clientNameLookup()) keys.add("dns.client-name-lookup");
         if (!old.limits().equals(next.limits())) keys.add("limits");
         if (!old.timeouts().equals(next.timeouts())) keys.add("timeouts");
         if (!old.delivery().equals(next.delivery())) keys.add("delivery");

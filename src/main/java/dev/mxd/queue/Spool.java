@@ -335,12 +335,13 @@ public final class Spool implements MessageStore {
     /**
      * Postfix's two lines for an accepted message, the first a message's log has:
      * {@code ID: client=unknown[192.0.2.7], helo=<client.test>} and
-     * {@code ID: from=<a@x.test>, size=1234, nrcpt=2 (queue incoming)}. mxd does no reverse DNS
-     * lookup of clients, so the name is always Postfix's {@code unknown}.
+     * {@code ID: from=<a@x.test>, size=1234, nrcpt=2 (queue incoming)}. The name is the client's
+     * forward-confirmed one, or Postfix's {@code unknown}.
      */
     private static void logAccepted(Transaction t, String id, long size) {
         // The HELO name and the sender are the client's text: escaped (LogText), as every log line with outside text.
-        LOG.info("{}: client=unknown[{}], helo=<{}>", id, t.client().remote().getAddress().getHostAddress(), LogText.safe(t.client().helo()));
+        LOG.info("{}: client={}[{}], helo=<{}>", id, t.client().name().orElse("unknown"), t.client().remote().getAddress().getHostAddress(),
+                LogText.safe(t.client().helo()));
         LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue incoming)", id, LogText.safe(t.sender().map(Object::toString).orElse("")), size,
                 t.recipients().size());
     }
@@ -367,7 +368,9 @@ public final class Spool implements MessageStore {
         }
         String ip = c.remote().getAddress().getHostAddress();
         String literal = ip.indexOf(':') >= 0 ? "[IPv6:" + ip + "]" : "[" + ip + "]";
-        StringBuilder h = new StringBuilder("Received: from ").append(asciiHelo(c.helo())).append(" (").append(literal).append(")\r\n");
+        // RFC 5321 §4.4 TCP-info: "(name [address])" when the name is confirmed, as Postfix writes it; else the address alone.
+        String tcpInfo = c.name().filter(n -> n.chars().allMatch(ch -> ch > ' ' && ch < 0x7f)).map(n -> n + " " + literal).orElse(literal);
+        StringBuilder h = new StringBuilder("Received: from ").append(asciiHelo(c.helo())).append(" (").append(tcpInfo).append(")\r\n");
         // As Postfix: "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))"; ASCII only, the text is mxd's own.
         c.tlsDetails().filter(t -> t.chars().allMatch(ch -> ch >= ' ' && ch < 0x7f))
                 .ifPresent(t -> h.append("\t(using ").append(t).append(")\r\n"));

@@ -70,7 +70,7 @@ class LocalRecipientsTest {
         List<Path> alice = mx.delivered("alice");
         assertThat(alice).hasSize(2);
         for (Path p : alice) {
-            assertThat(Files.readString(p, StandardCharsets.UTF_8)).contains("Delivered-To: postmaster@example.test\r\n")
+            assertThat(Files.readString(p, StandardCharsets.UTF_8)).contains("Delivered-To: postmaster@example.test\n")
                     .contains("\tfor <postmaster@example.test>;");
         }
         assertThat(mx.delivered("bob")).isEmpty();
@@ -91,8 +91,8 @@ class LocalRecipientsTest {
         List<Path> bob = mx.delivered("bob");
         assertThat(alice).hasSize(1);
         assertThat(bob).hasSize(1);
-        assertThat(Files.readString(alice.get(0), StandardCharsets.UTF_8)).startsWith("Return-Path: <sender@client.test>\r\n"
-                + "Delivered-To: alice@example.test\r\n");
-        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).contains("Delivered-To: team@example.test\r\n");
+        assertThat(Files.readString(alice.get(0), StandardCharsets.UTF_8)).startsWith("Return-Path: <sender@client.test>\n"
+                + "Delivered-To: alice@example.test\n");
+        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).contains("Delivered-To: team@example.test\n");
     }
 }

@@ -58,7 +58,7 @@ class MaildirFailureTest {
         List<Path> bob = mx.delivered("bob");
         assertThat(alice).as("alice's copies").hasSize(1);
         assertThat(bob).as("bob's copies").hasSize(1);
-        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).contains("Subject: partial failure\r\n");
+        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).contains("Subject: partial failure\n");
         // The failed attempt is logged as deferred for both recipients leading to bob, naming the mailbox.
         assertThat(deferred(id)).extracting(DeliveryEvent::recipient)
                 .containsExactlyInAnyOrder("team@example.test", "bob@example.test");

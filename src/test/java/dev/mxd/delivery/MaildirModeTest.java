@@ -26,11 +26,11 @@ class MaildirModeTest {
         for (Path d : new Path[] {dir.getParent(), dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur")}) {
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).as(d.toString()).isEqualTo("rwx------");
         }
-        assertThat(Files.readString(file)).isEqualTo("Return-Path: <>\r\nSubject: x\r\n\r\nbody without a final line end");
+        assertThat(Files.readString(file)).isEqualTo("Return-Path: <>\nSubject: x\n\nbody without a final line end");
 
         Path spooled = Files.write(root.resolve("spooled"), "Subject: y\r\n\r\n.dot\r\nend\r\nENVELOPE".getBytes(StandardCharsets.UTF_8));
         Path second = m.deliver("example.test", "alice", new byte[0], spooled, Files.size(spooled) - "ENVELOPE".length());
-        assertThat(Files.readString(second)).isEqualTo("Subject: y\r\n\r\n.dot\r\nend\r\n");
+        assertThat(Files.readString(second)).isEqualTo("Subject: y\n\n.dot\nend\n");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(second))).isEqualTo("rw-------");
         assertThat(Files.list(dir.resolve("tmp"))).isEmpty();
     }

@@ -251,7 +251,7 @@ class MxDeliveryPeerTest {
             String dsn = awaitBounce(mx);
             assertThat(dsn).contains("Return-Path: <>", "multipart/report", "report-type=delivery-status",
                     "Final-Recipient: rfc822; nobody@reject.dest.test", "Action: failed", "Status: 5.1.1",
-                    "Remote-MTA: dns; hard.dest.test\r\n", "Diagnostic-Code: smtp; 550 5.1.1 no such user here",
+                    "Remote-MTA: dns; hard.dest.test\n", "Diagnostic-Code: smtp; 550 5.1.1 no such user here",
                     "Reporting-MTA: dns; mx1.example.test");
         }
     }

@@ -60,11 +60,7 @@ class Fail2banFilterTest {
             String text = Files.readString(log);
             assertThat(text).contains("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 ");
 
-            Process p = new ProcessBuilder("fail2ban-regex", "--print-all-matched", log.toString(), FILTER.toAbsolutePath().toString())
-                    .redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("fail2ban-regex ends").isTrue();
-            assertThat(p.exitValue()).as(out).isZero();
+            String out = fail2banRegex(log);
             Matcher total = Pattern.compile("Failregex: (\\d+) total").matcher(out);
             assertThat(total.find()).as(out).isTrue();
             assertThat(Integer.parseInt(total.group(1))).as(out).isEqualTo(4); // three unknown users and the DATA out of order
@@ -77,5 +73,15 @@ class Fail2banFilterTest {
         } finally {
             TestDirs.deleteTree(dir);
         }
+    }
+
+    /** What {@code fail2ban-regex --print-all-matched} says of {@code log} with the packaged filter; it must succeed. */
+    static String fail2banRegex(Path log) throws Exception {
+        Process p = new ProcessBuilder("fail2ban-regex", "--print-all-matched", log.toString(), FILTER.toAbsolutePath().toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("fail2ban-regex ends").isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
     }
 }

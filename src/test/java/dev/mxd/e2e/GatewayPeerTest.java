@@ -8,6 +8,7 @@ import dev.mxd.filter.QuarantineEntry;
 import dev.mxd.testing.Await;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.FreePort;
+import dev.mxd.testing.MaildirText;
 import dev.mxd.testing.PeerProcess;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.Rspamd;
@@ -136,9 +137,9 @@ class GatewayPeerTest {
             assertThat(dataReply(swaks(mx, "--data", "@" + clean))).startsWith("250 2.0.0 OK queued as");
             String delivered = onlyDelivered(mx);
             // clamd alone adds nothing: after mxd's Received header, the client's bytes exactly
-            assertThat(delivered).startsWith("Return-Path: <carol@client.test>\r\nDelivered-To: alice@example.test\r\nReceived: from client.test")
-                    .endsWith(" +0000\r\n" + CLEAN);
-            assertThat(delivered.split("\r\n\tby ", -1)).hasSize(2); // one Received header, then the message
+            assertThat(delivered).startsWith("Return-Path: <carol@client.test>\nDelivered-To: alice@example.test\nReceived: from client.test")
+                    .endsWith(" +0000\n" + MaildirText.lf(CLEAN));
+            assertThat(delivered.split("\n\tby ", -1)).hasSize(2); // one Received header, then the message
         }
     }
 
@@ -182,9 +183,9 @@ class GatewayPeerTest {
         try (TestMx mx = TestMx.start(filter("clamd, spamd", "reject", "{tag: 5.0, subject-prefix: \"[SPAM] \"}"), filters())) {
             assertThat(dataReply(swaks(mx, "--data", "@" + gtube))).startsWith("250 2.0.0 OK queued as");
             String delivered = onlyDelivered(mx);
-            assertThat(delivered).containsPattern("\r\nX-Spam-Status: Yes, score=\\d{3,4}\\.\\d required=5\\.0 engines=spamd\r\n")
-                    .containsPattern("\r\nX-Spam-Score: \\d{3,4}\\.\\d\r\n")
-                    .contains("\r\nSubject: [SPAM] Test spam\r\n");
+            assertThat(delivered).containsPattern("\nX-Spam-Status: Yes, score=\\d{3,4}\\.\\d required=5\\.0 engines=spamd\n")
+                    .containsPattern("\nX-Spam-Score: \\d{3,4}\\.\\d\n")
+                    .contains("\nSubject: [SPAM] Test spam\n");
         }
         try (TestMx mx = TestMx.start(filter("clamd, spamd", "reject", "{tag: 5.0, quarantine: 10.0}"), filters())) {
             assertThat(dataReply(swaks(mx, "--data", "@" + gtube))).startsWith("250 2.0.0 OK queued as");
@@ -198,7 +199,7 @@ class GatewayPeerTest {
             // a clean message under the same policy: only the X-Spam headers ahead of the Received header
             assertThat(dataReply(swaks(mx, "--data", "@" + clean))).startsWith("250 2.0.0 OK queued as");
             String delivered = onlyDelivered(mx);
-            assertThat(delivered).contains("\r\nX-Spam-Status: No, score=").endsWith(" +0000\r\n" + CLEAN);
+            assertThat(delivered).contains("\nX-Spam-Status: No, score=").endsWith(" +0000\n" + MaildirText.lf(CLEAN));
         }
     }
 
@@ -210,7 +211,7 @@ class GatewayPeerTest {
             assertThat(dataReply(swaks(mx, "--data", "@" + gtube))).isEqualTo("550 5.7.1 Message refused as spam");
             nothingDelivered(mx);
             assertThat(dataReply(swaks(mx, "--data", "@" + clean))).startsWith("250 2.0.0 OK queued as");
-            assertThat(onlyDelivered(mx)).contains("X-Spam-Status: No, score=").contains("engines=rspamd").endsWith(" +0000\r\n" + CLEAN);
+            assertThat(onlyDelivered(mx)).contains("X-Spam-Status: No, score=").contains("engines=rspamd").endsWith(" +0000\n" + MaildirText.lf(CLEAN));
         }
     }
 
@@ -224,7 +225,7 @@ class GatewayPeerTest {
             try (Clamd back = Clamd.start("25M", port)) {
                 // the client MTA retries later, as it must after a 4xx
                 assertThat(dataReply(swaks(mx, "--data", "@" + clean))).startsWith("250 2.0.0 OK queued as");
-                assertThat(onlyDelivered(mx)).endsWith(" +0000\r\n" + CLEAN);
+                assertThat(onlyDelivered(mx)).endsWith(" +0000\n" + MaildirText.lf(CLEAN));
             }
         }
     }
@@ -234,8 +235,8 @@ class GatewayPeerTest {
         int port = FreePort.tcpOn("127.0.0.1");
         try (TestMx mx = TestMx.start(filter("clamd", "reject", ""), filters("127.0.0.1:" + port, "accept"))) {
             assertThat(dataReply(swaks(mx, "--data", "@" + clean))).startsWith("250 2.0.0 OK queued as");
-            assertThat(onlyDelivered(mx)).startsWith("Return-Path: <carol@client.test>\r\nDelivered-To: alice@example.test\r\n"
-                    + "X-Mxd-Scan: skipped (clamd refused)\r\nReceived: ").endsWith(" +0000\r\n" + CLEAN);
+            assertThat(onlyDelivered(mx)).startsWith("Return-Path: <carol@client.test>\nDelivered-To: alice@example.test\n"
+                    + "X-Mxd-Scan: skipped (clamd refused)\nReceived: ").endsWith(" +0000\n" + MaildirText.lf(CLEAN));
         }
     }
 }

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 @PeerTest
 class KillNineTest {
 
-    private static final Pattern SUBJECT = Pattern.compile("\nSubject: (kill9-\\d+-\\d+)\r\n");
+    private static final Pattern SUBJECT = Pattern.compile("\nSubject: (kill9-\\d+-\\d+)\n");
 
     @Test
     void everyAcknowledgedMessageIsDeliveredAfterKillNine() throws Exception {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.mxd.testing.Dovecot;
+import dev.mxd.testing.MaildirText;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestMx;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * Issue 15 point 7: with {@code delivery.maildir-owner} and {@code maildir-group}, mxd (running as
  * root) writes each Maildir file mode 0600 and its new directories mode 0700, owned by that user,
  * so Dovecot, running the mailbox as that non-root user, serves the message over IMAP as mxd
- * stored it, without anyone changing owners after delivery (DovecotImapTest has to chown).
+ * stored it, without anyone changing owners after delivery (DovecotImapTest has to chown): the
+ * file has LF line ends, and IMAP serves exactly what was sent.
  */
 @PeerTest
 class MaildirOwnerPeerTest {
@@ -45,7 +47,7 @@ class MaildirOwnerPeerTest {
             }
             byte[] delivered = Files.readAllBytes(files.get(0));
             assertThat(new String(delivered, StandardCharsets.UTF_8)).startsWith("Return-Path: <sender@client.test>")
-                    .endsWith(new String(original, StandardCharsets.UTF_8));
+                    .endsWith(MaildirText.lf(new String(original, StandardCharsets.UTF_8)));
 
             // Only the directories above the mailbox are opened for Dovecot to pass through; nothing is chowned.
             Path mailRoot = maildir.getParent().getParent();
@@ -54,8 +56,11 @@ class MaildirOwnerPeerTest {
             }
             try (Dovecot imap = Dovecot.start(mx.dir().resolve("dovecot"), mailRoot)) {
                 byte[] fetched = imap.fetch("alice", "INBOX", 1);
-                assertThat(new String(fetched, StandardCharsets.UTF_8)).as(imap.log()).isEqualTo(new String(delivered, StandardCharsets.UTF_8));
-                assertThat(fetched).isEqualTo(delivered);
+                // byte-identical to what was sent (IMAP serves CRLF); on disk the same less CR
+                assertThat(new String(fetched, StandardCharsets.UTF_8)).as(imap.log()).startsWith("Return-Path: <sender@client.test>\r\n")
+                        .endsWith(new String(original, StandardCharsets.UTF_8));
+                assertThat(fetched).endsWith(original);
+                assertThat(MaildirText.lf(fetched)).isEqualTo(delivered);
             }
         }
     }

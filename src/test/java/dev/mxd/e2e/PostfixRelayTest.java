@@ -2,6 +2,7 @@ package dev.mxd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.MaildirText;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixRelay;
 import dev.mxd.testing.RawSmtp;
@@ -48,10 +49,10 @@ class PostfixRelayTest {
                 List<Path> files = mx.awaitDelivered("bob", 1, Duration.ofSeconds(60));
                 assertThat(files).as(postfix.log()).hasSize(1);
                 String got = Files.readString(files.get(0), StandardCharsets.UTF_8);
-                assertThat(got).startsWith("Return-Path: <sender@client.test>\r\nDelivered-To: bob@example.test\r\n"
-                        + "Received: from relay.client.test ([127.0.0.1])\r\n\tby mx1.example.test (mxd) with ESMTP id ");
+                assertThat(got).startsWith("Return-Path: <sender@client.test>\nDelivered-To: bob@example.test\n"
+                        + "Received: from relay.client.test ([127.0.0.1])\n\tby mx1.example.test (mxd) with ESMTP id ");
                 assertThat(got).contains("by relay.client.test (Postfix) with ESMTP id");
-                assertThat(got).endsWith(body);
+                assertThat(got).endsWith(MaildirText.lf(body));
                 assertThat(postfix.log()).contains("relay=127.0.0.1[127.0.0.1]:" + mx.smtp().getPort()).contains("status=sent");
             }
         } finally {

@@ -32,13 +32,13 @@ class ReceivedTlsTest {
         try (TestMx mx = TestMx.start("tls:\n  certificate: " + cert + "\n  private-key: " + key + "\ntimeouts:\n  greet-pause: 0s\n")) {
             swaks(work, mx, "--tls", "--to", "alice@example.test", "--h-Subject", "over-tls");
             String tls = Files.readString(mx.awaitDelivered("alice", 1, Duration.ofSeconds(20)).get(0), StandardCharsets.UTF_8);
-            assertThat(tls).containsPattern("\nReceived: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\r\n"
-                    + "\t\\(using TLSv1\\.[23] with cipher TLS_[A-Z0-9_]+ \\((128|256)/(128|256) bits\\)\\)\r\n"
+            assertThat(tls).containsPattern("\nReceived: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\n"
+                    + "\t\\(using TLSv1\\.[23] with cipher TLS_[A-Z0-9_]+ \\((128|256)/(128|256) bits\\)\\)\n"
                     + "\tby mx1\\.example\\.test \\(mxd\\) with ESMTPS id ");
 
             swaks(work, mx, "--to", "bob@example.test", "--h-Subject", "plain");
             String plain = Files.readString(mx.awaitDelivered("bob", 1, Duration.ofSeconds(20)).get(0), StandardCharsets.UTF_8);
-            assertThat(plain).contains("\nReceived: from client.test ([127.0.0.1])\r\n\tby mx1.example.test (mxd) with ESMTP id ")
+            assertThat(plain).contains("\nReceived: from client.test ([127.0.0.1])\n\tby mx1.example.test (mxd) with ESMTP id ")
                     .doesNotContain("(using ");
         } finally {
             TestDirs.deleteTree(work);

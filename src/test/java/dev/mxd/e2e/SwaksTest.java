@@ -60,16 +60,16 @@ class SwaksTest {
     void plainPipelinedTlsAndEightBit() throws Exception {
         String plain = swaks("--to", "alice@example.test", "--h-Subject", "plain", "--body", "plain body");
         assertThat(plain).contains("250 2.0.0 OK queued as");
-        assertThat(lastDelivered("alice", 1)).contains("Subject: plain\r\n").contains("\r\n\r\nplain body\r\n");
+        assertThat(lastDelivered("alice", 1)).contains("Subject: plain\n").contains("\n\nplain body\n");
 
         String piped = swaks("--pipeline", "--to", "bob@example.test", "--h-Subject", "pipelined", "--body", "pipelined body");
         assertThat(piped).contains("PIPELINING").contains("250 2.0.0 OK queued as");
-        assertThat(lastDelivered("bob", 1)).contains("Subject: pipelined\r\n").contains("pipelined body\r\n");
+        assertThat(lastDelivered("bob", 1)).contains("Subject: pipelined\n").contains("pipelined body\n");
 
         String tls = swaks("--tls", "--to", "alice@example.test", "--h-Subject", "over-tls", "--body", "secret body");
         assertThat(tls).contains("220 2.0.0 ready to start TLS").contains("250 2.0.0 OK queued as");
         String tlsMessage = lastDelivered("alice", 2);
-        assertThat(tlsMessage).contains("with ESMTPS id").contains("Subject: over-tls\r\n").contains("secret body\r\n");
+        assertThat(tlsMessage).contains("with ESMTPS id").contains("Subject: over-tls\n").contains("secret body\n");
 
         Path eight = work.resolve("8bit.eml");
         byte[] body = ("From: sender@client.test\r\nTo: bob@example.test\r\nSubject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -78,7 +78,7 @@ class SwaksTest {
         String eightBit = swaks("--to", "bob@example.test", "--data", "@" + eight);
         assertThat(eightBit).contains("250 2.0.0 OK queued as");
         String delivered = lastDelivered("bob", 2);
-        assertThat(delivered).contains("Subject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                + "Content-Transfer-Encoding: 8bit\r\n\r\nGrüße, café, 日本語\r\n..leading dot line\r\n");
+        assertThat(delivered).contains("Subject: 8bit\nContent-Type: text/plain; charset=utf-8\n"
+                + "Content-Transfer-Encoding: 8bit\n\nGrüße, café, 日本語\n..leading dot line\n");
     }
 }

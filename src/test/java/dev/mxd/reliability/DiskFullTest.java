@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 @PeerTest
 class DiskFullTest {
 
-    private static final Pattern MARKER = Pattern.compile("\nSubject: (full-\\d+)\r\n");
+    private static final Pattern MARKER = Pattern.compile("\nSubject: (full-\\d+)\n");
 
     @Test
     void fullDiskAnswers452AcknowledgesNothingUnstoredAndDeliversEverythingOnceSpaceIsBack() throws Exception {
@@ -143,7 +143,7 @@ class DiskFullTest {
             for (Path f : mx.delivered(box)) {
                 String text = Files.readString(f, StandardCharsets.ISO_8859_1);
                 Matcher m = MARKER.matcher(text);
-                if (m.find() && text.endsWith("end of " + m.group(1) + "\r\n")) {
+                if (m.find() && text.endsWith("end of " + m.group(1) + "\n")) {
                     subjects.add(m.group(1));
                 }
             }

@@ -21,6 +21,7 @@ import dev.mxd.mail.ReceivedMessage;
 import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
 import dev.mxd.testing.FreePort;
+import dev.mxd.testing.MaildirText;
 import dev.mxd.testing.MxdProcess;
 import dev.mxd.testing.SpoolFiles;
 import dev.mxd.testing.TestMx;
@@ -455,7 +456,7 @@ class IntermediateStateTest {
         Spool s = Spool.attach(spoolDir(), HOST, Clock.systemUTC());
         String body = SpoolFiles.text(s, id);
         Files.writeString(maildir(mailbox).resolve("new").resolve(System.nanoTime() + ".M1P1Q1." + HOST),
-                "Return-Path: <sender@client.test>\r\nDelivered-To: " + mailbox + "@example.test\r\n" + body);
+                MaildirText.lf("Return-Path: <sender@client.test>\r\nDelivered-To: " + mailbox + "@example.test\r\n" + body));
     }
 
     /** A message to alice and bob whose copy for alice is written and recorded in its envelope. */
@@ -510,7 +511,7 @@ class IntermediateStateTest {
         all.addAll(files(maildir(mailbox).resolve("cur")));
         for (Path p : all) {
             String m = Files.readString(p, StandardCharsets.UTF_8);
-            assertThat(m).as(p.toString()).startsWith("Return-Path: <sender@client.test>\r\n").endsWith("\r\n" + END + "\r\n");
+            assertThat(m).as(p.toString()).startsWith("Return-Path: <sender@client.test>\n").endsWith("\n" + END + "\n");
         }
         return all.size();
     }
@@ -520,7 +521,7 @@ class IntermediateStateTest {
         copies(mailbox);
         List<String> out = new ArrayList<>();
         for (Path p : files(maildir(mailbox).resolve("new"))) {
-            Arrays.stream(Files.readString(p, StandardCharsets.UTF_8).split("\r\n")).filter(l -> l.startsWith("Subject: "))
+            Arrays.stream(Files.readString(p, StandardCharsets.UTF_8).split("\n")).filter(l -> l.startsWith("Subject: "))
                     .findFirst().ifPresent(l -> out.add(l.substring("Subject: ".length())));
         }
         return out;

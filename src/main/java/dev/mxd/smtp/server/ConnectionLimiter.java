@@ -145,7 +145,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     }
 
     private void refuse(ChannelHandlerContext ctx, SmtpReply reply) {
-        new SessionLog("unknown", (InetSocketAddress) ctx.channel().remoteAddress(), rejections)
+        new SessionLog((InetSocketAddress) ctx.channel().remoteAddress(), rejections)
                 .rejected("connect", reply, Optional.empty(), Optional.empty(), false, Optional.empty());
         ctx.channel().config().setAutoRead(false);
         ctx.pipeline().remove(SmtpServer.DECODER);

@@ -26,13 +26,13 @@ final class SessionLog {
     private static final String[] ORDER = {"helo", "ehlo", "starttls", "mail", "rcpt", "data", "rset", "noop", "vrfy", "help",
             "quit", "unknown"};
 
-    private final String name;
+    private String name = "unknown";
+    private boolean connectLogged;
     private final String address;
     private final RejectionListener rejections;
     private final Map<String, int[]> counts = new LinkedHashMap<>(); // command → {accepted, total}
 
-    SessionLog(String clientName, InetSocketAddress remote, RejectionListener rejections) {
-        this.name = clientName;
+    SessionLog(InetSocketAddress remote, RejectionListener rejections) {
         this.address = addressText(remote);
         this.rejections = rejections;
     }
@@ -53,12 +53,22 @@ final class SessionLog {
         return name + "[" + address + "]";
     }
 
-    void connected() {
+    /**
+     * The connect line, once the client's name is known ({@code name} empty: {@code unknown}).
+     * Later calls do nothing, so a lookup that ends after the session did changes nothing.
+     */
+    void connected(Optional<String> clientName) {
+        if (connectLogged) {
+            return;
+        }
+        connectLogged = true;
+        name = clientName.orElse("unknown");
         LOG.info("connect from {}", client());
     }
 
     /** The disconnect line, e.g. {@code disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5/6}. */
     void disconnected() {
+        connected(Optional.empty()); // gone before its name was known: the connect line still comes first
         LOG.info("disconnect from {}{}", client(), countsText());
     }
 

@@ -45,6 +45,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private final RecipientPolicy policy;
     private final MessageStore store;
     private final ExecutorService storeExecutor;
+    private final ClientNameLookup names;
+    private boolean named; // the client's name is settled (found, unknown or given up on): the greeting may go out
+    private long greetPauseEnds; // System.nanoTime() when the greet pause is over
 
     private SmtpSession session;
     private SmtpFrameDecoder decoder;
@@ -68,8 +71,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private boolean esmtp;
 
     SmtpConnectionHandler(String hostname, Limits limits, Timeouts timeouts, Optional<SslContext> tls, RecipientPolicy policy,
-                          MessageStore store, ExecutorService storeExecutor, RejectionListener rejections) {
+                          MessageStore store, ExecutorService storeExecutor, RejectionListener rejections, ClientNameLookup names) {
         this.rejections = rejections;
+        this.names = names;
         this.hostname = hostname;
         this.limits = limits;
         this.timeouts = timeouts;
@@ -86,18 +90,78 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         SessionActivity counted = ctx.channel().attr(SessionActivity.KEY).get();
         activity = counted != null ? counted : new SessionActivity();
         errors = new ClientErrors(limits);
-        log = new SessionLog("unknown", (InetSocketAddress) ctx.channel().remoteAddress(), rejections);
-        log.connected();
+        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        log = new SessionLog(remote, rejections);
         watchCommands(ctx, timeouts.command().toNanos());
-        SmtpReply greeting = Replies.greeting(hostname);
-        if (timeouts.greetPause().isZero()) {
-            greet(ctx, greeting);
-        } else {
+        if (!timeouts.greetPause().isZero()) {
             // Postscreen's trick: a first greeting line now, the last one after a pause; a client
             // that sends in between has not waited for the greeting (RFC 5321 §3.1) and is refused.
+            // The name lookup runs during the pause.
+            SmtpReply greeting = Replies.greeting(hostname);
             String first = greeting.code() + "-" + greeting.lines().get(0) + "\r\n";
             ctx.writeAndFlush(Unpooled.copiedBuffer(first, java.nio.charset.StandardCharsets.US_ASCII));
-            ctx.executor().schedule(() -> greet(ctx, greeting), timeouts.greetPause().toMillis(), TimeUnit.MILLISECONDS);
+            greetPauseEnds = System.nanoTime() + timeouts.greetPause().toNanos();
+        }
+        lookUpName(ctx, remote);
+    }
+
+    /**
+     * Postfix resolves the client's name before the 220: the lookup runs off the event loop, and
+     * the greeting (its last line, after the greet pause) goes out when it answers or after
+     * {@link SmtpServer#CLIENT_NAME_WAIT}, whichever comes first (the client is {@code unknown}
+     * then). A client that talks meanwhile has not waited for the greeting and is refused as
+     * during the greet pause.
+     */
+    private void lookUpName(ChannelHandlerContext ctx, InetSocketAddress remote) {
+        if (remote == null || remote.getAddress() == null) {
+            named(ctx, Optional.empty());
+            return;
+        }
+        java.util.concurrent.CompletionStage<Optional<String>> lookup;
+        try {
+            lookup = names.name(remote.getAddress());
+        } catch (RuntimeException e) {
+            LOG.debug("client name lookup failed: {}", LogText.safe(e));
+            named(ctx, Optional.empty());
+            return;
+        }
+        var giveUp = ctx.executor().schedule(() -> named(ctx, Optional.empty()), SmtpServer.CLIENT_NAME_WAIT.toMillis(),
+                TimeUnit.MILLISECONDS);
+        lookup.whenComplete((name, failure) -> {
+            Optional<String> found = failure == null && name != null ? name : Optional.empty();
+            if (ctx.executor().inEventLoop()) {
+                giveUp.cancel(false);
+                named(ctx, found);
+                return;
+            }
+            try {
+                ctx.executor().execute(() -> {
+                    giveUp.cancel(false);
+                    named(ctx, found);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+                // the server is stopping; the connection goes with it
+            }
+        });
+    }
+
+    /** The client's name is settled: the connect line, then the greeting (once). Event loop only. */
+    private void named(ChannelHandlerContext ctx, Optional<String> name) {
+        if (named) {
+            return;
+        }
+        named = true;
+        if (closing || !ctx.channel().isActive()) {
+            return;
+        }
+        session.named(name);
+        log.connected(name);
+        SmtpReply greeting = Replies.greeting(hostname);
+        long pauseLeft = timeouts.greetPause().isZero() ? 0 : greetPauseEnds - System.nanoTime();
+        if (pauseLeft <= 0) {
+            greet(ctx, greeting);
+        } else {
+            ctx.executor().schedule(() -> greet(ctx, greeting), pauseLeft, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -140,6 +204,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             }
             reply(ctx, Replies.BARE_LINE_ENDING, true);
         } else if (frame instanceof Frame.TalkedEarly) {
+            if (!named) { // talked while its name was being looked up: no greeting will come
+                named = true;
+                log.connected(Optional.empty());
+            }
             stage = "connect";
             LOG.info("{}: sent before the greeting; refused", ctx.channel().remoteAddress());
             reply(ctx, Replies.TALKED_BEFORE_GREETING, true);

@@ -58,6 +58,7 @@ public final class SmtpServer implements AutoCloseable {
     private volatile List<String> tlsWarnings;
     private final RecipientPolicy policy;
     private final MessageStore store;
+    private final ClientNameLookup names;
     private final ConnectionLimiter limiter;
     private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
@@ -68,8 +69,9 @@ public final class SmtpServer implements AutoCloseable {
     private volatile RejectionListener rejections = RejectionListener.NONE;
 
     private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
-                       MessageStore store) {
+                       MessageStore store, ClientNameLookup names) {
         this.config = config;
+        this.names = names;
         this.sslContext = sslContext;
         this.tlsWarnings = List.copyOf(tlsWarnings);
         this.policy = policy;
@@ -91,9 +93,22 @@ public final class SmtpServer implements AutoCloseable {
      * cannot be used (STARTTLS is never offered with a handshake that always fails).
      */
     public static SmtpServer start(MxdConfig config, RecipientPolicy policy, MessageStore store) throws IOException {
+        return start(config, policy, store, ClientNameLookup.NONE);
+    }
+
+    /**
+     * Longest wait for a client's name before the greeting goes out anyway, the client then
+     * {@code unknown}: Postfix's reverse lookups are bounded by the resolver's timeouts; 5 s keeps
+     * a slow DNS from holding clients long.
+     */
+    public static final java.time.Duration CLIENT_NAME_WAIT = java.time.Duration.ofSeconds(5);
+
+    /** As {@link #start(MxdConfig, RecipientPolicy, MessageStore)}, each client named by {@code names} before its greeting. */
+    public static SmtpServer start(MxdConfig config, RecipientPolicy policy, MessageStore store, ClientNameLookup names)
+            throws IOException {
         Optional<ServerCertificate.Loaded> loaded = loadCertificate(config.tls());
         SmtpServer server = new SmtpServer(config, loaded.map(ServerCertificate.Loaded::context),
-                loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()), policy, store);
+                loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()), policy, store, names);
         try {
             server.bind();
         } catch (IOException | RuntimeException e) {
@@ -190,7 +205,7 @@ public final class SmtpServer implements AutoCloseable {
         p.addLast(IDLE, noIdleTimer());
         p.addLast(DECODER, new SmtpFrameDecoder(config.limits().maxLineLength(), config.limits().bareLf()));
         p.addLast(SESSION, new SmtpConnectionHandler(config.hostname(), config.limits(), config.timeouts(), sslContext,
-                policy, store, storeExecutor, (stage, code) -> rejections.rejected(stage, code)));
+                policy, store, storeExecutor, (stage, code) -> rejections.rejected(stage, code), names));
     }
 
     /** From now on, every refusal the server sends (4xx or 5xx) is also told to {@code listener} (metrics). */

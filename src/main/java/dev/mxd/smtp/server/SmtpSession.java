@@ -33,6 +33,7 @@ final class SmtpSession {
 
     // Connection state.
     private final InetSocketAddress remote;
+    private Optional<String> clientName = Optional.empty();
     private Optional<String> helo = Optional.empty();
     private boolean esmtp;
     private boolean tls;
@@ -183,6 +184,11 @@ final class SmtpSession {
     }
 
     /** RFC 3207 §4.2: after the handshake, forget everything the client said before it. */
+    /** The client's confirmed host name, learnt before the greeting (empty: unknown). */
+    void named(Optional<String> name) {
+        clientName = name;
+    }
+
     void tlsStarted(Optional<String> details) {
         tls = true;
         tlsDetails = details;
@@ -241,7 +247,7 @@ final class SmtpSession {
     }
 
     ClientInfo clientInfo() {
-        return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls, tlsDetails);
+        return new ClientInfo(remote, helo.orElse("unknown"), esmtp, tls, tlsDetails, clientName);
     }
 
     private Transaction transaction() {

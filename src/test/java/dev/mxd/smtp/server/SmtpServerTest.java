@@ -180,9 +180,9 @@ class SmtpServerTest {
         List<Path> alice = mx.awaitDelivered("alice", 1, Duration.ofSeconds(10));
         assertThat(alice).hasSize(1);
         String text = Files.readString(alice.get(0), StandardCharsets.UTF_8);
-        assertThat(text).startsWith("Return-Path: <José@exämple.test>\r\nDelivered-To: alice@example.test\r\nReceived: from client.test ([127.0.0.1])\r\n"
+        assertThat(text).startsWith("Return-Path: <José@exämple.test>\nDelivered-To: alice@example.test\nReceived: from client.test ([127.0.0.1])\n"
                 + "\tby mx1.example.test (mxd) with UTF8SMTP id " + id + "; ");
-        assertThat(text).endsWith("Subject: caf\u00e9\r\n\r\n8-bit: \u00e9\u00e8\r\n");
+        assertThat(text).endsWith("Subject: caf\u00e9\n\n8-bit: \u00e9\u00e8\n");
         // The backup recipient stays in the spool for the delivery agent, with its DSN parameters.
         Envelope e = deferred(id);
         assertThat(e.parameters().envid()).contains("env+1");
@@ -209,8 +209,8 @@ class SmtpServerTest {
         }
         List<Path> bob = mx.awaitDelivered("bob", 1, Duration.ofSeconds(10));
         assertThat(bob).hasSize(1);
-        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).startsWith("Return-Path: <José@exämple.test>\r\n")
-                .contains(" with UTF8SMTP id " + id).endsWith("From: José <José@exämple.test>\r\nTo: δοκιμή@example.org\r\n\r\nΓειά\r\n");
+        assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).startsWith("Return-Path: <José@exämple.test>\n")
+                .contains(" with UTF8SMTP id " + id).endsWith("From: José <José@exämple.test>\nTo: δοκιμή@example.org\n\nΓειά\n");
         Envelope e = deferred(id);
         assertThat(e.parameters().smtputf8()).isTrue();
         assertThat(e.recipients().get(1).recipient().address().toString()).isEqualTo("δοκιμή@example.org");

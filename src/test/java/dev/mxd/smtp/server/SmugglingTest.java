@@ -82,8 +82,10 @@ class SmugglingTest {
             assertThat(c.code()).isEqualTo(221);
         }
         String delivered = Files.readString(mx.awaitDelivered("alice", 1, Duration.ofSeconds(10)).get(0));
-        assertThat(delivered).contains("\r\nMAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\n")
-                .contains("Subject: smuggled").doesNotContain("body\n.").doesNotContain("\r\r");
+        // The Maildir copy has LF line ends (issue 15 point 7); the spool's CRLF, bare LFs normalized, is seen at
+        // the next hop in BareLfRelayPeerTest.
+        assertThat(delivered).contains("\nMAIL FROM:<admin@example.test>\nRCPT TO:<bob@example.test>\n")
+                .contains("Subject: smuggled").doesNotContain("\r");
         Thread.sleep(200); // a smuggled second message would be delivered by now: an absence has no condition to wait for
         assertThat(mx.delivered("bob")).isEmpty();
         assertThat(mx.delivered("alice")).hasSize(1);
@@ -136,7 +138,7 @@ class SmugglingTest {
             assertThat(c.reply()).startsWith("250 2.0.0 OK queued as ");
         }
         String delivered = Files.readString(mx.awaitDelivered("alice", 1, Duration.ofSeconds(10)).get(0));
-        assertThat(delivered).endsWith("\r\nSubject: x\r\n\r\nline one\r\nline two\r\n");
+        assertThat(delivered).endsWith("\nSubject: x\n\nline one\nline two\n").doesNotContain("\r");
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.queue.QueueState;
 import dev.mxd.queue.Spool;
 import dev.mxd.testing.Await;
+import dev.mxd.testing.MaildirText;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.io.ByteArrayOutputStream;
@@ -134,11 +135,11 @@ class StreamingDataTest {
         List<Path> delivered = mx.awaitDelivered("alice", 1, Duration.ofSeconds(20));
         assertThat(delivered).hasSize(1);
         byte[] got = Files.readAllBytes(delivered.get(0));
-        byte[] expected = body.text.toByteArray();
+        byte[] expected = MaildirText.lf(body.text.toByteArray());
         assertThat(got.length).isGreaterThan(expected.length);
         assertThat(tail(got, expected.length)).isEqualTo(expected);
         assertThat(new String(got, 0, got.length - expected.length, StandardCharsets.UTF_8))
-                .startsWith("Return-Path: <sender@client.test>\r\nDelivered-To: alice@example.test\r\nReceived: from client.test");
+                .startsWith("Return-Path: <sender@client.test>\nDelivered-To: alice@example.test\nReceived: from client.test");
         // The Maildir copy comes before the queue manager records it and removes the message: wait for that end.
         String id = reply.substring("250 2.0.0 OK queued as ".length()).strip();
         Await.within(Duration.ofSeconds(20), () -> mx.mx().spool().state(id).isEmpty());
@@ -187,7 +188,7 @@ class StreamingDataTest {
         for (int i = 0; i < clients; i++) {
             Body b = new Body(100 + i, size);
             wires.add(b.wire.toByteArray());
-            digests.add(sha256(b.text.toByteArray()));
+            digests.add(sha256(MaildirText.lf(b.text.toByteArray())));
         }
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         long before = retainedHeap(memory);
