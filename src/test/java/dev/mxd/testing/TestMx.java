@@ -35,8 +35,13 @@ public final class TestMx implements AutoCloseable {
         return yaml(dataDir, port, 0, "", extra);
     }
 
-    /** The configuration, with the admin listener on {@code adminPort} when it is not 0. */
+    /**
+     * The configuration, with the admin listener on {@code adminPort} when it is not 0. Unless {@code extra}
+     * has a {@code dns:} section, DNS goes to a loopback port where nothing answers, never to the system's
+     * resolver: remote lookups and the client-name lookup of each connection fail at once.
+     */
     public static String yaml(Path dataDir, int port, int adminPort, String exampleTestExtra, String extra) {
+        String dns = extra.contains("dns:") ? "" : "dns:\n  servers: [\"127.0.0.1:" + FreePort.tcpAndUdp("127.0.0.1") + "\"]\n";
         return "hostname: mx1.example.test\n"
                 + "listen:\n  smtp: [\"127.0.0.1:" + port + "\"]\n"
                 + (adminPort == 0 ? "" : "  admin: \"127.0.0.1:" + adminPort + "\"\n")
@@ -46,7 +51,7 @@ public final class TestMx implements AutoCloseable {
                 + "    aliases: {postmaster: alice, team: [alice, bob]}\n"
                 + exampleTestExtra.indent(4)
                 + "  example.org:\n    role: backup\n"
-                + extra;
+                + extra + dns;
     }
 
     public static TestMx start(String extra) throws Exception {
@@ -80,10 +85,6 @@ public final class TestMx implements AutoCloseable {
             throws Exception {
         int port = FreePort.tcpAndUdp("127.0.0.1");
         String withDefaults = extra.contains("timeouts:") ? extra : extra + "timeouts:\n  greet-pause: 0s\n";
-        if (!withDefaults.contains("dns:")) {
-            // Never the system's resolver: remote lookups go to a loopback port where nothing answers.
-            withDefaults += "dns:\n  servers: [\"127.0.0.1:" + FreePort.tcpAndUdp("127.0.0.1") + "\"]\n";
-        }
         String text = yaml(dir.resolve("data"), port, admin ? FreePort.tcpAndUdp("127.0.0.1") : 0, exampleTestExtra, withDefaults);
         Files.writeString(dir.resolve("mxd.yaml"), text);
         MxdConfig config = ConfigLoader.parse(text, dir.resolve("mxd.yaml"));
