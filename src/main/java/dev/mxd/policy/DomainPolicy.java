@@ -92,8 +92,6 @@ public final class DomainPolicy implements RecipientPolicy {
         });
     }
 
-    /** 4.1.1: the enhanced code of an address that cannot be verified now (Postfix's unverified_recipient_tempfail_action). */
-    private static final EnhancedStatus NOT_VERIFIED_NOW = new EnhancedStatus(4, 1, 1);
     /** At most this much of the primary's text is quoted in a refusal. */
     private static final int QUOTED = 120;
 
@@ -108,7 +106,7 @@ public final class DomainPolicy implements RecipientPolicy {
 
     static SmtpReply cannotVerify(Mailbox recipient, String reason) {
         String why = reason.length() > QUOTED ? reason.substring(0, QUOTED) + "..." : reason;
-        return SmtpReply.of(450, NOT_VERIFIED_NOW, "<" + recipient + ">: recipient address rejected: cannot verify now: "
+        return SmtpReply.of(450, EnhancedStatus.MAILBOX_UNVERIFIED, "<" + recipient + ">: recipient address rejected: cannot verify now: "
                 + printable(why));
     }
 
