@@ -3,7 +3,9 @@ package dev.mxd.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.queue.QueueState;
+import ch.qos.logback.classic.Level;
 import dev.mxd.testing.Await;
+import dev.mxd.testing.LogCapture;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.KnotServer;
 import dev.mxd.testing.PeerTest;
@@ -108,20 +110,31 @@ class RecipientCalloutPeerTest {
     @Test
     void aUserThePrimaryKnowsIsAcceptedAndOneItRefusesGets550AtRcptWithNothingQueued() throws Exception {
         assertThat(rcpts("alice@example.org")).singleElement().asString().startsWith("250 ");
-        List<String> refused = rcpts("nobody@example.org");
+        List<String> refused;
+        try (LogCapture log = LogCapture.start(Level.INFO)) {
+            refused = rcpts("nobody@example.org");
+            // A normal RCPT refusal: the NOQUEUE line with the whole reply, and the refusal counters.
+            assertThat(Await.within(Duration.ofSeconds(5), () -> log.lines().stream().anyMatch(l ->
+                    l.startsWith("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.1 <nobody@example.org>: recipient address rejected")
+                            && l.contains("to=<nobody@example.org>")))).as(String.join("\n", log.lines())).isTrue();
+        }
         assertThat(refused).singleElement().asString()
                 .startsWith("550 5.1.1 <nobody@example.org>: recipient address rejected")
                 .contains("the primary MX said: 550 5.1.1");
+        assertThat(backup.mx().metrics().scrape().lines()
+                .filter(l -> l.startsWith("mxd_smtp_rejections_total") && l.contains("stage=\"rcpt\"") && l.contains("code=\"550\"")))
+                .isNotEmpty();
         for (QueueState state : QueueState.values()) {
             assertThat(backup.mx().spool().ids(state)).as("queued at the backup in " + state).isEmpty();
         }
     }
 
     @Test
-    void aSecondRcptForAnAddressIsAnsweredFromTheCacheWithoutAskingThePrimary() throws Exception {
+    void aSecondRcptForAnAddressIsAnsweredFromTheCacheEvenAfterAReloadWithoutAskingThePrimary() throws Exception {
         assertThat(rcpts("bob@example.org", "ghost@example.org")).satisfiesExactly(
                 r -> assertThat(r).startsWith("250 "), r -> assertThat(r).startsWith("550 5.1.1"));
         Await.within(Duration.ofSeconds(10), () -> primaryConnections() >= 2);
+        assertThat(backup.mx().reload(backup.configFile())).isTrue(); // the answers outlive a reload (SIGHUP)
         long before = primaryConnections();
         assertThat(rcpts("bob@example.org", "ghost@example.org")).satisfiesExactly(
                 r -> assertThat(r).startsWith("250 "), r -> assertThat(r).startsWith("550 5.1.1"));
