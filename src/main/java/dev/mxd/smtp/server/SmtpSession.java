@@ -8,6 +8,7 @@ import dev.mxd.mail.Recipient;
 import dev.mxd.mail.RecipientPolicy;
 import dev.mxd.mail.Transaction;
 import dev.mxd.smtp.DataOutcome;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
@@ -27,7 +28,7 @@ import java.util.concurrent.CompletableFuture;
 final class SmtpSession {
 
     /** A recipient policy that failed instead of deciding (a bug): the client tries again later. */
-    private static final SmtpReply RCPT_LOCAL_ERROR = SmtpReply.of(451, dev.mxd.smtp.EnhancedStatus.LOCAL_ERROR,
+    private static final SmtpReply RCPT_LOCAL_ERROR = SmtpReply.of(451, EnhancedStatus.LOCAL_ERROR,
             "local error in processing the recipient, try again later");
 
     // Settings.
