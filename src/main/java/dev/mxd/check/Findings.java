@@ -34,6 +34,9 @@ import java.util.stream.Collectors;
  * <li>A greeting that names another host than the MX is a note, not a warning: pools behind one
  *     MX name and one machine serving many MX names greet with the machine's own name, and
  *     delivery never depends on it (certificate checks of DANE and MTA-STS use the MX name).</li>
+ * <li>A backup MX that takes larger messages (SIZE, RFC 1870) than the primary is a warning: it
+ *     accepts what the primary refuses later, and must then bounce it, possibly to a forged sender.
+ *     Not an error: mail within the primary's limit flows.</li>
  * <li>Loopback and private addresses are flagged only for domains under public top-level
  *     domains; under .test, .local, home.arpa and the like they are what one expects.</li>
  * </ul>
@@ -56,6 +59,7 @@ public final class Findings {
             routeFindings(routes, out);
         }
         probeFindings(outcome.domain(), probes, port, out);
+        sizeFindings(probes, out);
         out.sort(Comparator.comparing(Finding::severity)); // stable: same-severity findings keep their order
         return List.copyOf(out);
     }
@@ -171,6 +175,45 @@ public final class Findings {
                     + " (tried " + probes.size() + " address" + (probes.size() == 1 ? "" : "es") + " of " + hosts
                     + "): mail cannot be delivered now; senders queue it, retry, and finally bounce it"));
         }
+    }
+
+    /**
+     * RFC 1870 SIZE across preferences: the primary is the best preference any probe reached; its
+     * smallest SIZE is what the domain takes in the end. A host of a worse preference that announces
+     * more (or no limit: no SIZE, or SIZE 0) accepts messages the primary will refuse, and must bounce
+     * them later instead of refusing them at MAIL: one warning per such host, naming both sizes.
+     */
+    private static void sizeFindings(List<HostProbe> probes, List<Finding> out) {
+        List<HostProbe> reached = probes.stream().filter(HostProbe::reached).toList();
+        if (reached.isEmpty()) {
+            return;
+        }
+        int best = reached.stream().mapToInt(HostProbe::preference).min().orElseThrow();
+        List<HostProbe> primaries = reached.stream().filter(p -> p.preference() == best).toList();
+        if (primaries.stream().anyMatch(p -> size(p).isEmpty())) {
+            return; // a primary without a limit (or one not announced): nothing a backup can exceed for sure
+        }
+        HostProbe primary = primaries.stream().min(Comparator.comparingLong(p -> size(p).getAsLong())).orElseThrow();
+        long limit = size(primary).getAsLong();
+        Set<String> told = new LinkedHashSet<>();
+        for (HostProbe p : reached) {
+            if (p.preference() == best || !told.add(p.host())) {
+                continue;
+            }
+            java.util.OptionalLong backup = size(p);
+            if (backup.isEmpty() || backup.getAsLong() > limit) {
+                String theirs = backup.isEmpty() ? "announces no SIZE limit" : "takes messages up to " + backup.getAsLong()
+                        + " bytes (SIZE)";
+                out.add(Finding.about(Severity.WARNING, p.host(), "backup MX " + p.host() + " (preference " + p.preference() + ") "
+                        + theirs + ", but the primary " + primary.host() + " (preference " + best + ") only " + limit
+                        + " bytes: the backup accepts messages the primary will refuse, and must bounce them later, possibly"
+                        + " to a forged sender; give the backup a SIZE no larger than " + limit));
+            }
+        }
+    }
+
+    private static java.util.OptionalLong size(HostProbe p) {
+        return ((ProbeResult.Reached) p.result()).extensions().maxSize();
     }
 
     /** How long before its end a certificate's renewal is worth a note. */

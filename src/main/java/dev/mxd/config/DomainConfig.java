@@ -22,9 +22,11 @@ import java.util.stream.Collectors;
  * @param aliases   local part to one or more mailboxes of this domain
  * @param catchAll  the mailbox that receives mail for unknown local parts, if any
  * @param filter    the gateway filter for this domain's mail (issue 7); none: accepted unscanned
+ * @param verify    for a backup domain, how recipients are verified at RCPT: none, the list of mailboxes, or a
+ *                  callout to a better MX; always list for a local domain
  */
 public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll,
-                           Optional<DomainFilter> filter) {
+                           Optional<DomainFilter> filter, RecipientVerify verify) {
 
     /** The reserved local part every local domain must deliver (RFC 5321 §4.5.1), compared in lowercase. */
     public static final String POSTMASTER = "postmaster";
@@ -52,6 +54,17 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         if (catchAll.isPresent() && !mailboxes.contains(catchAll.get())) {
             throw new IllegalArgumentException("catch-all '" + catchAll.get() + "' is not in this domain's mailboxes " + mailboxes);
         }
+        if (role == Role.LOCAL && verify.mode() != RecipientVerify.Mode.LIST) {
+            throw new IllegalArgumentException("verify: " + verify.mode().key() + " is for backup domains; a local domain always "
+                    + "accepts only its mailboxes, aliases and catch-all");
+        }
+        if (verify.mode() == RecipientVerify.Mode.LIST && role == Role.BACKUP && mailboxes.isEmpty()) {
+            throw new IllegalArgumentException("verify: list needs the recipients this backup domain accepts in mailboxes:");
+        }
+        if (verify.mode() != RecipientVerify.Mode.LIST && (!mailboxes.isEmpty() || !aliases.isEmpty())) {
+            throw new IllegalArgumentException("verify: " + verify.mode().key() + " does not use mailboxes: or aliases:; "
+                    + "remove them, or write verify: list");
+        }
         // RFC 5321 §4.5.1: postmaster@ every domain a server delivers for MUST be deliverable.
         // Who reads it is the operator's decision, so it is never guessed.
         if (role == Role.LOCAL && !mailboxes.contains(POSTMASTER) && !aliases.containsKey(POSTMASTER) && catchAll.isEmpty()) {
@@ -66,13 +79,26 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         this(role, mailboxes, aliases, catchAll, Optional.empty());
     }
 
+    /** A domain verified as its mailboxes imply: by the list when there is one, else (a backup domain) not at all. */
+    public DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll,
+                        Optional<DomainFilter> filter) {
+        this(role, mailboxes, aliases, catchAll, filter, RecipientVerify.of(impliedMode(role, mailboxes)));
+    }
+
+    private static RecipientVerify.Mode impliedMode(Role role, Set<String> mailboxes) {
+        return role == Role.LOCAL || !mailboxes.isEmpty() ? RecipientVerify.Mode.LIST : RecipientVerify.Mode.NONE;
+    }
+
     @JsonCreator
     static DomainConfig fromYaml(@JsonProperty(value = "role", required = true) Role role,
                                  @JsonProperty("mailboxes") List<String> mailboxes,
                                  @JsonProperty("aliases") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
                                  Map<String, List<String>> aliases,
                                  @JsonProperty("catch-all") String catchAll,
-                                 @JsonProperty("filter") DomainFilter filter) {
+                                 @JsonProperty("filter") DomainFilter filter,
+                                 @JsonProperty("verify") RecipientVerify.Mode verify,
+                                 @JsonProperty("verify-positive-expire") java.time.Duration positiveExpire,
+                                 @JsonProperty("verify-negative-expire") java.time.Duration negativeExpire) {
         if (role == null) {
             throw new IllegalArgumentException("role is missing; write role: local or role: backup");
         }
@@ -84,7 +110,13 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         if (aliases != null) {
             aliases.forEach((k, v) -> al.put(lower(k), v == null ? List.of() : v.stream().map(DomainConfig::lower).toList()));
         }
-        return new DomainConfig(role, boxes, al, Optional.ofNullable(catchAll).map(DomainConfig::lower), Optional.ofNullable(filter));
+        RecipientVerify.Mode mode = verify != null ? verify : impliedMode(role, boxes);
+        if (mode != RecipientVerify.Mode.CALLOUT && (positiveExpire != null || negativeExpire != null)) {
+            throw new IllegalArgumentException("verify-positive-expire and verify-negative-expire are for verify: callout");
+        }
+        RecipientVerify v = new RecipientVerify(mode, positiveExpire != null ? positiveExpire : RecipientVerify.DEFAULT_POSITIVE_EXPIRE,
+                negativeExpire != null ? negativeExpire : RecipientVerify.DEFAULT_NEGATIVE_EXPIRE);
+        return new DomainConfig(role, boxes, al, Optional.ofNullable(catchAll).map(DomainConfig::lower), Optional.ofNullable(filter), v);
     }
 
     private static String lower(String s) {

@@ -2,6 +2,8 @@ package dev.mxd.mail;
 
 import dev.mxd.smtp.Mailbox;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Decides at RCPT time whether mxd takes responsibility for a recipient. Deciding here, and
@@ -10,7 +12,21 @@ import java.util.Optional;
  */
 public interface RecipientPolicy {
 
+    /**
+     * The decision from what this node knows itself. A recipient that only another server can
+     * vouch for (a backup domain with {@code verify: callout}) is accepted here: callers that
+     * are not an SMTP client's RCPT (a quarantine release) use this.
+     */
     RcptDecision decide(Mailbox recipient, ClientInfo client);
+
+    /**
+     * The decision for an SMTP client's RCPT, which may need to ask another server first (a
+     * callout to the primary MX): then it completes later, on another thread. The SMTP session
+     * reads no further command until it has completed, so replies stay in order.
+     */
+    default CompletionStage<RcptDecision> decideForClient(Mailbox recipient, ClientInfo client) {
+        return CompletableFuture.completedFuture(decide(recipient, client));
+    }
 
     /**
      * The address {@code RCPT TO:<Postmaster>} (no domain) stands for (RFC 5321 §4.5.1); it is

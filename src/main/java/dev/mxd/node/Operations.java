@@ -85,6 +85,16 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             }
 
             @Override
+            public java.util.concurrent.CompletionStage<RcptDecision> decideForClient(Mailbox recipient, ClientInfo client) {
+                return policy.decideForClient(recipient, client).thenApply(d -> {
+                    if (d instanceof RcptDecision.Refuse r) {
+                        metrics.rcptRejected(r.reply());
+                    }
+                    return d;
+                });
+            }
+
+            @Override
             public Optional<Mailbox> postmaster() {
                 return policy.postmaster();
             }

@@ -10,6 +10,9 @@ import dev.mxd.delivery.DsnWriter;
 import dev.mxd.delivery.HostStatusTable;
 import dev.mxd.delivery.LocalDeliveryAgent;
 import dev.mxd.delivery.Maildir;
+import dev.mxd.delivery.RecipientCallout;
+import dev.mxd.delivery.VerificationCache;
+import dev.mxd.mail.RecipientVerifier;
 import dev.mxd.delivery.RemoteDeliveryAgent;
 import dev.mxd.delivery.RouteSelector;
 import dev.mxd.dns.DnsClient;
@@ -58,6 +61,8 @@ import org.slf4j.LoggerFactory;
 public final class ReceivingMx implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReceivingMx.class);
+    /** The most a recipient verification (callout) holds a client's RCPT. */
+    private static final Duration CALLOUT_LIMIT = Duration.ofSeconds(10);
 
     private volatile MxdConfig config;
     private final Spool spool;
@@ -67,10 +72,12 @@ public final class ReceivingMx implements AutoCloseable {
     private final SmtpServer server;
     private final Operations ops;
     private final Reloadable live;
+    private final RecipientCallout callout;
 
     private ReceivingMx(MxdConfig config, Spool spool, QueueManager queue, RemoteDeliveryAgent remote,
-                        ConnectionCache connections, SmtpServer server, Operations ops, Reloadable live) {
+                        ConnectionCache connections, SmtpServer server, Operations ops, Reloadable live, RecipientCallout callout) {
         this.live = live;
+        this.callout = callout;
         this.config = config;
         this.spool = spool;
         this.queue = queue;
@@ -103,6 +110,11 @@ public final class ReceivingMx implements AutoCloseable {
         ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock);
+        // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
+        // MX plan; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
+        RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), client,
+                new VerificationCache(100_000, clock), CALLOUT_LIMIT, 8);
+        live.verifyWith(callout);
         LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership));
         DsnNotices notices = new DsnNotices(config.hostname(), spool, live::routeLocalMail, live.current.noticePostmaster(),
                 new DsnWriter(), clock);
@@ -121,13 +133,14 @@ public final class ReceivingMx implements AutoCloseable {
             ClientNameLookup names = config.clientNameLookup() ? new ClientNames(dns) : ClientNameLookup.NONE;
             server = SmtpServer.start(config, Operations.counting(policy, metrics), live.store, names);
             Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock);
-            return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live);
+            return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live, callout);
         } catch (IOException | RuntimeException e) {
             if (server != null) {
                 server.close();
             }
             queue.close();
             connections.close();
+            callout.close();
             throw e;
         }
     }
@@ -143,6 +156,7 @@ public final class ReceivingMx implements AutoCloseable {
         private final Spool spool;
         private final Metrics metrics;
         private final Clock clock;
+        private volatile RecipientVerifier verifier = RecipientVerifier.UNAVAILABLE;
         private volatile MxdConfig config;
         private volatile DomainPolicy current;
         private volatile MessageStore currentStore;
@@ -151,6 +165,11 @@ public final class ReceivingMx implements AutoCloseable {
             @Override
             public RcptDecision decide(Mailbox recipient, ClientInfo client) {
                 return current.decide(recipient, client);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<RcptDecision> decideForClient(Mailbox recipient, ClientInfo client) {
+                return current.decideForClient(recipient, client);
             }
 
             @Override
@@ -165,8 +184,14 @@ public final class ReceivingMx implements AutoCloseable {
             this.metrics = metrics;
             this.clock = clock;
             this.config = config;
-            this.current = new DomainPolicy(config);
+            this.current = new DomainPolicy(config, verifier);
             this.currentStore = receivingStore(config, null);
+        }
+
+        /** From now on, backup domains with verify: callout ask {@code v}. */
+        void verifyWith(RecipientVerifier v) {
+            verifier = v;
+            current = new DomainPolicy(config, v);
         }
 
         Optional<Route> routeLocalMail(Mailbox recipient) {
@@ -176,7 +201,7 @@ public final class ReceivingMx implements AutoCloseable {
         void replace(MxdConfig next) {
             MxdConfig before = config;
             config = next;
-            current = new DomainPolicy(next);
+            current = new DomainPolicy(next, verifier);
             if (!next.filters().equals(before.filters()) || filtering(next) != filtering(before)) {
                 currentStore = receivingStore(next, before);
             }
@@ -305,5 +330,6 @@ public final class ReceivingMx implements AutoCloseable {
         server.close();
         queue.close();
         connections.close();
+        callout.close();
     }
 }

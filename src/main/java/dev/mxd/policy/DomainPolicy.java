@@ -3,7 +3,11 @@ package dev.mxd.policy;
 import dev.mxd.config.Cidr;
 import dev.mxd.config.DomainConfig;
 import dev.mxd.config.MxdConfig;
+import dev.mxd.config.RecipientVerify;
 import dev.mxd.config.Role;
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.SmtpReply;
+import dev.mxd.mail.RecipientVerifier;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
 import dev.mxd.smtp.Replies;
@@ -15,21 +19,31 @@ import dev.mxd.mail.Route;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The roles a domain can have (docs/config.md, "domains"), decided per recipient at RCPT time:
  * local domains accept only recipients that resolve to a mailbox (550 5.1.1 otherwise, never
- * accept-then-bounce); backup domains accept every recipient or only the listed ones; any
- * other domain only from a trusted network (554 5.7.1 otherwise). Local parts are matched
- * exactly, so "%" and "!" routing tricks never turn into relaying.
+ * accept-then-bounce); backup domains accept every recipient, only the listed ones, or (verify:
+ * callout) those a better MX accepts when asked; any other domain only from a trusted network
+ * (554 5.7.1 otherwise). Local parts are matched exactly, so "%" and "!" routing tricks never turn
+ * into relaying.
  */
 public final class DomainPolicy implements RecipientPolicy {
 
     private final MxdConfig config;
     private final Optional<Mailbox> postmaster;
+    private final RecipientVerifier verifier;
 
+    /** A policy without callouts: a backup domain with verify: callout then answers its client 450 4.1.1. */
     public DomainPolicy(MxdConfig config) {
+        this(config, RecipientVerifier.UNAVAILABLE);
+    }
+
+    public DomainPolicy(MxdConfig config, RecipientVerifier verifier) {
         this.config = config;
+        this.verifier = verifier;
         // Postfix appends @$myorigin to a bare <postmaster>; here it is the first local domain of the file.
         this.postmaster = config.firstLocalDomain().map(d -> new Mailbox(DomainConfig.POSTMASTER, d));
     }
@@ -50,6 +64,57 @@ public final class DomainPolicy implements RecipientPolicy {
             return new RcptDecision.Accept(new Route.Relay(domain)); // a domain not configured here: unfiltered
         }
         return new RcptDecision.Refuse(Replies.relayDenied(recipient.toString()));
+    }
+
+    /**
+     * As {@link #decide}, except that a recipient of a backup domain with {@code verify: callout} is
+     * asked of a better MX (through the verifier): accepted when it accepts, 550 5.1.1 with its reply
+     * quoted when it refuses, 450 4.1.1 when nobody can tell now. Postmaster is accepted unasked.
+     */
+    @Override
+    public CompletionStage<RcptDecision> decideForClient(Mailbox recipient, ClientInfo client) {
+        Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(recipient.domainKey());
+        if (d.isEmpty() || d.get().role() != Role.BACKUP || d.get().verify().mode() != RecipientVerify.Mode.CALLOUT
+                || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
+            return CompletableFuture.completedFuture(decide(recipient, client));
+        }
+        String domain = recipient.domainKey();
+        RecipientVerify v = d.get().verify();
+        RcptDecision accept = withFilter(new RcptDecision.Accept(new Route.Relay(domain)), d.get());
+        return verifier.verify(recipient, domain, v.positiveExpire(), v.negativeExpire()).thenApply(verdict -> {
+            if (verdict instanceof RecipientVerifier.Verdict.Exists) {
+                return accept;
+            }
+            if (verdict instanceof RecipientVerifier.Verdict.Refused r) {
+                return new RcptDecision.Refuse(refusedByPrimary(recipient, r.reply()));
+            }
+            return new RcptDecision.Refuse(cannotVerify(recipient, ((RecipientVerifier.Verdict.Unknown) verdict).reason()));
+        });
+    }
+
+    /** At most this much of the primary's text is quoted in a refusal. */
+    private static final int QUOTED = 120;
+
+    static SmtpReply refusedByPrimary(Mailbox recipient, SmtpReply primary) {
+        String said = primary.summary();
+        if (said.length() > QUOTED) {
+            said = said.substring(0, QUOTED) + "...";
+        }
+        return SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX, "<" + recipient + ">: recipient address rejected: "
+                + "undeliverable address: the primary MX said: " + printable(said));
+    }
+
+    static SmtpReply cannotVerify(Mailbox recipient, String reason) {
+        String why = reason.length() > QUOTED ? reason.substring(0, QUOTED) + "..." : reason;
+        return SmtpReply.of(450, EnhancedStatus.MAILBOX_UNVERIFIED, "<" + recipient + ">: recipient address rejected: cannot verify now: "
+                + printable(why));
+    }
+
+    /** Another server's words go into our reply line: printable ASCII only. */
+    private static String printable(String text) {
+        StringBuilder sb = new StringBuilder(text.length());
+        text.codePoints().forEach(c -> sb.append(c >= 0x20 && c < 0x7f ? (char) c : '?'));
+        return sb.toString();
     }
 
     /**
@@ -99,9 +164,12 @@ public final class DomainPolicy implements RecipientPolicy {
         return decision;
     }
 
-    /** Postmaster is always accepted (RFC 5321 §4.5.1), even when only listed mailboxes are. */
+    /**
+     * Postmaster is always accepted (RFC 5321 §4.5.1), even when only listed mailboxes are. A domain
+     * verified by callout accepts here: {@link #decideForClient} asks the primary.
+     */
     private static RcptDecision backup(Mailbox recipient, String domain, DomainConfig d) {
-        if (d.mailboxes().isEmpty() || resolve(recipient, d).isPresent() || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
+        if (d.verify().mode() != RecipientVerify.Mode.LIST || resolve(recipient, d).isPresent() || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
             return new RcptDecision.Accept(new Route.Relay(domain));
         }
         return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));

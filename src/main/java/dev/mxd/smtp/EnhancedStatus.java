@@ -28,6 +28,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus TEMPORARY_FAILURE = new EnhancedStatus(4, 0, 0);
     /** 4.3.0: other mail system status: trouble on this host (a file it cannot read or write). */
     public static final EnhancedStatus LOCAL_ERROR = new EnhancedStatus(4, 3, 0);
+    /** 4.1.1: the recipient cannot be verified now (a backup MX whose primary did not answer its callout). */
+    public static final EnhancedStatus MAILBOX_UNVERIFIED = new EnhancedStatus(4, 1, 1);
     /** 4.3.1: mail system full (no room to store the message). */
     public static final EnhancedStatus SYSTEM_FULL = new EnhancedStatus(4, 3, 1);
     /** 4.3.2: the system is not accepting network messages (shutting down). */

@@ -272,4 +272,29 @@ class FindingsTest {
         List<Finding> f = Findings.of(r, List.of(reached(a, "mx1.example.org", "PIPELINING")), 25);
         assertThat(f).extracting(Finding::severity).isSorted().contains(Severity.ERROR, Severity.WARNING, Severity.NOTE);
     }
+
+    @Test
+    void aBackupMxTakingLargerMessagesThanThePrimaryIsAWarningNamingBothSizes() {
+        MxHost primary = host(10, "mx1.example.org", "192.0.2.1");
+        MxHost backup = host(20, "mx2.example.org", "198.51.100.1");
+        MxHost unlimited = host(30, "mx3.example.org", "198.51.100.2");
+        List<Finding> f = Findings.of(routes(PUBLIC, primary, backup, unlimited), List.of(
+                reached(primary, "mx1.example.org ESMTP", "STARTTLS", "SIZE 10240000"),
+                reached(backup, "mx2.example.org ESMTP", "STARTTLS", "SIZE 52428800"),
+                reached(unlimited, "mx3.example.org ESMTP", "STARTTLS", "SIZE 0")), 25);
+        assertThat(of(Severity.WARNING, f)).extracting(x -> x.host().orElseThrow()).containsExactly("mx2.example.org", "mx3.example.org");
+        assertThat(messages(Severity.WARNING, f).get(0)).contains("takes messages up to 52428800 bytes")
+                .contains("primary mx1.example.org (preference 10) only 10240000 bytes");
+        assertThat(messages(Severity.WARNING, f).get(1)).contains("announces no SIZE limit");
+    }
+
+    @Test
+    void aBackupWithTheSameOrASmallerSizeIsFine() {
+        MxHost primary = host(10, "mx1.example.org", "192.0.2.1");
+        MxHost backup = host(20, "mx2.example.org", "198.51.100.1");
+        List<Finding> f = Findings.of(routes(PUBLIC, primary, backup), List.of(
+                reached(primary, "mx1.example.org ESMTP", "STARTTLS", "SIZE 10240000"),
+                reached(backup, "mx2.example.org ESMTP", "STARTTLS", "SIZE 10240000")), 25);
+        assertThat(f).isEmpty();
+    }
 }

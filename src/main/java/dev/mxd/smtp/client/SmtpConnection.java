@@ -804,6 +804,42 @@ public final class SmtpConnection implements AutoCloseable {
         return reader.read();
     }
 
+    /**
+     * Asks whether the server takes {@code address} without sending a message, as Postfix's address
+     * verification does: MAIL FROM:&lt;&gt; (the null sender, so that no server sends notices about
+     * the probe), RCPT TO, then RSET. The session stays open for more when every step was answered
+     * in step; otherwise it is closed.
+     *
+     * @throws IllegalStateException if the connection is not {@link #reusable()}
+     */
+    public RecipientProbe probeRecipient(String address) {
+        if (!reusable()) {
+            throw new IllegalStateException("SMTP connection to " + where + " is closed; open a new one");
+        }
+        OutboundEnvelope.checkPath(address, "recipient");
+        boolean utf8 = OutboundEnvelope.nonAscii(address);
+        if (utf8 && !extensions.offers("SMTPUTF8")) {
+            return new RecipientProbe.Unanswered(where + " does not offer SMTPUTF8, which <" + address + "> needs");
+        }
+        try {
+            stage = SessionStage.MAIL;
+            SmtpReply mail = command("MAIL FROM:<>" + (utf8 ? " SMTPUTF8" : ""), settings.timeouts().mail());
+            if (!mail.positive()) {
+                close();
+                return new RecipientProbe.Unanswered(where + " refused MAIL FROM:<>: " + mail.summary());
+            }
+            stage = SessionStage.RCPT;
+            SmtpReply rcpt = command("RCPT TO:<" + address + ">", settings.timeouts().rcpt());
+            stage = SessionStage.RSET;
+            if (!command("RSET", settings.timeouts().helo()).positive()) {
+                close();
+            }
+            return new RecipientProbe.Answered(rcpt);
+        } catch (IOException e) {
+            return new RecipientProbe.Unanswered(lost(e).detail());
+        }
+    }
+
     /** True while this session can take another {@link #send}: open, in step, and not told 421. */
     public boolean reusable() {
         return !closed && !broken;

@@ -56,6 +56,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private boolean storing;
     private boolean closing;
     private boolean delaying; // a reply waits out timeouts.error-delay; no command is read meanwhile
+    private boolean verifying; // a RCPT waits for the recipient policy (a callout); no command is read meanwhile
     private boolean receivingText;
     private SessionActivity activity;
     private ClientErrors errors;
@@ -243,7 +244,45 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             startTls(ctx, t.reply());
         } else if (step instanceof SessionStep.Store s) {
             store(ctx, s.transaction(), s.size());
+        } else if (step instanceof SessionStep.AwaitRcpt a) {
+            awaitRcpt(ctx, a);
         }
+    }
+
+    /**
+     * A RCPT whose decision comes later (a callout to a better MX): the event loop goes on with other
+     * connections; this one reads and frames nothing until the decision is there, so the replies to
+     * pipelined commands after it stay in order (RFC 2920 §3.1).
+     */
+    private void awaitRcpt(ChannelHandlerContext ctx, SessionStep.AwaitRcpt await) {
+        verifying = true;
+        decoder.pause();
+        ctx.channel().config().setAutoRead(false);
+        ctx.flush(); // the replies before this one go out now
+        await.decision().whenComplete((decision, e) -> ctx.executor().execute(() -> {
+            verifying = false;
+            if (closing || !ctx.channel().isActive()) {
+                return;
+            }
+            activity.progressed(); // the wait for the policy is not the client's idleness
+            SessionStep next = await.then().apply(decision);
+            if (next instanceof SessionStep.Reply r && !r.close()) {
+                answer(ctx, false, r.reply());
+            } else {
+                perform(ctx, next);
+            }
+            ctx.flush();
+            if (closing || delaying || verifying) {
+                return; // delayed() resumes reading itself
+            }
+            ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+            try {
+                decoder.resume();
+                ctx.flush();
+            } catch (Exception ex) {
+                ctx.fireExceptionCaught(ex);
+            }
+        }));
     }
 
     private void startTls(ChannelHandlerContext ctx, SmtpReply ready) {
@@ -444,7 +483,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
         boolean writable = ctx.channel().isWritable();
-        if (!storing && !closing && !delaying) {
+        if (!storing && !closing && !delaying && !verifying) {
             ctx.channel().config().setAutoRead(writable);
             if (writable) {
                 decoder.writable();
@@ -477,8 +516,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             }
             long limit = timeouts.command().toNanos();
             long idle = activity.idleNanos(System.nanoTime());
-            if (receivingText || storing || delaying || idle < limit) {
-                watchCommands(ctx, receivingText || storing || delaying ? limit : limit - idle);
+            if (receivingText || storing || delaying || verifying || idle < limit) {
+                watchCommands(ctx, receivingText || storing || delaying || verifying ? limit : limit - idle);
                 return;
             }
             LOG.info("{}: no command completed in {} ms; timeout", ctx.channel().remoteAddress(), idle / 1_000_000);

@@ -8,6 +8,7 @@ import dev.mxd.mail.Recipient;
 import dev.mxd.mail.RecipientPolicy;
 import dev.mxd.mail.Transaction;
 import dev.mxd.smtp.DataOutcome;
+import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
@@ -18,12 +19,17 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The SMTP conversation of one connection as a state machine (RFC 5321 §4.1.4 command order),
  * free of any network code: it takes parsed commands and DATA outcomes and says what to do.
  */
 final class SmtpSession {
+
+    /** A recipient policy that failed instead of deciding (a bug): the client tries again later. */
+    private static final SmtpReply RCPT_LOCAL_ERROR = SmtpReply.of(451, EnhancedStatus.LOCAL_ERROR,
+            "local error in processing the recipient, try again later");
 
     // Settings.
     private final String hostname;
@@ -147,7 +153,19 @@ final class SmtpSession {
         if (!esmtp && !parameters.equals(RcptParameters.NONE)) {
             return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
         }
-        RcptDecision d = policy.decide(to, clientInfo());
+        CompletableFuture<RcptDecision> later = policy.decideForClient(to, clientInfo()).toCompletableFuture();
+        if (later.isDone() && !later.isCompletedExceptionally()) {
+            return decided(to, parameters, later.join());
+        }
+        return new SessionStep.AwaitRcpt(later.exceptionally(e -> new RcptDecision.Refuse(RCPT_LOCAL_ERROR)),
+                d -> decided(to, parameters, d));
+    }
+
+    /** The policy's decision about {@code to}; the session has read nothing else meanwhile. */
+    private SessionStep decided(Mailbox to, RcptParameters parameters, RcptDecision d) {
+        if (!inTransaction) {
+            return reply(Replies.BAD_SEQUENCE_MAIL); // cannot happen while the connection waits; kept safe all the same
+        }
         if (d instanceof RcptDecision.Refuse refuse) {
             return reply(refuse.reply());
         }
