@@ -164,6 +164,11 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                     throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": local, but the backup domain " + e.getKey()
                             + " lists no mailboxes to deliver to; give it mailboxes: in domains:", null);
                 }
+                if (!d.mailboxes().contains(DomainConfig.POSTMASTER) && !d.aliases().containsKey(DomainConfig.POSTMASTER)
+                        && d.catchAll().isEmpty()) {
+                    throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": local, but " + e.getKey() + " has no mailbox,"
+                            + " alias or catch-all for postmaster, which a domain delivered here must have (RFC 5321 §4.5.1)", null);
+                }
             } else if (d != null && d.role() == Role.LOCAL) {
                 throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": " + e.getKey() + " is a local domain, delivered"
                         + " here; to send its mail on, make it role backup", null);
