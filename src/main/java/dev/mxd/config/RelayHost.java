@@ -45,17 +45,9 @@ public record RelayHost(String host, boolean mxLookup, OptionalInt port) {
         String port = null;
         boolean bracketed = s.startsWith("[");
         if (bracketed) {
-            int close = s.indexOf(']');
-            if (close < 0) {
-                throw new IllegalArgumentException("'" + text + "': missing ']'; write [host]:port");
-            }
-            host = s.substring(1, close);
-            String rest = s.substring(close + 1);
-            if (rest.startsWith(":")) {
-                port = rest.substring(1);
-            } else if (!rest.isEmpty()) {
-                throw new IllegalArgumentException("'" + text + "': write [host]:port");
-            }
+            String[] parts = HostPort.bracketed(text, s, "the host", "[host]:port");
+            host = parts[0];
+            port = parts[1];
             if (host.regionMatches(true, 0, "ipv6:", 0, 5)) {
                 host = host.substring(5);
             }
@@ -69,16 +61,7 @@ public record RelayHost(String host, boolean mxLookup, OptionalInt port) {
         }
         OptionalInt p = OptionalInt.empty();
         if (port != null) {
-            int n;
-            try {
-                n = Integer.parseInt(port);
-            } catch (NumberFormatException e) {
-                n = -1;
-            }
-            if (n < 1 || n > 65535) {
-                throw new IllegalArgumentException("'" + text + "': port '" + port + "' is not a number from 1 to 65535");
-            }
-            p = OptionalInt.of(n);
+            p = OptionalInt.of(HostPort.portNumber(text, port, 1));
         }
         boolean address = host.indexOf(':') >= 0 || host.matches("[0-9.]+");
         if (address) {

@@ -95,8 +95,9 @@ class RemoteDeliveryAgentTest {
     void aRelayHostTakesThePlaceOfTheMxHostsOnItsOwnPort() throws Exception {
         try (FakeSmtpServer relay = FakeSmtpServer.start("220 relay.test ESMTP", List.of(), c -> null)) {
             int unused = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1"); // the MX hosts' port: nothing listens there
-            NextHop.Routing routing = domain -> Optional.of(new NextHop.Host("127.0.0.1",
-                    Optional.of(java.net.InetAddress.getByName("127.0.0.1")), java.util.OptionalInt.of(relay.address().getPort())));
+            NextHop.Host hop = new NextHop.Host("127.0.0.1", Optional.of(relay.address().getAddress()),
+                    java.util.OptionalInt.of(relay.address().getPort()));
+            NextHop.Routing routing = domain -> Optional.of(hop);
             assertThat(deliver(agent(unused, hosts(), routing))).singleElement().satisfies(r -> {
                 assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED);
                 assertThat(r.remoteMta()).contains("127.0.0.1[127.0.0.1]:" + relay.address().getPort());
