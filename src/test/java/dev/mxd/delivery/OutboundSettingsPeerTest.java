@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * address the Postfix sees ({@code delivery.source-address}), a relay host written {@code [host]:port}
  * that wins over the recipient domain's MX (which points at an address where nothing listens), a
  * relay host resolved by MX through the test DNS server, per-destination routes (one domain and the
- * subdomains of another to Postfix, a backup domain to the local Maildir, the rest by MX), and a
+ * subdomains of another to Postfix, a backup domain to the local Maildir, the rest by MX), a bounce
+ * that follows the routes, and a
  * relay host that is down: the mail is deferred, not bounced, and delivered once it is back.
  */
 @PeerTest
@@ -52,10 +53,10 @@ class OutboundSettingsPeerTest {
                 "@ IN SOA ns.out.test. hostmaster.out.test. ( 1 3600 600 86400 60 )",
                 "@ IN NS ns", "ns IN A 127.0.0.53",
                 "far MX 10 mx-nowhere", "mx-nowhere IN A " + NOWHERE,
-                "relay MX 10 mx-postfix", "bymx MX 10 mx-postfix", "mx-postfix IN A " + POSTFIX, "") + "\n");
+                "nullmx MX 0 .", "relay MX 10 mx-postfix", "bymx MX 10 mx-postfix", "mx-postfix IN A " + POSTFIX, "") + "\n");
         dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
         sink = SmtpSink.start(SINK, port);
-        postfix = PostfixServer.start(POSTFIX + ":" + port, "far.out.test, bymx.out.test, .routed.out.test, late.out.test",
+        postfix = PostfixServer.start(POSTFIX + ":" + port, "far.out.test, bymx.out.test, .routed.out.test, late.out.test, client.test",
                 "[" + SINK + "]:" + port);
     }
 
@@ -175,6 +176,16 @@ class OutboundSettingsPeerTest {
                 awaitGone(mx, id);
             }
             assertThat(postfix.log()).doesNotContain("carol@kept.test");
+        }
+    }
+
+    @Test
+    void aBounceToARemoteSenderFollowsTheRoutes() throws Exception {
+        // client.test, the sender's domain, has no DNS at all: only its route can carry the bounce.
+        try (TestMx mx = sender("", "  routes:\n    client.test: \"[" + POSTFIX + "]:" + port + "\"\n")) {
+            String id = mx.sendTo("f1@nullmx.out.test"); // null MX: fails at once, and mxd writes a bounce
+            awaitGone(mx, id);
+            awaitRelayedByPostfix("sender@client.test");
         }
     }
 
