@@ -130,10 +130,7 @@ class OutboundSettingsPeerTest {
             Await.within(Duration.ofSeconds(30), () -> v6.log().contains("to=<a6@far.out.test>, relay=" + SINK));
             String log = v6.log();
             assertThat(log).as(log).contains("to=<a6@far.out.test>, relay=" + SINK);
-            String queueId = log.lines().filter(l -> l.contains("to=<a6@far.out.test>")).findFirst().orElseThrow()
-                    .replaceAll(".*: ([0-9A-F]+): to=.*", "$1");
-            assertThat(log.lines().filter(l -> l.contains(queueId + ": client=")).findFirst().orElseThrow())
-                    .contains("[::1]");
+            assertThat(clientOf(log, "a6@far.out.test")).contains("[::1]");
             awaitGone(mx, id);
         }
     }
