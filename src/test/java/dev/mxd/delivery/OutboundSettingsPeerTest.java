@@ -145,6 +145,16 @@ class OutboundSettingsPeerTest {
     }
 
     @Test
+    void relayHostNameInBracketsIsResolvedByItsAddressWithoutMx() throws Exception {
+        // relay.out.test's MX would lead to Postfix too; mx-postfix.out.test has no MX, only its A record.
+        try (TestMx mx = sender("", "  relay-host: \"[mx-postfix.out.test]\"\n")) {
+            String id = mx.sendTo("b2@far.out.test");
+            awaitRelayedByPostfix("b2@far.out.test");
+            awaitGone(mx, id);
+        }
+    }
+
+    @Test
     void relayHostWithoutBracketsIsResolvedByMx() throws Exception {
         try (TestMx mx = sender("", "  relay-host: relay.out.test\n")) {
             String id = mx.sendTo("c1@far.out.test");
