@@ -19,6 +19,8 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Issue 15 point 5 against a real Postfix next hop (relaying on to an smtp-sink): the source
@@ -144,21 +146,16 @@ class OutboundSettingsPeerTest {
         }
     }
 
-    @Test
-    void relayHostNameInBracketsIsResolvedByItsAddressWithoutMx() throws Exception {
-        // relay.out.test's MX would lead to Postfix too; mx-postfix.out.test has no MX, only its A record.
-        try (TestMx mx = sender("", "  relay-host: \"[mx-postfix.out.test]\"\n")) {
-            String id = mx.sendTo("b2@far.out.test");
-            awaitRelayedByPostfix("b2@far.out.test");
-            awaitGone(mx, id);
-        }
-    }
-
-    @Test
-    void relayHostWithoutBracketsIsResolvedByMx() throws Exception {
-        try (TestMx mx = sender("", "  relay-host: relay.out.test\n")) {
-            String id = mx.sendTo("c1@far.out.test");
-            awaitRelayedByPostfix("c1@far.out.test");
+    /**
+     * {@code [mx-postfix.out.test]}: that name's A record, no MX lookup (mx-postfix.out.test has no MX);
+     * {@code relay.out.test}: its MX, which names Postfix. far.out.test's own MX leads nowhere.
+     */
+    @ParameterizedTest
+    @CsvSource({"'[mx-postfix.out.test]', b2@far.out.test", "relay.out.test, c1@far.out.test"})
+    void relayHostByNameIsResolvedAsWritten(String relayHost, String rcpt) throws Exception {
+        try (TestMx mx = sender("", "  relay-host: \"" + relayHost + "\"\n")) {
+            String id = mx.sendTo(rcpt);
+            awaitRelayedByPostfix(rcpt);
             awaitGone(mx, id);
         }
     }
