@@ -26,15 +26,32 @@ import java.time.Duration;
  * @param maildirOwner              the user that delivered Maildir files and directories are given to (as Postfix's
  *                                  local delivers as the recipient); empty: the user mxd runs as. Needs root.
  * @param maildirGroup              the group they are given to; empty: the user's (or mxd's) group. Needs root.
+ * @param sourceAddresses           the local addresses outbound connections come from (Postfix's smtp_bind_address and
+ *                                  smtp_bind_address6): at most one IPv4 and one IPv6; empty: the system chooses
+ * @param relayHost                 where all remote mail goes instead of the recipient domain's MX hosts (Postfix's relayhost)
+ * @param routes                    per-destination next hops (Postfix's transport_maps), by {@code example.org} (that domain)
+ *                                  or {@code .example.org} (its subdomains); they win over {@code relayHost}
  */
 public record Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
                        int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
                        Duration scanInterval, java.util.Optional<String> doubleBounceRecipient,
-                       java.util.Optional<String> maildirOwner, java.util.Optional<String> maildirGroup) {
+                       java.util.Optional<String> maildirOwner, java.util.Optional<String> maildirGroup,
+                       java.util.List<java.net.InetAddress> sourceAddresses, java.util.Optional<RelayHost> relayHost,
+                       java.util.Map<String, RouteOverride> routes) {
 
     public static final Delivery DEFAULTS = new Delivery(25, Duration.ofSeconds(30), Duration.ofMinutes(5),
             Duration.ofMinutes(5), 5, 100, 20, Retry.DEFAULTS, HostRetry.DEFAULTS, Duration.ofSeconds(30),
             java.util.Optional.empty());
+
+    /** Delivery settings that send by MX from whatever address the system chooses. */
+    public Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
+                    int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
+                    Duration scanInterval, java.util.Optional<String> doubleBounceRecipient,
+                    java.util.Optional<String> maildirOwner, java.util.Optional<String> maildirGroup) {
+        this(port, connectTimeout, greetingTimeout, commandTimeout, maxAddresses, concurrency, concurrencyPerDestination, retry,
+                hostRetry, scanInterval, doubleBounceRecipient, maildirOwner, maildirGroup, java.util.List.of(),
+                java.util.Optional.empty(), java.util.Map.of());
+    }
 
     /** Delivery settings whose Maildir files belong to the user mxd runs as. */
     public Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
@@ -57,6 +74,42 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         positive("delivery.scan-interval", scanInterval);
         account("delivery.maildir-owner", maildirOwner);
         account("delivery.maildir-group", maildirGroup);
+        sourceAddresses = java.util.List.copyOf(sourceAddresses);
+        if (sourceAddresses.stream().filter(a -> a instanceof java.net.Inet4Address).count() > 1
+                || sourceAddresses.stream().filter(a -> a instanceof java.net.Inet6Address).count() > 1) {
+            throw new ConfigProblem(java.util.List.of("delivery", "source-address"), "delivery.source-address " + sourceAddresses.stream()
+                    .map(java.net.InetAddress::getHostAddress).toList() + " has more than one address of a family; give at most one IPv4"
+                    + " and one IPv6 address (a connection uses the one of its target's family)", null);
+        }
+        routes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(routes));
+    }
+
+    /**
+     * The route override for mail to {@code domain} (a lowercase A-label name): its own entry in
+     * {@code delivery.routes}, else the entry {@code .parent} of the nearest parent domain (as Postfix's
+     * transport_maps: {@code example.org} matches that domain only, {@code .example.org} every domain below it).
+     */
+    public java.util.Optional<RouteOverride> routeFor(String domain) {
+        RouteOverride exact = routes.get(domain);
+        if (exact != null) {
+            return java.util.Optional.of(exact);
+        }
+        for (int dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
+            RouteOverride parent = routes.get(domain.substring(dot));
+            if (parent != null) {
+                return java.util.Optional.of(parent);
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** Where remote mail to {@code domain} goes: its route, else the relay host; empty: the domain's own MX hosts. */
+    public java.util.Optional<RelayHost> nextHopFor(String domain) {
+        java.util.Optional<RouteOverride> route = routeFor(domain);
+        if (route.isPresent()) {
+            return route.get() instanceof RouteOverride.Relay r ? java.util.Optional.of(r.relay()) : java.util.Optional.empty();
+        }
+        return relayHost;
     }
 
     /** A user or group name as useradd(8) allows them (or a numeric id); whether it exists is checked when mxd starts. */
@@ -83,7 +136,10 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                              @JsonProperty("scan-interval") Duration scanInterval,
                              @JsonProperty("double-bounce-recipient") String doubleBounceRecipient,
                              @JsonProperty("maildir-owner") String maildirOwner,
-                             @JsonProperty("maildir-group") String maildirGroup) {
+                             @JsonProperty("maildir-group") String maildirGroup,
+                             @JsonProperty("source-address") java.util.List<String> sourceAddress,
+                             @JsonProperty("relay-host") String relayHost,
+                             @JsonProperty("routes") java.util.Map<String, String> routes) {
         Delivery d = DEFAULTS;
         return new Delivery(port != null ? port : d.port(), connectTimeout != null ? connectTimeout : d.connectTimeout(),
                 greetingTimeout != null ? greetingTimeout : d.greetingTimeout(),
@@ -93,7 +149,74 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                 retry != null ? retry : d.retry(), hostRetry != null ? hostRetry : d.hostRetry(),
                 scanInterval != null ? scanInterval : d.scanInterval(),
                 java.util.Optional.ofNullable(doubleBounceRecipient).map(Delivery::mailbox),
-                java.util.Optional.ofNullable(maildirOwner).map(String::strip), java.util.Optional.ofNullable(maildirGroup).map(String::strip));
+                java.util.Optional.ofNullable(maildirOwner).map(String::strip), java.util.Optional.ofNullable(maildirGroup).map(String::strip),
+                sourceAddresses(sourceAddress), relayHost(relayHost), routes(routes));
+    }
+
+    private static java.util.List<java.net.InetAddress> sourceAddresses(java.util.List<String> texts) {
+        if (texts == null) {
+            return java.util.List.of();
+        }
+        java.util.List<java.net.InetAddress> out = new java.util.ArrayList<>();
+        for (String t : texts) {
+            try {
+                out.add(HostPort.ipLiteral(String.valueOf(t), String.valueOf(t).strip()));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigProblem(java.util.List.of("delivery", "source-address"), "delivery.source-address: " + e.getMessage()
+                        + "; write an IPv4 or IPv6 address of this host, or a list [IPV4, \"IPV6\"]", e);
+            }
+        }
+        return out;
+    }
+
+    private static java.util.Optional<RelayHost> relayHost(String text) {
+        if (text == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(RelayHost.parse(text));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigProblem(java.util.List.of("delivery", "relay-host"), "delivery.relay-host " + e.getMessage()
+                    + " ([host] or [host]:port: that host, no MX lookup; a domain or domain:port: its MX hosts)", e);
+        }
+    }
+
+    /** {@code delivery.routes}: each key a domain or {@code .parent}, each value {@code local} or a relay host. */
+    private static java.util.Map<String, RouteOverride> routes(java.util.Map<String, String> texts) {
+        java.util.Map<String, RouteOverride> out = new java.util.LinkedHashMap<>();
+        if (texts == null) {
+            return out;
+        }
+        for (java.util.Map.Entry<String, String> e : texts.entrySet()) {
+            java.util.List<String> where = java.util.List.of("delivery", "routes", e.getKey());
+            String key = e.getKey().strip();
+            boolean subdomains = key.startsWith(".");
+            String name;
+            try {
+                name = MxdConfig.domainKey(subdomains ? key.substring(1) : key);
+            } catch (IllegalArgumentException bad) {
+                throw new ConfigProblem(where, "delivery.routes: " + bad.getMessage(), bad);
+            }
+            if (name.isEmpty() || name.startsWith(".") || name.contains("..") || name.contains("*")) {
+                throw new ConfigProblem(where, "delivery.routes: '" + e.getKey() + "' is not a domain; write example.org for"
+                        + " that domain or .example.org for every domain below it", null);
+            }
+            RouteOverride route;
+            try {
+                route = RouteOverride.parse(e.getValue());
+            } catch (IllegalArgumentException bad) {
+                throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": " + bad.getMessage()
+                        + "; write local, [host]:port (no MX lookup) or a domain (MX lookup)", bad);
+            }
+            if (subdomains && route instanceof RouteOverride.Local) {
+                throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": local is only for a domain listed in domains:,"
+                        + " written without the leading dot", null);
+            }
+            if (out.put(subdomains ? "." + name : name, route) != null) {
+                throw new ConfigProblem(where, "delivery.routes: '" + e.getKey() + "' is listed twice", null);
+            }
+        }
+        return out;
     }
 
     /** A mailbox address, checked when the configuration is read rather than when the first bounce fails. */

@@ -23,17 +23,9 @@ public record HostPort(InetAddress address, int port) {
         String host;
         String port = null;
         if (s.startsWith("[")) {
-            int close = s.indexOf(']');
-            if (close < 0) {
-                throw new IllegalArgumentException("'" + text + "': missing ']' after the IPv6 address");
-            }
-            host = s.substring(1, close);
-            String rest = s.substring(close + 1);
-            if (rest.startsWith(":")) {
-                port = rest.substring(1);
-            } else if (!rest.isEmpty()) {
-                throw new IllegalArgumentException("'" + text + "': write [IPV6]:PORT");
-            }
+            String[] parts = bracketed(text, s, "the IPv6 address", "[IPV6]:PORT");
+            host = parts[0];
+            port = parts[1];
         } else if (s.indexOf(':') != s.lastIndexOf(':')) {
             host = s;
         } else if (s.indexOf(':') >= 0) {
@@ -49,16 +41,39 @@ public record HostPort(InetAddress address, int port) {
             }
             p = defaultPort;
         } else {
-            try {
-                p = Integer.parseInt(port);
-            } catch (NumberFormatException e) {
-                p = -1;
-            }
-            if (p < 0 || p > 65535) {
-                throw new IllegalArgumentException("'" + text + "': port '" + port + "' is not a number from 0 to 65535");
-            }
+            p = portNumber(text, port, 0);
         }
         return new HostPort(ipLiteral(text, host), p);
+    }
+
+    /**
+     * Splits {@code [HOST]} or {@code [HOST]:PORT} (the text {@code s} starts with '[') into the host and
+     * the port text (null when absent); {@code what} and {@code form} word the errors.
+     */
+    static String[] bracketed(String text, String s, String what, String form) {
+        int close = s.indexOf(']');
+        if (close < 0) {
+            throw new IllegalArgumentException("'" + text + "': missing ']' after " + what);
+        }
+        String rest = s.substring(close + 1);
+        if (!rest.isEmpty() && !rest.startsWith(":")) {
+            throw new IllegalArgumentException("'" + text + "': write " + form);
+        }
+        return new String[] {s.substring(1, close), rest.isEmpty() ? null : rest.substring(1)};
+    }
+
+    /** A port number from {@code min} to 65535, or an error that quotes {@code text}. */
+    static int portNumber(String text, String port, int min) {
+        int p;
+        try {
+            p = Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+            p = -1;
+        }
+        if (p < min || p > 65535) {
+            throw new IllegalArgumentException("'" + text + "': port '" + port + "' is not a number from " + min + " to 65535");
+        }
+        return p;
     }
 
     static InetAddress ipLiteral(String text, String host) {

@@ -163,6 +163,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 checkFilter(filters == null ? FiltersConfig.none() : filters, e.getKey(), e.getValue());
             }
         }
+        checkRoutes(delivery == null ? Delivery.DEFAULTS : delivery, byKey);
         return new MxdConfig(host, l.smtp(), Optional.ofNullable(l.admin()),
                 Path.of(dataDir == null ? "./mxd-data" : dataDir), d.servers(), d.localNames(),
                 trusted == null ? DEFAULT_TRUSTED : trusted, byKey,
@@ -170,6 +171,36 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery,
                 filters == null ? FiltersConfig.none() : filters,
                 Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log, d.clientNameLookup());
+    }
+
+    /**
+     * {@code delivery.routes} against {@code domains:}: {@code local} only for a domain configured here
+     * (a backup domain then needs its mailboxes listed, to know whom to deliver to), and no relay route
+     * for a local domain, whose mail is always delivered here.
+     */
+    private static void checkRoutes(Delivery delivery, Map<String, DomainConfig> domains) {
+        for (Map.Entry<String, RouteOverride> e : delivery.routes().entrySet()) {
+            List<String> where = List.of("delivery", "routes", e.getKey());
+            DomainConfig d = domains.get(e.getKey());
+            if (e.getValue() instanceof RouteOverride.Local) {
+                if (d == null) {
+                    throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": local, but " + e.getKey()
+                            + " is not in domains:; add it there (role backup, with its mailboxes) or route it to a relay host", null);
+                }
+                if (d.role() == Role.BACKUP && d.mailboxes().isEmpty()) {
+                    throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": local, but the backup domain " + e.getKey()
+                            + " lists no mailboxes to deliver to; give it mailboxes: in domains:", null);
+                }
+                if (!d.mailboxes().contains(DomainConfig.POSTMASTER) && !d.aliases().containsKey(DomainConfig.POSTMASTER)
+                        && d.catchAll().isEmpty()) {
+                    throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": local, but " + e.getKey() + " has no mailbox,"
+                            + " alias or catch-all for postmaster, which a domain delivered here must have (RFC 5321 §4.5.1)", null);
+                }
+            } else if (d != null && d.role() == Role.LOCAL) {
+                throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": " + e.getKey() + " is a local domain, delivered"
+                        + " here; to send its mail on, make it role backup", null);
+            }
+        }
     }
 
     /** A domain's filter may only name engines the filters section configures. */

@@ -1,6 +1,8 @@
 package dev.mxd.delivery;
 
 import dev.mxd.dns.AddressText;
+import dev.mxd.dns.MailDomain;
+import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.MxResolver;
 import dev.mxd.mail.Route;
@@ -60,9 +62,21 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private final ClientSettings client;
     private final ConnectionCache connections;
     private final Clock clock;
+    private final NextHop.Routing routing;
 
+    /** An agent that sends every domain's mail to that domain's own MX hosts. */
     public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
                                ClientSettings client, ConnectionCache connections, Clock clock) {
+        this(resolver, selector, hostStatus, client, connections, clock, NextHop.Routing.BY_MX);
+    }
+
+    /**
+     * An agent that asks {@code routing} for each destination's next hop (delivery.routes, then
+     * delivery.relay-host): a relay host's addresses are tried, with host status, in place of the MX hosts.
+     */
+    public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
+                               ClientSettings client, ConnectionCache connections, Clock clock, NextHop.Routing routing) {
+        this.routing = routing;
         this.resolver = resolver;
         this.selector = selector;
         this.hostStatus = hostStatus;
@@ -86,15 +100,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     @Override
     public void flushed(Set<String> destinations) {
         for (String domain : destinations) {
-            MxOutcome plan;
+            Plan plan;
             try {
-                plan = resolver.resolve(domain);
+                plan = plan(domain);
             } catch (IllegalArgumentException badDomain) {
                 continue;
             }
-            if (plan instanceof MxOutcome.Routes routes) {
-                selector.all(routes).forEach(hostStatus::forget);
-                LOG.info("flush: host status forgotten for the MX hosts of {}", domain);
+            if (plan.outcome() instanceof MxOutcome.Routes routes) {
+                selector.all(routes, plan.port()).forEach(hostStatus::forget);
+                LOG.info("flush: host status forgotten for the {}", plan.hosts(domain));
             }
         }
     }
@@ -102,24 +116,59 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     @Override
     public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
         String domain = domainOf(recipients);
-        MxOutcome plan;
+        Plan resolved;
         try {
-            plan = resolver.resolve(domain);
+            resolved = plan(domain);
         } catch (IllegalArgumentException badDomain) {
             return all(recipients, DeliveryResult.Failed.of(EnhancedStatus.BAD_SYSTEM, "bad destination domain: " + badDomain.getMessage()));
         }
+        MxOutcome plan = resolved.outcome();
         if (!(plan instanceof MxOutcome.Routes routes)) {
             String why = plan.error().orElse(plan.kind());
+            if (resolved.relay().isPresent()) {
+                // A relay host that cannot be resolved is the operator's to mend, not the sender's fault: never bounce for it.
+                return all(recipients, DeliveryResult.Deferred.of(plan.permanent() ? EnhancedStatus.UNABLE_TO_ROUTE : plan.status(),
+                        "relay host " + resolved.relay().get() + " for " + domain + ": " + why));
+            }
             return all(recipients, plan.permanent() ? DeliveryResult.Failed.of(plan.status(), why)
                     : DeliveryResult.Deferred.of(plan.status(), why));
         }
-        RouteSelector.Selection selection = selector.select(routes);
+        RouteSelector.Selection selection = selector.select(routes, resolved.port());
         List<MxRoute> probing = new ArrayList<>(selection.probes());
         try {
-            return deliver(envelope, text, recipients, domain, selection, probing);
+            return deliver(envelope, text, recipients, resolved.hosts(domain), selection, probing);
         } finally {
             probing.forEach(hostStatus::endProbe); // its result is recorded: others may connect, or wait for the retry time
         }
+    }
+
+    /**
+     * What one destination's mail is sent to: the MX plan of the destination itself or of its relay
+     * host, on the port to use; {@code relay} is the next hop when it is not the destination's own MX.
+     */
+    private record Plan(MxOutcome outcome, int port, Optional<NextHop> relay) {
+        /** "every {hosts}": the words for the hosts tried, for deferral reasons and logs. */
+        String hosts(String domain) {
+            return relay.map(r -> "address of the relay host " + r + " for " + domain).orElse("MX host of " + domain);
+        }
+    }
+
+    private Plan plan(String domain) {
+        Optional<NextHop> hop = routing.nextHop(domain);
+        if (hop.isEmpty()) {
+            return new Plan(resolver.resolve(domain), selector.port(), hop);
+        }
+        int port = hop.get().port().orElse(selector.port());
+        MxOutcome outcome;
+        if (hop.get() instanceof NextHop.ByMx byMx) {
+            outcome = resolver.resolve(byMx.domain());
+        } else {
+            NextHop.Host host = (NextHop.Host) hop.get();
+            outcome = host.literal().<MxOutcome>map(a -> new MxOutcome.Routes(MailDomain.parse(domain), true,
+                            List.of(new MxHost(0, host.host(), List.of(a), List.of())), List.of(), List.of()))
+                    .orElseGet(() -> resolver.resolveHost(host.host()));
+        }
+        return new Plan(outcome, port, hop);
     }
 
     /** The domain the recipients go to: the agent serves one relay domain per call. */
@@ -131,7 +180,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return relay.domain();
     }
 
-    private List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, String domain,
+    private List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, String hosts,
                                          RouteSelector.Selection selection, List<MxRoute> probing) {
         if (selection.routes().isEmpty()) {
             Instant now = clock.instant();
@@ -141,7 +190,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                             + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
             return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER,
-                    "every MX host of " + domain + " failed recently and is passed over: " + why));
+                    "every " + hosts + " failed recently and is passed over: " + why));
         }
         OutboundEnvelope transaction;
         try {
@@ -166,7 +215,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
         }
         List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER,
-                "could not deliver to any MX host of " + domain + ": " + lastProblem)));
+                "could not deliver to any " + hosts + ": " + lastProblem)));
         settled.forEach(out::set);
         return out;
     }

@@ -39,6 +39,11 @@ public final class RouteSelector {
     private final int maxAddresses;
     private final int port;
 
+    /** The SMTP port of MX hosts (delivery.port). */
+    public int port() {
+        return port;
+    }
+
     public RouteSelector(HostStatusTable hostStatus, int maxAddresses, int port) {
         if (maxAddresses < 1) {
             throw new IllegalArgumentException("max-addresses must be at least 1");
@@ -49,11 +54,16 @@ public final class RouteSelector {
     }
 
     public Selection select(MxOutcome.Routes plan) {
+        return select(plan, port);
+    }
+
+    /** {@link #select(MxOutcome.Routes)} with the hosts' SMTP port given (a relay host written with its port). */
+    public Selection select(MxOutcome.Routes plan, int port) {
         List<MxRoute> routes = new ArrayList<>();
         List<MxRoute> probes = new ArrayList<>();
         List<MxRoute> passedOver = new ArrayList<>();
         List<HostStatusTable.Status> postponed = new ArrayList<>();
-        for (MxRoute route : all(plan)) {
+        for (MxRoute route : all(plan, port)) {
             if (routes.size() >= maxAddresses) {
                 break;
             }
@@ -75,6 +85,11 @@ public final class RouteSelector {
 
     /** Every address of the plan in order, whatever its status (the operator's flush forgets them). */
     public List<MxRoute> all(MxOutcome.Routes plan) {
+        return all(plan, port);
+    }
+
+    /** Every address of the plan in order, on {@code port}. */
+    public List<MxRoute> all(MxOutcome.Routes plan, int port) {
         List<MxRoute> all = new ArrayList<>();
         for (MxHost host : plan.hosts()) {
             for (InetAddress address : host.addresses()) {

@@ -78,6 +78,26 @@ public final class MxResolver {
         return fromMxRecords(domain, ((DnsAnswer.Found) answer).records(), warnings, deadline);
     }
 
+    /**
+     * One named host as the only exchange, without an MX lookup (a relay host written {@code [host]}, as
+     * Postfix's relayhost): its A/AAAA records, in the policy's address order. A host that is one of this
+     * host's own names loops.
+     */
+    public MxOutcome resolveHost(String host) {
+        MailDomain domain = MailDomain.parse(host);
+        List<String> warnings = new ArrayList<>();
+        if (policy.localNames().contains(domain.ascii())) {
+            return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
+        }
+        Addresses found = addressesOf(toName(domain.ascii()), dns.deadline());
+        if (!found.addresses.isEmpty()) {
+            return new MxOutcome.Routes(domain, true, List.of(new MxHost(0, domain.ascii(), found.addresses, found.warnings)),
+                    List.of(), warnings);
+        }
+        return new MxOutcome.TemporaryFailure(domain, "no address for " + domain.ascii() + ": " + found.emptyReason(domain.ascii()),
+                found.temporaryFailure != null ? EnhancedStatus.DNS_FAILURE : EnhancedStatus.UNABLE_TO_ROUTE, List.of(), warnings);
+    }
+
     /** RFC 5321 §5.1: no MX records, so the domain itself is the exchange, preference 0. */
     private MxOutcome implicitMx(MailDomain domain, Name name, List<String> warnings, long deadline) {
         if (policy.localNames().contains(domain.ascii())) {

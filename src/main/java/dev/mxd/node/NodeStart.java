@@ -2,6 +2,7 @@ package dev.mxd.node;
 
 import dev.mxd.config.MxdConfig;
 import dev.mxd.delivery.Maildir;
+import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.server.ServerCertificate;
 import java.io.IOException;
 
@@ -18,7 +19,7 @@ public sealed interface NodeStart {
     /**
      * A setting cannot be used on this machine: a configuration error that a restart does not
      * mend (a wrong TLS key, an unreadable certificate, a Maildir owner that does not exist or
-     * that mxd, not running as root, cannot give files to).
+     * that mxd, not running as root, cannot give files to, a source address this host does not have).
      *
      * @param reason what is wrong, in a sentence that starts with the setting
      */
@@ -33,7 +34,7 @@ public sealed interface NodeStart {
             return new Running(ReceivingMx.start(config));
         } catch (ServerCertificate.UnusableException e) {
             return new UnusableSetting("tls: " + e.refused().message());
-        } catch (Maildir.UnusableOwnership e) {
+        } catch (Maildir.UnusableOwnership | ClientSettings.UnusableSourceAddress e) {
             return new UnusableSetting(e.getMessage());
         } catch (IOException e) {
             return new Failed(e);

@@ -4,6 +4,7 @@ import dev.mxd.config.Delivery;
 import dev.mxd.config.DomainConfig;
 import dev.mxd.config.HostPort;
 import dev.mxd.config.MxdConfig;
+import dev.mxd.config.RelayHost;
 import dev.mxd.delivery.ConnectionCache;
 import dev.mxd.delivery.DsnNotices;
 import dev.mxd.delivery.DsnWriter;
@@ -13,6 +14,7 @@ import dev.mxd.delivery.Maildir;
 import dev.mxd.delivery.RecipientCallout;
 import dev.mxd.delivery.VerificationCache;
 import dev.mxd.mail.RecipientVerifier;
+import dev.mxd.delivery.NextHop;
 import dev.mxd.delivery.RemoteDeliveryAgent;
 import dev.mxd.delivery.RouteSelector;
 import dev.mxd.dns.DnsClient;
@@ -94,6 +96,7 @@ public final class ReceivingMx implements AutoCloseable {
         Delivery d = config.delivery();
         // Before anything is opened: a Maildir owner that cannot work here is a configuration error.
         Maildir.Ownership ownership = Maildir.Ownership.of(d.maildirOwner(), d.maildirGroup());
+        ClientSettings.checkSourceAddresses(d.sourceAddresses()); // so is a source address this host does not have
         Spool spool = Spool.open(data.resolve("spool"), config.hostname(), clock);
         Metrics metrics = new Metrics(clock);
         Reloadable live = new Reloadable(config, spool, metrics, clock);
@@ -105,11 +108,12 @@ public final class ReceivingMx implements AutoCloseable {
         MxResolver resolver = new MxResolver(dns, MxPolicy.defaults().withLocalNames(localNames));
         HostStatusTable hosts = new HostStatusTable(d.hostRetry().first(), d.hostRetry().max(), 10_000, InstantSource.system());
         ClientSettings client = ClientSettings.defaults(config.hostname()).withTimeouts(ClientSettings.Timeouts.rfc5321()
-                .withCommand(d.commandTimeout()).withConnect(d.connectTimeout()).withGreeting(d.greetingTimeout()));
+                .withCommand(d.commandTimeout()).withConnect(d.connectTimeout()).withGreeting(d.greetingTimeout()))
+                .withSourceAddresses(d.sourceAddresses());
         // Postfix's smtp_connection_cache_time_limit is 2s; a busy destination keeps its connections warm.
         ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
-                hosts, client, connections, clock);
+                hosts, client, connections, clock, domain -> d.nextHopFor(domain).map(ReceivingMx::nextHop));
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
         // MX plan; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
         RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), client,
@@ -279,6 +283,12 @@ public final class ReceivingMx implements AutoCloseable {
         if (!old.delivery().equals(next.delivery())) keys.add("delivery");
         if (!old.log().equals(next.log())) keys.add("log");
         return keys;
+    }
+
+    /** A relay host of the configuration as the remote agent takes it. */
+    private static NextHop nextHop(RelayHost relay) {
+        return relay.mxLookup() ? new NextHop.ByMx(relay.host(), relay.port())
+                : new NextHop.Host(relay.host(), relay.literal(), relay.port());
     }
 
     private static DnsSettings dnsSettings(MxdConfig config) {

@@ -8,6 +8,7 @@ import dev.mxd.config.Role;
 import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.SmtpReply;
 import dev.mxd.mail.RecipientVerifier;
+import dev.mxd.config.RouteOverride;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
 import dev.mxd.smtp.Replies;
@@ -58,7 +59,7 @@ public final class DomainPolicy implements RecipientPolicy {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
         if (d.isPresent()) {
-            return withFilter(d.get().role() == Role.LOCAL ? local(recipient, domain, d.get()) : backup(recipient, domain, d.get()), d.get());
+            return withFilter(deliveredHere(domain, d.get()) ? local(recipient, domain, d.get()) : backup(recipient, domain, d.get()), d.get());
         }
         if (trusted(client.remote().getAddress())) {
             return new RcptDecision.Accept(new Route.Relay(domain)); // a domain not configured here: unfiltered
@@ -126,7 +127,7 @@ public final class DomainPolicy implements RecipientPolicy {
     public Optional<Route> routeLocalMail(Mailbox recipient) {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
-        if (d.isPresent() && d.get().role() == Role.LOCAL) {
+        if (d.isPresent() && deliveredHere(domain, d.get())) {
             return local(recipient, domain, d.get()) instanceof RcptDecision.Accept a ? Optional.of(a.route()) : Optional.empty();
         }
         return Optional.of(new Route.Relay(domain));
@@ -144,6 +145,14 @@ public final class DomainPolicy implements RecipientPolicy {
         Optional<Recipient> routed = chosen.flatMap(m -> routeLocalMail(m).map(r -> new Recipient(m, RcptParameters.NONE, r)));
         return routed.orElseGet(() -> new Recipient(new Mailbox(DomainConfig.POSTMASTER, config.hostname()), RcptParameters.NONE,
                 new Route.Local(config.hostname(), List.of(DomainConfig.POSTMASTER))));
+    }
+
+    /**
+     * A local domain, or a backup domain that {@code delivery.routes} routes {@code local}: its mail goes
+     * to its mailboxes here, and only recipients that lead to one are accepted.
+     */
+    private boolean deliveredHere(String domain, DomainConfig d) {
+        return d.role() == Role.LOCAL || config.delivery().routeFor(domain).orElse(null) instanceof RouteOverride.Local;
     }
 
     private static RcptDecision local(Mailbox recipient, String domain, DomainConfig d) {

@@ -60,11 +60,15 @@ class RemoteDeliveryAgentTest {
     }
 
     private RemoteDeliveryAgent agent(int port, HostStatusTable hosts) {
+        return agent(port, hosts, NextHop.Routing.BY_MX);
+    }
+
+    private RemoteDeliveryAgent agent(int port, HostStatusTable hosts, NextHop.Routing routing) {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
         ClientSettings client = ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
         return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, port), hosts, client,
-                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC());
+                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), routing);
     }
 
     private List<RecipientStatus> deliver(RemoteDeliveryAgent agent) throws Exception {
@@ -85,6 +89,33 @@ class RemoteDeliveryAgentTest {
 
     private static HostStatusTable hosts() {
         return new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+    }
+
+    @Test
+    void aRelayHostTakesThePlaceOfTheMxHostsOnItsOwnPort() throws Exception {
+        try (FakeSmtpServer relay = FakeSmtpServer.start("220 relay.test ESMTP", List.of(), c -> null)) {
+            int unused = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1"); // the MX hosts' port: nothing listens there
+            NextHop.Host hop = new NextHop.Host("127.0.0.1", Optional.of(relay.address().getAddress()),
+                    java.util.OptionalInt.of(relay.address().getPort()));
+            NextHop.Routing routing = domain -> Optional.of(hop);
+            assertThat(deliver(agent(unused, hosts(), routing))).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED);
+                assertThat(r.remoteMta()).contains("127.0.0.1[127.0.0.1]:" + relay.address().getPort());
+            });
+            assertThat(relay.messages).hasSize(1);
+        }
+    }
+
+    @Test
+    void aRelayHostThatDoesNotResolveDefersInsteadOfBouncing() throws Exception {
+        NextHop.Routing routing = domain -> Optional.of(new NextHop.Host("nohost.agent.test", Optional.empty(), java.util.OptionalInt.empty()));
+        assertThat(deliver(agent(25, hosts(), routing))).singleElement().satisfies(r -> {
+            assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+            assertThat(r.detail()).contains("relay host [nohost.agent.test] for agent.test").contains("does not exist");
+        });
+        NextHop.Routing byMx = domain -> Optional.of(new NextHop.ByMx("nodomain.agent.test", java.util.OptionalInt.empty()));
+        assertThat(deliver(agent(25, hosts(), byMx))).singleElement()
+                .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
     }
 
     @Test

@@ -150,6 +150,19 @@ abstract class MxResolutionContract {
         assertThat(addresses(r.hosts().get(0))).containsExactly("::1", "127.0.3.2");
     }
 
+    /** Issue 15 point 5: a relay host written [host] is that host's addresses, never its MX. */
+    @Test
+    void aHostIsResolvedByItsAddressesWithoutMx() {
+        MxOutcome.Routes r = routes(resolver(MxPolicy.defaults()).resolveHost("c.multi.mx.test"));
+        assertThat(names(r)).containsExactly("c.multi.mx.test");
+        assertThat(addresses(r.hosts().get(0))).containsExactlyInAnyOrder("127.0.1.3", "::1");
+        MxOutcome mxOnly = resolver(MxPolicy.defaults()).resolveHost("multi.mx.test");
+        assertThat(mxOnly).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(mxOnly.error()).get().asString().contains("multi.mx.test has no A or AAAA records");
+        assertThat(resolver(MxPolicy.defaults().withLocalNames(List.of("c.multi.mx.test"))).resolveHost("c.multi.mx.test"))
+                .isInstanceOf(MxOutcome.LoopsToSelf.class);
+    }
+
     @Test
     void noMxAndNoAddressIsNotMailEnabled() {
         MxOutcome o = resolve("nothing.mx.test");

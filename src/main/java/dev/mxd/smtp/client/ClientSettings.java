@@ -1,10 +1,14 @@
 package dev.mxd.smtp.client;
 
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
@@ -18,9 +22,12 @@ import javax.net.ssl.X509TrustManager;
  * @param tls          when to use STARTTLS
  * @param sslContext   the TLS engine; the default trusts every certificate, as opportunistic TLS may
  * @param tlsProtocols the TLS versions offered; only TLS 1.2 and 1.3 are allowed
+ * @param sourceAddresses the local addresses connections come from, at most one per family (Postfix's
+ *                     smtp_bind_address and smtp_bind_address6); a target of a family without one is
+ *                     connected from whatever address the system chooses
  */
 public record ClientSettings(String heloName, Timeouts timeouts, TlsPolicy tls, SSLContext sslContext,
-                             List<String> tlsProtocols) {
+                             List<String> tlsProtocols, List<InetAddress> sourceAddresses) {
 
     /** The protocols mxd speaks: older versions are broken (RFC 8996 deprecates TLS 1.0 and 1.1). */
     public static final List<String> TLS_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
@@ -82,19 +89,55 @@ public record ClientSettings(String heloName, Timeouts timeouts, TlsPolicy tls, 
         if (tlsProtocols.isEmpty() || !TLS_PROTOCOLS.containsAll(tlsProtocols)) {
             throw new IllegalArgumentException("TLS protocols must be among " + TLS_PROTOCOLS + ", not " + tlsProtocols);
         }
+        sourceAddresses = List.copyOf(sourceAddresses);
+        if (sourceAddresses.stream().filter(a -> a instanceof Inet4Address).count() > 1
+                || sourceAddresses.stream().filter(a -> a instanceof Inet6Address).count() > 1) {
+            throw new IllegalArgumentException("at most one IPv4 and one IPv6 source address, not " + sourceAddresses);
+        }
+    }
+
+    /** The source address for a connection to {@code target}: the one of its family, if one is set. */
+    public Optional<InetAddress> sourceFor(InetAddress target) {
+        return sourceAddresses.stream().filter(a -> (a instanceof Inet6Address) == (target instanceof Inet6Address)).findFirst();
+    }
+
+    public ClientSettings withSourceAddresses(List<InetAddress> addresses) {
+        return new ClientSettings(heloName, timeouts, tls, sslContext, tlsProtocols, addresses);
+    }
+
+    /** A source address mxd cannot send from on this host (not one of its addresses): a setting to correct. */
+    public static final class UnusableSourceAddress extends java.io.IOException {
+        public UnusableSourceAddress(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Binds a socket to each source address once, so an address this host does not have is reported
+     * when mxd starts rather than as a deferral of every message.
+     */
+    public static void checkSourceAddresses(List<InetAddress> addresses) throws UnusableSourceAddress {
+        for (InetAddress a : addresses) {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.bind(new java.net.InetSocketAddress(a, 0));
+            } catch (java.io.IOException e) {
+                throw new UnusableSourceAddress("delivery.source-address " + dev.mxd.dns.AddressText.of(a) + " cannot be used: "
+                        + e.getMessage() + "; it must be an address of this host (see ip -br addr)", e);
+            }
+        }
     }
 
     /** RFC 5321 timeouts, opportunistic TLS with TLS 1.2 and 1.3. */
     public static ClientSettings defaults(String heloName) {
-        return new ClientSettings(heloName, Timeouts.rfc5321(), TlsPolicy.OPPORTUNISTIC, trustingContext(), TLS_PROTOCOLS);
+        return new ClientSettings(heloName, Timeouts.rfc5321(), TlsPolicy.OPPORTUNISTIC, trustingContext(), TLS_PROTOCOLS, List.of());
     }
 
     public ClientSettings withTimeouts(Timeouts t) {
-        return new ClientSettings(heloName, t, tls, sslContext, tlsProtocols);
+        return new ClientSettings(heloName, t, tls, sslContext, tlsProtocols, sourceAddresses);
     }
 
     public ClientSettings withTls(TlsPolicy policy) {
-        return new ClientSettings(heloName, timeouts, policy, sslContext, tlsProtocols);
+        return new ClientSettings(heloName, timeouts, policy, sslContext, tlsProtocols, sourceAddresses);
     }
 
     /**

@@ -12,6 +12,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import dev.mxd.dns.AddressText;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -165,6 +167,17 @@ public final class SmtpConnection implements AutoCloseable {
         try {
             // Commands and content are buffered and flushed once per step: Nagle would only delay them.
             socket.setTcpNoDelay(true);
+            Optional<InetAddress> source = settings.sourceFor(target.getAddress());
+            if (source.isPresent()) {
+                try {
+                    socket.bind(new InetSocketAddress(source.get(), 0));
+                } catch (IOException e) {
+                    Connect.closeQuietly(socket);
+                    return new Attempt(new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT,
+                            SessionFailure.Cause.UNREACHABLE, "cannot connect to " + c.where + " from the source address "
+                            + AddressText.of(source.get()) + ": " + e.getMessage(), Optional.empty())), OptionalLong.empty(), Optional.empty());
+                }
+            }
             socket.connect(target, (int) settings.timeouts().connect().toMillis());
         } catch (IOException e) {
             Connect.closeQuietly(socket);
