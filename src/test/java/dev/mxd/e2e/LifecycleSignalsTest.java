@@ -141,7 +141,7 @@ class LifecycleSignalsTest {
         Files.writeString(config, yaml("alice, bob", ""));
         try (MxdProcess serve = MxdProcess.serve(config, out)) {
             String broken = yaml("alice, bob, carol", "no-such-key: 1\n");
-            int line = (int) broken.lines().count(); // the unknown key is the last line
+            int line = broken.lines().toList().indexOf("no-such-key: 1") + 1;
             Files.writeString(config, broken);
             signal(serve.pid(), "HUP");
             assertThat(Await.within(WAIT, () -> read(out).contains("reload: invalid configuration"))).as(read(out)).isTrue();
