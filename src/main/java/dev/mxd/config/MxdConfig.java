@@ -164,6 +164,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
             }
         }
         checkRoutes(delivery == null ? Delivery.DEFAULTS : delivery, byKey);
+        checkRelaysAreNotSelf(delivery == null ? Delivery.DEFAULTS : delivery, l.smtp());
         return new MxdConfig(host, l.smtp(), Optional.ofNullable(l.admin()),
                 Path.of(dataDir == null ? "./mxd-data" : dataDir), d.servers(), d.localNames(),
                 trusted == null ? DEFAULT_TRUSTED : trusted, byKey,
@@ -176,9 +177,12 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
     /**
      * {@code delivery.routes} against {@code domains:}: {@code local} only for a domain configured here
      * (a backup domain then needs its mailboxes listed, to know whom to deliver to), and no relay route
-     * for a local domain, whose mail is always delivered here.
+     * for a local domain, whose mail is always delivered here. A reload checks the new domains against
+     * the routes in use, which only a restart changes.
+     *
+     * @throws ConfigProblem naming the route at fault and what to do
      */
-    private static void checkRoutes(Delivery delivery, Map<String, DomainConfig> domains) {
+    public static void checkRoutes(Delivery delivery, Map<String, DomainConfig> domains) {
         for (Map.Entry<String, RouteOverride> e : delivery.routes().entrySet()) {
             List<String> where = List.of("delivery", "routes", e.getKey());
             DomainConfig d = domains.get(e.getKey());
@@ -200,6 +204,41 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 throw new ConfigProblem(where, "delivery.routes." + e.getKey() + ": " + e.getKey() + " is a local domain, delivered"
                         + " here; to send its mail on, make it role backup", null);
             }
+        }
+    }
+
+    /**
+     * A relay host or route written as an IP address that is one of this node's own SMTP listeners
+     * would send mail back into this node, round after round until its hop count runs out. Postfix
+     * notices that only in the session ("mail for ... loops back to myself"); here it is refused when
+     * the file is read. A name is checked when it is resolved, as MX hosts are.
+     */
+    private static void checkRelaysAreNotSelf(Delivery delivery, List<HostPort> listeners) {
+        Map<List<String>, RelayHost> relays = new LinkedHashMap<>();
+        delivery.relayHost().ifPresent(r -> relays.put(List.of("delivery", "relay-host"), r));
+        delivery.routes().forEach((domain, route) -> {
+            if (route instanceof RouteOverride.Relay r) {
+                relays.put(List.of("delivery", "routes", domain), r.relay());
+            }
+        });
+        relays.forEach((where, relay) -> relay.literal().ifPresent(address -> {
+            int port = relay.port().orElse(delivery.port());
+            for (HostPort listener : listeners) {
+                if (listener.port() == port && (listener.address().equals(address)
+                        || listener.address().isAnyLocalAddress() && isThisHost(address))) {
+                    throw new ConfigProblem(where, String.join(".", where) + ": [" + relay.host() + "]:" + port
+                            + " is this node's own SMTP listener (listen.smtp " + listener + "); mail sent there would loop back"
+                            + " here: name the next MX or relay host instead", null);
+                }
+            }
+        }));
+    }
+
+    private static boolean isThisHost(java.net.InetAddress address) {
+        try {
+            return address.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(address) != null;
+        } catch (java.net.SocketException e) {
+            return false;
         }
     }
 

@@ -5,6 +5,7 @@ import dev.mxd.dns.MxResolver;
 import dev.mxd.mail.RecipientVerifier;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.LogText;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.client.OpenResult;
 import dev.mxd.smtp.client.RecipientProbe;
@@ -29,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * Recipient verification for backup domains (Postfix's reject_unverified_recipient): asks the best
  * reachable MX host that is better than this node whether it takes a recipient, with MAIL FROM:&lt;&gt;
  * and RCPT TO, and keeps the answer in a {@link VerificationCache}. The MX plan is the one remote
- * delivery uses ({@link MxResolver} leaves only the hosts better than this node; {@link RouteSelector}
- * lists their addresses), so a probe goes where this node's mail for the domain would go. Probes run
+ * delivery uses, next hop included ({@link MxResolver} leaves only the hosts better than this node;
+ * {@link RouteSelector} lists their addresses), so a probe goes where this node's mail for the domain would go. Probes run
  * on a small pool of their own, never on the caller's thread, and each verification ends within
  * {@code limit}; several clients asking for one address at once share one probe.
  */
@@ -40,6 +41,7 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
 
     private final MxResolver resolver;
     private final RouteSelector routes;
+    private final NextHop.Routing routing;
     private final ClientSettings client;
     private final VerificationCache cache;
     private final Duration limit;
@@ -48,14 +50,18 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     private final AtomicInteger probes = new AtomicInteger();
 
     /**
+     * @param routing    the next hop of each domain, as remote delivery has it (delivery.routes, relay-host),
+     *                   so that a probe asks where the domain's mail would go (Postfix's address_verify_relayhost
+     *                   and address_verify_transport_maps default to the delivery settings too)
      * @param client     the delivery client's settings; each of its time limits is cut to {@code limit}
      * @param limit      the most a verification takes, probe included (the client waits this long at most)
      * @param threads    probes at once; more wait in a bounded queue, beyond it "cannot tell"
      */
-    public RecipientCallout(MxResolver resolver, RouteSelector routes, ClientSettings client, VerificationCache cache,
-                            Duration limit, int threads) {
+    public RecipientCallout(MxResolver resolver, RouteSelector routes, NextHop.Routing routing, ClientSettings client,
+                            VerificationCache cache, Duration limit, int threads) {
         this.resolver = resolver;
         this.routes = routes;
+        this.routing = routing;
         this.client = client.withTimeouts(ClientSettings.Timeouts.all(limit));
         this.cache = cache;
         this.limit = limit;
@@ -70,7 +76,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
 
     @Override
     public CompletionStage<Verdict> verify(Mailbox recipient, String domain, Duration positiveExpire, Duration negativeExpire) {
-        String key = recipient.localKey() + "@" + recipient.domainKey();
+        // The local part as sent, not folded: a primary may tell John from john (RFC 5321 §2.4), and a refusal of
+        // one must not be cached for the other.
+        String key = recipient.localPart() + "@" + recipient.domainKey();
         var cached = cache.get(key);
         if (cached.isPresent()) {
             return CompletableFuture.completedFuture(cached.get());
@@ -80,8 +88,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         if (shared != null) {
             return shared;
         }
+        long deadline = System.nanoTime() + limit.toNanos();
         try {
-            CompletableFuture.supplyAsync(() -> probe(recipient, domain), pool)
+            CompletableFuture.supplyAsync(() -> probe(recipient, domain, deadline, mine), pool)
                     .completeOnTimeout(new Verdict.Unknown("no answer from a better MX within " + limit.toSeconds() + " s"),
                             limit.toMillis(), TimeUnit.MILLISECONDS)
                     .exceptionally(e -> new Verdict.Unknown("the verification failed: " + LogText.safe(e)))
@@ -102,21 +111,31 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         return probes.get();
     }
 
-    private Verdict probe(Mailbox recipient, String domain) {
-        long deadline = System.nanoTime() + limit.toNanos();
-        MxOutcome outcome = resolver.resolve(domain);
+    /**
+     * Asks the better MX hosts in turn until one answers the RCPT. {@code deadline} was set when the
+     * verification was asked for: a probe that waited in the queue past it, or whose caller has its
+     * answer already, is not sent, and each connection gets only the time left.
+     */
+    private Verdict probe(Mailbox recipient, String domain, long deadline, CompletableFuture<Verdict> caller) {
+        if (caller.isDone() || System.nanoTime() >= deadline) {
+            return new Verdict.Unknown("no time left to ask a better MX");
+        }
+        RemoteDeliveryAgent.Plan hop = RemoteDeliveryAgent.plan(resolver, routing, routes.port(), domain);
+        MxOutcome outcome = hop.outcome();
         if (!(outcome instanceof MxOutcome.Routes plan)) {
             return new Verdict.Unknown("no better MX to ask: " + outcome.error().orElse(outcome.kind()));
         }
         List<String> tried = new ArrayList<>();
-        for (MxRoute route : routes.all(plan)) {
-            if (System.nanoTime() >= deadline) {
+        for (MxRoute route : routes.all(plan, hop.port())) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || caller.isDone()) {
                 break;
             }
             probes.incrementAndGet();
-            OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), client);
+            ClientSettings timed = client.withTimeouts(ClientSettings.Timeouts.all(Duration.ofNanos(left)));
+            OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), timed);
             if (opened instanceof OpenResult.Failed f && f.failure().tlsFailed() && client.tls() == TlsPolicy.OPPORTUNISTIC) {
-                opened = SmtpConnection.open(route.socketAddress(), route.host(), client.withTls(TlsPolicy.NONE));
+                opened = SmtpConnection.open(route.socketAddress(), route.host(), timed.withTls(TlsPolicy.NONE));
             }
             if (opened instanceof OpenResult.Failed f) {
                 tried.add(f.failure().detail());
@@ -133,7 +152,7 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
                 if (reply.positive()) {
                     return new Verdict.Exists();
                 }
-                if (reply.permanentFailure()) {
+                if (reply.permanentFailure() && aboutTheRecipient(reply)) {
                     return new Verdict.Refused(reply);
                 }
                 return new Verdict.Unknown(route.host() + " answered " + reply.summary());
@@ -142,6 +161,21 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         String why = tried.isEmpty() ? "no better MX host could be tried" : "no better MX answered (" + String.join("; ", tried) + ")";
         LOG.info("verify: <{}>: {}", LogText.safe(recipient.toString()), LogText.safe(why));
         return new Verdict.Unknown(why);
+    }
+
+    /**
+     * Whether a 5xx to the probe's RCPT says the recipient does not exist, not that the primary refuses
+     * this node (a block list, a rate limit, a policy on the null sender: 5.7.x and the like). Only the
+     * former may become a 550 and a cached refusal; the rest is "cannot tell" (450), as Postfix answers
+     * unverified recipients with 450 by default (unverified_recipient_reject_code). Recipient statuses are
+     * RFC 3463's addressing ones (5.1.x but the sender's 5.1.7 and 5.1.8) and a disabled mailbox (5.2.1);
+     * a reply with no enhanced status counts when its code is 550, 551 or 553 (RFC 5321 §4.2.3).
+     */
+    static boolean aboutTheRecipient(SmtpReply reply) {
+        return reply.enhancedStatus()
+                .map(s -> s.statusClass() == 5 && (s.subject() == 1 && s.detail() != 7 && s.detail() != 8
+                        || s.subject() == 2 && s.detail() == 1))
+                .orElse(reply.code() == 550 || reply.code() == 551 || reply.code() == 553);
     }
 
     @Override

@@ -146,7 +146,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
      * What one destination's mail is sent to: the MX plan of the destination itself or of its relay
      * host, on the port to use; {@code relay} is the next hop when it is not the destination's own MX.
      */
-    private record Plan(MxOutcome outcome, int port, Optional<NextHop> relay) {
+    record Plan(MxOutcome outcome, int port, Optional<NextHop> relay) {
         /** "every {hosts}": the words for the hosts tried, for deferral reasons and logs. */
         String hosts(String domain) {
             return relay.map(r -> "address of the relay host " + r + " for " + domain).orElse("MX host of " + domain);
@@ -154,11 +154,16 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     private Plan plan(String domain) {
+        return plan(resolver, routing, selector.port(), domain);
+    }
+
+    /** The plan of {@code domain}'s mail: its next hop by {@code routing}, else its own MX hosts, on {@code defaultPort} unless the hop names one. */
+    static Plan plan(MxResolver resolver, NextHop.Routing routing, int defaultPort, String domain) {
         Optional<NextHop> hop = routing.nextHop(domain);
         if (hop.isEmpty()) {
-            return new Plan(resolver.resolve(domain), selector.port(), hop);
+            return new Plan(resolver.resolve(domain), defaultPort, hop);
         }
-        int port = hop.get().port().orElse(selector.port());
+        int port = hop.get().port().orElse(defaultPort);
         MxOutcome outcome;
         if (hop.get() instanceof NextHop.ByMx byMx) {
             outcome = resolver.resolve(byMx.domain());

@@ -36,6 +36,7 @@ import dev.mxd.mail.MessageStore;
 import dev.mxd.smtp.server.ClientNameLookup;
 import dev.mxd.smtp.server.SmtpServer;
 import dev.mxd.config.ConfigException;
+import dev.mxd.config.ConfigProblem;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.mail.ClientInfo;
 import dev.mxd.mail.RcptDecision;
@@ -112,11 +113,12 @@ public final class ReceivingMx implements AutoCloseable {
                 .withSourceAddresses(d.sourceAddresses());
         // Postfix's smtp_connection_cache_time_limit is 2s; a busy destination keeps its connections warm.
         ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
+        NextHop.Routing routing = domain -> d.nextHopFor(domain).map(ReceivingMx::nextHop);
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
-                hosts, client, connections, clock, domain -> d.nextHopFor(domain).map(ReceivingMx::nextHop));
+                hosts, client, connections, clock, routing);
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
-        // MX plan; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
-        RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), client,
+        // MX plan and next hop; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
+        RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), routing, client,
                 new VerificationCache(100_000, clock), CALLOUT_LIMIT, 8);
         live.verifyWith(callout);
         LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership));
@@ -248,6 +250,14 @@ public final class ReceivingMx implements AutoCloseable {
             return false;
         }
         MxdConfig old = config;
+        try {
+            // delivery.routes stays as it started (a restart changes it): the new domains must still fit it
+            MxdConfig.checkRoutes(old.delivery(), next.domains());
+        } catch (ConfigProblem e) {
+            LOG.error("reload: invalid configuration, still using the previous one: {}: {} (the routes in use stay until a restart)",
+                    file, e.getMessage());
+            return false;
+        }
         if (!next.tls().equals(old.tls()) || next.tls().isPresent()) { // the same file names may hold a renewed certificate
             try {
                 server.replaceCertificate(next.tls());

@@ -81,13 +81,13 @@ class OutboundConfigTest {
                 delivery:
                   relay-host: smarthost.test
                   routes:
-                    example.org: "[127.0.0.1]:2525"
+                    example.org: "[127.0.0.1]:2526"
                     .example.org: "[127.0.0.2]"
                     .deep.example.org: relay.test:587
                     Backup.Test: local
                 """);
         Delivery d = c.delivery();
-        assertThat(d.nextHopFor("example.org")).contains(RelayHost.parse("[127.0.0.1]:2525"));
+        assertThat(d.nextHopFor("example.org")).contains(RelayHost.parse("[127.0.0.1]:2526"));
         assertThat(d.nextHopFor("a.example.org")).contains(RelayHost.parse("[127.0.0.2]"));
         assertThat(d.nextHopFor("x.deep.example.org")).contains(RelayHost.parse("relay.test:587"));
         assertThat(d.nextHopFor("deep.example.org")).contains(RelayHost.parse("[127.0.0.2]"));
@@ -127,5 +127,26 @@ class OutboundConfigTest {
         ConfigException e = ConfigLoaderTest.error("delivery:\n  routes:\n    a.test: \"[127.0.0.1]:2525\"\n    b.test: \"[nope\"\n");
         assertThat(e.line()).isEqualTo(4);
         assertThat(e.getMessage()).contains("delivery.routes.b.test: ").contains("missing ']'");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "'  relay-host: \"[127.0.0.1]:2525\"'                 | 127.0.0.1:2525 | delivery.relay-host",
+            "'  relay-host: \"[127.0.0.9]:2525\"'                 | 0.0.0.0:2525   | delivery.relay-host",
+            "'  routes:\n    far.test: \"[127.0.0.1]:2525\"'     | 127.0.0.1:2525 | delivery.routes.far.test",
+            "'  port: 2525\n  relay-host: \"[127.0.0.1]\"'       | 127.0.0.1:2525 | delivery.relay-host",
+    })
+    void aRelayThatIsThisNodesOwnListenerIsRefused(String delivery, String listener, String key) {
+        ConfigException e = ConfigLoaderTest.error("hostname: mx.test\nlisten:\n  smtp: [\"" + listener + "\"]\n"
+                + "delivery:\n" + delivery.replace("\\n", "\n") + "\n");
+        assertThat(e.getMessage()).contains(key + ": [127.0.0.").contains("is this node's own SMTP listener").contains("loop back");
+    }
+
+    @Test
+    void aRelayOnAnotherPortOrAddressIsNotThisNode() throws Exception {
+        assertThat(load("listen:\n  smtp: [\"127.0.0.1:2525\"]\ndelivery:\n  relay-host: \"[127.0.0.1]:2526\"\n")
+                .delivery().relayHost()).isPresent();
+        assertThat(load("listen:\n  smtp: [\"127.0.0.1:2525\"]\ndelivery:\n  relay-host: \"[127.0.0.2]:2525\"\n")
+                .delivery().relayHost()).isPresent();
     }
 }

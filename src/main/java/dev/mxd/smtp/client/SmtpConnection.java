@@ -843,13 +843,25 @@ public final class SmtpConnection implements AutoCloseable {
             }
             stage = SessionStage.RCPT;
             SmtpReply rcpt = command("RCPT TO:<" + address + ">", settings.timeouts().rcpt());
-            stage = SessionStage.RSET;
-            if (!command("RSET", settings.timeouts().helo()).positive()) {
-                close();
-            }
+            endProbe();
             return new RecipientProbe.Answered(rcpt);
         } catch (IOException e) {
             return new RecipientProbe.Unanswered(lost(e).detail());
+        }
+    }
+
+    /**
+     * RSET after a probe's RCPT has its answer. A server that closes after refusing (a drop ACL, an
+     * anti-harvesting limit) has still answered: the failure of RSET only ends this connection.
+     */
+    private void endProbe() {
+        stage = SessionStage.RSET;
+        try {
+            if (!command("RSET", settings.timeouts().helo()).positive()) {
+                close();
+            }
+        } catch (IOException afterTheAnswer) {
+            lost(afterTheAnswer);
         }
     }
 

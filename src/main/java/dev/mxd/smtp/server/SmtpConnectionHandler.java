@@ -265,7 +265,13 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 return;
             }
             activity.progressed(); // the wait for the policy is not the client's idleness
-            SessionStep next = await.then().apply(decision);
+            SessionStep next;
+            try {
+                next = await.then().apply(decision);
+            } catch (RuntimeException bug) {
+                ctx.fireExceptionCaught(bug); // never left paused: the session ends as on any other fault
+                return;
+            }
             if (next instanceof SessionStep.Reply r && !r.close()) {
                 answer(ctx, false, r.reply());
             } else {

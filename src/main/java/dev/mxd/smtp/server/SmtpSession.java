@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The SMTP conversation of one connection as a state machine (RFC 5321 §4.1.4 command order),
@@ -28,6 +29,11 @@ import java.util.concurrent.CompletableFuture;
 final class SmtpSession {
 
     /** A recipient policy that failed instead of deciding (a bug): the client tries again later. */
+    /**
+     * The longest a RCPT waits for a policy that decides later (a recipient callout bounds itself far
+     * below this); well inside the 5 minutes an RFC 5321 §4.5.3.2.3 client waits for the reply.
+     */
+    static final java.time.Duration DECISION_LIMIT = java.time.Duration.ofMinutes(1);
     private static final SmtpReply RCPT_LOCAL_ERROR = SmtpReply.of(451, EnhancedStatus.LOCAL_ERROR,
             "local error in processing the recipient, try again later");
 
@@ -157,7 +163,9 @@ final class SmtpSession {
         if (later.isDone() && !later.isCompletedExceptionally()) {
             return decided(to, parameters, later.join());
         }
-        return new SessionStep.AwaitRcpt(later.exceptionally(e -> new RcptDecision.Refuse(RCPT_LOCAL_ERROR)),
+        // A policy that never decides must not hold the session: after DECISION_LIMIT the client hears 451.
+        return new SessionStep.AwaitRcpt(later.exceptionally(e -> new RcptDecision.Refuse(RCPT_LOCAL_ERROR))
+                .completeOnTimeout(new RcptDecision.Refuse(RCPT_LOCAL_ERROR), DECISION_LIMIT.toMillis(), TimeUnit.MILLISECONDS),
                 d -> decided(to, parameters, d));
     }
 
