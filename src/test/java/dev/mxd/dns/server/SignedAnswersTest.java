@@ -338,6 +338,17 @@ class SignedAnswersTest {
     }
 
     @Test
+    void nsec3OwnerNamesDoNotExistAsNames() throws Exception {
+        ServedZone z = zone("nsec3");
+        String owner = hashOf(z, name("mx1.signed.test")) + ".signed.test";
+        Message a = ask(z, owner, Type.NSEC3, true);
+        assertThat(a.getRcode()).as("RFC 5155 §7.2.8").isEqualTo(Rcode.NXDOMAIN);
+        assertThat(a.getSection(Section.ANSWER)).isEmpty();
+        verified(z, a, Section.AUTHORITY);
+        assertThat(covered(z, records(a, Section.AUTHORITY, Type.NSEC3), name(owner))).isTrue();
+    }
+
+    @Test
     void aReloadTakesTheNewSignaturesAndDenial() throws Exception {
         QueryResponder responder = new QueryResponder(new Zones(List.of(zone("nsec"))));
         Message before = ask(responder, "nx.signed.test", Type.A, true, 1232, QueryResponder.Transport.UDP);
