@@ -45,6 +45,8 @@ public final class QueryResponder {
     /** Without EDNS a UDP message is at most 512 octets (RFC 1035 §4.2.1); EDNS never advertises less (RFC 6891 §6.2.5). */
     public static final int PLAIN_UDP_PAYLOAD = 512;
     static final int TCP_MESSAGE_LIMIT = 65_535;
+    /** Our OPT record without options: root owner, type, class, TTL, and a zero rdata length (RFC 6891 §6.1.2). */
+    private static final int EMPTY_OPT_LENGTH = 11;
     /** Aliases followed inside a zone before the chain is cut short (it may loop). */
     static final int MAX_CNAME_CHAIN = 16;
 
@@ -173,9 +175,10 @@ public final class QueryResponder {
             return refused.toWire();
         }
         boolean dnssec = zone.get().signed() && opt.map(o -> (o.getFlags() & ExtendedFlags.DO) != 0).orElse(false);
-        Message response = answer(header, q, zone.get(), dnssec);
+        int limit = sizeLimit(opt, transport);
+        Message response = answer(header, q, zone.get(), dnssec, limit - (opt.isPresent() ? EMPTY_OPT_LENGTH : 0));
         opt.ifPresent(o -> response.addRecord(responseOpt(o, Rcode.NOERROR, List.of()), Section.ADDITIONAL));
-        return render(response, sizeLimit(opt, transport));
+        return render(response, limit);
     }
 
     /**
@@ -184,7 +187,7 @@ public final class QueryResponder {
      * {@code dnssec} (DO set, zone signed) every RRset in the answer and authority sections comes
      * with its RRSIGs, and NSEC or NSEC3 records prove what does not exist (RFC 4035 §3.1).
      */
-    private Message answer(Header queryHeader, Record question, ServedZone zone, boolean dnssec) {
+    private Message answer(Header queryHeader, Record question, ServedZone zone, boolean dnssec, int room) {
         Message response = reply(queryHeader, Optional.of(question), Rcode.NOERROR);
         response.getHeader().setFlag(Flags.AA);
         Set<Name> needAddresses = new LinkedHashSet<>();
@@ -244,13 +247,28 @@ public final class QueryResponder {
         // Additional section processing (RFC 1035 §3.3.9, §3.3.11): addresses the zone has for the named hosts, glue included.
         for (Name host : needAddresses) {
             for (RRset set : zone.addresses(host)) {
-                set.rrs(false).forEach(r -> response.addRecord(r, Section.ADDITIONAL));
                 if (dnssec) {
-                    set.sigs().forEach(r -> response.addRecord(r, Section.ADDITIONAL));
+                    addIfRoom(response, set.rrs(false), room);
+                    addIfRoom(response, set.sigs(), room);
+                } else {
+                    set.rrs(false).forEach(r -> response.addRecord(r, Section.ADDITIONAL));
                 }
             }
         }
         return response;
+    }
+
+    /**
+     * Adds {@code records} to the additional section if the message still fits {@code room} octets,
+     * as Knot fills it: an address RRset that does not fit is left out and the next one tried, and
+     * its RRSIGs may be left out while it stays (RFC 4035 §3.1.1, without TC). Signed answers only:
+     * unsigned ones keep dnsjava's truncation of the additional section, as before.
+     */
+    private static void addIfRoom(Message response, List<? extends Record> records, int room) {
+        records.forEach(r -> response.addRecord(r, Section.ADDITIONAL));
+        if (response.toWire().length > room) {
+            records.forEach(r -> response.removeRecord(r, Section.ADDITIONAL));
+        }
     }
 
     /** The zone's SOA in the authority section of a negative answer, signed when {@code dnssec}. */
