@@ -2,18 +2,25 @@ package dev.mxd.dns.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.testing.Await;
+import dev.mxd.testing.Daemon;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
+import dev.mxd.testing.Processes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -22,7 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * A zone signed offline in the test, with ldns-keygen and ldns-signzone (NSEC, and NSEC3 with
  * {@code -n}) or BIND's dnssec-signzone (NSEC3 with opt-out, {@code -A}), served by mxd and checked by a real validating resolver: BIND's {@code delv} with
  * the zone's key-signing key as its only trust anchor. Positive, NXDOMAIN, NODATA and wildcard
- * answers and a referral must validate; a signature with one byte changed must not.
+ * answers and a referral must validate; a signature with one byte changed must not; after SIGHUP,
+ * {@code mxd dns} serves a zone re-signed with new keys.
  */
 @PeerTest
 class SignedZoneValidationTest {
@@ -97,15 +105,47 @@ class SignedZoneValidationTest {
         }
     }
 
-    /** Makes a KSK and a ZSK, signs {@link #ZONE} with them, writes delv's anchor; returns the signed file. */
+    @Test
+    void afterSighupMxdDnsServesTheNewSignaturesAndKeys() throws Exception {
+        Path served = dir.resolve("served.zone");
+        Files.copy(sign("NSEC"), served);
+        int port = FreePort.tcpAndUdp("127.0.0.1");
+        Path out = dir.resolve("dns.out");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Daemon dns = Daemon.start("mxd dns", List.of(java, "-cp", System.getProperty("java.class.path"), "dev.mxd.cli.Main",
+                "dns", "--zone", served.toString(), "--listen", "127.0.0.1:" + port), null, out);
+        try {
+            dns.awaitReady(Duration.ofSeconds(60), () -> Processes.log(out).contains("listening on"));
+            assertThat(delv(port, "signed.test", "MX")).contains("; fully validated").doesNotContain("mx3.signed.test.");
+
+            // re-signed with new keys (delv's anchor is now the new key), NSEC3 and one more MX
+            Path resigned = sign("NSEC3", ZONE + "@ IN MX 30 mx3\nmx3 IN A 127.0.0.13\n");
+            Files.copy(resigned, served, StandardCopyOption.REPLACE_EXISTING);
+            assertThat(Processes.run("kill", "-HUP", Long.toString(dns.pid()))).isZero();
+            assertThat(Await.within(Duration.ofSeconds(20), () -> delv(port, "signed.test", "MX").contains("mx3.signed.test.")))
+                    .as(Processes.log(out)).isTrue();
+            assertThat(delv(port, "signed.test", "MX")).contains("; fully validated");
+            assertThat(delv(port, "nx.signed.test", "A")).contains("; negative response, fully validated");
+            dns.stop(Duration.ofSeconds(30));
+            assertThat(dns.exitValue()).isZero();
+        } finally {
+            dns.stop(Duration.ofSeconds(5));
+        }
+    }
+
     private Path sign(String denial) throws Exception {
+        return sign(denial, ZONE);
+    }
+
+    /** Makes a KSK and a ZSK, signs {@code zone} with them, writes delv's anchor; returns the signed file. */
+    private Path sign(String denial, String zone) throws Exception {
         Path unsigned = dir.resolve("signed.test.zone");
-        Files.writeString(unsigned, ZONE, StandardCharsets.UTF_8);
+        Files.writeString(unsigned, zone, StandardCharsets.UTF_8);
         String ksk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "signed.test").strip();
         String zsk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "signed.test").strip();
         if (denial.equals("OPTOUT")) {
             // BIND's signer, with the keys in the zone; -A leaves the unsigned delegation out of the NSEC3 chain
-            Files.writeString(unsigned, ZONE + "$INCLUDE " + ksk + ".key\n$INCLUDE " + zsk + ".key\n", StandardCharsets.UTF_8);
+            Files.writeString(unsigned, zone + "$INCLUDE " + ksk + ".key\n$INCLUDE " + zsk + ".key\n", StandardCharsets.UTF_8);
             run("dnssec-signzone", "-A", "-3", "-", "-H", "0", "-o", "signed.test", "-f", "signed.test.signed",
                     "signed.test.zone", ksk, zsk);
         } else {
