@@ -45,6 +45,8 @@ public final class QueryResponder {
     /** Without EDNS a UDP message is at most 512 octets (RFC 1035 §4.2.1); EDNS never advertises less (RFC 6891 §6.2.5). */
     public static final int PLAIN_UDP_PAYLOAD = 512;
     static final int TCP_MESSAGE_LIMIT = 65_535;
+    /** Our OPT record without options: root owner, type, class, TTL, and a zero rdata length (RFC 6891 §6.1.2). */
+    private static final int EMPTY_OPT_LENGTH = 11;
     /** Aliases followed inside a zone before the chain is cut short (it may loop). */
     static final int MAX_CNAME_CHAIN = 16;
 
@@ -172,29 +174,41 @@ public final class QueryResponder {
                     List.of(new ExtendedErrorCodeOption(ExtendedErrorCodeOption.NOT_AUTHORITATIVE))), Section.ADDITIONAL));
             return refused.toWire();
         }
-        Message response = answer(header, q, zone.get());
+        boolean dnssec = zone.get().signed() && opt.map(o -> (o.getFlags() & ExtendedFlags.DO) != 0).orElse(false);
+        int limit = sizeLimit(opt, transport);
+        Message response = answer(header, q, zone.get(), dnssec, limit - (opt.isPresent() ? EMPTY_OPT_LENGTH : 0));
         opt.ifPresent(o -> response.addRecord(responseOpt(o, Rcode.NOERROR, List.of()), Section.ADDITIONAL));
-        return render(response, sizeLimit(opt, transport));
+        return render(response, limit);
     }
 
     /**
      * The authoritative answer (RFC 1034 §4.3.2): data, or an alias chain followed inside the
-     * zone, or a referral, or a negative answer with the zone's SOA (RFC 2308 §3).
+     * zone, or a referral, or a negative answer with the zone's SOA (RFC 2308 §3). With
+     * {@code dnssec} (DO set, zone signed) every RRset in the answer and authority sections comes
+     * with its RRSIGs, and NSEC or NSEC3 records prove what does not exist (RFC 4035 §3.1).
      */
-    private Message answer(Header queryHeader, Record question, ServedZone zone) {
+    private Message answer(Header queryHeader, Record question, ServedZone zone, boolean dnssec, int room) {
         Message response = reply(queryHeader, Optional.of(question), Rcode.NOERROR);
         response.getHeader().setFlag(Flags.AA);
         Set<Name> needAddresses = new LinkedHashSet<>();
         Name name = question.getName();
         int type = question.getType();
         Set<Name> visited = new LinkedHashSet<>();
+        List<RRset> proofs = new ArrayList<>();
         for (int hop = 0; hop <= MAX_CNAME_CHAIN && visited.add(name); hop++) {
             ZoneLookup found = zone.lookup(name, type);
+            boolean expanded = dnssec && !zone.exists(name); // an answer from a wildcard (RFC 4592 §3.3.1)
             if (found instanceof ZoneLookup.Found f) {
-                add(response, f.rrset(), Section.ANSWER, needAddresses);
+                add(response, f.rrset(), Section.ANSWER, needAddresses, dnssec);
+                if (expanded) {
+                    proofs.addAll(Denial.wildcardAnswer(zone, name));
+                }
                 break;
             } else if (found instanceof ZoneLookup.Alias a) {
-                add(response, a.cname(), Section.ANSWER, needAddresses);
+                add(response, a.cname(), Section.ANSWER, needAddresses, dnssec);
+                if (expanded) {
+                    proofs.addAll(Denial.wildcardAnswer(zone, name));
+                }
                 name = ((CNAMERecord) a.cname().first()).getTarget();
                 // Like Knot, follow the chain only inside this zone (a child zone's data is not ours to vouch for here).
                 if (!zones.zoneFor(name).map(z -> z == zone).orElse(false)) {
@@ -204,28 +218,76 @@ public final class QueryResponder {
                 if (hop == 0) {
                     response.getHeader().unsetFlag(Flags.AA); // the child zone's servers are the authority
                 }
-                add(response, r.ns(), Section.AUTHORITY, needAddresses);
+                add(response, r.ns(), Section.AUTHORITY, needAddresses, dnssec);
+                if (dnssec) {
+                    // RFC 4035 §3.1.4: the DS RRset of a signed child, else proof that there is none
+                    Name cut = r.ns().getName();
+                    zone.rrset(cut, Type.DS).ifPresentOrElse(ds -> proofs.add(ds),
+                            () -> proofs.addAll(Denial.unsignedDelegation(zone, cut)));
+                }
                 break;
             } else if (found instanceof ZoneLookup.NoData) {
-                response.addRecord(zone.negativeSoa(), Section.AUTHORITY);
+                negativeSoa(response, zone, dnssec);
+                if (dnssec) {
+                    proofs.addAll(expanded ? Denial.wildcardNoData(zone, name) : Denial.noData(zone, name));
+                }
                 break;
             } else if (found instanceof ZoneLookup.NxDomain) {
                 response.getHeader().setRcode(Rcode.NXDOMAIN);
-                response.addRecord(zone.negativeSoa(), Section.AUTHORITY);
+                negativeSoa(response, zone, dnssec);
+                if (dnssec) {
+                    proofs.addAll(Denial.nameError(zone, name));
+                }
                 break;
             }
+        }
+        for (RRset proof : proofs) {
+            add(response, proof, Section.AUTHORITY, needAddresses, true);
         }
         // Additional section processing (RFC 1035 §3.3.9, §3.3.11): addresses the zone has for the named hosts, glue included.
         for (Name host : needAddresses) {
             for (RRset set : zone.addresses(host)) {
-                set.rrs(false).forEach(r -> response.addRecord(r, Section.ADDITIONAL));
+                if (dnssec) {
+                    addIfRoom(response, set.rrs(false), room);
+                    addIfRoom(response, set.sigs(), room);
+                } else {
+                    set.rrs(false).forEach(r -> response.addRecord(r, Section.ADDITIONAL));
+                }
             }
         }
         return response;
     }
 
-    private static void add(Message response, RRset set, int section, Set<Name> needAddresses) {
+    /**
+     * Adds {@code records} to the additional section if the message still fits {@code room} octets,
+     * as Knot fills it: an address RRset that does not fit is left out and the next one tried, and
+     * its RRSIGs may be left out while it stays (RFC 4035 §3.1.1, without TC). Signed answers only:
+     * unsigned ones keep dnsjava's truncation of the additional section, as before.
+     */
+    private static void addIfRoom(Message response, List<? extends Record> records, int room) {
+        records.forEach(r -> response.addRecord(r, Section.ADDITIONAL));
+        if (response.toWire().length > room) {
+            records.forEach(r -> response.removeRecord(r, Section.ADDITIONAL));
+        }
+    }
+
+    /** The zone's SOA in the authority section of a negative answer, signed when {@code dnssec}. */
+    private static void negativeSoa(Message response, ServedZone zone, boolean dnssec) {
+        if (dnssec) {
+            RRset soa = zone.negativeSoaSet();
+            soa.rrs(false).forEach(r -> response.addRecord(r, Section.AUTHORITY));
+            soa.sigs().forEach(r -> response.addRecord(r, Section.AUTHORITY));
+        } else {
+            response.addRecord(zone.negativeSoa(), Section.AUTHORITY);
+        }
+    }
+
+    /** Adds the records of {@code set}, and its RRSIGs when {@code withSigs}, each once; notes the hosts named for the additional section. */
+    private static void add(Message response, RRset set, int section, Set<Name> needAddresses, boolean withSigs) {
         for (Record r : set.rrs(false)) {
+            if (withSigs && response.findRecord(r, section)) {
+                continue; // the same proof for two names of a CNAME chain
+            }
             response.addRecord(r, section);
             if (r instanceof MXRecord mx) {
                 needAddresses.add(mx.getTarget());
@@ -234,6 +296,9 @@ public final class QueryResponder {
             } else if (r instanceof SRVRecord srv) {
                 needAddresses.add(srv.getTarget());
             }
+        }
+        if (withSigs) {
+            set.sigs().stream().filter(sig -> !response.findRecord(sig, section)).forEach(sig -> response.addRecord(sig, section));
         }
     }
 
@@ -287,8 +352,9 @@ public final class QueryResponder {
 
     /**
      * Header of a reply: same ID and opcode, QR set, RD copied (RFC 1035 §4.1.1), RA never set (no
-     * recursion here). CD is not copied: this server does not speak DNSSEC, and Knot does not copy
-     * it for unsigned zones either.
+     * recursion here), AD never (an authoritative server vouches for nothing it did not sign, and
+     * the signatures are for the resolver to check). CD is not copied: Knot (3.2) copies it neither
+     * for unsigned nor for signed zones, and SignedZoneVersusKnotTest holds mxd to Knot.
      */
     private static Message reply(Header queryHeader, Optional<Record> question, int rcode) {
         Message m = new Message(queryHeader.getID());

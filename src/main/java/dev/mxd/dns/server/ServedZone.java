@@ -1,6 +1,7 @@
 package dev.mxd.dns.server;
 
 import java.io.IOException;
+import java.security.NoSuchAlgorithmException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,21 +13,27 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Master;
+import org.xbill.DNS.NSEC3Record;
 import org.xbill.DNS.Name;
+import org.xbill.DNS.NameTooLongException;
+import org.xbill.DNS.RRSIGRecord;
 import org.xbill.DNS.RRset;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 import org.xbill.DNS.Zone;
+import org.xbill.DNS.utils.base32;
 
 /**
  * One zone served with authority: the records of an RFC 1035 master file, parsed by dnsjava,
@@ -41,6 +48,7 @@ import org.xbill.DNS.Zone;
 public final class ServedZone {
 
     private static final Name WILDCARD_LABEL = Name.fromConstantString("*");
+    private static final base32 BASE32HEX = new base32("0123456789ABCDEFGHIJKLMNOPQRSTUV=", false, true);
     /** dnsjava's parse errors read "file.zone:7: reason". */
     private static final Pattern PARSE_ERROR = Pattern.compile("(?s)(.*?):(\\d+): (.*)");
 
@@ -52,6 +60,13 @@ public final class ServedZone {
     private final Set<Name> names;
     private final int recordCount;
     private final List<String> warnings;
+    /** NSEC RRsets (with their RRSIGs) by owner, in canonical order (RFC 4034 §6.1): the chain of denial. */
+    private final NavigableMap<Name, RRset> nsecChain;
+    /** NSEC3 RRsets by hashed owner, in hash order (RFC 5155 §3.3); not part of {@link #nodes}: their owners do not exist as names. */
+    private final NavigableMap<Name, RRset> nsec3Chain;
+    /** One NSEC3 record, whose algorithm, iterations and salt hash every name of the zone (RFC 5155 §7.1). */
+    private final Optional<NSEC3Record> nsec3Parameters;
+    private final boolean signed;
 
     private ServedZone(Path file, Zone zone, List<String> warnings) {
         this.file = file;
@@ -60,11 +75,20 @@ public final class ServedZone {
         this.soa = zone.getSOA();
         Map<Name, Map<Integer, RRset>> index = new HashMap<>();
         Set<Name> existing = new HashSet<>();
+        NavigableMap<Name, RRset> nsec = new TreeMap<>();
+        NavigableMap<Name, RRset> nsec3 = new TreeMap<>();
         int count = 0;
         for (Iterator<RRset> it = zone.iterator(); it.hasNext(); ) {
             RRset set = it.next();
+            count += set.size() + set.sigSize();
+            if (set.getType() == Type.NSEC3) {
+                nsec3.put(set.getName(), set);
+                continue;
+            }
+            if (set.getType() == Type.NSEC) {
+                nsec.put(set.getName(), set);
+            }
             index.computeIfAbsent(set.getName(), n -> new LinkedHashMap<>()).put(set.getType(), set);
-            count += set.size();
             for (Name n = set.getName(); n.labels() >= origin.labels() && existing.add(n); n = new Name(n, 1)) {
                 // walk up to the origin, stopping where an ancestor is already known
             }
@@ -73,6 +97,12 @@ public final class ServedZone {
         this.nodes = Collections.unmodifiableMap(index);
         this.names = Collections.unmodifiableSet(existing);
         this.recordCount = count;
+        this.nsecChain = Collections.unmodifiableNavigableMap(nsec);
+        this.nsec3Chain = Collections.unmodifiableNavigableMap(nsec3);
+        this.nsec3Parameters = nsec3.values().stream().flatMap(s -> s.rrs(false).stream())
+                .map(NSEC3Record.class::cast).findFirst();
+        RRset keys = nodes.getOrDefault(origin, Map.of()).get(Type.DNSKEY);
+        this.signed = keys != null && keys.sigSize() > 0;
     }
 
     /**
@@ -259,6 +289,90 @@ public final class ServedZone {
         return atNode(nodes.getOrDefault(qname, Map.of()), qname, type);
     }
 
+    /**
+     * Whether the zone was signed offline: its apex has DNSKEY records and RRSIGs over them. Only
+     * then are RRSIGs and denial of existence added to answers for queries with DO set.
+     */
+    public boolean signed() {
+        return signed;
+    }
+
+    /** The negative answer's SOA ({@link #negativeSoa}) with the RRSIGs over the apex SOA, at the same TTL. */
+    RRset negativeSoaSet() {
+        SOARecord negative = negativeSoa();
+        RRset out = new RRset(negative);
+        RRset apex = nodes.getOrDefault(origin, Map.of()).get(Type.SOA);
+        if (apex != null) {
+            apex.sigs().forEach(sig -> out.addRR((RRSIGRecord) Record.newRecord(origin, Type.RRSIG, DClass.IN,
+                    negative.getTTL(), sig.rdataToWireCanonical())));
+        }
+        return out;
+    }
+
+    /** Whether {@code name} exists in the zone: an owner, or an empty non-terminal above one (RFC 4592 §2.2.2). */
+    boolean exists(Name name) {
+        return names.contains(name);
+    }
+
+    /** The longest name that exists and is {@code name} or one of its ancestors (RFC 4592 §3.3.1), the origin at worst. */
+    Name closestEncloser(Name name) {
+        Name n = name;
+        while (!names.contains(n) && n.labels() > origin.labels()) {
+            n = new Name(n, 1);
+        }
+        return n;
+    }
+
+    /** The RRset of {@code type} (with its RRSIGs) at exactly {@code name}, if the zone has one. */
+    Optional<RRset> rrset(Name name, int type) {
+        return Optional.ofNullable(nodes.getOrDefault(name, Map.of()).get(type));
+    }
+
+    /** Whether denial of existence is by NSEC3 (RFC 5155) rather than NSEC (RFC 4034). */
+    boolean hashedDenial() {
+        return nsec3Parameters.isPresent();
+    }
+
+    /** The NSEC RRset owned by {@code name}. */
+    Optional<RRset> nsecAt(Name name) {
+        return Optional.ofNullable(nsecChain.get(name));
+    }
+
+    /**
+     * The NSEC RRset whose owner comes last before {@code name} in canonical order (RFC 4034 §6.1),
+     * which proves that {@code name} does not exist; the last of the chain when none comes before.
+     */
+    Optional<RRset> nsecCovering(Name name) {
+        Map.Entry<Name, RRset> e = nsecChain.lowerEntry(name);
+        return Optional.ofNullable(e != null ? e : nsecChain.lastEntry()).map(Map.Entry::getValue);
+    }
+
+    /** The NSEC3 RRset whose owner is the hash of {@code name} (RFC 5155 §7.2: "matches"). */
+    Optional<RRset> nsec3Matching(Name name) {
+        return hashedOwner(name).map(nsec3Chain::get);
+    }
+
+    /** The NSEC3 RRset whose interval holds the hash of {@code name} (RFC 5155 §7.2: "covers"), wrapping at the end. */
+    Optional<RRset> nsec3Covering(Name name) {
+        return hashedOwner(name).map(h -> {
+            Map.Entry<Name, RRset> e = nsec3Chain.lowerEntry(h);
+            return (e != null ? e : nsec3Chain.lastEntry()).getValue();
+        });
+    }
+
+    /** The owner an NSEC3 record for {@code name} has: its hash in base 32 with the extended hex alphabet, under the origin. */
+    private Optional<Name> hashedOwner(Name name) {
+        if (nsec3Parameters.isEmpty() || nsec3Chain.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            String label = BASE32HEX.toString(nsec3Parameters.get().hashName(name));
+            return Optional.of(Name.concatenate(Name.fromString(label), origin));
+        } catch (NoSuchAlgorithmException | TextParseException | NameTooLongException e) {
+            return Optional.empty(); // an unknown hash algorithm (only SHA-1 is defined): no proof can be given
+        }
+    }
+
     /** The A and AAAA RRsets at {@code name} (glue below a cut included), for the additional section. */
     public List<RRset> addresses(Name name) {
         Map<Integer, RRset> node = nodes.getOrDefault(name, Map.of());
@@ -272,7 +386,7 @@ public final class ServedZone {
         return out;
     }
 
-    private static Name wildcardOf(Name closestEncloser) {
+    static Name wildcardOf(Name closestEncloser) {
         try {
             return Name.concatenate(WILDCARD_LABEL, closestEncloser);
         } catch (org.xbill.DNS.NameTooLongException e) {
@@ -299,11 +413,17 @@ public final class ServedZone {
         return new ZoneLookup.NoData();
     }
 
-    /** Wildcard synthesis (RFC 4592 §3.4.1) and case preservation both give records the query's name. */
+    /**
+     * Wildcard synthesis (RFC 4592 §3.4.1) and case preservation both give records the query's name;
+     * RRSIGs go with them, their labels field still counting the wildcard's labels (RFC 4035 §3.1.3.3).
+     */
     private static RRset renamed(RRset set, Name owner) {
         RRset out = new RRset();
         for (Record r : set.rrs(false)) {
             out.addRR(r.withName(owner));
+        }
+        for (RRSIGRecord sig : set.sigs()) {
+            out.addRR((RRSIGRecord) sig.withName(owner));
         }
         return out;
     }

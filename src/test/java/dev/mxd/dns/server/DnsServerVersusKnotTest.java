@@ -154,19 +154,31 @@ class DnsServerVersusKnotTest {
                Set<String> additional) {}
 
     static Dig dig(int port, Case c, Mode mode) throws IOException, InterruptedException {
+        return dig(port, c.name(), c.type(), mode.options);
+    }
+
+    /** Asks {@code name type} with dig's {@code options} and parses what it printed. */
+    static Dig dig(int port, String name, String type, List<String> options) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("dig", "+norec", "+time=3", "+tries=1", "-p", String.valueOf(port),
-                "@127.0.0.1", c.name(), c.type()));
-        cmd.addAll(mode.options);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(digOutput.toFile()).start();
-        if (!p.waitFor(15, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            throw new IOException("dig did not finish in 15 s: " + cmd);
+                "@127.0.0.1", name, type));
+        cmd.addAll(options);
+        Path output = digOutput != null ? digOutput : Files.createTempFile("mxd-dig", ".txt");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                throw new IOException("dig did not finish in 15 s: " + cmd);
+            }
+            String out = Files.readString(output, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) {
+                throw new IOException("dig exited with " + p.exitValue() + ": " + cmd + "\n" + out);
+            }
+            return parse(out);
+        } finally {
+            if (output != digOutput) {
+                Files.deleteIfExists(output);
+            }
         }
-        String out = Files.readString(digOutput, StandardCharsets.UTF_8);
-        if (p.exitValue() != 0) {
-            throw new IOException("dig exited with " + p.exitValue() + ": " + cmd + "\n" + out);
-        }
-        return parse(out);
     }
 
     static Dig parse(String out) {
