@@ -44,7 +44,11 @@ final class ClientNames implements ClientNameLookup {
     @Override
     public CompletionStage<Optional<String>> name(InetAddress client) {
         try {
-            return CompletableFuture.supplyAsync(() -> names.name(client), pool);
+            long asked = System.nanoTime();
+            // A lookup that waited in the queue past the greeting's wait is for a client greeted as unknown
+            // already (or gone): skip it, so that a flood of connections cannot keep the pool busy for minutes.
+            return CompletableFuture.supplyAsync(() -> System.nanoTime() - asked >= SmtpServer.CLIENT_NAME_WAIT.toNanos()
+                    ? Optional.<String>empty() : names.name(client), pool);
         } catch (RejectedExecutionException busy) {
             LOG.debug("client name of {}: too many lookups waiting; unknown", LogText.safe(client.getHostAddress()));
             return CompletableFuture.completedFuture(Optional.empty());

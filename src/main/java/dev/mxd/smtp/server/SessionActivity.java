@@ -32,7 +32,7 @@ final class SessionActivity {
         }
     }
 
-    /** A message is being committed: the session must not be shed until it has its reply. */
+    /** A message is being committed, or a recipient decided (a callout): the session waits on this server and must not be shed until it has its reply. */
     void storing(boolean on) {
         storing = on;
         if (!on) {

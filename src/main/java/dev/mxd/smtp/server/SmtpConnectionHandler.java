@@ -256,11 +256,13 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
      */
     private void awaitRcpt(ChannelHandlerContext ctx, SessionStep.AwaitRcpt await) {
         verifying = true;
+        activity.storing(true); // waiting on this server, not idle: never the one shed under connection pressure
         decoder.pause();
         ctx.channel().config().setAutoRead(false);
         ctx.flush(); // the replies before this one go out now
         await.decision().whenComplete((decision, e) -> ctx.executor().execute(() -> {
             verifying = false;
+            activity.storing(false);
             if (closing || !ctx.channel().isActive()) {
                 return;
             }

@@ -42,9 +42,13 @@ class LaterRcptDecisionTest {
 
     @BeforeEach
     void start() throws Exception {
+        server = start("timeouts:\n  greet-pause: 0s\n");
+    }
+
+    private SmtpServer start(String yaml) throws Exception {
         int port = FreePort.tcpAndUdp("127.0.0.1");
         MxdConfig config = ConfigLoader.parse("hostname: mx.test\nlisten:\n  smtp: [\"127.0.0.1:" + port + "\"]\n"
-                + "timeouts:\n  greet-pause: 0s\n", Path.of("mxd.yaml"));
+                + yaml, Path.of("mxd.yaml"));
         RecipientPolicy policy = new RecipientPolicy() {
             @Override
             public RcptDecision decide(Mailbox recipient, ClientInfo client) {
@@ -64,7 +68,7 @@ class LaterRcptDecisionTest {
         MessageStore store = transaction -> {
             throw new AssertionError("no message is sent");
         };
-        server = SmtpServer.start(config, policy, store);
+        return SmtpServer.start(config, policy, store);
     }
 
     @AfterEach
@@ -109,6 +113,27 @@ class LaterRcptDecisionTest {
             assertThat(Await.within(Duration.ofSeconds(5), () -> pending.containsKey("broken"))).isTrue();
             decision("broken").completeExceptionally(new IllegalStateException("a bug"));
             assertThat(c.reply()).startsWith("451 4.3.0");
+        }
+    }
+
+    @Test
+    void aSessionWaitingForItsDecisionIsNotShedAsIdleUnderConnectionPressure() throws Exception {
+        try (SmtpServer full = start("limits:\n  max-connections: 1\n"
+                + "timeouts:\n  greet-pause: 0s\n  command-under-pressure: 1s\n");
+             RawSmtp waiting = new RawSmtp(full.addresses().get(0))) {
+            assertThat(waiting.code()).isEqualTo(220);
+            waiting.send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<slow@later.test>\r\n");
+            assertThat(waiting.reply()).startsWith("250");
+            assertThat(waiting.reply()).startsWith("250");
+            assertThat(Await.within(Duration.ofSeconds(5), () -> pending.containsKey("slow"))).isTrue();
+            Thread.sleep(1_500); // longer than command-under-pressure: an idle session would now be shed
+            try (RawSmtp newcomer = new RawSmtp(full.addresses().get(0))) {
+                assertThat(newcomer.reply()).as("the newcomer, not the session waiting on this server, is refused").startsWith("421");
+            }
+            decision("slow").complete(accept());
+            assertThat(waiting.reply()).startsWith("250 2.1.5");
+            waiting.send("QUIT\r\n");
+            assertThat(waiting.reply()).startsWith("221");
         }
     }
 }
