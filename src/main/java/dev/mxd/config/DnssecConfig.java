@@ -66,8 +66,11 @@ public record DnssecConfig(DnssecMode mode, List<Path> anchorFiles, List<Record>
                 out.add(r);
             }
         } catch (IOException e) {
-            // dnsjava's parse errors already read "'FILE': line N: what".
-            throw new IllegalArgumentException("trust anchor file " + e.getMessage(), e);
+            // dnsjava's parse errors read "NAME:LINE: what", with the file's name only; give its whole path.
+            String msg = String.valueOf(e.getMessage());
+            String name = String.valueOf(file.getFileName());
+            String where = msg.startsWith(name + ":") ? file + msg.substring(name.length()) : file + ": " + msg;
+            throw new IllegalArgumentException("trust anchor file " + where, e);
         }
         if (out.isEmpty()) {
             throw new IllegalArgumentException("trust anchor file " + file + " holds no DS or DNSKEY records");
@@ -75,13 +78,14 @@ public record DnssecConfig(DnssecMode mode, List<Path> anchorFiles, List<Record>
         return out;
     }
 
-    /** The first line that starts with the record's owner (for the message only; 1 if none does). */
+    /** The first line that starts with the record's owner and names its type (for the message only; 1 if none does). */
     private static int lineOf(List<String> lines, Record r) {
         String owner = r.getName().toString();
         String bare = owner.endsWith(".") && owner.length() > 1 ? owner.substring(0, owner.length() - 1) : owner;
         for (int i = 0; i < lines.size(); i++) {
             String l = lines.get(i).strip();
-            if (l.contains(Type.string(r.getType())) && (l.startsWith(owner) || l.startsWith(bare))) {
+            List<String> tokens = List.of(l.split("\\s+"));
+            if (tokens.contains(Type.string(r.getType())) && (tokens.get(0).equalsIgnoreCase(owner) || tokens.get(0).equalsIgnoreCase(bare))) {
                 return i + 1;
             }
         }

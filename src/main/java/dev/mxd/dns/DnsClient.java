@@ -151,7 +151,8 @@ public final class DnsClient {
             zones.add(r.getName());
         }
         String failure = null;
-        long deadline = deadline();
+        // One server timeout for the whole check, so a dead server delays the start (and mxd lookup) by that much only.
+        long deadline = nanoClock.getAsLong() + settings.timeout().toNanos();
         outer:
         for (Name zone : zones) {
             for (Resolver v : validators) {
