@@ -2,9 +2,11 @@ package dev.mxd.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.AdminHttp;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.SignedZones;
@@ -52,7 +54,7 @@ class DnssecDeliveryPeerTest {
     }
 
     private static TestMx sender(String mode) throws Exception {
-        return TestMx.start("dns:\n  servers: [\"" + zones.server() + "\"]\n  dnssec: " + mode + "\n"
+        return TestMx.startWithAdmin("dns:\n  servers: [\"" + zones.server() + "\"]\n  dnssec: " + mode + "\n"
                 + "  trust-anchors: [\"" + zones.anchors() + "\"]\n"
                 + "delivery:\n  port: " + port + "\n  connect-timeout: 1s\n  greeting-timeout: 1s\n  command-timeout: 2s\n"
                 + "  retry: {first: 1s, max: 2s, give-up: 1h}\n  scan-interval: 200ms\n");
@@ -87,6 +89,19 @@ class DnssecDeliveryPeerTest {
         // so the broken zone is delivered as it would be without DNSSEC (the operator is told in the log).
         try (TestMx mx = sender("auto")) {
             awaitAtSink(MxDeliveryPeerTest.submit(mx.smtp(), "alice@example.test", "user@broken.test"));
+            JsonNode dnssec = new AdminHttp(mx).get("/health").json().get("checks").get("dnssec");
+            assertThat(dnssec.get("validating").asBoolean()).isFalse();
+            assertThat(dnssec.get("ok").asBoolean()).as("informational, never failing").isTrue();
+            assertThat(dnssec.get("detail").asText()).contains("off", "broken.test");
+        }
+    }
+
+    @Test
+    void healthSaysValidationIsOnInValidate() throws Exception {
+        try (TestMx mx = sender("validate")) {
+            JsonNode dnssec = new AdminHttp(mx).get("/health").json().get("checks").get("dnssec");
+            assertThat(dnssec.get("validating").asBoolean()).isTrue();
+            assertThat(dnssec.get("detail").asText()).contains("validate");
         }
     }
 }
