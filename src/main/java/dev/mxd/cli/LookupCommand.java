@@ -60,8 +60,8 @@ final class LookupCommand implements Callable<Integer> {
         String shown = outcome.domain().given().equals(ascii) ? ascii : outcome.domain().given() + " (" + ascii + ")";
         if (outcome instanceof MxOutcome.Routes r) {
             out.printf("%s: %d mail exchanger%s%s, in the order delivery tries them (DNSSEC: %s)%n", shown, r.hosts().size(),
-                    r.hosts().size() == 1 ? "" : "s", r.implicit() ? " (implicit MX: no MX records, the domain's own address)" : "",
-                    r.dnssec().text());
+                    r.hosts().size() == 1 ? "" : "s",
+                    r.implicit() ? " (implicit MX: no MX records, the domain's own address)" : "", r.dnssec().text());
             int width = Math.max(4, r.hosts().stream().mapToInt(h -> h.name().length()).max().orElse(4));
             out.printf("  %-5s %-" + width + "s  %-8s  %s%n", "PREF", "HOST", "DNSSEC", "ADDRESSES");
             for (MxHost h : r.hosts()) {

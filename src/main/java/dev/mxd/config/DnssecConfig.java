@@ -85,7 +85,8 @@ public record DnssecConfig(DnssecMode mode, List<Path> anchorFiles, List<Record>
         for (int i = 0; i < lines.size(); i++) {
             String l = lines.get(i).strip();
             List<String> tokens = List.of(l.split("\\s+"));
-            if (tokens.contains(Type.string(r.getType())) && (tokens.get(0).equalsIgnoreCase(owner) || tokens.get(0).equalsIgnoreCase(bare))) {
+            boolean ownerFirst = tokens.get(0).equalsIgnoreCase(owner) || tokens.get(0).equalsIgnoreCase(bare);
+            if (ownerFirst && tokens.contains(Type.string(r.getType()))) {
                 return i + 1;
             }
         }

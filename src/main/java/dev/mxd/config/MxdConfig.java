@@ -136,7 +136,8 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         private static DnssecConfig dnssec(Object mode, List<String> files) {
             DnssecMode m;
             try {
-                m = mode == null ? DnssecMode.AUTO : DnssecMode.parse(String.valueOf(mode));
+                // YAML reads a bare on as true: name it as written
+                m = mode == null ? DnssecMode.AUTO : DnssecMode.parse(Boolean.TRUE.equals(mode) ? "on" : String.valueOf(mode));
             } catch (IllegalArgumentException e) {
                 throw new ConfigProblem(List.of("dns", "dnssec"), "dns.dnssec: " + e.getMessage(), null);
             }
@@ -197,7 +198,8 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 limits == null ? Limits.DEFAULTS : limits, timeouts == null ? Timeouts.DEFAULTS : timeouts,
                 Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery,
                 filters == null ? FiltersConfig.none() : filters,
-                Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log, d.clientNameLookup(), d.dnssec());
+                Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log, d.clientNameLookup(),
+                d.dnssec());
     }
 
     /**

@@ -5,6 +5,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
@@ -13,6 +14,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
@@ -189,11 +192,11 @@ public final class DnsClient {
      * In {@link DnssecMode#AUTO}, runs {@link #recheckDnssec()} every {@code period} on a daemon thread until the
      * returned handle is closed; in the other modes there is nothing to re-check and the handle does nothing.
      */
-    public AutoCloseable recheckDnssecEvery(java.time.Duration period) {
+    public AutoCloseable recheckDnssecEvery(Duration period) {
         if (settings.dnssec() != DnssecMode.AUTO) {
             return () -> { };
         }
-        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "mxd-dnssec-recheck");
             t.setDaemon(true);
             return t;
@@ -286,7 +289,8 @@ public final class DnsClient {
                 }
                 Name target = alias.getTarget();
                 if (target.equals(name) || aliases.contains(target)) {
-                    return new DnsAnswer.Failed(name, aliases, "CNAME loop at " + display(owner) + " -> " + display(target), status);
+                    return new DnsAnswer.Failed(name, aliases, "CNAME loop at " + display(owner) + " -> " + display(target),
+                            status);
                 }
                 if (aliases.size() >= settings.maxCnameChain()) {
                     return new DnsAnswer.Failed(name, aliases, "CNAME chain from " + display(name)

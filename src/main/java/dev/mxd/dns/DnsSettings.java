@@ -49,7 +49,7 @@ public record DnsSettings(List<InetSocketAddress> servers, Duration timeout, int
         return new DnsSettings(servers, timeout, attempts, deadline, maxCnameChain, cacheSize, maxTtl, mode, anchors);
     }
 
-    /** Defaults for the given servers: 3 s per try, 2 rounds, 10 s in all, 8 aliases, 10,000 answers, 1 day, no DNSSEC validation. */
+    /** Defaults for the given servers: 3 s per try, 2 rounds, 10 s in all, 8 aliases, 10,000 answers, 1 day; no DNSSEC. */
     public static DnsSettings of(List<InetSocketAddress> servers) {
         return new DnsSettings(servers, Duration.ofSeconds(3), 2, Duration.ofSeconds(10), 8, 10_000, Duration.ofDays(1));
     }

@@ -39,7 +39,8 @@ public sealed interface MxOutcome {
     }
 
     /** Hosts in the order a delivery attempt tries them; {@code implicit} when they come from the domain's own A/AAAA. */
-    record Routes(MailDomain domain, boolean implicit, List<MxHost> hosts, List<SkippedHost> skipped, List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+    record Routes(MailDomain domain, boolean implicit, List<MxHost> hosts, List<SkippedHost> skipped,
+                  List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
         /** Without DNSSEC validation. */
         public Routes(MailDomain domain, boolean implicit, List<MxHost> hosts, List<SkippedHost> skipped, List<String> warnings) {
             this(domain, implicit, hosts, skipped, warnings, DnssecStatus.INSECURE);
@@ -149,7 +150,8 @@ public sealed interface MxOutcome {
     }
 
     /** This host is the best mail exchanger for the domain, and no better one exists (RFC 5321 §5.1). */
-    record LoopsToSelf(MailDomain domain, String localName, List<SkippedHost> skipped, List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+    record LoopsToSelf(MailDomain domain, String localName, List<SkippedHost> skipped, List<String> warnings,
+                       DnssecStatus dnssec) implements MxOutcome {
         /** Without DNSSEC validation. */
         public LoopsToSelf(MailDomain domain, String localName, List<SkippedHost> skipped, List<String> warnings) {
             this(domain, localName, skipped, warnings, DnssecStatus.INSECURE);
@@ -175,9 +177,11 @@ public sealed interface MxOutcome {
     }
 
     /** DNS could not answer now, or no exchange had an address: defer, never bounce. */
-    record TemporaryFailure(MailDomain domain, String reason, EnhancedStatus status, List<SkippedHost> skipped, List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+    record TemporaryFailure(MailDomain domain, String reason, EnhancedStatus status, List<SkippedHost> skipped,
+                            List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
         /** Without DNSSEC validation. */
-        public TemporaryFailure(MailDomain domain, String reason, EnhancedStatus status, List<SkippedHost> skipped, List<String> warnings) {
+        public TemporaryFailure(MailDomain domain, String reason, EnhancedStatus status, List<SkippedHost> skipped,
+                                List<String> warnings) {
             this(domain, reason, status, skipped, warnings, DnssecStatus.INSECURE);
         }
 

@@ -109,6 +109,22 @@ class DnssecLookupPeerTest {
     }
 
     @Test
+    void theHourlyRecheckTurnsValidationOffWhenTheServersStopServingSignedKeys() throws Exception {
+        SignedZones own = SignedZones.start();
+        try {
+            DnsClient dns = new DnsClient(DnsSettings.of(List.of(own.knot().address()))
+                    .withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(own.secureAnchor())));
+            assertThat(dns.validating()).isTrue();
+            own.knot().close();
+            assertThat(dns.recheckDnssec()).isFalse();
+            assertThat(dns.validating()).isFalse();
+            assertThat(dns.dnssecNote()).contains("off", "secure.test");
+        } finally {
+            own.close();
+        }
+    }
+
+    @Test
     void lookupPrintsTheStatusPerLookupAndPerHostAndExits75WhenBogus() throws Exception {
         LookupCommandTest.Run secure = LookupCommandTest.run("lookup", "secure.test", "--dns", dns, "--dnssec", "validate",
                 "--trust-anchor", anchors.toString(), "--json");

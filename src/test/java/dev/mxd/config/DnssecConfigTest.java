@@ -48,6 +48,12 @@ class DnssecConfigTest {
     }
 
     @Test
+    void onIsNotAMode() {
+        assertThatThrownBy(() -> ConfigLoader.parse(yaml("  dnssec: on\n"), FILE))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("mxd.yaml:2:").hasMessageContaining("'on'");
+    }
+
+    @Test
     void aMissingAnchorFileIsAnError(@TempDir Path dir) {
         Path missing = dir.resolve("nope.anchors");
         assertThatThrownBy(() -> ConfigLoader.parse(yaml("  trust-anchors: [\"" + missing + "\"]\n"), FILE))
