@@ -17,9 +17,11 @@ import picocli.CommandLine.Parameters;
 /** {@code mxd lookup}: the mail exchangers a delivery to DOMAIN would try, in order. */
 @Command(name = "lookup", mixinStandardHelpOptions = true,
         description = {"Resolve DOMAIN's mail exchangers as a sending MTA must (RFC 5321 §5.1, RFC 7505).",
-                "Exit status: 0 routes, 1 permanent failure, 75 temporary failure, 64 usage error."},
+                "Answers are DNSSEC-validated as --dnssec says; a bogus answer is a temporary failure.",
+                "Exit status: 0 routes, 1 permanent failure, 75 temporary failure (a bogus DNSSEC answer too), 64 usage error."},
         footer = {"", "Examples:", "  mxd lookup example.org",
-                "  mxd lookup --dns 127.0.0.1:5354 --local-name mx2.example.test --json example.test"})
+                "  mxd lookup --dns 127.0.0.1:5354 --local-name mx2.example.test --json example.test",
+                "  mxd lookup --dns 127.0.0.1:5354 --dnssec validate --trust-anchor secure.test.ds secure.test"})
 final class LookupCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "DOMAIN", description = "The mail domain (Unicode or A-labels).")
@@ -57,19 +59,21 @@ final class LookupCommand implements Callable<Integer> {
         String ascii = outcome.domain().ascii();
         String shown = outcome.domain().given().equals(ascii) ? ascii : outcome.domain().given() + " (" + ascii + ")";
         if (outcome instanceof MxOutcome.Routes r) {
-            out.printf("%s: %d mail exchanger%s%s, in the order delivery tries them%n", shown, r.hosts().size(),
-                    r.hosts().size() == 1 ? "" : "s", r.implicit() ? " (implicit MX: no MX records, the domain's own address)" : "");
+            out.printf("%s: %d mail exchanger%s%s, in the order delivery tries them (DNSSEC: %s)%n", shown, r.hosts().size(),
+                    r.hosts().size() == 1 ? "" : "s",
+                    r.implicit() ? " (implicit MX: no MX records, the domain's own address)" : "", r.dnssec().text());
             int width = Math.max(4, r.hosts().stream().mapToInt(h -> h.name().length()).max().orElse(4));
-            out.printf("  %-5s %-" + width + "s  %s%n", "PREF", "HOST", "ADDRESSES");
+            out.printf("  %-5s %-" + width + "s  %-8s  %s%n", "PREF", "HOST", "DNSSEC", "ADDRESSES");
             for (MxHost h : r.hosts()) {
                 String addrs = h.addresses().stream().map(AddressText::of).collect(Collectors.joining(", "));
-                out.printf("  %-5d %-" + width + "s  %s%n", h.preference(), h.name(), addrs);
+                out.printf("  %-5d %-" + width + "s  %-8s  %s%n", h.preference(), h.name(), h.dnssec().text(), addrs);
                 for (String w : h.warnings()) {
                     out.printf("        warning: %s%n", w);
                 }
             }
         } else {
-            out.printf("%s: %s (%s): %s%n", shown, outcome.kind(), outcome.status(), outcome.error().orElse(""));
+            out.printf("%s: %s (%s): %s (DNSSEC: %s)%n", shown, outcome.kind(), outcome.status(), outcome.error().orElse(""),
+                    outcome.dnssec().text());
         }
         if (!outcome.skipped().isEmpty()) {
             out.println("skipped:");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.dns.AddressText;
+import dev.mxd.dns.DnssecStatus;
 import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.SkippedHost;
@@ -23,6 +24,7 @@ final class MxOutcomeJson {
         o.put("outcome", outcome.kind());
         o.put("status", outcome.status().toString());
         o.put("implicit", outcome instanceof MxOutcome.Routes r && r.implicit());
+        o.put("dnssec", outcome.dnssec().text());
         ArrayNode hosts = o.putArray("hosts");
         if (outcome instanceof MxOutcome.Routes r) {
             for (MxHost h : r.hosts()) {
@@ -33,6 +35,7 @@ final class MxOutcomeJson {
                 for (InetAddress a : h.addresses()) {
                     addrs.add(AddressText.of(a));
                 }
+                hn.put("dnssec", h.dnssec().text());
                 ArrayNode w = hn.putArray("warnings");
                 h.warnings().forEach(w::add);
             }
@@ -55,6 +58,9 @@ final class MxOutcomeJson {
     }
 
     static int exitCode(MxOutcome outcome) {
+        if (outcome.dnssec() == DnssecStatus.BOGUS) {
+            return ExitCodes.TEMPORARY; // RFC 4035 §4.3: bogus data is never used, and may validate later
+        }
         if (outcome instanceof MxOutcome.Routes) {
             return ExitCodes.OK;
         }

@@ -1,13 +1,17 @@
 package dev.mxd.cli;
 
+import dev.mxd.config.DnssecConfig;
+import dev.mxd.config.DnssecMode;
 import dev.mxd.dns.AddressOrder;
 import dev.mxd.dns.DnsClient;
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.MxPolicy;
 import dev.mxd.dns.MxResolver;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.xbill.DNS.Record;
 import picocli.CommandLine.Option;
 
 /** The DNS options every command that resolves MX shares. */
@@ -28,6 +32,15 @@ final class ResolverOptions {
             description = "ipv6-first (default), ipv4-first, ipv4 or ipv6.")
     String addressOrder;
 
+    @Option(names = "--dnssec", paramLabel = "MODE", defaultValue = "auto",
+            description = "auto (default: validate when the DNS servers serve the trust anchors' keys signed), validate or off;"
+                    + " as dns.dnssec.")
+    String dnssec;
+
+    @Option(names = "--trust-anchor", paramLabel = "FILE",
+            description = "DS or DNSKEY records in zone-file format to validate from (repeatable); replace the root's anchors.")
+    List<Path> trustAnchors = new ArrayList<>();
+
     /** Builds a resolver; throws IllegalArgumentException with a sentence for a bad option value. */
     MxResolver resolver() {
         DnsSettings settings;
@@ -44,6 +57,21 @@ final class ResolverOptions {
             }
             settings = DnsSettings.of(parsed);
         }
+        DnssecMode mode;
+        try {
+            mode = DnssecMode.parse(dnssec);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--dnssec " + e.getMessage(), e);
+        }
+        List<Record> anchors = new ArrayList<>();
+        for (Path file : trustAnchors) {
+            try {
+                anchors.addAll(DnssecConfig.readAnchors(file));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--trust-anchor: " + e.getMessage(), e);
+            }
+        }
+        settings = settings.withDnssec(mode, anchors);
         MxPolicy policy = MxPolicy.defaults()
                 .withLocalNames(localNames)
                 .withStrictCnames(strict)

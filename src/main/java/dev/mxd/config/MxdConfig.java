@@ -31,12 +31,13 @@ import java.util.Optional;
  * @param log             log level and destination of {@code mxd serve}
  * @param clientNameLookup whether the SMTP server names clients by a forward-confirmed reverse lookup
  *                        ({@code dns.client-name-lookup}; Postfix's smtpd_peername_lookup), else {@code unknown}
+ * @param dnssec          {@code dns.dnssec} and {@code dns.trust-anchors}: whether and from which anchors answers are validated
  */
 public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
                         List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
                         Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
                         Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log,
-                        boolean clientNameLookup) {
+                        boolean clientNameLookup, DnssecConfig dnssec) {
 
     public static final List<Cidr> DEFAULT_TRUSTED = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128"));
 
@@ -60,6 +61,16 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
     /** Where the admin API's token is: {@code admin-token-file}, or {@code <data-dir>/admin.token}. */
     public Path adminToken() {
         return adminTokenFile.orElse(dataDir.resolve("admin.token"));
+    }
+
+    /** A configuration with the default DNSSEC settings ({@code dns.dnssec: auto} from the root's anchors). */
+    public MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
+                     List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
+                     Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
+                     Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log,
+                     boolean clientNameLookup) {
+        this(hostname, smtpListeners, adminListener, dataDir, dnsServers, localNames, trustedNetworks, domains, limits, timeouts,
+                tls, delivery, filters, adminTokenFile, log, clientNameLookup, DnssecConfig.DEFAULTS);
     }
 
     /** A configuration that looks client names up (the default of {@code dns.client-name-lookup}). */
@@ -111,13 +122,30 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
     }
 
     /** The dns key. */
-    record Dns(List<HostPort> servers, List<String> localNames, boolean clientNameLookup) {
+    record Dns(List<HostPort> servers, List<String> localNames, boolean clientNameLookup, DnssecConfig dnssec) {
         @JsonCreator
         static Dns fromYaml(@JsonProperty("servers") List<String> servers, @JsonProperty("local-names") List<String> localNames,
-                            @JsonProperty("client-name-lookup") Object clientNameLookup) {
+                            @JsonProperty("client-name-lookup") Object clientNameLookup,
+                            @JsonProperty("dnssec") Object dnssec, @JsonProperty("trust-anchors") List<String> trustAnchors) {
             return new Dns(servers == null ? List.of() : servers.stream().map(s -> HostPort.parse(s, 53)).toList(),
                     localNames == null ? List.of() : localNames.stream().map(MxdConfig::domainKey).toList(),
-                    onOff(clientNameLookup, true));
+                    onOff(clientNameLookup, true), dnssec(dnssec, trustAnchors));
+        }
+
+        /** {@code dns.dnssec} (auto when absent) and the anchor files, read now so a bad one names its file and line. */
+        private static DnssecConfig dnssec(Object mode, List<String> files) {
+            DnssecMode m;
+            try {
+                // YAML reads a bare on as true: name it as written
+                m = mode == null ? DnssecMode.AUTO : DnssecMode.parse(Boolean.TRUE.equals(mode) ? "on" : String.valueOf(mode));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigProblem(List.of("dns", "dnssec"), "dns.dnssec: " + e.getMessage(), null);
+            }
+            try {
+                return DnssecConfig.of(m, files == null ? List.of() : files.stream().map(Path::of).toList());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigProblem(List.of("dns", "trust-anchors"), "dns.trust-anchors: " + e.getMessage(), e);
+            }
         }
 
         /** {@code on} or {@code off} (YAML's {@code true} and {@code false} too); absent: the default. */
@@ -150,7 +178,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                               @JsonProperty("log") Logging log) {
         String host = hostname == null ? "localhost" : domainKey(hostname);
         Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
-        Dns d = dns == null ? Dns.fromYaml(null, null, null) : dns;
+        Dns d = dns == null ? Dns.fromYaml(null, null, null, null, null) : dns;
         Map<String, DomainConfig> byKey = new LinkedHashMap<>();
         if (domains != null) {
             for (Map.Entry<String, DomainConfig> e : domains.entrySet()) {
@@ -171,7 +199,8 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 limits == null ? Limits.DEFAULTS : limits, timeouts == null ? Timeouts.DEFAULTS : timeouts,
                 Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery,
                 filters == null ? FiltersConfig.none() : filters,
-                Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log, d.clientNameLookup());
+                Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log, d.clientNameLookup(),
+                d.dnssec());
     }
 
     /**

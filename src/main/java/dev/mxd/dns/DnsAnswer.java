@@ -16,8 +16,19 @@ public sealed interface DnsAnswer {
     /** CNAME targets followed from the question's name, in order; empty when the name is canonical. */
     List<Name> aliases();
 
+    /**
+     * The answer's DNSSEC status, alias chain included: {@link DnssecStatus#INSECURE} when validation is off.
+     * A {@link Failed} answer is {@link DnssecStatus#BOGUS} when validation failed, else insecure.
+     */
+    DnssecStatus dnssec();
+
     /** The records of the asked type, owned by the last alias (or the name itself). */
-    record Found(Name name, List<Name> aliases, List<Record> records) implements DnsAnswer {
+    record Found(Name name, List<Name> aliases, List<Record> records, DnssecStatus dnssec) implements DnsAnswer {
+        /** An answer that was not validated. */
+        public Found(Name name, List<Name> aliases, List<Record> records) {
+            this(name, aliases, records, DnssecStatus.INSECURE);
+        }
+
         public Found {
             aliases = List.copyOf(aliases);
             records = List.copyOf(records);
@@ -25,21 +36,36 @@ public sealed interface DnsAnswer {
     }
 
     /** NXDOMAIN: the name (or the end of its alias chain) does not exist. */
-    record NoSuchName(Name name, List<Name> aliases) implements DnsAnswer {
+    record NoSuchName(Name name, List<Name> aliases, DnssecStatus dnssec) implements DnsAnswer {
+        /** An answer that was not validated. */
+        public NoSuchName(Name name, List<Name> aliases) {
+            this(name, aliases, DnssecStatus.INSECURE);
+        }
+
         public NoSuchName {
             aliases = List.copyOf(aliases);
         }
     }
 
     /** NOERROR with no records of the asked type (NODATA). */
-    record NoData(Name name, List<Name> aliases) implements DnsAnswer {
+    record NoData(Name name, List<Name> aliases, DnssecStatus dnssec) implements DnsAnswer {
+        /** An answer that was not validated. */
+        public NoData(Name name, List<Name> aliases) {
+            this(name, aliases, DnssecStatus.INSECURE);
+        }
+
         public NoData {
             aliases = List.copyOf(aliases);
         }
     }
 
     /** SERVFAIL, REFUSED, timeout, a broken chain: try again later. */
-    record Failed(Name name, List<Name> aliases, String reason) implements DnsAnswer {
+    record Failed(Name name, List<Name> aliases, String reason, DnssecStatus dnssec) implements DnsAnswer {
+        /** An answer that was not validated. */
+        public Failed(Name name, List<Name> aliases, String reason) {
+            this(name, aliases, reason, DnssecStatus.INSECURE);
+        }
+
         public Failed {
             aliases = List.copyOf(aliases);
         }

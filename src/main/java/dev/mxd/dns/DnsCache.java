@@ -7,7 +7,7 @@ import java.util.function.LongSupplier;
 import org.xbill.DNS.Name;
 
 /**
- * Answers remembered for their TTL, negative ones for the SOA's negative TTL (RFC 2308 §5),
+ * Answers remembered for their TTL, negative ones for the SOA's negative TTL (RFC 2308 §5), each with its DNSSEC status,
  * in a fixed number of slots; the least recently used answer leaves first.
  */
 final class DnsCache {
@@ -56,6 +56,13 @@ final class DnsCache {
         long expires = nanoClock.getAsLong() + ttlSeconds * 1_000_000_000L;
         synchronized (entries) {
             entries.put(new Key(name, type), new Entry(answer, expires));
+        }
+    }
+
+    /** Forgets every answer (when the DNSSEC decision changes, so no answer keeps a status from before). */
+    void clear() {
+        synchronized (entries) {
+            entries.clear();
         }
     }
 

@@ -1,43 +1,72 @@
 package dev.mxd.dns;
 
+import dev.mxd.config.DnssecMode;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
+import org.xbill.DNS.dnssec.ValidatingResolver;
 
 /**
  * Asks upstream DNS servers one question at a time and returns what they said as a
  * {@link DnsAnswer}. Truncated UDP answers are retried over TCP (RFC 7766), CNAME chains
  * are followed to a bounded length, and answers are cached for their TTL (RFC 2308 for
  * negative ones). Every question ends within {@link DnsSettings#deadline()}.
+ *
+ * <p>With DNSSEC validation active (RFC 4035 §5), each server is asked through dnsjava's
+ * validating resolver, started from the settings' trust anchors, and every answer carries its
+ * {@link DnssecStatus}; a bogus one is a {@link DnsAnswer.Failed}, so it defers like any other
+ * temporary failure. In {@link DnssecMode#AUTO} the client decides once, before it answers its
+ * first question, whether its servers serve the anchors' keys with valid signatures, and again
+ * at each {@link #recheckDnssec()}; never per question.
  */
 public final class DnsClient {
 
     /** EDNS0 UDP payload we advertise: the DNS flag day 2020 value, safe from fragmentation. */
     static final int EDNS_UDP_PAYLOAD = 1232;
 
+    private static final Logger log = LoggerFactory.getLogger(DnsClient.class);
+
     private final DnsSettings settings;
     private final List<SimpleResolver> resolvers = new ArrayList<>();
     private final DnsCache cache;
     private final LongSupplier nanoClock;
     private final LongAdder queriesSent = new LongAdder();
+    private final List<Resolver> validators = new ArrayList<>();
+    private final CompletableFuture<Void> decided;
+    private volatile boolean validating;
+    private volatile String dnssecNote;
 
     public DnsClient(DnsSettings settings) {
         this(settings, System::nanoTime);
@@ -52,6 +81,137 @@ public final class DnsClient {
             r.setTimeout(settings.timeout());
             r.setEDNS(0, EDNS_UDP_PAYLOAD, 0, List.of());
             resolvers.add(r);
+        }
+        if (settings.dnssec() == DnssecMode.OFF) {
+            dnssecNote = "DNSSEC validation is off (dns.dnssec: off)";
+            decided = CompletableFuture.completedFuture(null);
+            return;
+        }
+        List<Record> anchors = settings.trustAnchors().isEmpty() ? RootAnchors.records() : settings.trustAnchors();
+        for (InetSocketAddress server : settings.servers()) {
+            validators.add(validatorFor(server, anchors));
+        }
+        if (settings.dnssec() == DnssecMode.VALIDATE) {
+            validating = true;
+            dnssecNote = "DNSSEC validation is on (dns.dnssec: validate)";
+            decided = CompletableFuture.completedFuture(null);
+        } else {
+            // Decided before the first question is answered; questions wait for it, never go unvalidated meanwhile.
+            decided = new CompletableFuture<>();
+            Thread probe = new Thread(() -> {
+                try {
+                    recheckDnssec();
+                } finally {
+                    decided.complete(null);
+                }
+            }, "mxd-dnssec-probe");
+            probe.setDaemon(true);
+            probe.start();
+        }
+    }
+
+    private Resolver validatorFor(InetSocketAddress server, List<Record> anchors) {
+        SimpleResolver head = new SimpleResolver(server);
+        head.setTimeout(settings.timeout());
+        ValidatingResolver v = new ValidatingResolver(head);
+        v.setAddReasonToAdditional(true);
+        head.setEDNS(0, EDNS_UDP_PAYLOAD, ExtendedFlags.DO, List.of());
+        StringBuilder text = new StringBuilder();
+        for (Record r : anchors) {
+            text.append(r).append('\n');
+        }
+        try {
+            v.loadTrustAnchors(new ByteArrayInputStream(text.toString().getBytes(StandardCharsets.US_ASCII)));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("trust anchors could not be loaded: " + e.getMessage(), e);
+        }
+        return v;
+    }
+
+    /** Whether answers are validated now (always in validate, after a successful check in auto, never in off). */
+    public boolean validating() {
+        awaitDecision();
+        return validating;
+    }
+
+    /** One sentence on the state of DNSSEC validation and why, for the log and {@code /health}. */
+    public String dnssecNote() {
+        awaitDecision();
+        return dnssecNote;
+    }
+
+    /**
+     * In {@link DnssecMode#AUTO}: asks every server for the DNSKEY records of every trust anchor's zone through the
+     * validating resolver; validation is on when all of them come back secure, and off (said in the log) otherwise.
+     * Call at start-up (the constructor does) and every hour. Does nothing in the other modes.
+     */
+    public boolean recheckDnssec() {
+        if (settings.dnssec() != DnssecMode.AUTO) {
+            return validating;
+        }
+        Set<Name> zones = new LinkedHashSet<>();
+        for (Record r : settings.trustAnchors().isEmpty() ? RootAnchors.records() : settings.trustAnchors()) {
+            zones.add(r.getName());
+        }
+        String failure = null;
+        // One server timeout for the whole check, so a dead server delays the start (and mxd lookup) by that much only.
+        long deadline = nanoClock.getAsLong() + settings.timeout().toNanos();
+        outer:
+        for (Name zone : zones) {
+            for (Resolver v : validators) {
+                Exchange ex = exchangeWith(List.of(v), zone, Type.DNSKEY, deadline);
+                if (ex.failure != null) {
+                    failure = "the DNSKEY records of " + display(zone) + " could not be validated: " + ex.failure;
+                    break outer;
+                }
+                if (ex.status != DnssecStatus.SECURE) {
+                    failure = ex.server + " does not serve the DNSKEY records of " + display(zone) + " with valid signatures";
+                    break outer;
+                }
+            }
+        }
+        boolean was = validating;
+        validating = failure == null;
+        if (validating) {
+            dnssecNote = "DNSSEC validation is on (dns.dnssec: auto): the DNS servers serve the trust anchors' keys signed";
+        } else {
+            dnssecNote = "DNSSEC validation is off (dns.dnssec: auto): " + failure;
+        }
+        if (validating) {
+            log.info("{}", dnssecNote);
+        } else {
+            log.warn("{}", dnssecNote);
+        }
+        if (was != validating) {
+            cache.clear();
+        }
+        return validating;
+    }
+
+    /**
+     * In {@link DnssecMode#AUTO}, runs {@link #recheckDnssec()} every {@code period} on a daemon thread until the
+     * returned handle is closed; in the other modes there is nothing to re-check and the handle does nothing.
+     */
+    public AutoCloseable recheckDnssecEvery(Duration period) {
+        if (settings.dnssec() != DnssecMode.AUTO) {
+            return () -> { };
+        }
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "mxd-dnssec-recheck");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(this::recheckDnssec, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
+        return timer::shutdownNow;
+    }
+
+    private void awaitDecision() {
+        try {
+            decided.get(settings.deadline().toNanos() * 2, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // The probe is bounded by the deadline itself; past twice that, go on as decided so far (off).
         }
     }
 
@@ -86,6 +246,7 @@ public final class DnsClient {
 
     /** As {@link #query(Name, int)}, giving up at {@code deadline} (a {@link #deadline()} shared by several questions). */
     public DnsAnswer query(Name name, int type, long deadline) {
+        awaitDecision();
         DnsAnswer cached = cache.get(name, type);
         if (cached != null) {
             return cached;
@@ -93,11 +254,13 @@ public final class DnsClient {
         List<Name> aliases = new ArrayList<>();
         long ttl = settings.maxTtl().toSeconds();
         Name current = name;
+        DnssecStatus status = null;
         while (true) {
             Exchange ex = exchange(current, type, deadline);
             if (ex.failure != null) {
-                return new DnsAnswer.Failed(name, aliases, ex.failure);
+                return new DnsAnswer.Failed(name, aliases, ex.failure, ex.status);
             }
+            status = status == null ? ex.status : status.and(ex.status);
             Message response = ex.response;
             Name owner = current;
             while (true) {
@@ -117,7 +280,7 @@ public final class DnsClient {
                     for (Record r : found) {
                         ttl = Math.min(ttl, r.getTTL());
                     }
-                    DnsAnswer answer = new DnsAnswer.Found(name, aliases, found);
+                    DnsAnswer answer = new DnsAnswer.Found(name, aliases, found, status);
                     cache.put(name, type, answer, ttl);
                     return answer;
                 }
@@ -126,11 +289,12 @@ public final class DnsClient {
                 }
                 Name target = alias.getTarget();
                 if (target.equals(name) || aliases.contains(target)) {
-                    return new DnsAnswer.Failed(name, aliases, "CNAME loop at " + display(owner) + " -> " + display(target));
+                    return new DnsAnswer.Failed(name, aliases, "CNAME loop at " + display(owner) + " -> " + display(target),
+                            status);
                 }
                 if (aliases.size() >= settings.maxCnameChain()) {
                     return new DnsAnswer.Failed(name, aliases, "CNAME chain from " + display(name)
-                            + " is longer than " + settings.maxCnameChain() + " aliases");
+                            + " is longer than " + settings.maxCnameChain() + " aliases", status);
                 }
                 aliases.add(target);
                 ttl = Math.min(ttl, alias.getTTL());
@@ -139,12 +303,12 @@ public final class DnsClient {
             SOARecord soa = soaOf(response);
             long negativeTtl = soa == null ? 0 : Math.min(ttl, Math.min(soa.getTTL(), soa.getMinimum()));
             if (response.getRcode() == Rcode.NXDOMAIN) {
-                DnsAnswer answer = new DnsAnswer.NoSuchName(name, aliases);
+                DnsAnswer answer = new DnsAnswer.NoSuchName(name, aliases, status);
                 cache.put(name, type, answer, negativeTtl);
                 return answer;
             }
             if (soa != null) {
-                DnsAnswer answer = new DnsAnswer.NoData(name, aliases);
+                DnsAnswer answer = new DnsAnswer.NoData(name, aliases, status);
                 cache.put(name, type, answer, negativeTtl);
                 return answer;
             }
@@ -154,10 +318,10 @@ public final class DnsClient {
             }
             if (isReferral(response)) {
                 return new DnsAnswer.Failed(name, aliases, ex.server + " referred the question for " + display(current)
-                        + " elsewhere instead of answering it (not a recursive resolver and not authoritative)");
+                        + " elsewhere instead of answering it (not a recursive resolver and not authoritative)", status);
             }
             // NODATA without SOA: RFC 2308 §5 says not to cache it.
-            return new DnsAnswer.NoData(name, aliases);
+            return new DnsAnswer.NoData(name, aliases, status);
         }
     }
 
@@ -175,18 +339,29 @@ public final class DnsClient {
         return null;
     }
 
-    private record Exchange(Message response, String server, String failure) {}
+    private record Exchange(Message response, String server, String failure, DnssecStatus status) {
+        Exchange(Message response, String server, String failure) {
+            this(response, server, failure, DnssecStatus.INSECURE);
+        }
+    }
 
     /** One question to the servers in turn, round after round, until an answer or the deadline. */
     private Exchange exchange(Name qname, int type, long deadline) {
+        return exchangeWith(validating ? validators : resolvers, qname, type, deadline);
+    }
+
+    private Exchange exchangeWith(List<? extends Resolver> servers, Name qname, int type, long deadline) {
         String last = "no DNS server answered";
+        String bogus = null;
         for (int round = 0; round < settings.attempts(); round++) {
-            for (SimpleResolver resolver : resolvers) {
-                String server = describe(resolver.getAddress());
+            for (int i = 0; i < servers.size(); i++) {
+                Resolver resolver = servers.get(i);
+                boolean validated = resolver instanceof ValidatingResolver;
+                String server = describe(settings.servers().get(i));
                 long remaining = deadline - nanoClock.getAsLong();
                 if (remaining <= 0) {
                     return new Exchange(null, server, "no answer in time for " + display(qname) + "/"
-                            + Type.string(type) + " (" + last + ")");
+                            + Type.string(type) + " (" + last + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE);
                 }
                 Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
                 queriesSent.increment();
@@ -194,10 +369,18 @@ public final class DnsClient {
                     long wait = Math.min(remaining, settings.timeout().toNanos() * 2 + 100_000_000L);
                     Message response = resolver.sendAsync(query).toCompletableFuture().get(wait, TimeUnit.NANOSECONDS);
                     int rcode = response.getRcode();
-                    if (response.getHeader().getFlag(Flags.TC)) {
+                    String reason = validated ? bogusReason(response) : null;
+                    if (reason != null) {
+                        // RFC 4035 §4.3: bogus data is never used; another server may still give the true answer.
+                        bogus = "DNSSEC validation of " + display(qname) + "/" + Type.string(type) + " from " + server
+                                + " failed (bogus): " + reason;
+                        last = bogus;
+                    } else if (response.getHeader().getFlag(Flags.TC)) {
                         last = server + " sent a truncated answer even over TCP";
                     } else if (rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN) {
-                        return new Exchange(response, server, null);
+                        DnssecStatus status = validated && response.getHeader().getFlag(Flags.AD)
+                                ? DnssecStatus.SECURE : DnssecStatus.INSECURE;
+                        return new Exchange(response, server, null, status);
                     } else {
                         last = server + " answered " + Rcode.string(rcode) + " for " + display(qname) + "/" + Type.string(type);
                     }
@@ -211,7 +394,20 @@ public final class DnsClient {
                 }
             }
         }
-        return new Exchange(null, null, last);
+        return bogus != null ? new Exchange(null, null, bogus, DnssecStatus.BOGUS) : new Exchange(null, null, last);
+    }
+
+    /** The validator's reason when it found the answer bogus (a SERVFAIL carrying its reason record), else null. */
+    private static String bogusReason(Message response) {
+        if (response.getRcode() != Rcode.SERVFAIL) {
+            return null;
+        }
+        for (Record r : response.getSection(Section.ADDITIONAL)) {
+            if (r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS && r instanceof TXTRecord txt) {
+                return String.join(" ", txt.getStrings());
+            }
+        }
+        return null;
     }
 
     private String describe(Throwable cause, String server) {

@@ -1,9 +1,11 @@
 package dev.mxd.dns;
 
+import dev.mxd.config.DnssecMode;
 import dev.mxd.config.HostPort;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import org.xbill.DNS.Record;
 import org.xbill.DNS.ResolverConfig;
 
 /**
@@ -17,14 +19,23 @@ import org.xbill.DNS.ResolverConfig;
  * @param maxCnameChain  aliases followed before the chain counts as broken
  * @param cacheSize      answers remembered (least recently used go first)
  * @param maxTtl         no answer is remembered longer than this, whatever its TTL
+ * @param dnssec         whether answers are validated ({@code dns.dnssec}); off unless configured
+ * @param trustAnchors   DS and DNSKEY records validation starts from; empty means the root zone's anchors
  */
 public record DnsSettings(List<InetSocketAddress> servers, Duration timeout, int attempts, Duration deadline,
-                          int maxCnameChain, int cacheSize, Duration maxTtl) {
+                          int maxCnameChain, int cacheSize, Duration maxTtl, DnssecMode dnssec, List<Record> trustAnchors) {
+
+    /** Settings that do not validate DNSSEC. */
+    public DnsSettings(List<InetSocketAddress> servers, Duration timeout, int attempts, Duration deadline,
+                       int maxCnameChain, int cacheSize, Duration maxTtl) {
+        this(servers, timeout, attempts, deadline, maxCnameChain, cacheSize, maxTtl, DnssecMode.OFF, List.of());
+    }
 
     public static final int DEFAULT_PORT = 53;
 
     public DnsSettings {
         servers = List.copyOf(servers);
+        trustAnchors = List.copyOf(trustAnchors);
         if (servers.isEmpty()) {
             throw new IllegalArgumentException("no DNS servers: give at least one HOST[:PORT]");
         }
@@ -33,7 +44,12 @@ public record DnsSettings(List<InetSocketAddress> servers, Duration timeout, int
         }
     }
 
-    /** Defaults for the given servers: 3 s per try, 2 rounds, 10 s in all, 8 aliases, 10,000 answers, 1 day. */
+    /** These settings with DNSSEC handled as {@code mode}, from {@code anchors} (empty: the root's). */
+    public DnsSettings withDnssec(DnssecMode mode, List<Record> anchors) {
+        return new DnsSettings(servers, timeout, attempts, deadline, maxCnameChain, cacheSize, maxTtl, mode, anchors);
+    }
+
+    /** Defaults for the given servers: 3 s per try, 2 rounds, 10 s in all, 8 aliases, 10,000 answers, 1 day; no DNSSEC. */
     public static DnsSettings of(List<InetSocketAddress> servers) {
         return new DnsSettings(servers, Duration.ofSeconds(3), 2, Duration.ofSeconds(10), 8, 10_000, Duration.ofDays(1));
     }

@@ -18,6 +18,12 @@ public sealed interface MxOutcome {
     /** Things wrong with the domain's DNS that did not stop delivery. */
     List<String> warnings();
 
+    /**
+     * The DNSSEC status of the domain's own answers (MX, or A/AAAA for an implicit MX): secure only when every one
+     * of them validated; {@link DnssecStatus#BOGUS} makes the outcome a {@link TemporaryFailure}.
+     */
+    DnssecStatus dnssec();
+
     /** The outcome's name as {@code mxd lookup --json} prints it. */
     String kind();
 
@@ -34,7 +40,12 @@ public sealed interface MxOutcome {
 
     /** Hosts in the order a delivery attempt tries them; {@code implicit} when they come from the domain's own A/AAAA. */
     record Routes(MailDomain domain, boolean implicit, List<MxHost> hosts, List<SkippedHost> skipped,
-                  List<String> warnings) implements MxOutcome {
+                  List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+        /** Without DNSSEC validation. */
+        public Routes(MailDomain domain, boolean implicit, List<MxHost> hosts, List<SkippedHost> skipped, List<String> warnings) {
+            this(domain, implicit, hosts, skipped, warnings, DnssecStatus.INSECURE);
+        }
+
         public Routes {
             hosts = List.copyOf(hosts);
             skipped = List.copyOf(skipped);
@@ -55,7 +66,12 @@ public sealed interface MxOutcome {
     }
 
     /** RFC 7505: the domain says it accepts no mail (a single MX "0 ."). */
-    record NullMx(MailDomain domain, List<String> warnings) implements MxOutcome {
+    record NullMx(MailDomain domain, List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+        /** Without DNSSEC validation. */
+        public NullMx(MailDomain domain, List<String> warnings) {
+            this(domain, warnings, DnssecStatus.INSECURE);
+        }
+
         public NullMx {
             warnings = List.copyOf(warnings);
         }
@@ -78,7 +94,12 @@ public sealed interface MxOutcome {
     }
 
     /** NXDOMAIN for the domain. */
-    record NoSuchDomain(MailDomain domain, List<String> warnings) implements MxOutcome {
+    record NoSuchDomain(MailDomain domain, List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+        /** Without DNSSEC validation. */
+        public NoSuchDomain(MailDomain domain, List<String> warnings) {
+            this(domain, warnings, DnssecStatus.INSECURE);
+        }
+
         public NoSuchDomain {
             warnings = List.copyOf(warnings);
         }
@@ -101,7 +122,12 @@ public sealed interface MxOutcome {
     }
 
     /** No MX records and no A or AAAA records either. */
-    record NotMailEnabled(MailDomain domain, List<String> warnings) implements MxOutcome {
+    record NotMailEnabled(MailDomain domain, List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+        /** Without DNSSEC validation. */
+        public NotMailEnabled(MailDomain domain, List<String> warnings) {
+            this(domain, warnings, DnssecStatus.INSECURE);
+        }
+
         public NotMailEnabled {
             warnings = List.copyOf(warnings);
         }
@@ -124,8 +150,13 @@ public sealed interface MxOutcome {
     }
 
     /** This host is the best mail exchanger for the domain, and no better one exists (RFC 5321 §5.1). */
-    record LoopsToSelf(MailDomain domain, String localName, List<SkippedHost> skipped, List<String> warnings)
-            implements MxOutcome {
+    record LoopsToSelf(MailDomain domain, String localName, List<SkippedHost> skipped, List<String> warnings,
+                       DnssecStatus dnssec) implements MxOutcome {
+        /** Without DNSSEC validation. */
+        public LoopsToSelf(MailDomain domain, String localName, List<SkippedHost> skipped, List<String> warnings) {
+            this(domain, localName, skipped, warnings, DnssecStatus.INSECURE);
+        }
+
         public LoopsToSelf {
             skipped = List.copyOf(skipped);
             warnings = List.copyOf(warnings);
@@ -147,7 +178,13 @@ public sealed interface MxOutcome {
 
     /** DNS could not answer now, or no exchange had an address: defer, never bounce. */
     record TemporaryFailure(MailDomain domain, String reason, EnhancedStatus status, List<SkippedHost> skipped,
-                            List<String> warnings) implements MxOutcome {
+                            List<String> warnings, DnssecStatus dnssec) implements MxOutcome {
+        /** Without DNSSEC validation. */
+        public TemporaryFailure(MailDomain domain, String reason, EnhancedStatus status, List<SkippedHost> skipped,
+                                List<String> warnings) {
+            this(domain, reason, status, skipped, warnings, DnssecStatus.INSECURE);
+        }
+
         public TemporaryFailure {
             skipped = List.copyOf(skipped);
             warnings = List.copyOf(warnings);

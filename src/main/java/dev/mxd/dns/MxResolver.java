@@ -66,16 +66,16 @@ public final class MxResolver {
         long deadline = dns.deadline();
         DnsAnswer answer = dns.query(name, Type.MX, deadline);
         if (answer instanceof DnsAnswer.NoSuchName) {
-            return new MxOutcome.NoSuchDomain(domain, warnings);
+            return new MxOutcome.NoSuchDomain(domain, warnings, answer.dnssec());
         }
         if (answer instanceof DnsAnswer.Failed failed) {
             return new MxOutcome.TemporaryFailure(domain, "MX lookup for " + domain.ascii() + " failed: " + failed.reason(),
-                    EnhancedStatus.DNS_FAILURE, List.of(), warnings);
+                    EnhancedStatus.DNS_FAILURE, List.of(), warnings, failed.dnssec());
         }
         if (answer instanceof DnsAnswer.NoData) {
-            return implicitMx(domain, name, warnings, deadline);
+            return implicitMx(domain, name, warnings, deadline, answer.dnssec());
         }
-        return fromMxRecords(domain, ((DnsAnswer.Found) answer).records(), warnings, deadline);
+        return fromMxRecords(domain, ((DnsAnswer.Found) answer).records(), warnings, deadline, answer.dnssec());
     }
 
     /**
@@ -91,31 +91,34 @@ public final class MxResolver {
         }
         Addresses found = addressesOf(toName(domain.ascii()), dns.deadline());
         if (!found.addresses.isEmpty()) {
-            return new MxOutcome.Routes(domain, true, List.of(new MxHost(0, domain.ascii(), found.addresses, found.warnings)),
-                    List.of(), warnings);
+            return new MxOutcome.Routes(domain, true, List.of(new MxHost(0, domain.ascii(), found.addresses, found.warnings,
+                    found.status())), List.of(), warnings, found.status());
         }
         return new MxOutcome.TemporaryFailure(domain, "no address for " + domain.ascii() + ": " + found.emptyReason(domain.ascii()),
-                found.temporaryFailure != null ? EnhancedStatus.DNS_FAILURE : EnhancedStatus.UNABLE_TO_ROUTE, List.of(), warnings);
+                found.temporaryFailure != null ? EnhancedStatus.DNS_FAILURE : EnhancedStatus.UNABLE_TO_ROUTE, List.of(), warnings,
+                found.status());
     }
 
     /** RFC 5321 §5.1: no MX records, so the domain itself is the exchange, preference 0. */
-    private MxOutcome implicitMx(MailDomain domain, Name name, List<String> warnings, long deadline) {
+    private MxOutcome implicitMx(MailDomain domain, Name name, List<String> warnings, long deadline, DnssecStatus mxStatus) {
         if (policy.localNames().contains(domain.ascii())) {
-            return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
+            return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
         }
         Addresses found = addressesOf(name, deadline);
+        DnssecStatus status = mxStatus.and(found.status());
         if (!found.addresses.isEmpty()) {
-            MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings);
-            return new MxOutcome.Routes(domain, true, List.of(host), List.of(), warnings);
+            MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings, found.status());
+            return new MxOutcome.Routes(domain, true, List.of(host), List.of(), warnings, status);
         }
         if (found.temporaryFailure != null) {
             return new MxOutcome.TemporaryFailure(domain, domain.ascii() + " has no MX records and its address lookup failed: "
-                    + found.temporaryFailure, EnhancedStatus.DNS_FAILURE, List.of(), warnings);
+                    + found.temporaryFailure, EnhancedStatus.DNS_FAILURE, List.of(), warnings, status);
         }
-        return new MxOutcome.NotMailEnabled(domain, warnings);
+        return new MxOutcome.NotMailEnabled(domain, warnings, status);
     }
 
-    private MxOutcome fromMxRecords(MailDomain domain, List<Record> records, List<String> warnings, long deadline) {
+    private MxOutcome fromMxRecords(MailDomain domain, List<Record> records, List<String> warnings, long deadline,
+                                    DnssecStatus mxStatus) {
         List<MXRecord> mx = new ArrayList<>();
         int nullMx = 0;
         for (Record r : records) {
@@ -130,7 +133,7 @@ public final class MxResolver {
             }
         }
         if (mx.isEmpty()) {
-            return new MxOutcome.NullMx(domain, warnings);
+            return new MxOutcome.NullMx(domain, warnings, mxStatus);
         }
         if (nullMx > 0) {
             warnings.add("ignored a null MX (\".\") listed beside " + mx.size()
@@ -153,7 +156,7 @@ public final class MxResolver {
         ordered = truncateAtSelf(ordered, skipped);
         if (ordered.isEmpty()) {
             String self = skipped.isEmpty() ? domain.ascii() : skipped.get(0).name();
-            return new MxOutcome.LoopsToSelf(domain, self, skipped, warnings);
+            return new MxOutcome.LoopsToSelf(domain, self, skipped, warnings, mxStatus);
         }
         if (ordered.size() > policy.maxExchanges()) {
             warnings.add("only the first " + policy.maxExchanges() + " of " + ordered.size() + " mail exchangers are used");
@@ -189,14 +192,14 @@ public final class MxResolver {
                         + "; RFC 2181 §10.3 says an MX must name the host itself (followed anyway)");
                 log.warn("MX {} for {} is a CNAME for {}; followed", host, domain.ascii(), found.alias);
             }
-            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings));
+            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, found.status()));
         }
         if (hosts.isEmpty()) {
             String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";
             return new MxOutcome.TemporaryFailure(domain, "no mail exchanger of " + domain.ascii() + " can be tried: "
-                    + why, EnhancedStatus.UNABLE_TO_ROUTE, skipped, warnings);
+                    + why, EnhancedStatus.UNABLE_TO_ROUTE, skipped, warnings, mxStatus);
         }
-        return new MxOutcome.Routes(domain, false, hosts, skipped, warnings);
+        return new MxOutcome.Routes(domain, false, hosts, skipped, warnings, mxStatus);
     }
 
     /** Lowest preference first; exchanges of equal preference in a fresh uniform random order each time. */
@@ -247,6 +250,11 @@ public final class MxResolver {
         String alias;
         String temporaryFailure;
         boolean noSuchName = true;
+        DnssecStatus status;
+
+        DnssecStatus status() {
+            return status == null ? DnssecStatus.INSECURE : status;
+        }
 
         String emptyReason(String host) {
             if (temporaryFailure != null) {
@@ -281,6 +289,10 @@ public final class MxResolver {
             out.addresses.addAll(v6);
             out.addresses.addAll(v4);
         }
+        if (out.status == DnssecStatus.BOGUS) {
+            // RFC 4035 §4.3 and RFC 7672 §2.1.1: an address that failed validation is not used, and neither is the host.
+            out.addresses.clear();
+        }
         if (!out.addresses.isEmpty() && out.temporaryFailure != null) {
             out.warnings.add("some address lookups failed: " + out.temporaryFailure);
         }
@@ -294,6 +306,7 @@ public final class MxResolver {
         if (!(answer instanceof DnsAnswer.NoSuchName)) {
             out.noSuchName = false;
         }
+        out.status = out.status == null ? answer.dnssec() : out.status.and(answer.dnssec());
         if (answer instanceof DnsAnswer.Failed f) {
             out.temporaryFailure = type + " lookup: " + f.reason();
         } else if (answer instanceof DnsAnswer.Found found) {

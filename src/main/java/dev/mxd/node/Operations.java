@@ -59,6 +59,10 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             var warnings = tls.putArray("warnings");
             server.tlsWarnings().forEach(warnings::add);
             checks.put("tls", tls);
+            // Informational: with dns.dnssec auto and resolvers that cannot validate, delivery still works, unauthenticated.
+            var dnssec = AdminServer.check(true, dns.dnssecNote());
+            dnssec.put("validating", dns.validating());
+            checks.put("dnssec", dnssec);
             return checks;
         };
         AdminServer admin;

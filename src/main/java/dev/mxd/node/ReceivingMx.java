@@ -76,9 +76,12 @@ public final class ReceivingMx implements AutoCloseable {
     private final Operations ops;
     private final Reloadable live;
     private final RecipientCallout callout;
+    private final AutoCloseable dnssecRecheck;
 
     private ReceivingMx(MxdConfig config, Spool spool, QueueManager queue, RemoteDeliveryAgent remote,
-                        ConnectionCache connections, SmtpServer server, Operations ops, Reloadable live, RecipientCallout callout) {
+                        ConnectionCache connections, SmtpServer server, Operations ops, Reloadable live, RecipientCallout callout,
+                        AutoCloseable dnssecRecheck) {
+        this.dnssecRecheck = dnssecRecheck;
         this.live = live;
         this.callout = callout;
         this.config = config;
@@ -139,7 +142,8 @@ public final class ReceivingMx implements AutoCloseable {
             ClientNameLookup names = config.clientNameLookup() ? new ClientNames(dns) : ClientNameLookup.NONE;
             server = SmtpServer.start(config, Operations.counting(policy, metrics), live.store, names);
             Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock);
-            return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live, callout);
+            return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live, callout,
+                    dns.recheckDnssecEvery(Duration.ofHours(1)));
         } catch (IOException | RuntimeException e) {
             if (server != null) {
                 server.close();
@@ -269,7 +273,7 @@ public final class ReceivingMx implements AutoCloseable {
         restartOnly(old, next).forEach(key -> LOG.warn("reload: {} changed in {}; that needs a restart, the value in use stays", key, file));
         MxdConfig applied = new MxdConfig(old.hostname(), old.smtpListeners(), old.adminListener(), old.dataDir(), old.dnsServers(),
                 old.localNames(), next.trustedNetworks(), next.domains(), old.limits(), old.timeouts(), next.tls(), old.delivery(),
-                next.filters(), old.adminTokenFile(), old.log(), old.clientNameLookup());
+                next.filters(), old.adminTokenFile(), old.log(), old.clientNameLookup(), old.dnssec());
         live.replace(applied);
         config = applied;
         LOG.info("reload: {} in use: {} domain(s), {} trusted network(s), tls {}", file, applied.domains().size(),
@@ -288,6 +292,7 @@ public final class ReceivingMx implements AutoCloseable {
         if (!old.dnsServers().equals(next.dnsServers())) keys.add("dns.servers");
         if (!old.localNames().equals(next.localNames())) keys.add("dns.local-names");
         if (old.clientNameLookup() != next.clientNameLookup()) keys.add("dns.client-name-lookup");
+        if (!old.dnssec().equals(next.dnssec())) keys.add("dns.dnssec / dns.trust-anchors");
         if (!old.limits().equals(next.limits())) keys.add("limits");
         if (!old.timeouts().equals(next.timeouts())) keys.add("timeouts");
         if (!old.delivery().equals(next.delivery())) keys.add("delivery");
@@ -303,10 +308,10 @@ public final class ReceivingMx implements AutoCloseable {
 
     private static DnsSettings dnsSettings(MxdConfig config) {
         if (config.dnsServers().isEmpty()) {
-            return DnsSettings.system();
+            return DnsSettings.system().withDnssec(config.dnssec().mode(), config.dnssec().anchors());
         }
         List<InetSocketAddress> servers = config.dnsServers().stream().map(HostPort::socketAddress).toList();
-        return DnsSettings.of(servers);
+        return DnsSettings.of(servers).withDnssec(config.dnssec().mode(), config.dnssec().anchors());
     }
 
     public List<InetSocketAddress> smtpAddresses() {
@@ -351,5 +356,10 @@ public final class ReceivingMx implements AutoCloseable {
         queue.close();
         connections.close();
         callout.close();
+        try {
+            dnssecRecheck.close();
+        } catch (Exception e) {
+            LOG.warn("stopping the hourly DNSSEC check: {}", e.toString());
+        }
     }
 }

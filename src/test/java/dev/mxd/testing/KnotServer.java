@@ -34,6 +34,14 @@ public final class KnotServer implements AuthoritativeDns {
 
     /** Starts knotd serving each origin from its zone file; waits until it answers the first zone's SOA. */
     public static KnotServer start(Map<String, Path> zones) throws IOException, InterruptedException {
+        return start(zones, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #start(Map)}, with the zones named in {@code signed} signed by Knot at load (automatic signing,
+     * ECDSA P-256, NSEC); their keys are in Knot's key database, their DNSKEY records in the served zone.
+     */
+    public static KnotServer start(Map<String, Path> zones, java.util.Set<String> signed) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("mxd-knot");
         Files.createDirectories(dir.resolve("run"));
         Files.createDirectories(dir.resolve("db"));
@@ -44,11 +52,17 @@ public final class KnotServer implements AuthoritativeDns {
                 .append("    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n")
                 .append("log:\n  - target: stderr\n    any: warning\n")
                 .append("database:\n    storage: ").append(dir.resolve("db")).append('\n')
-                .append("template:\n  - id: default\n    zonefile-sync: -1\n    journal-content: none\n")
-                .append("zone:\n");
+                .append("template:\n  - id: default\n    zonefile-sync: -1\n    journal-content: none\n");
+        if (!signed.isEmpty()) {
+            conf.append("policy:\n  - id: test\n    algorithm: ecdsap256sha256\n    nsec3: off\n    cds-cdnskey-publish: none\n");
+        }
+        conf.append("zone:\n");
         for (Map.Entry<String, Path> z : zones.entrySet()) {
             conf.append("  - domain: ").append(z.getKey()).append('\n')
                     .append("    file: ").append(z.getValue().toAbsolutePath()).append('\n');
+            if (signed.contains(z.getKey())) {
+                conf.append("    dnssec-signing: on\n    dnssec-policy: test\n");
+            }
         }
         Path confFile = dir.resolve("knot.conf");
         Files.writeString(confFile, conf.toString(), StandardCharsets.UTF_8);

@@ -1,0 +1,165 @@
+package dev.mxd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mxd.config.DnssecConfig;
+import dev.mxd.config.DnssecMode;
+import dev.mxd.dns.DnsClient;
+import dev.mxd.dns.DnsSettings;
+import dev.mxd.dns.DnssecStatus;
+import dev.mxd.dns.MxOutcome;
+import dev.mxd.dns.MxPolicy;
+import dev.mxd.dns.MxResolver;
+import dev.mxd.testing.KnotServer;
+import dev.mxd.testing.PeerTest;
+import dev.mxd.testing.SignedZones;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * DNSSEC validation in {@code mxd lookup} and the resolver against real Knot ({@link SignedZones}): a zone Knot
+ * signs is secure, an unsigned one insecure and used, one with expired signatures bogus (exit 75).
+ */
+@PeerTest
+class DnssecLookupPeerTest {
+
+    private static SignedZones zones;
+    private static KnotServer knot;
+    private static String dns;
+    private static Path dir;
+    private static Path secureAnchor;
+    private static Path anchors;
+
+    @BeforeAll
+    static void start() throws Exception {
+        zones = SignedZones.start();
+        knot = zones.knot();
+        dns = zones.server();
+        dir = zones.dir();
+        secureAnchor = zones.secureAnchor();
+        anchors = zones.anchors();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (zones != null) {
+            zones.close();
+        }
+    }
+
+    private static MxResolver resolver(DnssecMode mode, Path anchorFile) {
+        DnsSettings settings = DnsSettings.of(List.of(knot.address()))
+                .withDnssec(mode, DnssecConfig.readAnchors(anchorFile));
+        return new MxResolver(new DnsClient(settings), MxPolicy.defaults());
+    }
+
+    @Test
+    void signedZoneUnderTheAnchorIsSecure() {
+        MxOutcome o = resolver(DnssecMode.VALIDATE, anchors).resolve("secure.test");
+        assertThat(o).isInstanceOf(MxOutcome.Routes.class);
+        assertThat(o.dnssec()).isEqualTo(DnssecStatus.SECURE);
+        assertThat(((MxOutcome.Routes) o).hosts()).singleElement()
+                .satisfies(h -> assertThat(h.dnssec()).isEqualTo(DnssecStatus.SECURE));
+    }
+
+    @Test
+    void unsignedZoneUnderNoAnchorIsInsecureAndUsed() {
+        MxOutcome o = resolver(DnssecMode.VALIDATE, anchors).resolve("plain.test");
+        assertThat(o).isInstanceOf(MxOutcome.Routes.class);
+        assertThat(o.dnssec()).isEqualTo(DnssecStatus.INSECURE);
+        assertThat(((MxOutcome.Routes) o).hosts().get(0).addresses()).isNotEmpty();
+    }
+
+    @Test
+    void expiredSignaturesAreBogusAndATemporaryFailure() {
+        MxOutcome o = resolver(DnssecMode.VALIDATE, anchors).resolve("broken.test");
+        assertThat(o).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(o.dnssec()).isEqualTo(DnssecStatus.BOGUS);
+        assertThat(o.permanent()).isFalse();
+        assertThat(o.status().toString()).startsWith("4.");
+        assertThat(o.error().orElseThrow()).contains("bogus");
+    }
+
+    @Test
+    void withValidationOffTheBrokenZoneIsUsedAsBefore() {
+        MxOutcome o = resolver(DnssecMode.OFF, anchors).resolve("broken.test");
+        assertThat(o).isInstanceOf(MxOutcome.Routes.class);
+        assertThat(o.dnssec()).isEqualTo(DnssecStatus.INSECURE);
+    }
+
+    @Test
+    void autoValidatesWhenTheServerServesTheAnchorsKeysSigned() {
+        DnsClient good = new DnsClient(DnsSettings.of(List.of(knot.address()))
+                .withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(secureAnchor)));
+        assertThat(good.validating()).as(good.dnssecNote()).isTrue();
+        // The root's anchors: an authoritative-only server does not serve the root's keys, so auto works as off.
+        DnsClient root = new DnsClient(DnsSettings.of(List.of(knot.address())).withDnssec(DnssecMode.AUTO, List.of()));
+        assertThat(root.validating()).isFalse();
+        assertThat(root.dnssecNote()).contains("off");
+        // Keys whose signatures expired: not validated, so auto works as off rather than failing every answer.
+        DnsClient expired = new DnsClient(DnsSettings.of(List.of(knot.address()))
+                .withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(anchors)));
+        assertThat(expired.validating()).isFalse();
+    }
+
+    @Test
+    void theHourlyRecheckTurnsValidationOffWhenTheServersStopServingSignedKeys() throws Exception {
+        SignedZones own = SignedZones.start();
+        try {
+            DnsClient dns = new DnsClient(DnsSettings.of(List.of(own.knot().address()))
+                    .withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(own.secureAnchor())));
+            assertThat(dns.validating()).isTrue();
+            own.knot().close();
+            assertThat(dns.recheckDnssec()).isFalse();
+            assertThat(dns.validating()).isFalse();
+            assertThat(dns.dnssecNote()).contains("off", "secure.test");
+        } finally {
+            own.close();
+        }
+    }
+
+    @Test
+    void lookupPrintsTheStatusPerLookupAndPerHostAndExits75WhenBogus() throws Exception {
+        LookupCommandTest.Run secure = LookupCommandTest.run("lookup", "secure.test", "--dns", dns, "--dnssec", "validate",
+                "--trust-anchor", anchors.toString(), "--json");
+        assertThat(secure.exit()).as(secure.err()).isZero();
+        JsonNode j = LookupCommandTest.json(secure);
+        assertThat(j.get("dnssec").asText()).isEqualTo("secure");
+        assertThat(j.get("hosts").get(0).get("dnssec").asText()).isEqualTo("secure");
+
+        LookupCommandTest.Run plain = LookupCommandTest.run("lookup", "plain.test", "--dns", dns, "--dnssec", "validate",
+                "--trust-anchor", secureAnchor.toString(), "--json");
+        assertThat(plain.exit()).isZero();
+        assertThat(LookupCommandTest.json(plain).get("dnssec").asText()).isEqualTo("insecure");
+
+        LookupCommandTest.Run bogus = LookupCommandTest.run("lookup", "broken.test", "--dns", dns, "--dnssec", "validate",
+                "--trust-anchor", anchors.toString(), "--json");
+        assertThat(bogus.exit()).isEqualTo(75);
+        assertThat(LookupCommandTest.json(bogus).get("dnssec").asText()).isEqualTo("bogus");
+    }
+
+    @Test
+    void aMissingOrBrokenAnchorFileIsAUsageError() throws Exception {
+        LookupCommandTest.Run missing = LookupCommandTest.run("lookup", "secure.test", "--dns", dns,
+                "--trust-anchor", dir.resolve("nope").toString());
+        assertThat(missing.exit()).isEqualTo(64);
+        assertThat(missing.err()).contains("nope");
+        Path bad = dir.resolve("bad.anchor");
+        Files.writeString(bad, Files.readString(secureAnchor) + "secure.test. IN A 127.0.0.1\n");
+        LookupCommandTest.Run wrong = LookupCommandTest.run("lookup", "secure.test", "--dns", dns, "--trust-anchor", bad.toString());
+        assertThat(wrong.exit()).isEqualTo(64);
+        assertThat(wrong.err()).contains("bad.anchor", "line 2", "not a DS or DNSKEY");
+        Path unparseable = dir.resolve("unparseable.anchor");
+        Files.writeString(unparseable, Files.readString(secureAnchor) + "secure.test. IN DS 1 13 2 00\n");
+        LookupCommandTest.Run broken = LookupCommandTest.run("lookup", "secure.test", "--dns", dns,
+                "--trust-anchor", unparseable.toString());
+        assertThat(broken.exit()).isEqualTo(64);
+        assertThat(broken.err()).contains("unparseable.anchor", ":2:");
+    }
+}
