@@ -66,6 +66,9 @@ public final class DnsClient {
     private final List<Resolver> validators = new ArrayList<>();
     private final CompletableFuture<Void> decided;
     private volatile boolean validating;
+    /** Whether the auto check has run once; whether its last run heard no server at all (checked again soon). */
+    private volatile boolean checkedOnce;
+    private volatile boolean lastSilent;
     private volatile String dnssecNote;
 
     public DnsClient(DnsSettings settings) {
@@ -154,6 +157,7 @@ public final class DnsClient {
             zones.add(r.getName());
         }
         String failure = null;
+        boolean silent = false;
         // One server timeout for the whole check, so a dead server delays the start (and mxd lookup) by that much only.
         long deadline = nanoClock.getAsLong() + settings.timeout().toNanos();
         outer:
@@ -162,6 +166,7 @@ public final class DnsClient {
                 Exchange ex = exchangeWith(List.of(v), zone, Type.DNSKEY, deadline);
                 if (ex.failure != null) {
                     failure = "the DNSKEY records of " + display(zone) + " could not be validated: " + ex.failure;
+                    silent = !ex.heard && ex.status != DnssecStatus.BOGUS;
                     break outer;
                 }
                 if (ex.status != DnssecStatus.SECURE) {
@@ -171,6 +176,21 @@ public final class DnsClient {
             }
         }
         boolean was = validating;
+        if (failure != null && (silent || was)) {
+            // No answer says nothing about the servers (one dropped packet must not switch validation off), and
+            // once validation is on, only a restart turns it off: an attacker who forges or drops the answers to
+            // one hourly check must not get an hour without it. Checked again at the next interval.
+            boolean first = !checkedOnce;
+            checkedOnce = true;
+            dnssecNote = "DNSSEC validation " + (was ? "stays on" : "is off") + " (dns.dnssec: auto): the last check "
+                    + (silent ? "got no answer" : "failed") + ": " + failure + (was ? "; a restart decides anew" : "")
+                    + (first || !was ? "; checked again in a minute" : "");
+            lastSilent = silent && !was;
+            log.warn("{}", dnssecNote);
+            return validating;
+        }
+        checkedOnce = true;
+        lastSilent = false;
         validating = failure == null;
         if (validating) {
             dnssecNote = "DNSSEC validation is on (dns.dnssec: auto): the DNS servers serve the trust anchors' keys signed";
@@ -201,7 +221,21 @@ public final class DnsClient {
             t.setDaemon(true);
             return t;
         });
-        timer.scheduleWithFixedDelay(this::recheckDnssec, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
+        // Every period; every minute while the last check got no answer at all (it decided nothing).
+        long step = Math.min(period.toMillis(), Duration.ofMinutes(1).toMillis());
+        long[] sinceCheck = {0};
+        timer.scheduleWithFixedDelay(() -> {
+            sinceCheck[0] += step;
+            if (sinceCheck[0] < period.toMillis() && !lastSilent) {
+                return;
+            }
+            sinceCheck[0] = 0;
+            try {
+                recheckDnssec();
+            } catch (RuntimeException e) {
+                log.warn("DNSSEC re-check failed: {}", e.toString()); // the next one still runs
+            }
+        }, step, step, TimeUnit.MILLISECONDS);
         return timer::shutdownNow;
     }
 
@@ -339,7 +373,12 @@ public final class DnsClient {
         return null;
     }
 
-    private record Exchange(Message response, String server, String failure, DnssecStatus status) {
+    /** @param heard whether any server answered at all (a failure after an answer is a verdict, not silence) */
+    private record Exchange(Message response, String server, String failure, DnssecStatus status, boolean heard) {
+        Exchange(Message response, String server, String failure, DnssecStatus status) {
+            this(response, server, failure, status, response != null);
+        }
+
         Exchange(Message response, String server, String failure) {
             this(response, server, failure, DnssecStatus.INSECURE);
         }
@@ -353,6 +392,7 @@ public final class DnsClient {
     private Exchange exchangeWith(List<? extends Resolver> servers, Name qname, int type, long deadline) {
         String last = "no DNS server answered";
         String bogus = null;
+        boolean heard = false;
         for (int round = 0; round < settings.attempts(); round++) {
             for (int i = 0; i < servers.size(); i++) {
                 Resolver resolver = servers.get(i);
@@ -361,13 +401,14 @@ public final class DnsClient {
                 long remaining = deadline - nanoClock.getAsLong();
                 if (remaining <= 0) {
                     return new Exchange(null, server, "no answer in time for " + display(qname) + "/"
-                            + Type.string(type) + " (" + last + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE);
+                            + Type.string(type) + " (" + last + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE, heard);
                 }
                 Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
                 queriesSent.increment();
                 try {
                     long wait = Math.min(remaining, settings.timeout().toNanos() * 2 + 100_000_000L);
                     Message response = resolver.sendAsync(query).toCompletableFuture().get(wait, TimeUnit.NANOSECONDS);
+                    heard = true;
                     int rcode = response.getRcode();
                     String reason = validated ? bogusReason(response) : null;
                     if (reason != null) {
@@ -394,21 +435,31 @@ public final class DnsClient {
                 }
             }
         }
-        return bogus != null ? new Exchange(null, null, bogus, DnssecStatus.BOGUS) : new Exchange(null, null, last);
+        return bogus != null ? new Exchange(null, null, bogus, DnssecStatus.BOGUS, heard)
+                : new Exchange(null, null, last, DnssecStatus.INSECURE, heard);
     }
 
-    /** The validator's reason when it found the answer bogus (a SERVFAIL carrying its reason record), else null. */
+    /**
+     * The validator's reason when it found the answer bogus (a SERVFAIL carrying its reason record), else null.
+     * The validator also answers SERVFAIL with a reason when the server's own answer was SERVFAIL, REFUSED or
+     * another error ("Response subtype is UNKNOWN and thus cannot be validated"): that is the server's failure,
+     * as it would be without validation (a temporary failure, an address family skipped), not bogus data.
+     */
     private static String bogusReason(Message response) {
         if (response.getRcode() != Rcode.SERVFAIL) {
             return null;
         }
         for (Record r : response.getSection(Section.ADDITIONAL)) {
             if (r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS && r instanceof TXTRecord txt) {
-                return String.join(" ", txt.getStrings());
+                String reason = String.join(" ", txt.getStrings());
+                return reason.startsWith(UPSTREAM_ERROR) ? null : reason;
             }
         }
         return null;
     }
+
+    /** How dnsjava's validator words an answer it could not classify: the server's own error rcode. */
+    private static final String UPSTREAM_ERROR = "Response subtype is UNKNOWN";
 
     private String describe(Throwable cause, String server) {
         if (cause instanceof SocketTimeoutException || cause instanceof TimeoutException

@@ -14,6 +14,7 @@ import dev.mxd.dns.MxPolicy;
 import dev.mxd.dns.MxResolver;
 import dev.mxd.testing.KnotServer;
 import dev.mxd.testing.PeerTest;
+import dev.mxd.testing.ServfailSwitch;
 import dev.mxd.testing.SignedZones;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,6 +88,23 @@ class DnssecLookupPeerTest {
     }
 
     @Test
+    void aServersOwnServfailIsItsFailureNotBogusData() throws Exception {
+        // A resolver's SERVFAIL (its zone's servers failed) comes out of the validator as a SERVFAIL with a reason,
+        // but nothing was forged: a temporary failure as without validation, never "bogus" (which would also drop
+        // a host's good addresses of the other family).
+        try (ServfailSwitch servfail = new ServfailSwitch(
+                new java.net.InetSocketAddress("127.0.0.1", dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1")), knot.address())) {
+            servfail.fail("plain.test");
+            DnsSettings settings = DnsSettings.of(List.of(servfail.address()))
+                    .withDnssec(DnssecMode.VALIDATE, DnssecConfig.readAnchors(anchors));
+            MxOutcome o = new MxResolver(new DnsClient(settings), MxPolicy.defaults()).resolve("plain.test");
+            assertThat(o).isInstanceOf(MxOutcome.TemporaryFailure.class);
+            assertThat(o.dnssec()).isNotEqualTo(DnssecStatus.BOGUS);
+            assertThat(o.error().orElseThrow()).contains("SERVFAIL").doesNotContain("bogus");
+        }
+    }
+
+    @Test
     void withValidationOffTheBrokenZoneIsUsedAsBefore() {
         MxOutcome o = resolver(DnssecMode.OFF, anchors).resolve("broken.test");
         assertThat(o).isInstanceOf(MxOutcome.Routes.class);
@@ -109,19 +127,30 @@ class DnssecLookupPeerTest {
     }
 
     @Test
-    void theHourlyRecheckTurnsValidationOffWhenTheServersStopServingSignedKeys() throws Exception {
+    void aRecheckThatHearsNothingLeavesValidationOn() throws Exception {
+        // An attacker who drops the answers to one hourly check must not get an hour without validation:
+        // silence decides nothing, and once on, validation stays on until a restart decides anew.
         SignedZones own = SignedZones.start();
         try {
             DnsClient dns = new DnsClient(DnsSettings.of(List.of(own.knot().address()))
                     .withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(own.secureAnchor())));
             assertThat(dns.validating()).isTrue();
             own.knot().close();
-            assertThat(dns.recheckDnssec()).isFalse();
-            assertThat(dns.validating()).isFalse();
-            assertThat(dns.dnssecNote()).contains("off", "secure.test");
+            assertThat(dns.recheckDnssec()).isTrue();
+            assertThat(dns.validating()).isTrue();
+            assertThat(dns.dnssecNote()).contains("stays on", "got no answer", "secure.test");
         } finally {
             own.close();
         }
+    }
+
+    @Test
+    void aServerThatAnswersWithoutSignaturesKeepsAutoOff() {
+        // The root's anchors asked of an authoritative-only server: it answers (REFUSED), so that is a verdict,
+        // and auto stays off; an answer the server itself refused is not taken for bogus data.
+        DnsClient root = new DnsClient(DnsSettings.of(List.of(knot.address())).withDnssec(DnssecMode.AUTO, List.of()));
+        assertThat(root.validating()).isFalse();
+        assertThat(root.dnssecNote()).contains("is off").doesNotContain("got no answer");
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.QueueState;
+import dev.mxd.testing.ServfailSwitch;
 import dev.mxd.testing.Await;
 import dev.mxd.testing.Clamd;
 import dev.mxd.testing.FreePort;

@@ -1,4 +1,4 @@
-package dev.mxd.reliability;
+package dev.mxd.testing;
 
 import java.io.IOException;
 import java.net.DatagramPacket;
@@ -15,19 +15,19 @@ import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Section;
 
 /**
- * A UDP relay in front of the model's authoritative server (a real {@code mxd dns}) that answers
- * SERVFAIL for the names under the domains the model has "broken", as a recursive resolver does
+ * A UDP relay in front of an authoritative server that answers SERVFAIL for the names under the
+ * domains a test has "broken", as a recursive resolver does
  * when a zone's servers fail. Everything else is passed to the real server and its answer back.
  * Loopback only; each query waits at most 2 s for the real server.
  */
-final class ServfailSwitch implements AutoCloseable {
+public final class ServfailSwitch implements AutoCloseable {
 
     private final DatagramSocket socket;
     private final InetSocketAddress upstream;
     private final Set<String> failing = ConcurrentHashMap.newKeySet();
     private final Thread worker;
 
-    ServfailSwitch(InetSocketAddress listen, InetSocketAddress upstream) throws IOException {
+    public ServfailSwitch(InetSocketAddress listen, InetSocketAddress upstream) throws IOException {
         if (!listen.getAddress().isLoopbackAddress() || !upstream.getAddress().isLoopbackAddress()) {
             throw new IllegalArgumentException("loopback only");
         }
@@ -38,15 +38,15 @@ final class ServfailSwitch implements AutoCloseable {
         worker.start();
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return (InetSocketAddress) socket.getLocalSocketAddress();
     }
 
-    void fail(String domain) {
+    public void fail(String domain) {
         failing.add(domain.toLowerCase(Locale.ROOT));
     }
 
-    void heal() {
+    public void heal() {
         failing.clear();
     }
 
