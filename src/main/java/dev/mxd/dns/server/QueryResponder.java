@@ -167,6 +167,14 @@ public final class QueryResponder {
             return error(header, question, opt, Rcode.REFUSED).toWire(); // only IN data; no zone transfers
         }
         Optional<ServedZone> zone = zones.zoneFor(q.getName());
+        if (q.getType() == Type.DS && zone.isPresent() && zone.get().origin().equals(q.getName()) && q.getName().labels() > 1) {
+            // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): when this server also serves the parent,
+            // the parent answers, not the child's apex (which would deny its own DS and break the chain).
+            Optional<ServedZone> parent = zones.zoneFor(new Name(q.getName(), 1));
+            if (parent.isPresent()) {
+                zone = parent;
+            }
+        }
         if (zone.isEmpty()) {
             Message refused = error(header, question, Optional.empty(), Rcode.REFUSED);
             // RFC 8914 §4.21: say why, as Knot does, when the client speaks EDNS.
