@@ -63,4 +63,29 @@ class VerificationCacheTest {
         assertThat(cache.get("a@example.org")).isPresent();
         assertThat(cache.get("c@example.org")).isPresent();
     }
+
+    @Test
+    void aFloodOfRefusedAddressesDoesNotPushOutTheKnownRecipients() {
+        VerificationCache cache = new VerificationCache(3, clock);
+        cache.put("alice@example.org", new Verdict.Exists(), POSITIVE, NEGATIVE);
+        Verdict refused = new Verdict.Refused(SmtpReply.of(550, "5.1.1 no such user"));
+        for (int i = 0; i < 50; i++) {
+            cache.put("made-up-" + i + "@example.org", refused, POSITIVE, NEGATIVE);
+        }
+        assertThat(cache.get("alice@example.org")).contains(new Verdict.Exists());
+        assertThat(cache.get("made-up-49@example.org")).contains(refused);
+        assertThat(cache.get("made-up-0@example.org")).isEmpty();
+    }
+
+    @Test
+    void aNewAnswerReplacesTheOldOneOfTheOtherKind() {
+        VerificationCache cache = new VerificationCache(3, clock);
+        Verdict refused = new Verdict.Refused(SmtpReply.of(550, "5.1.1 no such user"));
+        cache.put("bob@example.org", refused, POSITIVE, NEGATIVE);
+        cache.put("bob@example.org", new Verdict.Exists(), POSITIVE, NEGATIVE); // the mailbox was created
+        assertThat(cache.get("bob@example.org")).contains(new Verdict.Exists());
+        cache.put("bob@example.org", refused, POSITIVE, NEGATIVE); // and removed again
+        assertThat(cache.get("bob@example.org")).contains(refused);
+        assertThat(cache.size()).isEqualTo(1);
+    }
 }
