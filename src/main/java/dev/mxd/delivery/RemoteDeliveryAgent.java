@@ -293,10 +293,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return new Try(Optional.empty(), noteFailure(route, failure));
     }
 
-    /** Connection-level failures postpone the address; a broken transaction says nothing about the host. */
+    /**
+     * Connection-level failures postpone the address; a broken transaction says nothing about the host,
+     * and neither does a source address this host cannot bind (the mail is deferred, the host not blamed).
+     */
     private String noteFailure(MxRoute route, SessionFailure failure) {
         String what = failure.detail();
-        if (failure.stage().compareTo(SessionStage.RSET) < 0) {
+        if (failure.stage().compareTo(SessionStage.RSET) < 0 && failure.cause() != SessionFailure.Cause.LOCAL) {
             HostStatusTable.Status s = hostStatus.failed(route, what);
             LOG.warn("{}: {} ({}); passed over until {}", route, LogText.safe(what), failure.code(), s.retryAt());
         } else {

@@ -64,9 +64,13 @@ class RemoteDeliveryAgentTest {
     }
 
     private RemoteDeliveryAgent agent(int port, HostStatusTable hosts, NextHop.Routing routing) {
+        return agent(port, hosts, routing, ClientSettings.defaults("mxd.test"));
+    }
+
+    private RemoteDeliveryAgent agent(int port, HostStatusTable hosts, NextHop.Routing routing, ClientSettings settings) {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
-        ClientSettings client = ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
+        ClientSettings client = settings.withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
         return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, port), hosts, client,
                 new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), routing);
     }
@@ -116,6 +120,22 @@ class RemoteDeliveryAgentTest {
         NextHop.Routing byMx = domain -> Optional.of(new NextHop.ByMx("nodomain.agent.test", java.util.OptionalInt.empty()));
         assertThat(deliver(agent(25, hosts(), byMx))).singleElement()
                 .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+    }
+
+    @Test
+    void aSourceAddressThisHostCannotBindDefersWithoutBlamingTheHost() throws Exception {
+        // A floating address that moved to another node after start: the mail waits, the MX host is not postponed.
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(), c -> null)) {
+            HostStatusTable hosts = hosts();
+            ClientSettings gone = ClientSettings.defaults("mxd.test")
+                    .withSourceAddresses(List.of(java.net.InetAddress.getByName("192.0.2.77")));
+            assertThat(deliver(agent(mx.address().getPort(), hosts, NextHop.Routing.BY_MX, gone))).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("from the source address 192.0.2.77");
+            });
+            assertThat(hosts.snapshot()).isEmpty();
+            assertThat(mx.messages).isEmpty();
+        }
     }
 
     @Test

@@ -33,7 +33,12 @@ public record SessionFailure(InetSocketAddress target, String host, SessionStage
         /** The server closed the connection. */
         CLOSED,
         /** The server sent something that is not an SMTP reply. */
-        PROTOCOL_ERROR;
+        PROTOCOL_ERROR,
+        /**
+         * This host could not open the connection: its source address (delivery.source-address) cannot be
+         * bound, as when a floating address has moved to another node. Says nothing about the server.
+         */
+        LOCAL;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');

@@ -174,7 +174,7 @@ public final class SmtpConnection implements AutoCloseable {
                 } catch (IOException e) {
                     Connect.closeQuietly(socket);
                     return new Attempt(new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT,
-                            SessionFailure.Cause.UNREACHABLE, "cannot connect to " + c.where + " from the source address "
+                            SessionFailure.Cause.LOCAL, "cannot connect to " + c.where + " from the source address "
                             + AddressText.of(source.get()) + ": " + e.getMessage(), Optional.empty())), OptionalLong.empty(), Optional.empty());
                 }
             }
