@@ -126,21 +126,11 @@ public final class Maildir {
 
     /** Delivers {@code parts} (concatenated, CRLF written as LF) as one message; returns the file in {@code new/}. */
     public Path deliver(String domain, String mailbox, byte[]... parts) throws IOException {
-        Path dir = prepare(domain, mailbox);
-        String name = uniqueName();
-        Path tmp = dir.resolve("tmp").resolve(name);
-        try (FileChannel out = create(tmp)) {
-            LfWriter lf = new LfWriter(out);
+        return write(domain, mailbox, lf -> {
             for (byte[] part : parts) {
                 lf.write(part, 0, part.length);
             }
-            lf.finish();
-            out.force(true);
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        return publish(dir, tmp, name);
+        });
     }
 
     /**
@@ -148,25 +138,43 @@ public final class Maildir {
      * streamed, CRLF written as LF; returns the file in {@code new/}.
      */
     public Path deliver(String domain, String mailbox, byte[] headers, Path text, long length) throws IOException {
+        return write(domain, mailbox, lf -> {
+            try (FileChannel in = FileChannel.open(text, StandardOpenOption.READ)) {
+                lf.write(headers, 0, headers.length);
+                if (in.size() < length) {
+                    throw new IOException(text + " has " + in.size() + " octets, " + length + " expected");
+                }
+                ByteBuffer chunk = ByteBuffer.allocate(BUFFER); // streamed: one buffer, never the whole message
+                for (long done = 0; done < length; ) {
+                    chunk.clear().limit((int) Math.min(BUFFER, length - done));
+                    int n = in.read(chunk, done);
+                    if (n <= 0) {
+                        throw new IOException("copying " + text + " stopped at byte " + done + " of " + length);
+                    }
+                    lf.write(chunk.array(), 0, n);
+                    done += n;
+                }
+            }
+        });
+    }
+
+    /** What a delivery writes into its file, through the LF conversion. */
+    @FunctionalInterface
+    private interface Content {
+        void writeTo(LfWriter lf) throws IOException;
+    }
+
+    /**
+     * The one way a message enters a Maildir: written to {@code tmp/}, fsynced, then moved to {@code new/}
+     * ({@link #publish}); a failure on the way removes the half-written file and leaves nothing in {@code new/}.
+     */
+    private Path write(String domain, String mailbox, Content content) throws IOException {
         Path dir = prepare(domain, mailbox);
         String name = uniqueName();
         Path tmp = dir.resolve("tmp").resolve(name);
-        try (FileChannel out = create(tmp); FileChannel in = FileChannel.open(text, StandardOpenOption.READ)) {
+        try (FileChannel out = create(tmp)) {
             LfWriter lf = new LfWriter(out);
-            lf.write(headers, 0, headers.length);
-            if (in.size() < length) {
-                throw new IOException(text + " has " + in.size() + " octets, " + length + " expected");
-            }
-            ByteBuffer chunk = ByteBuffer.allocate(BUFFER); // streamed: one buffer, never the whole message
-            for (long done = 0; done < length; ) {
-                chunk.clear().limit((int) Math.min(BUFFER, length - done));
-                int n = in.read(chunk, done);
-                if (n <= 0) {
-                    throw new IOException("copying " + text + " stopped at byte " + done + " of " + length);
-                }
-                lf.write(chunk.array(), 0, n);
-                done += n;
-            }
+            content.writeTo(lf);
             lf.finish();
             out.force(true);
         } catch (IOException e) {
