@@ -33,13 +33,21 @@ public final class ConnectionCache implements AutoCloseable {
 
     /** A reusable idle connection to {@code address}, if one is cached. */
     public Optional<SmtpConnection> take(InetSocketAddress address) {
+        return take(address, c -> true);
+    }
+
+    /**
+     * A reusable idle connection to {@code address} that {@code fits} the mail at hand (one opened with
+     * the TLS authentication its policy asks for), if one is cached; idle ones that do not fit are closed.
+     */
+    public Optional<SmtpConnection> take(InetSocketAddress address, java.util.function.Predicate<SmtpConnection> fits) {
         List<SmtpConnection> stale = new ArrayList<>();
         Optional<SmtpConnection> found = Optional.empty();
         synchronized (this) {
             Deque<Idle> q = idle.get(address);
             while (q != null && !q.isEmpty()) {
                 Idle i = q.pollLast();
-                if (System.nanoTime() - i.since < idleLimit.toNanos() && i.connection.reusable()) {
+                if (System.nanoTime() - i.since < idleLimit.toNanos() && i.connection.reusable() && fits.test(i.connection)) {
                     found = Optional.of(i.connection);
                     break;
                 }

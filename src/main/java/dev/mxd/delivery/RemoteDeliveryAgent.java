@@ -28,6 +28,10 @@ import dev.mxd.smtp.client.SessionStage;
 import dev.mxd.smtp.client.SmtpConnection;
 import dev.mxd.smtp.client.TlsPolicy;
 import dev.mxd.smtp.client.TransactionResult;
+import dev.mxd.smtp.client.ServerAuthentication;
+import dev.mxd.tls.HostTls;
+import dev.mxd.tls.TlsPolicies;
+import dev.mxd.tls.TlsResults;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -63,6 +67,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private final ConnectionCache connections;
     private final Clock clock;
     private final NextHop.Routing routing;
+    private final TlsPolicies tlsPolicies;
+    private final TlsResults tlsResults;
 
     /** An agent that sends every domain's mail to that domain's own MX hosts. */
     public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
@@ -76,6 +82,18 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
      */
     public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
                                ClientSettings client, ConnectionCache connections, Clock clock, NextHop.Routing routing) {
+        this(resolver, selector, hostStatus, client, connections, clock, routing, TlsPolicies.OPPORTUNISTIC, TlsResults.NONE);
+    }
+
+    /**
+     * An agent that also asks {@code tlsPolicies} what TLS each MX host must use (DANE, MTA-STS) and
+     * tells {@code tlsResults} how each session's TLS went.
+     */
+    public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
+                               ClientSettings client, ConnectionCache connections, Clock clock, NextHop.Routing routing,
+                               TlsPolicies tlsPolicies, TlsResults tlsResults) {
+        this.tlsPolicies = tlsPolicies;
+        this.tlsResults = tlsResults;
         this.routing = routing;
         this.resolver = resolver;
         this.selector = selector;
@@ -136,7 +154,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         RouteSelector.Selection selection = selector.select(routes, resolved.port());
         List<MxRoute> probing = new ArrayList<>(selection.probes());
         try {
-            return deliver(envelope, text, recipients, resolved.hosts(domain), selection, probing);
+            HostDecisions tls = new HostDecisions(domain, routes,
+                    tlsPolicies.forDomain(new TlsPolicies.Destination(domain, resolved.relay().isPresent()), routes));
+            return deliver(envelope, text, recipients, resolved.hosts(domain), selection, probing, tls);
         } finally {
             probing.forEach(hostStatus::endProbe); // its result is recorded: others may connect, or wait for the retry time
         }
@@ -185,8 +205,27 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return relay.domain();
     }
 
+    /** The TLS decision for each host of one delivery attempt, made once per host name. */
+    private static final class HostDecisions {
+        final String domain;
+        final MxOutcome.Routes routes;
+        final TlsPolicies.ForDomain policies;
+        final Map<String, HostTls> made = new HashMap<>();
+
+        HostDecisions(String domain, MxOutcome.Routes routes, TlsPolicies.ForDomain policies) {
+            this.domain = domain;
+            this.routes = routes;
+            this.policies = policies;
+        }
+
+        HostTls forHost(String name) {
+            return made.computeIfAbsent(name, n -> routes.hosts().stream().filter(h -> h.name().equals(n)).findFirst()
+                    .map(policies::forHost).orElseGet(HostTls.Opportunistic::new));
+        }
+    }
+
     private List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, String hosts,
-                                         RouteSelector.Selection selection, List<MxRoute> probing) {
+                                         RouteSelector.Selection selection, List<MxRoute> probing, HostDecisions tls) {
         if (selection.routes().isEmpty()) {
             Instant now = clock.instant();
             String why = selection.postponed().stream()
@@ -204,22 +243,35 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.LOCAL_ERROR, "cannot read the spooled message: " + e.getMessage()));
         }
         String lastProblem = "no MX address answered";
+        EnhancedStatus deferral = EnhancedStatus.NO_ANSWER;
         // Recipients an address could never take (no SMTPUTF8 for a non-ASCII address): failed, not retried.
         Map<Integer, DeliveryResult> settled = new HashMap<>();
         List<MxRoute> tries = new ArrayList<>(selection.routes());
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
-            Try t = attempt(route, transaction, client);
+            HostTls decision = tls.forHost(route.host());
+            Try t;
+            if (decision instanceof HostTls.Unusable unusable) {
+                LOG.warn("{}: not used for {}: {}", route, tls.domain, LogText.safe(unusable.reason()));
+                tlsResults.record(tls.domain, route.host(), route.address(), decision,
+                        Optional.of(new TlsResults.Failure(unusable.resultType(), unusable.reason())));
+                t = new Try(Optional.empty(), route + ": " + unusable.reason(), Map.of(), Optional.of(unusable.status()));
+            } else {
+                t = attempt(route, transaction, settingsFor(decision), tls.domain, decision);
+            }
             if (t.result().isPresent()) {
                 return results(t.result().get(), route);
             }
             t.settled().forEach((k, o) -> settled.put(k, result(o, route)));
             lastProblem = t.problem();
+            if (t.status().isPresent()) {
+                deferral = t.status().get(); // a TLS policy kept the mail from this host: say so rather than "no answer"
+            }
             if (i == tries.size() - 1) {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
             }
         }
-        List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER,
+        List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Deferred.of(deferral,
                 "could not deliver to any " + hosts + ": " + lastProblem)));
         settled.forEach(out::set);
         return out;
@@ -251,22 +303,45 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     /** What one address did: the transaction's result, or why it could not take it. */
-    private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled) {
+    private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
+                       Optional<EnhancedStatus> status) {
         Try(Optional<TransactionResult.Completed> result, String problem) {
-            this(result, problem, Map.of());
+            this(result, problem, Map.of(), Optional.empty());
         }
     }
 
+    /** The client settings a host's TLS decision asks for. */
+    private ClientSettings settingsFor(HostTls decision) {
+        if (decision instanceof HostTls.Authenticated a) {
+            return client.withTls(TlsPolicy.REQUIRE).withAuthentication(Optional.of(a.authentication()));
+        }
+        if (decision instanceof HostTls.Tested t) {
+            return client.withAuthentication(Optional.of(t.authentication()));
+        }
+        return client;
+    }
+
     /** One address: a cached or new connection, then the transaction. */
-    private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings) {
-        SmtpConnection connection = connections.take(route.socketAddress()).orElse(null);
+    private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, String domain, HostTls decision) {
+        // A connection opened without the authentication this decision asks for is no use to it.
+        boolean authenticate = settings.tls() == TlsPolicy.REQUIRE && settings.authentication().isPresent();
+        SmtpConnection connection = connections.take(route.socketAddress(), c -> !authenticate || c.authenticated().isPresent())
+                .orElse(null);
         boolean cached = connection != null;
         if (connection == null) {
             OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), settings);
             if (opened instanceof OpenResult.Failed f) {
-                return retryWithoutTlsOrFail(route, transaction, settings, f.failure());
+                recordTls(domain, route, decision, f.failure());
+                if (settings.tls() == TlsPolicy.REQUIRE && f.failure().stage().compareTo(SessionStage.STARTTLS) >= 0
+                        && f.failure().stage().compareTo(SessionStage.RSET) < 0) {
+                    // RFC 7672 §2.2, RFC 8461 §4.2: TLS the policy requires could not be set up: this host defers, the next is tried.
+                    return new Try(Optional.empty(), noteFailure(route, f.failure()), Map.of(),
+                            Optional.of(EnhancedStatus.CRYPTOGRAPHIC_FAILURE));
+                }
+                return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), domain, decision);
             }
             connection = ((OpenResult.Ready) opened).connection();
+            recordTls(domain, route, decision, connection);
         }
         TransactionResult result = connection.send(transaction);
         if (!(result instanceof TransactionResult.Completed done)) {
@@ -275,9 +350,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             if (cached) {
                 // The server may have closed an idle cached connection: that says nothing about the host.
                 LOG.debug("{}: cached connection unusable ({}); opening a new one", route, LogText.safe(f.failure().detail()));
-                return attempt(route, transaction, settings);
+                return attempt(route, transaction, settings, domain, decision);
             }
-            return new Try(Optional.empty(), noteFailure(route, f.failure()), f.settled());
+            return new Try(Optional.empty(), noteFailure(route, f.failure()), f.settled(), Optional.empty());
         }
         hostStatus.succeeded(route);
         connections.release(route.socketAddress(), connection);
@@ -285,12 +360,39 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     private Try retryWithoutTlsOrFail(MxRoute route, OutboundEnvelope transaction, ClientSettings settings,
-                                      SessionFailure failure) {
+                                      SessionFailure failure, String domain, HostTls decision) {
         if (failure.tlsFailed() && settings.tls() == TlsPolicy.OPPORTUNISTIC) {
             LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, LogText.safe(failure.detail()));
-            return attempt(route, transaction, settings.withTls(TlsPolicy.NONE));
+            return attempt(route, transaction, settings.withTls(TlsPolicy.NONE).withAuthentication(Optional.empty()), domain, decision);
         }
         return new Try(Optional.empty(), noteFailure(route, failure));
+    }
+
+    /** Tells {@link #tlsResults} how TLS went on a session that failed to open, when TLS was the trouble. */
+    private void recordTls(String domain, MxRoute route, HostTls decision, SessionFailure failure) {
+        String type;
+        if (failure.tlsResult().isPresent()) {
+            type = failure.tlsResult().get();
+        } else if (failure.stage() == SessionStage.STARTTLS) {
+            type = "starttls-not-supported";
+        } else if (failure.stage() == SessionStage.TLS_HANDSHAKE) {
+            type = "validation-failure";
+        } else {
+            return; // not a TLS matter: the host did not answer, or refused the session before STARTTLS
+        }
+        tlsResults.record(domain, route.host(), route.address(), decision, Optional.of(new TlsResults.Failure(type, failure.detail())));
+    }
+
+    /** Tells {@link #tlsResults} how TLS went on a session that opened. */
+    private void recordTls(String domain, MxRoute route, HostTls decision, SmtpConnection connection) {
+        Optional<TlsResults.Failure> failure = Optional.empty();
+        if (connection.tlsProtocol().isEmpty()) {
+            failure = Optional.of(new TlsResults.Failure("starttls-not-supported", connection + " carries the mail without TLS"));
+        } else if (connection.unauthenticated().isPresent()) {
+            ServerAuthentication.Rejected r = connection.unauthenticated().get();
+            failure = Optional.of(new TlsResults.Failure(r.resultType(), r.getMessage()));
+        }
+        tlsResults.record(domain, route.host(), route.address(), decision, failure);
     }
 
     /**

@@ -50,6 +50,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus SECURITY_TEMPORARY = new EnhancedStatus(4, 7, 0);
     /** 4.7.1: not accepted for now by policy (a filter could not decide). */
     public static final EnhancedStatus NOT_AUTHORIZED_TEMPORARY = new EnhancedStatus(4, 7, 1);
+    /** 4.7.5: the server's certificate does not authenticate it as its DANE or MTA-STS policy requires (RFC 7672 §2.2, RFC 8461). */
+    public static final EnhancedStatus CRYPTOGRAPHIC_FAILURE = new EnhancedStatus(4, 7, 5);
 
     // Permanent failures (class 5).
     /** 5.0.0: a permanent failure with nothing more specific to say. */

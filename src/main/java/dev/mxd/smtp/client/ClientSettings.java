@@ -25,9 +25,18 @@ import javax.net.ssl.X509TrustManager;
  * @param sourceAddresses the local addresses connections come from, at most one per family (Postfix's
  *                     smtp_bind_address and smtp_bind_address6); a target of a family without one is
  *                     connected from whatever address the system chooses
+ * @param authentication how the server's certificate is checked after the handshake (DANE, MTA-STS);
+ *                     empty for unauthenticated TLS
  */
 public record ClientSettings(String heloName, Timeouts timeouts, TlsPolicy tls, SSLContext sslContext,
-                             List<String> tlsProtocols, List<InetAddress> sourceAddresses) {
+                             List<String> tlsProtocols, List<InetAddress> sourceAddresses,
+                             Optional<ServerAuthentication> authentication) {
+
+    /** Settings without a certificate check. */
+    public ClientSettings(String heloName, Timeouts timeouts, TlsPolicy tls, SSLContext sslContext,
+                          List<String> tlsProtocols, List<InetAddress> sourceAddresses) {
+        this(heloName, timeouts, tls, sslContext, tlsProtocols, sourceAddresses, Optional.empty());
+    }
 
     /** The protocols mxd speaks: older versions are broken (RFC 8996 deprecates TLS 1.0 and 1.1). */
     public static final List<String> TLS_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
@@ -102,7 +111,7 @@ public record ClientSettings(String heloName, Timeouts timeouts, TlsPolicy tls, 
     }
 
     public ClientSettings withSourceAddresses(List<InetAddress> addresses) {
-        return new ClientSettings(heloName, timeouts, tls, sslContext, tlsProtocols, addresses);
+        return new ClientSettings(heloName, timeouts, tls, sslContext, tlsProtocols, addresses, authentication);
     }
 
     /** A source address mxd cannot send from on this host (not one of its addresses): a setting to correct. */
@@ -133,11 +142,16 @@ public record ClientSettings(String heloName, Timeouts timeouts, TlsPolicy tls, 
     }
 
     public ClientSettings withTimeouts(Timeouts t) {
-        return new ClientSettings(heloName, t, tls, sslContext, tlsProtocols, sourceAddresses);
+        return new ClientSettings(heloName, t, tls, sslContext, tlsProtocols, sourceAddresses, authentication);
     }
 
     public ClientSettings withTls(TlsPolicy policy) {
-        return new ClientSettings(heloName, timeouts, policy, sslContext, tlsProtocols, sourceAddresses);
+        return new ClientSettings(heloName, timeouts, policy, sslContext, tlsProtocols, sourceAddresses, authentication);
+    }
+
+    /** These settings with the server's certificate checked by {@code check} after the handshake (none: unchecked). */
+    public ClientSettings withAuthentication(Optional<ServerAuthentication> check) {
+        return new ClientSettings(heloName, timeouts, tls, sslContext, tlsProtocols, sourceAddresses, check);
     }
 
     /**

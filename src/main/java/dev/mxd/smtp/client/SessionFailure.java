@@ -16,9 +16,15 @@ import java.util.Optional;
  * @param cause   why: refused, timeout, rejected (with {@code reply}), closed, protocol error
  * @param detail  a sentence for logs and people: what happened, where, what it means
  * @param reply   the server's rejecting reply, for {@link Cause#REJECTED}
+ * @param tlsResult for {@link Cause#UNAUTHENTICATED}: the RFC 8460 result type of the failed certificate check
  */
 public record SessionFailure(InetSocketAddress target, String host, SessionStage stage, Cause cause,
-                             String detail, Optional<SmtpReply> reply) {
+                             String detail, Optional<SmtpReply> reply, Optional<String> tlsResult) {
+
+    public SessionFailure(InetSocketAddress target, String host, SessionStage stage, Cause cause,
+                          String detail, Optional<SmtpReply> reply) {
+        this(target, host, stage, cause, detail, reply, Optional.empty());
+    }
 
     /** Why a session stopped, whatever the stage. */
     public enum Cause {
@@ -38,7 +44,12 @@ public record SessionFailure(InetSocketAddress target, String host, SessionStage
          * This host could not open the connection: its source address (delivery.source-address) cannot be
          * bound, as when a floating address has moved to another node. Says nothing about the server.
          */
-        LOCAL;
+        LOCAL,
+        /**
+         * The TLS handshake completed but the certificate does not authenticate the server as its DANE or
+         * MTA-STS policy requires (RFC 7672 §2.2, RFC 8461 §4.2): the host is not to be used for this mail.
+         */
+        UNAUTHENTICATED;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');

@@ -75,6 +75,9 @@ public final class SmtpConnection implements AutoCloseable {
     private boolean esmtp;
     private SmtpReply hello;
     private boolean tls;
+    // What the check of settings.authentication() found after the handshake: how it matched, or why not.
+    private Optional<String> authenticated = Optional.empty();
+    private Optional<ServerAuthentication.Rejected> unauthenticated = Optional.empty();
 
     // Session state between transactions.
     private SessionStage stage = SessionStage.CONNECT;
@@ -263,7 +266,7 @@ public final class SmtpConnection implements AutoCloseable {
         AtomicBoolean expired = new AtomicBoolean();
         try {
             handshakeTls(expired);
-            return Optional.empty();
+            return authenticate();
         } catch (IOException e) {
             String why = expired.get() ? "did not finish within " + Connect.text(settings.timeouts().helo()) : e.getMessage();
             return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE,
@@ -271,6 +274,36 @@ public final class SmtpConnection implements AutoCloseable {
                     "TLS handshake with " + where + " failed (" + why + ")"
                             + (settings.tls() == TlsPolicy.OPPORTUNISTIC ? "; retry this host without TLS" : ""),
                     Optional.empty()));
+        }
+    }
+
+    /**
+     * Checks the server's certificate with {@code settings.authentication()}, when set. A failed check
+     * ends the session under {@link TlsPolicy#REQUIRE} (before EHLO over TLS: nothing more is said to
+     * a server that is not the one the policy names) and is only remembered otherwise.
+     */
+    private Optional<SessionFailure> authenticate() throws IOException {
+        if (settings.authentication().isEmpty()) {
+            return Optional.empty();
+        }
+        ServerAuthentication check = settings.authentication().get();
+        List<X509Certificate> chain = new ArrayList<>();
+        for (Certificate c : ((SSLSocket) socket).getSession().getPeerCertificates()) {
+            if (c instanceof X509Certificate x) {
+                chain.add(x);
+            }
+        }
+        try {
+            authenticated = Optional.of(check.verify(List.copyOf(chain), host));
+            return Optional.empty();
+        } catch (ServerAuthentication.Rejected e) {
+            unauthenticated = Optional.of(e);
+            if (settings.tls() != TlsPolicy.REQUIRE) {
+                return Optional.empty();
+            }
+            return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE, SessionFailure.Cause.UNAUTHENTICATED,
+                    where + " is not authenticated by " + check.method() + ": " + e.getMessage(), Optional.empty(),
+                    Optional.of(e.resultType())));
         }
     }
 
@@ -897,6 +930,16 @@ public final class SmtpConnection implements AutoCloseable {
     /** The TLS protocol in use ("TLSv1.3"), empty in plain text. */
     public Optional<String> tlsProtocol() {
         return tls ? Optional.of(((SSLSocket) socket).getSession().getProtocol()) : Optional.empty();
+    }
+
+    /** How {@code settings.authentication()} matched the server's certificate ("DANE-EE(3) ..."); empty when not checked or not matched. */
+    public Optional<String> authenticated() {
+        return authenticated;
+    }
+
+    /** Why the server's certificate failed {@code settings.authentication()} in a session that went on (MTA-STS testing). */
+    public Optional<ServerAuthentication.Rejected> unauthenticated() {
+        return unauthenticated;
     }
 
     public InetSocketAddress target() {

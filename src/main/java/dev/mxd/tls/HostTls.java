@@ -1,0 +1,54 @@
+package dev.mxd.tls;
+
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.client.ServerAuthentication;
+import java.util.List;
+
+/**
+ * What TLS the delivery to one MX host must use, decided in the order of docs/tls-policy.md:
+ * DNSSEC, DANE, MTA-STS, then opportunistic STARTTLS.
+ */
+public sealed interface HostTls {
+
+    /** The policy this decision comes from, as an RFC 8460 report names it. */
+    ReportedPolicy policy();
+
+    /** No policy applies: STARTTLS when offered, unverified, plain text otherwise (RFC 7435). */
+    record Opportunistic() implements HostTls {
+        public ReportedPolicy policy() {
+            return ReportedPolicy.NONE;
+        }
+    }
+
+    /**
+     * TLS is mandatory and the certificate must pass {@code authentication} (DANE, MTA-STS enforce);
+     * a failure defers this host (4.7.5) and the next MX host is tried.
+     */
+    record Authenticated(ServerAuthentication authentication, ReportedPolicy policy) implements HostTls {}
+
+    /**
+     * MTA-STS {@code testing} (RFC 8461 §5): the certificate is checked and the result reported, but the
+     * mail goes as under {@link Opportunistic} whatever the check finds.
+     */
+    record Tested(ServerAuthentication authentication, ReportedPolicy policy) implements HostTls {}
+
+    /**
+     * This host may not be used for the mail (not among an enforced MTA-STS policy's {@code mx}, or its
+     * TLSA records could not be looked up on a secure zone); {@code status} is what the recipients get
+     * when no other host takes the mail.
+     */
+    record Unusable(EnhancedStatus status, String reason, String resultType, ReportedPolicy policy) implements HostTls {}
+
+    /**
+     * A policy as RFC 8460 §4.3 reports it: its type ("tlsa", "sts", "no-policy-found"), its text
+     * (TLSA records, or the MTA-STS policy's lines) and, for MTA-STS, its {@code mx} patterns.
+     */
+    record ReportedPolicy(String type, List<String> strings, List<String> mxHosts) {
+        public static final ReportedPolicy NONE = new ReportedPolicy("no-policy-found", List.of(), List.of());
+
+        public ReportedPolicy {
+            strings = List.copyOf(strings);
+            mxHosts = List.copyOf(mxHosts);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package dev.mxd.tls;
+
+import dev.mxd.dns.MxHost;
+import dev.mxd.dns.MxOutcome;
+
+/**
+ * Decides, per destination and MX host, what TLS its delivery must use ({@link HostTls}). The remote
+ * delivery agent asks before it connects to a host.
+ */
+public interface TlsPolicies {
+
+    /** No DANE, no MTA-STS: opportunistic STARTTLS everywhere (mxd before issue 17, and tests that want it). */
+    TlsPolicies OPPORTUNISTIC = (destination, routes) -> host -> new HostTls.Opportunistic();
+
+    /**
+     * The decisions for the hosts of {@code routes}, the MX plan of {@code destination}'s mail. Work that
+     * concerns the whole domain (an MTA-STS policy fetch) is done here, once per delivery attempt.
+     *
+     * @param destination the mail domain; the policy domain of DANE and MTA-STS
+     * @param routes      its MX plan, with the DNSSEC status of the MX RRset and of each host's addresses
+     */
+    ForDomain forDomain(Destination destination, MxOutcome.Routes routes);
+
+    /** The decisions for one domain's hosts. */
+    @FunctionalInterface
+    interface ForDomain {
+        HostTls forHost(MxHost host);
+    }
+
+    /**
+     * Where the mail goes: {@code domain} and whether a relay host or route (delivery.relay-host,
+     * delivery.routes) replaces its own MX hosts ({@code relayed}: then MTA-STS, which is about the
+     * domain's MX, does not apply; DANE still does for a relay found by a secure MX lookup).
+     */
+    record Destination(String domain, boolean relayed) {}
+}
