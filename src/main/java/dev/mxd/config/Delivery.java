@@ -31,13 +31,26 @@ import java.time.Duration;
  * @param relayHost                 where all remote mail goes instead of the recipient domain's MX hosts (Postfix's relayhost)
  * @param routes                    per-destination next hops (Postfix's transport_maps), by {@code example.org} (that domain)
  *                                  or {@code .example.org} (its subdomains); they win over {@code relayHost}
+ * @param tls                       {@code delivery.tls}: DANE, MTA-STS, their CA file and TLS-RPT reports
  */
 public record Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
                        int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
                        Duration scanInterval, java.util.Optional<String> doubleBounceRecipient,
                        java.util.Optional<String> maildirOwner, java.util.Optional<String> maildirGroup,
                        java.util.List<java.net.InetAddress> sourceAddresses, java.util.Optional<RelayHost> relayHost,
-                       java.util.Map<String, RouteOverride> routes) {
+                       java.util.Map<String, RouteOverride> routes, OutboundTls tls) {
+
+    /** Delivery settings with the default TLS policies. */
+    public Delivery(int port, Duration connectTimeout, Duration greetingTimeout, Duration commandTimeout, int maxAddresses,
+                    int concurrency, int concurrencyPerDestination, Retry retry, HostRetry hostRetry,
+                    Duration scanInterval, java.util.Optional<String> doubleBounceRecipient,
+                    java.util.Optional<String> maildirOwner, java.util.Optional<String> maildirGroup,
+                    java.util.List<java.net.InetAddress> sourceAddresses, java.util.Optional<RelayHost> relayHost,
+                    java.util.Map<String, RouteOverride> routes) {
+        this(port, connectTimeout, greetingTimeout, commandTimeout, maxAddresses, concurrency, concurrencyPerDestination, retry,
+                hostRetry, scanInterval, doubleBounceRecipient, maildirOwner, maildirGroup, sourceAddresses, relayHost, routes,
+                OutboundTls.DEFAULTS);
+    }
 
     public static final Delivery DEFAULTS = new Delivery(25, Duration.ofSeconds(30), Duration.ofMinutes(5),
             Duration.ofMinutes(5), 5, 100, 20, Retry.DEFAULTS, HostRetry.DEFAULTS, Duration.ofSeconds(30),
@@ -139,7 +152,8 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                              @JsonProperty("maildir-group") String maildirGroup,
                              @JsonProperty("source-address") java.util.List<String> sourceAddress,
                              @JsonProperty("relay-host") String relayHost,
-                             @JsonProperty("routes") java.util.Map<String, String> routes) {
+                             @JsonProperty("routes") java.util.Map<String, String> routes,
+                             @JsonProperty("tls") OutboundTls tls) {
         Delivery d = DEFAULTS;
         return new Delivery(port != null ? port : d.port(), connectTimeout != null ? connectTimeout : d.connectTimeout(),
                 greetingTimeout != null ? greetingTimeout : d.greetingTimeout(),
@@ -150,7 +164,7 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
                 scanInterval != null ? scanInterval : d.scanInterval(),
                 java.util.Optional.ofNullable(doubleBounceRecipient).map(Delivery::mailbox),
                 java.util.Optional.ofNullable(maildirOwner).map(String::strip), java.util.Optional.ofNullable(maildirGroup).map(String::strip),
-                sourceAddresses(sourceAddress), relayHost(relayHost), routes(routes));
+                sourceAddresses(sourceAddress), relayHost(relayHost), routes(routes), tls != null ? tls : OutboundTls.DEFAULTS);
     }
 
     private static java.util.List<java.net.InetAddress> sourceAddresses(java.util.List<String> texts) {

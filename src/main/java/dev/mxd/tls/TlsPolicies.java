@@ -21,6 +21,27 @@ public interface TlsPolicies {
      */
     ForDomain forDomain(Destination destination, MxOutcome.Routes routes);
 
+    /**
+     * The policies in order of precedence: for each host, the first decision of {@code order} that is not
+     * {@link HostTls.Opportunistic} (DANE before MTA-STS: RFC 8461 §2, a host with usable TLSA records is
+     * authenticated by them).
+     */
+    static TlsPolicies inOrder(java.util.List<TlsPolicies> order) {
+        java.util.List<TlsPolicies> policies = java.util.List.copyOf(order);
+        return (destination, routes) -> {
+            java.util.List<ForDomain> each = policies.stream().map(p -> p.forDomain(destination, routes)).toList();
+            return host -> {
+                for (ForDomain d : each) {
+                    HostTls decision = d.forHost(host);
+                    if (!(decision instanceof HostTls.Opportunistic)) {
+                        return decision;
+                    }
+                }
+                return new HostTls.Opportunistic();
+            };
+        };
+    }
+
     /** The decisions for one domain's hosts. */
     @FunctionalInterface
     interface ForDomain {
