@@ -315,6 +315,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         if (decision instanceof HostTls.Authenticated a) {
             return client.withTls(TlsPolicy.REQUIRE).withAuthentication(Optional.of(a.authentication()));
         }
+        if (decision instanceof HostTls.Encrypted) {
+            return client.withTls(TlsPolicy.REQUIRE);
+        }
         if (decision instanceof HostTls.Tested t) {
             return client.withAuthentication(Optional.of(t.authentication()));
         }

@@ -18,6 +18,8 @@ import dev.mxd.delivery.NextHop;
 import dev.mxd.delivery.RemoteDeliveryAgent;
 import dev.mxd.delivery.RouteSelector;
 import dev.mxd.dns.DnsClient;
+import dev.mxd.tls.TlsPolicies;
+import dev.mxd.tls.TlsResults;
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.MxPolicy;
 import dev.mxd.dns.MxResolver;
@@ -117,8 +119,14 @@ public final class ReceivingMx implements AutoCloseable {
         // Postfix's smtp_connection_cache_time_limit is 2s; a busy destination keeps its connections warm.
         ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
         NextHop.Routing routing = domain -> d.nextHopFor(domain).map(ReceivingMx::nextHop);
+        // The TLS each MX host must use (docs/tls-policy.md), in order of precedence: DANE, then MTA-STS;
+        // opportunistic STARTTLS where neither applies. Each session's TLS outcome goes to tlsResults (TLS-RPT).
+        List<TlsPolicies> tlsOrder = new ArrayList<>();
+        // (DANE)
+        // (MTA-STS)
+        TlsResults tlsResults = TlsResults.NONE;
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
-                hosts, client, connections, clock, routing);
+                hosts, client, connections, clock, routing, TlsPolicies.inOrder(tlsOrder), tlsResults);
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
         // MX plan and next hop; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
         RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), routing, client,
