@@ -27,6 +27,13 @@ public sealed interface HostTls {
     record Authenticated(ServerAuthentication authentication, ReportedPolicy policy) implements HostTls {}
 
     /**
+     * TLS is mandatory but the certificate is not checked: DANE with TLSA records none of which is usable
+     * (RFC 7672 §2.2: the client must use TLS but cannot authenticate the server). A host without
+     * STARTTLS, or whose handshake fails, is not used.
+     */
+    record Encrypted(ReportedPolicy policy) implements HostTls {}
+
+    /**
      * MTA-STS {@code testing} (RFC 8461 §5): the certificate is checked and the result reported, but the
      * mail goes as under {@link Opportunistic} whatever the check finds.
      */
