@@ -43,7 +43,19 @@ public sealed interface ProbeResult {
 
     /** What STARTTLS gave: the certificate the server presented, or why the handshake did not complete. */
     sealed interface Tls {
-        record Presented(String protocol, String cipherSuite, PresentedCertificate certificate) implements Tls {}
+        /**
+         * @param chain what the server sent, its own certificate first, for checks against TLSA records and the Web PKI
+         */
+        record Presented(String protocol, String cipherSuite, PresentedCertificate certificate,
+                         java.util.List<java.security.cert.X509Certificate> chain) implements Tls {
+            public Presented {
+                chain = java.util.List.copyOf(chain);
+            }
+
+            public Presented(String protocol, String cipherSuite, PresentedCertificate certificate) {
+                this(protocol, cipherSuite, certificate, java.util.List.of());
+            }
+        }
 
         record Failed(String detail) implements Tls {}
     }

@@ -349,7 +349,8 @@ public final class SmtpConnection implements AutoCloseable {
             SSLSession session = ((SSLSocket) socket).getSession();
             Certificate[] chain = session.getPeerCertificates();
             ProbeResult.Tls result = chain.length > 0 && chain[0] instanceof X509Certificate x
-                    ? new ProbeResult.Tls.Presented(session.getProtocol(), session.getCipherSuite(), PresentedCertificate.of(x))
+                    ? new ProbeResult.Tls.Presented(session.getProtocol(), session.getCipherSuite(), PresentedCertificate.of(x),
+                            Arrays.stream(chain).filter(X509Certificate.class::isInstance).map(X509Certificate.class::cast).toList())
                     : new ProbeResult.Tls.Failed(where + " presented no X.509 certificate");
             try {
                 hello(); // what it says over TLS does not change what the handshake showed
