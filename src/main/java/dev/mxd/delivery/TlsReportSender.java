@@ -66,7 +66,7 @@ public final class TlsReportSender implements AutoCloseable {
     private static final ClientInfo SELF = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             "localhost", true, false);
     /** The POST attempts per report and https address, and the waits between them. */
-    private static final List<Duration> POST_WAITS = List.of(Duration.ofSeconds(2), Duration.ofSeconds(10));
+    private volatile List<Duration> postWaits = List.of(Duration.ofSeconds(2), Duration.ofSeconds(10));
 
     /** Sends one report to one {@code https:} address; throws when the server did not take it. */
     @FunctionalInterface
@@ -109,6 +109,11 @@ public final class TlsReportSender implements AutoCloseable {
         this.routes = routes;
         this.poster = poster;
         this.clock = clock;
+    }
+
+    /** Other waits between POST attempts (tests). */
+    void postWaits(List<Duration> waits) {
+        postWaits = List.copyOf(waits);
     }
 
     /** The record lookup through mxd's resolvers. */
@@ -246,12 +251,12 @@ public final class TlsReportSender implements AutoCloseable {
                 LOG.info("TLS-RPT: report {} for {} posted to {}", report.reportId(), report.domain(), rua);
                 return;
             } catch (IOException e) {
-                if (attempt >= POST_WAITS.size()) {
+                if (attempt >= postWaits.size()) {
                     throw new IOException("POST failed " + (attempt + 1) + " times, last: " + e.getMessage(), e);
                 }
                 LOG.info("TLS-RPT: POST of report {} to {} failed ({}); trying again", report.reportId(), rua, LogText.safe(e.getMessage()));
                 try {
-                    Thread.sleep(POST_WAITS.get(attempt).toMillis());
+                    Thread.sleep(postWaits.get(attempt).toMillis());
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted", ie);
