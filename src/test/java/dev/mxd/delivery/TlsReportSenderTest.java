@@ -134,4 +134,26 @@ class TlsReportSenderTest {
             assertThat(counts.ended(LocalDate.parse("2026-12-05"), true)).isEmpty();
         }
     }
+
+    @Test
+    void daysThatEndedWhileMxdWasDownAreSentAtStartUp() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS)) {
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+        }
+        now = Instant.parse("2026-12-05T08:00:00Z"); // mxd comes back two days later
+        List<Posted> posted = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = new TlsReportSender(TlsReportSender.Settings.of("mx.sender.test"), counts,
+                     d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"), spool,
+                     to -> Optional.empty(), (uri, body) -> posted.add(new Posted(uri, body)), clock)) {
+            sender.start();
+            assertThat(dev.mxd.testing.Await.within(Duration.ofSeconds(10), () -> posted.size() == 1)).isTrue();
+            JsonNode report = json(posted.get(0).body());
+            assertThat(report.path("date-range").path("start-datetime").asText()).isEqualTo("2026-12-03T00:00:00Z");
+            assertThat(report.path("date-range").path("end-datetime").asText()).isEqualTo("2026-12-04T00:00:00Z");
+            assertThat(dev.mxd.testing.Await.within(Duration.ofSeconds(10),
+                    () -> counts.ended(LocalDate.parse("2026-12-06"), true).isEmpty())).isTrue();
+        }
+    }
 }
