@@ -12,6 +12,7 @@ import dev.mxd.testing.Daemon;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MaildirText;
 import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.MxdProcess;
 import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.SmtpSink;
@@ -37,8 +38,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * TLS-RPT end to end (RFC 8460): mxd delivers to a real Postfix smtpd with STARTTLS (tls.rpt.test) and to a
- * real smtp-sink without it (plain.rpt.test), under opportunistic TLS ("no-policy-found"); it is restarted
- * between the sessions; the zone (mxd's own DNS server) publishes {@code _smtp._tls} records whose rua are
+ * real smtp-sink without it (plain.rpt.test), under opportunistic TLS ("no-policy-found"); it is killed
+ * (SIGKILL) and restarted between the sessions; the zone (mxd's own DNS server) publishes {@code _smtp._tls} records whose rua are
  * a mailbox of mxd's local domain (mailto:) and a real HTTPS server (Python's http.server with ssl) that
  * keeps each POST. The reports sent on demand carry the counts of both runs.
  */
@@ -130,12 +131,15 @@ class TlsReportPeerTest {
     }
 
     private TestMx mxd() throws Exception {
-        InetSocketAddress at = dns.address();
         Files.createDirectories(dir.resolve("mxd"));
-        return TestMx.startWithAdmin(dir.resolve("mxd"), "", "dns:\n  servers: [\"127.0.0.1:" + at.getPort() + "\"]\n  dnssec: off\n"
+        return TestMx.startWithAdmin(dir.resolve("mxd"), "", settings());
+    }
+
+    private String settings() {
+        return "dns:\n  servers: [\"127.0.0.1:" + dns.address().getPort() + "\"]\n  dnssec: off\n"
                 + "delivery:\n  port: " + port + "\n  connect-timeout: 2s\n  greeting-timeout: 2s\n  command-timeout: 5s\n"
                 + "  retry: {first: 1s, max: 2s, give-up: 1h}\n  scan-interval: 200ms\n"
-                + "  tls:\n    reports: on\n    ca-file: \"" + dir.resolve("https.pem") + "\"\n");
+                + "  tls:\n    reports: on\n    ca-file: \"" + dir.resolve("https.pem") + "\"\n";
     }
 
     /** Submits mail to each address and waits until mxd's queue is empty again (each was delivered). */
@@ -177,7 +181,7 @@ class TlsReportPeerTest {
         assertThat(tlsPolicy.path("policy").path("policy-type").asText()).isEqualTo("no-policy-found");
         assertThat(tlsPolicy.path("policy").path("policy-domain").asText()).isEqualTo("tls.rpt.test");
         assertThat(tlsPolicy.path("summary").path("total-successful-session-count").asLong())
-                .as("one session before the restart, one after").isEqualTo(2);
+                .as("one session before the crash, one after").isEqualTo(2);
         assertThat(tlsPolicy.path("summary").path("total-failure-session-count").asLong()).isZero();
 
         JsonNode plain = byDomain.get("plain.rpt.test").path("policies").get(0);
@@ -192,16 +196,31 @@ class TlsReportPeerTest {
     }
 
     @Test
-    void countsSurviveARestartAndTheReportsReachTheMailboxAndTheHttpsServer() throws Exception {
-        try (TestMx mx = mxd()) {
-            // One session per host and run: mail that follows within the connection cache's time would share it.
-            deliver(mx, "a@tls.rpt.test");
-            deliver(mx, "c@plain.rpt.test");
+    void countsSurviveACrashAndTheReportsReachTheMailboxAndTheHttpsServer() throws Exception {
+        // The first run is a separate mxd serve, killed with SIGKILL once its mail is delivered: its counts are
+        // on disk within a second of each session. One session per host and run (mail that follows within the
+        // connection cache's time would share one).
+        Path data = dir.resolve("mxd/data");
+        Path counts = data.resolve("tls-reports/counts.json");
+        int smtp = FreePort.tcpAndUdp("127.0.0.1");
+        Files.createDirectories(dir.resolve("mxd"));
+        Files.writeString(dir.resolve("serve.yaml"), TestMx.yaml(data, smtp, 0, "", settings() + "timeouts:\n  greet-pause: 0s\n"));
+        try (MxdProcess serve = MxdProcess.serve(dir.resolve("serve.yaml"), dir.resolve("serve.log"))) {
+            MxDeliveryPeerTest.submit(new InetSocketAddress("127.0.0.1", smtp), "sender@example.test", "a@tls.rpt.test");
+            MxDeliveryPeerTest.submit(new InetSocketAddress("127.0.0.1", smtp), "sender@example.test", "c@plain.rpt.test");
+            assertThat(Await.within(Duration.ofSeconds(30), () -> {
+                try (Stream<Path> left = Files.list(data.resolve("spool/data"))) {
+                    return left.findAny().isEmpty() && Files.exists(counts)
+                            && Files.readString(counts).contains("\"domain\":\"tls.rpt.test\"")
+                            && Files.readString(counts).contains("\"domain\":\"plain.rpt.test\"");
+                }
+            })).as("delivered and counted on disk").isTrue();
+            serve.kill9();
         }
-        assertThat(postfix.log()).as("the sessions to tls.rpt.test used TLS").contains("starttls=1");
-        assertThat(dir.resolve("mxd/data/tls-reports/counts.json")).as("the counts are on disk").exists();
+        assertThat(postfix.log()).as("the session to tls.rpt.test used TLS").contains("starttls=1");
 
         try (TestMx mx = mxd()) {
+            // Delivered one by one: the queue is empty in between.
             deliver(mx, "d@tls.rpt.test");
             deliver(mx, "e@plain.rpt.test");
 
