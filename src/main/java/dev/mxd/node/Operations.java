@@ -34,7 +34,8 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         implements AutoCloseable {
 
     static Operations start(MxdConfig config, Spool spool, QueueManager queue, HostStatusTable hosts, DnsClient dns,
-                            SmtpServer server, RecipientPolicy policy, Metrics metrics, RecentEvents recent, Clock clock)
+                            SmtpServer server, RecipientPolicy policy, Metrics metrics, RecentEvents recent, Clock clock,
+                            Optional<AdminServer.ReportTrigger> tlsReports)
             throws IOException {
         metrics.bindSpool(spool);
         metrics.bindSmtpSessions(server::openConnections);
@@ -68,7 +69,7 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         AdminServer admin;
         try {
             admin = AdminServer.start(config.adminListener().get(), new AdminServer.Parts(token, queue,
-                    new QueueView(spool, hosts, recent, clock), metrics, Optional.of(quarantine), health));
+                    new QueueView(spool, hosts, recent, clock), metrics, Optional.of(quarantine), health, tlsReports));
         } catch (IOException | RuntimeException e) {
             probes.close();
             throw e;

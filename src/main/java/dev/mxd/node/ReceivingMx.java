@@ -20,6 +20,8 @@ import dev.mxd.delivery.RouteSelector;
 import dev.mxd.dns.DnsClient;
 import dev.mxd.tls.TlsPolicies;
 import dev.mxd.tls.TlsResults;
+import dev.mxd.tls.TlsReportCounts;
+import dev.mxd.delivery.TlsReportSender;
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.MxPolicy;
 import dev.mxd.dns.MxResolver;
@@ -79,11 +81,13 @@ public final class ReceivingMx implements AutoCloseable {
     private final Reloadable live;
     private final RecipientCallout callout;
     private final AutoCloseable dnssecRecheck;
+    private final TlsReports tlsReports;
 
     private ReceivingMx(MxdConfig config, Spool spool, QueueManager queue, RemoteDeliveryAgent remote,
                         ConnectionCache connections, SmtpServer server, Operations ops, Reloadable live, RecipientCallout callout,
-                        AutoCloseable dnssecRecheck) {
+                        AutoCloseable dnssecRecheck, TlsReports tlsReports) {
         this.dnssecRecheck = dnssecRecheck;
+        this.tlsReports = tlsReports;
         this.live = live;
         this.callout = callout;
         this.config = config;
@@ -124,7 +128,9 @@ public final class ReceivingMx implements AutoCloseable {
         List<TlsPolicies> tlsOrder = new ArrayList<>();
         // (DANE)
         // (MTA-STS)
-        TlsResults tlsResults = TlsResults.NONE;
+        // TLS-RPT (delivery.tls.reports): counted per policy domain and day in DATA-DIR/tls-reports, sent after each day.
+        TlsReports tlsReports = TlsReports.open(config, data, clock);
+        TlsResults tlsResults = tlsReports.counts().map(TlsResults.class::cast).orElse(TlsResults.NONE);
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock, routing, TlsPolicies.inOrder(tlsOrder), tlsResults);
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
@@ -146,12 +152,14 @@ public final class ReceivingMx implements AutoCloseable {
         queue.start();
         SmtpServer server = null;
         try {
+            tlsReports.start(spool, live::routeLocalMail, dns);
             // Clients are named by forward-confirmed reverse DNS through the delivery's resolvers (dns.servers), as Postfix's smtpd does.
             ClientNameLookup names = config.clientNameLookup() ? new ClientNames(dns) : ClientNameLookup.NONE;
             server = SmtpServer.start(config, Operations.counting(policy, metrics), live.store, names);
-            Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock);
+            Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock,
+                    tlsReports.trigger());
             return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live, callout,
-                    dns.recheckDnssecEvery(Duration.ofHours(1)));
+                    dns.recheckDnssecEvery(Duration.ofHours(1)), tlsReports);
         } catch (IOException | RuntimeException e) {
             if (server != null) {
                 server.close();
@@ -159,7 +167,54 @@ public final class ReceivingMx implements AutoCloseable {
             queue.close();
             connections.close();
             callout.close();
+            tlsReports.close();
             throw e;
+        }
+    }
+
+    /** TLS-RPT's counts and sender, when delivery.tls.reports is on (docs/tls-policy.md). */
+    private static final class TlsReports implements AutoCloseable {
+        private final MxdConfig config;
+        private final Clock clock;
+        private final Optional<TlsReportCounts> counts;
+        private volatile TlsReportSender sender;
+
+        private TlsReports(MxdConfig config, Clock clock, Optional<TlsReportCounts> counts) {
+            this.config = config;
+            this.clock = clock;
+            this.counts = counts;
+        }
+
+        static TlsReports open(MxdConfig config, Path data, Clock clock) throws IOException {
+            return new TlsReports(config, clock, config.delivery().tls().reports()
+                    ? Optional.of(TlsReportCounts.open(data.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS))
+                    : Optional.empty());
+        }
+
+        Optional<TlsReportCounts> counts() {
+            return counts;
+        }
+
+        /** Starts sending: at once for days that ended while mxd was down, then after each UTC day. */
+        void start(Spool spool, DsnNotices.LocalMailRoutes routes, DnsClient dns) throws IOException {
+            if (counts.isEmpty()) {
+                return;
+            }
+            sender = new TlsReportSender(TlsReportSender.Settings.of(config.hostname()), counts.get(), TlsReportSender.dnsLookup(dns),
+                    spool, routes, TlsReportSender.httpsPoster(config.delivery().tls().caFile(), Duration.ofSeconds(30)), clock);
+            sender.start();
+        }
+
+        Optional<AdminServer.ReportTrigger> trigger() {
+            return counts.isEmpty() ? Optional.empty() : Optional.of(() -> sender.sendNow());
+        }
+
+        @Override
+        public void close() {
+            if (sender != null) {
+                sender.close();
+            }
+            counts.ifPresent(TlsReportCounts::close);
         }
     }
 
@@ -364,6 +419,7 @@ public final class ReceivingMx implements AutoCloseable {
         queue.close();
         connections.close();
         callout.close();
+        tlsReports.close();
         try {
             dnssecRecheck.close();
         } catch (Exception e) {

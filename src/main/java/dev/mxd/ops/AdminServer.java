@@ -62,7 +62,19 @@ public final class AdminServer implements AutoCloseable {
      * @param quarantine empty when quarantine operations are not available
      */
     public record Parts(AdminToken token, QueueManager queue, QueueView view, Metrics metrics,
-                        Optional<QuarantineOperations> quarantine, Health health) {}
+                        Optional<QuarantineOperations> quarantine, Health health, Optional<ReportTrigger> tlsReports) {
+
+        public Parts(AdminToken token, QueueManager queue, QueueView view, Metrics metrics,
+                     Optional<QuarantineOperations> quarantine, Health health) {
+            this(token, queue, view, metrics, quarantine, health, Optional.empty());
+        }
+    }
+
+    /** Sends the TLS-RPT reports counted so far, now ({@code POST /api/tls-reports/send}); how many were made. */
+    @FunctionalInterface
+    public interface ReportTrigger {
+        int sendNow();
+    }
 
     private final HttpServer http;
     private final ExecutorService executor;
@@ -192,6 +204,14 @@ public final class AdminServer implements AutoCloseable {
                 return Answer.ok(parts.view().hosts());
             case "GET /api/events":
                 return Answer.ok(parts.view().events());
+            case "POST /api/tls-reports/send": {
+                if (parts.tlsReports().isEmpty()) {
+                    return Answer.error(409, "TLS-RPT reports are off (delivery.tls.reports)");
+                }
+                ObjectNode o = JSON.createObjectNode();
+                o.put("reports", parts.tlsReports().get().sendNow());
+                return Answer.ok(o);
+            }
             case "GET /api/quarantine":
                 return quarantineList(intParam(query, "offset", 0), intParam(query, "limit", 50));
             default:

@@ -1,0 +1,327 @@
+package dev.mxd.delivery;
+
+import dev.mxd.dns.DnsClient;
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.MessageStore;
+import dev.mxd.mail.ReceivedMessage;
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.Route;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.Spool;
+import dev.mxd.smtp.LogText;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.tls.TlsReport;
+import dev.mxd.tls.TlsReportCounts;
+import dev.mxd.tls.TlsRptRecord;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends the TLS-RPT aggregate reports (RFC 8460 §5) of the days {@link TlsReportCounts} counted: after
+ * each UTC day ends, at start-up for days that ended while mxd was down, and on demand
+ * ({@link #sendNow()}, the admin API's {@code POST /api/tls-reports/send}). For each policy domain it
+ * looks up {@code _smtp._tls.DOMAIN} and sends the gzipped report to each {@code rua}: a {@code mailto:}
+ * as a message mxd spools itself (from {@code <>}, header {@code From: noreply-tlsrpt@HOSTNAME}), an
+ * {@code https:} as a POST, retried a few times and then dropped. A sent day's counts are forgotten.
+ */
+public final class TlsReportSender implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TlsReportSender.class);
+    private static final ClientInfo SELF = new ClientInfo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+            "localhost", true, false);
+    /** The POST attempts per report and https address, and the waits between them. */
+    private volatile List<Duration> postWaits = List.of(Duration.ofSeconds(2), Duration.ofSeconds(10));
+
+    /** Sends one report to one {@code https:} address; throws when the server did not take it. */
+    @FunctionalInterface
+    public interface Poster {
+        void post(URI uri, byte[] gzipped) throws IOException;
+    }
+
+    /** Looks up a policy domain's TLS-RPT record. */
+    @FunctionalInterface
+    public interface Lookup {
+        Optional<TlsRptRecord> find(String domain);
+    }
+
+    /** What the sender reports from; {@link #reportMailFrom} is the header From: of report mail. */
+    public record Settings(String hostname, String reportMailFrom) {
+        public static Settings of(String hostname) {
+            return new Settings(hostname, "noreply-tlsrpt@" + hostname);
+        }
+    }
+
+    private final Settings settings;
+    private final TlsReportCounts counts;
+    private final Lookup lookup;
+    private final Spool spool;
+    private final DsnNotices.LocalMailRoutes routes;
+    private final Poster poster;
+    private final Clock clock;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mxd-tlsrpt-send");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public TlsReportSender(Settings settings, TlsReportCounts counts, Lookup lookup, Spool spool,
+                           DsnNotices.LocalMailRoutes routes, Poster poster, Clock clock) {
+        this.settings = settings;
+        this.counts = counts;
+        this.lookup = lookup;
+        this.spool = spool;
+        this.routes = routes;
+        this.poster = poster;
+        this.clock = clock;
+    }
+
+    /** Other waits between POST attempts (tests). */
+    void postWaits(List<Duration> waits) {
+        postWaits = List.copyOf(waits);
+    }
+
+    /** The record lookup through mxd's resolvers. */
+    public static Lookup dnsLookup(DnsClient dns) {
+        return domain -> TlsRptRecord.lookup(dns, domain);
+    }
+
+    /**
+     * POSTs with the JDK's HTTP client, trusting the PEM certificates of {@code caFile}
+     * (delivery.tls.ca-file) when given, else the JDK's trust store.
+     */
+    public static Poster httpsPoster(Optional<Path> caFile, Duration timeout) throws IOException {
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER);
+        if (caFile.isPresent()) {
+            builder.sslContext(trusting(caFile.get()));
+        }
+        HttpClient http = builder.build();
+        return (uri, body) -> {
+            HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout)
+                    .header("Content-Type", "application/tlsrpt+gzip")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+            HttpResponse<Void> response;
+            try {
+                response = http.send(request, HttpResponse.BodyHandlers.discarding());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+            if (response.statusCode() / 100 != 2) {
+                throw new IOException("HTTP status " + response.statusCode());
+            }
+        };
+    }
+
+    private static SSLContext trusting(Path pem) throws IOException {
+        try (InputStream in = Files.newInputStream(pem)) {
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            int i = 0;
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                store.setCertificateEntry("ca-" + i++, c);
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, tmf.getTrustManagers(), null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot read the certificates of " + pem + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Sends the days that ended while mxd was down, then each day's reports a little after it ends (UTC). */
+    public void start() {
+        timer.execute(this::sendEndedQuietly);
+        scheduleNext();
+    }
+
+    private void scheduleNext() {
+        Instant now = clock.instant();
+        Instant next = LocalDate.ofInstant(now, ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
+                .plusSeconds(60); // sessions that straddled midnight are counted by then
+        timer.schedule(() -> {
+            sendEndedQuietly();
+            scheduleNext();
+        }, Duration.between(now, next).toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void sendEndedQuietly() {
+        try {
+            send(false);
+        } catch (RuntimeException e) {
+            LOG.error("TLS-RPT: sending the reports failed: {}", e.toString());
+        }
+    }
+
+    /**
+     * Sends now the reports of every counted day, today's so far included (its report ends now, and the
+     * day's later counts go into a report that starts here). Returns how many reports were made.
+     */
+    public int sendNow() {
+        try {
+            return timer.submit(() -> send(true)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while sending the TLS reports", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("sending the TLS reports failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** Sends the ended days' reports (and today's with {@code includeToday}); how many reports were made. */
+    int send(boolean includeToday) {
+        Instant now = clock.instant();
+        LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
+        int made = 0;
+        for (TlsReportCounts.DomainDayCounts day : counts.ended(today, includeToday)) {
+            Instant dayEnd = day.key().day().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+            Instant until = now.isBefore(dayEnd) ? now : dayEnd;
+            Optional<TlsRptRecord> record = lookup.find(day.key().domain());
+            if (record.isEmpty()) {
+                LOG.info("TLS-RPT: {} publishes no TLS-RPT record (_smtp._tls); its counts of {} are dropped",
+                        day.key().domain(), day.key().day());
+            } else {
+                TlsReport report = new TlsReport(settings.hostname(), settings.reportMailFrom(), day, until);
+                made++;
+                for (URI rua : record.get().rua()) {
+                    deliver(report, rua);
+                }
+            }
+            counts.reported(day.key(), until);
+        }
+        return made;
+    }
+
+    private void deliver(TlsReport report, URI rua) {
+        String scheme = rua.getScheme().toLowerCase(Locale.ROOT);
+        try {
+            if (scheme.equals("mailto")) {
+                String queued = mail(report, rua);
+                LOG.info("TLS-RPT: report {} for {} to {}: queued as {}", report.reportId(), report.domain(), rua, queued);
+            } else {
+                post(report, rua);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("TLS-RPT: report {} for {} to {} dropped: {}", report.reportId(), report.domain(), rua, LogText.safe(e.toString()));
+        }
+    }
+
+    private void post(TlsReport report, URI rua) throws IOException {
+        byte[] body = report.gzipped();
+        for (int attempt = 0; ; attempt++) {
+            try {
+                poster.post(rua, body);
+                LOG.info("TLS-RPT: report {} for {} posted to {}", report.reportId(), report.domain(), rua);
+                return;
+            } catch (IOException e) {
+                if (attempt >= postWaits.size()) {
+                    throw new IOException("POST failed " + (attempt + 1) + " times, last: " + e.getMessage(), e);
+                }
+                LOG.info("TLS-RPT: POST of report {} to {} failed ({}); trying again", report.reportId(), rua, LogText.safe(e.getMessage()));
+                try {
+                    Thread.sleep(postWaits.get(attempt).toMillis());
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted", ie);
+                }
+            }
+        }
+    }
+
+    /** Spools the report message to the {@code mailto:} address; its queue id. */
+    private String mail(TlsReport report, URI rua) throws IOException {
+        String address = URLDecoder.decode(rua.getRawSchemeSpecificPart().split("\\?", 2)[0], StandardCharsets.UTF_8);
+        Mailbox to = Mailbox.parse(address);
+        Optional<Route> route = routes.route(to);
+        if (route.isEmpty()) {
+            throw new IOException("<" + to + "> leads to no mailbox here");
+        }
+        byte[] text = message(report, to.toString());
+        MailParameters params = new MailParameters(OptionalLong.empty(), MailParameters.Body.SEVEN_BIT, false,
+                Optional.empty(), Optional.empty());
+        // From <>: a report that cannot be delivered is a notice to the postmaster, never a bounce loop.
+        MessageStore.StoreOutcome stored = spool.store(new ReceivedMessage(Optional.empty(), params,
+                List.of(new Recipient(to, RcptParameters.NONE, route.get())), SELF, clock.instant(), text), Envelope.Kind.SENDER_NOTICE);
+        if (stored instanceof MessageStore.StoreOutcome.Failed f) {
+            throw new IOException("cannot spool the report: " + f.reply());
+        }
+        return ((MessageStore.StoreOutcome.Stored) stored).queueId();
+    }
+
+    /** RFC 8460 §5.3: multipart/report with report-type="tlsrpt", the gzipped JSON attached (CRLF lines). */
+    byte[] message(TlsReport report, String to) {
+        String boundary = "tlsrpt-" + UUID.randomUUID();
+        String submitter = settings.hostname();
+        StringBuilder sb = new StringBuilder();
+        header(sb, "From", settings.reportMailFrom());
+        header(sb, "To", to);
+        header(sb, "Date", DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)));
+        header(sb, "Subject", "Report Domain: " + report.domain() + " Submitter: " + submitter + " Report-ID: <" + report.reportId() + ">");
+        header(sb, "Message-ID", "<" + UUID.randomUUID() + "@" + submitter + ">");
+        header(sb, "TLS-Report-Domain", report.domain());
+        header(sb, "TLS-Report-Submitter", submitter);
+        header(sb, "Auto-Submitted", "auto-generated");
+        header(sb, "MIME-Version", "1.0");
+        header(sb, "Content-Type", "multipart/report; report-type=\"tlsrpt\"; boundary=\"" + boundary + "\"");
+        sb.append("\r\n");
+        sb.append("--").append(boundary).append("\r\n");
+        header(sb, "Content-Type", "text/plain; charset=us-ascii");
+        sb.append("\r\n");
+        sb.append("This is an aggregate TLS report (RFC 8460) from ").append(submitter).append(" about the mail it delivered to ")
+                .append(report.domain()).append(".\r\n\r\n");
+        sb.append("--").append(boundary).append("\r\n");
+        header(sb, "Content-Type", "application/tlsrpt+gzip; name=\"" + report.fileName() + "\"");
+        header(sb, "Content-Transfer-Encoding", "base64");
+        header(sb, "Content-Disposition", "attachment; filename=\"" + report.fileName() + "\"");
+        sb.append("\r\n");
+        sb.append(Base64.getMimeEncoder(76, new byte[] {'\r', '\n'}).encodeToString(report.gzipped())).append("\r\n");
+        sb.append("--").append(boundary).append("--\r\n");
+        return sb.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static void header(StringBuilder sb, String name, String value) {
+        sb.append(name).append(": ").append(value).append("\r\n");
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

@@ -1,0 +1,159 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.mail.Route;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.QueueState;
+import dev.mxd.queue.Spool;
+import dev.mxd.tls.HostTls;
+import dev.mxd.tls.TlsReportCounts;
+import dev.mxd.tls.TlsResults;
+import dev.mxd.tls.TlsRptRecord;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Sending TLS-RPT reports (RFC 8460 §5): by mail as §5.3 says, by POST with retries, only for ended days. */
+class TlsReportSenderTest {
+
+    @TempDir
+    Path dir;
+
+    private Instant now = Instant.parse("2026-12-03T15:00:00Z");
+    private final Clock clock = new Clock() {
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    };
+
+    private record Posted(URI uri, byte[] body) {}
+
+    private static JsonNode json(byte[] gzipped) throws IOException {
+        return new ObjectMapper().readTree(new GZIPInputStream(new ByteArrayInputStream(gzipped)));
+    }
+
+    @Test
+    void anEndedDaysReportGoesToEachRuaByMailAndPostAndIsForgotten() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        List<Posted> posted = new ArrayList<>();
+        Map<String, TlsRptRecord> records = Map.of("example.org",
+                TlsRptRecord.parse("v=TLSRPTv1; rua=mailto:tls-reports@example.org,https://reports.example.org/tlsrpt").orElseThrow());
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = new TlsReportSender(TlsReportSender.Settings.of("mx.sender.test"), counts,
+                     d -> Optional.ofNullable(records.get(d)), spool,
+                     to -> Optional.of(new Route.Relay(to.domainKey())), (uri, body) -> posted.add(new Posted(uri, body)), clock)) {
+            InetAddress ip = InetAddress.getByName("192.0.2.9");
+            counts.record("example.org", "mx.example.org", ip, new HostTls.Opportunistic(), Optional.empty());
+            counts.record("example.org", "mx.example.org", ip, new HostTls.Opportunistic(),
+                    Optional.of(new TlsResults.Failure("starttls-not-supported", "no STARTTLS")));
+            counts.record("no-record.example", "mx.no-record.example", ip, new HostTls.Opportunistic(), Optional.empty());
+
+            assertThat(sender.send(false)).as("the day has not ended").isZero();
+            assertThat(spool.ids(QueueState.INCOMING)).isEmpty();
+
+            now = Instant.parse("2026-12-04T00:01:00Z");
+            assertThat(sender.send(false)).isEqualTo(1);
+            assertThat(counts.ended(LocalDate.parse("2026-12-05"), true)).as("sent days are forgotten").isEmpty();
+
+            assertThat(posted).hasSize(1);
+            assertThat(posted.get(0).uri()).isEqualTo(URI.create("https://reports.example.org/tlsrpt"));
+            JsonNode report = json(posted.get(0).body());
+            assertThat(report.path("date-range").path("end-datetime").asText()).isEqualTo("2026-12-04T00:00:00Z");
+            assertThat(report.path("policies").get(0).path("summary").path("total-failure-session-count").asLong()).isEqualTo(1);
+
+            List<String> ids = spool.ids(QueueState.INCOMING);
+            assertThat(ids).hasSize(1);
+            Envelope envelope = spool.envelope(QueueState.INCOMING, ids.get(0));
+            assertThat(envelope.sender()).isEmpty();
+            assertThat(envelope.kind()).isEqualTo(Envelope.Kind.SENDER_NOTICE);
+            assertThat(envelope.recipients().get(0).recipient().address().toString()).isEqualTo("tls-reports@example.org");
+            String text = Files.readString(spool.text(ids.get(0)), StandardCharsets.US_ASCII);
+            String id = report.path("report-id").asText();
+            assertThat(text).contains("\r\nSubject: Report Domain: example.org Submitter: mx.sender.test Report-ID: <" + id + ">\r\n")
+                    .contains("\r\nTLS-Report-Domain: example.org\r\n")
+                    .contains("\r\nTLS-Report-Submitter: mx.sender.test\r\n")
+                    .contains("From: noreply-tlsrpt@mx.sender.test\r\n")
+                    .contains("Content-Type: multipart/report; report-type=\"tlsrpt\"; boundary=")
+                    .contains("Content-Type: application/tlsrpt+gzip")
+                    .contains("filename=\"mx.sender.test!example.org!1796256000!1796342400.json.gz\"");
+            String body = text.substring(text.indexOf("Content-Transfer-Encoding: base64\r\n"));
+            body = body.substring(body.indexOf("\r\n\r\n") + 4, body.indexOf("\r\n--"));
+            JsonNode mailed = json(Base64.getMimeDecoder().decode(body));
+            assertThat(mailed.path("report-id").asText()).isEqualTo(id);
+        }
+    }
+
+    @Test
+    void aPostThatKeepsFailingIsTriedThreeTimesThenDropped() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        AtomicInteger tries = new AtomicInteger();
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = new TlsReportSender(TlsReportSender.Settings.of("mx.sender.test"), counts,
+                     d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"), spool,
+                     to -> Optional.empty(), (uri, body) -> {
+                         tries.incrementAndGet();
+                         throw new IOException("HTTP status 503");
+                     }, clock)) {
+            sender.postWaits(List.of(Duration.ofMillis(1), Duration.ofMillis(1)));
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            assertThat(sender.send(true)).as("sent on demand, today included").isEqualTo(1);
+            assertThat(tries).hasValue(3);
+            assertThat(counts.ended(LocalDate.parse("2026-12-05"), true)).isEmpty();
+        }
+    }
+
+    @Test
+    void daysThatEndedWhileMxdWasDownAreSentAtStartUp() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS)) {
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+        }
+        now = Instant.parse("2026-12-05T08:00:00Z"); // mxd comes back two days later
+        List<Posted> posted = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = new TlsReportSender(TlsReportSender.Settings.of("mx.sender.test"), counts,
+                     d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"), spool,
+                     to -> Optional.empty(), (uri, body) -> posted.add(new Posted(uri, body)), clock)) {
+            sender.start();
+            assertThat(dev.mxd.testing.Await.within(Duration.ofSeconds(10), () -> posted.size() == 1)).isTrue();
+            JsonNode report = json(posted.get(0).body());
+            assertThat(report.path("date-range").path("start-datetime").asText()).isEqualTo("2026-12-03T00:00:00Z");
+            assertThat(report.path("date-range").path("end-datetime").asText()).isEqualTo("2026-12-04T00:00:00Z");
+            assertThat(dev.mxd.testing.Await.within(Duration.ofSeconds(10),
+                    () -> counts.ended(LocalDate.parse("2026-12-06"), true).isEmpty())).isTrue();
+        }
+    }
+}
