@@ -97,6 +97,14 @@ public final class ReceivingMx implements AutoCloseable {
 
     /** Recovers the spool, starts delivering what it holds, then opens the SMTP listeners. */
     public static ReceivingMx start(MxdConfig config) throws IOException {
+        return start(config, TlsResults.NONE);
+    }
+
+    /**
+     * As {@link #start(MxdConfig)}, and tells {@code tlsListener} too the TLS outcome of every session the node's
+     * delivery opens (after the node's own results sink): {@code mxd demo --secure} prints them.
+     */
+    public static ReceivingMx start(MxdConfig config, TlsResults tlsListener) throws IOException {
         Clock clock = Clock.systemUTC();
         Path data = config.dataDir();
         Delivery d = config.delivery();
@@ -125,6 +133,7 @@ public final class ReceivingMx implements AutoCloseable {
         // (DANE)
         // (MTA-STS)
         TlsResults tlsResults = TlsResults.NONE;
+        tlsResults = tlsResults.and(tlsListener);
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock, routing, TlsPolicies.inOrder(tlsOrder), tlsResults);
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
