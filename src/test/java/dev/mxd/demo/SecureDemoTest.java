@@ -92,6 +92,9 @@ class SecureDemoTest {
             for (String host : HOSTS) {
                 DnsAnswer a = validating.query(Name.fromString(host + "."), Type.A);
                 assertThat(a).isInstanceOfSatisfying(DnsAnswer.Found.class, f -> assertThat(f.dnssec()).isEqualTo(DnssecStatus.SECURE));
+                // The addresses delivery asks for and the zone lacks: denied by the NSEC chain, so secure too.
+                DnsAnswer aaaa = validating.query(Name.fromString(host + "."), Type.AAAA);
+                assertThat(aaaa).isInstanceOfSatisfying(DnsAnswer.NoData.class, n -> assertThat(n.dnssec()).isEqualTo(DnssecStatus.SECURE));
                 DnsAnswer tlsa = validating.query(Name.fromString("_25._tcp." + host + "."), Type.TLSA);
                 String label = host.substring(0, 3);
                 byte[] spkiHash = MessageDigest.getInstance("SHA-256").digest(certificate(keep.resolve(label + ".crt")).getPublicKey().getEncoded());
@@ -106,6 +109,9 @@ class SecureDemoTest {
                 assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=" + host);
                 cert.checkValidity();
             }
+
+            DnsAnswer none = validating.query(Name.fromString("_25._tcp.mx9.example.test."), Type.TLSA);
+            assertThat(none).isInstanceOfSatisfying(DnsAnswer.NoSuchName.class, n -> assertThat(n.dnssec()).isEqualTo(DnssecStatus.SECURE));
 
             // Without validation the same answer is insecure; from a key that did not sign the zone it is bogus,
             // so the SECURE above comes from the zone's signatures and the anchor, not from the server.
