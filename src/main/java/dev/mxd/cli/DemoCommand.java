@@ -49,7 +49,7 @@ import picocli.CommandLine.Option;
                 "  mxd demo                      200 messages; all removed at the end",
                 "  mxd demo --messages 60        a quicker run",
                 "  mxd demo --keep /tmp/demo     keep configs, zone, spools, Maildir",
-                "  mxd demo --secure             signed zone, TLSA records, DANE; TLS per MX host in the timeline",
+                "  mxd demo --secure             signed zone, TLSA records, DANE",
                 "  MXD_LOG_LEVEL=INFO mxd demo   each node's log lines on stderr too"})
 final class DemoCommand implements Callable<Integer> {
 

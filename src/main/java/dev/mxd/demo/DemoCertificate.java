@@ -1,11 +1,13 @@
 package dev.mxd.demo;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -69,7 +71,7 @@ record DemoCertificate(String host, X509Certificate certificate, String pem, Str
             System.arraycopy(signature, 0, bits, 1, signature.length);
             byte[] cert = der(0x30, tbs, algorithm, der(0x03, bits));
             X509Certificate parsed = (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new java.io.ByteArrayInputStream(cert));
+                    .generateCertificate(new ByteArrayInputStream(cert));
             parsed.verify(keys.getPublic());
             return new DemoCertificate(host, parsed, pem("CERTIFICATE", cert), pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
         } catch (GeneralSecurityException e) {
@@ -92,8 +94,7 @@ record DemoCertificate(String host, X509Certificate certificate, String pem, Str
         Path key = dir.resolve(name + ".key");
         Files.deleteIfExists(key);
         try {
-            Files.createFile(key, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (UnsupportedOperationException notPosix) {
             Files.createFile(key);
         }

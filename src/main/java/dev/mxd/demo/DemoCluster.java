@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -206,7 +207,7 @@ final class DemoCluster implements AutoCloseable {
         try {
             return new TLSARecord(Name.fromString("_25._tcp." + hostname(n) + "."), DClass.IN, 60,
                     TLSARecord.CertificateUsage.DOMAIN_ISSUED_CERTIFICATE, TLSARecord.Selector.SUBJECT_PUBLIC_KEY_INFO,
-                    TLSARecord.MatchingType.SHA256, java.util.HexFormat.of().parseHex(cert.spkiSha256()));
+                    TLSARecord.MatchingType.SHA256, HexFormat.of().parseHex(cert.spkiSha256()));
         } catch (TextParseException e) {
             throw new IllegalStateException("not a host name: " + hostname(n), e);
         }
