@@ -395,7 +395,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             ServerAuthentication.Rejected r = connection.unauthenticated().get();
             failure = Optional.of(new TlsResults.Failure(r.resultType(), r.getMessage()));
         }
-        tlsResults.record(domain, route.host(), route.address(), decision, failure);
+        tlsResults.opened(domain, route.host(), route.address(), decision, failure,
+                new TlsResults.Session(connection.tlsProtocol(), connection.authenticated()));
     }
 
     /**

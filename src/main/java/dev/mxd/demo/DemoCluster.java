@@ -10,6 +10,7 @@ import dev.mxd.dns.server.ZoneFileException;
 import dev.mxd.dns.server.Zones;
 import dev.mxd.node.ReceivingMx;
 import dev.mxd.queue.Spool;
+import dev.mxd.tls.TlsResults;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -17,14 +18,21 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.TLSARecord;
+import org.xbill.DNS.TextParseException;
 
 /**
  * The machines of {@code mxd demo}, all in this JVM and on loopback only: an authoritative
@@ -32,6 +40,11 @@ import java.util.stream.Stream;
  * node. Every node is a whole {@link ReceivingMx} started from its own YAML file and data
  * directory, so stopping mx1 and starting it again on the same directory does to its spool
  * and Maildir what a restart of a real server does.
+ *
+ * <p>With {@code --secure} the zone is signed at start with a key made for the run
+ * ({@link DemoZoneSigner}), each MX host gets a self-signed certificate ({@link DemoCertificate})
+ * published by a {@code TLSA 3 1 1} record at {@code _25._tcp.HOST}, and every node validates
+ * DNSSEC from the zone's key ({@code dns.dnssec: validate}, {@code dns.trust-anchors}) with DANE on.
  *
  * <p>Nothing can leave the machine: every node asks only the demo's DNS server, which answers
  * for example.test alone, and every address in the zone is a 127.0.0.x address.
@@ -76,16 +89,29 @@ final class DemoCluster implements AutoCloseable {
         }
     }
 
+    /** Days the demo's signatures and certificates are valid: a kept directory stays usable for a while. */
+    static final int VALID_DAYS = 7;
+
     private final Path dir;
     private final boolean keep;
+    private final Security security;
     private final int port;
     private final DnsServer dns;
     private final Map<Node, Slot> nodes = new EnumMap<>(Node.class);
     private boolean closed;
 
-    private DemoCluster(Path dir, boolean keep, int port, DnsServer dns) {
+    /**
+     * What {@code --secure} adds: the zone's key tag and anchor file, each MX host's certificate and key files,
+     * and who hears the nodes' TLS outcomes. {@link #NONE} for the plain demo.
+     */
+    record Security(boolean on, int keyTag, Path anchor, Map<Node, Path[]> certificates, TlsResults listener) {
+        static final Security NONE = new Security(false, 0, null, Map.of(), TlsResults.NONE);
+    }
+
+    private DemoCluster(Path dir, boolean keep, int port, DnsServer dns, Security security) {
         this.dir = dir;
         this.keep = keep;
+        this.security = security;
         this.port = port;
         this.dns = dns;
     }
@@ -95,19 +121,42 @@ final class DemoCluster implements AutoCloseable {
      * DNS server, the MX hosts and the sending node. On failure everything started is stopped.
      */
     static DemoCluster start(Path dir, boolean keep) throws IOException {
+        return start(dir, keep, false, TlsResults.NONE);
+    }
+
+    /**
+     * As {@link #start(Path, boolean)}; {@code secure}: the zone signed with TLSA records, certificates for the
+     * MX hosts, validating nodes with DANE on, and {@code tlsListener} told every delivery session's TLS outcome.
+     */
+    static DemoCluster start(Path dir, boolean keep, boolean secure, TlsResults tlsListener) throws IOException {
         Files.createDirectories(dir);
         int port;
         DnsServer dns;
+        Security security = Security.NONE;
         try {
             port = freePortOnEvery(Stream.of(Node.values()).map(n -> n.address).toList());
-            dns = startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zoneText()));
+            String zone = zoneText();
+            if (secure) {
+                Map<Node, Path[]> files = new EnumMap<>(Node.class);
+                List<Record> tlsa = new ArrayList<>();
+                for (Node n : List.of(Node.MX1, Node.MX2, Node.MX3)) {
+                    DemoCertificate cert = DemoCertificate.create(hostname(n), VALID_DAYS);
+                    files.put(n, cert.write(dir, n.label));
+                    tlsa.add(tlsaRecord(n, cert));
+                }
+                DemoZoneSigner.Signed signed = DemoZoneSigner.sign(origin(), zone, tlsa, Instant.now(), VALID_DAYS);
+                zone = signed.text();
+                Path anchor = Files.writeString(dir.resolve(DOMAIN + ".anchor"), signed.anchor());
+                security = new Security(true, signed.key().getFootprint(), anchor, files, tlsListener);
+            }
+            dns = startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zone));
         } catch (IOException | RuntimeException e) {
             if (!keep) {
                 deleteTree(dir);
             }
             throw e;
         }
-        DemoCluster c = new DemoCluster(dir, keep, port, dns);
+        DemoCluster c = new DemoCluster(dir, keep, port, dns, security);
         try {
             for (Node n : Node.values()) {
                 Path file = Files.writeString(dir.resolve(n.label + ".yaml"), c.configText(n));
@@ -153,6 +202,21 @@ final class DemoCluster implements AutoCloseable {
                 "");
     }
 
+    /** {@code _25._tcp.HOST. TLSA 3 1 1}: DANE-EE, the certificate's public key, SHA-256 (RFC 7671 §5.1, RFC 7672 §3.1.1). */
+    static TLSARecord tlsaRecord(Node n, DemoCertificate cert) {
+        try {
+            return new TLSARecord(Name.fromString("_25._tcp." + hostname(n) + "."), DClass.IN, 60,
+                    TLSARecord.CertificateUsage.DOMAIN_ISSUED_CERTIFICATE, TLSARecord.Selector.SUBJECT_PUBLIC_KEY_INFO,
+                    TLSARecord.MatchingType.SHA256, HexFormat.of().parseHex(cert.spkiSha256()));
+        } catch (TextParseException e) {
+            throw new IllegalStateException("not a host name: " + hostname(n), e);
+        }
+    }
+
+    static Name origin() {
+        return Name.fromConstantString(DOMAIN + ".");
+    }
+
     /**
      * One node's configuration. Retry times are seconds instead of Postfix's minutes so that the
      * outage and the hand-over fit in a few seconds; everything else is an ordinary mxd.
@@ -169,6 +233,11 @@ final class DemoCluster implements AutoCloseable {
                 + "listen:\n  smtp: [\"" + n.address + ":" + port + "\"]\n"
                 + "data-dir: " + dir.resolve(n.label).toAbsolutePath() + "\n"
                 + "dns:\n  servers: [\"127.0.0.1:" + dns.port() + "\"]   # the demo's own zone: nothing leaves the machine\n"
+                + (security.on() ? "  dnssec: validate               # every answer checked from the anchor below\n"
+                        + "  trust-anchors: [\"" + security.anchor().toAbsolutePath() + "\"]   # the zone's DNSKEY, made for this run\n" : "")
+                + (security.certificates().containsKey(n) ? "tls:                             # STARTTLS; _25._tcp." + hostname(n)
+                        + " TLSA 3 1 1 pins its key\n  certificate: " + security.certificates().get(n)[0].toAbsolutePath()
+                        + "\n  private-key: " + security.certificates().get(n)[1].toAbsolutePath() + "\n" : "")
                 + "trusted-networks: " + (n == Node.SENDER ? "[\"127.0.0.0/8\"]   # the demo's client relays through it" : "[]")
                 + "\n"
                 + "domains:\n" + domains
@@ -180,7 +249,8 @@ final class DemoCluster implements AutoCloseable {
                 + "  concurrency: 20\n  concurrency-per-destination: 10\n"
                 + "  retry: {first: 1s, max: 1s, give-up: 1h}\n"
                 + "  host-retry: {first: 1s, max: 1s}\n"
-                + "  scan-interval: 200ms\n";
+                + "  scan-interval: 200ms\n"
+                + (security.on() ? "  tls:\n    dane: on                       # RFC 7672: MX hosts with secure TLSA records must match them\n" : "");
     }
 
     static String hostname(Node n) {
@@ -193,7 +263,7 @@ final class DemoCluster implements AutoCloseable {
         if (s.running) {
             return;
         }
-        s.mx = ReceivingMx.start(s.config);
+        s.mx = ReceivingMx.start(s.config, security.listener());
         s.mx.spool().onAccepted(id -> s.accepted.incrementAndGet());
         s.running = true;
     }
@@ -249,6 +319,10 @@ final class DemoCluster implements AutoCloseable {
 
     int port() {
         return port;
+    }
+
+    Security security() {
+        return security;
     }
 
     InetSocketAddress dnsAddress() {

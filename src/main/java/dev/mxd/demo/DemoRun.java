@@ -43,6 +43,8 @@ public final class DemoRun {
     private final int messages;
     private final Path keep;
     private final PrintWriter out;
+    private final boolean secure;
+    private final DemoTlsLog tlsLog = new DemoTlsLog();
     private long startNanos;
     private long deadlineNanos;
 
@@ -52,12 +54,22 @@ public final class DemoRun {
      * @param out      where the timeline and the tally go
      */
     public DemoRun(int messages, Optional<Path> keep, PrintWriter out) {
+        this(messages, keep, out, false);
+    }
+
+    /**
+     * @param secure {@code --secure}: the zone signed with TLSA records for the MX hosts, the nodes validating
+     *               DNSSEC and delivering with DANE, and the timeline saying how each MX host's sessions were
+     *               authenticated
+     */
+    public DemoRun(int messages, Optional<Path> keep, PrintWriter out, boolean secure) {
         if (messages < MIN_MESSAGES || messages > MAX_MESSAGES) {
             throw new IllegalArgumentException("a burst of " + messages + " messages; " + MIN_MESSAGES + " to " + MAX_MESSAGES);
         }
         this.messages = messages;
         this.keep = keep.orElse(null);
         this.out = out;
+        this.secure = secure;
     }
 
     /**
@@ -80,7 +92,7 @@ public final class DemoRun {
         try {
             Path dir = keep != null ? keep : Files.createTempDirectory("mxd-demo");
             DemoTally tally;
-            try (DemoCluster cluster = DemoCluster.start(dir, keep != null)) {
+            try (DemoCluster cluster = DemoCluster.start(dir, keep != null, secure, tlsLog)) {
                 // Ctrl-C stops the nodes and removes the temporary files too.
                 Thread hook = new Thread(cluster::close, "mxd-demo-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
@@ -146,6 +158,11 @@ public final class DemoRun {
         await("everything is delivered", () -> c.counts().stream().allMatch(n -> n.queued() == 0)
                 && c.mx1Maildir().size() >= messages);
         table(c);
+        if (secure) {
+            event("TLS of the delivery sessions (sender, mx2 and mx3 delivering), per MX host:");
+            tlsLog.lines(List.of(DemoCluster.hostname(Node.MX1), DemoCluster.hostname(Node.MX2), DemoCluster.hostname(Node.MX3)))
+                    .forEach(line -> event("  " + line));
+        }
         return tally(c, client);
     }
 
@@ -195,6 +212,12 @@ public final class DemoRun {
                 messages, DemoCluster.MAILBOX, DemoCluster.DOMAIN);
         out.printf("  %-7s %-22s %s%n", "dns", "127.0.0.1:" + c.dnsAddress().getPort(),
                 "zone " + DemoCluster.DOMAIN + ": MX 10 mx1, MX 20 mx2, MX 20 mx3");
+        if (c.security().on()) {
+            out.printf("  %-7s %-22s %s%n", "", "", "signed in process: ECDSA P-256 key tag " + c.security().keyTag()
+                    + " made for this run, NSEC; TLSA 3 1 1 at _25._tcp of each MX host");
+            out.printf("  %-7s %-22s %s%n", "", "", "every node validates from that key (dns.dnssec: validate) with DANE on;"
+                    + " mx1-mx3 offer STARTTLS with self-signed certificates the TLSA records pin");
+        }
         for (Node n : List.of(Node.MX1, Node.MX2, Node.MX3, Node.SENDER)) {
             out.printf("  %-7s %-22s %s%n", n.label, n.address + ":" + c.port(), n.role);
         }

@@ -101,6 +101,14 @@ public final class ReceivingMx implements AutoCloseable {
 
     /** Recovers the spool, starts delivering what it holds, then opens the SMTP listeners. */
     public static ReceivingMx start(MxdConfig config) throws IOException {
+        return start(config, TlsResults.NONE);
+    }
+
+    /**
+     * As {@link #start(MxdConfig)}, and tells {@code tlsListener} too the TLS outcome of every session the node's
+     * delivery opens (after the node's own results sink): {@code mxd demo --secure} prints them.
+     */
+    public static ReceivingMx start(MxdConfig config, TlsResults tlsListener) throws IOException {
         Clock clock = Clock.systemUTC();
         Path data = config.dataDir();
         Delivery d = config.delivery();
@@ -131,6 +139,7 @@ public final class ReceivingMx implements AutoCloseable {
         // TLS-RPT (delivery.tls.reports): counted per policy domain and day in DATA-DIR/tls-reports, sent after each day.
         TlsReports tlsReports = TlsReports.open(config, data, clock);
         TlsResults tlsResults = tlsReports.counts().map(TlsResults.class::cast).orElse(TlsResults.NONE);
+        tlsResults = tlsResults.and(tlsListener); // what the demo's timeline shows
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
                 hosts, client, connections, clock, routing, TlsPolicies.inOrder(tlsOrder), tlsResults);
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
