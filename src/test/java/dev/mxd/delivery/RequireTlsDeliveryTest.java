@@ -49,7 +49,7 @@ import org.junit.jupiter.api.Test;
 class RequireTlsDeliveryTest {
 
     /** Accepts any certificate: what DANE or MTA-STS would decide is not this test's subject. */
-    private static final ServerAuthentication ANY = new ServerAuthentication() {
+    static final ServerAuthentication ANY = new ServerAuthentication() {
         public String method() {
             return "TEST";
         }
@@ -78,12 +78,12 @@ class RequireTlsDeliveryTest {
     }
 
     /** Every host authenticated, by an enforced MTA-STS policy ("sts") or by DANE ("tlsa"). */
-    private static TlsPolicies authenticated(String type) {
+    static TlsPolicies authenticated(String type) {
         HostTls.ReportedPolicy policy = new HostTls.ReportedPolicy(type, List.of(), List.of("mx.example.test"));
         return (destination, routes) -> host -> new HostTls.Authenticated(ANY, policy);
     }
 
-    private RemoteDeliveryAgent agent(int port, TlsPolicies policies) {
+    RemoteDeliveryAgent agent(int port, TlsPolicies policies) {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
         HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
@@ -92,7 +92,7 @@ class RequireTlsDeliveryTest {
                 new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX, policies, TlsResults.NONE);
     }
 
-    private DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header) throws Exception {
+    DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header) throws Exception {
         Path text = Files.write(dir.resolve("text"), (header + "Subject: secret\r\n\r\nhello\r\n").getBytes(StandardCharsets.US_ASCII));
         Recipient r = new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Relay("example.test"));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
