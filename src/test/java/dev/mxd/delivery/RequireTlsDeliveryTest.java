@@ -65,15 +65,14 @@ class RequireTlsDeliveryTest {
     @BeforeEach
     void zone() throws Exception {
         dir = Files.createTempDirectory("mxd-requiretls");
-        Path zone = Files.writeString(dir.resolve("example.test.zone"), String.join("\n",
-                "$ORIGIN example.test.", "$TTL 300", "@ IN SOA ns.example.test. h.example.test. ( 1 3600 600 86400 60 )",
-                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx", "mx IN A 127.0.0.1", "") + "\n");
-        dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+        dns = MxdDnsServer.start(java.util.Map.of("example.test", TestDirs.zone(dir, "example.test", "@ MX 10 mx", "mx IN A 127.0.0.1")));
     }
 
     @AfterEach
     void stop() {
-        dns.close();
+        if (dns != null) {
+            dns.close();
+        }
         TestDirs.deleteTree(dir);
     }
 
@@ -105,10 +104,7 @@ class RequireTlsDeliveryTest {
     }
 
     private TestMx nextHopWithTls() throws Exception {
-        Path cert = dir.resolve("cert.pem");
-        Path key = dir.resolve("key.pem");
-        Certificates.selfSigned(cert, key);
-        return TestMx.start("tls:\n  certificate: " + cert + "\n  private-key: " + key + "\n");
+        return TestMx.start(Certificates.tlsSection(dir));
     }
 
     @Test

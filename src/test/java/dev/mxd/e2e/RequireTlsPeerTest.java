@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,13 +49,10 @@ class RequireTlsPeerTest {
         int postfixPort = FreePort.tcpAndUdp("127.0.0.1");
         postfix = PostfixServer.start("127.0.0.1:" + postfixPort, "example.org", "[127.0.0.1]:" + FreePort.tcpAndUdp("127.0.0.1"));
         dns = MxdDnsServer.start(Map.of("example.org", TestDirs.zone(dir, "example.org", "@ MX 10 mx", "mx IN A 127.0.0.1")));
-        Path cert = dir.resolve("cert.pem");
-        Path key = dir.resolve("key.pem");
-        Certificates.selfSigned(cert, key);
         smtpPort = FreePort.tcpAndUdp("127.0.0.1");
         // slow.test: a second backup domain (it continues TestMx's domains: map), whose zone nobody serves.
         String extra = "  slow.test:\n    role: backup\n"
-                + "tls:\n  certificate: " + cert + "\n  private-key: " + key + "\n"
+                + Certificates.tlsSection(dir)
                 + "dns:\n  servers: [\"127.0.0.1:" + dns.address().getPort() + "\"]\n"
                 + "delivery:\n  port: " + postfixPort + "\n  connect-timeout: 2s\n"
                 + "  retry: {first: 10m, max: 10m, give-up: 1h}\n  scan-interval: 200ms\n"
@@ -98,13 +94,7 @@ class RequireTlsPeerTest {
             assertThat(c.reply()).contains("STARTTLS");
             c.send("MAIL FROM:<alice@example.test> REQUIRETLS\r\n");
             assertThat(c.reply()).as("REQUIRETLS outside TLS").startsWith("530 5.7.10");
-            c.send("STARTTLS\r\n");
-            assertThat(c.reply()).startsWith("220");
-            SSLSocket s = (SSLSocket) Certificates.trustAll().getSocketFactory().createSocket(c.socket(), "mx1.example.test",
-                    smtpPort, true);
-            s.setSoTimeout(10_000);
-            s.startHandshake();
-            c.use(s);
+            c.startTls("mx1.example.test");
             c.send("EHLO client.test\r\n");
             assertThat(c.reply()).contains("REQUIRETLS");
             c.send("MAIL FROM:<alice@example.test> REQUIRETLS\r\n");

@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,25 +29,12 @@ class RequireTlsReceivingTest {
     @BeforeEach
     void certificate() throws Exception {
         dir = Files.createTempDirectory("mxd-requiretls-in");
-        Path cert = dir.resolve("cert.pem");
-        Path key = dir.resolve("key.pem");
-        Certificates.selfSigned(cert, key);
-        tls = "tls:\n  certificate: " + cert + "\n  private-key: " + key + "\n";
+        tls = Certificates.tlsSection(dir);
     }
 
     @AfterEach
     void remove() {
         TestDirs.deleteTree(dir);
-    }
-
-    private static void startTls(RawSmtp c, TestMx mx) throws Exception {
-        c.send("STARTTLS\r\n");
-        assertThat(c.reply()).startsWith("220 2.0.0");
-        SSLSocket s = (SSLSocket) Certificates.trustAll().getSocketFactory().createSocket(c.socket(), "mx1.example.test",
-                mx.smtp().getPort(), true);
-        s.setSoTimeout(5000);
-        s.startHandshake();
-        c.use(s);
     }
 
     @Test
@@ -63,7 +49,7 @@ class RequireTlsReceivingTest {
             c.send("MAIL FROM:<s@client.test> REQUIRETLS\r\n");
             assertThat(c.reply()).startsWith("530 5.7.10");
 
-            startTls(c, mx);
+            c.startTls("mx1.example.test");
             c.send("EHLO client.test\r\n");
             assertThat(c.reply()).contains("REQUIRETLS").doesNotContain("STARTTLS");
             c.send("MAIL FROM:<s@client.test> REQUIRETLS=YES\r\n");
