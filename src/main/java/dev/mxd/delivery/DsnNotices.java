@@ -150,7 +150,8 @@ public final class DsnNotices implements DeliveryNotices {
                 audience, envelope.arrival(), lines, full, international, original));
         MailParameters params = new MailParameters(OptionalLong.empty(),
                 eightBit(dsn) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, international,
-                Optional.empty(), Optional.empty());
+                Optional.empty(), Optional.empty(), envelope.parameters().requireTls());
+        // RFC 8689 §5: the notice of a REQUIRETLS message carries (part of) it, so it goes with REQUIRETLS too.
         MessageStore.StoreOutcome stored = store.store(new ReceivedMessage(Optional.empty(), params, List.of(to), SELF,
                 clock.instant(), dsn), kind);
         if (stored instanceof MessageStore.StoreOutcome.Failed f) {

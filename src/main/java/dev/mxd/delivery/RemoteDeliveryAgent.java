@@ -1,6 +1,7 @@
 package dev.mxd.delivery;
 
 import dev.mxd.dns.AddressText;
+import dev.mxd.dns.DnssecStatus;
 import dev.mxd.dns.MailDomain;
 import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;
@@ -154,8 +155,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         RouteSelector.Selection selection = selector.select(routes, resolved.port());
         List<MxRoute> probing = new ArrayList<>(selection.probes());
         try {
-            HostDecisions tls = new HostDecisions(domain, routes,
-                    tlsPolicies.forDomain(new TlsPolicies.Destination(domain, resolved.relay().isPresent()), routes));
+            TlsDemand demand = TlsDemand.of(envelope, text);
+            if (demand == TlsDemand.RELAXED) {
+                LOG.info("{}: TLS-Required: No (RFC 8689 §5): DANE and MTA-STS are not applied to its delivery to {}",
+                        envelope.id(), domain);
+            }
+            TlsPolicies.ForDomain policies = demand == TlsDemand.RELAXED ? host -> new HostTls.Opportunistic()
+                    : tlsPolicies.forDomain(new TlsPolicies.Destination(domain, resolved.relay().isPresent()), routes);
+            HostDecisions tls = new HostDecisions(domain, routes, policies, demand);
             return deliver(envelope, text, recipients, resolved.hosts(domain), selection, probing, tls);
         } finally {
             probing.forEach(hostStatus::endProbe); // its result is recorded: others may connect, or wait for the retry time
@@ -210,17 +217,68 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         final String domain;
         final MxOutcome.Routes routes;
         final TlsPolicies.ForDomain policies;
+        final TlsDemand demand;
         final Map<String, HostTls> made = new HashMap<>();
 
-        HostDecisions(String domain, MxOutcome.Routes routes, TlsPolicies.ForDomain policies) {
+        HostDecisions(String domain, MxOutcome.Routes routes, TlsPolicies.ForDomain policies, TlsDemand demand) {
             this.domain = domain;
             this.routes = routes;
             this.policies = policies;
+            this.demand = demand;
         }
 
         HostTls forHost(String name) {
             return made.computeIfAbsent(name, n -> routes.hosts().stream().filter(h -> h.name().equals(n)).findFirst()
                     .map(policies::forHost).orElseGet(HostTls.Opportunistic::new));
+        }
+
+        /**
+         * Why a REQUIRETLS message may not go to this host (RFC 8689 §4.2.1): its TLS is not authenticated by
+         * DANE or an enforced MTA-STS policy, or the MX lookup was neither DNSSEC-secure nor covered by the
+         * MTA-STS policy. Empty for other mail, for a host that qualifies, and for a host a policy already
+         * keeps the mail from ({@link HostTls.Unusable}: that decides on its own).
+         */
+        Optional<String> requireTlsRefusal(String name) {
+            if (demand != TlsDemand.REQUIRED) {
+                return Optional.empty();
+            }
+            HostTls decision = forHost(name);
+            if (decision instanceof HostTls.Unusable) {
+                return Optional.empty();
+            }
+            if (!(decision instanceof HostTls.Authenticated a)) {
+                return Optional.of("REQUIRETLS (RFC 8689 §4.2.1): " + name + " is not authenticated by DANE or MTA-STS "
+                        + "(its TLS would be " + (decision instanceof HostTls.Opportunistic ? "opportunistic" : "unauthenticated") + ")");
+            }
+            if (routes.dnssec() != DnssecStatus.SECURE && !a.policy().type().equals("sts")) {
+                return Optional.of("REQUIRETLS (RFC 8689 §4.2.1): the MX lookup of " + domain
+                        + " is not DNSSEC-secure and no MTA-STS policy covers " + name);
+            }
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * What the sender asked of the delivery's TLS: REQUIRETLS (RFC 8689 §4.2.1), {@code TLS-Required: No}
+     * (RFC 8689 §5: DANE and MTA-STS are not applied), or nothing (the TLS policies decide).
+     */
+    enum TlsDemand {
+        NORMAL, REQUIRED, RELAXED;
+
+        /**
+         * The demand of a spooled message. REQUIRETLS on MAIL FROM wins over the header field, which RFC 8689
+         * §4.1 says to ignore then; a header section that cannot be read counts as no field.
+         */
+        static TlsDemand of(Envelope envelope, Path text) {
+            if (envelope.parameters().requireTls()) {
+                return REQUIRED;
+            }
+            try {
+                return TlsRequiredField.saysNo(text) ? RELAXED : NORMAL;
+            } catch (IOException e) {
+                LOG.debug("{}: header section unreadable ({}); TLS-Required not looked at", envelope.id(), e.getMessage());
+                return NORMAL;
+            }
         }
     }
 
@@ -244,20 +302,36 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         }
         String lastProblem = "no MX address answered";
         EnhancedStatus deferral = EnhancedStatus.NO_ANSWER;
+        // REQUIRETLS (RFC 8689 §4.2.1): the hosts that could never take the message, and whether any other trouble,
+        // which a later attempt may not meet, was met; only when every host was of the first kind is it returned.
+        Optional<DeliveryResult.Failed> requireTlsFailure = Optional.empty();
+        // A host passed over for now that could take it later is such trouble.
+        boolean otherTrouble = selection.postponed().stream()
+                .anyMatch(p -> tls.forHost(p.host()) instanceof HostTls.Authenticated && tls.requireTlsRefusal(p.host()).isEmpty());
         // Recipients an address could never take (no SMTPUTF8 for a non-ASCII address): failed, not retried.
         Map<Integer, DeliveryResult> settled = new HashMap<>();
         List<MxRoute> tries = new ArrayList<>(selection.routes());
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
             HostTls decision = tls.forHost(route.host());
+            Optional<String> refusal = tls.requireTlsRefusal(route.host());
             Try t;
-            if (decision instanceof HostTls.Unusable unusable) {
+            if (refusal.isPresent()) {
+                LOG.warn("{}: not used for {}: {}", route, tls.domain, refusal.get());
+                t = new Try(Optional.empty(), route + ": " + refusal.get(), Map.of(), Optional.of(EnhancedStatus.ENCRYPTION_NEEDED));
+            } else if (decision instanceof HostTls.Unusable unusable) {
                 LOG.warn("{}: not used for {}: {}", route, tls.domain, LogText.safe(unusable.reason()));
                 tlsResults.record(tls.domain, route.host(), route.address(), decision,
                         Optional.of(new TlsResults.Failure(unusable.resultType(), unusable.reason())));
                 t = new Try(Optional.empty(), route + ": " + unusable.reason(), Map.of(), Optional.of(unusable.status()));
             } else {
                 t = attempt(route, transaction, settingsFor(decision), tls.domain, decision);
+            }
+            if (t.result().isPresent() && tls.demand == TlsDemand.REQUIRED && refusedForRequireTls(t.result().get())) {
+                // The next hop does not offer REQUIRETLS: nothing was sent; another MX host may offer it.
+                String why = route + " does not offer REQUIRETLS (RFC 8689 §4.2.1)";
+                LOG.warn("{}: not used for {}: {}", route, tls.domain, why);
+                t = new Try(Optional.empty(), why, Map.of(), Optional.of(EnhancedStatus.REQUIRETLS_NEEDED));
             }
             if (t.result().isPresent()) {
                 return results(t.result().get(), route);
@@ -267,9 +341,22 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             if (t.status().isPresent()) {
                 deferral = t.status().get(); // a TLS policy kept the mail from this host: say so rather than "no answer"
             }
+            if (t.status().filter(st -> st.equals(EnhancedStatus.ENCRYPTION_NEEDED) || st.equals(EnhancedStatus.REQUIRETLS_NEEDED))
+                    .isPresent()) {
+                requireTlsFailure = Optional.of(DeliveryResult.Failed.of(t.status().get(), t.problem()));
+            } else {
+                otherTrouble = true;
+            }
             if (i == tries.size() - 1) {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
             }
+        }
+        if (requireTlsFailure.isPresent() && !otherTrouble) {
+            // RFC 8689 §4.2.1, §5: no next hop can take the message as REQUIRETLS demands: it is returned.
+            List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Failed.of(requireTlsFailure.get().status(),
+                    "no " + hosts + " meets REQUIRETLS: " + requireTlsFailure.get().detail())));
+            settled.forEach(out::set);
+            return out;
         }
         List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Deferred.of(deferral,
                 "could not deliver to any " + hosts + ": " + lastProblem)));
@@ -300,6 +387,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
         }
         return Optional.empty();
+    }
+
+    /** Whether the connection refused every recipient, unsent, because the server does not offer REQUIRETLS. */
+    private static boolean refusedForRequireTls(TransactionResult.Completed done) {
+        return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Failed f
+                && f.status().equals(EnhancedStatus.REQUIRETLS_NEEDED) && f.reply().isEmpty());
     }
 
     /** What one address did: the transaction's result, or why it could not take it. */
@@ -447,6 +540,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         MailParameters p = e.parameters();
         return new OutboundEnvelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
                 p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
-                p.ret(), p.envid(), MessageContent.of(text, e.size()));
+                p.ret(), p.envid(), MessageContent.of(text, e.size()), p.requireTls());
     }
 }

@@ -48,6 +48,9 @@ final class EnvelopeJson {
         o.put("smtputf8", p.smtputf8());
         p.ret().ifPresent(r -> o.put("ret", r.name()));
         p.envid().ifPresent(v -> o.put("envid", v));
+        if (p.requireTls()) {
+            o.put("requiretls", true); // RFC 8689; absent in envelopes written before it, which read as false
+        }
         // Written only for notices: envelopes without the key (all of those before it) are mail.
         switch (e.kind()) {
             case SENDER_NOTICE -> o.put("notice", "sender");
@@ -115,7 +118,8 @@ final class EnvelopeJson {
                     o.path("body").asText().equals("8BITMIME") ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT,
                     o.path("smtputf8").asBoolean(),
                     o.hasNonNull("ret") ? Optional.of(DsnReturn.valueOf(o.get("ret").asText())) : Optional.empty(),
-                    o.hasNonNull("envid") ? Optional.of(o.get("envid").asText()) : Optional.empty());
+                    o.hasNonNull("envid") ? Optional.of(o.get("envid").asText()) : Optional.empty(),
+                    o.path("requiretls").asBoolean(false));
             JsonNode c = o.path("client");
             ClientInfo client = new ClientInfo(new InetSocketAddress(InetAddress.getByName(c.path("address").asText()), c.path("port").asInt()),
                     c.path("helo").asText(), c.path("esmtp").asBoolean(), c.path("tls").asBoolean());

@@ -66,6 +66,11 @@ public record EhloExtensions(String domain, Map<String, List<String>> keywords) 
         return offers("STARTTLS");
     }
 
+    /** RFC 8689 §3: the server takes REQUIRETLS on MAIL FROM and promises to keep its demands onward. */
+    public boolean requireTls() {
+        return offers("REQUIRETLS");
+    }
+
     /**
      * RFC 1870 §4: the largest message the server takes, in bytes. Empty when SIZE is not announced,
      * announced without a number, or announced as 0 (which means "no fixed limit").

@@ -78,6 +78,14 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus NEEDS_SMTPUTF8 = new EnhancedStatus(5, 6, 7);
     /** 5.7.1: delivery not authorized, message refused (relay denied, virus, spam). */
     public static final EnhancedStatus NOT_AUTHORIZED = new EnhancedStatus(5, 7, 1);
+    /**
+     * 5.7.10: encryption needed (RFC 5248 registry; RFC 8689 §4.2.1, §5): a REQUIRETLS message that no
+     * next hop can take over TLS authenticated by DANE or MTA-STS after a secure MX lookup, and a
+     * REQUIRETLS MAIL FROM outside TLS.
+     */
+    public static final EnhancedStatus ENCRYPTION_NEEDED = new EnhancedStatus(5, 7, 10);
+    /** 5.7.30: REQUIRETLS support required (RFC 8689 §7.3): no next hop offers REQUIRETLS. */
+    public static final EnhancedStatus REQUIRETLS_NEEDED = new EnhancedStatus(5, 7, 30);
 
     /** RFC 3463 §2: class is 2, 4 or 5; subject and detail are 1 to 3 digits. */
     private static final Pattern SYNTAX = Pattern.compile("([245])\\.(\\d{1,3})\\.(\\d{1,3})(?=\\s|$)");

@@ -73,6 +73,12 @@ public final class Replies {
     public static final SmtpReply BAD_SEQUENCE_RCPT = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: no valid recipients");
     public static final SmtpReply NESTED_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: MAIL already given, RSET first");
     public static final SmtpReply ALREADY_TLS = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "TLS already active");
+    /**
+     * REQUIRETLS on MAIL FROM outside a TLS session (RFC 8689 §3: it may only be given over TLS, and mxd
+     * offers it only there): 530, as RFC 3207 §4 answers a command that needs STARTTLS first, with 5.7.10.
+     */
+    public static final SmtpReply REQUIRETLS_NEEDS_TLS = SmtpReply.of(530, EnhancedStatus.ENCRYPTION_NEEDED,
+            "REQUIRETLS needs a TLS session: issue STARTTLS first");
     public static final SmtpReply TLS_NOT_AVAILABLE = SmtpReply.of(502, EnhancedStatus.INVALID_COMMAND, "STARTTLS not available: no certificate configured");
     public static final SmtpReply BARE_LINE_ENDING =
             SmtpReply.of(521, EnhancedStatus.SYNTAX_ERROR, "bare <LF> or <CR> received; lines must end with <CR><LF> (RFC 5321 §2.3.8), closing");

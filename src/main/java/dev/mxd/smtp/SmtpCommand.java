@@ -192,6 +192,7 @@ public sealed interface SmtpCommand {
         boolean utf8 = false;
         Optional<DsnReturn> ret = Optional.empty();
         Optional<String> envid = Optional.empty();
+        boolean requireTls = false;
         for (String[] kv : parameters(rest)) {
             String key = kv[0];
             String value = kv[1];
@@ -229,10 +230,16 @@ public sealed interface SmtpCommand {
                     }
                     envid = Optional.of(envelopeId(value));
                 }
+                case "REQUIRETLS" -> {
+                    if (value != null) {
+                        throw new IllegalArgumentException("REQUIRETLS takes no value (RFC 8689 §3)");
+                    }
+                    requireTls = true;
+                }
                 default -> throw new ParameterException(Replies.unknownParameter(key));
             }
         }
-        return new MailParameters(size, body, utf8, ret, envid);
+        return new MailParameters(size, body, utf8, ret, envid, requireTls);
     }
 
     private static RcptParameters rcptParameters(String rest) {

@@ -23,6 +23,17 @@ public final class Certificates {
         }
     }
 
+    /**
+     * A {@link #selfSigned} certificate and key written as cert.pem and key.pem in {@code dir}; the
+     * {@code tls:} section of an mxd configuration that serves them.
+     */
+    public static String tlsSection(Path dir) throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        selfSigned(cert, key);
+        return "tls:\n  certificate: " + cert + "\n  private-key: " + key + "\n";
+    }
+
     /** A self-signed RSA certificate of {@code bits} (1024: one mxd warns about), valid for a day. */
     public static void selfSignedRsa(Path cert, Path key, int bits) throws Exception {
         openssl("req", "-x509", "-newkey", "rsa:" + bits, "-nodes", "-keyout", key.toString(), "-out", cert.toString(),

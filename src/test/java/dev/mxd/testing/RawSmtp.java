@@ -44,6 +44,23 @@ public final class RawSmtp implements AutoCloseable {
         return socket;
     }
 
+    /**
+     * STARTTLS (its reply must be 220), then the handshake with any certificate accepted, for
+     * {@code serverName}; the session goes on over TLS.
+     */
+    public void startTls(String serverName) throws Exception {
+        send("STARTTLS\r\n");
+        String r = reply();
+        if (!r.startsWith("220")) {
+            throw new IOException("STARTTLS refused: " + r);
+        }
+        javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) Certificates.trustAll().getSocketFactory()
+                .createSocket(socket, serverName, socket.getPort(), true);
+        s.setSoTimeout(10_000);
+        s.startHandshake();
+        use(s);
+    }
+
     public RawSmtp send(String text) throws IOException {
         return send(text.getBytes(StandardCharsets.UTF_8));
     }

@@ -65,7 +65,7 @@ sealed interface AsciiTransaction {
             }
         }
         OutboundEnvelope downgraded = sent.isEmpty() ? e
-                : new OutboundEnvelope(sender.get(), ascii, e.eightBit(), false, e.ret(), e.envid(), e.content());
+                : new OutboundEnvelope(sender.get(), ascii, e.eightBit(), false, e.ret(), e.envid(), e.content(), e.requireTls());
         return new Downgraded(downgraded, sent, left);
     }
 

@@ -18,9 +18,17 @@ import java.util.Optional;
  * @param ret        RFC 3461 §4.3 RET: what a bounce should carry
  * @param envid      RFC 3461 §4.4 ENVID: the sender's identifier for the transaction, unencoded
  * @param content    the message itself; its size is what SIZE= declares
+ * @param requireTls RFC 8689 REQUIRETLS: sent with the parameter, and only to a server that offers it
+ *                   (to one that does not, every recipient fails 5.7.30 unsent)
  */
 public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients, boolean eightBit, boolean smtputf8,
-                       Optional<DsnReturn> ret, Optional<String> envid, MessageContent content) {
+                       Optional<DsnReturn> ret, Optional<String> envid, MessageContent content, boolean requireTls) {
+
+    /** A transaction without REQUIRETLS. */
+    public OutboundEnvelope(String sender, List<OutboundRecipient> recipients, boolean eightBit, boolean smtputf8,
+                            Optional<DsnReturn> ret, Optional<String> envid, MessageContent content) {
+        this(sender, recipients, eightBit, smtputf8, ret, envid, content, false);
+    }
 
     public OutboundEnvelope {
         checkPath(sender, "sender");
@@ -39,16 +47,21 @@ public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients
     }
 
     public OutboundEnvelope withEightBit(boolean value) {
-        return new OutboundEnvelope(sender, recipients, value, smtputf8, ret, envid, content);
+        return new OutboundEnvelope(sender, recipients, value, smtputf8, ret, envid, content, requireTls);
     }
 
     public OutboundEnvelope withDsn(Optional<DsnReturn> r, Optional<String> id) {
-        return new OutboundEnvelope(sender, recipients, eightBit, smtputf8, r, id, content);
+        return new OutboundEnvelope(sender, recipients, eightBit, smtputf8, r, id, content, requireTls);
     }
 
     /** The same transaction for other recipients: the rest of a 452-split transaction, for instance. */
     public OutboundEnvelope withRecipients(List<OutboundRecipient> others) {
-        return new OutboundEnvelope(sender, others, eightBit, smtputf8, ret, envid, content);
+        return new OutboundEnvelope(sender, others, eightBit, smtputf8, ret, envid, content, requireTls);
+    }
+
+    /** The same transaction with REQUIRETLS set to {@code value}. */
+    public OutboundEnvelope withRequireTls(boolean value) {
+        return new OutboundEnvelope(sender, recipients, eightBit, smtputf8, ret, envid, content, value);
     }
 
     /**

@@ -391,6 +391,10 @@ public final class SmtpConnection implements AutoCloseable {
         RecipientOutcome[] outcomes = new RecipientOutcome[rcpts.size()];
         OutboundEnvelope wire = envelope;
         List<Integer> sent = IntStream.range(0, rcpts.size()).boxed().toList();
+        if (envelope.requireTls() && !extensions.requireTls()) {
+            // RFC 8689 §4.2.1: a REQUIRETLS message goes only to a server that offers REQUIRETLS.
+            return refuseAll(rcpts, EnhancedStatus.REQUIRETLS_NEEDED, where + " does not offer REQUIRETLS (RFC 8689 §4.2.1); not sent");
+        }
         if (envelope.needsSmtputf8() && !extensions.offers("SMTPUTF8")) {
             AsciiTransaction plan;
             try {
@@ -761,6 +765,9 @@ public final class SmtpConnection implements AutoCloseable {
         if (extensions.offers("DSN")) {
             e.ret().ifPresent(r -> sb.append(" RET=").append(r.name())); // RFC 3461 §4.3
             e.envid().ifPresent(id -> sb.append(" ENVID=").append(Xtext.encode(id))); // RFC 3461 §4.4
+        }
+        if (e.requireTls()) {
+            sb.append(" REQUIRETLS"); // RFC 8689 §3; only reached when offered
         }
         return sb.toString();
     }

@@ -117,6 +117,9 @@ final class SmtpSession {
         if (tlsAvailable && !tls) {
             lines.add("STARTTLS");                               // RFC 3207
         }
+        if (tls) {
+            lines.add("REQUIRETLS");                             // RFC 8689 §3: only over TLS
+        }
         lines.add("HELP");
         return reply(SmtpReply.withoutStatus(250, lines));
     }
@@ -131,6 +134,9 @@ final class SmtpSession {
         MailParameters p = m.parameters();
         if (!esmtp && !p.equals(MailParameters.NONE)) {
             return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
+        }
+        if (p.requireTls() && !tls) {
+            return reply(Replies.REQUIRETLS_NEEDS_TLS); // RFC 8689 §3: REQUIRETLS only in a TLS session
         }
         if (p.size().isPresent() && p.size().getAsLong() > limits.maxMessageSize().bytes()) {
             return reply(Replies.MESSAGE_TOO_BIG); // RFC 1870 §6.1

@@ -648,4 +648,30 @@ class SmtpConnectionTest {
         assertThat(done.recipients().get(1)).isInstanceOf(RecipientOutcome.Deferred.class);
         assertThat(((RecipientOutcome.Deferred) done.recipients().get(1)).maybeDelivered()).isFalse();
     }
+
+    // RFC 8689 REQUIRETLS: the parameter goes to a server that offers the extension; to one that does not,
+    // nothing is sent and every recipient fails 5.7.30.
+
+    @Test
+    void aRequireTlsMessageGoesWithTheParameterToAServerThatOffersIt() throws IOException {
+        FakeSmtpServer s = server(List.of("ENHANCEDSTATUSCODES", "REQUIRETLS"), c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(envelope("x@fake.test").withRequireTls(true)));
+        assertThat(done.recipients()).singleElement().isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(s.commands("MAIL")).singleElement().satisfies(m -> assertThat(m).endsWith(" REQUIRETLS"));
+    }
+
+    @Test
+    void aRequireTlsMessageIsNotSentToAServerWithoutTheExtension() throws IOException {
+        FakeSmtpServer s = server(List.of("ENHANCEDSTATUSCODES"), c -> null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("x@fake.test").withRequireTls(true)));
+        assertThat(done.recipients()).singleElement().isInstanceOfSatisfying(RecipientOutcome.Failed.class, f -> {
+            assertThat(f.status()).isEqualTo(dev.mxd.smtp.EnhancedStatus.REQUIRETLS_NEEDED);
+            assertThat(f.reply()).isEmpty();
+        });
+        assertThat(s.commands("MAIL")).isEmpty();
+        assertThat(completed(c.send(envelope("x@fake.test"))).recipients()).singleElement()
+                .isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(s.commands("MAIL")).singleElement().satisfies(m -> assertThat(m).doesNotContain("REQUIRETLS"));
+    }
 }
