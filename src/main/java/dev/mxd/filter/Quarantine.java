@@ -155,7 +155,7 @@ public final class Quarantine {
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, MailParameters received, String reason,
                                  List<EngineResult> results, Instant arrival) throws IOException {
         return store(message, envelope, Optional.of(new QuarantineEntry.Received(received.smtputf8(),
-                received.body() == MailParameters.Body.EIGHT_BIT_MIME)), reason, results, arrival);
+                received.body() == MailParameters.Body.EIGHT_BIT_MIME, received.requireTls())), reason, results, arrival);
     }
 
     private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,

@@ -21,9 +21,14 @@ public record QuarantineEntry(String id, Instant arrival, String queueId, String
 
     /**
      * The MAIL FROM parameters a release repeats: SMTPUTF8 (RFC 6531 §3.4: a message that needs it
-     * goes on only to hops that offer it) and BODY=8BITMIME (RFC 6152).
+     * goes on only to hops that offer it), BODY=8BITMIME (RFC 6152) and REQUIRETLS (RFC 8689: a release
+     * must not let the message travel with less protection than its sender asked for).
      */
-    public record Received(boolean smtputf8, boolean eightBitMime) {}
+    public record Received(boolean smtputf8, boolean eightBitMime, boolean requireTls) {
+        public Received(boolean smtputf8, boolean eightBitMime) {
+            this(smtputf8, eightBitMime, false);
+        }
+    }
 
     public QuarantineEntry {
         recipients = List.copyOf(recipients);
@@ -38,7 +43,8 @@ public record QuarantineEntry(String id, Instant arrival, String queueId, String
 
     /**
      * The metadata as stored: {"id", "arrival", "queue_id", "sender", "recipients", "reason", "size",
-     * "verdicts"}, and "smtputf8" (true/false) and "body" ("8BITMIME" or "7BIT") when they are known.
+     * "verdicts"}, and "smtputf8" (true/false) and "body" ("8BITMIME" or "7BIT") when they are known,
+     * with "requiretls": true for a message received with REQUIRETLS.
      */
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
@@ -53,6 +59,9 @@ public record QuarantineEntry(String id, Instant arrival, String queueId, String
         received.ifPresent(r -> {
             o.put("smtputf8", r.smtputf8());
             o.put("body", r.eightBitMime() ? "8BITMIME" : "7BIT");
+            if (r.requireTls()) {
+                o.put("requiretls", true);
+            }
         });
         return o;
     }
@@ -70,7 +79,8 @@ public record QuarantineEntry(String id, Instant arrival, String queueId, String
                 if (!body.equals("8BITMIME") && !body.equals("7BIT")) {
                     throw new IllegalArgumentException("body is \"" + body + "\", not 8BITMIME or 7BIT");
                 }
-                received = Optional.of(new Received(o.path("smtputf8").asBoolean(false), body.equals("8BITMIME")));
+                received = Optional.of(new Received(o.path("smtputf8").asBoolean(false), body.equals("8BITMIME"),
+                        o.path("requiretls").asBoolean(false)));
             }
             return new QuarantineEntry(o.get("id").asText(), Instant.parse(o.get("arrival").asText()), o.get("queue_id").asText(),
                     o.get("sender").asText(), recipients, o.get("reason").asText(), o.get("size").asLong(), verdicts, received);

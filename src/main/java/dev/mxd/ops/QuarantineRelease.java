@@ -207,7 +207,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         boolean eightBitMime = entry.received().map(QuarantineEntry.Received::eightBitMime).orElse(false) || eightBit(released);
         MailParameters parameters = new MailParameters(OptionalLong.of(entry.size()),
                 eightBitMime ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, utf8, Optional.empty(),
-                Optional.empty());
+                Optional.empty()).withRequireTls(entry.received().map(QuarantineEntry.Received::requireTls).orElse(false));
         MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
         try (InputStream in = Files.newInputStream(released.messageFile())) {
             byte[] buf = new byte[64 * 1024];

@@ -128,4 +128,26 @@ class QuarantineReleaseTest {
                 .satisfies(p -> assertThat(p.smtputf8()).as("SMTPUTF8").isFalse())
                 .satisfies(p -> assertThat(p.body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME));
     }
+
+    /** RFC 8689: a message quarantined with REQUIRETLS is released with it, never with less protection than asked for. */
+    @Test
+    void aRequireTlsMessageIsReleasedWithRequireTls(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        ScanEnvelope env = ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test"));
+        MailParameters requireTls = new MailParameters(java.util.OptionalLong.empty(), MailParameters.Body.SEVEN_BIT, false,
+                java.util.Optional.empty(), java.util.Optional.empty()).withRequireTls(true);
+        QuarantineEntry entry = q.store(MessageSource.of("Subject: secret\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
+                env, requireTls, "spam", List.of(), Instant.now());
+        assertThat(q.find(entry.id()).orElseThrow().received()).contains(new QuarantineEntry.Received(false, false, true));
+        QuarantineEntry plain = q.store(MessageSource.of("Subject: plain\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
+                env, requireTls.withRequireTls(false), "spam", List.of(), Instant.now());
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+        String id = ((QuarantineRelease.Outcome.Queued) release.release(entry.id())).queueId();
+        assertThat(spool.envelope(QueueState.DEFERRED, id).parameters().requireTls()).as("REQUIRETLS after release").isTrue();
+        String other = ((QuarantineRelease.Outcome.Queued) release.release(plain.id())).queueId();
+        assertThat(spool.envelope(QueueState.DEFERRED, other).parameters().requireTls()).isFalse();
+    }
 }
