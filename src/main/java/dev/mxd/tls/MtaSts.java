@@ -160,6 +160,31 @@ public final class MtaSts implements TlsPolicies {
         }
     }
 
+    /**
+     * What a domain publishes now, without a cache: {@code mxd lookup} and {@code mxd check} show it.
+     *
+     * @param policy the policy, when the TXT record names one and it was fetched and valid
+     * @param detail a sentence: the policy id, or why there is none
+     * @param failed true when the domain announces a policy (TXT) that could not be fetched or read
+     */
+    public record Published(Optional<StsPolicy> policy, String detail, boolean failed) {}
+
+    /** Looks up {@code domain}'s TXT record and fetches its policy through {@code fetcher}. */
+    public static Published published(DnsClient dns, PolicyFetcher fetcher, String domain) {
+        StsRecord record = StsRecord.lookup(dns, domain);
+        if (!(record instanceof StsRecord.Present present)) {
+            return new Published(Optional.empty(), reason(record), record instanceof StsRecord.Unknown);
+        }
+        try {
+            StsPolicy policy = StsPolicy.parse(fetcher.fetch(domain));
+            return new Published(Optional.of(policy), "policy id " + present.id(), false);
+        } catch (PolicyFetcher.FetchFailed e) {
+            return new Published(Optional.empty(), "policy id " + present.id() + " could not be fetched: " + e.getMessage(), true);
+        } catch (StsPolicy.Invalid e) {
+            return new Published(Optional.empty(), "policy id " + present.id() + " is invalid: " + e.getMessage(), true);
+        }
+    }
+
     private static String reason(StsRecord record) {
         if (record instanceof StsRecord.Absent a) {
             return a.reason();

@@ -16,7 +16,10 @@ import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.util.Map;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -246,13 +249,50 @@ class MtaStsDeliveryPeerTest {
     }
 
     @Test
-    @Order(4)
+    @Order(3)
     void testingDeliversDespiteABadCertificate() throws Exception {
         try (TestMx mx = TestMx.start(config())) {
             String marker = send(mx, "user@tst.sts.test");
             awaitAt(S1, marker);
             assertThat(gets("mta-sts.tst.sts.test")).hasSize(1);
         }
+    }
+
+    /** {@code mxd lookup}/{@code mxd check} with {@code args}: exit status and standard output. */
+    private static Map.Entry<Integer, String> cli(String... args) {
+        picocli.CommandLine cl = dev.mxd.cli.Main.commandLine();
+        java.io.StringWriter out = new java.io.StringWriter();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setErr(new java.io.PrintWriter(new java.io.StringWriter(), true));
+        int exit = cl.execute(args);
+        return Map.entry(exit, out.toString());
+    }
+
+    @Test
+    @Order(4)
+    void lookupAndCheckShowThePolicyFetchedWithTheCaFile() throws Exception {
+        String server = "127.0.0.1:" + dnsAddress.getPort();
+        Map.Entry<Integer, String> r = cli("lookup", "skip.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString(), "--json");
+        assertThat(r.getKey()).isZero();
+        JsonNode sts = new ObjectMapper().readTree(r.getValue()).get("mta_sts");
+        assertThat(sts.get("mode").asText()).isEqualTo("enforce");
+        assertThat(sts.get("mx")).hasSize(1);
+        assertThat(sts.get("mx").get(0).asText()).isEqualTo("mx1.sts.test");
+        assertThat(sts.get("max_age").asLong()).isEqualTo(86400);
+
+        // without the private CA the policy host's certificate is not trusted: no policy
+        Map.Entry<Integer, String> untrusted = cli("lookup", "skip.sts.test", "--dns", server, "--dnssec", "off", "--json");
+        assertThat(new ObjectMapper().readTree(untrusted.getValue()).get("mta_sts").isNull()).isTrue();
+
+        Map.Entry<Integer, String> text = cli("lookup", "tst.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString());
+        assertThat(text.getValue()).contains("MTA-STS: mode testing, mx *.sts.test, max_age 86400");
+
+        Map.Entry<Integer, String> check = cli("check", "skip.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString(),
+                "--port", String.valueOf(port), "--timeout", "5s", "--json");
+        JsonNode report = new ObjectMapper().readTree(check.getValue());
+        assertThat(report.get("mta_sts").get("mode").asText()).isEqualTo("enforce");
+        assertThat(report.get("findings").toString()).contains("mx2.sts.test").contains("not among the MTA-STS policy's mx");
+        assertThat(check.getKey()).as("an enforced policy that leaves out an MX host is an error").isEqualTo(1);
     }
 
     @Test
