@@ -3,6 +3,7 @@ package dev.mxd.cli;
 import dev.mxd.check.CheckReport;
 import dev.mxd.check.Finding;
 import dev.mxd.check.HostProbe;
+import dev.mxd.check.MtaStsFindings;
 import dev.mxd.check.MxCheck;
 import dev.mxd.check.Severity;
 import dev.mxd.dns.AddressText;
@@ -11,7 +12,10 @@ import dev.mxd.dns.MxOutcome;
 import dev.mxd.smtp.client.ProbeResult;
 import dev.mxd.smtp.client.ProbeSettings;
 import dev.mxd.smtp.client.SmtpProbe;
+import dev.mxd.tls.MtaSts;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -69,6 +73,7 @@ final class CheckCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         CheckReport report;
+        Optional<MtaSts.Published> sts = Optional.empty();
         try {
             if (port < 1 || port > 65535) {
                 throw new IllegalArgumentException("--port " + port + ": give a TCP port from 1 to 65535");
@@ -77,13 +82,21 @@ final class CheckCommand implements Callable<Integer> {
             MailDomain parsed = MailDomain.parse(domain);
             MxOutcome outcome = resolverOptions.resolver().resolve(parsed);
             report = new MxCheck(new SmtpProbe(settings), port).check(outcome);
+            if (outcome instanceof MxOutcome.Routes) {
+                sts = Optional.of(MtaSts.published(resolverOptions.dnsClient(), resolverOptions.policyFetcher(), parsed.ascii()));
+                List<Finding> findings = new ArrayList<>(report.findings());
+                findings.addAll(MtaStsFindings.of(sts.get(), outcome));
+                findings.sort(java.util.Comparator.comparing(Finding::severity)); // listed most serious first
+                report = new CheckReport(report.outcome(), report.port(), report.probes(), findings);
+            }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
         if (json) {
-            out.println(CheckReportJson.of(report).toString());
+            out.println(MxOutcomeJson.withMtaSts(CheckReportJson.of(report), sts.flatMap(MtaSts.Published::policy)).toString());
         } else {
             print(out, report);
+            sts.ifPresent(p -> LookupCommand.printMtaSts(out, p));
         }
         out.flush();
         if (report.dnsTemporaryFailure()) {

@@ -5,7 +5,10 @@ import dev.mxd.dns.MailDomain;
 import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.SkippedHost;
+import dev.mxd.tls.MtaSts;
+import dev.mxd.tls.StsPolicy;
 import java.io.PrintWriter;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
@@ -21,7 +24,8 @@ import picocli.CommandLine.Parameters;
                 "Exit status: 0 routes, 1 permanent failure, 75 temporary failure (a bogus DNSSEC answer too), 64 usage error."},
         footer = {"", "Examples:", "  mxd lookup example.org",
                 "  mxd lookup --dns 127.0.0.1:5354 --local-name mx2.example.test --json example.test",
-                "  mxd lookup --dns 127.0.0.1:5354 --dnssec validate --trust-anchor secure.test.ds secure.test"})
+                "  mxd lookup --dns 127.0.0.1:5354 --dnssec validate --trust-anchor secure.test.ds secure.test",
+                "  mxd lookup --dns 127.0.0.1:5354 --ca-file test-ca.pem --json sts.test"})
 final class LookupCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "DOMAIN", description = "The mail domain (Unicode or A-labels).")
@@ -43,15 +47,31 @@ final class LookupCommand implements Callable<Integer> {
         try {
             parsed = MailDomain.parse(domain);
             MxOutcome outcome = resolverOptions.resolver().resolve(parsed);
+            // MTA-STS matters only where there are MX hosts to deliver to
+            Optional<MtaSts.Published> sts = outcome instanceof MxOutcome.Routes
+                    ? Optional.of(MtaSts.published(resolverOptions.dnsClient(), resolverOptions.policyFetcher(), parsed.ascii()))
+                    : Optional.empty();
             if (json) {
-                out.println(MxOutcomeJson.of(outcome).toString());
+                out.println(MxOutcomeJson.withMtaSts(MxOutcomeJson.of(outcome), sts.flatMap(MtaSts.Published::policy)).toString());
             } else {
                 printTable(out, outcome);
+                sts.ifPresent(p -> printMtaSts(out, p));
             }
             out.flush();
             return MxOutcomeJson.exitCode(outcome);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+    }
+
+    /** The MTA-STS line of the text output. */
+    static void printMtaSts(PrintWriter out, MtaSts.Published published) {
+        if (published.policy().isPresent()) {
+            StsPolicy p = published.policy().get();
+            out.printf("MTA-STS: mode %s, mx %s, max_age %d (%s)%n", p.mode().text(), String.join(" ", p.mx()), p.maxAge(),
+                    published.detail());
+        } else {
+            out.printf("MTA-STS: none (%s)%n", published.detail());
         }
     }
 

@@ -8,6 +8,7 @@ import dev.mxd.dns.DnssecStatus;
 import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.SkippedHost;
+import dev.mxd.tls.StsPolicy;
 import java.net.InetAddress;
 
 /** The JSON form of an {@link MxOutcome}, as {@code mxd lookup --json} prints it. */
@@ -54,6 +55,20 @@ final class MxOutcomeJson {
         } else {
             o.putNull("error");
         }
+        return o;
+    }
+
+    /** Adds {@code "mta_sts": {"mode", "mx", "max_age"}}, or null when the domain has no usable policy. */
+    static ObjectNode withMtaSts(ObjectNode o, java.util.Optional<StsPolicy> policy) {
+        if (policy.isEmpty()) {
+            o.putNull("mta_sts");
+            return o;
+        }
+        ObjectNode sts = o.putObject("mta_sts");
+        sts.put("mode", policy.get().mode().text());
+        ArrayNode mx = sts.putArray("mx");
+        policy.get().mx().forEach(mx::add);
+        sts.put("max_age", policy.get().maxAge());
         return o;
     }
 

@@ -7,7 +7,13 @@ import dev.mxd.dns.DnsClient;
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.MxPolicy;
 import dev.mxd.dns.MxResolver;
+import dev.mxd.tls.PolicyFetcher;
+import dev.mxd.tls.WebPki;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Optional;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +46,33 @@ final class ResolverOptions {
     @Option(names = "--trust-anchor", paramLabel = "FILE",
             description = "DS or DNSKEY records in zone-file format to validate from (repeatable); replace the root's anchors.")
     List<Path> trustAnchors = new ArrayList<>();
+
+    @Option(names = "--ca-file", paramLabel = "FILE",
+            description = "PEM certificates trusted for MTA-STS (the policy fetch and the MX certificates) instead of the JDK's"
+                    + " trust store; as delivery.tls.ca-file.")
+    Path caFile;
+
+    private DnsClient client;
+
+    /** The DNS client of {@link #resolver()} (built with it). */
+    DnsClient dnsClient() {
+        if (client == null) {
+            resolver();
+        }
+        return client;
+    }
+
+    /** How MTA-STS policies are fetched, trusting {@code --ca-file} or the JDK's trust store. */
+    PolicyFetcher policyFetcher() {
+        if (caFile != null && !Files.isReadable(caFile)) {
+            throw new IllegalArgumentException("--ca-file " + caFile + " does not exist or cannot be read");
+        }
+        try {
+            return new PolicyFetcher(dnsClient(), WebPki.of(Optional.ofNullable(caFile)), 443, Duration.ofSeconds(10), Duration.ofSeconds(30));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--ca-file: " + e.getMessage(), e);
+        }
+    }
 
     /** Builds a resolver; throws IllegalArgumentException with a sentence for a bad option value. */
     MxResolver resolver() {
@@ -76,6 +109,7 @@ final class ResolverOptions {
                 .withLocalNames(localNames)
                 .withStrictCnames(strict)
                 .withAddressOrder(AddressOrder.parse(addressOrder));
-        return new MxResolver(new DnsClient(settings), policy);
+        client = new DnsClient(settings);
+        return new MxResolver(client, policy);
     }
 }

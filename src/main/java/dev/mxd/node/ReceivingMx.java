@@ -18,6 +18,7 @@ import dev.mxd.delivery.NextHop;
 import dev.mxd.delivery.RemoteDeliveryAgent;
 import dev.mxd.delivery.RouteSelector;
 import dev.mxd.dns.DnsClient;
+import dev.mxd.tls.MtaSts;
 import dev.mxd.tls.TlsPolicies;
 import dev.mxd.tls.TlsResults;
 import dev.mxd.tls.TlsReportCounts;
@@ -135,7 +136,9 @@ public final class ReceivingMx implements AutoCloseable {
         // opportunistic STARTTLS where neither applies. Each session's TLS outcome goes to tlsResults (TLS-RPT).
         List<TlsPolicies> tlsOrder = new ArrayList<>();
         // (DANE)
-        // (MTA-STS)
+        if (d.tls().mtaSts()) { // (MTA-STS)
+            tlsOrder.add(MtaSts.start(dns, data.resolve("mta-sts"), d.tls().caFile(), clock));
+        }
         // TLS-RPT (delivery.tls.reports): counted per policy domain and day in DATA-DIR/tls-reports, sent after each day.
         TlsReports tlsReports = TlsReports.open(config, data, clock);
         TlsResults tlsResults = tlsReports.counts().map(TlsResults.class::cast).orElse(TlsResults.NONE);

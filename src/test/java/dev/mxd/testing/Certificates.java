@@ -63,6 +63,27 @@ public final class Certificates {
         Files.delete(params);
     }
 
+    /** A private certificate authority (CA:TRUE, keyCertSign), valid for two days, for tests that check chains (MTA-STS). */
+    public static void privateCa(Path cert, Path key) throws Exception {
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-days", "2",
+                "-subj", "/CN=mxd test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    }
+
+    /** A server certificate issued by the private CA of {@link #privateCa}, for {@code names} (subjectAltName DNS names). */
+    public static void issuedBy(Path caCert, Path caKey, Path cert, Path key, String... names) throws Exception {
+        Path csr = key.resolveSibling(key.getFileName() + ".csr");
+        Path ext = key.resolveSibling(key.getFileName() + ".ext");
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out", csr.toString(),
+                "-subj", "/CN=" + names[0]);
+        Files.writeString(ext, "subjectAltName=" + String.join(",", java.util.Arrays.stream(names).map(n -> "DNS:" + n).toList())
+                + "\nextendedKeyUsage=serverAuth\n");
+        openssl("x509", "-req", "-in", csr.toString(), "-CA", caCert.toString(), "-CAkey", caKey.toString(), "-CAcreateserial",
+                "-days", "2", "-extfile", ext.toString(), "-out", cert.toString());
+        Files.delete(csr);
+        Files.delete(ext);
+    }
+
     /** Runs openssl with these arguments; fails the test when it does not succeed within a minute. */
     public static void openssl(String... args) throws Exception {
         String[] cmd = new String[args.length + 1];

@@ -1,0 +1,57 @@
+package dev.mxd.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class StsPolicyTest {
+
+    @Test
+    void readsTheRfcExampleWithCrlfOrLfAndIgnoresUnknownKeys() throws Exception {
+        StsPolicy p = StsPolicy.parse("version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\n"
+                + "mx: backupmx.example.com\r\nmax_age: 604800\r\nfuture_key: whatever\r\n");
+        assertThat(p.mode()).isEqualTo(StsPolicy.Mode.ENFORCE);
+        assertThat(p.mx()).containsExactly("mail.example.com", "*.example.net", "backupmx.example.com");
+        assertThat(p.maxAge()).isEqualTo(604800);
+        assertThat(StsPolicy.parse("version: STSv1\nmode: testing\nmx: a.test\nmax_age: 86400\n").mode()).isEqualTo(StsPolicy.Mode.TESTING);
+        assertThat(StsPolicy.parse("version: STSv1\nmode: none\nmax_age: 86400").mx()).isEmpty();
+    }
+
+    @Test
+    void aWildcardStandsForExactlyOneLabel() throws Exception {
+        StsPolicy p = StsPolicy.parse("version: STSv1\nmode: enforce\nmx: *.example.net\nmx: Mail.Example.COM.\nmax_age: 1\n");
+        assertThat(p.matches("mx1.example.net")).isTrue();
+        assertThat(p.matches("MX1.EXAMPLE.NET.")).isTrue();
+        assertThat(p.matches("a.b.example.net")).isFalse();
+        assertThat(p.matches("example.net")).isFalse();
+        assertThat(p.matches("mail.example.com")).isTrue();
+        assertThat(p.matches("other.example.com")).isFalse();
+    }
+
+    @Test
+    void errorsSayWhatAndWhere() {
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv2\nmode: enforce\nmx: a.test\nmax_age: 1\n"))
+                .hasMessageContaining("line 1").hasMessageContaining("STSv2");
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: strict\nmx: a.test\nmax_age: 1\n"))
+                .hasMessageContaining("line 2").hasMessageContaining("strict");
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n"))
+                .hasMessageContaining("line 4").hasMessageContaining("31557600");
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmax_age: 86400\n")).hasMessageContaining("mx");
+        assertThatThrownBy(() -> StsPolicy.parse("mode: enforce\nmx: a.test\nmax_age: 1\n")).hasMessageContaining("version");
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a.test\n")).hasMessageContaining("max_age");
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmode: testing\nmx: a.test\nmax_age: 1\n"))
+                .hasMessageContaining("line 3").hasMessageContaining("second");
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode enforce\n")).hasMessageContaining("line 2");
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a..test\nmax_age: 1\n")).hasMessageContaining("line 3");
+    }
+
+    @Test
+    void isReportedAsStsWithItsLinesAndPatterns() throws Exception {
+        HostTls.ReportedPolicy r = StsPolicy.parse("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 60\r\n").reported();
+        assertThat(r.type()).isEqualTo("sts");
+        assertThat(r.strings()).containsExactly("version: STSv1", "mode: enforce", "mx: a.test", "max_age: 60");
+        assertThat(r.mxHosts()).isEqualTo(List.of("a.test"));
+    }
+}
