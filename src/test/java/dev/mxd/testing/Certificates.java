@@ -52,6 +52,26 @@ public final class Certificates {
         Files.delete(params);
     }
 
+    /** A private certificate authority (a CA:TRUE certificate and its key) named {@code cn}, valid for a day. */
+    public static void privateCa(Path cert, Path key, String cn) throws Exception {
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out", cert.toString(),
+                "-days", "1", "-subj", "/CN=" + cn, "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    }
+
+    /** A server certificate for {@code dnsName} (subject alternative name and CN) issued by the CA, valid for a day. */
+    public static void issued(Path caCert, Path caKey, String dnsName, Path cert, Path key) throws Exception {
+        Path csr = key.resolveSibling(key.getFileName() + ".csr");
+        Path ext = key.resolveSibling(key.getFileName() + ".ext");
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out", csr.toString(),
+                "-subj", "/CN=" + dnsName);
+        Files.writeString(ext, "subjectAltName=DNS:" + dnsName + "\nbasicConstraints=CA:FALSE\n");
+        openssl("x509", "-req", "-in", csr.toString(), "-CA", caCert.toString(), "-CAkey", caKey.toString(),
+                "-CAcreateserial", "-out", cert.toString(), "-days", "1", "-extfile", ext.toString());
+        Files.delete(csr);
+        Files.delete(ext);
+    }
+
     /** Runs openssl with these arguments; fails the test when it does not succeed within a minute. */
     public static void openssl(String... args) throws Exception {
         String[] cmd = new String[args.length + 1];
