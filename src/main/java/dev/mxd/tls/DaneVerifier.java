@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Authenticates an MX host's certificate chain by its usable TLSA records (RFC 7672 §3.1). A DANE-EE(3)
@@ -24,6 +26,8 @@ import java.util.Locale;
  * record that matches authenticates the server.
  */
 public final class DaneVerifier implements ServerAuthentication {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DaneVerifier.class);
 
     private final List<Tlsa> records;
     private final List<String> referenceNames;
@@ -67,7 +71,7 @@ public final class DaneVerifier implements ServerAuthentication {
         for (Tlsa r : records) {
             if (r.usage() == Tlsa.DANE_EE) {
                 if (matches(r, leaf)) {
-                    return r.describe();
+                    return authenticated(host, r.describe());
                 }
                 continue;
             }
@@ -78,7 +82,7 @@ public final class DaneVerifier implements ServerAuthentication {
                 try {
                     verifyUpTo(chain, i);
                     checkName(leaf, host);
-                    return r.describe() + " (trust anchor " + chain.get(i).getSubjectX500Principal().getName() + ")";
+                    return authenticated(host, r.describe() + " (trust anchor " + chain.get(i).getSubjectX500Principal().getName() + ")");
                 } catch (Rejected e) {
                     taFailure = taFailure == null ? e : taFailure;
                 }
@@ -89,6 +93,11 @@ public final class DaneVerifier implements ServerAuthentication {
         }
         throw new Rejected("validation-failure", "no TLSA record of " + host + " matches the certificate chain it presented ("
                 + leaf.getSubjectX500Principal().getName() + ")");
+    }
+
+    private static String authenticated(String host, String how) {
+        LOG.info("{}: TLS authenticated by DANE: {}", host, how);
+        return how;
     }
 
     /** Signatures and validity from the server's certificate up to (not including) the trust anchor at {@code top}. */
