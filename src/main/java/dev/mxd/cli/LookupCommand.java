@@ -42,9 +42,10 @@ final class LookupCommand implements Callable<Integer> {
         MailDomain parsed;
         try {
             parsed = MailDomain.parse(domain);
-            MxOutcome outcome = resolverOptions.resolver().resolve(parsed);
+            dev.mxd.dns.MxResolver resolver = resolverOptions.resolver();
+            MxOutcome outcome = resolver.resolve(parsed);
             if (json) {
-                out.println(MxOutcomeJson.of(outcome).toString());
+                out.println(MxOutcomeJson.of(outcome, tlsaOf(outcome, new dev.mxd.dns.TlsaLookup(resolver.dns()))).toString());
             } else {
                 printTable(out, outcome);
             }
@@ -53,6 +54,13 @@ final class LookupCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
+    }
+
+    /** TLSA answers for the hosts DANE would look them up for (RFC 7672 §2.2: secure MX RRset, secure host). */
+    private static java.util.function.Function<dev.mxd.dns.MxHost, java.util.Optional<dev.mxd.dns.DnsAnswer>> tlsaOf(
+            MxOutcome outcome, dev.mxd.dns.TlsaLookup lookup) {
+        return host -> outcome.dnssec() == dev.mxd.dns.DnssecStatus.SECURE && host.dnssec() == dev.mxd.dns.DnssecStatus.SECURE
+                ? java.util.Optional.of(lookup.lookup(host.name())) : java.util.Optional.empty();
     }
 
     static void printTable(PrintWriter out, MxOutcome outcome) {
