@@ -9,6 +9,7 @@ import dev.mxd.smtp.EnhancedStatus;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.xbill.DNS.Record;
@@ -25,6 +26,7 @@ public final class DanePolicies implements TlsPolicies {
 
     private final BooleanSupplier validating;
     private final Function<String, DnsAnswer> tlsa;
+    private final Function<String, Optional<String>> expansion;
     private final Clock clock;
 
     /**
@@ -32,14 +34,24 @@ public final class DanePolicies implements TlsPolicies {
      * @param tlsa       the TLSA answer at {@code _25._tcp.HOST} for a host name
      */
     public DanePolicies(BooleanSupplier validating, Function<String, DnsAnswer> tlsa, Clock clock) {
+        this(validating, tlsa, host -> Optional.empty(), clock);
+    }
+
+    /**
+     * @param expansion for a host name, the name its addresses were found at through a secure CNAME chain
+     *                  (RFC 7672 §2.2.2), empty when it is no alias
+     */
+    public DanePolicies(BooleanSupplier validating, Function<String, DnsAnswer> tlsa,
+                        Function<String, Optional<String>> expansion, Clock clock) {
         this.validating = validating;
         this.tlsa = tlsa;
+        this.expansion = expansion;
         this.clock = clock;
     }
 
     /** DANE from the node's resolver. */
     public static DanePolicies of(TlsaLookup lookup) {
-        return new DanePolicies(lookup::validating, lookup::lookup, Clock.systemUTC());
+        return new DanePolicies(lookup::validating, lookup::lookup, lookup::secureExpansion, Clock.systemUTC());
     }
 
     @Override
@@ -55,8 +67,26 @@ public final class DanePolicies implements TlsPolicies {
         if (host.dnssec() != DnssecStatus.SECURE) {
             return new HostTls.Opportunistic(); // §2.2.2: TLSA only for hosts whose addresses are secure
         }
-        String owner = TlsaLookup.ownerOf(host.name()).toString(true);
-        DnsAnswer answer = tlsa.apply(host.name());
+        // §2.2.2: for a host that is a secure alias, the TLSA base domain is the expanded name when it has TLSA
+        // records, else the MX host name; either way both names are reference identifiers for DANE-TA(2).
+        String base = host.name();
+        List<String> references = new ArrayList<>();
+        DnsAnswer answer = null;
+        Optional<String> expanded = expansion.apply(host.name());
+        if (expanded.isPresent()) {
+            DnsAnswer atExpanded = tlsa.apply(expanded.get());
+            boolean secureDenial = (atExpanded instanceof DnsAnswer.NoData || atExpanded instanceof DnsAnswer.NoSuchName)
+                    && atExpanded.dnssec() == DnssecStatus.SECURE;
+            if (!secureDenial) {
+                answer = atExpanded;
+                base = expanded.get();
+            }
+            references.add(expanded.get());
+        }
+        String owner = TlsaLookup.ownerOf(base).toString(true);
+        if (answer == null) {
+            answer = tlsa.apply(host.name());
+        }
         HostTls.ReportedPolicy reported = new HostTls.ReportedPolicy("tlsa", TlsaLookup.texts(answer), List.of());
         if (answer instanceof DnsAnswer.Failed failed) {
             // A failed lookup is not a proof of absence (§2.2): neither SERVFAIL nor a timeout may turn DANE off.
@@ -85,8 +115,7 @@ public final class DanePolicies implements TlsPolicies {
         if (usable.isEmpty()) {
             return new HostTls.Encrypted(reported); // §2.2: records, none usable: TLS without authentication
         }
-        // A CNAME at the TLSA owner does not change the TLSA base domain (RFC 7671 §7): the reference identifier is
-        // the MX host name verify() is given. CNAME-expanded host names (RFC 7672 §2.2.2) are not followed yet.
-        return new HostTls.Authenticated(new DaneVerifier(usable, List.of(), clock), reported);
+        // A CNAME at the TLSA owner itself does not change the TLSA base domain (RFC 7671 §7).
+        return new HostTls.Authenticated(new DaneVerifier(usable, references, clock), reported);
     }
 }

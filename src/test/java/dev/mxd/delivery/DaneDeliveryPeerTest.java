@@ -59,7 +59,7 @@ class DaneDeliveryPeerTest {
         behindPostfix = SmtpSink.start("127.0.0.1", sinkPort, "-d", postfixDumps + "/%M.");
         backup = SmtpSink.start("127.0.0.2", port, "-d", backupDumps + "/%M.");
         postfix = PostfixServer.start("127.0.0.1:" + port,
-                "ee.dane.test, ta.dane.test, taname.dane.test, wrong.dane.test, none.dane.test, fail.dane.test",
+                "ee.dane.test, ta.dane.test, taname.dane.test, wrong.dane.test, none.dane.test, fail.dane.test, alias.dane.test",
                 "[127.0.0.1]:" + sinkPort,
                 List.of("smtpd_tls_cert_file = " + zone.chain(), "smtpd_tls_key_file = " + zone.key(),
                         "smtpd_tls_loglevel = 1"));
@@ -170,6 +170,16 @@ class DaneDeliveryPeerTest {
             assertThat(postfix.log()).doesNotContain("from=<tlsa-servfail@example.test>");
         } finally {
             dns.heal();
+        }
+    }
+
+    @Test
+    void aSecureAliasIsAuthenticatedByTheTlsaRecordsOfItsTarget() throws Exception {
+        // RFC 7672 §2.2.2: mx-alias is a CNAME for mx-ta; the TLSA base domain is mx-ta, which the certificate names.
+        try (LogCapture log = LogCapture.start(Level.INFO); TestMx mx = sender()) {
+            String marker = MxDeliveryPeerTest.submit(mx.smtp(), "alice@example.test", "user@alias.dane.test");
+            awaitIn(postfixDumps, marker);
+            assertThat(log.lines()).anyMatch(l -> l.contains("mx-alias.dane.test: TLS authenticated by DANE: DANE-TA(2)"));
         }
     }
 }

@@ -26,6 +26,7 @@ import org.awaitility.Awaitility;
  *   <li>{@code wrong}: {@code mx-wrong}, TLSA 3 1 1 with a digest one bit off</li>
  *   <li>{@code none}: {@code mx-none}, no TLSA records</li>
  *   <li>{@code fail}: {@code mx-fail}, TLSA as {@code ee} (for a test that makes its lookup fail)</li>
+ *   <li>{@code alias}: {@code mx-alias}, a CNAME for {@code mx-ta} (RFC 7672 §2.2.2), no TLSA records of its own</li>
  * </ul>
  */
 public final class DaneZone implements AutoCloseable {
@@ -81,6 +82,8 @@ public final class DaneZone implements AutoCloseable {
                     "fail IN MX 10 mx-fail",
                     "mx-fail IN A 127.0.0.1",
                     "_25._tcp.mx-fail IN TLSA 3 1 1 " + ee,
+                    "alias IN MX 10 mx-alias",
+                    "mx-alias IN CNAME mx-ta",
                     ""));
             Map<String, Path> zones = new LinkedHashMap<>();
             zones.put("dane.test", zone);

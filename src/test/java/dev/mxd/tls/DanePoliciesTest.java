@@ -100,4 +100,35 @@ class DanePoliciesTest {
         assertThat(TlsaLookup.ownerOf("mx1.secure.test").toString()).isEqualTo("_25._tcp.mx1.secure.test.");
         assertThat(TlsaLookup.ownerOf("mx1.secure.test.").toString()).isEqualTo("_25._tcp.mx1.secure.test.");
     }
+
+    private HostTls decideAlias(java.util.Map<String, DnsAnswer> answers) throws Exception {
+        DanePolicies dane = new DanePolicies(() -> true, h -> {
+            asked.add(h);
+            return answers.get(h);
+        }, h -> java.util.Optional.of("real.hosting.test"), Clock.systemUTC());
+        MxHost host = new MxHost(10, HOST, List.of(InetAddress.getByName("127.0.0.1")), List.of(), S);
+        MxOutcome.Routes routes = new MxOutcome.Routes(MailDomain.parse("secure.test"), false, List.of(host), List.of(), List.of(), S);
+        return dane.forDomain(new TlsPolicies.Destination("secure.test", false), routes).forHost(host);
+    }
+
+    @Test
+    void aSecureAliasIsAskedFirstAtItsTargetThenAtTheMxName() throws Exception {
+        // RFC 7672 §2.2.2: records at the expanded name are used...
+        HostTls atTarget = decideAlias(java.util.Map.of("real.hosting.test", found(S, tlsa(3, 1, 1, 32)),
+                HOST, new DnsAnswer.NoData(OWNER, List.of(), S)));
+        assertThat(atTarget).isInstanceOf(HostTls.Authenticated.class);
+        assertThat(asked).containsExactly("real.hosting.test");
+        // ...a secure denial there falls back to the MX host name...
+        asked.clear();
+        HostTls atMxName = decideAlias(java.util.Map.of("real.hosting.test", new DnsAnswer.NoSuchName(OWNER, List.of(), S),
+                HOST, found(S, tlsa(2, 1, 1, 32))));
+        assertThat(atMxName).isInstanceOf(HostTls.Authenticated.class);
+        assertThat(asked).containsExactly("real.hosting.test", HOST);
+        // ...and a failure there is a failure, never a reason to look elsewhere.
+        asked.clear();
+        HostTls failed = decideAlias(java.util.Map.of("real.hosting.test", new DnsAnswer.Failed(OWNER, List.of(), "timeout", I),
+                HOST, new DnsAnswer.NoData(OWNER, List.of(), S)));
+        assertThat(failed).isInstanceOf(HostTls.Unusable.class);
+        assertThat(asked).containsExactly("real.hosting.test");
+    }
 }
