@@ -46,13 +46,15 @@ final class LookupCommand implements Callable<Integer> {
         MailDomain parsed;
         try {
             parsed = MailDomain.parse(domain);
-            MxOutcome outcome = resolverOptions.resolver().resolve(parsed);
+            dev.mxd.dns.MxResolver resolver = resolverOptions.resolver();
+            MxOutcome outcome = resolver.resolve(parsed);
             // MTA-STS matters only where there are MX hosts to deliver to
             Optional<MtaSts.Published> sts = outcome instanceof MxOutcome.Routes
                     ? Optional.of(MtaSts.published(resolverOptions.dnsClient(), resolverOptions.policyFetcher(), parsed.ascii()))
                     : Optional.empty();
             if (json) {
-                out.println(MxOutcomeJson.withMtaSts(MxOutcomeJson.of(outcome), sts.flatMap(MtaSts.Published::policy)).toString());
+                out.println(MxOutcomeJson.withMtaSts(MxOutcomeJson.of(outcome, tlsaOf(outcome, new dev.mxd.dns.TlsaLookup(resolver.dns()))),
+                        sts.flatMap(MtaSts.Published::policy)).toString());
             } else {
                 printTable(out, outcome);
                 sts.ifPresent(p -> printMtaSts(out, p));
@@ -73,6 +75,13 @@ final class LookupCommand implements Callable<Integer> {
         } else {
             out.printf("MTA-STS: none (%s)%n", published.detail());
         }
+    }
+
+    /** TLSA answers for the hosts DANE would look them up for (RFC 7672 §2.2: secure MX RRset, secure host). */
+    private static java.util.function.Function<dev.mxd.dns.MxHost, java.util.Optional<dev.mxd.dns.DnsAnswer>> tlsaOf(
+            MxOutcome outcome, dev.mxd.dns.TlsaLookup lookup) {
+        return host -> outcome.dnssec() == dev.mxd.dns.DnssecStatus.SECURE && host.dnssec() == dev.mxd.dns.DnssecStatus.SECURE
+                ? java.util.Optional.of(lookup.lookup(host.name())) : java.util.Optional.empty();
     }
 
     static void printTable(PrintWriter out, MxOutcome outcome) {

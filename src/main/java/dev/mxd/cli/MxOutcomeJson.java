@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.dns.AddressText;
+import dev.mxd.dns.DnsAnswer;
 import dev.mxd.dns.DnssecStatus;
 import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.dns.SkippedHost;
 import dev.mxd.tls.StsPolicy;
+import dev.mxd.dns.TlsaLookup;
 import java.net.InetAddress;
 
 /** The JSON form of an {@link MxOutcome}, as {@code mxd lookup --json} prints it. */
@@ -19,6 +21,15 @@ final class MxOutcomeJson {
     private MxOutcomeJson() {}
 
     static ObjectNode of(MxOutcome outcome) {
+        return of(outcome, host -> java.util.Optional.empty());
+    }
+
+    /**
+     * As {@link #of(MxOutcome)}, with each host's TLSA records (RFC 7672) from {@code tlsa}: {@code "tlsa"} lists
+     * them as text, {@code "tlsa_dnssec"} is the TLSA answer's status (null when not looked up: an insecure MX
+     * RRset or host, for which DANE does not apply), {@code "tlsa_error"} why the lookup failed.
+     */
+    static ObjectNode of(MxOutcome outcome, java.util.function.Function<MxHost, java.util.Optional<DnsAnswer>> tlsa) {
         ObjectNode o = MAPPER.createObjectNode();
         o.put("domain", outcome.domain().given());
         o.put("ascii", outcome.domain().ascii());
@@ -37,6 +48,7 @@ final class MxOutcomeJson {
                     addrs.add(AddressText.of(a));
                 }
                 hn.put("dnssec", h.dnssec().text());
+                putTlsa(hn, tlsa.apply(h));
                 ArrayNode w = hn.putArray("warnings");
                 h.warnings().forEach(w::add);
             }
@@ -70,6 +82,22 @@ final class MxOutcomeJson {
         policy.get().mx().forEach(mx::add);
         sts.put("max_age", policy.get().maxAge());
         return o;
+    }
+
+    private static void putTlsa(ObjectNode host, java.util.Optional<DnsAnswer> answer) {
+        ArrayNode records = host.putArray("tlsa");
+        if (answer.isEmpty()) {
+            host.putNull("tlsa_dnssec");
+            host.putNull("tlsa_error");
+            return;
+        }
+        TlsaLookup.texts(answer.get()).forEach(records::add);
+        host.put("tlsa_dnssec", answer.get().dnssec().text());
+        if (answer.get() instanceof DnsAnswer.Failed f) {
+            host.put("tlsa_error", f.reason());
+        } else {
+            host.putNull("tlsa_error");
+        }
     }
 
     static int exitCode(MxOutcome outcome) {

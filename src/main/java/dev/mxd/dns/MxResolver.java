@@ -306,7 +306,11 @@ public final class MxResolver {
         if (!(answer instanceof DnsAnswer.NoSuchName)) {
             out.noSuchName = false;
         }
-        out.status = out.status == null ? answer.dnssec() : out.status.and(answer.dnssec());
+        if (!(answer instanceof DnsAnswer.Failed) || answer.dnssec() == DnssecStatus.BOGUS) {
+            // A lookup that failed proves nothing about the zone: it must not make a secure host insecure (which
+            // would switch DANE off for it, RFC 7672 §2.1). It is told as a warning; a bogus one still beats all.
+            out.status = out.status == null ? answer.dnssec() : out.status.and(answer.dnssec());
+        }
         if (answer instanceof DnsAnswer.Failed f) {
             out.temporaryFailure = type + " lookup: " + f.reason();
         } else if (answer instanceof DnsAnswer.Found found) {

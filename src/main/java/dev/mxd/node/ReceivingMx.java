@@ -135,7 +135,10 @@ public final class ReceivingMx implements AutoCloseable {
         // The TLS each MX host must use (docs/tls-policy.md), in order of precedence: DANE, then MTA-STS;
         // opportunistic STARTTLS where neither applies. Each session's TLS outcome goes to tlsResults (TLS-RPT).
         List<TlsPolicies> tlsOrder = new ArrayList<>();
-        // (DANE)
+        // (DANE) RFC 7672, on secure MX hosts while DNSSEC validation is on (DanePolicies asks per domain)
+        if (d.tls().dane()) {
+            tlsOrder.add(dev.mxd.tls.DanePolicies.of(new dev.mxd.dns.TlsaLookup(dns)));
+        }
         if (d.tls().mtaSts()) { // (MTA-STS)
             tlsOrder.add(MtaSts.start(dns, data.resolve("mta-sts"), d.tls().caFile(), clock));
         }

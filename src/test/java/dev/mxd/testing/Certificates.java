@@ -65,9 +65,19 @@ public final class Certificates {
 
     /** A private certificate authority (CA:TRUE, keyCertSign), valid for two days, for tests that check chains (MTA-STS). */
     public static void privateCa(Path cert, Path key) throws Exception {
+        privateCa(cert, key, "mxd test CA");
+    }
+
+    /** A private certificate authority (a CA:TRUE certificate and its key) named {@code cn}, valid for two days. */
+    public static void privateCa(Path cert, Path key, String cn) throws Exception {
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-days", "2",
-                "-subj", "/CN=mxd test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-subj", "/CN=" + cn, "-addext", "basicConstraints=critical,CA:TRUE",
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    }
+
+    /** A server certificate for {@code dnsName} issued by the CA of {@link #privateCa} (DANE-TA tests). */
+    public static void issued(Path caCert, Path caKey, String dnsName, Path cert, Path key) throws Exception {
+        issuedBy(caCert, caKey, cert, key, dnsName);
     }
 
     /** A server certificate issued by the private CA of {@link #privateCa}, for {@code names} (subjectAltName DNS names). */
@@ -77,7 +87,7 @@ public final class Certificates {
         openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out", csr.toString(),
                 "-subj", "/CN=" + names[0]);
         Files.writeString(ext, "subjectAltName=" + String.join(",", java.util.Arrays.stream(names).map(n -> "DNS:" + n).toList())
-                + "\nextendedKeyUsage=serverAuth\n");
+                + "\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
         openssl("x509", "-req", "-in", csr.toString(), "-CA", caCert.toString(), "-CAkey", caKey.toString(), "-CAcreateserial",
                 "-days", "2", "-extfile", ext.toString(), "-out", cert.toString());
         Files.delete(csr);

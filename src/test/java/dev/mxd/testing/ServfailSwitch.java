@@ -25,6 +25,9 @@ public final class ServfailSwitch implements AutoCloseable {
     private final DatagramSocket socket;
     private final InetSocketAddress upstream;
     private final Set<String> failing = ConcurrentHashMap.newKeySet();
+    /** "name/TYPE" questions answered SERVFAIL, and ones never answered (a lost packet each time). */
+    private final Set<String> failingQuestions = ConcurrentHashMap.newKeySet();
+    private final Set<String> dropping = ConcurrentHashMap.newKeySet();
     private final Thread worker;
 
     public ServfailSwitch(InetSocketAddress listen, InetSocketAddress upstream) throws IOException {
@@ -46,8 +49,25 @@ public final class ServfailSwitch implements AutoCloseable {
         failing.add(domain.toLowerCase(Locale.ROOT));
     }
 
+    /** SERVFAIL for questions of {@code type} (org.xbill.DNS.Type) at exactly {@code name}. */
+    public void fail(String name, int type) {
+        failingQuestions.add(question(name, type));
+    }
+
+    /** No answer at all for questions of {@code type} at exactly {@code name}, as when every packet is lost. */
+    public void drop(String name, int type) {
+        dropping.add(question(name, type));
+    }
+
+    private static String question(String name, int type) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return (n.endsWith(".") ? n.substring(0, n.length() - 1) : n) + "/" + type;
+    }
+
     public void heal() {
         failing.clear();
+        failingQuestions.clear();
+        dropping.clear();
     }
 
     private void serve() {
@@ -72,7 +92,11 @@ public final class ServfailSwitch implements AutoCloseable {
     private byte[] answer(byte[] query) throws IOException {
         Message m = new Message(query);
         Name name = m.getQuestion() == null ? null : m.getQuestion().getName();
-        if (name != null && broken(name)) {
+        String asked = name == null ? null : question(name.toString(true), m.getQuestion().getType());
+        if (asked != null && dropping.contains(asked)) {
+            return null;
+        }
+        if (name != null && (broken(name) || failingQuestions.contains(asked))) {
             Message r = new Message(m.getHeader().getID());
             r.getHeader().setFlag(Flags.QR);
             r.getHeader().setFlag(Flags.RA);

@@ -98,7 +98,7 @@ public final class SignedZones implements AutoCloseable {
     }
 
     /** The zone's DNSKEY records with the SEP flag (257), as Knot serves them, in zone-file format. */
-    private static List<String> keySigningKeys(KnotServer knot, String zone) throws IOException {
+    public static List<String> keySigningKeys(KnotServer knot, String zone) throws IOException {
         SimpleResolver r = new SimpleResolver(knot.address());
         r.setTimeout(Duration.ofSeconds(2));
         Message m = r.send(Message.newQuery(Record.newRecord(Name.fromString(zone + "."), Type.DNSKEY, DClass.IN)));

@@ -28,7 +28,8 @@ public record PresentedCertificate(String subject, List<String> names, Instant n
         names = List.copyOf(names);
     }
 
-    static PresentedCertificate of(X509Certificate c) {
+    /** What {@code c} says (nothing checked). */
+    public static PresentedCertificate of(X509Certificate c) {
         List<String> names = new ArrayList<>();
         try {
             if (c.getSubjectAlternativeNames() != null) {

@@ -1,0 +1,75 @@
+package dev.mxd.dns;
+
+import java.util.List;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.TLSARecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+/**
+ * The TLSA records of an MX host for DANE (RFC 7672 §2.2): asked at {@code _25._tcp.HOST}, the port of the
+ * MX protocol, whatever port delivery connects to in a test. Through the {@link DnsClient}, so the answer
+ * carries its DNSSEC status.
+ */
+public final class TlsaLookup {
+
+    /** The MX protocol's port: TLSA records name it, not the port a test delivers to. */
+    public static final int SMTP_PORT = 25;
+
+    private final DnsClient dns;
+
+    public TlsaLookup(DnsClient dns) {
+        this.dns = dns;
+    }
+
+    /** Whether answers are validated now: without it no TLSA answer can be secure, and DANE does not apply. */
+    public boolean validating() {
+        return dns.validating();
+    }
+
+    /** {@code _25._tcp.HOST}. */
+    public static Name ownerOf(String host) {
+        try {
+            return Name.fromString("_" + SMTP_PORT + "._tcp." + (host.endsWith(".") ? host : host + "."));
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("not a host name: " + host, e);
+        }
+    }
+
+    /** The TLSA answer for {@code host}; never throws for DNS trouble (a {@link DnsAnswer.Failed} instead). */
+    public DnsAnswer lookup(String host) {
+        return dns.query(ownerOf(host), Type.TLSA);
+    }
+
+    /**
+     * The name {@code host}'s addresses were found at after following CNAMEs, when that chain validated as secure
+     * (the candidate TLSA base domain of RFC 7672 §2.2.2); empty for a host that is no alias. Asked again through
+     * the client, whose cache answers it from the MX resolution just made.
+     */
+    public java.util.Optional<String> secureExpansion(String host) {
+        Name name;
+        try {
+            name = Name.fromString(host.endsWith(".") ? host : host + ".");
+        } catch (TextParseException e) {
+            return java.util.Optional.empty();
+        }
+        for (int type : new int[] {Type.A, Type.AAAA}) {
+            DnsAnswer answer = dns.query(name, type);
+            if (answer instanceof DnsAnswer.Found && !answer.aliases().isEmpty()) {
+                return answer.dnssec() == DnssecStatus.SECURE
+                        ? java.util.Optional.of(DnsClient.display(answer.aliases().get(answer.aliases().size() - 1)))
+                        : java.util.Optional.empty();
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** The TLSA records of a found answer, in presentation form ("3 1 1 AB12…"); empty for any other answer. */
+    public static List<String> texts(DnsAnswer answer) {
+        if (!(answer instanceof DnsAnswer.Found found)) {
+            return List.of();
+        }
+        return found.records().stream().filter(r -> r instanceof TLSARecord).map(Record::rdataToString).toList();
+    }
+}

@@ -1,0 +1,167 @@
+package dev.mxd.tls;
+
+import dev.mxd.smtp.client.PresentedCertificate;
+import dev.mxd.smtp.client.ServerAuthentication;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Authenticates an MX host's certificate chain by its usable TLSA records (RFC 7672 §3.1). A DANE-EE(3)
+ * record matches the server's own certificate or public key, and that is all: no name, no expiry, no
+ * chain (§3.1.1). A DANE-TA(2) record matches a certificate the server sent above its own; the chain from
+ * the server's certificate up to it must verify (signatures, validity) and the server's certificate must
+ * name one of the reference identifiers (§3.2.2: the TLSA base domain and the MX host name). Any one
+ * record that matches authenticates the server.
+ */
+public final class DaneVerifier implements ServerAuthentication {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DaneVerifier.class);
+
+    private final List<Tlsa> records;
+    private final List<String> referenceNames;
+    private final Clock clock;
+
+    /**
+     * @param records        the host's usable TLSA records (others are ignored)
+     * @param referenceNames names the server's certificate may carry under DANE-TA(2), besides the host name
+     *                       {@link #verify} is given (the TLSA base domain when a CNAME led to it)
+     */
+    public DaneVerifier(List<Tlsa> records, List<String> referenceNames, Clock clock) {
+        this.records = records.stream().filter(Tlsa::usable).toList();
+        this.referenceNames = List.copyOf(referenceNames);
+        this.clock = clock;
+        if (this.records.isEmpty()) {
+            throw new IllegalArgumentException("DANE needs at least one usable TLSA record");
+        }
+    }
+
+    public DaneVerifier(List<Tlsa> records) {
+        this(records, List.of(), Clock.systemUTC());
+    }
+
+    @Override
+    public String method() {
+        return "DANE";
+    }
+
+    /** The records this verifier matches, in presentation form. */
+    public List<String> recordTexts() {
+        return records.stream().map(Tlsa::text).toList();
+    }
+
+    @Override
+    public String verify(List<X509Certificate> chain, String host) throws Rejected {
+        if (chain.isEmpty()) {
+            throw new Rejected("validation-failure", "the server presented no certificate");
+        }
+        X509Certificate leaf = chain.get(0);
+        Rejected taFailure = null;
+        for (Tlsa r : records) {
+            if (r.usage() == Tlsa.DANE_EE) {
+                if (matches(r, leaf)) {
+                    return authenticated(host, r.describe());
+                }
+                continue;
+            }
+            for (int i = 1; i < chain.size(); i++) {
+                if (!matches(r, chain.get(i))) {
+                    continue;
+                }
+                try {
+                    verifyUpTo(chain, i);
+                    checkName(leaf, host);
+                    return authenticated(host, r.describe() + " (trust anchor " + chain.get(i).getSubjectX500Principal().getName() + ")");
+                } catch (Rejected e) {
+                    taFailure = taFailure == null ? e : taFailure;
+                }
+            }
+        }
+        if (taFailure != null) {
+            throw taFailure;
+        }
+        throw new Rejected("validation-failure", "no TLSA record of " + host + " matches the certificate chain it presented ("
+                + leaf.getSubjectX500Principal().getName() + ")");
+    }
+
+    private static String authenticated(String host, String how) {
+        LOG.info("{}: TLS authenticated by DANE: {}", host, how);
+        return how;
+    }
+
+    /** Signatures and validity from the server's certificate up to (not including) the trust anchor at {@code top}. */
+    private void verifyUpTo(List<X509Certificate> chain, int top) throws Rejected {
+        Date now = Date.from(clock.instant());
+        for (int j = 0; j < top; j++) {
+            X509Certificate c = chain.get(j);
+            X509Certificate issuer = chain.get(j + 1);
+            if (!c.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
+                throw new Rejected("certificate-not-trusted", "certificate " + c.getSubjectX500Principal().getName()
+                        + " was not issued by the next one in the chain (" + issuer.getSubjectX500Principal().getName() + ")");
+            }
+            try {
+                c.verify(issuer.getPublicKey());
+            } catch (GeneralSecurityException e) {
+                throw new Rejected("certificate-not-trusted", "the signature on " + c.getSubjectX500Principal().getName()
+                        + " does not verify with its issuer's key: " + e.getMessage());
+            }
+            try {
+                c.checkValidity(now);
+            } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+                throw new Rejected("certificate-expired", "certificate " + c.getSubjectX500Principal().getName()
+                        + " is not valid now (" + c.getNotBefore().toInstant() + " to " + c.getNotAfter().toInstant() + ")");
+            }
+            if (j > 0 && c.getBasicConstraints() < 0) {
+                throw new Rejected("certificate-not-trusted", "certificate " + c.getSubjectX500Principal().getName()
+                        + " issues another but is not a CA certificate");
+            }
+        }
+    }
+
+    private void checkName(X509Certificate leaf, String host) throws Rejected {
+        List<String> refs = new ArrayList<>();
+        refs.add(host);
+        refs.addAll(referenceNames);
+        PresentedCertificate presented = PresentedCertificate.of(leaf);
+        for (String ref : refs) {
+            if (presented.namesHost(ref)) {
+                return;
+            }
+        }
+        throw new Rejected("certificate-host-mismatch", "the certificate names " + presented.names()
+                + ", none of " + refs.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList());
+    }
+
+    /** Whether {@code cert} is what {@code r} names (RFC 6698 §2.1.2, §2.1.3). */
+    static boolean matches(Tlsa r, X509Certificate cert) {
+        byte[] selected;
+        try {
+            selected = r.selector() == 0 ? cert.getEncoded() : cert.getPublicKey().getEncoded();
+        } catch (CertificateEncodingException e) {
+            return false;
+        }
+        byte[] value;
+        try {
+            value = switch (r.matching()) {
+                case 0 -> selected;
+                case 1 -> MessageDigest.getInstance("SHA-256").digest(selected);
+                case 2 -> MessageDigest.getInstance("SHA-512").digest(selected);
+                default -> null;
+            };
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks " + e.getMessage(), e);
+        }
+        return value != null && MessageDigest.isEqual(value, r.data());
+    }
+}

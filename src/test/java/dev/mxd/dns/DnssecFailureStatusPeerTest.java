@@ -1,0 +1,82 @@
+package dev.mxd.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.config.DnssecConfig;
+import dev.mxd.config.DnssecMode;
+import dev.mxd.testing.FreePort;
+import dev.mxd.testing.PeerTest;
+import dev.mxd.testing.ServfailSwitch;
+import dev.mxd.testing.SignedZones;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Type;
+
+/**
+ * What DANE relies on (RFC 7672 §2.1): a lookup that failed during validation is a failure, never an insecure
+ * answer. Real Knot ({@link SignedZones}) behind a {@link ServfailSwitch} that loses or fails chosen questions.
+ */
+@PeerTest
+class DnssecFailureStatusPeerTest {
+
+    private static SignedZones zones;
+    private static ServfailSwitch dns;
+
+    @BeforeAll
+    static void start() throws Exception {
+        zones = SignedZones.start();
+        dns = new ServfailSwitch(new InetSocketAddress("127.0.0.1", FreePort.tcpAndUdp("127.0.0.1")), zones.knot().address());
+    }
+
+    @AfterEach
+    void heal() {
+        dns.heal();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (dns != null) {
+            dns.close();
+        }
+        if (zones != null) {
+            zones.close();
+        }
+    }
+
+    private static DnsClient client() {
+        DnsSettings settings = new DnsSettings(List.of(dns.address()), Duration.ofMillis(300), 2, Duration.ofSeconds(3), 8, 100,
+                Duration.ofDays(1)).withDnssec(DnssecMode.VALIDATE, DnssecConfig.readAnchors(zones.secureAnchor()));
+        return new DnsClient(settings);
+    }
+
+    @Test
+    void aNegativeAnswerWhoseKeysCannotBeFetchedIsNotInsecure() throws Exception {
+        dns.drop("secure.test", Type.DNSKEY);
+        DnsAnswer answer = client().query(Name.fromString("_25._tcp.mx.secure.test."), Type.TLSA);
+        // Never a denial of existence taken unchecked (NoData / NoSuchName, insecure): a failure that defers.
+        assertThat(answer).as(answer.toString()).isInstanceOf(DnsAnswer.Failed.class);
+    }
+
+    @Test
+    void aPositiveAnswerWhoseKeysCannotBeFetchedIsNotInsecure() throws Exception {
+        dns.drop("secure.test", Type.DNSKEY);
+        DnsAnswer answer = client().query(Name.fromString("mx.secure.test."), Type.A);
+        assertThat(answer).as(answer.toString()).isInstanceOf(DnsAnswer.Failed.class);
+    }
+
+    @Test
+    void aFailedAddressLookupDoesNotMakeASecureHostInsecure() throws Exception {
+        dns.fail("mx.secure.test", Type.AAAA);
+        MxOutcome outcome = new MxResolver(client(), MxPolicy.defaults()).resolve(MailDomain.parse("secure.test"));
+        assertThat(outcome).isInstanceOf(MxOutcome.Routes.class);
+        MxHost host = ((MxOutcome.Routes) outcome).hosts().get(0);
+        assertThat(host.warnings()).anyMatch(w -> w.contains("AAAA"));
+        assertThat(host.dnssec()).isEqualTo(DnssecStatus.SECURE);
+    }
+}

@@ -1,0 +1,196 @@
+package dev.mxd.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.mxd.smtp.client.ServerAuthentication;
+import dev.mxd.testing.Certificates;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** RFC 7672 §3.1: DANE-EE(3) and DANE-TA(2) matching, with and without the name checks. */
+class DaneVerifierTest {
+
+    @TempDir
+    static Path dir;
+
+    static X509Certificate ca;
+    static X509Certificate otherCa;
+    static X509Certificate leaf;
+    static X509Certificate wildcardLeaf;
+    static X509Certificate otherNameLeaf;
+    static X509Certificate expiredSelfSigned;
+
+    @BeforeAll
+    static void makeCertificates() throws Exception {
+        Certificates.privateCa(dir.resolve("ca.pem"), dir.resolve("ca.key"), "mxd test CA");
+        Certificates.privateCa(dir.resolve("other.pem"), dir.resolve("other.key"), "another CA");
+        Certificates.issued(dir.resolve("ca.pem"), dir.resolve("ca.key"), "mx1.example.test", dir.resolve("leaf.pem"), dir.resolve("leaf.key"));
+        Certificates.issued(dir.resolve("ca.pem"), dir.resolve("ca.key"), "*.example.test", dir.resolve("wild.pem"), dir.resolve("wild.key"));
+        Certificates.issued(dir.resolve("ca.pem"), dir.resolve("ca.key"), "mail.elsewhere.test", dir.resolve("elsewhere.pem"),
+                dir.resolve("elsewhere.key"));
+        Certificates.expired(dir.resolve("expired.pem"), dir.resolve("expired.key"));
+        ca = read("ca.pem");
+        otherCa = read("other.pem");
+        leaf = read("leaf.pem");
+        wildcardLeaf = read("wild.pem");
+        otherNameLeaf = read("elsewhere.pem");
+        expiredSelfSigned = read("expired.pem");
+    }
+
+    private static X509Certificate read(String name) throws Exception {
+        try (InputStream in = Files.newInputStream(dir.resolve(name))) {
+            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        }
+    }
+
+    private static byte[] digest(String algorithm, byte[] data) throws Exception {
+        return MessageDigest.getInstance(algorithm).digest(data);
+    }
+
+    private static Tlsa ee(int selector, int matching, X509Certificate c) throws Exception {
+        return record(Tlsa.DANE_EE, selector, matching, c);
+    }
+
+    private static Tlsa ta(int selector, int matching, X509Certificate c) throws Exception {
+        return record(Tlsa.DANE_TA, selector, matching, c);
+    }
+
+    private static Tlsa record(int usage, int selector, int matching, X509Certificate c) throws Exception {
+        byte[] selected = selector == 0 ? c.getEncoded() : c.getPublicKey().getEncoded();
+        byte[] data = switch (matching) {
+            case 0 -> selected;
+            case 1 -> digest("SHA-256", selected);
+            default -> digest("SHA-512", selected);
+        };
+        return new Tlsa(usage, selector, matching, data);
+    }
+
+    @Test
+    void daneEeMatchesEverySelectorAndMatchingType() throws Exception {
+        for (int selector = 0; selector <= 1; selector++) {
+            for (int matching = 0; matching <= 2; matching++) {
+                DaneVerifier v = new DaneVerifier(List.of(ee(selector, matching, leaf)));
+                assertThat(v.verify(List.of(leaf, ca), "mx1.example.test")).startsWith("DANE-EE(3) " + (selector == 0 ? "Cert" : "SPKI"));
+            }
+        }
+    }
+
+    @Test
+    void daneEeChecksNoNameNoExpiryNoChain() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ee(1, 1, expiredSelfSigned)));
+        assertThat(v.verify(List.of(expiredSelfSigned), "some.other.host")).isEqualTo("DANE-EE(3) SPKI SHA2-256");
+    }
+
+    @Test
+    void aWrongDigestIsRefused() throws Exception {
+        byte[] wrong = digest("SHA-256", leaf.getPublicKey().getEncoded());
+        wrong[0] ^= 1;
+        DaneVerifier v = new DaneVerifier(List.of(new Tlsa(3, 1, 1, wrong)));
+        assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class, r -> assertThat(r.resultType()).isEqualTo("validation-failure"));
+    }
+
+    @Test
+    void daneEeOfAnotherCertificateIsRefused() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ee(0, 2, otherNameLeaf)));
+        assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test")).isInstanceOf(ServerAuthentication.Rejected.class);
+    }
+
+    @Test
+    void oneMatchingRecordOfSeveralIsEnough() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ee(1, 1, otherNameLeaf), ta(1, 1, otherCa), ee(0, 1, leaf)));
+        assertThat(v.verify(List.of(leaf, ca), "mx1.example.test")).isEqualTo("DANE-EE(3) Cert SHA2-256");
+    }
+
+    @Test
+    void daneTaAuthenticatesAChainToTheAnchorWithTheRightName() throws Exception {
+        for (int selector = 0; selector <= 1; selector++) {
+            for (int matching = 0; matching <= 2; matching++) {
+                DaneVerifier v = new DaneVerifier(List.of(ta(selector, matching, ca)));
+                assertThat(v.verify(List.of(leaf, ca), "mx1.example.test")).startsWith("DANE-TA(2)");
+                assertThat(v.verify(List.of(leaf, ca), "MX1.Example.Test.")).startsWith("DANE-TA(2)");
+            }
+        }
+    }
+
+    @Test
+    void daneTaWithAnotherNameIsAHostMismatch() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, ca)));
+        assertThatThrownBy(() -> v.verify(List.of(otherNameLeaf, ca), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class,
+                        r -> assertThat(r.resultType()).isEqualTo("certificate-host-mismatch"));
+    }
+
+    @Test
+    void daneTaAcceptsTheTlsaBaseDomainAsReferenceIdentifier() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, ca)), List.of("mail.elsewhere.test"), Clock.systemUTC());
+        assertThat(v.verify(List.of(otherNameLeaf, ca), "mx1.example.test")).startsWith("DANE-TA(2)");
+    }
+
+    @Test
+    void aWildcardCoversOneLabel() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ta(0, 1, ca)));
+        assertThat(v.verify(List.of(wildcardLeaf, ca), "mx1.example.test")).startsWith("DANE-TA(2)");
+        assertThatThrownBy(() -> v.verify(List.of(wildcardLeaf, ca), "a.mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class,
+                        r -> assertThat(r.resultType()).isEqualTo("certificate-host-mismatch"));
+        assertThatThrownBy(() -> v.verify(List.of(wildcardLeaf, ca), "example.test"))
+                .isInstanceOf(ServerAuthentication.Rejected.class);
+    }
+
+    @Test
+    void daneTaNotInThePresentedChainIsRefused() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, ca)));
+        // The server sends its certificate alone: the anchor must be in the chain (RFC 7672 §3.1.2).
+        assertThatThrownBy(() -> v.verify(List.of(leaf), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class, r -> assertThat(r.resultType()).isEqualTo("validation-failure"));
+        DaneVerifier other = new DaneVerifier(List.of(ta(1, 1, otherCa)));
+        assertThatThrownBy(() -> other.verify(List.of(leaf, ca), "mx1.example.test")).isInstanceOf(ServerAuthentication.Rejected.class);
+    }
+
+    @Test
+    void daneTaNeedsTheChainToVerify() throws Exception {
+        // otherCa is named by the record and sent, but did not sign the server's certificate.
+        DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, otherCa)));
+        assertThatThrownBy(() -> v.verify(List.of(leaf, otherCa), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class,
+                        r -> assertThat(r.resultType()).isEqualTo("certificate-not-trusted"));
+    }
+
+    @Test
+    void daneTaChecksValidityBelowTheAnchor() throws Exception {
+        DaneVerifier later = new DaneVerifier(List.of(ta(1, 1, ca)), List.of(),
+                Clock.fixed(leaf.getNotAfter().toInstant().plusSeconds(3600), java.time.ZoneOffset.UTC));
+        assertThatThrownBy(() -> later.verify(List.of(leaf, ca), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class,
+                        r -> assertThat(r.resultType()).isEqualTo("certificate-expired"));
+    }
+
+    @Test
+    void daneTaDoesNotMatchTheServersOwnCertificate() throws Exception {
+        DaneVerifier v = new DaneVerifier(List.of(ta(0, 1, leaf)));
+        assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test")).isInstanceOf(ServerAuthentication.Rejected.class);
+    }
+
+    @Test
+    void onlyDaneUsagesAndKnownParametersAreUsable() {
+        assertThat(new Tlsa(3, 1, 1, new byte[32]).usable()).isTrue();
+        assertThat(new Tlsa(2, 0, 2, new byte[64]).usable()).isTrue();
+        assertThat(new Tlsa(1, 1, 1, new byte[32]).usable()).isFalse(); // PKIX-EE
+        assertThat(new Tlsa(0, 1, 1, new byte[32]).usable()).isFalse(); // PKIX-TA
+        assertThat(new Tlsa(3, 2, 1, new byte[32]).usable()).isFalse();
+        assertThat(new Tlsa(3, 1, 3, new byte[32]).usable()).isFalse();
+        assertThat(new Tlsa(3, 1, 1, new byte[20]).usable()).isFalse(); // wrong length for SHA2-256
+        assertThatThrownBy(() -> new DaneVerifier(List.of(new Tlsa(1, 1, 1, new byte[32])))).isInstanceOf(IllegalArgumentException.class);
+    }
+}
