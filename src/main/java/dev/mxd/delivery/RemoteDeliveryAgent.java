@@ -162,7 +162,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
             TlsPolicies.ForDomain policies = demand == TlsDemand.RELAXED ? host -> new HostTls.Opportunistic()
                     : tlsPolicies.forDomain(new TlsPolicies.Destination(domain, resolved.relay().isPresent()), routes);
-            HostDecisions tls = new HostDecisions(domain, routes, policies, demand);
+            // RFC 8460 §4.3 reports sessions with the policy domain's own MX hosts under its policy: not those to a relay
+            // host, nor those of mail that asked to go whatever the policy (TLS-Required: No; TLS reports themselves, §3).
+            boolean reported = resolved.relay().isEmpty() && demand != TlsDemand.RELAXED;
+            HostDecisions tls = new HostDecisions(domain, routes, policies, demand, reported);
             return deliver(envelope, text, recipients, resolved.hosts(domain), selection, probing, tls);
         } finally {
             probing.forEach(hostStatus::endProbe); // its result is recorded: others may connect, or wait for the retry time
@@ -218,9 +221,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         final MxOutcome.Routes routes;
         final TlsPolicies.ForDomain policies;
         final TlsDemand demand;
+        final boolean reported;
         final Map<String, HostTls> made = new HashMap<>();
 
-        HostDecisions(String domain, MxOutcome.Routes routes, TlsPolicies.ForDomain policies, TlsDemand demand) {
+        HostDecisions(String domain, MxOutcome.Routes routes, TlsPolicies.ForDomain policies, TlsDemand demand, boolean reported) {
+            this.reported = reported;
             this.domain = domain;
             this.routes = routes;
             this.policies = policies;
@@ -321,11 +326,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 t = new Try(Optional.empty(), route + ": " + refusal.get(), Map.of(), Optional.of(EnhancedStatus.ENCRYPTION_NEEDED));
             } else if (decision instanceof HostTls.Unusable unusable) {
                 LOG.warn("{}: not used for {}: {}", route, tls.domain, LogText.safe(unusable.reason()));
-                tlsResults.record(tls.domain, route.host(), route.address(), decision,
-                        Optional.of(new TlsResults.Failure(unusable.resultType(), unusable.reason())));
+                if (tls.reported) {
+                    tell(() -> tlsResults.record(tls.domain, route.host(), route.address(), decision,
+                            Optional.of(new TlsResults.Failure(unusable.resultType(), unusable.reason()))));
+                }
                 t = new Try(Optional.empty(), route + ": " + unusable.reason(), Map.of(), Optional.of(unusable.status()));
             } else {
-                t = attempt(route, transaction, settingsFor(decision), tls.domain, decision);
+                t = attempt(route, transaction, settingsFor(decision), tls, decision, tls.reported);
             }
             if (t.result().isPresent() && tls.demand == TlsDemand.REQUIRED && refusedForRequireTls(t.result().get())) {
                 // The next hop does not offer REQUIRETLS: nothing was sent; another MX host may offer it.
@@ -418,26 +425,34 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     /** One address: a cached or new connection, then the transaction. */
-    private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, String domain, HostTls decision) {
-        // A connection opened without the authentication this decision asks for is no use to it.
-        boolean authenticate = settings.tls() == TlsPolicy.REQUIRE && settings.authentication().isPresent();
-        SmtpConnection connection = connections.take(route.socketAddress(), c -> !authenticate || c.authenticated().isPresent())
-                .orElse(null);
+    private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, HostDecisions tls, HostTls decision,
+                        boolean report) {
+        String domain = tls.domain;
+        // A cached connection is of use only if it has what this decision asks for: TLS when TLS is required, and a
+        // certificate authenticated for this very host name (another MX name on the same address has other TLSA records).
+        boolean encrypt = settings.tls() == TlsPolicy.REQUIRE;
+        boolean authenticate = encrypt && settings.authentication().isPresent();
+        SmtpConnection connection = connections.take(route.socketAddress(), c -> (!encrypt || c.tlsProtocol().isPresent())
+                && (!authenticate || c.authenticated().isPresent() && c.host().equals(route.host()))).orElse(null);
         boolean cached = connection != null;
         if (connection == null) {
             OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), settings);
             if (opened instanceof OpenResult.Failed f) {
-                recordTls(domain, route, decision, f.failure());
+                if (report) {
+                    recordTls(domain, route, decision, f.failure());
+                }
                 if (settings.tls() == TlsPolicy.REQUIRE && f.failure().stage().compareTo(SessionStage.STARTTLS) >= 0
                         && f.failure().stage().compareTo(SessionStage.RSET) < 0) {
                     // RFC 7672 §2.2, RFC 8461 §4.2: TLS the policy requires could not be set up: this host defers, the next is tried.
                     return new Try(Optional.empty(), noteFailure(route, f.failure()), Map.of(),
                             Optional.of(EnhancedStatus.CRYPTOGRAPHIC_FAILURE));
                 }
-                return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), domain, decision);
+                return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), tls, decision);
             }
             connection = ((OpenResult.Ready) opened).connection();
-            recordTls(domain, route, decision, connection);
+            if (report) {
+                recordTls(domain, route, decision, connection);
+            }
         }
         TransactionResult result = connection.send(transaction);
         if (!(result instanceof TransactionResult.Completed done)) {
@@ -446,7 +461,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             if (cached) {
                 // The server may have closed an idle cached connection: that says nothing about the host.
                 LOG.debug("{}: cached connection unusable ({}); opening a new one", route, LogText.safe(f.failure().detail()));
-                return attempt(route, transaction, settings, domain, decision);
+                return attempt(route, transaction, settings, tls, decision, report);
             }
             return new Try(Optional.empty(), noteFailure(route, f.failure()), f.settled(), Optional.empty());
         }
@@ -456,10 +471,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     private Try retryWithoutTlsOrFail(MxRoute route, OutboundEnvelope transaction, ClientSettings settings,
-                                      SessionFailure failure, String domain, HostTls decision) {
+                                      SessionFailure failure, HostDecisions tls, HostTls decision) {
         if (failure.tlsFailed() && settings.tls() == TlsPolicy.OPPORTUNISTIC) {
             LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, LogText.safe(failure.detail()));
-            return attempt(route, transaction, settings.withTls(TlsPolicy.NONE).withAuthentication(Optional.empty()), domain, decision);
+            // The failed handshake was told already; the plain-text session after it is not another TLS outcome.
+            return attempt(route, transaction, settings.withTls(TlsPolicy.NONE).withAuthentication(Optional.empty()), tls, decision,
+                    false);
         }
         return new Try(Optional.empty(), noteFailure(route, failure));
     }
@@ -476,7 +493,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         } else {
             return; // not a TLS matter: the host did not answer, or refused the session before STARTTLS
         }
-        tlsResults.record(domain, route.host(), route.address(), decision, Optional.of(new TlsResults.Failure(type, failure.detail())));
+        tell(() -> tlsResults.record(domain, route.host(), route.address(), decision,
+                Optional.of(new TlsResults.Failure(type, failure.detail()))));
     }
 
     /** Tells {@link #tlsResults} how TLS went on a session that opened. */
@@ -488,8 +506,21 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             ServerAuthentication.Rejected r = connection.unauthenticated().get();
             failure = Optional.of(new TlsResults.Failure(r.resultType(), r.getMessage()));
         }
-        tlsResults.opened(domain, route.host(), route.address(), decision, failure,
-                new TlsResults.Session(connection.tlsProtocol(), connection.authenticated()));
+        Optional<TlsResults.Failure> told = failure;
+        tell(() -> tlsResults.opened(domain, route.host(), route.address(), decision, told,
+                new TlsResults.Session(connection.tlsProtocol(), connection.authenticated())));
+    }
+
+    /**
+     * Tells {@link #tlsResults} something: reporting is a side matter, so whatever goes wrong in it is logged and
+     * never stops, defers or loses the mail being delivered.
+     */
+    private void tell(Runnable report) {
+        try {
+            report.run();
+        } catch (RuntimeException e) {
+            LOG.error("TLS results could not be recorded (the delivery goes on): {}", e.toString(), e);
+        }
     }
 
     /**

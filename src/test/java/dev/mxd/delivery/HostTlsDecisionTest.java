@@ -82,17 +82,25 @@ class HostTlsDecisionTest {
     }
 
     private RemoteDeliveryAgent agent(int port, Function<String, HostTls> byHost) {
+        return agent(port, byHost, NextHop.Routing.BY_MX, results);
+    }
+
+    private RemoteDeliveryAgent agent(int port, Function<String, HostTls> byHost, NextHop.Routing routing, TlsResults sink) {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
         HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
         TlsPolicies policies = (destination, routes) -> host -> byHost.apply(host.name());
         return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, port), hosts,
                 ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
-                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX, policies, results);
+                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), routing, policies, sink);
     }
 
     private List<RecipientStatus> deliver(RemoteDeliveryAgent agent) throws Exception {
-        Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+        return deliver(agent, "Subject: hi\r\n\r\nhello\r\n");
+    }
+
+    private List<RecipientStatus> deliver(RemoteDeliveryAgent agent, String message) throws Exception {
+        Path text = Files.write(dir.resolve("text"), message.getBytes(StandardCharsets.US_ASCII));
         Recipient r = new Recipient(Mailbox.parse("user@agent.test"), RcptParameters.NONE, new Route.Relay("agent.test"));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
         Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
@@ -161,6 +169,69 @@ class HostTlsDecisionTest {
                     .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
             assertThat(one.messages).hasSize(1);
             assertThat(recorded).containsExactly("agent.test mx1.agent.test sts starttls-not-supported");
+        }
+    }
+
+    @Test
+    void sessionsToARelayHostOrOfMailThatWaivesThePolicyAreNotReported() throws Exception {
+        int port = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        try (FakeSmtpServer one = mx("127.0.0.1", port); FakeSmtpServer two = mx("127.0.0.2", port)) {
+            // a relay host stands in for the domain's MX: its TLS says nothing about the domain's policy (RFC 8460 §4.3)
+            NextHop.Host hop = new NextHop.Host("127.0.0.2", Optional.of(java.net.InetAddress.getByName("127.0.0.2")),
+                    java.util.OptionalInt.of(port));
+            assertThat(deliver(agent(port, h -> new HostTls.Opportunistic(), d -> Optional.of(hop), results))).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(two.messages).hasSize(1);
+            // TLS-Required: No (RFC 8689 §5), which TLS reports themselves carry (RFC 8460 §3)
+            assertThat(deliver(agent(port, h -> new HostTls.Opportunistic()), "TLS-Required: No\r\nSubject: report\r\n\r\nhi\r\n"))
+                    .singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(one.messages).hasSize(1);
+            assertThat(recorded).isEmpty();
+        }
+    }
+
+    @Test
+    void aResultsSinkThatThrowsNeverStopsTheMail() throws Exception {
+        int port = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        try (FakeSmtpServer one = mx("127.0.0.1", port); FakeSmtpServer two = mx("127.0.0.2", port)) {
+            TlsResults broken = (domain, host, address, tls, failure) -> {
+                throw new IllegalStateException("the report store is broken");
+            };
+            assertThat(deliver(agent(port, h -> new HostTls.Opportunistic(), NextHop.Routing.BY_MX, broken))).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(one.messages).hasSize(1);
+        }
+    }
+
+    @Test
+    void theFallbackToPlainTextAfterAFailedHandshakeIsOneFailureNotTwo() throws Exception {
+        int port = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        Function<String, String> brokenTls = c -> c.equals("STARTTLS") ? "220 2.0.0 go ahead\r\nthis is not TLS" : null;
+        try (FakeSmtpServer one = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", port), 10, "220 mx1 ESMTP",
+                List.of("STARTTLS"), brokenTls)) {
+            assertThat(deliver(agent(port, h -> new HostTls.Opportunistic()))).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(one.messages).hasSize(1);
+            assertThat(recorded).containsExactly("agent.test mx1.agent.test no-policy-found validation-failure");
+        }
+    }
+
+    @Test
+    void aCachedPlainTextConnectionIsNotReusedForAHostThatMustEncrypt() throws Exception {
+        int port = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        try (FakeSmtpServer one = mx("127.0.0.1", port); FakeSmtpServer two = mx("127.0.0.2", port)) {
+            java.util.concurrent.atomic.AtomicReference<HostTls> policy = new java.util.concurrent.atomic.AtomicReference<>(
+                    new HostTls.Opportunistic());
+            RemoteDeliveryAgent agent = agent(port, h -> policy.get());
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(one.messages).hasSize(1); // its connection is now idle in the cache
+            policy.set(new HostTls.Encrypted(TLSA));
+            assertThat(deliver(agent)).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.status()).contains(EnhancedStatus.CRYPTOGRAPHIC_FAILURE);
+            });
+            assertThat(one.messages).as("nothing more in plain text to a host that must encrypt").hasSize(1);
+            assertThat(two.messages).isEmpty();
         }
     }
 }

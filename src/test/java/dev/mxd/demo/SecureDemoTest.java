@@ -65,6 +65,8 @@ class SecureDemoTest {
             // Each MX host received sessions (mx1 from the sender and the backups; mx2, mx3 while mx1 was down), over TLS.
             assertThat(text).as("a TLS line for %s in:%n%s", host, text)
                     .containsPattern("(?m)^\\[ *[0-9.]+s\\]   " + Pattern.quote(host) + ": .*\\(TLS 1\\.[23]\\)");
+            assertThat(text).as("DANE authenticated %s in:%n%s", host, text)
+                    .containsPattern("(?m)^\\[ *[0-9.]+s\\]   " + Pattern.quote(host) + ": DANE-EE authenticated \\(TLS 1\\.3\\)");
             assertThat(text).doesNotContainPattern("(?m)^\\[ *[0-9.]+s\\]   " + Pattern.quote(host) + ": (TLS FAILED|not used|no )");
         }
 
