@@ -433,7 +433,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         boolean encrypt = settings.tls() == TlsPolicy.REQUIRE;
         boolean authenticate = encrypt && settings.authentication().isPresent();
         SmtpConnection connection = connections.take(route.socketAddress(), c -> (!encrypt || c.tlsProtocol().isPresent())
-                && (!authenticate || c.authenticated().isPresent() && c.host().equals(route.host()))).orElse(null);
+                && (!authenticate || c.host().equals(route.host())
+                && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)))).orElse(null);
         boolean cached = connection != null;
         if (connection == null) {
             OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), settings);

@@ -642,9 +642,11 @@ public final class QueueManager implements AutoCloseable {
             if (r.state().done()) {
                 updated.add(r);
             } else {
+                // RFC 8689 §4.2.1: a REQUIRETLS message that never found a secure enough next hop is returned as such (5.7.10)
+                boolean tlsTrouble = e.parameters().requireTls() && r.status().filter(st -> st.subject() == 7).isPresent();
                 RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
                         "delivery time expired after " + settings.retry().giveUp().toDays() + " days; last problem: " + r.detail(),
-                        now, Optional.of(EnhancedStatus.EXPIRED), r.remoteMta());
+                        now, Optional.of(tlsTrouble ? EnhancedStatus.ENCRYPTION_NEEDED : EnhancedStatus.EXPIRED), r.remoteMta());
                 expired.add(failed);
                 updated.add(failed);
                 log(e, failed);

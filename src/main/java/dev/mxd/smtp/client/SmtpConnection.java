@@ -391,6 +391,11 @@ public final class SmtpConnection implements AutoCloseable {
         RecipientOutcome[] outcomes = new RecipientOutcome[rcpts.size()];
         OutboundEnvelope wire = envelope;
         List<Integer> sent = IntStream.range(0, rcpts.size()).boxed().toList();
+        if (envelope.requireTls() && (!tls || authenticated.isEmpty())) {
+            // RFC 8689 §4.2.1: never on a session that is not TLS authenticated by DANE or MTA-STS, whoever asks.
+            return refuseAll(rcpts, EnhancedStatus.ENCRYPTION_NEEDED, where + " is not a TLS session authenticated by DANE or"
+                    + " MTA-STS (RFC 8689 §4.2.1); not sent");
+        }
         if (envelope.requireTls() && !extensions.requireTls()) {
             // RFC 8689 §4.2.1: a REQUIRETLS message goes only to a server that offers REQUIRETLS.
             return refuseAll(rcpts, EnhancedStatus.REQUIRETLS_NEEDED, where + " does not offer REQUIRETLS (RFC 8689 §4.2.1); not sent");
@@ -943,6 +948,11 @@ public final class SmtpConnection implements AutoCloseable {
     /** How {@code settings.authentication()} matched the server's certificate ("DANE-EE(3) ..."); empty when not checked or not matched. */
     public Optional<String> authenticated() {
         return authenticated;
+    }
+
+    /** The method ("DANE", "MTA-STS") that authenticated the server's certificate; empty when none did. */
+    public Optional<String> authenticationMethod() {
+        return authenticated.isPresent() ? settings.authentication().map(ServerAuthentication::method) : Optional.empty();
     }
 
     /** Why the server's certificate failed {@code settings.authentication()} in a session that went on (MTA-STS testing). */

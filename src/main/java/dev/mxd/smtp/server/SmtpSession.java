@@ -136,7 +136,9 @@ final class SmtpSession {
             return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
         }
         if (p.requireTls() && !tls) {
-            return reply(Replies.REQUIRETLS_NEEDS_TLS); // RFC 8689 §3: REQUIRETLS only in a TLS session
+            // RFC 8689 §3: REQUIRETLS only in a TLS session; where STARTTLS is not offered either, the keyword was
+            // never advertised and is unknown here (RFC 5321 §4.1.1.11)
+            return reply(tlsAvailable ? Replies.REQUIRETLS_NEEDS_TLS : Replies.unknownParameter("REQUIRETLS"));
         }
         if (p.size().isPresent() && p.size().getAsLong() > limits.maxMessageSize().bytes()) {
             return reply(Replies.MESSAGE_TOO_BIG); // RFC 1870 §6.1

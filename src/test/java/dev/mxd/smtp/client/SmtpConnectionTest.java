@@ -649,24 +649,17 @@ class SmtpConnectionTest {
         assertThat(((RecipientOutcome.Deferred) done.recipients().get(1)).maybeDelivered()).isFalse();
     }
 
-    // RFC 8689 REQUIRETLS: the parameter goes to a server that offers the extension; to one that does not,
-    // nothing is sent and every recipient fails 5.7.30.
+    // RFC 8689 REQUIRETLS: a message that asks for it never goes over a session that is not TLS authenticated by
+    // DANE or MTA-STS, whatever the server offers (the parameter on an authenticated session, and 5.7.30 for a next
+    // hop without the extension, are tested with real TLS in RequireTlsDeliveryTest and RequireTlsNextHopPeerTest).
 
     @Test
-    void aRequireTlsMessageGoesWithTheParameterToAServerThatOffersIt() throws IOException {
+    void aRequireTlsMessageIsNeverSentOverAnUnauthenticatedSession() throws IOException {
         FakeSmtpServer s = server(List.of("ENHANCEDSTATUSCODES", "REQUIRETLS"), c -> null);
-        TransactionResult.Completed done = completed(connect(s).send(envelope("x@fake.test").withRequireTls(true)));
-        assertThat(done.recipients()).singleElement().isInstanceOf(RecipientOutcome.Accepted.class);
-        assertThat(s.commands("MAIL")).singleElement().satisfies(m -> assertThat(m).endsWith(" REQUIRETLS"));
-    }
-
-    @Test
-    void aRequireTlsMessageIsNotSentToAServerWithoutTheExtension() throws IOException {
-        FakeSmtpServer s = server(List.of("ENHANCEDSTATUSCODES"), c -> null);
         SmtpConnection c = connect(s);
         TransactionResult.Completed done = completed(c.send(envelope("x@fake.test").withRequireTls(true)));
         assertThat(done.recipients()).singleElement().isInstanceOfSatisfying(RecipientOutcome.Failed.class, f -> {
-            assertThat(f.status()).isEqualTo(dev.mxd.smtp.EnhancedStatus.REQUIRETLS_NEEDED);
+            assertThat(f.status()).isEqualTo(dev.mxd.smtp.EnhancedStatus.ENCRYPTION_NEEDED);
             assertThat(f.reply()).isEmpty();
         });
         assertThat(s.commands("MAIL")).isEmpty();

@@ -76,4 +76,19 @@ class RequireTlsReceivingTest {
             assertThat(spool.envelope(state, id).parameters().requireTls()).isTrue();
         }
     }
+
+    /** A listener without a certificate offers neither STARTTLS nor REQUIRETLS: the parameter is unknown there (555), not "STARTTLS first". */
+    @Test
+    void withoutACertificateTheParameterIsUnknown() throws Exception {
+        Path data = dir.resolve("plain");
+        Files.createDirectories(data);
+        try (TestMx mx = TestMx.startIn(data, ""); RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\r\n");
+            assertThat(c.reply()).doesNotContain("STARTTLS").doesNotContain("REQUIRETLS");
+            c.send("MAIL FROM:<s@client.test> REQUIRETLS\r\n");
+            assertThat(c.reply()).startsWith("555 5.5.4");
+            c.send("QUIT\r\n");
+        }
+    }
 }
