@@ -234,7 +234,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
         HostTls forHost(String name) {
             return made.computeIfAbsent(name, n -> routes.hosts().stream().filter(h -> h.name().equals(n)).findFirst()
-                    .map(policies::forHost).orElseGet(HostTls.Opportunistic::new));
+                    .map(policies::forHost).orElseGet(() -> new HostTls.Unusable(EnhancedStatus.CRYPTOGRAPHIC_FAILURE,
+                            n + " is not in the MX plan the TLS policy was decided for", "validation-failure",
+                            HostTls.ReportedPolicy.NONE)));
         }
 
         /**

@@ -172,4 +172,33 @@ class RequireTlsDeliveryTest {
             assertThat(mx.commands).isEmpty();
         }
     }
+
+    /**
+     * A connection the Web PKI check of an MTA-STS policy authenticated is not reused for a host whose decision is DANE:
+     * the cached session never met the TLSA records (review finding). Both decisions are for the same host name here.
+     */
+    @Test
+    void aCachedConnectionAuthenticatedByAnotherMethodIsNotReused() throws Exception {
+        ServerAuthentication rejectAll = new ServerAuthentication() {
+            public String method() {
+                return "DANE";
+            }
+
+            public String verify(List<java.security.cert.X509Certificate> chain, String host) throws Rejected {
+                throw new Rejected("validation-failure", "no TLSA record matches (test)");
+            }
+        };
+        java.util.concurrent.atomic.AtomicReference<HostTls> decision = new java.util.concurrent.atomic.AtomicReference<>(
+                new HostTls.Authenticated(ANY, new HostTls.ReportedPolicy("sts", List.of(), List.of("mx.example.test"))));
+        try (TestMx next = nextHopWithTls()) {
+            RemoteDeliveryAgent agent = agent(next.smtp().getPort(), (destination, routes) -> host -> decision.get());
+            assertThat(deliver(agent, false, "")).isInstanceOf(DeliveryResult.Delivered.class);
+            next.awaitDelivered("alice", 1, Duration.ofSeconds(20));
+            decision.set(new HostTls.Authenticated(rejectAll, new HostTls.ReportedPolicy("tlsa", List.of("3 1 1 00"), List.of())));
+            DeliveryResult r = deliver(agent, false, "");
+            assertThat(r).isInstanceOfSatisfying(DeliveryResult.Deferred.class,
+                    d -> assertThat(d.status()).isEqualTo(dev.mxd.smtp.EnhancedStatus.CRYPTOGRAPHIC_FAILURE));
+            assertThat(next.delivered("alice")).hasSize(1);
+        }
+    }
 }

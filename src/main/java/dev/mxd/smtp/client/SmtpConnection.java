@@ -294,7 +294,12 @@ public final class SmtpConnection implements AutoCloseable {
             }
         }
         try {
-            authenticated = Optional.of(check.verify(List.copyOf(chain), host));
+            try {
+                authenticated = Optional.of(check.verify(List.copyOf(chain), host));
+            } catch (RuntimeException broken) {
+                // a crafted certificate the check cannot even read authenticates nothing
+                throw new ServerAuthentication.Rejected("validation-failure", "the certificate could not be checked: " + broken);
+            }
             return Optional.empty();
         } catch (ServerAuthentication.Rejected e) {
             unauthenticated = Optional.of(e);
