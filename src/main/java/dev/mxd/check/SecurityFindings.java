@@ -55,6 +55,14 @@ public final class SecurityFindings {
         List<Finding> out = new ArrayList<>();
         SecurityReport.Validation v = report.validation();
         String d = outcome.domain().ascii();
+        if (!(outcome instanceof MxOutcome.Routes)) {
+            // No MX host to secure: only a bogus MX answer (which is why there is none) is worth saying.
+            if (v.validating() && report.mxDnssec() == DnssecStatus.BOGUS) {
+                out.add(Finding.of(Severity.ERROR, "the DNSSEC signatures of " + d + "'s MX records do not validate (bogus,"
+                        + " RFC 4035 §4.3): validating senders defer all its mail; fix the zone's signatures or its DS record"));
+            }
+            return out;
+        }
         if (!v.validating()) {
             out.add(Finding.of(Severity.NOTE, "DNSSEC validation was off for this check (--dnssec " + v.mode() + ": " + v.note()
                     + "): the MX chain's status and DANE could not be checked; run it against a validating resolver"
