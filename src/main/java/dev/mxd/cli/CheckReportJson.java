@@ -68,9 +68,10 @@ final class CheckReportJson {
     }
 
     /**
-     * The MX security part: {@code "security"} for the domain (DNSSEC validation in force and the MX records'
-     * status, the MTA-STS publication, the TLS-RPT record) and, in each entry of {@code "hosts"}, a
-     * {@code "security"} object with its DANE result and, for a domain with an MTA-STS policy, its MTA-STS checks.
+     * The MX security part, {@code "security"}: for the domain, the DNSSEC validation in force and the MX records'
+     * status, the MTA-STS publication and the TLS-RPT record; in {@code "hosts"}, for each MX host, its address
+     * records' DNSSEC status, its DANE result and, for a domain with an MTA-STS policy, its MTA-STS checks. The
+     * lookup's own {@code "hosts"} stay as {@code mxd lookup --json} prints them.
      */
     private static void putSecurity(ObjectNode o, SecurityReport s) {
         ObjectNode sec = o.putObject("security");
@@ -90,29 +91,29 @@ final class CheckReportJson {
         ArrayNode rua = rpt.putArray("rua");
         s.tlsRpt().rua().forEach(u -> rua.add(u.toString()));
         rpt.put("detail", s.tlsRpt().detail());
-        for (com.fasterxml.jackson.databind.JsonNode hn : o.withArray("hosts")) {
-            String name = hn.get("name").asText();
-            s.hosts().stream().filter(h -> h.host().equals(name)).findFirst().ifPresent(h -> {
-                ObjectNode hs = ((ObjectNode) hn).putObject("security");
-                ObjectNode dane = hs.putObject("dane");
-                dane.put("status", h.dane().status().text());
-                ArrayNode tlsa = dane.putArray("tlsa");
-                h.dane().tlsa().forEach(tlsa::add);
-                dane.put("detail", h.dane().detail());
-                if (h.sts().isEmpty()) {
-                    hs.putNull("mta_sts");
-                    return;
-                }
-                ObjectNode hsts = hs.putObject("mta_sts");
-                hsts.put("mx_matches", h.sts().get().mxMatches());
-                ArrayNode certs = hsts.putArray("certificates");
-                for (SecurityReport.CertificateCheck c : h.sts().get().certificates()) {
-                    ObjectNode cn = certs.addObject();
-                    cn.put("address", c.address());
-                    cn.put("valid", c.valid());
-                    cn.put("detail", c.detail());
-                }
-            });
+        ArrayNode hosts = sec.putArray("hosts");
+        for (SecurityReport.HostSecurity h : s.hosts()) {
+            ObjectNode hs = hosts.addObject();
+            hs.put("name", h.host());
+            hs.put("dnssec", h.dnssec().text());
+            ObjectNode dane = hs.putObject("dane");
+            dane.put("status", h.dane().status().text());
+            ArrayNode tlsa = dane.putArray("tlsa");
+            h.dane().tlsa().forEach(tlsa::add);
+            dane.put("detail", h.dane().detail());
+            if (h.sts().isEmpty()) {
+                hs.putNull("mta_sts");
+                continue;
+            }
+            ObjectNode hsts = hs.putObject("mta_sts");
+            hsts.put("mx_matches", h.sts().get().mxMatches());
+            ArrayNode certs = hsts.putArray("certificates");
+            for (SecurityReport.CertificateCheck c : h.sts().get().certificates()) {
+                ObjectNode cn = certs.addObject();
+                cn.put("address", c.address());
+                cn.put("valid", c.valid());
+                cn.put("detail", c.detail());
+            }
         }
     }
 }
