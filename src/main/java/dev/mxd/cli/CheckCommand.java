@@ -36,9 +36,13 @@ import picocli.CommandLine.Parameters;
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = {"Check DOMAIN's MX set-up: resolve it, open an SMTP session to every MX address (greeting, EHLO,"
                 + " QUIT; no mail is sent) and list findings as error, warning or note.",
+                "It grades MX security too: DNSSEC of the MX chain (--dnssec, --trust-anchor), each host's TLSA records against"
+                        + " the certificate it presents, the MTA-STS policy and each MX certificate under it (--ca-file), the TLS-RPT"
+                        + " record.",
                 "Exit status: 0 no errors, 1 errors found, 75 DNS failed for now, 64 usage error."},
         footer = {"", "Examples:", "  mxd check example.org",
-                "  mxd check --dns 127.0.0.1:5354 --port 2525 --timeout 5s example.test"})
+                "  mxd check --dns 127.0.0.1:5354 --port 2525 --timeout 5s example.test",
+                "  mxd check --dns 127.0.0.1:5354 --dnssec validate --trust-anchor dane.test.anchor --ca-file ca.pem dane.test"})
 final class CheckCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "DOMAIN", description = "The mail domain (Unicode or A-labels).")
