@@ -3,8 +3,9 @@ package dev.mxd.cli;
 import dev.mxd.check.CheckReport;
 import dev.mxd.check.Finding;
 import dev.mxd.check.HostProbe;
-import dev.mxd.check.MtaStsFindings;
 import dev.mxd.check.MxCheck;
+import dev.mxd.check.SecurityCheck;
+import dev.mxd.check.SecurityReport;
 import dev.mxd.check.Severity;
 import dev.mxd.dns.AddressText;
 import dev.mxd.dns.MailDomain;
@@ -14,7 +15,6 @@ import dev.mxd.smtp.client.ProbeSettings;
 import dev.mxd.smtp.client.SmtpProbe;
 import dev.mxd.tls.MtaSts;
 import java.io.PrintWriter;
-import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
 import java.util.Map;
@@ -36,9 +36,13 @@ import picocli.CommandLine.Parameters;
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = {"Check DOMAIN's MX set-up: resolve it, open an SMTP session to every MX address (greeting, EHLO,"
                 + " QUIT; no mail is sent) and list findings as error, warning or note.",
+                "It grades MX security too: DNSSEC of the MX chain (--dnssec, --trust-anchor), each host's TLSA records against"
+                        + " the certificate it presents, the MTA-STS policy and each MX certificate under it (--ca-file), the TLS-RPT"
+                        + " record.",
                 "Exit status: 0 no errors, 1 errors found, 75 DNS failed for now, 64 usage error."},
         footer = {"", "Examples:", "  mxd check example.org",
-                "  mxd check --dns 127.0.0.1:5354 --port 2525 --timeout 5s example.test"})
+                "  mxd check --dns 127.0.0.1:5354 --port 2525 --timeout 5s example.test",
+                "  mxd check --dns 127.0.0.1:5354 --dnssec validate --trust-anchor dane.test.anchor --ca-file ca.pem dane.test"})
 final class CheckCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "DOMAIN", description = "The mail domain (Unicode or A-labels).")
@@ -82,12 +86,10 @@ final class CheckCommand implements Callable<Integer> {
             MailDomain parsed = MailDomain.parse(domain);
             MxOutcome outcome = resolverOptions.resolver().resolve(parsed);
             report = new MxCheck(new SmtpProbe(settings), port).check(outcome);
+            report = report.withSecurity(new SecurityCheck(resolverOptions.dnsClient(), resolverOptions.policyFetcher(),
+                    resolverOptions.webPki(), resolverOptions.dnssec).check(outcome, report.probes()));
             if (outcome instanceof MxOutcome.Routes) {
-                sts = Optional.of(MtaSts.published(resolverOptions.dnsClient(), resolverOptions.policyFetcher(), parsed.ascii()));
-                List<Finding> findings = new ArrayList<>(report.findings());
-                findings.addAll(MtaStsFindings.of(sts.get(), outcome));
-                findings.sort(java.util.Comparator.comparing(Finding::severity)); // listed most serious first
-                report = new CheckReport(report.outcome(), report.port(), report.probes(), findings);
+                sts = report.security().map(SecurityReport::mtaSts);
             }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
@@ -97,12 +99,33 @@ final class CheckCommand implements Callable<Integer> {
         } else {
             print(out, report);
             sts.ifPresent(p -> LookupCommand.printMtaSts(out, p));
+            report.security().ifPresent(s -> printSecurity(out, s));
         }
         out.flush();
         if (report.dnsTemporaryFailure()) {
             return ExitCodes.TEMPORARY;
         }
         return report.hasErrors() ? ExitCodes.PERMANENT : ExitCodes.OK;
+    }
+
+    /** The MX security part of the text output: DNSSEC in force, each host's DANE and MTA-STS, TLS-RPT. */
+    private static void printSecurity(PrintWriter out, SecurityReport s) {
+        out.printf("%nMX security:%n");
+        out.printf("  DNSSEC:   %s%n", s.validation().validating()
+                ? "validating (--dnssec " + s.validation().mode() + "), MX records " + s.mxDnssec().text()
+                : "not validated (--dnssec " + s.validation().mode() + ": " + s.validation().note() + ")");
+        for (SecurityReport.HostSecurity h : s.hosts()) {
+            out.printf("  %s (addresses %s)%n", h.host(), h.dnssec().text());
+            out.printf("      DANE:     %s%s%n", h.dane().status().text(),
+                    h.dane().status() == SecurityReport.DaneStatus.NOT_APPLICABLE ? "" : ": " + h.dane().detail());
+            h.dane().tlsa().forEach(t -> out.printf("      TLSA:     %s%n", t));
+            h.sts().ifPresent(sts -> {
+                out.printf("      MTA-STS:  %s%n", sts.mxMatches() ? "matches the policy's mx" : "NOT among the policy's mx");
+                sts.certificates().forEach(c -> out.printf("      Web PKI:  %s %s: %s%n", c.address(), c.valid() ? "valid" : "INVALID",
+                        c.detail()));
+            });
+        }
+        out.printf("  TLS-RPT:  %s: %s%n", s.tlsRpt().status().text(), s.tlsRpt().detail());
     }
 
     private static void print(PrintWriter out, CheckReport report) {

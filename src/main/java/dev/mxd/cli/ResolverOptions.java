@@ -64,11 +64,16 @@ final class ResolverOptions {
 
     /** How MTA-STS policies are fetched, trusting {@code --ca-file} or the JDK's trust store. */
     PolicyFetcher policyFetcher() {
+        return new PolicyFetcher(dnsClient(), webPki(), 443, Duration.ofSeconds(10), Duration.ofSeconds(30));
+    }
+
+    /** The Web PKI of MTA-STS: {@code --ca-file}, or the JDK's trust store. */
+    WebPki webPki() {
         if (caFile != null && !Files.isReadable(caFile)) {
             throw new IllegalArgumentException("--ca-file " + caFile + " does not exist or cannot be read");
         }
         try {
-            return new PolicyFetcher(dnsClient(), WebPki.of(Optional.ofNullable(caFile)), 443, Duration.ofSeconds(10), Duration.ofSeconds(30));
+            return WebPki.of(Optional.ofNullable(caFile));
         } catch (IOException e) {
             throw new IllegalArgumentException("--ca-file: " + e.getMessage(), e);
         }

@@ -7,10 +7,10 @@ import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
 import dev.mxd.testing.Await;
 import dev.mxd.testing.Certificates;
-import dev.mxd.testing.Daemon;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.PeerTest;
+import dev.mxd.testing.PolicyServer;
 import dev.mxd.testing.PostfixServer;
 import dev.mxd.testing.SinkDump;
 import dev.mxd.testing.SmtpSink;
@@ -20,9 +20,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.Map;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -63,7 +61,7 @@ class MtaStsDeliveryPeerTest {
     static int port;
     static InetSocketAddress dnsAddress;
     static MxdDnsServer dns;
-    static Daemon web;
+    static PolicyServer web;
     static final List<AutoCloseable> peers = new ArrayList<>();
 
     @BeforeAll
@@ -99,7 +97,7 @@ class MtaStsDeliveryPeerTest {
             p.close();
         }
         if (web != null) {
-            web.stop(Duration.ofSeconds(5));
+            web.close();
         }
         if (dns != null) {
             dns.close();
@@ -114,12 +112,7 @@ class MtaStsDeliveryPeerTest {
     }
 
     private static void policy(String domain, String mode, String... mx) throws IOException {
-        Path d = Files.createDirectories(dir.resolve("web").resolve("mta-sts." + domain));
-        StringBuilder b = new StringBuilder("version: STSv1\r\nmode: " + mode + "\r\n");
-        for (String m : mx) {
-            b.append("mx: ").append(m).append("\r\n");
-        }
-        Files.writeString(d.resolve("mta-sts.txt"), b.append("max_age: 86400\r\n").toString());
+        PolicyServer.policy(dir.resolve("web"), domain, mode, 86400, mx);
     }
 
     /** (Re)starts the DNS server on {@link #dnsAddress}; {@code cchId} is cch.sts.test's policy id (its TXT record has TTL 0). */
@@ -146,21 +139,8 @@ class MtaStsDeliveryPeerTest {
     }
 
     private static void startWeb() throws Exception {
-        Path script = dir.resolve("policy_server.py");
-        try (InputStream in = MtaStsDeliveryPeerTest.class.getResourceAsStream("/mta-sts/policy_server.py")) {
-            Files.write(script, in.readAllBytes());
-        }
         webLog = dir.resolve("web-requests.log");
-        web = Daemon.start("policy server", List.of("python3", script.toString(), dir.resolve("web").toString(), WEB, "443",
-                        dir.resolve("web.pem").toString(), dir.resolve("web.key").toString(), webLog.toString()),
-                dir, dir.resolve("web.out")).awaitReady(Duration.ofSeconds(20), () -> {
-                    try (Socket s = new Socket()) {
-                        s.connect(new InetSocketAddress(WEB, 443), 200);
-                        return true;
-                    } catch (IOException e) {
-                        return false;
-                    }
-                });
+        web = PolicyServer.start(dir, dir.resolve("web"), WEB, 443, dir.resolve("web.pem"), dir.resolve("web.key"), webLog);
     }
 
     private static String config() {
@@ -312,7 +292,7 @@ class MtaStsDeliveryPeerTest {
                 assertThat(dumpWith(S1, marker)).isEmpty();
                 assertThat(gets("mta-sts.cch.sts.test")).hasSize(2);
             }
-            web.stop(Duration.ofSeconds(5));
+            web.close();
             serveZone("3");
             try (TestMx mx = TestMx.startIn(data, config())) {
                 // the policy server is down and the id changed: the refresh fails, the cached policy (mx2 only) stays

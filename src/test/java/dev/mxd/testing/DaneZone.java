@@ -27,9 +27,15 @@ import org.awaitility.Awaitility;
  *   <li>{@code none}: {@code mx-none}, no TLSA records</li>
  *   <li>{@code fail}: {@code mx-fail}, TLSA as {@code ee} (for a test that makes its lookup fail)</li>
  *   <li>{@code alias}: {@code mx-alias}, a CNAME for {@code mx-ta} (RFC 7672 §2.2.2), no TLSA records of its own</li>
+ *   <li>{@code good}: {@code mx-ta}, with an {@code _mta-sts} record, its policy host {@code mta-sts.good} at
+ *       {@link #POLICY_SERVER}, and a TLS-RPT record (for {@code mxd check})</li>
+ *   <li>{@code stsbad}: {@code mx-ta}, likewise, its TLS-RPT record with no usable {@code rua}</li>
  * </ul>
  */
 public final class DaneZone implements AutoCloseable {
+
+    /** The address {@code mta-sts.good.dane.test} and {@code mta-sts.stsbad.dane.test} resolve to, for a policy server. */
+    public static final String POLICY_SERVER = "127.0.0.96";
 
     private final Path dir;
     private final KnotServer knot;
@@ -84,6 +90,14 @@ public final class DaneZone implements AutoCloseable {
                     "_25._tcp.mx-fail IN TLSA 3 1 1 " + ee,
                     "alias IN MX 10 mx-alias",
                     "mx-alias IN CNAME mx-ta",
+                    "good IN MX 10 mx-ta",
+                    "_mta-sts.good IN TXT \"v=STSv1; id=20261203\"",
+                    "mta-sts.good IN A " + POLICY_SERVER,
+                    "_smtp._tls.good IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@dane.test\"",
+                    "stsbad IN MX 10 mx-ta",
+                    "_mta-sts.stsbad IN TXT \"v=STSv1; id=20261203\"",
+                    "mta-sts.stsbad IN A " + POLICY_SERVER,
+                    "_smtp._tls.stsbad IN TXT \"v=TLSRPTv1; rua=ftp://reports.dane.test\"",
                     ""));
             Map<String, Path> zones = new LinkedHashMap<>();
             zones.put("dane.test", zone);
@@ -120,6 +134,16 @@ public final class DaneZone implements AutoCloseable {
     /** The zone's key-signing key, as dns.trust-anchors and --trust-anchor take it. */
     public Path anchor() {
         return anchor;
+    }
+
+    /** The private CA's certificate (PEM): what --ca-file trusts for MTA-STS. */
+    public Path ca() {
+        return dir.resolve("ca.pem");
+    }
+
+    /** The private CA's key, to issue more certificates ({@link Certificates#issuedBy}). */
+    public Path caKey() {
+        return dir.resolve("ca.key");
     }
 
     /** The server's certificate followed by the CA's (PEM), for smtpd_tls_cert_file. */
