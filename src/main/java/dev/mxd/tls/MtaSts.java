@@ -16,6 +16,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,15 +34,26 @@ public final class MtaSts implements TlsPolicies {
 
     private static final Logger LOG = LoggerFactory.getLogger(MtaSts.class);
 
-    /** After a failed fetch, the domain's policy is not fetched again for this long (its cached policy, if any, is used). */
+    /** After a failed fetch of a policy id, that id is not fetched again for this long (its cached policy, if any, is used). */
     static final Duration FETCH_BACKOFF = Duration.ofMinutes(5);
 
-    private final DnsClient dns;
-    private final PolicyFetcher fetcher;
+    /** A cached policy is fetched again once it is this old, or half its max_age, whichever is sooner (RFC 8461 §3.3, §10). */
+    static final Duration REFRESH = Duration.ofDays(1);
+
+    /** Where a policy body comes from: {@link PolicyFetcher#fetch} outside tests. */
+    @FunctionalInterface
+    interface Source {
+        String fetch(String domain) throws PolicyFetcher.FetchFailed;
+    }
+
+    private final Function<String, StsRecord> records;
+    private final Source source;
     private final WebPki pki;
     private final StsPolicyCache cache;
     private final Clock clock;
-    private final Object[] locks = new Object[64];
+    /** The fetch running for a domain; other deliveries to it wait for that one instead of fetching again. */
+    private final ConcurrentHashMap<String, CompletableFuture<Optional<StsPolicy>>> running = new ConcurrentHashMap<>();
+    /** When a domain's policy id last failed to fetch, keyed by domain and id. */
     private final Map<String, Instant> failedFetches = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Instant> eldest) {
@@ -48,14 +62,15 @@ public final class MtaSts implements TlsPolicies {
     };
 
     public MtaSts(DnsClient dns, PolicyFetcher fetcher, WebPki pki, StsPolicyCache cache, Clock clock) {
-        this.dns = dns;
-        this.fetcher = fetcher;
+        this(domain -> StsRecord.lookup(dns, domain), fetcher::fetch, pki, cache, clock);
+    }
+
+    MtaSts(Function<String, StsRecord> records, Source source, WebPki pki, StsPolicyCache cache, Clock clock) {
+        this.records = records;
+        this.source = source;
         this.pki = pki;
         this.cache = cache;
         this.clock = clock;
-        for (int i = 0; i < locks.length; i++) {
-            locks[i] = new Object();
-        }
     }
 
     /**
@@ -110,53 +125,78 @@ public final class MtaSts implements TlsPolicies {
     /**
      * The policy delivery to {@code domain} follows now: the cached one while the TXT record's id is the
      * same (or the record cannot be read, or is gone: §5.1 keeps a valid cached policy), else a fresh fetch;
-     * a failed fetch keeps the cached policy.
+     * a cached policy older than {@link #REFRESH} (or half its max_age) is fetched again, and kept when
+     * that fails, so that a policy in use does not lapse at its max_age (§3.3, §10). A failed fetch keeps
+     * the cached policy, and that policy id is not fetched again for {@link #FETCH_BACKOFF}. Cache hits take
+     * no lock; concurrent deliveries to one domain share one fetch.
      */
     public Optional<StsPolicy> policy(String domain) {
-        synchronized (locks[Math.floorMod(domain.hashCode(), locks.length)]) {
-            Optional<StsPolicyCache.Entry> cached = cache.get(domain);
-            StsRecord record = StsRecord.lookup(dns, domain);
-            if (!(record instanceof StsRecord.Present present)) {
-                if (cached.isPresent()) {
-                    LOG.debug("{}: {}; keeping the cached MTA-STS policy id {}", domain, reason(record), cached.get().id());
-                }
-                return cached.map(StsPolicyCache.Entry::policy);
+        Optional<StsPolicyCache.Entry> cached = cache.get(domain);
+        StsRecord record = records.apply(domain);
+        if (!(record instanceof StsRecord.Present present)) {
+            if (cached.isPresent()) {
+                LOG.debug("{}: {}; keeping the cached MTA-STS policy id {}", domain, reason(record), cached.get().id());
             }
-            if (cached.isPresent() && cached.get().id().equals(present.id())) {
-                return Optional.of(cached.get().policy());
-            }
-            Instant now = clock.instant();
-            Instant failed;
-            synchronized (failedFetches) {
-                failed = failedFetches.get(domain);
-            }
-            if (failed != null && failed.plus(FETCH_BACKOFF).isAfter(now)) {
-                return cached.map(StsPolicyCache.Entry::policy);
-            }
+            return cached.map(StsPolicyCache.Entry::policy);
+        }
+        Instant now = clock.instant();
+        if (cached.isPresent() && cached.get().id().equals(present.id()) && now.isBefore(refreshAt(cached.get()))) {
+            return Optional.of(cached.get().policy());
+        }
+        String key = domain + " " + present.id();
+        Instant failed;
+        synchronized (failedFetches) {
+            failed = failedFetches.get(key);
+        }
+        if (failed != null && failed.plus(FETCH_BACKOFF).isAfter(now)) {
+            return cached.map(StsPolicyCache.Entry::policy);
+        }
+        CompletableFuture<Optional<StsPolicy>> mine = new CompletableFuture<>();
+        CompletableFuture<Optional<StsPolicy>> other = running.putIfAbsent(domain, mine);
+        if (other != null) {
+            return other.join(); // the fetch ends by the fetcher's own deadline
+        }
+        try {
+            Optional<StsPolicy> result = fetch(domain, present.id(), key, cached, now);
+            mine.complete(result);
+            return result;
+        } finally {
+            running.remove(domain, mine);
+            mine.complete(cached.map(StsPolicyCache.Entry::policy)); // only when fetch threw an Error
+        }
+    }
+
+    /** When a cached policy is fetched again: after {@link #REFRESH} or half its max_age, whichever comes first. */
+    static Instant refreshAt(StsPolicyCache.Entry entry) {
+        Duration half = Duration.ofSeconds(entry.policy().maxAge() / 2);
+        return entry.fetched().plus(half.compareTo(REFRESH) < 0 ? half : REFRESH);
+    }
+
+    private Optional<StsPolicy> fetch(String domain, String id, String key, Optional<StsPolicyCache.Entry> cached, Instant now) {
+        try {
+            String text = source.fetch(domain);
+            StsPolicy policy = StsPolicy.parse(text);
+            StsPolicyCache.Entry entry = new StsPolicyCache.Entry(domain, id, now, policy);
             try {
-                String text = fetcher.fetch(domain);
-                StsPolicy policy = StsPolicy.parse(text);
-                StsPolicyCache.Entry entry = new StsPolicyCache.Entry(domain, present.id(), now, policy);
-                try {
-                    cache.put(entry);
-                } catch (IOException e) {
-                    LOG.warn("{}: cannot cache the MTA-STS policy: {}", domain, e.toString());
-                }
-                LOG.info("{}: MTA-STS policy id {} fetched: mode {}, mx {}, max_age {}", domain, present.id(), policy.mode().text(),
-                        policy.mx(), policy.maxAge());
-                synchronized (failedFetches) {
-                    failedFetches.remove(domain);
-                }
-                return Optional.of(policy);
-            } catch (PolicyFetcher.FetchFailed | StsPolicy.Invalid e) {
-                LOG.warn("{}: MTA-STS policy id {} {}: {}{}", domain, present.id(),
-                        e instanceof StsPolicy.Invalid ? "is invalid" : "could not be fetched", LogText.safe(e.getMessage()),
-                        cached.map(c -> "; keeping the cached policy id " + c.id()).orElse("; delivering without a policy"));
-                synchronized (failedFetches) {
-                    failedFetches.put(domain, now);
-                }
-                return cached.map(StsPolicyCache.Entry::policy);
+                cache.put(entry);
+            } catch (IOException e) {
+                LOG.warn("{}: cannot save the MTA-STS policy to disk (kept in memory): {}", domain, e.toString());
             }
+            LOG.info("{}: MTA-STS policy id {} {}: mode {}, mx {}, max_age {}", domain, id,
+                    cached.isPresent() && cached.get().id().equals(id) ? "refreshed" : "fetched", policy.mode().text(), policy.mx(),
+                    policy.maxAge());
+            synchronized (failedFetches) {
+                failedFetches.remove(key);
+            }
+            return Optional.of(policy);
+        } catch (PolicyFetcher.FetchFailed | StsPolicy.Invalid | RuntimeException e) {
+            LOG.warn("{}: MTA-STS policy id {} {}: {}{}", domain, id,
+                    e instanceof StsPolicy.Invalid ? "is invalid" : "could not be fetched", LogText.safe(String.valueOf(e.getMessage())),
+                    cached.map(c -> "; keeping the cached policy id " + c.id()).orElse("; delivering without a policy"));
+            synchronized (failedFetches) {
+                failedFetches.put(key, now);
+            }
+            return cached.map(StsPolicyCache.Entry::policy);
         }
     }
 
@@ -178,7 +218,7 @@ public final class MtaSts implements TlsPolicies {
         try {
             StsPolicy policy = StsPolicy.parse(fetcher.fetch(domain));
             return new Published(Optional.of(policy), "policy id " + present.id(), false);
-        } catch (PolicyFetcher.FetchFailed e) {
+        } catch (PolicyFetcher.FetchFailed | RuntimeException e) {
             return new Published(Optional.empty(), "policy id " + present.id() + " could not be fetched: " + e.getMessage(), true);
         } catch (StsPolicy.Invalid e) {
             return new Published(Optional.empty(), "policy id " + present.id() + " is invalid: " + e.getMessage(), true);

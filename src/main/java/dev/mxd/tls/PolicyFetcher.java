@@ -15,6 +15,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -28,14 +33,23 @@ import org.xbill.DNS.Type;
 /**
  * Fetches a domain's MTA-STS policy (RFC 8461 §3.3): {@code https://mta-sts.DOMAIN/.well-known/mta-sts.txt},
  * the host resolved through mxd's own DNS client, over TLS with SNI and a certificate valid for the host
- * under {@link WebPki}; a 200-class answer only, no redirects, at most {@link #MAX_BODY} bytes. The
- * connect timeout bounds each address; the whole fetch (every address, the handshake and the body) ends
- * at {@code total}.
+ * under {@link WebPki}; a 200 answer only (§3.3), no redirects, {@code text/plain} when a media type is
+ * named (§3.2), at most {@link #MAX_BODY} bytes. The connect timeout bounds each address; the whole fetch
+ * (every address, the handshake and the body) ends at {@code total}: a timer closes the socket then, so a
+ * server that trickles bytes cannot keep it alive. An address that fails for a reason other than its
+ * certificate (refused, reset, closed in the handshake) is followed by the next one.
  */
 public final class PolicyFetcher {
 
     /** The largest policy body read (§3.3 leaves the limit to the sender; 64 KB is generous for a few lines). */
     public static final int MAX_BODY = 64 * 1024;
+
+    /** Closes the sockets of fetches whose time is up. */
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mta-sts-fetch-deadline");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final DnsClient dns;
     private final WebPki pki;
@@ -72,6 +86,14 @@ public final class PolicyFetcher {
 
     /** The policy body of {@code domain}, as text. */
     public String fetch(String domain) throws FetchFailed {
+        try {
+            return fetchAny(domain);
+        } catch (RuntimeException e) {
+            throw new FetchFailed("sts-policy-fetch-error", "fetching the policy of " + domain + " failed: " + e, e);
+        }
+    }
+
+    private String fetchAny(String domain) throws FetchFailed {
         String host = "mta-sts." + domain;
         long deadline = System.nanoTime() + total.toNanos();
         List<InetAddress> addresses = addresses(host);
@@ -125,28 +147,70 @@ public final class PolicyFetcher {
 
     private String fetchFrom(String host, InetAddress address, long deadline) throws FetchFailed {
         String where = "https://" + host + "/.well-known/mta-sts.txt at " + AddressText.of(address);
+        SNIHostName sni;
+        try {
+            sni = new SNIHostName(host);
+        } catch (IllegalArgumentException e) {
+            // a name MailDomain allows (an underscore) that TLS cannot carry: no certificate can match it either
+            throw new FetchFailed("sts-policy-fetch-error", where + ": " + host + " cannot be sent as a TLS server name", e);
+        }
+        AtomicBoolean timedOut = new AtomicBoolean();
         try (Socket plain = new Socket()) {
-            int connect = (int) Math.max(1, Math.min(connectTimeout.toMillis(), (deadline - System.nanoTime()) / 1_000_000));
-            plain.connect(new InetSocketAddress(address, port), connect);
-            plain.setSoTimeout(remaining(deadline));
-            SSLSocket tls = (SSLSocket) pki.context().getSocketFactory().createSocket(plain, host, port, true);
-            SSLParameters params = tls.getSSLParameters();
-            params.setServerNames(List.of(new SNIHostName(host)));
-            params.setEndpointIdentificationAlgorithm("HTTPS");
-            tls.setSSLParameters(params);
+            ScheduledFuture<?> timer = DEADLINES.schedule(() -> {
+                timedOut.set(true);
+                try {
+                    plain.close();
+                } catch (IOException e) {
+                    // closing is all we want
+                }
+            }, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             try {
-                tls.startHandshake();
-            } catch (javax.net.ssl.SSLHandshakeException e) {
-                throw new FetchFailed("sts-webpki-invalid", where + ": TLS handshake failed: " + e.getMessage(), e);
+                return exchange(host, sni, plain, address, deadline, where);
+            } finally {
+                timer.cancel(false);
             }
-            OutputStream out = tls.getOutputStream();
-            out.write(("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: mxd\r\nAccept: text/plain\r\n"
-                    + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            return read(tls, deadline, where);
         } catch (IOException e) {
+            if (timedOut.get()) {
+                throw new FetchFailed("sts-policy-fetch-error", where + ": took longer than " + total.toMillis() + " ms", e);
+            }
             throw new FetchFailed("sts-policy-fetch-error", where + ": " + e, e);
         }
+    }
+
+    private String exchange(String host, SNIHostName sni, Socket plain, InetAddress address, long deadline, String where)
+            throws IOException, FetchFailed {
+        int connect = (int) Math.max(1, Math.min(connectTimeout.toMillis(), (deadline - System.nanoTime()) / 1_000_000));
+        plain.connect(new InetSocketAddress(address, port), connect);
+        plain.setSoTimeout(remaining(deadline));
+        SSLSocket tls = (SSLSocket) pki.context().getSocketFactory().createSocket(plain, host, port, true);
+        SSLParameters params = tls.getSSLParameters();
+        params.setServerNames(List.of(sni));
+        params.setEndpointIdentificationAlgorithm("HTTPS");
+        tls.setSSLParameters(params);
+        try {
+            tls.startHandshake();
+        } catch (javax.net.ssl.SSLHandshakeException e) {
+            if (certificateProblem(e)) {
+                throw new FetchFailed("sts-webpki-invalid", where + ": TLS handshake failed: " + e.getMessage(), e);
+            }
+            throw new FetchFailed("sts-policy-fetch-error", where + ": TLS handshake failed: " + e.getMessage(), e);
+        }
+        OutputStream out = tls.getOutputStream();
+        out.write(("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: mxd\r\nAccept: text/plain\r\n"
+                + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return read(tls, deadline, where);
+    }
+
+    /** Whether a handshake failed on the server's certificate (RFC 8460's sts-webpki-invalid), not on the connection. */
+    private static boolean certificateProblem(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.security.cert.CertificateException || t instanceof java.security.cert.CertPathValidatorException
+                    || t instanceof java.security.cert.CertPathBuilderException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int remaining(long deadline) throws IOException {
@@ -165,8 +229,8 @@ public final class PolicyFetcher {
         if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
             throw new FetchFailed("sts-policy-fetch-error", where + ": not an HTTP response: '" + status + "'", null);
         }
-        if (!parts[1].matches("2[0-9][0-9]")) {
-            // §3.3: redirects are not followed; anything but success means no policy from this fetch
+        if (!parts[1].equals("200")) {
+            // §3.3: redirects are not followed; "200 OK" is the only answer that gives a policy
             throw new FetchFailed("sts-policy-fetch-error", where + ": HTTP " + status.substring(parts[0].length()).strip(), null);
         }
         long length = -1;
@@ -194,6 +258,11 @@ public final class PolicyFetcher {
                 if (length > MAX_BODY) {
                     throw new FetchFailed("sts-policy-fetch-error", where + ": the policy is " + length + " bytes, more than " + MAX_BODY, null);
                 }
+            } else if (name.equals("content-type")) {
+                String media = value.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+                if (!media.equals("text/plain")) {
+                    throw new FetchFailed("sts-policy-fetch-error", where + ": Content-Type '" + value + "', not text/plain (RFC 8461 §3.2)", null);
+                }
             } else if (name.equals("transfer-encoding") && value.toLowerCase(Locale.ROOT).contains("chunked")) {
                 chunked = true;
             }
@@ -203,19 +272,19 @@ public final class PolicyFetcher {
             while (true) {
                 String size = line(in, socket, deadline);
                 int semi = size.indexOf(';');
-                int n;
-                try {
-                    n = Integer.parseInt((semi >= 0 ? size.substring(0, semi) : size).strip(), 16);
-                } catch (NumberFormatException e) {
-                    throw new FetchFailed("sts-policy-fetch-error", where + ": bad chunk size '" + size + "'", null);
+                String hex = (semi >= 0 ? size.substring(0, semi) : size).strip();
+                if (!hex.matches("[0-9A-Fa-f]{1,16}")) {
+                    throw new FetchFailed("sts-policy-fetch-error", where + ": bad chunk size '" + (size.length() > 40 ? size.substring(0, 40) + "..." : size) + "'", null);
                 }
+                // more than 8 hex digits is more than 4 GB: too large whatever it says, and never parsed into an int
+                long n = hex.length() > 8 ? Long.MAX_VALUE : Long.parseLong(hex, 16);
                 if (n == 0) {
                     break;
                 }
-                if (n < 0 || body.size() + n > MAX_BODY) {
+                if (n > MAX_BODY - body.size()) {
                     throw new FetchFailed("sts-policy-fetch-error", where + ": the policy is more than " + MAX_BODY + " bytes", null);
                 }
-                copy(in, socket, deadline, body, n, where);
+                copy(in, socket, deadline, body, (int) n, where);
                 line(in, socket, deadline);
             }
         } else if (length >= 0) {

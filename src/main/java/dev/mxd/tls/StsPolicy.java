@@ -74,7 +74,7 @@ public record StsPolicy(Mode mode, List<String> mx, long maxAge, String text) {
             switch (key) {
                 case "version" -> {
                     if (version != null) {
-                        throw new Invalid("line " + n + ": a second 'version'");
+                        continue; // only STSv1 is ever accepted, so a repeat says the same
                     }
                     if (!value.equals("STSv1")) {
                         throw new Invalid("line " + n + ": version '" + shorten(value) + "' is not STSv1");
@@ -82,26 +82,25 @@ public record StsPolicy(Mode mode, List<String> mx, long maxAge, String text) {
                     version = value;
                 }
                 case "mode" -> {
-                    if (mode != null) {
-                        throw new Invalid("line " + n + ": a second 'mode'");
-                    }
-                    mode = switch (value) {
+                    Mode m = switch (value) {
                         case "enforce" -> Mode.ENFORCE;
                         case "testing" -> Mode.TESTING;
                         case "none" -> Mode.NONE;
                         default -> throw new Invalid("line " + n + ": mode '" + shorten(value) + "' is not enforce, testing or none");
                     };
+                    if (mode != null && mode != m) {
+                        throw new Invalid("line " + n + ": a second 'mode' that says otherwise");
+                    }
+                    mode = m; // a repeat that says the same is harmless
                 }
                 case "max_age" -> {
-                    if (maxAge != null) {
-                        throw new Invalid("line " + n + ": a second 'max_age'");
-                    }
                     if (!value.matches("[0-9]{1,10}")) {
                         throw new Invalid("line " + n + ": max_age '" + shorten(value) + "' is not a number of seconds");
                     }
-                    long seconds = Long.parseLong(value);
-                    if (seconds > MAX_AGE_LIMIT) {
-                        throw new Invalid("line " + n + ": max_age " + seconds + " is more than " + MAX_AGE_LIMIT);
+                    // §3.2 names 31557600 the largest value: a larger one is taken as that, not as no policy at all
+                    long seconds = Math.min(Long.parseLong(value), MAX_AGE_LIMIT);
+                    if (maxAge != null && maxAge != seconds) {
+                        throw new Invalid("line " + n + ": a second 'max_age' that says otherwise");
                     }
                     maxAge = seconds;
                 }

@@ -86,8 +86,15 @@ public final class StsPolicyCache {
         return Optional.ofNullable(e);
     }
 
-    /** Keeps {@code entry} in memory and on disk. */
+    /**
+     * Keeps {@code entry} in memory and on disk. The memory copy is kept even when the disk write fails
+     * (the exception says so), so that a full or read-only disk does not make every delivery fetch again.
+     */
     public synchronized void put(Entry entry) throws IOException {
+        entries.put(entry.domain(), entry);
+        while (entries.size() > limit) {
+            evictOne();
+        }
         ObjectNode o = JSON.createObjectNode();
         o.put("domain", entry.domain());
         o.put("id", entry.id());
@@ -107,10 +114,6 @@ public final class StsPolicyCache {
             d.force(true);
         } catch (IOException e) {
             LOG.debug("cannot fsync {}: {}", dir, e.toString());
-        }
-        entries.put(entry.domain(), entry);
-        while (entries.size() > limit) {
-            evictOne();
         }
     }
 

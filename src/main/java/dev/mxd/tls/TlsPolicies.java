@@ -24,20 +24,27 @@ public interface TlsPolicies {
     /**
      * The policies in order of precedence: for each host, the first decision of {@code order} that is not
      * {@link HostTls.Opportunistic} (DANE before MTA-STS: RFC 8461 §2, a host with usable TLSA records is
-     * authenticated by them).
+     * authenticated by them). A host whose TLSA records are all unusable ({@link HostTls.Encrypted}: TLS
+     * without a certificate check) takes a later policy's {@link HostTls.Authenticated} or
+     * {@link HostTls.Unusable} instead, so an MTA-STS {@code enforce} policy still holds for it.
      */
     static TlsPolicies inOrder(java.util.List<TlsPolicies> order) {
         java.util.List<TlsPolicies> policies = java.util.List.copyOf(order);
         return (destination, routes) -> {
             java.util.List<ForDomain> each = policies.stream().map(p -> p.forDomain(destination, routes)).toList();
             return host -> {
+                HostTls encrypted = null;
                 for (ForDomain d : each) {
                     HostTls decision = d.forHost(host);
-                    if (!(decision instanceof HostTls.Opportunistic)) {
+                    if (encrypted == null && decision instanceof HostTls.Encrypted e) {
+                        encrypted = e;
+                    } else if (encrypted == null && !(decision instanceof HostTls.Opportunistic)) {
+                        return decision;
+                    } else if (encrypted != null && (decision instanceof HostTls.Authenticated || decision instanceof HostTls.Unusable)) {
                         return decision;
                     }
                 }
-                return new HostTls.Opportunistic();
+                return encrypted != null ? encrypted : new HostTls.Opportunistic();
             };
         };
     }

@@ -18,9 +18,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
@@ -100,17 +97,19 @@ public final class WebPki {
             throw new ServerAuthentication.Rejected("certificate-not-trusted", "the server presented no certificate");
         }
         X509Certificate leaf = chain.get(0);
-        for (X509Certificate c : chain) {
-            try {
-                c.checkValidity();
-            } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-                throw new ServerAuthentication.Rejected("certificate-expired", "certificate " + c.getSubjectX500Principal().getName()
-                        + " is not valid now (" + c.getNotBefore().toInstant() + " to " + c.getNotAfter().toInstant() + ")");
-            }
+        try {
+            leaf.checkValidity(); // the leaf is on every path; other certificates sent count only on the path validated below
+        } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+            throw new ServerAuthentication.Rejected("certificate-expired", "certificate " + leaf.getSubjectX500Principal().getName()
+                    + " is not valid now (" + leaf.getNotBefore().toInstant() + " to " + leaf.getNotAfter().toInstant() + ")");
         }
         try {
             trust.checkServerTrusted(chain.toArray(X509Certificate[]::new), "UNKNOWN");
         } catch (java.security.cert.CertificateException e) {
+            if (expired(e)) {
+                throw new ServerAuthentication.Rejected("certificate-expired", "a certificate on the path from " + host
+                        + " to a trusted certificate is not valid now: " + e.getMessage());
+            }
             throw new ServerAuthentication.Rejected("certificate-not-trusted", "the certificate chain of " + host
                     + " does not lead to a trusted certificate: " + e.getMessage());
         }
@@ -124,7 +123,25 @@ public final class WebPki {
                 + (names.isEmpty() ? "no DNS name" : String.join(", ", names)) + ", not " + host);
     }
 
-    /** The leaf's DNS names: its subjectAltName dNSName entries, else (RFC 6125 §6.4.4) its subject's CN. */
+    /** Whether path validation failed on a certificate's validity dates (RFC 8460's certificate-expired). */
+    private static boolean expired(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof CertificateExpiredException || t instanceof CertificateNotYetValidException) {
+                return true;
+            }
+            if (t instanceof java.security.cert.CertPathValidatorException v
+                    && (v.getReason() == java.security.cert.CertPathValidatorException.BasicReason.EXPIRED
+                    || v.getReason() == java.security.cert.CertPathValidatorException.BasicReason.NOT_YET_VALID)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The leaf's DNS names: its subjectAltName dNSName entries only. RFC 8461 §4.2 requires a matching
+     * DNS-ID, so the subject's CN is never a fallback.
+     */
     static List<String> dnsNames(X509Certificate leaf) {
         List<String> names = new ArrayList<>();
         try {
@@ -138,17 +155,6 @@ public final class WebPki {
             }
         } catch (CertificateParsingException e) {
             return names;
-        }
-        if (names.isEmpty()) {
-            try {
-                for (Rdn rdn : new LdapName(leaf.getSubjectX500Principal().getName()).getRdns()) {
-                    if (rdn.getType().equalsIgnoreCase("CN")) {
-                        names.add(String.valueOf(rdn.getValue()));
-                    }
-                }
-            } catch (InvalidNameException e) {
-                // no usable subject
-            }
         }
         return names;
     }

@@ -47,7 +47,7 @@ class PolicyFetcherTest {
     static void start() throws Exception {
         Certificates.privateCa(dir.resolve("ca.pem"), dir.resolve("ca.key"));
         Certificates.issuedBy(dir.resolve("ca.pem"), dir.resolve("ca.key"), dir.resolve("web.pem"), dir.resolve("web.key"),
-                "mta-sts.a.test");
+                "mta-sts.a.test", "mta-sts.two.a.test");
         Certificates.openssl("pkcs12", "-export", "-in", dir.resolve("web.pem").toString(), "-inkey", dir.resolve("web.key").toString(),
                 "-out", dir.resolve("web.p12").toString(), "-passout", "pass:changeit");
         KeyStore store = KeyStore.getInstance("PKCS12");
@@ -62,7 +62,8 @@ class PolicyFetcherTest {
         serving = new Thread(PolicyFetcherTest::serve, "policy-fetcher-test-server");
         serving.setDaemon(true);
         serving.start();
-        Path zone = TestDirs.zone(dir, "a.test", "mta-sts IN A 127.0.0.1");
+        Path zone = TestDirs.zone(dir, "a.test", "mta-sts IN A 127.0.0.1",
+                "mta-sts.u_s IN A 127.0.0.1", "mta-sts.slow IN A 127.0.0.1", "mta-sts.two IN A 127.0.0.2", "mta-sts.two IN A 127.0.0.1");
         dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
         fetcher = fetcher(Optional.of(dir.resolve("ca.pem")));
     }
@@ -136,5 +137,81 @@ class PolicyFetcherTest {
                 f -> assertThat(f.resultType()).isEqualTo("sts-webpki-invalid"));
         assertThatThrownBy(() -> fetcher.fetch("b.test")).isInstanceOfSatisfying(PolicyFetcher.FetchFailed.class,
                 f -> assertThat(f.resultType()).isEqualTo("sts-policy-fetch-error"));
+    }
+
+    @Test
+    void aDomainWithAnUnderscoreFailsAsAFetchNotAsACrash() {
+        // MailDomain allows '_'; a TLS server name does not (review finding 4)
+        assertThatThrownBy(() -> fetcher.fetch("u_s.a.test")).isInstanceOfSatisfying(PolicyFetcher.FetchFailed.class,
+                f -> assertThat(f.resultType()).isEqualTo("sts-policy-fetch-error"));
+    }
+
+    @Test
+    void aHugeChunkSizeDoesNotOverflowTheBodyLimit() {
+        // 0x7fffffff + the first chunk's byte overflowed an int check (review finding 3)
+        response.set("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n7fffffff\r\n" + "x".repeat(100_000));
+        assertThatThrownBy(() -> fetcher.fetch("a.test")).isInstanceOf(PolicyFetcher.FetchFailed.class).hasMessageContaining("65536");
+        response.set("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100000000\r\n" + "x".repeat(100));
+        assertThatThrownBy(() -> fetcher.fetch("a.test")).isInstanceOf(PolicyFetcher.FetchFailed.class).hasMessageContaining("65536");
+    }
+
+    @Test
+    void onlyA200WithTextPlainIsAPolicy() {
+        // RFC 8461 §3.3: "200 OK" only; §3.2: text/plain (review finding 9)
+        response.set("HTTP/1.1 206 Partial Content\r\nContent-Length: " + POLICY.length() + "\r\n\r\n" + POLICY);
+        assertThatThrownBy(() -> fetcher.fetch("a.test")).isInstanceOf(PolicyFetcher.FetchFailed.class).hasMessageContaining("206");
+        response.set("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + POLICY.length() + "\r\n\r\n" + POLICY);
+        assertThatThrownBy(() -> fetcher.fetch("a.test")).isInstanceOf(PolicyFetcher.FetchFailed.class).hasMessageContaining("text/plain");
+    }
+
+    @Test
+    void aServerTricklingTheHandshakeIsCutOffAtTheTotalTime() throws Exception {
+        // one byte every 500 ms kept a socket timeout per read from ever firing (review finding 2)
+        try (java.net.ServerSocket trickle = new java.net.ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Thread t = new Thread(() -> {
+                try (java.net.Socket s = trickle.accept()) {
+                    OutputStream out = s.getOutputStream();
+                    out.write(new byte[] {0x16, 0x03, 0x03, 0x40, 0x00});
+                    for (int i = 0; i < 40; i++) {
+                        out.write(0);
+                        out.flush();
+                        Thread.sleep(500);
+                    }
+                } catch (Exception e) {
+                    // the client hung up
+                }
+            }, "trickle");
+            t.setDaemon(true);
+            t.start();
+            PolicyFetcher quick = new PolicyFetcher(new DnsClient(DnsSettings.of(List.of(dns.address()))),
+                    WebPki.of(Optional.of(dir.resolve("ca.pem"))), trickle.getLocalPort(), Duration.ofSeconds(2), Duration.ofSeconds(2));
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> quick.fetch("slow.a.test")).isInstanceOfSatisfying(PolicyFetcher.FetchFailed.class,
+                    f -> assertThat(f.resultType()).isEqualTo("sts-policy-fetch-error"));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+        }
+    }
+
+    @Test
+    void anAddressThatHangsUpInTheHandshakeIsFollowedByTheNext() throws Exception {
+        // a closed connection is not a certificate problem: try the next address (review finding 7)
+        response.set("HTTP/1.1 200 OK\r\nContent-Length: " + POLICY.length() + "\r\n\r\n" + POLICY);
+        java.util.concurrent.atomic.AtomicInteger hungUp = new java.util.concurrent.atomic.AtomicInteger();
+        try (java.net.ServerSocket closing = new java.net.ServerSocket(server.getLocalPort(), 5, java.net.InetAddress.getByName("127.0.0.2"))) {
+            Thread t = new Thread(() -> {
+                while (!closing.isClosed()) {
+                    try (java.net.Socket s = closing.accept()) {
+                        s.getInputStream().read(new byte[512]); // the ClientHello, then hang up
+                        hungUp.incrementAndGet();
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            }, "hang-up");
+            t.setDaemon(true);
+            t.start();
+            assertThat(fetcher.fetch("two.a.test")).isEqualTo(POLICY);
+            assertThat(hungUp.get()).as("127.0.0.2 was tried first").isEqualTo(1);
+        }
     }
 }

@@ -36,8 +36,6 @@ class StsPolicyTest {
                 .hasMessageContaining("line 1").hasMessageContaining("STSv2");
         assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: strict\nmx: a.test\nmax_age: 1\n"))
                 .hasMessageContaining("line 2").hasMessageContaining("strict");
-        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n"))
-                .hasMessageContaining("line 4").hasMessageContaining("31557600");
         assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmax_age: 86400\n")).hasMessageContaining("mx");
         assertThatThrownBy(() -> StsPolicy.parse("mode: enforce\nmx: a.test\nmax_age: 1\n")).hasMessageContaining("version");
         assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a.test\n")).hasMessageContaining("max_age");
@@ -53,5 +51,19 @@ class StsPolicyTest {
         assertThat(r.type()).isEqualTo("sts");
         assertThat(r.strings()).containsExactly("version: STSv1", "mode: enforce", "mx: a.test", "max_age: 60");
         assertThat(r.mxHosts()).isEqualTo(List.of("a.test"));
+    }
+
+    @Test
+    void aTooLargeMaxAgeIsCappedAndRepeatsThatAgreeAreAccepted() throws Exception {
+        // review finding 8: each of these was "no policy", i.e. opportunistic delivery
+        assertThat(StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 99999999\n").maxAge())
+                .isEqualTo(StsPolicy.MAX_AGE_LIMIT);
+        assertThat(StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n").maxAge()).isEqualTo(31557600);
+        StsPolicy twice = StsPolicy.parse("version: STSv1\nversion: STSv1\nmode: enforce\nmode: enforce\nmx: a.test\n"
+                + "max_age: 600\nmax_age: 600\n");
+        assertThat(twice.mode()).isEqualTo(StsPolicy.Mode.ENFORCE);
+        assertThat(twice.maxAge()).isEqualTo(600);
+        assertThatThrownBy(() -> StsPolicy.parse("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 600\nmax_age: 60\n"))
+                .hasMessageContaining("line 5").hasMessageContaining("second");
     }
 }

@@ -22,4 +22,12 @@ class StsRecordTest {
         assertThat(StsRecord.of("d.test", List.of("v=STSv1; id=" + "a".repeat(33)))).isInstanceOf(StsRecord.Absent.class);
         assertThat(StsRecord.of("d.test", List.of("v=STSv10; id=1"))).isInstanceOf(StsRecord.Absent.class);
     }
+
+    @Test
+    void spacesBeforeTheSemicolonAreAllowed() {
+        // RFC 8461 §3.1 ABNF: *WSP around ';' (review finding 8)
+        assertThat(StsRecord.of("a.test", List.of("v=STSv1 ; id=abc"))).isEqualTo(new StsRecord.Present("abc"));
+        assertThat(StsRecord.of("a.test", List.of("v=STSv1\t;id=abc;"))).isEqualTo(new StsRecord.Present("abc"));
+        assertThat(StsRecord.of("a.test", List.of("v=STSv10; id=abc"))).isInstanceOf(StsRecord.Absent.class);
+    }
 }

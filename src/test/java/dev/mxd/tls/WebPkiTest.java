@@ -74,4 +74,24 @@ class WebPkiTest {
         assertThat(WebPki.nameMatches("*.example.net", "a.mx.example.net")).isFalse();
         assertThat(WebPki.nameMatches("MX.example.net.", "mx.EXAMPLE.net")).isTrue();
     }
+
+    @Test
+    void aLeafNamingTheHostOnlyInItsCommonNameIsAMismatch() throws Exception {
+        // RFC 8461 §4.2: the certificate MUST have a subjectAltName DNS-ID matching the host; no CN fallback (review finding 5)
+        Certificates.openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.resolve("cn.key").toString(),
+                "-out", dir.resolve("cn.csr").toString(), "-subj", "/CN=mx1.a.test");
+        Certificates.openssl("x509", "-req", "-in", dir.resolve("cn.csr").toString(), "-CA", dir.resolve("ca.pem").toString(),
+                "-CAkey", dir.resolve("ca.key").toString(), "-CAcreateserial", "-days", "2", "-out", dir.resolve("cn.pem").toString());
+        assertThatThrownBy(() -> pki.mxAuthentication().verify(chain("cn.pem"), "mx1.a.test")).isInstanceOfSatisfying(
+                ServerAuthentication.Rejected.class, r -> assertThat(r.resultType()).isEqualTo("certificate-host-mismatch"));
+    }
+
+    @Test
+    void anExpiredCertificateSentBesideTheValidatedPathDoesNotFailIt() throws Exception {
+        // servers still send expired cross-signs; only the path to the trusted CA counts (review finding 6)
+        List<X509Certificate> sent = new java.util.ArrayList<>(chain("mx.pem"));
+        sent.addAll(chain("ca.pem"));
+        sent.addAll(chain("old.pem"));
+        assertThat(pki.mxAuthentication().verify(sent, "mx1.a.test")).contains("mx1.a.test");
+    }
 }
