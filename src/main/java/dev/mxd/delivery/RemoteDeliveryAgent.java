@@ -323,7 +323,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             HostTls decision = tls.forHost(route.host());
             Optional<String> refusal = tls.requireTlsRefusal(route.host());
             Try t;
-            if (refusal.isPresent()) {
+            if (tls.demand == TlsDemand.REQUIRED && decision instanceof HostTls.Opportunistic o && o.policyUnknown()) {
+                // The domain's policy cannot be known now (its MTA-STS policy could not be fetched): the message waits
+                // for it rather than being returned as if the domain had none (RFC 8689 §4.2.1).
+                String why = "REQUIRETLS: the MTA-STS policy of " + tls.domain + " cannot be read now; trying again later";
+                LOG.warn("{}: not used for {}: {}", route, tls.domain, why);
+                t = new Try(Optional.empty(), route + ": " + why, Map.of(), Optional.of(EnhancedStatus.SECURITY_TEMPORARY));
+            } else if (refusal.isPresent()) {
                 LOG.warn("{}: not used for {}: {}", route, tls.domain, refusal.get());
                 t = new Try(Optional.empty(), route + ": " + refusal.get(), Map.of(), Optional.of(EnhancedStatus.ENCRYPTION_NEEDED));
             } else if (decision instanceof HostTls.Unusable unusable) {

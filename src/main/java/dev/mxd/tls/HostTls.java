@@ -13,8 +13,17 @@ public sealed interface HostTls {
     /** The policy this decision comes from, as an RFC 8460 report names it. */
     ReportedPolicy policy();
 
-    /** No policy applies: STARTTLS when offered, unverified, plain text otherwise (RFC 7435). */
-    record Opportunistic() implements HostTls {
+    /**
+     * No policy applies: STARTTLS when offered, unverified, plain text otherwise (RFC 7435). {@code policyUnknown}:
+     * a policy may exist but cannot be known now (the domain announces an MTA-STS policy that could not be fetched,
+     * or its TXT lookup failed) — mail that needs a policy (REQUIRETLS) waits rather than being returned.
+     */
+    record Opportunistic(boolean policyUnknown) implements HostTls {
+        /** No policy, for certain. */
+        public Opportunistic() {
+            this(false);
+        }
+
         public ReportedPolicy policy() {
             return ReportedPolicy.NONE;
         }

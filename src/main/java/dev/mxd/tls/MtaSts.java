@@ -88,9 +88,11 @@ public final class MtaSts implements TlsPolicies {
         if (destination.relayed()) {
             return host -> new HostTls.Opportunistic();
         }
-        Optional<StsPolicy> found = policy(destination.domain().toLowerCase(Locale.ROOT));
+        Known known = known(destination.domain().toLowerCase(Locale.ROOT));
+        Optional<StsPolicy> found = known.policy();
         if (found.isEmpty() || found.get().mode() == StsPolicy.Mode.NONE) {
-            return host -> new HostTls.Opportunistic();
+            boolean unknown = found.isEmpty() && known.unknown();
+            return host -> new HostTls.Opportunistic(unknown);
         }
         StsPolicy policy = found.get();
         HostTls.ReportedPolicy reported = policy.reported();
@@ -131,14 +133,29 @@ public final class MtaSts implements TlsPolicies {
      * no lock; concurrent deliveries to one domain share one fetch.
      */
     public Optional<StsPolicy> policy(String domain) {
+        return known(domain).policy();
+    }
+
+    /**
+     * The policy to follow, and whether the lack of one is only for now: the domain's TXT lookup failed, or it
+     * announces a policy that could not be fetched or read, and nothing is cached.
+     */
+    record Known(Optional<StsPolicy> policy, boolean unknown) {}
+
+    private Known known(String domain) {
         Optional<StsPolicyCache.Entry> cached = cache.get(domain);
         StsRecord record = records.apply(domain);
-        if (!(record instanceof StsRecord.Present present)) {
+        if (!(record instanceof StsRecord.Present)) {
             if (cached.isPresent()) {
                 LOG.debug("{}: {}; keeping the cached MTA-STS policy id {}", domain, reason(record), cached.get().id());
             }
-            return cached.map(StsPolicyCache.Entry::policy);
+            return new Known(cached.map(StsPolicyCache.Entry::policy), record instanceof StsRecord.Unknown);
         }
+        Optional<StsPolicy> p = fetched(domain, (StsRecord.Present) record, cached);
+        return new Known(p, p.isEmpty());
+    }
+
+    private Optional<StsPolicy> fetched(String domain, StsRecord.Present present, Optional<StsPolicyCache.Entry> cached) {
         Instant now = clock.instant();
         if (cached.isPresent() && cached.get().id().equals(present.id()) && now.isBefore(refreshAt(cached.get()))) {
             return Optional.of(cached.get().policy());

@@ -34,8 +34,10 @@ public interface TlsPolicies {
             java.util.List<ForDomain> each = policies.stream().map(p -> p.forDomain(destination, routes)).toList();
             return host -> {
                 HostTls encrypted = null;
+                boolean unknown = false;
                 for (ForDomain d : each) {
                     HostTls decision = d.forHost(host);
+                    unknown |= decision instanceof HostTls.Opportunistic o && o.policyUnknown();
                     if (encrypted == null && decision instanceof HostTls.Encrypted e) {
                         encrypted = e;
                     } else if (encrypted == null && !(decision instanceof HostTls.Opportunistic)) {
@@ -44,7 +46,7 @@ public interface TlsPolicies {
                         return decision;
                     }
                 }
-                return encrypted != null ? encrypted : new HostTls.Opportunistic();
+                return encrypted != null ? encrypted : new HostTls.Opportunistic(unknown);
             };
         };
     }

@@ -201,4 +201,21 @@ class RequireTlsDeliveryTest {
             assertThat(next.delivered("alice")).hasSize(1);
         }
     }
+
+    /**
+     * A domain whose MTA-STS policy cannot be known now (announced, but its fetch failed): a REQUIRETLS message waits
+     * for it (deferred), where a domain with no policy at all has it returned 5.7.10 (review finding).
+     */
+    @Test
+    void aPolicyThatCannotBeReadNowDefersARequireTlsMessage() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.example.test ESMTP", List.of("STARTTLS", "REQUIRETLS"), c -> null)) {
+            TlsPolicies unknown = (destination, routes) -> host -> new HostTls.Opportunistic(true);
+            DeliveryResult r = deliver(agent(mx.address().getPort(), unknown), true, "");
+            assertThat(r).isInstanceOfSatisfying(DeliveryResult.Deferred.class,
+                    d -> assertThat(d.detail()).contains("cannot be read now"));
+            assertThat(deliver(agent(mx.address().getPort(), TlsPolicies.OPPORTUNISTIC), true, ""))
+                    .isInstanceOf(DeliveryResult.Failed.class);
+            assertThat(mx.commands("MAIL")).isEmpty();
+        }
+    }
 }

@@ -178,4 +178,23 @@ class MtaStsTest {
         }
         assertThat(stalled.get(10, TimeUnit.SECONDS)).isPresent();
     }
+
+    /**
+     * A policy that cannot be known now (announced but not fetched, or the TXT lookup failed, nothing cached) is told
+     * apart from no policy at all, so that REQUIRETLS mail waits for it instead of being returned.
+     */
+    @Test
+    void aPolicyThatCannotBeKnownNowIsNotTheSameAsNone() throws Exception {
+        dev.mxd.dns.MxHost host = new dev.mxd.dns.MxHost(10, "mx.a.test", java.util.List.of(), java.util.List.of());
+        dev.mxd.dns.MxOutcome.Routes routes = new dev.mxd.dns.MxOutcome.Routes(dev.mxd.dns.MailDomain.parse("a.test"), false,
+                java.util.List.of(host), java.util.List.of(), java.util.List.of());
+        TlsPolicies.Destination to = new TlsPolicies.Destination("a.test", false);
+        serving.set(null);
+        MtaSts sts = sts();
+        assertThat(sts.forDomain(to, routes).forHost(host)).isEqualTo(new HostTls.Opportunistic(true));
+        txt.set(new StsRecord.Unknown("SERVFAIL"));
+        assertThat(sts.forDomain(to, routes).forHost(host)).isEqualTo(new HostTls.Opportunistic(true));
+        txt.set(new StsRecord.Absent("no TXT record"));
+        assertThat(sts.forDomain(to, routes).forHost(host)).isEqualTo(new HostTls.Opportunistic(false));
+    }
 }
