@@ -34,7 +34,7 @@ class TlsReportTest {
         assertThat(json.path("date-range").path("start-datetime").asText()).isEqualTo("2026-12-03T00:00:00Z");
         assertThat(json.path("date-range").path("end-datetime").asText()).isEqualTo("2026-12-04T00:00:00Z");
         assertThat(json.path("contact-info").asText()).isEqualTo("noreply-tlsrpt@mx.sender.test");
-        assertThat(json.path("report-id").asText()).isEqualTo("2026-12-03T000000Z_example.org@mx.sender.test");
+        assertThat(json.path("report-id").asText()).isEqualTo("2026-12-03T000000Z_2026-12-04T000000Z_example.org@mx.sender.test");
         assertThat(json.path("policies")).hasSize(2);
 
         JsonNode none = json.path("policies").get(0);
