@@ -198,6 +198,8 @@ public final class TlsReportSender implements AutoCloseable {
 
     /** Sends the days that ended while mxd was down, then each day's reports a little after it ends (UTC). */
     public void start() {
+        LOG.info("TLS-RPT: report mail is not DKIM-signed yet; RFC 8460 §3 lets receivers ignore unsigned report mail"
+                + " (https reports are not affected)");
         timer.execute(this::sendEndedQuietly);
         scheduleNext();
     }
