@@ -247,10 +247,17 @@ public final class TlsReportSender implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while sending the TLS reports", e);
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("the TLS reports are still being sent after " + sendNowWait.toSeconds()
+            throw new StillSending("the TLS reports are still being sent after " + sendNowWait.toSeconds()
                     + " s; they go on in the background");
         } catch (java.util.concurrent.ExecutionException e) {
             throw new IllegalStateException("sending the TLS reports failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** {@link #sendNow()} waited its time and the run goes on in the background. */
+    public static final class StillSending extends IllegalStateException {
+        StillSending(String message) {
+            super(message);
         }
     }
 

@@ -230,7 +230,13 @@ public final class ReceivingMx implements AutoCloseable {
         }
 
         Optional<AdminServer.ReportTrigger> trigger() {
-            return counts.isEmpty() ? Optional.empty() : Optional.of(() -> sender.sendNow());
+            return counts.isEmpty() ? Optional.empty() : Optional.of(() -> {
+                try {
+                    return java.util.OptionalInt.of(sender.sendNow());
+                } catch (TlsReportSender.StillSending e) {
+                    return java.util.OptionalInt.empty();
+                }
+            });
         }
 
         @Override
