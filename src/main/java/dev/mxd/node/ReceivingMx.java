@@ -200,10 +200,19 @@ public final class ReceivingMx implements AutoCloseable {
             this.counts = counts;
         }
 
-        static TlsReports open(MxdConfig config, Path data, Clock clock) throws IOException {
-            return new TlsReports(config, clock, config.delivery().tls().reports()
-                    ? Optional.of(TlsReportCounts.open(data.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS))
-                    : Optional.empty());
+        /** Never stops mxd from starting: counts that cannot be opened switch the reports off, with a log line. */
+        static TlsReports open(MxdConfig config, Path data, Clock clock) {
+            if (!config.delivery().tls().reports()) {
+                return new TlsReports(config, clock, Optional.empty());
+            }
+            try {
+                return new TlsReports(config, clock,
+                        Optional.of(TlsReportCounts.open(data.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS)));
+            } catch (IOException | RuntimeException e) {
+                LOG.error("TLS-RPT: the counts in {} cannot be opened ({}); TLS reports are off until the next start",
+                        data.resolve("tls-reports"), e.toString());
+                return new TlsReports(config, clock, Optional.empty());
+            }
         }
 
         Optional<TlsReportCounts> counts() {
@@ -221,7 +230,13 @@ public final class ReceivingMx implements AutoCloseable {
         }
 
         Optional<AdminServer.ReportTrigger> trigger() {
-            return counts.isEmpty() ? Optional.empty() : Optional.of(() -> sender.sendNow());
+            return counts.isEmpty() ? Optional.empty() : Optional.of(() -> {
+                try {
+                    return java.util.OptionalInt.of(sender.sendNow());
+                } catch (TlsReportSender.StillSending e) {
+                    return java.util.OptionalInt.empty();
+                }
+            });
         }
 
         @Override

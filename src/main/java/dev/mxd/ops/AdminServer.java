@@ -70,10 +70,13 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
-    /** Sends the TLS-RPT reports counted so far, now ({@code POST /api/tls-reports/send}); how many were made. */
+    /**
+     * Sends the TLS-RPT reports counted so far, now ({@code POST /api/tls-reports/send}); how many were
+     * made, or empty when the sending takes longer than the request may wait (it goes on in the background).
+     */
     @FunctionalInterface
     public interface ReportTrigger {
-        int sendNow();
+        java.util.OptionalInt sendNow();
     }
 
     private final HttpServer http;
@@ -209,7 +212,12 @@ public final class AdminServer implements AutoCloseable {
                     return Answer.error(409, "TLS-RPT reports are off (delivery.tls.reports)");
                 }
                 ObjectNode o = JSON.createObjectNode();
-                o.put("reports", parts.tlsReports().get().sendNow());
+                java.util.OptionalInt made = parts.tlsReports().get().sendNow();
+                if (made.isEmpty()) {
+                    o.put("sending", true); // still going on: 202 Accepted
+                    return new Answer(202, o);
+                }
+                o.put("reports", made.getAsInt());
                 return Answer.ok(o);
             }
             case "GET /api/quarantine":

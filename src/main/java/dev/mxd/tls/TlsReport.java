@@ -22,8 +22,21 @@ import java.util.zip.GZIPOutputStream;
  * @param contact      contact-info (the address report mail comes from)
  * @param counts       what was counted
  * @param until        the end of the date range (the day's end, or earlier for a report sent on demand)
+ * @param uniqueId     §5.1's optional unique-id, in the report-id and the file name, so two reports of the
+ *                     same range (a day sent again after a failed attempt) never share either; empty for none
  */
-public record TlsReport(String submitter, String contact, TlsReportCounts.DomainDayCounts counts, Instant until) {
+public record TlsReport(String submitter, String contact, TlsReportCounts.DomainDayCounts counts, Instant until, String uniqueId) {
+
+    /** A report without a unique-id. */
+    public TlsReport(String submitter, String contact, TlsReportCounts.DomainDayCounts counts, Instant until) {
+        this(submitter, contact, counts, until, "");
+    }
+
+    public TlsReport {
+        if (!uniqueId.matches("[A-Za-z0-9-]*")) {
+            throw new IllegalArgumentException("a unique-id is letters, digits and '-': " + uniqueId);
+        }
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final DateTimeFormatter RFC3339 = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
@@ -33,9 +46,13 @@ public record TlsReport(String submitter, String contact, TlsReportCounts.Domain
         return counts.key().domain();
     }
 
-    /** The report-id (§4.4): unique per submitter, domain and range, in the form of a message id's left side. */
+    /**
+     * The report-id (§4.4): the range's start and end, the domain and the unique-id, in the form of a
+     * message id; unique per submitter as long as unique-ids are.
+     */
     public String reportId() {
-        return RFC3339.format(counts.from()).replace(":", "") + "_" + domain() + "@" + submitter;
+        return RFC3339.format(counts.from()).replace(":", "") + "_" + RFC3339.format(until).replace(":", "") + "_" + domain()
+                + (uniqueId.isEmpty() ? "" : "_" + uniqueId) + "@" + submitter;
     }
 
     /** The report as §4.4's JSON object. */
@@ -95,8 +112,12 @@ public record TlsReport(String submitter, String contact, TlsReportCounts.Domain
         return out.toByteArray();
     }
 
-    /** §5.1: {@code submitter!policy-domain!begin-timestamp!end-timestamp.json.gz}, timestamps in seconds since the epoch. */
+    /**
+     * §5.1: {@code submitter!policy-domain!begin-timestamp!end-timestamp[!unique-id].json.gz}, timestamps in
+     * seconds since the epoch.
+     */
     public String fileName() {
-        return submitter + "!" + domain() + "!" + counts.from().getEpochSecond() + "!" + until.getEpochSecond() + ".json.gz";
+        return submitter + "!" + domain() + "!" + counts.from().getEpochSecond() + "!" + until.getEpochSecond()
+                + (uniqueId.isEmpty() ? "" : "!" + uniqueId) + ".json.gz";
     }
 }

@@ -42,6 +42,7 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TlsReportCounts.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String FILE = "counts.json";
+    private static final int VERSION = 1;
 
     /**
      * How much is kept.
@@ -49,9 +50,16 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
      * @param domainDays      (day, policy domain) pairs
      * @param policies        policies per domain and day
      * @param failureDetails  failure-detail rows per policy
+     * @param allFailureDetails failure-detail rows in all, over every domain and day (each at most a few
+     *                          hundred bytes, so this bounds the file and the memory too)
      */
-    public record Limits(int domainDays, int policies, int failureDetails) {
-        public static final Limits DEFAULTS = new Limits(10_000, 16, 100);
+    public record Limits(int domainDays, int policies, int failureDetails, int allFailureDetails) {
+        public static final Limits DEFAULTS = new Limits(10_000, 16, 100, 20_000);
+
+        /** Limits with {@link #DEFAULTS}' overall cap on failure-detail rows. */
+        public Limits(int domainDays, int policies, int failureDetails) {
+            this(domainDays, policies, failureDetails, 20_000);
+        }
     }
 
     /** A (UTC day, policy domain) pair counts are kept for. */
@@ -98,7 +106,7 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
     }
 
     private static final class Day {
-        final Instant from;
+        Instant from;
         final Map<HostTls.ReportedPolicy, Mutable> policies = new LinkedHashMap<>();
 
         Day(Instant from) {
@@ -115,6 +123,10 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
     private ScheduledExecutorService writer;
     private boolean dirty;
     private boolean warnedFull;
+    /** Failure-detail rows kept in all. */
+    private int detailRows;
+    /** Held while counts.json.tmp is written and renamed, so two writers never share it. */
+    private final Object fileLock = new Object();
 
     private TlsReportCounts(Path file, Clock clock, Limits limits) {
         this.file = file;
@@ -181,8 +193,11 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
                 Failure f = failure.get();
                 FailureDetail row = new FailureDetail(f.resultType(), host, address == null ? "" : address.getHostAddress(),
                         reasonCode(f.detail()));
-                if (p.details.containsKey(row) || p.details.size() < limits.failureDetails()) {
+                if (p.details.containsKey(row)) {
                     p.details.merge(row, 1L, Long::sum);
+                } else if (p.details.size() < limits.failureDetails() && detailRows < limits.allFailureDetails()) {
+                    p.details.put(row, 1L);
+                    detailRows++;
                 } else {
                     full("failure details", key.domain());
                 }
@@ -226,7 +241,57 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
      * did, is where the day's next counts start.
      */
     public synchronized void reported(DayDomain key, Instant until) {
-        days.remove(key);
+        Day removed = days.remove(key);
+        if (removed != null) {
+            removed.policies.values().forEach(m -> detailRows -= m.details.size());
+        }
+        startAfter(key, until);
+    }
+
+    /**
+     * Takes a sent report's counts off its domain's day and saves at once (so a report is not sent again
+     * after a crash): what was counted while the report was made stays, and is reported next, starting at
+     * {@code until}. The day is forgotten when nothing is left.
+     */
+    public void reported(DomainDayCounts sent, Instant until) {
+        synchronized (this) {
+            Day d = days.get(sent.key());
+            if (d != null) {
+                for (PolicyCounts p : sent.policies()) {
+                    Mutable m = d.policies.get(p.policy());
+                    if (m == null) {
+                        continue;
+                    }
+                    m.successes = Math.max(0, m.successes - p.successes());
+                    m.failures = Math.max(0, m.failures - p.failures());
+                    p.details().forEach((row, count) -> {
+                        Long left = m.details.get(row);
+                        if (left != null) {
+                            if (left <= count) {
+                                m.details.remove(row);
+                                detailRows--;
+                            } else {
+                                m.details.put(row, left - count);
+                            }
+                        }
+                    });
+                    if (m.successes == 0 && m.failures == 0 && m.details.isEmpty()) {
+                        d.policies.remove(p.policy());
+                    }
+                }
+                if (d.policies.isEmpty()) {
+                    days.remove(sent.key());
+                } else {
+                    d.from = until;
+                }
+            }
+            startAfter(sent.key(), until);
+        }
+        writeQuietly();
+    }
+
+    private void startAfter(DayDomain key, Instant until) {
+        warnedFull = false;
         Instant dayEnd = key.day().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
         if (until.isBefore(dayEnd)) {
             sentUntil.put(key.day(), until);
@@ -246,13 +311,32 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
 
     /** Writes the counts when they changed: a new file, fsynced, then renamed over the old one. */
     void write() throws IOException {
-        byte[] bytes;
+        synchronized (fileLock) {
+            writeLocked();
+        }
+    }
+
+    private void writeLocked() throws IOException {
+        // Copy under the lock (a few plain objects per row), turn into JSON outside it: record() never
+        // waits for the serializing.
+        Map<LocalDate, Instant> until;
+        List<DomainDayCounts> copy = new ArrayList<>();
         synchronized (this) {
             if (!dirty) {
                 return;
             }
-            bytes = JSON.writeValueAsBytes(toJson());
+            until = new TreeMap<>(sentUntil);
+            days.forEach((key, d) -> copy.add(snapshot(key, d)));
             dirty = false;
+        }
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsBytes(toJson(until, copy));
+        } catch (IOException | RuntimeException e) {
+            synchronized (this) {
+                dirty = true;
+            }
+            throw e;
         }
         Path tmp = file.resolveSibling(FILE + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -280,27 +364,28 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
         }
     }
 
-    private ObjectNode toJson() {
+    private static ObjectNode toJson(Map<LocalDate, Instant> sentUntil, List<DomainDayCounts> days) {
         ObjectNode root = JSON.createObjectNode();
-        root.put("version", 1);
+        root.put("version", VERSION);
         ObjectNode until = root.putObject("sent-until");
         sentUntil.forEach((day, instant) -> until.put(day.toString(), instant.toString()));
         ArrayNode list = root.putArray("days");
-        days.forEach((key, d) -> {
+        days.forEach(d -> {
             ObjectNode o = list.addObject();
-            o.put("day", key.day().toString());
-            o.put("domain", key.domain());
-            o.put("from", d.from.toString());
+            o.put("day", d.key().day().toString());
+            o.put("domain", d.key().domain());
+            o.put("from", d.from().toString());
             ArrayNode policies = o.putArray("policies");
-            d.policies.forEach((policy, m) -> {
+            d.policies().forEach(m -> {
+                HostTls.ReportedPolicy policy = m.policy();
                 ObjectNode p = policies.addObject();
                 p.put("type", policy.type());
                 policy.strings().forEach(p.withArray("strings")::add);
                 policy.mxHosts().forEach(p.withArray("mx")::add);
-                p.put("successes", m.successes);
-                p.put("failures", m.failures);
+                p.put("successes", m.successes());
+                p.put("failures", m.failures());
                 ArrayNode details = p.putArray("details");
-                m.details.forEach((row, count) -> {
+                m.details().forEach((row, count) -> {
                     ObjectNode r = details.addObject();
                     r.put("result-type", row.resultType());
                     r.put("receiving-mx-hostname", row.receivingMx());
@@ -317,15 +402,23 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
         if (!Files.exists(file)) {
             return;
         }
-        JsonNode root;
         try {
-            root = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            // Only a whole file is ever renamed into place, so this is damage from elsewhere: keep it aside.
+            readFrom(JSON.readTree(file.toFile()));
+        } catch (IOException | RuntimeException e) {
+            // Only a whole file is ever renamed into place, so this is damage from elsewhere (or a file of
+            // another version): keep it aside and start afresh rather than stop mxd from starting.
+            days.clear();
+            sentUntil.clear();
+            detailRows = 0;
             Path aside = file.resolveSibling(FILE + ".unreadable");
             Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
             LOG.error("TLS-RPT: {} cannot be read ({}); moved to {}, counting starts afresh", file, e.getMessage(), aside);
-            return;
+        }
+    }
+
+    private void readFrom(JsonNode root) {
+        if (root == null || root.path("version").asInt(-1) != VERSION) {
+            throw new IllegalArgumentException("not a version " + VERSION + " counts file");
         }
         root.path("sent-until").fields().forEachRemaining(e -> sentUntil.put(LocalDate.parse(e.getKey()), Instant.parse(e.getValue().asText())));
         for (JsonNode o : root.path("days")) {
@@ -339,6 +432,7 @@ public final class TlsReportCounts implements TlsResults, AutoCloseable {
                 for (JsonNode r : p.path("details")) {
                     m.details.put(new FailureDetail(r.path("result-type").asText(), r.path("receiving-mx-hostname").asText(),
                             r.path("receiving-ip").asText(), r.path("failure-reason-code").asText()), r.path("count").asLong());
+                    detailRows++;
                 }
                 d.policies.put(policy, m);
             }

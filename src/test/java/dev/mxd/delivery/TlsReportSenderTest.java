@@ -108,7 +108,8 @@ class TlsReportSenderTest {
                     .contains("From: noreply-tlsrpt@mx.sender.test\r\n")
                     .contains("Content-Type: multipart/report; report-type=\"tlsrpt\"; boundary=")
                     .contains("Content-Type: application/tlsrpt+gzip")
-                    .contains("filename=\"mx.sender.test!example.org!1796256000!1796342400.json.gz\"");
+                    .contains("\r\nTLS-Required: No\r\n")
+                    .containsPattern("filename=\"mx\\.sender\\.test!example\\.org!1796256000!1796342400![A-Za-z0-9-]+\\.json\\.gz\"");
             String body = text.substring(text.indexOf("Content-Transfer-Encoding: base64\r\n"));
             body = body.substring(body.indexOf("\r\n\r\n") + 4, body.indexOf("\r\n--"));
             JsonNode mailed = json(Base64.getMimeDecoder().decode(body));
@@ -117,7 +118,7 @@ class TlsReportSenderTest {
     }
 
     @Test
-    void aPostThatKeepsFailingIsTriedThreeTimesThenDropped() throws Exception {
+    void aPostThatKeepsFailingIsTriedThreeTimesAndTheDayIsKeptUntilTheCutoff() throws Exception {
         Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
         AtomicInteger tries = new AtomicInteger();
         try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
@@ -131,7 +132,14 @@ class TlsReportSenderTest {
             counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
             assertThat(sender.send(true)).as("sent on demand, today included").isEqualTo(1);
             assertThat(tries).hasValue(3);
-            assertThat(counts.ended(LocalDate.parse("2026-12-05"), true)).isEmpty();
+            assertThat(counts.ended(LocalDate.parse("2026-12-05"), true)).as("no rua took it: kept (RFC 8460 §3)").hasSize(1);
+            now = Instant.parse("2026-12-04T05:00:00Z");
+            sender.send(false);
+            assertThat(tries).hasValue(6);
+            assertThat(counts.ended(LocalDate.parse("2026-12-05"), true)).as("tried again later").hasSize(1);
+            now = Instant.parse("2026-12-06T00:00:01Z");
+            sender.send(false);
+            assertThat(counts.ended(LocalDate.parse("2026-12-07"), true)).as("given up 48 h after the day's end").isEmpty();
         }
     }
 
@@ -154,6 +162,219 @@ class TlsReportSenderTest {
             assertThat(report.path("date-range").path("end-datetime").asText()).isEqualTo("2026-12-04T00:00:00Z");
             assertThat(dev.mxd.testing.Await.within(Duration.ofSeconds(10),
                     () -> counts.ended(LocalDate.parse("2026-12-06"), true).isEmpty())).isTrue();
+        }
+    }
+
+    private TlsReportSender sender(TlsReportCounts counts, Spool spool, TlsReportSender.Lookup lookup, TlsReportSender.Poster poster) {
+        return new TlsReportSender(TlsReportSender.Settings.of("mx.sender.test"), counts, lookup, spool,
+                to -> Optional.of(new Route.Relay(to.domainKey())), poster, clock);
+    }
+
+    private static long successes(TlsReportCounts counts) {
+        return counts.ended(LocalDate.parse("2026-12-31"), true).stream()
+                .flatMap(d -> d.policies().stream()).mapToLong(TlsReportCounts.PolicyCounts::successes).sum();
+    }
+
+    @Test
+    void aFailedRecordLookupKeepsTheDayForALaterRun() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        AtomicInteger lookups = new AtomicInteger();
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = sender(counts, spool, d -> {
+                 if (lookups.incrementAndGet() == 1) {
+                     throw new IOException("SERVFAIL");
+                 }
+                 return TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/");
+             }, (uri, body) -> { })) {
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            now = Instant.parse("2026-12-04T01:00:00Z");
+            assertThat(sender.send(false)).isZero();
+            assertThat(counts.ended(LocalDate.parse("2026-12-04"), false)).as("a DNS failure is not 'no record'").hasSize(1);
+            assertThat(sender.send(false)).isEqualTo(1);
+            assertThat(counts.ended(LocalDate.parse("2026-12-04"), false)).isEmpty();
+        }
+    }
+
+    @Test
+    void sessionsCountedWhileAReportIsMadeAreKeptForTheNext() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        InetAddress ip = InetAddress.getByName("192.0.2.9");
+        TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+        try (counts; TlsReportSender sender = sender(counts, spool, d -> {
+                counts.record("example.org", "mx", ip, new HostTls.Opportunistic(), Optional.empty());
+                counts.record("example.org", "mx", ip, new HostTls.Opportunistic(), Optional.empty());
+                return TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/");
+            }, (uri, body) -> { })) {
+            counts.record("example.org", "mx", ip, new HostTls.Opportunistic(), Optional.empty());
+            assertThat(sender.sendNow()).isEqualTo(1);
+            assertThat(successes(counts)).isEqualTo(2);
+            assertThat(counts.ended(LocalDate.parse("2026-12-04"), true).get(0).from()).isEqualTo(now);
+        }
+    }
+
+    @Test
+    void oneDomainsFailureDoesNotStopTheOthers() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        List<Posted> posted = new ArrayList<>();
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = sender(counts, spool, d -> {
+                 if (d.equals("a.example")) {
+                     throw new IllegalStateException("broken");
+                 }
+                 return TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports." + d + "/");
+             }, (uri, body) -> posted.add(new Posted(uri, body)))) {
+            counts.record("a.example", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            counts.record("b.example", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            sender.send(true);
+            assertThat(posted).extracting(Posted::uri).containsExactly(URI.create("https://reports.b.example/"));
+            assertThat(counts.ended(LocalDate.parse("2026-12-04"), true)).extracting(d -> d.key().domain()).containsExactly("a.example");
+        }
+    }
+
+    @Test
+    void aMailtoAddressIsPercentDecodedAndKeepsItsPlus() throws Exception {
+        assertThat(TlsReportSender.mailtoAddress(URI.create("mailto:tls+rpt@example.org"))).isEqualTo("tls+rpt@example.org");
+        assertThat(TlsReportSender.mailtoAddress(URI.create("mailto:tls%2Brpt%40x@example.org?subject=a"))).isEqualTo("tls+rpt@x@example.org");
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = sender(counts, spool, d -> TlsRptRecord.parse("v=TLSRPTv1; rua=mailto:tls+rpt@example.org"),
+                     (uri, body) -> { })) {
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            sender.send(true);
+            List<String> ids = spool.ids(QueueState.INCOMING);
+            assertThat(ids).hasSize(1);
+            assertThat(spool.envelope(QueueState.INCOMING, ids.get(0)).recipients().get(0).recipient().address().toString())
+                    .isEqualTo("tls+rpt@example.org");
+        }
+    }
+
+    @Test
+    void twoReportsInTheSameSecondHaveDifferentIdsAndFileNames() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        List<Posted> posted = new ArrayList<>();
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = sender(counts, spool, d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"),
+                     (uri, body) -> {
+                         throw new IOException("down");
+                     })) {
+            sender.postWaits(List.of());
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            List<String> ids = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                TlsReportCounts.DomainDayCounts day = counts.ended(LocalDate.parse("2026-12-04"), true).get(0);
+                dev.mxd.tls.TlsReport report = new dev.mxd.tls.TlsReport("mx.sender.test", "x@mx.sender.test", day, now,
+                        java.util.UUID.randomUUID().toString().substring(0, 8));
+                ids.add(report.reportId());
+                names.add(report.fileName());
+            }
+            assertThat(ids).doesNotHaveDuplicates();
+            assertThat(names).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void closingWhileAPostHangsKeepsTheDayForTheNextStart() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        java.util.concurrent.CountDownLatch posting = new java.util.concurrent.CountDownLatch(1);
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS)) {
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            now = Instant.parse("2026-12-04T01:00:00Z");
+            TlsReportSender sender = sender(counts, spool, d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"),
+                    (uri, body) -> {
+                        posting.countDown();
+                        try {
+                            Thread.sleep(60_000);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new IOException("interrupted", e);
+                        }
+                    });
+            sender.start();
+            assertThat(posting.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            sender.close();
+        }
+        List<Posted> posted = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = sender(counts, spool, d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"),
+                     (uri, body) -> posted.add(new Posted(uri, body)))) {
+            assertThat(counts.ended(LocalDate.parse("2026-12-04"), false)).as("the interrupted day is kept").hasSize(1);
+            assertThat(sender.send(false)).isEqualTo(1);
+            assertThat(sender.send(false)).isZero();
+            assertThat(posted).hasSize(1);
+        }
+    }
+
+    @Test
+    void sendNowWaitsABoundedTime() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = sender(counts, spool, d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"),
+                     (uri, body) -> {
+                         try {
+                             Thread.sleep(60_000);
+                         } catch (InterruptedException e) {
+                             Thread.currentThread().interrupt();
+                             throw new IOException("interrupted", e);
+                         }
+                     })) {
+            sender.deadlines(Duration.ofMinutes(10), Duration.ofMillis(500));
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            long start = System.nanoTime();
+            org.assertj.core.api.Assertions.assertThatThrownBy(sender::sendNow).isInstanceOf(TlsReportSender.StillSending.class)
+                    .hasMessageContaining("still being sent");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void aRunStopsAtItsDeadlineAndAHostThatFailedIsNotTriedAgainInTheRun() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        AtomicInteger tries = new AtomicInteger();
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = sender(counts, spool, d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.net/"),
+                     (uri, body) -> {
+                         tries.incrementAndGet();
+                         throw new IOException("refused");
+                     })) {
+            sender.postWaits(List.of(Duration.ofMillis(1)));
+            for (int i = 0; i < 5; i++) {
+                counts.record("d" + i + ".example", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            }
+            sender.send(true);
+            assertThat(tries).as("two attempts for the first domain, none for the others").hasValue(2);
+            assertThat(counts.ended(LocalDate.parse("2026-12-04"), true)).hasSize(5);
+            sender.deadlines(Duration.ZERO, Duration.ofMinutes(1));
+            sender.send(true);
+            assertThat(tries).as("no time left").hasValue(2);
+        }
+    }
+
+    @Test
+    void theHttpsPosterBoundsAnAnswerThatTrickles() throws Exception {
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (java.net.Socket s = server.accept()) {
+                    s.getInputStream().read(new byte[4096]);
+                    var out = s.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    for (int i = 0; i < 300; i++) {
+                        out.write('x');
+                        out.flush();
+                        Thread.sleep(100);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the client gave up
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            TlsReportSender.Poster poster = TlsReportSender.httpsPoster(Optional.empty(), Duration.ofSeconds(2));
+            long start = System.nanoTime();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> poster.post(
+                    URI.create("http://127.0.0.1:" + server.getLocalPort() + "/"), new byte[] {1})).isInstanceOf(IOException.class);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
         }
     }
 }

@@ -157,4 +157,47 @@ class TlsReportCountsTest {
             assertThat(p.details()).hasSize(2);
         }
     }
+
+    @Test
+    void aFileOfAnotherVersionOrWithDamagedFieldsIsSetAsideAndCountingGoesOn() throws Exception {
+        SettableClock clock = new SettableClock(Instant.parse("2026-12-03T10:00:00Z"));
+        for (String text : List.of(
+                "{\"version\":2,\"days\":[]}",
+                "{\"version\":1,\"days\":[{\"day\":\"2026-12-01\",\"domain\":\"a.example\",\"start\":\"x\"}]}",
+                "{\"version\":1,\"sent-until\":{\"yesterday\":\"soon\"},\"days\":[]}",
+                "[]")) {
+            Files.writeString(dir.resolve(TlsReportCounts.FILE), text);
+            Files.deleteIfExists(dir.resolve(TlsReportCounts.FILE + ".unreadable"));
+            try (TlsReportCounts counts = TlsReportCounts.open(dir, clock, TlsReportCounts.Limits.DEFAULTS, false)) {
+                assertThat(counts.ended(LocalDate.parse("2026-12-04"), true)).as(text).isEmpty();
+                counts.record("example.org", "mx", ip("192.0.2.1"), new HostTls.Opportunistic(), Optional.empty());
+                assertThat(counts.ended(LocalDate.parse("2026-12-04"), true)).as(text).hasSize(1);
+            }
+            assertThat(dir.resolve(TlsReportCounts.FILE + ".unreadable")).as(text).exists();
+            Files.delete(dir.resolve(TlsReportCounts.FILE));
+        }
+    }
+
+    @Test
+    void anOverallCapBoundsTheFailureRowsOfAllDomains() throws Exception {
+        SettableClock clock = new SettableClock(Instant.parse("2026-12-03T10:00:00Z"));
+        try (TlsReportCounts counts = TlsReportCounts.open(dir, clock, new TlsReportCounts.Limits(100, 4, 10, 25), false)) {
+            for (int d = 0; d < 10; d++) {
+                for (int r = 0; r < 10; r++) {
+                    counts.record("d" + d + ".example", "mx" + r, ip("192.0.2.1"), new HostTls.Opportunistic(),
+                            Optional.of(new TlsResults.Failure("validation-failure", "x".repeat(200))));
+                }
+            }
+            List<TlsReportCounts.DomainDayCounts> all = counts.ended(LocalDate.parse("2026-12-04"), true);
+            assertThat(all).hasSize(10);
+            assertThat(all.stream().mapToLong(c -> c.policies().get(0).failures()).sum()).as("every session counted").isEqualTo(100);
+            assertThat(all.stream().mapToInt(c -> c.policies().get(0).details().size()).sum()).isEqualTo(25);
+            // A reported day frees its rows for others.
+            counts.reported(all.get(0), Instant.parse("2026-12-04T00:00:00Z"));
+            counts.record("d9.example", "another-mx", ip("192.0.2.1"), new HostTls.Opportunistic(),
+                    Optional.of(new TlsResults.Failure("validation-failure", "y")));
+            assertThat(counts.ended(LocalDate.parse("2026-12-04"), true).get(8).policies().get(0).details()).hasSize(1);
+        }
+    }
+
 }

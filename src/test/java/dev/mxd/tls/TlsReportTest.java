@@ -34,7 +34,7 @@ class TlsReportTest {
         assertThat(json.path("date-range").path("start-datetime").asText()).isEqualTo("2026-12-03T00:00:00Z");
         assertThat(json.path("date-range").path("end-datetime").asText()).isEqualTo("2026-12-04T00:00:00Z");
         assertThat(json.path("contact-info").asText()).isEqualTo("noreply-tlsrpt@mx.sender.test");
-        assertThat(json.path("report-id").asText()).isEqualTo("2026-12-03T000000Z_example.org@mx.sender.test");
+        assertThat(json.path("report-id").asText()).isEqualTo("2026-12-03T000000Z_2026-12-04T000000Z_example.org@mx.sender.test");
         assertThat(json.path("policies")).hasSize(2);
 
         JsonNode none = json.path("policies").get(0);
@@ -78,5 +78,18 @@ class TlsReportTest {
         assertThat(TlsRptRecord.parse("v=TLSRPTv2; rua=mailto:a@example.org")).isEmpty();
         assertThat(TlsRptRecord.parse("v=spf1 -all")).isEmpty();
         assertThat(TlsRptRecord.parse("v=TLSRPTv1; rua=ftp://example.org/x")).isEmpty();
+    }
+
+    @Test
+    void theRecordFollowsRfc8460Section3() {
+        assertThat(TlsRptRecord.choose(List.of("v=TLSRPTv1; rua=ftp://x.example/r", "v=TLSRPTv1; rua=mailto:a@b.example")))
+                .as("two records begin v=TLSRPTv1;: none is used").isEmpty();
+        assertThat(TlsRptRecord.choose(List.of("v=spf1 -all", "v=TLSRPTv1; rua=mailto:a@b.example"))).isPresent();
+        assertThat(TlsRptRecord.parse(" v=TLSRPTv1; rua=mailto:a@b.example")).isEmpty();
+        assertThat(TlsRptRecord.parse("v=TLSRPTv1 ; rua=mailto:a@b.example")).isEmpty();
+        assertThat(TlsRptRecord.parse("v=TLSRPTv1; RUA=mailto:a@b.example")).as("rua= is case-sensitive").isEmpty();
+        assertThat(TlsRptRecord.parse("v=TLSRPTv1; rua=mailto:a1@b.example,mailto:a2@b.example,mailto:a3@b.example,"
+                + "mailto:a4@b.example,https://r.b.example/5,https://r.b.example/6,mailto:a7@b.example"))
+                .get().extracting(r -> r.rua().size()).isEqualTo(TlsRptRecord.MAX_RUA);
     }
 }
