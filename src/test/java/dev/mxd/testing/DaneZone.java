@@ -27,6 +27,8 @@ import org.awaitility.Awaitility;
  *   <li>{@code none}: {@code mx-none}, no TLSA records</li>
  *   <li>{@code fail}: {@code mx-fail}, TLSA as {@code ee} (for a test that makes its lookup fail)</li>
  *   <li>{@code alias}: {@code mx-alias}, a CNAME for {@code mx-ta} (RFC 7672 §2.2.2), no TLSA records of its own</li>
+ *   <li>{@code alias0}: {@code mx-alias0}, a CNAME with TTL 0 for {@code mx-target0} (address TTL 0, TLSA as
+ *       {@code ee}), so no cache keeps the chain for a second lookup</li>
  * </ul>
  */
 public final class DaneZone implements AutoCloseable {
@@ -84,6 +86,10 @@ public final class DaneZone implements AutoCloseable {
                     "_25._tcp.mx-fail IN TLSA 3 1 1 " + ee,
                     "alias IN MX 10 mx-alias",
                     "mx-alias IN CNAME mx-ta",
+                    "alias0 IN MX 10 mx-alias0",
+                    "mx-alias0 0 IN CNAME mx-target0",
+                    "mx-target0 0 IN A 127.0.0.1",
+                    "_25._tcp.mx-target0 IN TLSA 3 1 1 " + ee,
                     ""));
             Map<String, Path> zones = new LinkedHashMap<>();
             zones.put("dane.test", zone);
