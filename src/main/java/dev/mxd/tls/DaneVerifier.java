@@ -1,5 +1,6 @@
 package dev.mxd.tls;
 
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.client.PresentedCertificate;
 import dev.mxd.smtp.client.ServerAuthentication;
 import java.security.GeneralSecurityException;
@@ -64,7 +65,7 @@ public final class DaneVerifier implements ServerAuthentication {
     @Override
     public String verify(List<X509Certificate> chain, String host) throws Rejected {
         if (chain.isEmpty()) {
-            throw new Rejected("validation-failure", "the server presented no certificate");
+            throw rejected("validation-failure", "the server presented no certificate");
         }
         X509Certificate leaf = chain.get(0);
         Rejected taFailure = null;
@@ -82,7 +83,7 @@ public final class DaneVerifier implements ServerAuthentication {
                 try {
                     verifyUpTo(chain, i);
                     checkName(leaf, host);
-                    return authenticated(host, r.describe() + " (trust anchor " + chain.get(i).getSubjectX500Principal().getName() + ")");
+                    return authenticated(host, r.describe() + " (trust anchor " + dn(chain.get(i)) + ")");
                 } catch (Rejected e) {
                     taFailure = taFailure == null ? e : taFailure;
                 }
@@ -91,13 +92,28 @@ public final class DaneVerifier implements ServerAuthentication {
         if (taFailure != null) {
             throw taFailure;
         }
-        throw new Rejected("validation-failure", "no TLSA record of " + host + " matches the certificate chain it presented ("
-                + leaf.getSubjectX500Principal().getName() + ")");
+        throw rejected("validation-failure", "no TLSA record of " + host + " matches the certificate chain it presented ("
+                + dn(leaf) + ")");
     }
 
+    /**
+     * Logs and returns how the server was authenticated. The text quotes certificate names the remote domain
+     * chose; it is made fit for one log line first, as it also reaches the TLS results and the demo timeline.
+     */
     private static String authenticated(String host, String how) {
-        LOG.info("{}: TLS authenticated by DANE: {}", host, how);
-        return how;
+        String safe = LogText.safe(how);
+        LOG.info("{}: TLS authenticated by DANE: {}", LogText.safe(host), safe);
+        return safe;
+    }
+
+    /** A rejection whose text (quoting certificate names and SANs from the remote server) is fit for one log line. */
+    private static Rejected rejected(String resultType, String message) {
+        return new Rejected(resultType, LogText.safe(message));
+    }
+
+    /** A certificate's subject (RFC 2253 form keeps control characters): for messages, escaped. */
+    private static String dn(X509Certificate c) {
+        return LogText.safe(c.getSubjectX500Principal().getName());
     }
 
     /** Signatures and validity from the server's certificate up to (not including) the trust anchor at {@code top}. */
@@ -107,23 +123,23 @@ public final class DaneVerifier implements ServerAuthentication {
             X509Certificate c = chain.get(j);
             X509Certificate issuer = chain.get(j + 1);
             if (!c.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
-                throw new Rejected("certificate-not-trusted", "certificate " + c.getSubjectX500Principal().getName()
-                        + " was not issued by the next one in the chain (" + issuer.getSubjectX500Principal().getName() + ")");
+                throw rejected("certificate-not-trusted", "certificate " + dn(c)
+                        + " was not issued by the next one in the chain (" + dn(issuer) + ")");
             }
             try {
                 c.verify(issuer.getPublicKey());
             } catch (GeneralSecurityException e) {
-                throw new Rejected("certificate-not-trusted", "the signature on " + c.getSubjectX500Principal().getName()
+                throw rejected("certificate-not-trusted", "the signature on " + dn(c)
                         + " does not verify with its issuer's key: " + e.getMessage());
             }
             try {
                 c.checkValidity(now);
             } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-                throw new Rejected("certificate-expired", "certificate " + c.getSubjectX500Principal().getName()
+                throw rejected("certificate-expired", "certificate " + dn(c)
                         + " is not valid now (" + c.getNotBefore().toInstant() + " to " + c.getNotAfter().toInstant() + ")");
             }
             if (j > 0 && c.getBasicConstraints() < 0) {
-                throw new Rejected("certificate-not-trusted", "certificate " + c.getSubjectX500Principal().getName()
+                throw rejected("certificate-not-trusted", "certificate " + dn(c)
                         + " issues another but is not a CA certificate");
             }
         }
@@ -139,7 +155,7 @@ public final class DaneVerifier implements ServerAuthentication {
                 return;
             }
         }
-        throw new Rejected("certificate-host-mismatch", "the certificate names " + presented.names()
+        throw rejected("certificate-host-mismatch", "the certificate names " + presented.names()
                 + ", none of " + refs.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList());
     }
 

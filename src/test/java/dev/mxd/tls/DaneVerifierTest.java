@@ -183,6 +183,28 @@ class DaneVerifierTest {
     }
 
     @Test
+    void certificateNamesFromTheRemoteServerAreEscapedInTheLogAndInMessages() throws Exception {
+        // The remote domain chooses its CA's subject: a line break in it must not end the log line (nor forge one).
+        Certificates.privateCa(dir.resolve("evil.pem"), dir.resolve("evil.key"), "Evil\nX\u202E");
+        Certificates.issued(dir.resolve("evil.pem"), dir.resolve("evil.key"), "mx1.example.test", dir.resolve("evil-leaf.pem"),
+                dir.resolve("evil-leaf.key"));
+        X509Certificate evilCa = read("evil.pem");
+        X509Certificate evilLeaf = read("evil-leaf.pem");
+        assertThat(evilCa.getSubjectX500Principal().getName()).contains("\n"); // the test's premise
+        try (dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO)) {
+            String how = new DaneVerifier(List.of(ta(1, 1, evilCa))).verify(List.of(evilLeaf, evilCa), "mx1.example.test");
+            assertThat(how).contains("Evil").doesNotContain("\n").doesNotContain("\u202E");
+            assertThat(log.lines()).anyMatch(l -> l.contains("TLS authenticated by DANE") && l.contains("Evil"))
+                    .allMatch(l -> !l.contains("\n") && !l.contains("\u202E"));
+        }
+        // A rejection quotes the server's certificate: escaped too.
+        DaneVerifier other = new DaneVerifier(List.of(ee(1, 1, leaf)));
+        assertThatThrownBy(() -> other.verify(List.of(evilCa), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class, r -> assertThat(r.getMessage()).contains("Evil")
+                        .doesNotContain("\n").doesNotContain("\u202E"));
+    }
+
+    @Test
     void onlyDaneUsagesAndKnownParametersAreUsable() {
         assertThat(new Tlsa(3, 1, 1, new byte[32]).usable()).isTrue();
         assertThat(new Tlsa(2, 0, 2, new byte[64]).usable()).isTrue();
