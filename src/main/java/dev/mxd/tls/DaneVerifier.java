@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * chain (§3.1.1). A DANE-TA(2) record matches a certificate the server sent above its own; the chain from
  * the server's certificate up to it must verify (signatures, validity) and the server's certificate must
  * name one of the reference identifiers (§3.2.2: the TLSA base domain and the MX host name). Any one
- * record that matches authenticates the server.
+ * record that matches authenticates the server. Digest agility (RFC 7671 §9): for each usage and selector, only
+ * records of the strongest digest present are used (SHA2-512 over SHA2-256), so a weaker digest published beside
+ * a stronger one during a change of algorithm is not what authenticates; Full(0) records are no digest and always
+ * count.
  */
 public final class DaneVerifier implements ServerAuthentication {
 
@@ -40,12 +43,28 @@ public final class DaneVerifier implements ServerAuthentication {
      *                       {@link #verify} is given (the TLSA base domain when a CNAME led to it)
      */
     public DaneVerifier(List<Tlsa> records, List<String> referenceNames, Clock clock) {
-        this.records = records.stream().filter(Tlsa::usable).toList();
+        this.records = strongestDigests(records.stream().filter(Tlsa::usable).toList());
         this.referenceNames = List.copyOf(referenceNames);
         this.clock = clock;
         if (this.records.isEmpty()) {
             throw new IllegalArgumentException("DANE needs at least one usable TLSA record");
         }
+    }
+
+    /**
+     * RFC 7671 §9: per (usage, selector), the records whose matching type is the strongest digest among them
+     * (2, SHA2-512, beats 1, SHA2-256), and every Full(0) record.
+     */
+    static List<Tlsa> strongestDigests(List<Tlsa> usable) {
+        java.util.Map<Integer, Integer> strongest = new java.util.HashMap<>();
+        for (Tlsa r : usable) {
+            if (r.matching() != 0) {
+                strongest.merge(r.usage() * 256 + r.selector(), r.matching(), Math::max);
+            }
+        }
+        return usable.stream()
+                .filter(r -> r.matching() == 0 || strongest.get(r.usage() * 256 + r.selector()) == r.matching())
+                .toList();
     }
 
     public DaneVerifier(List<Tlsa> records) {

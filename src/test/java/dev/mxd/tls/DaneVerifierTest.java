@@ -101,6 +101,22 @@ class DaneVerifierTest {
     }
 
     @Test
+    void onlyTheStrongestDigestOfAUsageAndSelectorIsUsed() throws Exception {
+        // RFC 7671 §9 (digest agility): beside a SHA2-512 record, a SHA2-256 one of the same usage and selector is
+        // not used, even when it is the one that matches.
+        DaneVerifier v = new DaneVerifier(List.of(new Tlsa(3, 1, 2, new byte[64]), ee(1, 1, leaf)));
+        assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class, r -> assertThat(r.resultType()).isEqualTo("validation-failure"));
+        // Another selector is another group; full (0) records are no digest and always count.
+        assertThat(new DaneVerifier(List.of(new Tlsa(3, 0, 2, new byte[64]), ee(1, 1, leaf))).verify(List.of(leaf, ca), "mx1.example.test"))
+                .isEqualTo("DANE-EE(3) SPKI SHA2-256");
+        assertThat(new DaneVerifier(List.of(new Tlsa(3, 1, 2, new byte[64]), ee(1, 0, leaf))).verify(List.of(leaf, ca), "mx1.example.test"))
+                .startsWith("DANE-EE(3) SPKI");
+        assertThat(new DaneVerifier(List.of(new Tlsa(3, 1, 1, new byte[32]), ee(1, 2, leaf))).verify(List.of(leaf, ca), "mx1.example.test"))
+                .isEqualTo("DANE-EE(3) SPKI SHA2-512");
+    }
+
+    @Test
     void daneEeOfAnotherCertificateIsRefused() throws Exception {
         DaneVerifier v = new DaneVerifier(List.of(ee(0, 2, otherNameLeaf)));
         assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test")).isInstanceOf(ServerAuthentication.Rejected.class);
