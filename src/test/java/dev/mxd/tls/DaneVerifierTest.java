@@ -117,6 +117,61 @@ class DaneVerifierTest {
     }
 
     @Test
+    void spkiIsMatchedAsTheCertificateCarriesIt() throws Exception {
+        // The same RSA key with its algorithm's NULL parameters left out: the JDK re-encodes the key with them, but
+        // the TLSA record is made from the certificate's own bytes (RFC 6698 §2.1.2), and DANE-EE checks no signature.
+        byte[] tbs = leaf.getTBSCertificate();
+        byte[] spki = DaneVerifier.subjectPublicKeyInfo(leaf);
+        byte[] withNull = java.util.HexFormat.of().parseHex("300d06092a864886f70d0101010500");
+        int algAt = indexOf(spki, withNull);
+        assertThat(algAt).isPositive();
+        byte[] bitString = java.util.Arrays.copyOfRange(spki, algAt + withNull.length, spki.length);
+        byte[] bare = der(0x30, concat(java.util.HexFormat.of().parseHex("300b06092a864886f70d010101"), bitString));
+        int spkiAt = indexOf(tbs, spki);
+        byte[] tbsContent = concat(java.util.Arrays.copyOfRange(tbs, indexAfterHeader(tbs), spkiAt), bare,
+                java.util.Arrays.copyOfRange(tbs, spkiAt + spki.length, tbs.length));
+        byte[] whole = leaf.getEncoded();
+        int tbsAt = indexOf(whole, tbs);
+        byte[] rest = java.util.Arrays.copyOfRange(whole, tbsAt + tbs.length, whole.length);
+        X509Certificate odd = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new java.io.ByteArrayInputStream(der(0x30, concat(der(0x30, tbsContent), rest))));
+        assertThat(odd.getPublicKey().getEncoded()).isNotEqualTo(bare); // the test's premise: the JDK re-encodes it
+        DaneVerifier v = new DaneVerifier(List.of(new Tlsa(3, 1, 1, digest("SHA-256", bare))));
+        assertThat(v.verify(List.of(odd), "mx1.example.test")).isEqualTo("DANE-EE(3) SPKI SHA2-256");
+    }
+
+    private static int indexAfterHeader(byte[] der) {
+        int first = der[1] & 0xFF;
+        return first < 0x80 ? 2 : 2 + (first & 0x7F);
+    }
+
+    private static int indexOf(byte[] in, byte[] part) {
+        for (int i = 0; i + part.length <= in.length; i++) {
+            if (java.util.Arrays.equals(in, i, i + part.length, part, 0, part.length)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /** A DER element of {@code tag} around {@code content}. */
+    private static byte[] der(int tag, byte[] content) {
+        int n = content.length;
+        byte[] length = n < 0x80 ? new byte[] {(byte) n}
+                : n < 0x100 ? new byte[] {(byte) 0x81, (byte) n}
+                : new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n};
+        return concat(new byte[] {(byte) tag}, length, content);
+    }
+
+    @Test
     void daneEeOfAnotherCertificateIsRefused() throws Exception {
         DaneVerifier v = new DaneVerifier(List.of(ee(0, 2, otherNameLeaf)));
         assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test")).isInstanceOf(ServerAuthentication.Rejected.class);
