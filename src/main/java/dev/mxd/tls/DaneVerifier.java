@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * Authenticates an MX host's certificate chain by its usable TLSA records (RFC 7672 §3.1). A DANE-EE(3)
  * record matches the server's own certificate or public key, and that is all: no name, no expiry, no
  * chain (§3.1.1). A DANE-TA(2) record matches a certificate the server sent above its own; the chain from
- * the server's certificate up to it must verify (signatures, validity) and the server's certificate must
+ * the server's certificate up to it, in any order sent, must verify (signatures, validity) and the server's certificate must
  * name one of the reference identifiers (§3.2.2: the TLSA base domain and the MX host name). Any one
  * record that matches authenticates the server. Digest agility (RFC 7671 §9): for each usage and selector, only
  * records of the strongest digest present are used (SHA2-512 over SHA2-256), so a weaker digest published beside
@@ -100,7 +100,8 @@ public final class DaneVerifier implements ServerAuthentication {
                     continue;
                 }
                 try {
-                    verifyUpTo(chain, i);
+                    List<X509Certificate> path = pathTo(chain, i);
+                    verifyUpTo(path, path.size() - 1);
                     checkName(leaf, host);
                     return authenticated(host, r.describe() + " (trust anchor " + dn(chain.get(i)) + ")");
                 } catch (Rejected e) {
@@ -133,6 +134,37 @@ public final class DaneVerifier implements ServerAuthentication {
     /** A certificate's subject (RFC 2253 form keeps control characters): for messages, escaped. */
     private static String dn(X509Certificate c) {
         return LogText.safe(c.getSubjectX500Principal().getName());
+    }
+
+    /**
+     * The server's certificate, then each one's issuer among the certificates it sent, up to the trust anchor at
+     * {@code anchor}: TLS 1.3 lets a server send the certificates above its own in any order (RFC 8446 §4.4.2),
+     * so the path is found by issuer name, not taken from the order sent. At most one step per certificate sent.
+     */
+    private static List<X509Certificate> pathTo(List<X509Certificate> chain, int anchor) throws Rejected {
+        List<X509Certificate> path = new ArrayList<>();
+        path.add(chain.get(0));
+        X509Certificate top = chain.get(anchor);
+        while (path.get(path.size() - 1) != top) {
+            if (path.size() > chain.size()) {
+                throw rejected("certificate-not-trusted", "the certificates sent do not lead to the trust anchor");
+            }
+            X509Certificate current = path.get(path.size() - 1);
+            X509Certificate next = null;
+            for (int k = 1; k < chain.size(); k++) {
+                X509Certificate candidate = chain.get(k);
+                if (!path.contains(candidate) && current.getIssuerX500Principal().equals(candidate.getSubjectX500Principal())
+                        && (next == null || candidate == top)) {
+                    next = candidate;
+                }
+            }
+            if (next == null) {
+                throw rejected("certificate-not-trusted", "certificate " + dn(current)
+                        + " was not issued by any certificate the server sent on the way to the trust anchor");
+            }
+            path.add(next);
+        }
+        return path;
     }
 
     /** Signatures and validity from the server's certificate up to (not including) the trust anchor at {@code top}. */

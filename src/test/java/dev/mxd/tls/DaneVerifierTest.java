@@ -230,6 +230,29 @@ class DaneVerifierTest {
     }
 
     @Test
+    void daneTaAcceptsTheCertificatesAboveTheServersInAnyOrder() throws Exception {
+        // TLS 1.3 (RFC 8446 §4.4.2) lets the server send the certificates above its own in any order.
+        Path ext = dir.resolve("intermediate.ext");
+        Files.writeString(ext, "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n");
+        Certificates.openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.resolve("int.key").toString(),
+                "-out", dir.resolve("int.csr").toString(), "-subj", "/CN=mxd test intermediate");
+        Certificates.openssl("x509", "-req", "-in", dir.resolve("int.csr").toString(), "-CA", dir.resolve("ca.pem").toString(),
+                "-CAkey", dir.resolve("ca.key").toString(), "-CAcreateserial", "-days", "2", "-extfile", ext.toString(),
+                "-out", dir.resolve("int.pem").toString());
+        Certificates.issued(dir.resolve("int.pem"), dir.resolve("int.key"), "mx1.example.test", dir.resolve("below.pem"),
+                dir.resolve("below.key"));
+        X509Certificate intermediate = read("int.pem");
+        X509Certificate below = read("below.pem");
+        DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, ca)));
+        assertThat(v.verify(List.of(below, intermediate, ca), "mx1.example.test")).startsWith("DANE-TA(2)");
+        assertThat(v.verify(List.of(below, ca, intermediate), "mx1.example.test")).startsWith("DANE-TA(2)");
+        // Without the intermediate there is no path: refused.
+        assertThatThrownBy(() -> v.verify(List.of(below, ca), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class,
+                        r -> assertThat(r.resultType()).isEqualTo("certificate-not-trusted"));
+    }
+
+    @Test
     void daneTaNeedsTheChainToVerify() throws Exception {
         // otherCa is named by the record and sent, but did not sign the server's certificate.
         DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, otherCa)));
