@@ -8,13 +8,15 @@ import org.xbill.DNS.Name;
 
 /**
  * Answers remembered for their TTL, negative ones for the SOA's negative TTL (RFC 2308 §5), each with its DNSSEC status,
- * in a fixed number of slots; the least recently used answer leaves first.
+ * in a fixed number of slots; the least recently used answer leaves first. Each answer is tagged with whether it was
+ * validated: an answer made under the other DNSSEC mode is never given out (a query still in flight when the mode
+ * changed must not leave its unvalidated answer for the validating client, nor the other way round).
  */
 final class DnsCache {
 
     private record Key(Name name, int type) {}
 
-    private record Entry(DnsAnswer answer, long expiresAtNanos) {}
+    private record Entry(DnsAnswer answer, long expiresAtNanos, boolean validated) {}
 
     private final int capacity;
     private final LongSupplier nanoClock;
@@ -33,11 +35,12 @@ final class DnsCache {
         };
     }
 
-    DnsAnswer get(Name name, int type) {
+    /** The answer remembered for the question, made under the same mode ({@code validated}), or null. */
+    DnsAnswer get(Name name, int type, boolean validated) {
         Key key = new Key(name, type);
         synchronized (entries) {
             Entry e = entries.get(key);
-            if (e != null && e.expiresAtNanos - nanoClock.getAsLong() > 0) {
+            if (e != null && e.validated == validated && e.expiresAtNanos - nanoClock.getAsLong() > 0) {
                 hits.increment();
                 return e.answer;
             }
@@ -49,13 +52,14 @@ final class DnsCache {
         return null;
     }
 
-    void put(Name name, int type, DnsAnswer answer, long ttlSeconds) {
+    /** Remembers an answer; {@code validated}: whether it was asked of the validating resolver. */
+    void put(Name name, int type, DnsAnswer answer, long ttlSeconds, boolean validated) {
         if (capacity == 0 || ttlSeconds <= 0) {
             return;
         }
         long expires = nanoClock.getAsLong() + ttlSeconds * 1_000_000_000L;
         synchronized (entries) {
-            entries.put(new Key(name, type), new Entry(answer, expires));
+            entries.put(new Key(name, type), new Entry(answer, expires, validated));
         }
     }
 

@@ -66,9 +66,9 @@ public final class DnsClient {
     private final List<Resolver> validators = new ArrayList<>();
     private final CompletableFuture<Void> decided;
     private volatile boolean validating;
-    /** Whether the auto check has run once; whether its last run heard no server at all (checked again soon). */
+    /** Whether the auto check has run once; whether its last run was inconclusive while off (checked again soon). */
     private volatile boolean checkedOnce;
-    private volatile boolean lastSilent;
+    private volatile boolean retrySoon;
     private volatile String dnssecNote;
 
     public DnsClient(DnsSettings settings) {
@@ -145,7 +145,9 @@ public final class DnsClient {
 
     /**
      * In {@link DnssecMode#AUTO}: asks every server for the DNSKEY records of every trust anchor's zone through the
-     * validating resolver; validation is on when all of them come back secure, and off (said in the log) otherwise.
+     * validating resolver; validation is on when all of them come back secure, and off (said in the log) when a
+     * server answers them without valid signatures. A check that gets no answer, SERVFAIL, REFUSED or a bogus
+     * reply decides nothing: validation stays as it was and, while off, is checked again within a minute.
      * Call at start-up (the constructor does) and every hour. Does nothing in the other modes.
      */
     public boolean recheckDnssec() {
@@ -158,6 +160,7 @@ public final class DnsClient {
         }
         String failure = null;
         boolean silent = false;
+        boolean inconclusive = false;
         // One server timeout for the whole check, so a dead server delays the start (and mxd lookup) by that much only.
         long deadline = nanoClock.getAsLong() + settings.timeout().toNanos();
         outer:
@@ -165,8 +168,12 @@ public final class DnsClient {
             for (Resolver v : validators) {
                 Exchange ex = exchangeWith(List.of(v), zone, Type.DNSKEY, deadline);
                 if (ex.failure != null) {
+                    // No answer, SERVFAIL, REFUSED or a bogus reply: one dropped or forged packet can make any of
+                    // them, so none is a verdict on the servers. Only an answer that came back without valid
+                    // signatures (below) says the servers cannot do DNSSEC.
                     failure = "the DNSKEY records of " + display(zone) + " could not be validated: " + ex.failure;
-                    silent = !ex.heard && ex.status != DnssecStatus.BOGUS;
+                    silent = !ex.heard;
+                    inconclusive = true;
                     break outer;
                 }
                 if (ex.status != DnssecStatus.SECURE) {
@@ -176,21 +183,25 @@ public final class DnsClient {
             }
         }
         boolean was = validating;
-        if (failure != null && (silent || was)) {
-            // No answer says nothing about the servers (one dropped packet must not switch validation off), and
-            // once validation is on, only a restart turns it off: an attacker who forges or drops the answers to
-            // one hourly check must not get an hour without it. Checked again at the next interval.
+        if (failure != null && (inconclusive || was)) {
+            // An inconclusive check says nothing about the servers (one dropped or forged packet must not switch
+            // validation off for an hour: checked again in a minute), and once validation is on, only a restart
+            // turns it off: an attacker who forges or drops the answers to one hourly check must not get an hour
+            // without it.
             boolean first = !checkedOnce;
             checkedOnce = true;
-            dnssecNote = "DNSSEC validation " + (was ? "stays on" : "is off") + " (dns.dnssec: auto): the last check "
+            String note = "DNSSEC validation " + (was ? "stays on" : "is off") + " (dns.dnssec: auto): the last check "
                     + (silent ? "got no answer" : "failed") + ": " + failure + (was ? "; a restart decides anew" : "")
                     + (first || !was ? "; checked again in a minute" : "");
-            lastSilent = silent && !was;
-            log.warn("{}", dnssecNote);
+            retrySoon = inconclusive && !was;
+            if (!note.equals(dnssecNote)) {
+                log.warn("{}", note); // once per change, not every minute while a server keeps refusing
+            }
+            dnssecNote = note;
             return validating;
         }
         checkedOnce = true;
-        lastSilent = false;
+        retrySoon = false;
         validating = failure == null;
         if (validating) {
             dnssecNote = "DNSSEC validation is on (dns.dnssec: auto): the DNS servers serve the trust anchors' keys signed";
@@ -221,12 +232,12 @@ public final class DnsClient {
             t.setDaemon(true);
             return t;
         });
-        // Every period; every minute while the last check got no answer at all (it decided nothing).
+        // Every period; every minute while the last check was inconclusive (no answer, SERVFAIL, REFUSED, bogus).
         long step = Math.min(period.toMillis(), Duration.ofMinutes(1).toMillis());
         long[] sinceCheck = {0};
         timer.scheduleWithFixedDelay(() -> {
             sinceCheck[0] += step;
-            if (sinceCheck[0] < period.toMillis() && !lastSilent) {
+            if (sinceCheck[0] < period.toMillis() && !retrySoon) {
                 return;
             }
             sinceCheck[0] = 0;
@@ -281,7 +292,9 @@ public final class DnsClient {
     /** As {@link #query(Name, int)}, giving up at {@code deadline} (a {@link #deadline()} shared by several questions). */
     public DnsAnswer query(Name name, int type, long deadline) {
         awaitDecision();
-        DnsAnswer cached = cache.get(name, type);
+        // The mode is read once: every step of this question, and its cache entry, are made under it.
+        boolean validated = validating;
+        DnsAnswer cached = cache.get(name, type, validated);
         if (cached != null) {
             return cached;
         }
@@ -290,7 +303,7 @@ public final class DnsClient {
         Name current = name;
         DnssecStatus status = null;
         while (true) {
-            Exchange ex = exchange(current, type, deadline);
+            Exchange ex = exchangeWith(validated ? validators : resolvers, current, type, deadline);
             if (ex.failure != null) {
                 return new DnsAnswer.Failed(name, aliases, ex.failure, ex.status);
             }
@@ -315,7 +328,7 @@ public final class DnsClient {
                         ttl = Math.min(ttl, r.getTTL());
                     }
                     DnsAnswer answer = new DnsAnswer.Found(name, aliases, found, status);
-                    cache.put(name, type, answer, ttl);
+                    cache.put(name, type, answer, ttl, validated);
                     return answer;
                 }
                 if (alias == null) {
@@ -338,12 +351,12 @@ public final class DnsClient {
             long negativeTtl = soa == null ? 0 : Math.min(ttl, Math.min(soa.getTTL(), soa.getMinimum()));
             if (response.getRcode() == Rcode.NXDOMAIN) {
                 DnsAnswer answer = new DnsAnswer.NoSuchName(name, aliases, status);
-                cache.put(name, type, answer, negativeTtl);
+                cache.put(name, type, answer, negativeTtl, validated);
                 return answer;
             }
             if (soa != null) {
                 DnsAnswer answer = new DnsAnswer.NoData(name, aliases, status);
-                cache.put(name, type, answer, negativeTtl);
+                cache.put(name, type, answer, negativeTtl, validated);
                 return answer;
             }
             if (!owner.equals(current)) {
@@ -385,10 +398,6 @@ public final class DnsClient {
     }
 
     /** One question to the servers in turn, round after round, until an answer or the deadline. */
-    private Exchange exchange(Name qname, int type, long deadline) {
-        return exchangeWith(validating ? validators : resolvers, qname, type, deadline);
-    }
-
     private Exchange exchangeWith(List<? extends Resolver> servers, Name qname, int type, long deadline) {
         String last = "no DNS server answered";
         String bogus = null;

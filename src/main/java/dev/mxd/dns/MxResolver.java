@@ -92,7 +92,7 @@ public final class MxResolver {
         Addresses found = addressesOf(toName(domain.ascii()), dns.deadline());
         if (!found.addresses.isEmpty()) {
             return new MxOutcome.Routes(domain, true, List.of(new MxHost(0, domain.ascii(), found.addresses, found.warnings,
-                    found.status())), List.of(), warnings, found.status());
+                    found.status(), found.alias)), List.of(), warnings, found.status());
         }
         return new MxOutcome.TemporaryFailure(domain, "no address for " + domain.ascii() + ": " + found.emptyReason(domain.ascii()),
                 found.temporaryFailure != null ? EnhancedStatus.DNS_FAILURE : EnhancedStatus.UNABLE_TO_ROUTE, List.of(), warnings,
@@ -107,7 +107,7 @@ public final class MxResolver {
         Addresses found = addressesOf(name, deadline);
         DnssecStatus status = mxStatus.and(found.status());
         if (!found.addresses.isEmpty()) {
-            MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings, found.status());
+            MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings, found.status(), found.alias);
             return new MxOutcome.Routes(domain, true, List.of(host), List.of(), warnings, status);
         }
         if (found.temporaryFailure != null) {
@@ -192,7 +192,7 @@ public final class MxResolver {
                         + "; RFC 2181 §10.3 says an MX must name the host itself (followed anyway)");
                 log.warn("MX {} for {} is a CNAME for {}; followed", host, domain.ascii(), found.alias);
             }
-            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, found.status()));
+            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, found.status(), found.alias));
         }
         if (hosts.isEmpty()) {
             String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";

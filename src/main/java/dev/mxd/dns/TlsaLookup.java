@@ -42,29 +42,6 @@ public final class TlsaLookup {
         return dns.query(ownerOf(host), Type.TLSA);
     }
 
-    /**
-     * The name {@code host}'s addresses were found at after following CNAMEs, when that chain validated as secure
-     * (the candidate TLSA base domain of RFC 7672 §2.2.2); empty for a host that is no alias. Asked again through
-     * the client, whose cache answers it from the MX resolution just made.
-     */
-    public java.util.Optional<String> secureExpansion(String host) {
-        Name name;
-        try {
-            name = Name.fromString(host.endsWith(".") ? host : host + ".");
-        } catch (TextParseException e) {
-            return java.util.Optional.empty();
-        }
-        for (int type : new int[] {Type.A, Type.AAAA}) {
-            DnsAnswer answer = dns.query(name, type);
-            if (answer instanceof DnsAnswer.Found && !answer.aliases().isEmpty()) {
-                return answer.dnssec() == DnssecStatus.SECURE
-                        ? java.util.Optional.of(DnsClient.display(answer.aliases().get(answer.aliases().size() - 1)))
-                        : java.util.Optional.empty();
-            }
-        }
-        return java.util.Optional.empty();
-    }
-
     /** The TLSA records of a found answer, in presentation form ("3 1 1 AB12…"); empty for any other answer. */
     public static List<String> texts(DnsAnswer answer) {
         if (!(answer instanceof DnsAnswer.Found found)) {

@@ -26,7 +26,7 @@ public final class DanePolicies implements TlsPolicies {
 
     private final BooleanSupplier validating;
     private final Function<String, DnsAnswer> tlsa;
-    private final Function<String, Optional<String>> expansion;
+    private final Function<MxHost, Optional<String>> expansion;
     private final Clock clock;
 
     /**
@@ -34,24 +34,28 @@ public final class DanePolicies implements TlsPolicies {
      * @param tlsa       the TLSA answer at {@code _25._tcp.HOST} for a host name
      */
     public DanePolicies(BooleanSupplier validating, Function<String, DnsAnswer> tlsa, Clock clock) {
-        this(validating, tlsa, host -> Optional.empty(), clock);
+        this(validating, tlsa, MxHost::secureExpansion, clock);
     }
 
     /**
-     * @param expansion for a host name, the name its addresses were found at through a secure CNAME chain
+     * @param expansion for a host, the name its addresses were found at through a secure CNAME chain
      *                  (RFC 7672 §2.2.2), empty when it is no alias
      */
     public DanePolicies(BooleanSupplier validating, Function<String, DnsAnswer> tlsa,
-                        Function<String, Optional<String>> expansion, Clock clock) {
+                        Function<MxHost, Optional<String>> expansion, Clock clock) {
         this.validating = validating;
         this.tlsa = tlsa;
         this.expansion = expansion;
         this.clock = clock;
     }
 
-    /** DANE from the node's resolver. */
+    /**
+     * DANE from the node's resolver. The expanded name of an alias is the one the MX resolution found with the
+     * host's addresses ({@link MxHost#secureExpansion()}), never asked again: a repeat lookup that failed would
+     * otherwise look like "no alias" and move the TLSA lookup to a name without records (RFC 7672 §2.1).
+     */
     public static DanePolicies of(TlsaLookup lookup) {
-        return new DanePolicies(lookup::validating, lookup::lookup, lookup::secureExpansion, Clock.systemUTC());
+        return new DanePolicies(lookup::validating, lookup::lookup, MxHost::secureExpansion, Clock.systemUTC());
     }
 
     @Override
@@ -72,7 +76,7 @@ public final class DanePolicies implements TlsPolicies {
         String base = host.name();
         List<String> references = new ArrayList<>();
         DnsAnswer answer = null;
-        Optional<String> expanded = expansion.apply(host.name());
+        Optional<String> expanded = expansion.apply(host);
         if (expanded.isPresent()) {
             DnsAnswer atExpanded = tlsa.apply(expanded.get());
             boolean secureDenial = (atExpanded instanceof DnsAnswer.NoData || atExpanded instanceof DnsAnswer.NoSuchName)

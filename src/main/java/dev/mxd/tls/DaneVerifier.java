@@ -1,5 +1,6 @@
 package dev.mxd.tls;
 
+import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.client.PresentedCertificate;
 import dev.mxd.smtp.client.ServerAuthentication;
 import java.security.GeneralSecurityException;
@@ -21,9 +22,12 @@ import org.slf4j.LoggerFactory;
  * Authenticates an MX host's certificate chain by its usable TLSA records (RFC 7672 §3.1). A DANE-EE(3)
  * record matches the server's own certificate or public key, and that is all: no name, no expiry, no
  * chain (§3.1.1). A DANE-TA(2) record matches a certificate the server sent above its own; the chain from
- * the server's certificate up to it must verify (signatures, validity) and the server's certificate must
+ * the server's certificate up to it, in any order sent, must verify (signatures, validity) and the server's certificate must
  * name one of the reference identifiers (§3.2.2: the TLSA base domain and the MX host name). Any one
- * record that matches authenticates the server.
+ * record that matches authenticates the server. Digest agility (RFC 7671 §9): for each usage and selector, only
+ * records of the strongest digest present are used (SHA2-512 over SHA2-256), so a weaker digest published beside
+ * a stronger one during a change of algorithm is not what authenticates; Full(0) records are no digest and always
+ * count.
  */
 public final class DaneVerifier implements ServerAuthentication {
 
@@ -39,12 +43,28 @@ public final class DaneVerifier implements ServerAuthentication {
      *                       {@link #verify} is given (the TLSA base domain when a CNAME led to it)
      */
     public DaneVerifier(List<Tlsa> records, List<String> referenceNames, Clock clock) {
-        this.records = records.stream().filter(Tlsa::usable).toList();
+        this.records = strongestDigests(records.stream().filter(Tlsa::usable).toList());
         this.referenceNames = List.copyOf(referenceNames);
         this.clock = clock;
         if (this.records.isEmpty()) {
             throw new IllegalArgumentException("DANE needs at least one usable TLSA record");
         }
+    }
+
+    /**
+     * RFC 7671 §9: per (usage, selector), the records whose matching type is the strongest digest among them
+     * (2, SHA2-512, beats 1, SHA2-256), and every Full(0) record.
+     */
+    static List<Tlsa> strongestDigests(List<Tlsa> usable) {
+        java.util.Map<Integer, Integer> strongest = new java.util.HashMap<>();
+        for (Tlsa r : usable) {
+            if (r.matching() != 0) {
+                strongest.merge(r.usage() * 256 + r.selector(), r.matching(), Math::max);
+            }
+        }
+        return usable.stream()
+                .filter(r -> r.matching() == 0 || strongest.get(r.usage() * 256 + r.selector()) == r.matching())
+                .toList();
     }
 
     public DaneVerifier(List<Tlsa> records) {
@@ -64,7 +84,7 @@ public final class DaneVerifier implements ServerAuthentication {
     @Override
     public String verify(List<X509Certificate> chain, String host) throws Rejected {
         if (chain.isEmpty()) {
-            throw new Rejected("validation-failure", "the server presented no certificate");
+            throw rejected("validation-failure", "the server presented no certificate");
         }
         X509Certificate leaf = chain.get(0);
         Rejected taFailure = null;
@@ -80,9 +100,10 @@ public final class DaneVerifier implements ServerAuthentication {
                     continue;
                 }
                 try {
-                    verifyUpTo(chain, i);
+                    List<X509Certificate> path = pathTo(chain, i);
+                    verifyUpTo(path, path.size() - 1);
                     checkName(leaf, host);
-                    return authenticated(host, r.describe() + " (trust anchor " + chain.get(i).getSubjectX500Principal().getName() + ")");
+                    return authenticated(host, r.describe() + " (trust anchor " + dn(chain.get(i)) + ")");
                 } catch (Rejected e) {
                     taFailure = taFailure == null ? e : taFailure;
                 }
@@ -91,13 +112,59 @@ public final class DaneVerifier implements ServerAuthentication {
         if (taFailure != null) {
             throw taFailure;
         }
-        throw new Rejected("validation-failure", "no TLSA record of " + host + " matches the certificate chain it presented ("
-                + leaf.getSubjectX500Principal().getName() + ")");
+        throw rejected("validation-failure", "no TLSA record of " + host + " matches the certificate chain it presented ("
+                + dn(leaf) + ")");
     }
 
+    /**
+     * Logs and returns how the server was authenticated. The text quotes certificate names the remote domain
+     * chose; it is made fit for one log line first, as it also reaches the TLS results and the demo timeline.
+     */
     private static String authenticated(String host, String how) {
-        LOG.info("{}: TLS authenticated by DANE: {}", host, how);
-        return how;
+        String safe = LogText.safe(how);
+        LOG.info("{}: TLS authenticated by DANE: {}", LogText.safe(host), safe);
+        return safe;
+    }
+
+    /** A rejection whose text (quoting certificate names and SANs from the remote server) is fit for one log line. */
+    private static Rejected rejected(String resultType, String message) {
+        return new Rejected(resultType, LogText.safe(message));
+    }
+
+    /** A certificate's subject (RFC 2253 form keeps control characters): for messages, escaped. */
+    private static String dn(X509Certificate c) {
+        return LogText.safe(c.getSubjectX500Principal().getName());
+    }
+
+    /**
+     * The server's certificate, then each one's issuer among the certificates it sent, up to the trust anchor at
+     * {@code anchor}: TLS 1.3 lets a server send the certificates above its own in any order (RFC 8446 §4.4.2),
+     * so the path is found by issuer name, not taken from the order sent. At most one step per certificate sent.
+     */
+    private static List<X509Certificate> pathTo(List<X509Certificate> chain, int anchor) throws Rejected {
+        List<X509Certificate> path = new ArrayList<>();
+        path.add(chain.get(0));
+        X509Certificate top = chain.get(anchor);
+        while (path.get(path.size() - 1) != top) {
+            if (path.size() > chain.size()) {
+                throw rejected("certificate-not-trusted", "the certificates sent do not lead to the trust anchor");
+            }
+            X509Certificate current = path.get(path.size() - 1);
+            X509Certificate next = null;
+            for (int k = 1; k < chain.size(); k++) {
+                X509Certificate candidate = chain.get(k);
+                if (!path.contains(candidate) && current.getIssuerX500Principal().equals(candidate.getSubjectX500Principal())
+                        && (next == null || candidate == top)) {
+                    next = candidate;
+                }
+            }
+            if (next == null) {
+                throw rejected("certificate-not-trusted", "certificate " + dn(current)
+                        + " was not issued by any certificate the server sent on the way to the trust anchor");
+            }
+            path.add(next);
+        }
+        return path;
     }
 
     /** Signatures and validity from the server's certificate up to (not including) the trust anchor at {@code top}. */
@@ -107,23 +174,23 @@ public final class DaneVerifier implements ServerAuthentication {
             X509Certificate c = chain.get(j);
             X509Certificate issuer = chain.get(j + 1);
             if (!c.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
-                throw new Rejected("certificate-not-trusted", "certificate " + c.getSubjectX500Principal().getName()
-                        + " was not issued by the next one in the chain (" + issuer.getSubjectX500Principal().getName() + ")");
+                throw rejected("certificate-not-trusted", "certificate " + dn(c)
+                        + " was not issued by the next one in the chain (" + dn(issuer) + ")");
             }
             try {
                 c.verify(issuer.getPublicKey());
             } catch (GeneralSecurityException e) {
-                throw new Rejected("certificate-not-trusted", "the signature on " + c.getSubjectX500Principal().getName()
+                throw rejected("certificate-not-trusted", "the signature on " + dn(c)
                         + " does not verify with its issuer's key: " + e.getMessage());
             }
             try {
                 c.checkValidity(now);
             } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-                throw new Rejected("certificate-expired", "certificate " + c.getSubjectX500Principal().getName()
+                throw rejected("certificate-expired", "certificate " + dn(c)
                         + " is not valid now (" + c.getNotBefore().toInstant() + " to " + c.getNotAfter().toInstant() + ")");
             }
             if (j > 0 && c.getBasicConstraints() < 0) {
-                throw new Rejected("certificate-not-trusted", "certificate " + c.getSubjectX500Principal().getName()
+                throw rejected("certificate-not-trusted", "certificate " + dn(c)
                         + " issues another but is not a CA certificate");
             }
         }
@@ -139,7 +206,7 @@ public final class DaneVerifier implements ServerAuthentication {
                 return;
             }
         }
-        throw new Rejected("certificate-host-mismatch", "the certificate names " + presented.names()
+        throw rejected("certificate-host-mismatch", "the certificate names " + presented.names()
                 + ", none of " + refs.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList());
     }
 
@@ -147,8 +214,8 @@ public final class DaneVerifier implements ServerAuthentication {
     static boolean matches(Tlsa r, X509Certificate cert) {
         byte[] selected;
         try {
-            selected = r.selector() == 0 ? cert.getEncoded() : cert.getPublicKey().getEncoded();
-        } catch (CertificateEncodingException e) {
+            selected = r.selector() == 0 ? cert.getEncoded() : subjectPublicKeyInfo(cert);
+        } catch (CertificateEncodingException | IllegalArgumentException e) {
             return false;
         }
         byte[] value;
@@ -163,5 +230,57 @@ public final class DaneVerifier implements ServerAuthentication {
             throw new IllegalStateException("the JDK lacks " + e.getMessage(), e);
         }
         return value != null && MessageDigest.isEqual(value, r.data());
+    }
+
+    /**
+     * The certificate's own SubjectPublicKeyInfo bytes, as the server's certificate carries them (RFC 6698 §2.1.2
+     * selector 1), taken from the TBS certificate rather than re-encoded by the JDK's key classes (which may write
+     * the algorithm parameters differently from the certificate). TBSCertificate (RFC 5280 §4.1): an optional
+     * [0] version, then serial, signature algorithm, issuer, validity, subject, and the SPKI.
+     */
+    static byte[] subjectPublicKeyInfo(X509Certificate cert) throws CertificateEncodingException {
+        byte[] tbs = cert.getTBSCertificate();
+        int[] outer = header(tbs, 0);
+        if (tbs[0] != 0x30) {
+            throw new IllegalArgumentException("the TBS certificate is not a SEQUENCE");
+        }
+        int at = outer[0];
+        if ((tbs[at] & 0xFF) == 0xA0) {
+            at = skip(tbs, at); // the version
+        }
+        for (int field = 0; field < 5; field++) {
+            at = skip(tbs, at);
+        }
+        return java.util.Arrays.copyOfRange(tbs, at, skip(tbs, at));
+    }
+
+    /** The offset just past the DER element at {@code at}. */
+    private static int skip(byte[] der, int at) {
+        int[] h = header(der, at);
+        long end = (long) h[0] + h[1];
+        if (end > der.length) {
+            throw new IllegalArgumentException("a DER element runs past the end");
+        }
+        return (int) end;
+    }
+
+    /** Of the DER element at {@code at} (single-byte tag): where its content starts, and its length. */
+    private static int[] header(byte[] der, int at) {
+        if (at + 2 > der.length) {
+            throw new IllegalArgumentException("a DER element runs past the end");
+        }
+        int first = der[at + 1] & 0xFF;
+        if (first < 0x80) {
+            return new int[] {at + 2, first};
+        }
+        int n = first & 0x7F;
+        if (n == 0 || n > 3 || at + 2 + n > der.length) {
+            throw new IllegalArgumentException("a DER length this code does not read");
+        }
+        int length = 0;
+        for (int k = 0; k < n; k++) {
+            length = (length << 8) | (der[at + 2 + k] & 0xFF);
+        }
+        return new int[] {at + 2 + n, length};
     }
 }

@@ -79,4 +79,17 @@ class DnssecFailureStatusPeerTest {
         assertThat(host.warnings()).anyMatch(w -> w.contains("AAAA"));
         assertThat(host.dnssec()).isEqualTo(DnssecStatus.SECURE);
     }
+
+    @Test
+    void autoTakesAServfailForTheAnchorsKeysAsInconclusiveAndChecksAgainSoon() throws Exception {
+        // One SERVFAIL (or a forged reply) at start-up must not switch DNSSEC, and with it DANE, off for an hour.
+        dns.fail("secure.test", Type.DNSKEY);
+        DnsClient auto = new DnsClient(new DnsSettings(List.of(dns.address()), Duration.ofMillis(300), 2, Duration.ofSeconds(3),
+                8, 100, Duration.ofDays(1)).withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(zones.secureAnchor())));
+        assertThat(auto.validating()).isFalse();
+        assertThat(auto.dnssecNote()).contains("is off", "failed", "SERVFAIL", "checked again in a minute");
+        dns.heal();
+        assertThat(auto.recheckDnssec()).as(auto.dnssecNote()).isTrue();
+        assertThat(auto.dnssecNote()).contains("is on");
+    }
 }

@@ -21,6 +21,8 @@ import org.awaitility.Awaitility;
  * <ul>
  *   <li>{@code ee}: {@code mx-ee}, TLSA 3 1 1 of the server's key</li>
  *   <li>{@code ta}: {@code mx-ta}, TLSA 2 0 1 of the CA's certificate (the server's certificate names it)</li>
+ *   <li>{@code alias0}: {@code mx-alias0}, a CNAME with TTL 0 for {@code mx-target0} (address TTL 0, TLSA as
+ *       {@code ee}), so no cache keeps the chain for a second lookup</li>
  *   <li>{@code taname}: {@code mx-taname} (same TLSA, a name the certificate does not carry), then {@code backup}
  *       at 127.0.0.2 without TLSA</li>
  *   <li>{@code wrong}: {@code mx-wrong}, TLSA 3 1 1 with a digest one bit off</li>
@@ -75,6 +77,10 @@ public final class DaneZone implements AutoCloseable {
                     "ta IN MX 10 mx-ta",
                     "mx-ta IN A 127.0.0.1",
                     "_25._tcp.mx-ta IN TLSA 2 0 1 " + ta,
+                    "alias0 IN MX 10 mx-alias0",
+                    "mx-alias0 0 IN CNAME mx-target0",
+                    "mx-target0 0 IN A 127.0.0.1",
+                    "_25._tcp.mx-target0 IN TLSA 3 1 1 " + ee,
                     "taname IN MX 10 mx-taname",
                     "taname IN MX 20 backup",
                     "mx-taname IN A 127.0.0.1",

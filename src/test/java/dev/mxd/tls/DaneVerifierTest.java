@@ -101,6 +101,77 @@ class DaneVerifierTest {
     }
 
     @Test
+    void onlyTheStrongestDigestOfAUsageAndSelectorIsUsed() throws Exception {
+        // RFC 7671 §9 (digest agility): beside a SHA2-512 record, a SHA2-256 one of the same usage and selector is
+        // not used, even when it is the one that matches.
+        DaneVerifier v = new DaneVerifier(List.of(new Tlsa(3, 1, 2, new byte[64]), ee(1, 1, leaf)));
+        assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class, r -> assertThat(r.resultType()).isEqualTo("validation-failure"));
+        // Another selector is another group; full (0) records are no digest and always count.
+        assertThat(new DaneVerifier(List.of(new Tlsa(3, 0, 2, new byte[64]), ee(1, 1, leaf))).verify(List.of(leaf, ca), "mx1.example.test"))
+                .isEqualTo("DANE-EE(3) SPKI SHA2-256");
+        assertThat(new DaneVerifier(List.of(new Tlsa(3, 1, 2, new byte[64]), ee(1, 0, leaf))).verify(List.of(leaf, ca), "mx1.example.test"))
+                .startsWith("DANE-EE(3) SPKI");
+        assertThat(new DaneVerifier(List.of(new Tlsa(3, 1, 1, new byte[32]), ee(1, 2, leaf))).verify(List.of(leaf, ca), "mx1.example.test"))
+                .isEqualTo("DANE-EE(3) SPKI SHA2-512");
+    }
+
+    @Test
+    void spkiIsMatchedAsTheCertificateCarriesIt() throws Exception {
+        // The same RSA key with its algorithm's NULL parameters left out: the JDK re-encodes the key with them, but
+        // the TLSA record is made from the certificate's own bytes (RFC 6698 §2.1.2), and DANE-EE checks no signature.
+        byte[] tbs = leaf.getTBSCertificate();
+        byte[] spki = DaneVerifier.subjectPublicKeyInfo(leaf);
+        byte[] withNull = java.util.HexFormat.of().parseHex("300d06092a864886f70d0101010500");
+        int algAt = indexOf(spki, withNull);
+        assertThat(algAt).isPositive();
+        byte[] bitString = java.util.Arrays.copyOfRange(spki, algAt + withNull.length, spki.length);
+        byte[] bare = der(0x30, concat(java.util.HexFormat.of().parseHex("300b06092a864886f70d010101"), bitString));
+        int spkiAt = indexOf(tbs, spki);
+        byte[] tbsContent = concat(java.util.Arrays.copyOfRange(tbs, indexAfterHeader(tbs), spkiAt), bare,
+                java.util.Arrays.copyOfRange(tbs, spkiAt + spki.length, tbs.length));
+        byte[] whole = leaf.getEncoded();
+        int tbsAt = indexOf(whole, tbs);
+        byte[] rest = java.util.Arrays.copyOfRange(whole, tbsAt + tbs.length, whole.length);
+        X509Certificate odd = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new java.io.ByteArrayInputStream(der(0x30, concat(der(0x30, tbsContent), rest))));
+        assertThat(odd.getPublicKey().getEncoded()).isNotEqualTo(bare); // the test's premise: the JDK re-encodes it
+        DaneVerifier v = new DaneVerifier(List.of(new Tlsa(3, 1, 1, digest("SHA-256", bare))));
+        assertThat(v.verify(List.of(odd), "mx1.example.test")).isEqualTo("DANE-EE(3) SPKI SHA2-256");
+    }
+
+    private static int indexAfterHeader(byte[] der) {
+        int first = der[1] & 0xFF;
+        return first < 0x80 ? 2 : 2 + (first & 0x7F);
+    }
+
+    private static int indexOf(byte[] in, byte[] part) {
+        for (int i = 0; i + part.length <= in.length; i++) {
+            if (java.util.Arrays.equals(in, i, i + part.length, part, 0, part.length)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /** A DER element of {@code tag} around {@code content}. */
+    private static byte[] der(int tag, byte[] content) {
+        int n = content.length;
+        byte[] length = n < 0x80 ? new byte[] {(byte) n}
+                : n < 0x100 ? new byte[] {(byte) 0x81, (byte) n}
+                : new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n};
+        return concat(new byte[] {(byte) tag}, length, content);
+    }
+
+    @Test
     void daneEeOfAnotherCertificateIsRefused() throws Exception {
         DaneVerifier v = new DaneVerifier(List.of(ee(0, 2, otherNameLeaf)));
         assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test")).isInstanceOf(ServerAuthentication.Rejected.class);
@@ -159,6 +230,29 @@ class DaneVerifierTest {
     }
 
     @Test
+    void daneTaAcceptsTheCertificatesAboveTheServersInAnyOrder() throws Exception {
+        // TLS 1.3 (RFC 8446 §4.4.2) lets the server send the certificates above its own in any order.
+        Path ext = dir.resolve("intermediate.ext");
+        Files.writeString(ext, "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n");
+        Certificates.openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.resolve("int.key").toString(),
+                "-out", dir.resolve("int.csr").toString(), "-subj", "/CN=mxd test intermediate");
+        Certificates.openssl("x509", "-req", "-in", dir.resolve("int.csr").toString(), "-CA", dir.resolve("ca.pem").toString(),
+                "-CAkey", dir.resolve("ca.key").toString(), "-CAcreateserial", "-days", "2", "-extfile", ext.toString(),
+                "-out", dir.resolve("int.pem").toString());
+        Certificates.issued(dir.resolve("int.pem"), dir.resolve("int.key"), "mx1.example.test", dir.resolve("below.pem"),
+                dir.resolve("below.key"));
+        X509Certificate intermediate = read("int.pem");
+        X509Certificate below = read("below.pem");
+        DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, ca)));
+        assertThat(v.verify(List.of(below, intermediate, ca), "mx1.example.test")).startsWith("DANE-TA(2)");
+        assertThat(v.verify(List.of(below, ca, intermediate), "mx1.example.test")).startsWith("DANE-TA(2)");
+        // Without the intermediate there is no path: refused.
+        assertThatThrownBy(() -> v.verify(List.of(below, ca), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class,
+                        r -> assertThat(r.resultType()).isEqualTo("certificate-not-trusted"));
+    }
+
+    @Test
     void daneTaNeedsTheChainToVerify() throws Exception {
         // otherCa is named by the record and sent, but did not sign the server's certificate.
         DaneVerifier v = new DaneVerifier(List.of(ta(1, 1, otherCa)));
@@ -180,6 +274,28 @@ class DaneVerifierTest {
     void daneTaDoesNotMatchTheServersOwnCertificate() throws Exception {
         DaneVerifier v = new DaneVerifier(List.of(ta(0, 1, leaf)));
         assertThatThrownBy(() -> v.verify(List.of(leaf, ca), "mx1.example.test")).isInstanceOf(ServerAuthentication.Rejected.class);
+    }
+
+    @Test
+    void certificateNamesFromTheRemoteServerAreEscapedInTheLogAndInMessages() throws Exception {
+        // The remote domain chooses its CA's subject: a line break in it must not end the log line (nor forge one).
+        Certificates.privateCa(dir.resolve("evil.pem"), dir.resolve("evil.key"), "Evil\nX\u202E");
+        Certificates.issued(dir.resolve("evil.pem"), dir.resolve("evil.key"), "mx1.example.test", dir.resolve("evil-leaf.pem"),
+                dir.resolve("evil-leaf.key"));
+        X509Certificate evilCa = read("evil.pem");
+        X509Certificate evilLeaf = read("evil-leaf.pem");
+        assertThat(evilCa.getSubjectX500Principal().getName()).contains("\n"); // the test's premise
+        try (dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO)) {
+            String how = new DaneVerifier(List.of(ta(1, 1, evilCa))).verify(List.of(evilLeaf, evilCa), "mx1.example.test");
+            assertThat(how).contains("Evil").doesNotContain("\n").doesNotContain("\u202E");
+            assertThat(log.lines()).anyMatch(l -> l.contains("TLS authenticated by DANE") && l.contains("Evil"))
+                    .allMatch(l -> !l.contains("\n") && !l.contains("\u202E"));
+        }
+        // A rejection quotes the server's certificate: escaped too.
+        DaneVerifier other = new DaneVerifier(List.of(ee(1, 1, leaf)));
+        assertThatThrownBy(() -> other.verify(List.of(evilCa), "mx1.example.test"))
+                .isInstanceOfSatisfying(ServerAuthentication.Rejected.class, r -> assertThat(r.getMessage()).contains("Evil")
+                        .doesNotContain("\n").doesNotContain("\u202E"));
     }
 
     @Test
