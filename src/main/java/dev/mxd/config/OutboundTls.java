@@ -16,20 +16,28 @@ import java.util.Optional;
  * @param caFile  PEM certificates trusted for MTA-STS (its policy fetch and the MX certificates) in place
  *                of the JDK's trust store
  * @param reports TLS-RPT aggregate reports (RFC 8460) sent to the domains that ask for them (default on)
+ * @param reportDkim the DKIM key report mail is signed with; empty: report mail goes unsigned
  */
-public record OutboundTls(boolean dane, boolean mtaSts, Optional<Path> caFile, boolean reports) {
+public record OutboundTls(boolean dane, boolean mtaSts, Optional<Path> caFile, boolean reports, Optional<ReportDkim> reportDkim) {
+
+    /** Without a DKIM key for report mail. */
+    public OutboundTls(boolean dane, boolean mtaSts, Optional<Path> caFile, boolean reports) {
+        this(dane, mtaSts, caFile, reports, Optional.empty());
+    }
 
     public static final OutboundTls DEFAULTS = new OutboundTls(true, true, Optional.empty(), true);
 
     @JsonCreator
     static OutboundTls fromYaml(@JsonProperty("dane") Object dane, @JsonProperty("mta-sts") Object mtaSts,
-                                @JsonProperty("ca-file") String caFile, @JsonProperty("reports") Object reports) {
+                                @JsonProperty("ca-file") String caFile, @JsonProperty("reports") Object reports,
+                                @JsonProperty("report-dkim") ReportDkim reportDkim) {
         Optional<Path> ca = Optional.ofNullable(caFile).map(String::strip).map(Path::of);
         if (ca.isPresent() && !Files.isReadable(ca.get())) {
             throw new ConfigProblem(List.of("delivery", "tls", "ca-file"), "delivery.tls.ca-file " + ca.get()
                     + " does not exist or cannot be read; give a file of PEM certificates, or leave the key out for the JDK's trust store", null);
         }
-        return new OutboundTls(onOff("dane", dane), onOff("mta-sts", mtaSts), ca, onOff("reports", reports));
+        return new OutboundTls(onOff("dane", dane), onOff("mta-sts", mtaSts), ca, onOff("reports", reports),
+                Optional.ofNullable(reportDkim));
     }
 
     /** {@code on} or {@code off}, as YAML booleans or strings; absent: on. */

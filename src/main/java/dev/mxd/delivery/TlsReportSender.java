@@ -92,10 +92,27 @@ public final class TlsReportSender implements AutoCloseable {
         Optional<TlsRptRecord> find(String domain) throws IOException;
     }
 
-    /** What the sender reports from; {@link #reportMailFrom} is the header From: of report mail. */
-    public record Settings(String hostname, String reportMailFrom) {
+    /**
+     * What the sender reports from; {@link #reportMailFrom} is the header From: of report mail; with a
+     * {@link #dkim} signer report mail is DKIM-signed and its submitter is the signing domain.
+     */
+    public record Settings(String hostname, String reportMailFrom, Optional<DkimSigner> dkim) {
+        public Settings(String hostname, String reportMailFrom) {
+            this(hostname, reportMailFrom, Optional.empty());
+        }
+
         public static Settings of(String hostname) {
             return new Settings(hostname, "noreply-tlsrpt@" + hostname);
+        }
+
+        /** These settings with report mail signed by {@code signer}. */
+        public Settings signedBy(DkimSigner signer) {
+            return new Settings(hostname, reportMailFrom, Optional.of(signer));
+        }
+
+        /** The report's submitter (RFC 8460 §5.3): the DKIM signing domain when report mail is signed, else the hostname. */
+        String submitter() {
+            return dkim.map(DkimSigner::domain).orElse(hostname);
         }
     }
 
@@ -198,8 +215,13 @@ public final class TlsReportSender implements AutoCloseable {
 
     /** Sends the days that ended while mxd was down, then each day's reports a little after it ends (UTC). */
     public void start() {
-        LOG.info("TLS-RPT: report mail is not DKIM-signed yet; RFC 8460 §3 lets receivers ignore unsigned report mail"
-                + " (https reports are not affected)");
+        if (settings.dkim().isPresent()) {
+            DkimSigner dkim = settings.dkim().get();
+            LOG.info("TLS-RPT: report mail is DKIM-signed as d={} s={}", dkim.domain(), dkim.selector());
+        } else {
+            LOG.info("TLS-RPT: report mail is not DKIM-signed (delivery.tls.report-dkim is not set); RFC 8460 §3 lets"
+                    + " receivers ignore unsigned report mail (https reports are not affected)");
+        }
         timer.execute(this::sendEndedQuietly);
         scheduleNext();
     }
@@ -417,7 +439,7 @@ public final class TlsReportSender implements AutoCloseable {
     /** RFC 8460 §5.3: multipart/report with report-type="tlsrpt", the gzipped JSON attached (CRLF lines). */
     byte[] message(TlsReport report, String to) {
         String boundary = "tlsrpt-" + UUID.randomUUID();
-        String submitter = settings.hostname();
+        String submitter = settings.submitter();
         StringBuilder sb = new StringBuilder();
         header(sb, "From", settings.reportMailFrom());
         header(sb, "To", to);
@@ -444,7 +466,8 @@ public final class TlsReportSender implements AutoCloseable {
         sb.append("\r\n");
         sb.append(Base64.getMimeEncoder(76, new byte[] {'\r', '\n'}).encodeToString(report.gzipped())).append("\r\n");
         sb.append("--").append(boundary).append("--\r\n");
-        return sb.toString().getBytes(StandardCharsets.US_ASCII);
+        byte[] text = sb.toString().getBytes(StandardCharsets.US_ASCII);
+        return settings.dkim().map(dkim -> dkim.sign(text, clock.instant())).orElse(text);
     }
 
     private static void header(StringBuilder sb, String name, String value) {

@@ -22,6 +22,7 @@ import dev.mxd.tls.MtaSts;
 import dev.mxd.tls.TlsPolicies;
 import dev.mxd.tls.TlsResults;
 import dev.mxd.tls.TlsReportCounts;
+import dev.mxd.delivery.DkimSigner;
 import dev.mxd.delivery.TlsReportSender;
 import dev.mxd.dns.DnsSettings;
 import dev.mxd.dns.MxPolicy;
@@ -224,7 +225,10 @@ public final class ReceivingMx implements AutoCloseable {
             if (counts.isEmpty()) {
                 return;
             }
-            sender = new TlsReportSender(TlsReportSender.Settings.of(config.hostname()), counts.get(), TlsReportSender.dnsLookup(dns),
+            TlsReportSender.Settings plain = TlsReportSender.Settings.of(config.hostname());
+            TlsReportSender.Settings settings = config.delivery().tls().reportDkim()
+                    .map(k -> plain.signedBy(DkimSigner.forReports(k.domain(), k.selector(), k.key()))).orElse(plain);
+            sender = new TlsReportSender(settings, counts.get(), TlsReportSender.dnsLookup(dns),
                     spool, routes, TlsReportSender.httpsPoster(config.delivery().tls().caFile(), Duration.ofSeconds(30)), clock);
             sender.start();
         }
