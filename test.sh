@@ -6,7 +6,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
 
 # Debian packages the peer tests need; each test starts its own daemon on loopback.
-packages=(knot knot-dnsutils dnsutils bind9-dnsutils bind9-utils ldnsutils swaks postfix openssl dovecot-imapd curl clamav-daemon spamd spamc rspamd chromium chromium-driver testssl.sh fail2ban python3)
+packages=(knot knot-dnsutils dnsutils bind9-dnsutils bind9-utils ldnsutils swaks postfix openssl dovecot-imapd curl clamav-daemon spamd spamc rspamd chromium chromium-driver testssl.sh fail2ban python3 python3-dkim)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -318,7 +318,7 @@ public final class TlsReportSender implements AutoCloseable {
                             day.key().domain(), day.key().day());
                     done = true;
                 } else {
-                    TlsReport report = new TlsReport(settings.hostname(), settings.reportMailFrom(), day, until,
+                    TlsReport report = new TlsReport(settings.submitter(), settings.reportMailFrom(), day, until,
                             UUID.randomUUID().toString().substring(0, 8));
                     made++;
                     done = false;
