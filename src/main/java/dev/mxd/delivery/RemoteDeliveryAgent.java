@@ -353,7 +353,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
             t.settled().forEach((k, o) -> settled.put(k, result(o, route)));
             lastProblem = t.problem();
-            if (t.status().isPresent()) {
+            if (t.status().filter(st -> !st.permanent()).isPresent()) {
                 deferral = t.status().get(); // a TLS policy kept the mail from this host: say so rather than "no answer"
             }
             if (t.status().filter(st -> st.equals(EnhancedStatus.ENCRYPTION_NEEDED) || st.equals(EnhancedStatus.REQUIRETLS_NEEDED))

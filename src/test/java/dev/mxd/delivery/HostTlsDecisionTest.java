@@ -100,10 +100,14 @@ class HostTlsDecisionTest {
     }
 
     private List<RecipientStatus> deliver(RemoteDeliveryAgent agent, String message) throws Exception {
+        return deliver(agent, message, MailParameters.NONE);
+    }
+
+    private List<RecipientStatus> deliver(RemoteDeliveryAgent agent, String message, MailParameters parameters) throws Exception {
         Path text = Files.write(dir.resolve("text"), message.getBytes(StandardCharsets.US_ASCII));
         Recipient r = new Recipient(Mailbox.parse("user@agent.test"), RcptParameters.NONE, new Route.Relay("agent.test"));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
-        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
+        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), parameters, List.of(pending),
                 new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
         return agent.deliver(e, text, List.of(pending)).stream().map(d -> pending.after(d, Instant.now())).toList();
     }
@@ -232,6 +236,25 @@ class HostTlsDecisionTest {
             });
             assertThat(one.messages).as("nothing more in plain text to a host that must encrypt").hasSize(1);
             assertThat(two.messages).isEmpty();
+        }
+    }
+
+    /**
+     * REQUIRETLS: the better MX qualifies but is down, the other can never take the message (opportunistic only): the
+     * message waits for the first, and its deferral carries a temporary status, never the second's 5.7.10.
+     */
+    @Test
+    void aRequireTlsDeferralBesideARefusedHostCarriesATemporaryStatus() throws Exception {
+        int port = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        try (FakeSmtpServer two = mx("127.0.0.2", port)) {
+            HostTls.ReportedPolicy sts = new HostTls.ReportedPolicy("sts", List.of(), List.of("mx1.agent.test"));
+            Function<String, HostTls> policy = h -> h.startsWith("mx1") ? new HostTls.Authenticated(NEVER, sts) : new HostTls.Opportunistic();
+            assertThat(deliver(agent(port, policy), "Subject: hi\r\n\r\nhello\r\n", MailParameters.NONE.withRequireTls(true)))
+                    .singleElement().satisfies(r -> {
+                        assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                        assertThat(r.status()).hasValueSatisfying(st -> assertThat(st.permanent()).as("status %s", st).isFalse());
+                    });
+            assertThat(two.commands("MAIL")).isEmpty();
         }
     }
 }
