@@ -76,6 +76,7 @@ cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 start_dns "$work"
 
 now() { date +%s.%N; }
@@ -94,12 +95,22 @@ start_sink() { # PORT TRANSACTIONS: smtp-sink exits after that many transactions
   wait_port "$1" 10 || die "smtp-sink did not listen on $1"
 }
 
-# await_sink SECONDS: until the sink has had all its transactions and exited; 1 if it has not in time.
+# await_sink SECONDS [MTA DIR]: until the sink has had all its transactions and exited; 1 if it
+# has not in time. With MTA and DIR: 2 as soon as the MTA has held only deferred mail for 5 s
+# (a delivery failed, and its retry would come minutes later: the point is not counted).
 await_sink() {
-  local deadline=$((SECONDS + $1))
-  while [ -d "/proc/$SINK_PID" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  local deadline=$((SECONDS + $1)) next=$((SECONDS + 1)) stuck=0
+  while [ -d "/proc/$SINK_PID" ] && [ $SECONDS -lt $deadline ]; do
+    sleep 0.05
+    if [ $# -ge 3 ] && [ $SECONDS -ge $next ]; then
+      next=$((SECONDS + 1))
+      if [ "$(undeferred "$2" "$3")" = 0 ] && [ "$(deferred "$2" "$3")" -gt 0 ]; then stuck=$((stuck + 1)); else stuck=0; fi
+      [ $stuck -lt 5 ] || break
+    fi
+  done
   if [ -d "/proc/$SINK_PID" ]; then
     stop_pid "$SINK_PID"; SINK_PID=""
+    [ $stuck -lt 5 ] || return 2
     return 1
   fi
   wait "$SINK_PID" 2>/dev/null || true
@@ -163,7 +174,7 @@ relay_point() {
   t0=$(now)
   source_to "$PORT" "$n" "$s" "$size" "$rc" "$LIMIT" || status=source-failed
   t1=$(now)
-  await_sink "$LIMIT" || status=incomplete
+  await_sink "$LIMIT" "$mta" "$dir" || { [ $? = 2 ] && status="deferred($(deferred "$mta" "$dir"))" || status=incomplete; }
   t2=$(now)
   c1=$(tree_cpu_ticks "$ROOT")
   stop_mta "$mta" "$dir"
