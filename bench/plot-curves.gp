@@ -18,32 +18,40 @@ set terminal pngcairo size 1400,520 font "sans,11"
 set output out
 set datafile separator "\t"
 set grid
-set key top left box opaque
+set key below center horizontal box
+set bmargin 6
 set style line 1 lc rgb "#1f77b4" lw 2 pt 7 ps 1.2
 set style line 2 lc rgb "#d62728" lw 2 pt 5 ps 1.2
 set style line 3 lc rgb "#1f77b4" lw 1.5 dt 2 pt 6 ps 1.0
 set style line 4 lc rgb "#d62728" lw 1.5 dt 2 pt 4 ps 1.0
 set yrange [0:*]
 
+# The size axis spans two orders of magnitude in both panels: log y there.
+logy = (axis eq "size")
 if (axis eq "sessions") {
+  name = "concurrent sessions"
   xl = "concurrent sessions (smtp-source -s; 4 KB, 1 recipient)"
   set logscale x; set xrange [0.7:300]
 } else {
   if (axis eq "size") {
+    name = "message size"
     xl = "message size (at most 2 GB per point; 50 sessions, 1 recipient)"
     set logscale x; set xrange [500:20000000]
   } else {
     if (axis eq "rcpt") {
+      name = "recipients per message"
       xl = "recipients per message (smtp-source -r; 50 sessions, 4 KB)"
       set logscale x; set xrange [0.7:150]
     } else {
+      name = "queue depth when delivery resumes"
       xl = "messages queued when delivery resumes (0: nothing queued, the relay base point)"
       set xrange [0.5:ndepths + 0.5]
     }
   }
 }
 
-set multiplot layout 1,2 title "mxd and stock Postfix: " . axis . " (median of runs, bars: range)"
+set multiplot layout 1,2 title "mxd and stock Postfix against " . name . " (median of the runs; bars: their range)"
+if (logy) { set logscale y; set yrange [*:*] }
 
 set xlabel xl
 if (axis eq "rcpt") {
