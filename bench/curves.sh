@@ -294,7 +294,8 @@ for axis in $AXES; do
           rcpt) settle; relay_point rcpt "$x" "$mta" "$run" "$N" "$BASE_SESSIONS" "$BASE_SIZE" "$x" ;;
           depth)
             if [ "$x" -gt "$BIG_DEPTH" ] && [[ " $DEPTH_MTAS " != *" $mta "* ]]; then
-              echo "    $mta: SKIPPED (depth $x > $BIG_DEPTH and $mta not in DEPTH_MTAS=\"$DEPTH_MTAS\")" | tee -a "$OUT/skipped.txt"
+              echo "    $mta: SKIPPED (depth $x > $BIG_DEPTH and $mta not in DEPTH_MTAS=\"$DEPTH_MTAS\")"
+              [ "$run" != 1 ] || echo "$mta at depth $x (above BIG_DEPTH=$BIG_DEPTH; DEPTH_MTAS=\"$DEPTH_MTAS\")" >> "$OUT/skipped.txt"
             elif [ "$x" = 0 ]; then
               settle; relay_point depth 0 "$mta" "$run" "$N" "$BASE_SESSIONS" "$BASE_SIZE" "$BASE_RCPT"
             else
@@ -353,7 +354,7 @@ done
 
 echo
 column -t -s $'\t' "$OUT/curves-summary.tsv"
-if [ -s "$OUT/skipped.txt" ]; then echo; echo "skipped:"; cat "$OUT/skipped.txt"; fi
+if [ -s "$OUT/skipped.txt" ]; then echo; echo "skipped, not measured:"; sed 's/^/  /' "$OUT/skipped.txt"; fi
 bad=$(awk -F'\t' 'NR > 1 && $14 != "ok"' "$tsv" | wc -l)
 [ "$bad" = 0 ] || { echo; echo "runs not counted (status other than ok): $bad"; awk -F'\t' 'NR > 1 && $14 != "ok" {print "  " $1 "=" $2 " " $3 " run " $4 ": " $14}' "$tsv"; }
 echo
