@@ -81,16 +81,19 @@ start_dns "$work"
 # lib.sh's `mxd dns` keeps its stock response-rate limit (20 UDP answers a second to 127.0.0.0/24),
 # made against reflection attacks, not for a resolver's own MTA: a fresh mxd's first deliveries and
 # its client-name lookups ask more than that at once, answers are dropped, lookups time out and
-# mail is deferred. It is started again on the same zone and port without the limit.
-stop_pid "$DNS_PID"
-java -Xmx64m -jar "$bench_root/target/mxd.jar" dns --zone "$work/sink.test.zone" --listen "127.0.0.1:$DNS_PORT" --rate-limit 0 \
-  >"$work/dns.log" 2>&1 &
-DNS_PID=$!
-dns_deadline=$((SECONDS + 20))
-until dig +short +norec +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 sink.test MX 2>/dev/null | grep -q mx1; do
-  [ $SECONDS -lt $dns_deadline ] || die "mxd dns --rate-limit 0 did not answer within 20 s: $(cat "$work/dns.log")"
-  sleep 0.2
-done
+# mail is deferred. Unless lib.sh already turns it off, it is started again on the same zone and
+# port without the limit.
+if ! declare -f start_dns | grep -q -- '--rate-limit'; then
+  stop_pid "$DNS_PID"
+  java -Xmx64m -jar "$bench_root/target/mxd.jar" dns --zone "$work/sink.test.zone" --listen "127.0.0.1:$DNS_PORT" --rate-limit 0 \
+    >"$work/dns.log" 2>&1 &
+  DNS_PID=$!
+  dns_deadline=$((SECONDS + 20))
+  until dig +short +norec +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 sink.test MX 2>/dev/null | grep -q mx1; do
+    [ $SECONDS -lt $dns_deadline ] || die "mxd dns --rate-limit 0 did not answer within 20 s: $(cat "$work/dns.log")"
+    sleep 0.2
+  done
+fi
 
 now() { date +%s.%N; }
 settle() { [ "$SETTLE" = 0 ] || sleep "$SETTLE"; }
@@ -143,7 +146,7 @@ mxd_room_for() { # SESSIONS DIR
   stop_pid "$MXD_PID"
   sed -i "s/^limits:\$/limits:\n  max-connections-per-network: $room/" "$2/mxd.yaml"
   grep -q "max-connections-per-network: $room" "$2/mxd.yaml" || die "could not raise mxd's per-network limit"
-  MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} MXD_JAVA_OPTS="${MXD_JAVA_OPTS:-}" "$bench_root/mxd" serve --config "$2/mxd.yaml" \
+  MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} MXD_JAVA_OPTS="${MXD_JAVA_OPTS:-}" ${CG_EXEC[@]+"${CG_EXEC[@]}"} "$bench_root/mxd" serve --config "$2/mxd.yaml" \
     >>"$2/mxd.log" 2>&1 &
   MXD_PID=$!
   wait_port "$MXD_PORT" 60 || die "mxd did not listen again within 60 s: $(tail -20 "$2/mxd.log")"
