@@ -14,8 +14,7 @@ import picocli.CommandLine.Command;
                 "INFO), MXD_JAVA_OPTS (JVM options for the ./mxd launcher)."},
         exitCodeOnInvalidInput = ExitCodes.USAGE,
         subcommands = {LookupCommand.class, CheckCommand.class, DnsCommand.class, ServeCommand.class,
-                QuarantineCommand.class, DemoCommand.class, QueueCommand.class, TrainCommand.class,
-                CommandLine.HelpCommand.class})
+                QuarantineCommand.class, DemoCommand.class, QueueCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

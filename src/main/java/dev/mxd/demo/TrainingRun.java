@@ -35,8 +35,8 @@ import java.util.stream.Stream;
 /**
  * A training workload for the JVM: mail relayed end to end on loopback, in one process, so that a
  * JDK that records what a run loaded, linked and compiled (an AOT cache, JDK 24 and later) can
- * start the next {@code mxd serve} already warm. The launcher runs it when it makes
- * {@code target/mxd.aot}; it is not a benchmark and prints one line.
+ * start the next {@code mxd serve} already warm. The launcher runs it ({@code mxd demo --train}, hidden)
+ * when it makes {@code target/mxd.aot}; it is not a benchmark and prints one line.
  *
  * <p>What runs: an authoritative DNS server for {@value #DOMAIN} ({@code MX 10 mx}), a relaying
  * node that trusts loopback clients, and a receiving node that is that domain's MX and writes a
@@ -129,7 +129,7 @@ public final class TrainingRun {
             DemoCluster.deleteTree(dir);
         }
         Outcome o = new Outcome(sent, accepted, delivered, List.copyOf(problems), (System.nanoTime() - start) / 1e9);
-        out.printf(java.util.Locale.ROOT, "mxd train: %d messages sent, %d accepted, %d delivered in %.1f s%s%n",
+        out.printf(java.util.Locale.ROOT, "mxd demo --train: %d messages sent, %d accepted, %d delivered in %.1f s%s%n",
                 o.sent(), o.accepted(), o.delivered(), o.seconds(), o.problems().isEmpty() ? "" : "; " + o.problems().get(0));
         out.flush();
         return o;
