@@ -1,10 +1,15 @@
 package dev.mxd.cli;
 
+import dev.mxd.config.Logging;
 import dev.mxd.demo.DemoRun;
+import dev.mxd.demo.TrainingRun;
+import dev.mxd.ops.LogSetup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -14,6 +19,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code mxd demo}: the options and the exit status of a {@link DemoRun}, which starts the
  * cluster, sends the burst through the primary's outage and prints the timeline and the tally.
+ * The hidden {@code --train} runs a {@link TrainingRun} instead: the workload the {@code ./mxd}
+ * launcher records in its AOT cache on JDK 25 and later.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -68,11 +75,26 @@ final class DemoCommand implements Callable<Integer> {
                     + "also holds the signed zone, its anchor (example.test.anchor) and the certificates and keys.")
     boolean secure;
 
+    @Option(names = "--train", hidden = true,
+            description = "Instead of the cluster: relay --messages N (default 2000) messages of 4 KB end to end on loopback "
+                    + "(a DNS server, a relaying node, a receiving node), half one per connection and half 50 per session, "
+                    + "within 60 s, and exit 0 when every accepted one was delivered. The ./mxd launcher's training run for "
+                    + "its AOT cache.")
+    boolean train;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Messages of a training run when --messages is not given. */
+    static final int TRAINING_MESSAGES = 2000;
+    /** The most a training run takes. */
+    static final Duration TRAINING_LIMIT = Duration.ofSeconds(60);
+
     @Override
     public Integer call() {
+        if (train) {
+            return train();
+        }
         if (messages < DemoRun.MIN_MESSAGES || messages > DemoRun.MAX_MESSAGES) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--messages " + messages + " is out of range; give "
                     + DemoRun.MIN_MESSAGES + " to " + DemoRun.MAX_MESSAGES);
@@ -88,6 +110,31 @@ final class DemoCommand implements Callable<Integer> {
         } catch (IOException | UncheckedIOException | IllegalStateException e) {
             out.flush();
             err.println("mxd demo: cannot run the cluster: " + e.getMessage());
+            err.flush();
+            return ExitCodes.TEMPORARY;
+        }
+    }
+
+    /**
+     * A {@link TrainingRun} in a temporary directory, logging at info into a file there as {@code mxd serve} would
+     * log (so the training takes the same logging path); one line on stdout.
+     */
+    private int train() {
+        int n = spec.commandLine().getParseResult().hasMatchedOption("--messages") ? messages : TRAINING_MESSAGES;
+        if (n < TrainingRun.MIN_MESSAGES || n > TrainingRun.MAX_MESSAGES) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--messages " + n + " is out of range for --train; give "
+                    + TrainingRun.MIN_MESSAGES + " to " + TrainingRun.MAX_MESSAGES);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            Path dir = Files.createTempDirectory("mxd-train");
+            LogSetup.apply(new Logging(Logging.Level.INFO, Optional.of(dir.resolve("mxd.log"))),
+                    Optional.ofNullable(System.getenv("MXD_LOG_LEVEL")));
+            return new TrainingRun(n, TRAINING_LIMIT).run(dir, out).ok() ? ExitCodes.OK : ExitCodes.PERMANENT;
+        } catch (IOException | UncheckedIOException | IllegalStateException e) {
+            out.flush();
+            err.println("mxd demo --train: cannot run: " + e.getMessage());
             err.flush();
             return ExitCodes.TEMPORARY;
         }

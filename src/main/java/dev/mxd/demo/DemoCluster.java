@@ -412,7 +412,7 @@ final class DemoCluster implements AutoCloseable {
                 + "127.0.0.10-13 in a loop?");
     }
 
-    private static void deleteTree(Path root) {
+    static void deleteTree(Path root) {
         if (!Files.exists(root)) {
             return;
         }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * it runs, instead of one line and then silence. The real launcher script runs in a copy of the
  * project layout whose {@code mvnw} stands in for Maven: it prints a line, then waits until the
  * test lets it finish, so the test sees whether that line reached stderr while the build was
- * still running. {@code java} on the PATH stands in for the JVM the launcher finally runs.
+ * still running. {@code java} on the PATH, named by {@code MXD_JAVA}, stands in for the JVM the launcher finally runs.
  */
 class LauncherBuildTest {
 
@@ -46,6 +46,7 @@ class LauncherBuildTest {
         ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve("mxd").toString(), "version").directory(dir.toFile())
                 .redirectError(err.toFile()).redirectOutput(dir.resolve("stdout").toFile());
         pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        pb.environment().put("MXD_JAVA", bin.resolve("java").toString()); // else the launcher prefers a JDK 25 under /usr/lib/jvm
         Process p = pb.start();
         try {
             boolean shown = Await.within(Duration.ofSeconds(20), () -> Files.readString(err).contains("Compiling 200 source files"));
