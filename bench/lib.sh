@@ -571,3 +571,36 @@ peers_prepare() { # MTAS...: installs what the named peers need
     case $m in exim|opensmtpd) peer_unpack ;; haraka) peer_haraka ;; esac
   done
 }
+
+# fsync_probe NAME PORT OUT: whether the MTA on PORT fsyncs before its reply to DATA, measured:
+# strace follows every process of its cgroup (BENCH_CG, forks included) while one session at a
+# time sends 20 messages; a reply "250" after a "354" counts as durable when an fsync-family call
+# (fsync, fdatasync, sync_file_range, syncfs, sync, msync) began in between, in any of its
+# processes. Writes one line to OUT and prints it.
+fsync_probe() {
+  local name=$1 port=$2 out=$3 trace="$3.strace" pids=() p spid i
+  command -v strace >/dev/null || { apt-get install -y -qq strace >/dev/null 2>&1 || die "strace is needed"; }
+  for p in $(cg_pids); do pids+=(-p "$p"); done
+  [ ${#pids[@]} -gt 0 ] || die "fsync_probe: no process in the cgroup of $name (CG=1 start_peer first)"
+  strace -f -ttt -qq -s 40 -e trace=fsync,fdatasync,sync_file_range,syncfs,sync,msync,write,writev,sendto,sendmsg \
+    -o "$trace" "${pids[@]}" 2>/dev/null &
+  spid=$!
+  sleep 2 # strace attaches every thread of every process first
+  timeout 120 smtp-source -s 1 -m 20 -l 4096 -f probe@client.test -t user@sink.test "127.0.0.1:$port" >/dev/null 2>&1 \
+    || echo "  (fsync probe: smtp-source failed against $name)" >&2
+  sleep 1
+  kill -INT "$spid" 2>/dev/null || true
+  for i in $(seq 1 100); do [ -d "/proc/$spid" ] || break; sleep 0.1; done
+  kill -9 "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+  awk -v name="$name" '
+    { call = $3; sub(/^<\.\.\. /, "", call); sub(/\(.*/, "", call); sub(/ .*/, "", call) }
+    $3 ~ /^<\.\.\./ { next } # a resumed call was counted when it began
+    call ~ /^(fsync|fdatasync|sync_file_range|syncfs|sync|msync)$/ { syncs++; if (indata) synced = 1; next }
+    /"354 / { indata = 1; synced = 0; next }
+    indata && /"250[ -]/ { replies++; if (synced) durable++; indata = 0 }
+    END {
+      printf "%-9s fsync before 250: %s (%d of %d replies to DATA after an fsync-family call; %d such calls for 20 messages)\n",
+        name, (replies > 0 && durable == replies) ? "yes" : (durable > 0 ? "partly" : "no"), durable, replies, syncs
+    }' "$trace" | tee -a "$out"
+  rm -f "$trace"
+}
