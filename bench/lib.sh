@@ -490,8 +490,12 @@ listen on 127.0.0.1 port $OSMTPD_PORT
 action "sink" relay host "smtp://127.0.0.1:$sink"
 match from local for any action "sink"
 CONF
+  # Its resolver (asr) would ask the machine's name server about 127.0.0.1 for every session (a lost
+  # UDP reply costs 5 s): in its namespace it reads /etc/hosts only, as Postfix's getnameinfo does.
+  printf 'lookup file\n' > "$OSMTPD_DIR/resolv.conf"
   "${CG_EXEC[@]}" unshare -m --propagation private sh -c '
-    mount --bind "$1/spool" /var/spool/smtpd && mount --bind "$1/empty" /var/lib/opensmtpd/empty || exit 1
+    mount --bind "$1/spool" /var/spool/smtpd && mount --bind "$1/empty" /var/lib/opensmtpd/empty \
+      && mount --bind "$1/resolv.conf" /etc/resolv.conf || exit 1
     shift; exec "$@"' sh "$OSMTPD_DIR" \
     env LD_PRELOAD="$PEER_CACHE/backlog.so" "$PEER_ROOT/usr/sbin/smtpd" -d -f "$OSMTPD_DIR/smtpd.conf" \
     >"$OSMTPD_DIR/smtpd.log" 2>&1 &
@@ -526,7 +530,12 @@ start_haraka() {
   echo "haraka.relay.test" > "$HARAKA_DIR/config/me"
   printf '[main]\nlevel=warn\n' > "$HARAKA_DIR/config/log.ini"
   mkdir -p "$HARAKA_DIR/queue"
-  "${CG_EXEC[@]}" "$bin" -c "$HARAKA_DIR" >"$HARAKA_DIR/haraka.log" 2>&1 &
+  # Haraka looks every client's name up in DNS (c-ares, never /etc/hosts): in its own mount
+  # namespace its resolv.conf names 127.0.0.1, where no name server listens, so the lookup fails at
+  # once on loopback instead of asking the machine's name server.
+  printf 'nameserver 127.0.0.1\n' > "$HARAKA_DIR/resolv.conf"
+  "${CG_EXEC[@]}" unshare -m --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf || exit 1; shift; exec "$@"' \
+    sh "$HARAKA_DIR/resolv.conf" "$bin" -c "$HARAKA_DIR" >"$HARAKA_DIR/haraka.log" 2>&1 &
   HARAKA_PID=$!
   wait_port "$HARAKA_PORT" 60 || die "haraka did not listen within 60 s: $(tail -20 "$HARAKA_DIR/haraka.log")"
 }
