@@ -108,7 +108,7 @@ ZONE
 # MXD_ADMIN_PORT when that is set). MXD_JAR, when set, runs that jar instead of this tree's
 # build (with the launcher's JVM options), to compare two builds in one run. Relays sink.test (MX lookup
 # through mxd dns) for trusted loopback clients, as stock as possible: no greet pause (Postfix
-# has none without postscreen) and room for 50+ sessions from one address.
+# has none without postscreen) and room for 200+ sessions from one address and its network.
 start_mxd() {
   local dir=$1 sink=$2; shift 2
   MXD_PORT=$(free_port)
@@ -127,6 +127,7 @@ domains:
     mailboxes: [postmaster]
 limits:
   max-connections-per-ip: 500
+  max-connections-per-network: 500
 timeouts:
   greet-pause: 0s
 delivery:
@@ -479,14 +480,15 @@ stop_pids_of() {
 # --- OpenSMTPD 6.8 (Debian's opensmtpd, unpacked) ----------------------------------------------
 # start_opensmtpd DIR SINK_PORT -> sets OSMTPD_PORT, OSMTPD_PID, OSMTPD_DIR. Its queue and chroot
 # paths are compiled in (/var/spool/smtpd, /var/lib/opensmtpd/empty): it runs in a private mount
-# namespace where DIR's own directories are bound onto them. `action relay host
+# namespace where DIR's own directories are bound onto them (and onto /run, for its control socket
+# /run/smtpd.sock, so that two instances can run at once). `action relay host
 # smtp://127.0.0.1:SINK_PORT` for mail from local (loopback) clients, stock otherwise. Its listen
 # backlog (5, compiled in) is raised to 128 by bench/peers/backlog.c (LD_PRELOAD).
 start_opensmtpd() {
   OSMTPD_DIR=$1
   local sink=$2
   OSMTPD_PORT=$(free_port)
-  mkdir -p "$OSMTPD_DIR/spool" "$OSMTPD_DIR/empty"
+  mkdir -p "$OSMTPD_DIR/spool" "$OSMTPD_DIR/empty" "$OSMTPD_DIR/run"
   chmod 711 "$OSMTPD_DIR/spool"; chmod 755 "$OSMTPD_DIR" "$OSMTPD_DIR/empty"
   cat > "$OSMTPD_DIR/smtpd.conf" <<CONF
 listen on 127.0.0.1 port $OSMTPD_PORT
@@ -498,7 +500,7 @@ CONF
   printf 'lookup file\n' > "$OSMTPD_DIR/resolv.conf"
   "${CG_EXEC[@]}" unshare -m --propagation private sh -c '
     mount --bind "$1/spool" /var/spool/smtpd && mount --bind "$1/empty" /var/lib/opensmtpd/empty \
-      && mount --bind "$1/resolv.conf" /etc/resolv.conf || exit 1
+      && mount --bind "$1/resolv.conf" /etc/resolv.conf && mount --bind "$1/run" /run || exit 1
     shift; exec "$@"' sh "$OSMTPD_DIR" \
     env LD_PRELOAD="$PEER_CACHE/backlog.so" "$PEER_ROOT/usr/sbin/smtpd" -d -f "$OSMTPD_DIR/smtpd.conf" \
     >"$OSMTPD_DIR/smtpd.log" 2>&1 &
