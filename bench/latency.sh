@@ -25,9 +25,19 @@ cleanup() { stop_all_peers; stop_pid "$SINK_PID"; stop_pid "${DNS_PID:-}"; rm -r
 trap cleanup EXIT
 start_dns "$work"
 SINK_PORT=$(free_port)
-smtp-sink -u nobody "127.0.0.1:$SINK_PORT" 1024 >"$work/sink.out" 2>&1 &
+smtp-sink -c -u nobody "127.0.0.1:$SINK_PORT" 1024 >"$work/sink.out" 2>&1 & # -c: a running count of messages
 SINK_PID=$!
 wait_port "$SINK_PORT" 10 || die "smtp-sink did not listen"
+
+sink_count() { tr '\r' '\n' < "$work/sink.out" | awk -F'mesg=' 'NF > 1 {n = $2} END {print n + 0}'; }
+
+# await_delivery NAME BEFORE: until the sink holds every message NAME accepted (bounded, 120 s).
+await_delivery() {
+  local ok got deadline=$((SECONDS + 120))
+  ok=$(tail -1 "$work/$1.txt" | awk '{print $2 + 0}')
+  while got=$(( $(sink_count) - $2 )); [ "$got" -lt "$ok" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+  echo "  $1: $got of $ok accepted messages reached the sink$([ "$got" -lt "$ok" ] && echo " (NOT ALL, after 120 s)")"
+}
 
 measure() { # NAME PORT
   timeout $((SECS * 3 + WARMUP + 120)) java -cp "$cp" dev.mxd.bench.AcceptLatency "127.0.0.1:$2" "$RATE" "$CONNS" "$SECS" 4096 "$WARMUP" 2>>"$work/gen.err" \
@@ -40,7 +50,9 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$RUNS"); do
   echo "run $r (load $(cut -d' ' -f1 /proc/loadavg))"
   for m in $MTAS; do
-    CG=1 start_peer "$m" "$work/$m" "$SINK_PORT"; measure "$m" "$PEER_PORT"; stop_peer "$m"; rm -rf "${work:?}/$m"
+    before=$(sink_count)
+    CG=1 start_peer "$m" "$work/$m" "$SINK_PORT"; measure "$m" "$PEER_PORT"; await_delivery "$m" "$before"
+    stop_peer "$m"; rm -rf "${work:?}/$m"
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
