@@ -558,8 +558,8 @@ public final class Spool implements MessageStore {
      * again (a duplicate, never a loss).
      */
     public void finish(QueueState state, String id) throws IOException {
-        Files.deleteIfExists(envelopePath(state, id));
-        Files.deleteIfExists(data.resolve(id));
+        DurableFiles.unlink(envelopePath(state, id));
+        DurableFiles.unlink(data.resolve(id));
     }
 
     public Path root() {
