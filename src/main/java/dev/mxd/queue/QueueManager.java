@@ -448,7 +448,13 @@ public final class QueueManager implements AutoCloseable {
                     }
                     Destination handed = grant;
                     if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> d.equals(handed) || hasRoom(d))) {
+                        if (accepted != null) {
+                            fresh.put(id, accepted); // still untouched in incoming/: its next try may use it too
+                        }
                         kept = setAside(id, groups.keySet());
+                        if (!kept) {
+                            fresh.remove(id); // left on disk (deferred), found there later
+                        }
                         return;
                     }
                     try {

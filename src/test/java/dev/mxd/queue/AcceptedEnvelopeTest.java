@@ -129,6 +129,45 @@ class AcceptedEnvelopeTest {
         assertThat(spool.state(b)).isEmpty();
     }
 
+    /** Set aside for a busy destination, then held: the envelope handed over is not used once the message moved. */
+    @Test
+    void aMessageWaitingForItsDestinationAndHeldMeanwhileIsNotDelivered() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        CountDownLatch first = new CountDownLatch(1);
+        CountDownLatch goOn = new CountDownLatch(1);
+        List<String> delivered = new CopyOnWriteArrayList<>();
+        DeliveryAgent remote = (e, text, rs) -> {
+            first.countDown();
+            try {
+                goOn.await(20, TimeUnit.SECONDS); // holds the destination's only slot
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            delivered.add(e.id());
+            return rs.stream().map(r -> OK).toList();
+        };
+        queue = new QueueManager(spool, new QueueManager.Settings(2, 1,
+                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMinutes(10), 100),
+                (e, text, rs) -> {
+                    throw new AssertionError("no local mail in this test");
+                }, remote, (e, text, reported) -> {
+                    throw new AssertionError("no notices in this test");
+                }, Clock.systemUTC());
+        queue.start();
+
+        String a = store(spool, "a@far.test");
+        assertThat(first.await(20, TimeUnit.SECONDS)).isTrue();
+        // The second worker sets it aside (far.test's slot is taken), keeping the envelope handed over; held before
+        // or after that, it is not delivered either way.
+        String b = store(spool, "b@far.test");
+        assertThat(queue.hold(b)).isInstanceOf(QueueChange.Done.class);
+        goOn.countDown();
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> delivered.contains(a) && queue.idle());
+        assertThat(delivered).containsExactly(a);
+        assertThat(spool.state(b)).contains(QueueState.HOLD);
+    }
+
     private QueueManager queue(Spool spool, DeliveryAgent remote) {
         DeliveryAgent local = (e, text, rs) -> {
             throw new AssertionError("no local mail in this test");
