@@ -451,10 +451,7 @@ public final class QueueManager implements AutoCloseable {
                         if (accepted != null) {
                             fresh.put(id, accepted); // still untouched in incoming/: its next try may use it too
                         }
-                        kept = setAside(id, groups.keySet());
-                        if (!kept) {
-                            fresh.remove(id); // left on disk (deferred), found there later
-                        }
+                        kept = setAside(id, groups.keySet()); // when not kept, the finally below forgets the envelope
                         return;
                     }
                     try {
@@ -508,6 +505,7 @@ public final class QueueManager implements AutoCloseable {
                 freeSlot(grant); // not needed after all (delivered meanwhile, held, gone): the next one gets it
             }
             if (!kept) {
+                fresh.remove(id); // no longer held in memory: whoever takes it later reads the disk
                 scheduled.remove(id);
             }
         }
@@ -561,6 +559,7 @@ public final class QueueManager implements AutoCloseable {
             }
             granted.remove(next); // the ready queue is full: the message is due on disk and a scan finds it
             owed.remove(next);
+            fresh.remove(next);
             scheduled.remove(next);
         }
     }
