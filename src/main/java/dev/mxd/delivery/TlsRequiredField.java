@@ -2,8 +2,8 @@ package dev.mxd.delivery;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.io.InputStream;
+import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -22,7 +22,7 @@ final class TlsRequiredField {
 
     /** Whether the header section of the message in {@code text} has {@code TLS-Required: No}. */
     static boolean saysNo(Path text) throws IOException {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(Files.newInputStream(text), StandardCharsets.ISO_8859_1))) {
+        try (BufferedReader in = new BufferedReader(new Latin1Reader(Files.newInputStream(text)))) {
             StringBuilder field = new StringBuilder();
             for (int n = 0; n < MAX_LINES; n++) {
                 String line = in.readLine();
@@ -51,5 +51,41 @@ final class TlsRequiredField {
         int colon = f.indexOf(':');
         return colon > 0 && f.substring(0, colon).strip().equalsIgnoreCase("TLS-Required")
                 && f.substring(colon + 1).strip().toLowerCase(Locale.ROOT).equals("no");
+    }
+
+    /**
+     * Octets as ISO-8859-1 characters, one for one, as an {@code InputStreamReader} for that
+     * charset reads them, but without asking the stream first how much it has ready: for a file
+     * that question is an {@code fstat} and an {@code lseek}, two system calls for every message
+     * the remote agent looks at.
+     */
+    private static final class Latin1Reader extends Reader {
+
+        private final InputStream in;
+        private byte[] bytes = new byte[0];
+
+        Latin1Reader(InputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read(char[] chars, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (bytes.length < len) {
+                bytes = new byte[len];
+            }
+            int n = in.read(bytes, 0, len);
+            for (int i = 0; i < n; i++) {
+                chars[off + i] = (char) (bytes[i] & 0xff);
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 }

@@ -95,6 +95,13 @@ public final class QueueManager implements AutoCloseable {
      * a crash the envelope on disk decides: a duplicate, never a loss.)
      */
     private final Map<String, Unrecorded> unrecorded = new ConcurrentHashMap<>();
+    /**
+     * Messages just accepted, by queue id: their envelope as the spool wrote it, so that the first
+     * attempt does not read back the file written a moment before. Held only while the id waits
+     * for its first attempt (at most the active limit); used only while the envelope is still in
+     * {@code incoming/}, where nothing rewrites it. Anywhere else, and after a restart, the disk decides.
+     */
+    private final Map<String, Spool.Accepted> fresh = new ConcurrentHashMap<>();
 
     /** Recipient states newer than the envelope on disk, and the failures whose notice is not spooled yet. */
     private record Unrecorded(Envelope envelope, List<RecipientStatus> toReport) {}
@@ -140,7 +147,7 @@ public final class QueueManager implements AutoCloseable {
 
     /** Starts with what the spool holds (incoming first, then due deferred mail), then takes new mail as it arrives. */
     public void start() throws IOException {
-        spool.onAccepted(this::offer);
+        spool.onAcceptedEnvelope(this::offerAccepted);
         for (String id : spool.ids(QueueState.INCOMING)) {
             offer(id);
         }
@@ -322,9 +329,24 @@ public final class QueueManager implements AutoCloseable {
         return scheduled.isEmpty() && ready.isEmpty() && busy.get() == 0;
     }
 
-    private void offer(String id) {
-        if (scheduled.add(id) && !ready.offer(id)) {
+    /** Queues an id for a worker; false when it was queued already or the queue is full (it stays on disk). */
+    private boolean offer(String id) {
+        if (!scheduled.add(id)) {
+            return false;
+        }
+        if (!ready.offer(id)) {
             scheduled.remove(id); // full: it stays on disk and a later scan finds it
+            return false;
+        }
+        return true;
+    }
+
+    /** A message the spool has just accepted: queued with its envelope, which the first attempt uses instead of the file. */
+    private void offerAccepted(Spool.Accepted accepted) {
+        String id = accepted.id();
+        fresh.put(id, accepted); // before the offer: a worker may take the id at once
+        if (!offer(id)) {
+            fresh.remove(id); // not queued now: whoever takes it later reads the disk
         }
     }
 
@@ -395,30 +417,53 @@ public final class QueueManager implements AutoCloseable {
         boolean kept = false; // set aside: it stays in memory, waiting for a destination
         Destination grant = granted.remove(id); // a slot handed over while the message waited
         Set<Destination> round = owed.remove(id);
+        Spool.Accepted accepted = fresh.remove(id); // just accepted: its envelope as written, unless an attempt came first
         try {
             Envelope e;
             Map<Destination, List<Integer>> groups;
             Unrecorded pending; // the last attempt's outcomes that could not be written yet, if any
             synchronized (claim(id)) {
-                Optional<QueueState> state = spool.state(id);
-                if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
-                    if (state.isEmpty()) {
-                        unrecorded.remove(id);
+                while (true) {
+                    pending = unrecorded.get(id);
+                    QueueState from;
+                    if (accepted != null && pending == null) {
+                        // Accepted a moment ago: in incoming/ with this very envelope, unless the operator moved it
+                        // since (then the rename below finds nothing and the disk decides).
+                        from = QueueState.INCOMING;
+                        e = accepted.envelope();
+                    } else {
+                        Optional<QueueState> state = spool.state(id);
+                        if (state.isEmpty() || state.get() == QueueState.HOLD || state.get() == QueueState.ACTIVE) {
+                            if (state.isEmpty()) {
+                                unrecorded.remove(id);
+                            }
+                            return; // gone, held by the operator, or already being worked on
+                        }
+                        from = state.get();
+                        e = pending != null ? pending.envelope() : spool.envelope(from, id);
                     }
-                    return; // gone, held by the operator, or already being worked on
+                    groups = byDestination(e);
+                    if (round != null) {
+                        groups.keySet().retainAll(round);
+                    }
+                    Destination handed = grant;
+                    if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> d.equals(handed) || hasRoom(d))) {
+                        if (accepted != null) {
+                            fresh.put(id, accepted); // still untouched in incoming/: its next try may use it too
+                        }
+                        kept = setAside(id, groups.keySet()); // when not kept, the finally below forgets the envelope
+                        return;
+                    }
+                    try {
+                        spool.activate(id, from); // no directory fsync: start-up moves active/ back to incoming/ anyway
+                        break;
+                    } catch (java.nio.file.NoSuchFileException moved) {
+                        if (accepted == null) {
+                            throw moved;
+                        }
+                        accepted = null; // no longer in incoming/: look where it is, as for any other message
+                    }
                 }
-                pending = unrecorded.get(id);
-                e = pending != null ? pending.envelope() : spool.envelope(state.get(), id);
-                groups = byDestination(e);
-                if (round != null) {
-                    groups.keySet().retainAll(round);
-                }
-                Destination handed = grant;
-                if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> d.equals(handed) || hasRoom(d))) {
-                    kept = setAside(id, groups.keySet());
-                    return;
-                }
-                spool.activate(id, state.get()); // no directory fsync: start-up moves active/ back to incoming/ anyway
             }
             Path text = spool.text(id);
             if (pending != null) {
@@ -460,6 +505,7 @@ public final class QueueManager implements AutoCloseable {
                 freeSlot(grant); // not needed after all (delivered meanwhile, held, gone): the next one gets it
             }
             if (!kept) {
+                fresh.remove(id); // no longer held in memory: whoever takes it later reads the disk
                 scheduled.remove(id);
             }
         }
@@ -513,6 +559,7 @@ public final class QueueManager implements AutoCloseable {
             }
             granted.remove(next); // the ready queue is full: the message is due on disk and a scan finds it
             owed.remove(next);
+            fresh.remove(next);
             scheduled.remove(next);
         }
     }

@@ -64,7 +64,7 @@ public final class Spool implements MessageStore {
     // Group commit: concurrent messages share one fsync of each directory they renamed into.
     private final GroupSync acceptSync;
     private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
-    private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Accepted>> listeners = new CopyOnWriteArrayList<>();
     private volatile Optional<StoreFailure> lastFailure = Optional.empty();
 
     private Spool(Path root, String hostname, Clock clock) {
@@ -192,8 +192,26 @@ public final class Spool implements MessageStore {
         return false;
     }
 
-    /** Called with the queue id of every message accepted from now on (the delivery loop listens). */
+    /** Called with the queue id of every message accepted from now on (metrics listen). */
     public void onAccepted(Consumer<String> listener) {
+        listeners.add(a -> listener.accept(a.id()));
+    }
+
+    /**
+     * A message just accepted, with the envelope exactly as it was written after its text: the
+     * queue manager takes it from here instead of reading back the file it was written to a
+     * moment before. The bytes are parsed by {@link #envelope()} the same way as those read from
+     * disk, so the envelope is the one on disk, field for field.
+     */
+    record Accepted(String id, byte[] envelopeJson) {
+        /** The envelope, parsed from the bytes written to disk. */
+        Envelope envelope() throws IOException {
+            return EnvelopeJson.read(envelopeJson);
+        }
+    }
+
+    /** Called with every message accepted from now on and its envelope as written (the delivery loop listens). */
+    void onAcceptedEnvelope(Consumer<Accepted> listener) {
         listeners.add(listener);
     }
 
@@ -283,6 +301,7 @@ public final class Spool implements MessageStore {
             ended = true;
             Path target = data.resolve(id);
             Path envelope = envelopePath(QueueState.INCOMING, id);
+            byte[] json;
             try {
                 if (rewrite.isPresent()) {
                     text.rewrite(rewrite.get());
@@ -293,7 +312,8 @@ public final class Spool implements MessageStore {
                 }
                 Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size(),
                         kind);
-                text.persist(EnvelopeFile.trailer(EnvelopeJson.write(e)));
+                json = EnvelopeJson.write(e);
+                text.persist(EnvelopeFile.trailer(json));
                 Files.createLink(envelope, target);
                 acceptSync.await();
             } catch (IOException | RuntimeException e) {
@@ -317,8 +337,9 @@ public final class Spool implements MessageStore {
             }
             lastFailure = Optional.empty();
             logAccepted(transaction, id, text.size());
-            for (Consumer<String> l : listeners) {
-                l.accept(id);
+            Accepted accepted = new Accepted(id, json);
+            for (Consumer<Accepted> l : listeners) {
+                l.accept(accepted);
             }
             return new StoreOutcome.Stored(id);
         }
@@ -537,8 +558,8 @@ public final class Spool implements MessageStore {
      * again (a duplicate, never a loss).
      */
     public void finish(QueueState state, String id) throws IOException {
-        Files.deleteIfExists(envelopePath(state, id));
-        Files.deleteIfExists(data.resolve(id));
+        DurableFiles.unlink(envelopePath(state, id));
+        DurableFiles.unlink(data.resolve(id));
     }
 
     public Path root() {

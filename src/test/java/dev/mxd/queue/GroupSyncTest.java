@@ -51,4 +51,35 @@ class GroupSyncTest {
         Files.createDirectory(missing);
         sync.await(); // the next batch gets a fresh fsync
     }
+
+    /** The directory is opened once and kept open (an open and a close less per fsync); a failed fsync's descriptor is not kept. */
+    @Test
+    void theDirectoryIsOpenedOnceForAllItsSyncs() throws IOException {
+        GroupSync sync = new GroupSync(dir);
+        sync.await();
+        assertThat(descriptorsOf(dir)).isEqualTo(1);
+        for (int i = 0; i < 20; i++) {
+            Files.writeString(dir.resolve("f" + i), "x");
+            sync.await();
+        }
+        assertThat(descriptorsOf(dir)).isEqualTo(1);
+    }
+
+    /** How many of this process's open descriptors are {@code d} (Linux: /proc/self/fd). */
+    private static long descriptorsOf(Path d) throws IOException {
+        Path real = d.toRealPath();
+        long n = 0;
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(real)) {
+                        n++;
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // the listing's own descriptor, or one closed since
+                }
+            }
+        }
+        return n;
+    }
 }
