@@ -115,11 +115,12 @@ public final class DurableFiles {
      * Removes a file if it is there, as {@link Files#deleteIfExists} does, in one {@code unlink}:
      * the JDK's delete first asks the file's type (an {@code lstat}) to choose between unlink and
      * rmdir, a second system call for every file the spool removes. Only for regular files. When
-     * the unlink fails, the file's presence decides: gone is done, still there is an error.
+     * the unlink fails, the JDK's delete tries again and tells why (gone is done; any other reason,
+     * permission or I/O, is thrown).
      */
     static void unlink(Path file) throws IOException {
-        if (!file.toFile().delete() && Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw new IOException("cannot remove " + file);
+        if (!file.toFile().delete()) {
+            Files.deleteIfExists(file);
         }
     }
 

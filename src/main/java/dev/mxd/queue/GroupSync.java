@@ -75,12 +75,17 @@ final class GroupSync {
             }
         } catch (IOException e) {
             error = e;
-        }
-        synchronized (this) {
-            batch.done = true;
-            batch.failure = error;
-            syncing = false;
-            notifyAll();
+        } catch (RuntimeException | Error e) {
+            // Not an I/O failure (out of memory, a bug): this batch failed all the same, and the next
+            // caller must be able to start a sync, or acceptance would wait for this one for ever.
+            error = new IOException("the fsync of " + directories + " failed: " + e, e);
+        } finally {
+            synchronized (this) {
+                batch.done = true;
+                batch.failure = error;
+                syncing = false;
+                notifyAll();
+            }
         }
         if (error != null) {
             throw error;

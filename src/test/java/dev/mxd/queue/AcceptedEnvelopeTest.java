@@ -96,6 +96,41 @@ class AcceptedEnvelopeTest {
     }
 
     @Test
+    void anEnvelopeTooLargeToKeepIsReadFromDiskAndDeliveredAllTheSame() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Map<String, Envelope> onDisk = new ConcurrentHashMap<>();
+        spool.onAccepted(id -> {
+            try {
+                onDisk.put(id, spool.envelope(QueueState.INCOMING, id));
+            } catch (java.io.IOException e) {
+                throw new AssertionError(e);
+            }
+        });
+        List<Envelope> delivered = new CopyOnWriteArrayList<>();
+        queue = queue(spool, (e, text, rs) -> {
+            delivered.add(e);
+            return rs.stream().map(r -> OK).toList();
+        });
+        queue.start();
+
+        List<Recipient> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 80; i++) {
+            many.add(new Recipient(Mailbox.parse("recipient-number-" + i + "@far.test"), RcptParameters.NONE, new Route.Relay("far.test")));
+        }
+        ReceivedMessage m = new ReceivedMessage(Optional.of(Mailbox.parse("a@b.test")), MailParameters.NONE, many,
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 40000), "client.test", true, false),
+                Instant.now(), "Subject: t\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII));
+        String id = ((StoreOutcome.Stored) spool.store(m)).queueId();
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> delivered.size() == 1 && queue.idle());
+        assertThat(EnvelopeJson.write(onDisk.get(id)).length).as("larger than what is kept in memory")
+                .isGreaterThan(QueueManager.KEPT_ENVELOPE_BYTES);
+        assertThat(delivered.get(0)).isEqualTo(onDisk.get(id));
+        assertThat(delivered.get(0).recipients()).hasSize(80);
+        assertThat(spool.state(id)).isEmpty();
+    }
+
+    @Test
     void aMessageHeldBeforeItsFirstAttemptIsNotDelivered() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
         CountDownLatch first = new CountDownLatch(1);
