@@ -149,7 +149,7 @@ final class DemoCluster implements AutoCloseable {
                 Path anchor = Files.writeString(dir.resolve(DOMAIN + ".anchor"), signed.anchor());
                 security = new Security(true, signed.key().getFootprint(), anchor, files, tlsListener);
             }
-            dns = startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zone));
+            dns = startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zone), "demo");
         } catch (IOException | RuntimeException e) {
             if (!keep) {
                 deleteTree(dir);
@@ -175,12 +175,13 @@ final class DemoCluster implements AutoCloseable {
         }
     }
 
-    private static DnsServer startDns(Path zone) throws IOException {
+    /** An authoritative server for one zone file the program wrote itself ({@code whose}: "demo", "training"), on a free loopback port. */
+    static DnsServer startDns(Path zone, String whose) throws IOException {
         try {
             return DnsServer.start(new Zones(List.of(ServedZone.load(zone))), new InetSocketAddress("127.0.0.1", 0),
                     DnsServer.Limits.defaults());
         } catch (ZoneFileException e) {
-            throw new IllegalStateException("the demo's own zone file " + zone + " does not load: " + e.getMessage(), e);
+            throw new IllegalStateException("the " + whose + "'s own zone file " + zone + " does not load: " + e.getMessage(), e);
         }
     }
 

@@ -3,9 +3,6 @@ package dev.mxd.demo;
 import dev.mxd.config.ConfigException;
 import dev.mxd.config.ConfigLoader;
 import dev.mxd.dns.server.DnsServer;
-import dev.mxd.dns.server.ServedZone;
-import dev.mxd.dns.server.ZoneFileException;
-import dev.mxd.dns.server.Zones;
 import dev.mxd.node.ReceivingMx;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.client.MessageContent;
@@ -108,7 +105,7 @@ public final class TrainingRun {
             while (relayPort == port) {
                 relayPort = DemoCluster.freePortOnEvery(List.of("127.0.0.1"));
             }
-            try (DnsServer dns = startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zoneText()));
+            try (DnsServer dns = DemoCluster.startDns(Files.writeString(dir.resolve(DOMAIN + ".zone"), zoneText()), "training");
                  ReceivingMx mx = startNode(dir, "mx", mxConfig(dir, port, dns.port()));
                  ReceivingMx relay = startNode(dir, "relay", relayConfig(dir, relayPort, port, dns.port()))) {
                 InetSocketAddress submitTo = relay.smtpAddresses().get(0);
@@ -256,15 +253,6 @@ public final class TrainingRun {
                 + "delivery:\n  port: " + port + "\n"
                 + "  retry: {first: 1s, max: 1s, give-up: 1h}\n"
                 + "  host-retry: {first: 1s, max: 1s}\n";
-    }
-
-    private static DnsServer startDns(Path zone) throws IOException {
-        try {
-            return DnsServer.start(new Zones(List.of(ServedZone.load(zone))), new InetSocketAddress("127.0.0.1", 0),
-                    DnsServer.Limits.defaults());
-        } catch (ZoneFileException e) {
-            throw new IllegalStateException("the training's own zone file " + zone + " does not load: " + e.getMessage(), e);
-        }
     }
 
     private static ReceivingMx startNode(Path dir, String name, String config) throws IOException {
