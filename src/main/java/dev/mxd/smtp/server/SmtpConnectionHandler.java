@@ -70,6 +70,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private Optional<String> to = Optional.empty();
     private Optional<String> heloName = Optional.empty();
     private boolean esmtp;
+    // Timers of this connection, cancelled when it closes: a pending timer holds the handler (and through
+    // it the session) until it fires, so one left behind keeps a closed connection in memory for minutes.
+    private io.netty.util.concurrent.ScheduledFuture<?> commandWatch;
+    private io.netty.util.concurrent.ScheduledFuture<?> nameWait;
 
     SmtpConnectionHandler(String hostname, Limits limits, Timeouts timeouts, Optional<SslContext> tls, RecipientPolicy policy,
                           MessageStore store, ExecutorService storeExecutor, RejectionListener rejections, ClientNameLookup names) {
@@ -128,6 +132,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         }
         var giveUp = ctx.executor().schedule(() -> named(ctx, Optional.empty()), SmtpServer.CLIENT_NAME_WAIT.toMillis(),
                 TimeUnit.MILLISECONDS);
+        nameWait = giveUp;
         lookup.whenComplete((name, failure) -> {
             Optional<String> found = failure == null && name != null ? name : Optional.empty();
             if (ctx.executor().inEventLoop()) {
@@ -473,6 +478,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     /** A client gone in the middle of DATA (or closed for a timeout, a bare LF, a stop) leaves nothing behind. */
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancel(commandWatch);
+        cancel(nameWait);
         discardIncoming();
         if (log != null) {
             if (dataPending) {
@@ -482,6 +489,12 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             log.disconnected();
         }
         super.channelInactive(ctx);
+    }
+
+    private static void cancel(java.util.concurrent.Future<?> timer) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
     }
 
     /**
@@ -518,7 +531,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
      * idle timer (timeouts.data), and a message being stored waits for its reply.
      */
     private void watchCommands(ChannelHandlerContext ctx, long inNanos) {
-        ctx.executor().schedule(() -> {
+        commandWatch = ctx.executor().schedule(() -> {
             if (closing || !ctx.channel().isActive()) {
                 return;
             }

@@ -19,6 +19,14 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private enum Mode { BEFORE_GREETING, COMMANDS, DATA, CLOSED }
 
     private static final int CHUNK = 64 * 1024;
+    // Message text is copied through this buffer on its way to the DATA decoder, which takes it whole
+    // before returning: one per event-loop thread serves all its connections (not 64 KB a connection).
+    private static final io.netty.util.concurrent.FastThreadLocal<byte[]> CHUNKS = new io.netty.util.concurrent.FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[CHUNK];
+        }
+    };
 
     private final int maxLineLength;
     private final BareLf bareLf;
@@ -26,7 +34,6 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private boolean paused;
     private boolean skippingLongLine;
     private DataDecoder data;
-    private final byte[] chunk = new byte[CHUNK];
     private ChannelHandlerContext ctx;
 
     SmtpFrameDecoder(int maxLineLength, BareLf bareLf) {
@@ -150,6 +157,7 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
 
     private void dataText(ByteBuf in, List<Object> out) {
         int n = Math.min(in.readableBytes(), CHUNK);
+        byte[] chunk = CHUNKS.get();
         in.getBytes(in.readerIndex(), chunk, 0, n);
         in.skipBytes(data.feed(chunk, 0, n));
         data.outcome().ifPresent(o -> {
