@@ -17,7 +17,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -138,8 +137,7 @@ public final class QueueManager implements AutoCloseable {
         this.clock = clock;
         this.ready = new LinkedBlockingDeque<>(settings.activeLimit());
         this.workers = new Semaphore(settings.concurrency());
-        AtomicInteger n = new AtomicInteger();
-        this.pool = Executors.newFixedThreadPool(settings.concurrency(), r -> daemon(r, "mxd-delivery-" + n.incrementAndGet()));
+        this.pool = WorkerPool.start("mxd-delivery", settings.concurrency(), Duration.ofSeconds(60));
         this.scheduler = daemon(this::schedule, "mxd-qmgr");
         for (int i = 0; i < claims.length; i++) {
             claims[i] = new Object();

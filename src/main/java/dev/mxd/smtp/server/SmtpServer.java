@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.security.PrivateKey;
@@ -79,12 +78,9 @@ public final class SmtpServer implements AutoCloseable {
         this.limiter = new ConnectionLimiter(config.limits(), config.timeouts().commandUnderPressure(),
                 (stage, code) -> rejections.rejected(stage, code));
         // Commits wait on fsync, not on the CPU; the more of them at once, the more messages share
-        // each directory fsync (Spool's group commit). 64 keeps 50 busy sessions from queueing.
-        this.storeExecutor = Executors.newFixedThreadPool(STORE_THREADS, r -> {
-            Thread t = new Thread(r, "mxd-store");
-            t.setDaemon(true);
-            return t;
-        });
+        // each directory fsync (Spool's group commit). Up to 64 keeps 50 busy sessions from queueing;
+        // threads are started as commits overlap, not all 64 up front.
+        this.storeExecutor = dev.mxd.queue.WorkerPool.start("mxd-store", STORE_THREADS, java.time.Duration.ofSeconds(60));
     }
 
     /**
