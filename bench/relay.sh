@@ -137,6 +137,8 @@ probe_one() { # NAME
   start_peer "$1" "$work/$1" "$SINK_PORT"
   local backlog
   backlog=$(listen_backlog "$PEER_PORT")
+  # ./mxd picks the JDK (the newest 25+ installed) and its options: say which, not the java on PATH
+  [ "$1" = mxd ] && echo "mxd runs as: $(tr '\0' ' ' < "/proc/$MXD_PID/cmdline" | sed 's/ -jar .*//')"
   fsync_probe "$1" "$PEER_PORT" /dev/null | sed "s/\$/; listen backlog ${backlog:-?}/" | tee -a "$work/durability.txt"
   await_sink || echo "  ($1: not all 20 probe messages arrived)" >&2
   stop_peer "$1"; rm -rf "${work:?}/$1"
@@ -148,7 +150,7 @@ if [ "$PHASE" = warm ]; then
 else
   echo "phase: cold (each run a freshly started MTA, counted from its first message)"
 fi
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo), $(java -version 2>&1 | head -1)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
 echo "MTAs: $(for m in $MTAS; do printf '%s; ' "$(peer_version "$m")"; done)"
 echo "durability and listen backlog, measured (strace over 20 messages, one session at a time):"
 for m in $MTAS; do probe_one "$m"; done
