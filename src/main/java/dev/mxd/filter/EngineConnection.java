@@ -15,8 +15,7 @@ import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,12 +29,20 @@ import java.util.function.Predicate;
  */
 final class EngineConnection implements Closeable {
 
-    /** One daemon thread for every deadline: it only closes channels. */
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+    /**
+     * One daemon thread for every deadline: it only closes channels. A deadline cancelled (the
+     * exchange ended in time, nearly always) leaves its queue at once, not when it would have
+     * fired: otherwise every scan of the last timeout's worth would wait there with its channel.
+     */
+    static final ScheduledThreadPoolExecutor WATCHDOG = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "mxd-filter-deadline");
         t.setDaemon(true);
         return t;
     });
+
+    static {
+        WATCHDOG.setRemoveOnCancelPolicy(true);
+    }
 
     /** Runs {@code action} (closing a connection) once {@code timeout} has passed, unless cancelled first. */
     static ScheduledFuture<?> atDeadline(Duration timeout, Runnable action) {

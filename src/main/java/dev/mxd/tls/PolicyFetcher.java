@@ -15,8 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,11 +44,15 @@ public final class PolicyFetcher {
     public static final int MAX_BODY = 64 * 1024;
 
     /** Closes the sockets of fetches whose time is up. */
-    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+    private static final ScheduledThreadPoolExecutor DEADLINES = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "mta-sts-fetch-deadline");
         t.setDaemon(true);
         return t;
     });
+
+    static {
+        DEADLINES.setRemoveOnCancelPolicy(true); // a fetch that ended in time takes its deadline with it
+    }
 
     private final DnsClient dns;
     private final WebPki pki;
