@@ -137,7 +137,7 @@ public final class QueueManager implements AutoCloseable {
         this.clock = clock;
         this.ready = new LinkedBlockingDeque<>(settings.activeLimit());
         this.workers = new Semaphore(settings.concurrency());
-        this.pool = WorkerPool.start("mxd-delivery", settings.concurrency(), Duration.ofSeconds(60));
+        this.pool = dev.mxd.mail.WorkerPool.start("mxd-delivery", settings.concurrency());
         this.scheduler = daemon(this::schedule, "mxd-qmgr");
         for (int i = 0; i < claims.length; i++) {
             claims[i] = new Object();

@@ -19,13 +19,15 @@ class EngineDeadlineTest {
     void aConnectionClosedInTimeLeavesNoDeadlineQueued() throws Exception {
         try (ServerSocket engine = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             EngineAddress address = new EngineAddress.Tcp("127.0.0.1", engine.getLocalPort());
+            // the watchdog serves the whole JVM: count from what other tests' connections left there
+            int before = EngineConnection.WATCHDOG.getQueue().size();
             for (int i = 0; i < 20; i++) {
                 EngineConnection.open(address, Duration.ofMinutes(10)).close();
             }
             try (EngineConnection open = EngineConnection.open(address, Duration.ofMinutes(10))) {
-                assertThat(EngineConnection.WATCHDOG.getQueue()).as("the open connection's deadline only").hasSize(1);
+                assertThat(EngineConnection.WATCHDOG.getQueue()).as("the open connection's deadline only").hasSize(before + 1);
             }
-            assertThat(EngineConnection.WATCHDOG.getQueue()).isEmpty();
+            assertThat(EngineConnection.WATCHDOG.getQueue()).hasSize(before);
         }
     }
 }

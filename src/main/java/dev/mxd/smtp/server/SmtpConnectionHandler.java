@@ -74,6 +74,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     // it the session) until it fires, so one left behind keeps a closed connection in memory for minutes.
     private io.netty.util.concurrent.ScheduledFuture<?> commandWatch;
     private io.netty.util.concurrent.ScheduledFuture<?> nameWait;
+    private io.netty.util.concurrent.ScheduledFuture<?> greetWait; // the rest of the greet pause
+    private io.netty.util.concurrent.ScheduledFuture<?> replyWait; // a reply held for timeouts.error-delay
 
     SmtpConnectionHandler(String hostname, Limits limits, Timeouts timeouts, Optional<SslContext> tls, RecipientPolicy policy,
                           MessageStore store, ExecutorService storeExecutor, RejectionListener rejections, ClientNameLookup names) {
@@ -167,7 +169,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         if (pauseLeft <= 0) {
             greet(ctx, greeting);
         } else {
-            ctx.executor().schedule(() -> greet(ctx, greeting), pauseLeft, TimeUnit.NANOSECONDS);
+            greetWait = ctx.executor().schedule(() -> greet(ctx, greeting), pauseLeft, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -357,7 +359,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         decoder.pause();
         ctx.channel().config().setAutoRead(false);
         ctx.flush(); // the replies before this one go out now
-        ctx.executor().schedule(() -> {
+        replyWait = ctx.executor().schedule(() -> {
             delaying = false;
             if (closing || !ctx.channel().isActive()) {
                 return;
@@ -480,6 +482,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         cancel(commandWatch);
         cancel(nameWait);
+        cancel(greetWait);
+        cancel(replyWait);
         discardIncoming();
         if (log != null) {
             if (dataPending) {

@@ -80,7 +80,7 @@ public final class SmtpServer implements AutoCloseable {
         // Commits wait on fsync, not on the CPU; the more of them at once, the more messages share
         // each directory fsync (Spool's group commit). Up to 64 keeps 50 busy sessions from queueing;
         // threads are started as commits overlap, not all 64 up front.
-        this.storeExecutor = dev.mxd.queue.WorkerPool.start("mxd-store", STORE_THREADS, java.time.Duration.ofSeconds(60));
+        this.storeExecutor = dev.mxd.mail.WorkerPool.start("mxd-store", STORE_THREADS);
     }
 
     /**

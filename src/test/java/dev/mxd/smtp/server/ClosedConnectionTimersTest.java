@@ -37,12 +37,16 @@ class ClosedConnectionTimersTest {
     }
 
     private static Client connected(ClientNameLookup names) throws Exception {
+        return connected(names, Duration.ZERO);
+    }
+
+    private static Client connected(ClientNameLookup names, Duration greetPause) throws Exception {
         Client ch = new Client();
         Limits limits = Limits.DEFAULTS;
         ch.pipeline().addLast(SmtpServer.IDLE, SmtpServer.noIdleTimer());
         ch.pipeline().addLast(SmtpServer.DECODER, new SmtpFrameDecoder(limits.maxLineLength(), limits.bareLf()));
         ch.pipeline().addLast(SmtpServer.SESSION, new SmtpConnectionHandler("mx.example.test", limits,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)), Optional.empty(), null, null, null,
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), greetPause, Duration.ZERO, Duration.ofSeconds(10)), Optional.empty(), null, null, null,
                 (stage, code) -> { }, names));
         ch.register();
         return ch;
@@ -85,6 +89,15 @@ class ClosedConnectionTimersTest {
         Client ch = connected(address -> new CompletableFuture<>()); // the lookup never answers
         ch.runPendingTasks();
         assertThat(written(ch)).as("no greeting before the name is settled").isEmpty();
+        hangUp(ch);
+        assertThat(ch.runScheduledPendingTasks()).as("nanoseconds to the next timer; -1: none").isEqualTo(-1);
+    }
+
+    @Test
+    void aClientGoneDuringTheGreetPauseLeavesNoTimerBehind() throws Exception {
+        Client ch = connected(ClientNameLookup.NONE, Duration.ofSeconds(30)); // an operator's long pause
+        ch.runPendingTasks();
+        assertThat(written(ch)).as("the first greeting line only").isEqualTo("220-mx.example.test ESMTP mxd\r\n");
         hangUp(ch);
         assertThat(ch.runScheduledPendingTasks()).as("nanoseconds to the next timer; -1: none").isEqualTo(-1);
     }
