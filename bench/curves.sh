@@ -134,30 +134,11 @@ await_sink() {
   SINK_PID=""
 }
 
-# mxd's stock limits.max-connections-per-network is 100, and every smtp-source session comes from
-# 127.0.0.1: above 100 sessions mxd would answer 421 to the rest (Postfix, whose stock limit is
-# 100 smtpd processes, leaves them waiting in its listen queue instead). For such a point mxd is
-# restarted on the same configuration with room for them, the only change to its stock limits:
-# twice the sessions (at exactly 200, a few of smtp-source's connections were still refused).
-mxd_room_for() { # SESSIONS DIR
-  [ "$1" -gt 100 ] || return 0
-  local room=$(($1 * 2))
-  echo "    mxd: limits.max-connections-per-network raised from its default 100 to $room for this point"
-  stop_pid "$MXD_PID"
-  sed -i "s/^limits:\$/limits:\n  max-connections-per-network: $room/" "$2/mxd.yaml"
-  grep -q "max-connections-per-network: $room" "$2/mxd.yaml" || die "could not raise mxd's per-network limit"
-  MXD_LOG_LEVEL=${MXD_LOG_LEVEL:-WARN} MXD_JAVA_OPTS="${MXD_JAVA_OPTS:-}" ${CG_EXEC[@]+"${CG_EXEC[@]}"} "$bench_root/mxd" serve --config "$2/mxd.yaml" \
-    >>"$2/mxd.log" 2>&1 &
-  MXD_PID=$!
-  wait_port "$MXD_PORT" 60 || die "mxd did not listen again within 60 s: $(tail -20 "$2/mxd.log")"
-}
-
 # start_mta MTA DIR DELIVERY_PORT [SESSIONS] -> ROOT (process tree to count), PORT (its SMTP port)
 start_mta() {
   if [ "$1" = mxd ]; then
     MXD_ADMIN_PORT=$(free_port) # global: the depth axis flushes through it
-    start_mxd "$2" "$3"
-    mxd_room_for "${4:-0}" "$2"
+    start_mxd "$2" "$3" # with room for 500 sessions from 127.0.0.1 (bench/lib.sh), as relay.sh runs it
     ROOT=$MXD_PID PORT=$MXD_PORT
   else
     start_postfix "$2" "$3"
