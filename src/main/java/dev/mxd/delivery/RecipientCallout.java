@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -59,19 +60,29 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
      */
     public RecipientCallout(MxResolver resolver, RouteSelector routes, NextHop.Routing routing, ClientSettings client,
                             VerificationCache cache, Duration limit, int threads) {
+        this(resolver, routes, routing, client, cache, limit, threads, named());
+    }
+
+    /** With the threads that probe made by {@code factory} (tests: one that cannot start a thread). */
+    RecipientCallout(MxResolver resolver, RouteSelector routes, NextHop.Routing routing, ClientSettings client,
+                     VerificationCache cache, Duration limit, int threads, ThreadFactory factory) {
         this.resolver = resolver;
         this.routes = routes;
         this.routing = routing;
         this.client = client.withTimeouts(ClientSettings.Timeouts.all(limit));
         this.cache = cache;
         this.limit = limit;
+        this.pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 16), factory);
+        pool.allowCoreThreadTimeOut(true);
+    }
+
+    private static ThreadFactory named() {
         AtomicInteger n = new AtomicInteger();
-        this.pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 16), r -> {
+        return r -> {
             Thread t = new Thread(r, "mxd-verify-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
-        });
-        pool.allowCoreThreadTimeOut(true);
+        };
     }
 
     @Override
@@ -102,6 +113,11 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         } catch (RejectedExecutionException e) {
             running.remove(key, mine);
             mine.complete(new Verdict.Unknown("too many verifications at once"));
+        } catch (RuntimeException | Error e) {
+            // no thread for the probe (the JVM cannot start one): an unknown verdict, not a lookup
+            // that never ends and answers every later RCPT to this address with 451 until a restart
+            running.remove(key, mine);
+            mine.complete(new Verdict.Unknown("no thread for the verification: " + LogText.safe(e)));
         }
         return mine;
     }

@@ -129,6 +129,12 @@ public final class QueueManager implements AutoCloseable {
 
     public QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
                         DeliveryNotices notices, Clock clock) {
+        this(spool, settings, local, remote, notices, clock, dev.mxd.mail.WorkerPool.start("mxd-delivery", settings.concurrency()));
+    }
+
+    /** With the threads that run the deliveries given (tests: a pool that cannot start a thread). */
+    QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
+                 DeliveryNotices notices, Clock clock, ExecutorService pool) {
         this.spool = spool;
         this.settings = settings;
         this.local = local;
@@ -137,7 +143,7 @@ public final class QueueManager implements AutoCloseable {
         this.clock = clock;
         this.ready = new LinkedBlockingDeque<>(settings.activeLimit());
         this.workers = new Semaphore(settings.concurrency());
-        this.pool = dev.mxd.mail.WorkerPool.start("mxd-delivery", settings.concurrency());
+        this.pool = pool;
         this.scheduler = daemon(this::schedule, "mxd-qmgr");
         for (int i = 0; i < claims.length; i++) {
             claims[i] = new Object();
@@ -361,7 +367,14 @@ public final class QueueManager implements AutoCloseable {
         while (running) {
             try {
                 if (System.nanoTime() - nextScanNanos >= 0 || (backlog && ready.size() <= settings.activeLimit() / 2)) {
-                    scanDeferred();
+                    try {
+                        scanDeferred();
+                    } catch (IOException | RuntimeException e) {
+                        // the spool cannot be listed now (too many open files, say): what is in
+                        // memory is still dispatched, and the scan is tried again a scan interval later
+                        backlog = false;
+                        LOG.error("queue manager: cannot look for due mail: {}; trying again in {}", e.toString(), settings.scanInterval());
+                    }
                 }
                 String id = ready.poll(200, TimeUnit.MILLISECONDS);
                 if (id == null) {
@@ -374,19 +387,64 @@ public final class QueueManager implements AutoCloseable {
                     busy.decrementAndGet();
                     throw e;
                 }
-                pool.execute(() -> {
+                try {
+                    pool.execute(() -> {
+                        try {
+                            process(id); // forgets the id unless it waits for a destination
+                        } finally {
+                            busy.decrementAndGet();
+                            workers.release();
+                        }
+                    });
+                } catch (RuntimeException | Error notStarted) {
+                    // No thread for it (the system is out of threads or memory): the message stays
+                    // where it is, on disk, and is tried again once a thread can be started.
+                    busy.decrementAndGet();
+                    workers.release();
                     try {
-                        process(id); // forgets the id unless it waits for a destination
-                    } finally {
-                        busy.decrementAndGet();
-                        workers.release();
+                        putBack(id);
+                    } catch (RuntimeException | Error again) {
+                        notStarted.addSuppressed(again);
                     }
-                });
+                    throw notStarted;
+                }
             } catch (InterruptedException e) {
                 return;
-            } catch (IOException | RuntimeException e) {
-                LOG.error("queue manager: {}; going on", e.toString());
+            } catch (RuntimeException | Error e) {
+                // Whatever went wrong, the scheduler goes on: while it is down nothing is delivered
+                // and the server still accepts mail. A pause keeps a lasting fault from spinning.
+                LOG.error("queue manager: {}; going on in a second", e.toString());
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException stop) {
+                    return;
+                }
             }
+        }
+    }
+
+    /**
+     * A message taken from the ready queue that no worker could start on: back to the head of the
+     * queue, or, when that is full, forgotten in memory (with the destination slot it was handed,
+     * if any) so that a later scan finds it on disk.
+     */
+    private void putBack(String id) {
+        try {
+            if (ready.offerFirst(id)) {
+                return;
+            }
+        } catch (RuntimeException | Error noMemory) {
+            // not even room for the queue's node: forgotten in memory as below
+        }
+        try {
+            Destination grant = granted.remove(id);
+            if (grant != null) {
+                freeSlot(grant);
+            }
+        } finally {
+            owed.remove(id);
+            fresh.remove(id);
+            scheduled.remove(id); // whatever else failed: the next scan may take it again
         }
     }
 
@@ -498,7 +556,9 @@ public final class QueueManager implements AutoCloseable {
                 kept = setAside(id, full);
             }
             unrecorded.remove(id); // the spool holds every outcome now
-        } catch (IOException | RuntimeException ex) {
+        } catch (IOException | RuntimeException | Error ex) {
+            // An Error too (out of memory or threads, a stack overflow): left in active/, the
+            // message would wait there for the next start; deferred, it is tried again.
             LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString());
             try {
                 if (spool.state(id).orElse(null) == QueueState.ACTIVE) {

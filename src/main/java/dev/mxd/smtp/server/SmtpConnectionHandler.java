@@ -383,13 +383,19 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         ctx.channel().config().setAutoRead(false);
         MessageStore.IncomingMessage message = incoming;
         incoming = null; // from here the commit owns it: it succeeds or cleans up itself
-        CompletableFuture.supplyAsync(message::commit, storeExecutor)
-                .exceptionally(e -> {
+        CompletableFuture<MessageStore.StoreOutcome> commit;
+        try {
+            commit = CompletableFuture.supplyAsync(message::commit, storeExecutor);
+        } catch (RuntimeException | Error noThread) {
+            // No thread to commit on (out of threads or memory, or shutting down): not accepted,
+            // and the client hears 452 and sends it again later, as for any other storage failure.
+            commit = CompletableFuture.failedFuture(noThread);
+        }
+        commit.exceptionally(e -> {
                     LOG.error("storing a message from {} failed", transaction.client().remote(), e);
                     message.discard();
                     return new MessageStore.StoreOutcome.Failed(Replies.STORAGE_FAILURE);
-                })
-                .thenAccept(outcome -> ctx.executor().execute(() -> stored(ctx, transaction, size, outcome)));
+                }).thenAccept(outcome -> ctx.executor().execute(() -> stored(ctx, transaction, size, outcome)));
     }
 
     private void stored(ChannelHandlerContext ctx, Transaction transaction, long size, MessageStore.StoreOutcome outcome) {

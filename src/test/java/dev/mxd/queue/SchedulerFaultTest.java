@@ -1,0 +1,175 @@
+package dev.mxd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.MessageStore.StoreOutcome;
+import dev.mxd.mail.ReceivedMessage;
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.Route;
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The queue manager when the JVM cannot give it what a delivery needs: no thread to run it on
+ * ("unable to create native thread", a pool that refuses), or an Error thrown in the middle of
+ * an attempt. Before, a refused task kept its worker permit and its id for ever (two refusals
+ * with two workers stopped all delivery), an Error from the pool ended the scheduler thread, and
+ * an Error in an attempt left the message in active/ until the next start. Every message must
+ * still be delivered, once, while mxd runs.
+ */
+class SchedulerFaultTest {
+
+    @TempDir
+    Path dir;
+
+    QueueManager queue;
+    ExecutorService threads;
+
+    @AfterEach
+    void close() {
+        if (queue != null) {
+            queue.close();
+        }
+        if (threads != null) {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void aPoolThatCannotStartAThreadDelaysDeliveryButLosesNothing() throws Exception {
+        threads = Executors.newCachedThreadPool();
+        AtomicInteger refusals = new AtomicInteger(3);
+        ExecutorService failing = new AbstractExecutorService() {
+            @Override
+            public void execute(Runnable task) {
+                int left = refusals.getAndDecrement();
+                if (left == 3) {
+                    throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached");
+                }
+                if (left > 0) {
+                    throw new RejectedExecutionException("no thread for it");
+                }
+                threads.execute(task);
+            }
+
+            @Override
+            public void shutdown() {
+                threads.shutdown();
+            }
+
+            @Override
+            public List<Runnable> shutdownNow() {
+                return threads.shutdownNow();
+            }
+
+            @Override
+            public boolean isShutdown() {
+                return threads.isShutdown();
+            }
+
+            @Override
+            public boolean isTerminated() {
+                return threads.isTerminated();
+            }
+
+            @Override
+            public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+                return threads.awaitTermination(timeout, unit);
+            }
+        };
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
+        queue = new QueueManager(spool, settings(), noLocalMail(), countingRemote(deliveries), noNotices(),
+                Clock.systemUTC(), failing);
+        queue.start();
+
+        for (int i = 0; i < 5; i++) {
+            assertThat(spool.store(message("user" + i + "@far.test"))).isInstanceOf(StoreOutcome.Stored.class);
+        }
+
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> deliveries.size() == 5 && queue.idle() && empty(spool));
+        assertThat(refusals.get()).as("the pool refused three times").isNegative();
+        assertThat(queue.running()).as("the scheduler outlived the refusals").isTrue();
+        assertThat(deliveries.values()).allSatisfy(n -> assertThat(n.get()).as("copies").isEqualTo(1));
+    }
+
+    @Test
+    void anErrorInTheMiddleOfAnAttemptDefersTheMessage() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
+        AtomicInteger attempts = new AtomicInteger();
+        DeliveryAgent counting = countingRemote(deliveries);
+        DeliveryAgent remote = (e, text, rs) -> {
+            if (attempts.incrementAndGet() == 1) {
+                throw new StackOverflowError(); // a pathological message, say: this attempt ends here
+            }
+            return counting.deliver(e, text, rs);
+        };
+        queue = new QueueManager(spool, settings(), noLocalMail(), remote, noNotices(), Clock.systemUTC());
+        queue.start();
+
+        assertThat(spool.store(message("user@far.test"))).isInstanceOf(StoreOutcome.Stored.class);
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> deliveries.size() == 1 && queue.idle() && empty(spool));
+        assertThat(attempts.get()).isEqualTo(2);
+        assertThat(deliveries.get("user@far.test").get()).isEqualTo(1);
+    }
+
+    private static QueueManager.Settings settings() {
+        return new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100);
+    }
+
+    private static boolean empty(Spool spool) throws Exception {
+        return spool.count(QueueState.INCOMING) == 0 && spool.count(QueueState.ACTIVE) == 0 && spool.count(QueueState.DEFERRED) == 0;
+    }
+
+    private static DeliveryAgent countingRemote(Map<String, AtomicInteger> deliveries) {
+        return (e, text, rs) -> rs.stream().map(r -> {
+            deliveries.computeIfAbsent(r.recipient().address().toString(), k -> new AtomicInteger()).incrementAndGet();
+            return (DeliveryResult) new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
+        }).toList();
+    }
+
+    private static DeliveryAgent noLocalMail() {
+        return (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+    }
+
+    private static DeliveryNotices noNotices() {
+        return (e, text, reported) -> {
+            throw new AssertionError("nothing fails in this test: " + reported);
+        };
+    }
+
+    private static ReceivedMessage message(String to) {
+        return new ReceivedMessage(Optional.of(Mailbox.parse("a@b.test")), MailParameters.NONE,
+                List.of(new Recipient(Mailbox.parse(to), RcptParameters.NONE, new Route.Relay("far.test"))),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 40000), "client.test", true, false), Instant.now(),
+                "Subject: t\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+}
