@@ -57,7 +57,8 @@ public final class QueueManager implements AutoCloseable {
      * @param retry          retry timing and queue lifetime
      * @param scanInterval   how often {@code deferred/} is scanned for due messages
      * @param activeLimit    message ids waiting for a worker at most, and as many waiting for a destination's
-     *                       slot (one destination's list at most half of them); more wait on disk
+     *                       slot; scans bring in mail from disk only while fewer than this many are held
+     *                       in all, as Postfix's qmgr_message_active_limit; more wait on disk
      */
     public record Settings(int concurrency, int perDestination, RetryPolicy retry, Duration scanInterval, int activeLimit) {
         public Settings {
@@ -366,7 +367,7 @@ public final class QueueManager implements AutoCloseable {
     private void schedule() {
         while (running) {
             try {
-                if (System.nanoTime() - nextScanNanos >= 0 || (backlog && ready.size() <= settings.activeLimit() / 2)) {
+                if (System.nanoTime() - nextScanNanos >= 0 || (backlog && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
                     try {
                         scanDeferred();
                     } catch (IOException | RuntimeException e) {
@@ -451,26 +452,45 @@ public final class QueueManager implements AutoCloseable {
     /**
      * Finds work on disk: due deferred mail, and incoming mail that found the ready queue full
      * when it arrived (older than {@link #INCOMING_GRACE}: a commit takes milliseconds, so a
-     * message is not picked up between its envelope's rename and its 250). When a scan fills the
-     * queue, the next one runs as soon as half of it is worked off, not a whole scan interval
-     * later: a large queue (a destination that came back) drains at delivery speed. Messages set
-     * aside for a destination are due on disk too: the scan looks past them.
+     * message is not picked up between its envelope's rename and its 250). A scan brings in no
+     * more than {@link #scanRoom}: what it takes in stays in memory until its destination has a
+     * slot, never pushed back to disk for want of room (which, with one destination's backlog,
+     * read each message again and again and left the queue idle between scans). When a scan
+     * leaves mail on disk, the next one runs as soon as half the room is free again, not a whole
+     * scan interval later: a large queue (a destination that came back) drains at delivery speed.
+     * Messages held in memory are due on disk too: the scan looks past them.
      */
     private void scanDeferred() throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
-        int room = ready.remainingCapacity();
+        int room = scanRoom();
         if (room <= 0) {
             backlog = true;
             return;
         }
-        int want = room + waiting.get();
+        int held = ready.size() + waiting.get(); // found again by the listing, and passed over
+        int want = room + held;
         Instant now = clock.instant();
         List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), want));
         found.addAll(spool.due(now, want - found.size()));
+        int taken = 0;
         for (String id : found) {
-            offer(id);
+            if (taken >= room) {
+                break;
+            }
+            if (offer(id)) {
+                taken++;
+            }
         }
-        backlog = found.size() >= want;
+        backlog = found.size() >= want || taken >= room;
+    }
+
+    /**
+     * How many more messages a scan may bring in: the active limit less the ids held (waiting for
+     * a worker or for a destination), and no more than the ready queue takes. New mail is not
+     * bound by this: it goes to the ready queue while that has room.
+     */
+    private int scanRoom() {
+        return Math.min(ready.remainingCapacity(), settings.activeLimit() - ready.size() - waiting.get());
     }
 
     /**
@@ -634,9 +654,9 @@ public final class QueueManager implements AutoCloseable {
     /**
      * Puts a message on the waiting list of the first of {@code pending} (destinations with no
      * free slot), to try them when that one has room. Returns whether the message stays in memory:
-     * not when that waiting list already holds half the active limit, or all lists together the
-     * active limit; it is then left on disk, due again after a scan interval, so a destination's
-     * backlog neither fills the memory nor keeps the scans from finding other mail.
+     * not when all lists together hold the active limit; it is then left on disk, due again after
+     * a scan interval. Scans bring in no more than there is room for ({@link #scanRoom}), so that
+     * happens only to new mail that comes faster than its destination takes it.
      */
     private boolean setAside(String id, Collection<Destination> pending) throws IOException {
         Destination destination = pending.iterator().next();
@@ -644,7 +664,7 @@ public final class QueueManager implements AutoCloseable {
         boolean wait;
         synchronized (s) {
             wait = s.active >= settings.perDestination();
-            if (wait && s.waiting.size() < Math.max(1, settings.activeLimit() / 2) && waiting.get() < settings.activeLimit()) {
+            if (wait && waiting.get() < settings.activeLimit()) {
                 owed.put(id, Set.copyOf(pending));
                 s.waiting.add(id);
                 waiting.incrementAndGet();
