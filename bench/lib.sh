@@ -15,6 +15,8 @@ bench_prepare() {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix python3 >/dev/null
   fi
   command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; }
+  # dig waits for the benchmark's `mxd dns` to answer (start_dns)
+  command -v dig >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9-dnsutils >/dev/null; }
   # The launcher builds target/mxd.jar when the sources are newer (a package run would rewrite the
   # shaded jar every time) and then makes its AOT cache (JDK 25 and later), a training of 30-60 s:
   # both now, so that no measured start pays for them or runs into start_mxd's 60 s wait.
