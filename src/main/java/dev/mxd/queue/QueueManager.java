@@ -579,10 +579,14 @@ public final class QueueManager implements AutoCloseable {
         } catch (IOException | RuntimeException | Error ex) {
             // An Error too (out of memory or threads, a stack overflow): left in active/, the
             // message would wait there for the next start; deferred, it is tried again.
-            LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString());
+            if (ex instanceof IOException) {
+                LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString());
+            } else {
+                LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString(), ex); // a bug: where it happened
+            }
             try {
                 if (spool.state(id).orElse(null) == QueueState.ACTIVE) {
-                    spool.defer(id, QueueState.ACTIVE, clock.instant().plus(settings.retry().first()));
+                    fileAfterFault(id, ex);
                 }
             } catch (IOException again) {
                 LOG.error("{}: cannot file it back as deferred ({}); recovered at next start", id, again.toString());
@@ -789,6 +793,27 @@ public final class QueueManager implements AutoCloseable {
         notices.send(e, text, expired);
         spool.finish(QueueState.ACTIVE, e.id());
         LOG.info("{}: removed after its queue lifetime ({} recipient(s) bounced)", e.id(), expired.size());
+    }
+
+    /**
+     * Files a message whose attempt ended in an exception rather than in outcomes: deferred as a
+     * failed attempt would be (by its age), so a fault that stays is tried less and less often;
+     * once the queue lifetime is over, put on hold instead of bounced (the bounce may be what
+     * fails) and left for the operator, never tried for ever and never dropped.
+     */
+    private void fileAfterFault(String id, Throwable fault) throws IOException {
+        Instant now = clock.instant();
+        Optional<Instant> arrival = Spool.arrivalOf(id);
+        Optional<Instant> next = arrival.isPresent() ? settings.retry().nextAttempt(arrival.get(), now)
+                : Optional.of(now.plus(settings.retry().first()));
+        if (next.isPresent()) {
+            spool.defer(id, QueueState.ACTIVE, next.get());
+            nudge(next.get());
+            return;
+        }
+        spool.move(id, QueueState.ACTIVE, QueueState.HOLD);
+        LOG.error("{}: every attempt failed until the queue lifetime ended (last: {}); put on hold: see the errors above,"
+                + " then `mxd queue release {}` to try again or `mxd queue delete {}`", id, fault.toString(), id, id);
     }
 
     /** Scans again no later than {@code due}, so short retry times (tests, the demo) are honoured. */

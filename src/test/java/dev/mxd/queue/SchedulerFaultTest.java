@@ -138,6 +138,34 @@ class SchedulerFaultTest {
         assertThat(deliveries.get("user@far.test").get()).isEqualTo(1);
     }
 
+    /**
+     * An attempt that always ends in an exception (a bug that one message sets off): tried less and
+     * less often, as any failing message, and on hold once its queue lifetime is over, for the
+     * operator to look at. Before, it was tried every five minutes for ever.
+     */
+    @Test
+    void aMessageWhoseEveryAttemptFailsIsPutOnHoldAtTheEndOfItsLifetime() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        AtomicInteger attempts = new AtomicInteger();
+        DeliveryAgent remote = (e, text, rs) -> {
+            attempts.incrementAndGet();
+            throw new IllegalStateException("a bug this message sets off");
+        };
+        queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofSeconds(2)), Duration.ofMillis(100), 100),
+                noLocalMail(), remote, noNotices(), Clock.systemUTC());
+        queue.start();
+
+        assertThat(spool.store(message("user@far.test"))).isInstanceOf(StoreOutcome.Stored.class);
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> spool.count(QueueState.HOLD) == 1 && queue.idle());
+        int tried = attempts.get();
+        assertThat(tried).as("attempts within the 2 s lifetime").isBetween(2, 30);
+        Thread.sleep(1_000);
+        assertThat(attempts.get()).as("none once on hold").isEqualTo(tried);
+        assertThat(empty(spool)).isTrue();
+    }
+
     private static QueueManager.Settings settings() {
         return new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100);
