@@ -127,6 +127,7 @@ public final class QueueManager implements AutoCloseable {
     private volatile boolean running = true;
     private volatile long nextScanNanos;
     private volatile boolean backlog; // the last scan filled the ready queue: more is waiting on disk
+    private int turnsFrom; // where the next scan of a full active limit starts in deferred/ (scheduler thread only)
 
     public QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
                         DeliveryNotices notices, Clock clock) {
@@ -161,7 +162,7 @@ public final class QueueManager implements AutoCloseable {
         for (String id : spool.ids(QueueState.INCOMING)) {
             offer(id);
         }
-        scanDeferred();
+        scanDeferred(true);
         scheduler.start();
     }
 
@@ -367,9 +368,10 @@ public final class QueueManager implements AutoCloseable {
     private void schedule() {
         while (running) {
             try {
-                if (System.nanoTime() - nextScanNanos >= 0 || (backlog && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
+                boolean interval = System.nanoTime() - nextScanNanos >= 0;
+                if (interval || (backlog && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
                     try {
-                        scanDeferred();
+                        scanDeferred(interval);
                     } catch (IOException | RuntimeException e) {
                         // the spool cannot be listed now (too many open files, say): what is in
                         // memory is still dispatched, and the scan is tried again a scan interval later
@@ -459,19 +461,36 @@ public final class QueueManager implements AutoCloseable {
      * leaves mail on disk, the next one runs as soon as half the room is free again, not a whole
      * scan interval later: a large queue (a destination that came back) drains at delivery speed.
      * Messages held in memory are due on disk too: the scan looks past them.
+     *
+     * <p>The scan of each interval takes in a tenth of the active limit even when the limit is
+     * full: one slow destination's backlog that fills it must not keep every other destination's
+     * due mail (and an operator's flush) on disk until it is worked off. What it brings in for the
+     * full destination goes back to disk a scan interval ahead ({@link #setAside}); so that the
+     * same few are not found again at every interval while the rest wait, these scans take turns
+     * through {@code deferred/} ({@link Spool#dueFrom}).
      */
-    private void scanDeferred() throws IOException {
+    private void scanDeferred(boolean interval) throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
         int room = scanRoom();
+        boolean turns = interval && room <= 0; // only the tenth: the limit is full
+        if (interval) {
+            room = Math.max(room, Math.min(ready.remainingCapacity(), Math.max(1, settings.activeLimit() / 10)));
+        }
         if (room <= 0) {
             backlog = true;
             return;
         }
-        int held = ready.size() + waiting.get(); // found again by the listing, and passed over
+        int held = scheduled.size(); // found again by the listing (unless in active/), and passed over
         int want = room + held;
         Instant now = clock.instant();
         List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), want));
-        found.addAll(spool.due(now, want - found.size()));
+        if (turns) {
+            Spool.DueWindow window = spool.dueFrom(QueueState.DEFERRED, now, room, turnsFrom, id -> !scheduled.contains(id));
+            turnsFrom = window.next();
+            found.addAll(window.ids());
+        } else {
+            found.addAll(spool.due(now, want - found.size()));
+        }
         int taken = 0;
         for (String id : found) {
             if (taken >= room) {
@@ -485,12 +504,13 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /**
-     * How many more messages a scan may bring in: the active limit less the ids held (waiting for
-     * a worker or for a destination), and no more than the ready queue takes. New mail is not
-     * bound by this: it goes to the ready queue while that has room.
+     * How many more messages a scan may bring in: the active limit less the ids held in memory
+     * (waiting for a worker, in a worker's hands, or waiting for a destination), and no more than
+     * the ready queue takes. New mail is not bound by this: it goes to the ready queue while that
+     * has room.
      */
     private int scanRoom() {
-        return Math.min(ready.remainingCapacity(), settings.activeLimit() - ready.size() - waiting.get());
+        return Math.min(ready.remainingCapacity(), settings.activeLimit() - scheduled.size());
     }
 
     /**
@@ -803,9 +823,17 @@ public final class QueueManager implements AutoCloseable {
      */
     private void fileAfterFault(String id, Throwable fault) throws IOException {
         Instant now = clock.instant();
-        Optional<Instant> arrival = Spool.arrivalOf(id);
-        Optional<Instant> next = arrival.isPresent() ? settings.retry().nextAttempt(arrival.get(), now)
-                : Optional.of(now.plus(settings.retry().first()));
+        Optional<Instant> arrival;
+        try {
+            arrival = Optional.of(spool.envelope(QueueState.ACTIVE, id).arrival());
+        } catch (IOException | RuntimeException unreadable) {
+            arrival = Spool.arrivalOf(id);
+        }
+        Optional<Instant> next = arrival.isPresent() ? settings.retry().nextAttempt(arrival.get(), now) : Optional.empty();
+        if (next.isEmpty() && (fault instanceof IOException || arrival.isEmpty())) {
+            // a disk full when the expiry bounce is spooled, say: tried again (and bounced) once there is room
+            next = Optional.of(now.plus(settings.retry().first()));
+        }
         if (next.isPresent()) {
             spool.defer(id, QueueState.ACTIVE, next.get());
             nudge(next.get());

@@ -10,7 +10,10 @@ public enum QueueState {
     ACTIVE,
     /** Waiting for a retry, or for a delivery agent that does not exist yet (remote delivery). */
     DEFERRED,
-    /** Put aside by the operator; never delivered until released. */
+    /**
+     * Put aside by the operator, or by the queue manager when every attempt until the end of the
+     * queue lifetime ended in an exception; never delivered until released.
+     */
     HOLD;
 
     public String directory() {

@@ -525,6 +525,48 @@ public final class Spool implements MessageStore {
         return out;
     }
 
+    /** Due ids found by {@link #dueFrom}, and where the next such listing should start. */
+    public record DueWindow(List<String> ids, int next) {}
+
+    /**
+     * Up to {@code limit} due ids in {@code state} that {@code wanted} accepts, as
+     * {@link #due(QueueState, Instant, int)} finds them, but starting {@code skip} entries into
+     * the directory's listing and going round to its start: listings that each start where the
+     * last one stopped take turns through the whole directory, instead of finding the same first
+     * entries every time. {@link DueWindow#next} is the {@code skip} for the next listing.
+     */
+    public DueWindow dueFrom(QueueState state, Instant now, int limit, int skip, java.util.function.Predicate<String> wanted)
+            throws IOException {
+        List<String> out = new ArrayList<>();
+        for (int pass = 0; pass < 2 && out.size() < limit; pass++) {
+            int position = 0;
+            try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(state.directory()), "*.json")) {
+                for (Path f : dir) {
+                    if (pass == 1 && position >= skip) {
+                        break; // round to where the first pass began
+                    }
+                    position++;
+                    if (pass == 0 && position <= skip) {
+                        continue;
+                    }
+                    String name = f.getFileName().toString();
+                    String id = name.substring(0, name.length() - 5);
+                    try {
+                        if (!Files.getLastModifiedTime(f).toInstant().isAfter(now) && wanted.test(id)) {
+                            out.add(id);
+                            if (out.size() >= limit) {
+                                return new DueWindow(out, position);
+                            }
+                        }
+                    } catch (NoSuchFileException movedMeanwhile) {
+                        // taken by another step since the listing
+                    }
+                }
+            }
+        }
+        return new DueWindow(out, 0); // went round: the next listing starts at the beginning
+    }
+
     /** Moves a message to another state, durably; the directory fsync is shared with the other moves of the moment. */
     public void move(String id, QueueState from, QueueState to) throws IOException {
         DurableFiles.rename(envelopePath(from, id), envelopePath(to, id));

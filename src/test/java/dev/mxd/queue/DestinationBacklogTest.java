@@ -163,6 +163,57 @@ class DestinationBacklogTest {
         assertThat(attempts.get()).as("one attempt a message").isEqualTo(100);
     }
 
+    /**
+     * A slow destination's backlog fills the whole active limit, and mail for another destination
+     * is due on disk (deferred earlier, or flushed by the operator): each scan interval's scan
+     * still takes some in, so it goes long before the slow destination's backlog is worked off.
+     */
+    @Test
+    void dueMailForAnotherDestinationIsNotKeptOnDiskByABacklogThatFillsTheLimit() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        CountDownLatch slowMayGo = new CountDownLatch(1);
+        AtomicInteger slowOpen = new AtomicInteger();
+        Set<String> delivered = ConcurrentHashMap.newKeySet();
+        DeliveryAgent remote = (e, text, rs) -> {
+            String address = rs.get(0).recipient().address().toString();
+            if (address.endsWith("@slow.test")) {
+                slowOpen.incrementAndGet();
+                try {
+                    slowMayGo.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            delivered.add(address);
+            return rs.stream().map(r -> delivered("250 ok")).toList();
+        };
+        DeliveryAgent local = (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+        // 20 ids in memory at most (a scan interval's scan takes at least 2), 2 slots a destination, 4 workers
+        queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
+                new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1)), Duration.ofMillis(300), 20),
+                local, remote, (e, t, r) -> { }, Clock.systemUTC());
+        queue.start();
+        for (int i = 0; i < 40; i++) {
+            assertThat(spool.store(to("user" + i + "@slow.test"))).isInstanceOf(StoreOutcome.Stored.class);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> slowOpen.get() == 2);
+
+        // due on disk, unknown to the queue manager until a scan finds it (a second handle on the
+        // spool has no listener, as for `mxd quarantine release` or mail deferred long ago)
+        Spool other = Spool.attach(dir, "mx.test", Clock.systemUTC());
+        String id = ((StoreOutcome.Stored) other.store(to("someone@other.test"))).queueId();
+        other.defer(id, QueueState.INCOMING, Instant.now());
+
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> delivered.contains("someone@other.test"));
+        assertThat(delivered).as("the slow destination's backlog is still held").noneMatch(a -> a.endsWith("@slow.test"));
+
+        slowMayGo.countDown();
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> delivered.size() == 41 && queue.idle()
+                && spool.count(QueueState.DEFERRED) == 0 && spool.count(QueueState.INCOMING) == 0);
+    }
+
     private static DeliveryResult delivered(String detail) {
         return new DeliveryResult.Delivered(EnhancedStatus.OK, detail, Optional.empty(), Optional.empty());
     }
