@@ -63,31 +63,14 @@ class DestinationBacklogTest {
     @Test
     void aBacklogBeyondTheActiveLimitWaitsOnDiskAndNeitherBlocksOthersNorIsLost() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
-        CountDownLatch slowMayGo = new CountDownLatch(1);
-        AtomicInteger slowOpen = new AtomicInteger();
-        AtomicInteger slowMost = new AtomicInteger();
-        Set<String> delivered = ConcurrentHashMap.newKeySet();
-        Map<String, Instant> fastAt = new ConcurrentHashMap<>();
-        DeliveryAgent remote = (e, text, rs) -> {
-            String address = rs.get(0).recipient().address().toString();
-            if (address.endsWith("@slow.test")) {
-                slowMost.accumulateAndGet(slowOpen.incrementAndGet(), Math::max);
-                try {
-                    slowMayGo.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    slowOpen.decrementAndGet();
-                }
-            } else {
-                fastAt.put(address, Instant.now());
-            }
-            delivered.add(address);
-            return rs.stream().map(r -> delivered("250 ok")).toList();
-        };
-        DeliveryAgent local = (e, text, rs) -> {
-            throw new AssertionError("no local mail in this test");
-        };
+        SlowDestination slow = new SlowDestination();
+        CountDownLatch slowMayGo = slow.mayGo;
+        AtomicInteger slowOpen = slow.open;
+        AtomicInteger slowMost = slow.most;
+        Set<String> delivered = slow.delivered;
+        Map<String, Instant> fastAt = slow.fastAt;
+        DeliveryAgent remote = slow.agent();
+        DeliveryAgent local = noLocalMail();
         // 20 ids in memory at most waiting for a destination; 2 slots per destination, 4 workers.
         queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
                 new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1)), Duration.ofMillis(200), 20),
@@ -146,9 +129,7 @@ class DestinationBacklogTest {
             delivered.add(rs.get(0).recipient().address().toString());
             return rs.stream().map(r -> delivered("250 ok")).toList();
         };
-        DeliveryAgent local = (e, text, rs) -> {
-            throw new AssertionError("no local mail in this test");
-        };
+        DeliveryAgent local = noLocalMail();
         Duration scanInterval = Duration.ofSeconds(30);
         // 20 ids in memory at most, 2 slots for the destination, 4 workers: 100 messages take about 1 s
         queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
@@ -171,25 +152,12 @@ class DestinationBacklogTest {
     @Test
     void dueMailForAnotherDestinationIsNotKeptOnDiskByABacklogThatFillsTheLimit() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
-        CountDownLatch slowMayGo = new CountDownLatch(1);
-        AtomicInteger slowOpen = new AtomicInteger();
-        Set<String> delivered = ConcurrentHashMap.newKeySet();
-        DeliveryAgent remote = (e, text, rs) -> {
-            String address = rs.get(0).recipient().address().toString();
-            if (address.endsWith("@slow.test")) {
-                slowOpen.incrementAndGet();
-                try {
-                    slowMayGo.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            delivered.add(address);
-            return rs.stream().map(r -> delivered("250 ok")).toList();
-        };
-        DeliveryAgent local = (e, text, rs) -> {
-            throw new AssertionError("no local mail in this test");
-        };
+        SlowDestination slow = new SlowDestination();
+        CountDownLatch slowMayGo = slow.mayGo;
+        AtomicInteger slowOpen = slow.open;
+        Set<String> delivered = slow.delivered;
+        DeliveryAgent remote = slow.agent();
+        DeliveryAgent local = noLocalMail();
         // 20 ids in memory at most (a scan interval's scan takes at least 2), 2 slots a destination, 4 workers
         queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
                 new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1)), Duration.ofMillis(300), 20),
@@ -212,6 +180,44 @@ class DestinationBacklogTest {
         slowMayGo.countDown();
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> delivered.size() == 41 && queue.idle()
                 && spool.count(QueueState.DEFERRED) == 0 && spool.count(QueueState.INCOMING) == 0);
+    }
+
+    /**
+     * A remote agent that holds every delivery to slow.test until {@link #mayGo} opens (at most
+     * 30 s), and delivers everything else at once, noting when.
+     */
+    private static final class SlowDestination {
+        final CountDownLatch mayGo = new CountDownLatch(1);
+        final AtomicInteger open = new AtomicInteger();
+        final AtomicInteger most = new AtomicInteger();
+        final Set<String> delivered = ConcurrentHashMap.newKeySet();
+        final Map<String, Instant> fastAt = new ConcurrentHashMap<>();
+
+        DeliveryAgent agent() {
+            return (e, text, rs) -> {
+                String address = rs.get(0).recipient().address().toString();
+                if (address.endsWith("@slow.test")) {
+                    most.accumulateAndGet(open.incrementAndGet(), Math::max);
+                    try {
+                        mayGo.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                    } finally {
+                        open.decrementAndGet();
+                    }
+                } else {
+                    fastAt.put(address, Instant.now());
+                }
+                delivered.add(address);
+                return rs.stream().map(r -> delivered("250 ok")).toList();
+            };
+        }
+    }
+
+    private static DeliveryAgent noLocalMail() {
+        return (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
     }
 
     private static DeliveryResult delivered(String detail) {

@@ -4,11 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.config.Limits;
 import dev.mxd.config.Timeouts;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.embedded.EmbeddedChannel;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
@@ -24,47 +20,25 @@ import org.junit.jupiter.api.Test;
  */
 class ClosedConnectionTimersTest {
 
-    /** An embedded channel with a client's Internet address, as the session wants one. */
-    private static final class Client extends EmbeddedChannel {
-        Client() {
-            super(false, false);
-        }
-
-        @Override
-        protected SocketAddress remoteAddress0() {
-            return new InetSocketAddress("127.0.0.1", 40000);
-        }
-    }
-
-    private static Client connected(ClientNameLookup names) throws Exception {
+    private static EmbeddedClient connected(ClientNameLookup names) throws Exception {
         return connected(names, Duration.ZERO);
     }
 
-    private static Client connected(ClientNameLookup names, Duration greetPause) throws Exception {
-        Client ch = new Client();
-        Limits limits = Limits.DEFAULTS;
-        ch.pipeline().addLast(SmtpServer.IDLE, SmtpServer.noIdleTimer());
-        ch.pipeline().addLast(SmtpServer.DECODER, new SmtpFrameDecoder(limits.maxLineLength(), limits.bareLf()));
-        ch.pipeline().addLast(SmtpServer.SESSION, new SmtpConnectionHandler("mx.example.test", limits,
+    private static EmbeddedClient connected(ClientNameLookup names, Duration greetPause) throws Exception {
+        return EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
                 new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), greetPause, Duration.ZERO, Duration.ofSeconds(10)), Optional.empty(), null, null, null,
                 (stage, code) -> { }, names));
-        ch.register();
-        return ch;
     }
 
-    private static String written(EmbeddedChannel ch) {
-        StringBuilder out = new StringBuilder();
-        for (ByteBuf b; (b = ch.readOutbound()) != null; b.release()) {
-            out.append(b.toString(StandardCharsets.US_ASCII));
-        }
-        return out.toString();
+    private static String written(EmbeddedClient ch) {
+        return ch.written();
     }
 
     /**
      * The client goes away (FIN or RST): the transport closes the channel itself, as NIO does on
      * end of stream. EmbeddedChannel's own close() would cancel every timer and hide a leak.
      */
-    private static void hangUp(Client ch) {
+    private static void hangUp(EmbeddedClient ch) {
         ch.unsafe().close(ch.voidPromise());
         ch.runPendingTasks();
         assertThat(ch.isActive()).isFalse();
@@ -72,7 +46,7 @@ class ClosedConnectionTimersTest {
 
     @Test
     void aClientThatHangsUpLeavesNoTimerBehind() throws Exception {
-        Client ch = connected(ClientNameLookup.NONE);
+        EmbeddedClient ch = connected(ClientNameLookup.NONE);
         ch.runPendingTasks();
         assertThat(written(ch)).startsWith("220 mx.example.test");
         ch.writeInbound(Unpooled.copiedBuffer("EHLO client.test\r\n", StandardCharsets.US_ASCII));
@@ -86,7 +60,7 @@ class ClosedConnectionTimersTest {
 
     @Test
     void aClientGoneBeforeItsNameIsKnownLeavesNoTimerBehind() throws Exception {
-        Client ch = connected(address -> new CompletableFuture<>()); // the lookup never answers
+        EmbeddedClient ch = connected(address -> new CompletableFuture<>()); // the lookup never answers
         ch.runPendingTasks();
         assertThat(written(ch)).as("no greeting before the name is settled").isEmpty();
         hangUp(ch);
@@ -95,7 +69,7 @@ class ClosedConnectionTimersTest {
 
     @Test
     void aClientGoneDuringTheGreetPauseLeavesNoTimerBehind() throws Exception {
-        Client ch = connected(ClientNameLookup.NONE, Duration.ofSeconds(30)); // an operator's long pause
+        EmbeddedClient ch = connected(ClientNameLookup.NONE, Duration.ofSeconds(30)); // an operator's long pause
         ch.runPendingTasks();
         assertThat(written(ch)).as("the first greeting line only").isEqualTo("220-mx.example.test ESMTP mxd\r\n");
         hangUp(ch);

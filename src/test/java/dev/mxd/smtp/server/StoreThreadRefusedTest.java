@@ -8,13 +8,9 @@ import dev.mxd.mail.MessageStore;
 import dev.mxd.mail.RcptDecision;
 import dev.mxd.mail.RecipientPolicy;
 import dev.mxd.mail.Route;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -33,17 +29,6 @@ import org.junit.jupiter.api.Test;
  * session goes on.
  */
 class StoreThreadRefusedTest {
-
-    private static final class Client extends EmbeddedChannel {
-        Client() {
-            super(false, false);
-        }
-
-        @Override
-        protected SocketAddress remoteAddress0() {
-            return new InetSocketAddress("127.0.0.1", 40000);
-        }
-    }
 
     /** A pool that cannot start a thread for anything. */
     private static final class NoThreads extends AbstractExecutorService {
@@ -140,22 +125,17 @@ class StoreThreadRefusedTest {
             }
         };
         NoThreads pool = new NoThreads();
-        Client ch = new Client();
-        Limits limits = Limits.DEFAULTS;
-        ch.pipeline().addLast(SmtpServer.IDLE, SmtpServer.noIdleTimer());
-        ch.pipeline().addLast(SmtpServer.DECODER, new SmtpFrameDecoder(limits.maxLineLength(), limits.bareLf()));
-        ch.pipeline().addLast(SmtpServer.SESSION, new SmtpConnectionHandler("mx.example.test", limits,
+        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
                 new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
                 Optional.empty(), everyone, store, pool, (stage, code) -> { }, ClientNameLookup.NONE));
-        ch.register();
         ch.runPendingTasks();
-        assertThat(written(ch)).startsWith("220 ");
+        assertThat(ch.written()).startsWith("220 ");
 
         send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\n");
-        assertThat(written(ch)).contains("354 ");
+        assertThat(ch.written()).contains("354 ");
         send(ch, "Subject: t\r\n\r\nhi\r\n.\r\n");
 
-        String reply = written(ch);
+        String reply = ch.written();
         assertThat(pool.refused.get()).isEqualTo(1);
         assertThat(reply).as("the reply to the end of DATA").startsWith("452 4.3.1 ");
         assertThat(committed.get()).as("nothing committed").isZero();
@@ -163,22 +143,14 @@ class StoreThreadRefusedTest {
         assertThat(ch.isActive()).as("the session goes on").isTrue();
 
         send(ch, "NOOP\r\n");
-        assertThat(written(ch)).startsWith("250 ");
+        assertThat(ch.written()).startsWith("250 ");
         ch.close();
     }
 
-    private static void send(Client ch, String text) {
+    private static void send(EmbeddedClient ch, String text) {
         ch.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
         for (int i = 0; i < 5; i++) {
             ch.runPendingTasks();
         }
-    }
-
-    private static String written(EmbeddedChannel ch) {
-        StringBuilder out = new StringBuilder();
-        for (ByteBuf b; (b = ch.readOutbound()) != null; b.release()) {
-            out.append(b.toString(StandardCharsets.US_ASCII));
-        }
-        return out.toString();
     }
 }
