@@ -605,8 +605,13 @@ public final class QueueManager implements AutoCloseable {
                 LOG.error("{}: delivery attempt failed: {}; it stays queued", id, ex.toString(), ex); // a bug: where it happened
             }
             try {
-                if (spool.state(id).orElse(null) == QueueState.ACTIVE) {
-                    fileAfterFault(id, ex);
+                synchronized (claim(id)) {
+                    // in active/, or still where it was when the fault came before the attempt (an
+                    // envelope that cannot be read): otherwise every scan would find it due again
+                    QueueState where = spool.state(id).orElse(QueueState.HOLD);
+                    if (where != QueueState.HOLD) {
+                        fileAfterFault(id, where, ex);
+                    }
                 }
             } catch (IOException again) {
                 LOG.error("{}: cannot file it back as deferred ({}); recovered at next start", id, again.toString());
@@ -821,25 +826,28 @@ public final class QueueManager implements AutoCloseable {
      * once the queue lifetime is over, put on hold instead of bounced (the bounce may be what
      * fails) and left for the operator, never tried for ever and never dropped.
      */
-    private void fileAfterFault(String id, Throwable fault) throws IOException {
+    private void fileAfterFault(String id, QueueState from, Throwable fault) throws IOException {
         Instant now = clock.instant();
         Optional<Instant> arrival;
+        boolean readable;
         try {
-            arrival = Optional.of(spool.envelope(QueueState.ACTIVE, id).arrival());
+            arrival = Optional.of(spool.envelope(from, id).arrival());
+            readable = true;
         } catch (IOException | RuntimeException unreadable) {
             arrival = Spool.arrivalOf(id);
+            readable = false; // cut short or not an envelope: no later attempt will read it either
         }
         Optional<Instant> next = arrival.isPresent() ? settings.retry().nextAttempt(arrival.get(), now) : Optional.empty();
-        if (next.isEmpty() && (fault instanceof IOException || arrival.isEmpty())) {
+        if (next.isEmpty() && ((fault instanceof IOException && readable) || arrival.isEmpty())) {
             // a disk full when the expiry bounce is spooled, say: tried again (and bounced) once there is room
             next = Optional.of(now.plus(settings.retry().first()));
         }
         if (next.isPresent()) {
-            spool.defer(id, QueueState.ACTIVE, next.get());
+            spool.defer(id, from, next.get());
             nudge(next.get());
             return;
         }
-        spool.move(id, QueueState.ACTIVE, QueueState.HOLD);
+        spool.move(id, from, QueueState.HOLD);
         LOG.error("{}: every attempt failed until the queue lifetime ended (last: {}); put on hold: see the errors above,"
                 + " then `mxd queue release {}` to try again or `mxd queue delete {}`", id, fault.toString(), id, id);
     }

@@ -166,6 +166,35 @@ class SchedulerFaultTest {
         assertThat(empty(spool)).isTrue();
     }
 
+    /**
+     * An envelope that cannot be read (cut short by a failing disk, edited by hand): the fault
+     * comes before the attempt, with the message still in deferred/. It is filed as a failed
+     * attempt would be, so it is not found due again at every scan (an error in the log each
+     * time, for ever), and it goes on hold at the end of its lifetime. The other mail goes on.
+     */
+    @Test
+    void anEnvelopeThatCannotBeReadIsNotTriedAtEveryScanAndEndsOnHold() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Instant now = Instant.now();
+        String bad = ((StoreOutcome.Stored) spool.store(message("bad@far.test"))).queueId();
+        String good = ((StoreOutcome.Stored) spool.store(message("good@far.test"))).queueId();
+        spool.defer(bad, QueueState.INCOMING, now);
+        spool.defer(good, QueueState.INCOMING, now);
+        java.nio.file.Files.writeString(dir.resolve(QueueState.DEFERRED.directory()).resolve(bad + ".json"), "{\"id\": \"" + bad);
+        Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
+        queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofMillis(500), Duration.ofMillis(500), Duration.ofSeconds(3)), Duration.ofMillis(50), 100),
+                noLocalMail(), countingRemote(deliveries), noNotices(), Clock.systemUTC());
+        queue.start();
+
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> deliveries.containsKey("good@far.test"));
+        Awaitility.await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
+                .until(() -> spool.nextAttempt(bad).isAfter(Instant.now()));
+        assertThat(spool.state(bad)).as("set aside until its next attempt, not due at every 50 ms scan").contains(QueueState.DEFERRED);
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> spool.state(bad).equals(Optional.of(QueueState.HOLD)));
+        assertThat(deliveries.keySet()).containsExactly("good@far.test");
+    }
+
     private static QueueManager.Settings settings() {
         return new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100);
