@@ -152,6 +152,9 @@ final class QueueCommand implements Runnable {
         String next = m.path("next_attempt").isNull() ? "" : "  next attempt " + m.path("next_attempt").asText();
         out.printf("%-14s %-9s %6s %9d  <%s>%s%n", m.path("id").asText(), m.path("state").asText(),
                 age(m.path("age_seconds").asLong()), m.path("size").asLong(), sender, next);
+        if (m.has("error")) {
+            out.printf("%42s%s%n", "", m.path("error").asText());
+        }
         for (JsonNode r : m.path("recipients")) {
             String reply = r.path("last_reply").asText();
             out.printf("%42s<%s> %s%s%n", "", r.path("address").asText(), r.path("state").asText(), reply.isEmpty() ? "" : " (" + reply + ")");
@@ -193,6 +196,9 @@ final class QueueCommand implements Runnable {
             out.printf("size:         %d bytes%n", m.path("size").asLong());
             out.printf("sender:       <%s>%n", m.path("sender").asText());
             out.printf("next attempt: %s%n", m.path("next_attempt").isNull() ? "none (on hold or being delivered)" : m.path("next_attempt").asText());
+            if (m.has("error")) {
+                out.printf("error:        %s%n", m.path("error").asText());
+            }
             for (JsonNode rc : m.path("recipients")) {
                 out.printf("recipient:    <%s> %s via %s%s%n", rc.path("address").asText(), rc.path("state").asText(),
                         rc.path("destination").asText(), rc.path("last_reply").asText().isEmpty() ? "" : " (" + rc.path("last_reply").asText() + ")");

@@ -125,9 +125,28 @@ public final class QueueView {
                 return Optional.of(toJson(e, state.get(), next));
             } catch (NoSuchFileException moved) {
                 // try again
+            } catch (IOException | RuntimeException unreadable) {
+                return Optional.of(unreadable(id, state.get(), unreadable)); // one bad file does not hide the queue
             }
         }
         return Optional.empty();
+    }
+
+    /** A message whose envelope cannot be read (cut short, not JSON): what is known of it, and why. */
+    private ObjectNode unreadable(String id, QueueState state, Exception why) {
+        ObjectNode o = JSON.objectNode();
+        o.put("id", id);
+        o.put("state", state.directory());
+        Optional<Instant> arrival = Spool.arrivalOf(id);
+        arrival.ifPresent(a -> {
+            o.put("arrival", a.toString());
+            o.put("age_seconds", Math.max(0, Duration.between(a, clock.instant()).toSeconds()));
+        });
+        o.put("sender", "");
+        o.putNull("next_attempt");
+        o.putArray("recipients");
+        o.put("error", "the envelope cannot be read: " + dev.mxd.smtp.LogText.safe(why.getMessage()));
+        return o;
     }
 
     private ObjectNode toJson(Envelope e, QueueState state, Optional<Instant> next) {
@@ -175,6 +194,8 @@ public final class QueueView {
                 e = spool.envelope(l.state(), l.id());
             } catch (NoSuchFileException moved) {
                 return true;
+            } catch (IOException | RuntimeException unreadable) {
+                return true; // no recipients to count; the message's page entry says why
             }
             read[0]++;
             Map<String, Boolean> seen = new LinkedHashMap<>();

@@ -68,6 +68,24 @@ class QueueCommandTest {
     }
 
     @Test
+    void anUnreadableEnvelopeIsListedAndShownWithWhyAndCanBeDeleted() throws Exception {
+        String id = mx.sendTo("cut@nowhere.test");
+        mx.awaitDeferred(id);
+        assertThat(run("queue", "hold", id, "--config", config).status()).isZero();
+        Files.writeString(mx.mx().spool().root().resolve(QueueState.HOLD.directory()).resolve(id + ".json"), "{\"id\": \"" + id);
+
+        DnsCommandTest.Run list = run("queue", "list", "--config", config);
+        assertThat(list.status()).as(list.err()).isZero();
+        assertThat(list.out()).containsPattern(id + " +hold ").contains("the envelope cannot be read: ");
+        DnsCommandTest.Run show = run("queue", "show", id, "--config", config);
+        assertThat(show.status()).as(show.err()).isZero();
+        assertThat(show.out()).contains("state:        hold").contains("error:        the envelope cannot be read: ");
+        DnsCommandTest.Run delete = run("queue", "delete", id, "--config", config);
+        assertThat(delete.status()).as(delete.err()).isZero();
+        assertThat(mx.mx().spool().state(id)).isEmpty();
+    }
+
+    @Test
     void holdReleaseFlushDeleteAndUnknownIds() throws Exception {
         String id = mx.sendTo("other@nowhere.test");
         mx.awaitDeferred(id);

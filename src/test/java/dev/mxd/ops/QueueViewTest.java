@@ -61,6 +61,33 @@ class QueueViewTest {
         assertThat(view.destinations().path("total").asInt()).isEqualTo(12);
     }
 
+    /**
+     * One envelope that cannot be read (cut short by a failing disk, or put on hold by the queue
+     * manager for that reason) does not make the queue unlistable: it is listed with why, and
+     * everything else as usual.
+     */
+    @Test
+    void anUnreadableEnvelopeIsListedWithTheReasonAndHidesNothingElse() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String bad = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("bad"))).queueId();
+        spool.move(bad, QueueState.INCOMING, QueueState.HOLD);
+        java.nio.file.Files.writeString(dir.resolve(QueueState.HOLD.directory()).resolve(bad + ".json"), "{\"id\":");
+        Thread.sleep(2);
+        String good = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("good"))).queueId();
+        QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, Clock.systemUTC()),
+                new RecentEvents(10), Clock.systemUTC());
+
+        JsonNode page = view.page(0, 10);
+        assertThat(idsOf(page)).containsExactly(bad, good);
+        JsonNode listed = page.path("messages").get(0);
+        assertThat(listed.path("state").asText()).isEqualTo("hold");
+        assertThat(listed.path("error").asText()).startsWith("the envelope cannot be read: ");
+        assertThat(listed.path("recipients").isArray()).isTrue();
+        assertThat(page.path("messages").get(1).has("error")).isFalse();
+        assertThat(view.message(bad).orElseThrow().path("error").asText()).startsWith("the envelope cannot be read");
+        assertThat(view.destinations().path("total").asInt()).isEqualTo(2);
+    }
+
     @Test
     void aLargeQueuesListingIsReusedForAFewSeconds() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
