@@ -148,12 +148,12 @@ final class QueueCommand implements Runnable {
     }
 
     static void printMessage(PrintWriter out, JsonNode m) {
-        String sender = m.path("sender").asText();
+        String sender = m.path("sender").isNull() ? "?" : m.path("sender").asText(); // null: the envelope cannot be read
         String next = m.path("next_attempt").isNull() ? "" : "  next attempt " + m.path("next_attempt").asText();
         out.printf("%-14s %-9s %6s %9d  <%s>%s%n", m.path("id").asText(), m.path("state").asText(),
                 age(m.path("age_seconds").asLong()), m.path("size").asLong(), sender, next);
-        if (m.has("error")) {
-            out.printf("%42s%s%n", "", m.path("error").asText());
+        if (m.has("envelope_error")) {
+            out.printf("%42s%s%n", "", m.path("envelope_error").asText());
         }
         for (JsonNode r : m.path("recipients")) {
             String reply = r.path("last_reply").asText();
@@ -194,10 +194,10 @@ final class QueueCommand implements Runnable {
             out.printf("state:        %s%n", m.path("state").asText());
             out.printf("arrival:      %s (%s ago)%n", m.path("arrival").asText(), age(m.path("age_seconds").asLong()));
             out.printf("size:         %d bytes%n", m.path("size").asLong());
-            out.printf("sender:       <%s>%n", m.path("sender").asText());
+            out.printf("sender:       %s%n", m.path("sender").isNull() ? "unknown" : "<" + m.path("sender").asText() + ">");
             out.printf("next attempt: %s%n", m.path("next_attempt").isNull() ? "none (on hold or being delivered)" : m.path("next_attempt").asText());
-            if (m.has("error")) {
-                out.printf("error:        %s%n", m.path("error").asText());
+            if (m.has("envelope_error")) {
+                out.printf("error:        %s%n", m.path("envelope_error").asText());
             }
             for (JsonNode rc : m.path("recipients")) {
                 out.printf("recipient:    <%s> %s via %s%s%n", rc.path("address").asText(), rc.path("state").asText(),

@@ -115,37 +115,58 @@ public final class QueueView {
                 return Optional.empty();
             }
             try {
-                Envelope e = spool.envelope(state.get(), id);
-                Optional<Instant> next = Optional.empty();
-                if (state.get() == QueueState.DEFERRED) {
-                    next = Optional.of(spool.nextAttempt(id));
-                } else if (state.get() == QueueState.INCOMING) {
-                    next = Optional.of(clock.instant());
+                Envelope e;
+                try {
+                    e = spool.envelope(state.get(), id);
+                } catch (NoSuchFileException moved) {
+                    throw moved;
+                } catch (IOException | RuntimeException unreadable) {
+                    return Optional.of(unreadable(id, state.get(), unreadable)); // one bad file does not hide the queue
                 }
-                return Optional.of(toJson(e, state.get(), next));
+                return Optional.of(toJson(e, state.get(), nextAttempt(id, state.get())));
             } catch (NoSuchFileException moved) {
                 // try again
-            } catch (IOException | RuntimeException unreadable) {
-                return Optional.of(unreadable(id, state.get(), unreadable)); // one bad file does not hide the queue
             }
         }
         return Optional.empty();
     }
 
-    /** A message whose envelope cannot be read (cut short, not JSON): what is known of it, and why. */
-    private ObjectNode unreadable(String id, QueueState state, Exception why) {
+    private Optional<Instant> nextAttempt(String id, QueueState state) throws IOException {
+        if (state == QueueState.DEFERRED) {
+            return Optional.of(spool.nextAttempt(id));
+        }
+        return state == QueueState.INCOMING ? Optional.of(clock.instant()) : Optional.empty();
+    }
+
+    /**
+     * A message whose envelope cannot be read (cut short, not JSON): what is known of it without
+     * the envelope (its id, state, arrival from the id, next attempt from the file time), sender
+     * and size unknown (null), and why in {@code envelope_error}.
+     */
+    private ObjectNode unreadable(String id, QueueState state, Exception why) throws NoSuchFileException {
         ObjectNode o = JSON.objectNode();
         o.put("id", id);
         o.put("state", state.directory());
-        Optional<Instant> arrival = Spool.arrivalOf(id);
-        arrival.ifPresent(a -> {
+        Spool.arrivalOf(id).ifPresent(a -> {
             o.put("arrival", a.toString());
             o.put("age_seconds", Math.max(0, Duration.between(a, clock.instant()).toSeconds()));
         });
-        o.put("sender", "");
-        o.putNull("next_attempt");
+        o.putNull("size");
+        o.putNull("sender");
+        try {
+            Optional<Instant> next = nextAttempt(id, state);
+            if (next.isPresent()) {
+                o.put("next_attempt", next.get().toString());
+            } else {
+                o.putNull("next_attempt");
+            }
+        } catch (NoSuchFileException moved) {
+            throw moved;
+        } catch (IOException unknown) {
+            o.putNull("next_attempt");
+        }
         o.putArray("recipients");
-        o.put("error", "the envelope cannot be read: " + dev.mxd.smtp.LogText.safe(why.getMessage()));
+        o.put("envelope_error", "the envelope cannot be read: " + dev.mxd.smtp.LogText.safe(why.toString()));
         return o;
     }
 

@@ -19,6 +19,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,7 +81,17 @@ class QueueCommandTest {
         assertThat(list.out()).containsPattern(id + " +hold ").contains("the envelope cannot be read: ");
         DnsCommandTest.Run show = run("queue", "show", id, "--config", config);
         assertThat(show.status()).as(show.err()).isZero();
-        assertThat(show.out()).contains("state:        hold").contains("error:        the envelope cannot be read: ");
+        assertThat(show.out()).contains("state:        hold").contains("error:        the envelope cannot be read: ")
+                .contains("sender:       unknown");
+        DnsCommandTest.Run flushHeld = run("queue", "flush", id, "--config", config);
+        assertThat(flushHeld.status()).as(flushHeld.err()).isEqualTo(1);
+        assertThat(flushHeld.err()).contains("the message is on hold");
+        // released, it is tried, cannot be read, and waits in deferred/: a flush of its domain passes it over
+        assertThat(run("queue", "release", id, "--config", config).status()).isZero();
+        DnsCommandTest.Run flushDomain = run("queue", "flush", "--domain", "nowhere.test", "--config", config);
+        assertThat(flushDomain.status()).as(flushDomain.err()).isZero();
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> mx.mx().spool().state(id).equals(Optional.of(QueueState.DEFERRED))
+                && mx.mx().spool().nextAttempt(id).isAfter(Instant.now()));
         DnsCommandTest.Run delete = run("queue", "delete", id, "--config", config);
         assertThat(delete.status()).as(delete.err()).isZero();
         assertThat(mx.mx().spool().state(id)).isEmpty();

@@ -81,10 +81,11 @@ class QueueViewTest {
         assertThat(idsOf(page)).containsExactly(bad, good);
         JsonNode listed = page.path("messages").get(0);
         assertThat(listed.path("state").asText()).isEqualTo("hold");
-        assertThat(listed.path("error").asText()).startsWith("the envelope cannot be read: ");
+        assertThat(listed.path("envelope_error").asText()).startsWith("the envelope cannot be read: ");
+        assertThat(listed.path("sender").isNull()).isTrue();
         assertThat(listed.path("recipients").isArray()).isTrue();
-        assertThat(page.path("messages").get(1).has("error")).isFalse();
-        assertThat(view.message(bad).orElseThrow().path("error").asText()).startsWith("the envelope cannot be read");
+        assertThat(page.path("messages").get(1).has("envelope_error")).isFalse();
+        assertThat(view.message(bad).orElseThrow().path("envelope_error").asText()).startsWith("the envelope cannot be read");
         assertThat(view.destinations().path("total").asInt()).isEqualTo(2);
     }
 

@@ -63,6 +63,9 @@ class TestsslScanTest {
             List<String> bad = new ArrayList<>();
             findings.forEach((id, f) -> {
                 String severity = f.path("severity").asText();
+                if (id.equals("engine_problem")) {
+                    return; // about testssl's own openssl (no GOST engine in Debian's OpenSSL 3), not the server
+                }
                 if (!severity.equals("OK") && !severity.equals("INFO")) {
                     bad.add(id + " " + severity + ": " + f.path("finding").asText());
                 }
