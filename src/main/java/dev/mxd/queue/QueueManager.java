@@ -476,9 +476,10 @@ public final class QueueManager implements AutoCloseable {
     private void scanDeferred(boolean interval) throws IOException {
         nextScanNanos = System.nanoTime() + settings.scanInterval().toNanos();
         int room = scanRoom();
-        boolean turns = interval && room <= 0; // only the tenth: the limit is full
-        if (interval) {
-            room = Math.max(room, Math.min(ready.remainingCapacity(), Math.max(1, settings.activeLimit() / 10)));
+        int tenth = Math.min(ready.remainingCapacity(), Math.max(1, settings.activeLimit() / 10));
+        boolean turns = interval && room < tenth; // the limit is (nearly) full: the tenth, taking turns
+        if (turns) {
+            room = tenth;
         }
         if (room <= 0) {
             backlog = true;
