@@ -224,7 +224,7 @@ public final class QueueManager implements AutoCloseable {
             } catch (java.nio.file.NoSuchFileException takenMeanwhile) {
                 // picked up for delivery (or deleted) since the listing: nothing to hurry
             } catch (IOException | RuntimeException unreadable) {
-                LOG.warn("{}: flush of {}: the envelope cannot be read ({}); passed over", id, wanted, dev.mxd.smtp.LogText.safe(unreadable.toString()));
+                LOG.warn("{}: flush of {}: the envelope cannot be read ({}); passed over", id, wanted, dev.mxd.smtp.LogText.safe(unreadable));
             }
         }
         if (n > 0) {
@@ -605,9 +605,9 @@ public final class QueueManager implements AutoCloseable {
             // An Error too (out of memory or threads, a stack overflow): left in active/, the
             // message would wait there for the next start; deferred, it is tried again.
             if (ex instanceof IOException) {
-                LOG.error("{}: delivery attempt failed: {}; it stays queued", id, dev.mxd.smtp.LogText.safe(ex.toString()));
+                LOG.error("{}: delivery attempt failed: {}; it stays queued", id, dev.mxd.smtp.LogText.safe(ex));
             } else {
-                LOG.error("{}: delivery attempt failed: {}; it stays queued", id, dev.mxd.smtp.LogText.safe(ex.toString()), ex); // a bug: where it happened
+                LOG.error("{}: delivery attempt failed: {}; it stays queued", id, dev.mxd.smtp.LogText.safe(ex), ex); // a bug: where it happened
             }
             try {
                 synchronized (claim(id)) {
@@ -854,7 +854,7 @@ public final class QueueManager implements AutoCloseable {
         }
         spool.move(id, from, QueueState.HOLD);
         LOG.error("{}: every attempt failed until the queue lifetime ended (last: {}); put on hold: see the errors above,"
-                + " then `mxd queue release {}` to try again or `mxd queue delete {}`", id, dev.mxd.smtp.LogText.safe(fault.toString()), id, id);
+                + " then `mxd queue release {}` to try again or `mxd queue delete {}`", id, dev.mxd.smtp.LogText.safe(fault), id, id);
     }
 
     /** Scans again no later than {@code due}, so short retry times (tests, the demo) are honoured. */

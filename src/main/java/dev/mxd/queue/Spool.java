@@ -506,23 +506,7 @@ public final class Spool implements MessageStore {
      * earlier (for {@code deferred/}, the next attempt; elsewhere, the last write).
      */
     public List<String> due(QueueState state, Instant now, int limit) throws IOException {
-        List<String> out = new ArrayList<>();
-        try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(state.directory()), "*.json")) {
-            for (Path f : dir) {
-                if (out.size() >= limit) {
-                    break;
-                }
-                try {
-                    if (!Files.getLastModifiedTime(f).toInstant().isAfter(now)) {
-                        String name = f.getFileName().toString();
-                        out.add(name.substring(0, name.length() - 5));
-                    }
-                } catch (NoSuchFileException movedMeanwhile) {
-                    // taken by another step since the listing
-                }
-            }
-        }
-        return out;
+        return dueFrom(state, now, limit, 0, id -> true).ids();
     }
 
     /** Due ids found by {@link #dueFrom}, and where the next such listing should start. */
@@ -530,7 +514,7 @@ public final class Spool implements MessageStore {
 
     /**
      * Up to {@code limit} due ids in {@code state} that {@code wanted} accepts, as
-     * {@link #due(QueueState, Instant, int)} finds them, but starting {@code skip} entries into
+     * {@link #due(QueueState, Instant, int)} finds them (it is this with no skip), but starting {@code skip} entries into
      * the directory's listing and going round to its start: listings that each start where the
      * last one stopped take turns through the whole directory, instead of finding the same first
      * entries every time. {@link DueWindow#next} is the {@code skip} for the next listing.
@@ -538,7 +522,8 @@ public final class Spool implements MessageStore {
     public DueWindow dueFrom(QueueState state, Instant now, int limit, int skip, java.util.function.Predicate<String> wanted)
             throws IOException {
         List<String> out = new ArrayList<>();
-        for (int pass = 0; pass < 2 && out.size() < limit; pass++) {
+        int passes = skip > 0 ? 2 : 1; // the second goes round to the entries the first skipped
+        for (int pass = 0; pass < passes && out.size() < limit; pass++) {
             int position = 0;
             try (DirectoryStream<Path> dir = Files.newDirectoryStream(root.resolve(state.directory()), "*.json")) {
                 for (Path f : dir) {
@@ -549,17 +534,20 @@ public final class Spool implements MessageStore {
                     if (pass == 0 && position <= skip) {
                         continue;
                     }
-                    String name = f.getFileName().toString();
-                    String id = name.substring(0, name.length() - 5);
                     try {
-                        if (!Files.getLastModifiedTime(f).toInstant().isAfter(now) && wanted.test(id)) {
-                            out.add(id);
-                            if (out.size() >= limit) {
-                                return new DueWindow(out, position);
-                            }
+                        if (Files.getLastModifiedTime(f).toInstant().isAfter(now)) {
+                            continue;
                         }
                     } catch (NoSuchFileException movedMeanwhile) {
-                        // taken by another step since the listing
+                        continue; // taken by another step since the listing
+                    }
+                    String name = f.getFileName().toString();
+                    String id = name.substring(0, name.length() - 5);
+                    if (wanted.test(id)) {
+                        out.add(id);
+                        if (out.size() >= limit) {
+                            return new DueWindow(out, position);
+                        }
                     }
                 }
             }
