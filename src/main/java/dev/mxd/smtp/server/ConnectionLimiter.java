@@ -4,9 +4,7 @@ import dev.mxd.config.Limits;
 import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.SmtpReply;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -149,7 +147,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
                 .rejected("connect", reply, Optional.empty(), Optional.empty(), false, Optional.empty());
         ctx.channel().config().setAutoRead(false);
         ctx.pipeline().remove(SmtpServer.DECODER);
-        ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);
+        LastReply.send(ctx, reply);
     }
 
     @Override

@@ -11,7 +11,6 @@ import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.SmtpCommand;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.ssl.SslContext;
@@ -470,7 +469,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         if (close) {
             closing = true;
             decoder.close();
-            ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);
+            LastReply.send(ctx, reply);
         } else {
             ctx.write(Unpooled.wrappedBuffer(reply.encode()));
         }
@@ -572,7 +571,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         if (!storing && ctx.channel().isActive()) {
             decoder.close();
             logged(Replies.shuttingDown(hostname));
-            ctx.writeAndFlush(Unpooled.wrappedBuffer(Replies.shuttingDown(hostname).encode())).addListener(ChannelFutureListener.CLOSE);
+            LastReply.send(ctx, Replies.shuttingDown(hostname));
         }
     }
 
