@@ -7,6 +7,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.util.function.Supplier;
 
 /**
  * How the server's sockets are driven: Linux's epoll through Netty's native library where it
@@ -15,32 +16,25 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
  * one off; so does a temporary directory the library cannot be run from (Netty unpacks it there).
  */
 enum Transport {
-    EPOLL {
-        @Override
-        IoHandlerFactory ioHandlers() {
-            return EpollIoHandler.newFactory();
-        }
+    EPOLL(EpollIoHandler::newFactory, EpollServerSocketChannel.class),
+    NIO(NioIoHandler::newFactory, NioServerSocketChannel.class);
 
-        @Override
-        Class<? extends ServerChannel> serverChannel() {
-            return EpollServerSocketChannel.class;
-        }
-    },
-    NIO {
-        @Override
-        IoHandlerFactory ioHandlers() {
-            return NioIoHandler.newFactory();
-        }
+    private final Supplier<IoHandlerFactory> ioHandlers;
+    private final Class<? extends ServerChannel> serverChannel;
 
-        @Override
-        Class<? extends ServerChannel> serverChannel() {
-            return NioServerSocketChannel.class;
-        }
-    };
+    Transport(Supplier<IoHandlerFactory> ioHandlers, Class<? extends ServerChannel> serverChannel) {
+        this.ioHandlers = ioHandlers;
+        this.serverChannel = serverChannel;
+    }
 
-    abstract IoHandlerFactory ioHandlers();
+    /** A factory for the event loops' I/O handlers (one event loop group each). */
+    IoHandlerFactory ioHandlers() {
+        return ioHandlers.get();
+    }
 
-    abstract Class<? extends ServerChannel> serverChannel();
+    Class<? extends ServerChannel> serverChannel() {
+        return serverChannel;
+    }
 
     /** Epoll where its native library loads, else NIO. */
     static Transport preferred() {
