@@ -5,27 +5,38 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
 
 /**
- * The server's last reply on a connection (421 and the like), then the close. The end of the
- * stream (FIN) follows the reply before the socket is closed: when the client has pipelined
- * commands the server never read, closing the socket makes the kernel send a reset, and a reset
- * that overtakes what the client has not read yet can take the reply with it on some systems.
- * With the FIN first, the client reads the reply and then the end of the stream.
+ * The server's last reply on a connection (421 and the like, 221 to QUIT), then the close. The
+ * end of the stream (FIN) follows the reply before the socket is closed: when the client has
+ * pipelined commands the server never read, closing the socket makes the kernel send a reset,
+ * and a reset that overtakes what the client has not read yet can take the reply with it on some
+ * systems. With the FIN first, the client reads the reply and then the end of the stream. Over
+ * TLS, TLS's own end (close_notify) goes out before the FIN, so the session does not look cut off.
  */
 final class LastReply {
 
     private LastReply() {}
 
-    /** Writes {@code reply}, ends the stream, closes. Event loop only. */
+    /** Writes {@code reply}, ends TLS if it is on, ends the stream, closes. Event loop only. */
     static void send(ChannelHandlerContext ctx, SmtpReply reply) {
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(written -> {
             Channel ch = ctx.channel();
-            if (written.isSuccess() && ch instanceof DuplexChannel duplex && ch.isActive()) {
-                duplex.shutdownOutput().addListener(ended -> ch.close());
-            } else {
+            if (!written.isSuccess() || !(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
                 ch.close();
+                return;
             }
+            SslHandler tls = ch.pipeline().get(SslHandler.class);
+            Future<?> tlsEnded = tls == null ? ch.newSucceededFuture() : tls.closeOutbound();
+            tlsEnded.addListener(ended -> {
+                if (ch.isActive()) {
+                    duplex.shutdownOutput().addListener(finished -> ch.close());
+                } else {
+                    ch.close();
+                }
+            });
         });
     }
 }

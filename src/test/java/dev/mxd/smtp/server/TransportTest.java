@@ -11,16 +11,22 @@ import dev.mxd.mail.RcptDecision;
 import dev.mxd.mail.RecipientPolicy;
 import dev.mxd.mail.Route;
 import dev.mxd.smtp.Mailbox;
+import dev.mxd.testing.Certificates;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestDirs;
+import dev.mxd.testing.TestMx;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -79,6 +85,32 @@ class TransportTest {
         assertThat(clients.get(0).remote().getAddress().getHostAddress()).isEqualTo("127.0.0.2");
         if (ipv6) {
             assertThat(clients.get(1).remote().getAddress().getHostAddress()).isEqualTo("0:0:0:0:0:0:0:1");
+        }
+    }
+
+    /**
+     * The last reply over TLS: 221 to QUIT, then TLS's own end (close_notify), then the end of the
+     * stream. With the FIN first, OpenSSL's client saw "unexpected eof while reading" and no
+     * close_notify (the JDK's client does not tell the two apart, so OpenSSL's is the witness).
+     */
+    @Test
+    void quitOverTlsIsAnsweredAndTheTlsSessionEndedCleanly() throws Exception {
+        Path dir = Files.createTempDirectory("mxd-transport-tls");
+        try (TestMx mx = TestMx.startIn(dir, Certificates.tlsSection(dir))) {
+            Process client = new ProcessBuilder("openssl", "s_client", "-starttls", "smtp", "-connect",
+                    "127.0.0.1:" + mx.smtp().getPort(), "-msg", "-ign_eof").redirectErrorStream(true).start();
+            client.getOutputStream().write("EHLO client.test\r\nQUIT\r\n".getBytes(StandardCharsets.US_ASCII));
+            client.getOutputStream().close();
+            boolean ended = client.waitFor(20, TimeUnit.SECONDS);
+            if (!ended) {
+                client.destroyForcibly();
+            }
+            String seen = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(ended).as("openssl s_client ended when the server closed: %s", seen).isTrue();
+            assertThat(seen).contains("221 2.0.0").doesNotContain("unexpected eof");
+            assertThat(seen.substring(seen.indexOf("221 2.0.0"))).as("after the 221").containsPattern("<<< .*Alert.*close_notify");
+        } finally {
+            TestDirs.deleteTree(dir);
         }
     }
 
