@@ -7,6 +7,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The server's last reply on a connection (421 and the like, 221 to QUIT), then the close. The
@@ -18,10 +21,22 @@ import io.netty.util.concurrent.Future;
  */
 final class LastReply {
 
+    /**
+     * How long the reply, close_notify and FIN may take before the connection is closed all the
+     * same: a client that does not read (its window stays shut) would otherwise hold the socket for
+     * ever, since a closing session's timers no longer run. Tests shorten it.
+     */
+    static volatile Duration deadline = Duration.ofSeconds(30);
+
     private LastReply() {}
 
     /** Writes {@code reply}, ends TLS if it is on, ends the stream, closes. Event loop only. */
     static void send(ChannelHandlerContext ctx, SmtpReply reply) {
+        Channel channel = ctx.channel();
+        ScheduledFuture<?> late = ctx.executor().schedule(() -> {
+            channel.close();
+        }, deadline.toMillis(), TimeUnit.MILLISECONDS);
+        channel.closeFuture().addListener(closed -> late.cancel(false));
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(written -> {
             Channel ch = ctx.channel();
             if (!written.isSuccess() || !(ch instanceof DuplexChannel duplex) || !ch.isActive()) {

@@ -54,6 +54,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private byte[] staging; // the DATA decoder's buffer, reused for each message of the connection (handler runs on one event loop)
     private boolean storing;
     private boolean closing;
+    private boolean hungUp; // the last reply has been sent (LastReply): no second one
     private boolean delaying; // a reply waits out timeouts.error-delay; no command is read meanwhile
     private boolean verifying; // a RCPT waits for the recipient policy (a callout); no command is read meanwhile
     private boolean receivingText;
@@ -468,6 +469,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         logged(reply);
         if (close) {
             closing = true;
+            hungUp = true;
             decoder.close();
             LastReply.send(ctx, reply);
         } else {
@@ -568,7 +570,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     /** The server stops: 421 now, or right after the reply to a message being stored. Event loop only. */
     void shutdown(ChannelHandlerContext ctx) {
         closing = true;
-        if (!storing && ctx.channel().isActive()) {
+        if (!storing && !hungUp && ctx.channel().isActive()) {
+            hungUp = true;
             decoder.close();
             logged(Replies.shuttingDown(hostname));
             LastReply.send(ctx, Replies.shuttingDown(hostname));

@@ -7,10 +7,7 @@ import dev.mxd.config.ConfigLoader;
 import dev.mxd.config.MxdConfig;
 import dev.mxd.mail.ClientInfo;
 import dev.mxd.mail.MessageStore;
-import dev.mxd.mail.RcptDecision;
 import dev.mxd.mail.RecipientPolicy;
-import dev.mxd.mail.Route;
-import dev.mxd.smtp.Mailbox;
 import dev.mxd.testing.Certificates;
 import dev.mxd.testing.FreePort;
 import dev.mxd.testing.RawSmtp;
@@ -24,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -57,18 +53,7 @@ class TransportTest {
         MxdConfig config = ConfigLoader.parse("hostname: mx.test\nlisten:\n  smtp: [" + listen + "]\n"
                 + "timeouts:\n  greet-pause: 0s\n", Path.of("mxd.yaml"));
         List<ClientInfo> clients = new CopyOnWriteArrayList<>();
-        RecipientPolicy policy = new RecipientPolicy() {
-            @Override
-            public RcptDecision decide(Mailbox recipient, ClientInfo client) {
-                clients.add(client);
-                return new RcptDecision.Accept(new Route.Relay(recipient.domain()));
-            }
-
-            @Override
-            public Optional<Mailbox> postmaster() {
-                return Optional.empty();
-            }
-        };
+        RecipientPolicy policy = new RelayEveryone(clients::add);
         MessageStore store = transaction -> {
             throw new AssertionError("no message is sent");
         };
