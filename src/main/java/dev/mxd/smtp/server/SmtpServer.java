@@ -14,7 +14,9 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -57,9 +59,8 @@ public final class SmtpServer implements AutoCloseable {
     private final MessageStore store;
     private final ClientNameLookup names;
     private final ConnectionLimiter limiter;
-    private final Transport transport;
-    private final EventLoopGroup boss;
-    private final EventLoopGroup workers;
+    private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     private final ExecutorService storeExecutor;
     private final ChannelGroup connections = new DefaultChannelGroup("smtp", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new ArrayList<>();
@@ -67,11 +68,8 @@ public final class SmtpServer implements AutoCloseable {
     private volatile RejectionListener rejections = RejectionListener.NONE;
 
     private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
-                       MessageStore store, ClientNameLookup names, Transport transport) {
+                       MessageStore store, ClientNameLookup names) {
         this.config = config;
-        this.transport = transport;
-        this.boss = new MultiThreadIoEventLoopGroup(1, transport.ioHandlers());
-        this.workers = new MultiThreadIoEventLoopGroup(transport.ioHandlers());
         this.names = names;
         this.sslContext = sslContext;
         this.tlsWarnings = List.copyOf(tlsWarnings);
@@ -104,19 +102,9 @@ public final class SmtpServer implements AutoCloseable {
     /** As {@link #start(MxdConfig, RecipientPolicy, MessageStore)}, each client named by {@code names} before its greeting. */
     public static SmtpServer start(MxdConfig config, RecipientPolicy policy, MessageStore store, ClientNameLookup names)
             throws IOException {
-        Transport transport = Transport.preferred();
-        if (transport != Transport.EPOLL) {
-            LOG.info("SMTP server on the JDK's NIO: the native epoll transport is not available ({})", Transport.unavailability());
-        }
-        return start(config, policy, store, names, transport);
-    }
-
-    /** As {@link #start(MxdConfig, RecipientPolicy, MessageStore, ClientNameLookup)}, on {@code transport}. */
-    static SmtpServer start(MxdConfig config, RecipientPolicy policy, MessageStore store, ClientNameLookup names,
-                            Transport transport) throws IOException {
         Optional<ServerCertificate.Loaded> loaded = loadCertificate(config.tls());
         SmtpServer server = new SmtpServer(config, loaded.map(ServerCertificate.Loaded::context),
-                loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()), policy, store, names, transport);
+                loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()), policy, store, names);
         try {
             server.bind();
         } catch (IOException | RuntimeException e) {
@@ -181,7 +169,7 @@ public final class SmtpServer implements AutoCloseable {
     private void bind() throws IOException {
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
-                .channel(transport.serverChannel())
+                .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 256)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -239,11 +227,6 @@ public final class SmtpServer implements AutoCloseable {
     /** Warnings about the STARTTLS certificate found at start (expired, RSA key under 2048 bits); empty without TLS. */
     public List<String> tlsWarnings() {
         return tlsWarnings;
-    }
-
-    /** The transport the listeners run on. */
-    Transport transport() {
-        return transport;
     }
 
     /** Connections open now. */
