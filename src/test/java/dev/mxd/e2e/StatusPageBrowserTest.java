@@ -185,8 +185,7 @@ class StatusPageBrowserTest {
                 .isTrue();
 
         // Delete, after the browser's confirmation: gone from the spool, 404 from the API.
-        click(By.cssSelector("button[data-act='delete'][data-id='" + drop + "']"));
-        await("the confirmation", () -> browser.switchTo().alert()).accept();
+        confirmedClick(By.cssSelector("button[data-act='delete'][data-id='" + drop + "']"));
         assertThat(Await.within(Duration.ofSeconds(10), () -> state(drop).isEmpty())).isTrue();
         assertThat(http.get("/api/queue/" + drop).status()).isEqualTo(404);
         await("the deleted message leaves the page", () -> browser.findElements(By.cssSelector("tr[data-id='" + drop + "']")).isEmpty()
@@ -260,6 +259,33 @@ class StatusPageBrowserTest {
             }
             return true;
         });
+    }
+
+    /**
+     * Clicks a button that asks for the browser's confirmation, and accepts it. A click that lands
+     * while the page redraws the table (its refresh after the previous action) reaches a button
+     * already replaced and opens nothing: the button is found and clicked again, for at most 15 s.
+     */
+    private void confirmedClick(By by) throws Exception {
+        await("the confirmation after a click on " + by, () -> {
+            try {
+                return browser.switchTo().alert();
+            } catch (org.openqa.selenium.NoAlertPresentException none) {
+                try {
+                    browser.findElement(by).click();
+                } catch (UnhandledAlertException confirmation) {
+                    return browser.switchTo().alert();
+                }
+                return Await.within(Duration.ofSeconds(2), () -> {
+                    try {
+                        browser.switchTo().alert();
+                        return true;
+                    } catch (org.openqa.selenium.NoAlertPresentException notYet) {
+                        return false;
+                    }
+                }) ? browser.switchTo().alert() : null;
+            }
+        }).accept();
     }
 
     /** Waits (at most 15 s) for {@code what} to give a non-null value, finding again what the page redrew meanwhile. */
