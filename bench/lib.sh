@@ -161,6 +161,11 @@ YAML
   wait_port "$MXD_PORT" 60 || die "mxd did not listen within 60 s: $(tail -20 "$dir/mxd.log")"
 }
 
+# The JVM that start_mxd started (./mxd execs it, so MXD_PID is the java process): its user and
+# kernel CPU so far in clock ticks (CLK_TCK), and the jstat of its JDK.
+jvm_ticks() { awk '{sub(/^.*\) /, ""); print $12, $13}' "/proc/$MXD_PID/stat"; }
+jstat_bin() { local j; j=$(readlink -f "/proc/$MXD_PID/exe"); echo "${j%/java}/jstat"; }
+
 stop_pid() { # PID: SIGTERM, up to 30 s, then SIGKILL
   local pid=$1 i
   [ -n "$pid" ] || return 0

@@ -42,9 +42,6 @@ await_sink() {
   [ ! -d "/proc/$SINK_PID" ] || die "the sink did not get all messages in ${LIMIT}s"
   wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""
 }
-# The java process itself (./mxd execs it, so MXD_PID is the JVM).
-jvm_ticks() { awk '{sub(/^.*\) /, ""); print $12, $13}' "/proc/$MXD_PID/stat"; }
-jstat_bin() { local j; j=$(readlink -f "/proc/$MXD_PID/exe"); echo "${j%/java}/jstat"; }
 # Bytes allocated so far, about: eden filled once per young collection, plus what it holds now.
 allocated() {
   "$(jstat_bin)" -gc "$MXD_PID" | awk 'NR==1 {for (i=1;i<=NF;i++) h[$i]=i} NR==2 {printf "%.0f\n", ($h["YGC"]*$h["EC"] + $h["EU"]) * 1024}'

@@ -22,9 +22,7 @@ smtp-sink -u nobody "127.0.0.1:$SINK_PORT" 1024 >"$work/sink.out" 2>&1 &
 SINK_PID=$!
 wait_port "$SINK_PORT" 10 || die "smtp-sink did not listen"
 start_mxd "$work/mxd" "$SINK_PORT"
-jvm_ticks() { awk '{sub(/^.*\) /, ""); print $12, $13}' "/proc/$MXD_PID/stat"; }
-jstat="$(dirname "$(readlink -f "/proc/$MXD_PID/exe")")/jstat"
-compiled() { "$jstat" -compiler "$MXD_PID" | awk 'NR == 2 {print $1, $4}'; } # methods compiled, seconds
+compiled() { "$(jstat_bin)" -compiler "$MXD_PID" | awk 'NR == 2 {print $1, $4}'; } # methods compiled, seconds
 
 echo "mxd, $W, $BATCHES batches of $N ($(readlink -f "/proc/$MXD_PID/exe") ${MXD_JAVA_OPTS:-}; load $(cut -d' ' -f1 /proc/loadavg))"
 for b in $(seq 1 "$BATCHES"); do

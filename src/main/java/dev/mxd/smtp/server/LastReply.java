@@ -32,13 +32,12 @@ final class LastReply {
 
     /** Writes {@code reply}, ends TLS if it is on, ends the stream, closes. Event loop only. */
     static void send(ChannelHandlerContext ctx, SmtpReply reply) {
-        Channel channel = ctx.channel();
+        Channel ch = ctx.channel();
         ScheduledFuture<?> late = ctx.executor().schedule(() -> {
-            channel.close();
+            ch.close();
         }, deadline.toMillis(), TimeUnit.MILLISECONDS);
-        channel.closeFuture().addListener(closed -> late.cancel(false));
+        ch.closeFuture().addListener(closed -> late.cancel(false));
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(written -> {
-            Channel ch = ctx.channel();
             if (!written.isSuccess() || !(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
                 ch.close();
                 return;

@@ -571,10 +571,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     void shutdown(ChannelHandlerContext ctx) {
         closing = true;
         if (!storing && !hungUp && ctx.channel().isActive()) {
-            hungUp = true;
-            decoder.close();
-            logged(Replies.shuttingDown(hostname));
-            LastReply.send(ctx, Replies.shuttingDown(hostname));
+            reply(ctx, Replies.shuttingDown(hostname), true);
         }
     }
 
