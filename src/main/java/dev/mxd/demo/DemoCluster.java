@@ -298,10 +298,11 @@ final class DemoCluster implements AutoCloseable {
     /**
      * Messages a spool holds: its texts in {@code data/} (docs/spool.md). A text stays put while
      * its envelope moves between state directories, so the count never misses a message in motion.
+     * Spare files kept for later texts are not messages.
      */
     private static int queued(Spool spool) {
         try (Stream<Path> texts = Files.list(spool.root().resolve("data"))) {
-            return (int) texts.count();
+            return (int) texts.filter(f -> !Spool.isSpare(f)).count();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the spool " + spool.root() + ": " + e.getMessage(), e);
         }

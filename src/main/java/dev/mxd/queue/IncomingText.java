@@ -30,6 +30,7 @@ final class IncomingText {
 
     private final Path path;
     private final int memoryLimit;
+    private final SpareFiles spares;
 
     private byte[] memory = new byte[8192]; // a typical message (a few KB and a Received header) without growing
     private int inMemory;
@@ -38,10 +39,13 @@ final class IncomingText {
     private long size;
     private IOException failure;  // the first write error: the message will be answered 452
     private boolean finished;
+    private boolean reused;       // the file is a spare: it may hold an older text past what is written now
 
-    IncomingText(Path path, int memoryLimit) {
+    /** @param spares finished texts' files to write this one into, when it is whole in memory at {@link #persist} */
+    IncomingText(Path path, int memoryLimit, SpareFiles spares) {
         this.path = path;
         this.memoryLimit = memoryLimit;
+        this.spares = spares;
     }
 
     /** Appends text; an I/O error is remembered for {@link #persist}, not thrown (the client is still sending). */
@@ -59,7 +63,7 @@ final class IncomingText {
                 inMemory += len;
                 return;
             }
-            spill();
+            spill(false);
             writeFully(ByteBuffer.wrap(b, off, len));
         } catch (IOException e) {
             failure = e;
@@ -68,12 +72,18 @@ final class IncomingText {
         }
     }
 
-    /** Moves what is in memory to the file and frees the memory. */
-    private void spill() throws IOException {
+    /**
+     * Moves what is in memory to the file and frees the memory. With {@code reuse} (at
+     * {@link #persist} only, when nothing reads the file before it is whole and cut to length) the
+     * file may be a spare, renamed into place instead of created.
+     */
+    private void spill(boolean reuse) throws IOException {
         if (file != null) {
             return;
         }
-        file = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        reused = reuse && spares.take(path);
+        file = reused ? FileChannel.open(path, StandardOpenOption.WRITE)
+                : FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         spilled = !finished && failure == null && size > memoryLimit;
         writeFully(ByteBuffer.wrap(memory, 0, inMemory));
         memory = null;
@@ -172,8 +182,11 @@ final class IncomingText {
             if (failure != null) {
                 throw failure;
             }
-            spill();
+            spill(true);
             writeFully(ByteBuffer.wrap(trailer));
+            if (reused) {
+                file.truncate(file.position()); // the older text's tail, if it was longer
+            }
             file.force(true);
             file.close();
             finished = true;

@@ -54,6 +54,8 @@ public final class Spool implements MessageStore {
 
     /** Octets of message text kept in memory before it goes to its file in {@code data/}. */
     public static final int MEMORY_LIMIT = 64 * 1024;
+    /** Finished messages' text files kept for the next texts (docs/spool.md, "Spare text files"): at most 80 KB each. */
+    static final int SPARES = 1000;
 
     private final Path root;
     private final Path tmp;
@@ -61,6 +63,7 @@ public final class Spool implements MessageStore {
     private final String hostname;
     private final Clock clock;
     private final QueueIds ids = new QueueIds();
+    private final SpareFiles spares;
     // Group commit: concurrent messages share one fsync of each directory they renamed into.
     private final GroupSync acceptSync;
     private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
@@ -73,6 +76,7 @@ public final class Spool implements MessageStore {
         this.data = root.resolve("data");
         this.hostname = hostname;
         this.clock = clock;
+        this.spares = new SpareFiles(data, SPARES);
         this.acceptSync = new GroupSync(data, root.resolve(QueueState.INCOMING.directory()));
         for (QueueState q : STATES) {
             stateSync.put(q, new GroupSync(root.resolve(q.directory())));
@@ -140,6 +144,12 @@ public final class Spool implements MessageStore {
         try (DirectoryStream<Path> dir = Files.newDirectoryStream(data)) {
             for (Path f : dir) {
                 String id = f.getFileName().toString();
+                if (SpareFiles.isSpare(id)) {
+                    if (!spares.adopt(f)) {
+                        Files.deleteIfExists(f); // more than are kept
+                    }
+                    continue;
+                }
                 if (id.indexOf('.') >= 0) {
                     Files.deleteIfExists(f); // a filter's rewrite of a text that never finished
                     continue;
@@ -228,7 +238,7 @@ public final class Spool implements MessageStore {
         if (Files.exists(data.resolve(id))) {
             id = ids.next(now.toEpochMilli());
         }
-        Draft d = new Draft(id, t, new IncomingText(data.resolve(id), MEMORY_LIMIT));
+        Draft d = new Draft(id, t, new IncomingText(data.resolve(id), MEMORY_LIMIT, spares));
         byte[] received = receivedHeader(t, id, now);
         d.write(received, 0, received.length);
         return d;
@@ -458,7 +468,12 @@ public final class Spool implements MessageStore {
     }
 
     public Envelope envelope(QueueState state, String id) throws IOException {
-        return EnvelopeFile.read(envelopePath(state, id));
+        Envelope e = EnvelopeFile.read(envelopePath(state, id));
+        if (!e.id().equals(id)) {
+            // Opened as this message finished and its text file became a spare, read after the next message took it.
+            throw new NoSuchFileException(envelopePath(state, id).toString(), null, "finished while being read (the file holds " + e.id() + ")");
+        }
+        return e;
     }
 
     /**
@@ -585,15 +600,22 @@ public final class Spool implements MessageStore {
      * Removes a message whose recipients are all done, without waiting for the disk, as Postfix
      * does: after a crash either both files are gone, or start-up removes the one left (text
      * without envelope, or envelope without text), or both are back and the message is delivered
-     * again (a duplicate, never a loss).
+     * again (a duplicate, never a loss). A small text's file becomes a spare for a later text
+     * instead of being deleted ({@link SpareFiles}); only the step that finishes a message calls
+     * this, after its last read of the text.
      */
     public void finish(QueueState state, String id) throws IOException {
         DurableFiles.unlink(envelopePath(state, id));
-        DurableFiles.unlink(data.resolve(id));
+        spares.give(data.resolve(id));
     }
 
     public Path root() {
         return root;
+    }
+
+    /** Whether a file in {@code data/} is a spare kept for a later text (docs/spool.md), not a message's text. */
+    public static boolean isSpare(Path file) {
+        return SpareFiles.isSpare(file.getFileName().toString());
     }
 
     private Path envelopePath(QueueState state, String id) {

@@ -184,6 +184,35 @@ class IntermediateStateTest {
         assertThat(SpoolFiles.strays(spoolDir())).isEmpty();
     }
 
+    @Test
+    void spareFilesAreKeptAndASpareCaughtHalfWayIntoATextIsRemoved() throws Exception {
+        Spool s = spool();
+        String waiting = accepted(s, "waiting", "bob"); // an acknowledged message waiting in incoming/
+        // Two finished messages' files became spares (Spool.finish) ...
+        String first = accepted(s, "first, finished", "alice");
+        String second = accepted(s, "second, finished", "alice");
+        s.finish(QueueState.INCOMING, first);
+        s.finish(QueueState.INCOMING, second);
+        // ... the next commit renamed one to its id and wrote part of its text over the old one (no envelope link yet) ...
+        Path spare = spoolDir().resolve("data").resolve("spare.1");
+        assertThat(spare).exists();
+        Path halfWay = spoolDir().resolve("data").resolve("HALFWAY00001");
+        Files.move(spare, halfWay);
+        try (var ch = java.nio.channels.FileChannel.open(halfWay, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap("Received: from client.test\r\nSubject: cut".getBytes(StandardCharsets.US_ASCII)));
+        }
+        startAndDrain();
+        assertThat(halfWay).as("never acknowledged: removed, old octets and all").doesNotExist();
+        assertThat(subjects("alice")).as("the finished ones are not delivered again from their spares").isEmpty();
+        assertThat(subjects("bob")).containsExactly("waiting");
+        assertThat(mx.mx().spool().state(waiting)).isEmpty();
+        try (var left = Files.list(spoolDir().resolve("data"))) {
+            assertThat(left.map(p -> p.getFileName().toString()).toList()).as("the spare kept, and waiting's file made one")
+                    .hasSize(2).allMatch(n -> n.startsWith("spare."));
+        }
+        assertThat(SpoolFiles.strays(spoolDir())).isEmpty();
+    }
+
     // ---- Maildir delivery: tmp/ → new/ ----
 
     @Test

@@ -17,7 +17,8 @@ public final class SpoolFiles {
 
     /**
      * Files in {@code tmp/}, unfinished envelopes ({@code STATE/ID.json.new}), filter rewrites
-     * left in {@code data/}, and text in {@code data/} whose envelope is in no state directory.
+     * left in {@code data/}, and text in {@code data/} whose envelope is in no state directory
+     * (spare files kept for later texts are none of these).
      */
     public static List<Path> strays(Path spool) throws IOException {
         List<Path> out = new ArrayList<>(list(spool.resolve("tmp")));
@@ -29,6 +30,9 @@ public final class SpoolFiles {
             }
         }
         for (Path f : list(spool.resolve("data"))) {
+            if (Spool.isSpare(f)) {
+                continue; // a finished text's file kept for a later one (bounded), not a message's part
+            }
             String id = f.getFileName().toString();
             boolean enveloped = false;
             for (QueueState q : QueueState.values()) {
