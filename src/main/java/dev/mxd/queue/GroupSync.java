@@ -25,7 +25,27 @@ import java.util.List;
  */
 final class GroupSync {
 
+    /** Told around each fsync: what was done before {@link #mark} is on disk once {@link #synced} is called with it. */
+    interface Listener {
+        long mark();
+
+        void synced(long mark);
+    }
+
+    private static final Listener NONE = new Listener() {
+        @Override
+        public long mark() {
+            return 0;
+        }
+
+        @Override
+        public void synced(long mark) {
+            // nobody listens
+        }
+    };
+
     private final List<Path> directories;
+    private final Listener listener;
     /** One open descriptor per directory, opened at the first sync; used only by the one caller syncing. */
     private final FileChannel[] channels;
 
@@ -39,6 +59,11 @@ final class GroupSync {
     private boolean syncing;
 
     GroupSync(Path... directories) {
+        this(NONE, directories);
+    }
+
+    GroupSync(Listener listener, Path... directories) {
+        this.listener = listener;
         this.directories = List.of(directories);
         this.channels = new FileChannel[directories.length];
     }
@@ -70,9 +95,11 @@ final class GroupSync {
         }
         IOException error = null;
         try {
+            long mark = listener.mark();
             for (int i = 0; i < channels.length; i++) {
                 sync(i);
             }
+            listener.synced(mark);
         } catch (IOException e) {
             error = e;
         } catch (RuntimeException | Error e) {

@@ -1,36 +1,43 @@
 package dev.mxd.queue;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 
 /**
- * Text files of finished messages, kept in {@code data/} as {@code spare.N} to hold the next
- * messages' texts (docs/spool.md, "Spare text files"). Creating a file and deleting one cost the
- * file system an inode each: on ext4 the allocation searches the inode bitmap and, without a
- * journal, skips every inode freed in the last 30 seconds, which made it the largest single cost
- * of a busy spool. A spare is renamed to its new name within {@code data/} and written over
- * from its first octet, then cut to its new length; no inode is made or freed.
+ * Inodes of finished messages' text files, kept in {@code data/} as empty {@code spare.N} files
+ * to hold the next messages' texts (docs/spool.md, "Spare text files"). Creating a file and
+ * deleting one cost the file system an inode each: on ext4 the allocation searches the inode
+ * bitmap and, without a journal, skips every inode freed in the last 30 seconds, which made it
+ * the largest single cost of a busy spool. A spare is linked under its new name within
+ * {@code data/}; no inode is made or freed.
  *
- * <p>Only small texts become spares ({@link #KEPT_SIZE}) and at most {@link #limit} of them are
- * kept, so the spares hold a bounded amount of disk. Only a finished message's text becomes a
- * spare, in the step that finishes it: nothing reads a text after that (an operator's delete
- * removes the file instead, since a reader may still have it open).
+ * <p>A finished text is cut to nothing before it becomes a spare (delivered mail does not stay
+ * readable in the spool), and a spare is handed out only once the rename that made it one is on
+ * disk ({@link #mark}, {@link #synced}: the spool's shared fsync of {@code data/}), so that after a
+ * power failure the finished message cannot come back with a later message's text in its file.
+ * At most {@code limit} spares exist; they hold no data blocks.
  */
-final class SpareFiles {
+final class SpareFiles implements GroupSync.Listener {
 
     /** Name prefix of a spare in {@code data/}; queue ids never contain a dot. */
     static final String PREFIX = "spare.";
-    /** Files up to this many octets are kept: a text the spool held in memory, and room for its first envelope. */
-    static final long KEPT_SIZE = Spool.MEMORY_LIMIT + 16 * 1024;
 
     private final Path data;
     private final int limit;
-    private final ArrayDeque<Path> spares = new ArrayDeque<>();
-    private long counter;
+    private final ArrayDeque<Path> ready = new ArrayDeque<>();   // their rename is on disk: may be taken
+    private final ArrayDeque<Given> given = new ArrayDeque<>();  // renamed, not yet known to be on disk
+    private int held;        // ready, given, and being made: never more than limit
+    private long counter;    // the next spare's name
+    private long sequence;   // the next given one's place
+
+    private record Given(Path spare, long sequence) {}
 
     SpareFiles(Path data, int limit) {
         this.data = data;
@@ -43,60 +50,81 @@ final class SpareFiles {
     }
 
     /**
-     * Takes a spare found in {@code data/} at start-up; returns false when there are enough
-     * already (the caller deletes it).
+     * Takes a spare found in {@code data/} at start-up (usable after the next fsync of
+     * {@code data/}, like any other); returns false when there are enough already or the name is
+     * not one of ours (the caller deletes it).
      */
     synchronized boolean adopt(Path spare) {
-        if (spares.size() >= limit) {
+        if (held >= limit) {
             return false;
         }
         String suffix = spare.getFileName().toString().substring(PREFIX.length());
         try {
             counter = Math.max(counter, Long.parseLong(suffix) + 1);
-        } catch (NumberFormatException foreign) {
-            return false; // not one of ours: the caller removes it
+            // A second name of the same file (a crash between a take's link and its unlink): not a spare.
+            if (((Number) Files.getAttribute(spare, "unix:nlink")).intValue() != 1) {
+                return false;
+            }
+        } catch (NumberFormatException | IOException | UnsupportedOperationException foreign) {
+            return false;
         }
-        spares.push(spare);
+        held++;
+        given.add(new Given(spare, sequence++));
         return true;
     }
 
     /**
-     * Renames a spare to {@code target}, which must not exist, and returns true; false when there
-     * is no spare (the caller creates the file). The file still holds an old text: the caller
-     * writes from its first octet and cuts it to the new length before its fsync.
+     * Links a spare under {@code target} and removes its spare name; returns true, or false when
+     * there is none ready or {@code target} exists (the caller then creates the file, as without
+     * spares). The file is empty.
      */
     boolean take(Path target) {
         while (true) {
             Path spare;
             synchronized (this) {
-                spare = spares.poll();
+                spare = ready.poll();
             }
             if (spare == null) {
                 return false;
             }
             try {
-                Files.move(spare, target, StandardCopyOption.ATOMIC_MOVE); // rename(2): one directory, no inode
-                return true;
+                // link, not rename: rename(2) would replace a file of that name, link(2) refuses it
+                Files.createLink(target, spare);
+            } catch (FileAlreadyExistsException taken) {
+                synchronized (this) {
+                    ready.push(spare);
+                }
+                return false;
             } catch (NoSuchFileException gone) {
-                // removed by hand meanwhile: try the next
-            } catch (IOException e) {
+                dropped();
+                continue; // removed by hand meanwhile: try the next
+            } catch (IOException | UnsupportedOperationException e) {
+                dropped();
                 unlinkQuietly(spare);
                 return false;
             }
+            dropped();
+            try {
+                DurableFiles.unlink(spare);
+            } catch (IOException e) {
+                // A spare name must never stay on a text: undo, and let the caller create its file.
+                unlinkQuietly(target);
+                return false;
+            }
+            return true;
         }
     }
 
     /**
-     * Keeps the text file of a finished message as a spare, or removes it when it is large or
-     * there are enough spares. Like the unlink it replaces, the rename is not waited for on disk:
-     * after a crash the file is either a spare or a text without an envelope, which start-up
-     * removes.
+     * Empties the text file of a finished message and keeps it as a spare, or removes it when
+     * there are enough spares. Like the unlink it replaces, nothing here waits for the disk: after
+     * a crash the file is a spare, or a text without an envelope, which start-up removes.
      */
     void give(Path text) throws IOException {
-        long size = text.toFile().length(); // one stat; 0 when it is gone
         Path spare = null;
         synchronized (this) {
-            if (size > 0 && size <= KEPT_SIZE && spares.size() < limit) {
+            if (held < limit) {
+                held++;
                 spare = data.resolve(PREFIX + counter++);
             }
         }
@@ -105,25 +133,51 @@ final class SpareFiles {
             return;
         }
         try {
-            Files.move(text, spare, StandardCopyOption.ATOMIC_MOVE);
+            try (FileChannel ignored = FileChannel.open(text, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                // emptied: a delivered message's text does not stay in the spool
+            }
+            Files.move(text, spare, StandardCopyOption.ATOMIC_MOVE); // rename(2) within data/
         } catch (NoSuchFileException gone) {
+            dropped();
             return; // removed meanwhile
+        } catch (IOException | RuntimeException e) {
+            dropped();
+            DurableFiles.unlink(text);
+            throw e;
         }
         synchronized (this) {
-            spares.push(spare);
+            given.add(new Given(spare, sequence++));
         }
     }
 
-    /** How many spares there are now. */
+    private synchronized void dropped() {
+        held--;
+    }
+
+    /** Before an fsync of {@code data/}: the spares given so far are on disk once it succeeds. */
+    @Override
+    public synchronized long mark() {
+        return sequence;
+    }
+
+    /** After an fsync of {@code data/} that began at {@code mark}: the spares given before it may be taken. */
+    @Override
+    public synchronized void synced(long mark) {
+        while (!given.isEmpty() && given.peek().sequence() < mark) {
+            ready.push(given.poll().spare());
+        }
+    }
+
+    /** How many spares there are now, ready or not. */
     synchronized int size() {
-        return spares.size();
+        return held;
     }
 
     private static void unlinkQuietly(Path p) {
         try {
             DurableFiles.unlink(p);
         } catch (IOException ignored) {
-            // start-up removes a spare it does not keep
+            // start-up keeps or removes a spare name it finds
         }
     }
 }

@@ -54,7 +54,7 @@ public final class Spool implements MessageStore {
 
     /** Octets of message text kept in memory before it goes to its file in {@code data/}. */
     public static final int MEMORY_LIMIT = 64 * 1024;
-    /** Finished messages' text files kept for the next texts (docs/spool.md, "Spare text files"): at most 80 KB each. */
+    /** Finished messages' text files kept, emptied, for the next texts (docs/spool.md, "Spare text files"). */
     static final int SPARES = 1000;
 
     private final Path root;
@@ -77,7 +77,8 @@ public final class Spool implements MessageStore {
         this.hostname = hostname;
         this.clock = clock;
         this.spares = new SpareFiles(data, SPARES);
-        this.acceptSync = new GroupSync(data, root.resolve(QueueState.INCOMING.directory()));
+        // The fsync of data/ also makes the spares' renames durable: only then are they handed out.
+        this.acceptSync = new GroupSync(spares, data, root.resolve(QueueState.INCOMING.directory()));
         for (QueueState q : STATES) {
             stateSync.put(q, new GroupSync(root.resolve(q.directory())));
         }
@@ -468,10 +469,22 @@ public final class Spool implements MessageStore {
     }
 
     public Envelope envelope(QueueState state, String id) throws IOException {
-        Envelope e = EnvelopeFile.read(envelopePath(state, id));
+        Path file = envelopePath(state, id);
+        Envelope e;
+        try {
+            e = EnvelopeFile.read(file);
+        } catch (NoSuchFileException gone) {
+            throw gone;
+        } catch (IOException | RuntimeException unreadable) {
+            if (!Files.exists(file)) {
+                // Finished while being read, its file emptied or holding the next text: gone, not damaged.
+                throw new NoSuchFileException(file.toString(), null, "finished while being read");
+            }
+            throw unreadable;
+        }
         if (!e.id().equals(id)) {
             // Opened as this message finished and its text file became a spare, read after the next message took it.
-            throw new NoSuchFileException(envelopePath(state, id).toString(), null, "finished while being read (the file holds " + e.id() + ")");
+            throw new NoSuchFileException(file.toString(), null, "finished while being read (the file holds " + e.id() + ")");
         }
         return e;
     }

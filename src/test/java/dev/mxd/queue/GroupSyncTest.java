@@ -44,6 +44,29 @@ class GroupSyncTest {
     }
 
     @Test
+    void theListenerHearsOfASyncOnlyWhenItSucceeded() throws IOException {
+        Path missing = dir.resolve("gone");
+        List<Long> synced = new ArrayList<>();
+        long[] marks = {7};
+        GroupSync sync = new GroupSync(new GroupSync.Listener() {
+            @Override
+            public long mark() {
+                return marks[0]++;
+            }
+
+            @Override
+            public void synced(long mark) {
+                synced.add(mark);
+            }
+        }, missing);
+        assertThatThrownBy(sync::await).isInstanceOf(IOException.class);
+        assertThat(synced).as("a failed fsync makes nothing durable").isEmpty();
+        Files.createDirectory(missing);
+        sync.await();
+        assertThat(synced).as("the mark taken before the fsync that succeeded").containsExactly(8L);
+    }
+
+    @Test
     void aFailedSyncIsReportedToItsCaller() throws IOException {
         Path missing = dir.resolve("gone");
         GroupSync sync = new GroupSync(missing);
