@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -61,9 +62,15 @@ final class SpareFiles implements GroupSync.Listener {
         String suffix = spare.getFileName().toString().substring(PREFIX.length());
         try {
             counter = Math.max(counter, Long.parseLong(suffix) + 1);
-            // A second name of the same file (a crash between a take's link and its unlink): not a spare.
-            if (((Number) Files.getAttribute(spare, "unix:nlink")).intValue() != 1) {
+            // A regular file with this one name: not a second name of a text (a crash between a take's
+            // link and its unlink), not a symbolic link a text would be written through.
+            if (!Files.isRegularFile(spare, LinkOption.NOFOLLOW_LINKS) || links(spare) != 1) {
                 return false;
+            }
+            // Emptied: a spare written by a take that never finished, or by an older version, holds no text.
+            try (FileChannel ignored = FileChannel.open(spare, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+                    LinkOption.NOFOLLOW_LINKS)) {
+                // cut to nothing
             }
         } catch (NumberFormatException | IOException | UnsupportedOperationException foreign) {
             return false;
@@ -133,6 +140,12 @@ final class SpareFiles implements GroupSync.Listener {
             return;
         }
         try {
+            if (links(text) != 1) {
+                // Another name still holds this text (an envelope link left elsewhere): never empty or reuse it.
+                dropped();
+                DurableFiles.unlink(text);
+                return;
+            }
             try (FileChannel ignored = FileChannel.open(text, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 // emptied: a delivered message's text does not stay in the spool
             }
@@ -148,6 +161,10 @@ final class SpareFiles implements GroupSync.Listener {
         synchronized (this) {
             given.add(new Given(spare, sequence++));
         }
+    }
+
+    private static int links(Path file) throws IOException {
+        return ((Number) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
     }
 
     private synchronized void dropped() {

@@ -67,6 +67,27 @@ class GroupSyncTest {
     }
 
     @Test
+    void aListenerThatFailsFailsItsBatchAndNotTheNext() throws IOException {
+        boolean[] fail = {true};
+        GroupSync sync = new GroupSync(new GroupSync.Listener() {
+            @Override
+            public long mark() {
+                return 0;
+            }
+
+            @Override
+            public void synced(long mark) {
+                if (fail[0]) {
+                    throw new IllegalStateException("listener broke");
+                }
+            }
+        }, dir);
+        assertThatThrownBy(sync::await).isInstanceOf(IOException.class).hasMessageContaining("listener broke");
+        fail[0] = false;
+        sync.await(); // not wedged: the next caller syncs
+    }
+
+    @Test
     void aFailedSyncIsReportedToItsCaller() throws IOException {
         Path missing = dir.resolve("gone");
         GroupSync sync = new GroupSync(missing);

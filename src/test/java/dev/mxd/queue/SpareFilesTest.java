@@ -88,6 +88,44 @@ class SpareFilesTest {
     }
 
     @Test
+    void aSpareRenamedAfterTheFsyncBeganWaitsForTheNextOne() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        SpareFiles spares = new SpareFiles(data, 5);
+        spares.give(Files.writeString(data.resolve("T0"), "before the fsync began"));
+        long mark = spares.mark();
+        spares.give(Files.writeString(data.resolve("T1"), "while it ran"));
+        spares.synced(mark);
+        assertThat(spares.take(data.resolve("N"))).isTrue();
+        assertThat(spares.take(data.resolve("M"))).as("its rename may not be on disk yet").isFalse();
+        spares.synced(spares.mark());
+        assertThat(spares.take(data.resolve("M"))).isTrue();
+    }
+
+    @Test
+    void startUpEmptiesTheSparesItKeepsAndRefusesALinkToElsewhere() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path outside = Files.writeString(dir.resolve("outside"), "not the spool's");
+        Files.writeString(data.resolve("spare.3"), "left by a take that never finished");
+        Files.createSymbolicLink(data.resolve("spare.4"), outside);
+        Spool.open(dir, "mx.test", Clock.systemUTC());
+        assertThat(dataFiles()).containsExactly("spare.3");
+        assertThat(Files.size(data.resolve("spare.3"))).isZero();
+        assertThat(Files.readString(outside)).isEqualTo("not the spool's");
+    }
+
+    @Test
+    void aTextWithAnotherNameIsRemovedNotEmptied() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        SpareFiles spares = new SpareFiles(data, 5);
+        Path text = Files.writeString(data.resolve("T0"), "still linked elsewhere");
+        Path other = Files.createLink(dir.resolve("elsewhere.json"), text);
+        spares.give(text);
+        assertThat(dataFiles()).isEmpty();
+        assertThat(spares.size()).isZero();
+        assertThat(Files.readString(other)).isEqualTo("still linked elsewhere");
+    }
+
+    @Test
     void aSpareNeverReplacesAFileOfTheSameName() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         SpareFiles spares = new SpareFiles(data, 2);
