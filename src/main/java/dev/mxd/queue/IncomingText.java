@@ -39,7 +39,7 @@ final class IncomingText {
     private long size;
     private IOException failure;  // the first write error: the message will be answered 452
     private boolean finished;
-    private boolean reused;       // the file is a spare: it may hold an older text past what is written now
+    private boolean reused;       // the file is a spare (SpareFiles), linked into place rather than created
 
     /** @param spares finished texts' files to write this one into, when it is whole in memory at {@link #persist} */
     IncomingText(Path path, int memoryLimit, SpareFiles spares) {
@@ -75,7 +75,7 @@ final class IncomingText {
     /**
      * Moves what is in memory to the file and frees the memory. With {@code reuse} (at
      * {@link #persist} only, when nothing reads the file before it is whole and cut to length) the
-     * file may be a spare, renamed into place instead of created.
+     * file may be a spare, linked into place instead of created.
      */
     private void spill(boolean reuse) throws IOException {
         if (file != null) {
@@ -185,7 +185,7 @@ final class IncomingText {
             spill(true);
             writeFully(ByteBuffer.wrap(trailer));
             if (reused) {
-                file.truncate(file.position()); // the older text's tail, if it was longer
+                file.truncate(file.position()); // spares are emptied when made and at start-up; cut all the same
             }
             file.force(true);
             file.close();

@@ -147,7 +147,7 @@ public final class Spool implements MessageStore {
                 String id = f.getFileName().toString();
                 if (SpareFiles.isSpare(id)) {
                     if (!spares.adopt(f)) {
-                        Files.deleteIfExists(f); // more than are kept
+                        Files.deleteIfExists(f); // more than are kept, not a regular file with one link, or not our name
                     }
                     continue;
                 }
@@ -613,7 +613,7 @@ public final class Spool implements MessageStore {
      * Removes a message whose recipients are all done, without waiting for the disk, as Postfix
      * does: after a crash either both files are gone, or start-up removes the one left (text
      * without envelope, or envelope without text), or both are back and the message is delivered
-     * again (a duplicate, never a loss). A small text's file becomes a spare for a later text
+     * again (a duplicate, never a loss). The text's file is emptied and kept as a spare for a later text
      * instead of being deleted ({@link SpareFiles}); only the step that finishes a message calls
      * this, after its last read of the text.
      */
