@@ -67,11 +67,7 @@ final class SpareFiles implements GroupSync.Listener {
             if (!Files.isRegularFile(spare, LinkOption.NOFOLLOW_LINKS) || links(spare) != 1) {
                 return false;
             }
-            // Emptied: a spare written by a take that never finished, or by an older version, holds no text.
-            try (FileChannel ignored = FileChannel.open(spare, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
-                    LinkOption.NOFOLLOW_LINKS)) {
-                // cut to nothing
-            }
+            empty(spare); // a spare written by a take that never finished, or by an older version, holds no text
         } catch (NumberFormatException | IOException | UnsupportedOperationException foreign) {
             return false;
         }
@@ -146,9 +142,7 @@ final class SpareFiles implements GroupSync.Listener {
                 DurableFiles.unlink(text);
                 return;
             }
-            try (FileChannel ignored = FileChannel.open(text, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                // emptied: a delivered message's text does not stay in the spool
-            }
+            empty(text); // a delivered message's text does not stay in the spool
             Files.move(text, spare, StandardCopyOption.ATOMIC_MOVE); // rename(2) within data/
         } catch (NoSuchFileException gone) {
             dropped();
@@ -160,6 +154,14 @@ final class SpareFiles implements GroupSync.Listener {
         }
         synchronized (this) {
             given.add(new Given(spare, sequence++));
+        }
+    }
+
+    /** Cuts a file to nothing (one open with O_TRUNC), never through a symbolic link. */
+    private static void empty(Path file) throws IOException {
+        try (FileChannel ignored = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+                LinkOption.NOFOLLOW_LINKS)) {
+            // the open did it
         }
     }
 
