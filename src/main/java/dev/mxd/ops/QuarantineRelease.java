@@ -224,7 +224,11 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         }
         String queueId = ((MessageStore.StoreOutcome.Stored) outcome).queueId();
         if (handOver == HandOver.DEFERRED_NOW) {
-            spool.defer(queueId, QueueState.INCOMING, clock.instant());
+            try {
+                spool.defer(queueId, QueueState.INCOMING, clock.instant());
+            } catch (java.nio.file.NoSuchFileException takenAlready) {
+                // the running server's scan of incoming/ found it first: it is queued all the same
+            }
         }
         quarantine.forget(released);
         LOG.info("quarantine {} released as {} to {}", entry.id(), queueId, routed.recipients().size() + " recipient(s)");

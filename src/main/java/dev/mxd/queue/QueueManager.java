@@ -48,8 +48,13 @@ public final class QueueManager implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(QueueManager.class);
 
-    /** How old an envelope in incoming/ must be before a scan takes it (a younger one may be mid-commit). */
-    static final Duration INCOMING_GRACE = Duration.ofMinutes(1);
+    /**
+     * How old an envelope in incoming/ must be before a scan takes it. The spool's own commits in
+     * progress are passed over by name ({@link Spool#committing}); this is for another process's
+     * ({@code mxd quarantine release}), whose commit and move to deferred/ take milliseconds. Mail
+     * that found the ready queue full when it arrived waits no longer than this once there is room.
+     */
+    static final Duration INCOMING_GRACE = Duration.ofSeconds(5);
 
     /**
      * @param concurrency    messages delivered at once
@@ -457,8 +462,8 @@ public final class QueueManager implements AutoCloseable {
 
     /**
      * Finds work on disk: due deferred mail, and incoming mail that found the ready queue full
-     * when it arrived (older than {@link #INCOMING_GRACE}: a commit takes milliseconds, so a
-     * message is not picked up between its envelope's rename and its 250). A scan brings in no
+     * when it arrived (not while its commit is in progress: a message is not picked up between its
+     * envelope's link and its 250; see {@link #INCOMING_GRACE}). A scan brings in no
      * more than {@link #scanRoom}: what it takes in stays in memory until its destination has a
      * slot, never pushed back to disk for want of room (which, with one destination's backlog,
      * read each message again and again and left the queue idle between scans). When a scan
@@ -488,7 +493,8 @@ public final class QueueManager implements AutoCloseable {
         int held = scheduled.size(); // found again by the listing (unless in active/), and passed over
         int want = room + held;
         Instant now = clock.instant();
-        List<String> found = new ArrayList<>(spool.due(QueueState.INCOMING, now.minus(INCOMING_GRACE), want));
+        List<String> found = new ArrayList<>(spool.dueFrom(QueueState.INCOMING, now.minus(INCOMING_GRACE), want, 0,
+                id -> !spool.committing(id)).ids());
         if (turns) {
             Spool.DueWindow window = spool.dueFrom(QueueState.DEFERRED, now, room, turnsFrom, id -> !scheduled.contains(id));
             turnsFrom = window.next();

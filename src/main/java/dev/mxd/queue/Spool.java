@@ -26,6 +26,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -68,6 +70,8 @@ public final class Spool implements MessageStore {
     private final GroupSync acceptSync;
     private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
     private final List<Consumer<Accepted>> listeners = new CopyOnWriteArrayList<>();
+    /** Ids whose envelope is linked into incoming/ but whose commit has not ended (its fsync, its listeners). */
+    private final Set<String> committing = ConcurrentHashMap.newKeySet();
     private volatile Optional<StoreFailure> lastFailure = Optional.empty();
 
     private Spool(Path root, String hostname, Clock clock) {
@@ -325,6 +329,7 @@ public final class Spool implements MessageStore {
                         kind);
                 json = EnvelopeJson.write(e);
                 text.persist(EnvelopeFile.trailer(json));
+                committing.add(id); // before the link: no scan of incoming/ takes it until the commit has ended
                 Files.createLink(envelope, target);
                 acceptSync.await();
             } catch (IOException | RuntimeException e) {
@@ -341,6 +346,7 @@ public final class Spool implements MessageStore {
                         // see above
                     }
                 }
+                committing.remove(id);
                 return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
             }
             if (text.spilled()) {
@@ -349,8 +355,12 @@ public final class Spool implements MessageStore {
             lastFailure = Optional.empty();
             logAccepted(transaction, id, text.size());
             Accepted accepted = new Accepted(id, json);
-            for (Consumer<Accepted> l : listeners) {
-                l.accept(accepted);
+            try {
+                for (Consumer<Accepted> l : listeners) {
+                    l.accept(accepted);
+                }
+            } finally {
+                committing.remove(id);
             }
             return new StoreOutcome.Stored(id);
         }
@@ -535,6 +545,15 @@ public final class Spool implements MessageStore {
      */
     public List<String> due(QueueState state, Instant now, int limit) throws IOException {
         return dueFrom(state, now, limit, 0, id -> true).ids();
+    }
+
+    /**
+     * Whether this spool is committing {@code id} right now: its envelope may be in incoming/
+     * already, but the message is not accepted until its fsync is done, and a failed fsync removes
+     * it. A scan of incoming/ passes such a message over.
+     */
+    public boolean committing(String id) {
+        return committing.contains(id);
     }
 
     /** Due ids found by {@link #dueFrom}, and where the next such listing should start. */

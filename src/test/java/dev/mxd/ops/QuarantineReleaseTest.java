@@ -150,4 +150,35 @@ class QuarantineReleaseTest {
         String other = ((QuarantineRelease.Outcome.Queued) release.release(plain.id())).queueId();
         assertThat(spool.envelope(QueueState.DEFERRED, other).parameters().requireTls()).isFalse();
     }
+
+    /**
+     * From another process, a release is committed to incoming/ and then moved to deferred/; the
+     * running server's scan of incoming/ may take it in between. The release is then done all the
+     * same: reported queued, the entry gone from the quarantine, the message once in the spool.
+     */
+    @Test
+    void aReleaseTakenFromIncomingByTheServerBeforeItsMoveIsStillQueued(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        QuarantineEntry entry = q.store(MessageSource.of("Subject: taken\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
+                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        spool.onAccepted(id -> {
+            try {
+                spool.move(id, QueueState.INCOMING, QueueState.ACTIVE); // as the server's queue manager takes it for delivery
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+
+        QuarantineRelease.Outcome outcome = release.release(entry.id());
+
+        assertThat(outcome).isInstanceOf(QuarantineRelease.Outcome.Queued.class);
+        String id = ((QuarantineRelease.Outcome.Queued) outcome).queueId();
+        assertThat(spool.state(id)).contains(QueueState.ACTIVE);
+        assertThat(spool.count(QueueState.DEFERRED) + spool.count(QueueState.INCOMING)).isZero();
+        assertThat(q.find(entry.id())).as("released, so no longer in the quarantine").isEmpty();
+    }
 }
