@@ -377,6 +377,7 @@ public final class QueueManager implements AutoCloseable {
     private void schedule() {
         while (running) {
             try {
+                spool.tidy(); // finished texts do not stay in spare files for long
                 boolean interval = System.nanoTime() - nextScanNanos >= 0;
                 if (interval || (backlog && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
                     try {

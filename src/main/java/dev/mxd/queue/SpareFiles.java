@@ -9,21 +9,30 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * Inodes of finished messages' text files, kept in {@code data/} as empty {@code spare.N} files
- * to hold the next messages' texts (docs/spool.md, "Spare text files"). Creating a file and
- * deleting one cost the file system an inode each: on ext4 the allocation searches the inode
- * bitmap and, without a journal, skips every inode freed in the last 30 seconds, which made it
- * the largest single cost of a busy spool. A spare is linked under its new name within
- * {@code data/}; no inode is made or freed.
+ * Inodes of finished messages' text files, kept in {@code data/} as {@code spare.N} files to hold
+ * the next messages' texts (docs/spool.md, "Spare text files"). Creating a file and deleting one
+ * cost the file system an inode each: on ext4 the allocation searches the inode bitmap and,
+ * without a journal, skips every inode freed in the last 30 seconds, which made it the largest
+ * single cost of a busy spool. A spare is linked under its new name within {@code data/}; no
+ * inode is made or freed.
  *
- * <p>A finished text is cut to nothing before it becomes a spare (delivered mail does not stay
- * readable in the spool), and a spare is handed out only once the rename that made it one is on
- * disk ({@link #mark}, {@link #synced}: the spool's shared fsync of {@code data/}), so that after a
+ * <p>A finished text no larger than {@code keepUpTo} keeps its blocks when it becomes a spare: the
+ * next text is written over them and cut to its length, so a busy spool neither frees nor
+ * allocates blocks for it either. What it held stays no longer than {@code hold}: {@link #sweep}
+ * empties every spare that has held a delivered text that long, and a larger text is emptied
+ * at once. A spare is handed out only once the rename that made it one is on disk
+ * ({@link #mark}, {@link #synced}: the spool's shared fsync of {@code data/}), so that after a
  * power failure the finished message cannot come back with a later message's text in its file.
- * At most {@code limit} spares exist; they hold no data blocks.
+ * At most {@code limit} spares exist.
  */
 final class SpareFiles implements GroupSync.Listener {
 
@@ -32,17 +41,33 @@ final class SpareFiles implements GroupSync.Listener {
 
     private final Path data;
     private final int limit;
-    private final ArrayDeque<Path> ready = new ArrayDeque<>();   // their rename is on disk: may be taken
-    private final ArrayDeque<Given> given = new ArrayDeque<>();  // renamed, not yet known to be on disk
-    private int held;        // ready, given, and being made: never more than limit
+    private final long keepUpTo;
+    private final long holdNanos;
+    private final ArrayDeque<Spare> ready = new ArrayDeque<>();         // their rename is on disk: may be taken
+    private final TreeMap<Long, Spare> given = new TreeMap<>();         // renamed, not yet known to be on disk, by sequence
+    private int held;        // ready, given, being made or being emptied: never more than limit
     private long counter;    // the next spare's name
     private long sequence;   // the next given one's place
+    private long synced;     // every given one before this is on disk
+    private volatile long lastSweep = System.nanoTime();
 
-    private record Given(Path spare, long sequence) {}
+    /** A spare file; {@code holding} while it has a finished text in it, given to the pool at {@code since}. */
+    private record Spare(Path path, boolean holding, long since) {}
 
+    /** Spares that are always empty (tests of the layout). */
     SpareFiles(Path data, int limit) {
+        this(data, limit, 0, Duration.ZERO);
+    }
+
+    /**
+     * @param keepUpTo a finished text up to this size keeps its blocks for the next text; a larger one is emptied
+     * @param hold     how long a spare may keep a finished text before {@link #sweep} empties it
+     */
+    SpareFiles(Path data, int limit, long keepUpTo, Duration hold) {
         this.data = data;
         this.limit = limit;
+        this.keepUpTo = keepUpTo;
+        this.holdNanos = hold.toNanos();
     }
 
     /** Whether {@code name} (in {@code data/}) is a spare's. */
@@ -72,30 +97,32 @@ final class SpareFiles implements GroupSync.Listener {
             return false;
         }
         held++;
-        given.add(new Given(spare, sequence++));
+        given.put(sequence++, new Spare(spare, false, System.nanoTime()));
         return true;
     }
 
     /**
      * Links a spare under {@code target} and removes its spare name; returns true, or false when
      * there is none ready or {@code target} exists (the caller then creates the file, as without
-     * spares). The file is empty.
+     * spares). The file may hold a finished text: the caller writes from its start and cuts it to
+     * the length written before anything reads it.
      */
     boolean take(Path target) {
         while (true) {
-            Path spare;
+            Spare taken;
             synchronized (this) {
-                spare = ready.poll();
+                taken = ready.poll();
             }
-            if (spare == null) {
+            if (taken == null) {
                 return false;
             }
+            Path spare = taken.path();
             try {
                 // link, not rename: rename(2) would replace a file of that name, link(2) refuses it
                 Files.createLink(target, spare);
-            } catch (FileAlreadyExistsException taken) {
+            } catch (FileAlreadyExistsException exists) {
                 synchronized (this) {
-                    ready.push(spare);
+                    ready.push(taken);
                 }
                 return false;
             } catch (NoSuchFileException gone) {
@@ -119,9 +146,10 @@ final class SpareFiles implements GroupSync.Listener {
     }
 
     /**
-     * Empties the text file of a finished message and keeps it as a spare, or removes it when
-     * there are enough spares. Like the unlink it replaces, nothing here waits for the disk: after
-     * a crash the file is a spare, or a text without an envelope, which start-up removes.
+     * Keeps the text file of a finished message as a spare (emptied first when larger than
+     * {@code keepUpTo}), or removes it when there are enough spares. Like the unlink it replaces,
+     * nothing here waits for the disk: after a crash the file is a spare (emptied at start-up), or
+     * a text without an envelope, which start-up removes.
      */
     void give(Path text) throws IOException {
         Path spare = null;
@@ -135,14 +163,20 @@ final class SpareFiles implements GroupSync.Listener {
             DurableFiles.unlink(text);
             return;
         }
+        boolean holding;
         try {
-            if (links(text) != 1) {
+            Map<String, Object> attributes = Files.readAttributes(text, "unix:nlink,size", LinkOption.NOFOLLOW_LINKS);
+            if (((Number) attributes.get("nlink")).intValue() != 1) {
                 // Another name still holds this text (an envelope link left elsewhere): never empty or reuse it.
                 dropped();
                 DurableFiles.unlink(text);
                 return;
             }
-            empty(text); // a delivered message's text does not stay in the spool
+            long size = ((Number) attributes.get("size")).longValue();
+            holding = size > 0 && size <= keepUpTo && holdNanos > 0;
+            if (size > 0 && !holding) {
+                empty(text); // a large text's blocks are not kept, nor is any text when spares are not swept
+            }
             Files.move(text, spare, StandardCopyOption.ATOMIC_MOVE); // rename(2) within data/
         } catch (NoSuchFileException gone) {
             dropped();
@@ -153,7 +187,56 @@ final class SpareFiles implements GroupSync.Listener {
             throw e;
         }
         synchronized (this) {
-            given.add(new Given(spare, sequence++));
+            given.put(sequence++, new Spare(spare, holding, System.nanoTime()));
+        }
+    }
+
+    /**
+     * Empties the spares that have held a finished text for {@code hold} or longer, ready or
+     * not yet on disk; does nothing when the last sweep was less than half of {@code hold} ago.
+     * Each is out of the pool while it is emptied, so that no commit writes into it meanwhile.
+     * The spool's queue manager calls this from its loop, which turns at least every 200 ms.
+     */
+    void sweep() {
+        long now = System.nanoTime();
+        if (holdNanos <= 0 || now - lastSweep < holdNanos / 2) {
+            return;
+        }
+        lastSweep = now;
+        List<Map.Entry<Long, Spare>> old = new ArrayList<>();
+        synchronized (this) {
+            for (Iterator<Spare> it = ready.iterator(); it.hasNext(); ) {
+                Spare s = it.next();
+                if (s.holding() && now - s.since() >= holdNanos) {
+                    it.remove();
+                    old.add(Map.entry(-1L, s));
+                }
+            }
+            for (Iterator<Map.Entry<Long, Spare>> it = given.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<Long, Spare> e = it.next();
+                if (e.getValue().holding() && now - e.getValue().since() >= holdNanos) {
+                    it.remove();
+                    old.add(Map.entry(e.getKey(), e.getValue()));
+                }
+            }
+        }
+        for (Map.Entry<Long, Spare> e : old) {
+            Spare s = e.getValue();
+            try {
+                empty(s.path());
+            } catch (IOException | RuntimeException failed) {
+                dropped();
+                unlinkQuietly(s.path()); // removed by hand, or cannot be cut: no longer a spare
+                continue;
+            }
+            Spare emptied = new Spare(s.path(), false, s.since());
+            synchronized (this) {
+                if (e.getKey() >= synced) {
+                    given.put(e.getKey(), emptied); // its rename is still not known to be on disk
+                } else {
+                    ready.addLast(emptied); // least recently given: the last to be taken
+                }
+            }
         }
     }
 
@@ -182,8 +265,9 @@ final class SpareFiles implements GroupSync.Listener {
     /** After an fsync of {@code data/} that began at {@code mark}: the spares given before it may be taken. */
     @Override
     public synchronized void synced(long mark) {
-        while (!given.isEmpty() && given.peek().sequence() < mark) {
-            ready.push(given.poll().spare());
+        synced = Math.max(synced, mark);
+        while (!given.isEmpty() && given.firstKey() < mark) {
+            ready.push(given.pollFirstEntry().getValue());
         }
     }
 

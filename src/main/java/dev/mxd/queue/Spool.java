@@ -59,6 +59,12 @@ public final class Spool implements MessageStore {
     /** Finished messages' text files kept, emptied, for the next texts (docs/spool.md, "Spare text files"). */
     static final int SPARES = 1000;
 
+    /**
+     * How long a spare may keep a finished text before {@link #tidy} empties it (docs/spool.md,
+     * "Spare text files"); under load a later text is written over it well before.
+     */
+    static final java.time.Duration SPARE_HOLD = java.time.Duration.ofSeconds(2);
+
     private final Path root;
     private final Path tmp;
     private final Path data;
@@ -80,7 +86,7 @@ public final class Spool implements MessageStore {
         this.data = root.resolve("data");
         this.hostname = hostname;
         this.clock = clock;
-        this.spares = new SpareFiles(data, SPARES);
+        this.spares = new SpareFiles(data, SPARES, MEMORY_LIMIT, SPARE_HOLD);
         // The fsync of data/ also makes the spares' renames durable: only then are they handed out.
         this.acceptSync = new GroupSync(spares, data, root.resolve(QueueState.INCOMING.directory()));
         for (QueueState q : STATES) {
@@ -632,13 +638,21 @@ public final class Spool implements MessageStore {
      * Removes a message whose recipients are all done, without waiting for the disk, as Postfix
      * does: after a crash either both files are gone, or start-up removes the one left (text
      * without envelope, or envelope without text), or both are back and the message is delivered
-     * again (a duplicate, never a loss). The text's file is emptied and kept as a spare for a later text
+     * again (a duplicate, never a loss). The text's file is kept as a spare for a later text
      * instead of being deleted ({@link SpareFiles}); only the step that finishes a message calls
      * this, after its last read of the text.
      */
     public void finish(QueueState state, String id) throws IOException {
         DurableFiles.unlink(envelopePath(state, id));
         spares.give(data.resolve(id));
+    }
+
+    /**
+     * Empties the spare files that have kept a finished text for {@link #SPARE_HOLD}; cheap when
+     * there is nothing to do. The queue manager calls it from its loop.
+     */
+    public void tidy() {
+        spares.sweep();
     }
 
     public Path root() {

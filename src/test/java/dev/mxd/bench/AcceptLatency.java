@@ -82,6 +82,14 @@ public final class AcceptLatency {
         for (Thread t : sessions) {
             t.join(Math.max(60_000, (long) (2_000 * total / rate)));
         }
+        String samples = System.getenv("LATENCY_SAMPLES"); // where in the run the slow ones fall: "second latency-ms" a line
+        if (samples != null && !samples.isEmpty()) {
+            try (java.io.PrintWriter w = new java.io.PrintWriter(java.nio.file.Files.newBufferedWriter(java.nio.file.Path.of(samples)))) {
+                for (int i = warmup; i < total; i++) {
+                    w.printf(java.util.Locale.ROOT, "%.3f %.3f%n", (i - warmup) / rate, latencies[i] / 1e6);
+                }
+            }
+        }
         long[] ok = Arrays.stream(latencies, warmup, total).filter(l -> l >= 0).sorted().toArray();
         System.out.printf(java.util.Locale.ROOT, "%d %d %d %.2f %.2f %.2f %.2f %.0f%n", total - warmup, ok.length, failed.get(),
                 percentile(ok, 50), percentile(ok, 99), percentile(ok, 99.9), ok.length == 0 ? 0 : ok[ok.length - 1] / 1e6,

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -36,15 +37,17 @@ class SpareFilesTest {
     }
 
     @Test
-    void aFinishedTextsInodeIsEmptiedAndHoldsALaterTextOnceItsRenameIsOnDisk() throws Exception {
+    void aFinishedTextsInodeHoldsALaterTextOnceItsRenameIsOnDiskWithNothingOfTheOldOne() throws Exception {
         Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
         String longBody = "Subject: first\r\n\r\n" + "old old old old\r\n".repeat(1000); // 17 KB
         String first = id(s.store(SpoolTest.message(longBody)));
         Object firstInode = inode(s.text(first));
+        long firstSize = Files.size(s.text(first));
         s.finish(QueueState.INCOMING, first);
         assertThat(dataFiles()).containsExactly("spare.0");
         assertThat(inode(dir.resolve("data/spare.0"))).isEqualTo(firstInode);
-        assertThat(Files.size(dir.resolve("data/spare.0"))).as("a delivered text does not stay in the spool").isZero();
+        assertThat(Files.size(dir.resolve("data/spare.0"))).as("its blocks kept for the next text, for a while (swept later)")
+                .isEqualTo(firstSize);
 
         // The rename to spare.0 is not yet known to be on disk: the next text gets a file of its own ...
         String second = id(s.store(SpoolTest.message("Subject: second\r\n\r\nnew\r\n")));
@@ -85,6 +88,48 @@ class SpareFilesTest {
         assertThat(spares.take(data.resolve("O"))).as("none left: the caller creates its file").isFalse();
         assertThat(dataFiles()).containsExactly("M", "N");
         assertThat(Files.size(data.resolve("M"))).isZero();
+    }
+
+    @Test
+    void aSpareKeepsAFinishedTextNoLongerThanTheHoldAndALargeOneNotAtAll() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        SpareFiles spares = new SpareFiles(data, 5, 1024, Duration.ofMillis(300));
+        spares.give(Files.writeString(data.resolve("T0"), "a delivered message, small"));
+        spares.give(Files.writeString(data.resolve("T1"), "x".repeat(2048)));
+        assertThat(Files.size(data.resolve("spare.0"))).as("kept for the next text").isPositive();
+        assertThat(Files.size(data.resolve("spare.1"))).as("larger than kept: emptied at once").isZero();
+        spares.sweep();
+        assertThat(Files.size(data.resolve("spare.0"))).as("not yet held that long").isPositive();
+
+        Thread.sleep(400);
+        spares.sweep();
+        assertThat(Files.size(data.resolve("spare.0"))).as("held for the whole hold: emptied").isZero();
+        assertThat(spares.size()).isEqualTo(2);
+        assertThat(spares.take(data.resolve("N"))).as("swept, but its rename is still not known to be on disk").isFalse();
+        spares.synced(spares.mark());
+        assertThat(spares.take(data.resolve("N"))).isTrue();
+        assertThat(spares.take(data.resolve("M"))).isTrue();
+        assertThat(dataFiles()).containsExactly("M", "N");
+    }
+
+    @Test
+    void aSweepEmptiesReadySparesAndNeverOneThatWasTaken() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        SpareFiles spares = new SpareFiles(data, 5, 1024, Duration.ofMillis(300));
+        spares.give(Files.writeString(data.resolve("T0"), "finished first"));
+        spares.give(Files.writeString(data.resolve("T1"), "finished second"));
+        spares.synced(spares.mark());
+        assertThat(spares.take(data.resolve("NEW"))).isTrue();
+        Files.writeString(data.resolve("NEW"), "a later message's text");
+
+        Thread.sleep(400);
+        spares.sweep();
+        assertThat(Files.readString(data.resolve("NEW"))).as("taken before the sweep: not a spare any more")
+                .isEqualTo("a later message's text");
+        String left = dataFiles().stream().filter(n -> n.startsWith(SpareFiles.PREFIX)).findFirst().orElseThrow();
+        assertThat(Files.size(data.resolve(left))).as("the ready one emptied").isZero();
+        assertThat(spares.take(data.resolve("NEXT"))).as("and put back for a later text").isTrue();
+        assertThat(spares.size()).isZero();
     }
 
     @Test
