@@ -185,7 +185,7 @@ final class IncomingText {
             spill(true);
             writeFully(ByteBuffer.wrap(trailer));
             if (reused) {
-                file.truncate(file.position()); // spares are emptied when made and at start-up; cut all the same
+                file.truncate(file.position()); // a spare may hold a finished text (and its envelope) beyond this one: never leave it out
             }
             file.force(true);
             file.close();

@@ -50,9 +50,10 @@ public final class QueueManager implements AutoCloseable {
 
     /**
      * How old an envelope in incoming/ must be before a scan takes it. The spool's own commits in
-     * progress are passed over by name ({@link Spool#committing}); this is for another process's
-     * ({@code mxd quarantine release}), whose commit and move to deferred/ take milliseconds. Mail
-     * that found the ready queue full when it arrived waits no longer than this once there is room.
+     * progress are passed over by name ({@link Spool#committing}), and another process's
+     * ({@code mxd quarantine release}) are dated ahead until it moves them to deferred/
+     * ({@link Spool#attach}); this is a margin for anything else. Mail that found the ready queue
+     * full when it arrived waits no longer than this once there is room.
      */
     static final Duration INCOMING_GRACE = Duration.ofSeconds(5);
 
@@ -120,6 +121,7 @@ public final class QueueManager implements AutoCloseable {
     private final Semaphore workers;
     private final ExecutorService pool;
     private final Thread scheduler;
+    private final Thread sweeper; // empties spare files that kept a finished text (Spool#tidy), apart from the scheduler
     private final AtomicInteger busy = new AtomicInteger();
     private final List<DeliveryListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<FlushListener> flushListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -152,6 +154,7 @@ public final class QueueManager implements AutoCloseable {
         this.workers = new Semaphore(settings.concurrency());
         this.pool = pool;
         this.scheduler = daemon(this::schedule, "mxd-qmgr");
+        this.sweeper = daemon(this::sweep, "mxd-spares");
         for (int i = 0; i < claims.length; i++) {
             claims[i] = new Object();
         }
@@ -169,6 +172,7 @@ public final class QueueManager implements AutoCloseable {
         }
         scanDeferred(true);
         scheduler.start();
+        sweeper.start();
     }
 
     /** Tells {@code listener} of every recipient's delivery outcome from now on. */
@@ -374,10 +378,23 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /** Four times a second: a delivered text stays in a spare file no longer than the spool's hold and this. */
+    private void sweep() {
+        while (running) {
+            try {
+                Thread.sleep(250);
+                spool.tidy();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException | Error e) {
+                LOG.warn("queue manager: cannot empty spare files now: {}", e.toString());
+            }
+        }
+    }
+
     private void schedule() {
         while (running) {
             try {
-                spool.tidy(); // finished texts do not stay in spare files for long
                 boolean interval = System.nanoTime() - nextScanNanos >= 0;
                 if (interval || (backlog && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
                     try {
@@ -912,6 +929,17 @@ public final class QueueManager implements AutoCloseable {
         } catch (InterruptedException e) {
             pool.shutdownNow();
             Thread.currentThread().interrupt();
+        }
+        sweeper.interrupt();
+        try {
+            sweeper.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            spool.tidyAll(); // the texts finished in the last seconds do not stay in the spool until the next start
+        } catch (RuntimeException e) {
+            LOG.warn("queue manager: cannot empty spare files: {}", e.toString());
         }
     }
 

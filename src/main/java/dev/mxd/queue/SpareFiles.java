@@ -49,7 +49,6 @@ final class SpareFiles implements GroupSync.Listener {
     private long counter;    // the next spare's name
     private long sequence;   // the next given one's place
     private long synced;     // every given one before this is on disk
-    private volatile long lastSweep = System.nanoTime();
 
     /** A spare file; {@code holding} while it has a finished text in it, given to the pool at {@code since}. */
     private record Spare(Path path, boolean holding, long since) {}
@@ -193,28 +192,34 @@ final class SpareFiles implements GroupSync.Listener {
 
     /**
      * Empties the spares that have held a finished text for {@code hold} or longer, ready or
-     * not yet on disk; does nothing when the last sweep was less than half of {@code hold} ago.
-     * Each is out of the pool while it is emptied, so that no commit writes into it meanwhile.
-     * The spool's queue manager calls this from its loop, which turns at least every 200 ms.
+     * not yet on disk. Each is out of the pool while it is emptied, so that no commit writes into
+     * it meanwhile. The queue manager calls this a few times a second from a thread of its own.
      */
     void sweep() {
-        long now = System.nanoTime();
-        if (holdNanos <= 0 || now - lastSweep < holdNanos / 2) {
-            return;
+        if (holdNanos > 0) {
+            sweep(holdNanos);
         }
-        lastSweep = now;
+    }
+
+    /** Empties every spare that holds a finished text, however recent (at shutdown). */
+    void sweepAll() {
+        sweep(0);
+    }
+
+    private void sweep(long minimumAge) {
+        long now = System.nanoTime();
         List<Map.Entry<Long, Spare>> old = new ArrayList<>();
         synchronized (this) {
             for (Iterator<Spare> it = ready.iterator(); it.hasNext(); ) {
                 Spare s = it.next();
-                if (s.holding() && now - s.since() >= holdNanos) {
+                if (s.holding() && now - s.since() >= minimumAge) {
                     it.remove();
                     old.add(Map.entry(-1L, s));
                 }
             }
             for (Iterator<Map.Entry<Long, Spare>> it = given.entrySet().iterator(); it.hasNext(); ) {
                 Map.Entry<Long, Spare> e = it.next();
-                if (e.getValue().holding() && now - e.getValue().since() >= holdNanos) {
+                if (e.getValue().holding() && now - e.getValue().since() >= minimumAge) {
                     it.remove();
                     old.add(Map.entry(e.getKey(), e.getValue()));
                 }

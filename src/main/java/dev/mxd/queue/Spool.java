@@ -56,7 +56,7 @@ public final class Spool implements MessageStore {
 
     /** Octets of message text kept in memory before it goes to its file in {@code data/}. */
     public static final int MEMORY_LIMIT = 64 * 1024;
-    /** Finished messages' text files kept, emptied, for the next texts (docs/spool.md, "Spare text files"). */
+    /** Finished messages' text files kept for the next texts (docs/spool.md, "Spare text files"). */
     static final int SPARES = 1000;
 
     /**
@@ -76,6 +76,12 @@ public final class Spool implements MessageStore {
     private final GroupSync acceptSync;
     private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
     private final List<Consumer<Accepted>> listeners = new CopyOnWriteArrayList<>();
+    /** How far ahead an attached spool dates what it commits, until its caller moves it to deferred/. */
+    static final java.time.Duration ATTACHED_NOT_BEFORE = java.time.Duration.ofMinutes(1);
+
+    /** Another process's handle on a running server's spool ({@link #attach}). */
+    private boolean attached;
+
     /** Ids whose envelope is linked into incoming/ but whose commit has not ended (its fsync, its listeners). */
     private final Set<String> committing = ConcurrentHashMap.newKeySet();
     private volatile Optional<StoreFailure> lastFailure = Optional.empty();
@@ -114,13 +120,16 @@ public final class Spool implements MessageStore {
      * The spool of a server that may be running, for another process that only adds messages
      * ({@code mxd quarantine release}): never recovers, since recovery would delete the running
      * server's messages in progress. Hand what it adds to the server through {@link #defer}: the
-     * server's queue manager scans {@code deferred/} for due mail, not {@code incoming/}.
+     * server's queue manager takes due mail from {@code deferred/}, and from {@code incoming/} only
+     * what has waited there a while. A message this spool commits is dated {@link #ATTACHED_NOT_BEFORE}
+     * ahead until then, so the server does not take it while its commit may still fail.
      */
     public static Spool attach(Path root, String hostname, Clock clock) throws IOException {
         Spool s = new Spool(root, hostname, clock);
         if (!Files.isDirectory(s.data) || !Files.isDirectory(root.resolve(QueueState.DEFERRED.directory()))) {
             return open(root, hostname, clock); // no spool yet: nothing to disturb
         }
+        s.attached = true;
         return s;
     }
 
@@ -335,6 +344,10 @@ public final class Spool implements MessageStore {
                         kind);
                 json = EnvelopeJson.write(e);
                 text.persist(EnvelopeFile.trailer(json));
+                if (attached) {
+                    // the running server's scan of incoming/ does not know of this commit: the file's time tells it to wait
+                    Files.setLastModifiedTime(target, FileTime.from(clock.instant().plus(ATTACHED_NOT_BEFORE)));
+                }
                 committing.add(id); // before the link: no scan of incoming/ takes it until the commit has ended
                 Files.createLink(envelope, target);
                 acceptSync.await();
@@ -649,10 +662,15 @@ public final class Spool implements MessageStore {
 
     /**
      * Empties the spare files that have kept a finished text for {@link #SPARE_HOLD}; cheap when
-     * there is nothing to do. The queue manager calls it from its loop.
+     * there is nothing to do. The queue manager calls it a few times a second.
      */
     public void tidy() {
         spares.sweep();
+    }
+
+    /** Empties every spare file that keeps a finished text (the queue manager, when it stops). */
+    public void tidyAll() {
+        spares.sweepAll();
     }
 
     public Path root() {

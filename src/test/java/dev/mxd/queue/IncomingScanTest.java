@@ -137,4 +137,33 @@ class IncomingScanTest {
         assertThat(seenCommitting).containsExactly(true);
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> delivered.contains(id) && queue.idle());
     }
+
+    /**
+     * Another process's commit ({@code mxd quarantine release} through {@link Spool#attach}) is
+     * dated ahead, so the running server's scan of incoming/ leaves it alone until that process
+     * hands it over by moving it to deferred/; then it goes at once.
+     */
+    @Test
+    void anotherProcesssCommitWaitsUntilItIsHandedOver() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Set<String> delivered = ConcurrentHashMap.newKeySet();
+        DeliveryAgent remote = (e, text, rs) -> {
+            delivered.add(e.id());
+            return rs.stream().map(r -> delivered()).toList();
+        };
+        queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1)), Duration.ofMillis(100), 20),
+                noLocalMail(), remote, (e, t, r) -> { }, Clock.systemUTC());
+        queue.start();
+
+        Spool other = Spool.attach(dir, "mx.test", Clock.systemUTC());
+        String id = ((StoreOutcome.Stored) other.store(DestinationBacklogTest.to("someone@far.test"))).queueId();
+        Instant dated = Files.getLastModifiedTime(dir.resolve("incoming").resolve(id + ".json")).toInstant();
+        assertThat(dated).as("dated ahead: not for the server's scan yet").isAfter(Instant.now().plus(QueueManager.INCOMING_GRACE));
+        Thread.sleep(500); // five scan intervals
+        assertThat(delivered).isEmpty();
+
+        other.defer(id, QueueState.INCOMING, Instant.now());
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> delivered.contains(id) && queue.idle());
+    }
 }

@@ -110,6 +110,33 @@ class SpareFilesTest {
         assertThat(spares.take(data.resolve("N"))).isTrue();
         assertThat(spares.take(data.resolve("M"))).isTrue();
         assertThat(dataFiles()).containsExactly("M", "N");
+
+        spares.give(Files.writeString(data.resolve("T2"), "finished a moment ago"));
+        spares.sweepAll();
+        assertThat(Files.size(data.resolve("spare.2"))).as("at shutdown, however recent").isZero();
+    }
+
+    @Test
+    void whenTheQueueManagerStopsNoSpareKeepsADeliveredText() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        java.util.Set<String> delivered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        DeliveryAgent local = (e, text, rs) -> {
+            delivered.add(e.id());
+            return rs.stream().map(r -> (DeliveryResult) new DeliveryResult.Delivered(dev.mxd.smtp.EnhancedStatus.OK, "stored",
+                    java.util.Optional.empty(), java.util.Optional.empty())).toList();
+        };
+        QueueManager queue = new QueueManager(s, QueueManager.Settings.defaults(), local, local, (e, t, r) -> { }, Clock.systemUTC());
+        try {
+            queue.start();
+            String id = id(s.store(SpoolTest.message("Subject: private\r\n\r\nprivate words\r\n")));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> delivered.contains(id) && queue.idle()
+                    && s.state(id).isEmpty());
+            assertThat(dataFiles()).hasSize(1).allSatisfy(f -> assertThat(f).startsWith(SpareFiles.PREFIX));
+        } finally {
+            queue.close();
+        }
+        assertThat(dataFiles()).hasSize(1).allSatisfy(f -> assertThat(Files.size(dir.resolve("data").resolve(f)))
+                .as("emptied when the queue manager stopped, not a hold later or at the next start").isZero());
     }
 
     @Test
