@@ -9,6 +9,9 @@
 #                  counted from the first second (where mxd's p99 was about twice Postfix's:
 #                  docs/performance.md)
 #        MTAS="mxd postfix exim opensmtpd haraka"  which MTAs, in this order in every run
+#        LATENCY_SAMPLES=FILE  the generator writes every counted sample there ("second latency-ms",
+#                  one a line), to see where in the run the slow ones fall; each measurement
+#                  overwrites it, so use it with one MTA and one run
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RATE=${1:-200}; CONNS=${2:-20}; SECS=${3:-30}; RUNS=${4:-3}; WARMUP=${WARMUP:-60}

@@ -15,7 +15,6 @@ import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -29,9 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The spool hands a message it has just accepted to the queue manager with the envelope it
@@ -40,19 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * details, no client name), and a message the operator moved before its first attempt is taken
  * from where it is on disk, not from the envelope handed over.
  */
-class AcceptedEnvelopeTest {
-
-    @TempDir
-    Path dir;
-
-    QueueManager queue;
-
-    @AfterEach
-    void close() {
-        if (queue != null) {
-            queue.close();
-        }
-    }
+class AcceptedEnvelopeTest extends QueueManagerTestBase {
 
     private static final DeliveryResult OK = new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
 

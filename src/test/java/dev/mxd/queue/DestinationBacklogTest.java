@@ -13,7 +13,6 @@ import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,9 +25,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A destination's backlog larger than the active limit (the ids the queue manager keeps in
@@ -38,19 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * one domain until the test lets them go; DestinationLimitsPeerTest does the same against real
  * next hops with the default limit.
  */
-class DestinationBacklogTest {
-
-    @TempDir
-    Path dir;
-
-    QueueManager queue;
-
-    @AfterEach
-    void close() {
-        if (queue != null) {
-            queue.close();
-        }
-    }
+class DestinationBacklogTest extends QueueManagerTestBase {
 
     static ReceivedMessage to(String address) {
         return new ReceivedMessage(Optional.of(Mailbox.parse("a@b.test")), MailParameters.NONE,

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.mail.MessageStore.StoreOutcome;
 import dev.mxd.smtp.EnhancedStatus;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
@@ -16,31 +15,25 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Mail in incoming/ that the queue manager did not take when it was accepted (the ready queue was
  * full) is found by the scan soon after there is room, and a message whose commit has not ended
  * is never taken by a scan, however old its file looks.
  */
-class IncomingScanTest {
-
-    @TempDir
-    Path dir;
-
-    QueueManager queue;
-
-    @AfterEach
-    void close() {
-        if (queue != null) {
-            queue.close();
-        }
-    }
+class IncomingScanTest extends QueueManagerTestBase {
 
     private static DeliveryResult delivered() {
         return new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
+    }
+
+    /** Delivers everything at once, noting each message's id in {@code delivered}. */
+    private static DeliveryAgent noting(Set<String> delivered) {
+        return (e, text, rs) -> {
+            delivered.add(e.id());
+            return rs.stream().map(r -> delivered()).toList();
+        };
     }
 
     private static DeliveryAgent noLocalMail() {
@@ -97,10 +90,7 @@ class IncomingScanTest {
     void aMessageStillBeingCommittedIsNotTakenByTheScan() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
         Set<String> delivered = ConcurrentHashMap.newKeySet();
-        DeliveryAgent remote = (e, text, rs) -> {
-            delivered.add(e.id());
-            return rs.stream().map(r -> delivered()).toList();
-        };
+        DeliveryAgent remote = noting(delivered);
         CountDownLatch inListener = new CountDownLatch(1);
         CountDownLatch mayEnd = new CountDownLatch(1);
         Set<Boolean> seenCommitting = ConcurrentHashMap.newKeySet();
@@ -147,10 +137,7 @@ class IncomingScanTest {
     void anotherProcesssCommitWaitsUntilItIsHandedOver() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
         Set<String> delivered = ConcurrentHashMap.newKeySet();
-        DeliveryAgent remote = (e, text, rs) -> {
-            delivered.add(e.id());
-            return rs.stream().map(r -> delivered()).toList();
-        };
+        DeliveryAgent remote = noting(delivered);
         queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1)), Duration.ofMillis(100), 20),
                 noLocalMail(), remote, (e, t, r) -> { }, Clock.systemUTC());

@@ -14,7 +14,6 @@ import dev.mxd.mail.Route;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,9 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An attempt whose outcomes cannot be written (the disk is full when the bounce is spooled, found
@@ -35,19 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * at the next attempt, and the failed one's notice is sent once the disk has room. Before, the
  * envelope on disk still said "to deliver" and the next attempt delivered a second copy.
  */
-class UnrecordedOutcomeTest {
-
-    @TempDir
-    Path dir;
-
-    QueueManager queue;
-
-    @AfterEach
-    void close() {
-        if (queue != null) {
-            queue.close();
-        }
-    }
+class UnrecordedOutcomeTest extends QueueManagerTestBase {
 
     @Test
     void outcomesThatCouldNotBeWrittenAreRecordedBeforeAnythingIsDeliveredAgain() throws Exception {
