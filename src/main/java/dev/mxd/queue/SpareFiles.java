@@ -48,7 +48,6 @@ final class SpareFiles implements GroupSync.Listener {
     private int held;        // ready, given, being made or being emptied: never more than limit
     private long counter;    // the next spare's name
     private long sequence;   // the next given one's place
-    private long synced;     // every given one before this is on disk
 
     /** A spare file; {@code holding} while it has a finished text in it, given to the pool at {@code since}. */
     private record Spare(Path path, boolean holding, long since) {}
@@ -208,25 +207,24 @@ final class SpareFiles implements GroupSync.Listener {
 
     private void sweep(long minimumAge) {
         long now = System.nanoTime();
-        List<Map.Entry<Long, Spare>> old = new ArrayList<>();
+        List<Spare> old = new ArrayList<>();
         synchronized (this) {
             for (Iterator<Spare> it = ready.iterator(); it.hasNext(); ) {
                 Spare s = it.next();
                 if (s.holding() && now - s.since() >= minimumAge) {
                     it.remove();
-                    old.add(Map.entry(-1L, s));
+                    old.add(s);
                 }
             }
-            for (Iterator<Map.Entry<Long, Spare>> it = given.entrySet().iterator(); it.hasNext(); ) {
-                Map.Entry<Long, Spare> e = it.next();
-                if (e.getValue().holding() && now - e.getValue().since() >= minimumAge) {
+            for (Iterator<Spare> it = given.values().iterator(); it.hasNext(); ) {
+                Spare s = it.next();
+                if (s.holding() && now - s.since() >= minimumAge) {
                     it.remove();
-                    old.add(Map.entry(e.getKey(), e.getValue()));
+                    old.add(s);
                 }
             }
         }
-        for (Map.Entry<Long, Spare> e : old) {
-            Spare s = e.getValue();
+        for (Spare s : old) {
             try {
                 empty(s.path());
             } catch (IOException | RuntimeException failed) {
@@ -234,13 +232,9 @@ final class SpareFiles implements GroupSync.Listener {
                 unlinkQuietly(s.path()); // removed by hand, or cannot be cut: no longer a spare
                 continue;
             }
-            Spare emptied = new Spare(s.path(), false, s.since());
             synchronized (this) {
-                if (e.getKey() >= synced) {
-                    given.put(e.getKey(), emptied); // its rename is still not known to be on disk
-                } else {
-                    ready.addLast(emptied); // least recently given: the last to be taken
-                }
+                // back as if given now: taken again after the next fsync of data/, which also covers a rename not yet on disk
+                given.put(sequence++, new Spare(s.path(), false, s.since()));
             }
         }
     }
@@ -270,7 +264,6 @@ final class SpareFiles implements GroupSync.Listener {
     /** After an fsync of {@code data/} that began at {@code mark}: the spares given before it may be taken. */
     @Override
     public synchronized void synced(long mark) {
-        synced = Math.max(synced, mark);
         while (!given.isEmpty() && given.firstKey() < mark) {
             ready.push(given.pollFirstEntry().getValue());
         }

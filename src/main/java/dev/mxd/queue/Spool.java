@@ -16,6 +16,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -63,7 +64,10 @@ public final class Spool implements MessageStore {
      * How long a spare may keep a finished text before {@link #tidy} empties it (docs/spool.md,
      * "Spare text files"); under load a later text is written over it well before.
      */
-    static final java.time.Duration SPARE_HOLD = java.time.Duration.ofSeconds(2);
+    static final Duration SPARE_HOLD = Duration.ofSeconds(2);
+
+    /** How far ahead an attached spool dates what it commits, until its caller moves it to deferred/. */
+    static final Duration ATTACHED_NOT_BEFORE = Duration.ofMinutes(1);
 
     private final Path root;
     private final Path tmp;
@@ -76,18 +80,16 @@ public final class Spool implements MessageStore {
     private final GroupSync acceptSync;
     private final Map<QueueState, GroupSync> stateSync = new EnumMap<>(QueueState.class);
     private final List<Consumer<Accepted>> listeners = new CopyOnWriteArrayList<>();
-    /** How far ahead an attached spool dates what it commits, until its caller moves it to deferred/. */
-    static final java.time.Duration ATTACHED_NOT_BEFORE = java.time.Duration.ofMinutes(1);
-
     /** Another process's handle on a running server's spool ({@link #attach}). */
-    private boolean attached;
+    private final boolean attached;
 
     /** Ids whose envelope is linked into incoming/ but whose commit has not ended (its fsync, its listeners). */
     private final Set<String> committing = ConcurrentHashMap.newKeySet();
     private volatile Optional<StoreFailure> lastFailure = Optional.empty();
 
-    private Spool(Path root, String hostname, Clock clock) {
+    private Spool(Path root, String hostname, Clock clock, boolean attached) {
         this.root = root;
+        this.attached = attached;
         this.tmp = root.resolve("tmp");
         this.data = root.resolve("data");
         this.hostname = hostname;
@@ -106,7 +108,7 @@ public final class Spool implements MessageStore {
      * envelope (a crash before acceptance) is deleted.
      */
     public static Spool open(Path root, String hostname, Clock clock) throws IOException {
-        Spool s = new Spool(root, hostname, clock);
+        Spool s = new Spool(root, hostname, clock, false);
         Files.createDirectories(s.tmp);
         Files.createDirectories(s.data);
         for (QueueState q : STATES) {
@@ -125,11 +127,10 @@ public final class Spool implements MessageStore {
      * ahead until then, so the server does not take it while its commit may still fail.
      */
     public static Spool attach(Path root, String hostname, Clock clock) throws IOException {
-        Spool s = new Spool(root, hostname, clock);
+        Spool s = new Spool(root, hostname, clock, true);
         if (!Files.isDirectory(s.data) || !Files.isDirectory(root.resolve(QueueState.DEFERRED.directory()))) {
             return open(root, hostname, clock); // no spool yet: nothing to disturb
         }
-        s.attached = true;
         return s;
     }
 
