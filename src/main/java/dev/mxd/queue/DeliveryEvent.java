@@ -57,7 +57,17 @@ public record DeliveryEvent(String queueId, String recipient, Destination destin
     public String logLine() {
         // As Postfix: a sent line shows the reply alone (relay= names who gave it); a failure keeps "host … said: …".
         String why = outcome == Outcome.SENT && detail.contains(" said: ") ? detail.substring(detail.indexOf(" said: ") + 7) : detail;
-        return String.format(Locale.ROOT, "%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", queueId, LogText.safe(recipient),
-                LogText.safe(relay), delay().toMillis() / 1000.0, dsn, outcome.word(), LogText.safe(why));
+        StringBuilder b = new StringBuilder(128).append(queueId).append(": to=<").append(LogText.safe(recipient))
+                .append(">, relay=").append(LogText.safe(relay)).append(", delay=");
+        // Seconds with two decimals, half up, as %.2f would write them; one line per recipient, so no Formatter.
+        long ms = delay().toMillis();
+        if (ms < 0) {
+            b.append('-');
+            ms = -ms;
+        }
+        long centis = (ms + 5) / 10;
+        b.append(centis / 100).append('.').append(centis % 100 < 10 ? "0" : "").append(centis % 100);
+        return b.append(", dsn=").append(dsn).append(", status=").append(outcome.word()).append(" (").append(LogText.safe(why))
+                .append(')').toString();
     }
 }

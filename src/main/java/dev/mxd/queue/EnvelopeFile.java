@@ -28,11 +28,14 @@ final class EnvelopeFile {
 
     /** What follows the text in its file: the envelope's JSON, then the footer. */
     static byte[] trailer(byte[] json) {
-        byte[] length = String.format("%0" + DIGITS + "d", json.length).getBytes(StandardCharsets.US_ASCII);
         byte[] out = new byte[json.length + FOOTER];
         System.arraycopy(json, 0, out, 0, json.length);
         System.arraycopy(MARK, 0, out, json.length, MARK.length);
-        System.arraycopy(length, 0, out, json.length + MARK.length, DIGITS);
+        int n = json.length;
+        for (int i = out.length - 2; i >= json.length + MARK.length; i--) { // the length in ten digits, zeros first
+            out[i] = (byte) ('0' + n % 10);
+            n /= 10;
+        }
         out[out.length - 1] = '\n';
         return out;
     }

@@ -1,101 +1,135 @@
 package dev.mxd.queue;
 
-import dev.mxd.smtp.DsnReturn;
-import dev.mxd.smtp.DsnNotify;
-import dev.mxd.smtp.EnhancedStatus;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mxd.smtp.MailParameters;
-import dev.mxd.smtp.Mailbox;
-import dev.mxd.smtp.RcptParameters;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import dev.mxd.mail.ClientInfo;
 import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
+import dev.mxd.smtp.DsnNotify;
+import dev.mxd.smtp.DsnReturn;
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 
 /**
  * The on-disk form of an {@link Envelope}: small, readable JSON (docs/spool.md), written by
- * hand so that the format is stable and does not follow renamed Java fields.
+ * hand so that the format is stable and does not follow renamed Java fields. Every accepted
+ * message writes one and every delivery reads one, so both stream (no tree of nodes in between)
+ * and spell their times by {@link Timestamps}. The reader takes the fields in any order, passes
+ * over fields it does not know, and reads a missing or null field as empty, false or zero.
  */
 final class EnvelopeJson {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final JsonFactory JSON = new JsonFactory();
     static final int VERSION = 1;
 
     private EnvelopeJson() {}
 
     static byte[] write(Envelope e) throws IOException {
-        ObjectNode o = MAPPER.createObjectNode();
-        o.put("version", VERSION);
-        o.put("id", e.id());
-        o.put("sender", e.sender().map(Mailbox::toString).orElse(""));
-        o.put("arrival", e.arrival().toString());
-        o.put("size", e.size());
-        MailParameters p = e.parameters();
-        o.put("body", p.body() == MailParameters.Body.EIGHT_BIT_MIME ? "8BITMIME" : "7BIT");
-        o.put("smtputf8", p.smtputf8());
-        p.ret().ifPresent(r -> o.put("ret", r.name()));
-        p.envid().ifPresent(v -> o.put("envid", v));
-        if (p.requireTls()) {
-            o.put("requiretls", true); // RFC 8689; absent in envelopes written before it, which read as false
-        }
-        // Written only for notices: envelopes without the key (all of those before it) are mail.
-        switch (e.kind()) {
-            case SENDER_NOTICE -> o.put("notice", "sender");
-            case POSTMASTER_NOTICE -> o.put("notice", "postmaster");
-            case MAIL -> { }
-        }
-        ObjectNode c = o.putObject("client");
-        c.put("address", e.client().remote().getAddress().getHostAddress());
-        c.put("port", e.client().remote().getPort());
-        c.put("helo", e.client().helo());
-        c.put("esmtp", e.client().esmtp());
-        c.put("tls", e.client().tls());
-        ArrayNode rs = o.putArray("recipients");
-        for (RecipientStatus s : e.recipients()) {
-            ObjectNode r = rs.addObject();
-            r.put("address", s.recipient().address().toString());
-            ArrayNode n = r.putArray("notify");
-            s.recipient().dsn().notifyOn().stream().sorted().forEach(x -> n.add(x.name()));
-            s.recipient().dsn().orcpt().ifPresent(v -> r.put("orcpt", v));
-            if (s.recipient().route() instanceof Route.Local l) {
-                r.put("route", "local");
-                r.put("domain", l.domain());
-                ArrayNode m = r.putArray("mailboxes");
-                l.mailboxes().forEach(m::add);
-            } else {
-                r.put("route", "relay");
-                r.put("domain", ((Route.Relay) s.recipient().route()).domain());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.setPrettyPrinter(new DefaultPrettyPrinter());
+            g.writeStartObject();
+            g.writeNumberField("version", VERSION);
+            g.writeStringField("id", e.id());
+            g.writeStringField("sender", e.sender().map(Mailbox::toString).orElse(""));
+            g.writeStringField("arrival", Timestamps.iso(e.arrival()));
+            g.writeNumberField("size", e.size());
+            MailParameters p = e.parameters();
+            g.writeStringField("body", p.body() == MailParameters.Body.EIGHT_BIT_MIME ? "8BITMIME" : "7BIT");
+            g.writeBooleanField("smtputf8", p.smtputf8());
+            if (p.ret().isPresent()) {
+                g.writeStringField("ret", p.ret().get().name());
             }
-            r.put("state", s.state().name().toLowerCase(java.util.Locale.ROOT));
-            r.put("detail", s.detail());
-            r.put("updated", s.updated().toString());
-            s.status().ifPresent(v -> r.put("status", v.toString()));
-            s.remoteMta().ifPresent(v -> r.put("remote-mta", v));
+            if (p.envid().isPresent()) {
+                g.writeStringField("envid", p.envid().get());
+            }
+            if (p.requireTls()) {
+                g.writeBooleanField("requiretls", true); // RFC 8689; absent in envelopes written before it, which read as false
+            }
+            // Written only for notices: envelopes without the key (all of those before it) are mail.
+            switch (e.kind()) {
+                case SENDER_NOTICE -> g.writeStringField("notice", "sender");
+                case POSTMASTER_NOTICE -> g.writeStringField("notice", "postmaster");
+                case MAIL -> { }
+            }
+            g.writeObjectFieldStart("client");
+            g.writeStringField("address", e.client().remote().getAddress().getHostAddress());
+            g.writeNumberField("port", e.client().remote().getPort());
+            g.writeStringField("helo", e.client().helo());
+            g.writeBooleanField("esmtp", e.client().esmtp());
+            g.writeBooleanField("tls", e.client().tls());
+            g.writeEndObject();
+            g.writeArrayFieldStart("recipients");
+            for (RecipientStatus s : e.recipients()) {
+                writeRecipient(g, s);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
         }
-        return MAPPER.writeValueAsBytes(o);
+        return out.toByteArray();
     }
 
-    private static Envelope.Kind kind(JsonNode notice) throws IOException {
-        if (notice.isMissingNode() || notice.isNull()) {
+    private static void writeRecipient(JsonGenerator g, RecipientStatus s) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("address", s.recipient().address().toString());
+        g.writeArrayFieldStart("notify");
+        for (DsnNotify n : DsnNotify.values()) { // in the enum's order, as before
+            if (s.recipient().dsn().notifyOn().contains(n)) {
+                g.writeString(n.name());
+            }
+        }
+        g.writeEndArray();
+        if (s.recipient().dsn().orcpt().isPresent()) {
+            g.writeStringField("orcpt", s.recipient().dsn().orcpt().get());
+        }
+        if (s.recipient().route() instanceof Route.Local l) {
+            g.writeStringField("route", "local");
+            g.writeStringField("domain", l.domain());
+            g.writeArrayFieldStart("mailboxes");
+            for (String m : l.mailboxes()) {
+                g.writeString(m);
+            }
+            g.writeEndArray();
+        } else {
+            g.writeStringField("route", "relay");
+            g.writeStringField("domain", ((Route.Relay) s.recipient().route()).domain());
+        }
+        g.writeStringField("state", s.state().name().toLowerCase(Locale.ROOT));
+        g.writeStringField("detail", s.detail());
+        g.writeStringField("updated", Timestamps.iso(s.updated()));
+        if (s.status().isPresent()) {
+            g.writeStringField("status", s.status().get().toString());
+        }
+        if (s.remoteMta().isPresent()) {
+            g.writeStringField("remote-mta", s.remoteMta().get());
+        }
+        g.writeEndObject();
+    }
+
+    private static Envelope.Kind kind(String notice) throws IOException {
+        if (notice == null) {
             return Envelope.Kind.MAIL;
         }
-        return switch (notice.asText()) {
+        return switch (notice) {
             case "sender" -> Envelope.Kind.SENDER_NOTICE;
             case "postmaster" -> Envelope.Kind.POSTMASTER_NOTICE;
-            default -> throw new IOException("envelope field notice is '" + notice.asText() + "', not sender or postmaster");
+            default -> throw new IOException("envelope field notice is '" + notice + "', not sender or postmaster");
         };
     }
 
@@ -104,48 +138,178 @@ final class EnvelopeJson {
      * edited by hand) reads as none, so the message is still delivered, with X.0.0 in a notice.
      */
     private static Optional<EnhancedStatus> status(String text) {
-        return EnhancedStatus.parse(text);
+        return text == null ? Optional.empty() : EnhancedStatus.parse(text);
+    }
+
+    /** The fields of one recipient as read, turned into a {@link RecipientStatus} once the version is known. */
+    private static final class RecipientFields {
+        String address = "";
+        final Set<DsnNotify> notify = EnumSet.noneOf(DsnNotify.class);
+        final List<String> notifyNames = new ArrayList<>();
+        String orcpt;
+        String route = "";
+        String domain = "";
+        final List<String> mailboxes = new ArrayList<>();
+        String state = "";
+        String detail = "";
+        String updated = "";
+        String status;
+        String remoteMta;
+
+        RecipientStatus toStatus() {
+            notifyNames.forEach(n -> notify.add(DsnNotify.valueOf(n)));
+            RcptParameters dsn = new RcptParameters(notify, Optional.ofNullable(orcpt));
+            Route r = route.equals("local") ? new Route.Local(domain, mailboxes) : new Route.Relay(domain);
+            return new RecipientStatus(new Recipient(Mailbox.parse(address), dsn, r),
+                    DeliveryState.valueOf(state.toUpperCase(Locale.ROOT)), detail, Timestamps.parseIso(updated),
+                    status(status), Optional.ofNullable(remoteMta));
+        }
     }
 
     static Envelope read(byte[] bytes) throws IOException {
-        JsonNode o = MAPPER.readTree(bytes);
-        try {
-            if (o.path("version").asInt() != VERSION) {
-                throw new IOException("envelope version " + o.path("version") + " is not " + VERSION);
+        int version = 0;
+        String id = "";
+        String sender = "";
+        String arrival = "";
+        long size = 0;
+        String body = "";
+        boolean smtputf8 = false;
+        String ret = null;
+        String envid = null;
+        boolean requireTls = false;
+        String notice = null;
+        String address = "";
+        int port = 0;
+        String helo = "";
+        boolean esmtp = false;
+        boolean tls = false;
+        List<RecipientFields> recipients = new ArrayList<>();
+        try (JsonParser p = JSON.createParser(bytes)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("malformed envelope: not a JSON object");
             }
-            String sender = o.path("sender").asText();
-            MailParameters p = new MailParameters(OptionalLong.empty(),
-                    o.path("body").asText().equals("8BITMIME") ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT,
-                    o.path("smtputf8").asBoolean(),
-                    o.hasNonNull("ret") ? Optional.of(DsnReturn.valueOf(o.get("ret").asText())) : Optional.empty(),
-                    o.hasNonNull("envid") ? Optional.of(o.get("envid").asText()) : Optional.empty(),
-                    o.path("requiretls").asBoolean(false));
-            JsonNode c = o.path("client");
-            ClientInfo client = new ClientInfo(new InetSocketAddress(InetAddress.getByName(c.path("address").asText()), c.path("port").asInt()),
-                    c.path("helo").asText(), c.path("esmtp").asBoolean(), c.path("tls").asBoolean());
-            List<RecipientStatus> rs = new ArrayList<>();
-            for (JsonNode r : o.path("recipients")) {
-                Set<DsnNotify> notify = EnumSet.noneOf(DsnNotify.class);
-                r.path("notify").forEach(n -> notify.add(DsnNotify.valueOf(n.asText())));
-                RcptParameters dsn = new RcptParameters(notify, r.hasNonNull("orcpt") ? Optional.of(r.get("orcpt").asText()) : Optional.empty());
-                Route route;
-                if (r.path("route").asText().equals("local")) {
-                    List<String> boxes = new ArrayList<>();
-                    r.path("mailboxes").forEach(m -> boxes.add(m.asText()));
-                    route = new Route.Local(r.path("domain").asText(), boxes);
-                } else {
-                    route = new Route.Relay(r.path("domain").asText());
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                p.nextToken();
+                switch (field) {
+                    case "version" -> version = p.getValueAsInt();
+                    case "id" -> id = text(p);
+                    case "sender" -> sender = text(p);
+                    case "arrival" -> arrival = text(p);
+                    case "size" -> size = p.getValueAsLong();
+                    case "body" -> body = text(p);
+                    case "smtputf8" -> smtputf8 = p.getValueAsBoolean();
+                    case "ret" -> ret = optional(p);
+                    case "envid" -> envid = optional(p);
+                    case "requiretls" -> requireTls = p.getValueAsBoolean();
+                    case "notice" -> notice = optional(p);
+                    case "client" -> {
+                        if (p.currentToken() != JsonToken.START_OBJECT) {
+                            p.skipChildren();
+                            continue;
+                        }
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String f = p.currentName();
+                            p.nextToken();
+                            switch (f) {
+                                case "address" -> address = text(p);
+                                case "port" -> port = p.getValueAsInt();
+                                case "helo" -> helo = text(p);
+                                case "esmtp" -> esmtp = p.getValueAsBoolean();
+                                case "tls" -> tls = p.getValueAsBoolean();
+                                default -> p.skipChildren();
+                            }
+                        }
+                    }
+                    case "recipients" -> {
+                        if (p.currentToken() == JsonToken.START_ARRAY) {
+                            for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY && t != null; t = p.nextToken()) {
+                                if (t == JsonToken.START_OBJECT) {
+                                    recipients.add(recipient(p));
+                                } else {
+                                    p.skipChildren();
+                                }
+                            }
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
+                    default -> p.skipChildren();
                 }
-                rs.add(new RecipientStatus(new Recipient(Mailbox.parse(r.path("address").asText()), dsn, route),
-                        DeliveryState.valueOf(r.path("state").asText().toUpperCase(java.util.Locale.ROOT)),
-                        r.path("detail").asText(), Instant.parse(r.path("updated").asText()),
-                        r.hasNonNull("status") ? status(r.get("status").asText()) : Optional.empty(),
-                        r.hasNonNull("remote-mta") ? Optional.of(r.get("remote-mta").asText()) : Optional.empty()));
             }
-            return new Envelope(o.path("id").asText(), sender.isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(sender)), p, rs,
-                    client, Instant.parse(o.path("arrival").asText()), o.path("size").asLong(), kind(o.path("notice")));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException("malformed envelope: " + e.getOriginalMessage(), e);
+        }
+        try {
+            if (version != VERSION) {
+                throw new IOException("envelope version " + version + " is not " + VERSION);
+            }
+            MailParameters params = new MailParameters(OptionalLong.empty(),
+                    body.equals("8BITMIME") ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT,
+                    smtputf8, ret == null ? Optional.empty() : Optional.of(DsnReturn.valueOf(ret)), Optional.ofNullable(envid), requireTls);
+            ClientInfo client = new ClientInfo(new InetSocketAddress(InetAddress.getByName(address), port), helo, esmtp, tls);
+            List<RecipientStatus> rs = new ArrayList<>(recipients.size());
+            for (RecipientFields r : recipients) {
+                rs.add(r.toStatus());
+            }
+            return new Envelope(id, sender.isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(sender)), params, rs,
+                    client, Timestamps.parseIso(arrival), size, kind(notice));
         } catch (RuntimeException e) {
             throw new IOException("malformed envelope: " + e.getMessage(), e);
+        }
+    }
+
+    /** One recipient's object, the parser on its START_OBJECT; leaves it on the END_OBJECT. */
+    private static RecipientFields recipient(JsonParser p) throws IOException {
+        RecipientFields r = new RecipientFields();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            p.nextToken();
+            switch (f) {
+                case "address" -> r.address = text(p);
+                case "notify" -> strings(p, r.notifyNames);
+                case "orcpt" -> r.orcpt = optional(p);
+                case "route" -> r.route = text(p);
+                case "domain" -> r.domain = text(p);
+                case "mailboxes" -> strings(p, r.mailboxes);
+                case "state" -> r.state = text(p);
+                case "detail" -> r.detail = text(p);
+                case "updated" -> r.updated = text(p);
+                case "status" -> r.status = optional(p);
+                case "remote-mta" -> r.remoteMta = optional(p);
+                default -> p.skipChildren();
+            }
+        }
+        return r;
+    }
+
+    /** A scalar's text ("" for null, an object or an array, which are passed over). */
+    private static String text(JsonParser p) throws IOException {
+        String v = optional(p);
+        return v == null ? "" : v;
+    }
+
+    /** A scalar's text, or null for null, an object or an array (passed over). */
+    private static String optional(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+            p.skipChildren();
+            return null;
+        }
+        return t == JsonToken.VALUE_NULL ? null : p.getValueAsString();
+    }
+
+    /** The texts of an array's scalars into {@code into}; anything but an array is passed over. */
+    private static void strings(JsonParser p, List<String> into) throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            p.skipChildren();
+            return;
+        }
+        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY && t != null; t = p.nextToken()) {
+            String v = optional(p);
+            if (v != null) {
+                into.add(v);
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class QueueIds {
 
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
     private final AtomicLong counter = new AtomicLong(new SecureRandom().nextInt(1 << 20));
 
     /** When the message with this id arrived (to the millisecond), read from the id alone; empty for a foreign name. */
@@ -27,6 +28,10 @@ final class QueueIds {
 
     String next(long epochMillis) {
         long n = counter.getAndIncrement() & 0xFFFFF;
-        return (Long.toString(epochMillis, 36) + String.format("%05X", n)).toUpperCase(Locale.ROOT);
+        StringBuilder id = new StringBuilder(14).append(Long.toString(epochMillis, 36).toUpperCase(Locale.ROOT));
+        for (int shift = 16; shift >= 0; shift -= 4) { // the counter in five hexadecimal digits
+            id.append(HEX[(int) (n >>> shift) & 0xF]);
+        }
+        return id.toString();
     }
 }

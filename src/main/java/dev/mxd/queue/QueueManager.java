@@ -902,7 +902,9 @@ public final class QueueManager implements AutoCloseable {
         DeliveryEvent event = new DeliveryEvent(e.id(), r.recipient().address().toString(), destination,
                 r.remoteMta().orElse(local ? "local" : "none"), DeliveryEvent.Outcome.of(r.state()), dsn, r.detail(),
                 e.arrival(), clock.instant());
-        LOG.info("{}", event.logLine());
+        if (LOG.isInfoEnabled()) {
+            LOG.info("{}", event.logLine());
+        }
         for (DeliveryListener l : listeners) {
             try {
                 l.delivered(event);

@@ -18,13 +18,10 @@ import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -52,8 +49,6 @@ import org.slf4j.LoggerFactory;
 public final class Spool implements MessageStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
-    private static final DateTimeFormatter RFC5322_DATE =
-            DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
 
     /** Octets of message text kept in memory before it goes to its file in {@code data/}. */
     public static final int MEMORY_LIMIT = 64 * 1024;
@@ -442,7 +437,7 @@ public final class Spool implements MessageStore {
             var to = m.recipients().get(0).address();
             h.append("\r\n\tfor <").append(to.toAscii().orElse(to)).append('>');
         }
-        h.append("; ").append(RFC5322_DATE.format(now)).append("\r\n");
+        h.append("; ").append(Timestamps.rfc5322(now)).append("\r\n");
         return h.toString().getBytes(StandardCharsets.UTF_8);
     }
 

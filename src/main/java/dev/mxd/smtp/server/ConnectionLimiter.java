@@ -87,10 +87,17 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
      * that is full, narrowest bound first; or the refusal when a full bound has no session idle enough.
      */
     private synchronized Optional<SmtpReply> admit(Client client, List<Client> shed) {
+        int fromAddress = perAddress.getOrDefault(client.address(), 0);
+        int fromNetwork = perNetwork.getOrDefault(client.network(), 0);
+        if (fromAddress < limits.maxConnectionsPerIp() && fromNetwork < limits.maxConnectionsPerNetwork()
+                && open.size() < limits.maxConnections()) {
+            count(client); // every bound has room: the usual case, without weighing whom to shed
+            return Optional.empty();
+        }
         List<Bound> bounds = List.of(
-                new Bound(limits.maxConnectionsPerIp(), perAddress.getOrDefault(client.address(), 0),
+                new Bound(limits.maxConnectionsPerIp(), fromAddress,
                         c -> c.address().equals(client.address()), Replies.TOO_MANY_CONNECTIONS_FROM_YOU),
-                new Bound(limits.maxConnectionsPerNetwork(), perNetwork.getOrDefault(client.network(), 0),
+                new Bound(limits.maxConnectionsPerNetwork(), fromNetwork,
                         c -> c.network().equals(client.network()), Replies.TOO_MANY_CONNECTIONS_FROM_YOUR_NETWORK),
                 new Bound(limits.maxConnections(), open.size(), c -> true, Replies.TOO_MANY_CONNECTIONS));
         long now = System.nanoTime();
@@ -112,11 +119,15 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         for (Client c : shed) {
             release(c.channel());
         }
+        count(client);
+        return Optional.empty();
+    }
+
+    private synchronized void count(Client client) {
         open.put(client.channel(), client);
         perAddress.merge(client.address(), 1, Integer::sum);
         perNetwork.merge(client.network(), 1, Integer::sum);
         total = open.size();
-        return Optional.empty();
     }
 
     private synchronized void release(Channel ch) {

@@ -63,13 +63,17 @@ final class SessionLog {
         }
         connectLogged = true;
         name = clientName.orElse("unknown");
-        LOG.info("connect from {}", client());
+        if (LOG.isInfoEnabled()) {
+            LOG.info("connect from {}", client());
+        }
     }
 
     /** The disconnect line, e.g. {@code disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5/6}. */
     void disconnected() {
         connected(Optional.empty()); // gone before its name was known: the connect line still comes first
-        LOG.info("disconnect from {}{}", client(), countsText());
+        if (LOG.isInfoEnabled()) {
+            LOG.info("disconnect from {}{}", client(), countsText());
+        }
     }
 
     String countsText() {
