@@ -25,6 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LauncherJdkChoiceTest {
 
+    /** What the launcher adds unless MXD_JAVA_OPTS says otherwise: the collector, its young generation, less inlining. */
+    private static final String INLINING = "-XX:FreqInlineSize=100 -XX:InlineSmallCode=1000";
+    private static final String DEFAULTS = "-XX:+UseSerialGC -Xmn16m " + INLINING;
+
     @Test
     void withOnlyJdk17InstalledTheLauncherRunsJavaOnThePathAndMakesNoCache(@TempDir Path dir) throws Exception {
         Path jvms = Files.createDirectories(dir.resolve("jvm"));
@@ -34,13 +38,13 @@ class LauncherJdkChoiceTest {
 
         Run r = mxd(dir, Map.of("MXD_JVM_DIR", jvms.toString()), "--version");
         assertThat(r.status()).as(r.err()).isZero();
-        assertThat(r.out()).isEqualTo("path java ran: -XX:+UseSerialGC -Xmn16m -jar " + dir.resolve("target/mxd.jar") + " --version\n");
+        assertThat(r.out()).isEqualTo("path java ran: " + DEFAULTS + " -jar " + dir.resolve("target/mxd.jar") + " --version\n");
         assertThat(r.err()).isEmpty();
         assertThat(dir.resolve("target/mxd.aot")).doesNotExist();
     }
 
     @Test
-    void aHeapSizedInMxdJavaOptsReplacesTheDefaultYoungGeneration(@TempDir Path dir) throws Exception {
+    void aHeapSizeOrInliningInMxdJavaOptsReplacesTheLaunchersDefault(@TempDir Path dir) throws Exception {
         Path jvms = Files.createDirectories(dir.resolve("jvm"));
         jdk(jvms.resolve("java-17-openjdk-amd64"), "17.0.15+6-Debian-1deb12u1", false);
         layout(dir);
@@ -48,10 +52,14 @@ class LauncherJdkChoiceTest {
 
         Run sized = mxd(dir, Map.of("MXD_JVM_DIR", jvms.toString(), "MXD_JAVA_OPTS", "-Xmx64m"), "--version");
         assertThat(sized.status()).as(sized.err()).isZero();
-        assertThat(sized.out()).isEqualTo("path java ran: -XX:+UseSerialGC -Xmx64m -jar " + jar + " --version\n");
+        assertThat(sized.out()).isEqualTo("path java ran: -XX:+UseSerialGC " + INLINING + " -Xmx64m -jar " + jar + " --version\n");
 
         Run young = mxd(dir, Map.of("MXD_JVM_DIR", jvms.toString(), "MXD_JAVA_OPTS", "-Xmn64m"), "--version");
-        assertThat(young.out()).isEqualTo("path java ran: -XX:+UseSerialGC -Xmn64m -jar " + jar + " --version\n");
+        assertThat(young.out()).isEqualTo("path java ran: -XX:+UseSerialGC " + INLINING + " -Xmn64m -jar " + jar + " --version\n");
+
+        Run inlining = mxd(dir, Map.of("MXD_JVM_DIR", jvms.toString(), "MXD_JAVA_OPTS", "-XX:FreqInlineSize=325"), "--version");
+        assertThat(inlining.out()).as("the compiler's own inlining when asked for")
+                .isEqualTo("path java ran: -XX:+UseSerialGC -Xmn16m -XX:FreqInlineSize=325 -jar " + jar + " --version\n");
     }
 
     @Test
@@ -69,9 +77,9 @@ class LauncherJdkChoiceTest {
         assertThat(first.err()).contains("mxd: making the AOT cache " + aot + " with JDK 25.0.3+9-LTS")
                 .containsPattern("mxd: made the AOT cache in \\d+ s");
         assertThat(Files.readString(dir.resolve("target/mxd.aot.log")))
-                .contains("25.0.3+9-LTS ran: -XX:+UseSerialGC -Xmn16m -XX:AOTCacheOutput=" + aot + ".tmp -jar " + jar
+                .contains("25.0.3+9-LTS ran: " + DEFAULTS + " -XX:AOTCacheOutput=" + aot + ".tmp -jar " + jar
                         + " demo --train --messages 2000");
-        assertThat(first.out()).isEqualTo("25.0.3+9-LTS ran: -XX:+UseSerialGC -Xmn16m -XX:AOTCache=" + aot
+        assertThat(first.out()).isEqualTo("25.0.3+9-LTS ran: " + DEFAULTS + " -XX:AOTCache=" + aot
                 + " -Xlog:aot=off -Xlog:cds=off -jar " + jar + " --version\n");
         assertThat(aot).exists();
 
@@ -86,12 +94,12 @@ class LauncherJdkChoiceTest {
 
         Run off = mxd(dir, Map.of("MXD_JVM_DIR", jvms.toString(), "MXD_AOT", "off"), "--version");
         assertThat(off.err()).isEmpty();
-        assertThat(off.out()).isEqualTo("25.0.3+9-LTS ran: -XX:+UseSerialGC -Xmn16m -jar " + jar + " --version\n");
+        assertThat(off.out()).isEqualTo("25.0.3+9-LTS ran: " + DEFAULTS + " -jar " + jar + " --version\n");
 
         Run on17 = mxd(dir, Map.of("MXD_JVM_DIR", jvms.toString(), "MXD_JAVA",
                 jvms.resolve("java-17-openjdk-amd64/bin/java").toString()), "--version");
         assertThat(on17.err()).isEmpty();
-        assertThat(on17.out()).isEqualTo("17.0.15+6-Debian-1deb12u1 ran: -XX:+UseSerialGC -Xmn16m -jar " + jar + " --version\n");
+        assertThat(on17.out()).isEqualTo("17.0.15+6-Debian-1deb12u1 ran: " + DEFAULTS + " -jar " + jar + " --version\n");
     }
 
     @Test
@@ -105,7 +113,7 @@ class LauncherJdkChoiceTest {
         assertThat(first.status()).isZero();
         assertThat(first.err()).contains("mxd: warning: the training run for the AOT cache failed (status 1; "
                 + dir.resolve("target/mxd.aot.log") + " says why); running without the cache");
-        assertThat(first.out()).isEqualTo("25.0.3+9-LTS ran: -XX:+UseSerialGC -Xmn16m -jar " + jar + " --version\n");
+        assertThat(first.out()).isEqualTo("25.0.3+9-LTS ran: " + DEFAULTS + " -jar " + jar + " --version\n");
 
         Run second = mxd(dir, Map.of("MXD_JVM_DIR", jvms.toString()), "--version");
         assertThat(second.err()).as("not tried again until the next build").isEmpty();
