@@ -34,7 +34,12 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
 
     /** A reply to send whose every line starts with {@code status} (RFC 2034 §4). */
     public static SmtpReply of(int code, EnhancedStatus status, List<String> text) {
-        return new SmtpReply(code, Optional.of(status), sendable(text).stream().map(l -> status + " " + l).toList());
+        String prefix = status + " ";
+        List<String> lines = new java.util.ArrayList<>(text.size());
+        for (String l : sendable(text)) {
+            lines.add(prefix + l);
+        }
+        return new SmtpReply(code, Optional.of(status), List.copyOf(lines));
     }
 
     /** A reply to send without an enhanced status code, where RFC 2034 §3 has none (greeting, EHLO, 354). */
