@@ -30,8 +30,10 @@ import java.util.Set;
  * The on-disk form of an {@link Envelope}: small, readable JSON (docs/spool.md), written by
  * hand so that the format is stable and does not follow renamed Java fields. Every accepted
  * message writes one and every delivery reads one, so both stream (no tree of nodes in between)
- * and spell their times by {@link Timestamps}. The reader takes the fields in any order, passes
- * over fields it does not know, and reads a missing or null field as empty, false or zero.
+ * and spell their times by {@link Timestamps}. The reader takes the fields in any order and passes
+ * over fields it does not know; a missing field, or a value of another kind, reads as a node
+ * tree's {@code asText}, {@code asLong} and {@code asBoolean} read it (empty, zero, false), as
+ * the reader before this one did. A recipient that is not an object makes the envelope malformed.
  */
 final class EnvelopeJson {
 
@@ -192,16 +194,16 @@ final class EnvelopeJson {
                 String field = p.currentName();
                 p.nextToken();
                 switch (field) {
-                    case "version" -> version = p.getValueAsInt();
+                    case "version" -> version = (int) number(p);
                     case "id" -> id = text(p);
                     case "sender" -> sender = text(p);
                     case "arrival" -> arrival = text(p);
-                    case "size" -> size = p.getValueAsLong();
+                    case "size" -> size = number(p);
                     case "body" -> body = text(p);
-                    case "smtputf8" -> smtputf8 = p.getValueAsBoolean();
+                    case "smtputf8" -> smtputf8 = flag(p);
                     case "ret" -> ret = optional(p);
                     case "envid" -> envid = optional(p);
-                    case "requiretls" -> requireTls = p.getValueAsBoolean();
+                    case "requiretls" -> requireTls = flag(p);
                     case "notice" -> notice = optional(p);
                     case "client" -> {
                         if (p.currentToken() != JsonToken.START_OBJECT) {
@@ -213,22 +215,23 @@ final class EnvelopeJson {
                             p.nextToken();
                             switch (f) {
                                 case "address" -> address = text(p);
-                                case "port" -> port = p.getValueAsInt();
+                                case "port" -> port = (int) number(p);
                                 case "helo" -> helo = text(p);
-                                case "esmtp" -> esmtp = p.getValueAsBoolean();
-                                case "tls" -> tls = p.getValueAsBoolean();
+                                case "esmtp" -> esmtp = flag(p);
+                                case "tls" -> tls = flag(p);
                                 default -> p.skipChildren();
                             }
                         }
                     }
                     case "recipients" -> {
+                        recipients.clear(); // a repeated key: the last one counts, as in a JSON object
                         if (p.currentToken() == JsonToken.START_ARRAY) {
                             for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY && t != null; t = p.nextToken()) {
-                                if (t == JsonToken.START_OBJECT) {
-                                    recipients.add(recipient(p));
-                                } else {
-                                    p.skipChildren();
+                                if (t != JsonToken.START_OBJECT) {
+                                    // never drop a recipient quietly: the envelope is refused and the message kept
+                                    throw new IOException("malformed envelope: recipient " + (recipients.size() + 1) + " is not an object");
                                 }
+                                recipients.add(recipient(p));
                             }
                         } else {
                             p.skipChildren();
@@ -283,10 +286,31 @@ final class EnvelopeJson {
         return r;
     }
 
-    /** A scalar's text ("" for null, an object or an array, which are passed over). */
+    /** A scalar's text: "null" for null, "" for an object or an array (passed over), as a tree node's {@code asText} reads them. */
     private static String text(JsonParser p) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return "null";
+        }
         String v = optional(p);
         return v == null ? "" : v;
+    }
+
+    /** A number (a numeric text too); 0 for anything else, an object or an array passed over. */
+    private static long number(JsonParser p) throws IOException {
+        if (p.currentToken().isStructStart()) {
+            p.skipChildren();
+            return 0;
+        }
+        return p.getValueAsLong();
+    }
+
+    /** true, a non-zero number or the text "true"; false for anything else, an object or an array passed over. */
+    private static boolean flag(JsonParser p) throws IOException {
+        if (p.currentToken().isStructStart()) {
+            p.skipChildren();
+            return false;
+        }
+        return p.getValueAsBoolean();
     }
 
     /** A scalar's text, or null for null, an object or an array (passed over). */
@@ -299,17 +323,15 @@ final class EnvelopeJson {
         return t == JsonToken.VALUE_NULL ? null : p.getValueAsString();
     }
 
-    /** The texts of an array's scalars into {@code into}; anything but an array is passed over. */
+    /** The texts of an array's values into {@code into} (each as {@link #text} reads it); anything but an array is passed over. */
     private static void strings(JsonParser p, List<String> into) throws IOException {
+        into.clear(); // a repeated key: the last one counts
         if (p.currentToken() != JsonToken.START_ARRAY) {
             p.skipChildren();
             return;
         }
         for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY && t != null; t = p.nextToken()) {
-            String v = optional(p);
-            if (v != null) {
-                into.add(v);
-            }
+            into.add(text(p));
         }
     }
 }

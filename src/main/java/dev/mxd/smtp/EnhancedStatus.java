@@ -125,7 +125,7 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
 
     /**
      * The code {@code class "." 1*3digit "." 1*3digit} at the start of {@code text}, followed by
-     * white space or the end ({@code whole}: by the end only); null if there is none. Read by hand,
+     * white space or the end ({@code whole}: by the end only), as {@code (?=\s|$)} has it; null if there is none. Read by hand,
      * not by a regular expression: every reply a delivery reads goes through here.
      */
     private static EnhancedStatus scan(String text, boolean whole) {
@@ -142,7 +142,7 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
             return null;
         }
         int detailEnd = digits(text, subjectEnd + 1);
-        if (detailEnd < 0 || detailEnd < n && (whole || !space(text.charAt(detailEnd)))) {
+        if (detailEnd < 0 || detailEnd < n && (whole || !space(text.charAt(detailEnd)) && !lastLineEnd(text, detailEnd))) {
             return null;
         }
         return new EnhancedStatus(c - '0', Integer.parseInt(text, 2, subjectEnd, 10), Integer.parseInt(text, subjectEnd + 1, detailEnd, 10));
@@ -158,6 +158,15 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     }
 
     /** What {@code \s} matches in a Java regular expression: space, tab, newline, vertical tab, form feed, carriage return. */
+    /**
+     * A line end a regular expression's {@code $} stops before when it is the text's last character:
+     * NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR (CR and LF are white space already).
+     */
+    private static boolean lastLineEnd(String text, int at) {
+        char c = text.charAt(at);
+        return at == text.length() - 1 && (c == '\u0085' || c == '\u2028' || c == '\u2029');
+    }
+
     private static boolean space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
     }

@@ -48,13 +48,27 @@ class EnvelopeJsonTest {
         assertThat(EnvelopeJson.read(EnvelopeJson.write(e))).isEqualTo(e);
     }
 
+    /**
+     * Every field, as the writer before the streaming one (a Jackson node tree) wrote this envelope:
+     * files already spooled and files written now are the same bytes.
+     */
+    @Test
+    void theBytesAreThoseTheTreeWriterWrote() throws IOException {
+        byte[] before;
+        try (var in = EnvelopeJsonTest.class.getResourceAsStream("envelope-every-field.json")) {
+            before = in.readAllBytes();
+        }
+        assertThat(new String(EnvelopeJson.write(full()), StandardCharsets.UTF_8).replace("\r\n", "\n"))
+                .isEqualTo(new String(before, StandardCharsets.UTF_8));
+        assertThat(EnvelopeJson.read(before)).isEqualTo(full());
+    }
+
     @Test
     void fieldsInAnotherOrderWithUnknownOnesAndNullsReadTheSame() throws IOException {
         String json = """
                 {"recipients": [{"updated": "2026-12-05T04:16:00Z", "state": "pending", "future": {"a": [1, {"b": null}]},
                                  "domain": "far.test", "route": "relay", "address": "carol@far.test", "orcpt": null,
-                                 "notify": ["FAILURE"], "status": null},
-                                "not an object"],
+                                 "notify": ["SUCCESS"], "notify": ["FAILURE"], "status": null}],
                  "client": {"tls": false, "esmtp": true, "extra": [1, 2], "helo": "c.test", "port": 2525, "address": "127.0.0.1"},
                  "size": 7, "arrival": "2026-12-05T04:16:00.5Z", "envid": null, "ret": "FULL", "unknown": {"x": 1},
                  "sender": "a@b.test", "id": "MXID0002A", "version": 1}
@@ -79,6 +93,40 @@ class EnvelopeJsonTest {
         assertThat(r.recipient().dsn().orcpt()).isEmpty();
         assertThat(r.state()).isEqualTo(DeliveryState.PENDING);
         assertThat(r.status()).isEmpty();
+    }
+
+    @Test
+    void aListOrObjectWhereANumberOrFlagBelongsIsPassedOverAndEveryRecipientStillRead() throws IOException {
+        String json = """
+                {"version": 1, "size": {"octets": 42, "recipients": []}, "smtputf8": [true], "arrival": "2026-12-05T04:16:00Z",
+                 "client": {"address": "127.0.0.1", "port": [25, {"x": 1}], "esmtp": {"a": true}, "helo": "c.test"},
+                 "recipients": [{"address": "a@far.test", "route": "relay", "domain": "far.test", "state": "pending",
+                                 "updated": "2026-12-05T04:16:00Z"},
+                                {"address": "b@far.test", "route": "relay", "domain": "far.test", "state": "deferred",
+                                 "updated": "2026-12-05T04:16:00Z"}]}
+                """;
+        Envelope e = EnvelopeJson.read(json.getBytes(StandardCharsets.UTF_8));
+        assertThat(e.size()).isZero();
+        assertThat(e.parameters().smtputf8()).isFalse();
+        assertThat(e.client().remote().getPort()).isZero();
+        assertThat(e.client().esmtp()).isFalse();
+        assertThat(e.client().helo()).isEqualTo("c.test");
+        assertThat(e.recipients()).extracting(r -> r.recipient().address().toString()).containsExactly("a@far.test", "b@far.test");
+    }
+
+    @Test
+    void aRecipientThatIsNoObjectOrANullSenderFieldMakesTheEnvelopeMalformedNotShorter() {
+        String head = "{\"version\": 1, \"arrival\": \"2026-12-05T04:16:00Z\", \"client\": {\"address\": \"127.0.0.1\"}, ";
+        String one = "{\"address\": \"a@far.test\", \"route\": \"relay\", \"domain\": \"far.test\", \"state\": \"pending\", "
+                + "\"updated\": \"2026-12-05T04:16:00Z\"}";
+        for (String bad : new String[] {"null", "\"b@far.test\"", "[]"}) {
+            String json = head + "\"recipients\": [" + one + ", " + bad + "]}";
+            assertThatThrownBy(() -> EnvelopeJson.read(json.getBytes(StandardCharsets.UTF_8))).as(bad)
+                    .isInstanceOf(IOException.class).hasMessageContaining("recipient 2 is not an object");
+        }
+        String nullSender = head + "\"sender\": null, \"recipients\": [" + one + "]}";
+        assertThatThrownBy(() -> EnvelopeJson.read(nullSender.getBytes(StandardCharsets.UTF_8)))
+                .as("a null sender is not the empty sender <>: no notice would go back").isInstanceOf(IOException.class);
     }
 
     @Test

@@ -40,10 +40,10 @@ class EnhancedStatusTest {
     @Test
     void theReaderAgreesWithTheGrammarOnEveryText() {
         SplittableRandom random = new SplittableRandom(2034);
-        String alphabet = "0123456789..245 \t\r\nx\u000b\f\u0663";
+        String alphabet = "0123456789..245 \t\r\nx\u000b\f\u0663\u0085\u2028\u2029";
         java.util.List<String> texts = new java.util.ArrayList<>(java.util.List.of("", "2", "2.", "2.0", "2.0.", "2.0.0", "2.0.0 ok",
                 "2.0.00", "2.000.000", "2.0000.0", "2.0.0000", "5.999.999\r", "4.1.1\u000b", "3.0.0", "2.0.0x", " 2.0.0",
-                "2.\u0663.0", "5.1.1\tuser"));
+                "2.\u0663.0", "5.1.1\tuser", "2.0.0\u2028", "2.0.0\u2029x", "4.4.1\u0085", "2.0.0\r\n"));
         for (int i = 0; i < 20_000; i++) {
             StringBuilder b = new StringBuilder();
             if (i % 2 == 0) {
