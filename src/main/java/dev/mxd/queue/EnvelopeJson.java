@@ -146,7 +146,6 @@ final class EnvelopeJson {
     /** The fields of one recipient as read, turned into a {@link RecipientStatus} once the version is known. */
     private static final class RecipientFields {
         String address = "";
-        final Set<DsnNotify> notify = EnumSet.noneOf(DsnNotify.class);
         final List<String> notifyNames = new ArrayList<>();
         String orcpt;
         String route = "";
@@ -159,6 +158,7 @@ final class EnvelopeJson {
         String remoteMta;
 
         RecipientStatus toStatus() {
+            Set<DsnNotify> notify = EnumSet.noneOf(DsnNotify.class);
             notifyNames.forEach(n -> notify.add(DsnNotify.valueOf(n)));
             RcptParameters dsn = new RcptParameters(notify, Optional.ofNullable(orcpt));
             Route r = route.equals("local") ? new Route.Local(domain, mailboxes) : new Route.Relay(domain);
@@ -315,12 +315,11 @@ final class EnvelopeJson {
 
     /** A scalar's text, or null for null, an object or an array (passed over). */
     private static String optional(JsonParser p) throws IOException {
-        JsonToken t = p.currentToken();
-        if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+        if (p.currentToken().isStructStart()) {
             p.skipChildren();
             return null;
         }
-        return t == JsonToken.VALUE_NULL ? null : p.getValueAsString();
+        return p.currentToken() == JsonToken.VALUE_NULL ? null : p.getValueAsString();
     }
 
     /** The texts of an array's values into {@code into} (each as {@link #text} reads it); anything but an array is passed over. */

@@ -39,7 +39,8 @@ final class Timestamps {
         }
         Second last = lastIso;
         if (last.epochSecond() != s) {
-            last = new Second(s, isoSecond(LocalDateTime.ofEpochSecond(s, 0, ZoneOffset.UTC)));
+            // once a second, so the JDK's formatter: YYYY-MM-DDTHH:MM:SS, seconds always (no fraction at nano 0)
+            last = new Second(s, DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(LocalDateTime.ofEpochSecond(s, 0, ZoneOffset.UTC)));
             lastIso = last;
         }
         int nano = t.getNano();
@@ -88,25 +89,6 @@ final class Timestamps {
             lastRfc5322 = last;
         }
         return last.text();
-    }
-
-    /** {@code YYYY-MM-DDTHH:MM:SS}, every field at its full width (LocalDateTime's own text leaves out :00 seconds). */
-    private static String isoSecond(LocalDateTime t) {
-        StringBuilder b = new StringBuilder(19);
-        pad(b, t.getYear(), 4).append('-');
-        pad(b, t.getMonthValue(), 2).append('-');
-        pad(b, t.getDayOfMonth(), 2).append('T');
-        pad(b, t.getHour(), 2).append(':');
-        pad(b, t.getMinute(), 2).append(':');
-        return pad(b, t.getSecond(), 2).toString();
-    }
-
-    private static StringBuilder pad(StringBuilder b, int value, int width) {
-        String v = Integer.toString(value);
-        for (int i = v.length(); i < width; i++) {
-            b.append('0');
-        }
-        return b.append(v);
     }
 
     /** The decimal number in {@code count} ASCII digits from {@code at}, or -1 if one is not a digit. */

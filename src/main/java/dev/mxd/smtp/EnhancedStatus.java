@@ -157,7 +157,6 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
         return i == at || i == at + 4 ? -1 : i;
     }
 
-    /** What {@code \s} matches in a Java regular expression: space, tab, newline, vertical tab, form feed, carriage return. */
     /**
      * A line end a regular expression's {@code $} stops before when it is the text's last character:
      * NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR (CR and LF are white space already).
@@ -167,6 +166,7 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
         return at == text.length() - 1 && (c == '\u0085' || c == '\u2028' || c == '\u2029');
     }
 
+    /** What {@code \s} matches in a Java regular expression: space, tab, newline, vertical tab, form feed, carriage return. */
     private static boolean space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
     }
