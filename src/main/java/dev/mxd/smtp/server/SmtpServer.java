@@ -60,12 +60,23 @@ public final class SmtpServer implements AutoCloseable {
     private final ClientNameLookup names;
     private final ConnectionLimiter limiter;
     private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(eventLoops(), NioIoHandler.newFactory());
     private final ExecutorService storeExecutor;
     private final ChannelGroup connections = new DefaultChannelGroup("smtp", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new ArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile RejectionListener rejections = RejectionListener.NONE;
+
+    /**
+     * Event-loop threads: one per processor the JVM may use, unless {@code -Dio.netty.eventLoopThreads} says otherwise.
+     * Netty's default is two per processor; the loops never block (stores, lookups and filters run on threads of
+     * their own), so more loops than cores only add sleeps and wake-ups. Relaying a connection per message on two
+     * cores, two loops instead of four: 0.69 -> 0.64 CPU ms a message and a third fewer context switches in the loops
+     * (docs/performance.md).
+     */
+    static int eventLoops() {
+        return Math.max(1, Integer.getInteger("io.netty.eventLoopThreads", Runtime.getRuntime().availableProcessors()));
+    }
 
     private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
                        MessageStore store, ClientNameLookup names) {
