@@ -32,6 +32,9 @@ public final class FakeSmtpServer implements AutoCloseable {
     /** As the answer to DATA: 354, then a hang-up after the first 100 octets of text. */
     public static final String HANG_UP_IN_DATA = "<hang up in data>";
 
+    /** As the answer to DATA: 354, then not another octet read, as a server whose disk is stuck would do. */
+    public static final String STOP_READING_IN_DATA = "<stop reading in data>";
+
     private static final int MAX_CONNECTIONS = 32;
     private static final int IN_DATA_HANG_UP_OCTETS = 100;
     private static final int MAX_COMMANDS = 10_000;
@@ -137,6 +140,11 @@ public final class FakeSmtpServer implements AutoCloseable {
                 if (verb.equals("DATA") && HANG_UP_IN_DATA.equals(answer)) {
                     reply(out, "354 End data with <CR><LF>.<CR><LF>");
                     in.readNBytes(IN_DATA_HANG_UP_OCTETS);
+                    return;
+                }
+                if (verb.equals("DATA") && STOP_READING_IN_DATA.equals(answer)) {
+                    reply(out, "354 End data with <CR><LF>.<CR><LF>");
+                    waitForClose();
                     return;
                 }
                 if (answer == null) {

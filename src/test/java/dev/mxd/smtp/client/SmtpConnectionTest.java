@@ -269,6 +269,37 @@ class SmtpConnectionTest {
         assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
     }
 
+    /**
+     * RFC 5321 §4.5.3.2.5: a data block must be taken within its limit. A server that stops reading after its 354
+     * fills the TCP window and the client's write blocks; the write's limit closes the connection and the
+     * recipient is deferred (4.4.2) soon after the limit, not at some later read's.
+     */
+    @Test
+    void aServerThatStopsReadingTheTextTimesOutAtTheDataBlockLimit() throws IOException {
+        FakeSmtpServer s = server(List.of("PIPELINING", "8BITMIME"), c -> c.equals("DATA") ? FakeSmtpServer.STOP_READING_IN_DATA : null);
+        Duration block = Duration.ofMillis(600);
+        Duration rest = Duration.ofSeconds(30);
+        ClientSettings quick = settings().withTimeouts(new ClientSettings.Timeouts(rest, rest, rest, rest, rest, rest, block, rest));
+        SmtpConnection c = ((OpenResult.Ready) open(s, quick)).connection();
+        byte[] text = new byte[48 << 20]; // more than loopback's socket buffers hold
+        java.util.Arrays.fill(text, (byte) 'x');
+        for (int i = 76; i < text.length; i += 78) {
+            text[i] = '\r';
+            text[i + 1] = '\n';
+        }
+        OutboundEnvelope big = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("a@fake.test")), MessageContent.of(text));
+        long start = System.nanoTime();
+        TransactionResult t = c.send(big);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) completed(t).recipients().get(0);
+        assertThat(d.stage()).isEqualTo(SessionStage.MESSAGE);
+        assertThat(d.status()).hasToString("4.4.2");
+        assertThat(d.detail()).contains("took no data for 600 ms");
+        assertThat(d.maybeDelivered()).as("the text never ended: not delivered").isFalse();
+        assertThat(millis).as("ends about the limit after the window filled").isBetween(500L, 10_000L);
+        assertThat(c.reusable()).isFalse();
+    }
+
     @Test
     void a421InThePipelineStandsForTheRepliesThatDoNotCome() throws IOException {
         FakeSmtpServer s = server(FULL, c -> c.startsWith("RCPT TO:<b@") ? "421 4.4.5 shutting down\r\n" + FakeSmtpServer.HANG_UP : null);
