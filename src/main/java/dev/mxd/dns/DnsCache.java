@@ -52,6 +52,22 @@ final class DnsCache {
         return null;
     }
 
+    /**
+     * As {@link #get}, for a caller that asks the network on a miss through a path that calls {@link #get} again:
+     * a hit counts as one, a miss is left for that path to count.
+     */
+    DnsAnswer peek(Name name, int type, boolean validated) {
+        Key key = new Key(name, type);
+        synchronized (entries) {
+            Entry e = entries.get(key);
+            if (e != null && e.validated == validated && e.expiresAtNanos - nanoClock.getAsLong() > 0) {
+                hits.increment();
+                return e.answer;
+            }
+        }
+        return null;
+    }
+
     /** Remembers an answer; {@code validated}: whether it was asked of the validating resolver. */
     void put(Name name, int type, DnsAnswer answer, long ttlSeconds, boolean validated) {
         if (capacity == 0 || ttlSeconds <= 0) {

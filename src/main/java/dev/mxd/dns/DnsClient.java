@@ -289,6 +289,17 @@ public final class DnsClient {
         return nanoClock.getAsLong() + settings.deadline().toNanos();
     }
 
+    /**
+     * The answer to the question if the cache holds it, without waiting or asking anyone; null when it would
+     * have to be asked (also while the start-up's DNSSEC decision is still open).
+     */
+    public DnsAnswer cached(Name name, int type) {
+        if (!decided.isDone()) {
+            return null;
+        }
+        return cache.peek(name, type, validating);
+    }
+
     /** As {@link #query(Name, int)}, giving up at {@code deadline} (a {@link #deadline()} shared by several questions). */
     public DnsAnswer query(Name name, int type, long deadline) {
         awaitDecision();

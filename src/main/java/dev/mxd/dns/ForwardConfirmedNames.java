@@ -39,23 +39,61 @@ public final class ForwardConfirmedNames {
         DnsAnswer ask(Name name, int type, long deadline);
     }
 
+    /** Thrown by {@link #cached}'s questions when an answer is not in the cache; no stack, it is not an error. */
+    private static final class NotCached extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotCached() {
+            super("not cached", null, false, false);
+        }
+    }
+
+    private static final NotCached NOT_CACHED = new NotCached();
+
     private final Questions dns;
+    private final Questions cached;
     private final LongSupplier nanoClock;
     private final Duration bound;
 
     /** Names by {@code dns}, each lookup (all its questions) taking at most {@code bound}. */
     public ForwardConfirmedNames(DnsClient dns, Duration bound) {
-        this(dns::query, System::nanoTime, bound);
+        this(dns::query, (name, type, deadline) -> dns.cached(name, type), System::nanoTime, bound);
     }
 
-    ForwardConfirmedNames(Questions dns, LongSupplier nanoClock, Duration bound) {
+    /**
+     * @param cached answers the cache holds, null for one it does not ({@link DnsClient#cached}); never blocks
+     */
+    ForwardConfirmedNames(Questions dns, Questions cached, LongSupplier nanoClock, Duration bound) {
         this.dns = dns;
+        this.cached = cached;
         this.nanoClock = nanoClock;
         this.bound = bound;
     }
 
     /** The client's confirmed name (lowercase, no final dot), or empty. Blocks for at most the bound. */
     public Optional<String> name(InetAddress client) {
+        return name(client, dns);
+    }
+
+    /**
+     * The client's name as {@link #name} finds it, when every answer that takes is cached: without blocking, so
+     * a client that connects again and again is named on the spot. Empty when some question would have to be asked.
+     */
+    public Optional<Optional<String>> cachedName(InetAddress client) {
+        try {
+            return Optional.of(name(client, (name, type, deadline) -> {
+                DnsAnswer a = cached.ask(name, type, deadline);
+                if (a == null) {
+                    throw NOT_CACHED;
+                }
+                return a;
+            }));
+        } catch (NotCached e) {
+            return Optional.empty();
+        }
+    }
+
+    private Optional<String> name(InetAddress client, Questions dns) {
         long deadline = nanoClock.getAsLong() + bound.toNanos();
         if (!(dns.ask(ReverseMap.fromAddress(client), Type.PTR, deadline) instanceof DnsAnswer.Found ptr)) {
             return Optional.empty();

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * The SMTP server's client names from DNS ({@code dns.client-name-lookup: on}): each connection's
  * forward-confirmed reverse lookup ({@link ForwardConfirmedNames}) runs on a small pool of its own,
  * since the DNS client blocks and the server's event loops must not. The pool and its queue are
- * bounded; a lookup that finds no room answers {@code unknown} at once rather than waiting.
+ * bounded; a lookup that finds no room answers {@code unknown} at once rather than waiting. A client whose
+ * answers are all cached (one that connects again and again) is named at once, on the caller's thread.
  */
 final class ClientNames implements ClientNameLookup {
 
@@ -43,6 +44,10 @@ final class ClientNames implements ClientNameLookup {
 
     @Override
     public CompletionStage<Optional<String>> name(InetAddress client) {
+        Optional<Optional<String>> known = names.cachedName(client); // a client seen a moment ago: no hand-off
+        if (known.isPresent()) {
+            return CompletableFuture.completedFuture(known.get());
+        }
         try {
             long asked = System.nanoTime();
             // A lookup that waited in the queue past the greeting's wait is for a client greeted as unknown

@@ -55,6 +55,21 @@ class DnsClientCacheTest {
         assertThat(dns.queriesSent()).isEqualTo(2);
     }
 
+    /** The cache-only answer (client names on the event loop): nothing sent, the same expiry as a query's. */
+    @Test
+    void aCacheOnlyAnswerIsTheCachedOneAndAsksNobody() throws Exception {
+        DnsClient dns = client(100);
+        Name host = Name.fromString("host.ttl.mx.test.");
+        assertThat(dns.cached(host, Type.A)).as("not asked yet").isNull();
+        assertThat(dns.queriesSent()).isZero();
+        DnsAnswer asked = dns.query(host, Type.A);
+        assertThat(dns.cached(host, Type.A)).isEqualTo(asked);
+        assertThat(dns.queriesSent()).isEqualTo(1);
+        advance(Duration.ofSeconds(6)); // TTL is 5 s
+        assertThat(dns.cached(host, Type.A)).as("expired").isNull();
+        assertThat(dns.queriesSent()).isEqualTo(1);
+    }
+
     @Test
     void nxdomainIsCachedForTheSoaNegativeTtl() throws Exception {
         DnsClient dns = client(100);

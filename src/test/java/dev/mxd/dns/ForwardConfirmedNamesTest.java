@@ -66,8 +66,14 @@ class ForwardConfirmedNamesTest {
             return this;
         }
 
+        /** The questions whose answers are cached ("name TYPE"); {@link #names}' cache-only questions see only these. */
+        final java.util.Set<String> cached = new java.util.HashSet<>();
+
         ForwardConfirmedNames names() {
-            return new ForwardConfirmedNames(this, now::get, Duration.ofSeconds(5));
+            return new ForwardConfirmedNames(this, (name, type, deadline) -> {
+                String key = name.toString().toLowerCase(java.util.Locale.ROOT) + " " + Type.string(type);
+                return cached.contains(key) ? answers.getOrDefault(key, new DnsAnswer.NoSuchName(name, List.of())) : null;
+            }, now::get, Duration.ofSeconds(5));
         }
     }
 
@@ -113,6 +119,28 @@ class ForwardConfirmedNamesTest {
         Table forwardFails = new Table().ptr(CLIENT, "mail.client.test");
         forwardFails.answers.put(name("mail.client.test") + " A", new DnsAnswer.Failed(name("mail.client.test"), List.of(), "SERVFAIL"));
         assertThat(forwardFails.names().name(CLIENT)).as("forward SERVFAIL").isEmpty();
+    }
+
+    /** A client that connects again is named from the cache on the spot, the same way, without a question asked. */
+    @Test
+    void aNameWhoseAnswersAreAllCachedIsFoundWithoutAsking() {
+        Table dns = new Table().ptr(CLIENT, "mail.client.test").forward("mail.client.test", "192.0.2.7");
+        String ptr = ReverseMap.fromAddress(CLIENT).toString().toLowerCase(java.util.Locale.ROOT) + " PTR";
+        assertThat(dns.names().cachedName(CLIENT)).as("nothing cached: must be asked").isEmpty();
+        dns.cached.add(ptr);
+        assertThat(dns.names().cachedName(CLIENT)).as("the forward answer is not cached").isEmpty();
+        dns.cached.add("mail.client.test. A");
+        assertThat(dns.names().cachedName(CLIENT)).contains(java.util.Optional.of("mail.client.test"));
+        assertThat(dns.asked).as("the cache-only lookups asked nobody").isEmpty();
+
+        Table wrong = new Table().ptr(CLIENT, "www.bank.test").forward("www.bank.test", "203.0.113.9");
+        wrong.cached.addAll(List.of(ptr, "www.bank.test. A"));
+        assertThat(wrong.names().cachedName(CLIENT)).as("cached, and not confirmed").contains(java.util.Optional.empty());
+        Table none = new Table();
+        none.cached.add(ptr);
+        assertThat(none.names().cachedName(CLIENT)).as("a cached NXDOMAIN").contains(java.util.Optional.empty());
+        assertThat(wrong.asked).isEmpty();
+        assertThat(none.asked).isEmpty();
     }
 
     @Test

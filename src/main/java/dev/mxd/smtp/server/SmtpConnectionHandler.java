@@ -132,6 +132,12 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             named(ctx, Optional.empty());
             return;
         }
+        if (lookup instanceof java.util.concurrent.CompletableFuture<Optional<String>> known && known.isDone()
+                && !known.isCompletedExceptionally()) {
+            Optional<String> name = known.getNow(null); // answered already (from the cache): no timer to set and cancel
+            named(ctx, name == null ? Optional.empty() : name);
+            return;
+        }
         var giveUp = ctx.executor().schedule(() -> named(ctx, Optional.empty()), SmtpServer.CLIENT_NAME_WAIT.toMillis(),
                 TimeUnit.MILLISECONDS);
         nameWait = giveUp;
