@@ -43,6 +43,98 @@ class GroupSyncTest {
         assertThat(Files.list(dir).count()).isEqualTo(200);
     }
 
+    /**
+     * The guarantee: a caller returns only after an fsync that started after its call began. Each caller makes
+     * a change (a counter), then waits; the listener's mark is the count of changes when an fsync starts, so the
+     * highest mark synced must cover the caller's change when it returns. Many callers on few threads, so
+     * batches form, wait for each other and hand the fsync on.
+     */
+    @Test
+    void everyCallerReturnsAfterAnFsyncThatStartedAfterItsChange() throws Exception {
+        java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong synced = new java.util.concurrent.atomic.AtomicLong(-1);
+        java.util.concurrent.atomic.AtomicInteger syncs = new java.util.concurrent.atomic.AtomicInteger();
+        GroupSync sync = new GroupSync(new GroupSync.Listener() {
+            @Override
+            public long mark() {
+                return changes.get();
+            }
+
+            @Override
+            public void synced(long mark) {
+                syncs.incrementAndGet();
+                synced.accumulateAndGet(mark, Math::max);
+            }
+        }, dir);
+        int callers = 2_000;
+        ExecutorService pool = Executors.newFixedThreadPool(24);
+        try {
+            List<Future<Long>> calls = new ArrayList<>();
+            for (int i = 0; i < callers; i++) {
+                calls.add(pool.submit(() -> {
+                    long mine = changes.incrementAndGet();
+                    sync.await();
+                    return synced.get() - mine; // never negative: an fsync that started after the change finished
+                }));
+            }
+            for (Future<Long> f : calls) {
+                assertThat(f.get(60, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(0);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(syncs.get()).as("callers shared fsyncs").isLessThan(callers);
+    }
+
+    /** A waiting caller that is interrupted leaves with an error; the others still get their fsync. */
+    @Test
+    void anInterruptedWaiterLeavesAndTheOthersAreStillSynced() throws Exception {
+        java.util.concurrent.CountDownLatch inSync = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        GroupSync sync = new GroupSync(new GroupSync.Listener() {
+            @Override
+            public long mark() {
+                if (inSync.getCount() > 0) {
+                    inSync.countDown();
+                    try {
+                        release.await(); // the first fsync is held while the next batch gathers
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return 0;
+            }
+
+            @Override
+            public void synced(long mark) {
+                // nothing to record
+            }
+        }, dir);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            Future<?> first = pool.submit(() -> {
+                sync.await();
+                return null;
+            });
+            assertThat(inSync.await(10, TimeUnit.SECONDS)).isTrue();
+            Future<?> interrupted = pool.submit(() -> {
+                sync.await();
+                return null;
+            });
+            Future<?> other = pool.submit(() -> {
+                sync.await();
+                return null;
+            });
+            Thread.sleep(200); // both wait for the next batch
+            interrupted.cancel(true);
+            release.countDown();
+            first.get(10, TimeUnit.SECONDS);
+            other.get(10, TimeUnit.SECONDS); // not stranded: someone ran the next batch's fsync
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void theListenerHearsOfASyncOnlyWhenItSucceeded() throws IOException {
         Path missing = dir.resolve("gone");
