@@ -191,7 +191,7 @@ public final class SmtpConnection implements AutoCloseable {
         OptionalLong connectMillis = OptionalLong.of((System.nanoTime() - started) / 1_000_000);
         OpenResult result;
         try {
-            c.attach(socket);
+            c.attach(socket, socket);
             c.heloName = voice.heloName(settings, socket);
             Optional<SessionFailure> failure = c.handshake();
             if (failure.isPresent()) {
@@ -206,12 +206,13 @@ public final class SmtpConnection implements AutoCloseable {
         return new Attempt(result, connectMillis, Optional.ofNullable(c.greeting));
     }
 
-    private void attach(Socket s) throws IOException {
+    /** Reads and writes through {@code s} (the TCP socket {@code tcp}, or TLS over it). */
+    private void attach(Socket s, Socket tcp) throws IOException {
         socket = s;
         input = new DeadlineInputStream(s);
         // A new buffer after STARTTLS drops any plain text sent behind the 220 (the CVE-2011-0411 injection).
         reader = new SmtpReplyReader(new BufferedInputStream(input));
-        rawOutput = new WriteDeadlineOutputStream(s, settings.timeouts().helo());
+        rawOutput = new WriteDeadlineOutputStream(s, tcp, settings.timeouts().helo());
         output = new BufferedOutputStream(rawOutput, BLOCK);
     }
 
@@ -325,7 +326,7 @@ public final class SmtpConnection implements AutoCloseable {
             s.setUseClientMode(true);
             s.setSoTimeout((int) settings.timeouts().helo().toMillis());
             s.startHandshake();
-            attach(s);
+            attach(s, plain);
             tls = true;
         } catch (IOException e) {
             broken = true;

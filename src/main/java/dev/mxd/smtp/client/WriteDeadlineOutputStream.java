@@ -6,7 +6,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -18,40 +18,45 @@ import org.slf4j.LoggerFactory;
  * A socket's output with a time limit per write. Blocking socket writes have no timeout in Java:
  * a server that stops reading would hold a delivery thread forever once the TCP window fills.
  * RFC 5321 §4.5.3.2.5 bounds each data block (3 minutes), so a write that takes longer has its
- * socket closed, and then fails as a timeout.
+ * TCP connection closed, and then fails as a timeout.
  *
- * <p>A write only notes when it must end and joins the set of writes in progress; one timer thread
- * looks through that set every {@link #CHECK_EVERY} and closes the sockets of writes past their
- * limit. So a write costs two map updates and no thread wake-up (scheduling and cancelling an alarm
- * for every write woke the timer thread twice a message), and a stuck write ends at most
+ * <p>A write only notes when it must end, in a map of the writes in progress; one timer thread
+ * looks through that map every {@link #CHECK_EVERY} and closes the connections of writes past their
+ * limit. So a write costs two map updates and wakes no thread (an alarm scheduled and cancelled for
+ * every write woke the timer thread about once a message), and a stuck write ends at most
  * {@link #CHECK_EVERY} after its limit, which the RFC's limits (minutes) leave room for.
+ *
+ * <p>Under TLS it is the TCP socket beneath that is closed: closing the TLS socket would first wait
+ * for the lock that the stuck write holds, and the timer thread with it.
  */
 final class WriteDeadlineOutputStream extends FilterOutputStream {
 
     private static final Logger LOG = LoggerFactory.getLogger(WriteDeadlineOutputStream.class);
 
     /** How often the writes in progress are checked against their limits. */
-    static final Duration CHECK_EVERY = Duration.ofMillis(250);
+    static final Duration CHECK_EVERY = Duration.ofSeconds(1);
 
     /** One daemon timer for all connections: the checks of writes, and the alarms of {@link #closeLater}. */
     private static final ScheduledThreadPoolExecutor TIMER = timer();
-    /** The writes in progress, on every connection. */
-    private static final Set<WriteDeadlineOutputStream> WRITING = ConcurrentHashMap.newKeySet();
+    /** The writes in progress on every connection, with the {@link System#nanoTime()} by which each must end. */
+    private static final ConcurrentHashMap<WriteDeadlineOutputStream, Long> WRITING = new ConcurrentHashMap<>();
 
     static {
         long every = CHECK_EVERY.toNanos();
         TIMER.scheduleWithFixedDelay(WriteDeadlineOutputStream::check, every, every, TimeUnit.NANOSECONDS);
     }
 
-    private final Socket socket;
+    private final Socket tcp;
     private volatile boolean expired;
     private volatile Duration limit;
-    /** {@link System#nanoTime()} by which the write in progress must end; read by the timer thread. */
-    private volatile long deadline;
 
-    WriteDeadlineOutputStream(Socket socket, Duration limit) throws IOException {
+    /**
+     * @param socket where the writes go: the TCP socket, or the TLS socket over it
+     * @param tcp    the TCP socket itself, closed when a write runs out of time
+     */
+    WriteDeadlineOutputStream(Socket socket, Socket tcp, Duration limit) throws IOException {
         super(socket.getOutputStream());
-        this.socket = socket;
+        this.tcp = tcp;
         this.limit = limit;
     }
 
@@ -66,13 +71,13 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        deadline = System.nanoTime() + limit.toNanos();
-        WRITING.add(this);
+        Duration l = limit;
+        WRITING.put(this, System.nanoTime() + l.toNanos());
         try {
             out.write(b, off, len);
         } catch (IOException e) {
             if (expired) {
-                throw new SocketTimeoutException("the server took no data for " + Connect.text(limit));
+                throw new SocketTimeoutException("the server took no data for " + Connect.text(l));
             }
             throw e;
         } finally {
@@ -80,23 +85,25 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
         }
     }
 
-    /** On the timer thread: closes the socket of every write that has gone on past its limit. */
+    /** On the timer thread: closes the connection of every write that has gone on past its limit. */
     private static void check() {
-        long now = System.nanoTime();
-        for (WriteDeadlineOutputStream w : WRITING) {
-            try {
-                if (now - w.deadline >= 0 && WRITING.contains(w)) {
+        try {
+            long now = System.nanoTime();
+            for (Map.Entry<WriteDeadlineOutputStream, Long> e : WRITING.entrySet()) {
+                WriteDeadlineOutputStream w = e.getKey();
+                long deadline = e.getValue();
+                // removing exactly this write's entry claims it: a write that ended meanwhile, and the next
+                // write on the same stream (another deadline), are left alone
+                if (now - deadline >= 0 && WRITING.remove(w, deadline)) {
                     w.expired = true;
-                    close(w.socket);
+                    close(w.tcp);
                 }
-            } catch (RuntimeException e) {
-                // one socket that cannot be closed must not end the checks of all the others (a failed run
-                // of a periodic task cancels it)
-                LOG.warn("closing the connection of a write past its limit failed: {}", e.toString());
             }
+        } catch (Throwable t) {
+            // anything thrown here would cancel the periodic check, and no stuck write would ever end again
+            LOG.warn("checking the outbound writes' time limits failed: {}", t.toString());
         }
     }
-
 
     /**
      * Closes {@code socket} after {@code limit} unless the returned future is cancelled first: the

@@ -5,12 +5,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mxd.smtp.DsnReturn;
 import dev.mxd.smtp.DsnNotify;
+import dev.mxd.testing.Certificates;
 import dev.mxd.testing.FakeSmtpServer;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +25,11 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@link SmtpConnection} against a scripted server: the misbehaviour real servers do not produce on demand. */
 class SmtpConnectionTest {
@@ -275,29 +285,119 @@ class SmtpConnectionTest {
      * recipient is deferred (4.4.2) soon after the limit, not at some later read's.
      */
     @Test
+    @Timeout(60)
     void aServerThatStopsReadingTheTextTimesOutAtTheDataBlockLimit() throws IOException {
         FakeSmtpServer s = server(List.of("PIPELINING", "8BITMIME"), c -> c.equals("DATA") ? FakeSmtpServer.STOP_READING_IN_DATA : null);
         Duration block = Duration.ofMillis(600);
         Duration rest = Duration.ofSeconds(30);
         ClientSettings quick = settings().withTimeouts(new ClientSettings.Timeouts(rest, rest, rest, rest, rest, rest, block, rest));
         SmtpConnection c = ((OpenResult.Ready) open(s, quick)).connection();
-        byte[] text = new byte[48 << 20]; // more than loopback's socket buffers hold
+        OutboundEnvelope big = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("a@fake.test")),
+                MessageContent.of(textLargerThanTheSocketBuffers()));
+        long start = System.nanoTime();
+        TransactionResult t = c.send(big);
+        assertDeferredAtTheBlockLimit(t, (System.nanoTime() - start) / 1_000_000);
+        assertThat(c.reusable()).isFalse();
+    }
+
+    /**
+     * The same over TLS: the TCP connection beneath is closed, since closing the TLS socket waits for the lock the
+     * stuck write holds (and would hold the one timer thread of every connection's limits with it).
+     */
+    @Test
+    @Timeout(60)
+    void overTlsAServerThatStopsReadingTheTextTimesOutToo(@TempDir Path dir) throws Exception {
+        Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
+        SSLContext tls = ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
+                .sslProvider(SslProvider.JDK).build()).context();
+        ServerSocket listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+        open.add(listener);
+        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+        open.add(stop::countDown);
+        List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread server = new Thread(() -> stopReadingAfterTls(listener, tls, heard, stop), "tls-stop-reading");
+        server.setDaemon(true);
+        server.start();
+        Duration block = Duration.ofMillis(600);
+        Duration rest = Duration.ofSeconds(30);
+        ClientSettings quick = settings().withTimeouts(new ClientSettings.Timeouts(rest, rest, rest, rest, rest, rest, block, rest));
+        OpenResult r = SmtpConnection.open((InetSocketAddress) listener.getLocalSocketAddress(), "mx.fake.test", quick);
+        assertThat(r).as("open").isInstanceOf(OpenResult.Ready.class);
+        SmtpConnection c = ((OpenResult.Ready) r).connection();
+        open.add(c);
+        OutboundEnvelope big = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("a@fake.test")),
+                MessageContent.of(textLargerThanTheSocketBuffers()));
+        long start = System.nanoTime();
+        TransactionResult t = c.send(big);
+        assertDeferredAtTheBlockLimit(t, (System.nanoTime() - start) / 1_000_000);
+        assertThat(heard).as("the session went through STARTTLS").contains("STARTTLS", "DATA");
+    }
+
+    /** Text that cannot fit in loopback's socket buffers, so a server that stops reading makes the client's write block. */
+    private static byte[] textLargerThanTheSocketBuffers() {
+        byte[] text = new byte[48 << 20];
         java.util.Arrays.fill(text, (byte) 'x');
         for (int i = 76; i < text.length; i += 78) {
             text[i] = '\r';
             text[i + 1] = '\n';
         }
-        OutboundEnvelope big = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("a@fake.test")), MessageContent.of(text));
-        long start = System.nanoTime();
-        TransactionResult t = c.send(big);
-        long millis = (System.nanoTime() - start) / 1_000_000;
+        return text;
+    }
+
+    private static void assertDeferredAtTheBlockLimit(TransactionResult t, long millis) {
         RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) completed(t).recipients().get(0);
         assertThat(d.stage()).isEqualTo(SessionStage.MESSAGE);
         assertThat(d.status()).hasToString("4.4.2");
         assertThat(d.detail()).contains("took no data for 600 ms");
         assertThat(d.maybeDelivered()).as("the text never ended: not delivered").isFalse();
-        assertThat(millis).as("ends about the limit after the window filled").isBetween(500L, 10_000L);
-        assertThat(c.reusable()).isFalse();
+        assertThat(millis).as("ends about the limit after the window filled").isBetween(500L, 15_000L);
+    }
+
+    /** One session: STARTTLS, the TLS handshake, EHLO, MAIL, RCPT, DATA answered with 354, then nothing read until {@code stop}. */
+    private static void stopReadingAfterTls(ServerSocket listener, SSLContext tls, List<String> heard,
+                                            java.util.concurrent.CountDownLatch stop) {
+        try (Socket plain = listener.accept()) {
+            plain.setSoTimeout(30_000);
+            converse(plain, heard, "220 fake.test ESMTP", "STARTTLS", "250-fake.test\r\n250 STARTTLS", "220 2.0.0 go ahead");
+            SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(plain, null, plain.getPort(), false);
+            s.setUseClientMode(false);
+            s.startHandshake();
+            converse(s, heard, null, "DATA", "250-fake.test\r\n250 PIPELINING", "354 go ahead");
+            stop.await(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            // the client went away; the test looks at what it got
+        }
+    }
+
+    /** Says {@code greeting} (if any), answers EHLO with {@code ehlo}, every other line with 250, and {@code last} with {@code lastReply}. */
+    private static void converse(Socket s, List<String> heard, String greeting, String last, String ehlo, String lastReply)
+            throws IOException {
+        java.io.InputStream in = s.getInputStream();
+        java.io.OutputStream out = s.getOutputStream();
+        if (greeting != null) {
+            out.write((greeting + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        for (int i = 0; i < 10; i++) {
+            StringBuilder line = new StringBuilder();
+            for (int b = in.read(); b != '\n'; b = in.read()) {
+                if (b < 0) {
+                    throw new IOException("closed");
+                }
+                if (b != '\r' && line.length() < 1000) {
+                    line.append((char) b);
+                }
+            }
+            String command = line.toString();
+            heard.add(command);
+            String verb = command.split(" ", 2)[0];
+            out.write(((verb.equals("EHLO") ? ehlo : command.equals(last) ? lastReply : "250 2.0.0 Ok") + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            if (command.equals(last)) {
+                return;
+            }
+        }
+        throw new IOException("no " + last + " in ten lines");
     }
 
     @Test
