@@ -53,15 +53,14 @@ final class DnsCache {
     }
 
     /**
-     * As {@link #get}, for a caller that asks the network on a miss through a path that calls {@link #get} again:
-     * a hit counts as one, a miss is left for that path to count.
+     * As {@link #get}, without counting: for a look at the cache whose caller may then ask the same questions
+     * through {@link #get} (where they count) when one of its answers is missing.
      */
     DnsAnswer peek(Name name, int type, boolean validated) {
         Key key = new Key(name, type);
         synchronized (entries) {
             Entry e = entries.get(key);
             if (e != null && e.validated == validated && e.expiresAtNanos - nanoClock.getAsLong() > 0) {
-                hits.increment();
                 return e.answer;
             }
         }

@@ -291,7 +291,8 @@ public final class DnsClient {
 
     /**
      * The answer to the question if the cache holds it, without waiting or asking anyone; null when it would
-     * have to be asked (also while the start-up's DNSSEC decision is still open).
+     * have to be asked (also while the start-up's DNSSEC decision is still open). Not counted in
+     * {@link #cacheHits()} or {@link #cacheMisses()}.
      */
     public DnsAnswer cached(Name name, int type) {
         if (!decided.isDone()) {

@@ -20,6 +20,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.NettyRuntime;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -68,14 +69,13 @@ public final class SmtpServer implements AutoCloseable {
     private volatile RejectionListener rejections = RejectionListener.NONE;
 
     /**
-     * Event-loop threads: one per processor the JVM may use, unless {@code -Dio.netty.eventLoopThreads} says otherwise.
-     * Netty's default is two per processor; the loops never block (stores, lookups and filters run on threads of
-     * their own), so more loops than cores only add sleeps and wake-ups. Relaying a connection per message on two
-     * cores, two loops instead of four: 0.69 -> 0.64 CPU ms a message and a third fewer context switches in the loops
-     * (docs/performance.md).
+     * Event-loop threads: one per processor ({@code -Dio.netty.availableProcessors} if set), unless
+     * {@code -Dio.netty.eventLoopThreads} says otherwise. Netty's default is two per processor; the loops do not
+     * wait for the disk or the network (stores, DNS questions and filters run on threads of their own), so more
+     * loops than cores only add sleeps and wake-ups (docs/performance.md, "Fewer threads woken a message").
      */
     static int eventLoops() {
-        return Math.max(1, Integer.getInteger("io.netty.eventLoopThreads", Runtime.getRuntime().availableProcessors()));
+        return Math.max(1, Integer.getInteger("io.netty.eventLoopThreads", NettyRuntime.availableProcessors()));
     }
 
     private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
