@@ -97,7 +97,7 @@ class GroupSyncTest {
                 if (inSync.getCount() > 0) {
                     inSync.countDown();
                     try {
-                        release.await(); // the first fsync is held while the next batch gathers
+                        release.await(10, TimeUnit.SECONDS); // the first fsync is held while the next batch gathers
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
@@ -110,29 +110,37 @@ class GroupSyncTest {
                 // nothing to record
             }
         }, dir);
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            Future<?> first = pool.submit(() -> {
+        java.util.Map<String, Object> outcome = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.function.Function<String, Thread> caller = name -> new Thread(() -> {
+            try {
                 sync.await();
-                return null;
-            });
-            assertThat(inSync.await(10, TimeUnit.SECONDS)).isTrue();
-            Future<?> interrupted = pool.submit(() -> {
-                sync.await();
-                return null;
-            });
-            Future<?> other = pool.submit(() -> {
-                sync.await();
-                return null;
-            });
-            Thread.sleep(200); // both wait for the next batch
-            interrupted.cancel(true);
-            release.countDown();
-            first.get(10, TimeUnit.SECONDS);
-            other.get(10, TimeUnit.SECONDS); // not stranded: someone ran the next batch's fsync
-        } finally {
-            pool.shutdownNow();
+                outcome.put(name, "synced");
+            } catch (IOException e) {
+                outcome.put(name, e);
+            }
+        }, name);
+        Thread first = caller.apply("first");
+        first.start();
+        assertThat(inSync.await(10, TimeUnit.SECONDS)).isTrue();
+        Thread interrupted = caller.apply("interrupted");
+        Thread other = caller.apply("other");
+        interrupted.start();
+        other.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((interrupted.getState() != Thread.State.WAITING || other.getState() != Thread.State.WAITING)
+                && System.nanoTime() < deadline) {
+            Thread.sleep(5); // until both wait for the next batch
         }
+        assertThat(interrupted.getState()).isEqualTo(Thread.State.WAITING);
+        assertThat(other.getState()).isEqualTo(Thread.State.WAITING);
+        interrupted.interrupt();
+        interrupted.join(10_000);
+        assertThat(outcome.get("interrupted")).isInstanceOf(IOException.class)
+                .extracting(e -> ((IOException) e).getMessage()).asString().contains("interrupted");
+        release.countDown();
+        first.join(10_000);
+        other.join(10_000);
+        assertThat(outcome).containsEntry("first", "synced").containsEntry("other", "synced");
     }
 
     @Test
