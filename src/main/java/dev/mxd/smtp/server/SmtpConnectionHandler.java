@@ -114,7 +114,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     /**
      * Postfix resolves the client's name before the 220: the lookup runs off the event loop (unless
-     * every answer it needs is cached: then it is answered at once), and the greeting (its last line, after the greet pause) goes out when it answers or after
+     * every answer it needs is cached: then it is answered at once), and the greeting (its last
+     * line, after the greet pause) goes out when it answers or after
      * {@link SmtpServer#CLIENT_NAME_WAIT}, whichever comes first (the client is {@code unknown}
      * then). A client that talks meanwhile has not waited for the greeting and is refused as
      * during the greet pause.
