@@ -40,7 +40,7 @@ final class DnsCache {
         Key key = new Key(name, type);
         synchronized (entries) {
             Entry e = entries.get(key);
-            if (e != null && e.validated == validated && e.expiresAtNanos - nanoClock.getAsLong() > 0) {
+            if (usable(e, validated)) {
                 hits.increment();
                 return e.answer;
             }
@@ -60,11 +60,16 @@ final class DnsCache {
         Key key = new Key(name, type);
         synchronized (entries) {
             Entry e = entries.get(key);
-            if (e != null && e.validated == validated && e.expiresAtNanos - nanoClock.getAsLong() > 0) {
+            if (usable(e, validated)) {
                 return e.answer;
             }
         }
         return null;
+    }
+
+    /** Whether {@code e} answers a question asked in that mode now: made under the same mode and not expired. */
+    private boolean usable(Entry e, boolean validated) {
+        return e != null && e.validated == validated && e.expiresAtNanos - nanoClock.getAsLong() > 0;
     }
 
     /** Remembers an answer; {@code validated}: whether it was asked of the validating resolver. */
