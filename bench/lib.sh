@@ -163,7 +163,9 @@ YAML
 
 # The JVM that start_mxd started (./mxd execs it, so MXD_PID is the java process): its user and
 # kernel CPU so far in clock ticks (CLK_TCK), and the jstat of its JDK.
-jvm_ticks() { awk '{sub(/^.*\) /, ""); print $12, $13}' "/proc/$MXD_PID/stat"; }
+jvm_ticks() { stat_ticks "/proc/$MXD_PID/stat"; }
+# STAT (a /proc/PID/stat or /proc/PID/task/TID/stat): its user and kernel CPU in clock ticks.
+stat_ticks() { awk '{sub(/^.*\) /, ""); print $12, $13}' "$1"; }
 jstat_bin() { local j; j=$(readlink -f "/proc/$MXD_PID/exe"); echo "${j%/java}/jstat"; }
 
 stop_pid() { # PID: SIGTERM, up to 30 s, then SIGKILL

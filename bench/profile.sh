@@ -62,7 +62,7 @@ esac
 thread_ticks() {
   local t
   for t in /proc/"$MXD_PID"/task/*; do
-    printf '%s\t%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{sub(/^.*\) /, ""); print $12, $13}' "$t/stat" 2>/dev/null)" \
+    printf '%s\t%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(stat_ticks "$t/stat" 2>/dev/null)" \
       "$(awk '/ctxt_switches/ {n += $2} END {print n}' "$t/status" 2>/dev/null)"
   done
 }
