@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 /**
  * A scripted SMTP server for the cases a real server will not produce on demand: a 421 greeting,
@@ -45,6 +47,8 @@ public final class FakeSmtpServer implements AutoCloseable {
     private final List<String> ehlo;
     private final Function<String, String> responder;
     private final long hangUpAfterDataBytes;
+    /** When set, STARTTLS (unless the responder answers it) is taken: 220, then the TLS handshake as the server. */
+    private volatile SSLContext tls;
     private final int maxConnections;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
@@ -99,6 +103,12 @@ public final class FakeSmtpServer implements AutoCloseable {
                 "220 fake.test ESMTP", ehlo, c -> null, bytes);
     }
 
+    /** Takes STARTTLS from now on with {@code context}'s certificate (the responder may still answer it otherwise). */
+    public FakeSmtpServer offeringTls(SSLContext context) {
+        this.tls = context;
+        return this;
+    }
+
     public InetSocketAddress address() {
         return (InetSocketAddress) server.getLocalSocketAddress();
     }
@@ -146,6 +156,15 @@ public final class FakeSmtpServer implements AutoCloseable {
                     reply(out, "354 End data with <CR><LF>.<CR><LF>");
                     waitForClose();
                     return;
+                }
+                if (verb.equals("STARTTLS") && answer == null && tls != null) {
+                    reply(out, "220 2.0.0 Ready to start TLS");
+                    SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(s, null, s.getPort(), true);
+                    secure.setUseClientMode(false);
+                    secure.startHandshake();
+                    in = new BufferedInputStream(secure.getInputStream()); // nothing read ahead: the client waited for the 220
+                    out = secure.getOutputStream();
+                    continue;
                 }
                 if (answer == null) {
                     answer = switch (verb) {

@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +25,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -310,27 +308,21 @@ class SmtpConnectionTest {
         Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
         SSLContext tls = ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
                 .sslProvider(SslProvider.JDK).build()).context();
-        ServerSocket listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
-        open.add(listener);
-        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
-        open.add(stop::countDown);
-        List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Thread server = new Thread(() -> stopReadingAfterTls(listener, tls, heard, stop), "tls-stop-reading");
-        server.setDaemon(true);
-        server.start();
+        FakeSmtpServer s = server(List.of("PIPELINING", "STARTTLS"), c -> c.equals("DATA") ? FakeSmtpServer.STOP_READING_IN_DATA : null)
+                .offeringTls(tls);
         Duration block = Duration.ofMillis(600);
         Duration rest = Duration.ofSeconds(30);
         ClientSettings quick = settings().withTimeouts(new ClientSettings.Timeouts(rest, rest, rest, rest, rest, rest, block, rest));
-        OpenResult r = SmtpConnection.open((InetSocketAddress) listener.getLocalSocketAddress(), "mx.fake.test", quick);
+        OpenResult r = open(s, quick);
         assertThat(r).as("open").isInstanceOf(OpenResult.Ready.class);
         SmtpConnection c = ((OpenResult.Ready) r).connection();
-        open.add(c);
         OutboundEnvelope big = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("a@fake.test")),
                 MessageContent.of(textLargerThanTheSocketBuffers()));
         long start = System.nanoTime();
         TransactionResult t = c.send(big);
         assertDeferredAtTheBlockLimit(t, (System.nanoTime() - start) / 1_000_000);
-        assertThat(heard).as("the session went through STARTTLS").contains("STARTTLS", "DATA");
+        assertThat(s.commands("STARTTLS")).as("the session went through STARTTLS").hasSize(1);
+        assertThat(s.commands("EHLO")).as("and said EHLO again over TLS").hasSize(2);
     }
 
     /** Text that cannot fit in loopback's socket buffers, so a server that stops reading makes the client's write block. */
@@ -351,53 +343,6 @@ class SmtpConnectionTest {
         assertThat(d.detail()).contains("took no data for 600 ms");
         assertThat(d.maybeDelivered()).as("the text never ended: not delivered").isFalse();
         assertThat(millis).as("ends about the limit after the window filled").isBetween(500L, 15_000L);
-    }
-
-    /** One session: STARTTLS, the TLS handshake, EHLO, MAIL, RCPT, DATA answered with 354, then nothing read until {@code stop}. */
-    private static void stopReadingAfterTls(ServerSocket listener, SSLContext tls, List<String> heard,
-                                            java.util.concurrent.CountDownLatch stop) {
-        try (Socket plain = listener.accept()) {
-            plain.setSoTimeout(30_000);
-            converse(plain, heard, "220 fake.test ESMTP", "STARTTLS", "250-fake.test\r\n250 STARTTLS", "220 2.0.0 go ahead");
-            SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(plain, null, plain.getPort(), false);
-            s.setUseClientMode(false);
-            s.startHandshake();
-            converse(s, heard, null, "DATA", "250-fake.test\r\n250 PIPELINING", "354 go ahead");
-            stop.await(60, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (IOException | InterruptedException e) {
-            // the client went away; the test looks at what it got
-        }
-    }
-
-    /** Says {@code greeting} (if any), answers EHLO with {@code ehlo}, every other line with 250, and {@code last} with {@code lastReply}. */
-    private static void converse(Socket s, List<String> heard, String greeting, String last, String ehlo, String lastReply)
-            throws IOException {
-        java.io.InputStream in = s.getInputStream();
-        java.io.OutputStream out = s.getOutputStream();
-        if (greeting != null) {
-            out.write((greeting + "\r\n").getBytes(StandardCharsets.US_ASCII));
-        }
-        for (int i = 0; i < 10; i++) {
-            StringBuilder line = new StringBuilder();
-            for (int b = in.read(); b != '\n'; b = in.read()) {
-                if (b < 0) {
-                    throw new IOException("closed");
-                }
-                if (b != '\r' && line.length() < 1000) {
-                    line.append((char) b);
-                }
-            }
-            String command = line.toString();
-            heard.add(command);
-            String verb = command.split(" ", 2)[0];
-            out.write(((verb.equals("EHLO") ? ehlo : command.equals(last) ? lastReply : "250 2.0.0 Ok") + "\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            if (command.equals(last)) {
-                return;
-            }
-        }
-        throw new IOException("no " + last + " in ten lines");
     }
 
     @Test
