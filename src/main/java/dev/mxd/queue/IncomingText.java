@@ -101,6 +101,14 @@ final class IncomingText {
         return size;
     }
 
+    /**
+     * The whole text, when it is all in memory and nothing failed (not copied: read it before
+     * {@link #persist}, which lets the memory go); null when it went to its file or a write failed.
+     */
+    ByteBuffer whole() {
+        return file == null && failure == null && !finished ? ByteBuffer.wrap(memory, 0, inMemory) : null;
+    }
+
     /** Whether the text went to its file before the end (it was larger than the memory limit). */
     boolean spilled() {
         return spilled;
@@ -175,6 +183,14 @@ final class IncomingText {
      * left behind.
      */
     void persist(byte[] trailer) throws IOException {
+        persist(trailer, true);
+    }
+
+    /**
+     * {@link #persist(byte[])}, with the fsync left out when {@code sync} is false: the caller has
+     * the text and envelope made durable elsewhere (the accept journal).
+     */
+    void persist(byte[] trailer, boolean sync) throws IOException {
         if (finished) {
             throw new IllegalStateException("message text already persisted or discarded");
         }
@@ -187,7 +203,9 @@ final class IncomingText {
             if (reused) {
                 file.truncate(file.position()); // a spare may hold a finished text (and its envelope) beyond this one: never leave it out
             }
-            file.force(true);
+            if (sync) {
+                file.force(true);
+            }
             file.close();
             finished = true;
         } catch (IOException e) {

@@ -78,6 +78,12 @@ public final class Spool implements MessageStore {
     /** Another process's handle on a running server's spool ({@link #attach}). */
     private final boolean attached;
 
+    /**
+     * The accept journal (docs/spool.md): the messages whose text is in memory at commit are made
+     * durable by its shared fsync; null for an attached spool, which must not write the server's.
+     */
+    private AcceptJournal journal;
+
     /** Ids whose envelope is linked into incoming/ but whose commit has not ended (its fsync, its listeners). */
     private final Set<String> committing = ConcurrentHashMap.newKeySet();
     private volatile Optional<StoreFailure> lastFailure = Optional.empty();
@@ -103,13 +109,25 @@ public final class Spool implements MessageStore {
      * envelope (a crash before acceptance) is deleted.
      */
     public static Spool open(Path root, String hostname, Clock clock) throws IOException {
+        return open(root, hostname, clock, true);
+    }
+
+    /**
+     * {@link #open}; without {@code journaled}, every commit fsyncs its own file and the shared
+     * directories, as an attached spool does (tests of the files' own recovery use this).
+     */
+    static Spool open(Path root, String hostname, Clock clock, boolean journaled) throws IOException {
         Spool s = new Spool(root, hostname, clock, false);
         Files.createDirectories(s.tmp);
         Files.createDirectories(s.data);
         for (QueueState q : STATES) {
             Files.createDirectories(root.resolve(q.directory()));
         }
+        s.replayJournal();
         s.recover();
+        if (journaled) {
+            s.journal = AcceptJournal.open(root.resolve(AcceptJournal.DIRECTORY), s::makeDurable);
+        }
         return s;
     }
 
@@ -133,6 +151,118 @@ public final class Spool implements MessageStore {
 
     /** Suffix of an envelope being written beside the one it becomes (same directory, so its rename is cheap). */
     private static final String NEW = ".new";
+
+    /**
+     * Puts back on disk what the accept journal says was accepted and not finished, before the
+     * rest of start-up looks at the files (docs/spool.md, "The accept journal"): each such text is
+     * written again from its record (a new file renamed over {@code data/ID}, whatever the crash left
+     * there), and an envelope of its own rewritten since its acceptance is kept, else
+     * {@code incoming/ID.json} is linked to the text again. A finished message's files are removed:
+     * the removal may not have reached the disk. Then the segments are deleted.
+     */
+    private void replayJournal() throws IOException {
+        Path dir = root.resolve(AcceptJournal.DIRECTORY);
+        AcceptJournal.Replay r = AcceptJournal.read(dir);
+        if (r.segments().isEmpty()) {
+            return;
+        }
+        for (String id : r.done()) {
+            if (!plainId(id)) {
+                continue;
+            }
+            for (QueueState q : STATES) {
+                Files.deleteIfExists(envelopePath(q, id));
+            }
+            Files.deleteIfExists(data.resolve(id));
+        }
+        for (Map.Entry<String, byte[]> e : r.live().entrySet()) {
+            String id = e.getKey();
+            if (!plainId(id)) {
+                continue;
+            }
+            Path text = data.resolve(id);
+            Object key = fileKey(text);
+            // Its envelope: rewritten since acceptance (a file of its own, preferred), or the one it was accepted
+            // with, linked to the text, in whatever state it was moved to since. A second one is a rename's leftover.
+            QueueState kept = null;
+            boolean linked = false;
+            for (QueueState q : STATES) {
+                Path envelope = envelopePath(q, id);
+                Object k = fileKey(envelope);
+                if (k == null) {
+                    continue;
+                }
+                boolean asAccepted = k.equals(key) || !rewritten(envelope);
+                if (kept == null || (linked && !asAccepted)) {
+                    kept = q;
+                    linked = asAccepted;
+                }
+            }
+            for (QueueState q : STATES) {
+                if (q != kept) {
+                    Files.deleteIfExists(envelopePath(q, id));
+                }
+            }
+            Path tmpText = data.resolve(id + ".journal");
+            Files.deleteIfExists(tmpText);
+            DurableFiles.replace(tmpText, text, e.getValue());
+            if (kept == null) {
+                Files.createLink(envelopePath(QueueState.INCOMING, id), text);
+            } else if (linked) {
+                // Linked to the text as it was: now to the text as written again, with its time (a deferred one's next attempt).
+                Path envelope = envelopePath(kept, id);
+                FileTime time = Files.getLastModifiedTime(envelope);
+                Files.delete(envelope);
+                Files.createLink(envelope, text);
+                Files.setLastModifiedTime(envelope, time);
+            }
+        }
+        DurableFiles.syncDirectory(data);
+        for (QueueState q : STATES) {
+            DurableFiles.syncDirectory(root.resolve(q.directory()));
+        }
+        LOG.info("spool {}: accept journal replayed: {} message(s) written again, {} finished", root, r.live().size(), r.done().size());
+        AcceptJournal.deleteSegments(dir, r.segments());
+    }
+
+    /** Whether an envelope file is one rewritten since acceptance (JSON alone), not the text it was accepted with. */
+    private static boolean rewritten(Path envelope) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(envelope)) {
+            return in.read() == '{';
+        }
+    }
+
+    /** A name made of ASCII letters and digits, as every queue id is: never a path of its own. */
+    private static boolean plainId(String id) {
+        return !id.isEmpty() && id.chars().allMatch(c -> c < 0x80 && Character.isLetterOrDigit(c));
+    }
+
+    private static Object fileKey(Path p) throws IOException {
+        try {
+            return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
+        } catch (NoSuchFileException gone) {
+            return null;
+        }
+    }
+
+    /**
+     * The accept journal's checkpoint: the texts of {@code ids} (and so the envelopes linked to
+     * them) and every state directory are fsynced, after which the journal need not hold them.
+     */
+    private void makeDurable(List<String> ids) throws IOException {
+        for (String id : ids) {
+            try (FileChannel ch = FileChannel.open(data.resolve(id), java.nio.file.StandardOpenOption.READ)) {
+                ch.force(true);
+            } catch (NoSuchFileException finished) {
+                // finished meanwhile: nothing to keep
+            }
+        }
+        DurableFiles.syncDirectory(data);
+        for (QueueState q : STATES) {
+            DurableFiles.syncDirectory(root.resolve(q.directory()));
+        }
+    }
 
     /**
      * One listing of each directory and no {@code stat} per message, so a spool of a million
@@ -328,6 +458,7 @@ public final class Spool implements MessageStore {
             Path target = data.resolve(id);
             Path envelope = envelopePath(QueueState.INCOMING, id);
             byte[] json;
+            boolean journaled = false;
             try {
                 if (rewrite.isPresent()) {
                     text.rewrite(rewrite.get());
@@ -339,19 +470,30 @@ public final class Spool implements MessageStore {
                 Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size(),
                         kind);
                 json = EnvelopeJson.write(e);
-                text.persist(EnvelopeFile.trailer(json));
+                byte[] trailer = EnvelopeFile.trailer(json);
+                AcceptJournal j = journal;
+                java.nio.ByteBuffer whole = j != null && j.usable() ? text.whole() : null;
+                text.persist(trailer, whole == null); // a journaled text is fsynced with the journal's records
                 if (attached) {
                     // the running server's scan of incoming/ does not know of this commit: the file's time tells it to wait
                     Files.setLastModifiedTime(target, FileTime.from(clock.instant().plus(ATTACHED_NOT_BEFORE)));
                 }
                 committing.add(id); // before the link: no scan of incoming/ takes it until the commit has ended
                 Files.createLink(envelope, target);
-                acceptSync.await();
+                if (whole != null) {
+                    journaled = true;
+                    j.await(j.accept(id, whole, trailer));
+                } else {
+                    acceptSync.await();
+                }
             } catch (IOException | RuntimeException e) {
                 LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
                         e.toString());
                 lastFailure = Optional.of(new StoreFailure(clock.instant(), e.toString(), noSpace(e)));
                 text.discard();
+                if (journaled) {
+                    journal.done(id); // its record may reach the disk yet: start-up must not take it for accepted
+                }
                 // The envelope may have been linked and its directory's fsync failed: not accepted either.
                 // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
                 for (Path p : List.of(envelope, target)) {
@@ -638,6 +780,7 @@ public final class Spool implements MessageStore {
      * between leaves only text, removed at start-up.
      */
     public void remove(QueueState state, String id) throws IOException {
+        forget(id);
         Files.deleteIfExists(envelopePath(state, id));
         stateSync.get(state).await();
         Files.deleteIfExists(data.resolve(id));
@@ -652,21 +795,56 @@ public final class Spool implements MessageStore {
      * this, after its last read of the text.
      */
     public void finish(QueueState state, String id) throws IOException {
+        forget(id);
         DurableFiles.unlink(envelopePath(state, id));
         spares.give(data.resolve(id));
     }
 
+    /** The journal need not hold a message that is finished or removed (before its files go: see {@link AcceptJournal#done}). */
+    private void forget(String id) {
+        AcceptJournal j = journal;
+        if (j != null) {
+            j.done(id);
+        }
+    }
+
     /**
      * Empties the spare files that have kept a finished text for {@link #SPARE_HOLD}; cheap when
-     * there is nothing to do. The queue manager calls it a few times a second.
+     * there is nothing to do. Leaves, checkpoints and deletes the accept journal's segments, and
+     * fsyncs {@code data/}, which hands out the spares given since the last time (journaled
+     * commits do not fsync it). The queue manager calls it a few times a second.
      */
     public void tidy() {
         spares.sweep();
+        tidyJournal(false);
     }
 
-    /** Empties every spare file that keeps a finished text (the queue manager, when it stops). */
+    /** Empties every spare file that keeps a finished text, checkpoints the journal (the queue manager, when it stops). */
     public void tidyAll() {
         spares.sweepAll();
+        tidyJournal(true);
+    }
+
+    private void tidyJournal(boolean all) {
+        AcceptJournal j = journal;
+        if (j == null) {
+            return;
+        }
+        try {
+            acceptSync.await();
+            if (all) {
+                j.tidyAll();
+            } else {
+                j.tidy();
+            }
+        } catch (IOException e) {
+            LOG.warn("spool {}: cannot tidy the accept journal now: {}", root, e.toString());
+        }
+    }
+
+    /** Messages the accept journal holds now, not yet finished or checkpointed (tests). */
+    int journalHolds() {
+        return journal == null ? 0 : journal.liveCount();
     }
 
     public Path root() {

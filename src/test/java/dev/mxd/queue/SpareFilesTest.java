@@ -38,7 +38,7 @@ class SpareFilesTest {
 
     @Test
     void aFinishedTextsInodeHoldsALaterTextOnceItsRenameIsOnDiskWithNothingOfTheOldOne() throws Exception {
-        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC(), false);
         String longBody = "Subject: first\r\n\r\n" + "old old old old\r\n".repeat(1000); // 17 KB
         String first = id(s.store(SpoolTest.message(longBody)));
         Object firstInode = inode(s.text(first));
@@ -65,7 +65,7 @@ class SpareFilesTest {
         assertThat(Files.isSameFile(dir.resolve("incoming").resolve(third + ".json"), s.text(third))).isTrue();
         assertThat(SpoolFiles.strays(dir)).isEmpty();
         // And after a restart both messages are there, whole.
-        Spool again = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Spool again = Spool.open(dir, "mx.test", Clock.systemUTC(), false);
         assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(second, third);
         assertThat(again.envelope(QueueState.INCOMING, third).size()).isEqualTo(e.size());
     }
@@ -212,7 +212,7 @@ class SpareFilesTest {
 
     @Test
     void sparesOutliveARestartAndAreNoMessages() throws Exception {
-        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC(), false);
         String a = id(s.store(SpoolTest.message("Subject: a\r\n\r\nx\r\n")));
         String b = id(s.store(SpoolTest.message("Subject: b\r\n\r\nx\r\n")));
         s.finish(QueueState.INCOMING, a);
@@ -223,7 +223,7 @@ class SpareFilesTest {
         Files.createLink(dir.resolve("data/spare.7"), s.text(live));
         assertThat(dataFiles()).containsExactlyInAnyOrder("spare.0", "spare.1", "spare.7", "spare.notanumber", live);
 
-        Spool again = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Spool again = Spool.open(dir, "mx.test", Clock.systemUTC(), false);
         assertThat(dataFiles()).as("ours kept; a foreign name and a second name of a text removed")
                 .containsExactlyInAnyOrder("spare.0", "spare.1", live);
         assertThat(again.ids(QueueState.INCOMING)).containsExactly(live);

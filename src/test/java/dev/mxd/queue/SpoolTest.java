@@ -81,7 +81,7 @@ class SpoolTest {
 
     @Test
     void recoveryUndoesWhatWasNeverAcknowledged() throws Exception {
-        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC(), false);
         String kept = ((StoreOutcome.Stored) s.store(message("kept\r\n"))).queueId();
         String active = ((StoreOutcome.Stored) s.store(message("active\r\n"))).queueId();
         s.move(active, QueueState.INCOMING, QueueState.ACTIVE);
@@ -94,7 +94,7 @@ class SpoolTest {
         String finished = ((StoreOutcome.Stored) s.store(message("delivered, its removal half on disk\r\n"))).queueId();
         s.defer(finished, QueueState.INCOMING, Instant.now());
         Files.delete(dir.resolve("data").resolve(finished)); // the text's unlink reached the disk, the envelope's did not
-        Spool again = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Spool again = Spool.open(dir, "mx.test", Clock.systemUTC(), false);
         assertThat(again.state(finished)).isEmpty();
         assertThat(again.state(active)).contains(QueueState.INCOMING);
         assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(kept, active);

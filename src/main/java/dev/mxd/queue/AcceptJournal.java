@@ -1,0 +1,454 @@
+package dev.mxd.queue;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.CRC32C;
+
+/**
+ * The spool's write-ahead log of accepted messages (docs/spool.md, "The accept journal"). A
+ * message whose text is whole in memory at its commit is appended here, text and envelope, and
+ * the 250 waits for one {@code fdatasync} of the journal that the messages committed at the same
+ * moment share (group commit), instead of an fsync of its own file and of two directories. Its
+ * files in {@code data/} and {@code incoming/} are written as before but not fsynced: until they
+ * are, the journal is what survives a crash, and start-up writes them again from it.
+ *
+ * <p>The journal is a series of segment files in {@code journal/}, each appended to by one writer
+ * under this object's lock. A message is live in the segment its record went to until it is
+ * finished ({@link #done}: a small record, not synced, so that start-up after a killed process
+ * does not bring back what was delivered) or until a checkpoint has made its own files durable.
+ * A segment is left for the next one after {@link #SEGMENT_BYTES} or when it is older than
+ * {@link #ROTATE_AFTER_NANOS}, and deleted, oldest first, once none of its messages is live or
+ * after a checkpoint. Records end with a CRC32C; reading stops at the first one that is
+ * incomplete or damaged (a write cut short by the crash, never synced, so never answered 250).
+ */
+final class AcceptJournal {
+
+    /** Makes the files of messages still live in a segment durable, so that it can be deleted. */
+    interface Checkpoint {
+        void makeDurable(List<String> ids) throws IOException;
+    }
+
+    /** What a journal held at start-up: messages accepted and not finished, and ids finished. */
+    record Replay(Map<String, byte[]> live, List<String> done, List<Path> segments) {}
+
+    static final String DIRECTORY = "journal";
+    static final long SEGMENT_BYTES = 16L << 20;
+    static final long ROTATE_AFTER_NANOS = 1_000_000_000L;
+    /** How long a left segment waits for its messages to finish before a checkpoint makes their files durable. */
+    static final long CHECKPOINT_AFTER_NANOS = 2_000_000_000L;
+
+    private static final byte ACCEPT = 'A';
+    private static final byte DONE = 'D';
+    private static final int HEADER = 1 + 2 + 4;
+    private static final int MAX_ID = 255;
+    private static final String SUFFIX = ".log";
+
+    private final Path dir;
+    private final Checkpoint checkpoint;
+    private final Map<String, Segment> live = new ConcurrentHashMap<>();
+    private final ArrayDeque<Segment> left = new ArrayDeque<>(); // guarded by this, oldest first
+    private Segment current;       // guarded by this
+    private long written;          // guarded by this: octets appended since start, over all segments
+    private long nextSequence;     // guarded by this
+
+    private final Object syncLock = new Object();
+    private long synced;           // guarded by syncLock: every record ending at or below this is on disk
+    private boolean syncing;       // guarded by syncLock
+    private volatile IOException broken; // an fsync or write failed: no more use of the journal
+
+    private static final class Segment {
+        final Path path;
+        final FileChannel channel;
+        final long created = System.nanoTime();
+        final List<String> ids = new ArrayList<>(); // guarded by the journal
+        final AtomicInteger live = new AtomicInteger();
+        long size;
+        long leftAt;
+        volatile boolean forced; // synced when it was left: a leader that finds it closed was covered
+
+        Segment(Path path, FileChannel channel) {
+            this.path = path;
+            this.channel = channel;
+        }
+    }
+
+    private AcceptJournal(Path dir, Checkpoint checkpoint, long nextSequence) {
+        this.dir = dir;
+        this.checkpoint = checkpoint;
+        this.nextSequence = nextSequence;
+    }
+
+    /**
+     * Reads what the segments in {@code dir} hold, oldest first, without changing them. An id
+     * finished after its acceptance is in {@link Replay#done}, not in {@link Replay#live}.
+     */
+    static Replay read(Path dir) throws IOException {
+        Map<String, byte[]> live = new LinkedHashMap<>();
+        List<String> done = new ArrayList<>();
+        List<Path> segments = segments(dir);
+        for (Path segment : segments) {
+            try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(segment), 1 << 16))) {
+                while (true) {
+                    Record r = next(in);
+                    if (r == null) {
+                        break; // the end, or a record the crash cut short
+                    }
+                    if (r.type == ACCEPT) {
+                        live.put(r.id, r.data);
+                    } else {
+                        live.remove(r.id);
+                        done.add(r.id);
+                    }
+                }
+            }
+        }
+        return new Replay(live, done, segments);
+    }
+
+    /**
+     * Opens a journal in {@code dir} for appending; the segments {@link #read} found must have
+     * been dealt with and deleted first ({@link #deleteSegments}).
+     */
+    static AcceptJournal open(Path dir, Checkpoint checkpoint) throws IOException {
+        Files.createDirectories(dir);
+        long next = 0;
+        for (Path p : segments(dir)) {
+            next = Math.max(next, sequenceOf(p) + 1);
+        }
+        AcceptJournal j = new AcceptJournal(dir, checkpoint, next);
+        synchronized (j) {
+            j.current = j.newSegment();
+        }
+        return j;
+    }
+
+    /** Deletes segments whose content is on disk elsewhere now, and makes their removal durable. */
+    static void deleteSegments(Path dir, List<Path> segments) throws IOException {
+        for (Path p : segments) {
+            Files.deleteIfExists(p);
+        }
+        if (!segments.isEmpty()) {
+            DurableFiles.syncDirectory(dir);
+        }
+    }
+
+    private static List<Path> segments(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+            for (Path p : ds) {
+                if (sequenceOf(p) >= 0) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort((a, b) -> Long.compare(sequenceOf(a), sequenceOf(b)));
+        return out;
+    }
+
+    private static long sequenceOf(Path p) {
+        String name = p.getFileName().toString();
+        try {
+            return Long.parseLong(name.substring(0, name.length() - SUFFIX.length()));
+        } catch (NumberFormatException | IndexOutOfBoundsException e) {
+            return -1;
+        }
+    }
+
+    private record Record(byte type, String id, byte[] data) {}
+
+    private static Record next(DataInputStream in) throws IOException {
+        try {
+            byte type = in.readByte();
+            int idLength = in.readUnsignedShort();
+            int dataLength = in.readInt();
+            if ((type != ACCEPT && type != DONE) || idLength == 0 || idLength > MAX_ID || dataLength < 0
+                    || dataLength > Spool.MEMORY_LIMIT + (1 << 20)) {
+                return null;
+            }
+            byte[] id = in.readNBytes(idLength);
+            byte[] data = in.readNBytes(dataLength);
+            if (id.length < idLength || data.length < dataLength) {
+                return null;
+            }
+            int crc = in.readInt();
+            CRC32C c = new CRC32C();
+            c.update(type);
+            c.update(header(type, idLength, dataLength).array(), 1, HEADER - 1);
+            c.update(id);
+            c.update(data);
+            if ((int) c.getValue() != crc) {
+                return null;
+            }
+            return new Record(type, new String(id, StandardCharsets.US_ASCII), data);
+        } catch (EOFException end) {
+            return null;
+        }
+    }
+
+    private static ByteBuffer header(byte type, int idLength, int dataLength) {
+        return ByteBuffer.allocate(HEADER).put(type).putShort((short) idLength).putInt(dataLength).flip();
+    }
+
+    /** Whether the journal can take records: false for good after a failed write or fsync. */
+    boolean usable() {
+        return broken == null;
+    }
+
+    /**
+     * Appends a message's text and envelope (the content of its {@code data/ID}); returns the
+     * position to {@link #await} for. The message is live until {@link #done} or a checkpoint.
+     */
+    long accept(String id, ByteBuffer text, byte[] trailer) throws IOException {
+        byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
+        int length = text.remaining() + trailer.length;
+        CRC32C c = new CRC32C();
+        ByteBuffer h = header(ACCEPT, idBytes.length, length);
+        c.update(h.duplicate());
+        c.update(idBytes);
+        c.update(text.duplicate());
+        c.update(trailer);
+        ByteBuffer crc = ByteBuffer.allocate(4).putInt((int) c.getValue()).flip();
+        synchronized (this) {
+            Segment s = writable();
+            long end = write(s, h, ByteBuffer.wrap(idBytes), text.duplicate(), ByteBuffer.wrap(trailer), crc);
+            s.ids.add(id);
+            s.live.incrementAndGet();
+            live.put(id, s);
+            return end;
+        }
+    }
+
+    /**
+     * The message {@code id} is finished (or was never accepted): a record says so when the
+     * journal holds it, so that start-up after a crash neither delivers it again nor keeps its
+     * files. Not synced: it reaches the disk with the next group commit, or, when the process is
+     * killed, from the page cache. Nothing happens for a message the journal does not hold.
+     */
+    void done(String id) {
+        Segment s = live.remove(id);
+        if (s == null) {
+            return;
+        }
+        if (broken == null) {
+            byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
+            CRC32C c = new CRC32C();
+            ByteBuffer h = header(DONE, idBytes.length, 0);
+            c.update(h.duplicate());
+            c.update(idBytes);
+            ByteBuffer crc = ByteBuffer.allocate(4).putInt((int) c.getValue()).flip();
+            try {
+                synchronized (this) {
+                    write(writable(), h, ByteBuffer.wrap(idBytes), crc);
+                }
+            } catch (IOException e) {
+                fail(e);
+            }
+        }
+        s.live.decrementAndGet();
+    }
+
+    private Segment writable() throws IOException {
+        IOException b = broken;
+        if (b != null) {
+            throw new IOException("the accept journal failed earlier: " + b.getMessage(), b);
+        }
+        if (current.size >= SEGMENT_BYTES) {
+            leave();
+        }
+        return current;
+    }
+
+    private long write(Segment s, ByteBuffer... parts) throws IOException {
+        try {
+            long n = 0;
+            for (ByteBuffer b : parts) {
+                n += b.remaining();
+            }
+            long done = 0;
+            while (done < n) {
+                done += s.channel.write(parts);
+            }
+            s.size += n;
+            written += n;
+            return written;
+        } catch (IOException | RuntimeException e) {
+            IOException io = e instanceof IOException i ? i : new IOException(e.toString(), e);
+            fail(io);
+            throw io;
+        }
+    }
+
+    /** Returns once every record up to {@code position} is on disk; throws if the journal failed first. */
+    void await(long position) throws IOException {
+        synchronized (syncLock) {
+            while (true) {
+                if (synced >= position) {
+                    return;
+                }
+                IOException b = broken;
+                if (b != null) {
+                    throw new IOException("the accept journal's fsync failed: " + b.getMessage(), b);
+                }
+                if (!syncing) {
+                    syncing = true;
+                    break;
+                }
+                try {
+                    syncLock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the accept journal's fsync", e);
+                }
+            }
+        }
+        // This caller syncs for everything appended so far; later records wait for the next one.
+        Segment s;
+        long target;
+        synchronized (this) {
+            s = current;
+            target = written;
+        }
+        IOException error = null;
+        try {
+            s.channel.force(false);
+        } catch (ClosedChannelException closed) {
+            if (!s.forced) {
+                error = closed;
+            }
+        } catch (IOException e) {
+            error = e;
+        } catch (RuntimeException | Error e) {
+            error = new IOException("the accept journal's fsync failed: " + e, e);
+        }
+        if (error != null) {
+            fail(error);
+        }
+        synchronized (syncLock) {
+            syncing = false;
+            if (error == null) {
+                synced = Math.max(synced, target);
+            }
+            syncLock.notifyAll();
+        }
+        if (error != null && synced < position) {
+            throw error;
+        }
+    }
+
+    private void fail(IOException e) {
+        if (broken == null) {
+            broken = e;
+        }
+        synchronized (syncLock) {
+            syncLock.notifyAll();
+        }
+    }
+
+    /** Starts a new segment: the one left is synced first (its records' waiters may be past their fsync's start). */
+    private void leave() throws IOException {
+        Segment old = current;
+        try {
+            old.channel.force(false);
+        } catch (IOException e) {
+            fail(e);
+            throw e;
+        }
+        old.forced = true;
+        synchronized (syncLock) {
+            synced = Math.max(synced, written);
+            syncLock.notifyAll();
+        }
+        current = newSegment();
+        old.leftAt = System.nanoTime();
+        left.addLast(old);
+    }
+
+    private Segment newSegment() throws IOException {
+        Path p = dir.resolve(String.format("%016d%s", nextSequence++, SUFFIX));
+        FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        DurableFiles.syncDirectory(dir); // the segment's name, before any record in it is answered for
+        return new Segment(p, ch);
+    }
+
+    /**
+     * A few times a second: leaves a segment that is older than {@link #ROTATE_AFTER_NANOS},
+     * deletes left segments none of whose messages is live, oldest first, and makes the files of
+     * messages still live in a segment left {@link #CHECKPOINT_AFTER_NANOS} ago durable
+     * ({@link Checkpoint}) so that it can go too.
+     */
+    void tidy() throws IOException {
+        tidy(false);
+    }
+
+    /** Checkpoints and deletes every segment but a new empty one (the queue manager, when it stops). */
+    void tidyAll() throws IOException {
+        tidy(true);
+    }
+
+    private void tidy(boolean all) throws IOException {
+        long now = System.nanoTime();
+        synchronized (this) {
+            if (broken == null && current.size > 0 && (all || now - current.created >= ROTATE_AFTER_NANOS)) {
+                leave();
+            }
+        }
+        while (true) {
+            Segment oldest;
+            List<String> ids;
+            synchronized (this) {
+                oldest = left.peekFirst();
+                if (oldest == null) {
+                    return;
+                }
+                ids = List.copyOf(oldest.ids);
+            }
+            if (oldest.live.get() > 0) {
+                if (!all && now - oldest.leftAt < CHECKPOINT_AFTER_NANOS) {
+                    return;
+                }
+                List<String> still = new ArrayList<>();
+                for (String id : ids) {
+                    if (live.get(id) == oldest) {
+                        still.add(id);
+                    }
+                }
+                checkpoint.makeDurable(still);
+                for (String id : still) {
+                    if (live.remove(id, oldest)) {
+                        oldest.live.decrementAndGet();
+                    }
+                }
+            }
+            synchronized (this) {
+                left.pollFirst();
+            }
+            oldest.channel.close();
+            Files.deleteIfExists(oldest.path);
+        }
+    }
+
+    /** Messages the journal holds now (tests). */
+    int liveCount() {
+        return live.size();
+    }
+}

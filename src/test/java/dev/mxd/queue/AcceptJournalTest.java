@@ -1,0 +1,193 @@
+package dev.mxd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.mail.MessageStore.StoreOutcome;
+import dev.mxd.testing.SpoolFiles;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The accept journal (docs/spool.md, "The accept journal"): what a crash may leave of a
+ * message's files that were never fsynced, and what start-up makes of it. A power failure is
+ * played by changing the files as the disk may have kept them, then opening the spool again.
+ */
+class AcceptJournalTest {
+
+    @TempDir
+    Path dir;
+
+    private static String id(StoreOutcome o) {
+        return ((StoreOutcome.Stored) o).queueId();
+    }
+
+    private Spool open() throws Exception {
+        return Spool.open(dir, "mx.test", Clock.systemUTC());
+    }
+
+    private List<Path> segments() throws Exception {
+        try (Stream<Path> s = Files.list(dir.resolve(AcceptJournal.DIRECTORY))) {
+            return s.sorted().toList();
+        }
+    }
+
+    @Test
+    void anAcceptedMessageWhoseFilesDidNotReachTheDiskIsWrittenAgainFromTheJournal() throws Exception {
+        Spool s = open();
+        String lost = id(s.store(SpoolTest.message("Subject: lost\r\n\r\nits files never reached the disk\r\n")));
+        String damaged = id(s.store(SpoolTest.message("Subject: damaged\r\n\r\nits text's blocks never reached the disk\r\n")));
+        String whole = SpoolFiles.text(s, lost);
+        String damagedText = SpoolFiles.text(s, damaged);
+        byte[] damagedFile = Files.readAllBytes(s.text(damaged));
+        // Power failure: neither name of lost reached the disk; damaged's inode kept its size but not its data.
+        Files.delete(dir.resolve("incoming/" + lost + ".json"));
+        Files.delete(s.text(lost));
+        Files.write(s.text(damaged), new byte[damagedFile.length]);
+
+        Spool again = open();
+        assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(lost, damaged);
+        assertThat(SpoolFiles.text(again, lost)).isEqualTo(whole);
+        assertThat(SpoolFiles.text(again, damaged)).isEqualTo(damagedText);
+        assertThat(again.envelope(QueueState.INCOMING, damaged).recipients()).hasSize(1);
+        assertThat(Files.isSameFile(dir.resolve("incoming/" + lost + ".json"), again.text(lost))).isTrue();
+        assertThat(SpoolFiles.strays(dir)).isEmpty();
+        assertThat(segments()).as("replayed segments deleted; a new one open").hasSize(1);
+    }
+
+    @Test
+    void aFinishedMessageDoesNotComeBackAfterAKillNorWhenItsNamesWereNotRemovedOnDisk() throws Exception {
+        Spool s = open();
+        String delivered = id(s.store(SpoolTest.message("Subject: delivered\r\n\r\nx\r\n")));
+        String kept = id(s.store(SpoolTest.message("Subject: kept\r\n\r\ny\r\n")));
+        Path savedText = dir.resolve("saved-text");
+        Files.copy(s.text(delivered), savedText);
+        s.finish(QueueState.INCOMING, delivered);
+        // A killed process: the page cache kept everything; start-up must not write it again from its record.
+        Spool afterKill = open();
+        assertThat(afterKill.ids(QueueState.INCOMING)).containsExactly(kept);
+        assertThat(afterKill.text(delivered)).doesNotExist();
+
+        String second = id(afterKill.store(SpoolTest.message("Subject: second\r\n\r\nz\r\n")));
+        Files.copy(afterKill.text(second), savedText, StandardCopyOption.REPLACE_EXISTING);
+        afterKill.finish(QueueState.INCOMING, second);
+        // A power failure: the finish's unlinks did not reach the disk, so both names are back.
+        Files.copy(savedText, afterKill.text(second));
+        Files.createLink(dir.resolve("incoming/" + second + ".json"), afterKill.text(second));
+        Spool afterPowerFailure = open();
+        assertThat(afterPowerFailure.ids(QueueState.INCOMING)).containsExactly(kept);
+        assertThat(afterPowerFailure.text(second)).doesNotExist();
+        assertThat(SpoolFiles.strays(dir)).isEmpty();
+    }
+
+    @Test
+    void anEnvelopeRewrittenSinceAcceptanceKeepsItsRecipientsStatesWhenTheTextIsWrittenAgain() throws Exception {
+        Spool s = open();
+        String id = id(s.store(SpoolTest.message("Subject: deferred\r\n\r\nx\r\n")));
+        String text = SpoolFiles.text(s, id);
+        Envelope e = s.envelope(QueueState.INCOMING, id);
+        Instant next = Instant.now().plusSeconds(600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        Envelope tried = e.withRecipients(List.of(e.recipients().get(0).with(DeliveryState.PENDING, "451 try later", Instant.now())));
+        s.update(QueueState.INCOMING, tried);
+        s.defer(id, QueueState.INCOMING, next);
+        Files.write(s.text(id), new byte[(int) Files.size(s.text(id))]); // the text's blocks were lost
+
+        Spool again = open();
+        assertThat(again.state(id)).contains(QueueState.DEFERRED);
+        assertThat(again.envelope(QueueState.DEFERRED, id).recipients().get(0).detail()).isEqualTo("451 try later");
+        assertThat(again.nextAttempt(id)).isEqualTo(next);
+        assertThat(SpoolFiles.text(again, id)).isEqualTo(text);
+        assertThat(again.ids(QueueState.INCOMING)).isEmpty();
+        assertThat(SpoolFiles.strays(dir)).isEmpty();
+    }
+
+    @Test
+    void anEnvelopeMovedAsItWasAcceptedStaysInItsStateWithItsTime() throws Exception {
+        Spool s = open();
+        String held = id(s.store(SpoolTest.message("Subject: held\r\n\r\nx\r\n")));
+        String deferred = id(s.store(SpoolTest.message("Subject: deferred\r\n\r\ny\r\n")));
+        s.move(held, QueueState.INCOMING, QueueState.HOLD);
+        Instant next = Instant.now().plusSeconds(900).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        s.defer(deferred, QueueState.INCOMING, next);
+        String heldText = SpoolFiles.text(s, held);
+        Files.write(s.text(held), new byte[(int) Files.size(s.text(held))]); // the blocks of the text (and its envelope) lost
+
+        Spool again = open();
+        assertThat(again.state(held)).contains(QueueState.HOLD);
+        assertThat(again.state(deferred)).contains(QueueState.DEFERRED);
+        assertThat(again.nextAttempt(deferred)).isEqualTo(next);
+        assertThat(SpoolFiles.text(again, held)).isEqualTo(heldText);
+        assertThat(again.envelope(QueueState.HOLD, held).id()).isEqualTo(held);
+        assertThat(Files.isSameFile(dir.resolve("hold/" + held + ".json"), again.text(held))).isTrue();
+        assertThat(again.ids(QueueState.INCOMING)).isEmpty();
+        assertThat(SpoolFiles.strays(dir)).isEmpty();
+    }
+
+    @Test
+    void aRecordTheCrashCutShortWasNeverAnsweredAndIsPassedOver() throws Exception {
+        Spool s = open();
+        String first = id(s.store(SpoolTest.message("Subject: first\r\n\r\nx\r\n")));
+        String cut = id(s.store(SpoolTest.message("Subject: cut\r\n\r\ny\r\n")));
+        Path segment = segments().get(0);
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 3); // the last record's end never written
+        }
+        // Neither of the cut one's files reached the disk either; the first one's did not.
+        for (String id : List.of(first, cut)) {
+            Files.delete(dir.resolve("incoming/" + id + ".json"));
+            Files.delete(s.text(id));
+        }
+        Spool again = open();
+        assertThat(again.ids(QueueState.INCOMING)).containsExactly(first);
+        assertThat(again.state(cut)).isEmpty();
+        assertThat(SpoolFiles.strays(dir)).isEmpty();
+    }
+
+    @Test
+    void aCheckpointMakesTheFilesDurableAndDeletesTheSegmentsThenStartUpHasNothingToReplay() throws Exception {
+        Spool s = open();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            ids.add(id(s.store(SpoolTest.message("Subject: " + i + "\r\n\r\nx\r\n"))));
+        }
+        s.finish(QueueState.INCOMING, ids.get(0));
+        assertThat(s.journalHolds()).isEqualTo(4);
+        s.tidyAll();
+        assertThat(s.journalHolds()).isZero();
+        assertThat(segments()).as("only the new, empty segment").hasSize(1);
+        assertThat(Files.size(segments().get(0))).isZero();
+        // Without the journal the files themselves are the messages now.
+        Spool again = open();
+        assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(ids.subList(1, 5));
+        for (String id : ids.subList(1, 5)) {
+            assertThat(Files.isSameFile(dir.resolve("incoming/" + id + ".json"), again.text(id))).isTrue();
+        }
+    }
+
+    @Test
+    void aFinishedTextsSpareIsTakenAfterTheNextTidy() throws Exception {
+        Spool s = open();
+        String first = id(s.store(SpoolTest.message("Subject: first\r\n\r\n" + "old\r\n".repeat(100))));
+        Object inode = Files.getAttribute(s.text(first), "unix:ino");
+        s.finish(QueueState.INCOMING, first);
+        String second = id(s.store(SpoolTest.message("Subject: second\r\n\r\nx\r\n")));
+        assertThat(Files.getAttribute(s.text(second), "unix:ino")).as("its rename is not known to be on disk yet").isNotEqualTo(inode);
+        s.tidy(); // fsyncs data/
+        String third = id(s.store(SpoolTest.message("Subject: third\r\n\r\ny\r\n")));
+        assertThat(Files.getAttribute(s.text(third), "unix:ino")).isEqualTo(inode);
+        assertThat(SpoolFiles.text(s, third)).endsWith("Subject: third\r\n\r\ny\r\n").doesNotContain("old");
+        // Killed now: the spare's old text is not brought back, the third is whole.
+        Spool again = open();
+        assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(second, third);
+        assertThat(SpoolFiles.text(again, third)).endsWith("Subject: third\r\n\r\ny\r\n");
+    }
+}
