@@ -4,14 +4,12 @@ import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.FileOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -50,6 +48,8 @@ final class AcceptJournal {
 
     static final String DIRECTORY = "journal";
     static final long SEGMENT_BYTES = 16L << 20;
+    /** The largest content a record holds; a message with more (an envelope of many thousand recipients) is not journaled. */
+    static final int MAX_CONTENT = 16 << 20;
     static final long ROTATE_AFTER_NANOS = 1_000_000_000L;
     /** How long a left segment waits for its messages to finish before a checkpoint makes their files durable. */
     static final long CHECKPOINT_AFTER_NANOS = 2_000_000_000L;
@@ -71,21 +71,39 @@ final class AcceptJournal {
     private final Object syncLock = new Object();
     private long synced;           // guarded by syncLock: every record ending at or below this is on disk
     private boolean syncing;       // guarded by syncLock
-    private volatile IOException broken; // an fsync or write failed: no more use of the journal
+    private volatile IOException broken; // a write or fsync failed: no more records; tidy checkpoints everything
+    private final Object tidyLock = new Object();
+    private boolean keepSegments;  // guarded by tidyLock: a checkpoint failed, the segments wait for start-up
 
+    /**
+     * A segment file. Written through a {@link FileOutputStream} and synced through its
+     * descriptor: neither is interruptible, where an interrupted thread's write through a
+     * {@code FileChannel} would close the channel that every commit shares.
+     */
     private static final class Segment {
         final Path path;
-        final FileChannel channel;
+        final FileOutputStream out;
         final long created = System.nanoTime();
         final List<String> ids = new ArrayList<>(); // guarded by the journal
         final AtomicInteger live = new AtomicInteger();
         long size;
         long leftAt;
-        volatile boolean forced; // synced when it was left: a leader that finds it closed was covered
 
-        Segment(Path path, FileChannel channel) {
+        Segment(Path path, FileOutputStream out) {
             this.path = path;
-            this.channel = channel;
+            this.out = out;
+        }
+
+        void sync() throws IOException {
+            out.getFD().sync();
+        }
+
+        void close() {
+            try {
+                out.close();
+            } catch (IOException ignored) {
+                // read-only from here on: nothing of it is needed any more
+            }
         }
     }
 
@@ -128,6 +146,7 @@ final class AcceptJournal {
      */
     static AcceptJournal open(Path dir, Checkpoint checkpoint) throws IOException {
         Files.createDirectories(dir);
+        DurableFiles.syncDirectory(dir.getParent()); // the journal's own name, before anything in it is answered for
         long next = 0;
         for (Path p : segments(dir)) {
             next = Math.max(next, sequenceOf(p) + 1);
@@ -181,8 +200,7 @@ final class AcceptJournal {
             byte type = in.readByte();
             int idLength = in.readUnsignedShort();
             int dataLength = in.readInt();
-            if ((type != ACCEPT && type != DONE) || idLength == 0 || idLength > MAX_ID || dataLength < 0
-                    || dataLength > Spool.MEMORY_LIMIT + (1 << 20)) {
+            if ((type != ACCEPT && type != DONE) || idLength == 0 || idLength > MAX_ID || dataLength < 0 || dataLength > MAX_CONTENT) {
                 return null;
             }
             byte[] id = in.readNBytes(idLength);
@@ -209,9 +227,25 @@ final class AcceptJournal {
         return ByteBuffer.allocate(HEADER).put(type).putShort((short) idLength).putInt(dataLength).flip();
     }
 
+    /** One record, header to CRC, in one array: one write. */
+    private static byte[] record(byte type, byte[] id, ByteBuffer text, byte[] trailer) {
+        int length = text.remaining() + trailer.length;
+        ByteBuffer b = ByteBuffer.allocate(HEADER + id.length + length + 4);
+        b.put(type).putShort((short) id.length).putInt(length).put(id).put(text.duplicate()).put(trailer);
+        CRC32C c = new CRC32C();
+        c.update(b.array(), 0, b.position());
+        b.putInt((int) c.getValue());
+        return b.array();
+    }
+
     /** Whether the journal can take records: false for good after a failed write or fsync. */
     boolean usable() {
         return broken == null;
+    }
+
+    /** Whether a message whose file holds {@code length} octets (text, envelope, footer) fits in a record. */
+    static boolean fits(long length) {
+        return length <= MAX_CONTENT;
     }
 
     /**
@@ -219,18 +253,13 @@ final class AcceptJournal {
      * position to {@link #await} for. The message is live until {@link #done} or a checkpoint.
      */
     long accept(String id, ByteBuffer text, byte[] trailer) throws IOException {
-        byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
-        int length = text.remaining() + trailer.length;
-        CRC32C c = new CRC32C();
-        ByteBuffer h = header(ACCEPT, idBytes.length, length);
-        c.update(h.duplicate());
-        c.update(idBytes);
-        c.update(text.duplicate());
-        c.update(trailer);
-        ByteBuffer crc = ByteBuffer.allocate(4).putInt((int) c.getValue()).flip();
+        if (!fits((long) text.remaining() + trailer.length)) {
+            throw new IllegalArgumentException(id + ": too large for a journal record");
+        }
+        byte[] r = record(ACCEPT, id.getBytes(StandardCharsets.US_ASCII), text, trailer);
         synchronized (this) {
             Segment s = writable();
-            long end = write(s, h, ByteBuffer.wrap(idBytes), text.duplicate(), ByteBuffer.wrap(trailer), crc);
+            long end = write(s, r);
             s.ids.add(id);
             s.live.incrementAndGet();
             live.put(id, s);
@@ -239,32 +268,30 @@ final class AcceptJournal {
     }
 
     /**
-     * The message {@code id} is finished (or was never accepted): a record says so when the
-     * journal holds it, so that start-up after a crash neither delivers it again nor keeps its
-     * files. Not synced: it reaches the disk with the next group commit, or, when the process is
-     * killed, from the page cache. Nothing happens for a message the journal does not hold.
+     * The message {@code id} is finished or removed (or was never accepted): a record says so
+     * when the journal holds it, so that start-up after a crash neither delivers it again nor
+     * keeps its files. Not synced here: it reaches the disk with the next group commit, or, when
+     * the process is killed, from the page cache. Returns the position to {@link #await} for
+     * when the caller needs it on disk now, 0 when there is nothing to wait for.
      */
-    void done(String id) {
+    long done(String id) {
         Segment s = live.remove(id);
         if (s == null) {
-            return;
+            return 0;
         }
+        long end = 0;
         if (broken == null) {
-            byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
-            CRC32C c = new CRC32C();
-            ByteBuffer h = header(DONE, idBytes.length, 0);
-            c.update(h.duplicate());
-            c.update(idBytes);
-            ByteBuffer crc = ByteBuffer.allocate(4).putInt((int) c.getValue()).flip();
+            byte[] r = record(DONE, id.getBytes(StandardCharsets.US_ASCII), ByteBuffer.allocate(0), new byte[0]);
             try {
                 synchronized (this) {
-                    write(writable(), h, ByteBuffer.wrap(idBytes), crc);
+                    end = write(writable(), r);
                 }
             } catch (IOException e) {
-                fail(e);
+                end = 0; // the journal is broken: tidy checkpoints every live message and deletes the segments
             }
         }
         s.live.decrementAndGet();
+        return end;
     }
 
     private Segment writable() throws IOException {
@@ -278,24 +305,17 @@ final class AcceptJournal {
         return current;
     }
 
-    private long write(Segment s, ByteBuffer... parts) throws IOException {
+    private long write(Segment s, byte[] r) throws IOException {
         try {
-            long n = 0;
-            for (ByteBuffer b : parts) {
-                n += b.remaining();
-            }
-            long done = 0;
-            while (done < n) {
-                done += s.channel.write(parts);
-            }
-            s.size += n;
-            written += n;
-            return written;
+            s.out.write(r);
         } catch (IOException | RuntimeException e) {
             IOException io = e instanceof IOException i ? i : new IOException(e.toString(), e);
             fail(io);
             throw io;
         }
+        s.size += r.length;
+        written += r.length;
+        return written;
     }
 
     /** Returns once every record up to {@code position} is on disk; throws if the journal failed first. */
@@ -321,7 +341,8 @@ final class AcceptJournal {
                 }
             }
         }
-        // This caller syncs for everything appended so far; later records wait for the next one.
+        // This caller syncs for everything appended so far; later records wait for the next one. A segment
+        // left meanwhile was synced by leave(), and its descriptor stays open until tidy deletes it.
         Segment s;
         long target;
         synchronized (this) {
@@ -330,11 +351,10 @@ final class AcceptJournal {
         }
         IOException error = null;
         try {
-            s.channel.force(false);
-        } catch (ClosedChannelException closed) {
-            if (!s.forced) {
-                error = closed;
+            if (s == null) {
+                throw new IOException("the accept journal was closed after a failure");
             }
+            s.sync();
         } catch (IOException e) {
             error = e;
         } catch (RuntimeException | Error e) {
@@ -364,37 +384,61 @@ final class AcceptJournal {
         }
     }
 
-    /** Starts a new segment: the one left is synced first (its records' waiters may be past their fsync's start). */
+    /** The journal fails as after a write error (tests of what follows). */
+    void failForTest(IOException e) {
+        fail(e);
+    }
+
+    /**
+     * Starts a new segment and leaves the current one, synced first (its records' waiters may be
+     * past their fsync's start). When no new segment can be made, the current one goes on.
+     */
     private void leave() throws IOException {
+        Segment next;
+        try {
+            next = newSegment();
+        } catch (IOException e) {
+            return; // no file can be made now (no inode left?): the current segment takes the next records
+        }
         Segment old = current;
         try {
-            old.channel.force(false);
+            old.sync();
         } catch (IOException e) {
             fail(e);
+            next.close();
+            Files.deleteIfExists(next.path);
             throw e;
         }
-        old.forced = true;
         synchronized (syncLock) {
             synced = Math.max(synced, written);
             syncLock.notifyAll();
         }
-        current = newSegment();
+        current = next;
         old.leftAt = System.nanoTime();
         left.addLast(old);
     }
 
     private Segment newSegment() throws IOException {
         Path p = dir.resolve(String.format("%016d%s", nextSequence++, SUFFIX));
-        FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        DurableFiles.syncDirectory(dir); // the segment's name, before any record in it is answered for
-        return new Segment(p, ch);
+        if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(p + " exists");
+        }
+        FileOutputStream out = new FileOutputStream(p.toFile());
+        try {
+            DurableFiles.syncDirectory(dir); // the segment's name, before any record in it is answered for
+        } catch (IOException e) {
+            out.close();
+            Files.deleteIfExists(p);
+            throw e;
+        }
+        return new Segment(p, out);
     }
 
     /**
      * A few times a second: leaves a segment that is older than {@link #ROTATE_AFTER_NANOS},
      * deletes left segments none of whose messages is live, oldest first, and makes the files of
      * messages still live in a segment left {@link #CHECKPOINT_AFTER_NANOS} ago durable
-     * ({@link Checkpoint}) so that it can go too.
+     * ({@link Checkpoint}) so that it can go too. After a failure, every segment goes that way.
      */
     void tidy() throws IOException {
         tidy(false);
@@ -406,44 +450,96 @@ final class AcceptJournal {
     }
 
     private void tidy(boolean all) throws IOException {
-        long now = System.nanoTime();
-        synchronized (this) {
-            if (broken == null && current.size > 0 && (all || now - current.created >= ROTATE_AFTER_NANOS)) {
-                leave();
+        synchronized (tidyLock) {
+            if (keepSegments) {
+                return;
+            }
+            if (broken != null) {
+                drain();
+                return;
+            }
+            long now = System.nanoTime();
+            synchronized (this) {
+                if (current.size > 0 && (all || now - current.created >= ROTATE_AFTER_NANOS)) {
+                    leave();
+                }
+            }
+            List<Segment> gone = new ArrayList<>();
+            while (true) {
+                Segment oldest;
+                List<String> ids;
+                synchronized (this) {
+                    oldest = left.peekFirst();
+                    if (oldest == null) {
+                        break;
+                    }
+                    ids = List.copyOf(oldest.ids);
+                }
+                if (oldest.live.get() > 0) {
+                    if (!all && now - oldest.leftAt < CHECKPOINT_AFTER_NANOS) {
+                        break;
+                    }
+                    List<String> still = new ArrayList<>();
+                    for (String id : ids) {
+                        if (live.get(id) == oldest) {
+                            still.add(id);
+                        }
+                    }
+                    makeDurable(still);
+                }
+                synchronized (this) {
+                    left.remove(oldest);
+                }
+                oldest.close();
+                Files.deleteIfExists(oldest.path);
+                gone.add(oldest);
+            }
+            if (!gone.isEmpty()) {
+                // Deleted for good before their ids are let go: a segment back after a power failure without the
+                // later one holding its messages' done records would deliver them again.
+                DurableFiles.syncDirectory(dir);
+                for (Segment g : gone) {
+                    for (String id : g.ids) {
+                        if (live.remove(id, g)) {
+                            g.live.decrementAndGet();
+                        }
+                    }
+                }
             }
         }
-        while (true) {
-            Segment oldest;
-            List<String> ids;
-            synchronized (this) {
-                oldest = left.peekFirst();
-                if (oldest == null) {
-                    return;
-                }
-                ids = List.copyOf(oldest.ids);
+    }
+
+    /** After a failure: every live message's files made durable, every segment deleted; the journal is not used again. */
+    private void drain() throws IOException {
+        List<Segment> all;
+        synchronized (this) {
+            all = new ArrayList<>(left);
+            if (current != null) {
+                all.add(current);
             }
-            if (oldest.live.get() > 0) {
-                if (!all && now - oldest.leftAt < CHECKPOINT_AFTER_NANOS) {
-                    return;
-                }
-                List<String> still = new ArrayList<>();
-                for (String id : ids) {
-                    if (live.get(id) == oldest) {
-                        still.add(id);
-                    }
-                }
-                checkpoint.makeDurable(still);
-                for (String id : still) {
-                    if (live.remove(id, oldest)) {
-                        oldest.live.decrementAndGet();
-                    }
-                }
-            }
-            synchronized (this) {
-                left.pollFirst();
-            }
-            oldest.channel.close();
-            Files.deleteIfExists(oldest.path);
+            left.clear();
+            current = null;
+        }
+        if (all.isEmpty()) {
+            return;
+        }
+        makeDurable(new ArrayList<>(live.keySet()));
+        for (Segment s : all) {
+            s.close();
+            Files.deleteIfExists(s.path);
+        }
+        DurableFiles.syncDirectory(dir);
+        live.clear();
+    }
+
+    /** A checkpoint; if it fails, the segments stay for start-up (a failed fsync may have lost the pages it had to write). */
+    private void makeDurable(List<String> ids) throws IOException {
+        try {
+            checkpoint.makeDurable(ids);
+        } catch (IOException | RuntimeException e) {
+            keepSegments = true;
+            fail(e instanceof IOException io ? io : new IOException(e.toString(), e));
+            throw e;
         }
     }
 

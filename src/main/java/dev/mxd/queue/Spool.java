@@ -210,11 +210,17 @@ public final class Spool implements MessageStore {
                 Files.createLink(envelopePath(QueueState.INCOMING, id), text);
             } else if (linked) {
                 // Linked to the text as it was: now to the text as written again, with its time (a deferred one's next attempt).
+                // Linked under a new name and renamed over the old one: a crash in between leaves it where it was.
                 Path envelope = envelopePath(kept, id);
+                Path linking = envelope.resolveSibling(envelope.getFileName() + NEW);
                 FileTime time = Files.getLastModifiedTime(envelope);
-                Files.delete(envelope);
-                Files.createLink(envelope, text);
+                Files.deleteIfExists(linking);
+                Files.createLink(linking, text);
+                Files.move(linking, envelope, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                 Files.setLastModifiedTime(envelope, time);
+                try (FileChannel ch = FileChannel.open(text, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.force(true); // its time
+                }
             }
         }
         DurableFiles.syncDirectory(data);
@@ -473,6 +479,9 @@ public final class Spool implements MessageStore {
                 byte[] trailer = EnvelopeFile.trailer(json);
                 AcceptJournal j = journal;
                 java.nio.ByteBuffer whole = j != null && j.usable() ? text.whole() : null;
+                if (whole != null && !AcceptJournal.fits((long) whole.remaining() + trailer.length)) {
+                    whole = null; // an envelope of many thousand recipients: through the files alone
+                }
                 text.persist(trailer, whole == null); // a journaled text is fsynced with the journal's records
                 if (attached) {
                     // the running server's scan of incoming/ does not know of this commit: the file's time tells it to wait
@@ -780,7 +789,13 @@ public final class Spool implements MessageStore {
      * between leaves only text, removed at start-up.
      */
     public void remove(QueueState state, String id) throws IOException {
-        forget(id);
+        AcceptJournal j = journal;
+        if (j != null) {
+            long done = j.done(id);
+            if (done > 0) {
+                j.await(done); // on disk before the files go: after a power failure the journal must not bring it back
+            }
+        }
         Files.deleteIfExists(envelopePath(state, id));
         stateSync.get(state).await();
         Files.deleteIfExists(data.resolve(id));
@@ -800,7 +815,7 @@ public final class Spool implements MessageStore {
         spares.give(data.resolve(id));
     }
 
-    /** The journal need not hold a message that is finished or removed (before its files go: see {@link AcceptJournal#done}). */
+    /** The journal need not hold a finished message (before its files go: see {@link AcceptJournal#done}). */
     private void forget(String id) {
         AcceptJournal j = journal;
         if (j != null) {
@@ -840,6 +855,11 @@ public final class Spool implements MessageStore {
         } catch (IOException e) {
             LOG.warn("spool {}: cannot tidy the accept journal now: {}", root, e.toString());
         }
+    }
+
+    /** The accept journal, or null (tests). */
+    AcceptJournal journalForTest() {
+        return journal;
     }
 
     /** Messages the accept journal holds now, not yet finished or checkpointed (tests). */

@@ -13,6 +13,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -189,5 +192,115 @@ class AcceptJournalTest {
         Spool again = open();
         assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(second, third);
         assertThat(SpoolFiles.text(again, third)).endsWith("Subject: third\r\n\r\ny\r\n");
+    }
+
+    @Test
+    void underConcurrentCommitsFinishesAndCheckpointsEveryAcceptedMessageIsInTheJournalOrDurableInItsFiles() throws Exception {
+        Spool s = open();
+        Set<String> stored = ConcurrentHashMap.newKeySet();
+        Set<String> finished = ConcurrentHashMap.newKeySet();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread tidier = new Thread(() -> {
+            while (!stop.get()) {
+                s.tidyAll(); // leaves the segment and checkpoints, racing the commits' group fsyncs
+            }
+        });
+        tidier.start();
+        List<Thread> senders = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            int n = t;
+            Thread th = new Thread(() -> {
+                for (int i = 0; i < 150; i++) {
+                    String id = id(s.store(SpoolTest.message("Subject: " + n + "-" + i + "\r\n\r\nbody " + n + "-" + i + "\r\n")));
+                    stored.add(id);
+                    if (i % 3 == 0) {
+                        try {
+                            s.finish(QueueState.INCOMING, id);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        finished.add(id);
+                    }
+                }
+            });
+            th.start();
+            senders.add(th);
+        }
+        for (Thread th : senders) {
+            th.join(60_000);
+        }
+        stop.set(true);
+        tidier.join(60_000);
+        // A power failure now: a message the journal still holds may have lost its files; one it no longer holds
+        // was checkpointed, its files fsynced.
+        AcceptJournal.Replay held = AcceptJournal.read(dir.resolve(AcceptJournal.DIRECTORY));
+        for (String id : held.live().keySet()) {
+            assertThat(stored).contains(id);
+            assertThat(finished).doesNotContain(id);
+            Files.deleteIfExists(dir.resolve("incoming/" + id + ".json"));
+            Files.deleteIfExists(s.text(id));
+        }
+        Spool again = open();
+        Set<String> left = new java.util.HashSet<>(stored);
+        left.removeAll(finished);
+        assertThat(stored).hasSize(1200);
+        assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(left);
+        for (String id : left) {
+            assertThat(SpoolFiles.text(again, id)).contains("body ");
+        }
+        assertThat(SpoolFiles.strays(dir)).isEmpty();
+    }
+
+    @Test
+    void afterTheJournalFailsCommitsGoThroughTheFilesAndTidyCheckpointsWhatItHeld() throws Exception {
+        Spool s = open();
+        String before = id(s.store(SpoolTest.message("Subject: before\r\n\r\nx\r\n")));
+        String finishedLater = id(s.store(SpoolTest.message("Subject: finished\r\n\r\ny\r\n")));
+        assertThat(s.journalHolds()).isEqualTo(2);
+        s.journalForTest().failForTest(new java.io.IOException("test: the disk said no"));
+        String after = id(s.store(SpoolTest.message("Subject: after\r\n\r\nz\r\n")));
+        assertThat(s.journalHolds()).as("not journaled").isEqualTo(2);
+        s.finish(QueueState.INCOMING, finishedLater); // no done record can be written now
+        s.tidy();
+        assertThat(s.journalHolds()).isZero();
+        assertThat(segments()).as("every segment checkpointed and deleted").isEmpty();
+        Spool again = open();
+        assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrder(before, after);
+        assertThat(again.journalHolds()).isZero();
+        String next = id(again.store(SpoolTest.message("Subject: next\r\n\r\nw\r\n")));
+        assertThat(again.journalHolds()).as("a new start uses a new journal").isEqualTo(1);
+        assertThat(again.ids(QueueState.INCOMING)).contains(next);
+    }
+
+    @Test
+    void anInterruptedThreadsFinishDoesNotCloseTheJournalForEveryoneElse() throws Exception {
+        // The queue manager interrupts its workers when it stops; a FileChannel write by an interrupted thread
+        // would close the channel, and with it the journal of every commit.
+        Spool s = open();
+        String first = id(s.store(SpoolTest.message("Subject: first\r\n\r\nx\r\n")));
+        Thread.currentThread().interrupt();
+        try {
+            s.finish(QueueState.INCOMING, first);
+        } finally {
+            assertThat(Thread.interrupted()).as("still interrupted, as the worker expects").isTrue();
+        }
+        String next = id(s.store(SpoolTest.message("Subject: next\r\n\r\ny\r\n")));
+        assertThat(s.journalHolds()).as("journaled: the journal still works").isEqualTo(1);
+        AcceptJournal.Replay r = AcceptJournal.read(dir.resolve(AcceptJournal.DIRECTORY));
+        assertThat(r.done()).containsExactly(first);
+        assertThat(r.live()).containsOnlyKeys(next);
+    }
+
+    @Test
+    void theOperatorsDeleteDoesNotComeBackFromTheJournal() throws Exception {
+        Spool s = open();
+        String deleted = id(s.store(SpoolTest.message("Subject: spam\r\n\r\nx\r\n")));
+        byte[] text = Files.readAllBytes(s.text(deleted));
+        s.remove(QueueState.INCOMING, deleted);
+        assertThat(AcceptJournal.read(dir.resolve(AcceptJournal.DIRECTORY)).done()).containsExactly(deleted);
+        Files.write(s.text(deleted), text); // the removal's unlink did not reach the disk
+        Spool again = open();
+        assertThat(again.state(deleted)).isEmpty();
+        assertThat(again.text(deleted)).doesNotExist();
     }
 }

@@ -454,7 +454,6 @@ class IntermediateStateTest {
         return spoolDir().resolve(state.directory()).resolve(id + ".json");
     }
 
-    /** The spool as the crashed mxd left it (opening it while no mxd runs changes nothing that matters here). */
     /**
      * The spool's accept journal as a crash leaves it when its last records were never synced
      * (or after a checkpoint took the messages out of it): empty.
@@ -467,6 +466,7 @@ class IntermediateStateTest {
         }
     }
 
+    /** The spool as the crashed mxd left it (opening it while no mxd runs changes nothing that matters here). */
     private Spool spool() throws IOException {
         return Spool.open(spoolDir(), HOST, Clock.systemUTC());
     }
