@@ -4,8 +4,9 @@ import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.FileOutputStream;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -59,6 +60,10 @@ final class AcceptJournal {
     private static final int HEADER = 1 + 2 + 4;
     private static final int MAX_ID = 255;
     private static final String SUFFIX = ".log";
+    /** Name prefix of a deleted segment's file kept for a later segment: its blocks are written, so an fdatasync skips the inode. */
+    private static final String FREE = "free-";
+    /** Deleted segments' files kept for reuse. */
+    static final int FREE_SEGMENTS = 4;
 
     private final Path dir;
     private final Checkpoint checkpoint;
@@ -67,6 +72,9 @@ final class AcceptJournal {
     private Segment current;       // guarded by this
     private long written;          // guarded by this: octets appended since start, over all segments
     private long nextSequence;     // guarded by this
+    private final ArrayDeque<Path> free = new ArrayDeque<>(); // guarded by this
+    private long freeCounter;      // guarded by this
+    private final java.security.SecureRandom random = new java.security.SecureRandom();
 
     private final Object syncLock = new Object();
     private long synced;           // guarded by syncLock: every record ending at or below this is on disk
@@ -76,31 +84,43 @@ final class AcceptJournal {
     private boolean keepSegments;  // guarded by tidyLock: a checkpoint failed, the segments wait for start-up
 
     /**
-     * A segment file. Written through a {@link FileOutputStream} and synced through its
-     * descriptor: neither is interruptible, where an interrupted thread's write through a
-     * {@code FileChannel} would close the channel that every commit shares.
+     * A segment file, {@code SEQUENCE-SALT.log}. Every record's CRC begins with the salt, a random
+     * number of this segment's own, so a reused file's older records never pass for this
+     * segment's. Records are written through the {@link RandomAccessFile}, which no interrupt
+     * stops (a {@code FileChannel} write by an interrupted thread would close the channel every
+     * commit shares); the channel only fdatasyncs, with the caller's interrupt put aside.
      */
     private static final class Segment {
         final Path path;
-        final FileOutputStream out;
+        final long salt;
+        final RandomAccessFile file;
         final long created = System.nanoTime();
         final List<String> ids = new ArrayList<>(); // guarded by the journal
         final AtomicInteger live = new AtomicInteger();
         long size;
         long leftAt;
 
-        Segment(Path path, FileOutputStream out) {
+        Segment(Path path, long salt, RandomAccessFile file) {
             this.path = path;
-            this.out = out;
+            this.salt = salt;
+            this.file = file;
         }
 
         void sync() throws IOException {
-            out.getFD().sync();
+            boolean interrupted = Thread.interrupted();
+            try {
+                FileChannel ch = file.getChannel();
+                ch.force(false);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
 
         void close() {
             try {
-                out.close();
+                file.close();
             } catch (IOException ignored) {
                 // read-only from here on: nothing of it is needed any more
             }
@@ -124,7 +144,7 @@ final class AcceptJournal {
         for (Path segment : segments) {
             try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(segment), 1 << 16))) {
                 while (true) {
-                    Record r = next(in);
+                    Record r = next(in, saltOf(segment));
                     if (r == null) {
                         break; // the end, or a record the crash cut short
                     }
@@ -153,6 +173,16 @@ final class AcceptJournal {
         }
         AcceptJournal j = new AcceptJournal(dir, checkpoint, next);
         synchronized (j) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, FREE + "*")) {
+                for (Path p : ds) {
+                    if (j.free.size() < FREE_SEGMENTS && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        j.free.add(p);
+                    } else {
+                        Files.delete(p);
+                    }
+                }
+            }
+            j.freeCounter = System.nanoTime();
             j.current = j.newSegment();
         }
         return j;
@@ -184,18 +214,29 @@ final class AcceptJournal {
         return out;
     }
 
+    /** A segment's sequence number, or -1 for a name that is not {@code SEQUENCE-SALT.log}. */
     private static long sequenceOf(Path p) {
         String name = p.getFileName().toString();
+        int dash = name.indexOf('-');
+        if (dash <= 0 || !name.endsWith(SUFFIX)) {
+            return -1;
+        }
         try {
-            return Long.parseLong(name.substring(0, name.length() - SUFFIX.length()));
+            Long.parseUnsignedLong(name.substring(dash + 1, name.length() - SUFFIX.length()), 16);
+            return Long.parseLong(name.substring(0, dash));
         } catch (NumberFormatException | IndexOutOfBoundsException e) {
             return -1;
         }
     }
 
+    private static long saltOf(Path p) {
+        String name = p.getFileName().toString();
+        return Long.parseUnsignedLong(name.substring(name.indexOf('-') + 1, name.length() - SUFFIX.length()), 16);
+    }
+
     private record Record(byte type, String id, byte[] data) {}
 
-    private static Record next(DataInputStream in) throws IOException {
+    private static Record next(DataInputStream in, long salt) throws IOException {
         try {
             byte type = in.readByte();
             int idLength = in.readUnsignedShort();
@@ -209,7 +250,7 @@ final class AcceptJournal {
                 return null;
             }
             int crc = in.readInt();
-            CRC32C c = new CRC32C();
+            CRC32C c = salted(salt);
             c.update(type);
             c.update(header(type, idLength, dataLength).array(), 1, HEADER - 1);
             c.update(id);
@@ -227,14 +268,17 @@ final class AcceptJournal {
         return ByteBuffer.allocate(HEADER).put(type).putShort((short) idLength).putInt(dataLength).flip();
     }
 
-    /** One record, header to CRC, in one array: one write. */
+    private static CRC32C salted(long salt) {
+        CRC32C c = new CRC32C();
+        c.update(ByteBuffer.allocate(8).putLong(salt).flip());
+        return c;
+    }
+
+    /** One record, header to CRC, in one array (one write); the CRC is put in by {@link #write}, which knows the segment. */
     private static byte[] record(byte type, byte[] id, ByteBuffer text, byte[] trailer) {
         int length = text.remaining() + trailer.length;
         ByteBuffer b = ByteBuffer.allocate(HEADER + id.length + length + 4);
         b.put(type).putShort((short) id.length).putInt(length).put(id).put(text.duplicate()).put(trailer);
-        CRC32C c = new CRC32C();
-        c.update(b.array(), 0, b.position());
-        b.putInt((int) c.getValue());
         return b.array();
     }
 
@@ -306,8 +350,15 @@ final class AcceptJournal {
     }
 
     private long write(Segment s, byte[] r) throws IOException {
+        CRC32C c = salted(s.salt);
+        c.update(r, 0, r.length - 4);
+        int crc = (int) c.getValue();
+        r[r.length - 4] = (byte) (crc >>> 24);
+        r[r.length - 3] = (byte) (crc >>> 16);
+        r[r.length - 2] = (byte) (crc >>> 8);
+        r[r.length - 1] = (byte) crc;
         try {
-            s.out.write(r);
+            s.file.write(r);
         } catch (IOException | RuntimeException e) {
             IOException io = e instanceof IOException i ? i : new IOException(e.toString(), e);
             fail(io);
@@ -419,19 +470,46 @@ final class AcceptJournal {
     }
 
     private Segment newSegment() throws IOException {
-        Path p = dir.resolve(String.format("%016d%s", nextSequence++, SUFFIX));
+        long salt = random.nextLong();
+        Path p = dir.resolve(String.format("%016d-%016x%s", nextSequence++, salt, SUFFIX));
         if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException(p + " exists");
         }
-        FileOutputStream out = new FileOutputStream(p.toFile());
+        Path reused = free.poll();
+        if (reused != null) {
+            try {
+                Files.move(reused, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE); // its blocks written: no inode to sync
+            } catch (IOException e) {
+                Files.deleteIfExists(reused);
+            }
+        }
+        RandomAccessFile file = new RandomAccessFile(p.toFile(), "rw"); // from its start, over what a reused file held
         try {
             DurableFiles.syncDirectory(dir); // the segment's name, before any record in it is answered for
         } catch (IOException e) {
-            out.close();
+            file.close();
             Files.deleteIfExists(p);
             throw e;
         }
-        return new Segment(p, out);
+        return new Segment(p, salt, file);
+    }
+
+    /** Deletes a segment's file, or keeps it under a free name for a later segment; the caller fsyncs the directory. */
+    private void release(Segment s) throws IOException {
+        s.close();
+        synchronized (this) {
+            if (free.size() < FREE_SEGMENTS) {
+                Path kept = dir.resolve(FREE + (freeCounter++));
+                try {
+                    Files.move(s.path, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    free.add(kept);
+                    return;
+                } catch (IOException e) {
+                    // deleted instead
+                }
+            }
+        }
+        Files.deleteIfExists(s.path);
     }
 
     /**
@@ -490,8 +568,7 @@ final class AcceptJournal {
                 synchronized (this) {
                     left.remove(oldest);
                 }
-                oldest.close();
-                Files.deleteIfExists(oldest.path);
+                release(oldest);
                 gone.add(oldest);
             }
             if (!gone.isEmpty()) {

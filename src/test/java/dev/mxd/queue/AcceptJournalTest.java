@@ -40,7 +40,7 @@ class AcceptJournalTest {
 
     private List<Path> segments() throws Exception {
         try (Stream<Path> s = Files.list(dir.resolve(AcceptJournal.DIRECTORY))) {
-            return s.sorted().toList();
+            return s.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
         }
     }
 
@@ -302,5 +302,26 @@ class AcceptJournalTest {
         Spool again = open();
         assertThat(again.state(deleted)).isEmpty();
         assertThat(again.text(deleted)).doesNotExist();
+    }
+
+    @Test
+    void aReusedSegmentFilesOlderRecordsNeverPassForTheNewSegments() throws Exception {
+        Path journalDir = dir.resolve(AcceptJournal.DIRECTORY);
+        AcceptJournal j = AcceptJournal.open(journalDir, ids -> {});
+        byte[] content = "Received: x\r\n\r\nthe same length every time\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i < 3; i++) {
+            j.await(j.accept("OLD" + i, java.nio.ByteBuffer.wrap(content), new byte[0]));
+        }
+        j.tidyAll(); // checkpointed: the segment's file is kept for reuse, its three records still in it
+        try (Stream<Path> files = Files.list(journalDir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("free-"));
+        }
+        j.await(j.accept("FILL", java.nio.ByteBuffer.wrap(content), new byte[0]));
+        j.done("FILL");
+        j.tidyAll(); // that segment left: the next one is made from the kept file
+        j.await(j.accept("NEW0", java.nio.ByteBuffer.wrap(content), new byte[0])); // exactly over OLD0's record
+        Path segment = segments().get(0);
+        assertThat(Files.size(segment)).as("the reused file, with OLD1 and OLD2 after the new record").isGreaterThan(2L * content.length);
+        assertThat(AcceptJournal.read(journalDir).live()).containsOnlyKeys("NEW0");
     }
 }
