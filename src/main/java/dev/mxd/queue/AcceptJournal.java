@@ -99,6 +99,7 @@ final class AcceptJournal {
         final AtomicInteger live = new AtomicInteger();
         long size;
         long leftAt;
+        volatile boolean forced; // synced when it was left: a leader that finds it closed since was covered
 
         Segment(Path path, long salt, RandomAccessFile file) {
             this.path = path;
@@ -406,6 +407,10 @@ final class AcceptJournal {
                 throw new IOException("the accept journal was closed after a failure");
             }
             s.sync();
+        } catch (java.nio.channels.ClosedChannelException closed) {
+            if (s == null || !s.forced) {
+                error = closed; // closed without being left (an interrupt during the sync): not known to be on disk
+            }
         } catch (IOException e) {
             error = e;
         } catch (RuntimeException | Error e) {
@@ -460,6 +465,7 @@ final class AcceptJournal {
             Files.deleteIfExists(next.path);
             throw e;
         }
+        old.forced = true;
         synchronized (syncLock) {
             synced = Math.max(synced, written);
             syncLock.notifyAll();
