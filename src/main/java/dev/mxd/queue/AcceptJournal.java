@@ -6,7 +6,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -59,6 +58,8 @@ final class AcceptJournal {
     private static final byte DONE = 'D';
     private static final int HEADER = 1 + 2 + 4;
     private static final int MAX_ID = 255;
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+    private static final byte[] NO_OCTETS = new byte[0];
     private static final String SUFFIX = ".log";
     /** Name prefix of a deleted segment's file kept for a later segment: its blocks are written, so an fdatasync skips the inode. */
     private static final String FREE = "free-";
@@ -81,14 +82,14 @@ final class AcceptJournal {
     private boolean syncing;       // guarded by syncLock
     private volatile IOException broken; // a write or fsync failed: no more records; tidy checkpoints everything
     private final Object tidyLock = new Object();
-    private boolean keepSegments;  // guarded by tidyLock: a checkpoint failed, the segments wait for start-up
+    private volatile boolean keepSegments; // a checkpoint failed: no new records of accepted mail, the segments wait for start-up
 
     /**
      * A segment file, {@code SEQUENCE-SALT.log}. Every record's CRC begins with the salt, a random
      * number of this segment's own, so a reused file's older records never pass for this
-     * segment's. Records are written through the {@link RandomAccessFile}, which no interrupt
-     * stops (a {@code FileChannel} write by an interrupted thread would close the channel every
-     * commit shares); the channel only fdatasyncs, with the caller's interrupt put aside.
+     * segment's. Records are written and synced through the {@link RandomAccessFile} and its
+     * descriptor, which no interrupt stops (a {@code FileChannel} write or force by an interrupted
+     * thread would close the channel that every commit shares).
      */
     private static final class Segment {
         final Path path;
@@ -107,16 +108,9 @@ final class AcceptJournal {
             this.file = file;
         }
 
+        /** fsync(2) through the descriptor: unlike a FileChannel's force, no interrupt can close the file under it. */
         void sync() throws IOException {
-            boolean interrupted = Thread.interrupted();
-            try {
-                FileChannel ch = file.getChannel();
-                ch.force(false);
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+            file.getFD().sync();
         }
 
         void close() {
@@ -199,15 +193,22 @@ final class AcceptJournal {
         }
     }
 
+    /**
+     * The segments in {@code dir}, oldest first. Any other name but a free file's is refused: it
+     * may hold accepted mail in a form this version does not read, and passing over it could lose that.
+     */
     private static List<Path> segments(Path dir) throws IOException {
         List<Path> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
             return out;
         }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 if (sequenceOf(p) >= 0) {
                     out.add(p);
+                } else if (!p.getFileName().toString().startsWith(FREE)) {
+                    throw new IOException(p + " is not a segment of the accept journal that this version of mxd can read;"
+                            + " start the version that wrote it, or move the file out of " + dir + " if it is not mxd's");
                 }
             }
         }
@@ -271,21 +272,56 @@ final class AcceptJournal {
 
     private static CRC32C salted(long salt) {
         CRC32C c = new CRC32C();
-        c.update(ByteBuffer.allocate(8).putLong(salt).flip());
+        salt(c, salt);
         return c;
     }
 
-    /** One record, header to CRC, in one array (one write); the CRC is put in by {@link #write}, which knows the segment. */
-    private static byte[] record(byte type, byte[] id, ByteBuffer text, byte[] trailer) {
+    private final CRC32C crc = new CRC32C();                          // guarded by this
+    private ByteBuffer buffer = ByteBuffer.allocate(Spool.MEMORY_LIMIT); // guarded by this: the record being written
+
+    /**
+     * Writes one record to {@code s} in one write: built in a buffer the journal keeps (a typical
+     * message allocates nothing here), its CRC begun with the segment's salt. Returns the position
+     * after it.
+     */
+    private long write(Segment s, byte type, byte[] id, ByteBuffer text, byte[] trailer) throws IOException {
         int length = text.remaining() + trailer.length;
-        ByteBuffer b = ByteBuffer.allocate(HEADER + id.length + length + 4);
+        int total = HEADER + id.length + length + 4;
+        if (buffer.capacity() < total) {
+            buffer = ByteBuffer.allocate(total);
+        }
+        ByteBuffer b = buffer.clear();
         b.put(type).putShort((short) id.length).putInt(length).put(id).put(text.duplicate()).put(trailer);
-        return b.array();
+        crc.reset();
+        b.putInt(0);
+        byte[] r = b.array();
+        salt(crc, s.salt);
+        crc.update(r, 0, total - 4);
+        b.putInt(total - 4, (int) crc.getValue());
+        try {
+            s.file.write(r, 0, total);
+        } catch (IOException | RuntimeException e) {
+            IOException io = e instanceof IOException i ? i : new IOException(e.toString(), e);
+            fail(io);
+            throw io;
+        }
+        if (buffer.capacity() > 4 * Spool.MEMORY_LIMIT) {
+            buffer = ByteBuffer.allocate(Spool.MEMORY_LIMIT); // a very large envelope's buffer is not kept
+        }
+        s.size += total;
+        written += total;
+        return written;
+    }
+
+    private static void salt(CRC32C c, long salt) {
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            c.update((int) (salt >>> shift));
+        }
     }
 
     /** Whether the journal can take records: false for good after a failed write or fsync. */
     boolean usable() {
-        return broken == null;
+        return broken == null && !keepSegments;
     }
 
     /** Whether a message whose file holds {@code length} octets (text, envelope, footer) fits in a record. */
@@ -301,10 +337,10 @@ final class AcceptJournal {
         if (!fits((long) text.remaining() + trailer.length)) {
             throw new IllegalArgumentException(id + ": too large for a journal record");
         }
-        byte[] r = record(ACCEPT, id.getBytes(StandardCharsets.US_ASCII), text, trailer);
+        byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
         synchronized (this) {
             Segment s = writable();
-            long end = write(s, r);
+            long end = write(s, ACCEPT, idBytes, text, trailer);
             s.ids.add(id);
             s.live.incrementAndGet();
             live.put(id, s);
@@ -326,10 +362,10 @@ final class AcceptJournal {
         }
         long end = 0;
         if (broken == null) {
-            byte[] r = record(DONE, id.getBytes(StandardCharsets.US_ASCII), ByteBuffer.allocate(0), new byte[0]);
+            byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
             try {
                 synchronized (this) {
-                    end = write(writable(), r);
+                    end = write(writable(), DONE, idBytes, EMPTY, NO_OCTETS);
                 }
             } catch (IOException e) {
                 end = 0; // the journal is broken: tidy checkpoints every live message and deletes the segments
@@ -340,6 +376,9 @@ final class AcceptJournal {
     }
 
     private Segment writable() throws IOException {
+        if (keepSegments) {
+            return current; // done records only (usable() keeps accepted mail out): no new segment, nothing deleted
+        }
         IOException b = broken;
         if (b != null) {
             throw new IOException("the accept journal failed earlier: " + b.getMessage(), b);
@@ -348,26 +387,6 @@ final class AcceptJournal {
             leave();
         }
         return current;
-    }
-
-    private long write(Segment s, byte[] r) throws IOException {
-        CRC32C c = salted(s.salt);
-        c.update(r, 0, r.length - 4);
-        int crc = (int) c.getValue();
-        r[r.length - 4] = (byte) (crc >>> 24);
-        r[r.length - 3] = (byte) (crc >>> 16);
-        r[r.length - 2] = (byte) (crc >>> 8);
-        r[r.length - 1] = (byte) crc;
-        try {
-            s.file.write(r);
-        } catch (IOException | RuntimeException e) {
-            IOException io = e instanceof IOException i ? i : new IOException(e.toString(), e);
-            fail(io);
-            throw io;
-        }
-        s.size += r.length;
-        written += r.length;
-        return written;
     }
 
     /** Returns once every record up to {@code position} is on disk; throws if the journal failed first. */
@@ -616,12 +635,20 @@ final class AcceptJournal {
     }
 
     /** A checkpoint; if it fails, the segments stay for start-up (a failed fsync may have lost the pages it had to write). */
+    /**
+     * A checkpoint. Cut short by an interrupt (the sweeper's, when the server stops), it is simply
+     * not done: the segments stay and the next tidy or start-up deals with them. Any other failure
+     * (a failed fsync may have lost the very pages it had to write) keeps every segment for
+     * start-up and takes no more accepted mail into the journal; finishes still write their
+     * records, so start-up does not bring those messages back.
+     */
     private void makeDurable(List<String> ids) throws IOException {
         try {
             checkpoint.makeDurable(ids);
+        } catch (java.nio.channels.ClosedByInterruptException interrupted) {
+            throw interrupted;
         } catch (IOException | RuntimeException e) {
             keepSegments = true;
-            fail(e instanceof IOException io ? io : new IOException(e.toString(), e));
             throw e;
         }
     }

@@ -192,7 +192,7 @@ public final class Spool implements MessageStore {
                 if (k == null) {
                     continue;
                 }
-                boolean asAccepted = k.equals(key) || !rewritten(envelope);
+                boolean asAccepted = k.equals(key) || !rewritten(envelope, id);
                 if (kept == null || (linked && !asAccepted)) {
                     kept = q;
                     linked = asAccepted;
@@ -231,10 +231,21 @@ public final class Spool implements MessageStore {
         AcceptJournal.deleteSegments(dir, r.segments());
     }
 
-    /** Whether an envelope file is one rewritten since acceptance (JSON alone), not the text it was accepted with. */
-    private static boolean rewritten(Path envelope) throws IOException {
+    /**
+     * Whether an envelope file is one rewritten since acceptance (fsynced when it was written): JSON
+     * alone, readable, of this message. Anything else (the text it was accepted with, or blocks a
+     * power failure left in an inode that was never fsynced) is not.
+     */
+    private static boolean rewritten(Path envelope, String id) throws IOException {
         try (java.io.InputStream in = Files.newInputStream(envelope)) {
-            return in.read() == '{';
+            if (in.read() != '{') {
+                return false;
+            }
+        }
+        try {
+            return EnvelopeJson.read(Files.readAllBytes(envelope)).id().equals(id);
+        } catch (IOException | RuntimeException unreadable) {
+            return false;
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.mxd.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mxd.mail.MessageStore.StoreOutcome;
 import dev.mxd.testing.SpoolFiles;
@@ -207,6 +208,7 @@ class AcceptJournalTest {
         });
         tidier.start();
         List<Thread> senders = new ArrayList<>();
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (int t = 0; t < 8; t++) {
             int n = t;
             Thread th = new Thread(() -> {
@@ -223,14 +225,18 @@ class AcceptJournalTest {
                     }
                 }
             });
+            th.setUncaughtExceptionHandler((x, e) -> failures.add(e));
             th.start();
             senders.add(th);
         }
         for (Thread th : senders) {
             th.join(60_000);
+            assertThat(th.isAlive()).isFalse();
         }
         stop.set(true);
         tidier.join(60_000);
+        assertThat(failures).isEmpty();
+        assertThat(s.journalForTest().usable()).as("no failure broke the journal on the way").isTrue();
         // A power failure now: a message the journal still holds may have lost its files; one it no longer holds
         // was checkpointed, its files fsynced.
         AcceptJournal.Replay held = AcceptJournal.read(dir.resolve(AcceptJournal.DIRECTORY));
@@ -323,5 +329,33 @@ class AcceptJournalTest {
         Path segment = segments().get(0);
         assertThat(Files.size(segment)).as("the reused file, with OLD1 and OLD2 after the new record").isGreaterThan(2L * content.length);
         assertThat(AcceptJournal.read(journalDir).live()).containsOnlyKeys("NEW0");
+    }
+
+    @Test
+    void anEnvelopeNameShowingOtherBlocksAfterAPowerFailureIsNotTakenForARewrittenOne() throws Exception {
+        Spool s = open();
+        String other = id(s.store(SpoolTest.message("Subject: other\r\n\r\nx\r\n")));
+        String id = id(s.store(SpoolTest.message("Subject: mine\r\n\r\ny\r\n")));
+        String text = SpoolFiles.text(s, id);
+        byte[] othersEnvelope = EnvelopeJson.write(s.envelope(QueueState.INCOMING, other));
+        // The text's name never reached the disk; the envelope's inode shows blocks that held another envelope.
+        Files.delete(s.text(id));
+        Files.delete(dir.resolve("incoming/" + id + ".json"));
+        Files.write(dir.resolve("incoming/" + id + ".json"), othersEnvelope);
+
+        Spool again = open();
+        assertThat(again.envelope(QueueState.INCOMING, id).id()).isEqualTo(id);
+        assertThat(Files.isSameFile(dir.resolve("incoming/" + id + ".json"), again.text(id))).isTrue();
+        assertThat(SpoolFiles.text(again, id)).isEqualTo(text);
+    }
+
+    @Test
+    void aJournalFileThisVersionCannotReadStopsStartUpWithWhatToDo() throws Exception {
+        open();
+        Path foreign = dir.resolve(AcceptJournal.DIRECTORY).resolve("0000000000000000.log");
+        Files.writeString(foreign, "records in a form this version does not know");
+        assertThatThrownBy(this::open).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining(foreign.toString()).hasMessageContaining("move the file out");
+        assertThat(foreign).exists();
     }
 }
