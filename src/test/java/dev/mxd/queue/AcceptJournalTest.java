@@ -39,6 +39,12 @@ class AcceptJournalTest {
         return Spool.open(dir, "mx.test", Clock.systemUTC());
     }
 
+    /** A power failure took both names of a message that was never fsynced: its link in incoming/ and its text. */
+    private void namesLost(Spool s, String id) throws Exception {
+        Files.deleteIfExists(dir.resolve("incoming/" + id + ".json"));
+        Files.deleteIfExists(s.text(id));
+    }
+
     private List<Path> segments() throws Exception {
         try (Stream<Path> s = Files.list(dir.resolve(AcceptJournal.DIRECTORY))) {
             return s.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
@@ -54,8 +60,7 @@ class AcceptJournalTest {
         String damagedText = SpoolFiles.text(s, damaged);
         byte[] damagedFile = Files.readAllBytes(s.text(damaged));
         // Power failure: neither name of lost reached the disk; damaged's inode kept its size but not its data.
-        Files.delete(dir.resolve("incoming/" + lost + ".json"));
-        Files.delete(s.text(lost));
+        namesLost(s, lost);
         Files.write(s.text(damaged), new byte[damagedFile.length]);
 
         Spool again = open();
@@ -146,10 +151,8 @@ class AcceptJournalTest {
             ch.truncate(ch.size() - 3); // the last record's end never written
         }
         // Neither of the cut one's files reached the disk either; the first one's did not.
-        for (String id : List.of(first, cut)) {
-            Files.delete(dir.resolve("incoming/" + id + ".json"));
-            Files.delete(s.text(id));
-        }
+        namesLost(s, first);
+        namesLost(s, cut);
         Spool again = open();
         assertThat(again.ids(QueueState.INCOMING)).containsExactly(first);
         assertThat(again.state(cut)).isEmpty();
@@ -243,8 +246,7 @@ class AcceptJournalTest {
         for (String id : held.live().keySet()) {
             assertThat(stored).contains(id);
             assertThat(finished).doesNotContain(id);
-            Files.deleteIfExists(dir.resolve("incoming/" + id + ".json"));
-            Files.deleteIfExists(s.text(id));
+            namesLost(s, id);
         }
         Spool again = open();
         Set<String> left = new java.util.HashSet<>(stored);
@@ -339,8 +341,7 @@ class AcceptJournalTest {
         String text = SpoolFiles.text(s, id);
         byte[] othersEnvelope = EnvelopeJson.write(s.envelope(QueueState.INCOMING, other));
         // The text's name never reached the disk; the envelope's inode shows blocks that held another envelope.
-        Files.delete(s.text(id));
-        Files.delete(dir.resolve("incoming/" + id + ".json"));
+        namesLost(s, id);
         Files.write(dir.resolve("incoming/" + id + ".json"), othersEnvelope);
 
         Spool again = open();
