@@ -22,7 +22,7 @@ import java.util.zip.CRC32C;
 /**
  * The spool's write-ahead log of accepted messages (docs/spool.md, "The accept journal"). A
  * message whose text is whole in memory at its commit is appended here, text and envelope, and
- * the 250 waits for one {@code fdatasync} of the journal that the messages committed at the same
+ * the 250 waits for one {@code fsync} of the journal that the messages committed at the same
  * moment share (group commit), instead of an fsync of its own file and of two directories. Its
  * files in {@code data/} and {@code incoming/} are written as before but not fsynced: until they
  * are, the journal is what survives a crash, and start-up writes them again from it.
@@ -61,7 +61,7 @@ final class AcceptJournal {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
     private static final byte[] NO_OCTETS = new byte[0];
     private static final String SUFFIX = ".log";
-    /** Name prefix of a deleted segment's file kept for a later segment: its blocks are written, so an fdatasync skips the inode. */
+    /** Name prefix of a deleted segment's file kept for a later segment: its blocks are allocated already, so appending allocates none. */
     private static final String FREE = "free-";
     /** Deleted segments' files kept for reuse. */
     static final int FREE_SEGMENTS = 4;
