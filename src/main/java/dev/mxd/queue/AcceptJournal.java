@@ -101,6 +101,7 @@ final class AcceptJournal {
         long size;
         long leftAt;
         volatile boolean forced; // synced when it was left: a leader that finds it closed since was covered
+        volatile boolean closed; // released or drained: its descriptor is gone
 
         Segment(Path path, long salt, RandomAccessFile file) {
             this.path = path;
@@ -114,6 +115,7 @@ final class AcceptJournal {
         }
 
         void close() {
+            closed = true;
             try {
                 file.close();
             } catch (IOException ignored) {
@@ -426,12 +428,11 @@ final class AcceptJournal {
                 throw new IOException("the accept journal was closed after a failure");
             }
             s.sync();
-        } catch (java.nio.channels.ClosedChannelException closed) {
-            if (s == null || !s.forced) {
-                error = closed; // closed without being left (an interrupt during the sync): not known to be on disk
-            }
         } catch (IOException e) {
-            error = e;
+            if (s == null || !s.closed || !s.forced) {
+                error = e; // a failed fsync of a segment still in use, or of one closed without being synced first
+            }
+            // else: left (synced by leave()) and released while this leader synced it: its records are on disk
         } catch (RuntimeException | Error e) {
             error = new IOException("the accept journal's fsync failed: " + e, e);
         }
@@ -503,7 +504,7 @@ final class AcceptJournal {
         Path reused = free.poll();
         if (reused != null) {
             try {
-                Files.move(reused, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE); // its blocks written: no inode to sync
+                Files.move(reused, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE); // its blocks allocated already
             } catch (IOException e) {
                 Files.deleteIfExists(reused);
             }
@@ -542,17 +543,10 @@ final class AcceptJournal {
      * deletes left segments none of whose messages is live, oldest first, and makes the files of
      * messages still live in a segment left {@link #CHECKPOINT_AFTER_NANOS} ago durable
      * ({@link Checkpoint}) so that it can go too. After a failure, every segment goes that way.
+     * With {@code all} (the queue manager, when it stops), every segment but a new empty one is
+     * checkpointed and deleted.
      */
-    void tidy() throws IOException {
-        tidy(false);
-    }
-
-    /** Checkpoints and deletes every segment but a new empty one (the queue manager, when it stops). */
-    void tidyAll() throws IOException {
-        tidy(true);
-    }
-
-    private void tidy(boolean all) throws IOException {
+    void tidy(boolean all) throws IOException {
         synchronized (tidyLock) {
             if (keepSegments) {
                 return;

@@ -177,18 +177,11 @@ final class IncomingText {
 
     /**
      * Makes the text durable where it is, followed by {@code trailer} (the envelope, which is not
-     * counted in {@link #size}): written out (if it was all in memory) and fsynced. Its directory
-     * entry is durable once the caller fsyncs the directory, which it shares with other messages
-     * (group commit). Throws the write error remembered earlier, if any; on any failure nothing is
-     * left behind.
-     */
-    void persist(byte[] trailer) throws IOException {
-        persist(trailer, true);
-    }
-
-    /**
-     * {@link #persist(byte[])}, with the fsync left out when {@code sync} is false: the caller has
-     * the text and envelope made durable elsewhere (the accept journal).
+     * counted in {@link #size}): written out (if it was all in memory) and, with {@code sync},
+     * fsynced; without it the caller has text and envelope made durable elsewhere (the accept
+     * journal). Its directory entry is durable once the caller fsyncs the directory, which it
+     * shares with other messages (group commit). Throws the write error remembered earlier, if
+     * any; on any failure nothing is left behind.
      */
     void persist(byte[] trailer, boolean sync) throws IOException {
         if (finished) {

@@ -223,10 +223,7 @@ public final class Spool implements MessageStore {
                 }
             }
         }
-        DurableFiles.syncDirectory(data);
-        for (QueueState q : STATES) {
-            DurableFiles.syncDirectory(root.resolve(q.directory()));
-        }
+        syncDataAndStates();
         LOG.info("spool {}: accept journal replayed: {} message(s) written again, {} finished", root, r.live().size(), r.done().size());
         AcceptJournal.deleteSegments(dir, r.segments());
     }
@@ -263,6 +260,14 @@ public final class Spool implements MessageStore {
         }
     }
 
+    /** Fsyncs {@code data/} and every state directory: every name in them is on disk. */
+    private void syncDataAndStates() throws IOException {
+        DurableFiles.syncDirectory(data);
+        for (QueueState q : STATES) {
+            DurableFiles.syncDirectory(root.resolve(q.directory()));
+        }
+    }
+
     /**
      * The accept journal's checkpoint: the texts of {@code ids} (and so the envelopes linked to
      * them) and every state directory are fsynced, after which the journal need not hold them.
@@ -275,10 +280,7 @@ public final class Spool implements MessageStore {
                 // finished meanwhile: nothing to keep
             }
         }
-        DurableFiles.syncDirectory(data);
-        for (QueueState q : STATES) {
-            DurableFiles.syncDirectory(root.resolve(q.directory()));
-        }
+        syncDataAndStates();
     }
 
     /**
@@ -800,12 +802,9 @@ public final class Spool implements MessageStore {
      * between leaves only text, removed at start-up.
      */
     public void remove(QueueState state, String id) throws IOException {
-        AcceptJournal j = journal;
-        if (j != null) {
-            long done = j.done(id);
-            if (done > 0) {
-                j.await(done); // on disk before the files go: after a power failure the journal must not bring it back
-            }
+        long done = forget(id);
+        if (done > 0) {
+            journal.await(done); // on disk before the files go: after a power failure the journal must not bring it back
         }
         Files.deleteIfExists(envelopePath(state, id));
         stateSync.get(state).await();
@@ -826,12 +825,13 @@ public final class Spool implements MessageStore {
         spares.give(data.resolve(id));
     }
 
-    /** The journal need not hold a finished message (before its files go: see {@link AcceptJournal#done}). */
-    private void forget(String id) {
+    /**
+     * The journal need not hold a finished or removed message (before its files go: see
+     * {@link AcceptJournal#done}); returns the position of its done record, 0 when none was written.
+     */
+    private long forget(String id) {
         AcceptJournal j = journal;
-        if (j != null) {
-            j.done(id);
-        }
+        return j == null ? 0 : j.done(id);
     }
 
     /**
@@ -858,11 +858,7 @@ public final class Spool implements MessageStore {
         }
         try {
             acceptSync.await();
-            if (all) {
-                j.tidyAll();
-            } else {
-                j.tidy();
-            }
+            j.tidy(all);
         } catch (IOException e) {
             LOG.warn("spool {}: cannot tidy the accept journal now: {}", root, e.toString());
         }
