@@ -96,7 +96,6 @@ final class AcceptJournal {
         final long salt;
         final RandomAccessFile file;
         final long created = System.nanoTime();
-        final List<String> ids = new ArrayList<>(); // guarded by the journal
         final AtomicInteger live = new AtomicInteger();
         long size;
         long leftAt;
@@ -343,7 +342,6 @@ final class AcceptJournal {
         synchronized (this) {
             Segment s = writable();
             long end = write(s, ACCEPT, idBytes, text, trailer);
-            s.ids.add(id);
             s.live.incrementAndGet();
             live.put(id, s);
             return end;
@@ -564,25 +562,17 @@ final class AcceptJournal {
             List<Segment> gone = new ArrayList<>();
             while (true) {
                 Segment oldest;
-                List<String> ids;
                 synchronized (this) {
                     oldest = left.peekFirst();
                     if (oldest == null) {
                         break;
                     }
-                    ids = List.copyOf(oldest.ids);
                 }
                 if (oldest.live.get() > 0) {
                     if (!all && now - oldest.leftAt < CHECKPOINT_AFTER_NANOS) {
                         break;
                     }
-                    List<String> still = new ArrayList<>();
-                    for (String id : ids) {
-                        if (live.get(id) == oldest) {
-                            still.add(id);
-                        }
-                    }
-                    makeDurable(still);
+                    makeDurable(liveIn(oldest));
                 }
                 synchronized (this) {
                     left.remove(oldest);
@@ -595,14 +585,32 @@ final class AcceptJournal {
                 // later one holding its messages' done records would deliver them again.
                 DurableFiles.syncDirectory(dir);
                 for (Segment g : gone) {
-                    for (String id : g.ids) {
-                        if (live.remove(id, g)) {
-                            g.live.decrementAndGet();
+                    if (g.live.get() > 0) {
+                        for (String id : liveIn(g)) {
+                            if (live.remove(id, g)) {
+                                g.live.decrementAndGet();
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    /**
+     * The messages still live in a segment that was left: no more can join it. Found in the map of
+     * live messages rather than kept in a list of the segment's own, which would keep every
+     * message's id until its segment goes, a few seconds, long enough for the collector to promote
+     * it to the old generation, where it stays until a full collection.
+     */
+    private List<String> liveIn(Segment s) {
+        List<String> ids = new ArrayList<>();
+        for (Map.Entry<String, Segment> e : live.entrySet()) {
+            if (e.getValue() == s) {
+                ids.add(e.getKey());
+            }
+        }
+        return ids;
     }
 
     /** After a failure: every live message's files made durable, every segment deleted; the journal is not used again. */

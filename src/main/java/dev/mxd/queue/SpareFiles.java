@@ -10,12 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Inodes of finished messages' text files, kept in {@code data/} as {@code spare.N} files to hold
@@ -43,14 +38,65 @@ final class SpareFiles implements GroupSync.Listener {
     private final int limit;
     private final long keepUpTo;
     private final long holdNanos;
-    private final ArrayDeque<Spare> ready = new ArrayDeque<>();         // their rename is on disk: may be taken
-    private final TreeMap<Long, Spare> given = new TreeMap<>();         // renamed, not yet known to be on disk, by sequence
+    // A spare is its number (its name is PREFIX and the number), whether it holds a finished text, and
+    // when it was given to the pool; kept in arrays rather than as objects, since a spare lives for
+    // seconds, long enough for the collector to promote an object of its to the old generation.
+    private final Spares ready;  // their rename is on disk: may be taken, the newest first
+    private final Spares given;  // renamed, not yet known to be on disk, in the order given
     private int held;        // ready, given, being made or being emptied: never more than limit
     private long counter;    // the next spare's name
     private long sequence;   // the next given one's place
 
-    /** A spare file; {@code holding} while it has a finished text in it, given to the pool at {@code since}. */
-    private record Spare(Path path, boolean holding, long since) {}
+    /** A list of spares, at most the pool's limit, in primitive arrays. */
+    private static final class Spares {
+        final long[] number;
+        final long[] since;
+        final long[] place;       // the sequence of a given spare
+        final boolean[] holding;  // it has a finished text in it
+        int size;
+
+        Spares(int capacity) {
+            number = new long[capacity];
+            since = new long[capacity];
+            place = new long[capacity];
+            holding = new boolean[capacity];
+        }
+
+        void add(long n, boolean h, long at, long p) {
+            number[size] = n;
+            holding[size] = h;
+            since[size] = at;
+            place[size] = p;
+            size++;
+        }
+
+        /** Removes the first {@code count}, keeping the order of the rest. */
+        void dropFirst(int count) {
+            int rest = size - count;
+            System.arraycopy(number, count, number, 0, rest);
+            System.arraycopy(holding, count, holding, 0, rest);
+            System.arraycopy(since, count, since, 0, rest);
+            System.arraycopy(place, count, place, 0, rest);
+            size = rest;
+        }
+
+        /** Moves the spares that have held a text for {@code minimumAge} at {@code now} to the end of {@code out}, keeping the order of the rest. */
+        void takeHolding(long now, long minimumAge, Spares out) {
+            int kept = 0;
+            for (int i = 0; i < size; i++) {
+                if (holding[i] && now - since[i] >= minimumAge) {
+                    out.add(number[i], true, since[i], place[i]);
+                } else {
+                    number[kept] = number[i];
+                    holding[kept] = holding[i];
+                    since[kept] = since[i];
+                    place[kept] = place[i];
+                    kept++;
+                }
+            }
+            size = kept;
+        }
+    }
 
     /** Spares that are always empty (tests of the layout). */
     SpareFiles(Path data, int limit) {
@@ -66,6 +112,8 @@ final class SpareFiles implements GroupSync.Listener {
         this.limit = limit;
         this.keepUpTo = keepUpTo;
         this.holdNanos = hold.toNanos();
+        this.ready = new Spares(limit);
+        this.given = new Spares(limit);
     }
 
     /** Whether {@code name} (in {@code data/}) is a spare's. */
@@ -83,8 +131,13 @@ final class SpareFiles implements GroupSync.Listener {
             return false;
         }
         String suffix = spare.getFileName().toString().substring(PREFIX.length());
+        long number;
         try {
-            counter = Math.max(counter, Long.parseLong(suffix) + 1);
+            number = Long.parseLong(suffix);
+            if (number < 0 || !suffix.equals(Long.toString(number))) {
+                return false; // a name such as spare.007 or spare.+7: not one this pool gave
+            }
+            counter = Math.max(counter, number + 1);
             // A regular file with this one name: not a second name of a text (a crash between a take's
             // link and its unlink), not a symbolic link a text would be written through.
             if (!Files.isRegularFile(spare, LinkOption.NOFOLLOW_LINKS) || links(spare) != 1) {
@@ -95,7 +148,7 @@ final class SpareFiles implements GroupSync.Listener {
             return false;
         }
         held++;
-        given.put(sequence++, new Spare(spare, false, System.nanoTime()));
+        given.add(number, false, System.nanoTime(), sequence++);
         return true;
     }
 
@@ -107,20 +160,27 @@ final class SpareFiles implements GroupSync.Listener {
      */
     boolean take(Path target) {
         while (true) {
-            Spare taken;
+            long number;
+            boolean holding;
+            long since;
+            long place;
             synchronized (this) {
-                taken = ready.poll();
+                if (ready.size == 0) {
+                    return false;
+                }
+                int last = --ready.size;
+                number = ready.number[last];
+                holding = ready.holding[last];
+                since = ready.since[last];
+                place = ready.place[last];
             }
-            if (taken == null) {
-                return false;
-            }
-            Path spare = taken.path();
+            Path spare = path(number);
             try {
                 // link, not rename: rename(2) would replace a file of that name, link(2) refuses it
                 Files.createLink(target, spare);
             } catch (FileAlreadyExistsException exists) {
                 synchronized (this) {
-                    ready.push(taken);
+                    ready.add(number, holding, since, place);
                 }
                 return false;
             } catch (NoSuchFileException gone) {
@@ -150,17 +210,18 @@ final class SpareFiles implements GroupSync.Listener {
      * a text without an envelope, which start-up removes.
      */
     void give(Path text) throws IOException {
-        Path spare = null;
+        long number = -1;
         synchronized (this) {
             if (held < limit) {
                 held++;
-                spare = data.resolve(PREFIX + counter++);
+                number = counter++;
             }
         }
-        if (spare == null) {
+        if (number < 0) {
             DurableFiles.unlink(text);
             return;
         }
+        Path spare = path(number);
         boolean holding;
         try {
             Map<String, Object> attributes = Files.readAttributes(text, "unix:nlink,size", LinkOption.NOFOLLOW_LINKS);
@@ -185,7 +246,7 @@ final class SpareFiles implements GroupSync.Listener {
             throw e;
         }
         synchronized (this) {
-            given.put(sequence++, new Spare(spare, holding, System.nanoTime()));
+            given.add(number, holding, System.nanoTime(), sequence++);
         }
     }
 
@@ -207,34 +268,24 @@ final class SpareFiles implements GroupSync.Listener {
 
     private void sweep(long minimumAge) {
         long now = System.nanoTime();
-        List<Spare> old = new ArrayList<>();
+        Spares old;
         synchronized (this) {
-            for (Iterator<Spare> it = ready.iterator(); it.hasNext(); ) {
-                Spare s = it.next();
-                if (s.holding() && now - s.since() >= minimumAge) {
-                    it.remove();
-                    old.add(s);
-                }
-            }
-            for (Iterator<Spare> it = given.values().iterator(); it.hasNext(); ) {
-                Spare s = it.next();
-                if (s.holding() && now - s.since() >= minimumAge) {
-                    it.remove();
-                    old.add(s);
-                }
-            }
+            old = new Spares(ready.size + given.size);
+            ready.takeHolding(now, minimumAge, old);
+            given.takeHolding(now, minimumAge, old);
         }
-        for (Spare s : old) {
+        for (int i = 0; i < old.size; i++) {
+            Path spare = path(old.number[i]);
             try {
-                empty(s.path());
+                empty(spare);
             } catch (IOException | RuntimeException failed) {
                 dropped();
-                unlinkQuietly(s.path()); // removed by hand, or cannot be cut: no longer a spare
+                unlinkQuietly(spare); // removed by hand, or cannot be cut: no longer a spare
                 continue;
             }
             synchronized (this) {
                 // back as if given now: taken again after the next fsync of data/, which also covers a rename not yet on disk
-                given.put(sequence++, new Spare(s.path(), false, s.since()));
+                given.add(old.number[i], false, old.since[i], sequence++);
             }
         }
     }
@@ -264,9 +315,16 @@ final class SpareFiles implements GroupSync.Listener {
     /** After an fsync of {@code data/} that began at {@code mark}: the spares given before it may be taken. */
     @Override
     public synchronized void synced(long mark) {
-        while (!given.isEmpty() && given.firstKey() < mark) {
-            ready.push(given.pollFirstEntry().getValue());
+        int n = 0;
+        while (n < given.size && given.place[n] < mark) {
+            ready.add(given.number[n], given.holding[n], given.since[n], given.place[n]);
+            n++;
         }
+        given.dropFirst(n);
+    }
+
+    private Path path(long number) {
+        return data.resolve(PREFIX + number);
     }
 
     /** How many spares there are now, ready or not. */

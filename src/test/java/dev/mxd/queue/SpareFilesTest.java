@@ -218,13 +218,14 @@ class SpareFilesTest {
         s.finish(QueueState.INCOMING, a);
         s.finish(QueueState.INCOMING, b);
         Files.writeString(dir.resolve("data/spare.notanumber"), "left by hand");
+        Files.writeString(dir.resolve("data/spare.007"), "a number this pool never writes so");
         // A crash between a take's link and its unlink, the text then accepted: a spare name on a live text.
         String live = id(s.store(SpoolTest.message("Subject: live\r\n\r\nx\r\n")));
         Files.createLink(dir.resolve("data/spare.7"), s.text(live));
-        assertThat(dataFiles()).containsExactlyInAnyOrder("spare.0", "spare.1", "spare.7", "spare.notanumber", live);
+        assertThat(dataFiles()).containsExactlyInAnyOrder("spare.0", "spare.1", "spare.7", "spare.007", "spare.notanumber", live);
 
         Spool again = Spool.open(dir, "mx.test", Clock.systemUTC(), false);
-        assertThat(dataFiles()).as("ours kept; a foreign name and a second name of a text removed")
+        assertThat(dataFiles()).as("ours kept; foreign names and a second name of a text removed")
                 .containsExactlyInAnyOrder("spare.0", "spare.1", live);
         assertThat(again.ids(QueueState.INCOMING)).containsExactly(live);
         assertThat(SpoolFiles.text(again, live)).endsWith("Subject: live\r\n\r\nx\r\n");
