@@ -14,19 +14,25 @@ import java.util.Optional;
 /**
  * Idle SMTP connections kept open for the next message to the same MX address, like
  * Postfix's scache: a connection is reused only while it has been idle less than
- * {@code idleLimit} and has carried fewer than {@code maxMessages} messages.
+ * {@code idleLimit}, was initiated less than {@code reuseLimit} ago (Postfix's
+ * {@code smtp_connection_reuse_time_limit}) and, when {@code maxMessages} is not 0, has carried
+ * fewer messages than that (Postfix's {@code smtp_connection_reuse_count_limit}, 0 by default
+ * there too).
  */
 public final class ConnectionCache implements AutoCloseable {
 
     private record Idle(SmtpConnection connection, long since) {}
 
     private final Duration idleLimit;
+    private final long reuseLimitNanos;
     private final int maxMessages;
     private final int maxPerAddress;
     private final Map<InetSocketAddress, Deque<Idle>> idle = new HashMap<>();
 
-    public ConnectionCache(Duration idleLimit, int maxMessages, int maxPerAddress) {
+    /** @param maxMessages the most messages a connection carries, or 0 for no such limit */
+    public ConnectionCache(Duration idleLimit, Duration reuseLimit, int maxMessages, int maxPerAddress) {
         this.idleLimit = idleLimit;
+        this.reuseLimitNanos = reuseLimit.toNanos();
         this.maxMessages = maxMessages;
         this.maxPerAddress = maxPerAddress;
     }
@@ -47,7 +53,7 @@ public final class ConnectionCache implements AutoCloseable {
             Deque<Idle> q = idle.get(address);
             while (q != null && !q.isEmpty()) {
                 Idle i = q.pollLast();
-                if (System.nanoTime() - i.since < idleLimit.toNanos() && i.connection.reusable() && fits.test(i.connection)) {
+                if (System.nanoTime() - i.since < idleLimit.toNanos() && reusable(i.connection) && fits.test(i.connection)) {
                     found = Optional.of(i.connection);
                     break;
                 }
@@ -60,7 +66,7 @@ public final class ConnectionCache implements AutoCloseable {
 
     /** Keeps a connection after a transaction, or closes it when it may not be reused. */
     public void release(InetSocketAddress address, SmtpConnection connection) {
-        if (connection.reusable() && connection.transactions() < maxMessages) {
+        if (reusable(connection)) {
             synchronized (this) {
                 Deque<Idle> q = idle.computeIfAbsent(address, a -> new ArrayDeque<>());
                 if (q.size() < maxPerAddress) {
@@ -70,6 +76,10 @@ public final class ConnectionCache implements AutoCloseable {
             }
         }
         connection.close();
+    }
+
+    private boolean reusable(SmtpConnection c) {
+        return c.reusable() && c.ageNanos() < reuseLimitNanos && (maxMessages == 0 || c.transactions() < maxMessages);
     }
 
     @Override

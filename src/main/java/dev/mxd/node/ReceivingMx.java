@@ -72,6 +72,13 @@ public final class ReceivingMx implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReceivingMx.class);
     /** The most a recipient verification (callout) holds a client's RCPT. */
     private static final Duration CALLOUT_LIMIT = Duration.ofSeconds(10);
+    /**
+     * How long after it was initiated an outbound connection may still be reused; no limit on the
+     * messages it carries (Postfix's defaults: 300 s and 0). A count limit made a busy route open
+     * a connection every few hundred milliseconds, and what each one allocated, kept for seconds,
+     * ended in the old generation of the heap.
+     */
+    private static final Duration REUSE_TIME_LIMIT = Duration.ofSeconds(300);
 
     private volatile MxdConfig config;
     private final Spool spool;
@@ -131,7 +138,7 @@ public final class ReceivingMx implements AutoCloseable {
                 .withCommand(d.commandTimeout()).withConnect(d.connectTimeout()).withGreeting(d.greetingTimeout()))
                 .withSourceAddresses(d.sourceAddresses());
         // Postfix's smtp_connection_cache_time_limit is 2s; a busy destination keeps its connections warm.
-        ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), 1000, d.concurrencyPerDestination());
+        ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), REUSE_TIME_LIMIT, 0, d.concurrencyPerDestination());
         NextHop.Routing routing = domain -> d.nextHopFor(domain).map(ReceivingMx::nextHop);
         // The TLS each MX host must use (docs/tls-policy.md), in order of precedence: DANE, then MTA-STS;
         // opportunistic STARTTLS where neither applies. Each session's TLS outcome goes to tlsResults (TLS-RPT).

@@ -33,7 +33,7 @@ class ConnectionCacheTest {
     @Test
     void aConnectionIsReusedForTheNextMessageToTheSameAddress() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of("PIPELINING"), c -> null);
-             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), 100, 4)) {
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofMinutes(5), 100, 4)) {
             SmtpConnection first = open(server);
             send(first);
             cache.release(server.address(), first);
@@ -49,7 +49,7 @@ class ConnectionCacheTest {
     @Test
     void anIdleConnectionPastTheLimitIsClosedNotReused() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
-             ConnectionCache cache = new ConnectionCache(Duration.ofMillis(50), 100, 4)) {
+             ConnectionCache cache = new ConnectionCache(Duration.ofMillis(50), Duration.ofMinutes(5), 100, 4)) {
             SmtpConnection c = open(server);
             send(c);
             cache.release(server.address(), c);
@@ -62,11 +62,49 @@ class ConnectionCacheTest {
     @Test
     void aConnectionThatCarriedItsShareIsClosed() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
-             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), 1, 4)) {
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofMinutes(5), 1, 4)) {
             SmtpConnection c = open(server);
             send(c);
             cache.release(server.address(), c);
             assertThat(cache.take(server.address())).isEmpty();
+        }
+    }
+
+    @Test
+    void aConnectionPastTheReuseTimeLimitIsClosedWhateverItCarried() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofMillis(100), 0, 4)) {
+            SmtpConnection young = open(server);
+            send(young);
+            cache.release(server.address(), young);
+            assertThat(cache.take(server.address())).as("no count limit, within the time limit").containsSame(young);
+            Thread.sleep(150); // past the 100 ms reuse limit since it was initiated: the time passing is what is under test
+            cache.release(server.address(), young);
+            assertThat(cache.take(server.address())).isEmpty();
+            assertThat(young.reusable()).as("closed, not left open").isFalse();
+
+            SmtpConnection idling = open(server);
+            send(idling);
+            cache.release(server.address(), idling);
+            Thread.sleep(150); // it reaches the limit while idle in the cache
+            assertThat(cache.take(server.address())).isEmpty();
+            assertThat(idling.reusable()).isFalse();
+        }
+    }
+
+    @Test
+    void withoutACountLimitAConnectionCarriesManyMessages() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofMinutes(5), 0, 4)) {
+            SmtpConnection c = open(server);
+            for (int i = 0; i < 1200; i++) {
+                send(c);
+                cache.release(server.address(), c);
+                c = cache.take(server.address()).orElseThrow();
+            }
+            assertThat(c.transactions()).isEqualTo(1200);
+            assertThat(server.commands("EHLO")).hasSize(1);
+            c.close();
         }
     }
 }

@@ -92,7 +92,7 @@ class HostTlsDecisionTest {
         TlsPolicies policies = (destination, routes) -> host -> byHost.apply(host.name());
         return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, port), hosts,
                 ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
-                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), routing, policies, sink);
+                new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), routing, policies, sink);
     }
 
     private List<RecipientStatus> deliver(RemoteDeliveryAgent agent) throws Exception {

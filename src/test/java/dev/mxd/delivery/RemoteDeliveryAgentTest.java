@@ -72,7 +72,7 @@ class RemoteDeliveryAgentTest {
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
         ClientSettings client = settings.withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
         return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, port), hosts, client,
-                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), routing);
+                new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), routing);
     }
 
     private List<RecipientStatus> deliver(RemoteDeliveryAgent agent) throws Exception {

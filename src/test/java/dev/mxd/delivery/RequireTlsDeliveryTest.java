@@ -88,7 +88,7 @@ class RequireTlsDeliveryTest {
         HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
         ClientSettings client = ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
         return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, port), hosts, client,
-                new ConnectionCache(Duration.ofSeconds(2), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX, policies, TlsResults.NONE);
+                new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX, policies, TlsResults.NONE);
     }
 
     DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header) throws Exception {

@@ -60,6 +60,7 @@ public final class SmtpConnection implements AutoCloseable {
     private final String where;
     private final ClientSettings settings;
     private final Voice voice;
+    private final long initiated = System.nanoTime(); // before the connect: a reuse time limit counts from here
     private String heloName;
 
     // The transport; replaced once by STARTTLS.
@@ -925,6 +926,11 @@ public final class SmtpConnection implements AutoCloseable {
     /** Transactions started on this connection (including those refused before any command). */
     public int transactions() {
         return transactions;
+    }
+
+    /** Nanoseconds since this connection was initiated (before its connect, greeting and EHLO). */
+    public long ageNanos() {
+        return System.nanoTime() - initiated;
     }
 
     public SmtpReply greeting() {
