@@ -560,6 +560,7 @@ final class AcceptJournal {
                 }
             }
             List<Segment> gone = new ArrayList<>();
+            List<List<String>> goneLive = new ArrayList<>(); // each one's messages checkpointed, live when it went
             while (true) {
                 Segment oldest;
                 synchronized (this) {
@@ -568,28 +569,30 @@ final class AcceptJournal {
                         break;
                     }
                 }
+                List<String> still = List.of();
                 if (oldest.live.get() > 0) {
                     if (!all && now - oldest.leftAt < CHECKPOINT_AFTER_NANOS) {
                         break;
                     }
-                    makeDurable(liveIn(oldest));
+                    still = liveIn(oldest); // no message joins a segment once it is left: all it will ever hold
+                    makeDurable(still);
                 }
                 synchronized (this) {
                     left.remove(oldest);
                 }
                 release(oldest);
                 gone.add(oldest);
+                goneLive.add(still);
             }
             if (!gone.isEmpty()) {
                 // Deleted for good before their ids are let go: a segment back after a power failure without the
                 // later one holding its messages' done records would deliver them again.
                 DurableFiles.syncDirectory(dir);
-                for (Segment g : gone) {
-                    if (g.live.get() > 0) {
-                        for (String id : liveIn(g)) {
-                            if (live.remove(id, g)) {
-                                g.live.decrementAndGet();
-                            }
+                for (int i = 0; i < gone.size(); i++) {
+                    Segment g = gone.get(i);
+                    for (String id : goneLive.get(i)) {
+                        if (live.remove(id, g)) {
+                            g.live.decrementAndGet();
                         }
                     }
                 }
@@ -605,11 +608,11 @@ final class AcceptJournal {
      */
     private List<String> liveIn(Segment s) {
         List<String> ids = new ArrayList<>();
-        for (Map.Entry<String, Segment> e : live.entrySet()) {
-            if (e.getValue() == s) {
-                ids.add(e.getKey());
+        live.forEach((id, in) -> {
+            if (in == s) {
+                ids.add(id);
             }
-        }
+        });
         return ids;
     }
 

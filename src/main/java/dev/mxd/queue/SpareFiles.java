@@ -210,14 +210,16 @@ final class SpareFiles implements GroupSync.Listener {
      * a text without an envelope, which start-up removes.
      */
     void give(Path text) throws IOException {
-        long number = -1;
+        long number = 0;
+        boolean room = false;
         synchronized (this) {
             if (held < limit) {
                 held++;
                 number = counter++;
+                room = true;
             }
         }
-        if (number < 0) {
+        if (!room) {
             DurableFiles.unlink(text);
             return;
         }

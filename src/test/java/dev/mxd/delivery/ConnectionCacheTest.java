@@ -73,12 +73,12 @@ class ConnectionCacheTest {
     @Test
     void aConnectionPastTheReuseTimeLimitIsClosedWhateverItCarried() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
-             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofMillis(100), 0, 4)) {
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofSeconds(1), 0, 4)) {
             SmtpConnection young = open(server);
             send(young);
             cache.release(server.address(), young);
             assertThat(cache.take(server.address())).as("no count limit, within the time limit").containsSame(young);
-            Thread.sleep(150); // past the 100 ms reuse limit since it was initiated: the time passing is what is under test
+            Thread.sleep(1200); // past the 1 s reuse limit since it was initiated: the time passing is what is under test
             cache.release(server.address(), young);
             assertThat(cache.take(server.address())).isEmpty();
             assertThat(young.reusable()).as("closed, not left open").isFalse();
@@ -86,7 +86,7 @@ class ConnectionCacheTest {
             SmtpConnection idling = open(server);
             send(idling);
             cache.release(server.address(), idling);
-            Thread.sleep(150); // it reaches the limit while idle in the cache
+            Thread.sleep(1200); // it reaches the limit while idle in the cache
             assertThat(cache.take(server.address())).isEmpty();
             assertThat(idling.reusable()).isFalse();
         }

@@ -83,8 +83,12 @@ class SpareFilesTest {
         long mark = spares.mark();
         spares.give(Files.writeString(data.resolve("T3"), "over the limit: removed"));
         spares.synced(mark);
+        Object newest = inode(data.resolve("spare.1"));
+        Object older = inode(data.resolve("spare.0"));
         assertThat(spares.take(data.resolve("N"))).isTrue();
         assertThat(spares.take(data.resolve("M"))).isTrue();
+        assertThat(inode(data.resolve("N"))).as("the newest spare first (its inode still cached)").isEqualTo(newest);
+        assertThat(inode(data.resolve("M"))).isEqualTo(older);
         assertThat(spares.take(data.resolve("O"))).as("none left: the caller creates its file").isFalse();
         assertThat(dataFiles()).containsExactly("M", "N");
         assertThat(Files.size(data.resolve("M"))).isZero();
