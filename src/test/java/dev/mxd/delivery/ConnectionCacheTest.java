@@ -30,6 +30,19 @@ class ConnectionCacheTest {
         assertThat(r).isInstanceOf(TransactionResult.Completed.class);
     }
 
+    /** A new connection that carried one message and was given back to the cache. */
+    private static SmtpConnection sentAndKept(FakeSmtpServer server, ConnectionCache cache) {
+        SmtpConnection c = open(server);
+        send(c);
+        cache.release(server.address(), c);
+        return c;
+    }
+
+    private static void assertClosedNotReused(FakeSmtpServer server, ConnectionCache cache, SmtpConnection c) {
+        assertThat(cache.take(server.address())).isEmpty();
+        assertThat(c.reusable()).as("closed, not left open").isFalse();
+    }
+
     @Test
     void aConnectionIsReusedForTheNextMessageToTheSameAddress() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of("PIPELINING"), c -> null);
@@ -50,12 +63,9 @@ class ConnectionCacheTest {
     void anIdleConnectionPastTheLimitIsClosedNotReused() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
              ConnectionCache cache = new ConnectionCache(Duration.ofMillis(50), Duration.ofMinutes(5), 100, 4)) {
-            SmtpConnection c = open(server);
-            send(c);
-            cache.release(server.address(), c);
+            SmtpConnection c = sentAndKept(server, cache);
             Thread.sleep(120); // past the 50 ms idle limit: the time passing is what is under test
-            assertThat(cache.take(server.address())).isEmpty();
-            assertThat(c.reusable()).isFalse();
+            assertClosedNotReused(server, cache, c);
         }
     }
 
@@ -63,10 +73,8 @@ class ConnectionCacheTest {
     void aConnectionThatCarriedItsShareIsClosed() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
              ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofMinutes(5), 1, 4)) {
-            SmtpConnection c = open(server);
-            send(c);
-            cache.release(server.address(), c);
-            assertThat(cache.take(server.address())).isEmpty();
+            SmtpConnection c = sentAndKept(server, cache);
+            assertClosedNotReused(server, cache, c);
         }
     }
 
@@ -74,21 +82,15 @@ class ConnectionCacheTest {
     void aConnectionPastTheReuseTimeLimitIsClosedWhateverItCarried() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
              ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofSeconds(1), 0, 4)) {
-            SmtpConnection young = open(server);
-            send(young);
-            cache.release(server.address(), young);
+            SmtpConnection young = sentAndKept(server, cache);
             assertThat(cache.take(server.address())).as("no count limit, within the time limit").containsSame(young);
             Thread.sleep(1200); // past the 1 s reuse limit since it was initiated: the time passing is what is under test
             cache.release(server.address(), young);
-            assertThat(cache.take(server.address())).isEmpty();
-            assertThat(young.reusable()).as("closed, not left open").isFalse();
+            assertClosedNotReused(server, cache, young);
 
-            SmtpConnection idling = open(server);
-            send(idling);
-            cache.release(server.address(), idling);
+            SmtpConnection idling = sentAndKept(server, cache);
             Thread.sleep(1200); // it reaches the limit while idle in the cache
-            assertThat(cache.take(server.address())).isEmpty();
-            assertThat(idling.reusable()).isFalse();
+            assertClosedNotReused(server, cache, idling);
         }
     }
 
