@@ -559,8 +559,7 @@ final class AcceptJournal {
                     leave();
                 }
             }
-            List<Segment> gone = new ArrayList<>();
-            List<List<String>> goneLive = new ArrayList<>(); // each one's messages checkpointed, live when it went
+            List<Gone> gone = new ArrayList<>();
             while (true) {
                 Segment oldest;
                 synchronized (this) {
@@ -581,24 +580,25 @@ final class AcceptJournal {
                     left.remove(oldest);
                 }
                 release(oldest);
-                gone.add(oldest);
-                goneLive.add(still);
+                gone.add(new Gone(oldest, still));
             }
             if (!gone.isEmpty()) {
                 // Deleted for good before their ids are let go: a segment back after a power failure without the
                 // later one holding its messages' done records would deliver them again.
                 DurableFiles.syncDirectory(dir);
-                for (int i = 0; i < gone.size(); i++) {
-                    Segment g = gone.get(i);
-                    for (String id : goneLive.get(i)) {
-                        if (live.remove(id, g)) {
-                            g.live.decrementAndGet();
+                for (Gone g : gone) {
+                    for (String id : g.checkpointed()) {
+                        if (live.remove(id, g.segment())) {
+                            g.segment().live.decrementAndGet();
                         }
                     }
                 }
             }
         }
     }
+
+    /** A segment tidy deleted, and the messages it held still live when they were checkpointed. */
+    private record Gone(Segment segment, List<String> checkpointed) {}
 
     /**
      * The messages still live in a segment that was left: no more can join it. Found in the map of
@@ -639,7 +639,6 @@ final class AcceptJournal {
         live.clear();
     }
 
-    /** A checkpoint; if it fails, the segments stay for start-up (a failed fsync may have lost the pages it had to write). */
     /**
      * A checkpoint. Cut short by an interrupt (the sweeper's, when the server stops), it is simply
      * not done: the segments stay and the next tidy or start-up deals with them. Any other failure
