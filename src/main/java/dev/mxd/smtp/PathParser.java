@@ -175,9 +175,9 @@ final class PathParser {
         String inner = s.substring(i + 1, close);
         boolean valid;
         if (inner.regionMatches(true, 0, "IPv6:", 0, 5)) {
-            valid = ip(inner.substring(5), true);
+            valid = ipv6(inner.substring(5));
         } else if (inner.matches("[0-9.]+")) {
-            valid = inner.matches("\\d{1,3}(\\.\\d{1,3}){3}") && ip(inner, false);
+            valid = ipv4(inner);
         } else {
             // General-address-literal = Standardized-tag ":" 1*dcontent
             valid = inner.matches("[A-Za-z0-9-]*[A-Za-z0-9]:[\\x21-\\x5a\\x5e-\\x7e]+");
@@ -189,13 +189,36 @@ final class PathParser {
         return "[" + inner + "]";
     }
 
-    private static boolean ip(String text, boolean v6) {
-        if (v6 ? !text.matches("[0-9A-Fa-f:.]+") || text.indexOf(':') < 0 : false) {
+    /**
+     * Snum 3("." Snum), each at most 255 (RFC 5321 §4.1.3), checked here: a text such as
+     * {@code 999.0.0.1} given to {@link InetAddress#getByName} would be looked up as a host name,
+     * a DNS query on the event loop that the client chose.
+     */
+    static boolean ipv4(String text) {
+        String[] parts = text.split("\\.", -1);
+        if (parts.length != 4) {
             return false;
         }
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(p) > 255) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean ipv6(String text) {
+        if (!text.matches("[0-9A-Fa-f:.]+") || text.indexOf(':') < 0) {
+            return false;
+        }
+        int lastColon = text.lastIndexOf(':');
+        if (text.indexOf('.') >= 0 && !ipv4(text.substring(lastColon + 1))) {
+            return false; // IPv4-mapped tail (RFC 5321 IPv6v4-full/comp) with a bad dotted quad
+        }
         try {
-            InetAddress a = InetAddress.getByName(text); // literal only: no DNS query
-            return v6 == (a.getAddress().length == 16) || (v6 && text.contains("."));
+            // With a colon in it the JDK parses the text as an IPv6 literal or refuses it: never a DNS query.
+            InetAddress a = InetAddress.getByName(text);
+            return a.getAddress().length == 16 || text.contains("."); // the JDK gives ::ffff:a.b.c.d as an IPv4 address
         } catch (UnknownHostException e) {
             return false;
         }

@@ -168,7 +168,11 @@ public sealed interface SmtpCommand {
         if (rest.charAt(0) != ' ') {
             throw new IllegalArgumentException("expected a space before the parameters at '" + rest + "'");
         }
-        String[] words = rest.strip().split(" +");
+        String trimmed = rest.strip();
+        if (trimmed.isEmpty()) {
+            return new String[0][]; // "MAIL FROM:<a@b.example> ": a trailing space, as some clients send; Postfix and Exim take it
+        }
+        String[] words = trimmed.split(" +");
         String[][] out = new String[words.length][];
         Set<String> seen = new HashSet<>();
         for (int k = 0; k < words.length; k++) {

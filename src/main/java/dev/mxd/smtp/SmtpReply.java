@@ -37,7 +37,7 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
         String prefix = status + " ";
         List<String> lines = new java.util.ArrayList<>(text.size());
         for (String l : sendable(text)) {
-            lines.add(prefix + l);
+            lines.add(fit(prefix + l));
         }
         return new SmtpReply(code, Optional.of(status), List.copyOf(lines));
     }
@@ -49,7 +49,29 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
 
     /** A multi-line reply to send without an enhanced status code (EHLO). */
     public static SmtpReply withoutStatus(int code, List<String> text) {
-        return new SmtpReply(code, Optional.empty(), sendable(text));
+        return new SmtpReply(code, Optional.empty(), sendable(text).stream().map(SmtpReply::fit).toList());
+    }
+
+    /** The longest text of a reply line we send: 512 octets with the code, its separator and CRLF (RFC 5321 §4.5.3.1.5). */
+    static final int MAX_TEXT_OCTETS = 512 - 4 - 2;
+
+    /** {@code text} cut, with "...", to {@link #MAX_TEXT_OCTETS} in UTF-8: a reply quoting a long argument of the client's. */
+    private static String fit(String text) {
+        if (text.length() * 3 <= MAX_TEXT_OCTETS || text.getBytes(StandardCharsets.UTF_8).length <= MAX_TEXT_OCTETS) {
+            return text;
+        }
+        int octets = 0;
+        int end = 0;
+        while (end < text.length()) {
+            int cp = text.codePointAt(end);
+            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            if (octets + n > MAX_TEXT_OCTETS - 3) {
+                break;
+            }
+            octets += n;
+            end += Character.charCount(cp);
+        }
+        return text.substring(0, end) + "...";
     }
 
     private static List<String> sendable(List<String> text) {

@@ -152,6 +152,52 @@ class SmtpCommandTest {
         assertThatThrownBy(() -> Mailbox.parse("a..b@x.example")).isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * Each dotted-quad number is checked here (0-255), not by the JDK: {@code InetAddress.getByName("999.1.1.1")}
+     * is a host-name lookup, a DNS query the client could make the event loop wait for.
+     */
+    @Test
+    void anIpv4LiteralIsCheckedNumberByNumber() {
+        assertThat(PathParser.ipv4("255.255.255.255")).isTrue();
+        assertThat(PathParser.ipv4("0.0.0.0")).isTrue();
+        assertThat(PathParser.ipv4("192.0.2.001")).as("Snum is 1*3DIGIT").isTrue();
+        for (String bad : new String[] {"256.1.1.1", "1.2.3.999", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.", "1.2.3.0004", "a.b.c.d", "1.2.3.4 "}) {
+            assertThat(PathParser.ipv4(bad)).as(bad).isFalse();
+        }
+        assertThat(invalid("EHLO [999.0.0.1]").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<a@[256.1.1.1]>").code()).isEqualTo(501);
+        assertThat(Mailbox.parse("a@[IPv6:::ffff:192.0.2.1]").isAddressLiteral()).isTrue();
+        assertThatThrownBy(() -> Mailbox.parse("a@[IPv6:::ffff:999.1.1.1]")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** Some clients end MAIL and RCPT with a space; Postfix and Exim take it, and so does mxd. */
+    @Test
+    void aTrailingSpaceAfterThePathIsNotAParameter() {
+        SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:<a@b.example> ");
+        assertThat(m.sender()).map(Object::toString).contains("a@b.example");
+        assertThat(parse("MAIL FROM:<a@b.example> SIZE=100  ")).isInstanceOf(SmtpCommand.Mail.class);
+        assertThat(parse("RCPT TO:<c@d.example>   ")).isInstanceOf(SmtpCommand.Rcpt.class);
+        assertThat(parse("RCPT TO:<Postmaster> ")).isInstanceOf(SmtpCommand.RcptPostmaster.class);
+        assertThat(parse("MAIL FROM:<> ")).isInstanceOf(SmtpCommand.Mail.class);
+    }
+
+    /** A reply line is at most 512 octets with its code and CRLF (RFC 5321 §4.5.3.1.5), even when it quotes the client. */
+    @Test
+    void aReplyQuotingALongArgumentStaysWithin512Octets() {
+        SmtpReply unknown = invalid("RCPT TO:<a@b.example> X" + "y".repeat(1500));
+        assertThat(unknown.code()).isEqualTo(555);
+        assertThat(unknown.encode().length).isLessThanOrEqualTo(512);
+        SmtpReply r = invalid("RCPT TO:<a@b.example> =" + "y".repeat(1500));
+        assertThat(r.code()).isEqualTo(501);
+        assertThat(r.encode().length).isLessThanOrEqualTo(512);
+        assertThat(r.firstLine()).endsWith("...");
+        SmtpReply wide = SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX, "\u00fc".repeat(400));
+        assertThat(wide.encode().length).isLessThanOrEqualTo(512);
+        assertThat(new String(wide.encode(), StandardCharsets.UTF_8)).doesNotContain("\ufffd").endsWith("...\r\n");
+        SmtpReply shortOne = SmtpReply.of(250, EnhancedStatus.OK, "fine");
+        assertThat(shortOne.firstLine()).isEqualTo("2.0.0 fine");
+    }
+
     @Test
     void utf8AddressNeedsSmtputf8() {
         SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:<José@exämple.test> SMTPUTF8");
