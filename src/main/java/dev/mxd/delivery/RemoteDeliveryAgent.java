@@ -45,6 +45,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -317,6 +318,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 .anyMatch(p -> tls.forHost(p.host()) instanceof HostTls.Authenticated && tls.requireTlsRefusal(p.host()).isEmpty());
         // Recipients an address could never take (no SMTPUTF8 for a non-ASCII address): failed, not retried.
         Map<Integer, DeliveryResult> settled = new HashMap<>();
+        // What a server answered for each recipient, by its index in recipients, and the recipients still to try: a
+        // recipient a server deferred (4yz to MAIL, RCPT, DATA or the final dot, 421, a connection lost before the final
+        // dot) goes to the next address in this same attempt, as Postfix does, and keeps the server's reply should none
+        // take it. One that may have been delivered (the reply to the final dot never came) is not sent elsewhere.
+        DeliveryResult[] answered = new DeliveryResult[recipients.size()];
+        List<Integer> pending = new ArrayList<>(IntStream.range(0, recipients.size()).boxed().toList());
         List<MxRoute> tries = new ArrayList<>(selection.routes());
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
@@ -349,18 +356,38 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 t = new Try(Optional.empty(), why, Map.of(), Optional.of(EnhancedStatus.REQUIRETLS_NEEDED));
             }
             if (t.result().isPresent()) {
-                return results(t.result().get(), route);
-            }
-            t.settled().forEach((k, o) -> settled.put(k, result(o, route)));
-            lastProblem = t.problem();
-            if (t.status().filter(st -> !st.permanent()).isPresent()) {
-                deferral = t.status().get(); // a TLS policy kept the mail from this host: say so rather than "no answer"
-            }
-            if (t.status().filter(st -> st.equals(EnhancedStatus.ENCRYPTION_NEEDED) || st.equals(EnhancedStatus.REQUIRETLS_NEEDED))
-                    .isPresent()) {
-                requireTlsFailure = Optional.of(DeliveryResult.Failed.of(t.status().get(), t.problem()));
-            } else {
+                List<RecipientOutcome> outcomes = t.result().get().recipients();
+                List<Integer> still = new ArrayList<>();
+                List<OutboundRecipient> again = new ArrayList<>();
+                for (int j = 0; j < outcomes.size(); j++) {
+                    int k = pending.get(j);
+                    answered[k] = result(outcomes.get(j), route);
+                    settled.remove(k);
+                    if (outcomes.get(j) instanceof RecipientOutcome.Deferred d && !d.maybeDelivered()) {
+                        still.add(k);
+                        again.add(transaction.recipients().get(j));
+                    }
+                }
+                if (still.isEmpty()) {
+                    return List.of(answered);
+                }
+                LOG.info("{}: {} of {} recipient(s) deferred; trying the next address, if any", route, still.size(), pending.size());
+                transaction = transaction.withRecipients(again);
+                pending = still;
                 otherTrouble = true;
+            } else {
+                List<Integer> sent = pending;
+                t.settled().forEach((j, o) -> settled.put(sent.get(j), result(o, route)));
+                lastProblem = t.problem();
+                if (t.status().filter(st -> !st.permanent()).isPresent()) {
+                    deferral = t.status().get(); // a TLS policy kept the mail from this host: say so rather than "no answer"
+                }
+                if (t.status().filter(st -> st.equals(EnhancedStatus.ENCRYPTION_NEEDED) || st.equals(EnhancedStatus.REQUIRETLS_NEEDED))
+                        .isPresent()) {
+                    requireTlsFailure = Optional.of(DeliveryResult.Failed.of(t.status().get(), t.problem()));
+                } else {
+                    otherTrouble = true;
+                }
             }
             if (i == tries.size() - 1) {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
@@ -376,6 +403,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Deferred.of(deferral,
                 "could not deliver to any " + hosts + ": " + lastProblem)));
         settled.forEach(out::set);
+        for (int k = 0; k < answered.length; k++) {
+            if (answered[k] != null && !settled.containsKey(k)) {
+                out.set(k, answered[k]); // decided by a server, or the deferral a server gave: its reply says more than ours
+            }
+        }
         return out;
     }
 
@@ -402,6 +434,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
         }
         return Optional.empty();
+    }
+
+    /** Whether the transaction ended at MAIL with a 421 for every recipient: on a cached connection, the server's goodbye. */
+    private static boolean closedWhileIdle(TransactionResult.Completed done) {
+        return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Deferred d && d.stage() == SessionStage.MAIL
+                && d.reply().filter(r -> r.code() == 421).isPresent());
     }
 
     /** Whether the connection refused every recipient, unsent, because the server does not offer REQUIRETLS. */
@@ -474,6 +512,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
             return new Try(Optional.empty(), noteFailure(route, f.failure()), f.settled(), Optional.empty());
         }
+        if (cached && closedWhileIdle(done)) {
+            // A 421 that the server sent while the connection sat in the cache (its idle timeout, a limit of messages
+            // a session), read as the reply to MAIL: nothing about the host either.
+            connection.close();
+            LOG.debug("{}: cached connection had been closed by the server (421); opening a new one", route);
+            return attempt(route, transaction, settings, tls, decision, report);
+        }
         hostStatus.succeeded(route);
         connections.release(route.socketAddress(), connection);
         return new Try(Optional.of(done), "");
@@ -545,10 +590,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             LOG.warn("{}: {} ({})", route, LogText.safe(what), failure.code());
         }
         return route + ": " + what;
-    }
-
-    private List<DeliveryResult> results(TransactionResult.Completed done, MxRoute route) {
-        return done.recipients().stream().map(o -> result(o, route)).toList();
     }
 
     /** One recipient's result from what the server (or mxd, for it) decided in the transaction. */

@@ -1,0 +1,166 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.dns.DnsClient;
+import dev.mxd.dns.DnsSettings;
+import dev.mxd.dns.MxPolicy;
+import dev.mxd.dns.MxResolver;
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.Route;
+import dev.mxd.queue.DeliveryResult;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.client.ClientSettings;
+import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.TestDirs;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A recipient the better MX host defers (4yz after the greeting: to MAIL, RCPT, DATA or the final
+ * dot, or a connection lost before the final dot went out) goes to the next MX host in the same attempt,
+ * as Postfix does (a primary that greylists, a backup that takes the mail); one the better host
+ * accepted or refused for good does not, nor one that may have been delivered already. Two scripted
+ * MX hosts, mx1 at 127.0.0.1 (preference 10) and mx2 at 127.0.0.2 (20), on one port, found through
+ * a real zone.
+ */
+class MxFailoverTest {
+
+    private Path dir;
+    private MxdDnsServer dns;
+    private FakeSmtpServer mx1;
+    private FakeSmtpServer mx2;
+
+    @BeforeEach
+    void zone() throws Exception {
+        dir = Files.createTempDirectory("mxd-failover");
+        Path zone = Files.writeString(dir.resolve("pair.test.zone"), String.join("\n",
+                "$ORIGIN pair.test.", "$TTL 300", "@ IN SOA ns.pair.test. h.pair.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx1", "@ MX 20 mx2", "mx1 IN A 127.0.0.1", "mx2 IN A 127.0.0.2", "") + "\n");
+        dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (FakeSmtpServer s : new FakeSmtpServer[] {mx1, mx2}) {
+            if (s != null) {
+                s.close();
+            }
+        }
+        dns.close();
+        TestDirs.deleteTree(dir);
+    }
+
+    /** Starts the two hosts: mx1 answers as {@code primary} says, mx2 takes everything. */
+    private void hosts(Function<String, String> primary) throws Exception {
+        mx1 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", 0), 10, "220 mx1.pair.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
+                primary);
+        mx2 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.2", mx1.address().getPort()), 10, "220 mx2.pair.test ESMTP",
+                List.of("ENHANCEDSTATUSCODES"), c -> null);
+    }
+
+    /** One attempt for {@code recipients}, as the queue manager makes it; returns their statuses after it. */
+    private List<RecipientStatus> attempt(String... recipients) throws Exception {
+        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+        HostStatusTable table = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+        RemoteDeliveryAgent agent = new RemoteDeliveryAgent(resolver, new RouteSelector(table, 5, mx1.address().getPort()), table,
+                ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
+                new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX);
+        Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+        List<RecipientStatus> pending = List.of(recipients).stream()
+                .map(a -> new RecipientStatus(new Recipient(Mailbox.parse(a), RcptParameters.NONE, new Route.Relay("pair.test")),
+                        DeliveryState.PENDING, "", Instant.now())).toList();
+        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, pending,
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+        List<DeliveryResult> results = agent.deliver(e, text, pending);
+        assertThat(results).hasSameSizeAs(pending);
+        Instant now = Instant.now();
+        return java.util.stream.IntStream.range(0, pending.size()).mapToObj(i -> pending.get(i).after(results.get(i), now)).toList();
+    }
+
+    @Test
+    void aRecipientThePrimaryGreylistsIsDeliveredByTheBackupInTheSameAttempt() throws Exception {
+        hosts(c -> c.startsWith("RCPT") ? "450 4.2.0 greylisted, try again later" : null);
+        assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> {
+            assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED);
+            assertThat(r.detail()).contains("mx2.pair.test");
+        });
+        assertThat(mx1.messages).isEmpty();
+        assertThat(mx2.messages).hasSize(1);
+    }
+
+    @Test
+    void aFourXxOrA421ToMailOrAFourXxAtTheFinalDotMovesOnToTheBackup() throws Exception {
+        for (String answer : List.of("451 4.3.0 queue file write error", "421 4.7.0 too busy, closing" + FakeSmtpServer.HANG_UP)) {
+            hosts(c -> c.startsWith("MAIL") ? answer : null);
+            assertThat(attempt("user@pair.test")).as(answer).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(mx2.messages).as(answer).hasSize(1);
+            stop();
+            zone();
+        }
+        hosts(c -> c.equals(".") ? "452 4.3.1 insufficient system storage" : null);
+        assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+        assertThat(mx2.messages).hasSize(1);
+    }
+
+    @Test
+    void onlyTheDeferredRecipientsGoToTheBackupAndEachKeepsItsOwnOutcome() throws Exception {
+        hosts(c -> c.contains("<later@") ? "450 4.2.1 mailbox busy" : c.contains("<gone@") ? "550 5.1.1 no such user" : null);
+        List<RecipientStatus> out = attempt("now@pair.test", "later@pair.test", "gone@pair.test");
+        assertThat(out).extracting(RecipientStatus::state)
+                .containsExactly(DeliveryState.DELIVERED, DeliveryState.DELIVERED, DeliveryState.FAILED);
+        assertThat(out.get(0).detail()).contains("mx1.pair.test");
+        assertThat(out.get(1).detail()).contains("mx2.pair.test");
+        assertThat(mx2.commands("RCPT")).singleElement().satisfies(c -> assertThat(c).contains("<later@pair.test>"));
+        assertThat(mx1.messages).hasSize(1);
+        assertThat(mx2.messages).hasSize(1);
+    }
+
+    @Test
+    void whenEveryHostDefersTheRecipientKeepsTheLastServersReply() throws Exception {
+        mx1 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", 0), 10, "220 mx1.pair.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
+                c -> c.startsWith("RCPT") ? "450 4.2.0 greylisted by mx1" : null);
+        mx2 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.2", mx1.address().getPort()), 10, "220 mx2.pair.test ESMTP",
+                List.of("ENHANCEDSTATUSCODES"), c -> c.startsWith("RCPT") ? "450 4.2.0 greylisted by mx2" : null);
+        assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> {
+            assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+            assertThat(r.detail()).contains("greylisted by mx2");
+        });
+        assertThat(mx1.commands("RCPT")).hasSize(1);
+        assertThat(mx2.commands("RCPT")).hasSize(1);
+    }
+
+    @Test
+    void aPermanentRefusalOrAMessageThatMayHaveBeenDeliveredIsNotSentToTheBackup() throws Exception {
+        hosts(c -> c.startsWith("RCPT") ? "550 5.1.1 no such user" : null);
+        assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.FAILED));
+        assertThat(mx2.commands("EHLO")).isEmpty();
+        stop();
+        zone();
+        hosts(c -> c.equals(".") ? FakeSmtpServer.HANG_UP : null); // the content went out whole, no reply: maybe delivered
+        assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+        assertThat(mx1.messages).hasSize(1);
+        assertThat(mx2.commands("EHLO")).as("a duplicate is worse than a delay").isEmpty();
+    }
+}
