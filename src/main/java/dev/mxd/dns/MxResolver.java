@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -90,6 +91,9 @@ public final class MxResolver {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
         Addresses found = addressesOf(toName(domain.ascii()), dns.deadline());
+        if (local(found.addresses).isPresent()) {
+            return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
+        }
         if (!found.addresses.isEmpty()) {
             return new MxOutcome.Routes(domain, true, List.of(new MxHost(0, domain.ascii(), found.addresses, found.warnings,
                     found.status(), found.alias)), List.of(), warnings, found.status());
@@ -106,6 +110,9 @@ public final class MxResolver {
         }
         Addresses found = addressesOf(name, deadline);
         DnssecStatus status = mxStatus.and(found.status());
+        if (local(found.addresses).isPresent()) {
+            return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
+        }
         if (!found.addresses.isEmpty()) {
             MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings, found.status(), found.alias);
             return new MxOutcome.Routes(domain, true, List.of(host), List.of(), warnings, status);
@@ -165,9 +172,16 @@ public final class MxResolver {
 
         List<MxHost> hosts = new ArrayList<>();
         boolean anyTemporary = false;
+        int selfAt = Integer.MAX_VALUE; // the preference of an exchange found to be this host by its address
+        String self = null;
         for (Map.Entry<String, Integer> e : ordered) {
             String host = e.getKey();
             int preference = e.getValue();
+            if (preference >= selfAt) {
+                skipped.add(new SkippedHost(preference, host, "not better than this host's own preference " + selfAt
+                        + " (RFC 5321 §5.1)", SkippedHost.Cause.NOT_BETTER_THAN_LOCAL));
+                continue;
+            }
             if (isIpLiteral(host)) {
                 skipped.add(new SkippedHost(preference, host, "an MX must name a host, not an IP address ("
                         + host + "); RFC 5321 §5.1 and RFC 1035 §3.3.9", SkippedHost.Cause.IP_LITERAL));
@@ -186,6 +200,24 @@ public final class MxResolver {
                         ? SkippedHost.Cause.LOOKUP_FAILED : SkippedHost.Cause.NO_ADDRESSES));
                 continue;
             }
+            Optional<InetAddress> mine = local(found.addresses);
+            if (mine.isPresent()) {
+                // This host under another name (RFC 5321 §5.1): it and every exchange not better than it are dropped.
+                selfAt = preference;
+                self = host;
+                skipped.add(0, new SkippedHost(preference, host, "this host: " + host + " has the address "
+                        + mine.get().getHostAddress() + " at which mxd takes mail; never deliver to myself", SkippedHost.Cause.LOCAL));
+                for (MxHost h : hosts) {
+                    if (h.preference() >= preference) {
+                        skipped.add(new SkippedHost(h.preference(), h.name(), "not better than this host's own preference "
+                                + preference + " (RFC 5321 §5.1)", SkippedHost.Cause.NOT_BETTER_THAN_LOCAL));
+                    }
+                }
+                hosts.removeIf(h -> h.preference() >= preference);
+                log.warn("MX {} for {} has this host's address {}; it and worse exchanges are not used", host, domain.ascii(),
+                        mine.get().getHostAddress());
+                continue;
+            }
             List<String> hostWarnings = new ArrayList<>(found.warnings);
             if (found.alias != null) {
                 hostWarnings.add(0, host + " is an alias (CNAME) for " + found.alias
@@ -193,6 +225,9 @@ public final class MxResolver {
                 log.warn("MX {} for {} is a CNAME for {}; followed", host, domain.ascii(), found.alias);
             }
             hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, found.status(), found.alias));
+        }
+        if (hosts.isEmpty() && self != null) {
+            return new MxOutcome.LoopsToSelf(domain, self, skipped, warnings, mxStatus);
         }
         if (hosts.isEmpty()) {
             String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";
@@ -237,6 +272,14 @@ public final class MxResolver {
             }
         }
         return kept;
+    }
+
+    /** The first of {@code addresses} at which this host itself takes mail (the policy's local addresses), if any. */
+    private Optional<InetAddress> local(List<InetAddress> addresses) {
+        if (policy.localAddresses().isEmpty()) {
+            return Optional.empty();
+        }
+        return addresses.stream().filter(policy.localAddresses()::contains).findFirst();
     }
 
     private static boolean isIpLiteral(String host) {

@@ -51,14 +51,20 @@ import dev.mxd.mail.Route;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.server.ServerCertificate;
 import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,6 +123,38 @@ public final class ReceivingMx implements AutoCloseable {
      * As {@link #start(MxdConfig)}, and tells {@code tlsListener} too the TLS outcome of every session the node's
      * delivery opens (after the node's own results sink): {@code mxd demo --secure} prints them.
      */
+    /**
+     * The addresses at which this server takes the mail it would send on {@code port}: its SMTP
+     * listeners on that port, every address of this host's interfaces for a listener on the wildcard
+     * address (Postfix's {@code inet_interfaces = all}). An MX with one of them is this host under
+     * another name, and mail sent there would come back (RFC 5321 §5.1). None when no listener is on
+     * the port mxd delivers to (another server there is not this one).
+     */
+    static Set<InetAddress> selfAddresses(List<HostPort> listeners, int port) {
+        Set<InetAddress> out = new HashSet<>();
+        for (HostPort l : listeners) {
+            if (l.port() != port) {
+                continue;
+            }
+            if (!l.address().isAnyLocalAddress()) {
+                out.add(l.address());
+                continue;
+            }
+            try {
+                for (NetworkInterface n : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                    for (InetAddress a : Collections.list(n.getInetAddresses())) {
+                        out.add(a instanceof Inet6Address v6 && v6.getScopeId() != 0
+                                ? InetAddress.getByAddress(v6.getAddress()) : a); // as DNS gives it: no scope
+                    }
+                }
+            } catch (IOException e) {
+                LOG.warn("cannot list this host's addresses ({}); an MX pointing at one of them under another name is not noticed",
+                        e.toString());
+            }
+        }
+        return out;
+    }
+
     public static ReceivingMx start(MxdConfig config, TlsResults tlsListener) throws IOException {
         Clock clock = Clock.systemUTC();
         Path data = config.dataDir();
@@ -132,7 +170,8 @@ public final class ReceivingMx implements AutoCloseable {
         List<String> localNames = new ArrayList<>(config.localNames());
         localNames.add(config.hostname());
         DnsClient dns = new DnsClient(dnsSettings(config));
-        MxResolver resolver = new MxResolver(dns, MxPolicy.defaults().withLocalNames(localNames));
+        MxResolver resolver = new MxResolver(dns, MxPolicy.defaults().withLocalNames(localNames)
+                .withLocalAddresses(selfAddresses(config.smtpListeners(), d.port())));
         HostStatusTable hosts = new HostStatusTable(d.hostRetry().first(), d.hostRetry().max(), 10_000, InstantSource.system());
         ClientSettings client = ClientSettings.defaults(config.hostname()).withTimeouts(ClientSettings.Timeouts.rfc5321()
                 .withCommand(d.commandTimeout()).withConnect(d.connectTimeout()).withGreeting(d.greetingTimeout()))

@@ -280,6 +280,34 @@ abstract class MxResolutionContract {
         assertThat(o.error()).get().asString().contains("loops back to myself");
     }
 
+    /**
+     * An exchange whose address is one at which this host takes mail is this host under another
+     * name (Postfix's inet_interfaces check): it and every exchange not better than it are dropped,
+     * and when nothing better is left the mail loops back to myself, 5.4.6, without a connection.
+     */
+    @Test
+    void anExchangeWithOneOfThisHostsAddressesIsThisHostUnderAnotherName() throws Exception {
+        MxPolicy h2 = MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.8.2")));
+        MxOutcome.Routes r = routes(resolver(h2).resolve("self.mx.test"));
+        assertThat(names(r)).containsExactly("h1.self.mx.test");
+        assertThat(r.skipped()).extracting(SkippedHost::name).containsExactlyInAnyOrder("h2.self.mx.test", "h2b.self.mx.test", "h3.self.mx.test");
+        assertThat(r.skipped()).filteredOn(s -> s.cause() == SkippedHost.Cause.LOCAL).extracting(SkippedHost::name)
+                .containsExactly("h2.self.mx.test");
+
+        MxPolicy h1 = MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.8.1")));
+        MxOutcome best = resolver(h1).resolve("self.mx.test");
+        assertThat(best).isInstanceOf(MxOutcome.LoopsToSelf.class);
+        assertThat(best.status()).hasToString("5.4.6");
+        assertThat(best.error()).get().asString().contains("loops back to myself");
+
+        MxPolicy implicitSelf = MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.3.1")));
+        assertThat(resolver(implicitSelf).resolve("implicit4.mx.test")).isInstanceOf(MxOutcome.LoopsToSelf.class);
+        MxPolicy relaySelf = MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.1.3")));
+        assertThat(resolver(relaySelf).resolveHost("c.multi.mx.test")).isInstanceOf(MxOutcome.LoopsToSelf.class);
+        assertThat(routes(resolver(MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("127.9.9.9"))))
+                .resolve("self.mx.test")).hosts()).as("another address: nothing dropped").hasSize(4);
+    }
+
     @Test
     void selfInTheMiddleKeepsOnlyBetterExchanges() {
         for (String self : List.of("h2.self.mx.test", "h2b.self.mx.test")) {
