@@ -57,4 +57,22 @@ class DotStuffingOutputStreamTest {
     void aBareCarriageReturnIsNotALineEnd() throws IOException {
         assertThat(encode("a\r.b\n", 1000)).isEqualTo("a\r.b\r\n.\r\n");
     }
+
+    /** RFC 5321 §4.5.3.1.6: at most 998 octets and CRLF a line; longer ones are folded with CRLF SP, as Postfix does. */
+    @Test
+    void aLineOver998OctetsIsFoldedWithCrLfAndASpace() throws IOException {
+        String exact = "x".repeat(998);
+        assertThat(encode(exact + "\r\nnext\r\n", 1000)).as("998 is allowed").isEqualTo(exact + "\r\nnext\r\n.\r\n");
+        String longLine = "y".repeat(2500);
+        for (int block = 1; block <= 1001; block += 500) {
+            String wire = encode("H: " + longLine + "\r\n." + "z".repeat(1200) + "\r\n", block);
+            for (String line : wire.split("\r\n", -1)) {
+                assertThat(line.length()).as("block size %d", block).isLessThanOrEqualTo(998);
+            }
+            assertThat(wire.replace("\r\n ", "")).as("only CRLF SP inserted").isEqualTo("H: " + longLine + "\r\n.." + "z".repeat(1200) + "\r\n.\r\n");
+            assertThat(wire).startsWith("H: " + "y".repeat(995) + "\r\n " + "y");
+        }
+        assertThat(encode("a".repeat(998) + ".b\r\n", 1000)).as("a folded line's dot is not at a line start")
+                .isEqualTo("a".repeat(998) + "\r\n .b\r\n.\r\n");
+    }
 }
