@@ -838,7 +838,8 @@ public final class QueueManager implements AutoCloseable {
                 boolean tlsTrouble = e.parameters().requireTls() && r.status().filter(st -> st.subject() == 7).isPresent();
                 RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
                         "delivery time expired after " + settings.retry().giveUp().toDays() + " days; last problem: " + r.detail(),
-                        now, Optional.of(tlsTrouble ? EnhancedStatus.ENCRYPTION_NEEDED : EnhancedStatus.EXPIRED), r.remoteMta());
+                        now, Optional.of(tlsTrouble ? EnhancedStatus.ENCRYPTION_NEEDED : EnhancedStatus.EXPIRED), r.remoteMta(),
+                        r.reply()); // the last server's reply, when this attempt got one: the DSN's Diagnostic-Code says what it was
                 expired.add(failed);
                 updated.add(failed);
                 log(e, failed);

@@ -33,11 +33,13 @@ class DsnPeerTest {
 
     static final String HARD = "127.0.13.11";
     static final String LATE = "127.0.13.12";
+    static final String GREY = "127.0.13.13";
     static final String HOST = "mx1.example.test";
 
     static Path dir;
     static MxdDnsServer dns;
     static SmtpSink hard;
+    static dev.mxd.testing.FakeSmtpServer grey;
     static TestMx mx;
     static Path alice;
     static final List<String> markers = new ArrayList<>();
@@ -45,10 +47,13 @@ class DsnPeerTest {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("mxd-dsn");
-        int port = FreePort.tcpOn(HARD, LATE);
+        int port = FreePort.tcpOn(HARD, LATE, GREY);
         dns = MxdDnsServer.start(List.of(TestDirs.zone(dir, "dest.test", "hard IN A " + HARD, "late IN A " + LATE,
-                "reject MX 10 hard", "later MX 10 late")), new InetSocketAddress("127.0.0.1", 0));
+                "reject MX 10 hard", "later MX 10 late",
+                "grey IN A " + GREY, "greylisting MX 10 grey")), new InetSocketAddress("127.0.0.1", 0));
         hard = DsnMail.refusingEveryRecipient(HARD, port);
+        grey = dev.mxd.testing.FakeSmtpServer.startOn(new InetSocketAddress(GREY, port), 100, "220 grey.dest.test ESMTP",
+                List.of("ENHANCEDSTATUSCODES"), c -> c.startsWith("RCPT") ? "450 4.2.0 greylisted, come back later" : null);
         mx = TestMx.start(DsnMail.delivery(dns.address(), port, "{first: 1s, max: 1s, give-up: 4s}"));
         alice = mx.mx().maildir("example.test", "alice");
         Path bob = mx.mx().maildir("example.test", "bob").getParent();
@@ -60,6 +65,7 @@ class DsnPeerTest {
     static void stop() throws Exception {
         mx.close();
         hard.close();
+        grey.close();
         dns.close();
         TestDirs.deleteTree(dir);
     }
@@ -219,6 +225,15 @@ class DsnPeerTest {
         assertThat(r.path("Action").asText()).isEqualTo("failed");
         assertThat(r.has("Remote-MTA")).isFalse();
         assertThat(r.path("Diagnostic-Code").asText()).startsWith("X-mxd; delivery time expired").contains("maildir");
+    }
+
+    /** RFC 3463 §3.5 (X.4.7): the code of the real trouble says more; the last server's reply is kept as the Diagnostic-Code. */
+    @Test
+    void anExpiryAfterAServersDeferralKeepsItsReply() throws Exception {
+        JsonNode r = plainFailure("user@greylisting.dest.test", "plain body");
+        assertThat(r.path("Action").asText()).isEqualTo("failed");
+        assertThat(r.path("Remote-MTA").asText()).isEqualTo("dns; grey.dest.test");
+        assertThat(r.path("Diagnostic-Code").asText()).isEqualTo("smtp; 450 4.2.0 greylisted, come back later");
     }
 
     @Test
