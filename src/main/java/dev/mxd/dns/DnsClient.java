@@ -286,7 +286,12 @@ public final class DnsClient {
 
     /** The {@link System#nanoTime()} by which a question asked now must be answered. */
     public long deadline() {
-        return nanoClock.getAsLong() + settings.deadline().toNanos();
+        return deadline(1);
+    }
+
+    /** The {@link System#nanoTime()} by which {@code questions} questions' budgets (asked one after another) run out. */
+    public long deadline(int questions) {
+        return nanoClock.getAsLong() + questions * settings.deadline().toNanos();
     }
 
     /**

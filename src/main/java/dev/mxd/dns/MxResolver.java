@@ -63,9 +63,11 @@ public final class MxResolver {
     public MxOutcome resolve(MailDomain domain) {
         Name name = toName(domain.ascii());
         List<String> warnings = new ArrayList<>();
-        // One time budget for the whole resolution, so a slow server cannot stretch it host by host.
-        long deadline = dns.deadline();
-        DnsAnswer answer = dns.query(name, Type.MX, deadline);
+        // Each question has its budget (dns.deadline), and the whole resolution three: a zone that does not
+        // answer for the best exchange's addresses leaves the next exchange's lookups their own time, and a
+        // domain with many such exchanges still ends (the ones left when the time is up count as failed lookups).
+        long deadline = dns.deadline(3);
+        DnsAnswer answer = dns.query(name, Type.MX, Math.min(dns.deadline(), deadline));
         if (answer instanceof DnsAnswer.NoSuchName) {
             return new MxOutcome.NoSuchDomain(domain, warnings, answer.dnssec());
         }
@@ -108,7 +110,7 @@ public final class MxResolver {
         if (policy.localNames().contains(domain.ascii())) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
         }
-        Addresses found = addressesOf(name, deadline);
+        Addresses found = addressesOf(name, Math.min(dns.deadline(), deadline));
         DnssecStatus status = mxStatus.and(found.status());
         if (local(found.addresses).isPresent()) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
@@ -188,7 +190,7 @@ public final class MxResolver {
                 log.warn("MX for {} is an IP literal {}; skipped", domain.ascii(), host);
                 continue;
             }
-            Addresses found = addressesOf(toName(host), deadline);
+            Addresses found = addressesOf(toName(host), Math.min(dns.deadline(), deadline));
             if (found.alias != null && policy.strictCnames()) {
                 skipped.add(new SkippedHost(preference, host, host + " is an alias (CNAME) for " + found.alias
                         + "; RFC 2181 §10.3 says an MX must name the host itself", SkippedHost.Cause.ALIAS));

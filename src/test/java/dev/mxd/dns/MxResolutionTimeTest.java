@@ -1,0 +1,82 @@
+package dev.mxd.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.ServfailSwitch;
+import dev.mxd.testing.TestDirs;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.Type;
+
+/**
+ * How the time of one MX resolution is shared: each exchange's address lookups have a question's
+ * budget of their own, so a zone that never answers for the best exchange does not leave the next
+ * one without time; and the whole resolution ends after three budgets however many exchanges do
+ * not answer. A relay in front of a real zone drops the questions of the silent exchanges.
+ */
+class MxResolutionTimeTest {
+
+    private static final Duration BUDGET = Duration.ofMillis(600);
+
+    private Path dir;
+    private MxdDnsServer dns;
+    private ServfailSwitch relay;
+
+    @BeforeEach
+    void zone() throws Exception {
+        dir = Files.createTempDirectory("mxd-mxtime");
+        List<String> records = new ArrayList<>(List.of("pair MX 10 silent1", "pair MX 20 fine", "fine IN A 127.0.0.2"));
+        for (int i = 1; i <= 8; i++) {
+            records.add("many MX " + (10 * i) + " silent" + i);
+            records.add("silent" + i + " IN A 127.0.0." + (10 + i));
+        }
+        dns = MxdDnsServer.start(List.of(TestDirs.zone(dir, "time.test", records.toArray(String[]::new))),
+                new InetSocketAddress("127.0.0.1", 0));
+        relay = new ServfailSwitch(new InetSocketAddress("127.0.0.1", 0), dns.address());
+        for (int i = 1; i <= 8; i++) {
+            relay.drop("silent" + i + ".time.test.", Type.A);
+            relay.drop("silent" + i + ".time.test.", Type.AAAA);
+        }
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        relay.close();
+        dns.close();
+        TestDirs.deleteTree(dir);
+    }
+
+    private MxResolver resolver() {
+        DnsSettings settings = new DnsSettings(List.of(relay.address()), Duration.ofMillis(250), 2, BUDGET, 8, 100, Duration.ofDays(1));
+        return new MxResolver(new DnsClient(settings), MxPolicy.defaults());
+    }
+
+    @Test
+    void theNextExchangeHasItsOwnTimeWhenTheBestOnesZoneDoesNotAnswer() {
+        MxOutcome o = resolver().resolve("pair.time.test");
+        assertThat(o).isInstanceOf(MxOutcome.Routes.class);
+        assertThat(((MxOutcome.Routes) o).hosts()).extracting(MxHost::name).containsExactly("fine.time.test");
+        assertThat(o.skipped()).singleElement().satisfies(s -> {
+            assertThat(s.name()).isEqualTo("silent1.time.test");
+            assertThat(s.cause()).isEqualTo(SkippedHost.Cause.LOOKUP_FAILED);
+        });
+    }
+
+    @Test
+    void aResolutionEndsAfterThreeBudgetsHoweverManyExchangesAreSilent() {
+        long start = System.nanoTime();
+        MxOutcome o = resolver().resolve("many.time.test");
+        long took = Duration.ofNanos(System.nanoTime() - start).toMillis();
+        assertThat(o).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(o.skipped()).hasSize(8).allSatisfy(s -> assertThat(s.cause()).isEqualTo(SkippedHost.Cause.LOOKUP_FAILED));
+        assertThat(took).as("eight silent exchanges, %d ms", took).isLessThan(3 * BUDGET.toMillis() + 1500);
+    }
+}
