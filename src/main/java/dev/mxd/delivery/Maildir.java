@@ -135,7 +135,8 @@ public final class Maildir {
 
     /**
      * Delivers {@code headers} followed by the first {@code length} octets of the file {@code text},
-     * streamed, CRLF written as LF; returns the file in {@code new/}.
+     * streamed, CRLF written as LF, without the Return-Path fields the text's header section may
+     * have ({@link ReturnPathRemover}); returns the file in {@code new/}.
      */
     public Path deliver(String domain, String mailbox, byte[] headers, Path text, long length) throws IOException {
         return write(domain, mailbox, lf -> {
@@ -144,6 +145,7 @@ public final class Maildir {
                 if (in.size() < length) {
                     throw new IOException(text + " has " + in.size() + " octets, " + length + " expected");
                 }
+                ReturnPathRemover copy = new ReturnPathRemover(lf::write); // headers carries the Return-Path of this delivery
                 ByteBuffer chunk = ByteBuffer.allocate(BUFFER); // streamed: one buffer, never the whole message
                 for (long done = 0; done < length; ) {
                     chunk.clear().limit((int) Math.min(BUFFER, length - done));
@@ -151,9 +153,10 @@ public final class Maildir {
                     if (n <= 0) {
                         throw new IOException("copying " + text + " stopped at byte " + done + " of " + length);
                     }
-                    lf.write(chunk.array(), 0, n);
+                    copy.write(chunk.array(), 0, n);
                     done += n;
                 }
+                copy.finish();
             }
         });
     }

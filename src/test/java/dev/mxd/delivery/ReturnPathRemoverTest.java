@@ -1,0 +1,47 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** Return-Path fields of the header section are left out at final delivery; nothing else changes, in any chunking. */
+class ReturnPathRemoverTest {
+
+    private static String copy(String text, int block) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ReturnPathRemover r = new ReturnPathRemover(out::write);
+        byte[] b = text.getBytes(StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < b.length; i += block) {
+            r.write(b, i, Math.min(block, b.length - i));
+        }
+        r.finish();
+        return out.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    private static void assertCopies(String text, String expected) throws IOException {
+        for (int block : new int[] {1, 2, 3, 7, 64, 100_000}) {
+            assertThat(copy(text, block)).as("block size %d", block).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void aPlantedReturnPathAndItsContinuationLinesAreLeftOut() throws IOException {
+        assertCopies("Received: from x\r\n\tby y\r\nreturn-PATH: <ceo@bank.example>\r\n  <more>\r\nSubject: hi\r\n\r\nbody\r\n",
+                "Received: from x\r\n\tby y\r\nSubject: hi\r\n\r\nbody\r\n");
+        assertCopies("Return-Path : <a@b>\nX: 1\n\nbody\n", "X: 1\n\nbody\n");
+    }
+
+    @Test
+    void theBodyAndOtherFieldsPassUntouched() throws IOException {
+        String body = "Subject: x\r\nReturn-Path-Not: y\r\nX-Return-Path: z\r\n\r\nReturn-Path: <in the body>\r\n";
+        assertCopies(body, body);
+        assertCopies("", "");
+        assertCopies("no header section at all, no colon", "no header section at all, no colon");
+        String longName = "X-" + "n".repeat(200) + ": v\r\n\r\nb";
+        assertCopies(longName, longName);
+        assertCopies("\r\nReturn-Path: <body>\r\n", "\r\nReturn-Path: <body>\r\n");
+    }
+}
