@@ -195,14 +195,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             return new Plan(resolver.resolve(domain), defaultPort, hop);
         }
         int port = hop.get().port().orElse(defaultPort);
+        MxResolver hopResolver = port == defaultPort ? resolver : resolver.onOtherPort(); // our listeners were counted on defaultPort
         MxOutcome outcome;
         if (hop.get() instanceof NextHop.ByMx byMx) {
-            outcome = resolver.resolve(byMx.domain());
+            outcome = hopResolver.resolve(byMx.domain());
         } else {
             NextHop.Host host = (NextHop.Host) hop.get();
             outcome = host.literal().<MxOutcome>map(a -> new MxOutcome.Routes(MailDomain.parse(domain), true,
                             List.of(new MxHost(0, host.host(), List.of(a), List.of())), List.of(), List.of()))
-                    .orElseGet(() -> resolver.resolveHost(host.host()));
+                    .orElseGet(() -> hopResolver.resolveHost(host.host()));
         }
         return new Plan(outcome, port, hop);
     }
@@ -361,9 +362,18 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 List<OutboundRecipient> again = new ArrayList<>();
                 for (int j = 0; j < outcomes.size(); j++) {
                     int k = pending.get(j);
-                    answered[k] = result(outcomes.get(j), route);
+                    RecipientOutcome o = outcomes.get(j);
+                    boolean ownRefusal = o instanceof RecipientOutcome.Failed f && f.reply().isEmpty();
+                    if (ownRefusal && answered[k] instanceof DeliveryResult.Deferred) {
+                        // This address could never take it (no SMTPUTF8, a smaller SIZE: mxd's own finding), but a server
+                        // that deferred it may take it later: it stays deferred, and the next address may be tried.
+                        still.add(k);
+                        again.add(transaction.recipients().get(j));
+                        continue;
+                    }
+                    answered[k] = result(o, route);
                     settled.remove(k);
-                    if (outcomes.get(j) instanceof RecipientOutcome.Deferred d && !d.maybeDelivered()) {
+                    if (o instanceof RecipientOutcome.Deferred d && !d.maybeDelivered()) {
                         still.add(k);
                         again.add(transaction.recipients().get(j));
                     }
@@ -404,8 +414,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 "could not deliver to any " + hosts + ": " + lastProblem)));
         settled.forEach(out::set);
         for (int k = 0; k < answered.length; k++) {
-            if (answered[k] != null && !settled.containsKey(k)) {
-                out.set(k, answered[k]); // decided by a server, or the deferral a server gave: its reply says more than ours
+            if (answered[k] != null) {
+                // A server's deferral: it may take the recipient later, whatever a later address could not do (settled)
+                out.set(k, answered[k]);
             }
         }
         return out;

@@ -51,6 +51,14 @@ public final class MxResolver {
         return policy;
     }
 
+    /**
+     * This resolver for a next hop on another port than the one the policy's local addresses were
+     * counted for (a relay host at {@code [host]:10025}): a server there is not this one.
+     */
+    public MxResolver onOtherPort() {
+        return policy.localAddresses().isEmpty() ? this : new MxResolver(dns, policy.withLocalAddresses(java.util.Set.of()), random);
+    }
+
     public DnsClient dns() {
         return dns;
     }
@@ -228,9 +236,13 @@ public final class MxResolver {
             }
             hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, found.status(), found.alias));
         }
-        if (hosts.isEmpty() && self != null) {
+        int selfPreference = selfAt;
+        if (hosts.isEmpty() && self != null && skipped.stream().noneMatch(h -> h.preference() < selfPreference)) {
+            // Nothing better than this host was listed: as with a local name, the mail would loop.
             return new MxOutcome.LoopsToSelf(domain, self, skipped, warnings, mxStatus);
         }
+        // A better exchange was listed but cannot be tried now (its lookup failed, it has no address): a backup MX
+        // holds the mail for it, as when it is down (below: temporary), never bounces it as a loop.
         if (hosts.isEmpty()) {
             String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";
             return new MxOutcome.TemporaryFailure(domain, "no mail exchanger of " + domain.ascii() + " can be tried: "

@@ -51,6 +51,7 @@ import dev.mxd.mail.Route;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.server.ServerCertificate;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -120,10 +121,6 @@ public final class ReceivingMx implements AutoCloseable {
     }
 
     /**
-     * As {@link #start(MxdConfig)}, and tells {@code tlsListener} too the TLS outcome of every session the node's
-     * delivery opens (after the node's own results sink): {@code mxd demo --secure} prints them.
-     */
-    /**
      * The addresses at which this server takes the mail it would send on {@code port}: its SMTP
      * listeners on that port, every address of this host's interfaces for a listener on the wildcard
      * address (Postfix's {@code inet_interfaces = all}). An MX with one of them is this host under
@@ -143,6 +140,9 @@ public final class ReceivingMx implements AutoCloseable {
             try {
                 for (NetworkInterface n : Collections.list(NetworkInterface.getNetworkInterfaces())) {
                     for (InetAddress a : Collections.list(n.getInetAddresses())) {
+                        if (l.address() instanceof Inet4Address && !(a instanceof Inet4Address)) {
+                            continue; // 0.0.0.0 takes IPv4 only; [::] takes both (IPv4-mapped)
+                        }
                         out.add(a instanceof Inet6Address v6 && v6.getScopeId() != 0
                                 ? InetAddress.getByAddress(v6.getAddress()) : a); // as DNS gives it: no scope
                     }
@@ -155,6 +155,10 @@ public final class ReceivingMx implements AutoCloseable {
         return out;
     }
 
+    /**
+     * As {@link #start(MxdConfig)}, and tells {@code tlsListener} too the TLS outcome of every session the node's
+     * delivery opens (after the node's own results sink): {@code mxd demo --secure} prints them.
+     */
     public static ReceivingMx start(MxdConfig config, TlsResults tlsListener) throws IOException {
         Clock clock = Clock.systemUTC();
         Path data = config.dataDir();

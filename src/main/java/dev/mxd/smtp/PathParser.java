@@ -1,8 +1,7 @@
 package dev.mxd.smtp;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.Optional;
+import org.xbill.DNS.Address;
 
 /**
  * A cursor over one command's argument text that reads the path grammar of RFC 5321 §4.1.2
@@ -191,7 +190,7 @@ final class PathParser {
 
     /**
      * Snum 3("." Snum), each at most 255 (RFC 5321 §4.1.3), checked here: a text such as
-     * {@code 999.0.0.1} given to {@link InetAddress#getByName} would be looked up as a host name,
+     * {@code 999.0.0.1} given to {@code InetAddress.getByName} would be looked up as a host name,
      * a DNS query on the event loop that the client chose.
      */
     static boolean ipv4(String text) {
@@ -207,21 +206,16 @@ final class PathParser {
         return true;
     }
 
+    /** IPv6-addr of RFC 5321 §4.1.3, parsed as text (dnsjava's parser): no name lookup whatever the text. */
     private static boolean ipv6(String text) {
         if (!text.matches("[0-9A-Fa-f:.]+") || text.indexOf(':') < 0) {
             return false;
         }
         int lastColon = text.lastIndexOf(':');
-        if (text.indexOf('.') >= 0 && !ipv4(text.substring(lastColon + 1))) {
-            return false; // IPv4-mapped tail (RFC 5321 IPv6v4-full/comp) with a bad dotted quad
+        if (text.indexOf('.') >= 0 && (text.indexOf('.') < lastColon || !ipv4(text.substring(lastColon + 1)))) {
+            return false; // only an IPv4 tail (RFC 5321 IPv6v4-full/comp), a valid dotted quad
         }
-        try {
-            // With a colon in it the JDK parses the text as an IPv6 literal or refuses it: never a DNS query.
-            InetAddress a = InetAddress.getByName(text);
-            return a.getAddress().length == 16 || text.contains("."); // the JDK gives ::ffff:a.b.c.d as an IPv4 address
-        } catch (UnknownHostException e) {
-            return false;
-        }
+        return Address.toByteArray(text, Address.IPv6) != null;
     }
 
     private void expect(char c, String what) {

@@ -80,6 +80,10 @@ class MxFailoverTest {
 
     /** One attempt for {@code recipients}, as the queue manager makes it; returns their statuses after it. */
     private List<RecipientStatus> attempt(String... recipients) throws Exception {
+        return attempt(MailParameters.NONE, recipients);
+    }
+
+    private List<RecipientStatus> attempt(MailParameters parameters, String... recipients) throws Exception {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
         HostStatusTable table = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
@@ -90,7 +94,7 @@ class MxFailoverTest {
         List<RecipientStatus> pending = List.of(recipients).stream()
                 .map(a -> new RecipientStatus(new Recipient(Mailbox.parse(a), RcptParameters.NONE, new Route.Relay("pair.test")),
                         DeliveryState.PENDING, "", Instant.now())).toList();
-        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, pending,
+        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), parameters, pending,
                 new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
         List<DeliveryResult> results = agent.deliver(e, text, pending);
         assertThat(results).hasSameSizeAs(pending);
@@ -162,5 +166,39 @@ class MxFailoverTest {
         assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
         assertThat(mx1.messages).hasSize(1);
         assertThat(mx2.commands("EHLO")).as("a duplicate is worse than a delay").isEmpty();
+    }
+
+    /**
+     * The primary defers; the backup could never take the recipient (it has no SMTPUTF8, and the
+     * address is not ASCII): mxd's own refusal there does not bounce what the primary may take later.
+     */
+    @Test
+    void aLaterAddressThatCouldNeverTakeTheRecipientDoesNotTurnThePrimarysDeferralIntoABounce() throws Exception {
+        mx1 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", 0), 10, "220 mx1.pair.test ESMTP",
+                List.of("ENHANCEDSTATUSCODES", "SMTPUTF8", "8BITMIME"), c -> c.startsWith("RCPT") ? "450 4.2.0 greylisted by mx1" : null);
+        mx2 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.2", mx1.address().getPort()), 10, "220 mx2.pair.test ESMTP",
+                List.of("ENHANCEDSTATUSCODES"), c -> null);
+        MailParameters utf8 = new MailParameters(java.util.OptionalLong.empty(), MailParameters.Body.EIGHT_BIT_MIME, true,
+                Optional.empty(), Optional.empty());
+        assertThat(attempt(utf8, "j\u00fcrgen@pair.test")).singleElement().satisfies(r -> {
+            assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+            assertThat(r.detail()).contains("greylisted by mx1");
+        });
+        assertThat(mx2.messages).isEmpty();
+    }
+
+    /** A relay host on another port than this server's listeners is not this server, whatever its address. */
+    @Test
+    void aRelayHostOnAnotherPortWithThisHostsAddressIsNotALoop() throws Exception {
+        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY).withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.0.1"))));
+        NextHop other = new NextHop.Host("mx1.pair.test", Optional.empty(), java.util.OptionalInt.of(10025));
+        NextHop same = new NextHop.Host("mx1.pair.test", Optional.empty(), java.util.OptionalInt.empty());
+        assertThat(RemoteDeliveryAgent.plan(resolver, d -> Optional.of(other), 25, "pair.test").outcome())
+                .isInstanceOf(dev.mxd.dns.MxOutcome.Routes.class);
+        assertThat(RemoteDeliveryAgent.plan(resolver, d -> Optional.of(same), 25, "pair.test").outcome())
+                .isInstanceOf(dev.mxd.dns.MxOutcome.LoopsToSelf.class);
+        assertThat(RemoteDeliveryAgent.plan(resolver, NextHop.Routing.BY_MX, 25, "pair.test").outcome())
+                .as("mx1 is this host by address: only better exchanges, and there is none").isInstanceOf(dev.mxd.dns.MxOutcome.LoopsToSelf.class);
     }
 }

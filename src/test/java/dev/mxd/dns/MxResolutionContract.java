@@ -306,6 +306,12 @@ abstract class MxResolutionContract {
         assertThat(resolver(relaySelf).resolveHost("c.multi.mx.test")).isInstanceOf(MxOutcome.LoopsToSelf.class);
         assertThat(routes(resolver(MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("127.9.9.9"))))
                 .resolve("self.mx.test")).hosts()).as("another address: nothing dropped").hasSize(4);
+        // A better exchange that cannot be tried now: the backup holds the mail (temporary), never bounces it as a loop.
+        MxOutcome held = resolver(h2).resolve("held.mx.test");
+        assertThat(held).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(held.permanent()).isFalse();
+        assertThat(resolver(h2).onOtherPort().resolve("self.mx.test")).as("a hop on another port: not this server")
+                .isInstanceOf(MxOutcome.Routes.class);
     }
 
     @Test

@@ -168,6 +168,10 @@ class SmtpCommandTest {
         assertThat(invalid("RCPT TO:<a@[256.1.1.1]>").code()).isEqualTo(501);
         assertThat(Mailbox.parse("a@[IPv6:::ffff:192.0.2.1]").isAddressLiteral()).isTrue();
         assertThatThrownBy(() -> Mailbox.parse("a@[IPv6:::ffff:999.1.1.1]")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(invalid("EHLO [IPv6:.:1.2.3.4]").code()).as("a text the JDK would look up as a name").isEqualTo(501);
+        assertThat(invalid("EHLO [IPv6:1.2.3.4]").code()).isEqualTo(501);
+        assertThat(parse("EHLO [IPv6:2001:db8::192.0.2.1]")).isInstanceOf(SmtpCommand.Ehlo.class);
+        assertThat(parse("EHLO [IPv6:2001:0db8:0:0:0:0:0:1]")).isInstanceOf(SmtpCommand.Ehlo.class);
     }
 
     /** Some clients end MAIL and RCPT with a space; Postfix and Exim take it, and so does mxd. */
