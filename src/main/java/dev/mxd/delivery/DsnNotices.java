@@ -178,7 +178,9 @@ public final class DsnNotices implements DeliveryNotices {
     }
 
     static DsnReport.Recipient line(RecipientStatus r) {
-        DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED : DsnReport.Action.DELIVERED;
+        // Handed to another server (it has a Remote-MTA): "relayed", since that server may send no notice of its own.
+        DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED
+                : r.remoteMta().isPresent() ? DsnReport.Action.RELAYED : DsnReport.Action.DELIVERED;
         String status = r.status().orElse(action == DsnReport.Action.FAILED ? EnhancedStatus.PERMANENT_FAILURE : EnhancedStatus.OK).toString();
         Optional<String> host = r.remoteMta().map(DsnNotices::hostName).filter(h -> !h.isEmpty());
         return new DsnReport.Recipient(r.recipient().address().toString(), r.recipient().dsn().orcpt(), action, status,

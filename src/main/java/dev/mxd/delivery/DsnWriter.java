@@ -133,6 +133,8 @@ public final class DsnWriter {
                         .append(">.\r\nThis is a permanent error; it will not be retried.\r\n");
                 case DELAYED -> sb.append("Your message to <").append(r.finalRecipient())
                         .append("> has not been delivered yet.\r\nIt will be retried; you need not resend it.\r\n");
+                case RELAYED -> sb.append("Your message to <").append(r.finalRecipient()).append("> was handed to a server that\r\n"
+                        + "does not send delivery notices: this is the last notice you will get about it.\r\n");
                 default -> sb.append("Your message was delivered to <").append(r.finalRecipient()).append(">.\r\n");
             }
             r.remoteMta().ifPresent(mta -> sb.append("  Remote host: ").append(mta).append("\r\n"));

@@ -371,7 +371,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                         again.add(transaction.recipients().get(j));
                         continue;
                     }
-                    answered[k] = result(o, route);
+                    answered[k] = result(o, route, t.dsn());
                     settled.remove(k);
                     if (o instanceof RecipientOutcome.Deferred d && !d.maybeDelivered()) {
                         still.add(k);
@@ -387,7 +387,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 otherTrouble = true;
             } else {
                 List<Integer> sent = pending;
-                t.settled().forEach((j, o) -> settled.put(sent.get(j), result(o, route)));
+                t.settled().forEach((j, o) -> settled.put(sent.get(j), result(o, route, true)));
                 lastProblem = t.problem();
                 if (t.status().filter(st -> !st.permanent()).isPresent()) {
                     deferral = t.status().get(); // a TLS policy kept the mail from this host: say so rather than "no answer"
@@ -461,7 +461,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     /** What one address did: the transaction's result, or why it could not take it. */
     private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
-                       Optional<EnhancedStatus> status) {
+                       Optional<EnhancedStatus> status, boolean dsn) {
+        Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
+            Optional<EnhancedStatus> status) {
+            this(result, problem, settled, status, true);
+        }
+
         Try(Optional<TransactionResult.Completed> result, String problem) {
             this(result, problem, Map.of(), Optional.empty());
         }
@@ -531,8 +536,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             return attempt(route, transaction, settings, tls, decision, report);
         }
         hostStatus.succeeded(route);
+        boolean dsn = connection.offersDsn();
         connections.release(route.socketAddress(), connection);
-        return new Try(Optional.of(done), "");
+        return new Try(Optional.of(done), "", Map.of(), Optional.empty(), dsn);
     }
 
     private Try retryWithoutTlsOrFail(MxRoute route, OutboundEnvelope transaction, ClientSettings settings,
@@ -603,11 +609,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return route + ": " + what;
     }
 
-    /** One recipient's result from what the server (or mxd, for it) decided in the transaction. */
-    private static DeliveryResult result(RecipientOutcome o, MxRoute route) {
+    /**
+     * One recipient's result from what the server (or mxd, for it) decided in the transaction;
+     * {@code dsn}: the server announced DSN, so it took the recipient's NOTIFY on.
+     */
+    private static DeliveryResult result(RecipientOutcome o, MxRoute route, boolean dsn) {
         Optional<String> mta = Optional.of(route.toString());
         if (o instanceof RecipientOutcome.Accepted a) {
-            return new DeliveryResult.Delivered(a.status(), a.detail(), mta, Optional.of(a.finalReply()));
+            return new DeliveryResult.Delivered(a.status(), a.detail(), mta, Optional.of(a.finalReply()), !dsn);
         }
         if (o instanceof RecipientOutcome.Failed f) {
             return new DeliveryResult.Failed(f.status(), f.detail(), mta, f.reply());

@@ -24,8 +24,14 @@ public sealed interface DeliveryResult {
     Optional<SmtpReply> reply();
 
     /** The next hop or the mailbox has the message: done. */
-    record Delivered(EnhancedStatus status, String detail, Optional<String> remoteMta, Optional<SmtpReply> reply)
-            implements DeliveryResult {}
+    record Delivered(EnhancedStatus status, String detail, Optional<String> remoteMta, Optional<SmtpReply> reply,
+                     boolean relayedWithoutDsn) implements DeliveryResult {
+
+        /** Delivered by a final hop, or relayed to a server that takes the DSN requests on. */
+        public Delivered(EnhancedStatus status, String detail, Optional<String> remoteMta, Optional<SmtpReply> reply) {
+            this(status, detail, remoteMta, reply, false);
+        }
+    }
 
     /**
      * Not delivered now; tried again later. {@code maybeDelivered}: the message went out with its

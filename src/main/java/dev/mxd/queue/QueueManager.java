@@ -780,9 +780,11 @@ public final class QueueManager implements AutoCloseable {
             RecipientStatus r = before.get(k).after(results.get(k), now);
             updated.set(indexes.get(k), r);
             log(e, r);
-            // Success notices only where mxd is the final hop (RFC 3461 §5.2.2): a relay passes NOTIFY on.
-            if (r.state() == DeliveryState.FAILED
-                    || (r.state() == DeliveryState.DELIVERED && destination instanceof Destination.Local && wantsSuccessNotice(r))) {
+            // Success notices where mxd is the final hop, and "relayed" ones where the next hop does not take NOTIFY on
+            // (RFC 3461: it did not announce DSN, so it drops NOTIFY); a server that announced it sends its own.
+            boolean lastToTell = destination instanceof Destination.Local
+                    || results.get(k) instanceof DeliveryResult.Delivered d && d.relayedWithoutDsn();
+            if (r.state() == DeliveryState.FAILED || (r.state() == DeliveryState.DELIVERED && lastToTell && wantsSuccessNotice(r))) {
                 toReport.add(r);
             }
         }

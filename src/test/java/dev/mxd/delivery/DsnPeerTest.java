@@ -34,12 +34,16 @@ class DsnPeerTest {
     static final String HARD = "127.0.13.11";
     static final String LATE = "127.0.13.12";
     static final String GREY = "127.0.13.13";
+    static final String PLAIN = "127.0.13.14";
+    static final String WITH_DSN = "127.0.13.15";
     static final String HOST = "mx1.example.test";
 
     static Path dir;
     static MxdDnsServer dns;
     static SmtpSink hard;
     static dev.mxd.testing.FakeSmtpServer grey;
+    static dev.mxd.testing.FakeSmtpServer plain;
+    static dev.mxd.testing.FakeSmtpServer withDsn;
     static TestMx mx;
     static Path alice;
     static final List<String> markers = new ArrayList<>();
@@ -47,13 +51,18 @@ class DsnPeerTest {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("mxd-dsn");
-        int port = FreePort.tcpOn(HARD, LATE, GREY);
+        int port = FreePort.tcpOn(HARD, LATE, GREY, PLAIN, WITH_DSN);
         dns = MxdDnsServer.start(List.of(TestDirs.zone(dir, "dest.test", "hard IN A " + HARD, "late IN A " + LATE,
                 "reject MX 10 hard", "later MX 10 late",
-                "grey IN A " + GREY, "greylisting MX 10 grey")), new InetSocketAddress("127.0.0.1", 0));
+                "grey IN A " + GREY, "greylisting MX 10 grey", "plain IN A " + PLAIN, "nodsn MX 10 plain",
+                "dsnful IN A " + WITH_DSN, "withdsn MX 10 dsnful")), new InetSocketAddress("127.0.0.1", 0));
         hard = DsnMail.refusingEveryRecipient(HARD, port);
         grey = dev.mxd.testing.FakeSmtpServer.startOn(new InetSocketAddress(GREY, port), 100, "220 grey.dest.test ESMTP",
                 List.of("ENHANCEDSTATUSCODES"), c -> c.startsWith("RCPT") ? "450 4.2.0 greylisted, come back later" : null);
+        plain = dev.mxd.testing.FakeSmtpServer.startOn(new InetSocketAddress(PLAIN, port), 100, "220 plain.dest.test ESMTP",
+                List.of("ENHANCEDSTATUSCODES"), c -> null);
+        withDsn = dev.mxd.testing.FakeSmtpServer.startOn(new InetSocketAddress(WITH_DSN, port), 100, "220 dsnful.dest.test ESMTP",
+                List.of("ENHANCEDSTATUSCODES", "DSN"), c -> null);
         mx = TestMx.start(DsnMail.delivery(dns.address(), port, "{first: 1s, max: 1s, give-up: 4s}"));
         alice = mx.mx().maildir("example.test", "alice");
         Path bob = mx.mx().maildir("example.test", "bob").getParent();
@@ -66,6 +75,8 @@ class DsnPeerTest {
         mx.close();
         hard.close();
         grey.close();
+        plain.close();
+        withDsn.close();
         dns.close();
         TestDirs.deleteTree(dir);
     }
@@ -156,6 +167,29 @@ class DsnPeerTest {
         assertThat(r.path("Diagnostic-Code").asText()).isEqualTo("X-mxd; delivered to maildir");
         assertThat(d.path("status").get(0).path("Original-Envelope-Id").asText()).isEqualTo("track-42");
         assertThat(d.path("parts").get(2).path("type").asText()).isEqualTo("text/rfc822-headers");
+    }
+
+    /**
+     * NOTIFY=SUCCESS relayed to a server that does not announce DSN (so it never hears of NOTIFY):
+     * mxd is the last to tell, with a "relayed" notice; to one that announces it, NOTIFY goes on and
+     * mxd sends none.
+     */
+    @Test
+    void aSuccessRequestRelayedToAServerWithoutDsnGetsARelayedNoticeAndOneWithDsnGetsNone() throws Exception {
+        String passedOn = DsnMail.submit(mx.smtp(), "alice@example.test", "", "user@withdsn.dest.test", " NOTIFY=SUCCESS", "plain body");
+        String m = DsnMail.submit(mx.smtp(), "alice@example.test", " ENVID=relay-1", "user@nodsn.dest.test", " NOTIFY=SUCCESS,FAILURE",
+                "plain body");
+        JsonNode d = dsn(m, "Successful Mail Delivery Report");
+        JsonNode r = DsnMail.recipient(d);
+        assertThat(r.path("Action").asText()).isEqualTo("relayed");
+        assertThat(r.path("Status").asText()).startsWith("2.");
+        assertThat(r.path("Remote-MTA").asText()).isEqualTo("dns; plain.dest.test");
+        assertThat(d.path("status").get(0).path("Original-Envelope-Id").asText()).isEqualTo("relay-1");
+        assertThat(plain.commands("RCPT")).allSatisfy(c -> assertThat(c).doesNotContain("NOTIFY"));
+        assertThat(withDsn.commands("RCPT")).anySatisfy(c -> assertThat(c).contains("NOTIFY=SUCCESS"));
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> mx.mx().queue().idle()
+                && mx.mx().spool().ids(dev.mxd.queue.QueueState.INCOMING).isEmpty()); // a notice, had one been made, is in
+        assertThat(DsnMail.withMarker(alice, passedOn)).as("the next hop announced DSN: it tells, not mxd").isEmpty();
     }
 
     @Test

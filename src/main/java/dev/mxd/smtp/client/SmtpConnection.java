@@ -953,6 +953,11 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** The TLS protocol in use ("TLSv1.3"), empty in plain text. */
+    /** Whether the server announced DSN (RFC 3461): NOTIFY and ORCPT went with the recipients, and it sends the notices now. */
+    public boolean offersDsn() {
+        return extensions != null && extensions.offers("DSN");
+    }
+
     public Optional<String> tlsProtocol() {
         return tls ? Optional.of(((SSLSocket) socket).getSession().getProtocol()) : Optional.empty();
     }
