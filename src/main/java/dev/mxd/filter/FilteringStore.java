@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +33,7 @@ import org.slf4j.LoggerFactory;
  *   <li>Discard: 250 and nothing kept.</li>
  * </ul>
  * It sits between smtp.server and the spool by implementing the server's {@link MessageStore}, so
- * neither of them knows it exists. {@link MessageStore.IncomingMessage#commitAsync} already runs off
+ * neither of them knows it exists. {@link MessageStore.IncomingMessage#commit} already runs off
  * the event loop, and so does the scan.
  */
 public final class FilteringStore implements MessageStore {
@@ -115,30 +114,24 @@ public final class FilteringStore implements MessageStore {
 
         @Override
         public StoreOutcome commit() {
-            return commitAsync().join();
-        }
-
-        /** Filters on the caller's thread (the scanners are asked over the network), then commits as the verdict says. */
-        @Override
-        public CompletableFuture<StoreOutcome> commitAsync() {
             MessageSource source;
             try {
                 source = source(message.text());
             } catch (IOException e) {
-                return message.commitAsync(); // the text could not be written: the store answers that (452 4.3.1)
+                return message.commit(); // the text could not be written: the store answers that (452 4.3.1)
             }
             ScanEnvelope envelope = envelope(id(), transaction);
             FilterVerdict verdict = chain.filter(source, envelope, policies);
             if (verdict instanceof FilterVerdict.Accept a) {
-                return a.unchanged() ? message.commitAsync() : message.commitAsync((in, out) -> MessageTagger.apply(a, in, out));
+                return a.unchanged() ? message.commit() : message.commit((in, out) -> MessageTagger.apply(a, in, out));
             }
             if (verdict instanceof FilterVerdict.Reject r) {
                 message.discard();
-                return CompletableFuture.completedFuture(new StoreOutcome.Failed(r.reply()));
+                return new StoreOutcome.Failed(r.reply());
             }
             if (verdict instanceof FilterVerdict.TempFail t) {
                 message.discard();
-                return CompletableFuture.completedFuture(new StoreOutcome.Failed(t.reply()));
+                return new StoreOutcome.Failed(t.reply());
             }
             if (verdict instanceof FilterVerdict.Quarantine q) {
                 try {
@@ -148,24 +141,19 @@ public final class FilteringStore implements MessageStore {
                 } catch (IOException | RuntimeException e) {
                     LOG.error("{}: cannot write to the quarantine {} ({}); answered 452 4.3.1", id(), quarantine.directory(), e.toString());
                     message.discard();
-                    return CompletableFuture.completedFuture(new StoreOutcome.Failed(Replies.STORAGE_FAILURE));
+                    return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
                 }
                 message.discard();
-                return CompletableFuture.completedFuture(new StoreOutcome.Stored(id()));
+                return new StoreOutcome.Stored(id());
             }
             LOG.info("{}: discarded ({})", id(), LogText.safe(((FilterVerdict.Discard) verdict).reason()));
             message.discard();
-            return CompletableFuture.completedFuture(new StoreOutcome.Stored(id()));
+            return new StoreOutcome.Stored(id());
         }
 
         @Override
         public StoreOutcome commit(TextRewrite rewrite) {
             throw new UnsupportedOperationException("the gateway filter decides how a message is rewritten; call commit()");
-        }
-
-        @Override
-        public CompletableFuture<StoreOutcome> commitAsync(TextRewrite rewrite) {
-            throw new UnsupportedOperationException("the gateway filter decides how a message is rewritten; call commitAsync()");
         }
 
         @Override

@@ -5,7 +5,6 @@ import dev.mxd.smtp.TextSink;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Takes responsibility for received messages. The text streams in while the client sends it,
@@ -46,22 +45,6 @@ public interface MessageStore {
          * into the durable copy; otherwise the same contract as {@link #commit()}.
          */
         StoreOutcome commit(TextRewrite rewrite);
-
-        /**
-         * {@link #commit()} for a caller that need not wait on a thread of its own: the outcome
-         * comes when the message is durable (or not stored), and may be completed by another
-         * commit's thread (the one whose fsync covered this message), so what the caller chains
-         * to it must not block. A message not stored is a {@link StoreOutcome.Failed}, as from
-         * commit. A store that cannot do better commits on the caller's thread.
-         */
-        default CompletableFuture<StoreOutcome> commitAsync() {
-            return CompletableFuture.completedFuture(commit());
-        }
-
-        /** {@link #commit(TextRewrite)} as {@link #commitAsync()} does {@link #commit()}. */
-        default CompletableFuture<StoreOutcome> commitAsync(TextRewrite rewrite) {
-            return CompletableFuture.completedFuture(commit(rewrite));
-        }
 
         /** Forgets the message and whatever of it was written; safe to call more than once. */
         void discard();

@@ -12,17 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The spool's write-ahead log of accepted messages (docs/spool.md, "The accept journal"). A
@@ -42,8 +37,6 @@ import org.slf4j.LoggerFactory;
  * incomplete or damaged (a write cut short by the crash, never synced, so never answered 250).
  */
 final class AcceptJournal {
-
-    private static final Logger LOG = LoggerFactory.getLogger(AcceptJournal.class);
 
     /** Makes the files of messages still live in a segment durable, so that it can be deleted. */
     interface Checkpoint {
@@ -86,8 +79,7 @@ final class AcceptJournal {
 
     private final Object syncLock = new Object();
     private long synced;           // guarded by syncLock: every record ending at or below this is on disk
-    private boolean syncing;       // guarded by syncLock: a thread syncs; true whenever a waiter waits
-    private final List<Waiter> waiting = new ArrayList<>(); // guarded by syncLock
+    private boolean syncing;       // guarded by syncLock
     private volatile IOException broken; // a write or fsync failed: no more records; tidy checkpoints everything
     private final Object tidyLock = new Object();
     private volatile boolean keepSegments; // a checkpoint failed: no new records of accepted mail, the segments wait for start-up
@@ -397,136 +389,63 @@ final class AcceptJournal {
         return current;
     }
 
-    /** What runs once a record is on disk ({@code failure} null), or once the journal failed before it was. */
-    @FunctionalInterface
-    interface Synced {
-        void run(IOException failure);
-    }
-
-    private record Waiter(long position, Synced then) {}
-
     /** Returns once every record up to {@code position} is on disk; throws if the journal failed first. */
     void await(long position) throws IOException {
-        CompletableFuture<IOException> outcome = new CompletableFuture<>();
-        whenSynced(position, outcome::complete);
-        IOException failure;
-        try {
-            failure = outcome.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for the accept journal's fsync", e);
-        } catch (ExecutionException e) {
-            throw new IOException("waiting for the accept journal's fsync: " + e.getCause(), e.getCause());
-        }
-        if (failure != null) {
-            throw failure;
-        }
-    }
-
-    /**
-     * Runs {@code then} once every record up to {@code position} is on disk, or with the failure
-     * when the journal failed first; no thread waits for it. When no fsync is under way, the
-     * caller's thread becomes the one that syncs: it syncs everything appended so far, runs the
-     * waiters that covered, and syncs again while records wait, so the records committed while one
-     * fsync runs share the next (group commit). A caller that arrives during an fsync returns at
-     * once, and the syncing thread runs its {@code then} later. {@code then} must not block.
-     */
-    void whenSynced(long position, Synced then) {
-        IOException failure = null;
         synchronized (syncLock) {
-            if (synced < position) {
+            while (true) {
+                if (synced >= position) {
+                    return;
+                }
                 IOException b = broken;
                 if (b != null) {
-                    failure = syncFailed(b);
-                } else {
-                    waiting.add(new Waiter(position, then));
-                    if (syncing) {
-                        return; // the thread that syncs now runs it
-                    }
+                    throw new IOException("the accept journal's fsync failed: " + b.getMessage(), b);
+                }
+                if (!syncing) {
                     syncing = true;
-                    then = null;
+                    break;
+                }
+                try {
+                    syncLock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the accept journal's fsync", e);
                 }
             }
         }
-        if (then != null) {
-            run(then, failure);
-        } else {
-            lead();
+        // This caller syncs for everything appended so far; later records wait for the next one. A segment
+        // left meanwhile was synced by leave(), and its descriptor stays open until tidy deletes it.
+        Segment s;
+        long target;
+        synchronized (this) {
+            s = current;
+            target = written;
         }
-    }
-
-    /** Syncs and runs the waiters it covered, until none is left waiting. */
-    private void lead() {
-        List<Waiter> ready = new ArrayList<>();
-        while (true) {
-            // Everything appended so far; later records wait for the next fsync. A segment left
-            // meanwhile was synced by leave(), and its descriptor stays open until tidy deletes it.
-            Segment s;
-            long target;
-            synchronized (this) {
-                s = current;
-                target = written;
-            }
-            IOException error = null;
-            try {
-                if (s == null) {
-                    throw new IOException("the accept journal was closed after a failure");
-                }
-                SyncStep step = beforeSync;
-                if (step != null) {
-                    step.run();
-                }
-                s.sync();
-            } catch (IOException e) {
-                if (s == null || !s.closed || !s.forced) {
-                    error = e; // a failed fsync of a segment still in use, or of one closed without being synced first
-                }
-                // else: left (synced by leave()) and released while this thread synced it: its records are on disk
-            } catch (RuntimeException | Error e) {
-                error = new IOException("the accept journal's fsync failed: " + e, e);
-            }
-            if (error != null) {
-                fail(error);
-            }
-            long covered;
-            IOException b;
-            boolean again;
-            synchronized (syncLock) {
-                if (error == null) {
-                    synced = Math.max(synced, target);
-                }
-                covered = synced;
-                b = broken;
-                for (Iterator<Waiter> it = waiting.iterator(); it.hasNext(); ) {
-                    Waiter w = it.next();
-                    if (w.position <= covered || b != null) {
-                        ready.add(w);
-                        it.remove();
-                    }
-                }
-                again = !waiting.isEmpty();
-                syncing = again;
-            }
-            for (Waiter w : ready) {
-                run(w.then, w.position <= covered ? null : syncFailed(b));
-            }
-            ready.clear();
-            if (!again) {
-                return;
-            }
-        }
-    }
-
-    private static IOException syncFailed(IOException b) {
-        return new IOException("the accept journal's fsync failed: " + b.getMessage(), b);
-    }
-
-    /** One waiter's continuation: whatever it throws is its own, and the others still run. */
-    private static void run(Synced then, IOException failure) {
+        IOException error = null;
         try {
-            then.run(failure);
+            if (s == null) {
+                throw new IOException("the accept journal was closed after a failure");
+            }
+            s.sync();
+        } catch (IOException e) {
+            if (s == null || !s.closed || !s.forced) {
+                error = e; // a failed fsync of a segment still in use, or of one closed without being synced first
+            }
+            // else: left (synced by leave()) and released while this leader synced it: its records are on disk
         } catch (RuntimeException | Error e) {
-            LOG.error("after the accept journal's fsync: {}", e.toString(), e);
+            error = new IOException("the accept journal's fsync failed: " + e, e);
+        }
+        if (error != null) {
+            fail(error);
+        }
+        synchronized (syncLock) {
+            syncing = false;
+            if (error == null) {
+                synced = Math.max(synced, target);
+            }
+            syncLock.notifyAll();
+        }
+        if (error != null && synced < position) {
+            throw error;
         }
     }
 
@@ -534,18 +453,9 @@ final class AcceptJournal {
         if (broken == null) {
             broken = e;
         }
-    }
-
-    /** Runs in the syncing thread just before each group fsync (tests: to hold one, or fail it). */
-    @FunctionalInterface
-    interface SyncStep {
-        void run() throws IOException;
-    }
-
-    private volatile SyncStep beforeSync;
-
-    void beforeSyncForTest(SyncStep step) {
-        beforeSync = step;
+        synchronized (syncLock) {
+            syncLock.notifyAll();
+        }
     }
 
     /** The journal fails as after a write error (tests of what follows). */
@@ -575,7 +485,8 @@ final class AcceptJournal {
         }
         old.forced = true;
         synchronized (syncLock) {
-            synced = Math.max(synced, written); // its waiters run when the fsync under way ends
+            synced = Math.max(synced, written);
+            syncLock.notifyAll();
         }
         current = next;
         old.leftAt = System.nanoTime();

@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -429,8 +428,6 @@ public final class Spool implements MessageStore {
         private final Transaction transaction;
         private final IncomingText text;
         private boolean ended;
-        private byte[] json;               // the envelope, once persist has written it
-        private AcceptJournal journaledBy; // the journal its record went to, or null
 
         Draft(String id, Transaction transaction, IncomingText text) {
             this.id = id;
@@ -463,121 +460,74 @@ public final class Spool implements MessageStore {
             return commit(clock.instant(), Optional.of(rewrite), Envelope.Kind.MAIL);
         }
 
-        @Override
-        public CompletableFuture<StoreOutcome> commitAsync() {
-            return commitAsync(clock.instant(), Optional.empty(), Envelope.Kind.MAIL);
-        }
-
-        @Override
-        public CompletableFuture<StoreOutcome> commitAsync(TextRewrite rewrite) {
-            return commitAsync(clock.instant(), Optional.of(rewrite), Envelope.Kind.MAIL);
-        }
-
-        StoreOutcome commit(Instant arrival, Optional<TextRewrite> rewrite, Envelope.Kind kind) {
-            return commitAsync(arrival, rewrite, kind).join();
-        }
-
         /**
          * The durability contract of docs/spool.md; 452 4.3.1 and nothing left behind on failure.
-         * The text, followed by its first envelope, is written to {@code data/ID};
-         * {@code incoming/ID.json} is made a hard link to it (one inode per message: creating inodes
-         * is what a busy spool's file system spends most of its time on). A text whole in memory
-         * goes to the accept journal too, and the message is accepted once the journal's fsync
-         * (shared with the messages committed at the same time) covers its record: the outcome is
-         * completed by the thread of that fsync, and this thread is free as soon as the record is
-         * written. A text that is not journaled is fsynced by this thread, with the fsyncs of
-         * {@code data/} and {@code incoming/} shared (group commit). A text the filter rewrites
-         * (tags) is rewritten first, so the envelope has its size.
+         * The text, followed by its first envelope, is written to {@code data/ID} and fsynced by
+         * this thread; {@code incoming/ID.json} is made a hard link to it (one inode per message:
+         * creating inodes is what a busy spool's file system spends most of its time on). The
+         * fsyncs of {@code data/} and {@code incoming/} are shared with the messages committed at
+         * the same time (group commit). Only then is the message accepted. A text the filter
+         * rewrites (tags) is rewritten first, so the envelope has its size.
          */
-        CompletableFuture<StoreOutcome> commitAsync(Instant arrival, Optional<TextRewrite> rewrite, Envelope.Kind kind) {
-            long position;
-            try {
-                position = persist(arrival, rewrite, kind);
-            } catch (IOException | RuntimeException e) {
-                return CompletableFuture.completedFuture(failed(e));
-            }
-            if (position == 0) {
-                return CompletableFuture.completedFuture(accepted());
-            }
-            CompletableFuture<StoreOutcome> outcome = new CompletableFuture<>();
-            journaledBy.whenSynced(position, failure -> {
-                StoreOutcome o;
-                try {
-                    o = failure == null ? accepted() : failed(failure);
-                } catch (RuntimeException | Error e) {
-                    outcome.completeExceptionally(e); // a listener failed: the caller's own handling, as before
-                    return;
-                }
-                outcome.complete(o);
-            });
-            return outcome;
-        }
-
-        /**
-         * Writes the text and envelope and links the envelope; returns the position in the journal
-         * to wait for, or 0 when the message is durable already (not journaled, fsynced here).
-         */
-        private synchronized long persist(Instant arrival, Optional<TextRewrite> rewrite, Envelope.Kind kind) throws IOException {
+        synchronized StoreOutcome commit(Instant arrival, Optional<TextRewrite> rewrite, Envelope.Kind kind) {
             if (ended) {
                 throw new IllegalStateException(id + ": already committed or discarded");
             }
             ended = true;
-            if (rewrite.isPresent()) {
-                text.rewrite(rewrite.get());
-            }
-            List<RecipientStatus> rs = new ArrayList<>();
-            for (Recipient r : transaction.recipients()) {
-                rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
-            }
-            Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size(),
-                    kind);
-            json = EnvelopeJson.write(e);
-            byte[] trailer = EnvelopeFile.trailer(json);
-            AcceptJournal j = journal;
-            java.nio.ByteBuffer whole = j != null && j.usable() ? text.whole() : null;
-            if (whole != null && !AcceptJournal.fits((long) whole.remaining() + trailer.length)) {
-                whole = null; // an envelope of many thousand recipients: through the files alone
-            }
-            text.persist(trailer, whole == null); // a journaled text is fsynced with the journal's records
             Path target = data.resolve(id);
-            if (attached) {
-                // the running server's scan of incoming/ does not know of this commit: the file's time tells it to wait
-                Files.setLastModifiedTime(target, FileTime.from(clock.instant().plus(ATTACHED_NOT_BEFORE)));
-            }
-            committing.add(id); // before the link: no scan of incoming/ takes it until the commit has ended
-            Files.createLink(envelopePath(QueueState.INCOMING, id), target);
-            if (whole == null) {
-                acceptSync.await();
-                return 0;
-            }
-            journaledBy = j;
-            return j.accept(id, whole, trailer);
-        }
-
-        /** Not accepted: everything of it goes, and the client hears 452 4.3.1. */
-        private StoreOutcome failed(Exception e) {
-            LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
-                    e.toString());
-            lastFailure = Optional.of(new StoreFailure(clock.instant(), e.toString(), noSpace(e)));
-            text.discard();
-            if (journaledBy != null) {
-                journaledBy.done(id); // its record may reach the disk yet: start-up must not take it for accepted
-            }
-            // The envelope may have been linked and its directory's fsync failed: not accepted either.
-            // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
-            for (Path p : List.of(envelopePath(QueueState.INCOMING, id), data.resolve(id))) {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // see above
+            Path envelope = envelopePath(QueueState.INCOMING, id);
+            byte[] json;
+            boolean journaled = false;
+            try {
+                if (rewrite.isPresent()) {
+                    text.rewrite(rewrite.get());
                 }
+                List<RecipientStatus> rs = new ArrayList<>();
+                for (Recipient r : transaction.recipients()) {
+                    rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
+                }
+                Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size(),
+                        kind);
+                json = EnvelopeJson.write(e);
+                byte[] trailer = EnvelopeFile.trailer(json);
+                AcceptJournal j = journal;
+                java.nio.ByteBuffer whole = j != null && j.usable() ? text.whole() : null;
+                if (whole != null && !AcceptJournal.fits((long) whole.remaining() + trailer.length)) {
+                    whole = null; // an envelope of many thousand recipients: through the files alone
+                }
+                text.persist(trailer, whole == null); // a journaled text is fsynced with the journal's records
+                if (attached) {
+                    // the running server's scan of incoming/ does not know of this commit: the file's time tells it to wait
+                    Files.setLastModifiedTime(target, FileTime.from(clock.instant().plus(ATTACHED_NOT_BEFORE)));
+                }
+                committing.add(id); // before the link: no scan of incoming/ takes it until the commit has ended
+                Files.createLink(envelope, target);
+                if (whole != null) {
+                    journaled = true;
+                    j.await(j.accept(id, whole, trailer));
+                } else {
+                    acceptSync.await();
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.error("spool {}: cannot store message {} from {} ({}); answered 452 4.3.1", root, id, transaction.client().remote(),
+                        e.toString());
+                lastFailure = Optional.of(new StoreFailure(clock.instant(), e.toString(), noSpace(e)));
+                text.discard();
+                if (journaled) {
+                    journal.done(id); // its record may reach the disk yet: start-up must not take it for accepted
+                }
+                // The envelope may have been linked and its directory's fsync failed: not accepted either.
+                // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
+                for (Path p : List.of(envelope, target)) {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (IOException ignored) {
+                        // see above
+                    }
+                }
+                committing.remove(id);
+                return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
             }
-            committing.remove(id);
-            return new StoreOutcome.Failed(Replies.STORAGE_FAILURE);
-        }
-
-        /** Durable: logged, and handed to the listeners (the queue manager). */
-        private StoreOutcome accepted() {
             if (text.spilled()) {
                 LOG.debug("{}: {} octets, streamed to disk while arriving", id, text.size());
             }

@@ -29,8 +29,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Connects one channel to its {@link SmtpSession}: turns frames into session input and
  * session steps into replies, mode switches, TLS and storage. All of it runs on the
- * channel's event loop except the commit ({@link MessageStore.IncomingMessage#commitAsync}), which
- * writes the message on a store thread; its outcome comes when the message is durable.
+ * channel's event loop except {@link MessageStore.IncomingMessage#commit}, which blocks on fsync.
  * Message text goes to the store as it arrives; a message that does not end in a commit (refused
  * text, a client gone, a timeout) is discarded, so nothing of it stays behind.
  */
@@ -393,9 +392,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         incoming = null; // from here the commit owns it: it succeeds or cleans up itself
         CompletableFuture<MessageStore.StoreOutcome> commit;
         try {
-            // The store thread writes the message and is free again; the outcome may come from another
-            // commit's thread, the one whose fsync covers this message (group commit).
-            commit = CompletableFuture.supplyAsync(message::commitAsync, storeExecutor).thenCompose(outcome -> outcome);
+            commit = CompletableFuture.supplyAsync(message::commit, storeExecutor);
         } catch (RuntimeException | Error noThread) {
             // No thread to commit on (out of threads or memory, or shutting down): not accepted,
             // and the client hears 452 and sends it again later, as for any other storage failure.
