@@ -139,7 +139,9 @@ public final class DsnNotices implements DeliveryNotices {
     /** Writes the notice and stores it; its queue id. */
     private String spool(Envelope envelope, Path text, List<DsnReport.Recipient> lines, Recipient to,
                          DsnReport.Audience audience, Envelope.Kind kind) throws IOException {
-        boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true);
+        // RET is about failure notices (RFC 3461 §4.3): one that reports no failure (delivered, relayed) carries the header only.
+        boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
+                && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED);
         byte[] original = readAtMost(text, (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1));
         if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
             original = DsnWriter.headersOf(original);
@@ -178,7 +180,8 @@ public final class DsnNotices implements DeliveryNotices {
     }
 
     static DsnReport.Recipient line(RecipientStatus r) {
-        // Handed to another server (it has a Remote-MTA): "relayed", since that server may send no notice of its own.
+        // Handed to another server (it has a Remote-MTA; a local delivery never has one): "relayed". QueueManager asks
+        // for a success line of a remote delivery only when the next hop did not announce DSN (relayedWithoutDsn).
         DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED
                 : r.remoteMta().isPresent() ? DsnReport.Action.RELAYED : DsnReport.Action.DELIVERED;
         String status = r.status().orElse(action == DsnReport.Action.FAILED ? EnhancedStatus.PERMANENT_FAILURE : EnhancedStatus.OK).toString();

@@ -85,7 +85,8 @@ public final class DsnWriter {
         out.text(status);
 
         out.line("--" + boundary);
-        out.line("Content-Description: " + (whole ? "Undelivered Message" : "Undelivered Message Headers"));
+        boolean undelivered = report.recipients().stream().anyMatch(r -> r.action() == DsnReport.Action.FAILED);
+        out.line("Content-Description: " + (undelivered ? "Undelivered " : "") + (whole ? "Message" : "Message Headers"));
         out.line("Content-Type: " + returnedType(whole, report.international()));
         out.line("Content-Transfer-Encoding: " + (ascii(returned) ? "7bit" : "8bit"));
         out.line("");
@@ -134,7 +135,8 @@ public final class DsnWriter {
                 case DELAYED -> sb.append("Your message to <").append(r.finalRecipient())
                         .append("> has not been delivered yet.\r\nIt will be retried; you need not resend it.\r\n");
                 case RELAYED -> sb.append("Your message to <").append(r.finalRecipient()).append("> was handed to a server that\r\n"
-                        + "does not send delivery notices: this is the last notice you will get about it.\r\n");
+                        + "does not send success notices: you will get no further success notice about it,\r\n"
+                        + "though a later server may still tell you if it cannot be delivered.\r\n");
                 default -> sb.append("Your message was delivered to <").append(r.finalRecipient()).append(">.\r\n");
             }
             r.remoteMta().ifPresent(mta -> sb.append("  Remote host: ").append(mta).append("\r\n"));

@@ -185,6 +185,10 @@ class DsnPeerTest {
         assertThat(r.path("Status").asText()).startsWith("2.");
         assertThat(r.path("Remote-MTA").asText()).isEqualTo("dns; plain.dest.test");
         assertThat(d.path("status").get(0).path("Original-Envelope-Id").asText()).isEqualTo("relay-1");
+        assertThat(d.path("parts").get(2).path("type").asText()).as("no failure reported: the header only (RFC 3461 §4.3)")
+                .isEqualTo("text/rfc822-headers");
+        assertThat(DsnMail.read(DsnMail.await(alice, m, "Successful Mail Delivery Report")))
+                .contains("Content-Description: Message Headers").doesNotContain("Undelivered");
         assertThat(plain.commands("RCPT")).allSatisfy(c -> assertThat(c).doesNotContain("NOTIFY"));
         assertThat(withDsn.commands("RCPT")).anySatisfy(c -> assertThat(c).contains("NOTIFY=SUCCESS"));
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> mx.mx().queue().idle()

@@ -952,12 +952,12 @@ public final class SmtpConnection implements AutoCloseable {
         return esmtp;
     }
 
-    /** The TLS protocol in use ("TLSv1.3"), empty in plain text. */
     /** Whether the server announced DSN (RFC 3461): NOTIFY and ORCPT went with the recipients, and it sends the notices now. */
     public boolean offersDsn() {
         return extensions != null && extensions.offers("DSN");
     }
 
+    /** The TLS protocol in use ("TLSv1.3"), empty in plain text. */
     public Optional<String> tlsProtocol() {
         return tls ? Optional.of(((SSLSocket) socket).getSession().getProtocol()) : Optional.empty();
     }
