@@ -1,28 +1,50 @@
 package dev.mxd.smtp;
 
-/** The xtext encoding of DSN parameters (RFC 3461 §4): "+" and two upper-case hex digits for special octets. */
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
+/** The xtext encoding of DSN parameters (RFC 3461 §4): "+" and two hex digits for special octets (upper case when mxd writes them). */
 public final class Xtext {
 
     private Xtext() {}
 
+    /**
+     * Decodes xtext: "+" and two hex digits is an octet (upper case as RFC 3461 writes it, lower
+     * case taken too, as Postfix does); the octets are read as UTF-8 when they are valid UTF-8 (an
+     * address "j+C3+BCrgen" is "jürgen", and goes on as the same octets), else one character each.
+     */
     public static String decode(String text) {
-        StringBuilder b = new StringBuilder();
+        byte[] octets = new byte[text.length()];
+        int n = 0;
+        boolean eightBit = false;
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c == '+') {
                 String hex = text.substring(i + 1, Math.min(i + 3, text.length()));
-                if (!hex.matches("[0-9A-F]{2}")) {
-                    throw new IllegalArgumentException("xtext '" + text + "': '+' must be followed by two upper-case hex digits");
+                if (!hex.matches("[0-9A-Fa-f]{2}")) {
+                    throw new IllegalArgumentException("xtext '" + text + "': '+' must be followed by two hex digits");
                 }
-                b.append((char) Integer.parseInt(hex, 16));
+                octets[n] = (byte) Integer.parseInt(hex, 16);
+                eightBit |= octets[n] < 0;
+                n++;
                 i += 2;
             } else if (c < 33 || c > 126 || c == '=') {
                 throw new IllegalArgumentException("xtext '" + text + "' contains a character that must be encoded");
             } else {
-                b.append(c);
+                octets[n++] = (byte) c;
             }
         }
-        return b.toString();
+        if (eightBit) {
+            try {
+                return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(octets, 0, n)).toString();
+            } catch (CharacterCodingException notUtf8) {
+                // one character an octet, as before
+            }
+        }
+        return new String(octets, 0, n, StandardCharsets.ISO_8859_1);
     }
 
     /** Encodes a value as xtext; non-ASCII goes as its UTF-8 octets, each "+" and two hex digits. */
@@ -46,7 +68,7 @@ public final class Xtext {
             } else if (cp > ' ' && cp < 0x7f && cp != '+' && cp != '=') {
                 sb.append((char) cp);
             } else {
-                for (byte b : new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+                for (byte b : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
                     sb.append('+').append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
                 }
             }

@@ -115,6 +115,21 @@ class SmtpCommandTest {
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc(822);a@b.example").code()).isEqualTo(501);
     }
 
+    /**
+     * xtext's octets are read as UTF-8 when they are (Postfix writes "j+C3+BCrgen" for jürgen), so the
+     * address goes on to the next hop as the same octets; lower-case hex is taken, as Postfix takes it.
+     */
+    @Test
+    void anOrcptInXtextIsDecodedAsUtf8AndLowerCaseHexIsTaken() {
+        SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> ORCPT=rfc822;j+C3+BCrgen@b.example");
+        assertThat(r.parameters().orcpt()).contains("rfc822;j\u00fcrgen@b.example");
+        assertThat(Xtext.encode("j\u00fcrgen@b.example")).isEqualTo("j+C3+BCrgen@b.example");
+        SmtpCommand.Rcpt lower = (SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> ORCPT=rfc822;a+2bb@b.example");
+        assertThat(lower.parameters().orcpt()).contains("rfc822;a+b@b.example");
+        assertThat(Xtext.decode("x+FF+FE")).as("not UTF-8: an octet a character").isEqualTo("x\u00ff\u00fe");
+        assertThat(invalid("MAIL FROM:<a@b.example> ENVID=x+c3+bc").code()).as("ENVID stays printable ASCII").isEqualTo(501);
+    }
+
     @Test
     void rcptWithDsnParameters() {
         SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<Bob@Example.TEST> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx@example.test");
