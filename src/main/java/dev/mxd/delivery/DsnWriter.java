@@ -1,5 +1,6 @@
 package dev.mxd.delivery;
 
+import dev.mxd.smtp.Utf8Text;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -203,7 +204,7 @@ public final class DsnWriter {
             if (cut <= 0 || rest.substring(0, cut).isBlank()) {
                 cut = rest.indexOf(' ', LINE);
             }
-            int fits = fitting(rest);
+            int fits = Utf8Text.fitting(rest, MAX_LINE);
             if (cut < 0 || cut > fits) {
                 if (fits == rest.length()) {
                     break; // longer than 78 characters, no space to fold at, but within 998 octets
@@ -216,22 +217,6 @@ public final class DsnWriter {
             rest = rest.substring(cut); // the space starts the continuation line: unfolding gives the line back
         }
         return sb.append(rest).append("\r\n").toString();
-    }
-
-    /** How many leading characters of {@code s} fit in {@link #MAX_LINE} octets of UTF-8, never splitting a pair. */
-    private static int fitting(String s) {
-        int octets = 0;
-        int i = 0;
-        while (i < s.length()) {
-            int cp = s.codePointAt(i);
-            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-            if (octets + n > MAX_LINE) {
-                break;
-            }
-            octets += n;
-            i += Character.charCount(cp);
-        }
-        return i;
     }
 
     /** The text with every control character but TAB (CR and LF above all) as a space. */

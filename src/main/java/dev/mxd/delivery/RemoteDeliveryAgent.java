@@ -363,17 +363,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 for (int j = 0; j < outcomes.size(); j++) {
                     int k = pending.get(j);
                     RecipientOutcome o = outcomes.get(j);
-                    boolean ownRefusal = o instanceof RecipientOutcome.Failed f && f.reply().isEmpty();
-                    if (ownRefusal && answered[k] instanceof DeliveryResult.Deferred) {
-                        // This address could never take it (no SMTPUTF8, a smaller SIZE: mxd's own finding), but a server
-                        // that deferred it may take it later: it stays deferred, and the next address may be tried.
-                        still.add(k);
-                        again.add(transaction.recipients().get(j));
-                        continue;
+                    // An address that could never take it (no SMTPUTF8, a smaller SIZE: mxd's own finding) does not undo a
+                    // server's deferral: that server may take it later; it stays deferred, and the next address may be tried.
+                    boolean keepDeferral = o instanceof RecipientOutcome.Failed f && f.reply().isEmpty()
+                            && answered[k] instanceof DeliveryResult.Deferred;
+                    if (!keepDeferral) {
+                        answered[k] = result(o, route, t.dsn());
+                        settled.remove(k);
                     }
-                    answered[k] = result(o, route, t.dsn());
-                    settled.remove(k);
-                    if (o instanceof RecipientOutcome.Deferred d && !d.maybeDelivered()) {
+                    if (keepDeferral || o instanceof RecipientOutcome.Deferred d && !d.maybeDelivered()) {
                         still.add(k);
                         again.add(transaction.recipients().get(j));
                     }

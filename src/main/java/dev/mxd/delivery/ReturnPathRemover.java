@@ -91,9 +91,6 @@ final class ReturnPathRemover {
         }
         if (last == '\n' || pendingLength == UNDECIDED_MAX) {
             flush(false); // a line without a colon, or a name too long to be Return-Path: not ours to judge
-            if (last == '\n') {
-                lineStart = true;
-            }
         }
     }
 

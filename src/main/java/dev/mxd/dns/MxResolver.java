@@ -188,8 +188,7 @@ public final class MxResolver {
             String host = e.getKey();
             int preference = e.getValue();
             if (preference >= selfAt) {
-                skipped.add(new SkippedHost(preference, host, "not better than this host's own preference " + selfAt
-                        + " (RFC 5321 §5.1)", SkippedHost.Cause.NOT_BETTER_THAN_LOCAL));
+                skipped.add(notBetterThanSelf(preference, host, selfAt));
                 continue;
             }
             if (isIpLiteral(host)) {
@@ -219,8 +218,7 @@ public final class MxResolver {
                         + mine.get().getHostAddress() + " at which mxd takes mail; never deliver to myself", SkippedHost.Cause.LOCAL));
                 for (MxHost h : hosts) {
                     if (h.preference() >= preference) {
-                        skipped.add(new SkippedHost(h.preference(), h.name(), "not better than this host's own preference "
-                                + preference + " (RFC 5321 §5.1)", SkippedHost.Cause.NOT_BETTER_THAN_LOCAL));
+                        skipped.add(notBetterThanSelf(h.preference(), h.name(), preference));
                     }
                 }
                 hosts.removeIf(h -> h.preference() >= preference);
@@ -281,11 +279,16 @@ public final class MxResolver {
                 skipped.add(0, new SkippedHost(e.getValue(), e.getKey(), "this host (a local name); never deliver to myself",
                         SkippedHost.Cause.LOCAL));
             } else {
-                skipped.add(new SkippedHost(e.getValue(), e.getKey(), "not better than this host's own preference "
-                        + selfPreference + " (RFC 5321 §5.1)", SkippedHost.Cause.NOT_BETTER_THAN_LOCAL));
+                skipped.add(notBetterThanSelf(e.getValue(), e.getKey(), selfPreference));
             }
         }
         return kept;
+    }
+
+    /** An exchange dropped because this host is listed at {@code selfPreference} or better (RFC 5321 §5.1). */
+    private static SkippedHost notBetterThanSelf(int preference, String host, int selfPreference) {
+        return new SkippedHost(preference, host, "not better than this host's own preference " + selfPreference + " (RFC 5321 §5.1)",
+                SkippedHost.Cause.NOT_BETTER_THAN_LOCAL);
     }
 
     /** The first of {@code addresses} at which this host itself takes mail (the policy's local addresses), if any. */

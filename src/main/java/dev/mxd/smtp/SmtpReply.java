@@ -57,21 +57,10 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
 
     /** {@code text} cut, with "...", to {@link #MAX_TEXT_OCTETS} in UTF-8: a reply quoting a long argument of the client's. */
     private static String fit(String text) {
-        if (text.length() * 3 <= MAX_TEXT_OCTETS || text.getBytes(StandardCharsets.UTF_8).length <= MAX_TEXT_OCTETS) {
+        if (text.length() * 3 <= MAX_TEXT_OCTETS || Utf8Text.fitting(text, MAX_TEXT_OCTETS) == text.length()) {
             return text;
         }
-        int octets = 0;
-        int end = 0;
-        while (end < text.length()) {
-            int cp = text.codePointAt(end);
-            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-            if (octets + n > MAX_TEXT_OCTETS - 3) {
-                break;
-            }
-            octets += n;
-            end += Character.charCount(cp);
-        }
-        return text.substring(0, end) + "...";
+        return text.substring(0, Utf8Text.fitting(text, MAX_TEXT_OCTETS - 3)) + "...";
     }
 
     private static List<String> sendable(List<String> text) {
