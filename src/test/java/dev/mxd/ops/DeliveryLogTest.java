@@ -3,12 +3,10 @@ package dev.mxd.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.mxd.config.Logging;
 import dev.mxd.testing.Await;
 import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.LogCapture;
 import dev.mxd.testing.MxdDnsServer;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
@@ -35,9 +33,7 @@ class DeliveryLogTest {
     private MxdDnsServer dns;
     private FakeSmtpServer far;
     private TestMx mx;
-    private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
-    private final Logger mxdLogger = (Logger) LoggerFactory.getLogger("dev.mxd");
-    private Level before;
+    private LogCapture lines;
 
     @BeforeEach
     void start() throws Exception {
@@ -48,10 +44,7 @@ class DeliveryLogTest {
         dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
         far = FakeSmtpServer.start("220 mx.far.test ESMTP", List.of("PIPELINING"),
                 c -> c.equals(".") ? "250 2.0.0 Ok: queued as FAR1" : null);
-        before = mxdLogger.getLevel();
-        mxdLogger.setLevel(Level.INFO);
-        lines.start();
-        mxdLogger.addAppender(lines);
+        lines = LogCapture.start(Level.INFO);
         mx = TestMx.start("dns:\n  servers: [\"127.0.0.1:" + dns.address().getPort() + "\"]\n"
                 + "delivery:\n  port: " + far.address().getPort() + "\n");
     }
@@ -59,15 +52,14 @@ class DeliveryLogTest {
     @AfterEach
     void stop() throws Exception {
         mx.close();
-        mxdLogger.detachAppender(lines);
-        mxdLogger.setLevel(before);
+        lines.close();
         far.close();
         dns.close();
         TestDirs.deleteTree(dir);
     }
 
     private List<String> linesOf(String id) {
-        return lines.list.stream().map(ILoggingEvent::getFormattedMessage).filter(l -> l.startsWith(id + ": ")).toList();
+        return lines.lines().stream().filter(l -> l.startsWith(id + ": ")).toList();
     }
 
     private List<String> awaitLines(String id, String last) throws InterruptedException {
