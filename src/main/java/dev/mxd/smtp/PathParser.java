@@ -62,8 +62,27 @@ final class PathParser {
         return name;
     }
 
-    /** Path = "<" [ A-d-l ":" ] Mailbox ">"; the source route is read and ignored (RFC 5321 §4.1.1.3, Appendix C). */
+    /**
+     * Path = "<" [ A-d-l ":" ] Mailbox ">"; the source route is read and ignored (RFC 5321 §4.1.1.3, Appendix C).
+     * A mailbox without the angle brackets ({@code MAIL FROM:user@example.org}, as some printers and
+     * scripts send) is taken too when nothing but a space or the end follows it, as Postfix takes it
+     * by default ({@code strict_rfc821_envelopes = no}) and Exim does.
+     */
     Mailbox path() {
+        if (peek() != '<') {
+            int start = i;
+            Mailbox bare;
+            try {
+                bare = mailbox();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("expected an address in angle brackets, like <user@example.org>, at '"
+                        + (start < s.length() ? s.substring(start) : "end of line") + "'");
+            }
+            if (!atEnd() && peek() != ' ') {
+                throw new IllegalArgumentException("expected an address in angle brackets, like <user@example.org>");
+            }
+            return bare;
+        }
         expect('<', "an address in angle brackets, like <user@example.org>");
         if (peek() == '@') {
             while (peek() == '@') {

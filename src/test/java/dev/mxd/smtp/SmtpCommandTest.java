@@ -64,6 +64,23 @@ class SmtpCommandTest {
         }
     }
 
+    /** Without angle brackets, as printers and scripts send it: taken, as Postfix and Exim take it, parameters and all. */
+    @Test
+    void aPathWithoutAngleBracketsIsTaken() {
+        SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:scanner@b.example");
+        assertThat(m.sender()).map(Mailbox::toString).contains("scanner@b.example");
+        SmtpCommand.Mail spaced = (SmtpCommand.Mail) parse("MAIL FROM: scanner@b.example SIZE=100 BODY=8BITMIME");
+        assertThat(spaced.sender()).map(Mailbox::toString).contains("scanner@b.example");
+        assertThat(spaced.parameters().size()).hasValue(100);
+        SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:alice@b.example NOTIFY=NEVER");
+        assertThat(r.recipient()).hasToString("alice@b.example");
+        assertThat(invalid("MAIL FROM:a@b.example>").summary()).startsWith("501 5.5.4").contains("angle brackets");
+        assertThat(invalid("MAIL FROM:").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:alice").summary()).startsWith("501 5.5.4").contains("angle brackets");
+        assertThat(invalid("RCPT TO:alice@b.example,bob@b.example").code()).isEqualTo(501);
+        assertThat(invalid("MAIL FROM:John Smith <a@b.example>").code()).isEqualTo(501);
+    }
+
     @Test
     void unknownAndMalformed() {
         assertThat(invalid("EXPN list").code()).isEqualTo(500);

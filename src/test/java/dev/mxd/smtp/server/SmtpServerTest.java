@@ -84,7 +84,7 @@ class SmtpServerTest {
             assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("503 5.5.1");
             assertThat(say(c, "DATA")).startsWith("503 5.5.1");
             assertThat(say(c, "FROB")).startsWith("500 5.5.2");
-            assertThat(say(c, "MAIL FROM:a@b.test")).startsWith("501 5.5.4");
+            assertThat(say(c, "MAIL FROM:<a@b.test")).startsWith("501 5.5.4");
             assertThat(say(c, "MAIL FROM:<a@b.test>")).startsWith("250 2.1.0");
             assertThat(say(c, "MAIL FROM:<a@b.test>")).startsWith("503 5.5.1");
             assertThat(say(c, "DATA")).startsWith("503 5.5.1");
