@@ -18,7 +18,7 @@ public final class FuzzCampaign {
 
     /** Every target: SMTP command line, mailbox, DATA text, DNS answers → MX plan, zone file, configuration. */
     public static final List<Class<?>> TARGETS = List.of(SmtpCommandFuzzer.class, MailboxFuzzer.class, DataDecoderFuzzer.class,
-            MxPlanFuzzer.class, ZoneFileFuzzer.class, ConfigFuzzer.class);
+            MxPlanFuzzer.class, ZoneFileFuzzer.class, ConfigFuzzer.class, MimeDowngradeFuzzer.class);
 
     private static final Pattern DONE = Pattern.compile("Done (\\d+) runs in (\\d+) second");
 

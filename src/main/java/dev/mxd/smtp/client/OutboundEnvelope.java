@@ -59,6 +59,11 @@ public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients
         return new OutboundEnvelope(sender, others, eightBit, smtputf8, ret, envid, content, requireTls);
     }
 
+    /** The same transaction with other content: the 7-bit form of 8-bit content, for instance. */
+    public OutboundEnvelope withContent(MessageContent other) {
+        return new OutboundEnvelope(sender, recipients, eightBit, smtputf8, ret, envid, other, requireTls);
+    }
+
     /** The same transaction with REQUIRETLS set to {@code value}. */
     public OutboundEnvelope withRequireTls(boolean value) {
         return new OutboundEnvelope(sender, recipients, eightBit, smtputf8, ret, envid, content, value);

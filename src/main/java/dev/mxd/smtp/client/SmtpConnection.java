@@ -414,7 +414,7 @@ public final class SmtpConnection implements AutoCloseable {
             } catch (IOException e) {
                 return completed(rcpts.stream().map(r -> (RecipientOutcome) deferred(r, SessionStage.MAIL, Optional.empty(),
                         EnhancedStatus.LOCAL_ERROR, "could not read the spooled message's header section (" + e.getMessage()
-                                + ") to tell whether it needs SMTPUTF8, which " + where + " does not offer", false)).toList(), false);
+                                + ") to tell whether it needs SMTPUTF8, which " + where + " does not offer", false)).toList());
             }
             if (plan instanceof AsciiTransaction.Refused refused) {
                 return refuseAll(rcpts, EnhancedStatus.NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + refused.reason()
@@ -427,18 +427,36 @@ public final class SmtpConnection implements AutoCloseable {
                         EnhancedStatus.NEEDS_SMTPUTF8, where + " does not offer SMTPUTF8 and " + l.reason() + " (RFC 6531 §3.2); not sent");
             }
             if (ascii.sent().isEmpty()) {
-                return completed(List.of(outcomes), false);
+                return completed(List.of(outcomes));
             }
             wire = ascii.envelope();
             sent = ascii.sent();
         }
-        long size = envelope.content().size();
+        if (envelope.eightBit() && !extensions.offers("8BITMIME")) {
+            // RFC 6152 §3: 8-bit text goes to a server without 8BITMIME only converted to 7 bit.
+            Optional<MessageContent> sevenBit;
+            try {
+                sevenBit = MimeDowngrade.of(wire.content());
+            } catch (IOException e) {
+                for (int i = 0; i < rcpts.size(); i++) {
+                    if (outcomes[i] == null) { // not left out already for want of SMTPUTF8
+                        outcomes[i] = deferred(rcpts.get(i), SessionStage.MAIL, Optional.empty(), EnhancedStatus.LOCAL_ERROR,
+                                "could not read the spooled message (" + e.getMessage() + ") to convert it to 7 bit for " + where
+                                        + ", which does not offer 8BITMIME", false);
+                    }
+                }
+                return completed(List.of(outcomes));
+            }
+            if (sevenBit.isPresent()) {
+                wire = wire.withContent(sevenBit.get());
+            }
+        }
+        long size = wire.content().size();
         if (extensions.maxSize().isPresent() && size > extensions.maxSize().getAsLong()) {
             return refuseAll(rcpts, EnhancedStatus.TOO_BIG, "message of " + size + " bytes is larger than the "
                     + extensions.maxSize().getAsLong() + " bytes " + where + " takes (SIZE, RFC 1870); not sent");
         }
-        boolean eightBitUnannounced = envelope.eightBit() && !extensions.offers("8BITMIME");
-        return rounds(envelope, wire, sent, outcomes, eightBitUnannounced);
+        return rounds(envelope, wire, sent, outcomes);
     }
 
     /**
@@ -452,8 +470,7 @@ public final class SmtpConnection implements AutoCloseable {
      * @param sent     for each recipient of {@code wire}, its index in {@code envelope}
      * @param outcomes one slot per recipient of {@code envelope}; the recipients left out are filled in
      */
-    private TransactionResult rounds(OutboundEnvelope envelope, OutboundEnvelope wire, List<Integer> sent, RecipientOutcome[] outcomes,
-                                     boolean eightBitUnannounced) {
+    private TransactionResult rounds(OutboundEnvelope envelope, OutboundEnvelope wire, List<Integer> sent, RecipientOutcome[] outcomes) {
         List<OutboundRecipient> original = envelope.recipients();
         OutboundEnvelope round = wire;
         List<Integer> indices = sent;
@@ -463,7 +480,7 @@ public final class SmtpConnection implements AutoCloseable {
             }
             TransactionResult result;
             try {
-                result = transaction(round, eightBitUnannounced);
+                result = transaction(round);
             } catch (IOException e) {
                 result = new TransactionResult.Failed(lost(e));
             }
@@ -484,7 +501,7 @@ public final class SmtpConnection implements AutoCloseable {
                     outcomes[i] = deferred(original.get(i), f.stage(), f.reply(), EnhancedStatus.BAD_CONNECTION, f.detail()
                             + " (in a new transaction for recipients refused as too many)", false);
                 }
-                return completed(List.of(outcomes), eightBitUnannounced);
+                return completed(List.of(outcomes));
             }
             List<RecipientOutcome> done = ((TransactionResult.Completed) result).recipients();
             List<Integer> again = new ArrayList<>();
@@ -498,7 +515,7 @@ public final class SmtpConnection implements AutoCloseable {
                 }
             }
             if (again.isEmpty() || !someAccepted || !reusable() || n >= sent.size()) {
-                return completed(List.of(outcomes), eightBitUnannounced);
+                return completed(List.of(outcomes));
             }
             List<OutboundRecipient> rest = new ArrayList<>();
             List<Integer> restIndices = new ArrayList<>();
@@ -537,7 +554,7 @@ public final class SmtpConnection implements AutoCloseable {
         return new RecipientOutcome.Failed(r, f.stage(), f.reply(), f.status(), f.detail());
     }
 
-    private TransactionResult transaction(OutboundEnvelope envelope, boolean eightBitUnannounced) throws IOException {
+    private TransactionResult transaction(OutboundEnvelope envelope) throws IOException {
         List<OutboundRecipient> rcpts = envelope.recipients();
         ClientSettings.Timeouts t = settings.timeouts();
         boolean pipelining = extensions.offers("PIPELINING");
@@ -579,17 +596,17 @@ public final class SmtpConnection implements AutoCloseable {
             }
         }
         replies.mail = replies.first(SessionStage.MAIL);
-        return finish(envelope, replies, eightBitUnannounced);
+        return finish(envelope, replies);
     }
 
     /** After the replies up to DATA: the content, and one outcome per recipient. */
-    private TransactionResult finish(OutboundEnvelope envelope, Replies replies, boolean eightBitUnannounced) throws IOException {
+    private TransactionResult finish(OutboundEnvelope envelope, Replies replies) throws IOException {
         List<OutboundRecipient> rcpts = envelope.recipients();
         boolean dataGo = replies.data != null && replies.data.code() / 100 == 3;
         if (!replies.mail.positive()) {
             endEmptyData(dataGo);
             String why = where + " refused MAIL FROM:<" + envelope.sender() + ">: " + replies.mail.summary();
-            return completed(rcpts.stream().map(r -> verdict(r, SessionStage.MAIL, replies.mail, why)).toList(), eightBitUnannounced);
+            return completed(rcpts.stream().map(r -> verdict(r, SessionStage.MAIL, replies.mail, why)).toList());
         }
         List<RecipientOutcome> outcomes = new ArrayList<>();
         List<Integer> accepted = new ArrayList<>();
@@ -605,7 +622,7 @@ public final class SmtpConnection implements AutoCloseable {
         }
         if (accepted.isEmpty()) {
             endEmptyData(dataGo);
-            return completed(outcomes, eightBitUnannounced);
+            return completed(outcomes);
         }
         if (!dataGo) {
             SmtpReply data = replies.data;
@@ -618,7 +635,7 @@ public final class SmtpConnection implements AutoCloseable {
                                 where + " answered DATA with " + data.summary() + " instead of 354", false)
                         : verdict(rcpts.get(i), SessionStage.DATA, data, where + " refused DATA: " + data.summary()));
             }
-            return completed(outcomes, eightBitUnannounced);
+            return completed(outcomes);
         }
         Optional<SmtpReply> fin = streamContent(envelope, accepted, outcomes);
         if (fin.isPresent()) {
@@ -631,7 +648,7 @@ public final class SmtpConnection implements AutoCloseable {
                         : verdict(r, SessionStage.FINAL_DOT, f, where + " refused the message after its content: " + f.summary()));
             }
         }
-        return completed(outcomes, eightBitUnannounced);
+        return completed(outcomes);
     }
 
     /**
@@ -816,11 +833,11 @@ public final class SmtpConnection implements AutoCloseable {
     private TransactionResult refuseAll(List<OutboundRecipient> rcpts, EnhancedStatus status, String detail) {
         Function<OutboundRecipient, RecipientOutcome> fail = r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(),
                 status, detail);
-        return completed(rcpts.stream().map(fail).toList(), false);
+        return completed(rcpts.stream().map(fail).toList());
     }
 
-    private static TransactionResult completed(List<RecipientOutcome> outcomes, boolean eightBitUnannounced) {
-        return new TransactionResult.Completed(outcomes, eightBitUnannounced);
+    private static TransactionResult completed(List<RecipientOutcome> outcomes) {
+        return new TransactionResult.Completed(outcomes);
     }
 
     private SessionFailure rejected(SmtpReply reply, String detail) {

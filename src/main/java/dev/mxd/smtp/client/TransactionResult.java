@@ -9,12 +9,9 @@ public sealed interface TransactionResult {
     /**
      * Every recipient has an outcome, in the envelope's order.
      *
-     * @param recipients         one outcome per recipient
-     * @param eightBitUnannounced 8-bit content went to a server that does not announce 8BITMIME, as
-     *                           Postfix does by default (RFC 6152 §3 asks to convert instead; nearly
-     *                           every server takes it)
+     * @param recipients one outcome per recipient
      */
-    record Completed(List<RecipientOutcome> recipients, boolean eightBitUnannounced) implements TransactionResult {
+    record Completed(List<RecipientOutcome> recipients) implements TransactionResult {
         public Completed {
             recipients = List.copyOf(recipients);
         }

@@ -44,6 +44,7 @@ class SmtpConnectionPeerTest {
     private static final String BIG = "127.0.0.57";
     private static final String FAST = "127.0.0.58";
     private static final String FAST_LOCK_STEP = "127.0.0.59";
+    private static final String SEVEN_BIT = "127.0.0.60";
 
     /** Dot-leading lines, a lone dot, UTF-8 and Latin-1 8-bit bytes, LF line ends as a spool may keep them. */
     private static final byte[] MESSAGE = concat(("From: a@client.test\nTo: b@example.test\nSubject: dots and 8 bit\n"
@@ -57,7 +58,7 @@ class SmtpConnectionPeerTest {
 
     @BeforeAll
     static void startPeers() throws Exception {
-        port = FreePort.tcpOn(PIPELINED, LOCK_STEP, SOFT_RCPT, HARD_RCPT, POSTFIX, BEHIND_POSTFIX, BIG, FAST, FAST_LOCK_STEP);
+        port = FreePort.tcpOn(PIPELINED, LOCK_STEP, SOFT_RCPT, HARD_RCPT, POSTFIX, BEHIND_POSTFIX, BIG, FAST, FAST_LOCK_STEP, SEVEN_BIT);
         dumps = Files.createTempDirectory("mxd-client-dumps");
         Files.setPosixFilePermissions(dumps, PosixFilePermissions.fromString("rwxrwxrwx")); // smtp-sink writes as nobody
         peers.add(SmtpSink.start(PIPELINED, port, "-d", dumpDir(PIPELINED)));
@@ -68,6 +69,7 @@ class SmtpConnectionPeerTest {
         peers.add(SmtpSink.start(BIG, port, "-d", dumpDir(BIG)));
         peers.add(SmtpSink.start(FAST, port));
         peers.add(SmtpSink.start(FAST_LOCK_STEP, port, "-p"));
+        peers.add(SmtpSink.start(SEVEN_BIT, port, "-8", "-d", dumpDir(SEVEN_BIT)));
         peers.add(PostfixServer.start(POSTFIX + ":" + port, "example.test", "[" + BEHIND_POSTFIX + "]:" + port));
     }
 
@@ -122,6 +124,35 @@ class SmtpConnectionPeerTest {
         assertThat(dump.record("X-Mail-Args")).containsExactly("<a@client.test> BODY=8BITMIME");
         assertThat(dump.record("X-Rcpt-Args")).containsExactly("<b@example.test> NOTIFY=FAILURE ORCPT=rfc822;b@example.test");
         assertThat(dump.record("X-Helo-Args")).containsExactly("client.mxd.test");
+    }
+
+    /**
+     * smtp-sink without 8BITMIME (-8): the 8-bit message goes without BODY=8BITMIME, in
+     * quoted-printable, and Jakarta Mail decodes what the sink stored to the original body.
+     */
+    @Test
+    void aServerWithout8bitmimeGetsQuotedPrintable() throws Exception {
+        try (SmtpConnection c = connect(SEVEN_BIT, TlsPolicy.NONE)) {
+            assertThat(c.extensions().offers("8BITMIME")).isFalse();
+            assertThat(completed(c.send(message(MESSAGE, "b@example.test"))).accepted()).hasSize(1);
+        }
+        SinkDump dump = SinkDump.await(dumpsOf(SEVEN_BIT), 1).get(0);
+        assertThat(dump.record("X-Mail-Args")).containsExactly("<a@client.test>");
+        byte[] stored = dump.message();
+        for (byte b : stored) {
+            assertThat(b).as("7-bit octet").isNotNegative();
+        }
+        String text = new String(stored, StandardCharsets.US_ASCII);
+        assertThat(text).contains("Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n");
+        jakarta.mail.internet.MimeMessage parsed = new jakarta.mail.internet.MimeMessage(
+                jakarta.mail.Session.getInstance(new java.util.Properties()), new java.io.ByteArrayInputStream(stored));
+        byte[] body;
+        try (InputStream in = parsed.getInputStream()) {
+            body = in.readAllBytes();
+        }
+        String original = new String(MESSAGE, StandardCharsets.ISO_8859_1);
+        assertThat(new String(body, StandardCharsets.ISO_8859_1).replace("\r\n", "\n"))
+                .isEqualTo(original.substring(original.indexOf("\n\n") + 2));
     }
 
     @Test

@@ -441,17 +441,35 @@ class SmtpConnectionTest {
     }
 
     @Test
-    void eightBitContentAsksForBody8bitmimeOrSaysItWentUnannounced() throws IOException {
-        OutboundEnvelope e = envelope("a@fake.test").withEightBit(true);
+    void eightBitContentAsksForBody8bitmimeOrIsConvertedTo7Bit() throws IOException {
+        byte[] text = "Subject: 8 bit\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nK\u00f6ln = 5\r\n"
+                .getBytes(StandardCharsets.UTF_8);
+        OutboundEnvelope e = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("a@fake.test")), MessageContent.of(text))
+                .withEightBit(true);
         FakeSmtpServer with = server(FULL, c -> null);
-        TransactionResult.Completed a = completed(connect(with).send(e));
+        assertThat(completed(connect(with).send(e)).accepted()).hasSize(1);
         assertThat(with.commands("MAIL").get(0)).contains(" BODY=8BITMIME");
-        assertThat(a.eightBitUnannounced()).isFalse();
-        FakeSmtpServer without = server(List.of("PIPELINING"), c -> null);
-        TransactionResult.Completed b = completed(connect(without).send(e));
-        assertThat(without.commands("MAIL").get(0)).doesNotContain("BODY=");
-        assertThat(b.eightBitUnannounced()).isTrue();
-        assertThat(b.accepted()).hasSize(1);
+        assertThat(with.messages.get(0)).isEqualTo(text);
+        // RFC 6152 §3: no BODY=8BITMIME where it is not offered, and the text converted, its SIZE= the converted size.
+        FakeSmtpServer without = server(List.of("PIPELINING", "SIZE 1000"), c -> null);
+        assertThat(completed(connect(without).send(e)).accepted()).hasSize(1);
+        String sent = new String(without.messages.get(0), StandardCharsets.US_ASCII);
+        assertThat(sent).isEqualTo("Subject: 8 bit\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Transfer-Encoding: quoted-printable\r\n\r\nK=C3=B6ln =3D 5\r\n");
+        assertThat(without.commands("MAIL").get(0)).doesNotContain("BODY=").contains(" SIZE=" + sent.length());
+    }
+
+    /** The converted size counts against the server's SIZE: a message that fits only in 8 bit is refused unsent. */
+    @Test
+    void theConvertedSizeIsWhatMustFit() throws IOException {
+        byte[] text = ("Subject: s\r\n\r\n" + "\u00e9".repeat(100) + "\r\n").getBytes(StandardCharsets.UTF_8);
+        OutboundEnvelope e = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("a@fake.test")), MessageContent.of(text))
+                .withEightBit(true);
+        FakeSmtpServer small = server(List.of("PIPELINING", "SIZE " + (text.length + 100)), c -> null);
+        RecipientOutcome o = completed(connect(small).send(e)).recipients().get(0);
+        assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
+        assertThat(o.detail()).contains("larger than the " + (text.length + 100) + " bytes");
+        assertThat(small.commands("MAIL")).isEmpty();
     }
 
     @Test
