@@ -102,7 +102,15 @@ final class PathParser {
     Mailbox mailbox() {
         String local = peek() == '"' ? quotedString() : dotString();
         expect('@', "'@' and a domain after the local part");
-        String domain = peek() == '[' ? addressLiteral() : domain();
+        String domain;
+        if (peek() == '[') {
+            domain = addressLiteral();
+        } else {
+            domain = domain();
+            if (peek() == '.' && finalDot()) {
+                i++; // "user@example.org.": the root's dot, dropped as Postfix's trivial-rewrite drops it
+            }
+        }
         if (local.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 64 && local.chars().allMatch(c -> c < 0x80)) {
             throw new IllegalArgumentException("local part longer than 64 octets (RFC 5321 §4.5.3.1.1)");
         }
@@ -177,11 +185,16 @@ final class PathParser {
             if (i == label || s.charAt(label) == '-' || s.charAt(i - 1) == '-' || i - label > 63) {
                 throw new IllegalArgumentException("invalid domain at '" + s.substring(start) + "'");
             }
-        } while (peek() == '.' && !(hello && i == s.length() - 1));
+        } while (peek() == '.' && !(hello && i == s.length() - 1) && !(!hello && finalDot()));
         if (i - start > 255) {
             throw new IllegalArgumentException("domain longer than 255 octets (RFC 5321 §4.5.3.1.2)");
         }
         return s.substring(start, i);
+    }
+
+    /** The dot at the cursor ends a path's domain: '>', a space or the end follows it. */
+    private boolean finalDot() {
+        return i + 1 == s.length() || s.charAt(i + 1) == '>' || s.charAt(i + 1) == ' ';
     }
 
     /** address-literal = "[" ( IPv4 / "IPv6:" IPv6 / General-address-literal ) "]" (RFC 5321 §4.1.3). */

@@ -81,6 +81,18 @@ class SmtpCommandTest {
         assertThat(invalid("MAIL FROM:John Smith <a@b.example>").code()).isEqualTo(501);
     }
 
+    /** "user@example.org." names the same domain (the root's dot): taken, the dot dropped, as Postfix drops it. */
+    @Test
+    void aFinalDotInThePathsDomainIsDropped() {
+        SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<alice@b.example.> NOTIFY=NEVER");
+        assertThat(r.recipient()).hasToString("alice@b.example");
+        SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:a@b.example. SIZE=10");
+        assertThat(m.sender()).map(Mailbox::toString).contains("a@b.example");
+        assertThat(invalid("RCPT TO:<alice@b.example..>").code()).isEqualTo(501);
+        assertThat(invalid("RCPT TO:<alice@.>").code()).isEqualTo(501);
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<alice@b.example.x.>")).recipient()).hasToString("alice@b.example.x");
+    }
+
     @Test
     void unknownAndMalformed() {
         assertThat(invalid("EXPN list").code()).isEqualTo(500);
