@@ -172,11 +172,20 @@ public final class DsnWriter {
     /**
      * RFC 3464 §2.3.1: "addr-type;address" with the address in xtext, as the ORCPT parameter
      * carried it (RFC 3461 §4.2). The type, an atom when mxd accepted it, is encoded the same way
-     * so that nothing from an envelope on disk can end the field.
+     * so that nothing from an envelope on disk can end the field. An rfc822 address with UTF-8 in it
+     * is written as RFC 6533 §3's utf-8 type (the report is then message/global-delivery-status).
      */
     private static String originalRecipient(String orcpt) {
         int semi = orcpt.indexOf(';');
-        return semi < 0 ? "unknown;" + xtext(orcpt) : xtext(orcpt.substring(0, semi)) + ";" + xtext(orcpt.substring(semi + 1));
+        if (semi < 0) {
+            return "unknown;" + xtext(orcpt);
+        }
+        String type = orcpt.substring(0, semi);
+        String address = orcpt.substring(semi + 1);
+        if (type.equalsIgnoreCase("rfc822") && !ascii(address)) {
+            return "utf-8;" + dev.mxd.smtp.Xtext.encodeUtf8Address(address); // RFC 6533 §3: a UTF-8 address is of type utf-8
+        }
+        return xtext(type) + ";" + xtext(address);
     }
 
     /** RFC 3461 §4 xtext, keeping UTF-8 as it is (it only occurs in an SMTPUTF8 report, RFC 6533 §3). */

@@ -633,8 +633,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         List<OutboundRecipient> rcpts = new ArrayList<>();
         for (RecipientStatus r : recipients) {
             RcptParameters dsn = r.recipient().dsn();
-            Optional<String> orcpt = dsn.orcpt().map(o -> o.regionMatches(true, 0, "rfc822;", 0, 7) ? o.substring(7) : o);
-            rcpts.add(new OutboundRecipient(r.recipient().address().toString(), dsn.notifyOn(), orcpt));
+            // "type;address" as the client gave it (RFC 3461 §4.2); it goes on with its own type.
+            Optional<String> orcpt = dsn.orcpt().map(o -> o.indexOf(';') > 0 ? o.substring(o.indexOf(';') + 1) : o);
+            String type = dsn.orcpt().filter(o -> o.indexOf(';') > 0).map(o -> o.substring(0, o.indexOf(';'))).orElse("rfc822");
+            rcpts.add(new OutboundRecipient(r.recipient().address().toString(), dsn.notifyOn(), orcpt, type));
         }
         MailParameters p = e.parameters();
         return new OutboundEnvelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,

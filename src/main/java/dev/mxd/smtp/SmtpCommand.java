@@ -302,7 +302,10 @@ public sealed interface SmtpCommand {
         if (!type.matches("[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")) {
             throw new IllegalArgumentException("ORCPT address type '" + type + "' is not an atom like rfc822 (RFC 3461 §4.2)");
         }
-        String address = Xtext.decode(value.substring(semi + 1));
+        // RFC 6533 §3: a utf-8 address (UTF-8, or \x{HEX} in its ASCII form) is kept as the rfc822
+        // address it names, as an ORCPT=rfc822;j+C3+BCrgen@... from Postfix is; it goes on that way.
+        boolean utf8 = type.equalsIgnoreCase("utf-8");
+        String address = utf8 ? Xtext.decodeUtf8Address(value.substring(semi + 1)) : Xtext.decode(value.substring(semi + 1));
         for (int i = 0; i < address.length(); i++) {
             char c = address.charAt(i);
             if (Character.isISOControl(c)) {
@@ -310,7 +313,7 @@ public sealed interface SmtpCommand {
                         "ORCPT address must not contain control characters (RFC 3461 §4.2); +%02X is not allowed", (int) c & 0xff));
             }
         }
-        return type + ";" + address;
+        return (utf8 ? "rfc822" : type) + ";" + address;
     }
 
     /** A parameter problem that has its own reply code rather than 501. */

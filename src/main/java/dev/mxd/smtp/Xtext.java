@@ -47,6 +47,53 @@ public final class Xtext {
         return new String(octets, 0, n, StandardCharsets.ISO_8859_1);
     }
 
+    /**
+     * Decodes the address of an RFC 6533 §3 {@code utf-8} ORCPT: utf-8-addr-xtext or
+     * utf-8-addr-unitext, printable ASCII as it is, UTF-8 as it is, and "\x{HEX}" for any code
+     * point (how '+', '=', '\\', a space or a non-ASCII character is written in the ASCII form).
+     * A bare '+' or '=' is refused: RFC 6533's form has no "+HEX".
+     */
+    public static String decodeUtf8Address(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); ) {
+            char c = text.charAt(i);
+            if (c == '\\') {
+                int close = text.indexOf('}', i);
+                String hex = close < 0 || !text.startsWith("\\x{", i) ? "" : text.substring(i + 3, close);
+                if (!hex.matches("[0-9A-Fa-f]{1,6}") || Integer.parseInt(hex, 16) > Character.MAX_CODE_POINT
+                        || Character.getType(Integer.parseInt(hex, 16)) == Character.SURROGATE) {
+                    throw new IllegalArgumentException("'" + text + "': '\\' must start a \\x{HEX} code point (RFC 6533 §3)");
+                }
+                b.appendCodePoint(Integer.parseInt(hex, 16));
+                i = close + 1;
+            } else if (c <= ' ' || c == 0x7f || c == '=' || c == '+') {
+                throw new IllegalArgumentException("'" + text + "' contains a character that must be written \\x{HEX} (RFC 6533 §3)");
+            } else {
+                b.append(c);
+                i++;
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * An address as RFC 6533 §3 utf-8-addr-unitext, for a message/global-delivery-status field:
+     * UTF-8 and printable ASCII as they are, '+', '=', '\\', spaces and controls as \x{HEX}.
+     */
+    public static String encodeUtf8Address(String address) {
+        StringBuilder sb = new StringBuilder(address.length() + 8);
+        address.codePoints().forEach(cp -> {
+            if (cp > ' ' && cp != 0x7f && cp != '+' && cp != '=' && cp != '\\' && !(cp >= 0x80 && cp < 0xa0)
+                    && !Character.isISOControl(cp) && Character.getType(cp) != Character.FORMAT
+                    && cp != 0x2028 && cp != 0x2029) {
+                sb.appendCodePoint(cp);
+            } else {
+                sb.append("\\x{").append(Integer.toHexString(cp).toUpperCase(java.util.Locale.ROOT)).append('}');
+            }
+        });
+        return sb.toString();
+    }
+
     /** Encodes a value as xtext; non-ASCII goes as its UTF-8 octets, each "+" and two hex digits. */
     public static String encode(String value) {
         return encode(value, false);

@@ -133,6 +133,16 @@ class DsnWriterTest {
                 .contains("Original-Envelope-Id: ENV-42\r\n", "Original-Recipient: rfc822;B+2Bx@example.org\r\n");
     }
 
+    /** RFC 6533 §3: an original recipient with UTF-8 in it is of type utf-8, '+' and '=' written \\x{HEX}. */
+    @Test
+    void aUtf8OriginalRecipientIsOfTypeUtf8() {
+        DsnReport.Recipient r = new DsnReport.Recipient("j\u00fcrgen@example.org", Optional.of("rfc822;j\u00fcrgen+x=y@example.org"),
+                DsnReport.Action.FAILED, "5.1.1", Optional.empty(), Optional.empty(), Instant.parse("2026-11-26T10:05:00Z"));
+        assertThat(DsnWriter.deliveryStatus(new DsnReport("mx.example.test", "Q1", Optional.empty(), "alice@example.test",
+                DsnReport.Audience.SENDER, Instant.parse("2026-11-26T10:00:00Z"), List.of(r), true, false, ORIGINAL)))
+                .contains("Original-Recipient: utf-8;j\u00fcrgen\\x{2B}x\\x{3D}y@example.org\r\n");
+    }
+
     /** RFC 5322 §2.1.1: no line of a DSN is longer than 998 octets, even a Diagnostic-Code without spaces. */
     @Test
     void noLineIsLongerThan998OctetsEvenForALongTokenWithoutSpaces() throws Exception {

@@ -14,6 +14,7 @@ import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.DsnNotify;
 import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.mail.ClientInfo;
@@ -31,6 +32,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.ArrayList;
+import java.util.Set;
 import java.util.Optional;
 import java.util.stream.IntStream;
 import java.util.function.Function;
@@ -171,6 +174,30 @@ class RemoteDeliveryAgentTest {
                 assertThat(r.detail()).contains("passed over");
             });
             assertThat(mx.commands("EHLO").size() + mx.commands("HELO").size()).isEqualTo(before);
+        }
+    }
+
+    /**
+     * ORCPT goes on to a DSN server with the type it came with (RFC 3461 §4.2): an x400 address
+     * stays x400, where it went out as "rfc822;x400;..."; an rfc822 one with UTF-8 goes as its
+     * UTF-8 octets in xtext, as Postfix writes it.
+     */
+    @Test
+    void orcptGoesOnWithItsOwnType() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("DSN"), c -> null)) {
+            Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+            List<RecipientStatus> pending = new ArrayList<>();
+            for (String[] r : new String[][] {{"x@agent.test", "x400;c=us;a= ;s=Smith"}, {"u@agent.test", "rfc822;j\u00fcrgen@agent.test"}}) {
+                pending.add(new RecipientStatus(new Recipient(Mailbox.parse(r[0]), new RcptParameters(Set.of(DsnNotify.FAILURE),
+                        Optional.of(r[1])), new Route.Relay("agent.test")), DeliveryState.PENDING, "", Instant.now()));
+            }
+            Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, pending,
+                    new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+            assertThat(after(pending, agent(mx.address().getPort(), hosts()).deliver(e, text, pending)))
+                    .allSatisfy(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(mx.commands("RCPT")).containsExactly(
+                    "RCPT TO:<x@agent.test> NOTIFY=FAILURE ORCPT=x400;c+3Dus;a+3D+20;s+3DSmith",
+                    "RCPT TO:<u@agent.test> NOTIFY=FAILURE ORCPT=rfc822;j+C3+BCrgen@agent.test");
         }
     }
 

@@ -93,6 +93,24 @@ class SmtpCommandTest {
         assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<alice@b.example.x.>")).recipient()).hasToString("alice@b.example.x");
     }
 
+    /**
+     * RFC 6533 §3: ORCPT=utf-8; in its ASCII form (\\x{HEX}) or in UTF-8 names the same address as
+     * Postfix's rfc822;j+C3+BCrgen, and is kept that way; '+', '=', controls and bad code points are 501.
+     */
+    @Test
+    void anOrcptOfTypeUtf8IsTaken() {
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> ORCPT=utf-8;j\\x{FC}rgen@b.example")).parameters().orcpt())
+                .contains("rfc822;j\u00fcrgen@b.example");
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> ORCPT=UTF-8;j\u00fcrgen@b.example")).parameters().orcpt())
+                .contains("rfc822;j\u00fcrgen@b.example");
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> ORCPT=utf-8;a\\x{2B}b\\x{1F600}@b.example")).parameters().orcpt())
+                .contains("rfc822;a+b\uD83D\uDE00@b.example");
+        for (String bad : new String[] {"a\\x{0A}b@b.example", "a+2Bb@b.example", "a\\x{D800}@b.example", "a\\x{110000}@b.example",
+            "a\\x{}@b.example", "a\\xFC@b.example", "a=b@b.example", "a\\x{FC@b.example"}) {
+            assertThat(invalid("RCPT TO:<a@b.example> ORCPT=utf-8;" + bad).summary()).as(bad).startsWith("501 5.5.4");
+        }
+    }
+
     @Test
     void unknownAndMalformed() {
         assertThat(invalid("EXPN list").code()).isEqualTo(500);

@@ -55,7 +55,7 @@ sealed interface AsciiTransaction {
             OutboundRecipient r = rcpts.get(i);
             Optional<String> address = ascii(r.address());
             if (address.isPresent()) {
-                ascii.add(new OutboundRecipient(address.get(), r.notifyOn(), r.orcpt()));
+                ascii.add(new OutboundRecipient(address.get(), r.notifyOn(), r.orcpt(), r.orcptType()));
                 sent.add(i);
             } else {
                 left.add(new LeftOut(i, "the recipient address <" + r.address() + "> "

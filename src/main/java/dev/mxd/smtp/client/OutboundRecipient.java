@@ -11,11 +11,21 @@ import java.util.Set;
  *
  * @param address the forward-path mailbox, without angle brackets: "user@example.org"
  * @param notifyOn NOTIFY= values; empty: no NOTIFY parameter (the server's default applies)
- * @param orcpt   the original recipient as an RFC 3461 §4.2 address, without the "rfc822;" type
+ * @param orcpt   the original recipient as an RFC 3461 §4.2 address, without its type
+ * @param orcptType the address type of {@code orcpt}: "rfc822" nearly always (RFC 3461 §4.2
+ *                allows others, such as "x400", which go on as they came)
  */
-public record OutboundRecipient(String address, Set<DsnNotify> notifyOn, Optional<String> orcpt) {
+public record OutboundRecipient(String address, Set<DsnNotify> notifyOn, Optional<String> orcpt, String orcptType) {
+
+    /** A recipient whose original recipient, if any, is an rfc822 address. */
+    public OutboundRecipient(String address, Set<DsnNotify> notifyOn, Optional<String> orcpt) {
+        this(address, notifyOn, orcpt, "rfc822");
+    }
 
     public OutboundRecipient {
+        if (orcptType.isEmpty()) {
+            throw new IllegalArgumentException("an ORCPT address type cannot be empty");
+        }
         OutboundEnvelope.checkPath(address, "recipient");
         if (address.isEmpty()) {
             throw new IllegalArgumentException("a recipient cannot be the null path <>");

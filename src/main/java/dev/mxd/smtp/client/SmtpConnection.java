@@ -808,7 +808,7 @@ public final class SmtpConnection implements AutoCloseable {
             if (!r.notifyOn().isEmpty()) {
                 sb.append(" NOTIFY=").append(r.notifyOn().stream().sorted().map(Enum::name).collect(Collectors.joining(",")));
             }
-            r.orcpt().ifPresent(o -> sb.append(" ORCPT=rfc822;").append(Xtext.encode(o)));
+            r.orcpt().ifPresent(o -> sb.append(" ORCPT=").append(Xtext.encode(r.orcptType())).append(';').append(Xtext.encode(o)));
         }
         return sb.toString();
     }

@@ -427,6 +427,15 @@ class SmtpConnectionTest {
         assertThat(without.commands("RCPT").get(0)).doesNotContain("NOTIFY").doesNotContain("ORCPT");
     }
 
+    /** An ORCPT of another type than rfc822 goes with its type, both in xtext. */
+    @Test
+    void orcptOfAnotherTypeKeepsItsType() throws IOException {
+        OutboundRecipient r = new OutboundRecipient("a@fake.test", Set.of(DsnNotify.FAILURE), Optional.of("c=us;a= ;s=Smith"), "x400");
+        FakeSmtpServer s = server(FULL, c -> null);
+        completed(connect(s).send(OutboundEnvelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))));
+        assertThat(s.commands("RCPT")).singleElement().asString().startsWith("RCPT TO:<a@fake.test> NOTIFY=FAILURE ORCPT=x400;c+3Dus;a+3D+20;s+3DSmith");
+    }
+
     /** An ORCPT with a line break or space in it (an envelope from an older spool) goes on as xtext, one command line. */
     @Test
     void orcptWithALineBreakGoesOnXtextEncoded() throws IOException {
