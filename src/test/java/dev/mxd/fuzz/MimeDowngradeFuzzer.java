@@ -23,6 +23,8 @@ public final class MimeDowngradeFuzzer {
         "Content-Type: multipart/digest; boundary=d\r\n",
         "Content-Type: message/rfc822\r\n",
         "Content-Type: text/plain\r\n",
+        "Content-Type: application/octet-stream\r\n",
+        "Content-Type: message/global\r\n",
         "Content-Transfer-Encoding: 8bit\r\n",
         "Content-Transfer-Encoding: binary\r\n",
         "Content-Transfer-Encoding: base64\r\n",
@@ -30,7 +32,7 @@ public final class MimeDowngradeFuzzer {
         "MIME-Version: 1.0\r\n",
         "Subject: x\r\n",
         " folded\r\n",
-        "--b\r\n", "--b--\r\n", "--b c\r\n", "--b c--\r\n", "--d\r\n", "--d--\r\n",
+        "--b\r\n", "--b--\r\n", "--b junk\r\n", "--b c\r\n", "--b c--\r\n", "--d\r\n", "--d--\r\n",
         "\r\n", "\n", "\r", "-", "=", " ", "\t",
     };
 

@@ -223,6 +223,9 @@ public final class MimeDowngrade {
         private int column;
         private int pendingSpace = -1;         // a space or tab that is trailing if the line ends next
         private boolean pendingCr;
+        private boolean binary;                // a part that is not text: its line breaks are data (=0D=0A)
+        private int pendingBreak;              // binary: a line break held back, 2 for CRLF, 1 for LF, 0 none
+        private boolean boundaryLineGoesOn;    // a boundary line longer than a piece: its rest passes
 
         Converter(BitSet eightBit, boolean scanning) {
             this.eightBit = eightBit;
@@ -230,7 +233,13 @@ public final class MimeDowngrade {
         }
 
         void piece(byte[] b, int len, boolean startsLine, boolean endsLine) {
-            if (startsLine && endsLine && !frames.isEmpty() && boundary(b, len)) {
+            if (boundaryLineGoesOn) {            // the rest of a long boundary line
+                out.write(b, 0, len);
+                boundaryLineGoesOn = !endsLine;
+                return;
+            }
+            if (startsLine && !frames.isEmpty() && boundary(b, len)) {
+                boundaryLineGoesOn = !endsLine;
                 return;
             }
             switch (mode) {
@@ -258,13 +267,22 @@ public final class MimeDowngrade {
             if (mode == Mode.HEADER) {
                 writeHeader(null, false);
             } else if (mode == Mode.QUOTED_PRINTABLE) {
-                if (pendingCr) {
-                    flushSpace(false);
-                    escaped('\r');
-                    pendingCr = false;
-                }
-                flushSpace(true); // the last line's end follows (the client ends it)
+                endEncoded(); // the last line's end follows (the client ends it)
             }
+        }
+
+        /** The end of an encoded part: a CR held back is data, a line break held back is the delimiter's. */
+        private void endEncoded() {
+            if (pendingCr) {
+                pendingCr = false;
+                flushSpace(false);
+                escaped('\r');
+            }
+            if (pendingBreak != 0) {
+                pendingBreak = 0;
+                hardBreak();
+            }
+            flushSpace(true);
         }
 
         // ---- boundaries (RFC 2046 §5.1.1)
@@ -300,24 +318,17 @@ public final class MimeDowngrade {
             return false;
         }
 
-        /** 0 for "--boundary", 1 for "--boundary--", each with optional white space; -1 for neither. */
+        /**
+         * 0 for a line that starts "--boundary", 1 for one that starts "--boundary--", -1 for
+         * neither. What follows on the line does not matter: RFC 2046 §5.1.1 asks implementors to
+         * compare the boundary with the beginning of each line only, and Postfix does so.
+         */
         private static int delimiter(byte[] b, int len, byte[] boundary) {
             int end = 2 + boundary.length;
             if (len < end || !Arrays.equals(b, 2, end, boundary, 0, boundary.length)) {
                 return -1;
             }
-            int close = 0;
-            if (len >= end + 2 && b[end] == '-' && b[end + 1] == '-') {
-                close = 1;
-                end += 2;
-            }
-            for (int i = end; i < len; i++) {
-                byte c = b[i];
-                if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-                    return -1;
-                }
-            }
-            return close;
+            return len >= end + 2 && b[end] == '-' && b[end + 1] == '-' ? 1 : 0;
         }
 
         private void endEntity() {
@@ -325,7 +336,7 @@ public final class MimeDowngrade {
                 writeHeader(null, false);
             }
             if (mode == Mode.QUOTED_PRINTABLE) {
-                flushSpace(true);
+                endEncoded();
             }
             watched = -1;
         }
@@ -367,6 +378,9 @@ public final class MimeDowngrade {
                 i++;
             }
             int name = i;
+            if (i == len && len == PIECE) {
+                return true; // a field name longer than a piece: its colon is further on
+            }
             while (i < len && (b[i] == ' ' || b[i] == '\t')) { // "Subject :", the obsolete form (RFC 5322 §4.5)
                 i++;
             }
@@ -375,35 +389,43 @@ public final class MimeDowngrade {
 
         /** The current entity's header section is complete: decide what its body is. */
         private void headerEnded() {
-            String type = field("content-type").map(v -> v.split(";", 2)[0].trim().toLowerCase(Locale.ROOT))
+            String type = field("content-type").map(v -> token(v.split(";", 2)[0]))
                     .filter(t -> !t.isEmpty()).orElse(digestPart ? "message/rfc822" : "text/plain");
-            Optional<String> declared = field("content-transfer-encoding")
-                    .map(v -> v.trim().split("[ \t(;]", 2)[0].toLowerCase(Locale.ROOT)); // "8bit (comment)" is 8bit
-            String cte = declared.orElse("7bit");
+            String cte = field("content-transfer-encoding").map(MimeDowngrade::token).orElse("7bit");
             boolean eightBitLabel = cte.equals("8bit") || cte.equals("binary");
             boolean identity = eightBitLabel || cte.equals("7bit");
             boolean nested = depth < MAX_DEPTH;
-            Optional<String> boundary = type.startsWith("multipart/") ? field("content-type").flatMap(MimeDowngrade::boundaryOf)
-                    : Optional.empty();
-            if (nested && boundary.isPresent() && identity) {
+            boolean multipart = type.startsWith("multipart/");
+            // RFC 2046 §5.1, §5.2: a multipart and these message types are never encoded, whatever is in them.
+            boolean composite = multipart || type.equals("message/rfc822") || type.equals("message/partial")
+                    || type.equals("message/external-body");
+            Optional<String> boundary = multipart ? field("content-type").flatMap(MimeDowngrade::boundaryOf) : Optional.empty();
+            if (composite && nested && identity && boundary.isPresent()) {
                 writeHeader(eightBitLabel ? "7bit" : null, false);
                 frames.push(new Frame(boundary.get().getBytes(StandardCharsets.ISO_8859_1), type.equals("multipart/digest"), depth));
                 mode = Mode.PASS;                // the preamble
                 watched = -1;
-            } else if (nested && type.equals("message/rfc822") && identity) {
+            } else if (composite && nested && identity && type.equals("message/rfc822")) {
                 writeHeader(eightBitLabel ? "7bit" : null, false);
                 mode = Mode.HEADER;              // the message inside
                 depth++;
                 digestPart = false;
+            } else if (composite) {
+                writeHeader(null, false);        // a structure not followed (too deep, no boundary) passes as it is
+                mode = Mode.PASS;
+                watched = -1;
             } else {
                 int leaf = leaves++;
                 boolean encode = eightBitLabel || cte.equals("7bit") && !scanning && eightBit.get(leaf);
                 if (encode) {
                     writeHeader("quoted-printable", depth == 0 && field("mime-version").isEmpty());
                     mode = Mode.QUOTED_PRINTABLE;
+                    // RFC 2045 §6.7 rule 4: only text has line breaks; other types' CR and LF are data.
+                    binary = !type.startsWith("text/") && !type.startsWith("message/");
                     column = 0;
                     pendingSpace = -1;
                     pendingCr = false;
+                    pendingBreak = 0;
                     watched = -1;
                 } else {
                     writeHeader(null, false);
@@ -483,19 +505,27 @@ public final class MimeDowngrade {
         // ---- quoted-printable (RFC 2045 §6.7)
 
         private void encode(int c) {
+            if (pendingBreak != 0) {       // binary: more data follows, so the line break was data
+                flushSpace(false);
+                if (pendingBreak == 2) {
+                    escaped('\r');
+                }
+                escaped('\n');
+                pendingBreak = 0;
+            }
             if (pendingCr) {
                 pendingCr = false;
                 if (c == '\n') {
-                    hardBreak();
+                    lineBreak(2);
                     return;
                 }
                 flushSpace(false);
-                escaped('\r');             // a CR on its own is text
+                escaped('\r');             // a CR on its own is data
             }
             if (c == '\r') {
                 pendingCr = true;
             } else if (c == '\n') {
-                hardBreak();
+                lineBreak(1);
             } else if (c == ' ' || c == '\t') {
                 flushSpace(false);
                 pendingSpace = c;
@@ -511,6 +541,15 @@ public final class MimeDowngrade {
                 } else {
                     escaped(c);
                 }
+            }
+        }
+
+        /** A line break of the part: a hard break in text; in other types held back, since it may be the delimiter's. */
+        private void lineBreak(int octets) {
+            if (binary) {
+                pendingBreak = octets;
+            } else {
+                hardBreak();
             }
         }
 
@@ -555,52 +594,55 @@ public final class MimeDowngrade {
         }
     }
 
-    /** The boundary parameter of a Content-Type value (RFC 2045 §5.1: a token or a quoted string), 1 to 70 characters. */
+    /** The longest boundary taken: RFC 2046 says 70, Postfix takes up to its mime_boundary_length_limit, 2048. */
+    static final int MAX_BOUNDARY = 2048;
+
+    /**
+     * The boundary parameter of a Content-Type value (RFC 2045 §5.1: a token or a quoted string),
+     * 1 to {@link #MAX_BOUNDARY} characters. One pass over the value, whatever it holds.
+     */
     static Optional<String> boundaryOf(String contentType) {
-        int i = 0;
         int n = contentType.length();
+        int i = skipTo(contentType, 0, ';');   // past the type
         while (i < n) {
-            int semi = next(contentType, i, ';');
-            if (semi < 0) {
-                return Optional.empty();
+            i++;                                  // the ';'
+            int nameStart = i;
+            while (i < n && contentType.charAt(i) != '=' && contentType.charAt(i) != ';') {
+                i++;
             }
-            i = semi + 1;
-            int eq = next(contentType, i, '=');
-            int end = next(contentType, i, ';');
-            if (eq < 0 || end >= 0 && end < eq) {
-                continue;
+            if (i >= n || contentType.charAt(i) == ';') {
+                continue;                         // a parameter without a value
             }
-            String name = contentType.substring(i, eq).trim();
-            int v = eq + 1;
-            while (v < n && (contentType.charAt(v) == ' ' || contentType.charAt(v) == '\t')) {
-                v++;
+            String name = contentType.substring(nameStart, i).trim();
+            i++;                                  // the '='
+            while (i < n && (contentType.charAt(i) == ' ' || contentType.charAt(i) == '\t')) {
+                i++;
             }
             StringBuilder value = new StringBuilder();
-            if (v < n && contentType.charAt(v) == '"') {
-                for (v++; v < n && contentType.charAt(v) != '"'; v++) {
-                    char c = contentType.charAt(v);
-                    if (c == '\\' && v + 1 < n) {
-                        c = contentType.charAt(++v);
+            if (i < n && contentType.charAt(i) == '"') {
+                for (i++; i < n && contentType.charAt(i) != '"'; i++) {
+                    if (contentType.charAt(i) == '\\' && i + 1 < n) {
+                        i++;
                     }
-                    value.append(c);
+                    value.append(contentType.charAt(i));
                 }
-                v++; // past the closing quote
+                i++;                              // the closing quote
             } else {
-                for (; v < n && contentType.charAt(v) != ';' && contentType.charAt(v) > ' ' && contentType.charAt(v) != '('; v++) {
-                    value.append(contentType.charAt(v));
+                for (; i < n && contentType.charAt(i) != ';' && contentType.charAt(i) > ' ' && contentType.charAt(i) != '('; i++) {
+                    value.append(contentType.charAt(i));
                 }
             }
             if (name.equalsIgnoreCase("boundary")) {
                 String b = value.toString();
-                return b.isEmpty() || b.length() > 70 ? Optional.empty() : Optional.of(b);
+                return b.isEmpty() || b.length() > MAX_BOUNDARY ? Optional.empty() : Optional.of(b);
             }
-            i = v;
+            i = skipTo(contentType, Math.min(i, n), ';');
         }
         return Optional.empty();
     }
 
-    /** The index of {@code c} at or after {@code from}, outside quoted strings; -1 if none. */
-    private static int next(String s, int from, char c) {
+    /** The index of the next {@code c} at or after {@code from} outside quoted strings, or the length. */
+    private static int skipTo(String s, int from, char c) {
         boolean quoted = false;
         for (int i = from; i < s.length(); i++) {
             char x = s.charAt(i);
@@ -612,6 +654,25 @@ public final class MimeDowngrade {
                 return i;
             }
         }
-        return -1;
+        return s.length();
+    }
+
+    /** A field's value as one lower-case token: comments, quotes and white space around it dropped ("(c) 8bit", "\"8bit\""). */
+    static String token(String value) {
+        StringBuilder b = new StringBuilder();
+        int comment = 0;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '(') {
+                comment++;
+            } else if (c == ')' && comment > 0) {
+                comment--;
+            } else if (comment == 0 && c != '"') {
+                b.append(c);
+            }
+        }
+        String t = b.toString().trim();
+        int space = t.indexOf(' ');
+        return (space < 0 ? t : t.substring(0, space)).toLowerCase(Locale.ROOT);
     }
 }

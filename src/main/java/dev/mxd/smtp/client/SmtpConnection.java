@@ -453,8 +453,15 @@ public final class SmtpConnection implements AutoCloseable {
         }
         long size = wire.content().size();
         if (extensions.maxSize().isPresent() && size > extensions.maxSize().getAsLong()) {
-            return refuseAll(rcpts, EnhancedStatus.TOO_BIG, "message of " + size + " bytes is larger than the "
-                    + extensions.maxSize().getAsLong() + " bytes " + where + " takes (SIZE, RFC 1870); not sent");
+            for (int i = 0; i < rcpts.size(); i++) {
+                if (outcomes[i] == null) { // one left out for want of SMTPUTF8 keeps that reason
+                    outcomes[i] = new RecipientOutcome.Failed(rcpts.get(i), SessionStage.MAIL, Optional.empty(), EnhancedStatus.TOO_BIG,
+                            "message of " + size + " bytes" + (size == envelope.content().size() ? "" : " (converted to 7 bit)")
+                                    + " is larger than the " + extensions.maxSize().getAsLong() + " bytes " + where
+                                    + " takes (SIZE, RFC 1870); not sent");
+                }
+            }
+            return completed(List.of(outcomes));
         }
         return rounds(envelope, wire, sent, outcomes);
     }

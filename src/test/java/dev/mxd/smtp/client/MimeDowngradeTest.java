@@ -105,7 +105,7 @@ class MimeDowngradeTest {
                 + "Content-Type: multipart/mixed; boundary=\"outer;b\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
                 + "preamble\r\n"
                 + "--outer;b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-                + "\u00fcber\r\n--outer;b is not this line\r\n"
+                + "\u00fcber\r\n--outer is not this line\r\n"
                 + "--outer;b\r\nContent-Type: multipart/alternative;\r\n boundary=outer\r\n\r\n"
                 + "--outer\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n";
         String after = "--outer\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>seven</p>\r\n"
@@ -128,7 +128,7 @@ class MimeDowngradeTest {
 
         MimeMultipart mixed = (MimeMultipart) parse(out).getContent();
         assertThat(mixed.getCount()).isEqualTo(4);
-        assertThat(decoded(mixed.getBodyPart(0))).isEqualTo(bytes("\u00fcber\r\n--outer;b is not this line"));
+        assertThat(decoded(mixed.getBodyPart(0))).isEqualTo(bytes("\u00fcber\r\n--outer is not this line"));
         MimeMultipart alternative = (MimeMultipart) mixed.getBodyPart(1).getContent();
         BodyPart mislabelled = alternative.getBodyPart(0);
         assertThat(mislabelled.getHeader("Content-Transfer-Encoding")).containsExactly("quoted-printable");
@@ -212,20 +212,115 @@ class MimeDowngradeTest {
         assertThat(MimeDowngrade.of(MessageContent.of(out))).isEmpty();
     }
 
-    /** Nesting past the limit is taken as one leaf: the conversion ends, in 7 bit, whatever the depth. */
+    /**
+     * Nesting is followed to the limit and no further: a leaf at the limit is converted, one past it
+     * is passed as it is (inside a multipart that is not followed), and the conversion ends.
+     */
     @Test
-    void deepNestingIsBounded() throws Exception {
-        StringBuilder b = new StringBuilder("MIME-Version: 1.0\r\n");
-        int levels = MimeDowngrade.MAX_DEPTH + 20;
-        for (int i = 0; i < levels; i++) {
-            b.append("Content-Type: multipart/mixed; boundary=l").append(i).append("\r\n\r\n--l").append(i).append("\r\n");
+    void deepNestingIsFollowedToTheLimit() throws Exception {
+        for (int levels : new int[] {MimeDowngrade.MAX_DEPTH, MimeDowngrade.MAX_DEPTH + 1}) {
+            StringBuilder b = new StringBuilder("MIME-Version: 1.0\r\n");
+            for (int i = 0; i < levels; i++) {
+                b.append("Content-Type: multipart/mixed; boundary=l").append(i).append("_\r\n\r\n--l").append(i).append("_\r\n");
+            }
+            b.append("Content-Type: text/plain\r\n\r\n\u00e9\r\n");
+            for (int i = levels - 1; i >= 0; i--) {
+                b.append("--l").append(i).append("_--\r\n");
+            }
+            Optional<MessageContent> seven = MimeDowngrade.of(MessageContent.of(bytes(b.toString())));
+            if (levels == MimeDowngrade.MAX_DEPTH) {
+                assertSevenBitBody(seven.orElseThrow().open().readAllBytes());
+            } else {
+                assertThat(seven).as("nothing followed deep enough to convert").isEmpty();
+            }
         }
-        b.append("Content-Type: text/plain\r\n\r\n\u00e9\r\n");
-        for (int i = levels - 1; i >= 0; i--) {
-            b.append("--l").append(i).append("--\r\n");
+    }
+
+    /** RFC 2046 §5.1.1: a line that begins with the boundary is a boundary line, whatever follows; Postfix reads it so too. */
+    @Test
+    void aBoundaryLineIsFoundByItsBeginning() throws Exception {
+        String tail = " ".repeat(9000);          // longer than a read piece
+        byte[] message = bytes("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                + "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\u00e9\r\n"
+                + "--b junk\r\nContent-Type: text/html\r\n\r\n<p>2</p>\r\n"
+                + "--b" + tail + "\r\nContent-Type: text/plain\r\n\r\nthree\r\n--b--\r\n");
+        String text = new String(converted(message), StandardCharsets.US_ASCII);
+        assertThat(text).contains("=C3=A9\r\n--b junk\r\nContent-Type: text/html\r\n\r\n<p>2</p>\r\n--b" + tail + "\r\n");
+        assertThat(text).endsWith("three\r\n--b--\r\n");
+    }
+
+    /** A boundary longer than RFC 2046's 70 characters is followed, as Postfix follows it (up to 2048). */
+    @Test
+    void aLongBoundaryIsFollowed() throws Exception {
+        String b = "x".repeat(300);
+        byte[] message = bytes("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=" + b + "\r\nContent-Transfer-Encoding: 8bit\r\n\r\n--"
+                + b + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u00e9\r\n--" + b + "--\r\n");
+        String text = new String(converted(message), StandardCharsets.US_ASCII);
+        assertThat(text).isEqualTo("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=" + b + "\r\nContent-Transfer-Encoding: 7bit"
+                + "\r\n\r\n--" + b + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                + "=C3=A9\r\n--" + b + "--\r\n");
+    }
+
+    /** A multipart is never encoded (RFC 2045 §6.4): one without a boundary passes as it is, 8-bit and all. */
+    @Test
+    void aMultipartWithoutBoundaryPassesAsItIs() throws IOException {
+        byte[] message = bytes("MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\u00e9\r\n");
+        assertThat(MimeDowngrade.of(MessageContent.of(message))).isEmpty();
+    }
+
+    /** Comments and quotes around the label and the type do not hide them (RFC 2045 §5.1, §6.1). */
+    @Test
+    void commentsAroundTheLabelAndTheTypeAreRead() throws Exception {
+        byte[] message = bytes("MIME-Version: 1.0\r\nContent-Type: message/rfc822 (forwarded)\r\nContent-Transfer-Encoding: (c) \"8bit\"\r\n\r\n"
+                + "Subject: inner\r\nContent-Transfer-Encoding: 8BIT (really)\r\n\r\n\u00e9\r\n");
+        String text = new String(converted(message), StandardCharsets.US_ASCII);
+        assertThat(text).isEqualTo("MIME-Version: 1.0\r\nContent-Type: message/rfc822 (forwarded)\r\nContent-Transfer-Encoding: 7bit\r\n\r\n"
+                + "Subject: inner\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C3=A9\r\n");
+    }
+
+    /** A header field whose name is longer than a read piece does not end the header section. */
+    @Test
+    void aVeryLongFieldNameKeepsTheHeaderWhole() throws Exception {
+        String name = "X-" + "n".repeat(9000);
+        byte[] message = bytes("MIME-Version: 1.0\r\n" + name + ": y\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\u00e9\r\n");
+        String text = new String(converted(message), StandardCharsets.US_ASCII);
+        assertThat(text).isEqualTo("MIME-Version: 1.0\r\n" + name + ": y\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C3=A9\r\n");
+    }
+
+    /**
+     * A part that is not text has no line breaks (RFC 2045 §6.7 rule 4): its CR and LF octets are
+     * data, written =0D=0A, and only the CRLF before the boundary is a line break.
+     */
+    @Test
+    void aBinaryPartKeepsItsCrLfAsData() throws Exception {
+        byte[] data = {1, (byte) 0xff, '\r', '\n', 'a', ' ', '\n', '\r', '\n'};
+        byte[] message = concat(bytes("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"), data,
+                bytes("\r\n--b--\r\n"));
+        byte[] out = converted(message);
+        assertThat(new String(out, StandardCharsets.US_ASCII)).contains("\r\n\r\n=01=FF=0D=0Aa =0A=0D=0A\r\n--b--\r\n");
+        MimeMultipart mp = (MimeMultipart) parse(out).getContent();
+        assertThat(decoded(mp.getBodyPart(0))).isEqualTo(data);
+    }
+
+    /** Parts nested past the limit are not followed, and a multipart or message there is passed, never encoded. */
+    @Test
+    void aStructureTooDeepToFollowIsPassedNotEncoded() throws Exception {
+        String deep = "Content-Type: message/rfc822\r\n\r\n".repeat(MimeDowngrade.MAX_DEPTH)
+                + "Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: 8bit\r\n\r\n--b\r\n\r\n\u00e9\r\n--b--\r\n";
+        assertThat(MimeDowngrade.of(MessageContent.of(bytes(deep)))).isEmpty();
+    }
+
+    /** One pass over a Content-Type value: a quarter megabyte of ';' is read at once, not in quadratic time. */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aHugeParameterListIsReadInOnePass() throws IOException {
+        String header = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed" + ("\r\n " + ";".repeat(8000)).repeat(30) + "\r\n"
+                + "Content-Transfer-Encoding: 8bit\r\n\r\n\u00e9\r\n";
+        for (int i = 0; i < 3; i++) {
+            assertThat(MimeDowngrade.of(MessageContent.of(bytes(header)))).isEmpty(); // a multipart without boundary: passed
         }
-        byte[] out = converted(bytes(b.toString()));
-        assertSevenBitBody(out);
+        assertThat(MimeDowngrade.boundaryOf(" multipart/mixed" + ";".repeat(200_000) + "; boundary=x")).contains("x");
     }
 
     /**
@@ -296,7 +391,9 @@ class MimeDowngradeTest {
         assertThat(MimeDowngrade.boundaryOf(" multipart/mixed; boundary=abc (comment)")).contains("abc");
         assertThat(MimeDowngrade.boundaryOf(" multipart/mixed")).isEmpty();
         assertThat(MimeDowngrade.boundaryOf(" multipart/mixed; boundary=\"\"")).isEmpty();
-        assertThat(MimeDowngrade.boundaryOf(" multipart/mixed; boundary=" + "x".repeat(71))).isEmpty();
+        assertThat(MimeDowngrade.boundaryOf(" multipart/mixed; boundary=" + "x".repeat(2048))).contains("x".repeat(2048));
+        assertThat(MimeDowngrade.boundaryOf(" multipart/mixed; boundary=" + "x".repeat(2049))).isEmpty();
+        assertThat(MimeDowngrade.boundaryOf(" multipart/mixed; a; b=\"q;boundary=no\"; ;boundary=\"yes\"")).contains("yes");
     }
 
     private static byte[] concat(byte[]... parts) {
