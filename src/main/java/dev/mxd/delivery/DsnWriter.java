@@ -1,6 +1,7 @@
 package dev.mxd.delivery;
 
 import dev.mxd.smtp.Utf8Text;
+import dev.mxd.smtp.Xtext;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -158,7 +159,7 @@ public final class DsnWriter {
         sb.append(fold("Arrival-Date: " + RFC5322.format(report.arrival())));
         for (DsnReport.Recipient r : report.recipients()) {
             sb.append("\r\n");
-            r.originalRecipient().ifPresent(o -> sb.append(fold("Original-Recipient: " + originalRecipient(o))));
+            r.originalRecipient().ifPresent(o -> sb.append(fold("Original-Recipient: " + originalRecipient(o, report.international()))));
             sb.append(fold("Final-Recipient: " + addressType(r.finalRecipient()) + "; " + r.finalRecipient()));
             sb.append(fold("Action: " + r.action().field()));
             sb.append(fold("Status: " + r.status()));
@@ -172,20 +173,22 @@ public final class DsnWriter {
     /**
      * RFC 3464 §2.3.1: "addr-type;address" with the address in xtext, as the ORCPT parameter
      * carried it (RFC 3461 §4.2). The type, an atom when mxd accepted it, is encoded the same way
-     * so that nothing from an envelope on disk can end the field. An rfc822 address with UTF-8 in it
-     * is written as RFC 6533 §3's utf-8 type (the report is then message/global-delivery-status).
+     * so that nothing from an envelope on disk can end the field. An address with UTF-8 in it is
+     * of RFC 6533 §3's utf-8 type, in its ASCII form unless the report is global for the original's
+     * sake (SMTPUTF8): an ORCPT alone never makes a report global.
      */
-    private static String originalRecipient(String orcpt) {
+    private static String originalRecipient(String orcpt, boolean international) {
         int semi = orcpt.indexOf(';');
         if (semi < 0) {
-            return "unknown;" + xtext(orcpt);
+            return "unknown;" + Xtext.encode(orcpt);
         }
         String type = orcpt.substring(0, semi);
         String address = orcpt.substring(semi + 1);
-        if (type.equalsIgnoreCase("rfc822") && !ascii(address)) {
-            return "utf-8;" + dev.mxd.smtp.Xtext.encodeUtf8Address(address); // RFC 6533 §3: a UTF-8 address is of type utf-8
+        if ((type.equalsIgnoreCase("rfc822") || type.equalsIgnoreCase("utf-8")) && !ascii(address)) {
+            // RFC 6533 §3: a UTF-8 address is of type utf-8; raw UTF-8 only in a report that is global anyway.
+            return "utf-8;" + Xtext.encodeUtf8Address(address, international);
         }
-        return xtext(type) + ";" + xtext(address);
+        return Xtext.encode(type) + ";" + Xtext.encode(address);
     }
 
     /** RFC 3461 §4 xtext, keeping UTF-8 as it is (it only occurs in an SMTPUTF8 report, RFC 6533 §3). */

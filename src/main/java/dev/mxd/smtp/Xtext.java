@@ -77,15 +77,18 @@ public final class Xtext {
     }
 
     /**
-     * An address as RFC 6533 §3 utf-8-addr-unitext, for a message/global-delivery-status field:
-     * UTF-8 and printable ASCII as they are, '+', '=', '\\', spaces and controls as \x{HEX}.
+     * An address of RFC 6533 §3's utf-8 type: with {@code unitext} (an SMTPUTF8 context, a
+     * message/global-delivery-status field) as utf-8-addr-unitext, UTF-8 as it is; otherwise as
+     * utf-8-addr-xtext, all ASCII, every non-ASCII character as \x{HEX}. Either way '+', '=',
+     * '\\', spaces, controls and invisible format characters (bidirectional overrides, line
+     * separators) are written \x{HEX}.
      */
-    public static String encodeUtf8Address(String address) {
+    public static String encodeUtf8Address(String address, boolean unitext) {
         StringBuilder sb = new StringBuilder(address.length() + 8);
         address.codePoints().forEach(cp -> {
-            if (cp > ' ' && cp != 0x7f && cp != '+' && cp != '=' && cp != '\\' && !(cp >= 0x80 && cp < 0xa0)
+            if (cp > ' ' && cp != 0x7f && cp != '+' && cp != '=' && cp != '\\' && (cp < 0x80 || unitext && cp >= 0xa0
                     && !Character.isISOControl(cp) && Character.getType(cp) != Character.FORMAT
-                    && cp != 0x2028 && cp != 0x2029) {
+                    && cp != 0x2028 && cp != 0x2029)) {
                 sb.appendCodePoint(cp);
             } else {
                 sb.append("\\x{").append(Integer.toHexString(cp).toUpperCase(java.util.Locale.ROOT)).append('}');

@@ -133,14 +133,27 @@ class DsnWriterTest {
                 .contains("Original-Envelope-Id: ENV-42\r\n", "Original-Recipient: rfc822;B+2Bx@example.org\r\n");
     }
 
-    /** RFC 6533 §3: an original recipient with UTF-8 in it is of type utf-8, '+' and '=' written \\x{HEX}. */
+    /**
+     * RFC 6533 §3: an original recipient with UTF-8 in it is of type utf-8, '+' and '=' written
+     * \\x{HEX}; in ASCII (and the report not global) unless the original came with SMTPUTF8. A
+     * bidirectional override in an address of another type is never written as it is.
+     */
     @Test
-    void aUtf8OriginalRecipientIsOfTypeUtf8() {
-        DsnReport.Recipient r = new DsnReport.Recipient("j\u00fcrgen@example.org", Optional.of("rfc822;j\u00fcrgen+x=y@example.org"),
+    void aUtf8OriginalRecipientIsOfTypeUtf8() throws Exception {
+        DsnReport.Recipient r = new DsnReport.Recipient("j@example.org", Optional.of("rfc822;j\u00fcrgen+x=y@example.org"),
                 DsnReport.Action.FAILED, "5.1.1", Optional.empty(), Optional.empty(), Instant.parse("2026-11-26T10:05:00Z"));
-        assertThat(DsnWriter.deliveryStatus(new DsnReport("mx.example.test", "Q1", Optional.empty(), "alice@example.test",
-                DsnReport.Audience.SENDER, Instant.parse("2026-11-26T10:00:00Z"), List.of(r), true, false, ORIGINAL)))
-                .contains("Original-Recipient: utf-8;j\u00fcrgen\\x{2B}x\\x{3D}y@example.org\r\n");
+        DsnReport.Recipient x400 = new DsnReport.Recipient("b@example.org", Optional.of("x400;a\u202eb"),
+                DsnReport.Action.FAILED, "5.1.1", Optional.empty(), Optional.empty(), Instant.parse("2026-11-26T10:05:00Z"));
+        for (boolean international : new boolean[] {false, true}) {
+            DsnReport report = new DsnReport("mx.example.test", "Q1", Optional.empty(), "alice@example.test",
+                    DsnReport.Audience.SENDER, Instant.parse("2026-11-26T10:00:00Z"), List.of(r, x400), true, international, ORIGINAL);
+            String status = DsnWriter.deliveryStatus(report);
+            assertThat(status).contains(international ? "Original-Recipient: utf-8;j\u00fcrgen\\x{2B}x\\x{3D}y@example.org\r\n"
+                    : "Original-Recipient: utf-8;j\\x{FC}rgen\\x{2B}x\\x{3D}y@example.org\r\n");
+            assertThat(status).contains("Original-Recipient: x400;a+E2+80+AEb\r\n").doesNotContain("\u202e");
+            String whole = new String(new DsnWriter().write(report), StandardCharsets.UTF_8);
+            assertThat(whole.contains("report-type=global-delivery-status")).as("global").isEqualTo(international);
+        }
     }
 
     /** RFC 5322 §2.1.1: no line of a DSN is longer than 998 octets, even a Diagnostic-Code without spaces. */

@@ -179,8 +179,8 @@ class RemoteDeliveryAgentTest {
 
     /**
      * ORCPT goes on to a DSN server with the type it came with (RFC 3461 §4.2): an x400 address
-     * stays x400, where it went out as "rfc822;x400;..."; an rfc822 one with UTF-8 goes as its
-     * UTF-8 octets in xtext, as Postfix writes it.
+     * stays x400, where it went out as "rfc822;x400;..."; an rfc822 one with UTF-8 goes as RFC
+     * 6533's utf-8 type in its ASCII form.
      */
     @Test
     void orcptGoesOnWithItsOwnType() throws Exception {
@@ -197,7 +197,7 @@ class RemoteDeliveryAgentTest {
                     .allSatisfy(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
             assertThat(mx.commands("RCPT")).containsExactly(
                     "RCPT TO:<x@agent.test> NOTIFY=FAILURE ORCPT=x400;c+3Dus;a+3D+20;s+3DSmith",
-                    "RCPT TO:<u@agent.test> NOTIFY=FAILURE ORCPT=rfc822;j+C3+BCrgen@agent.test");
+                    "RCPT TO:<u@agent.test> NOTIFY=FAILURE ORCPT=utf-8;j\\x{FC}rgen@agent.test");
         }
     }
 

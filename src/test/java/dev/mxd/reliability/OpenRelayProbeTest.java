@@ -79,6 +79,13 @@ class OpenRelayProbeTest {
         assertThat(reply).as("RCPT TO:%s", rcpt).matches("^[45]\\d\\d[ -].*");
     }
 
+    /** Forms the parser now takes (a final dot, no angle brackets) are refused by the relay policy itself, not by syntax. */
+    @ParameterizedTest(name = "RCPT TO:{0} is relay access denied")
+    @ValueSource(strings = {"<user@other.test.>", "<user@Other.Test.>", "user@other.test", "user@other.test."})
+    void lenientFormsMeetTheRelayPolicy(String rcpt) throws Exception {
+        assertThat(rcpt(rcpt)).as("RCPT TO:%s", rcpt).startsWith("554 5.7.1").contains("relay access denied");
+    }
+
     /** Probes that really are for mxd's own domains, in odd spellings: accepted, and kept for those domains only. */
     @ParameterizedTest(name = "RCPT TO:{0} is for our own domain")
     @ValueSource(strings = {"<ALICE@EXAMPLE.TEST>", "<alice@Example.Test>", "<user%other.test@example.org>",

@@ -808,6 +808,22 @@ public final class SmtpConnection implements AutoCloseable {
         return sb.toString();
     }
 
+    /**
+     * The value of ORCPT (RFC 3461 §4.2): "type;" and the address in xtext. An rfc822 (or utf-8)
+     * address with UTF-8 in it goes as RFC 6533 §3's utf-8 type in its ASCII form
+     * (utf-8;j\x{FC}rgen@...), which every server can parse, whether or not it offers SMTPUTF8.
+     * Another type (x400) goes on as it came, as RFC 3461 asks of a relay.
+     */
+    static String originalRecipient(String type, String address) {
+        boolean mailbox = type.equalsIgnoreCase("rfc822") || type.equalsIgnoreCase("utf-8");
+        if (mailbox && !address.chars().allMatch(c -> c < 0x80)) {
+            return "utf-8;" + Xtext.encodeUtf8Address(address, false);
+        }
+        // An atom as mxd took it; anything else (an older envelope) in xtext, so that it cannot end the parameter.
+        String t = mailbox ? "rfc822" : type.matches("[A-Za-z0-9!#$%&'*+/?^_`{|}~-]+") ? type : Xtext.encode(type);
+        return t + ";" + Xtext.encode(address);
+    }
+
     /** RFC 5321 §4.1.1.3 RCPT TO; NOTIFY and ORCPT only to servers that announce DSN (RFC 3461 §4). */
     private String rcptCommand(OutboundRecipient r) {
         StringBuilder sb = new StringBuilder("RCPT TO:<").append(r.address()).append('>');
@@ -815,7 +831,7 @@ public final class SmtpConnection implements AutoCloseable {
             if (!r.notifyOn().isEmpty()) {
                 sb.append(" NOTIFY=").append(r.notifyOn().stream().sorted().map(Enum::name).collect(Collectors.joining(",")));
             }
-            r.orcpt().ifPresent(o -> sb.append(" ORCPT=").append(Xtext.encode(r.orcptType())).append(';').append(Xtext.encode(o)));
+            r.orcpt().ifPresent(o -> sb.append(" ORCPT=").append(originalRecipient(r.orcptType(), o)));
         }
         return sb.toString();
     }

@@ -436,6 +436,15 @@ class SmtpConnectionTest {
         assertThat(s.commands("RCPT")).singleElement().asString().startsWith("RCPT TO:<a@fake.test> NOTIFY=FAILURE ORCPT=x400;c+3Dus;a+3D+20;s+3DSmith");
     }
 
+    /** ORCPT's value: an atom type as it is, a UTF-8 mailbox as RFC 6533's ASCII utf-8 form, anything else in xtext. */
+    @Test
+    void orcptValues() {
+        assertThat(SmtpConnection.originalRecipient("a+b", "x y")).isEqualTo("a+b;x+20y");
+        assertThat(SmtpConnection.originalRecipient("RFC822", "j\u00fcrgen+1@x.test")).isEqualTo("utf-8;j\\x{FC}rgen\\x{2B}1@x.test");
+        assertThat(SmtpConnection.originalRecipient("utf-8", "plain@x.test")).isEqualTo("rfc822;plain@x.test");
+        assertThat(SmtpConnection.originalRecipient("bad type=", "x")).isEqualTo("bad+20type+3D;x");
+    }
+
     /** An ORCPT with a line break or space in it (an envelope from an older spool) goes on as xtext, one command line. */
     @Test
     void orcptWithALineBreakGoesOnXtextEncoded() throws IOException {
