@@ -143,6 +143,11 @@ public sealed interface SmtpCommand {
         if (arg.regionMatches(true, start, postmaster, 0, postmaster.length())) {
             return new RcptPostmaster(rcptParameters(arg.substring(start + postmaster.length())));
         }
+        String bare = "postmaster"; // without brackets, as any other path (PathParser#path)
+        int after = start + bare.length();
+        if (arg.regionMatches(true, start, bare, 0, bare.length()) && (after == arg.length() || arg.charAt(after) == ' ')) {
+            return new RcptPostmaster(rcptParameters(arg.substring(after)));
+        }
         PathParser p = new PathParser(arg, start);
         Mailbox rcpt = p.path();
         return new Rcpt(rcpt, rcptParameters(arg.substring(p.position())));

@@ -77,6 +77,8 @@ class SmtpCommandTest {
         assertThat(invalid("MAIL FROM:a@b.example>").summary()).startsWith("501 5.5.4").contains("angle brackets");
         assertThat(invalid("MAIL FROM:").code()).isEqualTo(501);
         assertThat(invalid("RCPT TO:alice").summary()).startsWith("501 5.5.4").contains("angle brackets");
+        assertThat(parse("RCPT TO:Postmaster NOTIFY=NEVER")).isInstanceOf(SmtpCommand.RcptPostmaster.class);
+        assertThat(invalid("RCPT TO:postmasterx").code()).isEqualTo(501);
         assertThat(invalid("RCPT TO:alice@b.example,bob@b.example").code()).isEqualTo(501);
         assertThat(invalid("MAIL FROM:John Smith <a@b.example>").code()).isEqualTo(501);
     }
