@@ -111,30 +111,27 @@ final class PathParser {
                 i++; // "user@example.org.": the root's dot, dropped as Postfix's trivial-rewrite drops it
             }
         }
-        if (local.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 64 && local.chars().allMatch(c -> c < 0x80)) {
-            throw new IllegalArgumentException("local part longer than 64 octets (RFC 5321 §4.5.3.1.1)");
-        }
         return new Mailbox(local, domain);
     }
 
+    /**
+     * Dot-string (RFC 5321 §4.1.2), read as Postfix reads it by default: atoms and dots in any
+     * order, so "john.@docomo.ne.jp" and "a..b@example.org", which real senders use, are taken;
+     * {@link Mailbox#toString()} quotes such a local part when it goes on. At least one atom
+     * character; no length limit but the command line's (RFC 5321 §4.5.3.1 asks servers not to
+     * limit lengths where they can avoid it: SRS and VERP local parts pass 64 octets).
+     */
     private String dotString() {
         int start = i;
-        atom();
-        while (peek() == '.') {
+        boolean atext = false;
+        while (!atEnd() && (s.charAt(i) == '.' || isAtext(s.charAt(i)))) {
+            atext |= s.charAt(i) != '.';
             i++;
-            atom();
+        }
+        if (!atext) {
+            throw new IllegalArgumentException("invalid local part at '" + (start < s.length() ? s.substring(start) : "end of line") + "'");
         }
         return s.substring(start, i);
-    }
-
-    private void atom() {
-        int start = i;
-        while (!atEnd() && isAtext(s.charAt(i))) {
-            i++;
-        }
-        if (i == start) {
-            throw new IllegalArgumentException("invalid local part at '" + rest() + "'");
-        }
     }
 
     private String quotedString() {

@@ -67,6 +67,7 @@ public final class Replies {
 
     // Syntax and sequence (RFC 5321 §4.2.4, §4.3.2; RFC 3463 X.5.x).
     public static final SmtpReply UNKNOWN_COMMAND = SmtpReply.of(500, EnhancedStatus.SYNTAX_ERROR, "command not recognized");
+    public static final SmtpReply NOT_IMPLEMENTED = SmtpReply.of(502, EnhancedStatus.INVALID_COMMAND, "command not implemented");
     public static final SmtpReply LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.LINE_TOO_LONG, "line too long");
     public static final SmtpReply BAD_SEQUENCE_HELO = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send EHLO or HELO first");
     public static final SmtpReply BAD_SEQUENCE_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send MAIL first");

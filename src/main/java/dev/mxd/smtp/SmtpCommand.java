@@ -77,11 +77,13 @@ public sealed interface SmtpCommand {
                 case "RCPT" -> rcpt(arg);
                 case "DATA" -> noArgument(arg, "DATA", new Data());
                 case "RSET" -> noArgument(arg, "RSET", new Rset());
-                case "QUIT" -> noArgument(arg, "QUIT", new Quit());
+                case "QUIT" -> new Quit(); // an argument is ignored, as Postfix ignores it: the client wants to go
                 case "STARTTLS" -> noArgument(arg, "STARTTLS", new StartTls());
                 case "NOOP" -> new Noop(); // NOOP may carry a string, which is ignored (RFC 5321 §4.1.1.9)
                 case "VRFY" -> arg.isBlank() ? new Invalid(Replies.syntax("VRFY needs an argument")) : new Vrfy(arg.strip());
                 case "HELP" -> new Help(arg.strip());
+                // Known to RFC 5321 and its extensions, not offered here: 502 (§4.2.4), not "unrecognized".
+                case "EXPN", "TURN", "ETRN", "ATRN", "AUTH", "BDAT", "SEND", "SOML", "SAML" -> new Invalid(Replies.NOT_IMPLEMENTED);
                 default -> new Invalid(Replies.UNKNOWN_COMMAND);
             };
         } catch (ParameterException e) {

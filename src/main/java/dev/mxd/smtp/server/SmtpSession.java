@@ -131,10 +131,9 @@ final class SmtpSession {
         if (inTransaction) {
             return reply(Replies.NESTED_MAIL);
         }
+        // Parameters after HELO are read as after EHLO, as Postfix reads them: a client that fell back to
+        // HELO and still says SIZE= or BODY= is refused nothing for it.
         MailParameters p = m.parameters();
-        if (!esmtp && !p.equals(MailParameters.NONE)) {
-            return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
-        }
         if (p.requireTls() && !tls) {
             // RFC 8689 §3: REQUIRETLS only in a TLS session; where STARTTLS is not offered either, the keyword was
             // never advertised and is unknown here (RFC 5321 §4.1.1.11)
@@ -163,9 +162,6 @@ final class SmtpSession {
         Mailbox to = recipient.get();
         if (to.isUtf8() && !mailParameters.smtputf8()) {
             return reply(Replies.UTF8_NOT_PERMITTED);
-        }
-        if (!esmtp && !parameters.equals(RcptParameters.NONE)) {
-            return reply(Replies.unknownParameter("(ESMTP parameters need EHLO)"));
         }
         CompletableFuture<RcptDecision> later = policy.decideForClient(to, clientInfo()).toCompletableFuture();
         if (later.isDone() && !later.isCompletedExceptionally()) {

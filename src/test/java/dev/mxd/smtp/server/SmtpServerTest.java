@@ -76,6 +76,17 @@ class SmtpServerTest {
         }
     }
 
+    /** After HELO, MAIL and RCPT parameters are read as after EHLO (a client that fell back to HELO), as Postfix reads them. */
+    @Test
+    void parametersAfterHeloAreTaken() throws Exception {
+        try (RawSmtp c = greeted()) {
+            assertThat(say(c, "HELO client.test")).startsWith("250");
+            assertThat(say(c, "MAIL FROM:<a@b.test> SIZE=100 BODY=8BITMIME")).startsWith("250 2.1.0");
+            assertThat(say(c, "RCPT TO:<alice@example.test> NOTIFY=FAILURE")).startsWith("250");
+            assertThat(say(c, "QUIT bye")).startsWith("221");
+        }
+    }
+
     @Test
     void sequenceAndSyntaxErrors() throws Exception {
         try (RawSmtp c = greeted()) {
