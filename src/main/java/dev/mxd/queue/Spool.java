@@ -404,8 +404,7 @@ public final class Spool implements MessageStore {
             id = ids.next(now.toEpochMilli());
         }
         Draft d = new Draft(id, t, new IncomingText(data.resolve(id), MEMORY_LIMIT, spares));
-        byte[] received = receivedHeader(t, id, now);
-        d.write(received, 0, received.length);
+        d.trace(receivedHeader(t, id, now));
         return d;
     }
 
@@ -421,6 +420,63 @@ public final class Spool implements MessageStore {
         return d.commit(m.arrival(), Optional.empty(), kind);
     }
 
+    /**
+     * The start of the client's text, held until it is clear whether its first line is a header
+     * field. When it is not (a message of body text only: "Hello\r\n", or a line that starts with
+     * white space and would fold into mxd's Received field), an empty line goes before it, so that
+     * the Received field ends a header section of its own and the text stays body, as Postfix's
+     * cleanup writes it. A field is a name of printable ASCII and a colon (white space before the
+     * colon allowed, RFC 5322 §4.5); an empty first line is an empty header section already.
+     */
+    static final class FirstLine {
+        private static final int LIMIT = 998; // RFC 5322 §2.1.1: no field name is longer than a line
+        private final byte[] held = new byte[LIMIT + 1];
+        private int length;
+        private int state;  // 0 reading the name, 1 white space after it, 2 a field, 3 not a field
+        private boolean atStart = true;
+
+        /** Takes octets until it can decide; returns how many it took. */
+        int take(byte[] b, int off, int len) {
+            int n = 0;
+            while (n < len && state < 2) {
+                int c = b[off + n] & 0xff;
+                held[length++] = (byte) c;
+                n++;
+                if (atStart && (c == '\r' || c == '\n')) {
+                    state = 2;             // an empty first line: the header section is empty
+                } else if (c == ':') {
+                    state = atStart ? 3 : 2;
+                } else if (c == ' ' || c == '\t') {
+                    state = atStart ? 3 : 1;
+                } else if (state == 1 || c < 33 || c > 126) {
+                    state = 3;
+                } else if (length > LIMIT) {
+                    state = 3;
+                }
+                atStart = false;
+            }
+            return n;
+        }
+
+        boolean decided() {
+            return state >= 2;
+        }
+
+        /** The text ended before a decision: what was held is not a field (no colon). */
+        void end() {
+            if (length > 0 && state < 2) {
+                state = 3;
+            }
+        }
+
+        void flush(IncomingText text) {
+            if (state == 3) {
+                text.write(new byte[] {'\r', '\n'}, 0, 2);
+            }
+            text.write(held, 0, length);
+        }
+    }
+
     /** A message being received: its text, then (at commit) the envelope whose rename accepts it. */
     private final class Draft implements IncomingMessage {
 
@@ -428,6 +484,7 @@ public final class Spool implements MessageStore {
         private final Transaction transaction;
         private final IncomingText text;
         private boolean ended;
+        private FirstLine firstLine = new FirstLine();
 
         Draft(String id, Transaction transaction, IncomingText text) {
             this.id = id;
@@ -435,9 +492,34 @@ public final class Spool implements MessageStore {
             this.text = text;
         }
 
+        /** mxd's own trace field, before the client's text. */
+        void trace(byte[] received) {
+            text.write(received, 0, received.length);
+        }
+
         @Override
         public synchronized void write(byte[] b, int off, int len) {
-            text.write(b, off, len);
+            if (firstLine != null) {
+                int used = firstLine.take(b, off, len);
+                if (firstLine.decided()) {
+                    firstLine.flush(text);
+                    firstLine = null;
+                }
+                off += used;
+                len -= used;
+            }
+            if (len > 0) {
+                text.write(b, off, len);
+            }
+        }
+
+        /** The client's text so far is all written: a first line still being read is decided now. */
+        private void endFirstLine() {
+            if (firstLine != null) {
+                firstLine.end();
+                firstLine.flush(text);
+                firstLine = null;
+            }
         }
 
         @Override
@@ -447,6 +529,7 @@ public final class Spool implements MessageStore {
 
         @Override
         public synchronized ReceivedText text() throws IOException {
+            endFirstLine();
             return text.received();
         }
 
@@ -474,6 +557,7 @@ public final class Spool implements MessageStore {
                 throw new IllegalStateException(id + ": already committed or discarded");
             }
             ended = true;
+            endFirstLine();
             Path target = data.resolve(id);
             Path envelope = envelopePath(QueueState.INCOMING, id);
             byte[] json;

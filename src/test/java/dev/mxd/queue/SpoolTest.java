@@ -54,6 +54,41 @@ class SpoolTest {
         assertThat(dev.mxd.testing.SpoolFiles.strays(dir)).isEmpty();
     }
 
+    /**
+     * A text whose first line is no header field (body only, or a line that would fold into the
+     * Received field) gets an empty line after mxd's Received field, as Postfix's cleanup writes
+     * it; a text with a header, or an empty header, is stored as it came. The client's text may
+     * come an octet at a time.
+     */
+    @Test
+    void aTextWithoutHeaderGetsItsEmptyLineAfterTheTraceField() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String[][] cases = {
+            {"Hello there, no header\r\nsecond\r\n", "\r\nHello there, no header\r\nsecond\r\n"},
+            {" folded into Received?\r\n", "\r\n folded into Received?\r\n"},
+            {"Subject: x\r\n\r\nbody\r\n", "Subject: x\r\n\r\nbody\r\n"},
+            {"Subject : obsolete form\r\n\r\nb\r\n", "Subject : obsolete form\r\n\r\nb\r\n"},
+            {"\r\nonly a body after an empty header\r\n", "\r\nonly a body after an empty header\r\n"},
+            {":colon first\r\n", "\r\n:colon first\r\n"},
+            {"Two words: no field\r\n", "\r\nTwo words: no field\r\n"},
+            {"NoColonAndNoEnd", "\r\nNoColonAndNoEnd"},
+            {"X".repeat(1200) + ": long name\r\n", "\r\n" + "X".repeat(1200) + ": long name\r\n"},
+            {"", ""},
+        };
+        for (String[] c : cases) {
+            ReceivedMessage m = message(c[0]);
+            dev.mxd.mail.MessageStore.IncomingMessage d = s.begin(m.transaction());
+            for (byte b : m.content()) {
+                d.write(new byte[] {b}, 0, 1);
+            }
+            String id = ((StoreOutcome.Stored) d.commit()).queueId();
+            Envelope e = s.envelope(QueueState.INCOMING, id);
+            String text = new String(Files.readAllBytes(s.text(id)), 0, (int) e.size(), StandardCharsets.US_ASCII);
+            String trace = text.substring(0, text.indexOf(" +0000\r\n") + 8);
+            assertThat(text.substring(trace.length())).as(c[0]).isEqualTo(c[1]);
+        }
+    }
+
     @Test
     void queueIdsAreUnique() throws Exception {
         Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
