@@ -77,7 +77,7 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
      * anything else is not a reply a client can act on.
      */
     public static boolean validCode(int code) {
-        return code >= 200 && code <= 599 && (code / 10) % 10 <= 5;
+        return code >= 200 && code <= 599; // the middle digit is not checked: a server's 571 is a 5yz, as Postfix reads it
     }
 
     /** 2yz: the command was accepted. */

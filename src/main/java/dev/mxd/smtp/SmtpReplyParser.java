@@ -9,22 +9,34 @@ import java.util.Optional;
  * Assembles SMTP replies from lines (RFC 5321 §4.2): "250-first", "250-more", "250 last". Fed one
  * line at a time without its CRLF, it returns the reply when the last line arrives. It does no
  * I/O, so a blocking reader and a Netty decoder can share it. Not thread-safe: one per connection.
+ *
+ * <p>Liberal in what it takes (RFC 5321 §4.5.3.1, and as Postfix's client reads replies): once a
+ * reply has begun, a line that does not start with a code (an empty line, text) is more of its
+ * text, and the reply's code is its last line's when a server changes it on the way; a code's
+ * middle digit is not checked (571 is a 5yz). Only the first line must start with 2yz-5yz. A
+ * reply that would make the client misread the server (a first line without a code, a 1yz) is
+ * refused, and so is one of more than {@link #MAX_TOTAL_LINES} lines; the text kept is bounded
+ * ({@link #MAX_LINES} lines), whatever the server sends.
  */
 public final class SmtpReplyParser {
 
     /**
-     * Longest reply line accepted, CRLF included. RFC 5321 §4.5.3.1.5 sets 512 octets for a reply
-     * line but §4.5.3.1 asks receivers to be liberal; real servers send long EHLO and rejection
-     * lines, so we allow the 1000 octets of a text line (§4.5.3.1.6) and no more.
+     * The octets of a reply line kept, CRLF included. RFC 5321 §4.5.3.1.5 sets 512 octets for a
+     * reply line but §4.5.3.1 asks receivers to be liberal; real servers send long EHLO and
+     * rejection lines. A longer line is cut here by the reader, the rest of it skipped.
      */
     public static final int MAX_LINE_BYTES = 1000;
 
-    /** Most lines in one reply; a large EHLO reply has about twenty, so 100 only stops a runaway peer. */
+    /** Lines of one reply whose text is kept; a large EHLO reply has about twenty. */
     public static final int MAX_LINES = 100;
+
+    /** Lines of one reply read at all: past this the peer is a runaway, not a server. */
+    public static final int MAX_TOTAL_LINES = 10_000;
 
     private final int maxLines;
     private final List<String> lines = new ArrayList<>();
     private int code = -1;
+    private int read;
 
     public SmtpReplyParser() {
         this(MAX_LINES);
@@ -45,57 +57,57 @@ public final class SmtpReplyParser {
     /**
      * Takes one line (without CR LF) and returns the finished reply after its last line.
      *
-     * @throws MalformedReplyException for a line that is not "NNN", "NNN text" or "NNN-text", a code
-     *                                 that changes inside a reply, a line longer than
-     *                                 {@link #MAX_LINE_BYTES} or a reply of more than maxLines lines
+     * @throws MalformedReplyException for a first line that is not "NNN", "NNN text" or "NNN-text"
+     *                                 with NNN 200-599, or a reply of more than {@link #MAX_TOTAL_LINES} lines
      */
     public Optional<SmtpReply> line(byte[] line) throws MalformedReplyException {
-        if (line.length + 2 > MAX_LINE_BYTES) {
-            throw new MalformedReplyException("reply line of " + (line.length + 2) + " bytes is longer than the "
-                    + MAX_LINE_BYTES + " bytes allowed");
-        }
         int lineCode = codeOf(line);
-        boolean last = line.length == 3 || line[3] == ' ';
-        if (!last && line[3] != '-') {
-            throw new MalformedReplyException("reply line must continue with ' ' or '-' after the code (RFC 5321 §4.2): "
-                    + quote(line));
-        }
-        if (code >= 0 && lineCode != code) {
-            throw new MalformedReplyException("reply code changed from " + code + " to " + lineCode
-                    + " inside one reply (RFC 5321 §4.2.1): " + quote(line));
-        }
-        if (lines.size() >= maxLines) {
-            throw new MalformedReplyException("reply has more than " + maxLines + " lines");
+        if (lineCode < 0) {
+            if (code < 0) {
+                throw new MalformedReplyException(line.length >= 3 && Character.isDigit(line[0]) && Character.isDigit(line[1])
+                        && Character.isDigit(line[2]) && line.length > 3
+                        ? "reply line must continue with ' ' or '-' after the code (RFC 5321 §4.2): " + quote(line)
+                        : line.length < 3 ? "reply line is shorter than a three-digit code: " + quote(line)
+                        : "reply line does not start with a three-digit code 2yz-5yz (RFC 5321 §4.2): " + quote(line));
+            }
+            keep(line, 0); // inside a reply: more of its text
+            return Optional.empty();
         }
         code = lineCode;
-        lines.add(line.length <= 4 ? "" : new String(line, 4, line.length - 4, StandardCharsets.UTF_8));
-        if (!last) {
+        keep(line, Math.min(4, line.length));
+        if (line.length > 3 && line[3] == '-') {
             return Optional.empty();
         }
         SmtpReply reply = SmtpReply.of(code, lines);
         lines.clear();
         code = -1;
+        read = 0;
         return Optional.of(reply);
     }
 
-    private static int codeOf(byte[] line) throws MalformedReplyException {
-        if (line.length < 3) {
-            throw new MalformedReplyException("reply line is shorter than a three-digit code: " + quote(line));
+    private void keep(byte[] line, int from) throws MalformedReplyException {
+        if (++read > MAX_TOTAL_LINES) {
+            throw new MalformedReplyException("reply has more than " + MAX_TOTAL_LINES + " lines");
+        }
+        if (lines.size() < maxLines) {
+            lines.add(new String(line, from, line.length - from, StandardCharsets.UTF_8));
+        }
+    }
+
+    /** The code of a line "NNN", "NNN text" or "NNN-text" with NNN 200-599; -1 for any other line. */
+    private static int codeOf(byte[] line) {
+        if (line.length < 3 || line.length > 3 && line[3] != ' ' && line[3] != '-') {
+            return -1;
         }
         int value = 0;
         for (int i = 0; i < 3; i++) {
             int d = line[i] - '0';
             if (d < 0 || d > 9) {
-                throw new MalformedReplyException("reply line does not start with a three-digit code (RFC 5321 §4.2): "
-                        + quote(line));
+                return -1;
             }
             value = value * 10 + d;
         }
-        if (!SmtpReply.validCode(value)) {
-            throw new MalformedReplyException("reply code " + value + " is not 2yz-5yz with y 0-5 (RFC 5321 §4.2): "
-                    + quote(line));
-        }
-        return value;
+        return SmtpReply.validCode(value) ? value : -1;
     }
 
     /** The start of a bad line, printable, for error messages. */

@@ -9,7 +9,7 @@ import java.util.Optional;
 
 /**
  * Reads SMTP replies from a blocking stream, a line at a time, never buffering more than one
- * line of {@link SmtpReplyParser#MAX_LINE_BYTES}. Lines end in CRLF (RFC 5321 §2.3.8); a bare LF
+ * line of {@link SmtpReplyParser#MAX_LINE_BYTES} (a longer line is cut there, the rest skipped). Lines end in CRLF (RFC 5321 §2.3.8); a bare LF
  * is accepted too, as deployed clients do. Timeouts are the stream's business.
  */
 public final class SmtpReplyReader {
@@ -41,8 +41,12 @@ public final class SmtpReplyReader {
         }
     }
 
+    /** The longest reply line read at all; its first {@link SmtpReplyParser#MAX_LINE_BYTES} are kept. */
+    static final int MAX_SKIPPED = 64 * 1024;
+
     private byte[] readLine(int linesRead) throws IOException {
         line.reset();
+        int length = 0;
         while (true) {
             int b = in.read();
             if (b < 0) {
@@ -56,11 +60,13 @@ public final class SmtpReplyReader {
                 return n > 0 && bytes[n - 1] == '\r' ? Arrays.copyOf(bytes, n - 1) : bytes;
             }
             // Room for the line's bytes plus the LF still to come; a CR at the end is part of the CRLF.
-            if (line.size() + 1 >= SmtpReplyParser.MAX_LINE_BYTES) {
-                throw new MalformedReplyException("reply line longer than " + SmtpReplyParser.MAX_LINE_BYTES
-                        + " bytes without an end of line (RFC 5321 §4.5.3.1.5)");
+            // Past that the line is cut and the rest skipped, as Postfix does; a line that never ends is a runaway.
+            if (++length > MAX_SKIPPED) {
+                throw new MalformedReplyException("reply line longer than " + MAX_SKIPPED + " bytes without an end of line");
             }
-            line.write(b);
+            if (line.size() + 1 < SmtpReplyParser.MAX_LINE_BYTES) {
+                line.write(b);
+            }
         }
     }
 }

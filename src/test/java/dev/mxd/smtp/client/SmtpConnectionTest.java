@@ -490,6 +490,19 @@ class SmtpConnectionTest {
         assertThat(small.commands("MAIL")).isEmpty();
     }
 
+    /**
+     * A reply to the final dot as some servers write it (an empty line inside, the code changing on
+     * the last line, a line of 3,000 octets) is the server's acceptance: the recipient is delivered,
+     * not deferred as "may have been delivered" and sent again at the next retry.
+     */
+    @Test
+    void anOddlyWrittenAcceptanceAfterTheDotIsDelivered() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.equals(".") ? "250-2.0.0 queued\r\n\r\n251 " + "x".repeat(3000) : null);
+        RecipientOutcome o = completed(connect(s).send(envelope("a@fake.test"))).recipients().get(0);
+        assertThat(o).isInstanceOf(RecipientOutcome.Accepted.class);
+        assertThat(s.messages).hasSize(1);
+    }
+
     @Test
     void contentIsDotStuffedWithCrLfOnTheWire() throws IOException {
         FakeSmtpServer s = server(FULL, c -> null);
