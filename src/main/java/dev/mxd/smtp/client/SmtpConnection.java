@@ -571,6 +571,24 @@ public final class SmtpConnection implements AutoCloseable {
         List<String> rcptCommands = rcpts.stream().map(this::rcptCommand).toList();
 
         Replies replies = new Replies();
+        try {
+            if (!exchange(replies, pipelining, rset, mail, rcptCommands, t)) {
+                return new TransactionResult.Failed(closeRejected(replies.last, "RSET"));
+            }
+        } catch (IOException e) {
+            Optional<TransactionResult> refused = refusedBeforeTheLoss(envelope, replies, e);
+            if (refused.isPresent()) {
+                return refused.get();
+            }
+            throw e;
+        }
+        replies.mail = replies.first(SessionStage.MAIL);
+        return finish(envelope, replies);
+    }
+
+    /** The commands up to DATA and their replies, pipelined (RFC 2920) or one by one; false when RSET was refused. */
+    private boolean exchange(Replies replies, boolean pipelining, boolean rset, String mail, List<String> rcptCommands,
+                             ClientSettings.Timeouts t) throws IOException {
         if (pipelining) {
             stage = rset ? SessionStage.RSET : SessionStage.MAIL;
             StringBuilder batch = new StringBuilder();
@@ -582,16 +600,16 @@ public final class SmtpConnection implements AutoCloseable {
             batch.append("DATA\r\n");
             write(batch.toString(), t.mail());
             if (rset && !replies.next(SessionStage.RSET, t.helo()).positive()) {
-                return new TransactionResult.Failed(closeRejected(replies.last, "RSET"));
+                return false;
             }
             replies.next(SessionStage.MAIL, t.mail());
-            for (int i = 0; i < rcpts.size(); i++) {
+            for (int i = 0; i < rcptCommands.size(); i++) {
                 replies.rcpt.add(replies.next(SessionStage.RCPT, t.rcpt()));
             }
             replies.data = replies.next(SessionStage.DATA, t.dataInit());
         } else {
             if (rset && !lockStep(replies, "RSET", SessionStage.RSET, t.helo()).positive()) {
-                return new TransactionResult.Failed(closeRejected(replies.last, "RSET"));
+                return false;
             }
             if (lockStep(replies, mail, SessionStage.MAIL, t.mail()).positive()) {
                 for (String c : rcptCommands) {
@@ -602,8 +620,39 @@ public final class SmtpConnection implements AutoCloseable {
                 }
             }
         }
-        replies.mail = replies.first(SessionStage.MAIL);
-        return finish(envelope, replies);
+        return true;
+    }
+
+    /**
+     * The connection broke (or the server sent something unreadable) after the server had already
+     * refused for good: a 5yz to MAIL refuses every recipient, a 5yz to a RCPT that recipient, as
+     * Postfix records each reply as it comes. Those refusals stand; every other recipient is
+     * deferred (the caller tries the next address for them). Empty when no reply read so far was a
+     * permanent refusal: the session failed as a whole, as before.
+     */
+    private Optional<TransactionResult> refusedBeforeTheLoss(OutboundEnvelope envelope, Replies replies, IOException e) {
+        int mailAt = replies.stages.indexOf(SessionStage.MAIL);
+        SmtpReply mail = mailAt < 0 ? null : replies.all.get(mailAt);
+        // RCPT replies count only after a MAIL the server took (a pipelined RCPT after a refused MAIL gets 503).
+        boolean refused = mail != null && (mail.permanentFailure() || mail.positive() && replies.rcpt.stream().anyMatch(SmtpReply::permanentFailure));
+        if (!refused) {
+            return Optional.empty();
+        }
+        SessionFailure f = lost(e); // closes the connection
+        List<OutboundRecipient> rcpts = envelope.recipients();
+        List<RecipientOutcome> outcomes = new ArrayList<>();
+        for (int i = 0; i < rcpts.size(); i++) {
+            OutboundRecipient r = rcpts.get(i);
+            if (mail != null && mail.permanentFailure()) {
+                outcomes.add(verdict(r, SessionStage.MAIL, mail, where + " refused MAIL FROM:<" + envelope.sender() + ">: " + mail.summary()));
+            } else if (i < replies.rcpt.size() && replies.rcpt.get(i).permanentFailure()) {
+                SmtpReply reply = replies.rcpt.get(i);
+                outcomes.add(verdict(r, SessionStage.RCPT, reply, where + " refused RCPT TO:<" + r.address() + ">: " + reply.summary()));
+            } else {
+                outcomes.add(deferred(r, f.stage(), Optional.empty(), EnhancedStatus.BAD_CONNECTION, f.detail(), false));
+            }
+        }
+        return Optional.of(completed(outcomes));
     }
 
     /** After the replies up to DATA: the content, and one outcome per recipient. */

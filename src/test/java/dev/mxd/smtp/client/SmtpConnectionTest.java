@@ -491,6 +491,37 @@ class SmtpConnectionTest {
     }
 
     /**
+     * A server that refuses for good and then hangs up (Exim's drop ACL, a Postfix past its error
+     * limit): the refusal it sent stands, as Postfix records each reply as it comes, and only the
+     * others are deferred for the next address. Before, the lost connection deferred everyone and
+     * the refused recipient bounced only at expiry, five days later, with "connection closed".
+     */
+    @Test
+    void aRefusalBeforeTheServerHangsUpStands() throws IOException {
+        for (List<String> ehlo : List.of(FULL, List.of("SIZE 1000000"))) { // pipelined, then one by one
+            FakeSmtpServer s = server(ehlo, c -> c.startsWith("RCPT TO:<b@") ? "550 5.1.1 no such user\r\n" + FakeSmtpServer.HANG_UP : null);
+            List<RecipientOutcome> out = completed(connect(s).send(envelope("a@fake.test", "b@fake.test", "c@fake.test"))).recipients();
+            assertThat(out.get(1)).as("%s", ehlo).isInstanceOf(RecipientOutcome.Failed.class);
+            assertThat(out.get(1).status()).hasToString("5.1.1");
+            assertThat(out.get(1).detail()).contains("550 5.1.1 no such user");
+            assertThat(List.of(out.get(0), out.get(2))).allSatisfy(o -> {
+                assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class);
+                assertThat(((RecipientOutcome.Deferred) o).maybeDelivered()).isFalse();
+            });
+            assertThat(s.messages).isEmpty();
+        }
+        FakeSmtpServer mail = server(FULL, c -> c.startsWith("MAIL") ? "554 5.7.1 you are blocked\r\n" + FakeSmtpServer.HANG_UP : null);
+        assertThat(completed(connect(mail).send(envelope("a@fake.test", "b@fake.test"))).recipients()).allSatisfy(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
+            assertThat(o.status()).hasToString("5.7.1");
+        });
+        // A RCPT refused after a MAIL the server did not take (503, pipelined) says nothing of the recipient.
+        FakeSmtpServer soft = server(FULL, c -> c.startsWith("MAIL") ? "451 4.3.0 later" : c.startsWith("RCPT")
+                ? "503 5.5.1 need MAIL\r\n" + FakeSmtpServer.HANG_UP : null);
+        assertThat(connect(soft).send(envelope("a@fake.test"))).isInstanceOf(TransactionResult.Failed.class);
+    }
+
+    /**
      * A reply to the final dot as some servers write it (an empty line inside, the code changing on
      * the last line, a line of 3,000 octets) is the server's acceptance: the recipient is delivered,
      * not deferred as "may have been delivered" and sent again at the next retry.
