@@ -243,7 +243,21 @@ public final class SmtpConnection implements AutoCloseable {
             return Optional.empty(); // RFC 3207 §4: the session goes on in plain text, as before STARTTLS
         }
         Optional<SessionFailure> upgraded = startTls();
-        return upgraded.isPresent() ? upgraded : hello();
+        if (upgraded.isPresent()) {
+            return upgraded;
+        }
+        try {
+            return hello();
+        } catch (IOException e) {
+            // In TLS 1.3 the client's handshake ends before the server has judged it: a server that
+            // refuses the session (certificate_required, a broken TLS stack) is heard at the first read,
+            // the EHLO over TLS. That is the TLS session failing, and the same host may work without TLS,
+            // as Postfix retries in plain text after a TLS session failure under "may".
+            SessionFailure f = lost(e);
+            return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE, f.cause(), "TLS session with " + where
+                    + " failed at the EHLO over TLS (" + f.detail() + ")" + (settings.tls() == TlsPolicy.OPPORTUNISTIC
+                    ? "; retry this host without TLS" : ""), Optional.empty()));
+        }
     }
 
     /** EHLO, or HELO when EHLO gets 5yz (RFC 5321 §4.1.4); sets {@link #extensions}. */

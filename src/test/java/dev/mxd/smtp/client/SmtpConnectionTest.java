@@ -325,6 +325,26 @@ class SmtpConnectionTest {
         assertThat(s.commands("EHLO")).as("and said EHLO again over TLS").hasSize(2);
     }
 
+    /**
+     * A server that completes the TLS handshake and then drops the session at the first read (in
+     * TLS 1.3 the client's handshake ends before the server has judged it): a TLS failure, which
+     * the caller may retry in plain text under opportunistic TLS, not a failed host.
+     */
+    @Test
+    void aTlsSessionThatFailsAtTheFirstEhloIsATlsFailure(@TempDir Path dir) throws Exception {
+        Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
+        SSLContext tls = ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
+                .sslProvider(SslProvider.JDK).build()).context();
+        AtomicInteger ehlos = new AtomicInteger();
+        FakeSmtpServer s = server(List.of("PIPELINING", "STARTTLS"),
+                c -> c.startsWith("EHLO") && ehlos.incrementAndGet() == 2 ? FakeSmtpServer.HANG_UP : null).offeringTls(tls);
+        OpenResult r = open(s, settings().withTls(TlsPolicy.OPPORTUNISTIC));
+        assertThat(r).isInstanceOf(OpenResult.Failed.class);
+        SessionFailure f = ((OpenResult.Failed) r).failure();
+        assertThat(f.tlsFailed()).isTrue();
+        assertThat(f.detail()).contains("failed at the EHLO over TLS").contains("retry this host without TLS");
+    }
+
     /** Text that cannot fit in loopback's socket buffers, so a server that stops reading makes the client's write block. */
     private static byte[] textLargerThanTheSocketBuffers() {
         byte[] text = new byte[48 << 20];
