@@ -260,12 +260,12 @@ public final class SmtpConnection implements AutoCloseable {
         }
     }
 
-    /** EHLO, or HELO when EHLO gets 5yz (RFC 5321 §4.1.4); sets {@link #extensions}. */
+    /** EHLO, or HELO when EHLO is refused other than with 421 (RFC 5321 §4.1.4); sets {@link #extensions}. */
     private Optional<SessionFailure> hello() throws IOException {
         stage = SessionStage.EHLO;
         SmtpReply reply = command("EHLO " + heloName, settings.timeouts().helo());
         esmtp = true;
-        if (reply.permanentFailure() && !tls) {
+        if (!reply.positive() && reply.code() != 421 && !tls) { // any refusal but 421, as Postfix falls back
             esmtp = false;
             reply = command("HELO " + heloName, settings.timeouts().helo());
         }
@@ -556,8 +556,24 @@ public final class SmtpConnection implements AutoCloseable {
      */
     private static boolean tooManyRecipients(RecipientOutcome o) {
         return o instanceof RecipientOutcome.Deferred d && d.stage() == SessionStage.RCPT
-                && d.reply().map(r -> r.code() == 452
-                        && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS::equals).orElse(true)).orElse(false);
+                && d.reply().map(r -> r.code() == 452 && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS::equals).orElse(true)
+                        || tooManyAsPermanent(r)).orElse(false);
+    }
+
+    /**
+     * RFC 5321 §4.5.3.1.10: older servers answer a RCPT past their limit with 552, which the client
+     * SHOULD treat as temporary; recognised by its enhanced code 5.5.3 (RFC 3463: too many
+     * recipients), any other 552 refuses the recipient.
+     */
+    private static boolean tooManyAsPermanent(SmtpReply r) {
+        return r.code() == 552 && r.enhancedStatus().map(s -> s.toString().equals("5.5.3")).orElse(false);
+    }
+
+    /** A refused RCPT's outcome: its reply's verdict, but 552 5.5.3 (too many recipients) is temporary. */
+    private static RecipientOutcome rcptVerdict(OutboundRecipient r, SmtpReply reply, String detail) {
+        return tooManyAsPermanent(reply)
+                ? deferred(r, SessionStage.RCPT, Optional.of(reply), EnhancedStatus.TOO_MANY_RECIPIENTS, detail, false)
+                : verdict(r, SessionStage.RCPT, reply, detail);
     }
 
     /** The outcome with the envelope's recipient, where the wire had its ASCII form. */
@@ -661,7 +677,7 @@ public final class SmtpConnection implements AutoCloseable {
                 outcomes.add(verdict(r, SessionStage.MAIL, mail, where + " refused MAIL FROM:<" + envelope.sender() + ">: " + mail.summary()));
             } else if (i < replies.rcpt.size() && replies.rcpt.get(i).permanentFailure()) {
                 SmtpReply reply = replies.rcpt.get(i);
-                outcomes.add(verdict(r, SessionStage.RCPT, reply, where + " refused RCPT TO:<" + r.address() + ">: " + reply.summary()));
+                outcomes.add(rcptVerdict(r, reply, where + " refused RCPT TO:<" + r.address() + ">: " + reply.summary()));
             } else {
                 outcomes.add(deferred(r, f.stage(), Optional.empty(), EnhancedStatus.BAD_CONNECTION, f.detail(), false));
             }
@@ -686,8 +702,7 @@ public final class SmtpConnection implements AutoCloseable {
                 accepted.add(i);
                 outcomes.add(null); // decided by DATA and the final dot
             } else {
-                outcomes.add(verdict(rcpts.get(i), SessionStage.RCPT, r, where + " refused RCPT TO:<"
-                        + rcpts.get(i).address() + ">: " + r.summary()));
+                outcomes.add(rcptVerdict(rcpts.get(i), r, where + " refused RCPT TO:<" + rcpts.get(i).address() + ">: " + r.summary()));
             }
         }
         if (accepted.isEmpty()) {

@@ -135,8 +135,17 @@ class SmtpConnectionTest {
         assertThat(s.commands("MAIL")).containsExactly("MAIL FROM:<sender@client.test>");
     }
 
+    /** A 4yz other than 421 to EHLO is followed by HELO too, as Postfix does; the server decides again there. */
     @Test
-    void ehloRefusedWith4xxIsASessionFailure() throws IOException {
+    void ehloRefusedWith4xxFallsBackToHelo() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("EHLO") ? "450 4.7.1 EHLO later" : null);
+        SmtpConnection c = connect(s);
+        assertThat(c.esmtp()).isFalse();
+        assertThat(s.commands).containsExactly("EHLO client.test", "HELO client.test");
+    }
+
+    @Test
+    void ehloRefusedWith421IsASessionFailure() throws IOException {
         FakeSmtpServer s = server(FULL, c -> c.startsWith("EHLO") ? "421 4.7.0 slow down" : null);
         SessionFailure f = failure(open(s, settings()));
         assertThat(f.stage()).isEqualTo(SessionStage.EHLO);
@@ -787,6 +796,23 @@ class SmtpConnectionTest {
         FakeSmtpServer s = onePerTransaction(List.of("PIPELINING"), "452 Too many recipients");
         TransactionResult.Completed done = completed(connect(s).send(envelope("a@fake.test", "b@fake.test")));
         assertThat(done.accepted()).hasSize(2);
+    }
+
+    /** RFC 5321 §4.5.3.1.10: an older server's 552 5.5.3 for too many recipients is temporary; another 552 refuses. */
+    @Test
+    void a552TooManyRecipientsIsTemporaryAndSentAgain() throws IOException {
+        FakeSmtpServer s = onePerTransaction(List.of("PIPELINING", "ENHANCEDSTATUSCODES"), "552 5.5.3 Too many recipients");
+        TransactionResult.Completed done = completed(connect(s).send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.accepted()).hasSize(2);
+        assertThat(s.messages).hasSize(2);
+        FakeSmtpServer none = server(List.of("PIPELINING", "ENHANCEDSTATUSCODES"),
+                line -> line.startsWith("RCPT") ? "552 5.5.3 Too many recipients" : null);
+        RecipientOutcome o = completed(connect(none).send(envelope("a@fake.test"))).recipients().get(0);
+        assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class);
+        assertThat(o.status()).hasToString("4.5.3");
+        FakeSmtpServer full = server(List.of("PIPELINING", "ENHANCEDSTATUSCODES"),
+                line -> line.startsWith("RCPT") ? "552 5.2.2 Mailbox full" : null);
+        assertThat(completed(connect(full).send(envelope("a@fake.test"))).recipients().get(0)).isInstanceOf(RecipientOutcome.Failed.class);
     }
 
     @Test
