@@ -17,7 +17,9 @@ import java.util.Optional;
  * {@code idleLimit}, was initiated less than {@code reuseLimit} ago (Postfix's
  * {@code smtp_connection_reuse_time_limit}) and, when {@code maxMessages} is not 0, has carried
  * fewer messages than that (Postfix's {@code smtp_connection_reuse_count_limit}, 0 by default
- * there too).
+ * there too). Idle connections past {@code idleLimit} are closed by a sweep every
+ * {@code idleLimit} (Postfix's scache expires its entries on a timer too), so that connections to
+ * addresses no later mail goes to do not hold their sockets and buffers until shutdown.
  */
 public final class ConnectionCache implements AutoCloseable {
 
@@ -28,6 +30,8 @@ public final class ConnectionCache implements AutoCloseable {
     private final int maxMessages;
     private final int maxPerAddress;
     private final Map<InetSocketAddress, Deque<Idle>> idle = new HashMap<>();
+    private java.util.concurrent.ScheduledExecutorService sweeper; // guarded by this; started with the first idle connection
+    private boolean closed;                                          // guarded by this
 
     /** @param maxMessages the most messages a connection carries, or 0 for no such limit */
     public ConnectionCache(Duration idleLimit, Duration reuseLimit, int maxMessages, int maxPerAddress) {
@@ -69,13 +73,54 @@ public final class ConnectionCache implements AutoCloseable {
         if (reusable(connection)) {
             synchronized (this) {
                 Deque<Idle> q = idle.computeIfAbsent(address, a -> new ArrayDeque<>());
-                if (q.size() < maxPerAddress) {
+                if (!closed && q.size() < maxPerAddress) {
                     q.addLast(new Idle(connection, System.nanoTime()));
+                    startSweeper();
                     return;
                 }
             }
         }
         connection.close();
+    }
+
+    private void startSweeper() { // with this held
+        if (sweeper == null) {
+            sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "connection-cache-sweep");
+                t.setDaemon(true);
+                return t;
+            });
+            long period = Math.max(1, idleLimit.toMillis());
+            sweeper.scheduleWithFixedDelay(this::sweep, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Closes the idle connections past the idle limit; returns how many. */
+    int sweep() {
+        List<SmtpConnection> expired = new ArrayList<>();
+        synchronized (this) {
+            long now = System.nanoTime();
+            for (var it = idle.values().iterator(); it.hasNext(); ) {
+                Deque<Idle> q = it.next();
+                q.removeIf(i -> {
+                    boolean old = now - i.since >= idleLimit.toNanos();
+                    if (old) {
+                        expired.add(i.connection);
+                    }
+                    return old;
+                });
+                if (q.isEmpty()) {
+                    it.remove();
+                }
+            }
+        }
+        expired.forEach(SmtpConnection::close); // QUIT outside the lock
+        return expired.size();
+    }
+
+    /** Idle connections held now, over every address. */
+    synchronized int size() {
+        return idle.values().stream().mapToInt(Deque::size).sum();
     }
 
     private boolean reusable(SmtpConnection c) {
@@ -86,6 +131,10 @@ public final class ConnectionCache implements AutoCloseable {
     public void close() {
         List<SmtpConnection> all = new ArrayList<>();
         synchronized (this) {
+            closed = true;
+            if (sweeper != null) {
+                sweeper.shutdownNow();
+            }
             idle.values().forEach(q -> q.forEach(i -> all.add(i.connection)));
             idle.clear();
         }

@@ -109,4 +109,19 @@ class ConnectionCacheTest {
             c.close();
         }
     }
+
+    /**
+     * An idle connection to an address no later mail goes to is closed by the sweep (QUIT said),
+     * not kept with its socket and buffers until shutdown.
+     */
+    @Test
+    void idleConnectionsAreSweptWithoutALaterTake() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);
+             ConnectionCache cache = new ConnectionCache(Duration.ofMillis(100), Duration.ofMinutes(5), 100, 4)) {
+            SmtpConnection c = sentAndKept(server, cache);
+            assertThat(cache.size()).isEqualTo(1);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> cache.size() == 0 && !server.commands("QUIT").isEmpty());
+            assertThat(c.reusable()).isFalse();
+        }
+    }
 }
