@@ -72,7 +72,7 @@ public final class ConnectionCache implements AutoCloseable {
     public void release(InetSocketAddress address, SmtpConnection connection) {
         if (reusable(connection)) {
             synchronized (this) {
-                Deque<Idle> q = idle.computeIfAbsent(address, a -> new ArrayDeque<>());
+                Deque<Idle> q = closed ? new ArrayDeque<>() : idle.computeIfAbsent(address, a -> new ArrayDeque<>());
                 if (!closed && q.size() < maxPerAddress) {
                     q.addLast(new Idle(connection, System.nanoTime()));
                     startSweeper();
@@ -91,7 +91,13 @@ public final class ConnectionCache implements AutoCloseable {
                 return t;
             });
             long period = Math.max(1, idleLimit.toMillis());
-            sweeper.scheduleWithFixedDelay(this::sweep, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+            sweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    sweep();
+                } catch (RuntimeException e) { // a failed close must not end the sweeps for good
+                    org.slf4j.LoggerFactory.getLogger(ConnectionCache.class).warn("closing idle connections failed: {}", e.toString());
+                }
+            }, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 

@@ -14,7 +14,7 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
 
     public SmtpReply {
         if (!validCode(code)) {
-            throw new IllegalArgumentException("SMTP reply code must be 2yz to 5yz with y 0-5 (RFC 5321 §4.2), not " + code);
+            throw new IllegalArgumentException("SMTP reply code must be 2yz to 5yz (RFC 5321 §4.2), not " + code);
         }
         lines = List.copyOf(lines);
         if (lines.isEmpty()) {
@@ -73,11 +73,11 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
     }
 
     /**
-     * RFC 5321 §4.2: first digit 2 to 5 (1yz is unused in SMTP), second digit 0 to 5, third any;
-     * anything else is not a reply a client can act on.
+     * RFC 5321 §4.2: first digit 2 to 5 (1yz is unused in SMTP). The middle digit is not checked
+     * (RFC 5321 gives it 0 to 5): a server's 571 is a 5yz, as Postfix reads it.
      */
     public static boolean validCode(int code) {
-        return code >= 200 && code <= 599; // the middle digit is not checked: a server's 571 is a 5yz, as Postfix reads it
+        return code >= 200 && code <= 599;
     }
 
     /** 2yz: the command was accepted. */

@@ -10,13 +10,13 @@ import java.util.Optional;
  * line at a time without its CRLF, it returns the reply when the last line arrives. It does no
  * I/O, so a blocking reader and a Netty decoder can share it. Not thread-safe: one per connection.
  *
- * <p>Liberal in what it takes (RFC 5321 §4.5.3.1, and as Postfix's client reads replies): once a
- * reply has begun, a line that does not start with a code (an empty line, text) is more of its
- * text, and the reply's code is its last line's when a server changes it on the way; a code's
- * middle digit is not checked (571 is a 5yz). Only the first line must start with 2yz-5yz. A
- * reply that would make the client misread the server (a first line without a code, a 1yz) is
- * refused, and so is one of more than {@link #MAX_TOTAL_LINES} lines; the text kept is bounded
- * ({@link #MAX_LINES} lines), whatever the server sends.
+ * <p>Liberal in what it takes (RFC 5321 §4.5.3.1): once a reply has begun, a line that does not
+ * start with a code (an empty line, text) is more of its text; a code's middle digit is not
+ * checked (571 is a 5yz). A reply that could make the client misread the server is refused: a
+ * first line without a 2yz-5yz code, a code that changes inside the reply (a text line that
+ * happens to start "500 " would otherwise end a 450 there and shift every pipelined reply after
+ * it), more than {@link #MAX_TOTAL_LINES} lines. The text kept is bounded ({@link #MAX_LINES}
+ * lines), whatever the server sends.
  */
 public final class SmtpReplyParser {
 
@@ -58,7 +58,8 @@ public final class SmtpReplyParser {
      * Takes one line (without CR LF) and returns the finished reply after its last line.
      *
      * @throws MalformedReplyException for a first line that is not "NNN", "NNN text" or "NNN-text"
-     *                                 with NNN 200-599, or a reply of more than {@link #MAX_TOTAL_LINES} lines
+     *                                 with NNN 200-599, a code that changes inside the reply, or a
+     *                                 reply of more than {@link #MAX_TOTAL_LINES} lines
      */
     public Optional<SmtpReply> line(byte[] line) throws MalformedReplyException {
         int lineCode = codeOf(line);
@@ -72,6 +73,12 @@ public final class SmtpReplyParser {
             }
             keep(line, 0); // inside a reply: more of its text
             return Optional.empty();
+        }
+        if (code >= 0 && lineCode != code) {
+            // Not taken: a text line that happens to start "500 " inside a 450 reply would end it there and
+            // make every later pipelined reply answer the wrong command.
+            throw new MalformedReplyException("reply code changed from " + code + " to " + lineCode
+                    + " inside one reply (RFC 5321 §4.2.1): " + quote(line));
         }
         code = lineCode;
         keep(line, Math.min(4, line.length));

@@ -112,14 +112,21 @@ class SmtpReplyReaderTest {
     }
 
     /**
-     * Inside a reply, as real servers send them and Postfix reads them: a code that changes on the
-     * way (the last line's counts), an empty line and a line without a code (more text).
+     * A code that changes inside a reply is refused: a text line that happens to start "500 " inside
+     * a 450 would otherwise end the reply there, and every later pipelined reply would answer the
+     * wrong command.
      */
     @Test
+    void codeChangingInsideAReplyIsMalformed() {
+        assertThatThrownBy(() -> reader("250-first\r\n251 second\r\n").read())
+                .isInstanceOf(MalformedReplyException.class).hasMessageContaining("from 250 to 251");
+        assertThatThrownBy(() -> reader("450-4.7.1 rate limited:\r\n500 messages per hour allowed\r\n450 4.7.1 later\r\n").read())
+                .isInstanceOf(MalformedReplyException.class).hasMessageContaining("from 450 to 500");
+    }
+
+    /** Inside a reply, as real servers send them: an empty line and a line without a code are more text. */
+    @Test
     void oddLinesInsideAReplyAreTaken() throws IOException {
-        SmtpReply changed = reader("250-first\r\n251 second\r\n").read();
-        assertThat(changed.code()).isEqualTo(251);
-        assertThat(changed.lines()).containsExactly("first", "second");
         SmtpReply odd = reader("550-5.7.1 refused\r\n\r\nsee http://example.test/why\r\n550 5.7.1 end\r\n").read();
         assertThat(odd.code()).isEqualTo(550);
         assertThat(odd.lines()).containsExactly("5.7.1 refused", "", "see http://example.test/why", "5.7.1 end");

@@ -248,24 +248,27 @@ public final class SmtpConnection implements AutoCloseable {
         }
         try {
             return hello();
-        } catch (IOException e) {
+        } catch (EOFException | javax.net.ssl.SSLException | java.net.SocketException e) {
+            if (settings.tls() != TlsPolicy.OPPORTUNISTIC) {
+                throw e; // a policy that requires TLS keeps it: the host failed, not the handshake
+            }
             // In TLS 1.3 the client's handshake ends before the server has judged it: a server that
             // refuses the session (certificate_required, a broken TLS stack) is heard at the first read,
-            // the EHLO over TLS. That is the TLS session failing, and the same host may work without TLS,
-            // as Postfix retries in plain text after a TLS session failure under "may".
+            // the EHLO over TLS, as a TLS alert or a hang-up. That is the TLS session failing, and the
+            // same host may work without TLS, as Postfix retries in plain text after a TLS session
+            // failure under "may". A timeout or a bad reply is the host's, as before.
             SessionFailure f = lost(e);
             return Optional.of(new SessionFailure(target, host, SessionStage.TLS_HANDSHAKE, f.cause(), "TLS session with " + where
-                    + " failed at the EHLO over TLS (" + f.detail() + ")" + (settings.tls() == TlsPolicy.OPPORTUNISTIC
-                    ? "; retry this host without TLS" : ""), Optional.empty()));
+                    + " failed at the EHLO over TLS (" + f.detail() + "); retry this host without TLS", Optional.empty()));
         }
     }
 
-    /** EHLO, or HELO when EHLO is refused other than with 421 (RFC 5321 §4.1.4); sets {@link #extensions}. */
+    /** EHLO, or HELO when EHLO gets 5yz (RFC 5321 §4.1.4); sets {@link #extensions}. */
     private Optional<SessionFailure> hello() throws IOException {
         stage = SessionStage.EHLO;
         SmtpReply reply = command("EHLO " + heloName, settings.timeouts().helo());
         esmtp = true;
-        if (!reply.positive() && reply.code() != 421 && !tls) { // any refusal but 421, as Postfix falls back
+        if (reply.permanentFailure() && !tls) {
             esmtp = false;
             reply = command("HELO " + heloName, settings.timeouts().helo());
         }
@@ -663,6 +666,11 @@ public final class SmtpConnection implements AutoCloseable {
     private Optional<TransactionResult> refusedBeforeTheLoss(OutboundEnvelope envelope, Replies replies, IOException e) {
         int mailAt = replies.stages.indexOf(SessionStage.MAIL);
         SmtpReply mail = mailAt < 0 ? null : replies.all.get(mailAt);
+        if (mail != null && mail.permanentFailure() && transactions > 1) {
+            // On a reused connection a refused MAIL and a hang-up may be the session's limit ("too many
+            // messages this session"): the caller opens a fresh connection, which decides for the message.
+            return Optional.empty();
+        }
         // RCPT replies count only after a MAIL the server took (a pipelined RCPT after a refused MAIL gets 503).
         boolean refused = mail != null && (mail.permanentFailure() || mail.positive() && replies.rcpt.stream().anyMatch(SmtpReply::permanentFailure));
         if (!refused) {
@@ -928,7 +936,8 @@ public final class SmtpConnection implements AutoCloseable {
 
     /** The reply's RFC 3463 code, or the class's "other" code X.0.0 when the server sent none (RFC 3463 §3.1). */
     private static EnhancedStatus status(SmtpReply reply) {
-        return reply.enhancedStatus().orElseGet(() -> EnhancedStatus.otherOfClass(reply.code()));
+        // A 3yz where none belongs (354 to a RCPT) is no verdict: 4.0.0, deferred, never an exception.
+        return reply.enhancedStatus().orElseGet(() -> EnhancedStatus.otherOfClass(reply.code() / 100 == 3 ? 400 : reply.code()));
     }
 
     private TransactionResult refuseAll(List<OutboundRecipient> rcpts, EnhancedStatus status, String detail) {

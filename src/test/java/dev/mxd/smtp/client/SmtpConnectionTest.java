@@ -135,13 +135,15 @@ class SmtpConnectionTest {
         assertThat(s.commands("MAIL")).containsExactly("MAIL FROM:<sender@client.test>");
     }
 
-    /** A 4yz other than 421 to EHLO is followed by HELO too, as Postfix does; the server decides again there. */
+    /**
+     * A 4yz to EHLO is a session failure, no HELO: a session without extensions would refuse for
+     * good what the server only put off (SMTPUTF8 mail, a STARTTLS a policy requires).
+     */
     @Test
-    void ehloRefusedWith4xxFallsBackToHelo() throws IOException {
-        FakeSmtpServer s = server(FULL, c -> c.startsWith("EHLO") ? "450 4.7.1 EHLO later" : null);
-        SmtpConnection c = connect(s);
-        assertThat(c.esmtp()).isFalse();
-        assertThat(s.commands).containsExactly("EHLO client.test", "HELO client.test");
+    void ehloRefusedWith4xxIsASessionFailure() throws IOException {
+        FakeSmtpServer later = server(FULL, c -> c.startsWith("EHLO") ? "450 4.7.1 EHLO later" : null);
+        assertThat(failure(open(later, settings())).stage()).isEqualTo(SessionStage.EHLO);
+        assertThat(later.commands).noneMatch(c -> c.startsWith("HELO"));
     }
 
     @Test
@@ -352,6 +354,11 @@ class SmtpConnectionTest {
         SessionFailure f = ((OpenResult.Failed) r).failure();
         assertThat(f.tlsFailed()).isTrue();
         assertThat(f.detail()).contains("failed at the EHLO over TLS").contains("retry this host without TLS");
+        // A policy that requires TLS keeps it: the same hang-up is the host's failure at EHLO, no plain-text retry.
+        ehlos.set(0);
+        SessionFailure required = ((OpenResult.Failed) open(s, settings().withTls(TlsPolicy.REQUIRE))).failure();
+        assertThat(required.tlsFailed()).isFalse();
+        assertThat(required.stage()).isEqualTo(SessionStage.EHLO);
     }
 
     /** Text that cannot fit in loopback's socket buffers, so a server that stops reading makes the client's write block. */
@@ -548,16 +555,33 @@ class SmtpConnectionTest {
         FakeSmtpServer soft = server(FULL, c -> c.startsWith("MAIL") ? "451 4.3.0 later" : c.startsWith("RCPT")
                 ? "503 5.5.1 need MAIL\r\n" + FakeSmtpServer.HANG_UP : null);
         assertThat(connect(soft).send(envelope("a@fake.test"))).isInstanceOf(TransactionResult.Failed.class);
+        // On a reused connection a refused MAIL and a hang-up may be the session's own limit: the session
+        // failed, so that the caller opens a fresh connection, rather than a bounce for every recipient.
+        AtomicInteger mails = new AtomicInteger();
+        FakeSmtpServer limited = server(FULL, c -> c.startsWith("MAIL") && mails.incrementAndGet() == 2
+                ? "550 5.7.0 too many messages in this session\r\n" + FakeSmtpServer.HANG_UP : null);
+        SmtpConnection reused = connect(limited);
+        assertThat(completed(reused.send(envelope("a@fake.test"))).accepted()).hasSize(1);
+        assertThat(reused.send(envelope("b@fake.test"))).isInstanceOf(TransactionResult.Failed.class);
+    }
+
+    /** A 3yz where none belongs (354 to a RCPT) defers that recipient; it is no verdict and no crash. */
+    @Test
+    void aThreeHundredReplyToRcptDefers() throws IOException {
+        FakeSmtpServer s = server(List.of("ENHANCEDSTATUSCODES"), c -> c.startsWith("RCPT") ? "354 go ahead" : null);
+        RecipientOutcome o = completed(connect(s).send(envelope("a@fake.test"))).recipients().get(0);
+        assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class);
+        assertThat(o.status()).hasToString("4.0.0");
     }
 
     /**
-     * A reply to the final dot as some servers write it (an empty line inside, the code changing on
-     * the last line, a line of 3,000 octets) is the server's acceptance: the recipient is delivered,
-     * not deferred as "may have been delivered" and sent again at the next retry.
+     * A reply to the final dot as some servers write it (an empty line and a line without a code
+     * inside, a line of 3,000 octets) is the server's acceptance: the recipient is delivered, not
+     * deferred as "may have been delivered" and sent again at the next retry.
      */
     @Test
     void anOddlyWrittenAcceptanceAfterTheDotIsDelivered() throws IOException {
-        FakeSmtpServer s = server(FULL, c -> c.equals(".") ? "250-2.0.0 queued\r\n\r\n251 " + "x".repeat(3000) : null);
+        FakeSmtpServer s = server(FULL, c -> c.equals(".") ? "250-2.0.0 queued\r\n\r\nthanks\r\n250 " + "x".repeat(3000) : null);
         RecipientOutcome o = completed(connect(s).send(envelope("a@fake.test"))).recipients().get(0);
         assertThat(o).isInstanceOf(RecipientOutcome.Accepted.class);
         assertThat(s.messages).hasSize(1);
