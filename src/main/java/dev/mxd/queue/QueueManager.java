@@ -11,6 +11,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -604,6 +605,9 @@ public final class QueueManager implements AutoCloseable {
                 record(pending.envelope(), text, pending.toReport()); // the last attempt's outcomes first
             }
             List<Destination> full = new ArrayList<>();
+            // Several destinations: their failures go in one notice for the pass, as Postfix's queue
+            // manager flushes a message's bounce log once, not one notice per domain.
+            Pass pass = groups.size() > 1 ? new Pass() : null;
             for (Map.Entry<Destination, List<Integer>> group : groups.entrySet()) {
                 Destination destination = group.getKey();
                 if (destination.equals(grant)) {
@@ -613,10 +617,13 @@ public final class QueueManager implements AutoCloseable {
                     continue;
                 }
                 try {
-                    e = attempt(e, text, destination, group.getValue());
+                    e = attempt(e, text, destination, group.getValue(), pass);
                 } finally {
                     freeSlot(destination);
                 }
+            }
+            if (pass != null) {
+                record(e, text, pass.reports); // the pass's one notice, then every state it tells of
             }
             if (full.isEmpty()) {
                 file(e, text);
@@ -762,7 +769,17 @@ public final class QueueManager implements AutoCloseable {
         return Destination.of(r.recipient().route());
     }
 
-    private Envelope attempt(Envelope e, Path text, Destination destination, List<Integer> indexes) throws IOException {
+    /**
+     * What one pass over several destinations has to tell: the outcomes for its notice, and for each
+     * recipient among them the state to keep on disk until the notice is written (so that a crash
+     * before it retries the recipient rather than lose its notice).
+     */
+    private static final class Pass {
+        final List<RecipientStatus> reports = new ArrayList<>();
+        final Map<Integer, RecipientStatus> held = new HashMap<>();
+    }
+
+    private Envelope attempt(Envelope e, Path text, Destination destination, List<Integer> indexes, Pass pass) throws IOException {
         List<RecipientStatus> before = new ArrayList<>();
         for (int i : indexes) {
             before.add(e.recipients().get(i));
@@ -789,7 +806,19 @@ public final class QueueManager implements AutoCloseable {
             }
         }
         Envelope next = e.withRecipients(updated);
-        record(next, text, toReport);
+        if (pass == null) {
+            record(next, text, toReport);
+            return next;
+        }
+        for (int k = 0; k < indexes.size(); k++) {
+            if (toReport.contains(updated.get(indexes.get(k)))) {
+                pass.held.putIfAbsent(indexes.get(k), before.get(k));
+            }
+        }
+        pass.reports.addAll(toReport);
+        List<RecipientStatus> written = new ArrayList<>(updated);
+        pass.held.forEach(written::set);
+        record(e.withRecipients(written), text, List.of()); // the rest now: a crash does not deliver them again
         return next;
     }
 

@@ -44,6 +44,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus EXPIRED = new EnhancedStatus(4, 4, 7);
     /** 4.5.3: too many recipients for this transaction. */
     public static final EnhancedStatus TOO_MANY_RECIPIENTS = new EnhancedStatus(4, 5, 3);
+    /** 5.5.3: the same, as older servers say it with 552 (RFC 5321 §4.5.3.1.10 asks clients to treat it as temporary). */
+    public static final EnhancedStatus TOO_MANY_RECIPIENTS_PERMANENT = new EnhancedStatus(5, 5, 3);
     /** 4.7.0: other security status (connection limits, too many errors). */
     public static final EnhancedStatus SECURITY_TEMPORARY = new EnhancedStatus(4, 7, 0);
     /** 4.7.1: not accepted for now by policy (a filter could not decide). */

@@ -569,7 +569,7 @@ public final class SmtpConnection implements AutoCloseable {
      * recipients), any other 552 refuses the recipient.
      */
     private static boolean tooManyAsPermanent(SmtpReply r) {
-        return r.code() == 552 && r.enhancedStatus().map(s -> s.toString().equals("5.5.3")).orElse(false);
+        return r.code() == 552 && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS_PERMANENT::equals).orElse(false);
     }
 
     /** A refused RCPT's outcome: its reply's verdict, but 552 5.5.3 (too many recipients) is temporary. */
