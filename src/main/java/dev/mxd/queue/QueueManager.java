@@ -622,7 +622,7 @@ public final class QueueManager implements AutoCloseable {
                     freeSlot(destination);
                 }
             }
-            if (pass != null) {
+            if (pass != null && !pass.reports.isEmpty()) {
                 record(e, text, pass.reports); // the pass's one notice, then every state it tells of
             }
             if (full.isEmpty()) {
@@ -803,6 +803,9 @@ public final class QueueManager implements AutoCloseable {
                     || results.get(k) instanceof DeliveryResult.Delivered d && d.relayedWithoutDsn();
             if (r.state() == DeliveryState.FAILED || (r.state() == DeliveryState.DELIVERED && lastToTell && wantsSuccessNotice(r))) {
                 toReport.add(r);
+                if (pass != null) {
+                    pass.held.putIfAbsent(indexes.get(k), before.get(k));
+                }
             }
         }
         Envelope next = e.withRecipients(updated);
@@ -810,15 +813,17 @@ public final class QueueManager implements AutoCloseable {
             record(next, text, toReport);
             return next;
         }
-        for (int k = 0; k < indexes.size(); k++) {
-            if (toReport.contains(updated.get(indexes.get(k)))) {
-                pass.held.putIfAbsent(indexes.get(k), before.get(k));
-            }
-        }
         pass.reports.addAll(toReport);
+        // In memory the real states and the notice still owed: if this write or a later destination fails,
+        // the next attempt sends that notice and writes these states before it delivers anything (as after
+        // a full disk). On disk the rest now, so that a crash does not deliver them again.
+        unrecorded.put(next.id(), new Unrecorded(next, List.copyOf(pass.reports)));
         List<RecipientStatus> written = new ArrayList<>(updated);
         pass.held.forEach(written::set);
-        record(e.withRecipients(written), text, List.of()); // the rest now: a crash does not deliver them again
+        Envelope onDisk = e.withRecipients(written);
+        if (!onDisk.done()) {
+            spool.update(QueueState.ACTIVE, onDisk);
+        }
         return next;
     }
 
