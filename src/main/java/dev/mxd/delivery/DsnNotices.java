@@ -140,9 +140,11 @@ public final class DsnNotices implements DeliveryNotices {
     private String spool(Envelope envelope, Path text, List<DsnReport.Recipient> lines, Recipient to,
                          DsnReport.Audience audience, Envelope.Kind kind) throws IOException {
         // RET is about failure notices (RFC 3461 §4.3): one that reports no failure (delivered, relayed) carries the header only.
-        // The postmaster gets the header only (Postfix's double bounce does the same): another's mail is not theirs to read.
+        // The postmaster gets the original's header only (another's mail is not theirs to read), except for a
+        // failed notice: that one is returned whole, since it is what names the recipients the sender was never told of.
         boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
-                && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED) && audience != DsnReport.Audience.POSTMASTER;
+                && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED)
+                && (audience != DsnReport.Audience.POSTMASTER || envelope.kind() == Envelope.Kind.SENDER_NOTICE);
         byte[] original = readAtMost(text, (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1));
         if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
             original = DsnWriter.headersOf(original);
