@@ -430,7 +430,7 @@ public final class Spool implements MessageStore {
      */
     static final class FirstLine {
         private static final int LIMIT = 998; // RFC 5322 §2.1.1: no field name is longer than a line
-        private final byte[] held = new byte[LIMIT + 1];
+        private byte[] held = new byte[32]; // grown as needed: a field's name is decided in a few octets
         private int length;
         private int state;  // 0 reading the name, 1 white space after it, 2 a field, 3 not a field
         private boolean atStart = true;
@@ -440,6 +440,9 @@ public final class Spool implements MessageStore {
             int n = 0;
             while (n < len && state < 2) {
                 int c = b[off + n] & 0xff;
+                if (length == held.length) {
+                    held = java.util.Arrays.copyOf(held, Math.min(2 * length, LIMIT + 1));
+                }
                 held[length++] = (byte) c;
                 n++;
                 if (atStart && (c == '\r' || c == '\n')) {

@@ -389,7 +389,8 @@ public final class MimeDowngrade {
 
         /** The current entity's header section is complete: decide what its body is. */
         private void headerEnded() {
-            String type = field("content-type").map(v -> token(v.split(";", 2)[0]))
+            Optional<String> contentType = field("content-type");
+            String type = contentType.map(v -> token(v.split(";", 2)[0]))
                     .filter(t -> !t.isEmpty()).orElse(digestPart ? "message/rfc822" : "text/plain");
             String cte = field("content-transfer-encoding").map(MimeDowngrade::token).orElse("7bit");
             boolean eightBitLabel = cte.equals("8bit") || cte.equals("binary");
@@ -399,7 +400,7 @@ public final class MimeDowngrade {
             // RFC 2046 §5.1, §5.2: a multipart and these message types are never encoded, whatever is in them.
             boolean composite = multipart || type.equals("message/rfc822") || type.equals("message/partial")
                     || type.equals("message/external-body");
-            Optional<String> boundary = multipart ? field("content-type").flatMap(MimeDowngrade::boundaryOf) : Optional.empty();
+            Optional<String> boundary = multipart ? contentType.flatMap(MimeDowngrade::boundaryOf) : Optional.empty();
             if (composite && nested && identity && boundary.isPresent()) {
                 writeHeader(eightBitLabel ? "7bit" : null, false);
                 frames.push(new Frame(boundary.get().getBytes(StandardCharsets.ISO_8859_1), type.equals("multipart/digest"), depth));

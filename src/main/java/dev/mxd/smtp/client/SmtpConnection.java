@@ -455,14 +455,10 @@ public final class SmtpConnection implements AutoCloseable {
             try {
                 sevenBit = MimeDowngrade.of(wire.content());
             } catch (IOException e) {
-                for (int i = 0; i < rcpts.size(); i++) {
-                    if (outcomes[i] == null) { // not left out already for want of SMTPUTF8
-                        outcomes[i] = deferred(rcpts.get(i), SessionStage.MAIL, Optional.empty(), EnhancedStatus.LOCAL_ERROR,
-                                "could not read the spooled message (" + e.getMessage() + ") to convert it to 7 bit for " + where
-                                        + ", which does not offer 8BITMIME", false);
-                    }
-                }
-                return completed(List.of(outcomes));
+                String why = "could not read the spooled message (" + e.getMessage() + ") to convert it to 7 bit for " + where
+                        + ", which does not offer 8BITMIME";
+                return settleTheRest(rcpts, outcomes, r -> deferred(r, SessionStage.MAIL, Optional.empty(), EnhancedStatus.LOCAL_ERROR,
+                        why, false));
             }
             if (sevenBit.isPresent()) {
                 wire = wire.withContent(sevenBit.get());
@@ -470,15 +466,9 @@ public final class SmtpConnection implements AutoCloseable {
         }
         long size = wire.content().size();
         if (extensions.maxSize().isPresent() && size > extensions.maxSize().getAsLong()) {
-            for (int i = 0; i < rcpts.size(); i++) {
-                if (outcomes[i] == null) { // one left out for want of SMTPUTF8 keeps that reason
-                    outcomes[i] = new RecipientOutcome.Failed(rcpts.get(i), SessionStage.MAIL, Optional.empty(), EnhancedStatus.TOO_BIG,
-                            "message of " + size + " bytes" + (size == envelope.content().size() ? "" : " (converted to 7 bit)")
-                                    + " is larger than the " + extensions.maxSize().getAsLong() + " bytes " + where
-                                    + " takes (SIZE, RFC 1870); not sent");
-                }
-            }
-            return completed(List.of(outcomes));
+            return refuseAll(rcpts, outcomes, EnhancedStatus.TOO_BIG, "message of " + size + " bytes"
+                    + (size == envelope.content().size() ? "" : " (converted to 7 bit)") + " is larger than the "
+                    + extensions.maxSize().getAsLong() + " bytes " + where + " takes (SIZE, RFC 1870); not sent");
         }
         return rounds(envelope, wire, sent, outcomes);
     }
@@ -572,8 +562,14 @@ public final class SmtpConnection implements AutoCloseable {
         return r.code() == 552 && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS_PERMANENT::equals).orElse(false);
     }
 
+    /** A recipient's outcome when its transaction's MAIL was refused. */
+    private RecipientOutcome mailRefused(OutboundEnvelope envelope, OutboundRecipient r, SmtpReply mail) {
+        return verdict(r, SessionStage.MAIL, mail, where + " refused MAIL FROM:<" + envelope.sender() + ">: " + mail.summary());
+    }
+
     /** A refused RCPT's outcome: its reply's verdict, but 552 5.5.3 (too many recipients) is temporary. */
-    private static RecipientOutcome rcptVerdict(OutboundRecipient r, SmtpReply reply, String detail) {
+    private RecipientOutcome rcptRefused(OutboundRecipient r, SmtpReply reply) {
+        String detail = where + " refused RCPT TO:<" + r.address() + ">: " + reply.summary();
         return tooManyAsPermanent(reply)
                 ? deferred(r, SessionStage.RCPT, Optional.of(reply), EnhancedStatus.TOO_MANY_RECIPIENTS, detail, false)
                 : verdict(r, SessionStage.RCPT, reply, detail);
@@ -681,11 +677,10 @@ public final class SmtpConnection implements AutoCloseable {
         List<RecipientOutcome> outcomes = new ArrayList<>();
         for (int i = 0; i < rcpts.size(); i++) {
             OutboundRecipient r = rcpts.get(i);
-            if (mail != null && mail.permanentFailure()) {
-                outcomes.add(verdict(r, SessionStage.MAIL, mail, where + " refused MAIL FROM:<" + envelope.sender() + ">: " + mail.summary()));
+            if (mail.permanentFailure()) {
+                outcomes.add(mailRefused(envelope, r, mail));
             } else if (i < replies.rcpt.size() && replies.rcpt.get(i).permanentFailure()) {
-                SmtpReply reply = replies.rcpt.get(i);
-                outcomes.add(rcptVerdict(r, reply, where + " refused RCPT TO:<" + r.address() + ">: " + reply.summary()));
+                outcomes.add(rcptRefused(r, replies.rcpt.get(i)));
             } else {
                 outcomes.add(deferred(r, f.stage(), Optional.empty(), EnhancedStatus.BAD_CONNECTION, f.detail(), false));
             }
@@ -699,8 +694,7 @@ public final class SmtpConnection implements AutoCloseable {
         boolean dataGo = replies.data != null && replies.data.code() / 100 == 3;
         if (!replies.mail.positive()) {
             endEmptyData(dataGo);
-            String why = where + " refused MAIL FROM:<" + envelope.sender() + ">: " + replies.mail.summary();
-            return completed(rcpts.stream().map(r -> verdict(r, SessionStage.MAIL, replies.mail, why)).toList());
+            return completed(rcpts.stream().map(r -> mailRefused(envelope, r, replies.mail)).toList());
         }
         List<RecipientOutcome> outcomes = new ArrayList<>();
         List<Integer> accepted = new ArrayList<>();
@@ -710,7 +704,7 @@ public final class SmtpConnection implements AutoCloseable {
                 accepted.add(i);
                 outcomes.add(null); // decided by DATA and the final dot
             } else {
-                outcomes.add(rcptVerdict(rcpts.get(i), r, where + " refused RCPT TO:<" + rcpts.get(i).address() + ">: " + r.summary()));
+                outcomes.add(rcptRefused(rcpts.get(i), r));
             }
         }
         if (accepted.isEmpty()) {
@@ -941,9 +935,27 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     private TransactionResult refuseAll(List<OutboundRecipient> rcpts, EnhancedStatus status, String detail) {
-        Function<OutboundRecipient, RecipientOutcome> fail = r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(),
-                status, detail);
-        return completed(rcpts.stream().map(fail).toList());
+        return refuseAll(rcpts, new RecipientOutcome[rcpts.size()], status, detail);
+    }
+
+    /** Every recipient not settled yet in {@code outcomes} fails unsent with {@code status}. */
+    private static TransactionResult refuseAll(List<OutboundRecipient> rcpts, RecipientOutcome[] outcomes, EnhancedStatus status,
+                                               String detail) {
+        return settleTheRest(rcpts, outcomes, r -> new RecipientOutcome.Failed(r, SessionStage.MAIL, Optional.empty(), status, detail));
+    }
+
+    /**
+     * The outcomes, each recipient without one yet (one left out for want of SMTPUTF8 keeps its
+     * 5.6.7) given {@code outcome}.
+     */
+    private static TransactionResult settleTheRest(List<OutboundRecipient> rcpts, RecipientOutcome[] outcomes,
+                                                   Function<OutboundRecipient, RecipientOutcome> outcome) {
+        for (int i = 0; i < rcpts.size(); i++) {
+            if (outcomes[i] == null) {
+                outcomes[i] = outcome.apply(rcpts.get(i));
+            }
+        }
+        return completed(List.of(outcomes));
     }
 
     private static TransactionResult completed(List<RecipientOutcome> outcomes) {
