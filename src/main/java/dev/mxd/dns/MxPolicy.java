@@ -1,5 +1,6 @@
 package dev.mxd.dns;
 
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -14,7 +15,10 @@ import java.util.Set;
  * @param maxExchanges  exchanges looked at per domain; more are ignored with a warning
  * @param localAddresses addresses at which this MTA itself would take the mail it sends (its
  *                      listeners on the port it delivers to): an exchange with one of them is this
- *                      host under another name, as Postfix's {@code inet_interfaces} tells it
+ *                      host under another name, as Postfix's {@code inet_interfaces} tells it. A
+ *                      wildcard address among them (a listener on 0.0.0.0 or [::]) stands for
+ *                      every address that reaches that listener: the whole loopback range too, and the
+ *                      unspecified address itself (a connection to 0.0.0.0 reaches this host)
  */
 public record MxPolicy(Set<String> localNames, boolean strictCnames, AddressOrder addressOrder, int maxExchanges,
                        Set<InetAddress> localAddresses) {
@@ -28,6 +32,38 @@ public record MxPolicy(Set<String> localNames, boolean strictCnames, AddressOrde
         localAddresses = Set.copyOf(localAddresses);
         if (maxExchanges < 1) {
             throw new IllegalArgumentException("maxExchanges must be at least 1");
+        }
+    }
+
+    /**
+     * Whether a connection to {@code a} on the delivery port would reach this MTA: one of its
+     * listeners' addresses; with a listener on the wildcard address of a's family ([::] takes IPv4
+     * too), any loopback address (all of 127.0.0.0/8 reaches it, not only the 127.0.0.1 an interface
+     * lists); and the unspecified address when a wildcard or loopback listener is there (Linux sends
+     * a connection to 0.0.0.0 to this host).
+     */
+    public boolean isLocal(InetAddress a) {
+        if (localAddresses.isEmpty()) {
+            return false;
+        }
+        if (localAddresses.contains(a)) {
+            return true;
+        }
+        boolean wildcard = localAddresses.contains(ANY6) || (a instanceof Inet4Address && localAddresses.contains(ANY4));
+        if (a.isLoopbackAddress()) {
+            return wildcard;
+        }
+        return a.isAnyLocalAddress() && (wildcard || localAddresses.stream().anyMatch(InetAddress::isLoopbackAddress));
+    }
+
+    private static final InetAddress ANY4 = unspecified(4);
+    private static final InetAddress ANY6 = unspecified(16);
+
+    private static InetAddress unspecified(int octets) {
+        try {
+            return InetAddress.getByAddress(new byte[octets]);
+        } catch (java.net.UnknownHostException impossible) {
+            throw new AssertionError(impossible);
         }
     }
 

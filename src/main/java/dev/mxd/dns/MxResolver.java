@@ -100,7 +100,7 @@ public final class MxResolver {
         if (policy.localNames().contains(domain.ascii())) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
-        Addresses found = addressesOf(toName(domain.ascii()), dns.deadline());
+        Addresses found = addressesOf(toName(domain.ascii()), dns.deadline(2));
         if (local(found.addresses).isPresent()) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
@@ -118,7 +118,7 @@ public final class MxResolver {
         if (policy.localNames().contains(domain.ascii())) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
         }
-        Addresses found = addressesOf(name, Math.min(dns.deadline(), deadline));
+        Addresses found = addressesOf(name, deadline);
         DnssecStatus status = mxStatus.and(found.status());
         if (local(found.addresses).isPresent()) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
@@ -197,8 +197,11 @@ public final class MxResolver {
                 log.warn("MX for {} is an IP literal {}; skipped", domain.ascii(), host);
                 continue;
             }
-            Addresses found = addressesOf(toName(host), Math.min(dns.deadline(), deadline));
-            if (found.alias != null && policy.strictCnames()) {
+            Addresses found = addressesOf(toName(host), deadline);
+            // This host first: an alias of it skipped as an alias (strict) would leave the worse exchanges in use, and
+            // they relay the mail back here (RFC 5321 §5.1 drops every exchange not better than this host).
+            Optional<InetAddress> mine = local(found.addresses);
+            if (mine.isEmpty() && found.alias != null && policy.strictCnames()) {
                 skipped.add(new SkippedHost(preference, host, host + " is an alias (CNAME) for " + found.alias
                         + "; RFC 2181 §10.3 says an MX must name the host itself", SkippedHost.Cause.ALIAS));
                 continue;
@@ -209,7 +212,6 @@ public final class MxResolver {
                         ? SkippedHost.Cause.LOOKUP_FAILED : SkippedHost.Cause.NO_ADDRESSES));
                 continue;
             }
-            Optional<InetAddress> mine = local(found.addresses);
             if (mine.isPresent()) {
                 // This host under another name (RFC 5321 §5.1): it and every exchange not better than it are dropped.
                 selfAt = preference;
@@ -291,12 +293,12 @@ public final class MxResolver {
                 SkippedHost.Cause.NOT_BETTER_THAN_LOCAL);
     }
 
-    /** The first of {@code addresses} at which this host itself takes mail (the policy's local addresses), if any. */
+    /** The first of {@code addresses} at which this host itself takes mail ({@link MxPolicy#isLocal}), if any. */
     private Optional<InetAddress> local(List<InetAddress> addresses) {
         if (policy.localAddresses().isEmpty()) {
             return Optional.empty();
         }
-        return addresses.stream().filter(policy.localAddresses()::contains).findFirst();
+        return addresses.stream().filter(policy::isLocal).findFirst();
     }
 
     private static boolean isIpLiteral(String host) {
@@ -323,20 +325,36 @@ public final class MxResolver {
             if (noSuchName) {
                 return host + " does not exist (NXDOMAIN)";
             }
+            if (!warnings.isEmpty()) {
+                return String.join("; ", warnings); // its only addresses were unusable, and why
+            }
             return host + " has no A or AAAA records";
         }
     }
 
+    /**
+     * A host's A and AAAA records. Each of the two questions has a question's budget of its own, ended
+     * no later than {@code deadline} (the whole resolution's): an AAAA question a server never answers
+     * (RFC 4074) must not leave the A question without time, as Postfix asks each type on its own.
+     */
     private Addresses addressesOf(Name host, long deadline) {
         Addresses out = new Addresses();
         List<InetAddress> v4 = new ArrayList<>();
         List<InetAddress> v6 = new ArrayList<>();
         AddressOrder order = policy.addressOrder();
         if (order.wantsIpv6()) {
-            collect(dns.query(host, Type.AAAA, deadline), v6, out, "AAAA");
+            collect(dns.query(host, Type.AAAA, Math.min(dns.deadline(), deadline)), v6, out, "AAAA");
         }
         if (order.wantsIpv4()) {
-            collect(dns.query(host, Type.A, deadline), v4, out, "A");
+            collect(dns.query(host, Type.A, Math.min(dns.deadline(), deadline)), v4, out, "A");
+        }
+        // 0.0.0.0 and :: name no host. A connection to them reaches this one: kept when that is mxd, for the loop
+        // check to find; otherwise never tried (Exim's default ignore_target_hosts has 0.0.0.0 too).
+        for (List<InetAddress> family : List.of(v4, v6)) {
+            if (family.removeIf(a -> a.isAnyLocalAddress() && !policy.isLocal(a))) {
+                out.warnings.add(DnsClient.display(host) + " has the unspecified address " + (family == v4 ? "0.0.0.0" : "::")
+                        + ", which names no host; not used");
+            }
         }
         // Postfix smtp_randomize_addresses: spread load over a host's addresses of one family.
         Random rnd = random.get();

@@ -123,7 +123,8 @@ public final class ReceivingMx implements AutoCloseable {
     /**
      * The addresses at which this server takes the mail it would send on {@code port}: its SMTP
      * listeners on that port, every address of this host's interfaces for a listener on the wildcard
-     * address (Postfix's {@code inet_interfaces = all}). An MX with one of them is this host under
+     * address (Postfix's {@code inet_interfaces = all}) and that wildcard address itself, which makes the
+     * whole loopback range this host too. An MX with one of them is this host under
      * another name, and mail sent there would come back (RFC 5321 §5.1). None when no listener is on
      * the port mxd delivers to (another server there is not this one).
      */
@@ -133,8 +134,8 @@ public final class ReceivingMx implements AutoCloseable {
             if (l.port() != port) {
                 continue;
             }
+            out.add(l.address()); // a wildcard one too: it stands for the addresses no interface lists (MxPolicy.isLocal)
             if (!l.address().isAnyLocalAddress()) {
-                out.add(l.address());
                 continue;
             }
             try {

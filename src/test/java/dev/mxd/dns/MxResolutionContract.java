@@ -314,6 +314,46 @@ abstract class MxResolutionContract {
                 .isInstanceOf(MxOutcome.Routes.class);
     }
 
+    /**
+     * A listener on the wildcard address takes every loopback address, not only the 127.0.0.1 an
+     * interface lists, and a connection to 0.0.0.0 reaches it too: an exchange at 127.0.0.2 or
+     * 0.0.0.0 is this host (domains whose MX points at localhost), 5.4.6 rather than a relay to
+     * itself. Without such a listener 127.0.0.2 is another server, and 0.0.0.0 is never tried.
+     */
+    @Test
+    void loopbackAndUnspecifiedExchangesAreThisHostBehindAWildcardListener() throws Exception {
+        MxPolicy wildcard = MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("0.0.0.0"),
+                java.net.InetAddress.getByName("127.0.0.1")));
+        for (String domain : List.of("lo.mx.test", "unspec.mx.test")) {
+            MxOutcome o = resolver(wildcard).resolve(domain);
+            assertThat(o).as(domain).isInstanceOf(MxOutcome.LoopsToSelf.class);
+            assertThat(o.status()).hasToString("5.4.6");
+        }
+        MxPolicy both = MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("::")));
+        assertThat(resolver(both).resolve("lo.mx.test")).as("[::] takes IPv4 too").isInstanceOf(MxOutcome.LoopsToSelf.class);
+
+        MxPolicy specific = MxPolicy.defaults().withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.0.5")));
+        assertThat(names(routes(resolver(specific).resolve("lo.mx.test")))).as("another loopback listener: 127.0.0.2 is not mxd")
+                .containsExactly("h.lo.mx.test", "h3.self.mx.test");
+        MxOutcome.Routes r = routes(resolver(MxPolicy.defaults()).resolve("unspec.mx.test"));
+        assertThat(names(r)).as("0.0.0.0 names no host").containsExactly("h3.self.mx.test");
+        assertThat(r.skipped()).singleElement().satisfies(s -> {
+            assertThat(s.name()).isEqualTo("h.unspec.mx.test");
+            assertThat(s.reason()).contains("unspecified address 0.0.0.0");
+        });
+    }
+
+    /** RFC 5321 §5.1 before RFC 2181 §10.3: an alias of this host skipped as an alias would leave the backup, which relays back. */
+    @Test
+    void anAliasOfThisHostIsThisHostEvenWhenAliasesAreRefused() throws Exception {
+        MxPolicy strictSelf = MxPolicy.defaults().withStrictCnames(true)
+                .withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.8.2")));
+        MxOutcome o = resolver(strictSelf).resolve("aliasself.mx.test");
+        assertThat(o).isInstanceOf(MxOutcome.LoopsToSelf.class);
+        assertThat(routes(resolver(MxPolicy.defaults().withStrictCnames(true)).resolve("aliasself.mx.test")).hosts())
+                .as("not this host: the alias is skipped, the backup used").extracting(MxHost::name).containsExactly("h3.self.mx.test");
+    }
+
     @Test
     void selfInTheMiddleKeepsOnlyBetterExchanges() {
         for (String self : List.of("h2.self.mx.test", "h2b.self.mx.test")) {

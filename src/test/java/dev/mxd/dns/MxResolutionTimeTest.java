@@ -33,7 +33,7 @@ class MxResolutionTimeTest {
     @BeforeEach
     void zone() throws Exception {
         dir = Files.createTempDirectory("mxd-mxtime");
-        List<String> records = new ArrayList<>(List.of("pair MX 10 silent1", "pair MX 20 fine", "fine IN A 127.0.0.2"));
+        List<String> records = new ArrayList<>(List.of("pair MX 10 silent1", "pair MX 20 fine", "solo MX 10 fine", "fine IN A 127.0.0.2"));
         for (int i = 1; i <= 8; i++) {
             records.add("many MX " + (10 * i) + " silent" + i);
             records.add("silent" + i + " IN A 127.0.0." + (10 + i));
@@ -68,6 +68,24 @@ class MxResolutionTimeTest {
             assertThat(s.name()).isEqualTo("silent1.time.test");
             assertThat(s.cause()).isEqualTo(SkippedHost.Cause.LOOKUP_FAILED);
         });
+    }
+
+    /**
+     * A server that never answers AAAA questions (RFC 4074) for a host with an A record: the AAAA
+     * question, asked of two servers, outlasts a question's budget; the A question still has one of
+     * its own, and the host is used (it was skipped as a failed lookup, the mail deferred for ever).
+     */
+    @Test
+    void anUnansweredAaaaQuestionLeavesTheAQuestionItsOwnTime() {
+        relay.drop("fine.time.test.", Type.AAAA);
+        DnsSettings twoServers = new DnsSettings(List.of(relay.address(), relay.address()), Duration.ofMillis(250), 2, BUDGET,
+                8, 100, Duration.ofDays(1));
+        MxOutcome o = new MxResolver(new DnsClient(twoServers), MxPolicy.defaults()).resolve("solo.time.test");
+        assertThat(o).as(o.error().orElse("")).isInstanceOf(MxOutcome.Routes.class);
+        MxHost fine = ((MxOutcome.Routes) o).hosts().get(0);
+        assertThat(fine.name()).isEqualTo("fine.time.test");
+        assertThat(fine.addresses()).extracting(java.net.InetAddress::getHostAddress).containsExactly("127.0.0.2");
+        assertThat(fine.warnings()).anySatisfy(w -> assertThat(w).contains("AAAA lookup"));
     }
 
     @Test

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.config.HostPort;
 import java.net.InetAddress;
+import dev.mxd.dns.MxPolicy;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** Which addresses are this server for the MX loop check: its listeners on the port it delivers to. */
@@ -19,8 +21,12 @@ class SelfAddressesTest {
 
     @Test
     void aWildcardListenerMakesEveryAddressOfThisHostItsOwn() throws Exception {
-        assertThat(ReceivingMx.selfAddresses(List.of(HostPort.parse("0.0.0.0:25")), 25))
-                .contains(InetAddress.getByName("127.0.0.1"))
-                .allSatisfy(a -> assertThat(a.isAnyLocalAddress()).isFalse());
+        Set<InetAddress> self = ReceivingMx.selfAddresses(List.of(HostPort.parse("0.0.0.0:25")), 25);
+        assertThat(self).contains(InetAddress.getByName("127.0.0.1"), InetAddress.getByName("0.0.0.0"));
+        MxPolicy policy = MxPolicy.defaults().withLocalAddresses(self);
+        assertThat(policy.isLocal(InetAddress.getByName("127.0.0.2"))).as("the whole loopback range reaches the listener").isTrue();
+        assertThat(policy.isLocal(InetAddress.getByName("0.0.0.0"))).isTrue();
+        assertThat(policy.isLocal(InetAddress.getByName("192.0.2.1"))).isFalse();
+        assertThat(policy.isLocal(InetAddress.getByName("::1"))).as("0.0.0.0 takes IPv4 only").isFalse();
     }
 }
