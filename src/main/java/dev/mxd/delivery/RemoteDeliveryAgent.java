@@ -547,6 +547,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             return attempt(route, transaction, settings.withTls(TlsPolicy.NONE).withAuthentication(Optional.empty()), tls, decision,
                     false);
         }
+        if (failure.cause() == SessionFailure.Cause.LOOP) {
+            return new Try(Optional.empty(), noteFailure(route, failure), Map.of(), Optional.of(EnhancedStatus.LOOP_FOR_NOW));
+        }
         return new Try(Optional.empty(), noteFailure(route, failure));
     }
 

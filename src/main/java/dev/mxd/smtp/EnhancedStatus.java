@@ -40,6 +40,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus DNS_FAILURE = new EnhancedStatus(4, 4, 3);
     /** 4.4.4: unable to route (no usable exchanger now). */
     public static final EnhancedStatus UNABLE_TO_ROUTE = new EnhancedStatus(4, 4, 4);
+    /** 4.4.6: a routing loop for now (a server that greets with this host's own name: this host behind another address). */
+    public static final EnhancedStatus LOOP_FOR_NOW = new EnhancedStatus(4, 4, 6);
     /** 4.4.7: delivery time expired (the message stayed too long in the queue). */
     public static final EnhancedStatus EXPIRED = new EnhancedStatus(4, 4, 7);
     /** 4.5.3: too many recipients for this transaction. */

@@ -67,14 +67,14 @@ public record StsPolicy(Mode mode, List<String> mx, long maxAge, String text) {
                 throw new Invalid("line " + n + ": '" + shorten(line) + "' is not 'key: value'");
             }
             String key = line.substring(0, colon);
-            if (!key.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,31}")) {
+            if (!key.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")) { // sts-policy-ext-name has '.' too
                 throw new Invalid("line " + n + ": '" + shorten(key) + "' is not a field name");
             }
             String value = line.substring(colon + 1).strip();
             switch (key) {
                 case "version" -> {
                     if (version != null) {
-                        continue; // only STSv1 is ever accepted, so a repeat says the same
+                        continue; // §3.2: of a repeated field other than mx, only the first counts
                     }
                     if (!value.equals("STSv1")) {
                         throw new Invalid("line " + n + ": version '" + shorten(value) + "' is not STSv1");
@@ -82,27 +82,25 @@ public record StsPolicy(Mode mode, List<String> mx, long maxAge, String text) {
                     version = value;
                 }
                 case "mode" -> {
-                    Mode m = switch (value) {
+                    if (mode != null) {
+                        continue;
+                    }
+                    mode = switch (value) {
                         case "enforce" -> Mode.ENFORCE;
                         case "testing" -> Mode.TESTING;
                         case "none" -> Mode.NONE;
                         default -> throw new Invalid("line " + n + ": mode '" + shorten(value) + "' is not enforce, testing or none");
                     };
-                    if (mode != null && mode != m) {
-                        throw new Invalid("line " + n + ": a second 'mode' that says otherwise");
-                    }
-                    mode = m; // a repeat that says the same is harmless
                 }
                 case "max_age" -> {
+                    if (maxAge != null) {
+                        continue;
+                    }
                     if (!value.matches("[0-9]{1,10}")) {
                         throw new Invalid("line " + n + ": max_age '" + shorten(value) + "' is not a number of seconds");
                     }
                     // §3.2 names 31557600 the largest value: a larger one is taken as that, not as no policy at all
-                    long seconds = Math.min(Long.parseLong(value), MAX_AGE_LIMIT);
-                    if (maxAge != null && maxAge != seconds) {
-                        throw new Invalid("line " + n + ": a second 'max_age' that says otherwise");
-                    }
-                    maxAge = seconds;
+                    maxAge = Math.min(Long.parseLong(value), MAX_AGE_LIMIT);
                 }
                 case "mx" -> {
                     String pattern = value.toLowerCase(Locale.ROOT);

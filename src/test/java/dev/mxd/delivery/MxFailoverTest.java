@@ -102,6 +102,35 @@ class MxFailoverTest {
         return java.util.stream.IntStream.range(0, pending.size()).mapToObj(i -> pending.get(i).after(results.get(i), now)).toList();
     }
 
+    /**
+     * A host that answers EHLO with this host's own name (mxd.test here) is this host behind a NAT or
+     * port forward that no address list shows (Postfix: "loops back to myself"): nothing is sent to
+     * it; the backup takes the mail, and with no other host the mail waits (4.4.6), never relayed to itself.
+     */
+    @Test
+    void aHostThatAnswersEhloWithThisHostsOwnNameIsNotSentTo() throws Exception {
+        hosts(c -> c.startsWith("EHLO") ? "250-MXD.test\r\n250 ENHANCEDSTATUSCODES" : null);
+        assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> {
+            assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED);
+            assertThat(r.detail()).contains("mx2.pair.test");
+        });
+        assertThat(mx1.commands("MAIL")).isEmpty();
+        assertThat(mx2.messages).hasSize(1);
+        stop();
+        zone();
+        mx1 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", 0), 10, "220 mx1.pair.test ESMTP", List.of(),
+                c -> c.startsWith("EHLO") ? "250 mxd.test" : null);
+        mx2 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.2", mx1.address().getPort()), 10, "220 mx2.pair.test ESMTP",
+                List.of(), c -> c.startsWith("EHLO") ? "250 mxd.test" : null);
+        assertThat(attempt("user@pair.test")).singleElement().satisfies(r -> {
+            assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+            assertThat(r.status()).hasValueSatisfying(st -> assertThat(st).hasToString("4.4.6"));
+            assertThat(r.detail()).contains("loop back to myself");
+        });
+        assertThat(mx1.commands("MAIL")).isEmpty();
+        assertThat(mx2.commands("MAIL")).isEmpty();
+    }
+
     @Test
     void aRecipientThePrimaryGreylistsIsDeliveredByTheBackupInTheSameAttempt() throws Exception {
         hosts(c -> c.startsWith("RCPT") ? "450 4.2.0 greylisted, try again later" : null);

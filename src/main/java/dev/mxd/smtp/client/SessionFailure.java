@@ -49,7 +49,13 @@ public record SessionFailure(InetSocketAddress target, String host, SessionStage
          * The TLS handshake completed but the certificate does not authenticate the server as its DANE or
          * MTA-STS policy requires (RFC 7672 §2.2, RFC 8461 §4.2): the host is not to be used for this mail.
          */
-        UNAUTHENTICATED;
+        UNAUTHENTICATED,
+        /**
+         * The server answered EHLO with this host's own name: it is this host reached at another address
+         * (a NAT or port forward in front of it), and mail sent there would come back (Postfix's "loops back
+         * to myself"). The address is not used.
+         */
+        LOOP;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');

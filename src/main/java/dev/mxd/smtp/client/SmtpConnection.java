@@ -119,6 +119,11 @@ public final class SmtpConnection implements AutoCloseable {
 
         /** The connection broke, timed out or carried something that is not SMTP at {@code stage}. */
         String lost(String where, SessionStage stage, IOException e, String what);
+
+        /** Whether a server that answers EHLO with our own name is refused as this host (delivery; a probe only reports). */
+        default boolean refusesItself() {
+            return false;
+        }
     }
 
     /** The delivery client's words. */
@@ -141,6 +146,11 @@ public final class SmtpConnection implements AutoCloseable {
         @Override
         public String lost(String where, SessionStage stage, IOException e, String what) {
             return where + " " + what + " at " + stage.label() + ": " + e.getMessage();
+        }
+
+        @Override
+        public boolean refusesItself() {
+            return true;
         }
     };
 
@@ -277,6 +287,14 @@ public final class SmtpConnection implements AutoCloseable {
         }
         hello = reply;
         extensions = esmtp ? EhloExtensions.of(reply) : EhloExtensions.none(EhloExtensions.firstWord(reply.firstLine()));
+        String name = EhloExtensions.firstWord(reply.firstLine());
+        if (voice.refusesItself() && !heloName.startsWith("[") && name.equalsIgnoreCase(heloName)) {
+            // Postfix's check: this host behind a NAT or port forward that its address list cannot know of.
+            return Optional.of(new SessionFailure(target, host, stage, SessionFailure.Cause.LOOP, where + " answered "
+                    + (esmtp ? "EHLO" : "HELO") + " with this host's own name " + name + ": it is this host at another address"
+                    + " (a NAT or port forward), and mail sent there would loop back to myself" + voice.afterRefusal(),
+                    Optional.empty()));
+        }
         return Optional.empty();
     }
 
