@@ -2,7 +2,6 @@ package dev.mxd.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import java.net.IDN;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,7 +106,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
             s = s.substring(0, s.length() - 1);
         }
         try {
-            return IDN.toASCII(s, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+            return dev.mxd.smtp.Idna.toAscii(s);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + name + "' is not a valid domain name: " + e.getMessage());
         }

@@ -1,6 +1,5 @@
 package dev.mxd.dns;
 
-import java.net.IDN;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -29,7 +28,7 @@ public record MailDomain(String given, String ascii) {
         }
         String ascii;
         try {
-            ascii = IDN.toASCII(text, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+            ascii = dev.mxd.smtp.Idna.toAscii(text);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + given + "' is not a valid internationalised domain name: " + e.getMessage());
         }

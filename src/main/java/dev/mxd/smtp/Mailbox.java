@@ -1,6 +1,5 @@
 package dev.mxd.smtp;
 
-import java.net.IDN;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -48,7 +47,7 @@ public record Mailbox(String localPart, String domain) {
         }
         String d = domain.endsWith(".") ? domain.substring(0, domain.length() - 1) : domain;
         try {
-            return IDN.toASCII(d, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+            return Idna.toAscii(d);
         } catch (IllegalArgumentException e) {
             return d.toLowerCase(Locale.ROOT);
         }
@@ -67,19 +66,16 @@ public record Mailbox(String localPart, String domain) {
     }
 
     /**
-     * A domain in A-labels: itself when ASCII; else the IDNA form, but only when it converts back
-     * to the same name, case aside. Java's IDN is IDNA2003, which maps some names to other names
-     * ("faß" to "fass"); such a domain is not rewritten into another one, the answer is empty.
+     * A domain in A-labels: itself when ASCII; else its IDNA2008 form ({@link Idna}: {@code faß} is
+     * {@code xn--fa-hia}, never IDNA2003's {@code fass}); empty when it has none.
      */
     public static Optional<String> asciiDomain(String domain) {
         if (domain.chars().allMatch(c -> c < 0x80)) {
             return Optional.of(domain);
         }
         try {
-            String aLabels = IDN.toASCII(domain, IDN.ALLOW_UNASSIGNED);
-            String back = IDN.toUnicode(aLabels, IDN.ALLOW_UNASSIGNED);
-            boolean same = back.toLowerCase(Locale.ROOT).equals(domain.toLowerCase(Locale.ROOT));
-            return same && aLabels.chars().allMatch(c -> c < 0x80) ? Optional.of(aLabels) : Optional.empty();
+            String aLabels = Idna.toAscii(domain);
+            return aLabels.chars().allMatch(c -> c < 0x80) ? Optional.of(aLabels) : Optional.empty();
         } catch (IllegalArgumentException notIdna) {
             return Optional.empty();
         }

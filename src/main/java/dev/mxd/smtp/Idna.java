@@ -1,0 +1,155 @@
+package dev.mxd.smtp;
+
+import java.net.IDN;
+import java.text.Normalizer;
+import java.util.Locale;
+
+/**
+ * Domain names to A-labels (RFC 5890), as IDNA2008 and UTS #46 non-transitional processing give
+ * them, which is what registries and Postfix use. {@code java.net.IDN} follows IDNA2003, which maps
+ * four "deviation" characters away: ß to "ss", ς to σ, and drops the joiners U+200C and U+200D,
+ * so {@code faß.de} became {@code fass.de}, another registrant's domain. A label holding one of
+ * them is lowered, NFKC-normalised and Punycode-encoded here (RFC 3492) with the character kept;
+ * every other label goes through {@code java.net.IDN} as before.
+ */
+public final class Idna {
+
+    private Idna() {}
+
+    /**
+     * The A-label form of {@code domain}, lower case; throws {@link IllegalArgumentException} when a
+     * label cannot be converted (as {@code java.net.IDN} does).
+     */
+    public static String toAscii(String domain) {
+        String[] labels = domain.split("[.\u3002\uFF0E\uFF61]", -1);
+        StringBuilder out = new StringBuilder(domain.length() + 8);
+        for (int i = 0; i < labels.length; i++) {
+            if (i > 0) {
+                out.append('.');
+            }
+            out.append(label(labels[i]));
+        }
+        return out.toString();
+    }
+
+    private static String label(String label) {
+        if (label.chars().allMatch(c -> c < 0x80)) {
+            if (label.length() > 63) {
+                throw new IllegalArgumentException("the label '" + label + "' is longer than 63 characters");
+            }
+            return label.toLowerCase(Locale.ROOT);
+        }
+        if (!hasDeviation(label)) {
+            return IDN.toASCII(label, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        }
+        // Lower case letter by letter (no final-sigma context: UTS #46 maps Σ to σ; ς only stays where it was written),
+        // capital sharp s as UTS #46 maps it, then NFKC, which leaves the deviation characters as they are.
+        StringBuilder lower = new StringBuilder(label.length());
+        label.codePoints().forEach(c -> {
+            if (c == 0x1E9E) {
+                lower.append("ss");
+            } else {
+                lower.appendCodePoint(Character.toLowerCase(c));
+            }
+        });
+        String mapped = Normalizer.normalize(lower, Normalizer.Form.NFKC);
+        if (mapped.chars().allMatch(c -> c < 0x80)) {
+            return mapped;
+        }
+        String ace = "xn--" + punycode(mapped);
+        if (ace.length() > 63) {
+            throw new IllegalArgumentException("the label '" + label + "' is longer than 63 characters as " + ace);
+        }
+        return ace;
+    }
+
+    private static boolean hasDeviation(String label) {
+        for (int i = 0; i < label.length(); i++) {
+            char c = label.charAt(i);
+            if (c == '\u00DF' || c == '\u03C2' || c == '\u200C' || c == '\u200D' || c == '\u1E9E') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // RFC 3492 §5: the Punycode parameters.
+    private static final int BASE = 36;
+    private static final int TMIN = 1;
+    private static final int TMAX = 26;
+    private static final int SKEW = 38;
+    private static final int DAMP = 700;
+    private static final int INITIAL_BIAS = 72;
+    private static final int INITIAL_N = 0x80;
+
+    /** RFC 3492 §6.3: the basic code points as they are, a '-', then the others as generalized variable-length integers. */
+    static String punycode(String text) {
+        int[] cps = text.codePoints().toArray();
+        StringBuilder out = new StringBuilder();
+        for (int c : cps) {
+            if (c < 0x80) {
+                out.append((char) c);
+            }
+        }
+        int basic = out.length();
+        int handled = basic;
+        if (basic > 0) {
+            out.append('-');
+        }
+        int n = INITIAL_N;
+        int bias = INITIAL_BIAS;
+        long delta = 0;
+        while (handled < cps.length) {
+            int next = Integer.MAX_VALUE;
+            for (int c : cps) {
+                if (c >= n && c < next) {
+                    next = c;
+                }
+            }
+            delta += (long) (next - n) * (handled + 1);
+            n = next;
+            for (int c : cps) {
+                if (c < n) {
+                    delta++;
+                }
+                if (c == n) {
+                    long q = delta;
+                    for (int k = BASE; ; k += BASE) {
+                        int t = k <= bias ? TMIN : Math.min(k - bias, TMAX);
+                        if (q < t) {
+                            break;
+                        }
+                        out.append(digit(t + (int) ((q - t) % (BASE - t))));
+                        q = (q - t) / (BASE - t);
+                    }
+                    out.append(digit((int) q));
+                    bias = adapt(delta, handled + 1, handled == basic);
+                    delta = 0;
+                    handled++;
+                }
+            }
+            if (delta > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("'" + text + "' cannot be encoded in Punycode (overflow)");
+            }
+            delta++;
+            n++;
+        }
+        return out.toString();
+    }
+
+    /** RFC 3492 §6.1. */
+    private static int adapt(long delta, int points, boolean first) {
+        delta = first ? delta / DAMP : delta / 2;
+        delta += delta / points;
+        int k = 0;
+        while (delta > ((BASE - TMIN) * TMAX) / 2) {
+            delta /= BASE - TMIN;
+            k += BASE;
+        }
+        return (int) (k + (BASE - TMIN + 1) * delta / (delta + SKEW));
+    }
+
+    private static char digit(int d) {
+        return (char) (d < 26 ? 'a' + d : '0' + d - 26);
+    }
+}
