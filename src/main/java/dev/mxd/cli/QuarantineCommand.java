@@ -322,6 +322,7 @@ final class QuarantineCommand implements Runnable {
                 for (String r : queued.refused()) {
                     out.printf("not sent:   %s%n", r);
                 }
+                queued.kept().ifPresent(k -> out.printf("kept:       %s, in the quarantine for the recipients not sent%n", k.id()));
                 out.printf("released:   queued as %s%n", queued.queueId());
                 return true;
             }

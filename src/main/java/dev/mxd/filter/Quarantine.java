@@ -145,7 +145,7 @@ public final class Quarantine {
      */
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, String reason, List<EngineResult> results,
                                  Instant arrival) throws IOException {
-        return store(message, envelope, Optional.empty(), reason, results, arrival);
+        return store(message, envelope, Optional.empty(), reason, summaries(results), arrival);
     }
 
     /**
@@ -155,11 +155,29 @@ public final class Quarantine {
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, MailParameters received, String reason,
                                  List<EngineResult> results, Instant arrival) throws IOException {
         return store(message, envelope, Optional.of(new QuarantineEntry.Received(received.smtputf8(),
-                received.body() == MailParameters.Body.EIGHT_BIT_MIME, received.requireTls())), reason, results, arrival);
+                received.body() == MailParameters.Body.EIGHT_BIT_MIME, received.requireTls())), reason, summaries(results), arrival);
+    }
+
+    /**
+     * Puts {@code recipients} of a released entry back into the quarantine, as an entry of their own
+     * (a new id; the text copied, sender, reason, verdicts and MAIL parameters kept): those a release
+     * could not queue, so that none of them is dropped when the released entry is forgotten. Call it
+     * before {@link #forget}: a crash in between leaves both, and the release is repeated (this copy
+     * made again: a second entry at worst, never a lost recipient).
+     */
+    public QuarantineEntry keep(Released r, List<String> recipients) throws IOException {
+        QuarantineEntry e = r.entry();
+        ScanEnvelope envelope = new ScanEnvelope(e.queueId(), e.sender(), recipients, Optional.empty(), Optional.empty(),
+                Optional.empty());
+        return store(MessageSource.of(r.messageFile()), envelope, e.received(), e.reason(), e.verdicts(), e.arrival());
+    }
+
+    private static List<String> summaries(List<EngineResult> results) {
+        return results.stream().map(EngineResult::summary).toList();
     }
 
     private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
-                                  String reason, List<EngineResult> results, Instant arrival) throws IOException {
+                                  String reason, List<String> verdicts, Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
         Files.createDirectories(tmp);
         String id = ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt());
@@ -174,7 +192,7 @@ public final class Quarantine {
                 ch.force(true);
             }
             QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
-                    size, results.stream().map(EngineResult::summary).toList(), received);
+                    size, verdicts, received);
             try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
                 ch.force(true);

@@ -342,6 +342,7 @@ public final class AdminServer implements AutoCloseable {
                 o.put("released_as", r.queueId());
                 ArrayNode refused = o.putArray("not_sent");
                 r.refused().forEach(refused::add);
+                r.kept().ifPresent(k -> o.put("kept_as", k.id()));
                 return Answer.ok(o);
             }
             if (out instanceof QuarantineRelease.Outcome.NoRecipients n) {

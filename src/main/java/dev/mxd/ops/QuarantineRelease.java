@@ -75,13 +75,20 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
 
     /** What a release did. */
     public sealed interface Outcome {
-        /** Queued for delivery as {@code queueId}; {@code refused} lists recipients the policy no longer accepts. */
-        record Queued(QuarantineEntry entry, String queueId, List<String> refused) implements Outcome {}
+        /**
+         * Queued for delivery as {@code queueId}; {@code refused} lists recipients the policy no longer
+         * accepts, which stay in the quarantine as the entry {@code kept} (never dropped).
+         */
+        record Queued(QuarantineEntry entry, String queueId, List<String> refused, Optional<QuarantineEntry> kept)
+                implements Outcome {}
 
         /** No entry with that id, in the quarantine or half-released. */
         record NotFound() implements Outcome {}
 
-        /** Every recipient is refused by the current configuration; the entry stays in the quarantine. */
+        /**
+         * Every recipient is refused by the current configuration; the entry stays in the quarantine
+         * ({@code entry}: for a release a crash had cut short, put back under a new id).
+         */
         record NoRecipients(QuarantineEntry entry, List<String> refused) implements Outcome {}
 
         /**
@@ -173,11 +180,13 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         return pending.releases();
     }
 
-    private record Routed(List<Recipient> recipients, List<String> refused) {}
+    /** The recipients a release queues, and those it cannot: as "address (why)" and as the address alone. */
+    private record Routed(List<Recipient> recipients, List<String> refused, List<String> refusedAddresses) {}
 
     private Routed route(QuarantineEntry entry) {
         List<Recipient> recipients = new ArrayList<>();
         List<String> refused = new ArrayList<>();
+        List<String> refusedAddresses = new ArrayList<>();
         for (String address : entry.recipients()) {
             try {
                 RcptDecision d = policy.decide(Mailbox.parse(address), RELEASE_CLIENT);
@@ -185,19 +194,27 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                     recipients.add(new Recipient(Mailbox.parse(address), RcptParameters.NONE, a.route()));
                 } else {
                     refused.add(address + " (" + ((RcptDecision.Refuse) d).reply().summary() + ")");
+                    refusedAddresses.add(address);
                 }
             } catch (IllegalArgumentException e) {
                 refused.add(address + " (" + e.getMessage() + ")");
+                refusedAddresses.add(address);
             }
         }
-        return new Routed(recipients, refused);
+        return new Routed(recipients, refused, refusedAddresses);
     }
 
     private Outcome inject(Quarantine.Released released) throws IOException {
         QuarantineEntry entry = released.entry();
         Routed routed = route(entry);
         if (routed.recipients().isEmpty()) {
-            return new Outcome.NoRecipients(entry, routed.refused()); // stays in released/ until the configuration accepts one
+            // A release a crash cut short, for recipients the configuration no longer takes: back into the quarantine,
+            // where list, show, delete and a later release see it (in released/ it was out of every operator's sight).
+            QuarantineEntry back = quarantine.keep(released, entry.recipients());
+            quarantine.forget(released);
+            LOG.warn("quarantine {}: none of its recipients is accepted now ({}); put back into the quarantine as {}", entry.id(),
+                    String.join(", ", routed.refused()), back.id());
+            return new Outcome.NoRecipients(back, routed.refused());
         }
         Optional<Mailbox> sender = entry.sender().isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(entry.sender()));
         // RFC 6531 §3.4: the flag the message came with, or the addresses, or for an entry stored before
@@ -208,6 +225,10 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         MailParameters parameters = new MailParameters(OptionalLong.of(entry.size()),
                 eightBitMime ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, utf8, Optional.empty(),
                 Optional.empty()).withRequireTls(entry.received().map(QuarantineEntry.Received::requireTls).orElse(false));
+        // The recipients the configuration no longer takes stay in the quarantine, in an entry of their own written before
+        // the spool gets the others' copy: a failure or crash after it repeats the release (a second entry at worst).
+        Optional<QuarantineEntry> kept = routed.refusedAddresses().isEmpty() ? Optional.empty()
+                : Optional.of(quarantine.keep(released, routed.refusedAddresses()));
         MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
         try (InputStream in = Files.newInputStream(released.messageFile())) {
             byte[] buf = new byte[64 * 1024];
@@ -231,8 +252,9 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
             }
         }
         quarantine.forget(released);
-        LOG.info("quarantine {} released as {} to {}", entry.id(), queueId, routed.recipients().size() + " recipient(s)");
-        return new Outcome.Queued(entry, queueId, routed.refused());
+        LOG.info("quarantine {} released as {} to {}{}", entry.id(), queueId, routed.recipients().size() + " recipient(s)",
+                kept.map(k -> "; kept as " + k.id() + " for " + String.join(", ", routed.refused())).orElse(""));
+        return new Outcome.Queued(entry, queueId, routed.refused(), kept);
     }
 
     /**

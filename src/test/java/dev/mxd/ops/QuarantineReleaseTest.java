@@ -152,6 +152,47 @@ class QuarantineReleaseTest {
     }
 
     /**
+     * A recipient the configuration no longer accepts is not dropped by a release: it stays in the
+     * quarantine in an entry of its own (the text, sender and reason kept), the others are queued.
+     * A release a crash cut short whose recipients are all refused now goes back into the quarantine
+     * where list and release see it (it stayed in released/, out of sight).
+     */
+    @Test
+    void recipientsTheConfigurationNoLongerAcceptsStayInTheQuarantine(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        byte[] text = "Subject: held\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII);
+        QuarantineEntry entry = q.store(MessageSource.of(text),
+                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test", "gone@example.test")), "spam", List.of(),
+                Instant.now());
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+
+        QuarantineRelease.Outcome.Queued queued = (QuarantineRelease.Outcome.Queued) release.release(entry.id());
+        assertThat(spool.envelope(QueueState.DEFERRED, queued.queueId()).recipients())
+                .extracting(r -> r.recipient().address().toString()).containsExactly("alice@example.test");
+        assertThat(queued.refused()).singleElement().satisfies(r -> assertThat(r).startsWith("gone@example.test"));
+        QuarantineEntry kept = queued.kept().orElseThrow();
+        assertThat(q.find(entry.id())).isEmpty();
+        assertThat(q.find(kept.id())).hasValueSatisfying(k -> {
+            assertThat(k.recipients()).containsExactly("gone@example.test");
+            assertThat(k.sender()).isEqualTo("carol@client.test");
+            assertThat(k.reason()).isEqualTo("spam");
+        });
+        assertThat(Files.readAllBytes(q.messageFile(kept.id()))).isEqualTo(text);
+
+        // A release cut short (in released/) whose only recipient is refused now: back into the quarantine, listed.
+        QuarantineEntry lone = q.store(MessageSource.of(text), ScanEnvelope.of("Q2", "carol@client.test",
+                List.of("nobody@example.test")), "virus", List.of(), Instant.now());
+        assertThat(q.release(lone.id())).isPresent();
+        release.resumePending();
+        assertThat(q.pendingReleases()).isEmpty();
+        assertThat(q.list(0, 10).entries()).extracting(QuarantineEntry::recipients)
+                .contains(List.of("nobody@example.test"), List.of("gone@example.test"));
+    }
+
+    /**
      * From another process, a release is committed to incoming/ and then moved to deferred/; the
      * running server's scan of incoming/ may take it in between. The release is then done all the
      * same: reported queued, the entry gone from the quarantine, the message once in the spool.
