@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -23,6 +24,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Maildir delivery (the convention of qmail's maildir(5), which Dovecot reads): the file is
@@ -45,6 +48,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * refuses to serve mail owned by root) can read them the moment they appear in {@code new/}.
  */
 public final class Maildir {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Maildir.class);
 
     private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
@@ -184,7 +189,7 @@ public final class Maildir {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        return publish(dir, tmp, name);
+        return publish(dir, tmp);
     }
 
     /** The file's side of {@link LineEnds}: converted octets, written a buffer at a time. */
@@ -230,14 +235,42 @@ public final class Maildir {
         }
     }
 
-    /** tmp/ → new/, and the rename made durable (docs/spool.md's contract, as the spool keeps it). */
-    private static Path publish(Path dir, Path tmp, String name) throws IOException {
-        Path target = dir.resolve("new").resolve(name);
+    /**
+     * tmp/ → new/, made durable (docs/spool.md's contract, as the spool keeps it). By link(2), as qmail
+     * and Postfix do, never rename(2): a rename replaces a file of the same name in new/ (two nodes
+     * with one hostname, a clock set back), which would lose that message without a word; a link
+     * fails instead, and the file is published under another unique name. A file system without hard
+     * links gets a rename, after a look that no such file is there.
+     */
+    private Path publish(Path dir, Path tmp) throws IOException {
+        Path target = dir.resolve("new").resolve(tmp.getFileName().toString());
         try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            for (int tries = 1; ; tries++) {
+                try {
+                    Files.createLink(target, tmp);
+                    break;
+                } catch (FileAlreadyExistsException taken) {
+                    if (tries == 10) {
+                        throw new IOException("no unique name free in " + target.getParent() + " after " + tries + " tries", taken);
+                    }
+                    target = target.resolveSibling(uniqueName());
+                } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                        throw noLinks;
+                    }
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                    break;
+                }
+            }
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
             throw e;
+        }
+        // The message is in new/ now; the name in tmp/ is only a second name for it (removed at a later cleanup if this fails).
+        try {
+            Files.deleteIfExists(tmp);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot remove {} after its delivery to {} ({}); a second name only", dir, tmp, target, e.toString());
         }
         DurableFiles.syncDirectory(target.getParent());
         return target;
@@ -253,8 +286,10 @@ public final class Maildir {
         if (Files.isDirectory(dir.resolve("tmp")) && Files.isDirectory(dir.resolve("new")) && Files.isDirectory(dir.resolve("cur"))) {
             return dir;
         }
-        Files.createDirectories(box.getParent());
-        for (Path d : List.of(box, dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur"))) {
+        // The mail root and the domain's directory too, when this delivery makes them: created root-owned with the
+        // umask's mode, they kept the owner's IMAP server (Dovecot as vmail) out of mail reported delivered.
+        Files.createDirectories(mailRoot.getParent() == null ? mailRoot : mailRoot.getParent());
+        for (Path d : List.of(mailRoot, box.getParent(), box, dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur"))) {
             try {
                 Files.createDirectory(d);
             } catch (FileAlreadyExistsException e) {

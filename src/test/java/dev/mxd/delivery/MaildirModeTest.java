@@ -23,7 +23,8 @@ class MaildirModeTest {
         Path file = m.deliver("example.test", "alice", "Return-Path: <>\r\n".getBytes(StandardCharsets.UTF_8), text);
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
         Path dir = m.directory("example.test", "alice");
-        for (Path d : new Path[] {dir.getParent(), dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur")}) {
+        // The domain's directory too: made with the umask's mode it kept the mailbox owner's IMAP server out.
+        for (Path d : new Path[] {dir.getParent().getParent(), dir.getParent(), dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur")}) {
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).as(d.toString()).isEqualTo("rwx------");
         }
         assertThat(Files.readString(file)).isEqualTo("Return-Path: <>\nSubject: x\n\nbody without a final line end");
@@ -33,6 +34,27 @@ class MaildirModeTest {
         assertThat(Files.readString(second)).isEqualTo("Subject: y\n\n.dot\nend\n");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(second))).isEqualTo("rw-------");
         assertThat(Files.list(dir.resolve("tmp"))).isEmpty();
+    }
+
+    /**
+     * Two deliveries under one name (two nodes sharing a hostname and a mail store, a clock set
+     * back): the second gets another name; a rename would have replaced the first message.
+     */
+    @Test
+    void aNameTakenInNewIsNeverReplaced(@TempDir Path root) throws IOException {
+        Clock fixed = Clock.fixed(java.time.Instant.parse("2026-12-06T00:00:00Z"), java.time.ZoneOffset.UTC);
+        Maildir one = new Maildir(root, "mx.test", fixed);
+        Maildir two = new Maildir(root, "mx.test", fixed); // same pid, same clock, its own counter: the same first name
+        Path first = one.deliver("example.test", "alice", new byte[0], "Subject: one\r\n\r\n1\r\n".getBytes(StandardCharsets.UTF_8));
+        Path second = two.deliver("example.test", "alice", new byte[0], "Subject: two\r\n\r\n2\r\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(second).isNotEqualTo(first);
+        assertThat(Files.readString(first)).contains("Subject: one");
+        assertThat(Files.readString(second)).contains("Subject: two");
+        Path dir = one.directory("example.test", "alice");
+        try (var news = Files.list(dir.resolve("new")); var tmps = Files.list(dir.resolve("tmp"))) {
+            assertThat(news).hasSize(2);
+            assertThat(tmps).isEmpty();
+        }
     }
 
     @Test
