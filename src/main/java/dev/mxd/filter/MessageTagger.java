@@ -14,9 +14,12 @@ import java.util.Set;
 /**
  * Applies an {@link FilterVerdict.Accept} to the message text while copying it: mxd's headers at
  * the top (trace-style, RFC 5322 §3.6.7), the subject prefix on the first Subject field, and the
- * body copied as is. Headers of the same names already in the message are dropped, so a sender
- * cannot pre-set "X-Spam-Status: No". Only the header section is looked at, one line at a time,
- * so memory stays bounded by one line whatever the message size.
+ * body copied as is. Headers of the same names already in the message are dropped, and every
+ * X-Spam-* and X-Mxd-* field with them (as SpamAssassin removes X-Spam-* before it checks), so a
+ * sender cannot pre-set "X-Spam-Status: No" or "X-Spam-Flag: NO" for a reader's filter to trust. A
+ * field name may have white space before its colon (RFC 5322 §4.5.3's obsolete form). Only the
+ * header section is looked at, one line at a time, so memory stays bounded by one line whatever
+ * the message size.
  */
 public final class MessageTagger {
 
@@ -56,7 +59,8 @@ public final class MessageTagger {
             boolean blank = (n == 1) || (n == 2 && line[0] == '\r');
             boolean continuation = line[0] == ' ' || line[0] == '\t';
             int colon = indexOf(line, n, (byte) ':');
-            if (blank || (!continuation && (colon <= 0 || !fieldName(line, colon)))) {
+            int nameEnd = colon <= 0 ? colon : nameEnd(line, colon);
+            if (blank || (!continuation && (nameEnd <= 0 || !fieldName(line, nameEnd)))) {
                 // end of the header section (or a body with no blank line before it)
                 if (!subjectDone) {
                     writeSubject(out, subjectPrefix.get(), new byte[] {'\r', '\n'}, 0);
@@ -66,16 +70,16 @@ public final class MessageTagger {
                 return;
             }
             if (!continuation) {
-                String name = new String(line, 0, colon, StandardCharsets.US_ASCII).toLowerCase(Locale.ROOT);
-                dropping = ours.contains(name);
+                String name = new String(line, 0, nameEnd, StandardCharsets.US_ASCII).toLowerCase(Locale.ROOT);
+                dropping = ours.contains(name) || name.startsWith("x-spam-") || name.startsWith("x-mxd-");
                 if (!dropping && !subjectDone && name.equals("subject")) {
                     subjectDone = true;
                     int v = colon + 1;
                     while (v < n && (line[v] == ' ' || line[v] == '\t')) {
                         v++;
                     }
-                    byte[] prefix = subjectPrefix.get().getBytes(StandardCharsets.UTF_8);
-                    if (startsWith(line, v, n, prefix)) {
+                    if (startsWith(line, v, n, rendered(subjectPrefix.get(), false).strip().getBytes(StandardCharsets.US_ASCII))
+                            || startsWith(line, v, n, rendered(subjectPrefix.get(), true).strip().getBytes(StandardCharsets.US_ASCII))) {
                         out.write(line, 0, n); // tagged already (a second pass): once is enough
                     } else {
                         writeSubject(out, subjectPrefix.get(), line, v, n);
@@ -98,8 +102,32 @@ public final class MessageTagger {
     private static void writeSubject(OutputStream out, String prefix, byte[] line, int from, int to) throws IOException {
         out.write("Subject: ".getBytes(StandardCharsets.US_ASCII));
         boolean emptyValue = to - from <= 2 && (to == from || line[from] == '\r' || line[from] == '\n');
-        out.write((emptyValue ? prefix.strip() : prefix).getBytes(StandardCharsets.UTF_8));
+        boolean beforeWord = !emptyValue && startsWith(line, from, to, ENCODED_WORD);
+        String p = rendered(emptyValue ? prefix.strip() : prefix, beforeWord);
+        // RFC 2047 §5: an encoded-word is set apart by white space: "[SPAM]=?UTF-8?B?...?=" shows the raw word.
+        if (beforeWord && !p.isEmpty() && !Character.isWhitespace(p.charAt(p.length() - 1))) {
+            p += " ";
+        }
+        out.write(p.getBytes(StandardCharsets.US_ASCII));
         out.write(line, from, to - from);
+    }
+
+    private static final byte[] ENCODED_WORD = {'=', '?'};
+
+    /**
+     * The prefix as written into the field: as it is when ASCII; otherwise one RFC 2047 encoded-word
+     * (UTF-8, base64), so the header stays ASCII whatever the message's envelope (a 7-bit message
+     * relayed without SMTPUTF8 must not gain 8-bit octets), then white space. The prefix's own trailing
+     * space goes inside the word when an encoded-word follows (§6.2: the space between two words is
+     * not shown), outside before plain text.
+     */
+    static String rendered(String prefix, boolean beforeEncodedWord) {
+        if (prefix.chars().allMatch(c -> c < 0x80)) {
+            return prefix;
+        }
+        String word = beforeEncodedWord ? prefix : prefix.stripTrailing();
+        String after = beforeEncodedWord || word.length() == prefix.length() ? " " : prefix.substring(word.length());
+        return "=?UTF-8?B?" + java.util.Base64.getEncoder().encodeToString(word.getBytes(StandardCharsets.UTF_8)) + "?=" + after;
     }
 
     /** Reads up to and including LF, at most line.length bytes; 0 at end of input. */
@@ -142,9 +170,18 @@ public final class MessageTagger {
         return -1;
     }
 
+    /** Where the field name before {@code colon} ends: white space before the colon is not part of it (obs-optional). */
+    private static int nameEnd(byte[] line, int colon) {
+        int end = colon;
+        while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t')) {
+            end--;
+        }
+        return end;
+    }
+
     /** RFC 5322 §2.2: a field name is printable US-ASCII except colon. */
-    private static boolean fieldName(byte[] line, int colon) {
-        for (int i = 0; i < colon; i++) {
+    private static boolean fieldName(byte[] line, int end) {
+        for (int i = 0; i < end; i++) {
             if (line[i] < 33 || line[i] > 126) {
                 return false;
             }

@@ -47,4 +47,44 @@ class MessageTaggerTest {
         String longHeader = "X-Long: " + "a".repeat(10_000) + "\r\n";
         assertThat(tag(longHeader + "\r\nbody", Optional.empty())).endsWith(longHeader + "\r\nbody");
     }
+
+    /**
+     * Every X-Spam-* and X-Mxd-* field a sender wrote goes, not only those mxd writes itself (a reader's
+     * filter may trust X-Spam-Flag), and a field written with white space before its colon is still a
+     * field: it was taken for the end of the header section, so the subject prefix went there and the
+     * real Subject stayed behind, two Subject fields.
+     */
+    @Test
+    void everyForeignSpamFieldGoesWhateverItsFormAndTheSubjectIsTaggedOnce() throws Exception {
+        String out = tag("X-Spam-Flag: NO\r\nX-Spam-Level: \r\nX-Mxd-Scan: clean\r\nX-Spam-Status : No\r\n"
+                + "Subject: hi\r\nX-Other: kept\r\n\r\nX-Spam-Flag: in the body\r\n", Optional.of("[SPAM] "));
+        assertThat(out).isEqualTo("X-Spam-Status: Yes, score=7.0 required=5.0\r\nX-Spam-Score: 7.0\r\n"
+                + "Subject: [SPAM] hi\r\nX-Other: kept\r\n\r\nX-Spam-Flag: in the body\r\n");
+    }
+
+    /**
+     * RFC 2047 §5: a prefix without a trailing space before an encoded-word gets one (readers showed
+     * "[SPAM]=?UTF-8?B?...?=" raw); a non-ASCII prefix becomes an encoded-word itself, so the header
+     * stays ASCII for a 7-bit message relayed without SMTPUTF8, and decodes to what was configured.
+     */
+    @Test
+    void thePrefixKeepsEncodedWordsReadableAndTheHeaderAscii() throws Exception {
+        String word = "=?UTF-8?B?" + java.util.Base64.getEncoder().encodeToString("h\u00e9".getBytes(StandardCharsets.UTF_8)) + "?=";
+        String spaced = tag("Subject: " + word + "\r\n\r\nb\r\n", Optional.of("[SPAM]"));
+        assertThat(spaced).contains("Subject: [SPAM] " + word + "\r\n");
+        assertThat(jakarta.mail.internet.MimeUtility.decodeText(subject(spaced))).isEqualTo("[SPAM] h\u00e9");
+
+        String utf8 = tag("Subject: " + word + "\r\n\r\nb\r\n", Optional.of("[\u0421\u041f\u0410\u041c] "));
+        assertThat(utf8.chars().allMatch(c -> c < 0x80)).as(utf8).isTrue();
+        assertThat(jakarta.mail.internet.MimeUtility.decodeText(subject(utf8))).isEqualTo("[\u0421\u041f\u0410\u041c] h\u00e9");
+        assertThat(tag(utf8, Optional.of("[\u0421\u041f\u0410\u041c] "))).as("not tagged twice").contains("Subject: " + subject(utf8) + "\r\n");
+        String plain = tag("Subject: hello\r\n\r\nb\r\n", Optional.of("[\u0421\u041f\u0410\u041c] "));
+        assertThat(jakarta.mail.internet.MimeUtility.decodeText(subject(plain))).isEqualTo("[\u0421\u041f\u0410\u041c] hello");
+        assertThat(tag(plain, Optional.of("[\u0421\u041f\u0410\u041c] "))).as("not tagged twice").contains("Subject: " + subject(plain) + "\r\n");
+    }
+
+    private static String subject(String message) {
+        int at = message.indexOf("Subject: ") + "Subject: ".length();
+        return message.substring(at, message.indexOf("\r\n", at));
+    }
 }
