@@ -120,6 +120,8 @@ public final class DanePolicies implements TlsPolicies {
             return new HostTls.Encrypted(reported); // §2.2: records, none usable: TLS without authentication
         }
         // A CNAME at the TLSA owner itself does not change the TLSA base domain (RFC 7671 §7).
-        return new HostTls.Authenticated(new DaneVerifier(usable, references, clock), reported);
+        // RFC 7672 §8.1: SNI names the TLSA base domain.
+        Optional<String> sni = base.equals(host.name()) ? Optional.empty() : Optional.of(base);
+        return new HostTls.Authenticated(new DaneVerifier(usable, references, sni, clock), reported);
     }
 }

@@ -36,6 +36,7 @@ public final class DaneVerifier implements ServerAuthentication {
     private final List<Tlsa> records;
     private final List<String> referenceNames;
     private final Clock clock;
+    private final java.util.Optional<String> baseDomain;
 
     /**
      * @param records        the host's usable TLSA records (others are ignored)
@@ -43,6 +44,12 @@ public final class DaneVerifier implements ServerAuthentication {
      *                       {@link #verify} is given (the TLSA base domain when a CNAME led to it)
      */
     public DaneVerifier(List<Tlsa> records, List<String> referenceNames, Clock clock) {
+        this(records, referenceNames, java.util.Optional.empty(), clock);
+    }
+
+    /** As above, with the TLSA base domain when it is not the MX host name (a secure alias): sent in SNI. */
+    public DaneVerifier(List<Tlsa> records, List<String> referenceNames, java.util.Optional<String> baseDomain, Clock clock) {
+        this.baseDomain = baseDomain;
         this.records = strongestDigests(records.stream().filter(Tlsa::usable).toList());
         this.referenceNames = List.copyOf(referenceNames);
         this.clock = clock;
@@ -74,6 +81,11 @@ public final class DaneVerifier implements ServerAuthentication {
     @Override
     public String method() {
         return "DANE";
+    }
+
+    @Override
+    public java.util.Optional<String> serverName() {
+        return baseDomain;
     }
 
     /** The records this verifier matches, in presentation form. */

@@ -54,6 +54,8 @@ public final class FakeSmtpServer implements AutoCloseable {
 
     /** Every command line received, in order, over all connections; " +" when more input was already waiting. */
     public final List<String> commands = new CopyOnWriteArrayList<>();
+    /** The names the client sent in TLS SNI, one list entry per name, over all STARTTLS handshakes. */
+    public final List<String> serverNames = new CopyOnWriteArrayList<>();
     /** The DATA content of each message as it came over the wire (dot-stuffed, CRLF), without the final ".". */
     public final List<byte[]> messages = new CopyOnWriteArrayList<>();
 
@@ -162,6 +164,10 @@ public final class FakeSmtpServer implements AutoCloseable {
                     SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(s, null, s.getPort(), true);
                     secure.setUseClientMode(false);
                     secure.startHandshake();
+                    if (secure.getSession() instanceof javax.net.ssl.ExtendedSSLSession x) {
+                        x.getRequestedServerNames().forEach(n -> serverNames.add(n instanceof javax.net.ssl.SNIHostName h
+                                ? h.getAsciiName() : n.toString()));
+                    }
                     in = new BufferedInputStream(secure.getInputStream()); // nothing read ahead: the client waited for the 220
                     out = secure.getOutputStream();
                     continue;

@@ -71,6 +71,8 @@ class DaneAliasPeerTest {
                     .forDomain(new TlsPolicies.Destination("alias0.dane.test", false), routes).forHost(host);
             assertThat(decision).as(decision.toString()).isInstanceOf(HostTls.Authenticated.class);
             assertThat(((HostTls.Authenticated) decision).policy().strings()).singleElement().asString().isEqualToIgnoringCase(zone.eeRecord());
+            assertThat(((HostTls.Authenticated) decision).authentication().serverName()).as("SNI: the TLSA base domain, RFC 7672 §8.1")
+                    .hasValue("mx-target0.dane.test");
         } finally {
             dns.heal();
         }

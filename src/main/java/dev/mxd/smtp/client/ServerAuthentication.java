@@ -27,6 +27,15 @@ public interface ServerAuthentication {
     String verify(List<X509Certificate> chain, String host) throws Rejected;
 
     /**
+     * The name to send in TLS SNI when it is not the MX host's: DANE sends the TLSA base domain
+     * (RFC 7672 §8.1), which for a secure alias is the expanded name, so a server that picks its
+     * certificate by SNI presents the one its TLSA records describe.
+     */
+    default java.util.Optional<String> serverName() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * The server's certificate does not authenticate it.
      */
     final class Rejected extends CertificateException {

@@ -355,8 +355,10 @@ public final class SmtpConnection implements AutoCloseable {
         Socket plain = socket;
         ScheduledFuture<?> alarm = WriteDeadlineOutputStream.closeLater(plain, settings.timeouts().helo(), () -> expired.set(true));
         try {
+            // SNI: the MX host name, or the name the certificate check asks for (DANE's TLSA base domain).
+            String serverName = settings.authentication().flatMap(ServerAuthentication::serverName).orElse(host);
             SSLSocket s = (SSLSocket) settings.sslContext().getSocketFactory()
-                    .createSocket(plain, host, target.getPort(), true);
+                    .createSocket(plain, serverName, target.getPort(), true);
             List<String> supported = Arrays.asList(s.getSupportedProtocols());
             s.setEnabledProtocols(settings.tlsProtocols().stream().filter(supported::contains).toArray(String[]::new));
             s.setUseClientMode(true);

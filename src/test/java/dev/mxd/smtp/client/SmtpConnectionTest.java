@@ -337,6 +337,40 @@ class SmtpConnectionTest {
     }
 
     /**
+     * SNI names the MX host, or the name the certificate check asks for: DANE's TLSA base domain
+     * (RFC 7672 §8.1), the expanded name of a secure alias, so a server that picks its certificate
+     * by SNI presents the one its TLSA records describe.
+     */
+    @Test
+    void sniNamesTheHostOrTheNameTheCheckAsksFor(@TempDir Path dir) throws Exception {
+        Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
+        SSLContext tls = ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
+                .sslProvider(SslProvider.JDK).build()).context();
+        FakeSmtpServer s = server(List.of("PIPELINING", "STARTTLS"), c -> null).offeringTls(tls);
+        assertThat(open(s, settings().withTls(TlsPolicy.REQUIRE))).isInstanceOf(OpenResult.Ready.class);
+        assertThat(s.serverNames).containsExactly("mx.fake.test");
+        ServerAuthentication toBase = new ServerAuthentication() {
+            @Override
+            public String method() {
+                return "DANE";
+            }
+
+            @Override
+            public String verify(List<java.security.cert.X509Certificate> chain, String host) {
+                return "any";
+            }
+
+            @Override
+            public java.util.Optional<String> serverName() {
+                return java.util.Optional.of("mx.provider.test");
+            }
+        };
+        assertThat(open(s, settings().withTls(TlsPolicy.REQUIRE).withAuthentication(java.util.Optional.of(toBase))))
+                .isInstanceOf(OpenResult.Ready.class);
+        assertThat(s.serverNames).containsExactly("mx.fake.test", "mx.provider.test");
+    }
+
+    /**
      * A server that completes the TLS handshake and then drops the session at the first read (in
      * TLS 1.3 the client's handshake ends before the server has judged it): a TLS failure, which
      * the caller may retry in plain text under opportunistic TLS, not a failed host.
