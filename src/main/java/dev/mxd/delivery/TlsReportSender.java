@@ -105,9 +105,14 @@ public final class TlsReportSender implements AutoCloseable {
             return new Settings(hostname, "noreply-tlsrpt@" + hostname);
         }
 
-        /** These settings with report mail signed by {@code signer}. */
+        /**
+         * These settings with report mail signed by {@code signer}. The default From: moves to the signing
+         * domain with the submitter: RFC 8460 §5.3 wants TLS-Report-Submitter to match the domain of the
+         * report's contact-info (this address), and DMARC alignment wants the From: domain signed.
+         */
         public Settings signedBy(DkimSigner signer) {
-            return new Settings(hostname, reportMailFrom, Optional.of(signer));
+            String from = reportMailFrom.equals(of(hostname).reportMailFrom()) ? "noreply-tlsrpt@" + signer.domain() : reportMailFrom;
+            return new Settings(hostname, from, Optional.of(signer));
         }
 
         /** The report's submitter (RFC 8460 §5.3): the DKIM signing domain when report mail is signed, else the hostname. */

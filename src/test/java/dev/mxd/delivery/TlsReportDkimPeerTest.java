@@ -65,7 +65,9 @@ class TlsReportDkimPeerTest {
                      to -> Optional.of(new Route.Relay(to.domainKey())), (uri, body) -> { }, clock)) {
             counts.record("example.org", "mx.example.org", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
             TlsReportCounts.DomainDayCounts day = counts.ended(LocalDate.now(ZoneOffset.UTC), true).get(0);
-            TlsReport report = new TlsReport(settings.submitter(), "noreply-tlsrpt@mx.sender.test", day, clock.instant(), "abcd1234");
+            // RFC 8460 §5.3: the submitter matches the contact-info's domain, and From: is in the signing domain.
+            assertThat(settings.reportMailFrom()).isEqualTo("noreply-tlsrpt@reports.sender.test");
+            TlsReport report = new TlsReport(settings.submitter(), settings.reportMailFrom(), day, clock.instant(), "abcd1234");
             byte[] signed = sender.message(report, "tls-reports@example.org");
             String text = new String(signed, StandardCharsets.US_ASCII);
 
@@ -73,7 +75,8 @@ class TlsReportDkimPeerTest {
                     .contains("h=From:To:Subject:Date:Message-ID:MIME-Version:Content-Type:TLS-Report-Domain:TLS-Report-Submitter;")
                     .as("the submitter is the signing domain").contains("\r\nTLS-Report-Submitter: reports.sender.test\r\n")
                     .contains("Submitter: reports.sender.test Report-ID:")
-                    .containsPattern("filename=\"reports\\.sender\\.test!example\\.org!");
+                    .containsPattern("filename=\"reports\\.sender\\.test!example\\.org!")
+                    .contains("\r\nFrom: noreply-tlsrpt@reports.sender.test\r\n");
 
             Verdict good = verify(signed, publicKey);
             assertThat(good.output()).contains("asked tlsrpt._domainkey.reports.sender.test");
