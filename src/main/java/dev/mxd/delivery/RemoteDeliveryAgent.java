@@ -572,7 +572,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     /** Tells {@link #tlsResults} how TLS went on a session that opened. */
     private void recordTls(String domain, MxRoute route, HostTls decision, SmtpConnection connection) {
         Optional<TlsResults.Failure> failure = Optional.empty();
-        if (connection.tlsProtocol().isEmpty()) {
+        if (decision instanceof HostTls.Opportunistic o && o.policyFailure().isPresent()) {
+            failure = o.policyFailure(); // the policy that could not be read is this session's failure (RFC 8461 §6)
+        } else if (connection.tlsProtocol().isEmpty()) {
             failure = Optional.of(new TlsResults.Failure("starttls-not-supported", connection + " carries the mail without TLS"));
         } else if (connection.unauthenticated().isPresent()) {
             ServerAuthentication.Rejected r = connection.unauthenticated().get();

@@ -18,14 +18,25 @@ public sealed interface HostTls {
      * a policy may exist but cannot be known now (the domain announces an MTA-STS policy that could not be fetched,
      * or its TXT lookup failed) — mail that needs a policy (REQUIRETLS) waits rather than being returned.
      */
-    record Opportunistic(boolean policyUnknown) implements HostTls {
+    /**
+     * ({@code policyFailure}: why that policy cannot be known, for the TLS report.)
+     */
+    record Opportunistic(boolean policyUnknown, java.util.Optional<TlsResults.Failure> policyFailure) implements HostTls {
         /** No policy, for certain. */
         public Opportunistic() {
             this(false);
         }
 
+        public Opportunistic(boolean policyUnknown) {
+            this(policyUnknown, java.util.Optional.empty());
+        }
+
+        /**
+         * "no-policy-found"; or, when {@code policyFailure} says the domain's MTA-STS policy could not be fetched or
+         * read, an "sts" policy without text, under which each session counts as that failure (RFC 8460 §4.3.2.2).
+         */
         public ReportedPolicy policy() {
-            return ReportedPolicy.NONE;
+            return policyFailure.isPresent() ? ReportedPolicy.STS_UNREAD : ReportedPolicy.NONE;
         }
     }
 
@@ -61,6 +72,8 @@ public sealed interface HostTls {
      */
     record ReportedPolicy(String type, List<String> strings, List<String> mxHosts) {
         public static final ReportedPolicy NONE = new ReportedPolicy("no-policy-found", List.of(), List.of());
+        /** An MTA-STS policy the domain announces but that could not be fetched or read. */
+        public static final ReportedPolicy STS_UNREAD = new ReportedPolicy("sts", List.of(), List.of());
 
         public ReportedPolicy {
             strings = List.copyOf(strings);

@@ -52,11 +52,11 @@ public final class MtaSts implements TlsPolicies {
     private final StsPolicyCache cache;
     private final Clock clock;
     /** The fetch running for a domain; other deliveries to it wait for that one instead of fetching again. */
-    private final ConcurrentHashMap<String, CompletableFuture<Optional<StsPolicy>>> running = new ConcurrentHashMap<>();
-    /** When a domain's policy id last failed to fetch, keyed by domain and id. */
-    private final Map<String, Instant> failedFetches = new LinkedHashMap<>(16, 0.75f, true) {
+    private final ConcurrentHashMap<String, CompletableFuture<Known>> running = new ConcurrentHashMap<>();
+    /** When a domain's policy id last failed to fetch, and why, keyed by domain and id. */
+    private final Map<String, FailedFetch> failedFetches = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Instant> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, FailedFetch> eldest) {
             return size() > 10_000;
         }
     };
@@ -92,7 +92,10 @@ public final class MtaSts implements TlsPolicies {
         Optional<StsPolicy> found = known.policy();
         if (found.isEmpty() || found.get().mode() == StsPolicy.Mode.NONE) {
             boolean unknown = found.isEmpty() && known.unknown();
-            return host -> new HostTls.Opportunistic(unknown);
+            // RFC 8460 §4.3.2.2, RFC 8461 §6: a policy the TXT record announces that could not be fetched or read is
+            // reported (sts-policy-fetch-error, sts-policy-invalid, sts-webpki-invalid) for each session it left without one.
+            Optional<TlsResults.Failure> failure = found.isEmpty() ? known.failure() : Optional.empty();
+            return host -> new HostTls.Opportunistic(unknown, failure);
         }
         StsPolicy policy = found.get();
         HostTls.ReportedPolicy reported = policy.reported();
@@ -140,7 +143,14 @@ public final class MtaSts implements TlsPolicies {
      * The policy to follow, and whether the lack of one is only for now: the domain's TXT lookup failed, or it
      * announces a policy that could not be fetched or read, and nothing is cached.
      */
-    record Known(Optional<StsPolicy> policy, boolean unknown) {}
+    record Known(Optional<StsPolicy> policy, boolean unknown, Optional<TlsResults.Failure> failure) {
+        Known(Optional<StsPolicy> policy, boolean unknown) {
+            this(policy, unknown, Optional.empty());
+        }
+    }
+
+    /** A failed fetch: when, and as RFC 8460 names it. */
+    private record FailedFetch(Instant at, TlsResults.Failure why) {}
 
     private Known known(String domain) {
         Optional<StsPolicyCache.Entry> cached = cache.get(domain);
@@ -151,36 +161,41 @@ public final class MtaSts implements TlsPolicies {
             }
             return new Known(cached.map(StsPolicyCache.Entry::policy), record instanceof StsRecord.Unknown);
         }
-        Optional<StsPolicy> p = fetched(domain, (StsRecord.Present) record, cached);
-        return new Known(p, p.isEmpty());
+        return fetched(domain, (StsRecord.Present) record, cached);
     }
 
-    private Optional<StsPolicy> fetched(String domain, StsRecord.Present present, Optional<StsPolicyCache.Entry> cached) {
+    private Known fetched(String domain, StsRecord.Present present, Optional<StsPolicyCache.Entry> cached) {
         Instant now = clock.instant();
         if (cached.isPresent() && cached.get().id().equals(present.id()) && now.isBefore(refreshAt(cached.get()))) {
-            return Optional.of(cached.get().policy());
+            return new Known(Optional.of(cached.get().policy()), false);
         }
         String key = domain + " " + present.id();
-        Instant failed;
+        FailedFetch failed;
         synchronized (failedFetches) {
             failed = failedFetches.get(key);
         }
-        if (failed != null && failed.plus(FETCH_BACKOFF).isAfter(now)) {
-            return cached.map(StsPolicyCache.Entry::policy);
+        if (failed != null && failed.at().plus(FETCH_BACKOFF).isAfter(now)) {
+            return keeping(cached, failed.why());
         }
-        CompletableFuture<Optional<StsPolicy>> mine = new CompletableFuture<>();
-        CompletableFuture<Optional<StsPolicy>> other = running.putIfAbsent(domain, mine);
+        CompletableFuture<Known> mine = new CompletableFuture<>();
+        CompletableFuture<Known> other = running.putIfAbsent(domain, mine);
         if (other != null) {
             return other.join(); // the fetch ends by the fetcher's own deadline
         }
         try {
-            Optional<StsPolicy> result = fetch(domain, present.id(), key, cached, now);
+            Known result = fetch(domain, present.id(), key, cached, now);
             mine.complete(result);
             return result;
         } finally {
             running.remove(domain, mine);
-            mine.complete(cached.map(StsPolicyCache.Entry::policy)); // only when fetch threw an Error
+            mine.complete(keeping(cached, new TlsResults.Failure("sts-policy-fetch-error", "the fetch failed"))); // only after an Error
         }
+    }
+
+    /** After a failed fetch: the cached policy when there is one, else none, known to be unknown, with why. */
+    private static Known keeping(Optional<StsPolicyCache.Entry> cached, TlsResults.Failure why) {
+        Optional<StsPolicy> policy = cached.map(StsPolicyCache.Entry::policy);
+        return new Known(policy, policy.isEmpty(), Optional.of(why));
     }
 
     /** When a cached policy is fetched again: after {@link #REFRESH} or half its max_age, whichever comes first. */
@@ -189,7 +204,7 @@ public final class MtaSts implements TlsPolicies {
         return entry.fetched().plus(half.compareTo(REFRESH) < 0 ? half : REFRESH);
     }
 
-    private Optional<StsPolicy> fetch(String domain, String id, String key, Optional<StsPolicyCache.Entry> cached, Instant now) {
+    private Known fetch(String domain, String id, String key, Optional<StsPolicyCache.Entry> cached, Instant now) {
         try {
             String text = source.fetch(domain);
             StsPolicy policy = StsPolicy.parse(text);
@@ -205,15 +220,19 @@ public final class MtaSts implements TlsPolicies {
             synchronized (failedFetches) {
                 failedFetches.remove(key);
             }
-            return Optional.of(policy);
+            return new Known(Optional.of(policy), false);
         } catch (PolicyFetcher.FetchFailed | StsPolicy.Invalid | RuntimeException e) {
             LOG.warn("{}: MTA-STS policy id {} {}: {}{}", domain, id,
                     e instanceof StsPolicy.Invalid ? "is invalid" : "could not be fetched", LogText.safe(String.valueOf(e.getMessage())),
                     cached.map(c -> "; keeping the cached policy id " + c.id()).orElse("; delivering without a policy"));
+            String type = e instanceof PolicyFetcher.FetchFailed f ? f.resultType()
+                    : e instanceof StsPolicy.Invalid ? "sts-policy-invalid" : "sts-policy-fetch-error";
+            TlsResults.Failure why = new TlsResults.Failure(type, "the MTA-STS policy id " + id + " of " + domain
+                    + (e instanceof StsPolicy.Invalid ? " is invalid: " : " could not be fetched: ") + e.getMessage());
             synchronized (failedFetches) {
-                failedFetches.put(key, now);
+                failedFetches.put(key, new FailedFetch(now, why));
             }
-            return cached.map(StsPolicyCache.Entry::policy);
+            return keeping(cached, why);
         }
     }
 

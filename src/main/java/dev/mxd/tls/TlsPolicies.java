@@ -35,9 +35,13 @@ public interface TlsPolicies {
             return host -> {
                 HostTls encrypted = null;
                 boolean unknown = false;
+                java.util.Optional<TlsResults.Failure> failure = java.util.Optional.empty();
                 for (ForDomain d : each) {
                     HostTls decision = d.forHost(host);
                     unknown |= decision instanceof HostTls.Opportunistic o && o.policyUnknown();
+                    if (failure.isEmpty() && decision instanceof HostTls.Opportunistic o) {
+                        failure = o.policyFailure();
+                    }
                     if (encrypted == null && decision instanceof HostTls.Encrypted e) {
                         encrypted = e;
                     } else if (encrypted == null && !(decision instanceof HostTls.Opportunistic)) {
@@ -46,7 +50,7 @@ public interface TlsPolicies {
                         return decision;
                     }
                 }
-                return encrypted != null ? encrypted : new HostTls.Opportunistic(unknown);
+                return encrypted != null ? encrypted : new HostTls.Opportunistic(unknown, failure);
             };
         };
     }

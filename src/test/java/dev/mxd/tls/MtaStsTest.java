@@ -191,10 +191,41 @@ class MtaStsTest {
         TlsPolicies.Destination to = new TlsPolicies.Destination("a.test", false);
         serving.set(null);
         MtaSts sts = sts();
-        assertThat(sts.forDomain(to, routes).forHost(host)).isEqualTo(new HostTls.Opportunistic(true));
+        assertThat(sts.forDomain(to, routes).forHost(host)).satisfies(d -> assertThat(((HostTls.Opportunistic) d).policyUnknown()).isTrue());
         txt.set(new StsRecord.Unknown("SERVFAIL"));
         assertThat(sts.forDomain(to, routes).forHost(host)).isEqualTo(new HostTls.Opportunistic(true));
         txt.set(new StsRecord.Absent("no TXT record"));
         assertThat(sts.forDomain(to, routes).forHost(host)).isEqualTo(new HostTls.Opportunistic(false));
+    }
+
+    /**
+     * RFC 8460 §4.3.2.2, RFC 8461 §6: a policy the TXT record announces that cannot be fetched or read is
+     * reported for each session it leaves without one, under policy type sts with the failure's result type
+     * (it was counted as a success under no-policy-found), also while the failed fetch is not retried.
+     */
+    @Test
+    void aPolicyThatCannotBeFetchedOrReadIsReportedAsSuch() throws Exception {
+        dev.mxd.dns.MxHost host = new dev.mxd.dns.MxHost(10, "mx.a.test", java.util.List.of(), java.util.List.of());
+        dev.mxd.dns.MxOutcome.Routes routes = new dev.mxd.dns.MxOutcome.Routes(dev.mxd.dns.MailDomain.parse("a.test"), false,
+                java.util.List.of(host), java.util.List.of(), java.util.List.of());
+        TlsPolicies.Destination to = new TlsPolicies.Destination("a.test", false);
+        MtaSts webpki = new MtaSts(domain -> txt.get(), domain -> {
+            throw new PolicyFetcher.FetchFailed("sts-webpki-invalid", "certificate not trusted", null);
+        }, null, StsPolicyCache.open(dir, 100, clock), clock);
+        for (int i = 0; i < 2; i++) { // the second within the back-off: no fetch, the same failure
+            HostTls d = webpki.forDomain(to, routes).forHost(host);
+            assertThat(d.policy().type()).isEqualTo("sts");
+            assertThat(((HostTls.Opportunistic) d).policyFailure()).hasValueSatisfying(f ->
+                    assertThat(f.resultType()).isEqualTo("sts-webpki-invalid"));
+        }
+        serving.set("version: STSv1\nmode: strict\n");
+        HostTls invalid = sts(StsPolicyCache.open(dir.resolve("other"), 100, clock)).forDomain(to, routes).forHost(host);
+        assertThat(((HostTls.Opportunistic) invalid).policyFailure()).hasValueSatisfying(f ->
+                assertThat(f.resultType()).isEqualTo("sts-policy-invalid"));
+        assertThat(TlsPolicies.inOrder(java.util.List.of((dest, r) -> h -> new HostTls.Opportunistic(), (dest, r) -> h -> invalid))
+                .forDomain(to, routes).forHost(host).policy().type()).as("kept through the order of policies").isEqualTo("sts");
+
+        txt.set(new StsRecord.Absent("no TXT record"));
+        assertThat(webpki.forDomain(to, routes).forHost(host).policy().type()).isEqualTo("no-policy-found");
     }
 }
