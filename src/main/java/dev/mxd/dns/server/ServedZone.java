@@ -140,19 +140,24 @@ public final class ServedZone {
                     + " and " + soas.get(1).getName() + "): one zone per file");
         }
         Name origin = soas.get(0).getName();
+        RecordLines lines = new RecordLines(file, originFromFileName(file));
+        List<String> outside = new ArrayList<>();
         for (Record r : records) {
             if (r.getDClass() != DClass.IN) {
                 throw new ZoneFileException(file, OptionalInt.empty(), r.getName() + " " + Type.string(r.getType())
                         + ": class " + DClass.string(r.getDClass()) + " is not served; only IN");
             }
             if (!r.getName().subdomain(origin)) {
-                throw new ZoneFileException(file, OptionalInt.empty(), r.getName() + " " + Type.string(r.getType())
-                        + " is outside the zone " + origin + " (check $ORIGIN and trailing dots)");
+                // BIND and Knot load such a zone and ignore the record (zones exported from a provider carry its glue)
+                OptionalInt line = lines.lineOf(r);
+                outside.add((line.isPresent() ? "line " + line.getAsInt() + ": " : "") + r.getName() + " " + Type.string(r.getType())
+                        + " is outside the zone " + origin + "; ignored (check $ORIGIN and trailing dots if it was meant to be in it)");
             }
         }
-        RecordLines lines = new RecordLines(file, originFromFileName(file));
+        records.removeIf(r -> !r.getName().subdomain(origin));
         checkAliases(file, records, lines);
-        List<String> warnings = mixedTtls(records, lines);
+        List<String> warnings = new ArrayList<>(outside);
+        warnings.addAll(mixedTtls(records, lines));
         try {
             return new ServedZone(file, new Zone(origin, records.toArray(new Record[0])), warnings);
         } catch (IOException e) {
@@ -218,9 +223,9 @@ public final class ServedZone {
         return warnings;
     }
 
-    /** "srv.test.zone" and "srv.test.db" name the zone srv.test. */
+    /** "srv.test.zone", "srv.test.db" and (BIND's Debian layout) "db.srv.test" name the zone srv.test. */
     static Optional<Name> originFromFileName(Path file) {
-        String base = file.getFileName().toString().replaceFirst("\\.(zone|db)$", "");
+        String base = file.getFileName().toString().replaceFirst("\\.(zone|db)$", "").replaceFirst("^db\\.(?=.)", "");
         try {
             return Optional.of(Name.fromString(base, Name.root));
         } catch (TextParseException notAName) {

@@ -77,10 +77,21 @@ class ServedZoneTest {
     }
 
     @Test
-    void recordOutsideTheOriginIsRejected() throws Exception {
+    void recordOutsideTheOriginIsIgnoredWithAWarning() throws Exception {
+        // As BIND and Knot: a zone exported from a provider with its glue loads; the stray record is not served.
         Path file = tmp.resolve("a.example.zone");
-        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nstray.other.example. A 127.0.0.1\n");
-        assertThatThrownBy(() -> ServedZone.load(file)).hasMessageContaining("stray.other.example. A is outside the zone a.example.");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\nstray.other.example. A 127.0.0.1\n");
+        ServedZone z = ServedZone.load(file);
+        assertThat(z.warnings()).singleElement().asString().contains("line 5").contains("stray.other.example. A is outside the zone a.example.");
+        assertThat(z.recordCount()).as("SOA, NS, A: the stray record is not served").isEqualTo(3);
+    }
+
+    /** Debian's BIND layout names zone files db.DOMAIN, its origin given by named.conf: the origin is DOMAIN. */
+    @Test
+    void aDebianStyleFileNameGivesTheOrigin() throws Exception {
+        Path file = tmp.resolve("db.b.example");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\n@ MX 10 ns1\n");
+        assertThat(ServedZone.load(file).origin()).hasToString("b.example.");
     }
 
     @Test
