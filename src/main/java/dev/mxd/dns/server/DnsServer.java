@@ -101,6 +101,8 @@ public final class DnsServer implements AutoCloseable {
     // lifecycle
     private final Thread udpThread;
     private final Thread acceptThread;
+    /** Closes a TCP connection whose query or answer takes longer than {@link #ioTimeout} to cross (slow readers and writers). */
+    private final java.util.concurrent.ScheduledExecutorService watchdog;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean closing;
 
@@ -117,6 +119,25 @@ public final class DnsServer implements AutoCloseable {
                 r -> daemon(r, "mxd-dns-tcp-" + n.incrementAndGet()));
         this.udpThread = daemon(this::receiveUdp, "mxd-dns-udp");
         this.acceptThread = daemon(this::acceptTcp, "mxd-dns-tcp-accept");
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "mxd-dns-tcp-watchdog"));
+    }
+
+    /**
+     * How long one query may take to arrive once its length has, and one answer to be taken by the
+     * client (Knot's tcp-io-timeout): a client that sends a byte every few seconds, or stops reading
+     * its answers, would otherwise hold a connection slot for ever (the idle timeout only counts time
+     * between reads, and a write has none). 2 s, or the idle timeout when that is shorter.
+     */
+    private long ioTimeoutMillis() {
+        return Math.min(2_000, limits.tcpIdleTimeout().toMillis());
+    }
+
+    /** Closes {@code connection} unless the returned task is cancelled within {@link #ioTimeoutMillis}. */
+    private java.util.concurrent.ScheduledFuture<?> closeUnlessDone(Socket connection, String what) {
+        return watchdog.schedule(() -> {
+            log.debug("TCP from {}: {} took over {} ms; closing", connection.getRemoteSocketAddress(), what, ioTimeoutMillis());
+            release(connection);
+        }, ioTimeoutMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -273,17 +294,27 @@ public final class DnsServer implements AutoCloseable {
                     return;
                 }
                 byte[] query = new byte[length];
-                in.readFully(query);
+                java.util.concurrent.ScheduledFuture<?> reading = closeUnlessDone(connection, "a query");
+                try {
+                    in.readFully(query);
+                } finally {
+                    reading.cancel(false);
+                }
                 Optional<byte[]> answer = responder.respond(query, length, QueryResponder.Transport.TCP,
                         (InetSocketAddress) connection.getRemoteSocketAddress());
                 if (answer.isEmpty()) {
                     return; // not a query: nothing more to expect from this peer
                 }
                 byte[] a = answer.get();
-                out.write(a.length >>> 8);
-                out.write(a.length & 0xFF);
-                out.write(a);
-                out.flush();
+                java.util.concurrent.ScheduledFuture<?> writing = closeUnlessDone(connection, "an answer");
+                try {
+                    out.write(a.length >>> 8);
+                    out.write(a.length & 0xFF);
+                    out.write(a);
+                    out.flush();
+                } finally {
+                    writing.cancel(false);
+                }
             }
         } catch (IOException e) {
             if (!closing) {
@@ -312,6 +343,7 @@ public final class DnsServer implements AutoCloseable {
         closeQuietly(tcp);
         openConnections.forEach(this::release);
         connectionThreads.shutdownNow();
+        watchdog.shutdownNow();
         // A blocked receive() releases the port only when its thread leaves it: wait for that even
         // when the caller was interrupted (a stop signal), then pass the interrupt on.
         boolean interrupted = Thread.interrupted();

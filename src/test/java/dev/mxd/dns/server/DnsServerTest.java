@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.InputStream;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -357,6 +358,58 @@ class DnsServerTest {
             long start = System.nanoTime();
             assertThat(readToEnd(connection.getInputStream())).isEqualTo(-1);
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(200), Duration.ofSeconds(3));
+        }
+    }
+
+    /**
+     * Clients that stop reading their answers (many queries for a large answer, never read) or send
+     * a query a byte at a time do not hold the connection slots for ever (Knot's tcp-io-timeout): the
+     * server's write or read of one message has a deadline, and a new client is served again.
+     */
+    @Test
+    void slowReadersAndWritersLoseTheirConnectionAndFreeTheirSlot() throws Exception {
+        Zones zones = new Zones(List.of(ServedZoneTest.srv()));
+        DnsServer.Limits limits = new DnsServer.Limits(4096, 1, Duration.ofMillis(600));
+        byte[] wire = query("big.srv.test.", Type.MX).toWire();
+        try (DnsServer small = DnsServer.start(zones, new InetSocketAddress("127.0.0.1", 0), limits)) {
+            try (Socket reader = new Socket()) {
+                reader.setReceiveBufferSize(1024);
+                reader.connect(small.address(), 2_000);
+                Thread flood = new Thread(() -> {
+                    try {
+                        java.io.DataOutputStream out = new java.io.DataOutputStream(reader.getOutputStream());
+                        for (int i = 0; i < 2_000; i++) {
+                            out.writeShort(wire.length);
+                            out.write(wire);
+                        }
+                        out.flush();
+                    } catch (IOException closedByTheServer) {
+                        // expected: the server gave up on this client
+                    }
+                });
+                flood.setDaemon(true);
+                flood.start();
+                Awaitility.await().atMost(Duration.ofSeconds(5)).ignoreExceptions().untilAsserted(() ->
+                        assertThat(WireClient.tcp(small.address(), query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR));
+            }
+            try (Socket writer = new Socket()) {
+                writer.connect(small.address(), 2_000);
+                writer.setSoTimeout(10_000);
+                OutputStream out = writer.getOutputStream();
+                out.write(new byte[] {0, (byte) wire.length});
+                long start = System.nanoTime();
+                try {
+                    for (int i = 0; i < wire.length - 1; i++) { // a byte every 300 ms: never idle, never done
+                        out.write(wire[i]);
+                        out.flush();
+                        Thread.sleep(300);
+                    }
+                } catch (IOException closedByTheServer) {
+                    // expected
+                }
+                assertThat(readToEnd(writer.getInputStream())).isEqualTo(-1);
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("cut off at the read deadline").isLessThan(Duration.ofSeconds(3));
+            }
         }
     }
 
