@@ -155,6 +155,14 @@ public final class ServedZone {
             }
         }
         records.removeIf(r -> !r.getName().subdomain(origin));
+        for (Record r : records) {
+            if (r.getType() == Type.DNAME) {
+                // Serving it would take the rewriting of RFC 6672 §3.2 for every name below it; loaded and not applied,
+                // each of those names would be answered NXDOMAIN with authority. Refused, with what to do instead.
+                throw aliasError(file, lines, r, r.getName() + " DNAME: mxd dns does not synthesise answers below a DNAME"
+                        + " (RFC 6672); give the names below it CNAME records, or serve this zone with Knot or BIND");
+            }
+        }
         checkAliases(file, records, lines);
         List<String> warnings = new ArrayList<>(outside);
         warnings.addAll(mixedTtls(records, lines));

@@ -86,6 +86,15 @@ class ServedZoneTest {
         assertThat(z.recordCount()).as("SOA, NS, A: the stray record is not served").isEqualTo(3);
     }
 
+    /** A DNAME is refused with its line and what to do, rather than loaded and not applied (NXDOMAIN below it). */
+    @Test
+    void aDnameIsRefusedRatherThanIgnored() throws Exception {
+        Path file = tmp.resolve("c.example.zone");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\nold DNAME new.c.example.\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOf(ZoneFileException.class)
+                .hasMessageContaining("line 5").hasMessageContaining("DNAME").hasMessageContaining("CNAME");
+    }
+
     /** Debian's BIND layout names zone files db.DOMAIN, its origin given by named.conf: the origin is DOMAIN. */
     @Test
     void aDebianStyleFileNameGivesTheOrigin() throws Exception {
