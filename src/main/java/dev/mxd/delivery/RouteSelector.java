@@ -63,7 +63,7 @@ public final class RouteSelector {
         List<MxRoute> probes = new ArrayList<>();
         List<MxRoute> passedOver = new ArrayList<>();
         List<HostStatusTable.Status> postponed = new ArrayList<>();
-        for (MxRoute route : all(plan, port)) {
+        for (MxRoute route : balanced(all(plan, port))) {
             if (routes.size() >= maxAddresses) {
                 break;
             }
@@ -81,6 +81,32 @@ public final class RouteSelector {
         }
         int room = maxAddresses - routes.size();
         return new Selection(routes, probes, passedOver.subList(0, Math.min(room, passedOver.size())), postponed);
+    }
+
+    /**
+     * Postfix's smtp_balance_inet_protocols: when the plan has IPv4 and IPv6 addresses and the first
+     * {@link #maxAddresses} are all of one family, the first address of the other family takes the
+     * last place within the limit, so one attempt tries both (a destination unreachable over IPv6
+     * whose hosts list more AAAA than the limit was deferred at every attempt without trying IPv4).
+     */
+    List<MxRoute> balanced(List<MxRoute> all) {
+        if (all.size() <= maxAddresses || maxAddresses < 2) {
+            return all;
+        }
+        boolean firstIsV6 = all.get(0).address() instanceof java.net.Inet6Address;
+        for (int i = 1; i < maxAddresses; i++) {
+            if ((all.get(i).address() instanceof java.net.Inet6Address) != firstIsV6) {
+                return all; // both families within the limit already
+            }
+        }
+        for (int i = maxAddresses; i < all.size(); i++) {
+            if ((all.get(i).address() instanceof java.net.Inet6Address) != firstIsV6) {
+                List<MxRoute> out = new ArrayList<>(all);
+                out.add(maxAddresses - 1, out.remove(i));
+                return out;
+            }
+        }
+        return all;
     }
 
     /** Every address of the plan in order, whatever its status (the operator's flush forgets them). */

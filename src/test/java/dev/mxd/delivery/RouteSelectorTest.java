@@ -44,6 +44,26 @@ class RouteSelectorTest {
                 .containsExactly("mx1.example.test", "mx2.example.test");
     }
 
+    /**
+     * Postfix's smtp_balance_inet_protocols: a host with six AAAA and two A records and a limit of
+     * five addresses gets one IPv4 address into each attempt (the first A, in the last place), so a
+     * destination IPv6 cannot reach is still tried over IPv4; a list with both families within the
+     * limit keeps its order.
+     */
+    @Test
+    void bothAddressFamiliesAreTriedWithinTheLimit() throws Exception {
+        MxOutcome.Routes v6heavy = new MxOutcome.Routes(MailDomain.parse("example.test"), false, List.of(
+                new MxHost(10, "mx.example.test", List.of(ip("2001:db8::1"), ip("2001:db8::2"), ip("2001:db8::3"), ip("2001:db8::4"),
+                        ip("2001:db8::5"), ip("2001:db8::6"), ip("192.0.2.1"), ip("192.0.2.2")), List.of())), List.of(), List.of());
+        assertThat(new RouteSelector(table, 5, 25).select(v6heavy).routes()).extracting(r -> r.address().getHostAddress())
+                .containsExactly("2001:db8:0:0:0:0:0:1", "2001:db8:0:0:0:0:0:2", "2001:db8:0:0:0:0:0:3", "2001:db8:0:0:0:0:0:4",
+                        "192.0.2.1");
+        assertThat(new RouteSelector(table, 2, 25).select(plan()).routes()).as("mx2's IPv6 address moves up")
+                .extracting(r -> r.address().getHostAddress()).containsExactly("127.0.0.11", "0:0:0:0:0:0:0:1");
+        assertThat(new RouteSelector(table, 3, 25).select(plan()).routes()).as("both within the limit: unchanged")
+                .extracting(r -> r.address().getHostAddress()).containsExactly("127.0.0.11", "127.0.0.12", "0:0:0:0:0:0:0:1");
+    }
+
     @Test
     void failedHostIsPostponedUntilItsRetryTimeThenTriedAgain() throws Exception {
         RouteSelector selector = new RouteSelector(table, 5, 25);
@@ -168,7 +188,7 @@ class RouteSelectorTest {
         table.failed(all.get(3), "timeout");
         advance(Duration.ofSeconds(61));
         RouteSelector.Selection s = selector.select(plan());
-        assertThat(s.routes()).containsExactly(all.get(0), all.get(1));
+        assertThat(s.routes()).as("mx1, then mx2's IPv6 address (both families within the limit)").containsExactly(all.get(0), all.get(2));
         assertThat(s.probes()).containsExactly(all.get(0));
         assertThat(table.admit(all.get(3), false)).as("mx3 was not reached, so its lease is free").isEqualTo(HostStatusTable.Admission.PROBE);
     }
