@@ -9,11 +9,17 @@ import java.io.OutputStream;
 import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,7 +35,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The embedded authoritative DNS server: one UDP socket and one TCP listener on the same address
- * and port, answering from zones held in memory. Start it with {@link #start}, read the bound
+ * and port (for a wildcard address, a UDP socket on each address of this host), answering from
+ * zones held in memory. Start it with {@link #start}, read the bound
  * port from {@link #address()}, stop it with {@link #close()}.
  *
  * <p>UDP queries are answered on the receiving thread: a lookup in memory is faster than handing
@@ -89,7 +96,8 @@ public final class DnsServer implements AutoCloseable {
     private final ResponseRateLimiter rateLimiter;
     private final ThrottledWarning limitedAnswers = new ThrottledWarning(log);
     private final ThrottledWarning udpErrors = new ThrottledWarning(log);
-    private final DatagramSocket udp;
+    /** One socket per address: a wildcard listen is served by a socket on each of this host's addresses. */
+    private final List<DatagramSocket> udp;
     private final ServerSocket tcp;
     private final InetSocketAddress address;
 
@@ -99,25 +107,26 @@ public final class DnsServer implements AutoCloseable {
     private final Set<Socket> openConnections = ConcurrentHashMap.newKeySet();
 
     // lifecycle
-    private final Thread udpThread;
+    private final List<Thread> udpThreads;
     private final Thread acceptThread;
     /** Closes a TCP connection whose query or answer takes longer than {@link #ioTimeout} to cross (slow readers and writers). */
     private final java.util.concurrent.ScheduledExecutorService watchdog;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean closing;
 
-    private DnsServer(QueryResponder responder, Limits limits, DatagramSocket udp, ServerSocket tcp) {
+    private DnsServer(QueryResponder responder, Limits limits, List<DatagramSocket> udp, ServerSocket tcp) {
         this.responder = responder;
         this.limits = limits;
         this.rateLimiter = new ResponseRateLimiter(limits.rateLimit(), System::nanoTime);
-        this.udp = udp;
+        this.udp = List.copyOf(udp);
         this.tcp = tcp;
         this.address = new InetSocketAddress(tcp.getInetAddress(), tcp.getLocalPort());
         this.connectionSlots = new Semaphore(limits.maxTcpConnections());
         AtomicInteger n = new AtomicInteger();
         this.connectionThreads = Executors.newFixedThreadPool(limits.maxTcpConnections(),
                 r -> daemon(r, "mxd-dns-tcp-" + n.incrementAndGet()));
-        this.udpThread = daemon(this::receiveUdp, "mxd-dns-udp");
+        this.udpThreads = this.udp.stream().map(u -> daemon(() -> receiveUdp(u), "mxd-dns-udp-" + u.getLocalAddress().getHostAddress()))
+                .toList();
         this.acceptThread = daemon(this::acceptTcp, "mxd-dns-tcp-accept");
         this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "mxd-dns-tcp-watchdog"));
     }
@@ -158,6 +167,9 @@ public final class DnsServer implements AutoCloseable {
         if (listen.isUnresolved()) {
             throw new IOException("cannot listen on " + listen.getHostString() + ": not an address of this host");
         }
+        if (listen.getAddress().isAnyLocalAddress()) {
+            return startOnEveryAddress(zones, listen, limits);
+        }
         for (int attempt = 1; ; attempt++) {
             DatagramSocket udp = bindUdp(listen);
             ServerSocket tcp = new ServerSocket();
@@ -173,10 +185,66 @@ public final class DnsServer implements AutoCloseable {
                 throw new IOException("cannot listen on " + describe(listen.getAddress(), udp.getLocalPort())
                         + " (TCP): " + e.getMessage() + "; is another server using that port?", e);
             }
-            DnsServer server = new DnsServer(new QueryResponder(zones), limits, udp, tcp);
-            server.udpThread.start();
-            server.acceptThread.start();
-            return server;
+            return started(zones, limits, List.of(udp), tcp);
+        }
+    }
+
+    private static DnsServer started(Zones zones, Limits limits, List<DatagramSocket> udp, ServerSocket tcp) {
+        DnsServer server = new DnsServer(new QueryResponder(zones), limits, udp, tcp);
+        server.udpThreads.forEach(Thread::start);
+        server.acceptThread.start();
+        return server;
+    }
+
+    /**
+     * A wildcard listen (0.0.0.0, [::]): TCP on the wildcard address, UDP on each address of this
+     * host's interfaces (IPv4 ones for 0.0.0.0, all for [::]). RFC 2181 §4.1 wants a UDP answer to
+     * come from the address the query went to; a wildcard socket cannot tell which one that was in
+     * Java, so the kernel picked the source, and a resolver that asked a secondary address dropped
+     * the answer as coming from an unexpected source. As BIND does, one socket per address;
+     * addresses added after the start are served over UDP after the next start.
+     */
+    private static DnsServer startOnEveryAddress(Zones zones, InetSocketAddress listen, Limits limits) throws IOException {
+        List<InetAddress> addresses = new ArrayList<>();
+        for (NetworkInterface n : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            if (!n.isUp()) {
+                continue;
+            }
+            for (InetAddress a : Collections.list(n.getInetAddresses())) {
+                if (listen.getAddress() instanceof Inet4Address && !(a instanceof Inet4Address)) {
+                    continue;
+                }
+                addresses.add(a);
+            }
+        }
+        if (addresses.isEmpty()) {
+            throw new IOException("cannot listen on " + describe(listen.getAddress(), listen.getPort())
+                    + " (UDP): this host has no address of that family on an interface that is up");
+        }
+        for (int attempt = 1; ; attempt++) {
+            ServerSocket tcp = new ServerSocket();
+            try {
+                tcp.setReuseAddress(true);
+                tcp.bind(listen);
+            } catch (IOException e) {
+                tcp.close();
+                throw new IOException("cannot listen on " + describe(listen.getAddress(), listen.getPort())
+                        + " (TCP): " + e.getMessage() + "; is another server using that port?", e);
+            }
+            List<DatagramSocket> udp = new ArrayList<>();
+            try {
+                for (InetAddress a : addresses) {
+                    udp.add(bindUdp(new InetSocketAddress(a, tcp.getLocalPort())));
+                }
+            } catch (IOException e) {
+                udp.forEach(DatagramSocket::close);
+                tcp.close();
+                if (listen.getPort() == 0 && attempt < BIND_ATTEMPTS) {
+                    continue; // TCP's free port is taken for UDP on one address: try another
+                }
+                throw e;
+            }
+            return started(zones, limits, udp, tcp);
         }
     }
 
@@ -190,6 +258,11 @@ public final class DnsServer implements AutoCloseable {
             throw new IOException("cannot listen on " + describe(listen.getAddress(), listen.getPort())
                     + " (UDP): " + e.getMessage() + "; is another server using that port?", e);
         }
+    }
+
+    /** The addresses the UDP sockets are bound to: the listen address, or each of this host's for a wildcard one. */
+    List<InetSocketAddress> udpAddresses() {
+        return udp.stream().map(u -> (InetSocketAddress) u.getLocalSocketAddress()).toList();
     }
 
     /** The address and port both sockets are bound to (the real port when 0 was asked for). */
@@ -206,7 +279,7 @@ public final class DnsServer implements AutoCloseable {
         stopped.await();
     }
 
-    private void receiveUdp() {
+    private void receiveUdp(DatagramSocket udp) {
         byte[] buffer = new byte[limits.maxRequestBytes()];
         DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
         while (!closing) {
@@ -234,7 +307,7 @@ public final class DnsServer implements AutoCloseable {
                 }
             } catch (IOException e) {
                 if (!closing) {
-                    udpErrors.warn(() -> "UDP on " + address + ": " + e);
+                    udpErrors.warn(() -> "UDP on " + udp.getLocalSocketAddress() + ": " + e);
                 }
             }
         }
@@ -339,7 +412,7 @@ public final class DnsServer implements AutoCloseable {
             return;
         }
         closing = true;
-        udp.close();
+        udp.forEach(DatagramSocket::close);
         closeQuietly(tcp);
         openConnections.forEach(this::release);
         connectionThreads.shutdownNow();
@@ -348,7 +421,9 @@ public final class DnsServer implements AutoCloseable {
         // when the caller was interrupted (a stop signal), then pass the interrupt on.
         boolean interrupted = Thread.interrupted();
         try {
-            udpThread.join(2_000);
+            for (Thread t : udpThreads) {
+                t.join(2_000);
+            }
             acceptThread.join(2_000);
             connectionThreads.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.InputStream;
 import java.net.DatagramSocket;
+import java.net.DatagramPacket;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -410,6 +411,32 @@ class DnsServerTest {
                 assertThat(readToEnd(writer.getInputStream())).isEqualTo(-1);
                 assertThat(Duration.ofNanos(System.nanoTime() - start)).as("cut off at the read deadline").isLessThan(Duration.ofSeconds(3));
             }
+        }
+    }
+
+    /**
+     * RFC 2181 §4.1: a UDP answer comes from the address the query was sent to. Behind a wildcard
+     * listen, each of this host's addresses gets a socket of its own (a wildcard socket lets the
+     * kernel choose the source, and a resolver that asked another address of the host drops the
+     * answer); TCP stays on the wildcard address.
+     */
+    @Test
+    void aWildcardListenAnswersUdpFromTheAddressAsked() throws Exception {
+        Zones zones = new Zones(List.of(ServedZoneTest.srv()));
+        try (DnsServer any = DnsServer.start(zones, new InetSocketAddress("0.0.0.0", 0), DnsServer.Limits.defaults());
+             DatagramSocket client = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            assertThat(any.udpAddresses()).extracting(a -> a.getAddress().getHostAddress()).contains("127.0.0.1")
+                    .allSatisfy(a -> assertThat(a).isNotEqualTo("0.0.0.0"));
+            assertThat(any.udpAddresses()).allSatisfy(a -> assertThat(a.getPort()).isEqualTo(any.port()));
+            byte[] wire = query("srv.test.", Type.SOA).toWire();
+            client.setSoTimeout(3_000);
+            client.send(new DatagramPacket(wire, wire.length, new InetSocketAddress("127.0.0.1", any.port())));
+            DatagramPacket reply = new DatagramPacket(new byte[4096], 4096);
+            client.receive(reply);
+            assertThat(reply.getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+            assertThat(new Message(java.util.Arrays.copyOf(reply.getData(), reply.getLength())).getRcode()).isEqualTo(Rcode.NOERROR);
+            assertThat(WireClient.tcp(new InetSocketAddress("127.0.0.1", any.port()), query("srv.test.", Type.SOA)).getRcode())
+                    .isEqualTo(Rcode.NOERROR);
         }
     }
 
