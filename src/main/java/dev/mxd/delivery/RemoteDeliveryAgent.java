@@ -162,7 +162,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                         envelope.id(), domain);
             }
             TlsPolicies.ForDomain policies = demand == TlsDemand.RELAXED ? host -> new HostTls.Opportunistic()
-                    : tlsPolicies.forDomain(new TlsPolicies.Destination(domain, resolved.relay().isPresent()), routes);
+                    : tlsPolicies.forDomain(new TlsPolicies.Destination(domain, resolved.relay().isPresent(),
+                            resolved.relay().filter(NextHop.ByMx.class::isInstance).map(r -> ((NextHop.ByMx) r).domain())), routes);
             // RFC 8460 §4.3 reports sessions with the policy domain's own MX hosts under its policy: not those to a relay
             // host, nor those of mail that asked to go whatever the policy (TLS-Required: No; TLS reports themselves, §3).
             boolean reported = resolved.relay().isEmpty() && demand != TlsDemand.RELAXED;

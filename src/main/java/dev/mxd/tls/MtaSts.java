@@ -85,10 +85,12 @@ public final class MtaSts implements TlsPolicies {
 
     @Override
     public ForDomain forDomain(Destination destination, MxOutcome.Routes routes) {
-        if (destination.relayed()) {
-            return host -> new HostTls.Opportunistic();
+        if (destination.relayed() && destination.relayDomain().isEmpty()) {
+            return host -> new HostTls.Opportunistic(); // a relay host named as such ([host]): no policy domain to ask
         }
-        Known known = known(destination.domain().toLowerCase(Locale.ROOT));
+        // RFC 8461 §3.4: mail to a smart host found by MX follows the smart host domain's policy.
+        String policyDomain = destination.relayDomain().orElse(destination.domain());
+        Known known = known(policyDomain.toLowerCase(Locale.ROOT));
         Optional<StsPolicy> found = known.policy();
         if (found.isEmpty() || found.get().mode() == StsPolicy.Mode.NONE) {
             boolean unknown = found.isEmpty() && known.unknown();

@@ -63,8 +63,14 @@ public interface TlsPolicies {
 
     /**
      * Where the mail goes: {@code domain} and whether a relay host or route (delivery.relay-host,
-     * delivery.routes) replaces its own MX hosts ({@code relayed}: then MTA-STS, which is about the
-     * domain's MX, does not apply; DANE still does for a relay found by a secure MX lookup).
+     * delivery.routes) replaces its own MX hosts ({@code relayed}: then the domain's MTA-STS policy,
+     * which is about its own MX, does not apply; DANE still does for a relay found by a secure MX
+     * lookup). {@code relayDomain}: a relay found by the MX lookup of a domain, whose own MTA-STS
+     * policy applies instead (RFC 8461 §3.4: the smart host domain is the policy domain).
      */
-    record Destination(String domain, boolean relayed) {}
+    record Destination(String domain, boolean relayed, java.util.Optional<String> relayDomain) {
+        public Destination(String domain, boolean relayed) {
+            this(domain, relayed, java.util.Optional.empty());
+        }
+    }
 }

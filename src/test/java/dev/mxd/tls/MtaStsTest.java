@@ -228,4 +228,24 @@ class MtaStsTest {
         txt.set(new StsRecord.Absent("no TXT record"));
         assertThat(webpki.forDomain(to, routes).forHost(host).policy().type()).isEqualTo("no-policy-found");
     }
+
+    /**
+     * RFC 8461 §3.4: mail routed to a smart host found by MX follows the smart host domain's policy (it
+     * went out with opportunistic TLS); a relay host named as such ([host]) has no policy domain.
+     */
+    @Test
+    void aRelayFoundByMxFollowsItsOwnDomainsPolicy() throws Exception {
+        MtaSts sts = new MtaSts(domain -> domain.equals("relay.test") ? new StsRecord.Present("1") : new StsRecord.Absent("none"),
+                domain -> "version: STSv1\nmode: enforce\nmx: mx.relay.test\nmax_age: 86400\n", WebPki.of(Optional.empty()),
+                StsPolicyCache.open(dir, 100, clock), clock);
+        dev.mxd.dns.MxHost good = new dev.mxd.dns.MxHost(10, "mx.relay.test", java.util.List.of(), java.util.List.of());
+        dev.mxd.dns.MxHost other = new dev.mxd.dns.MxHost(20, "backup.elsewhere.test", java.util.List.of(), java.util.List.of());
+        dev.mxd.dns.MxOutcome.Routes routes = new dev.mxd.dns.MxOutcome.Routes(dev.mxd.dns.MailDomain.parse("relay.test"), false,
+                java.util.List.of(good, other), java.util.List.of(), java.util.List.of());
+        TlsPolicies.ForDomain viaMx = sts.forDomain(new TlsPolicies.Destination("a.test", true, Optional.of("relay.test")), routes);
+        assertThat(viaMx.forHost(good)).isInstanceOf(HostTls.Authenticated.class);
+        assertThat(viaMx.forHost(other)).isInstanceOf(HostTls.Unusable.class);
+        assertThat(sts.forDomain(new TlsPolicies.Destination("a.test", true), routes).forHost(other))
+                .as("[host]: no policy domain").isInstanceOf(HostTls.Opportunistic.class);
+    }
 }
