@@ -98,10 +98,12 @@ public final class ReceivingMx implements AutoCloseable {
     private final RecipientCallout callout;
     private final AutoCloseable dnssecRecheck;
     private final TlsReports tlsReports;
+    private final DataDirLock lock;
 
     private ReceivingMx(MxdConfig config, Spool spool, QueueManager queue, RemoteDeliveryAgent remote,
                         ConnectionCache connections, SmtpServer server, Operations ops, Reloadable live, RecipientCallout callout,
-                        AutoCloseable dnssecRecheck, TlsReports tlsReports) {
+                        AutoCloseable dnssecRecheck, TlsReports tlsReports, DataDirLock lock) {
+        this.lock = lock;
         this.dnssecRecheck = dnssecRecheck;
         this.tlsReports = tlsReports;
         this.live = live;
@@ -167,6 +169,17 @@ public final class ReceivingMx implements AutoCloseable {
         // Before anything is opened: a Maildir owner that cannot work here is a configuration error.
         Maildir.Ownership ownership = Maildir.Ownership.of(d.maildirOwner(), d.maildirGroup());
         ClientSettings.checkSourceAddresses(d.sourceAddresses()); // so is a source address this host does not have
+        DataDirLock lock = DataDirLock.acquire(data); // before the spool's recovery touches anything
+        try {
+            return start(config, tlsListener, clock, data, d, ownership, lock);
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static ReceivingMx start(MxdConfig config, TlsResults tlsListener, Clock clock, Path data, Delivery d,
+                                     Maildir.Ownership ownership, DataDirLock lock) throws IOException {
         Spool spool = Spool.open(data.resolve("spool"), config.hostname(), clock);
         Metrics metrics = new Metrics(clock);
         Reloadable live = new Reloadable(config, spool, metrics, clock);
@@ -226,7 +239,7 @@ public final class ReceivingMx implements AutoCloseable {
             Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock,
                     tlsReports.trigger());
             return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live, callout,
-                    dns.recheckDnssecEvery(Duration.ofHours(1)), tlsReports);
+                    dns.recheckDnssecEvery(Duration.ofHours(1)), tlsReports, lock);
         } catch (IOException | RuntimeException e) {
             if (server != null) {
                 server.close();
@@ -510,5 +523,6 @@ public final class ReceivingMx implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("stopping the hourly DNSSEC check: {}", e.toString());
         }
+        lock.close(); // last: another node may take the data directory only once this one has let go of everything
     }
 }
