@@ -327,8 +327,17 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         DeliveryResult[] answered = new DeliveryResult[recipients.size()];
         List<Integer> pending = new ArrayList<>(IntStream.range(0, recipients.size()).boxed().toList());
         List<MxRoute> tries = new ArrayList<>(selection.routes());
+        // A host found to be this one by its EHLO (behind a NAT): it and every host not better than it are not used
+        // (RFC 5321 §5.1), as when the MX resolution finds this host by name or address.
+        int loopAt = Integer.MAX_VALUE;
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
+            if (route.preference() >= loopAt) {
+                if (i == tries.size() - 1) {
+                    lastResort(selection, tries, probing).ifPresent(tries::add);
+                }
+                continue;
+            }
             HostTls decision = tls.forHost(route.host());
             Optional<String> refusal = tls.requireTlsRefusal(route.host());
             Try t;
@@ -388,6 +397,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 List<Integer> sent = pending;
                 t.settled().forEach((j, o) -> settled.put(sent.get(j), result(o, route, true)));
                 lastProblem = t.problem();
+                if (t.status().filter(EnhancedStatus.LOOP_FOR_NOW::equals).isPresent()) {
+                    loopAt = Math.min(loopAt, route.preference());
+                }
                 if (t.status().filter(st -> !st.permanent()).isPresent()) {
                     deferral = t.status().get(); // a TLS policy kept the mail from this host: say so rather than "no answer"
                 }
@@ -498,7 +510,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)))).orElse(null);
         boolean cached = connection != null;
         if (connection == null) {
-            OpenResult opened = SmtpConnection.open(route.socketAddress(), route.host(), settings);
+            OpenResult opened = route.port() == selector.port() ? SmtpConnection.openToMx(route.socketAddress(), route.host(), settings)
+                    : SmtpConnection.open(route.socketAddress(), route.host(), settings);
             if (opened instanceof OpenResult.Failed f) {
                 if (report) {
                     recordTls(domain, route, decision, f.failure());

@@ -284,6 +284,11 @@ public final class DnsClient {
         return query(name, type, deadline());
     }
 
+    /** Now, on the clock {@link #deadline()} counts on. */
+    public long now() {
+        return nanoClock.getAsLong();
+    }
+
     /** The {@link System#nanoTime()} by which a question asked now must be answered. */
     public long deadline() {
         return deadline(1);

@@ -71,8 +71,9 @@ public final class MxResolver {
     public MxOutcome resolve(MailDomain domain) {
         Name name = toName(domain.ascii());
         List<String> warnings = new ArrayList<>();
-        // Each question has its budget (dns.deadline), and the whole resolution three: a zone that does not
-        // answer for the best exchange's addresses leaves the next exchange's lookups their own time, and a
+        // Each question has its budget (dns.deadline; an exchange's AAAA and A questions share one), and the whole
+        // resolution three: a zone that does not answer for the best exchange's addresses leaves the next exchange's
+        // lookups their own time, and a
         // domain with many such exchanges still ends (the ones left when the time is up count as failed lookups).
         long deadline = dns.deadline(3);
         DnsAnswer answer = dns.query(name, Type.MX, Math.min(dns.deadline(), deadline));
@@ -100,7 +101,7 @@ public final class MxResolver {
         if (policy.localNames().contains(domain.ascii())) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
-        Addresses found = addressesOf(toName(domain.ascii()), dns.deadline(2));
+        Addresses found = addressesOf(toName(domain.ascii()), dns.deadline());
         if (local(found.addresses).isPresent()) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
@@ -333,20 +334,24 @@ public final class MxResolver {
     }
 
     /**
-     * A host's A and AAAA records. Each of the two questions has a question's budget of its own, ended
-     * no later than {@code deadline} (the whole resolution's): an AAAA question a server never answers
-     * (RFC 4074) must not leave the A question without time, as Postfix asks each type on its own.
+     * A host's A and AAAA records, within one question's budget ended no later than {@code deadline}
+     * (the whole resolution's). When both are asked, the first gets at most half of it: an AAAA question
+     * a server never answers (RFC 4074) must not leave the A question without time (Postfix asks each
+     * type on its own), and a host still costs one budget, so a resolution outlasts two silent exchanges.
      */
     private Addresses addressesOf(Name host, long deadline) {
         Addresses out = new Addresses();
         List<InetAddress> v4 = new ArrayList<>();
         List<InetAddress> v6 = new ArrayList<>();
         AddressOrder order = policy.addressOrder();
+        long hostDeadline = Math.min(dns.deadline(), deadline);
+        long start = dns.now();
+        long firstDeadline = order.wantsIpv6() && order.wantsIpv4() ? start + (hostDeadline - start) / 2 : hostDeadline;
         if (order.wantsIpv6()) {
-            collect(dns.query(host, Type.AAAA, Math.min(dns.deadline(), deadline)), v6, out, "AAAA");
+            collect(dns.query(host, Type.AAAA, firstDeadline), v6, out, "AAAA");
         }
         if (order.wantsIpv4()) {
-            collect(dns.query(host, Type.A, Math.min(dns.deadline(), deadline)), v4, out, "A");
+            collect(dns.query(host, Type.A, hostDeadline), v4, out, "A");
         }
         // 0.0.0.0 and :: name no host. A connection to them reaches this one: kept when that is mxd, for the loop
         // check to find; otherwise never tried (Exim's default ignore_target_hosts has 0.0.0.0 too).

@@ -33,7 +33,8 @@ class MxResolutionTimeTest {
     @BeforeEach
     void zone() throws Exception {
         dir = Files.createTempDirectory("mxd-mxtime");
-        List<String> records = new ArrayList<>(List.of("pair MX 10 silent1", "pair MX 20 fine", "solo MX 10 fine", "fine IN A 127.0.0.2"));
+        List<String> records = new ArrayList<>(List.of("pair MX 10 silent1", "pair MX 20 fine", "solo MX 10 fine",
+                "three MX 10 silent1", "three MX 20 silent2", "three MX 30 fine", "fine IN A 127.0.0.2"));
         for (int i = 1; i <= 8; i++) {
             records.add("many MX " + (10 * i) + " silent" + i);
             records.add("silent" + i + " IN A 127.0.0." + (10 + i));
@@ -70,10 +71,18 @@ class MxResolutionTimeTest {
         });
     }
 
+    /** Two exchanges whose zone is silent cost a budget each (their AAAA and A questions share it): the third is used. */
+    @Test
+    void twoSilentExchangesLeaveTheThirdItsTime() {
+        MxOutcome o = resolver().resolve("three.time.test");
+        assertThat(o).as(o.error().orElse("")).isInstanceOf(MxOutcome.Routes.class);
+        assertThat(((MxOutcome.Routes) o).hosts()).extracting(MxHost::name).containsExactly("fine.time.test");
+    }
+
     /**
      * A server that never answers AAAA questions (RFC 4074) for a host with an A record: the AAAA
-     * question, asked of two servers, outlasts a question's budget; the A question still has one of
-     * its own, and the host is used (it was skipped as a failed lookup, the mail deferred for ever).
+     * question, asked of two servers, would outlast a question's budget; it gets half, and the A question the rest of
+     * it, and the host is used (it was skipped as a failed lookup, the mail deferred for ever).
      */
     @Test
     void anUnansweredAaaaQuestionLeavesTheAQuestionItsOwnTime() {

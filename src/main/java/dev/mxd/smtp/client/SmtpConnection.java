@@ -127,7 +127,12 @@ public final class SmtpConnection implements AutoCloseable {
     }
 
     /** The delivery client's words. */
-    static final Voice DELIVERY = new Voice() {
+    static final Voice DELIVERY = new DeliveryVoice(false);
+
+    /** The same, for a host on the port mxd itself takes mail on: one that answers EHLO with mxd's own name is mxd. */
+    static final Voice DELIVERY_ON_OWN_PORT = new DeliveryVoice(true);
+
+    private record DeliveryVoice(boolean refusesItself) implements Voice {
         @Override
         public String where(String host, InetSocketAddress target) {
             return host + "[" + Connect.describe(target) + "]";
@@ -147,12 +152,7 @@ public final class SmtpConnection implements AutoCloseable {
         public String lost(String where, SessionStage stage, IOException e, String what) {
             return where + " " + what + " at " + stage.label() + ": " + e.getMessage();
         }
-
-        @Override
-        public boolean refusesItself() {
-            return true;
-        }
-    };
+    }
 
     /** How far an opening got: its result, and for a report the connect time and the greeting, when they came. */
     record Attempt(OpenResult result, OptionalLong connectMillis, Optional<SmtpReply> greeting) {}
@@ -171,6 +171,16 @@ public final class SmtpConnection implements AutoCloseable {
      */
     public static OpenResult open(InetSocketAddress target, String host, ClientSettings settings) {
         return attempt(target, host, settings, DELIVERY).result();
+    }
+
+    /**
+     * {@link #open} for delivery to an MX host on the port this server takes mail on (Postfix checks on
+     * port 25 only): a server that answers EHLO with our own name is this host at another address (a NAT
+     * or port forward) and the session fails with {@link SessionFailure.Cause#LOOP}. On another port a
+     * server is another MTA, which may well carry the machine's name.
+     */
+    public static OpenResult openToMx(InetSocketAddress target, String host, ClientSettings settings) {
+        return attempt(target, host, settings, DELIVERY_ON_OWN_PORT).result();
     }
 
     /** {@link #open}, in the words of {@code voice}, telling also how long the connect took and what greeted. */
