@@ -33,18 +33,35 @@ public final class AdminToken {
 
     /** Reads the token at {@code file}, creating it (mode 600) when it does not exist yet. */
     public static AdminToken loadOrCreate(Path file) throws IOException {
+        if (Files.isRegularFile(file) && Files.size(file) == 0) {
+            // mxd writes a token whole or not at all; an empty file is what an earlier version left on a full disk
+            LOG.warn("admin token {} is empty; writing a new one", file);
+            Files.delete(file);
+        }
         if (!Files.exists(file)) {
             Path dir = file.toAbsolutePath().getParent();
             Files.createDirectories(dir);
             byte[] random = new byte[32];
             new SecureRandom().nextBytes(random);
             String token = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+            // Written beside it, fsynced, then linked into place: a full disk or a crash half-way left an empty token file,
+            // which every later start refused ("must be one line"), so the node never started again.
+            Path tmp = dir.resolve(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
             try {
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                Files.writeString(file, token + "\n", StandardCharsets.US_ASCII);
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, Set.of(java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap((token + "\n").getBytes(StandardCharsets.US_ASCII));
+                    while (b.hasRemaining()) {
+                        ch.write(b);
+                    }
+                    ch.force(true);
+                }
+                Files.createLink(file, tmp); // fails if another process made the file just now: theirs is used
                 LOG.info("admin token written to {} (mode 600)", file);
             } catch (FileAlreadyExistsException raced) {
                 // another process made it just now: use theirs
+            } finally {
+                Files.deleteIfExists(tmp);
             }
         }
         AdminToken t = read(file);
