@@ -333,7 +333,8 @@ final class QuarantineCommand implements Runnable {
             }
             if (o instanceof QuarantineRelease.Outcome.NoRecipients n) {
                 spec.commandLine().getErr().println("mxd quarantine release: " + id + " not released: the configuration "
-                        + store.configFile() + " accepts none of its recipients: " + String.join(", ", n.refused()));
+                        + store.configFile() + " accepts none of its recipients: " + String.join(", ", n.refused())
+                        + (n.entry().id().equals(id) ? "" : "; it is in the quarantine as " + n.entry().id()));
                 status = ExitCodes.PERMANENT;
                 return true;
             }
@@ -344,6 +345,10 @@ final class QuarantineCommand implements Runnable {
         int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
             JsonNode o = answer(admin.post("/api/quarantine/" + id + "/release"));
             printEntry(out, entry(o));
+            o.path("not_sent").forEach(r -> out.printf("not sent:   %s%n", r.asText()));
+            if (o.hasNonNull("kept_as")) {
+                out.printf("kept:       %s, in the quarantine for the recipients not sent%n", o.path("kept_as").asText());
+            }
             out.printf("released:   queued as %s%n", o.path("released_as").asText());
             return ExitCodes.OK;
         }

@@ -30,10 +30,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Maildir delivery (the convention of qmail's maildir(5), which Dovecot reads): the file is
  * written in {@code tmp/} under a name unique to this host, process and delivery, fsynced,
- * then renamed into {@code new/}, and {@code new/} is fsynced. A reader never sees a partial
+ * then linked into {@code new/} (its {@code tmp/} name removed after), and {@code new/} is fsynced. A reader never sees a partial
  * message, and a delivery the caller was told about survives a crash. A crash while the file is
  * in {@code tmp/} leaves it there, unseen by readers (which remove such files after 36 hours, as
- * maildir(5) says), and the spool delivers the message again whole; a crash after the rename and
+ * maildir(5) says), and the spool delivers the message again whole; a crash after the link and
  * before the spool records the delivery delivers it twice, never not at all.
  * Mailboxes live at {@code <mail-root>/<domain>/<mailbox>/Maildir}.
  *
@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Files are created mode 0600 and the directories mxd creates mode 0700, as Postfix's local
  * and Dovecot's own delivery agent create them, and, when {@link Ownership} names a user or
- * group, they are given to them before the rename, so the mailbox owner's IMAP server (which
+ * group, they are given to them before the link, so the mailbox owner's IMAP server (which
  * refuses to serve mail owned by root) can read them the moment they appear in {@code new/}.
  */
 public final class Maildir {
@@ -180,7 +180,8 @@ public final class Maildir {
         Path dir = prepare(domain, mailbox);
         String name = uniqueName();
         Path tmp = dir.resolve("tmp").resolve(name);
-        try (FileChannel out = create(tmp)) {
+        FileChannel created = create(tmp); // a name someone else has in tmp/ fails here, and their file is left alone
+        try (FileChannel out = created) {
             LfWriter lf = new LfWriter(out);
             content.writeTo(lf);
             lf.finish();
@@ -254,9 +255,12 @@ public final class Maildir {
                         throw new IOException("no unique name free in " + target.getParent() + " after " + tries + " tries", taken);
                     }
                     target = target.resolveSibling(uniqueName());
-                } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
-                    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-                        throw noLinks;
+                } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+                    // Only a file system without hard links (EPERM, as vfat gives; ENOTSUP) gets the rename; any other
+                    // failure (quota, permissions, a stale handle) is the delivery's failure, tried again later.
+                    boolean noLinks = e instanceof UnsupportedOperationException || noHardLinks((java.nio.file.FileSystemException) e);
+                    if (!noLinks || Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                        throw e;
                     }
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
                     break;
@@ -274,6 +278,13 @@ public final class Maildir {
         }
         DurableFiles.syncDirectory(target.getParent());
         return target;
+    }
+
+    /** EPERM (what vfat and some FUSE file systems answer link(2) with) or ENOTSUP; not EACCES, which is a permission. */
+    private static boolean noHardLinks(java.nio.file.FileSystemException e) {
+        String reason = String.valueOf(e.getReason());
+        return !(e instanceof java.nio.file.AccessDeniedException)
+                && (reason.contains("Operation not permitted") || reason.contains("Operation not supported"));
     }
 
     /**

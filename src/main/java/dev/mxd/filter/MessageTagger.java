@@ -1,6 +1,7 @@
 package dev.mxd.filter;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -127,7 +128,25 @@ public final class MessageTagger {
         }
         String word = beforeEncodedWord ? prefix : prefix.stripTrailing();
         String after = beforeEncodedWord || word.length() == prefix.length() ? " " : prefix.substring(word.length());
-        return "=?UTF-8?B?" + java.util.Base64.getEncoder().encodeToString(word.getBytes(StandardCharsets.UTF_8)) + "?=" + after;
+        // RFC 2047 §2: an encoded-word is at most 75 characters: 45 octets of UTF-8 each (72), cut between characters;
+        // the space between two encoded-words is not shown (§6.2).
+        StringBuilder out = new StringBuilder();
+        ByteArrayOutputStream chunk = new ByteArrayOutputStream();
+        for (int i = 0; i < word.length(); ) {
+            int cp = word.codePointAt(i);
+            byte[] octets = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8);
+            if (chunk.size() + octets.length > 45) {
+                out.append(encodedWord(chunk.toByteArray())).append(' ');
+                chunk.reset();
+            }
+            chunk.write(octets, 0, octets.length);
+            i += Character.charCount(cp);
+        }
+        return out.append(encodedWord(chunk.toByteArray())).append(after).toString();
+    }
+
+    private static String encodedWord(byte[] utf8) {
+        return "=?UTF-8?B?" + java.util.Base64.getEncoder().encodeToString(utf8) + "?=";
     }
 
     /** Reads up to and including LF, at most line.length bytes; 0 at end of input. */

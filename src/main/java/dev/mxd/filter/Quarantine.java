@@ -167,9 +167,17 @@ public final class Quarantine {
      */
     public QuarantineEntry keep(Released r, List<String> recipients) throws IOException {
         QuarantineEntry e = r.entry();
+        // The id follows from the released entry and these recipients: a release repeated after a crash or a failed
+        // spool finds the entry it kept before instead of keeping a second copy, which a second release would deliver.
+        String id = e.id().substring(0, e.id().indexOf('-')) + "-" + String.format("%08x",
+                (e.id() + "|" + String.join(",", recipients)).hashCode() ^ 0x6b656570);
+        Optional<QuarantineEntry> before = find(id);
+        if (before.isPresent()) {
+            return before.get();
+        }
         ScanEnvelope envelope = new ScanEnvelope(e.queueId(), e.sender(), recipients, Optional.empty(), Optional.empty(),
                 Optional.empty());
-        return store(MessageSource.of(r.messageFile()), envelope, e.received(), e.reason(), e.verdicts(), e.arrival());
+        return store(MessageSource.of(r.messageFile()), envelope, e.received(), e.reason(), e.verdicts(), id, e.arrival());
     }
 
     private static List<String> summaries(List<EngineResult> results) {
@@ -178,9 +186,14 @@ public final class Quarantine {
 
     private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
                                   String reason, List<String> verdicts, Instant arrival) throws IOException {
+        return store(message, envelope, received, reason, verdicts, ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt()),
+                arrival);
+    }
+
+    private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
+                                  String reason, List<String> verdicts, String id, Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
         Files.createDirectories(tmp);
-        String id = ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt());
         Path tmpText = tmp.resolve(id + ".eml");
         Path tmpMeta = tmp.resolve(id + ".json");
         try {

@@ -347,7 +347,8 @@ public final class AdminServer implements AutoCloseable {
             }
             if (out instanceof QuarantineRelease.Outcome.NoRecipients n) {
                 return Answer.error(409, "quarantine entry " + id + " not released: the configuration accepts none of its"
-                        + " recipients: " + String.join(", ", n.refused()));
+                        + " recipients: " + String.join(", ", n.refused())
+                        + (n.entry().id().equals(id) ? "" : "; it is in the quarantine as " + n.entry().id()));
             }
             return noSuchEntry(id);
         }

@@ -24,6 +24,9 @@ public final class Idna {
         String[] labels = domain.split("[.\u3002\uFF0E\uFF61]", -1);
         StringBuilder out = new StringBuilder(domain.length() + 8);
         for (int i = 0; i < labels.length; i++) {
+            if (labels[i].isEmpty() && labels.length > 1 && i < labels.length - 1) {
+                throw new IllegalArgumentException("'" + domain + "' has an empty label"); // only the root's, after a final dot
+            }
             if (i > 0) {
                 out.append('.');
             }

@@ -81,6 +81,11 @@ class MessageTaggerTest {
         String plain = tag("Subject: hello\r\n\r\nb\r\n", Optional.of("[\u0421\u041f\u0410\u041c] "));
         assertThat(jakarta.mail.internet.MimeUtility.decodeText(subject(plain))).isEqualTo("[\u0421\u041f\u0410\u041c] hello");
         assertThat(tag(plain, Optional.of("[\u0421\u041f\u0410\u041c] "))).as("not tagged twice").contains("Subject: " + subject(plain) + "\r\n");
+        String longPrefix = "[" + "\u0421\u041f\u0410\u041c".repeat(10) + "] ";
+        String split = tag("Subject: hello\r\n\r\nb\r\n", Optional.of(longPrefix));
+        assertThat(subject(split).split(" ")).as("RFC 2047 §2: no encoded-word over 75 characters")
+                .allSatisfy(w -> assertThat(w.length()).isLessThanOrEqualTo(75));
+        assertThat(jakarta.mail.internet.MimeUtility.decodeText(subject(split))).isEqualTo(longPrefix + "hello");
     }
 
     private static String subject(String message) {

@@ -181,6 +181,10 @@ class QuarantineReleaseTest {
             assertThat(k.reason()).isEqualTo("spam");
         });
         assertThat(Files.readAllBytes(q.messageFile(kept.id()))).isEqualTo(text);
+        // A release repeated after a crash (the entry still in released/) finds the entry it kept: no second copy.
+        assertThat(q.keep(new Quarantine.Released(entry, q.messageFile(kept.id())), List.of("gone@example.test")).id())
+                .isEqualTo(kept.id());
+        assertThat(q.list(0, 10).total()).isEqualTo(1);
 
         // A release cut short (in released/) whose only recipient is refused now: back into the quarantine, listed.
         QuarantineEntry lone = q.store(MessageSource.of(text), ScanEnvelope.of("Q2", "carol@client.test",

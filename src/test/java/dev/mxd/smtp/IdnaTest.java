@@ -34,6 +34,9 @@ class IdnaTest {
         assertThat(Idna.toAscii("例え.テスト")).isEqualTo(IDN.toASCII("例え.テスト").toLowerCase(java.util.Locale.ROOT));
         assertThat(Idna.toAscii("bücher\u3002example")).as("an ideographic full stop separates labels").isEqualTo("xn--bcher-kva.example");
         assertThatThrownBy(() -> Idna.toAscii("a".repeat(64) + ".test")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Idna.toAscii(".example.com")).as("as java.net.IDN: an empty label").isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Idna.toAscii("mx..example.com")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Idna.toAscii("example.com.")).isEqualTo("example.com.");
     }
 
     /** RFC 3492 §7.1 sample strings, encoded by the same routine the deviation labels use. */

@@ -128,7 +128,10 @@ public final class DnsServer implements AutoCloseable {
         this.udpThreads = this.udp.stream().map(u -> daemon(() -> receiveUdp(u), "mxd-dns-udp-" + u.getLocalAddress().getHostAddress()))
                 .toList();
         this.acceptThread = daemon(this::acceptTcp, "mxd-dns-tcp-accept");
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "mxd-dns-tcp-watchdog"));
+        java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+                r -> daemon(r, "mxd-dns-tcp-watchdog"));
+        timer.setRemoveOnCancelPolicy(true); // a task per query and answer: cancelled ones must not pile up for 2 s
+        this.watchdog = timer;
     }
 
     /**
@@ -142,11 +145,15 @@ public final class DnsServer implements AutoCloseable {
     }
 
     /** Closes {@code connection} unless the returned task is cancelled within {@link #ioTimeoutMillis}. */
-    private java.util.concurrent.ScheduledFuture<?> closeUnlessDone(Socket connection, String what) {
-        return watchdog.schedule(() -> {
-            log.debug("TCP from {}: {} took over {} ms; closing", connection.getRemoteSocketAddress(), what, ioTimeoutMillis());
-            release(connection);
-        }, ioTimeoutMillis(), TimeUnit.MILLISECONDS);
+    private java.util.concurrent.ScheduledFuture<?> closeUnlessDone(Socket connection, String what) throws IOException {
+        try {
+            return watchdog.schedule(() -> {
+                log.debug("TCP from {}: {} took over {} ms; closing", connection.getRemoteSocketAddress(), what, ioTimeoutMillis());
+                release(connection);
+            }, ioTimeoutMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException stopping) {
+            throw new IOException("the server is stopping", stopping);
+        }
     }
 
     /**
@@ -355,24 +362,32 @@ public final class DnsServer implements AutoCloseable {
             DataInputStream in = new DataInputStream(new BufferedInputStream(connection.getInputStream()));
             OutputStream out = new BufferedOutputStream(connection.getOutputStream());
             while (!closing) {
+                byte[] frame;
                 int length;
                 try {
-                    length = in.readUnsignedShort();
+                    int high = in.read(); // waiting for a query: the idle timeout
+                    if (high < 0) {
+                        return;
+                    }
+                    // From its first octet on, a query has ioTimeout to arrive whole (its length's second octet included).
+                    java.util.concurrent.ScheduledFuture<?> lengthDue = closeUnlessDone(connection, "a query");
+                    try {
+                        length = (high << 8) | in.readUnsignedByte();
+                        if (length > limits.maxRequestBytes()) {
+                            log.debug("TCP from {}: {}-byte query is over the {}-byte limit; closing",
+                                    connection.getRemoteSocketAddress(), length, limits.maxRequestBytes());
+                            return;
+                        }
+                        byte[] query = new byte[length];
+                        in.readFully(query);
+                        frame = query;
+                    } finally {
+                        lengthDue.cancel(false);
+                    }
                 } catch (EOFException | SocketTimeoutException closedOrIdle) {
                     return;
                 }
-                if (length > limits.maxRequestBytes()) {
-                    log.debug("TCP from {}: {}-byte query is over the {}-byte limit; closing",
-                            connection.getRemoteSocketAddress(), length, limits.maxRequestBytes());
-                    return;
-                }
-                byte[] query = new byte[length];
-                java.util.concurrent.ScheduledFuture<?> reading = closeUnlessDone(connection, "a query");
-                try {
-                    in.readFully(query);
-                } finally {
-                    reading.cancel(false);
-                }
+                byte[] query = frame;
                 Optional<byte[]> answer = responder.respond(query, length, QueryResponder.Transport.TCP,
                         (InetSocketAddress) connection.getRemoteSocketAddress());
                 if (answer.isEmpty()) {

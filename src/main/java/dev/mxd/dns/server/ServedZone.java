@@ -233,7 +233,11 @@ public final class ServedZone {
 
     /** "srv.test.zone", "srv.test.db" and (BIND's Debian layout) "db.srv.test" name the zone srv.test. */
     static Optional<Name> originFromFileName(Path file) {
-        String base = file.getFileName().toString().replaceFirst("\\.(zone|db)$", "").replaceFirst("^db\\.(?=.)", "");
+        String name = file.getFileName().toString();
+        String base = name.replaceFirst("\\.(zone|db)$", "");
+        if (base.equals(name)) {
+            base = base.replaceFirst("^db\\.(?=.)", ""); // only a name without a suffix is in BIND's db.DOMAIN form
+        }
         try {
             return Optional.of(Name.fromString(base, Name.root));
         } catch (TextParseException notAName) {

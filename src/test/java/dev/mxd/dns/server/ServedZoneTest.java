@@ -101,6 +101,8 @@ class ServedZoneTest {
         Path file = tmp.resolve("db.b.example");
         Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\n@ MX 10 ns1\n");
         assertThat(ServedZone.load(file).origin()).hasToString("b.example.");
+        assertThat(ServedZone.originFromFileName(tmp.resolve("db.example.com.zone"))).as("the .zone layout names its zone whole")
+                .hasValueSatisfying(n -> assertThat(n).hasToString("db.example.com."));
     }
 
     @Test
