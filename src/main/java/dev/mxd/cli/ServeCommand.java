@@ -54,7 +54,13 @@ final class ServeCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.CONFIG;
         }
+        StopOnSignal running = StopOnSignal.starting();
+        out.printf("mxd starting as %s%n", c.hostname());
+        out.flush();
         NodeStart start = NodeStart.attempt(c);
+        if (!(start instanceof NodeStart.Running)) {
+            running.notStarted();
+        }
         if (start instanceof NodeStart.UnusableSetting u) {
             // A wrong key or a missing user will not get better by restarting (systemd restarts on 75).
             err.println("mxd serve: invalid configuration: " + u.reason());
@@ -67,7 +73,7 @@ final class ServeCommand implements Callable<Integer> {
             return ExitCodes.TEMPORARY;
         }
         ReceivingMx mx = ((NodeStart.Running) start).mx();
-        StopOnSignal running = StopOnSignal.closing(mx, java.util.Optional.ofNullable(config));
+        running.started(mx, java.util.Optional.ofNullable(config));
         out.printf("mxd serving as %s (%s)%n", c.hostname(), config == null ? "embedded default configuration" : config);
         out.printf("  smtp:    %s%n", mx.smtpAddresses().stream().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort())
                 .collect(Collectors.joining(", ")));

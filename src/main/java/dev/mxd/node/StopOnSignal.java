@@ -26,7 +26,7 @@ public final class StopOnSignal {
 
     private final CountDownLatch stopAsked = new CountDownLatch(1);
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final Runnable close;
+    private volatile Runnable close;
     private final Thread hook;
     /** The handlers these replaced, put back when the node has stopped (an embedded command leaves its JVM as it was). */
     private final Map<Signal, SignalHandler> replaced = new LinkedHashMap<>();
@@ -43,11 +43,40 @@ public final class StopOnSignal {
      * shutdown hook still closes the node when the JVM ends any other way.
      */
     public static StopOnSignal closing(ReceivingMx mx, Optional<Path> configFile) {
-        return stopping(mx::close).onHangup(() -> {
+        return stopping(mx::close).started(mx, configFile);
+    }
+
+    /**
+     * The signals answered while a node starts (its spool recovery, its first deliveries): SIGTERM and SIGINT
+     * are remembered and stop the node as soon as it runs; SIGHUP is logged and ignored (the configuration being
+     * started is the file's). Without this the JVM's own handlers ran: a reload sent by logrotate or systemd
+     * right after a restart ended mxd with status 129 in the middle of its recovery. {@link #started} hands the
+     * node over; {@link #notStarted} puts the handlers back when it did not start.
+     */
+    public static StopOnSignal starting() {
+        StopOnSignal s = stopping(() -> { });
+        s.onHangup(() -> LOG.info("SIGHUP while starting: ignored (the configuration being started is the file's)"));
+        return s;
+    }
+
+    /** The node {@link #starting} waited for: stopped on SIGTERM/SIGINT (at once if one came meanwhile), reloaded on SIGHUP. */
+    public StopOnSignal started(ReceivingMx mx, Optional<Path> configFile) {
+        close = mx::close;
+        return onHangup(() -> {
             LOG.info("SIGHUP: reloading");
             configFile.ifPresent(mx::reload);
             LogSetup.reopen();
         });
+    }
+
+    /** The node did not start: the JVM's handlers back, no shutdown hook. A signal that came meanwhile is dropped. */
+    public void notStarted() {
+        replaced.forEach(Signal::handle);
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // nothing to remove
+        }
     }
 
     /** Runs {@code mx} until SIGTERM or SIGINT, with nothing to reload (SIGHUP only reopens the log). */
@@ -80,7 +109,8 @@ public final class StopOnSignal {
 
     private void handle(String name, SignalHandler handler) {
         Signal sig = new Signal(name);
-        replaced.put(sig, Signal.handle(sig, handler));
+        SignalHandler before = Signal.handle(sig, handler);
+        replaced.putIfAbsent(sig, before); // the JVM's own, not one of ours installed while starting
     }
 
     private void ask(String name) {

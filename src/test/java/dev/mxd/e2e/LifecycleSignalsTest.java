@@ -136,6 +136,33 @@ class LifecycleSignalsTest {
         }
     }
 
+    /**
+     * A SIGHUP while the node starts (logrotate's or systemd's reload right after a restart, during the
+     * spool recovery) is answered by mxd, not by the JVM, which ended the process with status 129; a
+     * SIGTERM in that window stops the node as soon as it runs, exit 0.
+     */
+    @Test
+    void signalsWhileStartingAreAnsweredByMxd() throws Exception {
+        Files.writeString(config, yaml("alice, bob", ""));
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), "dev.mxd.cli.Main", "serve",
+                "--config", config.toString()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            assertThat(Await.within(WAIT, () -> read(out).contains("mxd starting"))).as(read(out)).isTrue();
+            signal(p.pid(), "HUP");
+            assertThat(Await.within(WAIT, () -> read(out).contains("mxd serving") || !p.isAlive())).as(read(out)).isTrue();
+            assertThat(p.isAlive()).as("HUP while starting must not end mxd: %s", read(out)).isTrue();
+            try (RawSmtp s = session(smtp())) {
+                assertThat(s.send("QUIT\r\n").code()).isEqualTo(221);
+            }
+            signal(p.pid(), "TERM");
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     void sighupWithABrokenConfigurationKeepsTheOldOneAndLogsFileAndLine() throws Exception {
         Files.writeString(config, yaml("alice, bob", ""));
