@@ -59,6 +59,12 @@ public final class LogSetup {
         appender.setName("mxd-serve");
         appender.setEncoder(encoder);
         appender.start();
+        if (!appender.isStarted()) {
+            // Logback's file appender does not throw when it cannot open its file: it stays stopped, and mxd would run
+            // with no log at all (no status= lines, nothing for fail2ban). Refuse to start instead, saying why.
+            throw new IOException("log.file " + log.file().map(Path::toString).orElse("(standard output)")
+                    + " cannot be opened for writing (check the directory's permissions and, under systemd, LogsDirectory=)");
+        }
         Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         root.detachAndStopAllAppenders();
         root.addAppender(appender);
@@ -81,6 +87,13 @@ public final class LogSetup {
             synchronized (LogSetup.class) {
                 f.stop();
                 f.start();
+            }
+            if (!f.isStarted()) {
+                // The new file cannot be created (the directory's permissions changed): no log until the next SIGHUP, so say so
+                // where an operator still looks.
+                System.err.println("mxd: log file " + f.getFile() + " cannot be reopened; nothing is logged until a SIGHUP"
+                        + " reopens it (check the directory's permissions)");
+                return;
             }
             ctx.getLogger(LogSetup.class).info("log file {} reopened", f.getFile());
         }

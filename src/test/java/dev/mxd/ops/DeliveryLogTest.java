@@ -109,6 +109,23 @@ class DeliveryLogTest {
         }
     }
 
+    /**
+     * A log file that cannot be opened stops the start with the reason (mxd serve: exit 78), where logback
+     * left its appender stopped and mxd ran with no log at all. (A directory in the file's place: root, which
+     * the CI runs as, may write into any directory whatever its mode.)
+     */
+    @Test
+    void aLogFileThatCannotBeOpenedIsAnErrorNotASilentLog() throws Exception {
+        Path notAFile = Files.createDirectories(dir.resolve("logs-dir/mxd.log"));
+        try {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                    LogSetup.apply(new Logging(Logging.Level.INFO, Optional.of(notAFile)), Optional.empty()))
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot be opened for writing");
+        } finally {
+            restoreDefaultLogging();
+        }
+    }
+
     private static List<String> ours(Path file) throws java.io.IOException {
         return Files.readAllLines(file).stream().filter(l -> l.contains("ABC123")).toList();
     }
