@@ -87,7 +87,7 @@ public final class Quarantine {
      * {@code mxd quarantine release} command beside a running server). Reentrant in one thread.
      */
     public Lock lock() throws IOException {
-        Files.createDirectories(dir);
+        createPrivately(dir);
         // by the real path: one directory reached by two names is still one lock (a second FileLock would throw)
         ReentrantLock local = LOCKS.computeIfAbsent(dir.toRealPath(), d -> new ReentrantLock());
         local.lock();
@@ -193,6 +193,7 @@ public final class Quarantine {
     private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
                                   String reason, List<String> verdicts, String id, Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
+        createPrivately(dir);
         Files.createDirectories(tmp);
         Path tmpText = tmp.resolve(id + ".eml");
         Path tmpMeta = tmp.resolve(id + ".json");
@@ -234,6 +235,13 @@ public final class Quarantine {
             }
             throw e;
         }
+    }
+
+    /** The quarantine's directory, mode 0700 when this makes it (held mail is no other user's to read, whatever the umask). */
+    private static void createPrivately(Path dir) throws IOException {
+        Files.createDirectories(dir.toAbsolutePath().getParent());
+        Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
     }
 
     /** Entries newest first, {@code limit} from {@code offset}. */

@@ -118,6 +118,11 @@ public final class Spool implements MessageStore {
      */
     static Spool open(Path root, String hostname, Clock clock, boolean journaled) throws IOException {
         Spool s = new Spool(root, hostname, clock, false);
+        // Private whatever the umask (0022 outside systemd made every queued message world-readable), as Postfix's
+        // queue directories are; only the spool root this creates: the data directory above it may be the Maildirs' way in.
+        Files.createDirectories(root.toAbsolutePath().getParent());
+        Files.createDirectories(root, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         Files.createDirectories(s.tmp);
         Files.createDirectories(s.data);
         for (QueueState q : STATES) {

@@ -54,6 +54,18 @@ class SpoolTest {
         assertThat(dev.mxd.testing.SpoolFiles.strays(dir)).isEmpty();
     }
 
+    /** The spool root a start creates is private (0700) whatever the umask: queued mail is no other local user's to read. */
+    @Test
+    void aNewSpoolIsPrivate() throws Exception {
+        Path root = dir.resolve("data").resolve("spool");
+        Spool.open(root, "mx.test", Clock.systemUTC());
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(root))).isEqualTo("rwx------");
+        dev.mxd.filter.Quarantine q = new dev.mxd.filter.Quarantine(dir.resolve("data"));
+        q.lock().close();
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(q.directory())))
+                .isEqualTo("rwx------");
+    }
+
     /**
      * A text whose first line is no header field (body only, or a line that would fold into the
      * Received field) gets an empty line after mxd's Received field, as Postfix's cleanup writes
