@@ -115,13 +115,84 @@ public final class ServedZone {
         if (!Files.isRegularFile(file)) {
             throw new ZoneFileException(file, OptionalInt.empty(), "no such file (give the path of an RFC 1035 zone file)");
         }
+        Optional<Path> rewritten;
+        try {
+            rewritten = withAbsoluteOrigins(file);
+        } catch (IOException e) {
+            throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
+        }
+        try {
+            return load(file, rewritten.orElse(file));
+        } finally {
+            if (rewritten.isPresent()) {
+                try {
+                    Files.deleteIfExists(rewritten.get());
+                } catch (IOException ignored) {
+                    // a temporary file of the system's temporary directory
+                }
+            }
+        }
+    }
+
+    /**
+     * RFC 1035 §5.1: a relative name after {@code $ORIGIN} is relative to the origin in force, as BIND
+     * reads it ({@code $ORIGIN example.test.} then {@code $ORIGIN mail} is mail.example.test.); dnsjava's
+     * parser takes it from the root, which put every record after it outside the zone. A file with such
+     * a line is read through a copy, line for line (so line numbers hold), with those names made
+     * absolute and relative {@code $INCLUDE} paths made absolute (the copy lives elsewhere); empty
+     * for a file without one, which is parsed as it is.
+     */
+    static Optional<Path> withAbsoluteOrigins(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, java.nio.charset.StandardCharsets.ISO_8859_1);
+        Optional<Name> current = originFromFileName(file);
+        boolean changed = false;
+        List<String> out = new ArrayList<>(lines.size());
+        for (String line : lines) {
+            Matcher m = DIRECTIVE.matcher(line);
+            if (m.matches() && m.group(1).equalsIgnoreCase("$ORIGIN")) {
+                String name = m.group(2);
+                if (!name.endsWith(".") && !name.equals("@") && current.isPresent()) {
+                    try {
+                        Name absolute = Name.fromString(name, current.get());
+                        out.add(m.group(1) + " " + absolute + m.group(3));
+                        current = Optional.of(absolute);
+                        changed = true;
+                        continue;
+                    } catch (TextParseException badName) {
+                        // left as it is: the parser says what is wrong with it
+                    }
+                } else if (name.endsWith(".")) {
+                    try {
+                        current = Optional.of(Name.fromString(name));
+                    } catch (TextParseException badName) {
+                        // idem
+                    }
+                }
+            } else if (m.matches() && m.group(1).equalsIgnoreCase("$INCLUDE") && !Path.of(m.group(2)).isAbsolute()) {
+                out.add(m.group(1) + " " + file.toAbsolutePath().getParent().resolve(m.group(2)) + m.group(3));
+                continue;
+            }
+            out.add(line);
+        }
+        if (!changed) {
+            return Optional.empty();
+        }
+        Path copy = Files.createTempFile("mxd-zone-", ".zone");
+        Files.write(copy, out, java.nio.charset.StandardCharsets.ISO_8859_1);
+        return Optional.of(copy);
+    }
+
+    /** A $ORIGIN or $INCLUDE line: the directive, its first argument, and the rest of the line. */
+    private static final Pattern DIRECTIVE = Pattern.compile("(\\$[A-Za-z]+)[ \t]+([^ \t;]+)(.*)");
+
+    private static ServedZone load(Path file, Path source) throws ZoneFileException {
         List<Record> records = new ArrayList<>();
-        try (Master master = new Master(file.toString(), originFromFileName(file).orElse(null))) {
+        try (Master master = new Master(source.toString(), originFromFileName(file).orElse(null))) {
             for (Record r = master.nextRecord(); r != null; r = master.nextRecord()) {
                 records.add(r);
             }
         } catch (TextParseException e) {
-            throw parseError(file, e);
+            throw parseError(file, source, e);
         } catch (IOException e) {
             throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
         } catch (RuntimeException e) {
@@ -140,7 +211,7 @@ public final class ServedZone {
                     + " and " + soas.get(1).getName() + "): one zone per file");
         }
         Name origin = soas.get(0).getName();
-        RecordLines lines = new RecordLines(file, originFromFileName(file));
+        RecordLines lines = new RecordLines(source, originFromFileName(file));
         List<String> outside = new ArrayList<>();
         for (Record r : records) {
             if (r.getDClass() != DClass.IN) {
@@ -245,14 +316,17 @@ public final class ServedZone {
         }
     }
 
-    private static ZoneFileException parseError(Path file, TextParseException e) {
+    private static ZoneFileException parseError(Path file, Path source, TextParseException e) {
         Matcher m = PARSE_ERROR.matcher(String.valueOf(e.getMessage()));
         if (!m.matches()) {
-            return new ZoneFileException(file, OptionalInt.empty(), String.valueOf(e.getMessage()));
+            return new ZoneFileException(file, OptionalInt.empty(), String.valueOf(e.getMessage()).replace(source.toString(), file.toString()));
         }
         String named = m.group(1);
-        // A $INCLUDEd file reports its own name: point at that file, next to the zone file.
-        Path where = named.equals(file.getFileName().toString()) ? file : file.resolveSibling(named);
+        // A $INCLUDEd file reports its own name: point at that file, next to the zone file. The copy a relative
+        // $ORIGIN is read through is the zone file, line for line.
+        boolean zoneFile = named.equals(file.getFileName().toString()) || named.equals(source.toString())
+                || named.equals(source.getFileName().toString());
+        Path where = zoneFile ? file : Path.of(named).isAbsolute() ? Path.of(named) : file.resolveSibling(named);
         return new ZoneFileException(where, OptionalInt.of(Integer.parseInt(m.group(2))), m.group(3));
     }
 

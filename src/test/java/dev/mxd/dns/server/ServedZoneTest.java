@@ -86,6 +86,26 @@ class ServedZoneTest {
         assertThat(z.recordCount()).as("SOA, NS, A: the stray record is not served").isEqualTo(3);
     }
 
+    /**
+     * RFC 1035 §5.1, as BIND reads it: a relative name after $ORIGIN is relative to the origin in force
+     * (dnsjava took it from the root, so every record after it was outside the zone and the zone did not
+     * load); errors after it still name the original file and line.
+     */
+    @Test
+    void aRelativeOriginIsRelativeToTheOriginInForce() throws Exception {
+        Path file = tmp.resolve("rel.test.zone");
+        Files.writeString(file, "$TTL 60\n$ORIGIN rel.test.\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\n"
+                + "$ORIGIN mail\n@ A 127.0.0.25\nwww A 127.0.0.26\n$origin deeper ; a comment\nx A 127.0.0.27\n");
+        ServedZone z = ServedZone.load(file);
+        assertThat(z.warnings()).isEmpty();
+        assertThat(z.rrset(org.xbill.DNS.Name.fromString("mail.rel.test."), org.xbill.DNS.Type.A)).isPresent();
+        assertThat(z.rrset(org.xbill.DNS.Name.fromString("www.mail.rel.test."), org.xbill.DNS.Type.A)).isPresent();
+        assertThat(z.rrset(org.xbill.DNS.Name.fromString("x.deeper.mail.rel.test."), org.xbill.DNS.Type.A)).isPresent();
+
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\n$ORIGIN mail\nbad A 999.1.1.1\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).hasMessageContaining(file.toString()).hasMessageContaining("line 6");
+    }
+
     /** A DNAME is refused with its line and what to do, rather than loaded and not applied (NXDOMAIN below it). */
     @Test
     void aDnameIsRefusedRatherThanIgnored() throws Exception {
