@@ -106,6 +106,11 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
         };
     }
 
+    /** After a reload: /health asks the filter engines the new configuration's domains use. */
+    void reloaded(MxdConfig config) {
+        probes.ifPresent(p -> p.replace(config));
+    }
+
     @Override
     public void close() {
         admin.ifPresent(AdminServer::close);

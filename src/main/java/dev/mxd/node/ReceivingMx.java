@@ -436,6 +436,7 @@ public final class ReceivingMx implements AutoCloseable {
                 old.localNames(), next.trustedNetworks(), next.domains(), old.limits(), old.timeouts(), next.tls(), old.delivery(),
                 next.filters(), old.adminTokenFile(), old.log(), old.clientNameLookup(), old.dnssec());
         live.replace(applied);
+        ops.reloaded(applied);
         config = applied;
         LOG.info("reload: {} in use: {} domain(s), {} trusted network(s), tls {}", file, applied.domains().size(),
                 applied.trustedNetworks().size(), applied.tls().map(t -> "from " + t.certificate()).orElse("off"));

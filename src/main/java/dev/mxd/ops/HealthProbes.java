@@ -65,7 +65,9 @@ public final class HealthProbes implements AutoCloseable {
     private final FileStore store;
     private final long minFreeSpace;
     private final Clock clock;
-    private final Map<Engine, ScanEngine> engines;
+    private volatile Map<Engine, ScanEngine> engines;
+    /** The probe task of each engine in {@link #engines}, cancelled when a reload stops using it. */
+    private final Map<Engine, java.util.concurrent.ScheduledFuture<?>> probing = new ConcurrentHashMap<>();
     private final Map<Engine, EngineState> states = new ConcurrentHashMap<>();
     private volatile Optional<Inodes> inodes = Optional.empty();
     private final ScheduledExecutorService scheduler;
@@ -89,7 +91,7 @@ public final class HealthProbes implements AutoCloseable {
         this.minFreeSpace = minFreeSpace;
         this.clock = clock;
         this.engines = engines;
-        this.scheduler = Executors.newScheduledThreadPool(engines.size() + 1, r -> {
+        this.scheduler = Executors.newScheduledThreadPool(Engine.values().length + 1, r -> {
             Thread t = new Thread(r, "mxd-health");
             t.setDaemon(true);
             return t;
@@ -101,30 +103,49 @@ public final class HealthProbes implements AutoCloseable {
      * (an engine configured under {@code filters:} that no domain uses changes no reply, so it is not asked).
      */
     public static HealthProbes start(MxdConfig config, Spool spool, Clock clock) throws IOException {
+        HealthProbes probes = new HealthProbes(spool, Files.getFileStore(spool.root()), config.limits().minFreeSpace().bytes(),
+                clock, Map.of());
+        probes.scheduler.scheduleWithFixedDelay(probes::countInodes, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        probes.replace(config);
+        return probes;
+    }
+
+    /**
+     * Probes the engines {@code config}'s domains filter with from now on (SIGHUP): an engine no domain uses any
+     * more leaves /health (it kept /health at 503 after a reload stopped using it, until a restart), one a domain
+     * starts using is asked at once (a dead one let every message get a 4xx while /health said 200).
+     */
+    public synchronized void replace(MxdConfig config) {
         Set<Engine> used = EnumSet.noneOf(Engine.class);
         config.domains().values().forEach(d -> d.filter().map(DomainFilter::engines).ifPresent(used::addAll));
         Duration timeout = config.filters().timeout().compareTo(PROBE_TIMEOUT) < 0 ? config.filters().timeout() : PROBE_TIMEOUT;
-        Map<Engine, ScanEngine> engines = new LinkedHashMap<>();
+        Map<Engine, ScanEngine> next = new LinkedHashMap<>();
         FilterChain.clients(config.filters(), timeout).forEach((e, client) -> {
             if (used.contains(e)) {
-                engines.put(e, client);
+                next.put(e, client);
             }
         });
-        HealthProbes probes = new HealthProbes(spool, Files.getFileStore(spool.root()), config.limits().minFreeSpace().bytes(),
-                clock, engines);
-        long every = INTERVAL.toMillis();
-        probes.scheduler.scheduleWithFixedDelay(probes::countInodes, 0, every, TimeUnit.MILLISECONDS);
-        for (ScanEngine client : engines.values()) {
-            probes.scheduler.scheduleWithFixedDelay(() -> probes.probe(client), 0, every, TimeUnit.MILLISECONDS);
+        probing.values().forEach(f -> f.cancel(false));
+        probing.clear();
+        states.keySet().retainAll(next.keySet());
+        engines = Map.copyOf(next);
+        for (Map.Entry<Engine, ScanEngine> e : next.entrySet()) {
+            ScanEngine client = e.getValue();
+            try {
+                probing.put(e.getKey(), scheduler.scheduleWithFixedDelay(() -> probe(client), 0, INTERVAL.toMillis(),
+                        TimeUnit.MILLISECONDS));
+            } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                return; // closed meanwhile
+            }
         }
-        return probes;
     }
 
     /** The checks this adds to /health: {@code space}, then one per engine ({@code clamd}, {@code spamd}, {@code rspamd}). */
     public Map<String, ObjectNode> checks() {
         Map<String, ObjectNode> checks = new LinkedHashMap<>();
         checks.put("space", space());
-        for (Map.Entry<Engine, ScanEngine> e : engines.entrySet()) {
+        Map<Engine, ScanEngine> now = new java.util.TreeMap<>(engines); // in the engines' order, whatever the reloads
+        for (Map.Entry<Engine, ScanEngine> e : now.entrySet()) {
             checks.put(e.getKey().configName(), engine(e.getValue()));
         }
         return checks;
@@ -212,6 +233,9 @@ public final class HealthProbes implements AutoCloseable {
         } catch (RuntimeException e) {
             problem = Optional.of(new EngineResult.Unavailable(client.engine(), EngineResult.Reason.PROTOCOL_ERROR,
                     "the " + client.engine() + " probe failed: " + e));
+        }
+        if (engines.get(client.engine()) != client) {
+            return; // replaced by a reload while it was asked
         }
         EngineState before = states.put(client.engine(), new EngineState(clock.instant(), problem));
         boolean wasUp = before == null || before.problem().isEmpty();
