@@ -31,6 +31,12 @@ class MtaStsTest {
     /** What the next fetches give: a policy text, or null for a failed fetch. */
     final AtomicReference<String> serving = new AtomicReference<>(policy("enforce", 86400));
 
+    /** a.test's one MX host, its plan, and mail to it. */
+    static final dev.mxd.dns.MxHost HOST = new dev.mxd.dns.MxHost(10, "mx.a.test", java.util.List.of(), java.util.List.of());
+    static final dev.mxd.dns.MxOutcome.Routes ROUTES = new dev.mxd.dns.MxOutcome.Routes(dev.mxd.dns.MailDomain.parse("a.test"),
+            false, java.util.List.of(HOST), java.util.List.of(), java.util.List.of());
+    static final TlsPolicies.Destination TO = new TlsPolicies.Destination("a.test", false);
+
     static String policy(String mode, long maxAge) {
         return "version: STSv1\nmode: " + mode + "\nmx: mx.a.test\nmax_age: " + maxAge + "\n";
     }
@@ -185,10 +191,9 @@ class MtaStsTest {
      */
     @Test
     void aPolicyThatCannotBeKnownNowIsNotTheSameAsNone() throws Exception {
-        dev.mxd.dns.MxHost host = new dev.mxd.dns.MxHost(10, "mx.a.test", java.util.List.of(), java.util.List.of());
-        dev.mxd.dns.MxOutcome.Routes routes = new dev.mxd.dns.MxOutcome.Routes(dev.mxd.dns.MailDomain.parse("a.test"), false,
-                java.util.List.of(host), java.util.List.of(), java.util.List.of());
-        TlsPolicies.Destination to = new TlsPolicies.Destination("a.test", false);
+        dev.mxd.dns.MxHost host = HOST;
+        dev.mxd.dns.MxOutcome.Routes routes = ROUTES;
+        TlsPolicies.Destination to = TO;
         serving.set(null);
         MtaSts sts = sts();
         assertThat(sts.forDomain(to, routes).forHost(host)).satisfies(d -> assertThat(((HostTls.Opportunistic) d).policyUnknown()).isTrue());
@@ -205,10 +210,9 @@ class MtaStsTest {
      */
     @Test
     void aPolicyThatCannotBeFetchedOrReadIsReportedAsSuch() throws Exception {
-        dev.mxd.dns.MxHost host = new dev.mxd.dns.MxHost(10, "mx.a.test", java.util.List.of(), java.util.List.of());
-        dev.mxd.dns.MxOutcome.Routes routes = new dev.mxd.dns.MxOutcome.Routes(dev.mxd.dns.MailDomain.parse("a.test"), false,
-                java.util.List.of(host), java.util.List.of(), java.util.List.of());
-        TlsPolicies.Destination to = new TlsPolicies.Destination("a.test", false);
+        dev.mxd.dns.MxHost host = HOST;
+        dev.mxd.dns.MxOutcome.Routes routes = ROUTES;
+        TlsPolicies.Destination to = TO;
         MtaSts webpki = new MtaSts(domain -> txt.get(), domain -> {
             throw new PolicyFetcher.FetchFailed("sts-webpki-invalid", "certificate not trusted", null);
         }, null, StsPolicyCache.open(dir, 100, clock), clock);

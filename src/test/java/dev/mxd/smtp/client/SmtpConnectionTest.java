@@ -55,6 +55,13 @@ class SmtpConnectionTest {
         return server("220 fake.test ESMTP", ehlo, responder);
     }
 
+    /** A TLS context for a scripted server: a self-signed certificate written under {@code dir}. */
+    private static SSLContext serverTls(Path dir) throws Exception {
+        Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
+        return ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
+                .sslProvider(SslProvider.JDK).build()).context();
+    }
+
     private static ClientSettings settings() {
         return ClientSettings.defaults("client.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5)));
     }
@@ -316,9 +323,7 @@ class SmtpConnectionTest {
     @Test
     @Timeout(60)
     void overTlsAServerThatStopsReadingTheTextTimesOutToo(@TempDir Path dir) throws Exception {
-        Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
-        SSLContext tls = ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
-                .sslProvider(SslProvider.JDK).build()).context();
+        SSLContext tls = serverTls(dir);
         FakeSmtpServer s = server(List.of("PIPELINING", "STARTTLS"), c -> c.equals("DATA") ? FakeSmtpServer.STOP_READING_IN_DATA : null)
                 .offeringTls(tls);
         Duration block = Duration.ofMillis(600);
@@ -343,9 +348,7 @@ class SmtpConnectionTest {
      */
     @Test
     void sniNamesTheHostOrTheNameTheCheckAsksFor(@TempDir Path dir) throws Exception {
-        Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
-        SSLContext tls = ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
-                .sslProvider(SslProvider.JDK).build()).context();
+        SSLContext tls = serverTls(dir);
         FakeSmtpServer s = server(List.of("PIPELINING", "STARTTLS"), c -> null).offeringTls(tls);
         assertThat(open(s, settings().withTls(TlsPolicy.REQUIRE))).isInstanceOf(OpenResult.Ready.class);
         assertThat(s.serverNames).containsExactly("mx.fake.test");
@@ -377,9 +380,7 @@ class SmtpConnectionTest {
      */
     @Test
     void aTlsSessionThatFailsAtTheFirstEhloIsATlsFailure(@TempDir Path dir) throws Exception {
-        Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
-        SSLContext tls = ((JdkSslContext) SslContextBuilder.forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
-                .sslProvider(SslProvider.JDK).build()).context();
+        SSLContext tls = serverTls(dir);
         AtomicInteger ehlos = new AtomicInteger();
         FakeSmtpServer s = server(List.of("PIPELINING", "STARTTLS"),
                 c -> c.startsWith("EHLO") && ehlos.incrementAndGet() == 2 ? FakeSmtpServer.HANG_UP : null).offeringTls(tls);
