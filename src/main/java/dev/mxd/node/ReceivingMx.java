@@ -378,6 +378,23 @@ public final class ReceivingMx implements AutoCloseable {
             }
         }
 
+        /**
+         * A message the server accepts may be larger than the clamd stream limit once mxd's Received header is on
+         * it (with the defaults, one of exactly limits.max-message-size): on-too-large accept lets such a message
+         * through unscanned, which a sender can choose to do. Said at start and reload; the limits are the operator's.
+         */
+        private static void warnOfUnscannedSizes(MxdConfig c) {
+            boolean clamdUsed = c.domains().values().stream().anyMatch(d -> d.filter()
+                    .filter(f -> f.engines().contains(dev.mxd.config.Engine.CLAMD)).isPresent());
+            long largest = c.limits().maxMessageSize().bytes() + 64 * 1024; // the client's text and mxd's header fields
+            c.filters().clamd().filter(clamd -> clamdUsed && clamd.streamMaxLength() < largest).ifPresent(clamd ->
+                    LOG.warn("filters.clamd.stream-max-length ({} octets) is under the largest message accepted ({} octets with"
+                            + " mxd's header fields): larger ones are {} without a virus scan; set it, and clamd's StreamMaxLength,"
+                            + " to at least {}", clamd.streamMaxLength(), largest,
+                            c.filters().onTooLarge() == dev.mxd.config.FiltersConfig.OnTooLarge.ACCEPT ? "accepted" : "refused",
+                            largest));
+        }
+
         private static boolean filtering(MxdConfig config) {
             return config.domains().values().stream().anyMatch(d -> d.filter().isPresent());
         }
@@ -388,6 +405,7 @@ public final class ReceivingMx implements AutoCloseable {
                 return spool;
             }
             FilterChain chain = FilterChain.fromConfig(c.filters());
+            warnOfUnscannedSizes(c);
             if (before == null) {
                 metrics.bindFilters(chain); // the verdict counters follow the chain the node started with
             }
