@@ -395,19 +395,47 @@ public final class ReceivingMx implements AutoCloseable {
                             largest));
         }
 
+        private volatile FilterChain currentChain;
+        private final java.util.Map<String, Long> retiredCounts = new java.util.concurrent.ConcurrentHashMap<>();
+        private boolean filterMetricsBound;
+        /** Held here: the meter registry keeps only a weak reference to what it reads. */
+        private final java.util.function.Supplier<java.util.Map<String, Long>> filterCountsSource = this::filterCounts;
+
+        private void retire() {
+            FilterChain old = currentChain;
+            currentChain = null;
+            if (old != null) {
+                old.counts().forEach((k, v) -> retiredCounts.merge(k, v, Long::sum));
+            }
+        }
+
+        /** The filter's verdicts since the start: the chains reloads replaced, and the one in use. */
+        private java.util.Map<String, Long> filterCounts() {
+            java.util.Map<String, Long> out = new java.util.LinkedHashMap<>(retiredCounts);
+            FilterChain now = currentChain;
+            if (now != null) {
+                now.counts().forEach((k, v) -> out.merge(k, v, Long::sum));
+            }
+            return out;
+        }
+
         private static boolean filtering(MxdConfig config) {
             return config.domains().values().stream().anyMatch(d -> d.filter().isPresent());
         }
 
         /** The gateway filter in front of the spool when a domain filters its mail (issue 7); else the spool itself. */
         private MessageStore receivingStore(MxdConfig c, MxdConfig before) {
+            retire(); // the chain in use until now: its counts stay in the node's total
             if (!filtering(c)) {
                 return spool;
             }
             FilterChain chain = FilterChain.fromConfig(c.filters());
             warnOfUnscannedSizes(c);
-            if (before == null) {
-                metrics.bindFilters(chain); // the verdict counters follow the chain the node started with
+            currentChain = chain;
+            if (!filterMetricsBound) {
+                // The verdict counters count over every chain a reload puts in place (they followed the first one only).
+                metrics.bindFilters(chain.counts().keySet(), filterCountsSource);
+                filterMetricsBound = true;
             }
             return new FilteringStore(spool, chain, domain -> config.domain(domain).flatMap(DomainConfig::filter),
                     new Quarantine(c.dataDir()), clock);

@@ -196,9 +196,17 @@ public final class Metrics implements AutoCloseable {
 
     /** The gateway filter's verdicts by kind (accept, tagged, reject, tempfail, quarantine, discard). */
     public void bindFilters(FilterChain chain) {
-        Map<String, Long> kinds = chain.counts();
-        for (String kind : kinds.keySet()) {
-            FunctionCounter.builder("mxd.filter.verdicts", chain, c -> c.counts().getOrDefault(kind, 0L))
+        bindFilters(chain.counts().keySet(), chain::counts);
+    }
+
+    /**
+     * The verdict counters, read from {@code counts} (the node's total over the chains SIGHUP has put in
+     * place: each reload makes a new chain, whose own counts start at zero). The registry holds {@code counts}
+     * weakly: the caller keeps it.
+     */
+    public void bindFilters(java.util.Set<String> kinds, java.util.function.Supplier<Map<String, Long>> counts) {
+        for (String kind : kinds) {
+            FunctionCounter.builder("mxd.filter.verdicts", counts, c -> c.get().getOrDefault(kind, 0L))
                     .description("messages the gateway filter judged, by verdict").tag("verdict", kind).register(registry);
         }
     }

@@ -45,6 +45,27 @@ class HealthReloadTest {
         }
     }
 
+    /** mxd_filter_verdicts_total counts over the chains reloads put in place (it stayed bound to the first one). */
+    @Test
+    void filterVerdictCountersKeepCountingAfterAReload(@TempDir Path dir) throws Exception {
+        int dead = FreePort.tcpAndUdp("127.0.0.1");
+        String filters = "filters:\n  clamd: {address: \"127.0.0.1:" + dead + "\"}\n  timeout: 2s\n  on-error: tempfail\n";
+        try (TestMx mx = TestMx.startWithAdmin(dir, "filter:\n  engines: [clamd]\n", filters)) {
+            AdminHttp admin = new AdminHttp(mx);
+            assertThat(mx.replyToMessage("alice@example.test", "one")).startsWith("451");
+            assertThat(tempfails(admin)).isEqualTo(1.0);
+            Files.writeString(mx.configFile(), Files.readString(mx.configFile()).replace("timeout: 2s", "timeout: 3s"));
+            assertThat(mx.mx().reload(mx.configFile())).isTrue();
+            assertThat(mx.replyToMessage("alice@example.test", "two")).startsWith("451");
+            assertThat(tempfails(admin)).as("the new chain's verdict counted too").isEqualTo(2.0);
+        }
+    }
+
+    private static double tempfails(AdminHttp admin) throws Exception {
+        return admin.get("/metrics").body().lines().filter(l -> l.startsWith("mxd_filter_verdicts_total{verdict=\"tempfail\"}"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(-1);
+    }
+
     private static JsonNode awaitHealth(AdminHttp admin, int status) throws Exception {
         return Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
                 .until(() -> admin.send("GET", "/health", null), a -> a.status() == status).json();
