@@ -256,9 +256,10 @@ public final class Maildir {
                     }
                     target = target.resolveSibling(uniqueName());
                 } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
-                    // Only a file system without hard links (EPERM, as vfat gives; ENOTSUP) gets the rename; any other
-                    // failure (quota, permissions, a stale handle) is the delivery's failure, tried again later.
-                    boolean noLinks = e instanceof UnsupportedOperationException || noHardLinks((java.nio.file.FileSystemException) e);
+                    // Only a file system without hard links (vfat, some FUSE ones) gets the rename; any other failure
+                    // (quota, permissions, a stale handle) is the delivery's failure, tried again later.
+                    boolean noLinks = e instanceof UnsupportedOperationException
+                            || !(e instanceof java.nio.file.AccessDeniedException) && !hardLinksWork(tmp.getParent());
                     if (!noLinks || Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
                         throw e;
                     }
@@ -280,11 +281,29 @@ public final class Maildir {
         return target;
     }
 
-    /** EPERM (what vfat and some FUSE file systems answer link(2) with) or ENOTSUP; not EACCES, which is a permission. */
-    private static boolean noHardLinks(java.nio.file.FileSystemException e) {
-        String reason = String.valueOf(e.getReason());
-        return !(e instanceof java.nio.file.AccessDeniedException)
-                && (reason.contains("Operation not permitted") || reason.contains("Operation not supported"));
+    /**
+     * Whether link(2) works in {@code dir}, by trying it on two files of its own: the error text says the same
+     * in a way that depends on the locale (strerror), the attempt does not. Asked only after a link failed.
+     */
+    private static boolean hardLinksWork(Path dir) {
+        Path probe = dir.resolve(".mxd-link-probe-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().getId());
+        Path second = dir.resolve(probe.getFileName() + ".2");
+        try {
+            Files.deleteIfExists(second);
+            Files.deleteIfExists(probe);
+            Files.createFile(probe);
+            Files.createLink(second, probe);
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        } finally {
+            try {
+                Files.deleteIfExists(second);
+                Files.deleteIfExists(probe);
+            } catch (IOException ignored) {
+                // a probe file left in tmp/ is removed as any stale file there is
+            }
+        }
     }
 
     /**

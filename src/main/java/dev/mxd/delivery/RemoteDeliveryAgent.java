@@ -617,7 +617,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
      */
     private String noteFailure(MxRoute route, SessionFailure failure) {
         String what = failure.detail();
-        if (failure.stage().compareTo(SessionStage.RSET) < 0 && failure.cause() != SessionFailure.Cause.LOCAL) {
+        // A loop is not postponed: passed over, it would be missing from the next attempt, which then sent the mail to the
+        // hosts not better than it (RFC 5321 §5.1); tried again, it is found to be this host again and they are dropped.
+        if (failure.stage().compareTo(SessionStage.RSET) < 0 && failure.cause() != SessionFailure.Cause.LOCAL
+                && failure.cause() != SessionFailure.Cause.LOOP) {
             HostStatusTable.Status s = hostStatus.failed(route, what);
             LOG.warn("{}: {} ({}); passed over until {}", route, LogText.safe(what), failure.code(), s.retryAt());
         } else {

@@ -175,6 +175,11 @@ public final class Quarantine {
         if (before.isPresent()) {
             return before.get();
         }
+        // A keep of this id a crash cut short left its files in tmp/ (or its text alone in place): made again whole.
+        for (Path leftover : List.of(dir.resolve("tmp").resolve(id + ".eml"), dir.resolve("tmp").resolve(id + ".json"),
+                dir.resolve(id + ".eml"))) {
+            Files.deleteIfExists(leftover);
+        }
         ScanEnvelope envelope = new ScanEnvelope(e.queueId(), e.sender(), recipients, Optional.empty(), Optional.empty(),
                 Optional.empty());
         return store(MessageSource.of(r.messageFile()), envelope, e.received(), e.reason(), e.verdicts(), id, e.arrival());

@@ -53,9 +53,15 @@ final class DataDirLock implements AutoCloseable {
                     + (holder.isEmpty() ? "" : " (process " + holder + ")") + ", holding " + file
                     + "; stop it first, or give this one a data-dir of its own");
         }
-        channel.truncate(0);
-        channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-        return new DataDirLock(channel, lock);
+        DataDirLock held = new DataDirLock(channel, lock);
+        try {
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+        } catch (IOException | RuntimeException e) {
+            held.close(); // a full disk: not held, or a later start in this process would think another node runs
+            throw e;
+        }
+        return held;
     }
 
     private static String holder(Path file) {

@@ -357,6 +357,9 @@ public final class ReceivingMx implements AutoCloseable {
             this.config = config;
             this.current = new DomainPolicy(config, verifier);
             this.currentStore = receivingStore(config, null);
+            if (filtering(config)) {
+                warnOfUnscannedSizes(config);
+            }
         }
 
         /** From now on, backup domains with verify: callout ask {@code v}. */
@@ -372,6 +375,9 @@ public final class ReceivingMx implements AutoCloseable {
         void replace(MxdConfig next) {
             MxdConfig before = config;
             config = next;
+            if (filtering(next)) {
+                warnOfUnscannedSizes(next);
+            }
             current = new DomainPolicy(next, verifier);
             if (!next.filters().equals(before.filters()) || filtering(next) != filtering(before)) {
                 currentStore = receivingStore(next, before);
@@ -401,16 +407,17 @@ public final class ReceivingMx implements AutoCloseable {
         /** Held here: the meter registry keeps only a weak reference to what it reads. */
         private final java.util.function.Supplier<java.util.Map<String, Long>> filterCountsSource = this::filterCounts;
 
-        private void retire() {
+        private synchronized void retire() {
             FilterChain old = currentChain;
-            currentChain = null;
             if (old != null) {
+                // Into the total before the chain leaves it, so that no scrape sees the counter go down (a counter reset).
                 old.counts().forEach((k, v) -> retiredCounts.merge(k, v, Long::sum));
+                currentChain = null;
             }
         }
 
         /** The filter's verdicts since the start: the chains reloads replaced, and the one in use. */
-        private java.util.Map<String, Long> filterCounts() {
+        private synchronized java.util.Map<String, Long> filterCounts() {
             java.util.Map<String, Long> out = new java.util.LinkedHashMap<>(retiredCounts);
             FilterChain now = currentChain;
             if (now != null) {
@@ -430,7 +437,6 @@ public final class ReceivingMx implements AutoCloseable {
                 return spool;
             }
             FilterChain chain = FilterChain.fromConfig(c.filters());
-            warnOfUnscannedSizes(c);
             currentChain = chain;
             if (!filterMetricsBound) {
                 // The verdict counters count over every chain a reload puts in place (they followed the first one only).
@@ -559,6 +565,14 @@ public final class ReceivingMx implements AutoCloseable {
     /** Stops receiving first (421 to open sessions, stored messages acknowledged), then delivery. */
     @Override
     public void close() {
+        try {
+            closeParts();
+        } finally {
+            lock.close(); // last: another node may take the data directory only once this one has let go of everything
+        }
+    }
+
+    private void closeParts() {
         ops.close();
         server.close();
         queue.close();
@@ -570,6 +584,5 @@ public final class ReceivingMx implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("stopping the hourly DNSSEC check: {}", e.toString());
         }
-        lock.close(); // last: another node may take the data directory only once this one has let go of everything
     }
 }

@@ -55,18 +55,33 @@ public final class StopOnSignal {
      */
     public static StopOnSignal starting() {
         StopOnSignal s = stopping(() -> { });
-        s.onHangup(() -> LOG.info("SIGHUP while starting: ignored (the configuration being started is the file's)"));
+        s.onHangup(() -> {
+            // The log file is reopened now (logrotate renamed it); the configuration, read before this, is read again
+            // once the node runs, so an edit made just before the reload is not lost.
+            LogSetup.reopen();
+            s.reloadOwed = true;
+            LOG.info("SIGHUP while starting: the log file reopened; the configuration is read again once mxd serves");
+        });
         return s;
     }
+
+    private volatile boolean reloadOwed;
 
     /** The node {@link #starting} waited for: stopped on SIGTERM/SIGINT (at once if one came meanwhile), reloaded on SIGHUP. */
     public StopOnSignal started(ReceivingMx mx, Optional<Path> configFile) {
         close = mx::close;
-        return onHangup(() -> {
+        Runnable reload = () -> {
             LOG.info("SIGHUP: reloading");
             configFile.ifPresent(mx::reload);
             LogSetup.reopen();
-        });
+        };
+        onHangup(reload);
+        if (reloadOwed) {
+            synchronized (this) {
+                reload.run(); // the SIGHUP that came while the node started
+            }
+        }
+        return this;
     }
 
     /** The node did not start: the JVM's handlers back, no shutdown hook. A signal that came meanwhile is dropped. */

@@ -2,7 +2,6 @@ package dev.mxd.ops;
 
 import dev.mxd.delivery.HostStatusTable;
 import dev.mxd.dns.DnsClient;
-import dev.mxd.filter.FilterChain;
 import dev.mxd.queue.DeliveryEvent;
 import dev.mxd.queue.Destination;
 import dev.mxd.queue.QueueState;
@@ -195,10 +194,6 @@ public final class Metrics implements AutoCloseable {
     }
 
     /** The gateway filter's verdicts by kind (accept, tagged, reject, tempfail, quarantine, discard). */
-    public void bindFilters(FilterChain chain) {
-        bindFilters(chain.counts().keySet(), chain::counts);
-    }
-
     /**
      * The verdict counters, read from {@code counts} (the node's total over the chains SIGHUP has put in
      * place: each reload makes a new chain, whose own counts start at zero). The registry holds {@code counts}

@@ -123,6 +123,16 @@ public final class Spool implements MessageStore {
         Files.createDirectories(root.toAbsolutePath().getParent());
         Files.createDirectories(root, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                 java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(root);
+            if (mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)
+                    || mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                LOG.warn("spool {} is open to other users ({}): queued mail may be readable by them; chmod 700 {}", root,
+                        java.nio.file.attribute.PosixFilePermissions.toString(mode), root);
+            }
+        } catch (UnsupportedOperationException notPosix) {
+            // nothing to check
+        }
         Files.createDirectories(s.tmp);
         Files.createDirectories(s.data);
         for (QueueState q : STATES) {

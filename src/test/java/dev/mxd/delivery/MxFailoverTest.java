@@ -123,6 +123,18 @@ class MxFailoverTest {
         });
         assertThat(mx1.commands("MAIL")).isEmpty();
         assertThat(mx2.commands("EHLO")).as("the backup is not better than this host: not even connected to").isEmpty();
+        // The next attempts (one host status table across them, as in a node) find the loop again, never the backup.
+        HostStatusTable shared = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+        RemoteDeliveryAgent node = new RemoteDeliveryAgent(new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))),
+                MxPolicy.defaults().withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY)), new RouteSelector(shared, 5,
+                mx1.address().getPort()), shared, ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(
+                Duration.ofSeconds(5))), new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(),
+                NextHop.Routing.BY_MX);
+        for (int attempt = 0; attempt < 3; attempt++) {
+            assertThat(attempt(node, MailParameters.NONE, "user@pair.test")).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+        }
+        assertThat(mx2.commands("EHLO")).as("later attempts: the backup is still not used").isEmpty();
         stop();
         zone();
         mx1 = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", 0), 10, "220 mx1.pair.test ESMTP", List.of(), c -> null);

@@ -152,6 +152,8 @@ class LifecycleSignalsTest {
             signal(p.pid(), "HUP");
             assertThat(Await.within(WAIT, () -> read(out).contains("mxd serving") || !p.isAlive())).as(read(out)).isTrue();
             assertThat(p.isAlive()).as("HUP while starting must not end mxd: %s", read(out)).isTrue();
+            // Whenever it came, the reload it asked for is done once mxd serves (a config edited just before is not lost).
+            assertThat(Await.within(WAIT, () -> read(out).contains("reload: " + config + " in use"))).as(read(out)).isTrue();
             try (RawSmtp s = session(smtp())) {
                 assertThat(s.send("QUIT\r\n").code()).isEqualTo(221);
             }

@@ -239,17 +239,26 @@ public final class DnsServer implements AutoCloseable {
                         + " (TCP): " + e.getMessage() + "; is another server using that port?", e);
             }
             List<DatagramSocket> udp = new ArrayList<>();
-            try {
-                for (InetAddress a : addresses) {
+            IOException first = null;
+            boolean taken = false;
+            for (InetAddress a : addresses) {
+                try {
                     udp.add(bindUdp(new InetSocketAddress(a, tcp.getLocalPort())));
+                } catch (IOException e) {
+                    // An address that cannot be bound (an IPv6 address still tentative at boot, one on two interfaces) is
+                    // passed over with a warning, as BIND does; the start fails only when no address can be served.
+                    first = first == null ? e : first;
+                    taken |= e.getCause() instanceof BindException && String.valueOf(e.getCause().getMessage()).contains("in use");
+                    log.warn("UDP on {} port {} not served: {}", a.getHostAddress(), tcp.getLocalPort(), e.getMessage());
                 }
-            } catch (IOException e) {
+            }
+            if (udp.isEmpty() || (taken && listen.getPort() == 0)) {
                 udp.forEach(DatagramSocket::close);
                 tcp.close();
                 if (listen.getPort() == 0 && attempt < BIND_ATTEMPTS) {
-                    continue; // TCP's free port is taken for UDP on one address: try another
+                    continue; // TCP's free port is taken for UDP on an address: try another
                 }
-                throw e;
+                throw first;
             }
             return started(zones, limits, udp, tcp);
         }
