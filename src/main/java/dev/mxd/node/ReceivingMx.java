@@ -229,6 +229,8 @@ public final class ReceivingMx implements AutoCloseable {
         queue.onDelivery(metrics::delivered);
         queue.onDelivery(recent::add);
         queue.onFlush(remote); // a flush forgets dead MX hosts, as Postfix's postqueue -f does
+        // Queued relay mail for a domain a SIGHUP made local goes to its mailboxes (Postfix re-resolves in its active queue).
+        queue.rerouteWith(m -> live.routeLocalMail(m).filter(Route.Local.class::isInstance).map(Route.Local.class::cast));
         queue.start();
         SmtpServer server = null;
         try {
@@ -320,7 +322,8 @@ public final class ReceivingMx implements AutoCloseable {
      * What SIGHUP replaces: the recipient policy (domains, mailboxes, aliases, catch-alls, trusted
      * networks) and the gateway filter in front of the spool. Both are asked afresh at each use, so a
      * session that was open before a reload decides its next RCPT, and stores its next message, with
-     * the new settings; a recipient already accepted keeps its route.
+     * the new settings; a recipient already accepted keeps its route, except that relay mail for a domain made
+     * local goes to its mailboxes at its next attempt ({@link QueueManager#rerouteWith}).
      */
     private static final class Reloadable {
 

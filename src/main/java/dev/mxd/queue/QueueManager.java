@@ -1,5 +1,7 @@
 package dev.mxd.queue;
 
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.Route;
 import dev.mxd.smtp.DsnNotify;
 import dev.mxd.smtp.EnhancedStatus;
 import java.io.IOException;
@@ -577,6 +579,7 @@ public final class QueueManager implements AutoCloseable {
                         from = state.get();
                         e = pending != null ? pending.envelope() : spool.envelope(from, id);
                     }
+                    e = rerouted(e);
                     groups = byDestination(e);
                     if (round != null) {
                         groups.keySet().retainAll(round);
@@ -751,6 +754,53 @@ public final class QueueManager implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /**
+     * Where the configuration in force now (after a SIGHUP) delivers a recipient's mail here: its local route,
+     * when its domain is delivered here; empty otherwise.
+     */
+    @FunctionalInterface
+    public interface Rerouting {
+        Rerouting NONE = recipient -> Optional.empty();
+
+        Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox recipient);
+    }
+
+    private volatile Rerouting rerouting = Rerouting.NONE;
+
+    /** From now on a recipient queued for relay whose domain {@code rerouting} now delivers here goes to its mailboxes. */
+    public void rerouteWith(Rerouting r) {
+        rerouting = r;
+    }
+
+    /**
+     * {@code e} with each recipient still to deliver that was queued for relay by MX, and whose domain the
+     * configuration now delivers here, routed to its mailboxes: a backup domain promoted to local by SIGHUP while its
+     * primary is down (the MX pointed at this host next) had its queued mail relayed to itself and bounced 5.4.6, as
+     * Postfix re-resolves a recipient each time its message enters the active queue. The route is written with the
+     * attempt's outcome. A local route is kept as it is (its mailboxes may already have the copy).
+     */
+    private Envelope rerouted(Envelope e) {
+        List<RecipientStatus> rs = e.recipients();
+        List<RecipientStatus> out = null;
+        for (int i = 0; i < rs.size(); i++) {
+            RecipientStatus r = rs.get(i);
+            if (r.state().done() || !(r.recipient().route() instanceof Route.Relay)) {
+                continue;
+            }
+            Optional<Route.Local> now = rerouting.localRoute(r.recipient().address());
+            if (now.isPresent()) {
+                if (out == null) {
+                    out = new ArrayList<>(rs);
+                }
+                out.set(i, new RecipientStatus(new Recipient(r.recipient().address(), r.recipient().dsn(), now.get()), r.state(),
+                        r.detail(), r.updated(), r.status(), r.remoteMta(), r.reply()));
+                LOG.info("{}: <{}> was queued for relay; its domain is delivered here now: to {}", e.id(), r.recipient().address(),
+                        now.get().mailboxes());
+            }
+        }
+        return out == null ? e : e.withRecipients(out);
     }
 
     /** Indexes of the recipients still to deliver, grouped by destination, in first-seen order. */
