@@ -135,7 +135,8 @@ public final class FilteringStore implements MessageStore {
             }
             if (verdict instanceof FilterVerdict.Quarantine q) {
                 try {
-                    QuarantineEntry entry = quarantine.store(source, envelope, transaction.parameters(), q.reason(), q.results(),
+                    QuarantineEntry entry = quarantine.store(source, envelope, transaction.parameters(),
+                            transaction.recipients().stream().map(r -> r.dsn()).toList(), q.reason(), q.results(),
                             clock.instant());
                     LOG.info("{}: quarantined as {} ({}); not queued for delivery", id(), entry.id(), LogText.safe(q.reason()));
                 } catch (IOException | RuntimeException e) {

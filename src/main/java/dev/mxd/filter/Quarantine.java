@@ -154,8 +154,21 @@ public final class Quarantine {
      */
     public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, MailParameters received, String reason,
                                  List<EngineResult> results, Instant arrival) throws IOException {
+        return store(message, envelope, received, List.of(), reason, results, arrival);
+    }
+
+    /**
+     * As above, keeping each recipient's DSN parameters ({@code recipientDsn}, in the envelope's order) and the
+     * message's RET and ENVID, so that a release asks for the notices the sender asked for (a NOTIFY=NEVER sender
+     * got bounces after a release, a NOTIFY=SUCCESS one no success notice).
+     */
+    public QuarantineEntry store(MessageSource message, ScanEnvelope envelope, MailParameters received,
+                                 List<dev.mxd.smtp.RcptParameters> recipientDsn, String reason, List<EngineResult> results,
+                                 Instant arrival) throws IOException {
         return store(message, envelope, Optional.of(new QuarantineEntry.Received(received.smtputf8(),
-                received.body() == MailParameters.Body.EIGHT_BIT_MIME, received.requireTls())), reason, summaries(results), arrival);
+                received.body() == MailParameters.Body.EIGHT_BIT_MIME, received.requireTls(), received.ret(), received.envid())),
+                recipientDsn, reason, summaries(results), ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt()),
+                arrival);
     }
 
     /**
@@ -182,7 +195,13 @@ public final class Quarantine {
         }
         ScanEnvelope envelope = new ScanEnvelope(e.queueId(), e.sender(), recipients, Optional.empty(), Optional.empty(),
                 Optional.empty());
-        return store(MessageSource.of(r.messageFile()), envelope, e.received(), e.reason(), e.verdicts(), id, e.arrival());
+        List<dev.mxd.smtp.RcptParameters> dsn = new ArrayList<>();
+        for (String kept : recipients) {
+            int at = e.recipients().indexOf(kept);
+            dsn.add(at >= 0 ? e.dsnOf(at) : dev.mxd.smtp.RcptParameters.NONE);
+        }
+        return store(MessageSource.of(r.messageFile()), envelope, e.received(), e.recipientDsn().isEmpty() ? List.of() : dsn,
+                e.reason(), e.verdicts(), id, e.arrival());
     }
 
     private static List<String> summaries(List<EngineResult> results) {
@@ -191,12 +210,13 @@ public final class Quarantine {
 
     private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
                                   String reason, List<String> verdicts, Instant arrival) throws IOException {
-        return store(message, envelope, received, reason, verdicts, ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt()),
-                arrival);
+        return store(message, envelope, received, List.of(), reason, verdicts,
+                ID_TIME.format(arrival) + "-" + String.format("%08x", RANDOM.nextInt()), arrival);
     }
 
     private QuarantineEntry store(MessageSource message, ScanEnvelope envelope, Optional<QuarantineEntry.Received> received,
-                                  String reason, List<String> verdicts, String id, Instant arrival) throws IOException {
+                                  List<dev.mxd.smtp.RcptParameters> recipientDsn, String reason, List<String> verdicts, String id,
+                                  Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
         createPrivately(dir);
         Files.createDirectories(tmp);
@@ -211,7 +231,7 @@ public final class Quarantine {
                 ch.force(true);
             }
             QuarantineEntry entry = new QuarantineEntry(id, arrival, envelope.queueId(), envelope.sender(), envelope.recipients(), reason,
-                    size, verdicts, received);
+                    size, verdicts, received, recipientDsn.size() == envelope.recipients().size() ? recipientDsn : List.of());
             try (FileChannel ch = FileChannel.open(tmpMeta, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 Channels.newOutputStream(ch).write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry.toJson()));
                 ch.force(true);

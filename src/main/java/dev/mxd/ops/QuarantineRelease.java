@@ -6,7 +6,6 @@ import dev.mxd.queue.QueueState;
 import dev.mxd.queue.Spool;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
-import dev.mxd.smtp.RcptParameters;
 import dev.mxd.mail.ClientInfo;
 import dev.mxd.mail.MessageStore;
 import dev.mxd.mail.RcptDecision;
@@ -187,11 +186,13 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         List<Recipient> recipients = new ArrayList<>();
         List<String> refused = new ArrayList<>();
         List<String> refusedAddresses = new ArrayList<>();
-        for (String address : entry.recipients()) {
+        for (int i = 0; i < entry.recipients().size(); i++) {
+            String address = entry.recipients().get(i);
             try {
                 RcptDecision d = policy.decide(Mailbox.parse(address), RELEASE_CLIENT);
                 if (d instanceof RcptDecision.Accept a) {
-                    recipients.add(new Recipient(Mailbox.parse(address), RcptParameters.NONE, a.route()));
+                    // NOTIFY and ORCPT as the sender gave them (RFC 3461): a NOTIFY=NEVER sender gets no bounce of a release
+                    recipients.add(new Recipient(Mailbox.parse(address), entry.dsnOf(i), a.route()));
                 } else {
                     refused.add(address + " (" + ((RcptDecision.Refuse) d).reply().summary() + ")");
                     refusedAddresses.add(address);
@@ -223,8 +224,9 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                 || entry.received().map(QuarantineEntry.Received::smtputf8).orElseGet(() -> eightBitHeaders(released));
         boolean eightBitMime = entry.received().map(QuarantineEntry.Received::eightBitMime).orElse(false) || eightBit(released);
         MailParameters parameters = new MailParameters(OptionalLong.of(entry.size()),
-                eightBitMime ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, utf8, Optional.empty(),
-                Optional.empty()).withRequireTls(entry.received().map(QuarantineEntry.Received::requireTls).orElse(false));
+                eightBitMime ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, utf8,
+                entry.received().flatMap(QuarantineEntry.Received::ret), entry.received().flatMap(QuarantineEntry.Received::envid))
+                .withRequireTls(entry.received().map(QuarantineEntry.Received::requireTls).orElse(false));
         // The recipients the configuration no longer takes stay in the quarantine, in an entry of their own written before
         // the spool gets the others' copy: a failure or crash after it repeats the release (a second entry at worst).
         Optional<QuarantineEntry> kept = routed.refusedAddresses().isEmpty() ? Optional.empty()

@@ -177,6 +177,20 @@ class FilteringStoreTest {
         assertThat(e.queueId()).isEqualTo(((MessageStore.StoreOutcome.Stored) o).queueId());
         assertThat(e.recipients()).containsExactly("alice@example.test");
         assertThat(Files.readString(quarantine.messageFile(e.id()))).startsWith("Received: from client.test").endsWith("\r\n\r\nVIRUS\r\n");
+
+        // The sender's DSN parameters go into the entry with it, for a release to keep (RFC 3461).
+        RcptParameters never = new RcptParameters(java.util.Set.of(dev.mxd.smtp.DsnNotify.NEVER), Optional.of("rfc822;al@old.test"));
+        Transaction t = to("example.test");
+        Transaction withDsn = new Transaction(t.sender(), new MailParameters(java.util.OptionalLong.empty(), MailParameters.Body.SEVEN_BIT,
+                false, Optional.of(dev.mxd.smtp.DsnReturn.HDRS), Optional.of("E1")),
+                List.of(new Recipient(t.recipients().get(0).address(), never, t.recipients().get(0).route())), t.client());
+        send(store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL), withDsn, "Subject: y\r\n\r\nVIRUS\r\n");
+        QuarantineEntry second = quarantine.list(0, 10).entries().stream().filter(x -> !x.id().equals(e.id())).findFirst().orElseThrow();
+        assertThat(second.recipientDsn()).containsExactly(never);
+        assertThat(second.received()).hasValueSatisfying(r -> {
+            assertThat(r.ret()).contains(dev.mxd.smtp.DsnReturn.HDRS);
+            assertThat(r.envid()).contains("E1");
+        });
     }
 
     @Test

@@ -152,6 +152,35 @@ class QuarantineReleaseTest {
     }
 
     /**
+     * RFC 3461: a release asks for the notices the sender asked for: each recipient's NOTIFY and ORCPT, and the
+     * message's RET and ENVID, are kept in the entry and given to the spool (a NOTIFY=NEVER sender got bounces of a
+     * released message, a NOTIFY=SUCCESS one no success notice).
+     */
+    @Test
+    void aReleaseKeepsTheSendersDsnParameters(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        MailParameters mail = new MailParameters(java.util.OptionalLong.empty(), MailParameters.Body.SEVEN_BIT, false,
+                java.util.Optional.of(dev.mxd.smtp.DsnReturn.HDRS), java.util.Optional.of("env-42"));
+        List<dev.mxd.smtp.RcptParameters> dsn = List.of(
+                new dev.mxd.smtp.RcptParameters(java.util.Set.of(dev.mxd.smtp.DsnNotify.NEVER), java.util.Optional.empty()),
+                new dev.mxd.smtp.RcptParameters(java.util.Set.of(dev.mxd.smtp.DsnNotify.SUCCESS, dev.mxd.smtp.DsnNotify.FAILURE),
+                        java.util.Optional.of("rfc822;bob@old.example")));
+        QuarantineEntry entry = q.store(MessageSource.of("Subject: dsn\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
+                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test", "bob@example.test")), mail, dsn, "spam",
+                List.of(), Instant.now());
+        assertThat(q.find(entry.id()).orElseThrow().recipientDsn()).as("kept in the entry's file").isEqualTo(dsn);
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+        String id = ((QuarantineRelease.Outcome.Queued) release.release(entry.id())).queueId();
+        dev.mxd.queue.Envelope e = spool.envelope(QueueState.DEFERRED, id);
+        assertThat(e.recipients()).extracting(r -> r.recipient().dsn()).isEqualTo(dsn);
+        assertThat(e.parameters().ret()).contains(dev.mxd.smtp.DsnReturn.HDRS);
+        assertThat(e.parameters().envid()).contains("env-42");
+    }
+
+    /**
      * A recipient the configuration no longer accepts is not dropped by a release: it stays in the
      * quarantine in an entry of its own (the text, sender and reason kept), the others are queued.
      * A release a crash cut short whose recipients are all refused now goes back into the quarantine
