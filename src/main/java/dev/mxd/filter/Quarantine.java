@@ -172,14 +172,15 @@ public final class Quarantine {
     }
 
     /**
-     * Puts {@code recipients} of a released entry back into the quarantine, as an entry of their own
+     * Puts the recipients at {@code indexes} of a released entry back into the quarantine, as an entry of their own
      * (a new id; the text copied, sender, reason, verdicts and MAIL parameters kept): those a release
      * could not queue, so that none of them is dropped when the released entry is forgotten. Call it
      * before {@link #forget}: a crash in between leaves both, and the release is repeated (this copy
      * made again: a second entry at worst, never a lost recipient).
      */
-    public QuarantineEntry keep(Released r, List<String> recipients) throws IOException {
+    public QuarantineEntry keep(Released r, List<Integer> indexes) throws IOException {
         QuarantineEntry e = r.entry();
+        List<String> recipients = indexes.stream().map(e.recipients()::get).toList();
         // The id follows from the released entry and these recipients: a release repeated after a crash or a failed
         // spool finds the entry it kept before instead of keeping a second copy, which a second release would deliver.
         String id = e.id().substring(0, e.id().indexOf('-')) + "-" + String.format("%08x",
@@ -195,11 +196,7 @@ public final class Quarantine {
         }
         ScanEnvelope envelope = new ScanEnvelope(e.queueId(), e.sender(), recipients, Optional.empty(), Optional.empty(),
                 Optional.empty());
-        List<dev.mxd.smtp.RcptParameters> dsn = new ArrayList<>();
-        for (String kept : recipients) {
-            int at = e.recipients().indexOf(kept);
-            dsn.add(at >= 0 ? e.dsnOf(at) : dev.mxd.smtp.RcptParameters.NONE);
-        }
+        List<dev.mxd.smtp.RcptParameters> dsn = indexes.stream().map(e::dsnOf).toList(); // by position: an address may come twice
         return store(MessageSource.of(r.messageFile()), envelope, e.received(), e.recipientDsn().isEmpty() ? List.of() : dsn,
                 e.reason(), e.verdicts(), id, e.arrival());
     }

@@ -2,7 +2,11 @@ package dev.mxd.mail;
 
 import java.util.List;
 
-/** Where an accepted recipient's mail goes, decided once at RCPT time. */
+/**
+ * Where an accepted recipient's mail goes, decided at RCPT time; a relay route becomes a local one when a
+ * reload makes its domain delivered here (QueueManager.rerouteWith), and a local one narrows to the mailboxes
+ * still without a copy.
+ */
 public sealed interface Route {
 
     /** Final delivery here: the domain is local and the address resolved (aliases, catch-all) to these mailboxes. */

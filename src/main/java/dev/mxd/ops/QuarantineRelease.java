@@ -180,12 +180,12 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
     }
 
     /** The recipients a release queues, and those it cannot: as "address (why)" and as the address alone. */
-    private record Routed(List<Recipient> recipients, List<String> refused, List<String> refusedAddresses) {}
+    private record Routed(List<Recipient> recipients, List<String> refused, List<Integer> refusedIndexes) {}
 
     private Routed route(QuarantineEntry entry) {
         List<Recipient> recipients = new ArrayList<>();
         List<String> refused = new ArrayList<>();
-        List<String> refusedAddresses = new ArrayList<>();
+        List<Integer> refusedIndexes = new ArrayList<>();
         for (int i = 0; i < entry.recipients().size(); i++) {
             String address = entry.recipients().get(i);
             try {
@@ -195,14 +195,14 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                     recipients.add(new Recipient(Mailbox.parse(address), entry.dsnOf(i), a.route()));
                 } else {
                     refused.add(address + " (" + ((RcptDecision.Refuse) d).reply().summary() + ")");
-                    refusedAddresses.add(address);
+                    refusedIndexes.add(i);
                 }
             } catch (IllegalArgumentException e) {
                 refused.add(address + " (" + e.getMessage() + ")");
-                refusedAddresses.add(address);
+                refusedIndexes.add(i);
             }
         }
-        return new Routed(recipients, refused, refusedAddresses);
+        return new Routed(recipients, refused, refusedIndexes);
     }
 
     private Outcome inject(Quarantine.Released released) throws IOException {
@@ -211,7 +211,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         if (routed.recipients().isEmpty()) {
             // A release a crash cut short, for recipients the configuration no longer takes: back into the quarantine,
             // where list, show, delete and a later release see it (in released/ it was out of every operator's sight).
-            QuarantineEntry back = quarantine.keep(released, entry.recipients());
+            QuarantineEntry back = quarantine.keep(released, java.util.stream.IntStream.range(0, entry.recipients().size()).boxed().toList());
             quarantine.forget(released);
             LOG.warn("quarantine {}: none of its recipients is accepted now ({}); put back into the quarantine as {}", entry.id(),
                     String.join(", ", routed.refused()), back.id());
@@ -229,8 +229,8 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                 .withRequireTls(entry.received().map(QuarantineEntry.Received::requireTls).orElse(false));
         // The recipients the configuration no longer takes stay in the quarantine, in an entry of their own written before
         // the spool gets the others' copy: a failure or crash after it repeats the release (a second entry at worst).
-        Optional<QuarantineEntry> kept = routed.refusedAddresses().isEmpty() ? Optional.empty()
-                : Optional.of(quarantine.keep(released, routed.refusedAddresses()));
+        Optional<QuarantineEntry> kept = routed.refusedIndexes().isEmpty() ? Optional.empty()
+                : Optional.of(quarantine.keep(released, routed.refusedIndexes()));
         MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
         try (InputStream in = Files.newInputStream(released.messageFile())) {
             byte[] buf = new byte[64 * 1024];

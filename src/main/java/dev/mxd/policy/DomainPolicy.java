@@ -147,6 +147,12 @@ public final class DomainPolicy implements RecipientPolicy {
                 new Route.Local(config.hostname(), List.of(DomainConfig.POSTMASTER))));
     }
 
+    /** Whether mail for {@code domainKey} (lowercase A-labels, as routes store it) is delivered to mailboxes here. */
+    public boolean deliveredHere(String domainKey) {
+        DomainConfig d = config.domains().get(domainKey);
+        return d != null && deliveredHere(domainKey, d);
+    }
+
     /**
      * A local domain, or a backup domain that {@code delivery.routes} routes {@code local}: its mail goes
      * to its mailboxes here, and only recipients that lead to one are accepted.

@@ -579,7 +579,11 @@ public final class QueueManager implements AutoCloseable {
                         from = state.get();
                         e = pending != null ? pending.envelope() : spool.envelope(from, id);
                     }
-                    e = rerouted(e);
+                    Envelope routed = rerouted(e);
+                    if (routed != e && round != null) {
+                        round.add(Destination.LOCAL); // mail moved to its mailboxes by a reload: tried in this round too
+                    }
+                    e = routed;
                     groups = byDestination(e);
                     if (round != null) {
                         groups.keySet().retainAll(round);
@@ -760,9 +764,21 @@ public final class QueueManager implements AutoCloseable {
      * Where the configuration in force now (after a SIGHUP) delivers a recipient's mail here: its local route,
      * when its domain is delivered here; empty otherwise.
      */
-    @FunctionalInterface
     public interface Rerouting {
-        Rerouting NONE = recipient -> Optional.empty();
+        Rerouting NONE = new Rerouting() {
+            @Override
+            public boolean deliveredHere(String domain) {
+                return false;
+            }
+
+            @Override
+            public Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox recipient) {
+                return Optional.empty();
+            }
+        };
+
+        /** Whether mail for {@code domain} (a relay route's domain, as stored) is delivered here now: asked first, cheaply. */
+        boolean deliveredHere(String domain);
 
         Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox recipient);
     }
@@ -786,7 +802,7 @@ public final class QueueManager implements AutoCloseable {
         List<RecipientStatus> out = null;
         for (int i = 0; i < rs.size(); i++) {
             RecipientStatus r = rs.get(i);
-            if (r.state().done() || !(r.recipient().route() instanceof Route.Relay)) {
+            if (r.state().done() || !(r.recipient().route() instanceof Route.Relay relay) || !rerouting.deliveredHere(relay.domain())) {
                 continue;
             }
             Optional<Route.Local> now = rerouting.localRoute(r.recipient().address());

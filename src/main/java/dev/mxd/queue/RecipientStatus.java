@@ -9,7 +9,7 @@ import java.util.Optional;
 /**
  * One recipient of a spooled message and how far its delivery got.
  *
- * @param recipient the address, DSN parameters and route decided at RCPT time
+ * @param recipient the address, DSN parameters and route (decided at RCPT time; see {@link dev.mxd.mail.Route})
  * @param state     pending, delivered, deferred or failed
  * @param detail    the last reply or error, for logs and bounces ("" when none)
  * @param updated   when the state last changed
