@@ -12,6 +12,7 @@ import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.RcptParameters;
+import dev.mxd.smtp.SmtpReply;
 import dev.mxd.mail.ClientInfo;
 import dev.mxd.mail.MessageStore;
 import dev.mxd.mail.ReceivedMessage;
@@ -61,7 +62,7 @@ public final class DsnNotices implements DeliveryNotices {
     private final String hostname;
     private final Spool store;
     private final LocalMailRoutes routes;
-    private final Recipient postmaster;
+    private final java.util.function.Supplier<Recipient> postmaster;
     private final DsnWriter writer;
     private final Clock clock;
 
@@ -71,6 +72,12 @@ public final class DsnNotices implements DeliveryNotices {
      *                   routed ({@code DomainPolicy.noticePostmaster})
      */
     public DsnNotices(String hostname, Spool store, LocalMailRoutes routes, Recipient postmaster, DsnWriter writer, Clock clock) {
+        this(hostname, store, routes, () -> postmaster, writer, clock);
+    }
+
+    /** With the postmaster asked at each notice, as the configuration in force (SIGHUP) resolves it. */
+    public DsnNotices(String hostname, Spool store, LocalMailRoutes routes, java.util.function.Supplier<Recipient> postmaster,
+                      DsnWriter writer, Clock clock) {
         this.hostname = hostname;
         this.store = store;
         this.routes = routes;
@@ -131,6 +138,7 @@ public final class DsnNotices implements DeliveryNotices {
         if (failures.isEmpty()) {
             return;
         }
+        Recipient postmaster = this.postmaster.get();
         String queued = spool(envelope, text, failures, postmaster, DsnReport.Audience.POSTMASTER, Envelope.Kind.POSTMASTER_NOTICE);
         LOG.warn("{}: undeliverable and {}: notice to the postmaster <{}>: {}", envelope.id(), LogText.safe(why), postmaster.address(),
                 queued);
@@ -145,8 +153,13 @@ public final class DsnNotices implements DeliveryNotices {
         boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
                 && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED)
                 && (audience != DsnReport.Audience.POSTMASTER || envelope.kind() == Envelope.Kind.SENDER_NOTICE);
-        byte[] original = readAtMost(text, (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1));
-        if (original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
+        // A failed notice returned to the postmaster comes whole whatever its size (bounded: a report and at most the
+        // return limit of another message): its report names the recipients its sender was never told of.
+        boolean failedNotice = envelope.kind() == Envelope.Kind.SENDER_NOTICE && audience == DsnReport.Audience.POSTMASTER;
+        int limit = failedNotice ? (int) Math.min(envelope.size(), 4L * DsnWriter.DEFAULT_RETURN_LIMIT)
+                : (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1);
+        byte[] original = readAtMost(text, limit);
+        if (!failedNotice && original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
             original = DsnWriter.headersOf(original);
             full = false;
         }
@@ -199,7 +212,12 @@ public final class DsnNotices implements DeliveryNotices {
             return Optional.empty();
         }
         if (r.reply().isPresent()) {
-            return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, r.reply().get().summary()));
+            // Every line of the server's reply, as Postfix writes it (Gmail's 550 5.1.1 names its help page in its last
+            // line), up to 4,000 characters: a reply may have thousands of lines.
+            SmtpReply reply = r.reply().get();
+            String all = reply.code() + " " + String.join(" ", reply.lines());
+            return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP,
+                    all.length() > 4000 ? all.substring(0, 4000) + " ..." : all));
         }
         return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, r.detail()));
     }

@@ -50,8 +50,9 @@ public final class DsnWriter {
         boolean whole = report.returnFull() && report.original().length <= returnLimit;
         byte[] returned = whole ? report.original() : headersOf(report.original());
         String status = deliveryStatus(report);
-        // RFC 6533 §6: a UTF-8 field (an SMTPUTF8 address) needs the global type; so does an SMTPUTF8 original.
-        boolean global = report.international() || !ascii(status);
+        // RFC 6533 §6: a UTF-8 field (an SMTPUTF8 address) needs the global type; so does an SMTPUTF8 original. Only
+        // those: a remote server's non-ASCII reply text is written with '?' (deliveryStatus), as Postfix masks it.
+        boolean global = report.international();
         String boundary = "=_mxd_" + UUID.randomUUID();
         String human = humanText(report);
         boolean eightBit = !ascii(human) || !ascii(status) || !ascii(returned);
@@ -62,7 +63,8 @@ public final class DsnWriter {
         out.line("Subject: " + subject(report));
         out.line("Date: " + RFC5322.format(Instant.now()));
         out.line("Message-ID: <" + UUID.randomUUID() + "@" + report.reportingMta() + ">");
-        out.line("Auto-Submitted: auto-replied"); // RFC 3834 §5: no auto-reply loops
+        // RFC 3834 §5: no auto-reply loops; the postmaster's copy answers nothing the postmaster sent (Postfix: auto-generated).
+        out.line("Auto-Submitted: " + (report.audience() == DsnReport.Audience.POSTMASTER ? "auto-generated" : "auto-replied"));
         out.line("MIME-Version: 1.0");
         // RFC 6522 §3: report-type is the subtype of the second part.
         out.line("Content-Type: multipart/report; report-type=" + (global ? "global-delivery-status" : "delivery-status") + ";");
@@ -78,6 +80,7 @@ public final class DsnWriter {
         out.line("Content-Transfer-Encoding: " + encoding(human));
         out.line("");
         out.text(human);
+        out.line(""); // RFC 2046 §5.1.1: the CRLF before a boundary is the boundary's: the part keeps its last line end
 
         out.line("--" + boundary);
         out.line("Content-Description: Delivery report");
@@ -85,6 +88,7 @@ public final class DsnWriter {
         out.line("Content-Transfer-Encoding: " + encoding(status));
         out.line("");
         out.text(status);
+        out.line(""); // RFC 3464 §2.1: every field ends with CRLF, the last one too
 
         out.line("--" + boundary);
         boolean undelivered = report.recipients().stream().anyMatch(r -> r.action() == DsnReport.Action.FAILED);
@@ -164,7 +168,8 @@ public final class DsnWriter {
             sb.append(fold("Action: " + r.action().field()));
             sb.append(fold("Status: " + r.status()));
             r.remoteMta().ifPresent(mta -> sb.append(fold("Remote-MTA: dns; " + mta)));
-            r.diagnostic().ifPresent(d -> sb.append(fold("Diagnostic-Code: " + d.type().field() + "; " + oneLine(d.text()))));
+            r.diagnostic().ifPresent(d -> sb.append(fold("Diagnostic-Code: " + d.type().field() + "; "
+                    + (report.international() ? oneLine(d.text()) : asciiOnly(oneLine(d.text()))))));
             sb.append(fold("Last-Attempt-Date: " + RFC5322.format(r.lastAttempt())));
         }
         return sb.toString();
@@ -214,7 +219,13 @@ public final class DsnWriter {
         while (rest.length() > LINE) {
             int cut = rest.lastIndexOf(' ', LINE);
             if (cut <= 0 || rest.substring(0, cut).isBlank()) {
-                cut = rest.indexOf(' ', LINE);
+                // Past the first word, never inside a run of spaces: a line of white space only is obs-FWS (RFC 5322 §4)
+                // and reads as the blank line that ends a recipient's group (RFC 3464 §2.1).
+                int word = 1;
+                while (word < rest.length() && rest.charAt(word) == ' ') {
+                    word++;
+                }
+                cut = rest.indexOf(' ', Math.max(LINE, word));
             }
             int fits = Utf8Text.fitting(rest, MAX_LINE);
             if (cut < 0 || cut > fits) {
@@ -241,6 +252,13 @@ public final class DsnWriter {
         return sb.toString();
     }
 
+    /** Each character that is not ASCII as '?': a report that is not global stays ASCII whatever a server said. */
+    private static String asciiOnly(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> sb.append(c < 0x80 ? (char) c : '?'));
+        return sb.toString();
+    }
+
     private static boolean ascii(String s) {
         return s.chars().allMatch(c -> c < 0x80);
     }
@@ -254,7 +272,11 @@ public final class DsnWriter {
         return true;
     }
 
-    /** The header section of a message: everything before the first empty line. */
+    /**
+     * The header section of a message: everything before the first empty line. When {@code message} (a read cut
+     * at the return limit) holds no empty line, up to its last line end: whole header lines only, never one cut
+     * in the middle (or between its CR and LF, or inside a UTF-8 sequence).
+     */
     static byte[] headersOf(byte[] message) {
         for (int i = 0; i + 1 < message.length; i++) {
             if (message[i] == '\n' && message[i + 1] == '\n') {
@@ -263,6 +285,11 @@ public final class DsnWriter {
             if (i + 3 < message.length && message[i] == '\r' && message[i + 1] == '\n'
                     && message[i + 2] == '\r' && message[i + 3] == '\n') {
                 return Arrays.copyOf(message, i + 2);
+            }
+        }
+        for (int i = message.length - 1; i >= 0; i--) {
+            if (message[i] == '\n') {
+                return Arrays.copyOf(message, i + 1);
             }
         }
         return message;

@@ -219,7 +219,7 @@ public final class ReceivingMx implements AutoCloseable {
                 new VerificationCache(100_000, clock), CALLOUT_LIMIT, 8);
         live.verifyWith(callout);
         LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership));
-        DsnNotices notices = new DsnNotices(config.hostname(), spool, live::routeLocalMail, live.current.noticePostmaster(),
+        DsnNotices notices = new DsnNotices(config.hostname(), spool, live::routeLocalMail, () -> live.current.noticePostmaster(),
                 new DsnWriter(), clock);
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),
                 new RetryPolicy(d.retry().first(), d.retry().max(), d.retry().giveUp()), d.scanInterval(), 10_000),

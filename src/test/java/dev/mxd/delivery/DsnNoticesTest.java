@@ -62,4 +62,15 @@ class DsnNoticesTest {
                 .contains(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, "NXDOMAIN: dest.test does not exist"));
         assertThat(line("", Optional.empty()).diagnostic()).isEmpty();
     }
+
+    /** Every line of a multi-line reply goes into the Diagnostic-Code, as Postfix writes it (the first alone cut Gmail's sentence and help link off). */
+    @Test
+    void aMultiLineReplyIsDiagnosedWhole() {
+        SmtpReply gmail = SmtpReply.of(550, List.of("5.1.1 The email account that you tried to reach does not exist. Please try",
+                "5.1.1 double-checking the recipient's email address for typos or", "5.1.1 https://support.google.com/mail/?p=NoSuchUser"));
+        String at = "mx.gmail.test[192.0.2.9]:25";
+        assertThat(line(at + " refused RCPT TO:<bob@dest.test>: " + gmail.summary(), Optional.of(at), Optional.of(gmail)).diagnostic())
+                .hasValueSatisfying(d -> assertThat(d.text()).startsWith("550 5.1.1 The email account").contains("double-checking")
+                        .endsWith("?p=NoSuchUser"));
+    }
 }

@@ -183,6 +183,49 @@ class DsnWriterTest {
         });
         assertThat(field.replace("\r\n", "").replace(" ", "")).isEqualTo(("Diagnostic-Code: smtp; " + diagnostic).replace(" ", ""));
         MimeMultipart mp = (MimeMultipart) parse(dsn).getContent();
-        assertThat(text(mp.getBodyPart(1)).replace("\r\n ", "")).contains(token);
+        // Not an SMTPUTF8 report: the server's non-ASCII characters are written as '?'.
+        assertThat(text(mp.getBodyPart(1)).replace("\r\n ", "")).contains(token.replace('\u00e9', '?'));
+    }
+
+    /** A report with one failed recipient whose server said {@code diagnostic}; for the postmaster when {@code postmaster}. */
+    private static DsnReport saying(String diagnostic, boolean postmaster, byte[] original) {
+        DsnReport.Recipient failed = new DsnReport.Recipient("bob@example.org", Optional.empty(), DsnReport.Action.FAILED, "5.1.1",
+                Optional.of("mx1.example.org"), Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP, diagnostic)),
+                Instant.parse("2026-11-26T10:05:00Z"));
+        return new DsnReport("mx.example.test", "Q1", Optional.empty(), postmaster ? "postmaster@example.test" : "alice@example.test",
+                postmaster ? DsnReport.Audience.POSTMASTER : DsnReport.Audience.SENDER, Instant.parse("2026-11-26T10:00:00Z"),
+                List.of(failed), false, false, original);
+    }
+
+    /**
+     * A remote server's non-ASCII reply does not make the report global (that is for SMTPUTF8 mail, RFC 6533): its
+     * characters are written as '?', as Postfix masks them; a run of spaces is never folded into a line of white
+     * space only (obs-FWS, and a blank line ends a recipient's group); the status part keeps its last CRLF
+     * (RFC 2046 §5.1.1 gives the one before the boundary to the boundary); the postmaster's copy is auto-generated.
+     */
+    @Test
+    void theReportStaysAsciiWellFoldedAndEndsItsLastField() throws Exception {
+        byte[] bytes = new DsnWriter().write(saying("550 5.1.1 Benutzer unbekannt \u2013 " + " ".repeat(200) + "blocked", false, ORIGINAL));
+        MimeMessage m = parse(bytes);
+        assertThat(m.getContentType()).contains("report-type=delivery-status").doesNotContain("global");
+        MimeMultipart mp = (MimeMultipart) m.getContent();
+        String status = text(mp.getBodyPart(1));
+        assertThat(status).contains("Diagnostic-Code: smtp; 550 5.1.1 Benutzer unbekannt ? ").endsWith("\r\n");
+        assertThat(status.chars().allMatch(c -> c < 0x80)).isTrue();
+        assertThat(status.split("\r\n", -1)).as("no line of white space only").noneSatisfy(l -> assertThat(l).isNotEmpty().isBlank());
+        assertThat(status.split("\r\n\r\n")).as("one per-message group, one recipient group").hasSize(2);
+        assertThat(text(mp.getBodyPart(0))).endsWith("\r\n");
+        assertThat(m.getHeader("Auto-Submitted")[0]).isEqualTo("auto-replied");
+        assertThat(parse(new DsnWriter().write(saying("550 no", true, ORIGINAL))).getHeader("Auto-Submitted")[0])
+                .as("RFC 3834 §5: the postmaster's copy answers nothing").isEqualTo("auto-generated");
+    }
+
+    /** A header section longer than what is read of it comes back as whole lines, never cut inside one or between CR and LF. */
+    @Test
+    void aCutHeaderSectionEndsAtItsLastWholeLine() {
+        byte[] cut = ("Subject: s\r\nX-Big: " + "a".repeat(100)).getBytes(StandardCharsets.US_ASCII);
+        assertThat(new String(DsnWriter.headersOf(cut), StandardCharsets.US_ASCII)).isEqualTo("Subject: s\r\n");
+        byte[] betweenCrAndLf = "Subject: s\r\nTo: b@x.test\r".getBytes(StandardCharsets.US_ASCII);
+        assertThat(new String(DsnWriter.headersOf(betweenCrAndLf), StandardCharsets.US_ASCII)).isEqualTo("Subject: s\r\n");
     }
 }
