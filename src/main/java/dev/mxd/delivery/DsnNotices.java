@@ -59,6 +59,9 @@ public final class DsnNotices implements DeliveryNotices {
         Optional<Route> route(Mailbox recipient);
     }
 
+    /** The most of a failed notice returned to the postmaster: its report and the return limit of what it returned, with room. */
+    static final int FAILED_NOTICE_LIMIT = 4 * DsnWriter.DEFAULT_RETURN_LIMIT;
+
     private final String hostname;
     private final Spool store;
     private final LocalMailRoutes routes;
@@ -156,15 +159,15 @@ public final class DsnNotices implements DeliveryNotices {
         // A failed notice returned to the postmaster comes whole whatever its size (bounded: a report and at most the
         // return limit of another message): its report names the recipients its sender was never told of.
         boolean failedNotice = envelope.kind() == Envelope.Kind.SENDER_NOTICE && audience == DsnReport.Audience.POSTMASTER;
-        int limit = failedNotice ? (int) Math.min(envelope.size(), 4L * DsnWriter.DEFAULT_RETURN_LIMIT)
-                : (int) Math.min(envelope.size(), DsnWriter.DEFAULT_RETURN_LIMIT + 1);
-        byte[] original = readAtMost(text, limit);
-        if (!failedNotice && original.length > DsnWriter.DEFAULT_RETURN_LIMIT) {
+        int most = failedNotice ? FAILED_NOTICE_LIMIT : DsnWriter.DEFAULT_RETURN_LIMIT;
+        byte[] original = readAtMost(text, (int) Math.min(envelope.size(), most + 1L));
+        if (original.length > most) { // larger than it may come back: its header only (a notice that large names thousands)
             original = DsnWriter.headersOf(original);
             full = false;
         }
         boolean international = envelope.parameters().smtputf8();
-        byte[] dsn = writer.write(new DsnReport(hostname, envelope.id(), envelope.parameters().envid(), to.address().toString(),
+        DsnWriter w = failedNotice ? new DsnWriter(FAILED_NOTICE_LIMIT) : writer; // its own limit, not the return limit
+        byte[] dsn = w.write(new DsnReport(hostname, envelope.id(), envelope.parameters().envid(), to.address().toString(),
                 audience, envelope.arrival(), lines, full, international, original));
         MailParameters params = new MailParameters(OptionalLong.empty(),
                 eightBit(dsn) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, international,
