@@ -61,6 +61,7 @@ public final class DsnNotices implements DeliveryNotices {
 
     /** The most of a failed notice returned to the postmaster: its report and the return limit of what it returned, with room. */
     static final int FAILED_NOTICE_LIMIT = 4 * DsnWriter.DEFAULT_RETURN_LIMIT;
+    private static final DsnWriter FAILED_NOTICE_WRITER = new DsnWriter(FAILED_NOTICE_LIMIT);
 
     private final String hostname;
     private final Spool store;
@@ -153,12 +154,12 @@ public final class DsnNotices implements DeliveryNotices {
         // RET is about failure notices (RFC 3461 §4.3): one that reports no failure (delivered, relayed) carries the header only.
         // The postmaster gets the original's header only (another's mail is not theirs to read), except for a
         // failed notice: that one is returned whole, since it is what names the recipients the sender was never told of.
-        boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
-                && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED)
-                && (audience != DsnReport.Audience.POSTMASTER || envelope.kind() == Envelope.Kind.SENDER_NOTICE);
-        // A failed notice returned to the postmaster comes whole whatever its size (bounded: a report and at most the
+        // A failed notice returned to the postmaster comes whole up to its own, larger limit (a report and at most the
         // return limit of another message): its report names the recipients its sender was never told of.
         boolean failedNotice = envelope.kind() == Envelope.Kind.SENDER_NOTICE && audience == DsnReport.Audience.POSTMASTER;
+        boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
+                && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED)
+                && (audience != DsnReport.Audience.POSTMASTER || failedNotice);
         int most = failedNotice ? FAILED_NOTICE_LIMIT : DsnWriter.DEFAULT_RETURN_LIMIT;
         byte[] original = readAtMost(text, (int) Math.min(envelope.size(), most + 1L));
         if (original.length > most) { // larger than it may come back: its header only (a notice that large names thousands)
@@ -166,8 +167,7 @@ public final class DsnNotices implements DeliveryNotices {
             full = false;
         }
         boolean international = envelope.parameters().smtputf8();
-        DsnWriter w = failedNotice ? new DsnWriter(FAILED_NOTICE_LIMIT) : writer; // its own limit, not the return limit
-        byte[] dsn = w.write(new DsnReport(hostname, envelope.id(), envelope.parameters().envid(), to.address().toString(),
+        byte[] dsn = (failedNotice ? FAILED_NOTICE_WRITER : writer).write(new DsnReport(hostname, envelope.id(), envelope.parameters().envid(), to.address().toString(),
                 audience, envelope.arrival(), lines, full, international, original));
         MailParameters params = new MailParameters(OptionalLong.empty(),
                 eightBit(dsn) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, international,

@@ -149,9 +149,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
             }
             probes.incrementAndGet();
             ClientSettings timed = client.withTimeouts(ClientSettings.Timeouts.all(Duration.ofNanos(left)));
-            OpenResult opened = open(route, timed);
+            OpenResult opened = RemoteDeliveryAgent.open(route, timed, routes.port());
             if (opened instanceof OpenResult.Failed f && f.failure().tlsFailed() && client.tls() == TlsPolicy.OPPORTUNISTIC) {
-                opened = open(route, timed.withTls(TlsPolicy.NONE));
+                opened = RemoteDeliveryAgent.open(route, timed.withTls(TlsPolicy.NONE), routes.port());
             }
             if (opened instanceof OpenResult.Failed f) {
                 tried.add(f.failure().detail());
@@ -197,11 +197,5 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     @Override
     public void close() {
         pool.shutdownNow();
-    }
-
-    /** A session with {@code route}; on the delivery port, one that greets as this host is refused as a loop (a NAT), as delivery does. */
-    private OpenResult open(MxRoute route, ClientSettings settings) {
-        return route.port() == routes.port() ? SmtpConnection.openToMx(route.socketAddress(), route.host(), settings)
-                : SmtpConnection.open(route.socketAddress(), route.host(), settings);
     }
 }

@@ -510,8 +510,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)))).orElse(null);
         boolean cached = connection != null;
         if (connection == null) {
-            OpenResult opened = route.port() == selector.port() ? SmtpConnection.openToMx(route.socketAddress(), route.host(), settings)
-                    : SmtpConnection.open(route.socketAddress(), route.host(), settings);
+            OpenResult opened = open(route, settings, selector.port());
             if (opened instanceof OpenResult.Failed f) {
                 if (report) {
                     recordTls(domain, route, decision, f.failure());
@@ -551,6 +550,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         boolean dsn = connection.offersDsn();
         connections.release(route.socketAddress(), connection);
         return new Try(Optional.of(done), "", Map.of(), Optional.empty(), dsn);
+    }
+
+    /**
+     * A session with {@code route}: on {@code deliveryPort}, the port this host takes mail on, one whose server answers
+     * EHLO with our own name fails as a loop (this host behind a NAT); on another port a server is another MTA.
+     */
+    static OpenResult open(MxRoute route, ClientSettings settings, int deliveryPort) {
+        return route.port() == deliveryPort ? SmtpConnection.openToMx(route.socketAddress(), route.host(), settings)
+                : SmtpConnection.open(route.socketAddress(), route.host(), settings);
     }
 
     private Try retryWithoutTlsOrFail(MxRoute route, OutboundEnvelope transaction, ClientSettings settings,

@@ -73,8 +73,8 @@ public final class MxResolver {
         List<String> warnings = new ArrayList<>();
         // Each question has its budget (dns.deadline; an exchange's AAAA and A questions share one), and the whole
         // resolution three: a zone that does not answer for the best exchange's addresses leaves the next exchange's
-        // lookups their own time, and a
-        // domain with many such exchanges still ends (the ones left when the time is up count as failed lookups).
+        // lookups their own time, and a domain with many such exchanges still ends (the ones left when the time is up
+        // count as failed lookups).
         long deadline = dns.deadline(3);
         DnsAnswer answer = dns.query(name, Type.MX, Math.min(dns.deadline(), deadline));
         if (answer instanceof DnsAnswer.NoSuchName) {

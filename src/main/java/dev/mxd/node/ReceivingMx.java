@@ -230,17 +230,8 @@ public final class ReceivingMx implements AutoCloseable {
         queue.onDelivery(recent::add);
         queue.onFlush(remote); // a flush forgets dead MX hosts, as Postfix's postqueue -f does
         // Queued relay mail for a domain a SIGHUP made local goes to its mailboxes (Postfix re-resolves in its active queue).
-        queue.rerouteWith(new QueueManager.Rerouting() {
-            @Override
-            public boolean deliveredHere(String domain) {
-                return live.deliveredHere(domain);
-            }
-
-            @Override
-            public Optional<Route.Local> localRoute(Mailbox m) {
-                return live.routeLocalMail(m).filter(Route.Local.class::isInstance).map(Route.Local.class::cast);
-            }
-        });
+        queue.rerouteWith((m, relayDomain) -> live.deliveredHere(relayDomain)
+                ? live.routeLocalMail(m).filter(Route.Local.class::isInstance).map(Route.Local.class::cast) : Optional.empty());
         queue.start();
         SmtpServer server = null;
         try {

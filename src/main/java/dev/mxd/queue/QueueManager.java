@@ -762,25 +762,14 @@ public final class QueueManager implements AutoCloseable {
 
     /**
      * Where the configuration in force now (after a SIGHUP) delivers a recipient's mail here: its local route,
-     * when its domain is delivered here; empty otherwise.
+     * when {@code relayDomain} (its relay route's domain, as stored) is delivered here; empty otherwise. Asked for
+     * every relay recipient of every attempt: the domain check comes first and is a map lookup.
      */
+    @FunctionalInterface
     public interface Rerouting {
-        Rerouting NONE = new Rerouting() {
-            @Override
-            public boolean deliveredHere(String domain) {
-                return false;
-            }
+        Rerouting NONE = (recipient, relayDomain) -> Optional.empty();
 
-            @Override
-            public Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox recipient) {
-                return Optional.empty();
-            }
-        };
-
-        /** Whether mail for {@code domain} (a relay route's domain, as stored) is delivered here now: asked first, cheaply. */
-        boolean deliveredHere(String domain);
-
-        Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox recipient);
+        Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox recipient, String relayDomain);
     }
 
     private volatile Rerouting rerouting = Rerouting.NONE;
@@ -802,10 +791,10 @@ public final class QueueManager implements AutoCloseable {
         List<RecipientStatus> out = null;
         for (int i = 0; i < rs.size(); i++) {
             RecipientStatus r = rs.get(i);
-            if (r.state().done() || !(r.recipient().route() instanceof Route.Relay relay) || !rerouting.deliveredHere(relay.domain())) {
+            if (r.state().done() || !(r.recipient().route() instanceof Route.Relay relay)) {
                 continue;
             }
-            Optional<Route.Local> now = rerouting.localRoute(r.recipient().address());
+            Optional<Route.Local> now = rerouting.localRoute(r.recipient().address(), relay.domain());
             if (now.isPresent()) {
                 if (out == null) {
                     out = new ArrayList<>(rs);

@@ -36,17 +36,8 @@ class ReroutingTest extends QueueManagerTestBase {
         queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
                 local, remote, (e, text, rs) -> { }, Clock.systemUTC());
-        queue.rerouteWith(new QueueManager.Rerouting() {
-            @Override
-            public boolean deliveredHere(String domain) {
-                return domain.equals("promoted.test");
-            }
-
-            @Override
-            public Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox m) {
-                return Optional.of(new Route.Local("promoted.test", List.of(m.localKey())));
-            }
-        });
+        queue.rerouteWith((m, relayDomain) -> relayDomain.equals("promoted.test")
+                ? Optional.of(new Route.Local("promoted.test", List.of(m.localKey()))) : Optional.empty());
         store(spool, relayed("carol@promoted.test"), relayed("dave@elsewhere.test"));
         queue.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));

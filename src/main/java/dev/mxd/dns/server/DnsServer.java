@@ -371,7 +371,7 @@ public final class DnsServer implements AutoCloseable {
             DataInputStream in = new DataInputStream(new BufferedInputStream(connection.getInputStream()));
             OutputStream out = new BufferedOutputStream(connection.getOutputStream());
             while (!closing) {
-                byte[] frame;
+                byte[] query;
                 int length;
                 try {
                     int high = in.read(); // waiting for a query: the idle timeout
@@ -387,16 +387,14 @@ public final class DnsServer implements AutoCloseable {
                                     connection.getRemoteSocketAddress(), length, limits.maxRequestBytes());
                             return;
                         }
-                        byte[] query = new byte[length];
+                        query = new byte[length];
                         in.readFully(query);
-                        frame = query;
                     } finally {
                         lengthDue.cancel(false);
                     }
                 } catch (EOFException | SocketTimeoutException closedOrIdle) {
                     return;
                 }
-                byte[] query = frame;
                 Optional<byte[]> answer = responder.respond(query, length, QueryResponder.Transport.TCP,
                         (InetSocketAddress) connection.getRemoteSocketAddress());
                 if (answer.isEmpty()) {
