@@ -33,7 +33,9 @@ class PromotedBackupTest {
             Path box = mx.mx().maildir("example.org", "carol").resolve("new");
             assertThat(Await.within(Duration.ofSeconds(10), () -> Files.isDirectory(box) && Files.list(box).count() == 1))
                     .as("delivered to carol's Maildir").isTrue();
-            assertThat(mx.mx().spool().state(id)).isEmpty();
+            // The copy is in the Maildir before the spool lets the message go: wait for that too.
+            assertThat(Await.within(Duration.ofSeconds(10), () -> mx.mx().spool().state(id).isEmpty())).as("removed from the spool")
+                    .isTrue();
         }
     }
 }
