@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -553,7 +554,9 @@ public final class QueueManager implements AutoCloseable {
     void process(String id) {
         boolean kept = false; // set aside: it stays in memory, waiting for a destination
         Destination grant = granted.remove(id); // a slot handed over while the message waited
-        Set<Destination> round = owed.remove(id);
+        Set<Destination> owedRound = owed.remove(id);
+        // a copy that can grow: a reroute below adds the local destination to it
+        Set<Destination> round = owedRound == null ? null : new HashSet<>(owedRound);
         Spool.Accepted accepted = fresh.remove(id); // just accepted: its envelope as written, unless an attempt came first
         try {
             Envelope e;

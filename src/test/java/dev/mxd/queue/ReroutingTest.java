@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,5 +45,53 @@ class ReroutingTest extends QueueManagerTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));
         assertThat(localDeliveries).containsExactly("carol@promoted.test Local[domain=promoted.test, mailboxes=[carol]]");
         assertThat(remoteDeliveries).containsExactly("dave@elsewhere.test");
+    }
+
+    /**
+     * The same while the domain's slots are full: mail waiting for a slot when the reload comes is
+     * delivered to its mailboxes as soon as it gets one (the round it waited in gained the local
+     * destination; the set it was kept in could not grow, and every waiting message was deferred
+     * with an error, one after the other).
+     */
+    @Test
+    void mailWaitingForASlotWhenTheDomainBecomesLocalGoesToItsMailboxes() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
+        List<String> localDeliveries = new CopyOnWriteArrayList<>();
+        List<String> remoteDeliveries = new CopyOnWriteArrayList<>();
+        CountDownLatch remoteStarted = new CountDownLatch(1);
+        CountDownLatch remoteMayEnd = new CountDownLatch(1);
+        DeliveryAgent local = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
+            localDeliveries.add(r.recipient().address().toString());
+            return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty());
+        }).toList();
+        DeliveryAgent remote = (e, text, rs) -> {
+            remoteStarted.countDown();
+            try {
+                remoteMayEnd.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            return rs.stream().<DeliveryResult>map(r -> {
+                remoteDeliveries.add(r.recipient().address().toString());
+                return new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
+            }).toList();
+        };
+        // one slot per destination, and a first retry an hour away: a message deferred by the fault would stay
+        queue = new QueueManager(spool, new QueueManager.Settings(4, 1,
+                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(2), Duration.ofDays(1)), Duration.ofMillis(100), 100),
+                local, remote, (e, text, rs) -> { }, Clock.systemUTC());
+        store(spool, relayed("a1@promoted.test"));
+        store(spool, relayed("a2@promoted.test"));
+        store(spool, relayed("a3@promoted.test"));
+        queue.start();
+        assertThat(remoteStarted.await(10, TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(300); // the other two find the one slot taken and wait for it
+        queue.rerouteWith((m, relayDomain) -> relayDomain.equals("promoted.test")
+                ? Optional.of(new Route.Local("promoted.test", List.of(m.localKey()))) : Optional.empty());
+        remoteMayEnd.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));
+        assertThat(remoteDeliveries).hasSize(1); // the one being relayed when the reload came
+        assertThat(localDeliveries).hasSize(2);
+        assertThat(spool.count(QueueState.HOLD)).isZero();
     }
 }
