@@ -161,14 +161,25 @@ public final class DsnNotices implements DeliveryNotices {
                 && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED)
                 && (audience != DsnReport.Audience.POSTMASTER || failedNotice);
         int most = failedNotice ? FAILED_NOTICE_LIMIT : DsnWriter.DEFAULT_RETURN_LIMIT;
-        byte[] original = readAtMost(text, (int) Math.min(envelope.size(), most + 1L));
+        byte[] original;
+        boolean unread = false;
+        try {
+            original = readAtMost(text, (int) Math.min(envelope.size(), most + 1L));
+        } catch (IOException gone) {
+            // The text is gone or unreadable (an I/O error, removed by hand): every attempt failed on it, and without
+            // this the notice failed too and the message was retried for ever, its sender never told.
+            LOG.error("{}: cannot read the message's text for its notice ({}); the notice goes without it",
+                    envelope.id(), LogText.safe(gone.toString()));
+            original = new byte[0];
+            unread = true;
+        }
         if (original.length > most) { // larger than it may come back: its header only (a notice that large names thousands)
             original = DsnWriter.headersOf(original);
             full = false;
         }
         boolean international = envelope.parameters().smtputf8();
         byte[] dsn = (failedNotice ? FAILED_NOTICE_WRITER : writer).write(new DsnReport(hostname, envelope.id(), envelope.parameters().envid(), to.address().toString(),
-                audience, envelope.arrival(), lines, full, international, original));
+                audience, envelope.arrival(), lines, full, international, original, unread));
         MailParameters params = new MailParameters(OptionalLong.empty(),
                 eightBit(dsn) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, international,
                 Optional.empty(), Optional.empty(), envelope.parameters().requireTls());

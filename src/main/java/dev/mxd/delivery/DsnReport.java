@@ -17,11 +17,19 @@ import java.util.Optional;
  * @param recipients       one entry per recipient being reported
  * @param returnFull       RET=FULL (the whole message comes back) or RET=HDRS (headers only)
  * @param international    the original came with SMTPUTF8: it and the report go back as RFC 6533 message/global*
- * @param original         the original message as it was spooled
+ * @param original         the original message as it was spooled (empty when it could not be read)
+ * @param originalUnread   the original's text could not be read from the spool (gone, or an I/O error): the
+ *                         notice goes without it, saying so, rather than not at all
  */
 public record DsnReport(String reportingMta, String queueId, Optional<String> envelopeId, String notifyTo, Audience audience,
                         Instant arrival, List<Recipient> recipients, boolean returnFull, boolean international,
-                        byte[] original) {
+                        byte[] original, boolean originalUnread) {
+
+    /** A report that returns the original (or its header) as read from the spool. */
+    public DsnReport(String reportingMta, String queueId, Optional<String> envelopeId, String notifyTo, Audience audience,
+                     Instant arrival, List<Recipient> recipients, boolean returnFull, boolean international, byte[] original) {
+        this(reportingMta, queueId, envelopeId, notifyTo, audience, arrival, recipients, returnFull, international, original, false);
+    }
 
     public DsnReport {
         recipients = List.copyOf(recipients);

@@ -90,14 +90,16 @@ public final class DsnWriter {
         out.text(status);
         out.line(""); // RFC 3464 §2.1: every field ends with CRLF, the last one too
 
-        out.line("--" + boundary);
-        boolean undelivered = report.recipients().stream().anyMatch(r -> r.action() == DsnReport.Action.FAILED);
-        out.line("Content-Description: " + (undelivered ? "Undelivered " : "") + (whole ? "Message" : "Message Headers"));
-        out.line("Content-Type: " + returnedType(whole, report.international()));
-        out.line("Content-Transfer-Encoding: " + (ascii(returned) ? "7bit" : "8bit"));
-        out.line("");
-        out.octets(returned);
-        out.line("");
+        if (!report.originalUnread()) { // RFC 3464 §2: the third part is optional; without the text there is none to give
+            out.line("--" + boundary);
+            boolean undelivered = report.recipients().stream().anyMatch(r -> r.action() == DsnReport.Action.FAILED);
+            out.line("Content-Description: " + (undelivered ? "Undelivered " : "") + (whole ? "Message" : "Message Headers"));
+            out.line("Content-Type: " + returnedType(whole, report.international()));
+            out.line("Content-Transfer-Encoding: " + (ascii(returned) ? "7bit" : "8bit"));
+            out.line("");
+            out.octets(returned);
+            out.line("");
+        }
         out.line("--" + boundary + "--");
         return out.bytes();
     }
@@ -148,6 +150,10 @@ public final class DsnWriter {
             r.remoteMta().ifPresent(mta -> sb.append("  Remote host: ").append(mta).append("\r\n"));
             r.diagnostic().ifPresent(d -> sb.append(fold("  It said: " + oneLine(d.text()))));
             sb.append("  Status: ").append(r.status()).append("\r\n\r\n");
+        }
+        if (report.originalUnread()) {
+            sb.append("The message's text could not be read from this system's queue, so it is not attached;\r\n"
+                    + "the postmaster's log has the reason.\r\n\r\n");
         }
         sb.append("Queue id: ").append(report.queueId()).append("\r\n");
         return sb.toString();
