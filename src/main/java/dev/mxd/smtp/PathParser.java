@@ -37,8 +37,8 @@ final class PathParser {
 
     /**
      * The argument of EHLO or HELO, all of it: a Domain or an address literal (RFC 5321 §4.1.1.1).
-     * Two things real clients send are let through that a path's domain refuses: an underscore in a
-     * label (Windows host names) and a final dot. A name with U-labels must have an A-label form
+     * Two things real clients send are let through: an underscore in a label (Windows host names),
+     * as in a path's domain, and a final dot. A name with U-labels must have an A-label form
      * (RFC 5890), which the Received field then shows. No control character, space or other
      * character outside the grammar passes: the name is echoed, logged and written into a header.
      */
@@ -110,6 +110,12 @@ final class PathParser {
             if (peek() == '.' && finalDot()) {
                 i++; // "user@example.org.": the root's dot, dropped as Postfix's trivial-rewrite drops it
             }
+            // RFC 6531 §3.3: U-labels must be valid (RFC 5890); one that has no A-label form (a Unicode space, a label
+            // too long once encoded) names no domain, and would have been looked up as one name and filed as another.
+            if (!domain.chars().allMatch(c -> c < 0x80) && Mailbox.asciiDomain(domain).isEmpty()) {
+                throw new IllegalArgumentException("domain '" + domain + "' is not a valid internationalized domain name"
+                        + " (it has no IDNA A-label form, RFC 5890)");
+            }
         }
         return new Mailbox(local, domain);
     }
@@ -167,7 +173,7 @@ final class PathParser {
         return domain(false);
     }
 
-    /** A domain; {@code hello}: an EHLO name, whose labels may hold '_' and which may end in a dot ({@link #helloName}). */
+    /** A domain; {@code hello}: an EHLO name, which may end in a dot ({@link #helloName}). */
     private String domain(boolean hello) {
         int start = i;
         do {
@@ -175,8 +181,9 @@ final class PathParser {
                 i++; // the dot
             }
             int label = i;
-            while (!atEnd() && (isLetDig(s.charAt(i)) || s.charAt(i) == '-' || isUtf8NonAscii(s.charAt(i))
-                    || hello && s.charAt(i) == '_')) {
+            // '_' is no LDH character, but real host names have it (Windows hosts, internal mail domains); Postfix's
+            // smtpd takes it in addresses as in EHLO names, so mxd does too
+            while (!atEnd() && (isLetDig(s.charAt(i)) || s.charAt(i) == '-' || s.charAt(i) == '_' || isUtf8NonAscii(s.charAt(i)))) {
                 i++;
             }
             if (i == label || s.charAt(label) == '-' || s.charAt(i - 1) == '-' || i - label > 63) {

@@ -197,6 +197,14 @@ public sealed interface SmtpCommand {
         return out;
     }
 
+    private static long parseOrMax(String digits) {
+        try {
+            return Long.parseLong(digits);
+        } catch (NumberFormatException overflow) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     private static MailParameters mailParameters(String rest) {
         OptionalLong size = OptionalLong.empty();
         MailParameters.Body body = MailParameters.Body.SEVEN_BIT;
@@ -209,10 +217,11 @@ public sealed interface SmtpCommand {
             String value = kv[1];
             switch (key) {
                 case "SIZE" -> {
-                    if (value == null || !value.matches("\\d{1,18}")) {
+                    if (value == null || !value.matches("\\d{1,20}")) {
                         throw new IllegalArgumentException("SIZE needs a number of octets (RFC 1870)");
                     }
-                    size = OptionalLong.of(Long.parseLong(value));
+                    // RFC 1870 allows 20 digits: a size past a long's range is past any limit, so it is that limit's 552
+                    size = OptionalLong.of(value.length() < 19 ? Long.parseLong(value) : parseOrMax(value));
                 }
                 case "BODY" -> {
                     String v = value == null ? "" : value.toUpperCase(Locale.ROOT);

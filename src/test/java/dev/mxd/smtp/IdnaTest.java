@@ -36,6 +36,10 @@ class IdnaTest {
         assertThatThrownBy(() -> Idna.toAscii("a".repeat(64) + ".test")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Idna.toAscii(".example.com")).as("as java.net.IDN: an empty label").isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Idna.toAscii("mx..example.com")).isInstanceOf(IllegalArgumentException.class);
+        // STD3: a label that maps to a space or a symbol has no A-label form (it was "example.test " for U+3000)
+        assertThatThrownBy(() -> Idna.toAscii("example.test\u3000")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Idna.toAscii("ex\u00A0ample.test")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Idna.toAscii("a\uFF0Fb.test")).as("a fullwidth solidus maps to '/'").isInstanceOf(IllegalArgumentException.class);
         assertThat(Idna.toAscii("example.com.")).isEqualTo("example.com.");
     }
 

@@ -84,6 +84,26 @@ class SmtpCommandTest {
     }
 
     /** "user@example.org." names the same domain (the root's dot): taken, the dot dropped, as Postfix drops it. */
+    /**
+     * A domain that has no A-label form names no domain: one written with a Unicode space next to a
+     * real domain was looked up as that domain and filed in a Maildir of another name (U+3000 mapped
+     * to an ASCII space), and one whose label was too long once encoded made the lookup throw and
+     * dropped the connection without a reply. An underscore is taken, as Postfix's smtpd takes it.
+     */
+    @Test
+    void aPathsDomainMustHaveAnALabelFormAndMayHoldAnUnderscore() {
+        for (String bad : new String[] {"alice@example.test\u3000", "alice@example.test\u00A0", "alice@\u1680example.test",
+            "alice@ex\u2003ample.test", "u@" + "\u00e9".repeat(60) + ".test"}) {
+            SmtpReply r = invalid("RCPT TO:<" + bad + "> ");
+            assertThat(r.code()).as(bad).isEqualTo(501);
+            assertThat(invalid("MAIL FROM:<" + bad + ">").code()).as(bad).isEqualTo(501);
+        }
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<u@b\u00fccher.example>")).recipient().domainKey()).isEqualTo("xn--bcher-kva.example");
+        SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:<bounce@mail_out.example.org>");
+        assertThat(m.sender()).map(Mailbox::toString).contains("bounce@mail_out.example.org");
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@mail_in.example.org>")).recipient().domainKey()).isEqualTo("mail_in.example.org");
+    }
+
     @Test
     void aFinalDotInThePathsDomainIsDropped() {
         SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) parse("RCPT TO:<alice@b.example.> NOTIFY=NEVER");
@@ -129,6 +149,15 @@ class SmtpCommandTest {
         assertThat(invalid("RCPT TO:<a@b.example").code()).isEqualTo(501);
         assertThat(invalid("RCPT TO:<>").code()).isEqualTo(501);
         assertThat(SmtpCommand.parse(new byte[] {'V', 'R', 'F', 'Y', ' ', (byte) 0xff})).isInstanceOf(SmtpCommand.Invalid.class);
+    }
+
+    @Test
+    void aSizeOfTwentyDigitsIsANumberPastEveryLimit() { // RFC 1870: size-value = 1*20DIGIT
+        assertThat(((SmtpCommand.Mail) parse("MAIL FROM:<a@b.example> SIZE=99999999999999999999")).parameters().size())
+                .hasValue(Long.MAX_VALUE);
+        assertThat(((SmtpCommand.Mail) parse("MAIL FROM:<a@b.example> SIZE=1234567890123456789")).parameters().size())
+                .hasValue(1234567890123456789L);
+        assertThat(invalid("MAIL FROM:<a@b.example> SIZE=123456789012345678901").code()).isEqualTo(501);
     }
 
     @Test
