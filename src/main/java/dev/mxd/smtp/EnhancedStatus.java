@@ -70,6 +70,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus ROUTING_LOOP = new EnhancedStatus(5, 4, 6);
     /** 5.5.1: invalid command (bad sequence, protocol error). */
     public static final EnhancedStatus INVALID_COMMAND = new EnhancedStatus(5, 5, 1);
+    /** 5.5.0: a protocol error, such as text sent before the reply to DATA (Postfix's "SMTP protocol synchronization"). */
+    public static final EnhancedStatus PROTOCOL_ERROR = new EnhancedStatus(5, 5, 0);
     /** 5.5.2: syntax error (command not recognized, bare line ending). */
     public static final EnhancedStatus SYNTAX_ERROR = new EnhancedStatus(5, 5, 2);
     /** 5.5.4: invalid command arguments. */

@@ -72,6 +72,13 @@ public final class Replies {
     public static final SmtpReply BAD_SEQUENCE_HELO = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send EHLO or HELO first");
     public static final SmtpReply BAD_SEQUENCE_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send MAIL first");
     public static final SmtpReply BAD_SEQUENCE_RCPT = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: no valid recipients");
+    /**
+     * DATA refused while more input waits behind it: the client sent its text without waiting for the 354 (RFC 2920
+     * §3.1 makes DATA the last command of a group), and that text must not run as commands (a body naming RCPT and
+     * DATA lines would inject a message); the connection is closed, as Postfix's smtpd_forbid_unauth_pipelining does.
+     */
+    public static final SmtpReply TEXT_BEFORE_DATA_REPLY = SmtpReply.of(554, EnhancedStatus.PROTOCOL_ERROR,
+            "no valid recipients, and text was sent before the reply to DATA (RFC 2920 §3.1): it is not taken as commands; closing");
     public static final SmtpReply NESTED_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: MAIL already given, RSET first");
     public static final SmtpReply ALREADY_TLS = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "TLS already active");
     /**

@@ -203,6 +203,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 answering = stage;
             }
             SessionStep step = session.onCommand(command);
+            if (command instanceof SmtpCommand.Data && step instanceof SessionStep.Reply && decoder.hasBuffered()) {
+                decoder.discardBuffered(); // the text sent after a refused DATA never runs as commands
+                step = new SessionStep.Reply(Replies.TEXT_BEFORE_DATA_REPLY, true);
+            }
             if (step instanceof SessionStep.Reply r && !r.close()) {
                 answer(ctx, ClientErrors.junk(command), r.reply());
             } else {

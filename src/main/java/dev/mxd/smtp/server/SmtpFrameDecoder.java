@@ -65,6 +65,11 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         buffered.skipBytes(buffered.readableBytes());
     }
 
+    /** Whether bytes wait behind the frame being handled (sent in the same write as it, or before its reply). */
+    boolean hasBuffered() {
+        return internalBuffer().isReadable();
+    }
+
     /** No more frames: the connection is being closed. */
     void close() {
         mode = Mode.CLOSED;

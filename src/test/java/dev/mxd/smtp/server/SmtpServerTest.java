@@ -105,6 +105,35 @@ class SmtpServerTest {
         }
     }
 
+    /**
+     * A client that sends its text without waiting for the reply to DATA, whose recipients were all
+     * refused: the text must not run as commands. A body holding RCPT and DATA lines was executed and
+     * queued a message to a recipient of the body's choosing (RFC 2920 §3.1 makes DATA the last
+     * command of a group); now the DATA gets 554 5.5.0 and the connection closes, as Postfix's
+     * smtpd_forbid_unauth_pipelining does.
+     */
+    @Test
+    void textSentBeforeTheReplyToARefusedDataIsNotRunAsCommands() throws Exception {
+        try (RawSmtp c = greeted()) {
+            assertThat(say(c, "EHLO client.test")).startsWith("250-");
+            c.send("MAIL FROM:<list@b.test>\r\nRCPT TO:<carol@example.test>\r\nDATA\r\nSubject: hi\r\n\r\n"
+                    + "RCPT TO:<alice@example.test>\r\nDATA\r\nSubject: injected\r\n\r\nevil\r\n.\r\n");
+            assertThat(c.reply()).startsWith("250 2.1.0");
+            assertThat(c.reply()).startsWith("550 5.1.1");
+            assertThat(c.reply()).startsWith("554 5.5.0");
+            assertThat(c.closedByServer()).isTrue();
+        }
+        try (RawSmtp c = greeted()) { // the same commands waiting for each reply still work, and a refused DATA alone keeps the session
+            say(c, "EHLO client.test");
+            say(c, "MAIL FROM:<list@b.test>");
+            assertThat(say(c, "RCPT TO:<carol@example.test>")).startsWith("550 5.1.1");
+            assertThat(say(c, "DATA")).startsWith("503 5.5.1");
+            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("250");
+        }
+        Thread.sleep(300); // had a message been queued, its local delivery takes a few milliseconds
+        assertThat(mx.delivered("alice")).isEmpty();
+    }
+
     @Test
     void rolesAtRcptTime() throws Exception {
         try (RawSmtp c = greeted()) {
