@@ -56,12 +56,23 @@ public final class HostStatusTable {
         return new HostStatusTable(Duration.ofSeconds(60), Duration.ofHours(1), 10_000, InstantSource.system());
     }
 
-    /** Records a connection-level failure and returns the new status. */
+    /**
+     * Records a connection-level failure and returns the new status. The wait doubles only for a failure that
+     * tells something new: the first, a probe's (the lease holder's), or one after the retry time. Failures of
+     * deliveries that were already connecting when the address was postponed (twenty at once to a host that
+     * hung) keep the wait it has: each of them doubled it, and seven took it to the hour at once.
+     */
     public synchronized Status failed(MxRoute route, String error) {
         InetSocketAddress key = route.socketAddress();
+        Instant now = clock.instant();
+        Status known = failed.get(key);
+        if (known != null && known.retryAt().isAfter(now) && !probing.containsKey(key)) {
+            Status s = new Status(known.host(), key, known.failures(), error, known.failedAt(), known.retryAt());
+            failed.put(key, s);
+            return s;
+        }
         Status before = failed.remove(key);
         int failures = before == null ? 1 : before.failures() + 1;
-        Instant now = clock.instant();
         Status s = new Status(route.host(), key, failures, error, now, now.plus(backoff(failures)));
         failed.put(key, s);
         if (failed.size() > capacity) {

@@ -518,7 +518,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 if (settings.tls() == TlsPolicy.REQUIRE && f.failure().stage().compareTo(SessionStage.STARTTLS) >= 0
                         && f.failure().stage().compareTo(SessionStage.RSET) < 0) {
                     // RFC 7672 §2.2, RFC 8461 §4.2: TLS the policy requires could not be set up: this host defers, the next is tried.
-                    return new Try(Optional.empty(), noteFailure(route, f.failure()), Map.of(),
+                    // The address is not postponed: that is this domain's policy, and another domain's mail to the same
+                    // host (opportunistic TLS, or plain text after a failed handshake) goes through it.
+                    return new Try(Optional.empty(), notePolicyFailure(route, f.failure()), Map.of(),
                             Optional.of(EnhancedStatus.CRYPTOGRAPHIC_FAILURE));
                 }
                 return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), tls, decision);
@@ -617,6 +619,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         } catch (RuntimeException e) {
             LOG.error("TLS results could not be recorded (the delivery goes on): {}", e.toString(), e);
         }
+    }
+
+    /** A failure to meet this domain's TLS policy: logged, and the address left for other domains' mail. */
+    private static String notePolicyFailure(MxRoute route, SessionFailure failure) {
+        LOG.warn("{}: {} ({}); not used for this domain's mail", route, LogText.safe(failure.detail()), failure.code());
+        return route + ": " + failure.detail();
     }
 
     /**

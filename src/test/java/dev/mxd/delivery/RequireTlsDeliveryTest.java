@@ -174,6 +174,24 @@ class RequireTlsDeliveryTest {
     }
 
     /**
+     * One domain's TLS policy that a host fails (it offers no STARTTLS, and the domain's MTA-STS policy
+     * requires TLS) defers that domain's mail and leaves the host to the others: it was postponed in the
+     * table every domain shares, and mail for a domain without a policy, which would have gone through
+     * in plain text, was passed over with 4.4.1 (review finding).
+     */
+    @Test
+    void aHostFailingOneDomainsTlsPolicyStillTakesOtherMail() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<TlsPolicies> policies = new java.util.concurrent.atomic.AtomicReference<>(authenticated("sts"));
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.example.test ESMTP", List.of(), c -> null)) {
+            RemoteDeliveryAgent agent = agent(mx.address().getPort(), (destination, routes) -> policies.get().forDomain(destination, routes));
+            assertThat(deliver(agent, false, "")).isInstanceOfSatisfying(DeliveryResult.Deferred.class,
+                    d -> assertThat(d.status()).isEqualTo(EnhancedStatus.CRYPTOGRAPHIC_FAILURE));
+            policies.set(TlsPolicies.OPPORTUNISTIC); // the same host, for mail whose domain has no policy
+            assertThat(deliver(agent, false, "")).isInstanceOf(DeliveryResult.Delivered.class);
+        }
+    }
+
+    /**
      * A connection the Web PKI check of an MTA-STS policy authenticated is not reused for a host whose decision is DANE:
      * the cached session never met the TLSA records (review finding). Both decisions are for the same host name here.
      */

@@ -87,12 +87,39 @@ class RouteSelectorTest {
     void repeatedFailuresBackOffUpToTheMaximum() throws Exception {
         MxRoute primary = new RouteSelector(table, 5, 25).select(plan()).routes().get(0);
         assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(60));
+        advance(Duration.ofSeconds(61)); // each later failure is one after the retry time
         assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(120));
+        advance(Duration.ofSeconds(121));
         assertThat(Duration.between(now.get(), table.failed(primary, "timeout").retryAt())).isEqualTo(Duration.ofSeconds(240));
         for (int i = 0; i < 10; i++) {
+            advance(Duration.ofMinutes(11));
             table.failed(primary, "timeout");
         }
         assertThat(Duration.between(now.get(), table.status(primary).orElseThrow().retryAt())).isEqualTo(Duration.ofMinutes(10));
+    }
+
+    /**
+     * Deliveries that were connecting to an address together when it failed (a host that hung, twenty
+     * deliveries at once) report one failure each: the wait stays the first one's, where each of them
+     * doubled it and seven took it to the maximum, keeping a host back for an hour after one outage.
+     * A probe's failure doubles it, as does the first failure after the retry time.
+     */
+    @Test
+    void failuresOfDeliveriesAlreadyUnderwayDoNotLengthenTheWait() throws Exception {
+        MxRoute primary = new RouteSelector(table, 5, 25).select(plan()).routes().get(0);
+        Instant first = now.get();
+        for (int i = 0; i < 8; i++) {
+            table.failed(primary, "timeout " + i);
+            advance(Duration.ofSeconds(1));
+        }
+        HostStatusTable.Status s = table.status(primary).orElseThrow();
+        assertThat(s.retryAt()).isEqualTo(first.plusSeconds(60));
+        assertThat(s.failures()).isEqualTo(1);
+        assertThat(s.lastError()).isEqualTo("timeout 7");
+        assertThat(table.admit(primary, true)).isEqualTo(HostStatusTable.Admission.PROBE); // a last-resort probe
+        table.failed(primary, "probe failed");
+        table.endProbe(primary);
+        assertThat(Duration.between(now.get(), table.status(primary).orElseThrow().retryAt())).isEqualTo(Duration.ofSeconds(120));
     }
 
     @Test
