@@ -848,11 +848,20 @@ public final class SmtpConnection implements AutoCloseable {
      * RFC 2920 §3.1: when every RCPT failed but the pipelined DATA still got 354, an empty message
      * ends it; a server that took it anyway has no recipient to deliver to.
      */
-    private void endEmptyData(boolean dataGo) throws IOException {
+    /**
+     * DATA went ahead though no recipient was accepted: the lone dot ends it. The refusals stand whatever the server does
+     * now (nothing was accepted, so nothing can have been delivered): a hang-up or a timeout here only ends the
+     * connection's use.
+     */
+    private void endEmptyData(boolean dataGo) {
         if (dataGo) {
             stage = SessionStage.FINAL_DOT;
-            write(".\r\n", settings.timeouts().dataBlock());
-            read(settings.timeouts().dataDone());
+            try {
+                write(".\r\n", settings.timeouts().dataBlock());
+                read(settings.timeouts().dataDone());
+            } catch (IOException gone) {
+                broken = true;
+            }
         }
     }
 

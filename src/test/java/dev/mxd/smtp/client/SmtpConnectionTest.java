@@ -600,6 +600,25 @@ class SmtpConnectionTest {
         assertThat(reused.send(envelope("b@fake.test"))).isInstanceOf(TransactionResult.Failed.class);
     }
 
+    /**
+     * Every RCPT refused, yet the pipelined DATA got a 354 (RFC 2920 §3.1 expects such servers): the
+     * lone dot is sent, and a server that hangs up instead of answering it leaves the refusals as they
+     * were. They were thrown away, and the recipients went to the next MX, or were deferred until
+     * their queue lifetime ended, instead of failing 5.1.1 at once (review finding).
+     */
+    @Test
+    void refusalsStandWhenTheServerHangsUpAfterTheLoneDot() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("RCPT") ? "550 5.1.1 no such user"
+                : c.equals(".") ? FakeSmtpServer.HANG_UP : null);
+        SmtpConnection c = connect(s);
+        TransactionResult r = c.send(envelope("a@fake.test", "b@fake.test"));
+        assertThat(completed(r).recipients()).hasSize(2).allSatisfy(o -> {
+            assertThat(o).isInstanceOf(RecipientOutcome.Failed.class);
+            assertThat(o.status()).hasToString("5.1.1");
+        });
+        assertThat(c.reusable()).isFalse();
+    }
+
     /** A 3yz where none belongs (354 to a RCPT) defers that recipient; it is no verdict and no crash. */
     @Test
     void aThreeHundredReplyToRcptDefers() throws IOException {
