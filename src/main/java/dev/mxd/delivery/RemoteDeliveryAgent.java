@@ -312,6 +312,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         }
         String lastProblem = "no MX address answered";
         EnhancedStatus deferral = EnhancedStatus.NO_ANSWER;
+        // The last failed session's refusal (421 4.7.0 at the greeting, a greylisting 451 to EHLO): the deferral keeps it,
+        // so that the log, the queue listing and an expiry notice's Diagnostic-Code say what the server said.
+        Optional<SmtpReply> lastReply = Optional.empty();
+        Optional<String> lastRemote = Optional.empty();
         // REQUIRETLS (RFC 8689 §4.2.1): the hosts that could never take the message, and whether any other trouble,
         // which a later attempt may not meet, was met; only when every host was of the first kind is it returned.
         Optional<DeliveryResult.Failed> requireTlsFailure = Optional.empty();
@@ -397,6 +401,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 List<Integer> sent = pending;
                 t.settled().forEach((j, o) -> settled.put(sent.get(j), result(o, route, true)));
                 lastProblem = t.problem();
+                lastReply = t.reply();
+                lastRemote = t.remoteMta();
                 if (t.status().filter(EnhancedStatus.LOOP_FOR_NOW::equals).isPresent()) {
                     loopAt = Math.min(loopAt, route.preference());
                 }
@@ -421,8 +427,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             settled.forEach(out::set);
             return out;
         }
-        List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Deferred.of(deferral,
-                "could not deliver to any " + hosts + ": " + lastProblem)));
+        EnhancedStatus status = deferral.equals(EnhancedStatus.NO_ANSWER)
+                ? lastReply.flatMap(SmtpReply::enhancedStatus).filter(st -> !st.permanent()).orElse(deferral) : deferral;
+        List<DeliveryResult> out = new ArrayList<>(all(recipients, new DeliveryResult.Deferred(status,
+                "could not deliver to any " + hosts + ": " + lastProblem, lastRemote, lastReply, false, Optional.empty())));
         settled.forEach(out::set);
         for (int k = 0; k < answered.length; k++) {
             if (answered[k] != null) {
@@ -472,7 +480,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     /** What one address did: the transaction's result, or why it could not take it. */
     private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
-                       Optional<EnhancedStatus> status, boolean dsn) {
+                       Optional<EnhancedStatus> status, boolean dsn, Optional<SmtpReply> reply, Optional<String> remoteMta) {
+        Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
+            Optional<EnhancedStatus> status, boolean dsn) {
+            this(result, problem, settled, status, dsn, Optional.empty(), Optional.empty());
+        }
+
         Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
             Optional<EnhancedStatus> status) {
             this(result, problem, settled, status, true);
@@ -480,6 +493,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
         Try(Optional<TransactionResult.Completed> result, String problem) {
             this(result, problem, Map.of(), Optional.empty());
+        }
+
+        /** A session that failed, with the server's reply when it gave one (421 at the greeting, 451 to EHLO). */
+        static Try failed(MxRoute route, String problem, SessionFailure failure, Map<Integer, RecipientOutcome.Failed> settled,
+                          Optional<EnhancedStatus> status) {
+            Optional<SmtpReply> reply = failure.reply().filter(r -> !r.positive());
+            return new Try(Optional.empty(), problem, settled, status, true, reply,
+                    reply.isPresent() ? Optional.of(route.toString()) : Optional.empty());
         }
     }
 
@@ -539,7 +560,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 LOG.debug("{}: cached connection unusable ({}); opening a new one", route, LogText.safe(f.failure().detail()));
                 return attempt(route, transaction, settings, tls, decision, report);
             }
-            return new Try(Optional.empty(), noteFailure(route, f.failure()), f.settled(), Optional.empty());
+            return Try.failed(route, noteFailure(route, f.failure()), f.failure(), f.settled(), Optional.empty());
         }
         if (cached && closedWhileIdle(done)) {
             // A 421 that the server sent while the connection sat in the cache (its idle timeout, a limit of messages
@@ -574,7 +595,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         if (failure.cause() == SessionFailure.Cause.LOOP) {
             return new Try(Optional.empty(), noteFailure(route, failure), Map.of(), Optional.of(EnhancedStatus.LOOP_FOR_NOW));
         }
-        return new Try(Optional.empty(), noteFailure(route, failure));
+        return Try.failed(route, noteFailure(route, failure), failure, Map.of(), Optional.empty());
     }
 
     /** Tells {@link #tlsResults} how TLS went on a session that failed to open, when TLS was the trouble. */
