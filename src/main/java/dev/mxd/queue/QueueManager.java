@@ -908,6 +908,20 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** After an attempt: remove a finished message, bounce an expired one, defer the rest. */
+    /** A queue lifetime in words, in the largest unit that divides it ("5 days", "12 hours", "90 minutes"). */
+    static String span(Duration d) {
+        long seconds = d.toSeconds();
+        long[] sizes = {86_400, 3_600, 60, 1};
+        String[] units = {"day", "hour", "minute", "second"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (seconds >= sizes[i] && seconds % sizes[i] == 0 || i == sizes.length - 1) {
+                long n = seconds / sizes[i];
+                return n + " " + units[i] + (n == 1 ? "" : "s");
+            }
+        }
+        throw new AssertionError();
+    }
+
     private void file(Envelope e, Path text) throws IOException {
         if (e.done()) {
             spool.finish(QueueState.ACTIVE, e.id());
@@ -931,7 +945,7 @@ public final class QueueManager implements AutoCloseable {
                 // RFC 8689 §4.2.1: a REQUIRETLS message that never found a secure enough next hop is returned as such (5.7.10)
                 boolean tlsTrouble = e.parameters().requireTls() && r.status().filter(st -> st.subject() == 7).isPresent();
                 RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
-                        "delivery time expired after " + settings.retry().giveUp().toDays() + " days; last problem: " + r.detail(),
+                        "delivery time expired after " + span(settings.retry().giveUp()) + "; last problem: " + r.detail(),
                         now, Optional.of(tlsTrouble ? EnhancedStatus.ENCRYPTION_NEEDED : EnhancedStatus.EXPIRED), r.remoteMta(),
                         r.reply()); // the last server's reply, when this attempt got one: the DSN's Diagnostic-Code says what it was
                 expired.add(failed);

@@ -56,4 +56,14 @@ class RetryPolicyTest {
         assertThatThrownBy(() -> new RetryPolicy(Duration.ofHours(2), Duration.ofHours(1), Duration.ofDays(5)))
                 .hasMessageContaining("max");
     }
+
+    /** The expiry text names the lifetime as configured: "12 hours", not "0 days" (review finding). */
+    @org.junit.jupiter.api.Test
+    void theQueueLifetimeIsNamedInItsLargestWholeUnit() {
+        org.assertj.core.api.Assertions.assertThat(QueueManager.span(java.time.Duration.ofDays(5))).isEqualTo("5 days");
+        org.assertj.core.api.Assertions.assertThat(QueueManager.span(java.time.Duration.ofHours(12))).isEqualTo("12 hours");
+        org.assertj.core.api.Assertions.assertThat(QueueManager.span(java.time.Duration.ofHours(1))).isEqualTo("1 hour");
+        org.assertj.core.api.Assertions.assertThat(QueueManager.span(java.time.Duration.ofMinutes(90))).isEqualTo("90 minutes");
+        org.assertj.core.api.Assertions.assertThat(QueueManager.span(java.time.Duration.ofMillis(1500))).isEqualTo("1 second");
+    }
 }

@@ -56,6 +56,10 @@ final class SmtpSession {
     private Optional<Mailbox> sender = Optional.empty();
     private MailParameters mailParameters = MailParameters.NONE;
     private final List<Recipient> recipients = new ArrayList<>();
+    /** The accepted recipients as local part and domain key, to take each once. */
+    private final java.util.Set<String> accepted = new java.util.HashSet<>();
+    /** RCPT commands accepted in this transaction, duplicates included: what max-recipients bounds. */
+    private int rcptCount;
     /** The filter policy of the accepted recipients; every later one must share it (one reply after DATA). */
     private Optional<RcptDecision.FilterGroup> filterGroup = Optional.empty();
 
@@ -153,7 +157,7 @@ final class SmtpSession {
         if (!inTransaction) {
             return reply(Replies.BAD_SEQUENCE_MAIL);
         }
-        if (recipients.size() >= limits.maxRecipients()) {
+        if (rcptCount >= limits.maxRecipients()) { // accepted RCPT commands, a duplicate too (as Postfix counts them)
             return reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10
         }
         if (recipient.isEmpty()) {
@@ -189,6 +193,12 @@ final class SmtpSession {
             return reply(Replies.OTHER_FILTER_POLICY);
         }
         filterGroup = Optional.of(accept.filter());
+        // The same recipient twice in one transaction is one recipient (Postfix's cleanup drops the duplicate): it was
+        // sent the message twice over SMTP and named twice in every notice. The first one's DSN parameters stay.
+        rcptCount++;
+        if (!accepted.add(to.localPart() + "@" + to.domainKey())) {
+            return reply(Replies.RECIPIENT_OK);
+        }
         recipients.add(new Recipient(to, parameters, accept.route()));
         return reply(Replies.RECIPIENT_OK);
     }
@@ -289,6 +299,8 @@ final class SmtpSession {
         sender = Optional.empty();
         mailParameters = MailParameters.NONE;
         recipients.clear();
+        accepted.clear();
+        rcptCount = 0;
         filterGroup = Optional.empty();
     }
 
