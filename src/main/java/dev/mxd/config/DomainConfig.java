@@ -24,9 +24,11 @@ import java.util.stream.Collectors;
  * @param filter    the gateway filter for this domain's mail (issue 7); none: accepted unscanned
  * @param verify    for a backup domain, how recipients are verified at RCPT: none, the list of mailboxes, or a
  *                  callout to a better MX; always list for a local domain
+ * @param postmasterAdded a local domain written without a mailbox, alias or catch-all for postmaster got a mailbox
+ *                  named postmaster (RFC 5321 §4.5.1: postmaster must be deliverable); mxd warns of it at start
  */
 public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll,
-                           Optional<DomainFilter> filter, RecipientVerify verify) {
+                           Optional<DomainFilter> filter, RecipientVerify verify, boolean postmasterAdded) {
 
     /** The reserved local part every local domain must deliver (RFC 5321 §4.5.1), compared in lowercase. */
     public static final String POSTMASTER = "postmaster";
@@ -65,13 +67,31 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
             throw new IllegalArgumentException("verify: " + verify.mode().key() + " does not use mailboxes: or aliases:; "
                     + "remove them, or write verify: list");
         }
-        // RFC 5321 §4.5.1: postmaster@ every domain a server delivers for MUST be deliverable.
-        // Who reads it is the operator's decision, so it is never guessed.
+        // RFC 5321 §4.5.1: postmaster@ every domain a server delivers for MUST be deliverable. Who reads it is the
+        // operator's decision, so no mailbox is guessed: a domain written without one gets a mailbox of that name
+        // (DATA-DIR/mail/DOMAIN/postmaster), and mxd says so at start, as Postfix delivers to a local user postmaster.
         if (role == Role.LOCAL && !mailboxes.contains(POSTMASTER) && !aliases.containsKey(POSTMASTER) && catchAll.isEmpty()) {
-            throw new IllegalArgumentException("a local domain must deliver mail for postmaster (RFC 5321 §4.5.1), and this one has "
-                    + "no mailbox, alias or catch-all for it; add an alias such as aliases: {postmaster: "
-                    + mailboxes.stream().sorted().findFirst().orElse("someone") + "}"); // sorted: the same hint every time
+            Set<String> with = new java.util.LinkedHashSet<>(mailboxes);
+            with.add(POSTMASTER);
+            mailboxes = Set.copyOf(with);
+            postmasterAdded = true;
         }
+    }
+
+    public DomainConfig(Role role, Set<String> mailboxes, Map<String, List<String>> aliases, Optional<String> catchAll,
+                        Optional<DomainFilter> filter, RecipientVerify verify) {
+        this(role, mailboxes, aliases, catchAll, filter, verify, false);
+    }
+
+    /** What mxd says at start of a local domain that got a postmaster mailbox it was not written with. */
+    public Optional<String> postmasterWarning(String domain) {
+        if (!postmasterAdded) {
+            return Optional.empty();
+        }
+        return Optional.of("domain " + domain + " has no mailbox, alias or catch-all for postmaster, which every domain must deliver"
+                + " (RFC 5321 §4.5.1): its mail goes to the mailbox postmaster of " + domain + "; to send it to someone who reads it, add"
+                + " aliases: {postmaster: " + mailboxes.stream().filter(m -> !m.equals(POSTMASTER)).sorted().findFirst().orElse("someone")
+                + "}");
     }
 
     /** A domain without a filter. */

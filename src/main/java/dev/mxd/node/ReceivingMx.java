@@ -362,7 +362,7 @@ public final class ReceivingMx implements AutoCloseable {
             this.current = new DomainPolicy(config, verifier);
             this.currentStore = receivingStore(config, null);
             if (filtering(config)) {
-                warnOfUnscannedSizes(config);
+                warnOfConfig(config);
             }
         }
 
@@ -384,7 +384,7 @@ public final class ReceivingMx implements AutoCloseable {
             MxdConfig before = config;
             config = next;
             if (filtering(next)) {
-                warnOfUnscannedSizes(next);
+                warnOfConfig(next);
             }
             current = new DomainPolicy(next, verifier);
             if (!next.filters().equals(before.filters()) || filtering(next) != filtering(before)) {
@@ -397,7 +397,8 @@ public final class ReceivingMx implements AutoCloseable {
          * it (with the defaults, one of exactly limits.max-message-size): on-too-large accept lets such a message
          * through unscanned, which a sender can choose to do. Said at start and reload; the limits are the operator's.
          */
-        private static void warnOfUnscannedSizes(MxdConfig c) {
+        private static void warnOfConfig(MxdConfig c) {
+            c.domains().forEach((domain, d) -> d.postmasterWarning(domain).ifPresent(LOG::warn));
             boolean clamdUsed = c.domains().values().stream().anyMatch(d -> d.filter()
                     .filter(f -> f.engines().contains(dev.mxd.config.Engine.CLAMD)).isPresent());
             long largest = c.limits().maxMessageSize().bytes() + 64 * 1024; // the client's text and mxd's header fields

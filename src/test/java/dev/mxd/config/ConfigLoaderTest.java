@@ -179,10 +179,14 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void localDomainWithoutPostmasterIsRefusedWithWhatToAdd() {
-        ConfigException e = error("domains:\n  example.test:\n    role: local\n    mailboxes: [alice, bob]\n");
-        assertThat(e.getMessage()).startsWith("mxd.yaml:").contains("domains.example.test").contains("postmaster")
-                .contains("RFC 5321 §4.5.1").contains("aliases: {postmaster: alice}");
+    void localDomainWithoutPostmasterGetsAPostmasterMailboxAndAWarningWithWhatToAdd() throws Exception {
+        MxdConfig c = ConfigLoader.parse("domains:\n  example.test:\n    role: local\n    mailboxes: [bob, alice]\n", FILE);
+        DomainConfig d = c.domains().get("example.test");
+        assertThat(d.mailboxes()).containsExactlyInAnyOrder("alice", "bob", "postmaster");
+        assertThat(d.postmasterWarning("example.test")).hasValueSatisfying(w -> assertThat(w).contains("example.test")
+                .contains("RFC 5321 §4.5.1").contains("aliases: {postmaster: alice}"));
+        MxdConfig written = ConfigLoader.parse("domains:\n  example.test:\n    role: local\n    mailboxes: [alice, postmaster]\n", FILE);
+        assertThat(written.domains().get("example.test").postmasterWarning("example.test")).isEmpty();
     }
 
     @Test

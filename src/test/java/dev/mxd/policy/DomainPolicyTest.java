@@ -50,4 +50,19 @@ class DomainPolicyTest {
         DomainPolicy p = policy("domains:\n  c.test:\n    role: local\n    mailboxes: [bob]\n    catch-all: bob\n");
         assertThat(p.decide(Mailbox.parse("postmaster@c.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Local("c.test", List.of("bob"))));
     }
+
+    /**
+     * A local domain written with mailboxes only (as a first configuration is) starts, and its
+     * postmaster is delivered to a mailbox of that name, with a warning at start saying how to send it
+     * to a reader; it was refused at start-up (exit 78), so such a configuration never served mail.
+     */
+    @Test
+    void aLocalDomainWithoutPostmasterDeliversItToAPostmasterMailbox() throws Exception {
+        DomainPolicy p = policy("domains:\n  d.test:\n    role: local\n    mailboxes: [alice, bob]\n");
+        assertThat(p.decide(Mailbox.parse("postmaster@d.test"), STRANGER))
+                .isEqualTo(new RcptDecision.Accept(new Route.Local("d.test", List.of("postmaster"))));
+        assertThat(p.decide(Mailbox.parse("alice@d.test"), STRANGER))
+                .isEqualTo(new RcptDecision.Accept(new Route.Local("d.test", List.of("alice"))));
+        assertThat(p.decide(Mailbox.parse("carol@d.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+    }
 }
