@@ -158,7 +158,11 @@ public final class AdminServer implements AutoCloseable {
                 send(ex, health());
                 return;
             }
-            if (!parts.token().accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
+            // Prometheus scrapes without credentials by default, and the metrics name no recipient, domain or host
+            // (docs/operations.md, "Metrics"): /metrics is read as /health is. A token sent along is checked all the same.
+            boolean scrape = path.equals("/metrics") && method.equals("GET")
+                    && ex.getRequestHeaders().getFirst("Authorization") == null;
+            if (!scrape && !parts.token().accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
                 ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"mxd admin\"");
                 send(ex, Answer.error(401, "missing or wrong bearer token: send Authorization: Bearer followed by the token from the"
                         + " admin token file (admin-token-file, or DATA-DIR/admin.token)"));

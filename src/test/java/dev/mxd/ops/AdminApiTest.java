@@ -42,10 +42,16 @@ class AdminApiTest {
 
     @Test
     void everyApiCallNeedsTheToken() throws Exception {
-        for (String path : List.of("/api/queue", "/api/hosts", "/metrics", "/api/quarantine")) {
+        for (String path : List.of("/api/queue", "/api/hosts", "/api/quarantine")) {
             assertThat(api.send("GET", path, null).status()).as(path).isEqualTo(401);
             assertThat(api.send("GET", path, "Bearer wrong").status()).as(path).isEqualTo(401);
         }
+        // Prometheus scrapes without credentials: /metrics is read as /health is (a wrong token is still refused)
+        AdminHttp.Answer scrape = api.send("GET", "/metrics", null);
+        assertThat(scrape.status()).isEqualTo(200);
+        assertThat(scrape.body()).contains("mxd_messages_received_total");
+        assertThat(api.send("GET", "/metrics", "Bearer wrong").status()).isEqualTo(401);
+        assertThat(api.send("POST", "/metrics", null).status()).isEqualTo(401);
         assertThat(api.send("POST", "/api/queue/flush", null).status()).isEqualTo(401);
         assertThat(api.send("GET", "/api/queue", "Bearer " + mx.adminToken()).status()).isEqualTo(200);
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(mx.mx().config().adminToken()))).isEqualTo("rw-------");
