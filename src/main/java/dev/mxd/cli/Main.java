@@ -26,7 +26,28 @@ public final class Main implements Runnable {
 
     /** Runs mxd with these arguments and returns its exit status (for tests and embedding). */
     public static int run(String... args) {
-        return commandLine().execute(args);
+        return commandLine().execute(configAfterSubcommand(args));
+    }
+
+    /**
+     * {@code mxd queue --config F list} as {@code mxd queue list --config F}: every queue and quarantine command takes
+     * {@code --config}, and an operator writes it after {@code queue} as often as after the command's name (as
+     * {@code postqueue -c DIR -p}). Only {@code --config FILE} or {@code --config=FILE} right after queue or quarantine moves.
+     */
+    static String[] configAfterSubcommand(String[] args) {
+        if (args.length < 3 || !(args[0].equals("queue") || args[0].equals("quarantine"))) {
+            return args;
+        }
+        int width = args[1].equals("--config") ? 2 : args[1].startsWith("--config=") ? 1 : 0;
+        if (width == 0 || args.length <= 1 + width || args[1 + width].startsWith("-")) {
+            return args;
+        }
+        java.util.List<String> out = new java.util.ArrayList<>();
+        out.add(args[0]);
+        out.add(args[1 + width]); // the command's name
+        out.addAll(java.util.Arrays.asList(args).subList(1, 1 + width));
+        out.addAll(java.util.Arrays.asList(args).subList(2 + width, args.length));
+        return out.toArray(String[]::new);
     }
 
     public static CommandLine commandLine() {

@@ -47,7 +47,7 @@ public class DnsCommandTest {
         CommandLine cl = Main.commandLine();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
-        int status = cl.execute(args);
+        int status = cl.execute(Main.configAfterSubcommand(args)); // as Main.run reads a command line
         return new Run(status, out.toString(), err.toString());
     }
 

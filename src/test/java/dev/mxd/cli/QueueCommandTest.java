@@ -61,6 +61,11 @@ class QueueCommandTest {
                 .contains(" deferred, 0 hold; ").contains(" shown from 0");
         JsonNode json = new ObjectMapper().readTree(run("queue", "list", "--json", "--config", config).out());
         assertThat(json.path("messages").findValuesAsText("id")).contains(id);
+        // --config right after queue, as an operator writes it as often as after the command's name
+        DnsCommandTest.Run before = run("queue", "--config", config, "list");
+        assertThat(before.status()).as(before.err()).isZero();
+        assertThat(before.out()).contains(id).contains(" deferred, 0 hold; ");
+        assertThat(run("queue", "--config=" + config, "show", id).out()).contains("id:           " + id);
 
         DnsCommandTest.Run show = run("queue", "show", id, "--config", config);
         assertThat(show.status()).isZero();
