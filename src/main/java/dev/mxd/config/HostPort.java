@@ -8,7 +8,8 @@ import java.net.UnknownHostException;
 
 /**
  * A listening or server address written {@code HOST:PORT} or {@code [IPV6]:PORT}. The host must be
- * an IP address: a listener bound by name would change meaning when DNS changes.
+ * an IP address, or {@code localhost} (127.0.0.1): a listener bound by another name would change
+ * meaning when DNS changes, and localhost is the one name that does not.
  */
 public record HostPort(InetAddress address, int port) {
 
@@ -77,8 +78,11 @@ public record HostPort(InetAddress address, int port) {
     }
 
     static InetAddress ipLiteral(String text, String host) {
+        if (host.equalsIgnoreCase("localhost") || host.equalsIgnoreCase("localhost.")) {
+            return InetAddress.getLoopbackAddress(); // 127.0.0.1 (RFC 6761 §6.3: localhost never leaves this host)
+        }
         if (host.isEmpty() || !(host.indexOf(':') >= 0 || host.matches("[0-9.]+"))) {
-            throw new IllegalArgumentException("'" + text + "': '" + host + "' is not an IP address (host names are not allowed here)");
+            throw new IllegalArgumentException("'" + text + "': '" + host + "' is not an IP address (host names other than localhost are not allowed here)");
         }
         try {
             return InetAddress.getByName(host); // a literal: no DNS query is made
