@@ -42,6 +42,8 @@ public final class FilterChain {
     private static final Logger log = LoggerFactory.getLogger(FilterChain.class);
 
     public static final String SCAN_HEADER = "X-Mxd-Scan";
+    /** Beside {@code X-Mxd-Scan: skipped}: which engines were skipped and why, so that the scan header itself is just "skipped". */
+    public static final String SKIPPED_HEADER = "X-Mxd-Scan-Skipped";
 
     private final FiltersConfig config;
     private final Map<Engine, ScanEngine> engines;
@@ -197,7 +199,8 @@ public final class FilterChain {
             }
         }
         if (!skipped.isEmpty()) {
-            headers.add(new FilterVerdict.Header(SCAN_HEADER, "skipped (" + String.join(", ", skipped) + ")"));
+            headers.add(new FilterVerdict.Header(SCAN_HEADER, "skipped"));
+            headers.add(new FilterVerdict.Header(SKIPPED_HEADER, String.join(", ", skipped)));
         }
         FilterVerdict verdict = new FilterVerdict.Accept(headers, prefix, all);
         for (FilterVerdict c : candidates) {

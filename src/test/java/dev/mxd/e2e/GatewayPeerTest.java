@@ -236,7 +236,7 @@ class GatewayPeerTest {
         try (TestMx mx = TestMx.start(filter("clamd", "reject", ""), filters("127.0.0.1:" + port, "accept"))) {
             assertThat(dataReply(swaks(mx, "--data", "@" + clean))).startsWith("250 2.0.0 OK queued as");
             assertThat(onlyDelivered(mx)).startsWith("Return-Path: <carol@client.test>\nDelivered-To: alice@example.test\n"
-                    + "X-Mxd-Scan: skipped (clamd refused)\nReceived: ").endsWith(" +0000\n" + MaildirText.lf(CLEAN));
+                    + "X-Mxd-Scan: skipped\nX-Mxd-Scan-Skipped: clamd refused\nReceived: ").endsWith(" +0000\n" + MaildirText.lf(CLEAN));
         }
     }
 }

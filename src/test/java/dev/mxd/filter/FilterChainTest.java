@@ -126,7 +126,7 @@ class FilterChainTest {
         FilterVerdict t = run(both(DomainFilter.VirusAction.REJECT), DOWN, spamd(0));
         assertThat(((FilterVerdict.TempFail) t).reply().toWire()).isEqualTo("451 4.7.1 Message not scanned (clamd unavailable); try again later");
         FilterVerdict a = run(FiltersConfig.OnError.ACCEPT, List.of(both(DomainFilter.VirusAction.REJECT)), new ArrayList<>(), DOWN, spamd(0));
-        assertThat(((FilterVerdict.Accept) a).headers()).extracting(Object::toString).contains("X-Mxd-Scan: skipped (clamd refused)");
+        assertThat(((FilterVerdict.Accept) a).headers()).extracting(Object::toString).contains("X-Mxd-Scan: skipped", "X-Mxd-Scan-Skipped: clamd refused");
     }
 
     @Test
@@ -177,7 +177,7 @@ class FilterChainTest {
     void tooLargeIsAcceptedSkippedByDefault() {
         EngineResult big = new EngineResult.TooLarge(Engine.CLAMD, 30_000_000, "over filters.clamd.stream-max-length 26214400");
         FilterVerdict v = run(new DomainFilter(List.of(Engine.CLAMD), DomainFilter.VirusAction.REJECT, Optional.empty()), big);
-        assertThat(((FilterVerdict.Accept) v).headers()).extracting(Object::toString).containsExactly("X-Mxd-Scan: skipped (clamd too large)");
+        assertThat(((FilterVerdict.Accept) v).headers()).extracting(Object::toString).containsExactly("X-Mxd-Scan: skipped", "X-Mxd-Scan-Skipped: clamd too large");
     }
 
     @Test
@@ -216,7 +216,7 @@ class FilterChainTest {
                 .filter(MESSAGE, ENVELOPE, List.of(policy));
         assertThat(accepted).isInstanceOf(FilterVerdict.Accept.class);
         assertThat(((FilterVerdict.Accept) accepted).headers()).extracting(Object::toString)
-                .containsExactly("X-Mxd-Scan: skipped (rspamd protocol error)");
+                .containsExactly("X-Mxd-Scan: skipped", "X-Mxd-Scan-Skipped: rspamd protocol error");
         FilterVerdict deferred = new FilterChain(config(FiltersConfig.OnError.TEMPFAIL), Map.of(Engine.RSPAMD, broken))
                 .filter(MESSAGE, ENVELOPE, List.of(policy));
         assertThat(deferred).isInstanceOf(FilterVerdict.TempFail.class);

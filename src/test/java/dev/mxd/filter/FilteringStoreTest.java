@@ -242,6 +242,6 @@ class FilteringStoreTest {
         spoolIsEmpty();
         String accepted = spooled(send(store(DomainFilter.VirusAction.REJECT, FiltersConfig.OnError.ACCEPT), to("example.test"),
                 "Subject: x\r\n\r\nDOWN\r\n"));
-        assertThat(accepted).startsWith("X-Mxd-Scan: skipped (clamd refused, spamd refused)\r\nReceived: ");
+        assertThat(accepted).startsWith("X-Mxd-Scan: skipped\r\nX-Mxd-Scan-Skipped: clamd refused, spamd refused\r\nReceived: ");
     }
 }
