@@ -250,7 +250,8 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         public Retry {
             Durations.requirePositive("delivery.retry.first", first); // not Delivery.positive: see Durations
             if (max.compareTo(first) < 0) {
-                throw new IllegalArgumentException("delivery.retry.max (" + max + ") is shorter than first (" + first + ")");
+                throw new IllegalArgumentException("delivery.retry.max (" + Durations.format(max) + ") is shorter than first ("
+                        + Durations.format(first) + ")");
             }
             if (giveUp.isNegative()) {
                 throw new IllegalArgumentException("delivery.retry.give-up must not be negative");
@@ -260,7 +261,9 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         @JsonCreator
         static Retry fromYaml(@JsonProperty("first") Duration first, @JsonProperty("max") Duration max,
                               @JsonProperty("give-up") Duration giveUp) {
-            return new Retry(first != null ? first : DEFAULTS.first(), max != null ? max : DEFAULTS.max(),
+            // One bound written alone moves the default of the other when it would cross it ({max: 1m} means first 1m too)
+            return new Retry(first != null ? first : max != null ? shorter(DEFAULTS.first(), max) : DEFAULTS.first(),
+                    max != null ? max : first != null ? longer(DEFAULTS.max(), first) : DEFAULTS.max(),
                     giveUp != null ? giveUp : DEFAULTS.giveUp());
         }
     }
@@ -272,13 +275,23 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         public HostRetry {
             Durations.requirePositive("delivery.host-retry.first", first);
             if (max.compareTo(first) < 0) {
-                throw new IllegalArgumentException("delivery.host-retry.max (" + max + ") is shorter than first (" + first + ")");
+                throw new IllegalArgumentException("delivery.host-retry.max (" + Durations.format(max) + ") is shorter than first ("
+                        + Durations.format(first) + ")");
             }
         }
 
         @JsonCreator
         static HostRetry fromYaml(@JsonProperty("first") Duration first, @JsonProperty("max") Duration max) {
-            return new HostRetry(first != null ? first : DEFAULTS.first(), max != null ? max : DEFAULTS.max());
+            return new HostRetry(first != null ? first : max != null ? shorter(DEFAULTS.first(), max) : DEFAULTS.first(),
+                    max != null ? max : first != null ? longer(DEFAULTS.max(), first) : DEFAULTS.max());
         }
+    }
+
+    private static Duration shorter(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private static Duration longer(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 }

@@ -44,6 +44,24 @@ class ConfigSyntaxTest {
                 .contains("duplicate key 'first' in delivery.retry: first on line 1, again on line 1");
     }
 
+    /**
+     * A test or an operator shortens one bound alone: {max: 2s} means a first wait of 2 s too, and
+     * {first: 2h} a longest wait of 2 h; both were refused (max shorter than the default first). Both
+     * bounds written crossed are still an error, printed as they are written.
+     */
+    @Test
+    void oneRetryBoundWrittenAloneMovesTheOtherDefault() throws Exception {
+        Delivery d = ConfigLoader.parse("delivery:\n  retry: {max: 1m}\n  host-retry: {max: 2s}\n", FILE).delivery();
+        assertThat(d.retry().first()).isEqualTo(java.time.Duration.ofMinutes(1));
+        assertThat(d.retry().max()).isEqualTo(java.time.Duration.ofMinutes(1));
+        assertThat(d.hostRetry().first()).isEqualTo(java.time.Duration.ofSeconds(2));
+        Delivery longer = ConfigLoader.parse("delivery:\n  retry: {first: 2h}\n  host-retry: {first: 2h}\n", FILE).delivery();
+        assertThat(longer.retry().max()).isEqualTo(java.time.Duration.ofHours(2));
+        assertThat(longer.hostRetry().max()).isEqualTo(java.time.Duration.ofHours(2));
+        assertThat(ConfigLoaderTest.error("delivery:\n  host-retry: {first: 1m, max: 2s}\n").getMessage())
+                .contains("delivery.host-retry.max (2s) is shorter than first (1m)");
+    }
+
     @Test
     void theSameKeyInDifferentMappingsIsFine() throws Exception {
         MxdConfig c = ConfigLoader.parse("delivery:\n  retry: {first: 1m, max: 2m}\n  host-retry: {first: 1m, max: 2m}\n"
