@@ -9,12 +9,13 @@ import java.util.regex.Pattern;
 
 /**
  * A size in bytes, and the one grammar for sizes wherever mxd reads one: a whole number of bytes,
- * or a number and {@code K}/{@code KB}, {@code M}/{@code MB}, {@code G}/{@code GB} (binary units,
- * any case, as clamd.conf writes them too): {@code 25MB}, {@code 25M}, {@code 512KB}, {@code 1000}.
+ * or a number and {@code K}/{@code KB}/{@code KiB}, {@code M}/{@code MB}/{@code MiB}, {@code G}/{@code GB}/{@code GiB}
+ * (binary units, any case, as clamd.conf writes them too): {@code 25MB}, {@code 25M}, {@code 25MiB}, {@code 512KB},
+ * {@code 1000}.
  */
 public record DataSize(long bytes) {
 
-    private static final Pattern FORM = Pattern.compile("(\\d+)\\s*(B|KB|K|MB|M|GB|G)?");
+    private static final Pattern FORM = Pattern.compile("(\\d+)\\s*(B|KB|K|KIB|MB|M|MIB|GB|G|GIB)?");
 
     public DataSize {
         if (bytes < 0) {

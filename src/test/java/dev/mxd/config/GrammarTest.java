@@ -29,11 +29,13 @@ class GrammarTest {
 
     @Test
     void sizesInEveryFormerSpelling() {
-        for (String s : new String[] {"25M", "25m", "25MB", "25mb", "25Mb", "25 MB", "26214400", "26214400B", "26214400b"}) {
+        for (String s : new String[] {"25M", "25m", "25MB", "25mb", "25Mb", "25 MB", "26214400", "26214400B", "26214400b", "25MiB", "25mib"}) {
             assertThat(DataSize.read(s)).as(s).contains(new DataSize(26_214_400L));
         }
         assertThat(DataSize.read("512K")).contains(new DataSize(524_288L));
         assertThat(DataSize.read("1G")).contains(new DataSize(1L << 30));
+        assertThat(DataSize.read("512KiB")).contains(new DataSize(524_288L)); // the IEC spellings, which say the units are binary
+        assertThat(DataSize.read("1GiB")).contains(new DataSize(1L << 30));
         assertThat(DataSize.read("25 megabytes")).isEmpty();
         assertThatThrownBy(() -> DataSize.read("99999999999999999999")).hasMessage("'99999999999999999999' is too large");
         assertThatThrownBy(() -> DataSize.read("9999999999999G")).hasMessage("'9999999999999G' is too large");
