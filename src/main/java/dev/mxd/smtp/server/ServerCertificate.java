@@ -160,7 +160,7 @@ public final class ServerCertificate {
         }
     }
 
-    /** The first PEM private key of the text: unencrypted PKCS#8 (RFC 5958) only, as the TLS engine reads it. */
+    /** The first PEM private key of the text: unencrypted PKCS#8 (RFC 5958), PKCS#1 RSA (RFC 8017) or SEC1 EC (RFC 5915). */
     private static Optional<PrivateKey> privateKey(String text) throws UnsupportedKey {
         Matcher m = PEM.matcher(text);
         while (m.find()) {
@@ -169,18 +169,29 @@ public final class ServerCertificate {
                 throw new UnsupportedKey("the key is encrypted with a passphrase, which mxd cannot be given at start;"
                         + " write it unencrypted (openssl pkey -in KEY -out KEY.plain) and keep the file mode 600");
             }
-            if (label.equals("RSA PRIVATE KEY") || label.equals("EC PRIVATE KEY") || label.equals("DSA PRIVATE KEY")) {
+            if (label.equals("DSA PRIVATE KEY")) {
                 throw new UnsupportedKey("the key is in the traditional OpenSSL format (-----BEGIN " + label + "-----);"
                         + " mxd reads PKCS#8: convert it with openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
             }
-            if (label.equals("PRIVATE KEY")) {
+            if (label.equals("PRIVATE KEY") || label.equals("RSA PRIVATE KEY") || label.equals("EC PRIVATE KEY")) {
                 byte[] der;
                 try {
                     der = Base64.getMimeDecoder().decode(m.group(2).strip());
                 } catch (IllegalArgumentException e) {
                     throw new UnsupportedKey("the PEM block is not valid base64: " + e.getMessage());
                 }
-                return Optional.of(pkcs8(der));
+                // The traditional forms that openssl genrsa -traditional, ecparam -genkey and older tools write (PKCS#1,
+                // SEC1) are the same key inside a PKCS#8 wrapper, which is all the JDK's key factories read.
+                try {
+                    return Optional.of(pkcs8(switch (label) {
+                        case "RSA PRIVATE KEY" -> TraditionalKeys.fromPkcs1(der);
+                        case "EC PRIVATE KEY" -> TraditionalKeys.fromSec1(der);
+                        default -> der;
+                    }));
+                } catch (IllegalArgumentException e) {
+                    throw new UnsupportedKey("the key (-----BEGIN " + label + "-----) cannot be read: " + e.getMessage()
+                            + "; convert it with openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
+                }
             }
         }
         return Optional.empty();

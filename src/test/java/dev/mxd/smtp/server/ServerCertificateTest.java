@@ -72,14 +72,32 @@ class ServerCertificateTest {
         assertThat(refused(encrypted).reason()).contains("encrypted with a passphrase");
     }
 
+    /**
+     * The traditional OpenSSL forms (PKCS#1 "BEGIN RSA PRIVATE KEY", SEC1 "BEGIN EC PRIVATE KEY", as
+     * openssl genrsa -traditional and ecparam -genkey write them) are read: issue 3 asks for PEM files,
+     * and such a key was refused at start (exit 78).
+     */
     @Test
-    void traditionalRsaKeyIsRefusedWithTheConversion() throws Exception {
+    void traditionalRsaAndEcKeysAreRead() throws Exception {
         pair("trad");
         Path pkcs1 = dir.resolve("trad.rsa");
         Certificates.openssl("pkey", "-in", key.toString(), "-traditional", "-out", pkcs1.toString());
         assertThat(Files.readString(pkcs1)).contains("BEGIN RSA PRIVATE KEY");
         key = pkcs1;
-        assertThat(refused(pkcs1).reason()).contains("openssl pkcs8 -topk8 -nocrypt");
+        assertThat(load()).isInstanceOf(ServerCertificate.Loaded.class);
+
+        cert = dir.resolve("ec.crt");
+        key = dir.resolve("ec.key");
+        Certificates.openssl("ecparam", "-name", "prime256v1", "-genkey", "-out", key.toString()); // EC PARAMETERS, then the key
+        Certificates.openssl("req", "-x509", "-new", "-key", key.toString(), "-subj", "/CN=mx.example.test", "-days", "2",
+                "-addext", "subjectAltName=DNS:mx.example.test", "-out", cert.toString());
+        assertThat(Files.readString(key)).contains("BEGIN EC PARAMETERS").contains("BEGIN EC PRIVATE KEY");
+        assertThat(load()).isInstanceOf(ServerCertificate.Loaded.class);
+
+        Path otherEc = dir.resolve("other-ec.key"); // the SEC1 key of another certificate is still found out
+        Certificates.openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", otherEc.toString());
+        key = otherEc;
+        assertThat(refused(otherEc).reason()).contains("is not the key of the certificate");
     }
 
     @Test
