@@ -1,6 +1,7 @@
 package dev.mxd.queue;
 
 import dev.mxd.smtp.LogText;
+import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.Replies;
 import dev.mxd.mail.MessageStore;
@@ -503,6 +504,8 @@ public final class Spool implements MessageStore {
         private final IncomingText text;
         private boolean ended;
         private FirstLine firstLine = new FirstLine();
+        /** An octet above 127 came in the client's text (BODY=8BITMIME declared or not). */
+        private boolean eightBit;
 
         Draft(String id, Transaction transaction, IncomingText text) {
             this.id = id;
@@ -517,6 +520,9 @@ public final class Spool implements MessageStore {
 
         @Override
         public synchronized void write(byte[] b, int off, int len) {
+            for (int i = off; !eightBit && i < off + len; i++) {
+                eightBit = b[i] < 0;
+            }
             if (firstLine != null) {
                 int used = firstLine.take(b, off, len);
                 if (firstLine.decided()) {
@@ -588,8 +594,13 @@ public final class Spool implements MessageStore {
                 for (Recipient r : transaction.recipients()) {
                     rs.add(new RecipientStatus(r, DeliveryState.PENDING, "", arrival));
                 }
-                Envelope e = new Envelope(id, transaction.sender(), transaction.parameters(), rs, transaction.client(), arrival, text.size(),
-                        kind);
+                MailParameters p = transaction.parameters();
+                if (eightBit && p.body() == MailParameters.Body.SEVEN_BIT) {
+                    // 8-bit text sent without BODY=8BITMIME (common, and taken as Postfix takes it): recorded as 8-bit,
+                    // so that it goes on with BODY=8BITMIME, or converted to 7 bit for a server without 8BITMIME (RFC 6152 §3)
+                    p = p.withBody(MailParameters.Body.EIGHT_BIT_MIME);
+                }
+                Envelope e = new Envelope(id, transaction.sender(), p, rs, transaction.client(), arrival, text.size(), kind);
                 json = EnvelopeJson.write(e);
                 byte[] trailer = EnvelopeFile.trailer(json);
                 AcceptJournal j = journal;

@@ -24,6 +24,11 @@ public record MailParameters(OptionalLong size, Body body, boolean smtputf8, Opt
         this(size, body, smtputf8, ret, envid, false);
     }
 
+    /** The same parameters with BODY= set to {@code value}. */
+    public MailParameters withBody(Body value) {
+        return new MailParameters(size, value, smtputf8, ret, envid, requireTls);
+    }
+
     /** The same parameters with REQUIRETLS set to {@code value}. */
     public MailParameters withRequireTls(boolean value) {
         return new MailParameters(size, body, smtputf8, ret, envid, value);

@@ -6,6 +6,7 @@ import dev.mxd.smtp.DsnNotify;
 import dev.mxd.mail.Route;
 import dev.mxd.queue.Envelope;
 import dev.mxd.queue.QueueState;
+import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.RcptParameters;
 import dev.mxd.testing.Await;
 import dev.mxd.testing.RawSmtp;
@@ -150,6 +151,26 @@ class SmtpServerTest {
             String id = data(c, "Subject: twice\r\n\r\nhi\r\n");
             assertThat(deferred(id).recipients()).extracting(r -> r.recipient().address() + " " + r.recipient().dsn().notifyOn())
                     .containsExactly("anyone@example.org [SUCCESS]", "Anyone@example.org []");
+        }
+    }
+
+    /**
+     * 8-bit text sent without BODY=8BITMIME (common; taken, as Postfix takes it) is recorded as 8-bit,
+     * so that it goes on with BODY=8BITMIME or is converted for a server without 8BITMIME (RFC 6152
+     * §3): it was relayed raw, marked 7-bit. ASCII text stays 7-bit.
+     */
+    @Test
+    void eightBitTextWithoutBodyParameterIsRecordedAsEightBit() throws Exception {
+        try (RawSmtp c = greeted()) {
+            say(c, "EHLO client.test");
+            say(c, "MAIL FROM:<a@b.test>");
+            say(c, "RCPT TO:<anyone@example.org>");
+            String eight = data(c, "Subject: caf\u00e9\r\n\r\nd\u00e9j\u00e0 vu\r\n");
+            say(c, "MAIL FROM:<a@b.test>");
+            say(c, "RCPT TO:<anyone@example.org>");
+            String seven = data(c, "Subject: plain\r\n\r\nhello\r\n");
+            assertThat(deferred(eight).parameters().body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME);
+            assertThat(deferred(seven).parameters().body()).isEqualTo(MailParameters.Body.SEVEN_BIT);
         }
     }
 
