@@ -21,7 +21,7 @@ import java.util.Locale;
  *
  * @param domain     the signing domain ({@code d=}); also the reports' submitter
  * @param selector   the selector ({@code s=}): the public key is published at {@code SELECTOR._domainkey.DOMAIN}
- * @param privateKey the file the key was read from (PKCS#8 PEM, {@code BEGIN PRIVATE KEY})
+ * @param privateKey the file the key was read from (PEM: PKCS#8 {@code BEGIN PRIVATE KEY} or PKCS#1 {@code BEGIN RSA PRIVATE KEY})
  * @param key        the RSA private key
  */
 public record ReportDkim(String domain, String selector, Path privateKey, RSAPrivateKey key) {
@@ -48,7 +48,7 @@ public record ReportDkim(String domain, String selector, Path privateKey, RSAPri
         return value.strip();
     }
 
-    /** A PKCS#8 PEM RSA private key. */
+    /** A PEM RSA private key, PKCS#8 or PKCS#1. */
     static RSAPrivateKey read(Path file) {
         String pem;
         try {
@@ -57,21 +57,26 @@ public record ReportDkim(String domain, String selector, Path privateKey, RSAPri
             throw new ConfigProblem(List.of("delivery", "tls", "report-dkim", "private-key"), "delivery.tls.report-dkim.private-key "
                     + file + " does not exist or cannot be read", e);
         }
-        int begin = pem.indexOf("-----BEGIN PRIVATE KEY-----");
-        int end = pem.indexOf("-----END PRIVATE KEY-----");
+        // PKCS#8, or PKCS#1 as opendkim-genkey and openssl genrsa -traditional write it (BEGIN RSA PRIVATE KEY)
+        boolean pkcs1 = !pem.contains("-----BEGIN PRIVATE KEY-----") && pem.contains("-----BEGIN RSA PRIVATE KEY-----");
+        String label = pkcs1 ? "RSA PRIVATE KEY" : "PRIVATE KEY";
+        int begin = pem.indexOf("-----BEGIN " + label + "-----");
+        int end = pem.indexOf("-----END " + label + "-----");
         try {
             if (begin < 0 || end < begin) {
-                throw new GeneralSecurityException("no -----BEGIN PRIVATE KEY----- block (PKCS#8; convert with"
-                        + " openssl pkcs8 -topk8 -nocrypt)");
+                throw new GeneralSecurityException("no -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY----- block");
             }
-            byte[] der = Base64.getMimeDecoder().decode(pem.substring(begin + 27, end));
+            byte[] der = Base64.getMimeDecoder().decode(pem.substring(begin + ("-----BEGIN " + label + "-----").length(), end));
+            if (pkcs1) {
+                der = dev.mxd.smtp.TraditionalKeys.fromPkcs1(der);
+            }
             if (KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(der)) instanceof RSAPrivateKey rsa) {
                 return rsa;
             }
             throw new GeneralSecurityException("not an RSA key");
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new ConfigProblem(List.of("delivery", "tls", "report-dkim", "private-key"), "delivery.tls.report-dkim.private-key "
-                    + file + " is not a PKCS#8 PEM RSA private key: " + e.getMessage(), e);
+                    + file + " is not a PEM RSA private key: " + e.getMessage(), e);
         }
     }
 }

@@ -9,7 +9,7 @@ import java.util.Base64;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code delivery.tls.report-dkim}: domain, selector and a PKCS#8 PEM RSA key, read when the file is loaded. */
+/** {@code delivery.tls.report-dkim}: domain, selector and a PEM RSA key (PKCS#8 or PKCS#1), read when the file is loaded. */
 class ReportDkimConfigTest {
 
     @TempDir
@@ -50,9 +50,23 @@ class ReportDkimConfigTest {
         Path ec = pem(dir.resolve("ec.pem"), KeyPairGenerator.getInstance("EC").generateKeyPair().getPrivate().getEncoded());
         ConfigException e = ConfigLoaderTest.error(yaml(ec));
         assertThat(e.line()).isEqualTo(7);
-        assertThat(e.getMessage()).contains("is not a PKCS#8 PEM RSA private key");
-        Path pkcs1 = Files.writeString(dir.resolve("rsa1.pem"), "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n");
-        assertThat(ConfigLoaderTest.error(yaml(pkcs1)).getMessage()).contains("openssl pkcs8 -topk8 -nocrypt");
+        assertThat(e.getMessage()).contains("is not a PEM RSA private key");
+        Path broken = Files.writeString(dir.resolve("rsa1.pem"), "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n");
+        assertThat(ConfigLoaderTest.error(yaml(broken)).getMessage()).contains("is not a PEM RSA private key");
+    }
+
+    /** A PKCS#1 key, as opendkim-genkey and openssl genrsa -traditional write it, is read (it was refused). */
+    @Test
+    void aPkcs1KeyIsRead() throws Exception {
+        Path pkcs8 = dir.resolve("k8.pem");
+        Path pkcs1 = dir.resolve("k1.pem");
+        dev.mxd.testing.Certificates.openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pkcs8.toString());
+        dev.mxd.testing.Certificates.openssl("pkey", "-in", pkcs8.toString(), "-traditional", "-out", pkcs1.toString());
+        assertThat(Files.readString(pkcs1)).contains("-----BEGIN RSA PRIVATE KEY-----");
+        ReportDkim one = ConfigLoader.parse(yaml(pkcs1), Path.of("mxd.yaml")).delivery().tls().reportDkim().orElseThrow();
+        ReportDkim eight = ConfigLoader.parse(yaml(pkcs8), Path.of("mxd.yaml")).delivery().tls().reportDkim().orElseThrow();
+        assertThat(one.key().getModulus()).isEqualTo(eight.key().getModulus());
+        assertThat(one.key().getPrivateExponent()).isEqualTo(eight.key().getPrivateExponent());
     }
 
     @Test

@@ -184,8 +184,8 @@ public final class ServerCertificate {
                 // SEC1) are the same key inside a PKCS#8 wrapper, which is all the JDK's key factories read.
                 try {
                     return Optional.of(pkcs8(switch (label) {
-                        case "RSA PRIVATE KEY" -> TraditionalKeys.fromPkcs1(der);
-                        case "EC PRIVATE KEY" -> TraditionalKeys.fromSec1(der);
+                        case "RSA PRIVATE KEY" -> dev.mxd.smtp.TraditionalKeys.fromPkcs1(der);
+                        case "EC PRIVATE KEY" -> dev.mxd.smtp.TraditionalKeys.fromSec1(der);
                         default -> der;
                     }));
                 } catch (IllegalArgumentException e) {

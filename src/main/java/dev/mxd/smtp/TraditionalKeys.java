@@ -1,4 +1,4 @@
-package dev.mxd.smtp.server;
+package dev.mxd.smtp;
 
 import java.io.ByteArrayOutputStream;
 
@@ -8,8 +8,9 @@ import java.io.ByteArrayOutputStream;
  * EC key of SEC1 (RFC 5915, "BEGIN EC PRIVATE KEY") are put unchanged inside the wrapper, with the
  * algorithm (and for EC the named curve, read from the key) in front. Only DER's length forms and the
  * few tags these structures use are handled; anything else is refused by the key factory afterwards.
+ * The server's TLS key and the DKIM key of report mail are read through it.
  */
-final class TraditionalKeys {
+public final class TraditionalKeys {
 
     /** rsaEncryption, 1.2.840.113549.1.1.1, as a DER OBJECT IDENTIFIER. */
     private static final byte[] RSA_ENCRYPTION = {0x06, 0x09, 0x2A, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xF7, 0x0D, 0x01, 0x01, 0x01};
@@ -22,7 +23,7 @@ final class TraditionalKeys {
     }
 
     /** PrivateKeyInfo { version 0, { rsaEncryption, NULL }, OCTET STRING (the PKCS#1 key) }. */
-    static byte[] fromPkcs1(byte[] pkcs1) {
+    public static byte[] fromPkcs1(byte[] pkcs1) {
         return tlv(0x30, VERSION_0, tlv(0x30, RSA_ENCRYPTION, NULL), tlv(0x04, pkcs1));
     }
 
@@ -30,7 +31,7 @@ final class TraditionalKeys {
      * PrivateKeyInfo { version 0, { id-ecPublicKey, the named curve }, OCTET STRING (the SEC1 key) }. The curve is the
      * SEC1 key's {@code [0] parameters}; a key written without them (openssl ec -no_public, some tools) cannot be read.
      */
-    static byte[] fromSec1(byte[] sec1) {
+    public static byte[] fromSec1(byte[] sec1) {
         byte[] curve = null;
         int[] outer = header(sec1, 0);
         if (sec1[0] != 0x30) {
