@@ -361,9 +361,7 @@ public final class ReceivingMx implements AutoCloseable {
             this.config = config;
             this.current = new DomainPolicy(config, verifier);
             this.currentStore = receivingStore(config, null);
-            if (filtering(config)) {
-                warnOfConfig(config);
-            }
+            warnOfConfig(config);
         }
 
         /** From now on, backup domains with verify: callout ask {@code v}. */
@@ -383,9 +381,7 @@ public final class ReceivingMx implements AutoCloseable {
         void replace(MxdConfig next) {
             MxdConfig before = config;
             config = next;
-            if (filtering(next)) {
-                warnOfConfig(next);
-            }
+            warnOfConfig(next);
             current = new DomainPolicy(next, verifier);
             if (!next.filters().equals(before.filters()) || filtering(next) != filtering(before)) {
                 currentStore = receivingStore(next, before);
@@ -393,12 +389,16 @@ public final class ReceivingMx implements AutoCloseable {
         }
 
         /**
-         * A message the server accepts may be larger than the clamd stream limit once mxd's Received header is on
-         * it (with the defaults, one of exactly limits.max-message-size): on-too-large accept lets such a message
-         * through unscanned, which a sender can choose to do. Said at start and reload; the limits are the operator's.
+         * What the configuration leaves to the operator, said at start and reload: a local domain that got a postmaster
+         * mailbox it was not written with (nobody may read it), and a clamd stream limit under the largest message the
+         * server accepts once mxd's Received header is on it (with the defaults, one of exactly limits.max-message-size):
+         * on-too-large accept lets such a message through unscanned, which a sender can choose to do.
          */
         private static void warnOfConfig(MxdConfig c) {
             c.domains().forEach((domain, d) -> d.postmasterWarning(domain).ifPresent(LOG::warn));
+            if (!filtering(c)) {
+                return;
+            }
             boolean clamdUsed = c.domains().values().stream().anyMatch(d -> d.filter()
                     .filter(f -> f.engines().contains(dev.mxd.config.Engine.CLAMD)).isPresent());
             long largest = c.limits().maxMessageSize().bytes() + 64 * 1024; // the client's text and mxd's header fields

@@ -32,4 +32,31 @@ class UnscannedSizeWarningTest {
             assertThat(log.lines()).noneSatisfy(l -> assertThat(l).contains("stream-max-length"));
         }
     }
+
+    /**
+     * A local domain written without a postmaster gets a mailbox of that name, said at start whether
+     * or not any filter is configured (the warning once sat behind the filter check), and postmaster@
+     * that domain is delivered there.
+     */
+    @Test
+    void aLocalDomainWithoutPostmasterIsWarnedOfAtStartAndItsPostmasterDelivered(@TempDir Path dir) throws Exception {
+        try (LogCapture log = LogCapture.start(Level.INFO);
+             TestMx mx = TestMx.startIn(java.nio.file.Files.createDirectories(dir.resolve("p")),
+                     "  other.test:\n    role: local\n    mailboxes: [dave]\n")) {
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).startsWith("domain other.test has no mailbox, alias or catch-all"
+                    + " for postmaster").contains("aliases: {postmaster: dave}"));
+            assertThat(log.lines()).noneSatisfy(l -> assertThat(l).startsWith("domain example.test has no mailbox"));
+            try (dev.mxd.testing.RawSmtp c = new dev.mxd.testing.RawSmtp(mx.smtp())) {
+                c.reply();
+                c.send("EHLO client.test\r\n").reply();
+                assertThat(c.send("MAIL FROM:<a@b.test>\r\n").reply()).startsWith("250");
+                assertThat(c.send("RCPT TO:<postmaster@other.test>\r\n").reply()).startsWith("250");
+                assertThat(c.send("DATA\r\n").reply()).startsWith("354");
+                assertThat(c.send("Subject: abuse report\r\n\r\nhi\r\n.\r\n").reply()).startsWith("250");
+            }
+            java.nio.file.Path box = mx.mx().maildir("other.test", "postmaster").resolve("new");
+            dev.mxd.testing.Await.within(java.time.Duration.ofSeconds(10),
+                    () -> java.nio.file.Files.isDirectory(box) && java.nio.file.Files.list(box).findAny().isPresent());
+        }
+    }
 }
