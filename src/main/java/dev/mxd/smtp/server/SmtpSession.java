@@ -208,6 +208,10 @@ final class SmtpSession {
             return reply(Replies.BAD_SEQUENCE_MAIL);
         }
         if (recipients.isEmpty()) {
+            // The transaction ends here (RFC 5321 §3.3: after a refused DATA the client must not send the text): a client
+            // that sent its text anyway, in a later segment than the DATA, has RCPT and DATA lines in it refused 503
+            // instead of opening a message of their own.
+            resetTransaction();
             return reply(Replies.BAD_SEQUENCE_RCPT);
         }
         return new SessionStep.BeginData(Replies.START_DATA, transaction());

@@ -124,12 +124,17 @@ class SmtpServerTest {
             assertThat(c.reply()).startsWith("554 5.5.0");
             assertThat(c.closedByServer()).isTrue();
         }
-        try (RawSmtp c = greeted()) { // the same commands waiting for each reply still work, and a refused DATA alone keeps the session
+        try (RawSmtp c = greeted()) { // the text in a later segment than the DATA: the refused DATA ended the transaction
             say(c, "EHLO client.test");
             say(c, "MAIL FROM:<list@b.test>");
             assertThat(say(c, "RCPT TO:<carol@example.test>")).startsWith("550 5.1.1");
             assertThat(say(c, "DATA")).startsWith("503 5.5.1");
-            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("250");
+            c.send("Subject: hi\r\n\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: injected\r\n\r\nevil\r\n.\r\n");
+            assertThat(c.reply()).startsWith("500"); // "Subject: hi"
+            assertThat(c.reply()).startsWith("500"); // the empty line
+            assertThat(c.reply()).startsWith("503 5.5.1"); // RCPT: no transaction any more
+            assertThat(c.reply()).startsWith("554 5.5.0"); // DATA, with text behind it again
+            assertThat(c.closedByServer()).isTrue();
         }
         Thread.sleep(300); // had a message been queued, its local delivery takes a few milliseconds
         assertThat(mx.delivered("alice")).isEmpty();
