@@ -39,7 +39,10 @@ public final class HostStatusTable {
      * Addresses a delivery is probing now, and since when. A lease is ended by its holder
      * ({@link #endProbe}); one older than {@code max} is taken for lost (its delivery died).
      */
-    private final Map<InetSocketAddress, Instant> probing = new HashMap<>();
+    private final Map<InetSocketAddress, Lease> probing = new HashMap<>();
+
+    /** A probe lease: since when, and the thread of the delivery that holds it (a delivery runs on one thread). */
+    private record Lease(Instant since, Thread holder) {}
 
     public HostStatusTable(Duration first, Duration max, int capacity, InstantSource clock) {
         if (first.isNegative() || first.isZero() || max.compareTo(first) < 0) {
@@ -58,7 +61,7 @@ public final class HostStatusTable {
 
     /**
      * Records a connection-level failure and returns the new status. The wait doubles only for a failure that
-     * tells something new: the first, a probe's (the lease holder's), or one after the retry time. Failures of
+     * tells something new: the first, a probe's (the lease holder's, on its thread), or one after the retry time. Failures of
      * deliveries that were already connecting when the address was postponed (twenty at once to a host that
      * hung) keep the wait it has: each of them doubled it, and seven took it to the hour at once.
      */
@@ -66,7 +69,9 @@ public final class HostStatusTable {
         InetSocketAddress key = route.socketAddress();
         Instant now = clock.instant();
         Status known = failed.get(key);
-        if (known != null && known.retryAt().isAfter(now) && !probing.containsKey(key)) {
+        Lease lease = probing.get(key);
+        boolean probe = lease != null && lease.holder() == Thread.currentThread();
+        if (known != null && known.retryAt().isAfter(now) && !probe) {
             Status s = new Status(known.host(), key, known.failures(), error, known.failedAt(), known.retryAt());
             failed.put(key, s);
             return s;
@@ -108,12 +113,12 @@ public final class HostStatusTable {
             return Admission.HEALTHY;
         }
         Instant now = clock.instant();
-        Instant since = probing.get(key);
-        if (since != null && since.plus(max).isAfter(now)) {
+        Lease lease = probing.get(key);
+        if (lease != null && lease.since().plus(max).isAfter(now)) {
             return Admission.POSTPONED; // someone else's probe: wait for its result
         }
         if (lastResort || !s.retryAt().isAfter(now)) {
-            probing.put(key, now);
+            probing.put(key, new Lease(now, Thread.currentThread()));
             return Admission.PROBE;
         }
         return Admission.POSTPONED;

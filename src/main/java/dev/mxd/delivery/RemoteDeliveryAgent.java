@@ -427,9 +427,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             settled.forEach(out::set);
             return out;
         }
-        EnhancedStatus status = deferral.equals(EnhancedStatus.NO_ANSWER)
-                ? lastReply.flatMap(SmtpReply::enhancedStatus).filter(st -> !st.permanent()).orElse(deferral) : deferral;
-        List<DeliveryResult> out = new ArrayList<>(all(recipients, new DeliveryResult.Deferred(status,
+        // The status stays mxd's (4.4.1, or the TLS policy's): a server's 421 4.7.0 "rate limited" is no TLS trouble, which
+        // is what a 4.7.x status says when a REQUIRETLS message expires (5.7.10). The reply goes in the Diagnostic-Code.
+        List<DeliveryResult> out = new ArrayList<>(all(recipients, new DeliveryResult.Deferred(deferral,
                 "could not deliver to any " + hosts + ": " + lastProblem, lastRemote, lastReply, false, Optional.empty())));
         settled.forEach(out::set);
         for (int k = 0; k < answered.length; k++) {
@@ -539,9 +539,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 if (settings.tls() == TlsPolicy.REQUIRE && f.failure().stage().compareTo(SessionStage.STARTTLS) >= 0
                         && f.failure().stage().compareTo(SessionStage.RSET) < 0) {
                     // RFC 7672 §2.2, RFC 8461 §4.2: TLS the policy requires could not be set up: this host defers, the next is tried.
-                    // The address is not postponed: that is this domain's policy, and another domain's mail to the same
-                    // host (opportunistic TLS, or plain text after a failed handshake) goes through it.
-                    return new Try(Optional.empty(), notePolicyFailure(route, f.failure()), Map.of(),
+                    // A policy finding (no STARTTLS, a certificate that does not authenticate, a handshake opportunistic
+                    // mail would give up for plain text) does not postpone the address: another domain's mail goes through
+                    // it. A host that hangs, closes or answers 421 at this stage is in trouble for everyone, and is postponed.
+                    return new Try(Optional.empty(), hostTrouble(f.failure()) ? noteFailure(route, f.failure())
+                            : notePolicyFailure(route, f.failure()), Map.of(),
                             Optional.of(EnhancedStatus.CRYPTOGRAPHIC_FAILURE));
                 }
                 return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), tls, decision);
@@ -640,6 +642,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         } catch (RuntimeException e) {
             LOG.error("TLS results could not be recorded (the delivery goes on): {}", e.toString(), e);
         }
+    }
+
+    /** A failure that says the host is in trouble, whatever the mail's TLS policy. */
+    private static boolean hostTrouble(SessionFailure f) {
+        return switch (f.cause()) {
+            case TIMEOUT, CLOSED, REFUSED, UNREACHABLE -> true;
+            default -> f.reply().filter(r -> r.code() == 421).isPresent();
+        };
     }
 
     /** A failure to meet this domain's TLS policy: logged, and the address left for other domains' mail. */

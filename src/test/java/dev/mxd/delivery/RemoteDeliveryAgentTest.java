@@ -165,9 +165,9 @@ class RemoteDeliveryAgentTest {
             assertThat(deliver(agent)).singleElement().satisfies(r -> {
                 assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
                 assertThat(r.detail()).contains("421");
-                // the server's own words and status are kept: an expiry notice's Diagnostic-Code quotes them (they were lost: 4.4.1)
+                // the server's own words are kept: an expiry notice's Diagnostic-Code quotes them (they were lost)
                 assertThat(r.reply()).hasValueSatisfying(reply -> assertThat(reply.summary()).isEqualTo("421 4.3.2 busy, try later"));
-                assertThat(r.status()).map(Object::toString).contains("4.3.2");
+                assertThat(r.status()).map(Object::toString).contains("4.4.1"); // mxd's status; the server's is in the reply
                 assertThat(r.remoteMta()).hasValueSatisfying(m -> assertThat(m).startsWith("mx.agent.test["));
             });
             assertThat(hosts.snapshot()).singleElement().satisfies(s -> assertThat(s.host()).isEqualTo("mx.agent.test"));
