@@ -334,9 +334,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         // A host found to be this one by its EHLO (behind a NAT): it and every host not better than it are not used
         // (RFC 5321 §5.1), as when the MX resolution finds this host by name or address.
         int loopAt = Integer.MAX_VALUE;
+        // Addresses that failed at the connection level in this attempt: another MX name on the same address (MX 10
+        // mail.example.com and MX 20 example.com on one machine) is the same dead server, not a second connect timeout.
+        // An address whose server answered is tried again under another name: its TLS policy is decided per name.
+        java.util.Set<java.net.InetSocketAddress> downNow = new java.util.HashSet<>();
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
-            if (route.preference() >= loopAt) {
+            if (route.preference() >= loopAt || downNow.contains(route.socketAddress())) {
                 if (i == tries.size() - 1) {
                     lastResort(selection, tries, probing).ifPresent(tries::add);
                 }
@@ -403,6 +407,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 lastProblem = t.problem();
                 lastReply = t.reply();
                 lastRemote = t.remoteMta();
+                if (t.hostDown()) {
+                    downNow.add(route.socketAddress());
+                }
                 if (t.status().filter(EnhancedStatus.LOOP_FOR_NOW::equals).isPresent()) {
                     loopAt = Math.min(loopAt, route.preference());
                 }
@@ -480,10 +487,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     /** What one address did: the transaction's result, or why it could not take it. */
     private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
-                       Optional<EnhancedStatus> status, boolean dsn, Optional<SmtpReply> reply, Optional<String> remoteMta) {
+                       Optional<EnhancedStatus> status, boolean dsn, Optional<SmtpReply> reply, Optional<String> remoteMta,
+                       boolean hostDown) {
         Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
             Optional<EnhancedStatus> status, boolean dsn) {
-            this(result, problem, settled, status, dsn, Optional.empty(), Optional.empty());
+            this(result, problem, settled, status, dsn, Optional.empty(), Optional.empty(), false);
         }
 
         Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
@@ -495,12 +503,17 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             this(result, problem, Map.of(), Optional.empty());
         }
 
-        /** A session that failed, with the server's reply when it gave one (421 at the greeting, 451 to EHLO). */
+        /**
+         * A session that failed, with the server's reply when it gave one (421 at the greeting, 451 to EHLO); {@code hostDown}
+         * when nothing of the server answered (refused, unreachable, no greeting in time).
+         */
         static Try failed(MxRoute route, String problem, SessionFailure failure, Map<Integer, RecipientOutcome.Failed> settled,
                           Optional<EnhancedStatus> status) {
             Optional<SmtpReply> reply = failure.reply().filter(r -> !r.positive());
+            boolean down = failure.cause() != SessionFailure.Cause.LOCAL
+                    && (failure.stage() == SessionStage.CONNECT || failure.stage() == SessionStage.GREETING && reply.isEmpty());
             return new Try(Optional.empty(), problem, settled, status, true, reply,
-                    reply.isPresent() ? Optional.of(route.toString()) : Optional.empty());
+                    reply.isPresent() ? Optional.of(route.toString()) : Optional.empty(), down);
         }
     }
 

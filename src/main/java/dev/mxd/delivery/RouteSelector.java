@@ -114,20 +114,12 @@ public final class RouteSelector {
         return all(plan, port);
     }
 
-    /**
-     * Every address of the plan in order, on {@code port}, each once: an address a better host already has (MX 10
-     * mail.example.com and MX 20 example.com on one machine, as small domains have it) is the same server, and tried
-     * again it cost a second connect timeout and a second failure for a dead box, and took a greylisted recipient
-     * "on" to the server that had just deferred it.
-     */
+    /** Every address of the plan in order, on {@code port}. */
     public List<MxRoute> all(MxOutcome.Routes plan, int port) {
         List<MxRoute> all = new ArrayList<>();
-        java.util.Set<InetAddress> seen = new java.util.HashSet<>();
         for (MxHost host : plan.hosts()) {
             for (InetAddress address : host.addresses()) {
-                if (seen.add(address)) {
-                    all.add(new MxRoute(host.name(), host.preference(), address, port));
-                }
+                all.add(new MxRoute(host.name(), host.preference(), address, port));
             }
         }
         return all;

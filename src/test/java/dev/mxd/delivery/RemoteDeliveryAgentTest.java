@@ -157,6 +157,38 @@ class RemoteDeliveryAgentTest {
         }
     }
 
+    /**
+     * Two MX names on one address (MX 10 mx, MX 20 mx2, as small domains have it): once the address failed at
+     * the connection level, the second name is not one more connection to the same dead server in the same
+     * attempt. A server that answers is tried under each name (its TLS policy is decided per name).
+     */
+    @Test
+    void anAddressThatFailedToConnectIsNotTriedAgainUnderAnotherNameInTheSameAttempt() throws Exception {
+        Path zone = Files.writeString(dir.resolve("two.test.zone"), String.join("\n",
+                "$ORIGIN two.test.", "$TTL 300", "@ IN SOA ns.two.test. h.two.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx", "@ MX 20 mx2", "mx IN A 127.0.0.1", "mx2 IN A 127.0.0.1", "") + "\n");
+        try (MxdDnsServer two = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+             FakeSmtpServer dead = FakeSmtpServer.start(FakeSmtpServer.HANG_UP, List.of(), c -> null);
+             FakeSmtpServer busy = FakeSmtpServer.start("220 mx.two.test ESMTP", List.of(), c -> c.startsWith("RCPT") ? "451 4.7.1 later" : null)) {
+            for (FakeSmtpServer server : List.of(dead, busy)) {
+                MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(two.address()))), MxPolicy.defaults()
+                        .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+                HostStatusTable hosts = hosts();
+                RemoteDeliveryAgent agent = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, server.address().getPort()), hosts,
+                        ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
+                        new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX);
+                Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+                Recipient r = new Recipient(Mailbox.parse("user@two.test"), RcptParameters.NONE, new Route.Relay("two.test"));
+                RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
+                Envelope e = new Envelope("Q2", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
+                        new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+                assertThat(agent.deliver(e, text, List.of(pending))).singleElement().isInstanceOf(DeliveryResult.Deferred.class);
+            }
+            assertThat(dead.connections()).isEqualTo(1);
+            assertThat(busy.commands("RCPT")).hasSize(2); // a server that answered: asked under both names
+        }
+    }
+
     @Test
     void aFourXxGreetingPostponesTheHostAndDefers() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("421 4.3.2 busy, try later", List.of(), c -> null)) {

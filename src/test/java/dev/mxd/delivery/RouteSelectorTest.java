@@ -34,16 +34,6 @@ class RouteSelectorTest {
         now.set(now.get().plus(d));
     }
 
-    /** Two MX names on one address are one server: it is tried once, under the better name (review finding). */
-    @Test
-    void anAddressTwoHostsShareIsTriedOnce() throws Exception {
-        MxOutcome.Routes shared = new MxOutcome.Routes(MailDomain.parse("example.test"), false, List.of(
-                new MxHost(10, "mail.example.test", List.of(ip("127.0.0.11")), List.of()),
-                new MxHost(20, "example.test", List.of(ip("127.0.0.11"), ip("127.0.0.12")), List.of())), List.of(), List.of());
-        assertThat(new RouteSelector(table, 5, 25).select(shared).routes()).extracting(r -> r.host() + " " + r.address().getHostAddress())
-                .containsExactly("mail.example.test 127.0.0.11", "example.test 127.0.0.12");
-    }
-
     @Test
     void routesFollowThePlanAndAreCappedAtMaxAddresses() throws Exception {
         RouteSelector.Selection all = new RouteSelector(table, 5, 2525).select(plan());

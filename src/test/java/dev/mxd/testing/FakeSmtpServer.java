@@ -116,6 +116,11 @@ public final class FakeSmtpServer implements AutoCloseable {
     }
 
     /** The commands whose verb is {@code verb} ("MAIL", "RCPT", ...). */
+    /** Connections accepted so far. */
+    public int connections() {
+        return sockets.size();
+    }
+
     public List<String> commands(String verb) {
         return commands.stream().filter(c -> c.toUpperCase(Locale.ROOT).startsWith(verb)).toList();
     }
