@@ -193,10 +193,11 @@ final class SmtpSession {
             return reply(Replies.OTHER_FILTER_POLICY);
         }
         filterGroup = Optional.of(accept.filter());
-        // The same recipient twice in one transaction is one recipient (Postfix's cleanup drops the duplicate): it was
-        // sent the message twice over SMTP and named twice in every notice. The first one's DSN parameters stay.
+        // The same recipient twice in one transaction, with the same DSN parameters, is one recipient (Postfix's cleanup
+        // drops such a duplicate): it was sent the message twice over SMTP and named twice in every notice. One with
+        // another NOTIFY or ORCPT stays (two aliases that expand to one address): its notice is a different one.
         rcptCount++;
-        if (!accepted.add(to.localPart() + "@" + to.domainKey())) {
+        if (!accepted.add(to.localPart() + "@" + to.domainKey() + " " + parameters.notifyOn() + " " + parameters.orcpt())) {
             return reply(Replies.RECIPIENT_OK);
         }
         recipients.add(new Recipient(to, parameters, accept.route()));
