@@ -73,8 +73,8 @@ public final class Idna {
             return label.toLowerCase(Locale.ROOT);
         }
         if (!hasDeviation(label)) {
-            // STD3 rules: a label that maps to a space or another non-LDH character (U+3000, U+00A0) is no host name
-            return ldh(label, IDN.toASCII(label, IDN.ALLOW_UNASSIGNED | IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT));
+            // a label that maps to a space or another character no host name has (U+3000, U+00A0) is refused by ldh()
+            return ldh(label, IDN.toASCII(label, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT));
         }
         // Lower case letter by letter (no final-sigma context: UTS #46 maps Σ to σ; ς only stays where it was written),
         // capital sharp s as UTS #46 maps it, then NFKC, which leaves the deviation characters as they are.
@@ -99,13 +99,14 @@ public final class Idna {
 
     /**
      * What a non-ASCII label became, checked: letters, digits and hyphens only, 1 to 63 of them (RFC 5890 §2.3.2.1,
-     * RFC 1123's host name rules). A label that maps to something else (a space, a symbol) has no A-label form.
+     * RFC 1123's host name rules), and the underscore mxd takes in ASCII labels too (Windows host names). A label that
+     * maps to something else (a space, a symbol) has no A-label form.
      */
     private static String ldh(String label, String ascii) {
         boolean ok = !ascii.isEmpty() && ascii.length() <= 63 && ascii.charAt(0) != '-' && ascii.charAt(ascii.length() - 1) != '-';
         for (int i = 0; ok && i < ascii.length(); i++) {
             char c = ascii.charAt(i);
-            ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-';
+            ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_';
         }
         if (!ok) {
             throw new IllegalArgumentException("the label '" + label + "' has no IDNA A-label form (it maps to '" + ascii + "')");

@@ -102,6 +102,8 @@ class SmtpCommandTest {
         SmtpCommand.Mail m = (SmtpCommand.Mail) parse("MAIL FROM:<bounce@mail_out.example.org>");
         assertThat(m.sender()).map(Mailbox::toString).contains("bounce@mail_out.example.org");
         assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@mail_in.example.org>")).recipient().domainKey()).isEqualTo("mail_in.example.org");
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@mail_\u00f6.example.org>")).recipient().domainKey()).startsWith("xn--mail_-");
+        assertThat(parse("EHLO PC_M\u00fcller.example")).isInstanceOf(SmtpCommand.Ehlo.class);
     }
 
     @Test
