@@ -79,7 +79,11 @@ public record HostPort(InetAddress address, int port) {
 
     static InetAddress ipLiteral(String text, String host) {
         if (host.equalsIgnoreCase("localhost") || host.equalsIgnoreCase("localhost.")) {
-            return InetAddress.getLoopbackAddress(); // 127.0.0.1 (RFC 6761 §6.3: localhost never leaves this host)
+            try { // 127.0.0.1, whatever java.net.preferIPv6Addresses says (RFC 6761 §6.3: localhost never leaves this host)
+                return InetAddress.getByAddress("localhost", new byte[] {127, 0, 0, 1});
+            } catch (UnknownHostException cannot) {
+                throw new AssertionError(cannot);
+            }
         }
         if (host.isEmpty() || !(host.indexOf(':') >= 0 || host.matches("[0-9.]+"))) {
             throw new IllegalArgumentException("'" + text + "': '" + host + "' is not an IP address (host names other than localhost are not allowed here)");

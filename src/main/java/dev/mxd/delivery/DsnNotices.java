@@ -165,9 +165,10 @@ public final class DsnNotices implements DeliveryNotices {
         boolean unread = false;
         try {
             original = readAtMost(text, (int) Math.min(envelope.size(), most + 1L));
-        } catch (IOException gone) {
-            // The text is gone or unreadable (an I/O error, removed by hand): every attempt failed on it, and without
-            // this the notice failed too and the message was retried for ever, its sender never told.
+        } catch (java.nio.file.NoSuchFileException | java.nio.file.AccessDeniedException gone) {
+            // The text is gone (removed by hand) or not ours to read: every attempt failed on it, and without this the
+            // notice failed too and the message was retried for ever, its sender never told. Another I/O error (too many
+            // open files, a disk error that may pass) is thrown: the notice is tried again with the text later.
             LOG.error("{}: cannot read the message's text for its notice ({}); the notice goes without it",
                     envelope.id(), LogText.safe(gone.toString()));
             original = new byte[0];

@@ -907,7 +907,6 @@ public final class QueueManager implements AutoCloseable {
         return r.recipient().dsn().notifyOn().contains(DsnNotify.SUCCESS);
     }
 
-    /** After an attempt: remove a finished message, bounce an expired one, defer the rest. */
     /** A queue lifetime in words, in the largest unit that divides it ("5 days", "12 hours", "90 minutes"). */
     static String span(Duration d) {
         long seconds = d.toSeconds();
@@ -922,6 +921,7 @@ public final class QueueManager implements AutoCloseable {
         throw new AssertionError();
     }
 
+    /** After an attempt: remove a finished message, bounce an expired one, defer the rest. */
     private void file(Envelope e, Path text) throws IOException {
         if (e.done()) {
             spool.finish(QueueState.ACTIVE, e.id());

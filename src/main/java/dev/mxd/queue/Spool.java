@@ -520,8 +520,13 @@ public final class Spool implements MessageStore {
 
         @Override
         public synchronized void write(byte[] b, int off, int len) {
-            for (int i = off; !eightBit && i < off + len; i++) {
-                eightBit = b[i] < 0;
+            if (!eightBit) {
+                for (int i = off, end = off + len; i < end; i++) {
+                    if (b[i] < 0) {
+                        eightBit = true;
+                        break;
+                    }
+                }
             }
             if (firstLine != null) {
                 int used = firstLine.take(b, off, len);

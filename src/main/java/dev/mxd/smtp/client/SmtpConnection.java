@@ -846,12 +846,9 @@ public final class SmtpConnection implements AutoCloseable {
 
     /**
      * RFC 2920 §3.1: when every RCPT failed but the pipelined DATA still got 354, an empty message
-     * ends it; a server that took it anyway has no recipient to deliver to.
-     */
-    /**
-     * DATA went ahead though no recipient was accepted: the lone dot ends it. The refusals stand whatever the server does
-     * now (nothing was accepted, so nothing can have been delivered): a hang-up or a timeout here only ends the
-     * connection's use.
+     * ends it; a server that took it anyway has no recipient to deliver to. The refusals stand
+     * whatever the server does now (nothing was accepted, so nothing can have been delivered): a
+     * hang-up or a timeout here only ends the connection's use.
      */
     private void endEmptyData(boolean dataGo) {
         if (dataGo) {
