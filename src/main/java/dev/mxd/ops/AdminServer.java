@@ -170,7 +170,7 @@ public final class AdminServer implements AutoCloseable {
             }
             if (path.equals("/metrics") && method.equals("GET")) {
                 ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-                sendBytes(ex, 200, parts.metrics().scrape().getBytes(StandardCharsets.UTF_8));
+                sendBytes(ex, 200, scrape ? sharedScrape() : parts.metrics().scrape().getBytes(StandardCharsets.UTF_8));
                 return;
             }
             if (path.matches("/api/quarantine/[^/]+/message") && method.equals("GET")) {
@@ -421,6 +421,22 @@ public final class AdminServer implements AutoCloseable {
     private static void send(HttpExchange ex, Answer a) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "application/json");
         sendBytes(ex, a.status(), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(a.body()));
+    }
+
+    private byte[] lastScrape;
+    private long lastScrapeAt;
+
+    /**
+     * A scrape without a token, served from one made at most a second ago, one at a time: anyone who reaches the
+     * listener can ask, and each scrape lists the spool's directories and reads the host status table.
+     */
+    private synchronized byte[] sharedScrape() {
+        long now = System.nanoTime();
+        if (lastScrape == null || now - lastScrapeAt > 1_000_000_000L) {
+            lastScrape = parts.metrics().scrape().getBytes(StandardCharsets.UTF_8);
+            lastScrapeAt = now;
+        }
+        return lastScrape;
     }
 
     private static void sendBytes(HttpExchange ex, int status, byte[] body) throws IOException {
