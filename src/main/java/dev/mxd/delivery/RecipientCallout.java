@@ -122,6 +122,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         return mine;
     }
 
+    /** The least time one address of several is given, of the verification's budget. */
+    private static final long SHARE_FLOOR = Duration.ofSeconds(2).toNanos();
+
     /** Probes sent so far (cache hits send none). */
     public int probes() {
         return probes.get();
@@ -142,13 +145,18 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
             return new Verdict.Unknown("no better MX to ask: " + outcome.error().orElse(outcome.kind()));
         }
         List<String> tried = new ArrayList<>();
-        for (MxRoute route : routes.all(plan, hop.port())) {
+        List<MxRoute> all = routes.all(plan, hop.port());
+        for (int i = 0; i < all.size(); i++) {
+            MxRoute route = all.get(i);
             long left = deadline - System.nanoTime();
             if (left <= 0 || caller.isDone()) {
                 break;
             }
             probes.incrementAndGet();
-            ClientSettings timed = client.withTimeouts(ClientSettings.Timeouts.all(Duration.ofNanos(left)));
+            // Each address gets its share of the time left (at least 2 s, or all of it): a first address that hangs (an
+            // IPv6 address that drops packets) took the whole budget, and the working one was never asked.
+            long share = Math.max(Math.min(left, SHARE_FLOOR), left / (all.size() - i));
+            ClientSettings timed = client.withTimeouts(ClientSettings.Timeouts.all(Duration.ofNanos(share)));
             OpenResult opened = RemoteDeliveryAgent.open(route, timed, routes.port());
             if (opened instanceof OpenResult.Failed f && f.failure().tlsFailed() && client.tls() == TlsPolicy.OPPORTUNISTIC) {
                 opened = RemoteDeliveryAgent.open(route, timed.withTls(TlsPolicy.NONE), routes.port());
@@ -158,7 +166,8 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
                 continue;
             }
             try (SmtpConnection c = ((OpenResult.Ready) opened).connection()) {
-                RecipientProbe answer = c.probeRecipient(recipient.toString());
+                // The domain in A-labels, as delivery sends it to a server without SMTPUTF8; only a UTF-8 local part needs it
+                RecipientProbe answer = c.probeRecipient(recipient.toAscii().orElse(recipient).toString());
                 if (answer instanceof RecipientProbe.Unanswered u) {
                     tried.add(u.reason());
                     continue;

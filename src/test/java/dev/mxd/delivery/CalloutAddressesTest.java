@@ -1,0 +1,78 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.dns.DnsClient;
+import dev.mxd.dns.DnsSettings;
+import dev.mxd.dns.MxPolicy;
+import dev.mxd.dns.MxResolver;
+import dev.mxd.mail.RecipientVerifier.Verdict;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.client.ClientSettings;
+import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.FreePort;
+import dev.mxd.testing.MxdDnsServer;
+import dev.mxd.testing.TestDirs;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A backup MX asking its primary whether a recipient exists (RCPT callout), against scripted servers:
+ * a first address that never greets leaves time for the next one (it took the whole budget, and every
+ * recipient got 450), and a domain written in U-labels is asked in A-labels of a primary without
+ * SMTPUTF8, as delivery sends it (it was "cannot verify" for every such recipient).
+ */
+class CalloutAddressesTest {
+
+    private Path dir;
+    private MxdDnsServer dns;
+    private int port;
+
+    @BeforeEach
+    void zone() throws Exception {
+        dir = Files.createTempDirectory("mxd-callout");
+        port = FreePort.tcpAndUdp("127.0.0.1");
+        Path zone = Files.writeString(dir.resolve("xn--bcher-kva.test.zone"), String.join("\n",
+                "$ORIGIN xn--bcher-kva.test.", "$TTL 300", "@ IN SOA ns h ( 1 3600 600 86400 60 )", "@ IN NS ns", "ns IN A 127.0.0.53",
+                "@ MX 10 slow", "@ MX 20 good", "slow IN A 127.0.0.1", "good IN A 127.0.0.2", "") + "\n");
+        dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    @AfterEach
+    void stop() {
+        dns.close();
+        TestDirs.deleteTree(dir);
+    }
+
+    @Test
+    void aSilentFirstAddressLeavesTimeForTheNextAndTheDomainGoesInALabels() throws Exception {
+        try (FakeSmtpServer slow = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", port), 4, FakeSmtpServer.SILENCE,
+                     List.of(), c -> null);
+             FakeSmtpServer good = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.2", port), 4, "220 good.test ESMTP",
+                     List.of("PIPELINING"), c -> null)) {
+            MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                    .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+            HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+            RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
+                    ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
+            try {
+                Verdict v = callout.verify(new Mailbox("anna", "b\u00fccher.test"), "xn--bcher-kva.test", Duration.ofHours(1),
+                        Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(v).isInstanceOf(Verdict.Exists.class);
+                assertThat(good.commands("RCPT")).singleElement().asString().startsWith("RCPT TO:<anna@xn--bcher-kva.test>");
+                assertThat(slow.connections()).isEqualTo(1);
+            } finally {
+                callout.close();
+            }
+        }
+    }
+}
