@@ -60,6 +60,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
+    /** How long after a deferral for a host being probed the message is tried again: about a probe's time. */
+    static final java.time.Duration PROBE_RESULT = java.time.Duration.ofSeconds(30);
+
+
     private static final Logger LOG = LoggerFactory.getLogger(RemoteDeliveryAgent.class);
 
     private final MxResolver resolver;
@@ -301,8 +305,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                             + (s.retryAt().isAfter(now) ? "until " + s.retryAt() : "while another delivery probes it")
                             + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
-            return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER,
-                    "every " + hosts + " failed recently and is passed over: " + why));
+            // Tried again when the first of them may be: at its retry time, or, while another delivery probes it, a
+            // little later, when the probe has told whether it is back.
+            Instant retryBy = selection.postponed().stream().map(s -> s.retryAt().isAfter(now) ? s.retryAt() : now.plus(PROBE_RESULT))
+                    .min(Instant::compareTo).orElse(now.plus(PROBE_RESULT));
+            return all(recipients, new DeliveryResult.Deferred(EnhancedStatus.NO_ANSWER,
+                    "every " + hosts + " failed recently and is passed over: " + why, Optional.empty(), Optional.empty(), false,
+                    Optional.empty(), Optional.of(retryBy)));
         }
         OutboundEnvelope transaction;
         try {

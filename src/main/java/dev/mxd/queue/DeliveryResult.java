@@ -3,6 +3,7 @@ package dev.mxd.queue;
 import dev.mxd.mail.Route;
 import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.smtp.SmtpReply;
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -37,10 +38,18 @@ public sealed interface DeliveryResult {
      * Not delivered now; tried again later. {@code maybeDelivered}: the message went out with its
      * final dot but no reply came, so the next hop may already have it (a retry may duplicate it).
      * {@code retryRoute}: the route the retry takes when it differs from the recipient's (the local
-     * agent keeps only the mailboxes still without a copy), else empty.
+     * agent keeps only the mailboxes still without a copy), else empty. {@code retryBy}: when what
+     * deferred it lifts (the MX hosts, all passed over after failures, may be tried again then): the
+     * queue tries the message again by then, whatever its age says, so that a primary back after an
+     * outage gets the backup's mail within minutes rather than an hour.
      */
     record Deferred(EnhancedStatus status, String detail, Optional<String> remoteMta, Optional<SmtpReply> reply,
-                    boolean maybeDelivered, Optional<Route> retryRoute) implements DeliveryResult {
+                    boolean maybeDelivered, Optional<Route> retryRoute, Optional<Instant> retryBy) implements DeliveryResult {
+
+        public Deferred(EnhancedStatus status, String detail, Optional<String> remoteMta, Optional<SmtpReply> reply,
+                        boolean maybeDelivered, Optional<Route> retryRoute) {
+            this(status, detail, remoteMta, reply, maybeDelivered, retryRoute, Optional.empty());
+        }
 
         /** A deferral mxd decided, with no server reply and nothing sent. */
         public static Deferred of(EnhancedStatus status, String detail) {

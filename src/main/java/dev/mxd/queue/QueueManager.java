@@ -669,6 +669,7 @@ public final class QueueManager implements AutoCloseable {
             if (!kept) {
                 fresh.remove(id); // no longer held in memory: whoever takes it later reads the disk
                 scheduled.remove(id);
+                retryBy.remove(id);
             }
         }
     }
@@ -852,6 +853,9 @@ public final class QueueManager implements AutoCloseable {
         List<RecipientStatus> updated = new ArrayList<>(e.recipients());
         List<RecipientStatus> toReport = new ArrayList<>();
         for (int k = 0; k < indexes.size(); k++) {
+            if (results.get(k) instanceof DeliveryResult.Deferred d && d.retryBy().isPresent()) {
+                retryBy.merge(e.id(), d.retryBy().get(), (a, b) -> a.isBefore(b) ? a : b);
+            }
             RecipientStatus r = before.get(k).after(results.get(k), now);
             updated.set(indexes.get(k), r);
             log(e, r);
@@ -907,6 +911,9 @@ public final class QueueManager implements AutoCloseable {
         return r.recipient().dsn().notifyOn().contains(DsnNotify.SUCCESS);
     }
 
+    /** Per message being attempted, the soonest time a deferral's cause lifts (DeliveryResult.Deferred.retryBy). */
+    private final Map<String, Instant> retryBy = new ConcurrentHashMap<>();
+
     /** A queue lifetime in words, in the largest unit that divides it ("5 days", "12 hours", "90 minutes"). */
     static String span(Duration d) {
         long seconds = d.toSeconds();
@@ -930,6 +937,11 @@ public final class QueueManager implements AutoCloseable {
         }
         Instant now = clock.instant();
         Optional<Instant> next = settings.retry().nextAttempt(e.arrival(), now);
+        Instant hint = retryBy.remove(e.id());
+        if (next.isPresent() && hint != null && hint.isBefore(next.get())) {
+            // what deferred it lifts sooner than the message's age says (its MX hosts may be tried again then)
+            next = Optional.of(hint.isAfter(now) ? hint : now.plusSeconds(1));
+        }
         if (next.isPresent()) {
             spool.defer(e.id(), QueueState.ACTIVE, next.get());
             LOG.info("{}: deferred until {}", e.id(), next.get());

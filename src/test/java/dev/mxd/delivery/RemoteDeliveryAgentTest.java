@@ -210,6 +210,15 @@ class RemoteDeliveryAgentTest {
                 assertThat(r.detail()).contains("passed over");
             });
             assertThat(mx.commands("EHLO").size() + mx.commands("HELO").size()).isEqualTo(before);
+            // the deferral says when the host may be tried again, and the queue brings the message back then
+            Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+            RecipientStatus pending = new RecipientStatus(new Recipient(Mailbox.parse("user@agent.test"), RcptParameters.NONE,
+                    new Route.Relay("agent.test")), DeliveryState.PENDING, "", Instant.now());
+            Envelope e = new Envelope("Q3", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
+                    new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+            Instant retryAt = hosts.snapshot().get(0).retryAt();
+            assertThat(agent.deliver(e, text, List.of(pending))).singleElement().isInstanceOfSatisfying(DeliveryResult.Deferred.class,
+                    d -> assertThat(d.retryBy()).contains(retryAt));
         }
     }
 

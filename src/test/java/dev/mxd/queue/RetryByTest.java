@@ -1,0 +1,42 @@
+package dev.mxd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.mxd.smtp.EnhancedStatus;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A deferral whose cause lifts at a known time (every MX host passed over after failures, retried at
+ * its retry time or once a probe has told whether it is back) brings the message back then, not at
+ * the time its age gives (up to an hour): a backup MX's held mail follows its primary back within
+ * minutes. The hint only ever shortens the wait.
+ */
+class RetryByTest extends QueueManagerTestBase {
+
+    @Test
+    void aDeferralThatSaysWhenItsCauseLiftsIsTriedAgainThen() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
+        AtomicInteger calls = new AtomicInteger();
+        DeliveryAgent remote = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> calls.incrementAndGet() == 1
+                ? new DeliveryResult.Deferred(EnhancedStatus.NO_ANSWER, "every MX host is passed over", Optional.empty(), Optional.empty(),
+                        false, Optional.empty(), Optional.of(Instant.now().plusSeconds(1)))
+                : new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty())).toList();
+        DeliveryAgent local = (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+        // the message's own next attempt would be an hour away
+        queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(5)), Duration.ofMillis(100), 100),
+                local, remote, (e, text, rs) -> { }, Clock.systemUTC());
+        store(spool, relayed("held@primary.test"));
+        queue.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));
+        assertThat(calls.get()).isEqualTo(2);
+    }
+}
