@@ -1,7 +1,6 @@
 package dev.mxd.demo;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -108,25 +107,7 @@ record DemoCertificate(String host, X509Certificate certificate, String pem, Str
 
     /** One DER value: tag, definite length, and the parts as its contents. */
     private static byte[] der(int tag, byte[]... parts) {
-        ByteArrayOutputStream content = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            content.writeBytes(p);
-        }
-        int n = content.size();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.write(tag);
-        if (n < 0x80) {
-            out.write(n);
-        } else if (n < 0x100) {
-            out.write(0x81);
-            out.write(n);
-        } else {
-            out.write(0x82);
-            out.write(n >> 8);
-            out.write(n & 0xFF);
-        }
-        out.writeBytes(content.toByteArray());
-        return out.toByteArray();
+        return dev.mxd.smtp.Der.tlv(tag, parts);
     }
 
     private static String pem(String label, byte[] der) {

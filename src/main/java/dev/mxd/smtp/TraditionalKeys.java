@@ -1,13 +1,11 @@
 package dev.mxd.smtp;
 
-import java.io.ByteArrayOutputStream;
-
 /**
  * Private keys in OpenSSL's traditional PEM forms, rewritten as the PKCS#8 PrivateKeyInfo (RFC 5958)
  * that the JDK reads: an RSA key of PKCS#1 (RFC 8017 appendix A.1.2, "BEGIN RSA PRIVATE KEY") and an
  * EC key of SEC1 (RFC 5915, "BEGIN EC PRIVATE KEY") are put unchanged inside the wrapper, with the
- * algorithm (and for EC the named curve, read from the key) in front. Only DER's length forms and the
- * few tags these structures use are handled; anything else is refused by the key factory afterwards.
+ * algorithm (and for EC the named curve, read from the key) in front ({@link Der}); anything else is
+ * refused by the key factory afterwards.
  * The server's TLS key and the DKIM key of report mail are read through it.
  */
 public final class TraditionalKeys {
@@ -24,7 +22,7 @@ public final class TraditionalKeys {
 
     /** PrivateKeyInfo { version 0, { rsaEncryption, NULL }, OCTET STRING (the PKCS#1 key) }. */
     public static byte[] fromPkcs1(byte[] pkcs1) {
-        return tlv(0x30, VERSION_0, tlv(0x30, RSA_ENCRYPTION, NULL), tlv(0x04, pkcs1));
+        return Der.tlv(0x30, VERSION_0, Der.tlv(0x30, RSA_ENCRYPTION, NULL), Der.tlv(0x04, pkcs1));
     }
 
     /**
@@ -33,17 +31,17 @@ public final class TraditionalKeys {
      */
     public static byte[] fromSec1(byte[] sec1) {
         byte[] curve = null;
-        int[] outer = header(sec1, 0);
+        int[] outer = Der.header(sec1, 0);
         if (sec1[0] != 0x30) {
             throw new IllegalArgumentException("not a DER SEQUENCE");
         }
         int at = outer[0];
         int end = Math.min(sec1.length, outer[0] + outer[1]);
         while (at < end) {
-            int[] h = header(sec1, at);
+            int[] h = Der.header(sec1, at);
             if ((sec1[at] & 0xFF) == 0xA0) { // [0] ECParameters: here a namedCurve OID
                 int inner = h[0];
-                int[] oid = header(sec1, inner);
+                int[] oid = Der.header(sec1, inner);
                 if (sec1[inner] == 0x06) {
                     curve = java.util.Arrays.copyOfRange(sec1, inner, oid[0] + oid[1]);
                 }
@@ -53,58 +51,6 @@ public final class TraditionalKeys {
         if (curve == null) {
             throw new IllegalArgumentException("the EC key does not name its curve");
         }
-        return tlv(0x30, VERSION_0, tlv(0x30, EC_PUBLIC_KEY, curve), tlv(0x04, sec1));
-    }
-
-    /** The offset of the contents of the element at {@code at}, and their length. */
-    private static int[] header(byte[] der, int at) {
-        if (at + 2 > der.length) {
-            throw new IllegalArgumentException("truncated DER");
-        }
-        int first = der[at + 1] & 0xFF;
-        if (first < 0x80) {
-            return new int[] {at + 2, first};
-        }
-        int octets = first & 0x7F;
-        if (octets == 0 || octets > 3 || at + 2 + octets > der.length) {
-            throw new IllegalArgumentException("DER length not understood");
-        }
-        int length = 0;
-        for (int i = 0; i < octets; i++) {
-            length = length << 8 | der[at + 2 + i] & 0xFF;
-        }
-        if (at + 2 + octets + length > der.length) {
-            throw new IllegalArgumentException("truncated DER");
-        }
-        return new int[] {at + 2 + octets, length};
-    }
-
-    /** A DER element: the tag, its length in the shortest form, then the parts one after another. */
-    private static byte[] tlv(int tag, byte[]... parts) {
-        int length = 0;
-        for (byte[] p : parts) {
-            length += p.length;
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(length + 6);
-        out.write(tag);
-        if (length < 0x80) {
-            out.write(length);
-        } else if (length < 0x100) {
-            out.write(0x81);
-            out.write(length);
-        } else if (length < 0x10000) {
-            out.write(0x82);
-            out.write(length >> 8);
-            out.write(length);
-        } else {
-            out.write(0x83);
-            out.write(length >> 16);
-            out.write(length >> 8);
-            out.write(length);
-        }
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
+        return Der.tlv(0x30, VERSION_0, Der.tlv(0x30, EC_PUBLIC_KEY, curve), Der.tlv(0x04, sec1));
     }
 }

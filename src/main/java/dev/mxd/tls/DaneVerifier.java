@@ -252,47 +252,17 @@ public final class DaneVerifier implements ServerAuthentication {
      */
     static byte[] subjectPublicKeyInfo(X509Certificate cert) throws CertificateEncodingException {
         byte[] tbs = cert.getTBSCertificate();
-        int[] outer = header(tbs, 0);
+        int[] outer = dev.mxd.smtp.Der.header(tbs, 0);
         if (tbs[0] != 0x30) {
             throw new IllegalArgumentException("the TBS certificate is not a SEQUENCE");
         }
         int at = outer[0];
         if ((tbs[at] & 0xFF) == 0xA0) {
-            at = skip(tbs, at); // the version
+            at = dev.mxd.smtp.Der.skip(tbs, at); // the version
         }
         for (int field = 0; field < 5; field++) {
-            at = skip(tbs, at);
+            at = dev.mxd.smtp.Der.skip(tbs, at);
         }
-        return java.util.Arrays.copyOfRange(tbs, at, skip(tbs, at));
-    }
-
-    /** The offset just past the DER element at {@code at}. */
-    private static int skip(byte[] der, int at) {
-        int[] h = header(der, at);
-        long end = (long) h[0] + h[1];
-        if (end > der.length) {
-            throw new IllegalArgumentException("a DER element runs past the end");
-        }
-        return (int) end;
-    }
-
-    /** Of the DER element at {@code at} (single-byte tag): where its content starts, and its length. */
-    private static int[] header(byte[] der, int at) {
-        if (at + 2 > der.length) {
-            throw new IllegalArgumentException("a DER element runs past the end");
-        }
-        int first = der[at + 1] & 0xFF;
-        if (first < 0x80) {
-            return new int[] {at + 2, first};
-        }
-        int n = first & 0x7F;
-        if (n == 0 || n > 3 || at + 2 + n > der.length) {
-            throw new IllegalArgumentException("a DER length this code does not read");
-        }
-        int length = 0;
-        for (int k = 0; k < n; k++) {
-            length = (length << 8) | (der[at + 2 + k] & 0xFF);
-        }
-        return new int[] {at + 2 + n, length};
+        return java.util.Arrays.copyOfRange(tbs, at, dev.mxd.smtp.Der.skip(tbs, at));
     }
 }
