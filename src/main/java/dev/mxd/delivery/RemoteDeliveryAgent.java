@@ -305,13 +305,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                             + (s.retryAt().isAfter(now) ? "until " + s.retryAt() : "while another delivery probes it")
                             + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
-            // Tried again when the first of them may be: at its retry time, or, while another delivery probes it, a
-            // little later, when the probe has told whether it is back.
-            Instant retryBy = selection.postponed().stream().map(s -> s.retryAt().isAfter(now) ? s.retryAt() : now.plus(PROBE_RESULT))
-                    .min(Instant::compareTo).orElse(now.plus(PROBE_RESULT));
+            // While another delivery probes one of them (its retry time has passed), the answer is seconds away: the message
+            // comes back then, not at the time its age gives (up to an hour), so that when a primary is back the backup's
+            // held mail follows the probe. Hosts still inside their retry time leave the message's own schedule alone: a
+            // backlog for a dead host is not taken round at every host retry.
+            Optional<Instant> retryBy = selection.postponed().stream().anyMatch(s -> !s.retryAt().isAfter(now))
+                    ? Optional.of(now.plus(PROBE_RESULT)) : Optional.empty();
             return all(recipients, new DeliveryResult.Deferred(EnhancedStatus.NO_ANSWER,
                     "every " + hosts + " failed recently and is passed over: " + why, Optional.empty(), Optional.empty(), false,
-                    Optional.empty(), Optional.of(retryBy)));
+                    Optional.empty(), retryBy));
         }
         OutboundEnvelope transaction;
         try {

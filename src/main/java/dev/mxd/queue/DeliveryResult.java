@@ -39,9 +39,9 @@ public sealed interface DeliveryResult {
      * final dot but no reply came, so the next hop may already have it (a retry may duplicate it).
      * {@code retryRoute}: the route the retry takes when it differs from the recipient's (the local
      * agent keeps only the mailboxes still without a copy), else empty. {@code retryBy}: when what
-     * deferred it lifts (the MX hosts, all passed over after failures, may be tried again then): the
-     * queue tries the message again by then, whatever its age says, so that a primary back after an
-     * outage gets the backup's mail within minutes rather than an hour.
+     * deferred it is known to lift (another delivery's probe of the MX host will have told whether it
+     * is back): the queue tries the message again by then, whatever its age says, so that a primary
+     * back after an outage gets the backup's mail within a minute rather than an hour.
      */
     record Deferred(EnhancedStatus status, String detail, Optional<String> remoteMta, Optional<SmtpReply> reply,
                     boolean maybeDelivered, Optional<Route> retryRoute, Optional<Instant> retryBy) implements DeliveryResult {

@@ -210,15 +210,27 @@ class RemoteDeliveryAgentTest {
                 assertThat(r.detail()).contains("passed over");
             });
             assertThat(mx.commands("EHLO").size() + mx.commands("HELO").size()).isEqualTo(before);
-            // the deferral says when the host may be tried again, and the queue brings the message back then
+            // passed over inside the host's retry time: the message keeps its own schedule (no hint); while another
+            // delivery probes the host, it comes back once the probe has told (PROBE_RESULT)
             Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
             RecipientStatus pending = new RecipientStatus(new Recipient(Mailbox.parse("user@agent.test"), RcptParameters.NONE,
                     new Route.Relay("agent.test")), DeliveryState.PENDING, "", Instant.now());
             Envelope e = new Envelope("Q3", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
                     new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
-            Instant retryAt = hosts.snapshot().get(0).retryAt();
             assertThat(agent.deliver(e, text, List.of(pending))).singleElement().isInstanceOfSatisfying(DeliveryResult.Deferred.class,
-                    d -> assertThat(d.retryBy()).contains(retryAt));
+                    d -> assertThat(d.retryBy()).isEmpty());
+            // a host whose retry time has passed and that another delivery is probing
+            HostStatusTable quick = new HostStatusTable(Duration.ofMillis(1), Duration.ofMinutes(10), 100, InstantSource.system());
+            RemoteDeliveryAgent probed = agent(mx.address().getPort(), quick);
+            MxRoute route = new MxRoute("mx.agent.test", 10, java.net.InetAddress.getByName("127.0.0.1"), mx.address().getPort());
+            quick.failed(route, "timeout");
+            Thread.sleep(10);
+            Thread prober = new Thread(() -> quick.admit(route, false));
+            prober.start();
+            prober.join();
+            Instant asked = Instant.now();
+            assertThat(probed.deliver(e, text, List.of(pending))).singleElement().isInstanceOfSatisfying(DeliveryResult.Deferred.class,
+                    d -> assertThat(d.retryBy()).hasValueSatisfying(t -> assertThat(t).isBetween(asked.plusSeconds(29), asked.plusSeconds(40))));
         }
     }
 

@@ -12,10 +12,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * A deferral whose cause lifts at a known time (every MX host passed over after failures, retried at
- * its retry time or once a probe has told whether it is back) brings the message back then, not at
- * the time its age gives (up to an hour): a backup MX's held mail follows its primary back within
- * minutes. The hint only ever shortens the wait.
+ * A deferral whose cause lifts at a known time (every MX host passed over while another delivery
+ * probes one, which will soon tell whether it is back) brings the message back then, not at the
+ * time its age gives (up to an hour): a backup MX's held mail follows its primary back. The hint
+ * only ever shortens the wait.
  */
 class RetryByTest extends QueueManagerTestBase {
 
