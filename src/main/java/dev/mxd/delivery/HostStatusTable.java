@@ -41,8 +41,11 @@ public final class HostStatusTable {
      */
     private final Map<InetSocketAddress, Lease> probing = new HashMap<>();
 
-    /** A probe lease: since when, and the thread of the delivery that holds it (a delivery runs on one thread). */
-    private record Lease(Instant since, Thread holder) {}
+    /**
+     * A probe lease: since when, the thread of the delivery that holds it (a delivery runs on one thread), and the MX
+     * name it was taken under.
+     */
+    private record Lease(Instant since, Thread holder, String host) {}
 
     public HostStatusTable(Duration first, Duration max, int capacity, InstantSource clock) {
         if (first.isNegative() || first.isZero() || max.compareTo(first) < 0) {
@@ -114,11 +117,14 @@ public final class HostStatusTable {
         }
         Instant now = clock.instant();
         Lease lease = probing.get(key);
+        if (lease != null && lease.holder() == Thread.currentThread() && !lease.host().equals(route.host())) {
+            return Admission.PROBE; // this delivery's own probe, reached under another MX name on the same address
+        }
         if (lease != null && lease.since().plus(max).isAfter(now)) {
             return Admission.POSTPONED; // someone else's probe: wait for its result
         }
         if (lastResort || !s.retryAt().isAfter(now)) {
-            probing.put(key, new Lease(now, Thread.currentThread()));
+            probing.put(key, new Lease(now, Thread.currentThread(), route.host()));
             return Admission.PROBE;
         }
         return Admission.POSTPONED;

@@ -145,7 +145,14 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
             return new Verdict.Unknown("no better MX to ask: " + outcome.error().orElse(outcome.kind()));
         }
         List<String> tried = new ArrayList<>();
-        List<MxRoute> all = routes.all(plan, hop.port());
+        // each address once: two MX names on one machine are one server to ask
+        List<MxRoute> all = new ArrayList<>();
+        java.util.Set<java.net.InetSocketAddress> seen = new java.util.HashSet<>();
+        for (MxRoute r : routes.all(plan, hop.port())) {
+            if (seen.add(r.socketAddress())) {
+                all.add(r);
+            }
+        }
         for (int i = 0; i < all.size(); i++) {
             MxRoute route = all.get(i);
             long left = deadline - System.nanoTime();
@@ -166,8 +173,10 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
                 continue;
             }
             try (SmtpConnection c = ((OpenResult.Ready) opened).connection()) {
-                // The domain in A-labels, as delivery sends it to a server without SMTPUTF8; only a UTF-8 local part needs it
-                RecipientProbe answer = c.probeRecipient(recipient.toAscii().orElse(recipient).toString());
+                // As delivery sends it: as written to a server that offers SMTPUTF8, else with the domain in A-labels (only a
+                // UTF-8 local part then needs SMTPUTF8)
+                Mailbox asked = c.extensions().offers("SMTPUTF8") ? recipient : recipient.toAscii().orElse(recipient);
+                RecipientProbe answer = c.probeRecipient(asked.toString());
                 if (answer instanceof RecipientProbe.Unanswered u) {
                     tried.add(u.reason());
                     continue;

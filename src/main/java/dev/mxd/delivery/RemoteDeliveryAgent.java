@@ -345,9 +345,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         // A host found to be this one by its EHLO (behind a NAT): it and every host not better than it are not used
         // (RFC 5321 §5.1), as when the MX resolution finds this host by name or address.
         int loopAt = Integer.MAX_VALUE;
-        // Addresses that failed at the connection level in this attempt: another MX name on the same address (MX 10
-        // mail.example.com and MX 20 example.com on one machine) is the same dead server, not a second connect timeout.
-        // An address whose server answered is tried again under another name: its TLS policy is decided per name.
+        // Addresses already tried in this attempt: another MX name on the same address (MX 10 mail.example.com and MX 20
+        // example.com on one machine) is the same server, not a second connect timeout or a second greylisting. Only an
+        // address that a host name's TLS policy kept the mail from is tried under another name (policy is per name).
         java.util.Set<java.net.InetSocketAddress> downNow = new java.util.HashSet<>();
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
@@ -365,17 +365,17 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 // for it rather than being returned as if the domain had none (RFC 8689 §4.2.1).
                 String why = "REQUIRETLS: the MTA-STS policy of " + tls.domain + " cannot be read now; trying again later";
                 LOG.warn("{}: not used for {}: {}", route, tls.domain, why);
-                t = new Try(Optional.empty(), route + ": " + why, Map.of(), Optional.of(EnhancedStatus.SECURITY_TEMPORARY));
+                t = Try.refusedByPolicy(route + ": " + why, EnhancedStatus.SECURITY_TEMPORARY);
             } else if (refusal.isPresent()) {
                 LOG.warn("{}: not used for {}: {}", route, tls.domain, refusal.get());
-                t = new Try(Optional.empty(), route + ": " + refusal.get(), Map.of(), Optional.of(EnhancedStatus.ENCRYPTION_NEEDED));
+                t = Try.refusedByPolicy(route + ": " + refusal.get(), EnhancedStatus.ENCRYPTION_NEEDED);
             } else if (decision instanceof HostTls.Unusable unusable) {
                 LOG.warn("{}: not used for {}: {}", route, tls.domain, LogText.safe(unusable.reason()));
                 if (tls.reported) {
                     tell(() -> tlsResults.record(tls.domain, route.host(), route.address(), decision,
                             Optional.of(new TlsResults.Failure(unusable.resultType(), unusable.reason()))));
                 }
-                t = new Try(Optional.empty(), route + ": " + unusable.reason(), Map.of(), Optional.of(unusable.status()));
+                t = Try.refusedByPolicy(route + ": " + unusable.reason(), unusable.status());
             } else {
                 t = attempt(route, transaction, settingsFor(decision), tls, decision, tls.reported);
             }
@@ -383,7 +383,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 // The next hop does not offer REQUIRETLS: nothing was sent; another MX host may offer it.
                 String why = route + " does not offer REQUIRETLS (RFC 8689 §4.2.1)";
                 LOG.warn("{}: not used for {}: {}", route, tls.domain, why);
-                t = new Try(Optional.empty(), why, Map.of(), Optional.of(EnhancedStatus.REQUIRETLS_NEEDED));
+                t = Try.refusedByPolicy(why, EnhancedStatus.REQUIRETLS_NEEDED);
+            }
+            if (!t.tlsPolicy()) {
+                downNow.add(route.socketAddress());
             }
             if (t.result().isPresent()) {
                 List<RecipientOutcome> outcomes = t.result().get().recipients();
@@ -418,9 +421,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 lastProblem = t.problem();
                 lastReply = t.reply();
                 lastRemote = t.remoteMta();
-                if (t.hostDown()) {
-                    downNow.add(route.socketAddress());
-                }
+
                 if (t.status().filter(EnhancedStatus.LOOP_FOR_NOW::equals).isPresent()) {
                     loopAt = Math.min(loopAt, route.preference());
                 }
@@ -499,10 +500,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     /** What one address did: the transaction's result, or why it could not take it. */
     private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
                        Optional<EnhancedStatus> status, boolean dsn, Optional<SmtpReply> reply, Optional<String> remoteMta,
-                       boolean hostDown) {
+                       boolean tlsPolicy) {
         Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
             Optional<EnhancedStatus> status, boolean dsn) {
             this(result, problem, settled, status, dsn, Optional.empty(), Optional.empty(), false);
+        }
+
+        /** This host name's TLS policy kept the mail from the address: another MX name on it may be allowed. */
+        static Try refusedByPolicy(String problem, EnhancedStatus status) {
+            return new Try(Optional.empty(), problem, Map.of(), Optional.of(status), true, Optional.empty(), Optional.empty(), true);
         }
 
         Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
@@ -514,17 +520,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             this(result, problem, Map.of(), Optional.empty());
         }
 
-        /**
-         * A session that failed, with the server's reply when it gave one (421 at the greeting, 451 to EHLO); {@code hostDown}
-         * when nothing of the server answered (refused, unreachable, no greeting in time).
-         */
+        /** A session that failed, with the server's reply when it gave one (421 at the greeting, 451 to EHLO). */
         static Try failed(MxRoute route, String problem, SessionFailure failure, Map<Integer, RecipientOutcome.Failed> settled,
                           Optional<EnhancedStatus> status) {
             Optional<SmtpReply> reply = failure.reply().filter(r -> !r.positive());
-            boolean down = failure.cause() != SessionFailure.Cause.LOCAL
-                    && (failure.stage() == SessionStage.CONNECT || failure.stage() == SessionStage.GREETING && reply.isEmpty());
             return new Try(Optional.empty(), problem, settled, status, true, reply,
-                    reply.isPresent() ? Optional.of(route.toString()) : Optional.empty(), down);
+                    reply.isPresent() ? Optional.of(route.toString()) : Optional.empty(), false);
         }
     }
 
@@ -566,9 +567,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                     // A policy finding (no STARTTLS, a certificate that does not authenticate, a handshake opportunistic
                     // mail would give up for plain text) does not postpone the address: another domain's mail goes through
                     // it. A host that hangs, closes or answers 421 at this stage is in trouble for everyone, and is postponed.
-                    return new Try(Optional.empty(), hostTrouble(f.failure()) ? noteFailure(route, f.failure())
-                            : notePolicyFailure(route, f.failure()), Map.of(),
-                            Optional.of(EnhancedStatus.CRYPTOGRAPHIC_FAILURE));
+                    boolean trouble = hostTrouble(f.failure());
+                    return new Try(Optional.empty(), trouble ? noteFailure(route, f.failure()) : notePolicyFailure(route, f.failure()),
+                            Map.of(), trouble ? Optional.empty() : Optional.of(EnhancedStatus.CRYPTOGRAPHIC_FAILURE), true,
+                            Optional.empty(), Optional.empty(), !trouble);
                 }
                 return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), tls, decision);
             }
@@ -668,8 +670,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         }
     }
 
-    /** A failure that says the host is in trouble, whatever the mail's TLS policy. */
+    /**
+     * A failure that says the host is in trouble, whatever the mail's TLS policy: it hangs, closes or answers 421 at
+     * STARTTLS. A failed handshake is not (opportunistic mail gives it up for plain text and does not postpone the host).
+     */
     private static boolean hostTrouble(SessionFailure f) {
+        if (f.tlsFailed()) {
+            return false;
+        }
         return switch (f.cause()) {
             case TIMEOUT, CLOSED, REFUSED, UNREACHABLE -> true;
             default -> f.reply().filter(r -> r.code() == 421).isPresent();

@@ -940,7 +940,8 @@ public final class QueueManager implements AutoCloseable {
         Instant hint = retryBy.remove(e.id());
         if (next.isPresent() && hint != null && hint.isBefore(next.get())) {
             // what deferred it lifts sooner than the message's age says (its MX hosts may be tried again then)
-            next = Optional.of(hint.isAfter(now) ? hint : now.plusSeconds(1));
+            Instant soon = now.plusSeconds(1);
+            next = Optional.of(hint.isAfter(now) ? hint : soon.isBefore(next.get()) ? soon : next.get());
         }
         if (next.isPresent()) {
             spool.defer(e.id(), QueueState.ACTIVE, next.get());

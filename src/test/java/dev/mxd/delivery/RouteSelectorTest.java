@@ -83,6 +83,27 @@ class RouteSelectorTest {
         assertThat(selector.select(plan()).routes().get(0).host()).isEqualTo("mx1.example.test");
     }
 
+    /**
+     * A delivery holding the probe lease of an address reaches it under another MX name (MX 10 mail and MX 20
+     * example.com on one machine): it may try it there too (a TLS policy that refused the first name may accept
+     * the second); it was passed over as if someone else were probing, on every attempt.
+     */
+    @Test
+    void theProbeLeaseHolderMayTryItsAddressUnderAnotherName() throws Exception {
+        MxRoute first = new MxRoute("mail.example.test", 10, ip("127.0.0.11"), 25);
+        MxRoute second = new MxRoute("example.test", 20, ip("127.0.0.11"), 25);
+        table.failed(first, "timeout");
+        advance(Duration.ofSeconds(61));
+        assertThat(table.admit(first, false)).isEqualTo(HostStatusTable.Admission.PROBE);
+        assertThat(table.admit(second, false)).isEqualTo(HostStatusTable.Admission.PROBE);
+        java.util.concurrent.atomic.AtomicReference<HostStatusTable.Admission> elsewhere = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread other = new Thread(() -> elsewhere.set(table.admit(second, false)));
+        other.start();
+        other.join();
+        assertThat(elsewhere.get()).as("another delivery waits for the probe").isEqualTo(HostStatusTable.Admission.POSTPONED);
+        table.endProbe(first);
+    }
+
     @Test
     void repeatedFailuresBackOffUpToTheMaximum() throws Exception {
         MxRoute primary = new RouteSelector(table, 5, 25).select(plan()).routes().get(0);
@@ -117,9 +138,11 @@ class RouteSelectorTest {
         assertThat(s.failures()).isEqualTo(1);
         assertThat(s.lastError()).isEqualTo("timeout 7");
         // a last-resort probe taken by another delivery: a failure of this one meanwhile is not the probe's
-        Thread other = new Thread(() -> assertThat(table.admit(primary, true)).isEqualTo(HostStatusTable.Admission.PROBE));
+        java.util.concurrent.atomic.AtomicReference<HostStatusTable.Admission> taken = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread other = new Thread(() -> taken.set(table.admit(primary, true)));
         other.start();
         other.join();
+        assertThat(taken.get()).isEqualTo(HostStatusTable.Admission.PROBE);
         table.failed(primary, "not the probe");
         assertThat(table.status(primary).orElseThrow().failures()).isEqualTo(1);
         table.endProbe(primary);

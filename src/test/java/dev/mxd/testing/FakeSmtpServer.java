@@ -115,12 +115,12 @@ public final class FakeSmtpServer implements AutoCloseable {
         return (InetSocketAddress) server.getLocalSocketAddress();
     }
 
-    /** The commands whose verb is {@code verb} ("MAIL", "RCPT", ...). */
     /** Connections accepted so far. */
     public int connections() {
         return sockets.size();
     }
 
+    /** The commands whose verb is {@code verb} ("MAIL", "RCPT", ...). */
     public List<String> commands(String verb) {
         return commands.stream().filter(c -> c.toUpperCase(Locale.ROOT).startsWith(verb)).toList();
     }

@@ -60,6 +60,11 @@ final class SmtpSession {
     private final java.util.Set<String> accepted = new java.util.HashSet<>();
     /** RCPT commands accepted in this transaction, duplicates included: what max-recipients bounds. */
     private int rcptCount;
+    /**
+     * The last command was a DATA refused for want of recipients: a line that is no command next is the message text,
+     * sent without the 354 (its own MAIL, RCPT and DATA lines would make a message of their own), and ends the session.
+     */
+    private boolean afterRefusedData;
     /** The filter policy of the accepted recipients; every later one must share it (one reply after DATA). */
     private Optional<RcptDecision.FilterGroup> filterGroup = Optional.empty();
 
@@ -72,6 +77,11 @@ final class SmtpSession {
     }
 
     SessionStep onCommand(SmtpCommand command) {
+        boolean textWithout354 = afterRefusedData && command instanceof SmtpCommand.Invalid;
+        afterRefusedData = false;
+        if (textWithout354) {
+            return new SessionStep.Reply(Replies.TEXT_BEFORE_DATA_REPLY, true);
+        }
         if (command instanceof SmtpCommand.Invalid i) {
             return reply(i.reply());
         } else if (command instanceof SmtpCommand.Ehlo e) {
@@ -213,6 +223,7 @@ final class SmtpSession {
             // that sent its text anyway, in a later segment than the DATA, has RCPT and DATA lines in it refused 503
             // instead of opening a message of their own.
             resetTransaction();
+            afterRefusedData = true;
             return reply(Replies.BAD_SEQUENCE_RCPT);
         }
         return new SessionStep.BeginData(Replies.START_DATA, transaction());

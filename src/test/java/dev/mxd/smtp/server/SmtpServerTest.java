@@ -129,12 +129,19 @@ class SmtpServerTest {
             say(c, "MAIL FROM:<list@b.test>");
             assertThat(say(c, "RCPT TO:<carol@example.test>")).startsWith("550 5.1.1");
             assertThat(say(c, "DATA")).startsWith("503 5.5.1");
-            c.send("Subject: hi\r\n\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: injected\r\n\r\nevil\r\n.\r\n");
-            assertThat(c.reply()).startsWith("500"); // "Subject: hi"
-            assertThat(c.reply()).startsWith("500"); // the empty line
-            assertThat(c.reply()).startsWith("503 5.5.1"); // RCPT: no transaction any more
-            assertThat(c.reply()).startsWith("554 5.5.0"); // DATA, with text behind it again
+            c.send("Subject: hi\r\n\r\nMAIL FROM:<list@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: injected\r\n\r\n"
+                    + "evil\r\n.\r\n");
+            assertThat(c.reply()).startsWith("554 5.5.0"); // "Subject: hi" right after the refused DATA: the text, sent without 354
             assertThat(c.closedByServer()).isTrue();
+        }
+        try (RawSmtp c = greeted()) { // a client that goes on with commands after a refused DATA is served as before
+            say(c, "EHLO client.test");
+            say(c, "MAIL FROM:<list@b.test>");
+            say(c, "RCPT TO:<carol@example.test>");
+            assertThat(say(c, "DATA")).startsWith("503 5.5.1");
+            assertThat(say(c, "RSET")).startsWith("250");
+            assertThat(say(c, "FROB")).startsWith("500"); // an unknown command later is just that
+            assertThat(say(c, "NOOP")).startsWith("250");
         }
         Thread.sleep(300); // had a message been queued, its local delivery takes a few milliseconds
         assertThat(mx.delivered("alice")).isEmpty();
