@@ -49,7 +49,9 @@ class Fail2banFilterTest {
                         assertThat(c.reply()).startsWith("550");
                     }
                     c.send("DATA\r\n");
-                    assertThat(c.reply()).startsWith("503"); // no valid recipient yet
+                    assertThat(c.reply()).startsWith("503"); // no valid recipient yet; that ends the transaction
+                    c.send("MAIL FROM:<probe@scanner.example>\r\n");
+                    assertThat(c.reply()).startsWith("250");
                     c.send("RCPT TO:<alice@example.test>\r\n");
                     assertThat(c.reply()).startsWith("250");
                     c.send("QUIT\r\n");
