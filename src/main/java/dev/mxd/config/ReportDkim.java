@@ -7,10 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.interfaces.RSAPrivateKey;
-import java.security.spec.PKCS8EncodedKeySpec;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 
@@ -57,24 +54,16 @@ public record ReportDkim(String domain, String selector, Path privateKey, RSAPri
             throw new ConfigProblem(List.of("delivery", "tls", "report-dkim", "private-key"), "delivery.tls.report-dkim.private-key "
                     + file + " does not exist or cannot be read", e);
         }
-        // PKCS#8, or PKCS#1 as opendkim-genkey and openssl genrsa -traditional write it (BEGIN RSA PRIVATE KEY)
-        boolean pkcs1 = !pem.contains("-----BEGIN PRIVATE KEY-----") && pem.contains("-----BEGIN RSA PRIVATE KEY-----");
-        String label = pkcs1 ? "RSA PRIVATE KEY" : "PRIVATE KEY";
-        int begin = pem.indexOf("-----BEGIN " + label + "-----");
-        int end = pem.indexOf("-----END " + label + "-----");
+        // PKCS#8, or PKCS#1 as opendkim-genkey and openssl genrsa -traditional write it (BEGIN RSA PRIVATE KEY), read as the
+        // server's TLS key is
         try {
-            if (begin < 0 || end < begin) {
-                throw new GeneralSecurityException("no -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY----- block");
-            }
-            byte[] der = Base64.getMimeDecoder().decode(pem.substring(begin + ("-----BEGIN " + label + "-----").length(), end));
-            if (pkcs1) {
-                der = dev.mxd.smtp.TraditionalKeys.fromPkcs1(der);
-            }
-            if (KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(der)) instanceof RSAPrivateKey rsa) {
+            java.security.PrivateKey key = dev.mxd.smtp.PemKeys.read(pem).orElseThrow(() -> new GeneralSecurityException(
+                    "no -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY----- block"));
+            if (key instanceof RSAPrivateKey rsa) {
                 return rsa;
             }
             throw new GeneralSecurityException("not an RSA key");
-        } catch (GeneralSecurityException | IllegalArgumentException e) {
+        } catch (GeneralSecurityException | dev.mxd.smtp.PemKeys.Unreadable e) {
             throw new ConfigProblem(List.of("delivery", "tls", "report-dkim", "private-key"), "delivery.tls.report-dkim.private-key "
                     + file + " is not a PEM RSA private key: " + e.getMessage(), e);
         }

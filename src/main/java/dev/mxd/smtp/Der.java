@@ -5,7 +5,7 @@ import java.io.ByteArrayOutputStream;
 /**
  * The little of DER (X.690) that mxd reads and writes itself: a single-octet tag, a definite length
  * of up to three octets, and the contents. Used for the public key a TLSA record matches (DANE), for
- * private keys in OpenSSL's traditional forms ({@link TraditionalKeys}), and for the demo's
+ * private keys in OpenSSL's traditional forms ({@link PemKeys}), and for the demo's
  * self-signed certificate. Anything else in the input is an {@link IllegalArgumentException}.
  */
 public final class Der {

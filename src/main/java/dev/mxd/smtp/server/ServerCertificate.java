@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -18,14 +17,10 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAKey;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 
 /**
@@ -56,7 +51,6 @@ public final class ServerCertificate {
         }
     }
 
-    private static final Pattern PEM = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----", Pattern.DOTALL);
 
     private ServerCertificate() {}
 
@@ -110,14 +104,14 @@ public final class ServerCertificate {
         }
         PrivateKey key;
         try {
-            Optional<PrivateKey> read = privateKey(Files.readString(tls.privateKey(), StandardCharsets.US_ASCII));
+            Optional<PrivateKey> read = dev.mxd.smtp.PemKeys.read(Files.readString(tls.privateKey(), StandardCharsets.US_ASCII));
             if (read.isEmpty()) {
                 return new Refused(tls.privateKey(), "holds no PEM private key (-----BEGIN PRIVATE KEY-----)");
             }
             key = read.get();
         } catch (IOException e) {
             return new Refused(tls.privateKey(), "cannot read it: " + e.getMessage());
-        } catch (UnsupportedKey e) {
+        } catch (dev.mxd.smtp.PemKeys.Unreadable e) {
             return new Refused(tls.privateKey(), e.getMessage());
         }
         X509Certificate cert = chain.get(0);
@@ -151,62 +145,6 @@ public final class ServerCertificate {
             out.add((X509Certificate) c);
         }
         return out;
-    }
-
-    /** The key is unusable as written; the message says how to convert it. */
-    private static final class UnsupportedKey extends Exception {
-        UnsupportedKey(String message) {
-            super(message);
-        }
-    }
-
-    /** The first PEM private key of the text: unencrypted PKCS#8 (RFC 5958), PKCS#1 RSA (RFC 8017) or SEC1 EC (RFC 5915). */
-    private static Optional<PrivateKey> privateKey(String text) throws UnsupportedKey {
-        Matcher m = PEM.matcher(text);
-        while (m.find()) {
-            String label = m.group(1);
-            if (label.equals("ENCRYPTED PRIVATE KEY") || (label.endsWith("PRIVATE KEY") && m.group(2).contains("ENCRYPTED"))) {
-                throw new UnsupportedKey("the key is encrypted with a passphrase, which mxd cannot be given at start;"
-                        + " write it unencrypted (openssl pkey -in KEY -out KEY.plain) and keep the file mode 600");
-            }
-            if (label.equals("DSA PRIVATE KEY")) {
-                throw new UnsupportedKey("the key is in the traditional OpenSSL format (-----BEGIN " + label + "-----);"
-                        + " mxd reads PKCS#8: convert it with openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
-            }
-            if (label.equals("PRIVATE KEY") || label.equals("RSA PRIVATE KEY") || label.equals("EC PRIVATE KEY")) {
-                byte[] der;
-                try {
-                    der = Base64.getMimeDecoder().decode(m.group(2).strip());
-                } catch (IllegalArgumentException e) {
-                    throw new UnsupportedKey("the PEM block is not valid base64: " + e.getMessage());
-                }
-                // The traditional forms that openssl genrsa -traditional, ecparam -genkey and older tools write (PKCS#1,
-                // SEC1) are the same key inside a PKCS#8 wrapper, which is all the JDK's key factories read.
-                try {
-                    return Optional.of(pkcs8(switch (label) {
-                        case "RSA PRIVATE KEY" -> dev.mxd.smtp.TraditionalKeys.fromPkcs1(der);
-                        case "EC PRIVATE KEY" -> dev.mxd.smtp.TraditionalKeys.fromSec1(der);
-                        default -> der;
-                    }));
-                } catch (IllegalArgumentException e) {
-                    throw new UnsupportedKey("the key (-----BEGIN " + label + "-----) cannot be read: " + e.getMessage()
-                            + "; convert it with openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
-                }
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static PrivateKey pkcs8(byte[] der) throws UnsupportedKey {
-        for (String algorithm : List.of("RSA", "EC", "DSA", "EdDSA", "RSASSA-PSS")) {
-            try {
-                return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
-            } catch (GeneralSecurityException e) {
-                // not this algorithm: try the next
-            }
-        }
-        throw new UnsupportedKey("not a PKCS#8 key of a type mxd knows (RSA, EC); make one with openssl genpkey -algorithm RSA"
-                + " -pkeyopt rsa_keygen_bits:2048");
     }
 
     /** Whether the private key signs what the certificate's public key verifies. */
