@@ -63,7 +63,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     /** How long after a deferral for a host being probed the message is tried again: about a probe's time. */
     static final java.time.Duration PROBE_RESULT = java.time.Duration.ofSeconds(30);
 
-
     private static final Logger LOG = LoggerFactory.getLogger(RemoteDeliveryAgent.class);
 
     private final MxResolver resolver;
@@ -348,10 +347,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         // Addresses already tried in this attempt: another MX name on the same address (MX 10 mail.example.com and MX 20
         // example.com on one machine) is the same server, not a second connect timeout or a second greylisting. Only an
         // address that a host name's TLS policy kept the mail from is tried under another name (policy is per name).
-        java.util.Set<java.net.InetSocketAddress> downNow = new java.util.HashSet<>();
+        java.util.Set<java.net.InetSocketAddress> triedNow = new java.util.HashSet<>();
         for (int i = 0; i < tries.size(); i++) {
             MxRoute route = tries.get(i);
-            if (route.preference() >= loopAt || downNow.contains(route.socketAddress())) {
+            if (route.preference() >= loopAt || triedNow.contains(route.socketAddress())) {
                 if (i == tries.size() - 1) {
                     lastResort(selection, tries, probing).ifPresent(tries::add);
                 }
@@ -386,7 +385,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 t = Try.refusedByPolicy(why, EnhancedStatus.REQUIRETLS_NEEDED);
             }
             if (!t.tlsPolicy()) {
-                downNow.add(route.socketAddress());
+                triedNow.add(route.socketAddress());
             }
             if (t.result().isPresent()) {
                 List<RecipientOutcome> outcomes = t.result().get().recipients();
@@ -421,7 +420,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 lastProblem = t.problem();
                 lastReply = t.reply();
                 lastRemote = t.remoteMta();
-
                 if (t.status().filter(EnhancedStatus.LOOP_FOR_NOW::equals).isPresent()) {
                     loopAt = Math.min(loopAt, route.preference());
                 }
@@ -567,10 +565,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                     // A policy finding (no STARTTLS, a certificate that does not authenticate, a handshake opportunistic
                     // mail would give up for plain text) does not postpone the address: another domain's mail goes through
                     // it. A host that hangs, closes or answers 421 at this stage is in trouble for everyone, and is postponed.
-                    boolean trouble = hostTrouble(f.failure());
-                    return new Try(Optional.empty(), trouble ? noteFailure(route, f.failure()) : notePolicyFailure(route, f.failure()),
-                            Map.of(), trouble ? Optional.empty() : Optional.of(EnhancedStatus.CRYPTOGRAPHIC_FAILURE), true,
-                            Optional.empty(), Optional.empty(), !trouble);
+                    return hostTrouble(f.failure()) ? new Try(Optional.empty(), noteFailure(route, f.failure()))
+                            : Try.refusedByPolicy(notePolicyFailure(route, f.failure()), EnhancedStatus.CRYPTOGRAPHIC_FAILURE);
                 }
                 return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), tls, decision);
             }

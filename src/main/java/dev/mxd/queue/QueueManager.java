@@ -939,7 +939,8 @@ public final class QueueManager implements AutoCloseable {
         Optional<Instant> next = settings.retry().nextAttempt(e.arrival(), now);
         Instant hint = retryBy.remove(e.id());
         if (next.isPresent() && hint != null && hint.isBefore(next.get())) {
-            // what deferred it lifts sooner than the message's age says (its MX hosts may be tried again then)
+            // what deferred it lifts sooner than the message's age says (its MX hosts may be tried again then); a hint
+            // already past (it waited for a slot meanwhile) is a second from now, never later than the message's own time
             Instant soon = now.plusSeconds(1);
             next = Optional.of(hint.isAfter(now) ? hint : soon.isBefore(next.get()) ? soon : next.get());
         }

@@ -56,8 +56,10 @@ final class SmtpSession {
     private Optional<Mailbox> sender = Optional.empty();
     private MailParameters mailParameters = MailParameters.NONE;
     private final List<Recipient> recipients = new ArrayList<>();
-    /** The accepted recipients as local part and domain key, to take each once. */
-    private final java.util.Set<String> accepted = new java.util.HashSet<>();
+    /** The accepted recipients, each once: the same local part, domain and DSN parameters is a duplicate. */
+    private final java.util.Set<Once> accepted = new java.util.HashSet<>();
+
+    private record Once(String localPart, String domainKey, RcptParameters parameters) {}
     /** RCPT commands accepted in this transaction, duplicates included: what max-recipients bounds. */
     private int rcptCount;
     /**
@@ -207,7 +209,7 @@ final class SmtpSession {
         // drops such a duplicate): it was sent the message twice over SMTP and named twice in every notice. One with
         // another NOTIFY or ORCPT stays (two aliases that expand to one address): its notice is a different one.
         rcptCount++;
-        if (!accepted.add(to.localPart() + "@" + to.domainKey() + " " + parameters.notifyOn() + " " + parameters.orcpt())) {
+        if (!accepted.add(new Once(to.localPart(), to.domainKey(), parameters))) {
             return reply(Replies.RECIPIENT_OK);
         }
         recipients.add(new Recipient(to, parameters, accept.route()));
@@ -219,9 +221,8 @@ final class SmtpSession {
             return reply(Replies.BAD_SEQUENCE_MAIL);
         }
         if (recipients.isEmpty()) {
-            // The transaction ends here (RFC 5321 §3.3: after a refused DATA the client must not send the text): a client
-            // that sent its text anyway, in a later segment than the DATA, has RCPT and DATA lines in it refused 503
-            // instead of opening a message of their own.
+            // The transaction ends here (RFC 5321 §3.3: after a refused DATA the client must not send the text), and a client
+            // that sent its text anyway, in a later segment than the DATA, is stopped at its first line (afterRefusedData).
             resetTransaction();
             afterRefusedData = true;
             return reply(Replies.BAD_SEQUENCE_RCPT);
