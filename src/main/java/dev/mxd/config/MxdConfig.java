@@ -31,12 +31,15 @@ import java.util.Optional;
  * @param clientNameLookup whether the SMTP server names clients by a forward-confirmed reverse lookup
  *                        ({@code dns.client-name-lookup}; Postfix's smtpd_peername_lookup), else {@code unknown}
  * @param dnssec          {@code dns.dnssec} and {@code dns.trust-anchors}: whether and from which anchors answers are validated
+ * @param recipientDelimiter {@code recipient-delimiter}: the characters that end a local part's base before an
+ *                        extension ({@code alice+news} is {@code alice}'s when no mailbox or alias is named
+ *                        {@code alice+news}); empty: local parts are matched whole
  */
 public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
                         List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
                         Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
                         Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log,
-                        boolean clientNameLookup, DnssecConfig dnssec) {
+                        boolean clientNameLookup, DnssecConfig dnssec, String recipientDelimiter) {
 
     public static final List<Cidr> DEFAULT_TRUSTED = List.of(Cidr.parse("127.0.0.0/8"), Cidr.parse("::1/128"));
 
@@ -49,6 +52,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         localNames = List.copyOf(localNames);
         trustedNetworks = List.copyOf(trustedNetworks);
         domains = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(domains)); // file order: the first local domain matters
+        checkDelimiter(recipientDelimiter);
         if (adminListener.isPresent() && !adminListener.get().address().isLoopbackAddress() && adminTokenFile.isEmpty()) {
             // A generated token is only as safe as the data directory; off the host, insist the operator chose one.
             throw new IllegalArgumentException("listen.admin " + adminListener.get() + " is not a loopback address; the admin API"
@@ -56,6 +60,31 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         }
     }
 
+
+    /** Postfix's default is no delimiter; mxd's is {@code +}, as Dovecot's and OpenSMTPD's (docs/config.md). */
+    public static final String DEFAULT_RECIPIENT_DELIMITER = "+";
+
+    /** Delimiters are characters a dot-atom local part may hold, other than letters, digits and the dot. */
+    private static final String DELIMITER_CHARACTERS = "!#$%&'*+-/=?^_`{|}~";
+
+    private static void checkDelimiter(String delimiter) {
+        for (int i = 0; i < delimiter.length(); i++) {
+            if (DELIMITER_CHARACTERS.indexOf(delimiter.charAt(i)) < 0) {
+                throw new ConfigProblem(List.of("recipient-delimiter"), "recipient-delimiter '" + delimiter + "' holds '" + delimiter.charAt(i)
+                        + "'; give one or more of " + DELIMITER_CHARACTERS + " (such as \"+\" or \"+-\"), or \"\" to match local parts whole", null);
+            }
+        }
+    }
+
+    /** A configuration with the default recipient delimiter ({@code +}). */
+    public MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<HostPort> adminListener, Path dataDir,
+                     List<HostPort> dnsServers, List<String> localNames, List<Cidr> trustedNetworks,
+                     Map<String, DomainConfig> domains, Limits limits, Timeouts timeouts, Optional<Tls> tls,
+                     Delivery delivery, FiltersConfig filters, Optional<Path> adminTokenFile, Logging log,
+                     boolean clientNameLookup, DnssecConfig dnssec) {
+        this(hostname, smtpListeners, adminListener, dataDir, dnsServers, localNames, trustedNetworks, domains, limits, timeouts,
+                tls, delivery, filters, adminTokenFile, log, clientNameLookup, dnssec, DEFAULT_RECIPIENT_DELIMITER);
+    }
 
     /** Where the admin API's token is: {@code admin-token-file}, or {@code <data-dir>/admin.token}. */
     public Path adminToken() {
@@ -174,7 +203,8 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                               @JsonProperty("delivery") Delivery delivery,
                               @JsonProperty("filters") FiltersConfig filters,
                               @JsonProperty("admin-token-file") String adminTokenFile,
-                              @JsonProperty("log") Logging log) {
+                              @JsonProperty("log") Logging log,
+                              @JsonProperty("recipient-delimiter") String recipientDelimiter) {
         String host = hostname == null ? "localhost" : domainKey(hostname);
         Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
         Dns d = dns == null ? Dns.fromYaml(null, null, null, null, null) : dns;
@@ -199,7 +229,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 Optional.ofNullable(tls), delivery == null ? Delivery.DEFAULTS : delivery,
                 filters == null ? FiltersConfig.none() : filters,
                 Optional.ofNullable(adminTokenFile).map(Path::of), log == null ? Logging.DEFAULTS : log, d.clientNameLookup(),
-                d.dnssec());
+                d.dnssec(), recipientDelimiter == null ? DEFAULT_RECIPIENT_DELIMITER : recipientDelimiter);
     }
 
     /**

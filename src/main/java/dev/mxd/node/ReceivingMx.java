@@ -459,7 +459,7 @@ public final class ReceivingMx implements AutoCloseable {
 
     /**
      * SIGHUP ({@code postfix reload}): reads {@code file} again and applies what can change while
-     * running: domains, mailboxes, aliases, catch-alls, filters, trusted networks, and the TLS
+     * running: domains, mailboxes, aliases, catch-alls, the recipient delimiter, filters, trusted networks, and the TLS
      * certificate and key (for connections opened from now on). A file that does not load, or a
      * certificate that cannot be used, changes nothing and is logged with its file and line. Any other
      * setting that changed (listen addresses, data-dir, hostname, limits, timeouts, delivery, DNS,
@@ -495,7 +495,7 @@ public final class ReceivingMx implements AutoCloseable {
         restartOnly(old, next).forEach(key -> LOG.warn("reload: {} changed in {}; that needs a restart, the value in use stays", key, file));
         MxdConfig applied = new MxdConfig(old.hostname(), old.smtpListeners(), old.adminListener(), old.dataDir(), old.dnsServers(),
                 old.localNames(), next.trustedNetworks(), next.domains(), old.limits(), old.timeouts(), next.tls(), old.delivery(),
-                next.filters(), old.adminTokenFile(), old.log(), old.clientNameLookup(), old.dnssec());
+                next.filters(), old.adminTokenFile(), old.log(), old.clientNameLookup(), old.dnssec(), next.recipientDelimiter());
         live.replace(applied);
         ops.reloaded(applied);
         config = applied;

@@ -76,7 +76,7 @@ public final class DomainPolicy implements RecipientPolicy {
     public CompletionStage<RcptDecision> decideForClient(Mailbox recipient, ClientInfo client) {
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(recipient.domainKey());
         if (d.isEmpty() || d.get().role() != Role.BACKUP || d.get().verify().mode() != RecipientVerify.Mode.CALLOUT
-                || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
+                || isPostmaster(recipient)) {
             return CompletableFuture.completedFuture(decide(recipient, client));
         }
         String domain = recipient.domainKey();
@@ -161,7 +161,7 @@ public final class DomainPolicy implements RecipientPolicy {
         return d.role() == Role.LOCAL || config.delivery().routeFor(domain).orElse(null) instanceof RouteOverride.Local;
     }
 
-    private static RcptDecision local(Mailbox recipient, String domain, DomainConfig d) {
+    private RcptDecision local(Mailbox recipient, String domain, DomainConfig d) {
         return resolve(recipient, d)
                 .<RcptDecision>map(boxes -> new RcptDecision.Accept(new Route.Local(domain, boxes)))
                 .or(() -> d.catchAll().map(box -> new RcptDecision.Accept(new Route.Local(domain, List.of(box)))))
@@ -183,20 +183,46 @@ public final class DomainPolicy implements RecipientPolicy {
      * Postmaster is always accepted (RFC 5321 §4.5.1), even when only listed mailboxes are. A domain
      * verified by callout accepts here: {@link #decideForClient} asks the primary.
      */
-    private static RcptDecision backup(Mailbox recipient, String domain, DomainConfig d) {
-        if (d.verify().mode() != RecipientVerify.Mode.LIST || resolve(recipient, d).isPresent() || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
+    private RcptDecision backup(Mailbox recipient, String domain, DomainConfig d) {
+        if (d.verify().mode() != RecipientVerify.Mode.LIST || resolve(recipient, d).isPresent() || isPostmaster(recipient)) {
             return new RcptDecision.Accept(new Route.Relay(domain));
         }
         return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));
     }
 
-    /** A mailbox by its own name, or the mailboxes an alias names. */
-    private static Optional<List<String>> resolve(Mailbox recipient, DomainConfig d) {
+    /**
+     * A mailbox by its own name, or the mailboxes an alias names; failing both, the same for the local
+     * part's base before a {@code recipient-delimiter} character ({@code alice+news}: {@code alice}), as
+     * Postfix tries {@code user+foo} before {@code user}. The whole local part is looked up first, so a
+     * mailbox whose name holds the delimiter keeps its mail.
+     */
+    private Optional<List<String>> resolve(Mailbox recipient, DomainConfig d) {
         String local = recipient.localKey();
+        return named(local, d).or(() -> base(local).flatMap(b -> named(b, d)));
+    }
+
+    private static Optional<List<String>> named(String local, DomainConfig d) {
         if (d.mailboxes().contains(local)) {
             return Optional.of(List.of(local));
         }
         return Optional.ofNullable(d.aliases().get(local));
+    }
+
+    /** The local part before its first delimiter character, when one follows at least one other character. */
+    private Optional<String> base(String local) {
+        String delimiters = config.recipientDelimiter();
+        for (int i = 1; i < local.length(); i++) {
+            if (delimiters.indexOf(local.charAt(i)) >= 0) {
+                return Optional.of(local.substring(0, i));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Postmaster, with or without an extension. */
+    private boolean isPostmaster(Mailbox recipient) {
+        String local = recipient.localKey();
+        return local.equals(DomainConfig.POSTMASTER) || base(local).filter(DomainConfig.POSTMASTER::equals).isPresent();
     }
 
     private boolean trusted(InetAddress client) {

@@ -98,6 +98,52 @@ class LocalRecipientsTest {
         assertThat(Files.readString(bob.get(0), StandardCharsets.UTF_8)).contains("Delivered-To: team@example.test\n");
     }
 
+    /**
+     * recipient-delimiter (default "+"): alice+news is alice's when no mailbox or alias has that whole
+     * name, delivered with the address as sent in Delivered-To (so a mail client can sort by it); an
+     * alias takes an extension too; an unknown base is still refused at RCPT.
+     */
+    @Test
+    void anAddressExtensionIsDeliveredToTheMailboxOfItsBase() throws Exception {
+        awaitSpoolEmpty(send("plus", "<alice+news@example.test>"));
+        List<Path> alice = mx.delivered("alice");
+        assertThat(alice).hasSize(1);
+        assertThat(Files.readString(alice.get(0), StandardCharsets.UTF_8)).contains("Delivered-To: alice+news@example.test\n")
+                .contains("\tfor <alice+news@example.test>;");
+        awaitSpoolEmpty(send("team", "<team+x@example.test>"));
+        assertThat(mx.delivered("alice")).hasSize(2);
+        assertThat(mx.delivered("bob")).hasSize(1);
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("MAIL FROM:<sender@client.test>\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("RCPT TO:<carol+news@example.test>\r\n");
+            assertThat(c.reply()).startsWith("550 5.1.1");
+            c.send("RCPT TO:<+alice@example.test>\r\n"); // a delimiter first ends no base
+            assertThat(c.reply()).startsWith("550 5.1.1");
+        }
+    }
+
+    /** The delimiter is recipient policy: a reload (SIGHUP) changes it, as Postfix's reload does. */
+    @Test
+    void anEmptyRecipientDelimiterReloadedMatchesLocalPartsWhole() throws Exception {
+        Files.writeString(mx.configFile(), "recipient-delimiter: \"\"\n" + Files.readString(mx.configFile()));
+        assertThat(mx.mx().reload(mx.configFile())).isTrue();
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("MAIL FROM:<sender@client.test>\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("RCPT TO:<alice+news@example.test>\r\n");
+            assertThat(c.reply()).startsWith("550 5.1.1");
+            c.send("RCPT TO:<alice@example.test>\r\n");
+            assertThat(c.reply()).startsWith("250 2.1.5");
+        }
+    }
+
     // A delivered message's text file holds a later message's text (docs/spool.md, "Spare text files"):
     // the shorter message that follows a longer one reaches its mailbox whole, with nothing of the other.
 
