@@ -76,10 +76,20 @@ public final class ConfigLoader {
      * last one, so {@code hostname:} written twice would quietly change the host's name) is an
      * error naming both lines.
      */
+    /** Top-level keys whose empty value would be taken for their default, which differs from none. */
+    private static final java.util.Set<String> NO_EMPTY_VALUE = java.util.Set.of("recipient-delimiter");
+
     private static void checkSyntaxAndDuplicates(String yaml, Path file) throws ConfigException {
         java.util.ArrayDeque<Map<String, Integer>> open = new java.util.ArrayDeque<>();
         try (JsonParser p = MAPPER.getFactory().createParser(yaml)) {
+            String valueNeeded = null; // a key of NO_EMPTY_VALUE whose value comes next, with its line
+            int valueLine = 0;
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                if (valueNeeded != null && t == JsonToken.VALUE_NULL) {
+                    throw new ConfigException(file, valueLine, valueNeeded + ": no value (in YAML an empty value, ~ and an unquoted #"
+                            + " are none, which would quietly mean the default); write it in quotes, such as \"+\", or \"\" for none", null);
+                }
+                valueNeeded = null;
                 switch (t) {
                     case START_OBJECT -> open.push(new java.util.HashMap<>());
                     case START_ARRAY -> open.push(Map.of()); // a list has no keys; keeps the stack in step
@@ -87,6 +97,10 @@ public final class ConfigLoader {
                     case FIELD_NAME -> {
                         @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
                         int line = p.getTokenLocation().getLineNr();
+                        if (open.size() == 1 && NO_EMPTY_VALUE.contains(p.currentName())) {
+                            valueNeeded = p.currentName();
+                            valueLine = line;
+                        }
                         Integer first = open.peek().putIfAbsent(p.currentName(), line);
                         if (first != null) {
                             List<String> path = contextPath(p.getParsingContext());

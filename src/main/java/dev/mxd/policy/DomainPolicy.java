@@ -76,7 +76,7 @@ public final class DomainPolicy implements RecipientPolicy {
     public CompletionStage<RcptDecision> decideForClient(Mailbox recipient, ClientInfo client) {
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(recipient.domainKey());
         if (d.isEmpty() || d.get().role() != Role.BACKUP || d.get().verify().mode() != RecipientVerify.Mode.CALLOUT
-                || isPostmaster(recipient)) {
+                || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
             return CompletableFuture.completedFuture(decide(recipient, client));
         }
         String domain = recipient.domainKey();
@@ -162,7 +162,7 @@ public final class DomainPolicy implements RecipientPolicy {
     }
 
     private RcptDecision local(Mailbox recipient, String domain, DomainConfig d) {
-        return resolve(recipient, d)
+        return resolve(recipient, d, true)
                 .<RcptDecision>map(boxes -> new RcptDecision.Accept(new Route.Local(domain, boxes)))
                 .or(() -> d.catchAll().map(box -> new RcptDecision.Accept(new Route.Local(domain, List.of(box)))))
                 .orElse(new RcptDecision.Refuse(Replies.unknownUser(recipient.toString())));
@@ -184,46 +184,55 @@ public final class DomainPolicy implements RecipientPolicy {
      * verified by callout accepts here: {@link #decideForClient} asks the primary.
      */
     private RcptDecision backup(Mailbox recipient, String domain, DomainConfig d) {
-        if (d.verify().mode() != RecipientVerify.Mode.LIST || resolve(recipient, d).isPresent() || isPostmaster(recipient)) {
+        if (d.verify().mode() != RecipientVerify.Mode.LIST || resolve(recipient, d, false).isPresent()
+                || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
             return new RcptDecision.Accept(new Route.Relay(domain));
         }
         return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));
     }
 
     /**
-     * A mailbox by its own name, or the mailboxes an alias names; failing both, the same for the local
-     * part's base before a {@code recipient-delimiter} character ({@code alice+news}: {@code alice}), as
-     * Postfix tries {@code user+foo} before {@code user}. The whole local part is looked up first, so a
-     * mailbox whose name holds the delimiter keeps its mail.
+     * The mailboxes an alias names, else a mailbox by its own name (an alias wins over a mailbox of the
+     * same name, as Postfix looks aliases up before it delivers to a user). A domain delivered here tries
+     * the local part's base before a {@code recipient-delimiter} character next ({@code alice+news}:
+     * {@code alice}), as Postfix tries {@code user+foo} before {@code user}; the whole local part first,
+     * so a mailbox whose name holds the delimiter keeps its mail. A backup domain's list is matched whole:
+     * whether the primary takes extensions is not known here.
      */
-    private Optional<List<String>> resolve(Mailbox recipient, DomainConfig d) {
+    private Optional<List<String>> resolve(Mailbox recipient, DomainConfig d, boolean withExtensions) {
         String local = recipient.localKey();
-        return named(local, d).or(() -> base(local).flatMap(b -> named(b, d)));
+        Optional<List<String>> whole = named(local, d);
+        return whole.isPresent() || !withExtensions ? whole : base(local).flatMap(b -> named(b, d));
     }
 
     private static Optional<List<String>> named(String local, DomainConfig d) {
-        if (d.mailboxes().contains(local)) {
-            return Optional.of(List.of(local));
+        List<String> alias = d.aliases().get(local);
+        if (alias != null) {
+            return Optional.of(alias);
         }
-        return Optional.ofNullable(d.aliases().get(local));
+        return d.mailboxes().contains(local) ? Optional.of(List.of(local)) : Optional.empty();
     }
 
-    /** The local part before its first delimiter character, when one follows at least one other character. */
+    /**
+     * The local part before its first delimiter character. Never split, as Postfix's split_addr: a
+     * local part that starts with a delimiter, postmaster and mailer-daemon, and with {@code -} as a
+     * delimiter the list addresses {@code owner-LIST} and {@code LIST-request}.
+     */
     private Optional<String> base(String local) {
         String delimiters = config.recipientDelimiter();
+        if (local.isEmpty() || delimiters.indexOf(local.charAt(0)) >= 0 || UNSPLIT.contains(local)) {
+            return Optional.empty();
+        }
         for (int i = 1; i < local.length(); i++) {
-            if (delimiters.indexOf(local.charAt(i)) >= 0) {
+            char c = local.charAt(i);
+            if (delimiters.indexOf(c) >= 0 && !(c == '-' && (local.startsWith("owner-") || local.endsWith("-request")))) {
                 return Optional.of(local.substring(0, i));
             }
         }
         return Optional.empty();
     }
 
-    /** Postmaster, with or without an extension. */
-    private boolean isPostmaster(Mailbox recipient) {
-        String local = recipient.localKey();
-        return local.equals(DomainConfig.POSTMASTER) || base(local).filter(DomainConfig.POSTMASTER::equals).isPresent();
-    }
+    private static final java.util.Set<String> UNSPLIT = java.util.Set.of(DomainConfig.POSTMASTER, "mailer-daemon");
 
     private boolean trusted(InetAddress client) {
         for (Cidr net : config.trustedNetworks()) {

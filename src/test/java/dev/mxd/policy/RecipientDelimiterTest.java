@@ -56,12 +56,40 @@ class RecipientDelimiterTest {
         assertThat(none.decide(Mailbox.parse("alice@d.test"), STRANGER)).isEqualTo(local("d.test", "alice"));
     }
 
+    /**
+     * A backup domain's list is matched whole, postmaster exactly: whether the primary takes extensions
+     * is not known here, and accepting what it refuses would bounce to forged senders (backscatter).
+     */
     @Test
-    void aBackupDomainThatListsItsRecipientsTakesTheirExtensions() throws Exception {
+    void aBackupDomainsListIsMatchedWhole() throws Exception {
         DomainPolicy p = policy("domains:\n  b.test:\n    role: backup\n    mailboxes: [carol]\n");
-        assertThat(p.decide(Mailbox.parse("carol+x@b.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("b.test")));
-        assertThat(p.decide(Mailbox.parse("postmaster+x@b.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("b.test")));
-        assertThat(p.decide(Mailbox.parse("dave+x@b.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+        assertThat(p.decide(Mailbox.parse("carol@b.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("b.test")));
+        assertThat(p.decide(Mailbox.parse("carol+x@b.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+        assertThat(p.decide(Mailbox.parse("postmaster+x@b.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+        assertThat(p.decide(Mailbox.parse("postmaster@b.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("b.test")));
+    }
+
+    /** As Postfix's split_addr: special and list addresses keep their whole local part. */
+    @Test
+    void listAddressesAndSpecialNamesAreNotSplit() throws Exception {
+        DomainPolicy p = policy("recipient-delimiter: \"+-\"\ndomains:\n  d.test:\n    role: local\n"
+                + "    mailboxes: [alice, owner, bin, postmaster, mailer]\n    aliases: {list: [alice, owner]}\n    catch-all: bin\n");
+        assertThat(p.decide(Mailbox.parse("list-request@d.test"), STRANGER)).isEqualTo(local("d.test", "bin"));
+        assertThat(p.decide(Mailbox.parse("owner-list@d.test"), STRANGER)).isEqualTo(local("d.test", "bin"));
+        assertThat(p.decide(Mailbox.parse("list+x@d.test"), STRANGER)).isEqualTo(local("d.test", "alice", "owner"));
+        assertThat(p.decide(Mailbox.parse("owner-list+x@d.test"), STRANGER)).isEqualTo(local("d.test", "bin"));
+        assertThat(p.decide(Mailbox.parse("mailer-daemon@d.test"), STRANGER)).isEqualTo(local("d.test", "bin"));
+        assertThat(p.decide(Mailbox.parse("+alice+x@d.test"), STRANGER)).isEqualTo(local("d.test", "bin"));
+        assertThat(p.decide(Mailbox.parse("postmaster+x@d.test"), STRANGER)).isEqualTo(local("d.test", "postmaster"));
+    }
+
+    /** An alias wins over a mailbox of the same name (Postfix looks aliases up first); it was ignored. */
+    @Test
+    void anAliasWinsOverAMailboxOfTheSameName() throws Exception {
+        DomainPolicy p = policy("domains:\n  d.test:\n    role: local\n    mailboxes: [alice, bob, postmaster]\n"
+                + "    aliases: {alice: [alice, bob], postmaster: bob}\n");
+        assertThat(p.decide(Mailbox.parse("alice@d.test"), STRANGER)).isEqualTo(local("d.test", "alice", "bob"));
+        assertThat(p.decide(Mailbox.parse("postmaster@d.test"), STRANGER)).isEqualTo(local("d.test", "bob"));
     }
 
     @Test
@@ -72,5 +100,16 @@ class RecipientDelimiterTest {
                 .hasMessageContaining("recipient-delimiter '+@' holds '@'");
         assertThatThrownBy(() -> ConfigLoader.parse("recipient-delimiter: \"a\"\n", Path.of("mxd.yaml")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("holds 'a'");
+    }
+
+    /** An empty value, ~ or an unquoted # is no value in YAML: refused rather than taken for the default +. */
+    @Test
+    void aDelimiterWithoutAValueIsRefusedRatherThanDefaulted() {
+        for (String v : new String[] {"", " ~", " #"}) {
+            assertThatThrownBy(() -> ConfigLoader.parse("hostname: mx.test\nrecipient-delimiter:" + v + "\n", Path.of("mxd.yaml")))
+                    .as(v).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("mxd.yaml:2")
+                    .hasMessageContaining("recipient-delimiter: no value");
+        }
     }
 }
