@@ -319,6 +319,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             transaction = transaction(envelope, text, recipients);
         } catch (IOException e) {
             return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.LOCAL_ERROR, "cannot read the spooled message: " + e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            // An envelope no SMTP command can carry would fail the same way at every attempt: the sender is told now,
+            // rather than the message failing with a fault until its lifetime ends and then being held unannounced.
+            return all(recipients, DeliveryResult.Failed.of(EnhancedStatus.BAD_DESTINATION_SYNTAX,
+                    "the envelope cannot be sent by SMTP: " + e.getMessage()));
         }
         String lastProblem = "no MX address answered";
         EnhancedStatus deferral = EnhancedStatus.NO_ANSWER;

@@ -79,10 +79,14 @@ class RemoteDeliveryAgentTest {
     }
 
     private List<RecipientStatus> deliver(RemoteDeliveryAgent agent) throws Exception {
+        return deliver(agent, "a@x.test", "user@agent.test");
+    }
+
+    private List<RecipientStatus> deliver(RemoteDeliveryAgent agent, String sender, String recipient) throws Exception {
         Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
-        Recipient r = new Recipient(Mailbox.parse("user@agent.test"), RcptParameters.NONE, new Route.Relay("agent.test"));
+        Recipient r = new Recipient(Mailbox.parse(recipient), RcptParameters.NONE, new Route.Relay("agent.test"));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
-        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
+        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse(sender)), MailParameters.NONE, List.of(pending),
                 new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
         return after(List.of(pending), agent.deliver(e, text, List.of(pending)));
     }
@@ -110,6 +114,21 @@ class RemoteDeliveryAgentTest {
                 assertThat(r.remoteMta()).contains("127.0.0.1[127.0.0.1]:" + relay.address().getPort());
             });
             assertThat(relay.messages).hasSize(1);
+        }
+    }
+
+    /**
+     * A quoted local part with a space or angle brackets (RFC 5321 §4.1.2), which the server accepts, goes
+     * on quoted as it came; the client refused to build the transaction, so every attempt failed with an
+     * exception until the message was held at its expiry, no notice sent.
+     */
+    @Test
+    void aQuotedLocalPartWithASpaceIsSentQuoted() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(), c -> null)) {
+            assertThat(deliver(agent(mx.address().getPort(), hosts()), "\"a <b>\"@x.test", "\"john smith\"@agent.test"))
+                    .singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(mx.commands("MAIL")).singleElement().asString().startsWith("MAIL FROM:<\"a <b>\"@x.test>");
+            assertThat(mx.commands("RCPT")).containsExactly("RCPT TO:<\"john smith\"@agent.test>");
         }
     }
 

@@ -82,13 +82,36 @@ public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients
         return s.chars().anyMatch(c -> c > 0x7e);
     }
 
-    /** Paths go into command lines: CR, LF, angle brackets or spaces would change the command. */
+    /**
+     * Paths go into command lines: a control character (CR, LF) would end the command, and a space or
+     * an angle bracket outside a quoted local part would change it. Inside one they are the address
+     * ({@code "john smith"@example.org}, RFC 5321 §4.1.2), and go on as the client wrote them.
+     */
     static void checkPath(String path, String what) {
         if (path == null) {
             throw new IllegalArgumentException(what + " must not be null; use \"\" for the null path <>");
         }
-        if (path.chars().anyMatch(c -> c <= ' ' || c == '<' || c == '>' || c == 0x7f)) {
-            throw new IllegalArgumentException(what + " address must have no spaces, control characters or angle brackets: '"
+        if (path.chars().anyMatch(c -> c < ' ' || c == 0x7f)) {
+            throw new IllegalArgumentException(what + " address must have no control characters: '" + path + "'");
+        }
+        int rest = 0;
+        if (path.startsWith("\"")) {
+            rest = -1;
+            for (int i = 1; i < path.length(); i++) {
+                char c = path.charAt(i);
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    rest = i + 1;
+                    break;
+                }
+            }
+            if (rest < 0) {
+                throw new IllegalArgumentException(what + " address has a quoted local part without its closing quote: '" + path + "'");
+            }
+        }
+        if (path.substring(rest).chars().anyMatch(c -> c == ' ' || c == '<' || c == '>')) {
+            throw new IllegalArgumentException(what + " address must have no spaces or angle brackets outside a quoted local part: '"
                     + path + "'");
         }
     }
