@@ -33,4 +33,9 @@ public interface RecipientPolicy {
      * then decided like any other recipient. Empty when this MX delivers no mail locally.
      */
     Optional<Mailbox> postmaster();
+
+    /** Who answers ETRN (RFC 1985) on this node; empty when it is not offered. */
+    default Optional<QueueRuns> queueRuns() {
+        return Optional.empty();
+    }
 }

@@ -103,6 +103,11 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             public Optional<Mailbox> postmaster() {
                 return policy.postmaster();
             }
+
+            @Override
+            public Optional<dev.mxd.mail.QueueRuns> queueRuns() {
+                return policy.queueRuns();
+            }
         };
     }
 

@@ -229,6 +229,7 @@ public final class ReceivingMx implements AutoCloseable {
         queue.onDelivery(metrics::delivered);
         queue.onDelivery(recent::add);
         queue.onFlush(remote); // a flush forgets dead MX hosts, as Postfix's postqueue -f does
+        live.queueRunsWith(new EtrnRuns(queue, live::queuedForAnotherMx, clock)); // ETRN from a primary back in service
         // Queued relay mail for a domain a SIGHUP made local goes to its mailboxes (Postfix re-resolves in its active queue).
         queue.rerouteWith((m, relayDomain) -> live.deliveredHere(relayDomain)
                 ? live.routeLocalMail(m).filter(Route.Local.class::isInstance).map(Route.Local.class::cast) : Optional.empty());
@@ -351,7 +352,14 @@ public final class ReceivingMx implements AutoCloseable {
             public Optional<Mailbox> postmaster() {
                 return current.postmaster();
             }
+
+            @Override
+            public Optional<dev.mxd.mail.QueueRuns> queueRuns() {
+                return queueRuns;
+            }
         };
+        /** Who answers ETRN: set once the queue manager exists, before the SMTP server opens. */
+        private volatile Optional<dev.mxd.mail.QueueRuns> queueRuns = Optional.empty();
         final MessageStore store = transaction -> currentStore.begin(transaction);
 
         Reloadable(MxdConfig config, Spool spool, Metrics metrics, Clock clock) {
@@ -372,6 +380,15 @@ public final class ReceivingMx implements AutoCloseable {
 
         boolean deliveredHere(String domainKey) {
             return current.deliveredHere(domainKey);
+        }
+
+        /** A backup domain whose mail is relayed to its better MX (not routed local): what ETRN may name. */
+        boolean queuedForAnotherMx(String domainKey) {
+            return config.domain(domainKey).filter(d -> d.role() == dev.mxd.config.Role.BACKUP).isPresent() && !deliveredHere(domainKey);
+        }
+
+        void queueRunsWith(dev.mxd.mail.QueueRuns runs) {
+            queueRuns = Optional.of(runs);
         }
 
         Optional<Route> routeLocalMail(Mailbox recipient) {

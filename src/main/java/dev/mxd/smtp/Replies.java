@@ -79,6 +79,8 @@ public final class Replies {
      */
     public static final SmtpReply TEXT_BEFORE_DATA_REPLY = SmtpReply.of(554, EnhancedStatus.PROTOCOL_ERROR,
             "no valid recipients, and text was sent before the reply to DATA (RFC 2920 §3.1): it is not taken as commands; closing");
+    public static final SmtpReply ETRN_IN_TRANSACTION = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND,
+            "bad sequence of commands: ETRN inside a mail transaction; finish it or RSET first");
     public static final SmtpReply NESTED_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: MAIL already given, RSET first");
     public static final SmtpReply ALREADY_TLS = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "TLS already active");
     /**

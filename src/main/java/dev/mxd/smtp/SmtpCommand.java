@@ -50,6 +50,12 @@ public sealed interface SmtpCommand {
 
     record StartTls() implements SmtpCommand {}
 
+    /**
+     * ETRN node (RFC 1985): send the mail queued here for a domain now. {@code node} is the domain as
+     * written (a leading {@code @}, "and its subdomains", taken off), or a {@code #queue} name.
+     */
+    record Etrn(String node) implements SmtpCommand {}
+
     /** Not a valid command; {@code reply} says why (500 unknown, 501 bad arguments, 555 bad parameter). */
     record Invalid(SmtpReply reply) implements SmtpCommand {}
 
@@ -82,8 +88,9 @@ public sealed interface SmtpCommand {
                 case "NOOP" -> new Noop(); // NOOP may carry a string, which is ignored (RFC 5321 §4.1.1.9)
                 case "VRFY" -> arg.isBlank() ? new Invalid(Replies.syntax("VRFY needs an argument")) : new Vrfy(arg.strip());
                 case "HELP" -> new Help(arg.strip());
+                case "ETRN" -> etrn(arg);
                 // Known to RFC 5321 and its extensions, not offered here: 502 (§4.2.4), not "unrecognized".
-                case "EXPN", "TURN", "ETRN", "ATRN", "AUTH", "BDAT", "SEND", "SOML", "SAML" -> new Invalid(Replies.NOT_IMPLEMENTED);
+                case "EXPN", "TURN", "ATRN", "AUTH", "BDAT", "SEND", "SOML", "SAML" -> new Invalid(Replies.NOT_IMPLEMENTED);
                 default -> new Invalid(Replies.UNKNOWN_COMMAND);
             };
         } catch (ParameterException e) {
@@ -91,6 +98,19 @@ public sealed interface SmtpCommand {
         } catch (IllegalArgumentException e) {
             return new Invalid(Replies.syntax(e.getMessage()));
         }
+    }
+
+    /** ETRN takes one domain, {@code @domain} or {@code #queue} (RFC 1985 §5); the domain is checked as EHLO's. */
+    private static SmtpCommand etrn(String arg) {
+        String a = stripSpaces(arg);
+        if (a.startsWith("#") && a.length() > 1 && a.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            return new Etrn(a);
+        }
+        String domain = a.startsWith("@") ? a.substring(1) : a;
+        if (domain.isEmpty() || domain.startsWith("[")) {
+            throw new IllegalArgumentException("ETRN needs a domain name: ETRN example.org");
+        }
+        return new Etrn(helloArgument(domain, "ETRN"));
     }
 
     private static SmtpCommand noArgument(String arg, String verb, SmtpCommand command) {

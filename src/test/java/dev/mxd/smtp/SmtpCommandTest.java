@@ -135,6 +135,20 @@ class SmtpCommandTest {
         }
     }
 
+    /** ETRN (RFC 1985 §5): a domain, @domain (the domain itself here) or #queue; the domain is checked as EHLO's. */
+    @Test
+    void etrnTakesOneDomainOrQueueName() {
+        assertThat(parse("ETRN example.org")).isEqualTo(new SmtpCommand.Etrn("example.org"));
+        assertThat(parse("etrn @example.org")).isEqualTo(new SmtpCommand.Etrn("example.org"));
+        assertThat(parse("ETRN #q1")).isEqualTo(new SmtpCommand.Etrn("#q1"));
+        assertThat(invalid("ETRN").summary()).startsWith("501 5.5.4");
+        assertThat(invalid("ETRN @").code()).isEqualTo(501);
+        assertThat(invalid("ETRN [127.0.0.1]").code()).isEqualTo(501);
+        assertThat(invalid("ETRN a b").code()).isEqualTo(501);
+        assertThat(invalid("ETRN bad..domain").code()).isEqualTo(501);
+        assertThat(invalid("ETRN a\u0001b").code()).isEqualTo(501);
+    }
+
     @Test
     void unknownAndMalformed() {
         // Known but not implemented here: 502 5.5.1 (RFC 5321 §4.2.4); unknown: 500 5.5.2.

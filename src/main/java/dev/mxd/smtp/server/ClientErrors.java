@@ -29,7 +29,8 @@ final class ClientErrors {
 
     static boolean junk(SmtpCommand command) {
         return command instanceof SmtpCommand.Noop || command instanceof SmtpCommand.Rset
-                || command instanceof SmtpCommand.Vrfy || command instanceof SmtpCommand.Help;
+                || command instanceof SmtpCommand.Vrfy || command instanceof SmtpCommand.Help
+                || command instanceof SmtpCommand.Etrn; // Postfix counts ETRN among its junk commands too
     }
 
     /** Counts one reply to a command ({@code junk}: the command was one of the junk commands). */

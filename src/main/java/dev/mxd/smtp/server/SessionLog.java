@@ -23,7 +23,7 @@ final class SessionLog {
     private static final Logger LOG = LoggerFactory.getLogger("dev.mxd.smtp.server.Session");
 
     /** Commands in the order Postfix lists them on the disconnect line. */
-    private static final String[] ORDER = {"helo", "ehlo", "starttls", "mail", "rcpt", "data", "rset", "noop", "vrfy", "help",
+    private static final String[] ORDER = {"helo", "ehlo", "starttls", "mail", "rcpt", "data", "rset", "noop", "vrfy", "help", "etrn",
             "quit", "unknown"};
 
     private String name = "unknown";
@@ -123,6 +123,8 @@ final class SessionLog {
             return "vrfy";
         } else if (command instanceof SmtpCommand.Help) {
             return "help";
+        } else if (command instanceof SmtpCommand.Etrn) {
+            return "etrn";
         } else if (command instanceof SmtpCommand.StartTls) {
             return "starttls";
         }

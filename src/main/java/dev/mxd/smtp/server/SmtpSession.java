@@ -111,6 +111,8 @@ final class SmtpSession {
             return reply(Replies.HELP);
         } else if (command instanceof SmtpCommand.StartTls) {
             return startTls();
+        } else if (command instanceof SmtpCommand.Etrn e) {
+            return etrn(e.node());
         }
         throw new IllegalStateException("unhandled command " + command);
     }
@@ -136,8 +138,26 @@ final class SmtpSession {
         if (tls) {
             lines.add("REQUIRETLS");                             // RFC 8689 §3: only over TLS
         }
+        if (policy.queueRuns().isPresent()) {
+            lines.add("ETRN");                                   // RFC 1985
+        }
         lines.add("HELP");
         return reply(SmtpReply.withoutStatus(250, lines));
+    }
+
+    /** ETRN, where this node offers it: after EHLO or HELO, outside a mail transaction (as Postfix asks). */
+    private SessionStep etrn(String node) {
+        Optional<dev.mxd.mail.QueueRuns> runs = policy.queueRuns();
+        if (runs.isEmpty()) {
+            return reply(Replies.NOT_IMPLEMENTED);
+        }
+        if (helo.isEmpty()) {
+            return reply(Replies.BAD_SEQUENCE_HELO);
+        }
+        if (inTransaction) {
+            return reply(Replies.ETRN_IN_TRANSACTION);
+        }
+        return reply(runs.get().start(node, clientInfo()));
     }
 
     private SessionStep mail(SmtpCommand.Mail m) {

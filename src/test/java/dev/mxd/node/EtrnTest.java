@@ -1,0 +1,79 @@
+package dev.mxd.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.queue.QueueState;
+import dev.mxd.testing.Await;
+import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.FreePort;
+import dev.mxd.testing.RawSmtp;
+import dev.mxd.testing.TestMx;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ETRN (RFC 1985) on a backup MX: example.org is a backup domain relayed to its primary at a loopback
+ * port where nothing listens at first, so its mail waits (retry.first is 5 minutes, the primary's
+ * address is passed over for 60 s). The primary comes back and says ETRN: the mail goes at once.
+ */
+class EtrnTest {
+
+    @Test
+    void aPrimaryBackInServiceGetsTheMailHeldForItAtOnce() throws Exception {
+        int port = FreePort.tcpAndUdp("127.0.0.1");
+        try (TestMx mx = TestMx.start("delivery:\n  routes:\n    example.org: \"[127.0.0.1]:" + port + "\"\n")) {
+            String id = mx.sendTo("carol@example.org");
+            assertThat(Await.within(Duration.ofSeconds(10), () -> mx.mx().spool().state(id).filter(QueueState.DEFERRED::equals)
+                    .isPresent())).as("held while the primary is down").isTrue();
+            try (FakeSmtpServer primary = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", port), 10,
+                    "220 primary.example.org ESMTP", List.of(), c -> null);
+                 RawSmtp c = new RawSmtp(mx.smtp())) {
+                assertThat(c.code()).isEqualTo(220);
+                c.send("ETRN example.org\r\n");
+                assertThat(c.reply()).startsWith("503 5.5.1"); // EHLO first, as Postfix asks
+                c.send("EHLO primary.example.org\r\n");
+                assertThat(c.reply()).contains("250-ETRN");
+                c.send("ETRN example.org\r\n");
+                assertThat(c.reply()).isEqualTo("250 2.0.0 queuing for node example.org started");
+                assertThat(Await.within(Duration.ofSeconds(10), () -> primary.messages.size() == 1)).as("relayed to the primary").isTrue();
+                assertThat(Await.within(Duration.ofSeconds(10), () -> mx.mx().spool().state(id).isEmpty())).isTrue();
+                assertThat(primary.commands("RCPT")).containsExactly("RCPT TO:<carol@example.org>");
+
+                c.send("ETRN @Example.ORG.\r\n"); // a second run within the minute is not started
+                assertThat(c.reply()).isEqualTo("250 2.0.0 queuing for node example.org was started less than a minute ago");
+                c.send("ETRN example.test\r\n"); // a local domain: nothing is queued here for another MX
+                assertThat(c.reply()).startsWith("459 4.7.1 <example.test>: service unavailable");
+                c.send("ETRN other.test\r\n");
+                assertThat(c.reply()).startsWith("459 4.7.1 <other.test>");
+                c.send("ETRN #queue\r\n");
+                assertThat(c.reply()).startsWith("504 5.5.4");
+                c.send("ETRN\r\n");
+                assertThat(c.reply()).startsWith("501 5.5.4");
+                c.send("MAIL FROM:<a@primary.example.org>\r\n");
+                assertThat(c.code()).isEqualTo(250);
+                c.send("ETRN example.org\r\n");
+                assertThat(c.reply()).startsWith("503 5.5.1");
+            }
+        }
+    }
+
+    /** Every ETRN counts as a junk command (NOOP, RSET, VRFY and ETRN in Postfix's smtpd_junk_command_limit). */
+    @Test
+    void etrnCountsTowardTheJunkCommandLimit() throws Exception {
+        try (TestMx mx = TestMx.start("limits:\n  max-junk-commands: 2\n  max-errors: 1\n");
+             RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO x.test\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("ETRN example.org\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("ETRN example.org\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            c.send("ETRN example.org\r\n");
+            assertThat(c.code()).isEqualTo(250); // the third's own reply, then the close
+            assertThat(c.reply()).startsWith("421 4.7.0");
+        }
+    }
+}
