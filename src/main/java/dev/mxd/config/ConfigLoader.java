@@ -79,13 +79,26 @@ public final class ConfigLoader {
     /** Top-level keys whose empty value would be taken for their default, which differs from none. */
     private static final java.util.Set<String> NO_EMPTY_VALUE = java.util.Set.of("recipient-delimiter");
 
+    /** Whether line {@code line} (1-based) writes an empty value in quotes ({@code ""} or {@code ''}), not an empty block (| or >). */
+    private static boolean quotedEmpty(String yaml, int line) {
+        String[] lines = yaml.split("\n", -1);
+        if (line < 1 || line > lines.length) {
+            return false;
+        }
+        String text = lines[line - 1];
+        int colon = text.indexOf(':');
+        String value = colon < 0 ? "" : text.substring(colon + 1).strip();
+        return value.startsWith("\"\"") || value.startsWith("''");
+    }
+
     private static void checkSyntaxAndDuplicates(String yaml, Path file) throws ConfigException {
         java.util.ArrayDeque<Map<String, Integer>> open = new java.util.ArrayDeque<>();
         try (JsonParser p = MAPPER.getFactory().createParser(yaml)) {
             String valueNeeded = null; // a key of NO_EMPTY_VALUE whose value comes next, with its line
             int valueLine = 0;
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
-                if (valueNeeded != null && t == JsonToken.VALUE_NULL) {
+                if (valueNeeded != null && (t == JsonToken.VALUE_NULL
+                        || t == JsonToken.VALUE_STRING && p.getText().isEmpty() && !quotedEmpty(yaml, valueLine))) {
                     throw new ConfigException(file, valueLine, valueNeeded + ": no value (in YAML an empty value, ~ and an unquoted #"
                             + " are none, which would quietly mean the default); write it in quotes, such as \"+\", or \"\" for none", null);
                 }

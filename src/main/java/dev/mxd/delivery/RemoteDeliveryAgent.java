@@ -322,8 +322,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         } catch (IllegalArgumentException e) {
             // An envelope no SMTP command can carry would fail the same way at every attempt: the sender is told now,
             // rather than the message failing with a fault until its lifetime ends and then being held unannounced.
-            return all(recipients, DeliveryResult.Failed.of(EnhancedStatus.BAD_DESTINATION_SYNTAX,
-                    "the envelope cannot be sent by SMTP: " + e.getMessage()));
+            // Nothing the server parses today makes one (checkPath takes every path PathParser does); an envelope from an
+            // older spool could. The sender's own fault is 5.1.7, a recipient's 5.1.3.
+            boolean senderFault = !OutboundEnvelope.carriable(envelope.sender().map(Mailbox::toString).orElse(""));
+            return all(recipients, DeliveryResult.Failed.of(senderFault ? EnhancedStatus.BAD_SENDER_SYNTAX
+                    : EnhancedStatus.BAD_DESTINATION_SYNTAX, "the envelope cannot be sent by SMTP: " + e.getMessage()));
         }
         String lastProblem = "no MX address answered";
         EnhancedStatus deferral = EnhancedStatus.NO_ANSWER;

@@ -10,7 +10,11 @@ import dev.mxd.smtp.SmtpReply;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,25 +25,52 @@ import org.slf4j.LoggerFactory;
  * queued here for another MX may be named (a {@code backup} domain not routed {@code local}), as
  * Postfix allows ETRN only for its fast-flush domains ({@code $relay_domains}); the run is the
  * operator's {@code mxd queue flush --domain}, which also forgets the domain's MX hosts' failures.
- * Anyone may ask, so each domain gets at most one run a minute, and the reply never waits for it.
+ *
+ * <p>Anyone may ask, and a run reads every deferred envelope, so runs are bounded: one at a time on
+ * one thread, and for each domain at most one a minute. A request inside that minute is not dropped
+ * (the primary may have asked a moment too early, and the run then found it still closed): one run is
+ * scheduled for the minute's end, however many requests arrive meanwhile. The reply never waits.
  */
-final class EtrnRuns implements QueueRuns {
+final class EtrnRuns implements QueueRuns, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EtrnRuns.class);
 
-    /** The shortest time between two runs for one domain started by ETRN. */
+    /** The shortest time between the starts of two runs for one domain. */
     static final Duration EVERY = Duration.ofMinutes(1);
 
-    private final QueueManager queue;
+    /** What a run does: {@link QueueManager#flushDestination}. */
+    interface DomainFlush {
+        int flush(String domain) throws java.io.IOException;
+    }
+
+    private final DomainFlush flush;
+    private final Duration every;
     private final Predicate<String> queuedForAnotherMx;
     private final Clock clock;
-    /** When the last run of each domain started; only domains that pass {@link #queuedForAnotherMx} are keys. */
-    private final ConcurrentHashMap<String, Instant> started = new ConcurrentHashMap<>();
+    private final ScheduledThreadPoolExecutor runner;
+    /** Per domain (only domains that pass {@link #queuedForAnotherMx}): when the next run may start, and whether one waits. */
+    private final Map<String, Schedule> schedules = new HashMap<>();
+
+    private static final class Schedule {
+        Instant nextAllowed = Instant.MIN;
+        boolean waiting;
+    }
 
     EtrnRuns(QueueManager queue, Predicate<String> queuedForAnotherMx, Clock clock) {
-        this.queue = queue;
+        this(queue::flushDestination, queuedForAnotherMx, clock, EVERY);
+    }
+
+    EtrnRuns(DomainFlush flush, Predicate<String> queuedForAnotherMx, Clock clock, Duration every) {
+        this.flush = flush;
+        this.every = every;
         this.queuedForAnotherMx = queuedForAnotherMx;
         this.clock = clock;
+        this.runner = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "etrn");
+            t.setDaemon(true);
+            return t;
+        });
+        runner.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     }
 
     @Override
@@ -57,36 +88,46 @@ final class EtrnRuns implements QueueRuns {
             return SmtpReply.of(459, EnhancedStatus.NOT_AUTHORIZED_TEMPORARY, "<" + domain + ">: service unavailable: this MX queues"
                     + " no mail of that domain for another one");
         }
-        Instant now = clock.instant();
-        Instant[] earlier = new Instant[1];
-        started.compute(domain, (key, last) -> {
-            if (last != null && now.isBefore(last.plus(EVERY))) {
-                earlier[0] = last;
-                return last;
-            }
-            return now;
-        });
-        if (earlier[0] != null) {
-            return SmtpReply.of(250, EnhancedStatus.OK, "queuing for node " + domain + " was started less than a minute ago");
-        }
         String who = dev.mxd.dns.AddressText.of(client.remote().getAddress());
-        Thread run = new Thread(() -> run(domain, who), "etrn " + domain);
-        run.setDaemon(true);
-        try {
-            run.start();
-        } catch (OutOfMemoryError noThread) { // a host's thread limit: the client may ask again
-            started.remove(domain, now);
-            return SmtpReply.of(458, EnhancedStatus.LOCAL_ERROR, "unable to queue messages for node " + domain + " now; try again later");
+        Instant now = clock.instant();
+        synchronized (schedules) {
+            Schedule s = schedules.computeIfAbsent(domain, d -> new Schedule());
+            if (s.waiting) {
+                return SmtpReply.of(250, EnhancedStatus.OK, "queuing for node " + domain + " is about to start");
+            }
+            Duration wait = now.isBefore(s.nextAllowed) ? Duration.between(now, s.nextAllowed) : Duration.ZERO;
+            try {
+                runner.schedule(() -> run(domain, who), wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException | OutOfMemoryError cannot) { // stopping, or no thread to be had
+                return SmtpReply.of(458, EnhancedStatus.LOCAL_ERROR, "unable to queue messages for node " + domain + " now; try again later");
+            }
+            s.waiting = true;
+            s.nextAllowed = now.plus(wait).plus(every);
+            return SmtpReply.of(250, EnhancedStatus.OK, wait.isZero() ? "queuing for node " + domain + " started"
+                    : "queuing for node " + domain + " starts in " + Math.max(1, wait.toSeconds()) + " s (one run in " + every.toSeconds() + " s)");
         }
-        return SmtpReply.of(250, EnhancedStatus.OK, "queuing for node " + domain + " started");
     }
 
     private void run(String domain, String who) {
+        synchronized (schedules) {
+            schedules.get(domain).waiting = false;
+        }
         LOG.info("ETRN {} from {}: the mail queued for it is tried now", domain, who);
         try {
-            queue.flushDestination(domain);
+            flush.flush(domain);
         } catch (java.io.IOException | RuntimeException e) {
             LOG.warn("ETRN {} from {}: the queue run failed: {}", domain, who, LogText.safe(e));
+        }
+    }
+
+    /** Stops: a run in progress is interrupted, a scheduled one never starts. */
+    @Override
+    public void close() {
+        runner.shutdownNow();
+        try {
+            runner.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -248,6 +248,7 @@ public final class ReceivingMx implements AutoCloseable {
             if (server != null) {
                 server.close();
             }
+            live.closeQueueRuns();
             queue.close();
             connections.close();
             callout.close();
@@ -360,6 +361,7 @@ public final class ReceivingMx implements AutoCloseable {
         };
         /** Who answers ETRN: set once the queue manager exists, before the SMTP server opens. */
         private volatile Optional<dev.mxd.mail.QueueRuns> queueRuns = Optional.empty();
+        private volatile EtrnRuns etrn;
         final MessageStore store = transaction -> currentStore.begin(transaction);
 
         Reloadable(MxdConfig config, Spool spool, Metrics metrics, Clock clock) {
@@ -387,8 +389,16 @@ public final class ReceivingMx implements AutoCloseable {
             return config.domain(domainKey).filter(d -> d.role() == dev.mxd.config.Role.BACKUP).isPresent() && !deliveredHere(domainKey);
         }
 
-        void queueRunsWith(dev.mxd.mail.QueueRuns runs) {
+        void queueRunsWith(EtrnRuns runs) {
+            etrn = runs;
             queueRuns = Optional.of(runs);
+        }
+
+        /** Before the queue manager stops: no ETRN run starts or goes on after it. */
+        void closeQueueRuns() {
+            if (etrn != null) {
+                etrn.close();
+            }
         }
 
         Optional<Route> routeLocalMail(Mailbox recipient) {
@@ -601,6 +611,7 @@ public final class ReceivingMx implements AutoCloseable {
     private void closeParts() {
         ops.close();
         server.close();
+        live.closeQueueRuns();
         queue.close();
         connections.close();
         callout.close();

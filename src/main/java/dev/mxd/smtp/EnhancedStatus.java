@@ -64,6 +64,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus BAD_SYSTEM = new EnhancedStatus(5, 1, 2);
     /** 5.1.3: bad destination mailbox address syntax. */
     public static final EnhancedStatus BAD_DESTINATION_SYNTAX = new EnhancedStatus(5, 1, 3);
+    /** 5.1.7: bad sender's mailbox address syntax. */
+    public static final EnhancedStatus BAD_SENDER_SYNTAX = new EnhancedStatus(5, 1, 7);
     /** 5.1.10: the recipient's domain publishes a null MX (RFC 7505). */
     public static final EnhancedStatus NULL_MX = new EnhancedStatus(5, 1, 10);
     /** 5.3.4: message too big for the system. */

@@ -83,10 +83,14 @@ class RemoteDeliveryAgentTest {
     }
 
     private List<RecipientStatus> deliver(RemoteDeliveryAgent agent, String sender, String recipient) throws Exception {
+        return deliverTo(agent, Mailbox.parse(sender), Mailbox.parse(recipient));
+    }
+
+    private List<RecipientStatus> deliverTo(RemoteDeliveryAgent agent, Mailbox sender, Mailbox recipient) throws Exception {
         Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
-        Recipient r = new Recipient(Mailbox.parse(recipient), RcptParameters.NONE, new Route.Relay("agent.test"));
+        Recipient r = new Recipient(recipient, RcptParameters.NONE, new Route.Relay("agent.test"));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
-        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse(sender)), MailParameters.NONE, List.of(pending),
+        Envelope e = new Envelope("Q1", Optional.of(sender), MailParameters.NONE, List.of(pending),
                 new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
         return after(List.of(pending), agent.deliver(e, text, List.of(pending)));
     }
@@ -129,6 +133,25 @@ class RemoteDeliveryAgentTest {
                     .singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
             assertThat(mx.commands("MAIL")).singleElement().asString().startsWith("MAIL FROM:<\"a <b>\"@x.test>");
             assertThat(mx.commands("RCPT")).containsExactly("RCPT TO:<\"john smith\"@agent.test>");
+        }
+    }
+
+    /**
+     * An envelope no command line can carry (none the server makes today; one from an older spool could)
+     * fails at once with a notice, 5.1.7 for the sender's path and 5.1.3 for a recipient's, instead of
+     * faulting at every attempt until the message is held at its expiry.
+     */
+    @Test
+    void anEnvelopeNoCommandCanCarryFailsWithItsStatus() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(), c -> null)) {
+            assertThat(deliverTo(agent(mx.address().getPort(), hosts()), new Mailbox("a\rb", "x.test"), new Mailbox("user", "agent.test")))
+                    .singleElement().satisfies(r -> {
+                        assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                        assertThat(r.status()).map(Object::toString).contains("5.1.7");
+                    });
+            assertThat(deliverTo(agent(mx.address().getPort(), hosts()), new Mailbox("a", "x.test"), new Mailbox("us\ner", "agent.test")))
+                    .singleElement().satisfies(r -> assertThat(r.status()).map(Object::toString).contains("5.1.3"));
+            assertThat(mx.messages).isEmpty();
         }
     }
 

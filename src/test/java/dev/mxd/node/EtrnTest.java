@@ -9,8 +9,10 @@ import dev.mxd.testing.FreePort;
 import dev.mxd.testing.RawSmtp;
 import dev.mxd.testing.TestMx;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,8 +43,10 @@ class EtrnTest {
                 assertThat(Await.within(Duration.ofSeconds(10), () -> mx.mx().spool().state(id).isEmpty())).isTrue();
                 assertThat(primary.commands("RCPT")).containsExactly("RCPT TO:<carol@example.org>");
 
-                c.send("ETRN @Example.ORG.\r\n"); // a second run within the minute is not started
-                assertThat(c.reply()).isEqualTo("250 2.0.0 queuing for node example.org was started less than a minute ago");
+                c.send("ETRN @Example.ORG.\r\n"); // within the minute: one more run at its end, however often asked
+                assertThat(c.reply()).matches("250 2\\.0\\.0 queuing for node example\\.org starts in [0-9]+ s \\(one run in 60 s\\)");
+                c.send("ETRN example.org\r\n");
+                assertThat(c.reply()).isEqualTo("250 2.0.0 queuing for node example.org is about to start");
                 c.send("ETRN example.test\r\n"); // a local domain: nothing is queued here for another MX
                 assertThat(c.reply()).startsWith("459 4.7.1 <example.test>: service unavailable");
                 c.send("ETRN other.test\r\n");
@@ -56,6 +60,39 @@ class EtrnTest {
                 c.send("ETRN example.org\r\n");
                 assertThat(c.reply()).startsWith("503 5.5.1");
             }
+        }
+    }
+
+    /**
+     * A primary that asks a moment too early (its run finds it still closed) and again within the minute gets
+     * its run at the minute's end; any number of requests meanwhile make one run, and runs never overlap.
+     */
+    @Test
+    void aRequestWithinTheIntervalIsMergedIntoOneLaterRun() throws Exception {
+        List<String> runs = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger inRun = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean overlapped = new java.util.concurrent.atomic.AtomicBoolean();
+        EtrnRuns.DomainFlush flush = domain -> {
+            if (inRun.incrementAndGet() > 1) {
+                overlapped.set(true);
+            }
+            runs.add(domain);
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
+            inRun.decrementAndGet();
+            return 0;
+        };
+        dev.mxd.mail.ClientInfo client = new dev.mxd.mail.ClientInfo(new InetSocketAddress("127.0.0.1", 4000), "p.test", true, false);
+        try (EtrnRuns etrn = new EtrnRuns(flush, d -> d.endsWith(".org"), Clock.systemUTC(), Duration.ofMillis(800))) {
+            assertThat(etrn.start("a.org", client).summary()).isEqualTo("250 2.0.0 queuing for node a.org started");
+            assertThat(etrn.start("b.org", client).summary()).isEqualTo("250 2.0.0 queuing for node b.org started");
+            assertThat(etrn.start("c.test", client).code()).isEqualTo(459);
+            assertThat(Await.within(Duration.ofSeconds(5), () -> runs.size() == 2)).isTrue();
+            assertThat(etrn.start("A.org", client).summary()).startsWith("250 2.0.0 queuing for node a.org starts in");
+            assertThat(etrn.start("a.org", client).summary()).isEqualTo("250 2.0.0 queuing for node a.org is about to start");
+            assertThat(Await.within(Duration.ofSeconds(5), () -> runs.size() == 3)).as("the merged run").isTrue();
+            Thread.sleep(1000);
+            assertThat(runs).containsExactlyInAnyOrder("a.org", "b.org", "a.org");
+            assertThat(overlapped).as("one run at a time").isFalse();
         }
     }
 

@@ -51,7 +51,7 @@ class RecipientDelimiterTest {
         DomainPolicy both = policy("recipient-delimiter: \"+-\"\ndomains:\n  d.test:\n    role: local\n    mailboxes: [alice, postmaster]\n");
         assertThat(both.decide(Mailbox.parse("alice-lists@d.test"), STRANGER)).isEqualTo(local("d.test", "alice"));
         assertThat(both.decide(Mailbox.parse("alice+x@d.test"), STRANGER)).isEqualTo(local("d.test", "alice"));
-        DomainPolicy none = policy("recipient-delimiter: \"\"\ndomains:\n  d.test:\n    role: local\n    mailboxes: [alice, postmaster]\n");
+        DomainPolicy none = policy("recipient-delimiter: ''\ndomains:\n  d.test:\n    role: local\n    mailboxes: [alice, postmaster]\n");
         assertThat(none.decide(Mailbox.parse("alice+x@d.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
         assertThat(none.decide(Mailbox.parse("alice@d.test"), STRANGER)).isEqualTo(local("d.test", "alice"));
     }
@@ -102,10 +102,10 @@ class RecipientDelimiterTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("holds 'a'");
     }
 
-    /** An empty value, ~ or an unquoted # is no value in YAML: refused rather than taken for the default +. */
+    /** An empty value, ~, an unquoted # or an empty block (| or >) is refused, not taken for + or for none. */
     @Test
     void aDelimiterWithoutAValueIsRefusedRatherThanDefaulted() {
-        for (String v : new String[] {"", " ~", " #"}) {
+        for (String v : new String[] {"", " ~", " #", " |", " >"}) {
             assertThatThrownBy(() -> ConfigLoader.parse("hostname: mx.test\nrecipient-delimiter:" + v + "\n", Path.of("mxd.yaml")))
                     .as(v).isInstanceOf(ConfigException.class)
                     .hasMessageContaining("mxd.yaml:2")

@@ -82,6 +82,16 @@ public record OutboundEnvelope(String sender, List<OutboundRecipient> recipients
         return s.chars().anyMatch(c -> c > 0x7e);
     }
 
+    /** Whether {@code path} can go into a MAIL or RCPT command as it is (see {@link #checkPath}). */
+    public static boolean carriable(String path) {
+        try {
+            checkPath(path, "path");
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /**
      * Paths go into command lines: a control character (CR, LF) would end the command, and a space or
      * an angle bracket outside a quoted local part would change it. Inside one they are the address
