@@ -26,7 +26,7 @@ class ClosedConnectionTimersTest {
 
     private static EmbeddedClient connected(ClientNameLookup names, Duration greetPause) throws Exception {
         return EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), greetPause, Duration.ZERO, Duration.ofSeconds(10)), Optional.empty(), null, null, null,
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), greetPause, Duration.ZERO, Duration.ofSeconds(10)), Optional.empty(), new RelayEveryone(), null, null,
                 (stage, code) -> { }, names));
     }
 
