@@ -320,9 +320,27 @@ final class AcceptJournal {
         }
     }
 
-    /** Whether the journal can take records: false for good after a failed write or fsync. */
+    /**
+     * Whether the journal can take records: false for good after a failed write or fsync, and for as
+     * long as the segments left and not yet deleted hold {@link #backlogLimit} octets or more. That
+     * happens when checkpoints (one fsync a message still queued) fall behind acceptance (one fsync a
+     * group): on a slow disk, with a backlog a primary's outage holds. Accepted mail then goes through
+     * the files alone, each commit paying its own fsyncs, so the journal (and what start-up reads of it
+     * into memory) stays bounded and acceptance slows to the pace the disk can make durable.
+     */
     boolean usable() {
-        return broken == null && !keepSegments;
+        return broken == null && !keepSegments && leftBytes < backlogLimit;
+    }
+
+    /** The most octets the segments left and not yet deleted may hold while the journal takes records. */
+    static final long BACKLOG_LIMIT = 128L << 20;
+    private volatile long backlogLimit = BACKLOG_LIMIT;
+    /** What the segments in {@link #left} hold, in octets (written under this, read without). */
+    private volatile long leftBytes;
+
+    /** For tests: a smaller {@link #BACKLOG_LIMIT}. */
+    void limitBacklog(long octets) {
+        backlogLimit = octets;
     }
 
     /** Whether a message whose file holds {@code length} octets (text, envelope, footer) fits in a record. */
@@ -491,6 +509,7 @@ final class AcceptJournal {
         current = next;
         old.leftAt = System.nanoTime();
         left.addLast(old);
+        leftBytes += old.size;
     }
 
     private Segment newSegment() throws IOException {
@@ -577,7 +596,9 @@ final class AcceptJournal {
                     makeDurable(still);
                 }
                 synchronized (this) {
-                    left.remove(oldest);
+                    if (left.remove(oldest)) {
+                        leftBytes -= oldest.size;
+                    }
                 }
                 release(oldest);
                 gone.add(new Gone(oldest, still));
@@ -625,6 +646,7 @@ final class AcceptJournal {
                 all.add(current);
             }
             left.clear();
+            leftBytes = 0;
             current = null;
         }
         if (all.isEmpty()) {

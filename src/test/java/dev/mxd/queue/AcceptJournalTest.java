@@ -312,6 +312,28 @@ class AcceptJournalTest {
         assertThat(again.text(deleted)).doesNotExist();
     }
 
+    /**
+     * Checkpoints falling behind (a slow disk, a held backlog): once the segments left and not yet deleted
+     * hold the backlog limit, the journal takes no more records, so mail goes through the files alone
+     * and the journal, and what start-up reads of it, stay bounded; it takes records again once the
+     * checkpoint has caught up.
+     */
+    @Test
+    void aBacklogOfLeftSegmentsStopsTheJournalUntilTheCheckpointCatchesUp() throws Exception {
+        Path journalDir = dir.resolve(AcceptJournal.DIRECTORY);
+        AcceptJournal j = AcceptJournal.open(journalDir, ids -> {});
+        j.limitBacklog(4096);
+        byte[] content = ("Received: x\r\n\r\n" + "still queued\r\n".repeat(400)).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        j.await(j.accept("HELD", java.nio.ByteBuffer.wrap(content), new byte[0])); // live: its destination is down
+        assertThat(j.usable()).isTrue();
+        Thread.sleep(1100);
+        j.tidy(false); // the segment is a second old: left, its message still live, its checkpoint 2 s away
+        assertThat(j.usable()).as("a left segment of over 4 KB waits for its checkpoint").isFalse();
+        Thread.sleep(2100);
+        j.tidy(false); // checkpointed and deleted
+        assertThat(j.usable()).isTrue();
+    }
+
     @Test
     void aReusedSegmentFilesOlderRecordsNeverPassForTheNewSegments() throws Exception {
         Path journalDir = dir.resolve(AcceptJournal.DIRECTORY);

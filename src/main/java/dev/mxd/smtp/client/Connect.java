@@ -31,8 +31,20 @@ final class Connect {
                 return new Error(SessionFailure.Cause.REFUSED, "connection to " + where
                         + " refused: nothing listens there; start the SMTP server or stop publishing this address");
             }
+            if (localLimit(e)) {
+                // This host ran out of descriptors, buffers or ports: no fault of the MX host, which is not postponed for it
+                return new Error(SessionFailure.Cause.LOCAL, "cannot open a connection to " + where + " on this host: "
+                        + e.getMessage() + " (a limit of this host, not the MX host's fault)");
+            }
             return new Error(SessionFailure.Cause.UNREACHABLE, "cannot connect to " + where + ": " + e.getMessage());
         }
+    }
+
+    /** EMFILE, ENFILE, ENOBUFS or EADDRNOTAVAIL (ephemeral ports used up), as the JDK words them. */
+    static boolean localLimit(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        return m.contains("Too many open files") || m.contains("No buffer space available")
+                || m.contains("Cannot assign requested address");
     }
 
     /** RFC 5321 §4.1.3 address literal: "[192.0.2.1]" or "[IPv6:2001:db8::1]". */

@@ -41,9 +41,33 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
     /** The writes in progress on every connection, with the {@link System#nanoTime()} by which each must end. */
     private static final ConcurrentHashMap<WriteDeadlineOutputStream, Long> WRITING = new ConcurrentHashMap<>();
 
-    static {
-        long every = CHECK_EVERY.toNanos();
-        TIMER.scheduleWithFixedDelay(WriteDeadlineOutputStream::check, every, every, TimeUnit.NANOSECONDS);
+    /**
+     * Whether the check runs. Started by the first connection, not when the class is loaded: a thread
+     * that cannot be had then (a host's thread limit) would leave the class unusable for the life of
+     * the process; here that connection fails with an IOException and the next one tries again.
+     */
+    private static boolean checkScheduled; // guarded by START
+    private static final Object START = new Object();
+
+    private static void startChecks() throws IOException {
+        synchronized (START) {
+            if (!checkScheduled) {
+                long every = CHECK_EVERY.toNanos();
+                try {
+                    TIMER.scheduleWithFixedDelay(WriteDeadlineOutputStream::check, every, every, TimeUnit.NANOSECONDS);
+                } catch (OutOfMemoryError noThread) {
+                    // the check is queued (the executor queues before it starts its thread): the thread is asked for below
+                }
+                checkScheduled = true;
+            }
+            if (TIMER.getPoolSize() == 0) {
+                try {
+                    TIMER.prestartCoreThread();
+                } catch (OutOfMemoryError noThread) {
+                    throw new IOException("cannot start the thread that bounds outbound writes: " + noThread.getMessage(), noThread);
+                }
+            }
+        }
     }
 
     private final Socket tcp;
@@ -56,6 +80,7 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
      */
     WriteDeadlineOutputStream(Socket socket, Socket tcp, Duration limit) throws IOException {
         super(socket.getOutputStream());
+        startChecks();
         this.tcp = tcp;
         this.limit = limit;
     }

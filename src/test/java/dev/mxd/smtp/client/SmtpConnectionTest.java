@@ -94,6 +94,25 @@ class SmtpConnectionTest {
         return OutboundEnvelope.of("sender@client.test", List.of(rcpts).stream().map(OutboundRecipient::of).toList(), MessageContent.of(MESSAGE));
     }
 
+    /**
+     * This host out of descriptors, buffers or ports (EMFILE, ENFILE, ENOBUFS, EADDRNOTAVAIL, as the JDK words
+     * them) is a local failure, which does not postpone the MX host: every MX tried during such an episode was
+     * passed over afterwards for its doubling retry time.
+     */
+    @Test
+    void aLocalLimitAtConnectIsNoFaultOfTheHost() {
+        java.time.Duration t = java.time.Duration.ofSeconds(30);
+        for (String m : List.of("Too many open files", "Cannot assign requested address", "No buffer space available")) {
+            Connect.Error e = Connect.Error.of(new java.net.SocketException(m), "192.0.2.1:25", t);
+            assertThat(e.cause()).as(m).isEqualTo(SessionFailure.Cause.LOCAL);
+            assertThat(e.detail()).contains("on this host").contains(m);
+        }
+        assertThat(Connect.Error.of(new java.net.NoRouteToHostException("No route to host"), "192.0.2.1:25", t).cause())
+                .isEqualTo(SessionFailure.Cause.UNREACHABLE);
+        assertThat(Connect.Error.of(new java.net.ConnectException("Connection refused"), "192.0.2.1:25", t).cause())
+                .isEqualTo(SessionFailure.Cause.REFUSED);
+    }
+
     @Test
     void greeting421IsASessionFailureAtTheGreeting() throws IOException {
         FakeSmtpServer s = server("421 4.3.2 fake.test too busy", FULL, c -> null);
