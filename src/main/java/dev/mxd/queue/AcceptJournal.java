@@ -332,8 +332,11 @@ final class AcceptJournal {
         return broken == null && !keepSegments && leftBytes < backlogLimit;
     }
 
-    /** The most octets the segments left and not yet deleted may hold while the journal takes records. */
-    static final long BACKLOG_LIMIT = 128L << 20;
+    /**
+     * The most octets the segments left and not yet deleted may hold while the journal takes records:
+     * 128 MB, or an eighth of the heap when that is less (start-up holds the live records in memory).
+     */
+    static final long BACKLOG_LIMIT = Math.min(128L << 20, Runtime.getRuntime().maxMemory() / 8);
     private volatile long backlogLimit = BACKLOG_LIMIT;
     /** What the segments in {@link #left} hold, in octets (written under this, read without). */
     private volatile long leftBytes;

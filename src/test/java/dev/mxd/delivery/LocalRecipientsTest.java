@@ -113,16 +113,24 @@ class LocalRecipientsTest {
         awaitSpoolEmpty(send("team", "<team+x@example.test>"));
         assertThat(mx.delivered("alice")).hasSize(2);
         assertThat(mx.delivered("bob")).hasSize(1);
+        assertThat(rcptReplies("<carol+news@example.test>", "<+alice@example.test>")) // a delimiter first ends no base
+                .allSatisfy(r -> assertThat(r).startsWith("550 5.1.1"));
+    }
+
+    /** The replies to RCPT of each address, in one transaction. */
+    private List<String> rcptReplies(String... rcpts) throws Exception {
         try (RawSmtp c = new RawSmtp(mx.smtp())) {
             assertThat(c.code()).isEqualTo(220);
             c.send("EHLO client.test\r\n");
             assertThat(c.code()).isEqualTo(250);
             c.send("MAIL FROM:<sender@client.test>\r\n");
             assertThat(c.code()).isEqualTo(250);
-            c.send("RCPT TO:<carol+news@example.test>\r\n");
-            assertThat(c.reply()).startsWith("550 5.1.1");
-            c.send("RCPT TO:<+alice@example.test>\r\n"); // a delimiter first ends no base
-            assertThat(c.reply()).startsWith("550 5.1.1");
+            List<String> replies = new java.util.ArrayList<>();
+            for (String r : rcpts) {
+                c.send("RCPT TO:" + r + "\r\n");
+                replies.add(c.reply());
+            }
+            return replies;
         }
     }
 
@@ -131,17 +139,9 @@ class LocalRecipientsTest {
     void anEmptyRecipientDelimiterReloadedMatchesLocalPartsWhole() throws Exception {
         Files.writeString(mx.configFile(), "recipient-delimiter: \"\"\n" + Files.readString(mx.configFile()));
         assertThat(mx.mx().reload(mx.configFile())).isTrue();
-        try (RawSmtp c = new RawSmtp(mx.smtp())) {
-            assertThat(c.code()).isEqualTo(220);
-            c.send("EHLO client.test\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            c.send("MAIL FROM:<sender@client.test>\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            c.send("RCPT TO:<alice+news@example.test>\r\n");
-            assertThat(c.reply()).startsWith("550 5.1.1");
-            c.send("RCPT TO:<alice@example.test>\r\n");
-            assertThat(c.reply()).startsWith("250 2.1.5");
-        }
+        List<String> replies = rcptReplies("<alice+news@example.test>", "<alice@example.test>");
+        assertThat(replies.get(0)).startsWith("550 5.1.1");
+        assertThat(replies.get(1)).startsWith("250 2.1.5");
     }
 
     // A delivered message's text file holds a later message's text (docs/spool.md, "Spare text files"):

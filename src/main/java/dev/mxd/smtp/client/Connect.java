@@ -40,8 +40,11 @@ final class Connect {
         }
     }
 
-    /** EMFILE, ENFILE, ENOBUFS or EADDRNOTAVAIL (ephemeral ports used up), as the JDK words them. */
+    /** EMFILE, ENFILE, ENOBUFS or EADDRNOTAVAIL (ephemeral ports used up): the JDK's BindException, or its words for them. */
     static boolean localLimit(IOException e) {
+        if (e instanceof java.net.BindException) { // EADDRNOTAVAIL or EADDRINUSE at connect: our end's address or port
+            return true;
+        }
         String m = String.valueOf(e.getMessage());
         return m.contains("Too many open files") || m.contains("No buffer space available")
                 || m.contains("Cannot assign requested address");

@@ -186,6 +186,13 @@ public final class SmtpConnection implements AutoCloseable {
     /** {@link #open}, in the words of {@code voice}, telling also how long the connect took and what greeted. */
     static Attempt attempt(InetSocketAddress target, String host, ClientSettings settings, Voice voice) {
         SmtpConnection c = new SmtpConnection(target, host, settings, voice);
+        try {
+            WriteDeadlineOutputStream.startChecks();
+        } catch (IOException noThread) { // this host's limit, no fault of the MX host
+            return new Attempt(new OpenResult.Failed(new SessionFailure(target, host, SessionStage.CONNECT, SessionFailure.Cause.LOCAL,
+                    "cannot open a connection to " + c.where + ": " + noThread.getMessage(), Optional.empty())),
+                    OptionalLong.empty(), Optional.empty());
+        }
         Socket socket = new Socket();
         long started = System.nanoTime();
         try {

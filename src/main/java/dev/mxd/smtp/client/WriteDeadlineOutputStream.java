@@ -42,23 +42,20 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
     private static final ConcurrentHashMap<WriteDeadlineOutputStream, Long> WRITING = new ConcurrentHashMap<>();
 
     /**
-     * Whether the check runs. Started by the first connection, not when the class is loaded: a thread
-     * that cannot be had then (a host's thread limit) would leave the class unusable for the life of
-     * the process; here that connection fails with an IOException and the next one tries again.
+     * Whether the check is scheduled. Done by the first connection, not when the class is loaded: a
+     * thread that cannot be had then (a host's thread limit) would leave the class unusable for the
+     * life of the process. The thread is asked for first, and only with it running is the check
+     * scheduled, so the check is never marked scheduled without being so; a connection that finds no
+     * thread fails with an IOException and the next one asks again.
      */
     private static boolean checkScheduled; // guarded by START
     private static final Object START = new Object();
 
-    private static void startChecks() throws IOException {
+    /** Makes sure writes are checked against their limits; an IOException when no thread can be had for it. */
+    static void startChecks() throws IOException {
         synchronized (START) {
-            if (!checkScheduled) {
-                long every = CHECK_EVERY.toNanos();
-                try {
-                    TIMER.scheduleWithFixedDelay(WriteDeadlineOutputStream::check, every, every, TimeUnit.NANOSECONDS);
-                } catch (OutOfMemoryError noThread) {
-                    // the check is queued (the executor queues before it starts its thread): the thread is asked for below
-                }
-                checkScheduled = true;
+            if (checkScheduled) {
+                return;
             }
             if (TIMER.getPoolSize() == 0) {
                 try {
@@ -67,6 +64,9 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
                     throw new IOException("cannot start the thread that bounds outbound writes: " + noThread.getMessage(), noThread);
                 }
             }
+            long every = CHECK_EVERY.toNanos();
+            TIMER.scheduleWithFixedDelay(WriteDeadlineOutputStream::check, every, every, TimeUnit.NANOSECONDS);
+            checkScheduled = true;
         }
     }
 

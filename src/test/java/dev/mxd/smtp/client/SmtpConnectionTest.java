@@ -107,6 +107,8 @@ class SmtpConnectionTest {
             assertThat(e.cause()).as(m).isEqualTo(SessionFailure.Cause.LOCAL);
             assertThat(e.detail()).contains("on this host").contains(m);
         }
+        assertThat(Connect.Error.of(new java.net.BindException("Die angeforderte Adresse ist nicht verfügbar"), "192.0.2.1:25", t).cause())
+                .as("EADDRNOTAVAIL in any language").isEqualTo(SessionFailure.Cause.LOCAL);
         assertThat(Connect.Error.of(new java.net.NoRouteToHostException("No route to host"), "192.0.2.1:25", t).cause())
                 .isEqualTo(SessionFailure.Cause.UNREACHABLE);
         assertThat(Connect.Error.of(new java.net.ConnectException("Connection refused"), "192.0.2.1:25", t).cause())
