@@ -41,12 +41,7 @@ class LocalRecipientsTest {
 
     /** Sends one message to the given RCPT arguments (each must be accepted); returns the queue id. */
     static String send(TestMx mx, String subject, String... rcpts) throws Exception {
-        try (RawSmtp c = new RawSmtp(mx.smtp())) {
-            assertThat(c.code()).isEqualTo(220);
-            c.send("EHLO client.test\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            c.send("MAIL FROM:<sender@client.test>\r\n");
-            assertThat(c.code()).isEqualTo(250);
+        try (RawSmtp c = transaction(mx)) {
             for (String r : rcpts) {
                 c.send("RCPT TO:" + r + "\r\n");
                 assertThat(c.reply()).as(r).startsWith("250 2.1.5");
@@ -117,14 +112,20 @@ class LocalRecipientsTest {
                 .allSatisfy(r -> assertThat(r).startsWith("550 5.1.1"));
     }
 
+    /** A connection greeted, EHLO and MAIL FROM said. */
+    private static RawSmtp transaction(TestMx mx) throws Exception {
+        RawSmtp c = new RawSmtp(mx.smtp());
+        assertThat(c.code()).isEqualTo(220);
+        c.send("EHLO client.test\r\n");
+        assertThat(c.code()).isEqualTo(250);
+        c.send("MAIL FROM:<sender@client.test>\r\n");
+        assertThat(c.code()).isEqualTo(250);
+        return c;
+    }
+
     /** The replies to RCPT of each address, in one transaction. */
     private List<String> rcptReplies(String... rcpts) throws Exception {
-        try (RawSmtp c = new RawSmtp(mx.smtp())) {
-            assertThat(c.code()).isEqualTo(220);
-            c.send("EHLO client.test\r\n");
-            assertThat(c.code()).isEqualTo(250);
-            c.send("MAIL FROM:<sender@client.test>\r\n");
-            assertThat(c.code()).isEqualTo(250);
+        try (RawSmtp c = transaction(mx)) {
             List<String> replies = new java.util.ArrayList<>();
             for (String r : rcpts) {
                 c.send("RCPT TO:" + r + "\r\n");
