@@ -25,7 +25,12 @@ class EtrnTest {
     @Test
     void aPrimaryBackInServiceGetsTheMailHeldForItAtOnce() throws Exception {
         int port = FreePort.tcpAndUdp("127.0.0.1");
-        try (TestMx mx = TestMx.start("delivery:\n  routes:\n    example.org: \"[127.0.0.1]:" + port + "\"\n")) {
+        TestMx started;
+        // The port is held while the node picks its own (it must not pick this one), then let go: nothing listens there.
+        try (java.net.ServerSocket held = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            started = TestMx.start("delivery:\n  routes:\n    example.org: \"[127.0.0.1]:" + port + "\"\n");
+        }
+        try (TestMx mx = started) {
             String id = mx.sendTo("carol@example.org");
             assertThat(Await.within(Duration.ofSeconds(10), () -> mx.mx().spool().state(id).filter(QueueState.DEFERRED::equals)
                     .isPresent())).as("held while the primary is down").isTrue();
