@@ -51,7 +51,10 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
     private static boolean checkScheduled; // guarded by START
     private static final Object START = new Object();
 
-    /** Makes sure writes are checked against their limits; an IOException when no thread can be had for it. */
+    /**
+     * Makes sure writes are checked against their limits; an IOException when no thread can be had for
+     * it. {@code SmtpConnection} calls it before every connect, so every stream made after has its check.
+     */
     static void startChecks() throws IOException {
         synchronized (START) {
             if (checkScheduled) {
@@ -80,7 +83,6 @@ final class WriteDeadlineOutputStream extends FilterOutputStream {
      */
     WriteDeadlineOutputStream(Socket socket, Socket tcp, Duration limit) throws IOException {
         super(socket.getOutputStream());
-        startChecks();
         this.tcp = tcp;
         this.limit = limit;
     }
