@@ -138,6 +138,7 @@ public final class QueueManager implements AutoCloseable {
     private volatile boolean running = true;
     private volatile long nextScanNanos;
     private volatile boolean backlog; // the last scan filled the ready queue: more is waiting on disk
+    private volatile long backlogPausedUntil = System.nanoTime(); // no early scan for the backlog before this (spool faults)
     private int turnsFrom; // where the next scan of a full active limit starts in deferred/ (scheduler thread only)
 
     public QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
@@ -400,7 +401,8 @@ public final class QueueManager implements AutoCloseable {
         while (running) {
             try {
                 boolean interval = System.nanoTime() - nextScanNanos >= 0;
-                if (interval || (backlog && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
+                if (interval || (backlog && System.nanoTime() - backlogPausedUntil >= 0
+                        && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
                     try {
                         scanDeferred(interval);
                     } catch (IOException | RuntimeException e) {
@@ -660,7 +662,12 @@ public final class QueueManager implements AutoCloseable {
                     }
                 }
             } catch (IOException again) {
-                LOG.error("{}: cannot file it back as deferred ({}); recovered at next start", id, again.toString());
+                // The spool itself fails (read-only after a disk error, say): the message is still
+                // due, so a scan now would find it and fail again at once, two log lines a message
+                // for as long as it lasts. Until the next regular scan only what is in memory goes.
+                backlogPausedUntil = System.nanoTime() + settings.scanInterval().toNanos();
+                LOG.error("{}: cannot file it back as deferred ({}); tried again at the next scan, recovered at the next start at"
+                        + " the latest", id, again.toString());
             }
         } finally {
             if (grant != null) {

@@ -195,6 +195,53 @@ class SchedulerFaultTest {
         assertThat(deliveries.keySet()).containsExactly("good@far.test");
     }
 
+    /**
+     * A spool that refuses every change (read-only after a disk error; staged with immutable
+     * envelope files, which even root cannot rename or touch): each due message's attempt fails,
+     * and so does filing it back, so it stays due. Before, the scan for a backlog ran again as
+     * soon as half the active limit was free and found the same messages at once: a tight loop,
+     * two error lines a message, as long as the fault lasted. Now they wait for the regular scan.
+     */
+    @Test
+    void aSpoolThatRefusesEveryChangeIsNotScannedInATightLoop() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Instant now = Instant.now();
+        List<Path> envelopes = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            String id = ((StoreOutcome.Stored) spool.store(message("user" + i + "@far.test"))).queueId();
+            spool.defer(id, QueueState.INCOMING, now);
+            envelopes.add(dir.resolve(QueueState.DEFERRED.directory()).resolve(id + ".json"));
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", envelopes), "chattr +i needs root on a file system with attributes");
+        try (dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO)) {
+            Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
+            queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
+                    new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofSeconds(1), 4),
+                    noLocalMail(), countingRemote(deliveries), noNotices(), Clock.systemUTC());
+            queue.start();
+            Thread.sleep(2_500);
+            long failed = log.lines().stream().filter(l -> l.contains("delivery attempt failed")).count();
+            // the start's scan and two regular ones, four messages each
+            assertThat(failed).as("attempts in 2.5 s with a 1 s scan interval and 4 messages a scan").isBetween(4L, 16L);
+            assertThat(deliveries).isEmpty();
+        } finally {
+            assertThat(chattr("-i", envelopes)).as("the files made mutable again").isTrue();
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> empty(spool) && queue.idle());
+    }
+
+    private static boolean chattr(String change, List<Path> files) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("chattr", change));
+        files.forEach(f -> command.add(f.toString()));
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (java.io.IOException noChattr) {
+            return false;
+        }
+    }
+
     private static QueueManager.Settings settings() {
         return new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100);
