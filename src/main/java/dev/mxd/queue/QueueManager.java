@@ -62,7 +62,7 @@ public final class QueueManager implements AutoCloseable {
     static final Duration INCOMING_GRACE = Duration.ofSeconds(5);
 
     /**
-     * @param concurrency    messages delivered at once
+     * @param concurrency    deliveries at once (a message for several destinations takes one for each delivered at the same time)
      * @param perDestination deliveries at once to one destination (a remote domain, or local mailboxes)
      * @param retry          retry timing and queue lifetime
      * @param scanInterval   how often {@code deferred/} is scanned for due messages
@@ -124,6 +124,9 @@ public final class QueueManager implements AutoCloseable {
     private final AtomicInteger waiting = new AtomicInteger();
     private final Semaphore workers;
     private final ExecutorService pool;
+    // a message's further destinations, delivered beside its first (attemptAll); threads come and go with the work,
+    // and when none can be had the message's own thread delivers them after its first
+    private final java.util.concurrent.ThreadPoolExecutor fanout;
     private final Thread scheduler;
     private final Thread sweeper; // empties spare files that kept a finished text (Spool#tidy), apart from the scheduler
     private final AtomicInteger busy = new AtomicInteger();
@@ -158,6 +161,9 @@ public final class QueueManager implements AutoCloseable {
         this.ready = new LinkedBlockingDeque<>(settings.activeLimit());
         this.workers = new Semaphore(settings.concurrency());
         this.pool = pool;
+        AtomicInteger fanoutThreads = new AtomicInteger();
+        this.fanout = new java.util.concurrent.ThreadPoolExecutor(0, settings.concurrency(), 30, TimeUnit.SECONDS,
+                new java.util.concurrent.SynchronousQueue<>(), r -> daemon(r, "mxd-delivery-also-" + fanoutThreads.incrementAndGet()));
         this.scheduler = daemon(this::schedule, "mxd-qmgr");
         this.sweeper = daemon(this::sweep, "mxd-spares");
         for (int i = 0; i < claims.length; i++) {
@@ -620,6 +626,7 @@ public final class QueueManager implements AutoCloseable {
             // Several destinations: their failures go in one notice for the pass, as Postfix's queue
             // manager flushes a message's bounce log once, not one notice per domain.
             Pass pass = groups.size() > 1 ? new Pass() : null;
+            List<Map.Entry<Destination, List<Integer>>> going = new ArrayList<>();
             for (Map.Entry<Destination, List<Integer>> group : groups.entrySet()) {
                 Destination destination = group.getKey();
                 if (destination.equals(grant)) {
@@ -628,12 +635,9 @@ public final class QueueManager implements AutoCloseable {
                     full.add(destination);
                     continue;
                 }
-                try {
-                    e = attempt(e, text, destination, group.getValue(), pass);
-                } finally {
-                    freeSlot(destination);
-                }
+                going.add(group);
             }
+            e = attemptAll(e, text, going, pass);
             if (pass != null && !pass.reports.isEmpty()) {
                 record(e, text, pass.reports); // the pass's one notice, then every state it tells of
             }
@@ -845,20 +849,182 @@ public final class QueueManager implements AutoCloseable {
         final Map<Integer, RecipientStatus> held = new HashMap<>();
     }
 
-    private Envelope attempt(Envelope e, Path text, Destination destination, List<Integer> indexes, Pass pass) throws IOException {
+    /**
+     * Attempts each destination of {@code going}, whose slots are taken; each slot is freed as its
+     * delivery ends. Several go at once, as Postfix's queue manager delivers a message to each of
+     * its destinations in parallel: one domain whose server tarpits (five minutes a greeting, a
+     * few MX hosts) does not hold back the copies for the others. The first is delivered on this
+     * thread and the others on threads of their own when there are any (else here, one after
+     * another); the outcomes are recorded here, one destination at a time, as each is known. A
+     * delivery that ends in an exception is thrown here after every other's outcomes are kept.
+     */
+    private Envelope attemptAll(Envelope e, Path text, List<Map.Entry<Destination, List<Integer>>> going, Pass pass)
+            throws IOException {
+        if (going.size() < 2) {
+            for (Map.Entry<Destination, List<Integer>> g : going) {
+                try {
+                    e = attempt(e, text, g.getKey(), g.getValue(), pass);
+                } finally {
+                    freeSlot(g.getKey());
+                }
+            }
+            return e;
+        }
+        java.util.concurrent.BlockingQueue<GroupDelivery> finished = new java.util.concurrent.LinkedBlockingQueue<>();
+        List<GroupDelivery> here = new ArrayList<>();
+        for (int k = 0; k < going.size(); k++) {
+            GroupDelivery d = new GroupDelivery(e, text, going.get(k).getKey(), going.get(k).getValue(), finished);
+            if (k == 0) {
+                here.add(d);
+                continue;
+            }
+            if (!workers.tryAcquire()) {
+                here.add(d); // delivery.concurrency deliveries run already: this one after the first, on this thread
+                continue;
+            }
+            d.permit = true;
+            try {
+                fanout.execute(d);
+            } catch (RuntimeException | OutOfMemoryError noThread) { // refused, shut down, or no thread to be had
+                d.permit = false;
+                workers.release();
+                here.add(d);
+            }
+        }
+        here.forEach(GroupDelivery::run);
+        Throwable fault = null;
+        boolean interrupted = false;
+        for (int k = 0; k < going.size(); k++) {
+            GroupDelivery d;
+            while (true) {
+                try {
+                    d = finished.take();
+                    break;
+                } catch (InterruptedException stop) {
+                    interrupted = true; // the server stops: the deliveries still running are told by their own pool
+                }
+            }
+            Throwable failed = d.fault;
+            if (failed == null) {
+                Merged m = merge(e, d.destination, d.indexes, d.before, d.results);
+                e = m.next();
+                pass.reports.addAll(m.toReport());
+                m.heldBefore().forEach(pass.held::putIfAbsent);
+                try {
+                    holdOnDisk(e, pass);
+                } catch (IOException | RuntimeException writeFailed) {
+                    failed = writeFailed; // the outcomes stay in memory (unrecorded): the next attempt writes them first
+                }
+            }
+            if (failed != null) {
+                if (fault == null) {
+                    fault = failed;
+                } else if (fault != failed) {
+                    fault.addSuppressed(failed);
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (fault instanceof IOException io) {
+            throw io;
+        } else if (fault instanceof RuntimeException r) {
+            throw r;
+        } else if (fault instanceof Error err) {
+            throw err;
+        } else if (fault != null) {
+            throw new IllegalStateException(fault);
+        }
+        return e;
+    }
+
+    /** One destination's delivery of a message that has several, run beside the others ({@link #attemptAll}). */
+    private final class GroupDelivery implements Runnable {
+        final Envelope envelope;
+        final Path text;
+        final Destination destination;
+        final List<Integer> indexes;
+        final List<RecipientStatus> before;
+        final java.util.concurrent.BlockingQueue<GroupDelivery> finished;
+        List<DeliveryResult> results; // set before it is put in finished, read after it is taken from there
+        Throwable fault;
+        boolean permit; // holds one of the workers' permits, given back when it ends
+
+        GroupDelivery(Envelope e, Path text, Destination destination, List<Integer> indexes,
+                      java.util.concurrent.BlockingQueue<GroupDelivery> finished) {
+            this.envelope = e;
+            this.text = text;
+            this.destination = destination;
+            this.indexes = indexes;
+            this.before = before(e, indexes);
+            this.finished = finished;
+        }
+
+        @Override
+        public void run() {
+            try {
+                results = deliver(envelope, text, destination, before);
+            } catch (Throwable t) { // an Error too: the message's thread throws it once every outcome is kept
+                fault = t;
+            } finally {
+                try {
+                    freeSlot(destination);
+                } finally {
+                    if (permit) {
+                        workers.release();
+                    }
+                    finished.add(this);
+                }
+            }
+        }
+    }
+
+    private static List<RecipientStatus> before(Envelope e, List<Integer> indexes) {
         List<RecipientStatus> before = new ArrayList<>();
         for (int i : indexes) {
             before.add(e.recipients().get(i));
         }
+        return before;
+    }
+
+    private List<DeliveryResult> deliver(Envelope e, Path text, Destination destination, List<RecipientStatus> before)
+            throws IOException {
         DeliveryAgent agent = destination instanceof Destination.Local ? local : remote;
         List<DeliveryResult> results = agent.deliver(e, text, before);
         if (results.size() != before.size()) {
             throw new IllegalStateException("delivery agent for " + destination + " returned " + results.size()
                     + " results for " + before.size() + " recipients");
         }
+        return results;
+    }
+
+    /**
+     * One destination's outcomes merged into the envelope: {@code toReport} for a notice, and for
+     * each of those recipients the state it had before ({@code heldBefore}, by index), kept on
+     * disk until the notice is written when the message has several destinations.
+     */
+    private record Merged(Envelope next, List<RecipientStatus> toReport, Map<Integer, RecipientStatus> heldBefore) {}
+
+    private Envelope attempt(Envelope e, Path text, Destination destination, List<Integer> indexes, Pass pass) throws IOException {
+        List<RecipientStatus> before = before(e, indexes);
+        Merged m = merge(e, destination, indexes, before, deliver(e, text, destination, before));
+        if (pass == null) {
+            record(m.next(), text, m.toReport());
+            return m.next();
+        }
+        pass.reports.addAll(m.toReport());
+        m.heldBefore().forEach(pass.held::putIfAbsent);
+        holdOnDisk(m.next(), pass);
+        return m.next();
+    }
+
+    private Merged merge(Envelope e, Destination destination, List<Integer> indexes, List<RecipientStatus> before,
+                         List<DeliveryResult> results) {
         Instant now = clock.instant();
         List<RecipientStatus> updated = new ArrayList<>(e.recipients());
         List<RecipientStatus> toReport = new ArrayList<>();
+        Map<Integer, RecipientStatus> held = new HashMap<>();
         for (int k = 0; k < indexes.size(); k++) {
             if (results.get(k) instanceof DeliveryResult.Deferred d && d.retryBy().isPresent()) {
                 retryBy.merge(e.id(), d.retryBy().get(), (a, b) -> a.isBefore(b) ? a : b);
@@ -872,28 +1038,26 @@ public final class QueueManager implements AutoCloseable {
                     || results.get(k) instanceof DeliveryResult.Delivered d && d.relayedWithoutDsn();
             if (r.state() == DeliveryState.FAILED || (r.state() == DeliveryState.DELIVERED && lastToTell && wantsSuccessNotice(r))) {
                 toReport.add(r);
-                if (pass != null) {
-                    pass.held.putIfAbsent(indexes.get(k), before.get(k));
-                }
+                held.put(indexes.get(k), before.get(k));
             }
         }
-        Envelope next = e.withRecipients(updated);
-        if (pass == null) {
-            record(next, text, toReport);
-            return next;
-        }
-        pass.reports.addAll(toReport);
-        // In memory the real states and the notice still owed: if this write or a later destination fails,
-        // the next attempt sends that notice and writes these states before it delivers anything (as after
-        // a full disk). On disk the rest now, so that a crash does not deliver them again.
+        return new Merged(e.withRecipients(updated), toReport, held);
+    }
+
+    /**
+     * Within a pass over several destinations: in memory the real states and the notice still owed
+     * (if this write or a later destination fails, the next attempt sends that notice and writes
+     * these states before it delivers anything, as after a full disk); on disk the rest now, so
+     * that a crash does not deliver them again, and the recipients the notice tells of as they were.
+     */
+    private void holdOnDisk(Envelope next, Pass pass) throws IOException {
         unrecorded.put(next.id(), new Unrecorded(next, List.copyOf(pass.reports)));
-        List<RecipientStatus> written = new ArrayList<>(updated);
+        List<RecipientStatus> written = new ArrayList<>(next.recipients());
         pass.held.forEach(written::set);
-        Envelope onDisk = e.withRecipients(written);
+        Envelope onDisk = next.withRecipients(written);
         if (!onDisk.done()) {
             spool.update(QueueState.ACTIVE, onDisk);
         }
-        return next;
     }
 
     /**
@@ -1062,6 +1226,7 @@ public final class QueueManager implements AutoCloseable {
             pool.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        fanout.shutdownNow(); // idle by now, unless the deliveries above were cut short too
         sweeper.interrupt();
         try {
             sweeper.join(5_000);

@@ -1,0 +1,109 @@
+package dev.mxd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A message for several domains is delivered to each of them at once, as Postfix's queue manager
+ * does: one domain whose server is slow (a tarpit: five minutes a greeting, for each of its MX
+ * hosts) must not hold back the copies for the others. Before, the domains were attempted one
+ * after another by the message's one thread.
+ */
+class ParallelDestinationsTest extends QueueManagerTestBase {
+
+    @Test
+    void aSlowDomainDoesNotHoldBackTheOthers() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        CountDownLatch slowServer = new CountDownLatch(1);
+        Map<String, AtomicInteger> copies = new ConcurrentHashMap<>();
+        DeliveryAgent remote = (e, text, rs) -> {
+            if (rs.get(0).recipient().address().domain().equals("slow.test")) {
+                try {
+                    slowServer.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return rs.stream().map(r -> {
+                copies.computeIfAbsent(r.recipient().address().toString(), k -> new AtomicInteger()).incrementAndGet();
+                return goneFailsOthersDelivered(r.recipient().address().toString());
+            }).toList();
+        };
+        start(spool, remote, (e, text, reported) -> {
+            throw new AssertionError("nothing fails here: " + reported);
+        });
+        store(spool, relayed("a@slow.test"), relayed("b@fast.test"), relayed("c@quick.test"));
+
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> copies.containsKey("b@fast.test") && copies.containsKey("c@quick.test"));
+        assertThat(copies).as("the slow domain still has its server's greeting to come").doesNotContainKey("a@slow.test");
+        slowServer.countDown();
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> queue.idle() && drained(spool));
+        assertThat(copies.keySet()).containsExactlyInAnyOrder("a@slow.test", "b@fast.test", "c@quick.test");
+        assertThat(copies.values()).as("one copy each").allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+    }
+
+    /**
+     * Domains at once, and one of them ends in an exception (an agent's bug) while another
+     * failed a recipient and a third delivered: the failure's notice goes out once, nothing
+     * delivered is delivered again, and the domain that threw is tried again.
+     */
+    @Test
+    void oneDomainThatThrowsKeepsTheOthersOutcomes() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
+        AtomicInteger brokenCalls = new AtomicInteger();
+        CountDownLatch othersDone = new CountDownLatch(2);
+        DeliveryAgent remote = (e, text, rs) -> {
+            String domain = rs.get(0).recipient().address().domain();
+            if (domain.equals("broken.test") && brokenCalls.incrementAndGet() == 1) {
+                try {
+                    othersDone.await(10, TimeUnit.SECONDS); // the others' outcomes are in before this one throws
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IllegalStateException("an agent's bug, once");
+            }
+            List<DeliveryResult> results = rs.stream().map(r -> {
+                String address = r.recipient().address().toString();
+                attempts.computeIfAbsent(address, k -> new AtomicInteger()).incrementAndGet();
+                return goneFailsOthersDelivered(address);
+            }).toList();
+            othersDone.countDown();
+            return results;
+        };
+        List<List<String>> notices = new CopyOnWriteArrayList<>();
+        start(spool, remote, (e, text, reported) -> notices.add(reported.stream()
+                .map(r -> r.recipient().address().toString()).toList()));
+        store(spool, relayed("x@broken.test"), relayed("gone@nope.test"), relayed("here@fine.test"));
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> brokenCalls.get() >= 2 && queue.idle() && drained(spool));
+        assertThat(notices).containsExactly(List.of("gone@nope.test"));
+        assertThat(attempts.get("gone@nope.test").get()).as("attempts of the failed recipient").isEqualTo(1);
+        assertThat(attempts.get("here@fine.test").get()).as("copies of the delivered one").isEqualTo(1);
+        assertThat(attempts.get("x@broken.test").get()).as("the domain that threw, tried again").isEqualTo(1);
+    }
+
+    /** As {@link #startRemoteOnly}, with ten deliveries at once: room for every domain of the message. */
+    private void start(Spool spool, DeliveryAgent remote, DeliveryNotices notices) throws java.io.IOException {
+        DeliveryAgent local = (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+        queue = new QueueManager(spool, new QueueManager.Settings(10, 2,
+                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
+                local, remote, notices, Clock.systemUTC());
+        queue.start();
+    }
+}
