@@ -63,6 +63,7 @@ class MxDeliveryPeerTest {
     static final String PRIMARY = "127.0.0.41";
     static final String BACKUP = "127.0.0.42";
     static final String LATE = "127.0.0.43";
+    static final String STUCK = "127.0.0.44";
 
     static Path dir;
     static int port;
@@ -72,7 +73,7 @@ class MxDeliveryPeerTest {
     @BeforeAll
     static void start() throws Exception {
         dir = TestDirs.forSmtpSink("mxd-delivery");
-        port = FreePort.tcpOn(GOOD, REFUSED, TARPIT, BUSY, SOFT, HARD, EQUAL_A, EQUAL_B, PRIMARY, BACKUP, LATE);
+        port = FreePort.tcpOn(GOOD, REFUSED, TARPIT, BUSY, SOFT, HARD, EQUAL_A, EQUAL_B, PRIMARY, BACKUP, LATE, STUCK);
         Path zone = TestDirs.zone(dir, "dest.test",
                 "good IN A " + GOOD, "refused IN A " + REFUSED, "tarpit IN A " + TARPIT, "busy IN A " + BUSY,
                 "soft IN A " + SOFT, "hard IN A " + HARD, "eqa IN A " + EQUAL_A, "eqb IN A " + EQUAL_B,
@@ -84,7 +85,8 @@ class MxDeliveryPeerTest {
                 "reject MX 10 hard",
                 "share MX 10 eqa", "share MX 10 eqb",
                 "nullmx MX 0 .",
-                "later MX 10 late");
+                "later MX 10 late",
+                "stuck IN A " + STUCK, "stuckonly MX 10 stuck", "quick MX 10 good");
         Path backupZone = TestDirs.zone(dir, "bk.test",
                 "@ MX 10 prim", "@ MX 20 back", "prim IN A " + PRIMARY, "back IN A " + BACKUP);
         dns = MxdDnsServer.start(List.of(zone, backupZone), new InetSocketAddress("127.0.0.1", 0));
@@ -213,6 +215,38 @@ class MxDeliveryPeerTest {
             }
         } finally {
             tarpit.close();
+        }
+    }
+
+    /**
+     * One message for two domains, one of whose only MX never greets (a tarpit, with a greeting
+     * timeout of 30 s): the other domain's copy arrives at once, while the tarpit still holds its
+     * connection, as Postfix delivers each destination of a message in parallel.
+     */
+    @Test
+    void aTarpittingDomainDoesNotHoldBackAnotherDomainsCopy() throws Exception {
+        // the tarpit is closed first (resources close in reverse order): its held connection ends, and the node stops at once
+        try (TestMx mx = TestMx.start(delivery("127.0.0.1:" + dns.address().getPort(), "")
+                     .replace("greeting-timeout: 1s", "greeting-timeout: 30s"));
+             Tarpit stuck = Tarpit.start(STUCK, port)) {
+            String marker = UUID.randomUUID().toString();
+            byte[] body = ("From: <alice@example.test>\r\nSubject: test " + marker + "\r\n\r\nmarker " + marker + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            OpenResult opened = SmtpConnection.open(mx.smtp(), "mxd-under-test",
+                    ClientSettings.defaults("client.test").withTls(TlsPolicy.NONE)
+                            .withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(10))));
+            assertThat(opened).isInstanceOf(OpenResult.Ready.class);
+            try (SmtpConnection c = ((OpenResult.Ready) opened).connection()) {
+                TransactionResult r = c.send(dev.mxd.smtp.client.OutboundEnvelope.of("alice@example.test",
+                        List.of(OutboundRecipient.of("user@stuckonly.dest.test"), OutboundRecipient.of("user@quick.dest.test")),
+                        MessageContent.of(body)));
+                assertThat(r).isInstanceOf(TransactionResult.Completed.class);
+            }
+            long t0 = System.nanoTime();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> dumpsWith(GOOD, marker) == 1);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("not after the tarpit's 30 s").isLessThan(Duration.ofSeconds(10));
+            assertThat(stuck.accepted()).as("the tarpit still holds its connection").isEqualTo(1);
         }
     }
 
