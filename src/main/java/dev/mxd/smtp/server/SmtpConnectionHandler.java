@@ -427,6 +427,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         ctx.channel().config().setAutoRead(ctx.channel().isWritable());
         try {
             decoder.resume();
+            ctx.flush(); // the replies to commands pipelined behind the final dot (RFC 2920 §3.1): no read may come to flush them
         } catch (Exception e) {
             ctx.fireExceptionCaught(e);
         }

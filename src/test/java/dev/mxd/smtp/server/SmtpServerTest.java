@@ -107,6 +107,32 @@ class SmtpServerTest {
     }
 
     /**
+     * RFC 2920 §3.1: message text may start a group, and the next transaction's commands may follow
+     * its final dot in the same write. Their replies were written but never sent (the server
+     * flushed only the 250 for the message, then waited for more input), so the client waited
+     * for its MAIL reply until a timeout and deferred the second message.
+     */
+    @Test
+    void commandsPipelinedBehindTheFinalDotAreAnswered() throws Exception {
+        try (RawSmtp c = greeted()) {
+            assertThat(say(c, "EHLO client.test")).startsWith("250-");
+            c.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(354);
+            c.send("Subject: one\r\n\r\nfirst\r\n.\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 OK queued as ");
+            assertThat(c.code()).as("MAIL, sent behind the dot").isEqualTo(250);
+            assertThat(c.code()).as("RCPT").isEqualTo(250);
+            assertThat(c.code()).as("DATA").isEqualTo(354);
+            c.send("Subject: two\r\n\r\nsecond\r\n.\r\nNOOP\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 OK queued as ");
+            assertThat(c.reply()).as("NOOP, sent behind the dot").startsWith("250 2.0.0");
+            assertThat(say(c, "QUIT")).startsWith("221");
+        }
+    }
+
+    /**
      * A client that sends its text without waiting for the reply to DATA, whose recipients were all
      * refused: the text must not run as commands. A body holding RCPT and DATA lines was executed and
      * queued a message to a recipient of the body's choosing (RFC 2920 §3.1 makes DATA the last
