@@ -30,6 +30,35 @@ class PackagingTest {
         assertThat(c.delivery().doubleBounceRecipient()).contains("postmaster@example.org");
     }
 
+    /**
+     * The example listens on 0.0.0.0:25 and [::]:25, as Postfix's inet_interfaces = all does: on a
+     * host with IPv6 the JVM's first socket takes both families, and the second bind failed with
+     * "Address already in use", so the packaged configuration never started (exit 75, restarted by
+     * systemd every 5 seconds). Started here as it is, but on a free port, a temporary data
+     * directory and a DNS port on loopback where nothing answers.
+     */
+    @Test
+    void exampleConfigurationStartsAndListensOnBothFamilies() throws Exception {
+        int port = dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1");
+        Path data = Files.createTempDirectory("mxd-packaging");
+        String yaml = Files.readString(CONFIG);
+        assertThat(yaml).contains("\"0.0.0.0:25\", \"[::]:25\"", "  # servers: [\"127.0.0.1:53\"]");
+        yaml = yaml.replace(":25\"", ":" + port + "\"").replace("/var/lib/mxd", data.toString())
+                .replace("  # servers: [\"127.0.0.1:53\"]", "  servers: [\"127.0.0.1:" + dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1") + "\"]");
+        try (dev.mxd.node.ReceivingMx mx = dev.mxd.node.ReceivingMx.start(ConfigLoader.parse(yaml, data.resolve("mxd.yaml")))) {
+            try (dev.mxd.testing.RawSmtp c = new dev.mxd.testing.RawSmtp(new java.net.InetSocketAddress("127.0.0.1", port))) {
+                assertThat(c.code()).isEqualTo(220);
+            }
+            java.net.InetAddress v6 = java.net.InetAddress.getByName("::1");
+            org.junit.jupiter.api.Assumptions.assumeTrue(bindable(v6), "IPv6 loopback on this host");
+            try (dev.mxd.testing.RawSmtp c = new dev.mxd.testing.RawSmtp(new java.net.InetSocketAddress(v6, port))) {
+                assertThat(c.code()).isEqualTo(220);
+            }
+        } finally {
+            dev.mxd.testing.TestDirs.deleteTree(data);
+        }
+    }
+
     @Test
     void unitRunsTheExampleWithItsDataDirectoryWritableAndHardened() throws Exception {
         String unit = Files.readString(UNIT);
@@ -39,5 +68,13 @@ class PackagingTest {
                 "RestartPreventExitStatus=78");
         assertThat(unit).as("the JIT needs writable executable memory").doesNotContain("\nMemoryDenyWriteExecute=");
         assertThat(Files.readString(Path.of("packaging/mxd.sysusers"))).contains("u mxd ");
+    }
+
+    private static boolean bindable(java.net.InetAddress address) {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, address)) {
+            return true;
+        } catch (java.io.IOException none) {
+            return false;
+        }
     }
 }

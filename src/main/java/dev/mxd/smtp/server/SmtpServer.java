@@ -197,9 +197,30 @@ public final class SmtpServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while binding " + hp, e);
             } catch (Exception e) {
+                Optional<Channel> covering = coveringWildcard(hp);
+                if (covering.isPresent()) {
+                    LOG.info("listening on {} through {}: one socket takes IPv4 and IPv6 here ({} was not bound apart: {})",
+                            hp, covering.get().localAddress(), hp, e.getMessage());
+                    continue;
+                }
                 throw new IOException("cannot listen on " + hp + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * A listener bound already that takes {@code hp}'s connections too, when {@code hp} is a
+     * wildcard address: {@code 0.0.0.0:25} and {@code [::]:25} together (as in a Postfix habit,
+     * or a packaged example) are one dual-stack socket on a host with IPv6, whose second bind
+     * fails with "Address already in use"; on a host without IPv6 the other family's wildcard
+     * cannot be bound, and the one that was takes what this host can receive.
+     */
+    private Optional<Channel> coveringWildcard(HostPort hp) {
+        if (!hp.address().isAnyLocalAddress()) {
+            return Optional.empty();
+        }
+        return listeners.stream().filter(l -> l.localAddress() instanceof java.net.InetSocketAddress a
+                && a.getAddress().isAnyLocalAddress() && a.getPort() == hp.port()).findFirst();
     }
 
     /**
