@@ -41,6 +41,13 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
     }
 
     public Limits {
+        if (maxMessageSize.bytes() < 1) {
+            // sendmail's MaxMessageSize=0 means no limit; here it would be advertised as SIZE 0 ("no fixed maximum",
+            // RFC 1870) and then refuse every message with 552
+            throw new IllegalArgumentException("max-message-size must be more than 0: mxd has no unlimited size (the"
+                    + " spool's disk is the limit an unbounded size hands to any client); write the largest message to take,"
+                    + " like 100MB");
+        }
         positive("max-recipients", maxRecipients);
         positive("max-connections", maxConnections);
         positive("max-connections-per-ip", maxConnectionsPerIp);

@@ -214,6 +214,17 @@ class ConfigLoaderTest {
         assertThat(s.getMessage()).contains("like 25MB");
     }
 
+    /**
+     * max-message-size: 0 (sendmail's "no limit", a Postfix operator's guess) loaded, was advertised
+     * as SIZE 0 (RFC 1870: no fixed maximum) and then refused every message with 552.
+     */
+    @Test
+    void aZeroMessageSizeIsRefusedWithWhatToWrite() {
+        ConfigException e = error("hostname: mx.test\nlimits:\n  max-message-size: 0\n");
+        assertThat(e.getMessage()).contains("max-message-size must be more than 0", "like 100MB");
+        assertThat(e.line()).isPositive();
+    }
+
     @Test
     void yamlSyntaxError() {
         ConfigException e = error("hostname: mx.test\nlimits: [unclosed\n");
