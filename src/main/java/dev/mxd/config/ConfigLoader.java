@@ -155,6 +155,10 @@ public final class ConfigLoader {
             problem = rootMessage(v.getCause());
         } else if (e instanceof InvalidFormatException f) {
             problem = "'" + f.getValue() + "' is not " + expected(f.getTargetType());
+        } else if (e instanceof MismatchedInputException && e.getOriginalMessage().startsWith("Trailing token")) {
+            problem = "a second YAML document (after a '---' line) would not be read: the configuration is one document;"
+                    + " move its keys into the first and remove the '---'";
+            prefix = "";
         } else if (e instanceof MismatchedInputException mi && mi.getTargetType() != null
                 && mi.getOriginalMessage().matches("(?s)Cannot (deserialize|coerce).*")) {
             problem = "wrong type: expected " + expected(mi.getTargetType());
@@ -363,6 +367,8 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
                 .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT) // "max-recipients: 100.5" is an error, not 100
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                 .addModule(durations)
                 .addModule(filterSections())
                 .build();

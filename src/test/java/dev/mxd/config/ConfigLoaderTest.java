@@ -214,6 +214,27 @@ class ConfigLoaderTest {
         assertThat(s.getMessage()).contains("like 25MB");
     }
 
+    /** A fraction where a whole number belongs was cut to the number below it ("max-recipients: 100.5" meant 100). */
+    @Test
+    void aFractionWhereAWholeNumberBelongsIsRefused() {
+        ConfigException e = error("hostname: mx.test\nlimits:\n  max-recipients: 100.5\n");
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.getMessage()).contains("limits.max-recipients", "not a whole number");
+    }
+
+    /**
+     * A second YAML document ("---" and more keys, as snippets pasted together each bring their
+     * own) was read past in silence: its domains, limits or TLS were never used.
+     */
+    @Test
+    void aSecondDocumentIsRefused() {
+        ConfigException e = error("hostname: mx.test\n---\ndomains:\n  b.test: {role: local}\n");
+        assertThat(e.line()).isPositive();
+        assertThat(e.getMessage()).contains("second YAML document", "remove the '---'");
+        org.assertj.core.api.Assertions.assertThatCode(() -> ConfigLoader.parse("---\nhostname: mx.test\n", FILE))
+                .as("a document start marker at the top, as many YAML files have").doesNotThrowAnyException();
+    }
+
     /**
      * max-message-size: 0 (sendmail's "no limit", a Postfix operator's guess) loaded, was advertised
      * as SIZE 0 (RFC 1870: no fixed maximum) and then refused every message with 552.
