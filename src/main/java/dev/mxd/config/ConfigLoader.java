@@ -79,6 +79,9 @@ public final class ConfigLoader {
     /** Top-level keys whose empty value would be taken for their default, which differs from none. */
     private static final java.util.Set<String> NO_EMPTY_VALUE = java.util.Set.of("recipient-delimiter");
 
+    /** Top-level sections whose absence turns a protection off: written with nothing under them, they are refused. */
+    private static final Map<String, String> NO_EMPTY_SECTION = Map.of("tls", "STARTTLS", "filters", "virus and spam filtering");
+
     /** Whether line {@code line} (1-based) writes an empty value in quotes ({@code ""} or {@code ''}), not an empty block (| or >). */
     private static boolean quotedEmpty(String yaml, int line) {
         String[] lines = yaml.split("\n", -1);
@@ -95,6 +98,7 @@ public final class ConfigLoader {
         java.util.ArrayDeque<Map<String, Integer>> open = new java.util.ArrayDeque<>();
         try (JsonParser p = MAPPER.getFactory().createParser(yaml)) {
             String valueNeeded = null; // a key of NO_EMPTY_VALUE whose value comes next, with its line
+            String sectionNeeded = null; // a key of NO_EMPTY_SECTION whose value comes next, with its line
             int valueLine = 0;
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
                 if (valueNeeded != null && (t == JsonToken.VALUE_NULL
@@ -102,7 +106,13 @@ public final class ConfigLoader {
                     throw new ConfigException(file, valueLine, valueNeeded + ": no value (in YAML an empty value, ~ and an unquoted #"
                             + " are none, which would quietly mean the default); write it in quotes, such as \"+\", or \"\" for none", null);
                 }
+                if (sectionNeeded != null && (t == JsonToken.VALUE_NULL || t == JsonToken.VALUE_STRING && p.getText().isEmpty())) {
+                    throw new ConfigException(file, valueLine, sectionNeeded + ": an empty section (its keys commented out?) would"
+                            + " quietly turn " + NO_EMPTY_SECTION.get(sectionNeeded) + " off; write its keys under it, or remove the '"
+                            + sectionNeeded + ":' line to run without", null);
+                }
                 valueNeeded = null;
+                sectionNeeded = null;
                 switch (t) {
                     case START_OBJECT -> open.push(new java.util.HashMap<>());
                     case START_ARRAY -> open.push(Map.of()); // a list has no keys; keeps the stack in step
@@ -112,6 +122,10 @@ public final class ConfigLoader {
                         int line = p.getTokenLocation().getLineNr();
                         if (open.size() == 1 && NO_EMPTY_VALUE.contains(p.currentName())) {
                             valueNeeded = p.currentName();
+                            valueLine = line;
+                        }
+                        if (open.size() == 1 && NO_EMPTY_SECTION.containsKey(p.currentName())) {
+                            sectionNeeded = p.currentName();
                             valueLine = line;
                         }
                         Integer first = open.peek().putIfAbsent(p.currentName(), line);
@@ -296,7 +310,7 @@ public final class ConfigLoader {
             @Override
             public FiltersConfig deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
                 List<String> where = keysOf(p);
-                Map<?, ?> map = section(p, where, "filters");
+                Map<?, ?> map = section(p, ctxt, where, "filters");
                 try {
                     return FiltersConfig.fromMap(map);
                 } catch (IllegalArgumentException e) {
@@ -309,7 +323,7 @@ public final class ConfigLoader {
             public DomainFilter deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
                 List<String> where = keysOf(p);
                 String domain = where.size() >= 2 ? MxdConfig.domainKey(where.get(where.size() - 2)) : "?";
-                Map<?, ?> map = section(p, where, "domains." + domain + ".filter");
+                Map<?, ?> map = section(p, ctxt, where, "domains." + domain + ".filter");
                 try {
                     return DomainFilter.fromMap(domain, map);
                 } catch (IllegalArgumentException e) {
@@ -321,8 +335,8 @@ public final class ConfigLoader {
     }
 
     /** A filter section's value as a mapping; anything else is an error at its key. */
-    private static Map<?, ?> section(JsonParser p, List<String> where, String named) throws IOException {
-        Object value = p.readValueAs(Object.class);
+    private static Map<?, ?> section(JsonParser p, DeserializationContext ctxt, List<String> where, String named) throws IOException {
+        Object value = ctxt.readValue(p, Object.class); // not p.readValueAs: that reads as a whole document, and finds the rest trailing
         if (!(value instanceof Map<?, ?> map)) {
             throw new ConfigProblem(where, named + ": expected a mapping (key: value lines), not '" + value + "'", null);
         }

@@ -236,6 +236,21 @@ class ConfigLoaderTest {
     }
 
     /**
+     * tls: (or filters:) left with every key under it commented out was read as no section at all:
+     * STARTTLS (or filtering) off, logged only as "tls off" at INFO, and senders that insist on TLS
+     * (DANE, MTA-STS enforce) deferring their mail.
+     */
+    @Test
+    void anEmptyTlsOrFiltersSectionIsRefused() {
+        ConfigException tls = error("hostname: mx.test\ntls:\n  # certificate: /etc/mxd/cert.pem\n  # private-key: /etc/mxd/key.pem\n");
+        assertThat(tls.line()).isEqualTo(2);
+        assertThat(tls.getMessage()).contains("tls: an empty section", "STARTTLS", "remove the 'tls:' line");
+        ConfigException filters = error("hostname: mx.test\nfilters: ~\n");
+        assertThat(filters.line()).isEqualTo(2);
+        assertThat(filters.getMessage()).contains("virus and spam filtering");
+    }
+
+    /**
      * max-message-size: 0 (sendmail's "no limit", a Postfix operator's guess) loaded, was advertised
      * as SIZE 0 (RFC 1870: no fixed maximum) and then refused every message with 552.
      */
