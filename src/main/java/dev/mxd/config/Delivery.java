@@ -97,6 +97,12 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         routes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(routes));
     }
 
+    /** These settings with another relay host and routes: what a reload changes of {@code delivery:}. */
+    public Delivery withRouting(java.util.Optional<RelayHost> relay, java.util.Map<String, RouteOverride> newRoutes) {
+        return new Delivery(port, connectTimeout, greetingTimeout, commandTimeout, maxAddresses, concurrency, concurrencyPerDestination,
+                retry, hostRetry, scanInterval, doubleBounceRecipient, maildirOwner, maildirGroup, sourceAddresses, relay, newRoutes, tls);
+    }
+
     /**
      * The route override for mail to {@code domain} (a lowercase A-label name): its own entry in
      * {@code delivery.routes}, else the entry {@code .parent} of the nearest parent domain (as Postfix's

@@ -236,7 +236,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
      * {@code delivery.routes} against {@code domains:}: {@code local} only for a domain configured here
      * (a backup domain then needs its mailboxes listed, to know whom to deliver to), and no relay route
      * for a local domain, whose mail is always delivered here. A reload checks the new domains against
-     * the routes in use, which only a restart changes.
+     * the new routes, which it applies with them.
      *
      * @throws ConfigProblem naming the route at fault and what to do
      */
@@ -271,7 +271,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
      * notices that only in the session ("mail for ... loops back to myself"); here it is refused when
      * the file is read. A name is checked when it is resolved, as MX hosts are.
      */
-    private static void checkRelaysAreNotSelf(Delivery delivery, List<HostPort> listeners) {
+    public static void checkRelaysAreNotSelf(Delivery delivery, List<HostPort> listeners) {
         Map<List<String>, RelayHost> relays = new LinkedHashMap<>();
         delivery.relayHost().ifPresent(r -> relays.put(List.of("delivery", "relay-host"), r));
         delivery.routes().forEach((domain, route) -> {

@@ -196,7 +196,7 @@ public final class ReceivingMx implements AutoCloseable {
                 .withSourceAddresses(d.sourceAddresses());
         // Postfix's smtp_connection_cache_time_limit is 2s; a busy destination keeps its connections warm.
         ConnectionCache connections = new ConnectionCache(Duration.ofSeconds(2), REUSE_TIME_LIMIT, 0, d.concurrencyPerDestination());
-        NextHop.Routing routing = domain -> d.nextHopFor(domain).map(ReceivingMx::nextHop);
+        NextHop.Routing routing = domain -> live.config.delivery().nextHopFor(domain).map(ReceivingMx::nextHop); // follows reloads
         // The TLS each MX host must use (docs/tls-policy.md), in order of precedence: DANE, then MTA-STS;
         // opportunistic STARTTLS where neither applies. Each session's TLS outcome goes to tlsResults (TLS-RPT).
         List<TlsPolicies> tlsOrder = new ArrayList<>();
@@ -486,10 +486,11 @@ public final class ReceivingMx implements AutoCloseable {
 
     /**
      * SIGHUP ({@code postfix reload}): reads {@code file} again and applies what can change while
-     * running: domains, mailboxes, aliases, catch-alls, the recipient delimiter, filters, trusted networks, and the TLS
-     * certificate and key (for connections opened from now on). A file that does not load, or a
+     * running: domains, mailboxes, aliases, catch-alls, the recipient delimiter, filters, trusted networks, the TLS
+     * certificate and key (for connections opened from now on), and delivery.relay-host and delivery.routes (for
+     * attempts from now on). A file that does not load, or a
      * certificate that cannot be used, changes nothing and is logged with its file and line. Any other
-     * setting that changed (listen addresses, data-dir, hostname, limits, timeouts, delivery, DNS,
+     * setting that changed (listen addresses, data-dir, hostname, limits, timeouts, the rest of delivery, DNS,
      * log) is logged as needing a restart and keeps the value it started with.
      *
      * @return whether the new configuration is in use
@@ -503,12 +504,15 @@ public final class ReceivingMx implements AutoCloseable {
             return false;
         }
         MxdConfig old = config;
+        // delivery.routes and delivery.relay-host change with the domains they route (as Postfix's transport_maps
+        // and relayhost at postfix reload): a backup domain added with its route to an inner server must not meet
+        // the old routes, with which its MX records name this host and the mail would bounce as a loop
+        Delivery delivery = old.delivery().withRouting(next.delivery().relayHost(), next.delivery().routes());
         try {
-            // delivery.routes stays as it started (a restart changes it): the new domains must still fit it
-            MxdConfig.checkRoutes(old.delivery(), next.domains());
+            MxdConfig.checkRoutes(delivery, next.domains());
+            MxdConfig.checkRelaysAreNotSelf(delivery, old.smtpListeners());
         } catch (ConfigProblem e) {
-            LOG.error("reload: invalid configuration, still using the previous one: {}: {} (the routes in use stay until a restart)",
-                    file, e.getMessage());
+            LOG.error("reload: invalid configuration, still using the previous one: {}: {}", file, e.getMessage());
             return false;
         }
         if (!next.tls().equals(old.tls()) || next.tls().isPresent()) { // the same file names may hold a renewed certificate
@@ -521,7 +525,7 @@ public final class ReceivingMx implements AutoCloseable {
         }
         restartOnly(old, next).forEach(key -> LOG.warn("reload: {} changed in {}; that needs a restart, the value in use stays", key, file));
         MxdConfig applied = new MxdConfig(old.hostname(), old.smtpListeners(), old.adminListener(), old.dataDir(), old.dnsServers(),
-                old.localNames(), next.trustedNetworks(), next.domains(), old.limits(), old.timeouts(), next.tls(), old.delivery(),
+                old.localNames(), next.trustedNetworks(), next.domains(), old.limits(), old.timeouts(), next.tls(), delivery,
                 next.filters(), old.adminTokenFile(), old.log(), old.clientNameLookup(), old.dnssec(), next.recipientDelimiter());
         live.replace(applied);
         ops.reloaded(applied);
@@ -545,7 +549,9 @@ public final class ReceivingMx implements AutoCloseable {
         if (!old.dnssec().equals(next.dnssec())) keys.add("dns.dnssec / dns.trust-anchors");
         if (!old.limits().equals(next.limits())) keys.add("limits");
         if (!old.timeouts().equals(next.timeouts())) keys.add("timeouts");
-        if (!old.delivery().equals(next.delivery())) keys.add("delivery");
+        if (!old.delivery().withRouting(next.delivery().relayHost(), next.delivery().routes()).equals(next.delivery())) {
+            keys.add("delivery (but relay-host and routes)");
+        }
         if (!old.log().equals(next.log())) keys.add("log");
         return keys;
     }

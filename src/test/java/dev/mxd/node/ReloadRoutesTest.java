@@ -3,16 +3,21 @@ package dev.mxd.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
+import dev.mxd.testing.Await;
+import dev.mxd.testing.FakeSmtpServer;
+import dev.mxd.testing.FreePort;
 import dev.mxd.testing.LogCapture;
 import dev.mxd.testing.TestMx;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * delivery.routes only changes at a restart, so a reload (SIGHUP) must check the new domains against
- * the routes in use: a backup domain routed {@code local} that loses its mailboxes would otherwise
- * refuse every recipient, postmaster included, until the next restart.
+ * delivery.routes and delivery.relay-host change at a reload (SIGHUP) together with the domains
+ * they route, as Postfix's transport_maps and relayhost change at postfix reload; routes and
+ * domains that do not fit together refuse the reload as a whole.
  */
 class ReloadRoutesTest {
 
@@ -21,22 +26,53 @@ class ReloadRoutesTest {
             + "delivery:\n  routes:\n    kept.test: local\n";
 
     @Test
-    void aReloadWhoseDomainsNoLongerFitTheRoutesInUseChangesNothing() throws Exception {
+    void aReloadWhoseDomainsAndRoutesDoNotFitChangesNothing() throws Exception {
         try (TestMx mx = TestMx.start(KEPT); LogCapture log = LogCapture.start(Level.ERROR)) {
             String before = Files.readString(mx.configFile());
-            Files.writeString(mx.configFile(), before.replace("    mailboxes: [carol, postmaster]\n", "")
-                    .replace("    kept.test: local\n", "    other.test: \"[127.0.0.9]:2600\"\n"));
+            Files.writeString(mx.configFile(), before.replace("    mailboxes: [carol, postmaster]\n", ""));
 
             assertThat(mx.mx().reload(mx.configFile())).isFalse();
             assertThat(log.lines()).anySatisfy(l -> assertThat(l)
                     .contains("reload: invalid configuration, still using the previous one")
-                    .contains("delivery.routes.kept.test: local, but the backup domain kept.test lists no mailboxes")
-                    .contains("the routes in use stay until a restart"));
+                    .contains("delivery.routes.kept.test: local, but the backup domain kept.test lists no mailboxes"));
             // the domains in use are the old ones: carol is still delivered here
             String id = mx.send("", "carol@kept.test", "Subject: kept\r\n\r\nbody\r\n".getBytes());
             assertThat(id).isNotBlank();
             var maildir = mx.mx().maildir("kept.test", "carol").resolve("new");
             dev.mxd.testing.Await.within(Duration.ofSeconds(20), () -> Files.isDirectory(maildir) && Files.list(maildir).count() == 1);
+        }
+    }
+
+    /**
+     * The gateway set-up: a backup domain added by a reload together with its route to an inner
+     * server. Before, the routes stayed as they started ("delivery changed; that needs a restart"),
+     * the domain's MX records named this host, and every message bounced 5.4.6 as a loop until a
+     * restart. Now the mail goes to the inner server, and a route to this node's own listener
+     * refuses the reload.
+     */
+    @Test
+    void aDomainAddedWithItsRouteIsRelayedThereAfterTheReload() throws Exception {
+        int port = FreePort.tcpAndUdp("127.0.0.1");
+        TestMx started;
+        try (java.net.ServerSocket held = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            started = TestMx.start(KEPT); // the node must not pick the inner server's port for itself
+        }
+        try (TestMx mx = started;
+             FakeSmtpServer inner = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", port), 10,
+                     "220 inner.example ESMTP", List.of(), c -> null)) {
+            String before = Files.readString(mx.configFile());
+            String selfRoute = before.replace("  kept.test:\n", "  new.test:\n    role: backup\n  kept.test:\n")
+                    .replace("    kept.test: local\n", "    kept.test: local\n    new.test: \"[127.0.0.1]:" + mx.smtp().getPort() + "\"\n");
+            Files.writeString(mx.configFile(), selfRoute);
+            assertThat(mx.mx().reload(mx.configFile())).as("a route to this node's own listener").isFalse();
+
+            Files.writeString(mx.configFile(), before.replace("  kept.test:\n", "  new.test:\n    role: backup\n  kept.test:\n")
+                    .replace("    kept.test: local\n", "    kept.test: local\n    new.test: \"[127.0.0.1]:" + port + "\"\n"));
+            assertThat(mx.mx().reload(mx.configFile())).isTrue();
+            String id = mx.sendTo("dave@new.test");
+            assertThat(id).isNotBlank();
+            assertThat(Await.within(Duration.ofSeconds(15), () -> inner.messages.size() == 1)).as("relayed to the inner server").isTrue();
+            assertThat(inner.commands("RCPT")).containsExactly("RCPT TO:<dave@new.test>");
         }
     }
 }
