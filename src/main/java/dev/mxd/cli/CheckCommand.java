@@ -75,7 +75,7 @@ final class CheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = TerminalText.guard(spec.commandLine().getOut()); // greetings, EHLO lines and policies are the servers' own
         CheckReport report;
         Optional<MtaSts.Published> sts = Optional.empty();
         try {

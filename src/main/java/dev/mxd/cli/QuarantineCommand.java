@@ -215,7 +215,9 @@ final class QuarantineCommand implements Runnable {
                         for (JsonNode e : page.path("entries")) {
                             entries.add(entry(e));
                         }
-                        print(o, entries, page.path("total").asInt(), offset);
+                        PrintWriter shown = TerminalText.guard(o); // subjects and senders are the messages' own
+                        print(shown, entries, page.path("total").asInt(), offset);
+                        shown.flush();
                         return ExitCodes.OK;
                     });
                 }
@@ -229,8 +231,9 @@ final class QuarantineCommand implements Runnable {
             } catch (IOException e) {
                 return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
             }
-            print(out, page.entries(), page.total(), offset);
-            out.flush();
+            PrintWriter shown = TerminalText.guard(out); // subjects and senders are the messages' own
+            print(shown, page.entries(), page.total(), offset);
+            shown.flush();
             return ExitCodes.OK;
         }
 
@@ -269,7 +272,7 @@ final class QuarantineCommand implements Runnable {
             }
             printEntry(out, e.get().entry());
             out.println();
-            out.flush();
+            out.flush(); // the message text after it as it is, as postcat shows it
             try (InputStream in = Files.newInputStream(e.get().text())) {
                 byte[] buf = new byte[64 * 1024];
                 for (int n; (n = in.read(buf)) > 0; ) {
@@ -288,12 +291,14 @@ final class QuarantineCommand implements Runnable {
             }
             printEntry(out, e);
             out.println();
-            out.write(text.body());
+            out.write(text.body()); // the message text as it is, as postcat shows it
             return ExitCodes.OK;
         }
     }
 
-    static void printEntry(PrintWriter out, QuarantineEntry e) {
+    /** An entry's metadata; its reason and verdicts hold what engines and the message said, so they go through {@link TerminalText}. */
+    static void printEntry(PrintWriter to, QuarantineEntry e) {
+        PrintWriter out = TerminalText.guard(to);
         out.printf("id:         %s%n", e.id());
         out.printf("arrival:    %s%n", e.arrival());
         out.printf("queue id:   %s%n", e.queueId());
@@ -304,6 +309,7 @@ final class QuarantineCommand implements Runnable {
         for (String v : e.verdicts()) {
             out.printf("verdict:    %s%n", v);
         }
+        out.flush();
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true,

@@ -51,7 +51,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = TerminalText.guard(spec.commandLine().getOut()); // replies and errors of remote servers are shown
             try {
                 int status = run(AdminClient.forConfig(server.config), out);
                 out.flush();

@@ -74,6 +74,35 @@ class QueueCommandTest {
         mx.mx().queue().delete(id);
     }
 
+    /**
+     * A remote server's reply is shown in list and show: one with an escape sequence (OSC 52 sets the
+     * terminal's clipboard, CSI 2K erases a line) was printed as it came, for the operator's terminal
+     * to run. Control characters are now shown as escapes; --json stays valid JSON with the text intact.
+     */
+    @Test
+    void controlCharactersOfARemoteReplyReachNoTerminal() throws Exception {
+        String id = mx.sendTo("esc@nowhere.test");
+        mx.awaitDeferred(id);
+        assertThat(run("queue", "hold", id, "--config", config).status()).isZero();
+        Path envelope = mx.mx().spool().root().resolve(QueueState.HOLD.directory()).resolve(id + ".json");
+        String hostile = "450 4.2.0 \u001b]52;c;ZXZpbA==\u0007\u001b[2K\u009b1A mailbox busy";
+        com.fasterxml.jackson.databind.node.ObjectNode e = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper()
+                .readTree(Files.readString(envelope));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) e.path("recipients").get(0)).put("detail", hostile);
+        Files.writeString(envelope, e.toString());
+
+        for (String command : new String[] {"list", "show"}) {
+            DnsCommandTest.Run shown = command.equals("list") ? run("queue", "list", "--config", config)
+                    : run("queue", "show", id, "--config", config);
+            assertThat(shown.status()).as(shown.err()).isZero();
+            assertThat(shown.out()).as(command).doesNotContain("\u001b", "\u0007", "\u009b")
+                    .contains("450 4.2.0 \\u001B]52;c;ZXZpbA==\\u0007\\u001B[2K\\u009B1A mailbox busy");
+        }
+        JsonNode json = new ObjectMapper().readTree(run("queue", "show", id, "--json", "--config", config).out());
+        assertThat(json.path("recipients").get(0).path("last_reply").asText()).isEqualTo(hostile);
+        assertThat(run("queue", "delete", id, "--config", config).status()).isZero();
+    }
+
     @Test
     void anUnreadableEnvelopeIsListedAndShownWithWhyAndCanBeDeleted() throws Exception {
         String id = mx.sendTo("cut@nowhere.test");
