@@ -280,10 +280,10 @@ public final class QueueManager implements AutoCloseable {
         });
     }
 
-    /** The remote domains a queued message still has to reach; none when it is gone or being delivered. */
+    /** The remote domains a queued message still has to reach; none when it is gone, held (no flush) or being delivered. */
     private Set<String> remoteDestinations(String id) throws IOException {
         Optional<QueueState> state = spool.state(id);
-        if (state.isEmpty() || state.get() == QueueState.ACTIVE) {
+        if (state.isEmpty() || state.get() == QueueState.ACTIVE || state.get() == QueueState.HOLD) {
             return Set.of();
         }
         try {

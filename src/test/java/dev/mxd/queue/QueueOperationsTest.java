@@ -67,6 +67,40 @@ class QueueOperationsTest {
         assertThat(spool.due(Instant.now().plusMillis(10), 10)).containsExactly(id);
     }
 
+    /**
+     * A flush of a held message is refused, and must do nothing else: it told the remote agent to
+     * forget the failures of the message's MX hosts first (DNS lookups, and every other message to
+     * those hosts then tried a dead host again), then answered "on hold".
+     */
+    @Test
+    void aRefusedFlushOfAHeldMessageForgetsNoHost() throws Exception {
+        List<java.util.Set<String>> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        queue.onFlush(new FlushListener() {
+            @Override
+            public void flushedAll() {
+                told.add(java.util.Set.of("*"));
+            }
+
+            @Override
+            public void flushed(java.util.Set<String> destinations) {
+                told.add(destinations);
+            }
+        });
+        String id = ((StoreOutcome.Stored) spool.store(new dev.mxd.mail.ReceivedMessage(
+                Optional.of(dev.mxd.smtp.Mailbox.parse("a@b.test")), dev.mxd.smtp.MailParameters.NONE,
+                List.of(new dev.mxd.mail.Recipient(dev.mxd.smtp.Mailbox.parse("bob@far.test"), dev.mxd.smtp.RcptParameters.NONE,
+                        new dev.mxd.mail.Route.Relay("far.test"))),
+                new dev.mxd.mail.ClientInfo(new java.net.InetSocketAddress("127.0.0.1", 40000), "client.test", true, false),
+                Instant.now(), "Subject: x\r\n\r\nhi\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)))).queueId();
+        spool.defer(id, QueueState.INCOMING, Instant.now().plusSeconds(3600));
+        assertThat(queue.hold(id)).isInstanceOf(QueueChange.Done.class);
+        assertThat(queue.flush(id)).isInstanceOf(QueueChange.Refused.class);
+        assertThat(told).as("hosts forgotten for a refused flush").isEmpty();
+        assertThat(queue.release(id)).isInstanceOf(QueueChange.Done.class);
+        assertThat(queue.flush(id)).isInstanceOf(QueueChange.Done.class);
+        assertThat(told).containsExactly(java.util.Set.of("far.test"));
+    }
+
     @Test
     void flushAllMakesEveryDeferredMessageDue() throws Exception {
         String a = stored();
