@@ -149,6 +149,11 @@ final class QuarantineCommand implements Runnable {
 
         @Override
         public Integer call() {
+            id = id.strip(); // a pasted space is let go; anything else that is no id is a usage error before any request
+            if (!Quarantine.isId(id)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "'" + id + "' is not a quarantine id, such as"
+                        + " 20261203T135210123Z-0f3a9c2e, as mxd quarantine list shows them");
+            }
             PrintWriter out = spec.commandLine().getOut();
             QuarantineOperations q;
             try {

@@ -66,6 +66,20 @@ final class QueueCommand implements Runnable {
         }
 
         abstract int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure;
+
+        /**
+         * A queue id as the command line gave it, checked before it goes into a request's path: a
+         * pasted space is let go, anything else that is not an id is a usage error ("ID/flush?" would
+         * have turned a hold into a flush, "<ID>" ended in a stack trace).
+         */
+        String queueId(String given) {
+            String id = given.strip();
+            if (!id.matches("[0-9A-Z]{6,20}")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "'" + given + "' is not a queue id: 6 to 20 capital"
+                        + " letters and digits, as mxd queue list shows them");
+            }
+            return id;
+        }
     }
 
     /** A command on one message: a request to {@code /api/queue/ID[suffix]}, then the API's answer in a line. */
@@ -85,7 +99,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
-            String path = "/api/queue/" + id + suffix;
+            String path = "/api/queue/" + queueId(id) + suffix;
             AdminClient.Response r = method.equals("DELETE") ? admin.delete(path) : admin.post(path);
             checkChange(r);
             out.println(id + ": " + done.apply(r.json()));
@@ -183,7 +197,7 @@ final class QueueCommand implements Runnable {
 
         @Override
         int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
-            AdminClient.Response r = admin.get("/api/queue/" + id);
+            AdminClient.Response r = admin.get("/api/queue/" + queueId(id));
             checkChange(r);
             JsonNode m = r.json();
             if (json) {
@@ -240,7 +254,7 @@ final class QueueCommand implements Runnable {
                 out.printf("%d deferred message(s) due now%n", r.json().path("flushed").asInt());
                 return ExitCodes.OK;
             }
-            AdminClient.Response r = admin.post("/api/queue/" + id + "/flush");
+            AdminClient.Response r = admin.post("/api/queue/" + queueId(id) + "/flush");
             checkChange(r);
             out.println(id + ": due now");
             return ExitCodes.OK;

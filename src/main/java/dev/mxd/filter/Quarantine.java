@@ -49,6 +49,11 @@ import java.util.regex.Pattern;
 public final class Quarantine {
 
     private static final Pattern ID = Pattern.compile("\\d{8}T\\d{9}Z-[0-9a-f]{8}");
+
+    /** Whether {@code id} has the form of an entry's id. */
+    public static boolean isId(String id) {
+        return ID.matcher(id).matches();
+    }
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final SecureRandom RANDOM = new SecureRandom();

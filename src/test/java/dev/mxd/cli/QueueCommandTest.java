@@ -201,6 +201,15 @@ class QueueCommandTest {
         assertThat(run("queue", "hold", "--config", config).status()).isEqualTo(64);
         assertThat(run("queue", "list", "--limit", "0", "--config", config).status()).isEqualTo(64);
         assertThat(run("queue").status()).isEqualTo(64);
+        // an id goes into a request's path: what is no id is refused before any request (a hold became a flush)
+        DnsCommandTest.Run injected = run("queue", "hold", "ABCDEF123/flush?", "--config", config);
+        assertThat(injected.status()).isEqualTo(64);
+        assertThat(injected.err()).contains("'ABCDEF123/flush?' is not a queue id");
+        assertThat(run("queue", "show", "<ABCDEF123>", "--config", config).status()).isEqualTo(64);
+        assertThat(run("queue", "flush", "abc def", "--config", config).status()).isEqualTo(64);
+        DnsCommandTest.Run pasted = run("queue", "show", "ABCDEF123 ", "--config", config);
+        assertThat(pasted.status()).as("a pasted space is let go: no such message").isEqualTo(1);
+        assertThat(run("quarantine", "show", "../../spool/x", "--config", config).status()).isEqualTo(64);
     }
 
     @Test
