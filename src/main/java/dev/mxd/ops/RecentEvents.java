@@ -44,8 +44,10 @@ public final class RecentEvents {
             events.removeFirst();
         }
         events.addLast(e);
-        if (e.outcome() != DeliveryEvent.Outcome.DEFERRED && e.destination().remote() && !e.relay().equals("none")) {
-            hosts.put(e.relay(), new HostSeen(e.relay(), e.at(), e.queueId())); // it answered the transaction: it is up
+        // it took the message: up, with when. Not a bounce: a 5xx, or the last 4xx of a message that expired, names the
+        // host that refused it, which would show an MX that deferred everything for days as up, "last accepted" at the expiry.
+        if (e.outcome() == DeliveryEvent.Outcome.SENT && e.destination().remote() && !e.relay().equals("none")) {
+            hosts.put(e.relay(), new HostSeen(e.relay(), e.at(), e.queueId()));
         }
     }
 
