@@ -437,6 +437,23 @@ public final class Quarantine {
     }
 
     /**
+     * Undoes a release whose message the spool did not take (a full disk, say): the entry is back in
+     * the quarantine under its id, where list, show, delete and another release see it (in
+     * {@code released/} it was out of every operator's sight, and the next start would have
+     * released it after all). The JSON goes back first: a crash between the two moves leaves the
+     * text in {@code released/} and the JSON in the quarantine, which {@link #pending} takes for a
+     * release that was finishing, so the next start completes the release the operator asked for.
+     */
+    public void putBack(Released r) throws IOException {
+        Path released = dir.resolve("released");
+        String id = r.entry().id();
+        move(released.resolve(id + ".json"), dir.resolve(id + ".json"));
+        move(released.resolve(id + ".eml"), dir.resolve(id + ".eml"));
+        sync.fsync(dir);
+        sync.fsync(released);
+    }
+
+    /**
      * Removes what a crash can leave behind that is no entry: files in {@code tmp/} (a store cut
      * short, so never answered 250) and texts in the quarantine without a JSON anywhere (the rest
      * of a {@link #delete}, or of a store whose JSON never left {@code tmp/}). Only those last

@@ -127,8 +127,9 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
     /**
      * Injects every release a crash left half done, or one made with {@code --data-dir} while mxd
      * was down (server start), and removes a crash's leftovers that are no entry. Nothing here
-     * stops a start: an entry that cannot be injected now is logged and stays in
-     * {@code released/} for the next start or the next {@code release} of its id.
+     * stops a start: an entry the spool does not take now goes back into the quarantine (logged),
+     * to be released again; one that cannot even be put back stays in {@code released/} for the
+     * next start or the next {@code release} of its id.
      */
     public void resumePending() {
         if (!Files.isDirectory(quarantine.directory())) {
@@ -156,8 +157,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                 Outcome o = inject(r);
                 LOG.info("quarantine release {} resumed after a restart: {}", r.entry().id(), o);
             } catch (IOException | RuntimeException e) {
-                LOG.error("quarantine release {} not resumed ({}); it stays in {} for the next start or mxd quarantine release",
-                        r.entry().id(), e.toString(), r.messageFile().getParent());
+                LOG.error("quarantine release {} not resumed: {}", r.entry().id(), e.getMessage());
             }
         }
         try {
@@ -231,19 +231,38 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         // the spool gets the others' copy: a failure or crash after it repeats the release (a second entry at worst).
         Optional<QuarantineEntry> kept = routed.refusedIndexes().isEmpty() ? Optional.empty()
                 : Optional.of(quarantine.keep(released, routed.refusedIndexes()));
-        MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
-        try (InputStream in = Files.newInputStream(released.messageFile())) {
-            byte[] buf = new byte[64 * 1024];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                m.write(buf, 0, n);
+        MessageStore.StoreOutcome outcome;
+        try {
+            MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
+            try (InputStream in = Files.newInputStream(released.messageFile())) {
+                byte[] buf = new byte[64 * 1024];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    m.write(buf, 0, n);
+                }
+            } catch (IOException | RuntimeException e) {
+                m.discard();
+                throw e;
             }
-        } catch (IOException e) {
-            m.discard();
-            throw e;
-        }
-        MessageStore.StoreOutcome outcome = m.commit();
-        if (outcome instanceof MessageStore.StoreOutcome.Failed f) {
-            throw new IOException("the spool " + spool.root() + " did not take the message: " + f.reply().summary());
+            outcome = m.commit();
+            if (outcome instanceof MessageStore.StoreOutcome.Failed f) {
+                throw new IOException("the spool " + spool.root() + " did not take the message: " + f.reply().summary());
+            }
+        } catch (IOException | RuntimeException notTaken) {
+            // Nothing is queued: the entry goes back into the quarantine as it was, visible and deletable, and released
+            // only when asked again (left in released/, no command saw it and the next start released it after all).
+            String where;
+            try {
+                if (kept.isPresent()) {
+                    quarantine.delete(kept.get().id()); // its recipients are in the entry put back
+                }
+                quarantine.putBack(released);
+                where = "the entry is back in the quarantine as " + entry.id() + ": release it again once the spool takes mail";
+            } catch (IOException | RuntimeException stillReleased) {
+                notTaken.addSuppressed(stillReleased);
+                where = "the entry stays in " + released.messageFile().getParent() + " (" + stillReleased.getMessage()
+                        + "): the next start or release of " + entry.id() + " tries again";
+            }
+            throw new IOException(notTaken.getMessage() + "; " + where, notTaken);
         }
         String queueId = ((MessageStore.StoreOutcome.Stored) outcome).queueId();
         if (handOver == HandOver.DEFERRED_NOW) {

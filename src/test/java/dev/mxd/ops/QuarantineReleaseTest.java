@@ -129,6 +129,39 @@ class QuarantineReleaseTest {
                 .satisfies(p -> assertThat(p.body()).isEqualTo(MailParameters.Body.EIGHT_BIT_MIME));
     }
 
+    /**
+     * The spool does not take the released message (staged with an immutable incoming/, which even
+     * root cannot add to): the release fails, and the entry is back in the quarantine under its id,
+     * where list, show and delete see it; a later release goes through. Before, it stayed in
+     * released/, which no command showed or could delete, and the next start released it anyway.
+     */
+    @Test
+    void aReleaseTheSpoolRefusesPutsTheEntryBack(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        QuarantineEntry entry = q.store(MessageSource.of("Subject: held\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
+                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+        List<Path> incoming = List.of(spool.root().resolve(QueueState.INCOMING.directory()));
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", incoming),
+                "chattr +i needs root on a file system with attributes");
+        try {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> release.release(entry.id()))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageContaining("the entry is back in the quarantine as " + entry.id());
+        } finally {
+            assertThat(dev.mxd.testing.Chattr.change("-i", incoming)).isTrue();
+        }
+        assertThat(q.pendingReleases()).as("nothing left for the next start to release").isEmpty();
+        assertThat(q.find(entry.id())).as("listed, shown and deletable under its id").isPresent();
+        assertThat(spool.count(QueueState.INCOMING) + spool.count(QueueState.DEFERRED)).isZero();
+        assertThat(release.release(entry.id())).isInstanceOf(QuarantineRelease.Outcome.Queued.class);
+        assertThat(spool.count(QueueState.DEFERRED)).isEqualTo(1);
+        assertThat(q.find(entry.id())).isEmpty();
+    }
+
     /** RFC 8689: a message quarantined with REQUIRETLS is released with it, never with less protection than asked for. */
     @Test
     void aRequireTlsMessageIsReleasedWithRequireTls(@TempDir Path dir) throws Exception {

@@ -212,7 +212,7 @@ class SchedulerFaultTest {
             spool.defer(id, QueueState.INCOMING, now);
             envelopes.add(dir.resolve(QueueState.DEFERRED.directory()).resolve(id + ".json"));
         }
-        org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", envelopes), "chattr +i needs root on a file system with attributes");
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", envelopes), "chattr +i needs root on a file system with attributes");
         try (dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO)) {
             Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
             queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
@@ -225,21 +225,9 @@ class SchedulerFaultTest {
             assertThat(failed).as("attempts in 2.5 s with a 1 s scan interval and 4 messages a scan").isBetween(4L, 16L);
             assertThat(deliveries).isEmpty();
         } finally {
-            assertThat(chattr("-i", envelopes)).as("the files made mutable again").isTrue();
+            assertThat(dev.mxd.testing.Chattr.change("-i", envelopes)).as("the files made mutable again").isTrue();
         }
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> empty(spool) && queue.idle());
-    }
-
-    private static boolean chattr(String change, List<Path> files) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of("chattr", change));
-        files.forEach(f -> command.add(f.toString()));
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException noChattr) {
-            return false;
-        }
     }
 
     private static QueueManager.Settings settings() {
