@@ -40,7 +40,7 @@ import picocli.CommandLine.Parameters;
         description = {"List, show, release or delete quarantined messages.",
                 "Exit status: 0 done, 1 no such entry (or nobody left to release to), 75 the quarantine or spool could not"
                         + " be read or written, 78 invalid configuration, 64 usage error, 69 (--config) no server to talk to,"
-                        + " 77 token refused."},
+                        + " 77 token refused, or root working on a data directory that belongs to another user (run it as that user)."},
         subcommands = {QuarantineCommand.ListEntries.class, QuarantineCommand.Show.class, QuarantineCommand.Release.class,
                 QuarantineCommand.Delete.class})
 final class QuarantineCommand implements Runnable {
@@ -95,9 +95,33 @@ final class QuarantineCommand implements Runnable {
         }
 
         /** The operations on this quarantine: releases routed by --config's domains, or parked with --data-dir. */
-        QuarantineOperations operations() throws ConfigException {
+        QuarantineOperations operations() throws ConfigException, WrongUser {
             Optional<MxdConfig> c = config();
+            checkUser(c.map(MxdConfig::dataDir).orElse(where == null ? null : where.dataDir));
             return c.isPresent() ? QuarantineOperations.beside(c.get(), Clock.systemUTC()) : QuarantineOperations.onDataDir(where.dataDir);
+        }
+
+        /**
+         * Root working on a data directory that belongs to another user (sudo beside an mxd that runs as
+         * mxd): the directories, lock and files it makes would be root's, and the server could then
+         * neither finish nor forget a release (delivered again at every start). Refused, as Postfix's
+         * postsuper works as its mail_owner.
+         */
+        private static void checkUser(Path dataDir) throws WrongUser {
+            String user = System.getProperty("user.name", "");
+            if (dataDir == null || !user.equals("root") || !Files.isDirectory(dataDir)) {
+                return;
+            }
+            try {
+                String owner = Files.getOwner(dataDir).getName();
+                if (!owner.equals(user)) {
+                    throw new WrongUser(dataDir + " belongs to " + owner + " and this runs as root: files made here would be"
+                            + " root's, which mxd (as " + owner + ") could not finish or remove; run it as " + owner
+                            + " (sudo -u " + owner + " mxd quarantine ...)");
+                }
+            } catch (IOException unknown) {
+                // no owner to compare: the operations say what they cannot do
+            }
         }
 
         boolean remote() throws ConfigException {
@@ -106,6 +130,13 @@ final class QuarantineCommand implements Runnable {
 
         AdminClient admin() throws AdminClient.Failure {
             return AdminClient.forConfig(configFile());
+        }
+    }
+
+    /** Run by a user the data directory does not belong to (exit 77). */
+    static final class WrongUser extends Exception {
+        WrongUser(String message) {
+            super(message);
         }
     }
 
@@ -163,6 +194,8 @@ final class QuarantineCommand implements Runnable {
                 q = store.operations();
             } catch (ConfigException e) {
                 return fail(spec, e.getMessage(), ExitCodes.CONFIG);
+            } catch (WrongUser e) {
+                return fail(spec, e.getMessage(), ExitCodes.NOPERM);
             }
             try {
                 boolean found = act(q, out);
@@ -229,6 +262,8 @@ final class QuarantineCommand implements Runnable {
                 q = store.operations();
             } catch (ConfigException e) {
                 return fail(spec, e.getMessage(), ExitCodes.CONFIG);
+            } catch (WrongUser e) {
+                return fail(spec, e.getMessage(), ExitCodes.NOPERM);
             }
             Quarantine.Page page;
             try {

@@ -47,6 +47,23 @@ class QuarantineCommandTest {
         assertThat(root.get("entries").get(0).get("verdicts").get(0).asText()).isEqualTo("clamd: infected with Local.EICAR.UNOFFICIAL");
     }
 
+    /**
+     * sudo mxd quarantine release --data-dir beside an mxd that runs as its own user: the released/
+     * directory and the lock it made were root's, so the server could not forget the release and
+     * delivered it again at every start. Root on another user's data directory is refused (77).
+     */
+    @Test
+    void rootOnAnotherUsersDataDirectoryIsRefused(@TempDir Path other) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "runs as root");
+        java.nio.file.attribute.UserPrincipal nobody = other.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+        java.nio.file.Files.setOwner(other, nobody);
+        DnsCommandTest.Run r = run("quarantine", "list", "--data-dir", other.toString());
+        assertThat(r.status()).isEqualTo(77);
+        assertThat(r.err()).contains("belongs to nobody and this runs as root", "sudo -u nobody mxd quarantine");
+        assertThat(other.resolve("quarantine")).as("nothing made").doesNotExist();
+        assertThat(run("quarantine", "release", "--data-dir", other.toString(), "20261203T135210123Z-0f3a9c2e").status()).isEqualTo(77);
+    }
+
     @Test
     void emptyQuarantine() {
         DnsCommandTest.Run r = run("quarantine", "list", "--data-dir", dataDir.toString());
