@@ -80,8 +80,11 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus SYNTAX_ERROR = new EnhancedStatus(5, 5, 2);
     /** 5.5.4: invalid command arguments. */
     public static final EnhancedStatus INVALID_ARGUMENTS = new EnhancedStatus(5, 5, 4);
-    /** 5.5.6: a line too long (as mxd answers it). */
-    public static final EnhancedStatus LINE_TOO_LONG = new EnhancedStatus(5, 5, 6);
+    /**
+     * 5.6.0 (RFC 3463: other or undefined media error): the message's content is refused as a whole (a line of it
+     * longer than limits.max-data-line-length).
+     */
+    public static final EnhancedStatus CONTENT_REFUSED = new EnhancedStatus(5, 6, 0);
     /** 5.6.7: a non-ASCII address without SMTPUTF8 (RFC 6531). */
     public static final EnhancedStatus NEEDS_SMTPUTF8 = new EnhancedStatus(5, 6, 7);
     /** 5.7.1: delivery not authorized, message refused (relay denied, virus, spam). */

@@ -68,7 +68,8 @@ public final class Replies {
     // Syntax and sequence (RFC 5321 §4.2.4, §4.3.2; RFC 3463 X.5.x).
     public static final SmtpReply UNKNOWN_COMMAND = SmtpReply.of(500, EnhancedStatus.SYNTAX_ERROR, "command not recognized");
     public static final SmtpReply NOT_IMPLEMENTED = SmtpReply.of(502, EnhancedStatus.INVALID_COMMAND, "command not implemented");
-    public static final SmtpReply LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.LINE_TOO_LONG, "line too long");
+    // 5.5.2, as Postfix's smtpd answers it (5.5.6 is RFC 4954's "authentication exchange line is too long")
+    public static final SmtpReply LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.SYNTAX_ERROR, "line too long");
     public static final SmtpReply BAD_SEQUENCE_HELO = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send EHLO or HELO first");
     public static final SmtpReply BAD_SEQUENCE_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send MAIL first");
     public static final SmtpReply BAD_SEQUENCE_RCPT = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: no valid recipients");
@@ -92,7 +93,9 @@ public final class Replies {
     public static final SmtpReply TLS_NOT_AVAILABLE = SmtpReply.of(502, EnhancedStatus.INVALID_COMMAND, "STARTTLS not available: no certificate configured");
     public static final SmtpReply BARE_LINE_ENDING =
             SmtpReply.of(521, EnhancedStatus.SYNTAX_ERROR, "bare <LF> or <CR> received; lines must end with <CR><LF> (RFC 5321 §2.3.8), closing");
-    public static final SmtpReply DATA_LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.LINE_TOO_LONG, "message line too long, message rejected");
+    // after the final dot RFC 5321 §4.3.2 allows 554 (not 500, "command unrecognized") for a refused transaction
+    public static final SmtpReply DATA_LINE_TOO_LONG = SmtpReply.of(554, EnhancedStatus.CONTENT_REFUSED,
+            "message line too long, message rejected");
     /** RFC 5321 §6.3: too many Received fields means a loop; Postfix says "too many hops" (5.4.6). */
     public static SmtpReply tooManyHops(int received, int limit) {
         return SmtpReply.of(554, EnhancedStatus.ROUTING_LOOP, "too many hops: " + received + " Received header fields, more than "

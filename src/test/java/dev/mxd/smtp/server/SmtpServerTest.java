@@ -101,8 +101,28 @@ class SmtpServerTest {
             assertThat(say(c, "MAIL FROM:<a@b.test>")).startsWith("503 5.5.1");
             assertThat(say(c, "DATA")).startsWith("503 5.5.1");
             assertThat(say(c, "RSET")).startsWith("250 2.0.0");
-            assertThat(say(c, "X".repeat(3000))).startsWith("500 5.5.6");
+            assertThat(say(c, "X".repeat(3000))).startsWith("500 5.5.2 line too long");
             assertThat(say(c, "NOOP")).startsWith("250"); // still in step after the long line
+        }
+    }
+
+    /**
+     * A message line longer than limits.max-data-line-length refuses the message after its final
+     * dot with a code RFC 5321 §4.3.2 allows there (554; it was 500, "command unrecognized", with
+     * 5.5.6, RFC 4954's code for an authentication line); the session goes on.
+     */
+    @Test
+    void aMessageLineOverTheLimitIsRefusedWith554AfterTheDot() throws Exception {
+        try (TestMx narrow = TestMx.start("limits:\n  max-data-line-length: 1000\n"); RawSmtp c = new RawSmtp(narrow.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "EHLO client.test")).startsWith("250-");
+            c.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(250);
+            assertThat(c.code()).isEqualTo(354);
+            c.send("Subject: long\r\n\r\n" + "x".repeat(1200) + "\r\n.\r\n");
+            assertThat(c.reply()).startsWith("554 5.6.0 message line too long");
+            assertThat(say(c, "NOOP")).startsWith("250");
         }
     }
 
