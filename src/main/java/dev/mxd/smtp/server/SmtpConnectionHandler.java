@@ -398,8 +398,18 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         try {
             commit = CompletableFuture.supplyAsync(message::commit, storeExecutor);
         } catch (RuntimeException | Error noThread) {
-            // No thread to commit on (out of threads or memory, or shutting down): not accepted,
-            // and the client hears 452 and sends it again later, as for any other storage failure.
+            if (noThread instanceof java.util.concurrent.RejectedExecutionException && storeExecutor.isShutdown()) {
+                // The server stops (SIGTERM) between this final dot and the connection's own shutdown: not accepted,
+                // and the client hears that the service is closing (RFC 5321 §3.8), not "insufficient system storage".
+                message.discard();
+                storing = false;
+                activity.storing(false);
+                closing = true;
+                reply(ctx, Replies.shuttingDown(hostname), true);
+                return;
+            }
+            // No thread to commit on (out of threads or memory): not accepted, and the client
+            // hears 452 and sends it again later, as for any other storage failure.
             commit = CompletableFuture.failedFuture(noThread);
         }
         commit.exceptionally(e -> {

@@ -67,67 +67,11 @@ class StoreThreadRefusedTest {
 
     @Test
     void noThreadToCommitOnIsATemporaryFailureAndTheMessageIsDiscarded() throws Exception {
-        AtomicInteger begun = new AtomicInteger();
-        AtomicInteger committed = new AtomicInteger();
-        AtomicInteger discarded = new AtomicInteger();
-        MessageStore store = transaction -> new MessageStore.IncomingMessage() {
-            private final String id = "Q" + begun.incrementAndGet();
-
-            @Override
-            public void write(byte[] b, int off, int len) {
-            }
-
-            @Override
-            public String id() {
-                return id;
-            }
-
-            @Override
-            public MessageStore.ReceivedText text() {
-                return new MessageStore.ReceivedText() {
-                    @Override
-                    public long size() {
-                        return 0;
-                    }
-
-                    @Override
-                    public InputStream open() {
-                        return new ByteArrayInputStream(new byte[0]);
-                    }
-                };
-            }
-
-            @Override
-            public MessageStore.StoreOutcome commit() {
-                committed.incrementAndGet();
-                return new MessageStore.StoreOutcome.Stored(id);
-            }
-
-            @Override
-            public MessageStore.StoreOutcome commit(MessageStore.TextRewrite rewrite) {
-                return commit();
-            }
-
-            @Override
-            public void discard() {
-                discarded.incrementAndGet();
-            }
-        };
-        RecipientPolicy everyone = new RecipientPolicy() {
-            @Override
-            public RcptDecision decide(dev.mxd.smtp.Mailbox recipient, dev.mxd.mail.ClientInfo client) {
-                return new RcptDecision.Accept(new Route.Relay(recipient.domain()));
-            }
-
-            @Override
-            public Optional<dev.mxd.smtp.Mailbox> postmaster() {
-                return Optional.empty();
-            }
-        };
+        Counted store = new Counted();
         NoThreads pool = new NoThreads();
         EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
                 new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
-                Optional.empty(), everyone, store, pool, (stage, code) -> { }, ClientNameLookup.NONE));
+                Optional.empty(), EVERYONE, store, pool, (stage, code) -> { }, ClientNameLookup.NONE));
         ch.runPendingTasks();
         assertThat(ch.written()).startsWith("220 ");
 
@@ -138,13 +82,104 @@ class StoreThreadRefusedTest {
         String reply = ch.written();
         assertThat(pool.refused.get()).isEqualTo(1);
         assertThat(reply).as("the reply to the end of DATA").startsWith("452 4.3.1 ");
-        assertThat(committed.get()).as("nothing committed").isZero();
-        assertThat(discarded.get()).as("the message discarded").isEqualTo(1);
+        assertThat(store.committed.get()).as("nothing committed").isZero();
+        assertThat(store.discarded.get()).as("the message discarded").isEqualTo(1);
         assertThat(ch.isActive()).as("the session goes on").isTrue();
 
         send(ch, "NOOP\r\n");
         assertThat(ch.written()).startsWith("250 ");
         ch.close();
+    }
+
+    /**
+     * The server stops (SIGTERM) after a message's final dot was read and before its connection's
+     * shutdown task ran: the store pool, shut down, refuses the commit. The client heard 452 4.3.1
+     * "insufficient system storage" (its log blaming a full disk); now 421 4.3.2, the service is
+     * closing (RFC 5321 §3.8), and the connection closes. Nothing was accepted: it sends it again.
+     */
+    @Test
+    void aStopBetweenTheFinalDotAndTheCommitIs421() throws Exception {
+        Counted store = new Counted();
+        ExecutorService stopped = java.util.concurrent.Executors.newSingleThreadExecutor();
+        stopped.shutdown();
+        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
+                Optional.empty(), EVERYONE, store, stopped, (stage, code) -> { }, ClientNameLookup.NONE));
+        ch.runPendingTasks();
+        assertThat(ch.written()).startsWith("220 ");
+        send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\n");
+        assertThat(ch.written()).contains("354 ");
+        send(ch, "Subject: t\r\n\r\nhi\r\n.\r\n");
+        assertThat(ch.written()).as("the reply to the end of DATA").startsWith("421 4.3.2 ").doesNotContain("452");
+        assertThat(store.committed.get()).isZero();
+        assertThat(store.discarded.get()).isEqualTo(1);
+        assertThat(ch.isActive()).as("closed after the 421").isFalse();
+    }
+
+    /** Accepts every recipient for relay. */
+    private static final RecipientPolicy EVERYONE = new RecipientPolicy() {
+        @Override
+        public RcptDecision decide(dev.mxd.smtp.Mailbox recipient, dev.mxd.mail.ClientInfo client) {
+            return new RcptDecision.Accept(new Route.Relay(recipient.domain()));
+        }
+
+        @Override
+        public Optional<dev.mxd.smtp.Mailbox> postmaster() {
+            return Optional.empty();
+        }
+    };
+
+    /** A store that counts what is begun, committed and discarded, and keeps nothing. */
+    private static final class Counted implements MessageStore {
+        final AtomicInteger begun = new AtomicInteger();
+        final AtomicInteger committed = new AtomicInteger();
+        final AtomicInteger discarded = new AtomicInteger();
+
+        @Override
+        public MessageStore.IncomingMessage begin(dev.mxd.mail.Transaction transaction) {
+            String id = "Q" + begun.incrementAndGet();
+            return new MessageStore.IncomingMessage() {
+                @Override
+                public void write(byte[] b, int off, int len) {
+                }
+
+                @Override
+                public String id() {
+                    return id;
+                }
+
+                @Override
+                public MessageStore.ReceivedText text() {
+                    return new MessageStore.ReceivedText() {
+                        @Override
+                        public long size() {
+                            return 0;
+                        }
+
+                        @Override
+                        public InputStream open() {
+                            return new ByteArrayInputStream(new byte[0]);
+                        }
+                    };
+                }
+
+                @Override
+                public MessageStore.StoreOutcome commit() {
+                    committed.incrementAndGet();
+                    return new MessageStore.StoreOutcome.Stored(id);
+                }
+
+                @Override
+                public MessageStore.StoreOutcome commit(MessageStore.TextRewrite rewrite) {
+                    return commit();
+                }
+
+                @Override
+                public void discard() {
+                    discarded.incrementAndGet();
+                }
+            };
+        }
     }
 
     private static void send(EmbeddedClient ch, String text) {
