@@ -35,10 +35,7 @@ public final class LogSetup {
      */
     public static void apply(Logging log, Optional<String> levelOverride) throws IOException {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-        encoder.setContext(ctx);
-        encoder.setPattern(PATTERN);
-        encoder.start();
+        PatternLayoutEncoder encoder = encoder(ctx);
         OutputStreamAppender<ILoggingEvent> appender;
         if (log.file().isPresent()) {
             Path file = log.file().get().toAbsolutePath();
@@ -68,13 +65,30 @@ public final class LogSetup {
         Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         root.detachAndStopAllAppenders();
         root.addAppender(appender);
-        Level level = Level.toLevel(levelOverride.orElse(log.level().name()), Level.INFO);
+        Level fromFile = Level.toLevel(log.level().name(), Level.INFO);
+        Optional<Level> overridden = levelOverride.map(v -> Level.toLevel(v, null));
+        Level level = overridden.orElse(fromFile);
         ctx.getLogger("dev.mxd").setLevel(level);
         if (level.isGreaterOrEqual(Level.WARN)) {
             root.setLevel(level);
         } else {
             root.setLevel(Level.WARN); // libraries stay quiet unless they warn
         }
+        Logger says = ctx.getLogger(LogSetup.class);
+        if (levelOverride.isPresent() && overridden.isEmpty()) {
+            says.warn("MXD_LOG_LEVEL={} is no level (TRACE, DEBUG, INFO, WARN, ERROR or OFF): log.level {} is used",
+                    levelOverride.get(), fromFile);
+        } else if (overridden.isPresent() && !overridden.get().equals(fromFile)) {
+            says.warn("MXD_LOG_LEVEL={} overrides log.level {} of the configuration", overridden.get(), fromFile);
+        }
+    }
+
+    private static PatternLayoutEncoder encoder(LoggerContext ctx) {
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(ctx);
+        encoder.setPattern(PATTERN);
+        encoder.start();
+        return encoder;
     }
 
     /**
@@ -83,19 +97,34 @@ public final class LogSetup {
      */
     public static void reopen() {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
-        if (ctx.getLogger(Logger.ROOT_LOGGER_NAME).getAppender("mxd-serve") instanceof FileAppender<ILoggingEvent> f) {
-            synchronized (LogSetup.class) {
-                f.stop();
-                f.start();
-            }
-            if (!f.isStarted()) {
-                // The new file cannot be created (the directory's permissions changed): no log until the next SIGHUP, so say so
-                // where an operator still looks.
-                System.err.println("mxd: log file " + f.getFile() + " cannot be reopened; nothing is logged until a SIGHUP"
-                        + " reopens it (check the directory's permissions)");
+        Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+        synchronized (LogSetup.class) {
+            if (!(root.getAppender("mxd-serve") instanceof FileAppender<ILoggingEvent> old)) {
                 return;
             }
-            ctx.getLogger(LogSetup.class).info("log file {} reopened", f.getFile());
+            // A new appender is started before the old one goes, so that no line is lost in between (a stopped
+            // appender drops what other threads log meanwhile); a line logged during the swap may be in both files.
+            FileAppender<ILoggingEvent> next = new FileAppender<>();
+            next.setContext(ctx);
+            next.setName("mxd-serve");
+            next.setFile(old.getFile());
+            next.setAppend(true);
+            next.setEncoder(encoder(ctx));
+            next.start();
+            if (!next.isStarted()) {
+                // The new file cannot be created (the directory's permissions changed): the old one goes on (into the
+                // renamed file, if it was renamed), so say so where an operator still looks.
+                System.err.println("mxd: log file " + old.getFile() + " cannot be reopened; lines still go to the file opened"
+                        + " before, until a SIGHUP reopens it (check the directory's permissions)");
+                return;
+            }
+            root.addAppender(next);
+            root.detachAppender(old);
+            // Stopped a little later: a thread that took the old appender before the swap and appends to it now would see
+            // it stopped, and logback drops such a line.
+            java.util.concurrent.CompletableFuture.delayedExecutor(2, java.util.concurrent.TimeUnit.SECONDS).execute(old::stop);
         }
+        ctx.getLogger(LogSetup.class).info("log file {} reopened", root.getAppender("mxd-serve") instanceof FileAppender<?> f
+                ? f.getFile() : "");
     }
 }

@@ -110,6 +110,50 @@ class DeliveryLogTest {
     }
 
     /**
+     * SIGHUP reopens the log file (logrotate) while other threads log: the appender was stopped and
+     * started again, and logback drops what is logged to a stopped appender, so queue-id and
+     * delivery lines of that moment were lost. Now a new appender starts before the old one goes.
+     */
+    @Test
+    void reopeningTheLogLosesNoLine() throws Exception {
+        Path file = dir.resolve("logs/reopen.log");
+        try {
+            LogSetup.apply(new Logging(Logging.Level.INFO, Optional.of(file)), Optional.empty());
+            org.slf4j.Logger queue = LoggerFactory.getLogger("dev.mxd.queue.QueueManager");
+            int lines = 20_000;
+            Thread writer = new Thread(() -> {
+                for (int i = 0; i < lines; i++) {
+                    queue.info("ABC123: line {}", i);
+                }
+            });
+            writer.start();
+            while (writer.isAlive()) {
+                LogSetup.reopen();
+            }
+            writer.join();
+            assertThat(ours(file).stream().distinct().count()).as("distinct lines written").isEqualTo(lines);
+        } finally {
+            restoreDefaultLogging();
+        }
+    }
+
+    /** MXD_LOG_LEVEL that is no level was taken as INFO in silence; now the file's level is used, and a warning says why. */
+    @Test
+    void anUnknownLevelInTheEnvironmentIsSaid() throws Exception {
+        Path file = dir.resolve("logs/level.log");
+        try {
+            LogSetup.apply(new Logging(Logging.Level.WARN, Optional.of(file)), Optional.of("DEBUGG"));
+            assertThat(Files.readAllLines(file)).anySatisfy(l -> assertThat(l)
+                    .contains("MXD_LOG_LEVEL=DEBUGG is no level (TRACE, DEBUG, INFO, WARN, ERROR or OFF): log.level WARN is used"));
+            LogSetup.apply(new Logging(Logging.Level.INFO, Optional.of(file)), Optional.of("debug"));
+            assertThat(Files.readAllLines(file)).anySatisfy(l -> assertThat(l)
+                    .contains("MXD_LOG_LEVEL=DEBUG overrides log.level INFO of the configuration"));
+        } finally {
+            restoreDefaultLogging();
+        }
+    }
+
+    /**
      * A log file that cannot be opened stops the start with the reason (mxd serve: exit 78), where logback
      * left its appender stopped and mxd ran with no log at all. (A directory in the file's place: root, which
      * the CI runs as, may write into any directory whatever its mode.)
