@@ -37,7 +37,38 @@ public sealed interface NodeStart {
         } catch (Maildir.UnusableOwnership | ClientSettings.UnusableSourceAddress e) {
             return new UnusableSetting(e.getMessage());
         } catch (IOException e) {
+            if (e instanceof java.nio.file.FileSystemException fs && denied(fs)) {
+                // The data directory (or a file in it) is another user's, or immutable: a restart will not mend it, so it
+                // is a setting (exit 78, which systemd does not restart every few seconds), said with what to do.
+                return new UnusableSetting(deniedReason(config, fs));
+            }
             return new Failed(e);
         }
+    }
+
+    private static boolean denied(java.nio.file.FileSystemException e) {
+        return e instanceof java.nio.file.AccessDeniedException
+                || e.getReason() != null && e.getReason().contains("Operation not permitted");
+    }
+
+    /** "FILE: permission denied (owner root, mode rw-r--r--); mxd runs as mxd: …". */
+    static String deniedReason(MxdConfig config, java.nio.file.FileSystemException e) {
+        String user = System.getProperty("user.name", "?");
+        String file = e.getFile() == null ? config.dataDir().toString() : e.getFile();
+        String reason = e instanceof java.nio.file.AccessDeniedException || e.getReason() == null ? "permission denied" : e.getReason();
+        String about = "";
+        for (java.nio.file.Path p = java.nio.file.Path.of(file).toAbsolutePath(); p != null; p = p.getParent()) {
+            try {
+                about = " (" + (p.toString().equals(file) ? "" : p + ": ") + "owner " + java.nio.file.Files.getOwner(p).getName()
+                        + ", mode " + java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(p))
+                        + ")";
+                break;
+            } catch (IOException | UnsupportedOperationException notThere) {
+                // its parent, then
+            }
+        }
+        return "data-dir: " + file + ": " + reason + about + "; mxd runs as " + user + ": give it the data directory (chown -R "
+                + user + ": " + config.dataDir() + ") or run mxd as the directory's owner"
+                + (reason.contains("not permitted") ? " (an immutable file? lsattr shows it)" : "");
     }
 }

@@ -43,4 +43,26 @@ class DataDirLockTest {
             assertThat(restarted.spool().root()).exists();
         }
     }
+
+    /**
+     * A data directory mxd may not write (another user's after a start as root, or immutable; staged
+     * with chattr +i, which stops root too): the start said only "cannot start: DATA-DIR/mxd.lock"
+     * and exited 75, so systemd restarted it every 5 seconds for ever. Now it is a setting (exit
+     * 78) and the reason says owner, mode and what to do.
+     */
+    @Test
+    void aDataDirectoryMxdMayNotWriteIsASettingWithWhatToDo(@TempDir Path dir) throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        MxdConfig c = ConfigLoader.parse(TestMx.yaml(data, FreePort.tcpAndUdp("127.0.0.1"), ""), dir.resolve("mxd.yaml"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", java.util.List.of(data)),
+                "chattr +i needs root on a file system with attributes");
+        try {
+            NodeStart start = NodeStart.attempt(c);
+            assertThat(start).isInstanceOfSatisfying(NodeStart.UnusableSetting.class, u -> assertThat(u.reason())
+                    .contains("data-dir: " + data.resolve("mxd.lock"), "not permitted", "owner ", "mode rwx",
+                            "chown -R " + System.getProperty("user.name") + ": " + data));
+        } finally {
+            assertThat(dev.mxd.testing.Chattr.change("-i", java.util.List.of(data))).isTrue();
+        }
+    }
 }
