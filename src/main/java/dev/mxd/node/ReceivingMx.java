@@ -423,6 +423,12 @@ public final class ReceivingMx implements AutoCloseable {
          */
         private static void warnOfConfig(MxdConfig c) {
             c.domains().forEach((domain, d) -> d.postmasterWarning(domain).ifPresent(LOG::warn));
+            c.tls().ifPresent(t -> readableByOthers(t.privateKey()).ifPresent(mode -> LOG.warn("tls.private-key {} can be read by"
+                    + " every user of this host (mode {}): anyone there can pose as this MX; chmod 0640 it, group mxd's",
+                    t.privateKey(), mode)));
+            c.delivery().tls().reportDkim().ifPresent(k -> readableByOthers(k.privateKey()).ifPresent(mode -> LOG.warn(
+                    "delivery.tls.report-dkim private-key {} can be read by every user of this host (mode {}): anyone there can"
+                            + " sign mail as {}; chmod 0640 it", k.privateKey(), mode, k.domain())));
             if (!filtering(c)) {
                 return;
             }
@@ -435,6 +441,17 @@ public final class ReceivingMx implements AutoCloseable {
                             + " to at least {}", clamd.streamMaxLength(), largest,
                             c.filters().onTooLarge() == dev.mxd.config.FiltersConfig.OnTooLarge.ACCEPT ? "accepted" : "refused",
                             largest));
+        }
+
+        /** The mode of {@code file} when users other than its owner and group may read it (a private key that should not be). */
+        private static Optional<String> readableByOthers(Path file) {
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> p = java.nio.file.Files.getPosixFilePermissions(file);
+                return p.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)
+                        ? Optional.of(java.nio.file.attribute.PosixFilePermissions.toString(p)) : Optional.empty();
+            } catch (IOException | UnsupportedOperationException unknown) {
+                return Optional.empty(); // its loading says what is wrong with it
+            }
         }
 
         private volatile FilterChain currentChain;
