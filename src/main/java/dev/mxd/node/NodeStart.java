@@ -28,6 +28,45 @@ public sealed interface NodeStart {
     /** The node cannot listen or open its spool; a later start may succeed. */
     record Failed(IOException cause) implements NodeStart {}
 
+    /**
+     * What a start would refuse of {@code config} on this machine, found without starting: the TLS
+     * certificate and key, the Maildir owner and group, the source addresses, a data directory or
+     * log file this user cannot write ({@code mxd serve --check}, as {@code postfix check}, run
+     * before a reload or restart). Empty: a start would take it; the listeners' ports and the lock
+     * are known only by binding and taking them.
+     */
+    static java.util.List<String> check(MxdConfig config) {
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        config.tls().ifPresent(t -> {
+            if (ServerCertificate.load(t, java.time.Instant.now()) instanceof ServerCertificate.Refused r) {
+                problems.add("tls: " + r.message());
+            }
+        });
+        try {
+            Maildir.Ownership.of(config.delivery().maildirOwner(), config.delivery().maildirGroup());
+            ClientSettings.checkSourceAddresses(config.delivery().sourceAddresses());
+        } catch (IOException e) {
+            problems.add(e.getMessage());
+        }
+        for (java.nio.file.Path p = config.dataDir().toAbsolutePath(); p != null; p = p.getParent()) {
+            if (java.nio.file.Files.exists(p)) {
+                if (!java.nio.file.Files.isWritable(p) || !java.nio.file.Files.isDirectory(p)) {
+                    problems.add("data-dir: " + p + (java.nio.file.Files.isDirectory(p) ? " cannot be written by " : " is not a directory, for ")
+                            + System.getProperty("user.name", "this user"));
+                }
+                break;
+            }
+        }
+        config.log().file().ifPresent(f -> {
+            java.nio.file.Path file = f.toAbsolutePath();
+            if (java.nio.file.Files.exists(file) ? !java.nio.file.Files.isWritable(file) || java.nio.file.Files.isDirectory(file)
+                    : file.getParent() != null && java.nio.file.Files.isDirectory(file.getParent()) && !java.nio.file.Files.isWritable(file.getParent())) {
+                problems.add("log.file: " + file + " cannot be written by " + System.getProperty("user.name", "this user"));
+            }
+        });
+        return problems;
+    }
+
     /** Starts a node on {@code config} ({@link ReceivingMx#start}) and says how that went. */
     static NodeStart attempt(MxdConfig config) {
         try {

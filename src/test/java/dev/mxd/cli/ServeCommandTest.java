@@ -46,4 +46,39 @@ class ServeCommandTest {
         assertThat(r[1]).contains("invalid configuration: delivery.maildir-owner").contains("no-such-user-mxd");
         assertThat(dir.resolve("data/spool")).doesNotExist();
     }
+
+    /**
+     * mxd serve --check (postfix check): what a start would refuse is found without starting, so
+     * that systemctl reload (ExecReload runs it first) fails visibly instead of a SIGHUP whose
+     * refusal only the log shows. Nothing is bound or written.
+     */
+    @Test
+    void checkFindsWhatAStartWouldRefuseAndStartsNothing(@TempDir Path dir) throws Exception {
+        int port = FreePort.tcpOn("127.0.0.1");
+        String base = "hostname: mx.test\nlisten:\n  smtp: [\"127.0.0.1:" + port + "\"]\ndata-dir: " + dir.resolve("data") + "\n";
+        Path good = Files.writeString(dir.resolve("good.yaml"), base);
+        StringWriter out = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out));
+        assertThat(cl.execute("serve", "--config", good.toString(), "--check")).isZero();
+        assertThat(out.toString()).contains("mxd serve: " + good + " is valid: 0 domain(s), no STARTTLS");
+        assertThat(dir.resolve("data")).as("nothing made").doesNotExist();
+        try (java.net.ServerSocket free = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            assertThat(free.getLocalPort()).as("nothing bound").isEqualTo(port);
+        }
+
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        dev.mxd.testing.Certificates.selfSigned(cert, key);
+        Path otherKey = dir.resolve("other.pem");
+        dev.mxd.testing.Certificates.selfSigned(dir.resolve("other-cert.pem"), otherKey);
+        Path wrongKey = Files.writeString(dir.resolve("wrong.yaml"), base + "tls:\n  certificate: " + cert + "\n  private-key: " + otherKey + "\n");
+        String[] r = run("serve", "--config", wrongKey.toString(), "--check");
+        assertThat(r[0]).isEqualTo("78");
+        assertThat(r[1]).contains("invalid configuration: tls: " + otherKey, "is not the key of the certificate");
+        Path owner = Files.writeString(dir.resolve("owner.yaml"), base + "delivery:\n  maildir-owner: no-such-user-mxd\n");
+        r = run("serve", "--config", owner.toString(), "--check");
+        assertThat(r[0]).isEqualTo("78");
+        assertThat(r[1]).contains("no-such-user-mxd");
+    }
 }

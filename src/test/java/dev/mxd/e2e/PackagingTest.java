@@ -66,6 +66,9 @@ class PackagingTest {
                 "ReadWritePaths=/var/lib/mxd", "StateDirectory=mxd", "AmbientCapabilities=CAP_NET_BIND_SERVICE",
                 "NoNewPrivileges=yes", "ProtectSystem=strict", "Restart=on-failure", "TimeoutStopSec=",
                 "RestartPreventExitStatus=78");
+        assertThat(unit).as("the file checked before the SIGHUP, so a bad one fails systemctl reload")
+                .contains("ExecReload=/opt/mxd/mxd serve --config /etc/mxd/mxd.yaml --check\nExecReload=/bin/kill -HUP $MAINPID")
+                .doesNotContain("Environment=MXD_LOG_LEVEL");
         assertThat(unit).as("the JIT needs writable executable memory").doesNotContain("\nMemoryDenyWriteExecute=");
         assertThat(Files.readString(Path.of("packaging/mxd.sysusers"))).contains("u mxd ");
     }
