@@ -126,7 +126,9 @@ final class AdminClient {
         } catch (ConnectException e) {
             throw unavailable();
         } catch (HttpTimeoutException e) {
-            throw new Failure("the mxd admin listener at " + listener + " did not answer in time", ExitCodes.UNAVAILABLE);
+            // a server that is there but busy (a flush of a large queue): not "no server", and it may still be at it
+            throw new Failure("the mxd admin listener at " + listener + " did not answer within 60 s; the server may still be"
+                    + " doing it (see its log), then try again", ExitCodes.TEMPORARY);
         } catch (IOException e) {
             throw e.getCause() instanceof ConnectException ? unavailable()
                     : new Failure("talking to the mxd admin listener at " + listener + ": " + e, ExitCodes.UNAVAILABLE);
@@ -139,7 +141,8 @@ final class AdminClient {
                     + ": is this the configuration the server runs with?", ExitCodes.NOPERM);
         }
         if (r.statusCode() >= 500) {
-            throw new Failure(new Response(r.statusCode(), r.body()).error(), ExitCodes.SOFTWARE);
+            // the server could not do it now (its spool or quarantine failed): as the same command without a server, 75
+            throw new Failure(new Response(r.statusCode(), r.body()).error(), ExitCodes.TEMPORARY);
         }
         return new Response(r.statusCode(), r.body());
     }

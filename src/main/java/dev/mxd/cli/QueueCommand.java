@@ -19,7 +19,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "queue", mixinStandardHelpOptions = true,
         description = {"List and steer the queue of a running mxd serve, through its admin listener (listen.admin).",
                 "Exit status: 0 done, 1 no such message (or not in a state that allows it), 64 usage error,"
-                        + " 69 no server to talk to, 75 the message is being delivered (try again), 77 token refused, 78 bad configuration."},
+                        + " 69 no server to talk to, 75 the message is being delivered, or the server could not do it now or did not"
+                        + " answer within 60 s (try again), 77 token refused, 78 bad configuration."},
         subcommands = {QueueCommand.ListMessages.class, QueueCommand.Show.class, QueueCommand.Flush.class, QueueCommand.Delete.class,
                 QueueCommand.Hold.class, QueueCommand.Release.class, QueueCommand.Hosts.class})
 final class QueueCommand implements Runnable {

@@ -186,6 +186,36 @@ class QueueCommandTest {
         assertThat(none.err()).contains("has no admin listener; add listen: {admin: \"127.0.0.1:8025\"}");
     }
 
+    /**
+     * A server that is there but could not do it (its spool failed: HTTP 500) exited 70, which the
+     * documented exit statuses did not list; the same failure without a server exits 75. Now 75, with
+     * the server's reason. (A fake admin listener on loopback answers 500.)
+     */
+    @Test
+    void aServerThatCannotDoItNowIsExit75(@TempDir Path dir) throws Exception {
+        com.sun.net.httpserver.HttpServer fake = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        fake.createContext("/", ex -> {
+            byte[] body = "{\"error\": \"mxd could not do this: the spool cannot be read: Input/output error\"}"
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(500, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        fake.start();
+        try {
+            Path cfg = Files.writeString(dir.resolve("mxd.yaml"), TestMx.yaml(dir.resolve("data"), FreePort.tcpAndUdp("127.0.0.1"),
+                    fake.getAddress().getPort(), "", ""));
+            Files.createDirectories(dir.resolve("data"));
+            Files.writeString(dir.resolve("data/admin.token"), "sometoken\n");
+            DnsCommandTest.Run r = run("queue", "list", "--config", cfg.toString());
+            assertThat(r.status()).isEqualTo(75);
+            assertThat(r.err()).contains("the spool cannot be read: Input/output error");
+        } finally {
+            fake.stop(0);
+        }
+    }
+
     @Test
     void wrongTokenIsRefused(@TempDir Path dir) throws Exception {
         String yaml = Files.readString(mx.configFile()).replaceFirst("(?m)^data-dir: .*$", "data-dir: " + dir);
