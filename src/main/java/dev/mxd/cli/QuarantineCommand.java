@@ -253,8 +253,10 @@ final class QuarantineCommand implements Runnable {
                         for (JsonNode e : page.path("entries")) {
                             entries.add(entry(e));
                         }
+                        List<String> unreadable = new ArrayList<>();
+                        page.path("unreadable").forEach(u -> unreadable.add(u.asText()));
                         PrintWriter shown = TerminalText.guard(o); // subjects and senders are the messages' own
-                        print(shown, entries, page.path("total").asInt(), offset);
+                        print(shown, entries, page.path("total").asInt(), offset, unreadable);
                         shown.flush();
                         return ExitCodes.OK;
                     });
@@ -272,14 +274,14 @@ final class QuarantineCommand implements Runnable {
                 return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
             }
             PrintWriter shown = TerminalText.guard(out); // subjects and senders are the messages' own
-            print(shown, page.entries(), page.total(), offset);
+            print(shown, page.entries(), page.total(), offset, page.unreadable());
             shown.flush();
             return ExitCodes.OK;
         }
 
-        private void print(PrintWriter out, List<QuarantineEntry> entries, int total, int offset) {
+        private void print(PrintWriter out, List<QuarantineEntry> entries, int total, int offset, List<String> unreadable) {
             if (json) {
-                out.println(QuarantineOperations.pageJson(entries, total, offset));
+                out.println(QuarantineOperations.pageJson(entries, total, offset, unreadable));
             } else if (total == 0) {
                 out.println("quarantine is empty");
             } else {
@@ -288,7 +290,10 @@ final class QuarantineCommand implements Runnable {
                     out.printf("%-28s %-20s %-30s %s%n", e.id(), e.arrival().toString().substring(0, 19) + "Z",
                             e.sender().isEmpty() ? "<>" : e.sender(), e.reason());
                 }
-                out.printf("%d of %d shown%n", entries.size(), total);
+                for (String u : unreadable) {
+                    out.printf("unreadable entry %s (mxd quarantine delete takes it away)%n", u);
+                }
+                out.printf("%d of %d shown%s%n", entries.size(), total, unreadable.isEmpty() ? "" : ", " + unreadable.size() + " unreadable");
             }
         }
     }

@@ -125,10 +125,14 @@ public final class Quarantine {
         return dir;
     }
 
-    /** A page of entries, newest first, and how many there are in all. */
-    public record Page(List<QuarantineEntry> entries, int total) {
+    /**
+     * A page of entries, newest first, and how many there are in all; {@code unreadable}: the entries
+     * of the page whose metadata cannot be read, as "ID: why" (one damaged file must not hide the others).
+     */
+    public record Page(List<QuarantineEntry> entries, int total, List<String> unreadable) {
         public Page {
             entries = List.copyOf(entries);
+            unreadable = List.copyOf(unreadable);
         }
     }
 
@@ -279,10 +283,15 @@ public final class Quarantine {
         List<String> ids = ids(dir);
         ids.sort(Comparator.reverseOrder());
         List<QuarantineEntry> page = new ArrayList<>();
-        for (int i = offset; i < ids.size() && page.size() < limit; i++) {
-            find(ids.get(i)).ifPresent(page::add); // deleted meanwhile: skip
+        List<String> unreadable = new ArrayList<>();
+        for (int i = offset; i < ids.size() && page.size() + unreadable.size() < limit; i++) {
+            try {
+                find(ids.get(i)).ifPresent(page::add); // deleted meanwhile: skip
+            } catch (IOException damaged) {
+                unreadable.add(ids.get(i) + ": " + damaged.getMessage());
+            }
         }
-        return new Page(page, ids.size());
+        return new Page(page, ids.size(), unreadable);
     }
 
     /** The entry with this id, if it is in the quarantine. */

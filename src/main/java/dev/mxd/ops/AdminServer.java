@@ -319,7 +319,7 @@ public final class AdminServer implements AutoCloseable {
             return Answer.error(404, "this server has no quarantine");
         }
         Quarantine.Page page = parts.quarantine().get().list(offset, limit);
-        return Answer.ok(QuarantineOperations.pageJson(page.entries(), page.total(), offset));
+        return Answer.ok(QuarantineOperations.pageJson(page.entries(), page.total(), offset, page.unreadable()));
     }
 
     private Answer quarantineItem(String method, String id, Optional<String> action) throws IOException {

@@ -114,14 +114,16 @@ public final class QuarantineOperations {
 
     /**
      * A page as JSON, as the admin API sends it and {@code mxd quarantine list --json} prints it:
-     * {"total", "offset", "entries": [each entry's stored metadata]}.
+     * {"total", "offset", "entries": [each entry's stored metadata], "unreadable": ["ID: why", ...]}.
      */
-    public static ObjectNode pageJson(List<QuarantineEntry> entries, int total, int offset) {
+    public static ObjectNode pageJson(List<QuarantineEntry> entries, int total, int offset, List<String> unreadable) {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         root.put("total", total);
         root.put("offset", offset);
         ArrayNode list = root.putArray("entries");
         entries.forEach(e -> list.add(e.toJson()));
+        ArrayNode bad = root.putArray("unreadable");
+        unreadable.forEach(bad::add);
         return root;
     }
 

@@ -48,6 +48,27 @@ class QuarantineCommandTest {
     }
 
     /**
+     * One entry whose metadata is damaged (edited by hand, cut short by a failing disk): every page
+     * holding it failed (exit 75), the default newest-first page hiding the whole quarantine. Now the
+     * others are listed and the damaged one is named, with how to take it away.
+     */
+    @Test
+    void aDamagedEntryIsNamedAndTheOthersAreListed() throws Exception {
+        QuarantineEntry good = quarantined();
+        QuarantineEntry bad = quarantined();
+        java.nio.file.Files.writeString(dataDir.resolve("quarantine").resolve(bad.id() + ".json"), "{}");
+        DnsCommandTest.Run text = run("quarantine", "list", "--data-dir", dataDir.toString());
+        assertThat(text.status()).as(text.err()).isZero();
+        assertThat(text.out()).contains(good.id()).contains("unreadable entry " + bad.id() + ": ")
+                .contains("1 of 2 shown, 1 unreadable");
+        JsonNode json = new ObjectMapper().readTree(run("quarantine", "list", "--json", "--data-dir", dataDir.toString()).out());
+        assertThat(json.get("entries")).hasSize(1);
+        assertThat(json.get("unreadable").get(0).asText()).startsWith(bad.id() + ": ");
+        assertThat(run("quarantine", "delete", "--data-dir", dataDir.toString(), bad.id()).status()).isZero();
+        assertThat(run("quarantine", "list", "--data-dir", dataDir.toString()).out()).contains("1 of 1 shown");
+    }
+
+    /**
      * sudo mxd quarantine release --data-dir beside an mxd that runs as its own user: the released/
      * directory and the lock it made were root's, so the server could not forget the release and
      * delivered it again at every start. Root on another user's data directory is refused (77).

@@ -50,7 +50,7 @@ class QuarantineTest {
         assertThat(q.find(e.id())).contains(e);
         assertThat(Files.readAllBytes(q.messageFile(e.id()))).isEqualTo(TEXT);
         assertThat(dataDir.resolve("quarantine/tmp")).isEmptyDirectory();
-        assertThat(q.list(0, 10)).isEqualTo(new Quarantine.Page(List.of(e), 1));
+        assertThat(q.list(0, 10)).isEqualTo(new Quarantine.Page(List.of(e), 1, List.of()));
     }
 
     @Test
@@ -60,7 +60,7 @@ class QuarantineTest {
         QuarantineEntry mid = store(q, "Q2", Instant.parse("2026-11-02T00:00:00Z"));
         QuarantineEntry fresh = store(q, "Q3", Instant.parse("2026-11-03T00:00:00Z"));
         assertThat(q.list(0, 2).entries()).containsExactly(fresh, mid);
-        assertThat(q.list(2, 2)).isEqualTo(new Quarantine.Page(List.of(old), 3));
+        assertThat(q.list(2, 2)).isEqualTo(new Quarantine.Page(List.of(old), 3, List.of()));
     }
 
     @Test

@@ -51,7 +51,7 @@ class QuarantineOperationsTest {
         QuarantineEntry e = quarantined("b@example.test");
         Quarantine.Page page = ops.list(0, 10);
         assertThat(page.entries()).extracting(QuarantineEntry::id).containsExactly(e.id());
-        ObjectNode json = QuarantineOperations.pageJson(page.entries(), page.total(), 0);
+        ObjectNode json = QuarantineOperations.pageJson(page.entries(), page.total(), 0, page.unreadable());
         assertThat(json.get("total").asInt()).isEqualTo(1);
         assertThat(json.get("offset").asInt()).isZero();
         assertThat(json.get("entries").get(0)).isEqualTo(e.toJson());
