@@ -666,12 +666,14 @@ public final class QueueManager implements AutoCloseable {
                     }
                 }
             } catch (IOException again) {
-                // The spool itself fails (read-only after a disk error, say): the message is still
-                // due, so a scan now would find it and fail again at once, two log lines a message
-                // for as long as it lasts. Until the next regular scan only what is in memory goes.
-                backlogPausedUntil = System.nanoTime() + settings.scanInterval().toNanos();
-                LOG.error("{}: cannot file it back as deferred ({}); tried again at the next scan, recovered at the next start at"
-                        + " the latest", id, again.toString());
+                if (!(again instanceof java.nio.file.NoSuchFileException)) { // not deleted by the operator meanwhile
+                    // The spool itself fails (read-only after a disk error, say): the message is still
+                    // due, so a scan now would find it and fail again at once, two log lines a message
+                    // for as long as it lasts. Until the next regular scan only what is in memory goes.
+                    backlogPausedUntil = System.nanoTime() + settings.scanInterval().toNanos();
+                }
+                LOG.error("{}: cannot file it back as deferred ({}); where it is, it is tried again by a later scan (from"
+                        + " incoming/ or deferred/) or at the next start (from active/)", id, again.toString());
             }
         } finally {
             if (grant != null) {
@@ -854,9 +856,11 @@ public final class QueueManager implements AutoCloseable {
      * delivery ends. Several go at once, as Postfix's queue manager delivers a message to each of
      * its destinations in parallel: one domain whose server tarpits (five minutes a greeting, a
      * few MX hosts) does not hold back the copies for the others. The first is delivered on this
-     * thread and the others on threads of their own when there are any (else here, one after
-     * another); the outcomes are recorded here, one destination at a time, as each is known. A
-     * delivery that ends in an exception is thrown here after every other's outcomes are kept.
+     * thread and the others on threads of their own when there are any (else here, after the
+     * first). Each outcome is recorded by the thread that delivered it as soon as it is known, one
+     * destination at a time ({@link Outcomes}), so a crash or a stop while another destination is
+     * still being tried does not deliver it again. Returns once every delivery has ended; one that
+     * ended in an exception is thrown then, with every other outcome kept.
      */
     private Envelope attemptAll(Envelope e, Path text, List<Map.Entry<Destination, List<Integer>>> going, Pass pass)
             throws IOException {
@@ -870,73 +874,108 @@ public final class QueueManager implements AutoCloseable {
             }
             return e;
         }
-        java.util.concurrent.BlockingQueue<GroupDelivery> finished = new java.util.concurrent.LinkedBlockingQueue<>();
+        Outcomes outcomes = new Outcomes(e, pass, going.size());
         List<GroupDelivery> here = new ArrayList<>();
-        for (int k = 0; k < going.size(); k++) {
-            GroupDelivery d = new GroupDelivery(e, text, going.get(k).getKey(), going.get(k).getValue(), finished);
-            if (k == 0) {
-                here.add(d);
-                continue;
+        int handed = 0; // groups kept for this thread or given to one of their own
+        try {
+            for (; handed < going.size(); handed++) {
+                GroupDelivery d = new GroupDelivery(e, text, going.get(handed).getKey(), going.get(handed).getValue(), outcomes);
+                if (handed == 0 || !workers.tryAcquire()) {
+                    here.add(d); // delivery.concurrency deliveries run already: after the first, on this thread
+                    continue;
+                }
+                d.permit = true;
+                try {
+                    fanout.execute(d);
+                } catch (Throwable noThread) { // refused, shut down, or no thread to be had
+                    d.permit = false;
+                    workers.release();
+                    here.add(d);
+                }
             }
-            if (!workers.tryAcquire()) {
-                here.add(d); // delivery.concurrency deliveries run already: this one after the first, on this thread
-                continue;
-            }
-            d.permit = true;
-            try {
-                fanout.execute(d);
-            } catch (RuntimeException | OutOfMemoryError noThread) { // refused, shut down, or no thread to be had
-                d.permit = false;
-                workers.release();
-                here.add(d);
+        } catch (Throwable cannotHandOut) { // an Error while handing them out: what was not handed out is not tried
+            for (int k = handed; k < going.size(); k++) {
+                freeSlot(going.get(k).getKey());
+                outcomes.done(null, null, cannotHandOut);
             }
         }
         here.forEach(GroupDelivery::run);
-        Throwable fault = null;
-        boolean interrupted = false;
-        for (int k = 0; k < going.size(); k++) {
-            GroupDelivery d;
-            while (true) {
+        return outcomes.await();
+    }
+
+    /**
+     * The outcomes of one attempt's destinations delivered at once, merged into the envelope and
+     * recorded one at a time by the threads that delivered them ({@link #holdOnDisk}); the attempt's
+     * thread waits for all of them ({@link #await}).
+     */
+    private final class Outcomes {
+        private Envelope current;
+        private final Pass pass;
+        private int left;
+        private Throwable fault;
+
+        Outcomes(Envelope e, Pass pass, int deliveries) {
+            this.current = e;
+            this.pass = pass;
+            this.left = deliveries;
+        }
+
+        /** One delivery ended: its results (null when it threw) and what went wrong, if anything. */
+        synchronized void done(GroupDelivery d, List<DeliveryResult> results, Throwable failed) {
+            try {
+                if (failed != null) {
+                    fault(failed);
+                }
+                if (results != null) {
+                    Merged m = merge(current, d.destination, d.indexes, d.before, results);
+                    current = m.next();
+                    pass.reports.addAll(m.toReport());
+                    m.heldBefore().forEach(pass.held::putIfAbsent);
+                    // in memory (unrecorded) first: a write that fails leaves them for the next attempt to write first
+                    holdOnDisk(current, pass);
+                }
+            } catch (Throwable t) {
+                fault(t);
+            } finally {
+                left--;
+                notifyAll();
+            }
+        }
+
+        private void fault(Throwable t) {
+            if (fault == null) {
+                fault = t;
+            } else if (fault != t) {
+                fault.addSuppressed(t);
+            }
+        }
+
+        /**
+         * Waits for every delivery, then gives the envelope with all their outcomes, or throws the
+         * first fault. An interrupt (the pool shut down at a stop) does not end the wait, and is not
+         * set again: what follows writes the pass's notice and files the message, and an
+         * interrupted thread's file channels would refuse those writes; the pool ends the thread
+         * after this task anyway.
+         */
+        synchronized Envelope await() throws IOException {
+            while (left > 0) {
                 try {
-                    d = finished.take();
-                    break;
+                    wait();
                 } catch (InterruptedException stop) {
-                    interrupted = true; // the server stops: the deliveries still running are told by their own pool
+                    // see above
                 }
             }
-            Throwable failed = d.fault;
-            if (failed == null) {
-                Merged m = merge(e, d.destination, d.indexes, d.before, d.results);
-                e = m.next();
-                pass.reports.addAll(m.toReport());
-                m.heldBefore().forEach(pass.held::putIfAbsent);
-                try {
-                    holdOnDisk(e, pass);
-                } catch (IOException | RuntimeException writeFailed) {
-                    failed = writeFailed; // the outcomes stay in memory (unrecorded): the next attempt writes them first
-                }
+            if (fault instanceof IOException io) {
+                throw io;
+            } else if (fault instanceof RuntimeException r) {
+                throw r;
+            } else if (fault instanceof Error err) {
+                throw err;
+            } else if (fault != null) {
+                throw new IllegalStateException(fault);
             }
-            if (failed != null) {
-                if (fault == null) {
-                    fault = failed;
-                } else if (fault != failed) {
-                    fault.addSuppressed(failed);
-                }
-            }
+            return current;
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (fault instanceof IOException io) {
-            throw io;
-        } else if (fault instanceof RuntimeException r) {
-            throw r;
-        } else if (fault instanceof Error err) {
-            throw err;
-        } else if (fault != null) {
-            throw new IllegalStateException(fault);
-        }
-        return e;
     }
 
     /** One destination's delivery of a message that has several, run beside the others ({@link #attemptAll}). */
@@ -946,35 +985,39 @@ public final class QueueManager implements AutoCloseable {
         final Destination destination;
         final List<Integer> indexes;
         final List<RecipientStatus> before;
-        final java.util.concurrent.BlockingQueue<GroupDelivery> finished;
-        List<DeliveryResult> results; // set before it is put in finished, read after it is taken from there
-        Throwable fault;
+        final Outcomes outcomes;
         boolean permit; // holds one of the workers' permits, given back when it ends
 
-        GroupDelivery(Envelope e, Path text, Destination destination, List<Integer> indexes,
-                      java.util.concurrent.BlockingQueue<GroupDelivery> finished) {
+        GroupDelivery(Envelope e, Path text, Destination destination, List<Integer> indexes, Outcomes outcomes) {
             this.envelope = e;
             this.text = text;
             this.destination = destination;
             this.indexes = indexes;
             this.before = before(e, indexes);
-            this.finished = finished;
+            this.outcomes = outcomes;
         }
 
         @Override
         public void run() {
+            List<DeliveryResult> results = null;
+            Throwable failed = null;
             try {
                 results = deliver(envelope, text, destination, before);
-            } catch (Throwable t) { // an Error too: the message's thread throws it once every outcome is kept
-                fault = t;
+            } catch (Throwable t) { // an Error too: the attempt's thread throws it once every outcome is kept
+                failed = t;
             } finally {
                 try {
-                    freeSlot(destination);
-                } finally {
-                    if (permit) {
-                        workers.release();
+                    try {
+                        freeSlot(destination);
+                    } finally {
+                        if (permit) {
+                            workers.release();
+                        }
                     }
-                    finished.add(this);
+                } catch (Throwable t) {
+                    failed = failed == null ? t : failed;
+                } finally {
+                    outcomes.done(this, results, failed);
                 }
             }
         }

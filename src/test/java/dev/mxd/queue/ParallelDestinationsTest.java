@@ -48,6 +48,10 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
         Awaitility.await().atMost(Duration.ofSeconds(10))
                 .until(() -> copies.containsKey("b@fast.test") && copies.containsKey("c@quick.test"));
         assertThat(copies).as("the slow domain still has its server's greeting to come").doesNotContainKey("a@slow.test");
+        // recorded on disk as soon as known, not when the slow one ends: a crash or stop now must not deliver them again
+        String id = spool.ids(QueueState.ACTIVE).get(0);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> spool.envelope(QueueState.ACTIVE, id).recipients().stream()
+                .filter(r -> r.state() == DeliveryState.DELIVERED).count() == 2);
         slowServer.countDown();
 
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> queue.idle() && drained(spool));
@@ -94,6 +98,37 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
         assertThat(attempts.get("gone@nope.test").get()).as("attempts of the failed recipient").isEqualTo(1);
         assertThat(attempts.get("here@fine.test").get()).as("copies of the delivered one").isEqualTo(1);
         assertThat(attempts.get("x@broken.test").get()).as("the domain that threw, tried again").isEqualTo(1);
+    }
+
+    /**
+     * An agent that breaks the contract for one domain (a null result) while another domain of the
+     * message is delivered: the delivered one is recorded all the same and never sent again; the
+     * broken one is tried again.
+     */
+    @Test
+    void aBrokenResultForOneDomainLosesNotTheOthersOutcome() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Map<String, AtomicInteger> copies = new ConcurrentHashMap<>();
+        AtomicInteger brokenCalls = new AtomicInteger();
+        DeliveryAgent remote = (e, text, rs) -> {
+            if (rs.get(0).recipient().address().domain().equals("broken.test") && brokenCalls.incrementAndGet() == 1) {
+                java.util.List<DeliveryResult> none = new java.util.ArrayList<>();
+                none.add(null);
+                return none;
+            }
+            return rs.stream().map(r -> {
+                copies.computeIfAbsent(r.recipient().address().toString(), k -> new AtomicInteger()).incrementAndGet();
+                return goneFailsOthersDelivered(r.recipient().address().toString());
+            }).toList();
+        };
+        start(spool, remote, (e, text, reported) -> {
+            throw new AssertionError("nothing fails here: " + reported);
+        });
+        store(spool, relayed("x@broken.test"), relayed("here@fine.test"));
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> brokenCalls.get() >= 2 && queue.idle() && drained(spool));
+        assertThat(copies.get("here@fine.test").get()).as("copies of the delivered one").isEqualTo(1);
+        assertThat(copies.get("x@broken.test").get()).isEqualTo(1);
     }
 
     /** As {@link #startRemoteOnly}, with ten deliveries at once: room for every domain of the message. */
