@@ -100,7 +100,17 @@ public final class ConfigLoader {
             String valueNeeded = null; // a key of NO_EMPTY_VALUE whose value comes next, with its line
             String sectionNeeded = null; // a key of NO_EMPTY_SECTION whose value comes next, with its line
             int valueLine = 0;
+            boolean rootSeen = false; // a document's value read: another one with keys would be read past in silence
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                if (open.isEmpty() && t != JsonToken.VALUE_NULL) {
+                    if (rootSeen) {
+                        @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
+                        int line = p.getTokenLocation().getLineNr();
+                        throw new ConfigException(file, line, "a second YAML document (after a '---' line) would not be read: the"
+                                + " configuration is one document; move its keys into the first and remove the '---'", null);
+                    }
+                    rootSeen = true;
+                }
                 if (valueNeeded != null && (t == JsonToken.VALUE_NULL
                         || t == JsonToken.VALUE_STRING && p.getText().isEmpty() && !quotedEmpty(yaml, valueLine))) {
                     throw new ConfigException(file, valueLine, valueNeeded + ": no value (in YAML an empty value, ~ and an unquoted #"
@@ -169,10 +179,6 @@ public final class ConfigLoader {
             problem = rootMessage(v.getCause());
         } else if (e instanceof InvalidFormatException f) {
             problem = "'" + f.getValue() + "' is not " + expected(f.getTargetType());
-        } else if (e instanceof MismatchedInputException && e.getOriginalMessage().startsWith("Trailing token")) {
-            problem = "a second YAML document (after a '---' line) would not be read: the configuration is one document;"
-                    + " move its keys into the first and remove the '---'";
-            prefix = "";
         } else if (e instanceof MismatchedInputException mi && mi.getTargetType() != null
                 && mi.getOriginalMessage().matches("(?s)Cannot (deserialize|coerce).*")) {
             problem = "wrong type: expected " + expected(mi.getTargetType());
@@ -382,7 +388,6 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT) // "max-recipients: 100.5" is an error, not 100
-                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                 .addModule(durations)
                 .addModule(filterSections())
                 .build();

@@ -233,6 +233,10 @@ class ConfigLoaderTest {
         assertThat(e.getMessage()).contains("second YAML document", "remove the '---'");
         org.assertj.core.api.Assertions.assertThatCode(() -> ConfigLoader.parse("---\nhostname: mx.test\n", FILE))
                 .as("a document start marker at the top, as many YAML files have").doesNotThrowAnyException();
+        org.assertj.core.api.Assertions.assertThatCode(() -> ConfigLoader.parse("---\nhostname: mx.test\n---\n# the end\n", FILE))
+                .as("an empty document after it (a file that ends in ---)").doesNotThrowAnyException();
+        org.assertj.core.api.Assertions.assertThatCode(() -> ConfigLoader.parse("hostname: mx.test\n...\n", FILE))
+                .as("a document end marker").doesNotThrowAnyException();
     }
 
     /**
