@@ -126,6 +126,15 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     private static final long SHARE_FLOOR = Duration.ofSeconds(2).toNanos();
 
     /** Probes sent so far (cache hits send none). */
+    /**
+     * Forgets the answers kept: a reload moved the route or relay host they were asked of, and an
+     * answer of the old next hop (a refusal kept for hours, an acceptance for days) would stand for
+     * the new one.
+     */
+    public void forgetAnswers() {
+        cache.clear();
+    }
+
     public int probes() {
         return probes.get();
     }

@@ -70,6 +70,12 @@ public final class VerificationCache {
         }
     }
 
+    /** Forgets every answer (the next hop they came from changed). */
+    public synchronized void clear() {
+        exist.clear();
+        refused.clear();
+    }
+
     /** Addresses kept, of both kinds. */
     public synchronized int size() {
         return exist.size() + refused.size();

@@ -547,6 +547,10 @@ public final class ReceivingMx implements AutoCloseable {
         live.replace(applied);
         ops.reloaded(applied);
         config = applied;
+        if (!delivery.relayHost().equals(old.delivery().relayHost()) || !delivery.routes().equals(old.delivery().routes())) {
+            callout.forgetAnswers();
+            LOG.info("reload: delivery.relay-host or delivery.routes changed: recipient verification answers forgotten");
+        }
         LOG.info("reload: {} in use: {} domain(s), {} trusted network(s), tls {}", file, applied.domains().size(),
                 applied.trustedNetworks().size(), applied.tls().map(t -> "from " + t.certificate()).orElse("off"));
         return true;

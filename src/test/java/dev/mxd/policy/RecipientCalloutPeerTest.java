@@ -144,6 +144,30 @@ class RecipientCalloutPeerTest {
         assertThat(primaryConnections()).as(primary.log()).isEqualTo(before);
     }
 
+    /**
+     * A reload that moves the route the answers were asked of: they are forgotten, and the next
+     * RCPT asks again (an old next hop's refusal stood for hours, its acceptance for days, whatever
+     * the new one said). The same primary behind an explicit route here: the route changed.
+     */
+    @Test
+    void aReloadThatMovesTheRouteForgetsTheAnswers() throws Exception {
+        assertThat(rcpts("carol@example.org")).singleElement().asString().startsWith("250 ");
+        Await.within(Duration.ofSeconds(10), () -> primaryConnections() >= 1);
+        Path file = backup.configFile();
+        String before = Files.readString(file);
+        int port = backup.mx().config().delivery().port();
+        try {
+            Files.writeString(file, before.replace("delivery:\n", "delivery:\n  routes:\n    example.org: \"[" + PRIMARY + "]:" + port + "\"\n"));
+            assertThat(backup.mx().reload(file)).isTrue();
+            long asked = primaryConnections();
+            assertThat(rcpts("carol@example.org")).singleElement().asString().startsWith("250 ");
+            assertThat(Await.within(Duration.ofSeconds(10), () -> primaryConnections() > asked)).as("asked again").isTrue();
+        } finally {
+            Files.writeString(file, before);
+            assertThat(backup.mx().reload(file)).isTrue();
+        }
+    }
+
     @Test
     void pipelinedRecipientsAreAnsweredInOrder() throws Exception {
         assertThat(rcpts("carol@example.org", "nobody1@example.org", "dave@example.org", "nobody2@example.org",
