@@ -18,7 +18,7 @@ final class TerminalText {
 
     /** {@code out}, with control characters written as escapes. */
     static PrintWriter guard(PrintWriter out) {
-        return new PrintWriter(new FilterWriter(out) {
+        return new PrintWriter(new FilterWriter(out) { // flushed at every line, as picocli's own writer
             @Override
             public void write(int c) throws IOException {
                 if (escaped(c)) {
@@ -45,7 +45,7 @@ final class TerminalText {
             public void write(String s, int off, int len) throws IOException {
                 write(s.toCharArray(), off, len);
             }
-        });
+        }, true);
     }
 
     private static boolean escaped(int c) {

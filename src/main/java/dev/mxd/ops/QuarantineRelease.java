@@ -231,9 +231,10 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         // the spool gets the others' copy: a failure or crash after it repeats the release (a second entry at worst).
         Optional<QuarantineEntry> kept = routed.refusedIndexes().isEmpty() ? Optional.empty()
                 : Optional.of(quarantine.keep(released, routed.refusedIndexes()));
-        MessageStore.StoreOutcome outcome;
+        String queueId;
+        MessageStore.IncomingMessage m = null;
         try {
-            MessageStore.IncomingMessage m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
+            m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
             try (InputStream in = Files.newInputStream(released.messageFile())) {
                 byte[] buf = new byte[64 * 1024];
                 for (int n; (n = in.read(buf)) > 0; ) {
@@ -243,28 +244,20 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                 m.discard();
                 throw e;
             }
-            outcome = m.commit();
+            MessageStore.StoreOutcome outcome = m.commit();
             if (outcome instanceof MessageStore.StoreOutcome.Failed f) {
                 throw new IOException("the spool " + spool.root() + " did not take the message: " + f.reply().summary());
             }
+            queueId = ((MessageStore.StoreOutcome.Stored) outcome).queueId();
         } catch (IOException | RuntimeException notTaken) {
-            // Nothing is queued: the entry goes back into the quarantine as it was, visible and deletable, and released
-            // only when asked again (left in released/, no command saw it and the next start released it after all).
-            String where;
-            try {
-                if (kept.isPresent()) {
-                    quarantine.delete(kept.get().id()); // its recipients are in the entry put back
-                }
-                quarantine.putBack(released);
-                where = "the entry is back in the quarantine as " + entry.id() + ": release it again once the spool takes mail";
-            } catch (IOException | RuntimeException stillReleased) {
-                notTaken.addSuppressed(stillReleased);
-                where = "the entry stays in " + released.messageFile().getParent() + " (" + stillReleased.getMessage()
-                        + "): the next start or release of " + entry.id() + " tries again";
+            if (m == null || !queued(m.id())) {
+                throw putBack(released, entry, kept, notTaken);
             }
-            throw new IOException(notTaken.getMessage() + "; " + where, notTaken);
+            // the spool has it after all (a fault after its commit, in what the commit tells): it is queued, so the entry
+            // must not come back into the quarantine; it is finished below as any release
+            LOG.warn("quarantine {}: the spool took it as {}, then: {}", entry.id(), m.id(), notTaken.toString());
+            queueId = m.id();
         }
-        String queueId = ((MessageStore.StoreOutcome.Stored) outcome).queueId();
         if (handOver == HandOver.DEFERRED_NOW) {
             try {
                 spool.defer(queueId, QueueState.INCOMING, clock.instant());
@@ -276,6 +269,36 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         LOG.info("quarantine {} released as {} to {}{}", entry.id(), queueId, routed.recipients().size() + " recipient(s)",
                 kept.map(k -> "; kept as " + k.id() + " for " + String.join(", ", routed.refused())).orElse(""));
         return new Outcome.Queued(entry, queueId, routed.refused(), kept);
+    }
+
+    /**
+     * A release the spool did not take: nothing is queued, so the entry goes back into the quarantine
+     * as it was, visible and deletable, and released only when asked again (left in released/, no
+     * command saw it and the next start released it after all). Returns the failure to throw, saying where the entry is.
+     */
+    private IOException putBack(Quarantine.Released released, QuarantineEntry entry, Optional<QuarantineEntry> kept, Exception notTaken) {
+        String where;
+        try {
+            if (kept.isPresent()) {
+                quarantine.delete(kept.get().id()); // its recipients are in the entry put back
+            }
+            quarantine.putBack(released);
+            where = "the entry is back in the quarantine as " + entry.id() + ": release it again once the spool takes mail";
+        } catch (IOException | RuntimeException stillReleased) {
+            notTaken.addSuppressed(stillReleased);
+            where = "the entry stays in " + released.messageFile().getParent() + " (" + stillReleased.getMessage()
+                    + "): the next start or release of " + entry.id() + " tries again";
+        }
+        return new IOException(notTaken.getMessage() + "; " + where, notTaken);
+    }
+
+    /** Whether the spool holds the message {@code queueId} (in any state): unknown counts as held, so nothing is put back twice. */
+    private boolean queued(String queueId) {
+        try {
+            return spool.state(queueId).isPresent();
+        } catch (RuntimeException unknown) {
+            return true;
+        }
     }
 
     /**
