@@ -143,8 +143,8 @@ public final class ReceivingMx implements AutoCloseable {
             try {
                 for (NetworkInterface n : Collections.list(NetworkInterface.getNetworkInterfaces())) {
                     for (InetAddress a : Collections.list(n.getInetAddresses())) {
-                        if (l.address() instanceof Inet4Address && !(a instanceof Inet4Address)) {
-                            continue; // 0.0.0.0 takes IPv4 only; [::] takes both (IPv4-mapped)
+                        if (l.address() instanceof Inet4Address && !(a instanceof Inet4Address) && Boolean.getBoolean("java.net.preferIPv4Stack")) {
+                            continue; // 0.0.0.0 on IPv4 sockets takes IPv4 only; the JVM's usual socket is dual-stack, so it takes both
                         }
                         out.add(a instanceof Inet6Address v6 && v6.getScopeId() != 0
                                 ? InetAddress.getByAddress(v6.getAddress()) : a); // as DNS gives it: no scope
