@@ -54,8 +54,11 @@ public final class Replies {
     public static final SmtpReply START_TLS = SmtpReply.of(220, EnhancedStatus.OK, "ready to start TLS");
     /** RFC 5321 §3.5.3: 252 when the server will not verify but will try to deliver. */
     public static final SmtpReply CANNOT_VERIFY = SmtpReply.of(252, EnhancedStatus.PROTOCOL_OK, "cannot VRFY user, but will accept message and attempt delivery");
-    public static final SmtpReply HELP = SmtpReply.of(214, EnhancedStatus.OK,
-            List.of("mxd: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS", "see RFC 5321"));
+    /** HELP: the commands this session takes ({@code startTls}: STARTTLS is offered now; {@code etrn}: ETRN is offered). */
+    public static SmtpReply help(boolean startTls, boolean etrn) {
+        return SmtpReply.of(214, EnhancedStatus.OK, List.of("mxd: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"
+                + (startTls ? " STARTTLS" : "") + (etrn ? " ETRN" : ""), "see RFC 5321"));
+    }
 
     public static SmtpReply hello(String host, String client) {
         return SmtpReply.of(250, host + " hello " + client);

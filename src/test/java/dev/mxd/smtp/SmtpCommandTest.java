@@ -357,8 +357,10 @@ class SmtpCommandTest {
     void replyWireForm() {
         assertThat(new String(Replies.unknownUser("x@y.test").encode(), StandardCharsets.US_ASCII))
                 .isEqualTo("550 5.1.1 <x@y.test>: no such user here\r\n");
-        assertThat(new String(Replies.HELP.encode(), StandardCharsets.US_ASCII))
+        assertThat(new String(Replies.help(true, false).encode(), StandardCharsets.US_ASCII))
                 .isEqualTo("214-2.0.0 mxd: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS\r\n214 2.0.0 see RFC 5321\r\n");
+        assertThat(new String(Replies.help(false, true).encode(), StandardCharsets.US_ASCII)).as("no certificate; ETRN offered")
+                .startsWith("214-2.0.0 mxd: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP ETRN\r\n");
         assertThat(new String(Replies.greeting("mx.test").encode(), StandardCharsets.US_ASCII)).isEqualTo("220 mx.test ESMTP mxd\r\n");
         assertThat(Optional.of(Replies.STORAGE_FAILURE.summary())).contains("452 4.3.1 insufficient system storage, try again later");
     }

@@ -108,7 +108,7 @@ final class SmtpSession {
         } else if (command instanceof SmtpCommand.Vrfy) {
             return reply(Replies.CANNOT_VERIFY); // RFC 5321 §3.5.3: never disclose which users exist
         } else if (command instanceof SmtpCommand.Help) {
-            return reply(Replies.HELP);
+            return reply(Replies.help(tlsAvailable && !tls, policy.queueRuns().isPresent())); // as EHLO offers them
         } else if (command instanceof SmtpCommand.StartTls) {
             return startTls();
         } else if (command instanceof SmtpCommand.Etrn e) {
