@@ -46,10 +46,37 @@ public final class ConfigLoader {
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new ConfigException(file, 0, "no such file; give the path of an existing YAML configuration", e);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new ConfigException(file, firstLineNotUtf8(file), "not UTF-8 (a Latin-1 accent in a comment, say); save the file"
+                    + " as UTF-8 (iconv -f latin1 -t utf-8)", e);
         } catch (IOException e) {
             throw new ConfigException(file, 0, "cannot read the file: " + e.getMessage(), e);
         }
         return parse(text, file);
+    }
+
+    /** The line (1-based) of the first octet sequence in {@code file} that is not UTF-8; 0 when it cannot be read. */
+    private static int firstLineNotUtf8(Path file) {
+        try {
+            byte[] b = Files.readAllBytes(file);
+            java.nio.charset.CharsetDecoder d = java.nio.charset.StandardCharsets.UTF_8.newDecoder();
+            int line = 1;
+            int start = 0;
+            for (int i = 0; i <= b.length; i++) {
+                if (i == b.length || b[i] == '\n') {
+                    try {
+                        d.reset().decode(java.nio.ByteBuffer.wrap(b, start, i - start));
+                    } catch (java.nio.charset.CharacterCodingException bad) {
+                        return line;
+                    }
+                    line++;
+                    start = i + 1;
+                }
+            }
+        } catch (IOException unreadable) {
+            // no line to name
+        }
+        return 0;
     }
 
     /** Parses YAML text; {@code file} is only used to name the source in error messages. */

@@ -214,6 +214,16 @@ class ConfigLoaderTest {
         assertThat(s.getMessage()).contains("like 25MB");
     }
 
+    /** A Latin-1 accent in a comment: "cannot read the file: Input length = 1", with no line; now the line and what to do. */
+    @Test
+    void aFileThatIsNotUtf8IsNamedWithItsLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path f = dir.resolve("latin1.yaml");
+        java.nio.file.Files.write(f, "hostname: mx.test\n# caf\u00e9\nlimits: {}\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ConfigLoader.load(f));
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).contains("not UTF-8", "save the file as UTF-8");
+    }
+
     /** A fraction where a whole number belongs was cut to the number below it ("max-recipients: 100.5" meant 100). */
     @Test
     void aFractionWhereAWholeNumberBelongsIsRefused() {
