@@ -135,7 +135,10 @@ public final class DsnNotices implements DeliveryNotices {
         }
         String queued = spool(envelope, text, lines, new Recipient(sender, RcptParameters.NONE, route.get()),
                 DsnReport.Audience.SENDER, Envelope.Kind.SENDER_NOTICE);
-        LOG.info("{}: sender delivery status notification: {}", envelope.id(), queued);
+        // Postfix's words, which log tools (pflogsumm) and greps look for
+        String kind = !failures(lines).isEmpty() ? "non-delivery"
+                : lines.stream().anyMatch(r -> r.action() == DsnReport.Action.DELAYED) ? "delay" : "delivery status";
+        LOG.info("{}: sender {} notification: {}", envelope.id(), kind, queued);
     }
 
     private void toPostmaster(Envelope envelope, Path text, List<DsnReport.Recipient> failures, String why) throws IOException {

@@ -280,9 +280,11 @@ class MxDeliveryPeerTest {
 
     @Test
     void fiveXxAtRcptBouncesToTheSendersMaildir() throws Exception {
-        try (TestMx mx = sender()) {
+        try (dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO); TestMx mx = sender()) {
             submit(mx.smtp(), "alice@example.test", "nobody@reject.dest.test");
             String dsn = awaitBounce(mx);
+            // Postfix's words for a bounce, which pflogsumm and operators' greps look for
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).containsPattern(": sender non-delivery notification: [0-9A-Z]+$"));
             assertThat(dsn).contains("Return-Path: <>", "multipart/report", "report-type=delivery-status",
                     "Final-Recipient: rfc822; nobody@reject.dest.test", "Action: failed", "Status: 5.1.1",
                     "Remote-MTA: dns; hard.dest.test\n", "Diagnostic-Code: smtp; 550 5.1.1 no such user here",
