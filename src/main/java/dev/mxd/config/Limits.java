@@ -44,7 +44,7 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
         if (maxMessageSize.bytes() < 1) {
             // sendmail's MaxMessageSize=0 means no limit; here it would be advertised as SIZE 0 ("no fixed maximum",
             // RFC 1870) and then refuse every message with 552
-            throw new IllegalArgumentException("max-message-size must be more than 0: mxd has no unlimited size (the"
+            throw problem("max-message-size", "max-message-size must be more than 0: mxd has no unlimited size (the"
                     + " spool's disk is the limit an unbounded size hands to any client); write the largest message to take,"
                     + " like 100MB");
         }
@@ -60,10 +60,10 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
         }
         java.util.Objects.requireNonNull(bareLf, "bare-lf");
         if (maxLineLength < 512) {
-            throw new IllegalArgumentException("max-line-length must be at least 512 (RFC 5321 §4.5.3.1.4)");
+            throw problem("max-line-length", "max-line-length must be at least 512 (RFC 5321 §4.5.3.1.4)");
         }
         if (maxDataLineLength < 1000) {
-            throw new IllegalArgumentException("max-data-line-length must be at least 1000 (RFC 5321 §4.5.3.1.6)");
+            throw problem("max-data-line-length", "max-data-line-length must be at least 1000 (RFC 5321 §4.5.3.1.6)");
         }
     }
 
@@ -99,7 +99,12 @@ public record Limits(DataSize maxMessageSize, int maxRecipients, int maxConnecti
 
     private static void positive(String key, int value) {
         if (value < 1) {
-            throw new IllegalArgumentException(key + " must be at least 1, not " + value);
+            throw problem(key, key + " must be at least 1, not " + value);
         }
+    }
+
+    /** A mistake at limits.KEY: reported at that key's line, not where the limits mapping ends. */
+    private static ConfigProblem problem(String key, String message) {
+        return new ConfigProblem(java.util.List.of("limits", key), message.startsWith(key) ? "limits." + message : message, null);
     }
 }

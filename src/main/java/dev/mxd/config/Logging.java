@@ -31,8 +31,9 @@ public record Logging(Level level, Optional<Path> file) {
     }
 
     @JsonCreator
-    static Logging fromYaml(@JsonProperty("level") String level, @JsonProperty("file") String file) {
-        return new Logging(level == null ? Level.INFO : Level.parse(level),
+    static Logging fromYaml(@JsonProperty("level") Object level, @JsonProperty("file") String file) {
+        // "level: off" unquoted is a YAML boolean false, as dns.dnssec's off is: read as off
+        return new Logging(level == null ? Level.INFO : Boolean.FALSE.equals(level) ? Level.OFF : Level.parse(String.valueOf(level)),
                 file == null || file.isBlank() ? Optional.empty() : Optional.of(Path.of(file)));
     }
 }

@@ -224,6 +224,18 @@ class ConfigLoaderTest {
         assertThat(e.getMessage()).contains("not UTF-8", "save the file as UTF-8");
     }
 
+    /**
+     * A limit out of range is reported at its own key's line (it was the line where the limits
+     * mapping ended: the next section's key); log.level: off unquoted (a YAML false) is off.
+     */
+    @Test
+    void aLimitOutOfRangeIsAtItsLineAndAnUnquotedOffIsOff() throws Exception {
+        ConfigException e = error("hostname: mx.test\nlimits:\n  max-recipients: 5\n  max-line-length: 100\ntimeouts:\n  command: 5m\n");
+        assertThat(e.line()).isEqualTo(4);
+        assertThat(e.getMessage()).contains("limits.max-line-length must be at least 512");
+        assertThat(ConfigLoader.parse("hostname: mx.test\nlog:\n  level: off\n", FILE).log().level()).isEqualTo(Logging.Level.OFF);
+    }
+
     /** A fraction where a whole number belongs was cut to the number below it ("max-recipients: 100.5" meant 100). */
     @Test
     void aFractionWhereAWholeNumberBelongsIsRefused() {
