@@ -106,8 +106,11 @@ public sealed interface NodeStart {
                 // its parent, then
             }
         }
-        return "data-dir: " + file + ": " + reason + about + "; mxd runs as " + user + ": give it the data directory (chown -R "
-                + user + ": " + config.dataDir() + ") or run mxd as the directory's owner"
+        boolean inData = java.nio.file.Path.of(file).toAbsolutePath().startsWith(config.dataDir().toAbsolutePath());
+        // a file outside the data directory: admin-token-file, say, in a directory mxd may not write
+        String what = inData ? "give it the data directory (chown -R " + user + ": " + config.dataDir() + ") or run mxd as the"
+                + " directory's owner" : "let it write the file (or make the file yourself, owned by " + user + ")";
+        return (inData ? "data-dir: " : "") + file + ": " + reason + about + "; mxd runs as " + user + ": " + what
                 + (reason.contains("not permitted") ? " (an immutable file? lsattr shows it)" : "");
     }
 }

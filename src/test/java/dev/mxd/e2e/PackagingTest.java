@@ -43,7 +43,9 @@ class PackagingTest {
         Path data = Files.createTempDirectory("mxd-packaging");
         String yaml = Files.readString(CONFIG);
         assertThat(yaml).contains("\"0.0.0.0:25\", \"[::]:25\"", "  # servers: [\"127.0.0.1:53\"]");
+        assertThat(yaml).contains("admin: \"127.0.0.1:8025\"", "file: /var/log/mxd/mxd.log");
         yaml = yaml.replace(":25\"", ":" + port + "\"").replace("/var/lib/mxd", data.toString())
+                .replace("127.0.0.1:8025", "127.0.0.1:" + dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1"))
                 .replace("  # servers: [\"127.0.0.1:53\"]", "  servers: [\"127.0.0.1:" + dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1") + "\"]");
         try (dev.mxd.node.ReceivingMx mx = dev.mxd.node.ReceivingMx.start(ConfigLoader.parse(yaml, data.resolve("mxd.yaml")))) {
             try (dev.mxd.testing.RawSmtp c = new dev.mxd.testing.RawSmtp(new java.net.InetSocketAddress("127.0.0.1", port))) {
