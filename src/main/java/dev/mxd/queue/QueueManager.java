@@ -643,11 +643,12 @@ public final class QueueManager implements AutoCloseable {
             }
             if (full.isEmpty()) {
                 file(e, text);
+                unrecorded.remove(id); // the spool holds every outcome now
             } else {
                 spool.defer(id, QueueState.ACTIVE, clock.instant()); // due now: a restart tries it at once
+                unrecorded.remove(id); // as above; before setAside, which may hand it to another worker at once
                 kept = setAside(id, full);
             }
-            unrecorded.remove(id); // the spool holds every outcome now
         } catch (IOException | RuntimeException | Error ex) {
             // An Error too (out of memory or threads, a stack overflow): left in active/, the
             // message would wait there for the next start; deferred, it is tried again.
@@ -1038,6 +1039,15 @@ public final class QueueManager implements AutoCloseable {
         if (results.size() != before.size()) {
             throw new IllegalStateException("delivery agent for " + destination + " returned " + results.size()
                     + " results for " + before.size() + " recipients");
+        }
+        if (results.stream().anyMatch(java.util.Objects::isNull)) { // not contains(null): List.of refuses the question
+            // An agent's bug: the recipients it gave a result for keep it (one thrown away would be delivered again);
+            // those without are deferred, as after any local fault.
+            LOG.error("{}: the delivery agent for {} gave no result for some recipients (a fault in mxd); they are tried again",
+                    e.id(), destination);
+            results = results.stream().map(r -> r != null ? r : (DeliveryResult) new DeliveryResult.Deferred(
+                    dev.mxd.smtp.EnhancedStatus.LOCAL_ERROR, "no result from the delivery agent (a fault in mxd); tried again",
+                    Optional.empty(), Optional.empty(), true, Optional.empty())).toList();
         }
         return results;
     }

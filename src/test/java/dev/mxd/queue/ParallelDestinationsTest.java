@@ -131,6 +131,40 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
         assertThat(copies.get("x@broken.test").get()).isEqualTo(1);
     }
 
+    /**
+     * No result for one recipient of a group whose other recipient was delivered: the whole group was
+     * thrown away (the delivered one logged as sent, then sent again). Now each recipient keeps its
+     * own result; the one without is deferred and tried again.
+     */
+    @Test
+    void aMissingResultForOneRecipientKeepsTheOthersOfItsGroup() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Map<String, AtomicInteger> copies = new ConcurrentHashMap<>();
+        AtomicInteger calls = new AtomicInteger();
+        DeliveryAgent remote = (e, text, rs) -> {
+            boolean broken = calls.incrementAndGet() == 1;
+            java.util.List<DeliveryResult> out = new java.util.ArrayList<>();
+            for (RecipientStatus r : rs) {
+                String address = r.recipient().address().toString();
+                if (broken && address.startsWith("second@")) {
+                    out.add(null);
+                    continue;
+                }
+                copies.computeIfAbsent(address, k -> new AtomicInteger()).incrementAndGet();
+                out.add(goneFailsOthersDelivered(address));
+            }
+            return out;
+        };
+        start(spool, remote, (e, text, reported) -> {
+            throw new AssertionError("nothing fails here: " + reported);
+        });
+        store(spool, relayed("first@one.test"), relayed("second@one.test"));
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> calls.get() >= 2 && queue.idle() && drained(spool));
+        assertThat(copies.get("first@one.test").get()).as("copies of the one that had its result").isEqualTo(1);
+        assertThat(copies.get("second@one.test").get()).isEqualTo(1);
+    }
+
     /** As {@link #startRemoteOnly}, with ten deliveries at once: room for every domain of the message. */
     private void start(Spool spool, DeliveryAgent remote, DeliveryNotices notices) throws java.io.IOException {
         DeliveryAgent local = (e, text, rs) -> {
