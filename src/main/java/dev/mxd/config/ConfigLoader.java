@@ -129,8 +129,8 @@ public final class ConfigLoader {
             int valueLine = 0;
             boolean rootSeen = false; // a document's value read: another one with keys would be read past in silence
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
-                if (open.isEmpty() && t != JsonToken.VALUE_NULL) {
-                    if (rootSeen) {
+                if (open.isEmpty()) { // a document's value; an empty document is a null one
+                    if (rootSeen && t != JsonToken.VALUE_NULL) { // keys in a later document (after an empty first one too)
                         @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
                         int line = p.getTokenLocation().getLineNr();
                         throw new ConfigException(file, line, "a second YAML document (after a '---' line) would not be read: the"

@@ -45,6 +45,7 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     private final NextHop.Routing routing;
     private final ClientSettings client;
     private final VerificationCache cache;
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private final Duration limit;
     private final ThreadPoolExecutor pool;
     private final Map<String, CompletableFuture<Verdict>> running = new ConcurrentHashMap<>();
@@ -95,6 +96,7 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
             return CompletableFuture.completedFuture(cached.get());
         }
         CompletableFuture<Verdict> mine = new CompletableFuture<>();
+        long asked = generation.get(); // a reload that moves the next hop meanwhile: this answer is not kept
         CompletableFuture<Verdict> shared = running.putIfAbsent(key, mine);
         if (shared != null) {
             return shared;
@@ -106,7 +108,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
                             limit.toMillis(), TimeUnit.MILLISECONDS)
                     .exceptionally(e -> new Verdict.Unknown("the verification failed: " + LogText.safe(e)))
                     .thenAccept(v -> {
-                        cache.put(key, v, positiveExpire, negativeExpire);
+                        if (generation.get() == asked) {
+                            cache.put(key, v, positiveExpire, negativeExpire);
+                        }
                         running.remove(key, mine);
                         mine.complete(v);
                     });
@@ -125,16 +129,19 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     /** The least time one address of several is given, of the verification's budget. */
     private static final long SHARE_FLOOR = Duration.ofSeconds(2).toNanos();
 
-    /** Probes sent so far (cache hits send none). */
     /**
      * Forgets the answers kept: a reload moved the route or relay host they were asked of, and an
      * answer of the old next hop (a refusal kept for hours, an acceptance for days) would stand for
-     * the new one.
+     * the new one. A probe still running then is not shared with later recipients, and its answer
+     * is not kept.
      */
     public void forgetAnswers() {
+        generation.incrementAndGet();
+        running.clear();
         cache.clear();
     }
 
+    /** Probes sent so far (cache hits send none). */
     public int probes() {
         return probes.get();
     }

@@ -48,23 +48,44 @@ public sealed interface NodeStart {
         } catch (IOException e) {
             problems.add(e.getMessage());
         }
-        for (java.nio.file.Path p = config.dataDir().toAbsolutePath(); p != null; p = p.getParent()) {
-            if (java.nio.file.Files.exists(p)) {
-                if (!java.nio.file.Files.isWritable(p) || !java.nio.file.Files.isDirectory(p)) {
-                    problems.add("data-dir: " + p + (java.nio.file.Files.isDirectory(p) ? " cannot be written by " : " is not a directory, for ")
-                            + System.getProperty("user.name", "this user"));
-                }
-                break;
+        java.nio.file.Path data = config.dataDir().toAbsolutePath();
+        // the directory, and what a start writes first in it (after one start as root, spool/ and the lock are root's)
+        for (java.nio.file.Path p : java.util.List.of(data, data.resolve("mxd.lock"), data.resolve("spool"))) {
+            unwritable(p).ifPresent(why -> problems.add("data-dir: " + why));
+        }
+        if (config.adminListener().isPresent()) {
+            java.nio.file.Path token = config.adminTokenFile().orElse(data.resolve("admin.token")).toAbsolutePath();
+            if (java.nio.file.Files.exists(token) ? !java.nio.file.Files.isReadable(token) : unwritable(token).isPresent()) {
+                problems.add("admin-token-file: " + token + " cannot be " + (java.nio.file.Files.exists(token) ? "read" : "made")
+                        + " by " + user());
             }
         }
-        config.log().file().ifPresent(f -> {
-            java.nio.file.Path file = f.toAbsolutePath();
-            if (java.nio.file.Files.exists(file) ? !java.nio.file.Files.isWritable(file) || java.nio.file.Files.isDirectory(file)
-                    : file.getParent() != null && java.nio.file.Files.isDirectory(file.getParent()) && !java.nio.file.Files.isWritable(file.getParent())) {
-                problems.add("log.file: " + file + " cannot be written by " + System.getProperty("user.name", "this user"));
-            }
-        });
+        config.log().file().ifPresent(f -> unwritable(f.toAbsolutePath()).ifPresent(why -> problems.add("log.file: " + why)));
         return problems;
+    }
+
+    private static String user() {
+        return System.getProperty("user.name", "this user");
+    }
+
+    /**
+     * Why this user could not write {@code p}: the file or directory itself when it is there, else the
+     * nearest directory above it that is (where it would be made); empty when it could.
+     */
+    private static java.util.Optional<String> unwritable(java.nio.file.Path p) {
+        boolean exists = java.nio.file.Files.exists(p);
+        java.nio.file.Path at = p;
+        while (!java.nio.file.Files.exists(at) && at.getParent() != null) {
+            at = at.getParent();
+        }
+        if (!java.nio.file.Files.exists(at)) {
+            return java.util.Optional.empty();
+        }
+        if (!exists && !java.nio.file.Files.isDirectory(at)) {
+            return java.util.Optional.of(at + " is not a directory, where " + p + " would be made");
+        }
+        return java.nio.file.Files.isWritable(at) ? java.util.Optional.empty()
+                : java.util.Optional.of(at + " cannot be written by " + user() + (exists ? "" : ", where " + p + " would be made"));
     }
 
     /** Starts a node on {@code config} ({@link ReceivingMx#start}) and says how that went. */

@@ -231,7 +231,8 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         // the spool gets the others' copy: a failure or crash after it repeats the release (a second entry at worst).
         Optional<QuarantineEntry> kept = routed.refusedIndexes().isEmpty() ? Optional.empty()
                 : Optional.of(quarantine.keep(released, routed.refusedIndexes()));
-        String queueId;
+        String queueId = null;
+        MessageStore.StoreOutcome outcome = null;
         MessageStore.IncomingMessage m = null;
         try {
             m = spool.begin(new Transaction(sender, parameters, routed.recipients(), RELEASE_CLIENT));
@@ -244,11 +245,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                 m.discard();
                 throw e;
             }
-            MessageStore.StoreOutcome outcome = m.commit();
-            if (outcome instanceof MessageStore.StoreOutcome.Failed f) {
-                throw new IOException("the spool " + spool.root() + " did not take the message: " + f.reply().summary());
-            }
-            queueId = ((MessageStore.StoreOutcome.Stored) outcome).queueId();
+            outcome = m.commit();
         } catch (IOException | RuntimeException notTaken) {
             if (m == null || !queued(m.id())) {
                 throw putBack(released, entry, kept, notTaken);
@@ -257,6 +254,13 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
             // must not come back into the quarantine; it is finished below as any release
             LOG.warn("quarantine {}: the spool took it as {}, then: {}", entry.id(), m.id(), notTaken.toString());
             queueId = m.id();
+        }
+        if (queueId == null) {
+            if (outcome instanceof MessageStore.StoreOutcome.Failed f) { // the spool's own "not accepted": nothing is queued
+                throw putBack(released, entry, kept, new IOException("the spool " + spool.root() + " did not take the message: "
+                        + f.reply().summary()));
+            }
+            queueId = ((MessageStore.StoreOutcome.Stored) outcome).queueId();
         }
         if (handOver == HandOver.DEFERRED_NOW) {
             try {
@@ -295,7 +299,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
     /** Whether the spool holds the message {@code queueId} (in any state): unknown counts as held, so nothing is put back twice. */
     private boolean queued(String queueId) {
         try {
-            return spool.state(queueId).isPresent();
+            return spool.state(queueId).isPresent() && Files.exists(spool.text(queueId)); // an envelope alone is no message
         } catch (RuntimeException unknown) {
             return true;
         }

@@ -896,8 +896,13 @@ public final class QueueManager implements AutoCloseable {
             }
         } catch (Throwable cannotHandOut) { // an Error while handing them out: what was not handed out is not tried
             for (int k = handed; k < going.size(); k++) {
-                freeSlot(going.get(k).getKey());
-                outcomes.done(null, null, cannotHandOut);
+                try {
+                    freeSlot(going.get(k).getKey());
+                } catch (Throwable again) {
+                    cannotHandOut.addSuppressed(again);
+                } finally {
+                    outcomes.done(null, null, cannotHandOut);
+                }
             }
         }
         here.forEach(GroupDelivery::run);
@@ -923,6 +928,7 @@ public final class QueueManager implements AutoCloseable {
 
         /** One delivery ended: its results (null when it threw) and what went wrong, if anything. */
         synchronized void done(GroupDelivery d, List<DeliveryResult> results, Throwable failed) {
+            Thread.interrupted(); // a stop's interrupt of this delivery must not make the write below fail (see await)
             try {
                 if (failed != null) {
                     fault(failed);
@@ -966,6 +972,7 @@ public final class QueueManager implements AutoCloseable {
                     // see above
                 }
             }
+            Thread.interrupted(); // set before the wait began, or while this thread delivered its own group: cleared too
             if (fault instanceof IOException io) {
                 throw io;
             } else if (fault instanceof RuntimeException r) {

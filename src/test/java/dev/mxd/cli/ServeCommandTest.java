@@ -80,5 +80,18 @@ class ServeCommandTest {
         r = run("serve", "--config", owner.toString(), "--check");
         assertThat(r[0]).isEqualTo("78");
         assertThat(r[1]).contains("no-such-user-mxd");
+
+        // a spool/ a start could not write, inside a data directory it could (after a start as root, say; staged with
+        // chattr +i, which stops root too)
+        Path spool = Files.createDirectories(dir.resolve("data/spool"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", java.util.List.of(spool)),
+                "chattr +i needs root on a file system with attributes");
+        try {
+            r = run("serve", "--config", good.toString(), "--check");
+            assertThat(r[0]).isEqualTo("78");
+            assertThat(r[1]).contains("invalid configuration: data-dir: " + spool + " cannot be written");
+        } finally {
+            assertThat(dev.mxd.testing.Chattr.change("-i", java.util.List.of(spool))).isTrue();
+        }
     }
 }

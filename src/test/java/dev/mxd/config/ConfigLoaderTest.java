@@ -253,6 +253,8 @@ class ConfigLoaderTest {
         ConfigException e = error("hostname: mx.test\n---\ndomains:\n  b.test: {role: local}\n");
         assertThat(e.line()).isPositive();
         assertThat(e.getMessage()).contains("second YAML document", "remove the '---'");
+        assertThat(error("---\n# managed by the deploy tool\n---\nhostname: mx.test\n").getMessage())
+                .as("the keys in a second document after an empty first one").contains("second YAML document");
         org.assertj.core.api.Assertions.assertThatCode(() -> ConfigLoader.parse("---\nhostname: mx.test\n", FILE))
                 .as("a document start marker at the top, as many YAML files have").doesNotThrowAnyException();
         org.assertj.core.api.Assertions.assertThatCode(() -> ConfigLoader.parse("---\nhostname: mx.test\n---\n# the end\n", FILE))
