@@ -59,12 +59,42 @@ public final class DnsClient {
     private static final Logger log = LoggerFactory.getLogger(DnsClient.class);
 
     private final DnsSettings settings;
-    private final List<SimpleResolver> resolvers = new ArrayList<>();
     private final DnsCache cache;
     private final LongSupplier nanoClock;
     private final LongAdder queriesSent = new LongAdder();
-    private final List<Resolver> validators = new ArrayList<>();
+    private final List<Record> anchors;
+    /** The servers asked now, each with its plain and (unless dns.dnssec is off) its validating resolver. */
+    private volatile List<Upstream> upstreams;
+    private final java.util.Optional<ServerSource> source;
+    private final Object sourceLock = new Object();
+    private long nextSourceCheck; // under sourceLock
+    private Object sourceStamp; // under sourceLock: the watched file's time and size when last read
     private final CompletableFuture<Void> decided;
+
+    /** One server and the resolvers that ask it. */
+    private record Upstream(InetSocketAddress address, SimpleResolver plain, Resolver validating) {}
+
+    /**
+     * Where the servers come from when the configuration names none: the system's resolver file, read
+     * again when it changes (a DHCP lease, a VPN, NetworkManager rewrite /etc/resolv.conf; glibc
+     * and OpenSMTPD's resolver follow such a change without a restart).
+     *
+     * @param file    the file whose change (time or size) means the servers may have changed
+     * @param servers reads the servers anew
+     */
+    public record ServerSource(java.nio.file.Path file, java.util.function.Supplier<List<InetSocketAddress>> servers) {
+
+        /** /etc/resolv.conf through dnsjava's reading of it, as {@link DnsSettings#system()}. */
+        public static ServerSource resolvConf() {
+            return new ServerSource(java.nio.file.Path.of("/etc/resolv.conf"), () -> {
+                org.xbill.DNS.ResolverConfig.refresh();
+                return DnsSettings.system().servers();
+            });
+        }
+    }
+
+    /** How often, at most, the server source's file is looked at (one stat). */
+    static final long SOURCE_CHECK_NANOS = java.time.Duration.ofSeconds(5).toNanos();
     private volatile boolean validating;
     /** Whether the auto check has run once; whether its last run was inconclusive while off (checked again soon). */
     private volatile boolean checkedOnce;
@@ -72,27 +102,33 @@ public final class DnsClient {
     private volatile String dnssecNote;
 
     public DnsClient(DnsSettings settings) {
-        this(settings, System::nanoTime);
+        this(settings, System::nanoTime, java.util.Optional.empty());
+    }
+
+    /** Asking the servers {@code source} gives, read again when its file changes ({@code settings} holds the first ones). */
+    public DnsClient(DnsSettings settings, ServerSource source) {
+        this(settings, System::nanoTime, java.util.Optional.of(source));
     }
 
     DnsClient(DnsSettings settings, LongSupplier nanoClock) {
+        this(settings, nanoClock, java.util.Optional.empty());
+    }
+
+    DnsClient(DnsSettings settings, LongSupplier nanoClock, java.util.Optional<ServerSource> source) {
         this.settings = settings;
         this.nanoClock = nanoClock;
         this.cache = new DnsCache(settings.cacheSize(), nanoClock);
-        for (InetSocketAddress server : settings.servers()) {
-            SimpleResolver r = new SimpleResolver(server);
-            r.setTimeout(settings.timeout());
-            r.setEDNS(0, EDNS_UDP_PAYLOAD, 0, List.of());
-            resolvers.add(r);
-        }
+        this.anchors = settings.trustAnchors().isEmpty() ? RootAnchors.records() : settings.trustAnchors();
+        this.source = source;
+        source.ifPresent(s -> {
+            sourceStamp = stamp(s.file());
+            nextSourceCheck = nanoClock.getAsLong() + SOURCE_CHECK_NANOS;
+        });
+        this.upstreams = upstreams(settings.servers());
         if (settings.dnssec() == DnssecMode.OFF) {
             dnssecNote = "DNSSEC validation is off (dns.dnssec: off)";
             decided = CompletableFuture.completedFuture(null);
             return;
-        }
-        List<Record> anchors = settings.trustAnchors().isEmpty() ? RootAnchors.records() : settings.trustAnchors();
-        for (InetSocketAddress server : settings.servers()) {
-            validators.add(validatorFor(server, anchors));
         }
         if (settings.dnssec() == DnssecMode.VALIDATE) {
             validating = true;
@@ -110,6 +146,67 @@ public final class DnsClient {
             }, "mxd-dnssec-probe");
             probe.setDaemon(true);
             probe.start();
+        }
+    }
+
+    private List<Upstream> upstreams(List<InetSocketAddress> servers) {
+        List<Upstream> out = new ArrayList<>();
+        for (InetSocketAddress server : servers) {
+            SimpleResolver r = new SimpleResolver(server);
+            r.setTimeout(settings.timeout());
+            r.setEDNS(0, EDNS_UDP_PAYLOAD, 0, List.of());
+            out.add(new Upstream(server, r, settings.dnssec() == DnssecMode.OFF ? null : validatorFor(server, anchors)));
+        }
+        return List.copyOf(out);
+    }
+
+    /** The servers asked now. */
+    public List<InetSocketAddress> servers() {
+        return upstreams.stream().map(Upstream::address).toList();
+    }
+
+    /**
+     * At most every {@link #SOURCE_CHECK_NANOS}: when the source's file changed, its servers are read
+     * again and asked from then on (the cache stays: answers do not depend on which server gave them).
+     * A file that names no server, or cannot be read, keeps the servers in use.
+     */
+    private void followSource() {
+        if (source.isEmpty()) {
+            return;
+        }
+        synchronized (sourceLock) {
+            long now = nanoClock.getAsLong();
+            if (now - nextSourceCheck < 0) {
+                return;
+            }
+            nextSourceCheck = now + SOURCE_CHECK_NANOS;
+            Object stamp = stamp(source.get().file());
+            if (java.util.Objects.equals(stamp, sourceStamp)) {
+                return;
+            }
+            sourceStamp = stamp;
+            List<InetSocketAddress> next;
+            try {
+                next = source.get().servers().get();
+            } catch (RuntimeException e) {
+                log.warn("{} changed but cannot be read ({}); still asking {}", source.get().file(), e.toString(), servers());
+                return;
+            }
+            if (next.isEmpty() || next.equals(servers())) {
+                return;
+            }
+            log.info("DNS servers from {} changed: asking {} (was {})", source.get().file(), next, servers());
+            upstreams = upstreams(next);
+        }
+    }
+
+    private static Object stamp(java.nio.file.Path file) {
+        try {
+            java.nio.file.attribute.BasicFileAttributes a = java.nio.file.Files.readAttributes(file,
+                    java.nio.file.attribute.BasicFileAttributes.class);
+            return List.of(a.lastModifiedTime(), a.size(), String.valueOf(a.fileKey()));
+        } catch (IOException gone) {
+            return null;
         }
     }
 
@@ -165,8 +262,8 @@ public final class DnsClient {
         long deadline = nanoClock.getAsLong() + settings.timeout().toNanos();
         outer:
         for (Name zone : zones) {
-            for (Resolver v : validators) {
-                Exchange ex = exchangeWith(List.of(v), zone, Type.DNSKEY, deadline);
+            for (Upstream u : upstreams) {
+                Exchange ex = exchangeWith(List.of(u), true, zone, Type.DNSKEY, deadline);
                 if (ex.failure != null) {
                     // No answer, SERVFAIL, REFUSED or a bogus reply: one dropped or forged packet can make any of
                     // them, so none is a verdict on the servers. Only an answer that came back without valid
@@ -314,6 +411,7 @@ public final class DnsClient {
     /** As {@link #query(Name, int)}, giving up at {@code deadline} (a {@link #deadline()} shared by several questions). */
     public DnsAnswer query(Name name, int type, long deadline) {
         awaitDecision();
+        followSource();
         // The mode is read once: every step of this question, and its cache entry, are made under it.
         boolean validated = validating;
         DnsAnswer cached = cache.get(name, type, validated);
@@ -325,7 +423,7 @@ public final class DnsClient {
         Name current = name;
         DnssecStatus status = null;
         while (true) {
-            Exchange ex = exchangeWith(validated ? validators : resolvers, current, type, deadline);
+            Exchange ex = exchangeWith(upstreams, validated, current, type, deadline);
             if (ex.failure != null) {
                 return new DnsAnswer.Failed(name, aliases, ex.failure, ex.status);
             }
@@ -420,15 +518,15 @@ public final class DnsClient {
     }
 
     /** One question to the servers in turn, round after round, until an answer or the deadline. */
-    private Exchange exchangeWith(List<? extends Resolver> servers, Name qname, int type, long deadline) {
+    private Exchange exchangeWith(List<Upstream> servers, boolean validating, Name qname, int type, long deadline) {
         String last = "no DNS server answered";
         String bogus = null;
         boolean heard = false;
         for (int round = 0; round < settings.attempts(); round++) {
             for (int i = 0; i < servers.size(); i++) {
-                Resolver resolver = servers.get(i);
+                Resolver resolver = validating ? servers.get(i).validating() : servers.get(i).plain();
                 boolean validated = resolver instanceof ValidatingResolver;
-                String server = describe(settings.servers().get(i));
+                String server = describe(servers.get(i).address());
                 long remaining = deadline - nanoClock.getAsLong();
                 if (remaining <= 0) {
                     return new Exchange(null, server, "no answer in time for " + display(qname) + "/"

@@ -187,7 +187,9 @@ public final class ReceivingMx implements AutoCloseable {
 
         List<String> localNames = new ArrayList<>(config.localNames());
         localNames.add(config.hostname());
-        DnsClient dns = new DnsClient(dnsSettings(config));
+        // without dns.servers, the system's resolver file, followed when it changes (a DHCP lease, a VPN)
+        DnsClient dns = config.dnsServers().isEmpty() ? new DnsClient(dnsSettings(config), DnsClient.ServerSource.resolvConf())
+                : new DnsClient(dnsSettings(config));
         MxResolver resolver = new MxResolver(dns, MxPolicy.defaults().withLocalNames(localNames)
                 .withLocalAddresses(selfAddresses(config.smtpListeners(), d.port())));
         HostStatusTable hosts = new HostStatusTable(d.hostRetry().first(), d.hostRetry().max(), 10_000, InstantSource.system());
