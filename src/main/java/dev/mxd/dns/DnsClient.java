@@ -71,8 +71,35 @@ public final class DnsClient {
     private Object sourceStamp; // under sourceLock: the watched file's time and size when last read
     private final CompletableFuture<Void> decided;
 
-    /** One server and the resolvers that ask it. */
-    private record Upstream(InetSocketAddress address, SimpleResolver plain, Resolver validating) {}
+    /**
+     * One server and the resolvers that ask it; {@code silentUntil}: a server that let a question time
+     * out is asked after the others until then (nanoClock time; 0: it answers), so that one dead server
+     * ahead of a working one does not cost a timeout in every question while it stays dead.
+     */
+    private record Upstream(InetSocketAddress address, SimpleResolver plain, Resolver validating,
+                            java.util.concurrent.atomic.AtomicLong silentUntil) {}
+
+    /** How long a server that let a question time out is asked last: a minute, as a mail system's DNS does not change often. */
+    static final long SILENT_NANOS = java.time.Duration.ofSeconds(60).toNanos();
+
+    /** {@code servers}, those that let a question time out lately after the others, each group in its order. */
+    private List<Upstream> byRecentSilence(List<Upstream> servers) {
+        if (servers.size() < 2) {
+            return servers;
+        }
+        long now = nanoClock.getAsLong();
+        List<Upstream> answering = new ArrayList<>();
+        List<Upstream> silent = new ArrayList<>();
+        for (Upstream u : servers) {
+            long until = u.silentUntil().get();
+            (until != 0 && until - now > 0 ? silent : answering).add(u);
+        }
+        if (silent.isEmpty()) {
+            return servers;
+        }
+        answering.addAll(silent);
+        return answering;
+    }
 
     /**
      * Where the servers come from when the configuration names none: the system's resolver file, read
@@ -155,7 +182,8 @@ public final class DnsClient {
             SimpleResolver r = new SimpleResolver(server);
             r.setTimeout(settings.timeout());
             r.setEDNS(0, EDNS_UDP_PAYLOAD, 0, List.of());
-            out.add(new Upstream(server, r, settings.dnssec() == DnssecMode.OFF ? null : validatorFor(server, anchors)));
+            out.add(new Upstream(server, r, settings.dnssec() == DnssecMode.OFF ? null : validatorFor(server, anchors),
+                    new java.util.concurrent.atomic.AtomicLong()));
         }
         return List.copyOf(out);
     }
@@ -518,7 +546,8 @@ public final class DnsClient {
     }
 
     /** One question to the servers in turn, round after round, until an answer or the deadline. */
-    private Exchange exchangeWith(List<Upstream> servers, boolean validating, Name qname, int type, long deadline) {
+    private Exchange exchangeWith(List<Upstream> given, boolean validating, Name qname, int type, long deadline) {
+        List<Upstream> servers = byRecentSilence(given);
         String last = "no DNS server answered";
         String bogus = null;
         boolean heard = false;
@@ -538,6 +567,7 @@ public final class DnsClient {
                     long wait = Math.min(remaining, settings.timeout().toNanos() * 2 + 100_000_000L);
                     Message response = resolver.sendAsync(query).toCompletableFuture().get(wait, TimeUnit.NANOSECONDS);
                     heard = true;
+                    servers.get(i).silentUntil().set(0);
                     int rcode = response.getRcode();
                     String reason = validated ? bogusReason(response) : null;
                     if (reason != null) {
@@ -556,8 +586,12 @@ public final class DnsClient {
                     }
                 } catch (TimeoutException e) {
                     last = "timeout waiting for " + server;
+                    servers.get(i).silentUntil().set(nanoClock.getAsLong() + SILENT_NANOS);
                 } catch (ExecutionException e) {
                     last = describe(e.getCause(), server);
+                    if (timeout(e.getCause())) {
+                        servers.get(i).silentUntil().set(nanoClock.getAsLong() + SILENT_NANOS);
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return new Exchange(null, server, "interrupted while waiting for " + server);
@@ -590,9 +624,13 @@ public final class DnsClient {
     /** How dnsjava's validator words an answer it could not classify: the server's own error rcode. */
     private static final String UPSTREAM_ERROR = "Response subtype is UNKNOWN";
 
+    private static boolean timeout(Throwable cause) {
+        return cause instanceof SocketTimeoutException || cause instanceof TimeoutException
+                || (cause != null && cause.getClass().getSimpleName().contains("Timeout"));
+    }
+
     private String describe(Throwable cause, String server) {
-        if (cause instanceof SocketTimeoutException || cause instanceof TimeoutException
-                || (cause != null && cause.getClass().getSimpleName().contains("Timeout"))) {
+        if (timeout(cause)) {
             return "timeout after " + settings.timeout().toMillis() + " ms waiting for " + server;
         }
         if (cause instanceof PortUnreachableException) {

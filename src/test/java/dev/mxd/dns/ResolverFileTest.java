@@ -50,4 +50,41 @@ class ResolverFileTest {
             assertThat(client.servers()).containsExactly(second.address());
         }
     }
+
+    /**
+     * The first of two servers is dead (it takes the question and never answers, as a firewall that
+     * drops does): every question cost its timeout first, and with two such servers an exchange's
+     * budget was gone before the working third was asked. A server that let a question time out is
+     * now asked after the others for a minute: the next questions go to the working one first.
+     */
+    @Test
+    void aServerThatTimedOutIsAskedLast(@TempDir Path dir) throws Exception {
+        Path zone = TestDirs.zone(dir, "example.test", "@ MX 10 mx", "mx IN A 192.0.2.25", "other MX 10 mx");
+        try (MxdDnsServer working = MxdDnsServer.start(Map.of("example.test", zone));
+             java.net.DatagramSocket dead = new java.net.DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            AtomicLong received = new AtomicLong();
+            Thread sink = new Thread(() -> {
+                byte[] b = new byte[1500];
+                while (!dead.isClosed()) {
+                    try {
+                        dead.receive(new java.net.DatagramPacket(b, b.length));
+                        received.incrementAndGet();
+                    } catch (java.io.IOException closed) {
+                        return;
+                    }
+                }
+            });
+            sink.setDaemon(true);
+            sink.start();
+            InetSocketAddress silent = new InetSocketAddress("127.0.0.1", dead.getLocalPort());
+            DnsClient client = new DnsClient(new DnsSettings(List.of(silent, working.address()), java.time.Duration.ofMillis(300), 1,
+                    java.time.Duration.ofSeconds(5), 8, 0, java.time.Duration.ofDays(1)));
+            assertThat(client.query(Name.fromString("example.test."), Type.MX)).isInstanceOf(DnsAnswer.Found.class);
+            long asked = received.get();
+            assertThat(asked).as("the dead server was asked first, once").isEqualTo(1);
+            assertThat(client.query(Name.fromString("other.example.test."), Type.MX)).isInstanceOf(DnsAnswer.Found.class);
+            assertThat(client.query(Name.fromString("mx.example.test."), Type.A)).isInstanceOf(DnsAnswer.Found.class);
+            assertThat(received.get()).as("not asked again while it stays silent").isEqualTo(asked);
+        }
+    }
 }
