@@ -662,6 +662,9 @@ public final class QueueManager implements AutoCloseable {
                     // in active/, or still where it was when the fault came before the attempt (an
                     // envelope that cannot be read): otherwise every scan would find it due again
                     QueueState where = spool.state(id).orElse(QueueState.HOLD);
+                    if (where == QueueState.ACTIVE) {
+                        recordOwed(id, ex);
+                    }
                     if (where != QueueState.HOLD) {
                         fileAfterFault(id, where, ex);
                     }
@@ -1117,6 +1120,25 @@ public final class QueueManager implements AutoCloseable {
         Envelope onDisk = next.withRecipients(written);
         if (!onDisk.done()) {
             spool.update(QueueState.ACTIVE, onDisk);
+        }
+    }
+
+    /**
+     * After a fault in a pass over several destinations (one of them threw): the notice that pass owes
+     * and the states it tells of, written now when the spool takes them, rather than kept in memory
+     * until the next attempt, which may be an hour or, on hold, an operator away (a restart meanwhile
+     * delivered a NOTIFY=SUCCESS recipient again, its state on disk being the one before). A write
+     * that fails leaves them in memory, as before.
+     */
+    private void recordOwed(String id, Throwable fault) {
+        Unrecorded owed = unrecorded.get(id);
+        if (owed == null || owed.toReport().isEmpty()) {
+            return;
+        }
+        try {
+            record(owed.envelope(), spool.text(id), owed.toReport());
+        } catch (IOException | RuntimeException again) {
+            fault.addSuppressed(again);
         }
     }
 

@@ -72,4 +72,38 @@ class OneNoticePerPassTest extends QueueManagerTestBase {
         assertThat(attempts.get("gone@x.test").get()).as("attempts of the failed recipient").isEqualTo(1);
         assertThat(attempts.get("here@y.test").get()).as("copies of the delivered one").isEqualTo(1);
     }
+
+    /**
+     * One destination throws while another failed a recipient: the pass's notice and the states it
+     * tells of are written at once, not kept in memory until the next attempt (an hour away here, or
+     * an operator away on hold): a restart meanwhile would have tried the failed recipient again
+     * with its earlier state on disk.
+     */
+    @Test
+    void theOwedNoticeIsWrittenAtOnceWhenADestinationThrows() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        DeliveryAgent remote = (e, text, rs) -> {
+            if (rs.get(0).recipient().address().domain().equals("y.test")) {
+                throw new IllegalStateException("an agent's bug");
+            }
+            return rs.stream().map(r -> goneFailsOthersDelivered(r.recipient().address().toString())).toList();
+        };
+        DeliveryAgent local = (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+        queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
+                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(5)), Duration.ofSeconds(30), 100),
+                local, remote, notify, Clock.systemUTC());
+        queue.start();
+        store(spool, relayed("gone@x.test"), relayed("here@y.test"));
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> spool.count(QueueState.DEFERRED) == 1 && queue.idle());
+        assertThat(notices).as("the notice, sent in this attempt").containsExactly(List.of("gone@x.test"));
+        String id = spool.ids(QueueState.DEFERRED).get(0);
+        assertThat(spool.envelope(QueueState.DEFERRED, id).recipients()).as("the failed recipient's state on disk")
+                .anySatisfy(r -> {
+                    assertThat(r.recipient().address().toString()).isEqualTo("gone@x.test");
+                    assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                });
+    }
 }
