@@ -36,13 +36,10 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
                 }
             }
             return rs.stream().map(r -> {
-                copies.computeIfAbsent(r.recipient().address().toString(), k -> new AtomicInteger()).incrementAndGet();
-                return goneFailsOthersDelivered(r.recipient().address().toString());
+                return counted(copies, r.recipient().address().toString());
             }).toList();
         };
-        start(spool, remote, (e, text, reported) -> {
-            throw new AssertionError("nothing fails here: " + reported);
-        });
+        startWithoutNotices(spool, remote);
         store(spool, relayed("a@slow.test"), relayed("b@fast.test"), relayed("c@quick.test"));
 
         Awaitility.await().atMost(Duration.ofSeconds(10))
@@ -80,11 +77,7 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
                 }
                 throw new IllegalStateException("an agent's bug, once");
             }
-            List<DeliveryResult> results = rs.stream().map(r -> {
-                String address = r.recipient().address().toString();
-                attempts.computeIfAbsent(address, k -> new AtomicInteger()).incrementAndGet();
-                return goneFailsOthersDelivered(address);
-            }).toList();
+            List<DeliveryResult> results = rs.stream().map(r -> counted(attempts, r.recipient().address().toString())).toList();
             othersDone.countDown();
             return results;
         };
@@ -117,13 +110,10 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
                 return none;
             }
             return rs.stream().map(r -> {
-                copies.computeIfAbsent(r.recipient().address().toString(), k -> new AtomicInteger()).incrementAndGet();
-                return goneFailsOthersDelivered(r.recipient().address().toString());
+                return counted(copies, r.recipient().address().toString());
             }).toList();
         };
-        start(spool, remote, (e, text, reported) -> {
-            throw new AssertionError("nothing fails here: " + reported);
-        });
+        startWithoutNotices(spool, remote);
         store(spool, relayed("x@broken.test"), relayed("here@fine.test"));
 
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> brokenCalls.get() >= 2 && queue.idle() && drained(spool));
@@ -150,19 +140,29 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
                     out.add(null);
                     continue;
                 }
-                copies.computeIfAbsent(address, k -> new AtomicInteger()).incrementAndGet();
-                out.add(goneFailsOthersDelivered(address));
+                out.add(counted(copies, address));
             }
             return out;
         };
-        start(spool, remote, (e, text, reported) -> {
-            throw new AssertionError("nothing fails here: " + reported);
-        });
+        startWithoutNotices(spool, remote);
         store(spool, relayed("first@one.test"), relayed("second@one.test"));
 
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> calls.get() >= 2 && queue.idle() && drained(spool));
         assertThat(copies.get("first@one.test").get()).as("copies of the one that had its result").isEqualTo(1);
         assertThat(copies.get("second@one.test").get()).isEqualTo(1);
+    }
+
+    /** The scripted next hop's answer for {@code address}, counted as a copy. */
+    private static DeliveryResult counted(Map<String, AtomicInteger> copies, String address) {
+        copies.computeIfAbsent(address, k -> new AtomicInteger()).incrementAndGet();
+        return goneFailsOthersDelivered(address);
+    }
+
+    /** As {@link #start}, for tests where nothing fails, so no notice is due. */
+    private void startWithoutNotices(Spool spool, DeliveryAgent remote) throws java.io.IOException {
+        start(spool, remote, (e, text, reported) -> {
+            throw new AssertionError("nothing fails here: " + reported);
+        });
     }
 
     /** As {@link #startRemoteOnly}, with ten deliveries at once: room for every domain of the message. */
