@@ -225,6 +225,9 @@ public final class DnsClient {
             }
             log.info("DNS servers from {} changed: asking {} (was {})", source.get().file(), next, servers());
             upstreams = upstreams(next);
+            // whether the new servers serve DNSSEC is decided for them (auto): validating through a server that strips
+            // signatures would find every answer bogus and defer all mail
+            recheckDnssec(true);
         }
     }
 
@@ -276,6 +279,14 @@ public final class DnsClient {
      * Call at start-up (the constructor does) and every hour. Does nothing in the other modes.
      */
     public boolean recheckDnssec() {
+        return recheckDnssec(false);
+    }
+
+    /**
+     * As {@link #recheckDnssec()}; {@code fresh}: the servers changed (a local change, not an answer an
+     * attacker could forge), so the decision is made anew, as at start, and may turn validation off.
+     */
+    private boolean recheckDnssec(boolean fresh) {
         if (settings.dnssec() != DnssecMode.AUTO) {
             return validating;
         }
@@ -307,7 +318,8 @@ public final class DnsClient {
                 }
             }
         }
-        boolean was = validating;
+        boolean before = validating;
+        boolean was = !fresh && validating;
         if (failure != null && (inconclusive || was)) {
             // An inconclusive check says nothing about the servers (one dropped or forged packet must not switch
             // validation off for an hour: checked again in a minute), and once validation is on, only a restart
@@ -323,6 +335,10 @@ public final class DnsClient {
                 log.warn("{}", note); // once per change, not every minute while a server keeps refusing
             }
             dnssecNote = note;
+            if (fresh && validating) {
+                validating = false; // new servers that did not show they can: off, checked again in a minute
+                cache.clear();
+            }
             return validating;
         }
         checkedOnce = true;
@@ -338,7 +354,7 @@ public final class DnsClient {
         } else {
             log.warn("{}", dnssecNote);
         }
-        if (was != validating) {
+        if (before != validating) {
             cache.clear();
         }
         return validating;

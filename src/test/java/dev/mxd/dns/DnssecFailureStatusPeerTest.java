@@ -92,4 +92,32 @@ class DnssecFailureStatusPeerTest {
         assertThat(auto.recheckDnssec()).as(auto.dnssecNote()).isTrue();
         assertThat(auto.dnssecNote()).contains("is on");
     }
+
+    /**
+     * In auto, the servers named by the resolver file change to ones that do not serve DNSSEC (an
+     * unsigned copy of the zone here): validation, on for the first servers, is decided anew for
+     * the new ones and goes off, rather than finding every answer bogus and deferring all mail.
+     */
+    @Test
+    void autoDecidesAnewWhenTheResolverFileNamesOtherServers(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path unsigned = dev.mxd.testing.TestDirs.zone(dir, "secure.test", "mx IN A 192.0.2.1");
+        try (dev.mxd.testing.MxdDnsServer plain = dev.mxd.testing.MxdDnsServer.start(java.util.Map.of("secure.test", unsigned))) {
+            java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("resolv.conf"), "nameserver signed\n");
+            java.util.concurrent.atomic.AtomicReference<List<InetSocketAddress>> named = new java.util.concurrent.atomic.AtomicReference<>(
+                    List.of(dns.address()));
+            java.util.concurrent.atomic.AtomicLong skew = new java.util.concurrent.atomic.AtomicLong();
+            DnsClient auto = new DnsClient(new DnsSettings(List.of(dns.address()), Duration.ofMillis(300), 2, Duration.ofSeconds(3),
+                    8, 100, Duration.ofDays(1)).withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(zones.secureAnchor())),
+                    () -> System.nanoTime() + skew.get(), java.util.Optional.of(new DnsClient.ServerSource(file, named::get)));
+            assertThat(auto.validating()).as(auto.dnssecNote()).isTrue();
+
+            named.set(List.of(plain.address()));
+            java.nio.file.Files.writeString(file, "nameserver plain, unsigned\n");
+            skew.addAndGet(DnsClient.SOURCE_CHECK_NANOS);
+            DnsAnswer answer = auto.query(Name.fromString("mx.secure.test."), Type.A);
+            assertThat(auto.validating()).as(auto.dnssecNote()).isFalse();
+            assertThat(answer).as("answered, not bogus").isInstanceOf(DnsAnswer.Found.class);
+        }
+    }
 }
