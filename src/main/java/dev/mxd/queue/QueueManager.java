@@ -662,10 +662,8 @@ public final class QueueManager implements AutoCloseable {
                     // in active/, or still where it was when the fault came before the attempt (an
                     // envelope that cannot be read): otherwise every scan would find it due again
                     QueueState where = spool.state(id).orElse(QueueState.HOLD);
-                    if (where == QueueState.ACTIVE) {
-                        recordOwed(id, ex);
-                    }
-                    if (where != QueueState.HOLD) {
+                    boolean finished = where == QueueState.ACTIVE && !(ex instanceof IOException) && recordOwed(id, ex);
+                    if (where != QueueState.HOLD && !finished) {
                         fileAfterFault(id, where, ex);
                     }
                 }
@@ -1128,18 +1126,30 @@ public final class QueueManager implements AutoCloseable {
      * and the states it tells of, written now when the spool takes them, rather than kept in memory
      * until the next attempt, which may be an hour or, on hold, an operator away (a restart meanwhile
      * delivered a NOTIFY=SUCCESS recipient again, its state on disk being the one before). A write
-     * that fails leaves them in memory, as before.
+     * that fails leaves them in memory, as before; so does a fault of the spool itself (an
+     * IOException: the caller does not ask). Returns whether the message is finished (removed).
      */
-    private void recordOwed(String id, Throwable fault) {
+    private boolean recordOwed(String id, Throwable fault) {
         Unrecorded owed = unrecorded.get(id);
         if (owed == null || owed.toReport().isEmpty()) {
-            return;
+            return false;
         }
         try {
             record(owed.envelope(), spool.text(id), owed.toReport());
-        } catch (IOException | RuntimeException again) {
+            if (owed.envelope().done()) {
+                // every recipient ended in this attempt (record writes no state for a finished message): removed now,
+                // or the envelope on disk, from before, would be tried and told of again after a restart
+                spool.finish(QueueState.ACTIVE, id);
+                unrecorded.remove(id);
+                LOG.info("{}: removed", id);
+                return true;
+            }
+        } catch (Throwable again) { // an Error too: the message must still be filed (fileAfterFault) after this
             fault.addSuppressed(again);
+            LOG.error("{}: the notice this attempt owes could not be written now ({}); it is kept for the next attempt", id,
+                    dev.mxd.smtp.LogText.safe(again));
         }
+        return false;
     }
 
     /**

@@ -106,4 +106,33 @@ class OneNoticePerPassTest extends QueueManagerTestBase {
                     assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
                 });
     }
+
+    /**
+     * The notice fails once with a fault of mxd's (not of the spool), after every recipient ended:
+     * written again at once, the message is then finished and removed. (Filed by its age instead,
+     * its envelope on disk from before the attempt, a restart would have tried and told again.)
+     */
+    @Test
+    void aNoticeThatFailsOnceOnAFinishedMessageEndsIt() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        AtomicInteger noticeCalls = new AtomicInteger();
+        DeliveryNotices flaky = (e, text, reported) -> {
+            if (noticeCalls.incrementAndGet() == 1) {
+                throw new IllegalStateException("a fault of the notice writer, once");
+            }
+            notify.send(e, text, reported);
+        };
+        DeliveryAgent remote = (e, text, rs) -> rs.stream().map(r -> goneFailsOthersDelivered(r.recipient().address().toString())).toList();
+        DeliveryAgent local = (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+        queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
+                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(5)), Duration.ofSeconds(30), 100),
+                local, remote, flaky, Clock.systemUTC());
+        queue.start();
+        store(spool, relayed("gone@x.test"), relayed("gone@z.test"));
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> queue.idle() && drained(spool));
+        assertThat(notices).as("one notice, sent at the second try").hasSize(1);
+    }
 }
