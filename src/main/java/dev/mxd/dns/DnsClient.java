@@ -67,7 +67,7 @@ public final class DnsClient {
     private volatile List<Upstream> upstreams;
     private final java.util.Optional<ServerSource> source;
     private final Object sourceLock = new Object();
-    private long nextSourceCheck; // under sourceLock
+    private volatile long nextSourceCheck; // written under sourceLock
     private Object sourceStamp; // under sourceLock: the watched file's time and size when last read
     private final CompletableFuture<Void> decided;
 
@@ -97,6 +97,8 @@ public final class DnsClient {
         if (silent.isEmpty()) {
             return servers;
         }
+        // the one silent longest first among them: when all are, the one that answered last is not asked last
+        silent.sort(java.util.Comparator.comparingLong(u -> u.silentUntil().get() - now));
         answering.addAll(silent);
         return answering;
     }
@@ -113,7 +115,17 @@ public final class DnsClient {
 
         /** /etc/resolv.conf through dnsjava's reading of it, as {@link DnsSettings#system()}. */
         public static ServerSource resolvConf() {
-            return new ServerSource(java.nio.file.Path.of("/etc/resolv.conf"), () -> {
+            java.nio.file.Path file = java.nio.file.Path.of("/etc/resolv.conf");
+            return new ServerSource(file, () -> {
+                // dnsjava falls back to the loopback address when the file names none: a file caught half rewritten
+                // must keep the servers in use instead
+                try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(file)) {
+                    if (lines.noneMatch(l -> l.strip().startsWith("nameserver"))) {
+                        return List.of();
+                    }
+                } catch (IOException | java.io.UncheckedIOException unreadable) {
+                    throw new IllegalStateException(unreadable.getMessage(), unreadable);
+                }
                 org.xbill.DNS.ResolverConfig.refresh();
                 return DnsSettings.system().servers();
             });
@@ -199,8 +211,8 @@ public final class DnsClient {
      * A file that names no server, or cannot be read, keeps the servers in use.
      */
     private void followSource() {
-        if (source.isEmpty()) {
-            return;
+        if (source.isEmpty() || nanoClock.getAsLong() - nextSourceCheck < 0) {
+            return; // the usual case, without the lock
         }
         synchronized (sourceLock) {
             long now = nanoClock.getAsLong();
@@ -212,23 +224,24 @@ public final class DnsClient {
             if (java.util.Objects.equals(stamp, sourceStamp)) {
                 return;
             }
-            sourceStamp = stamp;
             List<InetSocketAddress> next;
             try {
                 next = source.get().servers().get();
             } catch (RuntimeException e) {
                 log.warn("{} changed but cannot be read ({}); still asking {}", source.get().file(), e.toString(), servers());
-                return;
+                return; // the stamp is not taken: read again at the next look
             }
+            sourceStamp = stamp;
             if (next.isEmpty() || next.equals(servers())) {
-                return;
+                return; // no nameserver line (a file being rewritten, say): the servers in use stay
             }
             log.info("DNS servers from {} changed: asking {} (was {})", source.get().file(), next, servers());
             upstreams = upstreams(next);
-            // whether the new servers serve DNSSEC is decided for them (auto): validating through a server that strips
-            // signatures would find every answer bogus and defer all mail
-            recheckDnssec(true);
+            cache.clear(); // another view of DNS (a VPN's split horizon): the old servers' answers, NXDOMAIN too, go
         }
+        // Whether the new servers serve DNSSEC is decided for them (auto): validating through a server that strips
+        // signatures would find every answer bogus and defer all mail. Outside the lock: other questions go on meanwhile.
+        recheckDnssec(true);
     }
 
     private static Object stamp(java.nio.file.Path file) {
@@ -602,7 +615,9 @@ public final class DnsClient {
                     }
                 } catch (TimeoutException e) {
                     last = "timeout waiting for " + server;
-                    servers.get(i).silentUntil().set(nanoClock.getAsLong() + SILENT_NANOS);
+                    if (remaining >= settings.timeout().toNanos()) { // not when the question's budget cut the wait short
+                        servers.get(i).silentUntil().set(nanoClock.getAsLong() + SILENT_NANOS);
+                    }
                 } catch (ExecutionException e) {
                     last = describe(e.getCause(), server);
                     if (timeout(e.getCause())) {
