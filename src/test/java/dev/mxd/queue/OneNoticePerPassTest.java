@@ -88,13 +88,7 @@ class OneNoticePerPassTest extends QueueManagerTestBase {
             }
             return rs.stream().map(r -> goneFailsOthersDelivered(r.recipient().address().toString())).toList();
         };
-        DeliveryAgent local = (e, text, rs) -> {
-            throw new AssertionError("no local mail in this test");
-        };
-        queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
-                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(5)), Duration.ofSeconds(30), 100),
-                local, remote, notify, Clock.systemUTC());
-        queue.start();
+        startRemoteOnly(spool, remote, notify, retriesAnHourAway());
         store(spool, relayed("gone@x.test"), relayed("here@y.test"));
 
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> spool.count(QueueState.DEFERRED) == 1 && queue.idle());
@@ -123,13 +117,7 @@ class OneNoticePerPassTest extends QueueManagerTestBase {
             notify.send(e, text, reported);
         };
         DeliveryAgent remote = (e, text, rs) -> rs.stream().map(r -> goneFailsOthersDelivered(r.recipient().address().toString())).toList();
-        DeliveryAgent local = (e, text, rs) -> {
-            throw new AssertionError("no local mail in this test");
-        };
-        queue = new QueueManager(spool, new QueueManager.Settings(4, 2,
-                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(5)), Duration.ofSeconds(30), 100),
-                local, remote, flaky, Clock.systemUTC());
-        queue.start();
+        startRemoteOnly(spool, remote, flaky, retriesAnHourAway());
         store(spool, relayed("gone@x.test"), relayed("gone@z.test"));
 
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> queue.idle() && drained(spool));

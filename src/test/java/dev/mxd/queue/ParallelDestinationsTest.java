@@ -167,12 +167,7 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
 
     /** As {@link #startRemoteOnly}, with ten deliveries at once: room for every domain of the message. */
     private void start(Spool spool, DeliveryAgent remote, DeliveryNotices notices) throws java.io.IOException {
-        DeliveryAgent local = (e, text, rs) -> {
-            throw new AssertionError("no local mail in this test");
-        };
-        queue = new QueueManager(spool, new QueueManager.Settings(10, 2,
-                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
-                local, remote, notices, Clock.systemUTC());
-        queue.start();
+        startRemoteOnly(spool, remote, notices, new QueueManager.Settings(10, 2,
+                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100));
     }
 }

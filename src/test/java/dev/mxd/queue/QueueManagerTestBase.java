@@ -40,13 +40,23 @@ abstract class QueueManagerTestBase {
 
     /** Starts {@link #queue} on {@code spool} for remote mail only (a local delivery fails the test), retrying after 200-400 ms. */
     void startRemoteOnly(Spool spool, DeliveryAgent remote, DeliveryNotices notices) throws IOException {
+        startRemoteOnly(spool, remote, notices, new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100));
+    }
+
+    /** As above, with {@code settings} of the test's own. */
+    void startRemoteOnly(Spool spool, DeliveryAgent remote, DeliveryNotices notices, QueueManager.Settings settings) throws IOException {
         DeliveryAgent local = (e, text, rs) -> {
             throw new AssertionError("no local mail in this test");
         };
-        queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
-                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
-                local, remote, notices, Clock.systemUTC());
+        queue = new QueueManager(spool, settings, local, remote, notices, Clock.systemUTC());
         queue.start();
+    }
+
+    /** Settings whose retries are an hour away: what one attempt leaves is what the test sees. */
+    static QueueManager.Settings retriesAnHourAway() {
+        return new QueueManager.Settings(4, 2, new RetryPolicy(Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(5)),
+                Duration.ofSeconds(30), 100);
     }
 
     /** Stores a short message from a@b.test to {@code recipients}. */
