@@ -74,10 +74,7 @@ public sealed interface NodeStart {
      */
     private static java.util.Optional<String> unwritable(java.nio.file.Path p) {
         boolean exists = java.nio.file.Files.exists(p);
-        java.nio.file.Path at = p;
-        while (!java.nio.file.Files.exists(at) && at.getParent() != null) {
-            at = at.getParent();
-        }
+        java.nio.file.Path at = nearestExisting(p);
         if (!java.nio.file.Files.exists(at)) {
             return java.util.Optional.empty();
         }
@@ -86,6 +83,15 @@ public sealed interface NodeStart {
         }
         return java.nio.file.Files.isWritable(at) ? java.util.Optional.empty()
                 : java.util.Optional.of(at + " cannot be written by " + user() + (exists ? "" : ", where " + p + " would be made"));
+    }
+
+    /** {@code p} if it exists, else the nearest directory above it that does (the root when none does). */
+    private static java.nio.file.Path nearestExisting(java.nio.file.Path p) {
+        java.nio.file.Path at = p;
+        while (!java.nio.file.Files.exists(at) && at.getParent() != null) {
+            at = at.getParent();
+        }
+        return at;
     }
 
     /** Starts a node on {@code config} ({@link ReceivingMx#start}) and says how that went. */
@@ -113,19 +119,17 @@ public sealed interface NodeStart {
 
     /** "FILE: permission denied (owner root, mode rw-r--r--); mxd runs as mxd: …". */
     static String deniedReason(MxdConfig config, java.nio.file.FileSystemException e) {
-        String user = System.getProperty("user.name", "?");
+        String user = user();
         String file = e.getFile() == null ? config.dataDir().toString() : e.getFile();
         String reason = e instanceof java.nio.file.AccessDeniedException || e.getReason() == null ? "permission denied" : e.getReason();
         String about = "";
-        for (java.nio.file.Path p = java.nio.file.Path.of(file).toAbsolutePath(); p != null; p = p.getParent()) {
-            try {
-                about = " (" + (p.toString().equals(file) ? "" : p + ": ") + "owner " + java.nio.file.Files.getOwner(p).getName()
-                        + ", mode " + java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(p))
-                        + ")";
-                break;
-            } catch (IOException | UnsupportedOperationException notThere) {
-                // its parent, then
-            }
+        java.nio.file.Path p = nearestExisting(java.nio.file.Path.of(file).toAbsolutePath());
+        try {
+            about = " (" + (p.toString().equals(file) ? "" : p + ": ") + "owner " + java.nio.file.Files.getOwner(p).getName()
+                    + ", mode " + java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(p))
+                    + ")";
+        } catch (IOException | UnsupportedOperationException unknown) {
+            // said without them
         }
         boolean inData = java.nio.file.Path.of(file).toAbsolutePath().startsWith(config.dataDir().toAbsolutePath());
         // a file outside the data directory: admin-token-file, say, in a directory mxd may not write

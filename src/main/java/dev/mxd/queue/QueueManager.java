@@ -936,11 +936,8 @@ public final class QueueManager implements AutoCloseable {
                 }
                 if (results != null) {
                     Merged m = merge(current, d.destination, d.indexes, d.before, results);
-                    current = m.next();
-                    pass.reports.addAll(m.toReport());
-                    m.heldBefore().forEach(pass.held::putIfAbsent);
-                    // in memory (unrecorded) first: a write that fails leaves them for the next attempt to write first
-                    holdOnDisk(current, pass);
+                    current = m.next(); // before the write: one that fails must not lose them from what follows
+                    into(m, pass);
                 }
             } catch (Throwable t) {
                 fault(t);
@@ -1067,6 +1064,17 @@ public final class QueueManager implements AutoCloseable {
      */
     private record Merged(Envelope next, List<RecipientStatus> toReport, Map<Integer, RecipientStatus> heldBefore) {}
 
+    /**
+     * Within a pass over several destinations: {@code m}'s outcomes added to the pass and recorded
+     * ({@link #holdOnDisk}: in memory first, so a write that fails leaves them for the next attempt to
+     * write first).
+     */
+    private void into(Merged m, Pass pass) throws IOException {
+        pass.reports.addAll(m.toReport());
+        m.heldBefore().forEach(pass.held::putIfAbsent);
+        holdOnDisk(m.next(), pass);
+    }
+
     private Envelope attempt(Envelope e, Path text, Destination destination, List<Integer> indexes, Pass pass) throws IOException {
         List<RecipientStatus> before = before(e, indexes);
         Merged m = merge(e, destination, indexes, before, deliver(e, text, destination, before));
@@ -1074,9 +1082,7 @@ public final class QueueManager implements AutoCloseable {
             record(m.next(), text, m.toReport());
             return m.next();
         }
-        pass.reports.addAll(m.toReport());
-        m.heldBefore().forEach(pass.held::putIfAbsent);
-        holdOnDisk(m.next(), pass);
+        into(m, pass);
         return m.next();
     }
 
