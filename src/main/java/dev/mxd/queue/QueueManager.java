@@ -108,6 +108,12 @@ public final class QueueManager implements AutoCloseable {
      */
     private final Map<String, Unrecorded> unrecorded = new ConcurrentHashMap<>();
     /**
+     * Messages a spool fault left in active/ (their attempt failed and so did filing them back),
+     * with that fault: no scan looks in active/, so the regular scans file them back once the
+     * spool takes changes again, instead of the next start.
+     */
+    private final Map<String, Throwable> stranded = new ConcurrentHashMap<>();
+    /**
      * Messages just accepted, by queue id: their envelope as the spool wrote it, so that the first
      * attempt does not read back the file written a moment before. Held only while the id waits
      * for its first attempt (at most twice the active limit, each at most {@value #KEPT_ENVELOPE_BYTES}
@@ -407,6 +413,9 @@ public final class QueueManager implements AutoCloseable {
         while (running) {
             try {
                 boolean interval = System.nanoTime() - nextScanNanos >= 0;
+                if (interval && !stranded.isEmpty()) {
+                    fileStranded();
+                }
                 if (interval || (backlog && System.nanoTime() - backlogPausedUntil >= 0
                         && scanRoom() >= Math.max(1, settings.activeLimit() / 2))) {
                     try {
@@ -461,6 +470,30 @@ public final class QueueManager implements AutoCloseable {
                 } catch (InterruptedException stop) {
                     return;
                 }
+            }
+        }
+    }
+
+    /**
+     * Files back, as a failed attempt is filed, each message a spool fault left in active/ (see
+     * {@link #stranded}); one still refused is tried again at the next regular scan. Under the
+     * message's claim: an attempt takes a message into active/ under it, and forgets it here.
+     */
+    private void fileStranded() {
+        for (Map.Entry<String, Throwable> s : stranded.entrySet()) {
+            String id = s.getKey();
+            try {
+                synchronized (claim(id)) {
+                    if (spool.state(id).equals(Optional.of(QueueState.ACTIVE))) {
+                        fileAfterFault(id, QueueState.ACTIVE, s.getValue());
+                        LOG.info("{}: filed back from active/, where a spool fault had left it", id);
+                    }
+                    stranded.remove(id); // filed, or somewhere a scan looks, or gone
+                }
+            } catch (java.nio.file.NoSuchFileException gone) {
+                stranded.remove(id); // deleted by the operator meanwhile
+            } catch (IOException stillRefused) {
+                LOG.warn("{}: still cannot file it back from active/ ({}); trying again at the next scan", id, stillRefused.toString());
             }
         }
     }
@@ -609,6 +642,7 @@ public final class QueueManager implements AutoCloseable {
                     }
                     try {
                         spool.activate(id, from); // no directory fsync: start-up moves active/ back to incoming/ anyway
+                        stranded.remove(id); // in active/ now for this attempt, whatever left it there before
                         break;
                     } catch (java.nio.file.NoSuchFileException moved) {
                         if (accepted == null) {
@@ -673,9 +707,10 @@ public final class QueueManager implements AutoCloseable {
                     // due, so a scan now would find it and fail again at once, two log lines a message
                     // for as long as it lasts. Until the next regular scan only what is in memory goes.
                     backlogPausedUntil = System.nanoTime() + settings.scanInterval().toNanos();
+                    stranded.put(id, ex); // if it is in active/, the regular scans file it back
                 }
                 LOG.error("{}: cannot file it back as deferred ({}); where it is, it is tried again by a later scan (from"
-                        + " incoming/ or deferred/) or at the next start (from active/)", id, again.toString());
+                        + " incoming/ or deferred/; from active/, once the spool takes it back)", id, again.toString());
             }
         } finally {
             if (grant != null) {

@@ -230,6 +230,49 @@ class SchedulerFaultTest {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> empty(spool) && queue.idle());
     }
 
+    /**
+     * An attempt that ends with deferred/ refusing every change (a disk error, staged with an
+     * immutable directory): the message cannot be filed back and stays in active/, where no scan
+     * looks. Before, it waited there for the next start; now the regular scans file it back once
+     * the spool takes changes again, and it is delivered, once, while mxd runs.
+     */
+    @Test
+    void aMessageASpoolFaultLeftInActiveIsFiledBackOnceTheSpoolRecovers() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Path deferred = dir.resolve(QueueState.DEFERRED.directory());
+        Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
+        AtomicInteger attempts = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean frozen = new java.util.concurrent.atomic.AtomicBoolean();
+        DeliveryAgent counting = countingRemote(deliveries);
+        DeliveryAgent remote = (e, text, rs) -> {
+            if (attempts.incrementAndGet() == 1) {
+                frozen.set(dev.mxd.testing.Chattr.change("+i", List.of(deferred)));
+                return rs.stream().map(r -> (DeliveryResult) DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER, "try later")).toList();
+            }
+            return counting.deliver(e, text, rs);
+        };
+        try (dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO)) {
+            try {
+                queue = new QueueManager(spool, settings(), noLocalMail(), remote, noNotices(), Clock.systemUTC());
+                queue.start();
+                String id = ((StoreOutcome.Stored) spool.store(message("user@far.test"))).queueId();
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> attempts.get() == 1 && queue.idle());
+                org.junit.jupiter.api.Assumptions.assumeTrue(frozen.get(), "chattr +i needs root on a file system with attributes");
+                Thread.sleep(500); // several 100 ms scans while the spool refuses
+                assertThat(spool.state(id)).as("left in active/ while deferred/ refuses it").contains(QueueState.ACTIVE);
+                assertThat(log.lines()).anyMatch(l -> l.contains(id) && l.contains("cannot file it back as deferred"));
+            } finally {
+                if (frozen.get()) {
+                    assertThat(dev.mxd.testing.Chattr.change("-i", List.of(deferred))).as("deferred/ made mutable again").isTrue();
+                }
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> deliveries.containsKey("user@far.test") && empty(spool) && queue.idle());
+            assertThat(deliveries.get("user@far.test").get()).isEqualTo(1);
+            assertThat(attempts.get()).isEqualTo(2);
+            assertThat(log.lines()).anyMatch(l -> l.contains("filed back from active/"));
+        }
+    }
+
     private static QueueManager.Settings settings() {
         return new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100);
