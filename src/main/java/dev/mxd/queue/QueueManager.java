@@ -1112,7 +1112,11 @@ public final class QueueManager implements AutoCloseable {
 
     private Envelope attempt(Envelope e, Path text, Destination destination, List<Integer> indexes, Pass pass) throws IOException {
         List<RecipientStatus> before = before(e, indexes);
-        Merged m = merge(e, destination, indexes, before, deliver(e, text, destination, before));
+        List<DeliveryResult> results = deliver(e, text, destination, before);
+        // A stop's interrupt of this delivery (the pool shut down after its grace) must not make the writes below
+        // fail: outcomes kept only in memory would be delivered again after the restart. The pool ends the thread after.
+        Thread.interrupted();
+        Merged m = merge(e, destination, indexes, before, results);
         if (pass == null) {
             record(m.next(), text, m.toReport());
             return m.next();

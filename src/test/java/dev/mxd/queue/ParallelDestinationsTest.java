@@ -2,6 +2,7 @@ package dev.mxd.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.smtp.EnhancedStatus;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -54,6 +55,34 @@ class ParallelDestinationsTest extends QueueManagerTestBase {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> queue.idle() && drained(spool));
         assertThat(copies.keySet()).containsExactlyInAnyOrder("a@slow.test", "b@fast.test", "c@quick.test");
         assertThat(copies.values()).as("one copy each").allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+    }
+
+    /**
+     * A message for one domain whose delivery is interrupted by a stop (the pool shut down after
+     * its grace) once the next hop took one recipient and deferred the other: both outcomes are
+     * written to disk. Before, the write failed on the interrupted thread (only the path for
+     * several domains cleared it), the outcomes stayed in memory, and after the restart the
+     * delivered recipient got a second copy.
+     */
+    @Test
+    void aStopsInterruptDoesNotKeepOneDomainsOutcomesFromTheDisk() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        DeliveryAgent remote = (e, text, rs) -> {
+            Thread.currentThread().interrupt(); // the stop arrives while the server answers
+            return rs.stream().map(r -> r.recipient().address().localPart().equals("later")
+                    ? (DeliveryResult) DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER, "451 try later")
+                    : goneFailsOthersDelivered(r.recipient().address().toString())).toList();
+        };
+        startRemoteOnly(spool, remote, (e, text, reported) -> {
+            throw new AssertionError("nothing fails here: " + reported);
+        }, retriesAnHourAway());
+        store(spool, relayed("now@one.test"), relayed("later@one.test"));
+
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> spool.count(QueueState.DEFERRED) == 1 && queue.idle());
+        String id = spool.ids(QueueState.DEFERRED).get(0);
+        assertThat(spool.envelope(QueueState.DEFERRED, id).recipients()).extracting(r -> r.recipient().address().localPart(), RecipientStatus::state)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("now", DeliveryState.DELIVERED),
+                        org.assertj.core.groups.Tuple.tuple("later", DeliveryState.DEFERRED));
     }
 
     /**
