@@ -29,53 +29,73 @@ import org.slf4j.LoggerFactory;
  * delivered when every mailbox it leads to holds one (written now or in an earlier attempt), else
  * deferred, with its route narrowed to the mailboxes still missing, and retried like any
  * deferred mail. A recipient leading to a mailbox whose write failed in this attempt is deferred
- * too, without a second try now.
+ * too, without a second try now. A recipient whose every missing mailbox is over its quota fails
+ * (5.2.2).
  */
 public final class LocalDeliveryAgent implements DeliveryAgent {
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalDeliveryAgent.class);
 
-    private final Maildir maildir;
+    private final MailboxWriter maildir;
 
     public LocalDeliveryAgent(Maildir maildir) {
+        this(maildir::deliver);
+    }
+
+    LocalDeliveryAgent(MailboxWriter maildir) {
         this.maildir = maildir;
+    }
+
+    /** Writes one copy into a mailbox ({@link Maildir#deliver(String, String, byte[], Path, long)}); a test's own where it fails on purpose. */
+    @FunctionalInterface
+    interface MailboxWriter {
+        Path deliver(String domain, String mailbox, byte[] headers, Path text, long length) throws IOException;
     }
 
     @Override
     public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
         List<DeliveryResult> out = new ArrayList<>();
         Set<String> filled = mailboxesDelivered(envelope);
-        // Mailboxes whose write failed in this attempt: every recipient leading there waits for the retry.
-        Map<String, IOException> failed = new HashMap<>();
+        // Mailboxes whose write failed in this attempt: every recipient leading there waits for the retry (or fails).
+        Map<String, Problem> failed = new HashMap<>();
         for (RecipientStatus r : recipients) {
             if (!(r.recipient().route() instanceof Route.Local local)) {
                 throw new IllegalArgumentException(r.recipient().address() + " is not a local recipient");
             }
             List<String> missing = new ArrayList<>();
             List<String> problems = new ArrayList<>();
+            boolean allFull = true; // every mailbox still missing is over its quota (or the file size limit)
             for (String box : local.mailboxes()) {
                 String key = local.domain() + "/" + box;
                 if (filled.contains(key)) {
                     continue;
                 }
-                IOException earlier = failed.get(key);
-                if (earlier != null) {
-                    missing.add(box);
-                    problems.add(box + ": " + earlier.getMessage());
-                    continue;
+                Problem p = failed.get(key);
+                if (p == null) {
+                    try {
+                        Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
+                        filled.add(key); // only once the copy is on disk
+                        LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
+                        continue;
+                    } catch (IOException | RuntimeException | Error ex) {
+                        // any failure is this mailbox's: the copies already written stay counted (an Error
+                        // thrown out of here lost them all, and every mailbox got a second copy at the retry)
+                        p = new Problem(ex instanceof IOException ? ex.getMessage() : ex.toString(), full(ex));
+                        failed.put(key, p);
+                        if (!(ex instanceof IOException)) {
+                            LOG.error("{}: writing to the mailbox {}/{} failed", envelope.id(), local.domain(), box, ex);
+                        }
+                    }
                 }
-                try {
-                    Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
-                    filled.add(key); // only once the copy is on disk
-                    LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
-                } catch (IOException ex) {
-                    failed.put(key, ex);
-                    missing.add(box);
-                    problems.add(box + ": " + ex.getMessage());
-                }
+                missing.add(box);
+                problems.add(box + ": " + p.text());
+                allFull &= p.full();
             }
             if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
+            } else if (allFull) {
+                // Postfix's local and Dovecot's LDA bounce at once (5.2.2) rather than retry into a full mailbox for days
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.MAILBOX_FULL, "mailbox full: " + String.join("; ", problems)));
             } else {
                 // Only the mailboxes still without a copy stay on the recipient's route, so the retry
                 // writes to those and the mailboxes already served get no second copy.
@@ -84,6 +104,25 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
         }
         return out;
+    }
+
+    /** Why a mailbox's write failed, and whether for its quota. */
+    private record Problem(String text, boolean full) {}
+
+    /**
+     * Over the mailbox owner's disk quota (EDQUOT) or the file size limit (EFBIG): a permanent
+     * failure for that mailbox, as Postfix's local and Dovecot's LDA treat them (5.2.2). The JDK
+     * tells these errors only by the system's message text. A full file system (ENOSPC) is the
+     * host's trouble and is retried.
+     */
+    private static boolean full(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (m.contains("Disk quota exceeded") || m.contains("File too large")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

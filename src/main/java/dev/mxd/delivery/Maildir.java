@@ -62,12 +62,25 @@ public final class Maildir {
     private final Ownership ownership;
     private final long pid = ProcessHandle.current().pid();
     private final AtomicLong deliveries = new AtomicLong();
+    private final DirectorySync sync;
+
+    /** fsync of a directory ({@link DurableFiles#syncDirectory}). */
+    @FunctionalInterface
+    interface DirectorySync {
+        void sync(Path directory) throws IOException;
+    }
 
     public Maildir(Path mailRoot, String hostname, Clock clock) {
         this(mailRoot, hostname, clock, Ownership.NONE);
     }
 
     public Maildir(Path mailRoot, String hostname, Clock clock, Ownership ownership) {
+        this(mailRoot, hostname, clock, ownership, DurableFiles::syncDirectory);
+    }
+
+    /** As above, with the directory fsync a test's own (one that fails, which no real disk does on demand). */
+    Maildir(Path mailRoot, String hostname, Clock clock, Ownership ownership, DirectorySync sync) {
+        this.sync = sync;
         this.mailRoot = mailRoot;
         // maildir(5): "/" and ":" in the host name are written as \057 and \072.
         this.host = hostname.replace("/", "\\057").replace(":", "\\072");
@@ -114,13 +127,26 @@ public final class Maildir {
             }
         }
 
+        /**
+         * Gives {@code path} itself away, never what it may have become: a link the mailbox owner
+         * put in its place (in a directory of theirs, between the create and this call) is
+         * changed, not its target, which could be any file root owns (lchown, not chown).
+         */
         void apply(Path path) throws IOException {
+            if (owner.isEmpty() && group.isEmpty()) {
+                return;
+            }
+            PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
             if (owner.isPresent()) {
-                Files.setOwner(path, owner.get());
+                view.setOwner(owner.get());
             }
             if (group.isPresent()) {
-                Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(group.get());
+                view.setGroup(group.get());
             }
+        }
+
+        boolean givesAway() {
+            return owner.isPresent() || group.isPresent();
         }
     }
 
@@ -277,7 +303,20 @@ public final class Maildir {
         } catch (IOException e) {
             LOG.warn("{}: cannot remove {} after its delivery to {} ({}); a second name only", dir, tmp, target, e.toString());
         }
-        DurableFiles.syncDirectory(target.getParent());
+        try {
+            sync.sync(target.getParent());
+        } catch (IOException notSynced) {
+            // Taken back out of new/, so that the retry the caller is told of writes the one copy; if even that fails,
+            // the copy a reader may already have seen stands as the delivery (a second one would be a duplicate).
+            try {
+                Files.delete(target);
+            } catch (IOException cannotUndo) {
+                LOG.warn("{}: {} is in new/ but its directory could not be synced ({}), nor the file taken back ({}); counted as"
+                        + " delivered", dir, target, notSynced.toString(), cannotUndo.toString());
+                return target;
+            }
+            throw notSynced;
+        }
         return target;
     }
 
@@ -313,7 +352,9 @@ public final class Maildir {
     private Path prepare(String domain, String mailbox) throws IOException {
         Path box = mailRoot.resolve(domain).resolve(mailbox);
         Path dir = box.resolve("Maildir");
+        List<Path> theirs = List.of(box.getParent(), box, dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur"));
         if (Files.isDirectory(dir.resolve("tmp")) && Files.isDirectory(dir.resolve("new")) && Files.isDirectory(dir.resolve("cur"))) {
+            refuseLinks(theirs);
             return dir;
         }
         // The mail root and the domain's directory too, when this delivery makes them: created root-owned with the
@@ -321,17 +362,37 @@ public final class Maildir {
         Files.createDirectories(mailRoot.getParent() == null ? mailRoot : mailRoot.getParent());
         for (Path d : List.of(mailRoot, box.getParent(), box, dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur"))) {
             try {
-                Files.createDirectory(d);
+                Files.createDirectory(d, PosixFilePermissions.asFileAttribute(DIRECTORY_MODE));
             } catch (FileAlreadyExistsException e) {
                 if (!Files.isDirectory(d)) {
                     throw e;
                 }
                 continue; // there already, or made by a concurrent delivery, which sets its mode
             }
-            Files.setPosixFilePermissions(d, DIRECTORY_MODE);
+            // the mode again without the umask, and the owner: on the directory itself, never through a link put in its place
+            Files.getFileAttributeView(d, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setPermissions(DIRECTORY_MODE);
             ownership.apply(d);
         }
+        refuseLinks(theirs);
         return dir;
+    }
+
+    /**
+     * With files given away, the mailbox owner owns the mailbox's directories (and the domain's,
+     * when mxd made it) and could put a symbolic link in place of one, leading mxd, as root, to
+     * write and give away files anywhere; so none of them may be a link then. Postfix's local
+     * avoids the question by writing as the recipient, which one JVM cannot do per delivery.
+     */
+    private void refuseLinks(List<Path> directories) throws IOException {
+        if (!ownership.givesAway()) {
+            return; // mxd writes as the mailbox owner, or as root into root's directories: nothing to gain by a link
+        }
+        for (Path d : directories) {
+            if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                throw new java.nio.file.FileSystemException(d.toString(), null, "not a directory (a symbolic link?): with"
+                        + " delivery.maildir-owner set, mxd follows no link in a mailbox its owner could change; make it a directory");
+            }
+        }
     }
 
     /** maildir(5): seconds, microseconds, process id and a counter make the name unique on this host. */

@@ -1,0 +1,196 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.Route;
+import dev.mxd.queue.DeliveryResult;
+import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What each mailbox of a local delivery ends with when a write fails in a way other than the
+ * usual I/O error: a bug or an Error half-way through an alias's mailboxes, a mailbox over its
+ * quota, a directory fsync that fails after the copy is visible, and, with files given away, a
+ * mailbox directory its owner replaced by a symbolic link.
+ */
+class MailboxWriteFailureTest {
+
+    @TempDir
+    Path dir;
+
+    /**
+     * An alias of three mailboxes whose second write ends in an unchecked exception: the first and
+     * third copies stay counted and the retry writes only the second. Before, the exception left
+     * the agent with no result at all, and the retry wrote all three again.
+     */
+    @Test
+    void aFailureOtherThanAnIoErrorKeepsTheCopiesAlreadyWritten() throws Exception {
+        Map<String, AtomicInteger> copies = new ConcurrentHashMap<>();
+        AtomicInteger calls = new AtomicInteger();
+        LocalDeliveryAgent agent = new LocalDeliveryAgent((domain, box, headers, text, length) -> {
+            if (box.equals("bob") && calls.incrementAndGet() == 1) {
+                throw new IllegalStateException("a bug, once");
+            }
+            copies.computeIfAbsent(box, k -> new AtomicInteger()).incrementAndGet();
+            return dir.resolve(box);
+        });
+        RecipientStatus team = pending("team@example.test", List.of("alice", "bob", "carol"));
+        Envelope e = envelope(team);
+
+        List<DeliveryResult> first = agent.deliver(e, text(), List.of(team));
+        assertThat(first.get(0)).isInstanceOf(DeliveryResult.Deferred.class);
+        DeliveryResult.Deferred deferred = (DeliveryResult.Deferred) first.get(0);
+        assertThat(deferred.detail()).contains("bob: java.lang.IllegalStateException: a bug, once");
+        assertThat(deferred.retryRoute()).contains(new Route.Local("example.test", List.of("bob")));
+
+        RecipientStatus retried = team.after(deferred, Instant.now());
+        assertThat(agent.deliver(envelope(retried), text(), List.of(retried)).get(0)).isInstanceOf(DeliveryResult.Delivered.class);
+        assertThat(copies).containsOnlyKeys("alice", "bob", "carol");
+        assertThat(copies.values()).as("one copy each").allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+    }
+
+    /**
+     * A mailbox over its owner's disk quota (EDQUOT; EFBIG alike) fails its recipient at once with
+     * 5.2.2, as Postfix's local and Dovecot's LDA do, instead of retrying for the queue's lifetime;
+     * a recipient that also leads to a mailbox that failed for another reason is retried.
+     */
+    @Test
+    void aMailboxOverItsQuotaFailsAtOnceWith522() throws Exception {
+        LocalDeliveryAgent agent = new LocalDeliveryAgent((domain, box, headers, text, length) -> {
+            switch (box) {
+                case "full" -> throw new FileSystemException(dir.resolve(box).toString(), null, "Disk quota exceeded");
+                case "big" -> throw new IOException("File too large");
+                case "broken" -> throw new IOException("Input/output error");
+                default -> {
+                    return dir.resolve(box);
+                }
+            }
+        });
+        RecipientStatus full = pending("full@example.test", List.of("full"));
+        RecipientStatus big = pending("big@example.test", List.of("big"));
+        RecipientStatus both = pending("both@example.test", List.of("full", "broken"));
+        List<DeliveryResult> results = agent.deliver(envelope(full, big, both), text(), List.of(full, big, both));
+
+        assertThat(results.get(0)).isInstanceOf(DeliveryResult.Failed.class);
+        assertThat(results.get(0).status()).isEqualTo(EnhancedStatus.MAILBOX_FULL);
+        assertThat(results.get(0).detail()).contains("mailbox full: full: ").contains("Disk quota exceeded");
+        assertThat(results.get(1)).isInstanceOf(DeliveryResult.Failed.class);
+        assertThat(results.get(1).status()).isEqualTo(EnhancedStatus.MAILBOX_FULL);
+        assertThat(results.get(2)).as("one of its mailboxes may take it later").isInstanceOf(DeliveryResult.Deferred.class);
+    }
+
+    /**
+     * The copy is in new/ when the fsync of new/ fails: it is taken back out and the delivery fails,
+     * so the retry writes the one copy. Before, the file stayed (a reader could see it) and the
+     * retry wrote a second one.
+     */
+    @Test
+    void aCopyWhoseDirectoryCannotBeSyncedIsTakenBackSoTheRetryWritesOne() throws Exception {
+        AtomicInteger syncs = new AtomicInteger();
+        Maildir m = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC(), Maildir.Ownership.NONE, d -> {
+            if (syncs.incrementAndGet() == 1) {
+                throw new IOException("Input/output error");
+            }
+        });
+        byte[] text = "Subject: x\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> m.deliver("example.test", "alice", new byte[0], text)).hasMessageContaining("Input/output error");
+        Path maildir = m.directory("example.test", "alice");
+        assertThat(listing(maildir.resolve("new"))).as("nothing left in new/").isEmpty();
+        assertThat(listing(maildir.resolve("tmp"))).isEmpty();
+
+        m.deliver("example.test", "alice", new byte[0], text);
+        assertThat(listing(maildir.resolve("new"))).as("the retry's one copy").hasSize(1);
+    }
+
+    /**
+     * With files given away (mxd as root, delivery.maildir-owner), the mailbox owner owns the
+     * mailbox's directories and could put a link to any directory in place of new/: mxd, as root,
+     * would write and give away files there. The delivery is refused and nothing is written there.
+     */
+    @Test
+    void aMailboxDirectoryReplacedByALinkIsRefusedWhenFilesAreGivenAway() throws Exception {
+        UserPrincipal me = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(System.getProperty("user.name"));
+        Maildir m = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC(), new Maildir.Ownership(Optional.of(me), Optional.empty()));
+        byte[] text = "Subject: x\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
+        m.deliver("example.test", "alice", new byte[0], text);
+        Path maildir = m.directory("example.test", "alice");
+        Path elsewhere = Files.createDirectory(dir.resolve("elsewhere"));
+        for (Path f : listing(maildir.resolve("new"))) {
+            Files.delete(f);
+        }
+        Files.delete(maildir.resolve("new"));
+        Files.createSymbolicLink(maildir.resolve("new"), elsewhere);
+
+        assertThatThrownBy(() -> m.deliver("example.test", "alice", new byte[0], text))
+                .isInstanceOf(FileSystemException.class).hasMessageContaining("symbolic link");
+        assertThat(listing(elsewhere)).isEmpty();
+        assertThat(listing(maildir.resolve("tmp"))).isEmpty();
+
+        // Without files given away the operator's own links are followed as before.
+        Maildir plain = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC());
+        plain.deliver("example.test", "alice", new byte[0], text);
+        assertThat(listing(elsewhere)).hasSize(1);
+    }
+
+    /**
+     * Giving a file away changes the file named, never the target of a link put in its place (the
+     * mailbox owner can swap a new file in tmp/ for a link to /etc/shadow between its creation and
+     * the chown). Needs root, as giving files away does.
+     */
+    @Test
+    void givingAwayALinkLeavesItsTargetAlone() throws Exception {
+        Assumptions.assumeTrue(((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0, "needs root");
+        Maildir.Ownership nobody = Maildir.Ownership.of(Optional.of("nobody"), Optional.empty());
+        Path target = Files.writeString(dir.resolve("roots-file"), "secret");
+        Path link = Files.createSymbolicLink(dir.resolve("link"), target);
+        nobody.apply(link);
+        assertThat(Files.getOwner(target, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName()).isEqualTo("root");
+        assertThat(Files.getOwner(link, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName()).isEqualTo("nobody");
+    }
+
+    private static List<Path> listing(Path d) throws IOException {
+        try (var s = Files.list(d)) {
+            return new ArrayList<>(s.toList());
+        }
+    }
+
+    private Path text() throws IOException {
+        return Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static RecipientStatus pending(String address, List<String> mailboxes) {
+        Recipient r = new Recipient(Mailbox.parse(address), RcptParameters.NONE, new Route.Local("example.test", mailboxes));
+        return new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
+    }
+
+    private Envelope envelope(RecipientStatus... recipients) throws IOException {
+        return new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(recipients),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text()));
+    }
+}
