@@ -52,11 +52,13 @@ public final class MxResolver {
     }
 
     /**
-     * This resolver for a next hop on another port than the one the policy's local addresses were
-     * counted for (a relay host at {@code [host]:10025}): a server there is not this one.
+     * This resolver for a next hop on another port than the one the policy's local names and
+     * addresses were counted for (a relay host at {@code [localhost]:10025}, a content filter or a
+     * second MTA on this machine): a server there is not this one, whatever name or address it has.
      */
     public MxResolver onOtherPort() {
-        return policy.localAddresses().isEmpty() ? this : new MxResolver(dns, policy.withLocalAddresses(java.util.Set.of()), random);
+        return policy.localAddresses().isEmpty() && policy.localNames().isEmpty() ? this
+                : new MxResolver(dns, policy.withLocalAddresses(java.util.Set.of()).withLocalNames(List.of()), random);
     }
 
     public DnsClient dns() {
@@ -101,7 +103,7 @@ public final class MxResolver {
         if (policy.localNames().contains(domain.ascii())) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
-        Addresses found = addressesOf(toName(domain.ascii()), dns.deadline());
+        Addresses found = isLocalhost(domain.ascii()) ? loopback() : addressesOf(toName(domain.ascii()), dns.deadline());
         if (local(found.addresses).isPresent()) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings);
         }
@@ -112,6 +114,43 @@ public final class MxResolver {
         return new MxOutcome.TemporaryFailure(domain, "no address for " + domain.ascii() + ": " + found.emptyReason(domain.ascii()),
                 found.temporaryFailure != null ? EnhancedStatus.DNS_FAILURE : EnhancedStatus.UNABLE_TO_ROUTE, List.of(), warnings,
                 found.status());
+    }
+
+    private static final InetAddress LOOPBACK_V4 = loopbackAddress(new byte[] {127, 0, 0, 1});
+    private static final InetAddress LOOPBACK_V6 = loopbackAddress(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+
+    private static InetAddress loopbackAddress(byte[] octets) {
+        try {
+            return InetAddress.getByAddress(octets);
+        } catch (java.net.UnknownHostException impossible) { // only for a wrong length
+            throw new IllegalStateException(impossible);
+        }
+    }
+
+    /** RFC 6761 §6.3: localhost and the names under it are the loopback addresses, answered without asking DNS. */
+    private static boolean isLocalhost(String host) {
+        return host.equals("localhost") || host.endsWith(".localhost");
+    }
+
+    /** The loopback addresses, in the policy's address order. */
+    private Addresses loopback() {
+        Addresses out = new Addresses();
+        out.noSuchName = false;
+        AddressOrder order = policy.addressOrder();
+        InetAddress v4 = LOOPBACK_V4;
+        InetAddress v6 = LOOPBACK_V6;
+        if (order == AddressOrder.IPV4_FIRST || order == AddressOrder.IPV4_ONLY) {
+            out.addresses.add(v4);
+            if (order.wantsIpv6()) {
+                out.addresses.add(v6);
+            }
+        } else {
+            out.addresses.add(v6);
+            if (order.wantsIpv4()) {
+                out.addresses.add(v4);
+            }
+        }
+        return out;
     }
 
     /** RFC 5321 §5.1: no MX records, so the domain itself is the exchange, preference 0. */

@@ -262,4 +262,24 @@ class MxFailoverTest {
         assertThat(RemoteDeliveryAgent.plan(resolver, NextHop.Routing.BY_MX, 25, "pair.test").outcome())
                 .as("mx1 is this host by address: only better exchanges, and there is none").isInstanceOf(dev.mxd.dns.MxOutcome.LoopsToSelf.class);
     }
+
+    /**
+     * The same by name: a content filter or a second MTA on this machine at [localhost]:10025, or
+     * this host's own name on another port (directly or by its MX). Before, the name alone made
+     * it a loop and every relayed message was deferred until it expired.
+     */
+    @Test
+    void aRelayHostOnAnotherPortWithThisHostsNameIsNotALoop() throws Exception {
+        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY).withLocalNames(List.of("mx1.pair.test", "localhost")));
+        for (NextHop other : List.of(new NextHop.Host("mx1.pair.test", Optional.empty(), java.util.OptionalInt.of(10025)),
+                new NextHop.Host("localhost", Optional.empty(), java.util.OptionalInt.of(10025)),
+                new NextHop.ByMx("pair.test", java.util.OptionalInt.of(10025)))) {
+            assertThat(RemoteDeliveryAgent.plan(resolver, d -> Optional.of(other), 25, "pair.test").outcome()).as(other.toString())
+                    .isInstanceOf(dev.mxd.dns.MxOutcome.Routes.class);
+        }
+        NextHop same = new NextHop.Host("localhost", Optional.empty(), java.util.OptionalInt.empty());
+        assertThat(RemoteDeliveryAgent.plan(resolver, d -> Optional.of(same), 25, "pair.test").outcome())
+                .as("this host's name on its own port").isInstanceOf(dev.mxd.dns.MxOutcome.LoopsToSelf.class);
+    }
 }
