@@ -184,7 +184,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     record Plan(MxOutcome outcome, int port, Optional<NextHop> relay) {
         /** "every {hosts}": the words for the hosts tried, for deferral reasons and logs. */
         String hosts(String domain) {
-            return relay.map(r -> "address of the relay host " + r + " for " + domain).orElse("MX host of " + domain);
+            return relay.map(r -> r instanceof NextHop.Host h && h.host().equals(domain) ? "address " + domain
+                    : "address of the relay host " + r + " for " + domain).orElse("MX host of " + domain);
         }
     }
 
@@ -195,6 +196,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     /** The plan of {@code domain}'s mail: its next hop by {@code routing}, else its own MX hosts, on {@code defaultPort} unless the hop names one. */
     static Plan plan(MxResolver resolver, NextHop.Routing routing, int defaultPort, String domain) {
         Optional<NextHop> hop = routing.nextHop(domain);
+        if (hop.isEmpty() && domain.startsWith("[")) {
+            return literalPlan(resolver, defaultPort, domain);
+        }
         if (hop.isEmpty()) {
             return new Plan(resolver.resolve(domain), defaultPort, hop);
         }
@@ -210,6 +214,40 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                     .orElseGet(() -> hopResolver.resolveHost(host.host()));
         }
         return new Plan(outcome, port, hop);
+    }
+
+    /**
+     * Mail to an address literal ({@code bob@[192.0.2.1]}, RFC 5321 §4.1.3; a notice to such a
+     * sender) goes to that address, without DNS, as a relay host written {@code [address]} does
+     * (no MTA-STS or DANE, which need a name); one of this host's own addresses on the delivery
+     * port loops (5.4.6), as Postfix's smtp finds itself.
+     */
+    private static Plan literalPlan(MxResolver resolver, int port, String domain) {
+        java.net.InetAddress address = literalAddress(domain);
+        MailDomain named = new MailDomain(domain, domain.toLowerCase(java.util.Locale.ROOT));
+        if (resolver.policy().isLocal(address)) {
+            return new Plan(new MxOutcome.LoopsToSelf(named, domain, List.of(), List.of()), port, Optional.empty());
+        }
+        NextHop.Host hop = new NextHop.Host(domain, Optional.of(address), java.util.OptionalInt.empty());
+        return new Plan(new MxOutcome.Routes(named, true, List.of(new MxHost(0, domain, List.of(address), List.of())), List.of(), List.of()),
+                port, Optional.of(hop));
+    }
+
+    /** The IP address of {@code [192.0.2.1]} or {@code [IPv6:2001:db8::1]}, never by DNS; anything else is refused. */
+    static java.net.InetAddress literalAddress(String literal) {
+        String inner = literal.endsWith("]") ? literal.substring(1, literal.length() - 1) : "";
+        boolean v6 = inner.regionMatches(true, 0, "IPv6:", 0, 5);
+        String ip = v6 ? inner.substring(5) : inner;
+        boolean wellFormed = v6 ? ip.indexOf(':') >= 0 && ip.matches("[0-9A-Fa-f:.]+")
+                : ip.matches("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
+        try {
+            if (wellFormed) {
+                return java.net.InetAddress.getByName(ip); // a literal, as checked: parsed, no DNS question
+            }
+        } catch (java.net.UnknownHostException invalid) {
+            // as below
+        }
+        throw new IllegalArgumentException("'" + literal + "' is not an IPv4 or IPv6 address literal this host can deliver to");
     }
 
     /** The domain the recipients go to: the agent serves one relay domain per call. */

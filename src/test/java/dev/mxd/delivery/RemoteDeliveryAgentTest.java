@@ -87,8 +87,12 @@ class RemoteDeliveryAgentTest {
     }
 
     private List<RecipientStatus> deliverTo(RemoteDeliveryAgent agent, Mailbox sender, Mailbox recipient) throws Exception {
+        return deliverTo(agent, sender, recipient, "agent.test");
+    }
+
+    private List<RecipientStatus> deliverTo(RemoteDeliveryAgent agent, Mailbox sender, Mailbox recipient, String routeDomain) throws Exception {
         Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
-        Recipient r = new Recipient(recipient, RcptParameters.NONE, new Route.Relay("agent.test"));
+        Recipient r = new Recipient(recipient, RcptParameters.NONE, new Route.Relay(routeDomain));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
         Envelope e = new Envelope("Q1", Optional.of(sender), MailParameters.NONE, List.of(pending),
                 new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
@@ -126,6 +130,42 @@ class RemoteDeliveryAgentTest {
      * on quoted as it came; the client refused to build the transaction, so every attempt failed with an
      * exception until the message was held at its expiry, no notice sent.
      */
+    /**
+     * Mail to an address literal (RFC 5321 §4.1.3: bob@[127.0.0.1], taken from a trusted client, or a
+     * notice to a sender written so) goes to that address without DNS; the same address on this
+     * host's own delivery port loops (5.4.6), and a literal that is no IP address fails (5.1.2).
+     * Before, every such recipient failed with 5.1.2 "is an address literal, not a domain".
+     */
+    @Test
+    void mailToAnAddressLiteralGoesToThatAddress() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 literal.test ESMTP", List.of(), c -> null)) {
+            assertThat(deliverTo(agent(server.address().getPort(), hosts()), Mailbox.parse("a@x.test"),
+                    new Mailbox("bob", "[127.0.0.1]"), "[127.0.0.1]")).singleElement().satisfies(r -> {
+                        assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED);
+                        assertThat(r.remoteMta()).contains("[127.0.0.1][127.0.0.1]:" + server.address().getPort());
+                    });
+            assertThat(server.commands("RCPT")).containsExactly("RCPT TO:<bob@[127.0.0.1]>");
+
+            MxResolver self = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                    .withLocalAddresses(List.of(java.net.InetAddress.getByName("127.0.0.1"))));
+            HostStatusTable hosts = hosts();
+            RemoteDeliveryAgent toSelf = new RemoteDeliveryAgent(self, new RouteSelector(hosts, 5, server.address().getPort()), hosts,
+                    ClientSettings.defaults("mxd.test"), new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4),
+                    Clock.systemUTC(), NextHop.Routing.BY_MX);
+            assertThat(deliverTo(toSelf, Mailbox.parse("a@x.test"), new Mailbox("bob", "[127.0.0.1]"), "[127.0.0.1]"))
+                    .singleElement().satisfies(r -> {
+                        assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                        assertThat(r.status()).map(Object::toString).contains("5.4.6");
+                    });
+            assertThat(deliverTo(agent(server.address().getPort(), hosts()), Mailbox.parse("a@x.test"),
+                    new Mailbox("bob", "[tag:x]"), "[tag:x]")).singleElement().satisfies(r -> {
+                        assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                        assertThat(r.status()).map(Object::toString).contains("5.1.2");
+                    });
+            assertThat(server.messages).hasSize(1);
+        }
+    }
+
     @Test
     void aQuotedLocalPartWithASpaceIsSentQuoted() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(), c -> null)) {
