@@ -360,6 +360,7 @@ public final class Maildir {
         // The mail root and the domain's directory too, when this delivery makes them: created root-owned with the
         // umask's mode, they kept the owner's IMAP server (Dovecot as vmail) out of mail reported delivered.
         Files.createDirectories(mailRoot.getParent() == null ? mailRoot : mailRoot.getParent());
+        java.util.Set<Path> grown = new java.util.LinkedHashSet<>(); // directories that got a new entry here
         for (Path d : List.of(mailRoot, box.getParent(), box, dir, dir.resolve("tmp"), dir.resolve("new"), dir.resolve("cur"))) {
             try {
                 Files.createDirectory(d, PosixFilePermissions.asFileAttribute(DIRECTORY_MODE));
@@ -372,8 +373,14 @@ public final class Maildir {
             // the mode again without the umask, and the owner: on the directory itself, never through a link put in its place
             Files.getFileAttributeView(d, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setPermissions(DIRECTORY_MODE);
             ownership.apply(d);
+            grown.add(d.getParent());
         }
         refuseLinks(theirs);
+        // The new directories' own entries made durable too, before a copy in them is reported delivered: fsyncing
+        // new/ alone keeps its file, not new/ itself, on a file system that does not order them (POSIX does not).
+        for (Path parent : grown) {
+            sync.sync(parent);
+        }
         return dir;
     }
 

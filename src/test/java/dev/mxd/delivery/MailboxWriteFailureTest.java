@@ -114,7 +114,7 @@ class MailboxWriteFailureTest {
     void aCopyWhoseDirectoryCannotBeSyncedIsTakenBackSoTheRetryWritesOne() throws Exception {
         AtomicInteger syncs = new AtomicInteger();
         Maildir m = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC(), Maildir.Ownership.NONE, d -> {
-            if (syncs.incrementAndGet() == 1) {
+            if (d.endsWith("new") && syncs.incrementAndGet() == 1) { // the sync after the link, not the new directories'
                 throw new IOException("Input/output error");
             }
         });
@@ -126,6 +126,26 @@ class MailboxWriteFailureTest {
 
         m.deliver("example.test", "alice", new byte[0], text);
         assertThat(listing(maildir.resolve("new"))).as("the retry's one copy").hasSize(1);
+    }
+
+    /**
+     * A first delivery creates the mailbox's directories: the directory holding each new one is
+     * fsynced too before the copy counts, not new/ alone, so a power cut cannot lose a copy
+     * reported delivered along with the directory it was in. A second delivery syncs new/ only.
+     */
+    @Test
+    void theDirectoriesAFirstDeliveryCreatesAreSyncedInTheirParents() throws Exception {
+        List<Path> synced = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Path root = dir.resolve("mail");
+        Maildir m = new Maildir(root, "mx.test", Clock.systemUTC(), Maildir.Ownership.NONE, synced::add);
+        byte[] text = "Subject: x\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
+        m.deliver("example.test", "alice", new byte[0], text);
+        Path maildir = m.directory("example.test", "alice");
+        assertThat(synced).containsExactlyInAnyOrder(dir, root, root.resolve("example.test"), maildir.getParent(), maildir,
+                maildir.resolve("new"));
+        synced.clear();
+        m.deliver("example.test", "alice", new byte[0], text);
+        assertThat(synced).containsExactly(maildir.resolve("new"));
     }
 
     /**
