@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -58,9 +59,19 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
         Set<String> filled = mailboxesDelivered(envelope);
         // Mailboxes whose write failed in this attempt: every recipient leading there waits for the retry (or fails).
         Map<String, Problem> failed = new HashMap<>();
+        Set<String> deliveredTo = null; // the text's Delivered-To addresses, read when first needed
         for (RecipientStatus r : recipients) {
             if (!(r.recipient().route() instanceof Route.Local local)) {
                 throw new IllegalArgumentException(r.recipient().address() + " is not a local recipient");
+            }
+            if (deliveredTo == null) {
+                deliveredTo = deliveredTo(envelope, text);
+            }
+            if (deliveredTo.contains(r.recipient().address().toString().toLowerCase(Locale.ROOT))) {
+                // It was delivered here before and came back (a forwarder elsewhere, a redirect): Postfix's local bounces
+                // it as a loop, where each pass would add a copy until the hop limit.
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.ROUTING_LOOP, "mail forwarding loop for " + r.recipient().address()));
+                continue;
             }
             List<String> missing = new ArrayList<>();
             List<String> problems = new ArrayList<>();
@@ -104,6 +115,28 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
         }
         return out;
+    }
+
+    /**
+     * The addresses of the text's {@code Delivered-To} fields, lower case: the final deliveries it has
+     * been through, as this agent and Postfix's local add them. A text that cannot be read has none
+     * here (its delivery fails on it anyway).
+     */
+    private static Set<String> deliveredTo(Envelope envelope, Path text) {
+        Set<String> found = new HashSet<>();
+        try {
+            HeaderFields.any(text, field -> {
+                HeaderFields.value(field, "Delivered-To").ifPresent(v -> found.add(unbracketed(v).toLowerCase(Locale.ROOT)));
+                return false;
+            });
+        } catch (IOException e) {
+            LOG.warn("{}: cannot read the header for Delivered-To fields: {}", envelope.id(), e.toString());
+        }
+        return found;
+    }
+
+    private static String unbracketed(String address) {
+        return address.startsWith("<") && address.endsWith(">") ? address.substring(1, address.length() - 1).strip() : address;
     }
 
     /** Why a mailbox's write failed, and whether for its quota. */

@@ -1,0 +1,67 @@
+package dev.mxd.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mxd.mail.ClientInfo;
+import dev.mxd.mail.Recipient;
+import dev.mxd.mail.Route;
+import dev.mxd.queue.DeliveryResult;
+import dev.mxd.queue.DeliveryState;
+import dev.mxd.queue.Envelope;
+import dev.mxd.queue.RecipientStatus;
+import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.MailParameters;
+import dev.mxd.smtp.Mailbox;
+import dev.mxd.smtp.RcptParameters;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A message that already went through a final delivery to an address (its Delivered-To field, as
+ * this agent and Postfix's local add it) and comes back to that address (a forwarder elsewhere,
+ * a mail client's redirect) is a loop: the recipient fails with 5.4.6 and no copy is written, as
+ * Postfix's local does. Before, each pass added a copy, until the hop limit.
+ */
+class DeliveredToLoopTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aMessageBackAtAnAddressItWasDeliveredToFailsAsALoop() throws Exception {
+        Maildir maildir = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC());
+        LocalDeliveryAgent agent = new LocalDeliveryAgent(maildir);
+        Path text = Files.write(dir.resolve("text"), ("Received: from far.test\r\n"
+                + "delivered-to:\r\n <ALICE@Example.test>\r\n"
+                + "Delivered-To: carol@elsewhere.test\r\n"
+                + "Subject: forwarded back\r\n\r\nDelivered-To: bob@example.test\r\n").getBytes(StandardCharsets.US_ASCII));
+        RecipientStatus alice = pending("alice@example.test", "alice");
+        RecipientStatus bob = pending("bob@example.test", "bob");
+        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(alice, bob),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+
+        List<DeliveryResult> results = agent.deliver(e, text, List.of(alice, bob));
+
+        assertThat(results.get(0)).isInstanceOf(DeliveryResult.Failed.class);
+        assertThat(results.get(0).status()).isEqualTo(EnhancedStatus.ROUTING_LOOP);
+        assertThat(results.get(0).detail()).isEqualTo("mail forwarding loop for alice@example.test");
+        assertThat(Files.exists(maildir.directory("example.test", "alice"))).as("no copy for alice").isFalse();
+        assertThat(results.get(1)).as("a Delivered-To in the body is no field").isInstanceOf(DeliveryResult.Delivered.class);
+        try (var copies = Files.list(maildir.directory("example.test", "bob").resolve("new"))) {
+            assertThat(copies).hasSize(1);
+        }
+    }
+
+    private static RecipientStatus pending(String address, String mailbox) {
+        Recipient r = new Recipient(Mailbox.parse(address), RcptParameters.NONE, new Route.Local("example.test", List.of(mailbox)));
+        return new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
+    }
+}
