@@ -24,6 +24,8 @@ import java.util.stream.Collectors;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Master;
 import org.xbill.DNS.NSEC3Record;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.NameTooLongException;
 import org.xbill.DNS.RRSIGRecord;
@@ -237,6 +239,7 @@ public final class ServedZone {
         checkAliases(file, records, lines);
         List<String> warnings = new ArrayList<>(outside);
         warnings.addAll(mixedTtls(records, lines));
+        warnings.addAll(targetsWithoutAddress(origin, records, lines));
         try {
             return new ServedZone(file, new Zone(origin, records.toArray(new Record[0])), warnings);
         } catch (IOException e) {
@@ -254,7 +257,7 @@ public final class ServedZone {
         for (Record r : records) {
             if (r.getType() == Type.CNAME) {
                 Record before = aliases.putIfAbsent(r.getName(), r);
-                if (before != null) {
+                if (before != null && !before.rdataToString().equalsIgnoreCase(r.rdataToString())) { // the same one twice is one RRset (RFC 2181 §5)
                     throw aliasError(file, lines, r, r.getName() + " has a second CNAME (" + before.rdataToString() + " and "
                             + r.rdataToString() + "); an alias names one target (RFC 2181 §10.1)");
                 }
@@ -280,6 +283,36 @@ public final class ServedZone {
      * whole set at the lowest, as BIND and Knot do, so the zone loads, with a warning naming the set.
      * RRSIGs are left out: those covering different types share an owner and type and may differ.
      */
+    /**
+     * MX and NS records whose target is in this zone but is an alias (RFC 2181 §10.3 forbids it;
+     * strict senders skip such an exchange, mxd among them with --strict) or has no A or AAAA
+     * record here (no mail can reach it): warned about, as BIND's check-mx-cname and check-mx do
+     * by default. Targets outside the zone are other zones' business.
+     */
+    private static List<String> targetsWithoutAddress(Name origin, List<Record> records, RecordLines lines) {
+        Map<Name, java.util.Set<Integer>> types = new HashMap<>();
+        for (Record r : records) {
+            types.computeIfAbsent(r.getName(), k -> new java.util.HashSet<>()).add(r.getType());
+        }
+        List<String> out = new ArrayList<>();
+        for (Record r : records) {
+            Name target = r instanceof MXRecord mx ? mx.getTarget() : r instanceof NSRecord ns ? ns.getTarget() : null;
+            if (target == null || target.equals(Name.root) || !target.subdomain(origin)) {
+                continue; // a null MX (RFC 7505), or another zone's name
+            }
+            java.util.Set<Integer> at = types.getOrDefault(target, java.util.Set.of());
+            String problem = at.contains(Type.CNAME) ? "is an alias (CNAME), which an MX or NS target must not be (RFC 2181 §10.3);"
+                    + " name the host itself"
+                    : !at.contains(Type.A) && !at.contains(Type.AAAA) ? "has no A or AAAA record in this zone" : null;
+            if (problem != null) {
+                OptionalInt line = lines.lineOf(r);
+                out.add((line.isPresent() ? "line " + line.getAsInt() + ": " : "") + r.getName() + " " + Type.string(r.getType())
+                        + " " + target + " " + problem);
+            }
+        }
+        return out;
+    }
+
     private static List<String> mixedTtls(List<Record> records, RecordLines lines) {
         Map<List<Object>, List<Record>> sets = new LinkedHashMap<>();
         for (Record r : records) {
@@ -369,7 +402,11 @@ public final class ServedZone {
             Name name = labels == total ? qname : new Name(qname, total - labels);
             if (!names.contains(name)) {
                 Name closestEncloser = new Name(qname, total - labels + 1);
-                Map<Integer, RRset> wildcard = nodes.get(wildcardOf(closestEncloser));
+                Name star = wildcardOf(closestEncloser);
+                Map<Integer, RRset> wildcard = nodes.get(star);
+                if (wildcard == null && names.contains(star)) {
+                    return atNode(Map.of(), qname, type); // a wildcard that is an empty non-terminal: NODATA (RFC 4592 §4.9)
+                }
                 return wildcard == null ? new ZoneLookup.NxDomain() : atNode(wildcard, qname, type);
             }
             RRset ns = nodes.getOrDefault(name, Map.of()).get(Type.NS);

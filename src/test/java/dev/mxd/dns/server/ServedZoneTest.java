@@ -148,6 +148,32 @@ class ServedZoneTest {
         assertThat(srv().lookup(name("x.wild.srv.test."), Type.TXT)).isInstanceOf(ZoneLookup.NoData.class);
     }
 
+    /**
+     * RFC 4592 §4.9: a wildcard that exists only as an empty non-terminal (a.*.w has data, *.w has
+     * none) still matches, and gives NODATA, not NXDOMAIN; a CNAME written twice with the same
+     * target is one record (RFC 2181 §5), not an error; an MX or NS whose target in the zone is an
+     * alias or has no address is loaded with a warning naming its line, as BIND warns.
+     */
+    @Test
+    void edgesOfWildcardsAliasesAndTargets() throws Exception {
+        Path file = tmp.resolve("edge.test.zone");
+        Files.writeString(file, String.join("\n", "$ORIGIN edge.test.", "$TTL 60", "@ SOA ns1 admin ( 1 2 3 4 5 )",
+                "@ NS ns1", "ns1 A 127.0.0.1", "a.*.w A 192.0.2.1", "www CNAME ns1", "www CNAME ns1",
+                "@ MX 10 www", "@ MX 20 mx9", "@ MX 30 ns1", "@ MX 40 mail.elsewhere.test.", "") + "\n");
+        ServedZone zone = ServedZone.load(file);
+        assertThat(zone.lookup(name("foo.w.edge.test."), Type.A)).isInstanceOf(ZoneLookup.NoData.class);
+        assertThat(zone.lookup(name("x.y.w.edge.test."), Type.A)).as("below the wildcard's closest encloser too")
+                .isInstanceOf(ZoneLookup.NoData.class);
+        assertThat(zone.lookup(name("foo.edge.test."), Type.A)).isInstanceOf(ZoneLookup.NxDomain.class);
+        assertThat(zone.lookup(name("www.edge.test."), Type.CNAME)).isInstanceOf(ZoneLookup.Found.class);
+        assertThat(zone.warnings()).containsExactly(
+                "line 9: edge.test. MX www.edge.test. is an alias (CNAME), which an MX or NS target must not be (RFC 2181 §10.3);"
+                        + " name the host itself",
+                "line 10: edge.test. MX mx9.edge.test. has no A or AAAA record in this zone");
+        Files.writeString(file, Files.readString(file).replace("www CNAME ns1\nwww CNAME ns1", "www CNAME ns1\nwww CNAME mx9"));
+        assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOf(ZoneFileException.class).hasMessageContaining("second CNAME");
+    }
+
     @Test
     void wildcardDoesNotAnswerBelowAnotherExistingName() throws Exception {
         // closest encloser mx1.srv.test has no wildcard child; *.wild is not an ancestor's wildcard
@@ -230,7 +256,9 @@ class ServedZoneTest {
 
     @Test
     void zonesWithoutMixedTtlsHaveNoWarnings() throws Exception {
-        assertThat(srv().warnings()).isEmpty();
+        // srv.test's 60 exchangers of big.srv.test exist only to make a large answer: each warned about as addressless
+        assertThat(srv().warnings()).hasSize(60).allSatisfy(w -> assertThat(w).contains(" MX mail-exchanger-number-")
+                .endsWith(" has no A or AAAA record in this zone"));
         assertThat(ServedZone.load(ZONES.resolve("relative.test.zone")).warnings()).isEmpty();
     }
 }
