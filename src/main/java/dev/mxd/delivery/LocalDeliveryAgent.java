@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * delivered when every mailbox it leads to holds one (written now or in an earlier attempt), else
  * deferred, with its route narrowed to the mailboxes still missing, and retried like any
  * deferred mail. A recipient leading to a mailbox whose write failed in this attempt is deferred
- * too, without a second try now. A recipient whose every missing mailbox is over its quota fails
- * (5.2.2).
+ * too, without a second try now (4.2.2 when over the disk quota). A recipient whose every missing
+ * mailbox refused the message's size (EFBIG) fails (5.3.4).
  */
 public final class LocalDeliveryAgent implements DeliveryAgent {
 
@@ -75,7 +75,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
             List<String> missing = new ArrayList<>();
             List<String> problems = new ArrayList<>();
-            boolean allFull = true; // every mailbox still missing is over its quota (or the file size limit)
+            boolean allTooBig = true; // every mailbox still missing refused the message's size (EFBIG)
             for (String box : local.mailboxes()) {
                 String key = local.domain() + "/" + box;
                 if (filled.contains(key)) {
@@ -91,7 +91,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                     } catch (IOException | RuntimeException | Error ex) {
                         // any failure is this mailbox's: the copies already written stay counted (an Error
                         // thrown out of here lost them all, and every mailbox got a second copy at the retry)
-                        p = new Problem(ex instanceof IOException ? ex.getMessage() : ex.toString(), full(ex));
+                        p = new Problem(ex instanceof IOException ? ex.getMessage() : ex.toString(), says(ex, "File too large"));
                         failed.put(key, p);
                         if (!(ex instanceof IOException)) {
                             LOG.error("{}: writing to the mailbox {}/{} failed", envelope.id(), local.domain(), box, ex);
@@ -100,17 +100,21 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 }
                 missing.add(box);
                 problems.add(box + ": " + p.text());
-                allFull &= p.full();
+                allTooBig &= p.tooBig();
             }
             if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
-            } else if (allFull) {
-                // Postfix's local and Dovecot's LDA bounce at once (5.2.2) rather than retry into a full mailbox for days
-                out.add(DeliveryResult.Failed.of(EnhancedStatus.MAILBOX_FULL, "mailbox full: " + String.join("; ", problems)));
+            } else if (allTooBig) {
+                // larger than a file may be here (the file size limit): no retry will fit it, so the sender is told now
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.TOO_BIG, "message too big for the mailbox: " + String.join("; ", problems)));
             } else {
                 // Only the mailboxes still without a copy stay on the recipient's route, so the retry
                 // writes to those and the mailboxes already served get no second copy.
-                out.add(new DeliveryResult.Deferred(EnhancedStatus.LOCAL_ERROR, "maildir delivery failed: " + String.join("; ", problems),
+                // Over the disk quota: every mailbox is written as one user (delivery.maildir-owner or mxd's own), so the
+                // quota is the host's, as a full disk is, and retried (4.2.2), never bounced for one mailbox.
+                boolean quota = problems.stream().anyMatch(t -> t.contains("Disk quota exceeded"));
+                out.add(new DeliveryResult.Deferred(quota ? EnhancedStatus.MAILBOX_FULL : EnhancedStatus.LOCAL_ERROR,
+                        "maildir delivery failed: " + String.join("; ", problems),
                         Optional.empty(), Optional.empty(), false, Optional.of(new Route.Local(local.domain(), missing))));
             }
         }
@@ -139,19 +143,16 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
         return address.startsWith("<") && address.endsWith(">") ? address.substring(1, address.length() - 1).strip() : address;
     }
 
-    /** Why a mailbox's write failed, and whether for its quota. */
-    private record Problem(String text, boolean full) {}
+    /** Why a mailbox's write failed, and whether the message is larger than a file may be there. */
+    private record Problem(String text, boolean tooBig) {}
 
     /**
-     * Over the mailbox owner's disk quota (EDQUOT) or the file size limit (EFBIG): a permanent
-     * failure for that mailbox, as Postfix's local and Dovecot's LDA treat them (5.2.2). The JDK
-     * tells these errors only by the system's message text. A full file system (ENOSPC) is the
-     * host's trouble and is retried.
+     * Whether the error, or one it was caused by, has the system's text {@code text} (the JDK tells
+     * EFBIG and EDQUOT only by their strerror text, in the C locale's words).
      */
-    private static boolean full(Throwable e) {
+    private static boolean says(Throwable e, String text) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = String.valueOf(t.getMessage());
-            if (m.contains("Disk quota exceeded") || m.contains("File too large")) {
+            if (String.valueOf(t.getMessage()).contains(text)) {
                 return true;
             }
         }

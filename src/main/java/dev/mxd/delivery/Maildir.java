@@ -63,6 +63,8 @@ public final class Maildir {
     private final long pid = ProcessHandle.current().pid();
     private final AtomicLong deliveries = new AtomicLong();
     private final DirectorySync sync;
+    /** Files are given away by root: the mailbox owner owns the mailbox's directories and must not lead root elsewhere. */
+    private final boolean guardLinks;
 
     /** fsync of a directory ({@link DurableFiles#syncDirectory}). */
     @FunctionalInterface
@@ -81,6 +83,7 @@ public final class Maildir {
     /** As above, with the directory fsync a test's own (one that fails, which no real disk does on demand). */
     Maildir(Path mailRoot, String hostname, Clock clock, Ownership ownership, DirectorySync sync) {
         this.sync = sync;
+        this.guardLinks = ownership.givesAway() && runsAsRoot();
         this.mailRoot = mailRoot;
         // maildir(5): "/" and ":" in the host name are written as \057 and \072.
         this.host = hostname.replace("/", "\\057").replace(":", "\\072");
@@ -147,6 +150,14 @@ public final class Maildir {
 
         boolean givesAway() {
             return owner.isPresent() || group.isPresent();
+        }
+    }
+
+    private static boolean runsAsRoot() {
+        try {
+            return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue() == 0;
+        } catch (IOException | RuntimeException unknown) {
+            return true; // cannot tell: guard as if root
         }
     }
 
@@ -391,13 +402,18 @@ public final class Maildir {
      * avoids the question by writing as the recipient, which one JVM cannot do per delivery.
      */
     private void refuseLinks(List<Path> directories) throws IOException {
-        if (!ownership.givesAway()) {
+        if (!guardLinks) {
             return; // mxd writes as the mailbox owner, or as root into root's directories: nothing to gain by a link
         }
         for (Path d : directories) {
+            if (Files.isSymbolicLink(d) && ((Number) Files.getAttribute(d, "unix:uid", LinkOption.NOFOLLOW_LINKS)).intValue() == 0
+                    && Files.isDirectory(d)) {
+                continue; // root's own link (a domain on another disk, say): the operator's, not the mailbox owner's
+            }
             if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-                throw new java.nio.file.FileSystemException(d.toString(), null, "not a directory (a symbolic link?): with"
-                        + " delivery.maildir-owner set, mxd follows no link in a mailbox its owner could change; make it a directory");
+                throw new java.nio.file.FileSystemException(d.toString(), null, "not a directory (a symbolic link not owned by"
+                        + " root?): with delivery.maildir-owner set, mxd as root follows no link in a mailbox its owner could"
+                        + " have made; make it a directory, or a link owned by root");
             }
         }
     }

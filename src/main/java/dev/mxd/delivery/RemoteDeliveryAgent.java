@@ -225,8 +225,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private static Plan literalPlan(MxResolver resolver, int port, String domain) {
         java.net.InetAddress address = literalAddress(domain);
         MailDomain named = new MailDomain(domain, domain.toLowerCase(java.util.Locale.ROOT));
-        if (resolver.policy().isLocal(address)) {
+        if (resolver.policy().isLocal(address) || address.isAnyLocalAddress()) { // 0.0.0.0 and :: reach this host
             return new Plan(new MxOutcome.LoopsToSelf(named, domain, List.of(), List.of()), port, Optional.empty());
+        }
+        boolean v6 = address instanceof java.net.Inet6Address;
+        dev.mxd.dns.AddressOrder order = resolver.policy().addressOrder();
+        if (address.isMulticastAddress() || (v6 ? !order.wantsIpv6() : !order.wantsIpv4())) {
+            String why = address.isMulticastAddress() ? "is a multicast address, which takes no connection"
+                    : "is an IPv" + (v6 ? "6" : "4") + " address, and this host delivers over IPv" + (v6 ? "4" : "6") + " only (address-order)";
+            throw new IllegalArgumentException(domain + " " + why); // failed as a bad destination (5.1.2)
         }
         NextHop.Host hop = new NextHop.Host(domain, Optional.of(address), java.util.OptionalInt.empty());
         return new Plan(new MxOutcome.Routes(named, true, List.of(new MxHost(0, domain, List.of(address), List.of())), List.of(), List.of()),
@@ -238,7 +245,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         String inner = literal.endsWith("]") ? literal.substring(1, literal.length() - 1) : "";
         boolean v6 = inner.regionMatches(true, 0, "IPv6:", 0, 5);
         String ip = v6 ? inner.substring(5) : inner;
-        boolean wellFormed = v6 ? ip.indexOf(':') >= 0 && ip.matches("[0-9A-Fa-f:.]+")
+        boolean wellFormed = v6 ? ip.indexOf(':') >= 0 && ip.matches("[0-9A-Fa-f:][0-9A-Fa-f:.]*")
                 : ip.matches("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
         try {
             if (wellFormed) {

@@ -73,6 +73,9 @@ public final class MxResolver {
     public MxOutcome resolve(MailDomain domain) {
         Name name = toName(domain.ascii());
         List<String> warnings = new ArrayList<>();
+        if (isLocalhost(domain.ascii())) { // RFC 6761 §6.3: no MX for it, and its address is the loopback one, without DNS
+            return implicitMx(domain, name, warnings, dns.deadline(1), DnssecStatus.INSECURE);
+        }
         // Each question has its budget (dns.deadline; an exchange's AAAA and A questions share one), and the whole
         // resolution three: a zone that does not answer for the best exchange's addresses leaves the next exchange's
         // lookups their own time, and a domain with many such exchanges still ends (the ones left when the time is up
@@ -158,7 +161,7 @@ public final class MxResolver {
         if (policy.localNames().contains(domain.ascii())) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
         }
-        Addresses found = addressesOf(name, deadline);
+        Addresses found = isLocalhost(domain.ascii()) ? loopback() : addressesOf(name, deadline);
         DnssecStatus status = mxStatus.and(found.status());
         if (local(found.addresses).isPresent()) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);

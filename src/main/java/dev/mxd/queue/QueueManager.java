@@ -492,7 +492,7 @@ public final class QueueManager implements AutoCloseable {
                 }
             } catch (java.nio.file.NoSuchFileException gone) {
                 stranded.remove(id); // deleted by the operator meanwhile
-            } catch (IOException stillRefused) {
+            } catch (IOException | RuntimeException | Error stillRefused) { // the scan after this runs all the same
                 LOG.warn("{}: still cannot file it back from active/ ({}); trying again at the next scan", id, stillRefused.toString());
             }
         }

@@ -70,8 +70,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus NULL_MX = new EnhancedStatus(5, 1, 10);
     /** 5.3.4: message too big for the system. */
     public static final EnhancedStatus TOO_BIG = new EnhancedStatus(5, 3, 4);
-    /** 5.2.2 mailbox full (RFC 3463 §3.3): over the mailbox owner's quota, or the file size limit. */
-    public static final EnhancedStatus MAILBOX_FULL = new EnhancedStatus(5, 2, 2);
+    /** 4.2.2 mailbox full (RFC 3463 §3.3), for now: over the disk quota of the user mailboxes are written as. */
+    public static final EnhancedStatus MAILBOX_FULL = new EnhancedStatus(4, 2, 2);
     /** 5.4.6: routing loop detected (too many hops, or the best MX is this host). */
     public static final EnhancedStatus ROUTING_LOOP = new EnhancedStatus(5, 4, 6);
     /** 5.5.1: invalid command (bad sequence, protocol error). */

@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.UserPrincipal;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -76,12 +75,13 @@ class MailboxWriteFailureTest {
     }
 
     /**
-     * A mailbox over its owner's disk quota (EDQUOT; EFBIG alike) fails its recipient at once with
-     * 5.2.2, as Postfix's local and Dovecot's LDA do, instead of retrying for the queue's lifetime;
-     * a recipient that also leads to a mailbox that failed for another reason is retried.
+     * A message larger than a file may be in the mailbox (EFBIG) fails its recipient at once with
+     * 5.3.4: no retry fits it. Over the disk quota (EDQUOT) is retried with 4.2.2, never bounced:
+     * every mailbox is written as one user, so the quota is the host's, as a full disk is; and a
+     * recipient with another mailbox whose write failed otherwise is retried too.
      */
     @Test
-    void aMailboxOverItsQuotaFailsAtOnceWith522() throws Exception {
+    void aMessageTooBigForAMailboxFailsAndAFullQuotaIsRetried() throws Exception {
         LocalDeliveryAgent agent = new LocalDeliveryAgent((domain, box, headers, text, length) -> {
             switch (box) {
                 case "full" -> throw new FileSystemException(dir.resolve(box).toString(), null, "Disk quota exceeded");
@@ -94,14 +94,16 @@ class MailboxWriteFailureTest {
         });
         RecipientStatus full = pending("full@example.test", List.of("full"));
         RecipientStatus big = pending("big@example.test", List.of("big"));
-        RecipientStatus both = pending("both@example.test", List.of("full", "broken"));
+        RecipientStatus both = pending("both@example.test", List.of("big", "broken"));
         List<DeliveryResult> results = agent.deliver(envelope(full, big, both), text(), List.of(full, big, both));
 
-        assertThat(results.get(0)).isInstanceOf(DeliveryResult.Failed.class);
+        assertThat(results.get(0)).isInstanceOf(DeliveryResult.Deferred.class);
         assertThat(results.get(0).status()).isEqualTo(EnhancedStatus.MAILBOX_FULL);
-        assertThat(results.get(0).detail()).contains("mailbox full: full: ").contains("Disk quota exceeded");
+        assertThat(results.get(0).status().toString()).isEqualTo("4.2.2");
+        assertThat(results.get(0).detail()).contains("full: ").contains("Disk quota exceeded");
         assertThat(results.get(1)).isInstanceOf(DeliveryResult.Failed.class);
-        assertThat(results.get(1).status()).isEqualTo(EnhancedStatus.MAILBOX_FULL);
+        assertThat(results.get(1).status()).isEqualTo(EnhancedStatus.TOO_BIG);
+        assertThat(results.get(1).detail()).startsWith("message too big for the mailbox: big: File too large");
         assertThat(results.get(2)).as("one of its mailboxes may take it later").isInstanceOf(DeliveryResult.Deferred.class);
     }
 
@@ -151,12 +153,14 @@ class MailboxWriteFailureTest {
     /**
      * With files given away (mxd as root, delivery.maildir-owner), the mailbox owner owns the
      * mailbox's directories and could put a link to any directory in place of new/: mxd, as root,
-     * would write and give away files there. The delivery is refused and nothing is written there.
+     * would write and give away files there. Such a link (not owned by root) is refused and nothing
+     * is written there; a link root made (the operator's: a mailbox on another disk) is followed.
      */
     @Test
-    void aMailboxDirectoryReplacedByALinkIsRefusedWhenFilesAreGivenAway() throws Exception {
-        UserPrincipal me = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(System.getProperty("user.name"));
-        Maildir m = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC(), new Maildir.Ownership(Optional.of(me), Optional.empty()));
+    void aMailboxDirectoryReplacedByTheOwnersLinkIsRefusedWhenFilesAreGivenAway() throws Exception {
+        Assumptions.assumeTrue(((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0, "needs root");
+        Maildir.Ownership nobody = Maildir.Ownership.of(Optional.of("nobody"), Optional.empty());
+        Maildir m = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC(), nobody);
         byte[] text = "Subject: x\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
         m.deliver("example.test", "alice", new byte[0], text);
         Path maildir = m.directory("example.test", "alice");
@@ -165,17 +169,18 @@ class MailboxWriteFailureTest {
             Files.delete(f);
         }
         Files.delete(maildir.resolve("new"));
-        Files.createSymbolicLink(maildir.resolve("new"), elsewhere);
+        Path link = Files.createSymbolicLink(maildir.resolve("new"), elsewhere);
+        nobody.apply(link); // made by the mailbox owner
 
         assertThatThrownBy(() -> m.deliver("example.test", "alice", new byte[0], text))
-                .isInstanceOf(FileSystemException.class).hasMessageContaining("symbolic link");
+                .isInstanceOf(FileSystemException.class).hasMessageContaining("symbolic link not owned by root");
         assertThat(listing(elsewhere)).isEmpty();
         assertThat(listing(maildir.resolve("tmp"))).isEmpty();
 
-        // Without files given away the operator's own links are followed as before.
-        Maildir plain = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC());
-        plain.deliver("example.test", "alice", new byte[0], text);
-        assertThat(listing(elsewhere)).hasSize(1);
+        Files.getFileAttributeView(link, java.nio.file.attribute.PosixFileAttributeView.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                .setOwner(dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+        m.deliver("example.test", "alice", new byte[0], text);
+        assertThat(listing(elsewhere)).as("root's own link is followed").hasSize(1);
     }
 
     /**

@@ -274,12 +274,16 @@ class MxFailoverTest {
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY).withLocalNames(List.of("mx1.pair.test", "localhost")));
         for (NextHop other : List.of(new NextHop.Host("mx1.pair.test", Optional.empty(), java.util.OptionalInt.of(10025)),
                 new NextHop.Host("localhost", Optional.empty(), java.util.OptionalInt.of(10025)),
-                new NextHop.ByMx("pair.test", java.util.OptionalInt.of(10025)))) {
+                new NextHop.ByMx("pair.test", java.util.OptionalInt.of(10025)),
+                new NextHop.ByMx("localhost", java.util.OptionalInt.of(10025)))) {
             assertThat(RemoteDeliveryAgent.plan(resolver, d -> Optional.of(other), 25, "pair.test").outcome()).as(other.toString())
                     .isInstanceOf(dev.mxd.dns.MxOutcome.Routes.class);
         }
         NextHop same = new NextHop.Host("localhost", Optional.empty(), java.util.OptionalInt.empty());
         assertThat(RemoteDeliveryAgent.plan(resolver, d -> Optional.of(same), 25, "pair.test").outcome())
                 .as("this host's name on its own port").isInstanceOf(dev.mxd.dns.MxOutcome.LoopsToSelf.class);
+        assertThat(RemoteDeliveryAgent.plan(resolver.onOtherPort(), NextHop.Routing.BY_MX, 25, "localhost").outcome())
+                .as("localhost without DNS (RFC 6761): its loopback address").isInstanceOfSatisfying(dev.mxd.dns.MxOutcome.Routes.class,
+                        r -> assertThat(r.hosts().get(0).addresses()).extracting(java.net.InetAddress::getHostAddress).containsExactly("127.0.0.1"));
     }
 }

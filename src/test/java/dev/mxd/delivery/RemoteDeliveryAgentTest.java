@@ -126,11 +126,6 @@ class RemoteDeliveryAgentTest {
     }
 
     /**
-     * A quoted local part with a space or angle brackets (RFC 5321 §4.1.2), which the server accepts, goes
-     * on quoted as it came; the client refused to build the transaction, so every attempt failed with an
-     * exception until the message was held at its expiry, no notice sent.
-     */
-    /**
      * Mail to an address literal (RFC 5321 §4.1.3: bob@[127.0.0.1], taken from a trusted client, or a
      * notice to a sender written so) goes to that address without DNS; the same address on this
      * host's own delivery port loops (5.4.6), and a literal that is no IP address fails (5.1.2).
@@ -157,15 +152,25 @@ class RemoteDeliveryAgentTest {
                         assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
                         assertThat(r.status()).map(Object::toString).contains("5.4.6");
                     });
-            assertThat(deliverTo(agent(server.address().getPort(), hosts()), Mailbox.parse("a@x.test"),
-                    new Mailbox("bob", "[tag:x]"), "[tag:x]")).singleElement().satisfies(r -> {
-                        assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
-                        assertThat(r.status()).map(Object::toString).contains("5.1.2");
-                    });
+            assertThat(deliverTo(toSelf, Mailbox.parse("a@x.test"), new Mailbox("bob", "[0.0.0.0]"), "[0.0.0.0]"))
+                    .as("the unspecified address reaches this host").singleElement()
+                    .satisfies(r -> assertThat(r.status()).map(Object::toString).contains("5.4.6"));
+            for (String literal : List.of("[tag:x]", "[IPv6:::1]", "[224.0.0.1]")) { // the agent delivers over IPv4 only
+                assertThat(deliverTo(agent(server.address().getPort(), hosts()), Mailbox.parse("a@x.test"),
+                        new Mailbox("bob", literal), literal)).as(literal).singleElement().satisfies(r -> {
+                            assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                            assertThat(r.status()).map(Object::toString).contains("5.1.2");
+                        });
+            }
             assertThat(server.messages).hasSize(1);
         }
     }
 
+    /**
+     * A quoted local part with a space or angle brackets (RFC 5321 §4.1.2), which the server accepts, goes
+     * on quoted as it came; the client refused to build the transaction, so every attempt failed with an
+     * exception until the message was held at its expiry, no notice sent.
+     */
     @Test
     void aQuotedLocalPartWithASpaceIsSentQuoted() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(), c -> null)) {
