@@ -303,10 +303,10 @@ public final class DnsServer implements AutoCloseable {
                 packet.setLength(buffer.length);
                 udp.receive(packet); // a longer datagram is cut to the buffer and then fails to parse: FORMERR
                 InetSocketAddress client = (InetSocketAddress) packet.getSocketAddress();
-                // Every datagram with a query's header gets an answer (FORMERR at least), so the limit is
-                // applied before the work: an answer that would be dropped is not even built.
-                boolean query = packet.getLength() >= org.xbill.DNS.Header.LENGTH && (buffer[2] & 0x80) == 0;
-                ResponseRateLimiter.Verdict verdict = query ? rateLimiter.verdict(client.getAddress())
+                Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
+                // The limit counts identical answers (BIND's RRL): the answer is built first, to know what it is.
+                ResponseRateLimiter.Verdict verdict = answer.isPresent()
+                        ? rateLimiter.verdict(client.getAddress(), ResponseRateLimiter.responseKey(answer.get()))
                         : ResponseRateLimiter.Verdict.ANSWER;
                 if (verdict != ResponseRateLimiter.Verdict.ANSWER) {
                     limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())
@@ -316,7 +316,6 @@ public final class DnsServer implements AutoCloseable {
                         continue;
                     }
                 }
-                Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
                 if (answer.isPresent()) {
                     byte[] reply = verdict == ResponseRateLimiter.Verdict.SLIP ? QueryResponder.truncated(answer.get()) : answer.get();
                     udp.send(new DatagramPacket(reply, reply.length, client));

@@ -60,6 +60,33 @@ class ResponseRateLimiterTest {
     }
 
     @Test
+    void answersAreTheSameByNameAndTypeAndNxdomainByZone() throws Exception {
+        byte[] a1 = DnsServerTest.query("a.srv.test.", org.xbill.DNS.Type.A).toWire();
+        byte[] a1upper = DnsServerTest.query("A.SRV.test.", org.xbill.DNS.Type.A).toWire();
+        byte[] aaaa1 = DnsServerTest.query("a.srv.test.", org.xbill.DNS.Type.AAAA).toWire();
+        byte[] a2 = DnsServerTest.query("b.srv.test.", org.xbill.DNS.Type.A).toWire();
+        assertThat(ResponseRateLimiter.responseKey(a1)).isEqualTo(ResponseRateLimiter.responseKey(a1upper))
+                .isNotEqualTo(ResponseRateLimiter.responseKey(aaaa1)).isNotEqualTo(ResponseRateLimiter.responseKey(a2));
+        org.xbill.DNS.Message nx1 = DnsServerTest.query("x.srv.test.", org.xbill.DNS.Type.A);
+        org.xbill.DNS.Message nx2 = DnsServerTest.query("y.srv.test.", org.xbill.DNS.Type.MX);
+        org.xbill.DNS.Record soa = new org.xbill.DNS.SOARecord(org.xbill.DNS.Name.fromConstantString("srv.test."), org.xbill.DNS.DClass.IN,
+                60, org.xbill.DNS.Name.fromConstantString("ns.srv.test."), org.xbill.DNS.Name.fromConstantString("h.srv.test."), 1, 2, 3, 4, 5);
+        for (org.xbill.DNS.Message m : List.of(nx1, nx2)) {
+            m.getHeader().setRcode(org.xbill.DNS.Rcode.NXDOMAIN);
+            m.addRecord(soa, org.xbill.DNS.Section.AUTHORITY);
+        }
+        assertThat(ResponseRateLimiter.responseKey(nx1.toWire())).as("NXDOMAIN: by zone").isEqualTo(ResponseRateLimiter.responseKey(nx2.toWire()))
+                .isNotEqualTo(ResponseRateLimiter.responseKey(a1));
+        assertThat(ResponseRateLimiter.responseKey(new byte[] {1, 2, 3})).isNotZero();
+        ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(2, 0), now::get);
+        long k1 = ResponseRateLimiter.responseKey(a1);
+        long k2 = ResponseRateLimiter.responseKey(a2);
+        assertThat(List.of(l.verdict(ip("192.0.2.1"), k1), l.verdict(ip("192.0.2.1"), k1), l.verdict(ip("192.0.2.1"), k1)))
+                .containsExactly(Verdict.ANSWER, Verdict.ANSWER, Verdict.DROP);
+        assertThat(l.verdict(ip("192.0.2.1"), k2)).as("another answer to the same network").isEqualTo(Verdict.ANSWER);
+    }
+
+    @Test
     void offAnswersEverything() throws Exception {
         ResponseRateLimiter l = new ResponseRateLimiter(ResponseRateLimit.OFF, now::get);
         assertThat(ask(l, "192.0.2.1", 1_000)).containsOnly(Verdict.ANSWER);
