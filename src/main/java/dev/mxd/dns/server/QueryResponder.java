@@ -253,9 +253,10 @@ public final class QueryResponder {
             add(response, proof, Section.AUTHORITY, needAddresses, true);
         }
         // Additional section processing (RFC 1035 §3.3.9, §3.3.11): addresses the zone has for the named hosts, glue included.
+        boolean referral = !response.getHeader().getFlag(Flags.AA);
         for (Name host : needAddresses) {
             for (RRset set : zone.addresses(host)) {
-                if (dnssec) {
+                if (dnssec && !referral) { // a referral's glue is all added: render sets TC if it does not fit (RFC 9471)
                     addIfRoom(response, set.rrs(false), room);
                     addIfRoom(response, set.sigs(), room);
                 } else {
@@ -328,10 +329,19 @@ public final class QueryResponder {
      */
     private static byte[] render(Message response, int limit) {
         byte[] wire = response.toWire(limit);
-        if ((wire[2] & TC_BIT) == 0) {
+        if ((wire[2] & TC_BIT) == 0 && !(referral(response) && ((wire[10] & 0xFF) << 8 | (wire[11] & 0xFF))
+                < response.getSection(Section.ADDITIONAL).size())) {
             return wire;
         }
+        // RFC 9471 §3: a referral whose glue does not all fit is truncated, or the child could not be reached
         return truncatedCopy(response);
+    }
+
+    /** A referral: not authoritative, no answer, the child's NS records in the authority section. */
+    private static boolean referral(Message response) {
+        return !response.getHeader().getFlag(Flags.AA) && response.getRcode() == Rcode.NOERROR
+                && response.getSection(Section.ANSWER).isEmpty()
+                && response.getSection(Section.AUTHORITY).stream().anyMatch(r -> r.getType() == Type.NS);
     }
 
     /** Header, question and OPT of {@code response}, with TC set (RFC 2181 §9). */

@@ -11,6 +11,8 @@ import java.net.DatagramPacket;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -186,6 +188,33 @@ class DnsServerTest {
         assertThat(section(a, Section.AUTHORITY)).containsExactlyInAnyOrder(
                 "sub.srv.test. 300 IN NS ns.sub.srv.test.", "sub.srv.test. 300 IN NS ns.other.test.");
         assertThat(section(a, Section.ADDITIONAL)).containsExactly("ns.sub.srv.test. 300 IN A 127.0.0.54");
+    }
+
+    /**
+     * RFC 9471 §3: a referral whose in-domain glue does not all fit a plain 512-octet UDP answer is
+     * truncated (TC), so the resolver asks again over TCP and gets every glue record. Before, the
+     * glue that did not fit was left out without TC, and a child with long server names could not
+     * be reached.
+     */
+    @Test
+    void aReferralWhoseGlueDoesNotFitIsTruncated(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        StringBuilder zone = new StringBuilder("$ORIGIN glue.test.\n$TTL 300\n@ SOA ns hostmaster ( 1 2 3 4 5 )\n@ NS ns\nns A 127.0.0.53\n");
+        for (int i = 1; i <= 8; i++) {
+            String ns = "name-server-number-" + i + ".child";
+            zone.append("child NS ").append(ns).append('\n')
+                    .append(ns).append(" A 127.0.1.").append(i).append('\n')
+                    .append(ns).append(" AAAA fd00::").append(i).append('\n');
+        }
+        Path file = Files.writeString(dir.resolve("glue.test.zone"), zone.toString());
+        try (DnsServer server = DnsServer.start(new Zones(List.of(ServedZone.load(file))), new InetSocketAddress("127.0.0.1", 0),
+                DnsServer.Limits.defaults())) {
+            Message udp = WireClient.udp(server.address(), query("www.child.glue.test.", Type.A));
+            assertThat(udp.getHeader().getFlag(Flags.TC)).as("truncated over UDP").isTrue();
+            Message tcp = WireClient.tcp(server.address(), query("www.child.glue.test.", Type.A));
+            assertThat(tcp.getHeader().getFlag(Flags.TC)).isFalse();
+            assertThat(tcp.getSection(Section.AUTHORITY)).hasSize(8);
+            assertThat(tcp.getSection(Section.ADDITIONAL)).as("every glue record").hasSize(16);
+        }
     }
 
     @Test
