@@ -228,6 +228,24 @@ public final class ServedZone {
             }
         }
         records.removeIf(r -> !r.getName().subdomain(origin));
+        // An RRSIG whose records are gone (a signed zone edited by hand) would make an empty RRset, served as an
+        // answer without data and without the SOA (or, over NS, a zone cut): ignored with a warning, as unusable.
+        java.util.Set<List<Object>> covered = new java.util.HashSet<>();
+        for (Record r : records) {
+            if (r.getType() != Type.RRSIG) {
+                covered.add(List.of(r.getName(), r.getType()));
+            }
+        }
+        for (java.util.Iterator<Record> it = records.iterator(); it.hasNext(); ) {
+            Record r = it.next();
+            if (r instanceof org.xbill.DNS.RRSIGRecord sig && !covered.contains(List.of(r.getName(), sig.getTypeCovered()))) {
+                OptionalInt line = lines.lineOf(r);
+                outside.add((line.isPresent() ? "line " + line.getAsInt() + ": " : "") + r.getName() + " RRSIG over "
+                        + Type.string(sig.getTypeCovered()) + " covers no " + Type.string(sig.getTypeCovered())
+                        + " records; ignored (sign the zone again after editing it)");
+                it.remove();
+            }
+        }
         for (Record r : records) {
             if (r.getType() == Type.DNAME) {
                 // Serving it would take the rewriting of RFC 6672 §3.2 for every name below it; loaded and not applied,

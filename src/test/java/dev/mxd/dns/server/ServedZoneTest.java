@@ -174,6 +174,22 @@ class ServedZoneTest {
         assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOf(ZoneFileException.class).hasMessageContaining("second CNAME");
     }
 
+    /**
+     * An RRSIG left behind by a hand edit of a signed zone (its A records removed) is ignored with a
+     * warning: it made an empty RRset, answered as data with no record and no SOA.
+     */
+    @Test
+    void anRrsigWithoutItsRecordsIsIgnoredWithAWarning() throws Exception {
+        Path file = tmp.resolve("orphan.test.zone");
+        Files.writeString(file, String.join("\n", "$ORIGIN orphan.test.", "$TTL 60", "@ SOA ns1 admin ( 1 2 3 4 5 )",
+                "@ NS ns1", "ns1 A 127.0.0.1",
+                "www RRSIG A 13 3 60 20300101000000 20200101000000 12345 orphan.test. AAAA", "") + "\n");
+        ServedZone zone = ServedZone.load(file);
+        assertThat(zone.lookup(name("www.orphan.test."), Type.A)).isInstanceOf(ZoneLookup.NxDomain.class);
+        assertThat(zone.warnings()).containsExactly("line 6: www.orphan.test. RRSIG over A covers no A records; ignored"
+                + " (sign the zone again after editing it)");
+    }
+
     @Test
     void wildcardDoesNotAnswerBelowAnotherExistingName() throws Exception {
         // closest encloser mx1.srv.test has no wildcard child; *.wild is not an ancestor's wildcard
