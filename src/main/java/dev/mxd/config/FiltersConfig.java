@@ -11,8 +11,8 @@ import java.util.Optional;
  * <pre>
  * filters:
  *   clamd: {address: "127.0.0.1:3310", stream-max-length: 25M}   # or "unix:/run/clamav/clamd.ctl"
- *   spamd: {address: "127.0.0.1:783", user: mxd}
- *   rspamd: {url: "http://127.0.0.1:11333"}
+ *   spamd: {address: "127.0.0.1:783", user: mxd, max-size: 500K}
+ *   rspamd: {url: "http://127.0.0.1:11333", max-size: 50M}
  *   timeout: 30s
  *   on-error: tempfail          # tempfail | accept
  *   on-too-large: accept        # accept | reject  (a message over clamd's stream-max-length)
@@ -29,14 +29,30 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
         public static final long DEFAULT_STREAM_MAX_LENGTH = 25L * 1024 * 1024;
     }
 
-    /** spamd's listener and the SpamAssassin user whose preferences apply. */
-    public record Spamd(EngineAddress address, String user) {
+    /**
+     * spamd's listener, the SpamAssassin user whose preferences apply, and the largest message it is
+     * sent: a larger one is accepted unscanned by spamd (marked skipped), as spamc passes it on.
+     */
+    public record Spamd(EngineAddress address, String user, long maxSize) {
         /** The user whose SpamAssassin preferences spamd applies (spamc sends the caller's name). */
         public static final String DEFAULT_USER = "mxd";
+        /** spamc's own default for -s: 500 KB. Spam is small; a large message only costs spamd time. */
+        public static final long DEFAULT_MAX_SIZE = 500L * 1024;
+
+        public Spamd(EngineAddress address, String user) {
+            this(address, user, DEFAULT_MAX_SIZE);
+        }
     }
 
-    /** Rspamd's normal worker, for example http://127.0.0.1:11333. */
-    public record Rspamd(URI url) {}
+    /** Rspamd's normal worker, for example http://127.0.0.1:11333, and the largest message it is sent (as for spamd). */
+    public record Rspamd(URI url, long maxSize) {
+        /** Rspamd's own max_message default: 50 MB. */
+        public static final long DEFAULT_MAX_SIZE = 50L * 1024 * 1024;
+
+        public Rspamd(URI url) {
+            this(url, DEFAULT_MAX_SIZE);
+        }
+    }
 
     /** An engine that is down, times out or answers nonsense. */
     public enum OnError {
@@ -81,15 +97,15 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
             return new Clamd(address(c, "127.0.0.1:3310"), c.size("stream-max-length").orElse(Clamd.DEFAULT_STREAM_MAX_LENGTH));
         });
         Optional<Spamd> spamd = m.map("spamd").map(c -> {
-            c.onlyKeys("address", "user");
+            c.onlyKeys("address", "user", "max-size");
             String user = c.string("user").orElse(Spamd.DEFAULT_USER);
             if (user.isBlank() || user.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
                 throw c.problem("user", c.at("user") + ": '" + user + "' must be a name without spaces");
             }
-            return new Spamd(address(c, "127.0.0.1:783"), user);
+            return new Spamd(address(c, "127.0.0.1:783"), user, c.size("max-size").orElse(Spamd.DEFAULT_MAX_SIZE));
         });
         Optional<Rspamd> rspamd = m.map("rspamd").map(c -> {
-            c.onlyKeys("url");
+            c.onlyKeys("url", "max-size");
             String url = c.required("url", "http://127.0.0.1:11333");
             URI uri;
             try {
@@ -100,7 +116,7 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
             if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
                 throw c.problem("url", c.at("url") + ": '" + url + "' must be an http:// URL with a host, like http://127.0.0.1:11333");
             }
-            return new Rspamd(uri);
+            return new Rspamd(uri, c.size("max-size").orElse(Rspamd.DEFAULT_MAX_SIZE));
         });
         return new FiltersConfig(clamd, spamd, rspamd, m.duration("timeout").orElse(DEFAULT_TIMEOUT),
                 m.choice("on-error", OnError.class).orElse(OnError.TEMPFAIL),

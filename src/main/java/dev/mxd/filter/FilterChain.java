@@ -58,8 +58,8 @@ public final class FilterChain {
     public static Map<Engine, ScanEngine> clients(FiltersConfig config, Duration timeout) {
         Map<Engine, ScanEngine> clients = new EnumMap<>(Engine.class);
         config.clamd().ifPresent(c -> clients.put(Engine.CLAMD, new ClamdClient(c.address(), timeout, c.streamMaxLength())));
-        config.spamd().ifPresent(c -> clients.put(Engine.SPAMD, new SpamdClient(c.address(), timeout, c.user())));
-        config.rspamd().ifPresent(c -> clients.put(Engine.RSPAMD, new RspamdClient(c.url(), timeout)));
+        config.spamd().ifPresent(c -> clients.put(Engine.SPAMD, new SpamdClient(c.address(), timeout, c.user(), c.maxSize())));
+        config.rspamd().ifPresent(c -> clients.put(Engine.RSPAMD, new RspamdClient(c.url(), timeout, c.maxSize())));
         return clients;
     }
 
@@ -176,7 +176,8 @@ public final class FilterChain {
                     skipped.add(u.engine() + " " + u.reason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
                 }
             } else if (r instanceof EngineResult.TooLarge t) {
-                if (config.onTooLarge() == FiltersConfig.OnTooLarge.REJECT) {
+                // on-too-large is for viruses: a message too large to scan for spam is passed on unscanned, as spamc does
+                if (config.onTooLarge() == FiltersConfig.OnTooLarge.REJECT && t.engine() == Engine.CLAMD) {
                     candidates.add(new FilterVerdict.Reject(reply(552, EnhancedStatus.TOO_BIG, "Message too big to scan for viruses"), all));
                 } else {
                     skipped.add(t.engine() + " too large");

@@ -138,7 +138,8 @@ public final class FilteringStore implements MessageStore {
                     QuarantineEntry entry = quarantine.store(source, envelope, transaction.parameters(),
                             transaction.recipients().stream().map(r -> r.dsn()).toList(), q.reason(), q.results(),
                             clock.instant());
-                    LOG.info("{}: quarantined as {} ({}); not queued for delivery", id(), entry.id(), LogText.safe(q.reason()));
+                    LOG.info("{}: quarantined as {} ({}); not queued for delivery: {}", id(), entry.id(), LogText.safe(q.reason()),
+                            LogText.safe(whose(envelope)));
                 } catch (IOException | RuntimeException e) {
                     LOG.error("{}: cannot write to the quarantine {} ({}); answered 452 4.3.1", id(), quarantine.directory(), e.toString());
                     message.discard();
@@ -147,7 +148,8 @@ public final class FilteringStore implements MessageStore {
                 message.discard();
                 return new StoreOutcome.Stored(id());
             }
-            LOG.info("{}: discarded ({})", id(), LogText.safe(((FilterVerdict.Discard) verdict).reason()));
+            // the sender was told 250: the log is the only trace, so it says whose mail this was (as Postfix's DISCARD does)
+            LOG.info("{}: discarded ({}): {}", id(), LogText.safe(((FilterVerdict.Discard) verdict).reason()), LogText.safe(whose(envelope)));
             message.discard();
             return new StoreOutcome.Stored(id());
         }
@@ -176,6 +178,12 @@ public final class FilteringStore implements MessageStore {
                 return text.open();
             }
         };
+    }
+
+    /** from=<…>, to=<…>,<…>, client=IP, helo=NAME: whose message a discard or quarantine line speaks of. */
+    static String whose(ScanEnvelope e) {
+        return "from=<" + e.sender() + ">, to=" + String.join(",", e.recipients().stream().map(r -> "<" + r + ">").toList())
+                + e.client().map(a -> ", client=" + a.getHostAddress()).orElse("") + e.helo().map(h -> ", helo=" + h).orElse("");
     }
 
     static ScanEnvelope envelope(String id, Transaction t) {

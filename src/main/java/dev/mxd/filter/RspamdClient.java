@@ -59,9 +59,16 @@ public final class RspamdClient implements ScanEngine {
     private final boolean tls;
     private final String host;
     private final int port;
+    private final long maxSize;
 
     /** {@code baseUrl} as in the configuration, for example {@code http://127.0.0.1:11333}. */
     public RspamdClient(URI baseUrl, Duration timeout) {
+        this(baseUrl, timeout, Long.MAX_VALUE);
+    }
+
+    /** As above; a message over {@code maxSize} octets is not sent ({@link EngineResult.TooLarge}). */
+    public RspamdClient(URI baseUrl, Duration timeout, long maxSize) {
+        this.maxSize = maxSize;
         String base = baseUrl.toString();
         this.checkUri = URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/checkv2");
         this.timeout = timeout;
@@ -81,6 +88,9 @@ public final class RspamdClient implements ScanEngine {
 
     @Override
     public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
+        if (message.size() > maxSize) { // not sent, as for spamd
+            return new EngineResult.TooLarge(Engine.RSPAMD, message.size(), "over filters.rspamd.max-size " + maxSize);
+        }
         return exchange("POST", checkUri, requestHead(envelope, message.size()), message, this::answer, u -> u);
     }
 

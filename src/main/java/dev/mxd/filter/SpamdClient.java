@@ -39,14 +39,21 @@ public final class SpamdClient implements ScanEngine {
     private final EngineAddress address;
     private final Duration timeout;
     private final String user;
+    private final long maxSize;
 
     public SpamdClient(EngineAddress address, Duration timeout, String user) {
+        this(address, timeout, user, Long.MAX_VALUE);
+    }
+
+    /** As above; a message over {@code maxSize} octets is not sent ({@link EngineResult.TooLarge}). */
+    public SpamdClient(EngineAddress address, Duration timeout, String user, long maxSize) {
         if (user.isBlank() || user.chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
             throw new IllegalArgumentException("spamd user '" + user + "' must be a non-empty name without spaces");
         }
         this.address = address;
         this.timeout = timeout;
         this.user = user;
+        this.maxSize = maxSize;
     }
 
     @Override
@@ -57,6 +64,9 @@ public final class SpamdClient implements ScanEngine {
     @Override
     public EngineResult scan(MessageSource message, ScanEnvelope envelope) {
         long size = message.size();
+        if (size > maxSize) { // not sent: as spamc passes a message over its -s size on unprocessed
+            return new EngineResult.TooLarge(Engine.SPAMD, size, "over filters.spamd.max-size " + maxSize);
+        }
         EngineConnection c;
         try {
             c = EngineConnection.open(address, timeout);

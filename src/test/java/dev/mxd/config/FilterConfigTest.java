@@ -33,6 +33,19 @@ class FilterConfigTest {
     }
 
     @Test
+    void spamEnginesHaveAMaxSizeAsSpamcHas() throws Exception {
+        FiltersConfig defaults = FiltersConfig.fromMap(map("{'spamd': {'address': '127.0.0.1:783'}, 'rspamd': {'url': 'http://127.0.0.1:11333'}}"));
+        assertThat(defaults.spamd().orElseThrow().maxSize()).isEqualTo(500L * 1024);
+        assertThat(defaults.rspamd().orElseThrow().maxSize()).isEqualTo(50L * 1024 * 1024);
+        FiltersConfig set = FiltersConfig.fromMap(map("{'spamd': {'address': '127.0.0.1:783', 'max-size': '2M'},"
+                + " 'rspamd': {'url': 'http://127.0.0.1:11333', 'max-size': '1M'}}"));
+        assertThat(set.spamd().orElseThrow().maxSize()).isEqualTo(2L * 1024 * 1024);
+        assertThat(set.rspamd().orElseThrow().maxSize()).isEqualTo(1024L * 1024);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FiltersConfig.fromMap(map("{'spamd': {'address': '127.0.0.1:783', 'max-size': '0'}}")))
+                .hasMessageContaining("filters.spamd.max-size").hasMessageContaining("larger than zero");
+    }
+
+    @Test
     void unixSocketSizesAndAccept() throws Exception {
         FiltersConfig c = FiltersConfig.fromMap(map("{'clamd': {'address': 'unix:/run/clamav/clamd.ctl', 'stream-max-length': '100M'},"
                 + " 'timeout': '500ms', 'on-error': 'accept', 'on-too-large': 'reject'}"));

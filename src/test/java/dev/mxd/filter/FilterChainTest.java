@@ -180,6 +180,25 @@ class FilterChainTest {
         assertThat(((FilterVerdict.Accept) v).headers()).extracting(Object::toString).containsExactly("X-Mxd-Scan: skipped", "X-Mxd-Scan-Skipped: clamd too large");
     }
 
+    /**
+     * A message over spamd's max-size is passed on unscanned by spamd, as spamc does, even with
+     * on-too-large: reject, which is about viruses (clamd); a slow spam scan of a large message
+     * answered 451 at every retry until the sender bounced it.
+     */
+    @Test
+    void tooLargeForASpamEngineIsSkippedEvenWhereTooLargeForClamdIsRejected() {
+        FiltersConfig rejecting = new FiltersConfig(Optional.empty(), Optional.empty(), Optional.empty(), FiltersConfig.DEFAULT_TIMEOUT,
+                FiltersConfig.OnError.TEMPFAIL, FiltersConfig.OnTooLarge.REJECT);
+        EngineResult bigForSpamd = new EngineResult.TooLarge(Engine.SPAMD, 600_000, "over filters.spamd.max-size 512000");
+        DomainFilter spam = new DomainFilter(List.of(Engine.SPAMD), DomainFilter.VirusAction.REJECT, Optional.of(STEPS));
+        FilterVerdict v = FilterChain.decide(spam, List.of(bigForSpamd), rejecting);
+        assertThat(((FilterVerdict.Accept) v).headers()).extracting(Object::toString)
+                .containsExactly("X-Mxd-Scan: skipped", "X-Mxd-Scan-Skipped: spamd too large");
+        EngineResult bigForClamd = new EngineResult.TooLarge(Engine.CLAMD, 30_000_000, "over filters.clamd.stream-max-length 26214400");
+        assertThat(FilterChain.decide(new DomainFilter(List.of(Engine.CLAMD), DomainFilter.VirusAction.REJECT, Optional.empty()),
+                List.of(bigForClamd), rejecting)).isInstanceOf(FilterVerdict.Reject.class);
+    }
+
     @Test
     void verdictsAreCounted() {
         Map<Engine, ScanEngine> engines = Map.of(Engine.CLAMD, new Stand(EICAR, new ArrayList<>()));

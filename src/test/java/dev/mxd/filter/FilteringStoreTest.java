@@ -195,11 +195,17 @@ class FilteringStoreTest {
 
     @Test
     void virusDiscardedLeavesNothingAnywhere() throws Exception {
-        MessageStore.StoreOutcome o = send(store(DomainFilter.VirusAction.DISCARD, FiltersConfig.OnError.TEMPFAIL), to("example.test"),
-                "Subject: x\r\n\r\nVIRUS\r\n");
-        assertThat(o).isInstanceOf(MessageStore.StoreOutcome.Stored.class);
-        spoolIsEmpty();
-        assertThat(quarantine.list(0, 10).total()).isZero();
+        try (dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO)) {
+            MessageStore.StoreOutcome o = send(store(DomainFilter.VirusAction.DISCARD, FiltersConfig.OnError.TEMPFAIL), to("example.test"),
+                    "Subject: x\r\n\r\nVIRUS\r\n");
+            assertThat(o).isInstanceOf(MessageStore.StoreOutcome.Stored.class);
+            spoolIsEmpty();
+            assertThat(quarantine.list(0, 10).total()).isZero();
+            // the sender was told 250: the log line is the only trace, and says whose mail it was
+            String id = ((MessageStore.StoreOutcome.Stored) o).queueId();
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains(id + ": discarded (virus ")
+                    .containsPattern("from=<[^>]+>, to=<[^>]+@example.test>, client=[0-9.:a-f]+"));
+        }
     }
 
     @Test

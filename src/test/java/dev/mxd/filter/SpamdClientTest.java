@@ -92,4 +92,15 @@ class SpamdClientTest {
             assertThat(unavailable(r).reason()).isEqualTo(EngineResult.Reason.TIMEOUT);
         }
     }
+
+    /** Over max-size: not sent (nothing listens at the address), passed on as too large, as spamc does. */
+    @Test
+    void aMessageOverMaxSizeIsTooLargeWithoutConnecting() {
+        EngineResult r = new SpamdClient(EngineAddress.parse("127.0.0.1:1"), Duration.ofSeconds(1), "mxd", 10)
+                .scan(MessageSource.of(new byte[11]), ScanEnvelope.of("Q1", "a@x.test", java.util.List.of("b@example.test")));
+        assertThat(r).isEqualTo(new EngineResult.TooLarge(Engine.SPAMD, 11, "over filters.spamd.max-size 10"));
+        EngineResult rs = new RspamdClient(java.net.URI.create("http://127.0.0.1:1"), Duration.ofSeconds(1), 10)
+                .scan(MessageSource.of(new byte[11]), ScanEnvelope.of("Q1", "a@x.test", java.util.List.of("b@example.test")));
+        assertThat(rs).isEqualTo(new EngineResult.TooLarge(Engine.RSPAMD, 11, "over filters.rspamd.max-size 10"));
+    }
 }
