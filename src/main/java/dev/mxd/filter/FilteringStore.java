@@ -68,13 +68,63 @@ public final class FilteringStore implements MessageStore {
     public IncomingMessage begin(Transaction transaction) {
         IncomingMessage message = inner.begin(transaction);
         Map<String, DomainFilter> policies = new LinkedHashMap<>();
+        java.util.Set<Optional<DomainFilter>> distinct = new java.util.HashSet<>();
         for (Recipient r : transaction.recipients()) {
             String domain = domainOf(r.route());
             if (!policies.containsKey(domain)) {
-                filterOfDomain.apply(domain).ifPresent(f -> policies.put(domain, f));
+                Optional<DomainFilter> f = filterOfDomain.apply(domain);
+                distinct.add(f);
+                f.ifPresent(p -> policies.put(domain, p));
             }
         }
+        if (distinct.size() > 1) {
+            // RCPT let in only recipients whose domains filter alike (452 4.5.3 otherwise): a reload since then made
+            // them differ, and one verdict for all would apply one domain's (a discard, say) to another's recipients.
+            return new Diverged(message);
+        }
         return policies.isEmpty() ? message : new Filtered(message, transaction, List.copyOf(policies.values()));
+    }
+
+    /** A transaction whose recipients' filters no longer agree: taken to its end, then answered 451 so it is sent again. */
+    private static final class Diverged implements IncomingMessage {
+        private final IncomingMessage message;
+
+        Diverged(IncomingMessage message) {
+            this.message = message;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            message.write(b, off, len);
+        }
+
+        @Override
+        public String id() {
+            return message.id();
+        }
+
+        @Override
+        public ReceivedText text() throws IOException {
+            return message.text();
+        }
+
+        @Override
+        public StoreOutcome commit() {
+            message.discard();
+            LOG.info("{}: the recipients' filter settings changed (a reload) during the transaction; answered 451", id());
+            return new StoreOutcome.Failed(dev.mxd.smtp.SmtpReply.of(451, dev.mxd.smtp.EnhancedStatus.LOCAL_ERROR,
+                    "The filter settings changed during this transaction; send the message again"));
+        }
+
+        @Override
+        public StoreOutcome commit(TextRewrite rewrite) {
+            return commit();
+        }
+
+        @Override
+        public void discard() {
+            message.discard();
+        }
     }
 
     private static String domainOf(Route route) {

@@ -208,6 +208,26 @@ class FilteringStoreTest {
         }
     }
 
+    /**
+     * A reload between RCPT and DATA that makes the recipients' domains filter differently (one of
+     * them now discards viruses, the other does not filter): the transaction is answered 451, so
+     * it is sent again under the new settings. Before, the one verdict of the filtering domain
+     * applied to both, and the other domain's copy of a virus was discarded with it.
+     */
+    @Test
+    void filtersThatDivergedByAReloadDuringTheTransactionAreAnswered451() throws Exception {
+        FilteringStore s = store(DomainFilter.VirusAction.DISCARD, FiltersConfig.OnError.TEMPFAIL);
+        Transaction both = new Transaction(Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE,
+                List.of(new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Local("example.test", List.of("alice"))),
+                        new Recipient(Mailbox.parse("bob@other.test"), RcptParameters.NONE, new Route.Relay("other.test"))),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 40000), "client.test", true, false));
+        MessageStore.StoreOutcome o = send(s, both, "Subject: x\r\n\r\nVIRUS\r\n");
+        assertThat(o).isInstanceOfSatisfying(MessageStore.StoreOutcome.Failed.class,
+                f -> assertThat(f.reply().summary()).startsWith("451 4.3.0 The filter settings changed"));
+        spoolIsEmpty();
+        assertThat(quarantine.list(0, 10).total()).isZero();
+    }
+
     @Test
     void spamByThresholdsTagsQuarantinesOrRejects() throws Exception {
         FilteringStore s = store(DomainFilter.VirusAction.REJECT, FiltersConfig.OnError.TEMPFAIL);
