@@ -189,7 +189,7 @@ public final class FilteringStore implements MessageStore {
                             transaction.recipients().stream().map(r -> r.dsn()).toList(), q.reason(), q.results(),
                             clock.instant());
                     LOG.info("{}: quarantined as {} ({}); not queued for delivery: {}", id(), entry.id(), LogText.safe(q.reason()),
-                            LogText.safe(whose(envelope)));
+                            whose(envelope));
                 } catch (IOException | RuntimeException e) {
                     LOG.error("{}: cannot write to the quarantine {} ({}); answered 452 4.3.1", id(), quarantine.directory(), e.toString());
                     message.discard();
@@ -199,7 +199,7 @@ public final class FilteringStore implements MessageStore {
                 return new StoreOutcome.Stored(id());
             }
             // the sender was told 250: the log is the only trace, so it says whose mail this was (as Postfix's DISCARD does)
-            LOG.info("{}: discarded ({}): {}", id(), LogText.safe(((FilterVerdict.Discard) verdict).reason()), LogText.safe(whose(envelope)));
+            LOG.info("{}: discarded ({}): {}", id(), LogText.safe(((FilterVerdict.Discard) verdict).reason()), whose(envelope));
             message.discard();
             return new StoreOutcome.Stored(id());
         }
@@ -230,10 +230,17 @@ public final class FilteringStore implements MessageStore {
         };
     }
 
-    /** from=<…>, to=<…>,<…>, client=IP, helo=NAME: whose message a discard or quarantine line speaks of. */
+    /**
+     * client=IP, helo=NAME, from=<…>, to=<…>,<…>: whose message a discard or quarantine line speaks
+     * of; the client first, and each field made safe on its own, so that long addresses can cut
+     * only the recipients (the first 10 named, then how many more), never the client.
+     */
     static String whose(ScanEnvelope e) {
-        return "from=<" + e.sender() + ">, to=" + String.join(",", e.recipients().stream().map(r -> "<" + r + ">").toList())
-                + e.client().map(a -> ", client=" + a.getHostAddress()).orElse("") + e.helo().map(h -> ", helo=" + h).orElse("");
+        List<String> to = e.recipients();
+        String named = String.join(",", to.stream().limit(10).map(r -> "<" + LogText.safe(r) + ">").toList())
+                + (to.size() > 10 ? " (" + (to.size() - 10) + " more)" : "");
+        return e.client().map(a -> "client=" + a.getHostAddress() + ", ").orElse("") + e.helo().map(h -> "helo=" + LogText.safe(h) + ", ").orElse("")
+                + "from=<" + LogText.safe(e.sender()) + ">, to=" + named;
     }
 
     static ScanEnvelope envelope(String id, Transaction t) {

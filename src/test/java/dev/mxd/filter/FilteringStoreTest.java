@@ -204,7 +204,7 @@ class FilteringStoreTest {
             // the sender was told 250: the log line is the only trace, and says whose mail it was
             String id = ((MessageStore.StoreOutcome.Stored) o).queueId();
             assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains(id + ": discarded (virus ")
-                    .containsPattern("from=<[^>]+>, to=<[^>]+@example.test>, client=[0-9.:a-f]+"));
+                    .containsPattern("client=[0-9.:a-f]+, helo=[^,]+, from=<[^>]+>, to=<[^>]+@example.test>"));
         }
     }
 

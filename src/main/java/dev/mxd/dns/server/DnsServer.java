@@ -94,6 +94,10 @@ public final class DnsServer implements AutoCloseable {
     private final QueryResponder responder;
     private final Limits limits;
     private final ResponseRateLimiter rateLimiter;
+    /** All of one network's UDP answers together, at {@link #NETWORK_RATE_FACTOR} times the rate (BIND's all-per-second). */
+    private final ResponseRateLimiter networkLimiter;
+    /** How many kinds of answer one network may be sent at the full rate at once before all its answers are limited. */
+    static final int NETWORK_RATE_FACTOR = 8;
     private final ThrottledWarning limitedAnswers = new ThrottledWarning(log);
     private final ThrottledWarning udpErrors = new ThrottledWarning(log);
     /** One socket per address: a wildcard listen is served by a socket on each of this host's addresses. */
@@ -118,6 +122,9 @@ public final class DnsServer implements AutoCloseable {
         this.responder = responder;
         this.limits = limits;
         this.rateLimiter = new ResponseRateLimiter(limits.rateLimit(), System::nanoTime);
+        this.networkLimiter = new ResponseRateLimiter(limits.rateLimit().enabled()
+                ? new ResponseRateLimit(Math.min(1_000_000, limits.rateLimit().answersPerSecond() * NETWORK_RATE_FACTOR), limits.rateLimit().slip())
+                : ResponseRateLimit.OFF, System::nanoTime);
         this.udp = List.copyOf(udp);
         this.tcp = tcp;
         this.address = new InetSocketAddress(tcp.getInetAddress(), tcp.getLocalPort());
@@ -303,10 +310,21 @@ public final class DnsServer implements AutoCloseable {
                 packet.setLength(buffer.length);
                 udp.receive(packet); // a longer datagram is cut to the buffer and then fails to parse: FORMERR
                 InetSocketAddress client = (InetSocketAddress) packet.getSocketAddress();
+                // Every datagram with a query's header gets an answer (FORMERR at least). First a limit for all of a
+                // network's answers together, at a multiple of the rate, before any work: a flood from one network is
+                // not even answered. Then, once the answer is built, the limit for that kind of answer (BIND's RRL).
+                boolean query = packet.getLength() >= org.xbill.DNS.Header.LENGTH && (buffer[2] & 0x80) == 0;
+                ResponseRateLimiter.Verdict overall = query ? networkLimiter.verdict(client.getAddress())
+                        : ResponseRateLimiter.Verdict.ANSWER;
+                if (overall == ResponseRateLimiter.Verdict.DROP) {
+                    limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())
+                            + " are over the rate limit of " + limits.rateLimit().answersPerSecond() * NETWORK_RATE_FACTOR
+                            + " a second for all answers together: " + limitedFate(limits.rateLimit().slip()));
+                    continue;
+                }
                 Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
-                // The limit counts identical answers (BIND's RRL): the answer is built first, to know what it is.
-                ResponseRateLimiter.Verdict verdict = answer.isPresent()
-                        ? rateLimiter.verdict(client.getAddress(), ResponseRateLimiter.responseKey(answer.get()))
+                ResponseRateLimiter.Verdict verdict = overall != ResponseRateLimiter.Verdict.ANSWER ? overall
+                        : answer.isPresent() && query ? rateLimiter.verdict(client.getAddress(), responder.rateKey(answer.get()))
                         : ResponseRateLimiter.Verdict.ANSWER;
                 if (verdict != ResponseRateLimiter.Verdict.ANSWER) {
                     limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())

@@ -253,10 +253,11 @@ public final class QueryResponder {
             add(response, proof, Section.AUTHORITY, needAddresses, true);
         }
         // Additional section processing (RFC 1035 §3.3.9, §3.3.11): addresses the zone has for the named hosts, glue included.
-        boolean referral = !response.getHeader().getFlag(Flags.AA);
+        Name cut = response.getHeader().getFlag(Flags.AA) ? null : referralCut(response);
         for (Name host : needAddresses) {
             for (RRset set : zone.addresses(host)) {
-                if (dnssec && !referral) { // a referral's glue is all added: render sets TC if it does not fit (RFC 9471)
+                // a referral's in-domain glue is all added: render sets TC if it does not fit (RFC 9471 §3)
+                if (dnssec && !(cut != null && host.subdomain(cut))) {
                     addIfRoom(response, set.rrs(false), room);
                     addIfRoom(response, set.sigs(), room);
                 } else {
@@ -323,25 +324,91 @@ public final class QueryResponder {
     }
 
     /**
+     * What makes UDP answers the same for the response-rate limit, as BIND's and NSD's RRL classify
+     * them, so that varying the question cannot make every answer a new kind: an answer with data
+     * by its question's name and type, but one synthesised from a wildcard by the zone and type
+     * (random names under the wildcard are one kind); NODATA and NXDOMAIN by the zone (any type, any
+     * name); a referral by its zone cut; every error (REFUSED, FORMERR, BADVERS…) alike. Never 0.
+     */
+    long rateKey(byte[] answer) {
+        Message m;
+        try {
+            m = new Message(answer);
+        } catch (IOException notOurs) {
+            return kind("error", null, 0);
+        }
+        Record q = m.getQuestion();
+        int rcode = m.getRcode(); // with the OPT record's extended bits: BADVERS is an error
+        if (q == null || (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN)) {
+            return kind("error", null, 0);
+        }
+        List<Record> authority = m.getSection(Section.AUTHORITY);
+        Name apex = authority.stream().filter(r -> r.getType() == Type.SOA).map(Record::getName).findFirst().orElse(null);
+        if (rcode == Rcode.NXDOMAIN) {
+            return kind("nxdomain", apex, 0);
+        }
+        if (!m.getSection(Section.ANSWER).isEmpty()) {
+            Name name = q.getName();
+            Optional<ServedZone> zone = zones.zoneFor(name);
+            if (zone.isPresent() && !zone.get().exists(name)) {
+                return kind("wildcard", zone.get().origin(), q.getType());
+            }
+            return kind("data", name, q.getType());
+        }
+        if (apex != null) {
+            return kind("nodata", apex, 0);
+        }
+        Name cut = authority.stream().filter(r -> r.getType() == Type.NS).map(Record::getName).findFirst().orElse(null);
+        return cut != null ? kind("referral", cut, 0) : kind("error", null, 0);
+    }
+
+    private static long kind(String kind, Name name, int type) {
+        long h = kind.hashCode();
+        if (name != null) {
+            h = h * 0x9E3779B97F4A7C15L + name.toString().toLowerCase(java.util.Locale.ROOT).hashCode();
+        }
+        h = h * 31 + type;
+        return (h & Long.MAX_VALUE) | 1L << 61; // never 0
+    }
+
+    /**
      * dnsjava drops whole RRsets that do not fit: from the additional section silently, from the
      * answer or authority section with TC set (RFC 2181 §9). A TC answer is then sent as Knot sends
      * it: header, question and OPT only, since the client must ask again over TCP anyway.
      */
     private static byte[] render(Message response, int limit) {
         byte[] wire = response.toWire(limit);
-        if ((wire[2] & TC_BIT) == 0 && !(referral(response) && ((wire[10] & 0xFF) << 8 | (wire[11] & 0xFF))
-                < response.getSection(Section.ADDITIONAL).size())) {
+        if ((wire[2] & TC_BIT) == 0 && !glueLeftOut(response, wire)) {
             return wire;
         }
-        // RFC 9471 §3: a referral whose glue does not all fit is truncated, or the child could not be reached
+        // RFC 9471 §3: a referral whose in-domain glue does not all fit is truncated, or the child could not be reached
         return truncatedCopy(response);
     }
 
-    /** A referral: not authoritative, no answer, the child's NS records in the authority section. */
-    private static boolean referral(Message response) {
-        return !response.getHeader().getFlag(Flags.AA) && response.getRcode() == Rcode.NOERROR
-                && response.getSection(Section.ANSWER).isEmpty()
-                && response.getSection(Section.AUTHORITY).stream().anyMatch(r -> r.getType() == Type.NS);
+    /** The zone cut of a referral (not authoritative, no answer, NS records in the authority section), or null. */
+    private static Name referralCut(Message response) {
+        if (response.getHeader().getFlag(Flags.AA) || response.getRcode() != Rcode.NOERROR || !response.getSection(Section.ANSWER).isEmpty()) {
+            return null;
+        }
+        return response.getSection(Section.AUTHORITY).stream().filter(r -> r.getType() == Type.NS).map(Record::getName)
+                .findFirst().orElse(null);
+    }
+
+    /** Whether {@code wire} left out an address of a name server below a referral's cut (in-domain glue) that {@code response} has. */
+    private static boolean glueLeftOut(Message response, byte[] wire) {
+        Name cut = referralCut(response);
+        if (cut == null) {
+            return false;
+        }
+        long glue = response.getSection(Section.ADDITIONAL).stream().filter(r -> r.getName().subdomain(cut)).count();
+        if (glue == 0) {
+            return false;
+        }
+        try {
+            return new Message(wire).getSection(Section.ADDITIONAL).stream().filter(r -> r.getName().subdomain(cut)).count() < glue;
+        } catch (IOException ownAnswer) {
+            return true;
+        }
     }
 
     /** Header, question and OPT of {@code response}, with TC set (RFC 2181 §9). */

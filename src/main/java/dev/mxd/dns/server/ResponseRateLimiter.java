@@ -5,9 +5,9 @@ import java.net.InetAddress;
 import java.util.function.LongSupplier;
 
 /**
- * The state of {@link ResponseRateLimit}: one token bucket per client network and response
- * ({@link #responseKey}: identical answers, as BIND's RRL counts them, so that a resolver farm
- * asking many different names is not limited as one flood), in a table of
+ * The state of {@link ResponseRateLimit}: one token bucket per client network, or per client
+ * network and kind of answer ({@link QueryResponder#rateKey}, as BIND's and NSD's RRL count them,
+ * so that a resolver farm asking many different names is not limited as one flood), in a table of
  * fixed size so that a flood from many networks costs no more memory than one. Each bucket is
  * kept as the time its tokens would all be back (a "theoretical arrival time"): an answer is
  * allowed while that time is less than a second ahead, and each allowed answer pushes it on by
@@ -47,7 +47,7 @@ final class ResponseRateLimiter {
         return verdict(client, 0);
     }
 
-    /** The same for an answer of kind {@code response} ({@link #responseKey}): each kind has its own bucket. */
+    /** The same for an answer of kind {@code response} ({@link QueryResponder#rateKey}; 0: every answer alike): each kind its own bucket. */
     Verdict verdict(InetAddress client, long response) {
         if (!limit.enabled()) {
             return Verdict.ANSWER;
@@ -90,96 +90,6 @@ final class ResponseRateLimiter {
         due[victim] = now;
         limited[victim] = 0;
         return victim;
-    }
-
-    /**
-     * What makes answers the same for the limit, from the answer's wire form, as BIND's RRL groups
-     * them: an answer with data, or an empty one, by its question's name and type; NXDOMAIN by the
-     * zone (the owner of the SOA it carries), so that a flood of random names under one zone is one
-     * flood; an error (REFUSED, FORMERR, NOTIMP...) as one kind for the network. Never 0.
-     */
-    static long responseKey(byte[] answer) {
-        if (answer.length < 12) {
-            return 1;
-        }
-        int rcode = answer[3] & 0x0F;
-        int questions = ((answer[4] & 0xFF) << 8) | (answer[5] & 0xFF);
-        if ((rcode != 0 && rcode != 3) || questions != 1) {
-            return 2; // an error, or no question to tell it by
-        }
-        int at = 12;
-        long h = rcode == 3 ? 0x5A5AL : 0xA5A5L;
-        int end = skipName(answer, at);
-        if (end < 0 || end + 4 > answer.length) {
-            return 2;
-        }
-        int qtype = ((answer[end] & 0xFF) << 8) | (answer[end + 1] & 0xFF);
-        if (rcode == 3) { // NXDOMAIN: the zone, from the first authority record's owner (the SOA)
-            int answers = ((answer[6] & 0xFF) << 8) | (answer[7] & 0xFF);
-            int rr = end + 4;
-            for (int i = 0; i < answers && rr >= 0; i++) {
-                rr = skipRecord(answer, rr);
-            }
-            int authority = ((answer[8] & 0xFF) << 8) | (answer[9] & 0xFF);
-            if (rr < 0 || authority == 0) {
-                return 3; // NXDOMAIN without a SOA: one kind for the network
-            }
-            at = rr;
-        } else {
-            h = h * 31 + qtype;
-        }
-        h = hashName(answer, at, h);
-        return h == 0 ? 4 : h & Long.MAX_VALUE | 1L << 60;
-    }
-
-    /** A name's labels (compression pointers followed, at most 64 of them), lower case, into {@code h}. */
-    private static long hashName(byte[] m, int at, long h) {
-        for (int hops = 0; at < m.length && hops < 64; ) {
-            int len = m[at] & 0xFF;
-            if (len == 0) {
-                return h * 31 + 1;
-            }
-            if ((len & 0xC0) == 0xC0) {
-                if (at + 1 >= m.length) {
-                    return h;
-                }
-                at = ((len & 0x3F) << 8) | (m[at + 1] & 0xFF);
-                hops++;
-                continue;
-            }
-            for (int i = 1; i <= len && at + i < m.length; i++) {
-                int c = m[at + i] & 0xFF;
-                h = h * 31 + (c >= 'A' && c <= 'Z' ? c + 32 : c);
-            }
-            h = h * 31 + '.';
-            at += len + 1;
-        }
-        return h;
-    }
-
-    /** Where the name at {@code at} ends in the message (a pointer ends it), or -1 when it runs past the end. */
-    private static int skipName(byte[] m, int at) {
-        while (at < m.length) {
-            int len = m[at] & 0xFF;
-            if (len == 0) {
-                return at + 1;
-            }
-            if ((len & 0xC0) == 0xC0) {
-                return at + 2 <= m.length ? at + 2 : -1;
-            }
-            at += len + 1;
-        }
-        return -1;
-    }
-
-    /** Where the resource record at {@code at} ends, or -1. */
-    private static int skipRecord(byte[] m, int at) {
-        int end = skipName(m, at);
-        if (end < 0 || end + 10 > m.length) {
-            return -1;
-        }
-        int rdlength = ((m[end + 8] & 0xFF) << 8) | (m[end + 9] & 0xFF);
-        return end + 10 + rdlength <= m.length ? end + 10 + rdlength : -1;
     }
 
     /** The client's network as a number: the first 24 bits of IPv4, the first 56 of IPv6, and which family. */

@@ -16,6 +16,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -243,21 +245,53 @@ class DnsAbuseTest {
     }
 
     /**
-     * The limit counts identical answers, as BIND's RRL does: a resolver farm behind one /24 asking
-     * 60 different names at once gets all 60 answers (before: one bucket for every answer to the
-     * network, 20 and then drops, and its resolutions failed); the same answer 60 times is limited,
-     * and so are 60 different names that do not exist, which count as one answer, their zone's
-     * NXDOMAIN (a flood of random names under a zone).
+     * The limit counts identical answers, as BIND's and NSD's RRL do: a resolver farm behind one /24
+     * asking 60 different names at once gets all 60 answers (before: one bucket for every answer to
+     * the network, 20 and then drops, and its resolutions failed); the same answer 60 times is
+     * limited, and so is varying the question to make answers look new: names that do not exist
+     * (one NXDOMAIN of the zone), types a name does not have (one NODATA of the zone), names under
+     * a wildcard (its zone's), names below a zone cut (one referral). Past 8 times the rate of all
+     * of a network's answers together, they are not even built.
      */
     @Test
     void theLimitCountsIdenticalAnswersNotEveryAnswerToANetwork() throws Exception {
-        try (DnsServer server = start(new ResponseRateLimit(20, 0))) {
+        try (DnsServer server = startWithHosts(new ResponseRateLimit(20, 0))) {
             long start = System.nanoTime();
-            assertThat(burst(server.address(), i -> "host-" + i + ".wild.srv.test.")).as("60 different names").isEqualTo(60);
-            assertThat(burst(server.address(), i -> "mx1.srv.test.")).as("one name 60 times")
+            assertThat(burst(server.address(), i -> "host-" + i + ".many.test.", i -> Type.A, 60)).as("60 different names").isEqualTo(60);
+            assertThat(burst(server.address(), i -> "mx1.srv.test.", i -> Type.A, 60)).as("one name 60 times")
                     .isLessThanOrEqualTo(allowed(start)).isGreaterThanOrEqualTo(20);
-            assertThat(burst(server.address(), i -> "nothing-" + i + ".srv.test.")).as("60 names that do not exist")
+            assertThat(burst(server.address(), i -> "nothing-" + i + ".srv.test.", i -> Type.A, 60)).as("60 names that do not exist")
                     .isLessThanOrEqualTo(allowed(start)).isGreaterThanOrEqualTo(20);
+            assertThat(burst(server.address(), i -> "mx2.srv.test.", i -> 1000 + i, 60)).as("60 types the name does not have")
+                    .isLessThanOrEqualTo(allowed(start)).isGreaterThanOrEqualTo(20);
+            assertThat(burst(server.address(), i -> "host-" + i + ".wild.srv.test.", i -> Type.A, 60)).as("60 names under a wildcard")
+                    .isLessThanOrEqualTo(allowed(start)).isGreaterThanOrEqualTo(20);
+            assertThat(burst(server.address(), i -> "host-" + i + ".sub.srv.test.", i -> Type.A, 60)).as("60 names below a cut")
+                    .isLessThanOrEqualTo(allowed(start)).isGreaterThanOrEqualTo(20);
+        }
+        try (DnsServer server = startWithHosts(new ResponseRateLimit(2, 0))) {
+            long start = System.nanoTime();
+            // every answer of its own kind, but 2 x 8 a second for the network's answers together
+            int answered = burst(server.address(), i -> "host-" + i + ".many.test.", i -> Type.A, 60);
+            assertThat(answered).as("60 different names at 2 a second").isGreaterThanOrEqualTo(16)
+                    .isLessThanOrEqualTo(16 + (int) Math.ceil(16 * (System.nanoTime() - start) / 1e9) + 1);
+        }
+    }
+
+    /** A server for srv.test and many.test, whose host-0 … host-59 have an address each. */
+    static DnsServer startWithHosts(ResponseRateLimit rrl) throws Exception {
+        Path dir = Files.createTempDirectory("mxd-rrl");
+        StringBuilder zone = new StringBuilder("$ORIGIN many.test.\n$TTL 300\n@ SOA ns1 admin ( 1 2 3 4 5 )\n@ NS ns1\nns1 A 127.0.0.53\n");
+        for (int i = 0; i < 60; i++) {
+            zone.append("host-").append(i).append(" A 127.0.2.").append(i).append('\n');
+        }
+        Path file = Files.writeString(dir.resolve("many.test.zone"), zone.toString());
+        try {
+            return DnsServer.start(new Zones(List.of(ServedZoneTest.srv(), ServedZone.load(file))), new InetSocketAddress("127.0.0.1", 0),
+                    DnsServer.Limits.defaults().withRateLimit(rrl));
+        } finally {
+            Files.delete(file);
+            Files.delete(dir);
         }
     }
 
@@ -266,11 +300,12 @@ class DnsAbuseTest {
         return 20 + (int) Math.ceil(20 * (System.nanoTime() - start) / 1e9) + 1;
     }
 
-    /** Sends 60 A queries from FLOODER at once, then counts the answers that come within 500 ms of the last. */
-    private static int burst(InetSocketAddress server, java.util.function.IntFunction<String> name) throws IOException {
+    /** Sends {@code n} queries from FLOODER at once, then counts the answers that come within 500 ms of the last. */
+    private static int burst(InetSocketAddress server, java.util.function.IntFunction<String> name,
+                             java.util.function.IntUnaryOperator type, int n) throws IOException {
         try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(FLOODER, 0))) {
-            for (int i = 0; i < 60; i++) {
-                byte[] q = valid(name.apply(i), Type.A);
+            for (int i = 0; i < n; i++) {
+                byte[] q = valid(name.apply(i), type.applyAsInt(i));
                 s.send(new DatagramPacket(q, q.length, server));
             }
             s.setSoTimeout(500);

@@ -59,28 +59,33 @@ class ResponseRateLimiterTest {
         assertThat(ResponseRateLimiter.describe(ip("192.0.2.200"))).isEqualTo("192.0.2.0/24");
     }
 
+    /**
+     * What counts as the same answer (QueryResponder.rateKey, as BIND's and NSD's RRL classify):
+     * data by name and type (case folded); a wildcard's answers by zone and type, whatever the name;
+     * NODATA and NXDOMAIN by zone, whatever the name or type; a referral by its cut; errors alike.
+     */
     @Test
-    void answersAreTheSameByNameAndTypeAndNxdomainByZone() throws Exception {
-        byte[] a1 = DnsServerTest.query("a.srv.test.", org.xbill.DNS.Type.A).toWire();
-        byte[] a1upper = DnsServerTest.query("A.SRV.test.", org.xbill.DNS.Type.A).toWire();
-        byte[] aaaa1 = DnsServerTest.query("a.srv.test.", org.xbill.DNS.Type.AAAA).toWire();
-        byte[] a2 = DnsServerTest.query("b.srv.test.", org.xbill.DNS.Type.A).toWire();
-        assertThat(ResponseRateLimiter.responseKey(a1)).isEqualTo(ResponseRateLimiter.responseKey(a1upper))
-                .isNotEqualTo(ResponseRateLimiter.responseKey(aaaa1)).isNotEqualTo(ResponseRateLimiter.responseKey(a2));
-        org.xbill.DNS.Message nx1 = DnsServerTest.query("x.srv.test.", org.xbill.DNS.Type.A);
-        org.xbill.DNS.Message nx2 = DnsServerTest.query("y.srv.test.", org.xbill.DNS.Type.MX);
-        org.xbill.DNS.Record soa = new org.xbill.DNS.SOARecord(org.xbill.DNS.Name.fromConstantString("srv.test."), org.xbill.DNS.DClass.IN,
-                60, org.xbill.DNS.Name.fromConstantString("ns.srv.test."), org.xbill.DNS.Name.fromConstantString("h.srv.test."), 1, 2, 3, 4, 5);
-        for (org.xbill.DNS.Message m : List.of(nx1, nx2)) {
-            m.getHeader().setRcode(org.xbill.DNS.Rcode.NXDOMAIN);
-            m.addRecord(soa, org.xbill.DNS.Section.AUTHORITY);
-        }
-        assertThat(ResponseRateLimiter.responseKey(nx1.toWire())).as("NXDOMAIN: by zone").isEqualTo(ResponseRateLimiter.responseKey(nx2.toWire()))
-                .isNotEqualTo(ResponseRateLimiter.responseKey(a1));
-        assertThat(ResponseRateLimiter.responseKey(new byte[] {1, 2, 3})).isNotZero();
+    void answersAreTheSameByNameAndTypeButWildcardsNegativesAndReferralsByZoneOrCut() throws Exception {
+        QueryResponder r = new QueryResponder(new Zones(List.of(ServedZoneTest.srv())));
+        java.util.function.BiFunction<String, Integer, Long> key = (name, type) -> {
+            byte[] q = DnsServerTest.query(name, type).toWire();
+            return r.rateKey(r.respond(q, q.length, QueryResponder.Transport.UDP, new java.net.InetSocketAddress("127.0.0.1", 5300)).orElseThrow());
+        };
+        int a = org.xbill.DNS.Type.A;
+        assertThat(key.apply("mx1.srv.test.", a)).isEqualTo(key.apply("MX1.SRV.test.", a))
+                .isNotEqualTo(key.apply("mx2.srv.test.", a)).isNotEqualTo(key.apply("mx1.srv.test.", org.xbill.DNS.Type.AAAA));
+        assertThat(key.apply("one.wild.srv.test.", a)).as("wildcard answers").isEqualTo(key.apply("two.wild.srv.test.", a));
+        assertThat(key.apply("mx1.srv.test.", org.xbill.DNS.Type.TXT)).as("NODATA, any type")
+                .isEqualTo(key.apply("mx1.srv.test.", org.xbill.DNS.Type.CAA)).isEqualTo(key.apply("mx2.srv.test.", org.xbill.DNS.Type.TXT));
+        assertThat(key.apply("x.srv.test.", a)).as("NXDOMAIN, any name").isEqualTo(key.apply("y.srv.test.", org.xbill.DNS.Type.MX));
+        assertThat(key.apply("a.sub.srv.test.", a)).as("referrals by cut").isEqualTo(key.apply("b.sub.srv.test.", org.xbill.DNS.Type.MX));
+        assertThat(key.apply("outside.test.", a)).as("REFUSED").isEqualTo(r.rateKey(new byte[] {1, 2, 3}));
+        assertThat(java.util.stream.Stream.of(key.apply("mx1.srv.test.", a), key.apply("x.srv.test.", a),
+                key.apply("mx1.srv.test.", org.xbill.DNS.Type.TXT), key.apply("a.sub.srv.test.", a), key.apply("outside.test.", a)))
+                .doesNotHaveDuplicates().doesNotContain(0L);
         ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(2, 0), now::get);
-        long k1 = ResponseRateLimiter.responseKey(a1);
-        long k2 = ResponseRateLimiter.responseKey(a2);
+        long k1 = key.apply("mx1.srv.test.", a);
+        long k2 = key.apply("mx2.srv.test.", a);
         assertThat(List.of(l.verdict(ip("192.0.2.1"), k1), l.verdict(ip("192.0.2.1"), k1), l.verdict(ip("192.0.2.1"), k1)))
                 .containsExactly(Verdict.ANSWER, Verdict.ANSWER, Verdict.DROP);
         assertThat(l.verdict(ip("192.0.2.1"), k2)).as("another answer to the same network").isEqualTo(Verdict.ANSWER);
