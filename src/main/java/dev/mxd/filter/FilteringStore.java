@@ -85,11 +85,18 @@ public final class FilteringStore implements MessageStore {
         return policies.isEmpty() ? message : new Filtered(message, transaction, List.copyOf(policies.values()));
     }
 
-    /** A transaction whose recipients' filters no longer agree: taken to its end, then answered 451 so it is sent again. */
-    private static final class Diverged implements IncomingMessage {
-        private final IncomingMessage message;
+    private static String domainOf(Route route) {
+        if (route instanceof Route.Local l) {
+            return l.domain();
+        }
+        return ((Route.Relay) route).domain();
+    }
 
-        Diverged(IncomingMessage message) {
+    /** A message of the spool's, passed through: its text, id and discard; the subclass decides the commit. */
+    private abstract static class Passing implements IncomingMessage {
+        final IncomingMessage message;
+
+        Passing(IncomingMessage message) {
             this.message = message;
         }
 
@@ -106,6 +113,19 @@ public final class FilteringStore implements MessageStore {
         @Override
         public ReceivedText text() throws IOException {
             return message.text();
+        }
+
+        @Override
+        public void discard() {
+            message.discard();
+        }
+    }
+
+    /** A transaction whose recipients' filters no longer agree: taken to its end, then answered 451 so it is sent again. */
+    private static final class Diverged extends Passing {
+
+        Diverged(IncomingMessage message) {
+            super(message);
         }
 
         @Override
@@ -120,46 +140,18 @@ public final class FilteringStore implements MessageStore {
         public StoreOutcome commit(TextRewrite rewrite) {
             return commit();
         }
-
-        @Override
-        public void discard() {
-            message.discard();
-        }
-    }
-
-    private static String domainOf(Route route) {
-        if (route instanceof Route.Local l) {
-            return l.domain();
-        }
-        return ((Route.Relay) route).domain();
     }
 
     /** A message at least one of whose recipients' domains filters: scanned when its text has ended. */
-    private final class Filtered implements IncomingMessage {
+    private final class Filtered extends Passing {
 
-        private final IncomingMessage message;
         private final Transaction transaction;
         private final List<DomainFilter> policies;
 
         Filtered(IncomingMessage message, Transaction transaction, List<DomainFilter> policies) {
-            this.message = message;
+            super(message);
             this.transaction = transaction;
             this.policies = policies;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            message.write(b, off, len);
-        }
-
-        @Override
-        public String id() {
-            return message.id();
-        }
-
-        @Override
-        public ReceivedText text() throws IOException {
-            return message.text();
         }
 
         @Override
@@ -209,10 +201,6 @@ public final class FilteringStore implements MessageStore {
             throw new UnsupportedOperationException("the gateway filter decides how a message is rewritten; call commit()");
         }
 
-        @Override
-        public void discard() {
-            message.discard();
-        }
     }
 
     /** The store's text as the engines read it: each engine opens its own stream, nothing is copied. */
