@@ -224,7 +224,11 @@ public final class Quarantine {
                                   List<dev.mxd.smtp.RcptParameters> recipientDsn, String reason, List<String> verdicts, String id,
                                   Instant arrival) throws IOException {
         Path tmp = dir.resolve("tmp");
+        boolean made = !Files.isDirectory(dir);
         createPrivately(dir);
+        if (made) {
+            sync.fsync(dir.toAbsolutePath().getParent()); // the new quarantine/ itself, or the first entry could go with it
+        }
         Files.createDirectories(tmp);
         Path tmpText = tmp.resolve(id + ".eml");
         Path tmpMeta = tmp.resolve(id + ".json");

@@ -40,6 +40,18 @@ class QuarantineTest {
         return q.store(MessageSource.of(TEXT), env, "spam score 1003.7", results, arrival);
     }
 
+    /** The first entry creates quarantine/: its entry in the data directory is fsynced too, once; later entries sync quarantine/ only. */
+    @Test
+    void theFirstEntrySyncsTheNewQuarantineDirectoryInItsParent() throws Exception {
+        List<Path> synced = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Quarantine q = new Quarantine(dataDir, synced::add);
+        store(q, "Q1", Instant.parse("2026-11-26T05:23:00.123Z"));
+        assertThat(synced).containsExactly(dataDir.toAbsolutePath(), dataDir.resolve("quarantine"));
+        synced.clear();
+        store(q, "Q2", Instant.parse("2026-11-26T05:24:00.123Z"));
+        assertThat(synced).containsExactly(dataDir.resolve("quarantine"));
+    }
+
     @Test
     void storedEntryIsListedShownAndItsTextKept() throws Exception {
         Quarantine q = new Quarantine(dataDir);
