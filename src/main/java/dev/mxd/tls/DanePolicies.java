@@ -63,7 +63,15 @@ public final class DanePolicies implements TlsPolicies {
         if (routes.dnssec() != DnssecStatus.SECURE || !validating.getAsBoolean()) {
             return host -> new HostTls.Opportunistic(); // RFC 7672 §2.2.1: an insecure MX RRset may lead anywhere
         }
-        return this::forHost;
+        return host -> {
+            try {
+                return forHost(host);
+            } catch (IllegalArgumentException tooLong) { // _25._tcp. before a name of 247 or more octets: no TLSA name (§2.2)
+                return new HostTls.Unusable(EnhancedStatus.DNS_FAILURE, "no TLSA name for " + host.name() + ": " + tooLong.getMessage()
+                        + "; the host is not used", "tlsa-invalid",
+                        new HostTls.ReportedPolicy("tlsa", List.of(), List.of()));
+            }
+        };
     }
 
     /** The decision for one host of a secure MX RRset. */

@@ -51,7 +51,7 @@ public sealed interface StsRecord {
     /** Reads the TXT records' texts (each record's strings joined), as §3.1 says. */
     static StsRecord of(String domain, List<String> texts) {
         List<String> sts = texts.stream()
-                .filter(t -> t.matches("(?s)v=STSv1[ \t]*(;.*)?")) // §3.1: *WSP may come before the ';'
+                .filter(t -> t.matches("(?s)v=STSv1[ \t]*;.*")) // §3.1: *WSP may come before the ';', which must be there
                 .toList();
         if (sts.size() != 1) {
             return new Absent(sts.isEmpty() ? "no v=STSv1 record at _mta-sts." + domain

@@ -49,6 +49,17 @@ class DanePoliciesTest {
     private static final DnssecStatus S = DnssecStatus.SECURE;
     private static final DnssecStatus I = DnssecStatus.INSECURE;
 
+    /** A legal MX name too long for _25._tcp. before it (247-253 octets) has no TLSA name: the host is not used, no exception escapes (RFC 7672 §2.2). */
+    @Test
+    void anMxNameTooLongForItsTlsaNameIsUnusable() throws Exception {
+        String longName = String.join(".", "a".repeat(60), "b".repeat(60), "c".repeat(60), "d".repeat(60), "secure.test"); // 252 octets
+        DanePolicies dane = new DanePolicies(() -> true, h -> found(S), Clock.systemUTC());
+        MxHost host = new MxHost(10, longName, List.of(InetAddress.getByName("127.0.0.1")), List.of(), S);
+        MxOutcome.Routes routes = new MxOutcome.Routes(MailDomain.parse("secure.test"), false, List.of(host), List.of(), List.of(), S);
+        assertThat(dane.forDomain(new TlsPolicies.Destination("secure.test", false), routes).forHost(host))
+                .isInstanceOfSatisfying(HostTls.Unusable.class, u -> assertThat(u.reason()).startsWith("no TLSA name for "));
+    }
+
     @Test
     void secureUsableRecordsAuthenticate() throws Exception {
         HostTls d = decide(S, S, true, found(S, tlsa(3, 1, 1, 32), tlsa(1, 1, 1, 32)));

@@ -23,6 +23,13 @@ class StsRecordTest {
         assertThat(StsRecord.of("d.test", List.of("v=STSv10; id=1"))).isInstanceOf(StsRecord.Absent.class);
     }
 
+    /** RFC 8461 §3.1: a record not beginning "v=STSv1;" is discarded before exactly one is asked for; a bare v=STSv1 counted as a second one and turned the policy off. */
+    @Test
+    void aBareVersionWithoutTheSemicolonIsDiscardedNotCounted() {
+        assertThat(StsRecord.of("d.test", List.of("v=STSv1", "v=STSv1; id=abc"))).isEqualTo(new StsRecord.Present("abc"));
+        assertThat(StsRecord.of("d.test", List.of("v=STSv1"))).isInstanceOf(StsRecord.Absent.class);
+    }
+
     @Test
     void spacesBeforeTheSemicolonAreAllowed() {
         // RFC 8461 §3.1 ABNF: *WSP around ';' (review finding 8)
