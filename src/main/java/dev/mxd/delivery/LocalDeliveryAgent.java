@@ -2,6 +2,7 @@ package dev.mxd.delivery;
 
 import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.queue.DeliveryAgent;
+import dev.mxd.queue.DurableFiles;
 import dev.mxd.queue.DeliveryResult;
 import dev.mxd.queue.DeliveryState;
 import dev.mxd.queue.Envelope;
@@ -76,6 +77,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             List<String> missing = new ArrayList<>();
             List<String> problems = new ArrayList<>();
             boolean allTooBig = true; // every mailbox still missing refused the message's size (EFBIG)
+            boolean quota = false; // one of them is over the disk quota (EDQUOT)
             for (String box : local.mailboxes()) {
                 String key = local.domain() + "/" + box;
                 if (filled.contains(key)) {
@@ -91,7 +93,8 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                     } catch (IOException | RuntimeException | Error ex) {
                         // any failure is this mailbox's: the copies already written stay counted (an Error
                         // thrown out of here lost them all, and every mailbox got a second copy at the retry)
-                        p = new Problem(ex instanceof IOException ? ex.getMessage() : ex.toString(), says(ex, "File too large"));
+                        p = new Problem(ex instanceof IOException ? ex.getMessage() : ex.toString(),
+                                DurableFiles.systemSays(ex, "File too large"), DurableFiles.systemSays(ex, "Disk quota exceeded"));
                         failed.put(key, p);
                         if (!(ex instanceof IOException)) {
                             LOG.error("{}: writing to the mailbox {}/{} failed", envelope.id(), local.domain(), box, ex);
@@ -101,6 +104,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 missing.add(box);
                 problems.add(box + ": " + p.text());
                 allTooBig &= p.tooBig();
+                quota |= p.quota();
             }
             if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
@@ -112,7 +116,6 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 // writes to those and the mailboxes already served get no second copy.
                 // Over the disk quota: every mailbox is written as one user (delivery.maildir-owner or mxd's own), so the
                 // quota is the host's, as a full disk is, and retried (4.2.2), never bounced for one mailbox.
-                boolean quota = problems.stream().anyMatch(t -> t.contains("Disk quota exceeded"));
                 out.add(new DeliveryResult.Deferred(quota ? EnhancedStatus.MAILBOX_FULL : EnhancedStatus.LOCAL_ERROR,
                         "maildir delivery failed: " + String.join("; ", problems),
                         Optional.empty(), Optional.empty(), false, Optional.of(new Route.Local(local.domain(), missing))));
@@ -143,21 +146,8 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
         return address.startsWith("<") && address.endsWith(">") ? address.substring(1, address.length() - 1).strip() : address;
     }
 
-    /** Why a mailbox's write failed, and whether the message is larger than a file may be there. */
-    private record Problem(String text, boolean tooBig) {}
-
-    /**
-     * Whether the error, or one it was caused by, has the system's text {@code text} (the JDK tells
-     * EFBIG and EDQUOT only by their strerror text, in the C locale's words).
-     */
-    private static boolean says(Throwable e, String text) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (String.valueOf(t.getMessage()).contains(text)) {
-                return true;
-            }
-        }
-        return false;
-    }
+    /** Why a mailbox's write failed; whether the message is larger than a file may be there (EFBIG); whether over the disk quota (EDQUOT). */
+    private record Problem(String text, boolean tooBig, boolean quota) {}
 
     /**
      * The mailboxes that already hold this message: those of recipients delivered in an earlier

@@ -115,7 +115,7 @@ public final class Maildir {
                 return NONE;
             }
             String running = System.getProperty("user.name", "?");
-            long uid = ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
+            long uid = uid();
             if (uid != 0 && (group.isPresent() || !owner.get().equals(running))) {
                 throw new UnusableOwnership("delivery.maildir-owner/maildir-group (" + owner.orElse("-") + ":" + group.orElse("-")
                         + ") need mxd to run as root (it runs as " + running + ", uid " + uid + "): only root can give files"
@@ -153,9 +153,14 @@ public final class Maildir {
         }
     }
 
+    /** The user id mxd runs as. */
+    private static long uid() throws IOException {
+        return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
+    }
+
     private static boolean runsAsRoot() {
         try {
-            return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue() == 0;
+            return uid() == 0;
         } catch (IOException | RuntimeException unknown) {
             return true; // cannot tell: guard as if root
         }

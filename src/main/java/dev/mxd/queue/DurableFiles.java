@@ -17,6 +17,19 @@ public final class DurableFiles {
 
     private DurableFiles() {}
 
+    /**
+     * Whether {@code e}, or an error it was caused by, has the system's text {@code text}: the JDK
+     * tells ENOSPC, EDQUOT and EFBIG apart only by their strerror text (the C locale's words).
+     */
+    public static boolean systemSays(Throwable e, String text) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (String.valueOf(t.getMessage()).contains(text)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
     public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
         replace(tmp, target, parts);

@@ -374,13 +374,7 @@ public final class Spool implements MessageStore {
 
     /** ENOSPC or EDQUOT anywhere in the chain: the JDK reports both only by the system's message text. */
     static boolean noSpace(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = String.valueOf(t.getMessage());
-            if (m.contains("No space left on device") || m.contains("Disk quota exceeded")) {
-                return true;
-            }
-        }
-        return false;
+        return DurableFiles.systemSays(e, "No space left on device") || DurableFiles.systemSays(e, "Disk quota exceeded");
     }
 
     /** Called with the queue id of every message accepted from now on (metrics listen). */

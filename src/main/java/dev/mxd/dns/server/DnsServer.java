@@ -322,9 +322,10 @@ public final class DnsServer implements AutoCloseable {
                             + " a second for all answers together: " + limitedFate(limits.rateLimit().slip()));
                     continue;
                 }
-                Optional<byte[]> answer = responder.respond(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
+                Optional<QueryResponder.Rated> rated = responder.respondRated(buffer, packet.getLength(), QueryResponder.Transport.UDP, client);
+                Optional<byte[]> answer = rated.map(QueryResponder.Rated::wire);
                 ResponseRateLimiter.Verdict verdict = overall != ResponseRateLimiter.Verdict.ANSWER ? overall
-                        : answer.isPresent() && query ? rateLimiter.verdict(client.getAddress(), responder.rateKey(answer.get()))
+                        : rated.isPresent() && query ? rateLimiter.verdict(client.getAddress(), rated.get().rateKey())
                         : ResponseRateLimiter.Verdict.ANSWER;
                 if (verdict != ResponseRateLimiter.Verdict.ANSWER) {
                     limitedAnswers.warn(() -> "UDP answers to " + ResponseRateLimiter.describe(client.getAddress())

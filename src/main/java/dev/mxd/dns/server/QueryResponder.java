@@ -84,6 +84,17 @@ public final class QueryResponder {
      * once per {@link ThrottledWarning#DEFAULT_INTERVAL}.
      */
     public Optional<byte[]> respond(byte[] buffer, int length, Transport transport, InetSocketAddress client) {
+        return respondRated(buffer, length, transport, client).map(Rated::wire);
+    }
+
+    /** An answer's wire form and its kind for the response-rate limit ({@link #rateKey}). */
+    record Rated(byte[] wire, long rateKey) {}
+
+    /** The kind of every error answer (FORMERR, NOTIMP, BADVERS, REFUSED, SERVFAIL): one for the rate limit. */
+    private static final long ERROR_KIND = kind("error", null, 0);
+
+    /** As {@link #respond}, with the answer's kind for the rate limit, known from the message as built. */
+    Optional<Rated> respondRated(byte[] buffer, int length, Transport transport, InetSocketAddress client) {
         if (length < Header.LENGTH) {
             badPackets.warn(() -> "ignored a " + length + "-octet " + transport + " message from " + describe(client)
                     + ": shorter than a DNS header");
@@ -104,13 +115,14 @@ public final class QueryResponder {
         try {
             query = new Message(wire);
         } catch (IOException | RuntimeException malformed) {
-            return Optional.of(formErr(header, client, malformed.getMessage()));
+            return Optional.of(new Rated(formErr(header, client, malformed.getMessage()), ERROR_KIND));
         }
         for (int section = Section.QUESTION; section <= Section.ADDITIONAL; section++) {
             // dnsjava stops quietly at a record cut short when TC is set; such a query is malformed all the same
             if (query.getSection(section).size() != header.getCount(section)) {
-                return Optional.of(formErr(header, client, Section.string(section) + " section holds "
-                        + query.getSection(section).size() + " of the " + header.getCount(section) + " records its header counts"));
+                return Optional.of(new Rated(formErr(header, client, Section.string(section) + " section holds "
+                        + query.getSection(section).size() + " of the " + header.getCount(section) + " records its header counts"),
+                        ERROR_KIND));
             }
         }
         try {
@@ -118,7 +130,8 @@ public final class QueryResponder {
         } catch (RuntimeException bug) {
             bugs.warn(() -> "cannot answer " + ThrottledWarning.printable(String.valueOf(query.getQuestion())) + " from "
                     + describe(client) + ": " + bug, bug);
-            return Optional.of(error(header, Optional.ofNullable(query.getQuestion()), Optional.empty(), Rcode.SERVFAIL).toWire());
+            return Optional.of(new Rated(error(header, Optional.ofNullable(query.getQuestion()), Optional.empty(), Rcode.SERVFAIL).toWire(),
+                    ERROR_KIND));
         }
     }
 
@@ -145,26 +158,26 @@ public final class QueryResponder {
         return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + client.getPort();
     }
 
-    private byte[] respond(Message query, Transport transport) {
+    private Rated respond(Message query, Transport transport) {
         Header header = query.getHeader();
         Optional<Record> question = Optional.ofNullable(query.getQuestion());
         List<Record> opts = query.getSection(Section.ADDITIONAL).stream().filter(r -> r.getType() == Type.OPT).toList();
         if (opts.size() > 1) {
-            return error(header, question, Optional.empty(), Rcode.FORMERR).toWire(); // RFC 6891 §6.1.1
+            return new Rated(error(header, question, Optional.empty(), Rcode.FORMERR).toWire(), ERROR_KIND); // RFC 6891 §6.1.1
         }
         Optional<OPTRecord> opt = opts.stream().map(OPTRecord.class::cast).findFirst();
         if (header.getOpcode() != Opcode.QUERY) {
-            return error(header, question, opt, Rcode.NOTIMP).toWire();
+            return new Rated(error(header, question, opt, Rcode.NOTIMP).toWire(), ERROR_KIND);
         }
         if (header.getCount(Section.QUESTION) != 1) {
-            return error(header, Optional.empty(), opt, Rcode.FORMERR).toWire();
+            return new Rated(error(header, Optional.empty(), opt, Rcode.FORMERR).toWire(), ERROR_KIND);
         }
         if (opt.isPresent() && opt.get().getVersion() > 0) {
-            return error(header, question, opt, Rcode.BADVERS).toWire(); // RFC 6891 §6.1.3
+            return new Rated(error(header, question, opt, Rcode.BADVERS).toWire(), ERROR_KIND); // RFC 6891 §6.1.3
         }
         Record q = question.orElseThrow();
         if (q.getDClass() != DClass.IN || q.getType() == Type.AXFR || q.getType() == Type.IXFR) {
-            return error(header, question, opt, Rcode.REFUSED).toWire(); // only IN data; no zone transfers
+            return new Rated(error(header, question, opt, Rcode.REFUSED).toWire(), ERROR_KIND); // only IN data; no zone transfers
         }
         Optional<ServedZone> zone = zones.zoneFor(q.getName());
         if (q.getType() == Type.DS && zone.isPresent() && zone.get().origin().equals(q.getName()) && q.getName().labels() > 1) {
@@ -180,13 +193,13 @@ public final class QueryResponder {
             // RFC 8914 §4.21: say why, as Knot does, when the client speaks EDNS.
             opt.ifPresent(o -> refused.addRecord(responseOpt(o, Rcode.REFUSED,
                     List.of(new ExtendedErrorCodeOption(ExtendedErrorCodeOption.NOT_AUTHORITATIVE))), Section.ADDITIONAL));
-            return refused.toWire();
+            return new Rated(refused.toWire(), ERROR_KIND);
         }
         boolean dnssec = zone.get().signed() && opt.map(o -> (o.getFlags() & ExtendedFlags.DO) != 0).orElse(false);
         int limit = sizeLimit(opt, transport);
         Message response = answer(header, q, zone.get(), dnssec, limit - (opt.isPresent() ? EMPTY_OPT_LENGTH : 0));
         opt.ifPresent(o -> response.addRecord(responseOpt(o, Rcode.NOERROR, List.of()), Section.ADDITIONAL));
-        return render(response, limit);
+        return new Rated(render(response, limit), rateKey(response));
     }
 
     /**
@@ -330,17 +343,11 @@ public final class QueryResponder {
      * (random names under the wildcard are one kind); NODATA and NXDOMAIN by the zone (any type, any
      * name); a referral by its zone cut; every error (REFUSED, FORMERR, BADVERS…) alike. Never 0.
      */
-    long rateKey(byte[] answer) {
-        Message m;
-        try {
-            m = new Message(answer);
-        } catch (IOException notOurs) {
-            return kind("error", null, 0);
-        }
+    private long rateKey(Message m) {
         Record q = m.getQuestion();
         int rcode = m.getRcode(); // with the OPT record's extended bits: BADVERS is an error
         if (q == null || (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN)) {
-            return kind("error", null, 0);
+            return ERROR_KIND;
         }
         List<Record> authority = m.getSection(Section.AUTHORITY);
         Name apex = authority.stream().filter(r -> r.getType() == Type.SOA).map(Record::getName).findFirst().orElse(null);
@@ -359,7 +366,7 @@ public final class QueryResponder {
             return kind("nodata", apex, 0);
         }
         Name cut = authority.stream().filter(r -> r.getType() == Type.NS).map(Record::getName).findFirst().orElse(null);
-        return cut != null ? kind("referral", cut, 0) : kind("error", null, 0);
+        return cut != null ? kind("referral", cut, 0) : ERROR_KIND;
     }
 
     private static long kind(String kind, Name name, int type) {

@@ -69,7 +69,7 @@ class ResponseRateLimiterTest {
         QueryResponder r = new QueryResponder(new Zones(List.of(ServedZoneTest.srv())));
         java.util.function.BiFunction<String, Integer, Long> key = (name, type) -> {
             byte[] q = DnsServerTest.query(name, type).toWire();
-            return r.rateKey(r.respond(q, q.length, QueryResponder.Transport.UDP, new java.net.InetSocketAddress("127.0.0.1", 5300)).orElseThrow());
+            return r.respondRated(q, q.length, QueryResponder.Transport.UDP, new java.net.InetSocketAddress("127.0.0.1", 5300)).orElseThrow().rateKey();
         };
         int a = org.xbill.DNS.Type.A;
         assertThat(key.apply("mx1.srv.test.", a)).isEqualTo(key.apply("MX1.SRV.test.", a))
@@ -79,7 +79,9 @@ class ResponseRateLimiterTest {
                 .isEqualTo(key.apply("mx1.srv.test.", org.xbill.DNS.Type.CAA)).isEqualTo(key.apply("mx2.srv.test.", org.xbill.DNS.Type.TXT));
         assertThat(key.apply("x.srv.test.", a)).as("NXDOMAIN, any name").isEqualTo(key.apply("y.srv.test.", org.xbill.DNS.Type.MX));
         assertThat(key.apply("a.sub.srv.test.", a)).as("referrals by cut").isEqualTo(key.apply("b.sub.srv.test.", org.xbill.DNS.Type.MX));
-        assertThat(key.apply("outside.test.", a)).as("REFUSED").isEqualTo(r.rateKey(new byte[] {1, 2, 3}));
+        byte[] noQuestion = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}; // counts a question it does not hold: FORMERR
+        assertThat(key.apply("outside.test.", a)).as("REFUSED as FORMERR").isEqualTo(r.respondRated(noQuestion, noQuestion.length,
+                QueryResponder.Transport.UDP, new java.net.InetSocketAddress("127.0.0.1", 5300)).orElseThrow().rateKey());
         assertThat(java.util.stream.Stream.of(key.apply("mx1.srv.test.", a), key.apply("x.srv.test.", a),
                 key.apply("mx1.srv.test.", org.xbill.DNS.Type.TXT), key.apply("a.sub.srv.test.", a), key.apply("outside.test.", a)))
                 .doesNotHaveDuplicates().doesNotContain(0L);
