@@ -207,7 +207,7 @@ public final class DnsClient {
 
     /**
      * At most every {@link #SOURCE_CHECK_NANOS}: when the source's file changed, its servers are read
-     * again and asked from then on (the cache stays: answers do not depend on which server gave them).
+     * again and asked from then on, and the cache is emptied (new servers may see another view of DNS).
      * A file that names no server, or cannot be read, keeps the servers in use.
      */
     private void followSource() {
