@@ -443,6 +443,14 @@ public final class DnsClient {
         return nanoClock.getAsLong();
     }
 
+    /**
+     * A TTL as a cache may use it: one with the top bit set (2^31 seconds or more, as dnsjava reads any 32 bits) is
+     * taken as zero, as RFC 2181 §8 says, not as the longest time there is.
+     */
+    static long ttlOf(long ttl) {
+        return ttl > Integer.MAX_VALUE ? 0 : ttl;
+    }
+
     /** The {@link System#nanoTime()} by which a question asked now must be answered. */
     public long deadline() {
         return deadline(1);
@@ -502,7 +510,7 @@ public final class DnsClient {
                 }
                 if (!found.isEmpty()) {
                     for (Record r : found) {
-                        ttl = Math.min(ttl, r.getTTL());
+                        ttl = Math.min(ttl, ttlOf(r.getTTL()));
                     }
                     DnsAnswer answer = new DnsAnswer.Found(name, aliases, found, status);
                     cache.put(name, type, answer, ttl, validated);
@@ -521,11 +529,11 @@ public final class DnsClient {
                             + " is longer than " + settings.maxCnameChain() + " aliases", status);
                 }
                 aliases.add(target);
-                ttl = Math.min(ttl, alias.getTTL());
+                ttl = Math.min(ttl, ttlOf(alias.getTTL()));
                 owner = target;
             }
             SOARecord soa = soaOf(response);
-            long negativeTtl = soa == null ? 0 : Math.min(ttl, Math.min(soa.getTTL(), soa.getMinimum()));
+            long negativeTtl = soa == null ? 0 : Math.min(ttl, Math.min(ttlOf(soa.getTTL()), ttlOf(soa.getMinimum())));
             if (response.getRcode() == Rcode.NXDOMAIN) {
                 DnsAnswer answer = new DnsAnswer.NoSuchName(name, aliases, status);
                 cache.put(name, type, answer, negativeTtl, validated);

@@ -112,7 +112,7 @@ public final class MxResolver {
         }
         if (!found.addresses.isEmpty()) {
             return new MxOutcome.Routes(domain, true, List.of(new MxHost(0, domain.ascii(), found.addresses, found.warnings,
-                    found.status(), found.alias)), List.of(), warnings, found.status());
+                    found.status(), found.expansion())), List.of(), warnings, found.status());
         }
         return new MxOutcome.TemporaryFailure(domain, "no address for " + domain.ascii() + ": " + found.emptyReason(domain.ascii()),
                 found.temporaryFailure != null ? EnhancedStatus.DNS_FAILURE : EnhancedStatus.UNABLE_TO_ROUTE, List.of(), warnings,
@@ -167,7 +167,7 @@ public final class MxResolver {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
         }
         if (!found.addresses.isEmpty()) {
-            MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings, found.status(), found.alias);
+            MxHost host = new MxHost(0, domain.ascii(), found.addresses, found.warnings, found.status(), found.expansion());
             return new MxOutcome.Routes(domain, true, List.of(host), List.of(), warnings, status);
         }
         if (found.temporaryFailure != null) {
@@ -240,7 +240,17 @@ public final class MxResolver {
                 log.warn("MX for {} is an IP literal {}; skipped", domain.ascii(), host);
                 continue;
             }
-            Addresses found = addressesOf(toName(host), deadline);
+            if (!isLocalhost(host) && dns.now() - deadline >= 0) {
+                // The resolution's time ran out before this exchange was looked up: it may be this host, so it and every
+                // exchange after it count as failed lookups, none taken from the cache (RFC 5321 §5.1 would drop the worse
+                // ones if it were this host, and a backup that relayed to a worse backup could get the mail back).
+                anyTemporary = true;
+                skipped.add(new SkippedHost(preference, host, "not looked up: the MX resolution's time ran out before "
+                        + host + " (better exchanges' lookups did not answer)", SkippedHost.Cause.LOOKUP_FAILED));
+                continue;
+            }
+            // RFC 6761 §6.3: localhost is the loopback address without DNS, as the domain itself or a relay host is.
+            Addresses found = isLocalhost(host) ? loopback() : addressesOf(toName(host), deadline);
             // This host first: an alias of it skipped as an alias (strict) would leave the worse exchanges in use, and
             // they relay the mail back here (RFC 5321 §5.1 drops every exchange not better than this host).
             Optional<InetAddress> mine = local(found.addresses);
@@ -277,7 +287,7 @@ public final class MxResolver {
                         + "; RFC 2181 §10.3 says an MX must name the host itself (followed anyway)");
                 log.warn("MX {} for {} is a CNAME for {}; followed", host, domain.ascii(), found.alias);
             }
-            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, found.status(), found.alias));
+            hosts.add(new MxHost(preference, host, found.addresses, hostWarnings, found.status(), found.expansion()));
         }
         int selfPreference = selfAt;
         if (hosts.isEmpty() && self != null && skipped.stream().noneMatch(h -> h.preference() < selfPreference)) {
@@ -352,13 +362,32 @@ public final class MxResolver {
     private static final class Addresses {
         final List<InetAddress> addresses = new ArrayList<>();
         final List<String> warnings = new ArrayList<>();
-        String alias;
+        String alias; // the end of a CNAME chain any answer followed: the host is an alias (warned of, or skipped if strict)
         String temporaryFailure;
+        // Where the addresses were found: the end of the chain of each answer that gave addresses (null: the host itself).
+        // Only such answers count (a failed one may have stopped part way), and two that disagree name no single base.
+        private String expansion;
+        private boolean expansionSeen;
+        private boolean expansionsDiffer;
         boolean noSuchName = true;
         DnssecStatus status;
 
         DnssecStatus status() {
             return status == null ? DnssecStatus.INSECURE : status;
+        }
+
+        /** The expanded name the addresses were found at, for DANE's TLSA base (RFC 7672 §2.2.2); null if none or two. */
+        String expansion() {
+            return expansionsDiffer ? null : expansion;
+        }
+
+        void foundAt(String end) {
+            if (!expansionSeen) {
+                expansion = end;
+                expansionSeen = true;
+            } else if (!java.util.Objects.equals(expansion, end)) {
+                expansionsDiffer = true;
+            }
         }
 
         String emptyReason(String host) {
@@ -439,8 +468,16 @@ public final class MxResolver {
         if (answer instanceof DnsAnswer.Failed f) {
             out.temporaryFailure = type + " lookup: " + f.reason();
         } else if (answer instanceof DnsAnswer.Found found) {
+            out.foundAt(found.aliases().isEmpty() ? null : DnsClient.display(found.aliases().get(found.aliases().size() - 1)));
             for (Record r : found.records()) {
                 InetAddress a = r instanceof ARecord ar ? ar.getAddress() : ((AAAARecord) r).getAddress();
+                if (r instanceof AAAARecord && a instanceof java.net.Inet4Address) {
+                    // ::ffff:a.b.c.d (Java makes it an IPv4 address): not an IPv6 address to connect to, and taken as one
+                    // it would reach IPv4 hosts past address-order ipv6-only; skipped as unusable.
+                    out.warnings.add(DnsClient.display(r.getName()) + " has the IPv4-mapped AAAA record " + r.rdataToString()
+                            + ", which is no IPv6 address; not used");
+                    continue;
+                }
                 if (!into.contains(a)) {
                     into.add(a);
                 }

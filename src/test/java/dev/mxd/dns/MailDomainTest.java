@@ -20,6 +20,15 @@ class MailDomainTest {
         assertThat(MailDomain.parse("例え.テスト").ascii()).isEqualTo("xn--r8jz45g.xn--zckzah");
     }
 
+    /** UTS #46 takes the ideographic and full-width full stops as dots, the final one (the root's) too. */
+    @Test
+    void anyFullStopEndsTheNameAsAnAsciiDotDoes() {
+        for (String stop : new String[] {".", "\u3002", "\uFF0E", "\uFF61"}) {
+            assertThat(MailDomain.parse("例え.テスト" + stop).ascii()).as(stop).isEqualTo("xn--r8jz45g.xn--zckzah");
+        }
+        assertThatThrownBy(() -> MailDomain.parse("例え.テスト\u3002\u3002")).hasMessageContaining("label ''");
+    }
+
     @Test
     void rejectsWhatIsNotADomainWithAReason() {
         assertThatThrownBy(() -> MailDomain.parse("")).hasMessageContaining("empty");
