@@ -463,8 +463,9 @@ public final class Spool implements MessageStore {
                     state = atStart ? 3 : 1;
                 } else if (state == 1 || c < 33 || c > 126) {
                     state = 3;
-                } else if (length > LIMIT) {
-                    state = 3;
+                }
+                if (state < 2 && length > LIMIT) {
+                    state = 3; // no field name is this long, white space after a name included (held is full)
                 }
                 atStart = false;
             }

@@ -23,6 +23,11 @@ public final class Replies {
         return SmtpReply.of(421, EnhancedStatus.NOT_ACCEPTING, host + " shutting down, try again later");
     }
 
+    /** A fault of mxd's own in the session (a bug, not the client's): nothing of the transaction was accepted. */
+    public static SmtpReply internalError(String host) {
+        return SmtpReply.of(421, EnhancedStatus.LOCAL_ERROR, host + " internal error, closing connection; try again later");
+    }
+
     public static SmtpReply timeout(String host) {
         return SmtpReply.of(421, EnhancedStatus.BAD_CONNECTION, host + " timeout exceeded, closing connection");
     }
@@ -83,6 +88,13 @@ public final class Replies {
      */
     public static final SmtpReply TEXT_BEFORE_DATA_REPLY = SmtpReply.of(554, EnhancedStatus.PROTOCOL_ERROR,
             "no valid recipients, and text was sent before the reply to DATA (RFC 2920 §3.1): it is not taken as commands; closing");
+    /**
+     * BDAT when CHUNKING is not offered: its chunk's octets follow the command at once and cannot be told from
+     * commands (a chunk holding MAIL, RCPT and DATA lines would queue a message of its own), so the session ends,
+     * as Postfix's smtpd answers BDAT with CHUNKING turned off.
+     */
+    public static final SmtpReply CHUNKING_NOT_OFFERED = SmtpReply.of(521, EnhancedStatus.INVALID_COMMAND,
+            "BDAT is not offered here (no CHUNKING); its chunk is not read as commands; closing");
     public static final SmtpReply ETRN_IN_TRANSACTION = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND,
             "bad sequence of commands: ETRN inside a mail transaction; finish it or RSET first");
     public static final SmtpReply NESTED_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: MAIL already given, RSET first");

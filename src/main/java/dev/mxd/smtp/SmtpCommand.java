@@ -90,7 +90,8 @@ public sealed interface SmtpCommand {
                 case "HELP" -> new Help(arg.strip());
                 case "ETRN" -> etrn(arg);
                 // Known to RFC 5321 and its extensions, not offered here: 502 (§4.2.4), not "unrecognized".
-                case "EXPN", "TURN", "ATRN", "AUTH", "BDAT", "SEND", "SOML", "SAML" -> new Invalid(Replies.NOT_IMPLEMENTED);
+                case "EXPN", "TURN", "ATRN", "AUTH", "SEND", "SOML", "SAML" -> new Invalid(Replies.NOT_IMPLEMENTED);
+                case "BDAT" -> new Invalid(Replies.CHUNKING_NOT_OFFERED); // the session ends: see the reply
                 default -> new Invalid(Replies.UNKNOWN_COMMAND);
             };
         } catch (ParameterException e) {

@@ -85,6 +85,9 @@ class SpoolTest {
             {"Two words: no field\r\n", "\r\nTwo words: no field\r\n"},
             {"NoColonAndNoEnd", "\r\nNoColonAndNoEnd"},
             {"X".repeat(1200) + ": long name\r\n", "\r\n" + "X".repeat(1200) + ": long name\r\n"},
+            // white space after a name, longer than any line: no field (it overran the held octets, and the session)
+            {"X" + " ".repeat(1200) + "\r\nSubject: hi\r\n\r\nbody\r\n", "\r\nX" + " ".repeat(1200) + "\r\nSubject: hi\r\n\r\nbody\r\n"},
+            {"Subject" + "\t".repeat(1000) + ": x\r\n", "\r\nSubject" + "\t".repeat(1000) + ": x\r\n"},
             {"", ""},
         };
         for (String[] c : cases) {

@@ -206,6 +206,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             if (command instanceof SmtpCommand.Data && step instanceof SessionStep.Reply && decoder.hasBuffered()) {
                 decoder.discardBuffered(); // the text sent after a refused DATA never runs as commands
                 step = new SessionStep.Reply(Replies.TEXT_BEFORE_DATA_REPLY, true);
+            } else if (command instanceof SmtpCommand.Invalid invalid && invalid.reply() == Replies.CHUNKING_NOT_OFFERED) {
+                decoder.discardBuffered(); // a chunk's octets, never commands
+                step = new SessionStep.Reply(invalid.reply(), true);
             }
             if (step instanceof SessionStep.Reply r && !r.close()) {
                 answer(ctx, ClientErrors.junk(command), r.reply());
@@ -607,7 +610,20 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.debug("{}: {}", ctx.channel().remoteAddress(), LogText.safe(cause));
-        ctx.close();
+        Throwable root = cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        boolean fault = root instanceof Error || (root instanceof RuntimeException && !(root instanceof io.netty.handler.codec.CodecException));
+        if (!fault) { // the connection's trouble (reset, a TLS record that is none): the client's side
+            LOG.debug("{}: {}", ctx.channel().remoteAddress(), LogText.safe(cause));
+            ctx.close();
+            return;
+        }
+        // A fault of mxd's (a bug): said where an operator looks, and the client told to come back rather than cut
+        // off without a reply (it would send the same text into the same fault until its queue lifetime ended).
+        LOG.error("{}: internal error, session closed with 421: {}", ctx.channel().remoteAddress(), LogText.safe(root), root);
+        if (!storing && !hungUp && ctx.channel().isActive()) { // while storing, the commit's own reply is the one owed
+            reply(ctx, Replies.internalError(hostname), true);
+        } else {
+            ctx.close();
+        }
     }
 }

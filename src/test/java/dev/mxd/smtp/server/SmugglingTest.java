@@ -117,10 +117,14 @@ class SmugglingTest {
             assertThat(c.code()).isEqualTo(220);
             c.send("EHLO client.test\r\n");
             assertThat(c.reply()).doesNotContain("CHUNKING");
-            c.send("MAIL FROM:<eve@attacker.test>\r\nRCPT TO:<alice@example.test>\r\nBDAT 7 LAST\r\n");
+            // A client that sends BDAT anyway: its chunk (here a whole transaction) must not run as commands.
+            String chunk = "RSET\r\nMAIL FROM:<ceo@bank.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"
+                    + "Subject: smuggled\r\n\r\npay now\r\n.\r\nQUIT\r\n";
+            c.send("MAIL FROM:<eve@attacker.test>\r\nRCPT TO:<alice@example.test>\r\nBDAT " + chunk.length() + " LAST\r\n" + chunk);
             assertThat(c.code()).isEqualTo(250);
             assertThat(c.code()).isEqualTo(250);
-            assertThat(c.reply()).startsWith("5");
+            assertThat(c.reply()).startsWith("521 5.5.1 ");
+            assertThat(c.closedByServer()).isTrue();
         }
         assertNothingAccepted();
     }

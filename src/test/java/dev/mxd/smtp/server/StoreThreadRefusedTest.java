@@ -116,6 +116,30 @@ class StoreThreadRefusedTest {
         assertThat(ch.isActive()).as("closed after the 421").isFalse();
     }
 
+    /**
+     * A fault of mxd's own while the text is stored (a bug such as the index error a first line of 1,000 blanks
+     * once caused): the client was cut off without a reply, and the fault logged at debug only, so it sent the
+     * same text into the same fault until its queue lifetime ran out. Now 421 4.3.0, the draft discarded.
+     */
+    @Test
+    void aFaultWhileTheTextIsStoredIs421AndNothingIsKept() throws Exception {
+        Counted store = new Counted();
+        store.failWrites = true;
+        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
+                Optional.empty(), EVERYONE, store, java.util.concurrent.ForkJoinPool.commonPool(), (stage, code) -> { },
+                ClientNameLookup.NONE));
+        ch.runPendingTasks();
+        assertThat(ch.written()).startsWith("220 ");
+        send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\n");
+        assertThat(ch.written()).contains("354 ");
+        send(ch, "Subject: t\r\n\r\nhi\r\n.\r\n");
+        assertThat(ch.written()).as("the reply to the end of DATA").startsWith("421 4.3.0 ");
+        assertThat(ch.isActive()).as("closed after the 421").isFalse();
+        assertThat(store.committed.get()).isZero();
+        assertThat(store.discarded.get()).isEqualTo(1);
+    }
+
     /** Accepts every recipient for relay. */
     private static final RecipientPolicy EVERYONE = new RecipientPolicy() {
         @Override
@@ -134,6 +158,7 @@ class StoreThreadRefusedTest {
         final AtomicInteger begun = new AtomicInteger();
         final AtomicInteger committed = new AtomicInteger();
         final AtomicInteger discarded = new AtomicInteger();
+        volatile boolean failWrites;
 
         @Override
         public MessageStore.IncomingMessage begin(dev.mxd.mail.Transaction transaction) {
@@ -141,6 +166,9 @@ class StoreThreadRefusedTest {
             return new MessageStore.IncomingMessage() {
                 @Override
                 public void write(byte[] b, int off, int len) {
+                    if (failWrites) {
+                        throw new ArrayIndexOutOfBoundsException("a fault of the store's, as a bug would throw");
+                    }
                 }
 
                 @Override
