@@ -59,6 +59,9 @@ public final class DomainPolicy implements RecipientPolicy {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
         if (d.isPresent()) {
+            if (!deliveredHere(domain, d.get()) && routedBySender(recipient, client)) {
+                return new RcptDecision.Refuse(Replies.relayDenied(recipient.toString()));
+            }
             return withFilter(deliveredHere(domain, d.get()) ? local(recipient, domain, d.get()) : backup(recipient, domain, d.get()), d.get());
         }
         if (trusted(client.remote().getAddress())) {
@@ -76,7 +79,7 @@ public final class DomainPolicy implements RecipientPolicy {
     public CompletionStage<RcptDecision> decideForClient(Mailbox recipient, ClientInfo client) {
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(recipient.domainKey());
         if (d.isEmpty() || d.get().role() != Role.BACKUP || d.get().verify().mode() != RecipientVerify.Mode.CALLOUT
-                || recipient.localKey().equals(DomainConfig.POSTMASTER)) {
+                || recipient.localKey().equals(DomainConfig.POSTMASTER) || routedBySender(recipient, client)) {
             return CompletableFuture.completedFuture(decide(recipient, client));
         }
         String domain = recipient.domainKey();
@@ -177,6 +180,18 @@ public final class DomainPolicy implements RecipientPolicy {
             return new RcptDecision.Accept(a.route(), new RcptDecision.FilterGroup(d.filter().get()));
         }
         return decision;
+    }
+
+    /**
+     * A local part that routes on by itself ({@code user%other.example}, {@code "user@other.example"},
+     * {@code other.example!user}), from a client outside {@code trusted-networks}. A domain relayed on (backup) does
+     * not take it: a next hop that honours it (old sendmail, some gateways) would relay for anyone through the pair.
+     * Postfix refuses the same by default ({@code allow_untrusted_routing = no}, checked in
+     * {@code reject_unauth_destination} and {@code permit_mx_backup}); a domain delivered here reads its local parts itself.
+     */
+    private boolean routedBySender(Mailbox recipient, ClientInfo client) {
+        String local = recipient.localPart();
+        return (local.indexOf('@') >= 0 || local.indexOf('%') >= 0 || local.indexOf('!') >= 0) && !trusted(client.remote().getAddress());
     }
 
     /**

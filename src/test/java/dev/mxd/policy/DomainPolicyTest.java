@@ -40,6 +40,30 @@ class DomainPolicyTest {
         assertThat(p.decide(Mailbox.parse("dave@relay.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
     }
 
+    /**
+     * A local part that routes on by itself (percent hack, a quoted @, a bang path), for a backup domain: refused
+     * from a client outside trusted-networks, as Postfix's allow_untrusted_routing = no does, since a primary that
+     * honours it would make the pair an open relay; taken from a trusted client, and at a domain delivered here.
+     */
+    @Test
+    void senderSpecifiedRoutingIsNotRelayedForUntrustedClients() throws Exception {
+        String yaml = "domains:\n  relay.test:\n    role: backup\n  own.test:\n    role: local\n    mailboxes: [bob]\n    catch-all: bob\n";
+        DomainPolicy p = policy(yaml);
+        for (String rcpt : List.of("user%victim.test@relay.test", "\"user@victim.test\"@relay.test", "victim.test!user@relay.test")) {
+            assertThat(p.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isInstanceOf(RcptDecision.Refuse.class)
+                    .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("554 5.7.1")
+                            .contains("relay access denied"));
+            assertThat(p.decideForClient(Mailbox.parse(rcpt), STRANGER).toCompletableFuture().join()).as(rcpt)
+                    .isInstanceOf(RcptDecision.Refuse.class);
+        }
+        assertThat(p.decide(Mailbox.parse("user@relay.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
+        assertThat(p.decide(Mailbox.parse("a%b@own.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Local("own.test", List.of("bob"))));
+
+        DomainPolicy trusting = new DomainPolicy(ConfigLoader.parse("trusted-networks: [192.0.2.0/24]\n" + yaml, Path.of("mxd.yaml")));
+        assertThat(trusting.decide(Mailbox.parse("user%victim.test@relay.test"), STRANGER))
+                .isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
+    }
+
     @Test
     void withoutALocalDomainThereIsNoBarePostmaster() throws Exception {
         assertThat(policy("domains:\n  relay.test:\n    role: backup\n").postmaster()).isEmpty();
