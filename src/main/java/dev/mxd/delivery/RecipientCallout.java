@@ -10,6 +10,7 @@ import dev.mxd.smtp.client.ClientSettings;
 import dev.mxd.smtp.client.OpenResult;
 import dev.mxd.smtp.client.RecipientProbe;
 import dev.mxd.smtp.client.SmtpConnection;
+import dev.mxd.smtp.client.SessionFailure;
 import dev.mxd.smtp.client.TlsPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -169,11 +170,17 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
                 all.add(r);
             }
         }
+        // A host found to be this node by its greeting (behind a NAT): it and every host not better are not asked, as
+        // delivery would not send to them (RFC 5321 §5.1); a worse MX's answer is not the primary's.
+        int loopAt = Integer.MAX_VALUE;
         for (int i = 0; i < all.size(); i++) {
             MxRoute route = all.get(i);
             long left = deadline - System.nanoTime();
             if (left <= 0 || caller.isDone()) {
                 break;
+            }
+            if (route.preference() >= loopAt) {
+                continue;
             }
             probes.incrementAndGet();
             // Each address gets its share of the time left (at least 2 s, or all of it): a first address that hangs (an
@@ -186,6 +193,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
             }
             if (opened instanceof OpenResult.Failed f) {
                 tried.add(f.failure().detail());
+                if (f.failure().cause() == SessionFailure.Cause.LOOP) {
+                    loopAt = route.preference();
+                }
                 continue;
             }
             try (SmtpConnection c = ((OpenResult.Ready) opened).connection()) {

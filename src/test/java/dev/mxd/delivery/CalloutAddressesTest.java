@@ -44,13 +44,45 @@ class CalloutAddressesTest {
         Path zone = Files.writeString(dir.resolve("xn--bcher-kva.test.zone"), String.join("\n",
                 "$ORIGIN xn--bcher-kva.test.", "$TTL 300", "@ IN SOA ns h ( 1 3600 600 86400 60 )", "@ IN NS ns", "ns IN A 127.0.0.53",
                 "@ MX 10 slow", "@ MX 20 good", "slow IN A 127.0.0.1", "good IN A 127.0.0.2", "") + "\n");
-        dns = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+        Path nat = Files.writeString(dir.resolve("nat.test.zone"), String.join("\n",
+                "$ORIGIN nat.test.", "$TTL 300", "@ IN SOA ns h ( 1 3600 600 86400 60 )", "@ IN NS ns", "ns IN A 127.0.0.53",
+                "@ MX 10 primary", "@ MX 20 me", "@ MX 30 worse", "primary IN A 127.0.0.3", "me IN A 127.0.0.4",
+                "worse IN A 127.0.0.5", "") + "\n");
+        dns = MxdDnsServer.start(List.of(zone, nat), new InetSocketAddress("127.0.0.1", 0));
     }
 
     @AfterEach
     void stop() {
         dns.close();
         TestDirs.deleteTree(dir);
+    }
+
+    /**
+     * The primary is down; the next MX is this backup itself behind a NAT (it answers EHLO with this node's
+     * name); a worse MX accepts every recipient. Delivery would stop at this node (RFC 5321 §5.1), and so must
+     * the question: the worse MX's yes (kept for days) let every made-up recipient in, its no refused real ones.
+     */
+    @Test
+    void aWorseMxThanThisNodeIsNeverAsked() throws Exception {
+        try (FakeSmtpServer me = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.4", port), 4, "220 backup.test ESMTP",
+                     List.of("PIPELINING"), c -> c.startsWith("EHLO") ? "250 backup.test" : null);
+             FakeSmtpServer worse = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.5", port), 4, "220 worse.test ESMTP",
+                     List.of("PIPELINING"), c -> null)) {
+            MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                    .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+            HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+            RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
+                    ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
+            try {
+                Verdict v = callout.verify(new Mailbox("made-up", "nat.test"), "nat.test", Duration.ofHours(1),
+                        Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(v).isInstanceOf(Verdict.Unknown.class);
+                assertThat(me.connections()).isEqualTo(1);
+                assertThat(worse.connections()).as("the MX worse than this node").isZero();
+            } finally {
+                callout.close();
+            }
+        }
     }
 
     @Test
