@@ -269,7 +269,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
      * A relay host or route written as an IP address that is one of this node's own SMTP listeners
      * would send mail back into this node, round after round until its hop count runs out. Postfix
      * notices that only in the session ("mail for ... loops back to myself"); here it is refused when
-     * the file is read. A name is checked when it is resolved, as MX hosts are.
+     * the file is read. A name is checked when it is resolved, against this node's listeners on that port.
      */
     public static void checkRelaysAreNotSelf(Delivery delivery, List<HostPort> listeners) {
         Map<List<String>, RelayHost> relays = new LinkedHashMap<>();

@@ -203,7 +203,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             return new Plan(resolver.resolve(domain), defaultPort, hop);
         }
         int port = hop.get().port().orElse(defaultPort);
-        MxResolver hopResolver = port == defaultPort ? resolver : resolver.onOtherPort(); // our listeners were counted on defaultPort
+        MxResolver hopResolver = port == defaultPort ? resolver : resolver.onOtherPort(port); // our listeners there, by address
         MxOutcome outcome;
         if (hop.get() instanceof NextHop.ByMx byMx) {
             outcome = hopResolver.resolve(byMx.domain());

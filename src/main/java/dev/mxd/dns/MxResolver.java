@@ -36,15 +36,31 @@ public final class MxResolver {
     private final DnsClient dns;
     private final MxPolicy policy;
     private final Supplier<Random> random;
+    // This MTA's own listeners on ports other than the delivery port, by port: a next hop there is this MTA too.
+    private final java.util.Map<Integer, java.util.Set<InetAddress>> otherPorts;
 
     public MxResolver(DnsClient dns, MxPolicy policy) {
         this(dns, policy, ThreadLocalRandom::current);
     }
 
     MxResolver(DnsClient dns, MxPolicy policy, Supplier<Random> random) {
+        this(dns, policy, random, java.util.Map.of());
+    }
+
+    private MxResolver(DnsClient dns, MxPolicy policy, Supplier<Random> random, java.util.Map<Integer, java.util.Set<InetAddress>> otherPorts) {
         this.dns = dns;
         this.policy = policy;
         this.random = random;
+        this.otherPorts = java.util.Map.copyOf(otherPorts);
+    }
+
+    /**
+     * This resolver, knowing the addresses at which this MTA listens on ports other than the one it delivers to
+     * (by port, as the policy's local addresses are for the delivery port): a relay host or route on such a port
+     * with one of them is this MTA, and loops.
+     */
+    public MxResolver withListenersOnOtherPorts(java.util.Map<Integer, java.util.Set<InetAddress>> listeners) {
+        return new MxResolver(dns, policy, random, listeners);
     }
 
     public MxPolicy policy() {
@@ -52,13 +68,14 @@ public final class MxResolver {
     }
 
     /**
-     * This resolver for a next hop on another port than the one the policy's local names and
-     * addresses were counted for (a relay host at {@code [localhost]:10025}, a content filter or a
-     * second MTA on this machine): a server there is not this one, whatever name or address it has.
+     * This resolver for a next hop on {@code port}, another than the one the policy's local names and addresses
+     * were counted for (a relay host at {@code [localhost]:10025}, a content filter or a second MTA on this
+     * machine): a server there is this one only at an address where this MTA listens on that port, whatever
+     * its name (the names are this host's, which another server on it shares).
      */
-    public MxResolver onOtherPort() {
-        return policy.localAddresses().isEmpty() && policy.localNames().isEmpty() ? this
-                : new MxResolver(dns, policy.withLocalAddresses(java.util.Set.of()).withLocalNames(List.of()), random);
+    public MxResolver onOtherPort(int port) {
+        java.util.Set<InetAddress> mine = otherPorts.getOrDefault(port, java.util.Set.of());
+        return new MxResolver(dns, policy.withLocalAddresses(mine).withLocalNames(List.of()), random, otherPorts);
     }
 
     public DnsClient dns() {

@@ -64,6 +64,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -158,6 +159,17 @@ public final class ReceivingMx implements AutoCloseable {
         return out;
     }
 
+    /** {@link #selfAddresses} for each port this server listens on other than {@code deliveryPort}: a relay host there is this server. */
+    static Map<Integer, Set<InetAddress>> otherPortAddresses(List<HostPort> listeners, int deliveryPort) {
+        Map<Integer, Set<InetAddress>> out = new java.util.HashMap<>();
+        for (HostPort l : listeners) {
+            if (l.port() != deliveryPort) {
+                out.computeIfAbsent(l.port(), p -> selfAddresses(listeners, p));
+            }
+        }
+        return out;
+    }
+
     /**
      * As {@link #start(MxdConfig)}, and tells {@code tlsListener} too the TLS outcome of every session the node's
      * delivery opens (after the node's own results sink): {@code mxd demo --secure} prints them.
@@ -191,7 +203,8 @@ public final class ReceivingMx implements AutoCloseable {
         DnsClient dns = config.dnsServers().isEmpty() ? new DnsClient(dnsSettings(config), DnsClient.ServerSource.resolvConf())
                 : new DnsClient(dnsSettings(config));
         MxResolver resolver = new MxResolver(dns, MxPolicy.defaults().withLocalNames(localNames)
-                .withLocalAddresses(selfAddresses(config.smtpListeners(), d.port())));
+                .withLocalAddresses(selfAddresses(config.smtpListeners(), d.port())))
+                .withListenersOnOtherPorts(otherPortAddresses(config.smtpListeners(), d.port()));
         HostStatusTable hosts = new HostStatusTable(d.hostRetry().first(), d.hostRetry().max(), 10_000, InstantSource.system());
         ClientSettings client = ClientSettings.defaults(config.hostname()).withTimeouts(ClientSettings.Timeouts.rfc5321()
                 .withCommand(d.commandTimeout()).withConnect(d.connectTimeout()).withGreeting(d.greetingTimeout()))

@@ -282,7 +282,16 @@ class MxFailoverTest {
         NextHop same = new NextHop.Host("localhost", Optional.empty(), java.util.OptionalInt.empty());
         assertThat(RemoteDeliveryAgent.plan(resolver, d -> Optional.of(same), 25, "pair.test").outcome())
                 .as("this host's name on its own port").isInstanceOf(dev.mxd.dns.MxOutcome.LoopsToSelf.class);
-        assertThat(RemoteDeliveryAgent.plan(resolver.onOtherPort(), NextHop.Routing.BY_MX, 25, "localhost").outcome())
+        // Where mxd itself listens on that other port (listen.smtp 127.0.0.1:10025), the hop there is mxd: it loops (mail went
+        // round and round, relayed to itself from a trusted loopback client, until max-hops bounced it).
+        MxResolver listening = resolver.withListenersOnOtherPorts(java.util.Map.of(10025, java.util.Set.of(java.net.InetAddress.getByName("127.0.0.1"))));
+        NextHop otherPort = new NextHop.Host("localhost", Optional.empty(), java.util.OptionalInt.of(10025));
+        assertThat(RemoteDeliveryAgent.plan(listening, d -> Optional.of(otherPort), 25, "pair.test").outcome())
+                .as("[localhost]:10025, where mxd listens").isInstanceOf(dev.mxd.dns.MxOutcome.LoopsToSelf.class);
+        NextHop filter = new NextHop.Host("localhost", Optional.empty(), java.util.OptionalInt.of(10026));
+        assertThat(RemoteDeliveryAgent.plan(listening, d -> Optional.of(filter), 25, "pair.test").outcome())
+                .as("[localhost]:10026, a content filter").isInstanceOf(dev.mxd.dns.MxOutcome.Routes.class);
+        assertThat(RemoteDeliveryAgent.plan(resolver.onOtherPort(10025), NextHop.Routing.BY_MX, 25, "localhost").outcome())
                 .as("localhost without DNS (RFC 6761): its loopback address").isInstanceOfSatisfying(dev.mxd.dns.MxOutcome.Routes.class,
                         r -> assertThat(r.hosts().get(0).addresses()).extracting(java.net.InetAddress::getHostAddress).containsExactly("127.0.0.1"));
     }

@@ -19,6 +19,16 @@ class SelfAddressesTest {
         assertThat(ReceivingMx.selfAddresses(listeners, 25)).as("a server on port 25 there is another one").isEmpty();
     }
 
+    /** The listeners on other ports, by port: a relay host or route there ([localhost]:587 here) is this server. */
+    @Test
+    void listenersOnOtherPortsAreKeptByPort() throws Exception {
+        List<HostPort> listeners = List.of(HostPort.parse("127.0.0.5:2525"), HostPort.parse("127.0.0.6:587"), HostPort.parse("0.0.0.0:10025"));
+        var other = ReceivingMx.otherPortAddresses(listeners, 2525);
+        assertThat(other).containsOnlyKeys(587, 10025);
+        assertThat(other.get(587)).containsExactly(InetAddress.getByName("127.0.0.6"));
+        assertThat(MxPolicy.defaults().withLocalAddresses(other.get(10025)).isLocal(InetAddress.getByName("127.0.0.1"))).isTrue();
+    }
+
     @Test
     void aWildcardListenerMakesEveryAddressOfThisHostItsOwn() throws Exception {
         Set<InetAddress> self = ReceivingMx.selfAddresses(List.of(HostPort.parse("0.0.0.0:25")), 25);
