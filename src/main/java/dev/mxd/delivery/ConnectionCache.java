@@ -57,7 +57,9 @@ public final class ConnectionCache implements AutoCloseable {
             Deque<Idle> q = idle.get(address);
             while (q != null && !q.isEmpty()) {
                 Idle i = q.pollLast();
-                if (System.nanoTime() - i.since < idleLimit.toNanos() && reusable(i.connection) && fits.test(i.connection)) {
+                // a server that spoke while the connection sat idle is out of step with it (or said 421): not used again
+                if (System.nanoTime() - i.since < idleLimit.toNanos() && reusable(i.connection) && !i.connection.sentUnasked()
+                        && fits.test(i.connection)) {
                     found = Optional.of(i.connection);
                     break;
                 }

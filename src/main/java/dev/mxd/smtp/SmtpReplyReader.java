@@ -29,6 +29,11 @@ public final class SmtpReplyReader {
      * @throws MalformedReplyException if the peer sends something that is not a reply or too much of it
      * @throws EOFException            if the connection closes before the reply is complete
      */
+    /** Whether octets are waiting to be read, without waiting for any. */
+    public boolean buffered() throws IOException {
+        return in.available() > 0;
+    }
+
     public SmtpReply read() throws IOException {
         int linesRead = 0;
         while (true) {

@@ -59,6 +59,22 @@ class ConnectionCacheTest {
         }
     }
 
+    /**
+     * A server that answers the final dot twice: the second reply waits unread while the connection is idle. Reused,
+     * every reply of the next message would answer the command before it (a 550 for one recipient failing the next);
+     * the cache closes it instead.
+     */
+    @Test
+    void aConnectionTheServerSpokeOnWhileIdleIsClosedNotReused() throws Exception {
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of("PIPELINING"),
+                     c -> c.equals(".") ? "250 2.0.0 Ok\r\n250 2.0.0 Ok, again" : null);
+             ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(10), Duration.ofMinutes(5), 100, 4)) {
+            SmtpConnection c = sentAndKept(server, cache);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(c::sentUnasked);
+            assertClosedNotReused(server, cache, c);
+        }
+    }
+
     @Test
     void anIdleConnectionPastTheLimitIsClosedNotReused() throws Exception {
         try (FakeSmtpServer server = FakeSmtpServer.start("220 fake.test ESMTP", List.of(), c -> null);

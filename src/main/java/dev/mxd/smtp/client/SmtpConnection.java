@@ -765,10 +765,19 @@ public final class SmtpConnection implements AutoCloseable {
         if (fin.isPresent()) {
             SmtpReply f = fin.get();
             needsRset = false;
+            // A 1yz or 3yz to the final dot answers nothing: the session is out of step (a reply of another command,
+            // or the next one), and whether the server kept the message is not known. Never sent elsewhere (RFC 1047).
+            boolean outOfStep = f.code() / 100 == 1 || f.code() / 100 == 3;
+            if (outOfStep) {
+                broken = true;
+            }
             for (int i : accepted) {
                 OutboundRecipient r = rcpts.get(i);
                 outcomes.set(i, f.positive()
                         ? new RecipientOutcome.Accepted(r, replies.rcpt.get(i), f, status(f), where + " said: " + f.summary())
+                        : outOfStep ? deferred(r, SessionStage.FINAL_DOT, Optional.of(f), EnhancedStatus.LOCAL_ERROR, where
+                                + " answered the final dot with " + f.summary() + ", which answers no final dot; the message may"
+                                + " have been delivered", true)
                         : verdict(r, SessionStage.FINAL_DOT, f, where + " refused the message after its content: " + f.summary()));
             }
         }
@@ -1103,6 +1112,19 @@ public final class SmtpConnection implements AutoCloseable {
     /** True while this session can take another {@link #send}: open, in step, and not told 421. */
     public boolean reusable() {
         return !closed && !broken;
+    }
+
+    /**
+     * Whether the server sent something nobody asked for while the connection sat idle (a reply too many, a 421 on
+     * its own timeout): replies read from such a session would answer the wrong commands (a 550 meant for one
+     * recipient failing the next), so it is not used again. Asks without waiting.
+     */
+    public boolean sentUnasked() {
+        try {
+            return !closed && reader != null && reader.buffered();
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     /** Transactions started on this connection (including those refused before any command). */

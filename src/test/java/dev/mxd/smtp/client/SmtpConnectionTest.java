@@ -290,6 +290,25 @@ class SmtpConnectionTest {
         assertThat(c.reusable()).isFalse();
     }
 
+    /**
+     * A 354 (or any 1yz/3yz) to the final dot answers no final dot: the session is out of step and the server may
+     * have kept the message. It was an ordinary deferral, sent to the next MX in the same attempt (a second copy),
+     * on a connection still counted as reusable.
+     */
+    @Test
+    void aReplyOfTheWrongKindToTheFinalDotMeansMaybeDeliveredAndEndsTheSession() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> c.equals(".") ? "354 go on" : null);
+        SmtpConnection c = connect(s);
+        TransactionResult.Completed done = completed(c.send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(done.recipients()).allSatisfy(o -> {
+            RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) o;
+            assertThat(d.stage()).isEqualTo(SessionStage.FINAL_DOT);
+            assertThat(d.maybeDelivered()).isTrue();
+            assertThat(d.detail()).contains("354").contains("may have been delivered");
+        });
+        assertThat(c.reusable()).isFalse();
+    }
+
     @Test
     void aLostConnectionBeforeTheContentIsASessionFailure() throws IOException {
         FakeSmtpServer s = server(List.of("SIZE 1000000"), c -> c.startsWith("RCPT") ? FakeSmtpServer.HANG_UP : null);
