@@ -1,17 +1,28 @@
 package dev.mxd.smtp.client;
 
+import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
-/** The first {@code limit} octets of a stream, then end of stream; closing it closes the stream. */
+/**
+ * The first {@code limit} octets of a stream, then end of stream; closing it closes the stream. A stream that
+ * ends before {@code limit} octets is an {@link EOFException}: a spooled text shorter than its envelope says
+ * (damaged, cut) must never go out as a whole message with its final dot.
+ */
 final class BoundedInputStream extends FilterInputStream {
 
+    private final long limit;
     private long left;
 
     BoundedInputStream(InputStream in, long limit) {
         super(in);
+        this.limit = limit;
         this.left = limit;
+    }
+
+    private EOFException cut() {
+        return new EOFException("the text ended after " + (limit - left) + " of its " + limit + " octets");
     }
 
     @Override
@@ -20,9 +31,10 @@ final class BoundedInputStream extends FilterInputStream {
             return -1;
         }
         int b = in.read();
-        if (b >= 0) {
-            left--;
+        if (b < 0) {
+            throw cut();
         }
+        left--;
         return b;
     }
 
@@ -32,9 +44,10 @@ final class BoundedInputStream extends FilterInputStream {
             return len == 0 ? 0 : -1;
         }
         int n = in.read(b, off, (int) Math.min(len, left));
-        if (n > 0) {
-            left -= n;
+        if (n < 0) {
+            throw cut();
         }
+        left -= n;
         return n;
     }
 

@@ -309,6 +309,32 @@ class SmtpConnectionTest {
         assertThat(c.reusable()).isFalse();
     }
 
+    /**
+     * A spooled text shorter than its envelope says (damaged, cut by hand): it went out as it was with a final dot,
+     * the server said 250 and the recipients counted as delivered with part of their message. Now the session is
+     * dropped without the dot (RFC 5321 §4.1.1.4: no partial message) and the recipients wait, as for a read error.
+     */
+    @Test
+    void aSpooledTextShorterThanItsSizeNeverGoesOutWithAFinalDot() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> null);
+        java.nio.file.Path text = java.nio.file.Files.createTempFile("mxd-short", ".txt");
+        try {
+            java.nio.file.Files.write(text, MESSAGE);
+            SmtpConnection c = connect(s);
+            OutboundEnvelope cut = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("b@fake.test")),
+                    MessageContent.of(text, MESSAGE.length + 100));
+            TransactionResult.Completed done = completed(c.send(cut));
+            assertThat(done.recipients()).singleElement().isInstanceOfSatisfying(RecipientOutcome.Deferred.class, d -> {
+                assertThat(d.maybeDelivered()).isFalse();
+                assertThat(d.detail()).contains("could not read the spooled message").contains("ended after");
+            });
+            assertThat(c.reusable()).isFalse();
+            assertThat(s.messages).as("no message reached the server").isEmpty();
+        } finally {
+            java.nio.file.Files.deleteIfExists(text);
+        }
+    }
+
     @Test
     void aLostConnectionBeforeTheContentIsASessionFailure() throws IOException {
         FakeSmtpServer s = server(List.of("SIZE 1000000"), c -> c.startsWith("RCPT") ? FakeSmtpServer.HANG_UP : null);
