@@ -542,6 +542,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 && d.reply().filter(r -> r.code() == 421).isPresent());
     }
 
+    /** Whether the server refused the transaction's MAIL for good (its own reply, not one of ours before sending). */
+    private static boolean mailRefusedOnReuse(TransactionResult.Completed done) {
+        return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Failed f && f.stage() == SessionStage.MAIL
+                && f.reply().filter(SmtpReply::permanentFailure).isPresent());
+    }
+
     /** Whether the connection refused every recipient, unsent, because the server does not offer REQUIRETLS. */
     private static boolean refusedForRequireTls(TransactionResult.Completed done) {
         return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Failed f
@@ -639,11 +645,13 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
             return Try.failed(route, noteFailure(route, f.failure()), f.failure(), f.settled(), Optional.empty());
         }
-        if (cached && closedWhileIdle(done)) {
+        if (cached && (closedWhileIdle(done) || mailRefusedOnReuse(done))) {
             // A 421 that the server sent while the connection sat in the cache (its idle timeout, a limit of messages
-            // a session), read as the reply to MAIL: nothing about the host either.
+            // a session), read as the reply to MAIL: nothing about the host either. A 5yz to MAIL on a reused session may
+            // be such a limit too ("too many messages this session", with or without a hang-up after it, with or without
+            // PIPELINING): a fresh connection decides for the message.
             connection.close();
-            LOG.debug("{}: cached connection had been closed by the server (421); opening a new one", route);
+            LOG.debug("{}: cached connection refused the next message at MAIL; opening a new one", route);
             return attempt(route, transaction, settings, tls, decision, report);
         }
         hostStatus.succeeded(route);

@@ -346,6 +346,25 @@ class RemoteDeliveryAgentTest {
         }
     }
 
+    /**
+     * A server without PIPELINING that takes one message a session: on the reused connection it refuses MAIL for
+     * good ("too many messages this session") and hangs up. The refusal is the session's, not the message's: a fresh
+     * connection decides (it bounced the message before, as with PIPELINING it did not).
+     */
+    @Test
+    void aMailRefusedOnAReusedConnectionIsDecidedOnAFreshOne() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger mails = new java.util.concurrent.atomic.AtomicInteger();
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
+                c -> c.startsWith("MAIL") && mails.incrementAndGet() == 2
+                        ? "550 5.7.1 too many messages this session" + FakeSmtpServer.HANG_UP : null)) {
+            RemoteDeliveryAgent agent = agent(mx.address().getPort(), hosts());
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(mails.get()).as("the refused MAIL and the fresh connection's").isEqualTo(3);
+            assertThat(mx.messages).hasSize(2);
+        }
+    }
+
     @Test
     void rcptRepliesDecideEachRecipient() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
