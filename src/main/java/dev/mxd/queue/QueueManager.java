@@ -1265,7 +1265,10 @@ public final class QueueManager implements AutoCloseable {
                 updated.add(r);
             } else {
                 // RFC 8689 §4.2.1: a REQUIRETLS message that never found a secure enough next hop is returned as such (5.7.10)
-                boolean tlsTrouble = e.parameters().requireTls() && r.status().filter(st -> st.subject() == 7).isPresent();
+                // A server's own 4.7.x (a greylisting 450 4.7.1, a 421 4.7.0 rate limit) is no TLS trouble: only a status of
+                // mxd's TLS decisions counts, not one that merely repeats the reply the recipient last got.
+                boolean tlsTrouble = e.parameters().requireTls() && r.status().filter(st -> st.subject() == 7
+                        && r.reply().flatMap(dev.mxd.smtp.SmtpReply::enhancedStatus).filter(st::equals).isEmpty()).isPresent();
                 RecipientStatus failed = new RecipientStatus(r.recipient(), DeliveryState.FAILED,
                         "delivery time expired after " + span(settings.retry().giveUp()) + "; last problem: " + r.detail(),
                         now, Optional.of(tlsTrouble ? EnhancedStatus.ENCRYPTION_NEEDED : EnhancedStatus.EXPIRED), r.remoteMta(),
