@@ -245,9 +245,10 @@ public final class ReceivingMx implements AutoCloseable {
         queue.onDelivery(recent::add);
         queue.onFlush(remote); // a flush forgets dead MX hosts, as Postfix's postqueue -f does
         live.queueRunsWith(new EtrnRuns(queue, live::queuedForAnotherMx, clock)); // ETRN from a primary back in service
-        // Queued relay mail for a domain a SIGHUP made local goes to its mailboxes (Postfix re-resolves in its active queue).
-        queue.rerouteWith((m, relayDomain) -> live.deliveredHere(relayDomain)
-                ? live.routeLocalMail(m).filter(Route.Local.class::isInstance).map(Route.Local.class::cast) : Optional.empty());
+        // Queued relay mail for a domain a SIGHUP made local goes to its mailboxes, and local mail for a domain it made a
+        // backup one (or removed) is relayed to its domain (Postfix re-resolves in its active queue). The postmaster's
+        // mailbox under this host's name, where notices go when no domain has one, is never a configured domain: kept.
+        queue.rerouteWith(live::reroute);
         queue.start();
         SmtpServer server = null;
         try {
@@ -418,6 +419,15 @@ public final class ReceivingMx implements AutoCloseable {
 
         Optional<Route> routeLocalMail(Mailbox recipient) {
             return current.routeLocalMail(recipient);
+        }
+
+        /** The route the configuration in force gives a queued recipient, when another than {@code queued} (QueueManager.Rerouting). */
+        Optional<Route> reroute(Mailbox recipient, Route queued) {
+            if (queued instanceof Route.Relay relay) {
+                return deliveredHere(relay.domain()) ? routeLocalMail(recipient).filter(Route.Local.class::isInstance) : Optional.empty();
+            }
+            String domain = ((Route.Local) queued).domain();
+            return deliveredHere(domain) || domain.equals(config.hostname()) ? Optional.empty() : Optional.of(new Route.Relay(domain));
         }
 
         void replace(MxdConfig next) {

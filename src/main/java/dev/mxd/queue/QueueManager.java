@@ -815,51 +815,60 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /**
-     * Where the configuration in force now (after a SIGHUP) delivers a recipient's mail here: its local route,
-     * when {@code relayDomain} (its relay route's domain, as stored) is delivered here; empty otherwise. Asked for
-     * every relay recipient of every attempt: the domain check comes first and is a map lookup.
+     * Where the configuration in force now (after a SIGHUP) sends a queued recipient's mail, when that is another
+     * route than the one it was queued with ({@code queued}): a relay recipient whose domain is now delivered here
+     * goes to its mailboxes; a local recipient whose domain is no longer delivered here (made a backup domain, or
+     * removed) is relayed to its domain. Empty to keep the route. Asked for every recipient of every attempt: the
+     * domain check comes first and is a map lookup.
      */
     @FunctionalInterface
     public interface Rerouting {
-        Rerouting NONE = (recipient, relayDomain) -> Optional.empty();
+        Rerouting NONE = (recipient, queued) -> Optional.empty();
 
-        Optional<Route.Local> localRoute(dev.mxd.smtp.Mailbox recipient, String relayDomain);
+        Optional<Route> reroute(dev.mxd.smtp.Mailbox recipient, Route queued);
     }
 
     private volatile Rerouting rerouting = Rerouting.NONE;
 
-    /** From now on a recipient queued for relay whose domain {@code rerouting} now delivers here goes to its mailboxes. */
+    /** From now on each recipient still to deliver takes the route {@code r} gives it, if any (see {@link Rerouting}). */
     public void rerouteWith(Rerouting r) {
         rerouting = r;
     }
 
     /**
-     * {@code e} with each recipient still to deliver that was queued for relay by MX, and whose domain the
-     * configuration now delivers here, routed to its mailboxes: a backup domain promoted to local by SIGHUP while its
-     * primary is down (the MX pointed at this host next) had its queued mail relayed to itself and bounced 5.4.6, as
-     * Postfix re-resolves a recipient each time its message enters the active queue. The route is written with the
-     * attempt's outcome. A local route is kept as it is (its mailboxes may already have the copy).
+     * {@code e} with each recipient still to deliver routed as the configuration in force now says, as Postfix
+     * re-resolves a recipient each time its message enters the active queue. A backup domain promoted to local by
+     * SIGHUP while its primary is down (the MX pointed at this host next) had its queued mail relayed to itself and
+     * bounced 5.4.6; a local domain made a backup one (its new primary elsewhere) had its deferred mail written into
+     * mailboxes here that nobody reads any more. The route is written with the attempt's outcome. A local route
+     * narrowed to the mailboxes still missing the copy is relayed whole: the new primary may deliver a second copy
+     * to the others, never none.
      */
     private Envelope rerouted(Envelope e) {
         List<RecipientStatus> rs = e.recipients();
         List<RecipientStatus> out = null;
         for (int i = 0; i < rs.size(); i++) {
             RecipientStatus r = rs.get(i);
-            if (r.state().done() || !(r.recipient().route() instanceof Route.Relay relay)) {
+            if (r.state().done()) {
                 continue;
             }
-            Optional<Route.Local> now = rerouting.localRoute(r.recipient().address(), relay.domain());
-            if (now.isPresent()) {
+            Route queued = r.recipient().route();
+            Optional<Route> now = rerouting.reroute(r.recipient().address(), queued);
+            if (now.isPresent() && !now.get().equals(queued)) {
                 if (out == null) {
                     out = new ArrayList<>(rs);
                 }
                 out.set(i, new RecipientStatus(new Recipient(r.recipient().address(), r.recipient().dsn(), now.get()), r.state(),
                         r.detail(), r.updated(), r.status(), r.remoteMta(), r.reply()));
-                LOG.info("{}: <{}> was queued for relay; its domain is delivered here now: to {}", e.id(), r.recipient().address(),
-                        now.get().mailboxes());
+                LOG.info("{}: <{}> was queued {}; the configuration now routes it {}", e.id(), r.recipient().address(),
+                        describe(queued), describe(now.get()));
             }
         }
         return out == null ? e : e.withRecipients(out);
+    }
+
+    private static String describe(Route route) {
+        return route instanceof Route.Local l ? "to the mailboxes " + l.mailboxes() + " here" : "for relay to " + ((Route.Relay) route).domain();
     }
 
     /** Indexes of the recipients still to deliver, grouped by destination, in first-seen order. */

@@ -44,6 +44,39 @@ class ReloadRoutesTest {
     }
 
     /**
+     * A domain delivered here made a relayed one by a reload (its mailboxes move to an inner server): a recipient
+     * whose Maildir write had failed was written into the old mailbox at its retry, here, where nobody reads any
+     * more. Postfix resolves the recipient again each time its message enters the active queue; now mxd does too,
+     * and the mail goes to the domain's new next hop.
+     */
+    @Test
+    void deferredLocalMailOfADomainNoLongerDeliveredHereIsRelayed() throws Exception {
+        int port = FreePort.tcpAndUdp("127.0.0.1");
+        TestMx started;
+        try (java.net.ServerSocket held = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            started = TestMx.start(KEPT);
+        }
+        try (TestMx mx = started;
+             FakeSmtpServer inner = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", port), 10,
+                     "220 inner.example ESMTP", List.of(), c -> null)) {
+            java.nio.file.Path box = mx.mx().maildir("kept.test", "carol");
+            Files.createDirectories(box.getParent());
+            Files.writeString(box, "not a directory"); // every write to carol's Maildir fails: deferred
+            String id = mx.sendTo("carol@kept.test");
+            assertThat(Await.within(Duration.ofSeconds(15), () -> mx.mx().spool().state(id)
+                    .filter(dev.mxd.queue.QueueState.DEFERRED::equals).isPresent())).as("deferred by the Maildir").isTrue();
+
+            String before = Files.readString(mx.configFile());
+            Files.writeString(mx.configFile(), before.replace("    kept.test: local\n", "    kept.test: \"[127.0.0.1]:" + port + "\"\n"));
+            assertThat(mx.mx().reload(mx.configFile())).isTrue();
+            mx.mx().queue().flush();
+            assertThat(Await.within(Duration.ofSeconds(15), () -> inner.messages.size() == 1)).as("relayed to the new next hop").isTrue();
+            assertThat(inner.commands("RCPT")).containsExactly("RCPT TO:<carol@kept.test>");
+            assertThat(Await.within(Duration.ofSeconds(10), () -> mx.mx().spool().state(id).isEmpty())).isTrue();
+        }
+    }
+
+    /**
      * The gateway set-up: a backup domain added by a reload together with its route to an inner
      * server. Before, the routes stayed as they started ("delivery changed; that needs a restart"),
      * the domain's MX records named this host, and every message bounced 5.4.6 as a loop until a

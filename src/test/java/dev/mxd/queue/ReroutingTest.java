@@ -38,13 +38,41 @@ class ReroutingTest extends QueueManagerTestBase {
         queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
                 local, remote, (e, text, rs) -> { }, Clock.systemUTC());
-        queue.rerouteWith((m, relayDomain) -> relayDomain.equals("promoted.test")
+        queue.rerouteWith((m, queued) -> queued.equals(new Route.Relay("promoted.test"))
                 ? Optional.of(new Route.Local("promoted.test", List.of(m.localKey()))) : Optional.empty());
         store(spool, relayed("carol@promoted.test"), relayed("dave@elsewhere.test"));
         queue.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));
         assertThat(localDeliveries).containsExactly("carol@promoted.test Local[domain=promoted.test, mailboxes=[carol]]");
         assertThat(remoteDeliveries).containsExactly("dave@elsewhere.test");
+    }
+
+    /** The other way: local mail of a domain no longer delivered here goes for relay to its domain; others keep their route. */
+    @Test
+    void localMailForADomainNoLongerDeliveredHereIsRelayed() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
+        List<String> localDeliveries = new CopyOnWriteArrayList<>();
+        List<String> remoteDeliveries = new CopyOnWriteArrayList<>();
+        DeliveryAgent local = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
+            localDeliveries.add(r.recipient().address().toString());
+            return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty());
+        }).toList();
+        DeliveryAgent remote = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
+            remoteDeliveries.add(r.recipient().address() + " " + r.recipient().route());
+            return new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
+        }).toList();
+        queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
+                local, remote, (e, text, rs) -> { }, Clock.systemUTC());
+        queue.rerouteWith((m, queued) -> queued instanceof Route.Local l && l.domain().equals("demoted.test")
+                ? Optional.of(new Route.Relay("demoted.test")) : Optional.empty());
+        store(spool, new dev.mxd.mail.Recipient(dev.mxd.smtp.Mailbox.parse("carol@demoted.test"), dev.mxd.smtp.RcptParameters.NONE,
+                new Route.Local("demoted.test", List.of("carol"))), new dev.mxd.mail.Recipient(dev.mxd.smtp.Mailbox.parse("erin@stays.test"),
+                dev.mxd.smtp.RcptParameters.NONE, new Route.Local("stays.test", List.of("erin"))));
+        queue.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));
+        assertThat(remoteDeliveries).containsExactly("carol@demoted.test Relay[domain=demoted.test]");
+        assertThat(localDeliveries).containsExactly("erin@stays.test");
     }
 
     /**
@@ -86,7 +114,7 @@ class ReroutingTest extends QueueManagerTestBase {
         queue.start();
         assertThat(remoteStarted.await(10, TimeUnit.SECONDS)).isTrue();
         Thread.sleep(300); // the other two find the one slot taken and wait for it
-        queue.rerouteWith((m, relayDomain) -> relayDomain.equals("promoted.test")
+        queue.rerouteWith((m, queued) -> queued.equals(new Route.Relay("promoted.test"))
                 ? Optional.of(new Route.Local("promoted.test", List.of(m.localKey()))) : Optional.empty());
         remoteMayEnd.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));
