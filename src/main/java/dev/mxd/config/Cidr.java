@@ -32,7 +32,29 @@ public record Cidr(InetAddress network, int prefix) {
                 throw new IllegalArgumentException("'" + text + "': the prefix length must be a number from 0 to " + max);
             }
         }
-        return new Cidr(address, prefix);
+        Cidr cidr = new Cidr(address, prefix);
+        InetAddress base = cidr.base();
+        if (!base.equals(address)) {
+            // 10.0.0.1/8 is most likely 10.0.0.0/8, but 172.16.5.0/12 may be a slip for a narrower network than 172.16.0.0/12
+            // would trust: not guessed (Postfix refuses such an entry in a CIDR table too).
+            throw new IllegalArgumentException("'" + text + "': the address has bits set past the prefix /" + prefix + "; write the"
+                    + " network as " + base.getHostAddress() + "/" + prefix + ", or the prefix you meant");
+        }
+        return cidr;
+    }
+
+    /** The network address: the address with every bit past the prefix cleared. */
+    private InetAddress base() {
+        byte[] a = network.getAddress();
+        for (int i = 0; i < a.length; i++) {
+            int keep = Math.max(0, Math.min(8, prefix - 8 * i));
+            a[i] &= (byte) (keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff);
+        }
+        try {
+            return InetAddress.getByAddress(a);
+        } catch (java.net.UnknownHostException impossible) {
+            throw new AssertionError(impossible);
+        }
     }
 
     /** Whether {@code a} is inside this network (an IPv4 address is never inside an IPv6 network). */

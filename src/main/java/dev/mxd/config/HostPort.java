@@ -89,7 +89,17 @@ public record HostPort(InetAddress address, int port) {
             throw new IllegalArgumentException("'" + text + "': '" + host + "' is not an IP address (host names other than localhost are not allowed here)");
         }
         try {
-            return InetAddress.getByName(host); // a literal: no DNS query is made
+            if (host.indexOf(':') < 0) {
+                // Four decimal numbers, nothing else: the JDK also reads BSD's short forms (10 is 0.0.0.10, 172.16 is
+                // 172.0.0.16), so "172.16/12" in trusted-networks trusted 172.0.0.0/12, public space; and text that is
+                // no literal at all (300.1.1.1) it looks up in DNS.
+                return dev.mxd.smtp.PathParser.ipv4Address(host).orElseThrow(() -> new IllegalArgumentException("'" + text + "': '"
+                        + host + "' is not an IPv4 address: write all four numbers from 0 to 255 (10.0.0.0, not 10)"));
+            }
+            if (!host.matches("[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?")) { // a zone index (fe80::1%eth0) names an interface, not a host
+                throw new UnknownHostException(host);
+            }
+            return InetAddress.getByName(host); // an IPv6 literal: no DNS query is made
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("'" + text + "': '" + host + "' is not a valid IP address");
         }

@@ -245,10 +245,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         String inner = literal.endsWith("]") ? literal.substring(1, literal.length() - 1) : "";
         boolean v6 = inner.regionMatches(true, 0, "IPv6:", 0, 5);
         String ip = v6 ? inner.substring(5) : inner;
-        boolean wellFormed = v6 ? ip.indexOf(':') >= 0 && ip.matches("[0-9A-Fa-f:][0-9A-Fa-f:.]*")
-                : ip.matches("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
         try {
-            if (wellFormed) {
+            java.util.Optional<java.net.InetAddress> v4 = v6 ? java.util.Optional.empty() : dev.mxd.smtp.PathParser.ipv4Address(ip);
+            if (v4.isPresent()) {
+                return v4.get(); // Snum = 1*3DIGIT, decimal (RFC 5321 §4.1.3): 192.0.2.010 is 192.0.2.10, as the RCPT check took it
+            }
+            if (v6 && ip.indexOf(':') >= 0 && ip.matches("[0-9A-Fa-f:][0-9A-Fa-f:.]*")) {
                 return java.net.InetAddress.getByName(ip); // a literal, as checked: parsed, no DNS question
             }
         } catch (java.net.UnknownHostException invalid) {

@@ -15,9 +15,10 @@ import java.util.Optional;
 public record Mailbox(String localPart, String domain) {
 
     public Mailbox {
-        if (localPart.isEmpty() || domain.isEmpty()) {
-            throw new IllegalArgumentException("a mailbox needs a local part and a domain");
+        if (domain.isEmpty()) {
+            throw new IllegalArgumentException("a mailbox needs a domain");
         }
+        // An empty local part is the quoted "" (RFC 5321 §4.1.2 allows it); toString() writes it so.
     }
 
     /** Parses {@code local@domain} as written inside a path, with no angle brackets. */

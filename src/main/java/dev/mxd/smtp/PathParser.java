@@ -8,7 +8,7 @@ import org.xbill.DNS.Address;
  * with the UTF-8 additions of RFC 6531 §3.3. Errors are {@link IllegalArgumentException}s
  * whose message becomes the text of a 501 reply.
  */
-final class PathParser {
+public final class PathParser {
 
     private final String s;
     private int i;
@@ -162,10 +162,7 @@ final class PathParser {
                 throw new IllegalArgumentException("control character in quoted local part");
             }
         }
-        if (b.length() == 0) {
-            throw new IllegalArgumentException("empty quoted local part");
-        }
-        return b.toString();
+        return b.toString(); // "" too: Quoted-string = DQUOTE *QcontentSMTP DQUOTE (RFC 5321 §4.1.2), as Postfix takes it
     }
 
     /** Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str], or U-label (RFC 6531). */
@@ -230,16 +227,32 @@ final class PathParser {
      * a DNS query on the event loop that the client chose.
      */
     static boolean ipv4(String text) {
+        return ipv4Address(text).isPresent();
+    }
+
+    /**
+     * The IPv4 address {@code text} writes as Snum 3("." Snum), each number decimal (leading zeros too) and at most
+     * 255; empty for anything else, never a DNS question and never BSD's short forms ({@code 10} for 0.0.0.10),
+     * which {@code InetAddress.getByName} reads.
+     */
+    public static java.util.Optional<java.net.InetAddress> ipv4Address(String text) {
         String[] parts = text.split("\\.", -1);
         if (parts.length != 4) {
-            return false;
+            return java.util.Optional.empty();
         }
-        for (String p : parts) {
+        byte[] octets = new byte[4];
+        for (int i = 0; i < 4; i++) {
+            String p = parts[i];
             if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(p) > 255) {
-                return false;
+                return java.util.Optional.empty();
             }
+            octets[i] = (byte) Integer.parseInt(p);
         }
-        return true;
+        try {
+            return java.util.Optional.of(java.net.InetAddress.getByAddress(octets));
+        } catch (java.net.UnknownHostException impossible) { // only for a wrong length
+            throw new AssertionError(impossible);
+        }
     }
 
     /** IPv6-addr of RFC 5321 §4.1.3, parsed as text (dnsjava's parser): no name lookup whatever the text. */

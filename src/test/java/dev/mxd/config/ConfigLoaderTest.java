@@ -159,6 +159,27 @@ class ConfigLoaderTest {
         assertThat(e.getMessage()).contains("trusted-networks[0]").contains("prefix length");
     }
 
+    /**
+     * The JDK reads BSD's short IPv4 forms ("172.16" is 172.0.0.16): "172.16/12" trusted 172.0.0.0/12, public address
+     * space, in silence, and "10/8" trusted 0.0.0.0/8. Refused, as is a network with bits set past its prefix (which
+     * would have shown the slip), and a text that is no literal (300.1.1.1 was looked up in DNS).
+     */
+    @Test
+    void shortOrSloppyNetworksAreRefusedNotReadAsOtherOnes() {
+        for (String net : new String[] {"172.16/12", "10/8", "192.168.1/24", "10.1"}) {
+            ConfigException e = error("hostname: mx.test\ntrusted-networks:\n  - \"" + net + "\"\n");
+            assertThat(e.line()).as(net).isEqualTo(3);
+            assertThat(e.getMessage()).as(net).contains("trusted-networks[0]").contains("all four numbers");
+        }
+        ConfigException bits = error("hostname: mx.test\ntrusted-networks:\n  - 172.16.5.0/12\n");
+        assertThat(bits.getMessage()).contains("bits set past the prefix /12").contains("172.16.0.0/12");
+        assertThat(error("dns:\n  servers: [\"300.1.1.1\"]\n").getMessage()).contains("not an IPv4 address");
+        assertThat(error("delivery:\n  relay-host: \"[10.1]\"\n").getMessage()).contains("10.1");
+        assertThat(Cidr.parse("10.0.0.0/8").contains(new java.net.InetSocketAddress("10.200.3.4", 1).getAddress())).isTrue();
+        assertThat(Cidr.parse("192.168.001.000/24").toString()).isEqualTo("192.168.1.0/24");
+        assertThat(Cidr.parse("::1/128").toString()).isEqualTo("0:0:0:0:0:0:0:1/128");
+    }
+
     @Test
     void badRole() {
         ConfigException e = error("domains:\n  example.test:\n    role: lcal\n");

@@ -254,6 +254,11 @@ class SmtpCommandTest {
         assertThat(r.recipient().localPart()).isEqualTo("john \"q\" doe");
         assertThat(r.recipient().toString()).isEqualTo("\"john \\\"q\\\" doe\"@example.test");
         assertThat(new Mailbox("a.b", "x.test").toString()).isEqualTo("a.b@x.test");
+        // Quoted-string = DQUOTE *QcontentSMTP DQUOTE (RFC 5321 §4.1.2): "" is a local part, as Postfix takes it (was 501)
+        SmtpCommand.Mail empty = (SmtpCommand.Mail) parse("MAIL FROM:<\"\"@example.test>");
+        assertThat(empty.sender()).map(Mailbox::localPart).contains("");
+        assertThat(empty.sender()).map(Mailbox::toString).contains("\"\"@example.test");
+        assertThat(Mailbox.parse(empty.sender().orElseThrow().toString())).isEqualTo(empty.sender().orElseThrow());
     }
 
     @Test
