@@ -29,11 +29,6 @@ public final class SmtpReplyReader {
      * @throws MalformedReplyException if the peer sends something that is not a reply or too much of it
      * @throws EOFException            if the connection closes before the reply is complete
      */
-    /** Whether octets are waiting to be read, without waiting for any. */
-    public boolean buffered() throws IOException {
-        return in.available() > 0;
-    }
-
     public SmtpReply read() throws IOException {
         int linesRead = 0;
         while (true) {
@@ -44,6 +39,11 @@ public final class SmtpReplyReader {
                 return reply.get();
             }
         }
+    }
+
+    /** Whether octets are waiting to be read, without waiting for any. */
+    public boolean buffered() throws IOException {
+        return in.available() > 0;
     }
 
     /** The longest reply line read at all; its first {@link SmtpReplyParser#MAX_LINE_BYTES} are kept. */

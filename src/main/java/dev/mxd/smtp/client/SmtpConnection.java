@@ -1117,7 +1117,8 @@ public final class SmtpConnection implements AutoCloseable {
     /**
      * Whether the server sent something nobody asked for while the connection sat idle (a reply too many, a 421 on
      * its own timeout): replies read from such a session would answer the wrong commands (a 550 meant for one
-     * recipient failing the next), so it is not used again. Asks without waiting.
+     * recipient failing the next), so it is not used again. Asks without waiting; on a TLS session only what has
+     * been decrypted already counts (a TLS record that arrived on its own while the connection sat idle is not seen).
      */
     public boolean sentUnasked() {
         try {

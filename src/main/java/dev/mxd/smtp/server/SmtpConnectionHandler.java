@@ -55,6 +55,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private boolean storing;
     private boolean closing;
     private boolean hungUp; // the last reply has been sent (LastReply): no second one
+    private boolean faulted; // a fault of mxd's while a message was stored: 421 after the commit's reply
     private boolean delaying; // a reply waits out timeouts.error-delay; no command is read meanwhile
     private boolean verifying; // a RCPT waits for the recipient policy (a callout); no command is read meanwhile
     private boolean receivingText;
@@ -292,7 +293,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             try {
                 next = await.then().apply(decision);
             } catch (RuntimeException bug) {
-                ctx.fireExceptionCaught(bug); // never left paused: the session ends as on any other fault
+                exceptionCaught(ctx, bug); // never left paused: the session ends as on any other fault (this handler is the last)
                 return;
             }
             if (next instanceof SessionStep.Reply r && !r.close()) {
@@ -309,7 +310,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 decoder.resume();
                 ctx.flush();
             } catch (Exception ex) {
-                ctx.fireExceptionCaught(ex);
+                exceptionCaught(ctx, ex); // this handler is the pipeline's last: firing would reach only Netty's tail
             }
         }));
     }
@@ -385,7 +386,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 decoder.resume();
                 ctx.flush();
             } catch (Exception e) {
-                ctx.fireExceptionCaught(e);
+                exceptionCaught(ctx, e); // this handler is the pipeline's last: firing would reach only Netty's tail
             }
         }, timeouts.errorDelay().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -434,7 +435,11 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         reply(ctx, reply, false);
         ctx.flush();
         if (closing) {
-            shutdown(ctx);
+            if (faulted && !hungUp && ctx.channel().isActive()) {
+                reply(ctx, Replies.internalError(hostname), true);
+            } else {
+                shutdown(ctx);
+            }
             return;
         }
         ctx.channel().config().setAutoRead(ctx.channel().isWritable());
@@ -442,7 +447,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             decoder.resume();
             ctx.flush(); // the replies to commands pipelined behind the final dot (RFC 2920 §3.1): no read may come to flush them
         } catch (Exception e) {
-            ctx.fireExceptionCaught(e);
+            exceptionCaught(ctx, e); // this handler is the pipeline's last: firing would reach only Netty's tail
         }
     }
 
@@ -620,7 +625,12 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         // A fault of mxd's (a bug): said where an operator looks, and the client told to come back rather than cut
         // off without a reply (it would send the same text into the same fault until its queue lifetime ended).
         LOG.error("{}: internal error, session closed with 421: {}", ctx.channel().remoteAddress(), LogText.safe(root), root);
-        if (!storing && !hungUp && ctx.channel().isActive()) { // while storing, the commit's own reply is the one owed
+        if (storing) {
+            // The commit's own reply is owed first (a 250 never sent would make the client send the message again):
+            // stored() sends it, then the 421, and closes.
+            closing = true;
+            faulted = true;
+        } else if (!hungUp && ctx.channel().isActive()) {
             reply(ctx, Replies.internalError(hostname), true);
         } else {
             ctx.close();

@@ -140,6 +140,69 @@ class StoreThreadRefusedTest {
         assertThat(store.discarded.get()).isEqualTo(1);
     }
 
+    /**
+     * The same fault in a message pipelined behind another's final dot: its text is read when the first one's reply
+     * resumes the decoder, and the fault went to Netty's pipeline tail (a warning), the connection left open with no
+     * reply. Now 421 4.3.0 after the first message's 250.
+     */
+    @Test
+    void aFaultInAPipelinedSecondMessageIs421AfterTheFirstOnesReply() throws Exception {
+        Counted store = new Counted();
+        store.failFromMessage = 2;
+        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
+                Optional.empty(), EVERYONE, store, java.util.concurrent.ForkJoinPool.commonPool(), (stage, code) -> { },
+                ClientNameLookup.NONE));
+        ch.runPendingTasks();
+        assertThat(ch.written()).startsWith("220 ");
+        send(ch, "EHLO client.test\r\n");
+        ch.written();
+        String message = "MAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n";
+        ch.writeInbound(Unpooled.copiedBuffer(message + message, StandardCharsets.US_ASCII));
+        StringBuilder out = new StringBuilder();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            ch.runPendingTasks();
+            out.append(ch.written());
+            return out.toString().contains("421 ");
+        });
+        assertThat(out.toString()).contains("250 ").contains("421 4.3.0 ");
+        assertThat(out.toString().indexOf("421 4.3.0")).isGreaterThan(out.toString().lastIndexOf("250 "));
+        assertThat(ch.isActive()).isFalse();
+        assertThat(store.committed.get()).isEqualTo(1);
+        assertThat(store.discarded.get()).isEqualTo(1);
+    }
+
+    /**
+     * A fault while a message is being committed: the commit's reply comes first (the message is stored; without its
+     * 250 the client would send it again), then 421 4.3.0 and the close.
+     */
+    @Test
+    void aFaultWhileAMessageIsCommittedGetsTheCommitsReplyFirst() throws Exception {
+        Counted store = new Counted();
+        store.commitMayEnd = new java.util.concurrent.CountDownLatch(1);
+        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
+                Optional.empty(), EVERYONE, store, java.util.concurrent.ForkJoinPool.commonPool(), (stage, code) -> { },
+                ClientNameLookup.NONE));
+        ch.runPendingTasks();
+        ch.written();
+        send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n");
+        ch.written();
+        ch.pipeline().fireExceptionCaught(new IllegalStateException("a fault of mxd's while storing"));
+        ch.runPendingTasks();
+        assertThat(ch.isActive()).as("still open: the commit's reply is owed").isTrue();
+        store.commitMayEnd.countDown();
+        StringBuilder out = new StringBuilder();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            ch.runPendingTasks();
+            out.append(ch.written());
+            return out.toString().contains("421 ");
+        });
+        assertThat(out.toString()).startsWith("250 ").contains("421 4.3.0 ");
+        assertThat(ch.isActive()).isFalse();
+        assertThat(store.committed.get()).isEqualTo(1);
+    }
+
     /** Accepts every recipient for relay. */
     private static final RecipientPolicy EVERYONE = new RecipientPolicy() {
         @Override
@@ -159,6 +222,8 @@ class StoreThreadRefusedTest {
         final AtomicInteger committed = new AtomicInteger();
         final AtomicInteger discarded = new AtomicInteger();
         volatile boolean failWrites;
+        volatile int failFromMessage = Integer.MAX_VALUE; // writes of this message and later ones fail
+        volatile java.util.concurrent.CountDownLatch commitMayEnd; // when set, commit() waits for it
 
         @Override
         public MessageStore.IncomingMessage begin(dev.mxd.mail.Transaction transaction) {
@@ -166,7 +231,7 @@ class StoreThreadRefusedTest {
             return new MessageStore.IncomingMessage() {
                 @Override
                 public void write(byte[] b, int off, int len) {
-                    if (failWrites) {
+                    if (failWrites || begun.get() >= failFromMessage) {
                         throw new ArrayIndexOutOfBoundsException("a fault of the store's, as a bug would throw");
                     }
                 }
@@ -193,6 +258,13 @@ class StoreThreadRefusedTest {
 
                 @Override
                 public MessageStore.StoreOutcome commit() {
+                    if (commitMayEnd != null) {
+                        try {
+                            commitMayEnd.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
                     committed.incrementAndGet();
                     return new MessageStore.StoreOutcome.Stored(id);
                 }
