@@ -20,8 +20,8 @@ public record MailDomain(String given, String ascii) {
         if (text.startsWith("[") || text.indexOf(':') >= 0) {
             throw new IllegalArgumentException("'" + given + "' is an address literal, not a domain");
         }
-        if (!text.isEmpty() && ".\u3002\uFF0E\uFF61".indexOf(text.charAt(text.length() - 1)) >= 0) {
-            text = text.substring(0, text.length() - 1); // the root's empty label, after any of UTS #46's full stops
+        if (text.endsWith(".")) {
+            text = text.substring(0, text.length() - 1); // the root's empty label (Idna drops it after UTS #46's other full stops)
         }
         if (text.isEmpty() || text.startsWith(".") || text.contains("..")) {
             throw new IllegalArgumentException("'" + given + "' has an empty label");

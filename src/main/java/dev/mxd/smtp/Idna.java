@@ -26,7 +26,10 @@ public final class Idna {
         }
         String[] labels = domain.split("[.\u3002\uFF0E\uFF61]", -1);
         StringBuilder out = new StringBuilder(domain.length() + 8);
-        for (int i = 0; i < labels.length; i++) {
+        // A final full stop of UTS #46's four ends the name as its root's empty label: dropped, as callers drop an ASCII one
+        // (kept, "example.test\u3002" became "example.test." and missed every table keyed without the dot).
+        int count = labels.length > 1 && labels[labels.length - 1].isEmpty() ? labels.length - 1 : labels.length;
+        for (int i = 0; i < count; i++) {
             if (labels[i].isEmpty() && labels.length > 1 && i < labels.length - 1) {
                 throw new IllegalArgumentException("'" + domain + "' has an empty label"); // only the root's, after a final dot
             }

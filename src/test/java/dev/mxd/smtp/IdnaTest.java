@@ -27,6 +27,20 @@ class IdnaTest {
         assertThat(IDN.toASCII("faß.de")).as("what java.net.IDN says").isEqualTo("fass.de");
     }
 
+    /**
+     * A final ideographic or full-width full stop is the root's empty label, as a final '.' is: dropped. Kept, the
+     * recipient bob@example.test\u3002 of a local domain was filed under "example.test." and missed every table keyed
+     * without the dot (its route relayed away at the first attempt).
+     */
+    @Test
+    void aFinalFullStopOfAnyKindIsTheRootsAndIsDropped() {
+        for (String stop : new String[] {"\u3002", "\uFF0E", "\uFF61"}) {
+            assertThat(Idna.toAscii("例え.テスト" + stop)).as(stop).isEqualTo("xn--r8jz45g.xn--zckzah");
+            assertThat(new Mailbox("bob", "example.test" + stop).domainKey()).as(stop).isEqualTo("example.test");
+        }
+        assertThatThrownBy(() -> Idna.toAscii("例え\u3002\u3002")).hasMessageContaining("empty label");
+    }
+
     @Test
     void otherLabelsAreAsJavaNetIdnMakesThem() {
         assertThat(Idna.toAscii("Bücher.Example")).isEqualTo("xn--bcher-kva.example");
