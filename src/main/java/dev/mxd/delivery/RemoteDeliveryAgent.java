@@ -647,11 +647,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
             return Try.failed(route, noteFailure(route, f.failure()), f.failure(), f.settled(), Optional.empty());
         }
-        if (cached && (closedWhileIdle(done) || mailRefusedOnReuse(done))) {
+        if (cached && (closedWhileIdle(done) || mailRefusedOnReuse(done) && !connection.resetAnswered())) {
             // A 421 that the server sent while the connection sat in the cache (its idle timeout, a limit of messages
-            // a session), read as the reply to MAIL: nothing about the host either. A 5yz to MAIL on a reused session may
-            // be such a limit too ("too many messages this session", with or without a hang-up after it, with or without
-            // PIPELINING): a fresh connection decides for the message.
+            // a session), read as the reply to MAIL: nothing about the host either. A 5yz to MAIL on a reused session
+            // after which the server no longer answers RSET is such a limit too ("too many messages this session", then
+            // a hang-up; without PIPELINING nothing else shows it): a fresh connection decides for the message. One that
+            // still answers RSET meant its refusal, which stands, and the connection stays in use.
             connection.close();
             LOG.debug("{}: cached connection refused the next message at MAIL; opening a new one", route);
             return attempt(route, transaction, settings, tls, decision, report);

@@ -369,6 +369,23 @@ class RemoteDeliveryAgentTest {
         }
     }
 
+    /** A server that refuses the sender and goes on serving the session (it answers RSET): the refusal stands, one session. */
+    @Test
+    void aMailRefusedOnAReusedConnectionThatStillServesStands() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger mails = new java.util.concurrent.atomic.AtomicInteger();
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
+                c -> c.startsWith("MAIL") && mails.incrementAndGet() == 2 ? "550 5.7.1 sender refused" : null)) {
+            RemoteDeliveryAgent agent = agent(mx.address().getPort(), hosts());
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(deliver(agent)).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                assertThat(r.reply()).map(SmtpReply::summary).contains("550 5.7.1 sender refused");
+            });
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(mx.connections()).as("one session carried all three").isEqualTo(1);
+        }
+    }
+
     @Test
     void rcptRepliesDecideEachRecipient() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),

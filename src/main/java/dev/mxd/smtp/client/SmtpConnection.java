@@ -1109,6 +1109,28 @@ public final class SmtpConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * RSET after a transaction the server refused, to learn whether it still serves this session: a server that
+     * refuses the next message of a session for a per-session limit and hangs up does not, and the refusal then says
+     * nothing of the message. True when it answered 2yz; otherwise the connection is closed.
+     */
+    public boolean resetAnswered() {
+        if (!reusable()) {
+            return false;
+        }
+        stage = SessionStage.RSET;
+        try {
+            if (command("RSET", settings.timeouts().helo()).positive()) {
+                needsRset = false;
+                return true;
+            }
+            close();
+        } catch (IOException e) {
+            lost(e);
+        }
+        return false;
+    }
+
     /** True while this session can take another {@link #send}: open, in step, and not told 421. */
     public boolean reusable() {
         return !closed && !broken;
