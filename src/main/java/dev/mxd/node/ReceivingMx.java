@@ -344,7 +344,7 @@ public final class ReceivingMx implements AutoCloseable {
      * the new settings; a recipient already accepted keeps its route, except that relay mail for a domain made
      * local goes to its mailboxes at its next attempt ({@link QueueManager#rerouteWith}).
      */
-    private static final class Reloadable {
+    static final class Reloadable {
 
         private final Spool spool;
         private final Metrics metrics;
@@ -426,8 +426,12 @@ public final class ReceivingMx implements AutoCloseable {
             if (queued instanceof Route.Relay relay) {
                 return deliveredHere(relay.domain()) ? routeLocalMail(recipient).filter(Route.Local.class::isInstance) : Optional.empty();
             }
-            String domain = ((Route.Local) queued).domain();
-            return deliveredHere(domain) || domain.equals(config.hostname()) ? Optional.empty() : Optional.of(new Route.Relay(domain));
+            Route.Local local = (Route.Local) queued;
+            String domain = local.domain();
+            // The postmaster's mailbox under this host's name (a notice with nowhere else to go) is no configured domain,
+            // and the queue outlives a change of hostname: kept wherever its domain is not configured.
+            boolean fallback = config.domain(domain).isEmpty() && local.mailboxes().equals(List.of(dev.mxd.config.DomainConfig.POSTMASTER));
+            return deliveredHere(domain) || fallback ? Optional.empty() : Optional.of(new Route.Relay(domain));
         }
 
         void replace(MxdConfig next) {

@@ -625,7 +625,13 @@ public final class QueueManager implements AutoCloseable {
                     }
                     Envelope routed = rerouted(e);
                     if (routed != e && round != null) {
-                        round.add(Destination.LOCAL); // mail moved to its mailboxes by a reload: tried in this round too
+                        // mail a reload moved (to its mailboxes, or off them for relay): its new destination is tried in this
+                        // round too, not left for the message's next retry (hours away for old mail)
+                        for (int i = 0; i < routed.recipients().size(); i++) {
+                            if (!routed.recipients().get(i).recipient().route().equals(e.recipients().get(i).recipient().route())) {
+                                round.add(destination(routed.recipients().get(i)));
+                            }
+                        }
                     }
                     e = routed;
                     groups = byDestination(e);

@@ -76,6 +76,52 @@ class ReroutingTest extends QueueManagerTestBase {
     }
 
     /**
+     * The other way while the local slots are full: mail waiting for a mailbox slot when the reload moves its domain
+     * off this host is relayed as soon as it is its turn, not filed for its next retry (the round it waited in knew
+     * only its old destination, and an hour passed).
+     */
+    @Test
+    void mailWaitingForAMailboxSlotWhenTheDomainLeavesIsRelayedInTheSameRound() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
+        List<String> localDeliveries = new CopyOnWriteArrayList<>();
+        List<String> remoteDeliveries = new CopyOnWriteArrayList<>();
+        CountDownLatch localStarted = new CountDownLatch(1);
+        CountDownLatch localMayEnd = new CountDownLatch(1);
+        DeliveryAgent local = (e, text, rs) -> {
+            localStarted.countDown();
+            try {
+                localMayEnd.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            return rs.stream().<DeliveryResult>map(r -> {
+                localDeliveries.add(r.recipient().address().toString());
+                return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty());
+            }).toList();
+        };
+        DeliveryAgent remote = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
+            remoteDeliveries.add(r.recipient().address().toString());
+            return new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
+        }).toList();
+        queue = new QueueManager(spool, new QueueManager.Settings(4, 1,
+                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(2), Duration.ofDays(1)), Duration.ofMillis(100), 100),
+                local, remote, (e, text, rs) -> { }, Clock.systemUTC());
+        for (String box : List.of("b1", "b2", "b3")) {
+            store(spool, new dev.mxd.mail.Recipient(dev.mxd.smtp.Mailbox.parse(box + "@leaving.test"), dev.mxd.smtp.RcptParameters.NONE,
+                    new Route.Local("leaving.test", List.of(box))));
+        }
+        queue.start();
+        assertThat(localStarted.await(10, TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(300); // the other two find the one local slot taken and wait for it
+        queue.rerouteWith((m, queued) -> queued instanceof Route.Local l && l.domain().equals("leaving.test")
+                ? Optional.of(new Route.Relay("leaving.test")) : Optional.empty());
+        localMayEnd.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> drained(spool));
+        assertThat(localDeliveries).hasSize(1); // the one being written when the reload came
+        assertThat(remoteDeliveries).hasSize(2);
+    }
+
+    /**
      * The same while the domain's slots are full: mail waiting for a slot when the reload comes is
      * delivered to its mailboxes as soon as it gets one (the round it waited in gained the local
      * destination; the set it was kept in could not grow, and every waiting message was deferred
