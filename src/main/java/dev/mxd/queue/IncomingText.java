@@ -40,6 +40,7 @@ final class IncomingText {
     private IOException failure;  // the first write error: the message will be answered 452
     private boolean finished;
     private boolean reused;       // the file is a spare (SpareFiles), linked into place rather than created
+    private boolean ours;         // the name at path is this text's (made here): only then may a failure remove it
 
     /** @param spares finished texts' files to write this one into, when it is whole in memory at {@link #persist} */
     IncomingText(Path path, int memoryLimit, SpareFiles spares) {
@@ -82,8 +83,10 @@ final class IncomingText {
             return;
         }
         reused = reuse && spares.take(path);
+        ours = reused; // a spare is linked only to a free name
         file = reused ? FileChannel.open(path, StandardOpenOption.WRITE)
                 : FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        ours = true; // CREATE_NEW made it (a name taken already, another message's, throws before this)
         spilled = !finished && failure == null && size > memoryLimit;
         writeFully(ByteBuffer.wrap(memory, 0, inMemory));
         memory = null;
@@ -225,7 +228,15 @@ final class IncomingText {
         }
     }
 
+    /** Whether the file at the text's name was made for this text (a failure must never remove another message's). */
+    boolean madeHere() {
+        return ours;
+    }
+
     private void deleteQuietly() {
+        if (!ours) {
+            return; // never made, or the name was another message's (an id drawn twice): not this text's to remove
+        }
         try {
             Files.deleteIfExists(path);
         } catch (IOException ignored) {

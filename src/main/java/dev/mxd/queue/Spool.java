@@ -410,8 +410,8 @@ public final class Spool implements MessageStore {
     public IncomingMessage begin(Transaction t) {
         Instant now = clock.instant();
         String id = ids.next(now.toEpochMilli());
-        if (Files.exists(data.resolve(id))) {
-            id = ids.next(now.toEpochMilli());
+        for (int tries = 0; tries < 100 && Files.exists(data.resolve(id)); tries++) { // every queued message has its data/ID
+            id = ids.next(now.toEpochMilli()); // taken (a clock set back across a restart): the next one, checked again
         }
         Draft d = new Draft(id, t, new IncomingText(data.resolve(id), MEMORY_LIMIT, spares));
         d.trace(receivedHeader(t, id, now));
@@ -586,6 +586,7 @@ public final class Spool implements MessageStore {
             Path envelope = envelopePath(QueueState.INCOMING, id);
             byte[] json;
             boolean journaled = false;
+            boolean linked = false;
             try {
                 if (rewrite.isPresent()) {
                     text.rewrite(rewrite.get());
@@ -615,6 +616,7 @@ public final class Spool implements MessageStore {
                 }
                 committing.add(id); // before the link: no scan of incoming/ takes it until the commit has ended
                 Files.createLink(envelope, target);
+                linked = true;
                 if (whole != null) {
                     journaled = true;
                     j.await(j.accept(id, whole, trailer));
@@ -629,9 +631,18 @@ public final class Spool implements MessageStore {
                 if (journaled) {
                     journal.done(id); // its record may reach the disk yet: start-up must not take it for accepted
                 }
-                // The envelope may have been linked and its directory's fsync failed: not accepted either.
-                // Each removal on its own: whatever is left, the next start-up removes text without an envelope.
-                for (Path p : List.of(envelope, target)) {
+                // The envelope may have been linked and its directory's fsync failed: not accepted either. Only names this
+                // commit made are removed: an id drawn twice (a clock set back across a restart) finds another message's
+                // text or envelope there, which has had its 250. Each removal on its own: whatever is left, the next
+                // start-up removes text without an envelope.
+                List<Path> made = new ArrayList<>();
+                if (linked) {
+                    made.add(envelope);
+                }
+                if (text.madeHere()) {
+                    made.add(target);
+                }
+                for (Path p : made) {
                     try {
                         Files.deleteIfExists(p);
                     } catch (IOException ignored) {

@@ -104,6 +104,30 @@ class SpoolTest {
         }
     }
 
+    /**
+     * An id that turns out to be taken when the text is written (drawn twice: a clock set back across a restart, or
+     * mxd quarantine release beside the server): the commit fails with 452, and the files already there, another
+     * message's that had its 250, stay. The failed commit removed them as if they were its own: that message was lost.
+     */
+    @Test
+    void aCommitThatFindsItsIdTakenLeavesTheOtherMessagesFiles() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        ReceivedMessage m = message("Subject: late\r\n\r\nsecond\r\n");
+        dev.mxd.mail.MessageStore.IncomingMessage d = s.begin(m.transaction());
+        String id = d.id();
+        byte[] theirs = "the other message's text and envelope".getBytes(StandardCharsets.US_ASCII);
+        Path text = dir.resolve("data").resolve(id);
+        Files.write(text, theirs);
+        Path envelope = dir.resolve("incoming").resolve(id + ".json");
+        Files.createLink(envelope, text);
+        d.write(m.content(), 0, m.content().length);
+        StoreOutcome o = d.commit();
+        assertThat(o).isInstanceOf(StoreOutcome.Failed.class);
+        assertThat(((StoreOutcome.Failed) o).reply().summary()).startsWith("452 4.3.1");
+        assertThat(Files.readAllBytes(text)).as("the other message's text").isEqualTo(theirs);
+        assertThat(Files.readAllBytes(envelope)).as("the other message's envelope").isEqualTo(theirs);
+    }
+
     @Test
     void queueIdsAreUnique() throws Exception {
         Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
