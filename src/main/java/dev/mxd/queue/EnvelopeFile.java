@@ -21,8 +21,12 @@ final class EnvelopeFile {
     private static final int DIGITS = 10;
     /** Octets of the footer: the mark, ten digits, a newline. */
     static final int FOOTER = MARK.length + DIGITS + 1;
-    /** An envelope file larger than this is not one (a plain envelope is a few KB even with 1,000 recipients). */
-    private static final long MAX_PLAIN = 16L * 1024 * 1024;
+    /**
+     * An envelope file larger than this is not one. A plain envelope is about 200 octets a recipient, more once each
+     * has a server's reply: 100,000 recipients (max-recipients has no upper bound) passed the 16 MB this was, and the
+     * message's first rewrite made it unreadable for good. 1 GiB, as large as one array holds.
+     */
+    private static final long MAX_PLAIN = 1L << 30;
 
     private EnvelopeFile() {}
 

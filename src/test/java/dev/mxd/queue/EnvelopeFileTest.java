@@ -44,6 +44,29 @@ class EnvelopeFileTest {
         assertThat(EnvelopeFile.read(f)).isEqualTo(e);
     }
 
+    /**
+     * A message to 100,000 recipients (max-recipients set so high): its plain envelope, rewritten after the first
+     * attempt with a reply for each, is over 16 MB, which was read as "not an envelope file" at every attempt after,
+     * the recipients never delivered nor bounced.
+     */
+    @Test
+    void aPlainEnvelopeOfAHundredThousandRecipientsIsReadBack() throws IOException {
+        ClientInfo client = new ClientInfo(new InetSocketAddress("127.0.0.1", 2525), "client.test", true, false);
+        Instant at = Instant.parse("2026-11-26T08:00:00Z");
+        List<RecipientStatus> rs = new java.util.ArrayList<>();
+        for (int i = 0; i < 100_000; i++) {
+            dev.mxd.mail.Recipient r = new dev.mxd.mail.Recipient(Mailbox.parse("recipient" + i + "@far" + (i % 50) + ".test"),
+                    dev.mxd.smtp.RcptParameters.NONE, new dev.mxd.mail.Route.Relay("far" + (i % 50) + ".test"));
+            rs.add(new RecipientStatus(r, DeliveryState.DEFERRED, "mx.far.test[192.0.2.1] said: 451 4.7.1 greylisted, try later", at));
+        }
+        Envelope e = new Envelope("MWXID0000B", Optional.of(Mailbox.parse("a@b.test")), dev.mxd.smtp.MailParameters.NONE, rs,
+                client, at, 10);
+        Path f = dir.resolve("ID.json");
+        Files.write(f, EnvelopeJson.write(e));
+        assertThat(Files.size(f)).isGreaterThan(16L * 1024 * 1024);
+        assertThat(EnvelopeFile.read(f).recipients()).hasSize(100_000);
+    }
+
     @Test
     void aFooterLongerThanItsFileIsAnError() throws IOException {
         Path f = dir.resolve("ID");
