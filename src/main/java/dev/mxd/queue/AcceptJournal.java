@@ -110,6 +110,7 @@ final class AcceptJournal {
 
         /** fsync(2) through the descriptor: unlike a FileChannel's force, no interrupt can close the file under it. */
         void sync() throws IOException {
+            syncHookForTest.run();
             file.getFD().sync();
         }
 
@@ -446,9 +447,9 @@ final class AcceptJournal {
             if (s == null) {
                 throw new IOException("the accept journal was closed after a failure");
             }
-            s.sync();
+            syncSegment(s);
         } catch (IOException e) {
-            if (s == null || !s.closed || !s.forced) {
+            if (s == null || !s.closed || !s.forced || broken != null) {
                 error = e; // a failed fsync of a segment still in use, or of one closed without being synced first
             }
             // else: left (synced by leave()) and released while this leader synced it: its records are on disk
@@ -469,6 +470,34 @@ final class AcceptJournal {
             throw error;
         }
     }
+
+    /**
+     * Every fsync of a segment, one at a time, and none once one has failed. Linux reports a writeback error once per
+     * open file description: of two fsyncs at once (a group commit's, and leave()'s of the same segment) the second
+     * returned 0 after the first got EIO, and its group was answered 250 for records whose writeback had failed. A
+     * failure is recorded before the next fsync may start, so that one cannot count either.
+     */
+    private void syncSegment(Segment s) throws IOException {
+        synchronized (fsyncGate) {
+            IOException b = broken;
+            if (b != null) {
+                throw new IOException("the accept journal's fsync failed earlier: " + b.getMessage(), b);
+            }
+            try {
+                s.sync();
+            } catch (IOException e) {
+                if (!s.closed || !s.forced) {
+                    fail(e); // not a segment left, synced and released meanwhile (that one's records are on disk)
+                }
+                throw e;
+            }
+        }
+    }
+
+    private final Object fsyncGate = new Object();
+
+    /** Runs before every segment fsync: tests see when fsyncs overlap. A no-op in use. */
+    static volatile Runnable syncHookForTest = () -> { };
 
     private void fail(IOException e) {
         if (broken == null) {
@@ -497,7 +526,7 @@ final class AcceptJournal {
         }
         Segment old = current;
         try {
-            old.sync();
+            syncSegment(old);
         } catch (IOException e) {
             fail(e);
             next.close();

@@ -259,6 +259,40 @@ class AcceptJournalTest {
         assertThat(SpoolFiles.strays(dir)).isEmpty();
     }
 
+    /**
+     * A group commit's fsync and leave()'s fsync of the same segment ran at once. Linux tells a writeback error to
+     * one open file description once: the second fsync returned 0 after the first got EIO, and its whole group was
+     * answered 250. Every segment fsync now goes alone, and none counts after one failed.
+     */
+    @Test
+    void segmentFsyncsNeverOverlap() throws Exception {
+        Spool s = open();
+        java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch inSync = new java.util.concurrent.CountDownLatch(1);
+        AcceptJournal.syncHookForTest = () -> {
+            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            inSync.countDown();
+            try {
+                Thread.sleep(150); // a slow disk: the other fsync comes while this one runs
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        };
+        try {
+            java.util.concurrent.CompletableFuture<String> commit = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> id(s.store(SpoolTest.message("Subject: slow disk\r\n\r\nx\r\n"))));
+            assertThat(inSync.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            s.journalForTest().tidy(true); // leaves the segment the commit's fsync is syncing: fsyncs it too
+            assertThat(commit.get(10, java.util.concurrent.TimeUnit.SECONDS)).isNotBlank();
+            assertThat(most.get()).as("segment fsyncs running at once").isEqualTo(1);
+        } finally {
+            AcceptJournal.syncHookForTest = () -> { };
+        }
+    }
+
     @Test
     void afterTheJournalFailsCommitsGoThroughTheFilesAndTidyCheckpointsWhatItHeld() throws Exception {
         Spool s = open();
