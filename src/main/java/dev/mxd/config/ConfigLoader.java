@@ -104,7 +104,7 @@ public final class ConfigLoader {
      * error naming both lines.
      */
     /** Top-level keys whose empty value would be taken for their default, which differs from none. */
-    private static final java.util.Set<String> NO_EMPTY_VALUE = java.util.Set.of("recipient-delimiter");
+    private static final java.util.Set<String> NO_EMPTY_VALUE = java.util.Set.of("recipient-delimiter", "hostname", "data-dir");
 
     /** Top-level sections whose absence turns a protection off: written with nothing under them, they are refused. */
     private static final Map<String, String> NO_EMPTY_SECTION = Map.of("tls", "STARTTLS", "filters", "virus and spam filtering");
@@ -138,10 +138,13 @@ public final class ConfigLoader {
                     }
                     rootSeen = true;
                 }
+                boolean delimiter = "recipient-delimiter".equals(valueNeeded);
                 if (valueNeeded != null && (t == JsonToken.VALUE_NULL
-                        || t == JsonToken.VALUE_STRING && p.getText().isEmpty() && !quotedEmpty(yaml, valueLine))) {
+                        || t == JsonToken.VALUE_STRING && p.getText().isEmpty() && (!delimiter || !quotedEmpty(yaml, valueLine)))) {
                     throw new ConfigException(file, valueLine, valueNeeded + ": no value (in YAML an empty value, ~ and an unquoted #"
-                            + " are none, which would quietly mean the default); write it in quotes, such as \"+\", or \"\" for none", null);
+                            + " are none, which would quietly mean the default" + (delimiter ? "); write it in quotes, such as \"+\", or \"\""
+                            + " for none" : ": " + ("hostname".equals(valueNeeded) ? "localhost" : "./mxd-data, a new empty spool")
+                            + "); write one, or remove the line for the default"), null);
                 }
                 if (sectionNeeded != null && (t == JsonToken.VALUE_NULL || t == JsonToken.VALUE_STRING && p.getText().isEmpty())) {
                     throw new ConfigException(file, valueLine, sectionNeeded + ": an empty section (its keys commented out?) would"

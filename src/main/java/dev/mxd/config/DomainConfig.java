@@ -128,7 +128,15 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
         }
         Map<String, List<String>> al = new LinkedHashMap<>();
         if (aliases != null) {
-            aliases.forEach((k, v) -> al.put(lower(k), v == null ? List.of() : v.stream().map(DomainConfig::lower).toList()));
+            Map<String, String> spelled = new LinkedHashMap<>();
+            aliases.forEach((k, v) -> {
+                String before = spelled.put(lower(k), k);
+                if (before != null) { // names are case-insensitive: the later one quietly replaced the earlier
+                    throw new IllegalArgumentException("alias '" + k + "' is alias '" + before + "' again (names are compared"
+                            + " without case); keep one of them");
+                }
+                al.put(lower(k), v == null ? List.of() : v.stream().map(DomainConfig::lower).toList());
+            });
         }
         RecipientVerify.Mode mode = verify != null ? verify : impliedMode(role, boxes);
         if (mode != RecipientVerify.Mode.CALLOUT && (positiveExpire != null || negativeExpire != null)) {

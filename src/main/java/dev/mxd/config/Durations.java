@@ -69,6 +69,13 @@ public final class Durations {
         }
     }
 
+    /** Refuses a duration longer than {@code max}: what waits for a network peer is counted in int milliseconds. */
+    static void requireAtMost(String key, Duration d, Duration max, String why) {
+        if (d.compareTo(max) > 0) {
+            throw new IllegalArgumentException(key + " is at most " + format(max) + " (got " + format(d) + "): " + why);
+        }
+    }
+
     /** The shortest exact form, for printing a configuration back. */
     public static String format(Duration d) {
         long ms = d.toMillis();

@@ -128,6 +128,62 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         return Optional.ofNullable(domains.get(domainKey(name)));
     }
 
+    /**
+     * Two listeners that would take the same address and port: the second bind failed at start with "address already
+     * in use", exit 75, read as another program holding the port and restarted for ever. The wildcard pair 0.0.0.0 and
+     * [::] on one port is allowed (one dual-stack socket serves both).
+     */
+    static void checkListeners(List<HostPort> smtp, HostPort admin) {
+        List<String> names = new java.util.ArrayList<>();
+        List<HostPort> all = new java.util.ArrayList<>(smtp);
+        for (int i = 0; i < smtp.size(); i++) {
+            names.add("listen.smtp[" + i + "]");
+        }
+        if (admin != null) {
+            all.add(admin);
+            names.add("listen.admin");
+        }
+        for (int i = 0; i < all.size(); i++) {
+            for (int j = i + 1; j < all.size(); j++) {
+                HostPort a = all.get(i);
+                HostPort b = all.get(j);
+                if (a.port() != b.port() || a.port() == 0) {
+                    continue;
+                }
+                boolean wildA = a.address().isAnyLocalAddress();
+                boolean wildB = b.address().isAnyLocalAddress();
+                boolean bothSmtp = j < smtp.size();
+                if (a.address().equals(b.address()) || (wildA != wildB) || (wildA && !bothSmtp)) {
+                    throw new IllegalArgumentException(names.get(j) + " " + b + " takes the same port as " + names.get(i) + " " + a
+                            + (wildA || wildB ? " (a wildcard address takes every address of this host)" : "")
+                            + ": the second would fail to listen; keep one, or use another port");
+                }
+            }
+        }
+    }
+
+    private static final java.util.regex.Pattern LDH_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+
+    /**
+     * {@code name} as a host or domain name key ({@link #domainKey}), checked: letters, digits and inner hyphens in
+     * labels of at most 63, at most 253 in all. A name that is none ("mx 1.example.org", "*.example.org") passed the
+     * check and failed mxd's start with an exception, or never matched a recipient.
+     */
+    static String hostName(String what, String name) {
+        String key = domainKey(name);
+        if (key.isEmpty() || key.length() > 253) {
+            throw new IllegalArgumentException(what + ": '" + name + "' is not a host or domain name");
+        }
+        for (String label : key.split("\\.", -1)) {
+            if (!LDH_LABEL.matcher(label).matches()) {
+                throw new IllegalArgumentException(what + ": '" + name + "' is not a host or domain name: its label '" + label
+                        + "' is not letters, digits and inner hyphens" + (label.equals("*") ? " (wildcards are not supported: list each"
+                        + " domain)" : ""));
+            }
+        }
+        return key;
+    }
+
     /** The key a domain is filed under: lowercase A-labels, no trailing dot. */
     public static String domainKey(String name) {
         String s = name.strip();
@@ -205,7 +261,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                               @JsonProperty("admin-token-file") String adminTokenFile,
                               @JsonProperty("log") Logging log,
                               @JsonProperty("recipient-delimiter") String recipientDelimiter) {
-        String host = hostname == null ? "localhost" : domainKey(hostname);
+        String host = hostname == null ? "localhost" : hostName("hostname", hostname);
         Listen l = listen == null ? Listen.fromYaml(null, null) : listen;
         Dns d = dns == null ? Dns.fromYaml(null, null, null, null, null) : dns;
         Map<String, DomainConfig> byKey = new LinkedHashMap<>();
@@ -214,12 +270,13 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
                 if (e.getValue() == null) {
                     throw new IllegalArgumentException("domain '" + e.getKey() + "' has no settings; give at least role: local or role: backup");
                 }
-                if (byKey.put(domainKey(e.getKey()), e.getValue()) != null) {
+                if (byKey.put(hostName("domain '" + e.getKey() + "'", e.getKey()), e.getValue()) != null) {
                     throw new IllegalArgumentException("domain '" + e.getKey() + "' is listed twice");
                 }
                 checkFilter(filters == null ? FiltersConfig.none() : filters, e.getKey(), e.getValue());
             }
         }
+        checkListeners(l.smtp(), l.admin());
         checkRoutes(delivery == null ? Delivery.DEFAULTS : delivery, byKey);
         checkRelaysAreNotSelf(delivery == null ? Delivery.DEFAULTS : delivery, l.smtp());
         return new MxdConfig(host, l.smtp(), Optional.ofNullable(l.admin()),

@@ -26,9 +26,18 @@ public record Timeouts(Duration command, Duration data, Duration greetPause, Dur
             Duration.ofSeconds(1), Duration.ofSeconds(10));
 
     public Timeouts {
-        if (command.isZero() || command.isNegative() || data.isZero() || data.isNegative() || greetPause.isNegative()
-                || errorDelay.isNegative() || commandUnderPressure.isZero() || commandUnderPressure.isNegative()) {
-            throw new IllegalArgumentException("timeouts must be positive (greet-pause and error-delay may be 0)");
+        Durations.requirePositive("timeouts.command", command);
+        Durations.requirePositive("timeouts.data", data);
+        Durations.requirePositive("timeouts.command-under-pressure", commandUnderPressure);
+        if (greetPause.isNegative() || errorDelay.isNegative()) {
+            throw new IllegalArgumentException((greetPause.isNegative() ? "timeouts.greet-pause" : "timeouts.error-delay")
+                    + " must be 0 or longer");
+        }
+        // A client waits 5 minutes for the greeting (RFC 5321 §4.5.3.2): a longer pause loses every sender, 5m meant 5s?
+        Durations.requireAtMost("timeouts.greet-pause", greetPause, Duration.ofMinutes(1), "senders give up on a greeting after 5m");
+        for (Object[] t : new Object[][] {{"timeouts.command", command}, {"timeouts.data", data},
+                {"timeouts.error-delay", errorDelay}, {"timeouts.command-under-pressure", commandUnderPressure}}) {
+            Durations.requireAtMost((String) t[0], (Duration) t[1], Duration.ofHours(24), "counted in int milliseconds");
         }
     }
 

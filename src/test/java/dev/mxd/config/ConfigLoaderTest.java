@@ -180,6 +180,33 @@ class ConfigLoaderTest {
         assertThat(Cidr.parse("::1/128").toString()).isEqualTo("0:0:0:0:0:0:0:1/128");
     }
 
+    /** What an operator meets when a value is wrong in a way that used to pass the check and fail later, or never. */
+    @Test
+    void namesListenersAliasesAndTimeoutsThatCannotWorkAreRefusedAtTheirLine() {
+        // an empty hostname or data-dir quietly meant localhost, or a new empty spool beside the one in use
+        ConfigException host = error("hostname:\ndomains:\n  a.test:\n    role: local\n    mailboxes: [x]\n");
+        assertThat(host.line()).isEqualTo(1);
+        assertThat(host.getMessage()).contains("hostname: no value").contains("localhost");
+        assertThat(error("hostname: mx.test\ndata-dir: \"\"\n").getMessage()).contains("data-dir: no value");
+        // not a host name: the start failed with an exception (exit 1), or a domain never matched
+        assertThat(error("hostname: \"mx 1.example.org\"\n").getMessage()).contains("hostname").contains("not a host or domain name");
+        assertThat(error("hostname: mx.test\ndomains:\n  \"*.example.org\":\n    role: backup\n").getMessage())
+                .contains("wildcards are not supported");
+        // two listeners on one address and port: the second failed to bind at start, exit 75, restarted for ever
+        assertThat(error("listen:\n  smtp: [\"127.0.0.1:2525\", \"127.0.0.1:2525\"]\n").getMessage())
+                .contains("listen.smtp[1]").contains("same port");
+        assertThat(error("listen:\n  smtp: [\"0.0.0.0:2525\", \"127.0.0.1:2525\"]\n").getMessage()).contains("wildcard");
+        assertThat(error("listen:\n  smtp: [\"127.0.0.1:2525\"]\n  admin: \"127.0.0.1:2525\"\n").getMessage())
+                .contains("listen.admin");
+        // names are compared without case: the later alias replaced the earlier in silence
+        assertThat(error("domains:\n  a.test:\n    role: local\n    mailboxes: [alice, bob]\n    aliases: {Team: [alice], team: [bob]}\n")
+                .getMessage()).contains("alias 'team' is alias 'Team' again");
+        // timeouts name themselves, and have bounds (25 days overflowed int milliseconds; 5m of greet-pause loses senders)
+        assertThat(error("timeouts:\n  data: 0s\n").getMessage()).contains("timeouts.data");
+        assertThat(error("timeouts:\n  greet-pause: 5m\n").getMessage()).contains("timeouts.greet-pause is at most 1m");
+        assertThat(error("delivery:\n  connect-timeout: 30d\n").getMessage()).contains("delivery.connect-timeout is at most 1h");
+    }
+
     @Test
     void badRole() {
         ConfigException e = error("domains:\n  example.test:\n    role: lcal\n");
