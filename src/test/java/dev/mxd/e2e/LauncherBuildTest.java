@@ -66,6 +66,45 @@ class LauncherBuildTest {
         }
     }
 
+    /**
+     * A read-only install (ProtectSystem=strict, or here an immutable directory) whose sources are newer than its jar:
+     * the launcher could not take its build lock ("Read-only file system"), exited 1 and the unit restarted every 5 s.
+     * Now the jar there runs, with a line saying how to rebuild.
+     */
+    @Test
+    void aReadOnlyInstallWithAnOlderJarRunsItAndSaysHowToRebuild(@TempDir Path dir) throws Exception {
+        Files.copy(Path.of("mxd"), dir.resolve("mxd"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.createDirectories(dir.resolve("target"));
+        Files.writeString(dir.resolve("target/mxd.jar"), "jar\n");
+        Files.setLastModifiedTime(dir.resolve("target/mxd.jar"), java.nio.file.attribute.FileTime.fromMillis(0));
+        Files.writeString(dir.resolve("pom.xml"), "<project/>\n"); // newer than the jar
+        Files.createDirectories(dir.resolve("src/main"));
+        executable(dir.resolve("mvnw"), "#!/bin/sh\necho 'mvnw must not run here' >&2\nexit 1\n");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        executable(bin.resolve("java"), "#!/bin/sh\necho \"java ran: $*\"\n");
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", List.of(dir)),
+                "chattr +i needs root on a file system with attributes");
+        try {
+            Path out = Files.createTempFile("mxd-launcher", ".out");
+            Path err = Files.createTempFile("mxd-launcher", ".err");
+            ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve("mxd").toString(), "version").directory(dir.toFile())
+                    .redirectError(err.toFile()).redirectOutput(out.toFile());
+            pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+            pb.environment().put("MXD_JAVA", bin.resolve("java").toString());
+            Process p = pb.start();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            String said = Files.readString(err);
+            assertThat(p.exitValue()).as(said).isZero();
+            assertThat(said).contains("older than the sources").contains("./mvnw -B -DskipTests package")
+                    .doesNotContain("mvnw must not run");
+            assertThat(Files.readString(out)).contains("java ran: ").contains("-jar " + dir.resolve("target/mxd.jar"));
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        } finally {
+            dev.mxd.testing.Chattr.change("-i", List.of(dir));
+        }
+    }
+
     private static void executable(Path file, String text) throws IOException {
         Files.writeString(file, text);
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
