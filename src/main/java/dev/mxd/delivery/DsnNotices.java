@@ -160,7 +160,8 @@ public final class DsnNotices implements DeliveryNotices {
         // A failed notice returned to the postmaster comes whole up to its own, larger limit (a report and at most the
         // return limit of another message): its report names the recipients its sender was never told of.
         boolean failedNotice = envelope.kind() == Envelope.Kind.SENDER_NOTICE && audience == DsnReport.Audience.POSTMASTER;
-        boolean full = envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
+        // RFC 8689 §5: the notice of a REQUIRETLS message returns its header only, RET=FULL or not (it may travel less safely).
+        boolean full = !envelope.parameters().requireTls() && envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
                 && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED)
                 && (audience != DsnReport.Audience.POSTMASTER || failedNotice);
         int most = failedNotice ? FAILED_NOTICE_LIMIT : DsnWriter.DEFAULT_RETURN_LIMIT;
@@ -187,7 +188,8 @@ public final class DsnNotices implements DeliveryNotices {
         MailParameters params = new MailParameters(OptionalLong.empty(),
                 eightBit(dsn) ? MailParameters.Body.EIGHT_BIT_MIME : MailParameters.Body.SEVEN_BIT, international,
                 Optional.empty(), Optional.empty(), envelope.parameters().requireTls());
-        // RFC 8689 §5: the notice of a REQUIRETLS message carries (part of) it, so it goes with REQUIRETLS too.
+        // RFC 8689 §5: the notice of a REQUIRETLS message carries its header, so it is marked REQUIRETLS too; from <>, it is
+        // not held to §4.2.1's rules, which bind a non-empty return path (RemoteDeliveryAgent.TlsDemand), and goes as other mail.
         MessageStore.StoreOutcome stored = store.store(new ReceivedMessage(Optional.empty(), params, List.of(to), SELF,
                 clock.instant(), dsn), kind);
         if (stored instanceof MessageStore.StoreOutcome.Failed f) {

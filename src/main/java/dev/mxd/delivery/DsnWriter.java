@@ -248,13 +248,33 @@ public final class DsnWriter {
         return sb.append(rest).append("\r\n").toString();
     }
 
-    /** The text with every control character but TAB (CR and LF above all) as a space. */
-    private static String oneLine(String s) {
+    /**
+     * The text as one line: every control character but TAB (CR and LF above all, C1's NEL too), the Unicode line and
+     * paragraph separators and the format characters (bidi overrides) as a space, so that no server's words can
+     * start a field of their own or read otherwise than they are; after its indentation, each run of white space as
+     * one space, and none at the end (a long run once folded into a line of spaces only, which ends a recipient's group).
+     */
+    static String oneLine(String s) {
         StringBuilder sb = new StringBuilder(s.length());
+        boolean indent = true;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            sb.append((c < 0x20 && c != '\t') || c == 0x7f ? ' ' : c);
+            boolean blank = (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029'
+                    || Character.getType(c) == Character.FORMAT;
+            char out = blank ? ' ' : c;
+            boolean space = out == ' ' || out == '\t';
+            if (!space) {
+                indent = false;
+            } else if (!indent && sb.length() > 0 && (sb.charAt(sb.length() - 1) == ' ' || sb.charAt(sb.length() - 1) == '\t')) {
+                continue; // a run of white space inside the text: one is kept
+            }
+            sb.append(out);
         }
+        int end = sb.length();
+        while (end > 0 && (sb.charAt(end - 1) == ' ' || sb.charAt(end - 1) == '\t')) {
+            end--;
+        }
+        sb.setLength(end);
         return sb.toString();
     }
 

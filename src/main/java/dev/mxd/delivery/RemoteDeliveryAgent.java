@@ -330,7 +330,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
          * §4.1 says to ignore then; a header section that cannot be read counts as no field.
          */
         static TlsDemand of(Envelope envelope, Path text) {
-            if (envelope.parameters().requireTls()) {
+            // RFC 8689 §4.2.1 binds a REQUIRETLS message whose return path is not empty: a notice (from <>) of such a
+            // message, which carries its header only (DsnNotices), goes as other mail does, not lost for want of DANE or
+            // MTA-STS at its sender's MX (most domains have neither).
+            if (envelope.parameters().requireTls() && envelope.sender().isPresent()) {
                 return REQUIRED;
             }
             try {
@@ -550,6 +553,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 && f.reply().filter(SmtpReply::permanentFailure).isPresent());
     }
 
+    /** Whether the refused MAIL's enhanced status names the sender or a policy about it (X.1.x, X.7.x). */
+    private static boolean aboutTheSender(TransactionResult.Completed done) {
+        return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Failed f && f.reply()
+                .flatMap(SmtpReply::enhancedStatus).filter(st -> st.subject() == 1 || st.subject() == 7).isPresent());
+    }
+
     /** Whether the connection refused every recipient, unsent, because the server does not offer REQUIRETLS. */
     private static boolean refusedForRequireTls(TransactionResult.Completed done) {
         return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Failed f
@@ -647,12 +656,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
             return Try.failed(route, noteFailure(route, f.failure()), f.failure(), f.settled(), Optional.empty());
         }
-        if (cached && (closedWhileIdle(done) || mailRefusedOnReuse(done) && !connection.resetAnswered())) {
+        if (cached && (closedWhileIdle(done) || mailRefusedOnReuse(done) && (!connection.resetAnswered() || !aboutTheSender(done)))) {
             // A 421 that the server sent while the connection sat in the cache (its idle timeout, a limit of messages
             // a session), read as the reply to MAIL: nothing about the host either. A 5yz to MAIL on a reused session
-            // after which the server no longer answers RSET is such a limit too ("too many messages this session", then
-            // a hang-up; without PIPELINING nothing else shows it): a fresh connection decides for the message. One that
-            // still answers RSET meant its refusal, which stands, and the connection stays in use.
+            // may be such a limit too ("too many messages this session", then a hang-up, which without PIPELINING only
+            // a RSET shows, or not): a fresh connection decides for the message. A refusal of the sender (X.1.x, X.7.x:
+            // a bad sender domain, SPF) by a server still answering RSET stands, and the connection stays in use.
             connection.close();
             LOG.debug("{}: cached connection refused the next message at MAIL; opening a new one", route);
             return attempt(route, transaction, settings, tls, decision, report);
@@ -802,6 +811,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         MailParameters p = e.parameters();
         return new OutboundEnvelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
                 p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
-                p.ret(), p.envid(), MessageContent.of(text, e.size()), p.requireTls());
+                p.ret(), p.envid(), MessageContent.of(text, e.size()), p.requireTls() && e.sender().isPresent());
     }
 }

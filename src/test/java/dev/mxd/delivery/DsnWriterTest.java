@@ -91,6 +91,25 @@ class DsnWriterTest {
         assertThat(DsnWriter.fold("Status: 5.1.1")).isEqualTo("Status: 5.1.1\r\n");
     }
 
+    /**
+     * A server's reply with a long run of spaces (or many empty continuation lines joined by spaces) folded into a line
+     * of spaces only, which reads as the blank line that ends a recipient's group; Unicode line separators, C1's NEL
+     * and bidi overrides went into the report as they came. Runs become one space, the rest a space.
+     */
+    @Test
+    void aServersWhiteSpaceAndLineSeparatorsNeverMakeALineOfTheirOwn() {
+        String folded = DsnWriter.fold("Diagnostic-Code: smtp; 550 5.1.1 no such user" + " ".repeat(150));
+        assertThat(folded.split("\r\n")).allSatisfy(l -> assertThat(l).isNotBlank());
+        assertThat(folded).isEqualTo("Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n");
+        assertThat(DsnWriter.fold("Diagnostic-Code: smtp; 550 x" + " ".repeat(1200) + "text").split("\r\n"))
+                .allSatisfy(l -> assertThat(l).isNotBlank());
+        String forged = DsnWriter.fold("Diagnostic-Code: smtp; 550 5.1.1 x\u2028Final-Recipient: rfc822; forged@example"
+                + "\u0085Action: delivered\u202Eevil");
+        assertThat(forged).doesNotContain("\u2028").doesNotContain("\u0085").doesNotContain("\u202E");
+        assertThat(forged.split("\r\n")).allSatisfy(l -> assertThat(l.startsWith("Diagnostic-Code") || l.startsWith(" ")).as(l).isTrue());
+        assertThat(DsnWriter.fold("    indented  text")).as("indentation kept, inner runs one space").isEqualTo("    indented text\r\n");
+    }
+
     @Test
     void headersEndAtTheFirstEmptyLine() {
         assertThat(new String(DsnWriter.headersOf(ORIGINAL), StandardCharsets.US_ASCII))

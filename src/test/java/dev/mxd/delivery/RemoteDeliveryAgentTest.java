@@ -369,6 +369,20 @@ class RemoteDeliveryAgentTest {
         }
     }
 
+    /** A per-session limit that does not hang up (it answers RSET, and the refusal names no sender): a fresh connection decides. */
+    @Test
+    void aSessionLimitWithoutAHangUpIsDecidedOnAFreshConnection() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger mails = new java.util.concurrent.atomic.AtomicInteger();
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
+                c -> c.startsWith("MAIL") && mails.incrementAndGet() == 2 ? "550 5.5.0 too many messages this session" : null)) {
+            RemoteDeliveryAgent agent = agent(mx.address().getPort(), hosts());
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(mx.connections()).isEqualTo(2);
+            assertThat(mx.messages).hasSize(2);
+        }
+    }
+
     /** A server that refuses the sender and goes on serving the session (it answers RSET): the refusal stands, one session. */
     @Test
     void aMailRefusedOnAReusedConnectionThatStillServesStands() throws Exception {

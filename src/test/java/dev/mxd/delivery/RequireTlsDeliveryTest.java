@@ -92,10 +92,14 @@ class RequireTlsDeliveryTest {
     }
 
     DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header) throws Exception {
+        return deliver(agent, requireTls, header, Optional.of(Mailbox.parse("a@x.test")));
+    }
+
+    DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header, Optional<Mailbox> sender) throws Exception {
         Path text = Files.write(dir.resolve("text"), (header + "Subject: secret\r\n\r\nhello\r\n").getBytes(StandardCharsets.US_ASCII));
         Recipient r = new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Relay("example.test"));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
-        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE.withRequireTls(requireTls),
+        Envelope e = new Envelope("Q1", sender, MailParameters.NONE.withRequireTls(requireTls),
                 List.of(pending), new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, true), Instant.now(),
                 Files.size(text));
         List<DeliveryResult> results = agent.deliver(e, text, List.of(pending));
@@ -126,6 +130,20 @@ class RequireTlsDeliveryTest {
                 assertThat(f.detail()).contains("REQUIRETLS").contains("not authenticated by DANE or MTA-STS");
             });
             assertThat(mx.commands).isEmpty();
+        }
+    }
+
+    /**
+     * The notice of a REQUIRETLS message (from <>, spooled with REQUIRETLS): RFC 8689 §4.2.1 binds a non-empty return
+     * path only. It was refused at every host of a sender domain without DANE or MTA-STS (most), and the sender never
+     * heard of the failure; now it goes as other mail does, without the parameter.
+     */
+    @Test
+    void aNoticeFromTheNullSenderIsNotHeldToRequireTls() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.example.test ESMTP", List.of("PIPELINING"), c -> null)) {
+            DeliveryResult r = deliver(agent(mx.address().getPort(), TlsPolicies.OPPORTUNISTIC), true, "", Optional.empty());
+            assertThat(r).isInstanceOf(DeliveryResult.Delivered.class);
+            assertThat(mx.commands("MAIL")).singleElement().asString().startsWith("MAIL FROM:<>").doesNotContain("REQUIRETLS");
         }
     }
 

@@ -85,5 +85,7 @@ class RequireTlsExpiryTest {
         String notice = expiredNotice(dir, new DeliveryResult.Deferred(EnhancedStatus.CRYPTOGRAPHIC_FAILURE,
                 "mx.far.test: TLS handshake failed", Optional.empty(), Optional.empty(), false, Optional.empty()));
         assertThat(notice).contains("Status: 5.7.10");
+        // RFC 8689 §5: a REQUIRETLS message comes back as its header only, RET=FULL or not
+        assertThat(notice).contains("text/rfc822-headers").contains("Subject: secret").doesNotContain("message/rfc822");
     }
 }

@@ -51,6 +51,7 @@ public final class SmtpConnection implements AutoCloseable {
 
     /** QUIT is a courtesy (RFC 5321 §4.1.1.10): its reply is not worth a full command timeout. */
     private static final Duration QUIT_WAIT = Duration.ofSeconds(2);
+    private static final Duration RSET_PROBE_WAIT = Duration.ofSeconds(10);
     /** Content is read from the spool and written in blocks of this size. */
     private static final int BLOCK = 64 * 1024;
 
@@ -1120,7 +1121,9 @@ public final class SmtpConnection implements AutoCloseable {
         }
         stage = SessionStage.RSET;
         try {
-            if (command("RSET", settings.timeouts().helo()).positive()) {
+            // a short wait: a server gone silent after its refusal would hold the delivery thread for the helo timeout
+            Duration wait = RSET_PROBE_WAIT.compareTo(settings.timeouts().helo()) < 0 ? RSET_PROBE_WAIT : settings.timeouts().helo();
+            if (command("RSET", wait).positive()) {
                 needsRset = false;
                 return true;
             }
