@@ -58,8 +58,11 @@ final class EnvelopeFile {
                     return EnvelopeJson.read(readAt(ch, size - FOOTER - length, (int) length, file));
                 }
             }
-            if (size > MAX_PLAIN) {
+            if (size > Math.min(MAX_PLAIN, Runtime.getRuntime().maxMemory() / 4)) {
                 throw new IOException(file + ": " + size + " octets and no envelope footer: not an envelope file");
+            }
+            if (size > 0 && readAt(ch, 0, 1, file)[0] != '{') { // a text without its trailer (a spare, a crash): not read whole
+                throw new IOException(file + ": no envelope footer and no JSON object: not an envelope file");
             }
             return EnvelopeJson.read(readAt(ch, 0, (int) size, file));
         }

@@ -163,8 +163,17 @@ final class IncomingText {
                 out.flush();
             }
             long written = ch.size();
+            boolean mine = ours;
             discard();
-            DurableFiles.rename(rewritten, path);
+            if (mine) {
+                DurableFiles.rename(rewritten, path);
+            } else {
+                // The text was all in memory: its name was never made, and may be another message's by now (an id drawn
+                // twice). A rename would replace that message's text; a link fails on a name that is taken.
+                Files.createLink(path, rewritten);
+                Files.delete(rewritten);
+            }
+            ours = true;
             finished = false;
             file = ch;
             size = written;

@@ -270,11 +270,18 @@ class AcceptJournalTest {
         java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.CountDownLatch inSync = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch secondStarted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
         AcceptJournal.syncHookForTest = () -> {
             most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-            inSync.countDown();
             try {
-                Thread.sleep(150); // a slow disk: the other fsync comes while this one runs
+                if (calls.incrementAndGet() == 1) {
+                    inSync.countDown();
+                    // a slow disk: the first fsync lasts until a second one has started, or 2 s (when none may start)
+                    secondStarted.await(2, java.util.concurrent.TimeUnit.SECONDS);
+                } else {
+                    secondStarted.countDown();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {

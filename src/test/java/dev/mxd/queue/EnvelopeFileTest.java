@@ -78,7 +78,7 @@ class EnvelopeFileTest {
     void aTextWithoutEnvelopeIsNotReadAsOne() throws IOException {
         Path f = dir.resolve("ID");
         Files.writeString(f, "Subject: no envelope here\r\n\r\nbody\r\n");
-        assertThatThrownBy(() -> EnvelopeFile.read(f)).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> EnvelopeFile.read(f)).isInstanceOf(IOException.class).hasMessageContaining("no JSON object");
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

@@ -126,6 +126,19 @@ class SpoolTest {
         assertThat(((StoreOutcome.Failed) o).reply().summary()).startsWith("452 4.3.1");
         assertThat(Files.readAllBytes(text)).as("the other message's text").isEqualTo(theirs);
         assertThat(Files.readAllBytes(envelope)).as("the other message's envelope").isEqualTo(theirs);
+
+        // The same when a filter rewrites (tags) the text on the way in: the rewritten text was renamed over the name.
+        dev.mxd.mail.MessageStore.IncomingMessage tagged = s.begin(m.transaction());
+        Path taken = dir.resolve("data").resolve(tagged.id());
+        Files.write(taken, theirs);
+        tagged.write(m.content(), 0, m.content().length);
+        StoreOutcome t = tagged.commit((in, out) -> {
+            out.write("X-Tag: yes\r\n".getBytes(StandardCharsets.US_ASCII));
+            in.transferTo(out);
+        });
+        assertThat(t).isInstanceOf(StoreOutcome.Failed.class);
+        assertThat(Files.readAllBytes(taken)).as("the other message's text, under a rewrite").isEqualTo(theirs);
+        assertThat(taken.resolveSibling(taken.getFileName() + ".rewritten")).doesNotExist();
     }
 
     @Test
