@@ -32,15 +32,18 @@ public record Cidr(InetAddress network, int prefix) {
                 throw new IllegalArgumentException("'" + text + "': the prefix length must be a number from 0 to " + max);
             }
         }
-        Cidr cidr = new Cidr(address, prefix);
-        InetAddress base = cidr.base();
-        if (!base.equals(address)) {
-            // 10.0.0.1/8 is most likely 10.0.0.0/8, but 172.16.5.0/12 may be a slip for a narrower network than 172.16.0.0/12
-            // would trust: not guessed (Postfix refuses such an entry in a CIDR table too).
-            throw new IllegalArgumentException("'" + text + "': the address has bits set past the prefix /" + prefix + "; write the"
-                    + " network as " + base.getHostAddress() + "/" + prefix + ", or the prefix you meant");
-        }
-        return cidr;
+        return new Cidr(address, prefix);
+    }
+
+    /**
+     * The warning for an address with bits set past its prefix (192.168.1.1/24, as {@code ip addr} prints it): taken as
+     * the network it lies in, as a CIDR is, but 172.16.5.0/12 may be a slip for a narrower network than the one trusted.
+     * Empty when the address is the network's own.
+     */
+    public java.util.Optional<String> hostBitsWarning(String key) {
+        InetAddress base = base();
+        return base.equals(network) ? java.util.Optional.empty() : java.util.Optional.of(key + ": " + this + " has bits set past"
+                + " its prefix; it is taken as " + base.getHostAddress() + "/" + prefix + " (all of it): write that, or the prefix you meant");
     }
 
     /** The network address: the address with every bit past the prefix cleared. */

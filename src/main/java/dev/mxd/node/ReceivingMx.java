@@ -378,6 +378,8 @@ public final class ReceivingMx implements AutoCloseable {
         /** Who answers ETRN: set once the queue manager exists, before the SMTP server opens. */
         private volatile Optional<dev.mxd.mail.QueueRuns> queueRuns = Optional.empty();
         private volatile EtrnRuns etrn;
+        /** Domains a reload removed since the start: their queued mail, postmaster's too, goes for relay (reroute). */
+        private final java.util.Set<String> removed = java.util.concurrent.ConcurrentHashMap.newKeySet();
         final MessageStore store = transaction -> currentStore.begin(transaction);
 
         Reloadable(MxdConfig config, Spool spool, Metrics metrics, Clock clock) {
@@ -429,13 +431,17 @@ public final class ReceivingMx implements AutoCloseable {
             Route.Local local = (Route.Local) queued;
             String domain = local.domain();
             // The postmaster's mailbox under this host's name (a notice with nowhere else to go) is no configured domain,
-            // and the queue outlives a change of hostname: kept wherever its domain is not configured.
-            boolean fallback = config.domain(domain).isEmpty() && local.mailboxes().equals(List.of(dev.mxd.config.DomainConfig.POSTMASTER));
+            // and the queue outlives a change of hostname: kept where its domain is not configured and was not removed by a
+            // reload (a removed domain's postmaster mail goes for relay as the rest of its mail).
+            boolean fallback = config.domain(domain).isEmpty() && !removed.contains(domain)
+                    && local.mailboxes().equals(List.of(dev.mxd.config.DomainConfig.POSTMASTER));
             return deliveredHere(domain) || fallback ? Optional.empty() : Optional.of(new Route.Relay(domain));
         }
 
         void replace(MxdConfig next) {
             MxdConfig before = config;
+            before.domains().keySet().stream().filter(d -> !next.domains().containsKey(d)).forEach(removed::add);
+            removed.removeAll(next.domains().keySet()); // added back
             config = next;
             warnOfConfig(next);
             current = new DomainPolicy(next, verifier);
@@ -452,6 +458,7 @@ public final class ReceivingMx implements AutoCloseable {
          */
         private static void warnOfConfig(MxdConfig c) {
             c.domains().forEach((domain, d) -> d.postmasterWarning(domain).ifPresent(LOG::warn));
+            c.trustedNetworks().forEach(n -> n.hostBitsWarning("trusted-networks").ifPresent(LOG::warn));
             c.tls().ifPresent(t -> readableByOthers(t.privateKey()).ifPresent(mode -> LOG.warn("tls.private-key {} can be read by"
                     + " every user of this host (mode {}): anyone there can pose as this MX; chmod 0640 it, group mxd's",
                     t.privateKey(), mode)));

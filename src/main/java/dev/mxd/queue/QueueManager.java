@@ -365,6 +365,11 @@ public final class QueueManager implements AutoCloseable {
                 "the message is being delivered right now; repeat the command when this attempt ends (a few seconds, at most the delivery timeouts)");
     }
 
+    /** Messages set aside on destinations' waiting lists until a slot frees (tests wait for this). */
+    int waitingForSlots() {
+        return waiting.get();
+    }
+
     /** True when no message is waiting for a worker or a destination, or in delivery (tests and the demo wait for this). */
     public boolean idle() {
         return scheduled.isEmpty() && ready.isEmpty() && busy.get() == 0;

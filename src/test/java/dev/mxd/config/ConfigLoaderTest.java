@@ -171,8 +171,11 @@ class ConfigLoaderTest {
             assertThat(e.line()).as(net).isEqualTo(3);
             assertThat(e.getMessage()).as(net).contains("trusted-networks[0]").contains("all four numbers");
         }
-        ConfigException bits = error("hostname: mx.test\ntrusted-networks:\n  - 172.16.5.0/12\n");
-        assertThat(bits.getMessage()).contains("bits set past the prefix /12").contains("172.16.0.0/12");
+        // bits past the prefix (as ip addr prints an address): taken as the network it lies in, with a warning to say so
+        Cidr printed = Cidr.parse("172.16.5.0/12");
+        assertThat(printed.contains(new java.net.InetSocketAddress("172.31.0.1", 1).getAddress())).isTrue();
+        assertThat(printed.hostBitsWarning("trusted-networks")).hasValueSatisfying(w -> assertThat(w).contains("172.16.0.0/12"));
+        assertThat(Cidr.parse("172.16.0.0/12").hostBitsWarning("trusted-networks")).isEmpty();
         assertThat(error("dns:\n  servers: [\"300.1.1.1\"]\n").getMessage()).contains("not an IPv4 address");
         assertThat(error("delivery:\n  relay-host: \"[10.1]\"\n").getMessage()).contains("10.1");
         assertThat(Cidr.parse("10.0.0.0/8").contains(new java.net.InetSocketAddress("10.200.3.4", 1).getAddress())).isTrue();

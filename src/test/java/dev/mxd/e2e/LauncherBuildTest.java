@@ -103,6 +103,23 @@ class LauncherBuildTest {
         } finally {
             dev.mxd.testing.Chattr.change("-i", List.of(dir));
         }
+        // Without a jar at all: nothing can run; exit 78 (a configuration matter for systemd: no restart loop) with the advice.
+        Files.delete(dir.resolve("target/mxd.jar"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", List.of(dir)), "chattr +i");
+        try {
+            Path err = Files.createTempFile("mxd-launcher", ".err");
+            ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve("mxd").toString(), "version").directory(dir.toFile())
+                    .redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+            pb.environment().put("MXD_JAVA", bin.resolve("java").toString());
+            Process p = pb.start();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isEqualTo(78);
+            assertThat(Files.readString(err)).contains("is missing").contains("./mvnw -B -DskipTests package");
+            Files.deleteIfExists(err);
+        } finally {
+            dev.mxd.testing.Chattr.change("-i", List.of(dir));
+        }
     }
 
     private static void executable(Path file, String text) throws IOException {

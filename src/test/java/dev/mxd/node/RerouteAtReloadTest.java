@@ -41,5 +41,12 @@ class RerouteAtReloadTest {
         assertThat(live.reroute(Mailbox.parse("dave@far.test"), new Route.Relay("far.test"))).isEmpty();
         assertThat(live.reroute(Mailbox.parse("postmaster@old-name.test"), new Route.Local("old-name.test", List.of("postmaster"))))
                 .as("the postmaster fallback of a former hostname").isEqualTo(Optional.empty());
+        // here.test removed by a reload: all its queued mail goes for relay, its postmaster's too
+        live.replace(ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n"
+                + "domains:\n  moved.test:\n    role: backup\n", dir.resolve("mxd.yaml")));
+        assertThat(live.reroute(Mailbox.parse("postmaster@here.test"), new Route.Local("here.test", List.of("postmaster"))))
+                .contains(new Route.Relay("here.test"));
+        assertThat(live.reroute(Mailbox.parse("alice@here.test"), new Route.Local("here.test", List.of("alice"))))
+                .contains(new Route.Relay("here.test"));
     }
 }

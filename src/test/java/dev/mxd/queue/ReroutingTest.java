@@ -112,7 +112,7 @@ class ReroutingTest extends QueueManagerTestBase {
         }
         queue.start();
         assertThat(localStarted.await(10, TimeUnit.SECONDS)).isTrue();
-        Thread.sleep(300); // the other two find the one local slot taken and wait for it
+        await().atMost(Duration.ofSeconds(10)).until(() -> queue.waitingForSlots() == 2); // the other two wait for the one slot
         queue.rerouteWith((m, queued) -> queued instanceof Route.Local l && l.domain().equals("leaving.test")
                 ? Optional.of(new Route.Relay("leaving.test")) : Optional.empty());
         localMayEnd.countDown();
@@ -159,7 +159,7 @@ class ReroutingTest extends QueueManagerTestBase {
         store(spool, relayed("a3@promoted.test"));
         queue.start();
         assertThat(remoteStarted.await(10, TimeUnit.SECONDS)).isTrue();
-        Thread.sleep(300); // the other two find the one slot taken and wait for it
+        await().atMost(Duration.ofSeconds(10)).until(() -> queue.waitingForSlots() == 2); // the other two wait for the one slot
         queue.rerouteWith((m, queued) -> queued.equals(new Route.Relay("promoted.test"))
                 ? Optional.of(new Route.Local("promoted.test", List.of(m.localKey()))) : Optional.empty());
         remoteMayEnd.countDown();
