@@ -161,7 +161,8 @@ public final class DsnNotices implements DeliveryNotices {
         // return limit of another message): its report names the recipients its sender was never told of.
         boolean failedNotice = envelope.kind() == Envelope.Kind.SENDER_NOTICE && audience == DsnReport.Audience.POSTMASTER;
         // RFC 8689 §5: the notice of a REQUIRETLS message returns its header only, RET=FULL or not (it may travel less safely).
-        boolean full = !envelope.parameters().requireTls() && envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
+        // (A failed notice of such a message holds the header only already: it goes to the postmaster whole.)
+        boolean full = (failedNotice || !envelope.parameters().requireTls()) && envelope.parameters().ret().map(ret -> ret == DsnReturn.FULL).orElse(true)
                 && lines.stream().anyMatch(l -> l.action() == DsnReport.Action.FAILED)
                 && (audience != DsnReport.Audience.POSTMASTER || failedNotice);
         int most = failedNotice ? FAILED_NOTICE_LIMIT : DsnWriter.DEFAULT_RETURN_LIMIT;

@@ -221,7 +221,7 @@ public final class DsnWriter {
      */
     static String fold(String line) {
         StringBuilder sb = new StringBuilder();
-        String rest = oneLine(line);
+        String rest = noControls(line);
         while (rest.length() > LINE) {
             int cut = rest.lastIndexOf(' ', LINE);
             if (cut <= 0 || rest.substring(0, cut).isBlank()) {
@@ -248,8 +248,18 @@ public final class DsnWriter {
         return sb.append(rest).append("\r\n").toString();
     }
 
+    /** The text with every control character but TAB (CR and LF above all) as a space: addresses and ids stay as they are. */
+    private static String noControls(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            sb.append((c < 0x20 && c != '\t') || c == 0x7f ? ' ' : c);
+        }
+        return sb.toString();
+    }
+
     /**
-     * The text as one line: every control character but TAB (CR and LF above all, C1's NEL too), the Unicode line and
+     * A server's words as one line: every control character but TAB (CR and LF above all, C1's NEL too), the Unicode line and
      * paragraph separators and the format characters (bidi overrides) as a space, so that no server's words can
      * start a field of their own or read otherwise than they are; after its indentation, each run of white space as
      * one space, and none at the end (a long run once folded into a line of spaces only, which ends a recipient's group).

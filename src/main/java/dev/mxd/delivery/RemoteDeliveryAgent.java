@@ -330,11 +330,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
          * §4.1 says to ignore then; a header section that cannot be read counts as no field.
          */
         static TlsDemand of(Envelope envelope, Path text) {
-            // RFC 8689 §4.2.1 binds a REQUIRETLS message whose return path is not empty: a notice (from <>) of such a
-            // message, which carries its header only (DsnNotices), goes as other mail does, not lost for want of DANE or
+            // RFC 8689 §4.2.1 binds a REQUIRETLS message whose return path is not empty: mxd's own notice (from <>) of such
+            // a message, which carries its header only (DsnNotices), goes as other mail does, not lost for want of DANE or
             // MTA-STS at its sender's MX (most domains have neither).
-            if (envelope.parameters().requireTls() && envelope.sender().isPresent()) {
-                return REQUIRED;
+            if (envelope.parameters().requireTls() && (envelope.sender().isPresent() || envelope.kind() == Envelope.Kind.MAIL)) {
+                return REQUIRED; // a client's mail from <> with REQUIRETLS (another MTA's notice) keeps its demand
             }
             try {
                 return TlsRequiredField.saysNo(text) ? RELAXED : NORMAL;
@@ -555,8 +555,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     /** Whether the refused MAIL's enhanced status names the sender or a policy about it (X.1.x, X.7.x). */
     private static boolean aboutTheSender(TransactionResult.Completed done) {
+        // without an enhanced status (no ENHANCEDSTATUSCODES) nothing says otherwise: the refusal stands, not a new
+        // connection for every message of a refused sender's backlog
         return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Failed f && f.reply()
-                .flatMap(SmtpReply::enhancedStatus).filter(st -> st.subject() == 1 || st.subject() == 7).isPresent());
+                .map(r -> r.enhancedStatus().map(st -> st.subject() == 1 || st.subject() == 7).orElse(true)).orElse(false));
     }
 
     /** Whether the connection refused every recipient, unsent, because the server does not offer REQUIRETLS. */
@@ -811,6 +813,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         MailParameters p = e.parameters();
         return new OutboundEnvelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
                 p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
-                p.ret(), p.envid(), MessageContent.of(text, e.size()), p.requireTls() && e.sender().isPresent());
+                p.ret(), p.envid(), MessageContent.of(text, e.size()), p.requireTls() && (e.sender().isPresent() || e.kind() == Envelope.Kind.MAIL));
     }
 }

@@ -433,7 +433,7 @@ public final class ReceivingMx implements AutoCloseable {
             // The postmaster's mailbox under this host's name (a notice with nowhere else to go) is no configured domain,
             // and the queue outlives a change of hostname: kept where its domain is not configured and was not removed by a
             // reload (a removed domain's postmaster mail goes for relay as the rest of its mail).
-            boolean fallback = config.domain(domain).isEmpty() && !removed.contains(domain)
+            boolean fallback = config.domain(domain).isEmpty() && (!removed.contains(domain) || domain.equals(config.hostname()))
                     && local.mailboxes().equals(List.of(dev.mxd.config.DomainConfig.POSTMASTER));
             return deliveredHere(domain) || fallback ? Optional.empty() : Optional.of(new Route.Relay(domain));
         }

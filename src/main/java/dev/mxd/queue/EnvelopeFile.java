@@ -58,7 +58,7 @@ final class EnvelopeFile {
                     return EnvelopeJson.read(readAt(ch, size - FOOTER - length, (int) length, file));
                 }
             }
-            if (size > Math.min(MAX_PLAIN, Runtime.getRuntime().maxMemory() / 4)) {
+            if (size > MAX_PLAIN) {
                 throw new IOException(file + ": " + size + " octets and no envelope footer: not an envelope file");
             }
             if (size > 0 && readAt(ch, 0, 1, file)[0] != '{') { // a text without its trailer (a spare, a crash): not read whole

@@ -171,6 +171,7 @@ final class IncomingText {
                 // The text was all in memory: its name was never made, and may be another message's by now (an id drawn
                 // twice). A rename would replace that message's text; a link fails on a name that is taken.
                 Files.createLink(path, rewritten);
+                ours = true;
                 Files.delete(rewritten);
             }
             ours = true;

@@ -67,6 +67,13 @@ class ServeCommandTest {
             assertThat(free.getLocalPort()).as("nothing bound").isEqualTo(port);
         }
 
+        // what a start would warn of is said by the check too (it runs before a reload, where an operator sees it)
+        Path sloppy = Files.writeString(dir.resolve("sloppy.yaml"), base + "trusted-networks: [\"192.168.1.1/24\"]\n");
+        String[] w = run("serve", "--config", sloppy.toString(), "--check");
+        assertThat(w[0]).isEqualTo("0");
+        assertThat(w[1]).contains("mxd serve: warning: trusted-networks: 192.168.1.1/24 has bits set past its prefix")
+                .contains("192.168.1.0/24");
+
         Path cert = dir.resolve("cert.pem");
         Path key = dir.resolve("key.pem");
         dev.mxd.testing.Certificates.selfSigned(cert, key);

@@ -98,16 +98,19 @@ class DsnWriterTest {
      */
     @Test
     void aServersWhiteSpaceAndLineSeparatorsNeverMakeALineOfTheirOwn() {
-        String folded = DsnWriter.fold("Diagnostic-Code: smtp; 550 5.1.1 no such user" + " ".repeat(150));
+        String folded = DsnWriter.fold("Diagnostic-Code: smtp; " + DsnWriter.oneLine("550 5.1.1 no such user" + " ".repeat(150)));
         assertThat(folded.split("\r\n")).allSatisfy(l -> assertThat(l).isNotBlank());
         assertThat(folded).isEqualTo("Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n");
-        assertThat(DsnWriter.fold("Diagnostic-Code: smtp; 550 x" + " ".repeat(1200) + "text").split("\r\n"))
+        assertThat(DsnWriter.fold("Diagnostic-Code: smtp; " + DsnWriter.oneLine("550 x" + " ".repeat(1200) + "text")).split("\r\n"))
                 .allSatisfy(l -> assertThat(l).isNotBlank());
-        String forged = DsnWriter.fold("Diagnostic-Code: smtp; 550 5.1.1 x\u2028Final-Recipient: rfc822; forged@example"
-                + "\u0085Action: delivered\u202Eevil");
+        String forged = DsnWriter.fold("Diagnostic-Code: smtp; " + DsnWriter.oneLine("550 5.1.1 x\u2028Final-Recipient: rfc822;"
+                + " forged@example\u0085Action: delivered\u202Eevil"));
         assertThat(forged).doesNotContain("\u2028").doesNotContain("\u0085").doesNotContain("\u202E");
         assertThat(forged.split("\r\n")).allSatisfy(l -> assertThat(l.startsWith("Diagnostic-Code") || l.startsWith(" ")).as(l).isTrue());
-        assertThat(DsnWriter.fold("    indented  text")).as("indentation kept, inner runs one space").isEqualTo("    indented text\r\n");
+        assertThat(DsnWriter.oneLine("    indented  text  ")).as("indentation kept, inner runs one space").isEqualTo("    indented text");
+        // addresses are not a server's words: a ZWJ (U+200D, a format character) or a double space in a quoted local part stays
+        String address = "Final-Recipient: utf-8; \"a  b\"\u200D@example.test";
+        assertThat(DsnWriter.fold(address)).isEqualTo(address + "\r\n");
     }
 
     @Test

@@ -92,16 +92,17 @@ class RequireTlsDeliveryTest {
     }
 
     DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header) throws Exception {
-        return deliver(agent, requireTls, header, Optional.of(Mailbox.parse("a@x.test")));
+        return deliver(agent, requireTls, header, Optional.of(Mailbox.parse("a@x.test")), Envelope.Kind.MAIL);
     }
 
-    DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header, Optional<Mailbox> sender) throws Exception {
+    DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header, Optional<Mailbox> sender, Envelope.Kind kind)
+            throws Exception {
         Path text = Files.write(dir.resolve("text"), (header + "Subject: secret\r\n\r\nhello\r\n").getBytes(StandardCharsets.US_ASCII));
         Recipient r = new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Relay("example.test"));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
         Envelope e = new Envelope("Q1", sender, MailParameters.NONE.withRequireTls(requireTls),
                 List.of(pending), new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, true), Instant.now(),
-                Files.size(text));
+                Files.size(text), kind);
         List<DeliveryResult> results = agent.deliver(e, text, List.of(pending));
         assertThat(results).hasSize(1);
         return results.get(0);
@@ -134,16 +135,22 @@ class RequireTlsDeliveryTest {
     }
 
     /**
-     * The notice of a REQUIRETLS message (from <>, spooled with REQUIRETLS): RFC 8689 §4.2.1 binds a non-empty return
+     * mxd's notice of a REQUIRETLS message (from <>, spooled with REQUIRETLS): RFC 8689 §4.2.1 binds a non-empty return
      * path only. It was refused at every host of a sender domain without DANE or MTA-STS (most), and the sender never
      * heard of the failure; now it goes as other mail does, without the parameter.
      */
     @Test
     void aNoticeFromTheNullSenderIsNotHeldToRequireTls() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.example.test ESMTP", List.of("PIPELINING"), c -> null)) {
-            DeliveryResult r = deliver(agent(mx.address().getPort(), TlsPolicies.OPPORTUNISTIC), true, "", Optional.empty());
+            DeliveryResult r = deliver(agent(mx.address().getPort(), TlsPolicies.OPPORTUNISTIC), true, "", Optional.empty(),
+                    Envelope.Kind.SENDER_NOTICE);
             assertThat(r).isInstanceOf(DeliveryResult.Delivered.class);
             assertThat(mx.commands("MAIL")).singleElement().asString().startsWith("MAIL FROM:<>").doesNotContain("REQUIRETLS");
+            // Another MTA's notice, received from <> with REQUIRETLS, keeps the demand it came with.
+            DeliveryResult relayed = deliver(agent(mx.address().getPort(), TlsPolicies.OPPORTUNISTIC), true, "", Optional.empty(),
+                    Envelope.Kind.MAIL);
+            assertThat(relayed).isInstanceOfSatisfying(DeliveryResult.Failed.class,
+                    f -> assertThat(f.status()).isEqualTo(EnhancedStatus.ENCRYPTION_NEEDED));
         }
     }
 

@@ -39,6 +39,11 @@ import org.junit.jupiter.api.io.TempDir;
 class RequireTlsExpiryTest {
 
     private static String expiredNotice(Path dir, DeliveryResult.Deferred everyAttempt) throws Exception {
+        return expiredNotice(dir, everyAttempt, Optional.of(Mailbox.parse("alice@here.test")), dev.mxd.queue.Envelope.Kind.MAIL);
+    }
+
+    private static String expiredNotice(Path dir, DeliveryResult.Deferred everyAttempt, Optional<Mailbox> sender,
+                                        dev.mxd.queue.Envelope.Kind kind) throws Exception {
         Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
         DsnNotices dsn = new DsnNotices("mx.test", spool,
                 m -> m.domainKey().equals("here.test") ? Optional.of(new Route.Local("here.test", List.of(m.localKey()))) : Optional.empty(),
@@ -58,11 +63,11 @@ class RequireTlsExpiryTest {
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofMillis(1200)), Duration.ofMillis(100), 100),
                 local, remote, dsn, Clock.systemUTC());
-        ReceivedMessage m = new ReceivedMessage(Optional.of(Mailbox.parse("alice@here.test")), MailParameters.NONE.withRequireTls(true),
+        ReceivedMessage m = new ReceivedMessage(sender, MailParameters.NONE.withRequireTls(true),
                 List.of(new Recipient(Mailbox.parse("bob@far.test"), RcptParameters.NONE, new Route.Relay("far.test"))),
                 new ClientInfo(new InetSocketAddress("127.0.0.1", 40000), "client.test", true, false), Instant.now(),
                 "Subject: secret\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII));
-        String id = ((MessageStore.StoreOutcome.Stored) spool.store(m)).queueId();
+        String id = ((MessageStore.StoreOutcome.Stored) spool.store(m, kind)).queueId();
         try {
             queue.start();
             await().atMost(Duration.ofSeconds(15)).until(() -> spool.state(id).isEmpty() && notices.size() == 1);
@@ -78,6 +83,18 @@ class RequireTlsExpiryTest {
         String notice = expiredNotice(dir, new DeliveryResult.Deferred(new EnhancedStatus(4, 7, 1), "mx.far.test said: "
                 + greylisted.summary(), Optional.of("mx.far.test"), Optional.of(greylisted), false, Optional.empty()));
         assertThat(notice).contains("Status: 4.4.7").doesNotContain("Status: 5.7.10").contains("greylisted");
+    }
+
+    /**
+     * mxd's own notice of a REQUIRETLS message that fails in turn goes to the postmaster whole: it holds the original's
+     * header only, and its report names the recipients the sender was never told of (it came back as its header only).
+     */
+    @Test
+    void aFailedNoticeOfARequireTlsMessageReachesThePostmasterWhole(@TempDir Path dir) throws Exception {
+        String notice = expiredNotice(dir, new DeliveryResult.Deferred(EnhancedStatus.CRYPTOGRAPHIC_FAILURE,
+                "mx.far.test: TLS handshake failed", Optional.empty(), Optional.empty(), false, Optional.empty()),
+                Optional.empty(), dev.mxd.queue.Envelope.Kind.SENDER_NOTICE);
+        assertThat(notice).contains("message/rfc822").contains("Subject: secret").contains("hi");
     }
 
     @Test
