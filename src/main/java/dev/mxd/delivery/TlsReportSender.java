@@ -448,7 +448,9 @@ public final class TlsReportSender implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         header(sb, "From", settings.reportMailFrom());
         header(sb, "To", to);
-        header(sb, "Date", DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)));
+        // RFC 5322 §3.3: a numeric zone (+0000); the "GMT" of RFC 1123's form is obsolete syntax, never to be generated
+        header(sb, "Date", DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT)
+                .format(ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)));
         header(sb, "Subject", "Report Domain: " + report.domain() + " Submitter: " + submitter + " Report-ID: <" + report.reportId() + ">");
         header(sb, "Message-ID", "<" + UUID.randomUUID() + "@" + submitter + ">");
         header(sb, "TLS-Report-Domain", report.domain());

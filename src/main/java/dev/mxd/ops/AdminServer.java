@@ -100,13 +100,19 @@ public final class AdminServer implements AutoCloseable {
             }
             page = in.readAllBytes();
         }
+        // The JDK's server reads a request's line and headers on a pool thread and, by default, waits for them for ever:
+        // two connections that sent one byte each held both threads, and the API, /health and /metrics hung. A request
+        // not read whole in 10 s is closed (the JDK checks once a second), a response not sent in 60 s too. Read when the
+        // JDK's server class first loads: set before the first server, unless the operator set them (-D).
+        setIfAbsent("sun.net.httpserver.maxReqTime", "10");
+        setIfAbsent("sun.net.httpserver.maxRspTime", "60");
         HttpServer http;
         try {
             http = HttpServer.create(listen.socketAddress(), 16);
         } catch (IOException e) {
             throw new IOException("cannot listen on " + listen + " for the admin API (listen.admin): " + e.getMessage(), e);
         }
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+        ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "mxd-admin");
             t.setDaemon(true);
             return t;
@@ -116,6 +122,12 @@ public final class AdminServer implements AutoCloseable {
         http.setExecutor(executor);
         http.start();
         return server;
+    }
+
+    private static void setIfAbsent(String property, String value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, value);
+        }
     }
 
     /** The address bound (a real port when 0 was asked for). */
@@ -257,7 +269,7 @@ public final class AdminServer implements AutoCloseable {
         }
         HostStatusTable table = parts.view().hostStatus();
         List<HostStatusTable.Status> gone = host.map(table::forget).orElseGet(table::forgetAll);
-        LOG.info("host status reset by the operator: {} ({} address(es) forgotten)", host.orElse("all hosts"), gone.size());
+        LOG.info("host status reset by the operator: {} ({} address(es) forgotten)", dev.mxd.smtp.LogText.safe(host.orElse("all hosts")), gone.size());
         ObjectNode o = JSON.createObjectNode();
         host.ifPresent(h -> o.put("host", h));
         o.put("reset", gone.size());

@@ -109,6 +109,7 @@ class TlsReportSenderTest {
                     .contains("Content-Type: multipart/report; report-type=\"tlsrpt\"; boundary=")
                     .contains("Content-Type: application/tlsrpt+gzip")
                     .contains("\r\nTLS-Required: No\r\n")
+                    .containsPattern("\r\nDate: [A-Z][a-z]{2}, \\d{1,2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000\r\n") // RFC 5322, not GMT
                     .containsPattern("filename=\"mx\\.sender\\.test!example\\.org!1796256000!1796342400![A-Za-z0-9-]+\\.json\\.gz\"");
             String body = text.substring(text.indexOf("Content-Transfer-Encoding: base64\r\n"));
             body = body.substring(body.indexOf("\r\n\r\n") + 4, body.indexOf("\r\n--"));

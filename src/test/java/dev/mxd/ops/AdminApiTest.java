@@ -57,6 +57,38 @@ class AdminApiTest {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(mx.mx().config().adminToken()))).isEqualTo("rw-------");
     }
 
+    /**
+     * Clients that open a connection, send a byte and nothing more, as many as the admin pool has threads: the JDK's
+     * server read their request lines on its pool threads for ever, and /health, /metrics and the API hung. A request
+     * not read whole in 10 s is now closed, and /health answers again.
+     */
+    @Test
+    void connectionsThatNeverFinishARequestDoNotHoldTheAdminListener() throws Exception {
+        java.net.URI base = java.net.URI.create(mx.adminUrl());
+        List<java.net.Socket> slow = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) {
+                java.net.Socket s = new java.net.Socket(base.getHost(), base.getPort());
+                s.getOutputStream().write('G');
+                s.getOutputStream().flush();
+                slow.add(s);
+            }
+            java.util.concurrent.CompletableFuture<Integer> health =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return api.send("GET", "/health", null).status();
+                        } catch (Exception e) {
+                            throw new java.util.concurrent.CompletionException(e);
+                        }
+                    });
+            assertThat(health.get(40, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(200);
+        } finally {
+            for (java.net.Socket s : slow) {
+                s.close();
+            }
+        }
+    }
+
     @Test
     void healthIsOkWithoutTheToken() throws Exception {
         AdminHttp.Answer h = api.send("GET", "/health", null);
