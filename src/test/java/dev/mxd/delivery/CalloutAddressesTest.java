@@ -51,6 +51,15 @@ class CalloutAddressesTest {
         dns = MxdDnsServer.start(List.of(zone, nat), new InetSocketAddress("127.0.0.1", 0));
     }
 
+    /** A backup node named backup.test asking the zone's MX hosts on {@code port}, over IPv4. */
+    private RecipientCallout callout() {
+        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+                .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+        HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+        return new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
+                ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
+    }
+
     @AfterEach
     void stop() {
         dns.close();
@@ -68,11 +77,7 @@ class CalloutAddressesTest {
                      List.of("PIPELINING"), c -> c.startsWith("EHLO") ? "250 backup.test" : null);
              FakeSmtpServer worse = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.5", port), 4, "220 worse.test ESMTP",
                      List.of("PIPELINING"), c -> null)) {
-            MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
-                    .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
-            HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
-            RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
-                    ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
+            RecipientCallout callout = callout();
             try {
                 Verdict v = callout.verify(new Mailbox("made-up", "nat.test"), "nat.test", Duration.ofHours(1),
                         Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);
@@ -91,11 +96,7 @@ class CalloutAddressesTest {
                      List.of(), c -> null);
              FakeSmtpServer good = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.2", port), 4, "220 good.test ESMTP",
                      List.of("PIPELINING"), c -> null)) {
-            MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
-                    .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
-            HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
-            RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
-                    ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
+            RecipientCallout callout = callout();
             try {
                 Verdict v = callout.verify(new Mailbox("anna", "b\u00fccher.test"), "xn--bcher-kva.test", Duration.ofHours(1),
                         Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);

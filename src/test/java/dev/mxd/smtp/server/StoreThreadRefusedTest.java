@@ -69,9 +69,7 @@ class StoreThreadRefusedTest {
     void noThreadToCommitOnIsATemporaryFailureAndTheMessageIsDiscarded() throws Exception {
         Counted store = new Counted();
         NoThreads pool = new NoThreads();
-        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
-                Optional.empty(), EVERYONE, store, pool, (stage, code) -> { }, ClientNameLookup.NONE));
+        EmbeddedClient ch = session(store, pool);
         ch.runPendingTasks();
         assertThat(ch.written()).startsWith("220 ");
 
@@ -102,9 +100,7 @@ class StoreThreadRefusedTest {
         Counted store = new Counted();
         ExecutorService stopped = java.util.concurrent.Executors.newSingleThreadExecutor();
         stopped.shutdown();
-        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
-                Optional.empty(), EVERYONE, store, stopped, (stage, code) -> { }, ClientNameLookup.NONE));
+        EmbeddedClient ch = session(store, stopped);
         ch.runPendingTasks();
         assertThat(ch.written()).startsWith("220 ");
         send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\n");
@@ -125,10 +121,7 @@ class StoreThreadRefusedTest {
     void aFaultWhileTheTextIsStoredIs421AndNothingIsKept() throws Exception {
         Counted store = new Counted();
         store.failWrites = true;
-        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
-                Optional.empty(), EVERYONE, store, java.util.concurrent.ForkJoinPool.commonPool(), (stage, code) -> { },
-                ClientNameLookup.NONE));
+        EmbeddedClient ch = session(store, java.util.concurrent.ForkJoinPool.commonPool());
         ch.runPendingTasks();
         assertThat(ch.written()).startsWith("220 ");
         send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\n");
@@ -149,10 +142,7 @@ class StoreThreadRefusedTest {
     void aFaultInAPipelinedSecondMessageIs421AfterTheFirstOnesReply() throws Exception {
         Counted store = new Counted();
         store.failFromMessage = 2;
-        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
-                Optional.empty(), EVERYONE, store, java.util.concurrent.ForkJoinPool.commonPool(), (stage, code) -> { },
-                ClientNameLookup.NONE));
+        EmbeddedClient ch = session(store, java.util.concurrent.ForkJoinPool.commonPool());
         ch.runPendingTasks();
         assertThat(ch.written()).startsWith("220 ");
         send(ch, "EHLO client.test\r\n");
@@ -180,10 +170,7 @@ class StoreThreadRefusedTest {
     void aFaultWhileAMessageIsCommittedGetsTheCommitsReplyFirst() throws Exception {
         Counted store = new Counted();
         store.commitMayEnd = new java.util.concurrent.CountDownLatch(1);
-        EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
-                Optional.empty(), EVERYONE, store, java.util.concurrent.ForkJoinPool.commonPool(), (stage, code) -> { },
-                ClientNameLookup.NONE));
+        EmbeddedClient ch = session(store, java.util.concurrent.ForkJoinPool.commonPool());
         ch.runPendingTasks();
         ch.written();
         send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n");
@@ -201,6 +188,13 @@ class StoreThreadRefusedTest {
         assertThat(out.toString()).startsWith("250 ").contains("421 4.3.0 ");
         assertThat(ch.isActive()).isFalse();
         assertThat(store.committed.get()).isEqualTo(1);
+    }
+
+    /** A connection to a session that stores into {@code store} and commits on {@code pool}; its greeting is pending. */
+    private static EmbeddedClient session(Counted store, ExecutorService pool) throws Exception {
+        return EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
+                Optional.empty(), EVERYONE, store, pool, (stage, code) -> { }, ClientNameLookup.NONE));
     }
 
     /** Accepts every recipient for relay. */
