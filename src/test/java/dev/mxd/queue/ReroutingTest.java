@@ -22,19 +22,21 @@ import org.junit.jupiter.api.Test;
  */
 class ReroutingTest extends QueueManagerTestBase {
 
+    /** An agent that delivers every recipient and notes each in {@code into}: its address, and its route too when asked. */
+    private static DeliveryAgent recording(List<String> into, boolean withRoute) {
+        return (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
+            into.add(withRoute ? r.recipient().address() + " " + r.recipient().route() : r.recipient().address().toString());
+            return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered", Optional.empty(), Optional.empty());
+        }).toList();
+    }
+
     @Test
     void relayMailForADomainNowDeliveredHereGoesToItsMailboxes() throws Exception {
         Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
         List<String> localDeliveries = new CopyOnWriteArrayList<>();
         List<String> remoteDeliveries = new CopyOnWriteArrayList<>();
-        DeliveryAgent local = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
-            localDeliveries.add(r.recipient().address() + " " + r.recipient().route());
-            return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty());
-        }).toList();
-        DeliveryAgent remote = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
-            remoteDeliveries.add(r.recipient().address().toString());
-            return new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
-        }).toList();
+        DeliveryAgent local = recording(localDeliveries, true);
+        DeliveryAgent remote = recording(remoteDeliveries, false);
         queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
                 local, remote, (e, text, rs) -> { }, Clock.systemUTC());
@@ -53,14 +55,8 @@ class ReroutingTest extends QueueManagerTestBase {
         Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
         List<String> localDeliveries = new CopyOnWriteArrayList<>();
         List<String> remoteDeliveries = new CopyOnWriteArrayList<>();
-        DeliveryAgent local = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
-            localDeliveries.add(r.recipient().address().toString());
-            return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty());
-        }).toList();
-        DeliveryAgent remote = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
-            remoteDeliveries.add(r.recipient().address() + " " + r.recipient().route());
-            return new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
-        }).toList();
+        DeliveryAgent local = recording(localDeliveries, false);
+        DeliveryAgent remote = recording(remoteDeliveries, true);
         queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
                 new RetryPolicy(Duration.ofMillis(200), Duration.ofMillis(400), Duration.ofHours(1)), Duration.ofMillis(100), 100),
                 local, remote, (e, text, rs) -> { }, Clock.systemUTC());
@@ -99,10 +95,7 @@ class ReroutingTest extends QueueManagerTestBase {
                 return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty());
             }).toList();
         };
-        DeliveryAgent remote = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
-            remoteDeliveries.add(r.recipient().address().toString());
-            return new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok", Optional.empty(), Optional.empty());
-        }).toList();
+        DeliveryAgent remote = recording(remoteDeliveries, false);
         queue = new QueueManager(spool, new QueueManager.Settings(4, 1,
                 new RetryPolicy(Duration.ofHours(1), Duration.ofHours(2), Duration.ofDays(1)), Duration.ofMillis(100), 100),
                 local, remote, (e, text, rs) -> { }, Clock.systemUTC());
@@ -134,10 +127,7 @@ class ReroutingTest extends QueueManagerTestBase {
         List<String> remoteDeliveries = new CopyOnWriteArrayList<>();
         CountDownLatch remoteStarted = new CountDownLatch(1);
         CountDownLatch remoteMayEnd = new CountDownLatch(1);
-        DeliveryAgent local = (e, text, rs) -> rs.stream().<DeliveryResult>map(r -> {
-            localDeliveries.add(r.recipient().address().toString());
-            return new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty());
-        }).toList();
+        DeliveryAgent local = recording(localDeliveries, false);
         DeliveryAgent remote = (e, text, rs) -> {
             remoteStarted.countDown();
             try {
