@@ -102,10 +102,12 @@ public final class AdminServer implements AutoCloseable {
         }
         // The JDK's server reads a request's line and headers on a pool thread and, by default, waits for them for ever:
         // two connections that sent one byte each held both threads, and the API, /health and /metrics hung. A request
-        // not read whole in 10 s is closed (the JDK checks once a second), a response not sent in 60 s too. Read when the
-        // JDK's server class first loads: set before the first server, unless the operator set them (-D).
-        setIfAbsent("sun.net.httpserver.maxReqTime", "10");
-        setIfAbsent("sun.net.httpserver.maxRspTime", "60");
+        // not read whole in 5 s is closed (the JDK checks once a second; an admin request is a line and a few headers),
+        // a response not sent in 180 s too (a TLS-RPT send-now waits up to 2 minutes). This bounds such an outage to
+        // a few seconds at a time; it does not make the listener immune. Read when the JDK's server class first loads:
+        // set before the first server, unless the operator set them (-D).
+        setIfAbsent("sun.net.httpserver.maxReqTime", "5");
+        setIfAbsent("sun.net.httpserver.maxRspTime", "180");
         HttpServer http;
         try {
             http = HttpServer.create(listen.socketAddress(), 16);

@@ -48,5 +48,10 @@ class RerouteAtReloadTest {
                 .contains(new Route.Relay("here.test"));
         assertThat(live.reroute(Mailbox.parse("alice@here.test"), new Route.Local("here.test", List.of("alice"))))
                 .contains(new Route.Relay("here.test"));
+        // a domain named as this host, removed: the postmaster fallback under the hostname stays (relayed, it would loop)
+        live.replace(ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n"
+                + "domains:\n  mx.test:\n    role: local\n    mailboxes: [postmaster]\n", dir.resolve("mxd.yaml")));
+        live.replace(ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n", dir.resolve("mxd.yaml")));
+        assertThat(live.reroute(Mailbox.parse("postmaster@mx.test"), new Route.Local("mx.test", List.of("postmaster")))).isEmpty();
     }
 }

@@ -60,7 +60,7 @@ class AdminApiTest {
     /**
      * Clients that open a connection, send a byte and nothing more, as many as the admin pool has threads: the JDK's
      * server read their request lines on its pool threads for ever, and /health, /metrics and the API hung. A request
-     * not read whole in 10 s is now closed, and /health answers again.
+     * not read whole in 5 s is now closed, and /health answers again.
      */
     @Test
     void connectionsThatNeverFinishARequestDoNotHoldTheAdminListener() throws Exception {
