@@ -66,7 +66,7 @@ class FilterConfigTest {
     }
 
     @Test
-    void mistakesNameTheKeyAndTheFix() {
+    void mistakesNameTheKeyAndTheFix() throws Exception {
         assertThatThrownBy(() -> FiltersConfig.fromMap(map("{'clamd': {'adress': '127.0.0.1:3310'}}")))
                 .hasMessage("filters.clamd: unknown key 'adress' (known keys: address, stream-max-length)");
         assertThatThrownBy(() -> FiltersConfig.fromMap(map("{'clamd': {}}")))
@@ -75,6 +75,9 @@ class FilterConfigTest {
                 .hasMessageStartingWith("filters.spamd.address: 'localhost' is not an engine address");
         assertThatThrownBy(() -> FiltersConfig.fromMap(map("{'timeout': '30 seconds'}")))
                 .hasMessageStartingWith("filters.timeout: '30 seconds' is not a duration");
+        // three engines in turn must answer within the 10 minutes a client waits after its final dot
+        assertThatThrownBy(() -> FiltersConfig.fromMap(map("{'timeout': '5m'}"))).hasMessageContaining("filters.timeout is at most 3m");
+        assertThat(FiltersConfig.fromMap(map("{'timeout': '3m'}")).timeout()).isEqualTo(Duration.ofMinutes(3));
         assertThatThrownBy(() -> FiltersConfig.fromMap(map("{'on-error': 'bounce'}")))
                 .hasMessage("filters.on-error: 'bounce' is not one of tempfail | accept");
         assertThatThrownBy(() -> FiltersConfig.fromMap(map("{'rspamd': {'url': 'ftp://x'}}")))
