@@ -117,10 +117,10 @@ public final class Findings {
                 out.add(Finding.about(Severity.WARNING, h.name(), w));
             }
         }
-        if (AddressScope.isPublicDomain(d)) {
+        if (dev.mxd.dns.AddressScope.isPublicDomain(d)) {
             for (MxHost h : hosts) {
                 for (InetAddress a : h.addresses()) {
-                    AddressScope.nonPublic(a).ifPresent(kind -> out.add(Finding.about(Severity.WARNING, h.name(),
+                    dev.mxd.dns.AddressScope.nonPublic(a).ifPresent(kind -> out.add(Finding.about(Severity.WARNING, h.name(),
                             h.name() + " has " + AddressText.of(a) + ", " + kind + ", but " + d + " is a public domain:"
                                     + " senders elsewhere cannot reach it there; publish the server's public address")));
                 }

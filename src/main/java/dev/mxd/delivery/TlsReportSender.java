@@ -174,6 +174,7 @@ public final class TlsReportSender implements AutoCloseable {
         }
         HttpClient http = builder.build();
         return (uri, body) -> {
+            reachable(uri);
             HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout)
                     .header("Content-Type", "application/tlsrpt+gzip")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
@@ -198,6 +199,28 @@ public final class TlsReportSender implements AutoCloseable {
                 throw new IOException("HTTP status " + response.statusCode());
             }
         };
+    }
+
+    /**
+     * Refuses an https rua whose host is an address of someone's own network (RFC 1918, link-local, unique local,
+     * shared, unspecified): a domain mxd delivers to chooses its rua, and mxd would post into the network it runs in.
+     * Resolved as the HTTP client resolves it (the JVM keeps the answer for the client's own lookup right after). A
+     * loopback address is allowed: a collector on this machine is the operator's own.
+     */
+    static void reachable(URI uri) throws IOException {
+        String host = uri.getHost();
+        if (host == null) {
+            throw new IOException(uri + " names no host");
+        }
+        for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+            if (!a.isLoopbackAddress()) {
+                java.util.Optional<String> kind = dev.mxd.dns.AddressScope.nonPublic(a);
+                if (kind.isPresent()) {
+                    throw new IOException(uri + ": " + host + " is " + kind.get() + " (" + a.getHostAddress()
+                            + "), not an address of the Internet: a report is not posted there");
+                }
+            }
+        }
     }
 
     private static SSLContext trusting(Path pem) throws IOException {

@@ -178,9 +178,9 @@ class FindingsTest {
         MxHost h = host(10, "mx1.shop.test", "127.0.0.21");
         MxHost b = host(20, "mx2.shop.test", "10.0.0.2");
         assertThat(Findings.of(routes(TEST, h, b), List.of(secure(h), secure(b)), 25)).isEmpty();
-        assertThat(AddressScope.isPublicDomain("corp.internal")).isFalse();
-        assertThat(AddressScope.isPublicDomain("printer.home.arpa")).isFalse();
-        assertThat(AddressScope.isPublicDomain("example.com")).isTrue();
+        assertThat(dev.mxd.dns.AddressScope.isPublicDomain("corp.internal")).isFalse();
+        assertThat(dev.mxd.dns.AddressScope.isPublicDomain("printer.home.arpa")).isFalse();
+        assertThat(dev.mxd.dns.AddressScope.isPublicDomain("example.com")).isTrue();
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.mxd.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -349,6 +350,27 @@ class TlsReportSenderTest {
             sender.send(true);
             assertThat(tries).as("no time left").hasValue(2);
         }
+    }
+
+    /**
+     * A domain's record names an https rua inside someone's own network (rua=https://10.0.0.5/...): mxd posted there from
+     * inside its network. Refused before any connection, as are link-local, unique local, shared and unspecified
+     * addresses; loopback (a collector on this machine) is allowed. Checked by address only: no name is looked up here.
+     */
+    @Test
+    void anHttpsRuaInsideAPrivateNetworkIsRefusedBeforeAnyConnection() throws Exception {
+        for (String target : List.of("https://10.0.0.5:8443/x?y=z", "https://192.168.1.7/", "https://169.254.169.254/latest",
+                "https://100.64.0.1/", "https://[fd00::1]/", "https://[fe80::1]/", "https://0.0.0.0:9/")) {
+            assertThatThrownBy(() -> TlsReportSender.reachable(URI.create(target))).as(target)
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("not an address of the Internet");
+        }
+        TlsReportSender.reachable(URI.create("https://127.0.0.1:8443/tlsrpt"));
+        TlsReportSender.reachable(URI.create("https://[::1]/tlsrpt"));
+        TlsReportSender.reachable(URI.create("https://192.0.2.10/tlsrpt")); // TEST-NET-1: public by form
+        // the real poster refuses before connecting (0.0.0.0 would reach this host if it tried)
+        TlsReportSender.Poster poster = TlsReportSender.httpsPoster(Optional.empty(), Duration.ofSeconds(5));
+        assertThatThrownBy(() -> poster.post(URI.create("https://0.0.0.0:9/tlsrpt"), new byte[] {1}))
+                .hasMessageContaining("not an address of the Internet");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.mxd.check;
+package dev.mxd.dns;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -6,14 +6,15 @@ import java.util.Optional;
 
 /**
  * Says whether an address can be reached from the Internet at large. An MX of a public domain
- * that publishes one of these sends other people's mail to their own machine or nowhere.
+ * that publishes one of these sends other people's mail to their own machine or nowhere (mxd check);
+ * a TLS-RPT https rua that names one would have mxd post into its own network.
  */
-final class AddressScope {
+public final class AddressScope {
 
     private AddressScope() {}
 
     /** What kind of non-public address this is, or empty for an address others can reach. */
-    static Optional<String> nonPublic(InetAddress a) {
+    public static Optional<String> nonPublic(InetAddress a) {
         if (a.isLoopbackAddress()) {
             return Optional.of("a loopback address (127.0.0.0/8, ::1)");
         }
@@ -47,7 +48,7 @@ final class AddressScope {
      * (RFC 6761 test, example, invalid, localhost; RFC 6762 local; RFC 8375 home.arpa; ICANN's internal):
      * private addresses are expected there.
      */
-    static boolean isPublicDomain(String ascii) {
+    public static boolean isPublicDomain(String ascii) {
         String d = ascii.endsWith(".") ? ascii.substring(0, ascii.length() - 1) : ascii;
         if (d.equals("home.arpa") || d.endsWith(".home.arpa")) {
             return false;
