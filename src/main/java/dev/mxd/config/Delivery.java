@@ -84,11 +84,12 @@ public record Delivery(int port, Duration connectTimeout, Duration greetingTimeo
         positive("delivery.connect-timeout", connectTimeout);
         positive("delivery.greeting-timeout", greetingTimeout);
         positive("delivery.command-timeout", commandTimeout);
-        // 25 days and more overflowed the sockets' int milliseconds, and every attempt then failed with an exception
-        for (Object[] t : new Object[][] {{"delivery.connect-timeout", connectTimeout}, {"delivery.greeting-timeout", greetingTimeout},
-                {"delivery.command-timeout", commandTimeout}}) {
-            Durations.requireAtMost((String) t[0], (Duration) t[1], Duration.ofHours(1), "a peer silent longer is gone");
-        }
+        // 25 days and more overflowed the sockets' int milliseconds, and every attempt then failed with an exception. A local,
+        // not a constant: DEFAULTS is built while this class initialises, before a later constant would be set.
+        Duration most = Duration.ofHours(1);
+        Durations.requireAtMost("delivery.connect-timeout", connectTimeout, most, "a peer silent longer is gone");
+        Durations.requireAtMost("delivery.greeting-timeout", greetingTimeout, most, "a peer silent longer is gone");
+        Durations.requireAtMost("delivery.command-timeout", commandTimeout, most, "a peer silent longer is gone");
         positive("delivery.scan-interval", scanInterval);
         account("delivery.maildir-owner", maildirOwner);
         account("delivery.maildir-group", maildirGroup);

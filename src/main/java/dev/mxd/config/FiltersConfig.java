@@ -77,11 +77,8 @@ public record FiltersConfig(Optional<Clamd> clamd, Optional<Spamd> spamd, Option
         // The engines are asked in turn while the client waits for the reply to its final dot, 10 minutes at most (RFC
         // 5321 §4.5.3.2.6): three engines at 3 minutes each stay under it. Longer, a client gave up first and sent the
         // message again, which was then accepted twice.
-        if (timeout.compareTo(MAX_TIMEOUT) > 0) {
-            throw new IllegalArgumentException("filters.timeout is at most " + Durations.format(MAX_TIMEOUT) + ", not "
-                    + Durations.format(timeout) + ": up to three engines are asked in turn while the client waits at most 10m for"
-                    + " the reply to its message (RFC 5321 §4.5.3.2.6)");
-        }
+        Durations.requireAtMost("filters.timeout", timeout, MAX_TIMEOUT, "up to three engines are asked in turn while the client"
+                + " waits at most 10m for the reply to its message (RFC 5321 §4.5.3.2.6)");
     }
 
     /** The longest filters.timeout: three engines in turn within the 10 minutes a client waits after its final dot. */

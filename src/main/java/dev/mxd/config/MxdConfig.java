@@ -129,6 +129,17 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
     }
 
     /**
+     * What the file leaves to the operator that a start logs and {@code mxd serve --check} prints: a local domain that
+     * got a postmaster mailbox it was not written with, a trusted network written with bits set past its prefix.
+     */
+    public List<String> warnings() {
+        List<String> out = new java.util.ArrayList<>();
+        domains.forEach((domain, d) -> d.postmasterWarning(domain).ifPresent(out::add));
+        trustedNetworks.forEach(n -> n.hostBitsWarning("trusted-networks").ifPresent(out::add));
+        return out;
+    }
+
+    /**
      * Two listeners that would take the same address and port: the second bind failed at start with "address already
      * in use", exit 75, read as another program holding the port and restarted for ever. The wildcard pair 0.0.0.0 and
      * [::] on one port is allowed (one dual-stack socket serves both).

@@ -35,10 +35,11 @@ public record Timeouts(Duration command, Duration data, Duration greetPause, Dur
         }
         // A client waits 5 minutes for the greeting (RFC 5321 §4.5.3.2): a longer pause loses every sender, 5m meant 5s?
         Durations.requireAtMost("timeouts.greet-pause", greetPause, Duration.ofMinutes(1), "senders give up on a greeting after 5m");
-        for (Object[] t : new Object[][] {{"timeouts.command", command}, {"timeouts.data", data},
-                {"timeouts.error-delay", errorDelay}, {"timeouts.command-under-pressure", commandUnderPressure}}) {
-            Durations.requireAtMost((String) t[0], (Duration) t[1], Duration.ofHours(24), "counted in int milliseconds");
-        }
+        Duration most = Duration.ofHours(24); // the timers count int milliseconds
+        Durations.requireAtMost("timeouts.command", command, most, "counted in int milliseconds");
+        Durations.requireAtMost("timeouts.data", data, most, "counted in int milliseconds");
+        Durations.requireAtMost("timeouts.error-delay", errorDelay, most, "counted in int milliseconds");
+        Durations.requireAtMost("timeouts.command-under-pressure", commandUnderPressure, most, "counted in int milliseconds");
     }
 
     @JsonCreator

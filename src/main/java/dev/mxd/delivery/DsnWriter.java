@@ -28,7 +28,8 @@ public final class DsnWriter {
     /** Postfix's bounce_size_limit default: at most this much of the original comes back whole. */
     public static final int DEFAULT_RETURN_LIMIT = 50_000;
 
-    private static final DateTimeFormatter RFC5322 =
+    /** RFC 5322 §3.3 date-time in UTC with a numeric zone: every mail mxd writes itself dates its header so. */
+    static final DateTimeFormatter RFC5322 =
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
     /** RFC 5322 §2.1.1: lines SHOULD be at most 78 characters; longer fields are folded at a space. */
     private static final int LINE = 78;

@@ -330,11 +330,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
          * §4.1 says to ignore then; a header section that cannot be read counts as no field.
          */
         static TlsDemand of(Envelope envelope, Path text) {
-            // RFC 8689 §4.2.1 binds a REQUIRETLS message whose return path is not empty: mxd's own notice (from <>) of such
-            // a message, which carries its header only (DsnNotices), goes as other mail does, not lost for want of DANE or
-            // MTA-STS at its sender's MX (most domains have neither).
-            if (envelope.parameters().requireTls() && (envelope.sender().isPresent() || envelope.kind() == Envelope.Kind.MAIL)) {
-                return REQUIRED; // a client's mail from <> with REQUIRETLS (another MTA's notice) keeps its demand
+            if (requiresTls(envelope)) {
+                return REQUIRED;
             }
             try {
                 return TlsRequiredField.saysNo(text) ? RELAXED : NORMAL;
@@ -545,6 +542,16 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private static boolean closedWhileIdle(TransactionResult.Completed done) {
         return done.recipients().stream().allMatch(o -> o instanceof RecipientOutcome.Deferred d && d.stage() == SessionStage.MAIL
                 && d.reply().filter(r -> r.code() == 421).isPresent());
+    }
+
+    /**
+     * Whether {@code envelope} is held to REQUIRETLS (RFC 8689 §4.2.1), which binds a message whose return path is not
+     * empty: mxd's own notice (from <>) of such a message, which carries its header only (DsnNotices), goes as other
+     * mail does, not lost for want of DANE or MTA-STS at its sender's MX (most domains have neither); a client's mail
+     * from <> with REQUIRETLS (another MTA's notice) keeps its demand.
+     */
+    static boolean requiresTls(Envelope envelope) {
+        return envelope.parameters().requireTls() && (envelope.sender().isPresent() || envelope.kind() == Envelope.Kind.MAIL);
     }
 
     /** Whether the server refused the transaction's MAIL for good (its own reply, not one of ours before sending). */
@@ -813,6 +820,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         MailParameters p = e.parameters();
         return new OutboundEnvelope(e.sender().map(Mailbox::toString).orElse(""), rcpts,
                 p.body() == MailParameters.Body.EIGHT_BIT_MIME, p.smtputf8(),
-                p.ret(), p.envid(), MessageContent.of(text, e.size()), p.requireTls() && (e.sender().isPresent() || e.kind() == Envelope.Kind.MAIL));
+                p.ret(), p.envid(), MessageContent.of(text, e.size()), requiresTls(e));
     }
 }

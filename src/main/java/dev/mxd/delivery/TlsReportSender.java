@@ -35,8 +35,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -471,9 +469,8 @@ public final class TlsReportSender implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         header(sb, "From", settings.reportMailFrom());
         header(sb, "To", to);
-        // RFC 5322 §3.3: a numeric zone (+0000); the "GMT" of RFC 1123's form is obsolete syntax, never to be generated
-        header(sb, "Date", DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT)
-                .format(ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC)));
+        // RFC 5322 §3.3: a numeric zone (+0000), as notices write it; the "GMT" of RFC 1123's form is obsolete syntax
+        header(sb, "Date", DsnWriter.RFC5322.format(clock.instant()));
         header(sb, "Subject", "Report Domain: " + report.domain() + " Submitter: " + submitter + " Report-ID: <" + report.reportId() + ">");
         header(sb, "Message-ID", "<" + UUID.randomUUID() + "@" + submitter + ">");
         header(sb, "TLS-Report-Domain", report.domain());

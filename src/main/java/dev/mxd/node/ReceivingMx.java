@@ -457,8 +457,7 @@ public final class ReceivingMx implements AutoCloseable {
          * on-too-large accept lets such a message through unscanned, which a sender can choose to do.
          */
         private static void warnOfConfig(MxdConfig c) {
-            c.domains().forEach((domain, d) -> d.postmasterWarning(domain).ifPresent(LOG::warn));
-            c.trustedNetworks().forEach(n -> n.hostBitsWarning("trusted-networks").ifPresent(LOG::warn));
+            c.warnings().forEach(LOG::warn);
             c.tls().ifPresent(t -> readableByOthers(t.privateKey()).ifPresent(mode -> LOG.warn("tls.private-key {} can be read by"
                     + " every user of this host (mode {}): anyone there can pose as this MX; chmod 0640 it, group mxd's",
                     t.privateKey(), mode)));

@@ -174,7 +174,6 @@ final class IncomingText {
                 ours = true;
                 Files.delete(rewritten);
             }
-            ours = true;
             finished = false;
             file = ch;
             size = written;
