@@ -68,7 +68,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             if (deliveredTo == null) {
                 deliveredTo = deliveredTo(envelope, text);
             }
-            if (deliveredTo.contains(r.recipient().address().toString().toLowerCase(Locale.ROOT))) {
+            if (deliveredTo.contains(loopKey(r.recipient().address()))) {
                 // It was delivered here before and came back (a forwarder elsewhere, a redirect): Postfix's local bounces
                 // it as a loop, where each pass would add a copy until the hop limit.
                 out.add(DeliveryResult.Failed.of(EnhancedStatus.ROUTING_LOOP, "mail forwarding loop for " + r.recipient().address()));
@@ -133,13 +133,31 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
         Set<String> found = new HashSet<>();
         try {
             HeaderFields.any(text, field -> {
-                HeaderFields.value(field, "Delivered-To").ifPresent(v -> found.add(unbracketed(v).toLowerCase(Locale.ROOT)));
+                // the field is read octet by octet; this agent wrote it in UTF-8 (an SMTPUTF8 recipient's address)
+                HeaderFields.value(field, "Delivered-To").ifPresent(v -> found.add(loopKey(unbracketed(
+                        new String(v.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8)))));
                 return false;
             });
         } catch (IOException e) {
             LOG.warn("{}: cannot read the header for Delivered-To fields: {}", envelope.id(), e.toString());
         }
         return found;
+    }
+
+    /**
+     * An address as the loop check compares it: the local part in lower case, the domain as its lookup key
+     * (lower-case A-labels), so that a copy that comes back with its domain in the other IDNA form still matches.
+     */
+    private static String loopKey(Mailbox address) {
+        return address.localKey() + "@" + address.domainKey();
+    }
+
+    private static String loopKey(String address) {
+        try {
+            return loopKey(Mailbox.parse(address));
+        } catch (IllegalArgumentException notAnAddress) {
+            return address.toLowerCase(Locale.ROOT);
+        }
     }
 
     private static String unbracketed(String address) {

@@ -60,6 +60,26 @@ class DeliveredToLoopTest {
         }
     }
 
+    @Test
+    void anSmtpUtf8AddressIsKnownAgainInEitherFormOfItsDomain() throws Exception {
+        Maildir maildir = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC());
+        LocalDeliveryAgent agent = new LocalDeliveryAgent(maildir);
+        // the field as this agent wrote it at the first pass: UTF-8 octets
+        Path text = Files.write(dir.resolve("text"), ("Delivered-To: J\u00f6rg@b\u00fccher.test\r\n"
+                + "Subject: back again\r\n\r\nhi\r\n").getBytes(StandardCharsets.UTF_8));
+        RecipientStatus back = pending("j\u00d6rg@xn--bcher-kva.test", "joerg");
+        RecipientStatus other = pending("j\u00f6rn@b\u00fccher.test", "joern");
+        Envelope e = new Envelope("Q2", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(back, other),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+
+        List<DeliveryResult> results = agent.deliver(e, text, List.of(back, other));
+
+        assertThat(results.get(0)).isInstanceOf(DeliveryResult.Failed.class);
+        assertThat(results.get(0).status()).isEqualTo(EnhancedStatus.ROUTING_LOOP);
+        assertThat(Files.exists(maildir.directory("example.test", "joerg"))).as("no copy on the second pass").isFalse();
+        assertThat(results.get(1)).isInstanceOf(DeliveryResult.Delivered.class);
+    }
+
     private static RecipientStatus pending(String address, String mailbox) {
         Recipient r = new Recipient(Mailbox.parse(address), RcptParameters.NONE, new Route.Local("example.test", List.of(mailbox)));
         return new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
