@@ -18,17 +18,34 @@ import java.time.Duration;
  * @param commandUnderPressure while a connection limit is reached, a session that has completed no command
  *                             for this long is closed (421 4.4.2) to make room for a new client (Postfix's
  *                             smtpd_timeout under stress is 10 s)
+ * @param finalReply           a message not yet durable this long after its final dot (a slow filter engine,
+ *                             messages queued for a store thread) is not stored and is answered 451 4.4.5: the
+ *                             client waits 10 minutes for that reply (RFC 5321 §4.5.3.2.6), and a message stored
+ *                             after it gave up would be accepted twice, since it sends the message again
  */
 public record Timeouts(Duration command, Duration data, Duration greetPause, Duration errorDelay,
-                       Duration commandUnderPressure) {
+                       Duration commandUnderPressure, Duration finalReply) {
+
+    /** The most {@code final-reply} may be: the 10 minutes a client waits for the reply to its final dot. */
+    static final Duration CLIENT_WAITS = Duration.ofMinutes(10);
+    /** The default {@code final-reply}: a minute less than the client waits, for the commit and the reply's way back. */
+    private static final Duration FINAL_REPLY = Duration.ofMinutes(9);
 
     public static final Timeouts DEFAULTS = new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMillis(300),
-            Duration.ofSeconds(1), Duration.ofSeconds(10));
+            Duration.ofSeconds(1), Duration.ofSeconds(10), FINAL_REPLY);
+
+    /** With the default {@code final-reply}. */
+    public Timeouts(Duration command, Duration data, Duration greetPause, Duration errorDelay, Duration commandUnderPressure) {
+        this(command, data, greetPause, errorDelay, commandUnderPressure, FINAL_REPLY);
+    }
 
     public Timeouts {
         Durations.requirePositive("timeouts.command", command);
         Durations.requirePositive("timeouts.data", data);
         Durations.requirePositive("timeouts.command-under-pressure", commandUnderPressure);
+        Durations.requirePositive("timeouts.final-reply", finalReply);
+        Durations.requireAtMost("timeouts.final-reply", finalReply, CLIENT_WAITS,
+                "a client waits 10 minutes for the reply to its final dot (RFC 5321 §4.5.3.2.6)");
         if (greetPause.isNegative() || errorDelay.isNegative()) {
             throw new IllegalArgumentException((greetPause.isNegative() ? "timeouts.greet-pause" : "timeouts.error-delay")
                     + " must be 0 or longer");
@@ -46,10 +63,12 @@ public record Timeouts(Duration command, Duration data, Duration greetPause, Dur
     static Timeouts fromYaml(@JsonProperty("command") Duration command, @JsonProperty("data") Duration data,
                              @JsonProperty("greet-pause") Duration greetPause,
                              @JsonProperty("error-delay") Duration errorDelay,
-                             @JsonProperty("command-under-pressure") Duration commandUnderPressure) {
+                             @JsonProperty("command-under-pressure") Duration commandUnderPressure,
+                             @JsonProperty("final-reply") Duration finalReply) {
         return new Timeouts(command != null ? command : DEFAULTS.command(), data != null ? data : DEFAULTS.data(),
                 greetPause != null ? greetPause : DEFAULTS.greetPause(),
                 errorDelay != null ? errorDelay : DEFAULTS.errorDelay(),
-                commandUnderPressure != null ? commandUnderPressure : DEFAULTS.commandUnderPressure());
+                commandUnderPressure != null ? commandUnderPressure : DEFAULTS.commandUnderPressure(),
+                finalReply != null ? finalReply : DEFAULTS.finalReply());
     }
 }

@@ -95,6 +95,9 @@ public final class FilteringStore implements MessageStore {
     /** A message of the spool's, passed through: its text, id and discard; the subclass decides the commit. */
     private abstract static class Passing implements IncomingMessage {
         final IncomingMessage message;
+        /** {@link #commitBy}'s deadline, when one was set; the spool's commit checks it too. */
+        volatile long deadline;
+        volatile boolean hasDeadline;
 
         Passing(IncomingMessage message) {
             this.message = message;
@@ -118,6 +121,17 @@ public final class FilteringStore implements MessageStore {
         @Override
         public void discard() {
             message.discard();
+        }
+
+        @Override
+        public void commitBy(long deadline) {
+            this.deadline = deadline;
+            hasDeadline = true;
+            message.commitBy(deadline);
+        }
+
+        boolean late() {
+            return hasDeadline && MessageStore.IncomingMessage.past(deadline);
         }
     }
 
@@ -176,6 +190,13 @@ public final class FilteringStore implements MessageStore {
                 return new StoreOutcome.Failed(t.reply());
             }
             if (verdict instanceof FilterVerdict.Quarantine q) {
+                if (late()) {
+                    // the client may have given up waiting: quarantined now, the copy it sends again would be a second
+                    LOG.warn("{}: not quarantined: the scans ended later than timeouts.final-reply after the final dot;"
+                            + " answered 451 4.4.5, the client sends it again", id());
+                    message.discard();
+                    return new StoreOutcome.Failed(Replies.STORED_TOO_LATE);
+                }
                 try {
                     QuarantineEntry entry = quarantine.store(source, envelope, transaction.parameters(),
                             transaction.recipients().stream().map(r -> r.dsn()).toList(), q.reason(), q.results(),

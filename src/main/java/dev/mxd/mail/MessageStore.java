@@ -41,6 +41,20 @@ public interface MessageStore {
         StoreOutcome commit();
 
         /**
+         * When a commit comes too late: the client waits for the reply to its final dot for a time only
+         * (RFC 5321 §4.5.3.2.6: 10 minutes), and a message made durable after it gave up is accepted twice,
+         * since it sends the message again. A commit (or a quarantine) that would begin after {@code deadline},
+         * a {@link System#nanoTime()}, stores nothing and answers {@code Replies.STORED_TOO_LATE}; the client,
+         * still there or not, sends the message again. Called before the commit, from any thread.
+         */
+        void commitBy(long deadline);
+
+        /** Whether {@code deadline} (a {@link System#nanoTime()}, as given to {@link #commitBy}) has passed. */
+        static boolean past(long deadline) {
+            return System.nanoTime() - deadline > 0;
+        }
+
+        /**
          * Commits the text as {@code rewrite} copies it (headers added at the end of DATA), streamed
          * into the durable copy; otherwise the same contract as {@link #commit()}.
          */

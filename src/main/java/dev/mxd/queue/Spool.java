@@ -501,6 +501,9 @@ public final class Spool implements MessageStore {
         private FirstLine firstLine = new FirstLine();
         /** An octet above 127 came in the client's text (BODY=8BITMIME declared or not). */
         private boolean eightBit;
+        /** {@link #commitBy}'s deadline, when one was set. */
+        private volatile long deadline;
+        private volatile boolean hasDeadline;
 
         Draft(String id, Transaction transaction, IncomingText text) {
             this.id = id;
@@ -563,6 +566,12 @@ public final class Spool implements MessageStore {
         }
 
         @Override
+        public void commitBy(long deadline) {
+            this.deadline = deadline;
+            hasDeadline = true;
+        }
+
+        @Override
         public StoreOutcome commit(TextRewrite rewrite) {
             return commit(clock.instant(), Optional.of(rewrite), Envelope.Kind.MAIL);
         }
@@ -581,6 +590,12 @@ public final class Spool implements MessageStore {
                 throw new IllegalStateException(id + ": already committed or discarded");
             }
             ended = true;
+            if (hasDeadline && MessageStore.IncomingMessage.past(deadline)) {
+                text.discard();
+                LOG.warn("{}: not stored: its commit began later than timeouts.final-reply after the final dot"
+                        + " (store threads busy, a slow filter); answered 451 4.4.5, the client sends it again", id);
+                return new StoreOutcome.Failed(Replies.STORED_TOO_LATE);
+            }
             endFirstLine();
             Path target = data.resolve(id);
             Path envelope = envelopePath(QueueState.INCOMING, id);

@@ -36,6 +36,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus NO_ANSWER = new EnhancedStatus(4, 4, 1);
     /** 4.4.2: bad connection (lost, timed out, or closed to make room). */
     public static final EnhancedStatus BAD_CONNECTION = new EnhancedStatus(4, 4, 2);
+    /** 4.4.5: system congestion (too busy to take the message in time). */
+    public static final EnhancedStatus CONGESTION = new EnhancedStatus(4, 4, 5);
     /** 4.4.3: directory server failure (DNS did not answer). */
     public static final EnhancedStatus DNS_FAILURE = new EnhancedStatus(4, 4, 3);
     /** 4.4.4: unable to route (no usable exchanger now). */

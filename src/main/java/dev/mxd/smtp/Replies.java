@@ -122,6 +122,9 @@ public final class Replies {
     /** A recipient whose domain filters mail differently from those already accepted (RFC 5321 §4.5.3.1.10). */
     public static final SmtpReply OTHER_FILTER_POLICY = SmtpReply.of(452, EnhancedStatus.TOO_MANY_RECIPIENTS,
             "too many recipients: this domain filters mail differently, send to it in a new transaction");
+    /** A message not yet durable {@code timeouts.final-reply} after its final dot: nothing is stored. */
+    public static final SmtpReply STORED_TOO_LATE = SmtpReply.of(451, EnhancedStatus.CONGESTION,
+            "too busy to store the message in the time a client waits for this reply, send it again later");
     public static final SmtpReply STORAGE_FAILURE = SmtpReply.of(452, EnhancedStatus.SYSTEM_FULL, "insufficient system storage, try again later");
     public static final SmtpReply UTF8_NOT_PERMITTED =
             SmtpReply.of(553, EnhancedStatus.NEEDS_SMTPUTF8, "non-ASCII address requires the SMTPUTF8 parameter on MAIL (RFC 6531)");

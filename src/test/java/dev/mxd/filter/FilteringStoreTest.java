@@ -166,6 +166,32 @@ class FilteringStoreTest {
         spoolIsEmpty();
     }
 
+    /**
+     * Scans that end after timeouts.final-reply (counted from the final dot; the client waits 10 minutes for its reply):
+     * neither spooled nor quarantined, 451 4.4.5, so that a client that gave up and sends the message again does not
+     * have it accepted twice. Before, the commit went on whenever the scans ended.
+     */
+    @Test
+    void scansThatEndPastTheFinalReplyDeadlineStoreNothing() throws Exception {
+        for (String text : List.of(CLEAN, "Subject: x\r\n\r\nVIRUS\r\n")) {
+            MessageStore.IncomingMessage m = store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL).begin(to("example.test"));
+            byte[] b = text.getBytes(StandardCharsets.US_ASCII);
+            m.write(b, 0, b.length);
+            m.commitBy(System.nanoTime() - 1);
+            MessageStore.StoreOutcome o = m.commit();
+            assertThat(o).as(text).isInstanceOf(MessageStore.StoreOutcome.Failed.class);
+            assertThat(((MessageStore.StoreOutcome.Failed) o).reply().summary()).startsWith("451 4.4.5 ");
+            spoolIsEmpty();
+            assertThat(quarantine.list(0, 10).total()).as("nothing quarantined").isZero();
+        }
+        // in time: as always
+        MessageStore.IncomingMessage m = store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL).begin(to("example.test"));
+        byte[] b = CLEAN.getBytes(StandardCharsets.US_ASCII);
+        m.write(b, 0, b.length);
+        m.commitBy(System.nanoTime() + Duration.ofMinutes(1).toNanos());
+        assertThat(spooled(m.commit())).endsWith(CLEAN);
+    }
+
     @Test
     void virusQuarantinedIsAcknowledgedButNotSpooled() throws Exception {
         MessageStore.StoreOutcome o = send(store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL),

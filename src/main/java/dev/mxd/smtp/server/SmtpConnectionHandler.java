@@ -398,6 +398,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         ctx.channel().config().setAutoRead(false);
         MessageStore.IncomingMessage message = incoming;
         incoming = null; // from here the commit owns it: it succeeds or cleans up itself
+        // counted from the final dot: a commit that waited for a store thread, or for slow scans, past it stores nothing
+        message.commitBy(System.nanoTime() + timeouts.finalReply().toNanos());
         CompletableFuture<MessageStore.StoreOutcome> commit;
         try {
             commit = CompletableFuture.supplyAsync(message::commit, storeExecutor);

@@ -190,10 +190,67 @@ class StoreThreadRefusedTest {
         assertThat(store.committed.get()).isEqualTo(1);
     }
 
+    /**
+     * Every store thread busy (messages ahead of this one, slow filter engines) until after timeouts.final-reply,
+     * counted from the final dot: the client may have given up waiting for its reply (10 minutes, RFC 5321
+     * §4.5.3.2.6) and sends the message again, so a commit that begins then stores nothing and answers 451 4.4.5.
+     * Before, it was stored whenever a thread came free, and accepted twice.
+     */
+    @Test
+    void aCommitThatWaitedForAThreadPastTheFinalReplyDeadlineStoresNothing(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        dev.mxd.queue.Spool spool = dev.mxd.queue.Spool.open(dir.resolve("spool"), "mx.test", java.time.Clock.systemUTC());
+        ExecutorService one = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+            one.execute(() -> {
+                try {
+                    busy.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            EmbeddedClient ch = session(spool, one, Duration.ofMillis(200));
+            ch.runPendingTasks();
+            ch.written();
+            send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n");
+            assertThat(ch.written()).as("no reply while the commit waits").doesNotContain("451").doesNotContain("250 2.0.0");
+            Thread.sleep(400);
+            busy.countDown();
+            StringBuilder out = new StringBuilder();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+                ch.runPendingTasks();
+                out.append(ch.written());
+                return out.toString().contains("451 ");
+            });
+            assertThat(out.toString()).startsWith("451 4.4.5 ");
+            assertThat(spool.ids(dev.mxd.queue.QueueState.INCOMING)).as("nothing stored").isEmpty();
+            try (var data = java.nio.file.Files.list(dir.resolve("spool/data"))) {
+                assertThat(data).as("no text left behind").isEmpty();
+            }
+            // the session goes on, and a message committed in time is stored as always
+            send(ch, "MAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\nSubject: t\r\n\r\nagain\r\n.\r\n");
+            out.setLength(0);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+                ch.runPendingTasks();
+                out.append(ch.written());
+                return out.toString().contains("250 2.0.0");
+            });
+            assertThat(spool.ids(dev.mxd.queue.QueueState.INCOMING)).hasSize(1);
+            ch.close();
+        } finally {
+            one.shutdownNow();
+        }
+    }
+
     /** A connection to a session that stores into {@code store} and commits on {@code pool}; its greeting is pending. */
-    private static EmbeddedClient session(Counted store, ExecutorService pool) throws Exception {
+    private static EmbeddedClient session(MessageStore store, ExecutorService pool) throws Exception {
+        return session(store, pool, Duration.ofMinutes(9));
+    }
+
+    private static EmbeddedClient session(MessageStore store, ExecutorService pool, Duration finalReply) throws Exception {
         return EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
-                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10)),
+                new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10), finalReply),
                 Optional.empty(), EVERYONE, store, pool, (stage, code) -> { }, ClientNameLookup.NONE));
     }
 
@@ -248,6 +305,10 @@ class StoreThreadRefusedTest {
                             return new ByteArrayInputStream(new byte[0]);
                         }
                     };
+                }
+
+                @Override
+                public void commitBy(long deadline) {
                 }
 
                 @Override
