@@ -20,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,13 +40,29 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
     private static final Logger LOG = LoggerFactory.getLogger(LocalDeliveryAgent.class);
 
     private final MailboxWriter maildir;
+    private final BiPredicate<String, String> configured;
 
+    /** Every mailbox a queued recipient leads to still exists (a test's agent). */
     public LocalDeliveryAgent(Maildir maildir) {
-        this(maildir::deliver);
+        this(maildir, (domain, box) -> true);
+    }
+
+    /**
+     * @param configured whether the configuration in force still has a mailbox ({@code domain}, {@code box}): a
+     *                   queued copy for one a reload removed is not written (its directory made anew), as Postfix's
+     *                   virtual delivery bounces a user no longer in its maps
+     */
+    public LocalDeliveryAgent(Maildir maildir, BiPredicate<String, String> configured) {
+        this(maildir::deliver, configured);
     }
 
     LocalDeliveryAgent(MailboxWriter maildir) {
+        this(maildir, (domain, box) -> true);
+    }
+
+    LocalDeliveryAgent(MailboxWriter maildir, BiPredicate<String, String> configured) {
         this.maildir = maildir;
+        this.configured = configured;
     }
 
     /** Writes one copy into a mailbox ({@link Maildir#deliver(String, String, byte[], Path, long)}); a test's own where it fails on purpose. */
@@ -75,12 +92,19 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 continue;
             }
             List<String> missing = new ArrayList<>();
+            List<String> gone = new ArrayList<>(); // mailboxes a reload removed since the recipient was accepted
+            boolean held = false; // a mailbox of the route holds the copy, written now or before
             List<String> problems = new ArrayList<>();
             boolean allTooBig = true; // every mailbox still missing refused the message's size (EFBIG)
             boolean quota = false; // one of them is over the disk quota (EDQUOT)
             for (String box : local.mailboxes()) {
                 String key = local.domain() + "/" + box;
                 if (filled.contains(key)) {
+                    held = true;
+                    continue;
+                }
+                if (!configured.test(local.domain(), box)) {
+                    gone.add(box);
                     continue;
                 }
                 Problem p = failed.get(key);
@@ -88,6 +112,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                     try {
                         Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
                         filled.add(key); // only once the copy is on disk
+                        held = true;
                         LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
                         continue;
                     } catch (IOException | RuntimeException | Error ex) {
@@ -106,7 +131,14 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 allTooBig &= p.tooBig();
                 quota |= p.quota();
             }
-            if (missing.isEmpty()) {
+            if (!gone.isEmpty()) {
+                LOG.warn("{}: <{}>: no copy for {} of {}: no longer a mailbox here (removed by a reload since the message came)",
+                        envelope.id(), r.recipient().address(), gone, local.domain());
+            }
+            if (missing.isEmpty() && !held && !gone.isEmpty()) {
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "mailbox no longer exists here: "
+                        + String.join(", ", gone.stream().map(b -> b + "@" + local.domain()).toList())));
+            } else if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
             } else if (allTooBig) {
                 // larger than a file may be here (the file size limit): no retry will fit it, so the sender is told now

@@ -233,7 +233,8 @@ public final class ReceivingMx implements AutoCloseable {
         RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), routing, client,
                 new VerificationCache(100_000, clock), CALLOUT_LIMIT, 8);
         live.verifyWith(callout);
-        LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership));
+        LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership),
+                live::hasMailbox);
         DsnNotices notices = new DsnNotices(config.hostname(), spool, live::routeLocalMail, () -> live.current.noticePostmaster(),
                 new DsnWriter(), clock);
         QueueManager queue = new QueueManager(spool, new QueueManager.Settings(d.concurrency(), d.concurrencyPerDestination(),
@@ -421,6 +422,15 @@ public final class ReceivingMx implements AutoCloseable {
 
         Optional<Route> routeLocalMail(Mailbox recipient) {
             return current.routeLocalMail(recipient);
+        }
+
+        /**
+         * Whether the configuration in force has {@code box} as a mailbox of {@code domain}: a queued copy's target. The
+         * postmaster's is always there (RFC 5321 §4.5.1; also under this host's name, where notices go that have no domain).
+         */
+        boolean hasMailbox(String domain, String box) {
+            return box.equals(dev.mxd.config.DomainConfig.POSTMASTER)
+                    || config.domain(domain).filter(d -> d.mailboxes().contains(box)).isPresent();
         }
 
         /** The route the configuration in force gives a queued recipient, when another than {@code queued} (QueueManager.Rerouting). */

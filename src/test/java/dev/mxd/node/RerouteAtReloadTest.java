@@ -54,4 +54,48 @@ class RerouteAtReloadTest {
         live.replace(ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n", dir.resolve("mxd.yaml")));
         assertThat(live.reroute(Mailbox.parse("postmaster@mx.test"), new Route.Local("mx.test", List.of("postmaster")))).isEmpty();
     }
+
+    /**
+     * A mailbox a reload removed gets no copy of the mail queued for it (its Maildir was made anew, and mail for
+     * someone who left went there); a recipient all of whose mailboxes are gone fails 5.1.1, as Postfix's virtual
+     * delivery bounces a user no longer in its maps; one that still has another mailbox is delivered there.
+     */
+    @Test
+    void aMailboxRemovedByAReloadGetsNoQueuedCopy(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n"
+                + "domains:\n  here.test:\n    role: local\n    mailboxes: [bob, carol]\n    aliases: {sales: [bob, carol]}\n",
+                dir.resolve("mxd.yaml"));
+        ReceivingMx.Reloadable live = new ReceivingMx.Reloadable(config, Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC()),
+                new Metrics(Clock.systemUTC()), Clock.systemUTC());
+        dev.mxd.delivery.Maildir maildir = new dev.mxd.delivery.Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC());
+        dev.mxd.delivery.LocalDeliveryAgent agent = new dev.mxd.delivery.LocalDeliveryAgent(maildir, live::hasMailbox);
+        live.replace(ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n"
+                + "domains:\n  here.test:\n    role: local\n    mailboxes: [carol]\n    aliases: {sales: [carol]}\n", dir.resolve("mxd.yaml")));
+        assertThat(live.hasMailbox("here.test", "bob")).isFalse();
+        assertThat(live.hasMailbox("here.test", "postmaster")).as("always deliverable").isTrue();
+
+        java.nio.file.Path text = java.nio.file.Files.writeString(dir.resolve("text"), "Subject: queued\r\n\r\nhi\r\n");
+        dev.mxd.queue.RecipientStatus sales = pending("sales@here.test", List.of("bob", "carol"));
+        dev.mxd.queue.RecipientStatus bob = pending("bob@here.test", List.of("bob"));
+        dev.mxd.queue.Envelope e = new dev.mxd.queue.Envelope("Q1", Optional.of(Mailbox.parse("a@far.test")),
+                dev.mxd.smtp.MailParameters.NONE, List.of(sales, bob), new dev.mxd.mail.ClientInfo(
+                        new java.net.InetSocketAddress("127.0.0.1", 1), "client.test", true, false),
+                java.time.Instant.now(), java.nio.file.Files.size(text));
+
+        List<dev.mxd.queue.DeliveryResult> results = agent.deliver(e, text, List.of(sales, bob));
+
+        assertThat(results.get(0)).as("sales: carol has the copy").isInstanceOf(dev.mxd.queue.DeliveryResult.Delivered.class);
+        assertThat(results.get(1)).isInstanceOf(dev.mxd.queue.DeliveryResult.Failed.class);
+        assertThat(results.get(1).status()).isEqualTo(dev.mxd.smtp.EnhancedStatus.BAD_MAILBOX);
+        assertThat(results.get(1).detail()).contains("bob@here.test");
+        assertThat(maildir.directory("here.test", "bob")).as("not made anew").doesNotExist();
+        try (var copies = java.nio.file.Files.list(maildir.directory("here.test", "carol").resolve("new"))) {
+            assertThat(copies).hasSize(1);
+        }
+    }
+
+    private static dev.mxd.queue.RecipientStatus pending(String address, List<String> mailboxes) {
+        return new dev.mxd.queue.RecipientStatus(new dev.mxd.mail.Recipient(Mailbox.parse(address), dev.mxd.smtp.RcptParameters.NONE,
+                new Route.Local("here.test", mailboxes)), dev.mxd.queue.DeliveryState.PENDING, "", java.time.Instant.now());
+    }
 }
