@@ -15,7 +15,8 @@ import java.util.function.LongSupplier;
  * there, else the one with the most tokens left, so that a flood from many networks (spoofed
  * sources) makes the table forget the quiet networks first, not the ones being limited.
  *
- * <p>Not thread-safe: used only by the thread that answers UDP.
+ * <p>Thread-safe: one limiter serves the threads of every UDP socket (a wildcard listen has one
+ * per local address); a bucket's update is one short critical section.
  */
 final class ResponseRateLimiter {
 
@@ -48,7 +49,7 @@ final class ResponseRateLimiter {
     }
 
     /** The same for an answer of kind {@code response} ({@link QueryResponder#rateKey}; 0: every answer alike): each kind its own bucket. */
-    Verdict verdict(InetAddress client, long response) {
+    synchronized Verdict verdict(InetAddress client, long response) {
         if (!limit.enabled()) {
             return Verdict.ANSWER;
         }

@@ -36,6 +36,43 @@ class ResponseRateLimiterTest {
         assertThat(ask(l, "192.0.3.1", 20)).as("another /24").containsOnly(Verdict.ANSWER);
     }
 
+    /**
+     * One limiter serves every UDP socket's thread (a wildcard listen has one a local address): two threads answering
+     * one network together get no more answers than its burst. Unsynchronised, each lost update of a bucket let an
+     * answer more through.
+     */
+    @Test
+    void threadsSharingTheLimiterGetNoMoreThanTheBurst() throws Exception {
+        int rate = 100_000;
+        for (int round = 1; round <= 8; round++) { // a lost update needs the two threads to meet: give them many chances
+            ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(rate, 0), now::get);
+            InetAddress client = ip("203.0.113." + round);
+            java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+            Runnable ask = () -> {
+                try {
+                    start.await();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                int mine = 0;
+                for (int i = 0; i < 2 * rate; i++) {
+                    if (l.verdict(client, 7) == Verdict.ANSWER) {
+                        mine++;
+                    }
+                }
+                answered.addAndGet(mine);
+            };
+            Thread a = new Thread(ask);
+            Thread b = new Thread(ask);
+            a.start();
+            b.start();
+            a.join(60_000);
+            b.join(60_000);
+            assertThat(answered.get()).as("round " + round).isEqualTo(rate);
+        }
+    }
+
     @Test
     void tokensComeBackAtTheRate() throws Exception {
         ResponseRateLimiter l = new ResponseRateLimiter(new ResponseRateLimit(10, 0), now::get);
