@@ -90,12 +90,17 @@ final class Denial {
      * this is the closest provable encloser). Returns that encloser.
      */
     private Name closestEncloserProof(Name name) {
-        Name next = name;
-        Name encloser = name.labels() > zone.origin().labels() ? new Name(name, 1) : name;
-        while (encloser.labels() > zone.origin().labels() && zone.nsec3Matching(encloser).isEmpty()) {
-            next = encloser;
-            encloser = new Name(encloser, 1);
+        // From the closest encloser up: the names below it do not exist and own no NSEC3, and hashing each of them (a
+        // hostile query of 120 labels, each hash up to 150 iterations) would find nothing. The name itself has no NSEC3
+        // (the callers' case), so the climb starts above it when it exists.
+        Name encloser = zone.closestEncloser(name);
+        if (encloser.equals(name) && name.labels() > zone.origin().labels()) {
+            encloser = new Name(name, 1);
         }
+        while (encloser.labels() > zone.origin().labels() && zone.nsec3Matching(encloser).isEmpty()) {
+            encloser = new Name(encloser, 1); // opt-out left it out of the chain: the closest provable encloser is higher
+        }
+        Name next = nextCloser(name, encloser);
         add(zone.nsec3Matching(encloser));
         if (!next.equals(encloser)) {
             add(zone.nsec3Covering(next));

@@ -66,6 +66,7 @@ public final class ServedZone {
     private final NavigableMap<Name, RRset> nsecChain;
     /** NSEC3 RRsets by hashed owner, in hash order (RFC 5155 §3.3); not part of {@link #nodes}: their owners do not exist as names. */
     private final NavigableMap<Name, RRset> nsec3Chain;
+    private final java.util.concurrent.atomic.LongAdder hashes = new java.util.concurrent.atomic.LongAdder();
     /** One NSEC3 record, whose algorithm, iterations and salt hash every name of the zone (RFC 5155 §7.1). */
     private final Optional<NSEC3Record> nsec3Parameters;
     private final boolean signed;
@@ -511,12 +512,18 @@ public final class ServedZone {
         if (nsec3Parameters.isEmpty() || nsec3Chain.isEmpty()) {
             return Optional.empty();
         }
+        hashes.increment();
         try {
             String label = BASE32HEX.toString(nsec3Parameters.get().hashName(name));
             return Optional.of(Name.concatenate(Name.fromString(label), origin));
         } catch (NoSuchAlgorithmException | TextParseException | NameTooLongException e) {
             return Optional.empty(); // an unknown hash algorithm (only SHA-1 is defined): no proof can be given
         }
+    }
+
+    /** NSEC3 hashes computed for answers so far: each is 1 + iterations SHA-1 rounds a query costs. */
+    long hashesComputed() {
+        return hashes.sum();
     }
 
     /** The A and AAAA RRsets at {@code name} (glue below a cut included), for the additional section. */

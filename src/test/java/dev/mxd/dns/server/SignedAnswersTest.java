@@ -299,6 +299,31 @@ class SignedAnswersTest {
         });
     }
 
+    /**
+     * A name of many labels below the closest encloser costs the hashes of the proof only: the names between do not
+     * exist and own no NSEC3. Before, each ancestor was hashed in turn (110 and more hashes for this query, each of
+     * 1 + iterations SHA-1 rounds), a cost any client could make the server pay per datagram.
+     */
+    @Test
+    void aDeepNonexistentNameCostsNoMoreHashesThanAShallowOne() throws Exception {
+        ServedZone z = zone("nsec3");
+        long before = z.hashesComputed();
+        Message shallow = ask(z, "deep.nx.signed.test", Type.MX, true);
+        long forShallow = z.hashesComputed() - before;
+        String labels = "a.".repeat(110); // 113 labels below signed.test, near the 255-octet limit
+        before = z.hashesComputed();
+        Message deep = ask(z, labels + "nx.signed.test", Type.MX, true);
+        long forDeep = z.hashesComputed() - before;
+        assertThat(deep.getRcode()).isEqualTo(Rcode.NXDOMAIN);
+        verified(z, deep, Section.AUTHORITY);
+        List<Record> nsec3s = records(deep, Section.AUTHORITY, Type.NSEC3);
+        assertThat(matches(z, nsec3s, name("signed.test"))).as("closest encloser matched").isTrue();
+        assertThat(covered(z, nsec3s, name("nx.signed.test"))).as("next closer name covered").isTrue();
+        assertThat(covered(z, nsec3s, name("*.signed.test"))).as("wildcard covered").isTrue();
+        assertThat(shallow.getRcode()).isEqualTo(Rcode.NXDOMAIN);
+        assertThat(forDeep).as("hashes for 115 labels against 4").isEqualTo(forShallow).isLessThanOrEqualTo(6);
+    }
+
     @Test
     void optOutReferralProvesTheClosestProvableEncloserWithAnOptOutCover() throws Exception {
         ServedZone z = zone("optout");
