@@ -44,9 +44,16 @@ public sealed interface EngineResult {
             symbols = List.copyOf(symbols);
         }
 
+        /** Symbols named in a summary at most: it goes into log lines and the quarantine's entry. */
+        private static final int SYMBOLS_SHOWN = 20;
+
+        /** The score (in the C locale's digits: a German system wrote 12,5), the action, and the rules that matched. */
         @Override
         public String summary() {
-            return engine + String.format(": score %.1f / %.1f", score, threshold) + action.map(a -> ", action " + a).orElse("");
+            String rules = symbols.isEmpty() ? "" : " [" + String.join(" ", symbols.subList(0, Math.min(SYMBOLS_SHOWN, symbols.size())))
+                    + (symbols.size() > SYMBOLS_SHOWN ? " +" + (symbols.size() - SYMBOLS_SHOWN) + " more" : "") + "]";
+            return engine + String.format(java.util.Locale.ROOT, ": score %.1f / %.1f", score, threshold)
+                    + action.map(a -> ", action " + a).orElse("") + rules;
         }
     }
 

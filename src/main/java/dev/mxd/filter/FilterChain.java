@@ -136,8 +136,9 @@ public final class FilterChain {
 
     private FilterVerdict count(ScanEnvelope envelope, FilterVerdict v) {
         counts.get(kind(v)).increment();
-        log.info("{} filter: {}{}", envelope.queueId(), v.summary(),
-                v.results().isEmpty() ? "" : " [" + String.join("; ", v.results().stream().map(EngineResult::summary).toList()) + "]");
+        // the engines' words (virus and rule names) escaped: one line an event, whatever an engine answers
+        log.info("{} filter: {}{}", envelope.queueId(), dev.mxd.smtp.LogText.safe(v.summary()), v.results().isEmpty() ? ""
+                : " [" + dev.mxd.smtp.LogText.safe(String.join("; ", v.results().stream().map(EngineResult::summary).toList())) + "]");
         return v;
     }
 

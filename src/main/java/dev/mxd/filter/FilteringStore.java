@@ -255,6 +255,6 @@ public final class FilteringStore implements MessageStore {
     static ScanEnvelope envelope(String id, Transaction t) {
         return new ScanEnvelope(id, t.sender().map(Mailbox::toString).orElse(""),
                 t.recipients().stream().map(r -> r.address().toString()).toList(),
-                Optional.of(t.client().remote().getAddress()), Optional.of(t.client().helo()), Optional.empty());
+                Optional.of(t.client().remote().getAddress()), Optional.of(t.client().helo()), t.client().name());
     }
 }

@@ -183,9 +183,8 @@ public final class RspamdClient implements ScanEngine {
         header(b, "Connection", "close");
         header(b, "Content-Length", Long.toString(size));
         header(b, "Queue-Id", envelope.queueId());
-        if (!envelope.sender().isEmpty()) {
-            header(b, "From", envelope.sender());
-        }
+        // the null sender as <>: left out, Rspamd takes the Return-Path field the sender wrote as the envelope's
+        header(b, "From", envelope.sender().isEmpty() ? "<>" : envelope.sender());
         envelope.recipients().forEach(r -> header(b, "Rcpt", r));
         envelope.client().ifPresent(a -> header(b, "IP", a.getHostAddress()));
         envelope.helo().ifPresent(h -> header(b, "Helo", h));

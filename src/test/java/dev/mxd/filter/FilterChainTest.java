@@ -84,6 +84,28 @@ class FilterChainTest {
         return new DomainFilter(List.of(Engine.CLAMD, Engine.SPAMD), virus, Optional.of(STEPS));
     }
 
+    /**
+     * A score's summary (the filter's log line, the quarantine's entry) writes its digits as the C locale does, not
+     * as the system's (a German one wrote 12,5), and names the rules that hit, so that an operator sees why.
+     */
+    @Test
+    void aScoresSummaryNamesItsRulesInTheCLocalesDigits() {
+        java.util.Locale before = java.util.Locale.getDefault();
+        java.util.Locale.setDefault(java.util.Locale.GERMANY);
+        try {
+            EngineResult.Scored s = new EngineResult.Scored(Engine.SPAMD, 12.5, 5.0, true, List.of("GTUBE", "MISSING_DATE"), Optional.empty());
+            assertThat(s.summary()).isEqualTo("spamd: score 12.5 / 5.0 [GTUBE MISSING_DATE]");
+            List<String> many = new ArrayList<>();
+            for (int i = 0; i < 25; i++) {
+                many.add("R" + i);
+            }
+            assertThat(new EngineResult.Scored(Engine.RSPAMD, 1, 15, false, many, Optional.of("no action")).summary())
+                    .startsWith("rspamd: score 1.0 / 15.0, action no action [R0 R1 ").endsWith(" R19 +5 more]");
+        } finally {
+            java.util.Locale.setDefault(before);
+        }
+    }
+
     @Test
     void cleanAndLowScoreIsAcceptWithSpamHeaders() {
         FilterVerdict v = run(both(DomainFilter.VirusAction.REJECT), CLEAN, spamd(1.2));

@@ -192,6 +192,16 @@ class FilteringStoreTest {
         assertThat(spooled(m.commit())).endsWith(CLEAN);
     }
 
+    /** The engines hear the client's forward-confirmed name (Rspamd's Hostname), not only its address. */
+    @Test
+    void theEnginesHearTheClientsConfirmedName() {
+        Transaction t = to("example.test");
+        Transaction named = new Transaction(t.sender(), t.parameters(), t.recipients(), new ClientInfo(t.client().remote(),
+                "client.test", true, false, Optional.empty(), Optional.of("mail.client.test")));
+        assertThat(FilteringStore.envelope("Q1", named).hostname()).contains("mail.client.test");
+        assertThat(FilteringStore.envelope("Q2", t).hostname()).as("no confirmed name").isEmpty();
+    }
+
     @Test
     void virusQuarantinedIsAcknowledgedButNotSpooled() throws Exception {
         MessageStore.StoreOutcome o = send(store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL),

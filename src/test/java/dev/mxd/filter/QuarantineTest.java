@@ -58,7 +58,7 @@ class QuarantineTest {
         QuarantineEntry e = store(q, "Q1", Instant.parse("2026-11-26T05:23:00.123Z"));
         assertThat(e.id()).matches("20261126T052300123Z-[0-9a-f]{8}");
         assertThat(e.size()).isEqualTo(TEXT.length);
-        assertThat(e.verdicts()).containsExactly("spamd: score 1003.7 / 5.0");
+        assertThat(e.verdicts()).containsExactly("spamd: score 1003.7 / 5.0 [GTUBE]");
         assertThat(q.find(e.id())).contains(e);
         assertThat(Files.readAllBytes(q.messageFile(e.id()))).isEqualTo(TEXT);
         assertThat(dataDir.resolve("quarantine/tmp")).isEmptyDirectory();

@@ -73,6 +73,11 @@ class RspamdClientTest {
             assertThat(seen.get("Ip")).containsExactly("192.0.2.1");
             assertThat(seen.get("Helo")).containsExactly("mx.x.test");
             assertThat(seen.get("Hostname")).containsExactly("mail.x.test");
+            // the null sender goes as <>: left out, Rspamd took the sender's own Return-Path field for the envelope's
+            String bounce = new String(new RspamdClient(URI.create("http://127.0.0.1:1/checkv2"), Duration.ofSeconds(5))
+                    .requestHead(new ScanEnvelope("Q9", "", List.of("b@example.test"), Optional.empty(), Optional.empty(),
+                            Optional.empty()), 5), StandardCharsets.UTF_8);
+            assertThat(bounce).contains("\r\nFrom: <>\r\n");
             assertThat(seen.get("Queue-id")).containsExactly("Q7");
             assertThat(seen.get("Content-length")).containsExactly(String.valueOf(text.length));
         } finally {

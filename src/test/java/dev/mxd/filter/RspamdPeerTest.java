@@ -72,6 +72,22 @@ class RspamdPeerTest {
         assertThat(clean.symbols()).contains("RCPT_COUNT_ONE"); // the Rcpt header arrived
     }
 
+    /**
+     * A bounce (null sender) is scanned as one: mxd sends From: <>, which Rspamd takes as the empty envelope sender
+     * (no FORGED or mismatched-sender rules on a Return-Path field the message itself carries).
+     */
+    @Test
+    void aBounceIsScannedWithTheNullSender() throws Exception {
+        RspamdClient client = new RspamdClient(rspamd.url(), Duration.ofSeconds(10));
+        ScanEnvelope bounce = new ScanEnvelope("Q2", "", List.of("b@example.test"), Optional.of(java.net.InetAddress.getByName("127.0.0.1")),
+                Optional.of("client.test"), Optional.empty());
+        EngineResult r = client.scan(TestMessages.clean(), bounce);
+        assertThat(r).isInstanceOf(EngineResult.Scored.class);
+        assertThat(((EngineResult.Scored) r).action()).contains("no action");
+        assertThat(((EngineResult.Scored) r).symbols()).as("the header's From is not taken for the envelope's")
+                .doesNotContain("FROM_EQ_ENVFROM").contains("RCPT_COUNT_ONE");
+    }
+
     @Test
     void gtubeByThresholdsTagQuarantineReject() throws Exception {
         FilterChain chain = chain(Duration.ofSeconds(10));
