@@ -118,18 +118,19 @@ public final class ServedZone {
         if (!Files.isRegularFile(file)) {
             throw new ZoneFileException(file, OptionalInt.empty(), "no such file (give the path of an RFC 1035 zone file)");
         }
-        Optional<Path> rewritten;
+        List<Path> copies = new ArrayList<>();
         try {
-            rewritten = withAbsoluteOrigins(file);
-        } catch (IOException e) {
-            throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
-        }
-        try {
+            Optional<Path> rewritten;
+            try {
+                rewritten = withAbsoluteOrigins(file, originFromFileName(file), copies, 0);
+            } catch (IOException e) {
+                throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
+            }
             return load(file, rewritten.orElse(file));
         } finally {
-            if (rewritten.isPresent()) {
+            for (Path copy : copies) {
                 try {
-                    Files.deleteIfExists(rewritten.get());
+                    Files.deleteIfExists(copy);
                 } catch (IOException ignored) {
                     // a temporary file of the system's temporary directory
                 }
@@ -139,22 +140,30 @@ public final class ServedZone {
 
     /**
      * RFC 1035 §5.1: a relative name after {@code $ORIGIN} is relative to the origin in force, as BIND
-     * reads it ({@code $ORIGIN example.test.} then {@code $ORIGIN mail} is mail.example.test.); dnsjava's
-     * parser takes it from the root, which put every record after it outside the zone. A file with such
-     * a line is read through a copy, line for line (so line numbers hold), with those names made
-     * absolute and relative {@code $INCLUDE} paths made absolute (the copy lives elsewhere); empty
-     * for a file without one, which is parsed as it is.
+     * reads it ({@code $ORIGIN example.test.} then {@code $ORIGIN mail} is mail.example.test.; {@code
+     * $ORIGIN @} changes nothing), and so is the origin a {@code $INCLUDE} line gives its file; dnsjava's
+     * parser takes both from the root, which put every record after them outside the zone. A file with
+     * such a line is read through a copy, line for line (so line numbers hold), with those names made
+     * absolute and relative {@code $INCLUDE} paths made absolute (the copy lives elsewhere); an included
+     * file is read the same way, through a copy of its own when it needs one (each copy is added to
+     * {@code copies}, for the caller to delete). Empty for a file that needs no copy: parsed as it is.
      */
-    static Optional<Path> withAbsoluteOrigins(Path file) throws IOException {
+    private static Optional<Path> withAbsoluteOrigins(Path file, Optional<Name> origin, List<Path> copies, int depth)
+            throws IOException {
         List<String> lines = Files.readAllLines(file, java.nio.charset.StandardCharsets.ISO_8859_1);
-        Optional<Name> current = originFromFileName(file);
+        Optional<Name> current = origin;
         boolean changed = false;
         List<String> out = new ArrayList<>(lines.size());
         for (String line : lines) {
             Matcher m = DIRECTIVE.matcher(line);
             if (m.matches() && m.group(1).equalsIgnoreCase("$ORIGIN")) {
                 String name = m.group(2);
-                if (!name.endsWith(".") && !name.equals("@") && current.isPresent()) {
+                if (name.equals("@") && current.isPresent()) {
+                    out.add(m.group(1) + " " + current.get() + m.group(3)); // the origin in force, not the root
+                    changed = true;
+                    continue;
+                }
+                if (!name.endsWith(".") && current.isPresent()) {
                     try {
                         Name absolute = Name.fromString(name, current.get());
                         out.add(m.group(1) + " " + absolute + m.group(3));
@@ -171,9 +180,31 @@ public final class ServedZone {
                         // idem
                     }
                 }
-            } else if (m.matches() && m.group(1).equalsIgnoreCase("$INCLUDE") && !Path.of(m.group(2)).isAbsolute()) {
-                out.add(m.group(1) + " " + file.toAbsolutePath().getParent().resolve(m.group(2)) + m.group(3));
-                continue;
+            } else if (m.matches() && m.group(1).equalsIgnoreCase("$INCLUDE")) {
+                Matcher inc = INCLUDE.matcher(line);
+                if (inc.matches()) {
+                    String written = inc.group(2) != null ? inc.group(2) : inc.group(3);
+                    Path included = file.toAbsolutePath().getParent().resolve(written);
+                    // its origin: the line's own (relative to the origin in force, as BIND reads it), else the one in force
+                    Optional<Name> itsOrigin = current;
+                    String originText = inc.group(4);
+                    if (originText != null) {
+                        try {
+                            itsOrigin = Optional.of(current.isPresent() ? Name.fromString(originText, current.get())
+                                    : Name.fromString(originText));
+                        } catch (TextParseException badName) {
+                            itsOrigin = Optional.empty(); // left as it is: the parser says what is wrong with it
+                        }
+                    }
+                    Optional<Path> copy = depth < MAX_INCLUDE_DEPTH && Files.isRegularFile(included)
+                            ? withAbsoluteOrigins(included, itsOrigin, copies, depth + 1) : Optional.empty();
+                    String origin2 = originText == null ? "" : " " + (itsOrigin.isPresent() ? itsOrigin.get().toString() : originText);
+                    // quoted: a path with a space (as the file's own quoted name may have) is one token
+                    out.add(inc.group(1) + " \"" + copy.orElse(included) + "\"" + origin2 + (inc.group(5) == null ? "" : inc.group(5)));
+                    changed |= copy.isPresent() || !Path.of(written).isAbsolute() || originText != null
+                            || inc.group(2) != null;
+                    continue;
+                }
             }
             out.add(line);
         }
@@ -181,9 +212,20 @@ public final class ServedZone {
             return Optional.empty();
         }
         Path copy = Files.createTempFile("mxd-zone-", ".zone");
+        copies.add(copy);
         Files.write(copy, out, java.nio.charset.StandardCharsets.ISO_8859_1);
         return Optional.of(copy);
     }
+
+    /** Files included in included files at most (a file that includes itself is cut there). */
+    private static final int MAX_INCLUDE_DEPTH = 8;
+
+    /**
+     * A $INCLUDE line: the directive; the file name, quoted or not; the origin, if given; the rest
+     * (a comment). dnsjava reads a quoted name too, but not one made absolute inside the quotes.
+     */
+    private static final Pattern INCLUDE = Pattern.compile(
+            "(\\$[Ii][Nn][Cc][Ll][Uu][Dd][Ee])[ \t]+(?:\"([^\"]*)\"|([^ \t;\"]+))(?:[ \t]+([^ \t;]+))?([ \t]*(?:;.*)?)");
 
     /** A $ORIGIN or $INCLUDE line: the directive, its first argument, and the rest of the line. */
     private static final Pattern DIRECTIVE = Pattern.compile("(\\$[A-Za-z]+)[ \t]+([^ \t;]+)(.*)");

@@ -106,6 +106,29 @@ class ServedZoneTest {
         assertThatThrownBy(() -> ServedZone.load(file)).hasMessageContaining(file.toString()).hasMessageContaining("line 6");
     }
 
+    /**
+     * An included file's names are read as BIND reads them: the origin a $INCLUDE line gives is relative to the origin
+     * in force, a relative $ORIGIN inside the included file is relative to its origin, a quoted file name is a file
+     * name, and $ORIGIN @ changes nothing. dnsjava took each of these from the root (or, quoted, as a directory): the
+     * records fell outside the zone with a warning, and NXDOMAIN was served for names the file has.
+     */
+    @Test
+    void includedFilesHaveTheirNamesWhereBindPutsThem() throws Exception {
+        Path file = tmp.resolve("inc.test.zone");
+        Files.writeString(tmp.resolve("hosts.inc"), "www A 192.0.2.1\n$ORIGIN sub\nhost A 192.0.2.2\n");
+        Files.writeString(tmp.resolve("more hosts.inc"), "other A 192.0.2.3\n");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\n"
+                + "$INCLUDE hosts.inc mail ; the mail hosts\n"
+                + "$INCLUDE \"more hosts.inc\"\n"
+                + "$ORIGIN @\nafter A 192.0.2.4\n");
+        ServedZone z = ServedZone.load(file);
+        assertThat(z.warnings()).isEmpty();
+        assertThat(z.rrset(org.xbill.DNS.Name.fromString("www.mail.inc.test."), org.xbill.DNS.Type.A)).isPresent();
+        assertThat(z.rrset(org.xbill.DNS.Name.fromString("host.sub.mail.inc.test."), org.xbill.DNS.Type.A)).isPresent();
+        assertThat(z.rrset(org.xbill.DNS.Name.fromString("other.inc.test."), org.xbill.DNS.Type.A)).isPresent();
+        assertThat(z.rrset(org.xbill.DNS.Name.fromString("after.inc.test."), org.xbill.DNS.Type.A)).isPresent();
+    }
+
     /** A DNAME is refused with its line and what to do, rather than loaded and not applied (NXDOMAIN below it). */
     @Test
     void aDnameIsRefusedRatherThanIgnored() throws Exception {
