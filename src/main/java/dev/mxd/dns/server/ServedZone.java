@@ -118,7 +118,7 @@ public final class ServedZone {
         if (!Files.isRegularFile(file)) {
             throw new ZoneFileException(file, OptionalInt.empty(), "no such file (give the path of an RFC 1035 zone file)");
         }
-        List<Path> copies = new ArrayList<>();
+        Map<Path, Path> copies = new LinkedHashMap<>(); // each copy, and the file it is read for
         try {
             Optional<Path> rewritten;
             try {
@@ -126,9 +126,9 @@ public final class ServedZone {
             } catch (IOException e) {
                 throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
             }
-            return load(file, rewritten.orElse(file));
+            return load(file, rewritten.orElse(file), copies);
         } finally {
-            for (Path copy : copies) {
+            for (Path copy : copies.keySet()) {
                 try {
                     Files.deleteIfExists(copy);
                 } catch (IOException ignored) {
@@ -146,9 +146,9 @@ public final class ServedZone {
      * such a line is read through a copy, line for line (so line numbers hold), with those names made
      * absolute and relative {@code $INCLUDE} paths made absolute (the copy lives elsewhere); an included
      * file is read the same way, through a copy of its own when it needs one (each copy is added to
-     * {@code copies}, for the caller to delete). Empty for a file that needs no copy: parsed as it is.
+     * {@code copies} with the file it stands for, for errors to name and the caller to delete). Empty for a file that needs no copy: parsed as it is.
      */
-    private static Optional<Path> withAbsoluteOrigins(Path file, Optional<Name> origin, List<Path> copies, int depth)
+    private static Optional<Path> withAbsoluteOrigins(Path file, Optional<Name> origin, Map<Path, Path> copies, int depth)
             throws IOException {
         List<String> lines = Files.readAllLines(file, java.nio.charset.StandardCharsets.ISO_8859_1);
         Optional<Name> current = origin;
@@ -212,7 +212,7 @@ public final class ServedZone {
             return Optional.empty();
         }
         Path copy = Files.createTempFile("mxd-zone-", ".zone");
-        copies.add(copy);
+        copies.put(copy, file);
         Files.write(copy, out, java.nio.charset.StandardCharsets.ISO_8859_1);
         return Optional.of(copy);
     }
@@ -230,14 +230,14 @@ public final class ServedZone {
     /** A $ORIGIN or $INCLUDE line: the directive, its first argument, and the rest of the line. */
     private static final Pattern DIRECTIVE = Pattern.compile("(\\$[A-Za-z]+)[ \t]+([^ \t;]+)(.*)");
 
-    private static ServedZone load(Path file, Path source) throws ZoneFileException {
+    private static ServedZone load(Path file, Path source, Map<Path, Path> copies) throws ZoneFileException {
         List<Record> records = new ArrayList<>();
         try (Master master = new Master(source.toString(), originFromFileName(file).orElse(null))) {
             for (Record r = master.nextRecord(); r != null; r = master.nextRecord()) {
                 records.add(r);
             }
         } catch (TextParseException e) {
-            throw parseError(file, source, e);
+            throw parseError(file, source, copies, e);
         } catch (IOException e) {
             throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
         } catch (RuntimeException e) {
@@ -410,7 +410,7 @@ public final class ServedZone {
         }
     }
 
-    private static ZoneFileException parseError(Path file, Path source, TextParseException e) {
+    private static ZoneFileException parseError(Path file, Path source, Map<Path, Path> copies, TextParseException e) {
         Matcher m = PARSE_ERROR.matcher(String.valueOf(e.getMessage()));
         if (!m.matches()) {
             return new ZoneFileException(file, OptionalInt.empty(), String.valueOf(e.getMessage()).replace(source.toString(), file.toString()));
@@ -420,7 +420,12 @@ public final class ServedZone {
         // $ORIGIN is read through is the zone file, line for line.
         boolean zoneFile = named.equals(file.getFileName().toString()) || named.equals(source.toString())
                 || named.equals(source.getFileName().toString());
-        Path where = zoneFile ? file : Path.of(named).isAbsolute() ? Path.of(named) : file.resolveSibling(named);
+        // an included file read through a copy: the parser names the copy (by its file name, or whole)
+        Optional<Path> copied = copies.entrySet().stream()
+                .filter(c -> c.getKey().toString().equals(named) || c.getKey().getFileName().toString().equals(named))
+                .map(Map.Entry::getValue).findFirst();
+        Path where = zoneFile ? file : copied.isPresent() ? copied.get()
+                : Path.of(named).isAbsolute() ? Path.of(named) : file.resolveSibling(named);
         return new ZoneFileException(where, OptionalInt.of(Integer.parseInt(m.group(2))), m.group(3));
     }
 

@@ -127,6 +127,10 @@ class ServedZoneTest {
         assertThat(z.rrset(org.xbill.DNS.Name.fromString("host.sub.mail.inc.test."), org.xbill.DNS.Type.A)).isPresent();
         assertThat(z.rrset(org.xbill.DNS.Name.fromString("other.inc.test."), org.xbill.DNS.Type.A)).isPresent();
         assertThat(z.rrset(org.xbill.DNS.Name.fromString("after.inc.test."), org.xbill.DNS.Type.A)).isPresent();
+        // an error in an included file read through a copy names that file and its line
+        Files.writeString(tmp.resolve("hosts.inc"), "www A 192.0.2.1\n$ORIGIN sub\nbad A 999.1.1.1\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).hasMessageContaining(tmp.resolve("hosts.inc").toString())
+                .hasMessageContaining("line 3").hasMessageNotContaining("mxd-zone-");
     }
 
     /** A DNAME is refused with its line and what to do, rather than loaded and not applied (NXDOMAIN below it). */
