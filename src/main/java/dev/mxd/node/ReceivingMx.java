@@ -250,6 +250,9 @@ public final class ReceivingMx implements AutoCloseable {
         // backup one (or removed) is relayed to its domain (Postfix re-resolves in its active queue). The postmaster's
         // mailbox under this host's name, where notices go when no domain has one, is never a configured domain: kept.
         queue.rerouteWith(live::reroute);
+        // Domains relayed through one next hop (relay-host, a route) share its per-destination slots, as Postfix counts
+        // concurrency per next hop: many domains behind one smarthost open at most concurrency-per-destination sessions.
+        queue.nextHopsFrom(domain -> live.config.delivery().nextHopFor(domain).map(Object::toString));
         queue.start();
         SmtpServer server = null;
         try {

@@ -15,6 +15,15 @@ public sealed interface Destination {
         return route instanceof Route.Relay relay ? new Domain(relay.domain()) : LOCAL;
     }
 
+    /**
+     * What its per-destination slots are counted by: the next hop all its mail goes to when that is not the
+     * domain's own MX hosts (a relay host or route, shared by every domain sent there, as Postfix's queue manager
+     * counts concurrency per next hop), else the destination itself.
+     */
+    default Object slotKey() {
+        return this instanceof Domain d && d.via().isPresent() ? "via " + d.via().get() : this;
+    }
+
     /** The local mailboxes (Maildir). */
     Local LOCAL = new Local();
 
@@ -42,8 +51,16 @@ public sealed interface Destination {
         }
     }
 
-    /** A remote domain, delivered to its mail exchangers. */
-    record Domain(String name) implements Destination {
+    /**
+     * A remote domain, delivered to its mail exchangers, or through {@code via} (a relay host or route, as the
+     * configuration named it when the group was made) when one is set.
+     */
+    record Domain(String name, java.util.Optional<String> via) implements Destination {
+
+        public Domain(String name) {
+            this(name, java.util.Optional.empty());
+        }
+
         @Override
         public String transport() {
             return TRANSPORTS.get(1);

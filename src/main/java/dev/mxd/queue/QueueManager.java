@@ -95,7 +95,10 @@ public final class QueueManager implements AutoCloseable {
 
     // Per-destination limits: slots in use, the messages set aside until one is free, and the
     // slots handed to a woken message that has not started yet.
-    private final Map<Destination, Slots> destinations = new ConcurrentHashMap<>();
+    // Counted by Destination.slotKey(): domains relayed through one next hop share its slots. A reservation and its
+    // release use the same Destination, whose next hop was fixed when its group was made, so a reload that changes
+    // relay-host cannot make them count against different slots.
+    private final Map<Object, Slots> destinations = new ConcurrentHashMap<>();
     /** For a message set aside after delivering to some destinations: those still to try in this round. */
     private final Map<String, Set<Destination>> owed = new ConcurrentHashMap<>();
     /** A destination's slot handed to a waiting message (queue id to destination), taken when it starts. */
@@ -644,7 +647,7 @@ public final class QueueManager implements AutoCloseable {
                         groups.keySet().retainAll(round);
                     }
                     Destination handed = grant;
-                    if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> d.equals(handed) || hasRoom(d))) {
+                    if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> sameSlots(d, handed) || hasRoom(d))) {
                         if (accepted != null) {
                             fresh.put(id, accepted); // still untouched in incoming/: its next try may use it too
                         }
@@ -674,8 +677,8 @@ public final class QueueManager implements AutoCloseable {
             List<Map.Entry<Destination, List<Integer>>> going = new ArrayList<>();
             for (Map.Entry<Destination, List<Integer>> group : groups.entrySet()) {
                 Destination destination = group.getKey();
-                if (destination.equals(grant)) {
-                    grant = null; // the slot handed over is used now
+                if (sameSlots(destination, grant)) {
+                    grant = null; // the slot handed over is used now (its next hop's, when another domain's going there too)
                 } else if (!reserve(destination)) {
                     full.add(destination);
                     continue;
@@ -742,7 +745,12 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private Slots slots(Destination destination) {
-        return destinations.computeIfAbsent(destination, k -> new Slots());
+        return destinations.computeIfAbsent(destination.slotKey(), k -> new Slots());
+    }
+
+    /** Whether {@code a} and {@code b} count against the same slots (one next hop); false for no {@code b}. */
+    private static boolean sameSlots(Destination a, Destination b) {
+        return b != null && a.slotKey().equals(b.slotKey());
     }
 
     private boolean hasRoom(Destination destination) {
@@ -883,7 +891,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Indexes of the recipients still to deliver, grouped by destination, in first-seen order. */
-    private static Map<Destination, List<Integer>> byDestination(Envelope e) {
+    private Map<Destination, List<Integer>> byDestination(Envelope e) {
         Map<Destination, List<Integer>> groups = new LinkedHashMap<>();
         List<RecipientStatus> rs = e.recipients();
         for (int i = 0; i < rs.size(); i++) {
@@ -894,8 +902,26 @@ public final class QueueManager implements AutoCloseable {
         return groups;
     }
 
-    private static Destination destination(RecipientStatus r) {
-        return Destination.of(r.recipient().route());
+    private Destination destination(RecipientStatus r) {
+        Destination d = Destination.of(r.recipient().route());
+        if (d instanceof Destination.Domain domain) {
+            Optional<String> via = nextHops.apply(domain.name());
+            return via.isPresent() ? new Destination.Domain(domain.name(), via) : d;
+        }
+        return d;
+    }
+
+    /** The next hop of a remote domain's mail when not its own MX hosts (a relay host or route); empty: its MX hosts. */
+    private volatile java.util.function.Function<String, Optional<String>> nextHops = domain -> Optional.empty();
+
+    /**
+     * From now on the domains {@code f} names one next hop for (a relay host, a route) share that next hop's
+     * per-destination slots, as Postfix counts concurrency per next hop: ten domains relayed through one smarthost
+     * open at most {@code perDestination} connections to it, not ten times that. Asked when a message's
+     * recipients are grouped, so that it follows a reload.
+     */
+    public void nextHopsFrom(java.util.function.Function<String, Optional<String>> f) {
+        nextHops = f;
     }
 
     /**
