@@ -26,9 +26,10 @@ import java.time.Duration;
 public record Timeouts(Duration command, Duration data, Duration greetPause, Duration errorDelay,
                        Duration commandUnderPressure, Duration finalReply) {
 
-    /** The most {@code final-reply} may be: the 10 minutes a client waits for the reply to its final dot. */
-    static final Duration CLIENT_WAITS = Duration.ofMinutes(10);
-    /** The default {@code final-reply}: a minute less than the client waits, for the commit and the reply's way back. */
+    /**
+     * The default and the most {@code final-reply} may be: a minute less than the 10 minutes a client waits for the
+     * reply to its final dot, for the commit that begins before it and the reply's way back.
+     */
     private static final Duration FINAL_REPLY = Duration.ofMinutes(9);
 
     public static final Timeouts DEFAULTS = new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMillis(300),
@@ -44,8 +45,9 @@ public record Timeouts(Duration command, Duration data, Duration greetPause, Dur
         Durations.requirePositive("timeouts.data", data);
         Durations.requirePositive("timeouts.command-under-pressure", commandUnderPressure);
         Durations.requirePositive("timeouts.final-reply", finalReply);
-        Durations.requireAtMost("timeouts.final-reply", finalReply, CLIENT_WAITS,
-                "a client waits 10 minutes for the reply to its final dot (RFC 5321 §4.5.3.2.6)");
+        Durations.requireAtMost("timeouts.final-reply", finalReply, FINAL_REPLY,
+                "a client waits 10 minutes for the reply to its final dot (RFC 5321 §4.5.3.2.6), and the commit that begins"
+                + " before the deadline and the reply need time after it");
         if (greetPause.isNegative() || errorDelay.isNegative()) {
             throw new IllegalArgumentException((greetPause.isNegative() ? "timeouts.greet-pause" : "timeouts.error-delay")
                     + " must be 0 or longer");

@@ -170,6 +170,14 @@ public final class FilteringStore implements MessageStore {
 
         @Override
         public StoreOutcome commit() {
+            if (late()) {
+                // the store threads are that far behind (slow engines): no scan for a message that would be refused after
+                // it, or the backlog never clears and every later message comes too late as well
+                LOG.warn("{}: not scanned or stored: its turn came later than timeouts.final-reply after the final dot;"
+                        + " answered 451 4.4.5, the client sends it again", id());
+                message.discard();
+                return new StoreOutcome.Failed(Replies.STORED_TOO_LATE);
+            }
             MessageSource source;
             try {
                 source = source(message.text());

@@ -20,6 +20,11 @@ public sealed interface Destination {
      * domain's own MX hosts (a relay host or route, shared by every domain sent there, as Postfix's queue manager
      * counts concurrency per next hop), else the destination itself.
      */
+    /** The destination without its next hop: which mail it is, whatever the configuration relays it through. */
+    default Destination withoutNextHop() {
+        return this instanceof Domain d && d.via().isPresent() ? new Domain(d.name()) : this;
+    }
+
     default Object slotKey() {
         return this instanceof Domain d && d.via().isPresent() ? "via " + d.via().get() : this;
     }

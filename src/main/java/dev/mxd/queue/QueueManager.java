@@ -644,7 +644,11 @@ public final class QueueManager implements AutoCloseable {
                     e = routed;
                     groups = byDestination(e);
                     if (round != null) {
-                        groups.keySet().retainAll(round);
+                        // by where the mail goes, not by next hop: a reload that changed relay-host since the round began
+                        // changes the next hop of the destinations it still owes, not which they are
+                        Set<Destination> owes = new HashSet<>();
+                        round.forEach(d -> owes.add(d.withoutNextHop()));
+                        groups.keySet().removeIf(d -> !owes.contains(d.withoutNextHop()));
                     }
                     Destination handed = grant;
                     if (!groups.isEmpty() && groups.keySet().stream().noneMatch(d -> sameSlots(d, handed) || hasRoom(d))) {

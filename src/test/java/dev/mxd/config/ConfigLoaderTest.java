@@ -208,7 +208,7 @@ class ConfigLoaderTest {
         // timeouts name themselves, and have bounds (25 days overflowed int milliseconds; 5m of greet-pause loses senders)
         assertThat(error("timeouts:\n  data: 0s\n").getMessage()).contains("timeouts.data");
         assertThat(error("timeouts:\n  greet-pause: 5m\n").getMessage()).contains("timeouts.greet-pause is at most 1m");
-        assertThat(error("timeouts:\n  final-reply: 11m\n").getMessage()).contains("timeouts.final-reply is at most 10m");
+        assertThat(error("timeouts:\n  final-reply: 10m\n").getMessage()).contains("timeouts.final-reply is at most 9m");
         assertThat(error("delivery:\n  connect-timeout: 30d\n").getMessage()).contains("delivery.connect-timeout is at most 1h");
     }
 

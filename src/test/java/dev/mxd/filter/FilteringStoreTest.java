@@ -80,6 +80,13 @@ class FilteringStoreTest {
             }
             reads.incrementAndGet();
             assertThat(text.length()).isEqualTo(message.size());
+            if (text.contains("SLOW")) {
+                try {
+                    Thread.sleep(300); // an engine that takes its time
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (text.contains("DOWN")) {
                 return new EngineResult.Unavailable(engine, EngineResult.Reason.REFUSED, "connection refused");
             }
@@ -173,17 +180,25 @@ class FilteringStoreTest {
      */
     @Test
     void scansThatEndPastTheFinalReplyDeadlineStoreNothing() throws Exception {
-        for (String text : List.of(CLEAN, "Subject: x\r\n\r\nVIRUS\r\n")) {
+        for (String text : List.of(CLEAN + "SLOW\r\n", "Subject: x\r\n\r\nVIRUS SLOW\r\n")) {
             MessageStore.IncomingMessage m = store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL).begin(to("example.test"));
             byte[] b = text.getBytes(StandardCharsets.US_ASCII);
             m.write(b, 0, b.length);
-            m.commitBy(System.nanoTime() - 1);
+            m.commitBy(System.nanoTime() + Duration.ofMillis(100).toNanos()); // passes while the engine takes 300 ms
             MessageStore.StoreOutcome o = m.commit();
             assertThat(o).as(text).isInstanceOf(MessageStore.StoreOutcome.Failed.class);
             assertThat(((MessageStore.StoreOutcome.Failed) o).reply().summary()).startsWith("451 4.4.5 ");
             spoolIsEmpty();
             assertThat(quarantine.list(0, 10).total()).as("nothing quarantined").isZero();
         }
+        // past it before its turn to be scanned came (store threads far behind): not even scanned
+        int scans = reads.get();
+        MessageStore.IncomingMessage stale = store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL).begin(to("example.test"));
+        stale.write(CLEAN.getBytes(StandardCharsets.US_ASCII), 0, CLEAN.length());
+        stale.commitBy(System.nanoTime() - 1);
+        assertThat(((MessageStore.StoreOutcome.Failed) stale.commit()).reply().summary()).startsWith("451 4.4.5 ");
+        assertThat(reads.get()).as("no engine asked").isEqualTo(scans);
+        spoolIsEmpty();
         // in time: as always
         MessageStore.IncomingMessage m = store(DomainFilter.VirusAction.QUARANTINE, FiltersConfig.OnError.TEMPFAIL).begin(to("example.test"));
         byte[] b = CLEAN.getBytes(StandardCharsets.US_ASCII);

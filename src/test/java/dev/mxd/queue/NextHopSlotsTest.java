@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * slots, as Postfix's queue manager counts concurrency per next hop: mail for many domains behind one
  * smarthost opens at most concurrency-per-destination sessions to it. Before, each domain had slots of its
  * own, and four domains here opened eight sessions to a smarthost allowed two. A reload that changes the
- * next hop while deliveries run loses no slot: each delivery frees the slot it took.
+ * next hop while deliveries run loses no slot (each delivery frees the slot it took), and the mail that waited
+ * for the old next hop's slot is tried when it gets one, not put off until its next retry.
  */
 class NextHopSlotsTest extends QueueManagerTestBase {
 
@@ -50,9 +51,9 @@ class NextHopSlotsTest extends QueueManagerTestBase {
 
     private Smarthost start(Spool spool) throws Exception {
         Smarthost relay = new Smarthost();
-        // 8 workers, 2 slots a destination
+        // 8 workers, 2 slots a destination; a retry an hour away, so that mail put off instead of tried shows
         queue = new QueueManager(spool, new QueueManager.Settings(8, 2,
-                new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1)), Duration.ofMillis(200), 100),
+                new RetryPolicy(Duration.ofHours(1), Duration.ofHours(2), Duration.ofDays(5)), Duration.ofMillis(200), 100),
                 (e, t, r) -> {
                     throw new AssertionError("no local mail in this test");
                 }, relay.agent(), (e, t, r) -> { }, Clock.systemUTC());

@@ -122,7 +122,7 @@ public final class ServedZone {
         try {
             Optional<Path> rewritten;
             try {
-                rewritten = withAbsoluteOrigins(file, originFromFileName(file), copies, 0);
+                rewritten = withAbsoluteOrigins(file, originFromFileName(file), copies, new ArrayList<>());
             } catch (IOException e) {
                 throw new ZoneFileException(file, OptionalInt.empty(), "cannot read: " + e.getMessage());
             }
@@ -148,13 +148,15 @@ public final class ServedZone {
      * file is read the same way, through a copy of its own when it needs one (each copy is added to
      * {@code copies} with the file it stands for, for errors to name and the caller to delete). Empty for a file that needs no copy: parsed as it is.
      */
-    private static Optional<Path> withAbsoluteOrigins(Path file, Optional<Name> origin, Map<Path, Path> copies, int depth)
-            throws IOException {
+    private static Optional<Path> withAbsoluteOrigins(Path file, Optional<Name> origin, Map<Path, Path> copies, List<Path> reading)
+            throws IOException, ZoneFileException {
         List<String> lines = Files.readAllLines(file, java.nio.charset.StandardCharsets.ISO_8859_1);
+        reading.add(file.toAbsolutePath().normalize());
         Optional<Name> current = origin;
         boolean changed = false;
         List<String> out = new ArrayList<>(lines.size());
-        for (String line : lines) {
+        for (int number = 1; number <= lines.size(); number++) {
+            String line = lines.get(number - 1);
             Matcher m = DIRECTIVE.matcher(line);
             if (m.matches() && m.group(1).equalsIgnoreCase("$ORIGIN")) {
                 String name = m.group(2);
@@ -196,8 +198,17 @@ public final class ServedZone {
                             itsOrigin = Optional.empty(); // left as it is: the parser says what is wrong with it
                         }
                     }
-                    Optional<Path> copy = depth < MAX_INCLUDE_DEPTH && Files.isRegularFile(included)
-                            ? withAbsoluteOrigins(included, itsOrigin, copies, depth + 1) : Optional.empty();
+                    if (reading.contains(included.normalize())) {
+                        // the parser has no such check: it nested until the stack overflowed
+                        throw new ZoneFileException(file, OptionalInt.of(number), "$INCLUDE " + written
+                                + " includes a file that is already being read (" + included.normalize() + "): an include loop");
+                    }
+                    if (reading.size() > MAX_INCLUDE_DEPTH) {
+                        throw new ZoneFileException(file, OptionalInt.of(number), "$INCLUDE " + written + " nests includes deeper than "
+                                + MAX_INCLUDE_DEPTH + " files");
+                    }
+                    Optional<Path> copy = Files.isRegularFile(included)
+                            ? withAbsoluteOrigins(included, itsOrigin, copies, reading) : Optional.empty();
                     String origin2 = originText == null ? "" : " " + (itsOrigin.isPresent() ? itsOrigin.get().toString() : originText);
                     // quoted: a path with a space (as the file's own quoted name may have) is one token
                     out.add(inc.group(1) + " \"" + copy.orElse(included) + "\"" + origin2 + (inc.group(5) == null ? "" : inc.group(5)));
@@ -208,6 +219,7 @@ public final class ServedZone {
             }
             out.add(line);
         }
+        reading.remove(reading.size() - 1);
         if (!changed) {
             return Optional.empty();
         }
@@ -217,7 +229,7 @@ public final class ServedZone {
         return Optional.of(copy);
     }
 
-    /** Files included in included files at most (a file that includes itself is cut there). */
+    /** Files included one in another at most. */
     private static final int MAX_INCLUDE_DEPTH = 8;
 
     /**

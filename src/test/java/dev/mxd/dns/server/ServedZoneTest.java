@@ -133,6 +133,20 @@ class ServedZoneTest {
                 .hasMessageContaining("line 3").hasMessageNotContaining("mxd-zone-");
     }
 
+    /** An include loop is refused with the file and line that closes it; the parser nested until its stack overflowed. */
+    @Test
+    void anIncludeLoopIsRefusedWithItsLine() throws Exception {
+        Path file = tmp.resolve("loop.test.zone");
+        Files.writeString(tmp.resolve("a.inc"), "a A 192.0.2.1\n$INCLUDE b.inc\n");
+        Files.writeString(tmp.resolve("b.inc"), "; b\nb A 192.0.2.2\n$INCLUDE a.inc sub\n");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\n$INCLUDE a.inc\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOf(ZoneFileException.class)
+                .hasMessageContaining(tmp.resolve("b.inc").toString()).hasMessageContaining("line 3").hasMessageContaining("include loop");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\n$INCLUDE loop.test.zone\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOf(ZoneFileException.class).hasMessageContaining("line 4")
+                .hasMessageContaining("include loop");
+    }
+
     /** A DNAME is refused with its line and what to do, rather than loaded and not applied (NXDOMAIN below it). */
     @Test
     void aDnameIsRefusedRatherThanIgnored() throws Exception {
