@@ -42,7 +42,8 @@ final class LookupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
+        // MTA-STS policies and HTTP status lines are a server's own text: its control characters are shown, not obeyed
+        PrintWriter out = TerminalText.guard(spec.commandLine().getOut());
         MailDomain parsed;
         try {
             parsed = MailDomain.parse(domain);
@@ -81,7 +82,17 @@ final class LookupCommand implements Callable<Integer> {
     private static java.util.function.Function<dev.mxd.dns.MxHost, java.util.Optional<dev.mxd.dns.DnsAnswer>> tlsaOf(
             MxOutcome outcome, dev.mxd.dns.TlsaLookup lookup) {
         return host -> outcome.dnssec() == dev.mxd.dns.DnssecStatus.SECURE && host.dnssec() == dev.mxd.dns.DnssecStatus.SECURE
-                ? java.util.Optional.of(lookup.lookup(host.name())) : java.util.Optional.empty();
+                ? java.util.Optional.of(tlsa(lookup, host.name())) : java.util.Optional.empty();
+    }
+
+    /** The TLSA answer, or why there is none: a host of 247 or more octets has no TLSA name (RFC 7672 §2.2), as delivery finds. */
+    static dev.mxd.dns.DnsAnswer tlsa(dev.mxd.dns.TlsaLookup lookup, String host) {
+        try {
+            return lookup.lookup(host);
+        } catch (IllegalArgumentException tooLong) {
+            return new dev.mxd.dns.DnsAnswer.Failed(org.xbill.DNS.Name.root, java.util.List.of(), "no TLSA name for " + host
+                    + " (_25._tcp. before it is over 255 octets); delivery does not use the host");
+        }
     }
 
     static void printTable(PrintWriter out, MxOutcome outcome) {

@@ -56,9 +56,14 @@ public final class Main implements Runnable {
         return cl;
     }
 
-    /** EX_USAGE (64) for a wrong command line, and mxd's version for {@code --version}, in every subcommand too. */
+    /**
+     * EX_USAGE (64) for a wrong command line, EX_SOFTWARE (70) for a fault of mxd's own (picocli's 1 is "permanent failure"
+     * to lookup and "problems found" to check: a script would take a crash for a bounce), and mxd's version for
+     * {@code --version}, in every subcommand too.
+     */
     private static void useUsageExitCode(CommandLine cl) {
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.USAGE);
+        cl.getCommandSpec().exitCodeOnExecutionException(ExitCodes.SOFTWARE);
         cl.getCommandSpec().version(Main.class.getAnnotation(Command.class).version());
         cl.getSubcommands().values().forEach(Main::useUsageExitCode);
     }

@@ -53,7 +53,7 @@ class MtaStsDeliveryPeerTest {
     static final String WEB = "127.0.0.93";
     static final String S1 = "127.0.0.94";
     static final String S2 = "127.0.0.95";
-    static final String DOMAINS = "enf.sts.test skip.sts.test bad.sts.test tst.sts.test cch.sts.test";
+    static final String DOMAINS = "enf.sts.test skip.sts.test bad.sts.test tst.sts.test cch.sts.test esc.sts.test";
 
     static Path dir;
     static Path ca;
@@ -79,6 +79,7 @@ class MtaStsDeliveryPeerTest {
         policy("bad.sts.test", "enforce", "wrong.sts.test");
         policy("tst.sts.test", "testing", "*.sts.test");
         policy("cch.sts.test", "enforce", "mx1.sts.test");
+        policy("esc.sts.test", "\u001b]0;owned\u0007\u001b[2J", "mx1.sts.test"); // a policy host that writes to the terminal
         dnsAddress = new InetSocketAddress("127.0.0.1", FreePort.tcpAndUdp("127.0.0.1"));
         serveZone("1");
         startWeb();
@@ -127,8 +128,9 @@ class MtaStsDeliveryPeerTest {
                 "bad MX 10 wrong",
                 "tst MX 10 wrong",
                 "cch MX 10 mx1", "cch MX 20 mx2",
+                "esc MX 10 mx1",
                 "_mta-sts.cch 0 IN TXT \"v=STSv1; id=" + cchId + "\""));
-        for (String d : List.of("enf", "skip", "bad", "tst")) {
+        for (String d : List.of("enf", "skip", "bad", "tst", "esc")) {
             records.add("_mta-sts." + d + " IN TXT \"v=STSv1; id=20261203\"");
         }
         for (String d : DOMAINS.split(" ")) {
@@ -266,6 +268,10 @@ class MtaStsDeliveryPeerTest {
 
         Map.Entry<Integer, String> text = cli("lookup", "tst.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString());
         assertThat(text.getValue()).contains("MTA-STS: mode testing, mx *.sts.test, max_age 86400");
+        // a policy's text is the server's: its control characters are shown escaped, not sent to the terminal
+        Map.Entry<Integer, String> hostile = cli("lookup", "esc.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString());
+        assertThat(hostile.getValue()).contains("MTA-STS: none").contains("\\u001B]0;owned\\u0007").doesNotContain("\u001b")
+                .doesNotContain("\u0007");
 
         Map.Entry<Integer, String> check = cli("check", "skip.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString(),
                 "--port", String.valueOf(port), "--timeout", "5s", "--json");
