@@ -83,7 +83,7 @@ final class CheckCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--port " + port + ": give a TCP port from 1 to 65535");
             }
             ProbeSettings settings = new ProbeSettings(connectTimeout, readTimeout, Optional.ofNullable(ehloName));
-            MailDomain parsed = MailDomain.parse(domain);
+            MailDomain parsed = ResolverOptions.domainArgument(domain);
             MxOutcome outcome = resolverOptions.resolver().resolve(parsed);
             report = new MxCheck(new SmtpProbe(settings), port).check(outcome);
             report = report.withSecurity(new SecurityCheck(resolverOptions.dnsClient(), resolverOptions.policyFetcher(),

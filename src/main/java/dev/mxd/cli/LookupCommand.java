@@ -46,7 +46,7 @@ final class LookupCommand implements Callable<Integer> {
         PrintWriter out = TerminalText.guard(spec.commandLine().getOut());
         MailDomain parsed;
         try {
-            parsed = MailDomain.parse(domain);
+            parsed = ResolverOptions.domainArgument(domain);
             dev.mxd.dns.MxResolver resolver = resolverOptions.resolver();
             MxOutcome outcome = resolver.resolve(parsed);
             // MTA-STS matters only where there are MX hosts to deliver to

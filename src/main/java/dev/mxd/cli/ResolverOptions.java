@@ -23,6 +23,24 @@ import picocli.CommandLine.Option;
 /** The DNS options every command that resolves MX shares. */
 final class ResolverOptions {
 
+    /**
+     * The DOMAIN a user typed, as lookup and check take it: a mail address or an IP address is told apart from a
+     * domain with what to give instead (the DNS would answer NXDOMAIN for either, a "permanent failure").
+     */
+    static dev.mxd.dns.MailDomain domainArgument(String typed) {
+        String text = typed == null ? "" : typed.strip();
+        int at = text.lastIndexOf('@');
+        if (at >= 0) {
+            throw new IllegalArgumentException("'" + typed + "' is a mail address, not a domain"
+                    + (at < text.length() - 1 ? ": give its domain, " + text.substring(at + 1) : ""));
+        }
+        if (text.matches("[0-9]+(\\.[0-9]+)*\\.?")) {
+            // RFC 1123 §2.1: a host name never looks like a dotted IP address (no top-level domain is all digits)
+            throw new IllegalArgumentException("'" + typed + "' is an IP address, not a domain: mail is routed by a domain's MX records");
+        }
+        return dev.mxd.dns.MailDomain.parse(typed);
+    }
+
     @Option(names = "--dns", paramLabel = "HOST[:PORT]",
             description = "DNS server to ask (repeatable); default: the system's resolver configuration.")
     List<String> servers = new ArrayList<>();

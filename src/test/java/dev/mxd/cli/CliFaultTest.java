@@ -39,4 +39,20 @@ class CliFaultTest {
         assertThat(a).isInstanceOf(DnsAnswer.Failed.class);
         assertThat(((DnsAnswer.Failed) a).reason()).contains("no TLSA name for " + host);
     }
+
+    /** An address or an IP address where a domain belongs is a usage error that says what to give (DNS said NXDOMAIN). */
+    @Test
+    void anAddressOrAnIpAddressIsNoDomain() {
+        for (String command : new String[] {"lookup", "check"}) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            CommandLine cl = Main.commandLine();
+            cl.setErr(new java.io.PrintWriter(err, true));
+            cl.setOut(new java.io.PrintWriter(new java.io.StringWriter(), true));
+            assertThat(cl.execute(command, "user@example.com", "--dns", "127.0.0.1:9")).as(command).isEqualTo(ExitCodes.USAGE);
+            assertThat(err.toString()).contains("is a mail address, not a domain: give its domain, example.com");
+            err.getBuffer().setLength(0);
+            assertThat(cl.execute(command, "192.0.2.1", "--dns", "127.0.0.1:9")).as(command).isEqualTo(ExitCodes.USAGE);
+            assertThat(err.toString()).contains("'192.0.2.1' is an IP address, not a domain");
+        }
+    }
 }
