@@ -105,11 +105,16 @@ final class ResolverOptions {
         } else {
             List<InetSocketAddress> parsed = new ArrayList<>();
             for (String s : servers) {
+                InetSocketAddress server;
                 try {
-                    parsed.add(DnsSettings.parseServer(s));
+                    server = DnsSettings.parseServer(s);
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("--dns " + e.getMessage(), e);
                 }
+                if (server.getPort() == 0) { // no server listens on port 0: every question would fail, a "temporary failure"
+                    throw new IllegalArgumentException("--dns '" + s + "': port 0 is no server's; give the port it listens on (53 if left out)");
+                }
+                parsed.add(server);
             }
             settings = DnsSettings.of(parsed);
         }

@@ -53,6 +53,9 @@ class CliFaultTest {
             err.getBuffer().setLength(0);
             assertThat(cl.execute(command, "192.0.2.1", "--dns", "127.0.0.1:9")).as(command).isEqualTo(ExitCodes.USAGE);
             assertThat(err.toString()).contains("'192.0.2.1' is an IP address, not a domain");
+            err.getBuffer().setLength(0);
+            assertThat(cl.execute(command, "example.com", "--dns", "127.0.0.1:0")).as(command).isEqualTo(ExitCodes.USAGE);
+            assertThat(err.toString()).contains("port 0 is no server's");
         }
     }
 }
