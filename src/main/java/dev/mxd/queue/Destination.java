@@ -15,16 +15,16 @@ public sealed interface Destination {
         return route instanceof Route.Relay relay ? new Domain(relay.domain()) : LOCAL;
     }
 
-    /**
-     * What its per-destination slots are counted by: the next hop all its mail goes to when that is not the
-     * domain's own MX hosts (a relay host or route, shared by every domain sent there, as Postfix's queue manager
-     * counts concurrency per next hop), else the destination itself.
-     */
     /** The destination without its next hop: which mail it is, whatever the configuration relays it through. */
     default Destination withoutNextHop() {
         return this instanceof Domain d && d.via().isPresent() ? new Domain(d.name()) : this;
     }
 
+    /**
+     * What its per-destination slots are counted by: the next hop all its mail goes to when that is not the
+     * domain's own MX hosts (a relay host or route, shared by every domain sent there, as Postfix's queue manager
+     * counts concurrency per next hop), else the destination itself.
+     */
     default Object slotKey() {
         return this instanceof Domain d && d.via().isPresent() ? "via " + d.via().get() : this;
     }
