@@ -48,7 +48,7 @@ class DestinationBacklogTest extends QueueManagerTestBase {
     @Test
     void aBacklogBeyondTheActiveLimitWaitsOnDiskAndNeitherBlocksOthersNorIsLost() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
-        SlowDestination slow = new SlowDestination();
+        HeldDeliveries slow = new HeldDeliveries(address -> address.endsWith("@slow.test"));
         CountDownLatch slowMayGo = slow.mayGo;
         AtomicInteger slowOpen = slow.open;
         AtomicInteger slowMost = slow.most;
@@ -137,7 +137,7 @@ class DestinationBacklogTest extends QueueManagerTestBase {
     @Test
     void dueMailForAnotherDestinationIsNotKeptOnDiskByABacklogThatFillsTheLimit() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
-        SlowDestination slow = new SlowDestination();
+        HeldDeliveries slow = new HeldDeliveries(address -> address.endsWith("@slow.test"));
         CountDownLatch slowMayGo = slow.mayGo;
         AtomicInteger slowOpen = slow.open;
         Set<String> delivered = slow.delivered;
@@ -171,34 +171,6 @@ class DestinationBacklogTest extends QueueManagerTestBase {
      * A remote agent that holds every delivery to slow.test until {@link #mayGo} opens (at most
      * 30 s), and delivers everything else at once, noting when.
      */
-    private static final class SlowDestination {
-        final CountDownLatch mayGo = new CountDownLatch(1);
-        final AtomicInteger open = new AtomicInteger();
-        final AtomicInteger most = new AtomicInteger();
-        final Set<String> delivered = ConcurrentHashMap.newKeySet();
-        final Map<String, Instant> fastAt = new ConcurrentHashMap<>();
-
-        DeliveryAgent agent() {
-            return (e, text, rs) -> {
-                String address = rs.get(0).recipient().address().toString();
-                if (address.endsWith("@slow.test")) {
-                    most.accumulateAndGet(open.incrementAndGet(), Math::max);
-                    try {
-                        mayGo.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                    } finally {
-                        open.decrementAndGet();
-                    }
-                } else {
-                    fastAt.put(address, Instant.now());
-                }
-                delivered.add(address);
-                return rs.stream().map(r -> delivered("250 ok")).toList();
-            };
-        }
-    }
-
     private static DeliveryAgent noLocalMail() {
         return (e, text, rs) -> {
             throw new AssertionError("no local mail in this test");

@@ -3,15 +3,9 @@ package dev.mxd.queue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mxd.mail.MessageStore.StoreOutcome;
-import dev.mxd.smtp.EnhancedStatus;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -25,32 +19,9 @@ import org.junit.jupiter.api.Test;
  */
 class NextHopSlotsTest extends QueueManagerTestBase {
 
-    /** A stand-in for the smarthost: counts the sessions open at once and holds each until {@link #mayGo}. */
-    private static final class Smarthost {
-        final CountDownLatch mayGo = new CountDownLatch(1);
-        final AtomicInteger open = new AtomicInteger();
-        final AtomicInteger most = new AtomicInteger();
-        final Set<String> delivered = ConcurrentHashMap.newKeySet();
-
-        DeliveryAgent agent() {
-            return (e, text, rs) -> {
-                most.accumulateAndGet(open.incrementAndGet(), Math::max);
-                try {
-                    mayGo.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    open.decrementAndGet();
-                }
-                rs.forEach(r -> delivered.add(r.recipient().address().toString()));
-                return rs.stream().map(r -> (DeliveryResult) new DeliveryResult.Delivered(EnhancedStatus.OK, "250 ok",
-                        Optional.empty(), Optional.empty())).toList();
-            };
-        }
-    }
-
-    private Smarthost start(Spool spool) throws Exception {
-        Smarthost relay = new Smarthost();
+    /** The queue manager on {@code spool}, delivering to a stand-in for the smarthost that holds every delivery. */
+    private HeldDeliveries start(Spool spool) throws Exception {
+        HeldDeliveries relay = new HeldDeliveries(address -> true);
         // 8 workers, 2 slots a destination; a retry an hour away, so that mail put off instead of tried shows
         queue = new QueueManager(spool, new QueueManager.Settings(8, 2,
                 new RetryPolicy(Duration.ofHours(1), Duration.ofHours(2), Duration.ofDays(5)), Duration.ofMillis(200), 100),
@@ -71,7 +42,7 @@ class NextHopSlotsTest extends QueueManagerTestBase {
     @Test
     void domainsBehindOneRelayShareItsSlots() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
-        Smarthost relay = start(spool);
+        HeldDeliveries relay = start(spool);
         queue.nextHopsFrom(domain -> Optional.of("[smarthost.test]:587"));
         queue.start();
         send(spool);
@@ -95,7 +66,7 @@ class NextHopSlotsTest extends QueueManagerTestBase {
     @Test
     void domainsDeliveredToTheirOwnMxHostsHaveSlotsEach() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
-        Smarthost relay = start(spool);
+        HeldDeliveries relay = start(spool);
         queue.start();
         send(spool);
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> relay.open.get() == 8);
