@@ -1376,7 +1376,8 @@ public final class QueueManager implements AutoCloseable {
 
     /** The Postfix-style line for one recipient's outcome (see {@link DeliveryEvent#logLine}), then the listeners. */
     private void log(Envelope e, RecipientStatus r) {
-        Destination destination = destination(r);
+        // where the mail went, as the log and the listeners name it: no next hop, so no configuration lookup per recipient
+        Destination destination = Destination.of(r.recipient().route());
         boolean local = destination instanceof Destination.Local;
         String dsn = r.status().orElse(switch (r.state()) {
             case DELIVERED -> EnhancedStatus.OK;
