@@ -74,6 +74,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private final NextHop.Routing routing;
     private final TlsPolicies tlsPolicies;
     private final TlsResults tlsResults;
+    private final Optional<ServerAuthentication> requireTlsPkix;
 
     /** An agent that sends every domain's mail to that domain's own MX hosts. */
     public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
@@ -97,6 +98,18 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
                                ClientSettings client, ConnectionCache connections, Clock clock, NextHop.Routing routing,
                                TlsPolicies tlsPolicies, TlsResults tlsResults) {
+        this(resolver, selector, hostStatus, client, connections, clock, routing, tlsPolicies, tlsResults, Optional.empty());
+    }
+
+    /**
+     * An agent that, for a REQUIRETLS message, also takes an MX host of a DNSSEC-secure MX lookup that neither DANE
+     * nor MTA-STS authenticates when its certificate passes {@code requireTlsPkix} (RFC 8689 §4.2.1; the Web PKI of
+     * delivery.tls.ca-file). Without it such a message goes only where DANE or an enforced MTA-STS policy applies.
+     */
+    public RemoteDeliveryAgent(MxResolver resolver, RouteSelector selector, HostStatusTable hostStatus,
+                               ClientSettings client, ConnectionCache connections, Clock clock, NextHop.Routing routing,
+                               TlsPolicies tlsPolicies, TlsResults tlsResults, Optional<ServerAuthentication> requireTlsPkix) {
+        this.requireTlsPkix = requireTlsPkix;
         this.tlsPolicies = tlsPolicies;
         this.tlsResults = tlsResults;
         this.routing = routing;
@@ -167,6 +180,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             TlsPolicies.ForDomain policies = demand == TlsDemand.RELAXED ? host -> new HostTls.Opportunistic()
                     : tlsPolicies.forDomain(new TlsPolicies.Destination(domain, resolved.relay().isPresent(),
                             resolved.relay().filter(NextHop.ByMx.class::isInstance).map(r -> ((NextHop.ByMx) r).domain())), routes);
+            // (a relay written as a host was found by no MX lookup: DANE alone may authenticate it, as docs/tls-policy.md says)
+            if (demand == TlsDemand.REQUIRED && routes.dnssec() == DnssecStatus.SECURE && requireTlsPkix.isPresent()
+                    && resolved.relay().map(NextHop.ByMx.class::isInstance).orElse(true)) {
+                policies = pkixWhereNoPolicyAuthenticates(policies, requireTlsPkix.get());
+            }
             // RFC 8460 §4.3 reports sessions with the policy domain's own MX hosts under its policy: not those to a relay
             // host, nor those of mail that asked to go whatever the policy (TLS-Required: No; TLS reports themselves, §3).
             boolean reported = resolved.relay().isEmpty() && demand != TlsDemand.RELAXED;
@@ -266,6 +284,20 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             throw new IllegalArgumentException(recipients.get(0).recipient().address() + " is not a remote recipient");
         }
         return relay.domain();
+    }
+
+    /**
+     * RFC 8689 §4.2.1 for a REQUIRETLS message whose MX lookup was DNSSEC-secure: a host that DANE and MTA-STS leave
+     * unauthenticated (no policy, or TLSA records none of which is usable) must present a certificate that {@code pkix}
+     * accepts for its name. A host whose policy cannot be known now keeps that decision (the message waits for it).
+     */
+    private static TlsPolicies.ForDomain pkixWhereNoPolicyAuthenticates(TlsPolicies.ForDomain policies, ServerAuthentication pkix) {
+        return host -> {
+            HostTls decision = policies.forHost(host);
+            boolean unauthenticated = decision instanceof HostTls.Opportunistic o && !o.policyUnknown()
+                    || decision instanceof HostTls.Encrypted;
+            return unauthenticated ? new HostTls.Authenticated(pkix, decision.policy()) : decision;
+        };
     }
 
     /** The TLS decision for each host of one delivery attempt, made once per host name. */

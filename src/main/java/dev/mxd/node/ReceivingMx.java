@@ -22,6 +22,7 @@ import dev.mxd.tls.MtaSts;
 import dev.mxd.tls.TlsPolicies;
 import dev.mxd.tls.TlsResults;
 import dev.mxd.tls.TlsReportCounts;
+import dev.mxd.tls.WebPki;
 import dev.mxd.delivery.DkimSigner;
 import dev.mxd.delivery.TlsReportSender;
 import dev.mxd.dns.DnsSettings;
@@ -219,15 +220,19 @@ public final class ReceivingMx implements AutoCloseable {
         if (d.tls().dane()) {
             tlsOrder.add(dev.mxd.tls.DanePolicies.of(new dev.mxd.dns.TlsaLookup(dns)));
         }
+        // The Web PKI (delivery.tls.ca-file, else the JDK's trust store): MTA-STS's, and REQUIRETLS's on a secure MX host
+        // that neither policy authenticates (RFC 8689 §4.2.1)
+        WebPki pki = WebPki.of(d.tls().caFile());
         if (d.tls().mtaSts()) { // (MTA-STS)
-            tlsOrder.add(MtaSts.start(dns, data.resolve("mta-sts"), d.tls().caFile(), clock));
+            tlsOrder.add(MtaSts.start(dns, data.resolve("mta-sts"), pki, clock));
         }
         // TLS-RPT (delivery.tls.reports): counted per policy domain and day in DATA-DIR/tls-reports, sent after each day.
         TlsReports tlsReports = TlsReports.open(config, data, clock);
         TlsResults tlsResults = tlsReports.counts().map(TlsResults.class::cast).orElse(TlsResults.NONE);
         tlsResults = tlsResults.and(tlsListener); // what the demo's timeline shows
         RemoteDeliveryAgent remote = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()),
-                hosts, client, connections, clock, routing, TlsPolicies.inOrder(tlsOrder), tlsResults);
+                hosts, client, connections, clock, routing, TlsPolicies.inOrder(tlsOrder), tlsResults,
+                Optional.of(pki.requireTlsAuthentication()));
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
         // MX plan and next hop; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
         RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), routing, client,

@@ -11,8 +11,8 @@ import java.util.OptionalLong;
  * @param smtputf8 SMTPUTF8 given (RFC 6531 §3.4)
  * @param ret      RET= FULL or HDRS: what a bounce should carry (RFC 3461 §4.3)
  * @param envid    ENVID= the sender's envelope identifier, xtext-decoded (RFC 3461 §4.4)
- * @param requireTls REQUIRETLS given (RFC 8689 §3): every onward hop must be TLS authenticated by DANE or
- *                   MTA-STS and must itself offer REQUIRETLS, or the message is returned
+ * @param requireTls REQUIRETLS given (RFC 8689 §3): every onward hop must be TLS authenticated (DANE, MTA-STS,
+ *                   or PKIX after a DNSSEC-secure MX lookup) and must itself offer REQUIRETLS, or the message is returned
  */
 public record MailParameters(OptionalLong size, Body body, boolean smtputf8, Optional<DsnReturn> ret, Optional<String> envid,
                              boolean requireTls) {

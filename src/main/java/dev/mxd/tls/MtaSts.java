@@ -74,11 +74,10 @@ public final class MtaSts implements TlsPolicies {
     }
 
     /**
-     * MTA-STS for a node: trust from {@code caFile} (else the JDK's), policies cached under {@code dir}
+     * MTA-STS for a node: trust from {@code pki} (delivery.tls.ca-file, else the JDK's), policies cached under {@code dir}
      * (at most 100,000 domains), fetched on port 443 with a 10 s connect timeout and 30 s for the whole fetch.
      */
-    public static MtaSts start(DnsClient dns, Path dir, Optional<Path> caFile, Clock clock) throws IOException {
-        WebPki pki = WebPki.of(caFile);
+    public static MtaSts start(DnsClient dns, Path dir, WebPki pki, Clock clock) throws IOException {
         return new MtaSts(dns, new PolicyFetcher(dns, pki, 443, Duration.ofSeconds(10), Duration.ofSeconds(30)), pki,
                 StsPolicyCache.open(dir, 100_000, clock), clock);
     }

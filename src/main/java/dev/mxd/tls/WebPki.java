@@ -78,10 +78,23 @@ public final class WebPki {
 
     /** Checks MX certificates as MTA-STS asks: a chain to a trusted root, valid now, naming the MX host. */
     public ServerAuthentication mxAuthentication() {
+        return authentication("MTA-STS");
+    }
+
+    /**
+     * The same check for a REQUIRETLS message to an MX host that a DNSSEC-secure MX lookup found and that
+     * neither DANE nor MTA-STS authenticates (RFC 8689 §4.2.1: the certificate checked as RFC 6125 says,
+     * against the MX host name); "PKIX" in logs and reasons.
+     */
+    public ServerAuthentication requireTlsAuthentication() {
+        return authentication("PKIX");
+    }
+
+    private ServerAuthentication authentication(String method) {
         return new ServerAuthentication() {
             @Override
             public String method() {
-                return "MTA-STS";
+                return method;
             }
 
             @Override

@@ -97,8 +97,17 @@ class RequireTlsDeliveryTest {
 
     DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls, String header, Optional<Mailbox> sender, Envelope.Kind kind)
             throws Exception {
+        return deliver(agent, dir, "example.test", requireTls, header, sender, kind);
+    }
+
+    /**
+     * Delivers one message to alice@example.test through the MX hosts of {@code mxDomain} (a route to them), its text
+     * written in {@code dir}; the one result.
+     */
+    static DeliveryResult deliver(RemoteDeliveryAgent agent, Path dir, String mxDomain, boolean requireTls, String header,
+                                  Optional<Mailbox> sender, Envelope.Kind kind) throws Exception {
         Path text = Files.write(dir.resolve("text"), (header + "Subject: secret\r\n\r\nhello\r\n").getBytes(StandardCharsets.US_ASCII));
-        Recipient r = new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Relay("example.test"));
+        Recipient r = new Recipient(Mailbox.parse("alice@example.test"), RcptParameters.NONE, new Route.Relay(mxDomain));
         RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
         Envelope e = new Envelope("Q1", sender, MailParameters.NONE.withRequireTls(requireTls),
                 List.of(pending), new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, true), Instant.now(),

@@ -454,9 +454,9 @@ public final class SmtpConnection implements AutoCloseable {
         OutboundEnvelope wire = envelope;
         List<Integer> sent = IntStream.range(0, rcpts.size()).boxed().toList();
         if (envelope.requireTls() && (!tls || authenticated.isEmpty())) {
-            // RFC 8689 §4.2.1: never on a session that is not TLS authenticated by DANE or MTA-STS, whoever asks.
-            return refuseAll(rcpts, EnhancedStatus.ENCRYPTION_NEEDED, where + " is not a TLS session authenticated by DANE or"
-                    + " MTA-STS (RFC 8689 §4.2.1); not sent");
+            // RFC 8689 §4.2.1: never on a session whose certificate is not authenticated (DANE, MTA-STS, PKIX), whoever asks.
+            return refuseAll(rcpts, EnhancedStatus.ENCRYPTION_NEEDED, where + " is not a TLS session authenticated by DANE,"
+                    + " MTA-STS or PKIX (RFC 8689 §4.2.1); not sent");
         }
         if (envelope.requireTls() && !extensions.requireTls()) {
             // RFC 8689 §4.2.1: a REQUIRETLS message goes only to a server that offers REQUIRETLS.
