@@ -205,6 +205,12 @@ public final class HostStatusTable {
         return java.util.Optional.ofNullable(failed.get(route.socketAddress()));
     }
 
+    /** The failure of {@code route} while its retry time has not come (deliveries pass it over); empty otherwise. */
+    public synchronized java.util.Optional<Status> postponed(MxRoute route) {
+        Instant now = clock.instant();
+        return status(route).filter(s -> s.retryAt().isAfter(now));
+    }
+
     /** Every remembered failure, soonest retry first (for {@code mxd queue hosts}). */
     public synchronized List<Status> snapshot() {
         List<Status> all = new ArrayList<>(failed.values());

@@ -109,6 +109,11 @@ public final class RouteSelector {
         return all;
     }
 
+    /** Why deliveries pass {@code route} over now (a failure inside its retry time); empty when they would connect. */
+    public java.util.Optional<HostStatusTable.Status> postponed(MxRoute route) {
+        return hostStatus.postponed(route);
+    }
+
     /** Every address of the plan in order, whatever its status (the operator's flush forgets them). */
     public List<MxRoute> all(MxOutcome.Routes plan) {
         return all(plan, port);

@@ -53,9 +53,13 @@ class CalloutAddressesTest {
 
     /** A backup node named backup.test asking the zone's MX hosts on {@code port}, over IPv4. */
     private RecipientCallout callout() {
+        return callout(new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system()));
+    }
+
+    /** The same, sharing delivery's host status {@code hosts}. */
+    private RecipientCallout callout(HostStatusTable hosts) {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
-        HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
         return new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
                 ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
     }
@@ -84,6 +88,38 @@ class CalloutAddressesTest {
                 assertThat(v).isInstanceOf(Verdict.Unknown.class);
                 assertThat(me.connections()).isEqualTo(1);
                 assertThat(worse.connections()).as("the MX worse than this node").isZero();
+            } finally {
+                callout.close();
+            }
+        }
+    }
+
+    /**
+     * An MX address delivery passes over after a failure (inside its retry time) is not asked: each RCPT waited for a
+     * dead primary's connect timeout, and a handful of clients filled the verification threads, while a backup's
+     * primary was down. With every better address so, the answer (cannot tell: 450) comes at once.
+     */
+    @Test
+    void anAddressInItsRetryTimeIsNotAskedAndWithNoneLeftTheAnswerComesAtOnce() throws Exception {
+        try (FakeSmtpServer slow = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.1", port), 4, FakeSmtpServer.SILENCE,
+                     List.of(), c -> null);
+             FakeSmtpServer good = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.2", port), 4, "220 good.test ESMTP",
+                     List.of("PIPELINING"), c -> null)) {
+            HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+            hosts.failed(new MxRoute("slow.xn--bcher-kva.test", 10, java.net.InetAddress.getByName("127.0.0.1"), port), "timed out");
+            RecipientCallout callout = callout(hosts);
+            try {
+                Verdict v = callout.verify(new Mailbox("anna", "xn--bcher-kva.test"), "xn--bcher-kva.test", Duration.ofHours(1),
+                        Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(v).isInstanceOf(Verdict.Exists.class);
+                assertThat(slow.connections()).as("the address in its retry time").isZero();
+                hosts.failed(new MxRoute("good.xn--bcher-kva.test", 20, java.net.InetAddress.getByName("127.0.0.2"), port), "refused");
+                Verdict none = callout.verify(new Mailbox("bert", "xn--bcher-kva.test"), "xn--bcher-kva.test", Duration.ofHours(1),
+                        Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(none).isInstanceOfSatisfying(Verdict.Unknown.class,
+                        u -> assertThat(u.toString()).contains("failed recently"));
+                assertThat(good.connections()).isEqualTo(1);
+                assertThat(slow.connections()).isZero();
             } finally {
                 callout.close();
             }
