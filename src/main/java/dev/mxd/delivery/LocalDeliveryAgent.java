@@ -93,14 +93,14 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
             List<String> missing = new ArrayList<>();
             List<String> gone = new ArrayList<>(); // mailboxes a reload removed since the recipient was accepted
-            boolean held = false; // a mailbox of the route holds the copy, written now or before
+            List<String> holding = new ArrayList<>(); // the route's mailboxes that hold the copy, written now or before
             List<String> problems = new ArrayList<>();
             boolean allTooBig = true; // every mailbox still missing refused the message's size (EFBIG)
             boolean quota = false; // one of them is over the disk quota (EDQUOT)
             for (String box : local.mailboxes()) {
                 String key = local.domain() + "/" + box;
                 if (filled.contains(key)) {
-                    held = true;
+                    holding.add(box);
                     continue;
                 }
                 if (!configured.test(local.domain(), box)) {
@@ -112,7 +112,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                     try {
                         Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
                         filled.add(key); // only once the copy is on disk
-                        held = true;
+                        holding.add(box);
                         LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
                         continue;
                     } catch (IOException | RuntimeException | Error ex) {
@@ -135,14 +135,16 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 LOG.warn("{}: <{}>: no copy for {} of {}: no longer a mailbox here (removed by a reload since the message came)",
                         envelope.id(), r.recipient().address(), gone, local.domain());
             }
-            if (missing.isEmpty() && !held && !gone.isEmpty()) {
+            if (missing.isEmpty() && holding.isEmpty() && !gone.isEmpty()) {
                 out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "mailbox no longer exists here: "
                         + String.join(", ", gone.stream().map(b -> b + "@" + local.domain()).toList())));
             } else if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
             } else if (allTooBig) {
-                // larger than a file may be here (the file size limit): no retry will fit it, so the sender is told now
-                out.add(DeliveryResult.Failed.of(EnhancedStatus.TOO_BIG, "message too big for the mailbox: " + String.join("; ", problems)));
+                // larger than a file may be here (the file size limit): no retry will fit it, so the sender is told now, and
+                // told of the alias's mailboxes that did take it (the notice said the message was not delivered at all)
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.TOO_BIG, "message too big for the mailbox: " + String.join("; ", problems)
+                        + (holding.isEmpty() ? "" : "; a copy was delivered to " + String.join(", ", holding.stream().map(h -> h + "@" + local.domain()).toList()))));
             } else {
                 // Only the mailboxes still without a copy stay on the recipient's route, so the retry
                 // writes to those and the mailboxes already served get no second copy.

@@ -105,6 +105,13 @@ class MailboxWriteFailureTest {
         assertThat(results.get(1).status()).isEqualTo(EnhancedStatus.TOO_BIG);
         assertThat(results.get(1).detail()).startsWith("message too big for the mailbox: big: File too large");
         assertThat(results.get(2)).as("one of its mailboxes may take it later").isInstanceOf(DeliveryResult.Deferred.class);
+
+        // An alias whose one mailbox took the copy and whose other cannot ever: failed, and the notice says who has it.
+        RecipientStatus team = pending("team@example.test", List.of("alice", "big"));
+        DeliveryResult partly = agent.deliver(envelope(team), text(), List.of(team)).get(0);
+        assertThat(partly).isInstanceOf(DeliveryResult.Failed.class);
+        assertThat(partly.detail()).startsWith("message too big for the mailbox: big: File too large")
+                .endsWith("; a copy was delivered to alice@example.test");
     }
 
     /**
