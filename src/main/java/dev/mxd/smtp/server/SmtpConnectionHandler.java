@@ -202,6 +202,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             if (command instanceof SmtpCommand.Invalid) {
                 stage = SessionLog.commandName(line.bytes());
                 answering = stage;
+                if (stage.equals("mail")) {
+                    session.mailLineRefused();
+                }
             }
             SessionStep step = session.onCommand(command);
             if (command instanceof SmtpCommand.Data && step instanceof SessionStep.Reply && decoder.hasBuffered()) {
@@ -220,7 +223,11 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             activity.progressed();
             stage = "unknown";
             answering = "unknown";
-            answer(ctx, false, Replies.LINE_TOO_LONG);
+            if (session.textAfterRefusedData()) {
+                reply(ctx, Replies.TEXT_BEFORE_DATA_REPLY, true); // a long first line of text: what comes after it is text too
+            } else {
+                answer(ctx, false, Replies.LINE_TOO_LONG);
+            }
         } else if (frame instanceof Frame.BareLineEnding) {
             if (receivingText) {
                 stage = "end-of-data";

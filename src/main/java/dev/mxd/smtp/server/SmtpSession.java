@@ -63,10 +63,12 @@ final class SmtpSession {
     /** RCPT commands accepted in this transaction, duplicates included: what max-recipients bounds. */
     private int rcptCount;
     /**
-     * The last command was a DATA refused for want of recipients: a line that is no command next is the message text,
+     * The last command was a DATA refused (no MAIL, no recipients): a line that is no command next is the message text,
      * sent without the 354 (its own MAIL, RCPT and DATA lines would make a message of their own), and ends the session.
      */
     private boolean afterRefusedData;
+    /** The last MAIL command was refused, and neither a MAIL taken, RSET nor HELO/EHLO came since. */
+    private boolean mailRefused;
     /** The filter policy of the accepted recipients; every later one must share it (one reply after DATA). */
     private Optional<RcptDecision.FilterGroup> filterGroup = Optional.empty();
 
@@ -76,6 +78,21 @@ final class SmtpSession {
         this.tlsAvailable = tlsAvailable;
         this.policy = policy;
         this.remote = remote;
+    }
+
+    /**
+     * A line over the length limit came instead of a command (it was answered without being parsed): right after a
+     * refused DATA it is the message's text, sent without the 354, and the session ends. Whether it is.
+     */
+    /** A MAIL line that could not be parsed was refused (the handler answers it as an invalid command). */
+    void mailLineRefused() {
+        mailRefused = true;
+    }
+
+    boolean textAfterRefusedData() {
+        boolean text = afterRefusedData;
+        afterRefusedData = false;
+        return text;
     }
 
     SessionStep onCommand(SmtpCommand command) {
@@ -91,7 +108,9 @@ final class SmtpSession {
         } else if (command instanceof SmtpCommand.Helo h) {
             return hello(h.domain(), false);
         } else if (command instanceof SmtpCommand.Mail m) {
-            return mail(m);
+            SessionStep step = mail(m);
+            mailRefused = !(step instanceof SessionStep.Reply r && r.reply().positive());
+            return step;
         } else if (command instanceof SmtpCommand.Rcpt r) {
             return rcpt(Optional.of(r.recipient()), r.parameters());
         } else if (command instanceof SmtpCommand.RcptPostmaster p) {
@@ -99,6 +118,7 @@ final class SmtpSession {
         } else if (command instanceof SmtpCommand.Data) {
             return data();
         } else if (command instanceof SmtpCommand.Rset) {
+            mailRefused = false;
             resetTransaction();
             return reply(Replies.RESET);
         } else if (command instanceof SmtpCommand.Noop) {
@@ -118,6 +138,7 @@ final class SmtpSession {
     }
 
     private SessionStep hello(String name, boolean extended) {
+        mailRefused = false;
         resetTransaction(); // RFC 5321 §4.1.4: HELO/EHLO mid-transaction resets it
         helo = Optional.of(name);
         esmtp = extended;
@@ -238,6 +259,9 @@ final class SmtpSession {
 
     private SessionStep data() {
         if (!inTransaction) {
+            // Its MAIL was refused (SIZE, a parameter, its syntax): a client that sent the text anyway is stopped as below.
+            // (DATA with no MAIL at all is a confused client's, answered 503 as before.)
+            afterRefusedData = mailRefused;
             return reply(Replies.BAD_SEQUENCE_MAIL);
         }
         if (recipients.isEmpty()) {

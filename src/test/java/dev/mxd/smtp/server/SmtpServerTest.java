@@ -180,6 +180,29 @@ class SmtpServerTest {
             assertThat(c.reply()).startsWith("554 5.5.0"); // "Subject: hi" right after the refused DATA: the text, sent without 354
             assertThat(c.closedByServer()).isTrue();
         }
+        // MAIL itself refused (its size; a parameter it cannot parse): RCPT and DATA get 503, and the text after is still text
+        for (String mail : List.of("MAIL FROM:<list@b.test> SIZE=999999999999", "MAIL FROM:<list@b.test> FROB=1")) {
+            try (RawSmtp c = greeted()) {
+                say(c, "EHLO client.test");
+                assertThat(say(c, mail)).startsWith("55");
+                assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("503");
+                assertThat(say(c, "DATA")).startsWith("503 5.5.1");
+                c.send("Subject: hi\r\n\r\nMAIL FROM:<ceo@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"
+                        + "Subject: injected\r\n\r\nevil\r\n.\r\n");
+                assertThat(c.reply()).as(mail).startsWith("554 5.5.0");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        }
+        try (RawSmtp c = greeted()) { // a first line of text over the line limit is text too, not a command answered 500
+            say(c, "EHLO client.test");
+            say(c, "MAIL FROM:<list@b.test>");
+            assertThat(say(c, "RCPT TO:<carol@example.test>")).startsWith("550 5.1.1");
+            assertThat(say(c, "DATA")).startsWith("503 5.5.1");
+            c.send("X-Pad: " + "x".repeat(2100) + "\r\nMAIL FROM:<list@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"
+                    + "Subject: injected\r\n\r\nevil\r\n.\r\n");
+            assertThat(c.reply()).startsWith("554 5.5.0");
+            assertThat(c.closedByServer()).isTrue();
+        }
         try (RawSmtp c = greeted()) { // a client that goes on with commands after a refused DATA is served as before
             say(c, "EHLO client.test");
             say(c, "MAIL FROM:<list@b.test>");
