@@ -227,7 +227,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             outcome = hopResolver.resolve(byMx.domain());
         } else {
             NextHop.Host host = (NextHop.Host) hop.get();
-            outcome = host.literal().<MxOutcome>map(a -> new MxOutcome.Routes(MailDomain.parse(domain), true,
+            // (the destination may be an address literal itself: with a relay host, bob@[192.0.2.1] goes there too)
+            MailDomain named = domain.startsWith("[") ? new MailDomain(domain, domain.toLowerCase(java.util.Locale.ROOT))
+                    : MailDomain.parse(domain);
+            outcome = host.literal().<MxOutcome>map(a -> new MxOutcome.Routes(named, true,
                             List.of(new MxHost(0, host.host(), List.of(a), List.of())), List.of(), List.of()))
                     .orElseGet(() -> hopResolver.resolveHost(host.host()));
         }

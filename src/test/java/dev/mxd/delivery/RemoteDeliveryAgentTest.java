@@ -122,6 +122,11 @@ class RemoteDeliveryAgentTest {
                 assertThat(r.remoteMta()).contains("127.0.0.1[127.0.0.1]:" + relay.address().getPort());
             });
             assertThat(relay.messages).hasSize(1);
+            // An address literal's mail goes to the relay host too, as Postfix's relayhost takes it (it failed 5.1.2 with a
+            // relay host written [address]: "is an address literal, not a domain")
+            assertThat(deliverTo(agent(unused, hosts(), routing), Mailbox.parse("a@x.test"), new Mailbox("bob", "[192.0.2.25]"),
+                    "[192.0.2.25]")).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(relay.commands("RCPT")).last().isEqualTo("RCPT TO:<bob@[192.0.2.25]>");
         }
     }
 
