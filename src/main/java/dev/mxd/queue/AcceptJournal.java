@@ -383,15 +383,21 @@ final class AcceptJournal {
             return 0;
         }
         long end = 0;
-        if (broken == null) {
-            byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
-            try {
-                synchronized (this) {
+        byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
+        try {
+            synchronized (this) {
+                if (broken == null) {
                     end = write(writable(), DONE, idBytes, EMPTY, NO_OCTETS);
+                } else if (current != null) {
+                    // Broken (a failed fsync): no more waiting for the disk, but the record is written all the same. A commit
+                    // whose fsync failed was answered 452; its accepted record may be in the segment, and a start-up after a
+                    // crash before tidy deletes the segments (the page cache keeps what was written) would deliver it, while
+                    // its client sends it again.
+                    write(current, DONE, idBytes, EMPTY, NO_OCTETS);
                 }
-            } catch (IOException e) {
-                end = 0; // the journal is broken: tidy checkpoints every live message and deletes the segments
             }
+        } catch (IOException e) {
+            end = 0; // the journal is broken: tidy checkpoints every live message and deletes the segments
         }
         s.live.decrementAndGet();
         return end;

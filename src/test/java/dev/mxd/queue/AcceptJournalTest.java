@@ -300,6 +300,30 @@ class AcceptJournalTest {
         }
     }
 
+    /**
+     * A commit whose journal fsync failed is answered 452, and its client sends the message again; its accepted record
+     * may be in the segment all the same. Killed before tidy deleted the segment, start-up replayed it and delivered
+     * the message a second time: the journal, broken, wrote no "done" record for it.
+     */
+    @Test
+    void aCommitRefusedForAFailedJournalFsyncDoesNotComeBackAfterAKill() throws Exception {
+        Spool s = open();
+        String kept = id(s.store(SpoolTest.message("Subject: kept\r\n\r\ny\r\n")));
+        AcceptJournal.syncHookForTest = () -> {
+            throw new IllegalStateException("test: EIO at fsync");
+        };
+        try {
+            assertThat(s.store(SpoolTest.message("Subject: refused\r\n\r\nx\r\n"))).isInstanceOfSatisfying(StoreOutcome.Failed.class,
+                    f -> assertThat(f.reply().code()).isEqualTo(452));
+        } finally {
+            AcceptJournal.syncHookForTest = () -> { };
+        }
+        assertThat(s.ids(QueueState.INCOMING)).containsExactly(kept);
+        Spool afterKill = open(); // no tidy ran: the segment with the refused message's record is still there
+        assertThat(afterKill.ids(QueueState.INCOMING)).containsExactly(kept);
+        assertThat(SpoolFiles.strays(dir)).isEmpty();
+    }
+
     @Test
     void afterTheJournalFailsCommitsGoThroughTheFilesAndTidyCheckpointsWhatItHeld() throws Exception {
         Spool s = open();
