@@ -40,6 +40,7 @@ final class AcceptJournal {
 
     /** Makes the files of messages still live in a segment durable, so that it can be deleted. */
     interface Checkpoint {
+        /** Throws {@link java.io.SyncFailedException} when an fsync failed, another IOException when it could not get that far. */
         void makeDurable(List<String> ids) throws IOException;
     }
 
@@ -700,18 +701,18 @@ final class AcceptJournal {
     }
 
     /**
-     * A checkpoint. Cut short by an interrupt (the sweeper's, when the server stops), it is simply
-     * not done: the segments stay and the next tidy or start-up deals with them. Any other failure
-     * (a failed fsync may have lost the very pages it had to write) keeps every segment for
-     * start-up and takes no more accepted mail into the journal; finishes still write their
-     * records, so start-up does not bring those messages back.
+     * A checkpoint. Cut short by an interrupt (the sweeper's, when the server stops), or by a
+     * failure that is no failed fsync ({@link Checkpoint} throws {@link java.io.SyncFailedException}
+     * for those: a file it could not open for want of descriptors, say), it is simply not done: the
+     * segments stay and the next tidy or start-up deals with them. A failed fsync (it may have lost
+     * the very pages it had to write), or a fault, keeps every segment for start-up and takes no
+     * more accepted mail into the journal; finishes still write their records, so start-up does not
+     * bring those messages back.
      */
     private void makeDurable(List<String> ids) throws IOException {
         try {
             checkpoint.makeDurable(ids);
-        } catch (java.nio.channels.ClosedByInterruptException interrupted) {
-            throw interrupted;
-        } catch (IOException | RuntimeException e) {
+        } catch (java.io.SyncFailedException | RuntimeException e) {
             keepSegments = true;
             throw e;
         }

@@ -291,12 +291,36 @@ public final class Spool implements MessageStore {
     private void makeDurable(List<String> ids) throws IOException {
         for (String id : ids) {
             try (FileChannel ch = FileChannel.open(data.resolve(id), java.nio.file.StandardOpenOption.READ)) {
-                ch.force(true);
+                checkpointSync(ch, data.resolve(id));
             } catch (NoSuchFileException finished) {
                 // finished meanwhile: nothing to keep
             }
         }
-        syncDataAndStates();
+        List<Path> dirs = new ArrayList<>(List.of(data));
+        for (QueueState q : STATES) {
+            dirs.add(root.resolve(q.directory()));
+        }
+        for (Path dir : dirs) {
+            try (FileChannel ch = FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+                checkpointSync(ch, dir);
+            }
+        }
+    }
+
+    /**
+     * The checkpoint's fsync: its failure is told apart ({@link java.io.SyncFailedException}) from one to open the file (no
+     * descriptor left, say), after which the journal keeps working and the next checkpoint tries again.
+     */
+    private static void checkpointSync(FileChannel ch, Path what) throws IOException {
+        try {
+            ch.force(true);
+        } catch (java.nio.channels.ClosedChannelException interrupted) {
+            throw interrupted; // an interrupt closed it: the checkpoint is simply not done
+        } catch (IOException e) {
+            java.io.SyncFailedException failed = new java.io.SyncFailedException("fsync of " + what + " failed: " + e.getMessage());
+            failed.initCause(e);
+            throw failed;
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mxd.mail.MessageStore.StoreOutcome;
 import dev.mxd.testing.SpoolFiles;
+import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -397,6 +398,36 @@ class AcceptJournalTest {
         Thread.sleep(2100);
         j.tidy(false); // checkpointed and deleted
         assertThat(j.usable()).isTrue();
+    }
+
+    /**
+     * A checkpoint that could not open a file (no descriptor left) is tried again at the next tidy, the journal in use
+     * meanwhile; it turned the journal off for the rest of the run, its segments kept and its done records never synced
+     * again. A failed fsync still does (the pages it had to write may be lost).
+     */
+    @Test
+    void aCheckpointThatCouldNotOpenAFileIsTriedAgainAndOnlyAFailedFsyncStopsTheJournal() throws Exception {
+        Path journalDir = dir.resolve(AcceptJournal.DIRECTORY);
+        java.util.concurrent.atomic.AtomicReference<IOException> next = new java.util.concurrent.atomic.AtomicReference<>(
+                new java.nio.file.FileSystemException("data/HELD", null, "Too many open files"));
+        AcceptJournal j = AcceptJournal.open(journalDir, ids -> {
+            IOException e = next.getAndSet(null);
+            if (e != null) {
+                throw e;
+            }
+        });
+        byte[] content = "Received: x\r\n\r\nstill queued\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        j.await(j.accept("HELD", java.nio.ByteBuffer.wrap(content), new byte[0]));
+        assertThatThrownBy(() -> j.tidy(true)).hasMessageContaining("Too many open files");
+        assertThat(j.usable()).as("still in use").isTrue();
+        j.tidy(true); // tried again, and done: the segment goes
+        assertThat(AcceptJournal.read(journalDir).live()).isEmpty();
+
+        j.await(j.accept("HELD2", java.nio.ByteBuffer.wrap(content), new byte[0]));
+        next.set(new java.io.SyncFailedException("fsync of data/HELD2 failed: Input/output error"));
+        assertThatThrownBy(() -> j.tidy(true)).isInstanceOf(java.io.SyncFailedException.class);
+        assertThat(j.usable()).as("after a failed fsync").isFalse();
+        assertThat(AcceptJournal.read(journalDir).live()).as("kept for start-up").containsOnlyKeys("HELD2");
     }
 
     @Test
