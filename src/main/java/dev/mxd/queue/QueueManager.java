@@ -738,6 +738,7 @@ public final class QueueManager implements AutoCloseable {
                 fresh.remove(id); // no longer held in memory: whoever takes it later reads the disk
                 scheduled.remove(id);
                 retryBy.remove(id);
+                unhinted.remove(id);
             }
         }
     }
@@ -1184,6 +1185,8 @@ public final class QueueManager implements AutoCloseable {
         for (int k = 0; k < indexes.size(); k++) {
             if (results.get(k) instanceof DeliveryResult.Deferred d && d.retryBy().isPresent()) {
                 retryBy.merge(e.id(), d.retryBy().get(), (a, b) -> a.isBefore(b) ? a : b);
+            } else if (results.get(k) instanceof DeliveryResult.Deferred) {
+                unhinted.add(e.id());
             }
             RecipientStatus r = before.get(k).after(results.get(k), now);
             updated.set(indexes.get(k), r);
@@ -1271,6 +1274,12 @@ public final class QueueManager implements AutoCloseable {
 
     /** Per message being attempted, the soonest time a deferral's cause lifts (DeliveryResult.Deferred.retryBy). */
     private final Map<String, Instant> retryBy = new ConcurrentHashMap<>();
+    /**
+     * Messages being attempted with a recipient deferred without such a time (a server's 4yz): the message keeps its own
+     * next attempt, so that a hint for one destination does not bring another's server a retry a few seconds after its
+     * deferral.
+     */
+    private final java.util.Set<String> unhinted = ConcurrentHashMap.newKeySet();
 
     /** A queue lifetime in words, in the largest unit that divides it ("5 days", "12 hours", "90 minutes"). */
     static String span(Duration d) {
@@ -1296,6 +1305,9 @@ public final class QueueManager implements AutoCloseable {
         Instant now = clock.instant();
         Optional<Instant> next = settings.retry().nextAttempt(e.arrival(), now);
         Instant hint = retryBy.remove(e.id());
+        if (unhinted.remove(e.id())) {
+            hint = null;
+        }
         if (next.isPresent() && hint != null && hint.isBefore(next.get())) {
             // what deferred it lifts sooner than the message's age says (its MX hosts may be tried again then); a hint
             // already past (it waited for a slot meanwhile) is a second from now, never later than the message's own time
