@@ -797,7 +797,7 @@ public final class SmtpConnection implements AutoCloseable {
         rawOutput.limit(settings.timeouts().dataBlock());
         DotStuffingOutputStream data = new DotStuffingOutputStream(output);
         long read = 0;
-        try (InputStream content = envelope.content().open()) {
+        try (InputStream content = openSpool(envelope.content())) {
             if (block == null) {
                 block = new byte[BLOCK];
             }
@@ -843,6 +843,15 @@ public final class SmtpConnection implements AutoCloseable {
     private static final class SpoolReadException extends IOException {
         SpoolReadException(IOException cause) {
             super(cause);
+        }
+    }
+
+    /** The spooled text opened: a failure (the file gone, no descriptor left) is the spool's, not the connection's. */
+    private static InputStream openSpool(MessageContent content) throws SpoolReadException {
+        try {
+            return content.open();
+        } catch (IOException e) {
+            throw new SpoolReadException(e);
         }
     }
 

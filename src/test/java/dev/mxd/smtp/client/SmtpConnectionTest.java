@@ -335,6 +335,21 @@ class SmtpConnectionTest {
         }
     }
 
+    /** A spooled text that cannot be opened after the 354 (removed meanwhile) is the spool's failure, not a lost connection. */
+    @Test
+    void aSpooledTextThatCannotBeOpenedIsNoLostConnection() throws IOException {
+        FakeSmtpServer s = server(FULL, c -> null);
+        SmtpConnection c = connect(s);
+        OutboundEnvelope gone = OutboundEnvelope.of("sender@client.test", List.of(OutboundRecipient.of("b@fake.test")),
+                MessageContent.of(java.nio.file.Path.of("/nonexistent/mxd-spool/data/GONE"), 100));
+        TransactionResult.Completed done = completed(c.send(gone));
+        assertThat(done.recipients()).singleElement().isInstanceOfSatisfying(RecipientOutcome.Deferred.class, d -> {
+            assertThat(d.maybeDelivered()).isFalse();
+            assertThat(d.detail()).contains("could not read the spooled message").doesNotContain("lost the connection");
+        });
+        assertThat(s.messages).as("no message reached the server").isEmpty();
+    }
+
     @Test
     void aLostConnectionBeforeTheContentIsASessionFailure() throws IOException {
         FakeSmtpServer s = server(List.of("SIZE 1000000"), c -> c.startsWith("RCPT") ? FakeSmtpServer.HANG_UP : null);
