@@ -127,6 +127,39 @@ class SlowAndJunkClientsTest {
         }
     }
 
+    /**
+     * RCPT after RCPT past max-recipients: each 452 went uncounted and kept the session busy, so a client could hold it
+     * for ever. The first 1,000 are no errors (a pipelining client learns of the limit from the replies), each one after
+     * counts, as Postfix's smtpd_recipient_overshoot_limit has it, and the error limit closes the session.
+     */
+    @Test
+    void recipientsPastTheLimitCountAsErrorsAfterAThousand() throws Exception {
+        try (TestMx mx = TestMx.start("limits:\n  max-recipients: 3\n  errors-before-delay: 5\n  max-errors: 5\n"
+                + "timeouts:\n  greet-pause: 0s\n  error-delay: 0s\n")) {
+            try (RawSmtp c = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.75"))) {
+                assertThat(c.code()).isEqualTo(220);
+                c.send("EHLO many.test\r\n");
+                assertThat(c.code()).isEqualTo(250);
+                c.send("MAIL FROM:<m@many.test>\r\n");
+                assertThat(c.code()).isEqualTo(250);
+                c.send("RCPT TO:<alice@example.test>\r\n".repeat(3 + 1000 + 10));
+                List<String> replies = new ArrayList<>();
+                for (int i = 0; i < 3 + 1000 + 10; i++) {
+                    String r = c.reply();
+                    if (r.isEmpty()) {
+                        break;
+                    }
+                    replies.add(r);
+                }
+                assertThat(replies.subList(0, 3)).allMatch(r -> r.startsWith("250 "));
+                assertThat(replies.subList(3, 1003 + 5)).allMatch(r -> r.startsWith("452 4.5.3"));
+                assertThat(replies).hasSize(1003 + 5 + 1);
+                assertThat(replies.get(1008)).startsWith("421 4.7.0 ").contains("too many errors");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        }
+    }
+
     /** Errors are unknown commands and refused recipients; a delivered message starts the count again. */
     @Test
     void errorsAreCountedUntilAMessageIsDelivered() throws Exception {

@@ -11,17 +11,23 @@ import dev.mxd.smtp.SmtpCommand;
  * {@code limits.max-junk-commands}. Past {@code limits.errors-before-delay} errors every reply
  * waits; at {@code limits.max-errors} the session is closed. Delivering a message starts both
  * counts again. Not counted: 452 for too many recipients (RFC 5321 §4.5.3.1.10 tells the client
- * to send the rest later, which a pipelining client discovers only from the replies) and 452 for
- * a full spool (the server's trouble, not the client's).
+ * to send the rest later, which a pipelining client discovers only from the replies), up to
+ * {@link #RECIPIENT_OVERSHOOT} of them (Postfix's {@code smtpd_recipient_overshoot_limit}): each
+ * one past that counts, so a client that keeps sending RCPT for ever is closed in the end; and
+ * 452 for a full spool (the server's trouble, not the client's).
  */
 final class ClientErrors {
 
     /** What to do with the reply just counted. */
     enum Verdict { ANSWER, DELAY, DISCONNECT }
 
+    /** 452 "too many recipients" replies a session gets before each further one counts as an error. */
+    static final int RECIPIENT_OVERSHOOT = 1000;
+
     private final Limits limits;
     private int junk;
     private int errors;
+    private int overshoot;
 
     ClientErrors(Limits limits) {
         this.limits = limits;
@@ -35,7 +41,8 @@ final class ClientErrors {
 
     /** Counts one reply to a command ({@code junk}: the command was one of the junk commands). */
     Verdict count(boolean junk, SmtpReply reply) {
-        if (junk && ++this.junk > limits.maxJunkCommands() || error(reply)) {
+        if (junk && ++this.junk > limits.maxJunkCommands() || error(reply)
+                || reply.equals(Replies.TOO_MANY_RECIPIENTS) && ++overshoot > RECIPIENT_OVERSHOOT) {
             errors++;
         }
         if (errors >= limits.maxErrors()) {
@@ -48,6 +55,7 @@ final class ClientErrors {
     void delivered() {
         junk = 0;
         errors = 0;
+        overshoot = 0;
     }
 
     int errors() {
