@@ -42,7 +42,7 @@ final class ClientErrors {
     /** Counts one reply to a command ({@code junk}: the command was one of the junk commands). */
     Verdict count(boolean junk, SmtpReply reply) {
         if (junk && ++this.junk > limits.maxJunkCommands() || error(reply)
-                || reply.equals(Replies.TOO_MANY_RECIPIENTS) && ++overshoot > RECIPIENT_OVERSHOOT) {
+                || reply.code() == 452 && reply.equals(Replies.TOO_MANY_RECIPIENTS) && ++overshoot > RECIPIENT_OVERSHOOT) {
             errors++;
         }
         if (errors >= limits.maxErrors()) {
