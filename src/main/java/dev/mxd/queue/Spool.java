@@ -626,6 +626,7 @@ public final class Spool implements MessageStore {
             byte[] json;
             boolean journaled = false;
             boolean linked = false;
+            Optional<String> messageId = Optional.empty();
             try {
                 if (rewrite.isPresent()) {
                     text.rewrite(rewrite.get());
@@ -647,6 +648,9 @@ public final class Spool implements MessageStore {
                 java.nio.ByteBuffer whole = j != null && j.usable() ? text.whole() : null;
                 if (whole != null && !AcceptJournal.fits((long) whole.remaining() + trailer.length)) {
                     whole = null; // an envelope of many thousand recipients: through the files alone
+                }
+                if (LOG.isInfoEnabled()) {
+                    messageId = messageIdOf(text); // read before persist, while the text is still in memory
                 }
                 text.persist(trailer, whole == null); // a journaled text is fsynced with the journal's records
                 if (attached) {
@@ -695,7 +699,7 @@ public final class Spool implements MessageStore {
                 LOG.debug("{}: {} octets, streamed to disk while arriving", id, text.size());
             }
             lastFailure = Optional.empty();
-            logAccepted(transaction, id, text.size());
+            logAccepted(transaction, id, text.size(), messageId);
             Accepted accepted = new Accepted(id, json);
             try {
                 for (Consumer<Accepted> l : listeners) {
@@ -717,17 +721,29 @@ public final class Spool implements MessageStore {
     }
 
     /**
-     * Postfix's two lines for an accepted message, the first a message's log has:
-     * {@code ID: client=unknown[192.0.2.7], helo=<client.test>} and
+     * Postfix's lines for an accepted message, the first a message's log has:
+     * {@code ID: client=unknown[192.0.2.7], helo=<client.test>}, {@code ID: message-id=<x@client.test>}
+     * (when the text has the field) and
      * {@code ID: from=<a@x.test>, size=1234, nrcpt=2 (queue incoming)}. The name is the client's
      * forward-confirmed one, or Postfix's {@code unknown}.
      */
-    private static void logAccepted(Transaction t, String id, long size) {
+    private static void logAccepted(Transaction t, String id, long size, Optional<String> messageId) {
         // The HELO name and the sender are the client's text: escaped (LogText), as every log line with outside text.
         LOG.info("{}: client={}[{}], helo=<{}>", id, t.client().name().orElse("unknown"), t.client().remote().getAddress().getHostAddress(),
                 LogText.safe(t.client().helo()));
+        // Postfix's cleanup line, by which a message is traced from its sender's copy to this log; nothing without the field
+        messageId.ifPresent(m -> LOG.info("{}: message-id={}", id, LogText.safe(m)));
         LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue incoming)", id, LogText.safe(t.sender().map(Object::toString).orElse("")), size,
                 t.recipients().size());
+    }
+
+    /** The text's Message-ID, for the log; empty when it has none or cannot be read now (its commit then fails anyway). */
+    private static Optional<String> messageIdOf(IncomingText text) {
+        try (java.io.InputStream in = text.received().open()) {
+            return MessageIdField.of(in);
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     /** The trace header RFC 5321 §4.4 requires, with the protocol names of RFC 3848. */

@@ -81,6 +81,23 @@ class DeliveryLogTest {
         assertThat(log.get(3)).isEqualTo(id + ": removed");
     }
 
+    /**
+     * Postfix's cleanup line, by which an operator finds a message from the sender's copy: the first Message-ID field
+     * of the header section, unfolded and escaped; none for a text without one (a Message-ID line in the body is text).
+     */
+    @Test
+    void theMessageIdIsLoggedAsPostfixsCleanupLogsIt() throws Exception {
+        String id = mx.send("", "alice@example.test",
+                "Subject: traced\r\nMessage-ID:\r\n <m1.\u0007x@client.test>\r\nMessage-Id: <second@client.test>\r\n\r\nbody\r\n"
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        List<String> log = awaitLines(id, id + ": removed");
+        assertThat(log).hasSize(5);
+        assertThat(log.get(1)).isEqualTo(id + ": message-id=<m1.\\x07x@client.test>");
+        String inBody = mx.send("", "alice@example.test", "Subject: no id\r\n\r\nMessage-ID: <body@client.test>\r\n"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertThat(awaitLines(inBody, inBody + ": removed")).noneMatch(l -> l.contains("message-id="));
+    }
+
     @Test
     void remoteDeliveryNamesTheRelayHostAddressAndPort() throws Exception {
         String id = mx.sendTo("bob@far.test");
