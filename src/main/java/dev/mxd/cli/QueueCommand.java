@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -83,10 +84,14 @@ final class QueueCommand implements Runnable {
         }
     }
 
-    /** A command on one message: a request to {@code /api/queue/ID[suffix]}, then the API's answer in a line. */
+    /**
+     * A command on messages: for each id, a request to {@code /api/queue/ID[suffix]}, then the API's answer in a line. With
+     * several ids (Postfix's postsuper takes several too), one that fails is told on standard error and the others are done;
+     * the exit status is then 75 when one was being delivered (try again), else 1. A failure to reach the server stops at once.
+     */
     abstract static class OnOneMessage extends AdminCall {
-        @Parameters(paramLabel = "ID", description = "The queue id, as mxd queue list prints it.")
-        String id;
+        @Parameters(paramLabel = "ID", arity = "1..*", description = "The queue id, as mxd queue list prints it; several may be given.")
+        List<String> ids;
 
         private final String method;
         private final String suffix;
@@ -100,11 +105,34 @@ final class QueueCommand implements Runnable {
 
         @Override
         int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
-            String path = "/api/queue/" + queueId(id) + suffix;
+            List<String> checked = ids.stream().map(this::queueId).toList(); // every id checked before any change
+            if (checked.size() == 1) {
+                change(admin, out, checked.get(0));
+                return ExitCodes.OK;
+            }
+            int status = ExitCodes.OK;
+            for (String id : checked) {
+                try {
+                    change(admin, out, id);
+                } catch (AdminClient.Failure f) {
+                    if (f.status != ExitCodes.PERMANENT && f.status != ExitCodes.TEMPORARY) {
+                        throw f; // the server cannot be reached or answered nonsense: the rest would fare no better
+                    }
+                    out.flush();
+                    PrintWriter err = spec.commandLine().getErr();
+                    err.println("mxd " + spec.qualifiedName(" ").replaceFirst("^mxd ", "") + ": " + f.getMessage());
+                    err.flush();
+                    status = status == ExitCodes.TEMPORARY || f.status == ExitCodes.TEMPORARY ? ExitCodes.TEMPORARY : f.status;
+                }
+            }
+            return status;
+        }
+
+        private void change(AdminClient admin, PrintWriter out, String id) throws AdminClient.Failure {
+            String path = "/api/queue/" + id + suffix;
             AdminClient.Response r = method.equals("DELETE") ? admin.delete(path) : admin.post(path);
             checkChange(r);
             out.println(id + ": " + done.apply(r.json()));
-            return ExitCodes.OK;
         }
     }
 

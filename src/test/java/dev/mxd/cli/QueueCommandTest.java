@@ -160,6 +160,31 @@ class QueueCommandTest {
         assertThat(run("queue", "show", "NOSUCHID0000", "--config", config).status()).isEqualTo(1);
     }
 
+    /**
+     * Several ids in one command (postsuper -d takes several, and `... | xargs mxd queue delete` needs it): each is done,
+     * one that is not there is told on standard error without stopping the rest, and the exit status says so.
+     */
+    @Test
+    void severalIdsAtOnceAndOneMissingDoesNotStopTheRest() throws Exception {
+        String first = mx.sendTo("first@nowhere.test");
+        String second = mx.sendTo("second@nowhere.test");
+        mx.awaitDeferred(first);
+        mx.awaitDeferred(second);
+        DnsCommandTest.Run hold = run("queue", "hold", first, second, "--config", config);
+        assertThat(hold.status()).as(hold.err()).isZero();
+        assertThat(hold.out()).isEqualTo(first + ": on hold" + System.lineSeparator() + second + ": on hold" + System.lineSeparator());
+        DnsCommandTest.Run delete = run("queue", "delete", first, "NOSUCHID0000", second, "--config", config);
+        assertThat(delete.status()).isEqualTo(1);
+        assertThat(delete.out()).isEqualTo(first + ": deleted (was hold)" + System.lineSeparator() + second + ": deleted (was hold)"
+                + System.lineSeparator());
+        assertThat(delete.err()).isEqualTo("mxd queue delete: no message NOSUCHID0000 in the queue (delivered, deleted, or never there;"
+                + " see mxd queue list)" + System.lineSeparator());
+        assertThat(mx.mx().spool().state(first)).isEmpty();
+        assertThat(mx.mx().spool().state(second)).isEmpty();
+        DnsCommandTest.Run bad = run("queue", "delete", "NOSUCHID0000", "not-an-id", "--config", config);
+        assertThat(bad.status()).as("every id is checked before any change").isEqualTo(64);
+    }
+
     @Test
     void hostsWhenNoneFailed() {
         DnsCommandTest.Run hosts = run("queue", "hosts", "--config", config);
