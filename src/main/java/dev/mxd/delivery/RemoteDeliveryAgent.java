@@ -228,9 +228,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         } else {
             NextHop.Host host = (NextHop.Host) hop.get();
             // (the destination may be an address literal itself: with a relay host, bob@[192.0.2.1] goes there too)
-            MailDomain named = domain.startsWith("[") ? new MailDomain(domain, domain.toLowerCase(java.util.Locale.ROOT))
-                    : MailDomain.parse(domain);
-            outcome = host.literal().<MxOutcome>map(a -> new MxOutcome.Routes(named, true,
+            outcome = host.literal().<MxOutcome>map(a -> new MxOutcome.Routes(literalOrDomain(domain), true,
                             List.of(new MxHost(0, host.host(), List.of(a), List.of())), List.of(), List.of()))
                     .orElseGet(() -> hopResolver.resolveHost(host.host()));
         }
@@ -245,7 +243,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
      */
     private static Plan literalPlan(MxResolver resolver, int port, String domain) {
         java.net.InetAddress address = literalAddress(domain);
-        MailDomain named = new MailDomain(domain, domain.toLowerCase(java.util.Locale.ROOT));
+        MailDomain named = literalOrDomain(domain);
         if (resolver.policy().isLocal(address) || address.isAnyLocalAddress()) { // 0.0.0.0 and :: reach this host
             return new Plan(new MxOutcome.LoopsToSelf(named, domain, List.of(), List.of()), port, Optional.empty());
         }
@@ -259,6 +257,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         NextHop.Host hop = new NextHop.Host(domain, Optional.of(address), java.util.OptionalInt.empty());
         return new Plan(new MxOutcome.Routes(named, true, List.of(new MxHost(0, domain, List.of(address), List.of())), List.of(), List.of()),
                 port, Optional.of(hop));
+    }
+
+    /** The destination as a MailDomain: an address literal as it is written (no domain to parse), else the domain. */
+    private static MailDomain literalOrDomain(String domain) {
+        return domain.startsWith("[") ? new MailDomain(domain, domain.toLowerCase(java.util.Locale.ROOT)) : MailDomain.parse(domain);
     }
 
     /** The IP address of {@code [192.0.2.1]} or {@code [IPv6:2001:db8::1]}, never by DNS; anything else is refused. */
@@ -291,16 +294,25 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     /**
      * RFC 8689 §4.2.1 for a REQUIRETLS message whose MX lookup was DNSSEC-secure: a host that DANE and MTA-STS leave
-     * unauthenticated (no policy, or TLSA records none of which is usable) must present a certificate that {@code pkix}
-     * accepts for its name. A host whose policy cannot be known now keeps that decision (the message waits for it).
+     * unauthenticated (no policy, TLSA records none of which is usable, an MTA-STS policy in testing mode) must present
+     * a certificate that {@code pkix} accepts for its name. A host whose policy cannot be known now keeps that decision
+     * (the message waits for it); so does one a policy keeps the mail from ({@link HostTls.Unusable}).
      */
     private static TlsPolicies.ForDomain pkixWhereNoPolicyAuthenticates(TlsPolicies.ForDomain policies, ServerAuthentication pkix) {
         return host -> {
             HostTls decision = policies.forHost(host);
             boolean unauthenticated = decision instanceof HostTls.Opportunistic o && !o.policyUnknown()
-                    || decision instanceof HostTls.Encrypted;
+                    || decision instanceof HostTls.Encrypted || decision instanceof HostTls.Tested;
             return unauthenticated ? new HostTls.Authenticated(pkix, decision.policy()) : decision;
         };
+    }
+
+    /**
+     * Whether a session under {@code decision} goes into the destination's TLS report: not one whose check is mxd's own
+     * for a REQUIRETLS message (the PKIX check above), which is no policy of the domain's (RFC 8460 reports its policies).
+     */
+    private boolean reported(HostDecisions tls, HostTls decision) {
+        return tls.reported && !(decision instanceof HostTls.Authenticated a && requireTlsPkix.filter(p -> p == a.authentication()).isPresent());
     }
 
     /** The TLS decision for each host of one delivery attempt, made once per host name. */
@@ -466,7 +478,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 }
                 t = Try.refusedByPolicy(route + ": " + unusable.reason(), unusable.status());
             } else {
-                t = attempt(route, transaction, settingsFor(decision), tls, decision, tls.reported);
+                t = attempt(route, transaction, settingsFor(decision), tls, decision, reported(tls, decision));
             }
             if (t.result().isPresent() && tls.demand == TlsDemand.REQUIRED && refusedForRequireTls(t.result().get())) {
                 // The next hop does not offer REQUIRETLS: nothing was sent; another MX host may offer it.

@@ -20,7 +20,8 @@ import dev.mxd.testing.PeerTest;
 import dev.mxd.testing.TestDirs;
 import dev.mxd.testing.TestMx;
 import dev.mxd.tls.DanePolicies;
-import dev.mxd.tls.TlsResults;
+import dev.mxd.tls.HostTls;
+import dev.mxd.tls.TlsPolicies;
 import dev.mxd.tls.WebPki;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,6 +71,14 @@ class RequireTlsPkixPeerTest {
 
     /** An agent validating from the zone's anchor, DANE on, REQUIRETLS's PKIX check trusting {@code ca} (none: no such check). */
     private static RemoteDeliveryAgent agent(Optional<Path> ca) throws Exception {
+        return agent(ca, dns -> DanePolicies.of(new TlsaLookup(dns)));
+    }
+
+    /** Sessions told to the TLS reports. */
+    private static final List<String> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private static RemoteDeliveryAgent agent(Optional<Path> ca, java.util.function.Function<DnsClient, TlsPolicies> policies)
+            throws Exception {
         DnsClient dns = new DnsClient(new DnsSettings(List.of(zone.knot().address()), Duration.ofMillis(500), 2, Duration.ofSeconds(3),
                 8, 100, Duration.ofDays(1)).withDnssec(DnssecMode.VALIDATE, DnssecConfig.readAnchors(zone.anchor())));
         MxResolver resolver = new MxResolver(dns, MxPolicy.defaults().withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
@@ -79,7 +88,7 @@ class RequireTlsPkixPeerTest {
                 : Optional.of(WebPki.of(ca).requireTlsAuthentication());
         return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, next.smtp().getPort()), hosts, client,
                 new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX,
-                DanePolicies.of(new TlsaLookup(dns)), TlsResults.NONE, pkix);
+                policies.apply(dns), (domain, host, address, tls, failure) -> reported.add(host + " " + failure), pkix);
     }
 
     private static DeliveryResult deliver(RemoteDeliveryAgent agent, boolean requireTls) throws Exception {
@@ -99,7 +108,10 @@ class RequireTlsPkixPeerTest {
     @Test
     void aCertificateNotValidUnderTheWebPkiDefersTheHostAndSendsNothing() throws Exception {
         int before = next.delivered("alice").size();
+        reported.clear();
         DeliveryResult r = deliver(agent(Optional.of(dir.resolve("other-ca.pem"))), true);
+        // mxd's own check for the sender, no policy of the domain's: not in the domain's TLS report (RFC 8460)
+        assertThat(reported).isEmpty();
         assertThat(r).as(r.toString()).isInstanceOfSatisfying(DeliveryResult.Deferred.class, d -> {
             assertThat(d.status()).isEqualTo(EnhancedStatus.CRYPTOGRAPHIC_FAILURE);
             assertThat(d.detail()).contains("not authenticated by PKIX");
@@ -108,6 +120,29 @@ class RequireTlsPkixPeerTest {
         assertThat(deliver(agent(Optional.of(dir.resolve("other-ca.pem"))), false)).isInstanceOf(DeliveryResult.Delivered.class);
         next.awaitDelivered("alice", before + 1, Duration.ofSeconds(20));
         assertThat(next.delivered("alice")).hasSize(before + 1);
+    }
+
+    /**
+     * An MTA-STS policy in testing mode authenticates nothing (RFC 8461 §5): the PKIX check applies as without a policy
+     * (the message was returned 5.7.10, where the same domain without any policy took it).
+     */
+    @Test
+    void anMtaStsTestingPolicyIsNoObstacleToThePkixCheck() throws Exception {
+        HostTls.ReportedPolicy testing = new HostTls.ReportedPolicy("sts", List.of("mode: testing"), List.of("elsewhere.test"));
+        dev.mxd.smtp.client.ServerAuthentication refuses = new dev.mxd.smtp.client.ServerAuthentication() {
+            public String method() {
+                return "MTA-STS";
+            }
+
+            public String verify(List<java.security.cert.X509Certificate> chain, String host) throws Rejected {
+                throw new Rejected("validation-failure", host + " is not among the policy's mx");
+            }
+        };
+        int before = next.delivered("alice").size();
+        DeliveryResult r = deliver(agent(Optional.of(zone.ca()), dns -> TlsPolicies.inOrder(List.of(DanePolicies.of(new TlsaLookup(dns)),
+                (d, routes) -> host -> new HostTls.Tested(refuses, testing)))), true);
+        assertThat(r).as(r.toString()).isInstanceOf(DeliveryResult.Delivered.class);
+        next.awaitDelivered("alice", before + 1, Duration.ofSeconds(20));
     }
 
     @Test
