@@ -12,9 +12,10 @@ import dev.mxd.smtp.SmtpCommand;
  * waits; at {@code limits.max-errors} the session is closed. Delivering a message starts both
  * counts again. Not counted: 452 for too many recipients (RFC 5321 §4.5.3.1.10 tells the client
  * to send the rest later, which a pipelining client discovers only from the replies), up to
- * {@link #RECIPIENT_OVERSHOOT} of them (Postfix's {@code smtpd_recipient_overshoot_limit}): each
- * one past that counts, so a client that keeps sending RCPT for ever is closed in the end; and
- * 452 for a full spool (the server's trouble, not the client's).
+ * {@link #RECIPIENT_OVERSHOOT} of them (Postfix's {@code smtpd_recipient_overshoot_limit}), with
+ * the 452 for a recipient of another filter policy than the transaction's, which is of the same
+ * kind: each one past that counts, so a client that keeps sending RCPT for ever is closed in the
+ * end; and 452 for a full spool (the server's trouble, not the client's).
  */
 final class ClientErrors {
 
@@ -42,7 +43,8 @@ final class ClientErrors {
     /** Counts one reply to a command ({@code junk}: the command was one of the junk commands). */
     Verdict count(boolean junk, SmtpReply reply) {
         if (junk && ++this.junk > limits.maxJunkCommands() || error(reply)
-                || reply.code() == 452 && reply.equals(Replies.TOO_MANY_RECIPIENTS) && ++overshoot > RECIPIENT_OVERSHOOT) {
+                || reply.code() == 452 && (reply.equals(Replies.TOO_MANY_RECIPIENTS) || reply.equals(Replies.OTHER_FILTER_POLICY))
+                        && ++overshoot > RECIPIENT_OVERSHOOT) {
             errors++;
         }
         if (errors >= limits.maxErrors()) {

@@ -80,15 +80,15 @@ final class SmtpSession {
         this.remote = remote;
     }
 
+    /** A MAIL line that could not be parsed was refused (the handler answers it as an invalid command). */
+    void mailLineRefused() {
+        mailRefused = !inTransaction;
+    }
+
     /**
      * A line over the length limit came instead of a command (it was answered without being parsed): right after a
      * refused DATA it is the message's text, sent without the 354, and the session ends. Whether it is.
      */
-    /** A MAIL line that could not be parsed was refused (the handler answers it as an invalid command). */
-    void mailLineRefused() {
-        mailRefused = true;
-    }
-
     boolean textAfterRefusedData() {
         boolean text = afterRefusedData;
         afterRefusedData = false;
@@ -109,7 +109,8 @@ final class SmtpSession {
             return hello(h.domain(), false);
         } else if (command instanceof SmtpCommand.Mail m) {
             SessionStep step = mail(m);
-            mailRefused = !(step instanceof SessionStep.Reply r && r.reply().positive());
+            // (a MAIL refused inside a transaction, nested, leaves that transaction as it was: no DATA of its own to stop)
+            mailRefused = !inTransaction && !(step instanceof SessionStep.Reply r && r.reply().positive());
             return step;
         } else if (command instanceof SmtpCommand.Rcpt r) {
             return rcpt(Optional.of(r.recipient()), r.parameters());
