@@ -691,7 +691,14 @@ final class AcceptJournal {
         if (all.isEmpty()) {
             return;
         }
-        makeDurable(new ArrayList<>(live.keySet()));
+        try {
+            makeDurable(new ArrayList<>(live.keySet()));
+        } catch (IOException | RuntimeException e) {
+            // The segments are out of the lists already: kept on disk for start-up, whatever the failure, and closed
+            keepSegments = true;
+            all.forEach(Segment::close);
+            throw e;
+        }
         for (Segment s : all) {
             s.close();
             Files.deleteIfExists(s.path);

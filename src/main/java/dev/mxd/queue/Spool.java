@@ -4,6 +4,7 @@ import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.Replies;
+import dev.mxd.mail.HeaderFields;
 import dev.mxd.mail.MessageStore;
 import dev.mxd.mail.ReceivedMessage;
 import dev.mxd.mail.Recipient;
@@ -311,7 +312,7 @@ public final class Spool implements MessageStore {
      * The checkpoint's fsync: its failure is told apart ({@link java.io.SyncFailedException}) from one to open the file (no
      * descriptor left, say), after which the journal keeps working and the next checkpoint tries again.
      */
-    private static void checkpointSync(FileChannel ch, Path what) throws IOException {
+    static void checkpointSync(FileChannel ch, Path what) throws IOException {
         try {
             ch.force(true);
         } catch (java.nio.channels.ClosedChannelException interrupted) {
@@ -650,7 +651,7 @@ public final class Spool implements MessageStore {
                     whole = null; // an envelope of many thousand recipients: through the files alone
                 }
                 if (LOG.isInfoEnabled()) {
-                    messageId = messageIdOf(text); // read before persist, while the text is still in memory
+                    messageId = messageIdOf(text); // read before persist, which lets the text's memory go
                 }
                 text.persist(trailer, whole == null); // a journaled text is fsynced with the journal's records
                 if (attached) {
@@ -740,7 +741,9 @@ public final class Spool implements MessageStore {
     /** The text's Message-ID, for the log; empty when it has none or cannot be read now (its commit then fails anyway). */
     private static Optional<String> messageIdOf(IncomingText text) {
         try (java.io.InputStream in = text.received().open()) {
-            return MessageIdField.of(in);
+            String[] found = new String[1];
+            HeaderFields.any(in, field -> HeaderFields.value(field, "Message-ID").map(v -> found[0] = v).isPresent());
+            return Optional.ofNullable(found[0]);
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

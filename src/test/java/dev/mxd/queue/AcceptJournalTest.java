@@ -430,6 +430,19 @@ class AcceptJournalTest {
         assertThat(AcceptJournal.read(journalDir).live()).as("kept for start-up").containsOnlyKeys("HELD2");
     }
 
+    /** The spool's checkpoint tells a failed fsync apart (fsync(2) of /dev/null fails with EINVAL) from one it never got to. */
+    @Test
+    void theSpoolsCheckpointCallsAFailedFsyncSo() throws Exception {
+        try (FileChannel ch = FileChannel.open(Path.of("/dev/null"), StandardOpenOption.READ)) {
+            assertThatThrownBy(() -> Spool.checkpointSync(ch, Path.of("/dev/null"))).isInstanceOf(java.io.SyncFailedException.class)
+                    .hasMessageContaining("fsync of /dev/null failed");
+        }
+        FileChannel closed = FileChannel.open(Path.of("/dev/null"), StandardOpenOption.READ);
+        closed.close();
+        assertThatThrownBy(() -> Spool.checkpointSync(closed, Path.of("/dev/null")))
+                .isInstanceOf(java.nio.channels.ClosedChannelException.class);
+    }
+
     @Test
     void aReusedSegmentFilesOlderRecordsNeverPassForTheNewSegments() throws Exception {
         Path journalDir = dir.resolve(AcceptJournal.DIRECTORY);
