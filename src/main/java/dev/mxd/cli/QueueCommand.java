@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -106,17 +107,15 @@ final class QueueCommand implements Runnable {
         @Override
         int run(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
             List<String> checked = ids.stream().map(this::queueId).toList(); // every id checked before any change
-            if (checked.size() == 1) {
-                change(admin, out, checked.get(0));
-                return ExitCodes.OK;
-            }
             int status = ExitCodes.OK;
             for (String id : checked) {
-                try {
-                    change(admin, out, id);
-                } catch (AdminClient.Failure f) {
-                    if (f.status != ExitCodes.PERMANENT && f.status != ExitCodes.TEMPORARY) {
-                        throw f; // the server cannot be reached or answered nonsense: the rest would fare no better
+                // A failure to reach the server (no answer in time included) is thrown from change: the rest would fare no
+                // better. The server's refusal for this message (not there, on hold, being delivered) is returned.
+                Optional<AdminClient.Failure> refused = change(admin, out, id);
+                if (refused.isPresent()) {
+                    AdminClient.Failure f = refused.get();
+                    if (checked.size() == 1) {
+                        throw f;
                     }
                     out.flush();
                     PrintWriter err = spec.commandLine().getErr();
@@ -128,11 +127,19 @@ final class QueueCommand implements Runnable {
             return status;
         }
 
-        private void change(AdminClient admin, PrintWriter out, String id) throws AdminClient.Failure {
+        private Optional<AdminClient.Failure> change(AdminClient admin, PrintWriter out, String id) throws AdminClient.Failure {
             String path = "/api/queue/" + id + suffix;
             AdminClient.Response r = method.equals("DELETE") ? admin.delete(path) : admin.post(path);
-            checkChange(r);
+            try {
+                checkChange(r);
+            } catch (AdminClient.Failure f) {
+                if (r.status() == 404 || r.status() == 409) {
+                    return Optional.of(f); // about this message
+                }
+                throw f;
+            }
             out.println(id + ": " + done.apply(r.json()));
+            return Optional.empty();
         }
     }
 

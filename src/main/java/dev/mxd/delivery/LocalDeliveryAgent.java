@@ -1,5 +1,6 @@
 package dev.mxd.delivery;
 
+import dev.mxd.mail.HeaderFields;
 import dev.mxd.smtp.EnhancedStatus;
 import dev.mxd.queue.DeliveryAgent;
 import dev.mxd.queue.DurableFiles;

@@ -1,5 +1,6 @@
 package dev.mxd.delivery;
 
+import dev.mxd.mail.HeaderFields;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package dev.mxd.delivery;
+package dev.mxd.mail;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -12,10 +12,11 @@ import java.util.function.Predicate;
 /**
  * The header fields of a spooled text, read from its file up to the blank line that ends the
  * header section (RFC 5322 §2.1), unfolded (§2.2.3), octets as ISO-8859-1 characters; for the few
- * fields a delivery looks at ({@code TLS-Required}, {@code Delivered-To}). Bounded: at most
+ * fields mxd looks at ({@code TLS-Required} and {@code Delivered-To} at delivery, {@code Message-ID}
+ * for the log at acceptance). Bounded: at most
  * {@value #MAX_LINES} lines, each field cut at {@value #MAX_FIELD} characters.
  */
-final class HeaderFields {
+public final class HeaderFields {
 
     /** Header lines read at most: a header section longer than this is not looked at further. */
     private static final int MAX_LINES = 10_000;
@@ -30,32 +31,38 @@ final class HeaderFields {
     private HeaderFields() {}
 
     /** Whether {@code test} holds for a field of the header section of {@code text}; stops at the first that does. */
-    static boolean any(Path text, Predicate<String> test) throws IOException {
-        try (BufferedReader in = new BufferedReader(new Latin1Reader(Files.newInputStream(text)), HEADER_BUFFER)) {
-            StringBuilder field = new StringBuilder();
-            for (int n = 0; n < MAX_LINES; n++) {
-                String line = in.readLine();
-                if (line == null || line.isEmpty()) {
-                    return field.length() > 0 && test.test(field.toString()); // the end of the header section
-                }
-                if ((line.startsWith(" ") || line.startsWith("\t")) && field.length() > 0) {
-                    if (field.length() < MAX_FIELD) {
-                        field.append(line); // unfolding
-                    }
-                    continue;
-                }
-                if (field.length() > 0 && test.test(field.toString())) {
-                    return true;
-                }
-                field.setLength(0);
-                field.append(line.length() > MAX_FIELD ? line.substring(0, MAX_FIELD) : line);
-            }
-            return false;
+    public static boolean any(Path text, Predicate<String> test) throws IOException {
+        try (InputStream in = Files.newInputStream(text)) {
+            return any(in, test);
         }
     }
 
+    /** {@link #any(Path, Predicate)} for a text read from {@code text}, which the caller closes. */
+    public static boolean any(InputStream text, Predicate<String> test) throws IOException {
+        BufferedReader in = new BufferedReader(new Latin1Reader(text), HEADER_BUFFER);
+        StringBuilder field = new StringBuilder();
+        for (int n = 0; n < MAX_LINES; n++) {
+            String line = in.readLine();
+            if (line == null || line.isEmpty()) {
+                return field.length() > 0 && test.test(field.toString()); // the end of the header section
+            }
+            if ((line.startsWith(" ") || line.startsWith("\t")) && field.length() > 0) {
+                if (field.length() < MAX_FIELD) {
+                    field.append(line); // unfolding
+                }
+                continue;
+            }
+            if (field.length() > 0 && test.test(field.toString())) {
+                return true;
+            }
+            field.setLength(0);
+            field.append(line.length() > MAX_FIELD ? line.substring(0, MAX_FIELD) : line);
+        }
+        return false;
+    }
+
     /** The value of {@code field}, stripped, when its name is {@code name} (case-insensitive). */
-    static Optional<String> value(String field, String name) {
+    public static Optional<String> value(String field, String name) {
         int colon = field.indexOf(':');
         return colon > 0 && field.substring(0, colon).strip().equalsIgnoreCase(name)
                 ? Optional.of(field.substring(colon + 1).strip()) : Optional.empty();
