@@ -672,7 +672,20 @@ public final class QueueManager implements AutoCloseable {
             }
             Path text = spool.text(id);
             if (pending != null) {
-                record(pending.envelope(), text, pending.toReport()); // the last attempt's outcomes first
+                try {
+                    record(pending.envelope(), text, pending.toReport()); // the last attempt's outcomes first
+                } catch (IOException notWritten) {
+                    Unrecorded still = unrecorded.get(id);
+                    if (still == null || !still.toReport().isEmpty()) {
+                        throw notWritten; // a notice is owed: it is spooled before anything more is delivered
+                    }
+                    // Only the states could not be written (a full spool disk): the attempt goes on from them as kept in
+                    // memory, so nothing delivered is delivered again. Waiting for room would wait for ever where only
+                    // deliveries make room (a backup MX that filled up while its primary was down); a crash meanwhile
+                    // repeats what the disk does not know of, as after any crash before a write.
+                    LOG.warn("{}: the last attempt's outcomes cannot be written ({}); delivering from them as kept in memory",
+                            id, dev.mxd.smtp.LogText.safe(notWritten));
+                }
             }
             List<Destination> full = new ArrayList<>();
             // Several destinations: their failures go in one notice for the pass, as Postfix's queue

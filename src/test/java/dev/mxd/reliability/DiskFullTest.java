@@ -117,6 +117,62 @@ class DiskFullTest {
         }
     }
 
+    /**
+     * The spool's disk fills while relayed mail waits for a next hop that defers it (a backup MX whose primary is down):
+     * the outcomes of the next attempts cannot be written. Once the next hop takes mail again, the mail goes, which is
+     * what makes room, with the disk still full. It never went: each attempt first had to write the last one's outcomes,
+     * and failed on the full disk before connecting, for ever (its queue lifetime never ended either).
+     */
+    @Test
+    void aFullDiskDoesNotKeepQueuedMailFromTheNextHopThatWouldMakeRoom() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root to mount a tmpfs for the data directory (run the peer tests as root, as CI does)");
+        Path dir = Files.createTempDirectory("mxd-diskfull-relay");
+        Path data = dir.resolve("data");
+        Files.createDirectories(data);
+        boolean mounted = run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", data.toString()) == 0;
+        java.util.concurrent.atomic.AtomicBoolean primaryBack = new java.util.concurrent.atomic.AtomicBoolean();
+        try (dev.mxd.testing.FakeSmtpServer next = dev.mxd.testing.FakeSmtpServer.start("220 primary.test ESMTP", List.of("PIPELINING"),
+                c -> c.equals(".") ? (primaryBack.get() ? "250 2.0.0 taken" : "451 4.3.0 down for now") : null)) {
+            assumeTrue(mounted, "mount -t tmpfs -o size=4m tmpfs " + data + " failed: this machine lets no tmpfs be mounted");
+            try (TestMx mx = TestMx.startIn(dir, "delivery:\n  routes:\n    far.test: \"[127.0.0.1]:" + next.address().getPort() + "\"\n"
+                    + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 1s, max: 1s}\n  scan-interval: 200ms\n")) {
+                List<String> ids = new ArrayList<>();
+                for (int i = 0; i < 5; i++) {
+                    ids.add(mx.sendTo("bob@far.test"));
+                }
+                assertThat(Await.within(Duration.ofSeconds(30), Duration.ofMillis(100),
+                        () -> mx.mx().spool().ids(QueueState.DEFERRED).containsAll(ids))).as("deferred by the next hop").isTrue();
+                // Fill the disk to the last block: no envelope can be written from now on.
+                try (RandomAccessFile filler = new RandomAccessFile(data.resolve("filler").toFile(), "rw")) {
+                    byte[] block = new byte[4096];
+                    try {
+                        while (true) {
+                            filler.write(block);
+                        }
+                    } catch (IOException full) {
+                        // no space left
+                    }
+                }
+                int before = next.messages.size();
+                assertThat(Await.within(Duration.ofSeconds(30), Duration.ofMillis(100), () -> next.messages.size() >= before + 5))
+                        .as("tried again on the full disk").isTrue();
+                primaryBack.set(true); // the attempts above deferred again and could not write it down
+                int whenBack = next.messages.size();
+                boolean gone = Await.within(Duration.ofSeconds(60), Duration.ofMillis(100),
+                        () -> ids.stream().allMatch(id -> mx.mx().spool().state(id).isEmpty()));
+                assertThat(gone).as("delivered and removed, the disk still full; still queued: %s",
+                        mx.mx().spool().ids(QueueState.DEFERRED)).isTrue();
+                assertThat(next.messages.size() - whenBack).as("texts the next hop took once back").isGreaterThanOrEqualTo(5);
+            }
+        } finally {
+            if (mounted) {
+                run("umount", data.toString());
+            }
+            TestDirs.deleteTree(dir);
+        }
+    }
+
     /** One transaction to alice with a body of about {@code size} octets; the reply after the text. */
     private static String sendOne(RawSmtp c, String subject, int size) throws IOException {
         c.send("MAIL FROM:<s@sender.test>\r\nRCPT TO:<" + (subject.hashCode() % 2 == 0 ? "alice" : "bob") + "@example.test>\r\nDATA\r\n");
