@@ -693,6 +693,7 @@ public final class ReceivingMx implements AutoCloseable {
         server.close();
         live.closeQueueRuns();
         queue.close();
+        spool.close(); // its kept descriptors: nothing is stored or delivered any more
         connections.close();
         callout.close();
         tlsReports.close();

@@ -725,6 +725,17 @@ final class AcceptJournal {
         }
     }
 
+    /**
+     * Closes the segments' descriptors, deleting nothing (the spool is closed after the queue manager's last
+     * checkpoint; what a segment still holds is for the next start). Nothing may be written after this.
+     */
+    synchronized void close() {
+        left.forEach(Segment::close);
+        if (current != null) {
+            current.close();
+        }
+    }
+
     /** Messages the journal holds now (tests). */
     int liveCount() {
         return live.size();

@@ -119,6 +119,21 @@ final class GroupSync {
         }
     }
 
+    /** Closes the kept descriptors (the spool is closed); a later sync would open them again. */
+    synchronized void close() {
+        for (int i = 0; i < channels.length; i++) {
+            FileChannel ch = channels[i];
+            channels[i] = null;
+            if (ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // a directory opened for reading: nothing to lose
+                }
+            }
+        }
+    }
+
     /** Fsyncs directory {@code i} through its kept descriptor; only the caller that set {@code syncing} calls this. */
     private void sync(int i) throws IOException {
         FileChannel ch = channels[i];
