@@ -66,7 +66,12 @@ public final class Replies {
     }
 
     public static SmtpReply hello(String host, String client) {
-        return SmtpReply.of(250, host + " hello " + client);
+        return SmtpReply.of(250, helloLine(host, client));
+    }
+
+    /** The first line of the reply to HELO or EHLO: the client's name in A-labels, as a reply is ASCII (RFC 5321 §4.2). */
+    public static String helloLine(String host, String client) {
+        return host + " hello " + Mailbox.asciiDomain(client).orElse(client);
     }
 
     public static SmtpReply queued(String queueId) {

@@ -63,13 +63,39 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
         return text.substring(0, Utf8Text.fitting(text, MAX_TEXT_OCTETS - 3)) + "...";
     }
 
+    /**
+     * The text as a reply line may carry it: RFC 5321 §4.2's textstring is TAB and printable ASCII only, so "§" is
+     * written "section" and any other character past ASCII, or a control character (a client's argument quoted back),
+     * becomes "?". CR and LF are refused: a line of our own text never holds them.
+     */
     private static List<String> sendable(List<String> text) {
+        List<String> out = new java.util.ArrayList<>(text.size());
         for (String l : text) {
             if (l.indexOf('\r') >= 0 || l.indexOf('\n') >= 0) {
                 throw new IllegalArgumentException("reply text must not contain CR or LF: " + l);
             }
+            out.add(l.chars().allMatch(c -> c == '\t' || c >= 32 && c <= 126) ? l : ascii(l));
         }
-        return text;
+        return out;
+    }
+
+    private static String ascii(String l) {
+        StringBuilder b = new StringBuilder(l.length() + 8);
+        for (int i = 0; i < l.length(); i++) {
+            char c = l.charAt(i);
+            if (c == '\u00a7') {
+                b.append("section ");
+                while (i + 1 < l.length() && l.charAt(i + 1) == ' ') {
+                    i++; // "§ 4.2" as "section 4.2"
+                }
+            } else if (Character.isHighSurrogate(c) && i + 1 < l.length() && Character.isLowSurrogate(l.charAt(i + 1))) {
+                b.append('?'); // one character, two chars
+                i++;
+            } else {
+                b.append(c == '\t' || c >= 32 && c <= 126 ? c : '?');
+            }
+        }
+        return b.toString();
     }
 
     /**

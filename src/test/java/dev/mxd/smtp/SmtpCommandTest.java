@@ -333,9 +333,13 @@ class SmtpCommandTest {
         assertThat(r.code()).isEqualTo(501);
         assertThat(r.encode().length).isLessThanOrEqualTo(512);
         assertThat(r.firstLine()).endsWith("...");
-        SmtpReply wide = SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX, "\u00fc".repeat(400));
+        // A reply is printable ASCII (RFC 5321 §4.2 textstring): a client's UTF-8 quoted back is '?', § is "section"
+        SmtpReply wide = SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX, "\u00fc\uD83D\uDE00\u0007".repeat(200) + " (RFC 3461 \u00a74.1)");
         assertThat(wide.encode().length).isLessThanOrEqualTo(512);
-        assertThat(new String(wide.encode(), StandardCharsets.UTF_8)).doesNotContain("\ufffd").endsWith("...\r\n");
+        assertThat(new String(wide.encode(), StandardCharsets.US_ASCII)).startsWith("550 5.1.1 ???????").endsWith("...\r\n");
+        assertThat(new String(wide.encode(), StandardCharsets.ISO_8859_1)).matches("[\\x20-\\x7e]*\r\n");
+        assertThat(SmtpReply.of(501, EnhancedStatus.BAD_MAILBOX, "NOTIFY=NEVER alone (RFC 3461 \u00a74.1)").firstLine())
+                .isEqualTo("5.1.1 NOTIFY=NEVER alone (RFC 3461 section 4.1)");
         SmtpReply shortOne = SmtpReply.of(250, EnhancedStatus.OK, "fine");
         assertThat(shortOne.firstLine()).isEqualTo("2.0.0 fine");
     }

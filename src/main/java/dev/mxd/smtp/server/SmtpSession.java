@@ -147,7 +147,7 @@ final class SmtpSession {
             return reply(Replies.hello(hostname, name));
         }
         List<String> lines = new ArrayList<>();
-        lines.add(hostname + " hello " + name);
+        lines.add(Replies.helloLine(hostname, name));
         lines.add("PIPELINING");                                 // RFC 2920
         lines.add("SIZE " + limits.maxMessageSize().bytes());   // RFC 1870
         lines.add("8BITMIME");                                   // RFC 6152
