@@ -151,14 +151,19 @@ class ResourceExhaustionTest {
                     }
                     c.send(cmds.append("RSET\r\n").toString());
                     c.reply();
+                    // 100 taken, then 452 each; past 1,000 of those each one is an error (Postfix's
+                    // smtpd_recipient_overshoot_limit), and at the 20th error the session ends with 421
                     Map<Integer, Integer> codes = new java.util.TreeMap<>();
-                    for (int i = 0; i < 10_000; i++) {
-                        codes.merge(c.code(), 1, Integer::sum);
+                    for (int i = 0; i < 10_001; i++) {
+                        int code = c.code();
+                        codes.merge(code, 1, Integer::sum);
+                        if (code == 421 || code < 0) {
+                            break;
+                        }
                     }
-                    String rset = c.reply();
-                    results.put("10,000 RCPT commands", "replies by code " + codes + "; RSET: " + rset);
-                    assertThat(codes.get(250)).isEqualTo(100);
-                    assertThat(rset).startsWith("250");
+                    results.put("10,000 RCPT commands", "replies by code " + codes);
+                    assertThat(codes).containsEntry(250, 100).containsEntry(452, 1000 + 20).containsEntry(421, 1);
+                    assertThat(c.closedByServer()).isTrue();
                 }
 
                 // 8 MB of pipelined NOOPs from a client that never reads a reply (bounded: 10 s of writing).
