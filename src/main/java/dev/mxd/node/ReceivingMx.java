@@ -278,6 +278,7 @@ public final class ReceivingMx implements AutoCloseable {
             connections.close();
             callout.close();
             tlsReports.close();
+            spool.close();
             throw e;
         }
     }
@@ -693,7 +694,6 @@ public final class ReceivingMx implements AutoCloseable {
         server.close();
         live.closeQueueRuns();
         queue.close();
-        spool.close(); // its kept descriptors: nothing is stored or delivered any more
         connections.close();
         callout.close();
         tlsReports.close();
@@ -702,5 +702,6 @@ public final class ReceivingMx implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("stopping the hourly DNSSEC check: {}", e.toString());
         }
+        spool.close(); // its kept descriptors, last: nothing is stored (TLS reports included) or delivered any more
     }
 }

@@ -671,10 +671,12 @@ public final class QueueManager implements AutoCloseable {
                 }
             }
             Path text = spool.text(id);
+            boolean pendingUnwritten = false; // the states in memory are newer than the envelope on disk
             if (pending != null) {
                 try {
                     record(pending.envelope(), text, pending.toReport()); // the last attempt's outcomes first
                 } catch (IOException notWritten) {
+                    pendingUnwritten = true;
                     Unrecorded still = unrecorded.get(id);
                     if (still == null || !still.toReport().isEmpty()) {
                         throw notWritten; // a notice is owed: it is spooled before anything more is delivered
@@ -706,12 +708,19 @@ public final class QueueManager implements AutoCloseable {
             if (pass != null && !pass.reports.isEmpty()) {
                 record(e, text, pass.reports); // the pass's one notice, then every state it tells of
             }
+            // The spool holds every outcome now, unless the states kept in memory could not be written and no delivery of
+            // this attempt wrote the envelope since (each writes it whole): then they stay for the next attempt.
+            boolean keepUnrecorded = pendingUnwritten && going.isEmpty() && !e.done();
             if (full.isEmpty()) {
                 file(e, text);
-                unrecorded.remove(id); // the spool holds every outcome now
+                if (!keepUnrecorded) {
+                    unrecorded.remove(id);
+                }
             } else {
                 spool.defer(id, QueueState.ACTIVE, clock.instant()); // due now: a restart tries it at once
-                unrecorded.remove(id); // as above; before setAside, which may hand it to another worker at once
+                if (!keepUnrecorded) {
+                    unrecorded.remove(id); // as above; before setAside, which may hand it to another worker at once
+                }
                 kept = setAside(id, full);
             }
         } catch (IOException | RuntimeException | Error ex) {
