@@ -137,15 +137,14 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                         envelope.id(), r.recipient().address(), gone, local.domain());
             }
             if (missing.isEmpty() && holding.isEmpty() && !gone.isEmpty()) {
-                out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "mailbox no longer exists here: "
-                        + String.join(", ", gone.stream().map(b -> b + "@" + local.domain()).toList())));
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "mailbox no longer exists here: " + addresses(gone, local)));
             } else if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
             } else if (allTooBig) {
                 // larger than a file may be here (the file size limit): no retry will fit it, so the sender is told now, and
                 // told of the alias's mailboxes that did take it (the notice said the message was not delivered at all)
                 out.add(DeliveryResult.Failed.of(EnhancedStatus.TOO_BIG, "message too big for the mailbox: " + String.join("; ", problems)
-                        + (holding.isEmpty() ? "" : "; a copy was delivered to " + String.join(", ", holding.stream().map(h -> h + "@" + local.domain()).toList()))));
+                        + (holding.isEmpty() ? "" : "; a copy was delivered to " + addresses(holding, local))));
             } else {
                 // Only the mailboxes still without a copy stay on the recipient's route, so the retry
                 // writes to those and the mailboxes already served get no second copy.
@@ -157,6 +156,11 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
         }
         return out;
+    }
+
+    /** Mailboxes of {@code route}'s domain as addresses, for a reason: "alice@example.test, bob@example.test". */
+    private static String addresses(List<String> boxes, Route.Local route) {
+        return String.join(", ", boxes.stream().map(b -> b + "@" + route.domain()).toList());
     }
 
     /**

@@ -167,12 +167,15 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         List<MxRoute> all = new ArrayList<>();
         java.util.Set<java.net.InetSocketAddress> seen = new java.util.HashSet<>();
         for (MxRoute r : routes.all(plan, hop.port())) {
+            if (!seen.add(r.socketAddress())) {
+                continue;
+            }
             Optional<HostStatusTable.Status> down = routes.postponed(r);
-            if (down.isPresent() && seen.add(r.socketAddress())) {
+            if (down.isPresent()) {
                 // Delivery passes it over after a failure: the question would not be answered either, and each RCPT
                 // would wait for a dead primary's connect timeout (a backup's normal state while its primary is down).
                 tried.add(r + " failed recently, not asked before " + down.get().retryAt() + " (" + down.get().lastError() + ")");
-            } else if (seen.add(r.socketAddress())) {
+            } else {
                 all.add(r);
             }
         }

@@ -279,10 +279,19 @@ public final class Spool implements MessageStore {
 
     /** Fsyncs {@code data/} and every state directory: every name in them is on disk. */
     private void syncDataAndStates() throws IOException {
-        DurableFiles.syncDirectory(data);
-        for (QueueState q : STATES) {
-            DurableFiles.syncDirectory(root.resolve(q.directory()));
+        for (Path dir : dataAndStates()) {
+            DurableFiles.syncDirectory(dir);
         }
+    }
+
+    /** {@code data/} and every state directory, the directories a checkpoint or a recovery makes durable. */
+    private List<Path> dataAndStates() {
+        List<Path> dirs = new ArrayList<>(STATES.length + 1);
+        dirs.add(data);
+        for (QueueState q : STATES) {
+            dirs.add(root.resolve(q.directory()));
+        }
+        return dirs;
     }
 
     /**
@@ -297,11 +306,7 @@ public final class Spool implements MessageStore {
                 // finished meanwhile: nothing to keep
             }
         }
-        List<Path> dirs = new ArrayList<>(List.of(data));
-        for (QueueState q : STATES) {
-            dirs.add(root.resolve(q.directory()));
-        }
-        for (Path dir : dirs) {
+        for (Path dir : dataAndStates()) {
             try (FileChannel ch = FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
                 checkpointSync(ch, dir);
             }
