@@ -1452,6 +1452,9 @@ public final class QueueManager implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         fanout.shutdownNow(); // idle by now, unless the deliveries above were cut short too
+        if (pool.isTerminated()) {
+            recordKept(); // no attempt is running that could write the same envelopes
+        }
         sweeper.interrupt();
         try {
             sweeper.join(5_000);
@@ -1462,6 +1465,48 @@ public final class QueueManager implements AutoCloseable {
             spool.tidyAll(); // the texts finished in the last seconds do not stay in the spool until the next start
         } catch (RuntimeException e) {
             LOG.warn("queue manager: cannot empty spare files: {}", e.toString());
+        }
+    }
+
+    /**
+     * At a stop: the outcomes kept only in memory because the spool could not take them (a full
+     * disk) are written now if it takes them, in whatever state the message is (a deferred one
+     * keeps its next attempt), so that a restart does not deliver again to recipients that already
+     * have the mail, nor lose a notice owed. What still cannot be written is left, as before: the
+     * envelope on disk decides after the restart (duplicates, no loss).
+     */
+    private void recordKept() {
+        for (String id : List.copyOf(unrecorded.keySet())) {
+            synchronized (claim(id)) {
+                Unrecorded kept = unrecorded.get(id);
+                if (kept == null) {
+                    continue;
+                }
+                try {
+                    Optional<QueueState> state = spool.state(id);
+                    if (state.isPresent()) {
+                        QueueState where = state.get();
+                        if (!kept.toReport().isEmpty()) {
+                            notices.send(kept.envelope(), spool.text(id), kept.toReport());
+                            unrecorded.put(id, new Unrecorded(kept.envelope(), List.of()));
+                        }
+                        if (kept.envelope().done()) {
+                            spool.finish(where, id);
+                            LOG.info("{}: removed", id);
+                        } else {
+                            Instant due = where == QueueState.DEFERRED ? spool.nextAttempt(id) : null;
+                            spool.update(where, kept.envelope());
+                            if (due != null) {
+                                spool.defer(id, QueueState.DEFERRED, due); // the rewrite made it due now
+                            }
+                        }
+                    }
+                    unrecorded.remove(id);
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("{}: the outcomes kept in memory cannot be written at the stop ({}); after a restart the envelope "
+                            + "on disk decides, and recipients it has as pending are tried again", id, dev.mxd.smtp.LogText.safe(e));
+                }
+            }
         }
     }
 

@@ -159,35 +159,11 @@ class DiskFullTest {
                     });
                  TestMx mx = TestMx.startIn(dir, "delivery:\n  routes:\n    far.test: \"[127.0.0.1]:" + next.address().getPort() + "\"\n"
                          + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 1s, max: 1s}\n  scan-interval: 200ms\n")) {
-                try (RawSmtp c = new RawSmtp(mx.smtp())) {
-                    assertThat(c.code()).isEqualTo(220);
-                    c.send("EHLO client.test\r\n");
-                    assertThat(c.code()).isEqualTo(250);
-                    for (int i = 0; i < 5; i++) {
-                        c.send("MAIL FROM:<s@sender.test>\r\nRCPT TO:<bob@far.test>\r\nRCPT TO:<carol@far.test>\r\n"
-                                + "RCPT TO:<dave@far.test>\r\nDATA\r\n");
-                        for (int k = 0; k < 4; k++) {
-                            assertThat(c.reply()).startsWith("250"); // MAIL and the three RCPT
-                        }
-                        assertThat(c.reply()).startsWith("354");
-                        c.send("Subject: full-relay-" + i + "\r\n\r\nbody\r\n.\r\n");
-                        assertThat(c.reply()).startsWith("250 ");
-                    }
-                }
+                sendToBobCarolDave(mx, 5);
                 assertThat(Await.within(Duration.ofSeconds(30), Duration.ofMillis(100),
                         () -> mx.mx().spool().ids(QueueState.DEFERRED).size() == 5 && bobTaken.get() == 5))
                         .as("bob taken, carol and dave deferred").isTrue();
-                // Fill the disk to the last block: no envelope can be written from now on.
-                try (RandomAccessFile filler = new RandomAccessFile(data.resolve("filler").toFile(), "rw")) {
-                    byte[] block = new byte[4096];
-                    try {
-                        while (true) {
-                            filler.write(block);
-                        }
-                    } catch (IOException full) {
-                        // no space left
-                    }
-                }
+                fillToTheLastBlock(data);
                 int before = next.commands("RCPT").size();
                 assertThat(Await.within(Duration.ofSeconds(30), Duration.ofMillis(100), () -> next.commands("RCPT").size() >= before + 10))
                         .as("tried again on the full disk").isTrue();
@@ -204,6 +180,95 @@ class DiskFullTest {
                 assertThat(bobTaken.get()).as("bob once a message").isEqualTo(5);
             }
         });
+    }
+
+    /**
+     * As above, and then the node is stopped cleanly with the states of carol's deliveries still kept only in memory
+     * (the messages on hold, so that no attempt writes them first) and the disk's room back: the stop writes them, and
+     * after the restart carol is not sent the messages again. Before, the stop dropped them and the envelopes on disk,
+     * from before carol was taken, sent every message to carol a second time.
+     */
+    @Test
+    void statesKeptInMemoryAreWrittenAtACleanStop() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean carolBack = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean daveBack = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger carolTaken = new java.util.concurrent.atomic.AtomicInteger();
+        onTmpfs("4m", (dir, data) -> {
+            try (dev.mxd.testing.FakeSmtpServer next = dev.mxd.testing.FakeSmtpServer.start("220 primary.test ESMTP", List.of("PIPELINING"),
+                    c -> {
+                        if (c.startsWith("RCPT TO:<carol")) {
+                            if (!carolBack.get()) {
+                                return "451 4.2.0 carol later";
+                            }
+                            carolTaken.incrementAndGet();
+                        } else if (c.startsWith("RCPT TO:<dave") && !daveBack.get()) {
+                            return "451 4.2.0 dave later";
+                        }
+                        return null;
+                    })) {
+                String config = "delivery:\n  routes:\n    far.test: \"[127.0.0.1]:" + next.address().getPort() + "\"\n"
+                        + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 1s, max: 1s}\n  scan-interval: 200ms\n";
+                List<String> ids;
+                try (TestMx mx = TestMx.startIn(dir, config)) {
+                    sendToBobCarolDave(mx, 3);
+                    assertThat(Await.within(Duration.ofSeconds(30), Duration.ofMillis(100),
+                            () -> mx.mx().spool().ids(QueueState.DEFERRED).size() == 3)).as("carol and dave deferred").isTrue();
+                    ids = mx.mx().spool().ids(QueueState.DEFERRED);
+                    fillToTheLastBlock(data);
+                    carolBack.set(true); // taken now: the states cannot be written, they are kept in memory
+                    assertThat(Await.within(Duration.ofSeconds(30), Duration.ofMillis(100), () -> carolTaken.get() >= 3)).isTrue();
+                    for (String id : ids) {
+                        assertThat(mx.mx().queue().hold(id)).isInstanceOf(dev.mxd.queue.QueueChange.Done.class);
+                    }
+                    Files.delete(data.resolve("filler")); // room again, and no attempt to use it before the stop
+                }
+                assertThat(ids).hasSize(3);
+                daveBack.set(true);
+                try (TestMx mx = TestMx.startIn(dir, config)) {
+                    for (String id : ids) {
+                        assertThat(mx.mx().queue().release(id)).isInstanceOf(dev.mxd.queue.QueueChange.Done.class);
+                    }
+                    boolean gone = Await.within(Duration.ofSeconds(30), Duration.ofMillis(100), () -> mx.mx().spool().ids(QueueState.DEFERRED)
+                            .isEmpty() && mx.mx().spool().ids(QueueState.ACTIVE).isEmpty() && mx.mx().spool().ids(QueueState.HOLD).isEmpty());
+                    assertThat(gone).as("delivered to dave and removed after the restart").isTrue();
+                }
+                assertThat(next.commands("RCPT").stream().filter(c -> c.startsWith("RCPT TO:<dave")).count()).as("dave tried before and after").isGreaterThan(3L);
+                assertThat(carolTaken.get()).as("carol taken once a message, not again after the restart").isEqualTo(3);
+            }
+        });
+    }
+
+    /** {@code n} messages, each to bob, carol and dave at far.test, over one session. */
+    private static void sendToBobCarolDave(TestMx mx, int n) throws IOException {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            c.send("EHLO client.test\r\n");
+            assertThat(c.code()).isEqualTo(250);
+            for (int i = 0; i < n; i++) {
+                c.send("MAIL FROM:<s@sender.test>\r\nRCPT TO:<bob@far.test>\r\nRCPT TO:<carol@far.test>\r\n"
+                        + "RCPT TO:<dave@far.test>\r\nDATA\r\n");
+                for (int k = 0; k < 4; k++) {
+                    assertThat(c.reply()).startsWith("250"); // MAIL and the three RCPT
+                }
+                assertThat(c.reply()).startsWith("354");
+                c.send("Subject: full-relay-" + i + "\r\n\r\nbody\r\n.\r\n");
+                assertThat(c.reply()).startsWith("250 ");
+            }
+        }
+    }
+
+    /** Fills the file system of {@code data} to the last block: no envelope can be written from now on. */
+    private static void fillToTheLastBlock(Path data) throws IOException {
+        try (RandomAccessFile filler = new RandomAccessFile(data.resolve("filler").toFile(), "rw")) {
+            byte[] block = new byte[4096];
+            try {
+                while (true) {
+                    filler.write(block);
+                }
+            } catch (IOException full) {
+                // no space left
+            }
+        }
     }
 
     /** One transaction to alice with a body of about {@code size} octets; the reply after the text. */
