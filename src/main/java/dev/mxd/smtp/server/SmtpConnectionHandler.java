@@ -56,6 +56,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private boolean closing;
     private boolean hungUp; // the last reply has been sent (LastReply): no second one
     private boolean faulted; // a fault of mxd's while a message was stored: 421 after the commit's reply
+    private boolean shedAfterStore; // chosen to make room while its message was being stored: 421 after the commit's reply
     private boolean delaying; // a reply waits out timeouts.error-delay; no command is read meanwhile
     private boolean verifying; // a RCPT waits for the recipient policy (a callout); no command is read meanwhile
     private boolean receivingText;
@@ -451,6 +452,10 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             }
             return;
         }
+        if (shedAfterStore && !hungUp && ctx.channel().isActive()) {
+            reply(ctx, Replies.shedIdle(hostname), true);
+            return;
+        }
         ctx.channel().config().setAutoRead(ctx.channel().isWritable());
         try {
             decoder.resume();
@@ -608,6 +613,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     /** The server stops: 421 now, or right after the reply to a message being stored. Event loop only. */
     void shutdown(ChannelHandlerContext ctx) {
+        if (session == null) {
+            return; // never started: the limiter refused it, and its 421 is its last reply
+        }
         closing = true;
         if (!storing && !hungUp && ctx.channel().isActive()) {
             reply(ctx, Replies.shuttingDown(hostname), true);
@@ -616,7 +624,12 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     /** Closed to make room for a new client (ConnectionLimiter): 421 4.4.2 unless a message is being stored. Event loop only. */
     void shed(ChannelHandlerContext ctx) {
-        if (closing || storing || !ctx.channel().isActive()) {
+        if (session == null || closing || !ctx.channel().isActive()) {
+            return;
+        }
+        if (storing) {
+            // It sent its final dot after it was chosen: the limiter no longer counts it, so it goes right after its reply.
+            shedAfterStore = true;
             return;
         }
         reply(ctx, Replies.shedIdle(hostname), true);

@@ -20,6 +20,27 @@ class ConnectionLimiterTest {
                 .isNotEqualTo(ConnectionLimiter.network(InetAddress.getByName("192.0.3.1")));
     }
 
+    /**
+     * The server stops (or sheds idle sessions) while a connection the limiter refused is still open, its 421 on the
+     * way: its session never started, so nothing more is written to it, and no fault (a NullPointerException was
+     * logged as an internal error).
+     */
+    @Test
+    void aRefusedConnectionIsLeftAloneByAStopOrAShed() throws Exception {
+        SmtpConnectionHandler session = new SmtpConnectionHandler("mx.example.test", dev.mxd.config.Limits.DEFAULTS,
+                new dev.mxd.config.Timeouts(java.time.Duration.ofMinutes(5), java.time.Duration.ofMinutes(10), java.time.Duration.ZERO,
+                        java.time.Duration.ZERO, java.time.Duration.ofSeconds(10)),
+                java.util.Optional.empty(), new RelayEveryone(), null, null, (stage, code) -> { }, ClientNameLookup.NONE);
+        EmbeddedClient ch = EmbeddedClient.refusedBefore(session);
+        io.netty.channel.ChannelHandlerContext ctx = ch.pipeline().context(SmtpServer.SESSION);
+        session.shed(ctx); // as the limiter's shed and the server's stop call them, on the event loop
+        session.shutdown(ctx);
+        ch.runPendingTasks();
+        assertThat(ch.written()).isEmpty();
+        assertThat(ch.isActive()).as("the refusal closes it, not the stop").isTrue();
+        ch.close();
+    }
+
     @Test
     void ipv6AddressesShareTheirSlash64() throws Exception {
         assertThat(ConnectionLimiter.network(InetAddress.getByName("2001:db8:1:2:a:b:c:d")))

@@ -34,6 +34,24 @@ final class EmbeddedClient extends EmbeddedChannel {
         return ch;
     }
 
+    /**
+     * A registered connection whose session never started: the connection limiter refused it and so did not pass
+     * its start on (its 421 is on the way out; nothing else may be written).
+     */
+    static EmbeddedClient refusedBefore(SmtpConnectionHandler session) throws Exception {
+        EmbeddedClient ch = new EmbeddedClient();
+        ch.pipeline().addLast("refusing", new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(io.netty.channel.ChannelHandlerContext ctx) {
+                // as ConnectionLimiter.refuse: the session behind is not told of the connection
+            }
+        });
+        ch.pipeline().addLast(SmtpServer.DECODER, new SmtpFrameDecoder(Limits.DEFAULTS.maxLineLength(), Limits.DEFAULTS.bareLf()));
+        ch.pipeline().addLast(SmtpServer.SESSION, session);
+        ch.register();
+        return ch;
+    }
+
     /** What the server wrote since the last call. */
     String written() {
         StringBuilder out = new StringBuilder();

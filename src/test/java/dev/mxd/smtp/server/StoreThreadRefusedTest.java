@@ -191,6 +191,36 @@ class StoreThreadRefusedTest {
     }
 
     /**
+     * The connection limiter chose this session to make room (it was idle) and its final dot arrived before the shed ran
+     * on its event loop: the limiter no longer counts it, so it is closed with 421 right after its message's 250, rather
+     * than staying open uncounted (each such race let one more connection past the limit).
+     */
+    @Test
+    void aSessionShedWhileItsMessageIsCommittedGoesAfterItsReply() throws Exception {
+        Counted store = new Counted();
+        store.commitMayEnd = new java.util.concurrent.CountDownLatch(1);
+        EmbeddedClient ch = session(store, java.util.concurrent.ForkJoinPool.commonPool());
+        ch.runPendingTasks();
+        ch.written();
+        send(ch, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@far.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n");
+        ch.written();
+        SmtpConnectionHandler session = (SmtpConnectionHandler) ch.pipeline().get(SmtpServer.SESSION);
+        session.shed(ch.pipeline().context(SmtpServer.SESSION));
+        ch.runPendingTasks();
+        assertThat(ch.isActive()).as("still open: the commit's reply is owed").isTrue();
+        store.commitMayEnd.countDown();
+        StringBuilder out = new StringBuilder();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            ch.runPendingTasks();
+            out.append(ch.written());
+            return out.toString().contains("421 ");
+        });
+        assertThat(out.toString()).startsWith("250 ").contains("421 4.4.2 ");
+        assertThat(ch.isActive()).isFalse();
+        assertThat(store.committed.get()).isEqualTo(1);
+    }
+
+    /**
      * Every store thread busy (messages ahead of this one, slow filter engines) until after timeouts.final-reply,
      * counted from the final dot: the client may have given up waiting for its reply (10 minutes, RFC 5321
      * §4.5.3.2.6) and sends the message again, so a commit that begins then stores nothing and answers 451 4.4.5.
