@@ -676,7 +676,12 @@ final class AcceptJournal {
         return ids;
     }
 
-    /** After a failure: every live message's files made durable, every segment deleted; the journal is not used again. */
+    /**
+     * After a failure: every live message's files made durable, every segment deleted; the journal is not used again.
+     * A checkpoint cut short by a failure that is no failed fsync (no descriptor left, an interrupt) leaves the
+     * segments where they are, the finishes meanwhile writing their done records into them, and the next tidy tries
+     * again; a failed fsync keeps them for start-up ({@link #makeDurable}).
+     */
     private void drain() throws IOException {
         List<Segment> all;
         synchronized (this) {
@@ -684,20 +689,15 @@ final class AcceptJournal {
             if (current != null) {
                 all.add(current);
             }
-            left.clear();
-            leftBytes = 0;
-            current = null;
         }
         if (all.isEmpty()) {
             return;
         }
-        try {
-            makeDurable(new ArrayList<>(live.keySet()));
-        } catch (IOException | RuntimeException e) {
-            // The segments are out of the lists already: kept on disk for start-up, whatever the failure, and closed
-            keepSegments = true;
-            all.forEach(Segment::close);
-            throw e;
+        makeDurable(new ArrayList<>(live.keySet())); // no message joins the journal once it is broken: these are all
+        synchronized (this) {
+            left.clear();
+            leftBytes = 0;
+            current = null;
         }
         for (Segment s : all) {
             s.close();

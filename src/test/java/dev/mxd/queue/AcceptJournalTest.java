@@ -430,6 +430,39 @@ class AcceptJournalTest {
         assertThat(AcceptJournal.read(journalDir).live()).as("kept for start-up").containsOnlyKeys("HELD2");
     }
 
+    /**
+     * After the journal broke (a failed write), the checkpoint of everything it held could not open a file (no
+     * descriptor left): the segments stay, a message finished meanwhile still gets its done record, and the next tidy
+     * tries again and deletes them. It kept them for good: every finish after it wrote no done record, so a crash
+     * brought those messages' records back at start-up.
+     */
+    @Test
+    void aDrainCutShortByAFileItCouldNotOpenIsTriedAgain() throws Exception {
+        Path journalDir = dir.resolve(AcceptJournal.DIRECTORY);
+        java.util.concurrent.atomic.AtomicReference<IOException> next = new java.util.concurrent.atomic.AtomicReference<>(
+                new java.nio.file.FileSystemException("data/HELD", null, "Too many open files"));
+        java.util.List<java.util.List<String>> checkpointed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AcceptJournal j = AcceptJournal.open(journalDir, ids -> {
+            IOException e = next.getAndSet(null);
+            if (e != null) {
+                throw e;
+            }
+            checkpointed.add(ids);
+        });
+        byte[] content = "Received: x\r\n\r\nstill queued\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        j.await(j.accept("HELD", java.nio.ByteBuffer.wrap(content), new byte[0]));
+        j.await(j.accept("FINISHED", java.nio.ByteBuffer.wrap(content), new byte[0]));
+        j.failForTest(new IOException("test: the disk said no"));
+        assertThatThrownBy(() -> j.tidy(false)).hasMessageContaining("Too many open files");
+        j.done("FINISHED");
+        assertThat(AcceptJournal.read(journalDir).live()).as("the finish's done record is in the segment").containsOnlyKeys("HELD");
+        j.tidy(false);
+        assertThat(checkpointed).containsExactly(java.util.List.of("HELD"));
+        try (var left = Files.list(journalDir)) {
+            assertThat(left).as("every segment deleted").isEmpty();
+        }
+    }
+
     /** The spool's checkpoint tells a failed fsync apart (fsync(2) of /dev/null fails with EINVAL) from one it never got to. */
     @Test
     void theSpoolsCheckpointCallsAFailedFsyncSo() throws Exception {
