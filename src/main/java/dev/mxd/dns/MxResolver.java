@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -180,7 +181,7 @@ public final class MxResolver {
         }
         Addresses found = isLocalhost(domain.ascii()) ? loopback() : addressesOf(name, deadline);
         DnssecStatus status = mxStatus.and(found.status());
-        if (local(found.addresses).isPresent()) {
+        if (local(found.addresses).isPresent() || localAlias(found).isPresent()) {
             return new MxOutcome.LoopsToSelf(domain, domain.ascii(), List.of(), warnings, mxStatus);
         }
         if (!found.addresses.isEmpty()) {
@@ -271,31 +272,33 @@ public final class MxResolver {
             // This host first: an alias of it skipped as an alias (strict) would leave the worse exchanges in use, and
             // they relay the mail back here (RFC 5321 §5.1 drops every exchange not better than this host).
             Optional<InetAddress> mine = local(found.addresses);
-            if (mine.isEmpty() && found.alias != null && policy.strictCnames()) {
+            Optional<String> myName = localAlias(found);
+            if (mine.isEmpty() && myName.isEmpty() && found.alias != null && policy.strictCnames()) {
                 skipped.add(new SkippedHost(preference, host, host + " is an alias (CNAME) for " + found.alias
                         + "; RFC 2181 §10.3 says an MX must name the host itself", SkippedHost.Cause.ALIAS));
                 continue;
             }
-            if (found.addresses.isEmpty()) {
-                anyTemporary |= found.temporaryFailure != null;
-                skipped.add(new SkippedHost(preference, host, found.emptyReason(host), found.temporaryFailure != null
-                        ? SkippedHost.Cause.LOOKUP_FAILED : SkippedHost.Cause.NO_ADDRESSES));
-                continue;
-            }
-            if (mine.isPresent()) {
+            if (myName.isPresent() || mine.isPresent()) {
                 // This host under another name (RFC 5321 §5.1): it and every exchange not better than it are dropped.
                 selfAt = preference;
                 self = host;
-                skipped.add(0, new SkippedHost(preference, host, "this host: " + host + " has the address "
-                        + mine.get().getHostAddress() + " at which mxd takes mail; never deliver to myself", SkippedHost.Cause.LOCAL));
+                String why = myName.isPresent()
+                        ? host + " is an alias (CNAME) for " + myName.get() + ", a name of this host"
+                        : host + " has the address " + mine.get().getHostAddress() + " at which mxd takes mail";
+                skipped.add(0, new SkippedHost(preference, host, "this host: " + why + "; never deliver to myself", SkippedHost.Cause.LOCAL));
                 for (MxHost h : hosts) {
                     if (h.preference() >= preference) {
                         skipped.add(notBetterThanSelf(h.preference(), h.name(), preference));
                     }
                 }
                 hosts.removeIf(h -> h.preference() >= preference);
-                log.warn("MX {} for {} has this host's address {}; it and worse exchanges are not used", host, domain.ascii(),
-                        mine.get().getHostAddress());
+                log.warn("MX {} for {} is this host ({}); it and worse exchanges are not used", host, domain.ascii(), why);
+                continue;
+            }
+            if (found.addresses.isEmpty()) {
+                anyTemporary |= found.temporaryFailure != null;
+                skipped.add(new SkippedHost(preference, host, found.emptyReason(host), found.temporaryFailure != null
+                        ? SkippedHost.Cause.LOOKUP_FAILED : SkippedHost.Cause.NO_ADDRESSES));
                 continue;
             }
             List<String> hostWarnings = new ArrayList<>(found.warnings);
@@ -363,6 +366,11 @@ public final class MxResolver {
                 SkippedHost.Cause.NOT_BETTER_THAN_LOCAL);
     }
 
+    /** The first name of this host's that the lookups of a host reached through CNAMEs (an alias of this host is this host). */
+    private Optional<String> localAlias(Addresses found) {
+        return found.chain.stream().filter(policy.localNames()::contains).findFirst();
+    }
+
     /** The first of {@code addresses} at which this host itself takes mail ({@link MxPolicy#isLocal}), if any. */
     private Optional<InetAddress> local(List<InetAddress> addresses) {
         if (policy.localAddresses().isEmpty()) {
@@ -380,6 +388,7 @@ public final class MxResolver {
         final List<InetAddress> addresses = new ArrayList<>();
         final List<String> warnings = new ArrayList<>();
         String alias; // the end of a CNAME chain any answer followed: the host is an alias (warned of, or skipped if strict)
+        final Set<String> chain = new java.util.LinkedHashSet<>(); // every CNAME target any answer followed
         String temporaryFailure;
         // Where the addresses were found: the end of the chain of each answer that gave addresses (null: the host itself).
         // Only such answers count (a failed one may have stopped part way), and two that disagree name no single base.
@@ -474,6 +483,7 @@ public final class MxResolver {
         if (!answer.aliases().isEmpty() && out.alias == null) {
             out.alias = DnsClient.display(answer.aliases().get(answer.aliases().size() - 1));
         }
+        answer.aliases().forEach(a -> out.chain.add(DnsClient.display(a)));
         if (!(answer instanceof DnsAnswer.NoSuchName)) {
             out.noSuchName = false;
         }

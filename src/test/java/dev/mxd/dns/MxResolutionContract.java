@@ -354,6 +354,27 @@ abstract class MxResolutionContract {
                 .as("not this host: the alias is skipped, the backup used").extracting(MxHost::name).containsExactly("h3.self.mx.test");
     }
 
+    /**
+     * RFC 5321 §5.1 by name through a CNAME: an exchange that is an alias of one of this host's names is this host, and
+     * so is an implicit MX whose domain is such an alias. The names were compared as the MX record wrote them only: the
+     * alias was tried (lenient; itself) or skipped for the worse exchange (strict), and the implicit MX routed to itself.
+     */
+    @Test
+    void anAliasOfOneOfThisHostsNamesIsThisHost() {
+        for (boolean strict : List.of(false, true)) {
+            MxPolicy self = MxPolicy.defaults().withStrictCnames(strict).withLocalNames(List.of("real.cnamemx.mx.test"));
+            MxOutcome o = resolver(self).resolve("cnamemx.mx.test");
+            assertThat(o).as("strict " + strict).isInstanceOf(MxOutcome.LoopsToSelf.class);
+            assertThat(((MxOutcome.LoopsToSelf) o).skipped()).extracting(SkippedHost::name)
+                    .containsExactly("alias.cnamemx.mx.test", "plain.cnamemx.mx.test");
+        }
+        assertThat(names(routes(resolver(MxPolicy.defaults().withLocalNames(List.of("elsewhere.mx.test"))).resolve("cnamemx.mx.test"))))
+                .as("another name: both exchanges").containsExactly("alias.cnamemx.mx.test", "plain.cnamemx.mx.test");
+        assertThat(resolver(MxPolicy.defaults().withLocalNames(List.of("implicit4.mx.test"))).resolve("aliasimplicit.mx.test"))
+                .isInstanceOf(MxOutcome.LoopsToSelf.class);
+        assertThat(names(routes(resolve("aliasimplicit.mx.test")))).containsExactly("aliasimplicit.mx.test");
+    }
+
     @Test
     void selfInTheMiddleKeepsOnlyBetterExchanges() {
         for (String self : List.of("h2.self.mx.test", "h2b.self.mx.test")) {
