@@ -192,6 +192,12 @@ public final class MxResolver {
             return new MxOutcome.TemporaryFailure(domain, domain.ascii() + " has no MX records and its address lookup failed: "
                     + found.temporaryFailure, EnhancedStatus.DNS_FAILURE, List.of(), warnings, status);
         }
+        if (!found.warnings.isEmpty()) {
+            // It has addresses, none usable here (0.0.0.0, IPv4-mapped, or another family than address-order takes): as
+            // for an exchange with none usable, the mail waits, and the reason is told, not "no A or AAAA records".
+            return new MxOutcome.TemporaryFailure(domain, domain.ascii() + " has no MX records and none of its addresses can be used: "
+                    + String.join("; ", found.warnings), EnhancedStatus.UNABLE_TO_ROUTE, List.of(), warnings, status);
+        }
         return new MxOutcome.NotMailEnabled(domain, warnings, status);
     }
 
@@ -468,6 +474,17 @@ public final class MxResolver {
         } else {
             out.addresses.addAll(v6);
             out.addresses.addAll(v4);
+        }
+        if (out.addresses.isEmpty() && out.temporaryFailure == null && out.warnings.isEmpty() && !out.noSuchName
+                && order.wantsIpv4() != order.wantsIpv6()) {
+            // Nothing in the one family asked for: say so if the host has addresses of the other, rather than "no A or
+            // AAAA records" (a domain of IPv6 hosts only, seen from address-order ipv4-only, is not one without addresses).
+            boolean askV6 = !order.wantsIpv6();
+            DnsAnswer other = dns.query(host, askV6 ? Type.AAAA : Type.A, hostDeadline);
+            if (other instanceof DnsAnswer.Found f && !f.records().isEmpty()) {
+                out.warnings.add(DnsClient.display(host) + " has only " + (askV6 ? "IPv6 (AAAA)" : "IPv4 (A)") + " addresses, which address-order "
+                        + (askV6 ? "ipv4" : "ipv6") + " does not use");
+            }
         }
         if (out.status == DnssecStatus.BOGUS) {
             // RFC 4035 §4.3 and RFC 7672 §2.1.1: an address that failed validation is not used, and neither is the host.

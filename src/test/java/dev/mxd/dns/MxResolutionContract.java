@@ -163,6 +163,28 @@ abstract class MxResolutionContract {
                 .isInstanceOf(MxOutcome.LoopsToSelf.class);
     }
 
+    /**
+     * Addresses only of the family address-order leaves out: the domain is not one without addresses (which bounced
+     * 5.1.2, "no A or AAAA records"), and an exchange skipped for it says why; the mail waits, as for any exchange whose
+     * addresses cannot be used.
+     */
+    @Test
+    void addressesOnlyOfTheFamilyTheOrderLeavesOutAreToldAsSuch() {
+        MxOutcome v6 = resolver(MxPolicy.defaults().withAddressOrder(AddressOrder.IPV4_ONLY)).resolve("implicit6.mx.test");
+        assertThat(v6).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(((MxOutcome.TemporaryFailure) v6).reason()).contains("has only IPv6 (AAAA) addresses, which address-order ipv4 does not use");
+        assertThat(((MxOutcome.TemporaryFailure) v6).status().toString()).isEqualTo("4.4.4");
+        MxOutcome v4 = resolver(MxPolicy.defaults().withAddressOrder(AddressOrder.IPV6_ONLY)).resolve("implicit4.mx.test");
+        assertThat(((MxOutcome.TemporaryFailure) v4).reason()).contains("has only IPv4 (A) addresses, which address-order ipv6 does not use");
+        MxOutcome exchanges = resolver(MxPolicy.defaults().withAddressOrder(AddressOrder.IPV6_ONLY)).resolve("multi.mx.test");
+        assertThat(exchanges.skipped()).extracting(SkippedHost::reason).allSatisfy(r -> assertThat(r).contains("has only IPv4 (A) addresses"));
+        assertThat(resolver(MxPolicy.defaults().withAddressOrder(AddressOrder.IPV4_ONLY)).resolve("nothing.mx.test"))
+                .as("no addresses of either family").isInstanceOf(MxOutcome.NotMailEnabled.class);
+        MxOutcome zero = resolve("zeroimplicit.mx.test");
+        assertThat(zero).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(((MxOutcome.TemporaryFailure) zero).reason()).contains("the unspecified address 0.0.0.0");
+    }
+
     @Test
     void noMxAndNoAddressIsNotMailEnabled() {
         MxOutcome o = resolve("nothing.mx.test");
