@@ -92,7 +92,7 @@ public final class Replies {
      * DATA lines would inject a message); the connection is closed, as Postfix's smtpd_forbid_unauth_pipelining does.
      */
     public static final SmtpReply TEXT_BEFORE_DATA_REPLY = SmtpReply.of(554, EnhancedStatus.PROTOCOL_ERROR,
-            "DATA was refused, and text was sent before its reply (RFC 2920 §3.1): it is not taken as commands; closing");
+            "DATA was refused; the message text sent after it is not taken as commands (RFC 2920 §3.1); closing");
     /**
      * BDAT when CHUNKING is not offered: its chunk's octets follow the command at once and cannot be told from
      * commands (a chunk holding MAIL, RCPT and DATA lines would queue a message of its own), so the session ends,

@@ -176,6 +176,15 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
+    /**
+     * The session sent its last reply (221 to QUIT, a 421): it no longer counts against the limits, though its socket
+     * closes only once that reply and the end of the stream are written. A sender that reconnects at once after its
+     * 221, as one at its concurrency limit does, was refused 421 for a session that was already over.
+     */
+    void lastReply(Channel ch) {
+        release(ch);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         release(ctx.channel());

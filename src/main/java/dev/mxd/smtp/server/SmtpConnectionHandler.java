@@ -515,6 +515,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             closing = true;
             hungUp = true;
             decoder.close();
+            if (ctx.pipeline().get(SmtpServer.LIMITER) instanceof ConnectionLimiter limiter) {
+                limiter.lastReply(ctx.channel());
+            }
             LastReply.send(ctx, reply);
         } else {
             ctx.write(Unpooled.wrappedBuffer(reply.encode()));

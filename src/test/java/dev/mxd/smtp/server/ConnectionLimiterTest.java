@@ -2,6 +2,7 @@ package dev.mxd.smtp.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mxd.config.Limits;
 import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
 
@@ -27,10 +28,7 @@ class ConnectionLimiterTest {
      */
     @Test
     void aRefusedConnectionIsLeftAloneByAStopOrAShed() throws Exception {
-        SmtpConnectionHandler session = new SmtpConnectionHandler("mx.example.test", dev.mxd.config.Limits.DEFAULTS,
-                new dev.mxd.config.Timeouts(java.time.Duration.ofMinutes(5), java.time.Duration.ofMinutes(10), java.time.Duration.ZERO,
-                        java.time.Duration.ZERO, java.time.Duration.ofSeconds(10)),
-                java.util.Optional.empty(), new RelayEveryone(), null, null, (stage, code) -> { }, ClientNameLookup.NONE);
+        SmtpConnectionHandler session = session();
         EmbeddedClient ch = EmbeddedClient.refusedBefore(session);
         io.netty.channel.ChannelHandlerContext ctx = ch.pipeline().context(SmtpServer.SESSION);
         session.shed(ctx); // as the limiter's shed and the server's stop call them, on the event loop
@@ -39,6 +37,45 @@ class ConnectionLimiterTest {
         assertThat(ch.written()).isEmpty();
         assertThat(ch.isActive()).as("the refusal closes it, not the stop").isTrue();
         ch.close();
+    }
+
+    /**
+     * A client at the per-address limit quits one session and connects again at once, before that session's 221 and
+     * end of stream are written and its socket closed: the new session is greeted, not refused 421 for one that is over.
+     */
+    @Test
+    void aSessionThatSentItsLastReplyNoLongerCounts() throws Exception {
+        Limits one = new Limits(Limits.DEFAULTS.maxMessageSize(), 100, 500, 1, 100, 2048, 65536, 50, 100, 10, 20,
+                Limits.DEFAULTS.minFreeSpace(), Limits.DEFAULTS.bareLf());
+        ConnectionLimiter limiter = new ConnectionLimiter(one, java.time.Duration.ofSeconds(10), RejectionListener.NONE);
+        EmbeddedClient first = EmbeddedClient.limitedBy(limiter, session());
+        first.runPendingTasks();
+        first.deliverWrites();
+        assertThat(first.written()).startsWith("220 ");
+        EmbeddedClient refused = EmbeddedClient.limitedBy(limiter, session());
+        refused.runPendingTasks();
+        refused.deliverWrites();
+        assertThat(refused.written()).as("the limit holds while the first session is on").startsWith("421 4.7.0");
+
+        first.writeInbound(io.netty.buffer.Unpooled.copiedBuffer("QUIT\r\n", java.nio.charset.StandardCharsets.US_ASCII));
+        first.runPendingTasks();
+        assertThat(first.isActive()).as("its 221 still on the way").isTrue();
+        EmbeddedClient next = EmbeddedClient.limitedBy(limiter, session());
+        next.runPendingTasks();
+        next.deliverWrites();
+        assertThat(next.written()).startsWith("220 ");
+        first.deliverWrites();
+        assertThat(first.written()).startsWith("221 ");
+        assertThat(limiter.open()).isEqualTo(1);
+        next.close();
+        assertThat(limiter.open()).isZero();
+    }
+
+    private static SmtpConnectionHandler session() {
+        return new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
+                new dev.mxd.config.Timeouts(java.time.Duration.ofMinutes(5), java.time.Duration.ofMinutes(10), java.time.Duration.ZERO,
+                        java.time.Duration.ZERO, java.time.Duration.ofSeconds(10)),
+                java.util.Optional.empty(), new RelayEveryone(), null, null, (stage, code) -> { }, ClientNameLookup.NONE);
     }
 
     @Test

@@ -52,6 +52,48 @@ final class EmbeddedClient extends EmbeddedChannel {
         return ch;
     }
 
+    /**
+     * A registered connection counted by {@code limiter}, whose writes the network takes only when {@link #deliverWrites} is
+     * called (a reply on its way, as over a real socket), its greeting pending.
+     */
+    static EmbeddedClient limitedBy(ConnectionLimiter limiter, SmtpConnectionHandler session) throws Exception {
+        EmbeddedClient ch = new EmbeddedClient();
+        ch.pipeline().addLast("network", ch.network);
+        ch.pipeline().addLast(SmtpServer.LIMITER, limiter);
+        ch.pipeline().addLast(SmtpServer.DECODER, new SmtpFrameDecoder(Limits.DEFAULTS.maxLineLength(), Limits.DEFAULTS.bareLf()));
+        ch.pipeline().addLast(SmtpServer.SESSION, session);
+        ch.register();
+        return ch;
+    }
+
+    private final SlowNetwork network = new SlowNetwork();
+
+    /** Holds every write's completion until the test lets the network take them. */
+    private static final class SlowNetwork extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        private final java.util.List<Runnable> held = new java.util.ArrayList<>();
+
+        @Override
+        public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+            io.netty.channel.ChannelPromise later = ctx.newPromise();
+            ctx.write(msg, later);
+            held.add(() -> later.addListener(f -> {
+                if (f.isSuccess()) {
+                    promise.trySuccess();
+                } else {
+                    promise.tryFailure(f.cause());
+                }
+            }));
+        }
+    }
+
+    /** Completes the writes held so far (their listeners run: a last reply's close follows). */
+    void deliverWrites() {
+        java.util.List<Runnable> now = new java.util.ArrayList<>(network.held);
+        network.held.clear();
+        now.forEach(Runnable::run);
+        runPendingTasks();
+    }
+
     /** What the server wrote since the last call. */
     String written() {
         StringBuilder out = new StringBuilder();
