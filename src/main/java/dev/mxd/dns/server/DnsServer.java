@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -51,7 +50,9 @@ public final class DnsServer implements AutoCloseable {
      * Bounds that keep one client from exhausting the server.
      *
      * @param maxRequestBytes   the largest query accepted (UDP buffer; a longer TCP frame closes the connection)
-     * @param maxTcpConnections TCP connections served at once; more are closed on accept
+     * @param maxTcpConnections TCP connections served at once; a quarter of them (at least one) from one client address;
+     *                          when all are taken, a newcomer takes the place of the connection waiting longest for its
+     *                          next query (RFC 7766 §6.2.3 lets a server close idle connections), else it is closed
      * @param tcpIdleTimeout    a TCP connection silent this long is closed (RFC 7766 §6.2.3)
      * @param rateLimit         response-rate limiting of UDP answers per client network (TCP is never limited)
      */
@@ -108,7 +109,8 @@ public final class DnsServer implements AutoCloseable {
     // TCP connections: a slot each, the threads serving them, the sockets to close on stop
     private final Semaphore connectionSlots;
     private final ExecutorService connectionThreads;
-    private final Set<Socket> openConnections = ConcurrentHashMap.newKeySet();
+    /** Open TCP connections, each with when it began waiting for its next query (0 while a query is read or answered). */
+    private final java.util.Map<Socket, java.util.concurrent.atomic.AtomicLong> openConnections = new ConcurrentHashMap<>();
 
     // lifecycle
     private final List<Thread> udpThreads;
@@ -366,19 +368,49 @@ public final class DnsServer implements AutoCloseable {
                 }
                 continue;
             }
-            if (!connectionSlots.tryAcquire()) {
-                log.debug("TCP connection from {} closed: {} connections already open",
-                        connection.getRemoteSocketAddress(), limits.maxTcpConnections());
+            if (!admit(connection)) {
                 closeQuietly(connection);
                 continue;
             }
-            openConnections.add(connection);
+            openConnections.put(connection, new java.util.concurrent.atomic.AtomicLong(System.nanoTime()));
             try {
                 connectionThreads.execute(() -> serve(connection));
             } catch (RejectedExecutionException stopping) {
                 release(connection);
             }
         }
+    }
+
+    /**
+     * Takes a slot for a new connection: none when its client address already holds a quarter of them (one client
+     * cannot shut the others out of TCP, where the rate limiter sends them); when every slot is taken, the one of the
+     * connection that has waited longest for its next query, which is closed.
+     */
+    private boolean admit(Socket connection) {
+        InetAddress client = connection.getInetAddress();
+        int perClient = Math.max(1, limits.maxTcpConnections() / 4);
+        long fromClient = openConnections.keySet().stream().filter(s -> client.equals(s.getInetAddress())).count();
+        if (fromClient >= perClient) {
+            log.debug("TCP connection from {} closed: {} connections from that address already open",
+                    connection.getRemoteSocketAddress(), fromClient);
+            return false;
+        }
+        if (connectionSlots.tryAcquire()) {
+            return true;
+        }
+        Optional<Socket> idlest = openConnections.entrySet().stream()
+                .filter(e -> e.getValue().get() != 0)
+                .min(java.util.Comparator.comparingLong(e -> e.getValue().get()))
+                .map(java.util.Map.Entry::getKey);
+        if (idlest.isEmpty()) {
+            log.debug("TCP connection from {} closed: {} connections already open, none idle",
+                    connection.getRemoteSocketAddress(), limits.maxTcpConnections());
+            return false;
+        }
+        log.debug("TCP connection from {} closed while idle to make room for {}", idlest.get().getRemoteSocketAddress(),
+                connection.getRemoteSocketAddress());
+        release(idlest.get());
+        return connectionSlots.tryAcquire();
     }
 
     /** Length-framed queries (RFC 1035 §4.2.2), answered in order, until the client closes or idles. */
@@ -388,11 +420,14 @@ public final class DnsServer implements AutoCloseable {
             connection.setTcpNoDelay(true);
             DataInputStream in = new DataInputStream(new BufferedInputStream(connection.getInputStream()));
             OutputStream out = new BufferedOutputStream(connection.getOutputStream());
-            while (!closing) {
+            java.util.concurrent.atomic.AtomicLong waiting = openConnections.get(connection);
+            while (!closing && waiting != null) {
                 byte[] query;
                 int length;
                 try {
+                    waiting.set(System.nanoTime() | 1); // never 0, which means busy
                     int high = in.read(); // waiting for a query: the idle timeout
+                    waiting.set(0);
                     if (high < 0) {
                         return;
                     }
@@ -439,7 +474,7 @@ public final class DnsServer implements AutoCloseable {
     }
 
     private void release(Socket connection) {
-        if (openConnections.remove(connection)) {
+        if (openConnections.remove(connection) != null) {
             closeQuietly(connection);
             connectionSlots.release();
         }
@@ -454,7 +489,7 @@ public final class DnsServer implements AutoCloseable {
         closing = true;
         udp.forEach(DatagramSocket::close);
         closeQuietly(tcp);
-        openConnections.forEach(this::release);
+        List.copyOf(openConnections.keySet()).forEach(this::release);
         connectionThreads.shutdownNow();
         watchdog.shutdownNow();
         // A blocked receive() releases the port only when its thread leaves it: wait for that even

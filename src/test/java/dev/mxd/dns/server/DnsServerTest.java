@@ -376,6 +376,74 @@ class DnsServerTest {
         }
     }
 
+    /**
+     * One client address holds at most a quarter of the TCP slots: 64 idle connections from one address shut every
+     * other client out of TCP, where the response-rate limiter sends resolvers (TC).
+     */
+    @Test
+    void oneClientCannotTakeEveryTcpSlot() throws Exception {
+        Zones zones = new Zones(List.of(ServedZoneTest.srv()));
+        try (DnsServer small = DnsServer.start(zones, new InetSocketAddress("127.0.0.1", 0), new DnsServer.Limits(4096, 8, Duration.ofSeconds(10)))) {
+            List<Socket> hog = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) {
+                    hog.add(from("127.0.0.1", small.address()));
+                }
+                try (Socket other = from("127.0.0.2", small.address())) {
+                    assertThat(exchange(other, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
+                }
+                int open = 0;
+                for (Socket s : hog) {
+                    try {
+                        exchange(s, query("srv.test.", Type.SOA));
+                        open++;
+                    } catch (IOException closed) {
+                        // refused: over its address's share
+                    }
+                }
+                assertThat(open).as("the hog's connections still served").isEqualTo(2);
+            } finally {
+                for (Socket s : hog) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    /** Every slot taken by connections waiting for their next query: a newcomer takes the place of the one idle longest. */
+    @Test
+    void aNewcomerTakesTheSlotOfTheConnectionIdleLongest() throws Exception {
+        Zones zones = new Zones(List.of(ServedZoneTest.srv()));
+        try (DnsServer small = DnsServer.start(zones, new InetSocketAddress("127.0.0.1", 0), new DnsServer.Limits(4096, 4, Duration.ofSeconds(10)))) {
+            List<Socket> idle = new java.util.ArrayList<>();
+            try {
+                for (int i = 1; i <= 4; i++) {
+                    Socket s = from("127.0.0." + i, small.address());
+                    assertThat(exchange(s, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
+                    idle.add(s);
+                    Thread.sleep(20);
+                }
+                try (Socket late = from("127.0.0.5", small.address())) {
+                    assertThat(exchange(late, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
+                }
+                assertThat(readToEnd(idle.get(0).getInputStream())).as("the longest idle closed").isEqualTo(-1);
+                assertThat(exchange(idle.get(3), query("srv.test.", Type.NS)).getRcode()).as("the others kept").isEqualTo(Rcode.NOERROR);
+            } finally {
+                for (Socket s : idle) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    private static Socket from(String local, InetSocketAddress server) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(local, 0));
+        s.connect(server, 2_000);
+        s.setSoTimeout(2_000);
+        return s;
+    }
+
     @Test
     void idleTcpConnectionIsClosed() throws Exception {
         Zones zones = new Zones(List.of(ServedZoneTest.srv()));
