@@ -133,11 +133,11 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 quota |= p.quota();
             }
             if (!gone.isEmpty()) {
-                LOG.warn("{}: <{}>: no copy for {} of {}: no longer a mailbox here (removed by a reload since the message came)",
+                LOG.warn("{}: <{}>: no copy for {} of {}: no such mailbox here (the configuration changed since the message came)",
                         envelope.id(), r.recipient().address(), gone, local.domain());
             }
             if (missing.isEmpty() && holding.isEmpty() && !gone.isEmpty()) {
-                out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "mailbox no longer exists here: " + addresses(gone, local)));
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "no such mailbox here (the configuration changed since the message came): " + addresses(gone, local)));
             } else if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));
             } else if (allTooBig) {

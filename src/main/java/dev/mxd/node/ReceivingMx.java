@@ -445,7 +445,14 @@ public final class ReceivingMx implements AutoCloseable {
         /** The route the configuration in force gives a queued recipient, when another than {@code queued} (QueueManager.Rerouting). */
         Optional<Route> reroute(Mailbox recipient, Route queued) {
             if (queued instanceof Route.Relay relay) {
-                return deliveredHere(relay.domain()) ? routeLocalMail(recipient).filter(Route.Local.class::isInstance) : Optional.empty();
+                if (!deliveredHere(relay.domain())) {
+                    return Optional.empty();
+                }
+                // Delivered here now: to its mailboxes. An address that leads to none fails at the local delivery (5.1.1),
+                // as one whose mailbox a reload removed, and as new mail to it is refused at RCPT; it was relayed on by MX
+                // for a domain this host now takes itself (to the old primary, or bounced as a loop back to this host).
+                return Optional.of(routeLocalMail(recipient).filter(Route.Local.class::isInstance)
+                        .orElseGet(() -> new Route.Local(relay.domain(), List.of(recipient.localPart()))));
             }
             Route.Local local = (Route.Local) queued;
             String domain = local.domain();

@@ -39,6 +39,11 @@ class RerouteAtReloadTest {
         assertThat(live.reroute(Mailbox.parse("carol@gone.test"), new Route.Local("gone.test", List.of("carol"))))
                 .contains(new Route.Relay("gone.test"));
         assertThat(live.reroute(Mailbox.parse("dave@far.test"), new Route.Relay("far.test"))).isEmpty();
+        // relay mail of a domain now delivered here, to an address with no mailbox: to the local delivery, which fails it
+        // 5.1.1 (it was left on the relay path: sent to the old primary, or bounced as a loop back to this host)
+        assertThat(live.reroute(Mailbox.parse("nobody@here.test"), new Route.Relay("here.test")))
+                .contains(new Route.Local("here.test", List.of("nobody")));
+        assertThat(live.hasMailbox("here.test", "nobody")).isFalse();
         assertThat(live.reroute(Mailbox.parse("postmaster@old-name.test"), new Route.Local("old-name.test", List.of("postmaster"))))
                 .as("the postmaster fallback of a former hostname").isEqualTo(Optional.empty());
         // here.test removed by a reload: all its queued mail goes for relay, its postmaster's too
