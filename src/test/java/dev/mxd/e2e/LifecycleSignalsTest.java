@@ -165,6 +165,28 @@ class LifecycleSignalsTest {
         }
     }
 
+    /**
+     * Started under nohup (SIGHUP ignored), the JVM leaves SIGHUP ignored and takes no handler for it: a reload by
+     * kill -HUP does nothing. mxd says so at start, where it said nothing and the operator took the reload for done.
+     */
+    @Test
+    void startedWithSighupIgnoredItSaysReloadsCannotBeAskedBySignal() throws Exception {
+        Files.writeString(config, yaml("alice, bob", ""));
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("nohup", javaBin, "-cp", System.getProperty("java.class.path"), "dev.mxd.cli.Main", "serve",
+                "--config", config.toString()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            assertThat(Await.within(WAIT, () -> read(out).contains("mxd serving") || !p.isAlive())).as(read(out)).isTrue();
+            assertThat(read(out)).contains("SIGHUP was ignored when mxd started").contains("kill -HUP does not reload");
+            signal(p.pid(), "TERM");
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+        assertThat(read(out)).doesNotContain("SIGTERM was ignored");
+    }
+
     @Test
     void sighupWithABrokenConfigurationKeepsTheOldOneAndLogsFileAndLine() throws Exception {
         Files.writeString(config, yaml("alice, bob", ""));
