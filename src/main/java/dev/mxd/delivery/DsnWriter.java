@@ -163,11 +163,12 @@ public final class DsnWriter {
     /** RFC 3464 §2.2 per-message fields, then §2.3 per-recipient fields, each group after a blank line. */
     static String deliveryStatus(DsnReport report) {
         StringBuilder sb = new StringBuilder();
-        sb.append(fold("Reporting-MTA: dns; " + report.reportingMta()));
-        sb.append(fold("X-Mxd-Queue-ID: " + report.queueId()));
-        // RFC 3464 §2.2.1: the envelope-id goes back as xtext, as it came in the ENVID parameter.
+        // In RFC 3464 §2.2's order: the envelope id (§2.2.1: as xtext, as it came in the ENVID parameter) first, extension
+        // fields last.
         report.envelopeId().ifPresent(id -> sb.append(fold("Original-Envelope-Id: " + xtext(id))));
+        sb.append(fold("Reporting-MTA: dns; " + report.reportingMta()));
         sb.append(fold("Arrival-Date: " + RFC5322.format(report.arrival())));
+        sb.append(fold("X-Mxd-Queue-ID: " + report.queueId()));
         for (DsnReport.Recipient r : report.recipients()) {
             sb.append("\r\n");
             r.originalRecipient().ifPresent(o -> sb.append(fold("Original-Recipient: " + originalRecipient(o, report.international()))));

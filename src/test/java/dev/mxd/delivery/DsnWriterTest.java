@@ -57,6 +57,9 @@ class DsnWriterTest {
                 "Arrival-Date: Thu, 26 Nov 2026 10:00:00 +0000", "Original-Recipient: rfc822;Bob@Example.org",
                 "Final-Recipient: rfc822; bob@example.org", "Action: failed", "Status: 5.1.1",
                 "Remote-MTA: dns; mx1.example.org", "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: no such user");
+        // RFC 3464 §2.2's order: the envelope id first, then the reporting MTA and the arrival date, extension fields last
+        assertThat(status.lines().takeWhile(l -> !l.isEmpty()).map(l -> l.substring(0, l.indexOf(':'))).toList())
+                .containsExactly("Original-Envelope-Id", "Reporting-MTA", "Arrival-Date", "X-Mxd-Queue-ID");
         assertThat(mp.getBodyPart(2).getContentType()).startsWith("message/rfc822");
         assertThat(text(mp.getBodyPart(2))).contains("Subject: hello", "Hi Bob.");
     }
