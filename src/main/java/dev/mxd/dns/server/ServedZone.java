@@ -151,6 +151,11 @@ public final class ServedZone {
     private static Optional<Path> withAbsoluteOrigins(Path file, Optional<Name> origin, Map<Path, Path> copies, List<Path> reading)
             throws IOException, ZoneFileException {
         List<String> lines = Files.readAllLines(file, java.nio.charset.StandardCharsets.ISO_8859_1);
+        OptionalInt unclosed = unclosedParenthesis(lines);
+        if (unclosed.isPresent()) {
+            throw new ZoneFileException(file, unclosed, "the \"(\" on this line is never closed: the file ends inside it (cut"
+                    + " off, or a \")\" missing)");
+        }
         reading.add(file.toAbsolutePath().normalize());
         Optional<Name> current = origin;
         boolean changed = false;
@@ -227,6 +232,37 @@ public final class ServedZone {
         copies.put(copy, file);
         Files.write(copy, out, java.nio.charset.StandardCharsets.ISO_8859_1);
         return Optional.of(copy);
+    }
+
+    /**
+     * The line of a "(" that the file never closes (RFC 1035 §5.1), if any: dnsjava's parser ends such a record at the end
+     * of the file without a word, so a file cut off in the middle of a multi-line record (an edit saved half-way, a copy
+     * cut short) loaded, and a reload took it. Quoted strings and comments are skipped; a backslash escapes the next character.
+     */
+    static OptionalInt unclosedParenthesis(List<String> lines) {
+        int openedAt = 0;
+        boolean quoted = false;
+        for (int number = 1; number <= lines.size(); number++) {
+            String line = lines.get(number - 1);
+            for (int i = 0; i < line.length(); i++) {
+                char c = line.charAt(i);
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    quoted = !quoted;
+                } else if (quoted) {
+                    continue;
+                } else if (c == ';') {
+                    break;
+                } else if (c == '(' && openedAt == 0) {
+                    openedAt = number;
+                } else if (c == ')') {
+                    openedAt = 0;
+                }
+            }
+            quoted = false; // a quoted string does not run past its line (the parser refuses it there)
+        }
+        return openedAt == 0 ? OptionalInt.empty() : OptionalInt.of(openedAt);
     }
 
     /** Files included one in another at most. */

@@ -68,6 +68,33 @@ class ServedZoneTest {
                 .hasMessage(bad + " line 7: expected an integer");
     }
 
+    /**
+     * A file that ends inside a "(" (cut off in the middle of a multi-line record, or a ")" missing) is refused with the
+     * line of the "(", as Knot and named-checkzone refuse it; dnsjava ended the record at the end of the file without a
+     * word, and a reload took the cut-off file. Parentheses in quoted strings and comments, and escaped ones, do not count.
+     */
+    @Test
+    void aFileEndingInsideAParenthesisIsRefused() throws Exception {
+        String head = "$ORIGIN cut.test.\n$TTL 60\n@ SOA ns admin ( 1 2 3\n 4 5 )\n@ NS ns\nns A 192.0.2.1\n";
+        Path cut = tmp.resolve("cut.zone");
+        Files.writeString(cut, head + "x TXT ( \"a\"\n  \"b\"\n");
+        assertThatThrownBy(() -> ServedZone.load(cut)).isInstanceOfSatisfying(ZoneFileException.class, e -> {
+            assertThat(e.line()).isEqualTo(OptionalInt.of(7));
+            assertThat(e.reason()).contains("never closed");
+        });
+        Path fine = tmp.resolve("fine.zone");
+        Files.writeString(fine, head + "y TXT \"a ( b\" ; and ( in a comment\nz TXT a\\(b\n");
+        assertThat(ServedZone.load(fine).origin()).isEqualTo(name("cut.test."));
+        Path included = tmp.resolve("part.zone");
+        Files.writeString(included, "w TXT ( \"a\"\n");
+        Path including = tmp.resolve("including.zone");
+        Files.writeString(including, head + "$INCLUDE part.zone\n");
+        assertThatThrownBy(() -> ServedZone.load(including)).isInstanceOfSatisfying(ZoneFileException.class, e -> {
+            assertThat(e.getMessage()).contains("part.zone");
+            assertThat(e.line()).isEqualTo(OptionalInt.of(1));
+        });
+    }
+
     @Test
     void zoneWithoutSoaIsRejected() {
         assertThatThrownBy(() -> ServedZone.load(ZONES.resolve("nosoa.zone")))
