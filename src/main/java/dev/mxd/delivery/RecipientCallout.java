@@ -160,7 +160,10 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         RemoteDeliveryAgent.Plan hop = RemoteDeliveryAgent.plan(resolver, routing, routes.port(), domain);
         MxOutcome outcome = hop.outcome();
         if (!(outcome instanceof MxOutcome.Routes plan)) {
-            return new Verdict.Unknown("no better MX to ask: " + outcome.error().orElse(outcome.kind()));
+            String why = outcome.error().orElse(outcome.kind());
+            // Permanent (a loop back to this host, a null MX, no such domain): delivery would bounce it at once, so the
+            // client hears 5xx now, not 450 for days of retries and then the bounce.
+            return outcome.permanent() ? new Verdict.Undeliverable(why, outcome.status()) : new Verdict.Unknown("no better MX to ask: " + why);
         }
         List<String> tried = new ArrayList<>();
         // each address once: two MX names on one machine are one server to ask

@@ -22,6 +22,12 @@ public interface RecipientVerifier {
         /** The primary refused the recipient for good; {@code reply} is its 5xx reply to RCPT. */
         record Refused(SmtpReply reply) implements Verdict {}
 
+        /**
+         * No better MX exists to ask, for good: the domain's MX plan is a permanent failure (it loops back to this host,
+         * has a null MX, does not exist), so delivery would bounce whatever the address. Not kept: DNS decides each time.
+         */
+        record Undeliverable(String reason, dev.mxd.smtp.EnhancedStatus status) implements Verdict {}
+
         /** Nobody could tell now: a 4xx reply, no better MX reachable, a timeout. {@code reason} is for the log and the reply. */
         record Unknown(String reason) implements Verdict {}
     }

@@ -92,6 +92,11 @@ public final class DomainPolicy implements RecipientPolicy {
             if (verdict instanceof RecipientVerifier.Verdict.Refused r) {
                 return new RcptDecision.Refuse(refusedByPrimary(recipient, r.reply()));
             }
+            if (verdict instanceof RecipientVerifier.Verdict.Undeliverable u) {
+                return new RcptDecision.Refuse(SmtpReply.of(550, u.status(), "<" + recipient + ">: recipient address rejected: "
+                        + "undeliverable address: " + printable(u.reason().length() > QUOTED ? u.reason().substring(0, QUOTED) + "..."
+                        : u.reason())));
+            }
             return new RcptDecision.Refuse(cannotVerify(recipient, ((RecipientVerifier.Verdict.Unknown) verdict).reason()));
         });
     }

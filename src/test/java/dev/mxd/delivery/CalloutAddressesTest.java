@@ -58,7 +58,11 @@ class CalloutAddressesTest {
 
     /** The same, sharing delivery's host status {@code hosts}. */
     private RecipientCallout callout(HostStatusTable hosts) {
-        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), MxPolicy.defaults()
+        return callout(hosts, MxPolicy.defaults());
+    }
+
+    private RecipientCallout callout(HostStatusTable hosts, MxPolicy policy) {
+        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), policy
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
         return new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
                 ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
@@ -88,6 +92,31 @@ class CalloutAddressesTest {
                 assertThat(v).isInstanceOf(Verdict.Unknown.class);
                 assertThat(me.connections()).isEqualTo(1);
                 assertThat(worse.connections()).as("the MX worse than this node").isZero();
+            } finally {
+                callout.close();
+            }
+        }
+    }
+
+    /**
+     * The domain's best MX is this node by name (a backup domain whose MX records were changed to make this host the
+     * primary): delivery bounces such mail at once (5.4.6, RFC 5321 §5.1), so the question gets 550 with that status, not
+     * 450 "cannot verify now", which had senders retry for days before the same bounce. Nobody is asked.
+     */
+    @Test
+    void aDomainWhoseMailLoopsBackHereIsUndeliverableNotUnknown() throws Exception {
+        try (FakeSmtpServer primary = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.3", port), 4, "220 primary.test ESMTP",
+                List.of("PIPELINING"), c -> null)) {
+            RecipientCallout callout = callout(new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100,
+                    InstantSource.system()), MxPolicy.defaults().withLocalNames(List.of("primary.nat.test")));
+            try {
+                Verdict v = callout.verify(new Mailbox("anyone", "nat.test"), "nat.test", Duration.ofHours(1),
+                        Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(v).isInstanceOfSatisfying(Verdict.Undeliverable.class, u -> {
+                    assertThat(u.status().toString()).isEqualTo("5.4.6");
+                    assertThat(u.reason()).contains("loops back to myself");
+                });
+                assertThat(primary.connections()).isZero();
             } finally {
                 callout.close();
             }

@@ -65,6 +65,8 @@ class BackupVerificationTest {
                 case "alice" -> new RecipientVerifier.Verdict.Exists();
                 case "ghost" -> new RecipientVerifier.Verdict.Refused(
                         SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX, "<ghost@relay.test>: Recipient address rejected: User unknown"));
+                case "looped" -> new RecipientVerifier.Verdict.Undeliverable("mail for relay.test loops back to myself",
+                        EnhancedStatus.ROUTING_LOOP);
                 default -> new RecipientVerifier.Verdict.Unknown("no better MX answered");
             });
         };
@@ -77,13 +79,17 @@ class BackupVerificationTest {
         SmtpReply unsure = ((RcptDecision.Refuse) forClient(p, "bob@relay.test")).reply();
         assertThat(unsure.summary()).isEqualTo("450 4.1.1 <bob@relay.test>: recipient address rejected: cannot verify now: "
                 + "no better MX answered");
+        assertThat(((RcptDecision.Refuse) forClient(p, "looped@relay.test")).reply().summary())
+                .isEqualTo("550 5.4.6 <looped@relay.test>: recipient address rejected: undeliverable address: "
+                        + "mail for relay.test loops back to myself");
         assertThat(forClient(p, "postmaster@relay.test")).isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
         // A local part that routes on by itself is refused before the primary is asked, whatever it would say.
         assertThat(forClient(p, "alice%victim.test@relay.test")).isInstanceOfSatisfying(RcptDecision.Refuse.class,
                 r -> assertThat(r.reply().summary()).startsWith("554 5.7.1").contains("relay access denied"));
         assertThat(asked).containsExactly("alice@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1),
                 "ghost@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1),
-                "bob@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1));
+                "bob@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1),
+                "looped@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1));
     }
 
     @Test
