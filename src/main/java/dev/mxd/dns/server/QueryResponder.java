@@ -225,6 +225,12 @@ public final class QueryResponder {
                     proofs.addAll(Denial.wildcardAnswer(zone, name));
                 }
                 break;
+            } else if (found instanceof ZoneLookup.Signatures sigs) {
+                sigs.rrsigs().forEach(sig -> response.addRecord(sig, Section.ANSWER));
+                if (expanded) {
+                    proofs.addAll(Denial.wildcardAnswer(zone, name));
+                }
+                break;
             } else if (found instanceof ZoneLookup.Alias a) {
                 add(response, a.cname(), Section.ANSWER, needAddresses, dnssec);
                 if (expanded) {

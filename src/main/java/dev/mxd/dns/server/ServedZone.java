@@ -650,6 +650,12 @@ public final class ServedZone {
                     .<ZoneLookup>map(s -> new ZoneLookup.Found(renamed(s, qname)))
                     .orElseGet(ZoneLookup.NoData::new);
         }
+        if (type == Type.RRSIG) {
+            // As Knot answers it: the signatures over one RRset, the one of the lowest type, as for ANY (RFC 8482 §4.2)
+            return node.values().stream().filter(set -> !set.sigs().isEmpty()).min(Comparator.comparingInt(RRset::getType))
+                    .<ZoneLookup>map(set -> new ZoneLookup.Signatures(set.sigs().stream().map(sig -> (Record) sig.withName(qname)).toList()))
+                    .orElseGet(ZoneLookup.NoData::new);
+        }
         RRset exact = node.get(type);
         if (exact != null) {
             return new ZoneLookup.Found(renamed(exact, qname));

@@ -11,6 +11,12 @@ public sealed interface ZoneLookup {
     /** The RRset asked for (for type ANY, the one RRset that answers it: RFC 8482 §4.2). */
     record Found(RRset rrset) implements ZoneLookup {}
 
+    /**
+     * A query for type RRSIG: the signatures at the name over one of its RRsets, as Knot answers it, with or without DO
+     * (NODATA there was contradicted by the name's own NSEC, whose bitmap has RRSIG).
+     */
+    record Signatures(java.util.List<org.xbill.DNS.Record> rrsigs) implements ZoneLookup {}
+
     /** The name is an alias: the CNAME RRset; the answer continues at its target. */
     record Alias(RRset cname) implements ZoneLookup {}
 
