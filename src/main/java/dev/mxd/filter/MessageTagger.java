@@ -18,7 +18,8 @@ import java.util.Set;
  * body copied as is. Headers of the same names already in the message are dropped, and every
  * X-Spam-* and X-Mxd-* field with them (as SpamAssassin removes X-Spam-* before it checks), so a
  * sender cannot pre-set "X-Spam-Status: No" or "X-Spam-Flag: NO" for a reader's filter to trust. A
- * field name may have white space before its colon (RFC 5322 §4.5.3's obsolete form). Only the
+ * field name may have white space before its colon (RFC 5322 §4.5.3's obsolete form), and a line
+ * that is no field does not end the header section: its empty line does, as readers take it. Only the
  * header section is looked at, one line at a time, so memory stays bounded by one line whatever
  * the message size.
  */
@@ -61,8 +62,17 @@ public final class MessageTagger {
             boolean continuation = line[0] == ' ' || line[0] == '\t';
             int colon = indexOf(line, n, (byte) ':');
             int nameEnd = colon <= 0 ? colon : nameEnd(line, colon);
-            if (blank || (!continuation && (nameEnd <= 0 || !fieldName(line, nameEnd)))) {
-                // end of the header section (or a body with no blank line before it)
+            if (!blank && !continuation && (nameEnd <= 0 || !fieldName(line, nameEnd))) {
+                // Not a field RFC 5322 allows ("Foo Bar: x", an 8-bit name, a line with no colon): kept as it is, and the
+                // header section goes on to its empty line, as readers (Dovecot, SpamAssassin) take it. Ending it here
+                // let a sender's X-Spam-Flag: NO after such a line through to the reader's filter.
+                dropping = false;
+                out.write(line, 0, n);
+                copyRestOfLine(bin, out, complete, false);
+                continue;
+            }
+            if (blank) {
+                // the end of the header section
                 if (!subjectDone) {
                     writeSubject(out, subjectPrefix.get(), new byte[] {'\r', '\n'}, 0);
                 }

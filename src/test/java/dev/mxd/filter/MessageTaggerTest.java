@@ -63,6 +63,21 @@ class MessageTaggerTest {
     }
 
     /**
+     * A line that is no RFC 5322 field (a name with a space or an 8-bit octet, no colon at all) does not end the header
+     * section, as readers (Dovecot, SpamAssassin) do not end it there: the forged fields after it went through to the
+     * reader's filter, and a Subject after it was left untagged beside a second, added one.
+     */
+    @Test
+    void aLineThatIsNoFieldDoesNotEndTheHeaderSection() throws Exception {
+        for (String odd : List.of("Foo Bar: x", "\u00dcber: x", ": x", "no colon here")) {
+            String out = tag("From: a@x.test\r\n" + odd + "\r\nX-Spam-Status: No, score=-5.0 forged\r\n X-folded\r\nX-Spam-Flag: NO\r\n"
+                    + "Subject: hi\r\n\r\nX-Spam-Flag: in the body\r\n", Optional.of("[SPAM] "));
+            assertThat(out).as(odd).isEqualTo("X-Spam-Status: Yes, score=7.0 required=5.0\r\nX-Spam-Score: 7.0\r\n"
+                    + "From: a@x.test\r\n" + odd + "\r\nSubject: [SPAM] hi\r\n\r\nX-Spam-Flag: in the body\r\n");
+        }
+    }
+
+    /**
      * RFC 2047 §5: a prefix without a trailing space before an encoded-word gets one (readers showed
      * "[SPAM]=?UTF-8?B?...?=" raw); a non-ASCII prefix becomes an encoded-word itself, so the header
      * stays ASCII for a 7-bit message relayed without SMTPUTF8, and decodes to what was configured.
