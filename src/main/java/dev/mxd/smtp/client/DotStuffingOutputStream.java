@@ -62,9 +62,8 @@ final class DotStuffingOutputStream extends FilterOutputStream {
                 }
                 if (lineStart && c == '.') {
                     emit(b, run, i - run);
-                    emit(END, 0, 1);
+                    emit(END, 0, 1); // the dot duplicated for transparency: not counted in the line (RFC 5321 §4.5.3.1.6)
                     run = i;
-                    column++;
                 }
                 lineStart = false;
                 afterCr = c == '\r';
