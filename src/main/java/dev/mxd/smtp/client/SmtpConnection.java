@@ -560,6 +560,13 @@ public final class SmtpConnection implements AutoCloseable {
             boolean someAccepted = false;
             for (int k = 0; k < indices.size(); k++) {
                 RecipientOutcome o = done.get(k);
+                if (n > 1 && o instanceof RecipientOutcome.Failed f && f.stage() == SessionStage.MAIL) {
+                    // A MAIL refused in a later transaction of the session ("too many messages in this session") judges
+                    // the session, not these recipients, which the server never saw: they wait for a later delivery, as
+                    // RFC 5321 §4.5.3.1.10 has them go "in a later transaction" and Postfix defers them.
+                    o = deferred(o.recipient(), SessionStage.MAIL, f.reply(), EnhancedStatus.BAD_CONNECTION, f.detail()
+                            + " (in a new transaction for recipients refused as too many)", false);
+                }
                 outcomes[indices.get(k)] = about(o, original.get(indices.get(k)));
                 someAccepted |= o instanceof RecipientOutcome.Accepted;
                 if (tooManyRecipients(o)) {

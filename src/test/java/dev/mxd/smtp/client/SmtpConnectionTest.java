@@ -1011,6 +1011,33 @@ class SmtpConnectionTest {
         assertThat(((RecipientOutcome.Deferred) done.recipients().get(1)).maybeDelivered()).isFalse();
     }
 
+    /**
+     * A MAIL refused for good in a later round ("too many messages in this session") judges the session, not the
+     * recipients refused as too many, which the server never saw: they are deferred for a later delivery. They were
+     * bounced with the MAIL's 554.
+     */
+    @Test
+    void aMailRefusedInALaterRoundDefersTheRestNotBouncesThem() throws IOException {
+        AtomicInteger mails = new AtomicInteger();
+        AtomicInteger rcpts = new AtomicInteger();
+        FakeSmtpServer s = server(List.of("PIPELINING", "ENHANCEDSTATUSCODES"), line -> {
+            if (line.startsWith("MAIL")) {
+                rcpts.set(0);
+                return mails.incrementAndGet() > 1 ? "554 5.3.0 too many messages in this session" : null;
+            }
+            return line.startsWith("RCPT") && rcpts.incrementAndGet() > 2 ? "452 4.5.3 Too many recipients" : null;
+        });
+        TransactionResult.Completed done = completed(connect(s).send(envelope("a@fake.test", "b@fake.test", "c@fake.test",
+                "d@fake.test")));
+        assertThat(done.recipients().subList(0, 2)).allSatisfy(o -> assertThat(o).isInstanceOf(RecipientOutcome.Accepted.class));
+        assertThat(done.recipients().subList(2, 4)).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(RecipientOutcome.Deferred.class,
+                d -> {
+                    assertThat(d.maybeDelivered()).isFalse();
+                    assertThat(d.detail()).contains("554 5.3.0 too many messages in this session");
+                }));
+        assertThat(s.commands("MAIL")).hasSize(2);
+    }
+
     // RFC 8689 REQUIRETLS: a message that asks for it never goes over a session that is not TLS authenticated by
     // DANE or MTA-STS, whatever the server offers (the parameter on an authenticated session, and 5.7.30 for a next
     // hop without the extension, are tested with real TLS in RequireTlsDeliveryTest and RequireTlsNextHopPeerTest).
