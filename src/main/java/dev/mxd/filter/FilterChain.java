@@ -241,7 +241,7 @@ public final class FilterChain {
                         case "add header", "rewrite subject" -> Optional.of(SpamPolicy.Step.TAG);
                         default -> Optional.empty();
                     };
-                    if (action.equals("soft reject")) {
+                    if (action.equals("soft reject") || action.equals("greylist")) { // both "try again later" to Rspamd's proxy
                         rspamdVerdict = Optional.of(new FilterVerdict.TempFail(reply(451, EnhancedStatus.NOT_AUTHORIZED_TEMPORARY, "Message deferred by the spam filter;"
                                 + " try again later"), all));
                     }

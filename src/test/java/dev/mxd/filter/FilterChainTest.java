@@ -184,6 +184,10 @@ class FilterChainTest {
         assertThat(((FilterVerdict.Accept) run(byAction, header)).subjectPrefix()).contains("[SPAM] ");
         EngineResult soft = new EngineResult.Scored(Engine.RSPAMD, 3, 15, false, List.of(), Optional.of("soft reject"));
         assertThat(run(byAction, soft)).isInstanceOf(FilterVerdict.TempFail.class);
+        // Rspamd's greylist action defers as its proxy and milter do (451 4.7.1); it was taken as "no action" and accepted
+        EngineResult greylist = new EngineResult.Scored(Engine.RSPAMD, 4, 15, false, List.of(), Optional.of("greylist"));
+        assertThat(run(byAction, greylist)).isInstanceOfSatisfying(FilterVerdict.TempFail.class,
+                t -> assertThat(t.reply().summary()).startsWith("451 4.7.1"));
     }
 
     @Test
