@@ -77,7 +77,14 @@ public final class ClamdClient implements ScanEngine {
             if (reply.isEmpty() && sendFailure != null) {
                 return EngineConnection.failure(Engine.CLAMD, address, c, timeout, "sending the message", sendFailure);
             }
-            return parse(reply, size);
+            EngineResult result = parse(reply, size);
+            if (sendFailure != null && result instanceof EngineResult.Clean) {
+                // "OK" for a message it stopped reading: it did not scan the rest (clamd itself says "size limit
+                // exceeded" there, which parse takes as too large); on-error decides, not a clean verdict
+                return EngineConnection.failure(Engine.CLAMD, address, c, timeout, "sending the message (it answered OK before"
+                        + " reading the whole message)", sendFailure);
+            }
+            return result;
         } catch (IOException e) {
             return EngineResult.Unavailable.messageUnreadable(Engine.CLAMD, e);
         }

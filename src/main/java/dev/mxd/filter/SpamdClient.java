@@ -85,7 +85,13 @@ public final class SpamdClient implements ScanEngine {
                 sendFailure = e.cause;
             }
             try {
-                return parseResponse(c.in());
+                EngineResult result = parseResponse(c.in());
+                if (sendFailure != null && result instanceof EngineResult.Scored scored && !scored.engineSaysSpam()) {
+                    // a "not spam" for a message it stopped reading judged part of it: on-error decides
+                    return EngineConnection.failure(Engine.SPAMD, address, c, timeout, "sending the message (it answered before"
+                            + " reading the whole message)", sendFailure);
+                }
+                return result;
             } catch (IOException e) {
                 return EngineConnection.failure(Engine.SPAMD, address, c, timeout,
                         sendFailure != null ? "sending the message" : "reading the reply", sendFailure != null ? sendFailure : e);

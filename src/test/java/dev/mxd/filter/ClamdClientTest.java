@@ -124,6 +124,25 @@ class ClamdClientTest {
         }
     }
 
+    /**
+     * An engine that answers "OK" after reading only the start of the message, then stops reading (broken, hostile, or
+     * something in between): the rest was never scanned, so on-error decides, not a clean verdict. It was taken as clean.
+     */
+    @Test
+    void anOkBeforeTheWholeMessageWasReadIsNoVerdict() throws Exception {
+        byte[] text = new byte[16 << 20];
+        Arrays.fill(text, (byte) 'a');
+        try (ScriptedServer fake = ScriptedServer.start(in -> {
+            in.readNBytes(10);
+            return "stream: OK\0".getBytes(StandardCharsets.US_ASCII);
+        })) {
+            EngineResult r = new ClamdClient(EngineAddress.parse(fake.hostPort()), Duration.ofSeconds(10), 32 << 20)
+                    .scan(MessageSource.of(text), ENVELOPE);
+            assertThat(r).isInstanceOfSatisfying(EngineResult.Unavailable.class,
+                    u -> assertThat(u.reason()).isEqualTo(EngineResult.Reason.PROTOCOL_ERROR));
+        }
+    }
+
     @Test
     void refusedPortIsRefused() throws Exception {
         int port;

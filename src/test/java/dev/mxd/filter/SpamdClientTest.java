@@ -81,6 +81,21 @@ class SpamdClientTest {
         }
     }
 
+    /** A "not spam" from a spamd that stopped reading after the start of the message judged part of it: no verdict. */
+    @Test
+    void anAnswerBeforeTheWholeMessageWasReadIsNoVerdict() throws Exception {
+        byte[] text = new byte[16 << 20];
+        java.util.Arrays.fill(text, (byte) 'a');
+        try (ScriptedServer fake = ScriptedServer.start(in -> {
+            in.readNBytes(10);
+            return ascii("SPAMD/1.1 0 EX_OK\r\nSpam: False ; 0.0 / 5.0\r\n\r\n");
+        })) {
+            EngineResult r = new SpamdClient(EngineAddress.parse(fake.hostPort()), Duration.ofSeconds(10), "mxd", 32 << 20)
+                    .scan(MessageSource.of(text), ClamdClientTest.ENVELOPE);
+            assertThat(unavailable(r).reason()).isEqualTo(EngineResult.Reason.PROTOCOL_ERROR);
+        }
+    }
+
     @Test
     void stalledSpamdIsTimeout() throws Exception {
         try (ScriptedServer fake = ScriptedServer.start(in -> {
