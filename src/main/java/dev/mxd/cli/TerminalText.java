@@ -8,7 +8,7 @@ import java.io.PrintWriter;
  * What commands print to an operator's terminal: text that came from elsewhere (a remote server's
  * reply, a greeting, a subject line) may hold control characters, and an escape sequence among them
  * would be run by the terminal (its title or clipboard set, lines hidden, answers typed back). Every
- * control character but newline and tab is written as {@code \\uXXXX}, which reads the same in a
+ * control character but newline and tab, and every bidirectional control, is written as {@code \\uXXXX}, which reads the same in a
  * table and is a valid escape inside a JSON string, so the {@code --json} output stays JSON.
  */
 final class TerminalText {
@@ -49,6 +49,14 @@ final class TerminalText {
     }
 
     private static boolean escaped(int c) {
-        return (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7F && c <= 0x9F);
+        return (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7F && c <= 0x9F) || bidi(c);
+    }
+
+    /**
+     * The Unicode bidirectional controls (Unicode Standard Annex #9): a sender's address or subject holding
+     * U+202E shows the rest reversed ("gnp.exe" for "exe.png"), as in the Trojan Source attacks (CVE-2021-42574).
+     */
+    private static boolean bidi(int c) {
+        return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
     }
 }

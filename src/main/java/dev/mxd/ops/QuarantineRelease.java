@@ -214,7 +214,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
             QuarantineEntry back = quarantine.keep(released, java.util.stream.IntStream.range(0, entry.recipients().size()).boxed().toList());
             quarantine.forget(released);
             LOG.warn("quarantine {}: none of its recipients is accepted now ({}); put back into the quarantine as {}", entry.id(),
-                    String.join(", ", routed.refused()), back.id());
+                    dev.mxd.smtp.LogText.safe(String.join(", ", routed.refused())), back.id());
             return new Outcome.NoRecipients(back, routed.refused());
         }
         Optional<Mailbox> sender = entry.sender().isEmpty() ? Optional.empty() : Optional.of(Mailbox.parse(entry.sender()));
@@ -271,7 +271,7 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
         }
         quarantine.forget(released);
         LOG.info("quarantine {} released as {} to {}{}", entry.id(), queueId, routed.recipients().size() + " recipient(s)",
-                kept.map(k -> "; kept as " + k.id() + " for " + String.join(", ", routed.refused())).orElse(""));
+                kept.map(k -> "; kept as " + k.id() + " for " + dev.mxd.smtp.LogText.safe(String.join(", ", routed.refused()))).orElse(""));
         return new Outcome.Queued(entry, queueId, routed.refused(), kept);
     }
 

@@ -77,7 +77,8 @@ class QueueCommandTest {
     /**
      * A remote server's reply is shown in list and show: one with an escape sequence (OSC 52 sets the
      * terminal's clipboard, CSI 2K erases a line) was printed as it came, for the operator's terminal
-     * to run. Control characters are now shown as escapes; --json stays valid JSON with the text intact.
+     * to run. Control characters (and bidirectional controls) are now shown as escapes; --json stays valid JSON with the
+     * text intact.
      */
     @Test
     void controlCharactersOfARemoteReplyReachNoTerminal() throws Exception {
@@ -85,7 +86,7 @@ class QueueCommandTest {
         mx.awaitDeferred(id);
         assertThat(run("queue", "hold", id, "--config", config).status()).isZero();
         Path envelope = mx.mx().spool().root().resolve(QueueState.HOLD.directory()).resolve(id + ".json");
-        String hostile = "450 4.2.0 \u001b]52;c;ZXZpbA==\u0007\u001b[2K\u009b1A mailbox busy";
+        String hostile = "450 4.2.0 \u001b]52;c;ZXZpbA==\u0007\u001b[2K\u009b1A mailbox busy \u202egnp.exe";
         com.fasterxml.jackson.databind.node.ObjectNode e = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper()
                 .readTree(Files.readString(envelope));
         ((com.fasterxml.jackson.databind.node.ObjectNode) e.path("recipients").get(0)).put("detail", hostile);
@@ -95,8 +96,9 @@ class QueueCommandTest {
             DnsCommandTest.Run shown = command.equals("list") ? run("queue", "list", "--config", config)
                     : run("queue", "show", id, "--config", config);
             assertThat(shown.status()).as(shown.err()).isZero();
-            assertThat(shown.out()).as(command).doesNotContain("\u001b", "\u0007", "\u009b")
-                    .contains("450 4.2.0 \\u001B]52;c;ZXZpbA==\\u0007\\u001B[2K\\u009B1A mailbox busy");
+            // a bidirectional override (U+202E) would show the rest of the line reversed: escaped too
+            assertThat(shown.out()).as(command).doesNotContain("\u001b", "\u0007", "\u009b", "\u202e")
+                    .contains("450 4.2.0 \\u001B]52;c;ZXZpbA==\\u0007\\u001B[2K\\u009B1A mailbox busy \\u202Egnp.exe");
         }
         JsonNode json = new ObjectMapper().readTree(run("queue", "show", id, "--json", "--config", config).out());
         assertThat(json.path("recipients").get(0).path("last_reply").asText()).isEqualTo(hostile);
