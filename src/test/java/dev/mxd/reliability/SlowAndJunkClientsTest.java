@@ -203,6 +203,33 @@ class SlowAndJunkClientsTest {
     }
 
     /**
+     * A sender at the per-address limit that connects again the moment it reads its 221, as one at its concurrency limit
+     * does: the new session is greeted. The slot was freed only when the old socket had closed, after the 221, and a
+     * client quick enough (6 % of connections at 19 of 20) got 421 4.7.0 for a session that was over.
+     */
+    @Test
+    void aSenderAtThePerAddressLimitReconnectsRightAfterItsQuit() throws Exception {
+        try (TestMx mx = TestMx.start("limits:\n  max-connections-per-ip: 2\n")) {
+            RawSmtp other = new RawSmtp(mx.smtp());
+            RawSmtp current = new RawSmtp(mx.smtp());
+            try {
+                assertThat(other.code()).isEqualTo(220);
+                assertThat(current.code()).isEqualTo(220);
+                for (int i = 0; i < 300; i++) {
+                    current.send("QUIT\r\n");
+                    assertThat(current.code()).isEqualTo(221);
+                    current.close();
+                    current = new RawSmtp(mx.smtp());
+                    assertThat(current.reply()).as("greeting %d", i).startsWith("220 ");
+                }
+            } finally {
+                current.close();
+                other.close();
+            }
+        }
+    }
+
+    /**
      * The issue's attack: 500 connections from 25 addresses (127.0.N.1-5 for N = 1..5: five
      * networks), 20 from each address in turn, each trickling a byte every 500 ms and never
      * completing a command, then more connections from them all along. Before: the 180 slots were

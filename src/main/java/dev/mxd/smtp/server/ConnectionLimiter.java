@@ -177,9 +177,11 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The session sent its last reply (221 to QUIT, a 421): it no longer counts against the limits, though its socket
-     * closes only once that reply and the end of the stream are written. A sender that reconnects at once after its
-     * 221, as one at its concurrency limit does, was refused 421 for a session that was already over.
+     * The session sent its last reply (221 to QUIT, a 421) with nothing ahead of it waiting to be written, or that reply
+     * is written: it no longer counts against the limits, though its socket closes only after the end of the stream. A
+     * sender that reconnects at once after its 221, as one at its concurrency limit does, was refused 421 for a session
+     * that was already over. Not while replies wait to be written: a client that stops reading would hold sockets that
+     * no limit counts. Idempotent.
      */
     void lastReply(Channel ch) {
         release(ch);

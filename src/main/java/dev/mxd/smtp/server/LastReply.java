@@ -32,13 +32,21 @@ final class LastReply {
 
     /** Writes {@code reply}, ends TLS if it is on, ends the stream, closes. Event loop only. */
     static void send(ChannelHandlerContext ctx, SmtpReply reply) {
+        send(ctx, reply, () -> { });
+    }
+
+    /** As {@link #send(ChannelHandlerContext, SmtpReply)}, running {@code written} once the reply is written to the socket. */
+    static void send(ChannelHandlerContext ctx, SmtpReply reply, Runnable written) {
         Channel ch = ctx.channel();
         ScheduledFuture<?> late = ctx.executor().schedule(() -> {
             ch.close();
         }, deadline.toMillis(), TimeUnit.MILLISECONDS);
         ch.closeFuture().addListener(closed -> late.cancel(false));
-        ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(written -> {
-            if (!written.isSuccess() || !(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(done -> {
+            if (done.isSuccess()) {
+                written.run();
+            }
+            if (!done.isSuccess() || !(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
                 ch.close();
                 return;
             }

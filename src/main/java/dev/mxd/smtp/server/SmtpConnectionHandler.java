@@ -11,6 +11,7 @@ import dev.mxd.smtp.Replies;
 import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.SmtpCommand;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.ssl.SslContext;
@@ -515,10 +516,20 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             closing = true;
             hungUp = true;
             decoder.close();
-            if (ctx.pipeline().get(SmtpServer.LIMITER) instanceof ConnectionLimiter limiter) {
-                limiter.lastReply(ctx.channel());
+            // The session stops counting against the connection limits with its last reply: at once when nothing of the
+            // client's is waiting to be written ahead of it (the reply goes straight to the socket, and the client may
+            // read it and connect again before a listener runs), else once it is written. A client that does not read
+            // its replies thus holds its slot until the reply is out or the socket closed.
+            ChannelHandler limiting = ctx.pipeline().get(SmtpServer.LIMITER);
+            if (limiting instanceof ConnectionLimiter limiter) {
+                io.netty.channel.ChannelOutboundBuffer pending = ctx.channel().unsafe().outboundBuffer();
+                if (pending != null && pending.totalPendingWriteBytes() == 0 && ctx.channel().isWritable()) {
+                    limiter.lastReply(ctx.channel());
+                }
+                LastReply.send(ctx, reply, () -> limiter.lastReply(ctx.channel()));
+            } else {
+                LastReply.send(ctx, reply);
             }
-            LastReply.send(ctx, reply);
         } else {
             ctx.write(Unpooled.wrappedBuffer(reply.encode()));
         }

@@ -67,7 +67,17 @@ class ConnectionLimiterTest {
         first.deliverWrites();
         assertThat(first.written()).startsWith("221 ");
         assertThat(limiter.open()).isEqualTo(1);
-        next.close();
+
+        // A client whose replies wait to be written ahead of the 221 (it pipelined, and does not read): still counted
+        // until they are out, or it could hold sockets that no limit counts.
+        next.writeInbound(io.netty.buffer.Unpooled.copiedBuffer("NOOP\r\nQUIT\r\n", java.nio.charset.StandardCharsets.US_ASCII));
+        next.runPendingTasks();
+        EmbeddedClient early = EmbeddedClient.limitedBy(limiter, session());
+        early.runPendingTasks();
+        early.deliverWrites();
+        assertThat(early.written()).as("replies not yet written: the session still counts").startsWith("421 4.7.0");
+        next.deliverWrites();
+        assertThat(next.written()).contains("221 ");
         assertThat(limiter.open()).isZero();
     }
 
