@@ -162,8 +162,10 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         if (!(outcome instanceof MxOutcome.Routes plan)) {
             String why = outcome.error().orElse(outcome.kind());
             // Permanent (a loop back to this host, a null MX, no such domain): delivery would bounce it at once, so the
-            // client hears 5xx now, not 450 for days of retries and then the bounce.
-            return outcome.permanent() ? new Verdict.Undeliverable(why, outcome.status()) : new Verdict.Unknown("no better MX to ask: " + why);
+            // client hears 5xx now, not 450 for days of retries and then the bounce. Not through a relay host or route:
+            // one that cannot be resolved is the operator's to mend, and delivery holds the mail for it.
+            return outcome.permanent() && hop.relay().isEmpty() ? new Verdict.Undeliverable(why, outcome.status())
+                    : new Verdict.Unknown("no better MX to ask: " + why);
         }
         List<String> tried = new ArrayList<>();
         // each address once: two MX names on one machine are one server to ask

@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,9 +63,13 @@ class CalloutAddressesTest {
     }
 
     private RecipientCallout callout(HostStatusTable hosts, MxPolicy policy) {
+        return callout(hosts, policy, NextHop.Routing.BY_MX);
+    }
+
+    private RecipientCallout callout(HostStatusTable hosts, MxPolicy policy, NextHop.Routing routing) {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), policy
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
-        return new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), NextHop.Routing.BY_MX,
+        return new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), routing,
                 ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
     }
 
@@ -119,6 +124,18 @@ class CalloutAddressesTest {
                 assertThat(primary.connections()).isZero();
             } finally {
                 callout.close();
+            }
+            // The same failure of a relay route (routes: {other.test: nat.test}) is the operator's to mend: delivery holds
+            // the mail, so the question is not answered 550 either
+            RecipientCallout routed = callout(new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100,
+                    InstantSource.system()), MxPolicy.defaults().withLocalNames(List.of("primary.nat.test")),
+                    domain -> Optional.of(new NextHop.ByMx("nat.test", java.util.OptionalInt.empty())));
+            try {
+                Verdict v = routed.verify(new Mailbox("anyone", "other.test"), "other.test", Duration.ofHours(1),
+                        Duration.ofMinutes(5)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(v).isInstanceOf(Verdict.Unknown.class);
+            } finally {
+                routed.close();
             }
         }
     }
