@@ -372,7 +372,7 @@ public final class DnsServer implements AutoCloseable {
                 closeQuietly(connection);
                 continue;
             }
-            openConnections.put(connection, new java.util.concurrent.atomic.AtomicLong(System.nanoTime()));
+            openConnections.put(connection, new java.util.concurrent.atomic.AtomicLong(System.nanoTime() | 1));
             try {
                 connectionThreads.execute(() -> serve(connection));
             } catch (RejectedExecutionException stopping) {
@@ -387,31 +387,40 @@ public final class DnsServer implements AutoCloseable {
      * connection that has waited longest for its next query, which is closed.
      */
     private boolean admit(Socket connection) {
-        InetAddress client = connection.getInetAddress();
-        int perClient = Math.max(1, limits.maxTcpConnections() / 4);
-        long fromClient = openConnections.keySet().stream().filter(s -> client.equals(s.getInetAddress())).count();
-        if (fromClient >= perClient) {
-            log.debug("TCP connection from {} closed: {} connections from that address already open",
-                    connection.getRemoteSocketAddress(), fromClient);
+        long network = ResponseRateLimiter.network(connection.getInetAddress());
+        int perNetwork = Math.max(1, limits.maxTcpConnections() / 4);
+        long fromNetwork = openConnections.keySet().stream().filter(s -> ResponseRateLimiter.network(s.getInetAddress()) == network).count();
+        if (fromNetwork >= perNetwork) {
+            log.debug("TCP connection from {} closed: {} connections from its network already open",
+                    connection.getRemoteSocketAddress(), fromNetwork);
             return false;
         }
         if (connectionSlots.tryAcquire()) {
             return true;
         }
-        Optional<Socket> idlest = openConnections.entrySet().stream()
-                .filter(e -> e.getValue().get() != 0)
-                .min(java.util.Comparator.comparingLong(e -> e.getValue().get()))
-                .map(java.util.Map.Entry::getKey);
-        if (idlest.isEmpty()) {
-            log.debug("TCP connection from {} closed: {} connections already open, none idle",
-                    connection.getRemoteSocketAddress(), limits.maxTcpConnections());
-            return false;
+        // The connection waiting longest for its next query, taken from its thread only while it still waits (a query
+        // that has just arrived whole is answered, not cut off).
+        List<java.util.Map.Entry<Socket, java.util.concurrent.atomic.AtomicLong>> waiting = new ArrayList<>(openConnections.entrySet());
+        waiting.removeIf(e -> e.getValue().get() == BUSY || e.getValue().get() == EVICTED);
+        waiting.sort(java.util.Comparator.comparingLong(e -> e.getValue().get()));
+        for (java.util.Map.Entry<Socket, java.util.concurrent.atomic.AtomicLong> e : waiting) {
+            long since = e.getValue().get();
+            if (since != BUSY && since != EVICTED && e.getValue().compareAndSet(since, EVICTED)) {
+                log.debug("TCP connection from {} closed while idle to make room for {}", e.getKey().getRemoteSocketAddress(),
+                        connection.getRemoteSocketAddress());
+                release(e.getKey());
+                return connectionSlots.tryAcquire();
+            }
         }
-        log.debug("TCP connection from {} closed while idle to make room for {}", idlest.get().getRemoteSocketAddress(),
-                connection.getRemoteSocketAddress());
-        release(idlest.get());
-        return connectionSlots.tryAcquire();
+        log.debug("TCP connection from {} closed: {} connections already open, none idle",
+                connection.getRemoteSocketAddress(), limits.maxTcpConnections());
+        return false;
     }
+
+    /** A connection's wait state: reading or answering a query (not to be closed to make room). */
+    private static final long BUSY = 0;
+    /** A connection's wait state: closed to make room for another. */
+    private static final long EVICTED = Long.MIN_VALUE;
 
     /** Length-framed queries (RFC 1035 §4.2.2), answered in order, until the client closes or idles. */
     private void serve(Socket connection) {
@@ -424,10 +433,14 @@ public final class DnsServer implements AutoCloseable {
             while (!closing && waiting != null) {
                 byte[] query;
                 int length;
+                long since = System.nanoTime() | 1; // odd: never BUSY nor EVICTED
+                long was = waiting.get();
+                if (was == EVICTED || !waiting.compareAndSet(was, since)) {
+                    return; // closed to make room before this thread began
+                }
                 try {
-                    waiting.set(System.nanoTime() | 1); // never 0, which means busy
+                    // until the whole query is read, this connection may be closed to make room
                     int high = in.read(); // waiting for a query: the idle timeout
-                    waiting.set(0);
                     if (high < 0) {
                         return;
                     }
@@ -444,6 +457,9 @@ public final class DnsServer implements AutoCloseable {
                         in.readFully(query);
                     } finally {
                         lengthDue.cancel(false);
+                    }
+                    if (!waiting.compareAndSet(since, BUSY)) {
+                        return; // closed to make room just as the query came: the client asks again (RFC 7766 §6.2.3)
                     }
                 } catch (EOFException | SocketTimeoutException closedOrIdle) {
                     return;

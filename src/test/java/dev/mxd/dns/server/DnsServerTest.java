@@ -377,8 +377,9 @@ class DnsServerTest {
     }
 
     /**
-     * One client address holds at most a quarter of the TCP slots: 64 idle connections from one address shut every
-     * other client out of TCP, where the response-rate limiter sends resolvers (TC).
+     * One client network (an IPv4 /24, an IPv6 /56, as the rate limiter counts them) holds at most a quarter of the TCP
+     * slots: 64 idle connections from one address shut every other client out of TCP, where the response-rate limiter
+     * sends resolvers (TC).
      */
     @Test
     void oneClientCannotTakeEveryTcpSlot() throws Exception {
@@ -387,9 +388,9 @@ class DnsServerTest {
             List<Socket> hog = new java.util.ArrayList<>();
             try {
                 for (int i = 0; i < 8; i++) {
-                    hog.add(from("127.0.0.1", small.address()));
+                    hog.add(from("127.0.0." + (1 + i % 4), small.address())); // four addresses of one /24: one network
                 }
-                try (Socket other = from("127.0.0.2", small.address())) {
+                try (Socket other = from("127.0.9.2", small.address())) {
                     assertThat(exchange(other, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
                 }
                 int open = 0;
@@ -401,7 +402,7 @@ class DnsServerTest {
                         // refused: over its address's share
                     }
                 }
-                assertThat(open).as("the hog's connections still served").isEqualTo(2);
+                assertThat(open).as("the network's connections still served").isEqualTo(2);
             } finally {
                 for (Socket s : hog) {
                     s.close();
@@ -418,18 +419,43 @@ class DnsServerTest {
             List<Socket> idle = new java.util.ArrayList<>();
             try {
                 for (int i = 1; i <= 4; i++) {
-                    Socket s = from("127.0.0." + i, small.address());
+                    Socket s = from("127.0." + i + ".1", small.address());
                     assertThat(exchange(s, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
                     idle.add(s);
                     Thread.sleep(20);
                 }
-                try (Socket late = from("127.0.0.5", small.address())) {
+                try (Socket late = from("127.0.5.1", small.address())) {
                     assertThat(exchange(late, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
                 }
                 assertThat(readToEnd(idle.get(0).getInputStream())).as("the longest idle closed").isEqualTo(-1);
                 assertThat(exchange(idle.get(3), query("srv.test.", Type.NS)).getRcode()).as("the others kept").isEqualTo(Rcode.NOERROR);
             } finally {
                 for (Socket s : idle) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    /** Connections that sent the first octet of a query and stalled (slowloris) are no busier than idle ones: a newcomer gets in. */
+    @Test
+    void halfSentQueriesDoNotHoldEverySlot() throws Exception {
+        Zones zones = new Zones(List.of(ServedZoneTest.srv()));
+        try (DnsServer small = DnsServer.start(zones, new InetSocketAddress("127.0.0.1", 0), new DnsServer.Limits(4096, 4, Duration.ofSeconds(10)))) {
+            List<Socket> stalled = new java.util.ArrayList<>();
+            try {
+                for (int i = 1; i <= 4; i++) {
+                    Socket s = from("127.0." + i + ".1", small.address());
+                    s.getOutputStream().write(0); // the first octet of a length prefix, and no more
+                    s.getOutputStream().flush();
+                    stalled.add(s);
+                }
+                Thread.sleep(100);
+                try (Socket late = from("127.0.5.1", small.address())) {
+                    assertThat(exchange(late, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
+                }
+            } finally {
+                for (Socket s : stalled) {
                     s.close();
                 }
             }
