@@ -240,7 +240,8 @@ public final class ServedZone {
      * cut short) loaded, and a reload took it. Quoted strings and comments are skipped; a backslash escapes the next character.
      */
     static OptionalInt unclosedParenthesis(List<String> lines) {
-        int openedAt = 0;
+        int openedAt = 0; // the line of the outermost "(" still open
+        int depth = 0; // nested, as the parser counts them
         boolean quoted = false;
         for (int number = 1; number <= lines.size(); number++) {
             String line = lines.get(number - 1);
@@ -254,9 +255,11 @@ public final class ServedZone {
                     continue;
                 } else if (c == ';') {
                     break;
-                } else if (c == '(' && openedAt == 0) {
-                    openedAt = number;
-                } else if (c == ')') {
+                } else if (c == '(') {
+                    if (depth++ == 0) {
+                        openedAt = number;
+                    }
+                } else if (c == ')' && depth > 0 && --depth == 0) {
                     openedAt = 0;
                 }
             }

@@ -82,6 +82,9 @@ class ServedZoneTest {
             assertThat(e.line()).isEqualTo(OptionalInt.of(7));
             assertThat(e.reason()).contains("never closed");
         });
+        Files.writeString(cut, head + "x TXT ( ( \"a\" )\n  \"b\"\n");
+        assertThatThrownBy(() -> ServedZone.load(cut)).as("nested, the outer one never closed")
+                .isInstanceOfSatisfying(ZoneFileException.class, e -> assertThat(e.line()).isEqualTo(OptionalInt.of(7)));
         Path fine = tmp.resolve("fine.zone");
         Files.writeString(fine, head + "y TXT \"a ( b\" ; and ( in a comment\nz TXT a\\(b\n");
         assertThat(ServedZone.load(fine).origin()).isEqualTo(name("cut.test."));
