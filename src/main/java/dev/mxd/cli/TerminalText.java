@@ -48,15 +48,19 @@ final class TerminalText {
         }, true);
     }
 
-    private static boolean escaped(int c) {
-        return (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7F && c <= 0x9F) || bidi(c);
-    }
-
     /**
-     * The Unicode bidirectional controls (Unicode Standard Annex #9): a sender's address or subject holding
-     * U+202E shows the rest reversed ("gnp.exe" for "exe.png"), as in the Trojan Source attacks (CVE-2021-42574).
+     * Control characters but newline and tab, and the invisible ones the log escapes too: format characters (the
+     * bidirectional controls among them: U+202E shows the rest of a line reversed, "gnp.exe" for "exe.png", as in the
+     * Trojan Source attacks, CVE-2021-42574; zero-width spaces), line and paragraph separators. Surrogates pass: this
+     * sees one UTF-16 unit at a time, and a character outside the BMP (an emoji in a subject) is two of them.
      */
-    private static boolean bidi(int c) {
-        return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+    private static boolean escaped(int c) {
+        if (c == '\n' || c == '\t') {
+            return false;
+        }
+        return switch (Character.getType(c)) {
+            case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> true;
+            default -> false;
+        };
     }
 }

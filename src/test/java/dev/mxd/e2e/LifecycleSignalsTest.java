@@ -178,6 +178,7 @@ class LifecycleSignalsTest {
         try {
             assertThat(Await.within(WAIT, () -> read(out).contains("mxd serving") || !p.isAlive())).as(read(out)).isTrue();
             assertThat(read(out)).contains("SIGHUP was ignored when mxd started").contains("kill -HUP does not reload");
+            assertThat(read(out).split("SIGHUP was ignored", -1)).as("said once").hasSize(2);
             signal(p.pid(), "TERM");
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).isZero();
