@@ -143,20 +143,7 @@ class DiskFullTest {
         java.util.concurrent.atomic.AtomicInteger carolTaken = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger bobTaken = new java.util.concurrent.atomic.AtomicInteger();
         onTmpfs("4m", (dir, data) -> {
-            try (dev.mxd.testing.FakeSmtpServer next = dev.mxd.testing.FakeSmtpServer.start("220 primary.test ESMTP", List.of("PIPELINING"),
-                    c -> {
-                        if (c.startsWith("RCPT TO:<bob")) {
-                            bobTaken.incrementAndGet();
-                        } else if (c.startsWith("RCPT TO:<carol")) {
-                            if (!carolBack.get()) {
-                                return "451 4.2.0 carol later";
-                            }
-                            carolTaken.incrementAndGet();
-                        } else if (c.startsWith("RCPT TO:<dave") && !daveBack.get()) {
-                            return "451 4.2.0 dave later";
-                        }
-                        return null;
-                    });
+            try (dev.mxd.testing.FakeSmtpServer next = nextHop(bobTaken, carolBack, carolTaken, daveBack);
                  TestMx mx = TestMx.startIn(dir, "delivery:\n  routes:\n    far.test: \"[127.0.0.1]:" + next.address().getPort() + "\"\n"
                          + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 1s, max: 1s}\n  scan-interval: 200ms\n")) {
                 sendToBobCarolDave(mx, 5);
@@ -194,18 +181,7 @@ class DiskFullTest {
         java.util.concurrent.atomic.AtomicBoolean daveBack = new java.util.concurrent.atomic.AtomicBoolean();
         java.util.concurrent.atomic.AtomicInteger carolTaken = new java.util.concurrent.atomic.AtomicInteger();
         onTmpfs("4m", (dir, data) -> {
-            try (dev.mxd.testing.FakeSmtpServer next = dev.mxd.testing.FakeSmtpServer.start("220 primary.test ESMTP", List.of("PIPELINING"),
-                    c -> {
-                        if (c.startsWith("RCPT TO:<carol")) {
-                            if (!carolBack.get()) {
-                                return "451 4.2.0 carol later";
-                            }
-                            carolTaken.incrementAndGet();
-                        } else if (c.startsWith("RCPT TO:<dave") && !daveBack.get()) {
-                            return "451 4.2.0 dave later";
-                        }
-                        return null;
-                    })) {
+            try (dev.mxd.testing.FakeSmtpServer next = nextHop(new java.util.concurrent.atomic.AtomicInteger(), carolBack, carolTaken, daveBack)) {
                 String config = "delivery:\n  routes:\n    far.test: \"[127.0.0.1]:" + next.address().getPort() + "\"\n"
                         + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 1s, max: 1s}\n  scan-interval: 200ms\n";
                 List<String> ids;
@@ -235,6 +211,25 @@ class DiskFullTest {
                 assertThat(next.commands("RCPT").stream().filter(c -> c.startsWith("RCPT TO:<dave")).count()).as("dave tried before and after").isGreaterThan(3L);
                 assertThat(carolTaken.get()).as("carol taken once a message, not again after the restart").isEqualTo(3);
             }
+        });
+    }
+
+    /** The next hop of far.test: takes bob (counted), defers carol and dave until each is back (carol counted then). */
+    private static dev.mxd.testing.FakeSmtpServer nextHop(java.util.concurrent.atomic.AtomicInteger bobTaken,
+            java.util.concurrent.atomic.AtomicBoolean carolBack, java.util.concurrent.atomic.AtomicInteger carolTaken,
+            java.util.concurrent.atomic.AtomicBoolean daveBack) throws IOException {
+        return dev.mxd.testing.FakeSmtpServer.start("220 primary.test ESMTP", List.of("PIPELINING"), c -> {
+            if (c.startsWith("RCPT TO:<bob")) {
+                bobTaken.incrementAndGet();
+            } else if (c.startsWith("RCPT TO:<carol")) {
+                if (!carolBack.get()) {
+                    return "451 4.2.0 carol later";
+                }
+                carolTaken.incrementAndGet();
+            } else if (c.startsWith("RCPT TO:<dave") && !daveBack.get()) {
+                return "451 4.2.0 dave later";
+            }
+            return null;
         });
     }
 

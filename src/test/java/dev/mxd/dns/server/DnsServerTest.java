@@ -414,48 +414,52 @@ class DnsServerTest {
     /** Every slot taken by connections waiting for their next query: a newcomer takes the place of the one idle longest. */
     @Test
     void aNewcomerTakesTheSlotOfTheConnectionIdleLongest() throws Exception {
-        Zones zones = new Zones(List.of(ServedZoneTest.srv()));
-        try (DnsServer small = DnsServer.start(zones, new InetSocketAddress("127.0.0.1", 0), new DnsServer.Limits(4096, 4, Duration.ofSeconds(10)))) {
-            List<Socket> idle = new java.util.ArrayList<>();
-            try {
-                for (int i = 1; i <= 4; i++) {
-                    Socket s = from("127.0." + i + ".1", small.address());
-                    assertThat(exchange(s, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
-                    idle.add(s);
-                    Thread.sleep(20);
-                }
-                try (Socket late = from("127.0.5.1", small.address())) {
-                    assertThat(exchange(late, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
-                }
-                assertThat(readToEnd(idle.get(0).getInputStream())).as("the longest idle closed").isEqualTo(-1);
-                assertThat(exchange(idle.get(3), query("srv.test.", Type.NS)).getRcode()).as("the others kept").isEqualTo(Rcode.NOERROR);
-            } finally {
-                for (Socket s : idle) {
-                    s.close();
-                }
+        withEverySlotTaken(s -> assertThat(exchange(s, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR), (server, idle) -> {
+            try (Socket late = from("127.0.5.1", server.address())) {
+                assertThat(exchange(late, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
             }
-        }
+            assertThat(readToEnd(idle.get(0).getInputStream())).as("the longest idle closed").isEqualTo(-1);
+            assertThat(exchange(idle.get(3), query("srv.test.", Type.NS)).getRcode()).as("the others kept").isEqualTo(Rcode.NOERROR);
+        });
     }
 
     /** Connections that sent the first octet of a query and stalled (slowloris) are no busier than idle ones: a newcomer gets in. */
     @Test
     void halfSentQueriesDoNotHoldEverySlot() throws Exception {
+        withEverySlotTaken(s -> {
+            s.getOutputStream().write(0); // the first octet of a length prefix, and no more
+            s.getOutputStream().flush();
+        }, (server, stalled) -> {
+            Thread.sleep(100);
+            try (Socket late = from("127.0.5.1", server.address())) {
+                assertThat(exchange(late, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
+            }
+        });
+    }
+
+    private interface Prepare {
+        void on(Socket connection) throws Exception;
+    }
+
+    private interface WhileFull {
+        void run(DnsServer server, List<Socket> held) throws Exception;
+    }
+
+    /** A server of four TCP slots, each taken by a connection from a network of its own made ready by {@code prepare}; then {@code test}. */
+    private static void withEverySlotTaken(Prepare prepare, WhileFull test) throws Exception {
         Zones zones = new Zones(List.of(ServedZoneTest.srv()));
         try (DnsServer small = DnsServer.start(zones, new InetSocketAddress("127.0.0.1", 0), new DnsServer.Limits(4096, 4, Duration.ofSeconds(10)))) {
-            List<Socket> stalled = new java.util.ArrayList<>();
+            List<Socket> held = new java.util.ArrayList<>();
             try {
                 for (int i = 1; i <= 4; i++) {
                     Socket s = from("127.0." + i + ".1", small.address());
-                    s.getOutputStream().write(0); // the first octet of a length prefix, and no more
-                    s.getOutputStream().flush();
-                    stalled.add(s);
+                    held.add(s);
+                    prepare.on(s);
+                    Thread.sleep(20);
                 }
-                Thread.sleep(100);
-                try (Socket late = from("127.0.5.1", small.address())) {
-                    assertThat(exchange(late, query("srv.test.", Type.SOA)).getRcode()).isEqualTo(Rcode.NOERROR);
-                }
+                test.run(small, held);
             } finally {
-                for (Socket s : stalled) {
+                for (Socket s : held) {
                     s.close();
                 }
             }
