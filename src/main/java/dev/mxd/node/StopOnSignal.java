@@ -128,8 +128,8 @@ public final class StopOnSignal {
         // Once a signal (HUP is handled twice: while starting, then serving), and not INT, which a shell's background job
         // ignores as a matter of course.
         if (before == SignalHandler.SIG_IGN && !name.equals("INT") && !replaced.containsKey(sig)) {
-            // Started with the signal ignored (nohup ignores HUP; a shell's background job, INT): the JVM then leaves it
-            // ignored and takes no handler, silently. Said, so that a reload that never happens is not taken for one.
+            // Started with the signal ignored (nohup ignores HUP): the JVM then leaves it ignored and takes no handler,
+            // silently. Said, so that a reload that never happens is not taken for one.
             LOG.warn("SIG{} was ignored when mxd started (nohup, or a parent that ignores it) and stays ignored: {}; start mxd"
                     + " without it (setsid, or a service manager)", name,
                     name.equals("HUP") ? "kill -HUP does not reload the configuration" : "kill -TERM does not stop mxd");

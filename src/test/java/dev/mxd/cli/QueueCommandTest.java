@@ -86,7 +86,7 @@ class QueueCommandTest {
         mx.awaitDeferred(id);
         assertThat(run("queue", "hold", id, "--config", config).status()).isZero();
         Path envelope = mx.mx().spool().root().resolve(QueueState.HOLD.directory()).resolve(id + ".json");
-        String hostile = "450 4.2.0 \u001b]52;c;ZXZpbA==\u0007\u001b[2K\u009b1A mailbox busy \u202egnp.exe";
+        String hostile = "450 4.2.0 \u001b]52;c;ZXZpbA==\u0007\u001b[2K\u009b1A mailbox busy \u202egnp.exe \udb40\udc41 \ud83d\ude00";
         com.fasterxml.jackson.databind.node.ObjectNode e = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper()
                 .readTree(Files.readString(envelope));
         ((com.fasterxml.jackson.databind.node.ObjectNode) e.path("recipients").get(0)).put("detail", hostile);
@@ -97,8 +97,9 @@ class QueueCommandTest {
                     : run("queue", "show", id, "--config", config);
             assertThat(shown.status()).as(shown.err()).isZero();
             // a bidirectional override (U+202E) would show the rest of the line reversed: escaped too
-            assertThat(shown.out()).as(command).doesNotContain("\u001b", "\u0007", "\u009b", "\u202e")
-                    .contains("450 4.2.0 \\u001B]52;c;ZXZpbA==\\u0007\\u001B[2K\\u009B1A mailbox busy \\u202Egnp.exe");
+            // and so would an invisible tag character (U+E0041, two UTF-16 units); an emoji is shown as it is
+            assertThat(shown.out()).as(command).doesNotContain("\u001b", "\u0007", "\u009b", "\u202e", "\udb40\udc41")
+                    .contains("450 4.2.0 \\u001B]52;c;ZXZpbA==\\u0007\\u001B[2K\\u009B1A mailbox busy \\u202Egnp.exe \\uDB40\\uDC41 \ud83d\ude00");
         }
         JsonNode json = new ObjectMapper().readTree(run("queue", "show", id, "--json", "--config", config).out());
         assertThat(json.path("recipients").get(0).path("last_reply").asText()).isEqualTo(hostile);

@@ -50,7 +50,8 @@ public final class DnsServer implements AutoCloseable {
      * Bounds that keep one client from exhausting the server.
      *
      * @param maxRequestBytes   the largest query accepted (UDP buffer; a longer TCP frame closes the connection)
-     * @param maxTcpConnections TCP connections served at once; a quarter of them (at least one) from one client address;
+     * @param maxTcpConnections TCP connections served at once; a quarter of them (at least one) from one client network
+     *                          (an IPv4 /24, an IPv6 /56);
      *                          when all are taken, a newcomer takes the place of the connection waiting longest for its
      *                          next query (RFC 7766 §6.2.3 lets a server close idle connections), else it is closed
      * @param tcpIdleTimeout    a TCP connection silent this long is closed (RFC 7766 §6.2.3)
@@ -368,7 +369,15 @@ public final class DnsServer implements AutoCloseable {
                 }
                 continue;
             }
-            if (!admit(connection)) {
+            boolean admitted;
+            try {
+                admitted = admit(connection);
+            } catch (RuntimeException bug) {
+                // a fault of ours must not end the only thread that accepts TCP: this connection is closed, the next served
+                log.error("TCP connection from {}: {}", connection.getRemoteSocketAddress(), bug.toString(), bug);
+                admitted = false;
+            }
+            if (!admitted) {
                 closeQuietly(connection);
                 continue;
             }
@@ -382,7 +391,7 @@ public final class DnsServer implements AutoCloseable {
     }
 
     /**
-     * Takes a slot for a new connection: none when its client address already holds a quarter of them (one client
+     * Takes a slot for a new connection: none when its client network already holds a quarter of them (one client
      * cannot shut the others out of TCP, where the rate limiter sends them); when every slot is taken, the one of the
      * connection that has waited longest for its next query, which is closed.
      */
@@ -400,17 +409,27 @@ public final class DnsServer implements AutoCloseable {
         }
         // The connection waiting longest for its next query, taken from its thread only while it still waits (a query
         // that has just arrived whole is answered, not cut off).
-        List<java.util.Map.Entry<Socket, java.util.concurrent.atomic.AtomicLong>> waiting = new ArrayList<>(openConnections.entrySet());
-        waiting.removeIf(e -> e.getValue().get() == BUSY || e.getValue().get() == EVICTED);
-        waiting.sort(java.util.Comparator.comparingLong(e -> e.getValue().get()));
-        for (java.util.Map.Entry<Socket, java.util.concurrent.atomic.AtomicLong> e : waiting) {
-            long since = e.getValue().get();
-            if (since != BUSY && since != EVICTED && e.getValue().compareAndSet(since, EVICTED)) {
-                log.debug("TCP connection from {} closed while idle to make room for {}", e.getKey().getRemoteSocketAddress(),
+        // Each state read once, then sorted by that copy: the serving threads change the live ones meanwhile (a sort by
+        // live values could break its comparator's contract and throw).
+        record Waiting(Socket socket, java.util.concurrent.atomic.AtomicLong state, long since) {}
+        List<Waiting> waiting = new ArrayList<>();
+        openConnections.forEach((socket, state) -> {
+            long since = state.get();
+            if (since != BUSY && since != EVICTED) {
+                waiting.add(new Waiting(socket, state, since));
+            }
+        });
+        waiting.sort(java.util.Comparator.comparingLong(Waiting::since));
+        for (Waiting w : waiting) {
+            if (w.state().compareAndSet(w.since(), EVICTED)) {
+                log.debug("TCP connection from {} closed while idle to make room for {}", w.socket().getRemoteSocketAddress(),
                         connection.getRemoteSocketAddress());
-                release(e.getKey());
+                release(w.socket());
                 return connectionSlots.tryAcquire();
             }
+        }
+        if (connectionSlots.tryAcquire()) {
+            return true; // one closed by itself meanwhile
         }
         log.debug("TCP connection from {} closed: {} connections already open, none idle",
                 connection.getRemoteSocketAddress(), limits.maxTcpConnections());

@@ -35,14 +35,17 @@ final class LastReply {
         send(ctx, reply, () -> { });
     }
 
-    /** As {@link #send(ChannelHandlerContext, SmtpReply)}, running {@code written} once the reply is written to the socket. */
-    static void send(ChannelHandlerContext ctx, SmtpReply reply, Runnable written) {
+    /**
+     * As {@link #send(ChannelHandlerContext, SmtpReply)}, running {@code written} once the reply is written to the socket.
+     * Returns the write's future: done at once when the socket took the reply whole.
+     */
+    static io.netty.channel.ChannelFuture send(ChannelHandlerContext ctx, SmtpReply reply, Runnable written) {
         Channel ch = ctx.channel();
         ScheduledFuture<?> late = ctx.executor().schedule(() -> {
             ch.close();
         }, deadline.toMillis(), TimeUnit.MILLISECONDS);
         ch.closeFuture().addListener(closed -> late.cancel(false));
-        ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(done -> {
+        return ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(done -> {
             if (done.isSuccess()) {
                 written.run();
             }

@@ -522,11 +522,18 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             // its replies thus holds its slot until the reply is out or the socket closed.
             ChannelHandler limiting = ctx.pipeline().get(SmtpServer.LIMITER);
             if (limiting instanceof ConnectionLimiter limiter) {
+                ctx.flush(); // replies written before this one go first: what stays pending is what the socket did not take
                 io.netty.channel.ChannelOutboundBuffer pending = ctx.channel().unsafe().outboundBuffer();
-                if (pending != null && pending.totalPendingWriteBytes() == 0 && ctx.channel().isWritable()) {
+                boolean early = pending != null && pending.totalPendingWriteBytes() == 0 && ctx.channel().isWritable();
+                if (early) {
                     limiter.lastReply(ctx.channel());
                 }
-                LastReply.send(ctx, reply, () -> limiter.lastReply(ctx.channel()));
+                io.netty.channel.ChannelFuture written = LastReply.send(ctx, reply, () -> limiter.lastReply(ctx.channel()));
+                if (early && !written.isDone()) {
+                    // The socket did not take even this short reply (the client's window is shut: it does not read). No
+                    // longer counted, the session may not linger for LastReply's deadline: closed now.
+                    ctx.channel().close();
+                }
             } else {
                 LastReply.send(ctx, reply);
             }
