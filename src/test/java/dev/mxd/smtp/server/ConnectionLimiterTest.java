@@ -58,15 +58,8 @@ class ConnectionLimiterTest {
         refused.deliverWrites();
         assertThat(refused.written()).as("the limit holds while the first session is on").startsWith("421 4.7.0");
 
-        first.writeInbound(io.netty.buffer.Unpooled.copiedBuffer("QUIT\r\n", java.nio.charset.StandardCharsets.US_ASCII));
-        first.runPendingTasks();
-        // The network has not taken the 221 (the writes are held here, as a client that does not read holds them): the
-        // session is not left open uncounted; it counts until the reply is out, or it is closed at once.
-        assertThat(!first.isActive() || limiter.open() == 1).as("no session open and uncounted").isTrue();
-        first.deliverWrites();
-        assertThat(first.written()).startsWith("221 ");
+        quitWhileTheNetworkHoldsTheReply(first, limiter, "QUIT\r\n");
         assertThat(first.isActive()).isFalse();
-        assertThat(limiter.open()).isZero();
         EmbeddedClient next = EmbeddedClient.limitedBy(limiter, session());
         next.runPendingTasks();
         next.deliverWrites();
@@ -74,11 +67,19 @@ class ConnectionLimiterTest {
         assertThat(limiter.open()).isEqualTo(1);
 
         // The same with replies pipelined ahead of the 221
-        next.writeInbound(io.netty.buffer.Unpooled.copiedBuffer("NOOP\r\nQUIT\r\n", java.nio.charset.StandardCharsets.US_ASCII));
-        next.runPendingTasks();
-        assertThat(!next.isActive() || limiter.open() == 1).as("no session open and uncounted").isTrue();
-        next.deliverWrites();
-        assertThat(next.written()).contains("221 ");
+        quitWhileTheNetworkHoldsTheReply(next, limiter, "NOOP\r\nQUIT\r\n");
+    }
+
+    /**
+     * {@code input} ends with QUIT; the network has not taken the 221 yet (the writes are held, as a client that does not
+     * read holds them): the session is not left open uncounted, it counts until the reply is out or it is closed at once.
+     */
+    private static void quitWhileTheNetworkHoldsTheReply(EmbeddedClient ch, ConnectionLimiter limiter, String input) {
+        ch.writeInbound(io.netty.buffer.Unpooled.copiedBuffer(input, java.nio.charset.StandardCharsets.US_ASCII));
+        ch.runPendingTasks();
+        assertThat(!ch.isActive() || limiter.open() == 1).as("no session open and uncounted").isTrue();
+        ch.deliverWrites();
+        assertThat(ch.written()).contains("221 ");
         assertThat(limiter.open()).isZero();
     }
 
