@@ -110,7 +110,7 @@ public final class DnsServer implements AutoCloseable {
     // TCP connections: a slot each, the threads serving them, the sockets to close on stop
     private final Semaphore connectionSlots;
     private final ExecutorService connectionThreads;
-    /** Open TCP connections, each with when it began waiting for its next query (0 while a query is read or answered). */
+    /** Open TCP connections, each with when it began waiting for its next query (BUSY while one is answered, EVICTED once closed to make room). */
     private final java.util.Map<Socket, java.util.concurrent.atomic.AtomicLong> openConnections = new ConcurrentHashMap<>();
 
     // lifecycle

@@ -519,7 +519,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             // The session stops counting against the connection limits with its last reply: at once when nothing of the
             // client's is waiting to be written ahead of it (the reply goes straight to the socket, and the client may
             // read it and connect again before a listener runs), else once it is written. A client that does not read
-            // its replies thus holds its slot until the reply is out or the socket closed.
+            // its replies thus holds its slot until the reply is out or the socket closed (below: at once when released
+            // early and the socket does not take the reply).
             ChannelHandler limiting = ctx.pipeline().get(SmtpServer.LIMITER);
             if (limiting instanceof ConnectionLimiter limiter) {
                 ctx.flush(); // replies written before this one go first: what stays pending is what the socket did not take
