@@ -94,8 +94,7 @@ public final class DomainPolicy implements RecipientPolicy {
             }
             if (verdict instanceof RecipientVerifier.Verdict.Undeliverable u) {
                 return new RcptDecision.Refuse(SmtpReply.of(550, u.status(), "<" + recipient + ">: recipient address rejected: "
-                        + "undeliverable address: " + printable(u.reason().length() > QUOTED ? u.reason().substring(0, QUOTED) + "..."
-                        : u.reason())));
+                        + "undeliverable address: " + quoted(u.reason())));
             }
             return new RcptDecision.Refuse(cannotVerify(recipient, ((RecipientVerifier.Verdict.Unknown) verdict).reason()));
         });
@@ -105,18 +104,18 @@ public final class DomainPolicy implements RecipientPolicy {
     private static final int QUOTED = 120;
 
     static SmtpReply refusedByPrimary(Mailbox recipient, SmtpReply primary) {
-        String said = primary.summary();
-        if (said.length() > QUOTED) {
-            said = said.substring(0, QUOTED) + "...";
-        }
         return SmtpReply.of(550, EnhancedStatus.BAD_MAILBOX, "<" + recipient + ">: recipient address rejected: "
-                + "undeliverable address: the primary MX said: " + printable(said));
+                + "undeliverable address: the primary MX said: " + quoted(primary.summary()));
     }
 
     static SmtpReply cannotVerify(Mailbox recipient, String reason) {
-        String why = reason.length() > QUOTED ? reason.substring(0, QUOTED) + "..." : reason;
         return SmtpReply.of(450, EnhancedStatus.MAILBOX_UNVERIFIED, "<" + recipient + ">: recipient address rejected: cannot verify now: "
-                + printable(why));
+                + quoted(reason));
+    }
+
+    /** {@code text} as a reply line may quote it: its first {@value #QUOTED} characters, printable ASCII. */
+    private static String quoted(String text) {
+        return printable(text.length() > QUOTED ? text.substring(0, QUOTED) + "..." : text);
     }
 
     /** Another server's words go into our reply line: printable ASCII only. */

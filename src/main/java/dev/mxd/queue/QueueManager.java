@@ -1278,6 +1278,11 @@ public final class QueueManager implements AutoCloseable {
      * fails (disk full) makes the next attempt record them instead of delivering again.
      */
     private void record(Envelope next, Path text, List<RecipientStatus> toReport) throws IOException {
+        record(QueueState.ACTIVE, next, text, toReport);
+    }
+
+    /** As {@link #record(Envelope, Path, List)}, for a message that is in {@code where}. */
+    private void record(QueueState where, Envelope next, Path text, List<RecipientStatus> toReport) throws IOException {
         unrecorded.put(next.id(), new Unrecorded(next, toReport));
         if (!toReport.isEmpty()) {
             notices.send(next, text, toReport);
@@ -1286,7 +1291,7 @@ public final class QueueManager implements AutoCloseable {
         if (!next.done()) {
             // A finished message is removed next instead: rewriting its envelope first would cost two
             // fsyncs to guard the same crash window (delivered, not yet recorded: a rare duplicate).
-            spool.update(QueueState.ACTIVE, next);
+            spool.update(where, next);
         }
     }
 
@@ -1486,19 +1491,13 @@ public final class QueueManager implements AutoCloseable {
                     Optional<QueueState> state = spool.state(id);
                     if (state.isPresent()) {
                         QueueState where = state.get();
-                        if (!kept.toReport().isEmpty()) {
-                            notices.send(kept.envelope(), spool.text(id), kept.toReport());
-                            unrecorded.put(id, new Unrecorded(kept.envelope(), List.of()));
-                        }
+                        Instant due = where == QueueState.DEFERRED ? spool.nextAttempt(id) : null;
+                        record(where, kept.envelope(), spool.text(id), kept.toReport());
                         if (kept.envelope().done()) {
                             spool.finish(where, id);
                             LOG.info("{}: removed", id);
-                        } else {
-                            Instant due = where == QueueState.DEFERRED ? spool.nextAttempt(id) : null;
-                            spool.update(where, kept.envelope());
-                            if (due != null) {
-                                spool.defer(id, QueueState.DEFERRED, due); // the rewrite made it due now
-                            }
+                        } else if (due != null) {
+                            spool.defer(id, QueueState.DEFERRED, due); // the rewrite made it due now
                         }
                     }
                     unrecorded.remove(id);
