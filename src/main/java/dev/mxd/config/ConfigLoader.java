@@ -103,8 +103,19 @@ public final class ConfigLoader {
      * last one, so {@code hostname:} written twice would quietly change the host's name) is an
      * error naming both lines.
      */
-    /** Top-level keys whose empty value would be taken for their default, which differs from none. */
-    private static final java.util.Set<String> NO_EMPTY_VALUE = java.util.Set.of("recipient-delimiter", "hostname", "data-dir");
+    /**
+     * Keys (dotted paths) whose empty value would be taken for their default, which differs from none, with what that
+     * default is: {@code trusted-networks:} with every entry commented out would let loopback relay, where {@code []}
+     * lets nobody.
+     */
+    private static final Map<String, String> NO_EMPTY_VALUE = Map.of(
+            "recipient-delimiter", "",
+            "hostname", "localhost",
+            "data-dir", "./mxd-data, a new empty spool",
+            "trusted-networks", "127.0.0.0/8 and ::1 may relay; [] is nobody",
+            "admin-token-file", "<data-dir>/admin.token",
+            "listen.smtp", "127.0.0.1:2525",
+            "log.file", "the log on standard output");
 
     /** Top-level sections whose absence turns a protection off: written with nothing under them, they are refused. */
     private static final Map<String, String> NO_EMPTY_SECTION = Map.of("tls", "STARTTLS", "filters", "virus and spam filtering");
@@ -143,8 +154,7 @@ public final class ConfigLoader {
                         || t == JsonToken.VALUE_STRING && p.getText().isEmpty() && (!delimiter || !quotedEmpty(yaml, valueLine)))) {
                     throw new ConfigException(file, valueLine, valueNeeded + ": no value (in YAML an empty value, ~ and an unquoted #"
                             + " are none, which would quietly mean the default" + (delimiter ? "); write it in quotes, such as \"+\", or \"\""
-                            + " for none" : ": " + ("hostname".equals(valueNeeded) ? "localhost" : "./mxd-data, a new empty spool")
-                            + "); write one, or remove the line for the default"), null);
+                            + " for none" : ": " + NO_EMPTY_VALUE.get(valueNeeded) + "); write one, or remove the line for the default"), null);
                 }
                 if (sectionNeeded != null && (t == JsonToken.VALUE_NULL || t == JsonToken.VALUE_STRING && p.getText().isEmpty())) {
                     throw new ConfigException(file, valueLine, sectionNeeded + ": an empty section (its keys commented out?) would"
@@ -160,8 +170,9 @@ public final class ConfigLoader {
                     case FIELD_NAME -> {
                         @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
                         int line = p.getTokenLocation().getLineNr();
-                        if (open.size() == 1 && NO_EMPTY_VALUE.contains(p.currentName())) {
-                            valueNeeded = p.currentName();
+                        String dotted = String.join(".", contextPath(p.getParsingContext()));
+                        if (NO_EMPTY_VALUE.containsKey(dotted)) {
+                            valueNeeded = dotted;
                             valueLine = line;
                         }
                         if (open.size() == 1 && NO_EMPTY_SECTION.containsKey(p.currentName())) {

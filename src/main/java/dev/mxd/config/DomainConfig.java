@@ -148,6 +148,9 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
     }
 
     private static String lower(String s) {
+        if (s == null) { // "- " with nothing after it, or null: YAML's empty entry of a list
+            throw new IllegalArgumentException("an empty entry in mailboxes:, aliases: or catch-all:; write a mailbox name or remove it");
+        }
         return s.strip().toLowerCase(Locale.ROOT);
     }
 

@@ -186,12 +186,20 @@ class ConfigLoaderTest {
 
     /** What an operator meets when a value is wrong in a way that used to pass the check and fail later, or never. */
     @Test
-    void namesListenersAliasesAndTimeoutsThatCannotWorkAreRefusedAtTheirLine() {
+    void namesListenersAliasesAndTimeoutsThatCannotWorkAreRefusedAtTheirLine() throws Exception {
         // an empty hostname or data-dir quietly meant localhost, or a new empty spool beside the one in use
         ConfigException host = error("hostname:\ndomains:\n  a.test:\n    role: local\n    mailboxes: [x]\n");
         assertThat(host.line()).isEqualTo(1);
         assertThat(host.getMessage()).contains("hostname: no value").contains("localhost");
         assertThat(error("hostname: mx.test\ndata-dir: \"\"\n").getMessage()).contains("data-dir: no value");
+        // every entry commented out let loopback relay ([] lets nobody); an empty log file logged to stdout, past fail2ban
+        ConfigException trusted = error("hostname: mx.test\ntrusted-networks:\n#  - 10.0.0.0/8\n");
+        assertThat(trusted.line()).isEqualTo(2);
+        assertThat(trusted.getMessage()).contains("trusted-networks: no value").contains("[] is nobody");
+        assertThat(error("hostname: mx.test\nlog:\n  file: \"\"\n").getMessage()).contains("log.file: no value");
+        assertThat(error("hostname: mx.test\nlisten:\n  smtp:\n").getMessage()).contains("listen.smtp: no value");
+        assertThat(error("hostname: mx.test\nadmin-token-file: ''\n").getMessage()).contains("admin-token-file: no value");
+        assertThat(ConfigLoader.parse("hostname: mx.test\ntrusted-networks: []\n", FILE).trustedNetworks()).isEmpty();
         // not a host name: the start failed with an exception (exit 1), or a domain never matched
         assertThat(error("hostname: \"mx 1.example.org\"\n").getMessage()).contains("hostname").contains("not a host or domain name");
         assertThat(error("hostname: mx.test\ndomains:\n  \"*.example.org\":\n    role: backup\n").getMessage())
@@ -205,6 +213,11 @@ class ConfigLoaderTest {
         // names are compared without case: the later alias replaced the earlier in silence
         assertThat(error("domains:\n  a.test:\n    role: local\n    mailboxes: [alice, bob]\n    aliases: {Team: [alice], team: [bob]}\n")
                 .getMessage()).contains("alias 'team' is alias 'Team' again");
+        // an empty list entry was a NullPointerException's text
+        assertThat(error("domains:\n  a.test:\n    role: local\n    mailboxes: [alice]\n    aliases: {info: [alice, null]}\n")
+                .getMessage()).contains("an empty entry in mailboxes:");
+        assertThat(error("domains:\n  a.test:\n    role: local\n    mailboxes:\n      - alice\n      -\n").getMessage())
+                .contains("an empty entry in mailboxes:");
         // timeouts name themselves, and have bounds (25 days overflowed int milliseconds; 5m of greet-pause loses senders)
         assertThat(error("timeouts:\n  data: 0s\n").getMessage()).contains("timeouts.data");
         assertThat(error("timeouts:\n  greet-pause: 5m\n").getMessage()).contains("timeouts.greet-pause is at most 1m");
