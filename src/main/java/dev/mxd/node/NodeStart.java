@@ -61,6 +61,43 @@ public sealed interface NodeStart {
             }
         }
         config.log().file().ifPresent(f -> unwritable(f.toAbsolutePath()).ifPresent(why -> problems.add("log.file: " + why)));
+        problems.addAll(unusableFiles(config));
+        return problems;
+    }
+
+    /**
+     * What a start would read and refuse in the files the configuration names beyond TLS's own: the CA file
+     * delivery trusts, and an admin token file that is there. Said before anything starts, so that such a file is
+     * a setting (exit 78) and not a failure a restart might mend (75, which systemd restarts every few seconds).
+     */
+    private static java.util.List<String> unusableFiles(MxdConfig config) {
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        java.util.Optional<java.nio.file.Path> ca = config.delivery().tls().caFile();
+        if (ca.isPresent()) {
+            try {
+                dev.mxd.tls.WebPki.of(ca);
+            } catch (IOException e) {
+                problems.add("delivery.tls.ca-file: " + e.getMessage());
+            }
+        }
+        if (config.adminListener().isPresent()) {
+            java.nio.file.Path token = config.adminToken().toAbsolutePath();
+            if (java.nio.file.Files.isDirectory(token)) {
+                problems.add("admin-token-file: " + token + " is a directory; name a file (mxd writes it when it is not there)");
+            } else if (java.nio.file.Files.isRegularFile(token) && java.nio.file.Files.isReadable(token)) {
+                try {
+                    if (java.nio.file.Files.size(token) > 0) { // an empty one is written anew at start
+                        dev.mxd.ops.AdminToken.read(token);
+                    }
+                } catch (IOException e) {
+                    problems.add("admin-token-file: " + e.getMessage());
+                }
+            } else if (!java.nio.file.Files.exists(token) && !config.adminListener().get().address().isLoopbackAddress()) {
+                problems.add("admin-token-file: " + token + " does not exist; listen.admin " + config.adminListener().get()
+                        + " is not loopback, so the token must be one you made (one line of printable ASCII, mode 600;"
+                        + " head -c 32 /dev/urandom | base64 > FILE), not one mxd makes up");
+            }
+        }
         return problems;
     }
 
@@ -96,6 +133,10 @@ public sealed interface NodeStart {
 
     /** Starts a node on {@code config} ({@link ReceivingMx#start}) and says how that went. */
     static NodeStart attempt(MxdConfig config) {
+        java.util.List<String> unusable = unusableFiles(config);
+        if (!unusable.isEmpty()) {
+            return new UnusableSetting(String.join("; ", unusable));
+        }
         try {
             return new Running(ReceivingMx.start(config));
         } catch (ServerCertificate.UnusableException e) {

@@ -101,4 +101,40 @@ class ServeCommandTest {
             assertThat(dev.mxd.testing.Chattr.change("-i", java.util.List.of(spool))).isTrue();
         }
     }
+    /**
+     * A CA file without a certificate and an admin token file that cannot be one are settings, refused by
+     * --check and at start with 78 (the start said 75, so systemd restarted it every 5 s); nothing is made.
+     */
+    @Test
+    void aCaFileOrAdminTokenAStartCannotUseIsRefusedByCheckAndStartWith78(@TempDir Path dir) throws Exception {
+        int port = FreePort.tcpOn("127.0.0.1");
+        int admin = FreePort.tcpOn("127.0.0.1");
+        String base = "hostname: mx.test\nlisten:\n  smtp: [\"127.0.0.1:" + port + "\"]\n  admin: \"127.0.0.1:" + admin + "\"\n"
+                + "data-dir: " + dir.resolve("data") + "\n";
+        Path emptyCa = Files.writeString(dir.resolve("empty-ca.pem"), "");
+        Path tokenDir = Files.createDirectory(dir.resolve("token.d"));
+        Path twoWords = Files.writeString(dir.resolve("two.token"), "two words\n");
+        java.util.Map<String, String> cases = java.util.Map.of(
+                "delivery:\n  tls:\n    ca-file: " + emptyCa + "\n", "delivery.tls.ca-file: " + emptyCa + " holds no PEM certificate",
+                "admin-token-file: " + tokenDir + "\n", "admin-token-file: " + tokenDir + " is a directory",
+                "admin-token-file: " + twoWords + "\n", "admin-token-file: " + twoWords + ": the admin token must be one line");
+        for (var c : cases.entrySet()) {
+            Path f = Files.writeString(dir.resolve("mxd.yaml"), base + c.getKey());
+            for (boolean check : new boolean[] {true, false}) {
+                String[] r = check ? run("serve", "--config", f.toString(), "--check") : run("serve", "--config", f.toString());
+                assertThat(r[0]).as("%s%s", check ? "--check " : "", c.getKey()).isEqualTo("78");
+                assertThat(r[1]).contains("invalid configuration: " + c.getValue());
+            }
+            assertThat(dir.resolve("data/spool")).as("nothing started").doesNotExist();
+        }
+
+        // a listener off loopback takes a token the operator made, not one mxd makes up
+        Path absent = dir.resolve("absent.token");
+        Path open = Files.writeString(dir.resolve("open.yaml"), base.replace("admin: \"127.0.0.1:", "admin: \"0.0.0.0:")
+                + "admin-token-file: " + absent + "\n");
+        String[] r = run("serve", "--config", open.toString(), "--check");
+        assertThat(r[0]).isEqualTo("78");
+        assertThat(r[1]).contains("admin-token-file: " + absent + " does not exist");
+        assertThat(absent).doesNotExist();
+    }
 }
