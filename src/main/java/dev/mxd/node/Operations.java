@@ -56,9 +56,10 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             checks.put("queue", AdminServer.check(queue.running(), queue.running() ? "queue manager running" : "queue manager stopped"));
             checks.putAll(probes.checks()); // space, then each filter engine in use
             // Warnings, not failures: an expired or short-keyed certificate still encrypts for senders that do not verify.
-            var tls = AdminServer.check(true, config.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("off (no certificate configured)"));
+            SmtpServer.TlsOffer offer = server.tlsOffer(); // as the last reload left it
+            var tls = AdminServer.check(true, offer.certificate().map(c -> "STARTTLS with " + c).orElse("off (no certificate configured)"));
             var warnings = tls.putArray("warnings");
-            server.tlsWarnings().forEach(warnings::add);
+            offer.warnings().forEach(warnings::add);
             checks.put("tls", tls);
             // Informational: with dns.dnssec auto and resolvers that cannot validate, delivery still works, unauthenticated.
             var dnssec = AdminServer.check(true, dns.dnssecNote());

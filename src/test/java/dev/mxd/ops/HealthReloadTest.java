@@ -61,6 +61,27 @@ class HealthReloadTest {
         }
     }
 
+    /** checks.tls says what a reload turned on or off, as EHLO offers it, not what the start had. */
+    @Test
+    void tlsDetailFollowsAReload(@TempDir Path dir) throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        dev.mxd.testing.Certificates.selfSigned(cert, key);
+        try (TestMx mx = TestMx.startWithAdmin(dir, "", "")) {
+            AdminHttp admin = new AdminHttp(mx);
+            assertThat(awaitHealth(admin, 200).path("checks").path("tls").path("detail").asText()).startsWith("off");
+
+            String config = Files.readString(mx.configFile());
+            Files.writeString(mx.configFile(), config + "tls:\n  certificate: " + cert + "\n  private-key: " + key + "\n");
+            assertThat(mx.mx().reload(mx.configFile())).isTrue();
+            assertThat(awaitHealth(admin, 200).path("checks").path("tls").path("detail").asText()).isEqualTo("STARTTLS with " + cert);
+
+            Files.writeString(mx.configFile(), config);
+            assertThat(mx.mx().reload(mx.configFile())).isTrue();
+            assertThat(awaitHealth(admin, 200).path("checks").path("tls").path("detail").asText()).startsWith("off");
+        }
+    }
+
     private static double tempfails(AdminHttp admin) throws Exception {
         return admin.get("/metrics").body().lines().filter(l -> l.startsWith("mxd_filter_verdicts_total{verdict=\"tempfail\"}"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(-1);

@@ -54,8 +54,8 @@ public final class SmtpServer implements AutoCloseable {
     private final MxdConfig config;
     /** Replaced by {@link #replaceCertificate}; a connection keeps the one it started with. */
     private volatile Optional<SslContext> sslContext;
-    /** What is wrong with the STARTTLS certificate though it is usable (expired, short key); for /health. */
-    private volatile List<String> tlsWarnings;
+    /** The STARTTLS certificate offered to new connections, and what is wrong with it though usable; for /health. */
+    private volatile TlsOffer tlsOffer;
     private final RecipientPolicy policy;
     private final MessageStore store;
     private final ClientNameLookup names;
@@ -78,12 +78,26 @@ public final class SmtpServer implements AutoCloseable {
         return Math.max(1, Integer.getInteger("io.netty.eventLoopThreads", NettyRuntime.availableProcessors()));
     }
 
-    private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, List<String> tlsWarnings, RecipientPolicy policy,
+    /**
+     * The certificate file STARTTLS presents (empty: STARTTLS is off) and what is wrong with it though it is usable
+     * (expired, an RSA key under 2048 bits).
+     */
+    public record TlsOffer(Optional<java.nio.file.Path> certificate, List<String> warnings) {
+        public TlsOffer {
+            warnings = List.copyOf(warnings);
+        }
+
+        static TlsOffer of(Optional<Tls> tls, Optional<ServerCertificate.Loaded> loaded) {
+            return new TlsOffer(tls.map(Tls::certificate), loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()));
+        }
+    }
+
+    private SmtpServer(MxdConfig config, Optional<SslContext> sslContext, TlsOffer tlsOffer, RecipientPolicy policy,
                        MessageStore store, ClientNameLookup names) {
         this.config = config;
         this.names = names;
         this.sslContext = sslContext;
-        this.tlsWarnings = List.copyOf(tlsWarnings);
+        this.tlsOffer = tlsOffer;
         this.policy = policy;
         this.store = store;
         this.limiter = new ConnectionLimiter(config.limits(), config.timeouts().commandUnderPressure(),
@@ -115,7 +129,7 @@ public final class SmtpServer implements AutoCloseable {
             throws IOException {
         Optional<ServerCertificate.Loaded> loaded = loadCertificate(config.tls());
         SmtpServer server = new SmtpServer(config, loaded.map(ServerCertificate.Loaded::context),
-                loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()), policy, store, names);
+                TlsOffer.of(config.tls(), loaded), policy, store, names);
         try {
             server.bind();
         } catch (IOException | RuntimeException e) {
@@ -146,7 +160,7 @@ public final class SmtpServer implements AutoCloseable {
     public void replaceCertificate(Optional<Tls> tls) throws ServerCertificate.UnusableException {
         Optional<ServerCertificate.Loaded> loaded = loadCertificate(tls);
         sslContext = loaded.map(ServerCertificate.Loaded::context);
-        tlsWarnings = loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of());
+        tlsOffer = TlsOffer.of(tls, loaded);
     }
 
     /**
@@ -256,9 +270,9 @@ public final class SmtpServer implements AutoCloseable {
         return !closed.get() && !listeners.isEmpty() && listeners.stream().allMatch(Channel::isActive);
     }
 
-    /** Warnings about the STARTTLS certificate found at start (expired, RSA key under 2048 bits); empty without TLS. */
-    public List<String> tlsWarnings() {
-        return tlsWarnings;
+    /** The STARTTLS certificate offered now (the last reload's, else the start's) and its warnings. */
+    public TlsOffer tlsOffer() {
+        return tlsOffer;
     }
 
     /** Connections open now. */
