@@ -37,22 +37,27 @@ final class AdminClient {
         }
     }
 
-    /** An answer: HTTP status and body. */
-    record Response(int status, String body) {
+    /** An answer: HTTP status and body, as the octets sent (a quarantined message's text is not always UTF-8). */
+    record Response(int status, byte[] octets) {
+        /** The body as UTF-8 text (JSON, an error). */
+        String body() {
+            return new String(octets, java.nio.charset.StandardCharsets.UTF_8);
+        }
+
         JsonNode json() throws Failure {
             try {
-                return new ObjectMapper().readTree(body);
+                return new ObjectMapper().readTree(body());
             } catch (IOException e) {
-                throw new Failure("the admin API answered something that is not JSON: " + body, ExitCodes.SOFTWARE);
+                throw new Failure("the admin API answered something that is not JSON: " + body(), ExitCodes.SOFTWARE);
             }
         }
 
         /** The API's error text, for an error answer. */
         String error() {
             try {
-                return new ObjectMapper().readTree(body).path("error").asText(body);
+                return new ObjectMapper().readTree(body()).path("error").asText(body());
             } catch (IOException e) {
-                return body;
+                return body();
             }
         }
     }
@@ -120,9 +125,9 @@ final class AdminClient {
                 .header("Authorization", token.bearer())
                 .method(method, HttpRequest.BodyPublishers.noBody())
                 .build();
-        HttpResponse<String> r;
+        HttpResponse<byte[]> r;
         try {
-            r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
         } catch (ConnectException e) {
             throw unavailable();
         } catch (HttpTimeoutException e) {

@@ -9,10 +9,14 @@ final class ExitCodes {
     static final int USAGE = 64;
     /** EX_DATAERR: an input file (a zone file) is wrong. */
     static final int DATA_ERROR = 65;
+    /** EX_NOINPUT: an input (a data directory) is not there. */
+    static final int NOINPUT = 66;
     /** EX_UNAVAILABLE: a service needed (the running server's admin listener) is not there. */
     static final int UNAVAILABLE = 69;
     /** EX_SOFTWARE. */
     static final int SOFTWARE = 70;
+    /** EX_IOERR: writing the output failed (standard output closed, a full disk behind it). */
+    static final int IOERR = 74;
     /** EX_TEMPFAIL: try again later. */
     static final int TEMPORARY = 75;
     /** EX_NOPERM: not allowed (the admin token was refused or cannot be read). */

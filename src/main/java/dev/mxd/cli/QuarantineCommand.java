@@ -95,9 +95,15 @@ final class QuarantineCommand implements Runnable {
         }
 
         /** The operations on this quarantine: releases routed by --config's domains, or parked with --data-dir. */
-        QuarantineOperations operations() throws ConfigException, WrongUser {
+        QuarantineOperations operations() throws ConfigException, Refused {
             Optional<MxdConfig> c = config();
-            checkUser(c.map(MxdConfig::dataDir).orElse(where == null ? null : where.dataDir));
+            Path dataDir = c.map(MxdConfig::dataDir).orElse(where == null ? null : where.dataDir);
+            if (dataDir != null && !Files.isDirectory(dataDir)) {
+                // a mistyped --data-dir listed "quarantine is empty" (exit 0), and a release made the path, as root too
+                throw new Refused("no data directory " + dataDir + (Files.exists(dataDir) ? " (it is not a directory)" : "")
+                        + ": is this the data-dir mxd serve runs with? (it makes the directory at its first start)", ExitCodes.NOINPUT);
+            }
+            checkUser(dataDir);
             return c.isPresent() ? QuarantineOperations.beside(c.get(), Clock.systemUTC()) : QuarantineOperations.onDataDir(where.dataDir);
         }
 
@@ -107,7 +113,7 @@ final class QuarantineCommand implements Runnable {
          * neither finish nor forget a release (delivered again at every start). Refused, as Postfix's
          * postsuper works as its mail_owner.
          */
-        private static void checkUser(Path dataDir) throws WrongUser {
+        private static void checkUser(Path dataDir) throws Refused {
             String user = System.getProperty("user.name", "");
             if (dataDir == null || !user.equals("root") || !Files.isDirectory(dataDir)) {
                 return;
@@ -115,9 +121,9 @@ final class QuarantineCommand implements Runnable {
             try {
                 String owner = Files.getOwner(dataDir).getName();
                 if (!owner.equals(user)) {
-                    throw new WrongUser(dataDir + " belongs to " + owner + " and this runs as root: files made here would be"
+                    throw new Refused(dataDir + " belongs to " + owner + " and this runs as root: files made here would be"
                             + " root's, which mxd (as " + owner + ") could not finish or remove; run it as " + owner
-                            + " (sudo -u " + owner + " mxd quarantine ...)");
+                            + " (sudo -u " + owner + " mxd quarantine ...)", ExitCodes.NOPERM);
                 }
             } catch (IOException unknown) {
                 // no owner to compare: the operations say what they cannot do
@@ -133,10 +139,13 @@ final class QuarantineCommand implements Runnable {
         }
     }
 
-    /** Run by a user the data directory does not belong to (exit 77). */
-    static final class WrongUser extends Exception {
-        WrongUser(String message) {
+    /** The data directory cannot be worked on: not there (exit 66), or another user's (77). */
+    static final class Refused extends Exception {
+        final int status;
+
+        Refused(String message, int status) {
             super(message);
+            this.status = status;
         }
     }
 
@@ -194,8 +203,8 @@ final class QuarantineCommand implements Runnable {
                 q = store.operations();
             } catch (ConfigException e) {
                 return fail(spec, e.getMessage(), ExitCodes.CONFIG);
-            } catch (WrongUser e) {
-                return fail(spec, e.getMessage(), ExitCodes.NOPERM);
+            } catch (Refused e) {
+                return fail(spec, e.getMessage(), e.status);
             }
             try {
                 boolean found = act(q, out);
@@ -264,8 +273,8 @@ final class QuarantineCommand implements Runnable {
                 q = store.operations();
             } catch (ConfigException e) {
                 return fail(spec, e.getMessage(), ExitCodes.CONFIG);
-            } catch (WrongUser e) {
-                return fail(spec, e.getMessage(), ExitCodes.NOPERM);
+            } catch (Refused e) {
+                return fail(spec, e.getMessage(), e.status);
             }
             Quarantine.Page page;
             try {
@@ -317,12 +326,8 @@ final class QuarantineCommand implements Runnable {
             }
             printEntry(out, e.get().entry());
             out.println();
-            out.flush(); // the message text after it as it is, as postcat shows it
             try (InputStream in = Files.newInputStream(e.get().text())) {
-                byte[] buf = new byte[64 * 1024];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    out.write(new String(buf, 0, n, StandardCharsets.UTF_8));
-                }
+                writeText(out, in);
             }
             return true;
         }
@@ -336,8 +341,26 @@ final class QuarantineCommand implements Runnable {
             }
             printEntry(out, e);
             out.println();
-            out.write(text.body()); // the message text as it is, as postcat shows it
+            try {
+                writeText(out, new java.io.ByteArrayInputStream(text.octets()));
+            } catch (IOException failed) {
+                throw new AdminClient.Failure("cannot write the message text: " + failed.getMessage(), ExitCodes.IOERR);
+            }
             return ExitCodes.OK;
+        }
+
+        /**
+         * The message text after the metadata, octet for octet as stored, as postcat shows it ({@code show ID >
+         * copy.eml} is the message): written to standard output's bytes, not through the text writer, which would
+         * turn octets that are not UTF-8 (a Latin-1 body, a character cut at a buffer's end) into U+FFFD.
+         */
+        private static void writeText(PrintWriter out, InputStream in) throws IOException {
+            out.flush();
+            in.transferTo(System.out);
+            System.out.flush();
+            if (System.out.checkError()) {
+                throw new IOException("standard output failed");
+            }
         }
     }
 

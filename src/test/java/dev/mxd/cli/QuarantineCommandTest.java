@@ -92,13 +92,60 @@ class QuarantineCommandTest {
         assertThat(r.out()).isEqualTo("quarantine is empty" + System.lineSeparator());
     }
 
+    /** A run whose standard output's octets (where show writes the message text) are kept too. */
+    record Shown(DnsCommandTest.Run run, byte[] stdout) {}
+
+    static Shown runShow(String... args) {
+        java.io.PrintStream was = System.out;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(bytes, true));
+        try {
+            return new Shown(DnsCommandTest.run(args), bytes.toByteArray());
+        } finally {
+            System.setOut(was);
+        }
+    }
+
     @Test
     void showPrintsMetadataThenText() throws Exception {
         QuarantineEntry e = quarantined();
-        DnsCommandTest.Run r = run("quarantine", "show", "--data-dir", dataDir.toString(), e.id());
-        assertThat(r.status()).isZero();
-        assertThat(r.out()).contains("recipients: b@example.test").contains("verdict:    clamd: infected with Local.EICAR.UNOFFICIAL")
-                .endsWith("Subject: x\r\n\r\nvirus here\r\n");
+        Shown r = runShow("quarantine", "show", "--data-dir", dataDir.toString(), e.id());
+        assertThat(r.run().status()).isZero();
+        assertThat(r.run().out()).contains("recipients: b@example.test").contains("verdict:    clamd: infected with Local.EICAR.UNOFFICIAL");
+        assertThat(new String(r.stdout(), StandardCharsets.US_ASCII)).isEqualTo("Subject: x\r\n\r\nvirus here\r\n");
+    }
+
+    /**
+     * show ID > copy.eml is the message: octets that are not UTF-8 (a Latin-1 body) and a character cut at the
+     * copy buffer's 64 KB boundary come out as stored (they became U+FFFD).
+     */
+    @Test
+    void showWritesTheTextOctetForOctet() throws Exception {
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        text.writeBytes("Subject: caf\u00e9\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+        text.write(0xe9); // Latin-1
+        text.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
+        while (text.size() < 70_000) {
+            text.writeBytes("\u00e9t\u00e9 \u20ac\r\n".getBytes(StandardCharsets.UTF_8)); // multi-octet characters across 65,536
+        }
+        byte[] stored = text.toByteArray();
+        QuarantineEntry e = new Quarantine(dataDir).store(MessageSource.of(stored), ScanEnvelope.of("Q8", "a@x.test",
+                List.of("b@example.test")), "spam (spamd)", List.of(), Instant.parse("2026-11-26T05:00:00Z"));
+        Shown r = runShow("quarantine", "show", "--data-dir", dataDir.toString(), e.id());
+        assertThat(r.run().status()).isZero();
+        assertThat(r.stdout()).isEqualTo(stored);
+    }
+
+    /** A mistyped --data-dir is said (66), not listed as an empty quarantine, and nothing is made there. */
+    @Test
+    void aDataDirThatIsNotThereIsAnErrorAndMakesNothing() {
+        Path missing = dataDir.resolve("no-such-dir");
+        DnsCommandTest.Run list = run("quarantine", "list", "--data-dir", missing.toString());
+        assertThat(list.status()).isEqualTo(66);
+        assertThat(list.err()).contains("no data directory " + missing);
+        DnsCommandTest.Run release = run("quarantine", "release", "--data-dir", missing.toString(), "20261203T135210123Z-0f3a9c2e");
+        assertThat(release.status()).isEqualTo(66);
+        assertThat(missing).doesNotExist();
     }
 
     @Test
