@@ -96,17 +96,21 @@ final class ServeCommand implements Callable<Integer> {
         ReceivingMx mx = ((NodeStart.Running) start).mx();
         running.started(mx, java.util.Optional.ofNullable(config));
         out.printf("mxd serving as %s (%s)%n", c.hostname(), config == null ? "embedded default configuration" : config);
-        out.printf("  smtp:    %s%n", mx.smtpAddresses().stream().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort())
-                .collect(Collectors.joining(", ")));
+        out.printf("  smtp:    %s%n", mx.smtpAddresses().stream().map(ServeCommand::hostPort).collect(Collectors.joining(", ")));
         c.domains().forEach((name, d) -> out.printf("  domain:  %s (%s)%s%n", name, d.role().key(),
                 d.mailboxes().isEmpty() ? "" : " mailboxes " + String.join(", ", d.mailboxes().stream().sorted().toList())));
         out.printf("  spool:   %s%n", mx.spool().root().toAbsolutePath().normalize());
         out.printf("  mail:    %s%n", c.dataDir().resolve("mail").toAbsolutePath().normalize());
-        mx.adminAddress().ifPresent(a -> out.printf("  admin:   http://%s:%d/ (status page, API, /metrics; token in %s)%n",
-                a.getAddress().getHostAddress(), a.getPort(), c.adminToken().toAbsolutePath().normalize()));
+        mx.adminAddress().ifPresent(a -> out.printf("  admin:   http://%s/ (status page, API, /metrics; token in %s)%n",
+                hostPort(a), c.adminToken().toAbsolutePath().normalize()));
         out.printf("  tls:     %s%n", c.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("off (no certificate configured)"));
         out.flush();
         running.await();
         return ExitCodes.OK;
+    }
+
+    /** ADDRESS:PORT, an IPv6 address in brackets ([::1]:2525), as a URL or a configuration writes it. */
+    static String hostPort(java.net.InetSocketAddress a) {
+        return new dev.mxd.config.HostPort(a.getAddress(), a.getPort()).toString();
     }
 }

@@ -257,6 +257,13 @@ public final class AdminServer implements AutoCloseable {
     /** A domain name as flush --domain takes it: letters, digits, hyphens and dots (an A-label for IDN). */
     private static String checkedDomain(String domain) {
         String d = domain.trim();
+        if (d.chars().anyMatch(c -> c >= 0x80)) { // a U-label name (bücher.example), as lookup and the configuration take it
+            try {
+                d = dev.mxd.smtp.Idna.toAscii(d.endsWith(".") ? d.substring(0, d.length() - 1) : d);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("domain='" + domain + "' is not a domain name (like example.com): " + e.getMessage());
+            }
+        }
         if (!d.matches("(?i)[a-z0-9]([a-z0-9-]{0,62})(\\.[a-z0-9]([a-z0-9-]{0,62}))*\\.?") || d.length() > 254) {
             throw new IllegalArgumentException("domain='" + domain + "' is not a domain name (like example.com)");
         }

@@ -264,9 +264,15 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** A domain as destinations compare it: lower case, no final dot. */
+    /** A domain as flushes compare them: A-labels, lower case, no final dot (bücher.example is xn--bcher-kva.example). */
     private static String domainName(String domain) {
-        String d = domain.trim().toLowerCase(java.util.Locale.ROOT);
-        return d.endsWith(".") ? d.substring(0, d.length() - 1) : d;
+        String d = domain.trim();
+        d = d.endsWith(".") ? d.substring(0, d.length() - 1) : d;
+        try {
+            return dev.mxd.smtp.Idna.toAscii(d);
+        } catch (IllegalArgumentException noALabel) {
+            return d.toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
     /** Tries one message now: a deferred message becomes due, an incoming one is queued for a worker. */

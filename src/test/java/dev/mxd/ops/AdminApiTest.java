@@ -181,6 +181,18 @@ class AdminApiTest {
         assertThat(api.get("/api/events").json().path("events").size()).isEqualTo(3);
     }
 
+    /** A U-label domain names the same destination as its A-labels (lookup and the configuration take both). */
+    @Test
+    void flushOfADomainTakesItsULabelForm() throws Exception {
+        String id = mx.sendTo("someone@xn--bcher-kva.test");
+        mx.awaitDeferred(id);
+        AdminHttp.Answer flushed = api.send("POST", "/api/queue/flush?domain="
+                + java.net.URLEncoder.encode("B\u00fccher.test", java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(flushed.status()).as(flushed.body()).isEqualTo(200);
+        assertThat(flushed.json().path("domain").asText()).isEqualTo("xn--bcher-kva.test");
+        assertThat(flushed.json().path("flushed").asInt()).isEqualTo(1);
+    }
+
     @Test
     void flushOfADomainAndHostResetAnswerWhatTheyDid() throws Exception {
         String id = mx.sendTo("someone@nowhere.test");
