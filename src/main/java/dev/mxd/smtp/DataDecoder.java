@@ -5,10 +5,11 @@ import java.util.Optional;
 /**
  * Reads message text after DATA, byte by byte, so that the end of the text is found exactly
  * where RFC 5321 §4.1.1.4 puts it and nowhere else: a line that is a single "." ended by
- * CRLF. A leading dot is removed from other lines (dot-unstuffing, §4.5.2). A bare CR stops
- * decoding, and so does a bare LF unless the decoder normalizes it ({@link BareLf}): those are
- * what "SMTP smuggling" uses to make two servers disagree on where a message ends. A normalized
- * LF is stored as CRLF, but a "." line it starts or ends is text, never the end of the message.
+ * CRLF. A leading dot is removed from other lines (dot-unstuffing, §4.5.2). A bare LF or CR
+ * stops decoding unless the decoder normalizes them ({@link BareLf}): those are what "SMTP
+ * smuggling" uses to make two servers disagree on where a message ends. Normalized, a bare LF, a
+ * bare CR, and CR CR LF each end a line and are stored as CRLF, but a "." line they start or end
+ * is text, never the end of the message; no bare CR is passed on to a next hop.
  *
  * <p>Feed it bytes as they arrive; it tells how many it used, so bytes after the end of the
  * text stay with the caller as the next commands. The decoded text goes to a {@link TextSink}
@@ -30,7 +31,8 @@ public final class DataDecoder {
     private State state = State.LINE_START;
     private int lineLength; // octets of the current line so far, CRLF not counted
     private long offset;    // octets read, for messages
-    private boolean afterBareLf; // the current line began after a normalized bare LF: a lone "." on it is text
+    private boolean afterBareLf; // the current line began after a normalized bare LF or CR: a lone "." on it is text
+    private boolean extraCr;     // normalizing: more than one CR came before the LF that ends this line
 
     // Where the text goes: through a small staging buffer, so the sink sees few large writes.
     private static final int STAGING = 8 * 1024;
@@ -88,51 +90,77 @@ public final class DataDecoder {
         int k = off;
         int end = off + len;
         while (k < end && state != State.FINISHED) {
-            byte b = buf[k++];
             offset++;
-            switch (state) {
-                case LINE_START -> {
-                    if (b == '.') {
-                        state = State.DOT; // removed: either the end marker or a stuffed dot
-                    } else {
-                        text(b);
-                    }
-                }
-                case DOT -> {
-                    if (b == '\r') {
-                        state = State.DOT_CR;
-                    } else if (b == '\n' && bareLf == BareLf.NORMALIZE) {
-                        dotLineAsText(true); // "." then a bare LF: not the end (RFC 5321 §4.1.1.4 wants CRLF)
-                    } else {
-                        text(b);
-                    }
-                }
-                case DOT_CR -> {
-                    if (b != '\n') {
-                        bare();
-                    } else if (afterBareLf) {
-                        dotLineAsText(false); // LF "." CRLF: the line did not begin with CRLF, so not the end
-                    } else {
-                        finish(null);
-                    }
-                }
-                case TEXT -> text(b);
-                case CR -> {
-                    if (b == '\n') {
-                        lineEnd(false);
-                    } else {
-                        bare();
-                    }
-                }
-                default -> throw new IllegalStateException(state.name());
-            }
+            consume(buf[k++]);
         }
         return k - off;
+    }
+
+    private void consume(byte b) {
+        switch (state) {
+            case LINE_START -> {
+                if (b == '.') {
+                    state = State.DOT; // removed: either the end marker or a stuffed dot
+                } else {
+                    text(b);
+                }
+            }
+            case DOT -> {
+                if (b == '\r') {
+                    state = State.DOT_CR;
+                    extraCr = false;
+                } else if (b == '\n' && bareLf == BareLf.NORMALIZE) {
+                    dotLineAsText(true); // "." then a bare LF: not the end (RFC 5321 §4.1.1.4 wants CRLF)
+                } else {
+                    text(b);
+                }
+            }
+            case DOT_CR -> {
+                if (b == '\n' && !extraCr && !afterBareLf) {
+                    finish(null); // CRLF "." CRLF, and nothing else, ends the text
+                } else if (b == '\n') {
+                    dotLineAsText(false); // LF "." CRLF, or "." CR CR LF: not the end marker, so a line of text
+                } else if (bareLf == BareLf.REJECT) {
+                    bare();
+                } else if (b == '\r') {
+                    crOfARun();
+                } else {
+                    dotLineAsText(true); // "." then a bare CR: a line of text, as after a bare LF
+                    consume(b);
+                }
+            }
+            case TEXT -> text(b);
+            case CR -> {
+                if (b == '\n') {
+                    lineEnd(false);
+                } else if (bareLf == BareLf.REJECT) {
+                    bare();
+                } else if (b == '\r') {
+                    crOfARun();
+                } else {
+                    lineEnd(true); // a bare CR ends the line, as a bare LF does; this octet begins the next
+                    consume(b);
+                }
+            }
+            default -> throw new IllegalStateException(state.name());
+        }
+    }
+
+    /**
+     * Normalizing, a CR after a CR: CR CR LF (what some mailers and PHP's mail() write) is one line end, stored as
+     * CRLF. Each such CR counts toward the line's length, so a run of them without an LF cannot go on unbounded.
+     */
+    private void crOfARun() {
+        extraCr = true;
+        if (++lineLength > maxLineLength - 2) {
+            tooLong = true;
+        }
     }
 
     private void text(byte b) {
         if (b == '\r') {
             state = State.CR;
+            extraCr = false;
         } else if (b == '\n') {
             if (bareLf == BareLf.NORMALIZE) {
                 lineEnd(true);
