@@ -45,8 +45,9 @@ public final class DomainPolicy implements RecipientPolicy {
     public DomainPolicy(MxdConfig config, RecipientVerifier verifier) {
         this.config = config;
         this.verifier = verifier;
-        // Postfix appends @$myorigin to a bare <postmaster>; here it is the first local domain of the file.
-        this.postmaster = config.firstLocalDomain().map(d -> new Mailbox(DomainConfig.POSTMASTER, d));
+        // Postfix appends @$myorigin to a bare <postmaster>; here it is the first local domain of the file, else (a pure
+        // backup MX or relay) this host's name, whose postmaster mailbox is the one double bounces fall back to
+        this.postmaster = Optional.of(new Mailbox(DomainConfig.POSTMASTER, config.firstLocalDomain().orElse(config.hostname())));
     }
 
     @Override
@@ -58,6 +59,10 @@ public final class DomainPolicy implements RecipientPolicy {
     public RcptDecision decide(Mailbox recipient, ClientInfo client) {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
+        if (d.isEmpty() && hostPostmaster(recipient)) {
+            // RFC 5321 §4.5.1: an MX that relays must take <Postmaster> too; with no local domain it stands for this one
+            return new RcptDecision.Accept(hostPostmasterRoute());
+        }
         if (d.isPresent()) {
             if (!deliveredHere(domain, d.get()) && routedBySender(recipient, client)) {
                 return new RcptDecision.Refuse(Replies.relayDenied(recipient.toString()));
@@ -134,10 +139,23 @@ public final class DomainPolicy implements RecipientPolicy {
     public Optional<Route> routeLocalMail(Mailbox recipient) {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
+        if (d.isEmpty() && hostPostmaster(recipient)) {
+            return Optional.of(hostPostmasterRoute());
+        }
         if (d.isPresent() && deliveredHere(domain, d.get())) {
             return local(recipient, domain, d.get()) instanceof RcptDecision.Accept a ? Optional.of(a.route()) : Optional.empty();
         }
         return Optional.of(new Route.Relay(domain));
+    }
+
+    /**
+     * {@code postmaster@HOSTNAME} on a node with no local domain, the host name not being a domain of the file: what
+     * {@code RCPT TO:<Postmaster>} stands for there, delivered to {@code DATA-DIR/mail/HOSTNAME/postmaster/Maildir}.
+     */
+    private boolean hostPostmaster(Mailbox recipient) {
+        return config.firstLocalDomain().isEmpty() && !recipient.isAddressLiteral()
+                && recipient.localKey().equals(DomainConfig.POSTMASTER)
+                && recipient.domainKey().equals(dev.mxd.smtp.Idna.toAscii(config.hostname()));
     }
 
     /**
@@ -151,7 +169,12 @@ public final class DomainPolicy implements RecipientPolicy {
         Optional<Mailbox> chosen = config.delivery().doubleBounceRecipient().map(Mailbox::parse).or(() -> postmaster);
         Optional<Recipient> routed = chosen.flatMap(m -> routeLocalMail(m).map(r -> new Recipient(m, RcptParameters.NONE, r)));
         return routed.orElseGet(() -> new Recipient(new Mailbox(DomainConfig.POSTMASTER, config.hostname()), RcptParameters.NONE,
-                new Route.Local(config.hostname(), List.of(DomainConfig.POSTMASTER))));
+                hostPostmasterRoute()));
+    }
+
+    /** {@code DATA-DIR/mail/HOSTNAME/postmaster/Maildir}. */
+    private Route hostPostmasterRoute() {
+        return new Route.Local(config.hostname(), List.of(DomainConfig.POSTMASTER));
     }
 
     /** Whether mail for {@code domainKey} (lowercase A-labels, as routes store it) is delivered to mailboxes here. */

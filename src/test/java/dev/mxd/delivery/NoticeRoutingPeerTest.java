@@ -155,6 +155,10 @@ class NoticeRoutingPeerTest {
             Path notice = DsnMail.await(postmaster, marker, "Postmaster Copy: Undelivered Mail");
             assertThat(DsnMail.recipient(DsnMail.parse(notice)).path("Final-Recipient").asText())
                     .isEqualTo("rfc822; user@example.org");
+            // RFC 5321 §4.5.1: <Postmaster> without a domain is taken here too (it was 550), and lands in the same Maildir
+            String bare = DsnMail.submit(mx.smtpAddresses().get(0), "someone@client.test", "", "Postmaster", "", "to the postmaster");
+            Path delivered = DsnMail.await(postmaster, bare, "Subject: test " + bare);
+            assertThat(DsnMail.read(delivered)).contains("Delivered-To: postmaster@mx9.example.test").contains("to the postmaster");
         } finally {
             TestDirs.deleteTree(data);
         }

@@ -64,9 +64,21 @@ class DomainPolicyTest {
                 .isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
     }
 
+    /** RFC 5321 §4.5.1 asks a relaying server for <Postmaster> too: without a local domain it is this host's. */
     @Test
-    void withoutALocalDomainThereIsNoBarePostmaster() throws Exception {
-        assertThat(policy("domains:\n  relay.test:\n    role: backup\n").postmaster()).isEmpty();
+    void withoutALocalDomainBarePostmasterIsTheHostsOwn() throws Exception {
+        DomainPolicy p = policy("hostname: mx2.example.net\ndomains:\n  relay.test:\n    role: backup\n");
+        assertThat(p.postmaster()).contains(new Mailbox("postmaster", "mx2.example.net"));
+        RcptDecision hosts = new RcptDecision.Accept(new Route.Local("mx2.example.net", List.of("postmaster")));
+        assertThat(p.decide(p.postmaster().orElseThrow(), STRANGER)).isEqualTo(hosts);
+        assertThat(p.decide(Mailbox.parse("PostMaster@MX2.example.net"), STRANGER)).isEqualTo(hosts);
+        // nothing else of the host name, and no other domain's postmaster, is taken for it
+        assertThat(p.decide(Mailbox.parse("root@mx2.example.net"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+        assertThat(p.decide(Mailbox.parse("postmaster@elsewhere.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+        assertThat(p.decide(Mailbox.parse("postmaster@relay.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
+        // with a local domain, the host name is no mail domain of its own
+        DomainPolicy local = policy("hostname: mx2.example.net\ndomains:\n  own.test:\n    role: local\n    mailboxes: [postmaster]\n");
+        assertThat(local.decide(Mailbox.parse("postmaster@mx2.example.net"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
     }
 
     @Test
