@@ -4,8 +4,9 @@ import java.util.Locale;
 
 /**
  * What the server does with a line feed that has no carriage return before it (RFC 5321 §2.3.8
- * allows only CRLF), and likewise with a bare CR in message text. In either mode the message text
- * ends only at CRLF "." CRLF: the end of data is never found where another server would not find it.
+ * allows only CRLF). In either mode the message text ends only at CRLF "." CRLF, and a bare CR
+ * is refused (CR CR LF in message text aside, when normalizing): the end of data is never found
+ * where another server would not find it.
  */
 public enum BareLf {
 
@@ -15,8 +16,7 @@ public enum BareLf {
     /**
      * The bare LF ends the line as CRLF would, and is stored as CRLF (as Postfix 3.9's
      * {@code smtpd_forbid_bare_newline = normalize}); a "." line it starts or ends is text. In
-     * message text a bare CR, and CR CR LF, end a line the same way (Postfix keeps a bare CR as
-     * text and sends it on; stored as CRLF, no next hop can read a {@code <CR>.<CR>} as an end).
+     * message text CR CR LF (PHP's mail()) is one line end, stored as CRLF.
      */
     NORMALIZE;
 

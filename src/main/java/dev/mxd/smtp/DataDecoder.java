@@ -5,11 +5,11 @@ import java.util.Optional;
 /**
  * Reads message text after DATA, byte by byte, so that the end of the text is found exactly
  * where RFC 5321 §4.1.1.4 puts it and nowhere else: a line that is a single "." ended by
- * CRLF. A leading dot is removed from other lines (dot-unstuffing, §4.5.2). A bare LF or CR
- * stops decoding unless the decoder normalizes them ({@link BareLf}): those are what "SMTP
- * smuggling" uses to make two servers disagree on where a message ends. Normalized, a bare LF, a
- * bare CR, and CR CR LF each end a line and are stored as CRLF, but a "." line they start or end
- * is text, never the end of the message; no bare CR is passed on to a next hop.
+ * CRLF. A leading dot is removed from other lines (dot-unstuffing, §4.5.2). A bare CR stops
+ * decoding, and so does a bare LF unless the decoder normalizes it ({@link BareLf}): those are
+ * what "SMTP smuggling" uses to make two servers disagree on where a message ends. A normalized
+ * LF, and CR CR LF, end a line stored as CRLF, but a "." line a bare LF starts or ends, or that
+ * CR CR LF ends, is text, never the end of the message; no bare CR is passed on to a next hop.
  *
  * <p>Feed it bytes as they arrive; it tells how many it used, so bytes after the end of the
  * text stay with the caller as the next commands. The decoded text goes to a {@link TextSink}
@@ -31,8 +31,8 @@ public final class DataDecoder {
     private State state = State.LINE_START;
     private int lineLength; // octets of the current line so far, CRLF not counted
     private long offset;    // octets read, for messages
-    private boolean afterBareLf; // the current line began after a normalized bare LF or CR: a lone "." on it is text
-    private boolean extraCr;     // normalizing: more than one CR came before the LF that ends this line
+    private boolean afterBareLf; // the current line began after a normalized bare LF: a lone "." on it is text
+    private int extraCrs;        // normalizing: CRs after the first before the LF that ends this line (CR CR LF)
 
     // Where the text goes: through a small staging buffer, so the sink sees few large writes.
     private static final int STAGING = 8 * 1024;
@@ -90,69 +90,60 @@ public final class DataDecoder {
         int k = off;
         int end = off + len;
         while (k < end && state != State.FINISHED) {
+            byte b = buf[k++];
             offset++;
-            consume(buf[k++]);
+            switch (state) {
+                case LINE_START -> {
+                    if (b == '.') {
+                        state = State.DOT; // removed: either the end marker or a stuffed dot
+                    } else {
+                        text(b);
+                    }
+                }
+                case DOT -> {
+                    if (b == '\r') {
+                        state = State.DOT_CR;
+                        extraCrs = 0;
+                    } else if (b == '\n' && bareLf == BareLf.NORMALIZE) {
+                        dotLineAsText(true); // "." then a bare LF: not the end (RFC 5321 §4.1.1.4 wants CRLF)
+                    } else {
+                        text(b);
+                    }
+                }
+                case DOT_CR -> {
+                    if (b == '\n' && extraCrs == 0 && !afterBareLf) {
+                        finish(null); // CRLF "." CRLF, and nothing else, ends the text
+                    } else if (b == '\n') {
+                        dotLineAsText(false); // LF "." CRLF, or "." CR CR LF: not the end marker, so a line of text
+                    } else if (b == '\r' && bareLf == BareLf.NORMALIZE) {
+                        crOfARun();
+                    } else {
+                        bare();
+                    }
+                }
+                case TEXT -> text(b);
+                case CR -> {
+                    if (b == '\n') {
+                        lineEnd(false);
+                    } else if (b == '\r' && bareLf == BareLf.NORMALIZE) {
+                        crOfARun();
+                    } else {
+                        bare();
+                    }
+                }
+                default -> throw new IllegalStateException(state.name());
+            }
         }
         return k - off;
     }
 
-    private void consume(byte b) {
-        switch (state) {
-            case LINE_START -> {
-                if (b == '.') {
-                    state = State.DOT; // removed: either the end marker or a stuffed dot
-                } else {
-                    text(b);
-                }
-            }
-            case DOT -> {
-                if (b == '\r') {
-                    state = State.DOT_CR;
-                    extraCr = false;
-                } else if (b == '\n' && bareLf == BareLf.NORMALIZE) {
-                    dotLineAsText(true); // "." then a bare LF: not the end (RFC 5321 §4.1.1.4 wants CRLF)
-                } else {
-                    text(b);
-                }
-            }
-            case DOT_CR -> {
-                if (b == '\n' && !extraCr && !afterBareLf) {
-                    finish(null); // CRLF "." CRLF, and nothing else, ends the text
-                } else if (b == '\n') {
-                    dotLineAsText(false); // LF "." CRLF, or "." CR CR LF: not the end marker, so a line of text
-                } else if (bareLf == BareLf.REJECT) {
-                    bare();
-                } else if (b == '\r') {
-                    crOfARun();
-                } else {
-                    dotLineAsText(true); // "." then a bare CR: a line of text, as after a bare LF
-                    consume(b);
-                }
-            }
-            case TEXT -> text(b);
-            case CR -> {
-                if (b == '\n') {
-                    lineEnd(false);
-                } else if (bareLf == BareLf.REJECT) {
-                    bare();
-                } else if (b == '\r') {
-                    crOfARun();
-                } else {
-                    lineEnd(true); // a bare CR ends the line, as a bare LF does; this octet begins the next
-                    consume(b);
-                }
-            }
-            default -> throw new IllegalStateException(state.name());
-        }
-    }
-
     /**
-     * Normalizing, a CR after a CR: CR CR LF (what some mailers and PHP's mail() write) is one line end, stored as
-     * CRLF. Each such CR counts toward the line's length, so a run of them without an LF cannot go on unbounded.
+     * Normalizing, a CR after a CR: CR CR LF (what PHP's mail() and some mailers write) is one line end, stored as
+     * CRLF; a CR run that something other than LF ends is refused as a bare CR would be. A run longer than a line
+     * may be is refused as a line too long would be, so it cannot go on unbounded.
      */
     private void crOfARun() {
-        extraCr = true;
-        if (++lineLength > maxLineLength - 2) {
+        if (++extraCrs > maxLineLength) {
             tooLong = true;
         }
     }
@@ -160,7 +151,7 @@ public final class DataDecoder {
     private void text(byte b) {
         if (b == '\r') {
             state = State.CR;
-            extraCr = false;
+            extraCrs = 0;
         } else if (b == '\n') {
             if (bareLf == BareLf.NORMALIZE) {
                 lineEnd(true);

@@ -205,7 +205,7 @@ class DataDecoderTest {
         assertThat(new String(in, used, in.length - used, StandardCharsets.US_ASCII)).isEqualTo("QUIT\r\n");
     }
 
-    /** Normalizing: every fake end of data is text (a "." line), with a bare LF or CR; only CRLF.CRLF ends. */
+    /** Normalizing: every fake end of data is text (a "." line) or, with a bare CR, refused; only CRLF.CRLF ends. */
     @Test
     void smugglingVariantsNeverEndANormalizedMessage() {
         String[][] textCases = {
@@ -222,24 +222,21 @@ class DataDecoderTest {
             assertThat(d.outcome()).as(c[0]).containsInstanceOf(DataOutcome.Complete.class);
             assertThat(content()).as(c[0]).isEqualTo(c[1]);
         }
-        // with a bare CR: the fake end is text too, the bare CR a line end; no CR without its LF is stored
-        for (String fake : new String[] {"a\r.\rMAIL FROM:<x@y>\r", "a\r\n.\r\r\n", "a\r\n.\rX", "a\n\r.\r\n",
-            "bare cr\rinside", "a\r.\n", "a\n.\rX", "a\r.\r\n"}) {
+        for (String refused : new String[] {"a\r.\rMAIL FROM:<x@y>\r", "a\r\n.\rX", "a\n\r.\r\n", "bare cr\rinside\r\n.\r\n",
+            "a\r.\n", "a\n.\rX", "a\r\r.\r\n", "a\r\n.\r\rX"}) {
             text.reset();
             DataDecoder d = normalizing();
-            byte[] in = b(fake);
-            assertThat(d.feed(in, 0, in.length)).as(fake).isEqualTo(in.length);
-            assertThat(d.outcome()).as("%s is no end", fake).isEmpty();
-            byte[] end = b("\r\n.\r\n");
-            d.feed(end, 0, end.length);
-            assertThat(d.outcome()).as(fake).containsInstanceOf(DataOutcome.Complete.class);
-            assertThat(content().replace("\r\n", "")).as(fake).doesNotContain("\r").doesNotContain("\n");
+            byte[] in = b(refused);
+            d.feed(in, 0, in.length);
+            assertThat(d.outcome()).as(refused).containsInstanceOf(DataOutcome.BareLineEnding.class);
         }
+        // "." CR CR LF is no end marker: a line of text, and the real end after it ends the message
         text.reset();
-        DataDecoder strict = new DataDecoder(1 << 20, 1000, Integer.MAX_VALUE, BareLf.REJECT, text::write, DataDecoder.newStaging());
-        byte[] cr = b("bare cr\rinside\r\n.\r\n");
-        strict.feed(cr, 0, cr.length);
-        assertThat(strict.outcome()).as("reject: a bare CR is refused").containsInstanceOf(DataOutcome.BareLineEnding.class);
+        DataDecoder crcrlf = normalizing();
+        byte[] dotCrCrLf = b("a\r\n.\r\r\nMAIL FROM:<x@y>\r\n.\r\n");
+        assertThat(crcrlf.feed(dotCrCrLf, 0, dotCrCrLf.length)).isEqualTo(dotCrCrLf.length);
+        assertThat(crcrlf.outcome()).containsInstanceOf(DataOutcome.Complete.class);
+        assertThat(content()).isEqualTo("a\r\n.\r\nMAIL FROM:<x@y>\r\n");
         text.reset();
         DataDecoder open = normalizing();
         byte[] unfinished = b("a\n.\nb\r\n.\n");
@@ -248,17 +245,26 @@ class DataDecoderTest {
     }
 
     /**
-     * Line ends of CR CR LF (PHP's mail(), some mailers) and a bare CR inside a line, which qmail's "552 bare CR"
-     * refused and real senders complained of: normalized, they are line ends stored as CRLF; a run of CRs counts
-     * toward the line's length.
+     * Line ends of CR CR LF (PHP's mail(), some mailers), which qmail's "552 bare CR" refused and real senders
+     * complained of: normalized, one line end stored as CRLF, the CRs not counted in the line's length; a bare CR
+     * elsewhere is still refused (in a header it would split a field that an upstream server read as one), and so is
+     * an endless run of CRs.
      */
     @Test
-    void normalizedCrCrLfAndBareCrAreLineEnds() {
+    void normalizedCrCrLfIsOneLineEnd() {
         DataDecoder d = normalizing();
-        byte[] in = b("Subject: x\r\r\nFrom: a@b.test\r\r\n\r\r\nbody\rmore\r\r\r\n..stuffed\r\r\n.\r\n");
+        byte[] in = b("Subject: x\r\r\nFrom: a@b.test\r\r\n\r\r\nbody\r\r\r\n..stuffed\r\r\n" + "y".repeat(998) + "\r\r\n.\r\n");
         assertThat(d.feed(in, 0, in.length)).isEqualTo(in.length);
         assertThat(d.outcome()).containsInstanceOf(DataOutcome.Complete.class);
-        assertThat(content()).isEqualTo("Subject: x\r\nFrom: a@b.test\r\n\r\nbody\r\nmore\r\n.stuffed\r\n");
+        assertThat(content()).isEqualTo("Subject: x\r\nFrom: a@b.test\r\n\r\nbody\r\n.stuffed\r\n" + "y".repeat(998) + "\r\n");
+
+        for (String refused : new String[] {"X-Foo: a\rFrom: ceo@bank.example\r\n\r\nhi\r\n.\r\n", "Subject: x\r\rbody\r\n.\r\n"}) {
+            text.reset();
+            DataDecoder bare = normalizing();
+            byte[] b = b(refused);
+            bare.feed(b, 0, b.length);
+            assertThat(bare.outcome()).as(refused).containsInstanceOf(DataOutcome.BareLineEnding.class);
+        }
 
         text.reset();
         DataDecoder crs = new DataDecoder(1 << 20, 100, Integer.MAX_VALUE, BareLf.NORMALIZE, text::write, DataDecoder.newStaging());
