@@ -139,6 +139,13 @@ final class QuarantineCommand implements Runnable {
         }
     }
 
+    /** Standard output could not be written (exit 74). */
+    static final class OutputFailed extends IOException {
+        OutputFailed(String message) {
+            super(message);
+        }
+    }
+
     /** The data directory cannot be worked on: not there (exit 66), or another user's (77). */
     static final class Refused extends Exception {
         final int status;
@@ -213,6 +220,8 @@ final class QuarantineCommand implements Runnable {
                     return fail(spec, "no entry " + id + " in " + q.directory() + " (see mxd quarantine list)", ExitCodes.PERMANENT);
                 }
                 return status;
+            } catch (OutputFailed e) {
+                return fail(spec, e.getMessage(), ExitCodes.IOERR); // | head, a full disk behind >: not the quarantine's
             } catch (IOException e) {
                 return fail(spec, e.getMessage() + " (in " + q.directory() + ")", ExitCodes.TEMPORARY);
             }
@@ -344,7 +353,7 @@ final class QuarantineCommand implements Runnable {
             try {
                 writeText(out, new java.io.ByteArrayInputStream(text.octets()));
             } catch (IOException failed) {
-                throw new AdminClient.Failure("cannot write the message text: " + failed.getMessage(), ExitCodes.IOERR);
+                throw new AdminClient.Failure(failed.getMessage(), ExitCodes.IOERR);
             }
             return ExitCodes.OK;
         }
@@ -359,7 +368,7 @@ final class QuarantineCommand implements Runnable {
             in.transferTo(System.out);
             System.out.flush();
             if (System.out.checkError()) {
-                throw new IOException("standard output failed");
+                throw new OutputFailed("cannot write the message text: standard output failed");
             }
         }
     }

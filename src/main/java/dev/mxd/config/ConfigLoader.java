@@ -117,8 +117,15 @@ public final class ConfigLoader {
             "listen.smtp", "127.0.0.1:2525",
             "log.file", "the log on standard output");
 
-    /** Top-level sections whose absence turns a protection off: written with nothing under them, they are refused. */
-    private static final Map<String, String> NO_EMPTY_SECTION = Map.of("tls", "STARTTLS", "filters", "virus and spam filtering");
+    /**
+     * Top-level sections whose absence turns a protection off or means a default that differs from what was meant:
+     * written with nothing under them (their keys commented out), they are refused, with what they would have meant.
+     */
+    private static final Map<String, String> NO_EMPTY_SECTION = Map.of(
+            "tls", "turn STARTTLS off",
+            "filters", "turn virus and spam filtering off",
+            "listen", "listen on 127.0.0.1:2525 only, with no admin listener",
+            "log", "log to standard output");
 
     /** Whether line {@code line} (1-based) writes an empty value in quotes ({@code ""} or {@code ''}), not an empty block (| or >). */
     private static boolean quotedEmpty(String yaml, int line) {
@@ -151,15 +158,15 @@ public final class ConfigLoader {
                 }
                 boolean delimiter = "recipient-delimiter".equals(valueNeeded);
                 if (valueNeeded != null && (t == JsonToken.VALUE_NULL
-                        || t == JsonToken.VALUE_STRING && p.getText().isEmpty() && (!delimiter || !quotedEmpty(yaml, valueLine)))) {
+                        || t == JsonToken.VALUE_STRING && p.getText().isBlank() && (!delimiter || !quotedEmpty(yaml, valueLine)))) {
                     throw new ConfigException(file, valueLine, valueNeeded + ": no value (in YAML an empty value, ~ and an unquoted #"
                             + " are none, which would quietly mean the default" + (delimiter ? "); write it in quotes, such as \"+\", or \"\""
                             + " for none" : ": " + NO_EMPTY_VALUE.get(valueNeeded) + "); write one, or remove the line for the default"), null);
                 }
-                if (sectionNeeded != null && (t == JsonToken.VALUE_NULL || t == JsonToken.VALUE_STRING && p.getText().isEmpty())) {
+                if (sectionNeeded != null && (t == JsonToken.VALUE_NULL || t == JsonToken.VALUE_STRING && p.getText().isBlank())) {
                     throw new ConfigException(file, valueLine, sectionNeeded + ": an empty section (its keys commented out?) would"
-                            + " quietly turn " + NO_EMPTY_SECTION.get(sectionNeeded) + " off; write its keys under it, or remove the '"
-                            + sectionNeeded + ":' line to run without", null);
+                            + " quietly " + NO_EMPTY_SECTION.get(sectionNeeded) + "; write its keys under it, or remove the '"
+                            + sectionNeeded + ":' line for that", null);
                 }
                 valueNeeded = null;
                 sectionNeeded = null;

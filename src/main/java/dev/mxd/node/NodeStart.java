@@ -82,20 +82,25 @@ public sealed interface NodeStart {
         }
         if (config.adminListener().isPresent()) {
             java.nio.file.Path token = config.adminToken().toAbsolutePath();
+            boolean loopback = config.adminListener().get().address().isLoopbackAddress();
+            long size = -1; // -1: not there (or not a file that can be read)
             if (java.nio.file.Files.isDirectory(token)) {
                 problems.add("admin-token-file: " + token + " is a directory; name a file (mxd writes it when it is not there)");
             } else if (java.nio.file.Files.isRegularFile(token) && java.nio.file.Files.isReadable(token)) {
                 try {
-                    if (java.nio.file.Files.size(token) > 0) { // an empty one is written anew at start
+                    size = java.nio.file.Files.size(token);
+                    if (size > 0) { // an empty one is written anew at start (on loopback: see below)
                         dev.mxd.ops.AdminToken.read(token);
                     }
                 } catch (IOException e) {
                     problems.add("admin-token-file: " + e.getMessage());
                 }
-            } else if (!java.nio.file.Files.exists(token) && !config.adminListener().get().address().isLoopbackAddress()) {
-                problems.add("admin-token-file: " + token + " does not exist; listen.admin " + config.adminListener().get()
-                        + " is not loopback, so the token must be one you made (one line of printable ASCII, mode 600;"
-                        + " head -c 32 /dev/urandom | base64 > FILE), not one mxd makes up");
+            }
+            if (size <= 0 && !loopback && !java.nio.file.Files.isDirectory(token)
+                    && (size == 0 || !java.nio.file.Files.exists(token))) {
+                problems.add("admin-token-file: " + token + (size == 0 ? " is empty" : " does not exist") + "; listen.admin "
+                        + config.adminListener().get() + " is not loopback, so the token must be one you made (one line of"
+                        + " printable ASCII, mode 600; head -c 32 /dev/urandom | base64 > FILE), not one mxd makes up");
             }
         }
         return problems;

@@ -136,6 +136,27 @@ class QuarantineCommandTest {
         assertThat(r.stdout()).isEqualTo(stored);
     }
 
+    /** Standard output that cannot be written (a closed pipe) is exit 74, not 75's "try again" about the quarantine. */
+    @Test
+    void showToAFailedStandardOutputIsExit74() throws Exception {
+        QuarantineEntry e = quarantined();
+        java.io.PrintStream was = System.out;
+        System.setOut(new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                throw new java.io.IOException("Broken pipe");
+            }
+        }, true));
+        DnsCommandTest.Run r;
+        try {
+            r = run("quarantine", "show", "--data-dir", dataDir.toString(), e.id());
+        } finally {
+            System.setOut(was);
+        }
+        assertThat(r.status()).isEqualTo(74);
+        assertThat(r.err()).contains("standard output failed").doesNotContain("(in ");
+    }
+
     /** A mistyped --data-dir is said (66), not listed as an empty quarantine, and nothing is made there. */
     @Test
     void aDataDirThatIsNotThereIsAnErrorAndMakesNothing() {

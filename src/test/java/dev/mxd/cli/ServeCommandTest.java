@@ -136,5 +136,9 @@ class ServeCommandTest {
         assertThat(r[0]).isEqualTo("78");
         assertThat(r[1]).contains("admin-token-file: " + absent + " does not exist");
         assertThat(absent).doesNotExist();
+        Files.createFile(absent); // an empty file is no token either: a start would write one in its place
+        r = run("serve", "--config", open.toString(), "--check");
+        assertThat(r[0]).isEqualTo("78");
+        assertThat(r[1]).contains("admin-token-file: " + absent + " is empty");
     }
 }

@@ -199,6 +199,11 @@ class ConfigLoaderTest {
         assertThat(error("hostname: mx.test\nlog:\n  file: \"\"\n").getMessage()).contains("log.file: no value");
         assertThat(error("hostname: mx.test\nlisten:\n  smtp:\n").getMessage()).contains("listen.smtp: no value");
         assertThat(error("hostname: mx.test\nadmin-token-file: ''\n").getMessage()).contains("admin-token-file: no value");
+        assertThat(error("hostname: mx.test\nlog:\n  file: \" \"\n").getMessage()).contains("log.file: no value");
+        // a section whose every key is commented out meant its defaults in silence as well
+        assertThat(error("hostname: mx.test\nlisten:\n#  smtp: [\"0.0.0.0:25\"]\n").getMessage())
+                .contains("listen: an empty section").contains("127.0.0.1:2525");
+        assertThat(error("hostname: mx.test\nlog:\n#  file: /var/log/mxd.log\n").getMessage()).contains("log: an empty section");
         assertThat(ConfigLoader.parse("hostname: mx.test\ntrusted-networks: []\n", FILE).trustedNetworks()).isEmpty();
         // not a host name: the start failed with an exception (exit 1), or a domain never matched
         assertThat(error("hostname: \"mx 1.example.org\"\n").getMessage()).contains("hostname").contains("not a host or domain name");
