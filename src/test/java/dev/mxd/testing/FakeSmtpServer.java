@@ -47,6 +47,8 @@ public final class FakeSmtpServer implements AutoCloseable {
     private final List<String> ehlo;
     private final Function<String, String> responder;
     private final long hangUpAfterDataBytes;
+    /** Sent at the hang-up point in DATA before the close (a 552 or 554 mid-stream); null: none. */
+    private volatile String replyAtHangUp;
     /** When set, STARTTLS (unless the responder answers it) is taken: 220, then the TLS handshake as the server. */
     private volatile SSLContext tls;
     private final int maxConnections;
@@ -103,6 +105,15 @@ public final class FakeSmtpServer implements AutoCloseable {
     public static FakeSmtpServer hangingUpInData(List<String> ehlo, long bytes) throws IOException {
         return new FakeSmtpServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), MAX_CONNECTIONS,
                 "220 fake.test ESMTP", ehlo, c -> null, bytes);
+    }
+
+    /**
+     * At the hang-up point in DATA, sends {@code reply} before it closes, with the client's content still unread: its
+     * kernel answers the rest with a reset, as a server that refuses a message part-way (552 too big, 554) does.
+     */
+    public FakeSmtpServer replyingAtTheHangUp(String reply) {
+        this.replyAtHangUp = reply;
+        return this;
     }
 
     /** Takes STARTTLS from now on with {@code context}'s certificate (the responder may still answer it otherwise). */
@@ -194,6 +205,9 @@ public final class FakeSmtpServer implements AutoCloseable {
                 }
                 if (verb.equals("DATA") && answer.startsWith("354")) {
                     if (!readData(in)) {
+                        if (replyAtHangUp != null) {
+                            reply(out, replyAtHangUp);
+                        }
                         return;
                     }
                     commands.add(".");

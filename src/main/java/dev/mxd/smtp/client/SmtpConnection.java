@@ -819,6 +819,9 @@ public final class SmtpConnection implements AutoCloseable {
                     + " after " + read + " bytes (" + e.getCause().getMessage() + "); connection to " + where + " dropped", false);
             return Optional.empty();
         } catch (IOException e) {
+            if (refusedPartWay(rcpts, accepted, outcomes)) {
+                return Optional.empty();
+            }
             SessionFailure f = lost(e);
             deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.BAD_CONNECTION, f.detail() + " after "
                     + data.written() + " bytes of content", false);
@@ -827,6 +830,9 @@ public final class SmtpConnection implements AutoCloseable {
         try {
             data.finish();
         } catch (IOException e) {
+            if (refusedPartWay(rcpts, accepted, outcomes)) {
+                return Optional.empty();
+            }
             SessionFailure f = lost(e);
             deferAccepted(rcpts, accepted, outcomes, SessionStage.MESSAGE, EnhancedStatus.BAD_CONNECTION, f.detail(), false);
             return Optional.empty();
@@ -844,6 +850,33 @@ public final class SmtpConnection implements AutoCloseable {
                     + "; the message went out whole and may have been delivered", true);
             return Optional.empty();
         }
+    }
+
+    /** How long a reply is waited for after the content could not be written (the server may have said why). */
+    private static final Duration REFUSAL_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * The content could not be written: a server that refuses a message part-way (552 for its size, 554 for its
+     * content) may have said so before it hung up, and the reset that met the rest of the content leaves its reply
+     * readable. A 4yz or 5yz read now decides for the accepted recipients, as Postfix reads such a "premature" reply;
+     * else (nothing, or something else) the connection was lost. Either way the connection is closed.
+     */
+    private boolean refusedPartWay(List<OutboundRecipient> rcpts, List<Integer> accepted, List<RecipientOutcome> outcomes) {
+        SmtpReply reply;
+        try {
+            reply = read(REFUSAL_WAIT.compareTo(settings.timeouts().dataDone()) < 0 ? REFUSAL_WAIT : settings.timeouts().dataDone());
+        } catch (IOException nothing) {
+            return false;
+        }
+        if (reply.code() / 100 != 4 && reply.code() / 100 != 5) {
+            return false;
+        }
+        closeBroken();
+        for (int i : accepted) {
+            outcomes.set(i, verdict(rcpts.get(i), SessionStage.MESSAGE, reply, where + " refused the message part-way through its"
+                    + " content: " + reply.summary()));
+        }
+        return true;
     }
 
     /** A spool read failure, kept apart from socket failures: it is our fault, not the server's. */

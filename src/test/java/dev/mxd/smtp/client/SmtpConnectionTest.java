@@ -275,6 +275,39 @@ class SmtpConnectionTest {
         assertThat(c.reusable()).isFalse();
     }
 
+    /**
+     * A server that refuses the message part-way (552 for its size, 554 for its content) and hangs up while the client
+     * still writes: its reply is read after the failed write, as Postfix reads it, and decides. Taken for a lost
+     * connection, the whole message went again at every retry for days, then bounced with 4.4.2 instead of the 554.
+     */
+    @Test
+    void aRefusalSentPartWayThroughTheContentDecides() throws IOException {
+        for (String refusal : List.of("554 5.6.0 message content rejected", "452 4.3.1 out of space for now")) {
+            FakeSmtpServer s = FakeSmtpServer.hangingUpInData(List.of("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"), 20_000)
+                    .replyingAtTheHangUp(refusal);
+            open.add(s);
+            SmtpConnection c = connect(s);
+            OutboundEnvelope big = OutboundEnvelope.of("s@client.test", List.of(OutboundRecipient.of("a@fake.test"),
+                    OutboundRecipient.of("b@fake.test")), new GeneratedContent(32 << 20, 7));
+            TransactionResult.Completed done = completed(c.send(big));
+            assertThat(done.recipients()).as(refusal).allSatisfy(o -> {
+                assertThat(o.detail()).as(refusal).contains(refusal);
+                if (refusal.startsWith("5")) {
+                    RecipientOutcome.Failed f = (RecipientOutcome.Failed) o;
+                    assertThat(f.reply()).map(dev.mxd.smtp.SmtpReply::summary).hasValue(refusal);
+                    assertThat(f.stage()).isEqualTo(SessionStage.MESSAGE);
+                    assertThat(f.status()).hasToString("5.6.0");
+                } else {
+                    RecipientOutcome.Deferred d = (RecipientOutcome.Deferred) o;
+                    assertThat(d.reply()).map(dev.mxd.smtp.SmtpReply::summary).hasValue(refusal);
+                    assertThat(d.stage()).isEqualTo(SessionStage.MESSAGE);
+                    assertThat(d.maybeDelivered()).isFalse();
+                }
+            });
+            assertThat(c.reusable()).isFalse();
+        }
+    }
+
     @Test
     void noReplyAfterTheFinalDotMeansMaybeDelivered() throws IOException {
         FakeSmtpServer s = server(FULL, c -> c.equals(".") ? FakeSmtpServer.HANG_UP : null);
