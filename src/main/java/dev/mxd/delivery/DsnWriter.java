@@ -290,11 +290,12 @@ public final class DsnWriter {
         return sb.toString();
     }
 
-    /** Each character that is not ASCII as '?': a report that is not global stays ASCII whatever a server said. */
+    /**
+     * Each character that is not ASCII as '?', and "§" (in mxd's own texts) as "section": a report that is not
+     * global stays ASCII whatever a server said.
+     */
     private static String asciiOnly(String s) {
-        StringBuilder sb = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> sb.append(c < 0x80 ? (char) c : '?'));
-        return sb.toString();
+        return dev.mxd.smtp.SmtpReply.ascii(s);
     }
 
     private static boolean ascii(String s) {

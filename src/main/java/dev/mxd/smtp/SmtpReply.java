@@ -79,7 +79,11 @@ public record SmtpReply(int code, Optional<EnhancedStatus> enhancedStatus, List<
         return out;
     }
 
-    private static String ascii(String l) {
+    /**
+     * {@code l} in printable ASCII and TAB: "§" as "section", any other character past ASCII, and a control
+     * character, as "?" (a reply line's textstring; a delivery report's text that is not global).
+     */
+    public static String ascii(String l) {
         StringBuilder b = new StringBuilder(l.length() + 8);
         for (int i = 0; i < l.length(); i++) {
             char c = l.charAt(i);

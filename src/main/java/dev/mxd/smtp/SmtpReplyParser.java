@@ -37,6 +37,10 @@ public final class SmtpReplyParser {
     private final List<String> lines = new ArrayList<>();
     private int code = -1;
     private int read;
+    /** The reply being read takes the code of its last line, as Postfix reads replies ({@link #lastLineDecides}). */
+    private boolean lastLineDecides;
+    /** The last reply finished had lines of more than one code. */
+    private boolean mixed;
 
     public SmtpReplyParser() {
         this(MAX_LINES);
@@ -74,7 +78,9 @@ public final class SmtpReplyParser {
             keep(line, 0); // inside a reply: more of its text
             return Optional.empty();
         }
-        if (code >= 0 && lineCode != code) {
+        if (code >= 0 && lineCode != code && lastLineDecides) {
+            mixed = true;
+        } else if (code >= 0 && lineCode != code) {
             // Not taken: a text line that happens to start "500 " inside a 450 reply would end it there and
             // make every later pipelined reply answer the wrong command.
             throw new MalformedReplyException("reply code changed from " + code + " to " + lineCode
@@ -89,7 +95,27 @@ public final class SmtpReplyParser {
         lines.clear();
         code = -1;
         read = 0;
+        lastLineDecides = false;
         return Optional.of(reply);
+    }
+
+    /**
+     * The next reply may change its code from line to line, and takes the code of its last line, as Postfix reads
+     * every reply: for the reply to a final dot, after which the connection is not used again (so no later reply
+     * can be misread), where refusing it as malformed would leave the message "maybe delivered" and sent again at
+     * every retry. {@link #mixed} then says whether it did.
+     */
+    public void lastLineDecides() {
+        if (code >= 0) {
+            throw new IllegalStateException("a reply is being read");
+        }
+        lastLineDecides = true;
+        mixed = false;
+    }
+
+    /** Whether the last reply read after {@link #lastLineDecides} had lines of more than one code. */
+    public boolean mixed() {
+        return mixed;
     }
 
     private void keep(byte[] line, int from) throws MalformedReplyException {

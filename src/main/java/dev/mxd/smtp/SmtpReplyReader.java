@@ -41,13 +41,31 @@ public final class SmtpReplyReader {
         }
     }
 
+    /**
+     * The next complete reply, its code that of its last line even where the lines' codes differ (the reply to a
+     * final dot, {@link SmtpReplyParser#lastLineDecides}); {@link #mixed} says whether they did.
+     */
+    public SmtpReply readFinal() throws IOException {
+        parser.lastLineDecides();
+        return read();
+    }
+
+    /** Whether the reply {@link #readFinal} read had lines of more than one code: its connection is not to be used again. */
+    public boolean mixed() {
+        return parser.mixed();
+    }
+
     /** Whether octets are waiting to be read, without waiting for any. */
     public boolean buffered() throws IOException {
         return in.available() > 0;
     }
 
-    /** The longest reply line read at all; its first {@link SmtpReplyParser#MAX_LINE_BYTES} are kept. */
-    static final int MAX_SKIPPED = 64 * 1024;
+    /**
+     * The longest reply line read at all; its first {@link SmtpReplyParser#MAX_LINE_BYTES} are kept and the rest
+     * skipped, as Postfix skips it. A megabyte: a server's 70 KB rejection text is still its reply (refused, the
+     * message after it counted "maybe delivered" and sent again at every retry); the read's deadline bounds the rest.
+     */
+    static final int MAX_SKIPPED = 1024 * 1024;
 
     private byte[] readLine(int linesRead) throws IOException {
         line.reset();

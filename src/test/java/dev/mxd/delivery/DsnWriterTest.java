@@ -212,6 +212,14 @@ class DsnWriterTest {
         assertThat(text(mp.getBodyPart(1)).replace("\r\n ", "")).contains(token.replace('\u00e9', '?'));
     }
 
+    /** mxd's own diagnostic texts cite sections with "§": written "section", not "?" ("RFC 5321 ?4.2.1"). */
+    @Test
+    void aSectionSignInOurOwnTextIsWrittenSection() throws Exception {
+        byte[] dsn = new DsnWriter().write(saying("reply code changed inside one reply (RFC 5321 \u00a74.2.1)", false, ORIGINAL));
+        String status = text(((MimeMultipart) parse(dsn).getContent()).getBodyPart(1)).replace("\r\n ", " ");
+        assertThat(status).contains("(RFC 5321 section 4.2.1)").doesNotContain("?4.2.1");
+    }
+
     /** A report with one failed recipient whose server said {@code diagnostic}; for the postmaster when {@code postmaster}. */
     private static DsnReport saying(String diagnostic, boolean postmaster, byte[] original) {
         DsnReport.Recipient failed = new DsnReport.Recipient("bob@example.org", Optional.empty(), DsnReport.Action.FAILED, "5.1.1",

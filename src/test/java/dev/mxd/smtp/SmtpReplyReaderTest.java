@@ -124,6 +124,18 @@ class SmtpReplyReaderTest {
                 .isInstanceOf(MalformedReplyException.class).hasMessageContaining("from 450 to 500");
     }
 
+    /** The reply to a final dot takes its last line's code, as Postfix; only that one reply, and it says it was mixed. */
+    @Test
+    void aFinalReplyTakesItsLastLinesCodeOnce() throws IOException {
+        SmtpReplyReader r = reader("250-2.0.0 ok\r\n550 5.0.0 but no\r\n250 plain\r\n250-a\r\n251 b\r\n");
+        SmtpReply mixed = r.readFinal();
+        assertThat(mixed.code()).isEqualTo(550);
+        assertThat(r.mixed()).isTrue();
+        assertThat(r.readFinal().code()).isEqualTo(250);
+        assertThat(r.mixed()).isFalse();
+        assertThatThrownBy(r::read).isInstanceOf(MalformedReplyException.class).hasMessageContaining("from 250 to 251");
+    }
+
     /** Inside a reply, as real servers send them: an empty line and a line without a code are more text. */
     @Test
     void oddLinesInsideAReplyAreTaken() throws IOException {
@@ -151,7 +163,7 @@ class SmtpReplyReaderTest {
 
     @Test
     void endlessLineStopsAtTheSkipLimitWithoutReadingItAll() {
-        byte[] huge = ("220 " + "x".repeat(1_000_000)).getBytes(StandardCharsets.US_ASCII);
+        byte[] huge = ("220 " + "x".repeat(3 * SmtpReplyReader.MAX_SKIPPED)).getBytes(StandardCharsets.US_ASCII);
         ByteArrayInputStream in = new ByteArrayInputStream(huge);
         assertThatThrownBy(() -> new SmtpReplyReader(in).read()).isInstanceOf(MalformedReplyException.class);
         assertThat(in.available()).isGreaterThan(huge.length - SmtpReplyReader.MAX_SKIPPED - 10);

@@ -839,9 +839,10 @@ public final class SmtpConnection implements AutoCloseable {
         }
         try {
             stage = SessionStage.FINAL_DOT;
-            SmtpReply reply = read(settings.timeouts().dataDone());
-            if (reply.code() == 421) {
-                broken = true;
+            input.deadline(System.nanoTime() + settings.timeouts().dataDone().toNanos());
+            SmtpReply reply = reader.readFinal(); // codes that change from line to line: the last one decides, as for Postfix
+            if (reply.code() == 421 || reader.mixed()) {
+                broken = true; // a server that wrote its reply so is not sent another message on this connection
             }
             return Optional.of(reply);
         } catch (IOException e) {

@@ -755,6 +755,29 @@ class SmtpConnectionTest {
         assertThat(s.messages).hasSize(1);
     }
 
+    /**
+     * After the final dot, a reply whose lines change code is read as Postfix reads it, the last line deciding, and
+     * a 70 KB reply line is cut, not refused: taken for malformed, each left the message "maybe delivered" and sent
+     * again at every retry, for the queue's lifetime. Such a connection is not used again.
+     */
+    @Test
+    void aFinalReplyWithMixedCodesOrAHugeLineDecidesByItsLastLine() throws IOException {
+        record Case(String reply, Class<?> outcome) {}
+        for (Case k : List.of(new Case("250-2.0.0 ok\r\n550 5.0.0 but no", RecipientOutcome.Failed.class),
+                new Case("550-5.7.1 looks bad\r\n250 2.0.0 taken all the same", RecipientOutcome.Accepted.class),
+                new Case("250 2.0.0 " + "x".repeat(70_000), RecipientOutcome.Accepted.class))) {
+            FakeSmtpServer s = server(FULL, c -> c.equals(".") ? k.reply() : null);
+            SmtpConnection c = connect(s);
+            RecipientOutcome o = completed(c.send(envelope("a@fake.test"))).recipients().get(0);
+            assertThat(o).as(k.reply().substring(0, 20)).isInstanceOf(k.outcome());
+            assertThat(c.reusable()).as(k.reply().substring(0, 20)).isEqualTo(k.reply().length() > 60_000);
+        }
+        // before the dot a changed code is still malformed: in a pipelined batch it would shift every reply after it
+        FakeSmtpServer s = server(FULL, c -> c.startsWith("RCPT") ? "250-ok\r\n550 no" : null);
+        assertThat(connect(s).send(envelope("a@fake.test"))).isInstanceOf(TransactionResult.Failed.class);
+        assertThat(s.messages).isEmpty();
+    }
+
     @Test
     void contentIsDotStuffedWithCrLfOnTheWire() throws IOException {
         FakeSmtpServer s = server(FULL, c -> null);
