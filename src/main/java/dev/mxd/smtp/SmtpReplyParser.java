@@ -39,8 +39,8 @@ public final class SmtpReplyParser {
     private int read;
     /** The reply being read takes the code of its last line, as Postfix reads replies ({@link #lastLineDecides}). */
     private boolean lastLineDecides;
-    /** The last reply finished had lines of more than one code. */
-    private boolean mixed;
+    /** The first code of the last reply finished, when its lines had more than one ({@link #lastLineDecides}); else -1. */
+    private int mixedFrom = -1;
 
     public SmtpReplyParser() {
         this(MAX_LINES);
@@ -79,7 +79,10 @@ public final class SmtpReplyParser {
             return Optional.empty();
         }
         if (code >= 0 && lineCode != code && lastLineDecides) {
-            mixed = true;
+            // as Postfix: the line of the new code starts the reply over, so that its code, enhanced status and text
+            // come from the lines that decide, not from an earlier line saying otherwise
+            mixedFrom = mixedFrom < 0 ? code : mixedFrom;
+            lines.clear();
         } else if (code >= 0 && lineCode != code) {
             // Not taken: a text line that happens to start "500 " inside a 450 reply would end it there and
             // make every later pipelined reply answer the wrong command.
@@ -106,16 +109,19 @@ public final class SmtpReplyParser {
      * every retry. {@link #mixed} then says whether it did.
      */
     public void lastLineDecides() {
-        if (code >= 0) {
-            throw new IllegalStateException("a reply is being read");
-        }
+        lines.clear(); // a reply cut short before (its connection is not used again): nothing of it is carried over
+        code = -1;
+        read = 0;
         lastLineDecides = true;
-        mixed = false;
+        mixedFrom = -1;
     }
 
-    /** Whether the last reply read after {@link #lastLineDecides} had lines of more than one code. */
-    public boolean mixed() {
-        return mixed;
+    /**
+     * The first line's code of the last reply read after {@link #lastLineDecides}, when its lines had more than one
+     * code (its text is then that of the lines from the last change on); empty when they had one.
+     */
+    public java.util.OptionalInt mixedFrom() {
+        return mixedFrom < 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(mixedFrom);
     }
 
     private void keep(byte[] line, int from) throws MalformedReplyException {

@@ -31,9 +31,14 @@ public final class SmtpReplyReader {
      */
     public SmtpReply read() throws IOException {
         int linesRead = 0;
+        long octets = 0;
         while (true) {
             byte[] next = readLine(linesRead);
             linesRead++;
+            octets += lastLineOctets;
+            if (octets > MAX_REPLY_OCTETS) {
+                throw new MalformedReplyException("reply longer than " + MAX_REPLY_OCTETS + " octets");
+            }
             Optional<SmtpReply> reply = parser.line(next);
             if (reply.isPresent()) {
                 return reply.get();
@@ -50,9 +55,12 @@ public final class SmtpReplyReader {
         return read();
     }
 
-    /** Whether the reply {@link #readFinal} read had lines of more than one code: its connection is not to be used again. */
-    public boolean mixed() {
-        return parser.mixed();
+    /**
+     * The first code of the reply {@link #readFinal} read, when its lines had more than one (its connection is not to
+     * be used again); empty when they had one.
+     */
+    public java.util.OptionalInt mixedFrom() {
+        return parser.mixedFrom();
     }
 
     /** Whether octets are waiting to be read, without waiting for any. */
@@ -67,6 +75,12 @@ public final class SmtpReplyReader {
      */
     static final int MAX_SKIPPED = 1024 * 1024;
 
+    /** The most octets of one reply read at all, over all its lines: a runaway peer's reply is refused past it. */
+    static final int MAX_REPLY_OCTETS = 2 * 1024 * 1024;
+
+    /** Octets of the line {@link #readLine} read last, skipped ones included. */
+    private int lastLineOctets;
+
     private byte[] readLine(int linesRead) throws IOException {
         line.reset();
         int length = 0;
@@ -78,6 +92,7 @@ public final class SmtpReplyReader {
                         : "connection closed by the server in the middle of a reply (after " + linesRead + " complete lines)");
             }
             if (b == '\n') {
+                lastLineOctets = length + 1;
                 byte[] bytes = line.toByteArray();
                 int n = bytes.length;
                 return n > 0 && bytes[n - 1] == '\r' ? Arrays.copyOf(bytes, n - 1) : bytes;

@@ -130,9 +130,11 @@ class SmtpReplyReaderTest {
         SmtpReplyReader r = reader("250-2.0.0 ok\r\n550 5.0.0 but no\r\n250 plain\r\n250-a\r\n251 b\r\n");
         SmtpReply mixed = r.readFinal();
         assertThat(mixed.code()).isEqualTo(550);
-        assertThat(r.mixed()).isTrue();
+        assertThat(mixed.enhancedStatus()).map(Object::toString).hasValue("5.0.0");
+        assertThat(mixed.summary()).isEqualTo("550 5.0.0 but no");
+        assertThat(r.mixedFrom()).hasValue(250);
         assertThat(r.readFinal().code()).isEqualTo(250);
-        assertThat(r.mixed()).isFalse();
+        assertThat(r.mixedFrom()).isEmpty();
         assertThatThrownBy(r::read).isInstanceOf(MalformedReplyException.class).hasMessageContaining("from 250 to 251");
     }
 
@@ -159,6 +161,15 @@ class SmtpReplyReaderTest {
         assertThat(cut.code()).isEqualTo(550);
         assertThat(cut.firstLine()).hasSize(SmtpReplyParser.MAX_LINE_BYTES - 5); // the line's first 999 octets, "550 " and 995
         assertThat(r.read().firstLine()).isEqualTo("next");
+    }
+
+    /** Many long lines are one runaway reply: refused past 2 MB in all, whatever each line's length. */
+    @Test
+    void aReplyOfManyLongLinesStopsAtItsTotalLimit() {
+        String line = "250-" + "y".repeat(SmtpReplyReader.MAX_SKIPPED - 10) + "\r\n";
+        byte[] wire = (line.repeat(3) + "250 end\r\n").getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> reader(wire).read()).isInstanceOf(MalformedReplyException.class).hasMessageContaining("octets");
+        assertThatThrownBy(() -> reader(wire).readFinal()).isInstanceOf(MalformedReplyException.class);
     }
 
     @Test

@@ -49,6 +49,8 @@ import javax.net.ssl.SSLSocket;
  */
 public final class SmtpConnection implements AutoCloseable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SmtpConnection.class);
+
     /** QUIT is a courtesy (RFC 5321 §4.1.1.10): its reply is not worth a full command timeout. */
     private static final Duration QUIT_WAIT = Duration.ofSeconds(2);
     private static final Duration RSET_PROBE_WAIT = Duration.ofSeconds(10);
@@ -841,8 +843,14 @@ public final class SmtpConnection implements AutoCloseable {
             stage = SessionStage.FINAL_DOT;
             input.deadline(System.nanoTime() + settings.timeouts().dataDone().toNanos());
             SmtpReply reply = reader.readFinal(); // codes that change from line to line: the last one decides, as for Postfix
-            if (reply.code() == 421 || reader.mixed()) {
+            java.util.OptionalInt mixedFrom = reader.mixedFrom();
+            if (mixedFrom.isPresent()) {
                 broken = true; // a server that wrote its reply so is not sent another message on this connection
+                LOG.warn("{} answered the final dot with lines of code {} and then {}; taken as {}, as Postfix takes such a"
+                        + " reply: {}", where, mixedFrom.getAsInt(), reply.code(), reply.code(), dev.mxd.smtp.LogText.safe(reply.summary()));
+            }
+            if (reply.code() == 421) {
+                broken = true;
             }
             return Optional.of(reply);
         } catch (IOException e) {

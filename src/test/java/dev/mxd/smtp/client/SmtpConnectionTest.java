@@ -308,6 +308,22 @@ class SmtpConnectionTest {
         }
     }
 
+    /** The same refusal part-way over TLS: the record the server sent before its reset is still read. */
+    @Test
+    void overTlsARefusalSentPartWayThroughTheContentDecidesToo(@TempDir Path dir) throws Exception {
+        FakeSmtpServer s = FakeSmtpServer.hangingUpInData(List.of("PIPELINING", "STARTTLS", "ENHANCEDSTATUSCODES"), 20_000)
+                .replyingAtTheHangUp("554 5.6.0 message content rejected").offeringTls(serverTls(dir));
+        open.add(s);
+        OpenResult r = open(s, settings().withTls(TlsPolicy.REQUIRE));
+        assertThat(r).as("open").isInstanceOf(OpenResult.Ready.class);
+        SmtpConnection c = ((OpenResult.Ready) r).connection();
+        TransactionResult.Completed done = completed(c.send(OutboundEnvelope.of("s@client.test",
+                List.of(OutboundRecipient.of("a@fake.test")), new GeneratedContent(32 << 20, 7))));
+        assertThat(done.recipients().get(0)).isInstanceOf(RecipientOutcome.Failed.class);
+        assertThat(done.recipients().get(0).status()).hasToString("5.6.0");
+        assertThat(s.commands("STARTTLS")).hasSize(1);
+    }
+
     @Test
     void noReplyAfterTheFinalDotMeansMaybeDelivered() throws IOException {
         FakeSmtpServer s = server(FULL, c -> c.equals(".") ? FakeSmtpServer.HANG_UP : null);
@@ -762,15 +778,20 @@ class SmtpConnectionTest {
      */
     @Test
     void aFinalReplyWithMixedCodesOrAHugeLineDecidesByItsLastLine() throws IOException {
-        record Case(String reply, Class<?> outcome) {}
-        for (Case k : List.of(new Case("250-2.0.0 ok\r\n550 5.0.0 but no", RecipientOutcome.Failed.class),
-                new Case("550-5.7.1 looks bad\r\n250 2.0.0 taken all the same", RecipientOutcome.Accepted.class),
-                new Case("250 2.0.0 " + "x".repeat(70_000), RecipientOutcome.Accepted.class))) {
+        record Case(String reply, Class<?> outcome, String status) {}
+        for (Case k : List.of(new Case("250-2.0.0 Ok: queued as ABC\r\n550 5.7.1 rejected", RecipientOutcome.Failed.class, "5.7.1"),
+                new Case("550-5.1.1 looks bad\r\n554-5.7.1 policy\r\n554 5.7.1 refused", RecipientOutcome.Failed.class, "5.7.1"),
+                new Case("550-5.7.1 looks bad\r\n250 2.0.0 taken all the same", RecipientOutcome.Accepted.class, "2.0.0"),
+                new Case("250 2.0.0 " + "x".repeat(70_000), RecipientOutcome.Accepted.class, "2.0.0"))) {
             FakeSmtpServer s = server(FULL, c -> c.equals(".") ? k.reply() : null);
             SmtpConnection c = connect(s);
             RecipientOutcome o = completed(c.send(envelope("a@fake.test"))).recipients().get(0);
-            assertThat(o).as(k.reply().substring(0, 20)).isInstanceOf(k.outcome());
-            assertThat(c.reusable()).as(k.reply().substring(0, 20)).isEqualTo(k.reply().length() > 60_000);
+            String name = k.reply().substring(0, 20);
+            assertThat(o).as(name).isInstanceOf(k.outcome());
+            // the status and the words quoted come from the lines that decide, not from a line saying otherwise
+            assertThat(o.status()).as(name).hasToString(k.status());
+            assertThat(o.detail()).as(name).doesNotContain("queued as ABC").doesNotContain("looks bad");
+            assertThat(c.reusable()).as(name).isEqualTo(k.reply().length() > 60_000);
         }
         // before the dot a changed code is still malformed: in a pipelined batch it would shift every reply after it
         FakeSmtpServer s = server(FULL, c -> c.startsWith("RCPT") ? "250-ok\r\n550 no" : null);
