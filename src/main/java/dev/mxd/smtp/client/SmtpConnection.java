@@ -763,11 +763,15 @@ public final class SmtpConnection implements AutoCloseable {
             if (data.positive()) {
                 broken = true; // 2yz to DATA: we cannot tell what the server expects next
             }
+            // a 421 to an earlier command stands for DATA's reply too (never read): said as where it came
+            SessionStage said = replies.stages.get(replies.all.indexOf(data));
+            String why = said == SessionStage.DATA ? where + " refused DATA: " + data.summary()
+                    : where + " closed the session at " + said.label() + ", before DATA: " + data.summary();
             for (int i : accepted) {
                 outcomes.set(i, data.positive()
                         ? deferred(rcpts.get(i), SessionStage.DATA, Optional.of(data), EnhancedStatus.LOCAL_ERROR,
                                 where + " answered DATA with " + data.summary() + " instead of 354", false)
-                        : verdict(rcpts.get(i), SessionStage.DATA, data, where + " refused DATA: " + data.summary()));
+                        : verdict(rcpts.get(i), SessionStage.DATA, data, why));
             }
             return completed(outcomes);
         }

@@ -554,6 +554,9 @@ class SmtpConnectionTest {
         assertThat(done.recipients()).allSatisfy(o -> assertThat(o).isInstanceOf(RecipientOutcome.Deferred.class));
         assertThat(((RecipientOutcome.Deferred) done.recipients().get(2)).reply()).get()
                 .extracting(rep -> rep.code()).isEqualTo(421);
+        // a, accepted, waits on a DATA that was never answered: its reason says where the 421 came, not "refused DATA"
+        assertThat(done.recipients().get(0).detail()).contains("closed the session at rcpt, before DATA: 421 4.4.5 shutting down")
+                .doesNotContain("refused DATA");
         assertThat(s.messages).isEmpty();
         assertThat(c.reusable()).isFalse();
     }
