@@ -70,6 +70,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private final HostStatusTable hostStatus;
     private final ClientSettings client;
     private final ConnectionCache connections;
+    /** The connections a transaction is running on now: {@link #cutShort} ends them. */
+    private final Set<SmtpConnection> sending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** A stop has cut deliveries short: every later one is deferred without a connection. */
+    private volatile boolean cutShort;
     private final Clock clock;
     private final NextHop.Routing routing;
     private final TlsPolicies tlsPolicies;
@@ -151,6 +155,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     @Override
     public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
+        if (cutShort) {
+            return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NOT_ACCEPTING, "mxd is stopping; tried again"
+                    + " after the start"));
+        }
         String domain = domainOf(recipients);
         Plan resolved;
         try {
@@ -667,6 +675,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return client;
     }
 
+    @Override
+    public void cutShort() {
+        cutShort = true;
+        for (SmtpConnection c : sending) {
+            c.abort(); // a read waiting on the next hop ends now: deferred as a broken connection, "maybe delivered" after the dot
+        }
+    }
+
     /** One address: a cached or new connection, then the transaction. */
     private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, HostDecisions tls, HostTls decision,
                         boolean report) {
@@ -701,7 +717,16 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 recordTls(domain, route, decision, connection);
             }
         }
-        TransactionResult result = connection.send(transaction);
+        TransactionResult result;
+        sending.add(connection);
+        try {
+            if (cutShort) {
+                connection.abort(); // cut short between the check in deliver and here: this one ends at once too
+            }
+            result = connection.send(transaction);
+        } finally {
+            sending.remove(connection);
+        }
         if (!(result instanceof TransactionResult.Completed done)) {
             TransactionResult.Failed f = (TransactionResult.Failed) result;
             connection.close();

@@ -18,4 +18,13 @@ public interface DeliveryAgent {
      * @return the result for each recipient, in the same order
      */
     List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients);
+
+    /**
+     * At a stop whose drain has run out: ends the deliveries still waiting on a next hop (their recipients are
+     * deferred as a broken connection decides) and defers every later one at once, so that the attempts running
+     * finish and write their outcomes (a pass's notice and the states it tells of) before the process exits. Called
+     * from another thread than the deliveries'. None by default.
+     */
+    default void cutShort() {
+    }
 }

@@ -148,6 +148,8 @@ public final class QueueManager implements AutoCloseable {
      */
     private final Object[] claims = new Object[64];
     private volatile boolean running = true;
+    /** How long a stop waits for the deliveries running before it cuts them short ({@link #close}). */
+    private volatile Duration drain = Duration.ofSeconds(30);
     private volatile long nextScanNanos;
     private volatile boolean backlog; // the last scan filled the ready queue: more is waiting on disk
     private volatile long backlogPausedUntil = System.nanoTime(); // no early scan for the backlog before this (spool faults)
@@ -1444,6 +1446,11 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /** A shorter drain than 30 s at {@link #close} (tests). */
+    void drain(Duration d) {
+        this.drain = d;
+    }
+
     @Override
     public void close() {
         running = false;
@@ -1455,8 +1462,17 @@ public final class QueueManager implements AutoCloseable {
         }
         pool.shutdown();
         try {
-            if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
-                pool.shutdownNow(); // messages left in active/ go back to incoming at the next start
+            if (!pool.awaitTermination(drain.toMillis(), TimeUnit.MILLISECONDS)) {
+                // A delivery that still waits on a next hop (a slow final reply) would leave its message's pass unwritten:
+                // recipients of other destinations delivered in that pass, with NOTIFY=SUCCESS, went again after the
+                // restart. Cut short, it ends as a broken connection does, and the pass writes its notice and states.
+                LOG.warn("queue manager: deliveries still running after {}; cutting them short (their recipients are"
+                        + " deferred) so that their outcomes are written", drain.toSeconds() + " s");
+                local.cutShort();
+                remote.cutShort();
+                if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+                    pool.shutdownNow(); // messages left in active/ go back to incoming at the next start
+                }
             }
         } catch (InterruptedException e) {
             pool.shutdownNow();

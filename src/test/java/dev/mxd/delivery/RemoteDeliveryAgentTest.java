@@ -110,6 +110,39 @@ class RemoteDeliveryAgentTest {
         return new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
     }
 
+    /**
+     * A stop whose drain has run out cuts short a delivery waiting on a silent next hop after its final dot: the
+     * recipient is deferred at once as "maybe delivered" (not after the 10 minutes a final reply may take), and a
+     * delivery asked for after it is deferred without a connection.
+     */
+    @Test
+    void cutShortEndsADeliveryWaitingOnTheNextHopAndDefersLaterOnes() throws Exception {
+        try (FakeSmtpServer silent = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("PIPELINING"),
+                c -> c.equals(".") ? FakeSmtpServer.SILENCE : null)) {
+            RemoteDeliveryAgent agent = agent(silent.address().getPort(), hosts(), NextHop.Routing.BY_MX,
+                    ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(60))));
+            Thread cutter = new Thread(() -> {
+                dev.mxd.testing.Await.within(Duration.ofSeconds(20), Duration.ofMillis(20), () -> silent.commands.contains("."));
+                agent.cutShort();
+            });
+            cutter.start();
+            long start = System.nanoTime();
+            List<RecipientStatus> after = deliver(agent);
+            cutter.join(30_000);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+            assertThat(after).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("may have been delivered");
+            });
+            int connections = silent.connections();
+            assertThat(deliver(agent)).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("mxd is stopping");
+            });
+            assertThat(silent.connections()).isEqualTo(connections);
+        }
+    }
+
     @Test
     void aRelayHostTakesThePlaceOfTheMxHostsOnItsOwnPort() throws Exception {
         try (FakeSmtpServer relay = FakeSmtpServer.start("220 relay.test ESMTP", List.of(), c -> null)) {

@@ -67,7 +67,7 @@ public final class SmtpConnection implements AutoCloseable {
     private String heloName;
 
     // The transport; replaced once by STARTTLS.
-    private Socket socket;
+    private volatile Socket socket; // volatile: abort() closes it from another thread
     private DeadlineInputStream input;
     private SmtpReplyReader reader;
     private WriteDeadlineOutputStream rawOutput;
@@ -1293,6 +1293,14 @@ public final class SmtpConnection implements AutoCloseable {
             }
         }
         closeBroken();
+    }
+
+    /**
+     * Closes the socket from another thread (a stop whose drain has run out): a transaction waiting on the server
+     * ends with an IOException, its recipients deferred as for a broken connection. Nothing is sent.
+     */
+    public void abort() {
+        Connect.closeQuietly(socket);
     }
 
     private void closeBroken() {
