@@ -157,7 +157,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
         if (cutShort) {
             return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NOT_ACCEPTING, "mxd is stopping; tried again"
-                    + " after the start"));
+                    + " at the next retry"));
         }
         String domain = domainOf(recipients);
         Plan resolved;
