@@ -459,6 +459,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         // address that a host name's TLS policy kept the mail from is tried under another name (policy is per name).
         java.util.Set<java.net.InetSocketAddress> triedNow = new java.util.HashSet<>();
         for (int i = 0; i < tries.size(); i++) {
+            if (cutShort) {
+                // a stop cut this delivery short: no other address is opened (its connect and greeting could not be cut)
+                lastProblem = "mxd is stopping; tried again at the next retry";
+                otherTrouble = true;
+                break;
+            }
             MxRoute route = tries.get(i);
             if (route.preference() >= loopAt || triedNow.contains(route.socketAddress())) {
                 if (i == tries.size() - 1) {
@@ -696,6 +702,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)))).orElse(null);
         boolean cached = connection != null;
         if (connection == null) {
+            if (cutShort) { // a retry after an aborted cached connection, or the plain-text retry: not opened at a stop
+                return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
+            }
             OpenResult opened = open(route, settings, selector.port());
             if (opened instanceof OpenResult.Failed f) {
                 if (report) {

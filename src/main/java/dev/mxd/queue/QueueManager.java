@@ -1338,6 +1338,15 @@ public final class QueueManager implements AutoCloseable {
             return;
         }
         Instant now = clock.instant();
+        if (!running) {
+            // Stopping: what deferred it now (a delivery the stop cut short, a next hop's 4yz during the drain) is no
+            // reason to wait its retry time after the start (up to an hour), nor to expire it: due at once.
+            retryBy.remove(e.id());
+            unhinted.remove(e.id());
+            spool.defer(e.id(), QueueState.ACTIVE, now);
+            LOG.info("{}: deferred, due at the next start (stopping)", e.id());
+            return;
+        }
         Optional<Instant> next = settings.retry().nextAttempt(e.arrival(), now);
         Instant hint = retryBy.remove(e.id());
         if (unhinted.remove(e.id())) {

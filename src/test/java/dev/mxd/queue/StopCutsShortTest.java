@@ -90,6 +90,9 @@ class StopCutsShortTest extends QueueManagerTestBase {
         List<RecipientStatus> onDisk = spool.envelope(where, id).recipients();
         assertThat(onDisk.get(0).state()).isEqualTo(DeliveryState.DELIVERED);
         assertThat(onDisk.get(1).state()).isNotEqualTo(DeliveryState.DELIVERED);
+        // the recipient cut short is due at once after the start, not at its retry time (retries are an hour away here)
+        assertThat(where).isEqualTo(QueueState.DEFERRED);
+        assertThat(spool.nextAttempt(id)).isBefore(java.time.Instant.now().plusSeconds(5));
         assertThat(remote.cut.getCount()).isZero();
     }
 }

@@ -67,7 +67,9 @@ public final class SmtpConnection implements AutoCloseable {
     private String heloName;
 
     // The transport; replaced once by STARTTLS.
-    private volatile Socket socket; // volatile: abort() closes it from another thread
+    private Socket socket;
+    /** The TCP socket under {@link #socket} (the same one before STARTTLS): what {@link #abort} closes. */
+    private volatile Socket tcp;
     private DeadlineInputStream input;
     private SmtpReplyReader reader;
     private WriteDeadlineOutputStream rawOutput;
@@ -240,6 +242,7 @@ public final class SmtpConnection implements AutoCloseable {
     /** Reads and writes through {@code s} (the TCP socket {@code tcp}, or TLS over it). */
     private void attach(Socket s, Socket tcp) throws IOException {
         socket = s;
+        this.tcp = tcp;
         input = new DeadlineInputStream(s);
         // A new buffer after STARTTLS drops any plain text sent behind the 220 (the CVE-2011-0411 injection).
         reader = new SmtpReplyReader(new BufferedInputStream(input));
@@ -1300,7 +1303,10 @@ public final class SmtpConnection implements AutoCloseable {
      * ends with an IOException, its recipients deferred as for a broken connection. Nothing is sent.
      */
     public void abort() {
-        Connect.closeQuietly(socket);
+        // The TCP socket, not the TLS one: closing a TLS socket sends close_notify first, and waits for the lock a
+        // thread writing the content holds (minutes, if the server stopped reading); a plain close waits for nothing and
+        // ends both a read and a write in progress.
+        Connect.closeQuietly(tcp);
     }
 
     private void closeBroken() {
