@@ -412,6 +412,12 @@ final class QuarantineCommand implements Runnable {
             if (o instanceof QuarantineRelease.Outcome.Parked p) {
                 printEntry(out, p.entry());
                 out.printf("released:   %s%n", p.messageFile());
+                // parked for the next start: a server running on the directory now does not look there until then
+                Path dataDir = q.directory().toAbsolutePath().getParent();
+                dev.mxd.node.NodeStart.runningOn(dataDir).ifPresent(pid -> spec.commandLine().getErr().println(
+                        "mxd quarantine release: warning: mxd serve (process " + pid + ") runs on " + dataDir + " and queues"
+                        + " this release only when it next starts; to deliver it now, release it with --config FILE of that"
+                        + " server (through its listen.admin), or restart it"));
                 return true;
             }
             if (o instanceof QuarantineRelease.Outcome.NoRecipients n) {

@@ -29,6 +29,8 @@ import picocli.CommandLine.Option;
                 "  MXD_LOG_LEVEL=DEBUG mxd serve         more detail than the default INFO"})
 final class ServeCommand implements Callable<Integer> {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
+
     @Option(names = "--config", paramLabel = "FILE", description = "The YAML configuration file (every key: docs/config.md). Default: the embedded configuration above.")
     Path config;
 
@@ -78,6 +80,11 @@ final class ServeCommand implements Callable<Integer> {
         StopOnSignal running = StopOnSignal.starting();
         out.printf("mxd starting as %s%n", c.hostname());
         out.flush();
+        // with log.file the banner and a failed start's reason go into the log too, where monitoring and fail2ban look
+        boolean logFile = c.log().file().isPresent();
+        if (logFile) {
+            LOG.info("mxd starting as {} ({})", c.hostname(), config == null ? "embedded default configuration" : config);
+        }
         NodeStart start = NodeStart.attempt(c);
         if (!(start instanceof NodeStart.Running)) {
             running.notStarted();
@@ -86,16 +93,27 @@ final class ServeCommand implements Callable<Integer> {
             // A wrong key or a missing user will not get better by restarting (systemd restarts on 75).
             err.println("mxd serve: invalid configuration: " + u.reason());
             err.flush();
+            if (logFile) {
+                LOG.error("mxd serve: invalid configuration: {}; not started (exit 78)", u.reason());
+            }
             return ExitCodes.CONFIG;
         }
         if (start instanceof NodeStart.Failed f) {
-            err.println("mxd serve: cannot start: " + f.cause().getMessage());
+            String why = NodeStart.describe(f.cause());
+            err.println("mxd serve: cannot start: " + why);
             err.flush();
+            if (logFile) {
+                LOG.error("mxd serve: cannot start: {} (exit 75)", why);
+            }
             return ExitCodes.TEMPORARY;
         }
         ReceivingMx mx = ((NodeStart.Running) start).mx();
         running.started(mx, java.util.Optional.ofNullable(config));
         out.printf("mxd serving as %s (%s)%n", c.hostname(), config == null ? "embedded default configuration" : config);
+        if (logFile) {
+            LOG.info("mxd serving as {}: smtp {}", c.hostname(),
+                    mx.smtpAddresses().stream().map(ServeCommand::hostPort).collect(Collectors.joining(", ")));
+        }
         out.printf("  smtp:    %s%n", mx.smtpAddresses().stream().map(ServeCommand::hostPort).collect(Collectors.joining(", ")));
         c.domains().forEach((name, d) -> out.printf("  domain:  %s (%s)%s%n", name, d.role().key(),
                 d.mailboxes().isEmpty() ? "" : " mailboxes " + String.join(", ", d.mailboxes().stream().sorted().toList())));

@@ -122,12 +122,26 @@ public final class Maildir {
                         + " to another user; run mxd as root, or remove those keys and run mxd as the mailbox owner");
             }
             UserPrincipalLookupService users = Path.of("/").getFileSystem().getUserPrincipalLookupService();
+            Optional<UserPrincipal> user = Optional.empty();
+            Optional<GroupPrincipal> of = Optional.empty();
+            // each looked up on its own: the JDK's exception does not name what it did not find
             try {
-                return new Ownership(owner.isEmpty() ? Optional.empty() : Optional.of(users.lookupPrincipalByName(owner.get())),
-                        group.isEmpty() ? Optional.empty() : Optional.of(users.lookupPrincipalByGroupName(group.get())));
+                if (owner.isPresent()) {
+                    user = Optional.of(users.lookupPrincipalByName(owner.get()));
+                }
             } catch (UserPrincipalNotFoundException e) {
-                throw new UnusableOwnership("delivery.maildir-owner/maildir-group: no such user or group '" + e.getName() + "' on this system");
+                throw new UnusableOwnership("delivery.maildir-owner: no user '" + owner.get() + "' on this system (getent passwd"
+                        + " lists them); name an existing user, or remove the key to deliver as the user mxd runs as");
             }
+            try {
+                if (group.isPresent()) {
+                    of = Optional.of(users.lookupPrincipalByGroupName(group.get()));
+                }
+            } catch (UserPrincipalNotFoundException e) {
+                throw new UnusableOwnership("delivery.maildir-group: no group '" + group.get() + "' on this system (getent group"
+                        + " lists them); name an existing group, or remove the key");
+            }
+            return new Ownership(user, of);
         }
 
         /**

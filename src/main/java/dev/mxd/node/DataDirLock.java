@@ -64,6 +64,18 @@ final class DataDirLock implements AutoCloseable {
         return held;
     }
 
+    /** The live JVM process the lock file of {@code dataDir} names, if any (it may be a stale pid: then none). */
+    static java.util.Optional<Long> runningHolder(Path dataDir) {
+        try {
+            long pid = Long.parseLong(holder(dataDir.resolve(FILE)));
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .filter(h -> h.pid() == ProcessHandle.current().pid() || h.info().command().filter(c -> c.endsWith("java")).isPresent())
+                    .map(ProcessHandle::pid);
+        } catch (NumberFormatException noPid) {
+            return java.util.Optional.empty();
+        }
+    }
+
     private static String holder(Path file) {
         try {
             return Files.readString(file, StandardCharsets.US_ASCII).strip();

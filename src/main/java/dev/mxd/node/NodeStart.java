@@ -72,6 +72,14 @@ public sealed interface NodeStart {
      */
     private static java.util.List<String> unusableFiles(MxdConfig config) {
         java.util.List<String> problems = new java.util.ArrayList<>();
+        java.nio.file.Path data = config.dataDir().toAbsolutePath();
+        for (java.nio.file.Path dir : java.util.List.of(data, data.resolve("spool"), data.resolve("mail"), data.resolve("quarantine"))) {
+            if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
+                problems.add("data-dir: " + dir + " is a file where mxd keeps a directory; move it away");
+            }
+        }
+        config.log().file().map(java.nio.file.Path::toAbsolutePath).filter(java.nio.file.Files::isDirectory).ifPresent(f ->
+                problems.add("log.file: " + f + " is a directory; name a file in it, such as " + f.resolve("mxd.log")));
         java.util.Optional<java.nio.file.Path> ca = config.delivery().tls().caFile();
         if (ca.isPresent()) {
             try {
@@ -136,6 +144,14 @@ public sealed interface NodeStart {
         return at;
     }
 
+    /**
+     * The process of the {@code mxd serve} running on {@code dataDir}, as its lock file names it, when that process is
+     * alive and a JVM; empty when none is. Read only: the lock is not taken (a server starting now must get it).
+     */
+    static java.util.Optional<Long> runningOn(java.nio.file.Path dataDir) {
+        return DataDirLock.runningHolder(dataDir);
+    }
+
     /** Starts a node on {@code config} ({@link ReceivingMx#start}) and says how that went. */
     static NodeStart attempt(MxdConfig config) {
         java.util.List<String> unusable = unusableFiles(config);
@@ -156,6 +172,20 @@ public sealed interface NodeStart {
             }
             return new Failed(e);
         }
+    }
+
+    /**
+     * A start's failure in words: a file system error whose message is only its path (the JDK's for a file where a
+     * directory must be) says what it is.
+     */
+    static String describe(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() == null && fs.getOtherFile() == null) {
+            String what = e instanceof java.nio.file.FileAlreadyExistsException ? "is there but is not what mxd needs there (a"
+                    + " file where a directory belongs?)" : e instanceof java.nio.file.NoSuchFileException ? "does not exist"
+                    : e instanceof java.nio.file.NotDirectoryException ? "is not a directory" : e.getClass().getSimpleName();
+            return fs.getFile() + " " + what;
+        }
+        return e.getMessage();
     }
 
     private static boolean denied(java.nio.file.FileSystemException e) {

@@ -59,6 +59,10 @@ public final class LogSetup {
         if (!appender.isStarted()) {
             // Logback's file appender does not throw when it cannot open its file: it stays stopped, and mxd would run
             // with no log at all (no status= lines, nothing for fail2ban). Refuse to start instead, saying why.
+            if (log.file().filter(java.nio.file.Files::isDirectory).isPresent()) {
+                throw new IOException("log.file " + log.file().get() + " is a directory; name a file in it, such as "
+                        + log.file().get().resolve("mxd.log"));
+            }
             throw new IOException("log.file " + log.file().map(Path::toString).orElse("(standard output)")
                     + " cannot be opened for writing (check the directory's permissions and, under systemd, LogsDirectory=)");
         }

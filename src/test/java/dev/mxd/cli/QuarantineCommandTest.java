@@ -157,6 +157,24 @@ class QuarantineCommandTest {
         assertThat(r.err()).contains("standard output failed").doesNotContain("(in ");
     }
 
+    /**
+     * A release with --data-dir waits for the next start of the server; when one runs on the directory now (its lock
+     * file names a live JVM: here this one), the command says so instead of leaving the operator to think it is on its way.
+     */
+    @Test
+    void aReleaseParkedBesideARunningServerSaysItWaitsForItsNextStart() throws Exception {
+        QuarantineEntry first = quarantined();
+        DnsCommandTest.Run quiet = run("quarantine", "release", "--data-dir", dataDir.toString(), first.id());
+        assertThat(quiet.status()).isZero();
+        assertThat(quiet.err()).doesNotContain("warning");
+        java.nio.file.Files.writeString(dataDir.resolve("mxd.lock"), ProcessHandle.current().pid() + "\n");
+        QuarantineEntry second = quarantined();
+        DnsCommandTest.Run r = run("quarantine", "release", "--data-dir", dataDir.toString(), second.id());
+        assertThat(r.status()).isZero();
+        assertThat(r.err()).contains("warning: mxd serve (process " + ProcessHandle.current().pid() + ") runs on")
+                .contains("only when it next starts");
+    }
+
     /** A mistyped --data-dir is said (66), not listed as an empty quarantine, and nothing is made there. */
     @Test
     void aDataDirThatIsNotThereIsAnErrorAndMakesNothing() {

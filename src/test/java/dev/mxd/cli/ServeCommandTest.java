@@ -141,4 +141,44 @@ class ServeCommandTest {
         assertThat(r[0]).isEqualTo("78");
         assertThat(r[1]).contains("admin-token-file: " + absent + " is empty");
     }
+    /**
+     * What --check passed and the start then refused: a log.file that is a directory (78, with a hint about
+     * permissions), a file where the data directory keeps spool/ (75, "cannot start: PATH" and nothing else).
+     */
+    @Test
+    void aLogFileThatIsADirectoryAndAFileWhereTheSpoolGoesAreRefusedByCheckAndStart(@TempDir Path dir) throws Exception {
+        int port = FreePort.tcpOn("127.0.0.1");
+        String base = "hostname: mx.test\nlisten:\n  smtp: [\"127.0.0.1:" + port + "\"]\ndata-dir: " + dir.resolve("data") + "\n";
+        Path logDir = Files.createDirectory(dir.resolve("logs"));
+        Path logIsDir = Files.writeString(dir.resolve("log.yaml"), base + "log:\n  file: " + logDir + "\n");
+        for (boolean check : new boolean[] {true, false}) {
+            String[] r = check ? run("serve", "--config", logIsDir.toString(), "--check") : run("serve", "--config", logIsDir.toString());
+            assertThat(r[0]).isEqualTo("78");
+            assertThat(r[1]).contains(logDir + " is a directory");
+        }
+        Files.createDirectories(dir.resolve("data"));
+        Files.writeString(dir.resolve("data/spool"), "not a directory");
+        Path spoolIsFile = Files.writeString(dir.resolve("spool.yaml"), base);
+        for (boolean check : new boolean[] {true, false}) {
+            String[] r = check ? run("serve", "--config", spoolIsFile.toString(), "--check") : run("serve", "--config", spoolIsFile.toString());
+            assertThat(r[0]).as(check ? "--check" : "serve").isEqualTo("78");
+            assertThat(r[1]).contains("data-dir: " + dir.resolve("data/spool") + " is a file where mxd keeps a directory");
+        }
+    }
+
+    /** With log.file, a start that fails says so in the log too, not only on stderr: the log is what monitoring reads. */
+    @Test
+    void aFailedStartIsInTheLogFile(@TempDir Path dir) throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Path log = dir.resolve("mxd.log");
+            Path f = Files.writeString(dir.resolve("mxd.yaml"), "hostname: mx.test\nlisten:\n  smtp: [\"127.0.0.1:"
+                    + taken.getLocalPort() + "\"]\ndata-dir: " + dir.resolve("data") + "\nlog:\n  file: " + log + "\n");
+            String[] r = run("serve", "--config", f.toString());
+            assertThat(r[0]).isEqualTo("75");
+            assertThat(Files.readString(log)).contains("mxd starting as mx.test").contains("mxd serve: cannot start:")
+                    .contains(String.valueOf(taken.getLocalPort()));
+        } finally {
+            dev.mxd.testing.TestLogging.restoreDefault(); // the rest of the run logs where it did
+        }
+    }
 }
