@@ -66,9 +66,10 @@ public sealed interface NodeStart {
     }
 
     /**
-     * What a start would read and refuse in the files the configuration names beyond TLS's own: the CA file
-     * delivery trusts, and an admin token file that is there. Said before anything starts, so that such a file is
-     * a setting (exit 78) and not a failure a restart might mend (75, which systemd restarts every few seconds).
+     * What a start would read and refuse in the files the configuration names beyond TLS's own: a file where the data
+     * directory or a directory in it belongs, a log.file that is a directory, the CA file delivery trusts, and the
+     * admin token file. Said before anything starts, so that such a file is a setting (exit 78) and not a failure a
+     * restart might mend (75, which systemd restarts every few seconds).
      */
     private static java.util.List<String> unusableFiles(MxdConfig config) {
         java.util.List<String> problems = new java.util.ArrayList<>();

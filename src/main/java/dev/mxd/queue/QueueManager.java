@@ -265,7 +265,6 @@ public final class QueueManager implements AutoCloseable {
         return n;
     }
 
-    /** A domain as destinations compare it: lower case, no final dot. */
     /** A domain as flushes compare them: A-labels, lower case, no final dot (bücher.example is xn--bcher-kva.example). */
     private static String domainName(String domain) {
         String d = domain.trim();
