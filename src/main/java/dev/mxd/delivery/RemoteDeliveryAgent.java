@@ -157,7 +157,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
         if (cutShort) {
             return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NOT_ACCEPTING, "mxd is stopping; tried again"
-                    + " at the next retry"));
+                    + " when it starts"));
         }
         String domain = domainOf(recipients);
         Plan resolved;
@@ -461,7 +461,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         for (int i = 0; i < tries.size(); i++) {
             if (cutShort) {
                 // a stop cut this delivery short: no other address is opened (its connect and greeting could not be cut)
-                lastProblem = "mxd is stopping; tried again at the next retry";
+                lastProblem = "mxd is stopping; tried again when it starts";
                 otherTrouble = true;
                 break;
             }

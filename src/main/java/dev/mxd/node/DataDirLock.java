@@ -64,14 +64,30 @@ final class DataDirLock implements AutoCloseable {
         return held;
     }
 
-    /** The live JVM process the lock file of {@code dataDir} names, if any (it may be a stale pid: then none). */
+    /**
+     * The process that holds the lock of {@code dataDir} now, read from the kernel's table of locks ({@code
+     * /proc/locks}: the lock file's device and inode), without taking the lock, and whatever user the process runs as;
+     * empty when none holds it or the table cannot be read (not Linux). The pid written in the file is not trusted: a
+     * stopped server leaves its pid there, which another process may have by now.
+     */
     static java.util.Optional<Long> runningHolder(Path dataDir) {
         try {
-            long pid = Long.parseLong(holder(dataDir.resolve(FILE)));
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
-                    .filter(h -> h.pid() == ProcessHandle.current().pid() || h.info().command().filter(c -> c.endsWith("java")).isPresent())
-                    .map(ProcessHandle::pid);
-        } catch (NumberFormatException noPid) {
+            Path file = dataDir.resolve(FILE);
+            long inode = ((Number) Files.getAttribute(file, "unix:ino")).longValue();
+            long dev = ((Number) Files.getAttribute(file, "unix:dev")).longValue();
+            // /proc/locks writes the device as major:minor in hex (glibc's encoding of st_dev), the inode in decimal
+            long major = (dev >>> 8) & 0xfff | (dev >>> 32) & ~0xfffL;
+            long minor = dev & 0xff | (dev >>> 12) & ~0xffL;
+            String where = String.format("%02x:%02x:%d", major, minor, inode);
+            for (String line : Files.readAllLines(Path.of("/proc/locks"), StandardCharsets.US_ASCII)) {
+                String[] f = line.trim().split("\\s+");
+                // "1: POSIX  ADVISORY  WRITE 27044 fe:00:2181736 0 EOF"; a waiter's line has "->" after the number
+                if (f.length >= 6 && !f[1].equals("->") && f[5].equals(where)) {
+                    return java.util.Optional.of(Long.parseLong(f[4]));
+                }
+            }
+            return java.util.Optional.empty();
+        } catch (IOException | RuntimeException unknown) { // no such file, no unix view, no /proc: nothing to say
             return java.util.Optional.empty();
         }
     }

@@ -150,6 +150,8 @@ public final class QueueManager implements AutoCloseable {
     private volatile boolean running = true;
     /** How long a stop waits for the deliveries running before it cuts them short ({@link #close}). */
     private volatile Duration drain = Duration.ofSeconds(30);
+    /** The stop's drain ran out and the deliveries still running were cut short: what they defer is due at the start. */
+    private volatile boolean cutAtStop;
     private volatile long nextScanNanos;
     private volatile boolean backlog; // the last scan filled the ready queue: more is waiting on disk
     private volatile long backlogPausedUntil = System.nanoTime(); // no early scan for the backlog before this (spool faults)
@@ -1337,19 +1339,16 @@ public final class QueueManager implements AutoCloseable {
             return;
         }
         Instant now = clock.instant();
-        if (!running) {
-            // Stopping: what deferred it now (a delivery the stop cut short, a next hop's 4yz during the drain) is no
-            // reason to wait its retry time after the start (up to an hour), nor to expire it: due at once.
-            retryBy.remove(e.id());
-            unhinted.remove(e.id());
-            spool.defer(e.id(), QueueState.ACTIVE, now);
-            LOG.info("{}: deferred, due at the next start (stopping)", e.id());
-            return;
-        }
         Optional<Instant> next = settings.retry().nextAttempt(e.arrival(), now);
         Instant hint = retryBy.remove(e.id());
         if (unhinted.remove(e.id())) {
             hint = null;
+        }
+        if (cutAtStop && next.isPresent()) {
+            // a stop cut its delivery short: that is no reason to wait its retry time after the start (up to an hour).
+            // Only then: a start that fails (its port taken) closes the queue too, and restarts every few seconds must
+            // not skip every message's backoff; an expired message is bounced as at any other time.
+            hint = now;
         }
         if (next.isPresent() && hint != null && hint.isBefore(next.get())) {
             // what deferred it lifts sooner than the message's age says (its MX hosts may be tried again then); a hint
@@ -1476,6 +1475,7 @@ public final class QueueManager implements AutoCloseable {
                 // restart. Cut short, it ends as a broken connection does, and the pass writes its notice and states.
                 LOG.warn("queue manager: deliveries still running after {}; cutting them short (their recipients are"
                         + " deferred) so that their outcomes are written", drain.toSeconds() + " s");
+                cutAtStop = true;
                 local.cutShort();
                 remote.cutShort();
                 if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {

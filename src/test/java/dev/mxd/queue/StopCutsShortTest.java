@@ -95,4 +95,36 @@ class StopCutsShortTest extends QueueManagerTestBase {
         assertThat(spool.nextAttempt(id)).isBefore(java.time.Instant.now().plusSeconds(5));
         assertThat(remote.cut.getCount()).isZero();
     }
+
+    /**
+     * A stop that does not cut anything short (the deliveries end within the drain), as when a start that failed to bind
+     * its port closes the queue it had started: what was deferred keeps its retry time. Making it due at once, every
+     * restart of a loop every few seconds would try the same mail again, past its backoff and its lifetime.
+     */
+    @Test
+    void aStopWithinTheDrainKeepsTheRetryTime() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC());
+        CountDownLatch delivering = new CountDownLatch(1);
+        DeliveryAgent remote = (e, text, rs) -> {
+            delivering.countDown();
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException stop) {
+                Thread.currentThread().interrupt();
+            }
+            return rs.stream().<DeliveryResult>map(r -> DeliveryResult.Deferred.of(EnhancedStatus.NO_ANSWER, "451 later")).toList();
+        };
+        DeliveryAgent local = (e, text, rs) -> {
+            throw new AssertionError("no local mail in this test");
+        };
+        queue = new QueueManager(spool, retriesAnHourAway(), local, remote, (e, text, rs) -> { }, Clock.systemUTC());
+        store(spool, relayed("x@later.test"));
+        String id = spool.ids(QueueState.INCOMING).get(0);
+        queue.start();
+        assertThat(delivering.await(10, TimeUnit.SECONDS)).isTrue();
+        queue.close();
+        queue = null;
+        assertThat(spool.state(id)).contains(QueueState.DEFERRED);
+        assertThat(spool.nextAttempt(id)).isAfter(java.time.Instant.now().plus(Duration.ofMinutes(50)));
+    }
 }
