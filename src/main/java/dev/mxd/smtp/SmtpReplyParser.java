@@ -106,7 +106,7 @@ public final class SmtpReplyParser {
      * The next reply may change its code from line to line, and takes the code of its last line, as Postfix reads
      * every reply: for the reply to a final dot, after which the connection is not used again (so no later reply
      * can be misread), where refusing it as malformed would leave the message "maybe delivered" and sent again at
-     * every retry. {@link #mixed} then says whether it did.
+     * every retry. {@link #mixedFrom} then says whether it did.
      */
     public void lastLineDecides() {
         lines.clear(); // a reply cut short before (its connection is not used again): nothing of it is carried over

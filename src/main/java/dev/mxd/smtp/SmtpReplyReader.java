@@ -48,7 +48,7 @@ public final class SmtpReplyReader {
 
     /**
      * The next complete reply, its code that of its last line even where the lines' codes differ (the reply to a
-     * final dot, {@link SmtpReplyParser#lastLineDecides}); {@link #mixed} says whether they did.
+     * final dot, {@link SmtpReplyParser#lastLineDecides}); {@link #mixedFrom} says whether they did.
      */
     public SmtpReply readFinal() throws IOException {
         parser.lastLineDecides();
