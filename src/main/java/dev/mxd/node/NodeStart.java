@@ -54,7 +54,7 @@ public sealed interface NodeStart {
             unwritable(p).ifPresent(why -> problems.add("data-dir: " + why));
         }
         if (config.adminListener().isPresent()) {
-            java.nio.file.Path token = config.adminTokenFile().orElse(data.resolve("admin.token")).toAbsolutePath();
+            java.nio.file.Path token = config.adminToken().toAbsolutePath();
             if (java.nio.file.Files.exists(token) ? !java.nio.file.Files.isReadable(token) : unwritable(token).isPresent()) {
                 problems.add("admin-token-file: " + token + " cannot be " + (java.nio.file.Files.exists(token) ? "read" : "made")
                         + " by " + user());
@@ -92,27 +92,30 @@ public sealed interface NodeStart {
         if (config.adminListener().isPresent()) {
             java.nio.file.Path token = config.adminToken().toAbsolutePath();
             boolean loopback = config.adminListener().get().address().isLoopbackAddress();
-            long size = -1; // -1: not there (or not a file that can be read)
             if (java.nio.file.Files.isDirectory(token)) {
                 problems.add("admin-token-file: " + token + " is a directory; name a file (mxd writes it when it is not there)");
             } else if (java.nio.file.Files.isRegularFile(token) && java.nio.file.Files.isReadable(token)) {
                 try {
-                    size = java.nio.file.Files.size(token);
-                    if (size > 0) { // an empty one is written anew at start (on loopback: see below)
+                    if (java.nio.file.Files.size(token) > 0) {
                         dev.mxd.ops.AdminToken.read(token);
+                    } else if (!loopback) { // an empty one is written anew at start: only on loopback is that allowed
+                        problems.add(notMadeByTheOperator(config, token, "is empty"));
                     }
                 } catch (IOException e) {
                     problems.add("admin-token-file: " + e.getMessage());
                 }
-            }
-            if (size <= 0 && !loopback && !java.nio.file.Files.isDirectory(token)
-                    && (size == 0 || !java.nio.file.Files.exists(token))) {
-                problems.add("admin-token-file: " + token + (size == 0 ? " is empty" : " does not exist") + "; listen.admin "
-                        + config.adminListener().get() + " is not loopback, so the token must be one you made (one line of"
-                        + " printable ASCII, mode 600; head -c 32 /dev/urandom | base64 > FILE), not one mxd makes up");
+            } else if (!loopback && !java.nio.file.Files.exists(token)) {
+                problems.add(notMadeByTheOperator(config, token, "does not exist"));
             }
         }
         return problems;
+    }
+
+    /** An admin token file a start would make up, for a listener off loopback that needs one the operator made. */
+    private static String notMadeByTheOperator(MxdConfig config, java.nio.file.Path token, String state) {
+        return "admin-token-file: " + token + " " + state + "; listen.admin " + config.adminListener().get() + " is not"
+                + " loopback, so the token must be one you made (one line of printable ASCII, mode 600; head -c 32"
+                + " /dev/urandom | base64 > FILE), not one mxd makes up";
     }
 
     private static String user() {
