@@ -199,7 +199,7 @@ final class QueueCommand implements Runnable {
 
     static void printMessage(PrintWriter out, JsonNode m) {
         String sender = m.path("sender").isNull() ? "?" : m.path("sender").asText(); // null: the envelope cannot be read
-        String next = m.path("next_attempt").isNull() ? "" : "  next attempt " + m.path("next_attempt").asText();
+        String next = m.path("next_attempt").isNull() ? "" : "  next attempt " + toSeconds(m.path("next_attempt").asText());
         out.printf("%-14s %-9s %6s %9d  <%s>%s%n", m.path("id").asText(), m.path("state").asText(),
                 age(m.path("age_seconds").asLong()), m.path("size").asLong(), sender, next);
         if (m.has("envelope_error")) {
@@ -208,6 +208,15 @@ final class QueueCommand implements Runnable {
         for (JsonNode r : m.path("recipients")) {
             String reply = r.path("last_reply").asText();
             out.printf("%42s<%s> %s%s%n", "", r.path("address").asText(), r.path("state").asText(), reply.isEmpty() ? "" : " (" + reply + ")");
+        }
+    }
+
+    /** An API time as the list prints it, to the second; as given when it is no time. */
+    static String toSeconds(String instant) {
+        try {
+            return java.time.Instant.parse(instant).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        } catch (java.time.format.DateTimeParseException notATime) {
+            return instant;
         }
     }
 

@@ -156,7 +156,7 @@ public final class QueueView {
         try {
             Optional<Instant> next = nextAttempt(id, state);
             if (next.isPresent()) {
-                o.put("next_attempt", next.get().toString());
+                o.put("next_attempt", stamp(next.get()));
             } else {
                 o.putNull("next_attempt");
             }
@@ -170,6 +170,11 @@ public final class QueueView {
         return o;
     }
 
+    /** A next attempt as the API gives it: to the millisecond (a file's time has nanoseconds nobody schedules by). */
+    private static String stamp(Instant next) {
+        return next.truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
+    }
+
     private ObjectNode toJson(Envelope e, QueueState state, Optional<Instant> next) {
         ObjectNode o = JSON.objectNode();
         o.put("id", e.id());
@@ -179,7 +184,7 @@ public final class QueueView {
         o.put("size", e.size());
         o.put("sender", e.sender().map(Mailbox::toString).orElse(""));
         if (next.isPresent()) {
-            o.put("next_attempt", next.get().toString());
+            o.put("next_attempt", stamp(next.get()));
         } else {
             o.putNull("next_attempt");
         }

@@ -56,11 +56,14 @@ class QueueCommandTest {
         mx.awaitDeferred(id);
         DnsCommandTest.Run list = run("queue", "list", "--config", config);
         assertThat(list.status()).as(list.err()).isZero();
-        assertThat(list.out()).containsPattern(id + " +deferred +\\d+s +\\d+  <sender@client.test>  next attempt 20")
+        assertThat(list.out()).containsPattern(id + " +deferred +\\d+s +\\d+  <sender@client.test>  next attempt 20\\d\\d-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\n")
                 .containsPattern("<someone@nowhere.test> deferred \\(.+\\)")
                 .contains(" deferred, 0 hold; ").contains(" shown from 0");
         JsonNode json = new ObjectMapper().readTree(run("queue", "list", "--json", "--config", config).out());
         assertThat(json.path("messages").findValuesAsText("id")).contains(id);
+        // as docs/operations.md shows them: the list to the second, the API to the millisecond (a file's time has nanoseconds)
+        assertThat(json.path("messages").findValuesAsText("next_attempt"))
+                .allMatch(t -> t.matches("20\\d\\d-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{3})?Z"), "to the millisecond");
         // --config right after queue, as an operator writes it as often as after the command's name
         DnsCommandTest.Run before = run("queue", "--config", config, "list");
         assertThat(before.status()).as(before.err()).isZero();
