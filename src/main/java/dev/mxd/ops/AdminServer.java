@@ -138,7 +138,11 @@ public final class AdminServer implements AutoCloseable {
     }
 
     /** An HTTP answer: status and JSON body. */
-    private record Answer(int status, JsonNode body) {
+    private record Answer(int status, JsonNode body, String allow) {
+        Answer(int status, JsonNode body) {
+            this(status, body, null);
+        }
+
         static Answer ok(JsonNode body) {
             return new Answer(200, body);
         }
@@ -148,7 +152,19 @@ public final class AdminServer implements AutoCloseable {
             o.put("error", message);
             return new Answer(status, o);
         }
+
+        /** 405, with the Allow field RFC 9110 §15.5.6 asks of it. */
+        static Answer notAllowed(String method, String what, String allow) {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("error", method + " is not allowed on " + what + ": use " + allow);
+            return new Answer(405, o, allow);
+        }
     }
+
+    /** The API's fixed paths and the method each takes: another method there is 405, not "no such API". */
+    private static final Map<String, String> FIXED = Map.of("/api/queue", "GET", "/api/queue/flush", "POST",
+            "/api/hosts/reset", "POST", "/api/destinations", "GET", "/api/hosts", "GET", "/api/events", "GET",
+            "/api/tls-reports/send", "POST", "/api/quarantine", "GET", "/metrics", "GET");
 
     private void handle(HttpExchange ex) throws IOException {
         try {
@@ -157,7 +173,7 @@ public final class AdminServer implements AutoCloseable {
             ex.getResponseHeaders().set("Cache-Control", "no-store");
             if (path.equals("/") || path.equals("/index.html")) {
                 if (!method.equals("GET") && !method.equals("HEAD")) {
-                    send(ex, Answer.error(405, "only GET here"));
+                    send(ex, Answer.notAllowed(method, path, "GET, HEAD"));
                     return;
                 }
                 ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
@@ -243,6 +259,9 @@ public final class AdminServer implements AutoCloseable {
             default:
                 break;
         }
+        if (FIXED.containsKey(path)) {
+            return Answer.notAllowed(method, path, FIXED.get(path));
+        }
         Matcher m = QUEUE_ITEM.matcher(path);
         if (m.matches()) {
             return queueItem(method, m.group(1), Optional.ofNullable(m.group(3)));
@@ -306,7 +325,7 @@ public final class AdminServer implements AutoCloseable {
                 default -> parts.queue().release(id);
             };
         } else {
-            return Answer.error(405, method + " is not allowed on " + id + (action.map(a -> "/" + a).orElse("")));
+            return Answer.notAllowed(method, id + action.map(a -> "/" + a).orElse(""), action.isEmpty() ? "GET, DELETE" : "POST");
         }
         return changed(change);
     }
@@ -377,7 +396,8 @@ public final class AdminServer implements AutoCloseable {
             }
             return noSuchEntry(id);
         }
-        return Answer.error(405, method + " is not allowed on quarantine entry " + id + action.map(a -> "/" + a).orElse(""));
+        return Answer.notAllowed(method, "quarantine entry " + id + action.map(a -> "/" + a).orElse(""),
+                action.isEmpty() ? "GET, DELETE" : action.get().equals("release") ? "POST" : "GET");
     }
 
     private static Answer noSuchEntry(String id) {
@@ -441,6 +461,9 @@ public final class AdminServer implements AutoCloseable {
 
     private static void send(HttpExchange ex, Answer a) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "application/json");
+        if (a.allow() != null) {
+            ex.getResponseHeaders().set("Allow", a.allow());
+        }
         sendBytes(ex, a.status(), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(a.body()));
     }
 

@@ -89,6 +89,22 @@ class AdminApiTest {
         }
     }
 
+    /** A known path asked with another method is 405 with the methods it takes (RFC 9110 §15.5.6), not "no such API". */
+    @Test
+    void aWrongMethodOnAKnownPathIs405WithAllow() throws Exception {
+        String[][] cases = {{"POST", "/api/queue", "GET"}, {"GET", "/api/queue/flush", "POST"}, {"DELETE", "/api/hosts", "GET"},
+            {"GET", "/api/hosts/reset", "POST"}, {"PUT", "/api/events", "GET"}, {"POST", "/metrics", "GET"},
+            {"POST", "/", "GET, HEAD"}, {"PUT", "/api/queue/ZZZZZZZZZZZZ", "GET, DELETE"},
+            {"GET", "/api/queue/ZZZZZZZZZZZZ/hold", "POST"}};
+        for (String[] c : cases) {
+            AdminHttp.Answer a = api.send(c[0], c[1]);
+            assertThat(a.status()).as(c[0] + " " + c[1]).isEqualTo(405);
+            assertThat(a.allow()).as(c[0] + " " + c[1]).isEqualTo(c[2]);
+            assertThat(a.json().path("error").asText()).as(c[0] + " " + c[1]).contains(c[0] + " is not allowed on ").endsWith("use " + c[2]);
+        }
+        assertThat(api.send("GET", "/api/nothing").status()).isEqualTo(404);
+    }
+
     @Test
     void healthIsOkWithoutTheToken() throws Exception {
         AdminHttp.Answer h = api.send("GET", "/health", null);
@@ -210,7 +226,7 @@ class AdminApiTest {
         assertThat(reset.json().path("reset").asInt()).isZero();
         assertThat(api.send("POST", "/api/hosts/reset?host=mx.nowhere.test").json().path("reset").asInt()).isZero();
         assertThat(api.send("POST", "/api/hosts/reset?host=").status()).isEqualTo(400);
-        assertThat(api.send("GET", "/api/hosts/reset").status()).isEqualTo(404);
+        assertThat(api.send("GET", "/api/hosts/reset").status()).isEqualTo(405);
         assertThat(api.send("POST", "/api/hosts/reset", null).status()).isEqualTo(401);
     }
 

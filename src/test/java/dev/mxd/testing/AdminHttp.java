@@ -12,8 +12,8 @@ import java.time.Duration;
 /** Plain HTTP requests to a {@link TestMx}'s admin listener, with or without its token. */
 public final class AdminHttp {
 
-    /** An answer: status, body, and the body as JSON. */
-    public record Answer(int status, String body) {
+    /** An answer: status, body, and the body as JSON; {@code allow} is its Allow field, null without one. */
+    public record Answer(int status, String body, String allow) {
         public JsonNode json() throws IOException {
             return new ObjectMapper().readTree(body);
         }
@@ -44,6 +44,6 @@ public final class AdminHttp {
             b.header("Authorization", authorization);
         }
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        return new Answer(r.statusCode(), r.body());
+        return new Answer(r.statusCode(), r.body(), r.headers().firstValue("Allow").orElse(null));
     }
 }
