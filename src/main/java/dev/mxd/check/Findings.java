@@ -64,10 +64,17 @@ public final class Findings {
         return List.copyOf(out);
     }
 
-    /** The MX lookup itself, or some exchange's address lookup, failed for now: nothing is known yet. */
+    /**
+     * The MX lookup itself, or some exchange's address lookup, failed for now: nothing is known yet. An MX answer that
+     * failed validation (bogus) is known: a fault of the zone that lasts until its signatures are fixed.
+     */
     static boolean dnsTemporaryFailure(MxOutcome outcome) {
-        return outcome instanceof MxOutcome.TemporaryFailure t
+        return outcome instanceof MxOutcome.TemporaryFailure t && !bogusMx(t)
                 && (t.skipped().isEmpty() || t.skipped().stream().anyMatch(s -> s.cause() == SkippedHost.Cause.LOOKUP_FAILED));
+    }
+
+    private static boolean bogusMx(MxOutcome.TemporaryFailure t) {
+        return t.skipped().isEmpty() && t.dnssec() == dev.mxd.dns.DnssecStatus.BOGUS;
     }
 
     private static void domainFindings(MxOutcome outcome, List<Finding> out) {
@@ -85,7 +92,10 @@ public final class Findings {
             out.add(Finding.of(Severity.ERROR, l.error().orElseThrow()
                     + "; this host must not be the best MX of a domain it relays for (RFC 5321 §5.1)"));
         } else if (outcome instanceof MxOutcome.TemporaryFailure t) {
-            if (dnsTemporaryFailure(t)) {
+            if (bogusMx(t)) {
+                out.add(Finding.of(Severity.ERROR, "the DNSSEC signatures of " + d + "'s MX records do not validate (bogus,"
+                        + " RFC 4035 §4.3): validating senders defer all its mail; fix the zone's signatures or its DS record"));
+            } else if (dnsTemporaryFailure(t)) {
                 out.add(Finding.of(Severity.ERROR, t.reason() + "; DNS could not answer now, so the check cannot tell"
                         + " anything: run it again later or ask another server with --dns"));
             } else {
@@ -105,6 +115,8 @@ public final class Findings {
             case ALIAS -> out.add(Finding.about(Severity.WARNING, s.name(), s.reason()
                     + "; skipped under --strict: point the MX at the canonical name"));
             case LOOKUP_FAILED -> out.add(Finding.about(Severity.WARNING, s.name(), s.reason() + "; not checked"));
+            case BOGUS -> out.add(Finding.about(Severity.ERROR, s.name(), s.reason() + " (MX preference " + s.preference()
+                    + "): validating senders do not use it; fix its zone's signatures or its DS record"));
             case LOCAL, NOT_BETTER_THAN_LOCAL -> out.add(Finding.about(Severity.NOTE, s.name(), "not checked: " + s.reason()));
         }
     }

@@ -302,9 +302,10 @@ public final class MxResolver {
                 continue;
             }
             if (found.addresses.isEmpty()) {
-                anyTemporary |= found.temporaryFailure != null;
-                skipped.add(new SkippedHost(preference, host, found.emptyReason(host), found.temporaryFailure != null
-                        ? SkippedHost.Cause.LOOKUP_FAILED : SkippedHost.Cause.NO_ADDRESSES));
+                boolean bogus = found.status() == DnssecStatus.BOGUS;
+                anyTemporary |= found.temporaryFailure != null || bogus;
+                skipped.add(new SkippedHost(preference, host, found.emptyReason(host), bogus ? SkippedHost.Cause.BOGUS
+                        : found.temporaryFailure != null ? SkippedHost.Cause.LOOKUP_FAILED : SkippedHost.Cause.NO_ADDRESSES));
                 continue;
             }
             List<String> hostWarnings = new ArrayList<>(found.warnings);
@@ -423,6 +424,10 @@ public final class MxResolver {
         }
 
         String emptyReason(String host) {
+            if (status == DnssecStatus.BOGUS) {
+                return "the DNSSEC signatures of " + host + "'s address records do not validate (bogus, RFC 4035 §4.3)"
+                        + (temporaryFailure == null ? "" : ": " + temporaryFailure);
+            }
             if (temporaryFailure != null) {
                 return "address lookup failed for now: " + temporaryFailure;
             }

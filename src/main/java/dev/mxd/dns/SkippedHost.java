@@ -13,6 +13,11 @@ public record SkippedHost(int preference, String name, String reason, Cause caus
         NO_ADDRESSES,
         /** Looking up its addresses failed for now (SERVFAIL, timeout): a temporary condition. */
         LOOKUP_FAILED,
+        /**
+         * Its address records failed DNSSEC validation (bogus, RFC 4035 §4.3): not used. A lasting fault of its zone,
+         * not a busy server, though delivery waits for it as for a failed lookup (the signatures may be fixed).
+         */
+        BOGUS,
         /** The exchange is this host (RFC 5321 §5.1 loop prevention). */
         LOCAL,
         /** The exchange is not better than this host's own preference (RFC 5321 §5.1). */

@@ -80,16 +80,19 @@ public final class DanePolicies implements TlsPolicies {
             return new HostTls.Opportunistic(); // §2.2.2: TLSA only for hosts whose addresses are secure
         }
         // §2.2.2: for a host that is a secure alias, the TLSA base domain is the expanded name when it has TLSA
-        // records, else the MX host name; either way both names are reference identifiers for DANE-TA(2).
+        // records, else the MX host name; either way both names are reference identifiers for DANE-TA(2). An insecure
+        // answer there (the TLSA name a CNAME into an unsigned zone) is no records (§2.2), so the MX host name's own
+        // signed records still count, as Postfix tries the original name after an unvalidated answer. Only a failure
+        // or a bogus answer there ends the search: either may hide records that exist.
         String base = host.name();
         List<String> references = new ArrayList<>();
         DnsAnswer answer = null;
         Optional<String> expanded = expansion.apply(host);
         if (expanded.isPresent()) {
             DnsAnswer atExpanded = tlsa.apply(expanded.get());
-            boolean secureDenial = (atExpanded instanceof DnsAnswer.NoData || atExpanded instanceof DnsAnswer.NoSuchName)
-                    && atExpanded.dnssec() == DnssecStatus.SECURE;
-            if (!secureDenial) {
+            boolean noRecords = !(atExpanded instanceof DnsAnswer.Failed) && (atExpanded.dnssec() == DnssecStatus.INSECURE
+                    || atExpanded.dnssec() == DnssecStatus.SECURE && !(atExpanded instanceof DnsAnswer.Found));
+            if (!noRecords) {
                 answer = atExpanded;
                 base = expanded.get();
             }

@@ -140,6 +140,25 @@ class FindingsTest {
         assertThat(Findings.dnsTemporaryFailure(new MxOutcome.NoSuchDomain(PUBLIC, List.of()))).isFalse();
     }
 
+    /** Signatures that do not validate are a fault of the zone, graded as an error, never "run it again later". */
+    @Test
+    void bogusMxRecordsOrHostAddressesAreErrorsNotTemporaryFailures() {
+        MxOutcome.TemporaryFailure bogusMx = new MxOutcome.TemporaryFailure(PUBLIC, "the MX lookup's answer is bogus",
+                EnhancedStatus.CRYPTOGRAPHIC_FAILURE, List.of(), List.of(), dev.mxd.dns.DnssecStatus.BOGUS);
+        assertThat(Findings.dnsTemporaryFailure(bogusMx)).isFalse();
+        assertThat(messages(Severity.ERROR, Findings.of(bogusMx, List.of(), 25))).singleElement().asString()
+                .contains("do not validate (bogus").doesNotContain("run it again later");
+
+        MxOutcome.TemporaryFailure bogusHost = new MxOutcome.TemporaryFailure(PUBLIC, "no mail exchanger can be tried",
+                EnhancedStatus.UNABLE_TO_ROUTE, List.of(new SkippedHost(10, "mx.example.org",
+                "the DNSSEC signatures of mx.example.org's address records do not validate (bogus, RFC 4035 §4.3)",
+                SkippedHost.Cause.BOGUS)), List.of(), dev.mxd.dns.DnssecStatus.SECURE);
+        assertThat(Findings.dnsTemporaryFailure(bogusHost)).isFalse();
+        assertThat(messages(Severity.ERROR, Findings.of(bogusHost, List.of(), 25))).hasSize(2)
+                .anySatisfy(m -> assertThat(m).contains("validating senders do not use it"))
+                .noneSatisfy(m -> assertThat(m).contains("run it again later"));
+    }
+
     @Test
     void resolverWarningsSuchAsCnameBecomeHostWarnings() {
         MxHost alias = new MxHost(10, "mail.example.org", List.of(ip("192.0.2.1")),

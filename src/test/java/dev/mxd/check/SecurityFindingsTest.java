@@ -150,7 +150,8 @@ class SecurityFindingsTest {
         assertThat(only(Severity.ERROR, grade(r))).singleElement().satisfies(e -> assertThat(e.message()).contains("bogus"));
         MxOutcome failed = new MxOutcome.TemporaryFailure(DOMAIN, "bogus", EnhancedStatus.CRYPTOGRAPHIC_FAILURE, List.of(), List.of(),
                 DnssecStatus.BOGUS);
-        assertThat(only(Severity.ERROR, SecurityFindings.of(failed, r))).hasSize(1);
+        // With no routes the MX lookup's own findings say it (FindingsTest), once.
+        assertThat(only(Severity.ERROR, SecurityFindings.of(failed, r))).isEmpty();
     }
 
     @Test

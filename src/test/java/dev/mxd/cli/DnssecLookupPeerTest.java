@@ -153,6 +153,29 @@ class DnssecLookupPeerTest {
         assertThat(root.dnssecNote()).contains("is off").doesNotContain("got no answer");
     }
 
+    /**
+     * A secure MX whose one host has bogus address records: the host is skipped as bogus (a fault of its zone), not as
+     * a lookup that failed for now, so mxd check grades it an error and exits 1, as it does for a bogus MX answer; both
+     * said "run it again later" or passed as a warning (exit 0 or 75). Delivery still waits for either (4.x.x).
+     */
+    @Test
+    void checkGradesBogusMxRecordsAndBogusHostAddressesAsLastingErrors() {
+        MxOutcome o = resolver(DnssecMode.VALIDATE, anchors).resolve("badhost.secure.test");
+        assertThat(o).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(o.permanent()).isFalse();
+        assertThat(o.skipped()).singleElement().satisfies(s -> {
+            assertThat(s.cause()).isEqualTo(dev.mxd.dns.SkippedHost.Cause.BOGUS);
+            assertThat(s.reason()).contains("mx.broken.test").contains("bogus");
+        });
+
+        for (String domain : List.of("badhost.secure.test", "broken.test")) {
+            LookupCommandTest.Run check = LookupCommandTest.run("check", domain, "--dns", dns, "--dnssec", "validate",
+                    "--trust-anchor", anchors.toString());
+            assertThat(check.exit()).as(check.out() + check.err()).isEqualTo(1);
+            assertThat(check.out()).as(domain).contains("bogus").doesNotContain("run it again later");
+        }
+    }
+
     @Test
     void lookupPrintsTheStatusPerLookupAndPerHostAndExits75WhenBogus() throws Exception {
         LookupCommandTest.Run secure = LookupCommandTest.run("lookup", "secure.test", "--dns", dns, "--dnssec", "validate",

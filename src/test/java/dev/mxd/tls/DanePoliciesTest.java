@@ -135,6 +135,21 @@ class DanePoliciesTest {
                 HOST, found(S, tlsa(2, 1, 1, 32))));
         assertThat(atMxName).isInstanceOf(HostTls.Authenticated.class);
         assertThat(asked).containsExactly("real.hosting.test", HOST);
+        // ...and so does an insecure answer there (its TLSA name a CNAME into an unsigned zone: no records, §2.2): the MX
+        // host name's signed records hold, as Postfix looks at the original name after an unvalidated answer...
+        for (DnsAnswer insecure : List.of(found(I, tlsa(3, 1, 1, 32)), new DnsAnswer.NoData(OWNER, List.of(), I),
+                new DnsAnswer.NoSuchName(OWNER, List.of(), I))) {
+            asked.clear();
+            HostTls afterInsecure = decideAlias(java.util.Map.of("real.hosting.test", insecure, HOST, found(S, tlsa(3, 1, 1, 32))));
+            assertThat(afterInsecure).as(insecure.toString()).isInstanceOf(HostTls.Authenticated.class);
+            assertThat(asked).containsExactly("real.hosting.test", HOST);
+        }
+        // ...while a bogus answer there keeps the host from the mail...
+        asked.clear();
+        HostTls bogus = decideAlias(java.util.Map.of("real.hosting.test", found(DnssecStatus.BOGUS, tlsa(3, 1, 1, 32)),
+                HOST, new DnsAnswer.NoData(OWNER, List.of(), S)));
+        assertThat(bogus).isInstanceOf(HostTls.Unusable.class);
+        assertThat(asked).containsExactly("real.hosting.test");
         // ...and a failure there is a failure, never a reason to look elsewhere.
         asked.clear();
         HostTls failed = decideAlias(java.util.Map.of("real.hosting.test", new DnsAnswer.Failed(OWNER, List.of(), "timeout", I),
