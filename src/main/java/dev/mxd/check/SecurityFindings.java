@@ -238,6 +238,10 @@ public final class SecurityFindings {
                     + " exactly one must");
         }
         Optional<TlsRptRecord> parsed = TlsRptRecord.parse(texts.get(0));
+        if (!texts.get(0).startsWith("v=TLSRPTv1;")) {
+            return new TlsRpt(RptStatus.MALFORMED, texts, List.of(), "\"" + texts.get(0) + "\" does not begin with"
+                    + " \"v=TLSRPTv1;\" (RFC 8460 §3: senders discard it); write the semicolon right after the version");
+        }
         if (parsed.isEmpty()) {
             return new TlsRpt(RptStatus.MALFORMED, texts, List.of(), "\"" + texts.get(0) + "\" names no mailto: or https:"
                     + " rua address in the record's syntax");

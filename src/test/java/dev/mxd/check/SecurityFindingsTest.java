@@ -273,6 +273,10 @@ class SecurityFindingsTest {
         assertThat(SecurityFindings.tlsRpt(new DnsAnswer.NoData(Name.fromString("_smtp._tls.secure.test."), List.of())).status())
                 .isEqualTo(RptStatus.ABSENT);
         assertThat(SecurityFindings.tlsRpt(txt("v=TLSRPTv1; rua=ftp://x")).status()).isEqualTo(RptStatus.MALFORMED);
+        // a space before the semicolon: senders discard the record (RFC 8460 §3), and the check says why, not "no rua"
+        SecurityReport.TlsRpt spaced = SecurityFindings.tlsRpt(txt("v=TLSRPTv1 ; rua=mailto:tlsrpt@secure.test"));
+        assertThat(spaced.status()).isEqualTo(RptStatus.MALFORMED);
+        assertThat(spaced.detail()).contains("does not begin with \"v=TLSRPTv1;\"").doesNotContain("names no mailto");
         assertThat(SecurityFindings.tlsRpt(txt("v=TLSRPTv1; rua=mailto:a@secure.test", "v=TLSRPTv1; rua=mailto:b@secure.test"))
                 .status()).isEqualTo(RptStatus.MALFORMED);
         assertThat(SecurityFindings.tlsRpt(new DnsAnswer.Failed(Name.fromString("_smtp._tls.secure.test."), List.of(), "timed out"))
