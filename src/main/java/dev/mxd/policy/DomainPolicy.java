@@ -60,8 +60,13 @@ public final class DomainPolicy implements RecipientPolicy {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
         if (d.isEmpty() && hostPostmaster(recipient)) {
-            // RFC 5321 §4.5.1: an MX that relays must take <Postmaster> too; with no local domain it stands for this one
-            return new RcptDecision.Accept(hostPostmasterRoute());
+            // RFC 5321 §4.5.1: an MX that relays must take postmaster at its own name too, from any client
+            return new RcptDecision.Accept(postmasterRoute());
+        }
+        if (recipient.isAddressLiteral() && ownLiteral(recipient)) {
+            // RFC 1123 §5.2.17: this host's own address is recognised as this host, never relayed to (it would come back):
+            // no mailbox but postmaster lives at it
+            return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));
         }
         if (d.isPresent()) {
             if (!deliveredHere(domain, d.get()) && routedBySender(recipient, client)) {
@@ -140,7 +145,10 @@ public final class DomainPolicy implements RecipientPolicy {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
         if (d.isEmpty() && hostPostmaster(recipient)) {
-            return Optional.of(hostPostmasterRoute());
+            return Optional.of(postmasterRoute());
+        }
+        if (recipient.isAddressLiteral() && ownLiteral(recipient)) {
+            return Optional.empty();
         }
         if (d.isPresent() && deliveredHere(domain, d.get())) {
             return local(recipient, domain, d.get()) instanceof RcptDecision.Accept a ? Optional.of(a.route()) : Optional.empty();
@@ -149,13 +157,74 @@ public final class DomainPolicy implements RecipientPolicy {
     }
 
     /**
-     * {@code postmaster@HOSTNAME} on a node with no local domain, the host name not being a domain of the file: what
-     * {@code RCPT TO:<Postmaster>} stands for there, delivered to {@code DATA-DIR/mail/HOSTNAME/postmaster/Maildir}.
+     * Postmaster at this host itself, where its name or address is no domain of the file: {@code postmaster@HOSTNAME}
+     * (the name in its greeting, where abuse and bounce reports go), at one of {@code dns.local-names}, or at one of its
+     * own addresses written as a literal ({@code postmaster@[192.0.2.1]}, RFC 1123 §5.2.17), as Postfix's default
+     * {@code mydestination} takes {@code $myhostname} and its own interfaces' addresses.
      */
     private boolean hostPostmaster(Mailbox recipient) {
-        return config.firstLocalDomain().isEmpty() && !recipient.isAddressLiteral()
-                && recipient.localKey().equals(DomainConfig.POSTMASTER)
-                && recipient.domainKey().equals(dev.mxd.smtp.Idna.toAscii(config.hostname()));
+        if (!recipient.localKey().equals(DomainConfig.POSTMASTER)) {
+            return false;
+        }
+        if (recipient.isAddressLiteral()) {
+            return ownLiteral(recipient);
+        }
+        String domain = recipient.domainKey();
+        return domain.equals(dev.mxd.smtp.Idna.toAscii(config.hostname()))
+                || config.localNames().stream().anyMatch(n -> domain.equals(new Mailbox(DomainConfig.POSTMASTER, n).domainKey()));
+    }
+
+    /**
+     * Whether an address literal names this host (RFC 1123 §5.2.17): the address of one of its SMTP listeners, or with a
+     * listener on the wildcard address, a loopback address or one of its interfaces' addresses.
+     */
+    private boolean ownLiteral(Mailbox recipient) {
+        Optional<InetAddress> address = literalAddress(recipient.domainKey());
+        if (address.isEmpty()) {
+            return false; // a general address literal (RFC 5321 §4.1.3), or one that is no address
+        }
+        InetAddress a = address.get();
+        for (dev.mxd.config.HostPort l : config.smtpListeners()) {
+            if (l.address().equals(a)) {
+                return true;
+            }
+            if (l.address().isAnyLocalAddress()) {
+                try {
+                    if (a.isLoopbackAddress() || a.isAnyLocalAddress() || java.net.NetworkInterface.getByInetAddress(a) != null) {
+                        return true;
+                    }
+                } catch (java.net.SocketException cannotList) {
+                    return a.isLoopbackAddress();
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The address of {@code [192.0.2.1]} or {@code [ipv6:2001:db8::1]} (as {@link Mailbox#domainKey} writes them), never by DNS. */
+    private static Optional<InetAddress> literalAddress(String literal) {
+        String inner = literal.substring(1, literal.length() - 1);
+        if (inner.startsWith("ipv6:")) {
+            String ip = inner.substring(5);
+            if (ip.indexOf(':') < 0 || !ip.matches("[0-9a-f:.]+")) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(InetAddress.getByName(ip)); // digits and colons only: parsed, no DNS question
+            } catch (java.net.UnknownHostException notAnAddress) {
+                return Optional.empty();
+            }
+        }
+        return dev.mxd.smtp.PathParser.ipv4Address(inner);
+    }
+
+    /**
+     * Where postmaster at this host goes: the postmaster of the first local domain, as {@code <Postmaster>} does, else
+     * (no local domain: a pure backup MX or relay) {@code DATA-DIR/mail/HOSTNAME/postmaster/Maildir}.
+     */
+    private Route postmasterRoute() {
+        return config.firstLocalDomain().flatMap(first -> routeLocalMail(new Mailbox(DomainConfig.POSTMASTER, first)))
+                .orElseGet(this::hostPostmasterRoute);
     }
 
     /**

@@ -79,6 +79,31 @@ class LocalRecipientsTest {
         assertThat(mx.delivered("alice")).hasSize(1);
     }
 
+    /**
+     * From a client no trusted network lists: postmaster at this host's name and at its own address literal (RFC 1123
+     * §5.2.17) is the postmaster, delivered as such; any other mailbox at its address is unknown (550), where both were
+     * refused as relaying (554 5.7.1), and from a trusted client accepted and bounced as a loop (5.4.6).
+     */
+    @Test
+    void postmasterAtThisHostsNameOrAddressLiteralIsDelivered() throws Exception {
+        awaitSpoolEmpty(send("literal", "<postmaster@[127.0.0.1]>"));
+        awaitSpoolEmpty(send("name", "<PostMaster@MX1.example.test>"));
+        List<Path> alice = mx.delivered("alice");
+        assertThat(alice).hasSize(2);
+        assertThat(alice.stream().map(p -> {
+            try {
+                return Files.readString(p, StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        })).anySatisfy(t -> assertThat(t).contains("Delivered-To: postmaster@[127.0.0.1]\n"))
+                .anySatisfy(t -> assertThat(t).contains("Delivered-To: PostMaster@MX1.example.test\n"));
+        try (RawSmtp c = transaction(mx)) {
+            c.send("RCPT TO:<bob@[127.0.0.1]>\r\n");
+            assertThat(c.reply()).startsWith("550 5.1.1");
+        }
+    }
+
     @Test
     void oneCopyPerMailboxWhateverLeadsThere() throws Exception {
         // alice four ways (herself, team, postmaster, herself again); bob once through team.

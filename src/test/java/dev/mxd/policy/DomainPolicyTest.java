@@ -76,9 +76,41 @@ class DomainPolicyTest {
         assertThat(p.decide(Mailbox.parse("root@mx2.example.net"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
         assertThat(p.decide(Mailbox.parse("postmaster@elsewhere.test"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
         assertThat(p.decide(Mailbox.parse("postmaster@relay.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
-        // with a local domain, the host name is no mail domain of its own
-        DomainPolicy local = policy("hostname: mx2.example.net\ndomains:\n  own.test:\n    role: local\n    mailboxes: [postmaster]\n");
-        assertThat(local.decide(Mailbox.parse("postmaster@mx2.example.net"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+        // with a local domain, postmaster at the host name is that domain's postmaster (as <Postmaster> is); the host
+        // name is still no mail domain of its own
+        DomainPolicy local = policy("hostname: mx2.example.net\ndomains:\n  own.test:\n    role: local\n    mailboxes: [pm]\n"
+                + "    aliases: {postmaster: pm}\n");
+        RcptDecision owns = new RcptDecision.Accept(new Route.Local("own.test", List.of("pm")));
+        assertThat(local.decide(Mailbox.parse("postmaster@mx2.example.net"), STRANGER)).isEqualTo(owns);
+        assertThat(local.routeLocalMail(Mailbox.parse("postmaster@mx2.example.net"))).contains(new Route.Local("own.test", List.of("pm")));
+        assertThat(local.decide(Mailbox.parse("root@mx2.example.net"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class);
+    }
+
+    /**
+     * RFC 1123 §5.2.17: a domain literal of this host's own address is this host. postmaster there (and at a name of
+     * dns.local-names) is the postmaster, from any client; any other mailbox there is unknown (550 5.1.1), never
+     * relayed to (the mail would come back as a loop, 5.4.6) nor refused as relaying.
+     */
+    @Test
+    void postmasterAtThisHostsOwnAddressLiteralOrOtherNameIsThePostmaster() throws Exception {
+        DomainPolicy p = policy("hostname: mx2.example.net\nlisten:\n  smtp: [\"127.0.0.7:25\", \"[::1]:25\"]\n"
+                + "dns:\n  local-names: [MX2-alias.Example.NET.]\n"
+                + "domains:\n  own.test:\n    role: local\n    mailboxes: [pm]\n    aliases: {postmaster: pm}\n");
+        RcptDecision owns = new RcptDecision.Accept(new Route.Local("own.test", List.of("pm")));
+        for (String rcpt : List.of("postmaster@[127.0.0.7]", "Postmaster@[IPv6:::1]", "postmaster@[IPv6:0:0:0:0:0:0:0:1]",
+                "postmaster@mx2-alias.example.net")) {
+            assertThat(p.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isEqualTo(owns);
+        }
+        assertThat(p.decide(Mailbox.parse("bob@[127.0.0.7]"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class)
+                .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("550 5.1.1"));
+        assertThat(p.routeLocalMail(Mailbox.parse("bob@[127.0.0.7]"))).isEmpty();
+        // another address is no address of this host: relayed for a trusted client only, as before
+        assertThat(p.decide(Mailbox.parse("postmaster@[127.0.0.8]"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class)
+                .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("554 5.7.1"));
+        // without a local domain, the host's own postmaster Maildir
+        DomainPolicy relay = policy("hostname: mx2.example.net\nlisten:\n  smtp: [\"0.0.0.0:25\"]\n");
+        assertThat(relay.decide(Mailbox.parse("postmaster@[127.0.0.1]"), STRANGER))
+                .isEqualTo(new RcptDecision.Accept(new Route.Local("mx2.example.net", List.of("postmaster"))));
     }
 
     @Test
