@@ -342,7 +342,12 @@ public sealed interface SmtpCommand {
         // RFC 6533 §3: a utf-8 address (UTF-8, or \x{HEX} in its ASCII form) is kept as the rfc822
         // address it names, as an ORCPT=rfc822;j+C3+BCrgen@... from Postfix is; it goes on that way.
         boolean utf8 = type.equalsIgnoreCase("utf-8");
-        String address = utf8 ? Xtext.decodeUtf8Address(value.substring(semi + 1)) : Xtext.decode(value.substring(semi + 1));
+        String address;
+        try {
+            address = utf8 ? Xtext.decodeUtf8Address(value.substring(semi + 1)) : Xtext.decodeAddress(value.substring(semi + 1));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("ORCPT address: " + e.getMessage() + " (RFC 3461 §4.2)", e);
+        }
         for (int i = 0; i < address.length(); i++) {
             char c = address.charAt(i);
             if (Character.isISOControl(c)) {

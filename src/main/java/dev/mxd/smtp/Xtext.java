@@ -16,6 +16,19 @@ public final class Xtext {
      * address "j+C3+BCrgen" is "jürgen", and goes on as the same octets), else one character each.
      */
     public static String decode(String text) {
+        return decode(text, false);
+    }
+
+    /**
+     * As {@link #decode}, for an ORCPT address: its octets are US-ASCII (RFC 3461 §4.2), or UTF-8 as Postfix sends
+     * the original recipient of SMTPUTF8 mail ({@code rfc822;j+C3+BCrgen@...}); other 8-bit octets (a Latin-1
+     * {@code +FC}) are refused, since no later notice could name that address.
+     */
+    public static String decodeAddress(String text) {
+        return decode(text, true);
+    }
+
+    private static String decode(String text, boolean utf8Only) {
         byte[] octets = new byte[text.length()];
         int n = 0;
         boolean eightBit = false;
@@ -41,6 +54,9 @@ public final class Xtext {
                 return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(octets, 0, n)).toString();
             } catch (CharacterCodingException notUtf8) {
+                if (utf8Only) {
+                    throw new IllegalArgumentException("xtext '" + text + "' decodes to 8-bit octets that are not UTF-8");
+                }
                 // one character an octet, as before
             }
         }

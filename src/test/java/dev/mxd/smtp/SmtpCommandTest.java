@@ -212,6 +212,11 @@ class SmtpCommandTest {
                 .startsWith("501 5.5.4 ORCPT").doesNotContain("\n");
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc822;a@b.example+0D").code()).isEqualTo(501);
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc(822);a@b.example").code()).isEqualTo(501);
+        // 8-bit octets in an rfc822 ORCPT: UTF-8 (as Postfix sends an SMTPUTF8 message's) is that address; a lone Latin-1
+        // octet names none, and went on as utf-8;j\x{FC}rgen in notices and relayed ORCPTs
+        assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc822;j+FCrgen@b.example").summary()).startsWith("501 5.5.4 ORCPT");
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> ORCPT=rfc822;j+C3+BCrgen@b.example")).parameters().orcpt())
+                .contains("rfc822;j\u00fcrgen@b.example");
     }
 
     /**

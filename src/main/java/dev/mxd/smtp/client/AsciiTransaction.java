@@ -43,10 +43,6 @@ sealed interface AsciiTransaction {
         if (sender.isEmpty()) {
             return new Refused("the sender address <" + e.sender() + "> has a non-ASCII local part");
         }
-        Optional<String> header = nonAsciiHeaderField(e.content());
-        if (header.isPresent()) {
-            return new Refused("the " + header.get() + " header field is not ASCII (RFC 6532 header)");
-        }
         List<OutboundRecipient> ascii = new ArrayList<>();
         List<Integer> sent = new ArrayList<>();
         List<LeftOut> left = new ArrayList<>();
@@ -64,8 +60,15 @@ sealed interface AsciiTransaction {
                                 : "has a domain with no A-label form that names the same domain")));
             }
         }
-        OutboundEnvelope downgraded = sent.isEmpty() ? e
-                : new OutboundEnvelope(sender.get(), ascii, e.eightBit(), false, e.ret(), e.envid(), e.content(), e.requireTls());
+        if (sent.isEmpty()) {
+            // Each recipient's own address is why (the trace field naming it "for <...>" would be found first otherwise)
+            return new Downgraded(e, sent, left);
+        }
+        Optional<String> header = nonAsciiHeaderField(e.content());
+        if (header.isPresent()) {
+            return new Refused("the " + header.get() + " header field is not ASCII (RFC 6532 header)");
+        }
+        OutboundEnvelope downgraded = new OutboundEnvelope(sender.get(), ascii, e.eightBit(), false, e.ret(), e.envid(), e.content(), e.requireTls());
         return new Downgraded(downgraded, sent, left);
     }
 

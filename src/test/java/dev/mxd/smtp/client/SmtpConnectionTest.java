@@ -891,6 +891,24 @@ class SmtpConnectionTest {
         assertThat(s.commands("MAIL")).isEmpty();
     }
 
+    /**
+     * A lone recipient whose own address has no ASCII form is failed for its address, though the header names it too
+     * (the trace field's "for <...>"): the reason blamed the Received field, mxd's own.
+     */
+    @Test
+    void aRecipientThatCannotGoIsFailedForItsAddressBeforeTheHeaderIsRead() throws IOException {
+        FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
+        TransactionResult.Completed done = completed(connect(s).send(utf8("a@client.test",
+                "Received: from x by y for <j\u00fcrgen@fake.test>; Mon, 7 Dec 2026 10:00:00 +0000\r\nSubject: s\r\n\r\nbody\r\n",
+                "j\u00fcrgen@fake.test")));
+        assertThat(done.recipients()).singleElement().satisfies(o -> {
+            assertThat(o.status()).hasToString("5.6.7");
+            assertThat(o.detail()).contains("recipient address <j\u00fcrgen@fake.test> has a non-ASCII local part")
+                    .doesNotContain("Received");
+        });
+        assertThat(s.commands("MAIL")).isEmpty();
+    }
+
     @Test
     void aFoldedNonAsciiContinuationCountsForItsField() throws IOException {
         FakeSmtpServer s = server(NO_SMTPUTF8, c -> null);
