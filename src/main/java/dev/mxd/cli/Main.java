@@ -21,6 +21,9 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("serve") && !java.util.Arrays.asList(args).contains("--check")) {
+            dev.mxd.node.HangupHold.start(); // before the configuration is read: a reload then must not end mxd
+        }
         System.exit(run(args));
     }
 

@@ -55,6 +55,10 @@ public final class StopOnSignal {
      */
     public static StopOnSignal starting() {
         StopOnSignal s = stopping(() -> { });
+        if (HangupHold.asked()) {
+            s.reloadOwed = true;
+            LOG.info("SIGHUP while the configuration was read: it is read again once mxd serves");
+        }
         s.onHangup(() -> {
             // The log file is reopened now (logrotate renamed it); the configuration, read before this, is read again
             // once the node runs, so an edit made just before the reload is not lost.
@@ -66,6 +70,7 @@ public final class StopOnSignal {
     }
 
     private volatile boolean reloadOwed;
+
 
     /** The node {@link #starting} waited for: stopped on SIGTERM/SIGINT (at once if one came meanwhile), reloaded on SIGHUP. */
     public StopOnSignal started(ReceivingMx mx, Optional<Path> configFile) {

@@ -889,10 +889,12 @@ public final class Spool implements MessageStore {
      * the envelope file's modification time, so finding due messages reads no envelope.
      */
     public void defer(String id, QueueState from, Instant nextAttempt) throws IOException {
+        // The time first, then the move (a rename keeps it): once in deferred/ the message is the operator's to hold, flush
+        // or delete, and a time set after the move failed on a message held meanwhile, or undid a flush.
+        Files.setLastModifiedTime(envelopePath(from, id), FileTime.from(nextAttempt));
         if (from != QueueState.DEFERRED) {
             move(id, from, QueueState.DEFERRED);
         }
-        Files.setLastModifiedTime(envelopePath(QueueState.DEFERRED, id), FileTime.from(nextAttempt));
     }
 
     /** When a deferred message is next due (its envelope's modification time). */
@@ -971,8 +973,12 @@ public final class Spool implements MessageStore {
     /** Moves a message to another state, durably; the directory fsync is shared with the other moves of the moment. */
     public void move(String id, QueueState from, QueueState to) throws IOException {
         DurableFiles.rename(envelopePath(from, id), envelopePath(to, id));
+        movedHookForTest.accept(id, to);
         stateSync.get(to).await();
     }
+
+    /** Runs after each {@link #move}'s rename, before its directory fsync: tests act there as an operator could. A no-op in use. */
+    static volatile java.util.function.BiConsumer<String, QueueState> movedHookForTest = (id, to) -> { };
 
     /**
      * Moves a message into {@code active/} for a delivery attempt. No directory fsync: start-up

@@ -166,6 +166,57 @@ class LifecycleSignalsTest {
     }
 
     /**
+     * A SIGHUP from the moment the JVM runs mxd's main, while the configuration is read (before the node starts), is
+     * remembered and the reload done once mxd serves: the JVM's own handler ended the process with status 129 and no
+     * word. The signals are sent, every 50 ms, from the moment the JVM has loaded the hold's class (its class-loading
+     * log says when main has begun; without the hold, the JVM's own handler is what answers them) until mxd says it is
+     * starting.
+     */
+    @Test
+    void aSighupWhileTheConfigurationIsReadDoesNotEndMxd() throws Exception {
+        Files.writeString(config, yaml("alice, bob", ""));
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "-Xlog:class+load=info", "-cp", System.getProperty("java.class.path"),
+                "dev.mxd.cli.Main", "serve", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            Path status = Path.of("/proc", Long.toString(p.pid()), "status");
+            assertThat(Await.within(WAIT, () -> read(out).contains(" dev.mxd.cli.ServeCommand ") || !p.isAlive()))
+                    .as("main has begun").isTrue();
+            assertThat(catchesHangup(status)).as("SIGHUP is caught, not left to its default").isTrue();
+            int sent = 0;
+            for (int i = 0; i < 400 && p.isAlive() && !read(out).contains("mxd starting"); i++) {
+                signal(p.pid(), "HUP");
+                sent++;
+                Thread.sleep(50);
+            }
+            assertThat(sent).as("signals sent before mxd started").isPositive();
+            assertThat(Await.within(WAIT, () -> read(out).contains("mxd serving") || !p.isAlive())).as(read(out)).isTrue();
+            assertThat(p.isAlive()).as("HUP while reading the configuration must not end mxd: %s", read(out)).isTrue();
+            assertThat(Await.within(WAIT, () -> read(out).contains("reload: " + config + " in use"))).as(read(out)).isTrue();
+            signal(p.pid(), "TERM");
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    /** Whether the process's SigCgt mask (/proc/PID/status, in hex) has SIGHUP (signal 1, the lowest bit). */
+    private static boolean catchesHangup(Path status) {
+        try {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith("SigCgt:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).strip(), 16) & 1L) != 0;
+                }
+            }
+        } catch (IOException | RuntimeException gone) {
+            return false;
+        }
+        return false;
+    }
+
+    /**
      * Started under nohup (SIGHUP ignored), the JVM leaves SIGHUP ignored and takes no handler for it: a reload by
      * kill -HUP does nothing. mxd says so at start, where it said nothing and the operator took the reload for done.
      */

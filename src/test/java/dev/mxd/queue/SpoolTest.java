@@ -54,6 +54,41 @@ class SpoolTest {
         assertThat(dev.mxd.testing.SpoolFiles.strays(dir)).isEmpty();
     }
 
+    /**
+     * A message filed in deferred/ is the operator's from the rename on, while the move's directory fsync still runs: a
+     * hold there (here from the hook) left the delivery's own next-attempt time to fail ("delivery attempt failed:
+     * NoSuchFileException"), and a flush there was undone by it. The time is set before the move.
+     */
+    @Test
+    void aDeferralSetsItsTimeBeforeTheMessageReachesDeferred() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String id = ((StoreOutcome.Stored) s.store(message("Subject: x\r\n\r\nhi\r\n"))).queueId();
+        s.activate(id, QueueState.INCOMING);
+        Instant next = Instant.now().plusSeconds(600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+        Spool.movedHookForTest = (moved, to) -> {
+            if (to == QueueState.DEFERRED && once.compareAndSet(false, true)) {
+                try {
+                    s.move(moved, QueueState.DEFERRED, QueueState.HOLD); // the operator's hold, in the window
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        try {
+            s.defer(id, QueueState.ACTIVE, next);
+        } finally {
+            Spool.movedHookForTest = (m, t) -> { };
+        }
+        assertThat(once).isTrue();
+        assertThat(s.state(id)).contains(QueueState.HOLD);
+        // and a deferral that meets no operator has its time in deferred/
+        String other = ((StoreOutcome.Stored) s.store(message("Subject: y\r\n\r\nhi\r\n"))).queueId();
+        s.activate(other, QueueState.INCOMING);
+        s.defer(other, QueueState.ACTIVE, next);
+        assertThat(s.nextAttempt(other)).isEqualTo(next);
+    }
+
     /** The spool root a start creates is private (0700) whatever the umask: queued mail is no other local user's to read. */
     @Test
     void aNewSpoolIsPrivate() throws Exception {

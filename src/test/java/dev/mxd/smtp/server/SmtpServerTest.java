@@ -266,7 +266,8 @@ class SmtpServerTest {
             assertThat(say(c, "RCPT TO:<someone@elsewhere.test>")).startsWith("554 5.7.1");
             assertThat(say(c, "RCPT TO:<bob%elsewhere.test@example.test>")).startsWith("550 5.1.1");
             assertThat(say(c, "RCPT TO:<@example.test:bob@elsewhere.test>")).startsWith("554 5.7.1");
-            assertThat(say(c, "RCPT TO:<bob@[127.0.0.1]>")).startsWith("554 5.7.1");
+            assertThat(say(c, "RCPT TO:<bob@[127.0.0.1]>")).startsWith("550 5.1.1"); // this host's own address (RFC 1123 §5.2.17)
+            assertThat(say(c, "RCPT TO:<bob@[192.0.2.1]>")).startsWith("554 5.7.1");
             assertThat(say(c, "RCPT TO:<Postmaster@EXAMPLE.test>")).startsWith("250 2.1.5");
             assertThat(say(c, "RCPT TO:<anyone@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;anyone@example.org")).startsWith("250 2.1.5");
         }
