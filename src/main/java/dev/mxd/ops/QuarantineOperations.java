@@ -67,8 +67,10 @@ public final class QuarantineOperations {
         Quarantine quarantine = new Quarantine(config.dataDir());
         return new QuarantineOperations(quarantine, id -> {
             Spool spool = Spool.attach(config.dataDir().resolve("spool"), config.hostname(), clock);
-            return new QuarantineRelease(quarantine, spool, new DomainPolicy(config), clock,
-                    QuarantineRelease.HandOver.DEFERRED_NOW).release(id);
+            try (java.io.Closeable held = spool.holdAgainstRecovery()) { // a server starting meanwhile waits for the release
+                return new QuarantineRelease(quarantine, spool, new DomainPolicy(config), clock,
+                        QuarantineRelease.HandOver.DEFERRED_NOW).release(id);
+            }
         }, Optional.empty());
     }
 

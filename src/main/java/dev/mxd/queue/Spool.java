@@ -334,6 +334,42 @@ public final class Spool implements MessageStore {
      * messages opens in seconds: envelopes are collected by id, then matched with the texts.
      */
     private void recover() throws IOException {
+        // Alone: a process attached beside (mxd quarantine release) commits under a shared hold of the same lock, so a
+        // start never lists the envelopes before its commit and meets its text after (and deletes it as never acknowledged).
+        try (FileChannel lockFile = FileChannel.open(root.resolve(ATTACH_LOCK), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock alone = lockFile.lock()) {
+            recoverAlone();
+        }
+    }
+
+    /** The lock file of {@link #recover} and {@link #holdAgainstRecovery}, in the spool's root. */
+    static final String ATTACH_LOCK = "attach.lock";
+
+    /**
+     * For a process attached beside a server ({@link #attach}): until closed, a start of the server waits before its
+     * recovery, which would take a message half committed here (its text written, its envelope not yet linked, or moved
+     * between two state directories) for one never acknowledged and delete it. Hold it around each commit and hand-over.
+     */
+    public java.io.Closeable holdAgainstRecovery() throws IOException {
+        FileChannel lockFile = FileChannel.open(root.resolve(ATTACH_LOCK), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        try {
+            java.nio.channels.FileLock shared = lockFile.lock(0, Long.MAX_VALUE, true);
+            return () -> {
+                try {
+                    shared.release();
+                } finally {
+                    lockFile.close();
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            lockFile.close();
+            throw e;
+        }
+    }
+
+    private void recoverAlone() throws IOException {
         for (Path f : list(tmp)) {
             Files.deleteIfExists(f); // spools written by earlier versions kept unfinished files here
         }

@@ -89,6 +89,37 @@ class SpoolTest {
         assertThat(s.nextAttempt(other)).isEqualTo(next);
     }
 
+    /**
+     * A start's recovery waits while another process (mxd quarantine release, attached beside the server) holds the
+     * spool against it: it listed the envelopes, met the release's text whose envelope was linked meanwhile, and deleted
+     * it as never acknowledged, after the release had said "queued as". The other process here is a python holding the
+     * same POSIX lock shared, as {@link Spool#holdAgainstRecovery} does; an attached hold shares it.
+     */
+    @Test
+    void recoveryWaitsForAProcessAttachedBeside() throws Exception {
+        Spool first = Spool.open(dir, "mx.test", Clock.systemUTC());
+        first.holdAgainstRecovery().close();
+        Process holder = new ProcessBuilder("python3", "-c", "import fcntl,sys\nf=open(sys.argv[1],'a+')\n"
+                + "fcntl.lockf(f, fcntl.LOCK_SH)\nprint('held', flush=True)\nsys.stdin.read()\n",
+                dir.resolve(Spool.ATTACH_LOCK).toString()).redirectErrorStream(true).start();
+        try {
+            assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine()).isEqualTo("held");
+            java.util.concurrent.CompletableFuture<Spool> starting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Spool.open(dir, "mx.test", Clock.systemUTC());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Thread.sleep(700);
+            assertThat(starting).as("recovery waits while the other process holds the spool").isNotDone();
+            holder.getOutputStream().close(); // the other process ends, and its lock with it
+            assertThat(starting.get(20, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+        } finally {
+            holder.destroyForcibly();
+        }
+    }
+
     /** The spool root a start creates is private (0700) whatever the umask: queued mail is no other local user's to read. */
     @Test
     void aNewSpoolIsPrivate() throws Exception {
