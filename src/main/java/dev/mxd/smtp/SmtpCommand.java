@@ -266,8 +266,12 @@ public sealed interface SmtpCommand {
                     ret = Optional.of(DsnReturn.valueOf(v));
                 }
                 case "ENVID" -> {
-                    if (value == null || value.isEmpty() || value.length() > 100) {
-                        throw new IllegalArgumentException("ENVID needs an xtext value of at most 100 characters (RFC 3461 §4.4)");
+                    // RFC 3461 §4.4 bounds what a sender makes (100 characters); Postfix and Exim take and pass on longer ones,
+                    // and refusing one bounced the whole message upstream. Taken up to five times that, which still keeps
+                    // the notices' Original-Envelope-Id field well inside a line (RFC 5322 §2.1.1).
+                    if (value == null || value.isEmpty() || value.length() > MAX_ENVID) {
+                        throw new IllegalArgumentException("ENVID needs an xtext value of at most " + MAX_ENVID
+                                + " characters (RFC 3461 §4.4 asks senders for 100)");
                     }
                     envid = Optional.of(envelopeId(value));
                 }
@@ -302,13 +306,19 @@ public sealed interface SmtpCommand {
                     }
                 }
                 case "ORCPT" -> {
-                    orcpt = Optional.of(originalRecipient(value));
+                    // "rfc822;" with no address: xtext may be empty (RFC 3461 §4.2), and the ORCPT only informs; Postfix and
+                    // Exim pass it on. Taken as no ORCPT, where a 501 bounced the recipient upstream.
+                    boolean empty = value != null && value.indexOf(';') > 0 && value.indexOf(';') == value.length() - 1;
+                    orcpt = empty ? orcpt : Optional.of(originalRecipient(value));
                 }
                 default -> throw new ParameterException(Replies.unknownParameter(kv[0]));
             }
         }
         return new RcptParameters(notify, orcpt);
     }
+
+    /** The longest ENVID taken, as xtext. */
+    static final int MAX_ENVID = 500;
 
     /**
      * ENVID's decoded value: RFC 3461 §4.4 allows printable US-ASCII only. A decoded CR or LF

@@ -212,6 +212,14 @@ class SmtpCommandTest {
                 .startsWith("501 5.5.4 ORCPT").doesNotContain("\n");
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc822;a@b.example+0D").code()).isEqualTo(501);
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc(822);a@b.example").code()).isEqualTo(501);
+        // What Postfix and Exim take and pass on is taken too (a 501 bounced the message or recipient upstream): an ENVID
+        // over RFC 3461's 100 characters (a sender's bound), up to 500 as xtext; an ORCPT with an empty address, as none
+        assertThat(((SmtpCommand.Mail) parse("MAIL FROM:<a@b.example> ENVID=" + "E".repeat(150))).parameters().envid())
+                .contains("E".repeat(150));
+        assertThat(((SmtpCommand.Mail) parse("MAIL FROM:<a@b.example> ENVID=" + "a+2B".repeat(30))).parameters().envid())
+                .contains("a+".repeat(30));
+        assertThat(invalid("MAIL FROM:<a@b.example> ENVID=" + "E".repeat(501)).code()).isEqualTo(501);
+        assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> NOTIFY=FAILURE ORCPT=rfc822;")).parameters().orcpt()).isEmpty();
         // 8-bit octets in an rfc822 ORCPT: UTF-8 (as Postfix sends an SMTPUTF8 message's) is that address; a lone Latin-1
         // octet names none, and went on as utf-8;j\x{FC}rgen in notices and relayed ORCPTs
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc822;j+FCrgen@b.example").summary()).startsWith("501 5.5.4 ORCPT");
