@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
                 "Without --config: SMTP on 127.0.0.1:2525, local domain localhost with a mailbox for you, data in ./mxd-data.",
                 "SIGTERM or SIGINT: stop cleanly (open sessions get 421, deliveries in progress finish or stay queued).",
                 "SIGHUP: reload domains, mailboxes, aliases, the recipient delimiter, filters, trusted networks, delivery routes and relay host, and the TLS certificate; reopen log.file.",
-                "Exit status: 0 after a clean stop, 78 invalid configuration (also a TLS certificate or key that cannot be used), 75 cannot listen or open the spool."},
+                "Exit status: 0 after a clean stop, 78 invalid configuration (also a TLS certificate or key that cannot be used, or a data directory this user cannot write), 75 cannot listen or open the spool."},
         footer = {"", "Examples:", "  mxd serve                             embedded default, for a first look",
                 "  mxd serve --config /etc/mxd/mxd.yaml  see packaging/mxd.yaml",
                 "  mxd serve --config /etc/mxd/mxd.yaml --check   check it before a reload or restart",

@@ -185,7 +185,7 @@ public final class AdminServer implements AutoCloseable {
                 return;
             }
             if (path.equals("/health")) {
-                send(ex, health());
+                send(ex, method.equals("GET") || method.equals("HEAD") ? health() : Answer.notAllowed(method, path, "GET, HEAD"));
                 return;
             }
             // Prometheus scrapes without credentials by default, and the metrics name no recipient, domain or host

@@ -94,7 +94,7 @@ class AdminApiTest {
     void aWrongMethodOnAKnownPathIs405WithAllow() throws Exception {
         String[][] cases = {{"POST", "/api/queue", "GET"}, {"GET", "/api/queue/flush", "POST"}, {"DELETE", "/api/hosts", "GET"},
             {"GET", "/api/hosts/reset", "POST"}, {"PUT", "/api/events", "GET"}, {"POST", "/metrics", "GET"},
-            {"POST", "/", "GET, HEAD"}, {"PUT", "/api/queue/ZZZZZZZZZZZZ", "GET, DELETE"},
+            {"POST", "/", "GET, HEAD"}, {"POST", "/health", "GET, HEAD"}, {"PUT", "/api/queue/ZZZZZZZZZZZZ", "GET, DELETE"},
             {"GET", "/api/queue/ZZZZZZZZZZZZ/hold", "POST"}};
         for (String[] c : cases) {
             AdminHttp.Answer a = api.send(c[0], c[1]);
