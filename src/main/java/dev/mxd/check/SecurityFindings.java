@@ -224,11 +224,21 @@ public final class SecurityFindings {
         if (!(answer instanceof DnsAnswer.Found found)) {
             return new TlsRpt(RptStatus.ABSENT, List.of(), List.of(), "no TXT record at " + answer.name());
         }
+        // Senders keep the records that begin with "v=TLSRPTv1;" (RFC 8460 §3); one that only nearly does (a space before
+        // the semicolon) is named when it is the only one
         List<String> texts = new ArrayList<>();
+        List<String> near = new ArrayList<>();
         for (var r : found.records()) {
-            if (r instanceof TXTRecord txt && String.join("", txt.getStrings()).startsWith("v=TLSRPTv1")) {
-                texts.add(String.join("", txt.getStrings()));
+            String text = r instanceof TXTRecord txt ? String.join("", txt.getStrings()) : "";
+            if (text.startsWith("v=TLSRPTv1;")) {
+                texts.add(text);
+            } else if (text.startsWith("v=TLSRPTv1")) {
+                near.add(text);
             }
+        }
+        if (texts.isEmpty() && near.size() == 1) {
+            return new TlsRpt(RptStatus.MALFORMED, near, List.of(), "\"" + near.get(0) + "\" does not begin with"
+                    + " \"v=TLSRPTv1;\" (RFC 8460 §3: senders discard it); write the semicolon right after the version");
         }
         if (texts.isEmpty()) {
             return new TlsRpt(RptStatus.ABSENT, List.of(), List.of(), "no TXT record starting with v=TLSRPTv1");
@@ -238,10 +248,6 @@ public final class SecurityFindings {
                     + " exactly one must");
         }
         Optional<TlsRptRecord> parsed = TlsRptRecord.parse(texts.get(0));
-        if (!texts.get(0).startsWith("v=TLSRPTv1;")) {
-            return new TlsRpt(RptStatus.MALFORMED, texts, List.of(), "\"" + texts.get(0) + "\" does not begin with"
-                    + " \"v=TLSRPTv1;\" (RFC 8460 §3: senders discard it); write the semicolon right after the version");
-        }
         if (parsed.isEmpty()) {
             return new TlsRpt(RptStatus.MALFORMED, texts, List.of(), "\"" + texts.get(0) + "\" names no mailto: or https:"
                     + " rua address in the record's syntax");

@@ -12,18 +12,16 @@ import sun.misc.Signal;
 public final class HangupHold {
 
     private static volatile boolean asked;
-    private static volatile boolean holding;
 
     private HangupHold() {}
 
     /** Holds SIGHUP until {@link StopOnSignal#starting}. */
     public static void start() {
-        holding = true;
         Signal.handle(new Signal("HUP"), sig -> asked = true);
     }
 
     /** Whether a SIGHUP came while holding (read once the node's own handler is in place). */
     static boolean asked() {
-        return holding && asked;
+        return asked;
     }
 }

@@ -48,17 +48,14 @@ public final class StopOnSignal {
 
     /**
      * The signals answered while a node starts (its spool recovery, its first deliveries): SIGTERM and SIGINT
-     * are remembered and stop the node as soon as it runs; SIGHUP is logged and ignored (the configuration being
-     * started is the file's). Without this the JVM's own handlers ran: a reload sent by logrotate or systemd
-     * right after a restart ended mxd with status 129 in the middle of its recovery. {@link #started} hands the
-     * node over; {@link #notStarted} puts the handlers back when it did not start.
+     * are remembered and stop the node as soon as it runs; SIGHUP reopens the log file and owes a reload, done once
+     * the node serves (the configuration being started was read before it). Without this the JVM's own handlers ran:
+     * a reload sent by logrotate or systemd right after a restart ended mxd with status 129 in the middle of its
+     * recovery. A SIGHUP {@link HangupHold} kept since main counts as one. {@link #started} hands the node over;
+     * {@link #notStarted} puts the handlers back when it did not start.
      */
     public static StopOnSignal starting() {
         StopOnSignal s = stopping(() -> { });
-        if (HangupHold.asked()) {
-            s.reloadOwed = true;
-            LOG.info("SIGHUP while the configuration was read: it is read again once mxd serves");
-        }
         s.onHangup(() -> {
             // The log file is reopened now (logrotate renamed it); the configuration, read before this, is read again
             // once the node runs, so an edit made just before the reload is not lost.
@@ -66,11 +63,14 @@ public final class StopOnSignal {
             s.reloadOwed = true;
             LOG.info("SIGHUP while starting: the log file reopened; the configuration is read again once mxd serves");
         });
+        if (HangupHold.asked()) { // read once this handler is in place: a SIGHUP in between is not lost
+            s.reloadOwed = true;
+            LOG.info("SIGHUP while the configuration was read: it is read again once mxd serves");
+        }
         return s;
     }
 
     private volatile boolean reloadOwed;
-
 
     /** The node {@link #starting} waited for: stopped on SIGTERM/SIGINT (at once if one came meanwhile), reloaded on SIGHUP. */
     public StopOnSignal started(ReceivingMx mx, Optional<Path> configFile) {
@@ -139,7 +139,7 @@ public final class StopOnSignal {
                     + " without it (setsid, or a service manager)", name,
                     name.equals("HUP") ? "kill -HUP does not reload the configuration" : "kill -TERM does not stop mxd");
         }
-        replaced.putIfAbsent(sig, before); // the JVM's own, not one of ours installed while starting
+        replaced.putIfAbsent(sig, before); // the first one replaced here: the JVM's own (for HUP under serve, HangupHold's)
     }
 
     private void ask(String name) {

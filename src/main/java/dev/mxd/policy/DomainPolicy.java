@@ -60,8 +60,10 @@ public final class DomainPolicy implements RecipientPolicy {
         String domain = recipient.domainKey();
         Optional<DomainConfig> d = recipient.isAddressLiteral() ? Optional.empty() : config.domain(domain);
         if (d.isEmpty() && hostPostmaster(recipient)) {
-            // RFC 5321 §4.5.1: an MX that relays must take postmaster at its own name too, from any client
-            return new RcptDecision.Accept(postmasterRoute());
+            // RFC 5321 §4.5.1: an MX that relays must take postmaster at its own name too, from any client; filtered as
+            // the domain whose postmaster receives it filters its own postmaster's mail
+            RcptDecision accept = new RcptDecision.Accept(postmasterRoute());
+            return config.firstLocalDomain().flatMap(config::domain).map(first -> withFilter(accept, first)).orElse(accept);
         }
         if (recipient.isAddressLiteral() && ownLiteral(recipient)) {
             // RFC 1123 §5.2.17: this host's own address is recognised as this host, never relayed to (it would come back):
@@ -194,7 +196,9 @@ public final class DomainPolicy implements RecipientPolicy {
                         return true;
                     }
                 } catch (java.net.SocketException cannotList) {
-                    return a.isLoopbackAddress();
+                    if (a.isLoopbackAddress()) {
+                        return true; // the interfaces could not be listed: loopback at least reaches the wildcard listener
+                    }
                 }
             }
         }

@@ -336,10 +336,22 @@ public final class Spool implements MessageStore {
     private void recover() throws IOException {
         // Alone: a process attached beside (mxd quarantine release) commits under a shared hold of the same lock, so a
         // start never lists the envelopes before its commit and meets its text after (and deletes it as never acknowledged).
-        try (FileChannel lockFile = FileChannel.open(root.resolve(ATTACH_LOCK), java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
-             java.nio.channels.FileLock alone = lockFile.lock()) {
-            recoverAlone();
+        AttachLock held = AttachLock.of(root);
+        held.inProcess.writeLock().lock();
+        try (FileChannel lockFile = AttachLock.open(root)) {
+            java.nio.channels.FileLock alone = lockFile.tryLock();
+            if (alone == null) {
+                LOG.warn("spool {}: recovery waits for a process working beside the server (mxd quarantine release) to"
+                        + " finish its commit", root);
+                alone = lockFile.lock();
+            }
+            try {
+                recoverAlone();
+            } finally {
+                alone.release();
+            }
+        } finally {
+            held.inProcess.writeLock().unlock();
         }
     }
 
@@ -347,26 +359,75 @@ public final class Spool implements MessageStore {
     static final String ATTACH_LOCK = "attach.lock";
 
     /**
+     * The attach lock of one spool: the file's POSIX lock between processes, and within this one a read-write lock,
+     * since the JVM refuses a second lock of a file it already locks (OverlappingFileLockException), shared or not. The
+     * first shared holder here takes the file's shared lock, the last lets it go.
+     */
+    private static final class AttachLock {
+        private static final Map<Path, AttachLock> BY_ROOT = new ConcurrentHashMap<>();
+
+        final java.util.concurrent.locks.ReentrantReadWriteLock inProcess = new java.util.concurrent.locks.ReentrantReadWriteLock();
+        private int sharing;                            // guarded by this
+        private FileChannel file;                       // guarded by this
+        private java.nio.channels.FileLock shared;      // guarded by this
+
+        static AttachLock of(Path root) throws IOException {
+            return BY_ROOT.computeIfAbsent(root.toRealPath(), r -> new AttachLock());
+        }
+
+        static FileChannel open(Path root) throws IOException {
+            return FileChannel.open(root.resolve(ATTACH_LOCK), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        }
+
+        synchronized void share(Path root) throws IOException {
+            if (sharing == 0) {
+                FileChannel f = open(root);
+                try {
+                    shared = f.lock(0, Long.MAX_VALUE, true);
+                } catch (IOException | RuntimeException e) {
+                    f.close();
+                    throw e;
+                }
+                file = f;
+            }
+            sharing++;
+        }
+
+        synchronized void unshare() throws IOException {
+            if (--sharing == 0) {
+                try {
+                    shared.release();
+                } finally {
+                    file.close();
+                    file = null;
+                    shared = null;
+                }
+            }
+        }
+    }
+
+    /**
      * For a process attached beside a server ({@link #attach}): until closed, a start of the server waits before its
      * recovery, which would take a message half committed here (its text written, its envelope not yet linked, or moved
      * between two state directories) for one never acknowledged and delete it. Hold it around each commit and hand-over.
      */
     public java.io.Closeable holdAgainstRecovery() throws IOException {
-        FileChannel lockFile = FileChannel.open(root.resolve(ATTACH_LOCK), java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        AttachLock held = AttachLock.of(root);
+        held.inProcess.readLock().lock();
         try {
-            java.nio.channels.FileLock shared = lockFile.lock(0, Long.MAX_VALUE, true);
-            return () -> {
-                try {
-                    shared.release();
-                } finally {
-                    lockFile.close();
-                }
-            };
+            held.share(root);
         } catch (IOException | RuntimeException e) {
-            lockFile.close();
+            held.inProcess.readLock().unlock();
             throw e;
         }
+        return () -> {
+            try {
+                held.unshare();
+            } finally {
+                held.inProcess.readLock().unlock();
+            }
+        };
     }
 
     private void recoverAlone() throws IOException {
@@ -408,6 +469,12 @@ public final class Spool implements MessageStore {
                     continue;
                 }
                 if (state == QueueState.ACTIVE) {
+                    // Its time may be a next attempt set just before a crash (defer sets it, then moves): due now, as the
+                    // rest of incoming/ is, not at that time.
+                    Path activeEnvelope = envelopePath(QueueState.ACTIVE, id);
+                    if (Files.getLastModifiedTime(activeEnvelope).toInstant().isAfter(clock.instant())) {
+                        Files.setLastModifiedTime(activeEnvelope, FileTime.from(clock.instant().minus(QueueManager.INCOMING_GRACE)));
+                    }
                     DurableFiles.rename(envelopePath(QueueState.ACTIVE, id), envelopePath(QueueState.INCOMING, id));
                     reactivated = true;
                 }

@@ -309,7 +309,11 @@ public sealed interface SmtpCommand {
                     // "rfc822;" with no address: xtext may be empty (RFC 3461 §4.2), and the ORCPT only informs; Postfix and
                     // Exim pass it on. Taken as no ORCPT, where a 501 bounced the recipient upstream.
                     boolean empty = value != null && value.indexOf(';') > 0 && value.indexOf(';') == value.length() - 1;
-                    orcpt = empty ? orcpt : Optional.of(originalRecipient(value));
+                    if (empty) {
+                        addressType(value.substring(0, value.length() - 1));
+                    } else {
+                        orcpt = Optional.of(originalRecipient(value));
+                    }
                 }
                 default -> throw new ParameterException(Replies.unknownParameter(kv[0]));
             }
@@ -345,10 +349,7 @@ public sealed interface SmtpCommand {
         if (semi <= 0 || semi == value.length() - 1) {
             throw new IllegalArgumentException("ORCPT needs addr-type;address, like rfc822;user@example.org (RFC 3461 §4.2)");
         }
-        String type = value.substring(0, semi);
-        if (!type.matches("[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")) {
-            throw new IllegalArgumentException("ORCPT address type '" + type + "' is not an atom like rfc822 (RFC 3461 §4.2)");
-        }
+        String type = addressType(value.substring(0, semi));
         // RFC 6533 §3: a utf-8 address (UTF-8, or \x{HEX} in its ASCII form) is kept as the rfc822
         // address it names, as an ORCPT=rfc822;j+C3+BCrgen@... from Postfix is; it goes on that way.
         boolean utf8 = type.equalsIgnoreCase("utf-8");
@@ -366,6 +367,14 @@ public sealed interface SmtpCommand {
             }
         }
         return (utf8 ? "rfc822" : type) + ";" + address;
+    }
+
+    /** ORCPT's addr-type, which is an atom (RFC 3461 §4.2). */
+    private static String addressType(String type) {
+        if (!type.matches("[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")) {
+            throw new IllegalArgumentException("ORCPT address type '" + type + "' is not an atom like rfc822 (RFC 3461 §4.2)");
+        }
+        return type;
     }
 
     /** A parameter problem that has its own reply code rather than 501. */

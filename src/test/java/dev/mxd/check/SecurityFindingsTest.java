@@ -277,6 +277,9 @@ class SecurityFindingsTest {
         SecurityReport.TlsRpt spaced = SecurityFindings.tlsRpt(txt("v=TLSRPTv1 ; rua=mailto:tlsrpt@secure.test"));
         assertThat(spaced.status()).isEqualTo(RptStatus.MALFORMED);
         assertThat(spaced.detail()).contains("does not begin with \"v=TLSRPTv1;\"").doesNotContain("names no mailto");
+        // beside a record senders keep, such a stray one is not counted: senders see one record
+        assertThat(SecurityFindings.tlsRpt(txt("v=TLSRPTv1 ; rua=mailto:a@secure.test", "v=TLSRPTv1; rua=mailto:b@secure.test"))
+                .status()).isEqualTo(RptStatus.PRESENT);
         assertThat(SecurityFindings.tlsRpt(txt("v=TLSRPTv1; rua=mailto:a@secure.test", "v=TLSRPTv1; rua=mailto:b@secure.test"))
                 .status()).isEqualTo(RptStatus.MALFORMED);
         assertThat(SecurityFindings.tlsRpt(new DnsAnswer.Failed(Name.fromString("_smtp._tls.secure.test."), List.of(), "timed out"))

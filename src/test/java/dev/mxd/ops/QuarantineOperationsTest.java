@@ -101,6 +101,40 @@ class QuarantineOperationsTest {
         assertThat(ops.show(nobody.id())).isPresent();
     }
 
+    /**
+     * A release beside a server commits and hands over under the spool's attach lock: while a start's recovery holds it
+     * (here a python holding the same POSIX lock alone), the release waits, then queues the message. Without the lock a
+     * start could list the envelopes before the commit, meet the text after and delete it as never acknowledged.
+     */
+    @Test
+    void besideAServerAReleaseWaitsWhileAStartRecovers() throws Exception {
+        MxdConfig config = config();
+        QuarantineOperations ops = QuarantineOperations.beside(config, Clock.systemUTC());
+        QuarantineEntry e = quarantined("b@example.test");
+        Spool.open(dataDir.resolve("spool"), config.hostname(), Clock.systemUTC()); // the spool and its lock file exist
+        Process recovering = new ProcessBuilder("python3", "-c", "import fcntl,sys\nf=open(sys.argv[1],'a+')\n"
+                + "fcntl.lockf(f, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n",
+                dataDir.resolve("spool").resolve("attach.lock").toString()).redirectErrorStream(true).start();
+        try {
+            assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(recovering.getInputStream())).readLine())
+                    .isEqualTo("held");
+            java.util.concurrent.CompletableFuture<QuarantineRelease.Outcome> release =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return ops.release(e.id());
+                        } catch (java.io.IOException x) {
+                            throw new java.io.UncheckedIOException(x);
+                        }
+                    });
+            Thread.sleep(700);
+            assertThat(release).as("the release waits while a start recovers").isNotDone();
+            recovering.getOutputStream().close();
+            assertThat(release.get(20, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(QuarantineRelease.Outcome.Queued.class);
+        } finally {
+            recovering.destroyForcibly();
+        }
+    }
+
     @Test
     void inTheServerAReleaseGoesToItsQueueAndParkedOnesAreResumed() throws Exception {
         MxdConfig config = config();

@@ -107,6 +107,16 @@ class DomainPolicyTest {
         // another address is no address of this host: relayed for a trusted client only, as before
         assertThat(p.decide(Mailbox.parse("postmaster@[127.0.0.8]"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class)
                 .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("554 5.7.1"));
+        // filtered as the first local domain filters its own postmaster's mail: no way around its filter by the host's name
+        DomainPolicy filtered = policy("hostname: mx2.example.net\nlisten:\n  smtp: [\"127.0.0.7:25\"]\n"
+                + "filters:\n  clamd: {address: \"127.0.0.1:3310\"}\n"
+                + "domains:\n  own.test:\n    role: local\n    mailboxes: [pm]\n    aliases: {postmaster: pm}\n"
+                + "    filter:\n      engines: [clamd]\n      virus: reject\n");
+        RcptDecision viaDomain = filtered.decide(Mailbox.parse("postmaster@own.test"), STRANGER);
+        assertThat(((RcptDecision.Accept) viaDomain).filter()).isNotEqualTo(RcptDecision.FilterGroup.UNFILTERED);
+        for (String rcpt : List.of("postmaster@mx2.example.net", "postmaster@[127.0.0.7]")) {
+            assertThat(filtered.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isEqualTo(viaDomain);
+        }
         // without a local domain, the host's own postmaster Maildir
         DomainPolicy relay = policy("hostname: mx2.example.net\nlisten:\n  smtp: [\"0.0.0.0:25\"]\n");
         assertThat(relay.decide(Mailbox.parse("postmaster@[127.0.0.1]"), STRANGER))

@@ -87,6 +87,15 @@ class SpoolTest {
         s.activate(other, QueueState.INCOMING);
         s.defer(other, QueueState.ACTIVE, next);
         assertThat(s.nextAttempt(other)).isEqualTo(next);
+
+        // a crash between the time and the move: active/ with a time ahead, moved back to incoming/ at start, due at once
+        String crashed = ((StoreOutcome.Stored) s.store(message("Subject: z\r\n\r\nhi\r\n"))).queueId();
+        s.activate(crashed, QueueState.INCOMING);
+        java.nio.file.Files.setLastModifiedTime(dir.resolve("active").resolve(crashed + ".json"),
+                java.nio.file.attribute.FileTime.from(next));
+        Spool restarted = Spool.open(dir, "mx.test", Clock.systemUTC());
+        assertThat(restarted.state(crashed)).contains(QueueState.INCOMING);
+        assertThat(restarted.due(QueueState.INCOMING, Instant.now(), 10)).contains(crashed);
     }
 
     /**
@@ -118,6 +127,34 @@ class SpoolTest {
         } finally {
             holder.destroyForcibly();
         }
+    }
+
+    /**
+     * In one JVM (a release beside a node started by a test, the demo, or an embedding application) two holds share the
+     * lock and a start waits for both, where the JVM's refusal of a second lock of one file threw
+     * OverlappingFileLockException at the second release or at the start.
+     */
+    @Test
+    void holdsAndRecoveryInOneProcessWaitForEachOther() throws Exception {
+        Spool.open(dir, "mx.test", Clock.systemUTC());
+        Spool attached = Spool.attach(dir, "mx.test", Clock.systemUTC());
+        java.io.Closeable one = attached.holdAgainstRecovery();
+        java.io.Closeable two = attached.holdAgainstRecovery();
+        java.util.concurrent.CompletableFuture<Spool> starting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Spool.open(dir, "mx.test", Clock.systemUTC());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(300);
+        assertThat(starting).isNotDone();
+        one.close();
+        Thread.sleep(200);
+        assertThat(starting).as("one hold is left").isNotDone();
+        two.close();
+        assertThat(starting.get(20, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+        attached.holdAgainstRecovery().close(); // and it can be held again after
     }
 
     /** The spool root a start creates is private (0700) whatever the umask: queued mail is no other local user's to read. */

@@ -220,6 +220,7 @@ class SmtpCommandTest {
                 .contains("a+".repeat(30));
         assertThat(invalid("MAIL FROM:<a@b.example> ENVID=" + "E".repeat(501)).code()).isEqualTo(501);
         assertThat(((SmtpCommand.Rcpt) parse("RCPT TO:<a@b.example> NOTIFY=FAILURE ORCPT=rfc822;")).parameters().orcpt()).isEmpty();
+        assertThat(invalid("RCPT TO:<a@b.example> ORCPT=@@@;").code()).isEqualTo(501);
         // 8-bit octets in an rfc822 ORCPT: UTF-8 (as Postfix sends an SMTPUTF8 message's) is that address; a lone Latin-1
         // octet names none, and went on as utf-8;j\x{FC}rgen in notices and relayed ORCPTs
         assertThat(invalid("RCPT TO:<a@b.example> ORCPT=rfc822;j+FCrgen@b.example").summary()).startsWith("501 5.5.4 ORCPT");

@@ -998,7 +998,10 @@ public final class SmtpConnection implements AutoCloseable {
         }
         if (extensions.offers("DSN")) {
             e.ret().ifPresent(r -> sb.append(" RET=").append(r.name())); // RFC 3461 §4.3
-            e.envid().ifPresent(id -> sb.append(" ENVID=").append(Xtext.encode(id))); // RFC 3461 §4.4
+            // RFC 3461 §4.4: a sender's ENVID is at most 100 characters. One taken longer (as Postfix and Exim take them)
+            // is not passed on, where a next hop that holds to the limit would refuse the MAIL and bounce the message;
+            // mxd's own notices still carry it.
+            e.envid().map(Xtext::encode).filter(x -> x.length() <= 100).ifPresent(x -> sb.append(" ENVID=").append(x));
         }
         if (e.requireTls()) {
             sb.append(" REQUIRETLS"); // RFC 8689 §3; only reached when offered

@@ -629,6 +629,12 @@ class SmtpConnectionTest {
         completed(connect(without).send(e));
         assertThat(without.commands("MAIL").get(0)).doesNotContain("RET=").doesNotContain("ENVID=");
         assertThat(without.commands("RCPT").get(0)).doesNotContain("NOTIFY").doesNotContain("ORCPT");
+        // an ENVID taken over RFC 3461's 100 characters (as Postfix and Exim take them) is not passed on: a next hop that
+        // holds to the limit would refuse the MAIL; RET still goes
+        FakeSmtpServer longId = server(FULL, c -> null);
+        completed(connect(longId).send(OutboundEnvelope.of("s@client.test", List.of(r), MessageContent.of(MESSAGE))
+                .withDsn(Optional.of(DsnReturn.HDRS), Optional.of("E".repeat(101)))));
+        assertThat(longId.commands("MAIL").get(0)).contains(" RET=HDRS").doesNotContain("ENVID=");
     }
 
     /** An ORCPT of another type than rfc822 goes with its type, both in xtext. */
