@@ -137,7 +137,7 @@ final class ResolverOptions {
                 .withLocalNames(localNames)
                 .withStrictCnames(strict)
                 .withAddressOrder(AddressOrder.parse(addressOrder));
-        client = new DnsClient(settings);
+        client = DnsClient.once(settings);
         return new MxResolver(client, policy);
     }
 }

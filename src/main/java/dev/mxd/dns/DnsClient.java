@@ -139,9 +139,19 @@ public final class DnsClient {
     private volatile boolean checkedOnce;
     private volatile boolean retrySoon;
     private volatile String dnssecNote;
+    /** Whether the servers' DNSSEC is checked again while this client lives (a node), or it answers one command. */
+    private final boolean checkedAgain;
 
     public DnsClient(DnsSettings settings) {
         this(settings, System::nanoTime, java.util.Optional.empty());
+    }
+
+    /**
+     * For one command's questions ({@code mxd lookup}, {@code mxd check}): nobody checks the servers' DNSSEC again, so
+     * the note on it does not promise that it is "checked again in a minute".
+     */
+    public static DnsClient once(DnsSettings settings) {
+        return new DnsClient(settings, System::nanoTime, java.util.Optional.empty(), false);
     }
 
     /** Asking the servers {@code source} gives, read again when its file changes ({@code settings} holds the first ones). */
@@ -154,6 +164,11 @@ public final class DnsClient {
     }
 
     DnsClient(DnsSettings settings, LongSupplier nanoClock, java.util.Optional<ServerSource> source) {
+        this(settings, nanoClock, source, true);
+    }
+
+    private DnsClient(DnsSettings settings, LongSupplier nanoClock, java.util.Optional<ServerSource> source, boolean checkedAgain) {
+        this.checkedAgain = checkedAgain;
         this.settings = settings;
         this.nanoClock = nanoClock;
         this.cache = new DnsCache(settings.cacheSize(), nanoClock);
@@ -342,7 +357,7 @@ public final class DnsClient {
             checkedOnce = true;
             String note = "DNSSEC validation " + (was ? "stays on" : "is off") + " (dns.dnssec: auto): the last check "
                     + (silent ? "got no answer" : "failed") + ": " + failure + (was ? "; a restart decides anew" : "")
-                    + (first || !was ? "; checked again in a minute" : "");
+                    + ((first || !was) && checkedAgain ? "; checked again in a minute" : "");
             retrySoon = inconclusive && !was;
             if (!note.equals(dnssecNote)) {
                 log.warn("{}", note); // once per change, not every minute while a server keeps refusing

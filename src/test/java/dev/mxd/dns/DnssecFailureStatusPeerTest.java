@@ -91,6 +91,13 @@ class DnssecFailureStatusPeerTest {
         dns.heal();
         assertThat(auto.recheckDnssec()).as(auto.dnssecNote()).isTrue();
         assertThat(auto.dnssecNote()).contains("is on");
+        // a client for one command (mxd lookup, mxd check) makes no promise of a later check
+        dns.fail("secure.test", Type.DNSKEY);
+        DnsClient once = DnsClient.once(new DnsSettings(List.of(dns.address()), Duration.ofMillis(300), 2, Duration.ofSeconds(3),
+                8, 100, Duration.ofDays(1)).withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(zones.secureAnchor())));
+        assertThat(once.validating()).isFalse();
+        assertThat(once.dnssecNote()).contains("is off", "SERVFAIL").doesNotContain("checked again");
+        dns.heal();
     }
 
     /**
