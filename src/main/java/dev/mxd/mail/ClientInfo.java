@@ -27,4 +27,12 @@ public record ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, b
     public ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, boolean tls) {
         this(remote, helo, esmtp, tls, java.util.Optional.empty());
     }
+
+    /**
+     * Mail mxd makes or sends again itself (a notice, a TLS report, a quarantine release): no SMTP client, written as
+     * the loopback address with port 0, which no TCP connection has.
+     */
+    public boolean internal() {
+        return remote.getPort() == 0;
+    }
 }

@@ -881,11 +881,18 @@ public final class Spool implements MessageStore {
         String literal = ip.indexOf(':') >= 0 ? "[IPv6:" + ip + "]" : "[" + ip + "]";
         // RFC 5321 §4.4 TCP-info: "(name [address])" when the name is confirmed, as Postfix writes it; else the address alone.
         String tcpInfo = c.name().filter(n -> n.chars().allMatch(ch -> ch > ' ' && ch < 0x7f)).map(n -> n + " " + literal).orElse(literal);
-        StringBuilder h = new StringBuilder("Received: from ").append(asciiHelo(c.helo())).append(" (").append(tcpInfo).append(")\r\n");
-        // As Postfix: "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))"; ASCII only, the text is mxd's own.
-        c.tlsDetails().filter(t -> t.chars().allMatch(ch -> ch >= ' ' && ch < 0x7f))
-                .ifPresent(t -> h.append("\t(using ").append(t).append(")\r\n"));
-        h.append("\tby ").append(hostname).append(" (mxd) with ").append(protocol).append(" id ").append(id);
+        StringBuilder h = new StringBuilder("Received: ");
+        if (c.internal()) {
+            // Mail mxd makes itself came from no client and by no protocol: "by HOST (mxd) id ID", as Postfix writes a
+            // bounce's "Received: by HOST (Postfix) id ID" (a "from localhost ... with ESMTP" read as a local process's)
+            h.append("by ").append(hostname).append(" (mxd) id ").append(id);
+        } else {
+            h.append("from ").append(asciiHelo(c.helo())).append(" (").append(tcpInfo).append(")\r\n");
+            // As Postfix: "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))"; ASCII only, the text is mxd's own.
+            c.tlsDetails().filter(t -> t.chars().allMatch(ch -> ch >= ' ' && ch < 0x7f))
+                    .ifPresent(t -> h.append("\t(using ").append(t).append(")\r\n"));
+            h.append("\tby ").append(hostname).append(" (mxd) with ").append(protocol).append(" id ").append(id);
+        }
         if (m.recipients().size() == 1) {
             // A-labels where the domain has them: this trace field alone must not make the text need SMTPUTF8.
             var to = m.recipients().get(0).address();

@@ -216,7 +216,7 @@ class QuarantineCommandTest {
         String queueId = released.out().substring(released.out().indexOf("queued as ") + 10).strip();
         dev.mxd.queue.Spool spool = dev.mxd.queue.Spool.attach(dataDir.resolve("spool"), "localhost", java.time.Clock.systemUTC());
         assertThat(spool.state(queueId)).contains(dev.mxd.queue.QueueState.DEFERRED); // due now: a running server's next scan
-        assertThat(dev.mxd.testing.SpoolFiles.text(spool, queueId)).startsWith("Received: from quarantine-release")
+        assertThat(dev.mxd.testing.SpoolFiles.text(spool, queueId)).startsWith("Received: by ")
                 .endsWith("Subject: x\r\n\r\nvirus here\r\n");
         assertThat(new Quarantine(dataDir).pendingReleases()).isEmpty();
         assertThat(run("quarantine", "list", "--config", config.toString()).out()).contains("quarantine is empty");

@@ -66,5 +66,7 @@ class PostmasterNoticeTest {
                 .satisfies(r -> assertThat(r.recipient().address()).hasToString("ops@example.test"));
         String written = new String(Files.readAllBytes(spool.text(queued.get(0))), 0, (int) toPostmaster.size(), StandardCharsets.US_ASCII);
         assertThat(written).contains("Final-Recipient: rfc822; r1@dest.test").contains("Final-Recipient: rfc822; r100@dest.test");
+        // made by mxd, from no client: "by HOST (mxd) id ID", not "from localhost ... with ESMTP" as a local process's
+        assertThat(written).startsWith("Received: by mx.test (mxd) id " + queued.get(0)).doesNotContain("from localhost");
     }
 }
