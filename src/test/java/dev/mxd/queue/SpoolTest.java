@@ -113,13 +113,7 @@ class SpoolTest {
                 dir.resolve(Spool.ATTACH_LOCK).toString()).redirectErrorStream(true).start();
         try {
             assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine()).isEqualTo("held");
-            java.util.concurrent.CompletableFuture<Spool> starting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return Spool.open(dir, "mx.test", Clock.systemUTC());
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            java.util.concurrent.CompletableFuture<Spool> starting = startingBeside();
             Thread.sleep(700);
             assertThat(starting).as("recovery waits while the other process holds the spool").isNotDone();
             holder.getOutputStream().close(); // the other process ends, and its lock with it
@@ -127,6 +121,17 @@ class SpoolTest {
         } finally {
             holder.destroyForcibly();
         }
+    }
+
+    /** A server's start on the spool (its recovery), on another thread. */
+    private java.util.concurrent.CompletableFuture<Spool> startingBeside() {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Spool.open(dir, "mx.test", Clock.systemUTC());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     /**
@@ -140,13 +145,7 @@ class SpoolTest {
         Spool attached = Spool.attach(dir, "mx.test", Clock.systemUTC());
         java.io.Closeable one = attached.holdAgainstRecovery();
         java.io.Closeable two = attached.holdAgainstRecovery();
-        java.util.concurrent.CompletableFuture<Spool> starting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return Spool.open(dir, "mx.test", Clock.systemUTC());
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        java.util.concurrent.CompletableFuture<Spool> starting = startingBeside();
         Thread.sleep(300);
         assertThat(starting).isNotDone();
         one.close();
