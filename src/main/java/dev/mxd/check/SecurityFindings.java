@@ -236,7 +236,7 @@ public final class SecurityFindings {
                 near.add(text);
             }
         }
-        if (texts.isEmpty() && near.size() == 1) {
+        if (texts.isEmpty() && !near.isEmpty()) {
             return new TlsRpt(RptStatus.MALFORMED, near, List.of(), "\"" + near.get(0) + "\" does not begin with"
                     + " \"v=TLSRPTv1;\" (RFC 8460 §3: senders discard it); write the semicolon right after the version");
         }

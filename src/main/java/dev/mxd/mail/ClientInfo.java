@@ -30,9 +30,10 @@ public record ClientInfo(InetSocketAddress remote, String helo, boolean esmtp, b
 
     /**
      * Mail mxd makes or sends again itself (a notice, a TLS report, a quarantine release): no SMTP client, written as
-     * the loopback address with port 0, which no TCP connection has.
+     * the loopback address with port 0, which no connection over the network has (a source port 0 on loopback would
+     * take a local process with raw sockets).
      */
     public boolean internal() {
-        return remote.getPort() == 0;
+        return remote.getPort() == 0 && remote.getAddress() != null && remote.getAddress().isLoopbackAddress();
     }
 }

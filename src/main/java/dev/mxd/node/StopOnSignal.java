@@ -81,7 +81,7 @@ public final class StopOnSignal {
             LogSetup.reopen();
         };
         onHangup(reload);
-        if (reloadOwed) {
+        if (reloadOwed || HangupHold.asked()) { // asked again: the hold's handler may have run after starting() looked
             synchronized (this) {
                 reload.run(); // the SIGHUP that came while the node started
             }

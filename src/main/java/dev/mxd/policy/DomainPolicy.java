@@ -186,6 +186,9 @@ public final class DomainPolicy implements RecipientPolicy {
             return false; // a general address literal (RFC 5321 §4.1.3), or one that is no address
         }
         InetAddress a = address.get();
+        if (a.isAnyLocalAddress()) {
+            return true; // 0.0.0.0 and :: reach this host (as delivery finds when it would send there: a loop)
+        }
         for (dev.mxd.config.HostPort l : config.smtpListeners()) {
             if (l.address().equals(a)) {
                 return true;
@@ -290,7 +293,9 @@ public final class DomainPolicy implements RecipientPolicy {
      * {@code reject_unauth_destination} and {@code permit_mx_backup}); a domain delivered here reads its local parts itself.
      */
     private boolean routedBySender(Mailbox recipient, ClientInfo client) {
-        String local = recipient.localPart();
+        // In compatibility form too (NFKC): a fullwidth ％ or ＠ in a UTF-8 local part is a "%" or "@" to a primary that
+        // normalises local parts before it honours them
+        String local = java.text.Normalizer.normalize(recipient.localPart(), java.text.Normalizer.Form.NFKC);
         return (local.indexOf('@') >= 0 || local.indexOf('%') >= 0 || local.indexOf('!') >= 0) && !trusted(client.remote().getAddress());
     }
 

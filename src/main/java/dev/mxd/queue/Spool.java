@@ -337,7 +337,7 @@ public final class Spool implements MessageStore {
         // Alone: a process attached beside (mxd quarantine release) commits under a shared hold of the same lock, so a
         // start never lists the envelopes before its commit and meets its text after (and deletes it as never acknowledged).
         AttachLock held = AttachLock.of(root);
-        held.inProcess.writeLock().lock();
+        held.recovering(root);
         try (FileChannel lockFile = AttachLock.open(root)) {
             java.nio.channels.FileLock alone = lockFile.tryLock();
             if (alone == null) {
@@ -351,7 +351,7 @@ public final class Spool implements MessageStore {
                 alone.release();
             }
         } finally {
-            held.inProcess.writeLock().unlock();
+            held.recovered();
         }
     }
 
@@ -359,20 +359,25 @@ public final class Spool implements MessageStore {
     static final String ATTACH_LOCK = "attach.lock";
 
     /**
-     * The attach lock of one spool: the file's POSIX lock between processes, and within this one a read-write lock,
+     * The attach lock of one spool: the file's POSIX lock between processes, and within this one a count of holders,
      * since the JVM refuses a second lock of a file it already locks (OverlappingFileLockException), shared or not. The
-     * first shared holder here takes the file's shared lock, the last lets it go.
+     * first holder here takes the file's shared lock, the last lets it go; a recovery here waits until none is left,
+     * and holders wait for a recovery. Not tied to threads: a hold may be let go by another thread than took it. Keyed
+     * by the lock file's identity (its inode), as the JVM's own check is, so two paths to one spool are one lock.
      */
     private static final class AttachLock {
-        private static final Map<Path, AttachLock> BY_ROOT = new ConcurrentHashMap<>();
+        private static final Map<Object, AttachLock> BY_FILE = new ConcurrentHashMap<>();
 
-        final java.util.concurrent.locks.ReentrantReadWriteLock inProcess = new java.util.concurrent.locks.ReentrantReadWriteLock();
         private int sharing;                            // guarded by this
+        private boolean recovering;                     // guarded by this
         private FileChannel file;                       // guarded by this
         private java.nio.channels.FileLock shared;      // guarded by this
 
         static AttachLock of(Path root) throws IOException {
-            return BY_ROOT.computeIfAbsent(root.toRealPath(), r -> new AttachLock());
+            try (FileChannel made = open(root)) { // the file exists from here on: its identity is the key
+                Object key = Files.readAttributes(root.resolve(ATTACH_LOCK), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+                return BY_FILE.computeIfAbsent(key == null ? root.resolve(ATTACH_LOCK).toRealPath() : key, k -> new AttachLock());
+            }
         }
 
         static FileChannel open(Path root) throws IOException {
@@ -380,7 +385,25 @@ public final class Spool implements MessageStore {
                     java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
         }
 
+        synchronized void recovering(Path root) throws java.io.InterruptedIOException {
+            if (sharing > 0 || recovering) {
+                LOG.warn("spool {}: recovery waits for a quarantine release in this process to finish its commit", root);
+            }
+            while (sharing > 0 || recovering) {
+                await();
+            }
+            recovering = true;
+        }
+
+        synchronized void recovered() {
+            recovering = false;
+            notifyAll();
+        }
+
         synchronized void share(Path root) throws IOException {
+            while (recovering) {
+                await();
+            }
             if (sharing == 0) {
                 FileChannel f = open(root);
                 try {
@@ -396,6 +419,7 @@ public final class Spool implements MessageStore {
 
         synchronized void unshare() throws IOException {
             if (--sharing == 0) {
+                notifyAll();
                 try {
                     shared.release();
                 } finally {
@@ -405,27 +429,30 @@ public final class Spool implements MessageStore {
                 }
             }
         }
+
+        private void await() throws java.io.InterruptedIOException {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for the spool's attach lock");
+            }
+        }
     }
 
     /**
      * For a process attached beside a server ({@link #attach}): until closed, a start of the server waits before its
      * recovery, which would take a message half committed here (its text written, its envelope not yet linked, or moved
      * between two state directories) for one never acknowledged and delete it. Hold it around each commit and hand-over.
+     * Closing it again does nothing.
      */
     public java.io.Closeable holdAgainstRecovery() throws IOException {
         AttachLock held = AttachLock.of(root);
-        held.inProcess.readLock().lock();
-        try {
-            held.share(root);
-        } catch (IOException | RuntimeException e) {
-            held.inProcess.readLock().unlock();
-            throw e;
-        }
+        held.share(root);
+        java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
         return () -> {
-            try {
+            if (open.compareAndSet(true, false)) {
                 held.unshare();
-            } finally {
-                held.inProcess.readLock().unlock();
             }
         };
     }
@@ -999,6 +1026,18 @@ public final class Spool implements MessageStore {
      * the envelope file's modification time, so finding due messages reads no envelope.
      */
     public void defer(String id, QueueState from, Instant nextAttempt) throws IOException {
+        if (from == QueueState.INCOMING && attached) {
+            // A commit of this process beside the server: its file in incoming/ is dated ahead so that the server leaves it
+            // alone; dated now there, a stall before the move would let the server take it and the move fail after a
+            // commit. Moved first, then dated; a message the operator took from deferred/ meanwhile is theirs.
+            move(id, from, QueueState.DEFERRED);
+            try {
+                Files.setLastModifiedTime(envelopePath(QueueState.DEFERRED, id), FileTime.from(nextAttempt));
+            } catch (NoSuchFileException takenByTheOperator) {
+                // held, deleted or flushed (which dated it itself) in between
+            }
+            return;
+        }
         // The time first, then the move (a rename keeps it): once in deferred/ the message is the operator's to hold, flush
         // or delete, and a time set after the move failed on a message held meanwhile, or undid a flush.
         Files.setLastModifiedTime(envelopePath(from, id), FileTime.from(nextAttempt));

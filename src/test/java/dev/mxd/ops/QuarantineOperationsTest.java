@@ -128,6 +128,11 @@ class QuarantineOperationsTest {
                     });
             Thread.sleep(700);
             assertThat(release).as("the release waits while a start recovers").isNotDone();
+            Spool spool = Spool.attach(dataDir.resolve("spool"), config.hostname(), Clock.systemUTC());
+            for (QueueState q : QueueState.values()) {
+                assertThat(spool.ids(q)).as("nothing committed while the start recovers: %s", q).isEmpty();
+            }
+            assertThat(ops.show(e.id())).as("still in the quarantine").isPresent();
             recovering.getOutputStream().close();
             assertThat(release.get(20, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(QuarantineRelease.Outcome.Queued.class);
         } finally {

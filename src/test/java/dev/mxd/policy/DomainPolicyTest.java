@@ -57,6 +57,11 @@ class DomainPolicyTest {
                     .isInstanceOf(RcptDecision.Refuse.class);
         }
         assertThat(p.decide(Mailbox.parse("user@relay.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
+        // the same in compatibility forms (fullwidth ％ ＠ ！, small ﹪): what a primary that normalises local parts sees
+        for (String rcpt : List.of("user\uFF05victim.test@relay.test", "user\uFF20victim.test@relay.test",
+                "victim.test\uFF01user@relay.test", "user\uFE6Avictim.test@relay.test")) {
+            assertThat(p.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isInstanceOf(RcptDecision.Refuse.class);
+        }
         assertThat(p.decide(Mailbox.parse("a%b@own.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Local("own.test", List.of("bob"))));
 
         DomainPolicy trusting = new DomainPolicy(ConfigLoader.parse("trusted-networks: [192.0.2.0/24]\n" + yaml, Path.of("mxd.yaml")));
@@ -103,6 +108,15 @@ class DomainPolicyTest {
         }
         assertThat(p.decide(Mailbox.parse("bob@[127.0.0.7]"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class)
                 .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("550 5.1.1"));
+        // the unspecified address reaches this host too (delivery would find the loop): 550 at RCPT, even without a
+        // wildcard listener and from a trusted client, not accepted and bounced 5.4.6
+        DomainPolicy trusting = new DomainPolicy(ConfigLoader.parse("hostname: mx2.example.net\nlisten:\n  smtp: [\"127.0.0.7:25\"]\n"
+                + "trusted-networks: [192.0.2.0/24]\ndomains:\n  own.test:\n    role: local\n    mailboxes: [pm]\n"
+                + "    aliases: {postmaster: pm}\n", Path.of("mxd.yaml")));
+        for (String rcpt : List.of("bob@[0.0.0.0]", "bob@[IPv6:::]", "bob@[IPv6:::ffff:0.0.0.0]")) {
+            assertThat(trusting.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isInstanceOf(RcptDecision.Refuse.class)
+                    .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("550 5.1.1"));
+        }
         assertThat(p.routeLocalMail(Mailbox.parse("bob@[127.0.0.7]"))).isEmpty();
         // another address is no address of this host: relayed for a trusted client only, as before
         assertThat(p.decide(Mailbox.parse("postmaster@[127.0.0.8]"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class)
