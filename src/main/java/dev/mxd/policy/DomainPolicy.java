@@ -195,7 +195,7 @@ public final class DomainPolicy implements RecipientPolicy {
             }
             if (l.address().isAnyLocalAddress()) {
                 try {
-                    if (a.isLoopbackAddress() || a.isAnyLocalAddress() || java.net.NetworkInterface.getByInetAddress(a) != null) {
+                    if (a.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(a) != null) {
                         return true;
                     }
                 } catch (java.net.SocketException cannotList) {
