@@ -274,21 +274,9 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     /** The IP address of {@code [192.0.2.1]} or {@code [IPv6:2001:db8::1]}, never by DNS; anything else is refused. */
     static java.net.InetAddress literalAddress(String literal) {
-        String inner = literal.endsWith("]") ? literal.substring(1, literal.length() - 1) : "";
-        boolean v6 = inner.regionMatches(true, 0, "IPv6:", 0, 5);
-        String ip = v6 ? inner.substring(5) : inner;
-        try {
-            java.util.Optional<java.net.InetAddress> v4 = v6 ? java.util.Optional.empty() : dev.mxd.smtp.PathParser.ipv4Address(ip);
-            if (v4.isPresent()) {
-                return v4.get(); // Snum = 1*3DIGIT, decimal (RFC 5321 §4.1.3): 192.0.2.010 is 192.0.2.10, as the RCPT check took it
-            }
-            if (v6 && ip.indexOf(':') >= 0 && ip.matches("[0-9A-Fa-f:][0-9A-Fa-f:.]*")) {
-                return java.net.InetAddress.getByName(ip); // a literal, as checked: parsed, no DNS question
-            }
-        } catch (java.net.UnknownHostException invalid) {
-            // as below
-        }
-        throw new IllegalArgumentException("'" + literal + "' is not an IPv4 or IPv6 address literal this host can deliver to");
+        // Snum = 1*3DIGIT, decimal (RFC 5321 §4.1.3): 192.0.2.010 is 192.0.2.10, as the RCPT check took it
+        return dev.mxd.smtp.PathParser.literalAddress(literal).orElseThrow(() -> new IllegalArgumentException(
+                "'" + literal + "' is not an IPv4 or IPv6 address literal this host can deliver to"));
     }
 
     /** The domain the recipients go to: the agent serves one relay domain per call. */

@@ -181,7 +181,7 @@ public final class DomainPolicy implements RecipientPolicy {
      * listener on the wildcard address, a loopback address or one of its interfaces' addresses.
      */
     private boolean ownLiteral(Mailbox recipient) {
-        Optional<InetAddress> address = literalAddress(recipient.domainKey());
+        Optional<InetAddress> address = dev.mxd.smtp.PathParser.literalAddress(recipient.domainKey());
         if (address.isEmpty()) {
             return false; // a general address literal (RFC 5321 §4.1.3), or one that is no address
         }
@@ -206,23 +206,6 @@ public final class DomainPolicy implements RecipientPolicy {
             }
         }
         return false;
-    }
-
-    /** The address of {@code [192.0.2.1]} or {@code [ipv6:2001:db8::1]} (as {@link Mailbox#domainKey} writes them), never by DNS. */
-    private static Optional<InetAddress> literalAddress(String literal) {
-        String inner = literal.substring(1, literal.length() - 1);
-        if (inner.startsWith("ipv6:")) {
-            String ip = inner.substring(5);
-            if (ip.indexOf(':') < 0 || !ip.matches("[0-9a-f:.]+")) {
-                return Optional.empty();
-            }
-            try {
-                return Optional.of(InetAddress.getByName(ip)); // digits and colons only: parsed, no DNS question
-            } catch (java.net.UnknownHostException notAnAddress) {
-                return Optional.empty();
-            }
-        }
-        return dev.mxd.smtp.PathParser.ipv4Address(inner);
     }
 
     /**

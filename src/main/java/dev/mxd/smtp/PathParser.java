@@ -255,6 +255,29 @@ public final class PathParser {
         }
     }
 
+    /**
+     * The IP address an address literal names ({@code [192.0.2.1]}, {@code [IPv6:2001:db8::1]}, the tag in any case),
+     * never by DNS; empty for a General-address-literal or a text that is no address.
+     */
+    public static java.util.Optional<java.net.InetAddress> literalAddress(String literal) {
+        if (literal.length() < 2 || literal.charAt(0) != '[' || literal.charAt(literal.length() - 1) != ']') {
+            return java.util.Optional.empty();
+        }
+        String inner = literal.substring(1, literal.length() - 1);
+        if (!inner.regionMatches(true, 0, "IPv6:", 0, 5)) {
+            return ipv4Address(inner);
+        }
+        String ip = inner.substring(5);
+        if (!ipv6(ip)) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(java.net.InetAddress.getByAddress(Address.toByteArray(ip, Address.IPv6)));
+        } catch (java.net.UnknownHostException impossible) { // only for a wrong length
+            throw new AssertionError(impossible);
+        }
+    }
+
     /** IPv6-addr of RFC 5321 §4.1.3, parsed as text (dnsjava's parser): no name lookup whatever the text. */
     private static boolean ipv6(String text) {
         if (!text.matches("[0-9A-Fa-f:.]+") || text.indexOf(':') < 0) {
