@@ -73,6 +73,12 @@ public final class Findings {
                 && (t.skipped().isEmpty() || t.skipped().stream().anyMatch(s -> s.cause() == SkippedHost.Cause.LOOKUP_FAILED));
     }
 
+    /** The error of a domain whose MX records fail DNSSEC validation, from the MX lookup or the security check. */
+    static Finding bogusMxRecords(String domain) {
+        return Finding.of(Severity.ERROR, "the DNSSEC signatures of " + domain + "'s MX records do not validate (bogus,"
+                + " RFC 4035 §4.3): validating senders defer all its mail; fix the zone's signatures or its DS record");
+    }
+
     private static boolean bogusMx(MxOutcome.TemporaryFailure t) {
         return t.skipped().isEmpty() && t.dnssec() == dev.mxd.dns.DnssecStatus.BOGUS;
     }
@@ -93,8 +99,7 @@ public final class Findings {
                     + "; this host must not be the best MX of a domain it relays for (RFC 5321 §5.1)"));
         } else if (outcome instanceof MxOutcome.TemporaryFailure t) {
             if (bogusMx(t)) {
-                out.add(Finding.of(Severity.ERROR, "the DNSSEC signatures of " + d + "'s MX records do not validate (bogus,"
-                        + " RFC 4035 §4.3): validating senders defer all its mail; fix the zone's signatures or its DS record"));
+                out.add(bogusMxRecords(d));
             } else if (dnsTemporaryFailure(t)) {
                 out.add(Finding.of(Severity.ERROR, t.reason() + "; DNS could not answer now, so the check cannot tell"
                         + " anything: run it again later or ask another server with --dns"));

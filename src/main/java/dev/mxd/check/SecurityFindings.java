@@ -65,8 +65,7 @@ public final class SecurityFindings {
             return out;
         }
         if (report.mxDnssec() == DnssecStatus.BOGUS) {
-            out.add(Finding.of(Severity.ERROR, "the DNSSEC signatures of " + d + "'s MX records do not validate (bogus,"
-                    + " RFC 4035 §4.3): validating senders defer all its mail; fix the zone's signatures or its DS record"));
+            out.add(Findings.bogusMxRecords(d));
             return out;
         }
         if (report.mxDnssec() == DnssecStatus.INSECURE) {

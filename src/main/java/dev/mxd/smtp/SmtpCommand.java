@@ -306,14 +306,7 @@ public sealed interface SmtpCommand {
                     }
                 }
                 case "ORCPT" -> {
-                    // "rfc822;" with no address: xtext may be empty (RFC 3461 §4.2), and the ORCPT only informs; Postfix and
-                    // Exim pass it on. Taken as no ORCPT, where a 501 bounced the recipient upstream.
-                    boolean empty = value != null && value.indexOf(';') > 0 && value.indexOf(';') == value.length() - 1;
-                    if (empty) {
-                        addressType(value.substring(0, value.length() - 1));
-                    } else {
-                        orcpt = Optional.of(originalRecipient(value));
-                    }
+                    orcpt = originalRecipient(value);
                 }
                 default -> throw new ParameterException(Replies.unknownParameter(kv[0]));
             }
@@ -342,14 +335,22 @@ public sealed interface SmtpCommand {
 
     /**
      * ORCPT as "addr-type;address" with the address decoded (RFC 3461 §4.2): addr-type is an
-     * atom, the address is xtext that must not decode to a control character.
+     * atom, the address is xtext that must not decode to a control character. Empty for "rfc822;" with no address:
+     * xtext may be empty, and the ORCPT only informs; Postfix and Exim pass it on, and a 501 bounced the recipient
+     * upstream, so it is taken as no ORCPT.
      */
-    private static String originalRecipient(String value) {
+    private static Optional<String> originalRecipient(String value) {
         int semi = value == null ? -1 : value.indexOf(';');
-        if (semi <= 0 || semi == value.length() - 1) {
+        if (semi <= 0) {
             throw new IllegalArgumentException("ORCPT needs addr-type;address, like rfc822;user@example.org (RFC 3461 §4.2)");
         }
-        String type = addressType(value.substring(0, semi));
+        String type = value.substring(0, semi);
+        if (!type.matches("[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")) {
+            throw new IllegalArgumentException("ORCPT address type '" + type + "' is not an atom like rfc822 (RFC 3461 §4.2)");
+        }
+        if (semi == value.length() - 1) {
+            return Optional.empty();
+        }
         // RFC 6533 §3: a utf-8 address (UTF-8, or \x{HEX} in its ASCII form) is kept as the rfc822
         // address it names, as an ORCPT=rfc822;j+C3+BCrgen@... from Postfix is; it goes on that way.
         boolean utf8 = type.equalsIgnoreCase("utf-8");
@@ -366,15 +367,7 @@ public sealed interface SmtpCommand {
                         "ORCPT address must not contain control characters (RFC 3461 §4.2); +%02X is not allowed", (int) c & 0xff));
             }
         }
-        return (utf8 ? "rfc822" : type) + ";" + address;
-    }
-
-    /** ORCPT's addr-type, which is an atom (RFC 3461 §4.2). */
-    private static String addressType(String type) {
-        if (!type.matches("[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")) {
-            throw new IllegalArgumentException("ORCPT address type '" + type + "' is not an atom like rfc822 (RFC 3461 §4.2)");
-        }
-        return type;
+        return Optional.of((utf8 ? "rfc822" : type) + ";" + address);
     }
 
     /** A parameter problem that has its own reply code rather than 501. */
