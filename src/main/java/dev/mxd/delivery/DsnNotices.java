@@ -233,10 +233,16 @@ public final class DsnNotices implements DeliveryNotices {
             return Optional.empty();
         }
         if (r.reply().isPresent()) {
-            // Every line of the server's reply, as Postfix writes it (Gmail's 550 5.1.1 names its help page in its last
-            // line), up to 4,000 characters: a reply may have thousands of lines.
+            // Every line of the server's reply with its code, joined by spaces as Postfix writes it ("550-5.1.1 The email
+            // account ... 550 5.1.1 https://..."; Gmail names its help page in its last line), up to 4,000 characters: a
+            // reply may have thousands of lines.
             SmtpReply reply = r.reply().get();
-            String all = reply.code() + " " + String.join(" ", reply.lines());
+            StringBuilder joined = new StringBuilder();
+            for (int i = 0; i < reply.lines().size(); i++) {
+                boolean last = i == reply.lines().size() - 1;
+                joined.append(i == 0 ? "" : " ").append(reply.code()).append(last ? ' ' : '-').append(reply.lines().get(i));
+            }
+            String all = joined.toString();
             return Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP,
                     all.length() > 4000 ? all.substring(0, 4000) + " ..." : all));
         }

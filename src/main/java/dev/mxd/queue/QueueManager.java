@@ -1363,11 +1363,8 @@ public final class QueueManager implements AutoCloseable {
             return;
         }
         List<RecipientStatus> expired = new ArrayList<>();
-        List<RecipientStatus> updated = new ArrayList<>();
         for (RecipientStatus r : e.recipients()) {
-            if (r.state().done()) {
-                updated.add(r);
-            } else {
+            if (!r.state().done()) {
                 // RFC 8689 §4.2.1: a REQUIRETLS message that never found a secure enough next hop is returned as such (5.7.10)
                 // A server's own 4.7.x (a greylisting 450 4.7.1, a 421 4.7.0 rate limit) is no TLS trouble: only a status of
                 // mxd's TLS decisions counts, not one that merely repeats the reply the recipient last got.
@@ -1378,11 +1375,14 @@ public final class QueueManager implements AutoCloseable {
                         now, Optional.of(tlsTrouble ? EnhancedStatus.ENCRYPTION_NEEDED : EnhancedStatus.EXPIRED), r.remoteMta(),
                         r.reply()); // the last server's reply, when this attempt got one: the DSN's Diagnostic-Code says what it was
                 expired.add(failed);
-                updated.add(failed);
-                log(e, failed);
             }
         }
         notices.send(e, text, expired);
+        // logged and counted once the bounce is spooled: a bounce that cannot be (a full disk) is tried again later, and
+        // each try would otherwise log and count the same recipients again
+        for (RecipientStatus failed : expired) {
+            log(e, failed);
+        }
         spool.finish(QueueState.ACTIVE, e.id());
         LOG.info("{}: removed after its queue lifetime ({} recipient(s) bounced)", e.id(), expired.size());
     }
