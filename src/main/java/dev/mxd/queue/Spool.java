@@ -597,13 +597,18 @@ public final class Spool implements MessageStore {
      * the Received field ends a header section of its own and the text stays body, as Postfix's
      * cleanup writes it. A field is a name of printable ASCII and a colon (white space before the
      * colon allowed, RFC 5322 §4.5); an empty first line is an empty header section already.
+     * A first line that starts with "From " after any number of "&gt;" is a Unix mailbox's separator
+     * (a script that pipes an mbox file to SMTP): it becomes an {@code X-Mailbox-Line:} field, as
+     * Postfix's smtpd writes it, and the line after it is judged as the first again, so the
+     * client's header section stays one; an empty line before it would have made all of it body.
      */
     static final class FirstLine {
         private static final int LIMIT = 998; // RFC 5322 §2.1.1: no field name is longer than a line
         private byte[] held = new byte[32]; // grown as needed: a field's name is decided in a few octets
         private int length;
-        private int state;  // 0 reading the name, 1 white space after it, 2 a field, 3 not a field
+        private int state;  // 0 reading the name, 1 white space after it, 2 a field, 3 not a field, 4 a mailbox line
         private boolean atStart = true;
+        private static final byte[] MAILBOX_LINE = "X-Mailbox-Line: ".getBytes(StandardCharsets.US_ASCII);
 
         /** Takes octets until it can decide; returns how many it took. */
         int take(byte[] b, int off, int len) {
@@ -619,6 +624,8 @@ public final class Spool implements MessageStore {
                     state = 2;             // an empty first line: the header section is empty
                 } else if (c == ':') {
                     state = atStart ? 3 : 2;
+                } else if (c == ' ' && mailboxSeparator()) {
+                    state = 4;
                 } else if (c == ' ' || c == '\t') {
                     state = atStart ? 3 : 1;
                 } else if (state == 1 || c < 33 || c > 126) {
@@ -632,8 +639,22 @@ public final class Spool implements MessageStore {
             return n;
         }
 
+        /** What is held, the space just taken included, is "From " after any number of "&gt;" (and nothing else). */
+        private boolean mailboxSeparator() {
+            int i = 0;
+            while (i < length && held[i] == '>') {
+                i++;
+            }
+            return length - i == 5 && held[i] == 'F' && held[i + 1] == 'r' && held[i + 2] == 'o' && held[i + 3] == 'm';
+        }
+
         boolean decided() {
             return state >= 2;
+        }
+
+        /** The first line is a mailbox separator: the rest of it is the field's value, and the line after it is judged anew. */
+        boolean mailboxLine() {
+            return state == 4;
         }
 
         /** The text ended before a decision: what was held is not a field (no colon). */
@@ -646,6 +667,8 @@ public final class Spool implements MessageStore {
         void flush(IncomingText text) {
             if (state == 3) {
                 text.write(new byte[] {'\r', '\n'}, 0, 2);
+            } else if (state == 4) {
+                text.write(MAILBOX_LINE, 0, MAILBOX_LINE.length);
             }
             text.write(held, 0, length);
         }
@@ -659,6 +682,8 @@ public final class Spool implements MessageStore {
         private final IncomingText text;
         private boolean ended;
         private FirstLine firstLine = new FirstLine();
+        /** The rest of a mailbox separator (see {@link FirstLine}) is passing: the line after it is judged as the first. */
+        private boolean inMailboxLine;
         /** An octet above 127 came in the client's text (BODY=8BITMIME declared or not). */
         private boolean eightBit;
         /** {@link #commitBy}'s deadline, when one was set. */
@@ -686,14 +711,34 @@ public final class Spool implements MessageStore {
                     }
                 }
             }
-            if (firstLine != null) {
-                int used = firstLine.take(b, off, len);
-                if (firstLine.decided()) {
-                    firstLine.flush(text);
-                    firstLine = null;
+            while (firstLine != null && len > 0) {
+                if (inMailboxLine) {
+                    int n = 0;
+                    while (n < len && b[off + n] != '\n') {
+                        n++;
+                    }
+                    boolean ended = n < len;
+                    n += ended ? 1 : 0;
+                    text.write(b, off, n);
+                    off += n;
+                    len -= n;
+                    if (ended) {
+                        inMailboxLine = false;
+                        firstLine = new FirstLine();
+                    }
+                    continue;
                 }
+                int used = firstLine.take(b, off, len);
                 off += used;
                 len -= used;
+                if (firstLine.decided()) {
+                    firstLine.flush(text);
+                    if (firstLine.mailboxLine()) {
+                        inMailboxLine = true;
+                    } else {
+                        firstLine = null;
+                    }
+                }
             }
             if (len > 0) {
                 text.write(b, off, len);
@@ -703,8 +748,10 @@ public final class Spool implements MessageStore {
         /** The client's text so far is all written: a first line still being read is decided now. */
         private void endFirstLine() {
             if (firstLine != null) {
-                firstLine.end();
-                firstLine.flush(text);
+                if (!inMailboxLine) {
+                    firstLine.end();
+                    firstLine.flush(text);
+                }
                 firstLine = null;
             }
         }

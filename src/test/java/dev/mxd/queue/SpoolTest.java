@@ -214,6 +214,48 @@ class SpoolTest {
     }
 
     /**
+     * A first line "From " (after any number of "&gt;") is a Unix mailbox's separator, as a script that pipes an mbox file
+     * to SMTP sends it: it becomes an X-Mailbox-Line field, as Postfix's smtpd writes it, and the client's header section
+     * after it stays a header; it was body, after an empty line. The text may come an octet at a time, three at a time
+     * or whole.
+     */
+    @Test
+    void aMailboxSeparatorFirstLineBecomesAFieldAndTheHeaderStays() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String[][] cases = {
+            {"From a@c.test Mon Jan  1 00:00:00 2024\r\nFrom: A <a@c.test>\r\nSubject: q\r\n\r\nbody\r\n",
+                "X-Mailbox-Line: From a@c.test Mon Jan  1 00:00:00 2024\r\nFrom: A <a@c.test>\r\nSubject: q\r\n\r\nbody\r\n"},
+            {">>From x\r\nFrom x\r\nSubject: q\r\n\r\nb\r\n",
+                "X-Mailbox-Line: >>From x\r\nX-Mailbox-Line: From x\r\nSubject: q\r\n\r\nb\r\n"},
+            {"From x\r\n folded?\r\n", "X-Mailbox-Line: From x\r\n\r\n folded?\r\n"},
+            {"From x\r\nplain body\r\n", "X-Mailbox-Line: From x\r\n\r\nplain body\r\n"},
+            {"From x\r\n\r\nbody\r\n", "X-Mailbox-Line: From x\r\n\r\nbody\r\n"},
+            {"From x", "X-Mailbox-Line: From x"},
+            {"From: a@c.test\r\n\r\nb\r\n", "From: a@c.test\r\n\r\nb\r\n"},
+            {"From  x\r\n", "X-Mailbox-Line: From  x\r\n"},
+            {"from x\r\n", "\r\nfrom x\r\n"},
+            {"From\tx\r\n", "\r\nFrom\tx\r\n"},
+            {"X>From x\r\n", "\r\nX>From x\r\n"},
+            {"Subject: q\r\nFrom x\r\n", "Subject: q\r\nFrom x\r\n"},
+        };
+        for (int chunk : new int[] {1, 3, Integer.MAX_VALUE}) {
+            for (String[] c : cases) {
+                ReceivedMessage m = message(c[0]);
+                dev.mxd.mail.MessageStore.IncomingMessage d = s.begin(m.transaction());
+                byte[] content = m.content();
+                for (int off = 0; off < content.length; off += chunk) {
+                    d.write(content, off, Math.min(chunk, content.length - off));
+                }
+                String id = ((StoreOutcome.Stored) d.commit()).queueId();
+                Envelope e = s.envelope(QueueState.INCOMING, id);
+                String text = new String(Files.readAllBytes(s.text(id)), 0, (int) e.size(), StandardCharsets.US_ASCII);
+                String trace = text.substring(0, text.indexOf(" +0000\r\n") + 8);
+                assertThat(text.substring(trace.length())).as(chunk + ": " + c[0]).isEqualTo(c[1]);
+            }
+        }
+    }
+
+    /**
      * An id that turns out to be taken when the text is written (drawn twice: a clock set back across a restart, or
      * mxd quarantine release beside the server): the commit fails with 452, and the files already there, another
      * message's that had its 250, stay. The failed commit removed them as if they were its own: that message was lost.
