@@ -7,7 +7,7 @@ import dev.mxd.check.SecurityReport.HostSecurity;
 import dev.mxd.check.SecurityReport.RptStatus;
 import dev.mxd.check.SecurityReport.Sts;
 import dev.mxd.check.SecurityReport.TlsRpt;
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import dev.mxd.dns.DnsAnswer;
 import dev.mxd.dns.DnssecStatus;
 import dev.mxd.dns.MxOutcome;

@@ -7,7 +7,7 @@ import dev.mxd.check.MxCheck;
 import dev.mxd.check.SecurityCheck;
 import dev.mxd.check.SecurityReport;
 import dev.mxd.check.Severity;
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import dev.mxd.dns.MailDomain;
 import dev.mxd.dns.MxOutcome;
 import dev.mxd.smtp.client.ProbeResult;

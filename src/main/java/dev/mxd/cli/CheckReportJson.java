@@ -6,7 +6,7 @@ import dev.mxd.check.CheckReport;
 import dev.mxd.check.Finding;
 import dev.mxd.check.HostProbe;
 import dev.mxd.check.SecurityReport;
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import dev.mxd.smtp.SmtpReply;
 import dev.mxd.smtp.client.ProbeResult;
 

@@ -1,6 +1,6 @@
 package dev.mxd.cli;
 
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import dev.mxd.dns.MailDomain;
 import dev.mxd.dns.MxHost;
 import dev.mxd.dns.MxOutcome;

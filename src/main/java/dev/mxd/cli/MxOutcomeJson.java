@@ -3,7 +3,7 @@ package dev.mxd.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import dev.mxd.dns.DnsAnswer;
 import dev.mxd.dns.DnssecStatus;
 import dev.mxd.dns.MxHost;

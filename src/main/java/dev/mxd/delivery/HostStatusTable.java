@@ -178,7 +178,7 @@ public final class HostStatusTable {
     private static boolean names(Status s, String wanted) {
         String host = s.host().toLowerCase(java.util.Locale.ROOT);
         String name = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
-        String address = dev.mxd.dns.AddressText.of(s.address().getAddress());
+        String address = dev.mxd.smtp.AddressText.of(s.address().getAddress());
         String bracketed = "[" + address + "]";
         String port = ":" + s.address().getPort();
         String withPort = (address.indexOf(':') >= 0 ? bracketed : address) + port;

@@ -1,6 +1,6 @@
 package dev.mxd.delivery;
 
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 

@@ -88,7 +88,7 @@ final class EtrnRuns implements QueueRuns, AutoCloseable {
             return SmtpReply.of(459, EnhancedStatus.NOT_AUTHORIZED_TEMPORARY, "<" + domain + ">: service unavailable: this MX queues"
                     + " no mail of that domain for another one");
         }
-        String who = dev.mxd.dns.AddressText.of(client.remote().getAddress());
+        String who = dev.mxd.smtp.AddressText.of(client.remote().getAddress());
         Instant now = clock.instant();
         synchronized (schedules) {
             Schedule s = schedules.computeIfAbsent(domain, d -> new Schedule());

@@ -8,7 +8,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mxd.config.HostPort;
 import dev.mxd.delivery.HostStatusTable;
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.queue.QueueChange;
 import dev.mxd.queue.QueueManager;

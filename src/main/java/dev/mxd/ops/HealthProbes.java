@@ -79,7 +79,7 @@ public final class HealthProbes implements AutoCloseable {
     public static String addresses(List<java.net.InetSocketAddress> listening) {
         List<String> out = new ArrayList<>();
         for (java.net.InetSocketAddress a : listening) {
-            String host = a.getAddress() == null ? a.getHostString() : dev.mxd.dns.AddressText.of(a.getAddress());
+            String host = a.getAddress() == null ? a.getHostString() : dev.mxd.smtp.AddressText.of(a.getAddress());
             out.add((host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort());
         }
         return out.isEmpty() ? "nothing" : String.join(", ", out);

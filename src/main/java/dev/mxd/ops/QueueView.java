@@ -297,7 +297,7 @@ public final class QueueView {
         java.util.Set<String> listed = new java.util.HashSet<>();
         for (HostStatusTable.Status s : hosts.snapshot()) {
             ObjectNode j = list.addObject();
-            String relay = s.host() + "[" + dev.mxd.dns.AddressText.of(s.address().getAddress()) + "]:" + s.address().getPort();
+            String relay = s.host() + "[" + dev.mxd.smtp.AddressText.of(s.address().getAddress()) + "]:" + s.address().getPort();
             listed.add(relay);
             j.put("host", s.host());
             j.put("address", relay);

@@ -912,7 +912,7 @@ public final class Spool implements MessageStore {
      */
     private static void logAccepted(Transaction t, String id, long size, Optional<String> messageId) {
         // The HELO name and the sender are the client's text: escaped (LogText), as every log line with outside text.
-        LOG.info("{}: client={}[{}], helo=<{}>", id, t.client().name().orElse("unknown"), t.client().remote().getAddress().getHostAddress(),
+        LOG.info("{}: client={}[{}], helo=<{}>", id, t.client().name().orElse("unknown"), dev.mxd.smtp.AddressText.of(t.client().remote().getAddress()),
                 LogText.safe(t.client().helo()));
         // Postfix's cleanup line, by which a message is traced from its sender's copy to this log; nothing without the field
         messageId.ifPresent(m -> LOG.info("{}: message-id={}", id, LogText.safe(m)));
@@ -951,7 +951,8 @@ public final class Spool implements MessageStore {
         if (c.tls() && !protocol.equals("SMTP")) {
             protocol += "S"; // RFC 3848 has no name for HELO inside TLS
         }
-        String ip = c.remote().getAddress().getHostAddress();
+        // RFC 5952's form, as Postfix writes it, and no scope: "fe80::1%eth0" is no RFC 5321 IPv6-addr
+        String ip = dev.mxd.smtp.AddressText.of(c.remote().getAddress());
         String literal = ip.indexOf(':') >= 0 ? "[IPv6:" + ip + "]" : "[" + ip + "]";
         // RFC 5321 §4.4 TCP-info: "(name [address])" when the name is confirmed, as Postfix writes it; else the address alone.
         String tcpInfo = c.name().filter(n -> n.chars().allMatch(ch -> ch > ' ' && ch < 0x7f)).map(n -> n + " " + literal).orElse(literal);

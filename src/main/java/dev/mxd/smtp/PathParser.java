@@ -205,6 +205,11 @@ public final class PathParser {
             throw new IllegalArgumentException("address literal without ']'");
         }
         String inner = s.substring(i + 1, close);
+        if (inner.length() + 2 > 255) {
+            // a literal is a domain as far as length goes; it goes into the Received field's first line, whose 998 octets a
+            // 2,000-octet literal (a general one takes any dcontent) would break
+            throw new IllegalArgumentException("address literal longer than 255 octets (RFC 5321 §4.5.3.1.2)");
+        }
         boolean valid;
         if (inner.regionMatches(true, 0, "IPv6:", 0, 5)) {
             valid = ipv6(inner.substring(5));

@@ -1,6 +1,6 @@
 package dev.mxd.tls;
 
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import dev.mxd.dns.DnsAnswer;
 import dev.mxd.dns.DnsClient;
 import java.io.ByteArrayOutputStream;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
+import dev.mxd.smtp.AddressText;
 
 class MailDomainTest {
 

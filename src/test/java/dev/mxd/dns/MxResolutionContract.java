@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import dev.mxd.smtp.AddressText;
 
 /**
  * Every rule of MX resolution (RFC 5321 §5.1, RFC 7505, RFC 2181 §10.3), checked against a

@@ -214,6 +214,29 @@ class SpoolTest {
     }
 
     /**
+     * An IPv6 client is written into the Received field in RFC 5952's form, as Postfix writes it, and without the
+     * scope the JDK appends to a link-local address ("fe80:0:0:0:0:0:0:1%2" is no RFC 5321 IPv6-addr).
+     */
+    @Test
+    void anIpv6ClientIsWrittenShortAndWithoutItsScope() throws Exception {
+        Spool s = Spool.open(dir, "mx.test", Clock.systemUTC());
+        byte[] linkLocal = new byte[16];
+        linkLocal[0] = (byte) 0xfe;
+        linkLocal[1] = (byte) 0x80;
+        linkLocal[15] = 1;
+        for (java.net.InetAddress a : new java.net.InetAddress[] {java.net.Inet6Address.getByAddress(null, linkLocal, 2),
+                java.net.InetAddress.getByName("2001:db8:0:0:0:0:0:7")}) {
+            ReceivedMessage base = message("Subject: v6\r\n\r\nb\r\n");
+            ReceivedMessage m = new ReceivedMessage(base.sender(), base.parameters(), base.recipients(),
+                    new ClientInfo(new InetSocketAddress(a, 40000), "client.test", true, false), base.arrival(), base.content());
+            String id = ((StoreOutcome.Stored) s.store(m)).queueId();
+            String text = new String(Files.readAllBytes(s.text(id)), StandardCharsets.US_ASCII);
+            String expected = a.getAddress()[0] == (byte) 0xfe ? "[IPv6:fe80::1]" : "[IPv6:2001:db8::7]";
+            assertThat(text.substring(0, text.indexOf("\r\n"))).isEqualTo("Received: from client.test (" + expected + ")");
+        }
+    }
+
+    /**
      * A first line "From " (after any number of "&gt;") is a Unix mailbox's separator, as a script that pipes an mbox file
      * to SMTP sends it: it becomes an X-Mailbox-Line field, as Postfix's smtpd writes it, and the client's header section
      * after it stays a header; it was body, after an empty line. The text may come an octet at a time, three at a time

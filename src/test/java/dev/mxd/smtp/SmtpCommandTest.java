@@ -326,6 +326,20 @@ class SmtpCommandTest {
         assertThat(parse("EHLO [IPv6:2001:0db8:0:0:0:0:0:1]")).isInstanceOf(SmtpCommand.Ehlo.class);
     }
 
+    /**
+     * A general address literal is at most 255 octets, as any domain (RFC 5321 §4.5.3.1.2): the EHLO name goes into the
+     * Received field's first line, which a 2,000-octet literal pushed past RFC 5322's 998.
+     */
+    @Test
+    void anAddressLiteralIsAtMost255Octets() {
+        String fits = "[x:" + "A".repeat(251) + "]";
+        assertThat(fits).hasSize(255);
+        assertThat(parse("EHLO " + fits)).isEqualTo(new SmtpCommand.Ehlo(fits));
+        assertThat(invalid("EHLO [x:" + "A".repeat(252) + "]").code()).isEqualTo(501);
+        assertThat(invalid("EHLO [x:" + "A".repeat(2000) + "]").lines().get(0)).contains("longer than 255 octets");
+        assertThat(invalid("RCPT TO:<a@[x:" + "A".repeat(300) + "]>").code()).isEqualTo(501);
+    }
+
     /** Some clients end MAIL and RCPT with a space; Postfix and Exim take it, and so does mxd. */
     @Test
     void aTrailingSpaceAfterThePathIsNotAParameter() {

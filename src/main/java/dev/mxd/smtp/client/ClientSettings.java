@@ -1,5 +1,6 @@
 package dev.mxd.smtp.client;
 
+import dev.mxd.smtp.AddressText;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -130,7 +131,7 @@ public record ClientSettings(String heloName, Timeouts timeouts, TlsPolicy tls, 
             try (java.net.Socket s = new java.net.Socket()) {
                 s.bind(new java.net.InetSocketAddress(a, 0));
             } catch (java.io.IOException e) {
-                throw new UnusableSourceAddress("delivery.source-address " + dev.mxd.dns.AddressText.of(a) + " cannot be used: "
+                throw new UnusableSourceAddress("delivery.source-address " + AddressText.of(a) + " cannot be used: "
                         + e.getMessage() + "; it must be an address of this host (see ip -br addr)", e);
             }
         }

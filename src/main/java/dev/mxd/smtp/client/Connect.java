@@ -1,6 +1,6 @@
 package dev.mxd.smtp.client;
 
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.Inet6Address;

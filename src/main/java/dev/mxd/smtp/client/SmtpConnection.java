@@ -12,7 +12,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import dev.mxd.dns.AddressText;
+import dev.mxd.smtp.AddressText;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;

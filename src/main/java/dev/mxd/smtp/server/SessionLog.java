@@ -43,7 +43,10 @@ final class SessionLog {
             return "unknown";
         }
         InetAddress a = remote.getAddress();
-        String text = a == null ? remote.getHostString() : a.getHostAddress();
+        if (a != null) {
+            return dev.mxd.smtp.AddressText.of(a); // RFC 5952's form, as Postfix logs it (fail2ban's patterns), no scope
+        }
+        String text = remote.getHostString();
         int scope = text.indexOf('%');
         return scope < 0 ? text : text.substring(0, scope);
     }

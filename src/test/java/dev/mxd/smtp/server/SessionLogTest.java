@@ -90,6 +90,22 @@ class SessionLogTest {
         assertThat(new AdminHttp(mx).get("/metrics").body()).contains("mxd_smtp_rejections_total{code=\"552\",stage=\"end-of-data\"} 1.0");
     }
 
+    /** A client's address as Postfix logs it (fail2ban's patterns match it): IPv6 in RFC 5952's form, no scope, no port. */
+    @Test
+    void anIpv6ClientIsLoggedShortAndWithoutItsScope() throws Exception {
+        byte[] linkLocal = new byte[16];
+        linkLocal[0] = (byte) 0xfe;
+        linkLocal[1] = (byte) 0x80;
+        linkLocal[15] = 1;
+        assertThat(SessionLog.addressText(new java.net.InetSocketAddress(java.net.Inet6Address.getByAddress(null, linkLocal, 2), 25)))
+                .isEqualTo("fe80::1");
+        assertThat(SessionLog.addressText(new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:0:0:0:0:0:7"), 25)))
+                .isEqualTo("2001:db8::7");
+        assertThat(SessionLog.addressText(new java.net.InetSocketAddress(java.net.InetAddress.getByName("192.0.2.7"), 25)))
+                .isEqualTo("192.0.2.7");
+        assertThat(SessionLog.addressText(null)).isEqualTo("unknown");
+    }
+
     @Test
     void aConnectionRefusedAtConnectIsLoggedAndCounted() throws Exception {
         try (RawSmtp first = new RawSmtp(mx.smtp())) {

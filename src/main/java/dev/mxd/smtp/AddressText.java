@@ -1,4 +1,4 @@
-package dev.mxd.dns;
+package dev.mxd.smtp;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
