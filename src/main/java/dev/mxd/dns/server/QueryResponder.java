@@ -130,7 +130,10 @@ public final class QueryResponder {
         } catch (RuntimeException bug) {
             bugs.warn(() -> "cannot answer " + ThrottledWarning.printable(String.valueOf(query.getQuestion())) + " from "
                     + describe(client) + ": " + bug, bug);
-            return Optional.of(new Rated(error(header, Optional.ofNullable(query.getQuestion()), Optional.empty(), Rcode.SERVFAIL).toWire(),
+            // RFC 6891 §7: a query with an OPT gets one back, this answer too
+            List<Record> opts = query.getSection(Section.ADDITIONAL).stream().filter(r -> r.getType() == Type.OPT).toList();
+            Optional<OPTRecord> opt = opts.size() == 1 ? Optional.of((OPTRecord) opts.get(0)) : Optional.empty();
+            return Optional.of(new Rated(error(header, Optional.ofNullable(query.getQuestion()), opt, Rcode.SERVFAIL).toWire(),
                     ERROR_KIND));
         }
     }
@@ -179,11 +182,12 @@ public final class QueryResponder {
         if (q.getDClass() != DClass.IN || q.getType() == Type.AXFR || q.getType() == Type.IXFR) {
             return new Rated(error(header, question, opt, Rcode.REFUSED).toWire(), ERROR_KIND); // only IN data; no zone transfers
         }
-        Optional<ServedZone> zone = zones.zoneFor(q.getName());
+        Zones current = zones; // read once: a reload meanwhile does not mix two sets of zones in one answer
+        Optional<ServedZone> zone = current.zoneFor(q.getName());
         if (q.getType() == Type.DS && zone.isPresent() && zone.get().origin().equals(q.getName()) && q.getName().labels() > 1) {
             // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): when this server also serves the parent,
             // the parent answers, not the child's apex (which would deny its own DS and break the chain).
-            Optional<ServedZone> parent = zones.zoneFor(new Name(q.getName(), 1));
+            Optional<ServedZone> parent = current.zoneFor(new Name(q.getName(), 1));
             if (parent.isPresent()) {
                 zone = parent;
             }
@@ -197,9 +201,9 @@ public final class QueryResponder {
         }
         boolean dnssec = zone.get().signed() && opt.map(o -> (o.getFlags() & ExtendedFlags.DO) != 0).orElse(false);
         int limit = sizeLimit(opt, transport);
-        Message response = answer(header, q, zone.get(), dnssec, limit - (opt.isPresent() ? EMPTY_OPT_LENGTH : 0));
+        Message response = answer(header, q, current, zone.get(), dnssec, limit - (opt.isPresent() ? EMPTY_OPT_LENGTH : 0));
         opt.ifPresent(o -> response.addRecord(responseOpt(o, Rcode.NOERROR, List.of()), Section.ADDITIONAL));
-        return new Rated(render(response, limit), rateKey(response));
+        return new Rated(render(response, limit), rateKey(response, current));
     }
 
     /**
@@ -208,7 +212,7 @@ public final class QueryResponder {
      * {@code dnssec} (DO set, zone signed) every RRset in the answer and authority sections comes
      * with its RRSIGs, and NSEC or NSEC3 records prove what does not exist (RFC 4035 §3.1).
      */
-    private Message answer(Header queryHeader, Record question, ServedZone zone, boolean dnssec, int room) {
+    private Message answer(Header queryHeader, Record question, Zones zones, ServedZone zone, boolean dnssec, int room) {
         Message response = reply(queryHeader, Optional.of(question), Rcode.NOERROR);
         response.getHeader().setFlag(Flags.AA);
         Set<Name> needAddresses = new LinkedHashSet<>();
@@ -349,7 +353,7 @@ public final class QueryResponder {
      * (random names under the wildcard are one kind); NODATA and NXDOMAIN by the zone (any type, any
      * name); a referral by its zone cut; every error (REFUSED, FORMERR, BADVERS…) alike. Never 0.
      */
-    private long rateKey(Message m) {
+    private long rateKey(Message m, Zones zones) {
         Record q = m.getQuestion();
         int rcode = m.getRcode(); // with the OPT record's extended bits: BADVERS is an error
         if (q == null || (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN)) {

@@ -59,6 +59,18 @@ class SignedAnswersTest {
         return new Message(responder.respond(wire, wire.length, transport, CLIENT).orElseThrow());
     }
 
+    /**
+     * The SERVFAIL this server answers when it fails itself (here: no zones at all, a fault no configuration makes) keeps the
+     * query's EDNS: an OPT record with the DO bit (RFC 6891 §7, RFC 3225 §3); it had none.
+     */
+    @Test
+    void aServerFailureKeepsTheQuerysEdns() throws Exception {
+        Message m = ask(new QueryResponder(null), "mx1.srv.test.", Type.A, true, 1232, QueryResponder.Transport.UDP);
+        assertThat(m.getRcode()).isEqualTo(Rcode.SERVFAIL);
+        assertThat(m.getOPT()).isNotNull();
+        assertThat(m.getOPT().getFlags() & ExtendedFlags.DO).isEqualTo(ExtendedFlags.DO);
+    }
+
     static Message ask(ServedZone zone, String qname, int type, boolean dnssec) throws Exception {
         return ask(new QueryResponder(new Zones(List.of(zone))), qname, type, dnssec, 4096, QueryResponder.Transport.TCP);
     }
