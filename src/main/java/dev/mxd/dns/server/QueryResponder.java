@@ -95,6 +95,12 @@ public final class QueryResponder {
 
     /** As {@link #respond}, with the answer's kind for the rate limit, known from the message as built. */
     Optional<Rated> respondRated(byte[] buffer, int length, Transport transport, InetSocketAddress client) {
+        if (transport == Transport.UDP && client.getPort() == 0) {
+            // no answer can go to port 0 (the JDK refuses to send there): a forged or broken source, dropped as NSD and
+            // Unbound drop it, before it costs a parse, a rate-limit token and a warning that reads like a socket fault
+            badPackets.warn(() -> "ignored a UDP query from " + describe(client) + ": source port 0");
+            return Optional.empty();
+        }
         if (length < Header.LENGTH) {
             badPackets.warn(() -> "ignored a " + length + "-octet " + transport + " message from " + describe(client)
                     + ": shorter than a DNS header");

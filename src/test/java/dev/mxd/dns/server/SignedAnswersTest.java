@@ -71,6 +71,15 @@ class SignedAnswersTest {
         assertThat(m.getOPT().getFlags() & ExtendedFlags.DO).isEqualTo(ExtendedFlags.DO);
     }
 
+    /** A UDP query from source port 0 is dropped (no answer can go there), as NSD and Unbound drop it; over TCP it is answered. */
+    @Test
+    void aUdpQueryFromPortZeroIsDropped() throws Exception {
+        QueryResponder r = new QueryResponder(new Zones(List.of(ServedZoneTest.srv())));
+        byte[] q = DnsServerTest.query("mx1.srv.test.", Type.A).toWire();
+        assertThat(r.respond(q, q.length, QueryResponder.Transport.UDP, new InetSocketAddress("127.0.0.1", 0))).isEmpty();
+        assertThat(r.respond(q, q.length, QueryResponder.Transport.UDP, new InetSocketAddress("127.0.0.1", 5300))).isPresent();
+    }
+
     static Message ask(ServedZone zone, String qname, int type, boolean dnssec) throws Exception {
         return ask(new QueryResponder(new Zones(List.of(zone))), qname, type, dnssec, 4096, QueryResponder.Transport.TCP);
     }
