@@ -391,20 +391,23 @@ public final class ServedZone {
     }
 
     /**
-     * RRsets whose records were given different TTLs. RFC 2181 §5.2 forbids that; dnsjava serves the
-     * whole set at the lowest, as BIND and Knot do, so the zone loads, with a warning naming the set.
-     * RRSIGs are left out: those covering different types share an owner and type and may differ.
-     */
-    /**
      * MX and NS records whose target is in this zone but is an alias (RFC 2181 §10.3 forbids it;
      * strict senders skip such an exchange, mxd among them with --strict) or has no A or AAAA
      * record here (no mail can reach it): warned about, as BIND's check-mx-cname and check-mx do
-     * by default. Targets outside the zone are other zones' business.
+     * by default. Targets outside the zone are other zones' business; so is an MX target at or
+     * below a delegation (the child zone answers for it), and a target that only a wildcard's
+     * A or AAAA answers for (RFC 4592) has its address.
      */
     private static List<String> targetsWithoutAddress(Name origin, List<Record> records, RecordLines lines) {
         Map<Name, java.util.Set<Integer>> types = new HashMap<>();
         for (Record r : records) {
             types.computeIfAbsent(r.getName(), k -> new java.util.HashSet<>()).add(r.getType());
+        }
+        java.util.Set<Name> existing = new java.util.HashSet<>(); // owners and the empty non-terminals above them (RFC 8020)
+        for (Name owner : types.keySet()) {
+            for (Name n = owner; n != null && n.subdomain(origin) && existing.add(n); n = parent(n)) {
+                // each ancestor once: the walk stops at the first one already there
+            }
         }
         List<String> out = new ArrayList<>();
         for (Record r : records) {
@@ -413,9 +416,12 @@ public final class ServedZone {
                 continue; // a null MX (RFC 7505), or another zone's name
             }
             java.util.Set<Integer> at = types.getOrDefault(target, java.util.Set.of());
+            boolean answered = at.contains(Type.A) || at.contains(Type.AAAA)
+                    || (at.isEmpty() && wildcardAddress(origin, target, existing, types))
+                    || (r instanceof MXRecord && delegated(origin, target, types));
             String problem = at.contains(Type.CNAME) ? "is an alias (CNAME), which an MX or NS target must not be (RFC 2181 §10.3);"
                     + " name the host itself"
-                    : !at.contains(Type.A) && !at.contains(Type.AAAA) ? "has no A or AAAA record in this zone" : null;
+                    : !answered ? "has no A or AAAA record in this zone" : null;
             if (problem != null) {
                 OptionalInt line = lines.lineOf(r);
                 out.add((line.isPresent() ? "line " + line.getAsInt() + ": " : "") + r.getName() + " " + Type.string(r.getType())
@@ -425,6 +431,44 @@ public final class ServedZone {
         return out;
     }
 
+    /** {@code name}, which has no records, is answered by the wildcard at its closest encloser (RFC 4592 §3.3.1), with an address. */
+    private static boolean wildcardAddress(Name origin, Name name, java.util.Set<Name> existing, Map<Name, java.util.Set<Integer>> types) {
+        for (Name up = parent(name); up != null && up.subdomain(origin); up = parent(up)) {
+            if (existing.contains(up)) {
+                java.util.Set<Integer> wild = types.getOrDefault(wildcard(up), java.util.Set.of());
+                return wild.contains(Type.A) || wild.contains(Type.AAAA);
+            }
+        }
+        return false;
+    }
+
+    /** A zone cut (NS records below the apex) at or above {@code name}: the child zone answers for it. */
+    private static boolean delegated(Name origin, Name name, Map<Name, java.util.Set<Integer>> types) {
+        for (Name at = name; at != null && at.subdomain(origin) && !at.equals(origin); at = parent(at)) {
+            if (types.getOrDefault(at, java.util.Set.of()).contains(Type.NS)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Name parent(Name n) {
+        return n.labels() > 1 ? new Name(n, 1) : null;
+    }
+
+    private static Name wildcard(Name at) {
+        try {
+            return Name.concatenate(Name.fromConstantString("*"), at);
+        } catch (org.xbill.DNS.NameTooLongException e) {
+            return at; // no wildcard fits under a name this long
+        }
+    }
+
+    /**
+     * RRsets whose records were given different TTLs. RFC 2181 §5.2 forbids that; dnsjava serves the
+     * whole set at the lowest, as BIND and Knot do, so the zone loads, with a warning naming the set.
+     * RRSIGs are left out: those covering different types share an owner and type and may differ.
+     */
     private static List<String> mixedTtls(List<Record> records, RecordLines lines) {
         Map<List<Object>, List<Record>> sets = new LinkedHashMap<>();
         for (Record r : records) {

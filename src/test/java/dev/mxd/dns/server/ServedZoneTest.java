@@ -341,6 +341,28 @@ class ServedZoneTest {
                 f -> assertThat(f.rrset().getTTL()).isEqualTo(60));
     }
 
+    /**
+     * An MX target that a wildcard's address answers (RFC 4592), or that lies below a delegation (the child zone answers),
+     * is not warned about as addressless; one under a wildcard without an address, one that exists with other data (no
+     * wildcard applies), one below an empty non-terminal (the wildcard above it does not apply), and an NS target below a
+     * cut without glue still are.
+     */
+    @Test
+    void targetsAWildcardOrAChildZoneAnswersAreNotWarnedAbout() throws Exception {
+        Path file = tmp.resolve("cover.test.zone");
+        Files.writeString(file, String.join("\n", "$ORIGIN cover.test.", "$TTL 60", "@ SOA ns1 admin ( 1 2 3 4 5 )",
+                "@ NS ns1", "ns1 A 127.0.0.1", "*.hosts A 192.0.2.1", "*.bare TXT no-address", "txt.hosts TXT other",
+                "deep.ent.hosts2 A 192.0.2.3", "*.hosts2 A 192.0.2.2", "child NS ns.child",
+                "@ MX 10 mx.hosts", "@ MX 20 mx.child", "@ MX 30 mx.bare", "@ MX 40 txt.hosts", "@ MX 50 mx.ent.hosts2",
+                "child2 NS ns.child2", "") + "\n");
+        assertThat(ServedZone.load(file).warnings()).containsExactlyInAnyOrder(
+                "line 14: cover.test. MX mx.bare.cover.test. has no A or AAAA record in this zone",
+                "line 15: cover.test. MX txt.hosts.cover.test. has no A or AAAA record in this zone",
+                "line 16: cover.test. MX mx.ent.hosts2.cover.test. has no A or AAAA record in this zone",
+                "line 11: child.cover.test. NS ns.child.cover.test. has no A or AAAA record in this zone",
+                "line 17: child2.cover.test. NS ns.child2.cover.test. has no A or AAAA record in this zone");
+    }
+
     @Test
     void zonesWithoutMixedTtlsHaveNoWarnings() throws Exception {
         // srv.test's 60 exchangers of big.srv.test exist only to make a large answer: each warned about as addressless
