@@ -1,6 +1,7 @@
 package dev.mxd.delivery;
 
 import dev.mxd.queue.DurableFiles;
+import dev.mxd.smtp.HeaderFieldRemover;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -48,6 +49,9 @@ import org.slf4j.LoggerFactory;
  * refuses to serve mail owned by root) can read them the moment they appear in {@code new/}.
  */
 public final class Maildir {
+
+    /** The field a final delivery writes itself, left out of the text (RFC 5321 §4.4). */
+    private static final List<String> RETURN_PATH = List.of("Return-Path");
 
     private static final Logger LOG = LoggerFactory.getLogger(Maildir.class);
 
@@ -197,7 +201,7 @@ public final class Maildir {
     /**
      * Delivers {@code headers} followed by the first {@code length} octets of the file {@code text},
      * streamed, CRLF written as LF, without the Return-Path fields the text's header section may
-     * have ({@link ReturnPathRemover}); returns the file in {@code new/}.
+     * have ({@link HeaderFieldRemover}); returns the file in {@code new/}.
      */
     public Path deliver(String domain, String mailbox, byte[] headers, Path text, long length) throws IOException {
         return write(domain, mailbox, lf -> {
@@ -206,7 +210,8 @@ public final class Maildir {
                 if (in.size() < length) {
                     throw new IOException(text + " has " + in.size() + " octets, " + length + " expected");
                 }
-                ReturnPathRemover copy = new ReturnPathRemover(lf::write); // headers carries the Return-Path of this delivery
+                // headers carries the Return-Path of this delivery
+                HeaderFieldRemover copy = new HeaderFieldRemover(lf::write, RETURN_PATH);
                 ByteBuffer chunk = ByteBuffer.allocate(BUFFER); // streamed: one buffer, never the whole message
                 for (long done = 0; done < length; ) {
                     chunk.clear().limit((int) Math.min(BUFFER, length - done));

@@ -1,5 +1,6 @@
 package dev.mxd.queue;
 
+import dev.mxd.smtp.HeaderFieldRemover;
 import dev.mxd.smtp.LogText;
 import dev.mxd.smtp.MailParameters;
 import dev.mxd.smtp.Mailbox;
@@ -664,7 +665,7 @@ public final class Spool implements MessageStore {
             }
         }
 
-        void flush(IncomingText text) {
+        void flush(HeaderFieldRemover.Sink text) throws IOException {
             if (state == 3) {
                 text.write(new byte[] {'\r', '\n'}, 0, 2);
             } else if (state == 4) {
@@ -684,6 +685,11 @@ public final class Spool implements MessageStore {
         private FirstLine firstLine = new FirstLine();
         /** The rest of a mailbox separator (see {@link FirstLine}) is passing: the line after it is judged as the first. */
         private boolean inMailboxLine;
+        /**
+         * The client's header section goes through it: Bcc, Resent-Bcc and Content-Length are left out, as Postfix's cleanup
+         * leaves them out ({@link HeaderFieldRemover#DROPPED_AT_ACCEPTANCE}); the body goes straight to the text.
+         */
+        private final HeaderFieldRemover header;
         /** An octet above 127 came in the client's text (BODY=8BITMIME declared or not). */
         private boolean eightBit;
         /** {@link #commitBy}'s deadline, when one was set. */
@@ -694,6 +700,7 @@ public final class Spool implements MessageStore {
             this.id = id;
             this.transaction = transaction;
             this.text = text;
+            this.header = new HeaderFieldRemover(text::write, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE);
         }
 
         /** mxd's own trace field, before the client's text. */
@@ -711,6 +718,14 @@ public final class Spool implements MessageStore {
                     }
                 }
             }
+            try {
+                take(b, off, len);
+            } catch (IOException never) {
+                throw new java.io.UncheckedIOException(never); // IncomingText keeps its own failure, for the commit
+            }
+        }
+
+        private void take(byte[] b, int off, int len) throws IOException {
             while (firstLine != null && len > 0) {
                 if (inMailboxLine) {
                     int n = 0;
@@ -719,7 +734,7 @@ public final class Spool implements MessageStore {
                     }
                     boolean ended = n < len;
                     n += ended ? 1 : 0;
-                    text.write(b, off, n);
+                    header.write(b, off, n);
                     off += n;
                     len -= n;
                     if (ended) {
@@ -732,7 +747,7 @@ public final class Spool implements MessageStore {
                 off += used;
                 len -= used;
                 if (firstLine.decided()) {
-                    firstLine.flush(text);
+                    firstLine.flush(header::write);
                     if (firstLine.mailboxLine()) {
                         inMailboxLine = true;
                     } else {
@@ -741,18 +756,27 @@ public final class Spool implements MessageStore {
                 }
             }
             if (len > 0) {
-                text.write(b, off, len);
+                if (header.inBody()) {
+                    text.write(b, off, len);
+                } else {
+                    header.write(b, off, len);
+                }
             }
         }
 
-        /** The client's text so far is all written: a first line still being read is decided now. */
+        /** The client's text so far is all written: a first line, or a header line's start, still being read is decided now. */
         private void endFirstLine() {
-            if (firstLine != null) {
-                if (!inMailboxLine) {
-                    firstLine.end();
-                    firstLine.flush(text);
+            try {
+                if (firstLine != null) {
+                    if (!inMailboxLine) {
+                        firstLine.end();
+                        firstLine.flush(header::write);
+                    }
+                    firstLine = null;
                 }
-                firstLine = null;
+                header.finish();
+            } catch (IOException never) {
+                throw new java.io.UncheckedIOException(never);
             }
         }
 

@@ -239,8 +239,9 @@ class SpoolTest {
     /**
      * A first line "From " (after any number of "&gt;") is a Unix mailbox's separator, as a script that pipes an mbox file
      * to SMTP sends it: it becomes an X-Mailbox-Line field, as Postfix's smtpd writes it, and the client's header section
-     * after it stays a header; it was body, after an empty line. The text may come an octet at a time, three at a time
-     * or whole.
+     * after it stays a header; it was body, after an empty line. Bcc, Resent-Bcc and Content-Length fields are left out of
+     * the header section, as Postfix's cleanup leaves them out. The text may come an octet at a time, three at a time or
+     * whole.
      */
     @Test
     void aMailboxSeparatorFirstLineBecomesAFieldAndTheHeaderStays() throws Exception {
@@ -260,6 +261,11 @@ class SpoolTest {
             {"From\tx\r\n", "\r\nFrom\tx\r\n"},
             {"X>From x\r\n", "\r\nX>From x\r\n"},
             {"Subject: q\r\nFrom x\r\n", "Subject: q\r\nFrom x\r\n"},
+            // Bcc, Resent-Bcc and Content-Length are left out of the header section, wherever the first line took it
+            {"Bcc: boss@c.test\r\nSubject: q\r\nContent-Length: 3\r\n\r\nBcc: body\r\n", "Subject: q\r\n\r\nBcc: body\r\n"},
+            {"From x\r\nResent-Bcc: a@c.test,\r\n b@c.test\r\nSubject: q\r\n\r\nb\r\n", "X-Mailbox-Line: From x\r\nSubject: q\r\n\r\nb\r\n"},
+            {"body only\r\nBcc: x\r\n", "\r\nbody only\r\nBcc: x\r\n"},
+            {"Bcc: x", ""},
         };
         for (int chunk : new int[] {1, 3, Integer.MAX_VALUE}) {
             for (String[] c : cases) {

@@ -1,40 +1,57 @@
-package dev.mxd.delivery;
+package dev.mxd.smtp;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
 
 /**
- * Passes a message's text on, without the {@code Return-Path} fields of its header section, as
- * it streams: the final delivery adds its own (RFC 5321 §4.4: an SMTP server making final
- * delivery may remove those there are), so a client cannot plant one that a mail reader would
- * show or a filter would trust. Postfix's cleanup drops them likewise ({@code message_drop_headers}).
- * Only the header section is looked at; a field's continuation lines go with it; the body passes
- * untouched. Holds at most a field name's worth of octets.
+ * Passes a message's text on, without the header fields of the names it is given, as it streams.
+ * The spool leaves out {@code Bcc}, {@code Resent-Bcc} and {@code Content-Length} when it takes a
+ * message ({@link #DROPPED_AT_ACCEPTANCE}), as Postfix's cleanup does by default
+ * ({@code message_drop_headers}): a Bcc list a client left in would reach every recipient, and a
+ * Content-Length that no longer fits the text misleads mailbox readers. The final delivery leaves
+ * out {@code Return-Path} and adds its own (RFC 5321 §4.4: an SMTP server making final delivery
+ * may remove those there are), so a client cannot plant one that a mail reader would show or a
+ * filter would trust; Postfix drops it likewise. Only the header section is looked at; a field's
+ * continuation lines go with it; the body passes untouched. Holds at most a field name's worth
+ * of octets.
  */
-final class ReturnPathRemover {
+public final class HeaderFieldRemover {
+
+    /** The fields the spool leaves out of every message it takes. */
+    public static final List<String> DROPPED_AT_ACCEPTANCE = List.of("Bcc", "Resent-Bcc", "Content-Length");
 
     /** Where the octets go. */
     @FunctionalInterface
-    interface Sink {
+    public interface Sink {
         void write(byte[] b, int off, int len) throws IOException;
     }
 
-    private static final byte[] NAME = "return-path".getBytes(StandardCharsets.US_ASCII);
-    /** A field name longer than this is not Return-Path (with room for white space before the colon). */
+    /** A field name longer than this is none of those left out (with room for white space before the colon). */
     private static final int UNDECIDED_MAX = 64;
+
+    private final byte[][] names; // lower case
 
     private final Sink out;
     private boolean inBody;
     private boolean lineStart = true;
-    private boolean dropping; // the current field is a Return-Path: its lines are left out
+    private boolean dropping; // the current field is one to leave out: its lines are
     private final byte[] pending = new byte[UNDECIDED_MAX]; // the start of a line not decided yet
     private int pendingLength;
 
-    ReturnPathRemover(Sink out) {
+    /** Leaves out the fields named {@code names} (any case) of what it passes to {@code out}. */
+    public HeaderFieldRemover(Sink out, List<String> names) {
         this.out = out;
+        this.names = names.stream().map(n -> n.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
+        for (byte[] n : this.names) {
+            if (n.length >= UNDECIDED_MAX) {
+                throw new IllegalArgumentException("a field name of at most " + (UNDECIDED_MAX - 1) + " octets");
+            }
+        }
     }
 
-    void write(byte[] b, int off, int len) throws IOException {
+    public void write(byte[] b, int off, int len) throws IOException {
         int end = off + len;
         int i = off;
         while (i < end && !inBody) {
@@ -69,8 +86,13 @@ final class ReturnPathRemover {
         }
     }
 
+    /** The header section has ended: what comes now passes as it is. */
+    public boolean inBody() {
+        return inBody;
+    }
+
     /** Ends the text: a line start still undecided goes out as it is. */
-    void finish() throws IOException {
+    public void finish() throws IOException {
         if (pendingLength > 0) {
             out.write(pending, 0, pendingLength);
             pendingLength = 0;
@@ -86,11 +108,11 @@ final class ReturnPathRemover {
             return;
         }
         if (last == ':') {
-            flush(isReturnPath(pendingLength - 1));
+            flush(named(pendingLength - 1));
             return;
         }
         if (last == '\n' || pendingLength == UNDECIDED_MAX) {
-            flush(false); // a line without a colon, or a name too long to be Return-Path: not ours to judge
+            flush(false); // a line without a colon, or a name too long to be one of ours: not ours to judge
         }
     }
 
@@ -104,21 +126,27 @@ final class ReturnPathRemover {
         lineStart = ended;
     }
 
-    /** Whether the first {@code length} pending octets are "Return-Path", any case, white space after it allowed. */
-    private boolean isReturnPath(int length) {
+    /** Whether the first {@code length} pending octets are one of the names, any case, white space after it allowed. */
+    private boolean named(int length) {
         int n = length;
         while (n > 0 && (pending[n - 1] == ' ' || pending[n - 1] == '\t')) {
             n--;
         }
-        if (n != NAME.length) {
-            return false;
+        for (byte[] name : names) {
+            if (n == name.length && sameLetters(name, n)) {
+                return true;
+            }
         }
+        return false;
+    }
+
+    private boolean sameLetters(byte[] name, int n) {
         for (int k = 0; k < n; k++) {
             int c = pending[k];
             if (c >= 'A' && c <= 'Z') {
                 c += 'a' - 'A';
             }
-            if (c != NAME[k]) {
+            if (c != name[k]) {
                 return false;
             }
         }

@@ -1,18 +1,23 @@
-package dev.mxd.delivery;
+package dev.mxd.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Return-Path fields of the header section are left out at final delivery; nothing else changes, in any chunking. */
-class ReturnPathRemoverTest {
+/** The named fields of the header section are left out (Return-Path at final delivery); nothing else changes, in any chunking. */
+class HeaderFieldRemoverTest {
 
     private static String copy(String text, int block) throws IOException {
+        return copy(text, block, List.of("Return-Path"));
+    }
+
+    private static String copy(String text, int block, List<String> names) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ReturnPathRemover r = new ReturnPathRemover(out::write);
+        HeaderFieldRemover r = new HeaderFieldRemover(out::write, names);
         byte[] b = text.getBytes(StandardCharsets.ISO_8859_1);
         for (int i = 0; i < b.length; i += block) {
             r.write(b, i, Math.min(block, b.length - i));
@@ -43,5 +48,18 @@ class ReturnPathRemoverTest {
         String longName = "X-" + "n".repeat(200) + ": v\r\n\r\nb";
         assertCopies(longName, longName);
         assertCopies("\r\nReturn-Path: <body>\r\n", "\r\nReturn-Path: <body>\r\n");
+    }
+
+    /** What the spool leaves out of every message, as Postfix's cleanup does: Bcc, Resent-Bcc, Content-Length, folded or not. */
+    @Test
+    void theFieldsLeftOutAtAcceptance() throws IOException {
+        String text = "From: a@b.test\r\nBCC: boss@b.test,\r\n\tsecret@b.test\r\nResent-Bcc : x@b.test\r\n"
+                + "Content-Length: 12\r\nBcc-Not: kept\r\nX-Bcc: kept\r\nTo: c@d.test\r\n\r\nBcc: in the body\r\n";
+        String expected = "From: a@b.test\r\nBcc-Not: kept\r\nX-Bcc: kept\r\nTo: c@d.test\r\n\r\nBcc: in the body\r\n";
+        for (int block : new int[] {1, 2, 3, 7, 64, 100_000}) {
+            assertThat(copy(text, block, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE)).as("block size %d", block).isEqualTo(expected);
+        }
+        assertThat(copy("Return-Path: <kept here>\r\n\r\n", 5, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE))
+                .isEqualTo("Return-Path: <kept here>\r\n\r\n");
     }
 }
