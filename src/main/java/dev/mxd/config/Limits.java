@@ -16,7 +16,7 @@ import dev.mxd.smtp.BareLf;
  * @param maxDataLineLength         longest line of message text in octets, CRLF included (RFC 5321 §4.5.3.1.6 needs 1000)
  * @param maxHops                   most Received header fields a message may arrive with (RFC 5321 §6.3: a loop is
  *                                  detected by counting them; Postfix's hopcount_limit is 50)
- * @param maxJunkCommands           NOOP, RSET, VRFY and HELP commands a session may give without delivering a
+ * @param maxJunkCommands           NOOP, RSET, VRFY, HELP, ETRN, HELO and EHLO commands a session may give without delivering a
  *                                  message; each one beyond counts as an error (Postfix's smtpd_junk_command_limit)
  * @param errorsBeforeDelay         errors a session may make without delivering a message before every further
  *                                  reply waits {@link Timeouts#errorDelay()} (Postfix's smtpd_soft_error_limit)

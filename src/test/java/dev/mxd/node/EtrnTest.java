@@ -101,10 +101,11 @@ class EtrnTest {
         }
     }
 
-    /** Every ETRN counts as a junk command (NOOP, RSET, VRFY and ETRN in Postfix's smtpd_junk_command_limit). */
+    /** Every ETRN counts as a junk command (as NOOP, RSET, VRFY and EHLO do in Postfix's smtpd_junk_command_limit). */
     @Test
     void etrnCountsTowardTheJunkCommandLimit() throws Exception {
-        try (TestMx mx = TestMx.start("limits:\n  max-junk-commands: 2\n  max-errors: 1\n");
+        // three junk commands without an error: the EHLO and two ETRN
+        try (TestMx mx = TestMx.start("limits:\n  max-junk-commands: 3\n  max-errors: 1\n");
              RawSmtp c = new RawSmtp(mx.smtp())) {
             assertThat(c.code()).isEqualTo(220);
             c.send("EHLO x.test\r\n");

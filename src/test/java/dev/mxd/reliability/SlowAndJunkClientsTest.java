@@ -87,8 +87,9 @@ class SlowAndJunkClientsTest {
 
     /**
      * Before: 5,000 pipelined NOOPs got 5,000 × 250. Now, with Postfix's numbers (100 junk
-     * commands, delay past 10 errors, close at 20), NOOPs 101 to 120 are errors, the replies
-     * to 111-119 each wait timeouts.error-delay, and 120's reply is followed by 421 4.7.0.
+     * commands, delay past 10 errors, close at 20; the EHLO is the first junk command), NOOPs 100
+     * to 119 are errors, the replies to 110-118 each wait timeouts.error-delay, and 119's reply is
+     * followed by 421 4.7.0.
      */
     @Test
     void pipelinedNoopsBeyondTheJunkLimitAreDelayedAndThenDisconnected() throws Exception {
@@ -111,17 +112,18 @@ class SlowAndJunkClientsTest {
                 }
                 Map<String, Integer> byReply = new TreeMap<>();
                 replies.forEach(r -> byReply.merge(r.substring(0, 9), 1, Integer::sum));
-                double fast = at.get(109) / 1e9;
-                double delayed = (at.get(118) - at.get(109)) / 1e9;
-                System.out.printf("| 5,000 pipelined NOOPs, default limits, error-delay 200ms | replies %s; first 110 in %.2f s, "
+                // the EHLO was the first junk command: NOOPs 100-109 are errors 1-10, 110-118 wait, 119 is the 20th
+                double fast = at.get(108) / 1e9;
+                double delayed = (at.get(117) - at.get(108)) / 1e9;
+                System.out.printf("| 5,000 pipelined NOOPs, default limits, error-delay 200ms | replies %s; first 109 in %.2f s, "
                         + "the 9 delayed ones took %.2f s; closed |%n", byReply, fast, delayed);
-                assertThat(replies).hasSize(121);
-                assertThat(replies.subList(0, 120)).allMatch(r -> r.startsWith("250 "));
-                assertThat(replies.get(120)).startsWith("421 4.7.0 ").contains("too many errors");
+                assertThat(replies).hasSize(120);
+                assertThat(replies.subList(0, 119)).allMatch(r -> r.startsWith("250 "));
+                assertThat(replies.get(119)).startsWith("421 4.7.0 ").contains("too many errors");
                 assertThat(c.closedByServer()).isTrue();
-                assertThat(fast).as("seconds for the first 110 replies (up to 10 errors: no delay)").isLessThan(1.0);
-                assertThat(delayed).as("seconds for replies 111-119, 200 ms each").isBetween(1.7, 3.0);
-                assertThat(at.get(119) - at.get(118)).as("the 20th error is answered and closed without waiting")
+                assertThat(fast).as("seconds for the first 109 replies (up to 10 errors: no delay)").isLessThan(1.0);
+                assertThat(delayed).as("seconds for replies 110-118, 200 ms each").isBetween(1.7, 3.0);
+                assertThat(at.get(118) - at.get(117)).as("the 20th error is answered and closed without waiting")
                         .isLessThan(150_000_000L);
             }
         }
@@ -156,6 +158,102 @@ class SlowAndJunkClientsTest {
                 assertThat(replies).hasSize(1003 + 5 + 1);
                 assertThat(replies.get(1008)).startsWith("421 4.7.0 ").contains("too many errors");
                 assertThat(c.closedByServer()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * HELO and EHLO are junk commands, as Postfix's smtpd marks them: a client that sends nothing but EHLO (every few
+     * seconds, never idle long enough to be shed) is closed at the error limit; they were never counted.
+     */
+    @Test
+    void anEhloFloodIsClosedAtTheErrorLimit() throws Exception {
+        try (TestMx mx = TestMx.start("limits:\n  max-junk-commands: 3\n  errors-before-delay: 5\n  max-errors: 2\n"
+                + "timeouts:\n  greet-pause: 0s\n  error-delay: 0s\n")) {
+            try (RawSmtp c = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.76"))) {
+                assertThat(c.code()).isEqualTo(220);
+                c.send("EHLO a.test\r\nHELO a.test\r\n".repeat(5));
+                List<String> replies = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    String r = c.reply();
+                    if (r.isEmpty()) {
+                        break;
+                    }
+                    replies.add(r);
+                }
+                assertThat(replies).hasSize(6);
+                assertThat(replies.subList(0, 5)).allMatch(r -> r.startsWith("250"));
+                assertThat(replies.get(5)).startsWith("421 4.7.0 ").contains("too many errors");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * A message whose text is refused (here for its hops) is an error, as Postfix counts a message its cleanup rejects: a
+     * client sending refused message after refused message is slowed, then closed. It went on for ever, each round a
+     * full message read (and, with filters, scanned).
+     */
+    @Test
+    void refusedMessagesCountAsErrors() throws Exception {
+        try (TestMx mx = TestMx.start("limits:\n  max-hops: 1\n  errors-before-delay: 1\n  max-errors: 3\n"
+                + "timeouts:\n  greet-pause: 0s\n  error-delay: 300ms\n")) {
+            try (RawSmtp c = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.77"))) {
+                assertThat(c.code()).isEqualTo(220);
+                c.send("EHLO loop.test\r\n");
+                assertThat(c.code()).isEqualTo(250);
+                String round = "MAIL FROM:<l@loop.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n";
+                String text = "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n".repeat(2) + "Subject: loop\r\n\r\nx\r\n.\r\n";
+                List<String> endings = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    c.send(round);
+                    assertThat(c.reply()).startsWith("250");
+                    assertThat(c.reply()).startsWith("250");
+                    assertThat(c.reply()).startsWith("354");
+                    endings.add(timed(c, text));
+                }
+                assertThat(endings.get(0)).startsWith("554 5.4.6").endsWith("fast");
+                assertThat(endings.get(1)).startsWith("554 5.4.6").endsWith("delayed");
+                assertThat(endings.get(2)).startsWith("554 5.4.6");
+                assertThat(c.reply()).startsWith("421 4.7.0 ").contains("too many errors");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * Under connection pressure, message text counts as progress at 500 octets a second (Postfix's smtpd_min_data_rate):
+     * a session that trickles a byte at a time after DATA is shed for a newcomer, as an idle one is, and one that sent its
+     * text at speed is not, even when it pauses for longer than command-under-pressure. Before, every byte counted as
+     * progress: here the session that had sent 4 KB was shed and the trickler kept, and tricklers alone held every slot
+     * for as long as they liked.
+     */
+    @Test
+    void sessionsTricklingTheirTextAreShedUnderPressure() throws Exception {
+        try (TestMx mx = TestMx.start("limits:\n  max-connections: 2\n"
+                + "timeouts:\n  greet-pause: 0s\n  command-under-pressure: 1s\n")) {
+            try (RawSmtp fast = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.78"));
+                 RawSmtp slow = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.79"))) {
+                for (RawSmtp c : List.of(fast, slow)) {
+                    assertThat(c.code()).isEqualTo(220);
+                    c.send("EHLO t.test\r\nMAIL FROM:<t@t.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+                    for (String code : List.of("250", "250", "250", "354")) {
+                        assertThat(c.reply()).startsWith(code);
+                    }
+                }
+                fast.send("Subject: fast\r\n\r\n" + "x".repeat(76) + "\r\n".repeat(1)
+                        + ("y".repeat(998) + "\r\n").repeat(4)); // 4 KB at once: 8 s of credit at 500 octets a second
+                for (int i = 0; i < 15; i++) { // 3 s, a byte every 200 ms: 5 octets a second
+                    slow.send("z");
+                    Thread.sleep(200);
+                }
+                try (RawSmtp newcomer = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.80"))) {
+                    assertThat(newcomer.reply()).startsWith("220 ");
+                }
+                assertThat(slow.reply()).startsWith("421 ").contains("idle too long while busy");
+                assertThat(slow.closedByServer()).isTrue();
+                fast.send(".\r\n");
+                assertThat(fast.reply()).startsWith("250 2.0.0");
             }
         }
     }

@@ -7,8 +7,10 @@ import dev.mxd.smtp.SmtpCommand;
 
 /**
  * The errors and junk commands of one session, as Postfix counts them: replies of 400 and more
- * to commands are errors, and so is every junk command (NOOP, RSET, VRFY, HELP) beyond
- * {@code limits.max-junk-commands}. Past {@code limits.errors-before-delay} errors every reply
+ * to commands are errors, and so is every junk command (NOOP, RSET, VRFY, HELP, ETRN, HELO and
+ * EHLO: what a client can repeat for ever without a reply of 400 or more, as Postfix's smtpd
+ * marks them) beyond {@code limits.max-junk-commands}; a message whose text is refused (5yz
+ * after the final dot: too big, a virus, too many hops) is an error too. Past {@code limits.errors-before-delay} errors every reply
  * waits; at {@code limits.max-errors} the session is closed. Delivering a message starts both
  * counts again. Not counted: 452 for too many recipients (RFC 5321 §4.5.3.1.10 tells the client
  * to send the rest later, which a pipelining client discovers only from the replies), up to
@@ -37,7 +39,8 @@ final class ClientErrors {
     static boolean junk(SmtpCommand command) {
         return command instanceof SmtpCommand.Noop || command instanceof SmtpCommand.Rset
                 || command instanceof SmtpCommand.Vrfy || command instanceof SmtpCommand.Help
-                || command instanceof SmtpCommand.Etrn; // Postfix counts ETRN among its junk commands too
+                || command instanceof SmtpCommand.Etrn // Postfix counts ETRN among its junk commands too
+                || command instanceof SmtpCommand.Ehlo || command instanceof SmtpCommand.Helo; // and HELO and EHLO
     }
 
     /** Counts one reply to a command ({@code junk}: the command was one of the junk commands). */
@@ -47,6 +50,23 @@ final class ClientErrors {
                         && ++overshoot > RECIPIENT_OVERSHOOT) {
             errors++;
         }
+        return verdict();
+    }
+
+    /**
+     * Counts the reply to a message's text: a refusal (5yz: too big, a line too long, too many hops, a filter's reject) is
+     * the client's error, as Postfix counts a message its cleanup or a milter rejects, so that a client sending refused
+     * message after refused message is slowed and closed in the end; a 4yz there is this server's trouble or a verdict
+     * for later (a full spool, a filter engine down, a commit too late), not counted.
+     */
+    Verdict countText(SmtpReply reply) {
+        if (reply.code() >= 500) {
+            errors++;
+        }
+        return verdict();
+    }
+
+    private Verdict verdict() {
         if (errors >= limits.maxErrors()) {
             return Verdict.DISCONNECT;
         }

@@ -170,7 +170,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         if (msg instanceof ByteBuf b && b.isReadable()) {
             SessionActivity activity = ctx.channel().attr(SessionActivity.KEY).get();
             if (activity != null) {
-                activity.bytesRead();
+                activity.bytesRead(b.readableBytes());
             }
         }
         ctx.fireChannelRead(msg);

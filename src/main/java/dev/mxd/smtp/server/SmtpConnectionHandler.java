@@ -253,7 +253,11 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             if (!(step instanceof SessionStep.Store)) {
                 discardIncoming(); // refused text: nothing of it is kept
             }
-            perform(ctx, step);
+            if (step instanceof SessionStep.Reply r && !r.close()) {
+                answerText(ctx, r.reply()); // a refused text counts as an error
+            } else {
+                perform(ctx, step);
+            }
         }
     }
 
@@ -359,7 +363,17 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
      * limits.max-errors.
      */
     private void answer(ChannelHandlerContext ctx, boolean junk, SmtpReply reply) {
-        switch (errors.count(junk, reply)) {
+        send(ctx, errors.count(junk, reply), reply);
+    }
+
+    /** Counts the reply to a message's text ({@link ClientErrors#countText}) and sends it, as {@link #answer} a command's. */
+    private void answerText(ChannelHandlerContext ctx, SmtpReply reply) {
+        send(ctx, errors.countText(reply), reply);
+    }
+
+    /** Sends {@code reply} as the error count's {@code verdict} says. */
+    private void send(ChannelHandlerContext ctx, ClientErrors.Verdict verdict, SmtpReply reply) {
+        switch (verdict) {
             case ANSWER -> reply(ctx, reply, false);
             case DELAY -> delayed(ctx, reply);
             case DISCONNECT -> {
@@ -438,10 +452,17 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         storing = false;
         activity.storing(false);
         SmtpReply reply = session.onStored(outcome);
+        ClientErrors.Verdict verdict = ClientErrors.Verdict.ANSWER;
         if (outcome instanceof MessageStore.StoreOutcome.Stored s) {
             errors.delivered();
             LOG.debug("{}: queued {} from=<{}> recipients={} size={}", transaction.client().remote(), s.queueId(),
                     LogText.safe(transaction.sender().map(Object::toString).orElse("")), transaction.recipients().size(), size);
+        } else {
+            verdict = errors.countText(reply); // a filter's reject is the client's error, as a refused text is
+        }
+        if (verdict != ClientErrors.Verdict.ANSWER && !closing && !shedAfterStore && !hungUp && ctx.channel().isActive()) {
+            send(ctx, verdict, reply); // delayed (reading resumes after it) or the last reply before the close
+            return;
         }
         reply(ctx, reply, false);
         ctx.flush();
