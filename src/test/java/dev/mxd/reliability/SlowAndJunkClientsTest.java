@@ -222,6 +222,44 @@ class SlowAndJunkClientsTest {
     }
 
     /**
+     * A message a filter rejects (clamd finds a virus: 554 after the dot) is an error too, as Postfix counts a message a
+     * milter rejects: the client sending infected message after infected message is closed at the limit, where each round
+     * cost a scan before.
+     */
+    @Test
+    void messagesAFilterRejectsCountAsErrors() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger scans = new java.util.concurrent.atomic.AtomicInteger();
+        try (dev.mxd.testing.ScriptedServer clamd = dev.mxd.testing.ScriptedServer.start(in -> {
+            java.io.DataInputStream d = new java.io.DataInputStream(in);
+            d.readNBytes("zINSTREAM\0".length());
+            for (int n = d.readInt(), chunks = 0; n != 0 && chunks < 10_000; n = d.readInt(), chunks++) {
+                d.readNBytes(n);
+            }
+            scans.incrementAndGet();
+            return "stream: Eicar-Test-Signature FOUND\0".getBytes(StandardCharsets.US_ASCII);
+        });
+             TestMx mx = TestMx.start("filter:\n  engines: [clamd]\n", "filters:\n  clamd: {address: \"" + clamd.hostPort() + "\"}\n"
+                     + "limits:\n  errors-before-delay: 5\n  max-errors: 2\ntimeouts:\n  greet-pause: 0s\n  error-delay: 0s\n")) {
+            try (RawSmtp c = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.81"))) {
+                assertThat(c.code()).isEqualTo(220);
+                c.send("EHLO virus.test\r\n");
+                assertThat(c.code()).isEqualTo(250);
+                for (int i = 0; i < 2; i++) {
+                    c.send("MAIL FROM:<v@virus.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+                    assertThat(c.reply()).startsWith("250");
+                    assertThat(c.reply()).startsWith("250");
+                    assertThat(c.reply()).startsWith("354");
+                    c.send("Subject: infected\r\n\r\nX5O!P%@AP\r\n.\r\n");
+                    assertThat(c.reply()).startsWith("554 ");
+                }
+                assertThat(c.reply()).startsWith("421 4.7.0 ").contains("too many errors");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        }
+        assertThat(scans.get()).isEqualTo(2);
+    }
+
+    /**
      * Under connection pressure, message text counts as progress at 500 octets a second (Postfix's smtpd_min_data_rate):
      * a session that trickles a byte at a time after DATA is shed for a newcomer, as an idle one is, and one that sent its
      * text at speed is not, even when it pauses for longer than command-under-pressure. Before, every byte counted as
