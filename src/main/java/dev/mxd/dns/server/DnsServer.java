@@ -239,7 +239,10 @@ public final class DnsServer implements AutoCloseable {
                     + " (UDP): this host has no address of that family on an interface that is up");
         }
         for (int attempt = 1; ; attempt++) {
-            ServerSocket tcp = new ServerSocket();
+            // 0.0.0.0 is IPv4 alone, as its UDP sockets are: a plain ServerSocket is an IPv6 socket where IPv6 is up, and
+            // bound to 0.0.0.0 it took IPv6 connections too, so [::1] was answered over TCP and refused over UDP
+            ServerSocket tcp = listen.getAddress() instanceof Inet4Address
+                    ? java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.INET).socket() : new ServerSocket();
             try {
                 tcp.setReuseAddress(true);
                 tcp.bind(listen);

@@ -564,6 +564,12 @@ class DnsServerTest {
             assertThat(new Message(java.util.Arrays.copyOf(reply.getData(), reply.getLength())).getRcode()).isEqualTo(Rcode.NOERROR);
             assertThat(WireClient.tcp(new InetSocketAddress("127.0.0.1", any.port()), query("srv.test.", Type.SOA)).getRcode())
                     .isEqualTo(Rcode.NOERROR);
+            // 0.0.0.0 is IPv4 alone, over TCP as over UDP: [::1] was answered over TCP and refused over UDP
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress("::1", any.port()), 2_000);
+                }
+            }).isInstanceOf(java.net.ConnectException.class);
         }
     }
 
