@@ -4,7 +4,11 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.net.InetAddress;
 
-/** A network written {@code 127.0.0.0/8} or {@code ::1/128} (a bare address is a /32 or /128). */
+/**
+ * A network written {@code 127.0.0.0/8} or {@code ::1/128} (a bare address is a /32 or /128; IPv6 may be bracketed,
+ * {@code [::1]/128}, as Postfix's mynetworks writes it; an IPv4-mapped one, {@code ::ffff:127.0.0.0/104}, is the IPv4
+ * network it maps).
+ */
 public record Cidr(InetAddress network, int prefix) {
 
     public Cidr {
@@ -19,8 +23,15 @@ public record Cidr(InetAddress network, int prefix) {
         String s = text.strip();
         int slash = s.indexOf('/');
         String host = slash < 0 ? s : s.substring(0, slash);
+        if (host.length() > 2 && host.startsWith("[") && host.endsWith("]") && host.indexOf(':') >= 0) {
+            host = host.substring(1, host.length() - 1); // Postfix's mynetworks brackets IPv6: [::1]/128
+        }
         InetAddress address = HostPort.ipLiteral(text, host);
-        int max = address.getAddress().length * 8;
+        // An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is parsed as the IPv4 address it maps, and clients are matched as
+        // IPv4 ones, so its network is the IPv4 network of its last 32 bits: Postfix's mynetworks writes loopback as
+        // [::ffff:127.0.0.0]/104, which is 127.0.0.0/8.
+        boolean mapped = address.getAddress().length == 4 && host.indexOf(':') >= 0;
+        int max = mapped ? 128 : address.getAddress().length * 8;
         int prefix = max;
         if (slash >= 0) {
             try {
@@ -31,8 +42,12 @@ public record Cidr(InetAddress network, int prefix) {
             if (prefix < 0 || prefix > max) {
                 throw new IllegalArgumentException("'" + text + "': the prefix length must be a number from 0 to " + max);
             }
+            if (mapped && prefix < 96) {
+                throw new IllegalArgumentException("'" + text + "': an IPv4-mapped network (::ffff:a.b.c.d) needs a prefix of 96"
+                        + " or more (96 + the IPv4 prefix); or write the IPv4 network, " + address.getHostAddress() + "/" + Math.max(0, prefix - 96));
+            }
         }
-        return new Cidr(address, prefix);
+        return new Cidr(address, mapped ? prefix - 96 : prefix);
     }
 
     /**

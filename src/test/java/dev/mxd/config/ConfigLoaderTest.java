@@ -98,6 +98,24 @@ class ConfigLoaderTest {
         assertThat(Cidr.parse("0.0.0.0/0").contains(java.net.InetAddress.getByName("::1"))).isFalse();
     }
 
+    /**
+     * Postfix's mynetworks as it writes it: IPv6 bracketed, loopback's IPv4-mapped form [::ffff:127.0.0.0]/104. A mapped
+     * network is the IPv4 network of its last 32 bits, as a mapped client is matched as IPv4; it was refused ("prefix
+     * length from 0 to 32"), and ::ffff:127.0.0.1/32 was taken as 127.0.0.1/32.
+     */
+    @Test
+    void cidrsAsPostfixWritesThem() throws Exception {
+        assertThat(Cidr.parse("[::1]/128")).isEqualTo(Cidr.parse("::1/128"));
+        assertThat(Cidr.parse("[::ffff:127.0.0.0]/104")).isEqualTo(Cidr.parse("127.0.0.0/8"));
+        assertThat(Cidr.parse("::ffff:127.0.0.0/104").contains(java.net.InetAddress.getByName("127.9.9.9"))).isTrue();
+        assertThat(Cidr.parse("::ffff:127.0.0.0/104").contains(java.net.InetAddress.getByName("128.0.0.1"))).isFalse();
+        assertThat(Cidr.parse("::ffff:192.0.2.7")).isEqualTo(Cidr.parse("192.0.2.7/32"));
+        assertThat(Cidr.parse("::ffff:0:0/96")).isEqualTo(Cidr.parse("0.0.0.0/0"));
+        assertThatThrownBy(() -> Cidr.parse("::ffff:127.0.0.1/32")).hasMessageContaining("IPv4-mapped")
+                .hasMessageContaining("prefix of 96 or more");
+        assertThatThrownBy(() -> Cidr.parse("::ffff:127.0.0.0/129")).hasMessageContaining("from 0 to 128");
+    }
+
     /** The error loading {@code yaml} as mxd.yaml gives; fails the test when it loads. */
     static ConfigException error(String yaml) {
         try {
