@@ -206,6 +206,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 answering = stage;
                 if (stage.equals("mail")) {
                     session.mailLineRefused();
+                } else if (stage.equals("rcpt")) {
+                    to = Optional.empty(); // the address that did not parse is not the transaction's first recipient
                 }
             }
             SessionStep step = session.onCommand(command);
