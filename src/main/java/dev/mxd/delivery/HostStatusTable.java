@@ -184,12 +184,28 @@ public final class HostStatusTable {
         String withPort = (address.indexOf(':') >= 0 ? bracketed : address) + port;
         return List.of(name, address, bracketed, withPort, bracketed + port,
                         name + bracketed + port, host + bracketed + port) // the last two: as mxd queue hosts lists it
-                .contains(wanted) || sameAddress(wanted, s.address().getAddress());
+                .contains(wanted) || sameAddress(wanted, s, name, host);
     }
 
-    /** An IPv6 address written another way ({@code 0:0:0:0:0:0:0:1} for {@code ::1}); never a DNS lookup. */
-    private static boolean sameAddress(String wanted, java.net.InetAddress address) {
-        String literal = wanted.startsWith("[") && wanted.endsWith("]") ? wanted.substring(1, wanted.length() - 1) : wanted;
+    /** {@code NAME[ADDRESS]:PORT}, with the name and the port optional; the address in brackets. */
+    private static final java.util.regex.Pattern BRACKETED = java.util.regex.Pattern.compile("(.*)\\[([^\\]]+)](?::(\\d+))?");
+
+    /**
+     * An IPv6 address written another way ({@code 0:0:0:0:0:0:0:1} for {@code ::1}), bare, in brackets, with the port
+     * after them, or with the host's name before them, as the forms above take it; never a DNS lookup.
+     */
+    private static boolean sameAddress(String wanted, Status s, String name, String host) {
+        String literal = wanted;
+        java.util.regex.Matcher m = BRACKETED.matcher(wanted);
+        if (m.matches()) {
+            boolean nameFits = m.group(1).isEmpty() || m.group(1).equals(name) || m.group(1).equals(host);
+            boolean portFits = m.group(3) == null || m.group(3).equals(String.valueOf(s.address().getPort()));
+            if (!nameFits || !portFits) {
+                return false;
+            }
+            literal = m.group(2);
+        }
+        java.net.InetAddress address = s.address().getAddress();
         if (!literal.matches("[0-9a-f:.]+") || literal.indexOf(':') < 0) {
             return false; // not an IPv6 literal (an IPv4 address has one spelling, compared above)
         }

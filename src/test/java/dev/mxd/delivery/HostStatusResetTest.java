@@ -51,6 +51,18 @@ class HostStatusResetTest {
         assertThat(table.snapshot()).isEmpty();
     }
 
+    /** An IPv6 address in any spelling with its port or its host's name, as the docs promise; only the canonical one was matched. */
+    @Test
+    void anIpv6AddressInAnySpellingWithItsPortOrName() throws Exception {
+        assertThat(table.forget("[2001:db8:0::1]:26")).as("another port").isEmpty();
+        assertThat(table.forget("mx9.example.com[2001:db8:0::1]:25")).as("another host's name").isEmpty();
+        assertThat(table.forget("[2001:0db8:0:0:0:0:0:1]:25")).hasSize(1);
+        failures();
+        assertThat(table.forget("mx1.example.com[2001:DB8::0:1]:25")).hasSize(1);
+        failures();
+        assertThat(table.forget("[2001:db8:0:0::1]")).hasSize(1);
+    }
+
     @Test
     void whatNamesNoFailedHostForgetsNothing() {
         assertThat(table.forget("mx3.example.com")).isEmpty();
