@@ -59,7 +59,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         Channel ch = ctx.channel();
         InetAddress address = ((InetSocketAddress) ch.remoteAddress()).getAddress();
-        Client client = new Client(ch, address, network(address), new SessionActivity());
+        Client client = new Client(ch, clientKey(address), network(address), new SessionActivity());
         ch.attr(SessionActivity.KEY).set(client.activity());
         List<Client> shed = new ArrayList<>();
         Optional<SmtpReply> refusal = admit(client, shed);
@@ -139,12 +139,25 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * What counts as one client for limits.max-connections-per-ip: its IPv4 address, or the /84 its IPv6 address lies in,
+     * as Postfix (3.8 on) counts IPv6 clients (smtpd_client_ipv6_prefix_length): one host is given a /64 and can take a
+     * new address of it for each connection.
+     */
+    static InetAddress clientKey(InetAddress address) {
+        return address.getAddress().length == 4 ? address : prefix(address, 84);
+    }
+
     /** The client's network: its IPv4 /24 or IPv6 /64. */
     static InetAddress network(InetAddress address) {
+        return prefix(address, address.getAddress().length == 4 ? 24 : 64);
+    }
+
+    private static InetAddress prefix(InetAddress address, int bits) {
         byte[] bytes = address.getAddress();
-        int keep = bytes.length == 4 ? 3 : 8;
-        for (int i = keep; i < bytes.length; i++) {
-            bytes[i] = 0;
+        for (int i = 0; i < bytes.length; i++) {
+            int keep = Math.max(0, Math.min(8, bits - 8 * i));
+            bytes[i] &= (byte) (keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff);
         }
         try {
             return InetAddress.getByAddress(bytes);

@@ -97,4 +97,18 @@ class ConnectionLimiterTest {
                 .isEqualTo(ConnectionLimiter.network(InetAddress.getByName("2001:db8:1:2:ffff::1")))
                 .isNotEqualTo(ConnectionLimiter.network(InetAddress.getByName("2001:db8:1:3:a:b:c:d")));
     }
+
+    /**
+     * One client for max-connections-per-ip is an IPv4 address or an IPv6 /84, as Postfix 3.8 on counts them: a host
+     * with a /64 took a fresh address for each connection and was bound by the per-network limit alone.
+     */
+    @Test
+    void anIpv6ClientIsItsSlash84() throws Exception {
+        assertThat(ConnectionLimiter.clientKey(InetAddress.getByName("2001:db8:1:2:a:b:c:d")))
+                .isEqualTo(InetAddress.getByName("2001:db8:1:2:a::"))
+                .isEqualTo(ConnectionLimiter.clientKey(InetAddress.getByName("2001:db8:1:2:a:fff:1:2")))
+                .isNotEqualTo(ConnectionLimiter.clientKey(InetAddress.getByName("2001:db8:1:2:a:1000::1")));
+        assertThat(ConnectionLimiter.clientKey(InetAddress.getByName("192.0.2.7"))).isEqualTo(InetAddress.getByName("192.0.2.7"));
+        assertThat(ConnectionLimiter.network(InetAddress.getByName("192.0.2.7"))).isEqualTo(InetAddress.getByName("192.0.2.0"));
+    }
 }
