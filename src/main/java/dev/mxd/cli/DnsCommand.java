@@ -93,8 +93,7 @@ final class DnsCommand implements Callable<Integer> {
             out.printf("zone %s: %d records from %s%n", z.origin(), z.recordCount(), z.file());
         }
         err.flush();
-        String host = server.address().getAddress().getHostAddress();
-        out.printf("listening on %s:%d (UDP and TCP)%n", host.indexOf(':') >= 0 ? "[" + host + "]" : host, server.port());
+        out.printf("listening on %s (UDP and TCP)%n", new dev.mxd.config.HostPort(server.address().getAddress(), server.port()));
         if (rrl.enabled()) {
             out.printf("rate limit: %d UDP answers a second per client network, slip %d%n", rrl.answersPerSecond(), rrl.slip());
         }

@@ -58,7 +58,7 @@ public record Cidr(InetAddress network, int prefix) {
     public java.util.Optional<String> hostBitsWarning(String key) {
         InetAddress base = base();
         return base.equals(network) ? java.util.Optional.empty() : java.util.Optional.of(key + ": " + this + " has bits set past"
-                + " its prefix; it is taken as " + base.getHostAddress() + "/" + prefix + " (all of it): write that, or the prefix you meant");
+                + " its prefix; it is taken as " + dev.mxd.smtp.AddressText.of(base) + "/" + prefix + " (all of it): write that, or the prefix you meant");
     }
 
     /** The network address: the address with every bit past the prefix cleared. */
@@ -95,6 +95,6 @@ public record Cidr(InetAddress network, int prefix) {
     @JsonValue
     @Override
     public String toString() {
-        return network.getHostAddress() + "/" + prefix;
+        return dev.mxd.smtp.AddressText.of(network) + "/" + prefix;
     }
 }

@@ -112,7 +112,7 @@ public record HostPort(InetAddress address, int port) {
     @JsonValue
     @Override
     public String toString() {
-        String h = address.getHostAddress();
+        String h = dev.mxd.smtp.AddressText.of(address); // ::1, not 0:0:0:0:0:0:0:1
         return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + port;
     }
 }

@@ -695,7 +695,7 @@ public final class DnsClient {
     }
 
     static String describe(InetSocketAddress a) {
-        String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+        String host = a.getAddress() != null ? dev.mxd.smtp.AddressText.of(a.getAddress()) : a.getHostString();
         return host.indexOf(':') >= 0 ? "[" + host + "]:" + a.getPort() : host + ":" + a.getPort();
     }
 

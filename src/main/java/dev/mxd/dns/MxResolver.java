@@ -290,7 +290,7 @@ public final class MxResolver {
                 self = host;
                 String why = myName.isPresent()
                         ? host + " is an alias (CNAME) for " + myName.get() + ", a name of this host"
-                        : host + " has the address " + mine.get().getHostAddress() + " at which mxd takes mail";
+                        : host + " has the address " + dev.mxd.smtp.AddressText.of(mine.get()) + " at which mxd takes mail";
                 skipped.add(0, new SkippedHost(preference, host, "this host: " + why + "; never deliver to myself", SkippedHost.Cause.LOCAL));
                 for (MxHost h : hosts) {
                     if (h.preference() >= preference) {
