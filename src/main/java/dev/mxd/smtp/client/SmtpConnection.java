@@ -140,7 +140,8 @@ public final class SmtpConnection implements AutoCloseable {
     private record DeliveryVoice(boolean refusesItself) implements Voice {
         @Override
         public String where(String host, InetSocketAddress target) {
-            return host + "[" + Connect.describe(target) + "]";
+            // as Postfix names a next hop, and as relay= does: mx.example[192.0.2.1]:25, mx.example[::1]:25 (not [[::1]:25])
+            return host + "[" + AddressText.of(target.getAddress()) + "]:" + target.getPort();
         }
 
         @Override

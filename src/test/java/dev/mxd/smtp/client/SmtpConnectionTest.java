@@ -149,6 +149,19 @@ class SmtpConnectionTest {
         assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
         assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REFUSED);
         assertThat(f.host()).isEqualTo("gone.test");
+        assertThat(f.detail()).startsWith("connection to gone.test[127.0.0.1]:" + nothing.getPort() + " refused");
+    }
+
+    /** A next hop over IPv6 is named as Postfix names it, gone.test[::1]:PORT; it was gone.test[[::1]:PORT]. */
+    @Test
+    void aClosedIpv6PortIsNamedAsPostfixNamesIt() throws IOException {
+        InetSocketAddress nothing;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("::1"))) {
+            nothing = (InetSocketAddress) probe.getLocalSocketAddress();
+        }
+        SessionFailure f = failure(SmtpConnection.open(nothing, "gone.test", settings()));
+        assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REFUSED);
+        assertThat(f.detail()).startsWith("connection to gone.test[::1]:" + nothing.getPort() + " refused");
     }
 
     @Test
