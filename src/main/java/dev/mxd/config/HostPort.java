@@ -38,13 +38,35 @@ public record HostPort(InetAddress address, int port) {
         int p;
         if (port == null) {
             if (defaultPort < 0) {
-                throw new IllegalArgumentException("'" + text + "': the port is missing; write HOST:PORT, for example 127.0.0.1:2525");
+                throw new IllegalArgumentException("'" + text + "': the port is missing; write HOST:PORT, for example "
+                        + (host.indexOf(':') >= 0 ? ipv6Hint(host, "2525") : "127.0.0.1:2525"));
             }
             p = defaultPort;
         } else {
             p = portNumber(text, port, 0);
         }
         return new HostPort(ipLiteral(text, host), p);
+    }
+
+    /**
+     * How to write {@code s}, an IPv6 address without brackets, with a port: {@code [s]:PORT}, or, when its last group is
+     * the port someone meant ({@code ::1:41025}, no IPv6 address: five digits), {@code [::1]:41025}.
+     */
+    static String ipv6Hint(String s, String port) {
+        int last = s.lastIndexOf(':');
+        if (!valid(s) && last > 0 && s.substring(last + 1).matches("\\d{1,5}") && valid(s.substring(0, last))) {
+            return "[" + s.substring(0, last) + "]:" + s.substring(last + 1);
+        }
+        return "[" + s + "]:" + port;
+    }
+
+    private static boolean valid(String ipv6) {
+        try {
+            ipLiteral(ipv6, ipv6);
+            return ipv6.indexOf(':') >= 0;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**

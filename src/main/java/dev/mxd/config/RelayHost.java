@@ -54,7 +54,9 @@ public record RelayHost(String host, boolean mxLookup, OptionalInt port) {
         } else {
             int colon = s.indexOf(':');
             if (colon >= 0 && colon != s.lastIndexOf(':')) {
-                throw new IllegalArgumentException("'" + text + "': an IPv6 address goes in brackets: [" + s + "] or [" + s + "]:25");
+                String hint = HostPort.ipv6Hint(s, "25");
+                throw new IllegalArgumentException("'" + text + "': an IPv6 address goes in brackets: "
+                        + (hint.endsWith("]:25") ? "[" + s + "] or " + hint : hint));
             }
             host = colon >= 0 ? s.substring(0, colon) : s;
             port = colon >= 0 ? s.substring(colon + 1) : null;

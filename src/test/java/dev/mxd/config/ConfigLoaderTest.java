@@ -169,6 +169,9 @@ class ConfigLoaderTest {
         assertThat(e.getMessage()).contains("listen.smtp").contains("port is missing");
         assertThat(error("listen:\n  smtp: [\"mail.example:25\"]\n").getMessage()).contains("not an IP address");
         assertThat(error("listen:\n  smtp: [\"127.0.0.1:99999\"]\n").getMessage()).contains("0 to 65535");
+        // an IPv6 address with its port but no brackets: how to write it, not an IPv4 example
+        assertThat(error("listen:\n  smtp: [\"::1:41025\"]\n").getMessage()).contains("for example [::1]:41025");
+        assertThat(error("listen:\n  smtp: [\"::1\"]\n").getMessage()).contains("for example [::1]:2525");
     }
 
     @Test

@@ -65,7 +65,8 @@ class OutboundConfigTest {
             "'[127.0.0.1'   | missing ']'",
             "'[relay.test]:x' | port 'x' is not a number",
             "'relay_host.test' | is not a host name",
-            "'::1'          | an IPv6 address goes in brackets",
+            "'::1'          | an IPv6 address goes in brackets: [::1] or [::1]:25",
+            "'::1:41025'    | an IPv6 address goes in brackets: [::1]:41025",
     })
     void relayHostMistakesSayHowToWriteIt(String text, String message) {
         ConfigException e = ConfigLoaderTest.error("hostname: mx.test\ndelivery:\n  relay-host: \"" + text + "\"\n");
