@@ -256,7 +256,7 @@ public final class FilteringStore implements MessageStore {
         List<String> to = e.recipients();
         String named = String.join(",", to.stream().limit(10).map(r -> "<" + LogText.safe(r) + ">").toList())
                 + (to.size() > 10 ? " (" + (to.size() - 10) + " more)" : "");
-        return e.client().map(a -> "client=" + a.getHostAddress() + ", ").orElse("") + e.helo().map(h -> "helo=" + LogText.safe(h) + ", ").orElse("")
+        return e.client().map(a -> "client=" + dev.mxd.smtp.AddressText.of(a) + ", ").orElse("") + e.helo().map(h -> "helo=" + LogText.safe(h) + ", ").orElse("")
                 + "from=<" + LogText.safe(e.sender()) + ">, to=" + named;
     }
 

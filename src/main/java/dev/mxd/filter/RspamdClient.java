@@ -186,7 +186,7 @@ public final class RspamdClient implements ScanEngine {
         // the null sender as <>: left out, Rspamd takes the Return-Path field the sender wrote as the envelope's
         header(b, "From", envelope.sender().isEmpty() ? "<>" : envelope.sender());
         envelope.recipients().forEach(r -> header(b, "Rcpt", r));
-        envelope.client().ifPresent(a -> header(b, "IP", a.getHostAddress()));
+        envelope.client().ifPresent(a -> header(b, "IP", dev.mxd.smtp.AddressText.of(a)));
         envelope.helo().ifPresent(h -> header(b, "Helo", h));
         envelope.hostname().ifPresent(h -> header(b, "Hostname", h));
         return b.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);

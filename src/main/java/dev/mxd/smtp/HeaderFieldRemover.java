@@ -10,7 +10,7 @@ import java.util.Locale;
  * The spool leaves out {@code Bcc}, {@code Resent-Bcc} and {@code Content-Length} when it takes a
  * message ({@link #DROPPED_AT_ACCEPTANCE}), as Postfix's cleanup does by default
  * ({@code message_drop_headers}): a Bcc list a client left in would reach every recipient, and a
- * Content-Length that no longer fits the text misleads mailbox readers. The final delivery leaves
+ * Content-Length no MTA keeps true misleads mailbox readers that trust it. The final delivery leaves
  * out {@code Return-Path} and adds its own (RFC 5321 §4.4: an SMTP server making final delivery
  * may remove those there are), so a client cannot plant one that a mail reader would show or a
  * filter would trust; Postfix drops it likewise. Only the header section is looked at; a field's
@@ -108,12 +108,31 @@ public final class HeaderFieldRemover {
             return;
         }
         if (last == ':') {
-            flush(named(pendingLength - 1));
+            boolean field = fieldName(pendingLength - 1);
+            flush(field && named(pendingLength - 1));
+            inBody = !field; // "Two words: text" is no field: the body has begun, as Postfix's cleanup reads it
             return;
         }
-        if (last == '\n' || pendingLength == UNDECIDED_MAX) {
-            flush(false); // a line without a colon, or a name too long to be one of ours: not ours to judge
+        if (last == '\n') {
+            flush(false); // a line without a colon is no field: the body has begun (its later "Bcc:" lines are text)
+            inBody = true;
+        } else if (pendingLength == UNDECIDED_MAX) {
+            flush(false); // a name too long to be one of ours: passed, and the next line judged again
         }
+    }
+
+    /** The first {@code length} pending octets, white space after them allowed, are a field name: printable ASCII, no colon. */
+    private boolean fieldName(int length) {
+        int n = length;
+        while (n > 0 && (pending[n - 1] == ' ' || pending[n - 1] == '\t')) {
+            n--;
+        }
+        for (int k = 0; k < n; k++) {
+            if (pending[k] < 33 || pending[k] > 126) {
+                return false;
+            }
+        }
+        return n > 0;
     }
 
     private void flush(boolean drop) throws IOException {

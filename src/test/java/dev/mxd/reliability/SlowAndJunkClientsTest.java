@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 16 point 2, against an in-process mxd from 127.x "hosts": a client trickling bytes that
@@ -226,8 +228,9 @@ class SlowAndJunkClientsTest {
      * milter rejects: the client sending infected message after infected message is closed at the limit, where each round
      * cost a scan before.
      */
-    @Test
-    void messagesAFilterRejectsCountAsErrors() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"0s", "300ms"})
+    void messagesAFilterRejectsCountAsErrors(String errorDelay) throws Exception {
         java.util.concurrent.atomic.AtomicInteger scans = new java.util.concurrent.atomic.AtomicInteger();
         try (dev.mxd.testing.ScriptedServer clamd = dev.mxd.testing.ScriptedServer.start(in -> {
             java.io.DataInputStream d = new java.io.DataInputStream(in);
@@ -239,24 +242,27 @@ class SlowAndJunkClientsTest {
             return "stream: Eicar-Test-Signature FOUND\0".getBytes(StandardCharsets.US_ASCII);
         });
              TestMx mx = TestMx.start("filter:\n  engines: [clamd]\n", "filters:\n  clamd: {address: \"" + clamd.hostPort() + "\"}\n"
-                     + "limits:\n  errors-before-delay: 5\n  max-errors: 2\ntimeouts:\n  greet-pause: 0s\n  error-delay: 0s\n")) {
+                     + "limits:\n  errors-before-delay: 1\n  max-errors: 3\ntimeouts:\n  greet-pause: 0s\n  error-delay: " + errorDelay + "\n")) {
             try (RawSmtp c = new RawSmtp(mx.smtp(), InetAddress.getByName("127.0.0.81"))) {
                 assertThat(c.code()).isEqualTo(220);
                 c.send("EHLO virus.test\r\n");
                 assertThat(c.code()).isEqualTo(250);
-                for (int i = 0; i < 2; i++) {
+                List<String> endings = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
                     c.send("MAIL FROM:<v@virus.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
                     assertThat(c.reply()).startsWith("250");
                     assertThat(c.reply()).startsWith("250");
                     assertThat(c.reply()).startsWith("354");
-                    c.send("Subject: infected\r\n\r\nX5O!P%@AP\r\n.\r\n");
-                    assertThat(c.reply()).startsWith("554 ");
+                    endings.add(timed(c, "Subject: infected\r\n\r\nX5O!P%@AP\r\n.\r\n"));
                 }
+                // the second reject is past errors-before-delay: it waits error-delay (none with 0s), and it is answered
+                assertThat(endings).allSatisfy(r -> assertThat(r).startsWith("554 "));
+                assertThat(endings.get(1)).endsWith(errorDelay.equals("0s") ? "fast" : "delayed");
                 assertThat(c.reply()).startsWith("421 4.7.0 ").contains("too many errors");
                 assertThat(c.closedByServer()).isTrue();
             }
         }
-        assertThat(scans.get()).isEqualTo(2);
+        assertThat(scans.get()).isEqualTo(3);
     }
 
     /**

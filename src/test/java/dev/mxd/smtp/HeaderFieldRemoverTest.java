@@ -62,4 +62,22 @@ class HeaderFieldRemoverTest {
         assertThat(copy("Return-Path: <kept here>\r\n\r\n", 5, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE))
                 .isEqualTo("Return-Path: <kept here>\r\n\r\n");
     }
+
+    /**
+     * A line that is no field (no colon, or a name with a space) begins the body even without the empty line, as Postfix's
+     * cleanup reads a header section: the lines after it are text, a "Bcc:" among them kept.
+     */
+    @Test
+    void aLineThatIsNoFieldBeginsTheBody() throws IOException {
+        String noColon = "Subject: q\r\nbody line\r\nBcc: x@b.test\r\nContent-Length: 3\r\n";
+        String spaced = "Subject: q\r\nTwo words: text\r\nBcc: x@b.test\r\n";
+        String emptyName = "Subject: q\r\n: text\r\nBcc: x@b.test\r\n";
+        for (int block : new int[] {1, 2, 3, 7, 64, 100_000}) {
+            for (String text : new String[] {noColon, spaced, emptyName}) {
+                assertThat(copy(text, block, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE)).as("block size %d", block).isEqualTo(text);
+            }
+            assertThat(copy("Bcc: x\r\nSubject: q\r\nbody\r\nBcc: y\r\n", block, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE))
+                    .isEqualTo("Subject: q\r\nbody\r\nBcc: y\r\n");
+        }
+    }
 }

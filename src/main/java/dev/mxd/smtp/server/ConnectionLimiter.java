@@ -23,9 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bounds connections in total, per client address and per client network (an IPv4 /24, an
- * IPv6 /64: one host rarely has more). When a bound is reached, the session that has been idle
- * longest within it (no command completed, no message text received) is closed with 421 4.4.2
+ * Bounds connections in total, per client (an IPv4 address, an IPv6 /84) and per client network
+ * (an IPv4 /24, an IPv6 /64: one host rarely has more). When a bound is reached, the session that
+ * has been idle longest within it (no command completed; message text counted at 500 octets a
+ * second, see {@link SessionActivity}) is closed with 421 4.4.2
  * to make room, provided it has been idle for {@code timeouts.command-under-pressure}; otherwise
  * the newcomer gets 421 4.7.0 instead of a greeting (RFC 5321 §3.1) and is closed, and nothing
  * it sends is read. Also feeds each session's {@link SessionActivity} with the bytes it reads.

@@ -462,10 +462,11 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         } else {
             verdict = errors.countText(reply); // a filter's reject is the client's error, as a refused text is
         }
-        if (verdict != ClientErrors.Verdict.ANSWER && !closing && !shedAfterStore && !hungUp && ctx.channel().isActive()) {
+        boolean waits = verdict == ClientErrors.Verdict.DELAY && !timeouts.errorDelay().isZero();
+        if ((waits || verdict == ClientErrors.Verdict.DISCONNECT) && !closing && !shedAfterStore && !hungUp && ctx.channel().isActive()) {
             send(ctx, verdict, reply); // delayed (reading resumes after it) or the last reply before the close
             return;
-        }
+        } // else answered now, and reading resumes below (a delay of 0 s is no delay: delayed() would only write the reply)
         reply(ctx, reply, false);
         ctx.flush();
         if (closing) {
