@@ -433,6 +433,9 @@ public final class ServedZone {
 
     /** {@code name}, which has no records, is answered by the wildcard at its closest encloser (RFC 4592 §3.3.1), with an address. */
     private static boolean wildcardAddress(Name origin, Name name, java.util.Set<Name> existing, Map<Name, java.util.Set<Integer>> types) {
+        if (existing.contains(name)) {
+            return false; // an empty non-terminal (names below it exist): no wildcard answers for it (RFC 4592 §2.2.2)
+        }
         for (Name up = parent(name); up != null && up.subdomain(origin); up = parent(up)) {
             if (existing.contains(up)) {
                 java.util.Set<Integer> wild = types.getOrDefault(wildcard(up), java.util.Set.of());

@@ -345,7 +345,7 @@ class ServedZoneTest {
      * An MX target that a wildcard's address answers (RFC 4592), or that lies below a delegation (the child zone answers),
      * is not warned about as addressless; one under a wildcard without an address, one that exists with other data (no
      * wildcard applies), one below an empty non-terminal (the wildcard above it does not apply), and an NS target below a
-     * cut without glue still are.
+     * cut without glue, and an empty non-terminal under a wildcard (no wildcard answers for a name that exists), still are.
      */
     @Test
     void targetsAWildcardOrAChildZoneAnswersAreNotWarnedAbout() throws Exception {
@@ -354,13 +354,14 @@ class ServedZoneTest {
                 "@ NS ns1", "ns1 A 127.0.0.1", "*.hosts A 192.0.2.1", "*.bare TXT no-address", "txt.hosts TXT other",
                 "deep.ent.hosts2 A 192.0.2.3", "*.hosts2 A 192.0.2.2", "child NS ns.child",
                 "@ MX 10 mx.hosts", "@ MX 20 mx.child", "@ MX 30 mx.bare", "@ MX 40 txt.hosts", "@ MX 50 mx.ent.hosts2",
-                "child2 NS ns.child2", "") + "\n");
+                "child2 NS ns.child2", "a.ent2.hosts A 192.0.2.4", "@ MX 60 ent2.hosts", "") + "\n");
         assertThat(ServedZone.load(file).warnings()).containsExactlyInAnyOrder(
                 "line 14: cover.test. MX mx.bare.cover.test. has no A or AAAA record in this zone",
                 "line 15: cover.test. MX txt.hosts.cover.test. has no A or AAAA record in this zone",
                 "line 16: cover.test. MX mx.ent.hosts2.cover.test. has no A or AAAA record in this zone",
                 "line 11: child.cover.test. NS ns.child.cover.test. has no A or AAAA record in this zone",
-                "line 17: child2.cover.test. NS ns.child2.cover.test. has no A or AAAA record in this zone");
+                "line 17: child2.cover.test. NS ns.child2.cover.test. has no A or AAAA record in this zone",
+                "line 19: cover.test. MX ent2.hosts.cover.test. has no A or AAAA record in this zone");
     }
 
     @Test
