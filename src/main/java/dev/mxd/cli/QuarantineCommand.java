@@ -361,14 +361,46 @@ final class QuarantineCommand implements Runnable {
         /**
          * The message text after the metadata, octet for octet as stored, as postcat shows it ({@code show ID >
          * copy.eml} is the message): written to standard output's bytes, not through the text writer, which would
-         * turn octets that are not UTF-8 (a Latin-1 body, a character cut at a buffer's end) into U+FFFD.
+         * turn octets that are not UTF-8 (a Latin-1 body, a character cut at a buffer's end) into U+FFFD. On a
+         * terminal a person reads it, and quarantined mail is the hostile kind: its control characters are escaped
+         * as the metadata's are (an escape sequence in a header could rewrite the reason and verdict shown above it,
+         * or set the terminal's clipboard), its lines ended by a line feed.
          */
         private static void writeText(PrintWriter out, InputStream in) throws IOException {
+            writeText(out, in, terminal());
+        }
+
+        static void writeText(PrintWriter out, InputStream in, boolean terminal) throws IOException {
+            if (terminal) {
+                PrintWriter shown = TerminalText.guard(out);
+                java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8));
+                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                    shown.println(line); // CRLF, LF or a bare CR: one line end each, never a carriage return that overwrites
+                }
+                shown.flush();
+                if (shown.checkError()) {
+                    throw new OutputFailed("cannot write the message text: standard output failed");
+                }
+                return;
+            }
             out.flush();
             in.transferTo(System.out);
             System.out.flush();
             if (System.out.checkError()) {
                 throw new OutputFailed("cannot write the message text: standard output failed");
+            }
+        }
+
+        /** Standard input and output are a terminal (JDK 22 on: Console.isTerminal; before it, a console exists only then). */
+        private static boolean terminal() {
+            java.io.Console console = System.console();
+            if (console == null) {
+                return false;
+            }
+            try {
+                return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+            } catch (ReflectiveOperationException olderJdk) {
+                return true;
             }
         }
     }

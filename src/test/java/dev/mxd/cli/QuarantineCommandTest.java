@@ -33,6 +33,20 @@ class QuarantineCommandTest {
         return DnsCommandTest.run(args);
     }
 
+    /**
+     * On a terminal the quarantined text is shown with its control characters escaped, as the metadata is: an escape
+     * sequence in a hostile header (cursor up, erase) could rewrite the reason and verdict printed above it. Redirected,
+     * it is the message octet for octet (the other tests, which run without a terminal).
+     */
+    @Test
+    void onATerminalTheTextsControlCharactersAreEscaped() throws Exception {
+        java.io.StringWriter shown = new java.io.StringWriter();
+        byte[] text = "Subject: \u001b[9A\u001b[Jreason: clean\r\n\r\nbody\rover\r\n".getBytes(StandardCharsets.UTF_8);
+        QuarantineCommand.Show.writeText(new java.io.PrintWriter(shown), new java.io.ByteArrayInputStream(text), true);
+        assertThat(shown.toString().replace(System.lineSeparator(), "\n"))
+                .isEqualTo("Subject: \\u001B[9A\\u001B[Jreason: clean\n\nbody\nover\n");
+    }
+
     @Test
     void listShowsEntriesAndJson() throws Exception {
         QuarantineEntry e = quarantined();
