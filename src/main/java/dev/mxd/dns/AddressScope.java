@@ -26,6 +26,19 @@ public final class AddressScope {
         }
         byte[] b = a.getAddress();
         if (a instanceof Inet6Address) {
+            if (nat64(b)) {
+                // 64:ff9b::/96 (RFC 6052) carries an IPv4 address in its last 32 bits: a NAT64 gateway reaches that one
+                try {
+                    return nonPublic(InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)))
+                            .map(kind -> kind + " behind the NAT64 prefix 64:ff9b::/96");
+                } catch (java.net.UnknownHostException impossible) {
+                    throw new AssertionError(impossible);
+                }
+            }
+            if ((b[0] & 0xff) == 0 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b
+                    && b[4] == 0 && (b[5] & 0xff) == 1) {
+                return Optional.of("a local-use NAT64 address (64:ff9b:1::/48, RFC 8215)");
+            }
             if ((b[0] & 0xfe) == 0xfc) {
                 return Optional.of("a unique local address (fc00::/7, RFC 4193)");
             }
@@ -40,7 +53,26 @@ public final class AddressScope {
         if ((b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64) {
             return Optional.of("a shared address (100.64.0.0/10, RFC 6598)");
         }
+        if (b[0] == 0) {
+            return Optional.of("an address of \"this network\" (0.0.0.0/8, RFC 791)");
+        }
+        if ((b[0] & 0xff) == 198 && (b[1] & 0xfe) == 18) {
+            return Optional.of("a benchmarking address (198.18.0.0/15, RFC 2544)");
+        }
         return Optional.empty();
+    }
+
+    /** 64:ff9b::/96, the well-known NAT64 prefix. */
+    private static boolean nat64(byte[] b) {
+        if ((b[0] & 0xff) != 0 || (b[1] & 0xff) != 0x64 || (b[2] & 0xff) != 0xff || (b[3] & 0xff) != 0x9b) {
+            return false;
+        }
+        for (int i = 4; i < 12; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
