@@ -435,7 +435,7 @@ final class QuarantineCommand implements Runnable {
             if (o instanceof QuarantineRelease.Outcome.Queued queued) {
                 printEntry(out, queued.entry());
                 for (String r : queued.refused()) {
-                    out.printf("not sent:   %s%n", r);
+                    TerminalText.guard(out).printf("not sent:   %s%n", r); // the recipient's own text and a server's reply
                 }
                 queued.kept().ifPresent(k -> out.printf("kept:       %s, in the quarantine for the recipients not sent%n", k.id()));
                 out.printf("released:   queued as %s%n", queued.queueId());
@@ -466,7 +466,7 @@ final class QuarantineCommand implements Runnable {
         int actRemote(AdminClient admin, PrintWriter out) throws AdminClient.Failure {
             JsonNode o = answer(admin.post("/api/quarantine/" + id + "/release"));
             printEntry(out, entry(o));
-            o.path("not_sent").forEach(r -> out.printf("not sent:   %s%n", r.asText()));
+            o.path("not_sent").forEach(r -> TerminalText.guard(out).printf("not sent:   %s%n", r.asText()));
             if (o.hasNonNull("kept_as")) {
                 out.printf("kept:       %s, in the quarantine for the recipients not sent%n", o.path("kept_as").asText());
             }

@@ -2,6 +2,7 @@ package dev.mxd.delivery;
 
 import dev.mxd.mail.HeaderFields;
 import dev.mxd.smtp.EnhancedStatus;
+import dev.mxd.smtp.LogText;
 import dev.mxd.queue.DeliveryAgent;
 import dev.mxd.queue.DurableFiles;
 import dev.mxd.queue.DeliveryResult;
@@ -114,7 +115,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                         Path file = maildir.deliver(local.domain(), box, deliveryHeaders(envelope, r.recipient().address()), text, envelope.size());
                         filled.add(key); // only once the copy is on disk
                         holding.add(box);
-                        LOG.debug("{}: <{}> written to {}", envelope.id(), r.recipient().address(), file);
+                        LOG.debug("{}: <{}> written to {}", envelope.id(), LogText.safe(r.recipient().address()), file);
                         continue;
                     } catch (IOException | RuntimeException | Error ex) {
                         // any failure is this mailbox's: the copies already written stay counted (an Error
@@ -134,7 +135,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
             if (!gone.isEmpty()) {
                 LOG.warn("{}: <{}>: no copy for {} of {}: no such mailbox here (the configuration changed since the message came)",
-                        envelope.id(), r.recipient().address(), gone, local.domain());
+                        envelope.id(), LogText.safe(r.recipient().address()), gone, local.domain());
             }
             if (missing.isEmpty() && holding.isEmpty() && !gone.isEmpty()) {
                 out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "no such mailbox here (the configuration changed since the message came): " + addresses(gone, local)));

@@ -915,7 +915,7 @@ public final class QueueManager implements AutoCloseable {
                 }
                 out.set(i, new RecipientStatus(new Recipient(r.recipient().address(), r.recipient().dsn(), now.get()), r.state(),
                         r.detail(), r.updated(), r.status(), r.remoteMta(), r.reply()));
-                LOG.info("{}: <{}> was queued {}; the configuration now routes it {}", e.id(), r.recipient().address(),
+                LOG.info("{}: <{}> was queued {}; the configuration now routes it {}", e.id(), dev.mxd.smtp.LogText.safe(r.recipient().address()),
                         describe(queued), describe(now.get()));
             }
         }
