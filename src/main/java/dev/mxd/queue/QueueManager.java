@@ -137,6 +137,16 @@ public final class QueueManager implements AutoCloseable {
     // and when none can be had the message's own thread delivers them after its first
     private final java.util.concurrent.ThreadPoolExecutor fanout;
     private final Thread scheduler;
+    /**
+     * A lane of its own for mail to local mailboxes only, taken when every worker is busy: remote deliveries that wait
+     * on silent DNS servers or slow next hops (each MX lookup without an answer holds its worker for the DNS timeout)
+     * held up a message for a local mailbox behind them for minutes, where Postfix's local transport has a process
+     * limit of its own. {@link #LOCAL_LANE} threads beside delivery.concurrency; the ids go to {@link #readyLocal}.
+     */
+    static final int LOCAL_LANE = 4;
+    private final LinkedBlockingDeque<String> readyLocal = new LinkedBlockingDeque<>(1000);
+    private final Semaphore localWorkers = new Semaphore(LOCAL_LANE);
+    private final Thread localDispatcher;
     private final Thread sweeper; // empties spare files that kept a finished text (Spool#tidy), apart from the scheduler
     private final AtomicInteger busy = new AtomicInteger();
     private final List<DeliveryListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -159,7 +169,8 @@ public final class QueueManager implements AutoCloseable {
 
     public QueueManager(Spool spool, Settings settings, DeliveryAgent local, DeliveryAgent remote,
                         DeliveryNotices notices, Clock clock) {
-        this(spool, settings, local, remote, notices, clock, dev.mxd.mail.WorkerPool.start("mxd-delivery", settings.concurrency()));
+        this(spool, settings, local, remote, notices, clock,
+                dev.mxd.mail.WorkerPool.start("mxd-delivery", settings.concurrency() + LOCAL_LANE));
     }
 
     /** With the threads that run the deliveries given (tests: a pool that cannot start a thread). */
@@ -178,6 +189,7 @@ public final class QueueManager implements AutoCloseable {
         this.fanout = new java.util.concurrent.ThreadPoolExecutor(0, settings.concurrency(), 30, TimeUnit.SECONDS,
                 new java.util.concurrent.SynchronousQueue<>(), r -> daemon(r, "mxd-delivery-also-" + fanoutThreads.incrementAndGet()));
         this.scheduler = daemon(this::schedule, "mxd-qmgr");
+        this.localDispatcher = daemon(this::dispatchLocal, "mxd-qmgr-local");
         this.sweeper = daemon(this::sweep, "mxd-spares");
         for (int i = 0; i < claims.length; i++) {
             claims[i] = new Object();
@@ -196,6 +208,7 @@ public final class QueueManager implements AutoCloseable {
         }
         scanDeferred(true);
         scheduler.start();
+        localDispatcher.start();
         sweeper.start();
     }
 
@@ -384,7 +397,7 @@ public final class QueueManager implements AutoCloseable {
 
     /** True when no message is waiting for a worker or a destination, or in delivery (tests and the demo wait for this). */
     public boolean idle() {
-        return scheduled.isEmpty() && ready.isEmpty() && busy.get() == 0;
+        return scheduled.isEmpty() && ready.isEmpty() && readyLocal.isEmpty() && busy.get() == 0;
     }
 
     /** Queues an id for a worker; false when it was queued already or the queue is full (it stays on disk). */
@@ -407,8 +420,68 @@ public final class QueueManager implements AutoCloseable {
             return;
         }
         fresh.put(id, accepted); // before the offer: a worker may take the id at once
-        if (!offer(id)) {
+        if (!(workers.availablePermits() == 0 && localOnly(accepted) ? offerLocal(id) : offer(id))) {
             fresh.remove(id); // not queued now: whoever takes it later reads the disk
+        }
+    }
+
+    /** Every recipient goes to a mailbox here (read only while every worker is busy: the usual case parses nothing more). */
+    private static boolean localOnly(Spool.Accepted accepted) {
+        try {
+            return accepted.envelope().recipients().stream().allMatch(r -> r.recipient().route() instanceof dev.mxd.mail.Route.Local);
+        } catch (IOException | RuntimeException unreadable) {
+            return false; // the worker that takes it reads the disk and says what is wrong
+        }
+    }
+
+    /** Queues an id for the local lane, or for the workers when the lane is full; false as {@link #offer}. */
+    private boolean offerLocal(String id) {
+        if (!scheduled.add(id)) {
+            return false;
+        }
+        if (!readyLocal.offer(id) && !ready.offer(id)) {
+            scheduled.remove(id);
+            return false;
+        }
+        return true;
+    }
+
+    /** The local lane's dispatcher: as the scheduler's, with {@link #LOCAL_LANE} permits of its own. */
+    private void dispatchLocal() {
+        while (running) {
+            try {
+                String id = readyLocal.poll(200, TimeUnit.MILLISECONDS);
+                if (id == null) {
+                    continue;
+                }
+                busy.incrementAndGet();
+                try {
+                    localWorkers.acquire();
+                } catch (InterruptedException e) {
+                    busy.decrementAndGet();
+                    putBack(id);
+                    return;
+                }
+                try {
+                    pool.execute(() -> {
+                        try {
+                            process(id);
+                        } finally {
+                            busy.decrementAndGet();
+                            localWorkers.release();
+                        }
+                    });
+                } catch (RuntimeException | Error notStarted) {
+                    busy.decrementAndGet();
+                    localWorkers.release();
+                    putBack(id); // to the workers' queue: a thread may be had later
+                    LOG.warn("queue manager: no thread for {} in the local lane ({}); it waits for a worker", id, notStarted.toString());
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException | Error e) {
+                LOG.error("queue manager: local lane: {}", e.toString(), e);
+            }
         }
     }
 
@@ -1462,8 +1535,10 @@ public final class QueueManager implements AutoCloseable {
     public void close() {
         running = false;
         scheduler.interrupt();
+        localDispatcher.interrupt();
         try {
             scheduler.join(5_000);
+            localDispatcher.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
