@@ -451,37 +451,50 @@ public final class QueueManager implements AutoCloseable {
         while (running) {
             try {
                 String id = readyLocal.poll(200, TimeUnit.MILLISECONDS);
-                if (id == null) {
-                    continue;
-                }
-                busy.incrementAndGet();
-                try {
-                    localWorkers.acquire();
-                } catch (InterruptedException e) {
-                    busy.decrementAndGet();
-                    putBack(id);
-                    return;
-                }
-                try {
-                    pool.execute(() -> {
-                        try {
-                            process(id);
-                        } finally {
-                            busy.decrementAndGet();
-                            localWorkers.release();
-                        }
-                    });
-                } catch (RuntimeException | Error notStarted) {
-                    busy.decrementAndGet();
-                    localWorkers.release();
-                    putBack(id); // to the workers' queue: a thread may be had later
-                    LOG.warn("queue manager: no thread for {} in the local lane ({}); it waits for a worker", id, notStarted.toString());
+                if (id != null) {
+                    dispatch(id, localWorkers);
                 }
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException | Error e) {
-                LOG.error("queue manager: local lane: {}", e.toString(), e);
+                // no thread for it: it went back to the workers' queue (dispatch), and the lane goes on
+                LOG.error("queue manager: local lane: {}", e.toString());
             }
+        }
+    }
+
+    /**
+     * Runs an attempt for {@code id} on a pool thread with one of {@code permits} (the workers', or the local lane's),
+     * waiting for a permit. With no thread to be had (the system is out of threads or memory), the message goes back to
+     * the head of the workers' queue, or stays where it is on disk to be tried again once a thread can be started, and
+     * the error is thrown on.
+     */
+    private void dispatch(String id, Semaphore permits) throws InterruptedException {
+        busy.incrementAndGet();
+        try {
+            permits.acquire();
+        } catch (InterruptedException e) {
+            busy.decrementAndGet();
+            throw e;
+        }
+        try {
+            pool.execute(() -> {
+                try {
+                    process(id); // forgets the id unless it waits for a destination
+                } finally {
+                    busy.decrementAndGet();
+                    permits.release();
+                }
+            });
+        } catch (RuntimeException | Error notStarted) {
+            busy.decrementAndGet();
+            permits.release();
+            try {
+                putBack(id);
+            } catch (RuntimeException | Error again) {
+                notStarted.addSuppressed(again);
+            }
+            throw notStarted;
         }
     }
 
@@ -518,36 +531,8 @@ public final class QueueManager implements AutoCloseable {
                     }
                 }
                 String id = ready.poll(200, TimeUnit.MILLISECONDS);
-                if (id == null) {
-                    continue;
-                }
-                busy.incrementAndGet();
-                try {
-                    workers.acquire();
-                } catch (InterruptedException e) {
-                    busy.decrementAndGet();
-                    throw e;
-                }
-                try {
-                    pool.execute(() -> {
-                        try {
-                            process(id); // forgets the id unless it waits for a destination
-                        } finally {
-                            busy.decrementAndGet();
-                            workers.release();
-                        }
-                    });
-                } catch (RuntimeException | Error notStarted) {
-                    // No thread for it (the system is out of threads or memory): the message stays
-                    // where it is, on disk, and is tried again once a thread can be started.
-                    busy.decrementAndGet();
-                    workers.release();
-                    try {
-                        putBack(id);
-                    } catch (RuntimeException | Error again) {
-                        notStarted.addSuppressed(again);
-                    }
-                    throw notStarted;
+                if (id != null) {
+                    dispatch(id, workers);
                 }
             } catch (InterruptedException e) {
                 return;
