@@ -201,7 +201,7 @@ public final class TlsReportSender implements AutoCloseable {
 
     /**
      * Refuses an https rua whose host is an address of someone's own network (RFC 1918, link-local, unique local,
-     * shared, unspecified): a domain mxd delivers to chooses its rua, and mxd would post into the network it runs in.
+     * shared, unspecified, "this network", benchmarking, NAT64 of any of these: {@code AddressScope}): a domain mxd delivers to chooses its rua, and mxd would post into the network it runs in.
      * Resolved as the HTTP client resolves it (the JVM keeps the answer for the client's own lookup right after). A
      * loopback address is allowed: a collector on this machine is the operator's own.
      */

@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * removed when every recipient is done, deferred until its next attempt, or bounced when
  * its queue lifetime runs out.
  *
- * <p>Message ids are held in memory, at most {@code settings.activeLimit()} waiting for a worker and
- * as many set aside for a destination, and for a message accepted a moment ago its envelope's bytes
+ * <p>Message ids are held in memory, at most {@code settings.activeLimit()} waiting for a worker (as
+ * many again, up to 1,000, for the local lane) and as many set aside for a destination, and for a message accepted a moment ago its envelope's bytes
  * as written, when they are at most {@value #KEPT_ENVELOPE_BYTES} bytes (a few recipients), so the
  * first attempt need not read the file back; the deferred queue is found by directory scans.
  *
@@ -119,7 +119,7 @@ public final class QueueManager implements AutoCloseable {
     /**
      * Messages just accepted, by queue id: their envelope as the spool wrote it, so that the first
      * attempt does not read back the file written a moment before. Held only while the id waits
-     * for its first attempt (at most twice the active limit, each at most {@value #KEPT_ENVELOPE_BYTES}
+     * for its first attempt (at most three times the active limit, each at most {@value #KEPT_ENVELOPE_BYTES}
      * bytes: a larger envelope, of many recipients, is read from disk instead); used only while the envelope is still in
      * {@code incoming/}, where nothing rewrites it. Anywhere else, and after a restart, the disk decides.
      */
@@ -144,7 +144,7 @@ public final class QueueManager implements AutoCloseable {
      * limit of its own. {@link #LOCAL_LANE} threads beside delivery.concurrency; the ids go to {@link #readyLocal}.
      */
     static final int LOCAL_LANE = 4;
-    private final LinkedBlockingDeque<String> readyLocal = new LinkedBlockingDeque<>(1000);
+    private final LinkedBlockingDeque<String> readyLocal;
     private final Semaphore localWorkers = new Semaphore(LOCAL_LANE);
     private final Thread localDispatcher;
     private final Thread sweeper; // empties spare files that kept a finished text (Spool#tidy), apart from the scheduler
@@ -183,6 +183,7 @@ public final class QueueManager implements AutoCloseable {
         this.notices = notices;
         this.clock = clock;
         this.ready = new LinkedBlockingDeque<>(settings.activeLimit());
+        this.readyLocal = new LinkedBlockingDeque<>(Math.min(1000, settings.activeLimit()));
         this.workers = new Semaphore(settings.concurrency());
         this.pool = pool;
         AtomicInteger fanoutThreads = new AtomicInteger();
@@ -222,9 +223,9 @@ public final class QueueManager implements AutoCloseable {
         flushListeners.add(listener);
     }
 
-    /** Whether the scheduler is running (for /health). */
+    /** Whether the scheduler and the local lane's dispatcher are running (for /health). */
     public boolean running() {
-        return running && scheduler.isAlive();
+        return running && scheduler.isAlive() && localDispatcher.isAlive();
     }
 
     /** Asks for every deferred message to be tried now (the operator's {@code flush}); returns how many. */
@@ -457,8 +458,14 @@ public final class QueueManager implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException | Error e) {
-                // no thread for it: it went back to the workers' queue (dispatch), and the lane goes on
-                LOG.error("queue manager: local lane: {}", e.toString());
+                // no thread for it: it went back to the workers' queue (dispatch), and the lane goes on after a pause, as
+                // the scheduler does, so that a lasting fault neither spins nor logs a line for every id in the lane
+                LOG.error("queue manager: local lane: {}; going on in a second", e.toString());
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException stop) {
+                    return;
+                }
             }
         }
     }

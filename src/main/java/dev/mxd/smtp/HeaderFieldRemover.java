@@ -117,7 +117,11 @@ public final class HeaderFieldRemover {
             flush(false); // a line without a colon is no field: the body has begun (its later "Bcc:" lines are text)
             inBody = true;
         } else if (pendingLength == UNDECIDED_MAX) {
-            flush(false); // a name too long to be one of ours: passed, and the next line judged again
+            // no colon yet: a field name too long to be one of ours (passed, the next line judged again), or, with a word
+            // after white space or an octet no name has, a line of text: the body has begun
+            boolean name = fieldName(pendingLength);
+            flush(false);
+            inBody = !name;
         }
     }
 

@@ -72,8 +72,10 @@ class HeaderFieldRemoverTest {
         String noColon = "Subject: q\r\nbody line\r\nBcc: x@b.test\r\nContent-Length: 3\r\n";
         String spaced = "Subject: q\r\nTwo words: text\r\nBcc: x@b.test\r\n";
         String emptyName = "Subject: q\r\n: text\r\nBcc: x@b.test\r\n";
+        String longProse = "Subject: q\r\nThis line of prose runs on for well over sixty-four octets before any colon: then\r\n"
+                + "Bcc: carol@b.test was also sent a copy\r\n";
         for (int block : new int[] {1, 2, 3, 7, 64, 100_000}) {
-            for (String text : new String[] {noColon, spaced, emptyName}) {
+            for (String text : new String[] {noColon, spaced, emptyName, longProse}) {
                 assertThat(copy(text, block, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE)).as("block size %d", block).isEqualTo(text);
             }
             assertThat(copy("Bcc: x\r\nSubject: q\r\nbody\r\nBcc: y\r\n", block, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE))
