@@ -61,8 +61,8 @@ public record Cidr(InetAddress network, int prefix) {
                 + " its prefix; it is taken as " + dev.mxd.smtp.AddressText.of(base) + "/" + prefix + " (all of it): write that, or the prefix you meant");
     }
 
-    /** The network address: the address with every bit past the prefix cleared. */
-    private InetAddress base() {
+    /** The network address: the address with every bit past the prefix cleared (192.0.2.0 for 192.0.2.7/24). */
+    public InetAddress base() {
         byte[] a = network.getAddress();
         for (int i = 0; i < a.length; i++) {
             int keep = Math.max(0, Math.min(8, prefix - 8 * i));

@@ -108,8 +108,9 @@ public final class HeaderFieldRemover {
             return;
         }
         if (last == ':') {
-            boolean field = fieldName(pendingLength - 1);
-            flush(field && named(pendingLength - 1));
+            int name = nameLength(pendingLength - 1);
+            boolean field = fieldName(name);
+            flush(field && named(name));
             inBody = !field; // "Two words: text" is no field: the body has begun, as Postfix's cleanup reads it
             return;
         }
@@ -119,18 +120,23 @@ public final class HeaderFieldRemover {
         } else if (pendingLength == UNDECIDED_MAX) {
             // no colon yet: a field name too long to be one of ours (passed, the next line judged again), or, with a word
             // after white space or an octet no name has, a line of text: the body has begun
-            boolean name = fieldName(pendingLength);
+            boolean name = fieldName(nameLength(pendingLength));
             flush(false);
             inBody = !name;
         }
     }
 
-    /** The first {@code length} pending octets, white space after them allowed, are a field name: printable ASCII, no colon. */
-    private boolean fieldName(int length) {
+    /** The first {@code length} pending octets without the white space after them (allowed before the colon, RFC 5322 §4.5). */
+    private int nameLength(int length) {
         int n = length;
         while (n > 0 && (pending[n - 1] == ' ' || pending[n - 1] == '\t')) {
             n--;
         }
+        return n;
+    }
+
+    /** The first {@code n} pending octets are a field name: printable ASCII, no colon. */
+    private boolean fieldName(int n) {
         for (int k = 0; k < n; k++) {
             if (pending[k] < 33 || pending[k] > 126) {
                 return false;
@@ -149,12 +155,8 @@ public final class HeaderFieldRemover {
         lineStart = ended;
     }
 
-    /** Whether the first {@code length} pending octets are one of the names, any case, white space after it allowed. */
-    private boolean named(int length) {
-        int n = length;
-        while (n > 0 && (pending[n - 1] == ' ' || pending[n - 1] == '\t')) {
-            n--;
-        }
+    /** Whether the first {@code n} pending octets are one of the names, any case. */
+    private boolean named(int n) {
         for (byte[] name : names) {
             if (n == name.length && sameLetters(name, n)) {
                 return true;

@@ -11,7 +11,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -155,16 +154,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     }
 
     private static InetAddress prefix(InetAddress address, int bits) {
-        byte[] bytes = address.getAddress();
-        for (int i = 0; i < bytes.length; i++) {
-            int keep = Math.max(0, Math.min(8, bits - 8 * i));
-            bytes[i] &= (byte) (keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff);
-        }
-        try {
-            return InetAddress.getByAddress(bytes);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException("an address of " + bytes.length + " bytes", e);
-        }
+        return new dev.mxd.config.Cidr(address, bits).base();
     }
 
     private void refuse(ChannelHandlerContext ctx, SmtpReply reply) {
