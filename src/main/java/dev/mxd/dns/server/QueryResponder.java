@@ -137,7 +137,7 @@ public final class QueryResponder {
             bugs.warn(() -> "cannot answer " + ThrottledWarning.printable(String.valueOf(query.getQuestion())) + " from "
                     + describe(client) + ": " + bug, bug);
             // RFC 6891 §7: a query with an OPT gets one back, this answer too
-            List<Record> opts = query.getSection(Section.ADDITIONAL).stream().filter(r -> r.getType() == Type.OPT).toList();
+            List<Record> opts = opts(query);
             Optional<OPTRecord> opt = opts.size() == 1 ? Optional.of((OPTRecord) opts.get(0)) : Optional.empty();
             return Optional.of(new Rated(error(header, Optional.ofNullable(query.getQuestion()), opt, Rcode.SERVFAIL).toWire(),
                     ERROR_KIND));
@@ -167,10 +167,15 @@ public final class QueryResponder {
         return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + client.getPort();
     }
 
+    /** The query's OPT records: one for EDNS, none without it, more a malformed query (RFC 6891 §6.1.1). */
+    private static List<Record> opts(Message query) {
+        return query.getSection(Section.ADDITIONAL).stream().filter(r -> r.getType() == Type.OPT).toList();
+    }
+
     private Rated respond(Message query, Transport transport) {
         Header header = query.getHeader();
         Optional<Record> question = Optional.ofNullable(query.getQuestion());
-        List<Record> opts = query.getSection(Section.ADDITIONAL).stream().filter(r -> r.getType() == Type.OPT).toList();
+        List<Record> opts = opts(query);
         if (opts.size() > 1) {
             return new Rated(error(header, question, Optional.empty(), Rcode.FORMERR).toWire(), ERROR_KIND); // RFC 6891 §6.1.1
         }
