@@ -105,11 +105,16 @@ final class DemoCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        DemoRun run = new DemoRun(messages, Optional.ofNullable(keep), out, secure);
         try {
-            return new DemoRun(messages, Optional.ofNullable(keep), out, secure).run() ? ExitCodes.OK : ExitCodes.PERMANENT;
+            return run.run() ? ExitCodes.OK : ExitCodes.PERMANENT;
         } catch (IOException | UncheckedIOException | IllegalStateException e) {
             out.flush();
-            err.println("mxd demo: cannot run the cluster: " + e.getMessage());
+            // A signal's hook stops the nodes and removes their files under the running burst: say that, not the
+            // missing spool the burst then met
+            err.println(run.signalled() ? "mxd demo: stopped by a signal; the cluster is stopped"
+                    + (keep == null ? " and its files removed" : ", its files kept in " + keep)
+                    : "mxd demo: cannot run the cluster: " + e.getMessage());
             err.flush();
             return ExitCodes.TEMPORARY;
         }

@@ -20,11 +20,27 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** dnsjava's switch for the shutdown hook that closes its NIO selector (read when the selector first starts). */
+    static final String DNSJAVA_NIO_HOOK = "dnsjava.nio.register_shutdown_hook";
+
     public static void main(String[] args) {
+        withoutDnsjavaShutdownHook();
         if (args.length > 0 && args[0].equals("serve") && !java.util.Arrays.asList(args).contains("--check")) {
             dev.mxd.node.HangupHold.start(); // before the configuration is read: a reload then must not end mxd
         }
         System.exit(run(args));
+    }
+
+    /**
+     * dnsjava closes its NIO selector from a shutdown hook of its own, which can wait forever for a selector thread
+     * that a query started during the shutdown (seen as an {@code mxd demo} that never ended after SIGTERM). The
+     * selector's threads are daemons and end with the JVM: mxd needs no such hook. An operator's own
+     * {@code -Ddnsjava.nio.register_shutdown_hook} is kept.
+     */
+    static void withoutDnsjavaShutdownHook() {
+        if (System.getProperty(DNSJAVA_NIO_HOOK) == null) {
+            System.setProperty(DNSJAVA_NIO_HOOK, "false");
+        }
     }
 
     /** Runs mxd with these arguments and returns its exit status (for tests and embedding). */

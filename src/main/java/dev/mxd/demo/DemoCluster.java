@@ -259,7 +259,10 @@ final class DemoCluster implements AutoCloseable {
     }
 
     /** Starts a node on its data directory: a stopped mx1 comes back with what its spool held. */
-    void startNode(Node n) throws IOException {
+    synchronized void startNode(Node n) throws IOException {
+        if (closed) { // a signal's hook closed the cluster under the running burst: start nothing in a removed directory
+            throw new IllegalStateException("the demo is stopping; " + n.label + " is not started again");
+        }
         Slot s = nodes.get(n);
         if (s.running) {
             return;
@@ -270,7 +273,7 @@ final class DemoCluster implements AutoCloseable {
     }
 
     /** Stops a node as {@code mxd serve} stops on SIGTERM: 421 to open sessions, then delivery ends. */
-    void stopNode(Node n) {
+    synchronized void stopNode(Node n) {
         Slot s = nodes.get(n);
         if (s.running) {
             s.running = false;

@@ -46,6 +46,8 @@ public final class DemoRun {
     private final boolean secure;
     private final DemoTlsLog tlsLog = new DemoTlsLog();
     private long startNanos;
+    /** Set by the shutdown hook (SIGTERM, Ctrl-C) before it stops the nodes and removes their files. */
+    private volatile boolean signalled;
     private long deadlineNanos;
 
     /**
@@ -94,7 +96,14 @@ public final class DemoRun {
             DemoTally tally;
             try (DemoCluster cluster = DemoCluster.start(dir, keep != null, secure, tlsLog)) {
                 // Ctrl-C stops the nodes and removes the temporary files too.
-                Thread hook = new Thread(cluster::close, "mxd-demo-stop");
+                Thread hook = new Thread(() -> {
+                    signalled = true; // first: what the run meets from here on is the stop, not a fault
+                    try {
+                        cluster.close();
+                    } catch (UncheckedIOException e) {
+                        System.err.println("mxd demo: " + e.getMessage());
+                    }
+                }, "mxd-demo-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
                 try {
                     tally = run(cluster);
@@ -271,6 +280,11 @@ public final class DemoRun {
 
     private double seconds() {
         return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    /** Whether a signal stopped the run: its cluster is closed, so what the run met after it is no fault of mxd's. */
+    public boolean signalled() {
+        return signalled;
     }
 
     private static void removeHook(Thread hook) {

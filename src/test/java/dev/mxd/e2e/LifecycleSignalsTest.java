@@ -260,6 +260,32 @@ class LifecycleSignalsTest {
         }
     }
 
+    /**
+     * SIGTERM in the middle of {@code mxd demo} (mx1 stopped, the sender resolving and failing over): the demo ends
+     * at once with 143 and says a signal stopped it. Its hook once removed the nodes' files under the running burst
+     * ("cannot list the spool"), and dnsjava's own shutdown hook could wait forever for a selector thread a query
+     * had started meanwhile (one stop in five hung). Three stops, each while the burst runs.
+     */
+    @Test
+    void sigtermStopsADemoMidRunAtOnceAndSaysSo() throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (int run = 1; run <= 3; run++) {
+            Path demoOut = dir.resolve("demo" + run + ".out");
+            Daemon demo = Daemon.start("mxd demo", List.of(javaBin, "-cp", System.getProperty("java.class.path"),
+                    "dev.mxd.cli.Main", "demo"), null, demoOut);
+            try {
+                demo.awaitReady(Duration.ofSeconds(60), () -> read(demoOut).contains("mx1 STOPS"));
+                signal(demo.pid(), "TERM");
+                assertThat(Await.within(WAIT, () -> !demo.isAlive())).as("run %d ended: %s", run, read(demoOut)).isTrue();
+                assertThat(demo.exitValue()).as(read(demoOut)).isEqualTo(143);
+                assertThat(read(demoOut)).as("run %d", run).doesNotContain("cannot run the cluster")
+                        .doesNotContain("Exception");
+            } finally {
+                demo.stop(Duration.ofSeconds(5));
+            }
+        }
+    }
+
     @Test
     void sighupServesARenewedCertificate() throws Exception {
         Path cert = dir.resolve("cert.pem");
