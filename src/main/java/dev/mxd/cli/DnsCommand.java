@@ -38,14 +38,15 @@ final class DnsCommand implements Callable<Integer> {
     String listen;
 
     @Option(names = "--rate-limit", paramLabel = "N", defaultValue = "20",
-            description = {"UDP answers a second to one client network (IPv4 /24, IPv6 /56); more are dropped"
+            description = {"Identical UDP answers a second to one client network (IPv4 /24, IPv6 /56); more are truncated or dropped"
                     + " (response-rate limiting, as Knot's and BIND's RRL). 0 turns it off; TCP is never limited"
                     + " (default ${DEFAULT-VALUE})."})
     int rateLimit;
 
-    @Option(names = "--slip", paramLabel = "N", defaultValue = "2",
-            description = {"Of the answers over --rate-limit, send every Nth truncated (TC, no records) so a real"
-                    + " resolver asks again over TCP; 1 all of them, 0 none (default ${DEFAULT-VALUE})."})
+    @Option(names = "--slip", paramLabel = "N", defaultValue = "1",
+            description = {"Of the answers over --rate-limit, send every Nth truncated (TC, no records, no larger than"
+                    + " the query) so a real resolver asks again over TCP, the first of them truncated and the"
+                    + " rest dropped; 1 all of them (as Knot), 0 none (default ${DEFAULT-VALUE})."})
     int slip;
 
     @CommandLine.Spec

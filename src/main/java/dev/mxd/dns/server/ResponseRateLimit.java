@@ -6,15 +6,18 @@ package dev.mxd.dns.server;
  * over that are dropped, except every {@code slip}-th, which is sent truncated (TC set, no
  * records) so that a real resolver behind the address asks again over TCP, which is never
  * limited. A spoofed source then gets at most that many small answers a second: the server is
- * no amplifier. {@code slip} 0 never sends a truncated answer, 1 sends one for every limited query.
+ * no amplifier. {@code slip} 0 never sends a truncated answer, 1 sends one for every limited query
+ * (Knot's default: a truncated answer is no larger than its query, so nothing is amplified, and a
+ * real client asking faster than the limit is served over TCP instead of waiting out a timeout). The
+ * first limited answer of a run is a truncated one, the next {@code slip - 1} are dropped.
  *
  * @param answersPerSecond UDP answers a second per client network; 0 turns limiting off
  * @param slip             every slip-th limited answer is sent truncated (0 to 100)
  */
 public record ResponseRateLimit(int answersPerSecond, int slip) {
 
-    /** What {@code mxd dns} uses unless told otherwise: 20 answers a second, every second limited one truncated. */
-    public static final ResponseRateLimit DEFAULT = new ResponseRateLimit(20, 2);
+    /** What {@code mxd dns} uses unless told otherwise: 20 answers a second, every limited one truncated (as Knot). */
+    public static final ResponseRateLimit DEFAULT = new ResponseRateLimit(20, 1);
     /** No limit. */
     public static final ResponseRateLimit OFF = new ResponseRateLimit(0, 0);
 
