@@ -82,6 +82,8 @@ public record EnhancedStatus(int statusClass, int subject, int detail) {
     public static final EnhancedStatus PROTOCOL_ERROR = new EnhancedStatus(5, 5, 0);
     /** 5.5.2: syntax error (command not recognized, bare line ending). */
     public static final EnhancedStatus SYNTAX_ERROR = new EnhancedStatus(5, 5, 2);
+    /** 5.5.6: a command line too long (RFC 3463's registry: RFC 4954 named it for an authentication line too long). */
+    public static final EnhancedStatus LINE_TOO_LONG = new EnhancedStatus(5, 5, 6);
     /** 5.5.4: invalid command arguments. */
     public static final EnhancedStatus INVALID_ARGUMENTS = new EnhancedStatus(5, 5, 4);
     /**

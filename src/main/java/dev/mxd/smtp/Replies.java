@@ -81,8 +81,8 @@ public final class Replies {
     // Syntax and sequence (RFC 5321 §4.2.4, §4.3.2; RFC 3463 X.5.x).
     public static final SmtpReply UNKNOWN_COMMAND = SmtpReply.of(500, EnhancedStatus.SYNTAX_ERROR, "command not recognized");
     public static final SmtpReply NOT_IMPLEMENTED = SmtpReply.of(502, EnhancedStatus.INVALID_COMMAND, "command not implemented");
-    // 5.5.2, as Postfix's smtpd answers it (5.5.6 is RFC 4954's "authentication exchange line is too long")
-    public static final SmtpReply LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.SYNTAX_ERROR, "line too long");
+    // 500 5.5.6, as issue 3 writes the contract (RFC 4954 registered X.5.6 for an AUTH line too long; Postfix's smtpd says 5.5.2)
+    public static final SmtpReply LINE_TOO_LONG = SmtpReply.of(500, EnhancedStatus.LINE_TOO_LONG, "line too long");
     public static final SmtpReply BAD_SEQUENCE_HELO = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send EHLO or HELO first");
     public static final SmtpReply BAD_SEQUENCE_MAIL = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: send MAIL first");
     public static final SmtpReply BAD_SEQUENCE_RCPT = SmtpReply.of(503, EnhancedStatus.INVALID_COMMAND, "bad sequence of commands: no valid recipients");

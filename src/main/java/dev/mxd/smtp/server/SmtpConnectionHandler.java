@@ -244,6 +244,12 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             }
             stage = "connect";
             LOG.info("{}: sent before the greeting; refused", ctx.channel().remoteAddress());
+            if (!timeouts.greetPause().isZero()) {
+                // the greeting's first line (220-) is out: its reply ends with a 220 line, as every line of a reply has
+                // one code (RFC 5321 §4.2.1), and the refusal is the answer to what the client sent
+                cancel(greetWait);
+                ctx.write(Unpooled.wrappedBuffer(Replies.greeting(hostname).encode()));
+            }
             reply(ctx, Replies.TALKED_BEFORE_GREETING, true);
         } else if (frame instanceof Frame.DataEnd end) {
             stage = "end-of-data";
