@@ -188,6 +188,27 @@ final class SessionLog {
         }
     }
 
+    /**
+     * The client went without QUIT and without a last reply of mxd's: Postfix's {@code lost connection after DATA from
+     * NAME[ADDR]}, naming the last command (or {@code CONNECT}), so a cut in the middle of a message is seen as one.
+     */
+    void lost(String stage) {
+        if (LOG.isInfoEnabled()) {
+            LOG.info("lost connection after {} from {}", verb(stage), client());
+        }
+    }
+
+    /**
+     * mxd closed the session with no command to answer (a timeout, a stop, room made for another client): Postfix's
+     * {@code timeout after RCPT from NAME[ADDR]}, with the 421 sent. No NOQUEUE line and no rejection counted: the
+     * last transaction may have been accepted, and nothing was refused.
+     */
+    void closedAfter(String why, String stage, SmtpReply reply) {
+        if (LOG.isInfoEnabled()) {
+            LOG.info("{} after {} from {}: {}", why, verb(stage), client(), replyText(reply));
+        }
+    }
+
     /** The reply on one line: {@code 550 5.1.1 text}, continuation lines joined by a space. */
     static String replyText(SmtpReply reply) {
         return LogText.safe(reply.code() + " " + String.join(" ", reply.lines())); // the lines carry the enhanced status

@@ -56,6 +56,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     private boolean storing;
     private boolean closing;
     private boolean hungUp; // the last reply has been sent (LastReply): no second one
+    private boolean unasked; // that last reply answers no command (a timeout, a stop, room made): logged by closedAfter
     private boolean faulted; // a fault of mxd's while a message was stored: 421 after the commit's reply
     private boolean shedAfterStore; // chosen to make room while its message was being stored: 421 after the commit's reply
     private boolean delaying; // a reply waits out timeouts.error-delay; no command is read meanwhile
@@ -484,7 +485,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             return;
         }
         if (shedAfterStore && !hungUp && ctx.channel().isActive()) {
-            reply(ctx, Replies.shedIdle(hostname), true);
+            closeUnasked(ctx, "closed for another client", Replies.shedIdle(hostname));
             return;
         }
         ctx.channel().config().setAutoRead(ctx.channel().isWritable());
@@ -524,7 +525,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         if (log == null) {
             return;
         }
-        if (reply.code() >= 400) {
+        if (reply.code() >= 400 && !unasked) {
             log.rejected(stage, reply, from, to, esmtp, heloName);
         }
         if (answering != null) {
@@ -593,6 +594,9 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 log.counted("data", false); // gone before the reply to its message
                 dataPending = false;
             }
+            if (!hungUp && session != null) {
+                log.lost(stage); // gone without QUIT and without a last reply of mxd's
+            }
             log.disconnected();
         }
         super.channelInactive(ctx);
@@ -648,16 +652,15 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
                 watchCommands(ctx, receivingText || storing || delaying || verifying ? limit : limit - idle);
                 return;
             }
-            LOG.info("{}: no command completed in {} ms; timeout", ctx.channel().remoteAddress(), idle / 1_000_000);
-            reply(ctx, Replies.timeout(hostname), true);
+            LOG.debug("{}: no command completed in {} ms", ctx.channel().remoteAddress(), idle / 1_000_000);
+            closeUnasked(ctx, "timeout", Replies.timeout(hostname));
         }, inNanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent && !storing && !closing) {
-            LOG.info("{}: timeout", ctx.channel().remoteAddress());
-            reply(ctx, Replies.timeout(hostname), true);
+            closeUnasked(ctx, "timeout", Replies.timeout(hostname));
             return;
         }
         super.userEventTriggered(ctx, evt);
@@ -670,8 +673,17 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         }
         closing = true;
         if (!storing && !hungUp && ctx.channel().isActive()) {
-            reply(ctx, Replies.shuttingDown(hostname), true);
+            closeUnasked(ctx, "shutdown", Replies.shuttingDown(hostname));
         }
+    }
+
+    /** The last reply, 421, when no command asked for one; logged as Postfix's "timeout after RCPT from …". */
+    private void closeUnasked(ChannelHandlerContext ctx, String why, SmtpReply reply) {
+        if (log != null) {
+            log.closedAfter(why, stage, reply);
+        }
+        unasked = true;
+        reply(ctx, reply, true);
     }
 
     /** Closed to make room for a new client (ConnectionLimiter): 421 4.4.2 unless a message is being stored. Event loop only. */
@@ -684,7 +696,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             shedAfterStore = true;
             return;
         }
-        reply(ctx, Replies.shedIdle(hostname), true);
+        closeUnasked(ctx, "closed for another client", Replies.shedIdle(hostname));
     }
 
     @Override

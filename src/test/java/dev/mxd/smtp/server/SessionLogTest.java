@@ -135,7 +135,43 @@ class SessionLogTest {
             c.send("Subject: cut\r\n\r\nhalf a message\r\n");
         }
         Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
-        assertThat(lines()).contains("disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=0/1 commands=3/4");
+        // Postfix's line for a client gone without QUIT, naming where: a message cut short is seen as one
+        assertThat(lines()).containsSubsequence("lost connection after DATA from unknown[127.0.0.1]",
+                "disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=0/1 commands=3/4");
+    }
+
+    @Test
+    void aClientThatQuitsLosesNoConnection() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "EHLO client.example")).startsWith("250");
+            assertThat(say(c, "QUIT")).startsWith("221");
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
+        assertThat(lines()).noneMatch(l -> l.startsWith("lost connection"));
+    }
+
+    /**
+     * A session closed by a timeout after its message was accepted: Postfix's "timeout after END-OF-MESSAGE" line
+     * with the 421, not a NOQUEUE reject naming the accepted message's sender and recipient (which log readers,
+     * pflogsumm and fail2ban take for a refused message), and no rejection counted.
+     */
+    @Test
+    void aTimeoutAfterAnAcceptedMessageIsLoggedAsATimeoutNotAsARejection() throws Exception {
+        try (TestMx quick = TestMx.startWithAdmin("timeouts:\n  command: 500ms\n  greet-pause: 0s\n");
+             RawSmtp c = new RawSmtp(quick.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "EHLO client.example")).startsWith("250");
+            assertThat(say(c, "MAIL FROM:<a@sender.example>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<alice@example.test>")).startsWith("250");
+            assertThat(say(c, "DATA")).startsWith("354");
+            assertThat(say(c, "Subject: t\r\n\r\nbody\r\n.")).startsWith("250");
+            assertThat(c.reply()).startsWith("421 4.4.2");
+            Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
+            assertThat(lines()).anySatisfy(l -> assertThat(l).startsWith("timeout after END-OF-MESSAGE from unknown[127.0.0.1]: 421 4.4.2 "))
+                    .noneMatch(l -> l.startsWith("NOQUEUE")).noneMatch(l -> l.startsWith("lost connection"));
+            assertThat(new AdminHttp(quick).get("/metrics").body()).doesNotContain("mxd_smtp_rejections_total{code=\"421\"");
+        }
     }
 
     private List<String> lines() {
