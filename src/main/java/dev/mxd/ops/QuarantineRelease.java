@@ -267,6 +267,12 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                 spool.defer(queueId, QueueState.INCOMING, clock.instant());
             } catch (java.nio.file.NoSuchFileException takenAlready) {
                 // the running server's scan of incoming/ found it first: it is queued all the same
+            } catch (IOException notMoved) {
+                // Committed, so queued: it waits in incoming/, where the running server's scan or the next start takes it.
+                // The release is finished all the same; failing it here left the entry in released/, and the next start
+                // released it a second time (a duplicate delivered, after a release reported as failed).
+                LOG.warn("quarantine {}: queued as {}, left in incoming/ ({}); the running server or the next start delivers it",
+                        entry.id(), queueId, dev.mxd.smtp.LogText.safe(notMoved));
             }
         }
         quarantine.forget(released);

@@ -263,6 +263,37 @@ class QuarantineReleaseTest {
      * running server's scan of incoming/ may take it in between. The release is then done all the
      * same: reported queued, the entry gone from the quarantine, the message once in the spool.
      */
+    /**
+     * The spool took the released copy, and filing it from incoming/ into deferred/ fails (deferred/ made immutable):
+     * the message is queued, so the release is finished and says so, and nothing is left for the next start to
+     * release again. Before, the release failed with the I/O error, the entry stayed in released/, the running server
+     * delivered the copy from incoming/ and the next start released it once more (two copies delivered).
+     */
+    @Test
+    void aReleaseWhoseCopyCannotBeFiledInDeferredIsQueuedOnceAndFinished(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        QuarantineEntry entry = q.store(MessageSource.of("Subject: stuck\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
+                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        List<Path> deferred = List.of(spool.root().resolve(QueueState.DEFERRED.directory()));
+        spool.onAccepted(id -> org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", deferred),
+                "chattr +i needs root on a file system with attributes"));
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+        QuarantineRelease.Outcome outcome;
+        try {
+            outcome = release.release(entry.id());
+        } finally {
+            dev.mxd.testing.Chattr.change("-i", deferred);
+        }
+        assertThat(outcome).isInstanceOf(QuarantineRelease.Outcome.Queued.class);
+        assertThat(spool.state(((QuarantineRelease.Outcome.Queued) outcome).queueId())).contains(QueueState.INCOMING);
+        assertThat(q.pendingReleases()).as("nothing left for the next start to release again").isEmpty();
+        assertThat(q.find(entry.id())).as("released").isEmpty();
+        assertThat(spool.count(QueueState.INCOMING) + spool.count(QueueState.DEFERRED)).isEqualTo(1);
+    }
+
     @Test
     void aReleaseTakenFromIncomingByTheServerBeforeItsMoveIsStillQueued(@TempDir Path dir) throws Exception {
         MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
