@@ -409,9 +409,9 @@ public final class TlsReportSender implements AutoCloseable {
                 return;
             } catch (IOException e) {
                 if (attempt >= postWaits.size() || Thread.currentThread().isInterrupted()) {
-                    throw new IOException("POST failed " + (attempt + 1) + " times, last: " + e.getMessage(), e);
+                    throw new IOException("POST failed " + (attempt + 1) + " times, last: " + e, e);
                 }
-                LOG.info("TLS-RPT: POST of report {} to {} failed ({}); trying again", report.reportId(), rua, LogText.safe(e.getMessage()));
+                LOG.info("TLS-RPT: POST of report {} to {} failed ({}); trying again", report.reportId(), rua, LogText.safe(e));
                 try {
                     Thread.sleep(postWaits.get(attempt).toMillis());
                 } catch (InterruptedException ie) {

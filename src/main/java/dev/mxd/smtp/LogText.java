@@ -15,8 +15,11 @@ public final class LogText {
 
     private LogText() {}
 
-    /** {@code text} escaped and cut at {@link #MAX_LENGTH} characters. */
+    /** {@code text} escaped and cut at {@link #MAX_LENGTH} characters; {@code null} (an exception without a message) as "null". */
     public static String safe(String text) {
+        if (text == null) {
+            return "null";
+        }
         if (text.length() <= MAX_LENGTH && text.codePoints().noneMatch(LogText::escaped)) {
             return text; // the usual case: nothing to do
         }

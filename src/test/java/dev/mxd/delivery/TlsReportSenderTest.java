@@ -145,6 +145,30 @@ class TlsReportSenderTest {
         }
     }
 
+    /**
+     * The JDK's HTTP client says "connection refused" as a ConnectException without a message: the POST is still tried
+     * three times. Before, the log line of the first failure met the null message, threw a NullPointerException out of
+     * the retries, and the report was given up for the run after one try.
+     */
+    @Test
+    void aRefusedConnectionWithoutAMessageIsTriedThreeTimes() throws Exception {
+        Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);
+        AtomicInteger tries = new AtomicInteger();
+        try (TlsReportCounts counts = TlsReportCounts.open(dir.resolve("tls-reports"), clock, TlsReportCounts.Limits.DEFAULTS);
+             TlsReportSender sender = new TlsReportSender(TlsReportSender.Settings.of("mx.sender.test"), counts,
+                     d -> TlsRptRecord.parse("v=TLSRPTv1; rua=https://reports.example.org/"), spool,
+                     to -> Optional.empty(), (uri, body) -> {
+                         tries.incrementAndGet();
+                         throw new java.net.ConnectException();
+                     }, clock)) {
+            sender.postWaits(List.of(Duration.ofMillis(1), Duration.ofMillis(1)));
+            counts.record("example.org", "mx", InetAddress.getByName("192.0.2.9"), new HostTls.Opportunistic(), Optional.empty());
+            sender.send(true);
+            assertThat(tries).hasValue(3);
+            assertThat(counts.ended(LocalDate.parse("2026-12-05"), true)).as("kept for a later run").hasSize(1);
+        }
+    }
+
     @Test
     void daysThatEndedWhileMxdWasDownAreSentAtStartUp() throws Exception {
         Spool spool = Spool.open(dir.resolve("spool"), "mx.sender.test", clock);

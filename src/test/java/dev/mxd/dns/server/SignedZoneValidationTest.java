@@ -102,6 +102,21 @@ class SignedZoneValidationTest {
             String out = delv(port, "signed.test", "MX");
             assertThat(out).doesNotContain("fully validated").containsIgnoringCase("resolution failed");
             assertThat(delv(port, "mx1.signed.test", "A")).as("the other signatures are untouched").contains("; fully validated");
+            // mxd's own validator says bogus (exit 75) in its own words: dnsjava's validator logs the failed signature as
+            // an ERROR with its stack trace, and none of that reaches a lookup's stderr or a server's log
+            ch.qos.logback.classic.Logger dnsjava = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.xbill.DNS");
+            ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen = new ch.qos.logback.core.read.ListAppender<>();
+            seen.start();
+            dnsjava.addAppender(seen);
+            int exit;
+            try {
+                exit = dev.mxd.cli.Main.run("lookup", "signed.test", "--dns", "127.0.0.1:" + port, "--dnssec", "validate",
+                        "--trust-anchor", dir.resolve("anchor.key").toString(), "--json");
+            } finally {
+                dnsjava.detachAppender(seen);
+            }
+            assertThat(exit).isEqualTo(75);
+            assertThat(seen.list).extracting(e -> e.getLevel() + " " + e.getLoggerName() + ": " + e.getFormattedMessage()).isEmpty();
         }
     }
 
@@ -161,6 +176,7 @@ class SignedZoneValidationTest {
                 .replaceFirst(";.*", "").strip().split("\\s+"));
         int at = key.indexOf("DNSKEY");
         assertThat(at).as("a DNSKEY in %s", key).isPositive();
+        Files.writeString(dir.resolve("anchor.key"), "signed.test. IN DNSKEY " + String.join(" ", key.subList(at + 1, key.size())) + "\n");
         Files.writeString(dir.resolve("anchor.conf"), "trust-anchors {\n  signed.test. static-key " + key.get(at + 1) + " "
                 + key.get(at + 2) + " " + key.get(at + 3) + " \"" + String.join("", key.subList(at + 4, key.size())) + "\";\n};\n");
         return dir.resolve("signed.test.signed");
