@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -251,7 +252,11 @@ public final class FilterChain {
                 }
             }
         }
-        double required = p.tag().orElse(scored.stream().mapToDouble(EngineResult.Scored::threshold).min().orElse(0));
+        // required= is the score at which this policy's first step is taken (as the Yes/No word beside it says), so a
+        // reader's filter comparing the two agrees with the word; the engines' own threshold only without any step
+        double required = java.util.stream.Stream.of(p.tag(), p.quarantine(), p.discard(), p.reject())
+                .filter(OptionalDouble::isPresent).mapToDouble(OptionalDouble::getAsDouble).min()
+                .orElse(scored.stream().mapToDouble(EngineResult.Scored::threshold).min().orElse(0));
         String why = String.format(Locale.ROOT, "spam score %.1f", score);
         Optional<FilterVerdict> verdict = step.flatMap(s -> switch (s) {
             case TAG -> Optional.<FilterVerdict>empty();

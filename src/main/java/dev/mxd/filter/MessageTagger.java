@@ -82,7 +82,7 @@ public final class MessageTagger {
             }
             if (!continuation) {
                 String name = new String(line, 0, nameEnd, StandardCharsets.US_ASCII).toLowerCase(Locale.ROOT);
-                dropping = ours.contains(name) || name.startsWith("x-spam-") || name.startsWith("x-mxd-");
+                dropping = ours.contains(name) || foreignVerdict(name);
                 if (!dropping && !subjectDone && name.equals("subject")) {
                     subjectDone = true;
                     int v = colon + 1;
@@ -228,5 +228,15 @@ public final class MessageTagger {
             }
         }
         return true;
+    }
+
+    /**
+     * A spam or scan verdict field as a sender could forge it for a reader's filter to trust: SpamAssassin's
+     * {@code X-Spam-*}, Rspamd's {@code X-Spam}, {@code X-Spamd-*} and {@code X-Rspamd-*} (Rspamd drops an upstream
+     * {@code X-Spam} too), and mxd's own {@code X-Mxd-*}. {@code name} is lower case.
+     */
+    static boolean foreignVerdict(String name) {
+        return name.startsWith("x-spam-") || name.equals("x-spam") || name.startsWith("x-spamd-") || name.startsWith("x-rspamd-")
+                || name.startsWith("x-mxd-");
     }
 }

@@ -116,6 +116,25 @@ class FilterChainTest {
         assertThat(a.subjectPrefix()).isEmpty();
     }
 
+    /**
+     * A policy without a tag step (only reject at 15): a score of 7, over the engine's own 5 and under the policy's 15, is
+     * "No" and says required=15.0, the score the policy's first step needs. It said required=5.0 (the engine's), so a
+     * reader's filter comparing score and required took for spam what the word beside them called no spam.
+     */
+    @Test
+    void requiredIsThePoliciesFirstStepSoTheWordAndTheNumbersAgree() {
+        DomainFilter rejectOnly = new DomainFilter(List.of(Engine.SPAMD), DomainFilter.VirusAction.REJECT, Optional.of(
+                new SpamPolicy(OptionalDouble.empty(), OptionalDouble.empty(), OptionalDouble.of(15), OptionalDouble.empty(),
+                        Optional.empty(), false)));
+        FilterVerdict v = run(rejectOnly, spamd(7));
+        assertThat(((FilterVerdict.Accept) v).headers()).extracting(Object::toString)
+                .containsExactly("X-Spam-Status: No, score=7.0 required=15.0 engines=spamd", "X-Spam-Score: 7.0");
+        assertThat(run(rejectOnly, spamd(16))).isInstanceOf(FilterVerdict.Reject.class);
+        // with a tag step, that step: quarantine at 10 and tag at 5 give required=5.0 (as before)
+        assertThat(((FilterVerdict.Accept) run(both(DomainFilter.VirusAction.REJECT), CLEAN, spamd(7))).headers())
+                .extracting(Object::toString).startsWith("X-Spam-Status: Yes, score=7.0 required=5.0 engines=spamd");
+    }
+
     @Test
     void virusIsRejectedWith554AndTheName() {
         FilterVerdict v = run(both(DomainFilter.VirusAction.REJECT), EICAR, spamd(0));

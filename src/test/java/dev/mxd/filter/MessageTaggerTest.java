@@ -57,9 +57,10 @@ class MessageTaggerTest {
     @Test
     void everyForeignSpamFieldGoesWhateverItsFormAndTheSubjectIsTaggedOnce() throws Exception {
         String out = tag("X-Spam-Flag: NO\r\nX-Spam-Level: \r\nX-Mxd-Scan: clean\r\nX-Spam-Status : No\r\n"
-                + "Subject: hi\r\nX-Other: kept\r\n\r\nX-Spam-Flag: in the body\r\n", Optional.of("[SPAM] "));
+                + "X-Spam: No\r\nX-Spamd-Result: default: False [-5.00 / 15.00]\r\nX-Spamd-Bar: -----\r\nX-Rspamd-Action: no action\r\n"
+                + "Subject: hi\r\nX-Other: kept\r\nX-Spammy-Name: kept too\r\n\r\nX-Spam-Flag: in the body\r\n", Optional.of("[SPAM] "));
         assertThat(out).isEqualTo("X-Spam-Status: Yes, score=7.0 required=5.0\r\nX-Spam-Score: 7.0\r\n"
-                + "Subject: [SPAM] hi\r\nX-Other: kept\r\n\r\nX-Spam-Flag: in the body\r\n");
+                + "Subject: [SPAM] hi\r\nX-Other: kept\r\nX-Spammy-Name: kept too\r\n\r\nX-Spam-Flag: in the body\r\n");
     }
 
     /**
