@@ -65,9 +65,10 @@ public final class DomainPolicy implements RecipientPolicy {
             RcptDecision accept = new RcptDecision.Accept(postmasterRoute());
             return config.firstLocalDomain().flatMap(config::domain).map(first -> withFilter(accept, first)).orElse(accept);
         }
-        if (recipient.isAddressLiteral() && ownLiteral(recipient)) {
-            // RFC 1123 §5.2.17: this host's own address is recognised as this host, never relayed to (it would come back):
-            // no mailbox but postmaster lives at it
+        if (d.isEmpty() && ownHost(recipient)) {
+            // RFC 1123 §5.2.17: this host's own address or name is recognised as this host, never relayed to (it would
+            // come back as "loops back to myself", a bounce after the 250): no mailbox but postmaster lives at it, as
+            // Postfix refuses root@$myhostname with 550 5.1.1 when no local user has that name
             return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));
         }
         if (d.isPresent()) {
@@ -149,7 +150,7 @@ public final class DomainPolicy implements RecipientPolicy {
         if (d.isEmpty() && hostPostmaster(recipient)) {
             return Optional.of(postmasterRoute());
         }
-        if (recipient.isAddressLiteral() && ownLiteral(recipient)) {
+        if (d.isEmpty() && ownHost(recipient)) {
             return Optional.empty();
         }
         if (d.isPresent() && deliveredHere(domain, d.get())) {
@@ -165,9 +166,19 @@ public final class DomainPolicy implements RecipientPolicy {
      * {@code mydestination} takes {@code $myhostname} and its own interfaces' addresses.
      */
     private boolean hostPostmaster(Mailbox recipient) {
-        if (!recipient.localKey().equals(DomainConfig.POSTMASTER)) {
-            return false;
-        }
+        // MAILER-DAEMON@HOSTNAME is the From of the bounces mxd writes: a reply to one reaches the postmaster, as
+        // Postfix's stock aliases send MAILER-DAEMON there
+        return (recipient.localKey().equals(DomainConfig.POSTMASTER) || recipient.localKey().equals(MAILER_DAEMON)) && ownHost(recipient);
+    }
+
+    /** The local part of the bounces' From, {@code MAILER-DAEMON@HOSTNAME}, as {@link Mailbox#localKey} keys it. */
+    static final String MAILER_DAEMON = "mailer-daemon";
+
+    /**
+     * This host itself, where its name or address is no domain of the file: its {@code hostname}, one of
+     * {@code dns.local-names}, or one of its own addresses written as a literal.
+     */
+    private boolean ownHost(Mailbox recipient) {
         if (recipient.isAddressLiteral()) {
             return ownLiteral(recipient);
         }

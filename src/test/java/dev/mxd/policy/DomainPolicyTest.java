@@ -10,6 +10,7 @@ import dev.mxd.mail.Route;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** RFC 5321 §4.5.1 postmaster rules of {@link DomainPolicy}, on configurations alone. */
@@ -135,6 +136,35 @@ class DomainPolicyTest {
         DomainPolicy relay = policy("hostname: mx2.example.net\nlisten:\n  smtp: [\"0.0.0.0:25\"]\n");
         assertThat(relay.decide(Mailbox.parse("postmaster@[127.0.0.1]"), STRANGER))
                 .isEqualTo(new RcptDecision.Accept(new Route.Local("mx2.example.net", List.of("postmaster"))));
+    }
+
+    /**
+     * Any other mailbox at this host's own name (its hostname, a name of dns.local-names) is unknown, 550 5.1.1 at RCPT,
+     * from a trusted client too: it was relayed, found to loop back to this host and bounced 5.4.6 after the 250 (cron's
+     * mail to root@$(hostname) through mxd as its smarthost; backscatter for a forged sender). MAILER-DAEMON there, the
+     * From of mxd's bounces, is the postmaster, so a reply to a bounce reaches a person.
+     */
+    @Test
+    void anyOtherMailboxAtThisHostsOwnNameIsUnknownAndMailerDaemonIsThePostmaster() throws Exception {
+        DomainPolicy p = new DomainPolicy(ConfigLoader.parse("hostname: mx2.example.net\ntrusted-networks: [127.0.0.0/8]\n"
+                + "dns:\n  local-names: [mx2-alias.example.net]\n"
+                + "domains:\n  own.test:\n    role: local\n    mailboxes: [pm]\n    aliases: {postmaster: pm}\n", Path.of("mxd.yaml")));
+        ClientInfo trusted = new ClientInfo(new java.net.InetSocketAddress("127.0.0.1", 40000), "client.test", true, false,
+                Optional.empty(), Optional.empty());
+        for (String rcpt : List.of("root@mx2.example.net", "Root@MX2.example.net.", "bob@mx2-alias.example.net")) {
+            for (ClientInfo client : List.of(trusted, STRANGER)) {
+                assertThat(p.decide(Mailbox.parse(rcpt), client)).as(rcpt).isInstanceOf(RcptDecision.Refuse.class)
+                        .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("550 5.1.1"));
+            }
+            assertThat(p.routeLocalMail(Mailbox.parse(rcpt))).as("a notice to it goes to the postmaster instead").isEmpty();
+        }
+        RcptDecision owns = new RcptDecision.Accept(new Route.Local("own.test", List.of("pm")));
+        for (String rcpt : List.of("MAILER-DAEMON@mx2.example.net", "mailer-daemon@mx2-alias.example.net", "postmaster@mx2.example.net")) {
+            assertThat(p.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isEqualTo(owns);
+        }
+        // a host name that is also a domain of the file is that domain, as before
+        DomainPolicy named = policy("hostname: own.test\ndomains:\n  own.test:\n    role: local\n    mailboxes: [root, pm]\n");
+        assertThat(named.decide(Mailbox.parse("root@own.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Local("own.test", List.of("root"))));
     }
 
     @Test
