@@ -139,8 +139,11 @@ public final class DsnWriter {
         }
         for (DsnReport.Recipient r : report.recipients()) {
             switch (r.action()) {
-                case FAILED -> sb.append("Your message could not be delivered to <").append(r.finalRecipient())
-                        .append(">.\r\nThis is a permanent error; it will not be retried.\r\n");
+                case FAILED -> sb.append("Your message could not be delivered to <").append(r.finalRecipient()).append(">.\r\n")
+                        // a 4.x.x failure is the end of the queue lifetime (4.4.7): the last problem was a temporary one
+                        .append(r.status().startsWith("4") ? "It was tried again and again until the time allowed for its delivery ran out;\r\n"
+                                + "it will not be tried again. The last problem met:\r\n"
+                                : "This is a permanent error; it will not be retried.\r\n");
                 case DELAYED -> sb.append("Your message to <").append(r.finalRecipient())
                         .append("> has not been delivered yet.\r\nIt will be retried; you need not resend it.\r\n");
                 case RELAYED -> sb.append("Your message to <").append(r.finalRecipient()).append("> was handed to a server that\r\n"

@@ -64,6 +64,24 @@ class DsnWriterTest {
         assertThat(text(mp.getBodyPart(2))).contains("Subject: hello", "Hi Bob.");
     }
 
+    /**
+     * A failure at the end of the queue lifetime (4.4.7, the last problem a temporary one, such as a 554 greeting that
+     * sent mxd to the next MX) says the time ran out, not "a permanent error": the notice quoted a 554 under that
+     * sentence, read as a refusal for good.
+     */
+    @Test
+    void anExpiredMessageSaysItsTimeRanOutNotThatTheErrorWasPermanent() throws Exception {
+        DsnReport.Recipient expired = new DsnReport.Recipient("bob@example.org", Optional.empty(), DsnReport.Action.FAILED, "4.4.7",
+                Optional.of("mx1.example.org"), Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.SMTP,
+                "554 5.7.1 No SMTP service here")), Instant.parse("2026-12-01T10:05:00Z"));
+        DsnReport r = new DsnReport("mx.example.test", "Q9", Optional.empty(), "alice@example.test", DsnReport.Audience.SENDER,
+                Instant.parse("2026-11-26T10:00:00Z"), List.of(expired), true, false, ORIGINAL);
+        MimeMultipart mp = (MimeMultipart) parse(new DsnWriter().write(r)).getContent();
+        assertThat(text(mp.getBodyPart(0))).contains("until the time allowed for its delivery ran out", "554 5.7.1 No SMTP service here",
+                "Status: 4.4.7").doesNotContain("permanent");
+        assertThat(text(mp.getBodyPart(1))).contains("Action: failed", "Status: 4.4.7");
+    }
+
     @Test
     void retHdrsReturnsOnlyTheHeaders() throws Exception {
         MimeMultipart mp = (MimeMultipart) parse(new DsnWriter().write(report(false, ORIGINAL))).getContent();
