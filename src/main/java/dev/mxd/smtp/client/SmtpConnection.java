@@ -607,10 +607,12 @@ public final class SmtpConnection implements AutoCloseable {
     /**
      * RFC 5321 §4.5.3.1.10: older servers answer a RCPT past their limit with 552, which the client
      * SHOULD treat as temporary; recognised by its enhanced code 5.5.3 (RFC 3463: too many
-     * recipients), any other 552 refuses the recipient.
+     * recipients), or, from a server that sends no enhanced codes (the RFC 821 servers the RFC
+     * means), by its text saying "too many recipients". Any other 552 refuses the recipient.
      */
     private static boolean tooManyAsPermanent(SmtpReply r) {
-        return r.code() == 552 && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS_PERMANENT::equals).orElse(false);
+        return r.code() == 552 && r.enhancedStatus().map(EnhancedStatus.TOO_MANY_RECIPIENTS_PERMANENT::equals)
+                .orElseGet(() -> String.join(" ", r.lines()).toLowerCase(java.util.Locale.ROOT).contains("too many recipients"));
     }
 
     /** A recipient's outcome when its transaction's MAIL was refused. */

@@ -1090,6 +1090,13 @@ class SmtpConnectionTest {
         FakeSmtpServer full = server(List.of("PIPELINING", "ENHANCEDSTATUSCODES"),
                 line -> line.startsWith("RCPT") ? "552 5.2.2 Mailbox full" : null);
         assertThat(completed(connect(full).send(envelope("a@fake.test"))).recipients().get(0)).isInstanceOf(RecipientOutcome.Failed.class);
+        // the RFC 821 server the RFC means sends no enhanced code: its words say it (the second recipient was bounced 5.0.0)
+        FakeSmtpServer old = onePerTransaction(List.of("PIPELINING"), "552 Too many recipients");
+        TransactionResult.Completed both = completed(connect(old).send(envelope("a@fake.test", "b@fake.test")));
+        assertThat(both.accepted()).hasSize(2);
+        assertThat(old.messages).hasSize(2);
+        FakeSmtpServer quota = server(List.of("PIPELINING"), line -> line.startsWith("RCPT") ? "552 Requested mail action aborted: exceeded storage allocation" : null);
+        assertThat(completed(connect(quota).send(envelope("a@fake.test"))).recipients().get(0)).isInstanceOf(RecipientOutcome.Failed.class);
     }
 
     @Test
