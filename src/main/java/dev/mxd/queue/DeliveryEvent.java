@@ -55,10 +55,26 @@ public record DeliveryEvent(String queueId, String recipient, Destination destin
      * habits) work: {@code ID: to=<b@example.test>, relay=mx[192.0.2.1]:25, delay=0.52, dsn=2.0.0, status=sent (250 2.0.0 Ok)}.
      */
     public String logLine() {
+        return logLine(recipient, false);
+    }
+
+    /**
+     * The line for one mailbox an alias led to, as Postfix's local writes it for each final recipient:
+     * {@code ID: to=<bob@example.test>, orig_to=<info@example.test>, relay=local, …}, so a search for the mailbox's
+     * address finds the delivery.
+     */
+    public String logLine(String finalRecipient) {
+        return logLine(finalRecipient, true);
+    }
+
+    private String logLine(String to, boolean expanded) {
         // As Postfix: a sent line shows the reply alone (relay= names who gave it); a failure keeps "host … said: …".
         String why = outcome == Outcome.SENT && detail.contains(" said: ") ? detail.substring(detail.indexOf(" said: ") + 7) : detail;
-        StringBuilder b = new StringBuilder(128).append(queueId).append(": to=<").append(LogText.safe(recipient))
-                .append(">, relay=").append(LogText.safe(relay)).append(", delay=");
+        StringBuilder b = new StringBuilder(128).append(queueId).append(": to=<").append(LogText.safe(to));
+        if (expanded) {
+            b.append(">, orig_to=<").append(LogText.safe(recipient));
+        }
+        b.append(">, relay=").append(LogText.safe(relay)).append(", delay=");
         // Seconds with two decimals, half up, as %.2f would write them; one line per recipient, so no Formatter.
         long ms = delay().toMillis();
         if (ms < 0) {

@@ -2,6 +2,7 @@ package dev.mxd.queue;
 
 import dev.mxd.mail.Recipient;
 import dev.mxd.mail.Route;
+import dev.mxd.smtp.Mailbox;
 import dev.mxd.smtp.DsnNotify;
 import dev.mxd.smtp.EnhancedStatus;
 import java.io.IOException;
@@ -1507,7 +1508,15 @@ public final class QueueManager implements AutoCloseable {
                 r.remoteMta().orElse(local ? "local" : "none"), DeliveryEvent.Outcome.of(r.state()), dsn, r.detail(),
                 e.arrival(), clock.instant());
         if (LOG.isInfoEnabled()) {
-            LOG.info("{}", event.logLine());
+            List<String> boxes = r.state() == DeliveryState.DELIVERED && r.recipient().route() instanceof Route.Local l
+                    ? expandedTo(r.recipient().address(), l) : List.of();
+            if (boxes.isEmpty()) {
+                LOG.info("{}", event.logLine());
+            } else {
+                for (String box : boxes) { // an alias: a line per mailbox it reached, with orig_to= (Postfix's local)
+                    LOG.info("{}", event.logLine(box));
+                }
+            }
         }
         for (DeliveryListener l : listeners) {
             try {
@@ -1516,6 +1525,22 @@ public final class QueueManager implements AutoCloseable {
                 LOG.warn("{}: delivery listener failed: {}", e.id(), ex.toString());
             }
         }
+    }
+
+    /**
+     * The mailboxes of {@code route} as addresses when they are not simply the recipient's own mailbox (an alias, a
+     * catch-all, a postmaster taken for the first local domain's), else none.
+     */
+    private static List<String> expandedTo(Mailbox address, Route.Local route) {
+        if (route.mailboxes().size() == 1 && route.mailboxes().get(0).equalsIgnoreCase(address.localKey())
+                && route.domain().equalsIgnoreCase(address.domainKey())) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>(route.mailboxes().size());
+        for (String box : route.mailboxes()) {
+            out.add(box + "@" + route.domain());
+        }
+        return out;
     }
 
     /** A shorter drain than 30 s at {@link #close} (tests). */

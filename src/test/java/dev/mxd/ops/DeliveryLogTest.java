@@ -82,6 +82,23 @@ class DeliveryLogTest {
     }
 
     /**
+     * Mail to an alias is logged for each mailbox it reached, with the alias as orig_to=, as Postfix's local writes it:
+     * one line under the alias alone never named the mailboxes, so a search for bob's address missed the delivery.
+     */
+    @Test
+    void anAliasIsLoggedForEachMailboxWithOrigTo() throws Exception {
+        String id = mx.sendTo("team@example.test");
+        List<String> log = awaitLines(id, id + ": removed");
+        assertThat(log).filteredOn(l -> l.contains(" to=<")).satisfiesExactly(
+                l -> assertThat(l).matches(id + ": to=<alice@example\\.test>, orig_to=<team@example\\.test>, relay=local, delay=\\d+\\.\\d\\d,"
+                        + " dsn=2\\.0\\.0, status=sent \\(delivered to maildir\\)"),
+                l -> assertThat(l).startsWith(id + ": to=<bob@example.test>, orig_to=<team@example.test>, relay=local, "));
+        String plain = mx.sendTo("bob@example.test");
+        assertThat(awaitLines(plain, plain + ": removed")).anySatisfy(l -> assertThat(l).startsWith(plain + ": to=<bob@example.test>, relay=local, "))
+                .noneMatch(l -> l.contains("orig_to="));
+    }
+
+    /**
      * Postfix's cleanup line, by which an operator finds a message from the sender's copy: the first Message-ID field
      * of the header section, unfolded and escaped; none for a text without one (a Message-ID line in the body is text).
      */
