@@ -134,13 +134,16 @@ public final class Findings {
                 out.add(Finding.about(Severity.WARNING, h.name(), w));
             }
         }
-        if (dev.mxd.dns.AddressScope.isPublicDomain(d)) {
-            for (MxHost h : hosts) {
-                for (InetAddress a : h.addresses()) {
-                    dev.mxd.dns.AddressScope.nonPublic(a).ifPresent(kind -> out.add(Finding.about(Severity.WARNING, h.name(),
-                            h.name() + " has " + AddressText.of(a) + ", " + kind + ", but " + d + " is a public domain:"
-                                    + " senders elsewhere cannot reach it there; publish the server's public address")));
-                }
+        boolean publicDomain = dev.mxd.dns.AddressScope.isPublicDomain(d);
+        for (MxHost h : hosts) {
+            for (InetAddress a : h.addresses()) {
+                // a warning for a public domain; under a special-use name (.test, .local, home.arpa) such addresses are
+                // expected, and said as a note: mail from elsewhere still cannot reach them
+                dev.mxd.dns.AddressScope.nonPublic(a).ifPresent(kind -> out.add(publicDomain
+                        ? Finding.about(Severity.WARNING, h.name(), h.name() + " has " + AddressText.of(a) + ", " + kind + ", but " + d
+                                + " is a public domain: senders elsewhere cannot reach it there; publish the server's public address")
+                        : Finding.about(Severity.NOTE, h.name(), h.name() + " has " + AddressText.of(a) + ", " + kind + ": expected for "
+                                + d + ", a special-use name that is not in the public DNS; only senders on this host or network reach it")));
             }
         }
         Set<InetAddress> distinct = new LinkedHashSet<>();
