@@ -76,9 +76,11 @@ public final class StopOnSignal {
     public StopOnSignal started(ReceivingMx mx, Optional<Path> configFile) {
         close = mx::close;
         Runnable reload = () -> {
+            // The log file first: after logrotate's rename, what the reload says (a configuration refused, and where)
+            // goes into the file the operator reads next, not the rotated one
+            LogSetup.reopen();
             LOG.info("SIGHUP: reloading");
             configFile.ifPresent(mx::reload);
-            LogSetup.reopen();
         };
         onHangup(reload);
         if (reloadOwed || HangupHold.asked()) { // asked again: the hold's handler may have run after starting() looked

@@ -318,9 +318,12 @@ class LifecycleSignalsTest {
         try (MxdProcess serve = MxdProcess.serve(config, out)) {
             Path rotated = log.resolveSibling("mxd.log.1");
             Files.move(log, rotated);
+            Files.writeString(config, yaml("alice, bob", "log:\n  file: " + log + "\nnot-a-key: 1\n")); // broken meanwhile
             signal(serve.pid(), "HUP");
-            assertThat(Await.within(WAIT, () -> read(log).contains("reopened"))).as(read(rotated)).isTrue();
-            assertThat(read(rotated)).contains("SIGHUP: reloading").doesNotContain("reopened");
+            // reopened first: the reload's word on the broken file is in the new log, where the operator looks next
+            assertThat(Await.within(WAIT, () -> read(log).contains("reload: invalid configuration"))).as(read(rotated)).isTrue();
+            assertThat(read(log)).contains("reopened").contains("SIGHUP: reloading").contains("not-a-key");
+            assertThat(read(rotated)).doesNotContain("reopened").doesNotContain("SIGHUP").doesNotContain("invalid configuration");
             assertThat(serve.terminate()).isZero();
             assertThat(read(log)).contains("stopped after");
         }
