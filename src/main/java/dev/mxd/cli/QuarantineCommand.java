@@ -409,7 +409,7 @@ final class QuarantineCommand implements Runnable {
     static void printEntry(PrintWriter to, QuarantineEntry e) {
         PrintWriter out = TerminalText.guard(to);
         out.printf("id:         %s%n", e.id());
-        out.printf("arrival:    %s%n", e.arrival());
+        out.printf("arrival:    %s%n", e.arrival().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
         out.printf("queue id:   %s%n", e.queueId());
         out.printf("sender:     %s%n", e.sender().isEmpty() ? "<>" : e.sender());
         out.printf("recipients: %s%n", String.join(", ", e.recipients()));

@@ -251,7 +251,7 @@ final class QueueCommand implements Runnable {
             }
             out.printf("id:           %s%n", m.path("id").asText());
             out.printf("state:        %s%n", m.path("state").asText());
-            out.printf("arrival:      %s (%s ago)%n", m.path("arrival").asText(), age(m.path("age_seconds").asLong()));
+            out.printf("arrival:      %s (%s ago)%n", toSeconds(m.path("arrival").asText()), age(m.path("age_seconds").asLong()));
             out.printf("size:         %d bytes%n", m.path("size").asLong());
             out.printf("sender:       %s%n", m.path("sender").isNull() ? "unknown" : "<" + m.path("sender").asText() + ">");
             out.printf("next attempt: %s%n", m.path("next_attempt").isNull() ? "none (on hold or being delivered)" : m.path("next_attempt").asText());
@@ -365,7 +365,7 @@ final class QueueCommand implements Runnable {
             for (JsonNode h : hosts.path("hosts")) {
                 boolean up = h.path("state").asText().equals("up");
                 out.printf("%-40s %-10s %-25s %s%n", h.path("address").asText(), h.path("state").asText(),
-                        up ? h.path("last_accepted").asText() : h.path("retry_at").asText(),
+                        toSeconds(up ? h.path("last_accepted").asText() : h.path("retry_at").asText()),
                         up ? "" : h.path("last_error").asText() + " (" + h.path("failures").asInt() + " failure(s))");
             }
             return ExitCodes.OK;

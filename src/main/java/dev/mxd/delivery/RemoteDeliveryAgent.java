@@ -391,7 +391,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             Instant now = clock.instant();
             String why = selection.postponed().stream()
                     .map(s -> s.host() + "[" + AddressText.of(s.address().getAddress()) + "] "
-                            + (s.retryAt().isAfter(now) ? "until " + s.retryAt() : "while another delivery probes it")
+                            + (s.retryAt().isAfter(now) ? "until " + s.retryAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                                    : "while another delivery probes it")
                             + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
             // While another delivery probes one of them (its retry time has passed), the answer is seconds away: the message

@@ -1424,7 +1424,7 @@ public final class QueueManager implements AutoCloseable {
         }
         if (next.isPresent()) {
             spool.defer(e.id(), QueueState.ACTIVE, next.get());
-            LOG.info("{}: deferred until {}", e.id(), next.get());
+            LOG.info("{}: deferred until {}", e.id(), next.get().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
             nudge(next.get());
             return;
         }

@@ -74,6 +74,8 @@ class QueueCommandTest {
         assertThat(show.status()).isZero();
         assertThat(show.out()).contains("id:           " + id).contains("state:        deferred")
                 .contains("recipient:    <someone@nowhere.test> deferred via nowhere.test (");
+        assertThat(show.out()).as("times to the second, as list shows them").containsPattern(
+                "arrival:      20\\d\\d-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(");
         mx.mx().queue().delete(id);
     }
 

@@ -90,6 +90,9 @@ class QueueControlTest {
         String id = send("user@" + ONE);
         awaitDeferred(id);
         assertThat(postponed()).as("both MX hosts are passed over now").contains(PRIMARY_ONE, BACKUP);
+        Cli table = cli("queue", "hosts", "--config", config.toString());
+        assertThat(table.out()).as("times to the second: a column's width, no nanoseconds").contains(PRIMARY_ONE)
+                .containsPattern("T\\d\\d:\\d\\d:\\d\\dZ ").doesNotContainPattern(":\\d\\d\\.\\d+Z");
 
         sink(PRIMARY_ONE); // the primary is back; its retry time is a minute away
         Cli flush = cli("queue", "flush", "--config", config.toString());
