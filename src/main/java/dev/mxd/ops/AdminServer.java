@@ -192,6 +192,10 @@ public final class AdminServer implements AutoCloseable {
             // (docs/operations.md, "Metrics"): /metrics is read as /health is. A token sent along is checked all the same.
             boolean scrape = path.equals("/metrics") && method.equals("GET")
                     && ex.getRequestHeaders().getFirst("Authorization") == null;
+            if (FIXED.containsKey(path) && !FIXED.get(path).equals(method)) {
+                send(ex, Answer.notAllowed(method, path, FIXED.get(path))); // 405 with or without a token: it says nothing of the data
+                return;
+            }
             if (!scrape && !parts.token().accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
                 ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"mxd admin\"");
                 send(ex, Answer.error(401, "missing or wrong bearer token: send Authorization: Bearer followed by the token from the"
@@ -310,7 +314,7 @@ public final class AdminServer implements AutoCloseable {
 
     private Answer queueItem(String method, String id, Optional<String> action) throws IOException {
         if (!QUEUE_ID.matcher(id).matches()) {
-            return Answer.error(404, "'" + id + "' is not a queue id (like 1M4ZK3Q2A1B2C)");
+            return Answer.error(400, "'" + id + "' is not a queue id (like 1M4ZK3Q2A1B2C)"); // a bad parameter, not a missing message
         }
         if (action.isEmpty() && method.equals("GET")) {
             return parts.view().message(id).map(Answer::ok).orElseGet(() -> noSuchMessage(id));

@@ -231,11 +231,12 @@ public final class QueueView {
                 }
                 Destination d = by.computeIfAbsent(destination(r), Destination::new);
                 d.recipients++;
-                if (l.state() == QueueState.DEFERRED || r.state() == dev.mxd.queue.DeliveryState.DEFERRED) {
-                    d.deferred++;
-                }
+                // each recipient in one column at most, as the states above count each message once: held mail is held,
+                // whatever its recipients' last attempt said (it counted as deferred and held, more than the queue held)
                 if (l.state() == QueueState.HOLD) {
                     d.held++;
+                } else if (l.state() == QueueState.DEFERRED || r.state() == dev.mxd.queue.DeliveryState.DEFERRED) {
+                    d.deferred++;
                 }
                 if (seen.put(d.name, true) == null) {
                     d.messages++;

@@ -51,7 +51,12 @@ class AdminApiTest {
         assertThat(scrape.status()).isEqualTo(200);
         assertThat(scrape.body()).contains("mxd_messages_received_total");
         assertThat(api.send("GET", "/metrics", "Bearer wrong").status()).isEqualTo(401);
-        assertThat(api.send("POST", "/metrics", null).status()).isEqualTo(401);
+        // a method the path does not take is 405 with or without a token: it says nothing of the data
+        assertThat(api.send("POST", "/metrics", null).status()).isEqualTo(405);
+        assertThat(api.send("GET", "/api/queue/flush", null).status()).isEqualTo(405);
+        // a malformed queue id is a bad parameter (400); 404 is for a message not there
+        assertThat(api.send("GET", "/api/queue/abc", "Bearer " + mx.adminToken()).status()).isEqualTo(400);
+        assertThat(api.send("GET", "/api/queue/ABCDEF1234", "Bearer " + mx.adminToken()).status()).isEqualTo(404);
         assertThat(api.send("POST", "/api/queue/flush", null).status()).isEqualTo(401);
         assertThat(api.send("GET", "/api/queue", "Bearer " + mx.adminToken()).status()).isEqualTo(200);
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(mx.mx().config().adminToken()))).isEqualTo("rw-------");

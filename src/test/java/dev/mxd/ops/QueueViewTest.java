@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import dev.mxd.queue.Envelope;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -59,6 +60,28 @@ class QueueViewTest {
         assertThat(view.page(3, 1).path("messages").get(0).path("state").asText()).isEqualTo("incoming");
         assertThat(view.page(4, 1).path("messages").get(0).path("state").asText()).isEqualTo("deferred");
         assertThat(view.destinations().path("total").asInt()).isEqualTo(12);
+    }
+
+    /**
+     * A held message whose recipient's last attempt was deferred counts as held only in /api/destinations, as the states
+     * count it once: it counted as deferred and held, so the status page's table added up to more than the queue.
+     */
+    @Test
+    void aHeldMessageIsHeldNotAlsoDeferredInTheDestinations() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String held = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("held"))).queueId();
+        Envelope e = spool.envelope(QueueState.INCOMING, held);
+        spool.update(QueueState.INCOMING, e.withRecipients(e.recipients().stream()
+                .map(r -> r.with(dev.mxd.queue.DeliveryState.DEFERRED, "451 4.3.0 try later", Instant.now())).toList()));
+        spool.move(held, QueueState.INCOMING, QueueState.HOLD);
+        String deferred = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("deferred"))).queueId();
+        spool.move(deferred, QueueState.INCOMING, QueueState.DEFERRED);
+        QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, Clock.systemUTC()),
+                new RecentEvents(10), Clock.systemUTC());
+        JsonNode d = view.destinations().path("destinations").get(0);
+        assertThat(d.path("messages").asInt()).isEqualTo(2);
+        assertThat(d.path("held").asInt()).isEqualTo(1);
+        assertThat(d.path("deferred").asInt()).isEqualTo(1);
     }
 
     /**
