@@ -48,12 +48,18 @@ class Fail2banFilterTest {
                         c.send("RCPT TO:<" + user + "@example.test>\r\n");
                         assertThat(c.reply()).startsWith("550");
                     }
+                    c.send("XCLIENT NAME=spoofed\r\n");
+                    assertThat(c.reply()).startsWith("500"); // unknown here: no ban for trying a command
                     c.send("DATA\r\n");
                     assertThat(c.reply()).startsWith("503"); // no valid recipient yet; that ends the transaction
                     c.send("MAIL FROM:<probe@scanner.example>\r\n");
                     assertThat(c.reply()).startsWith("250");
                     c.send("RCPT TO:<alice@example.test>\r\n");
                     assertThat(c.reply()).startsWith("250");
+                    c.send("DATA\r\n");
+                    assertThat(c.reply()).startsWith("354");
+                    c.send("Received: from a by b; Mon, 7 Dec 2026 10:00:00 +0000\r\n".repeat(60) + "Subject: loop\r\n\r\nx\r\n.\r\n");
+                    assertThat(c.reply()).startsWith("554 5.4.6"); // a mail loop between two servers: no ban either
                     c.send("QUIT\r\n");
                     assertThat(c.reply()).startsWith("221");
                 }
@@ -69,7 +75,9 @@ class Fail2banFilterTest {
             assertThat(out).as("the dates are understood").doesNotContain("no date");
             Matcher lines = Pattern.compile("Lines: (\\d+) lines, (\\d+) ignored, (\\d+) matched").matcher(out);
             assertThat(lines.find()).as(out).isTrue();
-            long rejectLines = text.lines().filter(l -> l.contains("NOQUEUE: reject:") && l.matches(".*\\]: 5\\d\\d .*")).count();
+            long rejectLines = text.lines().filter(l -> l.contains("NOQUEUE: reject:") && l.matches(".*\\]: 5\\d\\d .*")
+                    && !l.matches(".*\\]: (50[02] |554 5\\.4\\.6 ).*")).count();
+            assertThat(text).contains("]: 500 ").contains("]: 554 5.4.6 ");
             assertThat(Integer.parseInt(lines.group(3))).as("only the permanent refusals match: %s", out).isEqualTo((int) rejectLines);
             assertThat(out).contains("127.0.0.1");
         } finally {
