@@ -147,6 +147,14 @@ public final class ConfigLoader {
             int valueLine = 0;
             boolean rootSeen = false; // a document's value read: another one with keys would be read past in silence
             for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                if (p instanceof com.fasterxml.jackson.dataformat.yaml.YAMLParser y && y.isCurrentAlias()) {
+                    // the YAML reader under the configuration does not resolve aliases: *name would be read as the text
+                    // "name", a value no one wrote (a typo'd or undefined one passed --check in silence)
+                    @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
+                    int line = p.getTokenLocation().getLineNr();
+                    throw new ConfigException(file, line, "an alias (*" + p.getText() + ") is not read in mxd's configuration (it"
+                            + " would be the text '" + p.getText() + "'); write the value out here", null);
+                }
                 if (open.isEmpty()) { // a document's value; an empty document is a null one
                     if (rootSeen && t != JsonToken.VALUE_NULL) { // keys in a later document (after an empty first one too)
                         @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation

@@ -60,6 +60,8 @@ final class YamlSyntax {
                     + " keys of one mapping and items of one list must line up";
         } else if (problem.contains("could not find expected ':'")) {
             sentence = "a key without ':' after it";
+        } else if (problem.startsWith("expected the node content") && atEnd) {
+            sentence = "the file ends where a value was expected: a '[' or '{' above is not closed, or a value is missing";
         } else if (problem.contains("found undefined alias")) {
             sentence = "an alias (*name) that no anchor (&name) above defines";
         } else {

@@ -88,6 +88,22 @@ class ConfigSyntaxTest {
                 .doesNotContain("while parsing").doesNotContain("<block").doesNotContain("Source:").doesNotContain("\n");
     }
 
+    /**
+     * An alias is refused with its line: the YAML reader mxd's configuration is read with takes *name as the text "name",
+     * so `data-dir: *x` passed --check as a relative directory x, defined anchor or not. A '[' left open at the end of
+     * the file gets a sentence, not the parser's "expected the node content, but found '<stream end>'".
+     */
+    @Test
+    void anAliasIsRefusedAndABracketOpenAtTheEndIsSaid() {
+        for (String yaml : List.of("hostname: mx.test\ndata-dir: *x\n", "hostname: &h mx.test\ndata-dir: /x\nlog:\n  file: *h\n")) {
+            ConfigException e = error(yaml);
+            assertThat(e.getMessage()).as(yaml).matches("mxd\\.yaml:[24]: an alias \\(\\*[xh]\\) is not read in mxd's configuration.*");
+        }
+        ConfigException open = error("hostname: mx.test\nlimits: [\n");
+        assertThat(open.getMessage()).contains("the file ends where a value was expected: a '[' or '{' above is not closed")
+                .doesNotContain("<stream end>");
+    }
+
     @ParameterizedTest(name = "section ''{0}''")
     @ValueSource(strings = {"", "listen", "dns", "delivery", "delivery.retry", "delivery.host-retry", "limits", "timeouts", "log",
             "domains.example.test"})
