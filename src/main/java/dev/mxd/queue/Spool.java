@@ -906,7 +906,7 @@ public final class Spool implements MessageStore {
                 LOG.debug("{}: {} octets, streamed to disk while arriving", id, text.size());
             }
             lastFailure = Optional.empty();
-            logAccepted(transaction, id, text.size(), messageId);
+            logAccepted(transaction, id, text.size(), messageId, kind);
             Accepted accepted = new Accepted(id, json);
             try {
                 for (Consumer<Accepted> l : listeners) {
@@ -932,12 +932,15 @@ public final class Spool implements MessageStore {
      * {@code ID: client=unknown[192.0.2.7], helo=<client.test>}, {@code ID: message-id=<x@client.test>}
      * (when the text has the field) and
      * {@code ID: from=<a@x.test>, size=1234, nrcpt=2 (queue incoming)}. The name is the client's
-     * forward-confirmed one, or Postfix's {@code unknown}.
+     * forward-confirmed one, or Postfix's {@code unknown}. A notice mxd writes itself has no client line, as
+     * Postfix's bounces have none: log tools count {@code client=} lines as mail received.
      */
-    private static void logAccepted(Transaction t, String id, long size, Optional<String> messageId) {
+    private static void logAccepted(Transaction t, String id, long size, Optional<String> messageId, Envelope.Kind kind) {
         // The HELO name and the sender are the client's text: escaped (LogText), as every log line with outside text.
-        LOG.info("{}: client={}[{}], helo=<{}>", id, t.client().name().orElse("unknown"), dev.mxd.smtp.AddressText.of(t.client().remote().getAddress()),
-                LogText.safe(t.client().helo()));
+        if (kind == Envelope.Kind.MAIL) {
+            LOG.info("{}: client={}[{}], helo=<{}>", id, t.client().name().orElse("unknown"),
+                    dev.mxd.smtp.AddressText.of(t.client().remote().getAddress()), LogText.safe(t.client().helo()));
+        }
         // Postfix's cleanup line, by which a message is traced from its sender's copy to this log; nothing without the field
         messageId.ifPresent(m -> LOG.info("{}: message-id={}", id, LogText.safe(m)));
         LOG.info("{}: from=<{}>, size={}, nrcpt={} (queue incoming)", id, LogText.safe(t.sender().map(Object::toString).orElse("")), size,

@@ -82,6 +82,21 @@ class DeliveryLogTest {
     }
 
     /**
+     * A bounce mxd writes has Postfix's lines for a queued message but no client= line, as Postfix's bounces have none:
+     * it was logged as client=unknown[127.0.0.1], helo=<localhost>, which log tools count as mail received.
+     */
+    @Test
+    void aBounceHasNoClientLine() throws Exception {
+        String id = mx.sendTo("nobody@nx.far.test"); // NXDOMAIN: bounced at once
+        Await.within(Duration.ofSeconds(60), () -> linesOf(id).stream().anyMatch(l -> l.contains("sender non-delivery notification: ")));
+        String line = linesOf(id).stream().filter(l -> l.contains("sender non-delivery notification: ")).findFirst().orElseThrow();
+        String bounce = line.substring(line.lastIndexOf(' ') + 1);
+        Await.within(Duration.ofSeconds(10), () -> linesOf(bounce).stream().anyMatch(l -> l.startsWith(bounce + ": from=<>")));
+        assertThat(linesOf(bounce)).noneMatch(l -> l.contains("client=")).anySatisfy(l -> assertThat(l).startsWith(bounce + ": from=<>, size="));
+        assertThat(linesOf(id)).anySatisfy(l -> assertThat(l).startsWith(id + ": client=unknown[127.0.0.1], helo=<client.test>"));
+    }
+
+    /**
      * Mail to an alias is logged for each mailbox it reached, with the alias as orig_to=, as Postfix's local writes it:
      * one line under the alias alone never named the mailboxes, so a search for bob's address missed the delivery.
      */
