@@ -36,8 +36,8 @@ import picocli.CommandLine.Option;
                         + "delivers them by MX to mx1. Part-way through mx1 is stopped (closed, as on SIGTERM): the next part "
                         + "of the burst goes to mx2 and mx3, shared between them (equal preference), and they hold it because "
                         + "only mx1 is a better MX. mx1 is started again on its data directory, the backups are asked to "
-                        + "retry (as an operator's flush would) and hand their mail over; the rest of the burst goes straight "
-                        + "to mx1.",
+                        + "retry (as an operator's flush would) and hand their mail over; once the sender's retry time for mx1 "
+                        + "has passed, one message probes mx1, and the rest of the burst goes straight to mx1.",
                 "",
                 "It prints a timeline with each node's counts (accepted; queued, i.e. held; mx1's Maildir) and a tally: "
                         + "sent, accepted by each node, delivered to mx1's Maildir, lost, found by a marker header in each "

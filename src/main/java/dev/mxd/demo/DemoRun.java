@@ -161,9 +161,18 @@ public final class DemoRun {
                 && c.mx1Maildir().size() >= part2);
         table(c);
 
-        await("sender's retry time for mx1 has passed: mx1 is tried first again",
+        await("sender's retry time for mx1 has passed: its next delivery tries mx1 first",
                 () -> c.viewOfMx1(Node.SENDER).filter(s -> s.retryAt().isAfter(Instant.now())).isEmpty());
-        submit(client, part2 + 1, messages, "with every MX up again");
+        // One message first: the sender's delivery of it probes mx1 (others meanwhile would still be passed over to the
+        // backups), and once mx1 took it, the sender has forgotten mx1's failures and the rest go to mx1 directly
+        int probe = part2 + 1;
+        int before = c.mx1Maildir().size();
+        submit(client, probe, probe, "alone: the sender's delivery of it probes mx1");
+        await("mx1 took it: the sender forgets mx1's failures", () -> c.mx1Maildir().size() > before
+                && c.viewOfMx1(Node.SENDER).filter(s -> s.failures() > 0).isEmpty());
+        if (probe < messages) {
+            submit(client, probe + 1, messages, "with every MX up again: straight to mx1");
+        }
         await("everything is delivered", () -> c.counts().stream().allMatch(n -> n.queued() == 0)
                 && c.mx1Maildir().size() >= messages);
         table(c);

@@ -53,6 +53,9 @@ class DemoCommandTest {
         // 24 messages arrive while mx1 is down; equal preference shares them (one side empty: 2^-23).
         assertThat(tally(out, "accepted by mx2")).isPositive();
         assertThat(tally(out, "accepted by mx3")).isPositive();
+        // and only those: after mx1 returns, one message probes it and the rest go straight to mx1, as the timeline
+        // says (messages sent while the sender still passed mx1 over went to the backups)
+        assertThat(tally(out, "accepted by mx2") + tally(out, "accepted by mx3")).as(out).isEqualTo(24);
         assertThat(tally(out, "accepted by mx1")).isGreaterThanOrEqualTo(60);
 
         Matcher removed = Pattern.compile("(?m)^removed (.+)$").matcher(out);
