@@ -137,6 +137,8 @@ public final class DnsClient {
     private volatile boolean validating;
     /** Whether the auto check has run once; whether its last run was inconclusive while off (checked again soon). */
     private volatile boolean checkedOnce;
+    /** Validating since a start-up check that got no answer at all, until a check hears the servers. */
+    private volatile boolean provisional;
     private volatile boolean retrySoon;
     private volatile String dnssecNote;
     /** Whether the servers' DNSSEC is checked again while this client lives (a node), or it answers one command. */
@@ -324,6 +326,7 @@ public final class DnsClient {
         }
         String failure = null;
         boolean silent = false;
+        boolean dropped = false;
         boolean inconclusive = false;
         // One server timeout for the whole check, so a dead server delays the start (and mxd lookup) by that much only.
         long deadline = nanoClock.getAsLong() + settings.timeout().toNanos();
@@ -337,6 +340,7 @@ public final class DnsClient {
                     // signatures (below) says the servers cannot do DNSSEC.
                     failure = "the DNSKEY records of " + display(zone) + " could not be validated: " + ex.failure;
                     silent = !ex.heard;
+                    dropped = ex.dropped;
                     inconclusive = true;
                     break outer;
                 }
@@ -347,6 +351,29 @@ public final class DnsClient {
             }
         }
         boolean before = validating;
+        if (provisional) {
+            // On since a start-up check that got no answer at all: the first check that hears the servers decides, as
+            // the start-up check would have; another silent one keeps validation on
+            if (failure != null && dropped) {
+                retrySoon = true;
+                return true;
+            }
+            provisional = false;
+            fresh = true;
+        } else if (failure != null && dropped && !checkedOnce && !validating) {
+            // The start-up check got no answer at all (its packets dropped, or the servers down): validation is on until
+            // a check hears them. Off here, an attacker who drops the DNSKEY questions would get mail delivered without
+            // DNSSEC or DANE; on, the same drops make lookups fail for now and mail waits. Checked again in a minute.
+            provisional = true;
+            checkedOnce = true;
+            retrySoon = true;
+            validating = true;
+            cache.clear();
+            dnssecNote = "DNSSEC validation is on until a check hears the DNS servers (dns.dnssec: auto): the start-up check got"
+                    + " no answer: " + failure + (checkedAgain ? "; checked again in a minute" : "");
+            log.warn("{}", dnssecNote);
+            return true;
+        }
         boolean was = !fresh && validating;
         if (failure != null && (inconclusive || was)) {
             // An inconclusive check says nothing about the servers (one dropped or forged packet must not switch
@@ -586,8 +613,16 @@ public final class DnsClient {
         return null;
     }
 
-    /** @param heard whether any server answered at all (a failure after an answer is a verdict, not silence) */
-    private record Exchange(Message response, String server, String failure, DnssecStatus status, boolean heard) {
+    /**
+     * @param heard   whether any server answered at all (a failure after an answer is a verdict, not silence)
+     * @param dropped nothing came back at all, not even a refusal of the port: every question timed out, as when the
+     *                packets are dropped on the way
+     */
+    private record Exchange(Message response, String server, String failure, DnssecStatus status, boolean heard, boolean dropped) {
+        Exchange(Message response, String server, String failure, DnssecStatus status, boolean heard) {
+            this(response, server, failure, status, heard, false);
+        }
+
         Exchange(Message response, String server, String failure, DnssecStatus status) {
             this(response, server, failure, status, response != null);
         }
@@ -603,6 +638,7 @@ public final class DnsClient {
         String last = "no DNS server answered";
         String bogus = null;
         boolean heard = false;
+        boolean onlyTimeouts = true; // every question went unanswered: no reply, no refused port
         for (int round = 0; round < settings.attempts(); round++) {
             for (int i = 0; i < servers.size(); i++) {
                 Resolver resolver = validating ? servers.get(i).validating() : servers.get(i).plain();
@@ -611,7 +647,8 @@ public final class DnsClient {
                 long remaining = deadline - nanoClock.getAsLong();
                 if (remaining <= 0) {
                     return new Exchange(null, server, "no answer in time for " + display(qname) + "/"
-                            + Type.string(type) + " (" + last + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE, heard);
+                            + Type.string(type) + " (" + last + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE, heard,
+                            !heard && onlyTimeouts);
                 }
                 Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
                 queriesSent.increment();
@@ -645,6 +682,8 @@ public final class DnsClient {
                     last = describe(e.getCause(), server);
                     if (timeout(e.getCause())) {
                         servers.get(i).silentUntil().set(nanoClock.getAsLong() + SILENT_NANOS);
+                    } else {
+                        onlyTimeouts = false;
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -653,7 +692,7 @@ public final class DnsClient {
             }
         }
         return bogus != null ? new Exchange(null, null, bogus, DnssecStatus.BOGUS, heard)
-                : new Exchange(null, null, last, DnssecStatus.INSECURE, heard);
+                : new Exchange(null, null, last, DnssecStatus.INSECURE, heard, !heard && onlyTimeouts);
     }
 
     /**

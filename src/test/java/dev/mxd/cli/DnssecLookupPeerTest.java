@@ -144,6 +144,45 @@ class DnssecLookupPeerTest {
         }
     }
 
+    /**
+     * Issue 17: in auto, "an attacker cannot switch validation off by dropping one answer". A start-up check whose
+     * DNSKEY questions get no answer at all (dropped on the way) leaves validation on until a check hears the servers:
+     * meanwhile an answer that cannot be validated is a temporary failure, never used unvalidated (it was off, and
+     * mail went to a host whose signed TLSA record its certificate did not match). The first check that hears the
+     * servers decides as the start-up one would: keys served signed keep it on; a server that refuses the anchor's
+     * zone (an authoritative-only one) turns it off.
+     */
+    @Test
+    void aStartUpCheckThatGetsNoAnswerLeavesAutoValidatingUntilAServerIsHeard() throws Exception {
+        java.time.Duration second = java.time.Duration.ofSeconds(1);
+        try (ServfailSwitch relay = new ServfailSwitch(
+                new java.net.InetSocketAddress("127.0.0.1", dev.mxd.testing.FreePort.tcpAndUdp("127.0.0.1")), knot.address())) {
+            DnsSettings quick = new DnsSettings(List.of(relay.address()), second, 1, java.time.Duration.ofSeconds(2), 8, 100,
+                    java.time.Duration.ofDays(1));
+            relay.drop("secure.test", org.xbill.DNS.Type.DNSKEY);
+            DnsClient dns = new DnsClient(quick.withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(secureAnchor)));
+            assertThat(dns.validating()).as(dns.dnssecNote()).isTrue();
+            assertThat(dns.dnssecNote()).contains("on until a check hears the DNS servers", "got no answer");
+            MxOutcome meanwhile = new MxResolver(dns, MxPolicy.defaults()).resolve("secure.test");
+            assertThat(meanwhile).as("not used unvalidated").isInstanceOf(MxOutcome.TemporaryFailure.class);
+            assertThat(meanwhile.permanent()).isFalse();
+            assertThat(dns.recheckDnssec()).as("still dropped: still on").isTrue();
+            relay.heal();
+            assertThat(dns.recheckDnssec()).isTrue();
+            assertThat(dns.dnssecNote()).contains("is on");
+            assertThat(new MxResolver(dns, MxPolicy.defaults()).resolve("secure.test").dnssec()).isEqualTo(DnssecStatus.SECURE);
+
+            // the root's anchors asked of an authoritative-only server: dropped at start, on; refused once heard, off
+            relay.drop(".", org.xbill.DNS.Type.DNSKEY);
+            DnsClient root = new DnsClient(quick.withDnssec(DnssecMode.AUTO, List.of()));
+            assertThat(root.validating()).as(root.dnssecNote()).isTrue();
+            relay.heal();
+            assertThat(root.recheckDnssec()).isFalse();
+            assertThat(root.dnssecNote()).contains("is off").contains("REFUSED");
+            assertThat(new MxResolver(root, MxPolicy.defaults()).resolve("plain.test")).isInstanceOf(MxOutcome.Routes.class);
+        }
+    }
+
     @Test
     void aServerThatAnswersWithoutSignaturesKeepsAutoOff() {
         // The root's anchors asked of an authoritative-only server: it answers (REFUSED), so that is a verdict,
