@@ -254,6 +254,9 @@ final class QueueCommand implements Runnable {
             out.printf("arrival:      %s (%s ago)%n", toSeconds(m.path("arrival").asText()), age(m.path("age_seconds").asLong()));
             out.printf("size:         %d bytes%n", m.path("size").asLong());
             out.printf("sender:       %s%n", m.path("sender").isNull() ? "unknown" : "<" + m.path("sender").asText() + ">");
+            if (m.path("requiretls").asBoolean(false)) {
+                out.printf("requiretls:   yes (RFC 8689: only to MX hosts authenticated by DANE or MTA-STS)%n");
+            }
             out.printf("next attempt: %s%n", m.path("next_attempt").isNull() ? "none (on hold or being delivered)" : m.path("next_attempt").asText());
             if (m.has("envelope_error")) {
                 out.printf("error:        %s%n", m.path("envelope_error").asText());

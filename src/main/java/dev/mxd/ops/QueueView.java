@@ -183,6 +183,9 @@ public final class QueueView {
         o.put("age_seconds", Math.max(0, Duration.between(e.arrival(), clock.instant()).toSeconds()));
         o.put("size", e.size());
         o.put("sender", e.sender().map(Mailbox::toString).orElse(""));
+        if (e.parameters().requireTls()) {
+            o.put("requiretls", true); // RFC 8689: delivered only to a host authenticated by DANE or MTA-STS
+        }
         if (next.isPresent()) {
             o.put("next_attempt", stamp(next.get()));
         } else {

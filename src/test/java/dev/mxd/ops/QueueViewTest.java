@@ -62,6 +62,21 @@ class QueueViewTest {
         assertThat(view.destinations().path("total").asInt()).isEqualTo(12);
     }
 
+    /** A REQUIRETLS message is marked in the queue's view (and so in mxd queue show), as docs/operations.md says. */
+    @Test
+    void aRequireTlsMessageIsMarked() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        ReceivedMessage plain = message("plain");
+        ReceivedMessage demanding = new ReceivedMessage(plain.sender(), MailParameters.NONE.withRequireTls(true), plain.recipients(),
+                plain.client(), plain.arrival(), plain.content());
+        String a = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(plain)).queueId();
+        String b = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(demanding)).queueId();
+        QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, Clock.systemUTC()),
+                new RecentEvents(10), Clock.systemUTC());
+        assertThat(view.message(b).orElseThrow().path("requiretls").asBoolean()).isTrue();
+        assertThat(view.message(a).orElseThrow().has("requiretls")).isFalse();
+    }
+
     /**
      * A held message whose recipient's last attempt was deferred counts as held only in /api/destinations, as the states
      * count it once: it counted as deferred and held, so the status page's table added up to more than the queue.
