@@ -255,5 +255,6 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     @Override
     public void close() {
         pool.shutdownNow();
+        cache.save(); // the known recipients for the next start
     }
 }

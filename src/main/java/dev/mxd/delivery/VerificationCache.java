@@ -10,28 +10,78 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The answers of better MX hosts about recipients (Postfix's verify cache), in memory: an address
- * the primary accepted is known for its positive expiry, one it refused for its negative expiry;
- * "cannot tell" is never kept. At most {@code capacity} addresses of each kind, the least recently
- * used going first: positive and negative answers are kept apart, so that a flood of RCPTs for
- * made-up addresses (all refused) cannot push out the recipients known to exist, which are what
- * carries a backup through an outage of the primary. Thread-safe.
+ * The answers of better MX hosts about recipients (Postfix's verify cache): an address the primary
+ * accepted is known for its positive expiry, one it refused for its negative expiry; "cannot tell"
+ * is never kept. At most {@code capacity} addresses of each kind, the least recently used going
+ * first: positive and negative answers are kept apart, so that a flood of RCPTs for made-up
+ * addresses (all refused) cannot push out the recipients known to exist, which are what carries a
+ * backup through an outage of the primary. With a file ({@link #persistent}), the known recipients
+ * also outlive a restart, as Postfix keeps its verify cache on disk: a backup restarted while the
+ * primary is down still takes their mail. The file is written at most once a minute when answers
+ * changed, and at {@link #save}; a crash loses the answers of the last minute at most, which are
+ * asked again. Thread-safe.
  */
 public final class VerificationCache {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(VerificationCache.class);
+
     private record Entry(RecipientVerifier.Verdict verdict, Instant expires) {}
+
+    /** The least time between two writes of the file. */
+    static final Duration SAVE_EVERY = Duration.ofMinutes(1);
 
     private final InstantSource clock;
     private final Map<String, Entry> exist;
     private final Map<String, Entry> refused;
+    private final Optional<java.nio.file.Path> file;
+    private final Object saving = new Object();
+    private boolean dirty;
+    private Instant saved = Instant.MIN;
 
     public VerificationCache(int capacity, InstantSource clock) {
+        this(capacity, clock, Optional.empty());
+    }
+
+    private VerificationCache(int capacity, InstantSource clock, Optional<java.nio.file.Path> file) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be at least 1");
         }
         this.clock = clock;
         this.exist = lru(capacity);
         this.refused = lru(capacity);
+        this.file = file;
+    }
+
+    /**
+     * A cache whose known recipients are kept in {@code file} (one {@code address TAB expiry-in-epoch-seconds} a line),
+     * loaded from it now: expired lines and lines that do not read are left out. A file that cannot be read is logged
+     * and the cache starts empty, as it would without one.
+     */
+    public static VerificationCache persistent(int capacity, InstantSource clock, java.nio.file.Path file) {
+        VerificationCache c = new VerificationCache(capacity, clock, Optional.of(file));
+        if (!java.nio.file.Files.exists(file)) {
+            return c;
+        }
+        Instant now = clock.instant();
+        try (java.io.BufferedReader in = java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            for (String line; (line = in.readLine()) != null; ) {
+                int tab = line.lastIndexOf('\t');
+                if (tab <= 0) {
+                    continue;
+                }
+                try {
+                    Instant expires = Instant.ofEpochSecond(Long.parseLong(line.substring(tab + 1)));
+                    if (now.isBefore(expires)) {
+                        c.exist.put(line.substring(0, tab), new Entry(new RecipientVerifier.Verdict.Exists(), expires));
+                    }
+                } catch (NumberFormatException | java.time.DateTimeException notALine) {
+                    // a line cut short by a crash in the middle of an older write: left out
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.warn("recipient verification cache {} cannot be read ({}); starting without the recipients it knew", file, e.toString());
+        }
+        return c;
     }
 
     private static Map<String, Entry> lru(int capacity) {
@@ -60,20 +110,82 @@ public final class VerificationCache {
     }
 
     /** Keeps {@code verdict} for {@code address}: Exists for {@code positive}, Refused for {@code negative}, Unknown not at all. */
-    public synchronized void put(String address, RecipientVerifier.Verdict verdict, Duration positive, Duration negative) {
-        if (verdict instanceof RecipientVerifier.Verdict.Exists) {
-            refused.remove(address);
-            exist.put(address, new Entry(verdict, clock.instant().plus(positive)));
-        } else if (verdict instanceof RecipientVerifier.Verdict.Refused) {
-            exist.remove(address);
-            refused.put(address, new Entry(verdict, clock.instant().plus(negative)));
+    public void put(String address, RecipientVerifier.Verdict verdict, Duration positive, Duration negative) {
+        synchronized (this) {
+            if (verdict instanceof RecipientVerifier.Verdict.Exists) {
+                refused.remove(address);
+                exist.put(address, new Entry(verdict, clock.instant().plus(positive)));
+                dirty = true;
+            } else if (verdict instanceof RecipientVerifier.Verdict.Refused) {
+                dirty |= exist.remove(address) != null;
+                refused.put(address, new Entry(verdict, clock.instant().plus(negative)));
+            }
+            if (!dirty || file.isEmpty() || clock.instant().isBefore(saved.plus(SAVE_EVERY))) {
+                return;
+            }
+        }
+        save();
+    }
+
+    /** Forgets every answer (the next hop they came from changed), in the file too. */
+    public void clear() {
+        synchronized (this) {
+            exist.clear();
+            refused.clear();
+            dirty = true;
+        }
+        save();
+    }
+
+    /**
+     * Writes the known recipients to the file, when there is one and they changed since the last write: a new file
+     * beside it, forced to disk, renamed over it, so a crash leaves the old file or the new one whole. A failure is
+     * logged; the answers stay in memory.
+     */
+    public void save() {
+        if (file.isEmpty()) {
+            return;
+        }
+        synchronized (saving) { // one writer of the file at a time; answers go on being kept meanwhile
+            write(file.get());
         }
     }
 
-    /** Forgets every answer (the next hop they came from changed). */
-    public synchronized void clear() {
-        exist.clear();
-        refused.clear();
+    private void write(java.nio.file.Path target) {
+        StringBuilder text;
+        synchronized (this) {
+            if (!dirty) {
+                return;
+            }
+            Instant now = clock.instant();
+            text = new StringBuilder(exist.size() * 40);
+            for (Map.Entry<String, Entry> e : exist.entrySet()) {
+                if (now.isBefore(e.getValue().expires())) {
+                    text.append(e.getKey()).append('\t').append(e.getValue().expires().getEpochSecond()).append('\n');
+                }
+            }
+            dirty = false;
+            saved = now;
+        }
+        java.nio.file.Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        try {
+            java.nio.file.Files.createDirectories(target.getParent());
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                ch.force(true);
+            }
+            java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.io.IOException | RuntimeException e) {
+            synchronized (this) {
+                dirty = true; // tried again at the next answer or save
+            }
+            LOG.warn("recipient verification cache {} cannot be written ({}); the answers are kept in memory", target, e.toString());
+        }
     }
 
     /** Addresses kept, of both kinds. */

@@ -236,7 +236,7 @@ public final class ReceivingMx implements AutoCloseable {
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
         // MX plan and next hop; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
         RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), routing, client,
-                new VerificationCache(100_000, clock), CALLOUT_LIMIT, 8);
+                VerificationCache.persistent(100_000, clock, data.resolve("verify-cache")), CALLOUT_LIMIT, 8);
         live.verifyWith(callout);
         LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership),
                 live::hasMailbox);

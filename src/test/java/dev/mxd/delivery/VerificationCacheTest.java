@@ -22,6 +22,49 @@ class VerificationCacheTest {
         now.set(now.get().plus(d));
     }
 
+    /**
+     * The known recipients outlive a restart (Postfix keeps its verify cache on disk): a backup restarted while its
+     * primary is down still takes their mail. Each keeps its own expiry; refusals are asked again; a forgotten set
+     * (a reload that moved the route) is forgotten in the file too; a line cut short by a crash is left out.
+     */
+    @Test
+    void theKnownRecipientsAreKeptInTheFileForTheNextStart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("verify-cache");
+        VerificationCache first = VerificationCache.persistent(10, clock, file);
+        first.put("alice@example.org", new Verdict.Exists(), POSITIVE, NEGATIVE);
+        advance(Duration.ofDays(1));
+        first.put("bob@example.org", new Verdict.Exists(), POSITIVE, NEGATIVE);
+        first.put("ghost@example.org", new Verdict.Refused(SmtpReply.of(550, "5.1.1 no such user")), POSITIVE, NEGATIVE);
+        first.save(); // as at a stop
+        java.nio.file.Files.writeString(file, "carol@example.org\t12", java.nio.file.StandardOpenOption.APPEND); // cut short
+
+        VerificationCache second = VerificationCache.persistent(10, clock, file);
+        assertThat(second.get("alice@example.org")).contains(new Verdict.Exists());
+        assertThat(second.get("bob@example.org")).contains(new Verdict.Exists());
+        assertThat(second.get("ghost@example.org")).as("a refusal is asked again").isEmpty();
+        assertThat(second.get("carol@example.org")).isEmpty();
+        advance(POSITIVE.minusDays(1));
+        assertThat(VerificationCache.persistent(10, clock, file).get("alice@example.org")).as("its own expiry").isEmpty();
+        assertThat(VerificationCache.persistent(10, clock, file).get("bob@example.org")).contains(new Verdict.Exists());
+
+        second.clear();
+        assertThat(VerificationCache.persistent(10, clock, file).size()).isZero();
+        assertThat(VerificationCache.persistent(10, clock, dir.resolve("none")).size()).as("no file yet").isZero();
+    }
+
+    /** Answers are written at most once a minute while they come; what came meanwhile is written at the next save. */
+    @Test
+    void theFileIsWrittenAtMostOnceAMinuteWhileAnswersCome(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("verify-cache");
+        VerificationCache cache = VerificationCache.persistent(10, clock, file);
+        cache.put("alice@example.org", new Verdict.Exists(), POSITIVE, NEGATIVE);
+        cache.put("bob@example.org", new Verdict.Exists(), POSITIVE, NEGATIVE);
+        assertThat(java.nio.file.Files.readString(file)).contains("alice@example.org\t").doesNotContain("bob");
+        advance(VerificationCache.SAVE_EVERY);
+        cache.put("carol@example.org", new Verdict.Exists(), POSITIVE, NEGATIVE);
+        assertThat(java.nio.file.Files.readString(file)).contains("bob@example.org\t", "carol@example.org\t");
+    }
+
     @Test
     void aPositiveAnswerLastsItsPositiveExpiry() {
         VerificationCache cache = new VerificationCache(10, clock);

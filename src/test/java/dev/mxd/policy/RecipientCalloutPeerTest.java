@@ -39,6 +39,7 @@ class RecipientCalloutPeerTest {
     static KnotServer knot;
     static PostfixServer primary;
     static TestMx backup;
+    static String backupConfig;
 
     @BeforeAll
     static void start() throws Exception {
@@ -55,10 +56,11 @@ class RecipientCalloutPeerTest {
                         + "{dave@example.org = ok} }",
                 "smtpd_delay_reject = no"));
         // The rest of example.org's settings (TestMx writes "example.org: role: backup"), then a second backup domain.
-        backup = TestMx.start("    verify: callout\n"
+        backupConfig = "    verify: callout\n"
                 + "  down.example:\n    role: backup\n    verify: callout\n"
                 + "dns:\n  servers: [\"127.0.0.1:" + knot.port() + "\"]\n"
-                + "delivery:\n  port: " + port + "\n  connect-timeout: 2s\n");
+                + "delivery:\n  port: " + port + "\n  connect-timeout: 2s\n";
+        backup = TestMx.start(backupConfig);
     }
 
     @AfterAll
@@ -80,7 +82,11 @@ class RecipientCalloutPeerTest {
      * DATA; a transaction that gets 354 is abandoned (the connection closes before the text ends).
      */
     static List<String> rcpts(String... recipients) throws Exception {
-        try (RawSmtp c = new RawSmtp(backup.smtp())) {
+        return rcpts(backup, recipients);
+    }
+
+    static List<String> rcpts(TestMx mx, String... recipients) throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
             assertThat(c.code()).isEqualTo(220);
             StringBuilder batch = new StringBuilder("EHLO client.test\r\nMAIL FROM:<sender@client.test>\r\n");
             for (String r : recipients) {
@@ -142,6 +148,31 @@ class RecipientCalloutPeerTest {
         // Postfix writes its log through postlogd: give a connection that did happen time to show.
         Await.within(Duration.ofSeconds(3), () -> primaryConnections() > before);
         assertThat(primaryConnections()).as(primary.log()).isEqualTo(before);
+    }
+
+    /**
+     * The answers outlive a restart, as Postfix's verify cache on disk does: a recipient the primary confirmed is taken
+     * from the cache after the backup restarts, without asking the primary, so a backup restarted during the
+     * primary's outage still takes its mail (before, every recipient got 450 "cannot verify now" after a restart).
+     */
+    @Test
+    void theAnswersOutliveARestartOfTheBackup() throws Exception {
+        Path own = Files.createTempDirectory("mxd-callout-restart");
+        try {
+            try (TestMx first = TestMx.startIn(own, backupConfig)) {
+                assertThat(rcpts(first, "dave@example.org")).singleElement().asString().startsWith("250 ");
+            }
+            Await.within(Duration.ofSeconds(10), () -> primaryConnections() >= 1);
+            assertThat(own.resolve("data").resolve("verify-cache")).content().contains("dave@example.org\t");
+            long before = primaryConnections();
+            try (TestMx again = TestMx.startIn(own, backupConfig)) {
+                assertThat(rcpts(again, "dave@example.org")).singleElement().asString().startsWith("250 ");
+            }
+            Await.within(Duration.ofSeconds(3), () -> primaryConnections() > before);
+            assertThat(primaryConnections()).as("answered from the file, the primary not asked").isEqualTo(before);
+        } finally {
+            TestDirs.deleteTree(own);
+        }
     }
 
     /**
