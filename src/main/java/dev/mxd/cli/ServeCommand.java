@@ -62,7 +62,7 @@ final class ServeCommand implements Callable<Integer> {
                 return ExitCodes.CONFIG;
             }
             // what a start would warn of, said here too: the check is what an operator runs before a reload
-            c.warnings().forEach(w -> err.println("mxd serve: warning: " + w));
+            NodeStart.warnings(c).forEach(w -> err.println("mxd serve: warning: " + w));
             err.flush();
             out.printf("mxd serve: %s is valid: %d domain(s), %s%n", config == null ? "the embedded configuration" : config,
                     c.domains().size(), c.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("no STARTTLS"));

@@ -35,6 +35,20 @@ public sealed interface NodeStart {
      * before a reload or restart). Empty: a start would take it; the listeners' ports and the lock
      * are known only by binding and taking them.
      */
+    /**
+     * What a start would warn of, for {@code mxd serve --check}: the configuration's own warnings and the TLS
+     * certificate's (expired, a short RSA key), which a start logs as "TLS: …" and senders meet at STARTTLS.
+     */
+    public static java.util.List<String> warnings(MxdConfig config) {
+        java.util.List<String> out = new java.util.ArrayList<>(config.warnings());
+        config.tls().ifPresent(t -> {
+            if (ServerCertificate.load(t, java.time.Instant.now()) instanceof ServerCertificate.Loaded l) {
+                l.warnings().forEach(w -> out.add("tls: " + w));
+            }
+        });
+        return out;
+    }
+
     static java.util.List<String> check(MxdConfig config) {
         java.util.List<String> problems = new java.util.ArrayList<>();
         config.tls().ifPresent(t -> {

@@ -73,6 +73,19 @@ class ServeCommandTest {
         assertThat(w[0]).isEqualTo("0");
         assertThat(w[1]).contains("mxd serve: warning: trusted-networks: 192.168.1.1/24 has bits set past its prefix")
                 .contains("192.168.1.0/24");
+        // and so are the certificate's: an expired one, a short RSA key (a start logs them as TLS warnings)
+        Path old = dir.resolve("old.pem");
+        Path oldKey = dir.resolve("old-key.pem");
+        dev.mxd.testing.Certificates.expired(old, oldKey);
+        Path expired = Files.writeString(dir.resolve("expired.yaml"), base + "tls:\n  certificate: " + old + "\n  private-key: " + oldKey + "\n");
+        String[] e = run("serve", "--config", expired.toString(), "--check");
+        assertThat(e[0]).isEqualTo("0");
+        assertThat(e[1]).contains("mxd serve: warning: tls: ").contains("expired on");
+        Path weak = dir.resolve("weak.pem");
+        Path weakKey = dir.resolve("weak-key.pem");
+        dev.mxd.testing.Certificates.selfSignedRsa(weak, weakKey, 1024);
+        Path shortKey = Files.writeString(dir.resolve("short.yaml"), base + "tls:\n  certificate: " + weak + "\n  private-key: " + weakKey + "\n");
+        assertThat(run("serve", "--config", shortKey.toString(), "--check")[1]).contains("mxd serve: warning: tls: ").contains("1024 bits");
 
         Path cert = dir.resolve("cert.pem");
         Path key = dir.resolve("key.pem");
