@@ -212,8 +212,13 @@ public final class ServedZone {
                         throw new ZoneFileException(file, OptionalInt.of(number), "$INCLUDE " + written + " nests includes deeper than "
                                 + MAX_INCLUDE_DEPTH + " files");
                     }
-                    Optional<Path> copy = Files.isRegularFile(included)
-                            ? withAbsoluteOrigins(included, itsOrigin, copies, reading) : Optional.empty();
+                    if (!Files.isRegularFile(included) || !Files.isReadable(included)) {
+                        // said here with the line of the $INCLUDE: the parser's own error named no line
+                        throw new ZoneFileException(file, OptionalInt.of(number), "$INCLUDE " + written + ": "
+                                + (Files.exists(included) ? (Files.isDirectory(included) ? "is a directory" : "cannot be read")
+                                        : "no such file") + " (" + included.normalize() + ")");
+                    }
+                    Optional<Path> copy = withAbsoluteOrigins(included, itsOrigin, copies, reading);
                     String origin2 = originText == null ? "" : " " + (itsOrigin.isPresent() ? itsOrigin.get().toString() : originText);
                     // quoted: a path with a space (as the file's own quoted name may have) is one token
                     out.add(inc.group(1) + " \"" + copy.orElse(included) + "\"" + origin2 + (inc.group(5) == null ? "" : inc.group(5)));
@@ -524,7 +529,48 @@ public final class ServedZone {
                 .map(Map.Entry::getValue).findFirst();
         Path where = zoneFile ? file : copied.isPresent() ? copied.get()
                 : Path.of(named).isAbsolute() ? Path.of(named) : file.resolveSibling(named);
-        return new ZoneFileException(where, OptionalInt.of(Integer.parseInt(m.group(2))), m.group(3));
+        int line = Integer.parseInt(m.group(2));
+        String reason = m.group(3);
+        // A record that ends before its last field ("x MX 10") is found missing at the end of its line, once the parser
+        // has counted that line's end: it names the next line (one past the last for the file's last record). The line
+        // the record ends on is the one before, unless the file ends on that record without a line end.
+        if (reason.startsWith("expected") && line > 1 && zoneFile && endsBefore(source, originFromFileName(file).orElse(null), line, reason)) {
+            line--;
+        }
+        return new ZoneFileException(where, OptionalInt.of(line), reason);
+    }
+
+    /**
+     * Whether the parse error {@code reason} the parser put on line {@code line} is already in the lines before it: the
+     * file cut before that line fails the same way (so the record missing a field ends on the line before). Read
+     * again only on this error path, from a copy in the temporary directory.
+     */
+    private static boolean endsBefore(Path source, Name origin, int line, String reason) {
+        Path cut = null;
+        try {
+            List<String> all = java.nio.file.Files.readAllLines(source, java.nio.charset.StandardCharsets.UTF_8);
+            cut = java.nio.file.Files.createTempFile("mxd-zone-line", ".zone");
+            java.nio.file.Files.write(cut, all.subList(0, Math.min(line - 1, all.size())), java.nio.charset.StandardCharsets.UTF_8);
+            try (Master master = new Master(cut.toString(), origin)) {
+                while (master.nextRecord() != null) {
+                    // read to the end or the first error
+                }
+            }
+            return false;
+        } catch (TextParseException e) {
+            Matcher m = PARSE_ERROR.matcher(String.valueOf(e.getMessage()));
+            return m.matches() && m.group(3).equals(reason);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        } finally {
+            if (cut != null) {
+                try {
+                    java.nio.file.Files.deleteIfExists(cut);
+                } catch (IOException ignored) {
+                    // a temporary file
+                }
+            }
+        }
     }
 
     public Path file() {

@@ -56,6 +56,28 @@ class ServedZoneTest {
         assertThat(ServedZone.load(file).origin()).isEqualTo(name("real.example."));
     }
 
+    /**
+     * A record that ends before its last field is named by its own line: the parser finds the field missing once it
+     * has counted the line's end, and named the next line (a valid record's, or one past the file's last).
+     */
+    @Test
+    void aRecordMissingItsLastFieldIsNamedByItsOwnLine(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String head = "$ORIGIN t.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n";
+        Object[][] cases = {
+            {head + "x MX 10\nns A 127.0.0.1\n", 5, "expected a name"}, // a good record after it
+            {head + "ns A 127.0.0.1\nx MX 10\n", 6, "expected a name"}, // the last line, with its line end
+            {head + "ns A 127.0.0.1\nx MX 10", 6, "expected a name"}, // the last line, without one
+            {head + "ns A\nx MX 10 ns\n", 5, "expected an address"},
+            {head + "ns A 127.0.0.1\n@ MX mail.t.test.\n", 6, "expected an integer"}, // found on its own line, as before
+        };
+        for (Object[] c : cases) {
+            Path zone = java.nio.file.Files.writeString(dir.resolve("z.zone"), (String) c[0]);
+            assertThatThrownBy(() -> ServedZone.load(zone)).as((String) c[0])
+                    .isInstanceOfSatisfying(ZoneFileException.class, e -> assertThat(e.line()).isEqualTo(OptionalInt.of((Integer) c[1])))
+                    .hasMessageEndingWith(" line " + c[1] + ": " + c[2]);
+        }
+    }
+
     @Test
     void parseErrorNamesFileLineAndReason() {
         Path bad = ZONES.resolve("bad.zone");
@@ -175,6 +197,17 @@ class ServedZoneTest {
         Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\n$INCLUDE loop.test.zone\n");
         assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOf(ZoneFileException.class).hasMessageContaining("line 4")
                 .hasMessageContaining("include loop");
+    }
+
+    /** A $INCLUDE of a file that is not there is refused with the file and line of the $INCLUDE (the parser named no line). */
+    @Test
+    void aMissingIncludedFileIsNamedWithTheIncludesLine() throws Exception {
+        Path file = tmp.resolve("inc.test.zone");
+        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.2\n$INCLUDE missing.inc\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOfSatisfying(ZoneFileException.class, e -> {
+            assertThat(e.file()).isEqualTo(file);
+            assertThat(e.line()).isEqualTo(OptionalInt.of(5));
+        }).hasMessageContaining("$INCLUDE missing.inc: no such file (" + tmp.resolve("missing.inc"));
     }
 
     /** A DNAME is refused with its line and what to do, rather than loaded and not applied (NXDOMAIN below it). */
