@@ -59,9 +59,21 @@ final class LookupCommand implements Callable<Integer> {
             } else {
                 printTable(out, outcome);
                 sts.ifPresent(p -> printMtaSts(out, p));
+                Optional<StsPolicy> enforced = sts.flatMap(MtaSts.Published::policy).filter(p -> p.mode() == StsPolicy.Mode.ENFORCE);
+                if (enforced.isPresent() && outcome instanceof MxOutcome.Routes r) {
+                    // RFC 8461 §4.1: delivery passes over the hosts the enforced policy's mx patterns do not match
+                    for (MxHost h : r.hosts()) {
+                        if (!enforced.get().matches(h.name())) {
+                            out.printf("  not used: %s is not among the MTA-STS policy's mx (mode enforce)%n", h.name());
+                        }
+                    }
+                    if (MxOutcomeJson.noneEnforced(r, enforced)) {
+                        out.println("MTA-STS enforce leaves no MX host: delivery defers (4.7.5) until the policy or the MX records change");
+                    }
+                }
             }
             out.flush();
-            return MxOutcomeJson.exitCode(outcome);
+            return MxOutcomeJson.exitCode(outcome, sts.flatMap(MtaSts.Published::policy));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -81,7 +81,30 @@ final class MxOutcomeJson {
         ArrayNode mx = sts.putArray("mx");
         policy.get().mx().forEach(mx::add);
         sts.put("max_age", policy.get().maxAge());
+        if (policy.get().mode() == StsPolicy.Mode.ENFORCE && o.path("hosts").isArray()) {
+            // RFC 8461 §4.1: under enforce, delivery uses only the hosts the policy's mx patterns match
+            for (com.fasterxml.jackson.databind.JsonNode h : o.path("hosts")) {
+                ((ObjectNode) h).put("mta_sts_match", policy.get().matches(h.path("name").asText()));
+            }
+        }
         return o;
+    }
+
+    /**
+     * The exit status of {@code mxd lookup}: {@link #exitCode(MxOutcome)}, but 75 (delivery defers, 4.7.5) when an
+     * enforced MTA-STS policy leaves no MX host to deliver to.
+     */
+    static int exitCode(MxOutcome outcome, java.util.Optional<StsPolicy> policy) {
+        if (outcome instanceof MxOutcome.Routes r && noneEnforced(r, policy)) {
+            return dev.mxd.cli.ExitCodes.TEMPORARY;
+        }
+        return exitCode(outcome);
+    }
+
+    /** Whether an enforced policy matches none of the routes' hosts. */
+    static boolean noneEnforced(MxOutcome.Routes r, java.util.Optional<StsPolicy> policy) {
+        return policy.isPresent() && policy.get().mode() == StsPolicy.Mode.ENFORCE
+                && r.hosts().stream().noneMatch(h -> policy.get().matches(h.name()));
     }
 
     private static void putTlsa(ObjectNode host, java.util.Optional<DnsAnswer> answer) {

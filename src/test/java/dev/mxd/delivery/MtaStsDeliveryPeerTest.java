@@ -53,7 +53,7 @@ class MtaStsDeliveryPeerTest {
     static final String WEB = "127.0.0.93";
     static final String S1 = "127.0.0.94";
     static final String S2 = "127.0.0.95";
-    static final String DOMAINS = "enf.sts.test skip.sts.test bad.sts.test tst.sts.test cch.sts.test esc.sts.test";
+    static final String DOMAINS = "enf.sts.test skip.sts.test bad.sts.test tst.sts.test cch.sts.test esc.sts.test none.sts.test";
 
     static Path dir;
     static Path ca;
@@ -80,6 +80,7 @@ class MtaStsDeliveryPeerTest {
         policy("tst.sts.test", "testing", "*.sts.test");
         policy("cch.sts.test", "enforce", "mx1.sts.test");
         policy("esc.sts.test", "\u001b]0;owned\u0007\u001b[2J", "mx1.sts.test"); // a policy host that writes to the terminal
+        policy("none.sts.test", "enforce", "mx1.sts.test"); // its only MX is mx2: the policy leaves none
         dnsAddress = new InetSocketAddress("127.0.0.1", FreePort.tcpAndUdp("127.0.0.1"));
         serveZone("1");
         startWeb();
@@ -129,8 +130,9 @@ class MtaStsDeliveryPeerTest {
                 "tst MX 10 wrong",
                 "cch MX 10 mx1", "cch MX 20 mx2",
                 "esc MX 10 mx1",
+                "none MX 10 mx2",
                 "_mta-sts.cch 0 IN TXT \"v=STSv1; id=" + cchId + "\""));
-        for (String d : List.of("enf", "skip", "bad", "tst", "esc")) {
+        for (String d : List.of("enf", "skip", "bad", "tst", "esc", "none")) {
             records.add("_mta-sts." + d + " IN TXT \"v=STSv1; id=20261203\"");
         }
         for (String d : DOMAINS.split(" ")) {
@@ -261,6 +263,18 @@ class MtaStsDeliveryPeerTest {
         assertThat(sts.get("mx")).hasSize(1);
         assertThat(sts.get("mx").get(0).asText()).isEqualTo("mx1.sts.test");
         assertThat(sts.get("max_age").asLong()).isEqualTo(86400);
+        // what delivery does under enforce (RFC 8461 §4.1): mx2 is passed over, mx1 used
+        JsonNode hosts = new ObjectMapper().readTree(r.getValue()).get("hosts");
+        assertThat(hosts).extracting(h -> h.get("name").asText() + " " + h.get("mta_sts_match").asBoolean())
+                .containsExactly("mx2.sts.test false", "mx1.sts.test true");
+        Map.Entry<Integer, String> skipText = cli("lookup", "skip.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString());
+        assertThat(skipText.getKey()).isZero();
+        assertThat(skipText.getValue()).contains("not used: mx2.sts.test is not among the MTA-STS policy's mx (mode enforce)")
+                .doesNotContain("not used: mx1.sts.test");
+        // an enforced policy that matches no MX host: delivery defers every attempt (4.7.5), so the lookup says 75, not 0
+        Map.Entry<Integer, String> none = cli("lookup", "none.sts.test", "--dns", server, "--dnssec", "off", "--ca-file", ca.toString());
+        assertThat(none.getKey()).as(none.getValue()).isEqualTo(75);
+        assertThat(none.getValue()).contains("MTA-STS enforce leaves no MX host: delivery defers (4.7.5)");
 
         // without the private CA the policy host's certificate is not trusted: no policy
         Map.Entry<Integer, String> untrusted = cli("lookup", "skip.sts.test", "--dns", server, "--dnssec", "off", "--json");
