@@ -94,7 +94,22 @@ final class LookupCommand implements Callable<Integer> {
     private static java.util.function.Function<dev.mxd.dns.MxHost, java.util.Optional<dev.mxd.dns.DnsAnswer>> tlsaOf(
             MxOutcome outcome, dev.mxd.dns.TlsaLookup lookup) {
         return host -> outcome.dnssec() == dev.mxd.dns.DnssecStatus.SECURE && host.dnssec() == dev.mxd.dns.DnssecStatus.SECURE
-                ? java.util.Optional.of(tlsa(lookup, host.name())) : java.util.Optional.empty();
+                ? java.util.Optional.of(tlsaAsDelivery(lookup, host)) : java.util.Optional.empty();
+    }
+
+    /**
+     * The TLSA answer delivery uses for {@code host} (RFC 7672 §2.2.2): for a secure alias, the expanded name's when it
+     * has records there (or its lookup failed), else the MX host name's, as DanePolicies decides it.
+     */
+    static dev.mxd.dns.DnsAnswer tlsaAsDelivery(dev.mxd.dns.TlsaLookup lookup, MxHost host) {
+        Optional<String> expanded = host.secureExpansion();
+        if (expanded.isPresent()) {
+            dev.mxd.dns.DnsAnswer there = tlsa(lookup, expanded.get());
+            if (!dev.mxd.dns.TlsaLookup.holdsNoRecords(there)) {
+                return there;
+            }
+        }
+        return tlsa(lookup, host.name());
     }
 
     /** The TLSA answer, or why there is none: a host of 247 or more octets has no TLSA name (RFC 7672 §2.2), as delivery finds. */

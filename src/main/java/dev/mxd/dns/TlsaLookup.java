@@ -43,6 +43,16 @@ public final class TlsaLookup {
     }
 
     /** The TLSA records of a found answer, in presentation form ("3 1 1 AB12…"); empty for any other answer. */
+    /**
+     * Whether a TLSA answer at a secure alias's expanded name holds no records to use (RFC 7672 §2.2.2): an insecure
+     * answer (no records, §2.2), or a secure one without records; a failure or a bogus answer is no such thing, as it
+     * may hide records that exist. Then the MX host name's own records count.
+     */
+    public static boolean holdsNoRecords(DnsAnswer answer) {
+        return !(answer instanceof DnsAnswer.Failed) && (answer.dnssec() == DnssecStatus.INSECURE
+                || answer.dnssec() == DnssecStatus.SECURE && !(answer instanceof DnsAnswer.Found));
+    }
+
     public static List<String> texts(DnsAnswer answer) {
         if (!(answer instanceof DnsAnswer.Found found)) {
             return List.of();

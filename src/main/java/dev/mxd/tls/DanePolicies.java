@@ -90,9 +90,7 @@ public final class DanePolicies implements TlsPolicies {
         Optional<String> expanded = expansion.apply(host);
         if (expanded.isPresent()) {
             DnsAnswer atExpanded = tlsa.apply(expanded.get());
-            boolean noRecords = !(atExpanded instanceof DnsAnswer.Failed) && (atExpanded.dnssec() == DnssecStatus.INSECURE
-                    || atExpanded.dnssec() == DnssecStatus.SECURE && !(atExpanded instanceof DnsAnswer.Found));
-            if (!noRecords) {
+            if (!TlsaLookup.holdsNoRecords(atExpanded)) {
                 answer = atExpanded;
                 base = expanded.get();
             }

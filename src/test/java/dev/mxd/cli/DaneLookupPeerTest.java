@@ -48,6 +48,20 @@ class DaneLookupPeerTest {
         assertThat(h.get("tlsa_error").isNull()).isTrue();
     }
 
+    /**
+     * A secure MX host that is an alias: the TLSA records delivery uses are the expanded name's (RFC 7672 §2.2.2), and
+     * the lookup lists those, not the empty set at the alias's own name (it showed "tlsa": [] while delivery and
+     * mxd check authenticated by DANE).
+     */
+    @Test
+    void aSecureAliasShowsTheRecordsAtItsExpandedNameAsDeliveryUsesThem() throws Exception {
+        JsonNode h = host("alias0.dane.test", "validate");
+        assertThat(h.get("name").asText()).isEqualTo("mx-alias0.dane.test");
+        assertThat(h.get("tlsa")).hasSize(1);
+        assertThat(h.get("tlsa").get(0).asText().toLowerCase(Locale.ROOT)).isEqualTo(zone.eeRecord());
+        assertThat(h.get("tlsa_dnssec").asText()).isEqualTo("secure");
+    }
+
     @Test
     void aHostWithoutRecordsHasAnEmptyListAndASecureDenial() throws Exception {
         JsonNode h = host("none.dane.test", "validate");
