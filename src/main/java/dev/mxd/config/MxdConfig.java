@@ -231,8 +231,12 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         private static DnssecConfig dnssec(Object mode, List<String> files) {
             DnssecMode m;
             try {
-                // YAML reads a bare on as true: name it as written
-                m = mode == null ? DnssecMode.AUTO : DnssecMode.parse(Boolean.TRUE.equals(mode) ? "on" : String.valueOf(mode));
+                if (Boolean.TRUE.equals(mode)) {
+                    // YAML reads a bare on, true and yes alike: which one was written is not known here
+                    throw new IllegalArgumentException("a yes, true or on value is not auto, validate or off: write validate to"
+                            + " check DNSSEC always, or auto to check it when the DNS servers can");
+                }
+                m = mode == null ? DnssecMode.AUTO : DnssecMode.parse(String.valueOf(mode));
             } catch (IllegalArgumentException e) {
                 throw new ConfigProblem(List.of("dns", "dnssec"), "dns.dnssec: " + e.getMessage(), null);
             }

@@ -47,10 +47,14 @@ class DnssecConfigTest {
                 .hasMessageContaining("mxd.yaml:3:").hasMessageContaining("dns.dnssec").hasMessageContaining("auto, validate or off");
     }
 
+    /** on, true and yes are one value to YAML: the message quotes none of them as written (it said 'on' for true). */
     @Test
-    void onIsNotAMode() {
-        assertThatThrownBy(() -> ConfigLoader.parse(yaml("  dnssec: on\n"), FILE))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("mxd.yaml:2:").hasMessageContaining("'on'");
+    void onTrueAndYesAreNoMode() {
+        for (String written : java.util.List.of("on", "true", "yes")) {
+            assertThatThrownBy(() -> ConfigLoader.parse(yaml("  dnssec: " + written + "\n"), FILE)).as(written)
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("mxd.yaml:2:")
+                    .hasMessageContaining("a yes, true or on value is not auto, validate or off").hasMessageContaining("validate");
+        }
     }
 
     @Test
