@@ -120,7 +120,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                     } catch (IOException | RuntimeException | Error ex) {
                         // any failure is this mailbox's: the copies already written stay counted (an Error
                         // thrown out of here lost them all, and every mailbox got a second copy at the retry)
-                        p = new Problem(ex instanceof IOException ? ex.getMessage() : ex.toString(),
+                        p = new Problem(ex instanceof IOException io ? DurableFiles.describe(io) : ex.toString(),
                                 DurableFiles.systemSays(ex, "File too large"), DurableFiles.systemSays(ex, "Disk quota exceeded"));
                         failed.put(key, p);
                         if (!(ex instanceof IOException)) {

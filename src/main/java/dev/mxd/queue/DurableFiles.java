@@ -30,6 +30,25 @@ public final class DurableFiles {
         return false;
     }
 
+    /**
+     * An I/O error as an operator reads it: the file and what the system said of it. The JDK's file-system exceptions
+     * carry only the path when the system's reason is their type (permission denied, no such file), so that a reason
+     * read "maildir delivery failed: bob: /var/mail/bob/Maildir" and said nothing of why.
+     */
+    public static String describe(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
+            String why = f.getReason() != null ? f.getReason()
+                    : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : f instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                    : f instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                    : f instanceof java.nio.file.FileAlreadyExistsException ? "exists already (not a directory here?)"
+                    : f instanceof java.nio.file.DirectoryNotEmptyException ? "directory not empty"
+                    : f.getClass().getSimpleName();
+            return f.getFile() + (f.getOtherFile() != null ? " -> " + f.getOtherFile() : "") + ": " + why;
+        }
+        return e.getMessage() != null ? e.getMessage() : e.toString();
+    }
+
     /** Writes {@code parts} to {@code tmp}, then renames it to {@code target}; both on one file system. */
     public static void write(Path tmp, Path target, byte[]... parts) throws IOException {
         replace(tmp, target, parts);
