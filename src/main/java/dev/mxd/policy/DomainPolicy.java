@@ -65,10 +65,11 @@ public final class DomainPolicy implements RecipientPolicy {
             RcptDecision accept = new RcptDecision.Accept(postmasterRoute());
             return config.firstLocalDomain().flatMap(config::domain).map(first -> withFilter(accept, first)).orElse(accept);
         }
-        if (d.isEmpty() && ownHost(recipient)) {
-            // RFC 1123 §5.2.17: this host's own address or name is recognised as this host, never relayed to (it would
-            // come back as "loops back to myself", a bounce after the 250): no mailbox but postmaster lives at it, as
-            // Postfix refuses root@$myhostname with 550 5.1.1 when no local user has that name
+        if (d.isEmpty() && ownHost(recipient) && loopsHere(recipient)) {
+            // RFC 1123 §5.2.17: this host's own address or name is recognised as this host, never relayed to by MX (it
+            // would come back as "loops back to myself", a bounce after the 250): no mailbox but postmaster lives at it,
+            // as Postfix refuses root@$myhostname with 550 5.1.1 when no local user has that name. A relay host or route
+            // for the name sends it elsewhere (a satellite's cron mail to its central server): relayed as before.
             return new RcptDecision.Refuse(Replies.unknownUser(recipient.toString()));
         }
         if (d.isPresent()) {
@@ -150,7 +151,7 @@ public final class DomainPolicy implements RecipientPolicy {
         if (d.isEmpty() && hostPostmaster(recipient)) {
             return Optional.of(postmasterRoute());
         }
-        if (d.isEmpty() && ownHost(recipient)) {
+        if (d.isEmpty() && ownHost(recipient) && loopsHere(recipient)) {
             return Optional.empty();
         }
         if (d.isPresent() && deliveredHere(domain, d.get())) {
@@ -169,6 +170,14 @@ public final class DomainPolicy implements RecipientPolicy {
         // MAILER-DAEMON@HOSTNAME is the From of the bounces mxd writes: a reply to one reaches the postmaster, as
         // Postfix's stock aliases send MAILER-DAEMON there
         return (recipient.localKey().equals(DomainConfig.POSTMASTER) || recipient.localKey().equals(MAILER_DAEMON)) && ownHost(recipient);
+    }
+
+    /**
+     * Whether mail to {@code recipient}, an address at this host, would come back here: an address literal always; a
+     * name unless a relay host or route of {@code delivery} sends its domain to another server.
+     */
+    private boolean loopsHere(Mailbox recipient) {
+        return recipient.isAddressLiteral() || config.delivery().nextHopFor(recipient.domainKey()).isEmpty();
     }
 
     /** The local part of the bounces' From, {@code MAILER-DAEMON@HOSTNAME}, as {@link Mailbox#localKey} keys it. */

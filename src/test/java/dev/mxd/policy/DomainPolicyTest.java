@@ -162,6 +162,15 @@ class DomainPolicyTest {
         for (String rcpt : List.of("MAILER-DAEMON@mx2.example.net", "mailer-daemon@mx2-alias.example.net", "postmaster@mx2.example.net")) {
             assertThat(p.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isEqualTo(owns);
         }
+        // a relay host (or a route) sends the host's own name elsewhere, so nothing loops: a satellite's cron mail to
+        // root@its-name goes to its central server, as before
+        DomainPolicy satellite = new DomainPolicy(ConfigLoader.parse("hostname: mx2.example.net\ntrusted-networks: [127.0.0.0/8]\n"
+                + "delivery:\n  relay-host: \"[192.0.2.25]\"\n", Path.of("mxd.yaml")));
+        assertThat(satellite.decide(Mailbox.parse("root@mx2.example.net"), trusted))
+                .isEqualTo(new RcptDecision.Accept(new Route.Relay("mx2.example.net")));
+        assertThat(satellite.decide(Mailbox.parse("root@mx2.example.net"), STRANGER)).isInstanceOf(RcptDecision.Refuse.class)
+                .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("554 5.7.1"));
+        assertThat(satellite.routeLocalMail(Mailbox.parse("root@mx2.example.net"))).contains(new Route.Relay("mx2.example.net"));
         // a host name that is also a domain of the file is that domain, as before
         DomainPolicy named = policy("hostname: own.test\ndomains:\n  own.test:\n    role: local\n    mailboxes: [root, pm]\n");
         assertThat(named.decide(Mailbox.parse("root@own.test"), STRANGER)).isEqualTo(new RcptDecision.Accept(new Route.Local("own.test", List.of("root"))));
