@@ -316,7 +316,7 @@ public final class DnsClient {
      * As {@link #recheckDnssec()}; {@code fresh}: the servers changed (a local change, not an answer an
      * attacker could forge), so the decision is made anew, as at start, and may turn validation off.
      */
-    private boolean recheckDnssec(boolean fresh) {
+    private synchronized boolean recheckDnssec(boolean fresh) { // the start's probe, the timer and a change of servers
         if (settings.dnssec() != DnssecMode.AUTO) {
             return validating;
         }
@@ -328,12 +328,18 @@ public final class DnsClient {
         boolean silent = false;
         boolean dropped = false;
         boolean inconclusive = false;
-        // One server timeout for the whole check, so a dead server delays the start (and mxd lookup) by that much only.
-        long deadline = nanoClock.getAsLong() + settings.timeout().toNanos();
+        // One server timeout a server, so a dead server delays the start (and mxd lookup) by that much only.
         outer:
         for (Name zone : zones) {
+            int silentServers = 0;
             for (Upstream u : upstreams) {
-                Exchange ex = exchangeWith(List.of(u), true, zone, Type.DNSKEY, deadline);
+                Exchange ex = exchangeWith(List.of(u), true, zone, Type.DNSKEY, nanoClock.getAsLong() + settings.timeout().toNanos());
+                if (ex.failure != null && ex.dropped) {
+                    // nothing came back from this one: ask the next; only when none of them answers is the check silent
+                    silentServers++;
+                    failure = "the DNSKEY records of " + display(zone) + " could not be validated: " + ex.failure;
+                    continue;
+                }
                 if (ex.failure != null) {
                     // No answer, SERVFAIL, REFUSED or a bogus reply: one dropped or forged packet can make any of
                     // them, so none is a verdict on the servers. Only an answer that came back without valid
@@ -346,8 +352,16 @@ public final class DnsClient {
                 }
                 if (ex.status != DnssecStatus.SECURE) {
                     failure = ex.server + " does not serve the DNSKEY records of " + display(zone) + " with valid signatures";
+                    inconclusive = false;
                     break outer;
                 }
+            }
+            if (silentServers > 0) {
+                // some said nothing: no verdict on them (as any other inconclusive answer); all: the check heard nothing
+                silent = true;
+                dropped = silentServers == upstreams.size();
+                inconclusive = true;
+                break;
             }
         }
         boolean before = validating;
@@ -360,17 +374,18 @@ public final class DnsClient {
             }
             provisional = false;
             fresh = true;
-        } else if (failure != null && dropped && !checkedOnce && !validating) {
-            // The start-up check got no answer at all (its packets dropped, or the servers down): validation is on until
-            // a check hears them. Off here, an attacker who drops the DNSKEY questions would get mail delivered without
+        } else if (failure != null && dropped && (fresh || !checkedOnce && !validating)) {
+            // The start-up check (or the first one after the servers changed) got no answer at all from any server (its
+            // packets dropped, or the servers down): validation is on until a check hears them. Off here, an attacker who drops the DNSKEY questions would get mail delivered without
             // DNSSEC or DANE; on, the same drops make lookups fail for now and mail waits. Checked again in a minute.
             provisional = true;
             checkedOnce = true;
             retrySoon = true;
             validating = true;
             cache.clear();
-            dnssecNote = "DNSSEC validation is on until a check hears the DNS servers (dns.dnssec: auto): the start-up check got"
-                    + " no answer: " + failure + (checkedAgain ? "; checked again in a minute" : "");
+            dnssecNote = "DNSSEC validation is on until a check hears the DNS servers (dns.dnssec: auto): no server answered the"
+                    + (fresh ? " check after the servers changed: " : " start-up check: ") + failure
+                    + (checkedAgain ? "; checked again in a minute" : "");
             log.warn("{}", dnssecNote);
             return true;
         }
