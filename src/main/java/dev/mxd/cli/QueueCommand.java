@@ -257,7 +257,7 @@ final class QueueCommand implements Runnable {
             if (m.path("requiretls").asBoolean(false)) {
                 out.printf("requiretls:   yes (RFC 8689: only to MX hosts authenticated by DANE or MTA-STS)%n");
             }
-            out.printf("next attempt: %s%n", m.path("next_attempt").isNull() ? "none (on hold or being delivered)" : m.path("next_attempt").asText());
+            out.printf("next attempt: %s%n", m.path("next_attempt").isNull() ? "none (on hold or being delivered)" : toSeconds(m.path("next_attempt").asText()));
             if (m.has("envelope_error")) {
                 out.printf("error:        %s%n", m.path("envelope_error").asText());
             }

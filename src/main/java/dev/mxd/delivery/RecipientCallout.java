@@ -143,6 +143,13 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         cache.clear();
     }
 
+    /** As {@link #forgetAnswers()}, the answers from now on asked of the next hops {@code routing} names (kept in the cache's file). */
+    public void forgetAnswers(String routing) {
+        generation.incrementAndGet();
+        running.clear();
+        cache.clear(routing);
+    }
+
     /** Probes sent so far (cache hits send none). */
     public int probes() {
         return probes.get();
@@ -255,6 +262,6 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     @Override
     public void close() {
         pool.shutdownNow();
-        cache.save(); // the known recipients for the next start
+        cache.close(); // the known recipients written for the next start
     }
 }

@@ -35,6 +35,10 @@ public final class VerificationCache {
     private final Map<String, Entry> refused;
     private final Optional<java.nio.file.Path> file;
     private final Object saving = new Object();
+    /** The file's first line: the next hops its answers were asked of. */
+    private static final String ROUTING = "# mxd verify cache, next hops ";
+    private String routing = ROUTING;
+    private java.util.concurrent.ScheduledExecutorService saver;
     private boolean dirty;
     private Instant saved = Instant.MIN;
 
@@ -58,12 +62,28 @@ public final class VerificationCache {
      * and the cache starts empty, as it would without one.
      */
     public static VerificationCache persistent(int capacity, InstantSource clock, java.nio.file.Path file) {
+        return persistent(capacity, clock, file, "");
+    }
+
+    /**
+     * As {@link #persistent(int, InstantSource, java.nio.file.Path)}, for answers asked of the next hops {@code routing}
+     * names (the relay host and routes as the configuration writes them): a file written under other next hops is
+     * not loaded, as a reload that moves them forgets the answers (an old primary's yes stood for a new one's no).
+     */
+    public static VerificationCache persistent(int capacity, InstantSource clock, java.nio.file.Path file, String routing) {
         VerificationCache c = new VerificationCache(capacity, clock, Optional.of(file));
+        c.routing = ROUTING + Integer.toHexString(routing.hashCode()) + "/" + routing.length();
         if (!java.nio.file.Files.exists(file)) {
             return c;
         }
         Instant now = clock.instant();
         try (java.io.BufferedReader in = java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            String first = in.readLine();
+            if (first == null || !first.equals(c.routing)) {
+                LOG.info("recipient verification cache {}: written under other next hops (relay-host, routes); not loaded", file);
+                c.dirty = true; // rewritten empty at the first save
+                return c;
+            }
             for (String line; (line = in.readLine()) != null; ) {
                 int tab = line.lastIndexOf('\t');
                 if (tab <= 0) {
@@ -124,6 +144,40 @@ public final class VerificationCache {
                 return;
             }
         }
+        saveLater();
+    }
+
+    /**
+     * A save off the caller's thread (an RCPT waits for no disk), on a daemon thread of this cache's own; answers that
+     * come within a minute of a save are written by a save a minute later even when no more answers come.
+     */
+    private synchronized void saveLater() {
+        if (saver == null) {
+            saver = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "mxd-verify-cache");
+                t.setDaemon(true);
+                return t;
+            });
+            saver.scheduleWithFixedDelay(this::save, SAVE_EVERY.toMillis(), SAVE_EVERY.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        saver.execute(this::save);
+    }
+
+    /** Writes what changed and stops the saving thread (a stop of the node). */
+    public void close() {
+        java.util.concurrent.ScheduledExecutorService s;
+        synchronized (this) {
+            s = saver;
+            saver = null;
+        }
+        if (s != null) {
+            s.shutdown(); // a write under way ends (an interrupt would cut it short); the minute's timer is cancelled
+            try {
+                s.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         save();
     }
 
@@ -134,7 +188,17 @@ public final class VerificationCache {
             refused.clear();
             dirty = true;
         }
-        save();
+        if (file.isPresent()) {
+            saveLater();
+        }
+    }
+
+    /** The next hops the answers are asked of changed (a reload): answers are forgotten and the file marked with them. */
+    public void clear(String newRouting) {
+        synchronized (this) {
+            routing = ROUTING + Integer.toHexString(newRouting.hashCode()) + "/" + newRouting.length();
+        }
+        clear();
     }
 
     /**
@@ -158,7 +222,7 @@ public final class VerificationCache {
                 return;
             }
             Instant now = clock.instant();
-            text = new StringBuilder(exist.size() * 40);
+            text = new StringBuilder(exist.size() * 40 + 64).append(routing).append('\n');
             for (Map.Entry<String, Entry> e : exist.entrySet()) {
                 if (now.isBefore(e.getValue().expires())) {
                     text.append(e.getKey()).append('\t').append(e.getValue().expires().getEpochSecond()).append('\n');
@@ -170,8 +234,11 @@ public final class VerificationCache {
         java.nio.file.Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try {
             java.nio.file.Files.createDirectories(target.getParent());
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.file.Files.deleteIfExists(tmp);
+            // the addresses of real recipients: readable by mxd's user only
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.util.Set.of(
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE),
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")))) {
                 java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 while (b.hasRemaining()) {
                     ch.write(b);

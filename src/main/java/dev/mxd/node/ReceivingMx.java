@@ -236,7 +236,7 @@ public final class ReceivingMx implements AutoCloseable {
         // Backup domains with verify: callout ask the better MX hosts remote delivery would use, through the same
         // MX plan and next hop; the answers outlive reloads. CALLOUT_LIMIT keeps a client's RCPT short.
         RecipientCallout callout = new RecipientCallout(resolver, new RouteSelector(hosts, d.maxAddresses(), d.port()), routing, client,
-                VerificationCache.persistent(100_000, clock, data.resolve("verify-cache")), CALLOUT_LIMIT, 8);
+                VerificationCache.persistent(100_000, clock, data.resolve("verify-cache"), routingKey(d)), CALLOUT_LIMIT, 8);
         live.verifyWith(callout);
         LocalDeliveryAgent local = new LocalDeliveryAgent(new Maildir(data.resolve("mail"), config.hostname(), clock, ownership),
                 live::hasMailbox);
@@ -609,7 +609,7 @@ public final class ReceivingMx implements AutoCloseable {
         ops.reloaded(applied);
         config = applied;
         if (!delivery.relayHost().equals(old.delivery().relayHost()) || !delivery.routes().equals(old.delivery().routes())) {
-            callout.forgetAnswers();
+            callout.forgetAnswers(routingKey(delivery));
             LOG.info("reload: delivery.relay-host or delivery.routes changed: recipient verification answers forgotten");
         }
         LOG.info("reload: {} in use: {} domain(s), {} trusted network(s), tls {}", file, applied.domains().size(),
@@ -710,5 +710,10 @@ public final class ReceivingMx implements AutoCloseable {
             LOG.warn("stopping the hourly DNSSEC check: {}", e.toString());
         }
         spool.close(); // its kept descriptors, last: nothing is stored (TLS reports included) or delivered any more
+    }
+
+    /** The next hops callouts ask, as the configuration writes them: what the verification cache's answers hold for. */
+    static String routingKey(dev.mxd.config.Delivery d) {
+        return d.relayHost().map(Object::toString).orElse("-") + " " + new java.util.TreeMap<>(d.routes());
     }
 }
