@@ -93,6 +93,36 @@ class CheckCommandPeerTest {
         return mxd(args.toArray(String[]::new));
     }
 
+    /**
+     * A DNS server that never answers: the MX lookup fails for now (exit 75), and the check does not ask the same silent
+     * server for the TLS-RPT record too (which cost it one more whole timeout: 16 s where the issue allows 15).
+     */
+    @Test
+    void aSilentDnsServerIsNotAskedForTheTlsRptRecordAfterTheMxLookupFailed() throws Exception {
+        java.util.Set<String> asked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (java.net.DatagramSocket silent = new java.net.DatagramSocket(new java.net.InetSocketAddress("127.0.0.1", 0))) {
+            Thread listen = new Thread(() -> {
+                byte[] buf = new byte[4096];
+                while (!silent.isClosed()) {
+                    try {
+                        java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
+                        silent.receive(p);
+                        org.xbill.DNS.Message q = new org.xbill.DNS.Message(java.util.Arrays.copyOf(p.getData(), p.getLength()));
+                        asked.add(q.getQuestion().getName() + "/" + org.xbill.DNS.Type.string(q.getQuestion().getType()));
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            }, "silent-dns");
+            listen.setDaemon(true);
+            listen.start();
+            Run run = mxd("check", "quiet.check.test", "--dns", "127.0.0.1:" + silent.getLocalPort(), "--dnssec", "off", "--json");
+            assertThat(run.exit()).as(run.out() + run.err()).isEqualTo(75);
+            assertThat(asked).as("questions the silent server got").contains("quiet.check.test./MX")
+                    .noneMatch(q -> q.startsWith("_smtp._tls."));
+        }
+    }
+
     private static JsonNode probeOf(JsonNode report, String host) {
         return stream(report.get("probes")).filter(p -> p.get("host").asText().equals(host)).findFirst()
                 .orElseThrow(() -> new AssertionError("no probe of " + host + " in " + report.get("probes")));
