@@ -356,13 +356,16 @@ public final class DnsClient {
                     break outer;
                 }
             }
-            if (silentServers > 0) {
-                // some said nothing: no verdict on them (as any other inconclusive answer); all: the check heard nothing
+            if (silentServers == upstreams.size()) {
+                // none of them said anything: the check heard nothing (dropped on the way, or every server down)
                 silent = true;
-                dropped = silentServers == upstreams.size();
+                dropped = true;
                 inconclusive = true;
                 break;
             }
+            // some said nothing and every other served the keys signed: those that answered decide (a silent one is no
+            // verdict either way: a stale resolv.conf line, or one server's answers dropped, must not turn it off)
+            failure = null;
         }
         boolean before = validating;
         if (provisional) {

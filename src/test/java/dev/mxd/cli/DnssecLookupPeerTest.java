@@ -188,6 +188,16 @@ class DnssecLookupPeerTest {
                     java.time.Duration.ofSeconds(2), 8, 100, java.time.Duration.ofDays(1)).withDnssec(DnssecMode.AUTO, List.of()));
             assertThat(two.validating()).as(two.dnssecNote()).isFalse();
             assertThat(new MxResolver(two, MxPolicy.defaults()).resolve("plain.test")).isInstanceOf(MxOutcome.Routes.class);
+
+            // one server silent, another serving the anchor's keys signed: the one that answered decides, on (it was off
+            // while the silent one stayed silent: a stale resolv.conf line, or one resolver's answers dropped)
+            relay.heal();
+            relay.drop("secure.test", org.xbill.DNS.Type.DNSKEY);
+            DnsClient signed = new DnsClient(new DnsSettings(List.of(relay.address(), knot.address()), second, 1,
+                    java.time.Duration.ofSeconds(2), 8, 100, java.time.Duration.ofDays(1))
+                    .withDnssec(DnssecMode.AUTO, DnssecConfig.readAnchors(secureAnchor)));
+            assertThat(signed.validating()).as(signed.dnssecNote()).isTrue();
+            assertThat(signed.dnssecNote()).contains("is on").doesNotContain("until a check hears");
         }
     }
 
