@@ -53,9 +53,13 @@ final class LookupCommand implements Callable<Integer> {
             Optional<MtaSts.Published> sts = outcome instanceof MxOutcome.Routes
                     ? Optional.of(MtaSts.published(resolverOptions.dnsClient(), resolverOptions.policyFetcher(), parsed.ascii()))
                     : Optional.empty();
+            java.util.function.Function<MxHost, Optional<dev.mxd.dns.DnsAnswer>> tlsa =
+                    memo(tlsaOf(outcome, new dev.mxd.dns.TlsaLookup(resolver.dns())));
+            // delivery applies DANE before MTA-STS (RFC 8461 §2): a host with usable TLSA records is used whatever the policy
+            java.util.function.Predicate<MxHost> dane = h -> tlsa.apply(h).map(a -> !dev.mxd.dns.TlsaLookup.texts(a).isEmpty()).orElse(false);
+            boolean enforcedPolicy = sts.flatMap(MtaSts.Published::policy).filter(p -> p.mode() == StsPolicy.Mode.ENFORCE).isPresent();
             if (json) {
-                out.println(MxOutcomeJson.withMtaSts(MxOutcomeJson.of(outcome, tlsaOf(outcome, new dev.mxd.dns.TlsaLookup(resolver.dns()))),
-                        sts.flatMap(MtaSts.Published::policy)).toString());
+                out.println(MxOutcomeJson.withMtaSts(MxOutcomeJson.of(outcome, tlsa), sts.flatMap(MtaSts.Published::policy)).toString());
             } else {
                 printTable(out, outcome);
                 sts.ifPresent(p -> printMtaSts(out, p));
@@ -63,17 +67,17 @@ final class LookupCommand implements Callable<Integer> {
                 if (enforced.isPresent() && outcome instanceof MxOutcome.Routes r) {
                     // RFC 8461 §4.1: delivery passes over the hosts the enforced policy's mx patterns do not match
                     for (MxHost h : r.hosts()) {
-                        if (!enforced.get().matches(h.name())) {
+                        if (!enforced.get().matches(h.name()) && !dane.test(h)) {
                             out.printf("  not used: %s is not among the MTA-STS policy's mx (mode enforce)%n", h.name());
                         }
                     }
-                    if (MxOutcomeJson.noneEnforced(r, enforced)) {
+                    if (MxOutcomeJson.noneEnforced(r, enforced, dane)) {
                         out.println("MTA-STS enforce leaves no MX host: delivery defers (4.7.5) until the policy or the MX records change");
                     }
                 }
             }
             out.flush();
-            return MxOutcomeJson.exitCode(outcome, sts.flatMap(MtaSts.Published::policy));
+            return MxOutcomeJson.exitCode(outcome, enforcedPolicy ? sts.flatMap(MtaSts.Published::policy) : Optional.empty(), dane);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
@@ -88,6 +92,12 @@ final class LookupCommand implements Callable<Integer> {
         } else {
             out.printf("MTA-STS: none (%s)%n", published.detail());
         }
+    }
+
+    /** {@code f} asked once an argument: a host's TLSA answer serves the JSON, the text and the exit status alike. */
+    private static <T, R> java.util.function.Function<T, R> memo(java.util.function.Function<T, R> f) {
+        java.util.Map<T, R> seen = new java.util.IdentityHashMap<>();
+        return t -> seen.computeIfAbsent(t, f);
     }
 
     /** TLSA answers for the hosts DANE would look them up for (RFC 7672 §2.2: secure MX RRset, secure host). */

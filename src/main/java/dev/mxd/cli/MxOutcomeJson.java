@@ -94,17 +94,20 @@ final class MxOutcomeJson {
      * The exit status of {@code mxd lookup}: {@link #exitCode(MxOutcome)}, but 75 (delivery defers, 4.7.5) when an
      * enforced MTA-STS policy leaves no MX host to deliver to.
      */
-    static int exitCode(MxOutcome outcome, java.util.Optional<StsPolicy> policy) {
-        if (outcome instanceof MxOutcome.Routes r && noneEnforced(r, policy)) {
+    static int exitCode(MxOutcome outcome, java.util.Optional<StsPolicy> policy, java.util.function.Predicate<MxHost> dane) {
+        if (outcome instanceof MxOutcome.Routes r && noneEnforced(r, policy, dane)) {
             return dev.mxd.cli.ExitCodes.TEMPORARY;
         }
         return exitCode(outcome);
     }
 
-    /** Whether an enforced policy matches none of the routes' hosts. */
-    static boolean noneEnforced(MxOutcome.Routes r, java.util.Optional<StsPolicy> policy) {
+    /**
+     * Whether an enforced policy leaves delivery no host: none matches its mx patterns, and none is authenticated by
+     * DANE instead ({@code dane}: the host has usable TLSA records, which delivery applies before MTA-STS).
+     */
+    static boolean noneEnforced(MxOutcome.Routes r, java.util.Optional<StsPolicy> policy, java.util.function.Predicate<MxHost> dane) {
         return policy.isPresent() && policy.get().mode() == StsPolicy.Mode.ENFORCE
-                && r.hosts().stream().noneMatch(h -> policy.get().matches(h.name()));
+                && r.hosts().stream().noneMatch(h -> policy.get().matches(h.name()) || dane.test(h));
     }
 
     private static void putTlsa(ObjectNode host, java.util.Optional<DnsAnswer> answer) {

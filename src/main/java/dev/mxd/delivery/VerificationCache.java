@@ -39,6 +39,7 @@ public final class VerificationCache {
     private static final String ROUTING = "# mxd verify cache, next hops ";
     private String routing = ROUTING;
     private java.util.concurrent.ScheduledExecutorService saver;
+    private boolean closed;
     private boolean dirty;
     private Instant saved = Instant.MIN;
 
@@ -152,6 +153,9 @@ public final class VerificationCache {
      * come within a minute of a save are written by a save a minute later even when no more answers come.
      */
     private synchronized void saveLater() {
+        if (closed) {
+            return; // stopped: close() wrote what there was; nothing is written after the node let go of its data
+        }
         if (saver == null) {
             saver = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "mxd-verify-cache");
@@ -169,6 +173,7 @@ public final class VerificationCache {
         synchronized (this) {
             s = saver;
             saver = null;
+            closed = true;
         }
         if (s != null) {
             s.shutdown(); // a write under way ends (an interrupt would cut it short); the minute's timer is cancelled
@@ -195,10 +200,15 @@ public final class VerificationCache {
 
     /** The next hops the answers are asked of changed (a reload): answers are forgotten and the file marked with them. */
     public void clear(String newRouting) {
-        synchronized (this) {
+        synchronized (this) { // one step: no save can write the old answers under the new next hops' line
             routing = ROUTING + Integer.toHexString(newRouting.hashCode()) + "/" + newRouting.length();
+            exist.clear();
+            refused.clear();
+            dirty = true;
         }
-        clear();
+        if (file.isPresent()) {
+            saveLater();
+        }
     }
 
     /**

@@ -42,7 +42,6 @@ public final class TlsaLookup {
         return dns.query(ownerOf(host), Type.TLSA);
     }
 
-    /** The TLSA records of a found answer, in presentation form ("3 1 1 AB12…"); empty for any other answer. */
     /**
      * Whether a TLSA answer at a secure alias's expanded name holds no records to use (RFC 7672 §2.2.2): an insecure
      * answer (no records, §2.2), or a secure one without records; a failure or a bogus answer is no such thing, as it
@@ -53,6 +52,7 @@ public final class TlsaLookup {
                 || answer.dnssec() == DnssecStatus.SECURE && !(answer instanceof DnsAnswer.Found));
     }
 
+    /** The TLSA records of a found answer, in presentation form ("3 1 1 AB12…"); empty for any other answer. */
     public static List<String> texts(DnsAnswer answer) {
         if (!(answer instanceof DnsAnswer.Found found)) {
             return List.of();

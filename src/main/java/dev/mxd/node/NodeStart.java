@@ -29,13 +29,6 @@ public sealed interface NodeStart {
     record Failed(IOException cause) implements NodeStart {}
 
     /**
-     * What a start would refuse of {@code config} on this machine, found without starting: the TLS
-     * certificate and key, the Maildir owner and group, the source addresses, a data directory or
-     * log file this user cannot write ({@code mxd serve --check}, as {@code postfix check}, run
-     * before a reload or restart). Empty: a start would take it; the listeners' ports and the lock
-     * are known only by binding and taking them.
-     */
-    /**
      * What a start would warn of, for {@code mxd serve --check}: the configuration's own warnings and the TLS
      * certificate's (expired, a short RSA key), which a start logs as "TLS: …" and senders meet at STARTTLS.
      */
@@ -49,6 +42,13 @@ public sealed interface NodeStart {
         return out;
     }
 
+    /**
+     * What a start would refuse of {@code config} on this machine, found without starting: the TLS
+     * certificate and key, the Maildir owner and group, the source addresses, a data directory or
+     * log file this user cannot write ({@code mxd serve --check}, as {@code postfix check}, run
+     * before a reload or restart). Empty: a start would take it; the listeners' ports and the lock
+     * are known only by binding and taking them.
+     */
     static java.util.List<String> check(MxdConfig config) {
         java.util.List<String> problems = new java.util.ArrayList<>();
         config.tls().ifPresent(t -> {

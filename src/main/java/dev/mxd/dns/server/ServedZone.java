@@ -212,13 +212,14 @@ public final class ServedZone {
                         throw new ZoneFileException(file, OptionalInt.of(number), "$INCLUDE " + written + " nests includes deeper than "
                                 + MAX_INCLUDE_DEPTH + " files");
                     }
-                    if (!Files.isRegularFile(included) || !Files.isReadable(included)) {
-                        // said here with the line of the $INCLUDE: the parser's own error named no line
+                    if (!Files.exists(included) || Files.isDirectory(included)) {
+                        // said here with the line of the $INCLUDE: the parser's own error named no line (other files the
+                        // parser may read, /dev/null included, are left to it)
                         throw new ZoneFileException(file, OptionalInt.of(number), "$INCLUDE " + written + ": "
-                                + (Files.exists(included) ? (Files.isDirectory(included) ? "is a directory" : "cannot be read")
-                                        : "no such file") + " (" + included.normalize() + ")");
+                                + (Files.isDirectory(included) ? "is a directory" : "no such file") + " (" + included.normalize() + ")");
                     }
-                    Optional<Path> copy = withAbsoluteOrigins(included, itsOrigin, copies, reading);
+                    Optional<Path> copy = Files.isRegularFile(included)
+                            ? withAbsoluteOrigins(included, itsOrigin, copies, reading) : Optional.empty();
                     String origin2 = originText == null ? "" : " " + (itsOrigin.isPresent() ? itsOrigin.get().toString() : originText);
                     // quoted: a path with a space (as the file's own quoted name may have) is one token
                     out.add(inc.group(1) + " \"" + copy.orElse(included) + "\"" + origin2 + (inc.group(5) == null ? "" : inc.group(5)));
@@ -534,7 +535,11 @@ public final class ServedZone {
         // A record that ends before its last field ("x MX 10") is found missing at the end of its line, once the parser
         // has counted that line's end: it names the next line (one past the last for the file's last record). The line
         // the record ends on is the one before, unless the file ends on that record without a line end.
-        if (reason.startsWith("expected") && line > 1 && zoneFile && endsBefore(source, originFromFileName(file).orElse(null), line, reason)) {
+        // the file the parser read: the zone file's copy, or an included file (through a copy of its own, if made)
+        Path read = zoneFile ? source : copies.keySet().stream()
+                .filter(c -> c.toString().equals(named) || c.getFileName().toString().equals(named)).findFirst().orElse(where);
+        if (reason.startsWith("expected") && line > 1
+                && endsBefore(read, zoneFile ? originFromFileName(file).orElse(null) : null, line, reason)) {
             line--;
         }
         return new ZoneFileException(where, OptionalInt.of(line), reason);
@@ -548,9 +553,14 @@ public final class ServedZone {
     private static boolean endsBefore(Path source, Name origin, int line, String reason) {
         Path cut = null;
         try {
-            List<String> all = java.nio.file.Files.readAllLines(source, java.nio.charset.StandardCharsets.UTF_8);
+            // octet for octet (a zone file may hold Latin-1 text in a TXT record)
+            List<String> all = java.nio.file.Files.readAllLines(source, java.nio.charset.StandardCharsets.ISO_8859_1);
+            List<String> before = all.subList(0, Math.min(line - 1, all.size()));
+            if (unclosedParenthesis(before).isPresent()) {
+                return false; // inside "( … )" a line's end is no token: the error's token is on the line named
+            }
             cut = java.nio.file.Files.createTempFile("mxd-zone-line", ".zone");
-            java.nio.file.Files.write(cut, all.subList(0, Math.min(line - 1, all.size())), java.nio.charset.StandardCharsets.UTF_8);
+            java.nio.file.Files.write(cut, before, java.nio.charset.StandardCharsets.ISO_8859_1);
             try (Master master = new Master(cut.toString(), origin)) {
                 while (master.nextRecord() != null) {
                     // read to the end or the first error

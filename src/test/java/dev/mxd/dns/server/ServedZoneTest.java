@@ -69,6 +69,8 @@ class ServedZoneTest {
             {head + "ns A 127.0.0.1\nx MX 10", 6, "expected a name"}, // the last line, without one
             {head + "ns A\nx MX 10 ns\n", 5, "expected an address"},
             {head + "ns A 127.0.0.1\n@ MX mail.t.test.\n", 6, "expected an integer"}, // found on its own line, as before
+            // inside "( … )" a line's end is no token: the bad value's own line, not the one before
+            {"$ORIGIN t.test.\n$TTL 60\n@ SOA ns h (\n  1 2 3 4\n  x )\n@ NS ns\nns A 127.0.0.1\n", 5, "expected a TTL-like value"},
         };
         for (Object[] c : cases) {
             Path zone = java.nio.file.Files.writeString(dir.resolve("z.zone"), (String) c[0]);
