@@ -98,12 +98,6 @@ public final class ConfigLoader {
     }
 
     /**
-     * Reads the YAML once as tokens before it is mapped: a syntax error becomes file, line, column
-     * and a sentence; a key given twice in one mapping (which YAML parsers silently resolve to the
-     * last one, so {@code hostname:} written twice would quietly change the host's name) is an
-     * error naming both lines.
-     */
-    /**
      * Keys (dotted paths) whose empty value would be taken for their default, which differs from none, with what that
      * default is: {@code trusted-networks:} with every entry commented out would let loopback relay, where {@code []}
      * lets nobody.
@@ -139,6 +133,12 @@ public final class ConfigLoader {
         return value.startsWith("\"\"") || value.startsWith("''");
     }
 
+    /**
+     * Reads the YAML once as tokens before it is mapped: a syntax error becomes file, line, column
+     * and a sentence; a key given twice in one mapping (which YAML parsers silently resolve to the
+     * last one, so {@code hostname:} written twice would quietly change the host's name) is an
+     * error naming both lines.
+     */
     private static void checkSyntaxAndDuplicates(String yaml, Path file) throws ConfigException {
         java.util.ArrayDeque<Map<String, Integer>> open = new java.util.ArrayDeque<>();
         try (JsonParser p = MAPPER.getFactory().createParser(yaml)) {

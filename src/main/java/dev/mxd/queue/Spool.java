@@ -958,7 +958,6 @@ public final class Spool implements MessageStore {
         }
     }
 
-    /** The trace header RFC 5321 §4.4 requires, with the protocol names of RFC 3848. */
     /**
      * The client's HELO/EHLO name as the trace field may carry it: ASCII, so that the field
      * alone never makes the text need SMTPUTF8 (RFC 6532 allows UTF-8 fields only there). A
@@ -972,6 +971,7 @@ public final class Spool implements MessageStore {
         return sb.toString();
     }
 
+    /** The trace header RFC 5321 §4.4 requires, with the protocol names of RFC 3848. */
     private byte[] receivedHeader(Transaction m, String id, Instant now) {
         var c = m.client();
         String protocol = m.parameters().smtputf8() ? "UTF8SMTP" : c.esmtp() ? "ESMTP" : "SMTP";

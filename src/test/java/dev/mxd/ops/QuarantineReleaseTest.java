@@ -45,6 +45,20 @@ class QuarantineReleaseTest {
      * (its own QuarantineRelease, due now in deferred/). Exactly one release queues it and alice's
      * Maildir gets exactly one copy of each message.
      */
+    /** A quarantine holding one entry for alice@example.test (Subject {@code subject}), a spool, and a release from another process. */
+    private record Staged(MxdConfig config, Quarantine q, QuarantineEntry entry, Spool spool, QuarantineRelease release) {}
+
+    private static Staged staged(Path dir, String subject) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        QuarantineEntry entry = q.store(MessageSource.of(("Subject: " + subject + "\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII)),
+                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        return new Staged(config, q, entry, spool, new QuarantineRelease(q, spool, new DomainPolicy(config), clock,
+                QuarantineRelease.HandOver.DEFERRED_NOW));
+    }
+
     @Test
     void concurrentReleasesOfOneEntryDeliverExactlyOneCopy() throws Exception {
         try (TestMx mx = TestMx.startWithAdmin("delivery:\n  scan-interval: 1s\n")) {
@@ -137,13 +151,11 @@ class QuarantineReleaseTest {
      */
     @Test
     void aReleaseTheSpoolRefusesPutsTheEntryBack(@TempDir Path dir) throws Exception {
-        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
-        Quarantine q = new Quarantine(config.dataDir());
-        QuarantineEntry entry = q.store(MessageSource.of("Subject: held\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
-                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
-        Clock clock = Clock.systemUTC();
-        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
-        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+        Staged st = staged(dir, "held");
+        Quarantine q = st.q();
+        QuarantineEntry entry = st.entry();
+        Spool spool = st.spool();
+        QuarantineRelease release = st.release();
         List<Path> incoming = List.of(spool.root().resolve(QueueState.INCOMING.directory()));
         org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", incoming),
                 "chattr +i needs root on a file system with attributes");
@@ -259,11 +271,6 @@ class QuarantineReleaseTest {
     }
 
     /**
-     * From another process, a release is committed to incoming/ and then moved to deferred/; the
-     * running server's scan of incoming/ may take it in between. The release is then done all the
-     * same: reported queued, the entry gone from the quarantine, the message once in the spool.
-     */
-    /**
      * The spool took the released copy, and filing it from incoming/ into deferred/ fails (deferred/ made immutable):
      * the message is queued, so the release is finished and says so, and nothing is left for the next start to
      * release again. Before, the release failed with the I/O error, the entry stayed in released/, the running server
@@ -271,16 +278,14 @@ class QuarantineReleaseTest {
      */
     @Test
     void aReleaseWhoseCopyCannotBeFiledInDeferredIsQueuedOnceAndFinished(@TempDir Path dir) throws Exception {
-        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
-        Quarantine q = new Quarantine(config.dataDir());
-        QuarantineEntry entry = q.store(MessageSource.of("Subject: stuck\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
-                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
-        Clock clock = Clock.systemUTC();
-        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        Staged st = staged(dir, "stuck");
+        Quarantine q = st.q();
+        QuarantineEntry entry = st.entry();
+        Spool spool = st.spool();
         List<Path> deferred = List.of(spool.root().resolve(QueueState.DEFERRED.directory()));
         spool.onAccepted(id -> org.junit.jupiter.api.Assumptions.assumeTrue(dev.mxd.testing.Chattr.change("+i", deferred),
                 "chattr +i needs root on a file system with attributes"));
-        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+        QuarantineRelease release = st.release();
         QuarantineRelease.Outcome outcome;
         try {
             outcome = release.release(entry.id());
@@ -294,14 +299,17 @@ class QuarantineReleaseTest {
         assertThat(spool.count(QueueState.INCOMING) + spool.count(QueueState.DEFERRED)).isEqualTo(1);
     }
 
+    /**
+     * From another process, a release is committed to incoming/ and then moved to deferred/; the
+     * running server's scan of incoming/ may take it in between. The release is then done all the
+     * same: reported queued, the entry gone from the quarantine, the message once in the spool.
+     */
     @Test
     void aReleaseTakenFromIncomingByTheServerBeforeItsMoveIsStillQueued(@TempDir Path dir) throws Exception {
-        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
-        Quarantine q = new Quarantine(config.dataDir());
-        QuarantineEntry entry = q.store(MessageSource.of("Subject: taken\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII)),
-                ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test")), "spam", List.of(), Instant.now());
-        Clock clock = Clock.systemUTC();
-        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        Staged st = staged(dir, "taken");
+        Quarantine q = st.q();
+        QuarantineEntry entry = st.entry();
+        Spool spool = st.spool();
         spool.onAccepted(id -> {
             try {
                 spool.move(id, QueueState.INCOMING, QueueState.ACTIVE); // as the server's queue manager takes it for delivery
@@ -309,7 +317,7 @@ class QuarantineReleaseTest {
                 throw new java.io.UncheckedIOException(e);
             }
         });
-        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+        QuarantineRelease release = st.release();
 
         QuarantineRelease.Outcome outcome = release.release(entry.id());
 
