@@ -57,7 +57,15 @@ public sealed interface SmtpCommand {
     record Etrn(String node) implements SmtpCommand {}
 
     /** Not a valid command; {@code reply} says why (500 unknown, 501 bad arguments, 555 bad parameter). */
-    record Invalid(SmtpReply reply) implements SmtpCommand {}
+    /**
+     * A command refused as written. {@code recipient}: a RCPT whose address read well and whose parameters did not, the
+     * address, for the log's to= (as Postfix names the recipient of a refused RCPT).
+     */
+    record Invalid(SmtpReply reply, java.util.Optional<String> recipient) implements SmtpCommand {
+        Invalid(SmtpReply reply) {
+            this(reply, java.util.Optional.empty());
+        }
+    }
 
     /** Parses one command line without its CRLF. Non-ASCII must be valid UTF-8 (RFC 6531). */
     static SmtpCommand parse(byte[] line) {
@@ -173,7 +181,13 @@ public sealed interface SmtpCommand {
         }
         PathParser p = new PathParser(arg, start);
         Mailbox rcpt = p.path();
-        return new Rcpt(rcpt, rcptParameters(arg.substring(p.position())));
+        try {
+            return new Rcpt(rcpt, rcptParameters(arg.substring(p.position())));
+        } catch (ParameterException e) {
+            return new Invalid(e.reply, java.util.Optional.of(rcpt.toString()));
+        } catch (IllegalArgumentException e) {
+            return new Invalid(Replies.syntax(e.getMessage()), java.util.Optional.of(rcpt.toString()));
+        }
     }
 
     /** "FROM:" / "TO:" case-insensitively; a space after the colon is tolerated, as most servers do. */

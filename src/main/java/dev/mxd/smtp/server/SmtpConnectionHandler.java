@@ -202,13 +202,15 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
             activity.progressed();
             SmtpCommand command = SmtpCommand.parse(line.bytes());
             about(command);
-            if (command instanceof SmtpCommand.Invalid) {
+            if (command instanceof SmtpCommand.Invalid invalid) {
                 stage = SessionLog.commandName(line.bytes());
                 answering = stage;
                 if (stage.equals("mail")) {
                     session.mailLineRefused();
                 } else if (stage.equals("rcpt")) {
-                    to = Optional.empty(); // the address that did not parse is not the transaction's first recipient
+                    // the refused address when it read well (its parameters did not), else none: never the
+                    // transaction's first recipient
+                    to = invalid.recipient();
                 }
             }
             SessionStep step = session.onCommand(command);

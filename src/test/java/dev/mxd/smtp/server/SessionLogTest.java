@@ -140,6 +140,21 @@ class SessionLogTest {
                 "disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=0/1 commands=3/4");
     }
 
+    /** A RCPT refused for its parameters names its recipient in the NOQUEUE line, as Postfix's does; one that does not parse names none. */
+    @Test
+    void aRcptRefusedForItsParametersNamesItsRecipient() throws Exception {
+        try (RawSmtp c = new RawSmtp(mx.smtp())) {
+            assertThat(c.code()).isEqualTo(220);
+            assertThat(say(c, "EHLO client.example")).startsWith("250");
+            assertThat(say(c, "MAIL FROM:<a@sender.example>")).startsWith("250");
+            assertThat(say(c, "RCPT TO:<bob@example.test> NOTIFY=BOGUS")).startsWith("501");
+            assertThat(say(c, "QUIT")).startsWith("221");
+        }
+        Await.within(Duration.ofSeconds(10), () -> lines().stream().anyMatch(l -> l.startsWith("disconnect from ")));
+        assertThat(lines()).anySatisfy(l -> assertThat(l).startsWith("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 501 ")
+                .contains("; from=<a@sender.example> to=<bob@example.test> proto=ESMTP"));
+    }
+
     @Test
     void aClientThatQuitsLosesNoConnection() throws Exception {
         try (RawSmtp c = new RawSmtp(mx.smtp())) {
