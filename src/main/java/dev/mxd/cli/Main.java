@@ -25,6 +25,9 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         withoutDnsjavaShutdownHook();
+        if (args.length == 0 || !args[0].equals("serve")) { // serve says it with its configuration's level (LogSetup)
+            unknownLogLevel(System.getenv("MXD_LOG_LEVEL")).ifPresent(System.err::println);
+        }
         if (args.length > 0 && args[0].equals("serve") && !java.util.Arrays.asList(args).contains("--check")) {
             dev.mxd.node.HangupHold.start(); // before the configuration is read: a reload then must not end mxd
         }
@@ -41,6 +44,19 @@ public final class Main implements Runnable {
         if (System.getProperty(DNSJAVA_NIO_HOOK) == null) {
             System.setProperty(DNSJAVA_NIO_HOOK, "false");
         }
+    }
+
+    /**
+     * What to say of an MXD_LOG_LEVEL that names no level: the commands' logging (logback.xml) takes it as its default,
+     * WARN, without a word. {@code mxd serve} says it again with its configuration's level (LogSetup).
+     */
+    static java.util.Optional<String> unknownLogLevel(String value) {
+        if (value == null || value.isBlank()
+                || java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(value.strip().toUpperCase(java.util.Locale.ROOT))) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("mxd: MXD_LOG_LEVEL=" + dev.mxd.smtp.LogText.safe(value)
+                + " is no level (TRACE, DEBUG, INFO, WARN, ERROR or OFF); the default is used");
     }
 
     /** Runs mxd with these arguments and returns its exit status (for tests and embedding). */

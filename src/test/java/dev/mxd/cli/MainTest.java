@@ -7,6 +7,15 @@ import org.junit.jupiter.api.Test;
 /** What {@code mxd}'s main sets up before any command runs. */
 class MainTest {
 
+    /** An MXD_LOG_LEVEL that names no level is said (the commands' logging took it as WARN without a word). */
+    @Test
+    void anUnknownLogLevelIsSaid() {
+        assertThat(Main.unknownLogLevel("bogus")).hasValueSatisfying(s -> assertThat(s).contains("MXD_LOG_LEVEL=bogus is no level"));
+        assertThat(Main.unknownLogLevel("debug")).isEmpty();
+        assertThat(Main.unknownLogLevel(" INFO ")).isEmpty();
+        assertThat(Main.unknownLogLevel(null)).isEmpty();
+    }
+
     @Test
     void dnsjavasOwnShutdownHookIsOffUnlessTheOperatorAsksForIt() {
         String before = System.getProperty(Main.DNSJAVA_NIO_HOOK);
