@@ -55,7 +55,7 @@ final class ServeCommand implements Callable<Integer> {
             return ExitCodes.CONFIG;
         }
         if (check) {
-            java.util.List<String> problems = NodeStart.check(c);
+            java.util.List<String> problems = NodeStart.check(c, java.util.Optional.ofNullable(config));
             if (!problems.isEmpty()) {
                 problems.forEach(p -> err.println("mxd serve: invalid configuration: " + p));
                 err.flush();

@@ -311,6 +311,28 @@ public final class ConfigLoader {
         return 0;
     }
 
+    /**
+     * The line of {@code file} where the key at {@code path} (tls, private-key) is written, for an error found after the
+     * file was read (a certificate and key that do not belong together); empty when the file cannot be read now.
+     */
+    public static java.util.OptionalInt lineOf(Path file, String... path) {
+        try {
+            return lineOfKey(Files.readString(file), List.of(path));
+        } catch (IOException | RuntimeException e) {
+            return java.util.OptionalInt.empty();
+        }
+    }
+
+    /**
+     * Where in {@code file} a TLS file the server could not use is named: {@code FILE:LINE} of tls.certificate or
+     * tls.private-key (the one {@code refused} names, else the tls key), or {@code FILE} alone.
+     */
+    public static String whereTls(Path file, Tls tls, Path refused) {
+        String key = refused.equals(tls.certificate()) ? "certificate" : refused.equals(tls.privateKey()) ? "private-key" : null;
+        java.util.OptionalInt line = key == null ? lineOf(file, "tls") : lineOf(file, "tls", key);
+        return file + (line.isPresent() ? ":" + line.getAsInt() : "");
+    }
+
     /** The line where the key at {@code path} is written, found by reading the YAML tokens once more. */
     private static java.util.OptionalInt lineOfKey(String yaml, List<String> path) {
         try (JsonParser p = MAPPER.getFactory().createParser(yaml)) {

@@ -50,10 +50,15 @@ public sealed interface NodeStart {
      * are known only by binding and taking them.
      */
     static java.util.List<String> check(MxdConfig config) {
+        return check(config, java.util.Optional.empty());
+    }
+
+    /** As {@link #check(MxdConfig)}; {@code file}: the configuration file, whose line a refused certificate or key is named by. */
+    public static java.util.List<String> check(MxdConfig config, java.util.Optional<java.nio.file.Path> file) {
         java.util.List<String> problems = new java.util.ArrayList<>();
         config.tls().ifPresent(t -> {
             if (ServerCertificate.load(t, java.time.Instant.now()) instanceof ServerCertificate.Refused r) {
-                problems.add("tls: " + r.message());
+                problems.add(file.map(f -> dev.mxd.config.ConfigLoader.whereTls(f, t, r.file()) + ": ").orElse("") + "tls: " + r.message());
             }
         });
         try {

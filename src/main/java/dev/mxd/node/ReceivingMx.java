@@ -597,7 +597,9 @@ public final class ReceivingMx implements AutoCloseable {
             try {
                 server.replaceCertificate(next.tls());
             } catch (ServerCertificate.UnusableException e) {
-                LOG.error("reload: invalid configuration, still using the previous one: {}: tls: {}", file, e.refused().message());
+                LOG.error("reload: invalid configuration, still using the previous one: {}: tls: {}",
+                        next.tls().map(t -> dev.mxd.config.ConfigLoader.whereTls(file, t, e.refused().file())).orElse(file.toString()),
+                        e.refused().message());
                 return false;
             }
         }

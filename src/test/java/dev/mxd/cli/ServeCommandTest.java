@@ -95,7 +95,8 @@ class ServeCommandTest {
         Path wrongKey = Files.writeString(dir.resolve("wrong.yaml"), base + "tls:\n  certificate: " + cert + "\n  private-key: " + otherKey + "\n");
         String[] r = run("serve", "--config", wrongKey.toString(), "--check");
         assertThat(r[0]).isEqualTo("78");
-        assertThat(r[1]).contains("invalid configuration: tls: " + otherKey, "is not the key of the certificate");
+        // named by the file and line of tls.private-key, the key that does not belong to the certificate
+        assertThat(r[1]).contains("invalid configuration: " + wrongKey + ":7: tls: " + otherKey, "is not the key of the certificate");
         Path owner = Files.writeString(dir.resolve("owner.yaml"), base + "delivery:\n  maildir-owner: no-such-user-mxd\n");
         r = run("serve", "--config", owner.toString(), "--check");
         assertThat(r[0]).isEqualTo("78");
