@@ -143,7 +143,8 @@ public final class Findings {
                         ? Finding.about(Severity.WARNING, h.name(), h.name() + " has " + AddressText.of(a) + ", " + kind + ", but " + d
                                 + " is a public domain: senders elsewhere cannot reach it there; publish the server's public address")
                         : Finding.about(Severity.NOTE, h.name(), h.name() + " has " + AddressText.of(a) + ", " + kind + ": expected for "
-                                + d + ", a special-use name that is not in the public DNS; only senders on this host or network reach it")));
+                                + d + ", a special-use name that is not in the public DNS; only senders on this host or network"
+                                + " reach it")));
             }
         }
         Set<InetAddress> distinct = new LinkedHashSet<>();

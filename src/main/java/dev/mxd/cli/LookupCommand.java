@@ -56,7 +56,8 @@ final class LookupCommand implements Callable<Integer> {
             java.util.function.Function<MxHost, Optional<dev.mxd.dns.DnsAnswer>> tlsa =
                     memo(tlsaOf(outcome, new dev.mxd.dns.TlsaLookup(resolver.dns())));
             // delivery applies DANE before MTA-STS (RFC 8461 §2): a host with usable TLSA records is used whatever the policy
-            java.util.function.Predicate<MxHost> dane = h -> tlsa.apply(h).map(a -> !dev.mxd.dns.TlsaLookup.texts(a).isEmpty()).orElse(false);
+            java.util.function.Predicate<MxHost> dane = h -> tlsa.apply(h)
+                    .map(a -> !dev.mxd.dns.TlsaLookup.texts(a).isEmpty()).orElse(false);
             boolean enforcedPolicy = sts.flatMap(MtaSts.Published::policy).filter(p -> p.mode() == StsPolicy.Mode.ENFORCE).isPresent();
             if (json) {
                 out.println(MxOutcomeJson.withMtaSts(MxOutcomeJson.of(outcome, tlsa), sts.flatMap(MtaSts.Published::policy)).toString());

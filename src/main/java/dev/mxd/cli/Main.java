@@ -51,8 +51,8 @@ public final class Main implements Runnable {
      * WARN, without a word. {@code mxd serve} says it again with its configuration's level (LogSetup).
      */
     static java.util.Optional<String> unknownLogLevel(String value) {
-        if (value == null || value.isBlank()
-                || java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(value.strip().toUpperCase(java.util.Locale.ROOT))) {
+        java.util.Set<String> levels = java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+        if (value == null || value.isBlank() || levels.contains(value.strip().toUpperCase(java.util.Locale.ROOT))) {
             return java.util.Optional.empty();
         }
         return java.util.Optional.of("mxd: MXD_LOG_LEVEL=" + dev.mxd.smtp.LogText.safe(value)

@@ -379,8 +379,9 @@ public final class DnsClient {
             fresh = true;
         } else if (failure != null && dropped && (fresh || !checkedOnce && !validating)) {
             // The start-up check (or the first one after the servers changed) got no answer at all from any server (its
-            // packets dropped, or the servers down): validation is on until a check hears them. Off here, an attacker who drops the DNSKEY questions would get mail delivered without
-            // DNSSEC or DANE; on, the same drops make lookups fail for now and mail waits. Checked again in a minute.
+            // packets dropped, or the servers down): validation is on until a check hears them. Off here, an attacker
+            // who drops the DNSKEY questions would get mail delivered without DNSSEC or DANE; on, the same drops make
+            // lookups fail for now and mail waits. Checked again in a minute.
             provisional = true;
             checkedOnce = true;
             retrySoon = true;
