@@ -533,9 +533,10 @@ public final class ServedZone {
         int line = Integer.parseInt(m.group(2));
         String reason = m.group(3);
         // A record that ends before its last field ("x MX 10") is found missing at the end of its line, once the parser
-        // has counted that line's end: it names the next line (one past the last for the file's last record). The line
-        // the record ends on is the one before, unless the file ends on that record without a line end.
-        // the file the parser read: the zone file's copy, or an included file (through a copy of its own, if made)
+        // has counted that line's end: it names the next line (one past the last for the file's last record). When the
+        // file cut before the line named fails the same way (and that line's end was no token, outside "( … )"), the
+        // record ends on the line before. Asked of the file the parser read: the zone file's copy, or an included file
+        // (through a copy of its own, if one was made).
         Path read = zoneFile ? source : copies.keySet().stream()
                 .filter(c -> c.toString().equals(named) || c.getFileName().toString().equals(named)).findFirst().orElse(where);
         if (reason.startsWith("expected") && line > 1
