@@ -196,9 +196,6 @@ public final class SecurityFindings {
         }
     }
 
-    /** How {@link SecurityCheck} says it did not ask for the TLS-RPT record. */
-    static final String NOT_ASKED = "the MX lookup failed for now";
-
     private static void tlsRpt(SecurityReport report, List<Finding> out) {
         TlsRpt rpt = report.tlsRpt();
         boolean published = report.mtaSts().policy().isPresent()
@@ -212,9 +209,8 @@ public final class SecurityFindings {
             }
             case MALFORMED -> out.add(Finding.of(Severity.WARNING, "the TLS-RPT record at _smtp._tls is not usable: " + rpt.detail()
                     + "; senders send no TLS reports (RFC 8460 §3)"));
-            case LOOKUP_FAILED -> out.add(Finding.of(Severity.WARNING, rpt.records().isEmpty() && rpt.detail().startsWith(NOT_ASKED)
-                    ? "the TLS-RPT record at _smtp._tls was not looked up: " + rpt.detail()
-                    : "the TLS-RPT record at _smtp._tls could not be looked up: " + rpt.detail()));
+            case LOOKUP_FAILED -> out.add(Finding.of(Severity.WARNING, "the TLS-RPT record at _smtp._tls could not be looked up: "
+                    + rpt.detail()));
             case PRESENT -> { }
         }
     }

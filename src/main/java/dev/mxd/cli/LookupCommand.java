@@ -58,13 +58,12 @@ final class LookupCommand implements Callable<Integer> {
             // delivery applies DANE before MTA-STS (RFC 8461 §2): a host with usable TLSA records is used whatever the policy
             java.util.function.Predicate<MxHost> dane = h -> tlsa.apply(h)
                     .map(a -> !dev.mxd.dns.TlsaLookup.texts(a).isEmpty()).orElse(false);
-            boolean enforcedPolicy = sts.flatMap(MtaSts.Published::policy).filter(p -> p.mode() == StsPolicy.Mode.ENFORCE).isPresent();
+            Optional<StsPolicy> enforced = sts.flatMap(MtaSts.Published::policy).filter(p -> p.mode() == StsPolicy.Mode.ENFORCE);
             if (json) {
                 out.println(MxOutcomeJson.withMtaSts(MxOutcomeJson.of(outcome, tlsa), sts.flatMap(MtaSts.Published::policy)).toString());
             } else {
                 printTable(out, outcome);
                 sts.ifPresent(p -> printMtaSts(out, p));
-                Optional<StsPolicy> enforced = sts.flatMap(MtaSts.Published::policy).filter(p -> p.mode() == StsPolicy.Mode.ENFORCE);
                 if (enforced.isPresent() && outcome instanceof MxOutcome.Routes r) {
                     // RFC 8461 §4.1: delivery passes over the hosts the enforced policy's mx patterns do not match
                     for (MxHost h : r.hosts()) {
@@ -78,7 +77,7 @@ final class LookupCommand implements Callable<Integer> {
                 }
             }
             out.flush();
-            return MxOutcomeJson.exitCode(outcome, enforcedPolicy ? sts.flatMap(MtaSts.Published::policy) : Optional.empty(), dane);
+            return MxOutcomeJson.exitCode(outcome, enforced, dane);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -346,7 +346,6 @@ public final class DnsClient {
                     // signatures (below) says the servers cannot do DNSSEC.
                     failure = "the DNSKEY records of " + display(zone) + " could not be validated: " + ex.failure;
                     silent = !ex.heard;
-                    dropped = ex.dropped;
                     inconclusive = true;
                     break outer;
                 }

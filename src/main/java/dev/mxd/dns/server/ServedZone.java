@@ -525,10 +525,9 @@ public final class ServedZone {
         boolean zoneFile = named.equals(file.getFileName().toString()) || named.equals(source.toString())
                 || named.equals(source.getFileName().toString());
         // an included file read through a copy: the parser names the copy (by its file name, or whole)
-        Optional<Path> copied = copies.entrySet().stream()
-                .filter(c -> c.getKey().toString().equals(named) || c.getKey().getFileName().toString().equals(named))
-                .map(Map.Entry::getValue).findFirst();
-        Path where = zoneFile ? file : copied.isPresent() ? copied.get()
+        Optional<Map.Entry<Path, Path>> copied = copies.entrySet().stream()
+                .filter(c -> c.getKey().toString().equals(named) || c.getKey().getFileName().toString().equals(named)).findFirst();
+        Path where = zoneFile ? file : copied.isPresent() ? copied.get().getValue()
                 : Path.of(named).isAbsolute() ? Path.of(named) : file.resolveSibling(named);
         int line = Integer.parseInt(m.group(2));
         String reason = m.group(3);
@@ -537,8 +536,7 @@ public final class ServedZone {
         // file cut before the line named fails the same way (and that line's end was no token, outside "( … )"), the
         // record ends on the line before. Asked of the file the parser read: the zone file's copy, or an included file
         // (through a copy of its own, if one was made).
-        Path read = zoneFile ? source : copies.keySet().stream()
-                .filter(c -> c.toString().equals(named) || c.getFileName().toString().equals(named)).findFirst().orElse(where);
+        Path read = zoneFile ? source : copied.map(Map.Entry::getKey).orElse(where);
         if (reason.startsWith("expected") && line > 1
                 && endsBefore(read, zoneFile ? originFromFileName(file).orElse(null) : null, line, reason)) {
             line--;
