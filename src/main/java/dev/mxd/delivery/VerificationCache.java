@@ -17,9 +17,9 @@ import java.util.Optional;
  * addresses (all refused) cannot push out the recipients known to exist, which are what carries a
  * backup through an outage of the primary. With a file ({@link #persistent}), the known recipients
  * also outlive a restart, as Postfix keeps its verify cache on disk: a backup restarted while the
- * primary is down still takes their mail. The file is written at most once a minute when answers
- * changed, and at {@link #save}; a crash loses the answers of the last minute at most, which are
- * asked again. Thread-safe.
+ * primary is down still takes their mail. The file is written off the callers' threads soon after
+ * an answer changes it, then at most once a minute, and at {@link #close}; a crash loses the
+ * answers of the last minute at most, which are asked again. Thread-safe.
  */
 public final class VerificationCache {
 
@@ -38,6 +38,11 @@ public final class VerificationCache {
     /** The file's first line: the next hops its answers were asked of. */
     private static final String ROUTING = "# mxd verify cache, next hops ";
     private String routing = ROUTING;
+
+    /** The file's first line for answers asked of the next hops {@code routing} names. */
+    private static String header(String routing) {
+        return ROUTING + Integer.toHexString(routing.hashCode()) + "/" + routing.length();
+    }
     private java.util.concurrent.ScheduledExecutorService saver;
     private boolean closed;
     private boolean dirty;
@@ -73,7 +78,7 @@ public final class VerificationCache {
      */
     public static VerificationCache persistent(int capacity, InstantSource clock, java.nio.file.Path file, String routing) {
         VerificationCache c = new VerificationCache(capacity, clock, Optional.of(file));
-        c.routing = ROUTING + Integer.toHexString(routing.hashCode()) + "/" + routing.length();
+        c.routing = header(routing);
         if (!java.nio.file.Files.exists(file)) {
             return c;
         }
@@ -201,7 +206,7 @@ public final class VerificationCache {
     /** The next hops the answers are asked of changed (a reload): answers are forgotten and the file marked with them. */
     public void clear(String newRouting) {
         synchronized (this) { // one step: no save can write the old answers under the new next hops' line
-            routing = ROUTING + Integer.toHexString(newRouting.hashCode()) + "/" + newRouting.length();
+            routing = header(newRouting);
             exist.clear();
             refused.clear();
             dirty = true;
