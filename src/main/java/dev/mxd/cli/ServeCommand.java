@@ -55,14 +55,14 @@ final class ServeCommand implements Callable<Integer> {
             return ExitCodes.CONFIG;
         }
         if (check) {
-            java.util.List<String> problems = NodeStart.check(c, java.util.Optional.ofNullable(config));
-            if (!problems.isEmpty()) {
-                problems.forEach(p -> err.println("mxd serve: invalid configuration: " + p));
+            NodeStart.Checked checked = NodeStart.check(c, java.util.Optional.ofNullable(config));
+            if (!checked.problems().isEmpty()) {
+                checked.problems().forEach(p -> err.println("mxd serve: invalid configuration: " + p));
                 err.flush();
                 return ExitCodes.CONFIG;
             }
             // what a start would warn of, said here too: the check is what an operator runs before a reload
-            NodeStart.warnings(c).forEach(w -> err.println("mxd serve: warning: " + w));
+            checked.warnings().forEach(w -> err.println("mxd serve: warning: " + w));
             err.flush();
             out.printf("mxd serve: %s is valid: %d domain(s), %s%n", config == null ? "the embedded configuration" : config,
                     c.domains().size(), c.tls().map(t -> "STARTTLS with " + t.certificate()).orElse("no STARTTLS"));

@@ -29,36 +29,28 @@ public sealed interface NodeStart {
     record Failed(IOException cause) implements NodeStart {}
 
     /**
-     * What a start would warn of, for {@code mxd serve --check}: the configuration's own warnings and the TLS
-     * certificate's (expired, a short RSA key), which a start logs as "TLS: …" and senders meet at STARTTLS.
+     * What {@link #check} found: what a start would refuse (empty: a start would take it), and what it would warn of
+     * (the configuration's own warnings, and the TLS certificate's, expired or a short RSA key, that a start logs).
      */
-    public static java.util.List<String> warnings(MxdConfig config) {
-        java.util.List<String> out = new java.util.ArrayList<>(config.warnings());
-        config.tls().ifPresent(t -> {
-            if (ServerCertificate.load(t, java.time.Instant.now()) instanceof ServerCertificate.Loaded l) {
-                l.warnings().forEach(w -> out.add("tls: " + w));
-            }
-        });
-        return out;
-    }
+    record Checked(java.util.List<String> problems, java.util.List<String> warnings) {}
 
     /**
      * What a start would refuse of {@code config} on this machine, found without starting: the TLS
      * certificate and key, the Maildir owner and group, the source addresses, a data directory or
      * log file this user cannot write ({@code mxd serve --check}, as {@code postfix check}, run
-     * before a reload or restart). Empty: a start would take it; the listeners' ports and the lock
-     * are known only by binding and taking them.
+     * before a reload or restart); and what it would warn of. The listeners' ports and the lock
+     * are known only by binding and taking them. {@code file}: the configuration file, whose line a
+     * refused certificate or key is named by.
      */
-    static java.util.List<String> check(MxdConfig config) {
-        return check(config, java.util.Optional.empty());
-    }
-
-    /** As {@link #check(MxdConfig)}; {@code file}: the configuration file, whose line a refused certificate or key is named by. */
-    public static java.util.List<String> check(MxdConfig config, java.util.Optional<java.nio.file.Path> file) {
+    public static Checked check(MxdConfig config, java.util.Optional<java.nio.file.Path> file) {
         java.util.List<String> problems = new java.util.ArrayList<>();
+        java.util.List<String> warnings = new java.util.ArrayList<>(config.warnings());
         config.tls().ifPresent(t -> {
-            if (ServerCertificate.load(t, java.time.Instant.now()) instanceof ServerCertificate.Refused r) {
+            ServerCertificate.Loading loading = ServerCertificate.load(t, java.time.Instant.now());
+            if (loading instanceof ServerCertificate.Refused r) {
                 problems.add(file.map(f -> dev.mxd.config.ConfigLoader.whereTls(f, t, r.file()) + ": ").orElse("") + "tls: " + r.message());
+            } else if (loading instanceof ServerCertificate.Loaded l) {
+                l.warnings().forEach(w -> warnings.add("tls: " + w));
             }
         });
         try {
@@ -81,7 +73,7 @@ public sealed interface NodeStart {
         }
         config.log().file().ifPresent(f -> unwritable(f.toAbsolutePath()).ifPresent(why -> problems.add("log.file: " + why)));
         problems.addAll(unusableFiles(config));
-        return problems;
+        return new Checked(problems, warnings);
     }
 
     /**
