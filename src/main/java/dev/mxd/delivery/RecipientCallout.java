@@ -135,15 +135,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
      * Forgets the answers kept: a reload moved the route or relay host they were asked of, and an
      * answer of the old next hop (a refusal kept for hours, an acceptance for days) would stand for
      * the new one. A probe still running then is not shared with later recipients, and its answer
-     * is not kept.
+     * is not kept. The answers from now on are asked of the next hops {@code routing} names (kept in
+     * the cache's file).
      */
-    public void forgetAnswers() {
-        generation.incrementAndGet();
-        running.clear();
-        cache.clear();
-    }
-
-    /** As {@link #forgetAnswers()}, the answers from now on asked of the next hops {@code routing} names (kept in the cache's file). */
     public void forgetAnswers(String routing) {
         generation.incrementAndGet();
         running.clear();

@@ -193,20 +193,17 @@ public final class VerificationCache {
 
     /** Forgets every answer (the next hop they came from changed), in the file too. */
     public void clear() {
-        synchronized (this) {
-            exist.clear();
-            refused.clear();
-            dirty = true;
-        }
-        if (file.isPresent()) {
-            saveLater();
-        }
+        forget(Optional.empty());
     }
 
     /** The next hops the answers are asked of changed (a reload): answers are forgotten and the file marked with them. */
     public void clear(String newRouting) {
+        forget(Optional.of(header(newRouting)));
+    }
+
+    private void forget(Optional<String> newHeader) {
         synchronized (this) { // one step: no save can write the old answers under the new next hops' line
-            routing = header(newRouting);
+            newHeader.ifPresent(h -> routing = h);
             exist.clear();
             refused.clear();
             dirty = true;
