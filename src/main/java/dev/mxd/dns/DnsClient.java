@@ -351,7 +351,6 @@ public final class DnsClient {
                 }
                 if (ex.status != DnssecStatus.SECURE) {
                     failure = ex.server + " does not serve the DNSKEY records of " + display(zone) + " with valid signatures";
-                    inconclusive = false;
                     break outer;
                 }
             }
