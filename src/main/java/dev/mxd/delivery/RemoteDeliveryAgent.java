@@ -447,6 +447,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         // example.com on one machine) is the same server, not a second connect timeout or a second greylisting. Only an
         // address that a host name's TLS policy kept the mail from is tried under another name (policy is per name).
         java.util.Set<java.net.InetSocketAddress> triedNow = new java.util.HashSet<>();
+        // Whether every address tried so far refused EHLO and HELO with 5yz (RFC 5321 §4.2.1: permanent), and the last
+        // such refusal: when no other host was passed over or failed otherwise, the recipients fail with it now, as
+        // Postfix's "refused to talk to me" bounces, rather than being tried until their lifetime ends.
+        Optional<Try> refusedHello = Optional.empty();
+        boolean onlyHelloRefusals = true;
         for (int i = 0; i < tries.size(); i++) {
             if (cutShort) {
                 // a stop cut this delivery short: no other address is opened (its connect and greeting could not be cut)
@@ -491,6 +496,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             }
             if (!t.tlsPolicy()) {
                 triedNow.add(route.socketAddress());
+            }
+            if (t.helloRefused()) {
+                refusedHello = Optional.of(t);
+            } else {
+                onlyHelloRefusals = false;
             }
             if (t.result().isPresent()) {
                 List<RecipientOutcome> outcomes = t.result().get().recipients();
@@ -546,6 +556,18 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             // RFC 8689 §4.2.1, §5: no next hop can take the message as REQUIRETLS demands: it is returned.
             List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Failed.of(requireTlsFailure.get().status(),
                     "no " + hosts + " meets REQUIRETLS: " + requireTlsFailure.get().detail())));
+            settled.forEach(out::set);
+            return out;
+        }
+        boolean everyHostTried = selection.postponed().isEmpty() || selection.lastResort().stream().allMatch(tries::contains);
+        if (onlyHelloRefusals && refusedHello.isPresent() && everyHostTried) {
+            Try t = refusedHello.get();
+            SmtpReply reply = t.reply().get();
+            EnhancedStatus status = reply.enhancedStatus().filter(EnhancedStatus::permanent)
+                    .orElseGet(() -> EnhancedStatus.otherOfClass(reply.code()));
+            List<DeliveryResult> out = new ArrayList<>(all(recipients, new DeliveryResult.Failed(status,
+                    "every " + hosts + " refused this host's EHLO/HELO for good; the last, " + t.remoteMta().orElse("?")
+                            + ", said " + reply.summary(), t.remoteMta(), t.reply())));
             settled.forEach(out::set);
             return out;
         }
@@ -627,15 +649,16 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     /** What one address did: the transaction's result, or why it could not take it. */
     private record Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
                        Optional<EnhancedStatus> status, boolean dsn, Optional<SmtpReply> reply, Optional<String> remoteMta,
-                       boolean tlsPolicy) {
+                       boolean tlsPolicy, boolean helloRefused) {
         Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
             Optional<EnhancedStatus> status, boolean dsn) {
-            this(result, problem, settled, status, dsn, Optional.empty(), Optional.empty(), false);
+            this(result, problem, settled, status, dsn, Optional.empty(), Optional.empty(), false, false);
         }
 
         /** This host name's TLS policy kept the mail from the address: another MX name on it may be allowed. */
         static Try refusedByPolicy(String problem, EnhancedStatus status) {
-            return new Try(Optional.empty(), problem, Map.of(), Optional.of(status), true, Optional.empty(), Optional.empty(), true);
+            return new Try(Optional.empty(), problem, Map.of(), Optional.of(status), true, Optional.empty(), Optional.empty(), true,
+                    false);
         }
 
         Try(Optional<TransactionResult.Completed> result, String problem, Map<Integer, RecipientOutcome.Failed> settled,
@@ -652,7 +675,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                           Optional<EnhancedStatus> status) {
             Optional<SmtpReply> reply = failure.reply().filter(r -> !r.positive());
             return new Try(Optional.empty(), problem, settled, status, true, reply,
-                    reply.isPresent() ? Optional.of(route.toString()) : Optional.empty(), false);
+                    reply.isPresent() ? Optional.of(route.toString()) : Optional.empty(), false, failure.helloRefused());
         }
     }
 

@@ -438,6 +438,67 @@ class RemoteDeliveryAgentTest {
         }
     }
 
+    /**
+     * A server that refuses EHLO and then HELO with 5yz refuses this host for good (RFC 5321 §4.2.1): when it is the
+     * only MX host, the recipient fails now with the server's reply, as Postfix's "refused to talk to me" bounces,
+     * and is not retried for five days to end in 4.4.7. A 4yz to HELO is a deferral as before.
+     */
+    @Test
+    void everyHostRefusingHeloWith5yzFailsTheRecipientsNow() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(),
+                c -> c.startsWith("EHLO") ? "550 5.7.1 go away" : c.startsWith("HELO") ? "550 5.7.1 go away too" : null)) {
+            assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                assertThat(r.status()).map(Object::toString).contains("5.7.1");
+                assertThat(r.reply()).map(SmtpReply::summary).contains("550 5.7.1 go away too");
+                assertThat(r.remoteMta()).hasValueSatisfying(m -> assertThat(m).startsWith("mx.agent.test["));
+                assertThat(r.detail()).startsWith("every MX host of agent.test refused this host's EHLO/HELO for good; the last, "
+                        + "mx.agent.test[").endsWith(" said 550 5.7.1 go away too");
+            });
+            assertThat(mx.commands("HELO")).hasSize(1);
+            assertThat(mx.commands("MAIL")).isEmpty();
+        }
+        // no enhanced code: the class's own, 5.0.0
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(),
+                c -> c.startsWith("EHLO") || c.startsWith("HELO") ? "554 not you" : null)) {
+            assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
+                assertThat(r.status()).map(Object::toString).contains("5.0.0");
+            });
+        }
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(),
+                c -> c.startsWith("EHLO") ? "550 5.7.1 go away" : c.startsWith("HELO") ? "451 4.7.1 later" : null)) {
+            assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+        }
+        // a 5yz greeting sends the client on and defers (RFC 5321 §3.1; Postfix's smtp_skip_5xx_greeting)
+        try (FakeSmtpServer mx = FakeSmtpServer.start("554 5.7.1 no SMTP service here", List.of(), c -> null)) {
+            assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+        }
+    }
+
+    /** One MX host refuses HELO with 5yz and the other does not answer: the other may take it later, so the mail waits. */
+    @Test
+    void aHeloRefusalWithAnotherHostDownDefers() throws Exception {
+        Path zone = Files.writeString(dir.resolve("two.test.zone"), String.join("\n",
+                "$ORIGIN two.test.", "$TTL 300", "@ IN SOA ns.two.test. h.two.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx", "@ MX 20 mx2", "mx IN A 127.0.0.1", "mx2 IN A 127.0.0.2", "") + "\n");
+        try (MxdDnsServer two = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+             FakeSmtpServer refusing = FakeSmtpServer.start("220 mx.two.test ESMTP", List.of(),
+                     c -> c.startsWith("EHLO") || c.startsWith("HELO") ? "550 5.7.1 go away" : null)) {
+            MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(two.address()))), MxPolicy.defaults()
+                    .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+            HostStatusTable hosts = hosts();
+            RemoteDeliveryAgent agent = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, refusing.address().getPort()),
+                    hosts, ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
+                    new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX);
+            assertThat(deliverTo(agent, Mailbox.parse("a@x.test"), Mailbox.parse("user@two.test"), "two.test")).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+            assertThat(refusing.commands("HELO")).hasSize(1);
+        }
+    }
+
     @Test
     void rcptRepliesDecideEachRecipient() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),

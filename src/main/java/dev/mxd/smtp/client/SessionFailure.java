@@ -70,6 +70,15 @@ public record SessionFailure(InetSocketAddress target, String host, SessionStage
         return stage == SessionStage.TLS_HANDSHAKE;
     }
 
+    /**
+     * The server refused to talk to this host: a 5yz to HELO after EHLO got one, or to the EHLO after TLS
+     * (RFC 5321 §4.2.1, a permanent reply). A 5yz greeting is not this: the server may say it only for now,
+     * and RFC 5321 §3.1 sends the client on to the next MX host.
+     */
+    public boolean helloRefused() {
+        return stage == SessionStage.EHLO && cause == Cause.REJECTED && reply.filter(SmtpReply::permanentFailure).isPresent();
+    }
+
     /** "greeting-timeout", "connect-refused", "rcpt-closed": stage and cause for logs and metrics. */
     public String code() {
         return stage.label() + "-" + cause.label();
