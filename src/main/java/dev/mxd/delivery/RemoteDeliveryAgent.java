@@ -559,7 +559,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             settled.forEach(out::set);
             return out;
         }
-        boolean everyHostTried = selection.postponed().isEmpty() || selection.lastResort().stream().allMatch(tries::contains);
+        // Every address passed over (a failure inside its retry time) was tried as a last resort: none may take it later.
+        boolean everyHostTried = selection.lastResort().stream().filter(tries::contains).count() >= selection.postponed().size();
         if (onlyHelloRefusals && refusedHello.isPresent() && everyHostTried) {
             Try t = refusedHello.get();
             SmtpReply reply = t.reply().get();

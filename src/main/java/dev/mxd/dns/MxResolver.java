@@ -324,9 +324,11 @@ public final class MxResolver {
         // A better exchange was listed but cannot be tried now (its lookup failed, it has no address): a backup MX
         // holds the mail for it, as when it is down (below: temporary), never bounces it as a loop.
         if (hosts.isEmpty()) {
+            // A failed lookup is the directory's trouble, 4.4.3 (RFC 3463 §3.5), as a failed MX lookup is; exchanges that
+            // have no usable address are a routing one, 4.4.4.
             String why = anyTemporary ? "some address lookups failed" : "none of them has an address that can be used";
             return new MxOutcome.TemporaryFailure(domain, "no mail exchanger of " + domain.ascii() + " can be tried: "
-                    + why, EnhancedStatus.UNABLE_TO_ROUTE, skipped, warnings, mxStatus);
+                    + why, anyTemporary ? EnhancedStatus.DNS_FAILURE : EnhancedStatus.UNABLE_TO_ROUTE, skipped, warnings, mxStatus);
         }
         return new MxOutcome.Routes(domain, false, hosts, skipped, warnings, mxStatus);
     }
