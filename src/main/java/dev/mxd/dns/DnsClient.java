@@ -9,8 +9,10 @@ import java.time.Duration;
 import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -652,7 +654,8 @@ public final class DnsClient {
     /** One question to the servers in turn, round after round, until an answer or the deadline. */
     private Exchange exchangeWith(List<Upstream> given, boolean validating, Name qname, int type, long deadline) {
         List<Upstream> servers = byRecentSilence(given);
-        String last = "no DNS server answered";
+        // Each server's last problem, in the order asked: one server's SERVFAIL is not hidden by another's REFUSED.
+        Map<String, String> problems = new LinkedHashMap<>();
         String bogus = null;
         boolean heard = false;
         boolean onlyTimeouts = true; // every question went unanswered: no reply, no refused port
@@ -664,7 +667,7 @@ public final class DnsClient {
                 long remaining = deadline - nanoClock.getAsLong();
                 if (remaining <= 0) {
                     return new Exchange(null, server, "no answer in time for " + display(qname) + "/"
-                            + Type.string(type) + " (" + last + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE, heard,
+                            + Type.string(type) + " (" + problems(problems) + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE, heard,
                             !heard && onlyTimeouts);
                 }
                 Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
@@ -680,23 +683,24 @@ public final class DnsClient {
                         // RFC 4035 §4.3: bogus data is never used; another server may still give the true answer.
                         bogus = "DNSSEC validation of " + display(qname) + "/" + Type.string(type) + " from " + server
                                 + " failed (bogus): " + reason;
-                        last = bogus;
+                        problems.put(server, bogus);
                     } else if (response.getHeader().getFlag(Flags.TC)) {
-                        last = server + " sent a truncated answer even over TCP";
+                        problems.put(server, server + " sent a truncated answer even over TCP");
                     } else if (rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN) {
                         DnssecStatus status = validated && response.getHeader().getFlag(Flags.AD)
                                 ? DnssecStatus.SECURE : DnssecStatus.INSECURE;
                         return new Exchange(response, server, null, status);
                     } else {
-                        last = server + " answered " + Rcode.string(rcode) + " for " + display(qname) + "/" + Type.string(type);
+                        problems.put(server, server + " answered " + Rcode.string(rcode) + " for " + display(qname) + "/"
+                                + Type.string(type));
                     }
                 } catch (TimeoutException e) {
-                    last = "timeout waiting for " + server;
+                    problems.put(server, "timeout waiting for " + server);
                     if (remaining >= settings.timeout().toNanos()) { // not when the question's budget cut the wait short
                         servers.get(i).silentUntil().set(nanoClock.getAsLong() + SILENT_NANOS);
                     }
                 } catch (ExecutionException e) {
-                    last = describe(e.getCause(), server);
+                    problems.put(server, describe(e.getCause(), server));
                     if (timeout(e.getCause())) {
                         servers.get(i).silentUntil().set(nanoClock.getAsLong() + SILENT_NANOS);
                     } else {
@@ -709,7 +713,11 @@ public final class DnsClient {
             }
         }
         return bogus != null ? new Exchange(null, null, bogus, DnssecStatus.BOGUS, heard)
-                : new Exchange(null, null, last, DnssecStatus.INSECURE, heard, !heard && onlyTimeouts);
+                : new Exchange(null, null, problems(problems), DnssecStatus.INSECURE, heard, !heard && onlyTimeouts);
+    }
+
+    private static String problems(Map<String, String> byServer) {
+        return byServer.isEmpty() ? "no DNS server answered" : String.join("; ", byServer.values());
     }
 
     /**

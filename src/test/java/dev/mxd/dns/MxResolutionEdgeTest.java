@@ -64,6 +64,21 @@ class MxResolutionEdgeTest {
         return (MxOutcome.Routes) o;
     }
 
+    /**
+     * Two servers that fail a question in two ways: the reason names both, in the order asked. Only the last was
+     * kept, so a SERVFAIL of the first (the real trouble) read as the REFUSED of an authoritative-only second.
+     */
+    @Test
+    void eachServersProblemIsSaid() {
+        relay.fail("x.nowhere.test", Type.MX); // the relay says SERVFAIL; mxd dns, which does not serve the name, REFUSED
+        DnsClient two = new DnsClient(new DnsSettings(List.of(relay.address(), dns.address()), Duration.ofMillis(250), 1, BUDGET, 8,
+                100, Duration.ofDays(1)));
+        MxOutcome o = new MxResolver(two, MxPolicy.defaults()).resolve("x.nowhere.test");
+        assertThat(o).isInstanceOf(MxOutcome.TemporaryFailure.class);
+        assertThat(o.error()).hasValueSatisfying(e -> assertThat(e)
+                .containsSubsequence(relay.address().getPort() + " answered SERVFAIL", dns.address().getPort() + " answered REFUSED"));
+    }
+
     /** ::ffff:10.0.0.5 in an AAAA record is no IPv6 address: not used, said, and never reached past ipv6-only. */
     @Test
     void anIpv4MappedAaaaRecordIsNotUsed() {
