@@ -97,6 +97,9 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             List<String> gone = new ArrayList<>(); // mailboxes a reload removed since the recipient was accepted
             List<String> holding = new ArrayList<>(); // the route's mailboxes that hold the copy, written now or before
             List<String> problems = new ArrayList<>();
+            // mailboxes of an alias (or the catch-all) whose own address is in a Delivered-To field: the text was put in
+            // them here before and came back; another copy is not written, as Postfix checks at each expansion
+            List<String> looped = new ArrayList<>();
             boolean allTooBig = true; // every mailbox still missing refused the message's size (EFBIG)
             boolean quota = false; // one of them is over the disk quota (EDQUOT)
             for (String box : local.mailboxes()) {
@@ -107,6 +110,10 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 }
                 if (!configured.test(local.domain(), box)) {
                     gone.add(box);
+                    continue;
+                }
+                if (deliveredTo.contains(loopKey(box + "@" + local.domain()))) {
+                    looped.add(box);
                     continue;
                 }
                 Problem p = failed.get(key);
@@ -137,7 +144,13 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                 LOG.warn("{}: <{}>: no copy for {} of {}: no such mailbox here (the configuration changed since the message came)",
                         envelope.id(), LogText.safe(r.recipient().address()), gone, local.domain());
             }
-            if (missing.isEmpty() && holding.isEmpty() && !gone.isEmpty()) {
+            if (!looped.isEmpty()) {
+                LOG.warn("{}: <{}>: no copy for {} of {}: mail forwarding loop (a Delivered-To field names it)", envelope.id(),
+                        LogText.safe(r.recipient().address()), looped, local.domain());
+            }
+            if (missing.isEmpty() && holding.isEmpty() && !looped.isEmpty()) {
+                out.add(DeliveryResult.Failed.of(EnhancedStatus.ROUTING_LOOP, "mail forwarding loop for " + addresses(looped, local)));
+            } else if (missing.isEmpty() && holding.isEmpty() && !gone.isEmpty()) {
                 out.add(DeliveryResult.Failed.of(EnhancedStatus.BAD_MAILBOX, "no such mailbox here (the configuration changed since the message came): " + addresses(gone, local)));
             } else if (missing.isEmpty()) {
                 out.add(new DeliveryResult.Delivered(EnhancedStatus.OK, "delivered to maildir", Optional.empty(), Optional.empty()));

@@ -80,6 +80,35 @@ class DeliveredToLoopTest {
         assertThat(results.get(1)).isInstanceOf(DeliveryResult.Delivered.class);
     }
 
+    /**
+     * The loop is checked at each mailbox an alias (or the catch-all) leads to, as Postfix's local checks at each
+     * expansion: a message delivered to alice before that comes back to an alias of alice and bob gives bob his copy
+     * and alice no second one; an alias of alice alone fails as a loop. Before, only the address in RCPT was checked.
+     */
+    @Test
+    void aMailboxAnAliasLeadsToIsCheckedToo() throws Exception {
+        Maildir maildir = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC());
+        LocalDeliveryAgent agent = new LocalDeliveryAgent(maildir);
+        Path text = Files.write(dir.resolve("text"), ("Delivered-To: Alice@example.test\r\n"
+                + "Subject: back via the team\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII));
+        RecipientStatus team = new RecipientStatus(new Recipient(Mailbox.parse("team@example.test"), RcptParameters.NONE,
+                new Route.Local("example.test", List.of("alice", "bob"))), DeliveryState.PENDING, "", Instant.now());
+        RecipientStatus solo = pending("alice2@example.test", "alice");
+        Envelope e = new Envelope("Q3", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(team, solo),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+
+        List<DeliveryResult> results = agent.deliver(e, text, List.of(team, solo));
+
+        assertThat(results.get(0)).isInstanceOf(DeliveryResult.Delivered.class);
+        assertThat(Files.exists(maildir.directory("example.test", "alice"))).as("no second copy for alice").isFalse();
+        try (var copies = Files.list(maildir.directory("example.test", "bob").resolve("new"))) {
+            assertThat(copies).hasSize(1);
+        }
+        assertThat(results.get(1)).isInstanceOf(DeliveryResult.Failed.class);
+        assertThat(results.get(1).status()).isEqualTo(EnhancedStatus.ROUTING_LOOP);
+        assertThat(results.get(1).detail()).isEqualTo("mail forwarding loop for alice@example.test");
+    }
+
     private static RecipientStatus pending(String address, String mailbox) {
         Recipient r = new Recipient(Mailbox.parse(address), RcptParameters.NONE, new Route.Local("example.test", List.of(mailbox)));
         return new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
