@@ -219,8 +219,12 @@ public final class DsnNotices implements DeliveryNotices {
     static DsnReport.Recipient line(RecipientStatus r) {
         // Handed to another server (it has a Remote-MTA; a local delivery never has one): "relayed". QueueManager asks
         // for a success line of a remote delivery only when the next hop did not announce DSN (relayedWithoutDsn).
+        // An alias written into several mailboxes: "expanded" (RFC 3464 §2.3.3, RFC 3461 §6.2.7.3), as Postfix's local
+        // reports an alias of several members; the members' own deliveries are not reported apart.
         DsnReport.Action action = r.state() == DeliveryState.FAILED ? DsnReport.Action.FAILED
-                : r.remoteMta().isPresent() ? DsnReport.Action.RELAYED : DsnReport.Action.DELIVERED;
+                : r.remoteMta().isPresent() ? DsnReport.Action.RELAYED
+                : r.recipient().route() instanceof Route.Local l && l.mailboxes().size() > 1 ? DsnReport.Action.EXPANDED
+                : DsnReport.Action.DELIVERED;
         String status = r.status().orElse(action == DsnReport.Action.FAILED ? EnhancedStatus.PERMANENT_FAILURE : EnhancedStatus.OK).toString();
         Optional<String> host = r.remoteMta().map(DsnNotices::hostName).filter(h -> !h.isEmpty());
         return new DsnReport.Recipient(r.recipient().address().toString(), r.recipient().dsn().orcpt(), action, status,

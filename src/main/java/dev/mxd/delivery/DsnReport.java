@@ -51,7 +51,7 @@ public record DsnReport(String reportingMta, String queueId, Optional<String> en
 
     /** RFC 3464 §2.3.3 Action values mxd reports. */
     public enum Action {
-        FAILED("failed"), DELAYED("delayed"), DELIVERED("delivered"), RELAYED("relayed");
+        FAILED("failed"), DELAYED("delayed"), DELIVERED("delivered"), RELAYED("relayed"), EXPANDED("expanded");
 
         private final String field;
 

@@ -28,6 +28,17 @@ class DsnNoticesTest {
                 Optional.of(EnhancedStatus.BAD_MAILBOX), remoteMta, reply));
     }
 
+    /** A success line: an alias written into several mailboxes is "expanded" (RFC 3464 §2.3.3), one mailbox "delivered". */
+    @Test
+    void anAliasOfSeveralMailboxesIsExpanded() {
+        for (List<String> boxes : List.of(List.of("alice", "bob"), List.of("alice"))) {
+            Recipient to = new Recipient(Mailbox.parse("team@dest.test"), RcptParameters.NONE, new Route.Local("dest.test", boxes));
+            DsnReport.Recipient r = DsnNotices.line(new RecipientStatus(to, DeliveryState.DELIVERED, "delivered to maildir", Instant.EPOCH,
+                    Optional.of(EnhancedStatus.OK), Optional.empty(), Optional.empty()));
+            assertThat(r.action().field()).as("%s", boxes).isEqualTo(boxes.size() > 1 ? "expanded" : "delivered");
+        }
+    }
+
     @Test
     void remoteMtaIsTheHostNameAlone() {
         assertThat(DsnNotices.hostName("mx1.dest.test[192.0.2.7]:25")).isEqualTo("mx1.dest.test");
