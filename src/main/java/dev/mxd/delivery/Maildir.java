@@ -89,8 +89,11 @@ public final class Maildir {
         this.sync = sync;
         this.guardLinks = ownership.givesAway() && runsAsRoot();
         this.mailRoot = mailRoot;
-        // maildir(5): "/" and ":" in the host name are written as \057 and \072.
-        this.host = hostname.replace("/", "\\057").replace(":", "\\072");
+        // maildir(5): "/" and ":" in the host name are written as \057 and \072. At most 150 characters of it: with the
+        // time, pid and counter before it a file name stays within 255 octets (a 253-character host name made every
+        // delivery fail with "File name too long").
+        String escaped = hostname.replace("/", "\\057").replace(":", "\\072");
+        this.host = escaped.length() > MAX_HOST_IN_NAME ? escaped.substring(0, MAX_HOST_IN_NAME) : escaped;
         this.clock = clock;
         this.ownership = ownership;
     }
@@ -441,6 +444,8 @@ public final class Maildir {
             }
         }
     }
+
+    private static final int MAX_HOST_IN_NAME = 150;
 
     /** maildir(5): seconds, microseconds, process id and a counter make the name unique on this host. */
     private String uniqueName() {

@@ -36,6 +36,16 @@ class MaildirModeTest {
         assertThat(Files.list(dir.resolve("tmp"))).isEmpty();
     }
 
+    /** A host name of 253 characters (the DNS limit) still makes file names a file system takes (at most 255 octets). */
+    @Test
+    void aLongHostNameStillMakesAFileName(@TempDir Path root) throws IOException {
+        String host = ("a".repeat(62) + ".").repeat(4) + "a";
+        Maildir m = new Maildir(root, host, Clock.systemUTC());
+        Path file = m.deliver("example.test", "alice", new byte[0], "Subject: x\r\n\r\nhi\r\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(file.getFileName().toString()).contains(".aaaa").hasSizeLessThanOrEqualTo(255);
+        assertThat(Files.readString(file)).contains("Subject: x");
+    }
+
     /**
      * Two deliveries under one name (two nodes sharing a hostname and a mail store, a clock set
      * back): the second gets another name; a rename would have replaced the first message.
