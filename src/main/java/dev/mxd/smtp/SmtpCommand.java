@@ -158,9 +158,26 @@ public sealed interface SmtpCommand {
         return s.substring(from, to);
     }
 
+    /**
+     * The longest address taken in MAIL or RCPT, as written (quoted where it must be), in octets. RFC 5321 §4.5.3.1 sets
+     * 64 for a local part and 256 for a path but asks servers not to enforce it (SRS and VERP local parts pass 64); an
+     * address goes whole into one header line (Return-Path, Delivered-To, Received's "for"), which RFC 5322 §2.1.1 ends
+     * at 998 octets, so a longer one is refused here rather than written into a line no reader need take.
+     */
+    static final int MAX_ADDRESS_OCTETS = 900;
+
+    private static Mailbox bounded(Mailbox address) {
+        int octets = address.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (octets > MAX_ADDRESS_OCTETS) {
+            throw new IllegalArgumentException("address of " + octets + " octets is too long: at most " + MAX_ADDRESS_OCTETS
+                    + " (RFC 5321 §4.5.3.1.3 sets 256 for a path)");
+        }
+        return address;
+    }
+
     private static SmtpCommand mail(String arg) {
         PathParser p = new PathParser(arg, afterKeyword(arg, "FROM:"));
-        Optional<Mailbox> sender = p.reversePath();
+        Optional<Mailbox> sender = p.reversePath().map(SmtpCommand::bounded);
         MailParameters params = mailParameters(arg.substring(p.position()));
         if (sender.isPresent() && sender.get().isUtf8() && !params.smtputf8()) {
             throw new ParameterException(Replies.UTF8_NOT_PERMITTED);
@@ -180,7 +197,7 @@ public sealed interface SmtpCommand {
             return new RcptPostmaster(rcptParameters(arg.substring(after)));
         }
         PathParser p = new PathParser(arg, start);
-        Mailbox rcpt = p.path();
+        Mailbox rcpt = bounded(p.path());
         try {
             return new Rcpt(rcpt, rcptParameters(arg.substring(p.position())));
         } catch (ParameterException e) {

@@ -340,6 +340,25 @@ class SmtpCommandTest {
         assertThat(invalid("RCPT TO:<a@[x:" + "A".repeat(300) + "]>").code()).isEqualTo(501);
     }
 
+    /**
+     * An address goes whole into one header line (Return-Path, Delivered-To, Received's "for"): one longer than 900
+     * octets as written is refused (501), since it would make a line over RFC 5322's 998. Long SRS-style local parts
+     * (well past RFC 5321's 64) are taken.
+     */
+    @Test
+    void anAddressIsAtMost900OctetsAsWritten() {
+        String srs = "SRS0=HHH=TT=" + "d".repeat(200) + ".example=" + "u".repeat(64);
+        assertThat(parse("RCPT TO:<" + srs + "@example.org>")).isInstanceOf(SmtpCommand.Rcpt.class);
+        String at900 = "a".repeat(900 - "@example.org".length()) + "@example.org";
+        assertThat(parse("RCPT TO:<" + at900 + ">")).isInstanceOf(SmtpCommand.Rcpt.class);
+        assertThat(parse("MAIL FROM:<" + at900 + ">")).isInstanceOf(SmtpCommand.Mail.class);
+        SmtpReply r = invalid("RCPT TO:<a" + at900 + ">");
+        assertThat(r.summary()).startsWith("501 5.5.4").contains("901 octets");
+        assertThat(invalid("MAIL FROM:<a" + at900 + ">").code()).isEqualTo(501);
+        // as written: a quoted local part's escapes count
+        assertThat(invalid("RCPT TO:<\"" + "\\\"".repeat(450) + "\"@example.org>").code()).isEqualTo(501);
+    }
+
     /** Some clients end MAIL and RCPT with a space; Postfix and Exim take it, and so does mxd. */
     @Test
     void aTrailingSpaceAfterThePathIsNotAParameter() {
