@@ -149,8 +149,8 @@ public final class DsnWriter {
                 case RELAYED -> sb.append("Your message to <").append(r.finalRecipient()).append("> was handed to a server that\r\n"
                         + "does not send success notices: you will get no further success notice about it,\r\n"
                         + "though a later server may still tell you if it cannot be delivered.\r\n");
-                case EXPANDED -> sb.append("Your message to <").append(r.finalRecipient()).append("> was delivered to each of the\r\n"
-                        + "mailboxes that address leads to here.\r\n");
+                case EXPANDED -> sb.append("Your message to <").append(r.finalRecipient()).append("> was delivered to the mailboxes\r\n"
+                        + "that address leads to here.\r\n");
                 default -> sb.append("Your message was delivered to <").append(r.finalRecipient()).append(">.\r\n");
             }
             r.remoteMta().ifPresent(mta -> sb.append("  Remote host: ").append(mta).append("\r\n"));

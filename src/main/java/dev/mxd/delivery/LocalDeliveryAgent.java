@@ -112,7 +112,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
                     gone.add(box);
                     continue;
                 }
-                if (deliveredTo.contains(loopKey(box + "@" + local.domain()))) {
+                if (!reachedDirectly(box, r.recipient().address()) && deliveredTo.contains(loopKey(box + "@" + local.domain()))) {
                     looped.add(box);
                     continue;
                 }
@@ -170,6 +170,18 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether {@code box} is the recipient's own mailbox, by its local part or its base before an address extension
+     * (alice+archive@ reaches alice): only a mailbox an alias or the catch-all leads to is checked on its own, as
+     * Postfix's loop check takes the address as sent, so mail alice redirects to alice+archive@ is delivered.
+     */
+    private static boolean reachedDirectly(String box, Mailbox recipient) {
+        String local = recipient.localKey();
+        String name = box.toLowerCase(Locale.ROOT);
+        return local.equals(name) || local.startsWith(name) && local.length() > name.length()
+                && "!#$%&'*+-/=?^_`{|}~".indexOf(local.charAt(name.length())) >= 0;
     }
 
     /** Mailboxes of {@code route}'s domain as addresses, for a reason: "alice@example.test, bob@example.test". */

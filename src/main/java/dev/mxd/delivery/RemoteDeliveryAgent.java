@@ -457,6 +457,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 // a stop cut this delivery short: no other address is opened (its connect and greeting could not be cut)
                 lastProblem = "mxd is stopping; tried again when it starts";
                 otherTrouble = true;
+                onlyHelloRefusals = false; // the hosts not tried may take it
                 break;
             }
             MxRoute route = tries.get(i);
@@ -870,8 +871,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         String what = failure.detail();
         // A loop is not postponed: passed over, it would be missing from the next attempt, which then sent the mail to the
         // hosts not better than it (RFC 5321 §5.1); tried again, it is found to be this host again and they are dropped.
+        // Nor is a host that refused EHLO and HELO for good (5yz): it is not down, and the mail it refuses fails now (a
+        // postponed host would keep other messages waiting for a probe that can only get the same refusal), as Postfix
+        // throttles a destination for soft errors only.
         if (failure.stage().compareTo(SessionStage.RSET) < 0 && failure.cause() != SessionFailure.Cause.LOCAL
-                && failure.cause() != SessionFailure.Cause.LOOP) {
+                && failure.cause() != SessionFailure.Cause.LOOP && !failure.helloRefused()) {
             HostStatusTable.Status s = hostStatus.failed(route, what);
             LOG.warn("{}: {} ({}); passed over until {}", route, LogText.safe(what), failure.code(), s.retryAt());
         } else {

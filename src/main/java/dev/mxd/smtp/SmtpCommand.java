@@ -159,7 +159,8 @@ public sealed interface SmtpCommand {
     }
 
     /**
-     * The longest address taken in MAIL or RCPT, as written (quoted where it must be), in octets. RFC 5321 §4.5.3.1 sets
+     * The longest address taken in MAIL or RCPT, as written (quoted where it must be, the domain in A-labels or as
+     * sent, whichever is longer), in octets. RFC 5321 §4.5.3.1 sets
      * 64 for a local part and 256 for a path but asks servers not to enforce it (SRS and VERP local parts pass 64); an
      * address goes whole into one header line (Return-Path, Delivered-To, Received's "for"), which RFC 5322 §2.1.1 ends
      * at 998 octets, so a longer one is refused here rather than written into a line no reader need take.
@@ -167,10 +168,12 @@ public sealed interface SmtpCommand {
     static final int MAX_ADDRESS_OCTETS = 900;
 
     private static Mailbox bounded(Mailbox address) {
-        int octets = address.toString().getBytes(StandardCharsets.UTF_8).length;
+        // either form may be the one written: the domain in A-labels (Received's "for") is longer than its U-labels
+        int octets = Math.max(address.toString().getBytes(StandardCharsets.UTF_8).length,
+                address.toAscii().orElse(address).toString().getBytes(StandardCharsets.UTF_8).length);
         if (octets > MAX_ADDRESS_OCTETS) {
-            throw new IllegalArgumentException("address of " + octets + " octets is too long: at most " + MAX_ADDRESS_OCTETS
-                    + " (RFC 5321 §4.5.3.1.3 sets 256 for a path)");
+            throw new IllegalArgumentException("address of " + octets + " octets is too long: mxd takes at most "
+                    + MAX_ADDRESS_OCTETS + ", so that it fits a header line");
         }
         return address;
     }

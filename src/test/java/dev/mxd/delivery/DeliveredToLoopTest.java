@@ -109,6 +109,26 @@ class DeliveredToLoopTest {
         assertThat(results.get(1).detail()).isEqualTo("mail forwarding loop for alice@example.test");
     }
 
+    /**
+     * Mail alice redirects from her mailbox to her own sub-address is delivered, as Postfix delivers it (its loop check
+     * takes the address as sent): alice+archive@ reaches alice directly, not through an alias.
+     */
+    @Test
+    void aSubAddressOfAMailboxThatHadItIsDelivered() throws Exception {
+        Maildir maildir = new Maildir(dir.resolve("mail"), "mx.test", Clock.systemUTC());
+        LocalDeliveryAgent agent = new LocalDeliveryAgent(maildir);
+        Path text = Files.write(dir.resolve("text"), ("Delivered-To: alice@example.test\r\n"
+                + "Subject: to my archive\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII));
+        RecipientStatus tagged = pending("Alice+archive@example.test", "alice");
+        Envelope e = new Envelope("Q4", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(tagged),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+
+        assertThat(agent.deliver(e, text, List.of(tagged))).singleElement().isInstanceOf(DeliveryResult.Delivered.class);
+        try (var copies = Files.list(maildir.directory("example.test", "alice").resolve("new"))) {
+            assertThat(copies).hasSize(1);
+        }
+    }
+
     private static RecipientStatus pending(String address, String mailbox) {
         Recipient r = new Recipient(Mailbox.parse(address), RcptParameters.NONE, new Route.Local("example.test", List.of(mailbox)));
         return new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());

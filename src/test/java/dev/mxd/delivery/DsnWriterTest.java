@@ -82,6 +82,19 @@ class DsnWriterTest {
         assertThat(text(mp.getBodyPart(1))).contains("Action: failed", "Status: 4.4.7");
     }
 
+    /** A success line for an alias written into several mailboxes says "expanded" in both parts (RFC 3464 §2.3.3). */
+    @Test
+    void anExpandedAliasIsSaidSo() throws Exception {
+        DsnReport.Recipient team = new DsnReport.Recipient("team@example.test", Optional.empty(), DsnReport.Action.EXPANDED, "2.0.0",
+                Optional.empty(), Optional.of(new DsnReport.Diagnostic(DsnReport.DiagnosticType.MXD, "delivered to maildir")),
+                Instant.parse("2026-12-01T10:05:00Z"));
+        DsnReport r = new DsnReport("mx.example.test", "Q8", Optional.empty(), "alice@example.test", DsnReport.Audience.SENDER,
+                Instant.parse("2026-12-01T10:00:00Z"), List.of(team), false, false, ORIGINAL);
+        MimeMultipart mp = (MimeMultipart) parse(new DsnWriter().write(r)).getContent();
+        assertThat(text(mp.getBodyPart(0))).contains("<team@example.test> was delivered to the mailboxes", "Status: 2.0.0");
+        assertThat(text(mp.getBodyPart(1))).contains("Final-Recipient: rfc822; team@example.test", "Action: expanded");
+    }
+
     @Test
     void retHdrsReturnsOnlyTheHeaders() throws Exception {
         MimeMultipart mp = (MimeMultipart) parse(new DsnWriter().write(report(false, ORIGINAL))).getContent();

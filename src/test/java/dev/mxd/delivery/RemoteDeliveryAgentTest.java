@@ -447,7 +447,8 @@ class RemoteDeliveryAgentTest {
     void everyHostRefusingHeloWith5yzFailsTheRecipientsNow() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(),
                 c -> c.startsWith("EHLO") ? "550 5.7.1 go away" : c.startsWith("HELO") ? "550 5.7.1 go away too" : null)) {
-            assertThat(deliver(agent(mx.address().getPort(), hosts()))).singleElement().satisfies(r -> {
+            HostStatusTable table = hosts();
+            assertThat(deliver(agent(mx.address().getPort(), table))).singleElement().satisfies(r -> {
                 assertThat(r.state()).isEqualTo(DeliveryState.FAILED);
                 assertThat(r.status()).map(Object::toString).contains("5.7.1");
                 assertThat(r.reply()).map(SmtpReply::summary).contains("550 5.7.1 go away too");
@@ -457,6 +458,8 @@ class RemoteDeliveryAgentTest {
             });
             assertThat(mx.commands("HELO")).hasSize(1);
             assertThat(mx.commands("MAIL")).isEmpty();
+            // not postponed: it is not down, and the next message is refused (and fails) at once too, not passed over
+            assertThat(table.snapshot()).isEmpty();
         }
         // no enhanced code: the class's own, 5.0.0
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(),
@@ -495,6 +498,53 @@ class RemoteDeliveryAgentTest {
                     new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX);
             assertThat(deliverTo(agent, Mailbox.parse("a@x.test"), Mailbox.parse("user@two.test"), "two.test")).singleElement()
                     .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+            assertThat(refusing.commands("HELO")).hasSize(1);
+        }
+    }
+
+    private static RemoteDeliveryAgent twoHostAgent(MxdDnsServer zone, HostStatusTable hosts, int maxAddresses, int port) {
+        MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(zone.address()))), MxPolicy.defaults()
+                .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
+        return new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, maxAddresses, port), hosts,
+                ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
+                new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX);
+    }
+
+    private Path twoHostZone(String first, String second) throws Exception {
+        return Files.writeString(dir.resolve("two.test.zone"), String.join("\n",
+                "$ORIGIN two.test.", "$TTL 300", "@ IN SOA ns.two.test. h.two.test. ( 1 3600 600 86400 60 )",
+                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx", "@ MX 20 mx2", "mx IN A " + first, "mx2 IN A " + second, "") + "\n");
+    }
+
+    /**
+     * The HELO refusal fails the mail only when no host was left untried: a stop cutting the attempt short after the
+     * first host's refusal, or a host passed over (a failure inside its retry time) that the address limit kept from a
+     * last-resort try, leaves it deferred.
+     */
+    @Test
+    void aHeloRefusalWithAHostLeftUntriedDefers() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<RemoteDeliveryAgent> agentRef = new java.util.concurrent.atomic.AtomicReference<>();
+        try (MxdDnsServer zone = MxdDnsServer.start(List.of(twoHostZone("127.0.0.1", "127.0.0.2")), new InetSocketAddress("127.0.0.1", 0));
+             FakeSmtpServer refusing = FakeSmtpServer.start("220 mx.two.test ESMTP", List.of(), c -> {
+                 if (c.startsWith("HELO")) {
+                     agentRef.get().cutShort(); // a stop's drain runs out while the first host refuses HELO
+                 }
+                 return c.startsWith("EHLO") || c.startsWith("HELO") ? "550 5.7.1 go away" : null;
+             })) {
+            RemoteDeliveryAgent agent = twoHostAgent(zone, hosts(), 5, refusing.address().getPort());
+            agentRef.set(agent);
+            assertThat(deliverTo(agent, Mailbox.parse("a@x.test"), Mailbox.parse("user@two.test"), "two.test")).singleElement()
+                    .satisfies(r -> assertThat(r.state()).as("mx2 was never tried: %s", r.detail()).isEqualTo(DeliveryState.DEFERRED));
+        }
+        try (MxdDnsServer zone = MxdDnsServer.start(List.of(twoHostZone("127.0.0.2", "127.0.0.1")), new InetSocketAddress("127.0.0.1", 0));
+             FakeSmtpServer refusing = FakeSmtpServer.start("220 mx.two.test ESMTP", List.of(),
+                     c -> c.startsWith("EHLO") || c.startsWith("HELO") ? "550 5.7.1 go away" : null)) {
+            int port = refusing.address().getPort();
+            HostStatusTable hosts = hosts();
+            hosts.failed(new MxRoute("mx.two.test", 10, java.net.InetAddress.getByName("127.0.0.2"), port), "was down");
+            // one address an attempt: mx2 (refusing) is tried, mx (passed over) finds no room for a last-resort try
+            assertThat(deliverTo(twoHostAgent(zone, hosts, 1, port), Mailbox.parse("a@x.test"), Mailbox.parse("user@two.test"),
+                    "two.test")).singleElement().satisfies(r -> assertThat(r.state()).as("%s", r.detail()).isEqualTo(DeliveryState.DEFERRED));
             assertThat(refusing.commands("HELO")).hasSize(1);
         }
     }

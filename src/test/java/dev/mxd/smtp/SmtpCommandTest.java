@@ -355,6 +355,11 @@ class SmtpCommandTest {
         SmtpReply r = invalid("RCPT TO:<a" + at900 + ">");
         assertThat(r.summary()).startsWith("501 5.5.4").contains("901 octets");
         assertThat(invalid("MAIL FROM:<a" + at900 + ">").code()).isEqualTo(501);
+        // in the A-label form, which Received's "for" writes: 31 labels "ä" are 900 octets in UTF-8 with the local part,
+        // and longer as xn--4ca
+        String domain = "\u00e4.".repeat(31) + "de";
+        String local = "a".repeat(900 - 1 - domain.getBytes(StandardCharsets.UTF_8).length);
+        assertThat(invalid("RCPT TO:<" + local + "@" + domain + ">").code()).isEqualTo(501);
         // as written: a quoted local part's escapes count
         assertThat(invalid("RCPT TO:<\"" + "\\\"".repeat(450) + "\"@example.org>").code()).isEqualTo(501);
     }
