@@ -223,10 +223,19 @@ public final class Spool implements MessageStore {
             }
             Path tmpText = data.resolve(id + ".journal");
             Files.deleteIfExists(tmpText);
-            DurableFiles.replace(tmpText, text, e.getValue());
+            // After a kill (not a power failure) the page cache kept the text whole: it is fsynced where it is, not written
+            // again, so a start on a full disk (the usual state after such a crash) needs no room for the queue's copies.
+            boolean intact = sameContent(text, e.getValue());
+            if (intact) {
+                try (FileChannel ch = FileChannel.open(text, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+            } else {
+                DurableFiles.replace(tmpText, text, e.getValue());
+            }
             if (kept == null) {
                 Files.createLink(envelopePath(QueueState.INCOMING, id), text);
-            } else if (linked) {
+            } else if (linked && !(intact && key != null && key.equals(fileKey(envelopePath(kept, id))))) {
                 // Linked to the text as it was: now to the text as written again, with its time (a deferred one's next attempt).
                 // Linked under a new name and renamed over the old one: a crash in between leaves it where it was.
                 Path envelope = envelopePath(kept, id);
@@ -244,6 +253,15 @@ public final class Spool implements MessageStore {
         syncDataAndStates();
         LOG.info("spool {}: accept journal replayed: {} message(s) written again, {} finished", root, r.live().size(), r.done().size());
         AcceptJournal.deleteSegments(dir, r.segments());
+    }
+
+    /** Whether {@code file} holds exactly {@code content} (read only when its size says it may). */
+    private static boolean sameContent(Path file, byte[] content) throws IOException {
+        try {
+            return Files.size(file) == content.length && java.util.Arrays.equals(Files.readAllBytes(file), content);
+        } catch (NoSuchFileException gone) {
+            return false;
+        }
     }
 
     /**
