@@ -461,6 +461,13 @@ public final class ReceivingMx implements AutoCloseable {
             // reload (a removed domain's postmaster mail goes for relay as the rest of its mail).
             boolean fallback = config.domain(domain).isEmpty() && (!removed.contains(domain) || domain.equals(config.hostname()))
                     && local.mailboxes().equals(List.of(dev.mxd.config.DomainConfig.POSTMASTER));
+            if (deliveredHere(domain) && !local.mailboxes().stream().allMatch(box -> hasMailbox(domain, box))) {
+                // A mailbox it was queued for is gone (a reload changed the alias, or removed the mailbox): the address is
+                // looked up again, as Postfix expands an alias at each delivery, so that the alias's new members get the
+                // copy (a mailbox the alias kept may get a second one, as under Postfix, never none). An address that
+                // leads nowhere now keeps its route and fails at delivery (5.1.1).
+                return routeLocalMail(recipient).filter(Route.Local.class::isInstance);
+            }
             return deliveredHere(domain) || fallback ? Optional.empty() : Optional.of(new Route.Relay(domain));
         }
 

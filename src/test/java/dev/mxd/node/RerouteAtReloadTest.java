@@ -99,6 +99,30 @@ class RerouteAtReloadTest {
         }
     }
 
+    /**
+     * A queued alias recipient whose mailbox a reload removed is looked up again, as Postfix expands an alias at each
+     * delivery: the alias's new members get the copy. It kept its old route, failed 5.1.1 for the removed mailbox, and
+     * the member the reload added never got the message. An address that leads nowhere now keeps its route (and fails).
+     */
+    @Test
+    void aQueuedAliasWhoseMailboxIsGoneIsExpandedAgain(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n"
+                + "domains:\n  here.test:\n    role: local\n    mailboxes: [alice, bob]\n    aliases: {team: [alice, bob]}\n",
+                dir.resolve("mxd.yaml"));
+        ReceivingMx.Reloadable live = new ReceivingMx.Reloadable(config, Spool.open(dir.resolve("spool"), "mx.test", Clock.systemUTC()),
+                new Metrics(Clock.systemUTC()), Clock.systemUTC());
+        // alice had her copy; bob's failed, so the recipient waits for bob alone
+        Route.Local waiting = new Route.Local("here.test", List.of("bob"));
+        assertThat(live.reroute(Mailbox.parse("team@here.test"), waiting)).as("nothing changed").isEmpty();
+        live.replace(ConfigLoader.parse("hostname: mx.test\ndata-dir: " + dir.resolve("data") + "\n"
+                + "domains:\n  here.test:\n    role: local\n    mailboxes: [alice, carol]\n    aliases: {team: [alice, carol]}\n",
+                dir.resolve("mxd.yaml")));
+        assertThat(live.reroute(Mailbox.parse("team@here.test"), waiting)).contains(new Route.Local("here.test", List.of("alice", "carol")));
+        assertThat(live.reroute(Mailbox.parse("bob@here.test"), new Route.Local("here.test", List.of("bob"))))
+                .as("bob leads nowhere now: kept, to fail 5.1.1 at delivery").isEmpty();
+        assertThat(live.reroute(Mailbox.parse("alice@here.test"), new Route.Local("here.test", List.of("alice")))).isEmpty();
+    }
+
     private static dev.mxd.queue.RecipientStatus pending(String address, List<String> mailboxes) {
         return new dev.mxd.queue.RecipientStatus(new dev.mxd.mail.Recipient(Mailbox.parse(address), dev.mxd.smtp.RcptParameters.NONE,
                 new Route.Local("here.test", mailboxes)), dev.mxd.queue.DeliveryState.PENDING, "", java.time.Instant.now());
