@@ -65,6 +65,11 @@ public final class FilteringStore implements MessageStore {
     }
 
     @Override
+    public long freeSpace() {
+        return inner.freeSpace();
+    }
+
+    @Override
     public IncomingMessage begin(Transaction transaction) {
         IncomingMessage message = inner.begin(transaction);
         Map<String, DomainFilter> policies = new LinkedHashMap<>();

@@ -21,6 +21,14 @@ public interface MessageStore {
     IncomingMessage begin(Transaction transaction);
 
     /**
+     * The octets free for messages where the store keeps them (the file system's usable space), asked at MAIL on the
+     * event loop: must be quick. {@link Long#MAX_VALUE} when the store cannot run out of room.
+     */
+    default long freeSpace() {
+        return Long.MAX_VALUE;
+    }
+
+    /**
      * One message whose text is arriving. {@link #write} runs on the event loop (an I/O failure is
      * remembered and answered at {@link #commit}); {@link #commit} runs off it, because it blocks
      * until the message is durable. Exactly one of commit and discard ends it.

@@ -585,6 +585,16 @@ public final class Spool implements MessageStore {
      * Nothing here blocks on the disk; text larger than {@link #MEMORY_LIMIT} is written to
      * {@code data/ID} as it arrives.
      */
+    /** The usable space of the spool's file system (one statvfs), or {@link Long#MAX_VALUE} when it cannot be read. */
+    @Override
+    public long freeSpace() {
+        try {
+            return Files.getFileStore(root).getUsableSpace();
+        } catch (IOException e) {
+            return Long.MAX_VALUE; // the store itself says what is wrong when a message is written
+        }
+    }
+
     @Override
     public IncomingMessage begin(Transaction t) {
         Instant now = clock.instant();

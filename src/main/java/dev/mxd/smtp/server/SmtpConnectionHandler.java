@@ -97,7 +97,8 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         decoder = ctx.pipeline().get(SmtpFrameDecoder.class);
-        session = new SmtpSession(hostname, limits, tls.isPresent(), policy, (InetSocketAddress) ctx.channel().remoteAddress());
+        session = new SmtpSession(hostname, limits, tls.isPresent(), policy, (InetSocketAddress) ctx.channel().remoteAddress(),
+                store::freeSpace);
         SessionActivity counted = ctx.channel().attr(SessionActivity.KEY).get();
         activity = counted != null ? counted : new SessionActivity();
         errors = new ClientErrors(limits);

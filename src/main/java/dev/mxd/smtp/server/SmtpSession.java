@@ -69,15 +69,23 @@ final class SmtpSession {
     private boolean afterRefusedData;
     /** The last MAIL command was refused, and neither a MAIL taken, RSET nor HELO/EHLO came since. */
     private boolean mailRefused;
+    /** The octets free in the store's file system (MessageStore#freeSpace). */
+    private final java.util.function.LongSupplier freeSpace;
     /** The filter policy of the accepted recipients; every later one must share it (one reply after DATA). */
     private Optional<RcptDecision.FilterGroup> filterGroup = Optional.empty();
 
     SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote) {
+        this(hostname, limits, tlsAvailable, policy, remote, () -> Long.MAX_VALUE);
+    }
+
+    SmtpSession(String hostname, Limits limits, boolean tlsAvailable, RecipientPolicy policy, InetSocketAddress remote,
+                java.util.function.LongSupplier freeSpace) {
         this.hostname = hostname;
         this.limits = limits;
         this.tlsAvailable = tlsAvailable;
         this.policy = policy;
         this.remote = remote;
+        this.freeSpace = freeSpace;
     }
 
     /** A MAIL line that could not be parsed was refused (the handler answers it as an invalid command). */
@@ -199,6 +207,12 @@ final class SmtpSession {
         }
         if (p.size().isPresent() && p.size().getAsLong() > limits.maxMessageSize().bytes()) {
             return reply(Replies.MESSAGE_TOO_BIG); // RFC 1870 §6.1
+        }
+        // The spool's room for the size the client declares, as Postfix's smtpd checks it at MAIL: a message that would
+        // take half of what is left is put off before the client sends its text (RFC 1870 §6.1: 452, for want of storage
+        // that may be there later). Mail without SIZE= is taken until the disk is really full (min-free-space warns).
+        if (p.size().isPresent() && p.size().getAsLong() > 0 && p.size().getAsLong() >= freeSpace.getAsLong() / 2) {
+            return reply(Replies.STORAGE_FAILURE);
         }
         inTransaction = true;
         sender = m.sender();
