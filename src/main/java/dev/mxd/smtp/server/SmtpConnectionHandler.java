@@ -98,7 +98,7 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
     public void channelActive(ChannelHandlerContext ctx) {
         decoder = ctx.pipeline().get(SmtpFrameDecoder.class);
         session = new SmtpSession(hostname, limits, tls.isPresent(), policy, (InetSocketAddress) ctx.channel().remoteAddress(),
-                store::freeSpace);
+                () -> store.freeSpace()); // asked at MAIL only: a handler made without a store (a test's) never gets that far
         SessionActivity counted = ctx.channel().attr(SessionActivity.KEY).get();
         activity = counted != null ? counted : new SessionActivity();
         errors = new ClientErrors(limits);
