@@ -1,5 +1,6 @@
 package dev.mxd.ops;
 
+import dev.mxd.filter.MessageTagger;
 import dev.mxd.filter.Quarantine;
 import dev.mxd.filter.QuarantineEntry;
 import dev.mxd.queue.QueueState;
@@ -245,7 +246,9 @@ public record QuarantineRelease(Quarantine quarantine, Spool spool, RecipientPol
                 m.discard();
                 throw e;
             }
-            outcome = m.commit();
+            // The text was quarantined as it came: a sender's own verdict fields (X-Spam-Status: No, X-Spam-Flag: NO) are
+            // dropped now, as from mail a filter lets through (docs/filters.md).
+            outcome = m.commit((in, out) -> MessageTagger.tag(in, out, List.of(), Optional.empty()));
         } catch (IOException | RuntimeException notTaken) {
             if (m == null || !queued(m.id())) {
                 throw putBack(released, entry, kept, notTaken);

@@ -119,6 +119,30 @@ class QuarantineReleaseTest {
      * needs SMTPUTF8 onward (RFC 6531 §3.4) even when the addresses are ASCII; 8-bit octets only in
      * the body need BODY=8BITMIME (RFC 6152), not SMTPUTF8.
      */
+    /**
+     * A quarantined text is kept as it came; at its release a sender's own verdict fields (X-Spam-Status: No, X-Spam-Flag:
+     * NO, folded too) are dropped, as from mail the filter lets through. They reached the mailbox, where the reader's
+     * client took the spam the operator released for "not spam".
+     */
+    @Test
+    void aReleasedTextLosesTheSendersVerdictFields(@TempDir Path dir) throws Exception {
+        MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
+        Quarantine q = new Quarantine(config.dataDir());
+        ScanEnvelope env = ScanEnvelope.of("Q1", "carol@client.test", List.of("alice@example.test"));
+        QuarantineEntry held = q.store(MessageSource.of(("X-Spam-Status: No, score=-5.0\r\n\trequired=5.0\r\nX-Spam-Flag: NO\r\n"
+                + "Subject: cheap\r\n\r\nX-Spam-Flag: NO stays in the body\r\n").getBytes(StandardCharsets.US_ASCII)),
+                env, "spam score 12.0", List.of(), Instant.now());
+        Clock clock = Clock.systemUTC();
+        Spool spool = Spool.open(config.dataDir().resolve("spool"), config.hostname(), clock);
+        QuarantineRelease release = new QuarantineRelease(q, spool, new DomainPolicy(config), clock, QuarantineRelease.HandOver.DEFERRED_NOW);
+
+        String id = ((QuarantineRelease.Outcome.Queued) release.release(held.id())).queueId();
+        String text = new String(java.nio.file.Files.readAllBytes(spool.text(id)), StandardCharsets.US_ASCII);
+        assertThat(text).contains("Subject: cheap\r\n",
+                "\r\n\r\nX-Spam-Flag: NO stays in the body\r\n");
+        assertThat(text.substring(0, text.indexOf("\r\n\r\n"))).doesNotContain("X-Spam").doesNotContain("required=");
+    }
+
     @Test
     void anOlderEntryWithUtf8HeadersIsReleasedWithSmtputf8(@TempDir Path dir) throws Exception {
         MxdConfig config = ConfigLoader.parse(TestMx.yaml(dir.resolve("data"), 2525, ""), dir.resolve("mxd.yaml"));
