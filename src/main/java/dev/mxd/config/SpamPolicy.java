@@ -56,6 +56,21 @@ public record SpamPolicy(OptionalDouble tag, OptionalDouble quarantine, Optional
             throw m.problem(m.path() + ": give at least one of tag, quarantine, reject, discard"
                     + " (score thresholds) or rspamd-action: true; to skip spam handling leave spam out");
         }
+        // The highest threshold a score reaches decides, so a milder step above a harsher one inverts them: with tag 10 and
+        // reject 5, a score of 12 was only tagged while 7 was refused. They rise from tag to quarantine to reject and
+        // discard (those two in either order: refused, or dropped in silence, further up).
+        String[][] rising = {{"tag", "quarantine"}, {"tag", "reject"}, {"tag", "discard"}, {"quarantine", "reject"},
+            {"quarantine", "discard"}};
+        for (String[] pair : rising) {
+            OptionalDouble milder = score(m, pair[0]);
+            OptionalDouble harsher = score(m, pair[1]);
+            if (milder.isPresent() && harsher.isPresent() && milder.getAsDouble() > harsher.getAsDouble()) {
+                throw m.problem(pair[0], m.path() + "." + pair[0] + " (" + milder.getAsDouble() + ") is above " + pair[1] + " ("
+                        + harsher.getAsDouble() + "): the highest threshold a score reaches decides, so a score above both would"
+                        + " only be " + (pair[0].equals("tag") ? "tagged" : "quarantined") + "; give thresholds that rise from tag"
+                        + " to quarantine to reject and discard");
+            }
+        }
         if (p.subjectPrefix.isPresent() && p.tag.isEmpty() && !p.rspamdAction) {
             throw m.problem("subject-prefix", m.path() + ".subject-prefix is set but there is no tag threshold to apply it at: add tag");
         }

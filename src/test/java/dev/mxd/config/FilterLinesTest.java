@@ -56,6 +56,22 @@ class FilterLinesTest {
                 "mxd.yaml:5: filters.spamd.address is required, for example 127.0.0.1:783");
     }
 
+    /** The highest threshold reached decides: a milder step above a harsher one would invert them, so it is refused. */
+    @Test
+    void spamStepsRiseFromTagToRejectAndDiscard() throws Exception {
+        fails(YAML.replace("        tag: 5.0\n", "        tag: 10.0\n        reject: 5.0\n"),
+                "mxd.yaml:16: domains.example.test.filter.spam.tag (10.0) is above reject (5.0): the highest threshold a score"
+                + " reaches decides, so a score above both would only be tagged; give thresholds that rise from tag to quarantine"
+                + " to reject and discard");
+        fails(YAML.replace("        tag: 5.0\n", "        tag: 5.0\n        quarantine: 20.0\n        discard: 15.0\n"),
+                "mxd.yaml:17: domains.example.test.filter.spam.quarantine (20.0) is above discard (15.0): the highest threshold a"
+                + " score reaches decides, so a score above both would only be quarantined; give thresholds that rise from tag to"
+                + " quarantine to reject and discard");
+        // reject and discard in either order; equal thresholds are allowed (the harsher step takes a tie)
+        ConfigLoader.parse(YAML.replace("        tag: 5.0\n", "        tag: 5.0\n        quarantine: 5.0\n        discard: 30.0\n"
+                + "        reject: 15.0\n"), FILE);
+    }
+
     @Test
     void spamStepsAtTheirKeys() {
         fails(YAML.replace("        tag: 5.0\n", "        tag: high\n"),
