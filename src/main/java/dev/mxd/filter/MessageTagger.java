@@ -119,9 +119,22 @@ public final class MessageTagger {
         if (beforeWord && !p.isEmpty() && !Character.isWhitespace(p.charAt(p.length() - 1))) {
             p += " ";
         }
+        // A line the prefix would push past RFC 5322's 998 octets is folded after the prefix (where its space was): read
+        // unfolded it is the same text. A line longer before (or one not read whole) is left as it came.
+        boolean whole = to > from && line[to - 1] == '\n';
+        int octets = "Subject: ".length() + p.length() + (to - from) - (whole ? (to - from >= 2 && line[to - 2] == '\r' ? 2 : 1) : 0);
+        if (whole && octets > MAX_LINE && octets - p.length() <= MAX_LINE) {
+            p = p.stripTrailing() + "\r\n";
+            if (line[from] != ' ' && line[from] != '\t') {
+                p += " ";
+            }
+        }
         out.write(p.getBytes(StandardCharsets.US_ASCII));
         out.write(line, from, to - from);
     }
+
+    /** RFC 5322 §2.1.1: a header line is at most 998 octets without its CRLF. */
+    private static final int MAX_LINE = 998;
 
     private static final byte[] ENCODED_WORD = {'=', '?'};
 

@@ -27,6 +27,22 @@ class MessageTaggerTest {
                         + "From: a@x.test\r\nSubject: [SPAM] hello\r\n\r\nSubject: not a header\r\n");
     }
 
+    /**
+     * A Subject line the prefix would push past RFC 5322's 998 octets is folded after the prefix, so every line fits and
+     * the field unfolds to the prefixed text; one that fits is not folded.
+     */
+    @Test
+    void aSubjectThePrefixWouldMakeTooLongIsFolded() throws Exception {
+        String value = "x".repeat(986); // "Subject: " and 986 octets: 995, legal; with "[SPAM] " 1,002
+        String out = tag("Subject: " + value + "\r\n\r\nb\r\n", Optional.of("[SPAM] "));
+        String header = out.substring(0, out.indexOf("\r\n\r\n") + 2);
+        assertThat(header.split("\r\n")).allSatisfy(line -> assertThat(line.length()).isLessThanOrEqualTo(998));
+        assertThat(header).contains("Subject: [SPAM]\r\n " + value + "\r\n");
+        assertThat(header.replace("\r\n ", " ")).contains("Subject: [SPAM] " + value + "\r\n");
+        String fits = "x".repeat(900);
+        assertThat(tag("Subject: " + fits + "\r\n\r\nb\r\n", Optional.of("[SPAM] "))).contains("Subject: [SPAM] " + fits + "\r\n");
+    }
+
     @Test
     void forgedSpamHeadersAndTheirContinuationsAreDropped() throws Exception {
         assertThat(tag("X-Spam-Status: No,\r\n\tscore=-100\r\nx-spam-score: -100\r\nTo: b@example.test\r\n\r\nbody\r\n", Optional.empty()))
