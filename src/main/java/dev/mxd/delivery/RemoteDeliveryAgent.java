@@ -155,6 +155,16 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
 
     @Override
     public List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients) {
+        return deliver(envelope, text, recipients, false);
+    }
+
+    @Override
+    public List<DeliveryResult> deliverLast(Envelope envelope, Path text, List<RecipientStatus> recipients) {
+        return deliver(envelope, text, recipients, true);
+    }
+
+    /** {@code everyHost}: the last attempt, which tries hosts the host status table passes over too. */
+    private List<DeliveryResult> deliver(Envelope envelope, Path text, List<RecipientStatus> recipients, boolean everyHost) {
         if (cutShort) {
             return all(recipients, DeliveryResult.Deferred.of(EnhancedStatus.NOT_ACCEPTING, "mxd is stopping; tried again"
                     + " when it starts"));
@@ -177,7 +187,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             return all(recipients, plan.permanent() ? DeliveryResult.Failed.of(plan.status(), why)
                     : DeliveryResult.Deferred.of(plan.status(), why));
         }
-        RouteSelector.Selection selection = selector.select(routes, resolved.port());
+        RouteSelector.Selection selection = everyHost ? selector.selectEvery(routes, resolved.port())
+                : selector.select(routes, resolved.port());
         List<MxRoute> probing = new ArrayList<>(selection.probes());
         try {
             TlsDemand demand = TlsDemand.of(envelope, text);

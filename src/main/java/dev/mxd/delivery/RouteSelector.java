@@ -84,6 +84,15 @@ public final class RouteSelector {
     }
 
     /**
+     * The addresses of {@code plan} within the address limit, none passed over whatever the host status table holds:
+     * for a message's last attempt before it is bounced. No probe lease is taken; the attempt's outcome is noted as any.
+     */
+    public Selection selectEvery(MxOutcome.Routes plan, int port) {
+        List<MxRoute> all = balanced(all(plan, port));
+        return new Selection(all.subList(0, Math.min(maxAddresses, all.size())), List.of(), List.of(), List.of());
+    }
+
+    /**
      * Postfix's smtp_balance_inet_protocols: when the plan has IPv4 and IPv6 addresses and the first
      * {@link #maxAddresses} are all of one family, the first address of the other family takes the
      * last place within the limit, so one attempt tries both (a destination unreachable over IPv6

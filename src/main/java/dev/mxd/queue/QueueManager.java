@@ -1223,7 +1223,8 @@ public final class QueueManager implements AutoCloseable {
     private List<DeliveryResult> deliver(Envelope e, Path text, Destination destination, List<RecipientStatus> before)
             throws IOException {
         DeliveryAgent agent = destination instanceof Destination.Local ? local : remote;
-        List<DeliveryResult> results = agent.deliver(e, text, before);
+        List<DeliveryResult> results = settings.retry().expired(e.arrival(), clock.instant())
+                ? agent.deliverLast(e, text, before) : agent.deliver(e, text, before);
         if (results.size() != before.size()) {
             throw new IllegalStateException("delivery agent for " + destination + " returned " + results.size()
                     + " results for " + before.size() + " recipients");

@@ -549,6 +549,33 @@ class RemoteDeliveryAgentTest {
         }
     }
 
+    /**
+     * The last attempt before a bounce tries a host the host status table passes over (its failure was inside the retry
+     * time): it may be back, as a primary MX that a backup's held mail waits for. An ordinary attempt does not connect.
+     */
+    @Test
+    void theLastAttemptTriesAHostPassedOver() throws Exception {
+        try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of(), c -> null)) {
+            HostStatusTable hosts = hosts();
+            hosts.failed(new MxRoute("mx.agent.test", 10, java.net.InetAddress.getByName("127.0.0.1"), mx.address().getPort()),
+                    "was down");
+            RemoteDeliveryAgent agent = agent(mx.address().getPort(), hosts);
+            assertThat(deliver(agent)).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("passed over");
+            });
+            assertThat(mx.connections()).isZero();
+
+            Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+            RecipientStatus pending = new RecipientStatus(new Recipient(Mailbox.parse("user@agent.test"), RcptParameters.NONE,
+                    new Route.Relay("agent.test")), DeliveryState.PENDING, "", Instant.now());
+            Envelope e = new Envelope("Q5", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
+                    new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+            assertThat(agent.deliverLast(e, text, List.of(pending))).singleElement().isInstanceOf(DeliveryResult.Delivered.class);
+            assertThat(mx.connections()).isEqualTo(1);
+        }
+    }
+
     @Test
     void rcptRepliesDecideEachRecipient() throws Exception {
         try (FakeSmtpServer mx = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("ENHANCEDSTATUSCODES"),
