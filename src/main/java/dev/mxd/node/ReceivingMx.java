@@ -390,7 +390,17 @@ public final class ReceivingMx implements AutoCloseable {
         private volatile EtrnRuns etrn;
         /** Domains a reload removed since the start: their queued mail, postmaster's too, goes for relay (reroute). */
         private final java.util.Set<String> removed = java.util.concurrent.ConcurrentHashMap.newKeySet();
-        final MessageStore store = transaction -> currentStore.begin(transaction);
+        final MessageStore store = new MessageStore() {
+            @Override
+            public IncomingMessage begin(dev.mxd.mail.Transaction transaction) {
+                return currentStore.begin(transaction);
+            }
+
+            @Override
+            public long freeSpace() {
+                return currentStore.freeSpace();
+            }
+        };
 
         Reloadable(MxdConfig config, Spool spool, Metrics metrics, Clock clock) {
             this.spool = spool;

@@ -223,15 +223,24 @@ public final class Spool implements MessageStore {
             }
             Path tmpText = data.resolve(id + ".journal");
             Files.deleteIfExists(tmpText);
-            // After a kill (not a power failure) the page cache kept the text whole: it is fsynced where it is, not written
-            // again, so a start on a full disk (the usual state after such a crash) needs no room for the queue's copies.
-            boolean intact = sameContent(text, e.getValue());
-            if (intact) {
+            // Written again from the record: what the file holds may be pages a failed fsync left in the cache, marked
+            // clean, that never reach the disk, however whole they read now. Only when there is no room for the copy (a
+            // kill on a full disk, the usual state after a crash under load) is a text that holds exactly the record
+            // fsynced where it is, so that mxd can start and drain the queue that would free the space.
+            boolean intact = false;
+            try {
+                DurableFiles.replace(tmpText, text, e.getValue());
+            } catch (IOException noRoom) {
+                Files.deleteIfExists(tmpText);
+                if (!DurableFiles.systemSays(noRoom, "No space left on device") || !sameContent(text, e.getValue())) {
+                    throw noRoom;
+                }
                 try (FileChannel ch = FileChannel.open(text, java.nio.file.StandardOpenOption.WRITE)) {
                     ch.force(true);
                 }
-            } else {
-                DurableFiles.replace(tmpText, text, e.getValue());
+                intact = true;
+                LOG.warn("spool {}: no room to write {} again from the accept journal; its text, whole, is fsynced where it is",
+                        root, id);
             }
             if (kept == null) {
                 Files.createLink(envelopePath(QueueState.INCOMING, id), text);
@@ -585,11 +594,19 @@ public final class Spool implements MessageStore {
      * Nothing here blocks on the disk; text larger than {@link #MEMORY_LIMIT} is written to
      * {@code data/ID} as it arrives.
      */
-    /** The usable space of the spool's file system (one statvfs), or {@link Long#MAX_VALUE} when it cannot be read. */
+    /** The spool's file system, found once (finding it reads the mount table; its free space is one statvfs). */
+    private volatile java.nio.file.FileStore fileStore;
+
+    /** The usable space of the spool's file system, or {@link Long#MAX_VALUE} when it cannot be read. */
     @Override
     public long freeSpace() {
         try {
-            return Files.getFileStore(root).getUsableSpace();
+            java.nio.file.FileStore fs = fileStore;
+            if (fs == null) {
+                fs = Files.getFileStore(root);
+                fileStore = fs;
+            }
+            return fs.getUsableSpace();
         } catch (IOException e) {
             return Long.MAX_VALUE; // the store itself says what is wrong when a message is written
         }

@@ -74,35 +74,6 @@ class AcceptJournalTest {
         assertThat(segments()).as("replayed segments deleted; a new one open").hasSize(1);
     }
 
-    /**
-     * After a kill the page cache kept every text whole: start-up fsyncs them where they are (the same inodes, linked as
-     * before), and writes nothing again, so that a start on a disk the crash left full needs no room for copies. It wrote
-     * every journalled text to a new file, and on a full disk mxd could not start at all.
-     */
-    @Test
-    void afterAKillIntactTextsAreKeptWhereTheyAreNotWrittenAgain() throws Exception {
-        Spool s = open();
-        String fresh = id(s.store(SpoolTest.message("Subject: fresh\r\n\r\nx\r\n")));
-        String deferred = id(s.store(SpoolTest.message("Subject: deferred\r\n\r\ny\r\n")));
-        Instant next = Instant.now().plusSeconds(600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-        s.defer(deferred, QueueState.INCOMING, next);
-        Object freshInode = Files.readAttributes(s.text(fresh), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
-        Object deferredInode = Files.readAttributes(s.text(deferred), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
-        String freshText = SpoolFiles.text(s, fresh);
-
-        Spool again = open();
-        assertThat(Files.readAttributes(again.text(fresh), java.nio.file.attribute.BasicFileAttributes.class).fileKey())
-                .isEqualTo(freshInode);
-        assertThat(Files.readAttributes(again.text(deferred), java.nio.file.attribute.BasicFileAttributes.class).fileKey())
-                .isEqualTo(deferredInode);
-        assertThat(SpoolFiles.text(again, fresh)).isEqualTo(freshText);
-        assertThat(again.ids(QueueState.INCOMING)).containsExactly(fresh);
-        assertThat(again.nextAttempt(deferred)).isEqualTo(next);
-        assertThat(Files.isSameFile(dir.resolve("deferred/" + deferred + ".json"), again.text(deferred))).isTrue();
-        assertThat(SpoolFiles.strays(dir)).isEmpty();
-        assertThat(segments()).as("replayed segments deleted; a new one open").hasSize(1);
-    }
-
     @Test
     void aFinishedMessageDoesNotComeBackAfterAKillNorWhenItsNamesWereNotRemovedOnDisk() throws Exception {
         Spool s = open();

@@ -254,6 +254,41 @@ class DiskFullTest {
         }
     }
 
+    /**
+     * A kill under load on a disk that is full: the accept journal still holds the last messages, and start-up, which
+     * writes each text again from its record, has no room for the copies. A text that holds exactly its record is then
+     * fsynced where it is, and the spool opens with every message. It did not open at all (exit 75, restarted in a loop
+     * by systemd), so the queue that would free the space never drained.
+     */
+    @Test
+    void aSpoolWhoseJournalHoldsMessagesOpensOnAFullDisk() throws Exception {
+        onTmpfs("8m", (dir, data) -> {
+            dev.mxd.queue.Spool spool = dev.mxd.queue.Spool.open(data.resolve("spool"), "mx.test", java.time.Clock.systemUTC());
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                dev.mxd.mail.ReceivedMessage m = new dev.mxd.mail.ReceivedMessage(
+                        java.util.Optional.of(dev.mxd.smtp.Mailbox.parse("a@b.test")), dev.mxd.smtp.MailParameters.NONE,
+                        List.of(new dev.mxd.mail.Recipient(dev.mxd.smtp.Mailbox.parse("alice@example.test"),
+                                dev.mxd.smtp.RcptParameters.NONE, new dev.mxd.mail.Route.Local("example.test", List.of("alice")))),
+                        new dev.mxd.mail.ClientInfo(new java.net.InetSocketAddress("127.0.0.1", 40000), "client.test", true, false),
+                        java.time.Instant.now(), ("Subject: " + i + "\r\n\r\n" + "x".repeat(20_000) + "\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
+                ids.add(((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(m)).queueId());
+            }
+            List<byte[]> texts = new ArrayList<>();
+            for (String id : ids) {
+                texts.add(Files.readAllBytes(spool.text(id)));
+            }
+            fillToTheLastBlock(data); // the process is killed now: no checkpoint, the journal keeps the three
+            dev.mxd.queue.Spool again = dev.mxd.queue.Spool.open(data.resolve("spool"), "mx.test", java.time.Clock.systemUTC());
+            assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(ids);
+            for (int i = 0; i < ids.size(); i++) {
+                assertThat(Files.readAllBytes(again.text(ids.get(i)))).as(ids.get(i)).isEqualTo(texts.get(i));
+            }
+            Files.delete(data.resolve("filler"));
+        });
+    }
+
     /** Fills the file system of {@code data} to the last block: no envelope can be written from now on. */
     private static void fillToTheLastBlock(Path data) throws IOException {
         try (RandomAccessFile filler = new RandomAccessFile(data.resolve("filler").toFile(), "rw")) {
