@@ -84,12 +84,27 @@ public final class RouteSelector {
     }
 
     /**
-     * The addresses of {@code plan} within the address limit, none passed over whatever the host status table holds:
-     * for a message's last attempt before it is bounced. No probe lease is taken; the attempt's outcome is noted as any.
+     * For a message's last attempt before it is bounced: the addresses an ordinary attempt would use (its probe leases
+     * taken as {@link #select} takes them), then those the host status table passes over, in the plan's order, as
+     * routes too, none left as a last resort; at most twice the address limit in all.
      */
+    public Selection selectEvery(MxOutcome.Routes plan) {
+        return selectEvery(plan, port);
+    }
+
+    /** {@link #selectEvery(MxOutcome.Routes)} with the hosts' SMTP port given. */
     public Selection selectEvery(MxOutcome.Routes plan, int port) {
-        List<MxRoute> all = balanced(all(plan, port));
-        return new Selection(all.subList(0, Math.min(maxAddresses, all.size())), List.of(), List.of(), List.of());
+        Selection ordinary = select(plan, port);
+        List<MxRoute> routes = new ArrayList<>(ordinary.routes());
+        for (MxRoute route : balanced(all(plan, port))) {
+            if (routes.size() >= 2 * maxAddresses) {
+                break;
+            }
+            if (!routes.contains(route)) {
+                routes.add(route);
+            }
+        }
+        return new Selection(routes, ordinary.probes(), List.of(), List.of());
     }
 
     /**

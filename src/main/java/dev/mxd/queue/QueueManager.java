@@ -1223,8 +1223,13 @@ public final class QueueManager implements AutoCloseable {
     private List<DeliveryResult> deliver(Envelope e, Path text, Destination destination, List<RecipientStatus> before)
             throws IOException {
         DeliveryAgent agent = destination instanceof Destination.Local ? local : remote;
-        List<DeliveryResult> results = settings.retry().expired(e.arrival(), clock.instant())
-                ? agent.deliverLast(e, text, before) : agent.deliver(e, text, before);
+        // The attempt at the end of the queue lifetime is the last one (a give-up of 0s has none: each first attempt is
+        // all there is, and hosts passed over are bounced for without a connection, as Postfix does then).
+        boolean last = !settings.retry().giveUp().isZero() && settings.retry().expired(e.arrival(), clock.instant());
+        if (last) {
+            lastAttempted.add(e.id());
+        }
+        List<DeliveryResult> results = last ? agent.deliverLast(e, text, before) : agent.deliver(e, text, before);
         if (results.size() != before.size()) {
             throw new IllegalStateException("delivery agent for " + destination + " returned " + results.size()
                     + " results for " + before.size() + " recipients");
@@ -1383,6 +1388,8 @@ public final class QueueManager implements AutoCloseable {
      * deferral.
      */
     private final java.util.Set<String> unhinted = ConcurrentHashMap.newKeySet();
+    /** Messages whose attempt now running (or just ended) is their last one, made when their lifetime had ended (deliver). */
+    private final java.util.Set<String> lastAttempted = ConcurrentHashMap.newKeySet();
 
     /** A queue lifetime in words, in the largest unit that divides it ("5 days", "12 hours", "90 minutes"). */
     static String span(Duration d) {
@@ -1414,8 +1421,14 @@ public final class QueueManager implements AutoCloseable {
         if (cutAtStop && next.isPresent()) {
             // a stop cut its delivery short: that is no reason to wait its retry time after the start (up to an hour).
             // Only then: a start that fails (its port taken) closes the queue too, and restarts every few seconds must
-            // not skip every message's backoff; an expired message is bounced as at any other time.
+            // not skip every message's backoff. An expired one gets its last attempt after the start (below).
             hint = now;
+        }
+        boolean hadLastAttempt = lastAttempted.remove(e.id());
+        if (next.isEmpty() && !settings.retry().giveUp().isZero() && (cutAtStop || !hadLastAttempt)) {
+            // Its lifetime ended while this attempt ran (it began just before the end), or a stop cut its last attempt
+            // short: the last attempt, which tries every next hop, comes now (after the start), before any bounce.
+            next = Optional.of(now);
         }
         if (next.isPresent() && hint != null && hint.isBefore(next.get())) {
             // what deferred it lifts sooner than the message's age says (its MX hosts may be tried again then); a hint

@@ -45,6 +45,24 @@ class RouteSelectorTest {
     }
 
     /**
+     * A message's last attempt: the addresses an ordinary attempt takes, then those passed over (a failure inside their
+     * retry time), as routes; a healthy address the ordinary attempt reaches is never crowded out by passed-over ones.
+     */
+    @Test
+    void theLastAttemptTakesPassedOverAddressesAfterTheOrdinaryOnes() throws Exception {
+        RouteSelector selector = new RouteSelector(table, 2, 25);
+        table.failed(new MxRoute("mx1.example.test", 10, ip("127.0.0.11"), 25), "timeout");
+        table.failed(new MxRoute("mx2.example.test", 20, ip("127.0.0.12"), 25), "timeout");
+        RouteSelector.Selection ordinary = selector.select(plan());
+        assertThat(ordinary.routes()).extracting(MxRoute::toString).containsExactly("mx2.example.test[::1]:25",
+                "mx3.example.test[127.0.0.13]:25");
+        RouteSelector.Selection last = selector.selectEvery(plan());
+        assertThat(last.routes()).extracting(MxRoute::toString).containsExactly("mx2.example.test[::1]:25",
+                "mx3.example.test[127.0.0.13]:25", "mx1.example.test[127.0.0.11]:25", "mx2.example.test[127.0.0.12]:25");
+        assertThat(last.lastResort()).isEmpty();
+    }
+
+    /**
      * Postfix's smtp_balance_inet_protocols: a host with six AAAA and two A records and a limit of
      * five addresses gets one IPv4 address into each attempt (the first A, in the last place), so a
      * destination IPv6 cannot reach is still tried over IPv4; a list with both families within the
