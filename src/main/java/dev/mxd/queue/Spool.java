@@ -174,7 +174,8 @@ public final class Spool implements MessageStore {
      * Puts back on disk what the accept journal says was accepted and not finished, before the
      * rest of start-up looks at the files (docs/spool.md, "The accept journal"): each such text is
      * written again from its record (a new file renamed over {@code data/ID}, whatever the crash left
-     * there), and an envelope of its own rewritten since its acceptance is kept, else
+     * there; fsynced where it is only when there is no room for the copy and it holds exactly the
+     * record), and an envelope of its own rewritten since its acceptance is kept, else
      * {@code incoming/ID.json} is linked to the text again. A finished message's files are removed:
      * the removal may not have reached the disk. Then the segments are deleted.
      */
