@@ -45,8 +45,7 @@ class DeliveredToLoopTest {
                 + "Subject: forwarded back\r\n\r\nDelivered-To: bob@example.test\r\n").getBytes(StandardCharsets.US_ASCII));
         RecipientStatus alice = pending("alice@example.test", "alice");
         RecipientStatus bob = pending("bob@example.test", "bob");
-        Envelope e = new Envelope("Q1", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(alice, bob),
-                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+        Envelope e = envelope("Q1", text, alice, bob);
 
         List<DeliveryResult> results = agent.deliver(e, text, List.of(alice, bob));
 
@@ -69,8 +68,7 @@ class DeliveredToLoopTest {
                 + "Subject: back again\r\n\r\nhi\r\n").getBytes(StandardCharsets.UTF_8));
         RecipientStatus back = pending("j\u00d6rg@xn--bcher-kva.test", "joerg");
         RecipientStatus other = pending("j\u00f6rn@b\u00fccher.test", "joern");
-        Envelope e = new Envelope("Q2", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(back, other),
-                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+        Envelope e = envelope("Q2", text, back, other);
 
         List<DeliveryResult> results = agent.deliver(e, text, List.of(back, other));
 
@@ -94,8 +92,7 @@ class DeliveredToLoopTest {
         RecipientStatus team = new RecipientStatus(new Recipient(Mailbox.parse("team@example.test"), RcptParameters.NONE,
                 new Route.Local("example.test", List.of("alice", "bob"))), DeliveryState.PENDING, "", Instant.now());
         RecipientStatus solo = pending("alice2@example.test", "alice");
-        Envelope e = new Envelope("Q3", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(team, solo),
-                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+        Envelope e = envelope("Q3", text, team, solo);
 
         List<DeliveryResult> results = agent.deliver(e, text, List.of(team, solo));
 
@@ -120,13 +117,17 @@ class DeliveredToLoopTest {
         Path text = Files.write(dir.resolve("text"), ("Delivered-To: alice@example.test\r\n"
                 + "Subject: to my archive\r\n\r\nhi\r\n").getBytes(StandardCharsets.US_ASCII));
         RecipientStatus tagged = pending("Alice+archive@example.test", "alice");
-        Envelope e = new Envelope("Q4", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(tagged),
-                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
+        Envelope e = envelope("Q4", text, tagged);
 
         assertThat(agent.deliver(e, text, List.of(tagged))).singleElement().isInstanceOf(DeliveryResult.Delivered.class);
         try (var copies = Files.list(maildir.directory("example.test", "alice").resolve("new"))) {
             assertThat(copies).hasSize(1);
         }
+    }
+
+    private static Envelope envelope(String id, Path text, RecipientStatus... recipients) throws java.io.IOException {
+        return new Envelope(id, Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(recipients),
+                new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
     }
 
     private static RecipientStatus pending(String address, String mailbox) {

@@ -294,25 +294,13 @@ class RemoteDeliveryAgentTest {
      */
     @Test
     void anAddressTriedIsNotTriedAgainUnderAnotherNameInTheSameAttempt() throws Exception {
-        Path zone = Files.writeString(dir.resolve("two.test.zone"), String.join("\n",
-                "$ORIGIN two.test.", "$TTL 300", "@ IN SOA ns.two.test. h.two.test. ( 1 3600 600 86400 60 )",
-                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx", "@ MX 20 mx2", "mx IN A 127.0.0.1", "mx2 IN A 127.0.0.1", "") + "\n");
-        try (MxdDnsServer two = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+        try (MxdDnsServer two = MxdDnsServer.start(List.of(twoHostZone("127.0.0.1", "127.0.0.1")), new InetSocketAddress("127.0.0.1", 0));
              FakeSmtpServer dead = FakeSmtpServer.start(FakeSmtpServer.HANG_UP, List.of(), c -> null);
              FakeSmtpServer busy = FakeSmtpServer.start("220 mx.two.test ESMTP", List.of(), c -> c.startsWith("RCPT") ? "451 4.7.1 later" : null)) {
             for (FakeSmtpServer server : List.of(dead, busy)) {
-                MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(two.address()))), MxPolicy.defaults()
-                        .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
-                HostStatusTable hosts = hosts();
-                RemoteDeliveryAgent agent = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, server.address().getPort()), hosts,
-                        ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
-                        new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX);
-                Path text = Files.write(dir.resolve("text"), "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
-                Recipient r = new Recipient(Mailbox.parse("user@two.test"), RcptParameters.NONE, new Route.Relay("two.test"));
-                RecipientStatus pending = new RecipientStatus(r, DeliveryState.PENDING, "", Instant.now());
-                Envelope e = new Envelope("Q2", Optional.of(Mailbox.parse("a@x.test")), MailParameters.NONE, List.of(pending),
-                        new ClientInfo(new InetSocketAddress("127.0.0.1", 1), "client.test", true, false), Instant.now(), Files.size(text));
-                assertThat(agent.deliver(e, text, List.of(pending))).singleElement().isInstanceOf(DeliveryResult.Deferred.class);
+                RemoteDeliveryAgent agent = twoHostAgent(two, hosts(), 5, server.address().getPort());
+                assertThat(deliverTo(agent, Mailbox.parse("a@x.test"), Mailbox.parse("user@two.test"), "two.test")).singleElement()
+                        .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
             }
             assertThat(dead.connections()).isEqualTo(1);
             assertThat(busy.commands("RCPT")).hasSize(1); // a server that answered (451): the same server under the other name
@@ -484,18 +472,10 @@ class RemoteDeliveryAgentTest {
     /** One MX host refuses HELO with 5yz and the other does not answer: the other may take it later, so the mail waits. */
     @Test
     void aHeloRefusalWithAnotherHostDownDefers() throws Exception {
-        Path zone = Files.writeString(dir.resolve("two.test.zone"), String.join("\n",
-                "$ORIGIN two.test.", "$TTL 300", "@ IN SOA ns.two.test. h.two.test. ( 1 3600 600 86400 60 )",
-                "@ IN NS ns", "ns IN A 127.0.0.53", "@ MX 10 mx", "@ MX 20 mx2", "mx IN A 127.0.0.1", "mx2 IN A 127.0.0.2", "") + "\n");
-        try (MxdDnsServer two = MxdDnsServer.start(List.of(zone), new InetSocketAddress("127.0.0.1", 0));
+        try (MxdDnsServer two = MxdDnsServer.start(List.of(twoHostZone("127.0.0.1", "127.0.0.2")), new InetSocketAddress("127.0.0.1", 0));
              FakeSmtpServer refusing = FakeSmtpServer.start("220 mx.two.test ESMTP", List.of(),
                      c -> c.startsWith("EHLO") || c.startsWith("HELO") ? "550 5.7.1 go away" : null)) {
-            MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(two.address()))), MxPolicy.defaults()
-                    .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
-            HostStatusTable hosts = hosts();
-            RemoteDeliveryAgent agent = new RemoteDeliveryAgent(resolver, new RouteSelector(hosts, 5, refusing.address().getPort()),
-                    hosts, ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(5))),
-                    new ConnectionCache(Duration.ofSeconds(2), Duration.ofMinutes(5), 100, 4), Clock.systemUTC(), NextHop.Routing.BY_MX);
+            RemoteDeliveryAgent agent = twoHostAgent(two, hosts(), 5, refusing.address().getPort());
             assertThat(deliverTo(agent, Mailbox.parse("a@x.test"), Mailbox.parse("user@two.test"), "two.test")).singleElement()
                     .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
             assertThat(refusing.commands("HELO")).hasSize(1);

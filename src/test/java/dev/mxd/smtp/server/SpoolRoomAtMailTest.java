@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.mxd.config.Limits;
 import dev.mxd.config.Timeouts;
 import dev.mxd.mail.MessageStore;
-import dev.mxd.mail.RcptDecision;
-import dev.mxd.mail.RecipientPolicy;
-import dev.mxd.mail.Route;
 import dev.mxd.queue.QueueState;
 import dev.mxd.queue.Spool;
 import io.netty.buffer.Unpooled;
@@ -53,7 +50,7 @@ class SpoolRoomAtMailTest {
         EmbeddedClient ch = EmbeddedClient.connectedTo(new SmtpConnectionHandler("mx.example.test", Limits.DEFAULTS,
                 new Timeouts(Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10),
                         Duration.ofMinutes(9)),
-                Optional.empty(), EVERYONE, store, ForkJoinPool.commonPool(), (stage, code) -> { }, ClientNameLookup.NONE));
+                Optional.empty(), new RelayEveryone(), store, ForkJoinPool.commonPool(), (stage, code) -> { }, ClientNameLookup.NONE));
         ch.runPendingTasks();
         assertThat(ch.written()).startsWith("220 ");
         send(ch, "EHLO client.test\r\n");
@@ -86,17 +83,4 @@ class SpoolRoomAtMailTest {
         ch.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
         ch.runPendingTasks();
     }
-
-    /** Accepts every recipient for relay. */
-    private static final RecipientPolicy EVERYONE = new RecipientPolicy() {
-        @Override
-        public RcptDecision decide(dev.mxd.smtp.Mailbox recipient, dev.mxd.mail.ClientInfo client) {
-            return new RcptDecision.Accept(new Route.Relay(recipient.domain()));
-        }
-
-        @Override
-        public Optional<dev.mxd.smtp.Mailbox> postmaster() {
-            return Optional.empty();
-        }
-    };
 }
