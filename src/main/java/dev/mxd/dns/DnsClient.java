@@ -666,9 +666,9 @@ public final class DnsClient {
                 String server = describe(servers.get(i).address());
                 long remaining = deadline - nanoClock.getAsLong();
                 if (remaining <= 0) {
-                    return new Exchange(null, server, "no answer in time for " + display(qname) + "/"
-                            + Type.string(type) + " (" + problems(problems) + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE, heard,
-                            !heard && onlyTimeouts);
+                    return new Exchange(null, server, "no answer in time for " + display(qname) + "/" + Type.string(type)
+                            + " (" + problems(problems) + ")", bogus != null ? DnssecStatus.BOGUS : DnssecStatus.INSECURE,
+                            heard, !heard && onlyTimeouts);
                 }
                 Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
                 queriesSent.increment();

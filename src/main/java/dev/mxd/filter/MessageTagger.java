@@ -122,7 +122,8 @@ public final class MessageTagger {
         // A line the prefix would push past RFC 5322's 998 octets is folded after the prefix (where its space was): read
         // unfolded it is the same text. A line longer before (or one not read whole) is left as it came.
         boolean whole = to > from && line[to - 1] == '\n';
-        int octets = "Subject: ".length() + p.length() + (to - from) - (whole ? (to - from >= 2 && line[to - 2] == '\r' ? 2 : 1) : 0);
+        int lineEnd = whole ? (to - from >= 2 && line[to - 2] == '\r' ? 2 : 1) : 0;
+        int octets = "Subject: ".length() + p.length() + (to - from) - lineEnd;
         if (whole && octets > MAX_LINE && octets - p.length() <= MAX_LINE) {
             p = p.stripTrailing() + "\r\n";
             if (line[from] != ' ' && line[from] != '\t') {

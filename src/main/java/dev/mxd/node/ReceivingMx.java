@@ -473,9 +473,9 @@ public final class ReceivingMx implements AutoCloseable {
                     && local.mailboxes().equals(List.of(dev.mxd.config.DomainConfig.POSTMASTER));
             if (deliveredHere(domain) && !local.mailboxes().stream().allMatch(box -> hasMailbox(domain, box))) {
                 // A mailbox it was queued for is gone (a reload changed the alias, or removed the mailbox): the address is
-                // looked up again, as Postfix's local(8) expands an alias at each delivery, so that the alias's new members get the
-                // copy (a mailbox the alias kept may get a second one, as under Postfix, never none). An address that
-                // leads nowhere now keeps its route and fails at delivery (5.1.1).
+                // looked up again, as Postfix's local(8) expands an alias at each delivery, so that the alias's new members
+                // get the copy (a mailbox the alias kept may get a second one, as under Postfix, never none). An address
+                // that leads nowhere now keeps its route and fails at delivery (5.1.1).
                 return routeLocalMail(recipient).filter(Route.Local.class::isInstance);
             }
             return deliveredHere(domain) || fallback ? Optional.empty() : Optional.of(new Route.Relay(domain));

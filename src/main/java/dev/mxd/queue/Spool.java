@@ -589,12 +589,6 @@ public final class Spool implements MessageStore {
         listeners.add(listener);
     }
 
-    /**
-     * Starts a message at DATA: allocates its queue id and writes the Received header first, as
-     * Postfix's smtpd does when DATA is accepted (so the header's time is the start of DATA).
-     * Nothing here blocks on the disk; text larger than {@link #MEMORY_LIMIT} is written to
-     * {@code data/ID} as it arrives.
-     */
     /** The spool's file system, found once (finding it reads the mount table; its free space is one statvfs). */
     private volatile java.nio.file.FileStore fileStore;
 
@@ -613,6 +607,12 @@ public final class Spool implements MessageStore {
         }
     }
 
+    /**
+     * Starts a message at DATA: allocates its queue id and writes the Received header first, as
+     * Postfix's smtpd does when DATA is accepted (so the header's time is the start of DATA).
+     * Nothing here blocks on the disk; text larger than {@link #MEMORY_LIMIT} is written to
+     * {@code data/ID} as it arrives.
+     */
     @Override
     public IncomingMessage begin(Transaction t) {
         Instant now = clock.instant();

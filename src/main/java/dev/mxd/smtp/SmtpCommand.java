@@ -160,10 +160,10 @@ public sealed interface SmtpCommand {
 
     /**
      * The longest address taken in MAIL or RCPT, as written (quoted where it must be, the domain in A-labels or as
-     * sent, whichever is longer), in octets. RFC 5321 §4.5.3.1 sets
-     * 64 for a local part and 256 for a path but asks servers not to enforce it (SRS and VERP local parts pass 64); an
-     * address goes whole into one header line (Return-Path, Delivered-To, Received's "for"), which RFC 5322 §2.1.1 ends
-     * at 998 octets, so a longer one is refused here rather than written into a line no reader need take.
+     * sent, whichever is longer), in octets. RFC 5321 §4.5.3.1 sets 64 for a local part and 256 for a path but asks
+     * servers not to enforce it (SRS and VERP local parts pass 64); an address goes whole into one header line
+     * (Return-Path, Delivered-To, Received's "for"), which RFC 5322 §2.1.1 ends at 998 octets, so a longer one is
+     * refused here rather than written into a line no reader need take.
      */
     static final int MAX_ADDRESS_OCTETS = 900;
 
