@@ -72,6 +72,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     private final ConnectionCache connections;
     /** The connections a transaction is running on now: {@link #cutShort} ends them. */
     private final Set<SmtpConnection> sending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The sockets of connections being opened now (connect, greeting, EHLO, STARTTLS): a stop closes them. */
+    private final Set<java.net.Socket> opening = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** A stop has cut deliveries short: every later one is deferred without a connection. */
     private volatile boolean cutShort;
     private final Clock clock;
@@ -564,6 +566,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 lastResort(selection, tries, probing).ifPresent(tries::add); // nothing else is left
             }
         }
+        if (cutShort && !onlyHelloRefusals) {
+            // a stop closed the connection being opened (its connect or greeting): the stop is the reason, not the host
+            lastProblem = "mxd is stopping; tried again when it starts";
+        }
         if (requireTlsFailure.isPresent() && !otherTrouble) {
             // RFC 8689 §4.2.1, §5: no next hop can take the message as REQUIRETLS demands: it is returned.
             List<DeliveryResult> out = new ArrayList<>(all(recipients, DeliveryResult.Failed.of(requireTlsFailure.get().status(),
@@ -712,6 +718,35 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         for (SmtpConnection c : sending) {
             c.abort(); // a read waiting on the next hop ends now: deferred as a broken connection, "maybe delivered" after the dot
         }
+        for (java.net.Socket s : opening) {
+            closeQuietly(s); // a connect or a greeting waited for ends now: deferred, as the stop says
+        }
+    }
+
+    /** {@link #open}, the connection's socket known to {@link #cutShort} until it is open (or has failed to open). */
+    private OpenResult openCuttable(MxRoute route, ClientSettings settings) {
+        java.net.Socket[] mine = new java.net.Socket[1];
+        try {
+            return open(route, settings, selector.port(), s -> {
+                mine[0] = s;
+                opening.add(s);
+                if (cutShort) {
+                    closeQuietly(s); // the stop came between the check before this address and here
+                }
+            });
+        } finally {
+            if (mine[0] != null) {
+                opening.remove(mine[0]);
+            }
+        }
+    }
+
+    private static void closeQuietly(java.net.Socket s) {
+        try {
+            s.close();
+        } catch (java.io.IOException ignored) {
+            // closing is all that is asked: the thread waiting on it sees the socket closed
+        }
     }
 
     /** One address: a cached or new connection, then the transaction. */
@@ -730,7 +765,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             if (cutShort) { // a retry after an aborted cached connection, or the plain-text retry: not opened at a stop
                 return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
             }
-            OpenResult opened = open(route, settings, selector.port());
+            OpenResult opened = openCuttable(route, settings);
             if (opened instanceof OpenResult.Failed f) {
                 if (report) {
                     recordTls(domain, route, decision, f.failure());
@@ -792,8 +827,12 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
      * EHLO with our own name fails as a loop (this host behind a NAT); on another port a server is another MTA.
      */
     static OpenResult open(MxRoute route, ClientSettings settings, int deliveryPort) {
-        return route.port() == deliveryPort ? SmtpConnection.openToMx(route.socketAddress(), route.host(), settings)
-                : SmtpConnection.open(route.socketAddress(), route.host(), settings);
+        return open(route, settings, deliveryPort, s -> { });
+    }
+
+    private static OpenResult open(MxRoute route, ClientSettings settings, int deliveryPort,
+                                   java.util.function.Consumer<java.net.Socket> opening) {
+        return SmtpConnection.open(route.socketAddress(), route.host(), settings, route.port() == deliveryPort, opening);
     }
 
     private Try retryWithoutTlsOrFail(MxRoute route, OutboundEnvelope transaction, ClientSettings settings,

@@ -143,6 +143,36 @@ class RemoteDeliveryAgentTest {
         }
     }
 
+    /**
+     * A stop cuts short a delivery still waiting for a next hop's greeting: the recipient is deferred at once, as the
+     * stop says, not after the greeting's timeout (a stop took its whole drain and left the message without a word).
+     */
+    @Test
+    void cutShortEndsADeliveryWaitingForAGreeting() throws Exception {
+        try (FakeSmtpServer mute = FakeSmtpServer.start(FakeSmtpServer.SILENCE, List.of(), c -> null)) {
+            RemoteDeliveryAgent agent = agent(mute.address().getPort(), hosts(), NextHop.Routing.BY_MX,
+                    ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(60))));
+            Thread cutter = new Thread(() -> {
+                dev.mxd.testing.Await.within(Duration.ofSeconds(20), Duration.ofMillis(20), () -> mute.connections() > 0);
+                try {
+                    Thread.sleep(200); // the client is reading now, waiting for the 220
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                agent.cutShort();
+            });
+            cutter.start();
+            long start = System.nanoTime();
+            List<RecipientStatus> after = deliver(agent);
+            cutter.join(30_000);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+            assertThat(after).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("mxd is stopping");
+            });
+        }
+    }
+
     @Test
     void aRelayHostTakesThePlaceOfTheMxHostsOnItsOwnPort() throws Exception {
         try (FakeSmtpServer relay = FakeSmtpServer.start("220 relay.test ESMTP", List.of(), c -> null)) {

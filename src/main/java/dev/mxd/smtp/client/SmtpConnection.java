@@ -176,7 +176,7 @@ public final class SmtpConnection implements AutoCloseable {
      * and opens the session. On failure the socket is closed and the result says where and why.
      */
     public static OpenResult open(InetSocketAddress target, String host, ClientSettings settings) {
-        return attempt(target, host, settings, DELIVERY).result();
+        return attempt(target, host, settings, DELIVERY, socket -> { }).result();
     }
 
     /**
@@ -186,11 +186,25 @@ public final class SmtpConnection implements AutoCloseable {
      * server is another MTA, which may well carry the machine's name.
      */
     public static OpenResult openToMx(InetSocketAddress target, String host, ClientSettings settings) {
-        return attempt(target, host, settings, DELIVERY_ON_OWN_PORT).result();
+        return attempt(target, host, settings, DELIVERY_ON_OWN_PORT, socket -> { }).result();
+    }
+
+    /**
+     * {@link #open} or {@link #openToMx} ({@code mx}), handing {@code opening} the socket before it connects: closing it
+     * ends the connect, the greeting or the EHLO waited for now (a stop that cannot wait out their timeouts).
+     */
+    public static OpenResult open(InetSocketAddress target, String host, ClientSettings settings, boolean mx,
+                                  java.util.function.Consumer<Socket> opening) {
+        return attempt(target, host, settings, mx ? DELIVERY_ON_OWN_PORT : DELIVERY, opening).result();
     }
 
     /** {@link #open}, in the words of {@code voice}, telling also how long the connect took and what greeted. */
     static Attempt attempt(InetSocketAddress target, String host, ClientSettings settings, Voice voice) {
+        return attempt(target, host, settings, voice, socket -> { });
+    }
+
+    private static Attempt attempt(InetSocketAddress target, String host, ClientSettings settings, Voice voice,
+                                   java.util.function.Consumer<Socket> opening) {
         SmtpConnection c = new SmtpConnection(target, host, settings, voice);
         try {
             WriteDeadlineOutputStream.startChecks();
@@ -200,6 +214,7 @@ public final class SmtpConnection implements AutoCloseable {
                     OptionalLong.empty(), Optional.empty());
         }
         Socket socket = new Socket();
+        opening.accept(socket);
         long started = System.nanoTime();
         try {
             // Commands and content are buffered and flushed once per step: Nagle would only delay them.
