@@ -121,15 +121,7 @@ class RemoteDeliveryAgentTest {
                 c -> c.equals(".") ? FakeSmtpServer.SILENCE : null)) {
             RemoteDeliveryAgent agent = agent(silent.address().getPort(), hosts(), NextHop.Routing.BY_MX,
                     ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(60))));
-            Thread cutter = new Thread(() -> {
-                dev.mxd.testing.Await.within(Duration.ofSeconds(20), Duration.ofMillis(20), () -> silent.commands.contains("."));
-                agent.cutShort();
-            });
-            cutter.start();
-            long start = System.nanoTime();
-            List<RecipientStatus> after = deliver(agent);
-            cutter.join(30_000);
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+            List<RecipientStatus> after = deliverCutShortWhen(agent, () -> silent.commands.contains("."), Duration.ZERO);
             assertThat(after).singleElement().satisfies(r -> {
                 assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
                 assertThat(r.detail()).contains("may have been delivered");
@@ -144,6 +136,29 @@ class RemoteDeliveryAgentTest {
     }
 
     /**
+     * Delivers with {@code agent} while another thread cuts it short (a stop's drain running out) {@code settle} after
+     * {@code ready} holds; the recipients after it, which must come well within the 60 s the agent would otherwise wait.
+     */
+    private List<RecipientStatus> deliverCutShortWhen(RemoteDeliveryAgent agent, java.util.function.BooleanSupplier ready,
+                                                      Duration settle) throws Exception {
+        Thread cutter = new Thread(() -> {
+            dev.mxd.testing.Await.within(Duration.ofSeconds(20), Duration.ofMillis(20), ready::getAsBoolean);
+            try {
+                Thread.sleep(settle.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            agent.cutShort();
+        });
+        cutter.start();
+        long start = System.nanoTime();
+        List<RecipientStatus> after = deliver(agent);
+        cutter.join(30_000);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+        return after;
+    }
+
+    /**
      * A stop cuts short a delivery still waiting for a next hop's greeting: the recipient is deferred at once, as the
      * stop says, not after the greeting's timeout (a stop took its whole drain and left the message without a word).
      */
@@ -152,20 +167,8 @@ class RemoteDeliveryAgentTest {
         try (FakeSmtpServer mute = FakeSmtpServer.start(FakeSmtpServer.SILENCE, List.of(), c -> null)) {
             RemoteDeliveryAgent agent = agent(mute.address().getPort(), hosts(), NextHop.Routing.BY_MX,
                     ClientSettings.defaults("mxd.test").withTimeouts(ClientSettings.Timeouts.all(Duration.ofSeconds(60))));
-            Thread cutter = new Thread(() -> {
-                dev.mxd.testing.Await.within(Duration.ofSeconds(20), Duration.ofMillis(20), () -> mute.connections() > 0);
-                try {
-                    Thread.sleep(200); // the client is reading now, waiting for the 220
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                agent.cutShort();
-            });
-            cutter.start();
-            long start = System.nanoTime();
-            List<RecipientStatus> after = deliver(agent);
-            cutter.join(30_000);
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+            // cut 200 ms after the connection: the client is reading then, waiting for the 220
+            List<RecipientStatus> after = deliverCutShortWhen(agent, () -> mute.connections() > 0, Duration.ofMillis(200));
             assertThat(after).singleElement().satisfies(r -> {
                 assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
                 assertThat(r.detail()).contains("mxd is stopping");
