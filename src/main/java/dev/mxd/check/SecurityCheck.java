@@ -69,7 +69,7 @@ public final class SecurityCheck {
         // make the check wait its whole timeout once more (a dead DNS server took the check 16 s instead of 10)
         SecurityReport.TlsRpt rpt = outcome instanceof MxOutcome.TemporaryFailure
                 ? new SecurityReport.TlsRpt(SecurityReport.RptStatus.LOOKUP_FAILED, List.of(), List.of(),
-"not asked, as the MX lookup failed for now and the same servers would be asked")
+                        "not asked, as the MX lookup failed for now and the same servers would be asked")
                 : tlsRpt(domain);
         return new SecurityReport(validation, outcome.dnssec(), hosts, sts, rpt);
     }
