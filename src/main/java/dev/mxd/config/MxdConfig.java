@@ -65,7 +65,7 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
     public static final String DEFAULT_RECIPIENT_DELIMITER = "+";
 
     /** Delimiters are characters a dot-atom local part may hold, other than letters, digits and the dot. */
-    public static final String DELIMITER_CHARACTERS = "!#$%&'*+-/=?^_`{|}~";
+    private static final String DELIMITER_CHARACTERS = dev.mxd.smtp.Mailbox.ATEXT_SYMBOLS;
 
     private static void checkDelimiter(String delimiter) {
         for (int i = 0; i < delimiter.length(); i++) {

@@ -181,7 +181,7 @@ public final class LocalDeliveryAgent implements DeliveryAgent {
         String local = recipient.localKey();
         String name = box.toLowerCase(Locale.ROOT);
         return local.equals(name) || local.startsWith(name) && local.length() > name.length()
-                && dev.mxd.config.MxdConfig.DELIMITER_CHARACTERS.indexOf(local.charAt(name.length())) >= 0;
+                && Mailbox.ATEXT_SYMBOLS.indexOf(local.charAt(name.length())) >= 0;
     }
 
     /** Mailboxes of {@code route}'s domain as addresses, for a reason: "alice@example.test, bob@example.test". */

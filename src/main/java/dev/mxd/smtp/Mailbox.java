@@ -14,6 +14,9 @@ import java.util.Optional;
  */
 public record Mailbox(String localPart, String domain) {
 
+    /** The symbols of atext (RFC 5322 §3.2.3): what a dot-atom local part may hold besides letters, digits and dots. */
+    public static final String ATEXT_SYMBOLS = "!#$%&'*+-/=?^_`{|}~";
+
     public Mailbox {
         if (domain.isEmpty()) {
             throw new IllegalArgumentException("a mailbox needs a domain");

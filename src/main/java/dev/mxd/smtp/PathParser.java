@@ -316,7 +316,7 @@ public final class PathParser {
 
     /** atext (RFC 5322 §3.2.3) plus UTF8-non-ascii (RFC 6531 §3.3). */
     static boolean isAtext(char c) {
-        return isLetDig(c) || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0 || isUtf8NonAscii(c);
+        return isLetDig(c) || Mailbox.ATEXT_SYMBOLS.indexOf(c) >= 0 || isUtf8NonAscii(c);
     }
 
     /**
