@@ -281,11 +281,17 @@ class DiskFullTest {
             }
             fillToTheLastBlock(data); // the process is killed now: no checkpoint, the journal keeps the three
             dev.mxd.queue.Spool again = dev.mxd.queue.Spool.open(data.resolve("spool"), "mx.test", java.time.Clock.systemUTC());
-            assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(ids);
-            for (int i = 0; i < ids.size(); i++) {
-                assertThat(Files.readAllBytes(again.text(ids.get(i)))).as(ids.get(i)).isEqualTo(texts.get(i));
+            try {
+                assertThat(again.ids(QueueState.INCOMING)).containsExactlyInAnyOrderElementsOf(ids);
+                for (int i = 0; i < ids.size(); i++) {
+                    assertThat(Files.readAllBytes(again.text(ids.get(i)))).as(ids.get(i)).isEqualTo(texts.get(i));
+                }
+                Files.delete(data.resolve("filler"));
+            } finally {
+                // Their journals' files stay open until closed, and an open file keeps the tmpfs from being unmounted.
+                again.close();
+                spool.close();
             }
-            Files.delete(data.resolve("filler"));
         });
     }
 
