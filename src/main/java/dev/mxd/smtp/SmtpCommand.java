@@ -59,11 +59,16 @@ public sealed interface SmtpCommand {
     /** Not a valid command; {@code reply} says why (500 unknown, 501 bad arguments, 555 bad parameter). */
     /**
      * A command refused as written. {@code recipient}: a RCPT whose address read well and whose parameters did not, the
-     * address, for the log's to= (as Postfix names the recipient of a refused RCPT).
+     * address, for the log's to= (as Postfix names the recipient of a refused RCPT). {@code verb}: the command's word in
+     * capitals (MAIL, RCPT, ...), so that a session can answer a command out of sequence as such before its syntax.
      */
-    record Invalid(SmtpReply reply, java.util.Optional<String> recipient) implements SmtpCommand {
+    record Invalid(SmtpReply reply, java.util.Optional<String> recipient, String verb) implements SmtpCommand {
         Invalid(SmtpReply reply) {
-            this(reply, java.util.Optional.empty());
+            this(reply, java.util.Optional.empty(), "");
+        }
+
+        Invalid(SmtpReply reply, java.util.Optional<String> recipient) {
+            this(reply, recipient, "");
         }
     }
 
@@ -83,8 +88,9 @@ public sealed interface SmtpCommand {
         int sp = line.indexOf(' ');
         String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
         String arg = sp < 0 ? "" : line.substring(sp + 1);
+        SmtpCommand command;
         try {
-            return switch (verb) {
+            command = switch (verb) {
                 case "EHLO" -> new Ehlo(helloArgument(arg, "EHLO"));
                 case "HELO" -> new Helo(helloArgument(arg, "HELO"));
                 case "MAIL" -> mail(arg);
@@ -103,10 +109,11 @@ public sealed interface SmtpCommand {
                 default -> new Invalid(Replies.UNKNOWN_COMMAND);
             };
         } catch (ParameterException e) {
-            return new Invalid(e.reply);
+            command = new Invalid(e.reply);
         } catch (IllegalArgumentException e) {
-            return new Invalid(Replies.syntax(e.getMessage()));
+            command = new Invalid(Replies.syntax(e.getMessage()));
         }
+        return command instanceof Invalid i ? new Invalid(i.reply(), i.recipient(), verb) : command;
     }
 
     /** ETRN takes one domain, {@code @domain} or {@code #queue} (RFC 1985 §5); the domain is checked as EHLO's. */

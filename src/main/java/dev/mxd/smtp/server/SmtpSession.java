@@ -110,7 +110,7 @@ final class SmtpSession {
             return new SessionStep.Reply(Replies.TEXT_BEFORE_DATA_REPLY, true);
         }
         if (command instanceof SmtpCommand.Invalid i) {
-            return reply(i.reply());
+            return reply(outOfSequence(i.verb()).orElse(i.reply()));
         } else if (command instanceof SmtpCommand.Ehlo e) {
             return hello(e.domain(), true);
         } else if (command instanceof SmtpCommand.Helo h) {
@@ -188,6 +188,18 @@ final class SmtpSession {
             return reply(Replies.ETRN_IN_TRANSACTION);
         }
         return reply(runs.get().start(node, clientInfo()));
+    }
+
+    /**
+     * A MAIL or RCPT refused as written is first answered for its place in the session, as Postfix's smtpd answers it
+     * (503 before 501 or 555): a client is told what it did wrong first, not a parameter of a command it could not give.
+     */
+    private Optional<SmtpReply> outOfSequence(String verb) {
+        if (verb.equals("MAIL")) {
+            return helo.isEmpty() ? Optional.of(Replies.BAD_SEQUENCE_HELO)
+                    : inTransaction ? Optional.of(Replies.NESTED_MAIL) : Optional.empty();
+        }
+        return verb.equals("RCPT") && !inTransaction ? Optional.of(Replies.BAD_SEQUENCE_MAIL) : Optional.empty();
     }
 
     private SessionStep mail(SmtpCommand.Mail m) {

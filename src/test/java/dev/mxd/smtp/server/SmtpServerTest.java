@@ -107,6 +107,29 @@ class SmtpServerTest {
     }
 
     /**
+     * A MAIL or RCPT out of sequence is told so (503) before anything about its syntax or parameters, as Postfix's smtpd
+     * answers it: an unknown parameter, a bad address or an address needing SMTPUTF8 gave 501, 553 or 555, which sends a
+     * client looking for the wrong fault.
+     */
+    @Test
+    void aCommandOutOfSequenceIsToldSoBeforeItsSyntax() throws Exception {
+        try (RawSmtp c = greeted()) {
+            assertThat(say(c, "MAIL FROM:<a@b.test> FOO=1")).startsWith("503 5.5.1 bad sequence of commands: send EHLO");
+            assertThat(say(c, "EHLO client.test")).startsWith("250-");
+            assertThat(say(c, "RCPT TO:<alice@example.test> FOO=1")).startsWith("503 5.5.1 bad sequence of commands: send MAIL");
+            assertThat(say(c, "RCPT TO:<alice@")).startsWith("503 5.5.1 bad sequence of commands: send MAIL");
+            assertThat(say(c, "MAIL FROM:<a@b.test>")).startsWith("250 2.1.0");
+            assertThat(say(c, "MAIL FROM:<jörg@b.test>")).startsWith("503 5.5.1 bad sequence of commands: MAIL already");
+            assertThat(say(c, "MAIL FROM:<a@b.test> FOO=1")).startsWith("503 5.5.1 bad sequence of commands: MAIL already");
+            // in sequence, the syntax and the parameters are judged as before
+            assertThat(say(c, "RCPT TO:<alice@example.test> FOO=1")).startsWith("555");
+            assertThat(say(c, "RCPT TO:<alice@")).startsWith("501");
+            assertThat(say(c, "RSET")).startsWith("250 2.0.0");
+            assertThat(say(c, "MAIL FROM:<a@b.test> FOO=1")).startsWith("555");
+        }
+    }
+
+    /**
      * A message line longer than limits.max-data-line-length refuses the message after its final
      * dot with a code RFC 5321 §4.3.2 allows there (554; it was 500, "command unrecognized", with
      * 5.5.6, RFC 4954's code for an authentication line); the session goes on.
