@@ -28,7 +28,18 @@ public final class HostStatusTable {
 
     /** What is known about one postponed address. */
     public record Status(String host, InetSocketAddress address, int failures, String lastError,
-                         Instant failedAt, Instant retryAt) {}
+                         Instant failedAt, Instant retryAt) {
+
+        /**
+         * Whether the address is in its retry period at {@code now}. A failure dated after now was dated before the clock
+         * was set back (an NTP step, a virtual machine restored from a snapshot): its retry time is past, or the address
+         * would be passed over for the step as well as its wait (a day's step kept a primary that had come back from its
+         * mail for a day).
+         */
+        public boolean postponedAt(Instant now) {
+            return retryAt.isAfter(now) && !failedAt.isAfter(now);
+        }
+    }
 
     private final Duration first;
     private final Duration max;
@@ -74,7 +85,7 @@ public final class HostStatusTable {
         Status known = failed.get(key);
         Lease lease = probing.get(key);
         boolean probe = lease != null && lease.holder() == Thread.currentThread();
-        if (known != null && known.retryAt().isAfter(now) && !probe) {
+        if (known != null && known.postponedAt(now) && !probe) {
             Status s = new Status(known.host(), key, known.failures(), error, known.failedAt(), known.retryAt());
             failed.put(key, s);
             return s;
@@ -120,10 +131,10 @@ public final class HostStatusTable {
         if (lease != null && lease.holder() == Thread.currentThread() && !lease.host().equals(route.host())) {
             return Admission.PROBE; // this delivery's own probe, reached under another MX name on the same address
         }
-        if (lease != null && lease.since().plus(max).isAfter(now)) {
-            return Admission.POSTPONED; // someone else's probe: wait for its result
+        if (lease != null && lease.since().plus(max).isAfter(now) && !lease.since().isAfter(now)) {
+            return Admission.POSTPONED; // someone else's probe: wait for its result (one taken after now: lost to a clock step)
         }
-        if (lastResort || !s.retryAt().isAfter(now)) {
+        if (lastResort || !s.postponedAt(now)) {
             probing.put(key, new Lease(now, Thread.currentThread(), route.host()));
             return Admission.PROBE;
         }
@@ -224,7 +235,7 @@ public final class HostStatusTable {
     /** The failure of {@code route} while its retry time has not come (deliveries pass it over); empty otherwise. */
     public synchronized java.util.Optional<Status> postponed(MxRoute route) {
         Instant now = clock.instant();
-        return status(route).filter(s -> s.retryAt().isAfter(now));
+        return status(route).filter(s -> s.postponedAt(now));
     }
 
     /** Every remembered failure, soonest retry first (for {@code mxd queue hosts}). */

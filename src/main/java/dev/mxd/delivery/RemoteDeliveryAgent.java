@@ -404,7 +404,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             Instant now = clock.instant();
             String why = selection.postponed().stream()
                     .map(s -> s.host() + "[" + AddressText.of(s.address().getAddress()) + "] "
-                            + (s.retryAt().isAfter(now) ? "until " + s.retryAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                            + (s.postponedAt(now) ? "until " + s.retryAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                                     : "while another delivery probes it")
                             + " (" + s.lastError() + ")")
                     .collect(Collectors.joining("; "));
@@ -412,7 +412,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             // comes back then, not at the time its age gives (up to an hour), so that when a primary is back the backup's
             // held mail follows the probe. Hosts still inside their retry time leave the message's own schedule alone: a
             // backlog for a dead host is not taken round at every host retry.
-            Optional<Instant> retryBy = selection.postponed().stream().anyMatch(s -> !s.retryAt().isAfter(now))
+            Optional<Instant> retryBy = selection.postponed().stream().anyMatch(s -> !s.postponedAt(now))
                     ? Optional.of(now.plus(PROBE_RESULT)) : Optional.empty();
             return all(recipients, new DeliveryResult.Deferred(EnhancedStatus.NO_ANSWER,
                     "every " + hosts + " failed recently and is passed over: " + why, Optional.empty(), Optional.empty(), false,

@@ -25,7 +25,8 @@ public final class VerificationCache {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(VerificationCache.class);
 
-    private record Entry(RecipientVerifier.Verdict verdict, Instant expires) {}
+    /** An answer, kept until {@code expires}; {@code made} when it was kept (or loaded). */
+    private record Entry(RecipientVerifier.Verdict verdict, Instant made, Instant expires) {}
 
     /** The least time between two writes of the file. */
     static final Duration SAVE_EVERY = Duration.ofMinutes(1);
@@ -98,7 +99,7 @@ public final class VerificationCache {
                 try {
                     Instant expires = Instant.ofEpochSecond(Long.parseLong(line.substring(tab + 1)));
                     if (now.isBefore(expires)) {
-                        c.exist.put(line.substring(0, tab), new Entry(new RecipientVerifier.Verdict.Exists(), expires));
+                        c.exist.put(line.substring(0, tab), new Entry(new RecipientVerifier.Verdict.Exists(), now, expires));
                     }
                 } catch (NumberFormatException | java.time.DateTimeException notALine) {
                     // a line cut short by a crash in the middle of an older write: left out
@@ -126,7 +127,9 @@ public final class VerificationCache {
             if (e == null) {
                 continue;
             }
-            if (!clock.instant().isBefore(e.expires())) {
+            Instant now = clock.instant();
+            // kept after now: kept before the clock was set back, and would otherwise last the step longer
+            if (!now.isBefore(e.expires()) || e.made().isAfter(now)) {
                 entries.remove(address);
                 return Optional.empty();
             }
@@ -138,15 +141,17 @@ public final class VerificationCache {
     /** Keeps {@code verdict} for {@code address}: Exists for {@code positive}, Refused for {@code negative}, Unknown not at all. */
     public void put(String address, RecipientVerifier.Verdict verdict, Duration positive, Duration negative) {
         synchronized (this) {
+            Instant now = clock.instant();
             if (verdict instanceof RecipientVerifier.Verdict.Exists) {
                 refused.remove(address);
-                exist.put(address, new Entry(verdict, clock.instant().plus(positive)));
+                exist.put(address, new Entry(verdict, now, now.plus(positive)));
                 dirty = true;
             } else if (verdict instanceof RecipientVerifier.Verdict.Refused) {
                 dirty |= exist.remove(address) != null;
-                refused.put(address, new Entry(verdict, clock.instant().plus(negative)));
+                refused.put(address, new Entry(verdict, now, now.plus(negative)));
             }
-            if (!dirty || file.isEmpty() || clock.instant().isBefore(saved.plus(SAVE_EVERY))) {
+            // (a save after now was made before the clock was set back: it is no reason to wait)
+            if (!dirty || file.isEmpty() || (now.isBefore(saved.plus(SAVE_EVERY)) && !saved.isAfter(now))) {
                 return;
             }
         }

@@ -177,7 +177,7 @@ public final class Metrics implements AutoCloseable {
 
     /** The host status table: addresses passed over now, and all remembered failures. */
     public void bindHosts(HostStatusTable hosts) {
-        Gauge.builder("mxd.hosts.postponed", () -> hosts.snapshot().stream().filter(s -> s.retryAt().isAfter(clock.instant())).count())
+        Gauge.builder("mxd.hosts.postponed", () -> hosts.snapshot().stream().filter(s -> s.postponedAt(clock.instant())).count())
                 .description("MX addresses passed over now after a connection failure").register(registry);
         Gauge.builder("mxd.hosts.failed", () -> hosts.snapshot().size())
                 .description("MX addresses with a remembered connection failure (postponed or due for a retry)").register(registry);

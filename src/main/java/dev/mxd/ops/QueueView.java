@@ -305,7 +305,7 @@ public final class QueueView {
             listed.add(relay);
             j.put("host", s.host());
             j.put("address", relay);
-            j.put("state", s.retryAt().isAfter(now) ? "postponed" : "retry-due");
+            j.put("state", s.postponedAt(now) ? "postponed" : "retry-due");
             j.put("failures", s.failures());
             j.put("last_error", s.lastError());
             j.put("failed_at", s.failedAt().toString());

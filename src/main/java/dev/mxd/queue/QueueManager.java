@@ -62,6 +62,9 @@ public final class QueueManager implements AutoCloseable {
      */
     static final Duration INCOMING_GRACE = Duration.ofSeconds(5);
 
+    /** Beyond the latest a queue file is ever dated: a file dated later still was dated before the clock was set back. */
+    static final Duration CLOCK_MARGIN = Duration.ofMinutes(1);
+
     /**
      * @param concurrency    deliveries at once (a message for several destinations takes one for each delivered at the same time)
      * @param perDestination deliveries at once to one destination (a remote domain, or local mailboxes)
@@ -639,14 +642,21 @@ public final class QueueManager implements AutoCloseable {
         int held = scheduled.size(); // found again by the listing (unless in active/), and passed over
         int want = room + held;
         Instant now = clock.instant();
-        List<String> found = new ArrayList<>(spool.dueFrom(QueueState.INCOMING, now.minus(INCOMING_GRACE), want, 0,
-                id -> !spool.committing(id)).ids());
+        // The latest each directory's files are ever dated (an attached commit dates its file a minute ahead; a deferral
+        // at most retry.max or a scan interval ahead), with a minute to spare: a file dated later was dated before the
+        // clock was set back, and is due now rather than after the step.
+        Instant latestIncoming = now.plus(Spool.ATTACHED_NOT_BEFORE).plus(CLOCK_MARGIN);
+        Instant latestDeferred = now.plus(settings.retry().max().compareTo(settings.scanInterval()) > 0
+                ? settings.retry().max() : settings.scanInterval()).plus(CLOCK_MARGIN);
+        List<String> found = new ArrayList<>(spool.dueFrom(QueueState.INCOMING, now.minus(INCOMING_GRACE), latestIncoming,
+                want, 0, id -> !spool.committing(id)).ids());
         if (turns) {
-            Spool.DueWindow window = spool.dueFrom(QueueState.DEFERRED, now, room, turnsFrom, id -> !scheduled.contains(id));
+            Spool.DueWindow window = spool.dueFrom(QueueState.DEFERRED, now, latestDeferred, room, turnsFrom,
+                    id -> !scheduled.contains(id));
             turnsFrom = window.next();
             found.addAll(window.ids());
         } else {
-            found.addAll(spool.due(now, want - found.size()));
+            found.addAll(spool.dueFrom(QueueState.DEFERRED, now, latestDeferred, want - found.size(), 0, id -> true).ids());
         }
         int taken = 0;
         for (String id : found) {

@@ -1206,6 +1206,17 @@ public final class Spool implements MessageStore {
      */
     public DueWindow dueFrom(QueueState state, Instant now, int limit, int skip, java.util.function.Predicate<String> wanted)
             throws IOException {
+        return dueFrom(state, now, Instant.MAX, limit, skip, wanted);
+    }
+
+    /**
+     * As {@link #dueFrom(QueueState, Instant, int, int, java.util.function.Predicate)}, and a file dated after
+     * {@code latest}, later than anything in {@code state} is ever dated, is due too: it was dated by a clock that has
+     * since been set back (an NTP step, a virtual machine restored from a snapshot), and would otherwise wait out the
+     * step as well as its own time.
+     */
+    public DueWindow dueFrom(QueueState state, Instant now, Instant latest, int limit, int skip,
+                             java.util.function.Predicate<String> wanted) throws IOException {
         List<String> out = new ArrayList<>();
         int passes = skip > 0 ? 2 : 1; // the second goes round to the entries the first skipped
         for (int pass = 0; pass < passes && out.size() < limit; pass++) {
@@ -1220,7 +1231,8 @@ public final class Spool implements MessageStore {
                         continue;
                     }
                     try {
-                        if (Files.getLastModifiedTime(f).toInstant().isAfter(now)) {
+                        Instant dated = Files.getLastModifiedTime(f).toInstant();
+                        if (dated.isAfter(now) && !dated.isAfter(latest)) {
                             continue;
                         }
                     } catch (NoSuchFileException movedMeanwhile) {

@@ -153,4 +153,32 @@ class IncomingScanTest extends QueueManagerTestBase {
         other.defer(id, QueueState.INCOMING, Instant.now());
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> delivered.contains(id) && queue.idle());
     }
+
+    /**
+     * Files dated before the clock was set back a day (an NTP step, a virtual machine restored from a snapshot): a
+     * message deferred for a minute then, and one accepted then and not yet taken, would each wait out the day as well.
+     * Dated later than anything in their directories is ever dated, they are due at once.
+     */
+    @Test
+    void filesDatedBeforeTheClockWentBackAreDueAtOnce() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        Instant before = Instant.now().plus(Duration.ofDays(1)); // "now" before the step
+        String deferred = ((StoreOutcome.Stored) spool.store(DestinationBacklogTest.to("a@far.test"))).queueId();
+        spool.defer(deferred, QueueState.INCOMING, before.plusSeconds(60));
+        String incoming = ((StoreOutcome.Stored) spool.store(DestinationBacklogTest.to("b@far.test"))).queueId();
+        Files.setLastModifiedTime(dir.resolve("incoming").resolve(incoming + ".json"), FileTime.from(before));
+        // and one deferred as far as the retry policy defers, from this clock's now: it waits its time
+        String waiting = ((StoreOutcome.Stored) spool.store(DestinationBacklogTest.to("c@far.test"))).queueId();
+        spool.defer(waiting, QueueState.INCOMING, Instant.now().plusSeconds(110));
+
+        Set<String> delivered = ConcurrentHashMap.newKeySet();
+        queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
+                new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(120), Duration.ofHours(1)), Duration.ofMillis(100), 20),
+                noLocalMail(), noting(delivered), (e, t, r) -> { }, Clock.systemUTC());
+        queue.start();
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> delivered.containsAll(Set.of(deferred, incoming)));
+        Thread.sleep(500);
+        assertThat(delivered).doesNotContain(waiting);
+        assertThat(spool.state(waiting)).contains(QueueState.DEFERRED);
+    }
 }
