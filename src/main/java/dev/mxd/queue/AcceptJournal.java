@@ -565,7 +565,7 @@ final class AcceptJournal {
                 Files.deleteIfExists(reused);
             }
         }
-        RandomAccessFile file = new RandomAccessFile(p.toFile(), "rw"); // from its start, over what a reused file held
+        RandomAccessFile file = openForWriting(p); // from its start, over what a reused file held
         try {
             DurableFiles.syncDirectory(dir); // the segment's name, before any record in it is answered for
         } catch (IOException e) {
@@ -574,6 +574,25 @@ final class AcceptJournal {
             throw e;
         }
         return new Segment(p, salt, file);
+    }
+
+    /**
+     * Opens a segment's file for reading and writing. The JDK's older file API says a refusal only in words after the path
+     * ("(Permission denied)"): a file another user left (a run as root on the service's data directory) is said as
+     * {@link java.nio.file.AccessDeniedException}, which start-up turns into what to do (chown) rather than a retry.
+     */
+    private static RandomAccessFile openForWriting(Path p) throws IOException {
+        try {
+            return new RandomAccessFile(p.toFile(), "rw");
+        } catch (java.io.FileNotFoundException e) {
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isWritable(p)
+                    || !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isWritable(p.getParent())) {
+                java.nio.file.AccessDeniedException denied = new java.nio.file.AccessDeniedException(p.toString());
+                denied.initCause(e);
+                throw denied;
+            }
+            throw e;
+        }
     }
 
     /** Deletes a segment's file, or keeps it under a free name for a later segment; the caller fsyncs the directory. */

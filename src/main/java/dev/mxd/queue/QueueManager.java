@@ -239,16 +239,45 @@ public final class QueueManager implements AutoCloseable {
         }
         Instant now = clock.instant();
         int n = 0;
+        IOException first = null;
+        int failed = 0;
         for (String id : spool.ids(QueueState.DEFERRED)) {
             try {
                 spool.defer(id, QueueState.DEFERRED, now);
                 n++;
             } catch (java.nio.file.NoSuchFileException takenMeanwhile) {
                 // picked up for delivery (or deleted) since the listing: nothing to hurry
+            } catch (IOException e) {
+                // One file that cannot be dated (another user's, a failing disk) keeps neither the rest from being made
+                // due nor the scan from coming at once, as one bad queue file does not stop Postfix's postqueue -f.
+                LOG.warn("{}: flush passes it over: {}", id, e.toString());
+                first = first == null ? e : first;
+                failed++;
             }
         }
         nextScanNanos = 0;
+        if (first != null) {
+            throw new IOException(n + " message(s) made due; " + failed + " could not be: " + fileProblem(first)
+                    + (failed > 1 ? " (and " + (failed - 1) + " more: see the log)" : ""), first);
+        }
         return n;
+    }
+
+    /** A file's problem in words: the JDK says only the path of a file it may not touch. */
+    private static String fileProblem(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getFile() != null) {
+            String owner = "";
+            try {
+                owner = " (owner " + java.nio.file.Files.getOwner(java.nio.file.Path.of(fs.getFile())).getName() + ", mxd runs as "
+                        + System.getProperty("user.name") + ")";
+            } catch (IOException | UnsupportedOperationException unknown) {
+                // said without it
+            }
+            String reason = fs.getReason() != null ? fs.getReason()
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.getClass().getSimpleName();
+            return fs.getFile() + ": " + reason + owner;
+        }
+        return e.toString();
     }
 
     /**
