@@ -45,6 +45,7 @@ public sealed interface NodeStart {
     public static Checked check(MxdConfig config, java.util.Optional<java.nio.file.Path> file) {
         java.util.List<String> problems = new java.util.ArrayList<>();
         java.util.List<String> warnings = new java.util.ArrayList<>(config.warnings());
+        openFilesShort(config).ifPresent(warnings::add);
         config.tls().ifPresent(t -> {
             ServerCertificate.Loading loading = ServerCertificate.load(t, java.time.Instant.now());
             if (loading instanceof ServerCertificate.Refused r) {
@@ -165,6 +166,28 @@ public sealed interface NodeStart {
      */
     static java.util.Optional<Long> runningOn(java.nio.file.Path dataDir) {
         return DataDirLock.runningHolder(dataDir);
+    }
+
+    /**
+     * The open-files limit of this process when it is below what the configuration may need at once: a socket and a
+     * spilled text for each SMTP session, a socket, a text and a kept connection for each delivery, and a few hundred for
+     * the JVM, the spool and the listeners. At the limit new clients are refused and deliveries fail with "too many open
+     * files"; said at start, at reload and by {@code --check}, as what to raise.
+     */
+    static java.util.Optional<String> openFilesShort(MxdConfig config) {
+        if (!(java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix)) {
+            return java.util.Optional.empty();
+        }
+        long limit = unix.getMaxFileDescriptorCount();
+        long need = 2L * config.limits().maxConnections() + 3L * config.delivery().concurrency() + 256;
+        if (limit <= 0 || limit >= need) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("this process may open " + limit + " files at once, and limits.max-connections "
+                + config.limits().maxConnections() + " with delivery.concurrency " + config.delivery().concurrency()
+                + " may need some " + need + ": at the limit new clients are refused and deliveries fail; raise it (LimitNOFILE="
+                + need + " in the systemd unit, ulimit -n " + need + " in a shell) or lower the two");
     }
 
     /** Starts a node on {@code config} ({@link ReceivingMx#start}) and says how that went. */

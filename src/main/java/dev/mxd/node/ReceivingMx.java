@@ -501,6 +501,7 @@ public final class ReceivingMx implements AutoCloseable {
          */
         private static void warnOfConfig(MxdConfig c) {
             c.warnings().forEach(LOG::warn);
+            NodeStart.openFilesShort(c).ifPresent(LOG::warn);
             c.tls().ifPresent(t -> readableByOthers(t.privateKey()).ifPresent(mode -> LOG.warn("tls.private-key {} can be read by"
                     + " every user of this host (mode {}): anyone there can pose as this MX; chmod 0640 it, group mxd's",
                     t.privateKey(), mode)));

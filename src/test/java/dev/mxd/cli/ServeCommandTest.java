@@ -73,6 +73,15 @@ class ServeCommandTest {
         assertThat(w[0]).isEqualTo("0");
         assertThat(w[1]).contains("mxd serve: warning: trusted-networks: 192.168.1.1/24 has bits set past its prefix")
                 .contains("192.168.1.0/24");
+        // more sessions and deliveries than this process may open files for: at the limit clients are refused (EMFILE)
+        long files = ((com.sun.management.UnixOperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getMaxFileDescriptorCount();
+        Path many = Files.writeString(dir.resolve("many.yaml"), base + "limits:\n  max-connections: " + files + "\n");
+        String[] m = run("serve", "--config", many.toString(), "--check");
+        assertThat(m[0]).isEqualTo("0");
+        assertThat(m[1]).contains("mxd serve: warning: this process may open " + files + " files at once, and limits.max-connections "
+                + files + " with delivery.concurrency 100 may need some " + (2 * files + 300 + 256), "LimitNOFILE=");
+        assertThat(run("serve", "--config", good.toString(), "--check")[1]).as("the defaults fit").doesNotContain("files at once");
         // and so are the certificate's: an expired one, a short RSA key (a start logs them as TLS warnings)
         Path old = dir.resolve("old.pem");
         Path oldKey = dir.resolve("old-key.pem");
