@@ -126,6 +126,12 @@ public final class ConnectionCache implements AutoCloseable {
         return expired.size();
     }
 
+    /** Idle connections held now to {@code address}. */
+    public synchronized int idle(InetSocketAddress address) {
+        Deque<Idle> q = idle.get(address);
+        return q == null ? 0 : q.size();
+    }
+
     /** Idle connections held now, over every address. */
     synchronized int size() {
         return idle.values().stream().mapToInt(Deque::size).sum();

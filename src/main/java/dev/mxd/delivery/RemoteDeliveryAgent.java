@@ -698,6 +698,65 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         }
     }
 
+    /** How many sessions of ours an address took when it turned one more away, and until when that is kept. */
+    private record SessionCap(int sessions, long untilNanos) {}
+
+    private final Map<java.net.InetSocketAddress, SessionCap> sessionCaps = new java.util.concurrent.ConcurrentHashMap<>();
+    /** How long an address's session limit is kept; a later refusal sets it again. */
+    static final java.time.Duration SESSION_CAP_KEPT = java.time.Duration.ofMinutes(1);
+    /** How long a delivery waits for a session of ours to an address that limits them to come free. */
+    static volatile java.time.Duration sessionWait = java.time.Duration.ofSeconds(30);
+
+    /** A 421 (or another 4yz) greeting: the server is there and turns this session away for now (RFC 5321 §3.1). */
+    private static boolean turnedAway(SessionFailure f) {
+        return f.stage() == SessionStage.GREETING && f.reply().filter(r -> r.code() / 100 == 4).isPresent();
+    }
+
+    /** Sessions of ours open to {@code address}: carrying mail now, or idle in the cache. */
+    private int openSessions(java.net.InetSocketAddress address) {
+        int n = connections.idle(address);
+        for (SmtpConnection c : sending) {
+            if (c.target().equals(address)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Whether {@code address} turned a session away lately with as many of ours open to it as now. */
+    private boolean atSessionCap(java.net.InetSocketAddress address) {
+        SessionCap cap = sessionCaps.get(address);
+        if (cap == null) {
+            return false;
+        }
+        if (cap.untilNanos() - System.nanoTime() <= 0) {
+            sessionCaps.remove(address, cap);
+            return false;
+        }
+        return openSessions(address) >= cap.sessions();
+    }
+
+    /** An idle session of ours to {@code route} that {@code fits}, as soon as one comes free within {@link #sessionWait}. */
+    private Optional<SmtpConnection> awaitIdleSession(MxRoute route, java.util.function.Predicate<SmtpConnection> fits) {
+        long deadline = System.nanoTime() + sessionWait.toNanos();
+        while (!cutShort && deadline - System.nanoTime() > 0) {
+            Optional<SmtpConnection> c = connections.take(route.socketAddress(), fits);
+            if (c.isPresent()) {
+                return c;
+            }
+            if (openSessions(route.socketAddress()) == 0) {
+                return Optional.empty(); // ours have all closed: a new session may be taken now
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+
     /** The client settings a host's TLS decision asks for. */
     private ClientSettings settingsFor(HostTls decision) {
         if (decision instanceof HostTls.Authenticated a) {
@@ -757,16 +816,36 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         // certificate authenticated for this very host name (another MX name on the same address has other TLSA records).
         boolean encrypt = settings.tls() == TlsPolicy.REQUIRE;
         boolean authenticate = encrypt && settings.authentication().isPresent();
-        SmtpConnection connection = connections.take(route.socketAddress(), c -> (!encrypt || c.tlsProtocol().isPresent())
+        java.util.function.Predicate<SmtpConnection> fits = c -> (!encrypt || c.tlsProtocol().isPresent())
                 && (!authenticate || c.host().equals(route.host())
-                && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)))).orElse(null);
+                && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)));
+        SmtpConnection connection = connections.take(route.socketAddress(), fits).orElse(null);
+        if (connection == null && atSessionCap(route.socketAddress())) {
+            connection = awaitIdleSession(route, fits).orElse(null); // none within the wait: a new session is tried after all
+        }
         boolean cached = connection != null;
         if (connection == null) {
             if (cutShort) { // a retry after an aborted cached connection, or the plain-text retry: not opened at a stop
                 return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
             }
             OpenResult opened = openCuttable(route, settings);
-            if (opened instanceof OpenResult.Failed f) {
+            int open = opened instanceof OpenResult.Failed f && turnedAway(f.failure()) ? openSessions(route.socketAddress()) : 0;
+            if (open > 0) {
+                // A session beyond those of ours it is serving turned away (Postfix's smtpd_client_connection_count_limit
+                // says 421 at the greeting): the host is up and limits how many sessions one client has, which is no
+                // reason to pass it over (every message then waited out the host's retry time). This delivery waits for
+                // one of ours to come free, and the next ones do not open more than it took while the limit is known.
+                SessionFailure refused = ((OpenResult.Failed) opened).failure();
+                sessionCaps.put(route.socketAddress(), new SessionCap(open, System.nanoTime() + SESSION_CAP_KEPT.toNanos()));
+                LOG.info("{}: {}, with {} session(s) of ours open to it; waiting for one of them", route,
+                        LogText.safe(refused.detail()), open);
+                Optional<SmtpConnection> free = awaitIdleSession(route, fits);
+                if (free.isEmpty()) {
+                    return Try.failed(route, route + ": " + refused.detail(), refused, Map.of(), Optional.empty());
+                }
+                connection = free.get();
+                cached = true;
+            } else if (opened instanceof OpenResult.Failed f) {
                 if (report) {
                     recordTls(domain, route, decision, f.failure());
                 }
@@ -780,10 +859,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                             : Try.refusedByPolicy(notePolicyFailure(route, f.failure()), EnhancedStatus.CRYPTOGRAPHIC_FAILURE);
                 }
                 return retryWithoutTlsOrFail(route, transaction, settings, f.failure(), tls, decision);
-            }
-            connection = ((OpenResult.Ready) opened).connection();
-            if (report) {
-                recordTls(domain, route, decision, connection);
+            } else {
+                connection = ((OpenResult.Ready) opened).connection();
+                if (report) {
+                    recordTls(domain, route, decision, connection);
+                }
             }
         }
         TransactionResult result;
