@@ -94,6 +94,9 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         // one must not be cached for the other.
         String key = recipient.localPart() + "@" + recipient.domainKey();
         var cached = cache.get(key);
+        if (cached.isPresent() && cached.get() instanceof Verdict.Exists) {
+            return stillRouted(domain, cached.get());
+        }
         if (cached.isPresent()) {
             return CompletableFuture.completedFuture(cached.get());
         }
@@ -126,6 +129,27 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
             mine.complete(new Verdict.Unknown("no thread for the verification: " + LogText.safe(e)));
         }
         return mine;
+    }
+
+    /**
+     * A kept "exists" stands while the domain's mail can still go to a better MX: once its MX records make this host the
+     * best (its mail loops back here, 5.4.6), or the domain has a null MX or is gone, the recipient is refused now as an
+     * unknown one is, rather than taken and bounced to a sender nobody checked (backscatter). The MX plan is looked up off
+     * the caller's thread (the DNS answer is usually cached); no answer within the verification's time keeps the verdict.
+     */
+    private CompletionStage<Verdict> stillRouted(String domain, Verdict exists) {
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                        RemoteDeliveryAgent.Plan hop = RemoteDeliveryAgent.plan(resolver, routing, routes.port(), domain);
+                        MxOutcome outcome = hop.outcome();
+                        boolean gone = !(outcome instanceof MxOutcome.Routes) && outcome.permanent() && hop.relay().isEmpty();
+                        return gone ? new Verdict.Undeliverable(outcome.error().orElse(outcome.kind()), outcome.status()) : exists;
+                    }, pool)
+                    .completeOnTimeout(exists, limit.toMillis(), TimeUnit.MILLISECONDS)
+                    .exceptionally(e -> exists);
+        } catch (RuntimeException | Error e) {
+            return CompletableFuture.completedFuture(exists); // no thread for the look: the verdict kept stands
+        }
     }
 
     /** The least time one address of several is given, of the verification's budget. */

@@ -67,10 +67,49 @@ class CalloutAddressesTest {
     }
 
     private RecipientCallout callout(HostStatusTable hosts, MxPolicy policy, NextHop.Routing routing) {
+        return callout(hosts, policy, routing, new VerificationCache(100, Clock.systemUTC()));
+    }
+
+    private RecipientCallout callout(HostStatusTable hosts, MxPolicy policy, NextHop.Routing routing, VerificationCache cache) {
         MxResolver resolver = new MxResolver(new DnsClient(DnsSettings.of(List.of(dns.address()))), policy
                 .withAddressOrder(dev.mxd.dns.AddressOrder.IPV4_ONLY));
         return new RecipientCallout(resolver, new RouteSelector(hosts, 5, port), routing,
-                ClientSettings.defaults("backup.test"), new VerificationCache(100, Clock.systemUTC()), Duration.ofSeconds(6), 2);
+                ClientSettings.defaults("backup.test"), cache, Duration.ofSeconds(6), 2);
+    }
+
+    /**
+     * A recipient the primary said exists (kept for days), after the domain's MX records changed to make this node its
+     * best MX: delivery would bounce the mail (5.4.6), so the kept yes no longer lets it in; it was 250 and then a bounce
+     * to a sender nobody checked. While the domain still has a better MX, the kept yes stands and nobody is asked.
+     */
+    @Test
+    void aKeptYesDoesNotLetInMailThatWouldLoopBackHere() throws Exception {
+        try (FakeSmtpServer primary = FakeSmtpServer.startOn(new InetSocketAddress("127.0.0.3", port), 4, "220 primary.test ESMTP",
+                List.of("PIPELINING"), c -> null)) {
+            VerificationCache cache = new VerificationCache(100, Clock.systemUTC());
+            cache.put("alice@nat.test", new Verdict.Exists(), Duration.ofDays(7), Duration.ofHours(3));
+            HostStatusTable hosts = new HostStatusTable(Duration.ofSeconds(60), Duration.ofMinutes(10), 100, InstantSource.system());
+            RecipientCallout looping = callout(hosts, MxPolicy.defaults().withLocalNames(List.of("primary.nat.test")),
+                    NextHop.Routing.BY_MX, cache);
+            try {
+                Verdict v = looping.verify(new Mailbox("alice", "nat.test"), "nat.test", Duration.ofDays(7), Duration.ofHours(3))
+                        .toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(v).isInstanceOfSatisfying(Verdict.Undeliverable.class,
+                        u -> assertThat(u.status().toString()).isEqualTo("5.4.6"));
+            } finally {
+                looping.close();
+            }
+            RecipientCallout routed = callout(hosts, MxPolicy.defaults(), NextHop.Routing.BY_MX, cache);
+            try {
+                Verdict v = routed.verify(new Mailbox("alice", "nat.test"), "nat.test", Duration.ofDays(7), Duration.ofHours(3))
+                        .toCompletableFuture().get(20, TimeUnit.SECONDS);
+                assertThat(v).isInstanceOf(Verdict.Exists.class);
+                assertThat(routed.probes()).isZero();
+                assertThat(primary.connections()).isZero();
+            } finally {
+                routed.close();
+            }
+        }
     }
 
     @AfterEach
