@@ -163,6 +163,6 @@ public final class Replies {
     }
 
     public static SmtpReply relayDenied(String address) {
-        return SmtpReply.of(554, EnhancedStatus.NOT_AUTHORIZED, "<" + address + ">: relay access denied");
+        return SmtpReply.of(554, EnhancedStatus.NOT_AUTHORIZED, "<" + address + ">: Relay access denied");
     }
 }

@@ -85,7 +85,7 @@ class BackupVerificationTest {
         assertThat(forClient(p, "postmaster@relay.test")).isEqualTo(new RcptDecision.Accept(new Route.Relay("relay.test")));
         // A local part that routes on by itself is refused before the primary is asked, whatever it would say.
         assertThat(forClient(p, "alice%victim.test@relay.test")).isInstanceOfSatisfying(RcptDecision.Refuse.class,
-                r -> assertThat(r.reply().summary()).startsWith("554 5.7.1").contains("relay access denied"));
+                r -> assertThat(r.reply().summary()).startsWith("554 5.7.1").contains("Relay access denied"));
         assertThat(asked).containsExactly("alice@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1),
                 "ghost@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1),
                 "bob@relay.test relay.test " + Duration.ofDays(2) + " " + Duration.ofHours(1),

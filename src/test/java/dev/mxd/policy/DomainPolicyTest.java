@@ -53,7 +53,7 @@ class DomainPolicyTest {
         for (String rcpt : List.of("user%victim.test@relay.test", "\"user@victim.test\"@relay.test", "victim.test!user@relay.test")) {
             assertThat(p.decide(Mailbox.parse(rcpt), STRANGER)).as(rcpt).isInstanceOf(RcptDecision.Refuse.class)
                     .satisfies(r -> assertThat(((RcptDecision.Refuse) r).reply().summary()).startsWith("554 5.7.1")
-                            .contains("relay access denied"));
+                            .contains("Relay access denied"));
             assertThat(p.decideForClient(Mailbox.parse(rcpt), STRANGER).toCompletableFuture().join()).as(rcpt)
                     .isInstanceOf(RcptDecision.Refuse.class);
         }
