@@ -63,7 +63,17 @@ class Fail2banFilterTest {
                     c.send("QUIT\r\n");
                     assertThat(c.reply()).startsWith("221");
                 }
-                Await.within(Duration.ofSeconds(10), () -> Files.readString(log).contains("disconnect from unknown[127.0.0.1]"));
+                // a password guesser: AUTH where none is offered, once a connection
+                try (RawSmtp c = new RawSmtp(new InetSocketAddress("127.0.0.1", port))) {
+                    assertThat(c.code()).isEqualTo(220);
+                    c.send("EHLO guesser.example\r\n");
+                    assertThat(c.reply()).startsWith("250");
+                    c.send("AUTH LOGIN\r\n");
+                    assertThat(c.reply()).startsWith("502");
+                    c.send("QUIT\r\n");
+                    assertThat(c.reply()).startsWith("221");
+                }
+                Await.within(Duration.ofSeconds(10), () -> Files.readString(log).contains("auth=0/1"));
             }
             String text = Files.readString(log);
             assertThat(text).contains("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 ");
@@ -71,14 +81,17 @@ class Fail2banFilterTest {
             String out = fail2banRegex(log);
             Matcher total = Pattern.compile("Failregex: (\\d+) total").matcher(out);
             assertThat(total.find()).as(out).isTrue();
-            assertThat(Integer.parseInt(total.group(1))).as(out).isEqualTo(4); // three unknown users and the DATA out of order
+            // three unknown users, the DATA out of order, and the session that tried AUTH
+            assertThat(Integer.parseInt(total.group(1))).as(out).isEqualTo(5);
             assertThat(out).as("the dates are understood").doesNotContain("no date");
             Matcher lines = Pattern.compile("Lines: (\\d+) lines, (\\d+) ignored, (\\d+) matched").matcher(out);
             assertThat(lines.find()).as(out).isTrue();
             long rejectLines = text.lines().filter(l -> l.contains("NOQUEUE: reject:") && l.matches(".*\\]: 5\\d\\d .*")
                     && !l.matches(".*\\]: (50[02] |554 5\\.4\\.6 ).*")).count();
             assertThat(text).contains("]: 500 ").contains("]: 554 5.4.6 ");
-            assertThat(Integer.parseInt(lines.group(3))).as("only the permanent refusals match: %s", out).isEqualTo((int) rejectLines);
+            assertThat(text).contains("ehlo=1 auth=0/1 quit=1 commands=2/3");
+            assertThat(Integer.parseInt(lines.group(3))).as("only the permanent refusals and the AUTH session match: %s", out)
+                    .isEqualTo((int) rejectLines + 1);
             assertThat(out).contains("127.0.0.1");
         } finally {
             TestDirs.deleteTree(dir);

@@ -23,7 +23,7 @@ final class SessionLog {
     private static final Logger LOG = LoggerFactory.getLogger("dev.mxd.smtp.server.Session");
 
     /** Commands in the order Postfix lists them on the disconnect line. */
-    private static final String[] ORDER = {"helo", "ehlo", "starttls", "mail", "rcpt", "data", "rset", "noop", "vrfy", "help", "etrn",
+    private static final String[] ORDER = {"helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "rset", "noop", "vrfy", "help", "etrn",
             "quit", "unknown"};
 
     private String name = "unknown";
