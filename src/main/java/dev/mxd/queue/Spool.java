@@ -732,8 +732,9 @@ public final class Spool implements MessageStore {
         /** The rest of a mailbox separator (see {@link FirstLine}) is passing: the line after it is judged as the first. */
         private boolean inMailboxLine;
         /**
-         * The client's header section goes through it: Bcc, Resent-Bcc and Content-Length are left out, as Postfix's cleanup
-         * leaves them out ({@link HeaderFieldRemover#DROPPED_AT_ACCEPTANCE}); the body goes straight to the text.
+         * The client's header section goes through it: Bcc, Resent-Bcc, Content-Length and Return-Path are left out, as
+         * Postfix's cleanup leaves them out ({@link HeaderFieldRemover#DROPPED_AT_ACCEPTANCE}); the body goes straight to the
+         * text.
          */
         private final HeaderFieldRemover header;
         /** An octet above 127 came in the client's text (BODY=8BITMIME declared or not). */

@@ -7,11 +7,12 @@ import java.util.Locale;
 
 /**
  * Passes a message's text on, without the header fields of the names it is given, as it streams.
- * The spool leaves out {@code Bcc}, {@code Resent-Bcc} and {@code Content-Length} when it takes a
+ * The spool leaves out {@code Bcc}, {@code Resent-Bcc}, {@code Content-Length} and {@code Return-Path} when it takes a
  * message ({@link #DROPPED_AT_ACCEPTANCE}), as Postfix's cleanup does by default
- * ({@code message_drop_headers}): a Bcc list a client left in would reach every recipient, and a
- * Content-Length no MTA keeps true misleads mailbox readers that trust it. The final delivery leaves
- * out {@code Return-Path} and adds its own (RFC 5321 §4.4: an SMTP server making final delivery
+ * ({@code message_drop_headers}): a Bcc list a client left in would reach every recipient, a
+ * Content-Length no MTA keeps true misleads mailbox readers that trust it, and a Return-Path is the final delivery's to
+ * write (RFC 5321 §4.4 lets a relay remove one): a planted one passed on would be shown or trusted by the next hop's
+ * readers and filters. The final delivery leaves out {@code Return-Path} too (mail spooled before) and adds its own (RFC 5321 §4.4: an SMTP server making final delivery
  * may remove those there are), so a client cannot plant one that a mail reader would show or a
  * filter would trust; Postfix drops it likewise. Only the header section is looked at; a field's
  * continuation lines go with it; the body passes untouched. Holds at most a field name's worth
@@ -20,7 +21,7 @@ import java.util.Locale;
 public final class HeaderFieldRemover {
 
     /** The fields the spool leaves out of every message it takes. */
-    public static final List<String> DROPPED_AT_ACCEPTANCE = List.of("Bcc", "Resent-Bcc", "Content-Length");
+    public static final List<String> DROPPED_AT_ACCEPTANCE = List.of("Bcc", "Resent-Bcc", "Content-Length", "Return-Path");
 
     /** Where the octets go. */
     @FunctionalInterface

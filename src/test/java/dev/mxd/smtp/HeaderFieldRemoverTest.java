@@ -59,8 +59,10 @@ class HeaderFieldRemoverTest {
         for (int block : new int[] {1, 2, 3, 7, 64, 100_000}) {
             assertThat(copy(text, block, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE)).as("block size %d", block).isEqualTo(expected);
         }
-        assertThat(copy("Return-Path: <kept here>\r\n\r\n", 5, HeaderFieldRemover.DROPPED_AT_ACCEPTANCE))
-                .isEqualTo("Return-Path: <kept here>\r\n\r\n");
+        // and a Return-Path, which is the final delivery's to write (Postfix's cleanup drops it too): a planted one relayed
+        // reached the next hop, whose readers trust it
+        assertThat(copy("Return-Path: <planted@evil.test>\r\nSubject: s\r\n\r\nReturn-Path: in the body\r\n", 5,
+                HeaderFieldRemover.DROPPED_AT_ACCEPTANCE)).isEqualTo("Subject: s\r\n\r\nReturn-Path: in the body\r\n");
     }
 
     /**
