@@ -202,6 +202,8 @@ public sealed interface NodeStart {
             return new UnusableSetting("tls: " + e.refused().message());
         } catch (Maildir.UnusableOwnership | ClientSettings.UnusableSourceAddress e) {
             return new UnusableSetting(e.getMessage());
+        } catch (dev.mxd.queue.Spool.ForeignJournalFile e) {
+            return new UnusableSetting("data-dir: " + e.getMessage());
         } catch (IOException e) {
             if (e instanceof java.nio.file.FileSystemException fs && denied(fs)) {
                 // The data directory (or a file in it) is another user's, or immutable: a restart will not mend it, so it

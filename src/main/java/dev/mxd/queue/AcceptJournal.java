@@ -210,7 +210,7 @@ final class AcceptJournal {
                 if (sequenceOf(p) >= 0) {
                     out.add(p);
                 } else if (!p.getFileName().toString().startsWith(FREE)) {
-                    throw new IOException(p + " is not a segment of the accept journal that this version of mxd can read;"
+                    throw new Spool.ForeignJournalFile(p + " is not a segment of the accept journal that this version of mxd can read;"
                             + " start the version that wrote it, or move the file out of " + dir + " if it is not mxd's");
                 }
             }

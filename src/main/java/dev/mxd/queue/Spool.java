@@ -51,6 +51,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class Spool implements MessageStore {
 
+    /**
+     * A file in the accept journal's directory that is no segment this version reads: the operator's to deal with, which no
+     * restart mends (a start refuses it as a setting, exit 78, so that systemd does not restart it every few seconds).
+     */
+    public static final class ForeignJournalFile extends IOException {
+        ForeignJournalFile(String message) {
+            super(message);
+        }
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
 
     /** Octets of message text kept in memory before it goes to its file in {@code data/}. */
