@@ -1128,8 +1128,14 @@ public final class Spool implements MessageStore {
             throw unreadable;
         }
         if (!e.id().equals(id)) {
-            // Opened as this message finished and its text file became a spare, read after the next message took it.
-            throw new NoSuchFileException(file.toString(), null, "finished while being read (the file holds " + e.id() + ")");
+            if (!Files.exists(file)) {
+                // Opened as this message finished and its text file became a spare, read after the next message took it.
+                throw new NoSuchFileException(file.toString(), null, "finished while being read (the file holds " + e.id() + ")");
+            }
+            // Still there, and another message's: a copy or a restore by hand. Damaged, not gone: listed and shown as
+            // such, so that the operator sees it (it was counted, and said not to exist).
+            throw new IOException(file + " holds the envelope of " + e.id() + ", not of " + id
+                    + " (copied or restored by hand?); mxd queue delete " + id + " removes it");
         }
         return e;
     }

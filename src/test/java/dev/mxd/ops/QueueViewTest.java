@@ -127,6 +127,30 @@ class QueueViewTest {
         assertThat(view.destinations().path("total").asInt()).isEqualTo(2);
     }
 
+    /**
+     * An envelope copied over another message's (a restore by hand): listed and shown as damaged, naming the id it holds.
+     * It was counted in the total, left out of the listing, and "no such message" to show, while hold still worked on it.
+     */
+    @Test
+    void anEnvelopeHoldingAnotherMessagesIdIsListedAsDamaged() throws Exception {
+        Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
+        String a = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("a"))).queueId();
+        Thread.sleep(2);
+        String b = ((dev.mxd.mail.MessageStore.StoreOutcome.Stored) spool.store(message("b"))).queueId();
+        spool.defer(a, QueueState.INCOMING, Instant.now().plusSeconds(600));
+        spool.defer(b, QueueState.INCOMING, Instant.now().plusSeconds(600));
+        java.nio.file.Path deferred = dir.resolve(QueueState.DEFERRED.directory());
+        java.nio.file.Files.copy(deferred.resolve(a + ".json"), deferred.resolve(b + ".json"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        QueueView view = new QueueView(spool, new HostStatusTable(Duration.ofMinutes(1), Duration.ofHours(1), 100, Clock.systemUTC()),
+                new RecentEvents(10), Clock.systemUTC());
+
+        JsonNode page = view.page(0, 10);
+        assertThat(idsOf(page)).containsExactly(a, b);
+        assertThat(page.path("messages").get(1).path("envelope_error").asText()).contains("holds the envelope of " + a);
+        assertThat(view.message(b).orElseThrow().path("envelope_error").asText()).contains("holds the envelope of " + a);
+    }
+
     @Test
     void aLargeQueuesListingIsReusedForAFewSeconds() throws Exception {
         Spool spool = Spool.open(dir, "mx.test", Clock.systemUTC());
