@@ -836,7 +836,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 // reason to pass it over (every message then waited out the host's retry time). This delivery waits for
                 // one of ours to come free, and the next ones do not open more than it took while the limit is known.
                 SessionFailure refused = ((OpenResult.Failed) opened).failure();
-                sessionCaps.put(route.socketAddress(), new SessionCap(open, System.nanoTime() + SESSION_CAP_KEPT.toNanos()));
+                long now = System.nanoTime();
+                if (sessionCaps.size() >= 10_000) {
+                    sessionCaps.values().removeIf(c -> c.untilNanos() - now <= 0); // kept a minute each: old ones go
+                }
+                sessionCaps.put(route.socketAddress(), new SessionCap(open, now + SESSION_CAP_KEPT.toNanos()));
                 LOG.info("{}: {}, with {} session(s) of ours open to it; waiting for one of them", route,
                         LogText.safe(refused.detail()), open);
                 Optional<SmtpConnection> free = awaitIdleSession(route, fits);
