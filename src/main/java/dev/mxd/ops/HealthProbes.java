@@ -246,8 +246,34 @@ public final class HealthProbes implements AutoCloseable {
         }
     }
 
-    /** {@code stat --file-system --format='%c %d'}: total and free inodes of the spool's file system. */
+    /**
+     * Whether this process may start a child now. The JDK's {@code ProcessImpl.forkAndExec} (17 and 25 alike), when one of
+     * its {@code pipe()} calls fails for want of descriptors, closes two descriptor numbers it never set: those of an
+     * earlier start's pipes, which by then belong to another owner (a client's socket, the accept journal), whose bytes
+     * then went to whoever got the number next (a hunt at {@code ulimit -n 64} saw a relay's MAIL and RCPT reach another
+     * client, and a journal record reach a next hop). A child is started only with an eighth of the limit free, and 32 at
+     * least, so that its pipes cannot fail.
+     */
+    static boolean descriptorsToSpare() {
+        if (!(java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix)) {
+            return false;
+        }
+        return descriptorsToSpare(unix.getOpenFileDescriptorCount(), unix.getMaxFileDescriptorCount());
+    }
+
+    static boolean descriptorsToSpare(long open, long limit) {
+        return open >= 0 && limit > 0 && limit - open >= Math.max(32, limit / 8);
+    }
+
+    /**
+     * {@code stat --file-system --format='%c %d'}: total and free inodes of the spool's file system. Only with descriptors
+     * to spare ({@link #descriptorsToSpare}); else the last count stands.
+     */
     private void countInodes() {
+        if (!descriptorsToSpare()) {
+            return;
+        }
         try {
             Process p = new ProcessBuilder("stat", "--file-system", "--format=%c %d", spool.root().toString())
                     .redirectErrorStream(true).start();
