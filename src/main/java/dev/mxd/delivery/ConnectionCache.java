@@ -51,19 +51,41 @@ public final class ConnectionCache implements AutoCloseable {
      * the TLS authentication its policy asks for), if one is cached; idle ones that do not fit are closed.
      */
     public Optional<SmtpConnection> take(InetSocketAddress address, java.util.function.Predicate<SmtpConnection> fits) {
+        return take(address, fits, true);
+    }
+
+    /**
+     * As {@link #take(InetSocketAddress, java.util.function.Predicate)}, but idle connections that do not fit stay for
+     * others (a delivery waiting for a session to come free asks again and again, and must not close another's).
+     */
+    public Optional<SmtpConnection> takeLeavingOthers(InetSocketAddress address, java.util.function.Predicate<SmtpConnection> fits) {
+        return take(address, fits, false);
+    }
+
+    private Optional<SmtpConnection> take(InetSocketAddress address, java.util.function.Predicate<SmtpConnection> fits,
+                                          boolean closeUnfit) {
         List<SmtpConnection> stale = new ArrayList<>();
         Optional<SmtpConnection> found = Optional.empty();
         synchronized (this) {
             Deque<Idle> q = idle.get(address);
+            List<Idle> unfit = new ArrayList<>();
             while (q != null && !q.isEmpty()) {
                 Idle i = q.pollLast();
                 // a server that spoke while the connection sat idle is out of step with it (or said 421): not used again
-                if (System.nanoTime() - i.since < idleLimit.toNanos() && reusable(i.connection) && !i.connection.sentUnasked()
-                        && fits.test(i.connection)) {
+                boolean usable = System.nanoTime() - i.since < idleLimit.toNanos() && reusable(i.connection)
+                        && !i.connection.sentUnasked();
+                if (usable && fits.test(i.connection)) {
                     found = Optional.of(i.connection);
                     break;
                 }
-                stale.add(i.connection);
+                if (usable && !closeUnfit) {
+                    unfit.add(i);
+                } else {
+                    stale.add(i.connection);
+                }
+            }
+            for (int k = unfit.size() - 1; k >= 0; k--) {
+                q.addLast(unfit.get(k)); // back in the order they were
             }
         }
         stale.forEach(SmtpConnection::close); // QUIT outside the lock

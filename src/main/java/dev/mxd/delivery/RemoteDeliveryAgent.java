@@ -712,9 +712,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return f.stage() == SessionStage.GREETING && f.reply().filter(r -> r.code() / 100 == 4).isPresent();
     }
 
-    /** Sessions of ours open to {@code address}: carrying mail now, or idle in the cache. */
+    /** Sessions of ours to each address being opened now (connecting, waiting for the greeting, EHLO, STARTTLS). */
+    private final Map<java.net.InetSocketAddress, java.util.concurrent.atomic.AtomicInteger> openingTo =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Sessions of ours to {@code address}: being opened, carrying mail now, or idle in the cache. */
     private int openSessions(java.net.InetSocketAddress address) {
-        int n = connections.idle(address);
+        java.util.concurrent.atomic.AtomicInteger opening = openingTo.get(address);
+        int n = connections.idle(address) + (opening == null ? 0 : opening.get());
         for (SmtpConnection c : sending) {
             if (c.target().equals(address)) {
                 n++;
@@ -723,38 +728,48 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return n;
     }
 
-    /** Whether {@code address} turned a session away lately with as many of ours open to it as now. */
-    private boolean atSessionCap(java.net.InetSocketAddress address) {
+    /** The session limit {@code address} showed lately, while it is kept. */
+    private Optional<SessionCap> sessionCap(java.net.InetSocketAddress address) {
         SessionCap cap = sessionCaps.get(address);
-        if (cap == null) {
-            return false;
-        }
-        if (cap.untilNanos() - System.nanoTime() <= 0) {
+        if (cap != null && cap.untilNanos() - System.nanoTime() <= 0) {
             sessionCaps.remove(address, cap);
-            return false;
+            return Optional.empty();
         }
-        return openSessions(address) >= cap.sessions();
+        return Optional.ofNullable(cap);
     }
 
-    /** An idle session of ours to {@code route} that {@code fits}, as soon as one comes free within {@link #sessionWait}. */
-    private Optional<SmtpConnection> awaitIdleSession(MxRoute route, java.util.function.Predicate<SmtpConnection> fits) {
-        long deadline = System.nanoTime() + sessionWait.toNanos();
-        while (!cutShort && deadline - System.nanoTime() > 0) {
-            Optional<SmtpConnection> c = connections.take(route.socketAddress(), fits);
+    /** What a wait for a session of ours came to. */
+    private enum Waited { FOUND, ROOM, TIMED_OUT, STOPPED }
+
+    private record SessionWait(Waited outcome, Optional<SmtpConnection> connection) {}
+
+    /**
+     * Waits until {@code deadline} for an idle session of ours to {@code route} that {@code fits} (FOUND), or for fewer
+     * than {@code cap} of ours to be open to it (ROOM: one may be opened). Idle sessions that do not fit are left for
+     * others.
+     */
+    private SessionWait awaitSession(MxRoute route, java.util.function.Predicate<SmtpConnection> fits, int cap, long deadline) {
+        while (true) {
+            Optional<SmtpConnection> c = connections.takeLeavingOthers(route.socketAddress(), fits);
             if (c.isPresent()) {
-                return c;
+                return new SessionWait(Waited.FOUND, c);
             }
-            if (openSessions(route.socketAddress()) == 0) {
-                return Optional.empty(); // ours have all closed: a new session may be taken now
+            if (openSessions(route.socketAddress()) < cap) {
+                return new SessionWait(Waited.ROOM, Optional.empty());
+            }
+            if (cutShort) {
+                return new SessionWait(Waited.STOPPED, Optional.empty());
+            }
+            if (deadline - System.nanoTime() <= 0) {
+                return new SessionWait(Waited.TIMED_OUT, Optional.empty());
             }
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return Optional.empty();
+                return new SessionWait(Waited.STOPPED, Optional.empty());
             }
         }
-        return Optional.empty();
     }
 
     /** The client settings a host's TLS decision asks for. */
@@ -811,6 +826,15 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     /** One address: a cached or new connection, then the transaction. */
     private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, HostDecisions tls, HostTls decision,
                         boolean report) {
+        return attempt(route, transaction, settings, tls, decision, report, true);
+    }
+
+    /**
+     * As above; {@code mayWait}: this delivery may wait for a session of ours to a host that limits them to come free
+     * (once: the retries after a reused session failed, or without TLS, do not wait again).
+     */
+    private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, HostDecisions tls, HostTls decision,
+                        boolean report, boolean mayWait) {
         String domain = tls.domain;
         // A cached connection is of use only if it has what this decision asks for: TLS when TLS is required, and a
         // certificate authenticated for this very host name (another MX name on the same address has other TLSA records).
@@ -819,36 +843,68 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         java.util.function.Predicate<SmtpConnection> fits = c -> (!encrypt || c.tlsProtocol().isPresent())
                 && (!authenticate || c.host().equals(route.host())
                 && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)));
-        SmtpConnection connection = connections.take(route.socketAddress(), fits).orElse(null);
-        if (connection == null && atSessionCap(route.socketAddress())) {
-            connection = awaitIdleSession(route, fits).orElse(null); // none within the wait: a new session is tried after all
+        java.net.InetSocketAddress address = route.socketAddress();
+        SmtpConnection connection = connections.take(address, fits).orElse(null);
+        long waitUntil = System.nanoTime() + sessionWait.toNanos(); // one wait a delivery, before the open and after it
+        if (connection == null && mayWait) {
+            Optional<SessionCap> cap = sessionCap(address);
+            if (cap.isPresent() && openSessions(address) >= cap.get().sessions()) {
+                SessionWait w = awaitSession(route, fits, cap.get().sessions(), waitUntil);
+                if (w.connection().isPresent()) {
+                    connection = w.connection().get();
+                } else if (w.outcome() == Waited.TIMED_OUT) {
+                    // every session it takes from us stayed busy: the message waits its turn in the queue, the host is not
+                    // blamed (it is serving ours)
+                    return new Try(Optional.empty(), route + ": takes " + cap.get().sessions() + " session(s) from us at a time,"
+                            + " all busy for " + sessionWait.toSeconds() + " s");
+                }
+            }
         }
         boolean cached = connection != null;
         if (connection == null) {
             if (cutShort) { // a retry after an aborted cached connection, or the plain-text retry: not opened at a stop
                 return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
             }
-            OpenResult opened = openCuttable(route, settings);
-            int open = opened instanceof OpenResult.Failed f && turnedAway(f.failure()) ? openSessions(route.socketAddress()) : 0;
+            OpenResult opened;
+            java.util.concurrent.atomic.AtomicInteger mine = openingTo.computeIfAbsent(address,
+                    a -> new java.util.concurrent.atomic.AtomicInteger());
+            mine.incrementAndGet();
+            try {
+                opened = openCuttable(route, settings);
+            } finally {
+                if (mine.decrementAndGet() == 0) {
+                    openingTo.remove(address, mine);
+                }
+            }
+            int open = opened instanceof OpenResult.Failed f && turnedAway(f.failure()) ? openSessions(address) : 0;
             if (open > 0) {
-                // A session beyond those of ours it is serving turned away (Postfix's smtpd_client_connection_count_limit
-                // says 421 at the greeting): the host is up and limits how many sessions one client has, which is no
-                // reason to pass it over (every message then waited out the host's retry time). This delivery waits for
-                // one of ours to come free, and the next ones do not open more than it took while the limit is known.
+                // A session beyond those of ours it is serving (or opening) turned away (Postfix's
+                // smtpd_client_connection_count_limit says 421 at the greeting): the host is up and limits how many
+                // sessions one client has, which is no reason to pass it over (every message then waited out the host's
+                // retry time). This delivery waits for one of ours to come free, and the next ones do not open more than
+                // it took while the limit is known. None free within the wait: the host is in trouble after all.
                 SessionFailure refused = ((OpenResult.Failed) opened).failure();
                 long now = System.nanoTime();
                 if (sessionCaps.size() >= 10_000) {
                     sessionCaps.values().removeIf(c -> c.untilNanos() - now <= 0); // kept a minute each: old ones go
                 }
-                sessionCaps.put(route.socketAddress(), new SessionCap(open, now + SESSION_CAP_KEPT.toNanos()));
-                LOG.info("{}: {}, with {} session(s) of ours open to it; waiting for one of them", route,
-                        LogText.safe(refused.detail()), open);
-                Optional<SmtpConnection> free = awaitIdleSession(route, fits);
-                if (free.isEmpty()) {
+                sessionCaps.put(address, new SessionCap(open, now + SESSION_CAP_KEPT.toNanos()));
+                if (!mayWait) {
                     return Try.failed(route, route + ": " + refused.detail(), refused, Map.of(), Optional.empty());
                 }
-                connection = free.get();
-                cached = true;
+                LOG.info("{}: {}, with {} session(s) of ours open to it; waiting for one of them", route,
+                        LogText.safe(refused.detail()), open);
+                SessionWait w = awaitSession(route, fits, open, waitUntil);
+                if (w.connection().isPresent()) {
+                    connection = w.connection().get();
+                    cached = true;
+                } else if (w.outcome() == Waited.ROOM) {
+                    return attempt(route, transaction, settings, tls, decision, report, false); // one more session may be opened
+                } else if (w.outcome() == Waited.STOPPED) {
+                    return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
+                } else {
+                    return Try.failed(route, noteFailure(route, refused), refused, Map.of(), Optional.empty());
+                }
             } else if (opened instanceof OpenResult.Failed f) {
                 if (report) {
                     recordTls(domain, route, decision, f.failure());
@@ -886,7 +942,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             if (cached) {
                 // The server may have closed an idle cached connection: that says nothing about the host.
                 LOG.debug("{}: cached connection unusable ({}); opening a new one", route, LogText.safe(f.failure().detail()));
-                return attempt(route, transaction, settings, tls, decision, report);
+                return attempt(route, transaction, settings, tls, decision, report, false);
             }
             return Try.failed(route, noteFailure(route, f.failure()), f.failure(), f.settled(), Optional.empty());
         }
@@ -898,7 +954,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             // a bad sender domain, SPF) by a server still answering RSET stands, and the connection stays in use.
             connection.close();
             LOG.debug("{}: cached connection refused the next message at MAIL; opening a new one", route);
-            return attempt(route, transaction, settings, tls, decision, report);
+            return attempt(route, transaction, settings, tls, decision, report, false);
         }
         hostStatus.succeeded(route);
         boolean dsn = connection.offersDsn();
@@ -925,7 +981,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, LogText.safe(failure.detail()));
             // The failed handshake was told already; the plain-text session after it is not another TLS outcome.
             return attempt(route, transaction, settings.withTls(TlsPolicy.NONE).withAuthentication(Optional.empty()), tls, decision,
-                    false);
+                    false, false);
         }
         if (failure.cause() == SessionFailure.Cause.LOOP) {
             return new Try(Optional.empty(), noteFailure(route, failure), Map.of(), Optional.of(EnhancedStatus.LOOP_FOR_NOW));
