@@ -50,6 +50,11 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private final Duration limit;
     private final ThreadPoolExecutor pool;
+    /**
+     * The MX plan looks of kept answers ({@link #stillRouted}): threads of their own, so that they never queue behind
+     * probes that wait for a slow primary (a known recipient's RCPT would wait with them).
+     */
+    private final ThreadPoolExecutor planPool;
     private final Map<String, CompletableFuture<Verdict>> running = new ConcurrentHashMap<>();
     private final AtomicInteger probes = new AtomicInteger();
 
@@ -77,6 +82,8 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         this.limit = limit;
         this.pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 16), factory);
         pool.allowCoreThreadTimeOut(true);
+        this.planPool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256), factory);
+        planPool.allowCoreThreadTimeOut(true);
     }
 
     private static ThreadFactory named() {
@@ -135,7 +142,8 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
      * A kept "exists" stands while the domain's mail can still go to a better MX: once its MX records make this host the
      * best (its mail loops back here, 5.4.6), or the domain has a null MX or is gone, the recipient is refused now as an
      * unknown one is, rather than taken and bounced to a sender nobody checked (backscatter). The MX plan is looked up off
-     * the caller's thread (the DNS answer is usually cached); no answer within the verification's time keeps the verdict.
+     * the caller's thread (the DNS answer is usually cached); no answer within the verification's time, or no thread for
+     * the look (more than 256 waiting), keeps the verdict.
      */
     private CompletionStage<Verdict> stillRouted(String domain, Verdict exists) {
         try {
@@ -144,7 +152,7 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
                         MxOutcome outcome = hop.outcome();
                         boolean gone = !(outcome instanceof MxOutcome.Routes) && outcome.permanent() && hop.relay().isEmpty();
                         return gone ? new Verdict.Undeliverable(outcome.error().orElse(outcome.kind()), outcome.status()) : exists;
-                    }, pool)
+                    }, planPool)
                     .completeOnTimeout(exists, limit.toMillis(), TimeUnit.MILLISECONDS)
                     .exceptionally(e -> exists);
         } catch (RuntimeException | Error e) {
@@ -279,6 +287,7 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
 
     @Override
     public void close() {
+        planPool.shutdownNow();
         pool.shutdownNow();
         cache.close(); // the known recipients written for the next start
     }
