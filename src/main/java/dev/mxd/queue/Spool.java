@@ -1135,7 +1135,7 @@ public final class Spool implements MessageStore {
             // Still there, and another message's: a copy or a restore by hand. Damaged, not gone: listed and shown as
             // such, so that the operator sees it (it was counted, and said not to exist).
             throw new IOException(file + " holds the envelope of " + e.id() + ", not of " + id
-                    + " (copied or restored by hand?); mxd queue delete " + id + " removes it");
+                    + " (copied or restored by hand?); its own envelope is lost, and data/" + id + " holds its text");
         }
         return e;
     }

@@ -11,8 +11,8 @@ import java.util.Locale;
  * message ({@link #DROPPED_AT_ACCEPTANCE}), as Postfix's cleanup does by default
  * ({@code message_drop_headers}): a Bcc list a client left in would reach every recipient, a
  * Content-Length no MTA keeps true misleads mailbox readers that trust it, and a Return-Path is the final delivery's to
- * write (RFC 5321 §4.4 lets a relay remove one): a planted one passed on would be shown or trusted by the next hop's
- * readers and filters. The final delivery leaves out {@code Return-Path} too (mail spooled before) and adds its own (RFC 5321 §4.4: an SMTP server making final delivery
+ * write (RFC 5321 §4.4; it leaves a relay to pass the text on unread, but Postfix drops the field at acceptance for every
+ * message, and mxd follows it): a planted one passed on would be shown or trusted by the next hop's readers and filters. The final delivery leaves out {@code Return-Path} too (mail spooled before) and adds its own (RFC 5321 §4.4: an SMTP server making final delivery
  * may remove those there are), so a client cannot plant one that a mail reader would show or a
  * filter would trust; Postfix drops it likewise. Only the header section is looked at; a field's
  * continuation lines go with it; the body passes untouched. Holds at most a field name's worth
