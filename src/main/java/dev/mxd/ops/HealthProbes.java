@@ -59,7 +59,10 @@ public final class HealthProbes implements AutoCloseable {
     private record EngineState(Instant at, Optional<EngineResult.Unavailable> problem) {}
 
     /** The spool file system's inodes, when {@code stat} could count them. */
-    private record Inodes(long total, long free) {}
+    private record Inodes(long total, long free, long countedNanos) {}
+
+    /** A count older than this (no child could be started since: the process is near its open-files limit) is unknown. */
+    private static final long INODES_KEPT_NANOS = 4 * INTERVAL.toNanos();
 
     private final Spool spool;
     private final FileStore store;
@@ -182,7 +185,8 @@ public final class HealthProbes implements AutoCloseable {
         if (free < minFreeSpace) {
             problems.add(mb(free) + " free, under limits.min-free-space " + mb(minFreeSpace));
         }
-        Optional<Inodes> i = inodes;
+        long now = System.nanoTime();
+        Optional<Inodes> i = inodes.filter(n -> now - n.countedNanos() < INODES_KEPT_NANOS);
         if (i.isPresent() && i.get().total() > 0 && i.get().free() < MIN_FREE_INODES) {
             problems.add(i.get().free() + " inodes free, under " + MIN_FREE_INODES);
         }
@@ -259,7 +263,11 @@ public final class HealthProbes implements AutoCloseable {
                 instanceof com.sun.management.UnixOperatingSystemMXBean unix)) {
             return false;
         }
-        return descriptorsToSpare(unix.getOpenFileDescriptorCount(), unix.getMaxFileDescriptorCount());
+        try {
+            return descriptorsToSpare(unix.getOpenFileDescriptorCount(), unix.getMaxFileDescriptorCount());
+        } catch (RuntimeException | Error noDescriptorToCountWith) {
+            return false; // the count lists /proc/self/fd, and at the limit it throws InternalError: none to spare
+        }
     }
 
     static boolean descriptorsToSpare(long open, long limit) {
@@ -268,12 +276,21 @@ public final class HealthProbes implements AutoCloseable {
 
     /**
      * {@code stat --file-system --format='%c %d'}: total and free inodes of the spool's file system. Only with descriptors
-     * to spare ({@link #descriptorsToSpare}); else the last count stands.
+     * to spare ({@link #descriptorsToSpare}); else the last count stands, for 20 s (then the inodes are unknown).
      */
     private void countInodes() {
         if (!descriptorsToSpare()) {
             return;
         }
+        try {
+            countInodesNow();
+        } catch (RuntimeException | Error e) {
+            // anything else: this count is lost, not the next ones (a task that throws is never run again)
+            LOG.debug("inode count failed: {}", e.toString());
+        }
+    }
+
+    private void countInodesNow() {
         try {
             Process p = new ProcessBuilder("stat", "--file-system", "--format=%c %d", spool.root().toString())
                     .redirectErrorStream(true).start();
@@ -291,7 +308,7 @@ public final class HealthProbes implements AutoCloseable {
                 inodes = Optional.empty();
                 return;
             }
-            inodes = Optional.of(new Inodes(Long.parseLong(f[0]), Long.parseLong(f[1])));
+            inodes = Optional.of(new Inodes(Long.parseLong(f[0]), Long.parseLong(f[1]), System.nanoTime()));
         } catch (IOException | NumberFormatException e) {
             inodes = Optional.empty();
         } catch (InterruptedException e) {
