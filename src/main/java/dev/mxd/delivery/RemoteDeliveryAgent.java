@@ -738,6 +738,23 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         return Optional.ofNullable(cap);
     }
 
+    /** How long after a 4yz greeting with none of ours open the session is tried once more. */
+    static final java.time.Duration SESSION_END_LAG = java.time.Duration.ofSeconds(1);
+
+    /** Sleeps {@code d} unless mxd is stopping; whether it slept all of it. */
+    private boolean pause(java.time.Duration d) {
+        if (cutShort) {
+            return false;
+        }
+        try {
+            Thread.sleep(d.toMillis());
+            return !cutShort;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     /** What a wait for a session of ours came to. */
     private enum Waited { FOUND, ROOM, TIMED_OUT, STOPPED }
 
@@ -826,15 +843,16 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     /** One address: a cached or new connection, then the transaction. */
     private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, HostDecisions tls, HostTls decision,
                         boolean report) {
-        return attempt(route, transaction, settings, tls, decision, report, true);
+        return attempt(route, transaction, settings, tls, decision, report, System.nanoTime() + sessionWait.toNanos(), false);
     }
 
     /**
-     * As above; {@code mayWait}: this delivery may wait for a session of ours to a host that limits them to come free
-     * (once: the retries after a reused session failed, or without TLS, do not wait again).
+     * As above; {@code waitUntil}: until when this delivery may wait for a session of ours to a host that limits them
+     * to come free (one deadline for the delivery, its retries on another session included); {@code lagTried}: the
+     * session was tried once more already after a 4yz greeting with none of ours open.
      */
     private Try attempt(MxRoute route, OutboundEnvelope transaction, ClientSettings settings, HostDecisions tls, HostTls decision,
-                        boolean report, boolean mayWait) {
+                        boolean report, long waitUntil, boolean lagTried) {
         String domain = tls.domain;
         // A cached connection is of use only if it has what this decision asks for: TLS when TLS is required, and a
         // certificate authenticated for this very host name (another MX name on the same address has other TLSA records).
@@ -845,8 +863,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 && c.authenticationMethod().equals(settings.authentication().map(ServerAuthentication::method)));
         java.net.InetSocketAddress address = route.socketAddress();
         SmtpConnection connection = connections.take(address, fits).orElse(null);
-        long waitUntil = System.nanoTime() + sessionWait.toNanos(); // one wait a delivery, before the open and after it
-        if (connection == null && mayWait) {
+        if (connection == null) {
             Optional<SessionCap> cap = sessionCap(address);
             if (cap.isPresent() && openSessions(address) >= cap.get().sessions()) {
                 SessionWait w = awaitSession(route, fits, cap.get().sessions(), waitUntil);
@@ -876,7 +893,14 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                     openingTo.remove(address, mine);
                 }
             }
-            int open = opened instanceof OpenResult.Failed f && turnedAway(f.failure()) ? openSessions(address) : 0;
+            boolean turnedAway = opened instanceof OpenResult.Failed f && turnedAway(f.failure());
+            int open = turnedAway ? openSessions(address) : 0;
+            if (turnedAway && open == 0 && !lagTried && pause(SESSION_END_LAG)) {
+                // None of ours is open, but the server may not have seen our last session end yet (it counts a session
+                // until its own process or thread is done with it): one more try, a moment later, before the host is
+                // taken for in trouble.
+                return attempt(route, transaction, settings, tls, decision, report, waitUntil, true);
+            }
             if (open > 0) {
                 // A session beyond those of ours it is serving (or opening) turned away (Postfix's
                 // smtpd_client_connection_count_limit says 421 at the greeting): the host is up and limits how many
@@ -889,9 +913,6 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                     sessionCaps.values().removeIf(c -> c.untilNanos() - now <= 0); // kept a minute each: old ones go
                 }
                 sessionCaps.put(address, new SessionCap(open, now + SESSION_CAP_KEPT.toNanos()));
-                if (!mayWait) {
-                    return Try.failed(route, route + ": " + refused.detail(), refused, Map.of(), Optional.empty());
-                }
                 LOG.info("{}: {}, with {} session(s) of ours open to it; waiting for one of them", route,
                         LogText.safe(refused.detail()), open);
                 SessionWait w = awaitSession(route, fits, open, waitUntil);
@@ -899,7 +920,8 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                     connection = w.connection().get();
                     cached = true;
                 } else if (w.outcome() == Waited.ROOM) {
-                    return attempt(route, transaction, settings, tls, decision, report, false); // one more session may be opened
+                    // one more session may be opened (within the same deadline)
+                    return attempt(route, transaction, settings, tls, decision, report, waitUntil, lagTried);
                 } else if (w.outcome() == Waited.STOPPED) {
                     return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
                 } else {
@@ -942,7 +964,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             if (cached) {
                 // The server may have closed an idle cached connection: that says nothing about the host.
                 LOG.debug("{}: cached connection unusable ({}); opening a new one", route, LogText.safe(f.failure().detail()));
-                return attempt(route, transaction, settings, tls, decision, report, false);
+                return attempt(route, transaction, settings, tls, decision, report, waitUntil, lagTried);
             }
             return Try.failed(route, noteFailure(route, f.failure()), f.failure(), f.settled(), Optional.empty());
         }
@@ -954,7 +976,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             // a bad sender domain, SPF) by a server still answering RSET stands, and the connection stays in use.
             connection.close();
             LOG.debug("{}: cached connection refused the next message at MAIL; opening a new one", route);
-            return attempt(route, transaction, settings, tls, decision, report, false);
+            return attempt(route, transaction, settings, tls, decision, report, waitUntil, lagTried);
         }
         hostStatus.succeeded(route);
         boolean dsn = connection.offersDsn();
@@ -981,7 +1003,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             LOG.info("{}: TLS handshake failed ({}); trying again without TLS", route, LogText.safe(failure.detail()));
             // The failed handshake was told already; the plain-text session after it is not another TLS outcome.
             return attempt(route, transaction, settings.withTls(TlsPolicy.NONE).withAuthentication(Optional.empty()), tls, decision,
-                    false, false);
+                    false, System.nanoTime() + sessionWait.toNanos(), false);
         }
         if (failure.cause() == SessionFailure.Cause.LOOP) {
             return new Try(Optional.empty(), noteFailure(route, failure), Map.of(), Optional.of(EnhancedStatus.LOOP_FOR_NOW));
