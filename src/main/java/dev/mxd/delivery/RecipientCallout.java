@@ -148,16 +148,26 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
     private CompletionStage<Verdict> stillRouted(String domain, Verdict exists) {
         try {
             return CompletableFuture.supplyAsync(() -> {
-                        RemoteDeliveryAgent.Plan hop = RemoteDeliveryAgent.plan(resolver, routing, routes.port(), domain);
-                        MxOutcome outcome = hop.outcome();
-                        boolean gone = !(outcome instanceof MxOutcome.Routes) && outcome.permanent() && hop.relay().isEmpty();
-                        return gone ? new Verdict.Undeliverable(outcome.error().orElse(outcome.kind()), outcome.status()) : exists;
+                        return undeliverable(RemoteDeliveryAgent.plan(resolver, routing, routes.port(), domain)).orElse(exists);
                     }, planPool)
                     .completeOnTimeout(exists, limit.toMillis(), TimeUnit.MILLISECONDS)
                     .exceptionally(e -> exists);
         } catch (RuntimeException | Error e) {
             return CompletableFuture.completedFuture(exists); // no thread for the look: the verdict kept stands
         }
+    }
+
+    /**
+     * The domain's mail cannot go anywhere for good (a loop back to this host, a null MX, no such domain): delivery would
+     * bounce it at once, so the client hears 5xx now, not 450 for days of retries and then the bounce. Not through a
+     * relay host or route: one that cannot be resolved is the operator's to mend, and delivery holds the mail for it.
+     */
+    private static Optional<Verdict> undeliverable(RemoteDeliveryAgent.Plan hop) {
+        MxOutcome outcome = hop.outcome();
+        if (outcome instanceof MxOutcome.Routes || !outcome.permanent() || hop.relay().isPresent()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Verdict.Undeliverable(outcome.error().orElse(outcome.kind()), outcome.status()));
     }
 
     /** The least time one address of several is given, of the verification's budget. */
@@ -193,12 +203,8 @@ public final class RecipientCallout implements RecipientVerifier, AutoCloseable 
         RemoteDeliveryAgent.Plan hop = RemoteDeliveryAgent.plan(resolver, routing, routes.port(), domain);
         MxOutcome outcome = hop.outcome();
         if (!(outcome instanceof MxOutcome.Routes plan)) {
-            String why = outcome.error().orElse(outcome.kind());
-            // Permanent (a loop back to this host, a null MX, no such domain): delivery would bounce it at once, so the
-            // client hears 5xx now, not 450 for days of retries and then the bounce. Not through a relay host or route:
-            // one that cannot be resolved is the operator's to mend, and delivery holds the mail for it.
-            return outcome.permanent() && hop.relay().isEmpty() ? new Verdict.Undeliverable(why, outcome.status())
-                    : new Verdict.Unknown("no better MX to ask: " + why);
+            return undeliverable(hop).orElseGet(() -> new Verdict.Unknown("no better MX to ask: "
+                    + outcome.error().orElse(outcome.kind())));
         }
         List<String> tried = new ArrayList<>();
         // each address once: two MX names on one machine are one server to ask

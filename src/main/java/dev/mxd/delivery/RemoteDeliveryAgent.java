@@ -674,6 +674,11 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             this(result, problem, settled, status, dsn, Optional.empty(), Optional.empty(), false, false);
         }
 
+        /** mxd is stopping: no session is opened, and the mail stays queued. */
+        static Try stopping(MxRoute route) {
+            return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
+        }
+
         /** This host name's TLS policy kept the mail from the address: another MX name on it may be allowed. */
         static Try refusedByPolicy(String problem, EnhancedStatus status) {
             return new Try(Optional.empty(), problem, Map.of(), Optional.of(status), true, Optional.empty(), Optional.empty(), true,
@@ -880,7 +885,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
         boolean cached = connection != null;
         if (connection == null) {
             if (cutShort) { // a retry after an aborted cached connection, or the plain-text retry: not opened at a stop
-                return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
+                return Try.stopping(route);
             }
             OpenResult opened;
             java.util.concurrent.atomic.AtomicInteger mine = openingTo.computeIfAbsent(address,
@@ -923,7 +928,7 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                     // one more session may be opened (within the same deadline)
                     return attempt(route, transaction, settings, tls, decision, report, waitUntil, lagTried);
                 } else if (w.outcome() == Waited.STOPPED) {
-                    return new Try(Optional.empty(), route + ": mxd is stopping", Map.of(), Optional.empty(), true);
+                    return Try.stopping(route);
                 } else {
                     return Try.failed(route, noteFailure(route, refused), refused, Map.of(), Optional.empty());
                 }
