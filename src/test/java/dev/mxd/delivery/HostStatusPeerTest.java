@@ -138,7 +138,7 @@ class HostStatusPeerTest {
         peers.add(pit);
         // Each probe costs the greeting timeout (3 s); messages come back every second and must pass the host over.
         try (TestMx mx = TestMx.start(config("  greeting-timeout: 3s\n  concurrency: 20\n"
-                + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 4s, max: 16s}\n"))) {
+                + "  retry: {first: 1s, max: 1s, give-up: 1h}\n  host-retry: {first: 10s, max: 20s}\n"))) {
             mx.sendTo("first@dead.hosts.test");
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> postponed(mx, PIT));
             assertThat(pit.accepted()).isEqualTo(1);
@@ -148,9 +148,11 @@ class HostStatusPeerTest {
             Instant retry = mx.mx().hostStatus().snapshot().get(0).retryAt();
             assertThat(pit.accepted()).as("passed over during its retry time").isEqualTo(1);
 
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Instant.now().isAfter(retry) && pit.accepted() >= 2);
-            // The probe holds its connection for 3 s, then the host is postponed 8 s more: 11 messages, one connection.
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> Instant.now().isAfter(retry) && pit.accepted() >= 2);
+            // The probe holds its connection for 3 s, then the host is postponed 20 s more: 11 messages, one connection.
             Awaitility.await().during(Duration.ofMillis(3500)).atMost(Duration.ofSeconds(5)).until(() -> pit.accepted() == 2);
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> mx.mx().hostStatus().snapshot().get(0).failures() == 2);
+            assertThat(pit.accepted()).isEqualTo(2);
             assertThat(mx.mx().hostStatus().snapshot()).singleElement().satisfies(s -> {
                 assertThat(s.failures()).isEqualTo(2);
                 assertThat(s.retryAt()).isAfter(retry.plusSeconds(3));

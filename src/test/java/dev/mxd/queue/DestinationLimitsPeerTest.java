@@ -193,7 +193,8 @@ class DestinationLimitsPeerTest {
             for (int i = 0; i < 10; i++) {
                 markers.add(spool(mx, "user" + i + "@fast.limits.test"));
             }
-            Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+            // behind the backlog they would wait some 28 minutes (5,000 messages, 3 at a time, 1 s each)
+            Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
                     .until(() -> arrivedAtFast(markers) == 10);
             Duration fast = Duration.ofNanos(System.nanoTime() - t1);
             System.out.printf("spooled 5000 for slow.limits.test in %d ms; 10 for fast.limits.test arrived in %d ms;"
@@ -237,7 +238,7 @@ class DestinationLimitsPeerTest {
 
     @Test
     void aMessageToABusyAndAFreeDestinationGoesToTheFreeOneAtOnceAndToTheOtherLater() throws Exception {
-        SlowNextHop slow = new SlowNextHop(SLOW, port, Duration.ofMillis(500));
+        SlowNextHop slow = new SlowNextHop(SLOW, port, Duration.ofSeconds(1));
         peers.add(slow.server);
         peers.add(SmtpSink.start(FAST, port, "-d", dumps() + "/%M."));
         try (TestMx mx = mx(10, 2)) {
@@ -246,7 +247,8 @@ class DestinationLimitsPeerTest {
             }
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> slow.open.get() == 2);
             String marker = spool(mx, "both@slow.limits.test", "both@fast.limits.test");
-            Awaitility.await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+            // waiting behind the slow destination's 20 would take 10 s (1 s each, 2 at a time)
+            Awaitility.await().atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(20))
                     .until(() -> arrivedAtFast(List.of(marker)) == 1);
             assertThat(slow.server.commands("RCPT")).noneMatch(c -> c.contains("both@"));
 
