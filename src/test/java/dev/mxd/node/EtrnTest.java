@@ -87,14 +87,14 @@ class EtrnTest {
             return 0;
         };
         dev.mxd.mail.ClientInfo client = new dev.mxd.mail.ClientInfo(new InetSocketAddress("127.0.0.1", 4000), "p.test", true, false);
-        try (EtrnRuns etrn = new EtrnRuns(flush, d -> d.endsWith(".org"), Clock.systemUTC(), Duration.ofMillis(800))) {
+        try (EtrnRuns etrn = new EtrnRuns(flush, d -> d.endsWith(".org"), Clock.systemUTC(), Duration.ofSeconds(3))) {
             assertThat(etrn.start("a.org", client).summary()).isEqualTo("250 2.0.0 queuing for node a.org started");
             assertThat(etrn.start("b.org", client).summary()).isEqualTo("250 2.0.0 queuing for node b.org started");
             assertThat(etrn.start("c.test", client).code()).isEqualTo(459);
             assertThat(Await.within(Duration.ofSeconds(5), () -> runs.size() == 2)).isTrue();
             assertThat(etrn.start("A.org", client).summary()).startsWith("250 2.0.0 queuing for node a.org starts in");
             assertThat(etrn.start("a.org", client).summary()).isEqualTo("250 2.0.0 queuing for node a.org is about to start");
-            assertThat(Await.within(Duration.ofSeconds(5), () -> runs.size() == 3)).as("the merged run").isTrue();
+            assertThat(Await.within(Duration.ofSeconds(10), () -> runs.size() == 3)).as("the merged run").isTrue();
             Thread.sleep(1000);
             assertThat(runs).containsExactlyInAnyOrder("a.org", "b.org", "a.org");
             assertThat(overlapped).as("one run at a time").isFalse();

@@ -183,7 +183,8 @@ class SchedulerFaultTest {
         java.nio.file.Files.writeString(dir.resolve(QueueState.DEFERRED.directory()).resolve(bad + ".json"), "{\"id\": \"" + bad);
         Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
         queue = new QueueManager(spool, new QueueManager.Settings(2, 2,
-                new RetryPolicy(Duration.ofMillis(500), Duration.ofMillis(500), Duration.ofSeconds(3)), Duration.ofMillis(50), 100),
+                // a lifetime of 8 s: the queue's start and the good delivery, on a loaded machine, well before its end
+                new RetryPolicy(Duration.ofMillis(500), Duration.ofMillis(500), Duration.ofSeconds(8)), Duration.ofMillis(50), 100),
                 noLocalMail(), countingRemote(deliveries), noNotices(), Clock.systemUTC());
         queue.start();
 

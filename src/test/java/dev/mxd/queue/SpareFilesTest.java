@@ -97,7 +97,7 @@ class SpareFilesTest {
     @Test
     void aSpareKeepsAFinishedTextNoLongerThanTheHoldAndALargeOneNotAtAll() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
-        SpareFiles spares = new SpareFiles(data, 5, 1024, Duration.ofMillis(300));
+        SpareFiles spares = new SpareFiles(data, 5, 1024, Duration.ofSeconds(3)); // seconds: a stall must not pass for the hold
         spares.give(Files.writeString(data.resolve("T0"), "a delivered message, small"));
         spares.give(Files.writeString(data.resolve("T1"), "x".repeat(2048)));
         assertThat(Files.size(data.resolve("spare.0"))).as("kept for the next text").isPositive();
@@ -105,7 +105,7 @@ class SpareFilesTest {
         spares.sweep();
         assertThat(Files.size(data.resolve("spare.0"))).as("not yet held that long").isPositive();
 
-        Thread.sleep(400);
+        Thread.sleep(3_500);
         spares.sweep();
         assertThat(Files.size(data.resolve("spare.0"))).as("held for the whole hold: emptied").isZero();
         assertThat(spares.size()).isEqualTo(2);

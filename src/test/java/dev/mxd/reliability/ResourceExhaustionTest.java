@@ -202,7 +202,8 @@ class ResourceExhaustionTest {
                     sorted.get(Math.min(sorted.size() - 1, sorted.size() * 99 / 100)) / 1000.0, sorted.get(sorted.size() - 1) / 1000.0));
             results.forEach((k, v) -> System.out.printf("| %s | %s |%n", k, v));
             assertThat(politeFailures).isEmpty();
-            assertThat(sorted.get(sorted.size() - 1)).as("slowest well-behaved transaction, µs").isLessThan(5_000_000L);
+            assertThat(sorted.get(sorted.size() - 1)).as("slowest well-behaved transaction, µs (it spans the test's own full collections)")
+                    .isLessThan(10_000_000L);
         }
     }
 

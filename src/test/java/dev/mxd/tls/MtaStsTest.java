@@ -165,7 +165,7 @@ class MtaStsTest {
             if (domain.equals(slow)) {
                 started.countDown();
                 try {
-                    release.await(5, TimeUnit.SECONDS);
+                    release.await(30, TimeUnit.SECONDS); // until the cached answer below has been given
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -178,7 +178,7 @@ class MtaStsTest {
             assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
             long start = System.nanoTime();
             assertThat(sts.policy(a)).isPresent();
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not behind the stalled fetch").isLessThan(Duration.ofSeconds(10));
         } finally {
             release.countDown();
         }

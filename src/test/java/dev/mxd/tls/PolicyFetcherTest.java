@@ -188,7 +188,7 @@ class PolicyFetcherTest {
             long start = System.nanoTime();
             assertThatThrownBy(() -> quick.fetch("slow.a.test")).isInstanceOfSatisfying(PolicyFetcher.FetchFailed.class,
                     f -> assertThat(f.resultType()).isEqualTo("sts-policy-fetch-error"));
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the 2 s total, not the trickle's 20 s").isLessThan(Duration.ofSeconds(10));
         }
     }
 

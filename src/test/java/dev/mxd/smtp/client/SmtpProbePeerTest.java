@@ -83,8 +83,8 @@ class SmtpProbePeerTest {
         assertThat(ok.extensions().domain()).isEqualTo("full.probe.test");
         assertThat(ok.extensions().keywords()).containsKeys("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN");
         assertThat(ok.starttls()).isFalse();
-        assertThat(ok.millis()).isBetween(0L, 1_000L);
-        assertThat(millis).as("whole probe on loopback").isLessThan(2_000L);
+        assertThat(ok.millis()).isBetween(0L, millis);
+        assertThat(millis).as("whole probe on loopback, under the 5 s timeouts").isLessThan(4_000L);
     }
 
     @Test
@@ -131,7 +131,7 @@ class SmtpProbePeerTest {
     void nothingListeningIsRefusedAtOnce() {
         long start = System.nanoTime();
         ProbeResult.Failed f = failed(probe(NOTHING));
-        assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(1_000L);
+        assertThat((System.nanoTime() - start) / 1_000_000).as("no connect timeout waited").isLessThan(3_000L);
         assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
         assertThat(f.cause()).isEqualTo(SessionFailure.Cause.REFUSED);
         assertThat(f.connectMillis()).isEmpty();
@@ -145,7 +145,7 @@ class SmtpProbePeerTest {
         assertThat(f.stage()).isEqualTo(SessionStage.GREETING);
         assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
         assertThat(f.detail()).contains("no greeting within 700 ms");
-        assertThat(millis).isBetween(650L, 2_000L);
+        assertThat(millis).as("the read timeout, not the connect timeout's 5 s").isBetween(650L, 4_000L);
     }
 
     @Test
@@ -156,7 +156,7 @@ class SmtpProbePeerTest {
         assertThat(f.stage()).isEqualTo(SessionStage.EHLO);
         assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
         assertThat(f.banner()).isPresent();
-        assertThat(millis).isBetween(650L, 2_000L);
+        assertThat(millis).as("the read timeout, not the connect timeout's 5 s").isBetween(650L, 4_000L);
     }
 
     /**
@@ -187,7 +187,7 @@ class SmtpProbePeerTest {
             assertThat(f.stage()).isEqualTo(SessionStage.CONNECT);
             assertThat(f.cause()).isEqualTo(SessionFailure.Cause.TIMEOUT);
             assertThat(f.detail()).contains("within 500 ms");
-            assertThat(millis).isBetween(450L, 1_500L);
+            assertThat(millis).as("the connect timeout, not the read timeout's 5 s").isBetween(450L, 4_000L);
         } finally {
             for (Socket s : fillers) {
                 s.close();
