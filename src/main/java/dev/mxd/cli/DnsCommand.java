@@ -105,21 +105,31 @@ final class DnsCommand implements Callable<Integer> {
     }
 
     /**
-     * SIGHUP ({@code knotc reload}): every zone file read again; a file that no longer loads keeps the
-     * zone it held before, and says why with its file and line.
+     * SIGHUP ({@code knotc reload}): every zone file read again; a file that no longer loads, or that now
+     * holds another zone (its SOA owner changed), keeps the zone it held before, and says why with its file
+     * and line.
      */
     private void reload(DnsServer server, PrintWriter out, PrintWriter err) {
         List<ServedZone> before = server.zones().all();
         List<ServedZone> next = new ArrayList<>();
         for (int i = 0; i < zoneFiles.size(); i++) {
             Path file = zoneFiles.get(i);
+            ServedZone old = before.get(i);
             try {
                 ServedZone z = ServedZone.load(file);
+                if (!z.origin().equals(old.origin())) {
+                    // a typo in the SOA owner, a $ORIGIN changed by mistake: the zone being served would go, and its
+                    // names be answered REFUSED; serving another zone from this file takes a restart
+                    err.println("mxd dns: reload: " + file + ": its SOA record is now for " + z.origin() + ", not " + old.origin()
+                            + " (check the SOA owner and $ORIGIN; to serve another zone from this file, restart mxd dns);"
+                            + " still serving the zone " + old.origin() + " loaded before");
+                    next.add(old);
+                    continue;
+                }
                 z.warnings().forEach(w -> err.println("mxd dns: warning: " + z.file() + " " + w));
                 next.add(z);
                 out.printf("reload: zone %s: %d records from %s%n", z.origin(), z.recordCount(), z.file());
             } catch (ZoneFileException | RuntimeException e) {
-                ServedZone old = before.get(i);
                 err.println("mxd dns: reload: " + e.getMessage() + "; still serving the zone " + old.origin() + " loaded before");
                 next.add(old);
             }

@@ -159,10 +159,20 @@ public final class ServedZone {
         reading.add(file.toAbsolutePath().normalize());
         Optional<Name> current = origin;
         boolean changed = false;
+        if (!lines.isEmpty() && lines.get(0).startsWith(UTF8_BOM)) {
+            // a Windows editor's byte-order mark: read as part of the first name, it made the SOA owner "\239\187\191@..."
+            lines.set(0, lines.get(0).substring(UTF8_BOM.length()));
+            changed = true;
+        }
         List<String> out = new ArrayList<>(lines.size());
         for (int number = 1; number <= lines.size(); number++) {
             String line = lines.get(number - 1);
             Matcher m = DIRECTIVE.matcher(line);
+            if (!m.matches()) { // records, not a directive's file name or origin
+                String escaped = octetsEscaped(line);
+                changed |= !escaped.equals(line);
+                line = escaped;
+            }
             if (m.matches() && m.group(1).equalsIgnoreCase("$ORIGIN")) {
                 String name = m.group(2);
                 if (name.equals("@") && current.isPresent()) {
@@ -240,6 +250,33 @@ public final class ServedZone {
         return Optional.of(copy);
     }
 
+    /** The UTF-8 byte-order mark as the file's lines are read (one char an octet). */
+    private static final String UTF8_BOM = "\u00EF\u00BB\u00BF";
+
+    /**
+     * The line with every octet above 127 written as {@code \DDD} (RFC 1035 §5.1), so that text in a TXT record
+     * is served as the octets of the file: dnsjava's parser reads a char an octet and then encoded a character
+     * string as UTF-8 again, so UTF-8 "é" was served as four octets. An octet already escaped by a backslash gets
+     * its digits after that backslash.
+     */
+    static String octetsEscaped(String line) {
+        StringBuilder out = null;
+        int backslashes = 0;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c > 127) {
+                if (out == null) {
+                    out = new StringBuilder(line.length() + 16).append(line, 0, i);
+                }
+                out.append(backslashes % 2 == 1 ? "" : "\\").append(String.format("%03d", (int) c & 0xFF));
+            } else if (out != null) {
+                out.append(c);
+            }
+            backslashes = c == '\\' ? backslashes + 1 : 0;
+        }
+        return out == null ? line : out.toString();
+    }
+
     /**
      * The line of a "(" that the file never closes (RFC 1035 §5.1), if any: dnsjava's parser ends such a record at the end
      * of the file without a word, so a file cut off in the middle of a multi-line record (an edit saved half-way, a copy
@@ -314,6 +351,14 @@ public final class ServedZone {
         }
         Name origin = soas.get(0).getName();
         RecordLines lines = new RecordLines(source, originFromFileName(file));
+        Optional<Name> named = originFromFileName(file);
+        if (named.isPresent() && doubled(origin, named.get())) {
+            // "$ORIGIN example.test" (no final dot) in example.test.zone is example.test.example.test.: BIND reads it so,
+            // and named-checkzone then refuses the file, since its SOA is not at the zone's top
+            throw new ZoneFileException(file, lines.lineOf(soas.get(0)), "the SOA record's owner is " + origin + ", the zone "
+                    + named.get() + " twice over: a name without its final dot is relative to the origin (a $ORIGIN or"
+                    + " SOA owner written \"" + named.get().relativize(Name.root) + "\" means " + origin + "); end it with a dot");
+        }
         List<String> outside = new ArrayList<>();
         for (Record r : records) {
             if (r.getDClass() != DClass.IN) {
@@ -498,6 +543,19 @@ public final class ServedZone {
             }
         }
         return warnings;
+    }
+
+    /** Whether {@code origin} is {@code named} appended to a name that itself ends with {@code named}'s labels. */
+    static boolean doubled(Name origin, Name named) {
+        if (named.labels() <= 1 || !origin.subdomain(named) || origin.equals(named)) {
+            return false;
+        }
+        Name inner = origin.relativize(named);
+        try {
+            return Name.concatenate(inner, Name.root).subdomain(named);
+        } catch (org.xbill.DNS.NameTooLongException impossible) {
+            return false;
+        }
     }
 
     /** "srv.test.zone", "srv.test.db" and (BIND's Debian layout) "db.srv.test" name the zone srv.test. */

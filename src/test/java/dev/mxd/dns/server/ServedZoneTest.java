@@ -57,6 +57,71 @@ class ServedZoneTest {
     }
 
     /**
+     * A Windows editor's byte-order mark before the first name: read as part of it, the SOA owner was
+     * "\239\187\191@.example.test.", that bogus zone was served and example.test answered REFUSED. Before a
+     * $ORIGIN it made the line unreadable ("Invalid type"). The mark is dropped, in an included file too.
+     */
+    @Test
+    void aByteOrderMarkBeforeTheFirstNameIsDropped() throws Exception {
+        Path plain = tmp.resolve("bom.example.zone");
+        Files.write(plain, bytes("\uFEFF@ 60 IN SOA ns1 admin 1 2 3 4 5\r\n@ NS ns1\r\n@ MX 10 mail\r\nmail A 192.0.2.1\r\nns1 A 192.0.2.2\r\n"));
+        ServedZone z = ServedZone.load(plain);
+        assertThat(z.origin()).isEqualTo(name("bom.example."));
+        assertThat(z.lookup(name("bom.example."), Type.MX)).isInstanceOf(ZoneLookup.Found.class);
+
+        Path withOrigin = tmp.resolve("other.zone");
+        Files.write(withOrigin, bytes("\uFEFF$ORIGIN bom2.example.\n$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.2\n"
+                + "$INCLUDE hosts.inc\n"));
+        Files.write(tmp.resolve("hosts.inc"), bytes("\uFEFFmail A 192.0.2.1\n"));
+        ServedZone z2 = ServedZone.load(withOrigin);
+        assertThat(z2.origin()).isEqualTo(name("bom2.example."));
+        assertThat(z2.lookup(name("mail.bom2.example."), Type.A)).isInstanceOf(ZoneLookup.Found.class);
+        assertThat(z2.warnings()).isEmpty();
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * "$ORIGIN example.test" without its final dot in example.test.zone is example.test.example.test. (as BIND reads
+     * it): the file was served as that zone, with no word, and example.test answered REFUSED. named-checkzone refuses
+     * such a file (the SOA is not at the zone's top); so does mxd dns, with the line and the fix.
+     */
+    @Test
+    void aZoneNamedTwiceOverByAMissingFinalDotIsRefused() throws Exception {
+        Path file = tmp.resolve("dot.example.zone");
+        Files.writeString(file, "$ORIGIN dot.example\n$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.2\n");
+        assertThatThrownBy(() -> ServedZone.load(file)).isInstanceOfSatisfying(ZoneFileException.class, e -> {
+            assertThat(e.line()).isEqualTo(OptionalInt.of(3));
+            assertThat(e.getMessage()).contains("dot.example.dot.example.").contains("end it with a dot");
+        });
+        // a zone that is not the file name's, and not that name twice, is served as its SOA says
+        Path other = tmp.resolve("example.zone");
+        Files.writeString(other, "$ORIGIN mail.example.\n$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.2\n");
+        assertThat(ServedZone.load(other).origin()).isEqualTo(name("mail.example."));
+    }
+
+    /**
+     * UTF-8 text in a TXT record is served as the file's octets (RFC 1035 §5.1: a character string is octets), as
+     * BIND and Knot serve it: dnsjava's parser read a char an octet and encoded the string as UTF-8 again, so "café"
+     * went out as six octets of mojibake. Escaped octets and a backslash before a raw one are read as written.
+     */
+    @Test
+    void utf8TextInATxtRecordIsServedAsTheFilesOctets() throws Exception {
+        Path file = tmp.resolve("txt.example.zone");
+        Files.write(file, bytes("$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.2\n"
+                + "@ TXT \"caf\u00e9 \u2603\" ; a comment with \u00e9\nesc TXT \"a\\195\\169b\" \"x\\\u00e9\"\n"));
+        ServedZone z = ServedZone.load(file);
+        org.xbill.DNS.TXTRecord txt = (org.xbill.DNS.TXTRecord) ((ZoneLookup.Found) z.lookup(name("txt.example."), Type.TXT))
+                .rrset().first();
+        assertThat(txt.getStringsAsByteArrays()).singleElement().isEqualTo(bytes("caf\u00e9 \u2603"));
+        org.xbill.DNS.TXTRecord esc = (org.xbill.DNS.TXTRecord) ((ZoneLookup.Found) z.lookup(name("esc.txt.example."), Type.TXT))
+                .rrset().first();
+        assertThat(esc.getStringsAsByteArrays()).containsExactly(bytes("a\u00e9b"), bytes("x\u00e9"));
+    }
+
+    /**
      * A record that ends before its last field is named by its own line: the parser finds the field missing once it
      * has counted the line's end, and named the next line (a valid record's, or one past the file's last).
      */
