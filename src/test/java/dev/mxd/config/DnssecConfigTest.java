@@ -72,6 +72,31 @@ class DnssecConfigTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining(bad + ":2:");
     }
 
+    /**
+     * A Windows editor's byte-order mark before the first owner: read as part of it, the root's anchor became one for a
+     * name no answer is under, the root had no anchor left, and every answer was insecure (DANE never applied) with no
+     * word. The mark is dropped; a stray octet in an owner is an error with its line, a parse error names the file.
+     */
+    @Test
+    void aByteOrderMarkIsDroppedAndAStrayOctetInAnOwnerIsAnError(@TempDir Path dir) throws Exception {
+        Path bom = Files.write(dir.resolve("bom.anchors"), ("\uFEFF" + KSK.replace("\n", "\r\n"))
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        MxdConfig c = ConfigLoader.parse(yaml("  dnssec: validate\n  trust-anchors: [\"" + bom + "\"]\n"), FILE);
+        assertThat(c.dnssec().anchors()).singleElement().satisfies(r ->
+                assertThat(r.getName()).isEqualTo(org.xbill.DNS.Name.fromConstantString("secure.test.")));
+
+        Path stray = Files.write(dir.resolve("stray.anchors"), ("; a key\n\u00A0" + KSK)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> ConfigLoader.parse(yaml("  trust-anchors: [\"" + stray + "\"]\n"), FILE))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(stray.toString()).hasMessageContaining("line 2")
+                .hasMessageContaining("octets no host name has");
+
+        Path badAfterBom = Files.write(dir.resolve("badbom.anchors"), ("\uFEFF" + KSK + "secure.test. IN DS 1 13 2 00\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> ConfigLoader.parse(yaml("  trust-anchors: [\"" + badAfterBom + "\"]\n"), FILE))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(badAfterBom + ":2:").hasMessageNotContaining("<none>");
+    }
+
     @Test
     void aRecordOfAnotherTypeNamesItsFileAndLine(@TempDir Path dir) throws Exception {
         Path other = Files.writeString(dir.resolve("other.anchors"), KSK + "secure.test. IN A 127.0.0.1\n");
