@@ -179,6 +179,20 @@ public final class ConfigLoader {
                 valueNeeded = null;
                 sectionNeeded = null;
                 switch (t) {
+                    case VALUE_NUMBER_INT -> {
+                        // YAML 1.1 reads 010 as octal 8 and 0x20 as 32: max-recipients: 010 allowed 8, max-message-size: 010
+                        // refused every message; Postfix's main.cf, Exim and YAML 1.2 read 010 as ten
+                        String written = p.getText();
+                        if (written.matches("[-+]?0[0-9_]+|[-+]?0[xXoObB].*")) {
+                            @SuppressWarnings("deprecation") // YAMLParser reports lines through getTokenLocation
+                            int line = p.getTokenLocation().getLineNr();
+                            String dotted = String.join(".", contextPath(p.getParsingContext())).replace(".[", "[");
+                            throw new ConfigException(file, line, (dotted.isEmpty() ? "" : dotted + ": ") + written
+                                    + " is a number YAML reads in another base (" + p.getBigIntegerValue() + "), not as written;"
+                                    + " write it without the leading 0 (" + written.replaceFirst("^([-+]?)0+(?=[0-9])", "$1")
+                                    + "), or in quotes if it is text", null);
+                        }
+                    }
                     case START_OBJECT -> open.push(new java.util.HashMap<>());
                     case START_ARRAY -> open.push(Map.of()); // a list has no keys; keeps the stack in step
                     case END_OBJECT, END_ARRAY -> open.pop();

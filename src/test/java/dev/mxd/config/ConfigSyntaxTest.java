@@ -29,6 +29,25 @@ class ConfigSyntaxTest {
         assertThat(e.getMessage()).isEqualTo("mxd.yaml:3: duplicate key 'hostname': first on line 1, again on line 3; keep one of them");
     }
 
+    /**
+     * YAML 1.1 reads 010 as octal 8 and 0x20 as 32: max-recipients: 010 let in 8 recipients and max-message-size: 010
+     * refused every message, with no word. Postfix's main.cf, Exim and YAML 1.2 read 010 as ten: such a number is an
+     * error on its line, with the number it would have been and what to write.
+     */
+    @Test
+    void aNumberWithALeadingZeroOrABasePrefixIsAnError() throws Exception {
+        ConfigException octal = error("hostname: mx1.example.test\nlimits:\n  max-recipients: 010\n");
+        assertThat(octal.line()).isEqualTo(3);
+        assertThat(octal.getMessage()).isEqualTo("mxd.yaml:3: limits.max-recipients: 010 is a number YAML reads in another base (8),"
+                + " not as written; write it without the leading 0 (10), or in quotes if it is text");
+        assertThat(error("limits: {max-hops: 0x20}\n").getMessage()).contains("limits.max-hops: 0x20 is a number YAML reads in another"
+                + " base (32)");
+        assertThat(error("domains:\n  example.test:\n    role: local\n    mailboxes: [alice, 007]\n").getMessage())
+                .startsWith("mxd.yaml:4: domains.example.test.mailboxes[1]: 007 is a number").contains("or in quotes if it is text");
+        // a plain 0, and numbers without a leading zero, are what they say
+        assertThat(ConfigLoader.parse("limits: {max-recipients: 10}\ndelivery: {port: 25}\n", FILE).limits().maxRecipients()).isEqualTo(10);
+    }
+
     @Test
     void aNestedKeyWrittenTwiceNamesItsSection() {
         ConfigException e = error("domains:\n  example.test:\n    role: local\n    mailboxes: [postmaster]\n    role: backup\n");
