@@ -250,14 +250,31 @@ public final class ConfigLoader {
         } else if (e instanceof InvalidFormatException f) {
             problem = "'" + f.getValue() + "' is not " + expected(f.getTargetType());
         } else if (e instanceof MismatchedInputException mi && mi.getTargetType() != null
-                && mi.getOriginalMessage().matches("(?s)Cannot (deserialize|coerce).*")) {
+                && mi.getOriginalMessage().matches("(?s)Cannot (deserialize|coerce|construct).*")) {
             problem = "wrong type: expected " + expected(mi.getTargetType());
         } else if (e instanceof JsonMappingException && e.getCause() instanceof IllegalArgumentException iae) {
             problem = iae.getMessage();
         } else {
             problem = e.getOriginalMessage();
         }
+        if (e instanceof ValueInstantiationException || e.getCause() instanceof IllegalArgumentException) {
+            // A section's own check (a range, two keys that disagree) fails where Jackson finished reading the section,
+            // which is its last line or past the end of the file: the line of the key the message names, else the
+            // section's own key.
+            List<String> path = e instanceof JsonMappingException m ? steps(m.getPath()) : List.of();
+            boolean item = !path.isEmpty() && path.get(path.size() - 1).startsWith("["); // a list item's own line is right
+            line = lineOfNamedKey(yaml, problem).orElse(path.isEmpty() || item ? line : lineOfNearestKey(yaml, path));
+        }
         return new ConfigException(file, line, prefix + problem, e);
+    }
+
+    /** A key path such as delivery.port or timeouts.command at the start of a message. */
+    private static final java.util.regex.Pattern NAMED_KEY = java.util.regex.Pattern.compile("([a-z][a-z0-9-]*(?:\\.[a-z][a-z0-9-]*)*)(?=[ :])");
+
+    /** The line of the key whose dotted path a message starts with, when that key is written in the file. */
+    private static java.util.OptionalInt lineOfNamedKey(String yaml, String message) {
+        java.util.regex.Matcher m = NAMED_KEY.matcher(message == null ? "" : message);
+        return m.lookingAt() ? lineOfKey(yaml, List.of(m.group(1).split("\\."))) : java.util.OptionalInt.empty();
     }
 
     private static String rootMessage(Throwable t) {
@@ -381,8 +398,14 @@ public final class ConfigLoader {
         if (List.class.isAssignableFrom(type) || Collection.class.isAssignableFrom(type)) {
             return "a list (- item, or [a, b])";
         }
+        if (type == Cidr.class) {
+            return "a network such as \"192.0.2.0/24\" or \"::1/128\" (quoted in a [ ] list)";
+        }
+        if (type == HostPort.class) {
+            return "an address and port such as \"127.0.0.1:2525\" or \"[::1]:25\"";
+        }
         if (Map.class.isAssignableFrom(type) || type.isRecord()) {
-            return "a mapping (key: value lines)";
+            return "a mapping (key: value lines, indented under their key)";
         }
         if (type == Duration.class) {
             return "a duration like 30s, 5m, 4h or 5d";

@@ -110,7 +110,7 @@ public record DomainConfig(Role role, Set<String> mailboxes, Map<String, List<St
     }
 
     @JsonCreator
-    static DomainConfig fromYaml(@JsonProperty(value = "role", required = true) Role role,
+    static DomainConfig fromYaml(@JsonProperty("role") Role role, // missing: said below in the file's words, not Jackson's
                                  @JsonProperty("mailboxes") List<String> mailboxes,
                                  @JsonProperty("aliases") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
                                  Map<String, List<String>> aliases,

@@ -283,10 +283,11 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
         if (domains != null) {
             for (Map.Entry<String, DomainConfig> e : domains.entrySet()) {
                 if (e.getValue() == null) {
-                    throw new IllegalArgumentException("domain '" + e.getKey() + "' has no settings; give at least role: local or role: backup");
+                    throw new ConfigProblem(List.of("domains", e.getKey()), "domain '" + e.getKey()
+                            + "' has no settings; give at least role: local or role: backup", null);
                 }
                 if (byKey.put(hostName("domain '" + e.getKey() + "'", e.getKey()), e.getValue()) != null) {
-                    throw new IllegalArgumentException("domain '" + e.getKey() + "' is listed twice");
+                    throw new ConfigProblem(List.of("domains", e.getKey()), "domain '" + e.getKey() + "' is listed twice", null);
                 }
                 checkFilter(filters == null ? FiltersConfig.none() : filters, e.getKey(), e.getValue());
             }

@@ -48,6 +48,36 @@ class ConfigSyntaxTest {
         assertThat(ConfigLoader.parse("limits: {max-recipients: 10}\ndelivery: {port: 25}\n", FILE).limits().maxRecipients()).isEqualTo(10);
     }
 
+    /**
+     * A section's own check (a range, two keys that disagree) failed where Jackson finished reading the section: its
+     * last line, or a line past the end of the file. The line is the key the message names, else the section's key.
+     */
+    @Test
+    void aSectionsOwnCheckNamesTheLineOfItsKey() {
+        assertThat(error("hostname: mx1.example.test\ndelivery:\n  port: 70000\n  concurrency: 5\nlimits:\n  max-recipients: 5\n")
+                .line()).isEqualTo(3);
+        assertThat(error("timeouts:\n  greet-pause: 0s\n  command: 5d\nlimits:\n  max-recipients: 5\n").line()).isEqualTo(3);
+        assertThat(error("hostname: mx1_example.test\ndomains:\n  example.test: {role: local, mailboxes: [alice]}\n").line())
+                .isEqualTo(1);
+        ConfigException twice = error("domains:\n  example.test:\n    role: local\n    mailboxes: [alice]\n  Example.TEST:\n"
+                + "    role: backup\nlimits:\n  max-recipients: 5\n");
+        assertThat(twice.line()).isEqualTo(5);
+        assertThat(twice.getMessage()).contains("domain 'Example.TEST' is listed twice");
+    }
+
+    /** Jackson's words for common slips (a role not indented under its domain, a number for a network) are not shown. */
+    @Test
+    void commonSlipsAreSaidInTheFilesWords() {
+        ConfigException noRole = error("domains:\n  example.test:\n    mailboxes: [alice]\n");
+        assertThat(noRole.getMessage()).isEqualTo("mxd.yaml:2: domains.example.test: role is missing; write role: local or role: backup");
+        ConfigException flat = error("domains:\n  example.test:\n  role: local\n");
+        assertThat(flat.getMessage()).contains("expected a mapping").contains("indented under their key").doesNotContain("Creator")
+                .doesNotContain("dev.mxd");
+        assertThat(error("trusted-networks: [127.1]\n").getMessage()).contains("expected a network such as").doesNotContain("dev.mxd");
+        assertThat(error("listen: {smtp: [2525]}\n").getMessage()).contains("expected an address and port such as")
+                .doesNotContain("dev.mxd");
+    }
+
     @Test
     void aNestedKeyWrittenTwiceNamesItsSection() {
         ConfigException e = error("domains:\n  example.test:\n    role: local\n    mailboxes: [postmaster]\n    role: backup\n");
