@@ -258,7 +258,6 @@ public final class ReceivingMx implements AutoCloseable {
         // Domains relayed through one next hop (relay-host, a route) share its per-destination slots, as Postfix counts
         // concurrency per next hop: many domains behind one smarthost open at most concurrency-per-destination sessions.
         queue.nextHopsFrom(domain -> live.config.delivery().nextHopFor(domain).map(Object::toString));
-        queue.start();
         SmtpServer server = null;
         try {
             tlsReports.start(spool, live::routeLocalMail, dns);
@@ -267,6 +266,11 @@ public final class ReceivingMx implements AutoCloseable {
             server = SmtpServer.start(config, Operations.counting(policy, metrics), live.store, names);
             Operations ops = Operations.start(config, spool, queue, hosts, dns, server, policy, metrics, recent, clock,
                     tlsReports.trigger());
+            // Deliveries start once every listener is up and the certificate loaded: a start that fails there (exit 78
+            // for a key that is not the certificate's, 75 for a port in use) had already sent queued mail, and cut off
+            // a delivery after its final dot when it closed the queue, so that the next start sent that message again.
+            // Mail accepted before this line waits in incoming/, where the start's listing finds it.
+            queue.start();
             return new ReceivingMx(config, spool, queue, remote, connections, server, ops, live, callout,
                     dns.recheckDnssecEvery(Duration.ofHours(1)), tlsReports, lock);
         } catch (IOException | RuntimeException e) {
