@@ -59,7 +59,7 @@ record Operations(Metrics metrics, RecentEvents recent, Optional<AdminServer> ad
             SmtpServer.TlsOffer offer = server.tlsOffer(); // as the last reload left it
             var tls = AdminServer.check(true, offer.certificate().map(c -> "STARTTLS with " + c).orElse("off (no certificate configured)"));
             var warnings = tls.putArray("warnings");
-            offer.warnings().forEach(warnings::add);
+            offer.warnings(clock.instant()).forEach(warnings::add);
             checks.put("tls", tls);
             // Informational: with dns.dnssec auto and resolvers that cannot validate, delivery still works, unauthenticated.
             var dnssec = AdminServer.check(true, dns.dnssecNote());

@@ -184,7 +184,7 @@ public final class ServerCertificate {
         }
     }
 
-    private static List<String> warnings(Path file, X509Certificate cert, Instant now) {
+    static List<String> warnings(Path file, X509Certificate cert, Instant now) {
         List<String> out = new ArrayList<>();
         String subject = cert.getSubjectX500Principal().getName();
         if (now.isAfter(cert.getNotAfter().toInstant())) {

@@ -78,17 +78,21 @@ public final class SmtpServer implements AutoCloseable {
         return Math.max(1, Integer.getInteger("io.netty.eventLoopThreads", NettyRuntime.availableProcessors()));
     }
 
-    /**
-     * The certificate file STARTTLS presents (empty: STARTTLS is off) and what is wrong with it though it is usable
-     * (expired, an RSA key under 2048 bits).
-     */
-    public record TlsOffer(Optional<java.nio.file.Path> certificate, List<String> warnings) {
-        public TlsOffer {
-            warnings = List.copyOf(warnings);
-        }
+    /** The certificate file STARTTLS presents (empty: STARTTLS is off) and the certificate read from it. */
+    public record TlsOffer(Optional<java.nio.file.Path> certificate, Optional<X509Certificate> presented) {
 
         static TlsOffer of(Optional<Tls> tls, Optional<ServerCertificate.Loaded> loaded) {
-            return new TlsOffer(tls.map(Tls::certificate), loaded.map(ServerCertificate.Loaded::warnings).orElse(List.of()));
+            return new TlsOffer(tls.map(Tls::certificate), loaded.map(ServerCertificate.Loaded::certificate));
+        }
+
+        /**
+         * What is wrong with the certificate at {@code now} though it is usable (expired, not yet valid, an RSA key under
+         * 2048 bits): asked at each look, since a certificate expires while mxd runs (read at start or reload only,
+         * /health said nothing of one that had expired since).
+         */
+        public List<String> warnings(Instant now) {
+            return certificate.isPresent() && presented.isPresent()
+                    ? ServerCertificate.warnings(certificate.get(), presented.get(), now) : List.of();
         }
     }
 

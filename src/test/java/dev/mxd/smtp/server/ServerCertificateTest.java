@@ -141,6 +141,22 @@ class ServerCertificateTest {
         assertThat(l.warnings()).singleElement().asString().contains(cert.toString()).contains("expired on");
     }
 
+    /**
+     * /health's TLS warnings are asked at each look: they were the ones of the moment the certificate was read (start,
+     * reload), so a certificate that expired while mxd ran was served with /health saying nothing.
+     */
+    @Test
+    void theOffersWarningsAreThoseOfTheMomentAsked() throws Exception {
+        pair("day");
+        Instant now = Instant.now();
+        ServerCertificate.Loaded l = (ServerCertificate.Loaded) ServerCertificate.load(new Tls(cert, key), now);
+        SmtpServer.TlsOffer offer = SmtpServer.TlsOffer.of(java.util.Optional.of(new Tls(cert, key)), java.util.Optional.of(l));
+        assertThat(offer.warnings(now)).isEmpty();
+        assertThat(offer.warnings(now.plusSeconds(3 * 86_400))).singleElement().asString().contains(cert.toString())
+                .contains("expired on");
+        assertThat(SmtpServer.TlsOffer.of(java.util.Optional.empty(), java.util.Optional.empty()).warnings(now)).isEmpty();
+    }
+
     @Test
     void certificateExpiresByTheClockGiven() throws Exception {
         pair("day");
