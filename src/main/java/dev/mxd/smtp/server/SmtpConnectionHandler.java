@@ -344,8 +344,15 @@ final class SmtpConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         decoder.discardBuffered(); // plaintext pipelined after STARTTLS is never executed (RFC 3207 §4.2)
         SslHandler ssl = new SslHandler(tls.orElseThrow().newEngine(ctx.alloc()), true); // true: the 220 goes out in plaintext
         ctx.pipeline().addFirst(SmtpServer.TLS, ssl);
+        // counted on the disconnect line as Postfix counts it (starttls=1, or 0/1 for a handshake that failed); the 220
+        // goes out past reply(), so the count is kept here until the handshake's end
+        String counting = answering;
+        answering = null;
         ctx.writeAndFlush(Unpooled.wrappedBuffer(ready.encode()));
         ssl.handshakeFuture().addListener(f -> {
+            if (log != null && counting != null) {
+                log.counted(counting, f.isSuccess());
+            }
             if (f.isSuccess()) {
                 session.tlsStarted(tlsDetails(ssl.engine().getSession()));
             } else {
