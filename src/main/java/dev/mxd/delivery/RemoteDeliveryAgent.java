@@ -983,7 +983,18 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
             LOG.debug("{}: cached connection refused the next message at MAIL; opening a new one", route);
             return attempt(route, transaction, settings, tls, decision, report, waitUntil, lagTried);
         }
-        hostStatus.succeeded(route);
+        Optional<RecipientOutcome.Deferred> unanswered = done.recipients().stream()
+                .filter(o -> o instanceof RecipientOutcome.Deferred d && d.maybeDelivered())
+                .map(RecipientOutcome.Deferred.class::cast).findFirst();
+        if (unanswered.isPresent()) {
+            // No reply to the final dot (a timeout, or the connection lost after it): the host is passed over until its
+            // retry time, as for a timeout earlier in the transaction (noteFailure), so that the next messages are not
+            // sent to it whole again, each a possible duplicate (RFC 1047).
+            HostStatusTable.Status s = hostStatus.failed(route, unanswered.get().detail());
+            LOG.warn("{}: {}; passed over until {}", route, LogText.safe(unanswered.get().detail()), s.retryAt());
+        } else {
+            hostStatus.succeeded(route);
+        }
         boolean dsn = connection.offersDsn();
         connections.release(route.socketAddress(), connection);
         return new Try(Optional.of(done), "", Map.of(), Optional.empty(), dsn);
@@ -1081,17 +1092,23 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
     }
 
     /**
-     * Connection-level failures postpone the address; a broken transaction says nothing about the host,
-     * and neither does a source address this host cannot bind (the mail is deferred, the host not blamed).
+     * Connection-level failures postpone the address, and so does a server that stops answering in a transaction (a
+     * timeout at MAIL, RCPT, DATA, in the text or after its final dot), as Postfix throttles a destination on a timed-out
+     * conversation: each message to it held a delivery worker for the whole timeout, a few such hosts held every worker
+     * (mail to every other domain waited minutes, at every retry round), and one that never answers the final dot was
+     * sent each message in full again and again, each a possible duplicate (RFC 1047). A transaction the server breaks
+     * off or refuses says nothing about the host, and neither does a source address this host cannot bind (the mail is
+     * deferred, the host not blamed).
      */
     private String noteFailure(MxRoute route, SessionFailure failure) {
         String what = failure.detail();
+        boolean hung = failure.cause() == SessionFailure.Cause.TIMEOUT;
         // A loop is not postponed: passed over, it would be missing from the next attempt, which then sent the mail to the
         // hosts not better than it (RFC 5321 §5.1); tried again, it is found to be this host again and they are dropped.
         // Nor is a host that refused EHLO and HELO for good (5yz): it is not down, and the mail it refuses fails now (a
         // postponed host would keep other messages waiting for a probe that can only get the same refusal), as Postfix
         // throttles a destination for soft errors only.
-        if (failure.stage().compareTo(SessionStage.RSET) < 0 && failure.cause() != SessionFailure.Cause.LOCAL
+        if ((failure.stage().compareTo(SessionStage.RSET) < 0 || hung) && failure.cause() != SessionFailure.Cause.LOCAL
                 && failure.cause() != SessionFailure.Cause.LOOP && !failure.helloRefused()) {
             HostStatusTable.Status s = hostStatus.failed(route, what);
             LOG.warn("{}: {} ({}); passed over until {}", route, LogText.safe(what), failure.code(), s.retryAt());

@@ -111,6 +111,28 @@ class RemoteDeliveryAgentTest {
     }
 
     /**
+     * A next hop that never answers the final dot: the message is deferred as "may have been delivered" after the
+     * timeout, and the host is passed over until its retry time, so the next message is not sent whole to it again
+     * (each such send a possible duplicate, RFC 1047; Postfix throttles a destination whose conversation timed out).
+     */
+    @Test
+    void aNextHopSilentAfterTheFinalDotIsPassedOver() throws Exception {
+        try (FakeSmtpServer silent = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("PIPELINING"),
+                c -> c.equals(".") ? FakeSmtpServer.SILENCE : null)) {
+            HostStatusTable hosts = hosts();
+            RemoteDeliveryAgent agent = agent(silent.address().getPort(), hosts); // every timeout 5 s
+            assertThat(deliver(agent)).singleElement().satisfies(r -> {
+                assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED);
+                assertThat(r.detail()).contains("may have been delivered");
+            });
+            assertThat(hosts.snapshot()).singleElement().satisfies(s -> assertThat(s.failures()).isEqualTo(1));
+            assertThat(deliver(agent)).singleElement().satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DEFERRED));
+            assertThat(silent.connections()).as("no second message sent whole to the silent host").isEqualTo(1);
+            assertThat(silent.commands.stream().filter("."::equals).count()).isEqualTo(1);
+        }
+    }
+
+    /**
      * A stop whose drain has run out cuts short a delivery waiting on a silent next hop after its final dot: the
      * recipient is deferred at once as "maybe delivered" (not after the 10 minutes a final reply may take), and a
      * delivery asked for after it is deferred without a connection.

@@ -121,8 +121,10 @@ class DeliveryFaultTest {
                 if (f != Fault.NO_REPLY_AFTER_DOT) {
                     assertThat(dup).as("duplicates after %s", f).isZero();
                 } else {
-                    // Every attempt while the fault lasts hands over a whole copy whose 250 never comes.
-                    assertThat(dup).as("the lost reply after the dot makes mxd send again").isGreaterThanOrEqualTo(ids.size());
+                    // An attempt while the fault lasts hands over a whole copy whose 250 never comes, and the message is
+                    // sent again (RFC 1047); the host is passed over until its retry time after each, so not every
+                    // message of the phase is handed over during it.
+                    assertThat(dup).as("the lost reply after the dot makes mxd send again").isPositive();
                 }
             }
             List<String> dnsIds = phaseOf.entrySet().stream().filter(e -> e.getValue() == null).map(Map.Entry::getKey).toList();
