@@ -951,6 +951,10 @@ public final class RemoteDeliveryAgent implements DeliveryAgent, FlushListener {
                 if (report) {
                     recordTls(domain, route, decision, connection);
                 }
+                // As Postfix logs it: a session over TLS reads otherwise as one in plain text
+                SmtpConnection secured = connection;
+                connection.tlsSummary().ifPresent(t -> LOG.info("{} TLS connection established to {}: {}",
+                        secured.authenticated().isPresent() ? "Verified" : "Untrusted", route, t));
             }
         }
         TransactionResult result;

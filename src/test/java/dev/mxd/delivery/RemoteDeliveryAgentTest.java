@@ -111,6 +111,26 @@ class RemoteDeliveryAgentTest {
     }
 
     /**
+     * A delivery over opportunistic TLS says so in the log, as Postfix's "Untrusted TLS connection established" line
+     * does: it read as one in plain text (only failures and DANE matches were logged).
+     */
+    @Test
+    void aSessionOverTlsIsLoggedWithItsProtocolAndCipher() throws Exception {
+        dev.mxd.testing.Certificates.selfSigned(dir.resolve("cert.pem"), dir.resolve("key.pem"));
+        javax.net.ssl.SSLContext tls = ((io.netty.handler.ssl.JdkSslContext) io.netty.handler.ssl.SslContextBuilder
+                .forServer(dir.resolve("cert.pem").toFile(), dir.resolve("key.pem").toFile())
+                .sslProvider(io.netty.handler.ssl.SslProvider.JDK).build()).context();
+        try (FakeSmtpServer server = FakeSmtpServer.start("220 mx.agent.test ESMTP", List.of("PIPELINING", "STARTTLS"), c -> null)
+                .offeringTls(tls);
+             dev.mxd.testing.LogCapture log = dev.mxd.testing.LogCapture.start(ch.qos.logback.classic.Level.INFO)) {
+            assertThat(deliver(agent(server.address().getPort(), hosts()))).singleElement()
+                    .satisfies(r -> assertThat(r.state()).isEqualTo(DeliveryState.DELIVERED));
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).startsWith("Untrusted TLS connection established to ")
+                    .containsPattern(": TLSv1\\.[23] with cipher TLS_[A-Z0-9_]+$"));
+        }
+    }
+
+    /**
      * A next hop that never answers the final dot: the message is deferred as "may have been delivered" after the
      * timeout, and the host is passed over until its retry time, so the next message is not sent whole to it again
      * (each such send a possible duplicate, RFC 1047; Postfix throttles a destination whose conversation timed out).

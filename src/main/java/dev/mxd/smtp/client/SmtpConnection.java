@@ -1278,6 +1278,15 @@ public final class SmtpConnection implements AutoCloseable {
         return tls ? Optional.of(((SSLSocket) socket).getSession().getProtocol()) : Optional.empty();
     }
 
+    /** The TLS session as Postfix logs it ("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384"), empty in plain text. */
+    public Optional<String> tlsSummary() {
+        if (!tls) {
+            return Optional.empty();
+        }
+        javax.net.ssl.SSLSession session = ((SSLSocket) socket).getSession();
+        return Optional.of(session.getProtocol() + " with cipher " + session.getCipherSuite());
+    }
+
     /** How {@code settings.authentication()} matched the server's certificate ("DANE-EE(3) ..."); empty when not checked or not matched. */
     public Optional<String> authenticated() {
         return authenticated;
