@@ -152,11 +152,26 @@ public final class ServerCertificate {
         return new Loaded(context, cert, warnings(tls.certificate(), cert, now));
     }
 
+    /** A PEM certificate block, with its armour. */
+    private static final java.util.regex.Pattern CERTIFICATE_BLOCK =
+            java.util.regex.Pattern.compile("-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", java.util.regex.Pattern.DOTALL);
+
+    /**
+     * The certificates of the file, in its order. Only its CERTIFICATE blocks are read: a file that holds the private key
+     * too (Postfix's smtpd_tls_key_file defaults to the certificate file, so such files are common) was refused as "not
+     * a PEM certificate chain"; a file without one is read as it is (DER, or the factory's error).
+     */
     private static List<X509Certificate> certificates(Path file) throws IOException, CertificateException {
-        byte[] pem = Files.readAllBytes(file);
+        byte[] bytes = Files.readAllBytes(file);
+        java.util.regex.Matcher blocks = CERTIFICATE_BLOCK.matcher(new String(bytes, StandardCharsets.ISO_8859_1));
+        StringBuilder pem = new StringBuilder();
+        while (blocks.find()) {
+            pem.append(blocks.group()).append('\n');
+        }
         List<X509Certificate> out = new ArrayList<>();
         CertificateFactory cf = CertificateFactory.getInstance("X.509");
-        for (var c : cf.generateCertificates(new ByteArrayInputStream(pem))) {
+        byte[] read = pem.length() > 0 ? pem.toString().getBytes(StandardCharsets.ISO_8859_1) : bytes;
+        for (var c : cf.generateCertificates(new ByteArrayInputStream(read))) {
             out.add((X509Certificate) c);
         }
         return out;

@@ -142,6 +142,23 @@ class ServerCertificateTest {
     }
 
     /**
+     * One file holding the key and the chain, in either order, given as both the certificate and the key (Postfix's
+     * smtpd_tls_key_file defaults to the certificate file): it was refused as "not a PEM certificate chain".
+     */
+    @Test
+    void aFileHoldingTheKeyAndTheCertificateServesAsBoth() throws Exception {
+        pair("day");
+        for (boolean keyFirst : new boolean[] {true, false}) {
+            java.nio.file.Path both = cert.resolveSibling("both-" + keyFirst + ".pem");
+            String k = java.nio.file.Files.readString(key);
+            String c = java.nio.file.Files.readString(cert);
+            java.nio.file.Files.writeString(both, keyFirst ? k + c : c + k);
+            assertThat(ServerCertificate.load(new Tls(both, both), Instant.now())).as("key first: %s", keyFirst)
+                    .isInstanceOf(ServerCertificate.Loaded.class);
+        }
+    }
+
+    /**
      * /health's TLS warnings are asked at each look: they were the ones of the moment the certificate was read (start,
      * reload), so a certificate that expired while mxd ran was served with /health saying nothing.
      */
