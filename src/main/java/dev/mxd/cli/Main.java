@@ -25,7 +25,7 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         withoutDnsjavaShutdownHook();
-        dev.mxd.smtp.server.ServerCertificate.ignoreClientServerName(); // before any TLS class reads its settings
+        dev.mxd.node.JvmSettings.serverIgnoresClientServerName(); // before any TLS class reads its settings
         if (args.length == 0 || !args[0].equals("serve")) { // serve says it with its configuration's level (LogSetup)
             unknownLogLevel(System.getenv("MXD_LOG_LEVEL")).ifPresent(System.err::println);
         }

@@ -49,21 +49,6 @@ public final class ServerCertificate {
         if (System.getProperty(REJECT_RENEGOTIATION) == null) {
             System.setProperty(REJECT_RENEGOTIATION, "true");
         }
-        ignoreClientServerName();
-    }
-
-    /**
-     * The JDK's TLS server checks the server name a client sends (SNI) as it reads the ClientHello and ends the handshake
-     * with a fatal alert when the name has a final dot or a character outside letters, digits and hyphens, which some
-     * TLS stacks send: such a sender never had TLS with this MX (an opportunistic one went on in plaintext). The server
-     * has one certificate and no use for the name, as OpenSSL-based MTAs ignore it: the extension is not read. Read by
-     * the JDK once, when its TLS classes load: {@code mxd}'s main sets it first; an operator's own
-     * {@code -Djdk.tls.server.disableExtensions} wins.
-     */
-    public static void ignoreClientServerName() {
-        if (System.getProperty("jdk.tls.server.disableExtensions") == null) {
-            System.setProperty("jdk.tls.server.disableExtensions", "server_name");
-        }
     }
 
 
