@@ -41,11 +41,15 @@ class ServedZoneTest {
         assertThat(z.lookup(name("mail.relative.test."), Type.A)).isInstanceOf(ZoneLookup.Found.class);
     }
 
+    /** The origin of a zone file named {@code fileName} holding {@code text}. */
+    private Name originOf(String fileName, String text) throws Exception {
+        return ServedZone.load(Files.writeString(tmp.resolve(fileName), text)).origin();
+    }
+
     @Test
     void dbSuffixIsNotPartOfTheOrigin() throws Exception {
-        Path file = tmp.resolve("plain.example.db");
-        Files.writeString(file, "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.1\n");
-        assertThat(ServedZone.load(file).origin()).isEqualTo(name("plain.example."));
+        assertThat(originOf("plain.example.db", "$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.1\n"))
+                .isEqualTo(name("plain.example."));
     }
 
     @Test
@@ -97,9 +101,8 @@ class ServedZoneTest {
             assertThat(e.getMessage()).contains("dot.example.dot.example.").contains("end it with a dot");
         });
         // a zone that is not the file name's, and not that name twice, is served as its SOA says
-        Path other = tmp.resolve("example.zone");
-        Files.writeString(other, "$ORIGIN mail.example.\n$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.2\n");
-        assertThat(ServedZone.load(other).origin()).isEqualTo(name("mail.example."));
+        assertThat(originOf("example.zone", "$ORIGIN mail.example.\n$TTL 60\n@ SOA ns1 admin 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.2\n"))
+                .isEqualTo(name("mail.example."));
     }
 
     /**
