@@ -130,12 +130,16 @@ public record MxdConfig(String hostname, List<HostPort> smtpListeners, Optional<
 
     /**
      * What the file leaves to the operator that a start logs and {@code mxd serve --check} prints: a local domain that
-     * got a postmaster mailbox it was not written with, a trusted network written with bits set past its prefix.
+     * got a postmaster mailbox it was not written with, a trusted network written with bits set past its prefix, and
+     * one that holds every address (0.0.0.0/0, ::/0): this host then relays from anyone to anywhere.
      */
     public List<String> warnings() {
         List<String> out = new java.util.ArrayList<>();
         domains.forEach((domain, d) -> d.postmasterWarning(domain).ifPresent(out::add));
         trustedNetworks.forEach(n -> n.hostBitsWarning("trusted-networks").ifPresent(out::add));
+        trustedNetworks.stream().filter(n -> n.prefix() == 0).forEach(n -> out.add("trusted-networks: " + n + " is every "
+                + (n.network() instanceof java.net.Inet4Address ? "IPv4" : "IPv6") + " address: any client may send mail"
+                + " through this host to any domain (an open relay, soon on every blocklist); list your own networks"));
         return out;
     }
 

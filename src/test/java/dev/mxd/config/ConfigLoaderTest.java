@@ -116,6 +116,16 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> Cidr.parse("::ffff:127.0.0.0/129")).hasMessageContaining("from 0 to 128");
     }
 
+    /** A trusted network of every address makes an open relay: said at start and by --check, as Postfix says nothing. */
+    @Test
+    void aTrustedNetworkOfEveryAddressIsWarnedOf() throws Exception {
+        MxdConfig open = ConfigLoader.parse("trusted-networks: [\"127.0.0.0/8\", \"0.0.0.0/0\", \"::/0\"]\n", FILE);
+        assertThat(open.warnings()).filteredOn(w -> w.contains("open relay")).hasSize(2)
+                .anySatisfy(w -> assertThat(w).startsWith("trusted-networks: 0.0.0.0/0 is every IPv4 address"))
+                .anySatisfy(w -> assertThat(w).startsWith("trusted-networks: ::/0 is every IPv6 address"));
+        assertThat(ConfigLoader.parse("trusted-networks: [\"127.0.0.0/8\"]\n", FILE).warnings()).noneMatch(w -> w.contains("open relay"));
+    }
+
     /** The error loading {@code yaml} as mxd.yaml gives; fails the test when it loads. */
     static ConfigException error(String yaml) {
         try {
