@@ -326,7 +326,8 @@ public final class ServedZone {
 
     private static ServedZone load(Path file, Path source, Map<Path, Path> copies) throws ZoneFileException {
         List<Record> records = new ArrayList<>();
-        try (Master master = new Master(source.toString(), originFromFileName(file).orElse(null))) {
+        Optional<Name> named = originFromFileName(file);
+        try (Master master = new Master(source.toString(), named.orElse(null))) {
             for (Record r = master.nextRecord(); r != null; r = master.nextRecord()) {
                 records.add(r);
             }
@@ -350,8 +351,7 @@ public final class ServedZone {
                     + " and " + soas.get(1).getName() + "): one zone per file");
         }
         Name origin = soas.get(0).getName();
-        RecordLines lines = new RecordLines(source, originFromFileName(file));
-        Optional<Name> named = originFromFileName(file);
+        RecordLines lines = new RecordLines(source, named);
         if (named.isPresent() && doubled(origin, named.get())) {
             // "$ORIGIN example.test" (no final dot) in example.test.zone is example.test.example.test.: BIND reads it so,
             // and named-checkzone then refuses the file, since its SOA is not at the zone's top
